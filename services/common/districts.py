@@ -1,0 +1,30 @@
+"""The city's districts (辖市区): six-digit administrative division codes, the tenant boundary.
+
+The default table is Changzhou's (the seeds' city): the city level itself (市本级) and its districts
+and county-level city. A deployment for another city replaces it with ``DISTRICTS_FILE`` (a JSON object
+of code to name), read by ``services.common.settings``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+CITY_CODE: Final = "320400"
+
+DEFAULT_DISTRICTS: Final[dict[str, str]] = {
+    "320400": "常州市本级",
+    "320402": "天宁区",
+    "320404": "钟楼区",
+    "320411": "新北区",
+    "320412": "武进区",
+    "320413": "金坛区",
+    "320481": "溧阳市",
+}
+
+DISTRICT_CODE = re.compile(r"^\d{6}$")
+
+
+def is_district_code(code: str) -> bool:
+    """Whether ``code`` has the shape of an administrative division code (six digits)."""
+    return bool(DISTRICT_CODE.match(code))

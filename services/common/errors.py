@@ -1,0 +1,136 @@
+"""Error types shared by every service, mapped once (at the gateway edge) to HTTP status and body.
+
+Every error is a ``PlatformError`` with a stable ``code``, a human ``message`` and optional per-field
+reasons. The constructor arguments are JSON-safe so the error crosses nameko RPC intact: nameko sends
+``exc.args`` and rebuilds the same type on the calling side for classes registered with
+``register_remote_error`` (done in ``services.common.rpc``; this module stays free of nameko).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PlatformError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    http_status: ClassVar[int] = 400
+
+    def __init__(
+        self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, fields or {}, details or {})
+        self.message = message
+        self.fields: dict[str, Any] = fields or {}
+        self.details: dict[str, Any] = details or {}
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body the gateway answers with."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message, "fields": self.fields}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class ValidationFailed(PlatformError):
+    """Input does not have the required shape or values; ``fields`` says which and why."""
+
+    code = "validation_failed"
+    http_status = 422
+
+
+class BadRequest(PlatformError):
+    """The request cannot be read at all (malformed JSON, wrong content type)."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class PayloadTooLarge(PlatformError):
+    """A body or batch above the documented limits."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class NotFound(PlatformError):
+    """The aggregate or resource does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class AlreadyExists(PlatformError):
+    """An aggregate with this identity already exists."""
+
+    code = "already_exists"
+    http_status = 409
+
+
+class VersionConflict(PlatformError):
+    """The stream moved on since it was read (optimistic concurrency); reload and retry."""
+
+    code = "version_conflict"
+    http_status = 409
+
+
+class RuleViolation(PlatformError):
+    """A domain rule refuses the command; subclasses name the rule."""
+
+    code = "rule_violation"
+    http_status = 422
+
+
+class InvalidState(RuleViolation):
+    """The command does not apply to the aggregate in its current state."""
+
+    code = "invalid_state"
+
+
+class ContractViolation(PlatformError):
+    """An event does not match its JSON Schema in ``contracts/``."""
+
+    code = "contract_violation"
+    http_status = 500
+
+
+class Unauthenticated(PlatformError):
+    """No valid bearer token (missing, unknown, expired or forged)."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class Forbidden(PlatformError):
+    """The principal's role does not allow the action."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class NotInScope(Forbidden):
+    """The principal's district scope does not cover the agency or district concerned."""
+
+    code = "not_in_scope"
+
+
+class ServiceUnavailable(PlatformError):
+    """A dependency (service, broker, database) did not answer in time."""
+
+    code = "service_unavailable"
+    http_status = 503
+
+
+def all_error_types() -> list[type[PlatformError]]:
+    """Every PlatformError subclass defined so far (including those of domain modules)."""
+    seen: list[type[PlatformError]] = []
+    stack: list[type[PlatformError]] = [PlatformError]
+    while stack:
+        cls = stack.pop()
+        seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return seen

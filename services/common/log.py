@@ -1,0 +1,60 @@
+"""Structured JSON logs (structlog): one line per event of interest, always with ``service`` and
+``correlation_id`` and, where known, ``event_id``, ``stream_id`` and ``district``.
+
+The correlation id travels gateway → RPC context → event metadata → Kafka headers → projector; each hop
+binds it with ``bind_context`` so every line logged while handling that work carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Send JSON lines to stderr, each with ``service`` and the bound context."""
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    for noisy in ("kafka", "kombu", "amqp", "nameko", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    structlog.configure(
+        processors=[
+            _add_service(service),
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def _add_service(service: str) -> Any:
+    # A processor, not a context variable: green threads and OS threads start with an empty context.
+    def add(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    return add
+
+
+def get_logger(**initial: Any) -> Any:
+    """A structlog logger carrying ``initial`` values."""
+    return structlog.get_logger(**initial)  # lazy: resolved after configure_logging, not at import
+
+
+@contextmanager
+def bind_context(**values: Any) -> Iterator[None]:
+    """Bind values (correlation_id, event_id, ...) to every log line inside the block."""
+    tokens = structlog.contextvars.bind_contextvars(**{k: v for k, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

@@ -1,0 +1,47 @@
+"""Prometheus metrics every service and the gateway expose on ``/metrics``.
+
+Names follow Prometheus conventions (``_total`` counters, ``_seconds`` units); every series carries
+``service`` so one Prometheus job can scrape the whole platform.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+COMMANDS = Counter("gov_commands_total", "Commands handled, by outcome", ["service", "command", "outcome"])
+COMMAND_LATENCY = Histogram(
+    "gov_command_duration_seconds",
+    "Command handling time in the service",
+    ["service", "command"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_APPENDED = Counter("gov_events_appended_total", "Events appended to the store", ["service", "event_type"])
+OUTBOX_BACKLOG = Gauge("gov_outbox_backlog_events", "Stored events not yet acknowledged by Kafka", ["service"])
+OUTBOX_AGE = Gauge("gov_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished event", ["service"])
+EVENTS_PUBLISHED = Counter("gov_events_published_total", "Events acknowledged by Kafka", ["service", "topic"])
+PROJECTOR_LAG_EVENTS = Gauge(
+    "gov_projector_lag_events", "Messages on the topic not yet projected", ["service", "projector", "topic"]
+)
+PROJECTOR_LAG_SECONDS = Gauge(
+    "gov_projector_lag_seconds", "Age of the newest projected event when it was projected", ["service", "projector"]
+)
+EVENTS_PROJECTED = Counter("gov_events_projected_total", "Events applied to projections", ["service", "projector"])
+DUPLICATES_IGNORED = Counter(
+    "gov_duplicate_events_ignored_total", "Re-delivered events ignored by event_id", ["service", "projector"]
+)
+DEAD_LETTERED = Counter("gov_dead_lettered_total", "Events sent to a dead-letter topic", ["service", "topic", "reason"])
+HTTP_REQUESTS = Counter(
+    "gov_http_requests_total", "HTTP requests by route and status", ["service", "route", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "gov_http_request_duration_seconds",
+    "HTTP request handling time",
+    ["service", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+UP = Gauge("gov_service_up", "1 while the service runs", ["service"])
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The current metrics in the Prometheus text format, with its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST

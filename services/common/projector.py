@@ -1,0 +1,364 @@
+"""Kafka → projections, exactly once in effect.
+
+A ``Projector`` reads its topics with explicit partition assignment (no consumer group: several group
+members do not split partitions reliably on Tansu) and applies every message to its ``Projection``s.
+The offsets it has consumed are stored in the projection's own database, **in the same transaction**
+as the rows the batch changed: a crash replays the batch and changes nothing twice. Each applied
+``event_id`` is remembered too, so a re-published duplicate is ignored.
+
+A message that is not JSON, not a valid envelope, or whose payload fails its contract goes to
+``<topic>.dlq`` with the reason in its headers, and the projector goes on; so does an event whose
+projection raises (its partial changes are rolled back to a savepoint first).
+
+``rebuild()`` drops every row of the projections and replays from offset 0, with progress.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from sqlalchemy.engine import Engine
+
+from services.common import contracts
+from services.common.broker import ensure_topics, make_consumer, make_producer, partitions_of
+from services.common.db import register_migrations
+from services.common.errors import ContractViolation
+from services.common.events import Envelope, iso, upcast, utc_now
+from services.common.log import bind_context, get_logger
+from services.common.metrics import (
+    DEAD_LETTERED,
+    DUPLICATES_IGNORED,
+    EVENTS_PROJECTED,
+    PROJECTOR_LAG_EVENTS,
+    PROJECTOR_LAG_SECONDS,
+)
+from services.common.progress import Progress
+
+log = get_logger()
+register_migrations("projector", Path(__file__).parent / "migrations" / "projector")
+
+projector_metadata = sa.MetaData()
+offsets_table = sa.Table(
+    "projector_offsets",
+    projector_metadata,
+    sa.Column("projector", sa.String(100), primary_key=True),
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("partition", sa.Integer(), primary_key=True),
+    sa.Column("next_offset", sa.BigInteger(), nullable=False),
+    sa.Column("last_event_at", sa.String(40)),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+seen_table = sa.Table(
+    "projector_seen_events",
+    projector_metadata,
+    sa.Column("projector", sa.String(100), primary_key=True),
+    sa.Column("event_id", sa.String(36), primary_key=True),
+)
+
+
+class Projection:
+    """A read model built from events: ``on_<EventType>(conn, envelope)`` methods and a ``reset``."""
+
+    topics: tuple[str, ...] = ()
+    tables: tuple[sa.Table, ...] = ()
+
+    def apply(self, conn: sa.Connection, env: Envelope) -> None:
+        """Apply one event (events without a handler are ignored)."""
+        handler = getattr(self, f"on_{env.event_type}", None)
+        if handler is not None:
+            handler(conn, env)
+
+    def reset(self, conn: sa.Connection) -> None:
+        """Delete every row the projection owns (children first)."""
+        for table in reversed(self.tables):
+            conn.execute(table.delete())
+
+
+class _ProjectionFailed(Exception):
+    """A projection raised while applying a batch without savepoints; the batch is redone isolated."""
+
+
+class DeadLetter(Exception):
+    """A message the projector cannot apply; it goes to the dead-letter topic with ``reason``."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def decode(record: ConsumerRecord) -> Envelope:
+    """The envelope in a Kafka record, validated against the contracts and upcast; DeadLetter if not."""
+    try:
+        data = json.loads(record.value)
+    except (TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise DeadLetter("malformed_json", str(exc)) from exc
+    if not isinstance(data, dict):
+        raise DeadLetter("malformed_envelope", "the message is not a JSON object")
+    try:
+        contracts.validate_envelope(data)
+    except ContractViolation as exc:
+        raise DeadLetter("contract_violation", json.dumps(exc.fields or exc.message, ensure_ascii=False)) from exc
+    env = Envelope.from_dict(data)
+    latest = contracts.latest_version(env.domain, env.event_type)
+    if env.schema_version < latest:
+        payload = upcast(env.domain, env.event_type, env.schema_version, env.payload, latest)
+        env = Envelope(**{**env.to_dict(), "schema_version": latest, "payload": payload})
+    return env
+
+
+class Projector:
+    """Applies the events of its topics to its projections, keeping offsets beside the rows."""
+
+    def __init__(
+        self,
+        name: str,
+        engine: Engine,
+        projections: Sequence[Projection],
+        bootstrap: str,
+        service: str,
+        consumer: KafkaConsumer | None = None,
+        dlq_producer: KafkaProducer | None = None,
+        max_records: int = 2000,
+        partitions: int = 3,
+    ) -> None:
+        self.name = name
+        self.engine = engine
+        self.projections = list(projections)
+        self.topics = sorted({t for p in self.projections for t in p.topics})
+        self._routes = [(p, {t.split(".")[0] for t in p.topics}) for p in self.projections]
+        self.bootstrap = bootstrap
+        self.service = service
+        self._consumer = consumer
+        self._dlq = dlq_producer
+        self.max_records = max_records
+        self.partitions = partitions
+        self._partitions: list[TopicPartition] = []
+        self._last_lag_check = 0.0
+
+    # -- assignment and offsets ----------------------------------------------------------------------
+
+    @property
+    def consumer(self) -> KafkaConsumer:
+        """The Kafka consumer, connected on first use (a reset needs no broker)."""
+        if self._consumer is None:
+            self._consumer = make_consumer(self.bootstrap, client_id=f"{self.service}-{self.name}")
+        return self._consumer
+
+    def assign(self) -> None:
+        """Assign every partition of the topics (creating missing topics) and seek to the stored offsets."""
+        ensure_topics(self.bootstrap, self.topics, self.partitions)
+        self._partitions = [tp for topic in self.topics for tp in partitions_of(self.consumer, topic)]
+        self.consumer.assign(self._partitions)
+        stored = self.stored_offsets()
+        for tp in self._partitions:
+            if tp in stored:
+                self.consumer.seek(tp, stored[tp])
+            else:
+                self.consumer.seek_to_beginning(tp)
+
+    def stored_offsets(self) -> dict[TopicPartition, int]:
+        """The next offset to read per partition, as committed with the projection rows."""
+        t = offsets_table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.topic, t.partition, t.next_offset).where(t.projector == self.name))
+            return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+
+    def status(self) -> dict[str, Any]:
+        """The position the projections reflect, per partition, and when the newest event was recorded."""
+        t = offsets_table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(offsets_table).where(t.projector == self.name)).all()
+        return {
+            "projector": self.name,
+            "positions": {f"{r.topic}:{r.partition}": r.next_offset for r in rows},
+            "last_event_at": max((r.last_event_at for r in rows if r.last_event_at), default=None),
+        }
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        """Read one batch and apply it in one transaction; returns how many records were read."""
+        if not self._partitions:
+            self.assign()
+        batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        records = [r for tp in sorted(batch, key=lambda p: (p.topic, p.partition)) for r in batch[tp]]
+        if not records:
+            PROJECTOR_LAG_SECONDS.labels(self.service, self.name).set(0)
+            self._report_lag()
+            return 0
+        self._apply_batch(records)
+        return len(records)
+
+    def _apply_batch(self, records: list[ConsumerRecord]) -> None:
+        decoded = [self._decode(record) for record in records]
+        try:
+            self._commit_batch(records, decoded, isolate=False)
+        except _ProjectionFailed:
+            # One event broke a projection: redo the batch with a savepoint per event, dead-lettering it.
+            self._commit_batch(records, decoded, isolate=True)
+        last_at = next((d.recorded_at for d in reversed(decoded) if isinstance(d, Envelope)), None)
+        if last_at:
+            lag = (utc_now() - datetime.fromisoformat(last_at)).total_seconds()
+            PROJECTOR_LAG_SECONDS.labels(self.service, self.name).set(max(lag, 0.0))
+        self._report_lag()
+
+    def _decode(self, record: ConsumerRecord) -> Envelope | DeadLetter:
+        try:
+            return decode(record)
+        except DeadLetter as reason:
+            return reason
+
+    def _commit_batch(self, records: list[ConsumerRecord], decoded: list[Envelope | DeadLetter], isolate: bool) -> None:
+        dead: list[tuple[ConsumerRecord, DeadLetter]] = []
+        newest: dict[tuple[str, int], tuple[int, str | None]] = {}
+        applied: list[Envelope] = []
+        with self.engine.begin() as conn:
+            seen = self._already_seen(conn, [d.event_id for d in decoded if isinstance(d, Envelope)])
+            for record, item in zip(records, decoded, strict=True):
+                newest[(record.topic, record.partition)] = (record.offset + 1, None)
+                if isinstance(item, DeadLetter):
+                    dead.append((record, item))
+                elif item.event_id in seen:
+                    DUPLICATES_IGNORED.labels(self.service, self.name).inc()
+                else:
+                    seen.add(item.event_id)
+                    failure = self._apply(conn, item, isolate)
+                    if failure:
+                        dead.append((record, failure))
+                        continue
+                    applied.append(item)
+                    newest[(record.topic, record.partition)] = (record.offset + 1, item.recorded_at)
+            if applied:
+                conn.execute(seen_table.insert(), [{"projector": self.name, "event_id": e.event_id} for e in applied])
+            self._send_dead_letters(dead)  # before the offsets commit: a crash re-sends, never loses
+            self._store_offsets(conn, newest)
+        EVENTS_PROJECTED.labels(self.service, self.name).inc(len(applied))
+
+    def _apply(self, conn: sa.Connection, env: Envelope, isolate: bool) -> DeadLetter | None:
+        with bind_context(correlation_id=env.correlation_id, event_id=env.event_id, stream_id=env.stream_id):
+            try:
+                if isolate:
+                    with conn.begin_nested():
+                        self._route(conn, env)
+                else:
+                    self._route(conn, env)
+            except Exception as exc:  # a projection bug must not stop the city's data center
+                if not isolate:
+                    raise _ProjectionFailed from exc
+                log.exception("projection_failed", event_type=env.event_type)
+                return DeadLetter("projection_failed", f"{type(exc).__name__}: {exc}")
+            log.debug("event_projected", event_type=env.event_type, district=env.district)
+        return None
+
+    def _route(self, conn: sa.Connection, env: Envelope) -> None:
+        for projection, domains in self._routes:
+            if env.domain in domains:
+                projection.apply(conn, env)
+
+    def _already_seen(self, conn: sa.Connection, ids: list[str]) -> set[str]:
+        t = seen_table.c
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            query = sa.select(t.event_id).where(t.projector == self.name, t.event_id.in_(ids[start : start + 500]))
+            found.update(conn.execute(query).scalars())
+        return found
+
+    def _store_offsets(self, conn: sa.Connection, newest: dict[tuple[str, int], tuple[int, str | None]]) -> None:
+        now = iso(utc_now())
+        t = offsets_table
+        for (topic, partition), (next_offset, event_at) in newest.items():
+            key = (t.c.projector == self.name) & (t.c.topic == topic) & (t.c.partition == partition)
+            values: dict[str, Any] = {"next_offset": next_offset, "updated_at": now}
+            if event_at:
+                values["last_event_at"] = event_at
+            if not conn.execute(t.update().where(key).values(**values)).rowcount:
+                conn.execute(t.insert(), {"projector": self.name, "topic": topic, "partition": partition, **values})
+
+    def _send_dead_letters(self, dead: Iterable[tuple[ConsumerRecord, DeadLetter]]) -> None:
+        dead = list(dead)
+        if not dead:
+            return
+        if self._dlq is None:
+            self._dlq = make_producer(self.bootstrap)
+        futures = []
+        for record, reason in dead:
+            headers = [
+                ("dlq_reason", reason.reason.encode()),
+                ("dlq_detail", reason.detail[:2000].encode()),
+                ("dlq_source", f"{record.topic}:{record.partition}:{record.offset}".encode()),
+                ("dlq_projector", self.name.encode()),
+            ]
+            futures.append(self._dlq.send(f"{record.topic}.dlq", key=record.key, value=record.value, headers=headers))
+            DEAD_LETTERED.labels(self.service, record.topic, reason.reason).inc()
+            log.warning(
+                "dead_lettered",
+                topic=record.topic,
+                offset=record.offset,
+                reason=reason.reason,
+                detail=reason.detail[:300],
+            )
+        self._dlq.flush()
+        for future in futures:
+            future.get(timeout=30)
+
+    def _report_lag(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self._last_lag_check < 5:
+            return
+        self._last_lag_check = time.monotonic()
+        ends = self.consumer.end_offsets(self._partitions)
+        for topic in self.topics:
+            lag = sum(max(end - self.consumer.position(tp), 0) for tp, end in ends.items() if tp.topic == topic)
+            PROJECTOR_LAG_EVENTS.labels(self.service, self.name, topic).set(lag)
+
+    def run(self, stop: threading.Event) -> None:
+        """Project until ``stop`` is set."""
+        log.info("projector_started", projector=self.name, topics=self.topics)
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                log.exception("projector_round_failed", projector=self.name)
+                self._partitions = []  # re-assign from the stored offsets: the failed batch is replayed
+                stop.wait(1.0)
+
+    def catch_up(self, idle_polls: int = 2, timeout_ms: int = 300, progress: Progress | None = None) -> int:
+        """Apply everything currently on the topics; returns how many records were read."""
+        if not self._partitions:
+            self.assign()
+        total, empty = 0, 0
+        while empty < idle_polls:
+            count = self.poll_once(timeout_ms)
+            total += count
+            if progress:
+                progress.advance(count)
+            empty = 0 if count else empty + 1
+        return total
+
+    def reset(self) -> None:
+        """Drop every projection row, offset and seen event id: the next read starts at offset 0."""
+        with self.engine.begin() as conn:
+            for projection in self.projections:
+                projection.reset(conn)
+            conn.execute(offsets_table.delete().where(offsets_table.c.projector == self.name))
+            conn.execute(seen_table.delete().where(seen_table.c.projector == self.name))
+        self._partitions = []
+
+    def rebuild(self) -> int:
+        """Drop every projection row and replay the topics from offset 0, with progress."""
+        self.reset()
+        self.assign()
+        total = sum(self.consumer.end_offsets(self._partitions).values())
+        progress = Progress(f"rebuild {self.name}", total=total or None)
+        count = self.catch_up(progress=progress)
+        progress.finish()
+        return count

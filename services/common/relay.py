@@ -1,0 +1,116 @@
+"""The outbox relay: publishes a store's events to ``<domain>.events`` in commit order.
+
+Each round reads the next events after the recorded position, sends them keyed by stream id with the
+idempotent ``acks=all`` producer, waits until the broker acknowledged every one, and only then records
+the new position. Killed at any point, a relay resumes from the last recorded position: nothing is lost,
+and what was sent but not recorded is sent again (consumers absorb duplicates by ``event_id``).
+
+Run inside a service (``services.common.rpc.OutboxRelayRunner``) or alone::
+
+    python -m services.common.relay office_space              # follow the store
+    python -m services.common.relay office_space --republish  # re-publish the whole store, with progress
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from datetime import datetime
+
+from kafka import KafkaProducer
+
+from services.common.broker import ensure_topics, envelope_message, make_producer
+from services.common.events import utc_now
+from services.common.log import configure_logging, get_logger
+from services.common.metrics import EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
+from services.common.progress import Progress
+from services.common.settings import SERVICES, settings, topic_for
+from services.common.store import EventStore
+
+log = get_logger()
+
+
+class OutboxRelay:
+    """Moves committed events from one store to its Kafka topic."""
+
+    def __init__(self, store: EventStore, producer: KafkaProducer, topic: str, batch: int = 500) -> None:
+        self.store = store
+        self.producer = producer
+        self.topic = topic
+        self.batch = batch
+        self.position = store.relay_position(topic)
+        self.wakeup = threading.Event()
+
+    def publish_once(self) -> int:
+        """Publish the next batch; returns how many events the broker acknowledged."""
+        envelopes = self.store.read_all(after=self.position, limit=self.batch)
+        if not envelopes:
+            self._report_backlog()
+            return 0
+        futures = []
+        for env in envelopes:
+            key, value, headers = envelope_message(env)
+            futures.append(self.producer.send(self.topic, key=key, value=value, headers=headers))
+        self.producer.flush()
+        for future in futures:
+            future.get(timeout=30)  # raises if any was not acknowledged: the position is then not moved
+        last = envelopes[-1].position
+        assert last is not None
+        self.store.set_relay_position(self.topic, last)
+        self.position = last
+        EVENTS_PUBLISHED.labels(self.store.domain, self.topic).inc(len(envelopes))
+        self._report_backlog()
+        return len(envelopes)
+
+    def _report_backlog(self) -> None:
+        last = self.store.last_position()
+        OUTBOX_BACKLOG.labels(self.store.domain).set(last - self.position)
+        oldest = self.store.recorded_at(self.position + 1) if last > self.position else None
+        age = (utc_now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+        OUTBOX_AGE.labels(self.store.domain).set(max(age, 0.0))
+
+    def run(self, stop: threading.Event, idle_seconds: float = 0.2) -> None:
+        """Publish until ``stop`` is set; sleep ``idle_seconds`` (or until woken) when nothing is new."""
+        log.info("relay_started", topic=self.topic, position=self.position)
+        while not stop.is_set():
+            try:
+                published = self.publish_once()
+            except Exception:
+                log.exception("relay_round_failed", topic=self.topic, position=self.position)
+                stop.wait(1.0)
+                continue
+            if published < self.batch:
+                self.wakeup.wait(idle_seconds)
+                self.wakeup.clear()
+        log.info("relay_stopped", topic=self.topic, position=self.position)
+
+    def republish(self) -> int:
+        """Publish the whole store again from position 0, with progress."""
+        self.position = 0
+        progress = Progress(f"republish {self.topic}", total=self.store.last_position())
+        while published := self.publish_once():
+            progress.advance(published)
+        progress.finish()
+        return progress.done
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one service's relay as a process."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("--republish", action="store_true", help="publish the whole store again, then exit")
+    args = parser.parse_args(argv)
+    config = settings()
+    configure_logging(f"{args.service}-relay", config.log_level)
+    store = EventStore.open(config.database_url(args.service), args.service, config.snapshot_every)
+    topic = topic_for(args.service)
+    ensure_topics(config.kafka_bootstrap, [topic, f"{topic}.dlq"], config.topic_partitions)
+    relay = OutboxRelay(store, make_producer(config.kafka_bootstrap), topic, config.relay_batch)
+    if args.republish:
+        relay.republish()
+        return
+    relay.run(threading.Event(), config.relay_idle_seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""Nameko plumbing every service stands on: the base service, the ``@command`` wrapper, dependencies.
+
+A domain service is a subclass of ``DomainService`` whose RPC methods are ``@rpc @command(Schema)``:
+the wrapper validates the input with the marshmallow schema, binds actor and correlation id (from the
+RPC context the gateway set) to logs and event metadata, counts and times the command, and turns any
+``PlatformError`` into a ``ServiceError`` that crosses RPC intact for the gateway to map to HTTP.
+
+The base class also runs the outbox relay and serves ``/metrics`` and ``/health`` on the service's
+own HTTP port.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from kafka import KafkaProducer
+from marshmallow import Schema, ValidationError
+from nameko.exceptions import deserialize_to_instance
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from services.common.aggregate import Aggregate
+from services.common.broker import ensure_topics, make_producer, reachable
+from services.common.errors import PlatformError, ValidationFailed
+from services.common.events import Metadata
+from services.common.log import bind_context, get_logger
+from services.common.metrics import COMMAND_LATENCY, COMMANDS, UP, render_metrics
+from services.common.projector import Projector
+from services.common.relay import OutboxRelay
+from services.common.settings import settings, topic_for
+from services.common.store import EventStore
+
+log = get_logger()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@deserialize_to_instance
+class ServiceError(Exception):
+    """A PlatformError as it crosses nameko RPC: (code, http_status, message, fields, details)."""
+
+    def __init__(self, code: str, http_status: int, message: str, fields: dict[str, Any], details: dict[str, Any]):
+        super().__init__(code, http_status, message, fields, details)
+        self.code, self.http_status, self.message, self.fields, self.details = (
+            code,
+            http_status,
+            message,
+            fields,
+            details,
+        )
+
+    @classmethod
+    def from_error(cls, error: PlatformError) -> ServiceError:
+        """Wrap a domain or plumbing error for the wire."""
+        return cls(error.code, error.http_status, error.message, error.fields, error.details)
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body the gateway answers with."""
+        body: dict[str, Any] = {"error": self.code, "message": self.message, "fields": self.fields}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class CommandContext(DependencyProvider):  # type: ignore[misc]
+    """Gives a worker the metadata (actor, correlation id) the caller put in the RPC context."""
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[], Metadata]:
+        data = worker_ctx.data
+
+        def metadata() -> Metadata:
+            return Metadata(
+                actor=data.get("actor") or "system",
+                correlation_id=data.get("correlation_id") or worker_ctx.call_id,
+                causation_id=data.get("causation_id"),
+            )
+
+        return metadata
+
+
+class StoreProvider(DependencyProvider):  # type: ignore[misc]
+    """The service's event store, opened (and migrated) once per container."""
+
+    def setup(self) -> None:
+        name = self.container.service_name
+        config = settings()
+        self.store = EventStore.open(config.database_url(name), name, config.snapshot_every)
+
+    def get_dependency(self, worker_ctx: Any) -> EventStore:
+        return self.store
+
+
+class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
+    """Runs the service's outbox relay in a managed thread; ``wake()`` publishes without waiting."""
+
+    def setup(self) -> None:
+        self.stop_event = threading.Event()
+        self.relay: OutboxRelay | None = None
+
+    def start(self) -> None:
+        config = settings()
+        store = _store_of(self.container)
+        topic = topic_for(self.container.service_name)
+        ensure_topics(config.kafka_bootstrap, [topic, f"{topic}.dlq"], config.topic_partitions)
+        self.producer: KafkaProducer = make_producer(config.kafka_bootstrap)
+        self.relay = OutboxRelay(store, self.producer, topic, config.relay_batch)
+        self.container.spawn_managed_thread(
+            functools.partial(self.relay.run, self.stop_event, config.relay_idle_seconds), identifier="outbox-relay"
+        )
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.relay:
+            self.relay.wakeup.set()
+
+    def get_dependency(self, worker_ctx: Any) -> OutboxRelayRunner:
+        return self
+
+    def wake(self) -> None:
+        """Tell the relay there is something new to publish."""
+        if self.relay:
+            self.relay.wakeup.set()
+
+    def kafka_ready(self) -> bool:
+        """Whether the relay runs and a Kafka broker answers."""
+        return self.relay is not None and reachable(settings().kafka_bootstrap)
+
+
+class ProjectorRunner(DependencyProvider):  # type: ignore[misc]
+    """Runs a projector (a service's own read model of other services' events) in a managed thread."""
+
+    def __init__(self, factory: Callable[[str], Projector]) -> None:
+        self.factory = factory
+
+    def setup(self) -> None:
+        self.stop_event = threading.Event()
+        self.projector: Projector | None = None
+
+    def start(self) -> None:
+        self.projector = self.factory(self.container.service_name)
+        self.container.spawn_managed_thread(
+            functools.partial(self.projector.run, self.stop_event), identifier="projector"
+        )
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def get_dependency(self, worker_ctx: Any) -> Projector | None:
+        return self.projector
+
+
+def _store_of(container: Any) -> EventStore:
+    for dependency in container.dependencies:
+        if isinstance(dependency, StoreProvider):
+            return dependency.store
+    raise RuntimeError("a service running a relay needs a StoreProvider")
+
+
+def command(schema: type[Schema] | None = None) -> Callable[[F], F]:
+    """Make a method an RPC command: validate input, bind context, count and time it, ship errors intact."""
+
+    def decorate(fn: F) -> F:
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(self: Any, payload: dict[str, Any] | None = None) -> Any:
+            meta: Metadata = self.context()
+            started = time.perf_counter()
+            outcome = "error"
+            with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
+                try:
+                    data = load_command(schema, payload)
+                    result = fn(self, data)
+                    outcome = "ok"
+                    if isinstance(result, dict) and "event_ids" in result:
+                        log.info("command_handled", stream_id=result.get("id"), event_ids=result["event_ids"])
+                    return result
+                except PlatformError as error:
+                    outcome = error.code
+                    log.info("command_refused", error=error.code, message=error.message)
+                    raise ServiceError.from_error(error) from None
+                finally:
+                    COMMANDS.labels(self.name, name, outcome).inc()
+                    COMMAND_LATENCY.labels(self.name, name).observe(time.perf_counter() - started)
+
+        return rpc(expected_exceptions=(ServiceError,))(wrapper)  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
+    """``payload`` loaded by ``schema``; ValidationFailed with field reasons when it does not fit."""
+    if schema is None:
+        return dict(payload or {})
+    if not isinstance(payload, dict):
+        raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
+    try:
+        loaded: dict[str, Any] = schema().load(payload)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid input", fields=exc.normalized_messages()) from None  # type: ignore[no-untyped-call]
+    return loaded
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """A JSON HTTP response."""
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype="application/json")
+
+
+class DomainService:
+    """Base of every domain service: store, relay, command context, ``/metrics`` and ``/health``."""
+
+    name: str = ""
+    context = CommandContext()
+    store = StoreProvider()
+    relay = OutboxRelayRunner()
+
+    def save(self, *aggregates: Aggregate) -> dict[str, Any]:
+        """Append the aggregates' events in one transaction, wake the relay, answer version and event ids."""
+        envelopes = self.store.save_all(aggregates, self.context())
+        self.relay.wake()
+        first = aggregates[0]
+        return {"id": first.id, "version": first.version, "event_ids": [e.event_id for e in envelopes]}
+
+    @http("GET", "/metrics")  # type: ignore[untyped-decorator]
+    def metrics(self, request: Request) -> Response:
+        """Prometheus metrics of this service."""
+        UP.labels(self.name).set(1)
+        body, content_type = render_metrics()
+        return Response(body, mimetype=content_type.split(";")[0], content_type=content_type)
+
+    @http("GET", "/health")  # type: ignore[untyped-decorator]
+    def health(self, request: Request) -> Response:
+        """Whether the store and Kafka answer; 503 naming what failed otherwise."""
+        checks = {"database": _database_ok(self.store), "kafka": self.relay.kafka_ready(), "rabbitmq": True}
+        healthy = all(checks.values())
+        return json_response(
+            {"service": self.name, "status": "ok" if healthy else "failing", "checks": checks}, 200 if healthy else 503
+        )
+
+
+def _database_ok(store: EventStore) -> bool:
+    try:
+        with store.reader.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return True
+    except sa.exc.SQLAlchemyError:
+        return False

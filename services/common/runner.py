@@ -1,0 +1,69 @@
+"""Run one service (or the gateway) as a process: ``python -m services.common.runner office_space``.
+
+Eventlet must patch the standard library before anything else is imported, so this module does it
+first when run as a program. The nameko configuration is built from ``services.common.settings``.
+"""
+
+if __name__ == "__main__":
+    import eventlet
+
+    eventlet.monkey_patch()
+
+import argparse
+import importlib
+import signal
+from typing import Any
+
+from services.common.log import configure_logging, get_logger
+from services.common.settings import SERVICES, Settings, settings
+
+
+def nameko_config(service: str, config: Settings) -> dict[str, Any]:
+    """The nameko configuration of ``service``."""
+    return {
+        "AMQP_URI": config.amqp_uri,
+        "WEB_SERVER_ADDRESS": f"{config.http_host}:{config.port(service)}",
+        "serializer": "json",
+        "max_workers": 10,
+        "parent_calls_tracked": 10,
+        "rpc_exchange": "gov-affairs-rpc",
+    }
+
+
+def service_class(service: str) -> type:
+    """The nameko service class in ``services.<service>.service``."""
+    module = importlib.import_module(f"services.{service}.service")
+    for value in vars(module).values():
+        if isinstance(value, type) and getattr(value, "name", None) == service and value.__module__ == module.__name__:
+            return value
+    raise LookupError(f"services.{service}.service defines no service named {service!r}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the service and run until SIGTERM or SIGINT."""
+    import eventlet
+    from nameko.runners import ServiceRunner
+
+    parser = argparse.ArgumentParser(description="run one service of the platform")
+    parser.add_argument("service", choices=(*SERVICES, "gateway"))
+    args = parser.parse_args(argv)
+    config = settings()
+    configure_logging(args.service, config.log_level)
+    log = get_logger()
+    runner = ServiceRunner(nameko_config(args.service, config))
+    runner.add_service(service_class(args.service))
+
+    def shutdown(signum: int, _frame: Any) -> None:
+        log.info("service_stopping", signal=signum)
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("service_started", http=f"http://{config.http_host}:{config.port(args.service)}")
+    runner.wait()
+    log.info("service_stopped")
+
+
+if __name__ == "__main__":
+    main()

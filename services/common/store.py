@@ -1,0 +1,335 @@
+"""The event store: append-only streams with optimistic concurrency, snapshots, and the outbox.
+
+One store per service (SQLite file by default, PostgreSQL by setting), the same code for both.
+
+- ``save(aggregate, metadata)`` appends the aggregate's pending events with the version it was loaded at;
+  a stale version raises ``VersionConflict`` (``AlreadyExists`` when creating a stream that exists).
+- ``load(cls, stream_id)`` rebuilds an aggregate from its latest snapshot and the events after it.
+- ``read_all(after, limit)`` returns events in commit order: the events table **is** the outbox, so
+  appending and recording for publication are one transaction by construction.
+
+Commit order equals position order because appends serialize per store: SQLite by ``BEGIN IMMEDIATE``,
+PostgreSQL by a transaction-scoped advisory lock taken before the position is drawn from the sequence.
+A reader of ``position > n`` can therefore never miss a row that commits later with a smaller position —
+the relay never skips an event that committed late.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.common import contracts
+from services.common.aggregate import Aggregate
+from services.common.db import create_db_engine, is_postgres, migrate, reader, register_migrations
+from services.common.errors import AlreadyExists, NotFound, VersionConflict
+from services.common.events import Envelope, Event, Metadata, event_from_payload, iso, utc_now
+from services.common.metrics import EVENTS_APPENDED
+
+register_migrations("store", Path(__file__).parent / "migrations" / "store")
+
+A = TypeVar("A", bound=Aggregate)
+
+APPEND_LOCK_KEY = 0x60F_A77A15
+"""PostgreSQL advisory lock id serializing appends of one store (one database per service)."""
+
+metadata = sa.MetaData()
+events_table = sa.Table(
+    "events",
+    metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("domain", sa.String(40), nullable=False),
+    sa.Column("stream_type", sa.String(100), nullable=False),
+    sa.Column("stream_id", sa.String(200), nullable=False),
+    sa.Column("stream_version", sa.Integer(), nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("schema_version", sa.Integer(), nullable=False),
+    sa.Column("occurred_at", sa.String(40), nullable=False),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+    sa.Column("district", sa.String(6)),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("correlation_id", sa.String(100), nullable=False),
+    sa.Column("causation_id", sa.String(100)),
+    sa.Column("payload", sa.Text(), nullable=False),
+)
+snapshots_table = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("stream_type", sa.String(100), primary_key=True),
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("stream_version", sa.Integer(), nullable=False),
+    sa.Column("state", sa.Text(), nullable=False),
+    sa.Column("taken_at", sa.String(40), nullable=False),
+)
+relay_progress_table = sa.Table(
+    "relay_progress",
+    metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+
+_STREAM_VERSION = sa.select(sa.func.max(events_table.c.stream_version)).where(
+    events_table.c.stream_type == sa.bindparam("stream_type"), events_table.c.stream_id == sa.bindparam("stream_id")
+)
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    """Events for one stream, with the version the writer read (0 for a new stream)."""
+
+    stream_type: str
+    stream_id: str
+    expected_version: int
+    events: Sequence[Event]
+    district: str | None = None
+    agency_id: str | None = None
+    snapshot: tuple[int, dict[str, Any]] | None = None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class EventStore:
+    """A service's event store on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine, domain: str, snapshot_every: int = 50, validate: bool = True) -> None:
+        self.engine = engine
+        self.reader = reader(engine)
+        self.domain = domain
+        self.snapshot_every = snapshot_every
+        self.validate = validate
+
+    @classmethod
+    def open(cls, url: str, domain: str, snapshot_every: int = 50) -> EventStore:
+        """Open (and migrate) the store at ``url``."""
+        engine = create_db_engine(url)
+        migrate(engine, "store")
+        return cls(engine, domain, snapshot_every)
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def save(self, aggregate: Aggregate, meta: Metadata) -> list[Envelope]:
+        """Append the aggregate's pending events (optimistic concurrency) and forget them."""
+        envelopes = self.append([self.pending_of(aggregate)], meta)
+        aggregate.mark_stored()
+        return envelopes
+
+    def save_all(self, aggregates: Iterable[Aggregate], meta: Metadata) -> list[Envelope]:
+        """Append the pending events of several aggregates in one transaction."""
+        pending = [a for a in aggregates if a.pending_events]
+        envelopes = self.append([self.pending_of(a) for a in pending], meta)
+        for aggregate in pending:
+            aggregate.mark_stored()
+        return envelopes
+
+    def pending_of(self, aggregate: Aggregate) -> StreamAppend:
+        """What appending ``aggregate``'s pending events means, with a snapshot when one is due."""
+        start, end = aggregate.loaded_version, aggregate.version
+        snapshot = None
+        if self.snapshot_every and end // self.snapshot_every > start // self.snapshot_every:
+            snapshot = (end, aggregate.snapshot_state())
+        return StreamAppend(
+            stream_type=aggregate.stream_type,
+            stream_id=aggregate.id,
+            expected_version=start,
+            events=aggregate.pending_events,
+            district=aggregate.district,
+            agency_id=aggregate.agency_id,
+            snapshot=snapshot,
+        )
+
+    def append(self, appends: Sequence[StreamAppend], meta: Metadata) -> list[Envelope]:
+        """Append events to one or more streams in one transaction; all or nothing."""
+        now = iso(utc_now())
+        envelopes = [env for item in appends for env in self._envelopes(item, meta, now)]
+        if not envelopes:
+            return []
+        rows = [self._row(env) for env in envelopes]
+        try:
+            with self.engine.begin() as conn:
+                if is_postgres(conn):
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+                self._check_versions(conn, appends)
+                conn.execute(events_table.insert(), rows)
+                self._write_snapshots(conn, appends, now)
+        except sa.exc.IntegrityError as exc:  # a backstop: the version check above runs under the lock
+            raise VersionConflict("the stream was changed concurrently; reload and retry") from exc
+        for env in envelopes:
+            EVENTS_APPENDED.labels(self.domain, env.event_type).inc()
+        return envelopes
+
+    def _envelopes(self, item: StreamAppend, meta: Metadata, now: str) -> list[Envelope]:
+        envelopes = []
+        for offset, event in enumerate(item.events, start=1):
+            payload = event.payload()
+            if self.validate:
+                contracts.validate_payload(self.domain, event.event_type, event.schema_version, payload)
+            envelopes.append(
+                Envelope(
+                    event_id=str(uuid.uuid4()),
+                    event_type=event.event_type,
+                    schema_version=event.schema_version,
+                    stream_type=item.stream_type,
+                    stream_id=item.stream_id,
+                    stream_version=item.expected_version + offset,
+                    occurred_at=now,
+                    recorded_at=now,
+                    district=item.district,
+                    agency_id=item.agency_id,
+                    actor=meta.actor,
+                    correlation_id=meta.correlation_id,
+                    causation_id=meta.causation_id,
+                    payload=payload,
+                    domain=self.domain,
+                )
+            )
+        return envelopes
+
+    def _row(self, env: Envelope) -> dict[str, Any]:
+        row = env.to_dict()
+        row["payload"] = _dumps(env.payload)
+        return row
+
+    def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
+        current = self._current_versions(conn, [(a.stream_type, a.stream_id) for a in appends])
+        for item in appends:
+            actual = current.get((item.stream_type, item.stream_id), 0)
+            if actual == item.expected_version:
+                continue
+            details = {"stream_id": item.stream_id, "expected_version": item.expected_version, "actual_version": actual}
+            if item.expected_version == 0:
+                raise AlreadyExists(f"{item.stream_type} {item.stream_id} already exists", details=details)
+            raise VersionConflict(
+                f"{item.stream_type} {item.stream_id} is at version {actual}, not {item.expected_version}",
+                details=details,
+            )
+
+    def _current_versions(self, conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        t = events_table.c
+        if len(keys) == 1:  # the common case, one command on one aggregate: the cheapest query
+            ((stream_type, stream_id),) = keys
+            version = conn.execute(_STREAM_VERSION, {"stream_type": stream_type, "stream_id": stream_id}).scalar()
+            return {keys[0]: version} if version else {}
+        versions: dict[tuple[str, str], int] = {}
+        by_type: dict[str, list[str]] = {}
+        for stream_type, stream_id in keys:
+            by_type.setdefault(stream_type, []).append(stream_id)
+        for stream_type, ids in by_type.items():
+            for chunk in range(0, len(ids), 500):
+                query = (
+                    sa.select(t.stream_id, sa.func.max(t.stream_version))
+                    .where(t.stream_type == stream_type, t.stream_id.in_(ids[chunk : chunk + 500]))
+                    .group_by(t.stream_id)
+                )
+                versions.update({(stream_type, sid): v for sid, v in conn.execute(query)})
+        return versions
+
+    def _write_snapshots(self, conn: sa.Connection, appends: Sequence[StreamAppend], now: str) -> None:
+        for item in appends:
+            if item.snapshot is None:
+                continue
+            version, state = item.snapshot
+            key = {"stream_type": item.stream_type, "stream_id": item.stream_id}
+            conn.execute(snapshots_table.delete().filter_by(**key))
+            conn.execute(
+                snapshots_table.insert(), {**key, "stream_version": version, "state": _dumps(state), "taken_at": now}
+            )
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def load(self, cls: type[A], stream_id: str) -> A:
+        """The aggregate ``stream_id`` of ``cls``; NotFound when the stream has no event."""
+        aggregate = self.find(cls, stream_id)
+        if aggregate is None:
+            raise NotFound(f"{cls.stream_type} {stream_id} not found", details={"stream_id": stream_id})
+        return aggregate
+
+    def find(self, cls: type[A], stream_id: str) -> A | None:
+        """The aggregate ``stream_id`` of ``cls``, or None when the stream has no event."""
+        t, s = events_table.c, snapshots_table.c
+        with self.reader.connect() as conn:
+            snap = conn.execute(
+                sa.select(s.stream_version, s.state).where(s.stream_type == cls.stream_type, s.stream_id == stream_id)
+            ).first()
+            after = snap.stream_version if snap else 0
+            rows = conn.execute(
+                sa.select(t.event_type, t.schema_version, t.payload)
+                .where(t.stream_type == cls.stream_type, t.stream_id == stream_id, t.stream_version > after)
+                .order_by(t.stream_version)
+            ).all()
+        if snap is None and not rows:
+            return None
+        events = [event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload)) for r in rows]
+        snapshot = (snap.stream_version, json.loads(snap.state)) if snap else None
+        return cls.rehydrate(stream_id, events, snapshot)
+
+    def stream_envelopes(self, stream_type: str, stream_id: str) -> list[Envelope]:
+        """Every stored envelope of one stream, in version order (the audit trail of one aggregate)."""
+        t = events_table.c
+        query = (
+            sa.select(events_table)
+            .where(t.stream_type == stream_type, t.stream_id == stream_id)
+            .order_by(t.stream_version)
+        )
+        with self.reader.connect() as conn:
+            return [self._envelope(row) for row in conn.execute(query)]
+
+    def read_all(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
+        """Events with position > ``after`` in commit order, at most ``limit``."""
+        t = events_table.c
+        query = sa.select(events_table).where(t.position > after).order_by(t.position).limit(limit)
+        with self.reader.connect() as conn:
+            return [self._envelope(row) for row in conn.execute(query)]
+
+    def _envelope(self, row: sa.Row[Any]) -> Envelope:
+        data = row._asdict()
+        data["payload"] = json.loads(data["payload"])
+        return Envelope(**data)
+
+    def last_position(self) -> int:
+        """The highest position in the store (0 when empty)."""
+        with self.reader.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))).scalar_one())
+
+    def recorded_at(self, position: int) -> str | None:
+        """When the event at ``position`` was recorded (None if there is none)."""
+        t = events_table.c
+        with self.reader.connect() as conn:
+            return conn.execute(sa.select(t.recorded_at).where(t.position == position)).scalar()
+
+    def events_by_actor(self, actor: str, limit: int = 100) -> list[Envelope]:
+        """The latest events recorded for ``actor``: who did what."""
+        t = events_table.c
+        query = sa.select(events_table).where(t.actor == actor).order_by(t.position.desc()).limit(limit)
+        with self.reader.connect() as conn:
+            return [self._envelope(row) for row in conn.execute(query)]
+
+    # -- relay progress ------------------------------------------------------------------------------
+
+    def relay_position(self, topic: str) -> int:
+        """The last position the relay has had acknowledged on ``topic``."""
+        t = relay_progress_table.c
+        with self.reader.connect() as conn:
+            return int(conn.execute(sa.select(t.position).where(t.topic == topic)).scalar() or 0)
+
+    def set_relay_position(self, topic: str, position: int) -> None:
+        """Record that every event up to ``position`` was acknowledged on ``topic``."""
+        t = relay_progress_table
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                t.update().where(t.c.topic == topic).values(position=position, updated_at=iso(utc_now()))
+            ).rowcount
+            if not updated:
+                conn.execute(t.insert(), {"topic": topic, "position": position, "updated_at": iso(utc_now())})

@@ -1,0 +1,228 @@
+"""Energy quotas (能耗定额) per agency and year, and the alert when the year's trend will exceed them."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar, Final, Self
+
+from services.common.aggregate import Aggregate
+from services.common.errors import RuleViolation
+
+from .base import EnergyEvent, require_status
+from .rollups import FACTORS_2022, FactorTable, convert
+
+QUOTA_BASES: Final = ("absolute", "per_m2")
+"""How a quota is set: ``absolute`` in tce per year, or ``per_m2`` in kgce per m² of floor area per year
+(单位建筑面积能耗定额); the floor area comes from the office-space service."""
+
+MIN_DAYS_FOR_TREND: Final = 30
+"""Days of the year that must have passed before a trend is extrapolated (January's first week says little);
+a quota already exceeded is alerted on any day."""
+
+
+@dataclass(frozen=True)
+class EnergyQuotaSet(EnergyEvent):
+    """An agency's energy quota for a year was set."""
+
+    agency_id: str
+    district: str
+    year: int
+    basis: str
+    limit: float
+    set_on: str
+
+
+@dataclass(frozen=True)
+class EnergyQuotaRevised(EnergyEvent):
+    """An agency's energy quota for a year was changed, with the reason."""
+
+    agency_id: str
+    year: int
+    previous_limit: float
+    limit: float
+    reason: str
+    revised_on: str
+
+
+@dataclass(frozen=True)
+class QuotaOverrunAlerted(EnergyEvent):
+    """The agency's year-to-date energy use, extrapolated to the year, will exceed its quota (or already has)."""
+
+    agency_id: str
+    year: int
+    as_of: str
+    year_to_date_tce: float
+    forecast_tce: float
+    quota_tce: float
+    already_exceeded: bool
+    factors_version: str
+
+
+@dataclass(frozen=True)
+class QuotaOverrunCleared(EnergyEvent):
+    """The agency's trend came back within its quota."""
+
+    agency_id: str
+    year: int
+    as_of: str
+    forecast_tce: float
+    quota_tce: float
+
+
+@dataclass(frozen=True)
+class QuotaForecast:
+    """Where an agency stands against its quota on a day."""
+
+    year_to_date_tce: float
+    forecast_tce: float
+    quota_tce: float
+    over: bool
+
+
+class UnknownQuotaBasis(RuleViolation):
+    """A quota is absolute or per m²."""
+
+    code = "unknown_quota_basis"
+
+
+class QuotaNotPositive(RuleViolation):
+    """A quota must be above zero."""
+
+    code = "quota_not_positive"
+
+
+class QuotaYearClosed(RuleViolation):
+    """A quota cannot be set or changed for a year that is over, nor assessed outside its year."""
+
+    code = "quota_year_closed"
+
+
+class FloorAreaRequired(RuleViolation):
+    """A per-m² quota needs the agency's floor area (from office space) to be assessed."""
+
+    code = "floor_area_required"
+
+
+class ReasonRequired(RuleViolation):
+    """A revision must say why."""
+
+    code = "reason_required"
+
+
+def _require_positive_limit(limit: float) -> None:
+    if not limit > 0:
+        raise QuotaNotPositive("a quota must be above zero", fields={"limit": ["must be > 0"]}, details={"limit": limit})
+
+
+def _require_open_year(year: int, today: date) -> None:
+    if year < today.year:
+        raise QuotaYearClosed(f"year {year} is over", fields={"year": ["the year is over"]}, details={"year": year})
+
+
+class EnergyQuota(Aggregate):
+    """An agency's energy quota (能耗定额) for one year, with the open overrun alert if any."""
+
+    stream_type: ClassVar[str] = "EnergyQuota"
+
+    def _init_state(self) -> None:
+        self.status = ""
+        self.year = 0
+        self.basis = ""
+        self.limit = 0.0
+        self.alert_open = False
+
+    @staticmethod
+    def stream_id_for(agency_id: str, year: int) -> str:
+        """One quota per agency and year."""
+        return f"{agency_id}-{year}"
+
+    @classmethod
+    def set(cls, agency_id: str, district: str, year: int, basis: str, limit: float, today: date) -> Self:
+        """Set an agency's quota for this year or a later one."""
+        if basis not in QUOTA_BASES:
+            raise UnknownQuotaBasis(f"unknown quota basis {basis}", fields={"basis": list(QUOTA_BASES)})
+        _require_positive_limit(limit)
+        _require_open_year(year, today)
+        quota = cls(cls.stream_id_for(agency_id, year))
+        quota._record(EnergyQuotaSet(agency_id, district, year, basis, limit, today.isoformat()))
+        return quota
+
+    def revise(self, limit: float, reason: str, today: date) -> None:
+        """Change the quota of a year that is not over."""
+        require_status(f"quota {self.id}", self.status, "set")
+        _require_positive_limit(limit)
+        _require_open_year(self.year, today)
+        if not reason.strip():
+            raise ReasonRequired("a revision must say why", fields={"reason": ["required"]})
+        self._record(EnergyQuotaRevised(str(self.agency_id), self.year, self.limit, limit, reason, today.isoformat()))
+
+    def assess(
+        self,
+        year_to_date: Mapping[str, float],
+        as_of: date,
+        floor_area_m2: float | None = None,
+        factors: FactorTable = FACTORS_2022,
+    ) -> QuotaForecast:
+        """Extrapolate the year-to-date use per kind linearly to the year; alert once when it will exceed the quota."""
+        require_status(f"quota {self.id}", self.status, "set")
+        if as_of.year != self.year:
+            raise QuotaYearClosed(
+                f"quota {self.id} is for {self.year}", fields={"as_of": ["outside the quota's year"]}
+            )
+        conversion = convert(year_to_date, factors)
+        forecast = self._forecast(conversion.tce, as_of, floor_area_m2)
+        if forecast.over and not self.alert_open:
+            self._record(
+                QuotaOverrunAlerted(
+                    str(self.agency_id),
+                    self.year,
+                    as_of.isoformat(),
+                    forecast.year_to_date_tce,
+                    forecast.forecast_tce,
+                    forecast.quota_tce,
+                    forecast.year_to_date_tce > forecast.quota_tce,
+                    conversion.factors_version,
+                )
+            )
+        elif not forecast.over and self.alert_open:
+            cleared = QuotaOverrunCleared(
+                str(self.agency_id), self.year, as_of.isoformat(), forecast.forecast_tce, forecast.quota_tce
+            )
+            self._record(cleared)
+        return forecast
+
+    def _forecast(self, year_to_date_tce: float, as_of: date, floor_area_m2: float | None) -> QuotaForecast:
+        """The quota in tce, and the year-to-date use extrapolated to the whole year."""
+        quota_tce = self.limit if self.basis == "absolute" else self._per_m2_quota(floor_area_m2)
+        elapsed = as_of.timetuple().tm_yday
+        days = 366 if calendar.isleap(self.year) else 365
+        forecast_tce = round(year_to_date_tce * days / elapsed, 6)
+        over = year_to_date_tce > quota_tce or (elapsed >= MIN_DAYS_FOR_TREND and forecast_tce > quota_tce)
+        return QuotaForecast(year_to_date_tce, forecast_tce, round(quota_tce, 6), over)
+
+    def _per_m2_quota(self, floor_area_m2: float | None) -> float:
+        if floor_area_m2 is None or not floor_area_m2 > 0:
+            raise FloorAreaRequired(
+                "a per-m² quota needs the agency's floor area", fields={"floor_area_m2": ["required, > 0"]}
+            )
+        return self.limit * floor_area_m2 / 1000
+
+    def _on_EnergyQuotaSet(self, event: EnergyQuotaSet) -> None:
+        self.status = "set"
+        self.agency_id = event.agency_id
+        self.district = event.district
+        self.year = event.year
+        self.basis = event.basis
+        self.limit = event.limit
+
+    def _on_EnergyQuotaRevised(self, event: EnergyQuotaRevised) -> None:
+        self.limit = event.limit
+
+    def _on_QuotaOverrunAlerted(self, event: QuotaOverrunAlerted) -> None:
+        self.alert_open = True
+
+    def _on_QuotaOverrunCleared(self, event: QuotaOverrunCleared) -> None:
+        self.alert_open = False

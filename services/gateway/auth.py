@@ -1,0 +1,135 @@
+"""Authentication and district scope: bearer tokens, roles, principals.
+
+A token reads ``gov_<token_id>_<secret>``; only the SHA-256 of the secret is stored (the secret is 256
+random bits, so a plain hash is enough and lookups stay fast), compared in constant time.
+
+Roles (ARCHITECTURE.md, "Security"):
+
+- ``city_admin``: reads and writes everything, approves exceptions;
+- ``district_operator``: writes, and reads details of, its own district's agencies only;
+- ``viewer``: reads city-wide figures and details, writes nothing;
+- ``ops``: reads health, metrics and projection status, and may rebuild projections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.common.errors import Forbidden, NotInScope, Unauthenticated, ValidationFailed
+from services.common.events import iso, utc_now
+
+ROLES = ("city_admin", "district_operator", "viewer", "ops")
+WRITERS = frozenset({"city_admin", "district_operator"})
+READERS = frozenset({"city_admin", "district_operator", "viewer"})
+OPERATORS = frozenset({"city_admin", "ops"})
+
+metadata = sa.MetaData()
+tokens_table = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("district", sa.String(6)),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40)),
+    sa.Column("revoked_at", sa.String(40)),
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a named token with a role and, for district operators, a district."""
+
+    token_id: str
+    name: str
+    role: str
+    district: str | None
+
+    @property
+    def actor(self) -> str:
+        """How the principal is recorded as the actor of events."""
+        return f"{self.role}:{self.name}"
+
+    def require(self, roles: frozenset[str]) -> None:
+        """Refuse (403) when the role is not among ``roles``."""
+        if self.role not in roles:
+            raise Forbidden(f"role {self.role} may not do this", details={"allowed_roles": sorted(roles)})
+
+    def require_district(self, district: str | None) -> None:
+        """Refuse (403) a district operator acting outside its own district."""
+        if self.role == "district_operator" and district != self.district:
+            raise NotInScope(
+                f"{self.name} acts for district {self.district} only",
+                fields={"district": [f"outside your district {self.district}"]},
+            )
+
+    def visible_district(self) -> str | None:
+        """The district a listing is limited to (None: the whole city)."""
+        return self.district if self.role == "district_operator" else None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(engine: Engine, name: str, role: str, district: str | None = None, days: int | None = None) -> str:
+    """Create a token and return it; it is shown once and only its hash is kept."""
+    if role not in ROLES:
+        raise ValidationFailed("unknown role", fields={"role": [f"one of {', '.join(ROLES)}"]})
+    if (role == "district_operator") != (district is not None):
+        raise ValidationFailed(
+            "district operators, and only they, have a district",
+            fields={"district": ["required for district_operator only"]},
+        )
+    token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    now = utc_now()
+    expires = iso(now + timedelta(days=days)) if days else None
+    with engine.begin() as conn:
+        conn.execute(
+            tokens_table.insert(),
+            {
+                "token_id": token_id,
+                "name": name,
+                "role": role,
+                "district": district,
+                "secret_hash": _hash(secret),
+                "created_at": iso(now),
+                "expires_at": expires,
+            },
+        )
+    return f"gov_{token_id}_{secret}"
+
+
+def revoke_token(engine: Engine, token_id: str) -> bool:
+    """Revoke a token; False when there is no such token."""
+    with engine.begin() as conn:
+        t = tokens_table
+        return bool(conn.execute(t.update().where(t.c.token_id == token_id).values(revoked_at=iso(utc_now()))).rowcount)
+
+
+def authenticate(engine: Engine, authorization: str | None) -> Principal:
+    """The principal of an ``Authorization: Bearer ...`` header; Unauthenticated when it is not valid."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthenticated("a bearer token is required")
+    parts = authorization[len("Bearer ") :].strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != "gov":
+        raise Unauthenticated("malformed token")
+    _, token_id, secret = parts
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(tokens_table).where(tokens_table.c.token_id == token_id)).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        raise Unauthenticated("unknown token")
+    if row.revoked_at:
+        raise Unauthenticated("revoked token")
+    if row.expires_at and datetime.fromisoformat(row.expires_at) <= utc_now():
+        raise Unauthenticated("expired token")
+    return Principal(token_id=row.token_id, name=row.name, role=row.role, district=row.district)

@@ -1,0 +1,45 @@
+"""Drop and rebuild the data center's projections from offset 0, with progress.
+
+    python -m services.gateway.rebuild          # the gateway must be stopped (make stop, or stop its process)
+
+The gateway's own projector would otherwise keep applying events while the tables are replayed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy.engine import Engine
+
+from services.common.db import create_db_engine, migrate
+from services.common.log import configure_logging, get_logger
+from services.common.processes import healthy
+from services.common.settings import settings
+from services.gateway import views
+
+
+def reset_data_center(engine: Engine) -> None:
+    """Empty the projections and their offsets: the gateway replays from offset 0 when it starts."""
+    views.register_gateway_migrations()
+    migrate(engine, "projector", "gateway")
+    views.data_center_projector(engine).reset()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Rebuild every data-center projection."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even though a gateway answers on its port")
+    args = parser.parse_args(argv)
+    config = settings()
+    configure_logging("gateway-rebuild", config.log_level)
+    if healthy(config.port("gateway")) and not args.force:
+        raise SystemExit("the gateway is running: stop it first (make stop), or pass --force")
+    engine = create_db_engine(config.database_url("gateway"))
+    views.register_gateway_migrations()
+    migrate(engine, "projector", "gateway")
+    count = views.data_center_projector(engine).rebuild()
+    get_logger().info("rebuild_finished", records=count)
+
+
+if __name__ == "__main__":
+    main()

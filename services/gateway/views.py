@@ -1,0 +1,95 @@
+"""The data center's projections (机关事务大数据中心), built from every service's events.
+
+Each projection owns its tables, applies events in ``on_<EventType>`` methods, and can be dropped and
+rebuilt from offset 0 (``python -m services.gateway.rebuild``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.common.db import register_migrations
+from services.common.events import Envelope
+from services.common.projector import Projection, Projector
+from services.common.settings import settings, topic_for
+
+metadata = sa.MetaData()
+agencies_table = sa.Table(
+    "dc_agencies",
+    metadata,
+    sa.Column("agency_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("district", sa.String(6), nullable=False, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("admin_level", sa.String(20), nullable=False),
+    sa.Column("authorised_headcount", sa.Integer(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("registered_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+
+def register_gateway_migrations() -> None:
+    """Declare the gateway's migration tree."""
+    register_migrations("gateway", Path(__file__).parent / "migrations")
+
+
+class AgencyDirectory(Projection):
+    """Every agency of the city with its master data (from the office-space service)."""
+
+    topics = (topic_for("office_space"),)
+    tables = (agencies_table,)
+
+    def on_AgencyRegistered(self, conn: sa.Connection, env: Envelope) -> None:
+        """A new agency."""
+        p = env.payload
+        conn.execute(
+            agencies_table.insert(),
+            {
+                "agency_id": p["agency_id"],
+                "name": p["name"],
+                "district": p["district"],
+                "kind": p["kind"],
+                "admin_level": p["admin_level"],
+                "authorised_headcount": p["authorised_headcount"],
+                "version": env.stream_version,
+                "registered_at": env.occurred_at,
+                "updated_at": env.recorded_at,
+            },
+        )
+
+
+def agency_row(conn: sa.Connection, agency_id: str) -> dict[str, Any] | None:
+    """One agency of the directory, or None."""
+    row = conn.execute(sa.select(agencies_table).where(agencies_table.c.agency_id == agency_id)).first()
+    return row._asdict() if row else None
+
+
+def agency_rows(conn: sa.Connection, district: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Agencies of the directory, optionally of one district, by name."""
+    query = sa.select(agencies_table).order_by(agencies_table.c.district, agencies_table.c.name)
+    if district:
+        query = query.where(agencies_table.c.district == district)
+    return [row._asdict() for row in conn.execute(query.limit(limit).offset(offset))]
+
+
+def data_center_projections() -> list[Projection]:
+    """Every projection the gateway's data-center projector maintains."""
+    return [AgencyDirectory()]
+
+
+def data_center_projector(engine: Engine, bootstrap: str | None = None, service: str = "gateway") -> Projector:
+    """The projector that builds every data-center projection in the gateway database ``engine``."""
+    config = settings()
+    return Projector(
+        "datacenter",
+        engine,
+        data_center_projections(),
+        bootstrap or config.kafka_bootstrap,
+        service,
+        partitions=config.topic_partitions,
+    )

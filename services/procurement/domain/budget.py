@@ -1,0 +1,269 @@
+"""Budget lines (预算) per agency and year: no spending without a line, none above it (杜绝超预算、无预算支出)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+from services.common.aggregate import Aggregate
+from services.common.errors import AlreadyExists, RuleViolation
+
+from .base import ProcurementEvent, require_positive
+
+
+@dataclass(frozen=True)
+class BudgetLineOpened(ProcurementEvent):
+    """A budget line was granted to an agency for a year."""
+
+    budget_line_id: str
+    agency_id: str
+    district: str
+    year: int
+    purpose: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class BudgetLineAdjusted(ProcurementEvent):
+    """A budget line's amount was changed (追加 or 调减)."""
+
+    budget_line_id: str
+    previous_amount_cents: int
+    amount_cents: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class BudgetCommitted(ProcurementEvent):
+    """Part of a budget line was reserved for a purchase request."""
+
+    budget_line_id: str
+    request_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class BudgetCommitmentRevised(ProcurementEvent):
+    """A request's reservation was set to a new amount (e.g. the signed contract's value)."""
+
+    budget_line_id: str
+    request_id: str
+    previous_amount_cents: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class BudgetCommitmentReleased(ProcurementEvent):
+    """A request's reservation was given back to the line (request cancelled)."""
+
+    budget_line_id: str
+    request_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class BudgetSpent(ProcurementEvent):
+    """Money was spent against a request's reservation (goods accepted)."""
+
+    budget_line_id: str
+    request_id: str
+    amount_cents: int
+    reference: str
+
+
+class NoBudgetLine(RuleViolation):
+    """A purchase without a budget line (无预算支出) is refused."""
+
+    code = "no_budget_line"
+
+
+class BudgetExceeded(RuleViolation):
+    """A purchase above what remains of the budget line (超预算) is refused."""
+
+    code = "budget_exceeded"
+
+
+class BudgetLineMismatch(RuleViolation):
+    """The budget line belongs to another agency or year."""
+
+    code = "budget_line_mismatch"
+
+
+class BudgetBelowUse(RuleViolation):
+    """A budget line cannot be cut below what is already committed and spent."""
+
+    code = "budget_below_use"
+
+
+class BudgetAlreadyCommitted(AlreadyExists):
+    """The request already holds a reservation on the line."""
+
+    code = "budget_already_committed"
+
+
+class NoBudgetCommitment(RuleViolation):
+    """The request holds no reservation on the line."""
+
+    code = "no_budget_commitment"
+
+
+class SpendingBeyondCommitment(RuleViolation):
+    """Spending above the request's reservation is refused."""
+
+    code = "spending_beyond_commitment"
+
+
+def no_budget_line(agency_id: str, year: int, requested_cents: int) -> NoBudgetLine:
+    """The error for a request that names no (existing) budget line, with the figures."""
+    return NoBudgetLine(
+        f"agency {agency_id} has no budget line for this purchase in {year}",
+        fields={"budget_line_id": ["no budget line"]},
+        details={"budget_cents": 0, "committed_cents": 0, "spent_cents": 0, "remaining_cents": 0}
+        | {"requested_cents": requested_cents, "agency_id": agency_id, "year": year},
+    )
+
+
+class BudgetLine(Aggregate):
+    """A budget line of one agency and year: amount, reservations per request, spending."""
+
+    stream_type: ClassVar[str] = "BudgetLine"
+
+    def _init_state(self) -> None:
+        self.opened = False
+        self.year = 0
+        self.purpose = ""
+        self.amount_cents = 0
+        self.spent_cents = 0
+        self.commitments: dict[str, int] = {}
+
+    @property
+    def committed_cents(self) -> int:
+        """The sum of the outstanding reservations."""
+        return sum(self.commitments.values())
+
+    @property
+    def remaining_cents(self) -> int:
+        """What is neither committed nor spent."""
+        return self.amount_cents - self.committed_cents - self.spent_cents
+
+    def figures(self, requested_cents: int) -> dict[str, Any]:
+        """Budget, committed, spent, remaining and requested: the details of a budget error."""
+        return {
+            "budget_line_id": self.id,
+            "budget_cents": self.amount_cents,
+            "committed_cents": self.committed_cents,
+            "spent_cents": self.spent_cents,
+            "remaining_cents": self.remaining_cents,
+            "requested_cents": requested_cents,
+        }
+
+    @classmethod
+    def open(
+        cls, budget_line_id: str, agency_id: str, district: str, year: int, purpose: str, amount_cents: int
+    ) -> Self:
+        """Grant a budget line to an agency for a year."""
+        require_positive("amount_cents", amount_cents)
+        line = cls(budget_line_id)
+        line._record(
+            BudgetLineOpened(
+                budget_line_id=budget_line_id,
+                agency_id=agency_id,
+                district=district,
+                year=year,
+                purpose=purpose,
+                amount_cents=amount_cents,
+            )
+        )
+        return line
+
+    def require_serves(self, agency_id: str, year: int) -> None:
+        """Refuse a line that does not belong to the agency and year of the purchase."""
+        if (self.agency_id, self.year) != (agency_id, year):
+            raise BudgetLineMismatch(
+                f"budget line {self.id} is of agency {self.agency_id} for {self.year}",
+                fields={"budget_line_id": ["belongs to another agency or year"]},
+                details={"line_agency_id": self.agency_id, "line_year": self.year}
+                | {"agency_id": agency_id, "year": year},
+            )
+
+    def adjust(self, amount_cents: int, reason: str) -> None:
+        """Change the line's amount; never below what is committed and spent."""
+        used = self.committed_cents + self.spent_cents
+        if amount_cents < used:
+            raise BudgetBelowUse(
+                f"budget line {self.id} cannot go below the {used} cents committed and spent",
+                fields={"amount_cents": [f"must be >= {used}"]},
+                details=self.figures(0) | {"new_amount_cents": amount_cents},
+            )
+        self._record(BudgetLineAdjusted(self.id, self.amount_cents, amount_cents, reason))
+
+    def commit(self, request_id: str, amount_cents: int) -> None:
+        """Reserve money for a request; refused above what remains."""
+        require_positive("amount_cents", amount_cents)
+        if request_id in self.commitments:
+            raise BudgetAlreadyCommitted(f"request {request_id} already holds a reservation on {self.id}")
+        self._require_available(amount_cents)
+        self._record(BudgetCommitted(self.id, request_id, amount_cents))
+
+    def revise_commitment(self, request_id: str, amount_cents: int) -> None:
+        """Set a request's reservation to a new amount; an increase must fit what remains."""
+        require_positive("amount_cents", amount_cents)
+        previous = self._commitment(request_id)
+        self._require_available(amount_cents - previous)
+        self._record(BudgetCommitmentRevised(self.id, request_id, previous, amount_cents))
+
+    def release(self, request_id: str) -> None:
+        """Give a request's reservation back to the line."""
+        self._record(BudgetCommitmentReleased(self.id, request_id, self._commitment(request_id)))
+
+    def spend(self, request_id: str, amount_cents: int, reference: str) -> None:
+        """Record spending against a request's reservation; never beyond it."""
+        require_positive("amount_cents", amount_cents)
+        reserved = self._commitment(request_id)
+        if amount_cents > reserved:
+            raise SpendingBeyondCommitment(
+                f"spending {amount_cents} exceeds the {reserved} cents reserved for request {request_id}",
+                fields={"amount_cents": [f"must be <= {reserved}"]},
+                details=self.figures(amount_cents) | {"reserved_cents": reserved},
+            )
+        self._record(BudgetSpent(self.id, request_id, amount_cents, reference))
+
+    def _commitment(self, request_id: str) -> int:
+        if request_id not in self.commitments:
+            raise NoBudgetCommitment(
+                f"request {request_id} holds no reservation on budget line {self.id}",
+                fields={"request_id": ["no reservation on this budget line"]},
+            )
+        return self.commitments[request_id]
+
+    def _require_available(self, amount_cents: int) -> None:
+        if amount_cents > self.remaining_cents:
+            raise BudgetExceeded(
+                f"{amount_cents} cents requested, {self.remaining_cents} remain on budget line {self.id}",
+                fields={"amount_cents": [f"exceeds the {self.remaining_cents} cents remaining"]},
+                details=self.figures(amount_cents),
+            )
+
+    def _on_BudgetLineOpened(self, event: BudgetLineOpened) -> None:
+        self.opened = True
+        self.agency_id = event.agency_id
+        self.district = event.district
+        self.year = event.year
+        self.purpose = event.purpose
+        self.amount_cents = event.amount_cents
+
+    def _on_BudgetLineAdjusted(self, event: BudgetLineAdjusted) -> None:
+        self.amount_cents = event.amount_cents
+
+    def _on_BudgetCommitted(self, event: BudgetCommitted) -> None:
+        self.commitments[event.request_id] = event.amount_cents
+
+    def _on_BudgetCommitmentRevised(self, event: BudgetCommitmentRevised) -> None:
+        self.commitments[event.request_id] = event.amount_cents
+
+    def _on_BudgetCommitmentReleased(self, event: BudgetCommitmentReleased) -> None:
+        del self.commitments[event.request_id]
+
+    def _on_BudgetSpent(self, event: BudgetSpent) -> None:
+        self.commitments[event.request_id] -= event.amount_cents
+        self.spent_cents += event.amount_cents

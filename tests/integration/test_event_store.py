@@ -1,0 +1,160 @@
+"""The event store on real SQLite and PostgreSQL: concurrency, snapshots, commit order, contracts."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from services.common.errors import AlreadyExists, ContractViolation, VersionConflict
+from services.common.store import EventStore, snapshots_table
+from services.office_space.domain import Agency, AgencyRegistered
+from tests.support import Counter, meta, new_agency
+
+
+@pytest.fixture
+def store(db_url: str) -> EventStore:
+    store = EventStore.open(db_url, "testing", snapshot_every=3)
+    store.validate = False  # the testing domain has no contract files
+    return store
+
+
+@pytest.fixture
+def agencies(db_url: str) -> EventStore:
+    return EventStore.open(db_url, "office_space")
+
+
+def test_a_saved_aggregate_loads_with_its_state_and_version(agencies: EventStore) -> None:
+    envelopes = agencies.save(new_agency("A1", headcount=12), meta("alice"))
+    loaded = agencies.load(Agency, "A1")
+    assert (loaded.version, loaded.authorised_headcount, loaded.district) == (1, 12, "320402")
+    assert envelopes[0].actor == "alice" and envelopes[0].stream_version == 1
+    assert agencies.stream_envelopes("Agency", "A1")[0].event_id == envelopes[0].event_id
+
+
+def test_creating_a_stream_that_exists_is_refused(agencies: EventStore) -> None:
+    agencies.save(new_agency("A1"), meta())
+    with pytest.raises(AlreadyExists):
+        agencies.save(new_agency("A1"), meta())
+    assert len(agencies.read_all()) == 1
+
+
+def test_a_stale_expected_version_is_a_conflict(store: EventStore) -> None:
+    store.save(Counter.open("c"), meta())
+    first, second = store.load(Counter, "c"), store.load(Counter, "c")
+    first.increment()
+    second.increment(5)
+    store.save(first, meta())
+    with pytest.raises(VersionConflict) as refused:
+        store.save(second, meta())
+    assert refused.value.details == {"stream_id": "c", "expected_version": 1, "actual_version": 2}
+    assert store.load(Counter, "c").total == 1
+
+
+def test_two_concurrent_writers_of_one_stream_one_wins_and_one_conflicts(store: EventStore) -> None:
+    store.save(Counter.open("c"), meta())
+    for _round in range(5):
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def write(barrier: threading.Barrier = barrier, outcomes: list[str] = outcomes) -> None:
+            counter = store.load(Counter, "c")
+            counter.increment()
+            barrier.wait()
+            try:
+                store.save(counter, meta())
+                outcomes.append("ok")
+            except VersionConflict:
+                outcomes.append("conflict")
+
+        threads = [threading.Thread(target=write) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["conflict", "ok"]
+    assert [e.stream_version for e in store.stream_envelopes("Counter", "c")] == list(range(1, 7))
+
+
+def test_two_concurrent_creators_of_one_stream_one_wins(agencies: EventStore) -> None:
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def create() -> None:
+        agency = new_agency("A1")
+        barrier.wait()
+        try:
+            agencies.save(agency, meta())
+            outcomes.append("ok")
+        except AlreadyExists:
+            outcomes.append("exists")
+
+    threads = [threading.Thread(target=create) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["exists", "ok"]
+
+
+def test_an_event_violating_its_contract_is_refused_and_nothing_is_stored(agencies: EventStore) -> None:
+    agency = Agency("A1")
+    agency._record(AgencyRegistered("A1", "", "320402", "party_government", "county", -5))
+    with pytest.raises(ContractViolation) as refused:
+        agencies.save(agency, meta())
+    assert set(refused.value.fields) == {"name", "authorised_headcount"}
+    assert agencies.read_all() == []
+
+
+def test_appending_to_several_streams_is_all_or_nothing(agencies: EventStore) -> None:
+    agencies.save(new_agency("A1"), meta())
+    with pytest.raises(AlreadyExists):
+        agencies.save_all([new_agency("A2"), new_agency("A1")], meta())
+    assert [e.stream_id for e in agencies.read_all()] == ["A1"]
+
+
+def test_a_snapshot_is_taken_every_n_events_and_used_when_loading(store: EventStore) -> None:
+    counter = Counter.open("c")
+    store.save(counter, meta())
+    for _ in range(3):
+        counter = store.load(Counter, "c")
+        counter.increment(10)
+        store.save(counter, meta())
+    with store.engine.begin() as conn:
+        snapshot = conn.execute(sa.select(snapshots_table)).one()
+        assert (snapshot.stream_version, snapshot.state) == (3, '{"district":null,"agency_id":null,"name":"c","total":20}')
+        # Prove loading reads the snapshot: doctor it, and the state follows it plus event 4.
+        conn.execute(snapshots_table.update().values(state=snapshot.state.replace('"total":20', '"total":500')))
+    loaded = store.load(Counter, "c")
+    assert (loaded.version, loaded.total) == (4, 510)
+
+
+def test_read_all_returns_events_in_commit_order_from_a_position(agencies: EventStore) -> None:
+    for i in range(5):
+        agencies.save(new_agency(f"A{i}"), meta())
+    everything = agencies.read_all()
+    assert [e.stream_id for e in everything] == [f"A{i}" for i in range(5)]
+    positions = [e.position for e in everything]
+    assert positions == sorted(positions)
+    assert [e.stream_id for e in agencies.read_all(after=positions[1], limit=2)] == ["A2", "A3"]
+
+
+def test_concurrent_writers_to_different_streams_all_succeed(store: EventStore) -> None:
+    def write(prefix: str) -> None:
+        for i in range(15):
+            store.save(Counter.open(f"{prefix}{i}"), meta())
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in "abcd"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = store.read_all(limit=100)
+    assert len(everything) == 60 and store.last_position() == everything[-1].position
+
+
+def test_events_by_actor_answer_who_did_what(agencies: EventStore) -> None:
+    agencies.save(new_agency("A1"), meta("alice"))
+    agencies.save(new_agency("A2"), meta("bob"))
+    assert [e.stream_id for e in agencies.events_by_actor("alice")] == ["A1"]

@@ -1,0 +1,123 @@
+"""Helpers the tests share: events to append, reading a whole topic back."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from kafka import TopicPartition
+
+from services.common.aggregate import Aggregate
+from services.common.broker import make_consumer
+from services.common.events import Event, Metadata
+from services.office_space.domain import Agency
+
+POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+DISTRICTS = {"320402": "天宁区", "320404": "钟楼区"}
+
+
+def new_agency(agency_id: str, district: str = "320402", headcount: int = 10) -> Agency:
+    """A newly registered agency with one pending event."""
+    return Agency.register(agency_id, f"单位 {agency_id}", district, "party_government", "county", headcount, DISTRICTS)
+
+
+def meta(actor: str = "test") -> Metadata:
+    """Event metadata for a test."""
+    return Metadata(actor=actor)
+
+
+def read_topic(bootstrap: str, topic: str, idle_polls: int = 3) -> list[Any]:
+    """Every record of ``topic`` (all partitions), in partition/offset order."""
+    consumer = make_consumer(bootstrap)
+    partitions = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    if not tps:
+        return []
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    records: list[Any] = []
+    empty = 0
+    while empty < idle_polls:
+        batch = consumer.poll(timeout_ms=300, max_records=5000)
+        empty = 0 if batch else empty + 1
+        for tp in sorted(batch, key=lambda t: t.partition):
+            records.extend(batch[tp])
+    consumer.close()
+    return records
+
+
+def envelopes_of(records: list[Any]) -> list[dict[str, Any]]:
+    """The JSON envelopes of Kafka records."""
+    return [json.loads(r.value) for r in records]
+
+
+@dataclass(frozen=True)
+class TestingEvent(Event):
+    """Events of a test-only domain (no contract files: stores of it run with ``validate=False``)."""
+
+    domain: ClassVar[str] = "testing"
+
+
+@dataclass(frozen=True)
+class CounterOpened(TestingEvent):
+    """A counter stream began."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class CounterIncremented(TestingEvent):
+    """A counter went up."""
+
+    by: int
+
+
+class Counter(Aggregate):
+    """A minimal aggregate for exercising the store's mechanics."""
+
+    stream_type: ClassVar[str] = "Counter"
+
+    def _init_state(self) -> None:
+        self.name = ""
+        self.total = 0
+
+    @classmethod
+    def open(cls, stream_id: str) -> Counter:
+        """A new counter."""
+        counter = cls(stream_id)
+        counter._record(CounterOpened(stream_id))
+        return counter
+
+    def increment(self, by: int = 1) -> None:
+        """Add ``by``."""
+        self._record(CounterIncremented(by))
+
+    def _on_CounterOpened(self, event: CounterOpened) -> None:
+        self.name = event.name
+
+    def _on_CounterIncremented(self, event: CounterIncremented) -> None:
+        self.total += event.by
+
+
+def admin_engine() -> sa.Engine:
+    """An AUTOCOMMIT engine on the PostgreSQL server (for CREATE and DROP DATABASE)."""
+    return sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+
+
+def create_database(server: str) -> str:
+    """Create an empty database on ``server`` and return its URL."""
+    name = f"gov_test_{uuid.uuid4().hex[:12]}"
+    with admin_engine().connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return str(sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False))
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by ``create_database`` (closing its connections)."""
+    name = sa.engine.make_url(url).database
+    with admin_engine().connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,241 @@
+"""Contracts with green clauses, deliveries and acceptance, and supplier performance."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from services.procurement.domain import (
+    BudgetExceeded,
+    BudgetLine,
+    CatalogItem,
+    ContractFulfilled,
+    DeliveryAccepted,
+    DeliveryAlreadyInspected,
+    DeliveryDueInPast,
+    DeliveryExceedsContract,
+    DeliveryOutcome,
+    DeliveryReceived,
+    DeliveryRejected,
+    DuplicateDelivery,
+    GreenClausesMissing,
+    InspectionMismatch,
+    ProcurementContract,
+    RequestNotInTender,
+    SupplierPerformance,
+    Tender,
+    UnknownClause,
+    WrongStatus,
+    supplier_performance,
+)
+from tests.unit.procurement.builders import (
+    AFTER_CLOSE,
+    CLOSES_AT,
+    NOW,
+    TODAY,
+    authorisation,
+    budget,
+    desk,
+    evaluate_all,
+    paper,
+    submit,
+)
+
+DUE = TODAY + timedelta(days=30)
+GREEN = ["low_voc", "environmental"]
+
+
+def awarded_tender(item: CatalogItem, price: int = 4_500, line: BudgetLine | None = None) -> tuple[Tender, BudgetLine]:
+    """A tender for 10 of the item, estimated at 50.00 yuan each, won by S1 at ``price``."""
+    line = line or budget()
+    auth = authorisation() if item.idle_first else None
+    request = submit(item, quantity=10, price=5_000, line=line, auth=auth)
+    tender = Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+    tender.submit_bid("b-1", "S1", price, NOW)
+    tender.close_bidding(AFTER_CLOSE)
+    evaluate_all(tender)
+    tender.award(AFTER_CLOSE)
+    return tender, line
+
+
+def sign(item: CatalogItem, clauses: list[str] = GREEN) -> tuple[ProcurementContract, BudgetLine]:
+    tender, line = awarded_tender(item)
+    return ProcurementContract.sign("ct-1", tender, "rq-ag-1", clauses, DUE, line, TODAY), line
+
+
+def last(contract: ProcurementContract) -> object:
+    return contract.pending_events[-1]
+
+
+@pytest.mark.parametrize("clauses", [[], ["low_voc"], ["environmental", "warranty"]])
+def test_a_furniture_contract_without_the_green_clauses_is_refused(clauses: list[str]) -> None:
+    with pytest.raises(GreenClausesMissing) as refused:
+        sign(desk(), clauses)
+    assert refused.value.details == {"category": "furniture", "missing": [c for c in GREEN if c not in clauses]}
+
+
+def test_a_furniture_contract_with_the_green_clauses_is_signed() -> None:
+    contract, _ = sign(desk(), [*GREEN, "warranty"])
+    assert contract.status == "active"
+
+
+def test_an_office_supplies_contract_needs_no_green_clauses() -> None:
+    contract, _ = sign(paper(), [])
+    assert contract.status == "active"
+
+
+def test_an_unknown_clause_is_refused() -> None:
+    with pytest.raises(UnknownClause):
+        sign(paper(), ["free_lunch"])
+
+
+def test_a_contract_needs_an_awarded_tender() -> None:
+    line = budget()
+    tender = Tender.open("td-1", "320400", [submit(paper(), line=line)], 5_000, CLOSES_AT, NOW)
+    with pytest.raises(WrongStatus):
+        ProcurementContract.sign("ct-1", tender, "rq-ag-1", [], DUE, line, TODAY)
+
+
+def test_a_contract_is_for_a_lot_of_the_tender() -> None:
+    tender, line = awarded_tender(paper())
+    with pytest.raises(RequestNotInTender):
+        ProcurementContract.sign("ct-1", tender, "rq-other", [], DUE, line, TODAY)
+
+
+def test_delivery_cannot_be_due_before_signing() -> None:
+    tender, line = awarded_tender(paper())
+    with pytest.raises(DeliveryDueInPast):
+        ProcurementContract.sign("ct-1", tender, "rq-ag-1", [], TODAY - timedelta(days=1), line, TODAY)
+
+
+def test_signing_sets_the_reservation_to_the_contract_value() -> None:
+    contract, line = sign(paper(), [])
+    assert contract.quantity * contract.unit_price_cents == 45_000
+    assert line.commitments == {"rq-ag-1": 45_000}
+
+
+def test_a_contract_above_the_estimate_must_fit_the_budget() -> None:
+    tender, line = awarded_tender(paper(), price=5_100, line=budget(amount_cents=50_000))
+    with pytest.raises(BudgetExceeded) as refused:
+        ProcurementContract.sign("ct-1", tender, "rq-ag-1", [], DUE, line, TODAY)
+    assert refused.value.details["requested_cents"] == 1_000
+
+
+def test_each_agency_of_a_batch_signs_for_its_own_lot_at_the_awarded_price() -> None:
+    item, lines = paper(), {"ag-1": budget("ag-1"), "ag-2": budget("ag-2")}
+    requests = [submit(item, quantity=q, agency_id=a, line=lines[a]) for a, q in (("ag-1", 10), ("ag-2", 30))]
+    tender = Tender.open("td-1", "320400", requests, 5_000, CLOSES_AT, NOW)
+    tender.submit_bid("b-1", "S1", 4_000, NOW)
+    tender.close_bidding(AFTER_CLOSE)
+    evaluate_all(tender)
+    tender.award(AFTER_CLOSE)
+    contract = ProcurementContract.sign("ct-2", tender, "rq-ag-2", [], DUE, lines["ag-2"], TODAY)
+    assert (contract.agency_id, contract.quantity, contract.unit_price_cents) == ("ag-2", 30, 4_000)
+    assert lines["ag-2"].commitments == {"rq-ag-2": 120_000}
+
+
+def test_a_delivery_beyond_what_the_contract_still_awaits_is_refused() -> None:
+    contract, _ = sign(paper(), [])
+    contract.record_delivery("dl-1", 6, TODAY)
+    with pytest.raises(DeliveryExceedsContract) as refused:
+        contract.record_delivery("dl-2", 5, TODAY)
+    assert refused.value.details == {"contract_quantity": 10, "outstanding": 4}
+
+
+def test_a_delivery_is_recorded_once() -> None:
+    contract, _ = sign(paper(), [])
+    contract.record_delivery("dl-1", 5, TODAY)
+    with pytest.raises(DuplicateDelivery):
+        contract.record_delivery("dl-1", 5, TODAY)
+
+
+def test_a_late_delivery_records_how_late_it_is() -> None:
+    contract, _ = sign(paper(), [])
+    contract.record_delivery("dl-1", 10, DUE + timedelta(days=3))
+    received = last(contract)
+    assert isinstance(received, DeliveryReceived)
+    assert (received.days_late, received.due_on) == (3, DUE.isoformat())
+
+
+def test_accepted_and_defective_items_must_make_the_delivery() -> None:
+    contract, line = sign(paper(), [])
+    contract.record_delivery("dl-1", 10, TODAY)
+    with pytest.raises(InspectionMismatch):
+        contract.inspect_delivery("dl-1", 8, 1, TODAY, line)
+
+
+def test_acceptance_carries_what_the_asset_ledger_needs_and_spends_the_budget() -> None:
+    contract, line = sign(desk())
+    contract.record_delivery("dl-1", 10, TODAY)
+    contract.inspect_delivery("dl-1", 8, 2, TODAY, line)
+    accepted = contract.pending_events[-1]
+    assert accepted == DeliveryAccepted(
+        contract_id="ct-1",
+        delivery_id="dl-1",
+        agency_id="ag-1",
+        district="320402",
+        supplier_id="S1",
+        item_code="F-desk",
+        category="furniture",
+        quantity=8,
+        defective_quantity=2,
+        unit_value_cents=4_500,
+        accepted_on=TODAY.isoformat(),
+    )
+    assert (line.spent_cents, line.commitments) == (36_000, {"rq-ag-1": 9_000})
+
+
+def test_defective_items_stay_outstanding_until_redelivered() -> None:
+    contract, line = sign(paper(), [])
+    contract.record_delivery("dl-1", 10, TODAY)
+    contract.inspect_delivery("dl-1", 8, 2, TODAY, line)
+    assert (contract.outstanding_quantity, contract.status) == (2, "active")
+
+
+def test_a_wholly_defective_delivery_is_rejected_and_spends_nothing() -> None:
+    contract, line = sign(paper(), [])
+    contract.record_delivery("dl-1", 4, TODAY)
+    contract.inspect_delivery("dl-1", 0, 4, TODAY, line)
+    assert isinstance(last(contract), DeliveryRejected)
+    assert (line.spent_cents, contract.outstanding_quantity) == (0, 10)
+
+
+def test_a_delivery_is_inspected_once() -> None:
+    contract, line = sign(paper(), [])
+    contract.record_delivery("dl-1", 4, TODAY)
+    contract.inspect_delivery("dl-1", 4, 0, TODAY, line)
+    with pytest.raises(DeliveryAlreadyInspected):
+        contract.inspect_delivery("dl-1", 4, 0, TODAY, line)
+
+
+def test_the_contract_is_fulfilled_when_everything_is_accepted() -> None:
+    contract, line = sign(paper(), [])
+    contract.record_delivery("dl-1", 6, TODAY)
+    contract.inspect_delivery("dl-1", 6, 0, TODAY, line)
+    contract.record_delivery("dl-2", 4, TODAY)
+    contract.inspect_delivery("dl-2", 4, 0, TODAY, line)
+    assert last(contract) == ContractFulfilled("ct-1", TODAY.isoformat())
+    assert (contract.status, line.spent_cents) == ("fulfilled", 45_000)
+    with pytest.raises(WrongStatus):
+        contract.record_delivery("dl-3", 1, TODAY)
+
+
+def test_supplier_performance_counts_late_and_defective_deliveries() -> None:
+    outcomes = [
+        DeliveryOutcome("S1", quantity=10, defective_quantity=0, days_late=0),
+        DeliveryOutcome("S1", quantity=10, defective_quantity=2, days_late=5),
+        DeliveryOutcome("S2", quantity=5, defective_quantity=0, days_late=0),
+    ]
+    assert supplier_performance(outcomes) == [
+        SupplierPerformance("S1", 2, 1, 0.5, 20, 2, 0.1),
+        SupplierPerformance("S2", 1, 0, 1.0, 5, 0, 0.0),
+    ]
+
+
+def test_a_delivery_on_the_due_date_is_not_late() -> None:
+    contract, _ = sign(paper(), [])
+    contract.record_delivery("dl-1", 10, date.fromisoformat(contract.delivery_due))
+    received = last(contract)
+    assert isinstance(received, DeliveryReceived)
+    assert received.days_late == 0

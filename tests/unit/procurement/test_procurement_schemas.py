@@ -1,0 +1,103 @@
+"""Command schemas refuse bad input with field reasons before the domain is called."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from marshmallow import Schema, ValidationError
+
+from services.procurement.schemas import (
+    EvaluateBidSchema,
+    InspectDeliverySchema,
+    ListCatalogItemSchema,
+    OpenTenderSchema,
+    RecordPurchaseAuthorisationSchema,
+    SignContractSchema,
+    SubmitBidSchema,
+    SubmitPurchaseRequestSchema,
+)
+
+REQUEST = {
+    "agency_id": "ag-1",
+    "item_code": "F-desk",
+    "quantity": 4,
+    "estimated_unit_price_cents": 120_000,
+    "budget_line_id": "bl-1",
+}
+
+
+def reasons(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+    with pytest.raises(ValidationError) as refused:
+        schema.load(data)
+    return refused.value.messages_dict
+
+
+def test_a_valid_request_loads_with_optional_ids_absent() -> None:
+    loaded = SubmitPurchaseRequestSchema().load(REQUEST)
+    assert (loaded["request_id"], loaded["authorisation_id"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("quantity", 0), ("quantity", "4"), ("estimated_unit_price_cents", 1.5), ("item_code", "bad code!")],
+)
+def test_a_request_with_a_bad_field_is_refused_naming_it(field: str, value: Any) -> None:
+    assert field in reasons(SubmitPurchaseRequestSchema(), REQUEST | {field: value})
+
+
+def test_unknown_fields_and_missing_fields_are_refused() -> None:
+    found = reasons(
+        SubmitPurchaseRequestSchema(), {k: v for k, v in REQUEST.items() if k != "budget_line_id"} | {"x": 1}
+    )
+    assert set(found) == {"budget_line_id", "x"}
+
+
+def test_an_unknown_category_is_refused() -> None:
+    data = {"item_code": "X-1", "name": "x", "category": "spaceships", "unit": "piece"}
+    assert "category" in reasons(ListCatalogItemSchema(), data)
+
+
+def test_green_clauses_flag_must_be_a_json_boolean() -> None:
+    data = {"item_code": "X-1", "name": "x", "category": "printing", "unit": "job", "green_clauses_required": "yes"}
+    assert "green_clauses_required" in reasons(ListCatalogItemSchema(), data)
+
+
+def test_only_idle_first_categories_are_authorised_by_the_assets_service() -> None:
+    data = {"authorisation_id": "au-1", "agency_id": "ag-1", "district": "320402", "category": "printing"}
+    assert "category" in reasons(
+        RecordPurchaseAuthorisationSchema(), data | {"quantity": 1, "authorised_on": "2024-03-01"}
+    )
+
+
+def test_a_tender_names_each_request_once_and_closes_at_an_aware_time() -> None:
+    data = {"district": "320400", "request_ids": ["rq-1", "rq-1"], "reference_unit_price_cents": 100}
+    assert "request_ids" in reasons(OpenTenderSchema(), data | {"closes_at": "2024-03-21T09:00:00+08:00"})
+    assert "closes_at" in reasons(
+        OpenTenderSchema(), data | {"request_ids": ["rq-1"], "closes_at": "2024-03-21T09:00:00"}
+    )
+
+
+def test_a_negative_bid_is_refused() -> None:
+    assert "unit_price_cents" in reasons(
+        SubmitBidSchema(), {"tender_id": "td-1", "supplier_id": "S1", "unit_price_cents": -1}
+    )
+
+
+def test_a_non_compliant_evaluation_needs_reasons() -> None:
+    assert "reasons" in reasons(EvaluateBidSchema(), {"tender_id": "td-1", "bid_id": "b-1", "compliant": False})
+
+
+def test_contract_clauses_must_be_known() -> None:
+    data = {
+        "tender_id": "td-1",
+        "request_id": "rq-1",
+        "clauses": ["low_voc", "free_lunch"],
+        "delivery_due": "2024-04-01",
+    }
+    assert "clauses" in reasons(SignContractSchema(), data)
+
+
+def test_an_inspection_of_nothing_is_refused() -> None:
+    data = {"contract_id": "ct-1", "delivery_id": "dl-1", "accepted_quantity": 0, "defective_quantity": 0}
+    assert "accepted_quantity" in reasons(InspectDeliverySchema(), data | {"inspected_on": "2024-03-01"})
