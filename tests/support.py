@@ -56,21 +56,21 @@ def envelopes_of(records: list[Any]) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class TestingEvent(Event):
+class ToyEvent(Event):
     """Events of a test-only domain (no contract files: stores of it run with ``validate=False``)."""
 
     domain: ClassVar[str] = "testing"
 
 
 @dataclass(frozen=True)
-class CounterOpened(TestingEvent):
+class CounterOpened(ToyEvent):
     """A counter stream began."""
 
     name: str
 
 
 @dataclass(frozen=True)
-class CounterIncremented(TestingEvent):
+class CounterIncremented(ToyEvent):
     """A counter went up."""
 
     by: int

@@ -8,7 +8,8 @@ None, lists and dicts of those); dates travel as ISO-8601 strings. Each domain d
     class OfficeSpaceEvent(Event):
         domain: ClassVar[str] = "office_space"
 
-and every event class of that domain registers itself under ``(domain, class name)``. The payload of
+and every event class of that domain (inheriting ``domain`` rather than declaring it) registers itself
+under ``(domain, class name)``. The payload of
 each ``event_type`` + ``schema_version`` is described by ``contracts/events/<domain>/<Type>.v<N>.json``.
 
 Older stored payloads are brought to the current version by upcasters (``register_upcaster``) before
@@ -40,7 +41,8 @@ class Event:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.domain and not cls.__name__.endswith("Event"):
+        # A domain's base class declares ``domain`` itself; its events inherit it and are registered.
+        if cls.domain and "domain" not in cls.__dict__:
             _EVENT_TYPES[(cls.domain, cls.__name__)] = cls
 
     @property

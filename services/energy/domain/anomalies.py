@@ -158,7 +158,9 @@ def detect_base_load(
     the working hours of the past week. Loads are mean hourly use; hours without data are left out."""
     if calendar.is_workday(day):
         kind, threshold = "night_base_load", rules.night_share
-        loads = [v for h in range(24) if calendar.is_night_hour(h) and (v := hourly.get(_hour_label(day, h))) is not None]
+        loads = [
+            v for h in range(24) if calendar.is_night_hour(h) and (v := hourly.get(_hour_label(day, h))) is not None
+        ]
         reference_days = [day]
     else:
         kind, threshold = "weekend_base_load", rules.weekend_share
@@ -176,7 +178,13 @@ def detect_base_load(
     share = round(base / reference, 4)
     if share <= threshold:
         return []
-    evidence = {"day": day.isoformat(), "base_load": base, "working_load": reference, "share": share, "threshold": threshold}
+    evidence = {
+        "day": day.isoformat(),
+        "base_load": base,
+        "working_load": reference,
+        "share": share,
+        "threshold": threshold,
+    }
     return [Finding(kind, meter_id, *_day_bounds(day, tz), evidence)]
 
 

@@ -167,7 +167,7 @@ class NotAfterLastReading(RuleViolation):
 class RejectedReading(NamedTuple):
     """One refused reading of a batch: its position, what was sent, and why."""
 
-    index: int
+    position: int
     timestamp: Any
     value: Any
     reason: str
@@ -369,8 +369,10 @@ class Meter(Aggregate):
         parsed.sort(key=itemgetter(0))
         accepted, gaps, rollovers, duplicates = self._sequence(parsed, readings, rules, rejected)
         if accepted:
-            self._record(MeterReadingsRecorded(self.id, self.kind, self.building_id, self.sub_item, accepted, gaps, rollovers))
-        rejected.sort(key=attrgetter("index"))
+            self._record(
+                MeterReadingsRecorded(self.id, self.kind, self.building_id, self.sub_item, accepted, gaps, rollovers)
+            )
+        rejected.sort(key=attrgetter("position"))
         return IngestionOutcome(len(accepted), duplicates, len(gaps), rejected)
 
     def _parse(
@@ -419,7 +421,9 @@ class Meter(Aggregate):
                     duplicates += 1
                 else:
                     reason = "before_last_reading" if seen is None else "conflicts_with_recorded_value"
-                    rejected.append(_reject(index, readings[index], reason, f"the meter's last reading is at {last_at}"))
+                    rejected.append(
+                        _reject(index, readings[index], reason, f"the meter's last reading is at {last_at}")
+                    )
                 continue
             # the common case inline; counter_delta only when the counter did not move forward
             delta = value - last_value if value >= last_value else counter_delta(last_value, value, limit, margin)

@@ -114,7 +114,9 @@ class ReasonRequired(RuleViolation):
 
 def _require_positive_limit(limit: float) -> None:
     if not limit > 0:
-        raise QuotaNotPositive("a quota must be above zero", fields={"limit": ["must be > 0"]}, details={"limit": limit})
+        raise QuotaNotPositive(
+            "a quota must be above zero", fields={"limit": ["must be > 0"]}, details={"limit": limit}
+        )
 
 
 def _require_open_year(year: int, today: date) -> None:
@@ -169,9 +171,7 @@ class EnergyQuota(Aggregate):
         """Extrapolate the year-to-date use per kind linearly to the year; alert once when it will exceed the quota."""
         require_status(f"quota {self.id}", self.status, "set")
         if as_of.year != self.year:
-            raise QuotaYearClosed(
-                f"quota {self.id} is for {self.year}", fields={"as_of": ["outside the quota's year"]}
-            )
+            raise QuotaYearClosed(f"quota {self.id} is for {self.year}", fields={"as_of": ["outside the quota's year"]})
         conversion = convert(year_to_date, factors)
         forecast = self._forecast(conversion.tce, as_of, floor_area_m2)
         if forecast.over and not self.alert_open:

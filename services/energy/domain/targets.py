@@ -80,7 +80,9 @@ def assess_targets(
     progress = []
     for indicator, target in targets.items():
         (base, unit), (value, _) = before[indicator], now[indicator]
-        change = round(value / base - 1, 4) if base else 0.0
         required = round(target * share_of_path, 4)
-        progress.append(TargetProgress(indicator, unit, round(base, 4), round(value, 4), change, required, change <= required))
+        # a baseline without use (no water metered in 2020) gives no ratio: only staying at zero meets it
+        change = round(value / base - 1, 4) if base else 0.0
+        met = change <= required if base else value <= 0
+        progress.append(TargetProgress(indicator, unit, round(base, 4), round(value, 4), change, required, met))
     return progress

@@ -1,0 +1,134 @@
+"""Pure units of the plumbing: aggregate replay and snapshots, upcasting, settings, scope, contracts."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pytest
+
+from services.common import contracts
+from services.common.errors import ContractViolation, Forbidden, NotInScope
+from services.common.events import Envelope, event_from_payload, register_upcaster, upcast
+from services.common.progress import Progress
+from services.common.settings import load_settings
+from services.gateway.auth import READERS, WRITERS, Principal
+from tests.support import Counter, CounterIncremented, CounterOpened, ToyEvent
+
+
+def test_an_aggregate_replays_to_the_state_its_commands_produced() -> None:
+    counter = Counter.open("c")
+    counter.increment(2)
+    counter.increment(3)
+    replayed = Counter.rehydrate("c", counter.pending_events)
+    assert (replayed.total, replayed.version, replayed.loaded_version) == (5, 3, 3)
+    assert (counter.version, counter.loaded_version) == (3, 0)
+
+
+def test_a_snapshot_restores_the_state_and_later_events_apply_on_top() -> None:
+    counter = Counter.open("c")
+    counter.increment(4)
+    restored = Counter.rehydrate("c", [CounterIncremented(1)], snapshot=(2, counter.snapshot_state()))
+    assert (restored.total, restored.version) == (5, 3)
+
+
+def test_an_event_without_a_handler_is_an_error_not_a_silent_skip() -> None:
+    @dataclass(frozen=True)
+    class CounterPainted(CounterOpened):
+        colour: str = "red"
+
+    with pytest.raises(NotImplementedError):
+        Counter.rehydrate("c", [CounterPainted("c")])
+
+
+@dataclass(frozen=True)
+class UpcastEvent(ToyEvent):
+    """Test event at version 3 whose earlier payloads are upcast."""
+
+    schema_version: ClassVar[int] = 3
+    full_name: str
+    unit: str
+
+
+@register_upcaster("testing", "UpcastEvent", 1)
+def _v1_to_v2(payload: dict[str, object]) -> dict[str, object]:
+    return {"full_name": payload.pop("name")}
+
+
+@register_upcaster("testing", "UpcastEvent", 2)
+def _v2_to_v3(payload: dict[str, object]) -> dict[str, object]:
+    return {**payload, "unit": "kWh"}
+
+
+def test_an_old_payload_is_upcast_step_by_step_to_the_current_version() -> None:
+    event = event_from_payload("testing", "UpcastEvent", 1, {"name": "电表"})
+    assert event == UpcastEvent(full_name="电表", unit="kWh")
+
+
+def test_a_missing_upcaster_is_reported() -> None:
+    with pytest.raises(LookupError):
+        upcast("testing", "NoSuchEvent", 1, {}, 2)
+
+
+def test_the_envelope_round_trips_through_its_published_form() -> None:
+    example = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text())["examples"][0]
+    assert Envelope.from_dict(example).to_dict() == example
+
+
+def test_a_payload_violating_its_contract_names_the_fields() -> None:
+    with pytest.raises(ContractViolation) as refused:
+        contracts.validate_payload("office_space", "AgencyRegistered", 1, {"agency_id": "A", "district": "1"})
+    assert {"district", "_schema"} <= set(refused.value.fields)
+
+
+def test_an_event_type_without_a_contract_is_refused() -> None:
+    with pytest.raises(ContractViolation):
+        contracts.validate_payload("office_space", "NoSuchEvent", 1, {})
+
+
+def test_settings_default_to_sqlite_files_under_var() -> None:
+    config = load_settings({"VAR_DIR": "/srv/gov"})
+    assert config.database_url("energy") == "sqlite:////srv/gov/energy.db"
+    assert (config.kafka_bootstrap, config.port("gateway")) == ("127.0.0.1:9092", 8000)
+
+
+def test_a_database_url_pattern_and_a_per_service_url_are_honoured() -> None:
+    config = load_settings(
+        {
+            "DATABASE_URL": "postgresql+psycopg://db/gov_{service}",
+            "DATABASE_URL_GATEWAY": "postgresql+psycopg://other/dc",
+            "GATEWAY_PORT": "9000",
+        }
+    )
+    assert config.database_url("vehicles") == "postgresql+psycopg://db/gov_vehicles"
+    assert config.database_url("gateway") == "postgresql+psycopg://other/dc"
+    assert config.port("gateway") == 9000
+
+
+def test_a_district_operator_acts_only_in_its_own_district() -> None:
+    operator = Principal("t1", "zhang", "district_operator", "320402")
+    operator.require(WRITERS)
+    operator.require_district("320402")
+    with pytest.raises(NotInScope):
+        operator.require_district("320404")
+    assert operator.visible_district() == "320402"
+
+
+def test_a_viewer_reads_the_whole_city_but_writes_nothing() -> None:
+    viewer = Principal("t2", "li", "viewer", None)
+    viewer.require(READERS)
+    viewer.require_district("320404")
+    assert viewer.visible_district() is None
+    with pytest.raises(Forbidden):
+        viewer.require(WRITERS)
+
+
+def test_progress_reports_json_lines_when_not_on_a_terminal() -> None:
+    out = io.StringIO()
+    progress = Progress("rebuild", total=10, stream=out, every=0)
+    progress.advance(4)
+    summary = progress.finish()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[-1]["done"] == 4 and lines[-1]["final"] is True and summary["done"] == 4
