@@ -80,7 +80,9 @@ def amqp_uri() -> Iterator[str]:
     vhost = f"gov_test_{uuid.uuid4().hex[:8]}"
     made = subprocess.run(["rabbitmqctl", "add_vhost", vhost], capture_output=True, check=False).returncode == 0
     if made:
-        subprocess.run(["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], capture_output=True, check=False)
+        subprocess.run(
+            ["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], capture_output=True, check=False
+        )
         yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
         subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, check=False)
     else:

@@ -71,7 +71,7 @@ def start() -> None:
         token_file.touch(mode=0o600)
         token_file.write_text(token + "\n")
     gateway = f"http://{config.http_host}:{config.port('gateway')}"
-    print(f"gateway listening on {gateway}  (dashboard {gateway}/, API {gateway}/api/v1, metrics {gateway}/metrics)")
+    print(f"gateway listening on {gateway}  (API {gateway}/api/v1, metrics {gateway}/metrics)")
     print(f"administrator token in {token_file}: export TOKEN=$(cat {token_file})")
 
 

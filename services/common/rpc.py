@@ -32,7 +32,7 @@ from services.common.broker import ensure_topics, make_producer, reachable
 from services.common.errors import PlatformError, ValidationFailed
 from services.common.events import Metadata
 from services.common.log import bind_context, get_logger
-from services.common.metrics import COMMAND_LATENCY, COMMANDS, UP, render_metrics
+from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
 from services.common.projector import Projector
 from services.common.relay import OutboxRelay
 from services.common.settings import settings, topic_for
@@ -232,14 +232,16 @@ class DomainService:
     def metrics(self, request: Request) -> Response:
         """Prometheus metrics of this service."""
         UP.labels(self.name).set(1)
+        HTTP_REQUESTS.labels(self.name, "/metrics", "GET", "200").inc()
         body, content_type = render_metrics()
-        return Response(body, mimetype=content_type.split(";")[0], content_type=content_type)
+        return Response(body, content_type=content_type)
 
     @http("GET", "/health")  # type: ignore[untyped-decorator]
     def health(self, request: Request) -> Response:
         """Whether the store and Kafka answer; 503 naming what failed otherwise."""
         checks = {"database": _database_ok(self.store), "kafka": self.relay.kafka_ready(), "rabbitmq": True}
         healthy = all(checks.values())
+        HTTP_REQUESTS.labels(self.name, "/health", "GET", "200" if healthy else "503").inc()
         return json_response(
             {"service": self.name, "status": "ok" if healthy else "failing", "checks": checks}, 200 if healthy else 503
         )

@@ -11,7 +11,7 @@ import argparse
 
 from sqlalchemy.engine import Engine
 
-from services.common.db import create_db_engine, migrate
+from services.common.db import create_db_engine
 from services.common.log import configure_logging, get_logger
 from services.common.processes import healthy
 from services.common.settings import settings
@@ -20,8 +20,7 @@ from services.gateway import views
 
 def reset_data_center(engine: Engine) -> None:
     """Empty the projections and their offsets: the gateway replays from offset 0 when it starts."""
-    views.register_gateway_migrations()
-    migrate(engine, "projector", "gateway")
+    views.prepare_database(engine)
     views.data_center_projector(engine).reset()
 
 
@@ -35,8 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     if healthy(config.port("gateway")) and not args.force:
         raise SystemExit("the gateway is running: stop it first (make stop), or pass --force")
     engine = create_db_engine(config.database_url("gateway"))
-    views.register_gateway_migrations()
-    migrate(engine, "projector", "gateway")
+    views.prepare_database(engine)
     count = views.data_center_projector(engine).rebuild()
     get_logger().info("rebuild_finished", records=count)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 
-from services.common.db import create_db_engine, migrate
+from services.common.db import create_db_engine
 from services.common.settings import settings
 from services.gateway import auth
-from services.gateway.views import register_gateway_migrations
+from services.gateway.views import prepare_database
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,8 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     revoke.add_argument("token_id")
     args = parser.parse_args(argv)
     engine = create_db_engine(settings().database_url("gateway"))
-    register_gateway_migrations()
-    migrate(engine, "projector", "gateway")
+    prepare_database(engine)
     if args.action == "create":
         print(auth.create_token(engine, args.name, args.role, args.district, args.days))
     elif not auth.revoke_token(engine, args.token_id):

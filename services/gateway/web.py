@@ -22,14 +22,14 @@ from nameko.web.handlers import http
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.db import create_db_engine, migrate
+from services.common.db import create_db_engine
 from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, ServiceUnavailable
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import ServiceError, json_response
 from services.common.settings import settings
 from services.gateway.auth import Principal, authenticate
-from services.gateway.views import register_gateway_migrations
+from services.gateway.views import prepare_database
 
 log = get_logger()
 
@@ -44,8 +44,7 @@ class GatewayDatabase(DependencyProvider):  # type: ignore[misc]
 
     def setup(self) -> None:
         self.engine = create_db_engine(settings().database_url("gateway"))
-        register_gateway_migrations()
-        migrate(self.engine, "projector", "gateway")
+        prepare_database(self.engine)
 
     def get_dependency(self, worker_ctx: Any) -> Engine:
         return self.engine

@@ -13,7 +13,9 @@ from services.common import contracts
 from services.common.events import event_class, has_upcaster, registered_event_types
 
 contracts.load_domains()
-EVENT_TYPES = [(d, t, v) for d, t, v in registered_event_types() if event_class(d, t).__module__.startswith("services.")]
+EVENT_TYPES = [
+    (d, t, v) for d, t, v in registered_event_types() if event_class(d, t).__module__.startswith("services.")
+]
 SCHEMAS = contracts.available_schemas()
 
 
@@ -32,7 +34,9 @@ def test_every_event_type_has_a_schema_matching_its_fields(domain: str, event_ty
     schema = _schema(domain, event_type, version)
     fields = dataclasses.fields(event_class(domain, event_type))
     assert set(schema["properties"]) == {f.name for f in fields}
-    no_default = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    no_default = {
+        f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
     assert set(schema.get("required", [])) == no_default
     assert schema["additionalProperties"] is False
     assert schema["$id"] == f"urn:gov-affairs:events:{domain}:{event_type}:v{version}"
@@ -64,7 +68,9 @@ def test_every_schema_is_published_and_unchanged_in_a_breaking_way(
     assert problems == [], f"{key} changed incompatibly; add v{version + 1} and an upcaster instead: {problems}"
 
 
-@pytest.mark.parametrize(("domain", "event_type", "version", "path"), [s for s in SCHEMAS if s[2] > 1], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("domain", "event_type", "version", "path"), [s for s in SCHEMAS if s[2] > 1], ids=lambda v: str(v)
+)
 def test_every_new_version_has_an_upcaster_from_the_previous_one(
     domain: str, event_type: str, version: int, path: Any
 ) -> None:
@@ -92,7 +98,9 @@ def _changed(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_gate_refuses_a_removed_required_field() -> None:
-    assert contracts.breaking_changes(BASE, _changed(required=["a"], properties={"a": {"type": "string"}, "c": {"type": "string"}}))
+    assert contracts.breaking_changes(
+        BASE, _changed(required=["a"], properties={"a": {"type": "string"}, "c": {"type": "string"}})
+    )
 
 
 def test_the_gate_refuses_a_renamed_field() -> None:

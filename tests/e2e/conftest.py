@@ -44,7 +44,12 @@ class Platform:
         return subprocess.run(argv, env=self.env, check=True, capture_output=True, text=True).stdout.strip()
 
     def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None, raw: bytes | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        raw: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
         """(status, JSON body, headers with lower-case names) of one HTTP call to the gateway."""
@@ -73,8 +78,10 @@ def _json(raw: bytes) -> Any:
         return raw.decode(errors="replace")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, amqp_uri: str) -> Iterator[Platform]:
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, amqp_uri: str
+) -> Iterator[Platform]:
     """Start the platform; stop every process it started afterwards."""
     var_dir = tmp_path_factory.mktemp(f"platform-{request.param}")
     ports = {name: free_port() for name in SERVICE_PORTS}

@@ -66,10 +66,14 @@ def test_bad_input_gets_a_4xx_with_field_reasons_and_stores_nothing(platform: Pl
     status, body, _ = platform.request("POST", "/api/v1/agencies", missing, admin)
     assert (status, body["error"], list(body["fields"])) == (422, "validation_failed", ["kind"])
 
-    status, body, _ = platform.request("POST", "/api/v1/agencies", AGENCY | {"agency_id": "NEW2", "district": "32040"}, admin)
+    status, body, _ = platform.request(
+        "POST", "/api/v1/agencies", AGENCY | {"agency_id": "NEW2", "district": "32040"}, admin
+    )
     assert (status, list(body["fields"])) == (422, ["district"])
 
-    status, body, _ = platform.request("POST", "/api/v1/agencies", AGENCY | {"agency_id": "NEW3", "district": "999999"}, admin)
+    status, body, _ = platform.request(
+        "POST", "/api/v1/agencies", AGENCY | {"agency_id": "NEW3", "district": "999999"}, admin
+    )
     assert (status, body["error"], list(body["fields"])) == (422, "unknown_district", ["district"])
 
     status, body, _ = platform.request("POST", "/api/v1/agencies", token=admin, raw=b'{"name": "unterminated')

@@ -123,7 +123,10 @@ def test_a_snapshot_is_taken_every_n_events_and_used_when_loading(store: EventSt
         store.save(counter, meta())
     with store.engine.begin() as conn:
         snapshot = conn.execute(sa.select(snapshots_table)).one()
-        assert (snapshot.stream_version, snapshot.state) == (3, '{"district":null,"agency_id":null,"name":"c","total":20}')
+        assert (snapshot.stream_version, snapshot.state) == (
+            3,
+            '{"district":null,"agency_id":null,"name":"c","total":20}',
+        )
         # Prove loading reads the snapshot: doctor it, and the state follows it plus event 4.
         conn.execute(snapshots_table.update().values(state=snapshot.state.replace('"total":20', '"total":500')))
     loaded = store.load(Counter, "c")

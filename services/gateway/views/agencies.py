@@ -1,21 +1,14 @@
-"""The data center's projections (机关事务大数据中心), built from every service's events.
-
-Each projection owns its tables, applies events in ``on_<EventType>`` methods, and can be dropped and
-rebuilt from offset 0 (``python -m services.gateway.rebuild``).
-"""
+"""The agency directory: every agency of the city with its master data, from the office-space events."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from services.common.db import register_migrations
 from services.common.events import Envelope
-from services.common.projector import Projection, Projector
-from services.common.settings import settings, topic_for
+from services.common.projector import Projection
+from services.common.settings import topic_for
 
 metadata = sa.MetaData()
 agencies_table = sa.Table(
@@ -31,11 +24,6 @@ agencies_table = sa.Table(
     sa.Column("registered_at", sa.String(40), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
-
-
-def register_gateway_migrations() -> None:
-    """Declare the gateway's migration tree."""
-    register_migrations("gateway", Path(__file__).parent / "migrations")
 
 
 class AgencyDirectory(Projection):
@@ -77,19 +65,4 @@ def agency_rows(conn: sa.Connection, district: str | None, limit: int, offset: i
     return [row._asdict() for row in conn.execute(query.limit(limit).offset(offset))]
 
 
-def data_center_projections() -> list[Projection]:
-    """Every projection the gateway's data-center projector maintains."""
-    return [AgencyDirectory()]
-
-
-def data_center_projector(engine: Engine, bootstrap: str | None = None, service: str = "gateway") -> Projector:
-    """The projector that builds every data-center projection in the gateway database ``engine``."""
-    config = settings()
-    return Projector(
-        "datacenter",
-        engine,
-        data_center_projections(),
-        bootstrap or config.kafka_bootstrap,
-        service,
-        partitions=config.topic_partitions,
-    )
+PROJECTIONS: list[Projection] = [AgencyDirectory()]

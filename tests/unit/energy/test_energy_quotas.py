@@ -1,0 +1,149 @@
+"""Energy quotas (能耗定额) per agency and year, absolute or per m², and the overrun alert on the trend."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.energy.domain import (
+    EnergyQuota,
+    FloorAreaRequired,
+    QuotaNotPositive,
+    QuotaOverrunAlerted,
+    QuotaOverrunCleared,
+    QuotaYearClosed,
+    ReasonRequired,
+    UnknownQuotaBasis,
+    WrongStatus,
+)
+
+TODAY = date(2024, 1, 5)
+APRIL_30 = date(2024, 4, 30)  # day 121 of 366
+
+
+def quota(basis: str = "absolute", limit: float = 100.0) -> EnergyQuota:
+    """A stored 2024 quota of agency ag-1."""
+    q = EnergyQuota.set("ag-1", "320402", 2024, basis, limit, TODAY)
+    q.mark_stored()
+    return q
+
+
+def kwh_for_tce(tce: float) -> dict[str, float]:
+    """Electricity use worth ``tce`` tonnes of standard coal (0.1229 kgce/kWh)."""
+    return {"electricity": tce * 1000 / 0.1229}
+
+
+def alerts(q: EnergyQuota) -> list[type]:
+    return [type(e) for e in q.pending_events]
+
+
+def test_a_quota_is_one_per_agency_and_year() -> None:
+    assert quota().id == "ag-1-2024"
+
+
+def test_an_unknown_basis_is_refused() -> None:
+    with pytest.raises(UnknownQuotaBasis):
+        EnergyQuota.set("ag-1", "320402", 2024, "per_capita", 100, TODAY)
+
+
+@pytest.mark.parametrize("limit", [0, -5])
+def test_a_quota_must_be_above_zero(limit: float) -> None:
+    with pytest.raises(QuotaNotPositive):
+        EnergyQuota.set("ag-1", "320402", 2024, "absolute", limit, TODAY)
+
+
+def test_a_quota_cannot_be_set_for_a_year_that_is_over() -> None:
+    with pytest.raises(QuotaYearClosed):
+        EnergyQuota.set("ag-1", "320402", 2023, "absolute", 100, TODAY)
+
+
+def test_a_revision_must_say_why_and_stay_above_zero() -> None:
+    with pytest.raises(ReasonRequired):
+        quota().revise(90, "  ", TODAY)
+    with pytest.raises(QuotaNotPositive):
+        quota().revise(0, "节能改造", TODAY)
+
+
+def test_a_revision_changes_the_limit_the_trend_is_compared_with() -> None:
+    q = quota(limit=100)
+    q.revise(130, "新增办公楼", TODAY)
+    q.assess(kwh_for_tce(40), APRIL_30)  # forecast 121 tce
+    assert QuotaOverrunAlerted not in alerts(q)
+
+
+def test_a_quota_of_a_year_that_is_over_cannot_be_revised() -> None:
+    with pytest.raises(QuotaYearClosed):
+        quota().revise(90, "补录", date(2025, 1, 2))
+
+
+def test_a_quota_never_set_cannot_be_revised_or_assessed() -> None:
+    with pytest.raises(WrongStatus):
+        EnergyQuota("ag-1-2024").assess({}, APRIL_30)
+
+
+def test_a_trend_that_will_exceed_the_quota_is_alerted_with_its_figures() -> None:
+    q = quota(limit=100)
+    forecast = q.assess(kwh_for_tce(40), APRIL_30)
+    assert forecast.forecast_tce == pytest.approx(40 * 366 / 121)
+    event = q.pending_events[-1]
+    assert isinstance(event, QuotaOverrunAlerted)
+    assert (event.quota_tce, event.already_exceeded, event.as_of) == (100, False, "2024-04-30")
+    assert event.factors_version.startswith("GB/T2589-2020")
+
+
+def test_a_trend_within_the_quota_is_not_alerted() -> None:
+    q = quota(limit=100)
+    assert not q.assess(kwh_for_tce(30), APRIL_30).over
+    assert alerts(q) == []
+
+
+def test_water_does_not_count_towards_the_energy_quota() -> None:
+    q = quota(limit=100)
+    q.assess(kwh_for_tce(30) | {"water": 1_000_000}, APRIL_30)
+    assert alerts(q) == []
+
+
+def test_an_open_alert_is_not_raised_again_until_the_trend_came_back() -> None:
+    q = quota(limit=100)
+    q.assess(kwh_for_tce(40), APRIL_30)
+    q.assess(kwh_for_tce(45), date(2024, 5, 10))
+    q.assess(kwh_for_tce(46), date(2024, 6, 30))  # forecast 92.5
+    q.assess(kwh_for_tce(70), date(2024, 7, 31))
+    assert alerts(q) == [QuotaOverrunAlerted, QuotaOverrunCleared, QuotaOverrunAlerted]
+
+
+def test_early_in_the_year_the_trend_is_not_extrapolated() -> None:
+    q = quota(limit=100)
+    q.assess(kwh_for_tce(10), date(2024, 1, 20))  # would extrapolate to 183 tce
+    assert alerts(q) == []
+
+
+def test_a_quota_already_exceeded_is_alerted_on_any_day() -> None:
+    q = quota(limit=100)
+    q.assess(kwh_for_tce(101), date(2024, 1, 20))
+    assert q.pending_events[-1].already_exceeded is True  # type: ignore[attr-defined]
+
+
+def test_a_per_m2_quota_is_turned_into_tce_with_the_floor_area() -> None:
+    q = quota("per_m2", limit=10)  # kgce per m²
+    forecast = q.assess(kwh_for_tce(40), APRIL_30, floor_area_m2=20_000)
+    assert (forecast.quota_tce, forecast.over) == (200, False)
+    assert q.assess(kwh_for_tce(40), APRIL_30, floor_area_m2=10_000).over
+
+
+@pytest.mark.parametrize("area", [None, 0])
+def test_a_per_m2_quota_needs_the_floor_area(area: float | None) -> None:
+    with pytest.raises(FloorAreaRequired):
+        quota("per_m2").assess(kwh_for_tce(1), APRIL_30, floor_area_m2=area)
+
+
+def test_a_quota_is_assessed_within_its_own_year_only() -> None:
+    with pytest.raises(QuotaYearClosed):
+        quota().assess(kwh_for_tce(1), date(2025, 1, 31))
+
+
+def test_a_leap_year_is_extrapolated_over_366_days_and_others_over_365() -> None:
+    q2025 = EnergyQuota.set("ag-1", "320402", 2025, "absolute", 1_000, TODAY)
+    assert q2025.assess(kwh_for_tce(10), date(2025, 12, 31)).forecast_tce == pytest.approx(10)
+    assert quota(limit=1_000).assess(kwh_for_tce(10), date(2024, 12, 30)).forecast_tce == pytest.approx(10 * 366 / 365)
