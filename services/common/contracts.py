@@ -123,7 +123,9 @@ def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
     """
     problems = []
     if old.get("closed"):
-        problems += [f"property {n!r} added to a closed schema" for n in set(new["properties"]) - set(old["properties"])]
+        problems += [
+            f"property {n!r} added to a closed schema" for n in set(new["properties"]) - set(old["properties"])
+        ]
     for name, spec in old["properties"].items():
         if name not in new["properties"]:
             problems.append(f"property {name!r} removed or renamed")
@@ -158,7 +160,9 @@ def update_lock() -> list[str]:
             problems += [f"{key}: {p}" for p in breaking_changes(lock[key], current)]
             lock[key] = current if not breaking_changes(lock[key], current) else lock[key]
     if problems:
-        raise ValueError("published contracts changed incompatibly; add a new version and an upcaster:\n" + "\n".join(problems))
+        raise ValueError(
+            "published contracts changed incompatibly; add a new version and an upcaster:\n" + "\n".join(problems)
+        )
     LOCK_FILE.write_text(json.dumps(lock, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return added
 

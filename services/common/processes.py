@@ -215,7 +215,9 @@ def start_services(
         if not group.running(name):
             group.spawn(name, service_argv(name))
     for name in names:
-        wait_until(lambda n=name: _up_or_dead(group, n, ports[n]), timeout, f"{name} (see {group.log_dir / (name + '.log')})")
+        wait_until(
+            lambda n=name: _up_or_dead(group, n, ports[n]), timeout, f"{name} (see {group.log_dir / (name + '.log')})"
+        )
 
 
 def _up_or_dead(group: ProcessGroup, name: str, port: int) -> bool:

@@ -27,13 +27,15 @@ from nameko.rpc import rpc
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
+from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.broker import ensure_topics, make_producer, reachable
+from services.common.db import create_db_engine, migrate
 from services.common.errors import PlatformError, ValidationFailed
 from services.common.events import Metadata
 from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
-from services.common.projector import Projector
+from services.common.projector import Projection, Projector
 from services.common.relay import OutboxRelay
 from services.common.settings import settings, topic_for
 from services.common.store import EventStore
@@ -154,6 +156,24 @@ class ProjectorRunner(DependencyProvider):  # type: ignore[misc]
 
     def get_dependency(self, worker_ctx: Any) -> Projector | None:
         return self.projector
+
+
+def service_views(*projections: Projection, migrations: tuple[str, ...] = ()) -> ProjectorRunner:
+    """A runner of the service's own read models (always including ``KnownAgencies``) in its database.
+
+    ``migrations`` names the Alembic trees (``register_migrations``) that create the projections' tables.
+    """
+
+    def factory(service: str) -> Projector:
+        config = settings()
+        engine = create_db_engine(config.database_url(service))
+        migrate(engine, "projector", "known_agencies", *migrations)
+        every = [KnownAgencies(), *projections]
+        return Projector(
+            f"{service}-views", engine, every, config.kafka_bootstrap, service, partitions=config.topic_partitions
+        )
+
+    return ProjectorRunner(factory)
 
 
 def _store_of(container: Any) -> EventStore:

@@ -366,6 +366,7 @@ class Meter(Aggregate):
         require_status(f"meter {self.id}", self.status, "installed")
         rejected: list[RejectedReading] = []
         parsed = self._parse(readings, int(now.timestamp()) + rules.future_tolerance_s, rejected)
+        parsed.sort(key=itemgetter(0))
         accepted, gaps, rollovers, duplicates = self._sequence(parsed, readings, rules, rejected)
         if accepted:
             self._record(
