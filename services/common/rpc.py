@@ -31,7 +31,7 @@ from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.broker import ensure_topics, make_producer, reachable
 from services.common.db import create_db_engine, migrate
-from services.common.errors import PlatformError, ValidationFailed
+from services.common.errors import PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
@@ -183,8 +183,14 @@ def _store_of(container: Any) -> EventStore:
     raise RuntimeError("a service running a relay needs a StoreProvider")
 
 
-def command(schema: type[Schema] | None = None) -> Callable[[F], F]:
-    """Make a method an RPC command: validate input, bind context, count and time it, ship errors intact."""
+def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F], F]:
+    """Make a method an RPC command: validate input, bind context, count and time it, ship errors intact.
+
+    A command that loses an optimistic-concurrency race (``VersionConflict``) is run again from the start
+    (reload, decide, append) up to ``retries`` times before the conflict is answered; commands on
+    contended aggregates (a budget line, an agency's fleet) thus succeed under concurrent writers while
+    a stale write is still never silently applied.
+    """
 
     def decorate(fn: F) -> F:
         name = fn.__name__
@@ -197,7 +203,7 @@ def command(schema: type[Schema] | None = None) -> Callable[[F], F]:
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
                     data = load_command(schema, payload)
-                    result = fn(self, data)
+                    result = _run_with_retries(fn, self, data, retries)
                     outcome = "ok"
                     if isinstance(result, dict) and "event_ids" in result:
                         log.info("command_handled", stream_id=result.get("id"), event_ids=result["event_ids"])
@@ -213,6 +219,17 @@ def command(schema: type[Schema] | None = None) -> Callable[[F], F]:
         return rpc(expected_exceptions=(ServiceError,))(wrapper)  # type: ignore[no-any-return]
 
     return decorate
+
+
+def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any], retries: int) -> Any:
+    for attempt in range(retries + 1):
+        try:
+            return fn(service, data)
+        except VersionConflict:
+            if attempt == retries:
+                raise
+            log.info("command_retried_after_conflict", attempt=attempt + 1)
+    raise AssertionError("unreachable")
 
 
 def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:

@@ -23,13 +23,13 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine
-from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, ServiceUnavailable
+from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, ServiceUnavailable, ValidationFailed
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import ServiceError, json_response
 from services.common.settings import settings
 from services.gateway.auth import Principal, authenticate
-from services.gateway.views import prepare_database
+from services.gateway.views import agencies, prepare_database
 
 log = get_logger()
 
@@ -124,7 +124,12 @@ def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callab
     return decorate
 
 
-def principal_or_none(principal: Principal | None) -> Principal:
-    """The principal of an authenticated route (never None there)."""
-    assert principal is not None
-    return principal
+def agency_in_scope(db: Engine, principal: Principal, agency_id: str, field: str = "agency_id") -> dict[str, Any]:
+    """The agency from the data center's directory, refusing one outside the principal's district (403)
+    and one the directory does not know (422)."""
+    with db.connect() as conn:
+        row = agencies.agency_row(conn, agency_id)
+    if row is None:
+        raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})
+    principal.require_district(row["district"])
+    return row

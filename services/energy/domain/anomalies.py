@@ -134,7 +134,7 @@ def detect_spikes(
         if value is None or len(history) < rules.min_baseline_days:
             continue
         baseline = median(history)
-        if value > baseline * rules.spike_factor :
+        if value > baseline * rules.spike_factor and value - baseline >= rules.spike_min_excess:
             evidence = {
                 "hour": _hour_label(day, hour),
                 "consumption": value,

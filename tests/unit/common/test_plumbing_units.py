@@ -132,3 +132,22 @@ def test_progress_reports_json_lines_when_not_on_a_terminal() -> None:
     summary = progress.finish()
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert lines[-1]["done"] == 4 and lines[-1]["final"] is True and summary["done"] == 4
+
+
+def test_a_command_losing_a_version_race_is_run_again_then_the_conflict_is_answered() -> None:
+    from services.common.errors import VersionConflict
+    from services.common.rpc import _run_with_retries
+
+    attempts: list[int] = []
+
+    def flaky(_service: object, _data: dict[str, object]) -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise VersionConflict("moved on")
+        return "stored"
+
+    assert _run_with_retries(flaky, None, {}, retries=2) == "stored" and len(attempts) == 3
+    attempts.clear()
+    with pytest.raises(VersionConflict):
+        _run_with_retries(flaky, None, {}, retries=1)
+    assert len(attempts) == 2
