@@ -8,6 +8,7 @@ the command it was started with) and waits for them to exit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -120,42 +121,39 @@ class ProcessGroup:
         return [n for n in names if self.stop(n)]
 
 
+def _state(pid: int) -> str | None:
+    """The kernel's state letter for ``pid`` (``Z`` for a zombie), or None when there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of ``pid`` if it is a child of this process (so it does not linger as a zombie)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
 def _alive(record: Mapping[str, object]) -> bool:
-    pid = int(record["pid"])  # type: ignore[call-overload]
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """Whether the recorded process still runs the command it was started with (not a reused pid)."""
+    pid = int(str(record["pid"]))
+    _reap(pid)
+    if _state(pid) in (None, "Z"):
         return False
-    except PermissionError:
-        return True
-    try:  # a reused pid runs another command: not ours
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return True
-    argv = [str(a) for a in record.get("argv", [])]  # type: ignore[attr-defined]
-    if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-        os.waitpid(pid, os.WNOHANG) if _is_child(pid) else None
-        return False
-    return not argv or os.path.basename(cmdline[0].decode()) == os.path.basename(argv[0])
-
-
-def _is_child(pid: int) -> bool:
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().split()[3]) == os.getpid()
+        executable = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
     except OSError:
         return False
+    argv = record.get("argv") or []
+    return not argv or os.path.basename(executable) == os.path.basename(str(argv[0]))  # type: ignore[index]
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            if _is_child(pid):
-                os.waitpid(pid, os.WNOHANG)
-            os.kill(pid, 0)
-            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
-                return True
-        except (ProcessLookupError, ChildProcessError, FileNotFoundError):
+        _reap(pid)
+        if _state(pid) in (None, "Z"):
             return True
         time.sleep(0.05)
     return False

@@ -34,7 +34,7 @@ def service_class(service: str) -> type:
     """The nameko service class in ``services.<service>.service``."""
     module = importlib.import_module(f"services.{service}.service")
     for value in vars(module).values():
-        if isinstance(value, type) and getattr(value, "name", None) == service and value.__module__ == module.__name__:
+        if isinstance(value, type) and getattr(value, "name", None) == service:
             return value
     raise LookupError(f"services.{service}.service defines no service named {service!r}")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
 
-from services.common.errors import AlreadyExists, ContractViolation, VersionConflict
+from services.common.aggregate import Aggregate
+from services.common.errors import AlreadyExists, ContractViolation, PlatformError, VersionConflict
 from services.common.store import EventStore, snapshots_table
 from services.office_space.domain import Agency, AgencyRegistered
 from tests.support import Counter, meta, new_agency
@@ -52,50 +54,43 @@ def test_a_stale_expected_version_is_a_conflict(store: EventStore) -> None:
     assert store.load(Counter, "c").total == 1
 
 
-def test_two_concurrent_writers_of_one_stream_one_wins_and_one_conflicts(store: EventStore) -> None:
-    store.save(Counter.open("c"), meta())
-    for _round in range(5):
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def write(barrier: threading.Barrier = barrier, outcomes: list[str] = outcomes) -> None:
-            counter = store.load(Counter, "c")
-            counter.increment()
-            barrier.wait()
-            try:
-                store.save(counter, meta())
-                outcomes.append("ok")
-            except VersionConflict:
-                outcomes.append("conflict")
-
-        threads = [threading.Thread(target=write) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(outcomes) == ["conflict", "ok"]
-    assert [e.stream_version for e in store.stream_envelopes("Counter", "c")] == list(range(1, 7))
-
-
-def test_two_concurrent_creators_of_one_stream_one_wins(agencies: EventStore) -> None:
+def _race(store: EventStore, prepare: Callable[[], Aggregate]) -> list[str]:
+    """Two writers prepare an aggregate each, then save at the same moment; how each save ended."""
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def create() -> None:
-        agency = new_agency("A1")
+    def write() -> None:
+        aggregate = prepare()
         barrier.wait()
         try:
-            agencies.save(agency, meta())
+            store.save(aggregate, meta())
             outcomes.append("ok")
-        except AlreadyExists:
-            outcomes.append("exists")
+        except PlatformError as refused:
+            outcomes.append(refused.code)
 
-    threads = [threading.Thread(target=create) for _ in range(2)]
+    threads = [threading.Thread(target=write) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["exists", "ok"]
+    return sorted(outcomes)
+
+
+def test_two_concurrent_writers_of_one_stream_one_wins_and_one_conflicts(store: EventStore) -> None:
+    store.save(Counter.open("c"), meta())
+
+    def loaded_and_incremented() -> Aggregate:
+        counter = store.load(Counter, "c")
+        counter.increment()
+        return counter
+
+    for _round in range(5):
+        assert _race(store, loaded_and_incremented) == ["ok", "version_conflict"]
+    assert [e.stream_version for e in store.stream_envelopes("Counter", "c")] == list(range(1, 7))
+
+
+def test_two_concurrent_creators_of_one_stream_one_wins(agencies: EventStore) -> None:
+    assert _race(agencies, lambda: new_agency("A1")) == ["already_exists", "ok"]
 
 
 def test_an_event_violating_its_contract_is_refused_and_nothing_is_stored(agencies: EventStore) -> None:
