@@ -22,6 +22,8 @@ class Aggregate:
     """Base of every aggregate: identity, version, events not yet stored."""
 
     stream_type: ClassVar[str] = ""
+    snapshot_every: ClassVar[int | None] = None
+    """Store a snapshot every N events of a stream (None: the store's ``SNAPSHOT_EVERY``)."""
 
     def __init__(self, stream_id: str) -> None:
         self.id = stream_id

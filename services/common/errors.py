@@ -134,3 +134,30 @@ def all_error_types() -> list[type[PlatformError]]:
         seen.append(cls)
         stack.extend(cls.__subclasses__())
     return seen
+
+
+class WrongStatus(InvalidState):
+    """The aggregate is not in a status where the command applies."""
+
+    code = "wrong_status"
+
+
+class NotPositive(RuleViolation):
+    """A quantity, price or amount that must be above zero is not."""
+
+    code = "must_be_positive"
+
+
+def require_status(what: str, status: str, *allowed: str) -> None:
+    """Refuse unless ``status`` is one of ``allowed``."""
+    if status not in allowed:
+        raise WrongStatus(
+            f"{what} is {status or 'not created'}, expected {' or '.join(allowed)}",
+            details={"status": status, "expected": list(allowed)},
+        )
+
+
+def require_positive(field: str, value: float) -> None:
+    """Refuse a quantity, price or amount that is zero or negative."""
+    if value <= 0:
+        raise NotPositive(f"{field} must be above zero", fields={field: ["must be > 0"]}, details={field: value})

@@ -137,8 +137,9 @@ class EventStore:
     def pending_of(self, aggregate: Aggregate) -> StreamAppend:
         """What appending ``aggregate``'s pending events means, with a snapshot when one is due."""
         start, end = aggregate.loaded_version, aggregate.version
+        every = aggregate.snapshot_every or self.snapshot_every
         snapshot = None
-        if self.snapshot_every and end // self.snapshot_every > start // self.snapshot_every:
+        if every and end // every > start // every:
             snapshot = (end, aggregate.snapshot_state())
         return StreamAppend(
             stream_type=aggregate.stream_type,
@@ -274,6 +275,32 @@ class EventStore:
         events = [event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload)) for r in rows]
         snapshot = (snap.stream_version, json.loads(snap.state)) if snap else None
         return cls.rehydrate(stream_id, events, snapshot)
+
+    def find_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
+        """The existing aggregates among ``stream_ids`` of ``cls``, loaded together (a few queries per 500 ids)."""
+        t, s = events_table.c, snapshots_table.c
+        snapshots: dict[str, tuple[int, dict[str, Any]]] = {}
+        events: dict[str, list[Event]] = {}
+        with self.reader.connect() as conn:
+            for start in range(0, len(stream_ids), 500):
+                chunk = list(stream_ids[start : start + 500])
+                for row in conn.execute(
+                    sa.select(s.stream_id, s.stream_version, s.state).where(
+                        s.stream_type == cls.stream_type, s.stream_id.in_(chunk)
+                    )
+                ):
+                    snapshots[row.stream_id] = (row.stream_version, json.loads(row.state))
+                rows = conn.execute(
+                    sa.select(t.stream_id, t.stream_version, t.event_type, t.schema_version, t.payload)
+                    .where(t.stream_type == cls.stream_type, t.stream_id.in_(chunk))
+                    .order_by(t.stream_id, t.stream_version)
+                )
+                for r in rows:
+                    if r.stream_version > snapshots.get(r.stream_id, (0, {}))[0]:
+                        event = event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload))
+                        events.setdefault(r.stream_id, []).append(event)
+        found = set(snapshots) | set(events)
+        return {sid: cls.rehydrate(sid, events.get(sid, []), snapshots.get(sid)) for sid in stream_ids if sid in found}
 
     def stream_envelopes(self, stream_type: str, stream_id: str) -> list[Envelope]:
         """Every stored envelope of one stream, in version order (the audit trail of one aggregate)."""

@@ -12,25 +12,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
 from services.energy.domain import ANOMALY_KINDS, DIMENSIONS, METER_KINDS, PERIODS, QUOTA_BASES, SUB_ITEMS
 
-IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
-DISTRICT_CODE = validate.Regexp(r"^\d{6}$", error="must be a six-digit administrative division code")
 MAX_READINGS_PER_METER = 10_000
 """About a month of 5-minute readings of one meter in one request."""
 MAX_READINGS_PER_BATCH = 100_000
 """Readings in one multi-meter request (a district back-fills a day of ~350 meters per request)."""
 MAX_COUNTER = 1e12
 ANOMALY_STATUSES = ("open", "acknowledged", "resolved")
-
-
-class Number(fields.Float):
-    """A finite JSON number (integers allowed); strings and booleans are refused."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ReadingList(fields.Field):
@@ -70,7 +60,7 @@ def _year(**kwargs: Any) -> fields.Integer:
 
 
 class InstallMeterSchema(Schema):
-    """InstallMeter: a meter (计量器具) is installed at a building of an agency."""
+    """InstallMeter: a meter is installed at a building of an agency."""
 
     meter_id = _id(required=False)
     serial_no = _text(64)
@@ -119,7 +109,7 @@ class RecordReadingsBatchSchema(Schema):
 
 
 class SetEnergyQuotaSchema(Schema):
-    """SetEnergyQuota: an agency's energy quota (能耗定额) for a year, in tce or kgce per m²."""
+    """SetEnergyQuota: an agency's energy quota for a year, in tce or kgce per m²."""
 
     agency_id = _id()
     district = fields.String(required=True, validate=DISTRICT_CODE)
@@ -147,7 +137,7 @@ class AssessEnergyQuotaSchema(Schema):
 
 
 class AcknowledgeAnomalySchema(Schema):
-    """AcknowledgeAnomaly: the agency has seen an anomaly (能耗异常) and takes it on."""
+    """AcknowledgeAnomaly: the agency has seen an anomaly and takes it on."""
 
     anomaly_id = _id()
     note = _text(1_000, required=False)

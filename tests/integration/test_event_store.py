@@ -156,3 +156,23 @@ def test_events_by_actor_answer_who_did_what(agencies: EventStore) -> None:
     agencies.save(new_agency("A1"), meta("alice"))
     agencies.save(new_agency("A2"), meta("bob"))
     assert [e.stream_id for e in agencies.events_by_actor("alice")] == ["A1"]
+
+
+def test_many_aggregates_load_together_from_snapshots_and_later_events(store: EventStore) -> None:
+    for name in ("a", "b"):
+        counter = Counter.open(name)
+        counter.increment(2)
+        counter.increment(2)
+        store.save(counter, meta())  # version 3: snapshotted
+        counter = store.load(Counter, name)
+        counter.increment(2)
+        counter.increment(2)
+        store.save(counter, meta())  # versions 4 and 5 come after the snapshot
+    lone = Counter.open("c")
+    lone.increment(2)
+    store.save(lone, meta())
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(snapshots_table)).scalar_one() == 2
+    loaded = store.find_many(Counter, ["a", "b", "c", "missing"])
+    assert {k: (v.total, v.version) for k, v in loaded.items()} == {"a": (8, 5), "b": (8, 5), "c": (2, 2)}
+    assert loaded["a"].snapshot_state() == store.load(Counter, "a").snapshot_state()

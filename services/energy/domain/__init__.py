@@ -35,12 +35,8 @@ from .base import (
     WrongStatus,
 )
 from .meters import (
-    DEFAULT_INGESTION_RULES,
     DUPLICATE_WINDOW_S,
-    REJECTION_REASONS,
     CounterWentBackwards,
-    IngestionOutcome,
-    IngestionRules,
     Meter,
     MeterInstalled,
     MeterReadingsRecorded,
@@ -48,11 +44,9 @@ from .meters import (
     NotAfterLastReading,
     NotPositive,
     ReadingOutOfRange,
-    RejectedReading,
     SubItemNotAllowed,
     UnknownMeter,
     UnknownMeterKind,
-    counter_delta,
 )
 from .quotas import (
     MIN_DAYS_FOR_TREND,
@@ -68,6 +62,14 @@ from .quotas import (
     QuotaYearClosed,
     ReasonRequired,
     UnknownQuotaBasis,
+)
+from .readings import (
+    DEFAULT_INGESTION_RULES,
+    REJECTION_REASONS,
+    IngestionOutcome,
+    IngestionRules,
+    RejectedReading,
+    counter_delta,
 )
 from .rollups import (
     DIMENSIONS,

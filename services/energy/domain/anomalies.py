@@ -19,7 +19,7 @@ from services.common.aggregate import Aggregate
 from services.common.errors import RuleViolation
 
 from .base import CHINA_STANDARD_TIME, EnergyEvent, require_status, utc_iso
-from .meters import RejectedReading
+from .readings import RejectedReading
 from .rollups import MeterInfo, local_hour
 
 ANOMALY_KINDS: Final = (
@@ -219,7 +219,7 @@ def _in_working_hours(at: str, calendar: WorkCalendar, tz: tzinfo) -> bool:
 def detect_gaps(
     meter_id: str, gaps: Sequence[Sequence[Any]], rules: AnomalyRules = DEFAULT_ANOMALY_RULES
 ) -> list[Finding]:
-    """Gaps (``[from, to, seconds]`` of ``MeterReadingsRecorded``) long enough to be missing data (数据缺失)."""
+    """Gaps (``[from, to, seconds]`` of ``MeterReadingsRecorded``) long enough to be missing data."""
     return [
         Finding("missing_data", meter_id, start, end, {"seconds": seconds})
         for start, end, seconds in gaps
@@ -288,7 +288,7 @@ class ResolutionRequired(RuleViolation):
 
 
 class Anomaly(Aggregate):
-    """An energy anomaly (能耗异常) of a meter: open → acknowledged → resolved."""
+    """An energy anomaly of a meter: open → acknowledged → resolved."""
 
     stream_type: ClassVar[str] = "Anomaly"
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar, Final
 
-from services.common.errors import InvalidState, RuleViolation
+from services.common.errors import RuleViolation
+from services.common.errors import WrongStatus as WrongStatus  # re-exported: the domain imports it from base
+from services.common.errors import require_status as require_status
 from services.common.events import Event
 
 
@@ -33,7 +35,7 @@ METER_UNITS: Final[dict[str, str]] = {
 fuel (diesel for boilers and generators) litres."""
 
 METER_KINDS: Final = tuple(METER_UNITS)
-"""The kinds of meter (计量器具) the platform knows."""
+"""The kinds of meter the platform knows."""
 
 SUB_ITEMS: Final = ("none", "lighting_sockets", "hvac", "power", "special")
 """Sub-items of itemised metering (分项计量): ``none`` marks a main meter (总表); the others are 照明插座,
@@ -43,25 +45,10 @@ CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "CST")
 """Local time of the city (UTC+8, no daylight saving): days, hours and months of roll-ups are local."""
 
 
-class WrongStatus(InvalidState):
-    """The aggregate is not in a status where the command applies."""
-
-    code = "wrong_status"
-
-
 class InFuture(RuleViolation):
     """A moment that must not lie in the future does."""
 
     code = "in_future"
-
-
-def require_status(what: str, status: str, *allowed: str) -> None:
-    """Refuse unless ``status`` is one of ``allowed``."""
-    if status not in allowed:
-        raise WrongStatus(
-            f"{what} is {status or 'not created'}, expected {' or '.join(allowed)}",
-            details={"status": status, "expected": list(allowed)},
-        )
 
 
 def require_not_future(field: str, moment: datetime, now: datetime) -> None:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from math import isfinite
 from operator import attrgetter, itemgetter
-from typing import Any, ClassVar, Final, NamedTuple, Self
+from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import NotFound, RuleViolation
@@ -36,39 +35,20 @@ from .base import (
     require_status,
     utc_iso,
 )
-
-
-@dataclass(frozen=True)
-class IngestionRules:
-    """How readings are judged: the expected interval and its tolerance, clock skew, rollover margin."""
-
-    expected_interval_s: int = 300
-    gap_tolerance_s: int = 150
-    future_tolerance_s: int = 120
-    rollover_margin: float = 0.01
-
-
-DEFAULT_INGESTION_RULES: Final = IngestionRules()
-"""Smart meters report every 5 minutes (seed 002); an interval above 7.5 minutes is a gap; a meter clock
-may run 2 minutes ahead; a counter within 1 % of its limit that restarts within 1 % of zero rolled over."""
+from .readings import (
+    DEFAULT_INGESTION_RULES,
+    IngestionOutcome,
+    IngestionRules,
+    RejectedReading,
+    canonical_time,
+    counter_delta,
+    rejection,
+    value_problem,
+)
 
 DUPLICATE_WINDOW_S: Final = 86_400
 """How long a meter remembers the readings it recorded, so a re-sent batch (a district back-filling a
 day twice) is ignored rather than refused."""
-
-REJECTION_REASONS: Final = (
-    "malformed",
-    "malformed_timestamp",
-    "in_future",
-    "malformed_value",
-    "non_finite_value",
-    "negative_value",
-    "above_counter_limit",
-    "before_last_reading",
-    "conflicts_with_recorded_value",
-    "counter_went_backwards",
-)
-"""Why a single reading is refused (the rest of its batch is still recorded)."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +115,7 @@ class UnknownMeterKind(RuleViolation):
 
 
 class SubItemNotAllowed(RuleViolation):
-    """Itemised metering (分项计量) applies to electricity meters only, with the known sub-items."""
+    """Itemised metering applies to electricity meters only, with the known sub-items."""
 
     code = "sub_item_not_allowed"
 
@@ -164,39 +144,6 @@ class NotAfterLastReading(RuleViolation):
     code = "not_after_last_reading"
 
 
-class RejectedReading(NamedTuple):
-    """One refused reading of a batch: its position, what was sent, and why."""
-
-    position: int
-    timestamp: Any
-    value: Any
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class IngestionOutcome:
-    """What became of a batch: readings accepted, duplicates ignored, readings refused, gaps found."""
-
-    accepted: int
-    duplicates: int
-    gaps: int
-    rejected: list[RejectedReading] = field(default_factory=list)
-
-
-def counter_delta(previous: float, value: float, limit: float, margin: float) -> float | None:
-    """How far a counter moved from ``previous`` to ``value``; None when it went backwards without a rollover.
-
-    A rollover is recognised when the previous value was within ``margin`` of the limit and the new one
-    is within ``margin`` of zero.
-    """
-    if value >= previous:
-        return value - previous
-    if previous >= limit * (1 - margin) and value <= limit * margin:
-        return limit - previous + value
-    return None
-
-
 def _require_positive(name: str, value: float) -> None:
     if not value > 0:
         raise NotPositive(f"{name} must be above zero", fields={name: ["must be > 0"]}, details={name: value})
@@ -207,42 +154,6 @@ def _require_in_range(name: str, value: float, limit: float) -> None:
         raise ReadingOutOfRange(
             f"{name} must lie in [0, {limit})", fields={name: ["outside the counter's range"]}, details={name: value}
         )
-
-
-def _value_problem(value: Any, limit: float) -> str | None:
-    """Why a counter value cannot be a reading, or None."""
-    kind = type(value)
-    if kind is float:
-        if not isfinite(value):
-            return "non_finite_value"
-    elif kind is not int:
-        return "malformed_value"
-    if value < 0:
-        return "negative_value"
-    if value >= limit:
-        return "above_counter_limit"
-    return None
-
-
-def _canonical(raw: Any) -> tuple[int, str] | None:
-    """Epoch second and canonical UTC string of an aware ISO-8601 timestamp, or None when malformed."""
-    if type(raw) is not str:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    if moment.utcoffset() is None:
-        return None
-    epoch = int(moment.timestamp())
-    if len(raw) == 25 and raw[10] == "T" and raw.endswith("+00:00"):
-        return epoch, raw
-    return epoch, iso_of_epoch(epoch)
-
-
-def _reject(index: int, item: Any, reason: str, message: str) -> RejectedReading:
-    timestamp, value = item if type(item) in (list, tuple) and len(item) == 2 else (None, None)
-    return RejectedReading(index, timestamp, value, reason, message)
 
 
 class Meter(Aggregate):
@@ -280,7 +191,7 @@ class Meter(Aggregate):
         installed_at: datetime,
         now: datetime,
     ) -> Self:
-        """Install a meter; only electricity meters are itemised (分项) below a main meter."""
+        """Install a meter; only electricity meters are itemised below a main meter."""
         if kind not in METER_UNITS:
             raise UnknownMeterKind(f"unknown meter kind {kind}", fields={"kind": ["unknown kind"]})
         if sub_item not in SUB_ITEMS or (sub_item != "none" and kind != "electricity"):
@@ -383,15 +294,15 @@ class Meter(Aggregate):
         limit = self.rollover_limit
         for index, item in enumerate(readings):
             if type(item) not in (list, tuple) or len(item) != 2:
-                rejected.append(_reject(index, item, "malformed", "a reading is a [timestamp, value] pair"))
+                rejected.append(rejection(index, item, "malformed", "a reading is a [timestamp, value] pair"))
                 continue
-            moment = _canonical(item[0])
+            moment = canonical_time(item[0])
             if moment is None:
-                rejected.append(_reject(index, item, "malformed_timestamp", "not an ISO-8601 time with offset"))
+                rejected.append(rejection(index, item, "malformed_timestamp", "not an ISO-8601 time with offset"))
             elif moment[0] > latest_epoch:
-                rejected.append(_reject(index, item, "in_future", "timestamp is in the future"))
-            elif (problem := _value_problem(item[1], limit)) is not None:
-                rejected.append(_reject(index, item, problem, f"value must be a number in [0, {limit})"))
+                rejected.append(rejection(index, item, "in_future", "timestamp is in the future"))
+            elif (problem := value_problem(item[1], limit)) is not None:
+                rejected.append(rejection(index, item, problem, f"value must be a number in [0, {limit})"))
             else:
                 parsed.append((moment[0], moment[1], item[1], index))
         return parsed
@@ -419,17 +330,18 @@ class Meter(Aggregate):
                 seen = recorded.get(at)
                 if seen == value:
                     duplicates += 1
+                elif seen is None:
+                    message = f"not after the meter's last reading at {last_at}"
+                    rejected.append(rejection(index, readings[index], "before_last_reading", message))
                 else:
-                    reason = "before_last_reading" if seen is None else "conflicts_with_recorded_value"
-                    rejected.append(
-                        _reject(index, readings[index], reason, f"the meter's last reading is at {last_at}")
-                    )
+                    message = f"{seen} is already recorded at this time"
+                    rejected.append(rejection(index, readings[index], "conflicts_with_recorded_value", message))
                 continue
             # the common case inline; counter_delta only when the counter did not move forward
             delta = value - last_value if value >= last_value else counter_delta(last_value, value, limit, margin)
             if delta is None:
                 message = f"counter went back from {last_value} without a replacement or rollover"
-                rejected.append(_reject(index, readings[index], "counter_went_backwards", message))
+                rejected.append(rejection(index, readings[index], "counter_went_backwards", message))
                 continue
             if value < last_value:
                 rollovers.append(at)

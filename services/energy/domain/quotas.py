@@ -125,7 +125,7 @@ def _require_open_year(year: int, today: date) -> None:
 
 
 class EnergyQuota(Aggregate):
-    """An agency's energy quota (能耗定额) for one year, with the open overrun alert if any."""
+    """An agency's energy quota for one year, with the open overrun alert if any."""
 
     stream_type: ClassVar[str] = "EnergyQuota"
 

@@ -73,7 +73,7 @@ def roll_up(
 
     An interval's consumption belongs to the local period in which it ends (a reading at 10:00 closes
     09:55–10:00). Totals by building, agency, district or kind count main meters only, so that
-    sub-meters (分项) are not counted twice; ``by="sub_item"`` sums the sub-meters by item. For
+    sub-meters are not counted twice; ``by="sub_item"`` sums the sub-meters by item. For
     ``by="kind"`` the group is ``"all"``. Intervals of meters missing from ``meters`` are skipped.
     """
     if period not in PERIODS or by not in DIMENSIONS:

@@ -83,6 +83,6 @@ def assess_targets(
         required = round(target * share_of_path, 4)
         # a baseline without use (no water metered in 2020) gives no ratio: only staying at zero meets it
         change = round(value / base - 1, 4) if base else 0.0
-        met = change <= required
+        met = change <= required if base else value <= 0
         progress.append(TargetProgress(indicator, unit, round(base, 4), round(value, 4), change, required, met))
     return progress

@@ -1,0 +1,112 @@
+"""Judging single readings: their shape, their value, where the counter went; and what a batch came to.
+
+The functions here run once per reading on the ingestion hot path: they take and return plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import isfinite
+from typing import Any, Final, NamedTuple
+
+from .base import iso_of_epoch
+
+
+@dataclass(frozen=True)
+class IngestionRules:
+    """How readings are judged: the expected interval and its tolerance, clock skew, rollover margin."""
+
+    expected_interval_s: int = 300
+    gap_tolerance_s: int = 150
+    future_tolerance_s: int = 120
+    rollover_margin: float = 0.01
+
+
+DEFAULT_INGESTION_RULES: Final = IngestionRules()
+"""Smart meters report every 5 minutes (seed 002); an interval above 7.5 minutes is a gap; a meter clock
+may run 2 minutes ahead; a counter within 1 % of its limit that restarts within 1 % of zero rolled over."""
+
+REJECTION_REASONS: Final = (
+    "malformed",
+    "malformed_timestamp",
+    "in_future",
+    "malformed_value",
+    "non_finite_value",
+    "negative_value",
+    "above_counter_limit",
+    "before_last_reading",
+    "conflicts_with_recorded_value",
+    "counter_went_backwards",
+)
+"""Why a single reading is refused (the rest of its batch is still recorded)."""
+
+
+class RejectedReading(NamedTuple):
+    """One refused reading of a batch: its position, what was sent, and why."""
+
+    position: int
+    timestamp: Any
+    value: Any
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class IngestionOutcome:
+    """What became of a batch: readings accepted, duplicates ignored, readings refused, gaps found."""
+
+    accepted: int
+    duplicates: int
+    gaps: int
+    rejected: list[RejectedReading] = field(default_factory=list)
+
+
+def counter_delta(previous: float, value: float, limit: float, margin: float) -> float | None:
+    """How far a counter moved from ``previous`` to ``value``; None when it went backwards without a rollover.
+
+    A rollover is recognised when the previous value was within ``margin`` of the limit and the new one
+    is within ``margin`` of zero.
+    """
+    if value >= previous:
+        return value - previous
+    if previous >= limit * (1 - margin) and value <= limit * margin:
+        return limit - previous + value
+    return None
+
+
+def value_problem(value: Any, limit: float) -> str | None:
+    """Why a counter value cannot be a reading, or None."""
+    kind = type(value)
+    if kind is float:
+        if not isfinite(value):
+            return "non_finite_value"
+    elif kind is not int:
+        return "malformed_value"
+    if value < 0:
+        return "negative_value"
+    if value >= limit:
+        return "above_counter_limit"
+    return None
+
+
+def canonical_time(raw: Any) -> tuple[int, str] | None:
+    """Epoch second and canonical UTC string of an aware ISO-8601 timestamp, or None when malformed."""
+    if type(raw) is not str:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if moment.utcoffset() is None:
+        return None
+    epoch = int(moment.timestamp())
+    if len(raw) == 25 and raw[10] == "T" and raw.endswith("+00:00"):
+        return epoch, raw
+    return epoch, iso_of_epoch(epoch)
+
+
+def rejection(index: int, item: Any, reason: str, message: str) -> RejectedReading:
+    """The refusal of the reading at ``index`` of a batch, keeping what was sent when it was a pair."""
+    timestamp, value = item if type(item) in (list, tuple) and len(item) == 2 else (None, None)
+    return RejectedReading(index, timestamp, value, reason, message)
