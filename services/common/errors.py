@@ -78,6 +78,13 @@ class VersionConflict(PlatformError):
     http_status = 409
 
 
+class DuplicateCommand(PlatformError):
+    """A command with this idempotency key was handled already (its recorded answer stands)."""
+
+    code = "duplicate_command"
+    http_status = 409
+
+
 class RuleViolation(PlatformError):
     """A domain rule refuses the command; subclasses name the rule."""
 

@@ -115,6 +115,7 @@ class Metadata:
     actor: str = "system"
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,14 @@ from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.broker import ensure_topics, make_producer, reachable
 from services.common.db import create_db_engine, migrate
-from services.common.errors import PlatformError, ValidationFailed, VersionConflict
+from services.common.errors import DuplicateCommand, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
 from services.common.projector import Projection, Projector
 from services.common.relay import OutboxRelay
 from services.common.settings import settings, topic_for
-from services.common.store import EventStore
+from services.common.store import EventStore, Idempotency
 
 log = get_logger()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,6 +82,7 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
                 actor=data.get("actor") or "system",
                 correlation_id=data.get("correlation_id") or worker_ctx.call_id,
                 causation_id=data.get("causation_id"),
+                idempotency_key=data.get("idempotency_key"),
             )
 
         return metadata
@@ -203,7 +204,8 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
                     data = load_command(schema, payload)
-                    result = _run_with_retries(fn, self, data, retries)
+                    recorded = meta.idempotency_key and self.store.recorded_answer(meta.idempotency_key)
+                    result = recorded or _run_with_retries(fn, self, data, retries)
                     outcome = "ok"
                     if isinstance(result, dict) and "event_ids" in result:
                         log.info("command_handled", stream_id=result.get("id"), event_ids=result["event_ids"])
@@ -225,6 +227,8 @@ def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any]
     for attempt in range(retries + 1):
         try:
             return fn(service, data)
+        except DuplicateCommand:  # the same key won a race meanwhile: its answer stands
+            return service.store.recorded_answer(service.context().idempotency_key)
         except VersionConflict:
             if attempt == retries:
                 raise
@@ -258,12 +262,20 @@ class DomainService:
     store = StoreProvider()
     relay = OutboxRelayRunner()
 
-    def save(self, *aggregates: Aggregate) -> dict[str, Any]:
-        """Append the aggregates' events in one transaction, wake the relay, answer version and event ids."""
-        envelopes = self.store.save_all(aggregates, self.context())
-        self.relay.wake()
+    def save(self, *aggregates: Aggregate, answer: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append the aggregates' events in one transaction, wake the relay, answer version and event ids.
+
+        ``answer`` adds to (or, for commands about many aggregates, replaces) the default answer of the
+        first aggregate's id and version. A command that carried an idempotency key has its answer
+        recorded in the same transaction, so repeating it answers the same without acting again.
+        """
+        meta: Metadata = self.context()
         first = aggregates[0]
-        return {"id": first.id, "version": first.version, "event_ids": [e.event_id for e in envelopes]}
+        result = {"id": first.id, "version": first.version, **(answer or {})}
+        command = meta.idempotency_key and Idempotency(meta.idempotency_key, self.name, result)
+        envelopes = self.store.save_all(aggregates, meta, command or None)
+        self.relay.wake()
+        return {**result, "event_ids": [e.event_id for e in envelopes]}
 
     @http("GET", "/metrics")  # type: ignore[untyped-decorator]
     def metrics(self, request: Request) -> Response:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from services.common import contracts
 from services.common.aggregate import Aggregate
 from services.common.db import create_db_engine, is_postgres, migrate, reader, register_migrations
-from services.common.errors import AlreadyExists, NotFound, VersionConflict
+from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
 from services.common.events import Envelope, Event, Metadata, event_from_payload, iso, utc_now
 from services.common.metrics import EVENTS_APPENDED
 
@@ -79,6 +79,25 @@ relay_progress_table = sa.Table(
 )
 
 
+command_log_table = sa.Table(
+    "command_log",
+    metadata,
+    sa.Column("idempotency_key", sa.String(200), primary_key=True),
+    sa.Column("command", sa.String(100), nullable=False),
+    sa.Column("result", sa.Text(), nullable=False),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A command's idempotency key and the answer to record with its events (in the same transaction)."""
+
+    key: str
+    command: str
+    result: dict[str, Any]
+
+
 _STREAM_VERSION = sa.select(sa.func.max(events_table.c.stream_version)).where(
     events_table.c.stream_type == sa.bindparam("stream_type"), events_table.c.stream_id == sa.bindparam("stream_id")
 )
@@ -126,10 +145,12 @@ class EventStore:
         aggregate.mark_stored()
         return envelopes
 
-    def save_all(self, aggregates: Iterable[Aggregate], meta: Metadata) -> list[Envelope]:
+    def save_all(
+        self, aggregates: Iterable[Aggregate], meta: Metadata, idempotency: Idempotency | None = None
+    ) -> list[Envelope]:
         """Append the pending events of several aggregates in one transaction."""
         pending = [a for a in aggregates if a.pending_events]
-        envelopes = self.append([self.pending_of(a) for a in pending], meta)
+        envelopes = self.append([self.pending_of(a) for a in pending], meta, idempotency)
         for aggregate in pending:
             aggregate.mark_stored()
         return envelopes
@@ -151,8 +172,14 @@ class EventStore:
             snapshot=snapshot,
         )
 
-    def append(self, appends: Sequence[StreamAppend], meta: Metadata) -> list[Envelope]:
-        """Append events to one or more streams in one transaction; all or nothing."""
+    def append(
+        self, appends: Sequence[StreamAppend], meta: Metadata, idempotency: Idempotency | None = None
+    ) -> list[Envelope]:
+        """Append events to one or more streams in one transaction; all or nothing.
+
+        With ``idempotency``, the command's answer is recorded under its key in the same transaction; a
+        second command with the same key finds it (``recorded_answer``) instead of acting twice.
+        """
         now = iso(utc_now())
         envelopes = [env for item in appends for env in self._envelopes(item, meta, now)]
         if not envelopes:
@@ -165,11 +192,34 @@ class EventStore:
                 self._check_versions(conn, appends)
                 conn.execute(events_table.insert(), rows)
                 self._write_snapshots(conn, appends, now)
+                if idempotency:
+                    self._log_command(conn, idempotency, envelopes, now)
         except sa.exc.IntegrityError as exc:  # a backstop: the version check above runs under the lock
+            if idempotency and self.recorded_answer(idempotency.key) is not None:
+                raise DuplicateCommand("this command was already handled", details={"key": idempotency.key}) from exc
             raise VersionConflict("the stream was changed concurrently; reload and retry") from exc
         for env in envelopes:
             EVENTS_APPENDED.labels(self.domain, env.event_type).inc()
         return envelopes
+
+    def _log_command(self, conn: sa.Connection, idempotency: Idempotency, envelopes: list[Envelope], now: str) -> None:
+        result = {**idempotency.result, "event_ids": [e.event_id for e in envelopes]}
+        conn.execute(
+            command_log_table.insert(),
+            {
+                "idempotency_key": idempotency.key,
+                "command": idempotency.command,
+                "result": _dumps(result),
+                "recorded_at": now,
+            },
+        )
+
+    def recorded_answer(self, key: str) -> dict[str, Any] | None:
+        """The answer recorded for an idempotency key, or None when no command with it was stored."""
+        t = command_log_table.c
+        with self.reader.connect() as conn:
+            result = conn.execute(sa.select(t.result).where(t.idempotency_key == key)).scalar()
+        return dict(json.loads(result)) if result else None
 
     def _envelopes(self, item: StreamAppend, meta: Metadata, now: str) -> list[Envelope]:
         envelopes = []

@@ -89,6 +89,16 @@ def _error_response(exc: Exception) -> Response:
     return json_response({"error": "internal_error", "message": "internal error", "fields": {}}, 500)
 
 
+def _idempotency_key(request: Request, principal: Principal) -> str | None:
+    """The client's ``Idempotency-Key`` header, scoped to its token (400 when malformed)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _CORRELATION.match(key):
+        raise BadRequest("malformed Idempotency-Key", fields={"Idempotency-Key": ["1-100 letters, digits or _.:-"]})
+    return f"http:{principal.token_id}:{key}"
+
+
 def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callable[..., Any]], Any]:
     """An HTTP route: authenticate (unless ``roles`` is None), check the role, answer JSON, map errors.
 
@@ -108,7 +118,11 @@ def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callab
                     if roles is not None:
                         principal = authenticate(self.db, request.headers.get("Authorization"))
                         principal.require(roles)
-                        self.request_context.update(actor=principal.actor, correlation_id=correlation_id)
+                        self.request_context.update(
+                            actor=principal.actor,
+                            correlation_id=correlation_id,
+                            idempotency_key=_idempotency_key(request, principal),
+                        )
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)
                     response = body if isinstance(body, Response) else json_response(body, status)

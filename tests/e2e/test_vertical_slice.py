@@ -104,3 +104,16 @@ def test_every_service_and_the_gateway_serve_health_and_metrics(platform: Platfo
         assert "gov_http_requests_total" in text
     with urllib.request.urlopen(f"http://127.0.0.1:{platform.ports['gateway']}/metrics", timeout=5) as response:
         assert "gov_events_projected_total" in response.read().decode()
+
+
+def test_a_command_repeated_with_the_same_idempotency_key_acts_once(platform: Platform) -> None:
+    admin = platform.token()
+    body = AGENCY | {"agency_id": "IDEMPOTENT-1"}
+    key = {"Idempotency-Key": "retry-of-request-42"}
+    first = platform.request("POST", "/api/v1/agencies", body, admin, headers=key)
+    second = platform.request("POST", "/api/v1/agencies", body, admin, headers=key)
+    assert first[0] == second[0] == 201
+    assert first[1] == second[1]
+    assert [e.event_type for e in _stored(platform) if e.stream_id == "IDEMPOTENT-1"] == ["AgencyRegistered"]
+    without_key = platform.request("POST", "/api/v1/agencies", body, admin)
+    assert (without_key[0], without_key[1]["error"]) == (409, "already_exists")

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, ContractViolation, PlatformError, VersionConflict
-from services.common.store import EventStore, snapshots_table
+from services.common.errors import AlreadyExists, ContractViolation, DuplicateCommand, PlatformError, VersionConflict
+from services.common.store import EventStore, Idempotency, snapshots_table
 from services.office_space.domain import Agency, AgencyRegistered
 from tests.support import Counter, meta, new_agency
 
@@ -176,3 +176,12 @@ def test_many_aggregates_load_together_from_snapshots_and_later_events(store: Ev
     loaded = store.find_many(Counter, ["a", "b", "c", "missing"])
     assert {k: (v.total, v.version) for k, v in loaded.items()} == {"a": (8, 5), "b": (8, 5), "c": (2, 2)}
     assert loaded["a"].snapshot_state() == store.load(Counter, "a").snapshot_state()
+
+
+def test_a_command_with_an_idempotency_key_is_recorded_once_with_its_answer(agencies: EventStore) -> None:
+    first = agencies.save_all([new_agency("A1")], meta(), Idempotency("k-1", "register_agency", {"id": "A1"}))
+    assert agencies.recorded_answer("k-1") == {"id": "A1", "event_ids": [first[0].event_id]}
+    with pytest.raises(DuplicateCommand):
+        agencies.save_all([new_agency("A2")], meta(), Idempotency("k-1", "register_agency", {"id": "A2"}))
+    assert [e.stream_id for e in agencies.read_all()] == ["A1"]  # the repeat stored nothing
+    assert agencies.recorded_answer("unknown") is None
