@@ -116,6 +116,8 @@ class Metadata:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str | None = None
     idempotency_key: str | None = None
+    scope_district: str | None = None
+    """Set for a district operator or a district's own system: it may write that district's aggregates only."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.broker import ensure_topics, make_producer, reachable
 from services.common.db import create_db_engine, migrate
-from services.common.errors import DuplicateCommand, PlatformError, ValidationFailed, VersionConflict
+from services.common.errors import DuplicateCommand, NotInScope, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
@@ -83,6 +83,7 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
                 correlation_id=data.get("correlation_id") or worker_ctx.call_id,
                 causation_id=data.get("causation_id"),
                 idempotency_key=data.get("idempotency_key"),
+                scope_district=data.get("scope_district"),
             )
 
         return metadata
@@ -270,6 +271,7 @@ class DomainService:
         recorded in the same transaction, so repeating it answers the same without acting again.
         """
         meta: Metadata = self.context()
+        require_scope(meta, aggregates)
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
         command = meta.idempotency_key and Idempotency(meta.idempotency_key, self.name, result)
@@ -293,6 +295,18 @@ class DomainService:
         HTTP_REQUESTS.labels(self.name, "/health", "GET", "200" if healthy else "503").inc()
         return json_response(
             {"service": self.name, "status": "ok" if healthy else "failing", "checks": checks}, 200 if healthy else 503
+        )
+
+
+def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
+    """Refuse (403) to change an aggregate outside the caller's district scope."""
+    if meta.scope_district is None:
+        return
+    outside = sorted({a.id for a in aggregates if a.pending_events and a.district != meta.scope_district})
+    if outside:
+        raise NotInScope(
+            f"the caller acts for district {meta.scope_district} only",
+            details={"scope_district": meta.scope_district, "outside": outside[:20]},
         )
 
 

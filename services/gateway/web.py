@@ -122,6 +122,7 @@ def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callab
                             actor=principal.actor,
                             correlation_id=correlation_id,
                             idempotency_key=_idempotency_key(request, principal),
+                            scope_district=principal.visible_district(),
                         )
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)

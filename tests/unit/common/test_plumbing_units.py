@@ -151,3 +151,16 @@ def test_a_command_losing_a_version_race_is_run_again_then_the_conflict_is_answe
     with pytest.raises(VersionConflict):
         _run_with_retries(flaky, None, {}, retries=1)
     assert len(attempts) == 2
+
+
+def test_a_district_scoped_caller_cannot_change_another_districts_aggregates() -> None:
+    from services.common.events import Metadata
+    from services.common.rpc import require_scope
+    from tests.support import new_agency
+
+    own, other = new_agency("A1", district="320402"), new_agency("A2", district="320404")
+    require_scope(Metadata(scope_district="320402"), (own,))
+    require_scope(Metadata(), (own, other))  # city-wide callers are not limited
+    with pytest.raises(NotInScope) as refused:
+        require_scope(Metadata(scope_district="320402"), (own, other))
+    assert refused.value.details["outside"] == ["A2"]
