@@ -18,6 +18,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.common.events import Envelope
+from services.common.settings import settings
 
 HEADER_KEYS = ("event_id", "event_type", "schema_version", "domain", "correlation_id", "causation_id", "district")
 
@@ -53,12 +54,29 @@ def make_consumer(bootstrap: str, **overrides: Any) -> KafkaConsumer:
     return KafkaConsumer(**options)
 
 
-def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, replication: int = 1) -> None:
-    """Create the topics that do not exist yet (existing ones are left as they are)."""
+def ensure_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    replication: int | None = None,
+    min_insync_replicas: int | None = None,
+) -> None:
+    """Create the topics that do not exist yet (existing ones are left as they are).
+
+    ``replication`` and ``min_insync_replicas`` default to ``TOPIC_REPLICATION`` and
+    ``TOPIC_MIN_INSYNC_REPLICAS``; ``min.insync.replicas`` is set only on replicated topics (with
+    ``acks=all`` a write is then acknowledged only once that many replicas have it).
+    """
+    config = settings()
+    replication = config.topic_replication if replication is None else replication
+    min_insync = config.topic_min_insync_replicas if min_insync_replicas is None else min_insync_replicas
+    topic_configs = {"min.insync.replicas": str(min_insync)} if replication > 1 else {}
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin")
     try:
         existing = set(admin.list_topics())
-        missing = [NewTopic(t, partitions, replication) for t in topics if t not in existing]
+        missing = [
+            NewTopic(t, partitions, replication, topic_configs=topic_configs) for t in topics if t not in existing
+        ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
@@ -78,16 +96,22 @@ def partitions_of(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) ->
         time.sleep(0.1)
 
 
-def reachable(bootstrap: str, timeout: float = 1.0) -> bool:
-    """Whether any bootstrap server accepts a TCP connection (a cheap health check)."""
+def unreachable_reason(bootstrap: str, timeout: float = 1.0) -> str | None:
+    """None when a bootstrap server accepts a TCP connection; otherwise why none did."""
+    failures = []
     for server in bootstrap.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
             with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-                return True
-        except OSError:
-            continue
-    return False
+                return None
+        except (OSError, ValueError) as exc:
+            failures.append(f"{server.strip()} ({exc})")
+    return "; ".join(failures) or "no bootstrap servers configured"
+
+
+def reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection (a cheap health check)."""
+    return unreachable_reason(bootstrap, timeout) is None
 
 
 def envelope_message(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:

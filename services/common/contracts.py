@@ -96,6 +96,30 @@ def validate_envelope(envelope: Mapping[str, Any]) -> None:
     validate_payload(envelope["domain"], envelope["event_type"], envelope["schema_version"], envelope["payload"])
 
 
+def inbound_schema_path(message_type: str, version: int) -> Path:
+    """Where the payload schema of a district inbound message type lives."""
+    return CONTRACTS_DIR / "inbound" / f"{message_type}.v{version}.json"
+
+
+def validate_inbound_envelope(message: Mapping[str, Any]) -> None:
+    """Refuse a district message whose envelope or payload does not match the contracts."""
+    validator = _validator(CONTRACTS_DIR / "inbound" / "message.v1.json")
+    if not validator.is_valid(message):
+        raise ContractViolation(
+            "the message does not match contracts/inbound/message.v1.json", fields=_errors(validator, message)
+        )
+    path = inbound_schema_path(message["message_type"], message["schema_version"])
+    if not path.exists():
+        raise ContractViolation(
+            f"unknown message type {message['message_type']} v{message['schema_version']}",
+            fields={"message_type": ["unknown message type or version"]},
+        )
+    payload_validator = _validator(path)
+    if not payload_validator.is_valid(message["payload"]):
+        fields = {f"payload.{k}": v for k, v in _errors(payload_validator, message["payload"]).items()}
+        raise ContractViolation(f"the payload does not match {path.name}", fields=fields)
+
+
 # -- compatibility gate ------------------------------------------------------------------------------
 
 LOCK_FILE = CONTRACTS_DIR / "published.lock.json"

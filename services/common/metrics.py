@@ -40,6 +40,21 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 UP = Gauge("gov_service_up", "1 while the service runs", ["service"])
+DEPENDENCY_UP = Gauge(
+    "gov_dependency_up",
+    "1 when the last readiness check of a dependency (database, rabbitmq, kafka) passed, 0 when it failed",
+    ["service", "dependency"],
+)
+OPEN_ANOMALIES = Gauge(
+    "gov_open_anomalies",
+    "Anomalies detected and not yet resolved (the anomaly backlog), by kind",
+    ["service", "kind"],
+)
+"""The anomaly backlog a domain service reports: set it, per ``kind``, to the number of its anomalies
+(an over-standard allocation, a vehicle used off-duty, an energy reading above its quota ...) that were
+detected and not yet resolved, whenever that number changes, e.g.
+``OPEN_ANOMALIES.labels("energy", "consumption_over_quota").set(open_count)``. The ``kind`` is the
+anomaly's own snake_case name; alert ``AnomalyBacklogGrowing`` and the domain-KPI dashboard read it."""
 
 
 def render_metrics() -> tuple[bytes, str]:

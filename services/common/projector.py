@@ -11,6 +11,10 @@ A message that is not JSON, not a valid envelope, or whose payload fails its con
 projection raises (its partial changes are rolled back to a savepoint first).
 
 ``rebuild()`` drops every row of the projections and replays from offset 0, with progress.
+
+Several processes can share the work by partition ranges: ``partition_filter`` (or ``assign(partitions)``)
+limits a projector to some partitions of its topics; offsets are kept per partition, so the ranges never
+interfere (``infra/RUNBOOK.md`` says when this is safe).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -130,6 +134,7 @@ class Projector:
         dlq_producer: KafkaProducer | None = None,
         max_records: int = 2000,
         partitions: int = 3,
+        partition_filter: Collection[int] | None = None,
     ) -> None:
         self.name = name
         self.engine = engine
@@ -142,6 +147,7 @@ class Projector:
         self._dlq = dlq_producer
         self.max_records = max_records
         self.partitions = partitions
+        self.partition_filter: frozenset[int] | None = frozenset(partition_filter) if partition_filter else None
         self._partitions: list[TopicPartition] = []
         self._last_lag_check = 0.0
 
@@ -154,10 +160,23 @@ class Projector:
             self._consumer = make_consumer(self.bootstrap, client_id=f"{self.service}-{self.name}")
         return self._consumer
 
-    def assign(self) -> None:
-        """Assign every partition of the topics (creating missing topics) and seek to the stored offsets."""
+    def assign(self, partitions: Collection[int] | None = None) -> None:
+        """Assign the partitions of the topics (creating missing topics) and seek to the stored offsets.
+
+        Every partition, or only those numbered in ``partitions`` (remembered as ``partition_filter``).
+        """
+        if partitions is not None:
+            self.partition_filter = frozenset(partitions) or None
         ensure_topics(self.bootstrap, self.topics, self.partitions)
-        self._partitions = [tp for topic in self.topics for tp in partitions_of(self.consumer, topic)]
+        wanted = self.partition_filter
+        self._partitions = [
+            tp
+            for topic in self.topics
+            for tp in partitions_of(self.consumer, topic)
+            if wanted is None or tp.partition in wanted
+        ]
+        if not self._partitions:
+            raise ValueError(f"partitions {sorted(wanted or ())} match no partition of {self.topics}")
         self.consumer.assign(self._partitions)
         stored = self.stored_offsets()
         for tp in self._partitions:

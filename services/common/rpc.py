@@ -5,8 +5,9 @@ the wrapper validates the input with the marshmallow schema, binds actor and cor
 RPC context the gateway set) to logs and event metadata, counts and times the command, and turns any
 ``PlatformError`` into a ``ServiceError`` that crosses RPC intact for the gateway to map to HTTP.
 
-The base class also runs the outbox relay and serves ``/metrics`` and ``/health`` on the service's
-own HTTP port.
+The base class also runs the outbox relay (unless ``RELAY_IN_PROCESS=false``: then it runs alone, once
+per store) and serves ``/metrics``, ``/health/live`` and ``/health/ready`` (``/health`` is ready) on the
+service's own HTTP port (see ``services.common.health``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
-from services.common.broker import ensure_topics, make_producer, reachable
+from services.common.broker import ensure_topics, make_producer
 from services.common.db import create_db_engine, migrate
+from services.common.health import HealthChecks, HealthProvider
 from services.common.errors import DuplicateCommand, NotInScope, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.log import bind_context, get_logger
@@ -102,7 +104,12 @@ class StoreProvider(DependencyProvider):  # type: ignore[misc]
 
 
 class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
-    """Runs the service's outbox relay in a managed thread; ``wake()`` publishes without waiting."""
+    """Runs the service's outbox relay in a managed thread; ``wake()`` publishes without waiting.
+
+    With ``RELAY_IN_PROCESS=false`` it does nothing: the store's relay runs as a process of its own
+    (``python -m services.common.relay <service>``), exactly once per store however many replicas of
+    the service serve commands, and finds new events by polling every ``RELAY_IDLE_SECONDS``.
+    """
 
     def setup(self) -> None:
         self.stop_event = threading.Event()
@@ -110,6 +117,9 @@ class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
 
     def start(self) -> None:
         config = settings()
+        if not config.relay_in_process:
+            log.info("relay_not_in_process", reason="RELAY_IN_PROCESS=false")
+            return
         store = _store_of(self.container)
         topic = topic_for(self.container.service_name)
         ensure_topics(config.kafka_bootstrap, [topic, f"{topic}.dlq"], config.topic_partitions)
@@ -132,13 +142,14 @@ class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
         if self.relay:
             self.relay.wakeup.set()
 
-    def kafka_ready(self) -> bool:
-        """Whether the relay runs and a Kafka broker answers."""
-        return self.relay is not None and reachable(settings().kafka_bootstrap)
-
 
 class ProjectorRunner(DependencyProvider):  # type: ignore[misc]
-    """Runs a projector (a service's own read model of other services' events) in a managed thread."""
+    """Runs a projector (a service's own read model of other services' events) in a managed thread.
+
+    ``PROJECTOR_PARTITIONS`` limits it to some partitions (several processes then share the topics by
+    ranges); with ``PROJECTORS_IN_PROCESS=false`` the projector is made (its status is readable) but not
+    run: the replicas that serve requests leave applying events to the projector processes.
+    """
 
     def __init__(self, factory: Callable[[str], Projector]) -> None:
         self.factory = factory
@@ -148,7 +159,12 @@ class ProjectorRunner(DependencyProvider):  # type: ignore[misc]
         self.projector: Projector | None = None
 
     def start(self) -> None:
+        config = settings()
         self.projector = self.factory(self.container.service_name)
+        self.projector.partition_filter = config.projector_partitions
+        if not config.projectors_in_process:
+            log.info("projector_not_in_process", projector=self.projector.name, reason="PROJECTORS_IN_PROCESS=false")
+            return
         self.container.spawn_managed_thread(
             functools.partial(self.projector.run, self.stop_event), identifier="projector"
         )
@@ -262,6 +278,7 @@ class DomainService:
     context = CommandContext()
     store = StoreProvider()
     relay = OutboxRelayRunner()
+    health_checks: HealthChecks = HealthProvider(lambda container: _store_of(container).engine)
 
     def save(self, *aggregates: Aggregate, answer: dict[str, Any] | None = None) -> dict[str, Any]:
         """Append the aggregates' events in one transaction, wake the relay, answer version and event ids.
@@ -287,15 +304,25 @@ class DomainService:
         body, content_type = render_metrics()
         return Response(body, content_type=content_type)
 
+    @http("GET", "/health/live")  # type: ignore[untyped-decorator]
+    def health_live(self, request: Request) -> Response:
+        """Liveness: the process answers."""
+        HTTP_REQUESTS.labels(self.name, "/health/live", "GET", "200").inc()
+        return json_response(self.health_checks.live())
+
+    @http("GET", "/health/ready")  # type: ignore[untyped-decorator]
+    def health_ready(self, request: Request) -> Response:
+        """Readiness: database, RabbitMQ and Kafka answer; 503 naming what failed otherwise."""
+        report = self.health_checks.ready()
+        HTTP_REQUESTS.labels(self.name, "/health/ready", "GET", str(report.status_code)).inc()
+        return json_response(report.body(), report.status_code)
+
     @http("GET", "/health")  # type: ignore[untyped-decorator]
     def health(self, request: Request) -> Response:
-        """Whether the store and Kafka answer; 503 naming what failed otherwise."""
-        checks = {"database": _database_ok(self.store), "kafka": self.relay.kafka_ready(), "rabbitmq": True}
-        healthy = all(checks.values())
-        HTTP_REQUESTS.labels(self.name, "/health", "GET", "200" if healthy else "503").inc()
-        return json_response(
-            {"service": self.name, "status": "ok" if healthy else "failing", "checks": checks}, 200 if healthy else 503
-        )
+        """The same as ``/health/ready``."""
+        report = self.health_checks.ready()
+        HTTP_REQUESTS.labels(self.name, "/health", "GET", str(report.status_code)).inc()
+        return json_response(report.body(), report.status_code)
 
 
 def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
@@ -308,12 +335,3 @@ def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
             f"the caller acts for district {meta.scope_district} only",
             details={"scope_district": meta.scope_district, "outside": outside[:20]},
         )
-
-
-def _database_ok(store: EventStore) -> bool:
-    try:
-        with store.reader.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        return True
-    except sa.exc.SQLAlchemyError:
-        return False

@@ -16,6 +16,21 @@ Every variable has a local default so ``make run`` needs none:
 ``RELAY_BATCH``                events the outbox relay publishes per round, default ``500``
 ``RELAY_IDLE_SECONDS``         how long the relay sleeps when there is nothing to publish, default ``0.2``
 ``TOPIC_PARTITIONS``           partitions of the topics the platform creates, default ``3``
+``TOPIC_REPLICATION``          replication factor of the topics the platform creates, default ``1``
+                               (Tansu); ``3`` on a production Kafka cluster
+``TOPIC_MIN_INSYNC_REPLICAS``  ``min.insync.replicas`` of the topics it creates when replicated, default
+                               ``TOPIC_REPLICATION - 1`` (``2`` for 3 replicas); with ``acks=all`` a
+                               write then survives the loss of one broker
+``RELAY_IN_PROCESS``           ``true`` (default): every service process runs its store's outbox relay;
+                               ``false`` when the relay runs alone, once per store
+                               (``python -m services.common.relay <service>``), as in production
+``PROJECTORS_IN_PROCESS``      ``true`` (default): a process runs its projectors (the gateway's data
+                               center, a service's own views); ``false`` on replicas that only serve
+                               requests while one projector process per partition range applies events
+``PROJECTOR_PARTITIONS``       the partitions this process's projectors read, e.g. ``0-5`` or ``0,2,4``;
+                               default every partition (see ``infra/RUNBOOK.md``, scaling projectors)
+``HEALTH_CACHE_SECONDS``       how long a readiness check's answer is reused, default ``2``
+``HEALTH_TIMEOUT_SECONDS``     how long one readiness check may take, default ``1``
 ``RPC_TIMEOUT``                seconds the gateway waits for a service, default ``10``
 ``LOG_LEVEL``                  default ``INFO``
 ``DISTRICTS_FILE``             JSON object {code: name} replacing the default district table
@@ -68,6 +83,13 @@ class Settings:
     rpc_timeout: float
     log_level: str
     districts: dict[str, str] = field(default_factory=dict)
+    topic_replication: int = 1
+    topic_min_insync_replicas: int = 1
+    relay_in_process: bool = True
+    projectors_in_process: bool = True
+    projector_partitions: frozenset[int] | None = None
+    health_cache_seconds: float = 2.0
+    health_timeout_seconds: float = 1.0
 
     def database_url(self, service: str) -> str:
         """The store URL of ``service`` (a domain service or ``gateway``)."""
@@ -92,6 +114,30 @@ def _database_urls(env: dict[str, str], var_dir: Path) -> dict[str, str]:
     return urls
 
 
+def _flag(value: str) -> bool:
+    """``true``/``false`` (also 1/0, yes/no, on/off) as a bool."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean setting: {value!r}")
+
+
+def parse_partitions(spec: str) -> frozenset[int] | None:
+    """``"0-5"``, ``"0,2,4"`` or ``"0-2,7"`` as a set of partition numbers; empty means every partition."""
+    found: set[int] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if first < 0 or last < first:
+            raise ValueError(f"not a partition range: {part!r}")
+        found.update(range(first, last + 1))
+    return frozenset(found) or None
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build settings from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -102,6 +148,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     ports = {name: int(env.get(f"PORT_{name.upper()}", default)) for name, default in SERVICE_PORTS.items()}
     if "GATEWAY_PORT" in env:
         ports["gateway"] = int(env["GATEWAY_PORT"])
+    replication = int(env.get("TOPIC_REPLICATION", "1"))
     return Settings(
         var_dir=var_dir,
         database_urls=_database_urls(env, var_dir),
@@ -116,6 +163,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rpc_timeout=float(env.get("RPC_TIMEOUT", "10")),
         log_level=env.get("LOG_LEVEL", "INFO"),
         districts=districts,
+        topic_replication=replication,
+        topic_min_insync_replicas=int(env.get("TOPIC_MIN_INSYNC_REPLICAS", str(max(1, replication - 1)))),
+        relay_in_process=_flag(env.get("RELAY_IN_PROCESS", "true")),
+        projectors_in_process=_flag(env.get("PROJECTORS_IN_PROCESS", "true")),
+        projector_partitions=parse_partitions(env.get("PROJECTOR_PARTITIONS", "")),
+        health_cache_seconds=float(env.get("HEALTH_CACHE_SECONDS", "2")),
+        health_timeout_seconds=float(env.get("HEALTH_TIMEOUT_SECONDS", "1")),
     )
 
 

@@ -25,6 +25,7 @@ from services.gateway.api.office_space import OfficeSpaceApi
 from services.gateway.api.procurement import ProcurementApi
 from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import OPERATORS, READERS, Principal
+from services.gateway.inbound import DistrictInboundApi
 from services.gateway.web import GatewayDatabase, RequestContext, api
 
 
@@ -33,7 +34,7 @@ def data_center_projector(service: str) -> Projector:
     return views.data_center_projector(create_db_engine(settings().database_url("gateway")), service=service)
 
 
-class GatewayService(OfficeSpaceApi, VehiclesApi, AssetsApi, ProcurementApi, EnergyApi):
+class GatewayService(OfficeSpaceApi, VehiclesApi, AssetsApi, ProcurementApi, EnergyApi, DistrictInboundApi):
     """Nameko service ``gateway``: HTTP in, RPC out, projections read."""
 
     name = "gateway"

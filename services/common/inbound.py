@@ -1,0 +1,282 @@
+"""District inbound messages: a nameko entrypoint that consumes ``district.<code>.inbound`` topics.
+
+District administrations' own systems send messages (meter-reading batches, fuel records, GPS batches,
+staff changes, ...) to their district's topic. Each message is a JSON object::
+
+    {"message_id": "...", "message_type": "energy.meter_readings", "schema_version": 1,
+     "district": "320402", "sent_at": "2026-11-23T08:00:00+08:00", "payload": {...}}
+
+described by ``contracts/inbound/message.v1.json``, its payload by
+``contracts/inbound/<message_type>.v<N>.json``. The entrypoint checks size, JSON, envelope and that the
+message's district is the topic's, then runs the decorated service method in a nameko worker whose
+context carries ``actor=district:<code>``, ``scope_district=<code>`` (the owning service refuses to
+touch another district's aggregates) and ``idempotency_key=district:<code>:<message_id>`` (a message
+delivered twice is recorded once). A refused message goes to ``district.<code>.rejected`` with its
+reason; the consumer goes on. Offsets are stored in the service's database after each batch, and only
+after every message of the batch was either handled or rejected: a message whose handling failed for a
+passing reason (a service down, a timeout) is tried again, never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from eventlet.event import Event
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from nameko.exceptions import UnknownService
+from nameko.extensions import Entrypoint
+
+from services.common import contracts
+from services.common.broker import ensure_topics, make_consumer, make_producer
+from services.common.db import create_db_engine, migrate
+from services.common.errors import ContractViolation, PlatformError, ServiceUnavailable
+from services.common.events import iso, utc_now
+from services.common.log import bind_context, get_logger
+from services.common.metrics import DEAD_LETTERED, EVENTS_PROJECTED
+from services.common.projector import offsets_table
+from services.common.settings import settings
+
+log = get_logger()
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""Largest inbound message accepted (4 MiB, the producer's default request limit here)."""
+
+CONSUMER_NAME = "district-inbound"
+
+
+def inbound_topic(district: str) -> str:
+    """Where a district's systems send their messages."""
+    return f"district.{district}.inbound"
+
+
+def rejected_topic(district: str) -> str:
+    """Where the platform answers a district's refused messages, with reasons."""
+    return f"district.{district}.rejected"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A district's message, checked against its envelope contract."""
+
+    message_id: str
+    message_type: str
+    schema_version: int
+    district: str
+    sent_at: str
+    payload: dict[str, Any]
+    source: str
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key under which the owning service records the message once."""
+        return f"district:{self.district}:{self.message_id}"
+
+
+class Rejected(Exception):
+    """An inbound message refused with a code, a message and field reasons."""
+
+    def __init__(
+        self, code: str, message: str, fields: dict[str, Any] | None = None, about: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.fields = code, message, fields or {}
+        self.about = about or {}
+        """What could be read of the refused message (its id and type), to tell the district which one."""
+
+
+def read_message(record: ConsumerRecord, topic_district: str) -> InboundMessage:
+    """The message in ``record``, or Rejected saying why it cannot be read."""
+    source = f"{record.topic}:{record.partition}:{record.offset}"
+    if record.value is None or len(record.value) > MAX_MESSAGE_BYTES:
+        raise Rejected("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    try:
+        data = json.loads(record.value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Rejected("malformed_json", str(exc)) from None
+    about = {k: data.get(k) for k in ("message_id", "message_type")} if isinstance(data, dict) else {}
+    try:
+        contracts.validate_inbound_envelope(data)
+    except ContractViolation as exc:
+        raise Rejected("invalid_message", exc.message, exc.fields, about) from None
+    if data["district"] != topic_district:
+        raise Rejected(
+            "wrong_district",
+            f"district {data['district']} may not send to {record.topic}",
+            {"district": [f"must be {topic_district}"]},
+            about,
+        )
+    return InboundMessage(
+        **{k: data[k] for k in ("message_id", "message_type", "schema_version", "district", "sent_at", "payload")},
+        source=source,
+    )
+
+
+class DistrictInbound(Entrypoint):  # type: ignore[misc]
+    """Entrypoint: call the decorated method once per inbound message of every district of the city."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("expected_exceptions", (Rejected,))
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        config = settings()
+        self.districts = sorted(config.districts)
+        self.stop_event = threading.Event()
+        self.engine = create_db_engine(config.database_url(self.container.service_name))
+        migrate(self.engine, "projector")
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self._run, identifier="district-inbound")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        super().stop()
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        config = settings()
+        topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
+        ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
+        self.producer: KafkaProducer = make_producer(config.kafka_bootstrap)
+        consumer = make_consumer(config.kafka_bootstrap, client_id=f"{self.container.service_name}-inbound")
+        self._assign(consumer)
+        log.info("district_inbound_started", districts=len(self.districts))
+        while not self.stop_event.is_set():
+            try:
+                batch = consumer.poll(timeout_ms=500, max_records=200)
+                records = [r for tp in sorted(batch, key=lambda p: (p.topic, p.partition)) for r in batch[tp]]
+                handled = not records or self._handle_batch(records)
+            except Exception:  # the city's districts must not lose their consumer to one bad moment
+                log.exception("district_inbound_round_failed")
+                handled = False
+            if not handled:
+                self.stop_event.wait(1.0)  # a passing failure: re-read from the stored offsets
+                self._assign(consumer)
+
+    def _assign(self, consumer: KafkaConsumer) -> None:
+        partitions = []
+        for district in self.districts:
+            found = consumer.partitions_for_topic(inbound_topic(district)) or {0}
+            partitions += [TopicPartition(inbound_topic(district), p) for p in sorted(found)]
+        consumer.assign(partitions)
+        stored = self._stored_offsets()
+        for tp in partitions:
+            consumer.seek(tp, stored[tp]) if tp in stored else consumer.seek_to_beginning(tp)
+
+    def _stored_offsets(self) -> dict[TopicPartition, int]:
+        t = offsets_table.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.topic, t.partition, t.next_offset).where(t.projector == CONSUMER_NAME))
+            return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+
+    def _handle_batch(self, records: list[ConsumerRecord]) -> bool:
+        """Handle or reject every record; store offsets up to the first passing failure. False on one."""
+        done: dict[tuple[str, int], int] = {}
+        ok = True
+        for record in records:
+            if not self._handle(record):
+                ok = False
+                break
+            done[(record.topic, record.partition)] = record.offset + 1
+        self.producer.flush()
+        self._store_offsets(done)
+        return ok
+
+    def _handle(self, record: ConsumerRecord) -> bool:
+        district = record.topic.split(".")[1]
+        try:
+            message = read_message(record, district)
+        except Rejected as refusal:
+            self._reject(record, district, None, refusal)
+            return True
+        with bind_context(correlation_id=message.message_id, district=district):
+            result, error = self._run_worker(message)
+            if error is None:
+                EVENTS_PROJECTED.labels(self.container.service_name, CONSUMER_NAME).inc()
+                log.info("district_message_handled", message_type=message.message_type, result=_short(result))
+                return True
+            if isinstance(error, Rejected):
+                self._reject(record, district, message, error)
+                return True
+            log.warning("district_message_deferred", message_type=message.message_type, error=repr(error)[:300])
+            return False
+
+    def _run_worker(self, message: InboundMessage) -> tuple[Any, Exception | None]:
+        finished: Event = Event()
+
+        def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+            finished.send((result, exc_info[1] if exc_info else None))
+            return result, exc_info
+
+        context = {
+            "actor": f"district:{message.district}",
+            "correlation_id": message.message_id,
+            "idempotency_key": message.idempotency_key,
+            "scope_district": message.district,
+        }
+        self.container.spawn_worker(self, (message,), {}, context_data=context, handle_result=handle_result)
+        result, error = finished.wait()
+        return result, error
+
+    def _reject(self, record: ConsumerRecord, district: str, message: InboundMessage | None, refusal: Rejected) -> None:
+        about = {"message_id": message.message_id, "message_type": message.message_type} if message else refusal.about
+        body = {
+            "message_id": about.get("message_id"),
+            "message_type": about.get("message_type"),
+            "district": district,
+            "reason": refusal.code,
+            "message": refusal.message,
+            "fields": refusal.fields,
+            "source": f"{record.topic}:{record.partition}:{record.offset}",
+            "rejected_at": iso(utc_now()),
+        }
+        value = json.dumps(body, ensure_ascii=False).encode()
+        self.producer.send(rejected_topic(district), key=record.key, value=value)
+        DEAD_LETTERED.labels(self.container.service_name, record.topic, refusal.code).inc()
+        log.info("district_message_rejected", reason=refusal.code, detail=refusal.message[:300], source=body["source"])
+
+    def _store_offsets(self, done: dict[tuple[str, int], int]) -> None:
+        if not done:
+            return
+        now = iso(utc_now())
+        t = offsets_table
+        with self.engine.begin() as conn:
+            for (topic, partition), next_offset in done.items():
+                key = (t.c.projector == CONSUMER_NAME) & (t.c.topic == topic) & (t.c.partition == partition)
+                values = {"next_offset": next_offset, "updated_at": now}
+                if not conn.execute(t.update().where(key).values(**values)).rowcount:
+                    conn.execute(
+                        t.insert(), {"projector": CONSUMER_NAME, "topic": topic, "partition": partition, **values}
+                    )
+
+
+def _short(value: Any) -> Any:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return value if len(text) < 300 else text[:300]
+
+
+district_inbound: Callable[..., Any] = DistrictInbound.decorator
+"""Decorate a service method ``(self, message: InboundMessage)``; raise ``Rejected`` to refuse a message."""
+
+
+def as_rejection(error: Exception) -> Exception:
+    """A handler's failure as a rejection; a passing one (a service down or slow) stays, to be tried again.
+
+    A message the owning service refused (a rule, a validation, a scope) or failed on is rejected with the
+    service's code and reasons, so one poison message never stalls its district's partition.
+    """
+    if isinstance(error, ServiceUnavailable | UnknownService):
+        return error
+    if isinstance(error, PlatformError):
+        return Rejected(error.code, error.message, error.fields)
+    code = getattr(error, "code", None)
+    if code:  # a ServiceError from the owning service
+        return Rejected(code, getattr(error, "message", str(error)), getattr(error, "fields", {}))
+    return Rejected("processing_failed", f"{type(error).__name__}: {error}"[:500])

@@ -1,0 +1,112 @@
+"""District integration through events: inbound topics, rejections with reasons, idempotency by message id."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from services.common.broker import make_producer
+from tests.e2e.conftest import Platform
+from tests.support import read_topic
+
+DISTRICT = "320402"
+
+
+def _message(payload: dict[str, Any], message_id: str | None = None, district: str = DISTRICT) -> dict[str, Any]:
+    return {
+        "message_id": message_id or f"m-{uuid.uuid4().hex[:12]}",
+        "message_type": "office_space.register_agency",
+        "schema_version": 1,
+        "district": district,
+        "sent_at": "2026-11-23T08:00:00+08:00",
+        "payload": payload,
+    }
+
+
+def _agency(agency_id: str, district: str = DISTRICT) -> dict[str, Any]:
+    return {
+        "agency_id": agency_id,
+        "name": "天宁区教育局",
+        "district": district,
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": 40,
+    }
+
+
+def _send(platform: Platform, topic: str, *values: bytes) -> None:
+    producer = make_producer(platform.bootstrap)
+    for value in values:
+        producer.send(topic, key=b"k", value=value).get(10)
+    producer.flush()
+
+
+def _rejections(platform: Platform, district: str, timeout: float = 20, expect: int = 1) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [
+            json.loads(r.value) for r in read_topic(platform.bootstrap, f"district.{district}.rejected", idle_polls=1)
+        ]
+        if len(found) >= expect or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
+
+
+def _wait_agency(platform: Platform, token: str, agency_id: str, timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _, _ = platform.request("GET", f"/api/v1/agencies/{agency_id}", token=token)
+        if status == 200 or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def test_a_district_message_is_recorded_once_even_when_sent_twice(platform: Platform) -> None:
+    admin = platform.token()
+    agency_id = f"IN-{uuid.uuid4().hex[:8]}"
+    message = json.dumps(_message(_agency(agency_id), message_id=f"dup-{agency_id}")).encode()
+    _send(platform, f"district.{DISTRICT}.inbound", message, message)
+    assert _wait_agency(platform, admin, agency_id) == 200
+    time.sleep(1.0)  # let the second copy be handled too
+    from tests.e2e.test_vertical_slice import _stored
+
+    events = [e for e in _stored(platform) if e.stream_id == agency_id]
+    assert [(e.event_type, e.actor) for e in events] == [("AgencyRegistered", f"district:{DISTRICT}")]
+    assert not [
+        r for r in _rejections(platform, DISTRICT, timeout=1, expect=99) if r["message_id"] == f"dup-{agency_id}"
+    ]
+
+
+def test_bad_messages_are_rejected_with_reasons_and_the_consumer_goes_on(platform: Platform) -> None:
+    admin = platform.token()
+    tag = uuid.uuid4().hex[:8]
+    other_district = json.dumps(_message(_agency(f"X-{tag}", district="320404"), message_id=f"scope-{tag}")).encode()
+    invalid = json.dumps(_message({"name": ""}, message_id=f"invalid-{tag}")).encode()
+    unknown_type = json.dumps(
+        _message(_agency(f"U-{tag}")) | {"message_type": "energy.unknown_thing", "message_id": f"type-{tag}"}
+    ).encode()
+    good_id = f"G-{tag}"
+    good = json.dumps(_message(_agency(good_id), message_id=f"good-{tag}")).encode()
+    _send(platform, f"district.{DISTRICT}.inbound", b"{not json", invalid, unknown_type, other_district, good)
+    assert _wait_agency(platform, admin, good_id) == 200  # the consumer went on past the bad ones
+    rejections = {
+        r["message_id"]: r
+        for r in _rejections(platform, DISTRICT, expect=4)
+        if r["message_id"] is None or tag in r["message_id"]
+    }
+    assert rejections[f"invalid-{tag}"]["reason"] == "invalid_message"
+    assert "payload.name" in rejections[f"invalid-{tag}"]["fields"]
+    assert rejections[f"type-{tag}"]["reason"] == "invalid_message"
+    assert rejections[f"scope-{tag}"]["reason"] == "not_in_scope"  # a message about another district's agency
+    assert any(r["reason"] == "malformed_json" for r in rejections.values())
+    assert _wait_agency(platform, admin, f"X-{tag}", timeout=1) == 404
+
+
+def test_a_message_sent_to_another_districts_topic_is_rejected(platform: Platform) -> None:
+    tag = uuid.uuid4().hex[:8]
+    message = json.dumps(_message(_agency(f"W-{tag}"), message_id=f"wrong-{tag}")).encode()  # says 320402
+    _send(platform, "district.320404.inbound", message)
+    found = [r for r in _rejections(platform, "320404", expect=1) if r["message_id"] == f"wrong-{tag}"]
+    assert found and found[0]["reason"] == "wrong_district"
