@@ -70,7 +70,8 @@ class Agency(Aggregate):
         """Register a new agency in one of the city's districts."""
         if district not in known_districts:
             raise UnknownDistrict(
-                f"district {district} is not one of the city's districts", fields={"district": ["unknown district code"]}
+                f"district {district} is not one of the city's districts",
+                fields={"district": ["unknown district code"]},
             )
         if authorised_headcount < 0:
             raise RuleViolation("headcount cannot be negative", fields={"authorised_headcount": ["must be >= 0"]})
