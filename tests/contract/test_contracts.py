@@ -127,3 +127,25 @@ def test_the_gate_accepts_an_optional_field_added_to_an_open_schema() -> None:
     added = {**BASE["properties"], "d": {"type": "string"}}
     assert contracts.breaking_changes(open_base, {**open_base, "properties": added}) == []
     assert contracts.breaking_changes(BASE, {**BASE, "properties": added})  # but not to a closed one
+
+
+def test_the_committed_asyncapi_document_is_the_generated_one() -> None:
+    from services.gateway.asyncapi import render
+
+    committed = (contracts.CONTRACTS_DIR / "asyncapi.yaml").read_text(encoding="utf-8")
+    assert committed == render(), "regenerate it: python -m services.gateway.asyncapi > contracts/asyncapi.yaml"
+
+
+def test_every_asyncapi_example_validates_against_its_contracts() -> None:
+    from services.gateway.asyncapi import document
+
+    messages = document()["components"]["messages"]
+    checked = 0
+    for key, message in messages.items():
+        for example in message.get("examples", []):
+            if key.startswith("inbound."):
+                contracts.validate_inbound_envelope(example["payload"])
+            elif key not in ("Rejection", "DeadLetter"):
+                contracts.validate_envelope(example["payload"])
+            checked += 1
+    assert checked >= len(SCHEMAS)
