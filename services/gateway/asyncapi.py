@@ -165,11 +165,11 @@ def document() -> dict[str, Any]:
         operations[f"publish_{domain}_events"] = {"action": "send", "channel": {"$ref": f"#/channels/{domain}_events"}}
     inbound = {}
     for path in sorted((contracts.CONTRACTS_DIR / "inbound").glob("*.v*.json")):
-        name, _, version = path.name.removesuffix(".json").rpartition(".v")
+        name, _, number = path.name.removesuffix(".json").rpartition(".v")
         if name != "message":
-            messages[f"inbound.{name}.v{version}"] = _inbound_message(name, int(version), path)
-            inbound[f"{name.replace('.', '_')}_v{version}"] = {
-                "$ref": f"#/components/messages/inbound.{name}.v{version}"
+            messages[f"inbound.{name}.v{number}"] = _inbound_message(name, int(number), path)
+            inbound[f"{name.replace('.', '_')}_v{number}"] = {
+                "$ref": f"#/components/messages/inbound.{name}.v{number}"
             }
     channels["district_inbound"] = {
         "address": "district.{district}.inbound",
