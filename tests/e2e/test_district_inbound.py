@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from services.common.broker import make_producer
 from tests.e2e.conftest import Platform
@@ -110,3 +117,87 @@ def test_a_message_sent_to_another_districts_topic_is_rejected(platform: Platfor
     _send(platform, "district.320404.inbound", message)
     found = [r for r in _rejections(platform, "320404", expect=1) if r["message_id"] == f"wrong-{tag}"]
     assert found and found[0]["reason"] == "wrong_district"
+
+
+def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
+    platform: Platform, tmp_path: Path
+) -> None:
+    admin = platform.token()
+    tag = uuid.uuid4().hex[:8]
+    csv_file = tmp_path / f"agencies-{tag}.csv"
+    csv_file.write_text(
+        "agency_id,name,district,kind,admin_level,authorised_headcount\n"
+        f"C1-{tag},天宁区卫健委,320402,party_government,county,33\n"
+        f"C2-{tag},天宁区第一中学,320402,school,county,120\n",
+        encoding="utf-8",
+    )
+    argv = [sys.executable, "-m", "services.gateway.district_client", "--bootstrap", platform.bootstrap]
+    sent = subprocess.run(
+        [*argv, "send", "--district", DISTRICT, "--type", "office_space.register_agency", str(csv_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=platform.env,
+    )
+    assert "sent 2 messages" in sent.stderr
+    assert _wait_agency(platform, admin, f"C2-{tag}") == 200
+    followed = subprocess.run(
+        [*argv, "follow", "office_space.events", "--from-beginning", "--idle-seconds", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=platform.env,
+    )
+    streams = {json.loads(line)["stream_id"] for line in followed.stdout.splitlines()}
+    assert {f"C1-{tag}", f"C2-{tag}"} <= streams
+
+
+def test_kcat_produces_an_inbound_message_and_consumes_the_outbound_topic(platform: Platform) -> None:
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        if os.environ.get("CI"):
+            pytest.fail("kcat is required in CI (apt-get install kcat)")
+        pytest.skip("kcat is not installed (apt-get install kcat)")
+    admin = platform.token()
+    agency_id = f"K-{uuid.uuid4().hex[:8]}"
+    message = json.dumps(_message(_agency(agency_id), message_id=f"kcat-{agency_id}"), ensure_ascii=False)
+    produced = subprocess.run(
+        [kcat, "-P", "-b", platform.bootstrap, "-t", f"district.{DISTRICT}.inbound", "-k", agency_id],
+        input=message.encode(),
+        capture_output=True,
+        timeout=30,
+    )
+    if produced.returncode and b"ApiVersionRequest failed: Local: Read underflow" in produced.stderr:
+        # Known: Tansu v0.6.0-510f3e2 answers ApiVersions v3 in a form librdkafka 2.0 (Debian's kcat) cannot
+        # parse, even with api.version.request=false; against Apache Kafka this test runs in full.
+        pytest.xfail("Tansu's ApiVersions v3 response is unreadable to librdkafka 2.0.2 (kcat cannot connect)")
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert _wait_agency(platform, admin, agency_id) == 200
+    deadline = time.monotonic() + 20
+    while True:
+        consumed = subprocess.run(
+            [
+                kcat,
+                "-C",
+                "-b",
+                platform.bootstrap,
+                "-t",
+                "office_space.events",
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%k\t%h\t%s\n",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout.decode()
+        lines = [line for line in consumed.splitlines() if line.startswith(agency_id + "\t")]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    _key, headers, value = lines[0].split("\t", 2)
+    assert "event_type=AgencyRegistered" in headers
+    assert json.loads(value)["actor"] == f"district:{DISTRICT}"

@@ -1,0 +1,147 @@
+"""Reference district client: send inbound messages from files and follow the platform's topics.
+
+    python -m services.gateway.district_client send --district 320402 --type office_space.register_agency agencies.csv
+    python -m services.gateway.district_client follow office_space.events --from-beginning
+    python -m services.gateway.district_client rejections --district 320402
+
+``send`` reads a JSON file (one payload or a list), a JSON-lines file (one payload a line) or a CSV file
+(one payload a row; cells are typed by the message type's contract: integer, number, boolean and
+array columns are parsed, others stay text), wraps every payload
+in the inbound envelope and sends it to ``district.<code>.inbound`` with progress. Message ids are derived
+from the file's name and the record's position, so sending the same file again is harmless: the platform
+records each message once. ``follow`` prints every message of a topic as a JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import TopicPartition
+
+from services.common import contracts
+from services.common.broker import make_consumer, make_producer
+from services.common.inbound import inbound_topic, rejected_topic
+from services.common.progress import Progress
+
+
+def _property_types(message_type: str, version: int) -> dict[str, Any]:
+    """The JSON types the payload contract gives each property (to read CSV cells right)."""
+    path = contracts.inbound_schema_path(message_type, version)
+    properties = json.loads(path.read_text(encoding="utf-8")).get("properties", {}) if path.exists() else {}
+    return {name: spec.get("type") for name, spec in properties.items()}
+
+
+def _cell(text: str, kind: Any) -> Any:
+    """A CSV cell as its contract's type says: numbers, booleans and arrays are parsed, strings kept."""
+    if kind in ("integer", "number", "boolean", "array", "object"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # the platform will refuse it with a reason
+    return text
+
+
+def read_payloads(path: Path, message_type: str = "", version: int = 1) -> Iterator[dict[str, Any]]:
+    """The payloads in a .json, .jsonl or .csv file (CSV cells typed by the message type's contract)."""
+    if path.suffix == ".csv":
+        types = _property_types(message_type, version)
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                yield {key: _cell(value, types.get(key)) for key, value in row.items() if value != ""}
+    elif path.suffix == ".jsonl":
+        with path.open(encoding="utf-8") as handle:
+            yield from (json.loads(line) for line in handle if line.strip())
+    else:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        yield from (data if isinstance(data, list) else [data])
+
+
+def envelope(
+    district: str, message_type: str, message_id: str, payload: dict[str, Any], version: int = 1
+) -> dict[str, Any]:
+    """An inbound message around ``payload``."""
+    return {
+        "message_id": message_id,
+        "message_type": message_type,
+        "schema_version": version,
+        "district": district,
+        "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "payload": payload,
+    }
+
+
+def send(bootstrap: str, district: str, message_type: str, path: Path, id_prefix: str | None = None) -> int:
+    """Send every payload of ``path``; returns how many were sent (acknowledged by the broker)."""
+    producer = make_producer(bootstrap)
+    prefix = id_prefix or path.stem
+    progress = Progress(f"send {path.name}")
+    futures = []
+    for number, payload in enumerate(read_payloads(path, message_type), start=1):
+        message = envelope(district, message_type, f"{prefix}-{number}", payload)
+        value = json.dumps(message, ensure_ascii=False).encode()
+        futures.append(producer.send(inbound_topic(district), key=message["message_id"].encode(), value=value))
+        progress.advance()
+    producer.flush()
+    for future in futures:
+        future.get(timeout=30)
+    progress.finish()
+    return len(futures)
+
+
+def follow(
+    bootstrap: str, topic: str, from_beginning: bool, limit: int | None = None, idle_seconds: float | None = None
+) -> int:
+    """Print the messages of ``topic`` as JSON lines; stop after ``limit`` or ``idle_seconds`` without any."""
+    consumer = make_consumer(bootstrap)
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    consumer.assign(partitions)
+    (consumer.seek_to_beginning if from_beginning else consumer.seek_to_end)(*partitions)
+    printed, idle = 0, 0.0
+    while limit is None or printed < limit:
+        batch = consumer.poll(timeout_ms=500)
+        idle = 0.0 if batch else idle + 0.5
+        if idle_seconds is not None and idle >= idle_seconds:
+            break
+        for records in batch.values():
+            for record in records:
+                sys.stdout.write(record.value.decode("utf-8", errors="replace") + "\n")
+                printed += 1
+        sys.stdout.flush()
+    return printed
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
+    sub = parser.add_subparsers(dest="action", required=True)
+    send_cmd = sub.add_parser("send", help="send inbound messages from a .json, .jsonl or .csv file")
+    send_cmd.add_argument("--district", required=True)
+    send_cmd.add_argument("--type", required=True, dest="message_type", help="e.g. office_space.register_agency")
+    send_cmd.add_argument("--id-prefix", help="message ids are <prefix>-<n> (default: the file's name)")
+    send_cmd.add_argument("file", type=Path)
+    follow_cmd = sub.add_parser("follow", help="print a topic's messages as JSON lines")
+    follow_cmd.add_argument("topic")
+    follow_cmd.add_argument("--from-beginning", action="store_true")
+    follow_cmd.add_argument("--idle-seconds", type=float, help="stop after this long without a message")
+    rejections = sub.add_parser("rejections", help="print a district's rejected messages")
+    rejections.add_argument("--district", required=True)
+    args = parser.parse_args(argv)
+    if args.action == "send":
+        count = send(args.bootstrap, args.district, args.message_type, args.file, args.id_prefix)
+        print(f"sent {count} messages to {inbound_topic(args.district)}", file=sys.stderr)
+    elif args.action == "follow":
+        follow(args.bootstrap, args.topic, args.from_beginning, idle_seconds=args.idle_seconds)
+    else:
+        follow(args.bootstrap, rejected_topic(args.district), from_beginning=True, idle_seconds=2.0)
+
+
+if __name__ == "__main__":
+    main()
