@@ -1,0 +1,154 @@
+"""Agencies (单位): master data every other service learns from its events, and their staff on post."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+from services.common.aggregate import Aggregate
+from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation
+from services.office_space.domain.base import RANKS, OfficeSpaceEvent, UnknownRank
+
+DEPARTURE_REASONS = ("retired", "transferred", "left")
+"""Why staff leave their post: 退休, 调离, other departure."""
+
+
+@dataclass(frozen=True)
+class AgencyRegistered(OfficeSpaceEvent):
+    """An agency (单位) joined the platform's master data."""
+
+    agency_id: str
+    name: str
+    district: str
+    kind: str
+    admin_level: str
+    authorised_headcount: int
+
+
+@dataclass(frozen=True)
+class AuthorisedHeadcountChanged(OfficeSpaceEvent):
+    """The agency's authorised headcount (编制) changed."""
+
+    agency_id: str
+    authorised_headcount: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class StaffPosted(OfficeSpaceEvent):
+    """A person took up a post at the agency, with a rank."""
+
+    agency_id: str
+    person_id: str
+    name: str
+    rank: str
+    posted_on: str
+
+
+@dataclass(frozen=True)
+class StaffDeparted(OfficeSpaceEvent):
+    """A person left the agency: retired, transferred or otherwise left."""
+
+    agency_id: str
+    person_id: str
+    reason: str
+    departed_on: str
+
+
+class UnknownDistrict(RuleViolation):
+    """The district code is not one of the city's districts."""
+
+    code = "unknown_district"
+
+
+class Agency(Aggregate):
+    """An agency (单位): master data, authorised headcount and staff on post."""
+
+    stream_type: ClassVar[str] = "Agency"
+
+    def _init_state(self) -> None:
+        self.name = ""
+        self.kind = ""
+        self.admin_level = ""
+        self.authorised_headcount = 0
+        self.registered = False
+        self.staff: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def register(
+        cls,
+        agency_id: str,
+        name: str,
+        district: str,
+        kind: str,
+        admin_level: str,
+        authorised_headcount: int,
+        known_districts: dict[str, str],
+    ) -> Self:
+        """Register a new agency in one of the city's districts."""
+        if district not in known_districts:
+            raise UnknownDistrict(
+                f"district {district} is not one of the city's districts",
+                fields={"district": ["unknown district code"]},
+            )
+        if authorised_headcount < 0:
+            raise RuleViolation("headcount cannot be negative", fields={"authorised_headcount": ["must be >= 0"]})
+        agency = cls(agency_id)
+        agency._record(AgencyRegistered(agency_id, name, district, kind, admin_level, authorised_headcount))
+        return agency
+
+    def change_headcount(self, authorised_headcount: int, reason: str) -> None:
+        """Record a new authorised headcount (编制)."""
+        self._require_registered()
+        if authorised_headcount < 0:
+            raise RuleViolation("headcount cannot be negative", fields={"authorised_headcount": ["must be >= 0"]})
+        self._record(AuthorisedHeadcountChanged(self.id, authorised_headcount, reason))
+
+    def post_staff(self, person_id: str, name: str, rank: str, posted_on: str) -> None:
+        """A person takes up a post with a rank of the agency's level."""
+        self._require_registered()
+        if rank not in RANKS[self.admin_level]:
+            raise UnknownRank(
+                f"rank {rank} does not exist at {self.admin_level} level",
+                fields={"rank": [f"one of {', '.join(RANKS[self.admin_level])}"]},
+            )
+        if person_id in self.staff:
+            raise AlreadyExists(
+                f"{person_id} is already on post at {self.id}", fields={"person_id": ["already on post"]}
+            )
+        self._record(StaffPosted(self.id, person_id, name, rank, posted_on))
+
+    def record_departure(self, person_id: str, reason: str, departed_on: str) -> None:
+        """A person leaves: retired, transferred or otherwise left (their rooms become findings)."""
+        self._require_registered()
+        if person_id not in self.staff:
+            raise NotFound(f"{person_id} is not on post at {self.id}", fields={"person_id": ["not on post"]})
+        self._record(StaffDeparted(self.id, person_id, reason, departed_on))
+
+    def rank_of(self, person_id: str) -> str:
+        """The rank of a person on post; NotFound when the person is not on post here."""
+        if person_id not in self.staff:
+            raise NotFound(f"{person_id} is not on post at {self.id}", fields={"person_id": ["not on post"]})
+        return str(self.staff[person_id]["rank"])
+
+    def _require_registered(self) -> None:
+        if not self.registered:
+            raise InvalidState(f"agency {self.id} is not registered")
+
+    def _on_AgencyRegistered(self, event: AgencyRegistered) -> None:
+        self.registered = True
+        self.agency_id = event.agency_id
+        self.district = event.district
+        self.name = event.name
+        self.kind = event.kind
+        self.admin_level = event.admin_level
+        self.authorised_headcount = event.authorised_headcount
+
+    def _on_AuthorisedHeadcountChanged(self, event: AuthorisedHeadcountChanged) -> None:
+        self.authorised_headcount = event.authorised_headcount
+
+    def _on_StaffPosted(self, event: StaffPosted) -> None:
+        self.staff[event.person_id] = {"name": event.name, "rank": event.rank, "posted_on": event.posted_on}
+
+    def _on_StaffDeparted(self, event: StaffDeparted) -> None:
+        del self.staff[event.person_id]

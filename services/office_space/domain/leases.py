@@ -1,0 +1,193 @@
+"""Lending and renting out office space (出租出借): only with approval; unapproved ones are findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar, Self
+
+from services.common.aggregate import Aggregate
+from services.common.errors import RuleViolation, require_status
+from services.office_space.domain.base import InvalidPeriod, OfficeSpaceEvent
+
+LEASE_KINDS = ("rent", "lend")
+"""出租 (rent, against rent) or 出借 (lend, free of charge)."""
+
+
+@dataclass(frozen=True)
+class LeaseRequested(OfficeSpaceEvent):
+    """An agency asks to rent out or lend rooms, with term, rent and counter-party."""
+
+    lease_id: str
+    agency_id: str
+    district: str
+    building_id: str
+    room_ids: list[str]
+    kind: str
+    counter_party: str
+    start_on: str
+    end_on: str
+    monthly_rent: float
+
+
+@dataclass(frozen=True)
+class LeaseApproved(OfficeSpaceEvent):
+    """The administration approved the lease."""
+
+    lease_id: str
+    approved_by: str
+
+
+@dataclass(frozen=True)
+class LeaseRejected(OfficeSpaceEvent):
+    """The administration refused the lease."""
+
+    lease_id: str
+    rejected_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LeaseActivated(OfficeSpaceEvent):
+    """The approved lease began."""
+
+    lease_id: str
+    activated_on: str
+
+
+@dataclass(frozen=True)
+class LeaseEnded(OfficeSpaceEvent):
+    """The lease ended."""
+
+    lease_id: str
+    ended_on: str
+
+
+@dataclass(frozen=True)
+class UnapprovedLeaseFound(OfficeSpaceEvent):
+    """A finding: an inspection found rooms rented out or lent without approval."""
+
+    lease_id: str
+    agency_id: str
+    district: str
+    building_id: str
+    room_ids: list[str]
+    counter_party: str
+    inspection_id: str
+    found_on: str
+
+
+class Lease(Aggregate):
+    """A lease of office rooms: requested → approved or rejected → active → ended."""
+
+    stream_type: ClassVar[str] = "Lease"
+
+    def _init_state(self) -> None:
+        self.status = ""
+
+    @classmethod
+    def request(
+        cls,
+        lease_id: str,
+        agency_id: str,
+        district: str,
+        building_id: str,
+        room_ids: list[str],
+        kind: str,
+        counter_party: str,
+        start_on: date,
+        end_on: date,
+        monthly_rent: float,
+    ) -> Self:
+        """Ask to rent out (with rent) or lend (free) rooms for a term."""
+        if end_on <= start_on:
+            raise InvalidPeriod("the lease must end after it starts", fields={"end_on": ["must be after start_on"]})
+        if kind == "rent" and monthly_rent <= 0:
+            raise RuleViolation("renting out needs a rent", fields={"monthly_rent": ["must be > 0 when renting"]})
+        if kind == "lend" and monthly_rent != 0:
+            raise RuleViolation("lending is free of charge", fields={"monthly_rent": ["must be 0 when lending"]})
+        lease = cls(lease_id)
+        lease._record(
+            LeaseRequested(
+                lease_id,
+                agency_id,
+                district,
+                building_id,
+                list(room_ids),
+                kind,
+                counter_party,
+                start_on.isoformat(),
+                end_on.isoformat(),
+                monthly_rent,
+            )
+        )
+        return lease
+
+    @classmethod
+    def found_unapproved(
+        cls,
+        lease_id: str,
+        agency_id: str,
+        district: str,
+        building_id: str,
+        room_ids: list[str],
+        counter_party: str,
+        inspection_id: str,
+        today: date,
+    ) -> Self:
+        """Record rooms found rented out or lent without approval (a finding)."""
+        lease = cls(lease_id)
+        lease._record(
+            UnapprovedLeaseFound(
+                lease_id,
+                agency_id,
+                district,
+                building_id,
+                list(room_ids),
+                counter_party,
+                inspection_id,
+                today.isoformat(),
+            )
+        )
+        return lease
+
+    def approve(self, approved_by: str) -> None:
+        """Approve a requested lease."""
+        require_status(f"lease {self.id}", self.status, "requested")
+        self._record(LeaseApproved(self.id, approved_by))
+
+    def reject(self, rejected_by: str, reason: str) -> None:
+        """Refuse a requested lease."""
+        require_status(f"lease {self.id}", self.status, "requested")
+        self._record(LeaseRejected(self.id, rejected_by, reason))
+
+    def activate(self, today: date) -> None:
+        """Begin an approved lease, not before its start."""
+        require_status(f"lease {self.id}", self.status, "approved")
+        if today < date.fromisoformat(self.start_on):
+            raise RuleViolation("the lease has not started yet", details={"start_on": self.start_on})
+        self._record(LeaseActivated(self.id, today.isoformat()))
+
+    def end(self, today: date) -> None:
+        """End an active lease (or stop an unapproved one found by inspection)."""
+        require_status(f"lease {self.id}", self.status, "active", "unapproved")
+        self._record(LeaseEnded(self.id, today.isoformat()))
+
+    def _on_LeaseRequested(self, event: LeaseRequested) -> None:
+        self.status, self.agency_id, self.district = "requested", event.agency_id, event.district
+        self.start_on = event.start_on
+
+    def _on_LeaseApproved(self, event: LeaseApproved) -> None:
+        self.status = "approved"
+
+    def _on_LeaseRejected(self, event: LeaseRejected) -> None:
+        self.status = "rejected"
+
+    def _on_LeaseActivated(self, event: LeaseActivated) -> None:
+        self.status = "active"
+
+    def _on_LeaseEnded(self, event: LeaseEnded) -> None:
+        self.status = "ended"
+
+    def _on_UnapprovedLeaseFound(self, event: UnapprovedLeaseFound) -> None:
+        self.status, self.agency_id, self.district = "unapproved", event.agency_id, event.district

@@ -1,0 +1,183 @@
+"""Operating properties (经营性房产) the city owns and rents out: occupancy, rent income, vacancy costs.
+
+Goals against 2020 (DOMAIN.md): rent income +3 % to +5 %, vacancy-driven fixed costs −10 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, Final, Self
+
+from services.common.aggregate import Aggregate
+from services.common.errors import AlreadyExists, NotFound, RuleViolation, require_positive
+from services.office_space.domain.base import InvalidPeriod, OfficeSpaceEvent
+
+RENT_INCOME_GOAL: Final = (0.03, 0.05)
+"""Rent income growth on 2020 the administration aims at: +3 % to +5 %."""
+
+VACANCY_COST_GOAL: Final = -0.10
+"""Change of vacancy-driven fixed costs on 2020 the administration aims at: −10 %."""
+
+
+@dataclass(frozen=True)
+class OperatingPropertyRegistered(OfficeSpaceEvent):
+    """An operating property with its 2020 baseline (rent income and vacancy-driven fixed costs)."""
+
+    property_id: str
+    district: str
+    name: str
+    baseline_rent_income: float
+    baseline_vacancy_cost: float
+
+
+@dataclass(frozen=True)
+class PropertyUnitAdded(OfficeSpaceEvent):
+    """A lettable unit of a property, with the fixed monthly cost it carries while vacant."""
+
+    property_id: str
+    unit_id: str
+    area_m2: float
+    monthly_fixed_cost: float
+    added_on: str
+
+
+@dataclass(frozen=True)
+class UnitLet(OfficeSpaceEvent):
+    """A unit was let to a tenant."""
+
+    property_id: str
+    unit_id: str
+    tenant: str
+    monthly_rent: float
+    start_on: str
+    end_on: str
+
+
+@dataclass(frozen=True)
+class UnitVacated(OfficeSpaceEvent):
+    """A unit became vacant."""
+
+    property_id: str
+    unit_id: str
+    vacated_on: str
+
+
+@dataclass(frozen=True)
+class RentReceived(OfficeSpaceEvent):
+    """Rent received for a unit and month."""
+
+    property_id: str
+    unit_id: str
+    period: str
+    amount: float
+    received_on: str
+
+
+class OperatingProperty(Aggregate):
+    """An operating property and its units."""
+
+    stream_type: ClassVar[str] = "OperatingProperty"
+
+    def _init_state(self) -> None:
+        self.name = ""
+        self.baseline_rent_income = 0.0
+        self.baseline_vacancy_cost = 0.0
+        self.units: dict[str, dict[str, Any]] = {}
+        self.rent: list[list[Any]] = []
+
+    @classmethod
+    def register(
+        cls, property_id: str, district: str, name: str, baseline_rent_income: float, baseline_vacancy_cost: float
+    ) -> Self:
+        """Register a property with its 2020 baseline."""
+        if baseline_rent_income < 0 or baseline_vacancy_cost < 0:
+            raise RuleViolation("baselines cannot be negative", fields={"baseline_rent_income": ["must be >= 0"]})
+        prop = cls(property_id)
+        prop._record(
+            OperatingPropertyRegistered(property_id, district, name, baseline_rent_income, baseline_vacancy_cost)
+        )
+        return prop
+
+    def add_unit(self, unit_id: str, area_m2: float, monthly_fixed_cost: float, today: date) -> None:
+        """Add a lettable unit (vacant until let)."""
+        require_positive("area_m2", area_m2)
+        if unit_id in self.units:
+            raise AlreadyExists(f"unit {unit_id} exists", fields={"unit_id": ["already exists"]})
+        self._record(PropertyUnitAdded(self.id, unit_id, area_m2, monthly_fixed_cost, today.isoformat()))
+
+    def let(self, unit_id: str, tenant: str, monthly_rent: float, start_on: date, end_on: date) -> None:
+        """Let a vacant unit."""
+        unit = self._unit(unit_id)
+        if unit["tenant"]:
+            raise RuleViolation(f"unit {unit_id} is let to {unit['tenant']}", fields={"unit_id": ["already let"]})
+        if end_on <= start_on:
+            raise InvalidPeriod("the tenancy must end after it starts", fields={"end_on": ["must be after start_on"]})
+        require_positive("monthly_rent", monthly_rent)
+        self._record(UnitLet(self.id, unit_id, tenant, monthly_rent, start_on.isoformat(), end_on.isoformat()))
+
+    def vacate(self, unit_id: str, today: date) -> None:
+        """A let unit becomes vacant."""
+        if not self._unit(unit_id)["tenant"]:
+            raise RuleViolation(f"unit {unit_id} is vacant", fields={"unit_id": ["not let"]})
+        self._record(UnitVacated(self.id, unit_id, today.isoformat()))
+
+    def receive_rent(self, unit_id: str, period: str, amount: float, today: date) -> None:
+        """Record rent received for a let unit and month (YYYY-MM)."""
+        if not self._unit(unit_id)["tenant"]:
+            raise RuleViolation(f"unit {unit_id} is not let", fields={"unit_id": ["not let"]})
+        require_positive("amount", amount)
+        self._record(RentReceived(self.id, unit_id, period, amount, today.isoformat()))
+
+    def occupancy_rate(self) -> float:
+        """Share of the lettable area that is let (0 when there is no unit)."""
+        total = sum(u["area_m2"] for u in self.units.values())
+        let = sum(u["area_m2"] for u in self.units.values() if u["tenant"])
+        return round(let / total, 4) if total else 0.0
+
+    def performance(self, year: int, months_vacant: dict[str, int]) -> dict[str, Any]:
+        """Rent income and vacancy-driven fixed costs of ``year`` against the 2020 baseline and the goals.
+
+        ``months_vacant`` gives, per unit, how many months of the year it stood vacant.
+        """
+        income = round(sum(amount for period, amount in self.rent if period.startswith(f"{year}-")), 2)
+        vacancy = round(
+            sum(self.units[u]["monthly_fixed_cost"] * m for u, m in months_vacant.items() if u in self.units), 2
+        )
+        income_change = round(income / self.baseline_rent_income - 1, 4) if self.baseline_rent_income else None
+        vacancy_change = round(vacancy / self.baseline_vacancy_cost - 1, 4) if self.baseline_vacancy_cost else None
+        return {
+            "year": year,
+            "occupancy_rate": self.occupancy_rate(),
+            "rent_income": income,
+            "rent_income_change": income_change,
+            "rent_income_goal_met": income_change is not None and income_change >= RENT_INCOME_GOAL[0],
+            "vacancy_cost": vacancy,
+            "vacancy_cost_change": vacancy_change,
+            "vacancy_cost_goal_met": vacancy_change is not None and vacancy_change <= VACANCY_COST_GOAL,
+        }
+
+    def _unit(self, unit_id: str) -> dict[str, Any]:
+        if unit_id not in self.units:
+            raise NotFound(f"unit {unit_id} not found", fields={"unit_id": ["unknown unit"]})
+        return self.units[unit_id]
+
+    def _on_OperatingPropertyRegistered(self, event: OperatingPropertyRegistered) -> None:
+        self.district, self.name = event.district, event.name
+        self.baseline_rent_income, self.baseline_vacancy_cost = event.baseline_rent_income, event.baseline_vacancy_cost
+
+    def _on_PropertyUnitAdded(self, event: PropertyUnitAdded) -> None:
+        self.units[event.unit_id] = {
+            "area_m2": event.area_m2,
+            "monthly_fixed_cost": event.monthly_fixed_cost,
+            "tenant": None,
+        }
+
+    def _on_UnitLet(self, event: UnitLet) -> None:
+        self.units[event.unit_id]["tenant"] = event.tenant
+
+    def _on_UnitVacated(self, event: UnitVacated) -> None:
+        self.units[event.unit_id]["tenant"] = None
+
+    def _on_RentReceived(self, event: RentReceived) -> None:
+        self.rent.append([event.period, event.amount])

@@ -1,0 +1,173 @@
+"""Office-space rules for agencies, buildings and rooms (pure: no I/O)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.common.errors import AlreadyExists, NotFound, NotPositive, RuleViolation
+from services.office_space.domain import (
+    AREA_STANDARD_2014,
+    Agency,
+    ApprovedException,
+    AreaExceedsBuilding,
+    Building,
+    NotAnOffice,
+    OverStandardAllocation,
+    RoomNotIdle,
+    UnknownDistrict,
+    UnknownRank,
+)
+
+DISTRICTS = {"320402": "天宁区", "320400": "常州市本级"}
+TODAY = date(2026, 11, 23)
+
+
+def agency(level: str = "city") -> Agency:
+    a = Agency.register("A1", "市财政局", "320400", "party_government", level, 50, DISTRICTS)
+    a.mark_stored()
+    return a
+
+
+def building(*rooms: tuple[str, float, str]) -> Building:
+    b = Building.register("B1", "A1", "320400", "市行政中心1号楼", "龙城大道1280号", 1000.0)
+    for room_id, area, use in rooms:
+        b.add_room(room_id, room_id, area, use, "A1", date(2026, 1, 1))
+    b.mark_stored()
+    return b
+
+
+def allocate(
+    b: Building, room: str, person: str, rank: str, level: str = "city", exception: ApprovedException | None = None
+) -> None:
+    b.allocate(room, person, "A1", level, rank, AREA_STANDARD_2014, TODAY, exception)
+
+
+def test_an_agency_in_an_unknown_district_is_refused() -> None:
+    with pytest.raises(UnknownDistrict):
+        Agency.register("A9", "x", "999999", "party_government", "city", 5, DISTRICTS)
+
+
+def test_staff_rank_must_exist_at_the_agencys_level() -> None:
+    a = agency("city")
+    a.post_staff("P1", "张三", "bureau_principal", "2026-01-01")
+    with pytest.raises(UnknownRank):
+        a.post_staff("P2", "李四", "section_principal", "2026-01-01")  # a county rank
+
+
+def test_a_person_cannot_be_posted_twice_and_only_staff_on_post_can_leave() -> None:
+    a = agency()
+    a.post_staff("P1", "张三", "below_bureau", "2026-01-01")
+    with pytest.raises(AlreadyExists):
+        a.post_staff("P1", "张三", "below_bureau", "2026-01-02")
+    a.record_departure("P1", "retired", "2026-06-30")
+    with pytest.raises(NotFound):
+        a.record_departure("P1", "retired", "2026-07-01")
+
+
+def test_a_negative_headcount_is_refused() -> None:
+    with pytest.raises(RuleViolation):
+        agency().change_headcount(-1, "reorganisation")
+
+
+def test_an_allocation_above_the_per_person_standard_is_refused_with_the_figures() -> None:
+    b = building(("R1", 20.0, "office"))
+    with pytest.raises(OverStandardAllocation) as refused:
+        allocate(b, "R1", "P1", "bureau_deputy")  # 副局级: 18 m²
+    assert refused.value.details == {
+        "area_per_person_m2": 20.0,
+        "standard_m2": 18.0,
+        "rank": "bureau_deputy",
+        "standard": "2014",
+    }
+    assert b.pending_events == []
+
+
+def test_an_allocation_at_the_standard_is_accepted() -> None:
+    b = building(("R1", 18.0, "office"))
+    allocate(b, "R1", "P1", "bureau_deputy")
+    event = b.pending_events[-1]
+    assert (event.area_per_person_m2, event.standard_m2, event.over_standard) == (18.0, 18.0, False)
+
+
+def test_an_approved_exception_allows_an_over_standard_allocation_and_is_recorded() -> None:
+    b = building(("R1", 20.0, "office"))
+    allocate(b, "R1", "P1", "bureau_deputy", exception=ApprovedException("city_admin:wang", "专业设备需放置"))
+    event = b.pending_events[-1]
+    assert (event.over_standard, event.exception_approved_by, event.exception_reason) == (
+        True,
+        "city_admin:wang",
+        "专业设备需放置",
+    )
+
+
+def test_county_and_city_agencies_have_different_standards() -> None:
+    b = building(("R1", 24.0, "office"), ("R2", 24.0, "office"))
+    allocate(b, "R1", "P1", "county_deputy", level="county")  # 县级副职: 24 m²
+    with pytest.raises(OverStandardAllocation):
+        allocate(b, "R2", "P2", "bureau_deputy", level="city")  # 副局级: 18 m²
+
+
+def test_a_shared_room_divides_its_area_among_its_occupants() -> None:
+    b = building(("R1", 18.0, "office"))
+    with pytest.raises(OverStandardAllocation):
+        allocate(b, "R1", "P1", "below_bureau")  # alone: 18 m² > 9 m²
+    allocate(b, "R1", "P1", "city_deputy")  # 30 m² allowed
+    allocate(b, "R1", "P2", "below_bureau")  # 9 m² each now
+    assert b.pending_events[-1].area_per_person_m2 == 9.0
+
+
+def test_only_office_rooms_of_the_agency_are_allocated_to_persons() -> None:
+    b = building(("M1", 60.0, "meeting"), ("R1", 9.0, "office"))
+    with pytest.raises(NotAnOffice):
+        allocate(b, "M1", "P1", "city_principal")
+    with pytest.raises(RuleViolation):
+        b.allocate("R1", "P1", "OTHER", "city", "below_bureau", AREA_STANDARD_2014, TODAY)
+
+
+def test_rooms_cannot_exceed_the_buildings_gross_floor_area() -> None:
+    b = building(("R1", 900.0, "service"))
+    with pytest.raises(AreaExceedsBuilding):
+        b.add_room("R2", "R2", 101.0, "office", "A1", TODAY)
+    with pytest.raises(NotPositive):
+        b.add_room("R3", "R3", 0.0, "office", "A1", TODAY)
+
+
+def test_an_office_vacant_for_the_configured_days_becomes_idle_once() -> None:
+    b = building(("R1", 9.0, "office"), ("R2", 9.0, "office"), ("M1", 40.0, "meeting"))
+    allocate(b, "R2", "P1", "below_bureau")
+    assert b.detect_idle_rooms(date(2026, 3, 31), idle_after_days=90) == []  # 89 days
+    assert b.detect_idle_rooms(date(2026, 4, 1), idle_after_days=90) == ["R1"]  # 90 days; R2 occupied; M1 not an office
+    assert b.detect_idle_rooms(date(2026, 5, 1), idle_after_days=90) == []  # already idle
+
+
+def test_a_released_room_counts_its_vacancy_from_the_release() -> None:
+    b = building(("R1", 9.0, "office"))
+    allocate(b, "R1", "P1", "below_bureau")
+    b.release("R1", "P1", date(2026, 12, 1))
+    assert b.detect_idle_rooms(date(2027, 2, 28), 90) == []
+    assert b.detect_idle_rooms(date(2027, 3, 1), 90) == ["R1"]
+
+
+def test_only_idle_rooms_are_transferred_between_agencies() -> None:
+    b = building(("R1", 9.0, "office"))
+    with pytest.raises(RoomNotIdle):
+        b.transfer_idle_room("R1", "A2", "city_admin:wang", TODAY)
+    b.detect_idle_rooms(date(2026, 6, 1), 90)
+    b.transfer_idle_room("R1", "A2", "city_admin:wang", date(2026, 6, 2))
+    assert b.rooms["R1"]["agency_id"] == "A2"
+    b.allocate("R1", "P9", "A2", "county", "section_principal", AREA_STANDARD_2014, TODAY)
+
+
+def test_rooms_held_by_staff_who_left_become_findings_once() -> None:
+    b = building(("R1", 18.0, "office"), ("R2", 9.0, "office"))
+    allocate(b, "R1", "P1", "bureau_deputy")
+    allocate(b, "R2", "P2", "below_bureau")
+    assert b.flag_departed("P1", "retired", "2026-10-31", TODAY) == ["R1"]
+    finding = b.pending_events[-1]
+    assert (type(finding).__name__, finding.room_id, finding.reason) == ("RoomHeldByDepartedStaff", "R1", "retired")
+    count = len(b.pending_events)
+    b.flag_departed("P1", "retired", "2026-10-31", TODAY)
+    assert len(b.pending_events) == count  # not raised twice
+    assert b.flag_departed("P3", "left", "2026-10-31", TODAY) == []

@@ -1,0 +1,165 @@
+"""Office-space rules for leases, repair projects, inspections and operating properties (pure)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, WrongStatus
+from services.office_space.domain import Inspection, InvalidPeriod, Lease, OperatingProperty, RepairProject, overdue
+
+TODAY = date(2026, 11, 23)
+
+
+def lease(kind: str = "rent", rent: float = 5000.0) -> Lease:
+    return Lease.request(
+        "L1", "A1", "320400", "B1", ["R1"], kind, "常州某公司", date(2027, 1, 1), date(2028, 1, 1), rent
+    )
+
+
+def test_a_lease_needs_a_term_and_rent_matching_its_kind() -> None:
+    with pytest.raises(InvalidPeriod):
+        Lease.request("L1", "A1", "320400", "B1", ["R1"], "rent", "x", date(2027, 1, 1), date(2027, 1, 1), 10.0)
+    with pytest.raises(RuleViolation):
+        lease("rent", 0.0)
+    with pytest.raises(RuleViolation):
+        lease("lend", 100.0)
+    lease("lend", 0.0)
+
+
+def test_a_lease_is_active_only_after_approval_and_its_start() -> None:
+    pending = lease()
+    with pytest.raises(WrongStatus):
+        pending.activate(date(2027, 1, 2))
+    pending.approve("city_admin:wang")
+    with pytest.raises(RuleViolation):
+        pending.activate(date(2026, 12, 31))
+    pending.activate(date(2027, 1, 1))
+    pending.end(date(2027, 6, 1))
+    assert pending.status == "ended"
+
+
+def test_a_rejected_lease_cannot_be_approved() -> None:
+    refused = lease()
+    refused.reject("city_admin:wang", "用途不符")
+    with pytest.raises(WrongStatus):
+        refused.approve("city_admin:wang")
+
+
+def test_a_lease_found_without_approval_is_a_finding_that_can_be_stopped() -> None:
+    found = Lease.found_unapproved("L2", "A1", "320400", "B1", ["R3"], "某餐饮店", "I1", TODAY)
+    assert (found.status, type(found.pending_events[0]).__name__) == ("unapproved", "UnapprovedLeaseFound")
+    with pytest.raises(WrongStatus):
+        found.activate(TODAY)
+    found.end(TODAY)
+
+
+def project() -> RepairProject:
+    return RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面防水与外墙修缮", 800000.0, TODAY)
+
+
+def test_nothing_is_executed_before_the_necessity_review_and_approval() -> None:
+    p = project()
+    with pytest.raises(WrongStatus):
+        p.start_execution(TODAY)
+    with pytest.raises(WrongStatus):
+        p.approve(700000.0, "city_admin:wang")  # not reviewed yet
+    p.review_necessity(True, "渗漏严重，确需维修", "reviewer:li")
+    p.approve(700000.0, "city_admin:wang")
+    p.start_execution(TODAY)
+
+
+def test_a_project_found_unnecessary_cannot_be_approved() -> None:
+    p = project()
+    p.review_necessity(False, "可小修解决", "reviewer:li")
+    with pytest.raises(InvalidState):
+        p.approve(100000.0, "city_admin:wang")
+    p.reject("经审核不必要", "city_admin:wang")
+
+
+def test_changes_outside_the_approved_plan_are_flagged_and_need_a_reason() -> None:
+    p = project()
+    p.review_necessity(True, "确需", "reviewer:li")
+    p.approve(700000.0, "city_admin:wang")
+    p.start_execution(TODAY)
+    with pytest.raises(RuleViolation):
+        p.record_change("增加地面翻新", " ", 50000.0, outside_plan=True)
+    p.record_change("防水材料规格调整", "原材料停产", 3000.0, outside_plan=False)
+    p.record_change("增加地面翻新", "使用单位要求", 50000.0, outside_plan=True)
+    inside, outside = p.pending_events[-2], p.pending_events[-1]
+    assert (inside.flagged, outside.flagged, outside.changes_total) == (False, True, 53000.0)
+
+
+def inspection() -> Inspection:
+    return Inspection.open("I1", "A1", "320400", "办公用房专项巡检", date(2026, 10, 1))
+
+
+def test_a_finding_needs_a_deadline_after_the_inspection_and_is_rectified_once() -> None:
+    i = inspection()
+    with pytest.raises(RuleViolation):
+        i.record_finding("F1", "idle", "3间办公室闲置", date(2026, 10, 1))
+    i.record_finding("F1", "idle", "3间办公室闲置", date(2026, 11, 1))
+    with pytest.raises(AlreadyExists):
+        i.record_finding("F1", "idle", "again", date(2026, 11, 1))
+    with pytest.raises(NotFound):
+        i.rectify("F9", "x", TODAY)
+    i.rectify("F1", "已调剂给市档案馆", TODAY)
+    with pytest.raises(InvalidState):
+        i.rectify("F1", "again", TODAY)
+
+
+def test_overdue_findings_are_the_open_ones_past_their_deadline_most_overdue_first() -> None:
+    findings = [
+        {"finding_id": "F1", "deadline": "2026-11-01", "rectified_on": None},
+        {"finding_id": "F2", "deadline": "2026-10-15", "rectified_on": None},
+        {"finding_id": "F3", "deadline": "2026-10-01", "rectified_on": "2026-10-20"},
+        {"finding_id": "F4", "deadline": "2026-11-23", "rectified_on": None},
+    ]
+    assert [(f["finding_id"], f["days_overdue"]) for f in overdue(findings, TODAY)] == [("F2", 39), ("F1", 22)]
+
+
+def prop() -> OperatingProperty:
+    p = OperatingProperty.register(
+        "OP1", "320400", "延陵西路商铺", baseline_rent_income=100000.0, baseline_vacancy_cost=20000.0
+    )
+    p.add_unit("U1", 100.0, 1000.0, TODAY)
+    p.add_unit("U2", 300.0, 2000.0, TODAY)
+    return p
+
+
+def test_a_let_unit_cannot_be_let_again_and_rent_needs_a_tenant() -> None:
+    p = prop()
+    with pytest.raises(RuleViolation):
+        p.receive_rent("U1", "2026-11", 5000.0, TODAY)
+    p.let("U1", "某书店", 5000.0, date(2026, 1, 1), date(2027, 1, 1))
+    with pytest.raises(RuleViolation):
+        p.let("U1", "另一家", 6000.0, date(2026, 1, 1), date(2027, 1, 1))
+
+
+def test_occupancy_is_the_let_share_of_the_area() -> None:
+    p = prop()
+    assert p.occupancy_rate() == 0.0
+    p.let("U2", "某超市", 9000.0, date(2026, 1, 1), date(2028, 1, 1))
+    assert p.occupancy_rate() == 0.75
+    p.vacate("U2", TODAY)
+    assert p.occupancy_rate() == 0.0
+
+
+def test_income_and_vacancy_costs_are_judged_against_2020_and_the_goals() -> None:
+    p = prop()
+    p.let("U1", "某书店", 9000.0, date(2026, 1, 1), date(2027, 1, 1))
+    for month in range(1, 13):
+        p.receive_rent("U1", f"2026-{month:02d}", 8600.0, TODAY)
+    report = p.performance(2026, months_vacant={"U2": 9})  # 9 × 2,000 = 18,000 (−10 % on 20,000)
+    assert (report["rent_income"], report["rent_income_change"], report["rent_income_goal_met"]) == (
+        103200.0,
+        0.032,
+        True,
+    )
+    assert (report["vacancy_cost"], report["vacancy_cost_change"], report["vacancy_cost_goal_met"]) == (
+        18000.0,
+        -0.1,
+        True,
+    )
+    assert p.performance(2025, months_vacant={"U2": 12})["vacancy_cost_goal_met"] is False
