@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run stop status test lint typecheck contracts-check unit integration e2e contract bench clean
+.PHONY: setup run stop status test lint typecheck contracts-check ops-check unit integration e2e contract bench clean
 
 setup: $(VENV)/.installed
 
@@ -36,7 +36,15 @@ typecheck: setup
 contracts-check: setup
 	node infra/asyncapi/validate.mjs contracts/asyncapi.yaml
 
-test: lint typecheck contracts-check
+# Prometheus config, alert rules and their unit tests (promtool: Debian's `prometheus` package).
+PROMTOOL ?= promtool
+ops-check:
+	@command -v $(PROMTOOL) >/dev/null || { echo "promtool is missing: apt-get install prometheus"; exit 1; }
+	$(PROMTOOL) check config infra/prometheus/prometheus.yml infra/prometheus/prometheus-kubernetes.yml
+	$(PROMTOOL) check rules infra/prometheus/alerts.yml
+	$(PROMTOOL) test rules infra/prometheus/tests/*.yml
+
+test: lint typecheck contracts-check ops-check
 	$(BIN)/python -m pytest -q
 
 unit contract integration e2e: setup

@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 _MIGRATION_TREES: dict[str, Path] = {}
+MIGRATION_LOCK_KEY = 0x676F765F6D6967
+"""PostgreSQL advisory lock id held while migrating, so several processes starting at once do not race."""
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
@@ -76,6 +78,8 @@ def migrate(engine: Engine, *names: str) -> None:
         config.set_main_option("path_separator", "os")
         config.set_main_option("version_locations", str(directory / "versions"))
         with engine.begin() as connection:
+            if is_postgres(connection):  # replicas starting together migrate one after the other
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             config.attributes["version_table"] = f"alembic_version_{name}"
             command.upgrade(config, "head")

@@ -175,7 +175,7 @@ class Projector:
             for tp in partitions_of(self.consumer, topic)
             if wanted is None or tp.partition in wanted
         ]
-        if not self._partitions:
+        if wanted is not None and not self._partitions:
             raise ValueError(f"partitions {sorted(wanted or ())} match no partition of {self.topics}")
         self.consumer.assign(self._partitions)
         stored = self.stored_offsets()

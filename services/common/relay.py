@@ -7,8 +7,12 @@ and what was sent but not recorded is sent again (consumers absorb duplicates by
 
 Run inside a service (``services.common.rpc.OutboxRelayRunner``) or alone::
 
-    python -m services.common.relay office_space              # follow the store
-    python -m services.common.relay office_space --republish  # re-publish the whole store, with progress
+    python -m services.common.relay office_space                    # follow the store
+    python -m services.common.relay office_space --http-port 9100   # ... serving /metrics and /health/*
+    python -m services.common.relay office_space --republish        # re-publish the whole store, with progress
+
+Alone is how production runs it: exactly one relay per store (``RELAY_IN_PROCESS=false`` on the
+service replicas), so commit order is kept without the replicas competing for the same rows.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from kafka import KafkaProducer
 
 from services.common.broker import ensure_topics, envelope_message, make_producer
 from services.common.events import utc_now
+from services.common.health import HealthChecks, serve_ops_http
 from services.common.log import configure_logging, get_logger
 from services.common.metrics import EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
 from services.common.progress import Progress
@@ -99,10 +104,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("service", choices=SERVICES)
     parser.add_argument("--republish", action="store_true", help="publish the whole store again, then exit")
+    parser.add_argument("--http-port", type=int, default=0, help="serve /metrics and /health/* on this port")
     args = parser.parse_args(argv)
     config = settings()
     configure_logging(f"{args.service}-relay", config.log_level)
     store = EventStore.open(config.database_url(args.service), args.service, config.snapshot_every)
+    if args.http_port:
+        checks = HealthChecks.standard(f"{args.service}-relay", lambda: store.engine, rabbitmq=False)
+        serve_ops_http(config.http_host, args.http_port, checks)
     topic = topic_for(args.service)
     ensure_topics(config.kafka_bootstrap, [topic, f"{topic}.dlq"], config.topic_partitions)
     relay = OutboxRelay(store, make_producer(config.kafka_bootstrap), topic, config.relay_batch)

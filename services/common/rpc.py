@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from kafka import KafkaProducer
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import deserialize_to_instance
@@ -32,9 +31,9 @@ from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.broker import ensure_topics, make_producer
 from services.common.db import create_db_engine, migrate
-from services.common.health import HealthChecks, HealthProvider
 from services.common.errors import DuplicateCommand, NotInScope, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
+from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
 from services.common.projector import Projection, Projector
@@ -48,22 +47,35 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @deserialize_to_instance
 class ServiceError(Exception):
-    """A PlatformError as it crosses nameko RPC: (code, http_status, message, fields, details)."""
+    """A PlatformError as it crosses nameko RPC, intact.
 
-    def __init__(self, code: str, http_status: int, message: str, fields: dict[str, Any], details: dict[str, Any]):
-        super().__init__(code, http_status, message, fields, details)
-        self.code, self.http_status, self.message, self.fields, self.details = (
-            code,
-            http_status,
-            message,
-            fields,
-            details,
-        )
+    nameko turns every non-string value in an exception's arguments into a string, so the error travels
+    as one JSON document (code, HTTP status, message, field reasons, details with their figures).
+    """
+
+    def __init__(self, document: str) -> None:
+        super().__init__(document)
+        data = json.loads(document)
+        self.code: str = data["code"]
+        self.http_status: int = data["http_status"]
+        self.message: str = data["message"]
+        self.fields: dict[str, Any] = data["fields"]
+        self.details: dict[str, Any] = data["details"]
 
     @classmethod
     def from_error(cls, error: PlatformError) -> ServiceError:
         """Wrap a domain or plumbing error for the wire."""
-        return cls(error.code, error.http_status, error.message, error.fields, error.details)
+        document = {
+            "code": error.code,
+            "http_status": error.http_status,
+            "message": error.message,
+            "fields": error.fields,
+            "details": error.details,
+        }
+        return cls(json.dumps(document, ensure_ascii=False, default=str))
+
+    def __str__(self) -> str:
+        return self.message
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body the gateway answers with."""

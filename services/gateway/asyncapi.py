@@ -168,9 +168,7 @@ def document() -> dict[str, Any]:
         name, _, number = path.name.removesuffix(".json").rpartition(".v")
         if name != "message":
             messages[f"inbound.{name}.v{number}"] = _inbound_message(name, int(number), path)
-            inbound[f"{name.replace('.', '_')}_v{number}"] = {
-                "$ref": f"#/components/messages/inbound.{name}.v{number}"
-            }
+            inbound[f"{name.replace('.', '_')}_v{number}"] = {"$ref": f"#/components/messages/inbound.{name}.v{number}"}
     channels["district_inbound"] = {
         "address": "district.{district}.inbound",
         "description": "What a district's own systems send; every message is idempotent on its message_id.",

@@ -29,6 +29,7 @@ ROLES = ("city_admin", "district_operator", "viewer", "ops")
 WRITERS = frozenset({"city_admin", "district_operator"})
 READERS = frozenset({"city_admin", "district_operator", "viewer"})
 OPERATORS = frozenset({"city_admin", "ops"})
+CITY_ADMINS = frozenset({"city_admin"})
 
 metadata = sa.MetaData()
 tokens_table = sa.Table(

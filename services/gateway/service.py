@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine
+from services.common.health import HealthChecks, HealthProvider
 from services.common.metrics import UP, render_metrics
 from services.common.projector import Projector
 from services.common.rpc import ProjectorRunner
@@ -34,6 +35,14 @@ def data_center_projector(service: str) -> Projector:
     return views.data_center_projector(create_db_engine(settings().database_url("gateway")), service=service)
 
 
+def _gateway_engine(container: Any) -> Engine | None:
+    """The gateway database the health checks use (its ``GatewayDatabase`` engine, once set up)."""
+    for dependency in container.dependencies:
+        if isinstance(dependency, GatewayDatabase):
+            return getattr(dependency, "engine", None)
+    return None
+
+
 class GatewayService(OfficeSpaceApi, VehiclesApi, AssetsApi, ProcurementApi, EnergyApi, DistrictInboundApi):
     """Nameko service ``gateway``: HTTP in, RPC out, projections read."""
 
@@ -41,12 +50,27 @@ class GatewayService(OfficeSpaceApi, VehiclesApi, AssetsApi, ProcurementApi, Ene
     db: Engine = GatewayDatabase()
     request_context: dict[str, Any] = RequestContext()
     datacenter: Projector = ProjectorRunner(data_center_projector)
+    health_checks: HealthChecks = HealthProvider(_gateway_engine)
+
+    @api("GET", "/health/live", roles=None)
+    def health_live(self, request: Request, principal: None) -> dict[str, Any]:
+        """Liveness: the gateway answers."""
+        return self.health_checks.live()
+
+    @api("GET", "/health/ready", roles=None)
+    def health_ready(self, request: Request, principal: None) -> tuple[int, dict[str, Any]]:
+        """Readiness: database, RabbitMQ, Kafka and the data-center projector; 503 naming what failed."""
+        return self._readiness()
 
     @api("GET", "/health", roles=None)
     def health(self, request: Request, principal: None) -> tuple[int, dict[str, Any]]:
-        """Liveness of the gateway and whether its projector runs."""
-        running = self.datacenter is not None
-        return (200 if running else 503), {"service": "gateway", "status": "ok" if running else "starting"}
+        """The same as ``/health/ready``."""
+        return self._readiness()
+
+    def _readiness(self) -> tuple[int, dict[str, Any]]:
+        projector = "ok" if self.datacenter is not None else "failing: not started"
+        report = self.health_checks.ready(extra={"projector": projector})
+        return report.status_code, report.body()
 
     @api("GET", "/metrics", roles=None)
     def metrics(self, request: Request, principal: None) -> Response:

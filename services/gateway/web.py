@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
+from marshmallow import Schema
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import http
@@ -27,6 +28,7 @@ from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, S
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import ServiceError, json_response
+from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway.auth import Principal, authenticate
 from services.gateway.views import agencies, prepare_database
@@ -137,6 +139,55 @@ def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callab
         return http(method, url)(handler)
 
     return decorate
+
+
+def command_route(
+    method: str,
+    url: str,
+    service: str,
+    command: str,
+    schema: type[Schema],
+    roles: frozenset[str],
+    scope: str | None = "agency_id",
+    status: int = 200,
+) -> Any:
+    """A route that validates the body (merged with the URL's ids) with ``schema``, checks the caller's
+    district scope for the agency (``scope="agency_id"``) or district (``scope="district"``) it names,
+    and calls ``service.command`` over RPC. With ``scope=None`` the owning service enforces the scope on
+    the aggregates it changes (the caller's district travels in the RPC context)."""
+
+    def handler(self: Any, request: Request, principal: Principal, **params: str) -> tuple[int, Any]:
+        body = read_json(request)
+        if isinstance(body, dict):
+            body = {**body, **params}
+        loaded = validated(schema, body)
+        if scope == "agency_id":
+            agency_in_scope(self.db, principal, loaded["agency_id"])
+        elif scope == "district":
+            principal.require_district(loaded["district"])
+        return status, call(getattr(getattr(self, service), command), body)
+
+    handler.__name__ = command
+    handler.__doc__ = (schema.__doc__ or command).strip()
+    return api(method, url, roles)(handler)
+
+
+def query_route(url: str, service: str, query: str, schema: type[Schema], roles: frozenset[str]) -> Any:
+    """A GET route answering from the owning service's read models; a district operator sees its district."""
+
+    def handler(self: Any, request: Request, principal: Principal, **params: str) -> Any:
+        args = {**request.args.to_dict(), **params}
+        loaded = validated(schema, args)
+        visible = principal.visible_district()
+        if visible:
+            if loaded.get("agency_id"):
+                agency_in_scope(self.db, principal, loaded["agency_id"])
+            args["district"] = visible
+        return call(getattr(getattr(self, service), query), args)
+
+    handler.__name__ = query
+    handler.__doc__ = (schema.__doc__ or query).strip()
+    return api("GET", url, roles)(handler)
 
 
 def agency_in_scope(db: Engine, principal: Principal, agency_id: str, field: str = "agency_id") -> dict[str, Any]:

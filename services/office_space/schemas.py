@@ -4,18 +4,305 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.office_space.domain import ADMIN_LEVELS, AGENCY_KINDS
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
+from services.office_space.domain import (
+    ADMIN_LEVELS,
+    AGENCY_KINDS,
+    DEPARTURE_REASONS,
+    FINDING_KINDS,
+    LEASE_KINDS,
+    RANKS,
+    REPAIR_CATEGORIES,
+    ROOM_USES,
+)
 
-IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
-DISTRICT_CODE = validate.Regexp(r"^\d{6}$", error="must be a six-digit administrative division code")
+ALL_RANKS = sorted({rank for ranks in RANKS.values() for rank in ranks})
+MAX_AREA = 1_000_000.0
+MAX_MONEY = 10_000_000_000.0
+
+
+def _id(required: bool = True) -> fields.String:
+    return (
+        fields.String(required=True, validate=IDENTIFIER)
+        if required
+        else fields.String(validate=IDENTIFIER, load_default=None)
+    )
+
+
+def _text(max_length: int = 500) -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
+
+
+def _amount(maximum: float = MAX_MONEY, required: bool = True) -> Number:
+    return Number(required=required, validate=validate.Range(min=0, max=maximum))
 
 
 class RegisterAgencySchema(Schema):
     """RegisterAgency: add an agency (单位) to the master data."""
 
-    agency_id = fields.String(validate=IDENTIFIER, load_default=None)
+    agency_id = _id(required=False)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     district = fields.String(required=True, validate=DISTRICT_CODE)
     kind = fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))
     admin_level = fields.String(required=True, validate=validate.OneOf(ADMIN_LEVELS))
     authorised_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+
+
+class ChangeHeadcountSchema(Schema):
+    """ChangeHeadcount: a new authorised headcount (编制) with its reason."""
+
+    agency_id = _id()
+    authorised_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    reason = _text()
+
+
+class PostStaffSchema(Schema):
+    """PostStaff: a person takes up a post with a rank."""
+
+    agency_id = _id()
+    person_id = _id()
+    name = _text(100)
+    rank = fields.String(required=True, validate=validate.OneOf(ALL_RANKS))
+    posted_on = fields.Date(required=True)
+
+
+class RecordDepartureSchema(Schema):
+    """RecordDeparture: a person retired, transferred or left (their rooms become findings)."""
+
+    agency_id = _id()
+    person_id = _id()
+    reason = fields.String(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
+    departed_on = fields.Date(required=True)
+
+
+class RegisterBuildingSchema(Schema):
+    """RegisterBuilding: an office building (办公楼) of an agency."""
+
+    building_id = _id(required=False)
+    agency_id = _id()
+    name = _text(200)
+    address = _text(300)
+    gross_floor_area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
+
+
+class AddRoomSchema(Schema):
+    """AddRoom: a room of a building with its usable area and use."""
+
+    building_id = _id()
+    room_id = _id()
+    number = _text(20)
+    usable_area_m2 = Number(required=True, validate=validate.Range(min=1, max=10_000))
+    use = fields.String(required=True, validate=validate.OneOf(ROOM_USES))
+    agency_id = _id(required=False)
+
+
+class AllocateRoomSchema(Schema):
+    """AllocateRoom: an office room to a person; ``exception_reason`` asks for a city administrator's exception."""
+
+    building_id = _id()
+    room_id = _id()
+    person_id = _id()
+    agency_id = _id()
+    exception_reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
+
+
+class ReleaseRoomSchema(Schema):
+    """ReleaseRoom: a person gives up a room."""
+
+    building_id = _id()
+    room_id = _id()
+    person_id = _id()
+
+
+class DetectIdleRoomsSchema(Schema):
+    """DetectIdleRooms: record office rooms vacant for ``idle_after_days`` as idle (one building or all)."""
+
+    building_id = _id(required=False)
+    idle_after_days = fields.Integer(load_default=90, strict=True, validate=validate.Range(min=1, max=3650))
+
+
+class TransferRoomSchema(Schema):
+    """TransferRoom: adjust (调剂) an idle room to another agency."""
+
+    building_id = _id()
+    room_id = _id()
+    to_agency_id = _id()
+
+
+class RequestLeaseSchema(Schema):
+    """RequestLease: rent out (出租) or lend (出借) rooms, with term, rent and counter-party."""
+
+    lease_id = _id(required=False)
+    agency_id = _id()
+    building_id = _id()
+    room_ids = fields.List(fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(LEASE_KINDS))
+    counter_party = _text(200)
+    start_on = fields.Date(required=True)
+    end_on = fields.Date(required=True)
+    monthly_rent = _amount()
+
+
+class DecideSchema(Schema):
+    """Approve or reject a lease or a repair project (city administrators)."""
+
+    approve = fields.Boolean(required=True, strict=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class DecideLeaseSchema(DecideSchema):
+    """DecideLease: approve or reject a requested lease."""
+
+    lease_id = _id()
+
+
+class LeaseIdSchema(Schema):
+    """ActivateLease / EndLease."""
+
+    lease_id = _id()
+
+
+class RecordUnapprovedLeaseSchema(Schema):
+    """RecordUnapprovedLease: an inspection found rooms rented out or lent without approval."""
+
+    lease_id = _id(required=False)
+    agency_id = _id()
+    building_id = _id()
+    room_ids = fields.List(fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200))
+    counter_party = _text(200)
+    inspection_id = _id()
+
+
+class ApplyRepairSchema(Schema):
+    """ApplyRepair: a major or medium repair project (大中修) with scope and budget."""
+
+    project_id = _id(required=False)
+    agency_id = _id()
+    building_id = _id()
+    category = fields.String(required=True, validate=validate.OneOf(REPAIR_CATEGORIES))
+    scope = _text(2000)
+    budget = Number(required=True, validate=validate.Range(min=1, max=MAX_MONEY))
+
+
+class ReviewNecessitySchema(Schema):
+    """ReviewNecessity: the necessity review (必要性审核) of a repair project."""
+
+    project_id = _id()
+    necessary = fields.Boolean(required=True, strict=True)
+    opinion = _text(2000)
+
+
+class DecideRepairSchema(DecideSchema):
+    """DecideRepair: approve (with a budget) or reject a repair project."""
+
+    project_id = _id()
+    approved_budget = Number(load_default=None, validate=validate.Range(min=1, max=MAX_MONEY))
+
+
+class RepairIdSchema(Schema):
+    """StartRepair."""
+
+    project_id = _id()
+
+
+class RecordRepairChangeSchema(Schema):
+    """RecordRepairChange: a change during execution, with its reason; outside the plan it is flagged."""
+
+    project_id = _id()
+    description = _text(1000)
+    reason = _text(1000)
+    amount = Number(required=True, validate=validate.Range(min=-MAX_MONEY, max=MAX_MONEY))
+    outside_plan = fields.Boolean(required=True, strict=True)
+
+
+class CompleteRepairSchema(Schema):
+    """CompleteRepair: works finished with their final cost."""
+
+    project_id = _id()
+    final_cost = _amount()
+
+
+class OpenInspectionSchema(Schema):
+    """OpenInspection: a special inspection (专项巡检) of an agency."""
+
+    inspection_id = _id(required=False)
+    agency_id = _id()
+    topic = _text(200)
+    inspected_on = fields.Date(required=True)
+
+
+class RecordFindingSchema(Schema):
+    """RecordFinding: a finding with its rectification deadline."""
+
+    inspection_id = _id()
+    finding_id = _id(required=False)
+    kind = fields.String(required=True, validate=validate.OneOf(FINDING_KINDS))
+    description = _text(2000)
+    deadline = fields.Date(required=True)
+
+
+class RectifyFindingSchema(Schema):
+    """RectifyFinding: a finding was rectified (整改)."""
+
+    inspection_id = _id()
+    finding_id = _id()
+    note = _text(2000)
+
+
+class RegisterPropertySchema(Schema):
+    """RegisterOperatingProperty: an operating property (经营性房产) with its 2020 baseline."""
+
+    property_id = _id(required=False)
+    district = fields.String(required=True, validate=DISTRICT_CODE)
+    name = _text(200)
+    baseline_rent_income = _amount()
+    baseline_vacancy_cost = _amount()
+
+
+class AddUnitSchema(Schema):
+    """AddPropertyUnit: a lettable unit with its vacancy-driven fixed monthly cost."""
+
+    property_id = _id()
+    unit_id = _id()
+    area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
+    monthly_fixed_cost = _amount()
+
+
+class LetUnitSchema(Schema):
+    """LetUnit: a unit let to a tenant."""
+
+    property_id = _id()
+    unit_id = _id()
+    tenant = _text(200)
+    monthly_rent = Number(required=True, validate=validate.Range(min=1, max=MAX_MONEY))
+    start_on = fields.Date(required=True)
+    end_on = fields.Date(required=True)
+
+
+class UnitSchema(Schema):
+    """VacateUnit."""
+
+    property_id = _id()
+    unit_id = _id()
+
+
+class ReceiveRentSchema(UnitSchema):
+    """ReceiveRent: rent received for a unit and month."""
+
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+    amount = Number(required=True, validate=validate.Range(min=0.01, max=MAX_MONEY))
+
+
+class SpaceQuerySchema(Schema):
+    """Area per person against the standard, over-standard allocations, idle rooms, findings."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    overdue_only = fields.Boolean(load_default=False)
+
+
+class PropertyPerformanceSchema(Schema):
+    """Occupancy, rent income and vacancy costs of a property in a year against 2020."""
+
+    property_id = _id()
+    year = fields.Integer(required=True, strict=False, validate=validate.Range(min=2020, max=2100))

@@ -1,4 +1,5 @@
-"""The office-space service (办公用房): agencies (master data), buildings, rooms and standards.
+"""The office-space service (办公用房): agencies (master data), buildings and rooms against the per-person
+standard, idle rooms and adjustment, leases, repair projects, inspections and operating properties.
 
 Every RPC method is the whole public surface of the service: validate (``@command`` with the schema),
 load the aggregate, call the domain, append the events, answer with the new version and event ids.
@@ -7,30 +8,54 @@ load the aggregate, call the domain, append the events, answer with the new vers
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
-from services.common.rpc import DomainService, command
+from services.common.errors import Forbidden, NotFound
+from services.common.events import utc_now
+from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
-from services.office_space.domain import Agency
-from services.office_space.schemas import RegisterAgencySchema
+from services.office_space import schemas as s
+from services.office_space import views
+from services.office_space.domain import (
+    AREA_STANDARD_2014,
+    Agency,
+    ApprovedException,
+    Building,
+    Inspection,
+    Lease,
+    OperatingProperty,
+    RepairProject,
+)
+
+
+def _new_id(given: str | None, prefix: str) -> str:
+    return given or f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def _today() -> date:
+    return utc_now().date()
 
 
 class OfficeSpaceService(DomainService):
     """Nameko service ``office_space``."""
 
     name = "office_space"
+    read_models = service_views(views.OfficeSpaceViews(), migrations=("office_space_views",))
 
-    @command(RegisterAgencySchema)
+    # -- agencies ------------------------------------------------------------------------------------
+
+    @command(s.RegisterAgencySchema)
     def register_agency(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RegisterAgency: add an agency to the city's master data."""
         agency = Agency.register(
-            agency_id=cmd["agency_id"] or str(uuid.uuid4()),
-            name=cmd["name"],
-            district=cmd["district"],
-            kind=cmd["kind"],
-            admin_level=cmd["admin_level"],
-            authorised_headcount=cmd["authorised_headcount"],
-            known_districts=settings().districts,
+            _new_id(cmd["agency_id"], "AG"),
+            cmd["name"],
+            cmd["district"],
+            cmd["kind"],
+            cmd["admin_level"],
+            cmd["authorised_headcount"],
+            settings().districts,
         )
         return self.save(agency)
 
@@ -39,3 +64,324 @@ class OfficeSpaceService(DomainService):
         """The current state of one agency, from its stream."""
         agency = self.store.load(Agency, str(query.get("agency_id")))
         return {"id": agency.id, "version": agency.version, **agency.snapshot_state()}
+
+    @command(s.ChangeHeadcountSchema)
+    def change_headcount(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """ChangeHeadcount: a new authorised headcount (编制)."""
+        agency = self.store.load(Agency, cmd["agency_id"])
+        agency.change_headcount(cmd["authorised_headcount"], cmd["reason"])
+        return self.save(agency)
+
+    @command(s.PostStaffSchema)
+    def post_staff(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """PostStaff: a person takes up a post with a rank of the agency's level."""
+        agency = self.store.load(Agency, cmd["agency_id"])
+        agency.post_staff(cmd["person_id"], cmd["name"], cmd["rank"], cmd["posted_on"].isoformat())
+        return self.save(agency)
+
+    @command(s.RecordDepartureSchema)
+    def record_departure(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RecordDeparture: a person left; every room they still hold becomes a finding."""
+        agency = self.store.load(Agency, cmd["agency_id"])
+        agency.record_departure(cmd["person_id"], cmd["reason"], cmd["departed_on"].isoformat())
+        with self.read_models.engine.connect() as conn:
+            held_in = views.buildings_where(conn, cmd["person_id"])
+        buildings = [self.store.load(Building, building_id) for building_id in held_in]
+        rooms = [
+            r
+            for b in buildings
+            for r in b.flag_departed(cmd["person_id"], cmd["reason"], cmd["departed_on"].isoformat(), _today())
+        ]
+        return self.save(agency, *buildings, answer={"rooms_still_held": rooms})
+
+    # -- buildings and rooms -------------------------------------------------------------------------
+
+    @command(s.RegisterBuildingSchema)
+    def register_building(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RegisterBuilding: an office building of an agency."""
+        agency = self.store.load(Agency, cmd["agency_id"])
+        building = Building.register(
+            _new_id(cmd["building_id"], "BLD"),
+            agency.id,
+            str(agency.district),
+            cmd["name"],
+            cmd["address"],
+            cmd["gross_floor_area_m2"],
+        )
+        return self.save(building)
+
+    @command(s.AddRoomSchema)
+    def add_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """AddRoom: a room with its usable area and use (held by the building's agency unless named)."""
+        building = self.store.load(Building, cmd["building_id"])
+        holder = cmd["agency_id"] or building.agency_id
+        if holder != building.agency_id:
+            self.store.load(Agency, holder)
+        building.add_room(cmd["room_id"], cmd["number"], cmd["usable_area_m2"], cmd["use"], str(holder), _today())
+        return self.save(building)
+
+    @command(s.AllocateRoomSchema)
+    def allocate_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """AllocateRoom: above the per-person standard only with a city administrator's recorded exception."""
+        building = self.store.load(Building, cmd["building_id"])
+        agency = self.store.load(Agency, cmd["agency_id"])
+        building.allocate(
+            cmd["room_id"],
+            cmd["person_id"],
+            agency.id,
+            agency.admin_level,
+            agency.rank_of(cmd["person_id"]),
+            AREA_STANDARD_2014,
+            _today(),
+            self._exception(cmd["exception_reason"]),
+        )
+        return self.save(building)
+
+    def _exception(self, reason: str | None) -> ApprovedException | None:
+        if reason is None:
+            return None
+        actor = self.context().actor
+        if not actor.startswith("city_admin:"):
+            raise Forbidden("only a city administrator approves an allocation above the standard")
+        return ApprovedException(actor, reason)
+
+    @command(s.ReleaseRoomSchema)
+    def release_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """ReleaseRoom: a person gives up a room."""
+        building = self.store.load(Building, cmd["building_id"])
+        building.release(cmd["room_id"], cmd["person_id"], _today())
+        return self.save(building)
+
+    @command(s.DetectIdleRoomsSchema)
+    def detect_idle_rooms(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """DetectIdleRooms: offices vacant for the configured number of days become idle."""
+        if cmd["building_id"]:
+            ids = [cmd["building_id"]]
+        else:
+            with self.read_models.engine.connect() as conn:
+                ids = views.buildings_of(conn)
+        buildings = list(self.store.find_many(Building, ids).values())
+        found = {b.id: b.detect_idle_rooms(_today(), cmd["idle_after_days"]) for b in buildings}
+        changed = [b for b in buildings if b.pending_events]
+        if not changed:
+            return {"idle_rooms": {}, "event_ids": []}
+        return self.save(*changed, answer={"idle_rooms": {k: v for k, v in found.items() if v}})
+
+    @command(s.TransferRoomSchema)
+    def transfer_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """TransferRoom: adjust (调剂) an idle room to another agency."""
+        building = self.store.load(Building, cmd["building_id"])
+        receiver = self.store.load(Agency, cmd["to_agency_id"])
+        building.transfer_idle_room(cmd["room_id"], receiver.id, self.context().actor, _today())
+        return self.save(building)
+
+    # -- leases --------------------------------------------------------------------------------------
+
+    @command(s.RequestLeaseSchema)
+    def request_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RequestLease: rent out or lend rooms; approval comes first."""
+        building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        lease = Lease.request(
+            _new_id(cmd["lease_id"], "LS"),
+            cmd["agency_id"],
+            str(building.district),
+            building.id,
+            cmd["room_ids"],
+            cmd["kind"],
+            cmd["counter_party"],
+            cmd["start_on"],
+            cmd["end_on"],
+            cmd["monthly_rent"],
+        )
+        return self.save(lease)
+
+    @command(s.DecideLeaseSchema)
+    def decide_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """DecideLease: approve or reject a requested lease."""
+        lease = self.store.load(Lease, cmd["lease_id"])
+        actor = self.context().actor
+        lease.approve(actor) if cmd["approve"] else lease.reject(actor, cmd["reason"])
+        return self.save(lease)
+
+    @command(s.LeaseIdSchema)
+    def activate_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """ActivateLease: an approved lease begins."""
+        lease = self.store.load(Lease, cmd["lease_id"])
+        lease.activate(_today())
+        return self.save(lease)
+
+    @command(s.LeaseIdSchema)
+    def end_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """EndLease: an active lease (or an unapproved one found by inspection) ends."""
+        lease = self.store.load(Lease, cmd["lease_id"])
+        lease.end(_today())
+        return self.save(lease)
+
+    @command(s.RecordUnapprovedLeaseSchema)
+    def record_unapproved_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RecordUnapprovedLease: an inspection found rooms let without approval (a finding)."""
+        building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        lease = Lease.found_unapproved(
+            _new_id(cmd["lease_id"], "LS"),
+            cmd["agency_id"],
+            str(building.district),
+            building.id,
+            cmd["room_ids"],
+            cmd["counter_party"],
+            cmd["inspection_id"],
+            _today(),
+        )
+        return self.save(lease)
+
+    def _building_of(self, agency_id: str, building_id: str) -> Building:
+        self.store.load(Agency, agency_id)
+        building: Building = self.store.load(Building, building_id)
+        return building
+
+    # -- repair projects -----------------------------------------------------------------------------
+
+    @command(s.ApplyRepairSchema)
+    def apply_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """ApplyRepair: a major or medium repair project with scope and budget."""
+        building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        project = RepairProject.apply(
+            _new_id(cmd["project_id"], "RP"),
+            cmd["agency_id"],
+            str(building.district),
+            building.id,
+            cmd["category"],
+            cmd["scope"],
+            cmd["budget"],
+            _today(),
+        )
+        return self.save(project)
+
+    @command(s.ReviewNecessitySchema)
+    def review_repair_necessity(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """ReviewNecessity: the necessity review (必要性审核)."""
+        project = self.store.load(RepairProject, cmd["project_id"])
+        project.review_necessity(cmd["necessary"], cmd["opinion"], self.context().actor)
+        return self.save(project)
+
+    @command(s.DecideRepairSchema)
+    def decide_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """DecideRepair: approve with a budget, or reject."""
+        project = self.store.load(RepairProject, cmd["project_id"])
+        actor = self.context().actor
+        if cmd["approve"]:
+            project.approve(cmd["approved_budget"] or project.budget, actor)
+        else:
+            project.reject(cmd["reason"], actor)
+        return self.save(project)
+
+    @command(s.RepairIdSchema)
+    def start_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """StartRepair: works begin (approved projects only)."""
+        project = self.store.load(RepairProject, cmd["project_id"])
+        project.start_execution(_today())
+        return self.save(project)
+
+    @command(s.RecordRepairChangeSchema)
+    def record_repair_change(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RecordRepairChange: a change with its reason; outside the approved plan it is flagged."""
+        project = self.store.load(RepairProject, cmd["project_id"])
+        project.record_change(cmd["description"], cmd["reason"], cmd["amount"], cmd["outside_plan"])
+        return self.save(project, answer={"flagged": cmd["outside_plan"]})
+
+    @command(s.CompleteRepairSchema)
+    def complete_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """CompleteRepair: works finished."""
+        project = self.store.load(RepairProject, cmd["project_id"])
+        project.complete(cmd["final_cost"], _today())
+        return self.save(project)
+
+    # -- inspections ---------------------------------------------------------------------------------
+
+    @command(s.OpenInspectionSchema)
+    def open_inspection(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """OpenInspection: a special inspection (专项巡检) of an agency."""
+        agency = self.store.load(Agency, cmd["agency_id"])
+        inspection = Inspection.open(
+            _new_id(cmd["inspection_id"], "INS"), agency.id, str(agency.district), cmd["topic"], cmd["inspected_on"]
+        )
+        return self.save(inspection)
+
+    @command(s.RecordFindingSchema)
+    def record_finding(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RecordFinding: a finding with its rectification deadline."""
+        inspection = self.store.load(Inspection, cmd["inspection_id"])
+        finding_id = _new_id(cmd["finding_id"], "F")
+        inspection.record_finding(finding_id, cmd["kind"], cmd["description"], cmd["deadline"])
+        return self.save(inspection, answer={"finding_id": finding_id})
+
+    @command(s.RectifyFindingSchema)
+    def rectify_finding(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RectifyFinding: a finding was rectified."""
+        inspection = self.store.load(Inspection, cmd["inspection_id"])
+        inspection.rectify(cmd["finding_id"], cmd["note"], _today())
+        return self.save(inspection)
+
+    # -- operating properties ------------------------------------------------------------------------
+
+    @command(s.RegisterPropertySchema)
+    def register_property(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RegisterOperatingProperty: a property the city rents out, with its 2020 baseline."""
+        prop = OperatingProperty.register(
+            _new_id(cmd["property_id"], "OP"),
+            cmd["district"],
+            cmd["name"],
+            cmd["baseline_rent_income"],
+            cmd["baseline_vacancy_cost"],
+        )
+        return self.save(prop)
+
+    @command(s.AddUnitSchema)
+    def add_property_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """AddPropertyUnit: a lettable unit."""
+        prop = self.store.load(OperatingProperty, cmd["property_id"])
+        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost"], _today())
+        return self.save(prop)
+
+    @command(s.LetUnitSchema)
+    def let_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """LetUnit: a vacant unit let to a tenant."""
+        prop = self.store.load(OperatingProperty, cmd["property_id"])
+        prop.let(cmd["unit_id"], cmd["tenant"], cmd["monthly_rent"], cmd["start_on"], cmd["end_on"])
+        return self.save(prop)
+
+    @command(s.UnitSchema)
+    def vacate_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """VacateUnit: a let unit becomes vacant."""
+        prop = self.store.load(OperatingProperty, cmd["property_id"])
+        prop.vacate(cmd["unit_id"], _today())
+        return self.save(prop)
+
+    @command(s.ReceiveRentSchema)
+    def receive_rent(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """ReceiveRent: rent received for a unit and month."""
+        prop = self.store.load(OperatingProperty, cmd["property_id"])
+        prop.receive_rent(cmd["unit_id"], cmd["period"], cmd["amount"], _today())
+        return self.save(prop)
+
+    # -- queries -------------------------------------------------------------------------------------
+
+    @command(s.SpaceQuerySchema)
+    def space_report(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Area per person against the standard, over-standard allocations, idle rooms and open findings."""
+        agency_id, district = query["agency_id"], query["district"]
+        with self.read_models.engine.connect() as conn:
+            return {
+                "area_per_person": views.area_per_person(conn, agency_id, district),
+                "over_standard": views.over_standard(conn, agency_id, district),
+                "idle_rooms": views.idle_rooms(conn, agency_id, district),
+                "findings": views.open_findings(conn, agency_id, district, _today(), query["overdue_only"]),
+            }
+
+    @command(s.PropertyPerformanceSchema)
+    def property_performance(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Occupancy, rent income and vacancy costs of a property against its 2020 baseline."""
+        prop = self.store.find(OperatingProperty, query["property_id"])
+        if prop is None:
+            raise NotFound(f"property {query['property_id']} not found")
+        year = query["year"]
+        return {"property_id": prop.id, "district": prop.district, **prop.performance(year, prop.vacant_months(year))}

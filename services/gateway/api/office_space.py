@@ -1,4 +1,8 @@
-"""Office space (办公用房) and agency master data routes."""
+"""Office space (办公用房) and agency master data routes.
+
+Writers (city administrators, district operators in their district) register and change; approvals,
+exceptions above the standard and adjustment between agencies are the city administration's.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +14,226 @@ from werkzeug.wrappers import Request
 
 from services.common.errors import NotFound
 from services.common.rpc import load_command as validated
-from services.gateway.auth import READERS, WRITERS, Principal
+from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.schemas import AgencyListSchema
 from services.gateway.views import agencies
-from services.gateway.web import api, call, read_json
-from services.office_space.schemas import RegisterAgencySchema
+from services.gateway.web import api, command_route, query_route
+from services.office_space import schemas as s
+
+OS = "office_space"
 
 
 class OfficeSpaceApi:
     """Routes of the office-space service and the agency directory."""
 
     db: Engine
-    office_space = RpcProxy("office_space")
+    office_space = RpcProxy(OS)
 
-    @api("POST", "/api/v1/agencies", roles=WRITERS)
-    def register_agency(self, request: Request, principal: Principal) -> tuple[int, Any]:
-        """RegisterAgency: add an agency to the master data."""
-        body = read_json(request)
-        principal.require_district(validated(RegisterAgencySchema, body)["district"])
-        return 201, call(self.office_space.register_agency, body)
+    register_agency = command_route(
+        "POST", "/api/v1/agencies", OS, "register_agency", s.RegisterAgencySchema, WRITERS, "district", 201
+    )
+    change_headcount = command_route(
+        "POST", "/api/v1/agencies/<agency_id>/headcount", OS, "change_headcount", s.ChangeHeadcountSchema, CITY_ADMINS
+    )
+    post_staff = command_route(
+        "POST", "/api/v1/agencies/<agency_id>/staff", OS, "post_staff", s.PostStaffSchema, WRITERS, status=201
+    )
+    record_departure = command_route(
+        "POST",
+        "/api/v1/agencies/<agency_id>/staff/<person_id>/departure",
+        OS,
+        "record_departure",
+        s.RecordDepartureSchema,
+        WRITERS,
+    )
+
+    register_building = command_route(
+        "POST", "/api/v1/buildings", OS, "register_building", s.RegisterBuildingSchema, WRITERS, status=201
+    )
+    add_room = command_route(
+        "POST", "/api/v1/buildings/<building_id>/rooms", OS, "add_room", s.AddRoomSchema, WRITERS, None, 201
+    )
+    allocate_room = command_route(
+        "POST",
+        "/api/v1/buildings/<building_id>/rooms/<room_id>/allocations",
+        OS,
+        "allocate_room",
+        s.AllocateRoomSchema,
+        WRITERS,
+        status=201,
+    )
+    release_room = command_route(
+        "POST",
+        "/api/v1/buildings/<building_id>/rooms/<room_id>/release",
+        OS,
+        "release_room",
+        s.ReleaseRoomSchema,
+        WRITERS,
+        None,
+    )
+    detect_idle_rooms = command_route(
+        "POST",
+        "/api/v1/office-space/idle-room-checks",
+        OS,
+        "detect_idle_rooms",
+        s.DetectIdleRoomsSchema,
+        CITY_ADMINS,
+        None,
+    )
+    transfer_room = command_route(
+        "POST",
+        "/api/v1/buildings/<building_id>/rooms/<room_id>/transfer",
+        OS,
+        "transfer_room",
+        s.TransferRoomSchema,
+        CITY_ADMINS,
+        None,
+    )
+
+    request_lease = command_route(
+        "POST", "/api/v1/leases", OS, "request_lease", s.RequestLeaseSchema, WRITERS, status=201
+    )
+    decide_lease = command_route(
+        "POST", "/api/v1/leases/<lease_id>/decision", OS, "decide_lease", s.DecideLeaseSchema, CITY_ADMINS, None
+    )
+    activate_lease = command_route(
+        "POST", "/api/v1/leases/<lease_id>/activate", OS, "activate_lease", s.LeaseIdSchema, WRITERS, None
+    )
+    end_lease = command_route("POST", "/api/v1/leases/<lease_id>/end", OS, "end_lease", s.LeaseIdSchema, WRITERS, None)
+    record_unapproved_lease = command_route(
+        "POST",
+        "/api/v1/leases/unapproved",
+        OS,
+        "record_unapproved_lease",
+        s.RecordUnapprovedLeaseSchema,
+        CITY_ADMINS,
+        status=201,
+    )
+
+    apply_repair = command_route(
+        "POST", "/api/v1/repair-projects", OS, "apply_repair", s.ApplyRepairSchema, WRITERS, status=201
+    )
+    review_repair = command_route(
+        "POST",
+        "/api/v1/repair-projects/<project_id>/necessity-review",
+        OS,
+        "review_repair_necessity",
+        s.ReviewNecessitySchema,
+        CITY_ADMINS,
+        None,
+    )
+    decide_repair = command_route(
+        "POST",
+        "/api/v1/repair-projects/<project_id>/decision",
+        OS,
+        "decide_repair",
+        s.DecideRepairSchema,
+        CITY_ADMINS,
+        None,
+    )
+    start_repair = command_route(
+        "POST", "/api/v1/repair-projects/<project_id>/start", OS, "start_repair", s.RepairIdSchema, WRITERS, None
+    )
+    record_repair_change = command_route(
+        "POST",
+        "/api/v1/repair-projects/<project_id>/changes",
+        OS,
+        "record_repair_change",
+        s.RecordRepairChangeSchema,
+        WRITERS,
+        None,
+        201,
+    )
+    complete_repair = command_route(
+        "POST",
+        "/api/v1/repair-projects/<project_id>/complete",
+        OS,
+        "complete_repair",
+        s.CompleteRepairSchema,
+        WRITERS,
+        None,
+    )
+
+    open_inspection = command_route(
+        "POST", "/api/v1/inspections", OS, "open_inspection", s.OpenInspectionSchema, CITY_ADMINS, status=201
+    )
+    record_finding = command_route(
+        "POST",
+        "/api/v1/inspections/<inspection_id>/findings",
+        OS,
+        "record_finding",
+        s.RecordFindingSchema,
+        CITY_ADMINS,
+        None,
+        201,
+    )
+    rectify_finding = command_route(
+        "POST",
+        "/api/v1/inspections/<inspection_id>/findings/<finding_id>/rectification",
+        OS,
+        "rectify_finding",
+        s.RectifyFindingSchema,
+        WRITERS,
+        None,
+    )
+
+    register_property = command_route(
+        "POST",
+        "/api/v1/operating-properties",
+        OS,
+        "register_property",
+        s.RegisterPropertySchema,
+        CITY_ADMINS,
+        "district",
+        201,
+    )
+    add_property_unit = command_route(
+        "POST",
+        "/api/v1/operating-properties/<property_id>/units",
+        OS,
+        "add_property_unit",
+        s.AddUnitSchema,
+        CITY_ADMINS,
+        None,
+        201,
+    )
+    let_unit = command_route(
+        "POST",
+        "/api/v1/operating-properties/<property_id>/units/<unit_id>/tenancy",
+        OS,
+        "let_unit",
+        s.LetUnitSchema,
+        CITY_ADMINS,
+        None,
+    )
+    vacate_unit = command_route(
+        "POST",
+        "/api/v1/operating-properties/<property_id>/units/<unit_id>/vacate",
+        OS,
+        "vacate_unit",
+        s.UnitSchema,
+        CITY_ADMINS,
+        None,
+    )
+    receive_rent = command_route(
+        "POST",
+        "/api/v1/operating-properties/<property_id>/units/<unit_id>/rent",
+        OS,
+        "receive_rent",
+        s.ReceiveRentSchema,
+        CITY_ADMINS,
+        None,
+        201,
+    )
+
+    space_report = query_route("/api/v1/office-space/report", OS, "space_report", s.SpaceQuerySchema, READERS)
+    property_performance = query_route(
+        "/api/v1/operating-properties/<property_id>/performance",
+        OS,
+        "property_performance",
+        s.PropertyPerformanceSchema,
+        READERS,
+    )
 
     @api("GET", "/api/v1/agencies/<agency_id>", roles=READERS)
     def get_agency(self, request: Request, principal: Principal, agency_id: str) -> dict[str, Any]:

@@ -157,6 +157,22 @@ class OperatingProperty(Aggregate):
             "vacancy_cost_goal_met": vacancy_change is not None and vacancy_change <= VACANCY_COST_GOAL,
         }
 
+    def vacant_months(self, year: int) -> dict[str, int]:
+        """Per unit, the months of ``year`` in which it was not let at any time (from its tenancies)."""
+        result = {}
+        for unit_id, unit in self.units.items():
+            let_months = set()
+            for start, end in unit["tenancies"]:
+                first, last = date.fromisoformat(start), date.fromisoformat(end) if end else date(year, 12, 31)
+                for month in range(1, 13):
+                    month_start, month_end = date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+                    if first < month_end and last >= month_start:
+                        let_months.add(month)
+            added = date.fromisoformat(unit["added_on"])
+            months = [m for m in range(1, 13) if date(year + m // 12, m % 12 + 1, 1) > added]
+            result[unit_id] = len([m for m in months if m not in let_months])
+        return result
+
     def _unit(self, unit_id: str) -> dict[str, Any]:
         if unit_id not in self.units:
             raise NotFound(f"unit {unit_id} not found", fields={"unit_id": ["unknown unit"]})
@@ -171,13 +187,19 @@ class OperatingProperty(Aggregate):
             "area_m2": event.area_m2,
             "monthly_fixed_cost": event.monthly_fixed_cost,
             "tenant": None,
+            "added_on": event.added_on,
+            "tenancies": [],
         }
 
     def _on_UnitLet(self, event: UnitLet) -> None:
-        self.units[event.unit_id]["tenant"] = event.tenant
+        unit = self.units[event.unit_id]
+        unit["tenant"] = event.tenant
+        unit["tenancies"].append([event.start_on, event.end_on])
 
     def _on_UnitVacated(self, event: UnitVacated) -> None:
-        self.units[event.unit_id]["tenant"] = None
+        unit = self.units[event.unit_id]
+        unit["tenant"] = None
+        unit["tenancies"][-1][1] = event.vacated_on
 
     def _on_RentReceived(self, event: RentReceived) -> None:
         self.rent.append([event.period, event.amount])

@@ -128,6 +128,7 @@ def test_another_value_at_an_already_recorded_time_is_refused() -> None:
     m.record_readings(series(1_001, 1_002), NOW)
     outcome = m.record_readings([[at(5), 1_001.5]], NOW)
     assert reasons(outcome) == [(0, "conflicts_with_recorded_value")]
+    assert outcome.rejected[0].message == "1001 is already recorded at this time"
 
 
 def test_a_reading_older_than_the_last_that_was_never_recorded_is_refused() -> None:

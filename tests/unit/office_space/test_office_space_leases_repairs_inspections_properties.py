@@ -163,3 +163,12 @@ def test_income_and_vacancy_costs_are_judged_against_2020_and_the_goals() -> Non
         True,
     )
     assert p.performance(2025, months_vacant={"U2": 12})["vacancy_cost_goal_met"] is False
+
+
+def test_vacant_months_come_from_the_tenancies() -> None:
+    p = OperatingProperty.register("OP1", "320400", "商铺", 1000.0, 100.0)
+    p.add_unit("U1", 100.0, 1000.0, date(2025, 6, 1))
+    p.add_unit("U2", 100.0, 1000.0, date(2025, 6, 1))
+    p.let("U1", "书店", 5000.0, date(2026, 4, 1), date(2027, 4, 1))  # vacant January to March
+    p.vacate("U1", date(2026, 9, 15))  # and again October to December
+    assert p.vacant_months(2026) == {"U1": 6, "U2": 12}

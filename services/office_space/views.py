@@ -1,0 +1,282 @@
+"""The office-space service's read models (in its own database, from its own topic) and its queries:
+area per person against the standard, the over-standard list, idle rooms, open and overdue findings."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.common.db import register_migrations
+from services.common.events import Envelope
+from services.common.projector import Projection
+from services.common.settings import topic_for
+from services.office_space.domain import overdue
+
+register_migrations("office_space_views", Path(__file__).parent / "migrations")
+
+metadata = sa.MetaData()
+staff = sa.Table(
+    "os_staff",
+    metadata,
+    sa.Column("person_id", sa.String(64), primary_key=True),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("name", sa.String(100)),
+    sa.Column("rank", sa.String(40)),
+)
+rooms = sa.Table(
+    "os_rooms",
+    metadata,
+    sa.Column("room_id", sa.String(64), primary_key=True),
+    sa.Column("building_id", sa.String(64)),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("number", sa.String(20)),
+    sa.Column("usable_area_m2", sa.Float()),
+    sa.Column("use", sa.String(20)),
+    sa.Column("idle", sa.Boolean()),
+    sa.Column("idle_since", sa.String(40)),
+)
+allocations = sa.Table(
+    "os_allocations",
+    metadata,
+    sa.Column("room_id", sa.String(64), primary_key=True),
+    sa.Column("person_id", sa.String(64), primary_key=True),
+    sa.Column("building_id", sa.String(64)),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("rank", sa.String(40)),
+    sa.Column("area_per_person_m2", sa.Float()),
+    sa.Column("standard_m2", sa.Float()),
+    sa.Column("over_standard", sa.Boolean()),
+    sa.Column("exception_approved_by", sa.String(200)),
+)
+findings = sa.Table(
+    "os_findings",
+    metadata,
+    sa.Column("finding_key", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(40)),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("description", sa.String(2000)),
+    sa.Column("opened_on", sa.String(40)),
+    sa.Column("deadline", sa.String(40)),
+    sa.Column("closed_on", sa.String(40)),
+)
+
+
+class OfficeSpaceViews(Projection):
+    """Staff, rooms, allocations and findings, kept from the office-space events."""
+
+    topics = (topic_for("office_space"),)
+    tables = (staff, rooms, allocations, findings)
+
+    def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        conn.execute(staff.insert(), {k: p[k] for k in ("person_id", "agency_id", "name", "rank")})
+
+    def on_StaffDeparted(self, conn: sa.Connection, env: Envelope) -> None:
+        conn.execute(staff.delete().where(staff.c.person_id == env.payload["person_id"]))
+
+    def on_RoomAdded(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        row = {k: p[k] for k in ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")}
+        conn.execute(rooms.insert(), {**row, "district": env.district, "idle": False})
+
+    def on_RoomAllocated(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        keys = (
+            "room_id",
+            "person_id",
+            "building_id",
+            "agency_id",
+            "rank",
+            "area_per_person_m2",
+            "standard_m2",
+            "over_standard",
+            "exception_approved_by",
+        )
+        # everyone in a shared room now has the smaller area
+        conn.execute(
+            allocations.update()
+            .where(allocations.c.room_id == p["room_id"])
+            .values(area_per_person_m2=p["area_per_person_m2"])
+        )
+        conn.execute(allocations.insert(), {**{k: p[k] for k in keys}, "district": env.district})
+        conn.execute(rooms.update().where(rooms.c.room_id == p["room_id"]).values(idle=False, idle_since=None))
+
+    def on_RoomReleased(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        key = (allocations.c.room_id == p["room_id"]) & (allocations.c.person_id == p["person_id"])
+        conn.execute(allocations.delete().where(key))
+        conn.execute(
+            findings.update()
+            .where(findings.c.finding_key == f"departed:{p['room_id']}:{p['person_id']}")
+            .values(closed_on=p["released_on"])
+        )
+
+    def on_RoomBecameIdle(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        conn.execute(
+            rooms.update().where(rooms.c.room_id == p["room_id"]).values(idle=True, idle_since=p["vacant_since"])
+        )
+
+    def on_RoomTransferred(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        conn.execute(rooms.update().where(rooms.c.room_id == p["room_id"]).values(agency_id=p["to_agency_id"]))
+
+    def on_RoomHeldByDepartedStaff(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        self._open(
+            conn,
+            f"departed:{p['room_id']}:{p['person_id']}",
+            "departed_staff",
+            p["agency_id"],
+            env.district,
+            f"room {p['room_id']} still held by {p['person_id']} ({p['reason']})",
+            p["detected_on"],
+            None,
+        )
+
+    def on_UnapprovedLeaseFound(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        self._open(
+            conn,
+            f"lease:{p['lease_id']}",
+            "unapproved_lease",
+            p["agency_id"],
+            env.district,
+            f"rooms {', '.join(p['room_ids'])} let to {p['counter_party']} without approval",
+            p["found_on"],
+            None,
+        )
+
+    def on_LeaseEnded(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        conn.execute(
+            findings.update().where(findings.c.finding_key == f"lease:{p['lease_id']}").values(closed_on=p["ended_on"])
+        )
+
+    def on_InspectionFindingRecorded(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        self._open(
+            conn,
+            f"inspection:{p['inspection_id']}:{p['finding_id']}",
+            p["kind"],
+            env.agency_id or "",
+            env.district,
+            p["description"],
+            env.recorded_at[:10],
+            p["deadline"],
+        )
+
+    def on_FindingRectified(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        key = f"inspection:{p['inspection_id']}:{p['finding_id']}"
+        conn.execute(findings.update().where(findings.c.finding_key == key).values(closed_on=p["rectified_on"]))
+
+    def _open(
+        self,
+        conn: sa.Connection,
+        key: str,
+        kind: str,
+        agency_id: str,
+        district: str | None,
+        text: str,
+        opened_on: str,
+        deadline: str | None,
+    ) -> None:
+        conn.execute(
+            findings.insert(),
+            {
+                "finding_key": key,
+                "kind": kind,
+                "agency_id": agency_id,
+                "district": district or "",
+                "description": text,
+                "opened_on": opened_on,
+                "deadline": deadline,
+            },
+        )
+
+
+def _scoped(query: Any, table: sa.Table, agency_id: str | None, district: str | None) -> Any:
+    if agency_id:
+        query = query.where(table.c.agency_id == agency_id)
+    if district:
+        query = query.where(table.c.district == district)
+    return query
+
+
+def _rows(conn: sa.Connection, query: Any) -> list[dict[str, Any]]:
+    return [row._asdict() for row in conn.execute(query)]
+
+
+def area_per_person(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Per agency: staff on post, allocated office area, area per person, and the standard it is held to."""
+    a = allocations.c
+    query = _scoped(
+        sa.select(
+            a.agency_id,
+            sa.func.count().label("allocations"),
+            sa.func.sum(a.area_per_person_m2).label("allocated_m2"),
+            sa.func.sum(a.standard_m2).label("standard_m2"),
+            sa.func.sum(sa.case((a.over_standard, 1), else_=0)).label("over_standard"),
+        ).group_by(a.agency_id),
+        allocations,
+        agency_id,
+        district,
+    )
+    result = []
+    for row in _rows(conn, query):
+        on_post = conn.execute(sa.select(sa.func.count()).where(staff.c.agency_id == row["agency_id"])).scalar_one()
+        count = row["allocations"] or 1
+        result.append(
+            {
+                **row,
+                "staff_on_post": on_post,
+                "area_per_person_m2": round(row["allocated_m2"] / count, 2),
+                "standard_per_person_m2": round(row["standard_m2"] / count, 2),
+                "within_standard": row["allocated_m2"] <= row["standard_m2"],
+            }
+        )
+    return result
+
+
+def over_standard(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Allocations above the standard (超标准配置), with who approved the exception."""
+    query = _scoped(
+        sa.select(allocations).where(allocations.c.over_standard.is_(True)), allocations, agency_id, district
+    )
+    return _rows(conn, query.order_by(allocations.c.agency_id, allocations.c.room_id))
+
+
+def idle_rooms(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Idle office rooms (闲置), available for adjustment."""
+    query = _scoped(sa.select(rooms).where(rooms.c.idle.is_(True)), rooms, agency_id, district)
+    return _rows(conn, query.order_by(rooms.c.district, rooms.c.room_id))
+
+
+def open_findings(
+    conn: sa.Connection, agency_id: str | None, district: str | None, today: date, overdue_only: bool
+) -> list[dict[str, Any]]:
+    """Open findings (rooms of departed staff, unapproved leases, inspection findings); overdue ones marked."""
+    query = _scoped(sa.select(findings).where(findings.c.closed_on.is_(None)), findings, agency_id, district)
+    found = _rows(conn, query.order_by(findings.c.opened_on))
+    late = {f["finding_key"]: f["days_overdue"] for f in overdue([f for f in found if f["deadline"]], today)}
+    for finding in found:
+        finding["days_overdue"] = late.get(finding["finding_key"], 0)
+    return [f for f in found if f["days_overdue"] > 0] if overdue_only else found
+
+
+def buildings_of(conn: sa.Connection) -> list[str]:
+    """Every building with rooms (for the idle-room detector)."""
+    return list(conn.execute(sa.select(rooms.c.building_id).distinct()).scalars())
+
+
+def buildings_where(conn: sa.Connection, person_id: str) -> list[str]:
+    """The buildings where a person holds rooms."""
+    query = sa.select(allocations.c.building_id).where(allocations.c.person_id == person_id).distinct()
+    return list(conn.execute(query).scalars())

@@ -1,0 +1,221 @@
+"""Office space end to end: agencies and staff, rooms against the standard, findings, leases, repairs,
+inspections and operating properties — all through the gateway's HTTP API."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Platform
+
+
+def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if accept(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def city(platform: Platform) -> dict[str, Any]:
+    """A city-level agency with two staff and a building of three rooms."""
+    admin = platform.token()
+    tag = uuid.uuid4().hex[:8]
+    agency = f"AG-{tag}"
+    body = {
+        "agency_id": agency,
+        "name": "常州市财政局",
+        "district": "320400",
+        "kind": "party_government",
+        "admin_level": "city",
+        "authorised_headcount": 80,
+    }
+    assert platform.request("POST", "/api/v1/agencies", body, admin)[0] == 201
+    _eventually(lambda: platform.request("GET", f"/api/v1/agencies/{agency}", token=admin)[0], lambda s: s == 200)
+    for person, rank in (("P1", "bureau_deputy"), ("P2", "below_bureau")):
+        staff = {"person_id": f"{person}-{tag}", "name": "张伟", "rank": rank, "posted_on": "2021-03-01"}
+        assert platform.request("POST", f"/api/v1/agencies/{agency}/staff", staff, admin)[0] == 201
+    building = {
+        "building_id": f"B-{tag}",
+        "agency_id": agency,
+        "name": "市行政中心1号楼",
+        "address": "龙城大道1280号",
+        "gross_floor_area_m2": 2000,
+    }
+    assert platform.request("POST", "/api/v1/buildings", building, admin)[0] == 201
+    for room, area, use in (("R1", 18, "office"), ("R2", 20, "office"), ("M1", 60, "meeting")):
+        room_body = {"room_id": f"{room}-{tag}", "number": room, "usable_area_m2": area, "use": use}
+        assert platform.request("POST", f"/api/v1/buildings/B-{tag}/rooms", room_body, admin)[0] == 201
+    return {"admin": admin, "tag": tag, "agency": agency, "building": f"B-{tag}"}
+
+
+def _allocate(
+    platform: Platform, city: dict[str, Any], room: str, person: str, token: str, **extra: Any
+) -> tuple[int, Any, Any]:
+    tag = city["tag"]
+    body = {"person_id": f"{person}-{tag}", "agency_id": city["agency"], **extra}
+    return platform.request("POST", f"/api/v1/buildings/{city['building']}/rooms/{room}-{tag}/allocations", body, token)
+
+
+def _report(platform: Platform, city: dict[str, Any], **args: str) -> dict[str, Any]:
+    query = "&".join(f"{k}={v}" for k, v in {"agency_id": city["agency"], **args}.items())
+    status, body, _ = platform.request("GET", f"/api/v1/office-space/report?{query}", token=city["admin"])
+    assert status == 200, body
+    return dict(body)
+
+
+def test_allocation_above_the_standard_is_refused_unless_a_city_administrator_approves(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    assert _allocate(platform, city, "R1", "P1", city["admin"])[0] == 201  # 18 m² for 副局级 (18 m²)
+    status, body, _ = _allocate(platform, city, "R2", "P2", city["admin"])  # 20 m² for 局级以下 (9 m²)
+    assert (status, body["error"], body["details"]["standard_m2"]) == (422, "over_standard", 9.0)
+    operator = platform.token("district_operator", district="320400", name="op-city")
+    status, body, _ = _allocate(platform, city, "R2", "P2", operator, exception_reason="档案存放需要")
+    assert (status, body["error"]) == (403, "forbidden")
+    assert _allocate(platform, city, "R2", "P2", city["admin"], exception_reason="档案存放需要")[0] == 201
+    report = _eventually(lambda: _report(platform, city), lambda r: len(r["over_standard"]) == 1)
+    over = report["over_standard"][0]
+    assert (over["room_id"], over["exception_approved_by"], over["standard_m2"]) == (
+        f"R2-{city['tag']}",
+        "city_admin:e2e",
+        9.0,
+    )
+    assert report["area_per_person"][0]["allocations"] == 2
+
+
+def test_a_room_still_held_by_staff_who_retired_becomes_an_open_finding(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    tag = city["tag"]
+    assert _allocate(platform, city, "R1", "P1", city["admin"])[0] == 201
+    _eventually(lambda: _report(platform, city), lambda r: r["area_per_person"])
+    departure = {"reason": "retired", "departed_on": "2026-10-31"}
+    status, body, _ = platform.request(
+        "POST", f"/api/v1/agencies/{city['agency']}/staff/P1-{tag}/departure", departure, city["admin"]
+    )
+    assert (status, body["rooms_still_held"]) == (200, [f"R1-{tag}"])
+    report = _eventually(lambda: _report(platform, city), lambda r: r["findings"])
+    assert [(f["kind"], f["agency_id"]) for f in report["findings"]] == [("departed_staff", city["agency"])]
+
+
+def test_rooms_leases_and_repairs_follow_their_rules(platform: Platform, city: dict[str, Any]) -> None:
+    admin, tag, agency = city["admin"], city["tag"], city["agency"]
+    status, body, _ = _allocate(platform, city, "M1", "P1", admin)
+    assert (status, body["error"]) == (422, "not_an_office")
+    status, body, _ = platform.request(
+        "POST", f"/api/v1/buildings/{city['building']}/rooms/R1-{tag}/transfer", {"to_agency_id": agency}, admin
+    )
+    assert (status, body["error"]) == (422, "room_not_idle")
+
+    lease = {
+        "lease_id": f"L-{tag}",
+        "agency_id": agency,
+        "building_id": city["building"],
+        "room_ids": [f"M1-{tag}"],
+        "kind": "rent",
+        "counter_party": "常州某科技有限公司",
+        "start_on": "2026-01-01",
+        "end_on": "2027-01-01",
+        "monthly_rent": 0,
+    }
+    status, body, _ = platform.request("POST", "/api/v1/leases", lease, admin)
+    assert (status, list(body["fields"])) == (422, ["monthly_rent"])
+    assert platform.request("POST", "/api/v1/leases", lease | {"monthly_rent": 6500}, admin)[0] == 201
+    status, body, _ = platform.request("POST", f"/api/v1/leases/L-{tag}/activate", {}, admin)
+    assert (status, body["error"]) == (422, "wrong_status")  # not approved yet
+    assert platform.request("POST", f"/api/v1/leases/L-{tag}/decision", {"approve": True}, admin)[0] == 200
+    assert platform.request("POST", f"/api/v1/leases/L-{tag}/activate", {}, admin)[0] == 200
+
+    project = {
+        "project_id": f"RP-{tag}",
+        "agency_id": agency,
+        "building_id": city["building"],
+        "category": "major",
+        "scope": "屋面防水及外墙修缮",
+        "budget": 860000,
+    }
+    assert platform.request("POST", "/api/v1/repair-projects", project, admin)[0] == 201
+    status, body, _ = platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/start", {}, admin)
+    assert (status, body["error"]) == (422, "wrong_status")  # nothing executes before approval
+    review = {"necessary": True, "opinion": "屋面渗漏严重"}
+    assert platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/necessity-review", review, admin)[0] == 200
+    assert (
+        platform.request(
+            "POST", f"/api/v1/repair-projects/RP-{tag}/decision", {"approve": True, "approved_budget": 800000}, admin
+        )[0]
+        == 200
+    )
+    assert platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/start", {}, admin)[0] == 200
+    change = {"description": "增加走廊地面翻新", "reason": "使用单位提出", "amount": 52000, "outside_plan": True}
+    status, body, _ = platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/changes", change, admin)
+    assert (status, body["flagged"]) == (201, True)
+
+
+def test_overdue_inspection_findings_and_operating_property_performance(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    admin, tag, agency = city["admin"], city["tag"], city["agency"]
+    inspection = {
+        "inspection_id": f"I-{tag}",
+        "agency_id": agency,
+        "topic": "办公用房专项巡检",
+        "inspected_on": "2026-01-05",
+    }
+    assert platform.request("POST", "/api/v1/inspections", inspection, admin)[0] == 201
+    finding = {"finding_id": f"F-{tag}", "kind": "idle", "description": "302室闲置", "deadline": "2026-02-01"}
+    assert platform.request("POST", f"/api/v1/inspections/I-{tag}/findings", finding, admin)[0] == 201
+    report = _eventually(lambda: _report(platform, city, overdue_only="true"), lambda r: r["findings"])
+    assert report["findings"][0]["kind"] == "idle" and report["findings"][0]["days_overdue"] > 0
+
+    prop = {
+        "property_id": f"OP-{tag}",
+        "district": "320402",
+        "name": "延陵西路商铺",
+        "baseline_rent_income": 100000,
+        "baseline_vacancy_cost": 20000,
+    }
+    assert platform.request("POST", "/api/v1/operating-properties", prop, admin)[0] == 201
+    unit = {"unit_id": "U1", "area_m2": 120, "monthly_fixed_cost": 1500}
+    assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units", unit, admin)[0] == 201
+    tenancy = {"tenant": "常州某书店", "monthly_rent": 9000, "start_on": "2026-01-01", "end_on": "2028-12-31"}
+    assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units/U1/tenancy", tenancy, admin)[0] == 200
+    rent = {"period": "2026-11", "amount": 9000}
+    assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units/U1/rent", rent, admin)[0] == 201
+    status, body, _ = platform.request(
+        "GET", f"/api/v1/operating-properties/OP-{tag}/performance?year=2026", token=admin
+    )
+    assert (status, body["occupancy_rate"], body["rent_income"]) == (200, 1.0, 9000.0)
+
+
+def test_bad_input_and_district_scope_are_refused_and_nothing_is_stored(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    admin, tag, agency = city["admin"], city["tag"], city["agency"]
+    status, body, _ = platform.request(
+        "POST", f"/api/v1/agencies/{agency}/staff", {"name": "x", "rank": "general"}, admin
+    )
+    assert (status, sorted(body["fields"])) == (422, ["person_id", "posted_on", "rank"])
+    status, body, _ = platform.request(
+        "POST",
+        f"/api/v1/buildings/NOPE-{tag}/rooms",
+        {"room_id": "R", "number": "1", "usable_area_m2": 9, "use": "office"},
+        admin,
+    )
+    assert (status, body["error"]) == (404, "not_found")
+    other = platform.token("district_operator", district="320404", name="zhonglou")
+    staff = {"person_id": f"P9-{tag}", "name": "李四", "rank": "below_bureau", "posted_on": "2026-01-01"}
+    status, body, _ = platform.request("POST", f"/api/v1/agencies/{agency}/staff", staff, other)
+    assert (status, body["error"]) == (403, "not_in_scope")
+    status, body, _ = platform.request(
+        "POST", f"/api/v1/buildings/{city['building']}/rooms/R1-{tag}/release", {"person_id": f"P1-{tag}"}, other
+    )
+    assert (status, body["error"]) in {(403, "not_in_scope"), (404, "not_found")}
+    status, body, _ = platform.request("GET", f"/api/v1/office-space/report?agency_id={agency}", token=other)
+    assert (status, body["error"]) == (403, "not_in_scope")

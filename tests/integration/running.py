@@ -1,0 +1,73 @@
+"""Services as real processes for the integration tests of health and metrics.
+
+``start_services_with_broker`` starts a Tansu of the caller's own and some services (office_space by
+default) with ``services.common.processes``, the way ``make run`` does, on free ports and SQLite stores
+in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.common.processes import Managed, ProcessGroup, free_port, start_services, start_tansu
+
+
+@dataclass
+class RunningServices:
+    """Service processes, their Tansu, and how to reach them."""
+
+    group: ProcessGroup
+    tansu: Managed
+    ports: dict[str, int]
+    bootstrap: str
+
+    def get(self, service: str, path: str) -> tuple[int, Any]:
+        """(status, JSON body or text) of GET ``path`` on ``service``'s HTTP port."""
+        url = f"http://127.0.0.1:{self.ports[service]}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, _body(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, _body(error.read())
+
+    def stop(self) -> None:
+        """Stop every process started (services first)."""
+        self.group.stop_all([*self.ports, "tansu"])
+
+
+def _body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def start_services_with_broker(
+    base: Path, amqp_uri: str, names: tuple[str, ...] = ("office_space",), **extra_env: str
+) -> RunningServices:
+    """Start a Tansu of our own, then ``names``, and wait until each is ready."""
+    ports = {name: free_port() for name in names}
+    broker_port = free_port()
+    env = {
+        **os.environ,
+        "VAR_DIR": str(base),
+        "AMQP_URI": amqp_uri,
+        "KAFKA_BOOTSTRAP": f"127.0.0.1:{broker_port}",
+        **{f"PORT_{name.upper()}": str(port) for name, port in ports.items()},
+        **extra_env,
+    }
+    group = ProcessGroup(base, env)
+    tansu = start_tansu(group, broker_port)
+    running = RunningServices(group, tansu, ports, env["KAFKA_BOOTSTRAP"])
+    try:
+        start_services(group, ports, names, timeout=90)
+    except BaseException:
+        running.stop()
+        raise
+    return running

@@ -1,0 +1,61 @@
+"""Liveness and readiness of real service processes: ready with everything up, 503 naming a dead broker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.integration.running import RunningServices, start_services_with_broker
+
+
+def _wait_for(running: RunningServices, service: str, path: str, status: int, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        code, body = running.get(service, path)
+        if code == status or time.monotonic() > deadline:
+            assert code == status, body
+            return body
+        time.sleep(0.3)
+
+
+def test_a_service_with_everything_up_is_live_and_ready(office_space_process: RunningServices) -> None:
+    status, live = office_space_process.get("office_space", "/health/live")
+    assert status == 200 and live == {"service": "office_space", "status": "alive"}
+
+    status, ready = office_space_process.get("office_space", "/health/ready")
+    assert status == 200
+    assert ready == {
+        "service": "office_space",
+        "status": "ok",
+        "checks": {"database": "ok", "rabbitmq": "ok", "kafka": "ok"},
+    }
+    assert office_space_process.get("office_space", "/health") == (200, ready)
+
+
+def test_readiness_checks_are_reported_as_metrics(office_space_process: RunningServices) -> None:
+    office_space_process.get("office_space", "/health/ready")
+    status, text = office_space_process.get("office_space", "/metrics")
+    assert status == 200
+    for dependency in ("database", "rabbitmq", "kafka"):
+        assert f'gov_dependency_up{{dependency="{dependency}",service="office_space"}} 1.0' in text
+    assert 'gov_http_requests_total{method="GET",route="/health/ready",service="office_space",status="200"}' in text
+
+
+def test_a_dead_broker_makes_the_service_unready_naming_kafka(tmp_path: Path, amqp_uri: str) -> None:
+    running = start_services_with_broker(tmp_path, amqp_uri, HEALTH_CACHE_SECONDS="0.5")
+    try:
+        _wait_for(running, "office_space", "/health/ready", 200)
+        os.kill(running.tansu.pid, signal.SIGKILL)
+
+        body = _wait_for(running, "office_space", "/health/ready", 503)
+
+        assert body["status"] == "failing"
+        assert body["checks"]["database"] == "ok" and body["checks"]["rabbitmq"] == "ok"
+        assert body["checks"]["kafka"].startswith("unreachable: ") and running.bootstrap in body["checks"]["kafka"]
+        assert running.get("office_space", "/health")[0] == 503
+        assert running.get("office_space", "/health/live")[0] == 200  # alive: a restart would not help
+    finally:
+        running.stop()
