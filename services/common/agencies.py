@@ -71,6 +71,15 @@ class KnownAgencies(Projection):
             {k: p[k] for k in ("agency_id", "name", "district", "kind", "admin_level", "authorised_headcount")},
         )
 
+    def on_AuthorisedHeadcountChanged(self, conn: sa.Connection, env: Envelope) -> None:
+        """A new authorised headcount (编制)."""
+        t = known_agencies_table
+        conn.execute(
+            t.update()
+            .where(t.c.agency_id == env.payload["agency_id"])
+            .values(authorised_headcount=env.payload["authorised_headcount"])
+        )
+
 
 def find_agency(engine: Engine, agency_id: str) -> KnownAgency | None:
     """The agency as this service knows it, or None."""

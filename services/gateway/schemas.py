@@ -21,3 +21,19 @@ class AgencyListSchema(PageSchema):
     district = fields.String(
         load_default=None, validate=validate.Regexp(r"^\d{6}$", error="must be a six-digit district code")
     )
+
+
+class DataCenterQuerySchema(Schema):
+    """Data-center listings: optional district and agency filters."""
+
+    district = fields.String(
+        load_default=None, validate=validate.Regexp(r"^\d{6}$", error="must be a six-digit district code")
+    )
+    agency_id = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+
+
+class FindingsQuerySchema(DataCenterQuerySchema):
+    """The open findings of every system: filter by district, agency, kind and minimum age in days."""
+
+    kind = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    min_age_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3650))

@@ -21,6 +21,7 @@ from services.common.rpc import ProjectorRunner
 from services.common.settings import settings
 from services.gateway import views
 from services.gateway.api.assets import AssetsApi
+from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.api.energy import EnergyApi
 from services.gateway.api.office_space import OfficeSpaceApi
 from services.gateway.api.procurement import ProcurementApi
@@ -43,7 +44,9 @@ def _gateway_engine(container: Any) -> Engine | None:
     return None
 
 
-class GatewayService(OfficeSpaceApi, VehiclesApi, AssetsApi, ProcurementApi, EnergyApi, DistrictInboundApi):
+class GatewayService(
+    OfficeSpaceApi, VehiclesApi, AssetsApi, ProcurementApi, EnergyApi, DataCenterApi, DistrictInboundApi
+):
     """Nameko service ``gateway``: HTTP in, RPC out, projections read."""
 
     name = "gateway"

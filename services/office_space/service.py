@@ -11,6 +11,8 @@ import uuid
 from datetime import date
 from typing import Any
 
+from nameko.timer import timer
+
 from services.common.errors import Forbidden, NotFound
 from services.common.events import utc_now
 from services.common.rpc import DomainService, command, service_views
@@ -27,6 +29,9 @@ from services.office_space.domain import (
     OperatingProperty,
     RepairProject,
 )
+
+IDLE_CHECK_SECONDS = 24 * 3600
+"""How often the service looks for offices that became idle (闲置) on its own."""
 
 
 def _new_id(given: str | None, prefix: str) -> str:
@@ -166,6 +171,16 @@ class OfficeSpaceService(DomainService):
         if not changed:
             return {"idle_rooms": {}, "event_ids": []}
         return self.save(*changed, answer={"idle_rooms": {k: v for k, v in found.items() if v}})
+
+    @timer(interval=IDLE_CHECK_SECONDS)  # type: ignore[untyped-decorator]
+    def detect_idle_rooms_daily(self) -> None:
+        """Once a day, record offices vacant for the standard number of days as idle."""
+        with self.read_models.engine.connect() as conn:
+            ids = views.buildings_of(conn)
+        buildings = list(self.store.find_many(Building, ids).values())
+        changed = [b for b in buildings if b.detect_idle_rooms(_today())]
+        if changed:
+            self.save(*changed)
 
     @command(s.TransferRoomSchema)
     def transfer_room(self, cmd: dict[str, Any]) -> dict[str, Any]:

@@ -219,3 +219,32 @@ def test_bad_input_and_district_scope_are_refused_and_nothing_is_stored(
     assert (status, body["error"]) in {(403, "not_in_scope"), (404, "not_found")}
     status, body, _ = platform.request("GET", f"/api/v1/office-space/report?agency_id={agency}", token=other)
     assert (status, body["error"]) == (403, "not_in_scope")
+
+
+def test_the_data_center_shows_space_figures_and_open_findings_and_serves_the_dashboard(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    admin, tag, agency = city["admin"], city["tag"], city["agency"]
+    assert _allocate(platform, city, "R1", "P1", admin)[0] == 201
+    assert _allocate(platform, city, "R2", "P2", admin, exception_reason="档案存放需要")[0] == 201
+    inspection = {"inspection_id": f"DI-{tag}", "agency_id": agency, "topic": "专项巡检", "inspected_on": "2026-01-05"}
+    assert platform.request("POST", "/api/v1/inspections", inspection, admin)[0] == 201
+    finding = {"finding_id": f"DF-{tag}", "kind": "safety", "description": "消防通道堆放杂物", "deadline": "2026-02-01"}
+    assert platform.request("POST", f"/api/v1/inspections/DI-{tag}/findings", finding, admin)[0] == 201
+
+    def profile() -> dict[str, Any]:
+        return dict(platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=admin)[1])
+
+    seen = _eventually(profile, lambda p: p.get("over_standard") == 1 and p.get("open_findings") == 1)
+    assert (seen["staff_on_post"], seen["office_area_m2"], seen["area_per_person_m2"]) == (2, 38.0, 19.0)
+    assert (seen["standard_area_m2"], seen["findings"][0]["kind"]) == (27.0, "safety")
+    status, city_figures, _ = platform.request("GET", "/api/v1/datacenter/city", token=admin)
+    assert status == 200 and "320400" in {d["district"] for d in city_figures["districts"]}
+    listed = platform.request("GET", f"/api/v1/datacenter/findings?kind=safety&agency_id={agency}", token=admin)[1]
+    assert [(f["kind"], f["age_days"]) for f in listed["items"]] == [("safety", 0)]
+    older = platform.request("GET", f"/api/v1/datacenter/findings?agency_id={agency}&min_age_days=1", token=admin)[1]
+    assert older["items"] == []  # opened today
+    operator = platform.token("district_operator", district="320404", name="zl-viewer")
+    assert platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=operator)[0] == 403
+    status, page, headers = platform.request("GET", "/")
+    assert status == 200 and headers["content-type"].startswith("text/html") and "机关事务大数据中心" in page

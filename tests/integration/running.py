@@ -35,6 +35,8 @@ class RunningServices:
                 return response.status, _body(response.read())
         except urllib.error.HTTPError as error:
             return error.code, _body(error.read())
+        except (ConnectionError, urllib.error.URLError) as error:  # no answer (yet): status 0, for pollers
+            return 0, repr(error)
 
     def stop(self) -> None:
         """Stop every process started (services first)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -24,16 +25,24 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def prepare_database(engine: Engine) -> None:
-    """Create or upgrade every gateway table: projector offsets, tokens, every projection's tables."""
+    """Create or upgrade every gateway table: projector offsets, tokens, every projection's tables.
+
+    A view module may also name (in ``MIGRATIONS``) the trees of read models it shares with a service.
+    """
     trees = sorted(p.name for p in MIGRATIONS.iterdir() if (p / "versions").is_dir())
     for tree in trees:
         register_migrations(f"gateway_{tree}", MIGRATIONS / tree)
-    migrate(engine, "projector", *(f"gateway_{tree}" for tree in trees))
+    shared = [name for module in _modules() for name in getattr(module, "MIGRATIONS", ())]
+    migrate(engine, "projector", *(f"gateway_{tree}" for tree in trees), *shared)
+
+
+def _modules() -> list[Any]:
+    return [importlib.import_module(f"services.gateway.views.{name}") for name in VIEW_MODULES]
 
 
 def data_center_projections() -> list[Projection]:
     """Every projection the gateway's data-center projector maintains."""
-    return [p for name in VIEW_MODULES for p in importlib.import_module(f"services.gateway.views.{name}").PROJECTIONS]
+    return [p for module in _modules() for p in module.PROJECTIONS]
 
 
 def data_center_projector(engine: Engine, bootstrap: str | None = None, service: str = "gateway") -> Projector:

@@ -50,6 +50,18 @@ class AgencyDirectory(Projection):
             },
         )
 
+    def on_AuthorisedHeadcountChanged(self, conn: sa.Connection, env: Envelope) -> None:
+        """A new authorised headcount."""
+        conn.execute(
+            agencies_table.update()
+            .where(agencies_table.c.agency_id == env.payload["agency_id"])
+            .values(
+                authorised_headcount=env.payload["authorised_headcount"],
+                version=env.stream_version,
+                updated_at=env.recorded_at,
+            )
+        )
+
 
 def agency_row(conn: sa.Connection, agency_id: str) -> dict[str, Any] | None:
     """One agency of the directory, or None."""
