@@ -7,7 +7,6 @@ of code to name), read by ``services.common.settings``.
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 CITY_CODE: Final = "320400"
@@ -21,10 +20,3 @@ DEFAULT_DISTRICTS: Final[dict[str, str]] = {
     "320413": "金坛区",
     "320481": "溧阳市",
 }
-
-DISTRICT_CODE = re.compile(r"^\d{6}$")
-
-
-def is_district_code(code: str) -> bool:
-    """Whether ``code`` has the shape of an administrative division code (six digits)."""
-    return bool(DISTRICT_CODE.match(code))

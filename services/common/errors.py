@@ -132,17 +132,6 @@ class ServiceUnavailable(PlatformError):
     http_status = 503
 
 
-def all_error_types() -> list[type[PlatformError]]:
-    """Every PlatformError subclass defined so far (including those of domain modules)."""
-    seen: list[type[PlatformError]] = []
-    stack: list[type[PlatformError]] = [PlatformError]
-    while stack:
-        cls = stack.pop()
-        seen.append(cls)
-        stack.extend(cls.__subclasses__())
-    return seen
-
-
 class WrongStatus(InvalidState):
     """The aggregate is not in a status where the command applies."""
 
