@@ -14,6 +14,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,17 +74,37 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-@pytest.fixture(scope="session")
-def amqp_uri() -> Iterator[str]:
-    """A RabbitMQ URI; a virtual host of this session's own when rabbitmqctl can make one."""
+@contextmanager
+def rabbitmq_vhost() -> Iterator[str]:
+    """A RabbitMQ URI on a virtual host of its own (deleted afterwards) when rabbitmqctl can make one.
+
+    Separate hosts keep service instances of different tests from sharing (and cancelling) each other's
+    RPC queues.
+    """
     ensure_rabbitmq()
     vhost = f"gov_test_{uuid.uuid4().hex[:8]}"
     made = subprocess.run(["rabbitmqctl", "add_vhost", vhost], capture_output=True, check=False).returncode == 0
-    if made:
-        subprocess.run(
-            ["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], capture_output=True, check=False
-        )
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, check=False)
-    else:
+    if not made:
         yield "amqp://guest:guest@127.0.0.1:5672/"
+        return
+    subprocess.run(
+        ["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], capture_output=True, check=False
+    )
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    finally:
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    """A RabbitMQ URI on a virtual host of the session's own."""
+    with rabbitmq_vhost() as uri:
+        yield uri
+
+
+@pytest.fixture
+def private_amqp_uri() -> Iterator[str]:
+    """A RabbitMQ URI on a virtual host of this test's own."""
+    with rabbitmq_vhost() as uri:
+        yield uri

@@ -20,7 +20,8 @@ import pytest
 
 from services.common.processes import ProcessGroup, free_port, start_services, start_tansu
 from services.common.settings import SERVICE_PORTS, SERVICES
-from tests.conftest import create_database, drop_database
+from tests.conftest import rabbitmq_vhost
+from tests.support import create_database, drop_database
 
 
 @dataclass
@@ -79,10 +80,15 @@ def _json(raw: bytes) -> Any:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def platform(
+def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """Start the platform (on a RabbitMQ virtual host of its own); stop every process it started afterwards."""
+    with rabbitmq_vhost() as amqp_uri:
+        yield from _running_platform(request, tmp_path_factory, amqp_uri)
+
+
+def _running_platform(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, amqp_uri: str
 ) -> Iterator[Platform]:
-    """Start the platform; stop every process it started afterwards."""
     var_dir = tmp_path_factory.mktemp(f"platform-{request.param}")
     ports = {name: free_port() for name in SERVICE_PORTS}
     env = {

@@ -44,8 +44,8 @@ def test_readiness_checks_are_reported_as_metrics(office_space_process: RunningS
     assert 'gov_http_requests_total{method="GET",route="/health/ready",service="office_space",status="200"}' in text
 
 
-def test_a_dead_broker_makes_the_service_unready_naming_kafka(tmp_path: Path, amqp_uri: str) -> None:
-    running = start_services_with_broker(tmp_path, amqp_uri, HEALTH_CACHE_SECONDS="0.5")
+def test_a_dead_broker_makes_the_service_unready_naming_kafka(tmp_path: Path, private_amqp_uri: str) -> None:
+    running = start_services_with_broker(tmp_path, private_amqp_uri, HEALTH_CACHE_SECONDS="0.5")
     try:
         _wait_for(running, "office_space", "/health/ready", 200)
         os.kill(running.tansu.pid, signal.SIGKILL)

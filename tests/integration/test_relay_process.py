@@ -10,8 +10,10 @@ from services.common.processes import free_port, port_open, wait_until
 from tests.integration.running import start_services_with_broker
 
 
-def test_the_relay_runs_alone_with_metrics_and_readiness_when_not_in_process(tmp_path: Path, amqp_uri: str) -> None:
-    running = start_services_with_broker(tmp_path, amqp_uri, RELAY_IN_PROCESS="false")
+def test_the_relay_runs_alone_with_metrics_and_readiness_when_not_in_process(
+    tmp_path: Path, private_amqp_uri: str
+) -> None:
+    running = start_services_with_broker(tmp_path, private_amqp_uri, RELAY_IN_PROCESS="false")
     try:
         _, service_metrics = running.get("office_space", "/metrics")
         assert "gov_outbox_backlog_events{" not in service_metrics  # the replica runs no relay
