@@ -2,35 +2,26 @@
 
 Each inbound message type is routed to the owning service's command, validated with that command's own
 schema, exactly as the HTTP API does; the entrypoint (``services.common.inbound``) supplies the
-district's actor, scope and idempotency key. ``ROUTES`` is the table of message types; each has its
+district's actor, scope and idempotency key. ``ROUTES`` is the table of message types (each
+domain's ``services/gateway/api/<domain>.py`` declares its own in ``INBOUND_ROUTES``); each has its
 payload contract in ``contracts/inbound/<message_type>.v<N>.json`` and appears in ``contracts/asyncapi.yaml``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-
-from marshmallow import Schema
 
 from services.common.inbound import InboundMessage, Rejected, as_rejection, district_inbound
 from services.common.rpc import load_command
-from services.gateway.web import call
-from services.office_space.schemas import RegisterAgencySchema
+from services.gateway.api import assets, energy, office_space, procurement, vehicles
+from services.gateway.web import InboundRoute, call
 
-
-@dataclass(frozen=True)
-class Route:
-    """Where a message type goes: the service's RPC proxy attribute, its command, the command's schema."""
-
-    service: str
-    command: str
-    schema: type[Schema]
-
-
-ROUTES: dict[str, Route] = {
-    "office_space.register_agency": Route("office_space", "register_agency", RegisterAgencySchema),
+ROUTES: dict[str, InboundRoute] = {
+    name: route
+    for module in (office_space, vehicles, assets, procurement, energy)
+    for name, route in getattr(module, "INBOUND_ROUTES", {}).items()
 }
+"""Every inbound message type: each domain's routes module names its own in ``INBOUND_ROUTES``."""
 
 
 class DistrictInboundApi:

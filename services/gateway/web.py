@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import eventlet
@@ -71,6 +72,16 @@ def read_json(request: Request) -> Any:
         return json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the body is not valid JSON", fields={"_body": [str(exc)]}) from None
+
+
+@dataclass(frozen=True)
+class InboundRoute:
+    """Where a district inbound message type goes: the service's RPC proxy attribute on the gateway, its
+    command, and the command's schema (the same one the HTTP route validates with)."""
+
+    service: str
+    command: str
+    schema: type[Schema]
 
 
 def call(method: Any, payload: dict[str, Any]) -> Any:

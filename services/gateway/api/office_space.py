@@ -17,10 +17,15 @@ from services.common.rpc import load_command as validated
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.schemas import AgencyListSchema
 from services.gateway.views import agencies
-from services.gateway.web import api, command_route, query_route
+from services.gateway.web import InboundRoute, api, command_route, query_route
 from services.office_space import schemas as s
 
 OS = "office_space"
+
+INBOUND_ROUTES = {
+    "office_space.register_agency": InboundRoute(OS, "register_agency", s.RegisterAgencySchema),
+}
+"""District inbound message types of this service (contracts in ``contracts/inbound/``)."""
 
 
 class OfficeSpaceApi:
