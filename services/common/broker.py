@@ -35,6 +35,7 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "retries": 2**31 - 1,
         "max_in_flight_requests_per_connection": 5,
         "client_id": "gov-affairs",
+        **settings().kafka_security,
     }
     options.update(overrides)
     return KafkaProducer(**options)
@@ -49,6 +50,7 @@ def make_consumer(bootstrap: str, **overrides: Any) -> KafkaConsumer:
         "auto_offset_reset": "earliest",
         "max_partition_fetch_bytes": 8 * 1024 * 1024,
         "fetch_max_bytes": 32 * 1024 * 1024,
+        **settings().kafka_security,
     }
     options.update(overrides)
     return KafkaConsumer(**options)
@@ -71,7 +73,7 @@ def ensure_topics(
     replication = config.topic_replication if replication is None else replication
     min_insync = config.topic_min_insync_replicas if min_insync_replicas is None else min_insync_replicas
     topic_configs = {"min.insync.replicas": str(min_insync)} if replication > 1 else {}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin", **config.kafka_security)
     try:
         existing = set(admin.list_topics())
         missing = [

@@ -160,6 +160,50 @@ def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
     return problems
 
 
+def unreadable_by_previous(previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """How version N+1 (``new``, a shape) would break a consumer written against version N: [] when it
+    cannot.
+
+    The promise to subscribers of ``<domain>.events``: a version N+1 payload, less the properties version N
+    does not name, is a valid version N payload (``read_as``). So N+1 keeps every property of N with the
+    same type constraints, and what N requires stays required; it may add properties. A change that
+    cannot keep this promise is a new event type, not a new version.
+    """
+    problems = []
+    for name, spec in previous["properties"].items():
+        if name not in new["properties"]:
+            problems.append(f"property {name!r} of the previous version removed or renamed")
+        elif new["properties"][name] != spec:
+            problems.append(f"property {name!r} changed type: {spec} -> {new['properties'][name]}")
+    for name in set(previous["required"]) - set(new["required"]):
+        problems.append(f"property {name!r} is required by the previous version and optional now")
+    return problems
+
+
+def version_problems() -> list[str]:
+    """Every pair of consecutive versions of an event type that breaks the previous version's consumers."""
+    problems = []
+    for domain, event_type, version, path in available_schemas():
+        previous = schema_path(domain, event_type, version - 1)
+        if version > 1 and previous.exists():
+            old, new = (shape(json.loads(p.read_text(encoding="utf-8"))) for p in (previous, path))
+            key = lock_key(domain, event_type, version)
+            problems += [f"{key}: {problem}" for problem in unreadable_by_previous(old, new)]
+    return problems
+
+
+def read_as(domain: str, event_type: str, version: int, payload: Mapping[str, Any], wanted: int) -> dict[str, Any]:
+    """A payload of ``version`` as a consumer written against ``wanted`` (an older version) reads it: the
+    properties that version does not know are dropped, and the result is checked against its contract
+    (``ContractViolation`` when it does not fit)."""
+    if wanted > version:
+        raise ValueError(f"{event_type} v{version} cannot be read as the newer v{wanted}; upcast it instead")
+    known = json.loads(schema_path(domain, event_type, wanted).read_text(encoding="utf-8"))["properties"]
+    older = {name: value for name, value in payload.items() if name in known}
+    validate_payload(domain, event_type, wanted, older)
+    return older
+
+
 def read_lock() -> dict[str, Any]:
     """The published shapes, keyed ``<domain>/<EventType>.v<N>``."""
     return dict(json.loads(LOCK_FILE.read_text(encoding="utf-8"))) if LOCK_FILE.exists() else {}
@@ -171,9 +215,10 @@ def lock_key(domain: str, event_type: str, version: int) -> str:
 
 
 def update_lock() -> list[str]:
-    """Add new schemas to the lock; refuse (ValueError) when a published one changed incompatibly."""
+    """Add new schemas to the lock; refuse (ValueError) when a published one changed incompatibly or a new
+    version would break the consumers of the previous one."""
     lock = read_lock()
-    added, problems = [], []
+    added, problems = [], version_problems()
     for domain, event_type, version, path in available_schemas():
         key = lock_key(domain, event_type, version)
         current = shape(json.loads(path.read_text(encoding="utf-8")))
@@ -185,7 +230,8 @@ def update_lock() -> list[str]:
             lock[key] = current if not breaking_changes(lock[key], current) else lock[key]
     if problems:
         raise ValueError(
-            "published contracts changed incompatibly; add a new version and an upcaster:\n" + "\n".join(problems)
+            "contracts changed incompatibly (a published version changed: add a new version and an upcaster; a new "
+            "version breaks the previous one's consumers: make it a new event type):\n" + "\n".join(problems)
         )
     LOCK_FILE.write_text(json.dumps(lock, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return added

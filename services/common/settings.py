@@ -29,6 +29,12 @@ Every variable has a local default so ``make run`` needs none:
                                requests while one projector process per partition range applies events
 ``PROJECTOR_PARTITIONS``       the partitions this process's projectors read, e.g. ``0-5`` or ``0,2,4``;
                                default every partition (see ``infra/RUNBOOK.md``, scaling projectors)
+``KAFKA_SECURITY_PROTOCOL``    ``PLAINTEXT`` (default, Tansu), ``SSL`` or ``SASL_SSL`` (production, see
+                               ``infra/KAFKA.md``)
+``KAFKA_SASL_MECHANISM``       ``SCRAM-SHA-512`` (default) or ``PLAIN``, with ``SASL_SSL``
+``KAFKA_SASL_USERNAME``        the process's Kafka principal, e.g. ``svc-energy`` (with ``SASL_SSL``)
+``KAFKA_SASL_PASSWORD``        its password (from a secret; with ``SASL_SSL``)
+``KAFKA_SSL_CAFILE``           PEM file of the CA that signed the brokers' certificates (``SSL``/``SASL_SSL``)
 ``HEALTH_CACHE_SECONDS``       how long a readiness check's answer is reused, default ``2``
 ``HEALTH_TIMEOUT_SECONDS``     how long one readiness check may take, default ``1``
 ``RPC_TIMEOUT``                seconds the gateway waits for a service, default ``10``
@@ -90,6 +96,7 @@ class Settings:
     projector_partitions: frozenset[int] | None = None
     health_cache_seconds: float = 2.0
     health_timeout_seconds: float = 1.0
+    kafka_security: dict[str, str] = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
         """The store URL of ``service`` (a domain service or ``gateway``)."""
@@ -98,6 +105,24 @@ class Settings:
     def port(self, service: str) -> int:
         """The HTTP port of ``service``."""
         return self.ports[service]
+
+
+def _kafka_security(env: dict[str, str]) -> dict[str, str]:
+    """kafka-python's security options from ``KAFKA_SECURITY_PROTOCOL`` and the SASL/SSL variables."""
+    protocol = env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    if protocol not in ("PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"):
+        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol}: expected PLAINTEXT, SSL, SASL_SSL or SASL_PLAINTEXT")
+    options = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL") and env.get("KAFKA_SSL_CAFILE"):
+        options["ssl_cafile"] = env["KAFKA_SSL_CAFILE"]
+    if protocol.startswith("SASL"):
+        missing = [name for name in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD") if not env.get(name)]
+        if missing:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs {' and '.join(missing)}")
+        options["sasl_mechanism"] = env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+        options["sasl_plain_username"] = env["KAFKA_SASL_USERNAME"]
+        options["sasl_plain_password"] = env["KAFKA_SASL_PASSWORD"]
+    return options
 
 
 def _database_urls(env: dict[str, str], var_dir: Path) -> dict[str, str]:
@@ -153,6 +178,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         var_dir=var_dir,
         database_urls=_database_urls(env, var_dir),
         kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        kafka_security=_kafka_security(env),
         amqp_uri=env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         http_host=env.get("HTTP_HOST", "127.0.0.1"),
         ports=ports,

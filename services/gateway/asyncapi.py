@@ -189,7 +189,13 @@ def document() -> dict[str, Any]:
             "title": TITLE,
             "version": "1.0.0",
             "description": "Outbound domain events, district inbound messages and their refusals. "
-            "Generated from contracts/ by `python -m services.gateway.asyncapi`.",
+            "Generated from contracts/ by `python -m services.gateway.asyncapi`.\n\n"
+            "Versions: every message names its `schema_version`; the payload follows "
+            "`contracts/events/<domain>/<EventType>.v<N>.json`. Events stored before a new version stay at "
+            "their version on the topic. A version N+1 keeps every property of N with the same type (the "
+            "compatibility gate refuses anything else), so a consumer written against N reads N+1 by ignoring "
+            "the properties it does not know (the reference client: `follow --read-as EventType=N`). "
+            "Inbound messages may be sent at any version that has a contract in `contracts/inbound/`.",
         },
         "defaultContentType": "application/json",
         "servers": {

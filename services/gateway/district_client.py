@@ -2,6 +2,7 @@
 
     python -m services.gateway.district_client send --district 320402 --type office_space.register_agency agencies.csv
     python -m services.gateway.district_client follow office_space.events --from-beginning
+    python -m services.gateway.district_client follow office_space.events --read-as AgencyRegistered=1
     python -m services.gateway.district_client rejections --district 320402
 
 ``send`` reads a JSON file (one payload or a list), a JSON-lines file (one payload a line) or a CSV file
@@ -9,7 +10,9 @@
 array columns are parsed, others stay text), wraps every payload
 in the inbound envelope and sends it to ``district.<code>.inbound`` with progress. Message ids are derived
 from the file's name and the record's position, so sending the same file again is harmless: the platform
-records each message once. ``follow`` prints every message of a topic as a JSON line.
+records each message once. ``follow`` prints every message of a topic as a JSON line; ``--read-as
+EventType=N`` hands events of a newer version to a consumer written against version N, as version N
+(``contracts.read_as``: the properties version N does not know are dropped).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from kafka import TopicPartition
 
 from services.common import contracts
 from services.common.broker import make_consumer, make_producer
+from services.common.errors import ContractViolation
 from services.common.inbound import inbound_topic, rejected_topic
 from services.common.progress import Progress
 
@@ -77,14 +81,16 @@ def envelope(
     }
 
 
-def send(bootstrap: str, district: str, message_type: str, path: Path, id_prefix: str | None = None) -> int:
+def send(
+    bootstrap: str, district: str, message_type: str, path: Path, id_prefix: str | None = None, version: int = 1
+) -> int:
     """Send every payload of ``path``; returns how many were sent (acknowledged by the broker)."""
     producer = make_producer(bootstrap)
     prefix = id_prefix or path.stem
     progress = Progress(f"send {path.name}")
     futures = []
-    for number, payload in enumerate(read_payloads(path, message_type), start=1):
-        message = envelope(district, message_type, f"{prefix}-{number}", payload)
+    for number, payload in enumerate(read_payloads(path, message_type, version), start=1):
+        message = envelope(district, message_type, f"{prefix}-{number}", payload, version)
         value = json.dumps(message, ensure_ascii=False).encode()
         futures.append(producer.send(inbound_topic(district), key=message["message_id"].encode(), value=value))
         progress.advance()
@@ -95,8 +101,35 @@ def send(bootstrap: str, district: str, message_type: str, path: Path, id_prefix
     return len(futures)
 
 
+def as_version(topic: str, value: bytes, read_as: dict[str, int]) -> str:
+    """One outbound message as a JSON line, with events named in ``read_as`` given at that older version."""
+    text = value.decode("utf-8", errors="replace")
+    if not read_as:
+        return text
+    try:
+        message = json.loads(text)
+        wanted = read_as.get(message.get("event_type"))
+        if wanted is None or message.get("schema_version", 0) <= wanted:
+            return text
+        domain = topic.split(".", 1)[0]
+        payload = contracts.read_as(
+            domain, message["event_type"], message["schema_version"], message["payload"], wanted
+        )
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return text  # not an envelope: printed as it is
+    except ContractViolation as exc:
+        print(f"{message.get('event_id')}: not readable as v{wanted}: {exc}", file=sys.stderr)
+        return text
+    return json.dumps({**message, "schema_version": wanted, "payload": payload}, ensure_ascii=False)
+
+
 def follow(
-    bootstrap: str, topic: str, from_beginning: bool, limit: int | None = None, idle_seconds: float | None = None
+    bootstrap: str,
+    topic: str,
+    from_beginning: bool,
+    limit: int | None = None,
+    idle_seconds: float | None = None,
+    read_as: dict[str, int] | None = None,
 ) -> int:
     """Print the messages of ``topic`` as JSON lines; stop after ``limit`` or ``idle_seconds`` without any."""
     consumer = make_consumer(bootstrap)
@@ -111,7 +144,7 @@ def follow(
             break
         for records in batch.values():
             for record in records:
-                sys.stdout.write(record.value.decode("utf-8", errors="replace") + "\n")
+                sys.stdout.write(as_version(topic, record.value, read_as or {}) + "\n")
                 printed += 1
         sys.stdout.flush()
     return printed
@@ -126,19 +159,28 @@ def main(argv: list[str] | None = None) -> None:
     send_cmd.add_argument("--district", required=True)
     send_cmd.add_argument("--type", required=True, dest="message_type", help="e.g. office_space.register_agency")
     send_cmd.add_argument("--id-prefix", help="message ids are <prefix>-<n> (default: the file's name)")
+    send_cmd.add_argument("--schema-version", type=int, default=1, help="the message type's contract version")
     send_cmd.add_argument("file", type=Path)
     follow_cmd = sub.add_parser("follow", help="print a topic's messages as JSON lines")
     follow_cmd.add_argument("topic")
     follow_cmd.add_argument("--from-beginning", action="store_true")
     follow_cmd.add_argument("--idle-seconds", type=float, help="stop after this long without a message")
+    follow_cmd.add_argument(
+        "--read-as",
+        action="append",
+        default=[],
+        metavar="EventType=N",
+        help="give newer versions of EventType as version N (for a consumer written against N)",
+    )
     rejections = sub.add_parser("rejections", help="print a district's rejected messages")
     rejections.add_argument("--district", required=True)
     args = parser.parse_args(argv)
     if args.action == "send":
-        count = send(args.bootstrap, args.district, args.message_type, args.file, args.id_prefix)
+        count = send(args.bootstrap, args.district, args.message_type, args.file, args.id_prefix, args.schema_version)
         print(f"sent {count} messages to {inbound_topic(args.district)}", file=sys.stderr)
     elif args.action == "follow":
-        follow(args.bootstrap, args.topic, args.from_beginning, idle_seconds=args.idle_seconds)
+        pinned = {name: int(number) for name, _, number in (item.partition("=") for item in args.read_as)}
+        follow(args.bootstrap, args.topic, args.from_beginning, idle_seconds=args.idle_seconds, read_as=pinned)
     else:
         follow(args.bootstrap, rejected_topic(args.district), from_beginning=True, idle_seconds=2.0)
 

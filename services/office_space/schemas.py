@@ -46,6 +46,7 @@ class RegisterAgencySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))
     admin_level = fields.String(required=True, validate=validate.OneOf(ADMIN_LEVELS))
     authorised_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    parent_agency_id = _id(required=False)
 
 
 class ChangeHeadcountSchema(Schema):

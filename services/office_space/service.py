@@ -52,7 +52,9 @@ class OfficeSpaceService(DomainService):
 
     @command(s.RegisterAgencySchema)
     def register_agency(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """RegisterAgency: add an agency to the city's master data."""
+        """RegisterAgency: add an agency to the city's master data (under its supervising agency, if named)."""
+        parent_id = cmd.get("parent_agency_id")
+        parent = (self.store.find(Agency, parent_id) or Agency(parent_id)) if parent_id else None
         agency = Agency.register(
             _new_id(cmd["agency_id"], "AG"),
             cmd["name"],
@@ -61,6 +63,7 @@ class OfficeSpaceService(DomainService):
             cmd["admin_level"],
             cmd["authorised_headcount"],
             settings().districts,
+            parent,
         )
         return self.save(agency)
 

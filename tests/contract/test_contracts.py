@@ -149,3 +149,27 @@ def test_every_asyncapi_example_validates_against_its_contracts() -> None:
                 contracts.validate_envelope(example["payload"])
             checked += 1
     assert checked >= len(SCHEMAS)
+
+
+INBOUND_CONTRACTS = sorted((contracts.CONTRACTS_DIR / "inbound").glob("*.v*.json"))
+
+
+def test_every_inbound_message_type_has_a_route_and_every_route_a_contract() -> None:
+    from services.gateway.inbound import ROUTES
+
+    described = {p.name.rsplit(".v", 1)[0] for p in INBOUND_CONTRACTS if p.name != "message.v1.json"}
+    assert described == set(ROUTES)
+
+
+@pytest.mark.parametrize("path", [p for p in INBOUND_CONTRACTS if p.name != "message.v1.json"], ids=lambda p: p.name)
+def test_every_inbound_example_is_valid_for_its_contract_and_for_the_command_it_reaches(path: Any) -> None:
+    from services.common.rpc import load_command
+    from services.gateway.inbound import ROUTES
+
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    assert schema.get("examples"), f"{path.name} has no example"
+    route = ROUTES[path.name.rsplit(".v", 1)[0]]
+    for example in schema["examples"]:
+        assert not list(Draft202012Validator(schema).iter_errors(example))
+        load_command(route.schema, example)  # the marshmallow schema of the command accepts it too

@@ -24,6 +24,8 @@ OS = "office_space"
 
 INBOUND_ROUTES = {
     "office_space.register_agency": InboundRoute(OS, "register_agency", s.RegisterAgencySchema),
+    "office_space.post_staff": InboundRoute(OS, "post_staff", s.PostStaffSchema),
+    "office_space.record_departure": InboundRoute(OS, "record_departure", s.RecordDepartureSchema),
 }
 """District inbound message types of this service (contracts in ``contracts/inbound/``)."""
 

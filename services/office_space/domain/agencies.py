@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation
+from services.common.events import Payload, register_upcaster
 from services.office_space.domain.base import RANKS, OfficeSpaceEvent, UnknownRank
 
 DEPARTURE_REASONS = ("retired", "transferred", "left")
@@ -15,7 +16,13 @@ DEPARTURE_REASONS = ("retired", "transferred", "left")
 
 @dataclass(frozen=True)
 class AgencyRegistered(OfficeSpaceEvent):
-    """An agency (单位) joined the platform's master data."""
+    """An agency (单位) joined the platform's master data.
+
+    v2 added ``parent_agency_id``, the supervising agency (主管部门) of a subordinate institution; v1 events
+    read as v2 with none. A v2 payload is a v1 payload plus that property, so v1 consumers go on working.
+    """
+
+    schema_version: ClassVar[int] = 2
 
     agency_id: str
     name: str
@@ -23,6 +30,12 @@ class AgencyRegistered(OfficeSpaceEvent):
     kind: str
     admin_level: str
     authorised_headcount: int
+    parent_agency_id: str | None = None
+
+
+@register_upcaster("office_space", "AgencyRegistered", 1)
+def _agency_registered_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "parent_agency_id": None}
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class Agency(Aggregate):
         self.admin_level = ""
         self.authorised_headcount = 0
         self.registered = False
+        self.parent_agency_id: str | None = None
         self.staff: dict[str, dict[str, Any]] = {}
 
     @classmethod
@@ -84,8 +98,9 @@ class Agency(Aggregate):
         admin_level: str,
         authorised_headcount: int,
         known_districts: dict[str, str],
+        parent: Agency | None = None,
     ) -> Self:
-        """Register a new agency in one of the city's districts."""
+        """Register a new agency in one of the city's districts, under its supervising agency if it has one."""
         if district not in known_districts:
             raise UnknownDistrict(
                 f"district {district} is not one of the city's districts",
@@ -93,8 +108,11 @@ class Agency(Aggregate):
             )
         if authorised_headcount < 0:
             raise RuleViolation("headcount cannot be negative", fields={"authorised_headcount": ["must be >= 0"]})
+        if parent is not None:
+            _require_supervisor(parent, agency_id, district)
         agency = cls(agency_id)
-        agency._record(AgencyRegistered(agency_id, name, district, kind, admin_level, authorised_headcount))
+        parent_id = parent.id if parent is not None else None
+        agency._record(AgencyRegistered(agency_id, name, district, kind, admin_level, authorised_headcount, parent_id))
         return agency
 
     def change_headcount(self, authorised_headcount: int, reason: str) -> None:
@@ -143,6 +161,7 @@ class Agency(Aggregate):
         self.kind = event.kind
         self.admin_level = event.admin_level
         self.authorised_headcount = event.authorised_headcount
+        self.parent_agency_id = event.parent_agency_id
 
     def _on_AuthorisedHeadcountChanged(self, event: AuthorisedHeadcountChanged) -> None:
         self.authorised_headcount = event.authorised_headcount
@@ -152,3 +171,17 @@ class Agency(Aggregate):
 
     def _on_StaffDeparted(self, event: StaffDeparted) -> None:
         del self.staff[event.person_id]
+
+
+def _require_supervisor(parent: Agency, agency_id: str, district: str) -> None:
+    """A supervising agency (主管部门) is another registered agency of the same district."""
+    if not parent.registered or parent.id == agency_id:
+        raise RuleViolation(
+            f"supervising agency {parent.id} is not a registered agency",
+            fields={"parent_agency_id": ["unknown agency"]},
+        )
+    if parent.district != district:
+        raise RuleViolation(
+            f"supervising agency {parent.id} is in district {parent.district}, not {district}",
+            fields={"parent_agency_id": ["must be an agency of the same district"]},
+        )

@@ -164,3 +164,26 @@ def test_a_district_scoped_caller_cannot_change_another_districts_aggregates() -
     with pytest.raises(NotInScope) as refused:
         require_scope(Metadata(scope_district="320402"), (own, other))
     assert refused.value.details["outside"] == ["A2"]
+
+
+def test_kafka_security_is_plaintext_locally_and_sasl_ssl_with_credentials_in_production() -> None:
+    assert load_settings({}).kafka_security == {"security_protocol": "PLAINTEXT"}
+    production = load_settings(
+        {
+            "KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "KAFKA_SASL_USERNAME": "svc-energy",
+            "KAFKA_SASL_PASSWORD": "secret",
+            "KAFKA_SSL_CAFILE": "/etc/gov-affairs/kafka-ca.pem",
+        }
+    ).kafka_security
+    assert production == {
+        "security_protocol": "SASL_SSL",
+        "ssl_cafile": "/etc/gov-affairs/kafka-ca.pem",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "svc-energy",
+        "sasl_plain_password": "secret",
+    }
+    with pytest.raises(ValueError, match="KAFKA_SASL_PASSWORD"):
+        load_settings({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "svc-energy"})
+    with pytest.raises(ValueError, match="expected PLAINTEXT"):
+        load_settings({"KAFKA_SECURITY_PROTOCOL": "TLS"})

@@ -49,6 +49,19 @@ def test_an_agency_in_an_unknown_district_is_refused() -> None:
         Agency.register("A9", "x", "999999", "party_government", "city", 5, DISTRICTS)
 
 
+def test_a_subordinate_institution_names_its_supervising_agency_of_the_same_district() -> None:
+    parent = agency()
+    child = Agency.register("A2", "市财政局信息中心", "320400", "public_institution", "city", 12, DISTRICTS, parent)
+    assert child.parent_agency_id == "A1"
+    assert child.pending_events[0].parent_agency_id == "A1"  # type: ignore[attr-defined]
+    with pytest.raises(RuleViolation, match="not 320402"):
+        Agency.register("A3", "区教研室", "320402", "public_institution", "county", 8, DISTRICTS, parent)
+    with pytest.raises(RuleViolation, match="not a registered agency"):
+        Agency.register("A4", "x", "320400", "public_institution", "city", 8, DISTRICTS, Agency("A9"))
+    with pytest.raises(RuleViolation, match="not a registered agency"):
+        Agency.register("A1", "x", "320400", "public_institution", "city", 8, DISTRICTS, parent)  # itself
+
+
 def test_staff_rank_must_exist_at_the_agencys_level() -> None:
     a = agency("city")
     a.post_staff("P1", "张三", "bureau_principal", "2026-01-01")
