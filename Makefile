@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run stop status test lint typecheck contracts-check ops-check unit integration e2e contract bench clean
+.PHONY: setup run stop status test lint typecheck contracts-check ops-check unit integration e2e contract faults bench demo clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ stop:
 status: setup
 	$(BIN)/python infra/local/platformctl.py status
 
+# A realistic demo city through the API and the district topics (after `make run`); DEMO_ARGS="--scale 0.05".
+demo: setup
+	$(BIN)/python infra/local/demo.py $(DEMO_ARGS)
+
 lint: setup
 	$(BIN)/ruff check services infra tests
 	$(BIN)/ruff format --check services infra tests
@@ -35,6 +39,7 @@ typecheck: setup
 
 contracts-check: setup
 	node infra/asyncapi/validate.mjs contracts/asyncapi.yaml
+	$(BIN)/python -m services.gateway.openapi --check
 
 # Prometheus config, alert rules and their unit tests (promtool: Debian's `prometheus` package).
 PROMTOOL ?= promtool
@@ -47,7 +52,8 @@ ops-check:
 test: lint typecheck contracts-check ops-check
 	$(BIN)/python -m pytest -q
 
-unit contract integration e2e: setup
+# faults: fault injection, each test on a platform of its own (a few minutes; `make test` runs it too).
+unit contract integration e2e faults: setup
 	$(BIN)/python -m pytest -q tests/$@
 
 bench: setup

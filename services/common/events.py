@@ -116,8 +116,16 @@ class Metadata:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str | None = None
     idempotency_key: str | None = None
+    """The caller's own key (``Idempotency-Key``, a district message's id): a repeat answers the same."""
     scope_district: str | None = None
     """Set for a district operator or a district's own system: it may write that district's aggregates only."""
+    request_key: str | None = None
+    """The gateway's key for one HTTP request without a key of the caller's: a redelivered RPC acts once."""
+
+    @property
+    def command_key(self) -> str | None:
+        """The key a command's answer is recorded under: the caller's, else the request's."""
+        return self.idempotency_key or self.request_key
 
 
 @dataclass(frozen=True)

@@ -82,10 +82,17 @@ class Rejected(Exception):
     """An inbound message refused with a code, a message and field reasons."""
 
     def __init__(
-        self, code: str, message: str, fields: dict[str, Any] | None = None, about: dict[str, Any] | None = None
+        self,
+        code: str,
+        message: str,
+        fields: dict[str, Any] | None = None,
+        about: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.code, self.message, self.fields = code, message, fields or {}
+        self.details: dict[str, Any] = details or {}
+        """The owning service's figures (a budget's remaining amount, a standard's area …)."""
         self.about = about or {}
         """What could be read of the refused message (its id and type), to tell the district which one."""
 
@@ -201,6 +208,9 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             if error is None:
                 EVENTS_PROJECTED.labels(self.container.service_name, CONSUMER_NAME).inc()
                 log.info("district_message_handled", message_type=message.message_type, result=_short(result))
+                partly = partly_refused(result)
+                if partly is not None:  # a batch accepted in part: the district hears of the items refused
+                    self._reject(record, district, message, partly)
                 return True
             if isinstance(error, Rejected):
                 self._reject(record, district, message, error)
@@ -234,6 +244,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             "reason": refusal.code,
             "message": refusal.message,
             "fields": refusal.fields,
+            **({"details": refusal.details} if refusal.details else {}),
             "source": f"{record.topic}:{record.partition}:{record.offset}",
             "rejected_at": iso(utc_now()),
         }
@@ -257,6 +268,24 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                     )
 
 
+def partly_refused(result: Any) -> Rejected | None:
+    """The refusal to report for a batch message the service accepted in part: its answer counts
+    ``rejected`` items and lists them in ``rejections`` (``meter_id``, ``position``, ``reason``, ``message``);
+    None when nothing was refused."""
+    if not isinstance(result, dict) or not result.get("rejected"):
+        return None
+    fields: dict[str, list[str]] = {}
+    for item in result.get("rejections", []):
+        where = f"readings.{item.get('meter_id')}.{item.get('position')}"
+        fields.setdefault(where, []).append(f"{item.get('reason')}: {item.get('message')}")
+    listed = "" if not result.get("rejections_truncated") else " (the first of them listed)"
+    return Rejected(
+        "partly_rejected",
+        f"{result['rejected']} items of the message were refused, the rest recorded{listed}",
+        fields,
+    )
+
+
 def _short(value: Any) -> Any:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return value if len(text) < 300 else text[:300]
@@ -275,8 +304,9 @@ def as_rejection(error: Exception) -> Exception:
     if isinstance(error, ServiceUnavailable | UnknownService):
         return error
     if isinstance(error, PlatformError):
-        return Rejected(error.code, error.message, error.fields)
+        return Rejected(error.code, error.message, error.fields, details=error.details)
     code = getattr(error, "code", None)
     if code:  # a ServiceError from the owning service
-        return Rejected(code, getattr(error, "message", str(error)), getattr(error, "fields", {}))
+        message, fields = getattr(error, "message", str(error)), getattr(error, "fields", {})
+        return Rejected(code, message, fields, details=getattr(error, "details", {}))
     return Rejected("processing_failed", f"{type(error).__name__}: {error}"[:500])

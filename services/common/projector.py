@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 
 from services.common import contracts
 from services.common.broker import ensure_topics, make_consumer, make_producer, partitions_of
-from services.common.db import register_migrations
+from services.common.db import reader, register_migrations
 from services.common.errors import ContractViolation
 from services.common.events import Envelope, iso, upcast, utc_now
 from services.common.log import bind_context, get_logger
@@ -91,13 +91,18 @@ class _ProjectionFailed(Exception):
     """A projection raised while applying a batch without savepoints; the batch is redone isolated."""
 
 
+class _RolledBack(Exception):
+    """Ends a batch's transaction without committing it."""
+
+
 class DeadLetter(Exception):
     """A message the projector cannot apply; it goes to the dead-letter topic with ``reason``."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: str, detail: str, event_id: str | None = None) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.event_id = event_id
 
 
 def decode(record: ConsumerRecord) -> Envelope:
@@ -150,6 +155,8 @@ class Projector:
         self.partition_filter: frozenset[int] | None = frozenset(partition_filter) if partition_filter else None
         self._partitions: list[TopicPartition] = []
         self._last_lag_check = 0.0
+        self.lag_events: dict[str, int] = {}
+        """Events on each topic not yet applied, as of the last check (every 5 s while running)."""
 
     # -- assignment and offsets ----------------------------------------------------------------------
 
@@ -195,12 +202,13 @@ class Projector:
     def status(self) -> dict[str, Any]:
         """The position the projections reflect, per partition, and when the newest event was recorded."""
         t = offsets_table.c
-        with self.engine.connect() as conn:
+        with reader(self.engine).connect() as conn:  # never waits for the projector's own write lock
             rows = conn.execute(sa.select(offsets_table).where(t.projector == self.name)).all()
         return {
             "projector": self.name,
             "positions": {f"{r.topic}:{r.partition}": r.next_offset for r in rows},
             "last_event_at": max((r.last_event_at for r in rows if r.last_event_at), default=None),
+            "lag_events": dict(self.lag_events),
         }
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -220,11 +228,18 @@ class Projector:
 
     def _apply_batch(self, records: list[ConsumerRecord]) -> None:
         decoded = [self._decode(record) for record in records]
+        # Dead letters are acknowledged before the offsets past them commit (a crash re-sends, never loses
+        # one), and never sent inside the transaction: sending yields to the process's other green threads,
+        # and one of them waiting (in C) for the database's write lock would freeze the process with it held.
+        self._send_dead_letters([(r, d) for r, d in zip(records, decoded, strict=True) if isinstance(d, DeadLetter)])
         try:
             self._commit_batch(records, decoded, isolate=False)
         except _ProjectionFailed:
-            # One event broke a projection: redo the batch with a savepoint per event, dead-lettering it.
-            self._commit_batch(records, decoded, isolate=True)
+            # One event broke a projection: find which with a savepoint per event (a dry run, rolled back),
+            # dead-letter them, then apply the batch without them.
+            refused = self._commit_batch(records, decoded, isolate=True, dry_run=True)
+            self._send_dead_letters(refused)
+            self._commit_batch(records, decoded, isolate=True, refused={d.event_id or "" for _, d in refused})
         last_at = next((d.recorded_at for d in reversed(decoded) if isinstance(d, Envelope)), None)
         if last_at:
             lag = (utc_now() - datetime.fromisoformat(last_at)).total_seconds()
@@ -237,31 +252,56 @@ class Projector:
         except DeadLetter as reason:
             return reason
 
-    def _commit_batch(self, records: list[ConsumerRecord], decoded: list[Envelope | DeadLetter], isolate: bool) -> None:
-        dead: list[tuple[ConsumerRecord, DeadLetter]] = []
+    def _commit_batch(
+        self,
+        records: list[ConsumerRecord],
+        decoded: list[Envelope | DeadLetter],
+        isolate: bool,
+        refused: Collection[str] = (),
+        dry_run: bool = False,
+    ) -> list[tuple[ConsumerRecord, DeadLetter]]:
+        """Apply the batch and store its offsets in one transaction; the events a projection refused.
+
+        With ``isolate`` a refused event is rolled back to its savepoint. A ``dry_run`` only finds them and
+        commits nothing; otherwise nothing commits unless every refused event is in ``refused`` (its dead
+        letter was sent already).
+        """
+        failures: list[tuple[ConsumerRecord, DeadLetter]] = []
         newest: dict[tuple[str, int], tuple[int, str | None]] = {}
         applied: list[Envelope] = []
-        with self.engine.begin() as conn:
-            seen = self._already_seen(conn, [d.event_id for d in decoded if isinstance(d, Envelope)])
-            for record, item in zip(records, decoded, strict=True):
-                newest[(record.topic, record.partition)] = (record.offset + 1, None)
-                if isinstance(item, DeadLetter):
-                    dead.append((record, item))
-                elif item.event_id in seen:
-                    DUPLICATES_IGNORED.labels(self.service, self.name).inc()
-                else:
+        duplicates = 0
+        try:
+            with self.engine.begin() as conn:
+                seen = self._already_seen(conn, [d.event_id for d in decoded if isinstance(d, Envelope)])
+                for record, item in zip(records, decoded, strict=True):
+                    newest[(record.topic, record.partition)] = (record.offset + 1, None)
+                    if isinstance(item, DeadLetter):
+                        continue
+                    if item.event_id in seen:
+                        duplicates += 1
+                        continue
                     seen.add(item.event_id)
-                    failure = self._apply(conn, item, isolate)
+                    failure = None if item.event_id in refused else self._apply(conn, item, isolate)
                     if failure:
-                        dead.append((record, failure))
+                        failures.append((record, failure))
+                    if failure or item.event_id in refused:
                         continue
                     applied.append(item)
                     newest[(record.topic, record.partition)] = (record.offset + 1, item.recorded_at)
-            if applied:
-                conn.execute(seen_table.insert(), [{"projector": self.name, "event_id": e.event_id} for e in applied])
-            self._send_dead_letters(dead)  # before the offsets commit: a crash re-sends, never loses
-            self._store_offsets(conn, newest)
+                if dry_run or failures:
+                    raise _RolledBack
+                if applied:
+                    rows = [{"projector": self.name, "event_id": e.event_id} for e in applied]
+                    conn.execute(seen_table.insert(), rows)
+                self._store_offsets(conn, newest)
+        except _RolledBack:
+            if dry_run:
+                return failures
+            raise _ProjectionFailed(f"{len(failures)} events failed anew; the batch is replayed") from None
+        if duplicates:
+            DUPLICATES_IGNORED.labels(self.service, self.name).inc(duplicates)
         EVENTS_PROJECTED.labels(self.service, self.name).inc(len(applied))
+        return failures
 
     def _apply(self, conn: sa.Connection, env: Envelope, isolate: bool) -> DeadLetter | None:
         with bind_context(correlation_id=env.correlation_id, event_id=env.event_id, stream_id=env.stream_id):
@@ -275,7 +315,7 @@ class Projector:
                 if not isolate:
                     raise _ProjectionFailed from exc
                 log.exception("projection_failed", event_type=env.event_type)
-                return DeadLetter("projection_failed", f"{type(exc).__name__}: {exc}")
+                return DeadLetter("projection_failed", f"{type(exc).__name__}: {exc}", env.event_id)
             log.debug("event_projected", event_type=env.event_type, district=env.district)
         return None
 
@@ -338,6 +378,7 @@ class Projector:
         for topic in self.topics:
             lag = sum(max(end - self.consumer.position(tp), 0) for tp, end in ends.items() if tp.topic == topic)
             PROJECTOR_LAG_EVENTS.labels(self.service, self.name, topic).set(lag)
+            self.lag_events[topic] = lag
 
     def run(self, stop: threading.Event) -> None:
         """Project until ``stop`` is set."""

@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kafka import KafkaProducer
+from kombu.exceptions import OperationalError
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import Rpc, RpcConsumer
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
@@ -31,7 +33,7 @@ from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.broker import ensure_topics, make_producer
 from services.common.db import create_db_engine, migrate
-from services.common.errors import DuplicateCommand, NotInScope, PlatformError, ValidationFailed, VersionConflict
+from services.common.errors import NotInScope, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
@@ -43,6 +45,33 @@ from services.common.store import EventStore, Idempotency
 
 log = get_logger()
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+BROKER_ERRORS = (OSError, AMQPConnectionError, OperationalError)
+"""What sending to a RabbitMQ that went away raises."""
+
+
+class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        try:
+            return super().handle_result(message, result, exc_info)  # type: ignore[no-any-return]
+        except BROKER_ERRORS as exc:
+            log.warning("rpc_answer_lost", error=repr(exc), reply_to=message.properties.get("reply_to"))
+            return result, exc_info
+
+
+class BrokerTolerantRpc(Rpc):  # type: ignore[misc]
+    """nameko's ``@rpc``, except that a RabbitMQ gone while a worker answers does not kill the service.
+
+    nameko lets the error of sending the answer (or acknowledging the request) end the worker with an
+    error, which kills the whole service container: a RabbitMQ restart under load took down every service
+    that was answering. Here the answer is given up instead. The command is stored by then and RabbitMQ
+    delivers the unacknowledged request again: with an idempotency key it is answered from the command log
+    (as the caller retrying after its timeout is) instead of acting twice; without one it runs again, as
+    after any crash between commit and acknowledgement.
+    """
+
+    rpc_consumer = _BrokerTolerantRpcConsumer()
 
 
 @deserialize_to_instance
@@ -98,6 +127,7 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
                 causation_id=data.get("causation_id"),
                 idempotency_key=data.get("idempotency_key"),
                 scope_district=data.get("scope_district"),
+                request_key=data.get("request_key"),
             )
 
         return metadata
@@ -233,7 +263,7 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
                     data = load_command(schema, payload)
-                    recorded = meta.idempotency_key and self.store.recorded_answer(meta.idempotency_key)
+                    recorded = meta.command_key and self.store.recorded_answer(meta.command_key)
                     result = recorded or _run_with_retries(fn, self, data, retries)
                     outcome = "ok"
                     if isinstance(result, dict) and "event_ids" in result:
@@ -247,7 +277,7 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                     COMMANDS.labels(self.name, name, outcome).inc()
                     COMMAND_LATENCY.labels(self.name, name).observe(time.perf_counter() - started)
 
-        return rpc(expected_exceptions=(ServiceError,))(wrapper)  # type: ignore[no-any-return]
+        return BrokerTolerantRpc.decorator(expected_exceptions=(ServiceError,))(wrapper)  # type: ignore[no-any-return]
 
     return decorate
 
@@ -256,13 +286,22 @@ def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any]
     for attempt in range(retries + 1):
         try:
             return fn(service, data)
-        except DuplicateCommand:  # the same key won a race meanwhile: its answer stands
-            return service.store.recorded_answer(service.context().idempotency_key)
-        except VersionConflict:
-            if attempt == retries:
+        except PlatformError as error:
+            # The same key's command was stored meanwhile (the caller retried while its first attempt still
+            # ran, e.g. waiting for a lock): its answer stands, not the "already exists" its own effect causes.
+            recorded = _recorded_meanwhile(service)
+            if recorded is not None:
+                return recorded
+            if not isinstance(error, VersionConflict) or attempt == retries:
                 raise
             log.info("command_retried_after_conflict", attempt=attempt + 1)
     raise AssertionError("unreachable")
+
+
+def _recorded_meanwhile(service: Any) -> dict[str, Any] | None:
+    context = getattr(service, "context", None)
+    key = context().command_key if context else None
+    return service.store.recorded_answer(key) if key else None
 
 
 def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
@@ -303,7 +342,7 @@ class DomainService:
         require_scope(meta, aggregates)
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
-        command = meta.idempotency_key and Idempotency(meta.idempotency_key, self.name, result)
+        command = meta.command_key and Idempotency(meta.command_key, self.name, result)
         envelopes = self.store.save_all(aggregates, meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
@@ -338,10 +377,22 @@ class DomainService:
 
 
 def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
-    """Refuse (403) to change an aggregate outside the caller's district scope."""
+    """Refuse (403) to change an aggregate outside the caller's district scope.
+
+    An aggregate that two districts share names the other in ``shared_districts`` (a trip served city-wide
+    by another district's vehicle is written by both); its own ``district`` is always in scope.
+    """
     if meta.scope_district is None:
         return
-    outside = sorted({a.id for a in aggregates if a.pending_events and a.district != meta.scope_district})
+    outside = sorted(
+        {
+            a.id
+            for a in aggregates
+            if a.pending_events
+            and meta.scope_district != a.district
+            and meta.scope_district not in getattr(a, "shared_districts", ())
+        }
+    )
     if outside:
         raise NotInScope(
             f"the caller acts for district {meta.scope_district} only",

@@ -5,6 +5,12 @@ first when run as a program. The nameko configuration is built from ``services.c
 """
 
 if __name__ == "__main__":
+    import os
+
+    # psycopg's C and epoll waits block the whole eventlet hub while PostgreSQL holds a lock; its select()
+    # wait goes through eventlet's green select, so one waiting query no longer freezes every request
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
     import eventlet
 
     eventlet.monkey_patch()

@@ -35,13 +35,38 @@ Every variable has a local default so ``make run`` needs none:
 ``KAFKA_SASL_USERNAME``        the process's Kafka principal, e.g. ``svc-energy`` (with ``SASL_SSL``)
 ``KAFKA_SASL_PASSWORD``        its password (from a secret; with ``SASL_SSL``)
 ``KAFKA_SSL_CAFILE``           PEM file of the CA that signed the brokers' certificates (``SSL``/``SASL_SSL``)
+``SCORECARD_FILE``             JSON criteria of the conservation-oriented agency scorecard (节约型机关) replacing
+                               the built-in ``SCORECARD_2025`` (``services/gateway/scorecard.py``)
 ``HEALTH_CACHE_SECONDS``       how long a readiness check's answer is reused, default ``2``
 ``HEALTH_TIMEOUT_SECONDS``     how long one readiness check may take, default ``1``
 ``RPC_TIMEOUT``                seconds the gateway waits for a service, default ``10``
 ``LOG_LEVEL``                  default ``INFO``
 ``DISTRICTS_FILE``             JSON object {code: name} replacing the default district table
 ``VAR_DIR``                    where SQLite files, pid files and logs go, default ``var``
+``ENERGY_FACTORS_FILE``        JSON conversion factor table (tce and CO₂ per unit of each energy kind, with
+                               its version and sources) replacing the energy service's built-in
+                               ``FACTORS_2022``; read by the energy service and the gateway alike
+``ASSET_SERVICE_LIFE_FILE``    JSON table of the minimum service life per asset category (最低使用年限)
+                               replacing the assets service's built-in ``SERVICE_LIFE_2016``: ``{"version",
+                               "source", "categories": {code: {"min_service_life_years",
+                               "procurement_category", "item_code_prefixes"}}}``
 =============================  ==========================================================================
+
+Official-vehicle rules (公务用车): ``VEHICLE_NEW_ENERGY_MODE`` (``refuse``, the default, or ``flag``: what a
+conventional acquisition that takes its district's new-energy share of the year below the target meets),
+``VEHICLE_NEW_ENERGY_TARGET_PERCENT`` (``30``, seed 000 #19), ``VEHICLE_CONSUMPTION_FACTOR`` (fuel or power per
+100 km above the model's norm times this is an anomaly, ``1.3``), ``VEHICLE_REPAIR_OUTLIER_Z`` (robust z-score
+above which a vehicle's repair cost or visits are far above the fleet's, ``3.5``), ``VEHICLE_WORKING_HOURS``
+(Beijing time; a trip outside them on a working day needs approval, ``07:00-19:00``), ``VEHICLE_GPS_GRACE_HOURS``
+(a finished trip still without GPS after this long is flagged, ``24``).
+
+Procurement thresholds (the deployment's rules, recorded with every finding and alert as its evidence):
+``QUOTE_BELOW_MEDIAN_FRACTION`` (a bid under this fraction of the median of the other bids is abnormally
+low, 恶意报价; default ``0.7``), ``QUOTE_BELOW_REFERENCE_FRACTION`` (... or of the tender's reference price,
+``0.7``), ``QUOTE_ROTATION_ROUNDS`` (the same suppliers taking turns to win this many tenders in a row,
+``3``), ``PRICE_MOVE_WEEK_ON_WEEK`` (a canteen-ingredient price moving more than this fraction against last
+week's average raises an alert, ``0.15``), ``PRICE_MOVE_AGAINST_REFERENCE`` (... or against the reference
+price, ``0.20``).
 """
 
 from __future__ import annotations
@@ -97,6 +122,20 @@ class Settings:
     health_cache_seconds: float = 2.0
     health_timeout_seconds: float = 1.0
     kafka_security: dict[str, str] = field(default_factory=dict)
+    scorecard_file: Path | None = None
+    energy_factors_file: Path | None = None
+    quote_below_median_fraction: float = 0.7
+    quote_below_reference_fraction: float = 0.7
+    quote_rotation_rounds: int = 3
+    price_move_week_on_week: float = 0.15
+    price_move_against_reference: float = 0.20
+    vehicle_new_energy_mode: str = "refuse"
+    vehicle_new_energy_target_percent: int = 30
+    vehicle_consumption_factor: float = 1.3
+    vehicle_repair_outlier_z: float = 3.5
+    vehicle_working_hours: str = "07:00-19:00"
+    vehicle_gps_grace_hours: float = 24.0
+    asset_service_life_file: Path | None = None
 
     def database_url(self, service: str) -> str:
         """The store URL of ``service`` (a domain service or ``gateway``)."""
@@ -179,6 +218,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_urls=_database_urls(env, var_dir),
         kafka_bootstrap=env.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         kafka_security=_kafka_security(env),
+        scorecard_file=Path(env["SCORECARD_FILE"]) if env.get("SCORECARD_FILE") else None,
         amqp_uri=env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         http_host=env.get("HTTP_HOST", "127.0.0.1"),
         ports=ports,
@@ -196,6 +236,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         projector_partitions=parse_partitions(env.get("PROJECTOR_PARTITIONS", "")),
         health_cache_seconds=float(env.get("HEALTH_CACHE_SECONDS", "2")),
         health_timeout_seconds=float(env.get("HEALTH_TIMEOUT_SECONDS", "1")),
+        energy_factors_file=Path(env["ENERGY_FACTORS_FILE"]) if env.get("ENERGY_FACTORS_FILE") else None,
+        quote_below_median_fraction=float(env.get("QUOTE_BELOW_MEDIAN_FRACTION", "0.7")),
+        quote_below_reference_fraction=float(env.get("QUOTE_BELOW_REFERENCE_FRACTION", "0.7")),
+        quote_rotation_rounds=int(env.get("QUOTE_ROTATION_ROUNDS", "3")),
+        price_move_week_on_week=float(env.get("PRICE_MOVE_WEEK_ON_WEEK", "0.15")),
+        price_move_against_reference=float(env.get("PRICE_MOVE_AGAINST_REFERENCE", "0.20")),
+        vehicle_new_energy_mode=env.get("VEHICLE_NEW_ENERGY_MODE", "refuse"),
+        vehicle_new_energy_target_percent=int(env.get("VEHICLE_NEW_ENERGY_TARGET_PERCENT", "30")),
+        vehicle_consumption_factor=float(env.get("VEHICLE_CONSUMPTION_FACTOR", "1.3")),
+        vehicle_repair_outlier_z=float(env.get("VEHICLE_REPAIR_OUTLIER_Z", "3.5")),
+        vehicle_working_hours=env.get("VEHICLE_WORKING_HOURS", "07:00-19:00"),
+        vehicle_gps_grace_hours=float(env.get("VEHICLE_GPS_GRACE_HOURS", "24")),
+        asset_service_life_file=Path(env["ASSET_SERVICE_LIFE_FILE"]) if env.get("ASSET_SERVICE_LIFE_FILE") else None,
     )
 
 

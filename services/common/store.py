@@ -328,29 +328,53 @@ class EventStore:
 
     def find_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
         """The existing aggregates among ``stream_ids`` of ``cls``, loaded together (a few queries per 500 ids)."""
-        t, s = events_table.c, snapshots_table.c
+        s = snapshots_table.c
         snapshots: dict[str, tuple[int, dict[str, Any]]] = {}
         events: dict[str, list[Event]] = {}
+        rows: list[sa.Row[Any]] = []
         with self.reader.connect() as conn:
             for start in range(0, len(stream_ids), 500):
                 chunk = list(stream_ids[start : start + 500])
+                # Events first, snapshots second: a snapshot written between the two reads is newer than the
+                # one the events were cut at, so it covers them (the filter below drops what it holds); read
+                # the other way round, the events would start after a snapshot this load never sees.
+                rows += conn.execute(self._events_after_snapshots(cls.stream_type, chunk)).all()
                 for row in conn.execute(
                     sa.select(s.stream_id, s.stream_version, s.state).where(
                         s.stream_type == cls.stream_type, s.stream_id.in_(chunk)
                     )
                 ):
                     snapshots[row.stream_id] = (row.stream_version, json.loads(row.state))
-                rows = conn.execute(
-                    sa.select(t.stream_id, t.stream_version, t.event_type, t.schema_version, t.payload)
-                    .where(t.stream_type == cls.stream_type, t.stream_id.in_(chunk))
-                    .order_by(t.stream_id, t.stream_version)
-                )
-                for r in rows:
-                    if r.stream_version > snapshots.get(r.stream_id, (0, {}))[0]:
-                        event = event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload))
-                        events.setdefault(r.stream_id, []).append(event)
+        for r in rows:
+            if r.stream_version > snapshots.get(r.stream_id, (0, {}))[0]:
+                event = event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload))
+                events.setdefault(r.stream_id, []).append(event)
         found = set(snapshots) | set(events)
         return {sid: cls.rehydrate(sid, events.get(sid, []), snapshots.get(sid)) for sid in stream_ids if sid in found}
+
+    @staticmethod
+    def _events_after_snapshots(stream_type: str, stream_ids: list[str]) -> sa.Select[Any]:
+        """The events of ``stream_ids`` after each one's snapshot, in stream order (never the events a snapshot
+        already holds: a stream of thousands of events loads from its snapshot and the few after it)."""
+        t, s = events_table.c, snapshots_table.c
+        joined = events_table.outerjoin(
+            snapshots_table, (s.stream_type == t.stream_type) & (s.stream_id == t.stream_id)
+        )
+        return (
+            sa.select(t.stream_id, t.stream_version, t.event_type, t.schema_version, t.payload)
+            .select_from(joined)
+            .where(t.stream_type == stream_type, t.stream_id.in_(stream_ids))
+            .where(t.stream_version > sa.func.coalesce(s.stream_version, 0))
+            .order_by(t.stream_id, t.stream_version)
+        )
+
+    def stream_ids_of_agency(self, stream_type: str, agency_id: str) -> list[str]:
+        """The streams of ``stream_type`` whose aggregate belongs to ``agency_id``, as committed (never behind,
+        unlike a read model)."""
+        t = events_table.c
+        query = sa.select(t.stream_id).where(t.stream_type == stream_type, t.agency_id == agency_id).distinct()
+        with self.reader.connect() as conn:
+            return sorted(conn.execute(query).scalars())
 
     def stream_envelopes(self, stream_type: str, stream_id: str) -> list[Envelope]:
         """Every stored envelope of one stream, in version order (the audit trail of one aggregate)."""

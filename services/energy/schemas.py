@@ -7,6 +7,7 @@ bounded list: each reading is judged by the domain, so one bad reading refuses i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -94,10 +95,56 @@ class RecordReadingsSchema(Schema):
     readings = ReadingList(required=True, validate=validate.Length(min=1, max=MAX_READINGS_PER_METER))
 
 
-class RecordReadingsBatchSchema(Schema):
-    """RecordReadingsBatch: readings of many meters (a district's upload); the service splits it by meter."""
+_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_METER_FIELDS = frozenset({"meter_id", "readings"})
 
-    meters = fields.List(fields.Nested(RecordReadingsSchema), required=True, validate=validate.Length(min=1))
+
+def _meter_problems(item: Any) -> dict[str, list[str]]:
+    """What is wrong with one ``{"meter_id", "readings"}`` item of a batch (the reasons ``RecordReadingsSchema``
+    gives), or nothing."""
+    if not isinstance(item, dict):
+        return {"_schema": ["Invalid input type."]}
+    problems = {key: ["Unknown field."] for key in item if key not in _METER_FIELDS}
+    meter_id, readings = item.get("meter_id"), item.get("readings")
+    if meter_id is None:
+        problems["meter_id"] = ["Missing data for required field."]
+    elif not isinstance(meter_id, str) or not _IDENTIFIER_PATTERN.match(meter_id):
+        problems["meter_id"] = ["must be 1-64 letters, digits, '_', '-' or '.'"]
+    if readings is None:
+        problems["readings"] = ["Missing data for required field."]
+    elif not isinstance(readings, list):
+        problems["readings"] = ["must be a list of [timestamp, value] readings"]
+    elif not 1 <= len(readings) <= MAX_READINGS_PER_METER:
+        problems["readings"] = [f"Length must be between 1 and {MAX_READINGS_PER_METER}."]
+    return problems
+
+
+class MeterBatchList(fields.Field):
+    """The meters of a batch, each ``{"meter_id", "readings"}`` as ``RecordReadingsSchema`` loads it — checked
+    directly rather than by a nested schema per meter: a city's batch names thousands of meters."""
+
+    default_error_messages = {"invalid": "must be a list of meters", "empty": "Shorter than minimum length 1."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        if not value:
+            raise self.make_error("empty")
+        errors = {index: problems for index, item in enumerate(value) if (problems := _meter_problems(item))}
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+class RecordReadingsBatchSchema(Schema):
+    """RecordReadingsBatch: readings of many meters (a district's upload); the service splits it by meter.
+
+    ``message_id`` (optional) names the batch: a batch sent again with the same id (by the same sender)
+    is answered as the first time and recorded once.
+    """
+
+    message_id = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,100}$"))
+    meters = MeterBatchList(required=True)
 
     @validates_schema
     def _bounded_and_each_meter_once(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -134,6 +181,36 @@ class AssessEnergyQuotaSchema(Schema):
     year = _year(required=True)
     as_of = fields.Date(required=True)
     floor_area_m2 = _positive(10_000_000, load_default=None)
+
+
+def _totals(**kwargs: Any) -> fields.Dict:
+    """Use per kind, each kind once, in the kind's unit (kWh, m³, m³, GJ, L)."""
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(METER_KINDS)),
+        values=_number(0, MAX_COUNTER),
+        validate=validate.Length(min=1),
+        **kwargs,
+    )
+
+
+class ReportAnnualConsumptionSchema(Schema):
+    """ReportAnnualConsumption: an agency's use of a year that is over, per kind, from its energy statistics
+    (能源资源消费统计报表) — the 2020 baseline, and use no meter sees."""
+
+    agency_id = _id()
+    district = fields.String(required=True, validate=DISTRICT_CODE)
+    year = _year(required=True)
+    totals = _totals(required=True)
+    source = _text()
+
+
+class CorrectAnnualConsumptionSchema(Schema):
+    """CorrectAnnualConsumption: replace a year's reported totals, saying why."""
+
+    agency_id = _id()
+    year = _year(required=True)
+    totals = _totals(required=True)
+    reason = _text()
 
 
 class AcknowledgeAnomalySchema(Schema):
@@ -177,12 +254,64 @@ class ListAnomaliesQuerySchema(Schema):
     kind = fields.String(load_default=None, validate=validate.OneOf(ANOMALY_KINDS))
     agency_id = _id(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
-    limit = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=1, max=500))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class TargetsQuerySchema(Schema):
     """Progress against the 2020 baseline for an agency, a district or the city in a year."""
 
-    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2021, max=2100))
+    year = fields.Integer(required=True, validate=validate.Range(min=2021, max=2100))
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+
+
+class DetectAnomaliesSchema(Schema):
+    """DetectAnomalies: run the spike, base-load and stuck-meter detectors now (the timer runs them hourly).
+
+    Without ``day``: yesterday and today (local). ``holidays`` and ``extra_workdays`` add to the
+    service's table of public holidays (法定节假日) and make-up working days (调休).
+    """
+
+    day = fields.Date(load_default=None)
+    holidays = fields.List(fields.Date(), load_default=list, validate=validate.Length(max=60))
+    extra_workdays = fields.List(fields.Date(), load_default=list, validate=validate.Length(max=30))
+
+
+class MeterIdSchema(Schema):
+    """One meter."""
+
+    meter_id = _id()
+
+
+class MetersQuerySchema(Schema):
+    """Meters of an agency, a building or a district."""
+
+    agency_id = _id(required=False)
+    building_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5_000))
+
+
+class GapsQuerySchema(Schema):
+    """Intervals without readings (missing data), newest first."""
+
+    agency_id = _id(required=False)
+    meter_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1_000))
+
+
+class AnnualReportsQuerySchema(Schema):
+    """Annual consumption reports of a year, an agency or a district."""
+
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+
+
+class QuotasQuerySchema(Schema):
+    """Quotas of a year, an agency or a district, with their open overrun alerts."""
+
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
     agency_id = _id(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)

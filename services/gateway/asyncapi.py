@@ -86,7 +86,8 @@ def _inbound_message(message_type: str, version: int, path: Path) -> dict[str, A
 REJECTION = {
     "name": "Rejection",
     "title": "A refused inbound message",
-    "summary": "Why the platform refused a district's message; nothing of it was recorded.",
+    "summary": "Why the platform refused a district's message (nothing of it was recorded), or the items of a "
+    "batch it refused while recording the rest (reason partly_rejected).",
     "contentType": "application/json",
     "payload": {
         "type": "object",
@@ -97,10 +98,15 @@ REJECTION = {
             "district": {"type": "string", "pattern": "^[0-9]{6}$"},
             "reason": {
                 "type": "string",
-                "description": "malformed_json, too_large, invalid_message, wrong_district, not_in_scope, or the owning service's error code",
+                "description": "malformed_json, too_large, invalid_message, wrong_district, not_in_scope, "
+                "partly_rejected (a batch recorded but for the items in fields), or the owning service's error code",
             },
             "message": {"type": "string"},
             "fields": {"type": "object", "description": "field path → reasons"},
+            "details": {
+                "type": "object",
+                "description": "the owning service's figures, e.g. a budget's remaining amount",
+            },
             "source": {"type": "string", "description": "topic:partition:offset of the refused message"},
             "rejected_at": {"type": "string", "format": "date-time"},
         },

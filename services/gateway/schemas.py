@@ -23,8 +23,17 @@ class AgencyListSchema(PageSchema):
     )
 
 
-class DataCenterQuerySchema(Schema):
-    """Data-center listings: optional district and agency filters."""
+SYSTEMS = ("office_space", "vehicles", "assets", "procurement", "energy")
+
+
+class YearQuerySchema(Schema):
+    """A data-center figure's year (default: this year, annualised while it runs)."""
+
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+
+
+class DataCenterQuerySchema(YearQuerySchema):
+    """Data-center listings: optional district and agency filters, and the year."""
 
     district = fields.String(
         load_default=None, validate=validate.Regexp(r"^\d{6}$", error="must be a six-digit district code")
@@ -33,7 +42,14 @@ class DataCenterQuerySchema(Schema):
 
 
 class FindingsQuerySchema(DataCenterQuerySchema):
-    """The open findings of every system: filter by district, agency, kind and minimum age in days."""
+    """The open findings of every system: filter by district, agency, system, kind and minimum age in days."""
 
-    kind = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    kind = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z_]{1,40}$"))
+    system = fields.String(load_default=None, validate=validate.OneOf(SYSTEMS))
     min_age_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3650))
+
+
+class EnergyTrendQuerySchema(DataCenterQuerySchema):
+    """The monthly energy trend of the city, a district or an agency over the last ``months`` (1-36)."""
+
+    months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=36))

@@ -28,6 +28,7 @@ from services.gateway.api.procurement import ProcurementApi
 from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import OPERATORS, READERS, Principal
 from services.gateway.inbound import DistrictInboundApi
+from services.gateway.openapi import OpenApiRoutes
 from services.gateway.web import GatewayDatabase, RequestContext, api
 
 
@@ -45,7 +46,14 @@ def _gateway_engine(container: Any) -> Engine | None:
 
 
 class GatewayService(
-    OfficeSpaceApi, VehiclesApi, AssetsApi, ProcurementApi, EnergyApi, DataCenterApi, DistrictInboundApi
+    OfficeSpaceApi,
+    VehiclesApi,
+    AssetsApi,
+    ProcurementApi,
+    EnergyApi,
+    DataCenterApi,
+    DistrictInboundApi,
+    OpenApiRoutes,
 ):
     """Nameko service ``gateway``: HTTP in, RPC out, projections read."""
 
@@ -75,7 +83,7 @@ class GatewayService(
         report = self.health_checks.ready(extra={"projector": projector})
         return report.status_code, report.body()
 
-    @api("GET", "/metrics", roles=None)
+    @api("GET", "/metrics", roles=None, content_type="text/plain")
     def metrics(self, request: Request, principal: None) -> Response:
         """Prometheus metrics of the gateway."""
         UP.labels("gateway").set(1)

@@ -20,11 +20,11 @@ import eventlet
 from marshmallow import Schema
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler, http
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.db import create_db_engine
+from services.common.db import create_db_engine, reader
 from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, ServiceUnavailable, ValidationFailed
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -65,13 +65,37 @@ def read_json(request: Request) -> Any:
     """The request body as JSON; 400 when it is not JSON, 413 when it is too large."""
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", details={"limit_bytes": MAX_BODY_BYTES})
-    raw = request.get_data(cache=False)
+    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # werkzeug reads a body without Content-Length as empty; the server's input decodes the chunks
+        raw = request.environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+    else:
+        raw = request.get_data(cache=False)
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", details={"limit_bytes": MAX_BODY_BYTES})
     try:
-        return json.loads(raw or b"null")
+        body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the body is not valid JSON", fields={"_body": [str(exc)]}) from None
+    refuse_nul(body)
+    return body
+
+
+def _nul_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [path or "_body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_paths(k, path) + _nul_paths(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}.{i}".lstrip("."))]
+    return []
+
+
+def refuse_nul(value: Any, path: str = "") -> None:
+    """Refuse (422) text with a NUL character anywhere in ``value``: PostgreSQL cannot store it, so it
+    would be accepted into the event store and then fail every projection of it."""
+    found = _nul_paths(value, path)
+    if found:
+        raise ValidationFailed("text must not contain NUL characters", fields={p: ["contains NUL"] for p in found})
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,12 @@ def _error_response(exc: Exception) -> Response:
     return json_response({"error": "internal_error", "message": "internal error", "fields": {}}, 500)
 
 
+def _request_key(request: Request) -> str | None:
+    """A command without the client's ``Idempotency-Key`` gets one of its own request: should RabbitMQ deliver
+    its RPC twice (a service killed between commit and acknowledgement), it still acts once."""
+    return None if request.method == "GET" else f"request:{uuid.uuid4()}"
+
+
 def _idempotency_key(request: Request, principal: Principal) -> str | None:
     """The client's ``Idempotency-Key`` header, scoped to its token (400 when malformed)."""
     key = request.headers.get("Idempotency-Key")
@@ -112,14 +142,110 @@ def _idempotency_key(request: Request, principal: Principal) -> str | None:
     return f"http:{principal.token_id}:{key}"
 
 
-def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callable[..., Any]], Any]:
+@dataclass(frozen=True)
+class RouteSpec:
+    """What a route is, as the OpenAPI document and the security tests read it (recorded by ``api``).
+
+    ``body``/``query`` are the marshmallow schemas the route validates its JSON body or its query string
+    with (URL parameters are merged into them); ``status`` is the success status; ``scope`` what a
+    district operator's district is checked against (``agency_id``/``district`` in the input at the
+    gateway, ``service`` by the owning service on the aggregates it changes, None: not district-bound);
+    ``max_body_bytes`` the largest body the route reads (None: it reads none).
+    """
+
+    method: str
+    url: str
+    roles: frozenset[str] | None
+    name: str
+    doc: str
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    status: int = 200
+    kind: str = "api"
+    service: str | None = None
+    command: str | None = None
+    scope: str | None = None
+    max_body_bytes: int | None = None
+    content_type: str = "application/json"
+    documented: bool = True
+
+    @property
+    def url_params(self) -> list[tuple[str, str]]:
+        """(name, werkzeug converter) of each ``<converter:name>`` of the URL, in order."""
+        return [(name, converter or "default") for converter, name in _URL_PARAM.findall(self.url)]
+
+
+_URL_PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+
+ROUTE_REGISTRY: dict[tuple[str, str], RouteSpec] = {}
+"""Every route declared with ``api`` (and so ``command_route``/``query_route``), by (method, URL)."""
+
+
+def route_specs(service_cls: type) -> list[tuple[str, RouteSpec]]:
+    """(attribute name, spec) of every nameko HTTP entrypoint of ``service_cls``, sorted by URL and method.
+
+    An entrypoint declared without ``api`` (a bare nameko ``http``) gets a spec with ``documented=False``
+    so it still shows up (and the contract test names it).
+    """
+    found: list[tuple[str, RouteSpec]] = []
+    for attr in dir(service_cls):
+        fn = getattr(service_cls, attr, None)
+        for entrypoint in getattr(fn, "nameko_entrypoints", ()):
+            if not isinstance(entrypoint, HttpRequestHandler):
+                continue
+            for method in entrypoint.method.split(","):
+                spec = getattr(fn, "route_spec", None)
+                if spec is None or spec.method != method.strip().upper() or spec.url != entrypoint.url:
+                    spec = RouteSpec(method.strip().upper(), entrypoint.url, None, attr, "", documented=False)
+                found.append((attr, spec))
+    return sorted(found, key=lambda item: (item[1].url, item[1].method))
+
+
+def api(
+    method: str,
+    url: str,
+    roles: frozenset[str] | None,
+    *,
+    body: type[Schema] | None = None,
+    query: type[Schema] | None = None,
+    status: int = 200,
+    scope: str | None = None,
+    max_body_bytes: int | None = None,
+    content_type: str = "application/json",
+    _kind: str = "api",
+    _service: str | None = None,
+    _command: str | None = None,
+) -> Callable[[Callable[..., Any]], Any]:
     """An HTTP route: authenticate (unless ``roles`` is None), check the role, answer JSON, map errors.
 
     The handler is called as ``fn(self, request, principal, **url_params)`` and returns a body, or a
-    (status, body) tuple.
+    (status, body) tuple. The keyword arguments only describe the route (they change nothing it does):
+    ``body``/``query`` the schema it validates its JSON body or query string with, ``status`` its success
+    status, ``scope`` what a district operator's district is checked against, ``max_body_bytes`` the
+    body limit it applies (``body`` given: the gateway's 1 MiB), ``content_type`` of a success answer.
+    They are recorded in ``ROUTE_REGISTRY`` and on the handler (``route_spec``) for the OpenAPI document
+    (``services.gateway.openapi``) and the security tests.
     """
 
     def decorate(fn: Callable[..., Any]) -> Any:
+        spec = RouteSpec(
+            method=method.upper(),
+            url=url,
+            roles=roles,
+            name=fn.__name__,
+            doc=(fn.__doc__ or "").strip(),
+            body=body,
+            query=query,
+            status=status,
+            kind=_kind,
+            service=_service,
+            command=_command,
+            scope=scope,
+            max_body_bytes=max_body_bytes if max_body_bytes is not None else (MAX_BODY_BYTES if body else None),
+            content_type=content_type,
+        )
+        ROUTE_REGISTRY[(spec.method, url)] = spec
+
         @functools.wraps(fn)
         def handler(self: Any, request: Request, **params: Any) -> Response:
             started = time.perf_counter()
@@ -135,8 +261,10 @@ def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callab
                             actor=principal.actor,
                             correlation_id=correlation_id,
                             idempotency_key=_idempotency_key(request, principal),
+                            request_key=_request_key(request),
                             scope_district=principal.visible_district(),
                         )
+                    refuse_nul({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)
                     response = body if isinstance(body, Response) else json_response(body, status)
@@ -147,6 +275,7 @@ def api(method: str, url: str, roles: frozenset[str] | None) -> Callable[[Callab
             HTTP_LATENCY.labels("gateway", url).observe(time.perf_counter() - started)
             return response
 
+        handler.route_spec = spec  # type: ignore[attr-defined]
         return http(method, url)(handler)
 
     return decorate
@@ -180,7 +309,18 @@ def command_route(
 
     handler.__name__ = command
     handler.__doc__ = (schema.__doc__ or command).strip()
-    return api(method, url, roles)(handler)
+    documented_scope = scope or "service"
+    return api(
+        method,
+        url,
+        roles,
+        body=schema,
+        status=status,
+        scope=documented_scope,
+        _kind="command",
+        _service=service,
+        _command=command,
+    )(handler)
 
 
 def query_route(url: str, service: str, query: str, schema: type[Schema], roles: frozenset[str]) -> Any:
@@ -198,13 +338,15 @@ def query_route(url: str, service: str, query: str, schema: type[Schema], roles:
 
     handler.__name__ = query
     handler.__doc__ = (schema.__doc__ or query).strip()
-    return api("GET", url, roles)(handler)
+    return api("GET", url, roles, query=schema, scope="listing", _kind="query", _service=service, _command=query)(
+        handler
+    )
 
 
 def agency_in_scope(db: Engine, principal: Principal, agency_id: str, field: str = "agency_id") -> dict[str, Any]:
     """The agency from the data center's directory, refusing one outside the principal's district (403)
     and one the directory does not know (422)."""
-    with db.connect() as conn:
+    with reader(db).connect() as conn:
         row = agencies.agency_row(conn, agency_id)
     if row is None:
         raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})

@@ -93,8 +93,11 @@ class OfficeSpaceService(DomainService):
         agency = self.store.load(Agency, cmd["agency_id"])
         agency.record_departure(cmd["person_id"], cmd["reason"], cmd["departed_on"].isoformat())
         with self.read_models.engine.connect() as conn:
-            held_in = views.buildings_where(conn, cmd["person_id"])
-        buildings = [self.store.load(Building, building_id) for building_id in held_in]
+            seen = views.buildings_where(conn, cmd["person_id"])
+        # the agency's own buildings come from the store: an allocation made a moment ago may not have reached the
+        # read models yet; the read models add rooms of other agencies' buildings adjusted to this one
+        owned = self.store.stream_ids_of_agency(Building.stream_type, cmd["agency_id"])
+        buildings = [self.store.load(Building, building_id) for building_id in sorted(set(seen) | set(owned))]
         rooms = [
             r
             for b in buildings

@@ -18,6 +18,15 @@ from services.office_space.domain import overdue
 register_migrations("office_space_views", Path(__file__).parent / "migrations")
 
 metadata = sa.MetaData()
+buildings = sa.Table(
+    "os_buildings",
+    metadata,
+    sa.Column("building_id", sa.String(64), primary_key=True),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("name", sa.String(200)),
+    sa.Column("gross_floor_area_m2", sa.Float()),
+)
 staff = sa.Table(
     "os_staff",
     metadata,
@@ -71,7 +80,15 @@ class OfficeSpaceViews(Projection):
     """Staff, rooms, allocations and findings, kept from the office-space events."""
 
     topics = (topic_for("office_space"),)
-    tables = (staff, rooms, allocations, findings)
+    tables = (buildings, staff, rooms, allocations, findings)
+
+    def on_BuildingRegistered(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        conn.execute(
+            buildings.insert(),
+            {k: p[k] for k in ("building_id", "agency_id", "district", "name")}
+            | {"gross_floor_area_m2": p["gross_floor_area_m2"]},
+        )
 
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload

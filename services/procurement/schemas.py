@@ -10,10 +10,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.validators import DISTRICT_CODE, IDENTIFIER
 from services.procurement.domain import CATEGORIES, CONTRACT_CLAUSES, KINDS, TENDER_STATUSES
 
-IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
-DISTRICT_CODE = validate.Regexp(r"^\d{6}$", error="must be a six-digit administrative division code")
+MAX_ID_LENGTH = 64
+"""The longest identifier (``IDENTIFIER``): a lot's contract id ``<tender_id>.<request_id>`` must fit it too."""
 IDLE_FIRST_CATEGORIES = sorted(code for code, category in CATEGORIES.items() if category.idle_first)
 MAX_CENTS = 10**12
 MAX_QUANTITY = 1_000_000
@@ -176,13 +177,20 @@ class DeclareTenderFailedSchema(Schema):
 
 
 class SignContractSchema(Schema):
-    """SignContract: an agency signs the contract for its lot with the winner."""
+    """SignContract: an agency signs the contract for its lot with the winner (one contract per lot, whose id is
+    ``<tender_id>.<request_id>``)."""
 
-    contract_id = _id(required=False)
     tender_id = _id()
     request_id = _id()
     clauses = fields.List(fields.String(validate=validate.OneOf(CONTRACT_CLAUSES)), required=True)
     delivery_due = fields.Date(required=True)
+
+    @validates_schema
+    def _contract_id_fits(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if len(data["tender_id"]) + 1 + len(data["request_id"]) > MAX_ID_LENGTH:
+            raise ValidationError(
+                f"the contract id <tender_id>.<request_id> must fit {MAX_ID_LENGTH} characters", field_name="request_id"
+            )
 
 
 class RecordDeliverySchema(Schema):
@@ -234,8 +242,12 @@ class RecordPriceObservationSchema(Schema):
 
 
 class _PageSchema(Schema):
-    limit = fields.Integer(strict=True, load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0))
+    """A page of a query's answer; numbers may come as query-string text. ``district`` limits the answer
+    to one district (the gateway sets it to a district operator's own)."""
+
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+    district = fields.String(validate=DISTRICT_CODE, load_default=None)
 
 
 class ListCatalogItemsSchema(_PageSchema):
@@ -249,13 +261,12 @@ class GetBudgetLinesSchema(_PageSchema):
     """GetBudgetLines: an agency's budget lines with budget, committed, spent and remaining."""
 
     agency_id = _id()
-    year = fields.Integer(strict=True, validate=validate.Range(min=2000, max=2100), load_default=None)
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100), load_default=None)
 
 
 class ListTendersSchema(_PageSchema):
     """ListTenders: tenders of a district, optionally by status or item."""
 
-    district = fields.String(validate=DISTRICT_CODE, load_default=None)
     status = fields.String(validate=validate.OneOf(TENDER_STATUSES), load_default=None)
     item_code = _id(required=False)
 
@@ -263,16 +274,17 @@ class ListTendersSchema(_PageSchema):
 class ProposeBatchesSchema(Schema):
     """ProposeBatches: open requests of several agencies that one tender could serve (批量集中采购)."""
 
-    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
-    min_agencies = fields.Integer(strict=True, load_default=2, validate=validate.Range(min=2, max=1000))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    min_agencies = fields.Integer(load_default=2, validate=validate.Range(min=2, max=1000))
+    district = fields.String(validate=DISTRICT_CODE, load_default=None)
 
 
 class ListAbnormalQuotesSchema(_PageSchema):
     """ListAbnormalQuotes: flagged quotes, optionally of one district or supplier, since a time."""
 
-    district = fields.String(validate=DISTRICT_CODE, load_default=None)
     supplier_id = _id(required=False)
     since = fields.AwareDateTime(load_default=None)
+    open_only = fields.Boolean(load_default=False)
 
 
 class SupplierPerformanceSchema(_PageSchema):
@@ -288,3 +300,4 @@ class ListPriceAlertsSchema(_PageSchema):
 
     item_code = _id(required=False)
     since = fields.Date(load_default=None)
+    open_only = fields.Boolean(load_default=False)

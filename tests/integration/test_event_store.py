@@ -185,3 +185,12 @@ def test_a_command_with_an_idempotency_key_is_recorded_once_with_its_answer(agen
         agencies.save_all([new_agency("A2")], meta(), Idempotency("k-1", "register_agency", {"id": "A2"}))
     assert [e.stream_id for e in agencies.read_all()] == ["A1"]  # the repeat stored nothing
     assert agencies.recorded_answer("unknown") is None
+
+
+def test_the_streams_of_an_agency_are_found_in_the_store_as_committed(agencies: EventStore) -> None:
+    from services.office_space.domain import Building
+
+    for building_id, owner in (("B1", "A1"), ("B2", "A1"), ("B3", "A2")):
+        agencies.save(Building.register(building_id, owner, "320402", "楼", "路1号", 1000.0), meta())
+    assert agencies.stream_ids_of_agency("Building", "A1") == ["B1", "B2"]
+    assert agencies.stream_ids_of_agency("Building", "A9") == []

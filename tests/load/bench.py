@@ -6,7 +6,9 @@
 - relay: our outbox relay publishing a store to Tansu, beside a raw kafka-python producer sending the same
   messages with the same settings (idempotent, ``acks=all``);
 - projector: our projector applying a topic to the data-center projection in SQLite (offsets and
-  event-id dedupe in the same transaction), beside a raw kafka-python consumer reading the same topic.
+  event-id dedupe in the same transaction), beside a raw kafka-python consumer reading the same topic;
+- energy ingestion: meter readings per second end to end through the energy service (``bench_energy``),
+  beside a raw kafka-python producer sending the same messages.
 
 Results are printed, written to ``var/bench/latest.json``, and put into ``BENCHMARKS.md`` between the
 ``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers, with the machine they were measured on.
@@ -38,6 +40,7 @@ from services.common.progress import Progress
 from services.common.relay import OutboxRelay
 from services.common.store import EventStore
 from services.gateway import views
+from tests.load import bench_energy
 from tests.support import POSTGRES_SERVER, create_database, drop_database, new_agency
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,15 +273,18 @@ def main() -> None:
             results["relay"] = bench_relay(store, bootstrap)
             results["raw_consumer"] = bench_raw_consumer(bootstrap)
             results["projector"] = bench_projector(bootstrap, base / "projection.db")
+            print("energy ingestion", file=sys.stderr)
+            energy = bench_energy.run(bootstrap, f"sqlite:///{base / 'energy.db'}")
         finally:
             group.stop_all()
             drop_database(pg_ours)
             drop_database(pg_es)
     host = machine()
-    text = markdown(results, host)
+    text = markdown(results, host) + "\n\n" + bench_energy.markdown(energy)
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "latest.json").write_text(json.dumps({"machine": host, "results": results}, indent=1), encoding="utf-8")
+    latest = {"machine": host, "results": results, "energy": energy}
+    (out / "latest.json").write_text(json.dumps(latest, indent=1), encoding="utf-8")
     write_report(text)
     print(text)
 

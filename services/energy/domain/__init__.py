@@ -1,5 +1,5 @@
 """Public-institution energy (公共机构节能, "能耗感知一张网") domain: meters and readings, roll-ups and
-conversion, quotas, anomalies and targets.
+conversion, quotas, anomalies, annual consumption reports and targets.
 
 Pure Python: the rules of DOMAIN.md live here as aggregate methods that check and record events, and as
 pure functions (roll-ups, conversions, anomaly detectors, target progress) that decide over plain data.
@@ -62,6 +62,8 @@ from .quotas import (
     QuotaYearClosed,
     ReasonRequired,
     UnknownQuotaBasis,
+    forecast_against_quota,
+    quota_in_tce,
 )
 from .readings import (
     DEFAULT_INGESTION_RULES,
@@ -71,6 +73,17 @@ from .readings import (
     RejectedReading,
     counter_delta,
 )
+from .reports import (
+    METERED,
+    REPORTED,
+    AnnualConsumptionCorrected,
+    AnnualConsumptionReport,
+    AnnualConsumptionReported,
+    InvalidTotals,
+    SourceRequired,
+    YearNotOver,
+    annual_totals,
+)
 from .rollups import (
     DIMENSIONS,
     FACTORS_2022,
@@ -78,6 +91,7 @@ from .rollups import (
     PERIODS,
     Conversion,
     FactorTable,
+    InvalidFactorTable,
     MeterInfo,
     NoConversionFactor,
     UnknownRollup,
@@ -106,6 +120,7 @@ __all__ = [
     "DIMENSIONS",
     "DUPLICATE_WINDOW_S",
     "FACTORS_2022",
+    "METERED",
     "METER_KINDS",
     "METER_UNITS",
     "MIN_DAYS_FOR_TREND",
@@ -113,9 +128,13 @@ __all__ = [
     "PERIODS",
     "QUOTA_BASES",
     "REJECTION_REASONS",
+    "REPORTED",
     "SUB_ITEMS",
     "TARGETS",
     "TARGET_YEAR",
+    "AnnualConsumptionCorrected",
+    "AnnualConsumptionReport",
+    "AnnualConsumptionReported",
     "Anomaly",
     "AnomalyAcknowledged",
     "AnomalyRaised",
@@ -134,6 +153,8 @@ __all__ = [
     "InFuture",
     "IngestionOutcome",
     "IngestionRules",
+    "InvalidFactorTable",
+    "InvalidTotals",
     "Meter",
     "MeterInfo",
     "MeterInstalled",
@@ -151,6 +172,7 @@ __all__ = [
     "ReasonRequired",
     "RejectedReading",
     "ResolutionRequired",
+    "SourceRequired",
     "SubItemNotAllowed",
     "TargetFigures",
     "TargetProgress",
@@ -161,6 +183,8 @@ __all__ = [
     "UnknownRollup",
     "WorkCalendar",
     "WrongStatus",
+    "YearNotOver",
+    "annual_totals",
     "assess_targets",
     "convert",
     "counter_delta",
@@ -169,7 +193,9 @@ __all__ = [
     "detect_gaps",
     "detect_spikes",
     "detect_stuck",
+    "forecast_against_quota",
     "intensities",
     "local_hour",
+    "quota_in_tce",
     "roll_up",
 ]

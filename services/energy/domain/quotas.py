@@ -196,19 +196,7 @@ class EnergyQuota(Aggregate):
 
     def _forecast(self, year_to_date_tce: float, as_of: date, floor_area_m2: float | None) -> QuotaForecast:
         """The quota in tce, and the year-to-date use extrapolated to the whole year."""
-        quota_tce = self.limit if self.basis == "absolute" else self._per_m2_quota(floor_area_m2)
-        elapsed = as_of.timetuple().tm_yday
-        days = 366 if calendar.isleap(self.year) else 365
-        forecast_tce = round(year_to_date_tce * days / elapsed, 6)
-        over = year_to_date_tce > quota_tce or (elapsed >= MIN_DAYS_FOR_TREND and forecast_tce > quota_tce)
-        return QuotaForecast(year_to_date_tce, forecast_tce, round(quota_tce, 6), over)
-
-    def _per_m2_quota(self, floor_area_m2: float | None) -> float:
-        if floor_area_m2 is None or not floor_area_m2 > 0:
-            raise FloorAreaRequired(
-                "a per-m² quota needs the agency's floor area", fields={"floor_area_m2": ["required, > 0"]}
-            )
-        return self.limit * floor_area_m2 / 1000
+        return forecast_against_quota(year_to_date_tce, as_of, quota_in_tce(self.basis, self.limit, floor_area_m2))
 
     def _on_EnergyQuotaSet(self, event: EnergyQuotaSet) -> None:
         self.status = "set"
@@ -226,3 +214,24 @@ class EnergyQuota(Aggregate):
 
     def _on_QuotaOverrunCleared(self, event: QuotaOverrunCleared) -> None:
         self.alert_open = False
+
+
+def quota_in_tce(basis: str, limit: float, floor_area_m2: float | None) -> float:
+    """A quota as tce per year: absolute as it is, per m² (kgce/m²) times the floor area."""
+    if basis == "absolute":
+        return limit
+    if floor_area_m2 is None or not floor_area_m2 > 0:
+        raise FloorAreaRequired(
+            "a per-m² quota needs the agency's floor area", fields={"floor_area_m2": ["required, > 0"]}
+        )
+    return limit * floor_area_m2 / 1000
+
+
+def forecast_against_quota(year_to_date_tce: float, as_of: date, quota_tce: float) -> QuotaForecast:
+    """The year-to-date use extrapolated linearly to the whole year of ``as_of``, and whether it is over the
+    quota: already above it on any day, or trending above it once ``MIN_DAYS_FOR_TREND`` days have passed."""
+    elapsed = as_of.timetuple().tm_yday
+    days = 366 if calendar.isleap(as_of.year) else 365
+    forecast_tce = round(year_to_date_tce * days / elapsed, 6)
+    over = year_to_date_tce > quota_tce or (elapsed >= MIN_DAYS_FOR_TREND and forecast_tce > quota_tce)
+    return QuotaForecast(year_to_date_tce, forecast_tce, round(quota_tce, 6), over)

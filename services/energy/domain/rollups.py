@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Final
+from math import isfinite
+from typing import Any, Final
 
 from services.common.errors import RuleViolation
 
@@ -40,6 +41,12 @@ class UnknownRollup(RuleViolation):
     """The period or dimension of a roll-up is not one the platform knows."""
 
     code = "unknown_rollup"
+
+
+class InvalidFactorTable(RuleViolation):
+    """A conversion factor table must name its version and sources and give factors above zero."""
+
+    code = "invalid_factor_table"
 
 
 class NoConversionFactor(RuleViolation):
@@ -119,12 +126,50 @@ class FactorTable:
     kgce_per_unit: Mapping[str, float]
     kgco2_per_unit: Mapping[str, float]
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FactorTable:
+        """A table from its JSON form (``to_dict``); InvalidFactorTable naming what is wrong."""
+        problems: dict[str, list[str]] = {}
+        for name in ("version", "tce_source", "co2_source"):
+            if not isinstance(data.get(name), str) or not data[name].strip():
+                problems[name] = ["a non-empty string is required"]
+        for name in ("kgce_per_unit", "kgco2_per_unit"):
+            factors = data.get(name)
+            if not isinstance(factors, Mapping) or not factors:
+                problems[name] = ["a non-empty object {kind: factor} is required"]
+                continue
+            wrong = [k for k, v in factors.items() if type(v) not in (int, float) or not (isfinite(v) and v > 0)]
+            if wrong:
+                problems[name] = [f"factors must be numbers above zero: {', '.join(sorted(map(str, wrong)))}"]
+        unknown = set(data) - {"version", "tce_source", "co2_source", "kgce_per_unit", "kgco2_per_unit"}
+        if unknown:
+            problems |= {name: ["unknown field"] for name in sorted(unknown)}
+        if problems:
+            raise InvalidFactorTable("the conversion factor table is not valid", fields=problems)
+        return cls(
+            data["version"],
+            data["tce_source"],
+            data["co2_source"],
+            {str(k): float(v) for k, v in data["kgce_per_unit"].items()},
+            {str(k): float(v) for k, v in data["kgco2_per_unit"].items()},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table as JSON-native values (what ``ENERGY_FACTORS_FILE`` holds)."""
+        return {
+            "version": self.version,
+            "tce_source": self.tce_source,
+            "co2_source": self.co2_source,
+            "kgce_per_unit": dict(self.kgce_per_unit),
+            "kgco2_per_unit": dict(self.kgco2_per_unit),
+        }
+
 
 FACTORS_2022: Final = FactorTable(
     version="GB/T2589-2020+grid2022",
     tce_source=(
         "GB/T 2589-2020 综合能耗计算通则: electricity 0.1229 kgce/kWh (当量值, equivalent value); natural gas "
-        "1.2143 kgce/m³ (38 931 kJ/m³); heat 34.12 kgce/GJ; diesel 1.4571 kgce/kg at 0.85 kg/L = 1.2385 kgce/L"
+        "1.2143 kgce/m³ (8 500 kcal/m³); heat 34.12 kgce/GJ; diesel 1.4571 kgce/kg at 0.85 kg/L = 1.2385 kgce/L"
     ),
     co2_source=(
         "electricity: national grid average 0.5703 tCO₂/MWh for 2022 (生态环境部, 2023); natural gas 2.1622 "

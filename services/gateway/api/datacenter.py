@@ -1,5 +1,11 @@
-"""The data center (机关事务大数据中心): city, district and agency figures and the open findings list,
-read from the gateway's projections; and the dashboard page."""
+"""The data center (机关事务大数据中心): city, district and agency figures against the targets, the
+conservation-agency scorecard, the energy trend and the open findings of every system, read from the
+gateway's projections (``services/gateway/datacenter.py``); and the dashboard page.
+
+Every answer says what it reflects (``as_of``, and per topic the position applied and the events not yet
+applied). District operators read the city's and every district's totals, but agency details, the
+scorecard's agencies and the findings only of their own district.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,22 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
+from services.common.db import reader
 from services.common.errors import NotFound
 from services.common.events import utc_now
+from services.common.projector import Projector
 from services.common.rpc import load_command as validated
+from services.common.settings import settings
+from services.energy.domain import CHINA_STANDARD_TIME
+from services.gateway import datacenter as dc
 from services.gateway.auth import READERS, Principal
-from services.gateway.schemas import DataCenterQuerySchema, FindingsQuerySchema
-from services.gateway.views import office_space as space
+from services.gateway.schemas import (
+    DataCenterQuerySchema,
+    EnergyTrendQuerySchema,
+    FindingsQuerySchema,
+    YearQuerySchema,
+)
+from services.gateway.scorecard import Scorecard, coverage, load_scorecard
 from services.gateway.web import api
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "index.html"
@@ -24,46 +40,96 @@ class DataCenterApi:
     """Read-only routes over the data center's projections."""
 
     db: Engine
+    datacenter: Projector
 
-    @api("GET", "/", roles=None)
+    @api("GET", "/", roles=None, content_type="text/html")
     def dashboard(self, request: Request, principal: None) -> Response:
         """The dashboard (Chinese first, English available); it asks for a token and reads the API."""
         return Response(DASHBOARD.read_bytes(), content_type="text/html; charset=utf-8")
 
-    @api("GET", "/api/v1/datacenter/city", roles=READERS)
+    @api("GET", "/api/v1/datacenter/city", roles=READERS, query=YearQuerySchema)
     def city(self, request: Request, principal: Principal) -> dict[str, Any]:
-        """City-wide figures and every district's, from all agencies."""
-        with self.db.connect() as conn:
-            rows = space.space_by_agency(conn)
-        city = space.roll_up(rows, None)
-        return {"city": city[0] if city else None, "districts": space.roll_up(rows, "district")}
+        """City-wide figures against the targets, every district's, and conservation-agency coverage."""
+        scope = self._scope(validated(YearQuerySchema, request.args.to_dict()))
+        with reader(self.db).connect() as conn:
+            figures = dc.city(conn, scope, self._scorecard())
+        return self._answer(figures)
 
-    @api("GET", "/api/v1/datacenter/agencies", roles=READERS)
+    @api("GET", "/api/v1/datacenter/agencies", roles=READERS, query=DataCenterQuerySchema, scope="listing")
     def agencies(self, request: Request, principal: Principal) -> dict[str, Any]:
-        """Per agency figures (a district operator sees its own district's)."""
-        query = validated(DataCenterQuerySchema, request.args.to_dict())
-        with self.db.connect() as conn:
-            rows = space.space_by_agency(conn, principal.visible_district() or query["district"], query["agency_id"])
-        return {"items": rows}
+        """Per agency figures and scorecard results (a district operator sees its own district's)."""
+        scope = self._scope(validated(DataCenterQuerySchema, request.args.to_dict()), principal)
+        with reader(self.db).connect() as conn:
+            items = dc.agencies(conn, scope, self._scorecard())
+        return self._answer({"year": scope.year, "items": items})
 
-    @api("GET", "/api/v1/datacenter/agencies/<agency_id>", roles=READERS)
+    @api("GET", "/api/v1/datacenter/agencies/<agency_id>", roles=READERS, query=YearQuerySchema, scope="resource")
     def agency_profile(self, request: Request, principal: Principal, agency_id: str) -> dict[str, Any]:
-        """One agency's profile: master data, space against the standard, idle rooms, open findings."""
-        with self.db.connect() as conn:
-            rows = space.space_by_agency(conn, agency_id=agency_id)
+        """One agency's profile: every system's figures, its scorecard, its open findings, its energy trend."""
+        query = validated(DataCenterQuerySchema, {**request.args.to_dict(), "agency_id": agency_id})
+        scope = self._scope(query)
+        with reader(self.db).connect() as conn:
+            rows = dc.agencies(conn, scope, self._scorecard())
             if not rows:
                 raise NotFound(f"agency {agency_id} not found")
             principal.require_district(rows[0]["district"])
-            found = space.open_findings_list(conn, None, agency_id, None, 0, utc_now().date().isoformat())
-        return {**rows[0], "findings": found}
+            findings = dc.open_items(conn, scope)
+            trend = dc.energy_trend(conn, scope, 12)
+        return self._answer({**rows[0], "findings": findings, "trend": trend})
 
-    @api("GET", "/api/v1/datacenter/findings", roles=READERS)
+    @api("GET", "/api/v1/datacenter/findings", roles=READERS, query=FindingsQuerySchema, scope="listing")
     def findings(self, request: Request, principal: Principal) -> dict[str, Any]:
-        """Open findings of every system, filterable by district, agency, kind and age."""
+        """Open findings and anomalies of every system, filterable by district, agency, system, kind and age."""
         q = validated(FindingsQuerySchema, request.args.to_dict())
-        district = principal.visible_district() or q["district"]
-        with self.db.connect() as conn:
-            items = space.open_findings_list(
-                conn, district, q["agency_id"], q["kind"], q["min_age_days"], utc_now().date().isoformat()
-            )
-        return {"items": items}
+        scope = self._scope(q, principal)
+        with reader(self.db).connect() as conn:
+            items = dc.open_items(conn, scope, q["kind"], q["system"], q["min_age_days"])
+        return self._answer({"items": items})
+
+    @api("GET", "/api/v1/datacenter/energy-trend", roles=READERS, query=EnergyTrendQuerySchema, scope="listing")
+    def energy_trend(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """Metered energy (tce, CO₂), electricity and water per month, for the city, a district or an agency."""
+        q = validated(EnergyTrendQuerySchema, request.args.to_dict())
+        scope = self._scope(q, principal)
+        with reader(self.db).connect() as conn:
+            if scope.agency_id and principal.visible_district():
+                rows = dc.agency_rows(conn, scope)
+                principal.require_district(rows[0]["district"] if rows else None)
+            items = dc.energy_trend(conn, scope, q["months"])
+        return self._answer({"items": items})
+
+    @api("GET", "/api/v1/datacenter/scorecard", roles=READERS, query=DataCenterQuerySchema, scope="listing")
+    def scorecard(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """The conservation-oriented agency scorecard (节约型机关): its criteria, each agency's result, coverage."""
+        scope = self._scope(validated(DataCenterQuerySchema, request.args.to_dict()), principal)
+        card = self._scorecard()
+        with reader(self.db).connect() as conn:
+            judged = dc.agencies(conn, scope, card)
+        items = [
+            {
+                "agency_id": a["agency_id"],
+                "name": a["name"],
+                "district": a["district"],
+                "kind": a["kind"],
+                "admin_level": a["admin_level"],
+                "score": a["conservation_score"],
+                "conservation_agency": a["conservation_agency"],
+                "criteria": a["scorecard"],
+            }
+            for a in judged
+        ]
+        return self._answer({**card.describe(), "year": scope.year, "items": items, "coverage": coverage(judged)})
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _scope(self, query: dict[str, Any], principal: Principal | None = None) -> dc.Scope:
+        today = utc_now().astimezone(CHINA_STANDARD_TIME).date()
+        district = (principal.visible_district() if principal else None) or query.get("district")
+        return dc.Scope(query.get("year") or today.year, today, district, query.get("agency_id"))
+
+    def _scorecard(self) -> Scorecard:
+        return load_scorecard(settings().scorecard_file)
+
+    def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        status = self.datacenter.status() if self.datacenter is not None else {}
+        return {"as_of": utc_now().isoformat(timespec="seconds"), "freshness": dc.freshness(status), **body}

@@ -12,6 +12,7 @@ from nameko.rpc import RpcProxy
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
+from services.common.db import reader
 from services.common.errors import NotFound
 from services.common.rpc import load_command as validated
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
@@ -242,21 +243,21 @@ class OfficeSpaceApi:
         READERS,
     )
 
-    @api("GET", "/api/v1/agencies/<agency_id>", roles=READERS)
+    @api("GET", "/api/v1/agencies/<agency_id>", roles=READERS, scope="resource")
     def get_agency(self, request: Request, principal: Principal, agency_id: str) -> dict[str, Any]:
         """One agency of the data center's directory."""
-        with self.db.connect() as conn:
+        with reader(self.db).connect() as conn:
             row = agencies.agency_row(conn, agency_id)
         if row is None:
             raise NotFound(f"agency {agency_id} not found")
         principal.require_district(row["district"])
         return row
 
-    @api("GET", "/api/v1/agencies", roles=READERS)
+    @api("GET", "/api/v1/agencies", roles=READERS, query=AgencyListSchema, scope="listing")
     def list_agencies(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Agencies of the directory (a district operator sees its own district)."""
         query = validated(AgencyListSchema, request.args.to_dict())
         district = principal.visible_district() or query["district"]
-        with self.db.connect() as conn:
+        with reader(self.db).connect() as conn:
             rows = agencies.agency_rows(conn, district, query["limit"], query["offset"])
         return {"items": rows, "limit": query["limit"], "offset": query["offset"]}

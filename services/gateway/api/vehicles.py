@@ -1,11 +1,194 @@
-"""Routes of the vehicles service (filled in with its issue)."""
+"""Official vehicles (公务用车) routes: quotas, registration, costs, anomalies, sealing, disposal and trips.
+
+The administration sets vehicle quotas and runs the fleet-wide checks; writers (city administrators, district
+operators in their district) register, record costs, seal, dispose and run trips. A trip served by another
+district's vehicle (city-wide dispatch) is seen, and written, by both districts: the vehicles service checks
+the scope of every aggregate it changes. District systems send fuel, charging and repair records and GPS
+batches as inbound messages (``INBOUND_ROUTES``).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from nameko.rpc import RpcProxy
+from sqlalchemy.engine import Engine
+from werkzeug.wrappers import Request
+
+from services.common.errors import NotInScope
+from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
+from services.gateway.web import InboundRoute, api, call, command_route, query_route
+from services.vehicles import schemas as s
+
+VH = "vehicles"
+
+INBOUND_ROUTES = {
+    "vehicles.record_fuel": InboundRoute(VH, "record_fuel", s.RecordFuelSchema),
+    "vehicles.record_charging": InboundRoute(VH, "record_charging", s.RecordChargingSchema),
+    "vehicles.record_repair": InboundRoute(VH, "record_repair", s.RecordRepairSchema),
+    "vehicles.record_gps_points": InboundRoute(VH, "record_gps_points", s.RecordGpsPointsSchema),
+}
+"""District inbound message types of this service (contracts in ``contracts/inbound/``)."""
 
 
 class VehiclesApi:
     """Routes of the vehicles service."""
 
-    vehicles = RpcProxy("vehicles")
+    db: Engine
+    vehicles = RpcProxy(VH)
+
+    # -- quotas, vehicles, disposal ------------------------------------------------------------------
+
+    set_vehicle_quota = command_route(
+        "POST",
+        "/api/v1/agencies/<agency_id>/vehicle-quota",
+        VH,
+        "set_vehicle_quota",
+        s.SetVehicleQuotaSchema,
+        CITY_ADMINS,
+    )
+    register_vehicle = command_route(
+        "POST", "/api/v1/vehicles", VH, "register_vehicle", s.RegisterVehicleSchema, WRITERS, status=201
+    )
+    dispose_vehicle = command_route(
+        "POST", "/api/v1/vehicles/<vehicle_id>/disposal", VH, "dispose_vehicle", s.DisposeVehicleSchema, WRITERS, None
+    )
+    seal_vehicle = command_route(
+        "POST", "/api/v1/vehicles/<vehicle_id>/seals", VH, "seal_vehicle", s.SealVehicleSchema, WRITERS, None, 201
+    )
+    unseal_vehicle = command_route(
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/seals/<seal_id>/end",
+        VH,
+        "unseal_vehicle",
+        s.UnsealVehicleSchema,
+        WRITERS,
+        None,
+    )
+    seal_vehicle_fleet = command_route(
+        "POST", "/api/v1/vehicle-seals", VH, "seal_fleet", s.SealFleetSchema, WRITERS, None, 201
+    )
+
+    # -- costs and anomalies -------------------------------------------------------------------------
+
+    record_vehicle_fuel = command_route(
+        "POST", "/api/v1/vehicles/<vehicle_id>/fuel", VH, "record_fuel", s.RecordFuelSchema, WRITERS, None, 201
+    )
+    record_vehicle_charging = command_route(
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/charging",
+        VH,
+        "record_charging",
+        s.RecordChargingSchema,
+        WRITERS,
+        None,
+        201,
+    )
+    record_vehicle_repair = command_route(
+        "POST", "/api/v1/vehicles/<vehicle_id>/repairs", VH, "record_repair", s.RecordRepairSchema, WRITERS, None, 201
+    )
+    record_vehicle_expense = command_route(
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/expenses",
+        VH,
+        "record_expense",
+        s.RecordExpenseSchema,
+        WRITERS,
+        None,
+        201,
+    )
+    resolve_vehicle_anomaly = command_route(
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/anomaly-resolutions",
+        VH,
+        "resolve_anomaly",
+        s.ResolveAnomalySchema,
+        WRITERS,
+        None,
+    )
+    check_vehicle_repair_outliers = command_route(
+        "POST",
+        "/api/v1/vehicle-checks/repair-outliers",
+        VH,
+        "check_repair_outliers",
+        s.CheckRepairOutliersSchema,
+        CITY_ADMINS,
+        None,
+    )
+    check_trips_without_gps = command_route(
+        "POST",
+        "/api/v1/vehicle-checks/trips-without-gps",
+        VH,
+        "check_trips_without_gps",
+        s.CheckTripsWithoutGpsSchema,
+        CITY_ADMINS,
+        None,
+    )
+
+    # -- trips ---------------------------------------------------------------------------------------
+
+    request_trip = command_route("POST", "/api/v1/trips", VH, "request_trip", s.RequestTripSchema, WRITERS, status=201)
+    dispatch_trip = command_route(
+        "POST", "/api/v1/trips/<trip_id>/dispatch", VH, "dispatch_trip", s.DispatchTripSchema, WRITERS, None
+    )
+    cancel_trip = command_route(
+        "POST", "/api/v1/trips/<trip_id>/cancel", VH, "cancel_trip", s.CancelTripSchema, WRITERS, None
+    )
+    approve_trip_outside_hours = command_route(
+        "POST",
+        "/api/v1/trips/<trip_id>/approval",
+        VH,
+        "approve_trip_outside_hours",
+        s.ApproveTripSchema,
+        WRITERS,
+        None,
+    )
+    start_trip = command_route(
+        "POST", "/api/v1/trips/<trip_id>/start", VH, "start_trip", s.StartTripSchema, WRITERS, None
+    )
+    finish_trip = command_route(
+        "POST", "/api/v1/trips/<trip_id>/finish", VH, "finish_trip", s.FinishTripSchema, WRITERS, None
+    )
+    record_gps_points = command_route(
+        "POST", "/api/v1/trips/<trip_id>/gps", VH, "record_gps_points", s.RecordGpsPointsSchema, WRITERS, None, 201
+    )
+    resolve_trip_flag = command_route(
+        "POST",
+        "/api/v1/trips/<trip_id>/flag-resolutions",
+        VH,
+        "resolve_trip_flag",
+        s.ResolveTripFlagSchema,
+        WRITERS,
+        None,
+    )
+
+    # -- queries -------------------------------------------------------------------------------------
+
+    vehicle_fleet = query_route("/api/v1/vehicles", VH, "fleet", s.FleetQuerySchema, READERS)
+    vehicle_costs = query_route(
+        "/api/v1/vehicles/<vehicle_id>/costs", VH, "vehicle_costs", s.VehicleCostsQuerySchema, READERS
+    )
+    vehicle_fleet_report = query_route(
+        "/api/v1/vehicle-reports/costs", VH, "fleet_report", s.FleetReportQuerySchema, READERS
+    )
+    vehicle_new_energy_share = query_route(
+        "/api/v1/vehicle-reports/new-energy-share", VH, "new_energy_share", s.NewEnergyShareQuerySchema, READERS
+    )
+    vehicle_anomalies = query_route("/api/v1/vehicle-anomalies", VH, "anomalies", s.AnomaliesQuerySchema, READERS)
+    list_trips = query_route("/api/v1/trips", VH, "trips", s.TripsQuerySchema, READERS)
+
+    @api("GET", "/api/v1/vehicles/<vehicle_id>", roles=READERS)
+    def get_vehicle(self, request: Request, principal: Principal, vehicle_id: str) -> dict[str, Any]:
+        """One vehicle's current state (a district operator sees its own district's)."""
+        vehicle: dict[str, Any] = call(self.vehicles.get_vehicle, {"vehicle_id": vehicle_id})
+        principal.require_district(vehicle["district"])
+        return vehicle
+
+    @api("GET", "/api/v1/trips/<trip_id>", roles=READERS)
+    def get_trip(self, request: Request, principal: Principal, trip_id: str) -> dict[str, Any]:
+        """One trip's current state, for its district and the district of the vehicle serving it."""
+        trip: dict[str, Any] = call(self.vehicles.get_trip, {"trip_id": trip_id})
+        visible = principal.visible_district()
+        if visible is not None and visible not in (trip["district"], trip["vehicle_district"]):
+            raise NotInScope(f"trip {trip_id} is neither of district {visible} nor served by its vehicles")
+        return trip

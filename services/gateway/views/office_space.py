@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from services.common.projector import Projection
 from services.gateway.views.agencies import agencies_table
-from services.office_space.views import OfficeSpaceViews, allocations, findings, rooms, staff
+from services.office_space.views import OfficeSpaceViews, allocations, buildings, findings, rooms, staff
 
 PROJECTIONS: list[Projection] = [OfficeSpaceViews()]
 MIGRATIONS = ("office_space_views",)
@@ -19,8 +19,14 @@ MIGRATIONS = ("office_space_views",)
 def space_by_agency(
     conn: sa.Connection, district: str | None = None, agency_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Per agency: headcount, staff on post, office area, area per person against the standard, idle rooms."""
+    """Per agency: headcount, staff on post, floor area of its buildings, office area, area per person against
+    the standard, idle rooms."""
     a = agencies_table.c
+    floor = (
+        sa.select(buildings.c.agency_id, sa.func.sum(buildings.c.gross_floor_area_m2).label("floor_m2"))
+        .group_by(buildings.c.agency_id)
+        .subquery()
+    )
     staff_count = sa.select(staff.c.agency_id, sa.func.count().label("n")).group_by(staff.c.agency_id).subquery()
     office = (
         sa.select(
@@ -57,6 +63,7 @@ def space_by_agency(
             a.admin_level,
             a.authorised_headcount,
             sa.func.coalesce(staff_count.c.n, 0).label("staff_on_post"),
+            sa.func.coalesce(floor.c.floor_m2, 0.0).label("floor_area_m2"),
             sa.func.coalesce(office.c.office_m2, 0.0).label("office_area_m2"),
             sa.func.coalesce(office.c.idle_rooms, 0).label("idle_rooms"),
             sa.func.coalesce(office.c.idle_m2, 0.0).label("idle_area_m2"),
@@ -66,6 +73,7 @@ def space_by_agency(
         )
         .select_from(agencies_table)
         .outerjoin(staff_count, staff_count.c.agency_id == a.agency_id)
+        .outerjoin(floor, floor.c.agency_id == a.agency_id)
         .outerjoin(office, office.c.agency_id == a.agency_id)
         .outerjoin(standard, standard.c.agency_id == a.agency_id)
         .outerjoin(open_findings, open_findings.c.agency_id == a.agency_id)
@@ -90,6 +98,7 @@ def roll_up(rows: list[dict[str, Any]], key: str | None) -> list[dict[str, Any]]
     summed = (
         "authorised_headcount",
         "staff_on_post",
+        "floor_area_m2",
         "office_area_m2",
         "idle_rooms",
         "idle_area_m2",
@@ -108,6 +117,32 @@ def roll_up(rows: list[dict[str, Any]], key: str | None) -> list[dict[str, Any]]
         group["area_per_person_m2"] = round(group["office_area_m2"] / people, 2) if people else None
         result.append({(key or "scope"): name, **group})
     return result
+
+
+def open_items(
+    conn: sa.Connection, district: str | None = None, agency_id: str | None = None, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """Open office-space findings (rooms held by departed staff, unapproved leases, inspection findings,
+    repair changes outside the plan) for the data center's one list: ``system``, ``kind``, ``id``,
+    ``agency_id``, ``district``, ``opened_on``, ``deadline`` (a rectification deadline, if any), ``detail``."""
+    f = findings.c
+    query = sa.select(findings).where(f.closed_on.is_(None))
+    for column, value in ((f.district, district), (f.agency_id, agency_id), (f.kind, kind)):
+        if value:
+            query = query.where(column == value)
+    return [
+        {
+            "system": "office_space",
+            "kind": row.kind,
+            "id": row.finding_key,
+            "agency_id": row.agency_id,
+            "district": row.district,
+            "opened_on": row.opened_on[:10],
+            "deadline": row.deadline,
+            "detail": row.description,
+        }
+        for row in conn.execute(query.order_by(f.opened_on))
+    ]
 
 
 def open_findings_list(

@@ -1,4 +1,5 @@
-"""What every procurement aggregate shares: the event base, the category table, the small common checks.
+"""What every procurement aggregate shares: the event base and the category table (status and positivity
+checks are the common ones in ``services.common.errors``).
 
 Money is integer cents (分) everywhere in this domain, so sums of budgets, bids and contracts are exact.
 """
@@ -8,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from services.common.errors import InvalidState, RuleViolation
 from services.common.events import Event
 
 
@@ -52,30 +52,3 @@ GREEN_CLAUSES: Final = ("low_voc", "environmental")
 
 CONTRACT_CLAUSES: Final = (*GREEN_CLAUSES, "energy_efficiency", "warranty", "recycling", "food_safety")
 """Clause codes a contract may carry."""
-
-
-class WrongStatus(InvalidState):
-    """The aggregate is not in a status where the command applies."""
-
-    code = "wrong_status"
-
-
-class NotPositive(RuleViolation):
-    """A quantity, price or amount that must be above zero is not."""
-
-    code = "must_be_positive"
-
-
-def require_status(what: str, status: str, *allowed: str) -> None:
-    """Refuse unless ``status`` is one of ``allowed``."""
-    if status not in allowed:
-        raise WrongStatus(
-            f"{what} is {status or 'not created'}, expected {' or '.join(allowed)}",
-            details={"status": status, "expected": list(allowed)},
-        )
-
-
-def require_positive(field: str, value: int) -> None:
-    """Refuse a quantity, price or amount that is zero or negative."""
-    if value <= 0:
-        raise NotPositive(f"{field} must be above zero", fields={field: ["must be > 0"]}, details={field: value})

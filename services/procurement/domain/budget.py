@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, RuleViolation
+from services.common.errors import AlreadyExists, RuleViolation, require_positive
 
-from .base import ProcurementEvent, require_positive
+from .base import ProcurementEvent
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import NotFound, RuleViolation
+from services.common.errors import NotFound, RuleViolation, WrongStatus, require_status
 
-from .base import CATEGORIES, ProcurementEvent, WrongStatus, require_status
+from .base import CATEGORIES, ProcurementEvent
 
 
 @dataclass(frozen=True)

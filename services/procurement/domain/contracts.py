@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any, ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, NotFound, RuleViolation
+from services.common.errors import AlreadyExists, NotFound, RuleViolation, WrongStatus, require_positive, require_status
 
-from .base import CONTRACT_CLAUSES, GREEN_CLAUSES, ProcurementEvent, WrongStatus, require_positive, require_status
+from .base import CONTRACT_CLAUSES, GREEN_CLAUSES, ProcurementEvent
 from .budget import BudgetLine
 from .tenders import Tender
 

@@ -11,9 +11,9 @@ from statistics import fmean
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation
+from services.common.errors import RuleViolation, require_positive, require_status
 
-from .base import ProcurementEvent, require_positive, require_status
+from .base import ProcurementEvent
 from .catalog import CatalogItem
 
 

@@ -12,9 +12,9 @@ from datetime import date
 from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation
+from services.common.errors import RuleViolation, WrongStatus, require_positive, require_status
 
-from .base import ProcurementEvent, WrongStatus, require_positive, require_status
+from .base import ProcurementEvent
 from .budget import BudgetLine, no_budget_line
 from .catalog import CatalogItem
 

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, NotFound, RuleViolation
+from services.common.errors import AlreadyExists, NotFound, RuleViolation, WrongStatus, require_positive, require_status
 from services.common.events import iso
 
-from .base import ProcurementEvent, WrongStatus, require_positive, require_status
+from .base import ProcurementEvent
 from .quotes import DEFAULT_QUOTE_RULES, AbnormalQuoteRules, PastAward, Quote, detect_abnormal_quotes
 from .requests import PurchaseRequest
 

@@ -175,7 +175,7 @@ def test_an_interval_longer_than_expected_is_recorded_as_a_gap_with_its_length()
     outcome = m.record_readings([[at(5), 1_001], [at(12), 1_002], [at(25), 1_003]], NOW)
     event = m.pending_events[0]
     assert outcome.gaps == 1
-    assert event.gaps == [[at(12), at(25), 780]]  # type: ignore[attr-defined]
+    assert event.gaps == outcome.gap_intervals == [[at(12), at(25), 780]]  # type: ignore[attr-defined]
 
 
 def test_an_interval_within_the_tolerance_is_no_gap() -> None:

@@ -11,7 +11,7 @@ import pytest
 from services.common import contracts
 from services.common.aggregate import Aggregate
 from services.common.events import event_from_payload, registered_event_types
-from services.energy.domain import Anomaly, EnergyQuota, Finding, Meter
+from services.energy.domain import AnnualConsumptionReport, Anomaly, EnergyQuota, Finding, Meter
 from tests.unit.energy.builders import INFO, INSTALLED_AT, NOW, series
 
 
@@ -34,7 +34,16 @@ def full_story() -> list[Aggregate]:
     anomaly = Anomaly.open(finding, INFO, NOW)
     anomaly.acknowledge("op-1", "排查网关", NOW)
     anomaly.resolve("op-1", "采集网关已更换", NOW)
-    return [m, quota, anomaly]
+    report = AnnualConsumptionReport.report(
+        "ag-1",
+        "320402",
+        2020,
+        {"electricity": 125_000, "water": 900.5},
+        "2020年度能源资源消费统计年报",
+        date(2024, 3, 1),
+    )
+    report.correct({"electricity": 126_000, "water": 900.5}, "补报食堂电表", date(2024, 3, 2))
+    return [m, quota, anomaly, report]
 
 
 STORY = full_story()

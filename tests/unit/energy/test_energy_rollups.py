@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from services.energy.domain import (
     FACTORS_2022,
     FactorTable,
+    InvalidFactorTable,
     MeterInfo,
     NoConversionFactor,
     UnknownRollup,
@@ -14,6 +19,7 @@ from services.energy.domain import (
     local_hour,
     roll_up,
 )
+from services.energy.factors import load_factor_table
 
 METERS = {
     "main-1": MeterInfo("ag-1", "b-1", "320402", "electricity"),
@@ -104,3 +110,35 @@ def test_an_energy_kind_without_a_factor_is_refused_rather_than_left_out() -> No
     partial = FactorTable("partial", "test", "test", {"electricity": 0.1229}, {"electricity": 0.5703})
     with pytest.raises(NoConversionFactor):
         convert({"electricity": 1, "heat": 1}, partial)
+
+
+def test_a_factor_table_round_trips_through_its_json_form() -> None:
+    assert FactorTable.from_dict(json.loads(json.dumps(FACTORS_2022.to_dict()))) == FACTORS_2022
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"version": ""}, "version"),
+        ({"co2_source": None}, "co2_source"),
+        ({"kgce_per_unit": {"electricity": 0}}, "kgce_per_unit"),
+        ({"kgco2_per_unit": {"electricity": "0.57"}}, "kgco2_per_unit"),
+        ({"kgco2_per_unit": {}}, "kgco2_per_unit"),
+        ({"grid": "east"}, "grid"),
+    ],
+)
+def test_a_factor_table_without_its_version_sources_or_positive_factors_is_refused(
+    change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidFactorTable) as refused:
+        FactorTable.from_dict(FACTORS_2022.to_dict() | change)
+    assert field in refused.value.fields
+
+
+def test_the_deployment_converts_with_the_table_of_its_factors_file(tmp_path: Path) -> None:
+    newer = FACTORS_2022.to_dict() | {"version": "grid2023", "kgco2_per_unit": {"electricity": 0.5366}}
+    path = tmp_path / "factors.json"
+    path.write_text(json.dumps(newer), encoding="utf-8")
+    table = load_factor_table(path)
+    assert convert({"electricity": 1_000}, table).tco2 == 0.5366 and table.version == "grid2023"
+    assert load_factor_table(None) is FACTORS_2022

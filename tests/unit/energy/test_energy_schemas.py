@@ -12,11 +12,13 @@ from services.energy.schemas import (
     MAX_READINGS_PER_METER,
     AcknowledgeAnomalySchema,
     ConsumptionQuerySchema,
+    CorrectAnnualConsumptionSchema,
     InstallMeterSchema,
     ListAnomaliesQuerySchema,
     RecordReadingsBatchSchema,
     RecordReadingsSchema,
     ReplaceMeterSchema,
+    ReportAnnualConsumptionSchema,
     ResolveAnomalySchema,
     SetEnergyQuotaSchema,
     TargetsQuerySchema,
@@ -130,3 +132,36 @@ def test_a_consumption_query_is_ordered_and_hourly_ones_are_bounded() -> None:
 def test_anomaly_and_target_queries_refuse_unknown_values() -> None:
     assert "status" in reasons(ListAnomaliesQuerySchema(), {"status": "closed"})
     assert "year" in reasons(TargetsQuerySchema(), {"year": 2020})
+
+
+def test_an_annual_report_names_known_kinds_with_numbers_and_its_source() -> None:
+    report = {"agency_id": "ag-1", "district": "320402", "year": 2020, "source": "2020年度统计年报"}
+    loaded = ReportAnnualConsumptionSchema().load(report | {"totals": {"electricity": 1_250_000, "water": 0}})
+    assert loaded["totals"] == {"electricity": 1_250_000.0, "water": 0.0}
+    refused = reasons(ReportAnnualConsumptionSchema(), report | {"totals": {"steam": 1, "water": -2}, "source": ""})
+    assert {"totals", "source"} <= set(refused)
+    assert "totals" in reasons(ReportAnnualConsumptionSchema(), report | {"totals": {}})
+    assert "totals" in reasons(ReportAnnualConsumptionSchema(), report | {"totals": {"electricity": "12"}})
+    correction = {"agency_id": "ag-1", "year": 2020, "totals": {"electricity": 1}}
+    assert "reason" in reasons(CorrectAnnualConsumptionSchema(), correction)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"meter_id": "m 1", "readings": [[1, 2]]},
+        {"meter_id": 7, "readings": [[1, 2]]},
+        {"readings": [[1, 2]]},
+        {"meter_id": "m-1"},
+        {"meter_id": "m-1", "readings": "[]"},
+        {"meter_id": "m-1", "readings": []},
+        {"meter_id": "m-1", "readings": [[1, 2]] * (MAX_READINGS_PER_METER + 1)},
+        {"meter_id": "m-1", "readings": [[1, 2]], "unit": "kWh"},
+        "m-1",
+    ],
+)
+def test_each_meter_of_a_batch_is_checked_like_a_single_meters_readings(item: Any) -> None:
+    refused = reasons(RecordReadingsBatchSchema(), {"meters": [{"meter_id": "ok", "readings": [[1, 2]]}, item]})
+    assert list(refused["meters"]) == [1]
+    if isinstance(item, dict):
+        assert set(refused["meters"][1]) == set(reasons(RecordReadingsSchema(), item))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from marshmallow import Schema, ValidationError
 
+from services.common import contracts
 from services.procurement.schemas import (
     EvaluateBidSchema,
     InspectDeliverySchema,
@@ -98,6 +100,24 @@ def test_contract_clauses_must_be_known() -> None:
     assert "clauses" in reasons(SignContractSchema(), data)
 
 
+def test_a_lots_contract_id_must_fit_an_identifier() -> None:
+    data = {"clauses": ["warranty"], "delivery_due": "2024-04-01"}
+    assert SignContractSchema().load(data | {"tender_id": "t" * 31, "request_id": "r" * 32})
+    too_long = reasons(SignContractSchema(), data | {"tender_id": "t" * 32, "request_id": "r" * 32})
+    assert list(too_long) == ["request_id"]
+
+
 def test_an_inspection_of_nothing_is_refused() -> None:
     data = {"contract_id": "ct-1", "delivery_id": "dl-1", "accepted_quantity": 0, "defective_quantity": 0}
     assert "accepted_quantity" in reasons(InspectDeliverySchema(), data | {"inspected_on": "2024-03-01"})
+
+
+def test_the_inbound_purchase_request_contract_is_the_command_schema() -> None:
+    contract = json.loads(
+        (contracts.CONTRACTS_DIR / "inbound" / "procurement.submit_purchase_request.v1.json").read_text("utf-8")
+    )
+    schema = SubmitPurchaseRequestSchema()
+    assert set(contract["properties"]) == set(schema.fields)
+    assert set(contract["required"]) == {name for name, f in schema.fields.items() if f.required}
+    for example in contract["examples"]:
+        assert schema.load(example)["authorisation_id"] == example["authorisation_id"]

@@ -1,0 +1,143 @@
+"""Costs per vehicle (单车运行成本): fuel and charging, repair and maintenance, insurance, rental, tolls, and the
+pure functions that turn them into cost per month and per km.
+
+Money is in integer cents (分). Fuel and charging events carry quantity, unit and energy carrier, agency and
+district, so the gateway adds them to the agency's energy and carbon.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+
+from .base import VehiclesEvent
+
+REPAIR_KINDS: Final = ("repair", "maintenance")
+"""Work done on a vehicle: 维修 and 保养."""
+
+EXPENSE_KINDS: Final = ("insurance", "rental", "toll")
+"""Other costs of a vehicle: 保险, 租赁, 通行费."""
+
+COST_KINDS: Final = ("fuel", "charging", *REPAIR_KINDS, *EXPENSE_KINDS)
+"""Every kind of vehicle cost."""
+
+
+@dataclass(frozen=True)
+class FuelRecorded(VehiclesEvent):
+    """A vehicle was refuelled (加油, 加氢), at a designated station (定点) or not."""
+
+    vehicle_id: str
+    agency_id: str
+    district: str
+    record_id: str
+    energy_kind: str
+    quantity: float
+    unit: str
+    amount_cents: int
+    station: str
+    designated: bool
+    odometer_km: float | None
+    refuelled_at: str
+
+
+@dataclass(frozen=True)
+class ChargingRecorded(VehiclesEvent):
+    """A vehicle was charged (充电), at a designated charging point or not."""
+
+    vehicle_id: str
+    agency_id: str
+    district: str
+    record_id: str
+    energy_kind: str
+    quantity: float
+    unit: str
+    amount_cents: int
+    station: str
+    designated: bool
+    odometer_km: float | None
+    charged_at: str
+
+
+@dataclass(frozen=True)
+class RepairRecorded(VehiclesEvent):
+    """Repair or maintenance work was paid for, at a designated workshop (定点维修) or not."""
+
+    vehicle_id: str
+    agency_id: str
+    district: str
+    record_id: str
+    kind: str
+    vendor: str
+    designated: bool
+    amount_cents: int
+    description: str
+    odometer_km: float | None
+    occurred_on: str
+
+
+@dataclass(frozen=True)
+class ExpenseRecorded(VehiclesEvent):
+    """Insurance, rental or tolls paid for a vehicle; a premium or rent covers a period (spread over its months)."""
+
+    vehicle_id: str
+    agency_id: str
+    district: str
+    record_id: str
+    kind: str
+    payee: str
+    designated: bool | None
+    amount_cents: int
+    occurred_on: str
+    covers_from: str | None
+    covers_to: str | None
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """One cost as the cost functions need it; ``covers_from``/``covers_to`` spread it over a period."""
+
+    kind: str
+    amount_cents: int
+    occurred_on: str
+    covers_from: str | None = None
+    covers_to: str | None = None
+
+
+def _months(first: str, last: str) -> list[str]:
+    months, (year, month) = [], (int(first[:4]), int(first[5:7]))
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _spread(item: CostItem) -> dict[str, int]:
+    """The item's cents by month: a covered period is spread by days, the rounding left on its last month."""
+    if item.covers_from is None or item.covers_to is None:
+        return {item.occurred_on[:7]: item.amount_cents}
+    start, end = date.fromisoformat(item.covers_from), date.fromisoformat(item.covers_to)
+    days = Counter((start + timedelta(days=n)).isoformat()[:7] for n in range((end - start).days + 1))
+    total_days = sum(days.values())
+    shares = {month: item.amount_cents * n // total_days for month, n in days.items()}
+    shares[max(shares)] += item.amount_cents - sum(shares.values())
+    return shares
+
+
+def monthly_costs(items: Iterable[CostItem], first_month: str, last_month: str) -> dict[str, dict[str, int]]:
+    """Cents per month (``YYYY-MM``, every month of the window present) and kind; parts outside are left out."""
+    window = {month: dict.fromkeys(COST_KINDS, 0) for month in _months(first_month, last_month)}
+    for item in items:
+        for month, cents in _spread(item).items():
+            if month in window:
+                window[month][item.kind] += cents
+    return window
+
+
+def cost_per_km(monthly: Mapping[str, Mapping[str, int]], distance_km: float) -> float | None:
+    """Yuan per km of the months of ``monthly_costs`` over the distance driven in them (None: did not move)."""
+    if distance_km <= 0:
+        return None
+    return round(sum(sum(kinds.values()) for kinds in monthly.values()) / 100 / distance_km, 4)

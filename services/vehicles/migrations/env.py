@@ -1,0 +1,7 @@
+"""Alembic environment of the vehicles read models."""
+
+from alembic import context
+
+from services.common.db import run_migrations_online
+
+run_migrations_online(context)

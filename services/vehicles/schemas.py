@@ -1,0 +1,370 @@
+"""Marshmallow schemas for the commands and queries the vehicles service accepts.
+
+Money is given in yuan (元, up to two decimals) and stored in cents; distances in km; fuel in litres (kg for
+hydrogen), charging in kWh; times as ISO-8601 with their offset (``2026-03-02T09:00:00+08:00``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
+from services.vehicles.domain import (
+    ACQUISITION_KINDS,
+    ANOMALY_KINDS,
+    DISPOSAL_METHODS,
+    ENERGY_TYPES,
+    EXPENSE_KINDS,
+    FUELS,
+    MAX_GPS_POINTS,
+    REPAIR_KINDS,
+    TRIP_FLAGS,
+    TRIP_STATUSES,
+    USE_CATEGORIES,
+)
+
+MAX_MONEY = 100_000_000.0
+"""The largest single amount in yuan."""
+
+MAX_KM = 10_000_000.0
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
+PERIOD = validate.Regexp(r"^\d{4}(-(0[1-9]|1[0-2]))?$", error="YYYY or YYYY-MM")
+
+DEFAULT_SEAL_EXEMPT: tuple[str, ...] = ("confidential_communication", "emergency", "law_enforcement")
+"""Use categories that stay on duty when an agency's or district's fleet is sealed for a holiday."""
+
+
+def _id(required: bool = True) -> fields.String:
+    if required:
+        return fields.String(required=True, validate=IDENTIFIER)
+    return fields.String(validate=IDENTIFIER, load_default=None)
+
+
+def _text(max_length: int = 200, required: bool = True) -> fields.String:
+    if required:
+        return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
+    return fields.String(load_default="", validate=validate.Length(max=max_length))
+
+
+def _money(required: bool = True, minimum: float = 0.0) -> Number:
+    if required:
+        return Number(required=True, validate=validate.Range(min=minimum, max=MAX_MONEY))
+    return Number(load_default=0.0, validate=validate.Range(min=minimum, max=MAX_MONEY))
+
+
+def _km(required: bool = True) -> Number:
+    if required:
+        return Number(required=True, validate=validate.Range(min=0, max=MAX_KM))
+    return Number(load_default=None, validate=validate.Range(min=0, max=MAX_KM))
+
+
+def _positive(maximum: float) -> Number:
+    return Number(required=True, validate=validate.Range(min=0, max=maximum, min_inclusive=False))
+
+
+# -- fleet and vehicles ------------------------------------------------------------------------------
+
+
+class SetVehicleQuotaSchema(Schema):
+    """SetVehicleQuota: the administration sets (or revises) an agency's vehicle quota (公务用车编制)."""
+
+    agency_id = _id()
+    quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000))
+    reason = _text(500)
+
+
+class RegisterVehicleSchema(Schema):
+    """RegisterVehicle: a vehicle enters an agency's fleet within its quota; new and replacement acquisitions
+    count in the district's new-energy share."""
+
+    vehicle_id = _id(required=False)
+    plate = fields.String(required=True, validate=validate.Length(min=7, max=12))
+    agency_id = _id()
+    energy_type = fields.String(required=True, validate=validate.OneOf(ENERGY_TYPES))
+    use_category = fields.String(required=True, validate=validate.OneOf(USE_CATEGORIES))
+    model = _text(100)
+    acquisition_kind = fields.String(required=True, validate=validate.OneOf(ACQUISITION_KINDS))
+    acquired_on = fields.Date(required=True)
+    replaces_vehicle_id = _id(required=False)
+    norm_per_100km = _positive(200.0)
+    tank_capacity = Number(load_default=None, validate=validate.Range(min=0, max=1000, min_inclusive=False))
+    battery_capacity_kwh = Number(load_default=None, validate=validate.Range(min=0, max=1000, min_inclusive=False))
+    odometer_km = Number(load_default=0.0, validate=validate.Range(min=0, max=MAX_KM))
+
+
+class VehicleIdSchema(Schema):
+    """One vehicle."""
+
+    vehicle_id = _id()
+
+
+class RecordFuelSchema(Schema):
+    """RecordFuel: a refuel (加油, 加氢) with litres (kg of hydrogen), amount, station and whether it is a
+    designated one (定点)."""
+
+    vehicle_id = _id()
+    record_id = _id(required=False)
+    fuel = fields.String(required=True, validate=validate.OneOf(FUELS))
+    quantity = _positive(1000.0)
+    amount = _money()
+    station = _text(200)
+    designated = fields.Boolean(required=True)
+    odometer_km = _km(required=False)
+    refuelled_at = fields.AwareDateTime(required=True)
+
+
+class RecordChargingSchema(Schema):
+    """RecordCharging: a charge (充电) with kWh, amount, charging point and whether it is a designated one."""
+
+    vehicle_id = _id()
+    record_id = _id(required=False)
+    quantity_kwh = _positive(1000.0)
+    amount = _money()
+    station = _text(200)
+    designated = fields.Boolean(required=True)
+    odometer_km = _km(required=False)
+    charged_at = fields.AwareDateTime(required=True)
+
+
+class RecordRepairSchema(Schema):
+    """RecordRepair: repair (维修) or maintenance (保养) paid for, with the vendor and whether it is designated."""
+
+    vehicle_id = _id()
+    record_id = _id(required=False)
+    kind = fields.String(required=True, validate=validate.OneOf(REPAIR_KINDS))
+    vendor = _text(200)
+    designated = fields.Boolean(required=True)
+    amount = _money(minimum=0.01)
+    description = _text(1000, required=False)
+    odometer_km = _km(required=False)
+    occurred_on = fields.Date(required=True)
+
+
+class RecordExpenseSchema(Schema):
+    """RecordExpense: insurance (保险), rental (租赁) or tolls (通行费); a premium or rent may cover a period."""
+
+    vehicle_id = _id()
+    record_id = _id(required=False)
+    kind = fields.String(required=True, validate=validate.OneOf(EXPENSE_KINDS))
+    payee = _text(200)
+    designated = fields.Boolean(load_default=None)
+    amount = _money(minimum=0.01)
+    occurred_on = fields.Date(required=True)
+    covers_from = fields.Date(load_default=None)
+    covers_to = fields.Date(load_default=None)
+
+
+class SealVehicleSchema(Schema):
+    """SealVehicle: seal a vehicle (封存) for days, e.g. a public holiday; it is neither dispatched nor driven."""
+
+    vehicle_id = _id()
+    seal_id = _id(required=False)
+    sealed_from = fields.Date(required=True)
+    sealed_until = fields.Date(required=True)
+    reason = _text(500)
+
+
+class SealFleetSchema(Schema):
+    """SealFleet: seal every vehicle in service of an agency or a district for a holiday, but those of the
+    exempt use categories (on duty)."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    sealed_from = fields.Date(required=True)
+    sealed_until = fields.Date(required=True)
+    reason = _text(500)
+    exempt_use_categories = fields.List(
+        fields.String(validate=validate.OneOf(USE_CATEGORIES)), load_default=lambda: list(DEFAULT_SEAL_EXEMPT)
+    )
+
+    @validates_schema
+    def _one_scope(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("agency_id") and not data.get("district"):
+            raise ValidationError("name the agency or the district whose fleet is sealed", "agency_id")
+
+
+class UnsealVehicleSchema(Schema):
+    """UnsealVehicle: end a seal early; the vehicle may be used from ``unsealed_on``."""
+
+    vehicle_id = _id()
+    seal_id = _id()
+    unsealed_on = fields.Date(required=True)
+
+
+class DisposeVehicleSchema(Schema):
+    """DisposeVehicle: auction (拍卖, with its proceeds), scrap or transfer a vehicle; it leaves the quota."""
+
+    vehicle_id = _id()
+    method = fields.String(required=True, validate=validate.OneOf(DISPOSAL_METHODS))
+    proceeds = _money(required=False)
+    disposed_on = fields.Date(required=True)
+    reference = _text(200)
+
+
+class ResolveAnomalySchema(Schema):
+    """ResolveAnomaly: close an open anomaly of a vehicle with what was found."""
+
+    vehicle_id = _id()
+    anomaly_id = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    note = _text(1000)
+
+
+class CheckRepairOutliersSchema(Schema):
+    """CheckRepairOutliers: compare every vehicle's repair cost and visits of a year or month with the fleet's."""
+
+    period = fields.String(required=True, validate=PERIOD)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+
+
+# -- trips -------------------------------------------------------------------------------------------
+
+
+class RequestTripSchema(Schema):
+    """RequestTrip: an agency asks for a vehicle for an official trip."""
+
+    trip_id = _id(required=False)
+    agency_id = _id()
+    purpose = _text(500)
+    destination = _text(200)
+    passengers = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=0, max=60))
+    planned_start = fields.AwareDateTime(required=True)
+    planned_end = fields.AwareDateTime(required=True)
+
+
+class TripIdSchema(Schema):
+    """One trip."""
+
+    trip_id = _id()
+
+
+class DispatchTripSchema(Schema):
+    """DispatchTrip: assign a vehicle (of any district: city-wide dispatch) and a driver to a requested trip."""
+
+    trip_id = _id()
+    vehicle_id = _id()
+    driver = _text(50)
+
+
+class CancelTripSchema(Schema):
+    """CancelTrip: call a trip off before it starts."""
+
+    trip_id = _id()
+    reason = _text(500)
+
+
+class ApproveTripSchema(Schema):
+    """ApproveTripOutsideHours: approve use on a holiday, a weekend or outside working hours (审批)."""
+
+    trip_id = _id()
+    reason = _text(500)
+
+
+class StartTripSchema(Schema):
+    """StartTrip: the vehicle leaves, with its odometer reading (now, unless ``started_at`` says when)."""
+
+    trip_id = _id()
+    odometer_km = _km()
+    started_at = fields.AwareDateTime(load_default=None)
+
+
+class FinishTripSchema(Schema):
+    """FinishTrip: the vehicle is back, with its odometer reading."""
+
+    trip_id = _id()
+    odometer_km = _km()
+    finished_at = fields.AwareDateTime(load_default=None)
+
+
+class GpsPointSchema(Schema):
+    """One GPS fix (WGS-84)."""
+
+    at = fields.AwareDateTime(required=True)
+    lat = Number(required=True, validate=validate.Range(min=-90, max=90))
+    lon = Number(required=True, validate=validate.Range(min=-180, max=180))
+
+
+class RecordGpsPointsSchema(Schema):
+    """RecordGpsPoints: a batch of a trip's GPS track from the vehicle's terminal."""
+
+    trip_id = _id()
+    vehicle_id = _id(required=False)
+    points = fields.List(
+        fields.Nested(GpsPointSchema), required=True, validate=validate.Length(min=1, max=MAX_GPS_POINTS)
+    )
+
+
+class ResolveTripFlagSchema(Schema):
+    """ResolveTripFlag: close a trip's flag with its explanation."""
+
+    trip_id = _id()
+    flag = fields.String(required=True, validate=validate.OneOf(TRIP_FLAGS))
+    note = _text(1000)
+
+
+class CheckTripsWithoutGpsSchema(Schema):
+    """CheckTripsWithoutGps: flag finished trips still without GPS after the grace period."""
+
+    grace_hours = Number(load_default=None, validate=validate.Range(min=0, max=24 * 30))
+
+
+# -- queries -----------------------------------------------------------------------------------------
+
+
+class FleetQuerySchema(Schema):
+    """Vehicles with their status, and each agency's quota."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    status = fields.String(load_default=None, validate=validate.OneOf(("in_service", "sealed", "disposed")))
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class VehicleCostsQuerySchema(Schema):
+    """One vehicle's costs by month and kind, distance, cost per km and per month."""
+
+    vehicle_id = _id()
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    from_month = fields.String(load_default=None, validate=MONTH)
+    to_month = fields.String(load_default=None, validate=MONTH)
+
+
+class FleetReportQuerySchema(Schema):
+    """Per vehicle of a year: costs, km, cost per km, fuel and charging, designated shares."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+
+
+class NewEnergyShareQuerySchema(Schema):
+    """The new-energy share of the year's new and replacement acquisitions per agency, district and city."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+
+
+class TripsQuerySchema(Schema):
+    """Trips of a district (its own and those its vehicles serve), an agency or a vehicle."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    vehicle_id = _id(required=False)
+    status = fields.String(load_default=None, validate=validate.OneOf(TRIP_STATUSES))
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+
+
+class AnomaliesQuerySchema(Schema):
+    """Anomalies and flags (open ones unless ``include_closed``)."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    vehicle_id = _id(required=False)
+    kind = fields.String(
+        load_default=None,
+        validate=validate.OneOf((*ANOMALY_KINDS, "outside_hours", "without_gps", "new_energy_below_target")),
+    )
+    include_closed = fields.Boolean(load_default=False)

@@ -1,0 +1,184 @@
+"""Official vehicles end to end: quota and registration, costs with anomalies, a trip served city-wide with its
+GPS batch from the vehicle's district system, and the data center's figures — through the gateway's HTTP API,
+the district inbound topic, Kafka and the projections."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from services.common.broker import make_producer
+from services.common.db import create_db_engine
+from services.gateway.views import vehicles as dc
+from tests.e2e.conftest import Platform
+
+TIANNING, WUJIN = "320402", "320412"
+
+
+def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if accept(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def _agency(platform: Platform, admin: str, district: str, tag: str) -> str:
+    agency = f"AG-{district}-{tag}"
+    body = {
+        "agency_id": agency,
+        "name": "区机关事务管理中心",
+        "district": district,
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": 30,
+    }
+    assert platform.request("POST", "/api/v1/agencies", body, admin)[0] == 201
+    _eventually(lambda: platform.request("GET", f"/api/v1/agencies/{agency}", token=admin)[0], lambda s: s == 200)
+    quota = {"quota": 2, "reason": "2026年公务用车编制"}
+    status, body, _ = _eventually(
+        lambda: platform.request("POST", f"/api/v1/agencies/{agency}/vehicle-quota", quota, admin),
+        lambda r: r[0] != 422,  # the vehicles service learns the agency from office-space events
+    )
+    assert status == 200, body
+    return agency
+
+
+def _vehicle(agency: str, plate: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "vehicle_id": f"VH-{uuid.uuid4().hex[:10]}",
+        "plate": plate,
+        "agency_id": agency,
+        "energy_type": "gasoline",
+        "use_category": "general",
+        "model": "大众帕萨特 1.4T",
+        "acquisition_kind": "existing",
+        "acquired_on": "2023-06-01",
+        "norm_per_100km": 8,
+        "tank_capacity": 55,
+        "odometer_km": 20_000,
+    } | extra
+
+
+def _plate(new_energy: bool = False) -> str:
+    """A random plate: conventional (苏D and five letters or digits) or small new-energy pure electric (苏DD…)."""
+    if new_energy:
+        return f"苏DD{uuid.uuid4().int % 100_000:05d}"
+    return "苏D" + uuid.uuid4().hex[:5].upper()
+
+
+@pytest.fixture(scope="module")
+def districts(platform: Platform) -> dict[str, Any]:
+    """An agency with a quota of 2 in Tianning and one in Wujin, and an operator token for each district."""
+    admin = platform.token()
+    tag = uuid.uuid4().hex[:6]
+    return {
+        "admin": admin,
+        "tianning": _agency(platform, admin, TIANNING, tag),
+        "wujin": _agency(platform, admin, WUJIN, tag),
+        "op_tianning": platform.token("district_operator", district=TIANNING, name="op-tn"),
+        "op_wujin": platform.token("district_operator", district=WUJIN, name="op-wj"),
+    }
+
+
+def test_quota_plates_and_fuel_anomalies_through_the_gateway(platform: Platform, districts: dict[str, Any]) -> None:
+    admin, agency = districts["admin"], districts["tianning"]
+    status, body, _ = platform.request("POST", "/api/v1/vehicles", _vehicle(agency, "苏DI2345"), admin)
+    assert (status, body["error"], list(body["fields"])) == (422, "invalid_plate", ["plate"])
+    status, body, _ = platform.request("POST", "/api/v1/vehicles", _vehicle(agency, _plate(), tank_capacity=-1), admin)
+    assert (status, list(body["fields"])) == (422, ["tank_capacity"])
+    first = _vehicle(agency, _plate())
+    assert platform.request("POST", "/api/v1/vehicles", first, admin)[0] == 201
+    ev = {"energy_type": "battery_electric", "tank_capacity": None, "battery_capacity_kwh": 60, "norm_per_100km": 15}
+    assert (
+        platform.request("POST", "/api/v1/vehicles", _vehicle(agency, _plate(new_energy=True), **ev), admin)[0] == 201
+    )
+    status, body, _ = platform.request("POST", "/api/v1/vehicles", _vehicle(agency, _plate()), admin)
+    assert (status, body["error"]) == (422, "quota_exceeded")
+
+    fuel = {
+        "fuel": "gasoline",
+        "station": "中石化龙城站",
+        "designated": True,
+        "refuelled_at": "2026-03-02T09:00:00+08:00",
+    }
+    path = f"/api/v1/vehicles/{first['vehicle_id']}/fuel"
+    assert (
+        platform.request("POST", path, fuel | {"quantity": 30, "amount": 234, "odometer_km": 20_000}, admin)[0] == 201
+    )
+    status, body, _ = platform.request(
+        "POST", path, fuel | {"quantity": 90, "amount": 702, "odometer_km": 19_000}, admin
+    )
+    assert status == 201 and len(body["anomalies"]) == 2  # larger than the tank, odometer back
+    status, body, _ = platform.request("POST", path, fuel | {"quantity": 30, "amount": "lots"}, districts["op_wujin"])
+    assert (status, list(body["fields"])) == (422, ["amount"])
+    status, body, _ = platform.request("POST", path, fuel | {"quantity": 30, "amount": 234}, districts["op_wujin"])
+    assert (status, body["error"]) == (403, "not_in_scope")
+
+    anomalies = _eventually(
+        lambda: platform.request("GET", f"/api/v1/vehicle-anomalies?agency_id={agency}", token=admin)[1],
+        lambda b: len(b["items"]) == 2,
+    )
+    assert sorted(i["kind"] for i in anomalies["items"]) == ["odometer_rollback", "refuel_above_capacity"]
+    listed = platform.request("GET", f"/api/v1/vehicles?agency_id={agency}", token=districts["op_tianning"])[1]
+    assert listed["quotas"][0]["vehicles"] == 2 and len(listed["vehicles"]) == 2
+
+
+def test_a_trip_served_city_wide_with_gps_from_the_vehicles_district_reaches_the_data_center(
+    platform: Platform, districts: dict[str, Any]
+) -> None:
+    admin, tianning, wujin = districts["admin"], districts["tianning"], districts["wujin"]
+    car = _vehicle(wujin, _plate())
+    assert platform.request("POST", "/api/v1/vehicles", car, admin)[0] == 201
+    trip_id = f"TRIP-{uuid.uuid4().hex[:10]}"
+    trip = {"trip_id": trip_id, "agency_id": tianning, "purpose": "防汛检查", "destination": "武进区湖塘镇"}
+    trip |= {"planned_start": "2026-03-02T09:00:00+08:00", "planned_end": "2026-03-02T12:00:00+08:00"}
+    assert platform.request("POST", "/api/v1/trips", trip, districts["op_tianning"])[0] == 201
+    dispatch = {"vehicle_id": car["vehicle_id"], "driver": "王师傅"}
+    status, body, _ = platform.request("POST", f"/api/v1/trips/{trip_id}/dispatch", dispatch, districts["op_tianning"])
+    assert (status, body["error"]) == (403, "not_in_scope")
+    status, body, _ = platform.request("POST", f"/api/v1/trips/{trip_id}/dispatch", dispatch, districts["op_wujin"])
+    assert (status, body["city_wide"]) == (200, True)
+    start = {"odometer_km": 20_000, "started_at": "2026-03-02T09:00:00+08:00"}
+    assert platform.request("POST", f"/api/v1/trips/{trip_id}/start", start, districts["op_wujin"])[0] == 200
+
+    points = [{"at": f"2026-03-02T09:{m:02d}:00+08:00", "lat": 31.78 - m * 0.001, "lon": 119.97} for m in range(5)]
+    message = {
+        "message_id": f"gps-{trip_id}",
+        "message_type": "vehicles.record_gps_points",
+        "schema_version": 1,
+        "district": WUJIN,
+        "sent_at": "2026-03-02T09:06:00+08:00",
+        "payload": {"trip_id": trip_id, "vehicle_id": car["vehicle_id"], "points": points},
+    }
+    producer = make_producer(platform.bootstrap)
+    producer.send(f"district.{WUJIN}.inbound", key=b"gps", value=json.dumps(message).encode()).get(10)
+    producer.flush()
+    read_trip = lambda token: platform.request("GET", f"/api/v1/trips/{trip_id}", token=token)[1]  # noqa: E731
+    assert _eventually(lambda: read_trip(admin), lambda t: t["gps_points"] == 5)["gps_points"] == 5
+
+    finish = {"odometer_km": 20_064.5, "finished_at": "2026-03-02T12:00:00+08:00"}
+    status, body, _ = platform.request("POST", f"/api/v1/trips/{trip_id}/finish", finish, districts["op_wujin"])
+    assert (status, body["distance_km"], body["flags"]) == (200, 64.5, [])
+    for token in (districts["op_tianning"], districts["op_wujin"]):  # visible to both districts
+        trips = _eventually(
+            lambda token=token: platform.request("GET", "/api/v1/trips?status=completed", token=token)[1],
+            lambda b: any(t["trip_id"] == trip_id for t in b["items"]),
+        )
+        assert any(t["trip_id"] == trip_id and t["city_wide"] for t in trips["items"])
+
+    url = platform.database_urls.get("gateway") or f"sqlite:///{platform.var_dir / 'gateway.db'}"
+    engine = create_db_engine(url)
+
+    def figures() -> dict[str, Any]:
+        with engine.connect() as conn:
+            return dc.vehicles_by_agency(conn, agency_id=wujin, year=2026).get(wujin, {})
+
+    assert _eventually(figures, lambda f: f.get("km") == 64.5).get("km") == 64.5
+    engine.dispose()

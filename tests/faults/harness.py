@@ -1,0 +1,582 @@
+"""The fault suite's harness: a platform of a test's own, a load of real commands, and the invariants.
+
+- ``running_platform``: Tansu, the services named and the gateway as processes (``start_services``, the
+  way ``make run`` starts them) in a folder of the test's own, on SQLite or PostgreSQL stores, with a
+  ``FaultPlatform`` that can signal, kill and restart any of its processes.
+- ``Load``: client threads driving office-space commands through the gateway's HTTP API, every command
+  with an ``Idempotency-Key`` and retried with the same key on 5xx, a lost connection or a version
+  conflict. A command is *accepted* when a 2xx answer came back.
+- ``check_invariants``: after a fault, every accepted command's events are in the office-space store
+  exactly once (and nothing of a refused command is), every stored event is on Kafka at least once, and
+  every projection built from them (the data center in the gateway, the service's own views, every
+  service's ``known_agencies``) holds each exactly once — counts and sums compared with the store,
+  polled until they converge or a deadline passes.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.common.db import create_db_engine, reader
+from services.common.dlq import DeadLetterRecord, read_dead_letters
+from services.common.events import Envelope
+from services.common.processes import ProcessGroup, free_port, port_open, start_services, start_tansu, wait_until
+from services.common.settings import SERVICE_PORTS, load_settings
+from services.common.store import EventStore
+from tests.e2e.conftest import Platform
+from tests.support import POSTGRES_SERVER, create_database, drop_database, read_topic
+
+DOMAIN = "office_space"
+TOPIC = "office_space.events"
+DLQ = "office_space.events.dlq"
+CONVERGE_SECONDS = 120.0
+"""How long the invariants wait for Kafka and the projections to catch up after a fault."""
+
+
+# -- the platform --------------------------------------------------------------------------------------
+
+
+@dataclass
+class FaultPlatform(Platform):
+    """A running platform of one test, and its processes to hurt."""
+
+    group: ProcessGroup | None = None
+    services: tuple[str, ...] = ()
+    _engines: dict[str, Engine] = field(default_factory=dict)
+
+    @property
+    def processes(self) -> ProcessGroup:
+        assert self.group is not None
+        return self.group
+
+    def pid(self, name: str) -> int:
+        """The pid of process ``name`` (as recorded when it was started)."""
+        return int(json.loads((self.processes.run_dir / f"{name}.pid").read_text())["pid"])
+
+    def signal(self, name: str, signum: int) -> None:
+        """Send ``signum`` to process ``name``."""
+        os.kill(self.pid(name), signum)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL process ``name`` and wait until it is gone."""
+        self.signal(name, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.processes.running(name):
+            assert time.monotonic() < deadline, f"{name} survived SIGKILL"
+            time.sleep(0.05)
+
+    def restart(self, name: str, group: ProcessGroup | None = None) -> None:
+        """Start service ``name`` again (with ``group``'s environment if given) and wait until it is healthy."""
+        start_services(group or self.processes, self.ports, (name,), timeout=90)
+
+    def database_url(self, name: str) -> str:
+        """The database URL of ``name`` (a service's store and views, or the gateway's)."""
+        return load_settings(self.env).database_url(name)
+
+    def engine(self, name: str) -> Engine:
+        """A read-only engine on the database of ``name`` (on SQLite it never takes the write lock)."""
+        if name not in self._engines:
+            self._engines[name] = reader(create_db_engine(self.database_url(name)))
+        return self._engines[name]
+
+    def store(self, name: str = DOMAIN) -> EventStore:
+        """The event store of service ``name``, read directly."""
+        return EventStore(self.engine(name), name)
+
+    def dispose(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+
+
+@contextmanager
+def running_platform(
+    base: Path,
+    amqp_uri: str,
+    services: tuple[str, ...] = (DOMAIN,),
+    database: str = "sqlite",
+    env: dict[str, str] | None = None,
+) -> Iterator[FaultPlatform]:
+    """Start Tansu, ``services`` and the gateway in ``base``; stop every process started there afterwards."""
+    ports = {name: free_port() for name in SERVICE_PORTS}
+    environment = {
+        **os.environ,
+        "VAR_DIR": str(base),
+        "AMQP_URI": amqp_uri,
+        "LOG_LEVEL": "INFO",
+        **{f"PORT_{name.upper()}": str(port) for name, port in ports.items()},
+        **(env or {}),
+    }
+    urls: dict[str, str] = {}
+    if database == "postgres":
+        urls = {name: create_database(POSTGRES_SERVER) for name in (*services, "gateway")}
+        environment.update({f"DATABASE_URL_{name.upper()}": url for name, url in urls.items()})
+    group = ProcessGroup(base, environment)
+    broker_port = free_port()
+    platform: FaultPlatform | None = None
+    try:
+        start_tansu(group, broker_port)
+        environment["KAFKA_BOOTSTRAP"] = group.env["KAFKA_BOOTSTRAP"] = f"127.0.0.1:{broker_port}"
+        start_services(group, ports, (*services, "gateway"), timeout=90)
+        platform = FaultPlatform(base, environment, ports, environment["KAFKA_BOOTSTRAP"], urls, group, services)
+        yield platform
+    finally:
+        if platform:
+            platform.dispose()
+        _stop_all_at_once(ProcessGroup(base, environment))
+        for url in urls.values():
+            drop_database(url)
+
+
+def _stop_all_at_once(processes: ProcessGroup) -> None:
+    """Stop every process recorded (in parallel: each waits for its own graceful stop), Tansu last."""
+    names = [name for name, _ in processes.recorded() if name != "tansu"]
+    with ThreadPoolExecutor(max(len(names), 1)) as pool:
+        list(pool.map(processes.stop, names))
+    processes.stop("tansu")
+
+
+class PrivateRabbitMQ:
+    """A RabbitMQ node of one test's own (own node name, ports, data and logs, no plugins), to stop and start
+    without touching the machine's shared RabbitMQ."""
+
+    def __init__(self, base: Path, server: str) -> None:
+        self.base = base
+        self.port = free_port()
+        base.mkdir(parents=True, exist_ok=True)
+        (base / "enabled_plugins").write_text("[].\n")
+        (base / "rabbitmq.conf").write_text(f"listeners.tcp.1 = 127.0.0.1:{self.port}\n")
+        (base / "rabbitmq-env.conf").write_text("")
+        env = {
+            **os.environ,
+            "HOME": str(base),  # the node's Erlang cookie goes here, not into the shared node's
+            "RABBITMQ_NODENAME": f"gov_faults_{uuid.uuid4().hex[:8]}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(base / "log"),
+            "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(base / "advanced.config"),
+            "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
+        }
+        self.group = ProcessGroup(base, env)
+        self.argv = ["/bin/sh", server]  # a shell script: recorded as run by sh, stopped by SIGTERM (it traps it)
+
+    @property
+    def uri(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 90) -> None:
+        """Start the node and wait until it accepts AMQP connections."""
+        self.group.spawn("rabbitmq", self.argv)
+        wait_until(lambda: port_open("127.0.0.1", self.port), timeout, f"RabbitMQ (see {self.group.log_dir})")
+
+    def stop(self) -> None:
+        """Stop the node (gracefully, as an operator's restart does)."""
+        self.group.stop("rabbitmq", timeout=60)
+
+
+@contextmanager
+def private_rabbitmq(base: Path, server: str) -> Iterator[PrivateRabbitMQ]:
+    """A running ``PrivateRabbitMQ``, stopped afterwards."""
+    node = PrivateRabbitMQ(base, server)
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()
+
+
+# -- the load ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command sent through the gateway; ``kind`` and ``key`` name what it creates in the store."""
+
+    kind: str
+    key: str
+    method: str
+    path: str
+    body: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass
+class Outcome:
+    """How a command ended: ``status`` 0 means no answer came before the deadline (in doubt)."""
+
+    command: Command
+    status: int
+    body: Any
+    attempts: int
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def _retryable(status: int, body: Any) -> bool:
+    if status == 0 or status >= 500:
+        return True
+    return status == 409 and isinstance(body, dict) and body.get("error") == "version_conflict"
+
+
+def send(platform: Platform, token: str, command: Command, deadline: float) -> Outcome:
+    """Send ``command`` until it gets an answer that is not worth retrying, or ``deadline`` passes.
+
+    Retries use the same ``Idempotency-Key``: a command that was stored but whose answer got lost answers
+    the same again instead of acting twice.
+    """
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            status, body, _ = platform.request(
+                command.method,
+                command.path,
+                command.body,
+                token,
+                headers={"Idempotency-Key": command.idempotency_key},
+            )
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out: no answer
+            status, body = 0, repr(exc)
+        if not _retryable(status, body):
+            return Outcome(command, status, body, attempts)
+        if time.monotonic() > deadline:
+            return Outcome(command, 0, body, attempts)
+        time.sleep(min(0.1 * attempts, 1.0))
+
+
+@dataclass
+class Seed:
+    """Agencies and buildings the load posts staff to and adds rooms to (registered before the fault)."""
+
+    agencies: list[str]
+    buildings: list[str]
+    outcomes: list[Outcome]
+
+
+def agency_body(agency_id: str, headcount: int) -> dict[str, Any]:
+    return {
+        "agency_id": agency_id,
+        "name": f"故障演练单位 {agency_id}",
+        "district": "320402",
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": headcount,
+    }
+
+
+def seed_world(platform: Platform, token: str, agencies: int = 6, timeout: float = 60) -> Seed:
+    """Register ``agencies`` agencies with a building each, and wait until the data center knows them."""
+    tag = uuid.uuid4().hex[:6]
+    deadline = time.monotonic() + timeout
+    seed = Seed([f"SA-{tag}-{i}" for i in range(agencies)], [f"SB-{tag}-{i}" for i in range(agencies)], [])
+    for i, agency in enumerate(seed.agencies):
+        body = agency_body(agency, 50 + i)
+        seed.outcomes.append(send(platform, token, _command("agency", agency, "/api/v1/agencies", body), deadline))
+
+    def known(agency: str) -> bool:
+        return platform.request("GET", f"/api/v1/agencies/{agency}", token=token)[0] == 200
+
+    for agency in seed.agencies:
+        _wait(lambda: known(agency), deadline)  # noqa: B023 - called at once, in this iteration
+    for agency, building in zip(seed.agencies, seed.buildings, strict=True):
+        body = {
+            "building_id": building,
+            "agency_id": agency,
+            "name": "行政中心",
+            "address": "龙城大道1号",
+            "gross_floor_area_m2": 5000,
+        }
+        seed.outcomes.append(send(platform, token, _command("building", building, "/api/v1/buildings", body), deadline))
+    refused = [o for o in seed.outcomes if not o.accepted]
+    assert not refused, f"the seed was refused: {[(o.command.key, o.status, o.body) for o in refused]}"
+    return seed
+
+
+def _command(kind: str, key: str, path: str, body: dict[str, Any], method: str = "POST") -> Command:
+    return Command(kind, key, method, path, body, f"fault-{uuid.uuid4().hex}")
+
+
+def _wait(check: Callable[[], bool], deadline: float, interval: float = 0.2) -> None:
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(interval)
+
+
+class Load:
+    """Office-space commands from ``workers`` client threads until ``stop()``; every outcome is kept.
+
+    The commands register agencies, post staff to the seeded agencies, add rooms to the seeded buildings
+    and change seeded agencies' headcounts; each creates something with a key of its own (agency id,
+    person id, room id, or the headcount change's reason), so the store can be checked per command.
+    """
+
+    KINDS = ("agency", "staff", "room", "agency", "staff", "room", "headcount")
+
+    def __init__(
+        self,
+        platform: Platform,
+        token: str,
+        seed: Seed,
+        workers: int = 4,
+        pause: float = 0.05,
+        drain_seconds: float = 90,
+    ) -> None:
+        self.platform = platform
+        self.token = token
+        self.seed = seed
+        self.workers = workers
+        self.pause = pause
+        self.drain_seconds = drain_seconds
+        self.tag = uuid.uuid4().hex[:6]
+        self.outcomes: list[Outcome] = []
+        self._counter = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._random = random.Random(11)
+
+    def __enter__(self) -> Load:
+        for i in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"load-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop issuing commands; let the ones in flight finish (retrying until their deadline)."""
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(self.drain_seconds + 30)
+        self._threads = []
+
+    def accepted_count(self) -> int:
+        with self._lock:
+            return sum(1 for o in self.outcomes if o.accepted)
+
+    def wait_for(self, accepted: int, timeout: float = 60) -> None:
+        """Wait until at least ``accepted`` commands were accepted (the load is really running)."""
+        _wait(lambda: self.accepted_count() >= accepted, time.monotonic() + timeout)
+
+    def _next(self) -> Command:
+        with self._lock:
+            n = self._counter
+            self._counter += 1
+            number = self._random.randint(1, 300)
+        kind = self.KINDS[n % len(self.KINDS)]
+        agency = self.seed.agencies[n % len(self.seed.agencies)]
+        if kind == "agency":
+            agency_id = f"FA-{self.tag}-{n}"
+            return _command(kind, agency_id, "/api/v1/agencies", agency_body(agency_id, number))
+        if kind == "staff":
+            person = f"FP-{self.tag}-{n}"
+            body: dict[str, Any] = {
+                "person_id": person,
+                "name": "王芳",
+                "rank": "below_section",
+                "posted_on": "2024-03-01",
+            }
+            return _command(kind, person, f"/api/v1/agencies/{agency}/staff", body)
+        if kind == "room":
+            room = f"FR-{self.tag}-{n}"
+            building = self.seed.buildings[n % len(self.seed.buildings)]
+            body = {"room_id": room, "number": str(n), "usable_area_m2": 8 + number % 40, "use": "office"}
+            return _command(kind, room, f"/api/v1/buildings/{building}/rooms", body)
+        reason = f"fault-load {self.tag} {n}"
+        body = {"authorised_headcount": number, "reason": reason}
+        return _command("headcount", reason, f"/api/v1/agencies/{agency}/headcount", body)
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            command = self._next()
+            outcome = send(self.platform, self.token, command, time.monotonic() + self.drain_seconds)
+            with self._lock:
+                self.outcomes.append(outcome)
+            time.sleep(self.pause)
+
+
+# -- the invariants ------------------------------------------------------------------------------------
+
+
+def store_events(platform: FaultPlatform, name: str = DOMAIN) -> list[Envelope]:
+    """Every event of ``name``'s store, in commit order."""
+    store = platform.store(name)
+    events: list[Envelope] = []
+    while batch := store.read_all(after=events[-1].position if events else 0, limit=5000):  # type: ignore[arg-type]
+        events.extend(batch)
+    return events
+
+
+def key_of(env: Envelope) -> tuple[str, str] | None:
+    """What an office-space event creates, as the (kind, key) of the load command that caused it."""
+    p = env.payload
+    return {
+        "AgencyRegistered": lambda: ("agency", p["agency_id"]),
+        "BuildingRegistered": lambda: ("building", p["building_id"]),
+        "StaffPosted": lambda: ("staff", p["person_id"]),
+        "RoomAdded": lambda: ("room", p["room_id"]),
+        "AuthorisedHeadcountChanged": lambda: ("headcount", p["reason"]),
+    }.get(env.event_type, lambda: None)()
+
+
+def expected_figures(events: list[Envelope]) -> dict[str, float]:
+    """The figures every projection must show, computed from the store's events in commit order."""
+    headcount: dict[str, int] = {}
+    staff: set[str] = set()
+    rooms: dict[str, float] = {}
+    for env in events:
+        p = env.payload
+        if env.event_type in ("AgencyRegistered", "AuthorisedHeadcountChanged"):
+            headcount[p["agency_id"]] = p["authorised_headcount"]
+        elif env.event_type == "StaffPosted":
+            staff.add(p["person_id"])
+        elif env.event_type == "StaffDeparted":
+            staff.discard(p["person_id"])
+        elif env.event_type == "RoomAdded":
+            rooms[p["room_id"]] = p["usable_area_m2"]
+    return {
+        "agencies": len(headcount),
+        "authorised_headcount": sum(headcount.values()),
+        "staff": len(staff),
+        "rooms": len(rooms),
+        "room_area_m2": sum(rooms.values()),
+    }
+
+
+def _figures(engine: Engine, agencies_table: str) -> dict[str, float]:
+    with engine.connect() as conn:
+
+        def one(sql: str) -> float:
+            return float(conn.execute(sa.text(sql)).scalar() or 0)
+
+        return {
+            "agencies": one(f"SELECT count(*) FROM {agencies_table}"),
+            "authorised_headcount": one(f"SELECT sum(authorised_headcount) FROM {agencies_table}"),
+            "staff": one("SELECT count(*) FROM os_staff"),
+            "rooms": one("SELECT count(*) FROM os_rooms"),
+            "room_area_m2": one("SELECT sum(usable_area_m2) FROM os_rooms"),
+        }
+
+
+def _agencies_only(engine: Engine) -> dict[str, float]:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT count(*), sum(authorised_headcount) FROM known_agencies")).one()
+    return {"agencies": float(row[0] or 0), "authorised_headcount": float(row[1] or 0)}
+
+
+def projection_figures(platform: FaultPlatform) -> dict[str, dict[str, float]]:
+    """The figures of every projection of the office-space events, by projector."""
+    found = {
+        "datacenter (gateway)": _figures(platform.engine("gateway"), "dc_agencies"),
+        "office_space-views": _figures(platform.engine(DOMAIN), "known_agencies"),
+    }
+    for name in platform.services:
+        if name != DOMAIN and sa.inspect(platform.engine(name)).has_table("known_agencies"):
+            found[f"{name}-views (known_agencies)"] = _agencies_only(platform.engine(name))
+    return found
+
+
+def _event_id(value: bytes | None) -> str | None:
+    """The event id of a Kafka message, None for one that is no envelope (a poison message)."""
+    try:
+        data = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data.get("event_id") if isinstance(data, dict) else None
+
+
+@dataclass
+class Report:
+    """What the invariants found, for the test's own assertions and the log."""
+
+    accepted: int
+    retried: int
+    stored_events: int
+    kafka_records: int
+    figures: dict[str, float]
+    dead_letters: list[DeadLetterRecord]
+    seconds_to_converge: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.accepted} commands accepted ({self.retried} after retries), {self.stored_events} events stored,"
+            f" {self.kafka_records} on Kafka, {len(self.dead_letters)} dead letters, projections {self.figures}"
+            f" converged in {self.seconds_to_converge:.1f}s"
+        )
+
+
+def check_invariants(
+    platform: FaultPlatform,
+    outcomes: list[Outcome],
+    allow_dead_letter: Callable[[DeadLetterRecord], bool] = lambda _: False,
+) -> Report:
+    """Assert every accepted command's events are stored exactly once, on Kafka at least once, and in
+    every projection exactly once; a refused or unanswered command must have stored nothing twice."""
+    started = time.monotonic()
+    refused = [o for o in outcomes if not o.accepted]
+    assert not refused, "commands not accepted: " + "; ".join(
+        f"{o.command.kind} {o.command.key}: {o.status} {str(o.body)[:200]} after {o.attempts} attempts"
+        for o in refused[:10]
+    )
+    events = store_events(platform)
+    ids = [e.event_id for e in events]
+    assert len(ids) == len(set(ids)), "an event id is stored twice"
+    stored = set(ids)
+    per_key = Counter(k for k in map(key_of, events) if k)
+    issued = {(o.command.kind, o.command.key) for o in outcomes}
+    for outcome in outcomes:
+        key = (outcome.command.kind, outcome.command.key)
+        assert per_key[key] == 1, f"{key} is in the store {per_key[key]} times"
+        answered = set(outcome.body["event_ids"])
+        assert answered and answered <= stored, f"{key}: answered event ids {answered - stored} are not stored"
+    assert set(per_key) <= issued, f"events nobody asked for: {sorted(set(per_key) - issued)[:10]}"
+
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    on_kafka: list[str] = []
+    while True:
+        on_kafka = [event_id for r in read_topic(platform.bootstrap, TOPIC) if (event_id := _event_id(r.value))]
+        missing = stored - set(on_kafka)
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not missing, f"{len(missing)} stored events never reached Kafka, e.g. {sorted(missing)[:5]}"
+
+    expected = expected_figures(events)
+    while True:
+        figures = projection_figures(platform)
+        wrong = {name: got for name, got in figures.items() if got != {k: expected[k] for k in got}}
+        if not wrong or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not wrong, f"projections differ from the store {expected}: {wrong}"
+
+    letters = read_dead_letters(platform.bootstrap, DLQ)
+    unexpected = [letter.describe() for letter in letters if not allow_dead_letter(letter)]
+    assert not unexpected, f"unexpected dead letters: {unexpected[:5]}"
+    retried = sum(1 for o in outcomes if o.attempts > 1)
+    return Report(len(outcomes), retried, len(events), len(on_kafka), expected, letters, time.monotonic() - started)

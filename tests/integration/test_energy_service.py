@@ -1,0 +1,374 @@
+"""The energy service's commands and read models on a real store (SQLite and PostgreSQL), without brokers:
+the service runs in-process (``worker_factory``) and its projection is fed the stored events directly."""
+
+from __future__ import annotations
+
+import gc
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import Mock
+
+import pytest
+import sqlalchemy as sa
+from nameko.testing.services import worker_factory
+
+from services.common.agencies import known_agencies_table
+from services.common.db import create_db_engine, migrate
+from services.common.events import Metadata
+from services.common.rpc import ServiceError
+from services.common.store import EventStore
+from services.energy import views
+from services.energy.domain import CHINA_STANDARD_TIME, FACTORS_2022
+from services.energy.service import EnergyService, collection_deferred
+from services.gateway.views import energy as datacenter
+from services.gateway.views import prepare_database
+
+NOW = datetime.now(UTC)
+TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
+MIDNIGHT = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
+THIS_YEAR = max(MIDNIGHT - timedelta(days=15), datetime(TODAY.year, 1, 1, tzinfo=CHINA_STANDARD_TIME))
+"""Where readings counted in this year's totals begin: two weeks ago, or on New Year's day in early January."""
+
+
+class Harness:
+    """The service with a real store and read models; ``project()`` applies what was stored."""
+
+    def __init__(self, url: str) -> None:
+        self.store = EventStore.open(url, "energy")
+        self.engine = create_db_engine(url)
+        migrate(self.engine, "projector", "known_agencies", "energy_views")
+        self.views = views.EnergyViews()
+        self.position = 0
+        self.scope: str | None = None
+        self.service = worker_factory(
+            EnergyService,
+            store=self.store,
+            relay=Mock(),
+            context=lambda: Metadata(actor="city_admin:test", scope_district=self.scope),
+            read_models=SimpleNamespace(engine=self.engine),
+            factors=FACTORS_2022,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                known_agencies_table.insert(),
+                [
+                    {"agency_id": a, "name": a, "district": d, "kind": "party_government"}
+                    | {"admin_level": "county", "authorised_headcount": 20}
+                    for a, d in (("AG-1", "320402"), ("AG-2", "320404"))
+                ],
+            )
+
+    def project(self) -> None:
+        with self.engine.begin() as conn:
+            for env in self.store.read_all(after=self.position, limit=100_000):
+                self.views.apply(conn, env)
+                self.position = env.position or self.position
+
+    def install(self, meter_id: str, agency: str = "AG-1", district: str = "320402", **extra: Any) -> None:
+        body = {
+            "meter_id": meter_id,
+            "serial_no": f"SN-{meter_id}",
+            "kind": "electricity",
+            "agency_id": agency,
+            "district": district,
+            "building_id": "B-1",
+            "initial_reading": 1000,
+            "installed_at": (MIDNIGHT - timedelta(days=16)).isoformat(),
+        }
+        self.service.install_meter(body | extra)
+
+    def query(self, sql: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sql))
+
+
+@pytest.fixture
+def energy(db_url: str) -> Harness:
+    return Harness(db_url)
+
+
+def at(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def five_minutes(first: datetime, count: int, start: float, step: float | list[float]) -> list[list[Any]]:
+    """``count`` readings every 5 minutes from ``first``, the counter moving by ``step`` (or steps)."""
+    steps = step if isinstance(step, list) else [step] * count
+    readings, value = [], start
+    for n in range(count):
+        value += steps[n]
+        readings.append([at(first + timedelta(minutes=5 * n)), round(value, 3)])
+    return readings
+
+
+def test_a_batch_refuses_bad_readings_and_unknown_meters_one_by_one_and_records_one_event_per_meter(
+    energy: Harness,
+) -> None:
+    energy.install("M-1")
+    energy.install("M-2")
+    start = MIDNIGHT - timedelta(days=16) + timedelta(minutes=5)
+    good = five_minutes(start, 3, 1000, 1.5)
+    batch = {
+        "meters": [
+            {"meter_id": "M-1", "readings": [*good, ["yesterday", 5], [at(NOW + timedelta(hours=1)), 2000]]},
+            {"meter_id": "M-2", "readings": good},
+            {"meter_id": "NOPE", "readings": good[:2]},
+        ]
+    }
+    answer = energy.service.record_readings(batch)
+    assert (answer["accepted"], answer["rejected"], answer["meters"]) == (6, 4, 3)
+    assert answer["rejected_by_reason"] == {"malformed_timestamp": 1, "in_future": 1, "unknown_meter": 2}
+    assert answer["per_meter"]["M-1"] == {"accepted": 3, "duplicates": 0, "gaps": 0, "rejected": 2}
+    assert {(r["meter_id"], r["position"], r["reason"]) for r in answer["rejections"]} == {
+        ("M-1", 3, "malformed_timestamp"),
+        ("M-1", 4, "in_future"),
+        ("NOPE", 0, "unknown_meter"),
+        ("NOPE", 1, "unknown_meter"),
+    }
+    assert len(answer["event_ids"]) == 2
+    again = energy.service.record_readings(batch)
+    assert (again["accepted"], again["duplicates"], again["event_ids"]) == (0, 6, [])
+
+
+def test_a_batch_sent_again_with_its_message_id_is_answered_the_same_and_recorded_once(energy: Harness) -> None:
+    energy.install("M-1")
+    readings = five_minutes(MIDNIGHT - timedelta(days=15), 2, 1000, 1)
+    batch = {"message_id": "district-320402-0001", "meters": [{"meter_id": "M-1", "readings": readings}]}
+    first = energy.service.record_readings(batch)
+    before = energy.store.last_position()
+    assert energy.service.record_readings(batch) == first
+    assert energy.store.last_position() == before
+
+
+def test_readings_of_a_meter_outside_the_callers_district_are_refused_one_by_one(energy: Harness) -> None:
+    energy.install("M-1")
+    energy.install("M-2", agency="AG-2", district="320404")
+    readings = five_minutes(MIDNIGHT - timedelta(days=15), 2, 1000, 1)
+    energy.scope = "320402"
+    answer = energy.service.record_readings(
+        {"meters": [{"meter_id": "M-1", "readings": readings}, {"meter_id": "M-2", "readings": readings}]}
+    )
+    assert (answer["accepted"], answer["rejected_by_reason"]) == (2, {"not_in_scope": 2})
+
+
+def test_gaps_and_a_counter_going_backwards_raise_anomalies_once(energy: Harness) -> None:
+    first = MIDNIGHT - timedelta(days=15)
+    energy.install("M-1", installed_at=at(first - timedelta(minutes=5)))
+    readings = [
+        [at(first), 1001],
+        [at(first + timedelta(hours=2)), 1010],  # two hours without readings: missing data
+        [at(first + timedelta(hours=2, minutes=5)), 900],  # backwards without a replacement
+    ]
+    answer = energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": readings}]})
+    assert answer["rejected_by_reason"] == {"counter_went_backwards": 1}
+    energy.project()
+    kinds = sorted(r.kind for r in energy.query(sa.select(views.anomalies)))
+    assert kinds == ["missing_data", "negative_consumption"]
+    assert [g.seconds for g in energy.query(sa.select(views.gaps))] == [7200]
+    energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": readings}]})  # sent again
+    energy.project()
+    assert len(energy.query(sa.select(views.anomalies))) == 2
+
+
+def test_use_rolls_up_by_hour_day_agency_and_kind_with_tce_and_co2(energy: Harness) -> None:
+    energy.install("M-1")
+    energy.install("M-2", sub_item="hvac")
+    day = TODAY - timedelta(days=3)
+    first = datetime(day.year, day.month, day.day, 9, 5, tzinfo=CHINA_STANDARD_TIME)
+    for meter in ("M-1", "M-2"):
+        readings = five_minutes(first - timedelta(days=12, hours=9), 1, 1000, 0)  # catch up after installation
+        readings += five_minutes(first, 12, 1000, 2.5)
+        energy.service.record_readings({"meters": [{"meter_id": meter, "readings": readings}]})
+    energy.service.replace_meter(
+        {
+            "meter_id": "M-1",
+            "new_serial_no": "SN-NEW",
+            "old_final_reading": 1040,
+            "new_initial_reading": 0,
+            "replaced_at": at(first + timedelta(minutes=57)),
+        }
+    )
+    energy.project()
+    query = {"period": "day", "by": "agency", "from": day.isoformat(), "to": day.isoformat()}
+    rows = energy.service.consumption(query)["rows"]
+    assert [(r["group"], r["kind"], r["period"], r["consumption"]) for r in rows] == [
+        ("AG-1", "electricity", day.isoformat(), 40.0)  # 30 from readings + 10 up to the replacement; not M-2
+    ]
+    assert rows[0]["tce"] == pytest.approx(40 * 0.1229 / 1000) and rows[0]["tco2"] == pytest.approx(40 * 0.5703 / 1000)
+    hours = energy.service.consumption(query | {"period": "hour", "by": "sub_item"})["rows"]
+    assert [(r["group"], r["period"], r["consumption"]) for r in hours] == [("hvac", f"{day.isoformat()}T09", 30.0)]
+    month = energy.service.consumption(query | {"period": "month", "by": "kind"})["rows"]
+    assert [(r["group"], r["period"]) for r in month] == [("all", day.isoformat()[:7])]
+
+
+def test_the_detector_opens_a_spike_once_against_the_same_hours_baseline(energy: Harness) -> None:
+    days = 15
+    wednesday = TODAY - timedelta(days=(TODAY.weekday() - 2) % 7 or 7)
+    first = datetime(wednesday.year, wednesday.month, wednesday.day, tzinfo=CHINA_STANDARD_TIME) - timedelta(days=14)
+    energy.install("M-1", installed_at=at(first))
+    spike_from = first + timedelta(days=14, hours=10)
+    steps = [
+        5.0 if spike_from < first + timedelta(minutes=5 * (n + 1)) <= spike_from + timedelta(hours=1) else 0.5
+        for n in range(days * 288)
+    ]
+    readings = five_minutes(first + timedelta(minutes=5), days * 288, 1000, steps)
+    energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": readings}]})
+    energy.project()
+    answer = energy.service.detect_anomalies({"day": wednesday.isoformat()})
+    energy.project()
+    spikes = [r for r in energy.query(sa.select(views.anomalies)) if r.kind == "spike"]
+    assert len(spikes) == 1 and spikes[0].anomaly_id in answer["opened"]
+    assert spikes[0].period_start == at(spike_from)
+    assert energy.service.detect_anomalies({"day": wednesday.isoformat()})["opened"] == []
+
+
+def test_the_detector_finds_a_meter_stuck_in_working_hours(energy: Harness) -> None:
+    energy.install("M-1")
+    monday = TODAY - timedelta(days=TODAY.weekday() + 7)
+    first = datetime(monday.year, monday.month, monday.day, 8, 5, tzinfo=CHINA_STANDARD_TIME)
+    readings = five_minutes(first, 3, 1000, 1) + five_minutes(first + timedelta(minutes=15), 24, 1003, 0)
+    readings += five_minutes(first + timedelta(hours=2, minutes=15), 2, 1003, 1)
+    energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": readings}]})
+    energy.project()
+    energy.service.detect_anomalies({"day": monday.isoformat(), "holidays": [], "extra_workdays": []})
+    energy.project()
+    stuck = [r for r in energy.query(sa.select(views.anomalies)) if r.kind == "stuck_meter"]
+    assert len(stuck) == 1 and stuck[0].period_start == readings[3][0]
+
+
+def test_an_anomaly_is_acknowledged_then_resolved_but_not_resolved_first(energy: Harness) -> None:
+    first = MIDNIGHT - timedelta(days=15)
+    energy.install("M-1", installed_at=at(first - timedelta(minutes=5)))
+    gap = [[at(first), 1001], [at(first + timedelta(hours=3)), 1010]]
+    energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": gap}]})
+    energy.project()
+    (anomaly,) = energy.service.list_anomalies({})
+    with pytest.raises(ServiceError) as refused:
+        energy.service.resolve_anomaly({"anomaly_id": anomaly["anomaly_id"], "resolution": "fixed"})
+    assert refused.value.code == "wrong_status"
+    energy.service.acknowledge_anomaly({"anomaly_id": anomaly["anomaly_id"], "note": "checking the gateway"})
+    energy.service.resolve_anomaly({"anomaly_id": anomaly["anomaly_id"], "resolution": "replaced the DTU"})
+    energy.project()
+    (row,) = energy.service.list_anomalies({"status": "resolved"})
+    assert (row["resolution"], row["acknowledged_by"]) == ("replaced the DTU", "city_admin:test")
+
+
+def test_a_quota_trending_over_is_alerted_from_the_year_to_date_use(energy: Harness) -> None:
+    energy.install("M-1")
+    year = TODAY.year
+    energy.service.set_quota(
+        {"agency_id": "AG-1", "district": "320402", "year": year, "basis": "absolute", "limit": 0.01}
+    )
+    first = THIS_YEAR
+    energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": five_minutes(first, 288, 1000, 2)}]})
+    energy.project()
+    answer = energy.service.assess_quota({"agency_id": "AG-1", "year": year, "as_of": TODAY.isoformat()})
+    assert answer["over"] is True and answer["year_to_date"] == {"electricity": 576.0}
+    assert len(answer["event_ids"]) == 1
+    energy.project()
+    (quota,) = energy.service.list_quotas({"year": year})
+    assert quota["alert_open"] is True and quota["last_alert"]["quota_tce"] == 0.01
+    totals = energy.service.target_totals({"year": year})
+    assert totals[0]["current"]["energy_tce"] == round(576 * 0.1229 / 1000, 6)
+
+
+def test_a_meter_needs_a_known_agency_of_its_district(energy: Harness) -> None:
+    with pytest.raises(ServiceError) as refused:
+        energy.install("M-9", agency="AG-404")
+    assert (refused.value.code, list(refused.value.fields)) == ("unknown_agency", ["agency_id"])
+    with pytest.raises(ServiceError) as refused:
+        energy.install("M-9", district="320404")
+    assert list(refused.value.fields) == ["district"]
+    assert date.today() and energy.store.last_position() == 0
+
+
+def test_the_2020_baseline_comes_from_the_annual_report_and_the_current_year_from_the_meters(
+    energy: Harness,
+) -> None:
+    energy.install("M-1")
+    report = {"agency_id": "AG-1", "district": "320402", "year": 2020, "source": "2020年度能源资源消费统计年报"}
+    energy.service.report_annual_consumption(report | {"totals": {"electricity": 100_000, "water": 900}})
+    with pytest.raises(ServiceError) as refused:
+        energy.service.report_annual_consumption(report | {"year": TODAY.year, "totals": {"electricity": 1}})
+    assert refused.value.code == "year_not_over"
+    energy.service.correct_annual_consumption(
+        {"agency_id": "AG-1", "year": 2020, "totals": {"electricity": 120_000, "water": 900}, "reason": "补报"}
+    )
+    energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": five_minutes(THIS_YEAR, 12, 1000, 5)}]})
+    energy.project()
+    (totals,) = energy.service.target_totals({"year": TODAY.year, "agency_id": "AG-1"})
+    baseline, current = totals["baseline"], totals["current"]
+    assert (baseline["by_kind"], baseline["sources"]) == (
+        {"electricity": 120_000.0, "water": 900.0},
+        {"electricity": "reported", "water": "reported"},
+    )
+    assert baseline["energy_tce"] == pytest.approx(120_000 * 0.1229 / 1000) and baseline["water_m3"] == 900
+    assert (current["by_kind"], current["sources"]) == ({"electricity": 60.0}, {"electricity": "metered"})
+    (listed,) = energy.service.list_annual_reports({"agency_id": "AG-1"})
+    assert listed["totals"] == {"electricity": 120_000.0, "water": 900.0}
+
+
+def test_the_data_center_sums_each_agencys_year_baseline_quota_and_open_anomalies(energy: Harness) -> None:
+    prepare_database(energy.engine)
+    first = THIS_YEAR
+    installed = {"installed_at": at(first - timedelta(minutes=5))}
+    energy.install("M-1", **installed)
+    energy.install("M-2", sub_item="hvac", **installed)  # a sub-meter: its main meter M-1 counts it already
+    energy.install("M-3", agency="AG-2", district="320404", kind="water", **installed)
+    energy.service.record_readings(
+        {
+            "meters": [
+                {"meter_id": "M-1", "readings": five_minutes(first, 12, 1000, 5)},
+                {"meter_id": "M-2", "readings": five_minutes(first, 12, 1000, 2)},
+                {
+                    "meter_id": "M-3",
+                    "readings": [*five_minutes(first, 2, 1000, 1), [at(first + timedelta(hours=3)), 1003]],
+                },
+            ]
+        }
+    )
+    report = {"agency_id": "AG-1", "district": "320402", "year": 2020, "source": "2020年度统计年报"}
+    energy.service.report_annual_consumption(report | {"totals": {"electricity": 100_000}})
+    quota = {"agency_id": "AG-1", "district": "320402", "year": TODAY.year, "basis": "absolute", "limit": 0.001}
+    energy.service.set_quota(quota)
+    projection = datacenter.EnergyFigures()
+    with energy.engine.begin() as conn:
+        for env in energy.store.read_all(limit=10_000):
+            projection.apply(conn, env)
+    with energy.engine.connect() as conn:
+        figures = datacenter.energy_by_agency(conn, today=TODAY, factors=FACTORS_2022)
+        tianning = datacenter.energy_by_agency(conn, district="320402", today=TODAY, factors=FACTORS_2022)
+        items = datacenter.open_items(conn, district="320404")
+        assert datacenter.open_items(conn, agency_id="AG-1") == []
+    ag1, ag2 = figures["AG-1"], figures["AG-2"]
+    assert (ag1["electricity_kwh"], ag1["water_m3"]) == (60.0, 0.0)  # M-1 only
+    assert ag1["energy_tce"] == pytest.approx(60 * 0.1229 / 1000)
+    assert (ag1["baseline_electricity_kwh"], ag1["baseline_reported"]) == (100_000.0, 1)
+    assert ag1["baseline_carbon_tco2"] == pytest.approx(100_000 * 0.5703 / 1000)
+    assert (ag1["quota_tce"], ag1["over_quota"], ag1["open_anomalies"]) == (0.001, 1, 0)
+    assert ag1["forecast_tce"] >= ag1["energy_tce"]
+    assert (ag2["water_m3"], ag2["energy_tce"], ag2["open_anomalies"], ag2["district"]) == (3.0, 0.0, 1, "320404")
+    assert list(tianning) == ["AG-1"]
+    (item,) = items
+    assert {k: item[k] for k in ("system", "kind", "agency_id", "district")} == {
+        "system": "energy",
+        "kind": "missing_data",
+        "agency_id": "AG-2",
+        "district": "320404",
+    }
+    assert item["opened_on"] == TODAY.isoformat() and "M-3" in item["detail"] and item["id"].startswith("an-")
+    (city,) = datacenter.roll_up(figures, None)
+    assert (city["agencies"], city["electricity_kwh"], city["water_m3"], city["open_anomalies"]) == (2, 60.0, 3.0, 1)
+
+
+def test_the_collector_is_held_during_batches_and_back_on_when_the_last_interleaved_one_ends() -> None:
+    assert gc.isenabled()
+    first, second = collection_deferred(), collection_deferred()
+    first.__enter__()
+    second.__enter__()  # another greenthread's batch
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()

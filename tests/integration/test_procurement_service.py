@@ -1,0 +1,353 @@
+"""The procurement service's commands and read models on a real store (SQLite and PostgreSQL), without
+brokers: the service runs in-process (``worker_factory``) and its projections are fed the stored events (and,
+for the idle-first check, an assets-service envelope) directly."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import Mock
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.common.agencies import known_agencies_table
+from services.common.db import create_db_engine, migrate
+from services.common.events import Envelope, Metadata, iso
+from services.common.rpc import ServiceError
+from services.common.store import EventStore
+from services.gateway.views import procurement as datacenter
+from services.procurement import views
+from services.procurement.service import ProcurementService
+
+TODAY = datetime.now(UTC).date()
+
+
+class Harness:
+    """The service with a real store and read models; ``project()`` applies what was stored."""
+
+    def __init__(self, url: str) -> None:
+        self.store = EventStore.open(url, "procurement")
+        self.engine = create_db_engine(url)
+        migrate(self.engine, "projector", "known_agencies", "procurement_views")
+        self.views = views.ProcurementViews()
+        self.position = 0
+        self.scope: str | None = None
+        self.service = worker_factory(
+            ProcurementService,
+            store=self.store,
+            relay=Mock(),
+            context=lambda: Metadata(actor="city_admin:test", scope_district=self.scope),
+            read_models=SimpleNamespace(engine=self.engine),
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                known_agencies_table.insert(),
+                [
+                    {"agency_id": a, "name": a, "district": d, "kind": "party_government"}
+                    | {"admin_level": "county", "authorised_headcount": 20}
+                    for a, d in (("AG-1", "320402"), ("AG-2", "320404"))
+                ],
+            )
+
+    def project(self) -> None:
+        with self.engine.begin() as conn:
+            for env in self.store.read_all(after=self.position, limit=100_000):
+                self.views.apply(conn, env)
+                self.position = env.position or self.position
+
+    def receive_from_assets(self, payload: dict[str, Any], event_type: str = views.ASSETS_AUTHORISATION_EVENT) -> None:
+        now = iso(datetime.now(UTC))
+        env = Envelope(
+            event_id=str(uuid.uuid4()),
+            event_type=event_type,
+            schema_version=1,
+            stream_type="WarehouseRequest",
+            stream_id="WR-1",
+            stream_version=1,
+            occurred_at=now,
+            recorded_at=now,
+            district="320402",
+            agency_id="AG-1",
+            actor="city_admin:assets",
+            correlation_id="c-1",
+            causation_id=None,
+            payload=payload,
+            domain="assets",
+        )
+        with self.engine.begin() as conn:
+            views.ReceivedAuthorisations().apply(conn, env)
+
+    def refused(self, method: str, body: dict[str, Any]) -> ServiceError:
+        with pytest.raises(ServiceError) as refused:
+            getattr(self.service, method)(body)
+        return refused.value
+
+    def line(self, agency: str = "AG-1", amount: int = 1_000_000) -> str:
+        body = {"agency_id": agency, "year": TODAY.year, "purpose": "办公", "amount_cents": amount}
+        return str(self.service.open_budget_line(body)["id"])
+
+    def request(self, item: str, line: str, quantity: int = 10, price: int = 5_000, **extra: Any) -> dict[str, Any]:
+        body = {"agency_id": "AG-1", "item_code": item, "quantity": quantity, "estimated_unit_price_cents": price}
+        return dict(self.service.submit_purchase_request(body | {"budget_line_id": line} | extra))
+
+
+def authorised(request_id: str, category: str, quantity: int) -> dict[str, Any]:
+    """The assets service's ``PurchaseAuthorised`` payload (services/assets/domain/warehouse.py)."""
+    return {
+        "request_id": request_id,
+        "agency_id": "AG-1",
+        "district": "320402",
+        "category": category,
+        "asset_category": "furniture",
+        "quantity": quantity,
+        "idle_items_checked": 4,
+        "idle_items_fitting": 0,
+        "authorised_on": TODAY.isoformat(),
+    }
+
+
+@pytest.fixture
+def procurement(db_url: str) -> Harness:
+    harness = Harness(db_url)
+    harness.service.list_catalog_item(
+        {"item_code": "A-paper", "name": "A4 复印纸", "category": "office_supplies"} | {"unit": "box"}
+    )
+    harness.service.list_catalog_item(
+        {"item_code": "F-desk", "name": "办公桌", "category": "furniture", "unit": "piece"}
+    )
+    return harness
+
+
+def test_a_request_above_what_remains_is_refused_with_the_figures_and_stores_nothing(procurement: Harness) -> None:
+    line = procurement.line(amount=60_000)
+    procurement.request("A-paper", line)  # 50 000 reserved
+    before = procurement.store.last_position()
+    body = {"agency_id": "AG-1", "item_code": "A-paper", "quantity": 3, "estimated_unit_price_cents": 5_000}
+    error = procurement.refused("submit_purchase_request", body | {"budget_line_id": line})
+    assert (error.code, error.details["remaining_cents"], error.details["requested_cents"]) == (
+        "budget_exceeded",
+        10_000,
+        15_000,
+    )
+    error = procurement.refused("submit_purchase_request", body | {"budget_line_id": "NO-LINE"})
+    assert (error.code, error.fields) == ("no_budget_line", {"budget_line_id": ["no budget line"]})
+    assert procurement.store.last_position() == before
+    procurement.project()
+    with procurement.engine.connect() as conn:
+        (row,) = views.budget_lines_of(conn, {"agency_id": "AG-1", "year": None, "limit": 10, "offset": 0})
+    assert (row["committed_cents"], row["remaining_cents"]) == (50_000, 10_000)
+
+
+def test_furniture_needs_the_assets_services_authorisation_which_serves_one_request(procurement: Harness) -> None:
+    line = procurement.line()
+    error = procurement.refused(
+        "submit_purchase_request",
+        {"agency_id": "AG-1", "item_code": "F-desk", "quantity": 2, "estimated_unit_price_cents": 90_000}
+        | {"budget_line_id": line},
+    )
+    assert error.code == "idle_stock_check_required"
+    procurement.receive_from_assets(authorised("WR-1", "furniture", 2))
+    procurement.receive_from_assets(authorised("WR-1", "furniture", 2))  # published again: absorbed
+    answer = procurement.request("F-desk", line, quantity=2, price=90_000, authorisation_id="WR-1")
+    assert len(answer["event_ids"]) == 4  # received + used, committed, submitted: one transaction
+    error = procurement.refused(
+        "submit_purchase_request",
+        {"agency_id": "AG-1", "item_code": "F-desk", "quantity": 1, "estimated_unit_price_cents": 90_000}
+        | {"budget_line_id": line, "authorisation_id": "WR-1"},
+    )
+    assert error.code == "purchase_authorisation_already_used"
+
+
+def test_an_assets_event_that_does_not_fit_is_refused_by_the_projection(procurement: Harness) -> None:
+    with pytest.raises(Exception, match="invalid input"):
+        procurement.receive_from_assets(authorised("WR-2", "furniture", 0))
+    procurement.receive_from_assets(authorised("WR-3", "printing", 1))  # bought without the check: not needed
+    with procurement.engine.connect() as conn:
+        assert views.received_authorisation(conn, "WR-2") is None
+        assert views.received_authorisation(conn, "WR-3") is None
+
+
+def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budget(procurement: Harness) -> None:
+    line = procurement.line()
+    request_id = procurement.request("A-paper", line)["id"]
+    closes = datetime.now(UTC) + timedelta(seconds=1)
+    tender = procurement.service.open_tender(
+        {"district": "320402", "request_ids": [request_id], "reference_unit_price_cents": 5_000}
+        | {"closes_at": closes.isoformat()}
+    )["id"]
+    for supplier, price in (("S-1", 4_800), ("S-2", 4_500), ("S-3", 2_000)):
+        procurement.service.submit_bid(
+            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier} | {"unit_price_cents": price}
+        )
+    time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.05)
+    closed = procurement.service.close_bidding({"tender_id": tender})
+    assert {(f["kind"], tuple(f["bid_ids"])) for f in closed["abnormal_quotes"]} == {
+        ("below_median", ("b-S-3",)),
+        ("below_reference", ("b-S-3",)),
+    }
+    procurement.service.evaluate_bid({"tender_id": tender, "bid_id": "b-S-1", "compliant": True})
+    procurement.service.evaluate_bid({"tender_id": tender, "bid_id": "b-S-2", "compliant": True})
+    procurement.service.evaluate_bid(
+        {"tender_id": tender, "bid_id": "b-S-3", "compliant": False, "reasons": ["资质不符"]}
+    )
+    award = procurement.service.award_tender({"tender_id": tender})
+    assert (award["supplier_id"], award["amount_cents"]) == ("S-2", 45_000)
+
+    error = procurement.refused(
+        "sign_contract", {"tender_id": tender, "request_id": request_id, "clauses": [], "delivery_due": "2000-01-01"}
+    )
+    assert error.code == "delivery_due_in_past"
+    due = (TODAY + timedelta(days=10)).isoformat()
+    contract = procurement.service.sign_contract(
+        {"tender_id": tender, "request_id": request_id, "clauses": ["warranty"], "delivery_due": due}
+    )["id"]
+    assert contract == f"{tender}.{request_id}"
+    error = procurement.refused(
+        "sign_contract", {"tender_id": tender, "request_id": request_id, "clauses": [], "delivery_due": due}
+    )
+    assert error.http_status == 409  # one contract per lot
+    procurement.service.record_delivery(
+        {"contract_id": contract, "delivery_id": "D-1", "quantity": 10} | {"delivered_on": TODAY.isoformat()}
+    )
+    procurement.service.inspect_delivery(
+        {"contract_id": contract, "delivery_id": "D-1", "accepted_quantity": 9, "defective_quantity": 1}
+        | {"inspected_on": TODAY.isoformat()}
+    )
+    procurement.project()
+    with procurement.engine.connect() as conn:
+        (row,) = views.budget_lines_of(conn, {"agency_id": "AG-1", "year": TODAY.year, "limit": 10, "offset": 0})
+        (tender_row,) = views.tender_list(
+            conn, {"district": "320402", "status": None, "item_code": None} | {"limit": 10, "offset": 0}
+        )
+        flags = views.abnormal_quote_list(
+            conn, {"district": None, "supplier_id": "S-3", "since": None, "limit": 10, "offset": 0}
+        )
+        (performance,) = views.supplier_performance_of(
+            conn, {"supplier_id": None, "district": None, "since": None, "until": None, "limit": 10, "offset": 0}
+        )
+    assert (row["spent_cents"], row["committed_cents"], row["remaining_cents"]) == (40_500, 4_500, 955_000)
+    assert (tender_row["status"], tender_row["supplier_id"], tender_row["flag_count"]) == ("awarded", "S-2", 2)
+    assert "lowest compliant price" in tender_row["reason"]
+    assert len(flags) == 2
+    assert (performance["supplier_id"], performance["defect_rate"], performance["late_deliveries"]) == ("S-2", 0.1, 0)
+
+
+def test_batch_proposals_gather_open_requests_of_several_agencies(procurement: Harness) -> None:
+    procurement.request("A-paper", procurement.line())
+    body = {"agency_id": "AG-2", "item_code": "A-paper", "quantity": 5, "estimated_unit_price_cents": 5_000}
+    procurement.service.submit_purchase_request(body | {"budget_line_id": procurement.line("AG-2")})
+    procurement.project()
+    answer = procurement.service.propose_batches({"year": TODAY.year})
+    (batch,) = answer["items"]
+    assert (batch["agency_ids"], batch["quantity"]) == (["AG-1", "AG-2"], 15)
+    assert procurement.service.propose_batches({"year": TODAY.year, "district": "320402"})["items"] == []
+
+
+def test_a_district_operator_cannot_spend_another_districts_budget(procurement: Harness) -> None:
+    line = procurement.line("AG-2")
+    procurement.scope = "320402"
+    error = procurement.refused("adjust_budget_line", {"budget_line_id": line, "amount_cents": 1, "reason": "x"})
+    assert error.code == "not_in_scope"
+
+
+def test_a_large_price_move_raises_an_alert(procurement: Harness) -> None:
+    procurement.service.list_catalog_item(
+        {"item_code": "C-pork", "name": "猪肉", "category": "canteen_ingredients", "unit": "kg"}
+    )
+    procurement.service.start_price_watch({"item_code": "C-pork", "reference_price_cents": 2_600})
+    week_ago = (TODAY - timedelta(days=7)).isoformat()
+    procurement.service.record_price_observation(
+        {"item_code": "C-pork", "observed_on": week_ago, "price_cents": 2_600, "market": "湖塘"}
+    )
+    answer = procurement.service.record_price_observation(
+        {"item_code": "C-pork", "observed_on": TODAY.isoformat(), "price_cents": 3_100, "market": "湖塘"}
+    )
+    assert [a["kind"] for a in answer["alerts"]] == ["week_on_week"]
+    procurement.project()
+    with procurement.engine.connect() as conn:
+        alerts = views.price_alert_list(conn, {"item_code": None, "since": date(2000, 1, 1), "limit": 10, "offset": 0})
+    assert [(a["item_code"], a["change"]) for a in alerts] == [("C-pork", round(3_100 / 2_600 - 1, 4))]
+    assert json.dumps(alerts)
+
+
+def _batch_tender(procurement: Harness, bids: dict[str, int]) -> str:
+    """A tender of AG-1's (320402) and AG-2's (320404) requests for paper, bidding closed."""
+    first = procurement.request("A-paper", procurement.line())["id"]
+    body = {"agency_id": "AG-2", "item_code": "A-paper", "quantity": 5, "estimated_unit_price_cents": 5_000}
+    second = procurement.service.submit_purchase_request(body | {"budget_line_id": procurement.line("AG-2")})["id"]
+    closes = datetime.now(UTC) + timedelta(seconds=1)
+    tender = procurement.service.open_tender(
+        {"district": "320402", "request_ids": [first, second], "reference_unit_price_cents": 5_000}
+        | {"closes_at": closes.isoformat()}
+    )["id"]
+    for supplier, price in bids.items():
+        procurement.service.submit_bid(
+            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_cents": price}
+        )
+    time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.05)
+    procurement.service.close_bidding({"tender_id": tender})
+    return str(tender)
+
+
+def _open(procurement: Harness, **scope: Any) -> list[tuple[str, str | None, str | None]]:
+    procurement.project()
+    with procurement.engine.connect() as conn:
+        items = datacenter.open_items(conn, **scope)
+    assert all(set(i) == {"system", "kind", "agency_id", "district", "opened_on", "detail", "id"} for i in items)
+    return sorted((i["kind"], i["agency_id"], i["district"]) for i in items)
+
+
+def test_the_data_center_sees_each_agencys_budget_and_the_abnormal_quotes_of_its_tenders(
+    procurement: Harness,
+) -> None:
+    tender = _batch_tender(procurement, {"S-1": 4_800, "S-2": 4_800, "S-3": 2_000})
+    # below the median and below the reference (S-3), identical quotes (S-1, S-2): once per agency served
+    assert _open(procurement) == [("abnormal_quote", "AG-1", "320402")] * 3 + [("abnormal_quote", "AG-2", "320404")] * 3
+    assert _open(procurement, district="320404") == [("abnormal_quote", "AG-2", "320404")] * 3
+    with procurement.engine.connect() as conn:
+        figures = datacenter.procurement_by_agency(conn, year=TODAY.year)
+        assert datacenter.procurement_by_agency(conn, year=TODAY.year - 1) == {}
+    assert figures == {
+        "AG-1": {"district": "320402", "budget_lines": 1, "budget_cents": 1_000_000, "committed_cents": 50_000}
+        | {"spent_cents": 0, "remaining_cents": 950_000, "requests_waiting": 0, "open_abnormal_quotes": 3},
+        "AG-2": {"district": "320404", "budget_lines": 1, "budget_cents": 1_000_000, "committed_cents": 25_000}
+        | {"spent_cents": 0, "remaining_cents": 975_000, "requests_waiting": 0, "open_abnormal_quotes": 3},
+    }
+
+    procurement.service.evaluate_bid({"tender_id": tender, "bid_id": "b-S-3", "compliant": False, "reasons": ["x"]})
+    assert _open(procurement, agency_id="AG-1") == [("abnormal_quote", "AG-1", "320402")]  # identical quotes only
+    for bid in ("b-S-1", "b-S-2"):
+        procurement.service.evaluate_bid({"tender_id": tender, "bid_id": bid, "compliant": True})
+    procurement.service.clear_abnormal_quote({"tender_id": tender, "bid_id": "b-S-1", "justification": "报价依据充分"})
+    assert len(_open(procurement)) == 2  # S-2's identical quote is not explained
+    procurement.service.award_tender({"tender_id": tender})
+    assert _open(procurement) == []  # the evaluation that had to weigh them is over
+    with procurement.engine.connect() as conn:
+        closed = views.abnormal_quote_list(
+            conn, {"district": None, "supplier_id": None, "since": None, "limit": 10, "offset": 0}
+        )
+    assert sorted((f["kind"], f["closed_because"]) for f in closed) == [
+        ("below_median", "bids_resolved"),
+        ("below_reference", "bids_resolved"),
+        ("identical_quotes", "tender_awarded"),
+    ]
+
+
+def test_a_price_alert_stays_open_until_a_later_price_is_back_within_bounds(procurement: Harness) -> None:
+    procurement.service.list_catalog_item(
+        {"item_code": "C-egg", "name": "鸡蛋", "category": "canteen_ingredients", "unit": "kg"}
+    )
+    procurement.service.start_price_watch({"item_code": "C-egg", "reference_price_cents": 1_000})
+    observe = procurement.service.record_price_observation
+    week_ago = (TODAY - timedelta(days=7)).isoformat()
+    observe({"item_code": "C-egg", "observed_on": week_ago, "price_cents": 1_000, "market": "湖塘"})
+    observe({"item_code": "C-egg", "observed_on": TODAY.isoformat(), "price_cents": 1_300} | {"market": "湖塘"})
+    assert _open(procurement) == [("price_alert", None, None)] * 2  # week on week and against the reference
+    assert _open(procurement, district="320402") == []  # city-wide, not a district's
+    observe({"item_code": "C-egg", "observed_on": TODAY.isoformat(), "price_cents": 1_050} | {"market": "湖塘"})
+    assert _open(procurement) == []

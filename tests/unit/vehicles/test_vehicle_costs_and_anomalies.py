@@ -1,0 +1,240 @@
+"""A vehicle's registration, costs, anomaly checks, sealing and disposal (pure: no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.errors import NotPositive, RuleViolation
+from services.vehicles.domain import (
+    DEFAULT_ANOMALY_RULES,
+    AnomalyNotOpen,
+    AnomalyRules,
+    CapacityRequired,
+    ChargingRecorded,
+    CostItem,
+    DuplicateRecord,
+    FuelConsumptionAboveNorm,
+    FuelConsumptionMeasured,
+    FuelRecorded,
+    OdometerRollbackDetected,
+    RefuelExceededCapacity,
+    RepairHistory,
+    Vehicle,
+    VehicleIsDisposed,
+    VehicleIsSealed,
+    WrongEnergyCarrier,
+    cost_per_km,
+    monthly_costs,
+    repair_outliers,
+    robust_z_scores,
+)
+from tests.unit.vehicles.builders import electric_car, gasoline_car
+
+
+def _fuel(vehicle: Vehicle, record: str, litres: float, km: float | None, **extra: object) -> list[str]:
+    args: dict[str, object] = {
+        "record_id": record,
+        "fuel": "gasoline",
+        "quantity": litres,
+        "amount_cents": int(litres * 780),
+        "station": "中石化龙城加油站",
+        "designated": True,
+        "odometer_km": km,
+        "refuelled_at": "2026-03-02T09:00:00+08:00",
+    } | extra
+    return vehicle.record_fuel(**args)  # type: ignore[arg-type]
+
+
+def test_a_vehicle_needs_the_capacity_of_what_it_takes_in() -> None:
+    with pytest.raises(CapacityRequired):
+        gasoline_car(tank_capacity=None)
+    with pytest.raises(CapacityRequired):
+        electric_car(battery_capacity_kwh=None)
+    with pytest.raises(CapacityRequired):
+        gasoline_car("P1", "苏DF12345", energy_type="plug_in_hybrid")  # has a tank, no battery
+
+
+def test_a_replacement_names_the_vehicle_it_replaces() -> None:
+    with pytest.raises(RuleViolation):
+        gasoline_car(acquisition_kind="replacement")
+    with pytest.raises(RuleViolation):
+        gasoline_car(acquisition_kind="new", replaces_vehicle_id="V0")
+    assert gasoline_car(acquisition_kind="replacement", replaces_vehicle_id="V0").acquisition_kind == "replacement"
+
+
+def test_every_fuel_and_charging_record_carries_quantity_unit_and_energy_carrier() -> None:
+    car, ev = gasoline_car(), electric_car()
+    _fuel(car, "F1", 40, 10_100)
+    ev.record_charging("C1", 45.0, 3600, "国网充电站", True, 300, "2026-03-02T20:00:00+08:00")
+    fuel, charge = car.pending_events[0], ev.pending_events[0]
+    assert isinstance(fuel, FuelRecorded) and isinstance(charge, ChargingRecorded)
+    assert (fuel.energy_kind, fuel.quantity, fuel.unit, fuel.agency_id, fuel.district) == (
+        "gasoline",
+        40,
+        "L",
+        "A1",
+        "320402",
+    )
+    assert (charge.energy_kind, charge.quantity, charge.unit) == ("electricity", 45.0, "kWh")
+
+
+def test_a_vehicle_takes_only_its_own_energy_carriers() -> None:
+    with pytest.raises(WrongEnergyCarrier):
+        _fuel(gasoline_car(), "F1", 40, None, fuel="diesel")
+    with pytest.raises(WrongEnergyCarrier):
+        gasoline_car().record_charging("C1", 10, 100, "x", False, None, "2026-03-02T20:00:00+08:00")
+    with pytest.raises(WrongEnergyCarrier):
+        _fuel(electric_car(), "F1", 40, None)
+
+
+def test_a_record_is_stored_once_and_needs_a_positive_quantity() -> None:
+    car = gasoline_car()
+    _fuel(car, "F1", 40, None)
+    with pytest.raises(DuplicateRecord):
+        _fuel(car, "F1", 40, None)
+    with pytest.raises(NotPositive):
+        _fuel(car, "F2", 0, None)
+
+
+def test_a_refuel_larger_than_the_tank_is_an_anomaly_with_its_evidence() -> None:
+    car = gasoline_car()
+    assert _fuel(car, "F1", 57, None) == []  # 55 L + 5 % filler neck
+    raised = _fuel(car, "F2", 80, None)
+    event = car.pending_events[-1]
+    assert raised == ["refuel_above_capacity:V1:F2"] and isinstance(event, RefuelExceededCapacity)
+    assert (event.quantity, event.capacity, event.unit) == (80, 55.0, "L")
+    assert car.open_anomalies == {"refuel_above_capacity:V1:F2": "refuel_above_capacity"}
+
+
+def test_a_charge_larger_than_the_battery_allows_for_charger_losses() -> None:
+    ev = electric_car()
+    assert ev.record_charging("C1", 68, 100, "x", True, None, "2026-03-02T20:00:00+08:00") == []  # 60 + 15 %
+    assert ev.record_charging("C2", 75, 100, "x", True, None, "2026-03-03T20:00:00+08:00") != []
+
+
+def test_fuel_per_100km_above_the_norm_by_the_factor_is_an_anomaly() -> None:
+    car = gasoline_car()  # norm 8 L/100 km, factor 1.3: above 10.4 is an anomaly
+    assert _fuel(car, "F1", 30, 10_000) == []  # opens the window (the tank is full from here)
+    assert _fuel(car, "F2", 20, 10_200) == []  # 200 km: too short to judge
+    assert _fuel(car, "F3", 20, 10_400) == []  # 40 L over 400 km = 10 L/100 km: within 1.3 × 8
+    measured = [e for e in car.pending_events if isinstance(e, FuelConsumptionMeasured)]
+    assert [(m.from_km, m.to_km, m.quantity, m.per_100km) for m in measured] == [(10_000, 10_400, 40, 10.0)]
+    assert _fuel(car, "F4", 50, 10_800) == ["consumption_above_norm:V1:F4"]  # 12.5 L/100 km
+    flagged = car.pending_events[-1]
+    assert isinstance(flagged, FuelConsumptionAboveNorm)
+    assert (flagged.from_km, flagged.to_km, flagged.per_100km, flagged.norm_per_100km, flagged.factor) == (
+        10_400,
+        10_800,
+        12.5,
+        8.0,
+        1.3,
+    )
+
+
+def test_the_consumption_factor_is_configurable() -> None:
+    car, strict = gasoline_car(), AnomalyRules(consumption_factor=1.2)
+    _fuel(car, "F1", 30, 10_000, rules=strict)
+    assert _fuel(car, "F2", 40, 10_400, rules=strict) == ["consumption_above_norm:V1:F2"]  # 10 > 9.6
+
+
+def test_refuels_without_odometer_count_towards_the_window() -> None:
+    car = gasoline_car()
+    _fuel(car, "F1", 30, 10_000)
+    _fuel(car, "F2", 30, None)
+    assert _fuel(car, "F3", 30, 10_500) == ["consumption_above_norm:V1:F3"]  # 60 L / 500 km = 12
+
+
+def test_an_odometer_going_backwards_is_an_anomaly_and_never_lowers_the_odometer() -> None:
+    car = gasoline_car()
+    _fuel(car, "F1", 30, 10_500)
+    raised = _fuel(car, "F2", 30, 9_800)
+    rollback = next(e for e in car.pending_events if isinstance(e, OdometerRollbackDetected))
+    assert raised == ["odometer_rollback:V1:F2"]
+    assert (rollback.last_km, rollback.reported_km, rollback.source) == (10_500, 9_800, "fuel")
+    assert car.odometer_km == 10_500
+    assert car.record_repair("R1", "repair", "定点修理厂", True, 50_000, "刹车片", 10_400, "2026-03-05") == [
+        "odometer_rollback:V1:R1"
+    ]
+
+
+def test_an_anomaly_stays_open_until_resolved_with_a_note() -> None:
+    car = gasoline_car()
+    _fuel(car, "F1", 80, None)
+    car.resolve_anomaly("refuel_above_capacity:V1:F1", "票据录入错误，实为 40 升", "2026-03-10")
+    assert car.open_anomalies == {}
+    with pytest.raises(AnomalyNotOpen):
+        car.resolve_anomaly("refuel_above_capacity:V1:F1", "again", "2026-03-10")
+
+
+def test_robust_statistics_use_the_median_and_mad() -> None:
+    centre, mad, scores = robust_z_scores({"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0, "e": 100.0})
+    assert (centre, mad) == (3.0, 1.0)
+    assert scores["e"] == pytest.approx(97 / 1.4826)
+    _, mad, scores = robust_z_scores({"a": 0.0, "b": 0.0, "c": 0.0, "d": 5.0})  # MAD 0: mean deviation stands in
+    assert mad == 0 and scores["d"] == pytest.approx(5 / (1.2533 * 1.25)) and scores["a"] == 0
+
+
+def test_repair_cost_or_frequency_far_above_the_fleet_is_an_outlier() -> None:
+    fleet = {f"V{n}": RepairHistory(cost_cents=100_000 + n * 10_000, visits=1 + n % 2) for n in range(8)}
+    fleet["V9"] = RepairHistory(cost_cents=2_000_000, visits=2)  # cost far above
+    fleet["V10"] = RepairHistory(cost_cents=150_000, visits=9)  # frequency far above
+    found = {(o.vehicle_id, o.metric) for o in repair_outliers(fleet)}
+    assert found == {("V9", "cost"), ("V10", "frequency")}
+
+
+def test_a_small_fleet_or_a_small_absolute_figure_is_no_outlier() -> None:
+    assert repair_outliers({f"V{n}": RepairHistory(0, 0) for n in range(3)} | {"V9": RepairHistory(10**7, 9)}) == []
+    quiet = {f"V{n}": RepairHistory(0, 0) for n in range(9)} | {"V9": RepairHistory(50_000, 1)}
+    assert repair_outliers(quiet) == []  # one 500-yuan repair in a quiet month
+    assert repair_outliers(quiet, AnomalyRules(min_outlier_visits=1, min_outlier_cost_cents=0))
+
+
+def test_a_flagged_repair_outlier_is_recorded_once_per_metric_and_period() -> None:
+    car = gasoline_car()
+    fleet = {f"V{n}": RepairHistory(100_000, 1) for n in range(1, 9)} | {"V1": RepairHistory(5_000_000, 1)}
+    (outlier,) = repair_outliers(fleet, DEFAULT_ANOMALY_RULES)
+    assert car.flag_repair_outlier(outlier, "2026", "2027-01-02") == "repair_outlier:V1:cost:2026"
+    assert car.flag_repair_outlier(outlier, "2026", "2027-01-03") is None
+
+
+def test_costs_per_month_spread_a_premium_over_its_months_and_give_cost_per_km() -> None:
+    items = [
+        CostItem("fuel", 30_000, "2026-01-15"),
+        CostItem("insurance", 120_000, "2026-01-01", "2026-01-01", "2026-12-31"),
+        CostItem("toll", 5_000, "2026-02-03"),
+        CostItem("repair", 80_000, "2025-12-20"),  # outside the window
+    ]
+    months = monthly_costs(items, "2026-01", "2026-03")
+    assert list(months) == ["2026-01", "2026-02", "2026-03"]
+    assert months["2026-01"]["insurance"] == 120_000 * 31 // 365 and months["2026-01"]["fuel"] == 30_000
+    assert months["2026-02"]["toll"] == 5_000 and months["2026-03"]["repair"] == 0
+    total = sum(sum(kinds.values()) for kinds in months.values())
+    assert cost_per_km(months, 1000.0) == round(total / 100 / 1000, 4)
+    assert cost_per_km(months, 0) is None
+    year = monthly_costs(items[1:2], "2026-01", "2026-12")
+    assert sum(m["insurance"] for m in year.values()) == 120_000  # nothing lost to rounding
+
+
+def test_a_sealed_vehicle_cannot_be_dispatched_on_its_sealed_days() -> None:
+    car = gasoline_car()
+    car.seal("S1", "2026-10-01", "2026-10-07", "国庆节封存")
+    car.require_dispatchable("2026-09-28", "2026-09-30")
+    with pytest.raises(VehicleIsSealed):
+        car.require_dispatchable("2026-09-30", "2026-10-01")
+    car.unseal("S1", "2026-10-05")
+    car.require_dispatchable("2026-10-05", "2026-10-07")
+    with pytest.raises(VehicleIsSealed):
+        car.require_dispatchable("2026-10-04", "2026-10-04")
+
+
+def test_disposal_by_auction_records_its_proceeds_and_ends_the_vehicle() -> None:
+    car = gasoline_car()
+    with pytest.raises(RuleViolation):
+        car.dispose("auction", 0, "2026-06-30", "常州市公共资源交易中心 2026-CL-018")
+    car.dispose("auction", 3_560_000, "2026-06-30", "常州市公共资源交易中心 2026-CL-018")
+    assert car.status == "disposed"
+    _fuel(car, "F-late", 20, None, refuelled_at="2026-06-29T10:00:00+08:00")  # a bill from before disposal
+    with pytest.raises(VehicleIsDisposed):
+        _fuel(car, "F-after", 20, None, refuelled_at="2026-07-01T10:00:00+08:00")
+    with pytest.raises(VehicleIsDisposed):
+        car.seal("S1", "2026-10-01", "2026-10-07", "x")
