@@ -17,7 +17,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from services.common.events import Envelope
+from services.common.events import PUBLISHED_FIELDS, Envelope
 from services.common.settings import settings
 
 HEADER_KEYS = ("event_id", "event_type", "schema_version", "domain", "correlation_id", "causation_id", "district")
@@ -122,6 +122,16 @@ def envelope_message(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes
     headers = [(k, str(data[k]).encode()) for k in HEADER_KEYS if data.get(k) is not None]
     value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     return env.stream_id.encode(), value, headers
+
+
+def stored_message(row: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the Kafka message carrying a stored event row (``EventStore.read_stored``):
+    the same message as ``envelope_message`` gives, with the stored payload text spliced in unparsed."""
+    fields = {name: row[name] for name in PUBLISHED_FIELDS if name != "payload"}
+    headers = [(k, str(fields[k]).encode()) for k in HEADER_KEYS if fields.get(k) is not None]
+    head = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    value = f'{head[:-1]},"payload":{row["payload"]}}}'.encode()
+    return str(row["stream_id"]).encode(), value, headers
 
 
 def header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:

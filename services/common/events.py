@@ -151,7 +151,7 @@ class Envelope:
 
     def to_dict(self) -> dict[str, Any]:
         """The envelope as published on Kafka (without the store-local position); the payload is shared."""
-        return {name: getattr(self, name) for name in _PUBLISHED_FIELDS}
+        return {name: getattr(self, name) for name in PUBLISHED_FIELDS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], position: int | None = None) -> Envelope:
@@ -164,7 +164,8 @@ class Envelope:
         return event_from_payload(self.domain, self.event_type, self.schema_version, self.payload)
 
 
-_PUBLISHED_FIELDS = tuple(f.name for f in dataclasses.fields(Envelope) if f.name != "position")
+PUBLISHED_FIELDS = tuple(f.name for f in dataclasses.fields(Envelope) if f.name != "position")
+"""The envelope fields a published message carries, in their order (not the store-local position)."""
 
 ENVELOPE_FIELDS = (
     "event_id",

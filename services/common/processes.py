@@ -129,10 +129,16 @@ def _state(pid: int) -> str | None:
         return None
 
 
+EXIT_STATUS: dict[int, int] = {}
+"""How children that ended ended (``os.waitstatus_to_exitcode``: negative for a signal), by pid."""
+
+
 def _reap(pid: int) -> None:
     """Collect the exit status of ``pid`` if it is a child of this process (so it does not linger as a zombie)."""
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped:
+            EXIT_STATUS[pid] = os.waitstatus_to_exitcode(status)
 
 
 def _alive(record: Mapping[str, object]) -> bool:
@@ -142,9 +148,12 @@ def _alive(record: Mapping[str, object]) -> bool:
     if _state(pid) in (None, "Z"):
         return False
     try:
-        executable = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    if not cmdline:  # a child between fork and exec has no command line yet: it is starting, not gone
+        return True
+    executable = cmdline.split(b"\0")[0].decode()
     argv = record.get("argv") or []
     return not argv or os.path.basename(executable) == os.path.basename(str(argv[0]))  # type: ignore[index]
 
@@ -223,5 +232,7 @@ def _up_or_dead(group: ProcessGroup, name: str, port: int) -> bool:
         return True
     if not group.running(name):
         tail = (group.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{name} exited while starting; the end of its log:\n{tail}")
+        pid = int(json.loads((group.run_dir / f"{name}.pid").read_text())["pid"])
+        code = EXIT_STATUS.get(pid, "unknown")
+        raise RuntimeError(f"{name} (pid {pid}) exited while starting with code {code}; the end of its log:\n{tail}")
     return False

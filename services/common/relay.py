@@ -23,7 +23,7 @@ from datetime import datetime
 
 from kafka import KafkaProducer
 
-from services.common.broker import ensure_topics, envelope_message, make_producer
+from services.common.broker import ensure_topics, make_producer, stored_message
 from services.common.events import utc_now
 from services.common.health import HealthChecks, serve_ops_http
 from services.common.log import configure_logging, get_logger
@@ -48,24 +48,23 @@ class OutboxRelay:
 
     def publish_once(self) -> int:
         """Publish the next batch; returns how many events the broker acknowledged."""
-        envelopes = self.store.read_all(after=self.position, limit=self.batch)
-        if not envelopes:
+        rows = self.store.read_stored(after=self.position, limit=self.batch)
+        if not rows:
             self._report_backlog()
             return 0
         futures = []
-        for env in envelopes:
-            key, value, headers = envelope_message(env)
+        for row in rows:
+            key, value, headers = stored_message(row)
             futures.append(self.producer.send(self.topic, key=key, value=value, headers=headers))
         self.producer.flush()
         for future in futures:
             future.get(timeout=30)  # raises if any was not acknowledged: the position is then not moved
-        last = envelopes[-1].position
-        assert last is not None
+        last = int(rows[-1]["position"])
         self.store.set_relay_position(self.topic, last)
         self.position = last
-        EVENTS_PUBLISHED.labels(self.store.domain, self.topic).inc(len(envelopes))
+        EVENTS_PUBLISHED.labels(self.store.domain, self.topic).inc(len(rows))
         self._report_backlog()
-        return len(envelopes)
+        return len(rows)
 
     def _report_backlog(self) -> None:
         last = self.store.last_position()

@@ -42,6 +42,7 @@ from services.common.projector import Projection, Projector
 from services.common.relay import OutboxRelay
 from services.common.settings import settings, topic_for
 from services.common.store import EventStore, Idempotency
+from services.common.validators import refuse_nul
 
 log = get_logger()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -310,6 +311,7 @@ def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
         return dict(payload or {})
     if not isinstance(payload, dict):
         raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
+    refuse_nul(payload)  # however the command came: HTTP, a district's message, another service
     try:
         loaded: dict[str, Any] = schema().load(payload)
     except ValidationError as exc:

@@ -394,6 +394,14 @@ class EventStore:
         with self.reader.connect() as conn:
             return [self._envelope(row) for row in conn.execute(query)]
 
+    def read_stored(self, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Like ``read_all``, as stored: each row's columns with the payload still its JSON text (the relay
+        publishes it as it is, without decoding and encoding it again)."""
+        t = events_table.c
+        query = sa.select(events_table).where(t.position > after).order_by(t.position).limit(limit)
+        with self.reader.connect() as conn:
+            return [row._asdict() for row in conn.execute(query)]
+
     def _envelope(self, row: sa.Row[Any]) -> Envelope:
         data = row._asdict()
         data["payload"] = json.loads(data["payload"])

@@ -31,6 +31,7 @@ from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import ServiceError, json_response
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
+from services.common.validators import refuse_nul
 from services.gateway.auth import Principal, authenticate
 from services.gateway.views import agencies, prepare_database
 
@@ -78,24 +79,6 @@ def read_json(request: Request) -> Any:
         raise BadRequest("the body is not valid JSON", fields={"_body": [str(exc)]}) from None
     refuse_nul(body)
     return body
-
-
-def _nul_paths(value: Any, path: str) -> list[str]:
-    if isinstance(value, str):
-        return [path or "_body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _nul_paths(k, path) + _nul_paths(v, f"{path}.{k}".lstrip("."))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}.{i}".lstrip("."))]
-    return []
-
-
-def refuse_nul(value: Any, path: str = "") -> None:
-    """Refuse (422) text with a NUL character anywhere in ``value``: PostgreSQL cannot store it, so it
-    would be accepted into the event store and then fail every projection of it."""
-    found = _nul_paths(value, path)
-    if found:
-        raise ValidationFailed("text must not contain NUL characters", fields={p: ["contains NUL"] for p in found})
 
 
 @dataclass(frozen=True)

@@ -9,68 +9,46 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
-from unittest.mock import Mock
 
 import pytest
 import sqlalchemy as sa
-from nameko.testing.services import worker_factory
 
 from services.assets import views
 from services.assets.service import AssetsService
 from services.common import contracts
-from services.common.agencies import known_agencies_table
-from services.common.db import create_db_engine, migrate
-from services.common.events import Envelope, Metadata, iso
+from services.common.db import create_db_engine
+from services.common.events import Envelope, iso
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import ServiceError
-from services.common.store import EventStore
 from services.gateway.views import assets as datacenter
 from services.gateway.views import prepare_database
 from services.gateway.views.agencies import agencies_table
 from services.procurement import views as procurement_views
+from tests.integration.harness import ServiceHarness
 
 TODAY = datetime.now(UTC).date()
 AGENCIES = (("AG-1", "320402"), ("AG-2", "320402"), ("AG-3", "320404"), ("WH-CITY", "320400"))
 """Three agencies and the administration that keeps the city's public goods warehouse (市级公物仓)."""
 
 
-class Harness:
+class Harness(ServiceHarness):
     """The service with a real store and read models; ``project()`` applies what was stored to the service's
     views and to a data-center database of the gateway's."""
 
     def __init__(self, url: str, gateway_url: str) -> None:
-        self.store = EventStore.open(url, "assets")
-        self.engine = create_db_engine(url)
-        migrate(self.engine, "projector", "known_agencies", "assets_views", "assets_inbox", "procurement_views")
+        migrations = ["assets_views", "assets_inbox", "procurement_views"]
+        super().__init__(url, "assets", AssetsService, views.AssetsViews(), migrations, AGENCIES)
         self.gateway = create_db_engine(gateway_url)
         prepare_database(self.gateway)
-        self.position = 0
-        self.scope: str | None = None
-        self.relay = Mock()
-        self.service = worker_factory(
-            AssetsService,
-            store=self.store,
-            relay=self.relay,
-            context=lambda: Metadata(actor="city_admin:test", scope_district=self.scope),
-            read_models=SimpleNamespace(engine=self.engine),
-        )
-        rows = [
-            {"agency_id": a, "name": a, "district": d, "kind": "party_government"}
-            | {"admin_level": "county", "authorised_headcount": 20}
-            for a, d in AGENCIES
-        ]
-        with self.engine.begin() as conn:
-            conn.execute(known_agencies_table.insert(), rows)
         now = iso(datetime.now(UTC))
         with self.gateway.begin() as conn:
             conn.execute(
                 agencies_table.insert(),
-                [r | {"version": 1, "registered_at": now, "updated_at": now} for r in rows],
+                [r | {"version": 1, "registered_at": now, "updated_at": now} for r in self.agency_rows],
             )
 
-    def project(self) -> list[Envelope]:
+    def project(self) -> list[Envelope]:  # type: ignore[override]
         envelopes = self.store.read_all(after=self.position, limit=100_000)
         for engine in (self.engine, self.gateway):
             with engine.begin() as conn:

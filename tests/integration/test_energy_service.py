@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import gc
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
-from unittest.mock import Mock
 
 import pytest
 import sqlalchemy as sa
-from nameko.testing.services import worker_factory
 
-from services.common.agencies import known_agencies_table
-from services.common.db import create_db_engine, migrate
-from services.common.events import Metadata
 from services.common.rpc import ServiceError
-from services.common.store import EventStore
 from services.energy import views
 from services.energy.domain import CHINA_STANDARD_TIME, FACTORS_2022
 from services.energy.service import EnergyService, collection_deferred
 from services.gateway.views import energy as datacenter
 from services.gateway.views import prepare_database
+from tests.integration.harness import ServiceHarness
 
 NOW = datetime.now(UTC)
 TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
@@ -31,39 +25,14 @@ THIS_YEAR = max(MIDNIGHT - timedelta(days=15), datetime(TODAY.year, 1, 1, tzinfo
 """Where readings counted in this year's totals begin: two weeks ago, or on New Year's day in early January."""
 
 
-class Harness:
-    """The service with a real store and read models; ``project()`` applies what was stored."""
+class Harness(ServiceHarness):
+    """The energy service with a real store and read models; ``project()`` applies what was stored."""
 
     def __init__(self, url: str) -> None:
-        self.store = EventStore.open(url, "energy")
-        self.engine = create_db_engine(url)
-        migrate(self.engine, "projector", "known_agencies", "energy_views")
-        self.views = views.EnergyViews()
-        self.position = 0
-        self.scope: str | None = None
-        self.service = worker_factory(
-            EnergyService,
-            store=self.store,
-            relay=Mock(),
-            context=lambda: Metadata(actor="city_admin:test", scope_district=self.scope),
-            read_models=SimpleNamespace(engine=self.engine),
-            factors=FACTORS_2022,
+        agencies = (("AG-1", "320402"), ("AG-2", "320404"))
+        super().__init__(
+            url, "energy", EnergyService, views.EnergyViews(), ["energy_views"], agencies, factors=FACTORS_2022
         )
-        with self.engine.begin() as conn:
-            conn.execute(
-                known_agencies_table.insert(),
-                [
-                    {"agency_id": a, "name": a, "district": d, "kind": "party_government"}
-                    | {"admin_level": "county", "authorised_headcount": 20}
-                    for a, d in (("AG-1", "320402"), ("AG-2", "320404"))
-                ],
-            )
-
-    def project(self) -> None:
-        with self.engine.begin() as conn:
-            for env in self.store.read_all(after=self.position, limit=100_000):
-                self.views.apply(conn, env)
-                self.position = env.position or self.position
 
     def install(self, meter_id: str, agency: str = "AG-1", district: str = "320402", **extra: Any) -> None:
         body = {

@@ -8,57 +8,34 @@ import json
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
-from unittest.mock import Mock
 
 import pytest
-from nameko.testing.services import worker_factory
 
-from services.common.agencies import known_agencies_table
-from services.common.db import create_db_engine, migrate
-from services.common.events import Envelope, Metadata, iso
+from services.common.events import Envelope, iso
 from services.common.rpc import ServiceError
-from services.common.store import EventStore
 from services.gateway.views import procurement as datacenter
 from services.procurement import views
 from services.procurement.service import ProcurementService
+from tests.integration.harness import ServiceHarness
 
 TODAY = datetime.now(UTC).date()
 
 
-class Harness:
-    """The service with a real store and read models; ``project()`` applies what was stored."""
+class Harness(ServiceHarness):
+    """The procurement service with a real store and read models; ``project()`` applies what was stored."""
 
     def __init__(self, url: str) -> None:
-        self.store = EventStore.open(url, "procurement")
-        self.engine = create_db_engine(url)
-        migrate(self.engine, "projector", "known_agencies", "procurement_views")
-        self.views = views.ProcurementViews()
-        self.position = 0
-        self.scope: str | None = None
-        self.service = worker_factory(
+        agencies = (("AG-1", "320402"), ("AG-2", "320404"))
+        super().__init__(
+            url,
+            "procurement",
             ProcurementService,
-            store=self.store,
-            relay=Mock(),
-            context=lambda: Metadata(actor="city_admin:test", scope_district=self.scope),
-            read_models=SimpleNamespace(engine=self.engine),
+            views.ProcurementViews(),
+            ["procurement_views"],
+            agencies,
+            headcount=20,
         )
-        with self.engine.begin() as conn:
-            conn.execute(
-                known_agencies_table.insert(),
-                [
-                    {"agency_id": a, "name": a, "district": d, "kind": "party_government"}
-                    | {"admin_level": "county", "authorised_headcount": 20}
-                    for a, d in (("AG-1", "320402"), ("AG-2", "320404"))
-                ],
-            )
-
-    def project(self) -> None:
-        with self.engine.begin() as conn:
-            for env in self.store.read_all(after=self.position, limit=100_000):
-                self.views.apply(conn, env)
-                self.position = env.position or self.position
 
     def receive_from_assets(self, payload: dict[str, Any], event_type: str = views.ASSETS_AUTHORISATION_EVENT) -> None:
         now = iso(datetime.now(UTC))

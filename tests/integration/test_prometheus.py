@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.common.processes import ProcessGroup, free_port, port_open, wait_until
+from services.common.processes import ProcessGroup, free_port, wait_until
 from tests.integration.running import RunningServices
 
 PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "infra" / "prometheus"
@@ -81,6 +82,14 @@ class Prometheus:
         return found
 
 
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory, office_space_process: RunningServices) -> Iterator[Prometheus]:
     """A Prometheus of this module's own, on a free port, scraping the office_space process."""
@@ -99,7 +108,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, office_space_process: R
     ]
     group.spawn("prometheus", argv)
     try:
-        wait_until(lambda: port_open("127.0.0.1", port), 30, f"Prometheus (see {group.log_dir / 'prometheus.log'})")
+        # the port opens before the query API answers (503 while the TSDB loads): wait for /-/ready
+        wait_until(lambda: _ready(port), 60, f"Prometheus ready (see {group.log_dir / 'prometheus.log'})")
         yield Prometheus(port)
     finally:
         group.stop_all()

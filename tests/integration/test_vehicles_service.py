@@ -5,59 +5,30 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
-from unittest.mock import Mock
 
 import pytest
-from nameko.testing.services import worker_factory
 
-from services.common.agencies import known_agencies_table
-from services.common.db import create_db_engine, migrate
-from services.common.events import Metadata, utc_now
+from services.common.events import utc_now
 from services.common.holidays import CHINA_STANDARD_TIME
 from services.common.rpc import ServiceError
 from services.common.settings import settings
-from services.common.store import EventStore
 from services.vehicles import service as vehicles_service
 from services.vehicles import views
 from services.vehicles.service import VehiclesService
+from tests.integration.harness import ServiceHarness
 
 TIANNING, WUJIN = "320402", "320412"
 
 
-class Harness:
-    """The service with a real store and read models; ``project()`` applies what was stored."""
+class Harness(ServiceHarness):
+    """The vehicles service with a real store and read models; ``project()`` applies what was stored."""
 
     def __init__(self, url: str) -> None:
-        self.store = EventStore.open(url, "vehicles")
-        self.engine = create_db_engine(url)
-        migrate(self.engine, "projector", "known_agencies", "vehicles_views")
-        self.views = views.VehiclesViews()
-        self.position = 0
-        self.scope: str | None = None
-        self.service = worker_factory(
-            VehiclesService,
-            store=self.store,
-            relay=Mock(),
-            context=lambda: Metadata(actor="city_admin:test", scope_district=self.scope),
-            read_models=SimpleNamespace(engine=self.engine),
+        agencies = (("AG-TN", TIANNING), ("AG-WJ", WUJIN))
+        super().__init__(
+            url, "vehicles", VehiclesService, views.VehiclesViews(), ["vehicles_views"], agencies, headcount=40
         )
-        with self.engine.begin() as conn:
-            conn.execute(
-                known_agencies_table.insert(),
-                [
-                    {"agency_id": a, "name": a, "district": d, "kind": "party_government"}
-                    | {"admin_level": "county", "authorised_headcount": 40}
-                    for a, d in (("AG-TN", TIANNING), ("AG-WJ", WUJIN))
-                ],
-            )
-
-    def project(self) -> None:
-        with self.engine.begin() as conn:
-            for env in self.store.read_all(after=self.position, limit=100_000):
-                self.views.apply(conn, env)
-                self.position = env.position or self.position
 
     def register(self, vehicle_id: str, plate: str, agency: str = "AG-TN", **extra: Any) -> dict[str, Any]:
         body = {

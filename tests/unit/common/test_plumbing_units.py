@@ -10,7 +10,7 @@ from typing import ClassVar
 import pytest
 
 from services.common import contracts
-from services.common.errors import ContractViolation, Forbidden, NotInScope
+from services.common.errors import ContractViolation, Forbidden, NotInScope, ValidationFailed
 from services.common.events import Envelope, event_from_payload, register_upcaster, upcast
 from services.common.progress import Progress
 from services.common.settings import load_settings
@@ -187,3 +187,44 @@ def test_kafka_security_is_plaintext_locally_and_sasl_ssl_with_credentials_in_pr
         load_settings({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "svc-energy"})
     with pytest.raises(ValueError, match="expected PLAINTEXT"):
         load_settings({"KAFKA_SECURITY_PROTOCOL": "TLS"})
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-11-23t08:00:00+00:00",
+        "2026-11-23T08:00:00z",
+        "2026-12-31T23:59:60+00:00",
+        "2026-11-23T08:00:00." + "1" * 40,
+    ],
+)
+def test_an_envelope_with_a_timestamp_the_platform_never_writes_is_refused(moment: str) -> None:
+    """Such a timestamp would pass a lax date-time check and then break the projector's arithmetic."""
+    envelope = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))["examples"][0]
+    contracts.validate_envelope(envelope)
+    with pytest.raises(ContractViolation):
+        contracts.validate_envelope({**envelope, "recorded_at": moment})
+
+
+def test_a_command_with_a_nul_character_is_refused_however_it_arrives() -> None:
+    """PostgreSQL cannot store NUL: a district's message or an RPC call is refused like an HTTP body is."""
+    from services.common.rpc import load_command
+    from services.office_space.schemas import RegisterAgencySchema
+
+    agency = {"name": "天宁区\x00教育局", "district": "320402", "kind": "party_government"}
+    agency |= {"admin_level": "county", "authorised_headcount": 4}
+    with pytest.raises(ValidationFailed) as refused:
+        load_command(RegisterAgencySchema, agency)
+    assert refused.value.fields == {"name": ["contains NUL"]}
+
+
+def test_a_stored_event_is_published_as_the_same_message_without_reencoding_its_payload() -> None:
+    """The relay splices the stored payload text into the message; it reads as the envelope's own message."""
+    from services.common.broker import envelope_message, stored_message
+
+    example = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))["examples"][0]
+    env = Envelope.from_dict(example, position=7)
+    row = {**example, "position": 7, "payload": json.dumps(example["payload"], ensure_ascii=False)}
+    key, value, headers = stored_message(row)
+    assert (key, headers) == envelope_message(env)[::2]
+    assert json.loads(value) == json.loads(envelope_message(env)[1]) == example

@@ -1,0 +1,78 @@
+"""A domain service in-process on a real store and real read models, without brokers.
+
+The service runs as a nameko worker (``worker_factory``) with its real dependencies: the event store and
+the read-model database (SQLite or PostgreSQL). ``project()`` applies what was stored to the service's
+own views, as its projector would from the topic. Publishing is not under test here (the relay has tests
+of its own), so the relay is ``QuietRelay``: it is woken and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any
+
+from nameko.testing.services import worker_factory
+
+from services.common.agencies import known_agencies_table
+from services.common.db import create_db_engine, migrate
+from services.common.events import Metadata
+from services.common.projector import Projection
+from services.common.store import EventStore
+
+
+class QuietRelay:
+    """Stands in for the outbox relay: the events stay in the store, where the tests read them."""
+
+    def __init__(self) -> None:
+        self.woken = 0
+
+    def wake(self) -> None:
+        """Count the wake-ups (the service wakes the relay after each append)."""
+        self.woken += 1
+
+
+class ServiceHarness:
+    """``service`` (a nameko worker of ``service_class``) on ``url``'s store and read models, knowing
+    ``agencies`` ((agency id, district) pairs) as if office space had announced them."""
+
+    def __init__(
+        self,
+        url: str,
+        domain: str,
+        service_class: type,
+        projection: Projection,
+        migrations: Iterable[str],
+        agencies: Iterable[tuple[str, str]],
+        headcount: int = 20,
+        **dependencies: Any,
+    ) -> None:
+        self.store = EventStore.open(url, domain)
+        self.engine = create_db_engine(url)
+        migrate(self.engine, "projector", "known_agencies", *migrations)
+        self.views = projection
+        self.position = 0
+        self.scope: str | None = None
+        self.relay = QuietRelay()
+        self.service = worker_factory(
+            service_class,
+            store=self.store,
+            relay=self.relay,
+            context=lambda: Metadata(actor="city_admin:test", scope_district=self.scope),
+            read_models=SimpleNamespace(engine=self.engine),
+            **dependencies,
+        )
+        self.agency_rows = [
+            {"agency_id": a, "name": a, "district": d, "kind": "party_government"}
+            | {"admin_level": "county", "authorised_headcount": headcount}
+            for a, d in agencies
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(known_agencies_table.insert(), self.agency_rows)
+
+    def project(self) -> None:
+        """Apply every event stored since the last call to the service's views."""
+        with self.engine.begin() as conn:
+            for env in self.store.read_all(after=self.position, limit=100_000):
+                self.views.apply(conn, env)
+                self.position = env.position or self.position
