@@ -56,8 +56,9 @@ test: lint typecheck contracts-check ops-check
 unit contract integration e2e faults: setup
 	$(BIN)/python -m pytest -q tests/$@
 
+# About 15 minutes; BENCH_ARGS="--only gateway,rebuild --quick" for a short partial run (BENCHMARKS.md untouched).
 bench: setup
-	$(BIN)/python -m tests.load.bench
+	$(BIN)/python -m tests.load.bench $(BENCH_ARGS)
 
 clean: stop
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

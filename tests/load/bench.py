@@ -1,22 +1,31 @@
-"""``make bench``: the platform's hot paths beside baselines measured in the same run, on the same broker.
+"""``make bench``: the platform's hot paths and its load figures, each beside a baseline measured in the same run.
 
-- append: one command's event per transaction (contract-validated) into our SQLite and PostgreSQL stores,
-  beside the ``eventsourcing`` library's SQLite and PostgreSQL application recorders inserting the same
-  events (same payload bytes, one per transaction);
-- relay: our outbox relay publishing a store to Tansu, beside a raw kafka-python producer sending the same
-  messages with the same settings (idempotent, ``acks=all``);
-- projector: our projector applying a topic to the data-center projection in SQLite (offsets and
-  event-id dedupe in the same transaction), beside a raw kafka-python consumer reading the same topic;
-- energy ingestion: meter readings per second end to end through the energy service (``bench_energy``),
-  beside a raw kafka-python producer sending the same messages.
+Sections (``--only`` picks some, e.g. ``python -m tests.load.bench --only gateway,rebuild``):
 
-Results are printed, written to ``var/bench/latest.json``, and put into ``BENCHMARKS.md`` between the
-``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers, with the machine they were measured on.
+- ``paths``: one command's event per transaction (contract-validated) into our SQLite and PostgreSQL
+  stores beside the ``eventsourcing`` library's application recorders inserting the same events; our outbox
+  relay publishing a store to Tansu beside a raw kafka-python producer sending the same messages with the
+  same settings (idempotent, ``acks=all``); our projector applying a topic to the data-center projection in
+  SQLite beside a raw kafka-python consumer reading the same topic;
+- ``energy``: meter readings per second end to end through the energy service (``bench_energy``), beside a
+  raw kafka-python producer sending the same messages;
+- ``gateway``: office-space commands over HTTP through the whole platform at fixed rates (latency
+  percentiles, errors), projection freshness under load and memory per service (``bench_gateway``), beside a
+  raw producer and the ``eventsourcing`` library's application at the same rates;
+- ``rebuild``: ``python -m services.gateway.rebuild`` replaying 1 million office-space events
+  (``bench_rebuild``), beside a raw kafka-python consumer reading the same topic.
+
+A full run (every section, not ``--quick``) prints the results, writes ``var/bench/latest.json`` and puts them,
+with the machine they were measured on, into ``BENCHMARKS.md`` between the ``<!-- bench:start -->`` and
+``<!-- bench:end -->`` markers. ``--quick`` (smaller sizes) and ``--only`` runs print and write
+``var/bench/<sections>.json`` only, unless ``--write`` is given.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -40,7 +49,7 @@ from services.common.progress import Progress
 from services.common.relay import OutboxRelay
 from services.common.store import EventStore
 from services.gateway import views
-from tests.load import bench_energy
+from tests.load import bench_energy, bench_gateway, bench_rebuild
 from tests.support import POSTGRES_SERVER, create_database, drop_database, new_agency
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +57,7 @@ APPENDS = int(os.environ.get("BENCH_APPENDS", "2000"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "20000"))
 
 
-def timed(label: str, count: int, work: Callable[[], None]) -> dict[str, Any]:
+def timed(label: str, count: int, work: Callable[[], object]) -> dict[str, Any]:
     """Run ``work`` once and report ``count / seconds``."""
     started = time.perf_counter()
     work()
@@ -215,7 +224,8 @@ def ratio(ours: dict[str, Any], baseline: dict[str, Any]) -> str:
     return f"{ours['rate'] / baseline['rate']:.2f}"
 
 
-def markdown(results: dict[str, dict[str, Any]], host: dict[str, str]) -> str:
+def markdown(results: dict[str, dict[str, Any]]) -> str:
+    """The hot paths' table: ours beside each baseline."""
     rows = [
         ("Append, SQLite (1 event per transaction)", "append_sqlite", "es_sqlite"),
         ("Append, PostgreSQL (1 event per transaction)", "append_postgres", "es_postgres"),
@@ -223,9 +233,6 @@ def markdown(results: dict[str, dict[str, Any]], host: dict[str, str]) -> str:
         ("Projector Kafka → projection", "projector", "raw_consumer"),
     ]
     lines = [
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {host['cpu']}, {host['memory']}, "
-        f"Python {host['python']}, {host['postgresql']}, {host['kafka']}.",
-        "",
         "| path | ours (/s) | baseline | baseline (/s) | ratio ours/baseline |",
         "|---|---:|---|---:|---:|",
     ]
@@ -237,6 +244,19 @@ def markdown(results: dict[str, dict[str, Any]], host: dict[str, str]) -> str:
     lines.append("")
     lines.append(f"Counts: {APPENDS} appends per store, {MESSAGES} messages through relay and projector.")
     return "\n".join(lines)
+
+
+def header(host: dict[str, str], started: float, load: tuple[float, ...], sections: list[str]) -> str:
+    """When and on what the figures were measured."""
+    minutes = (time.time() - started) / 60
+    return (
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))} on {host['cpu']}, {host['memory']}, "
+        f"Python {host['python']}, {host['postgresql']}, {host['kafka']}; sections {', '.join(sections)}, "
+        f"{minutes:.0f} minutes in all. The machine is shared with other work (other sessions' builds and tests "
+        f"ran on the same cores): load average at the start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1, 5, "
+        "15 minutes), so absolute figures vary from run to run — the ratios to each same-run baseline are the "
+        "figures to compare."
+    )
 
 
 def write_report(text: str) -> None:
@@ -251,42 +271,142 @@ def write_report(text: str) -> None:
     path.write_text(updated, encoding="utf-8")
 
 
-def main() -> None:
-    configure_logging("bench", "WARNING")
+SECTIONS = ("paths", "energy", "gateway", "rebuild")
+"""What ``make bench`` measures, in this order (``--only`` picks some)."""
+
+
+def bench_paths(base: Path, bootstrap: str) -> dict[str, dict[str, Any]]:
+    """Appends, relay and projector, each beside its baseline."""
+    pg_ours, pg_es = create_database(POSTGRES_SERVER), create_database(POSTGRES_SERVER)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        print("appends", file=sys.stderr)
+        results["append_sqlite"] = bench_our_appends(f"sqlite:///{base / 'ours.db'}", "ours: EventStore on SQLite")
+        results["es_sqlite"] = bench_eventsourcing_sqlite(base / "es.db")
+        results["append_postgres"] = bench_our_appends(pg_ours, "ours: EventStore on PostgreSQL")
+        results["es_postgres"] = bench_eventsourcing_postgres(pg_es)
+        print("publish and project", file=sys.stderr)
+        store = _filled_store(base / "relay.db")
+        results["raw_producer"] = bench_raw_producer(store, bootstrap)
+        results["relay"] = bench_relay(store, bootstrap)
+        results["raw_consumer"] = bench_raw_consumer(bootstrap)
+        results["projector"] = bench_projector(bootstrap, base / "projection.db")
+    finally:
+        drop_database(pg_ours)
+        drop_database(pg_es)
+    return results
+
+
+def _broker(base: Path) -> tuple[ProcessGroup, str]:
+    group = ProcessGroup(base, os.environ)
+    port = free_port()
+    start_tansu(group, port)
+    return group, f"127.0.0.1:{port}"
+
+
+def run(sections: list[str], quick: bool = False) -> dict[str, Any]:
+    """Run ``sections``; their figures by section name."""
+    found: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="gov-bench-") as tmp:
         base = Path(tmp)
-        group = ProcessGroup(base, os.environ)
-        port = free_port()
-        start_tansu(group, port)
-        bootstrap = f"127.0.0.1:{port}"
-        pg_ours, pg_es = create_database(POSTGRES_SERVER), create_database(POSTGRES_SERVER)
-        results: dict[str, dict[str, Any]] = {}
-        try:
-            print("appends", file=sys.stderr)
-            results["append_sqlite"] = bench_our_appends(f"sqlite:///{base / 'ours.db'}", "ours: EventStore on SQLite")
-            results["es_sqlite"] = bench_eventsourcing_sqlite(base / "es.db")
-            results["append_postgres"] = bench_our_appends(pg_ours, "ours: EventStore on PostgreSQL")
-            results["es_postgres"] = bench_eventsourcing_postgres(pg_es)
-            print("publish and project", file=sys.stderr)
-            store = _filled_store(base / "relay.db")
-            results["raw_producer"] = bench_raw_producer(store, bootstrap)
-            results["relay"] = bench_relay(store, bootstrap)
-            results["raw_consumer"] = bench_raw_consumer(bootstrap)
-            results["projector"] = bench_projector(bootstrap, base / "projection.db")
-            print("energy ingestion", file=sys.stderr)
-            energy = bench_energy.run(bootstrap, f"sqlite:///{base / 'energy.db'}")
-        finally:
-            group.stop_all()
-            drop_database(pg_ours)
-            drop_database(pg_es)
+        if "paths" in sections or "energy" in sections:
+            group, bootstrap = _broker(base / "broker")
+            try:
+                if "paths" in sections:
+                    found["paths"] = bench_paths(base, bootstrap)
+                if "energy" in sections:
+                    print("energy ingestion", file=sys.stderr)
+                    found["energy"] = bench_energy.run(bootstrap, f"sqlite:///{base / 'energy.db'}")
+            finally:
+                group.stop_all()
+        if "gateway" in sections:
+            print("commands through the gateway, freshness, memory", file=sys.stderr)
+            rates: tuple[int, ...] = (50, 100, 200)
+            seconds, baseline = 8.0, 4.0
+            if not quick:
+                rates, seconds, baseline = (
+                    bench_gateway.RATES,
+                    bench_gateway.STEP_SECONDS,
+                    bench_gateway.BASELINE_SECONDS,
+                )
+            found["gateway"] = bench_gateway.run(rates, seconds, baseline)
+        if "rebuild" in sections:
+            print("rebuild of the data center", file=sys.stderr)
+            group, bootstrap = _broker(base / "rebuild-broker")
+            try:
+                count = 100_000 if quick else bench_rebuild.EVENTS
+                found["rebuild"] = bench_rebuild.run(bootstrap, f"sqlite:///{base / 'rebuild.db'}", count)
+            finally:
+                group.stop_all()
+    return found
+
+
+def report(found: dict[str, Any], host: dict[str, str], started: float, load: tuple[float, ...]) -> str:
+    """The text between the markers of BENCHMARKS.md."""
+    parts = [header(host, started, load, list(found))]
+    if "paths" in found:
+        parts.append(markdown(found["paths"]))
+    if "energy" in found:
+        parts.append(bench_energy.markdown(found["energy"]))
+    if "gateway" in found:
+        parts.append(bench_gateway.markdown(found["gateway"]))
+    if "rebuild" in found:
+        parts.append(bench_rebuild.markdown(found["rebuild"]))
+    return "\n\n".join(parts)
+
+
+def run_isolated(section: str, quick: bool) -> dict[str, Any] | None:
+    """Run one section in a process of its own (clients it leaves behind, memory it held and the cyclic
+    collector's work die with it); its figures, or None when it failed."""
+    with tempfile.TemporaryDirectory(prefix="gov-bench-section-") as tmp:
+        out = Path(tmp) / "found.json"
+        argv = [sys.executable, "-m", "tests.load.bench", "--only", section, "--json-out", str(out)]
+        code = subprocess.run([*argv, *(["--quick"] if quick else [])], check=False).returncode
+        if code != 0 or not out.exists():
+            print(f"section {section} failed (exit status {code})", file=sys.stderr)
+            return None
+        return dict(json.loads(out.read_text(encoding="utf-8"))[section])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmarks; a full run (every section, not ``--quick``) rewrites BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)} (default: all)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller sizes for trying it out (100,000 events to rebuild, shorter steps)",
+    )
+    parser.add_argument("--write", action="store_true", help="rewrite BENCHMARKS.md even for --only or --quick")
+    parser.add_argument("--json-out", help=argparse.SUPPRESS)  # a section's own process: its figures go here
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.only.split(",")] if args.only else list(SECTIONS)
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    configure_logging("bench", "WARNING")
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)  # "task ran for 0.1s" on a busy machine
+    chosen = [s for s in SECTIONS if s in sections]
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(run(chosen, args.quick)), encoding="utf-8")
+        return
+    started, load = time.time(), os.getloadavg()
+    found = {section: figures for section in chosen if (figures := run_isolated(section, args.quick)) is not None}
     host = machine()
-    text = markdown(results, host) + "\n\n" + bench_energy.markdown(energy)
+    text = report(found, host, started, load)
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
-    latest = {"machine": host, "results": results, "energy": energy}
-    (out / "latest.json").write_text(json.dumps(latest, indent=1), encoding="utf-8")
-    write_report(text)
+    complete = list(found) == list(SECTIONS)
+    latest = {"machine": host, "load_average_at_start": load, "quick": args.quick, **found}
+    name = "latest.json" if complete and not args.quick else f"{'-'.join(chosen)}.json"
+    (out / name).write_text(json.dumps(latest, indent=1), encoding="utf-8")
+    if (complete and not args.quick) or (args.write and found):
+        write_report(text)
+    else:
+        print("(a partial, failed or quick run: BENCHMARKS.md left as it was; --write to rewrite it)", file=sys.stderr)
     print(text)
+    if len(found) < len(chosen):
+        raise SystemExit(f"failed sections: {', '.join(s for s in chosen if s not in found)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,90 @@
+"""``make demo``: the demo-city loader fills a running platform through its API and district topics, and the
+data center then shows what it loaded."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Platform
+
+ROOT = Path(__file__).resolve().parents[2]
+LOADER = ROOT / "infra" / "local" / "demo.py"
+SCALE, DAYS, SEED = "0.01", "1", "7"
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def _loader() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("demo_loader", LOADER)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("platform", ["sqlite"], indirect=True)  # the loader talks HTTP and Kafka only
+def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -> None:
+    summary_file = tmp_path / "summary.json"
+    argv = [sys.executable, str(LOADER), "--scale", SCALE, "--days", DAYS, "--seed", SEED]
+    argv += ["--gateway", platform.gateway, "--bootstrap", platform.bootstrap, "--token", platform.token()]
+    argv += ["--trips-per-month", "0.5", "--timeout", "120", "--summary-json", str(summary_file)]
+    run = subprocess.run(argv, env=platform.env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary: dict[str, Any] = json.loads(summary_file.read_text())
+    loaded = summary["loaded"]
+    assert summary["refused"] == {} and summary["district_messages_refused"] == {}
+    assert loaded["agencies"] >= 7 and loaded["vehicles"] >= 1 and loaded["meters"] >= 7 * 6
+    assert loaded["district_messages"] >= loaded["readings_batches"] > 0
+    assert '"progress": "vehicles' in run.stderr  # a progress line per phase (JSON lines off a terminal)
+
+    # the same city, rebuilt from the same options: what the data center must show for each of its agencies
+    demo = _loader()
+    today = datetime.now(demo.CST).date()
+    agencies = demo.build_agencies(_districts(platform), float(SCALE), int(SEED), today)
+    demo.build_vehicles(agencies, float(SCALE), int(SEED), today, 0.5)
+    demo.build_assets(agencies, int(SEED), today)
+    meters = demo.build_meters(agencies, int(SEED))
+    assert len(agencies) == loaded["agencies"] and len(meters) == loaded["meters"]
+    assert {a.district for a in agencies} == set(_districts(platform))
+
+    token = platform.token(role="viewer", name="demo-check")
+    rows = {}
+    for agency in agencies:
+        status, body, _ = platform.request("GET", f"/api/v1/datacenter/agencies/{agency.agency_id}", token=token)
+        assert status == 200, body
+        rows[agency.agency_id] = body
+        assert body["name"] == agency.name and body["district"] == agency.district
+        departed = sum(1 for p in agency.staff if p.departed_on)
+        assert body["staff_on_post"] == len(agency.staff) - departed
+        assert body["vehicles_in_service"] == len(agency.vehicles)
+        assert body["electricity_kwh"] > 0
+    assets = sum(len(a.assets) for a in agencies)
+    assert assets - 3 <= sum(r["assets_count"] for r in rows.values()) <= assets  # a disposal takes up to 3
+    status, listed, _ = platform.request("GET", f"/api/v1/meters?agency_id={agencies[0].agency_id}", token=token)
+    assert status == 200 and len(listed) == sum(1 for m in meters if m.agency is agencies[0])
+
+    # run again: every command is answered as before, nothing is refused and nothing is counted twice
+    again = subprocess.run(argv, env=platform.env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    for agency in agencies:
+        status, body, _ = platform.request("GET", f"/api/v1/datacenter/agencies/{agency.agency_id}", token=token)
+        assert status == 200
+        for key in ("staff_on_post", "vehicles_in_service", "assets_count", "vehicle_km", "vehicle_cost_yuan"):
+            assert body[key] == rows[agency.agency_id][key], key
+
+
+def _districts(platform: Platform) -> dict[str, str]:
+    """The platform's districts, as its settings read them."""
+    code = "import json; from services.common.settings import settings; print(json.dumps(settings().districts))"
+    out = subprocess.run([sys.executable, "-c", code], env=platform.env, capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout))
