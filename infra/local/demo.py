@@ -685,11 +685,10 @@ def build_vehicles(agencies: list[Agency], scale: float, seed: int, today: date,
                     disposed_on=acquired - timedelta(days=rng.randint(5, 30)),
                 )
                 vehicle.replaces = old
-            roll = _u(_h(vehicle.vehicle_id), seed, 77)
             vehicle.flags = frozenset(
                 name
-                for name, share in (("thirsty", 0.006), ("overfill", 0.004), ("rollback", 0.003), ("garage", 0.004))
-                if roll < share or _u(_h(vehicle.vehicle_id), seed, _h(name)) < share
+                for name, share in (("thirsty", 0.006), ("overfill", 0.004), ("rollback", 0.003), ("garage", 0.006))
+                if _u(_h(vehicle.vehicle_id), seed, _h(name)) < share
             )
             agency.vehicles.append(vehicle)
     _balance_new_energy(agencies, rng, taken)
@@ -802,6 +801,8 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
             per_km = rate * (1.5 if thirsty else 1.0)
             fuel = distance * per_km * (0.55 if hybrid else 1.0) if model.tank else 0.0
             power = distance * (per_km if electric else 0.072) if model.battery else 0.0
+            if hybrid and model.battery:  # a plug-in hybrid runs on petrol once its battery is spent
+                power = min(power, model.battery * 0.8)
             # a trip that would run the tank or battery low starts with a top-up
             if model.tank and fuel_used > 0 and fuel_used + fuel > model.tank * 0.9:
                 if emit:
@@ -816,7 +817,7 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
                 steps += trip_steps
             odometer = round(odometer + distance, 1)
             fuel_used += fuel
-            battery_used += power
+            battery_used = min(battery_used + power, model.battery * 0.95) if model.battery else 0.0
         if model.tank and fuel_used >= model.tank * fill_at:
             if emit:
                 refuel(day, _local(day, 17, 40 + int(15 * _u(vh, o, 13))), "", fuel_used, odometer)
@@ -832,7 +833,7 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
             if emit:
                 steps.append(_repair(vehicle, day, odometer, "maintenance", 500 + 900 * _u(vh, o, 18), "定期保养"))
         if kind == "workday" and _u(vh, o, 19) < 0.0035:
-            amount = 300 + 2400 * _u(vh, o, 20) ** 2  # a garage visit; outliers are the "garage" vehicles
+            amount = 300 + 1500 * _u(vh, o, 20) ** 2  # a garage visit; outliers are the "garage" vehicles
             if emit:
                 steps.append(_repair(vehicle, day, odometer, "repair", amount, "故障维修"))
         garage = "garage" in vehicle.flags and kind == "workday" and _last_month(today) == (day.year, day.month)
@@ -1373,6 +1374,7 @@ class Topics:
         self.producer = make_producer(bootstrap, linger_ms=20, client_id="demo-loader")
         self.sent = 0
         self.pending: list[Any] = []
+        self.lock = threading.Lock()  # vehicle histories send GPS tracks from several threads
 
     def send(self, district: str, message_type: str, message_id: str, payload: dict[str, Any] | str, key: str) -> None:
         """Send one message (``payload`` as a dict, or as JSON text already)."""
@@ -1388,17 +1390,21 @@ class Topics:
             ensure_ascii=False,
         )
         value = (envelope[:-1] + ', "payload": ' + body + "}").encode()
-        self.pending.append(self.producer.send(f"district.{district}.inbound", key=key.encode(), value=value))
-        self.sent += 1
-        if len(self.pending) >= 2000:
+        future = self.producer.send(f"district.{district}.inbound", key=key.encode(), value=value)
+        with self.lock:
+            self.pending.append(future)
+            self.sent += 1
+            full = len(self.pending) >= 2000
+        if full:
             self.flush()
 
     def flush(self) -> None:
         """Wait until the broker has every message sent so far."""
         self.producer.flush()
-        for future in self.pending:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for future in pending:
             future.get(timeout=60)
-        self.pending.clear()
 
     def close(self) -> None:
         """Flush and close the producer."""
@@ -1876,14 +1882,16 @@ class Loader:
                 if v.acquisition_kind != "existing" and not v.new_energy:
                     register(v, histories[v.vehicle_id][0])
 
-        gps: list[tuple[str, Step]] = []
-        gps_lock = threading.Lock()
+        topics = self.topic()
+        gps_sent = Counter[str]()
 
         def history(v: Vehicle) -> None:
             for step in histories[v.vehicle_id][1]:
-                if step.gps_district is not None:
-                    with gps_lock:
-                        gps.append((step.gps_district, step))
+                if step.gps_district is not None:  # the terminal uploads the track once the trip is over
+                    trip = step.body["trip_id"]
+                    body = {**step.body, "points": _track(*step.track)} if step.track else step.body
+                    topics.send(step.gps_district, "vehicles.record_gps_points", f"demo-gps-{trip}", body, trip)
+                    gps_sent[v.vehicle_id] += 1
                     continue
                 answer = api.post(step.name, step.path, step.body, step.key)
                 if answer is None and step.name == "vehicles.start_trip":
@@ -1897,20 +1905,13 @@ class Loader:
         finally:
             api.phase = None
             self.phases.append(phase.finish())
-        gps.sort(key=lambda item: item[1].key)
-        if gps:
-            topics = self.topic()
-            for district, step in gps:
-                trip = step.body["trip_id"]
-                body = {**step.body, "points": _track(*step.track)} if step.track else step.body
-                topics.send(district, "vehicles.record_gps_points", f"demo-gps-{trip}", body, trip)
-            topics.flush()
+        topics.flush()
         self.counts["vehicles"] = len(vehicles)
         self.counts["new_energy_vehicles"] = sum(v.new_energy for v in vehicles)
         self.counts["trips"] = sum(
             1 for _, steps in histories.values() for s in steps if s.name == "vehicles.request_trip"
         )
-        self.counts["gps_tracks"] = len(gps)
+        self.counts["gps_tracks"] = sum(gps_sent.values())
         self.counts["vehicle_cost_records"] = sum(
             1
             for _, steps in histories.values()

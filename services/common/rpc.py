@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kafka import KafkaProducer
 from kombu.exceptions import OperationalError
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer
@@ -324,6 +324,13 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype="application/json")
 
 
+class ActorQuerySchema(Schema):
+    """Who did what: the latest events recorded for one actor (``role:token name`` or ``district:<code>``)."""
+
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
 class DomainService:
     """Base of every domain service: store, relay, command context, ``/metrics`` and ``/health``."""
 
@@ -348,6 +355,27 @@ class DomainService:
         envelopes = self.store.save_all(aggregates, meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
+
+    AUDIT_KEYS = (
+        "event_id",
+        "event_type",
+        "domain",
+        "stream_type",
+        "stream_id",
+        "stream_version",
+        "recorded_at",
+        "district",
+        "agency_id",
+        "actor",
+        "correlation_id",
+    )
+    """What the audit trail shows of each event (not its payload)."""
+
+    @command(ActorQuerySchema)
+    def events_by_actor(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """The latest events this service recorded for ``actor``, newest first (the audit trail)."""
+        found = self.store.events_by_actor(query["actor"], query["limit"])
+        return [{k: getattr(e, k) for k in self.AUDIT_KEYS} for e in found]
 
     @http("GET", "/metrics")  # type: ignore[untyped-decorator]
     def metrics(self, request: Request) -> Response:

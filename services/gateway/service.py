@@ -17,8 +17,9 @@ from services.common.db import create_db_engine
 from services.common.health import HealthChecks, HealthProvider
 from services.common.metrics import UP, render_metrics
 from services.common.projector import Projector
-from services.common.rpc import ProjectorRunner
-from services.common.settings import settings
+from services.common.rpc import ActorQuerySchema, ProjectorRunner
+from services.common.rpc import load_command as validated
+from services.common.settings import SERVICES, settings
 from services.gateway import views
 from services.gateway.api.assets import AssetsApi
 from services.gateway.api.datacenter import DataCenterApi
@@ -26,10 +27,10 @@ from services.gateway.api.energy import EnergyApi
 from services.gateway.api.office_space import OfficeSpaceApi
 from services.gateway.api.procurement import ProcurementApi
 from services.gateway.api.vehicles import VehiclesApi
-from services.gateway.auth import OPERATORS, READERS, Principal
+from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
 from services.gateway.inbound import DistrictInboundApi
 from services.gateway.openapi import OpenApiRoutes
-from services.gateway.web import GatewayDatabase, RequestContext, api
+from services.gateway.web import GatewayDatabase, RequestContext, api, call
 
 
 def data_center_projector(service: str) -> Projector:
@@ -89,6 +90,15 @@ class GatewayService(
         UP.labels("gateway").set(1)
         body, content_type = render_metrics()
         return Response(body, content_type=content_type)
+
+    @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema)
+    def audit(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """Who did what: the latest events every service recorded for one actor (``?actor=role:name`` or
+        ``district:<code>``), newest first, without their payloads."""
+        query = validated(ActorQuerySchema, request.args.to_dict())
+        found = [event for service in SERVICES for event in call(getattr(self, service).events_by_actor, query)]
+        found.sort(key=lambda event: event["recorded_at"], reverse=True)
+        return {"actor": query["actor"], "items": found[: query["limit"]]}
 
     @api("GET", "/api/v1/projections", roles=READERS | OPERATORS)
     def projections(self, request: Request, principal: Principal) -> dict[str, Any]:

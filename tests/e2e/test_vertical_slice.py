@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import urllib.request
+import uuid
 from typing import Any
 
 from services.common.settings import SERVICES
@@ -117,3 +118,26 @@ def test_a_command_repeated_with_the_same_idempotency_key_acts_once(platform: Pl
     assert [e.event_type for e in _stored(platform) if e.stream_id == "IDEMPOTENT-1"] == ["AgencyRegistered"]
     without_key = platform.request("POST", "/api/v1/agencies", body, admin)
     assert (without_key[0], without_key[1]["error"]) == (409, "already_exists")
+
+
+def test_who_did_what_is_queryable_by_the_events_actor(platform: Platform) -> None:
+    admin = platform.token(name="auditor")
+    name = f"clerk-{uuid.uuid4().hex[:6]}"
+    clerk = platform.token("district_operator", district="320402", name=name)
+    agency_id = f"AU-{uuid.uuid4().hex[:8]}"
+    body = {
+        "agency_id": agency_id,
+        "name": "天宁区审计局",
+        "district": "320402",
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": 12,
+    }
+    assert platform.request("POST", "/api/v1/agencies", body, clerk)[0] == 201
+    status, trail, _ = platform.request("GET", f"/api/v1/audit?actor=district_operator:{name}", token=admin)
+    assert status == 200, trail
+    assert [(e["event_type"], e["stream_id"], e["domain"]) for e in trail["items"]] == [
+        ("AgencyRegistered", agency_id, "office_space")
+    ]
+    assert platform.request("GET", f"/api/v1/audit?actor=district_operator:{name}", token=clerk)[0] == 403
+    assert platform.request("GET", "/api/v1/audit", token=admin)[0] == 422  # the actor is required

@@ -397,6 +397,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def scheduled_seconds(pid: int) -> tuple[float, float]:
+    """(seconds on a core, seconds runnable but waiting for one) of every thread of ``pid`` so far
+    (/proc/<pid>/task/*/schedstat; threads that ended are not counted)."""
+    ran = waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            on_cpu, waiting, _ = (int(x) for x in (task / "schedstat").read_text().split())
+        except (OSError, ValueError):
+            continue
+        ran, waited = ran + on_cpu, waited + waiting
+    return ran / 1e9, waited / 1e9
+
+
 async def _gateway_load(
     running: Running, token: str, run: str, rates: tuple[int, ...], seconds: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -430,9 +443,14 @@ async def _gateway_load(
             probes = [api_probe(reads), db_probe]
         commands = load_commands(run, f"s{rate}", int(rate * seconds))
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        sched_before = [scheduled_seconds(pid) for pid in pids.values()]
         result = await open_loop(http, rate, commands, probes)
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        sched = [scheduled_seconds(pid) for pid in pids.values()]
+        ran = sum(after[0] - before[0] for after, before in zip(sched, sched_before, strict=True))
+        waited = sum(after[1] - before[1] for after, before in zip(sched, sched_before, strict=True))
         result["cpu_ms_per_command"] = {name: round(used * 1000 / len(commands), 2) for name, used in cpu.items()}
+        result["waited_per_cpu_second"] = round(waited / ran, 2) if ran else None
         result["load_average"] = round(os.getloadavg()[0], 2)
         steps[str(rate)] = result
         log(
@@ -627,16 +645,19 @@ def _cpu_table(steps: dict[str, Any]) -> list[str]:
     names = [n for n in next(iter(ran.values()))["cpu_ms_per_command"] if n != "tansu"] + ["tansu"]
     lines = [
         "",
-        "CPU per command by process (user + system CPU time each process used during the step, divided by the "
-        "commands sent; RabbitMQ, shared with other work on the machine, is not counted):",
+        "CPU per command by process, in ms (user + system CPU time each process used during the step, divided by "
+        "the commands sent; RabbitMQ, shared with other work on the machine, is not counted), and how long these "
+        "processes' threads were ready to run but waited for a core, per second they ran (from "
+        "`/proc/<pid>/task/*/schedstat`; 0 on an idle machine):",
         "",
-        "| commands/s | " + " | ".join(names) + " | all counted |",
-        "|---:|" + "---:|" * (len(names) + 1),
+        "| commands/s | " + " | ".join(names) + " | all counted | waited for a core per CPU second |",
+        "|---:|" + "---:|" * (len(names) + 2),
     ]
     for rate, s in ran.items():
         cpu = s["cpu_ms_per_command"]
         cells = " | ".join(f"{cpu[n]:.2f}" for n in names)
-        lines.append(f"| {rate} | {cells} | {sum(cpu.values()):.2f} |")
+        waited = s.get("waited_per_cpu_second")
+        lines.append(f"| {rate} | {cells} | {sum(cpu.values()):.2f} | {'' if waited is None else f'{waited:.2f} s'} |")
     return lines
 
 

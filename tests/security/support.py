@@ -14,6 +14,7 @@ import json
 import os
 import re
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,7 +163,7 @@ def request_for(spec: RouteSpec, district: str, fresh: str = "") -> tuple[str, A
             value = value_for(param["name"], param["schema"], district)
             query[param["name"]] = str(value).lower() if isinstance(value, bool) else str(value)
     if query:
-        path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        path += "?" + urllib.parse.urlencode(query)
     body = None
     if "requestBody" in op:
         schema = resolve(op["requestBody"]["content"]["application/json"]["schema"])
