@@ -106,7 +106,9 @@ def agency_rows(conn: sa.Connection, scope: Scope, factors: FactorTable | None =
     vehicles = _vehicles(conn, scope)
     assets = assets_view.assets_by_agency(conn, scope.district, scope.agency_id, scope.today)
     procurement = procurement_view.procurement_by_agency(conn, scope.district, scope.agency_id, scope.year)
-    items = open_items(conn, scope)
+    items_of: dict[str, list[dict[str, Any]]] = {}
+    for item in open_items(conn, scope):
+        items_of.setdefault(item["agency_id"], []).append(item)
     result = []
     for row in rows:
         agency = row["agency_id"]
@@ -115,7 +117,7 @@ def agency_rows(conn: sa.Connection, scope: Scope, factors: FactorTable | None =
         raw |= vehicles.get(agency, dict.fromkeys(VEHICLES, 0))
         raw |= _assets(assets.get(agency))
         raw |= _procurement(procurement.get(agency))
-        mine = [item for item in items if item["agency_id"] == agency]
+        mine = items_of.get(agency, [])
         raw["open_findings"] = len(mine)
         raw["open_items_over_30_days"] = sum(1 for item in mine if item["age_days"] > OVERDUE_DAYS)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
