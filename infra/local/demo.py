@@ -2500,12 +2500,19 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the issue's sizes (0.05: a quick demo)")
     parser.add_argument("--days", type=int, default=30, help="days of 5-minute meter readings (default 30)")
     parser.add_argument("--seed", type=int, default=2026, help="the city's random seed (same seed, same city)")
-    parser.add_argument("--gateway", default=f"http://{config.http_host}:{config.port('gateway')}")
+    parser.add_argument(
+        "--gateway", default=f"http://{config.http_host}:{config.port('gateway')}", help="the gateway's base URL"
+    )
     parser.add_argument("--bootstrap", default=config.kafka_bootstrap, help="Kafka bootstrap servers")
     parser.add_argument("--token", help="bearer token (default: var/admin.token)")
     parser.add_argument("--workers", type=int, default=12, help="concurrent HTTP commands")
     parser.add_argument("--trips-per-month", type=float, default=1.0, help="dispatched trips per vehicle and month")
-    parser.add_argument("--readings-via", choices=("topics", "http"), default="topics")
+    parser.add_argument(
+        "--readings-via",
+        choices=("topics", "http"),
+        default="topics",
+        help="send meter readings on the district topics (default) or to POST /api/v1/meter-readings",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the platform to catch up")
     parser.add_argument("--summary-json", type=Path, help="also write the summary to this file")
     args = parser.parse_args(argv)

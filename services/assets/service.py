@@ -38,7 +38,7 @@ from services.assets.domain import (
 )
 from services.common.agencies import known_agency
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, PlatformError, RuleViolation
-from services.common.events import Metadata, utc_now
+from services.common.events import Metadata, china_today
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import DomainService, command, service_views
@@ -65,7 +65,7 @@ def _new_id(given: str | None, prefix: str) -> str:
 
 
 def _today() -> date:
-    return utc_now().date()
+    return china_today()
 
 
 @cache

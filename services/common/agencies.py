@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.common import sql
 from services.common.db import register_migrations
 from services.common.errors import RuleViolation
 from services.common.events import Envelope
@@ -66,18 +67,20 @@ class KnownAgencies(Projection):
     def on_AgencyRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         """A new agency."""
         p = env.payload
-        conn.execute(
-            known_agencies_table.insert(),
+        sql.insert(
+            conn,
+            known_agencies_table,
             {k: p[k] for k in ("agency_id", "name", "district", "kind", "admin_level", "authorised_headcount")},
         )
 
     def on_AuthorisedHeadcountChanged(self, conn: sa.Connection, env: Envelope) -> None:
         """A new authorised headcount (编制)."""
-        t = known_agencies_table
-        conn.execute(
-            t.update()
-            .where(t.c.agency_id == env.payload["agency_id"])
-            .values(authorised_headcount=env.payload["authorised_headcount"])
+        p = env.payload
+        sql.update(
+            conn,
+            known_agencies_table,
+            {"agency_id": p["agency_id"]},
+            {"authorised_headcount": p["authorised_headcount"]},
         )
 
 

@@ -87,9 +87,14 @@ def validate_payload(domain: str, event_type: str, version: int, payload: Mappin
         raise ContractViolation(f"{domain}.{event_type} v{version} violates its contract", fields=fields)
 
 
+@cache
+def _envelope_validator() -> jsonschema_rs.Draft202012Validator:
+    return _validator(CONTRACTS_DIR / "envelope.v1.json")  # found once: every consumed event is checked
+
+
 def validate_envelope(envelope: Mapping[str, Any]) -> None:
     """Refuse an envelope (and its payload) that does not match the contracts."""
-    validator = _validator(CONTRACTS_DIR / "envelope.v1.json")
+    validator = _envelope_validator()
     fields = {} if validator.is_valid(envelope) else _errors(validator, envelope)
     if fields:
         raise ContractViolation("envelope violates its contract", fields=fields)

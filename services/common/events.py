@@ -22,8 +22,10 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
+
+from services.common.holidays import CHINA_STANDARD_TIME
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
@@ -103,6 +105,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def china_today() -> date:
+    """Today in Beijing time: the city's calendar, which every date the platform records or counts from is in
+    (from 00:00 to 08:00 there, the UTC date is still yesterday's)."""
+    return utc_now().astimezone(CHINA_STANDARD_TIME).date()
+
+
+def china_date(moment: str) -> str:
+    """The Beijing-time ISO date of an ISO timestamp (an envelope's ``recorded_at``, say)."""
+    return datetime.fromisoformat(moment).astimezone(CHINA_STANDARD_TIME).date().isoformat()
+
+
 def iso(moment: datetime) -> str:
     """An aware datetime as ISO-8601 with offset."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -156,8 +169,7 @@ class Envelope:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], position: int | None = None) -> Envelope:
         """Read an envelope from its published form."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"position"}
-        return cls(**{k: data[k] for k in names if k in data}, position=position)
+        return cls(**{k: data[k] for k in PUBLISHED_FIELDS if k in data}, position=position)
 
     def event(self) -> Event:
         """The domain event inside, upcast to its current version."""

@@ -148,15 +148,18 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
     # -- the loop ------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        config = settings()
-        topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
-        ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
-        self.producer: KafkaProducer = make_producer(config.kafka_bootstrap)
-        consumer = make_consumer(config.kafka_bootstrap, client_id=f"{self.container.service_name}-inbound")
-        self._assign(consumer)
-        log.info("district_inbound_started", districts=len(self.districts))
+        # Everything that talks to Kafka is inside the loop's ``try``: a broker that is down when the service
+        # starts, or goes away later, costs a retry a second, never the thread (whose death would stop the
+        # whole service, nameko killing a container whose managed thread raised).
+        consumer: KafkaConsumer | None = None
+        assigned = False
         while not self.stop_event.is_set():
             try:
+                if consumer is None:
+                    consumer = self._connect()
+                if not assigned:
+                    self._assign(consumer)
+                    assigned = True
                 batch = consumer.poll(timeout_ms=500, max_records=200)
                 records = [r for tp in sorted(batch, key=lambda p: (p.topic, p.partition)) for r in batch[tp]]
                 handled = not records or self._handle_batch(records)
@@ -164,8 +167,18 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                 log.exception("district_inbound_round_failed")
                 handled = False
             if not handled:
-                self.stop_event.wait(1.0)  # a passing failure: re-read from the stored offsets
-                self._assign(consumer)
+                assigned = False  # a passing failure: re-read from the stored offsets
+                self.stop_event.wait(1.0)
+
+    def _connect(self) -> KafkaConsumer:
+        """The districts' topics made sure of, the producer of rejections, and the consumer."""
+        config = settings()
+        topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
+        ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
+        self.producer: KafkaProducer = make_producer(config.kafka_bootstrap)
+        consumer = make_consumer(config.kafka_bootstrap, client_id=f"{self.container.service_name}-inbound")
+        log.info("district_inbound_started", districts=len(self.districts))
+        return consumer
 
     def _assign(self, consumer: KafkaConsumer) -> None:
         partitions = []

@@ -4,11 +4,18 @@ A ``Projector`` reads its topics with explicit partition assignment (no consumer
 members do not split partitions reliably on Tansu) and applies every message to its ``Projection``s.
 The offsets it has consumed are stored in the projection's own database, **in the same transaction**
 as the rows the batch changed: a crash replays the batch and changes nothing twice. Each applied
-``event_id`` is remembered too, so a re-published duplicate is ignored.
+``event_id`` is remembered too, so a re-published duplicate is ignored (``services.common.seen``).
+
+Applying an event is the projections' SQL and little else: nothing is logged or bound per event unless DEBUG is
+on or it fails; projections write with the statements of ``services.common.sql``, built once.
 
 A message that is not JSON, not a valid envelope, or whose payload fails its contract goes to
 ``<topic>.dlq`` with the reason in its headers, and the projector goes on; so does an event whose
 projection raises (its partial changes are rolled back to a savepoint first).
+
+An event no projection has an ``on_<EventType>`` for (a service's views read a whole topic for a few types)
+costs no transaction: its offset moves on in memory and is stored with the next batch that changes rows, or
+when a poll finds nothing new.
 
 ``rebuild()`` drops every row of the projections and replays from offset 0, with progress.
 
@@ -20,6 +27,7 @@ interfere (``infra/RUNBOOK.md`` says when this is safe).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Collection, Iterable, Sequence
@@ -32,7 +40,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.engine import Engine
 
-from services.common import contracts
+from services.common import contracts, sql
 from services.common.broker import ensure_topics, make_consumer, make_producer, partitions_of
 from services.common.db import reader, register_migrations
 from services.common.errors import ContractViolation
@@ -46,6 +54,8 @@ from services.common.metrics import (
     PROJECTOR_LAG_SECONDS,
 )
 from services.common.progress import Progress
+from services.common.seen import SeenEvents
+from services.common.seen import seen_table as seen_table  # where it was defined before
 
 log = get_logger()
 register_migrations("projector", Path(__file__).parent / "migrations" / "projector")
@@ -61,19 +71,21 @@ offsets_table = sa.Table(
     sa.Column("last_event_at", sa.String(40)),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
-seen_table = sa.Table(
-    "projector_seen_events",
-    projector_metadata,
-    sa.Column("projector", sa.String(100), primary_key=True),
-    sa.Column("event_id", sa.String(36), primary_key=True),
-)
 
 
 class Projection:
-    """A read model built from events: ``on_<EventType>(conn, envelope)`` methods and a ``reset``."""
+    """A read model built from events: ``on_<EventType>(conn, envelope)`` methods and a ``reset``.
+
+    A rebuild calls the handlers a million times: they write with ``services.common.sql`` (``insert``,
+    ``update``, ``add``, ``delete``, or ``run`` of a statement built once), never build a statement per event.
+    """
 
     topics: tuple[str, ...] = ()
     tables: tuple[sa.Table, ...] = ()
+
+    def handles(self) -> frozenset[str]:
+        """The event types this projection applies (those with an ``on_<EventType>`` method)."""
+        return frozenset(name[3:] for name in dir(type(self)) if name.startswith("on_"))
 
     def apply(self, conn: sa.Connection, env: Envelope) -> None:
         """Apply one event (events without a handler are ignored)."""
@@ -85,6 +97,14 @@ class Projection:
         """Delete every row the projection owns (children first)."""
         for table in reversed(self.tables):
             conn.execute(table.delete())
+
+
+def _advance(
+    newest: dict[tuple[str, int], tuple[int, str | None]], record: ConsumerRecord, event_at: str | None
+) -> None:
+    """Move a partition's next offset past ``record``; ``event_at`` (if given) is its newest applied event's time."""
+    key = (record.topic, record.partition)
+    newest[key] = (record.offset + 1, event_at or newest.get(key, (0, None))[1])
 
 
 class _ProjectionFailed(Exception):
@@ -146,6 +166,11 @@ class Projector:
         self.projections = list(projections)
         self.topics = sorted({t for p in self.projections for t in p.topics})
         self._routes = [(p, {t.split(".")[0] for t in p.topics}) for p in self.projections]
+        self._handled = {(domain, kind) for p, domains in self._routes for domain in domains for kind in p.handles()}
+        """(domain, event type) of every event some projection applies; the others only move the offsets."""
+        self._unsaved_offsets: dict[tuple[str, int], tuple[int, str | None]] = {}
+        self.seen = SeenEvents(engine, name)
+        """The event ids applied (a re-published duplicate is ignored)."""
         self.bootstrap = bootstrap
         self.service = service
         self._consumer = consumer
@@ -185,6 +210,8 @@ class Projector:
         if wanted is not None and not self._partitions:
             raise ValueError(f"partitions {sorted(wanted or ())} match no partition of {self.topics}")
         self.consumer.assign(self._partitions)
+        if not self.seen.journaling:
+            self.seen.fold()  # what a rebuild that stopped half-way journaled: looked up in the index from now on
         stored = self.stored_offsets()
         for tp in self._partitions:
             if tp in stored:
@@ -220,6 +247,7 @@ class Projector:
         batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         records = [r for tp in sorted(batch, key=lambda p: (p.topic, p.partition)) for r in batch[tp]]
         if not records:
+            self.save_offsets()
             PROJECTOR_LAG_SECONDS.labels(self.service, self.name).set(0)
             self._report_lag()
             return 0
@@ -267,56 +295,76 @@ class Projector:
         letter was sent already).
         """
         failures: list[tuple[ConsumerRecord, DeadLetter]] = []
-        newest: dict[tuple[str, int], tuple[int, str | None]] = {}
+        newest = dict(self._unsaved_offsets)
         applied: list[Envelope] = []
         duplicates = 0
+        relevant = [d for d in decoded if isinstance(d, Envelope) and (d.domain, d.event_type) in self._handled]
+        if not relevant and not dry_run:
+            # Nothing to apply: the offsets move on in memory and are stored with the next batch that changes
+            # rows, or at the next idle poll (a crash meanwhile only reads these events again, to skip them).
+            for record, item in zip(records, decoded, strict=True):
+                _advance(newest, record, item.recorded_at if isinstance(item, Envelope) else None)
+            self._unsaved_offsets = newest
+            return failures
+        debug = log.is_enabled_for(logging.DEBUG)
         try:
             with self.engine.begin() as conn:
-                seen = self._already_seen(conn, [d.event_id for d in decoded if isinstance(d, Envelope)])
+                seen = self.seen.among(conn, [d.event_id for d in relevant])
                 for record, item in zip(records, decoded, strict=True):
-                    newest[(record.topic, record.partition)] = (record.offset + 1, None)
-                    if isinstance(item, DeadLetter):
+                    if isinstance(item, DeadLetter) or (item.domain, item.event_type) not in self._handled:
+                        _advance(newest, record, None if isinstance(item, DeadLetter) else item.recorded_at)
                         continue
+                    _advance(newest, record, None)
                     if item.event_id in seen:
                         duplicates += 1
                         continue
                     seen.add(item.event_id)
-                    failure = None if item.event_id in refused else self._apply(conn, item, isolate)
+                    failure = None if item.event_id in refused else self._apply(conn, item, isolate, debug)
                     if failure:
                         failures.append((record, failure))
                     if failure or item.event_id in refused:
                         continue
                     applied.append(item)
-                    newest[(record.topic, record.partition)] = (record.offset + 1, item.recorded_at)
+                    _advance(newest, record, item.recorded_at)
                 if dry_run or failures:
                     raise _RolledBack
-                if applied:
-                    rows = [{"projector": self.name, "event_id": e.event_id} for e in applied]
-                    conn.execute(seen_table.insert(), rows)
+                self.seen.remember(conn, [e.event_id for e in applied])
                 self._store_offsets(conn, newest)
         except _RolledBack:
             if dry_run:
                 return failures
             raise _ProjectionFailed(f"{len(failures)} events failed anew; the batch is replayed") from None
+        self._unsaved_offsets = {}
+        self.seen.committed(e.event_id for e in applied)
         if duplicates:
             DUPLICATES_IGNORED.labels(self.service, self.name).inc(duplicates)
         EVENTS_PROJECTED.labels(self.service, self.name).inc(len(applied))
         return failures
 
-    def _apply(self, conn: sa.Connection, env: Envelope, isolate: bool) -> DeadLetter | None:
-        with bind_context(correlation_id=env.correlation_id, event_id=env.event_id, stream_id=env.stream_id):
-            try:
-                if isolate:
-                    with conn.begin_nested():
-                        self._route(conn, env)
-                else:
+    def _apply(self, conn: sa.Connection, env: Envelope, isolate: bool, debug: bool) -> DeadLetter | None:
+        # Every event of a rebuild passes here: its context is bound for a failure's log line only, and the
+        # ``event_projected`` line is written only when DEBUG is on.
+        try:
+            if isolate:
+                with conn.begin_nested():
                     self._route(conn, env)
-            except Exception as exc:  # a projection bug must not stop the city's data center
-                if not isolate:
-                    raise _ProjectionFailed from exc
+            else:
+                self._route(conn, env)
+        except Exception as exc:  # a projection bug must not stop the city's data center
+            if not isolate:
+                raise _ProjectionFailed from exc
+            with bind_context(correlation_id=env.correlation_id, event_id=env.event_id, stream_id=env.stream_id):
                 log.exception("projection_failed", event_type=env.event_type)
-                return DeadLetter("projection_failed", f"{type(exc).__name__}: {exc}", env.event_id)
-            log.debug("event_projected", event_type=env.event_type, district=env.district)
+            return DeadLetter("projection_failed", f"{type(exc).__name__}: {exc}", env.event_id)
+        if debug:
+            log.debug(
+                "event_projected",
+                event_type=env.event_type,
+                district=env.district,
+                correlation_id=env.correlation_id,
+                event_id=env.event_id,
+                stream_id=env.stream_id,
+            )
         return None
 
     def _route(self, conn: sa.Connection, env: Envelope) -> None:
@@ -324,24 +372,22 @@ class Projector:
             if env.domain in domains:
                 projection.apply(conn, env)
 
-    def _already_seen(self, conn: sa.Connection, ids: list[str]) -> set[str]:
-        t = seen_table.c
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            query = sa.select(t.event_id).where(t.projector == self.name, t.event_id.in_(ids[start : start + 500]))
-            found.update(conn.execute(query).scalars())
-        return found
+    def save_offsets(self) -> None:
+        """Store the offsets of batches that had nothing to apply (done when a poll finds nothing new)."""
+        if self._unsaved_offsets:
+            with self.engine.begin() as conn:
+                self._store_offsets(conn, self._unsaved_offsets)
+            self._unsaved_offsets = {}
 
     def _store_offsets(self, conn: sa.Connection, newest: dict[tuple[str, int], tuple[int, str | None]]) -> None:
         now = iso(utc_now())
-        t = offsets_table
         for (topic, partition), (next_offset, event_at) in newest.items():
-            key = (t.c.projector == self.name) & (t.c.topic == topic) & (t.c.partition == partition)
+            key = {"projector": self.name, "topic": topic, "partition": partition}
             values: dict[str, Any] = {"next_offset": next_offset, "updated_at": now}
             if event_at:
                 values["last_event_at"] = event_at
-            if not conn.execute(t.update().where(key).values(**values)).rowcount:
-                conn.execute(t.insert(), {"projector": self.name, "topic": topic, "partition": partition, **values})
+            if not sql.update(conn, offsets_table, key, values):
+                sql.insert(conn, offsets_table, key | values)
 
     def _send_dead_letters(self, dead: Iterable[tuple[ConsumerRecord, DeadLetter]]) -> None:
         dead = list(dead)
@@ -389,7 +435,12 @@ class Projector:
             except Exception:
                 log.exception("projector_round_failed", projector=self.name)
                 self._partitions = []  # re-assign from the stored offsets: the failed batch is replayed
+                self._unsaved_offsets = {}
                 stop.wait(1.0)
+        try:
+            self.save_offsets()
+        except Exception:  # stopping with the database gone: these events are read (and skipped) again
+            log.warning("projector_offsets_not_saved", projector=self.name)
 
     def catch_up(self, idle_polls: int = 2, timeout_ms: int = 300, progress: Progress | None = None) -> int:
         """Apply everything currently on the topics; returns how many records were read."""
@@ -410,15 +461,25 @@ class Projector:
             for projection in self.projections:
                 projection.reset(conn)
             conn.execute(offsets_table.delete().where(offsets_table.c.projector == self.name))
-            conn.execute(seen_table.delete().where(seen_table.c.projector == self.name))
+            self.seen.forget(conn)
         self._partitions = []
+        self._unsaved_offsets = {}
 
     def rebuild(self) -> int:
-        """Drop every projection row and replay the topics from offset 0, with progress."""
+        """Drop every projection row and replay the topics from offset 0, with progress.
+
+        The event ids it applies are journaled rather than inserted into their index one by one, and folded
+        into it in sorted runs (``services.common.seen``).
+        """
         self.reset()
-        self.assign()
-        total = sum(self.consumer.end_offsets(self._partitions).values())
-        progress = Progress(f"rebuild {self.name}", total=total or None)
-        count = self.catch_up(progress=progress)
-        progress.finish()
+        self.seen.start_journal()
+        try:
+            self.assign()
+            total = sum(self.consumer.end_offsets(self._partitions).values())
+            progress = Progress(f"rebuild {self.name}", total=total or None)
+            count = self.catch_up(progress=progress)
+            progress.finish()
+            self.seen.fold()
+        finally:
+            self.seen.stop_journal()
         return count

@@ -20,18 +20,24 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from amqp.exceptions import ConnectionError as AMQPConnectionError
-from kafka import KafkaProducer
 from kombu.exceptions import OperationalError
 from marshmallow import Schema, ValidationError, fields, validate
+from nameko.amqp.publish import Publisher
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Rpc, RpcConsumer
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
-from services.common.broker import ensure_topics, make_producer
 from services.common.db import create_db_engine, migrate
 from services.common.errors import NotInScope, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
@@ -40,6 +46,7 @@ from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
 from services.common.projector import Projection, Projector
 from services.common.relay import OutboxRelay
+from services.common.relay import connect as connect_relay
 from services.common.settings import settings, topic_for
 from services.common.store import EventStore, Idempotency
 from services.common.validators import refuse_nul
@@ -52,13 +59,34 @@ BROKER_ERRORS = (OSError, AMQPConnectionError, OperationalError)
 """What sending to a RabbitMQ that went away raises."""
 
 
+class _UnconfirmedPublisher(Publisher):  # type: ignore[misc]
+    use_confirms = False
+
+
+class _Responder(Responder):  # type: ignore[misc]
+    """nameko's answer to an RPC, sent without waiting for RabbitMQ's publisher confirm: a lost answer is
+    given up anyway (below), so the confirm would only cost a round trip per command."""
+
+    publisher_cls = _UnconfirmedPublisher
+
+
 class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        config = self.container.config
+        responder = _Responder(
+            config[AMQP_URI_CONFIG_KEY],
+            get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
         try:
-            return super().handle_result(message, result, exc_info)  # type: ignore[no-any-return]
+            result, exc_info = responder.send_response(result, exc_info)
+            self.queue_consumer.ack_message(message)
         except BROKER_ERRORS as exc:
             log.warning("rpc_answer_lost", error=repr(exc), reply_to=message.properties.get("reply_to"))
-            return result, exc_info
+        return result, exc_info
 
 
 class BrokerTolerantRpc(Rpc):  # type: ignore[misc]
@@ -152,6 +180,10 @@ class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
     With ``RELAY_IN_PROCESS=false`` it does nothing: the store's relay runs as a process of its own
     (``python -m services.common.relay <service>``), exactly once per store however many replicas of
     the service serve commands, and finds new events by polling every ``RELAY_IDLE_SECONDS``.
+
+    The relay meets Kafka in its own thread, trying again every second while the broker cannot be reached:
+    a service started before its broker, or whose broker goes away while it starts, runs (and reports
+    Kafka in ``/health/ready``) instead of dying; its commands are stored and published once Kafka is back.
     """
 
     def setup(self) -> None:
@@ -159,18 +191,16 @@ class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
         self.relay: OutboxRelay | None = None
 
     def start(self) -> None:
-        config = settings()
-        if not config.relay_in_process:
+        if not settings().relay_in_process:
             log.info("relay_not_in_process", reason="RELAY_IN_PROCESS=false")
             return
-        store = _store_of(self.container)
-        topic = topic_for(self.container.service_name)
-        ensure_topics(config.kafka_bootstrap, [topic, f"{topic}.dlq"], config.topic_partitions)
-        self.producer: KafkaProducer = make_producer(config.kafka_bootstrap)
-        self.relay = OutboxRelay(store, self.producer, topic, config.relay_batch)
-        self.container.spawn_managed_thread(
-            functools.partial(self.relay.run, self.stop_event, config.relay_idle_seconds), identifier="outbox-relay"
-        )
+        self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
+
+    def _run(self) -> None:
+        config = settings()
+        self.relay = connect_relay(_store_of(self.container), topic_for(self.container.service_name), self.stop_event)
+        if self.relay is not None:
+            self.relay.run(self.stop_event, config.relay_idle_seconds, config.relay_linger_seconds)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -313,10 +343,22 @@ def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
         raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
     refuse_nul(payload)  # however the command came: HTTP, a district's message, another service
     try:
-        loaded: dict[str, Any] = schema().load(payload)
+        loaded: dict[str, Any] = _instance_of(schema).load(payload)
     except ValidationError as exc:
         raise ValidationFailed("invalid input", fields=exc.normalized_messages()) from None  # type: ignore[no-untyped-call]
     return loaded
+
+
+_SCHEMAS: dict[type[Schema], Schema] = {}
+
+
+def _instance_of(schema: type[Schema]) -> Schema:
+    """One instance per schema class, reused: making one costs twice what loading with it does (a schema keeps
+    no state between loads)."""
+    instance = _SCHEMAS.get(schema)
+    if instance is None:
+        instance = _SCHEMAS[schema] = schema()
+    return instance
 
 
 def json_response(body: Any, status: int = 200) -> Response:

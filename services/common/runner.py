@@ -23,6 +23,10 @@ from typing import Any
 from services.common.log import configure_logging, get_logger
 from services.common.settings import SERVICES, Settings, settings
 
+GATEWAY_WORKERS = 64
+"""Requests the gateway serves at once: each mostly waits for its service's answer, so a burst must not queue
+behind ten of them (a service runs ten commands at once; its store serializes their appends anyway)."""
+
 
 def nameko_config(service: str, config: Settings) -> dict[str, Any]:
     """The nameko configuration of ``service``."""
@@ -30,7 +34,7 @@ def nameko_config(service: str, config: Settings) -> dict[str, Any]:
         "AMQP_URI": config.amqp_uri,
         "WEB_SERVER_ADDRESS": f"{config.http_host}:{config.port(service)}",
         "serializer": "json",
-        "max_workers": 10,
+        "max_workers": GATEWAY_WORKERS if service == "gateway" else 10,
         "parent_calls_tracked": 10,
         "rpc_exchange": "gov-affairs-rpc",
     }

@@ -110,6 +110,7 @@ class Settings:
     snapshot_every: int
     relay_batch: int
     relay_idle_seconds: float
+    relay_linger_seconds: float
     topic_partitions: int
     rpc_timeout: float
     log_level: str
@@ -225,6 +226,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         snapshot_every=int(env.get("SNAPSHOT_EVERY", "50")),
         relay_batch=int(env.get("RELAY_BATCH", "500")),
         relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "0.2")),
+        relay_linger_seconds=float(env.get("RELAY_LINGER_SECONDS", "0.01")),
         topic_partitions=int(env.get("TOPIC_PARTITIONS", "3")),
         rpc_timeout=float(env.get("RPC_TIMEOUT", "10")),
         log_level=env.get("LOG_LEVEL", "INFO"),

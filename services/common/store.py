@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from services.common import contracts
 from services.common.aggregate import Aggregate
-from services.common.db import create_db_engine, is_postgres, migrate, reader, register_migrations
+from services.common.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
 from services.common.events import Envelope, Event, Metadata, event_from_payload, iso, utc_now
 from services.common.metrics import EVENTS_APPENDED
@@ -98,8 +98,39 @@ class Idempotency:
     result: dict[str, Any]
 
 
+# The statements of every command and every relay round, built once (building one costs more than running it).
 _STREAM_VERSION = sa.select(sa.func.max(events_table.c.stream_version)).where(
     events_table.c.stream_type == sa.bindparam("stream_type"), events_table.c.stream_id == sa.bindparam("stream_id")
+)
+_RECORDED_ANSWER = sa.select(command_log_table.c.result).where(
+    command_log_table.c.idempotency_key == sa.bindparam("key")
+)
+_SNAPSHOT = sa.select(snapshots_table.c.stream_version, snapshots_table.c.state).where(
+    snapshots_table.c.stream_type == sa.bindparam("stream_type"),
+    snapshots_table.c.stream_id == sa.bindparam("stream_id"),
+)
+_EVENTS_AFTER = (
+    sa.select(events_table.c.event_type, events_table.c.schema_version, events_table.c.payload)
+    .where(
+        events_table.c.stream_type == sa.bindparam("stream_type"),
+        events_table.c.stream_id == sa.bindparam("stream_id"),
+        events_table.c.stream_version > sa.bindparam("after"),
+    )
+    .order_by(events_table.c.stream_version)
+)
+_STORED_AFTER = (
+    sa.select(events_table)
+    .where(events_table.c.position > sa.bindparam("after"))
+    .order_by(events_table.c.position)
+    .limit(sa.bindparam("limit"))
+)
+_LAST_POSITION = sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))
+_RECORDED_AT = sa.select(events_table.c.recorded_at).where(events_table.c.position == sa.bindparam("position"))
+_RELAY_POSITION = sa.select(relay_progress_table.c.position).where(relay_progress_table.c.topic == sa.bindparam("t"))
+_SET_RELAY_POSITION = (
+    relay_progress_table.update()
+    .where(relay_progress_table.c.topic == sa.bindparam("t"))
+    .values(position=sa.bindparam("position"), updated_at=sa.bindparam("updated_at"))
 )
 
 
@@ -216,10 +247,8 @@ class EventStore:
 
     def recorded_answer(self, key: str) -> dict[str, Any] | None:
         """The answer recorded for an idempotency key, or None when no command with it was stored."""
-        t = command_log_table.c
-        with self.reader.connect() as conn:
-            result = conn.execute(sa.select(t.result).where(t.idempotency_key == key)).scalar()
-        return dict(json.loads(result)) if result else None
+        _, rows = fetch(self.engine, _RECORDED_ANSWER, {"key": key})
+        return dict(json.loads(rows[0][0])) if rows else None
 
     def _envelopes(self, item: StreamAppend, meta: Metadata, now: str) -> list[Envelope]:
         envelopes = []
@@ -309,21 +338,18 @@ class EventStore:
 
     def find(self, cls: type[A], stream_id: str) -> A | None:
         """The aggregate ``stream_id`` of ``cls``, or None when the stream has no event."""
-        t, s = events_table.c, snapshots_table.c
-        with self.reader.connect() as conn:
-            snap = conn.execute(
-                sa.select(s.stream_version, s.state).where(s.stream_type == cls.stream_type, s.stream_id == stream_id)
-            ).first()
-            after = snap.stream_version if snap else 0
-            rows = conn.execute(
-                sa.select(t.event_type, t.schema_version, t.payload)
-                .where(t.stream_type == cls.stream_type, t.stream_id == stream_id, t.stream_version > after)
-                .order_by(t.stream_version)
-            ).all()
+        key = {"stream_type": cls.stream_type, "stream_id": stream_id}
+        # Snapshot first, events after its version second: a snapshot written in between is newer than the one
+        # read, and the events after the older one are all still there (no shared transaction is needed).
+        _, snapshots = fetch(self.engine, _SNAPSHOT, key)
+        snap = snapshots[0] if snapshots else None
+        _, rows = fetch(self.engine, _EVENTS_AFTER, {**key, "after": snap[0] if snap else 0})
         if snap is None and not rows:
             return None
-        events = [event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload)) for r in rows]
-        snapshot = (snap.stream_version, json.loads(snap.state)) if snap else None
+        events = [
+            event_from_payload(self.domain, kind, version, json.loads(payload)) for kind, version, payload in rows
+        ]
+        snapshot = (snap[0], json.loads(snap[1])) if snap else None
         return cls.rehydrate(stream_id, events, snapshot)
 
     def find_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
@@ -397,10 +423,8 @@ class EventStore:
     def read_stored(self, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Like ``read_all``, as stored: each row's columns with the payload still its JSON text (the relay
         publishes it as it is, without decoding and encoding it again)."""
-        t = events_table.c
-        query = sa.select(events_table).where(t.position > after).order_by(t.position).limit(limit)
-        with self.reader.connect() as conn:
-            return [row._asdict() for row in conn.execute(query)]
+        names, rows = fetch(self.engine, _STORED_AFTER, {"after": after, "limit": limit})
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def _envelope(self, row: sa.Row[Any]) -> Envelope:
         data = row._asdict()
@@ -409,14 +433,12 @@ class EventStore:
 
     def last_position(self) -> int:
         """The highest position in the store (0 when empty)."""
-        with self.reader.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))).scalar_one())
+        return int(fetch(self.engine, _LAST_POSITION, {})[1][0][0])
 
     def recorded_at(self, position: int) -> str | None:
         """When the event at ``position`` was recorded (None if there is none)."""
-        t = events_table.c
-        with self.reader.connect() as conn:
-            return conn.execute(sa.select(t.recorded_at).where(t.position == position)).scalar()
+        rows = fetch(self.engine, _RECORDED_AT, {"position": position})[1]
+        return str(rows[0][0]) if rows else None
 
     def events_by_actor(self, actor: str, limit: int = 100) -> list[Envelope]:
         """The latest events recorded for ``actor``: who did what."""
@@ -429,16 +451,13 @@ class EventStore:
 
     def relay_position(self, topic: str) -> int:
         """The last position the relay has had acknowledged on ``topic``."""
-        t = relay_progress_table.c
-        with self.reader.connect() as conn:
-            return int(conn.execute(sa.select(t.position).where(t.topic == topic)).scalar() or 0)
+        rows = fetch(self.engine, _RELAY_POSITION, {"t": topic})[1]
+        return int(rows[0][0]) if rows else 0
 
     def set_relay_position(self, topic: str, position: int) -> None:
         """Record that every event up to ``position`` was acknowledged on ``topic``."""
-        t = relay_progress_table
+        values = {"t": topic, "position": position, "updated_at": iso(utc_now())}
         with self.engine.begin() as conn:
-            updated = conn.execute(
-                t.update().where(t.c.topic == topic).values(position=position, updated_at=iso(utc_now()))
-            ).rowcount
-            if not updated:
-                conn.execute(t.insert(), {"topic": topic, "position": position, "updated_at": iso(utc_now())})
+            if not conn.execute(_SET_RELAY_POSITION, values).rowcount:
+                row = {"topic": topic, "position": position, "updated_at": values["updated_at"]}
+                conn.execute(relay_progress_table.insert(), row)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from services.common import sql
 from services.common.db import register_migrations
 from services.common.events import Envelope
 from services.common.projector import Projection
@@ -181,7 +182,7 @@ floor_areas = sa.Table(
 def _add_consumption(conn: sa.Connection, table: sa.Table, key: str, rows: list[dict[str, Any]]) -> None:
     """Insert rows, or add their consumption to the rows already there (an upsert on both databases)."""
     if rows:
-        conn.execute(_adding_upsert(conn.dialect.name, table, key), rows)
+        sql.run(conn, _adding_upsert(conn.dialect.name, table, key), rows)
 
 
 @cache
@@ -215,15 +216,12 @@ class EnergyViews(Projection):
         p = env.payload
         keys = ("meter_id", "serial_no", "unit", "kind", "building_id", "sub_item", "multiplier", "installed_at")
         row = {k: p[k] for k in keys} | {"agency_id": env.agency_id, "district": env.district}
-        conn.execute(meters.insert(), row)
+        sql.insert(conn, meters, row)
 
     def on_MeterReplaced(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(
-            meters.update()
-            .where(meters.c.meter_id == p["meter_id"])
-            .values(serial_no=p["new_serial_no"], multiplier=p["multiplier"], replaced_at=p["replaced_at"])
-        )
+        replaced = {"serial_no": p["new_serial_no"], "multiplier": p["multiplier"], "replaced_at": p["replaced_at"]}
+        sql.update(conn, meters, {"meter_id": p["meter_id"]}, replaced)
         row = conn.execute(sa.select(meters).where(meters.c.meter_id == p["meter_id"])).one()._asdict()
         self._add_intervals(
             conn, p["meter_id"], _info(env, row), [(p["meter_id"], p["replaced_at"], p["final_consumption"])]
@@ -235,8 +233,9 @@ class EnergyViews(Projection):
         meter_id, readings = p["meter_id"], p["readings"]
         self._add_intervals(conn, meter_id, _info(env, p), [(meter_id, r[0], r[2]) for r in readings])
         if p["gaps"]:
-            conn.execute(
-                gaps.insert(),
+            sql.insert(
+                conn,
+                gaps,
                 [
                     {"meter_id": meter_id, "gap_from": start, "gap_to": end, "seconds": seconds}
                     | {"agency_id": env.agency_id, "district": env.district}
@@ -296,12 +295,11 @@ class EnergyViews(Projection):
         if run is not None:
             runs.append(run | {"closed": False})
         if found:
-            conn.execute(flat_runs.delete().where(t.meter_id == meter_id, t.run_start == found.run_start))
-        conn.execute(flat_runs.insert(), [r | {"readings": json.dumps(r["readings"])} for r in runs])
+            sql.delete(conn, flat_runs, {"meter_id": meter_id, "run_start": found.run_start})
+        sql.insert(conn, flat_runs, [r | {"readings": json.dumps(r["readings"])} for r in runs])
 
     def _close_open_run(self, conn: sa.Connection, meter_id: str) -> None:
-        t = flat_runs.c
-        conn.execute(flat_runs.update().where(t.meter_id == meter_id, t.closed.is_(False)).values(closed=True))
+        sql.update(conn, flat_runs, {"meter_id": meter_id, "closed": False}, {"closed": True})
 
     # -- anomalies -----------------------------------------------------------------------------------
 
@@ -309,54 +307,48 @@ class EnergyViews(Projection):
         p = env.payload
         keys = ("anomaly_id", "kind", "meter_id", "agency_id", "district", "building_id", "period_start", "period_end")
         row = {k: p[k] for k in keys} | {"raised_at": p["raised_at"], "status": "open"}
-        conn.execute(anomalies.insert(), row | {"evidence": json.dumps(p["evidence"], ensure_ascii=False)})
+        sql.insert(conn, anomalies, row | {"evidence": json.dumps(p["evidence"], ensure_ascii=False)})
 
     def on_AnomalyAcknowledged(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         values = {"acknowledged_by": p["acknowledged_by"], "acknowledged_at": p["acknowledged_at"], "note": p["note"]}
-        conn.execute(
-            anomalies.update().where(anomalies.c.anomaly_id == p["anomaly_id"]).values(status="acknowledged", **values)
-        )
+        sql.update(conn, anomalies, {"anomaly_id": p["anomaly_id"]}, {"status": "acknowledged", **values})
 
     def on_AnomalyResolved(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         values = {"resolved_by": p["resolved_by"], "resolved_at": p["resolved_at"], "resolution": p["resolution"]}
-        conn.execute(
-            anomalies.update().where(anomalies.c.anomaly_id == p["anomaly_id"]).values(status="resolved", **values)
-        )
+        sql.update(conn, anomalies, {"anomaly_id": p["anomaly_id"]}, {"status": "resolved", **values})
 
     # -- quotas and floor areas ----------------------------------------------------------------------
 
     def on_EnergyQuotaSet(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         row = {k: p[k] for k in ("agency_id", "district", "year", "basis")}
-        conn.execute(quotas.insert(), row | {"quota_id": env.stream_id, "quota_limit": p["limit"], "alert_open": False})
+        sql.insert(conn, quotas, row | {"quota_id": env.stream_id, "quota_limit": p["limit"], "alert_open": False})
 
     def on_EnergyQuotaRevised(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(quotas.update().where(quotas.c.quota_id == env.stream_id).values(quota_limit=env.payload["limit"]))
+        sql.update(conn, quotas, {"quota_id": env.stream_id}, {"quota_limit": env.payload["limit"]})
 
     def on_QuotaOverrunAlerted(self, conn: sa.Connection, env: Envelope) -> None:
         alert = json.dumps(env.payload, ensure_ascii=False)
-        conn.execute(
-            quotas.update().where(quotas.c.quota_id == env.stream_id).values(alert_open=True, last_alert=alert)
-        )
+        sql.update(conn, quotas, {"quota_id": env.stream_id}, {"alert_open": True, "last_alert": alert})
 
     def on_QuotaOverrunCleared(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(quotas.update().where(quotas.c.quota_id == env.stream_id).values(alert_open=False))
+        sql.update(conn, quotas, {"quota_id": env.stream_id}, {"alert_open": False})
 
     def on_AnnualConsumptionReported(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         row = {k: p[k] for k in ("agency_id", "district", "year", "source")} | {"totals": json.dumps(p["totals"])}
-        conn.execute(annual_reports.insert(), row)
+        sql.insert(conn, annual_reports, row)
 
     def on_AnnualConsumptionCorrected(self, conn: sa.Connection, env: Envelope) -> None:
-        p, r = env.payload, annual_reports.c
-        statement = annual_reports.update().where(r.agency_id == p["agency_id"], r.year == p["year"])
-        conn.execute(statement.values(totals=json.dumps(p["totals"])))
+        p = env.payload
+        key = {"agency_id": p["agency_id"], "year": p["year"]}
+        sql.update(conn, annual_reports, key, {"totals": json.dumps(p["totals"])})
 
     def on_BuildingRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(floor_areas.insert(), {k: p[k] for k in ("building_id", "agency_id", "gross_floor_area_m2")})
+        sql.insert(conn, floor_areas, {k: p[k] for k in ("building_id", "agency_id", "gross_floor_area_m2")})
 
 
 # -- queries ---------------------------------------------------------------------------------------

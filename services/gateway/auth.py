@@ -9,6 +9,9 @@ Roles (ARCHITECTURE.md, "Security"):
 - ``district_operator``: writes, and reads details of, its own district's agencies only;
 - ``viewer``: reads city-wide figures and details, writes nothing;
 - ``ops``: reads health, metrics and projection status, and may rebuild projections.
+
+A verified token is remembered for ``TOKEN_CACHE_SECONDS`` (and never past its expiry), so a busy client
+costs one lookup every few seconds instead of one per request; a revoked token is refused within that time.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.common.db import reader
 from services.common.errors import Forbidden, NotInScope, Unauthenticated, ValidationFailed
 from services.common.events import iso, utc_now
 
@@ -117,20 +122,40 @@ def revoke_token(engine: Engine, token_id: str) -> bool:
         return bool(conn.execute(t.update().where(t.c.token_id == token_id).values(revoked_at=iso(utc_now()))).rowcount)
 
 
+TOKEN_CACHE_SECONDS = 2.0
+"""How long a verified token is trusted without looking it up again (a revocation takes effect within it)."""
+
+_TOKEN_BY_ID = sa.select(tokens_table).where(tokens_table.c.token_id == sa.bindparam("token_id"))
+_verified: dict[str, tuple[float, Principal]] = {}
+"""Recently verified tokens: the full header value → (monotonic time it may be trusted until, principal)."""
+
+
 def authenticate(engine: Engine, authorization: str | None) -> Principal:
     """The principal of an ``Authorization: Bearer ...`` header; Unauthenticated when it is not valid."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("a bearer token is required")
+    now = time.monotonic()
+    cached = _verified.get(authorization)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     parts = authorization[len("Bearer ") :].strip().split("_", 2)
     if len(parts) != 3 or parts[0] != "gov":
         raise Unauthenticated("malformed token")
     _, token_id, secret = parts
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(tokens_table).where(tokens_table.c.token_id == token_id)).first()
+    with reader(engine).connect() as conn:
+        row = conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).first()
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         raise Unauthenticated("unknown token")
     if row.revoked_at:
         raise Unauthenticated("revoked token")
-    if row.expires_at and datetime.fromisoformat(row.expires_at) <= utc_now():
-        raise Unauthenticated("expired token")
-    return Principal(token_id=row.token_id, name=row.name, role=row.role, district=row.district)
+    trusted_for = TOKEN_CACHE_SECONDS
+    if row.expires_at:
+        remaining = (datetime.fromisoformat(row.expires_at) - utc_now()).total_seconds()
+        if remaining <= 0:
+            raise Unauthenticated("expired token")
+        trusted_for = min(trusted_for, remaining)
+    principal = Principal(token_id=row.token_id, name=row.name, role=row.role, district=row.district)
+    if len(_verified) >= 10_000:  # many distinct tokens: start over rather than grow without bound
+        _verified.clear()
+    _verified[authorization] = (now + trusted_for, principal)
+    return principal

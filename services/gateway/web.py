@@ -326,12 +326,22 @@ def query_route(url: str, service: str, query: str, schema: type[Schema], roles:
     )
 
 
-def agency_in_scope(db: Engine, principal: Principal, agency_id: str, field: str = "agency_id") -> dict[str, Any]:
-    """The agency from the data center's directory, refusing one outside the principal's district (403)
-    and one the directory does not know (422)."""
-    with reader(db).connect() as conn:
-        row = agencies.agency_row(conn, agency_id)
-    if row is None:
-        raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})
-    principal.require_district(row["district"])
-    return row
+_district_of_agency: dict[str, str] = {}
+"""District of each agency already found in the directory: an agency never changes district, so the answer
+is kept (an agency not found yet is looked up again)."""
+
+
+def agency_in_scope(db: Engine, principal: Principal, agency_id: str, field: str = "agency_id") -> None:
+    """Refuse an agency outside the principal's district (403) and one the data center's directory does not
+    know (422)."""
+    district = _district_of_agency.get(agency_id)
+    if district is None:
+        with reader(db).connect() as conn:
+            row = agencies.agency_row(conn, agency_id)
+        if row is None:
+            raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})
+        district = row["district"]
+        if len(_district_of_agency) >= 20_000:  # bounded: start over rather than grow
+            _district_of_agency.clear()
+        _district_of_agency[agency_id] = district
+    principal.require_district(district)

@@ -14,7 +14,7 @@ from typing import Any
 from nameko.timer import timer
 
 from services.common.errors import Forbidden, NotFound
-from services.common.events import utc_now
+from services.common.events import china_today
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
 from services.office_space import schemas as s
@@ -39,7 +39,7 @@ def _new_id(given: str | None, prefix: str) -> str:
 
 
 def _today() -> date:
-    return utc_now().date()
+    return china_today()
 
 
 class OfficeSpaceService(DomainService):

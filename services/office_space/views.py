@@ -9,8 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common import sql
 from services.common.db import register_migrations
-from services.common.events import Envelope
+from services.common.events import Envelope, china_date
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.office_space.domain import overdue
@@ -84,23 +85,24 @@ class OfficeSpaceViews(Projection):
 
     def on_BuildingRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(
-            buildings.insert(),
+        sql.insert(
+            conn,
+            buildings,
             {k: p[k] for k in ("building_id", "agency_id", "district", "name")}
             | {"gross_floor_area_m2": p["gross_floor_area_m2"]},
         )
 
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(staff.insert(), {k: p[k] for k in ("person_id", "agency_id", "name", "rank")})
+        sql.insert(conn, staff, {k: p[k] for k in ("person_id", "agency_id", "name", "rank")})
 
     def on_StaffDeparted(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(staff.delete().where(staff.c.person_id == env.payload["person_id"]))
+        sql.delete(conn, staff, {"person_id": env.payload["person_id"]})
 
     def on_RoomAdded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         row = {k: p[k] for k in ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")}
-        conn.execute(rooms.insert(), {**row, "district": env.district, "idle": False})
+        sql.insert(conn, rooms, {**row, "district": env.district, "idle": False})
 
     def on_RoomAllocated(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -115,34 +117,25 @@ class OfficeSpaceViews(Projection):
             "over_standard",
             "exception_approved_by",
         )
+        room = {"room_id": p["room_id"]}
         # everyone in a shared room now has the smaller area
-        conn.execute(
-            allocations.update()
-            .where(allocations.c.room_id == p["room_id"])
-            .values(area_per_person_m2=p["area_per_person_m2"])
-        )
-        conn.execute(allocations.insert(), {**{k: p[k] for k in keys}, "district": env.district})
-        conn.execute(rooms.update().where(rooms.c.room_id == p["room_id"]).values(idle=False, idle_since=None))
+        sql.update(conn, allocations, room, {"area_per_person_m2": p["area_per_person_m2"]})
+        sql.insert(conn, allocations, {**{k: p[k] for k in keys}, "district": env.district})
+        sql.update(conn, rooms, room, {"idle": False, "idle_since": None})
 
     def on_RoomReleased(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        key = (allocations.c.room_id == p["room_id"]) & (allocations.c.person_id == p["person_id"])
-        conn.execute(allocations.delete().where(key))
-        conn.execute(
-            findings.update()
-            .where(findings.c.finding_key == f"departed:{p['room_id']}:{p['person_id']}")
-            .values(closed_on=p["released_on"])
-        )
+        sql.delete(conn, allocations, {"room_id": p["room_id"], "person_id": p["person_id"]})
+        key = {"finding_key": f"departed:{p['room_id']}:{p['person_id']}"}
+        sql.update(conn, findings, key, {"closed_on": p["released_on"]})
 
     def on_RoomBecameIdle(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(
-            rooms.update().where(rooms.c.room_id == p["room_id"]).values(idle=True, idle_since=p["vacant_since"])
-        )
+        sql.update(conn, rooms, {"room_id": p["room_id"]}, {"idle": True, "idle_since": p["vacant_since"]})
 
     def on_RoomTransferred(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(rooms.update().where(rooms.c.room_id == p["room_id"]).values(agency_id=p["to_agency_id"]))
+        sql.update(conn, rooms, {"room_id": p["room_id"]}, {"agency_id": p["to_agency_id"]})
 
     def on_RoomHeldByDepartedStaff(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -172,9 +165,7 @@ class OfficeSpaceViews(Projection):
 
     def on_LeaseEnded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(
-            findings.update().where(findings.c.finding_key == f"lease:{p['lease_id']}").values(closed_on=p["ended_on"])
-        )
+        sql.update(conn, findings, {"finding_key": f"lease:{p['lease_id']}"}, {"closed_on": p["ended_on"]})
 
     def on_InspectionFindingRecorded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -185,14 +176,14 @@ class OfficeSpaceViews(Projection):
             env.agency_id or "",
             env.district,
             p["description"],
-            env.recorded_at[:10],
+            china_date(env.recorded_at),
             p["deadline"],
         )
 
     def on_FindingRectified(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         key = f"inspection:{p['inspection_id']}:{p['finding_id']}"
-        conn.execute(findings.update().where(findings.c.finding_key == key).values(closed_on=p["rectified_on"]))
+        sql.update(conn, findings, {"finding_key": key}, {"closed_on": p["rectified_on"]})
 
     def _open(
         self,
@@ -205,8 +196,9 @@ class OfficeSpaceViews(Projection):
         opened_on: str,
         deadline: str | None,
     ) -> None:
-        conn.execute(
-            findings.insert(),
+        sql.insert(
+            conn,
+            findings,
             {
                 "finding_key": key,
                 "kind": kind,

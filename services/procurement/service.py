@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from services.common.agencies import AGENCY_WAIT_SECONDS, known_agency
-from services.common.events import Event, utc_now
+from services.common.events import Event, china_today, utc_now
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
 from services.procurement import schemas as s
@@ -43,7 +43,7 @@ def _new_id(given: str | None, prefix: str) -> str:
 
 
 def _today() -> date:
-    return utc_now().date()
+    return china_today()
 
 
 def _payloads(events: list[Event], event_type: str) -> list[dict[str, Any]]:

@@ -28,8 +28,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common import sql
 from services.common.db import register_migrations
-from services.common.events import Envelope, iso
+from services.common.events import Envelope, china_date, iso
 from services.common.log import get_logger
 from services.common.projector import Projection
 from services.common.rpc import load_command
@@ -186,9 +187,16 @@ received_authorisations = sa.Table(
 )
 
 
-def _add(conn: sa.Connection, table: sa.Table, key: Any, **deltas: int) -> None:
-    """Add ``deltas`` to integer columns of the row ``key`` selects."""
-    conn.execute(table.update().where(key).values({name: table.c[name] + value for name, value in deltas.items()}))
+_CLOSE_SUPERSEDED_ALERTS = (
+    price_alerts.update()
+    .where(
+        price_alerts.c.item_code == sa.bindparam("item_code"),
+        price_alerts.c.observed_on <= sa.bindparam("day"),
+        price_alerts.c.closed_on.is_(None),
+    )
+    .values(closed_on=sa.bindparam("day"))
+)
+"""Closes, on ``day``, an ingredient's open alerts observed up to that day (built once: ``services.common.sql``)."""
 
 
 class ProcurementViews(Projection):
@@ -210,51 +218,45 @@ class ProcurementViews(Projection):
     # -- catalog and budgets ------------------------------------------------------------------------
 
     def on_CatalogItemListed(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(catalog.insert(), {**env.payload, "status": "listed"})
+        sql.insert(conn, catalog, {**env.payload, "status": "listed"})
 
     def on_CatalogItemWithdrawn(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(catalog.update().where(catalog.c.item_code == env.payload["item_code"]).values(status="withdrawn"))
+        sql.update(conn, catalog, {"item_code": env.payload["item_code"]}, {"status": "withdrawn"})
 
     def on_BudgetLineOpened(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(budget_lines.insert(), {**env.payload, "committed_cents": 0, "spent_cents": 0})
+        sql.insert(conn, budget_lines, {**env.payload, "committed_cents": 0, "spent_cents": 0})
 
     def on_BudgetLineAdjusted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        key = budget_lines.c.budget_line_id == p["budget_line_id"]
-        conn.execute(budget_lines.update().where(key).values(amount_cents=p["amount_cents"]))
+        sql.update(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"amount_cents": p["amount_cents"]})
 
     def on_BudgetCommitted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        _add(
-            conn, budget_lines, budget_lines.c.budget_line_id == p["budget_line_id"], committed_cents=p["amount_cents"]
-        )
+        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_cents": p["amount_cents"]})
 
     def on_BudgetCommitmentRevised(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         delta = p["amount_cents"] - p["previous_amount_cents"]
-        _add(conn, budget_lines, budget_lines.c.budget_line_id == p["budget_line_id"], committed_cents=delta)
+        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_cents": delta})
 
     def on_BudgetCommitmentReleased(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        _add(
-            conn, budget_lines, budget_lines.c.budget_line_id == p["budget_line_id"], committed_cents=-p["amount_cents"]
-        )
+        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_cents": -p["amount_cents"]})
 
     def on_BudgetSpent(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        key = budget_lines.c.budget_line_id == p["budget_line_id"]
-        _add(conn, budget_lines, key, committed_cents=-p["amount_cents"], spent_cents=p["amount_cents"])
+        deltas = {"committed_cents": -p["amount_cents"], "spent_cents": p["amount_cents"]}
+        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, deltas)
 
     # -- requests -----------------------------------------------------------------------------------
 
     def on_PurchaseRequestSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         row = {k: p[k] for k in ("request_id", "agency_id", "district", "item_code", "year", "quantity")}
-        conn.execute(open_requests.insert(), {**row, "status": "submitted"})
+        sql.insert(conn, open_requests, {**row, "status": "submitted"})
 
     def _request_status(self, conn: sa.Connection, request_id: str, status: str) -> None:
-        key = open_requests.c.request_id == request_id
-        conn.execute(open_requests.update().where(key).values(status=status))
+        sql.update(conn, open_requests, {"request_id": request_id}, {"status": status})
 
     def on_PurchaseRequestCancelled(self, conn: sa.Connection, env: Envelope) -> None:
         self._request_status(conn, env.payload["request_id"], "cancelled")
@@ -271,27 +273,28 @@ class ProcurementViews(Projection):
         p = env.payload
         keys = ("tender_id", "district", "item_code", "category", "batch", "quantity", "reference_unit_price_cents")
         row = {k: p[k] for k in keys} | {"opened_at": p["opened_at"], "closes_at": p["closes_at"]}
-        conn.execute(
-            tenders.insert(), row | {"status": "open", "lots": json.dumps(p["lots"]), "bid_count": 0, "flag_count": 0}
+        sql.insert(
+            conn, tenders, row | {"status": "open", "lots": json.dumps(p["lots"]), "bid_count": 0, "flag_count": 0}
         )
         lot_keys = ("request_id", "agency_id", "district", "quantity")
-        conn.execute(
-            tender_lots.insert(), [{k: lot[k] for k in lot_keys} | {"tender_id": p["tender_id"]} for lot in p["lots"]]
+        sql.insert(
+            conn, tender_lots, [{k: lot[k] for k in lot_keys} | {"tender_id": p["tender_id"]} for lot in p["lots"]]
         )
 
     def _tender(self, conn: sa.Connection, tender_id: str, **values: Any) -> None:
-        conn.execute(tenders.update().where(tenders.c.tender_id == tender_id).values(**values))
+        sql.update(conn, tenders, {"tender_id": tender_id}, values)
 
     def on_BidSubmitted(self, conn: sa.Connection, env: Envelope) -> None:
-        _add(conn, tenders, tenders.c.tender_id == env.payload["tender_id"], bid_count=1)
+        sql.add(conn, tenders, {"tender_id": env.payload["tender_id"]}, {"bid_count": 1})
 
     def on_BiddingClosed(self, conn: sa.Connection, env: Envelope) -> None:
         self._tender(conn, env.payload["tender_id"], status="closed")
 
     def on_AbnormalQuoteFlagged(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(
-            abnormal_quotes.insert(),
+        sql.insert(
+            conn,
+            abnormal_quotes,
             {
                 "finding_id": env.event_id,
                 "tender_id": p["tender_id"],
@@ -306,7 +309,7 @@ class ProcurementViews(Projection):
                 "flagged_at": env.recorded_at,
             },
         )
-        _add(conn, tenders, tenders.c.tender_id == p["tender_id"], flag_count=1)
+        sql.add(conn, tenders, {"tender_id": p["tender_id"]}, {"flag_count": 1})
 
     def on_AbnormalQuoteCleared(self, conn: sa.Connection, env: Envelope) -> None:
         """A flagged bid's price was justified: the findings naming it may close."""
@@ -329,19 +332,19 @@ class ProcurementViews(Projection):
             values: dict[str, Any] = {column: json.dumps(marked)}
             if resolved >= bids:
                 values |= {"closed_at": env.recorded_at, "closed_because": "bids_resolved"}
-            conn.execute(abnormal_quotes.update().where(t.finding_id == row.finding_id).values(**values))
+            sql.update(conn, abnormal_quotes, {"finding_id": row.finding_id}, values)
 
     def _close_findings(self, conn: sa.Connection, tender_id: str, at: str, because: str) -> None:
-        t = abnormal_quotes.c
-        query = abnormal_quotes.update().where(t.tender_id == tender_id, t.closed_at.is_(None))
-        conn.execute(query.values(closed_at=at, closed_because=because))
+        still_open = {"tender_id": tender_id, "closed_at": None}
+        sql.update(conn, abnormal_quotes, still_open, {"closed_at": at, "closed_because": because})
 
     def on_TenderAwarded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         decided = {k: p[k] for k in ("supplier_id", "unit_price_cents", "amount_cents", "reason")}
         self._tender(conn, p["tender_id"], status="awarded", decided_at=p["awarded_at"], **decided)
-        conn.execute(
-            awards.insert(),
+        sql.insert(
+            conn,
+            awards,
             {
                 "tender_id": p["tender_id"],
                 "category": p["category"],
@@ -362,11 +365,11 @@ class ProcurementViews(Projection):
     def on_DeliveryReceived(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("contract_id", "delivery_id", "supplier_id", "quantity", "days_late", "delivered_on")
-        conn.execute(deliveries.insert(), {k: p[k] for k in keys} | {"district": env.district or ""})
+        sql.insert(conn, deliveries, {k: p[k] for k in keys} | {"district": env.district or ""})
 
     def _inspected(self, conn: sa.Connection, p: dict[str, Any], defective: int, on: str) -> None:
-        key = (deliveries.c.contract_id == p["contract_id"]) & (deliveries.c.delivery_id == p["delivery_id"])
-        conn.execute(deliveries.update().where(key).values(defective_quantity=defective, inspected_on=on))
+        key = {"contract_id": p["contract_id"], "delivery_id": p["delivery_id"]}
+        sql.update(conn, deliveries, key, {"defective_quantity": defective, "inspected_on": on})
 
     def on_DeliveryAccepted(self, conn: sa.Connection, env: Envelope) -> None:
         self._inspected(conn, env.payload, env.payload["defective_quantity"], env.payload["accepted_on"])
@@ -376,16 +379,13 @@ class ProcurementViews(Projection):
 
     def on_PriceObserved(self, conn: sa.Connection, env: Envelope) -> None:
         """A newer price supersedes the open alerts of the ingredient (a new alert follows if still out of bounds)."""
-        p, t = env.payload, price_alerts.c
-        query = price_alerts.update().where(
-            t.item_code == p["item_code"], t.observed_on <= p["observed_on"], t.closed_on.is_(None)
-        )
-        conn.execute(query.values(closed_on=p["observed_on"]))
+        p = env.payload
+        sql.run(conn, _CLOSE_SUPERSEDED_ALERTS, {"item_code": p["item_code"], "day": p["observed_on"]})
 
     def on_PriceMoveAlerted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("item_code", "kind", "observed_on", "price_cents", "basis_cents", "change", "threshold")
-        conn.execute(price_alerts.insert(), {k: p[k] for k in keys} | {"alert_id": env.event_id})
+        sql.insert(conn, price_alerts, {k: p[k] for k in keys} | {"alert_id": env.event_id})
 
 
 class ReceivedAuthorisations(Projection):
@@ -407,16 +407,14 @@ class ReceivedAuthorisations(Projection):
             "district": p.get("district") or env.district,
             "category": p.get("category"),
             "quantity": p.get("quantity"),
-            "authorised_on": p.get("authorised_on") or env.recorded_at[:10],
+            "authorised_on": p.get("authorised_on") or china_date(env.recorded_at),
         }
         row = load_command(RecordPurchaseAuthorisationSchema, received)
         key = received_authorisations.c.authorisation_id == row["authorisation_id"]
         if conn.execute(sa.select(received_authorisations.c.authorisation_id).where(key)).first():
             return  # the same authorisation published again
         extra = {k: p.get(k) for k in ("asset_category", "idle_items_checked", "idle_items_fitting")}
-        conn.execute(
-            received_authorisations.insert(), row | extra | {"authorised_on": row["authorised_on"].isoformat()}
-        )
+        sql.insert(conn, received_authorisations, row | extra | {"authorised_on": row["authorised_on"].isoformat()})
 
 
 # -- queries -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common import sql
 from services.common.db import register_migrations
 from services.common.events import Envelope
 from services.common.holidays import CHINA_STANDARD_TIME
@@ -141,6 +142,17 @@ findings = sa.Table(
 
 TABLES = (vehicles, seals, quotas, costs, consumption, trips, findings)
 
+_RAISE_ODOMETER = (
+    vehicles.update()
+    .where(vehicles.c.vehicle_id == sa.bindparam("vehicle_id"), vehicles.c.odometer_km < sa.bindparam("km"))
+    .values(odometer_km=sa.bindparam("km"))
+)
+"""A vehicle's odometer, raised to ``km`` (never lowered); built once (``services.common.sql``)."""
+_SEAL_START = sa.select(seals.c.sealed_from).where(
+    seals.c.vehicle_id == sa.bindparam("vehicle_id"), seals.c.seal_id == sa.bindparam("seal_id")
+)
+"""When one seal of a vehicle began."""
+
 
 def local_date(moment: str) -> str:
     """The Beijing-time date (ISO) of an ISO date or datetime."""
@@ -169,24 +181,16 @@ class VehiclesViews(Projection):
     def on_FleetEstablished(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         row = {"agency_id": p["agency_id"], "district": p["district"], "quota": p["quota"], "vehicles": 0}
-        conn.execute(quotas.insert(), row)
+        sql.insert(conn, quotas, row)
 
     def on_VehicleQuotaRevised(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(
-            quotas.update().where(quotas.c.agency_id == env.payload["agency_id"]).values(quota=env.payload["quota"])
-        )
+        sql.update(conn, quotas, {"agency_id": env.payload["agency_id"]}, {"quota": env.payload["quota"]})
 
     def on_VehicleAdmittedToFleet(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(
-            quotas.update()
-            .where(quotas.c.agency_id == env.payload["agency_id"])
-            .values(vehicles=env.payload["vehicles"])
-        )
+        sql.update(conn, quotas, {"agency_id": env.payload["agency_id"]}, {"vehicles": env.payload["vehicles"]})
 
     def on_VehicleLeftFleet(self, conn: sa.Connection, env: Envelope) -> None:
-        conn.execute(
-            quotas.update().where(quotas.c.agency_id == env.payload["agency_id"]).values(vehicles=quotas.c.vehicles - 1)
-        )
+        sql.add(conn, quotas, {"agency_id": env.payload["agency_id"]}, {"vehicles": -1})
 
     def on_VehicleRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -206,34 +210,35 @@ class VehiclesViews(Projection):
             "norm_unit",
             "odometer_km",
         )
-        conn.execute(vehicles.insert(), {**{k: p[k] for k in keys}, "status": "in_service"})
+        sql.insert(conn, vehicles, {**{k: p[k] for k in keys}, "status": "in_service"})
 
     def on_VehicleSealed(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("vehicle_id", "seal_id", "sealed_from", "sealed_until", "reason")
-        conn.execute(seals.insert(), {k: p[k] for k in keys})
+        sql.insert(conn, seals, {k: p[k] for k in keys})
 
     def on_VehicleUnsealed(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        key = (seals.c.vehicle_id == p["vehicle_id"]) & (seals.c.seal_id == p["seal_id"])
-        start = conn.execute(sa.select(seals.c.sealed_from).where(key)).scalar()
+        key = {"vehicle_id": p["vehicle_id"], "seal_id": p["seal_id"]}
+        start = conn.execute(_SEAL_START, key).scalar()
         if start is None or p["unsealed_on"] <= start:
-            conn.execute(seals.delete().where(key))
+            sql.delete(conn, seals, key)
         else:
             last = date.fromordinal(date.fromisoformat(p["unsealed_on"]).toordinal() - 1).isoformat()
-            conn.execute(seals.update().where(key).values(sealed_until=last))
+            sql.update(conn, seals, key, {"sealed_until": last})
 
     def on_VehicleDisposed(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(
-            vehicles.update()
-            .where(vehicles.c.vehicle_id == p["vehicle_id"])
-            .values(
-                status="disposed",
-                disposed_on=p["disposed_on"],
-                disposal_method=p["method"],
-                proceeds_cents=p["proceeds_cents"],
-            )
+        sql.update(
+            conn,
+            vehicles,
+            {"vehicle_id": p["vehicle_id"]},
+            {
+                "status": "disposed",
+                "disposed_on": p["disposed_on"],
+                "disposal_method": p["method"],
+                "proceeds_cents": p["proceeds_cents"],
+            },
         )
 
     # -- costs and odometer --------------------------------------------------------------------------
@@ -249,13 +254,12 @@ class VehiclesViews(Projection):
             "occurred_on": local_date(occurred),
             "designated": p.get("designated"),
         }
-        conn.execute(costs.insert(), {**row, **extra})
+        sql.insert(conn, costs, {**row, **extra})
         self._odometer(conn, p["vehicle_id"], p.get("odometer_km"))
 
     def _odometer(self, conn: sa.Connection, vehicle_id: str, km: float | None) -> None:
         if km is not None:
-            v = vehicles.c
-            conn.execute(vehicles.update().where(v.vehicle_id == vehicle_id, v.odometer_km < km).values(odometer_km=km))
+            sql.run(conn, _RAISE_ODOMETER, {"vehicle_id": vehicle_id, "km": km})
 
     def on_FuelRecorded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -279,7 +283,7 @@ class VehiclesViews(Projection):
     def on_FuelConsumptionMeasured(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("vehicle_id", "to_km", "from_km", "energy_kind", "quantity", "per_100km", "norm_per_100km")
-        conn.execute(consumption.insert(), {**{k: p[k] for k in keys}, "measured_on": local_date(p["measured_at"])})
+        sql.insert(conn, consumption, {**{k: p[k] for k in keys}, "measured_on": local_date(p["measured_at"])})
 
     # -- anomalies -----------------------------------------------------------------------------------
 
@@ -296,15 +300,12 @@ class VehiclesViews(Projection):
             "detail": detail[:1000],
             "evidence": _evidence(p),
         }
-        conn.execute(findings.delete().where(findings.c.item_id == item_id))  # a district's share may fall again
-        conn.execute(findings.insert(), {**row, **keys})
+        sql.delete(conn, findings, {"item_id": item_id})  # a district's share may fall again
+        sql.insert(conn, findings, {**row, **keys})
 
     def _close(self, conn: sa.Connection, item_id: str, closed: str, note: str) -> None:
-        conn.execute(
-            findings.update()
-            .where(findings.c.item_id == item_id, findings.c.closed_on.is_(None))
-            .values(closed_on=local_date(closed), note=note[:1000])
-        )
+        still_open = {"item_id": item_id, "closed_on": None}
+        sql.update(conn, findings, still_open, {"closed_on": local_date(closed), "note": note[:1000]})
 
     def on_FuelConsumptionAboveNorm(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -354,13 +355,13 @@ class VehiclesViews(Projection):
     # -- trips ---------------------------------------------------------------------------------------
 
     def _trip(self, conn: sa.Connection, trip_id: str, **values: Any) -> None:
-        conn.execute(trips.update().where(trips.c.trip_id == trip_id).values(**values))
+        sql.update(conn, trips, {"trip_id": trip_id}, values)
 
     def on_TripRequested(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("trip_id", "agency_id", "district", "purpose", "destination", "planned_start", "planned_end")
         row = {k: p[k] for k in keys}
-        conn.execute(trips.insert(), {**row, "status": "requested", "approved": False, "gps_points": 0, "gps_km": 0.0})
+        sql.insert(conn, trips, {**row, "status": "requested", "approved": False, "gps_points": 0, "gps_km": 0.0})
 
     def on_TripDispatched(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -379,12 +380,7 @@ class VehiclesViews(Projection):
 
     def on_GpsPointsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        t = trips.c
-        conn.execute(
-            trips.update()
-            .where(t.trip_id == p["trip_id"])
-            .values(gps_points=t.gps_points + p["count"], gps_km=t.gps_km + p["distance_km"])
-        )
+        sql.add(conn, trips, {"trip_id": p["trip_id"]}, {"gps_points": p["count"], "gps_km": p["distance_km"]})
 
     def on_TripFinished(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload

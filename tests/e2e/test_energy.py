@@ -21,7 +21,9 @@ from tests.e2e.conftest import Platform
 from tests.support import read_topic
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-START = NOW - timedelta(days=2)
+# 10:00 in China two days ago: readings of a few hours after it stay within one local day at any time of running.
+_TWO_DAYS_AGO = NOW.astimezone(CHINA_STANDARD_TIME).date() - timedelta(days=2)
+START = datetime(*_TWO_DAYS_AGO.timetuple()[:3], 10, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
 
 
 def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 30) -> Any:

@@ -2,7 +2,8 @@
 
 ``start_services_with_broker`` starts a Tansu of the caller's own and some services (office_space by
 default) with ``services.common.processes``, the way ``make run`` does, on free ports and SQLite stores
-in a temporary folder.
+in a temporary folder. With ``broker_first=False`` the services start before their broker, which
+``RunningServices.start_broker`` starts later.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.common.processes import Managed, ProcessGroup, free_port, start_services, start_tansu
+from services.common.processes import (
+    Managed,
+    ProcessGroup,
+    free_port,
+    service_argv,
+    start_services,
+    start_tansu,
+    wait_until,
+)
 
 
 @dataclass
@@ -23,9 +32,14 @@ class RunningServices:
     """Service processes, their Tansu, and how to reach them."""
 
     group: ProcessGroup
-    tansu: Managed
+    tansu: Managed | None
     ports: dict[str, int]
     bootstrap: str
+
+    def start_broker(self) -> Managed:
+        """Start the Tansu of ``bootstrap`` (when the services were started before it)."""
+        self.tansu = start_tansu(self.group, int(self.bootstrap.rsplit(":", 1)[1]))
+        return self.tansu
 
     def get(self, service: str, path: str) -> tuple[int, Any]:
         """(status, JSON body or text) of GET ``path`` on ``service``'s HTTP port."""
@@ -51,9 +65,14 @@ def _body(raw: bytes) -> Any:
 
 
 def start_services_with_broker(
-    base: Path, amqp_uri: str, names: tuple[str, ...] = ("office_space",), **extra_env: str
+    base: Path,
+    amqp_uri: str,
+    names: tuple[str, ...] = ("office_space",),
+    broker_first: bool = True,
+    **extra_env: str,
 ) -> RunningServices:
-    """Start a Tansu of our own, then ``names``, and wait until each is ready."""
+    """Start a Tansu of our own, then ``names``, and wait until each is ready; or, unless ``broker_first``,
+    start ``names`` alone and wait until each is alive (``start_broker`` starts the broker)."""
     ports = {name: free_port() for name in names}
     broker_port = free_port()
     env = {
@@ -65,10 +84,16 @@ def start_services_with_broker(
         **extra_env,
     }
     group = ProcessGroup(base, env)
-    tansu = start_tansu(group, broker_port)
-    running = RunningServices(group, tansu, ports, env["KAFKA_BOOTSTRAP"])
+    running = RunningServices(group, None, ports, env["KAFKA_BOOTSTRAP"])
     try:
-        start_services(group, ports, names, timeout=90)
+        if broker_first:
+            running.start_broker()
+            start_services(group, ports, names, timeout=90)
+        else:
+            for name in names:
+                group.spawn(name, service_argv(name))
+            for name in names:
+                wait_until(lambda n=name: running.get(n, "/health/live")[0] == 200, 90, f"{name} alive")
     except BaseException:
         running.stop()
         raise

@@ -48,6 +48,7 @@ def test_a_dead_broker_makes_the_service_unready_naming_kafka(tmp_path: Path, pr
     running = start_services_with_broker(tmp_path, private_amqp_uri, HEALTH_CACHE_SECONDS="0.5")
     try:
         _wait_for(running, "office_space", "/health/ready", 200)
+        assert running.tansu is not None
         os.kill(running.tansu.pid, signal.SIGKILL)
 
         body = _wait_for(running, "office_space", "/health/ready", 503)
@@ -57,5 +58,40 @@ def test_a_dead_broker_makes_the_service_unready_naming_kafka(tmp_path: Path, pr
         assert body["checks"]["kafka"].startswith("unreachable: ") and running.bootstrap in body["checks"]["kafka"]
         assert running.get("office_space", "/health")[0] == 503
         assert running.get("office_space", "/health/live")[0] == 200  # alive: a restart would not help
+    finally:
+        running.stop()
+
+
+def test_services_started_before_their_broker_run_unready_and_do_their_work_once_it_is_up(
+    tmp_path: Path, private_amqp_uri: str
+) -> None:
+    names = ("office_space", "gateway")
+    running = start_services_with_broker(
+        tmp_path, private_amqp_uri, names, broker_first=False, HEALTH_CACHE_SECONDS="0.5"
+    )
+    try:
+        for name in names:
+            body = _wait_for(running, name, "/health/ready", 503)
+            assert body["checks"]["kafka"].startswith("unreachable: ") and body["checks"]["database"] == "ok"
+        logs = {name: tmp_path / "log" / f"{name}.log" for name in names}
+        waiting = {"office_space": "relay_waiting_for_kafka", "gateway": "district_inbound_round_failed"}
+        deadline = time.monotonic() + 30
+        while any(waiting[n] not in logs[n].read_text() for n in names):  # each has met no broker yet
+            assert time.monotonic() < deadline, "a service never tried to reach Kafka"
+            time.sleep(0.3)
+        assert all(running.get(name, "/health/live")[0] == 200 for name in names)
+
+        running.start_broker()
+
+        for name in names:
+            _wait_for(running, name, "/health/ready", 200, timeout=60)
+        backlog = 'gov_outbox_backlog_events{service="office_space"} 0.0'  # the relay runs and has caught up
+        deadline = time.monotonic() + 30
+        while backlog not in running.get("office_space", "/metrics")[1]:
+            assert time.monotonic() < deadline, "the relay did not start once Kafka was up"
+            time.sleep(0.3)
+        while "district_inbound_started" not in logs["gateway"].read_text():
+            assert time.monotonic() < deadline, "the districts' consumer did not start once Kafka was up"
+            time.sleep(0.3)
     finally:
         running.stop()

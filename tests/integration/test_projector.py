@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from kafka import TopicPartition
 
 from services.common.broker import ensure_topics, make_producer
 from services.common.db import create_db_engine
-from services.common.projector import Projector
+from services.common.projector import Projection, Projector, seen_table
 from services.common.relay import OutboxRelay
 from services.common.store import EventStore
 from services.gateway import views
-from services.gateway.views.agencies import agencies_table
+from services.gateway.views.agencies import AgencyDirectory, agencies_table
 from tests.support import meta, new_agency, read_topic
 
 TOPIC = "office_space.events"
@@ -128,3 +130,47 @@ def test_a_rebuilt_projection_equals_the_incrementally_built_one(
     incremental = _agencies(projector)
     assert projector.rebuild() == 30
     assert _agencies(projector) == incremental and len(incremental) == 30
+
+
+class RegistrationsOnly(Projection):
+    """The agency directory's registrations alone: a projection that ignores most of its topic."""
+
+    topics = AgencyDirectory.topics
+    tables = AgencyDirectory.tables
+    on_AgencyRegistered = AgencyDirectory.on_AgencyRegistered  # noqa: N815 (named as the event is)
+
+
+def test_events_no_projection_applies_move_the_offsets_without_a_write(
+    store: EventStore, fresh_tansu: str, projection_url: str
+) -> None:
+    """A service's views read a whole topic for a few event types: the rest must cost no transaction, and their
+    offsets are stored once the projector finds nothing new (or with the next batch it applies)."""
+    for i in range(4):
+        agency = new_agency(f"A{i}")
+        agency.change_headcount(20 + i, "reorganised")
+        store.save(agency, meta())
+    _publish(store, fresh_tansu)
+    engine = create_db_engine(projection_url)
+    views.prepare_database(engine)
+    projector = Projector("registrations", engine, [RegistrationsOnly()], fresh_tansu, "test")
+    projector.assign()
+    records: list[Any] = []
+    while len(records) < 8:
+        polled = projector.consumer.poll(timeout_ms=5000)
+        records += [r for tp in sorted(polled, key=lambda p: (p.topic, p.partition)) for r in polled[tp]]
+    changes = [r for r in records if json.loads(r.value)["event_type"] == "AuthorisedHeadcountChanged"]
+    transactions: list[str] = []
+    sa.event.listen(engine, "begin", lambda conn: transactions.append("begin"))
+    projector._apply_batch(changes)
+    assert transactions == []
+    assert projector.stored_offsets() == {}
+    transactions.clear()
+    projector.save_offsets()
+    assert transactions == ["begin"]
+    assert projector.stored_offsets() == {
+        TopicPartition(r.topic, r.partition): max(c.offset + 1 for c in changes if c.partition == r.partition)
+        for r in changes
+    }
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(seen_table)).scalar_one() == 0
+    assert _agencies(projector) == []

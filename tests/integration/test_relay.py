@@ -121,3 +121,28 @@ def test_on_postgresql_an_event_that_commits_late_is_not_skipped(postgres_url: s
         pass
     published = {e["stream_id"] for e in envelopes_of(read_topic(tansu, topic))}
     assert published == {"SLOW", "FAST"}
+
+
+def test_commits_made_while_the_relay_lingers_go_out_in_one_round(tmp_path: Path, tansu: str) -> None:
+    store = EventStore.open(f"sqlite:///{tmp_path / 's.db'}", "office_space")
+    topic = _topic()
+    relay = _relay(store, tansu, topic)
+    rounds: list[int] = []
+    recorded = store.set_relay_position
+    store.set_relay_position = lambda t, position: (rounds.append(position), recorded(t, position))  # type: ignore[method-assign]
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop, 5.0, 0.5), daemon=True)
+    runner.start()
+    try:
+        time.sleep(0.3)  # the first, idle round is over: the relay waits to be woken
+        for i in range(3):
+            store.save(new_agency(f"L{i}"), meta())
+            relay.wakeup.set()
+            time.sleep(0.05)
+        wait_until(lambda: store.relay_position(topic) == 3, 10, "the relay")
+    finally:
+        stop.set()
+        relay.wakeup.set()
+        runner.join(10)
+    assert rounds == [3]  # one round for the three commits, not one each
+    assert len(read_topic(tansu, topic)) == 3

@@ -582,6 +582,58 @@ def baseline_eventsourcing(path: Path, rate: float, seconds: float) -> dict[str,
     return summary(rate, seconds, latencies, errors, time.perf_counter() - start)
 
 
+@contextlib.contextmanager
+def nameko_floor(env: dict[str, str]) -> Iterator[tuple[int, dict[str, int]]]:
+    """The stack's floor (``tests/load/nameko_floor.py``) as two processes on a RabbitMQ virtual host of their
+    own: the HTTP port and the pids."""
+    from tests.conftest import rabbitmq_vhost
+
+    with rabbitmq_vhost() as amqp_uri:
+        port = free_port()
+        quiet = env | {"PYTHONWARNINGS": "ignore"}
+        processes = {
+            side: subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.load.nameko_floor",
+                    side,
+                    amqp_uri,
+                    str(port if side == "gateway" else free_port()),
+                ],
+                env=quiet,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for side in ("service", "gateway")
+        }
+        try:
+            for side, process in processes.items():
+                assert process.stdout is not None
+                if process.stdout.readline().strip() != "ready":
+                    raise RuntimeError(f"the nameko floor's {side} did not start")
+            yield port, {f"floor {side}": process.pid for side, process in processes.items()}
+        finally:
+            for process in processes.values():
+                process.terminate()
+            for process in processes.values():
+                process.wait(timeout=30)
+
+
+async def baseline_floor(port: int, pids: dict[str, int], run: str, rate: float, seconds: float) -> dict[str, Any]:
+    """The same commands, open loop at the same rate, through the bare nameko HTTP → RPC → answer path."""
+    http = Http(port, "floor")
+    await open_loop(http, 50, load_commands(run, f"floor-warm-{rate}", 50), [])
+    commands = load_commands(run, f"floor-{rate}", int(rate * seconds))
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    result = await open_loop(http, rate, commands, [])
+    result["cpu_ms_per_command"] = {
+        name: round((cpu_seconds(pid) - before[name]) * 1000 / len(commands), 2) for name, pid in pids.items()
+    }
+    http.close()
+    return result
+
+
 # -- memory ---------------------------------------------------------------------------------------------
 
 
@@ -684,6 +736,7 @@ def _freshness(f: dict[str, Any], producer: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     """The gateway, freshness and memory sections of BENCHMARKS.md."""
     steps, producer, es = results["steps"], results["baseline_producer"], results["baseline_eventsourcing"]
+    floor = results.get("baseline_floor", {})
     goal_rate = str(FRESHNESS_RATE)
     p99 = steps.get(goal_rate, {}).get("p99")
     goal = "—" if p99 is None else f"**{'met' if p99 < 50 else 'not met'}** (p99 {p99:,.0f} ms)"
@@ -697,26 +750,33 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['baseline_seconds']:.0f} s each: a raw kafka-python producer (`acks=all`, idempotent, the relay's "
         "settings) sending one envelope per command — the durable write on the broker alone — and the "
         "`eventsourcing` library's `Application` deciding and saving the same kind of commands (register an agency, "
-        "post staff) in process on SQLite — an event-sourced command without HTTP, RPC, contracts or idempotency. "
+        "post staff) in process on SQLite — an event-sourced command without HTTP, RPC, contracts or idempotency; "
+        "and the stack's floor (`tests/load/nameko_floor.py`): the same requests through a bare nameko HTTP service "
+        "calling a bare nameko RPC service that answers at once, two processes on RabbitMQ as the gateway and a "
+        "service are — eventlet, werkzeug, kombu and RabbitMQ without any of the platform's work. "
         f"Goal: p99 under 50 ms at {goal_rate} commands/s — {goal}.",
         "",
         "| commands/s offered | achieved | p50 ms | p95 ms | p99 ms | max ms | errors | raw producer p50 / p99 ms "
-        "| eventsourcing p50 / p99 ms | p99 ratio to raw producer | p99 ratio to eventsourcing |",
-        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| eventsourcing p50 / p99 ms | nameko floor achieved, p50 / p99 ms | p99 ratio to raw producer "
+        "| p99 ratio to eventsourcing | p99 ratio to nameko floor |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for rate, s in steps.items():
         b, e = producer[rate], es[rate]
+        f = floor.get(rate)
+        floor_cell = f"{f['achieved']:,.1f}, {f['p50']:,.1f} / {f['p99']:,.1f}" if f else ""
         if s.get("skipped"):
             lines.append(
                 f"| {rate} | skipped: a lower rate did not keep up | | | | | | {b['p50']:,.1f} / {b['p99']:,.1f} "
-                f"| {e['p50']:,.1f} / {e['p99']:,.1f} | | |"
+                f"| {e['p50']:,.1f} / {e['p99']:,.1f} | {floor_cell} | | | |"
             )
             continue
         errors = ", ".join(f"{k}: {v}" for k, v in s["errors"].items()) or "0"
         lines.append(
             f"| {rate} | {s['achieved']:,.1f} | {s['p50']:,.1f} | {s['p95']:,.1f} | {s['p99']:,.1f} | {s['max']:,.1f} "
             f"| {errors} | {b['p50']:,.1f} / {b['p99']:,.1f} | {e['p50']:,.1f} / {e['p99']:,.1f} "
-            f"| {s['p99'] / b['p99']:,.1f} | {s['p99'] / e['p99']:,.1f} |"
+            f"| {floor_cell} | {s['p99'] / b['p99']:,.1f} | {s['p99'] / e['p99']:,.1f} "
+            f"| {s['p99'] / f['p99'] if f else float('nan'):,.1f} |"
         )
     ran = {rate: s for rate, s in steps.items() if not s.get("skipped")}
     lines += [
@@ -728,6 +788,16 @@ def markdown(results: dict[str, Any]) -> str:
         + ".",
     ]
     lines += _cpu_table(steps)
+    if floor:
+        lines += [
+            "",
+            "The nameko floor's CPU per request, in ms (its RPC side + its HTTP side; RabbitMQ not counted): "
+            + ", ".join(
+                f"{rate}/s: " + " + ".join(f"{cpu:.2f}" for cpu in f["cpu_ms_per_command"].values())
+                for rate, f in floor.items()
+            )
+            + ".",
+        ]
     if results.get("freshness"):
         lines += _freshness(results["freshness"], producer)
     mem = results["memory"]
@@ -776,6 +846,14 @@ def run(
                 f"  baselines {rate:>4}/s: raw producer p50 {b['p50']} ms p99 {b['p99']} ms; "
                 f"eventsourcing p50 {e['p50']} ms p99 {e['p99']} ms"
             )
+        results["baseline_floor"] = {}
+        with nameko_floor(running.env) as (floor_port, floor_pids):
+            for rate in rates:
+                f = asyncio.run(baseline_floor(floor_port, floor_pids, run_id, rate, baseline_seconds))
+                results["baseline_floor"][str(rate)] = f
+                log(
+                    f"  baseline nameko floor {rate:>4}/s: p50 {f['p50']} ms p99 {f['p99']} ms, CPU {f['cpu_ms_per_command']}"
+                )
         steps, freshness = asyncio.run(_gateway_load(running, token, run_id, rates, seconds))
         results["steps"], results["freshness"] = steps, freshness
         results["memory"] = memory(running)

@@ -361,9 +361,12 @@ def breakdown(agencies: int = 200) -> dict[str, Any]:
     current = [""]
     with tempfile.TemporaryDirectory(prefix="gov-bench-breakdown-") as tmp:
         engine = create_db_engine(f"sqlite:///{tmp}/gateway.db")
+        # counted by SQLite itself: projections run their writes on the driver's cursor, past SQLAlchemy's events
+        sa.event.listen(
+            engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(lambda _: statements.update([current[0]]))
+        )
         views.prepare_database(engine)
         routes = [(p, {t.split(".")[0] for t in p.topics}) for p in views.data_center_projections()]
-        sa.event.listen(engine, "before_cursor_execute", lambda *_: statements.update([current[0]]))
         for start in range(0, len(envelopes), 2000):
             with engine.begin() as conn:
                 for env in envelopes[start : start + 2000]:

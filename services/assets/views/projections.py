@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common import sql
 from services.common.events import Envelope
 from services.common.projector import Projection
 from services.common.settings import topic_for
@@ -24,13 +25,20 @@ from .tables import (
     stocktakes,
 )
 
-
-def _set(conn: sa.Connection, table: sa.Table, key: Any, **values: Any) -> None:
-    conn.execute(table.update().where(key).values(**values))
-
-
-def _add(conn: sa.Connection, table: sa.Table, key: Any, **deltas: int) -> None:
-    conn.execute(table.update().where(key).values({name: table.c[name] + value for name, value in deltas.items()}))
+_ANSWER_REORDER_SIGNAL = (
+    stock_levels.update()
+    .where(
+        stock_levels.c.sku == sa.bindparam("sku"),
+        stock_levels.c.site == sa.bindparam("site"),
+        stock_levels.c.on_hand > stock_levels.c.reorder_point,
+    )
+    .values(below_since=None)
+)
+"""A site's stock back above its reorder point: the reorder signal is answered (built once: ``services.common.sql``)."""
+_ISSUED_TO = sa.select(goods_issued.c.sku).where(
+    goods_issued.c.agency_id == sa.bindparam("agency_id"), goods_issued.c.sku == sa.bindparam("sku")
+)
+"""Whether an agency has been issued goods of a SKU."""
 
 
 class AssetsViews(Projection):
@@ -42,13 +50,13 @@ class AssetsViews(Projection):
     # -- the ledger ---------------------------------------------------------------------------------
 
     def _asset(self, conn: sa.Connection, asset_id: str, **values: Any) -> None:
-        _set(conn, assets, assets.c.asset_id == asset_id, **values)
+        sql.update(conn, assets, {"asset_id": asset_id}, values)
 
     def on_AssetRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("asset_id", "agency_id", "district", "category", "name", "location", "condition")
         more = ("original_value_cents", "acquired_on", "min_service_life_years", "contract_id", "delivery_id")
-        conn.execute(assets.insert(), {k: p[k] for k in (*keys, *more)} | {"status": "in_use"})
+        sql.insert(conn, assets, {k: p[k] for k in (*keys, *more)} | {"status": "in_use"})
 
     def on_AssetRelocated(self, conn: sa.Connection, env: Envelope) -> None:
         self._asset(conn, env.payload["asset_id"], location=env.payload["to_location"])
@@ -101,23 +109,24 @@ class AssetsViews(Projection):
         p = env.payload
         keys = ("request_id", "agency_id", "district", "category", "quantity", "replaces_asset_id", "opened_on")
         counts = {"allocated": 0, "purchase_authorised": 0, "status": "open"}
-        conn.execute(requests.insert(), {k: p[k] for k in keys} | counts)
+        sql.insert(conn, requests, {k: p[k] for k in keys} | counts)
 
     def on_RequestFulfilledFromIdleStock(self, conn: sa.Connection, env: Envelope) -> None:
-        key = requests.c.request_id == env.payload["request_id"]
-        _add(conn, requests, key, allocated=len(env.payload["asset_ids"]))
-        _set(conn, requests, key, status="fulfilled")
+        key = {"request_id": env.payload["request_id"]}
+        sql.add(conn, requests, key, {"allocated": len(env.payload["asset_ids"])})
+        sql.update(conn, requests, key, {"status": "fulfilled"})
 
     def on_PurchaseAuthorised(self, conn: sa.Connection, env: Envelope) -> None:
-        key = requests.c.request_id == env.payload["request_id"]
-        _set(conn, requests, key, purchase_authorised=env.payload["quantity"], status="purchase_authorised")
+        values = {"purchase_authorised": env.payload["quantity"], "status": "purchase_authorised"}
+        sql.update(conn, requests, {"request_id": env.payload["request_id"]}, values)
 
     def on_LoanIssued(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("loan_id", "borrower_agency_id", "district", "purpose", "occasion", "due_on", "lent_on")
         ids = json.dumps(p["asset_ids"])
-        conn.execute(
-            loans.insert(),
+        sql.insert(
+            conn,
+            loans,
             {k: p[k] for k in keys}
             | {"asset_ids": ids, "outstanding_asset_ids": ids, "outstanding": len(p["asset_ids"])},
         )
@@ -126,74 +135,69 @@ class AssetsViews(Projection):
         p = env.payload
         left = p["outstanding_asset_ids"]
         values = {"outstanding_asset_ids": json.dumps(left), "outstanding": len(left)}
-        _set(conn, loans, loans.c.loan_id == p["loan_id"], **values, returned_on=None if left else p["returned_on"])
+        sql.update(conn, loans, {"loan_id": p["loan_id"]}, values | {"returned_on": None if left else p["returned_on"]})
 
     def on_LoanOverdueFlagged(self, conn: sa.Connection, env: Envelope) -> None:
-        _set(conn, loans, loans.c.loan_id == env.payload["loan_id"], flagged_on=env.payload["flagged_on"])
+        sql.update(conn, loans, {"loan_id": env.payload["loan_id"]}, {"flagged_on": env.payload["flagged_on"]})
 
     # -- stock-takes --------------------------------------------------------------------------------
 
     def on_StockTakeOpened(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         row = {k: p[k] for k in ("stocktake_id", "agency_id", "district", "opened_on")}
-        conn.execute(stocktakes.insert(), row | {"status": "counting", "expected_items": len(p["expected"])})
+        sql.insert(conn, stocktakes, row | {"status": "counting", "expected_items": len(p["expected"])})
 
     def on_StockTakeFindingRecorded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("finding_id", "stocktake_id", "agency_id", "kind", "asset_id", "ledger_location", "found_location")
-        conn.execute(
-            findings.insert(), {k: p[k] for k in keys} | {"district": env.district, "recorded_on": p["recorded_on"]}
+        sql.insert(
+            conn, findings, {k: p[k] for k in keys} | {"district": env.district, "recorded_on": p["recorded_on"]}
         )
 
     def on_CountingClosed(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         status = "reconciling" if p["findings"] else "reconciled"
         values = {"counted_items": p["counted_items"], "findings": p["findings"], "closed_on": p["closed_on"]}
-        _set(conn, stocktakes, stocktakes.c.stocktake_id == p["stocktake_id"], status=status, **values)
+        sql.update(conn, stocktakes, {"stocktake_id": p["stocktake_id"]}, {"status": status, **values})
 
     def on_FindingReconciled(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        key = findings.c.finding_id == p["finding_id"]
-        _set(conn, findings, key, resolution=p["resolution"], reconciled_on=p["reconciled_on"])
+        resolved = {"resolution": p["resolution"], "reconciled_on": p["reconciled_on"]}
+        sql.update(conn, findings, {"finding_id": p["finding_id"]}, resolved)
         still_open = sa.select(sa.func.count()).where(
             findings.c.stocktake_id == p["stocktake_id"], findings.c.resolution.is_(None)
         )
         if conn.execute(still_open).scalar_one() == 0:
-            _set(conn, stocktakes, stocktakes.c.stocktake_id == p["stocktake_id"], status="reconciled")
+            sql.update(conn, stocktakes, {"stocktake_id": p["stocktake_id"]}, {"status": "reconciled"})
 
     # -- disposals ----------------------------------------------------------------------------------
 
     def on_DisposalApplied(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("disposal_id", "agency_id", "district", "method", "book_value_cents", "applied_on")
-        conn.execute(
-            disposals.insert(), {k: p[k] for k in keys} | {"status": "applied", "asset_count": len(p["asset_ids"])}
-        )
+        sql.insert(conn, disposals, {k: p[k] for k in keys} | {"status": "applied", "asset_count": len(p["asset_ids"])})
 
     def on_DisposalApproved(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        _set(
-            conn, disposals, disposals.c.disposal_id == p["disposal_id"], status="approved", decided_on=p["approved_on"]
-        )
+        decided = {"status": "approved", "decided_on": p["approved_on"]}
+        sql.update(conn, disposals, {"disposal_id": p["disposal_id"]}, decided)
 
     def on_DisposalRejected(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        _set(
-            conn, disposals, disposals.c.disposal_id == p["disposal_id"], status="rejected", decided_on=p["rejected_on"]
-        )
+        decided = {"status": "rejected", "decided_on": p["rejected_on"]}
+        sql.update(conn, disposals, {"disposal_id": p["disposal_id"]}, decided)
 
     def on_DisposalCompleted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         done = {"status": "completed", "proceeds_cents": p["proceeds_cents"], "completed_on": p["completed_on"]}
-        _set(conn, disposals, disposals.c.disposal_id == p["disposal_id"], **done)
+        sql.update(conn, disposals, {"disposal_id": p["disposal_id"]}, done)
 
     # -- warehouse stock ----------------------------------------------------------------------------
 
     def _level(self, conn: sa.Connection, sku: str, site: str, **values: Any) -> None:
-        key = (stock_levels.c.sku == sku) & (stock_levels.c.site == site)
-        _set(conn, stock_levels, key, **values)
-        # back above the reorder point: the reorder signal is answered
-        _set(conn, stock_levels, key & (stock_levels.c.on_hand > stock_levels.c.reorder_point), below_since=None)
+        key = {"sku": sku, "site": site}
+        sql.update(conn, stock_levels, key, values)
+        sql.run(conn, _ANSWER_REORDER_SIGNAL, key)
 
     def on_ReorderPointReached(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -201,11 +205,11 @@ class AssetsViews(Projection):
 
     def on_StockItemRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        conn.execute(stock_items.insert(), {k: p[k] for k in ("sku", "name", "unit")} | {"average_unit_cost_cents": 0})
+        sql.insert(conn, stock_items, {k: p[k] for k in ("sku", "name", "unit")} | {"average_unit_cost_cents": 0})
         levels = [
             {"sku": p["sku"], "site": s, "on_hand": 0, "reorder_point": p["reorder_points"][s]} for s in p["sites"]
         ]
-        conn.execute(stock_levels.insert(), levels)
+        sql.insert(conn, stock_levels, levels)
 
     def on_ReorderPointSet(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -214,18 +218,15 @@ class AssetsViews(Projection):
     def on_GoodsReceived(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         self._level(conn, p["sku"], p["site"], on_hand=p["on_hand_after"])
-        cost = p["average_unit_cost_cents"]
-        _set(conn, stock_items, stock_items.c.sku == p["sku"], average_unit_cost_cents=cost)
+        sql.update(conn, stock_items, {"sku": p["sku"]}, {"average_unit_cost_cents": p["average_unit_cost_cents"]})
 
     def on_GoodsIssued(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         self._level(conn, p["sku"], p["site"], on_hand=p["on_hand_after"])
-        key = (goods_issued.c.agency_id == p["agency_id"]) & (goods_issued.c.sku == p["sku"])
-        if conn.execute(sa.select(goods_issued.c.sku).where(key)).first() is None:
-            conn.execute(
-                goods_issued.insert(), {"agency_id": p["agency_id"], "sku": p["sku"], "quantity": 0, "value_cents": 0}
-            )
-        _add(conn, goods_issued, key, quantity=p["quantity"], value_cents=p["value_cents"])
+        key = {"agency_id": p["agency_id"], "sku": p["sku"]}
+        if conn.execute(_ISSUED_TO, key).first() is None:
+            sql.insert(conn, goods_issued, key | {"quantity": 0, "value_cents": 0})
+        sql.add(conn, goods_issued, key, {"quantity": p["quantity"], "value_cents": p["value_cents"]})
 
     def on_GoodsTransferred(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -242,8 +243,9 @@ class ReceivedDeliveries(Projection):
     def on_DeliveryAccepted(self, conn: sa.Connection, env: Envelope) -> None:
         """Keep the accepted delivery; the service's timer enters its items."""
         p = env.payload
-        conn.execute(
-            received_deliveries.insert(),
+        sql.insert(
+            conn,
+            received_deliveries,
             {
                 "event_id": env.event_id,
                 "contract_id": p["contract_id"],

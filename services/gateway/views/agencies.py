@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common import sql
 from services.common.events import Envelope
 from services.common.projector import Projection
 from services.common.settings import topic_for
@@ -35,8 +36,9 @@ class AgencyDirectory(Projection):
     def on_AgencyRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         """A new agency."""
         p = env.payload
-        conn.execute(
-            agencies_table.insert(),
+        sql.insert(
+            conn,
+            agencies_table,
             {
                 "agency_id": p["agency_id"],
                 "name": p["name"],
@@ -52,20 +54,24 @@ class AgencyDirectory(Projection):
 
     def on_AuthorisedHeadcountChanged(self, conn: sa.Connection, env: Envelope) -> None:
         """A new authorised headcount."""
-        conn.execute(
-            agencies_table.update()
-            .where(agencies_table.c.agency_id == env.payload["agency_id"])
-            .values(
-                authorised_headcount=env.payload["authorised_headcount"],
-                version=env.stream_version,
-                updated_at=env.recorded_at,
-            )
+        sql.update(
+            conn,
+            agencies_table,
+            {"agency_id": env.payload["agency_id"]},
+            {
+                "authorised_headcount": env.payload["authorised_headcount"],
+                "version": env.stream_version,
+                "updated_at": env.recorded_at,
+            },
         )
+
+
+_AGENCY_BY_ID = sa.select(agencies_table).where(agencies_table.c.agency_id == sa.bindparam("agency_id"))
 
 
 def agency_row(conn: sa.Connection, agency_id: str) -> dict[str, Any] | None:
     """One agency of the directory, or None."""
-    row = conn.execute(sa.select(agencies_table).where(agencies_table.c.agency_id == agency_id)).first()
+    row = conn.execute(_AGENCY_BY_ID, {"agency_id": agency_id}).first()
     return row._asdict() if row else None
 
 

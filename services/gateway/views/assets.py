@@ -27,7 +27,7 @@ from services.assets.views import (
     stock_levels,
     with_book_value,
 )
-from services.common.events import utc_now
+from services.common.events import china_today
 from services.common.projector import Projection
 from services.gateway.views.agencies import agencies_table
 
@@ -84,7 +84,7 @@ def assets_by_agency(
     ``warehouse_figures`` gives them city-wide by category.
     ``district`` limits to holders (and borrowers, and agencies of the directory for goods issued) of a district.
     """
-    day = today or utc_now().date()
+    day = today or china_today()
     result: dict[str, dict[str, int]] = {}
 
     def figures(holder: str) -> dict[str, int]:
@@ -176,7 +176,7 @@ def warehouse_figures(conn: sa.Connection, today: date | None = None) -> dict[st
     - ``stock_value_cents``: warehouse stock (仓储) at moving average cost, in total and ``by_site`` (the central
       warehouse and each outlying point); ``items_at_or_below_reorder_point``: item-site pairs to replenish.
     """
-    day = today or utc_now().date()
+    day = today or china_today()
     a = assets.c
     columns = (a.category, a.status, a.original_value_cents, a.acquired_on, a.min_service_life_years)
     rows = with_book_value(
@@ -223,7 +223,7 @@ def open_items(
     (``overdue_loan``, opened the day after it was due), and warehouse stock at or below its reorder point
     (``reorder_point``, opened when it got there; city-wide, no agency or district, listed only when neither is
     asked for)."""
-    day = today or utc_now().date()
+    day = today or china_today()
     found: list[dict[str, Any]] = []
     if kind is None or kind.startswith("stocktake_"):
         found += _open_differences(conn, district, agency_id, kind)

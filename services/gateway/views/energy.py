@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services.common import sql
 from services.common.events import Envelope, utc_now
 from services.common.projector import Projection
 from services.common.settings import topic_for
@@ -114,7 +115,7 @@ FIGURE_KEYS = {kind: f"{kind}_{unit.lower()}" for kind, unit in METER_UNITS.item
 def _upsert_add(conn: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
     """Insert rows, or add their consumption to the rows with the same keys (SQLite and PostgreSQL)."""
     if rows:
-        conn.execute(_adding_upsert(conn.dialect.name, table, tuple(keys)), rows)
+        sql.run(conn, _adding_upsert(conn.dialect.name, table, tuple(keys)), rows)
 
 
 @cache
@@ -160,7 +161,7 @@ class EnergyFigures(Projection):
         """A meter and where it counts."""
         p = env.payload
         row = {k: p[k] for k in ("meter_id", "agency_id", "district", "kind", "sub_item")}
-        conn.execute(meters.insert(), row)
+        sql.insert(conn, meters, row)
 
     def on_MeterReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
         """A meter's batch: its consumption per local day, added to its agency's day and year (main meters)."""
@@ -199,19 +200,19 @@ class EnergyFigures(Projection):
         """An agency's statistics of a year."""
         p = env.payload
         row = {k: p[k] for k in ("agency_id", "year", "district")} | {"totals": json.dumps(p["totals"])}
-        conn.execute(reports.insert(), row)
+        sql.insert(conn, reports, row)
 
     def on_AnnualConsumptionCorrected(self, conn: sa.Connection, env: Envelope) -> None:
         """Corrected statistics."""
-        p, r = env.payload, reports.c
-        statement = reports.update().where(r.agency_id == p["agency_id"], r.year == p["year"])
-        conn.execute(statement.values(totals=json.dumps(p["totals"])))
+        p = env.payload
+        key = {"agency_id": p["agency_id"], "year": p["year"]}
+        sql.update(conn, reports, key, {"totals": json.dumps(p["totals"])})
 
     def on_EnergyQuotaSet(self, conn: sa.Connection, env: Envelope) -> None:
         """An agency's quota of a year."""
         p = env.payload
         row = {k: p[k] for k in ("agency_id", "year", "district", "basis")}
-        conn.execute(quotas.insert(), row | {"quota_limit": p["limit"], "alert_open": False})
+        sql.insert(conn, quotas, row | {"quota_limit": p["limit"], "alert_open": False})
 
     def on_EnergyQuotaRevised(self, conn: sa.Connection, env: Envelope) -> None:
         """A new limit."""
@@ -226,8 +227,8 @@ class EnergyFigures(Projection):
         self._quota(conn, env, alert_open=False)
 
     def _quota(self, conn: sa.Connection, env: Envelope, **values: Any) -> None:
-        q, p = quotas.c, env.payload
-        conn.execute(quotas.update().where(q.agency_id == p["agency_id"], q.year == p["year"]).values(**values))
+        p = env.payload
+        sql.update(conn, quotas, {"agency_id": p["agency_id"], "year": p["year"]}, values)
 
     # -- anomalies -----------------------------------------------------------------------------------
 
@@ -236,26 +237,24 @@ class EnergyFigures(Projection):
         p = env.payload
         row = {k: p[k] for k in ("anomaly_id", "kind", "agency_id", "district", "meter_id")}
         detail = anomaly_detail(p["kind"], p["meter_id"], p["period_start"], p["evidence"])
-        conn.execute(
-            anomalies.insert(), row | {"opened_on": _local_date(p["raised_at"]), "status": "open"} | {"detail": detail}
+        sql.insert(
+            conn, anomalies, row | {"opened_on": _local_date(p["raised_at"]), "status": "open"} | {"detail": detail}
         )
 
     def on_AnomalyAcknowledged(self, conn: sa.Connection, env: Envelope) -> None:
         """The agency took the anomaly on."""
-        a = anomalies.c
-        conn.execute(anomalies.update().where(a.anomaly_id == env.payload["anomaly_id"]).values(status="acknowledged"))
+        sql.update(conn, anomalies, {"anomaly_id": env.payload["anomaly_id"]}, {"status": "acknowledged"})
 
     def on_AnomalyResolved(self, conn: sa.Connection, env: Envelope) -> None:
         """The agency rectified it."""
-        a = anomalies.c
-        conn.execute(anomalies.update().where(a.anomaly_id == env.payload["anomaly_id"]).values(status="resolved"))
+        sql.update(conn, anomalies, {"anomaly_id": env.payload["anomaly_id"]}, {"status": "resolved"})
 
     # -- floor areas (per-m² quotas) -----------------------------------------------------------------
 
     def on_BuildingRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         """A building's gross floor area (office space), which per-m² quotas are multiplied by."""
         p = env.payload
-        conn.execute(floor_areas.insert(), {k: p[k] for k in ("building_id", "agency_id", "gross_floor_area_m2")})
+        sql.insert(conn, floor_areas, {k: p[k] for k in ("building_id", "agency_id", "gross_floor_area_m2")})
 
 
 PROJECTIONS: list[Projection] = [EnergyFigures()]

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.events import china_date
 from services.common.projector import Projection
 from services.procurement.views import (
     ProcurementViews,
@@ -153,7 +154,7 @@ def _open_abnormal_quotes(conn: sa.Connection, district: str | None, agency_id: 
             "kind": "abnormal_quote",
             "agency_id": row.agency_id,
             "district": row.agency_district,
-            "opened_on": row.flagged_at[:10],
+            "opened_on": china_date(row.flagged_at),
             "detail": (
                 f"tender {row.tender_id}: {row.kind} quote by {', '.join(json.loads(row.supplier_ids))} "
                 f"(bids {', '.join(json.loads(row.bid_ids))}; evidence {row.evidence})"

@@ -12,14 +12,24 @@ from typing import Any
 import pytest
 from amqp.exceptions import RecoverableConnectionError
 from kombu.exceptions import OperationalError
+from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-from nameko.rpc import RpcConsumer
 
-from services.common.rpc import BrokerTolerantRpc, _BrokerTolerantRpcConsumer, command
+from services.common.rpc import BrokerTolerantRpc, _BrokerTolerantRpcConsumer, _Responder, command
 
 
 class Message:
     properties = {"reply_to": "rpc.reply-gateway-1", "correlation_id": "c-1"}
+
+
+class Container:
+    config = {AMQP_URI_CONFIG_KEY: "amqp://guest:guest@127.0.0.1:5672/"}
+
+
+def _consumer() -> _BrokerTolerantRpcConsumer:
+    consumer: _BrokerTolerantRpcConsumer = object.__new__(_BrokerTolerantRpcConsumer)
+    consumer.container = Container()
+    return consumer
 
 
 @pytest.mark.parametrize(
@@ -33,21 +43,40 @@ class Message:
 def test_an_answer_the_broker_cannot_take_is_given_up_and_the_worker_ends_normally(
     monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
-    def broker_gone(self: Any, message: Any, result: Any, exc_info: Any) -> Any:
+    def broker_gone(self: Any, result: Any, exc_info: Any) -> Any:
         raise error
 
-    monkeypatch.setattr(RpcConsumer, "handle_result", broker_gone)
-    consumer = object.__new__(_BrokerTolerantRpcConsumer)
-    assert consumer.handle_result(Message(), {"id": "A1"}, None) == ({"id": "A1"}, None)
+    monkeypatch.setattr(_Responder, "send_response", broker_gone)
+    assert _consumer().handle_result(Message(), {"id": "A1"}, None) == ({"id": "A1"}, None)
 
 
 def test_other_errors_still_end_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    def bug(self: Any, message: Any, result: Any, exc_info: Any) -> Any:
+    def bug(self: Any, result: Any, exc_info: Any) -> Any:
         raise TypeError("a bug")
 
-    monkeypatch.setattr(RpcConsumer, "handle_result", bug)
+    monkeypatch.setattr(_Responder, "send_response", bug)
     with pytest.raises(TypeError):
-        object.__new__(_BrokerTolerantRpcConsumer).handle_result(Message(), None, None)
+        _consumer().handle_result(Message(), None, None)
+
+
+def test_an_answer_is_sent_without_waiting_for_a_publisher_confirm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lost answer is given up anyway: waiting for RabbitMQ's confirm would only add a round trip."""
+    sent: list[dict[str, Any]] = []
+
+    def publish(publisher: Any, payload: Any, **kwargs: Any) -> None:
+        sent.append({"payload": payload, "confirms": publisher.use_confirms, **kwargs})
+
+    monkeypatch.setattr(_Responder.publisher_cls, "publish", publish)
+    acked: list[Any] = []
+    consumer = _consumer()
+    consumer.queue_consumer = type("Queue", (), {"ack_message": staticmethod(acked.append)})()
+    message = Message()
+    message.properties = {**Message.properties, "content_type": "application/json"}
+    assert consumer.handle_result(message, {"id": "A1"}, None) == ({"id": "A1"}, None)
+    assert [(s["confirms"], s["routing_key"], s["payload"]["result"]) for s in sent] == [
+        (False, "rpc.reply-gateway-1", {"id": "A1"})
+    ]
+    assert acked == [message]
 
 
 def test_every_command_is_served_by_the_broker_tolerant_entrypoint() -> None:

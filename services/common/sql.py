@@ -1,0 +1,183 @@
+"""Writes that stay fast when a projection applies a million events: statements built once, run by the driver.
+
+A rebuild applies every event of the city's history, so what a projection spends per event decides how
+long it takes. Building a SQLAlchemy statement (``table.update().where(...).values(...)``) costs several
+times what running it costs, and running a statement through ``Connection.execute`` costs several times
+what the database driver itself takes (SQLite: about 40 µs against 5 µs). So projections write with:
+
+- ``insert(conn, table, row)``, or a list of rows with the same keys (one ``executemany``);
+- ``update(conn, table, key, values)``: set the columns of ``values`` in the rows whose columns equal
+  ``key`` (a ``None`` in ``key`` matches ``IS NULL``, as ``column == None`` does);
+- ``add(conn, table, key, deltas)``: ``column = column + delta`` for each of ``deltas``;
+- ``delete(conn, table, key)``;
+- ``run(conn, statement, params)`` for any other write: the statement built ONCE, as a module constant or by a
+  ``functools.cache``-d function, with ``sa.bindparam`` for what changes from one event to the next (a range,
+  ``IS NULL`` or a column compared with another stays in the statement).
+
+Each returns the row count the driver reports. A statement is built once per (table, key columns, value
+columns), compiled once per database dialect, and run on the DBAPI cursor of the connection, inside its
+transaction and savepoints, with the parameter conversions SQLAlchemy applies (its types' bind processors);
+a driver error is raised as SQLAlchemy's (``sa.exc.IntegrityError``, ...), as ``conn.execute`` raises it.
+
+To stay fast, a projection's handler never builds a statement from the event's values, and writes many rows of
+one shape with one call (a list) rather than one call per row. Reads are rare in projections: a ``select``
+built once with ``sa.bindparam`` and run by ``conn.execute`` costs little next to one built per event.
+``run`` is for writes without ``RETURNING``; statements with expanding ``IN`` parameters are refused.
+Statements run here are not echoed by ``echo=True`` nor seen by ``before_cursor_execute`` listeners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from operator import itemgetter
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Params = Mapping[str, Any]
+_NO_KEY: frozenset[str] = frozenset()
+
+
+class Prepared:
+    """A statement compiled for one dialect: its SQL and how its parameters are handed to the driver."""
+
+    def __init__(self, statement: sa.ClauseElement, dialect: Dialect) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
+        if compiled.post_compile_params:
+            raise ValueError("statements with expanding IN parameters are rendered per call: use conn.execute")
+        self.statement = statement  # kept alive: the cache is keyed by its id
+        self.sql = compiled.string
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        positions = compiled.positiontup
+        self.positional = positions is not None
+        names = list(positions if positions is not None else binds)
+        self.fixed = {name: bind.value for name, bind in binds.items() if not bind.required}
+        """Values written in the statement itself (``.values(status="closed")``)."""
+        # the values in the driver's order (``itemgetter`` of a single name would return the value alone)
+        self._values = itemgetter(*names) if len(names) > 1 else lambda params: tuple(params[n] for n in names)
+        processors = [_processor(binds[name], dialect) for name in names]
+        self._conversions = [(i, process) for i, process in enumerate(processors) if process is not None]
+        """SQLAlchemy's conversions of the values for the driver (on SQLite: booleans to integers, ...)."""
+        escaped = compiled.escaped_bind_names
+        self.driver_names = [escaped.get(name, name) for name in names]
+
+    def parameters(self, params: Params) -> Any:
+        """The driver's parameters for these named values: a sequence or a dict, as its paramstyle wants."""
+        if self.fixed:
+            params = {**self.fixed, **params}
+        values = self._values(params)
+        if self._conversions:
+            values = list(values)
+            for i, process in self._conversions:
+                values[i] = process(values[i])
+        return values if self.positional else dict(zip(self.driver_names, values, strict=True))
+
+
+def _processor(bind: sa.BindParameter[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    processor: Callable[[Any], Any] | None = bind.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+_prepared: dict[tuple[int, str], Prepared] = {}
+
+
+def prepared(statement: sa.ClauseElement, dialect: Dialect) -> Prepared:
+    """The statement compiled for ``dialect`` (and its driver), compiled on first use and kept."""
+    key = (id(statement), dialect.dialect_description)
+    found = _prepared.get(key)
+    if found is None:
+        found = _prepared[key] = Prepared(statement, dialect)
+    return found
+
+
+def run(conn: sa.Connection, statement: sa.ClauseElement, params: Params | Sequence[Params]) -> int:
+    """Run a statement built once, with one set of named parameters or a list of them (one executemany;
+    an empty list runs nothing); the row count. An insert without ``.values(...)`` takes every column."""
+    dialect = conn.dialect
+    ready = prepared(statement, dialect)
+    if not conn.in_transaction():
+        conn.begin()  # what conn.execute would do: the writes belong to the connection's transaction
+    cursor = conn.connection.cursor()
+    try:
+        if type(params) is dict or isinstance(params, Mapping):
+            cursor.execute(ready.sql, ready.parameters(params))
+        else:
+            cursor.executemany(ready.sql, [ready.parameters(p) for p in params])
+        return int(cursor.rowcount)
+    except dialect.loaded_dbapi.Error as exc:
+        error = dialect.loaded_dbapi.Error
+        raise sa.exc.DBAPIError.instance(ready.sql, params, exc, error, dialect=dialect) from exc
+    finally:
+        cursor.close()
+
+
+def insert(conn: sa.Connection, table: sa.Table, rows: Params | Sequence[Params]) -> int:
+    """Insert a row, or rows with the same keys (one executemany); the row count."""
+    first = rows if isinstance(rows, Mapping) else next(iter(rows), None)
+    if first is None:
+        return 0
+    return run(conn, _insert(table, tuple(first)), rows)
+
+
+def update(conn: sa.Connection, table: sa.Table, key: Params, values: Params) -> int:
+    """Set ``values`` (column → value) in the rows whose columns equal ``key``; the row count."""
+    statement = _update(table, tuple(key), _nulls(key), tuple(values))
+    return run(conn, statement, _keyed(key, values))
+
+
+def add(conn: sa.Connection, table: sa.Table, key: Params, deltas: Params) -> int:
+    """Add ``deltas`` (column → amount) to the columns of the rows whose columns equal ``key``; the row count."""
+    statement = _add(table, tuple(key), _nulls(key), tuple(deltas))
+    return run(conn, statement, _keyed(key, deltas))
+
+
+def delete(conn: sa.Connection, table: sa.Table, key: Params) -> int:
+    """Delete the rows whose columns equal ``key``; the row count."""
+    return run(conn, _delete(table, tuple(key), _nulls(key)), key)
+
+
+def _keyed(key: Params, values: Params) -> dict[str, Any]:
+    """The parameters of a keyed update: each under its column's name, a key column that is also set as
+    ``key_<column>``."""
+    if key.keys().isdisjoint(values):
+        return {**key, **values}
+    return {**{f"key_{name}" if name in values else name: value for name, value in key.items()}, **values}
+
+
+def _nulls(key: Params) -> frozenset[str]:
+    """The key columns matched with ``IS NULL``."""
+    return frozenset(name for name, value in key.items() if value is None) if None in key.values() else _NO_KEY
+
+
+def _where(
+    table: sa.Table, key: tuple[str, ...], nulls: frozenset[str], also_set: tuple[str, ...] = ()
+) -> list[sa.ColumnElement[bool]]:
+    def bound(name: str) -> sa.BindParameter[Any]:
+        return sa.bindparam(f"key_{name}" if name in also_set else name)
+
+    return [table.c[name].is_(None) if name in nulls else table.c[name] == bound(name) for name in key]
+
+
+@cache
+def _insert(table: sa.Table, columns: tuple[str, ...]) -> sa.Insert:
+    return table.insert().values({name: sa.bindparam(name) for name in columns})
+
+
+@cache
+def _update(table: sa.Table, key: tuple[str, ...], nulls: frozenset[str], columns: tuple[str, ...]) -> sa.Update:
+    values: dict[str, Any] = {name: sa.bindparam(name) for name in columns}
+    return table.update().where(*_where(table, key, nulls, columns)).values(values)
+
+
+@cache
+def _add(table: sa.Table, key: tuple[str, ...], nulls: frozenset[str], columns: tuple[str, ...]) -> sa.Update:
+    values: dict[str, Any] = {name: table.c[name] + sa.bindparam(name) for name in columns}
+    return table.update().where(*_where(table, key, nulls, columns)).values(values)
+
+
+@cache
+def _delete(table: sa.Table, key: tuple[str, ...], nulls: frozenset[str]) -> sa.Delete:
+    return table.delete().where(*_where(table, key, nulls))

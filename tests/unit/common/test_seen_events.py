@@ -1,0 +1,116 @@
+"""The event ids a projector has applied (``services.common.seen``): live, inserted into their index with each
+batch; during a rebuild, journaled and folded into the index in sorted runs. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+import services.common.projector  # noqa: F401  (registers the projector's migrations, the seen tables among them)
+from services.common import seen
+from services.common.db import create_db_engine, migrate
+from services.common.seen import SeenEvents, seen_journal_table, seen_table
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = create_db_engine(db_url)
+    migrate(engine, "projector")
+    yield engine
+    engine.dispose()
+
+
+def _ids(n: int) -> list[str]:
+    return [str(uuid.uuid4()) for _ in range(n)]
+
+
+def _remember(events: SeenEvents, ids: list[str]) -> None:
+    """What a batch does: remember in its transaction, then report the commit."""
+    with events.engine.begin() as conn:
+        events.remember(conn, ids)
+    events.committed(ids)
+
+
+def _among(events: SeenEvents, ids: list[str]) -> set[str]:
+    with events.engine.begin() as conn:
+        return events.among(conn, ids)
+
+
+def _rows(engine: sa.Engine, table: sa.Table) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(sa.select(table.c.event_id)).scalars())
+
+
+def test_live_ids_go_straight_into_the_index_and_are_found_there(engine: sa.Engine) -> None:
+    events, applied, new = SeenEvents(engine, "p"), _ids(3), _ids(2)
+    _remember(events, applied)
+    assert _among(events, applied[1:] + new) == set(applied[1:])
+    assert _rows(engine, seen_table) == set(applied) and _rows(engine, seen_journal_table) == set()
+
+
+def test_journaled_ids_are_found_before_and_after_they_are_folded(engine: sa.Engine) -> None:
+    events, first, second, new = SeenEvents(engine, "p"), _ids(3), _ids(3), _ids(3)
+    events.start_journal()
+    _remember(events, first)
+    assert _rows(engine, seen_table) == set() and _rows(engine, seen_journal_table) == set(first)
+    assert _among(events, first + new) == set(first)
+    events.fold()
+    _remember(events, second)
+    assert _rows(engine, seen_table) == set(first) and _rows(engine, seen_journal_table) == set(second)
+    assert _among(events, [*first[:2], *second[:2], *new]) == {*first[:2], *second[:2]}
+
+
+def test_a_journal_folds_itself_every_so_many_ids(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seen, "JOURNAL_FOLD", 4)
+    events, applied = SeenEvents(engine, "p"), _ids(10)
+    events.start_journal()
+    for start in range(0, 10, 2):
+        _remember(events, applied[start : start + 2])
+    assert _rows(engine, seen_table) == set(applied[:8]) and _rows(engine, seen_journal_table) == set(applied[8:])
+    assert _among(events, applied) == set(applied)
+
+
+def test_a_journal_left_by_a_stopped_rebuild_is_folded_and_its_ids_found(engine: sa.Engine) -> None:
+    rebuilding, applied = SeenEvents(engine, "p"), _ids(5)
+    rebuilding.start_journal()
+    _remember(rebuilding, applied)  # then the process dies: its memory is gone, its journal is not
+    restarted = SeenEvents(engine, "p")
+    restarted.fold()  # what the projector does when it assigns its partitions
+    assert _among(restarted, applied) == set(applied)
+    assert _rows(engine, seen_journal_table) == set()
+
+
+def test_a_fold_keeps_the_ids_already_in_the_index_and_other_projectors_journals(engine: sa.Engine) -> None:
+    events, other, applied, theirs = SeenEvents(engine, "p"), SeenEvents(engine, "q"), _ids(3), _ids(2)
+    _remember(events, applied[:1])
+    other.start_journal()
+    _remember(other, theirs)
+    events.start_journal()
+    with engine.begin() as conn:  # the same id journaled although the index has it: the fold must not fail
+        events.remember(conn, applied)
+    events.fold()
+    assert _rows(engine, seen_table) == set(applied)
+    assert _rows(engine, seen_journal_table) == set(theirs)
+
+
+def test_forgetting_drops_the_index_and_the_journal_of_the_projector_only(engine: sa.Engine) -> None:
+    events, other = SeenEvents(engine, "p"), SeenEvents(engine, "q")
+    _remember(events, _ids(2))
+    _remember(other, kept := _ids(2))
+    events.start_journal()
+    _remember(events, journaled := _ids(2))
+    with engine.begin() as conn:
+        events.forget(conn)
+    assert _among(events, journaled) == set()
+    assert _rows(engine, seen_table) == set(kept) and _rows(engine, seen_journal_table) == set()
+
+
+def test_the_filter_never_forgets_an_id_it_was_given() -> None:
+    sieve, given, others = seen._Sieve(), _ids(20_000), _ids(20_000)
+    for event_id in given:
+        sieve.add(event_id)
+    assert all(event_id in sieve for event_id in given)
+    assert sum(event_id in sieve for event_id in others) < 20  # false "perhaps": a lookup, never a loss
