@@ -10,36 +10,19 @@ import pytest
 import sqlalchemy as sa
 from kafka import TopicPartition
 
-from services.common.broker import ensure_topics, make_producer
+from services.common.broker import make_producer
 from services.common.db import create_db_engine
 from services.common.projector import Projection, Projector, seen_table
-from services.common.relay import OutboxRelay
 from services.common.store import EventStore
 from services.gateway import views
 from services.gateway.views.agencies import AgencyDirectory, agencies_table
+from tests.integration.projecting import TOPIC, data_center_projector, office_space_store, publish
 from tests.support import meta, new_agency, read_topic
-
-TOPIC = "office_space.events"
 
 
 @pytest.fixture
 def store(tmp_path: Path, fresh_tansu: str) -> EventStore:
-    store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")
-    ensure_topics(fresh_tansu, [TOPIC], 3)
-    return store
-
-
-def _publish(store: EventStore, bootstrap: str) -> OutboxRelay:
-    relay = OutboxRelay(store, make_producer(bootstrap), TOPIC)
-    while relay.publish_once():
-        pass
-    return relay
-
-
-def _projector(db_url: str, bootstrap: str) -> Projector:
-    engine = create_db_engine(db_url)
-    views.prepare_database(engine)
-    return Projector("datacenter", engine, views.data_center_projections(), bootstrap, "test")
+    return office_space_store(tmp_path, fresh_tansu)
 
 
 def _agencies(projector: Projector) -> list[tuple[str, int]]:
@@ -58,8 +41,8 @@ def test_events_are_projected_and_offsets_kept_with_the_rows(
 ) -> None:
     for i in range(10):
         store.save(new_agency(f"A{i}", headcount=i), meta())
-    _publish(store, fresh_tansu)
-    projector = _projector(projection_url, fresh_tansu)
+    publish(store, fresh_tansu)
+    projector = data_center_projector(projection_url, fresh_tansu)
     assert projector.catch_up() == 10
     assert _agencies(projector) == [(f"A{i}", i) for i in range(10)]
     assert sum(projector.stored_offsets().values()) == 10
@@ -69,9 +52,9 @@ def test_events_are_projected_and_offsets_kept_with_the_rows(
 
 def test_a_republished_duplicate_changes_nothing(store: EventStore, fresh_tansu: str, projection_url: str) -> None:
     store.save(new_agency("A1"), meta())
-    relay = _publish(store, fresh_tansu)
+    relay = publish(store, fresh_tansu)
     relay.republish()  # the same events again, as after a relay crash
-    projector = _projector(projection_url, fresh_tansu)
+    projector = data_center_projector(projection_url, fresh_tansu)
     assert projector.catch_up() == 2
     assert _agencies(projector) == [("A1", 10)]
 
@@ -81,8 +64,8 @@ def test_a_crash_before_commit_replays_the_batch_and_applies_it_once(
 ) -> None:
     for i in range(5):
         store.save(new_agency(f"A{i}"), meta())
-    _publish(store, fresh_tansu)
-    crashing = _projector(projection_url, fresh_tansu)
+    publish(store, fresh_tansu)
+    crashing = data_center_projector(projection_url, fresh_tansu)
 
     def crash(*_args: object) -> None:
         raise RuntimeError("killed between the rows and the offsets")
@@ -91,7 +74,7 @@ def test_a_crash_before_commit_replays_the_batch_and_applies_it_once(
     with pytest.raises(RuntimeError):
         crashing.catch_up()
     assert _agencies(crashing) == []  # rows and offsets share one transaction: nothing half-written
-    restarted = _projector(projection_url, fresh_tansu)
+    restarted = data_center_projector(projection_url, fresh_tansu)
     restarted.catch_up()
     assert _agencies(restarted) == [(f"A{i}", 10) for i in range(5)]
 
@@ -101,15 +84,15 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_projector_goes_on(
 ) -> None:
     store.save(new_agency("GOOD1"), meta())
     good = store.read_all()[0].to_dict()
-    _publish(store, fresh_tansu)
+    publish(store, fresh_tansu)
     producer = make_producer(fresh_tansu)
     bad_payload = {**good, "event_id": "00000000-0000-4000-8000-000000000001", "payload": {"agency_id": "X"}}
     unknown_type = {**good, "event_id": "00000000-0000-4000-8000-000000000002", "event_type": "NoSuchEvent"}
     for value in (b"{not json", json.dumps(bad_payload).encode(), json.dumps(unknown_type).encode(), b"[1,2]"):
         producer.send(TOPIC, key=b"X", value=value).get(10)
     store.save(new_agency("GOOD2"), meta())
-    _publish(store, fresh_tansu)
-    projector = _projector(f"sqlite:///{tmp_path / 'p.db'}", fresh_tansu)
+    publish(store, fresh_tansu)
+    projector = data_center_projector(f"sqlite:///{tmp_path / 'p.db'}", fresh_tansu)
     projector.catch_up()
     assert _agencies(projector) == [("GOOD1", 10), ("GOOD2", 10)]
     dead = read_topic(fresh_tansu, f"{TOPIC}.dlq")
@@ -121,11 +104,11 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_projector_goes_on(
 def test_a_rebuilt_projection_equals_the_incrementally_built_one(
     store: EventStore, fresh_tansu: str, tmp_path: Path
 ) -> None:
-    projector = _projector(f"sqlite:///{tmp_path / 'p.db'}", fresh_tansu)
+    projector = data_center_projector(f"sqlite:///{tmp_path / 'p.db'}", fresh_tansu)
     for i in range(30):
         store.save(new_agency(f"A{i}", headcount=i * 3), meta())
         if i % 10 == 9:
-            _publish(store, fresh_tansu)
+            publish(store, fresh_tansu)
             projector.catch_up()
     incremental = _agencies(projector)
     assert projector.rebuild() == 30
@@ -149,7 +132,7 @@ def test_events_no_projection_applies_move_the_offsets_without_a_write(
         agency = new_agency(f"A{i}")
         agency.change_headcount(20 + i, "reorganised")
         store.save(agency, meta())
-    _publish(store, fresh_tansu)
+    publish(store, fresh_tansu)
     engine = create_db_engine(projection_url)
     views.prepare_database(engine)
     projector = Projector("registrations", engine, [RegistrationsOnly()], fresh_tansu, "test")

@@ -9,38 +9,26 @@ import pytest
 import sqlalchemy as sa
 
 from services.common import seen
-from services.common.broker import ensure_topics, make_producer
-from services.common.db import create_db_engine
 from services.common.projector import Projector
-from services.common.relay import OutboxRelay
 from services.common.seen import seen_journal_table, seen_table
 from services.common.store import EventStore
-from services.gateway import views
 from services.gateway.views.agencies import agencies_table
+from tests.integration.projecting import TOPIC, data_center_projector, office_space_store, publish
 from tests.support import meta, new_agency, read_topic
-
-TOPIC = "office_space.events"
 
 
 @pytest.fixture
 def store(tmp_path: Path, fresh_tansu: str) -> EventStore:
-    store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")
-    ensure_topics(fresh_tansu, [TOPIC], 3)
-    return store
+    return office_space_store(tmp_path, fresh_tansu)
 
 
 def _publish_twice(store: EventStore, bootstrap: str) -> None:
     """Every event on the topic, then every event again (as a relay that crashed before marking them)."""
-    relay = OutboxRelay(store, make_producer(bootstrap), TOPIC)
-    while relay.publish_once():
-        pass
-    relay.republish()
+    publish(store, bootstrap).republish()
 
 
 def _projector(db_url: str, bootstrap: str) -> Projector:
-    engine = create_db_engine(db_url)
-    views.prepare_database(engine)
-    return Projector("datacenter", engine, views.data_center_projections(), bootstrap, "test", max_records=4)
+    return data_center_projector(db_url, bootstrap, max_records=4)
 
 
 def _count(projector: Projector, table: sa.Table) -> int:
