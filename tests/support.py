@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -14,17 +14,11 @@ from kafka import TopicPartition
 
 from services.common.aggregate import Aggregate
 from services.common.broker import make_consumer
-from services.common.events import Event, Metadata
-from services.common.holidays import CHINA_STANDARD_TIME
+from services.common.events import Event, Metadata, china_today
 from services.office_space.domain import Agency
 
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DISTRICTS = {"320402": "天宁区", "320404": "钟楼区"}
-
-
-def china_today() -> date:
-    """Today in China, the calendar the platform counts days by."""
-    return datetime.now(UTC).astimezone(CHINA_STANDARD_TIME).date()
 
 
 def ages_since(first_day: date) -> set[int]:

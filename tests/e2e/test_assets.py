@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from services.common.broker import make_producer
+from services.common.events import china_today
 from tests.e2e.conftest import Platform
 from tests.support import read_topic
 
-TODAY = datetime.now(UTC).date()
+TODAY = china_today()  # the services count days in Beijing time
 
 
 def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 30) -> Any:

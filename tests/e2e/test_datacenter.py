@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from services.common.events import china_today
 from services.energy.domain import CHINA_STANDARD_TIME, FACTORS_2022
 from services.gateway.kpis import annualisation
 from tests.e2e.conftest import Platform
-from tests.support import ages_since, china_today
+from tests.support import ages_since
 
 DISTRICT = "320402"
 

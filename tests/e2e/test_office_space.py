@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import ages_since, china_today
+from tests.support import ages_since
 
 
 def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:

@@ -18,13 +18,13 @@ import pytest
 from services.common import contracts
 from services.common.broker import envelope_message, make_producer
 from services.common.db import create_db_engine
-from services.common.events import Envelope, iso
+from services.common.events import Envelope, china_today, iso
 from services.common.store import EventStore
 from services.gateway.views import procurement as datacenter
 from tests.e2e.conftest import Platform
 from tests.support import read_topic
 
-TODAY = datetime.now(UTC).date()
+TODAY = china_today()  # the services count days in Beijing time
 YEAR = TODAY.year
 
 

@@ -18,7 +18,7 @@ from services.assets import views
 from services.assets.service import AssetsService
 from services.common import contracts
 from services.common.db import create_db_engine
-from services.common.events import Envelope, iso
+from services.common.events import Envelope, china_today, iso
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import ServiceError
 from services.gateway.views import assets as datacenter
@@ -27,7 +27,7 @@ from services.gateway.views.agencies import agencies_table
 from services.procurement import views as procurement_views
 from tests.integration.harness import ServiceHarness
 
-TODAY = datetime.now(UTC).date()
+TODAY = china_today()  # the services count days in Beijing time
 AGENCIES = (("AG-1", "320402"), ("AG-2", "320402"), ("AG-3", "320404"), ("WH-CITY", "320400"))
 """Three agencies and the administration that keeps the city's public goods warehouse (市级公物仓)."""
 

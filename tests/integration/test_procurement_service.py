@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from services.common.events import Envelope, iso
+from services.common.events import Envelope, china_today, iso
 from services.common.rpc import ServiceError
 from services.gateway.views import procurement as datacenter
 from services.procurement import views
 from services.procurement.service import ProcurementService
 from tests.integration.harness import ServiceHarness
 
-TODAY = datetime.now(UTC).date()
+TODAY = china_today()  # the services count days in Beijing time
 
 
 class Harness(ServiceHarness):
