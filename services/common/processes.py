@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,11 +115,20 @@ class ProcessGroup:
         path.unlink(missing_ok=True)
         return stopped
 
-    def stop_all(self, order: list[str] | None = None) -> list[str]:
-        """Stop every recorded process (``order`` first, the rest after); the names stopped."""
+    def stop_all(self, order: list[str] | None = None, last: tuple[str, ...] = ("tansu",)) -> list[str]:
+        """Stop every recorded process; the names stopped (``order``'s first, as listed).
+
+        All but ``last`` stop at once, each waiting for its own graceful stop (a platform's seven processes
+        stop in the time of the slowest, not of their sum); then ``last`` (the broker the others may still
+        publish to while they stop), in turn.
+        """
         names = [n for n in (order or []) if (self.run_dir / f"{n}.pid").exists()]
         names += [n for n, _ in self.recorded() if n not in names]
-        return [n for n in names if self.stop(n)]
+        first = [n for n in names if n not in last]
+        with ThreadPoolExecutor(max(len(first), 1)) as pool:
+            stopped = dict(zip(first, pool.map(self.stop, first), strict=True))
+        stopped |= {n: self.stop(n) for n in names if n in last}
+        return [n for n in names if stopped[n]]
 
 
 def _state(pid: int) -> str | None:

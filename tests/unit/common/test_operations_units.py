@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +16,7 @@ import sqlalchemy as sa
 
 from services.common import broker
 from services.common.health import HealthChecks, database_check, kafka_check, serve_ops_http
-from services.common.processes import free_port
+from services.common.processes import ProcessGroup, free_port, wait_until
 from services.common.settings import load_settings, parse_partitions
 
 
@@ -120,3 +124,32 @@ def test_replicated_topics_are_created_with_min_insync_replicas(monkeypatch: pyt
     assert (replicated.name, replicated.num_partitions, replicated.replication_factor) == ("energy.events.dlq", 12, 3)
     assert replicated.topic_configs == {"min.insync.replicas": "2"}
     assert local.replication_factor == 1 and not local.topic_configs
+
+
+def test_a_group_stops_its_processes_at_once_and_its_broker_after_them(tmp_path: Path) -> None:
+    group = ProcessGroup(tmp_path, dict(os.environ))
+    # a process that ignores SIGTERM: its stop lasts until the SIGKILL a second later, as a slow graceful stop
+    stubborn = [
+        sys.executable,
+        "-c",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)",
+    ]
+    for name in ("gateway", "office_space", "energy", "tansu"):
+        group.spawn(name, stubborn)
+    wait_until(lambda: all(group.running(n) for n in ("gateway", "office_space", "energy", "tansu")), 10, "started")
+    spans: dict[str, tuple[float, float]] = {}
+    stop = group.stop
+
+    def recorded_stop(name: str, timeout: float = 15.0) -> bool:
+        began = time.monotonic()
+        stopped = stop(name, timeout=1.0)
+        spans[name] = (began, time.monotonic())
+        return stopped
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(group, "stop", recorded_stop)
+        assert group.stop_all(["gateway", "office_space"]) == ["gateway", "office_space", "energy", "tansu"]
+    services = [spans[n] for n in ("gateway", "office_space", "energy")]
+    assert max(began for began, _ in services) < min(ended for _, ended in services)  # all stopping together
+    assert spans["tansu"][0] >= max(ended for _, ended in services)  # the broker after every service
+    assert not any(group.running(n) for n in ("gateway", "office_space", "energy", "tansu"))
