@@ -25,7 +25,7 @@ from nameko.timer import timer
 from services.common.agencies import KnownAgency, known_agency
 from services.common.aggregate import Aggregate
 from services.common.errors import PlatformError, ValidationFailed
-from services.common.events import utc_now
+from services.common.events import china_today, utc_now
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import DomainService, command, service_views
@@ -33,7 +33,6 @@ from services.common.store import Idempotency
 from services.energy import schemas as s
 from services.energy import views
 from services.energy.domain import (
-    CHINA_STANDARD_TIME,
     DEFAULT_ANOMALY_RULES,
     AnnualConsumptionReport,
     Anomaly,
@@ -100,7 +99,7 @@ def _new_id(given: str | None, prefix: str) -> str:
 
 
 def _local_today() -> date:
-    return utc_now().astimezone(CHINA_STANDARD_TIME).date()
+    return china_today()
 
 
 def _info(meter: Meter) -> MeterInfo:

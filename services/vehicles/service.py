@@ -21,8 +21,7 @@ from nameko.timer import timer
 
 from services.common.agencies import known_agency
 from services.common.errors import NotFound, NotInScope, RuleViolation
-from services.common.events import utc_now
-from services.common.holidays import CHINA_STANDARD_TIME
+from services.common.events import china_today, utc_now
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
 from services.vehicles import schemas as s
@@ -66,7 +65,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _today() -> date:
-    return utc_now().astimezone(CHINA_STANDARD_TIME).date()
+    return china_today()
 
 
 def working_hours(spec: str) -> WorkingHours:

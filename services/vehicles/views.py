@@ -18,8 +18,7 @@ import sqlalchemy as sa
 
 from services.common import sql
 from services.common.db import register_migrations
-from services.common.events import Envelope
-from services.common.holidays import CHINA_STANDARD_TIME
+from services.common.events import Envelope, china_date
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.vehicles.domain import SHARE_ACQUISITION_KINDS, AcquisitionRecord, CostItem, RepairHistory
@@ -158,7 +157,7 @@ def local_date(moment: str) -> str:
     """The Beijing-time date (ISO) of an ISO date or datetime."""
     if len(moment) == 10:
         return moment
-    return datetime.fromisoformat(moment).astimezone(CHINA_STANDARD_TIME).date().isoformat()
+    return china_date(moment)
 
 
 def utc_iso(moment: str) -> str:

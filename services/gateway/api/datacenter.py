@@ -17,11 +17,10 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.db import reader
 from services.common.errors import NotFound
-from services.common.events import utc_now
+from services.common.events import china_today, utc_now
 from services.common.projector import Projector
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
-from services.energy.domain import CHINA_STANDARD_TIME
 from services.gateway import datacenter as dc
 from services.gateway.auth import READERS, Principal
 from services.gateway.schemas import (
@@ -123,7 +122,7 @@ class DataCenterApi:
     # -- helpers -------------------------------------------------------------------------------------
 
     def _scope(self, query: dict[str, Any], principal: Principal | None = None) -> dc.Scope:
-        today = utc_now().astimezone(CHINA_STANDARD_TIME).date()
+        today = china_today()
         district = (principal.visible_district() if principal else None) or query.get("district")
         return dc.Scope(query.get("year") or today.year, today, district, query.get("agency_id"))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -22,12 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common import sql
-from services.common.events import Envelope, utc_now
+from services.common.events import Envelope, china_date, china_today
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.energy.domain import (
     BASELINE_YEAR,
-    CHINA_STANDARD_TIME,
     METER_UNITS,
     NON_ENERGY_KINDS,
     FactorTable,
@@ -125,10 +124,6 @@ def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> sa.I
     return insert.on_conflict_do_update(
         index_elements=list(keys), set_={"consumption": table.c.consumption + insert.excluded.consumption}
     )
-
-
-def _local_date(moment: str) -> str:
-    return datetime.fromisoformat(moment).astimezone(CHINA_STANDARD_TIME).date().isoformat()
 
 
 def anomaly_detail(kind: str, meter_id: str, period_start: str, evidence: dict[str, Any]) -> str:
@@ -238,7 +233,7 @@ class EnergyFigures(Projection):
         row = {k: p[k] for k in ("anomaly_id", "kind", "agency_id", "district", "meter_id")}
         detail = anomaly_detail(p["kind"], p["meter_id"], p["period_start"], p["evidence"])
         sql.insert(
-            conn, anomalies, row | {"opened_on": _local_date(p["raised_at"]), "status": "open"} | {"detail": detail}
+            conn, anomalies, row | {"opened_on": china_date(p["raised_at"]), "status": "open"} | {"detail": detail}
         )
 
     def on_AnomalyAcknowledged(self, conn: sa.Connection, env: Envelope) -> None:
@@ -346,7 +341,7 @@ def energy_by_agency(
     ``district``, ``year``, ``baseline_year``, ``quota_basis`` and ``factors_version`` describe the row.
     """
     table = factors or configured_factors()
-    today = today or utc_now().astimezone(CHINA_STANDARD_TIME).date()
+    today = today or china_today()
     year = year or today.year
     scope = _agencies(conn, district, agency_id)
     years = [year, BASELINE_YEAR]

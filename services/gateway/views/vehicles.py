@@ -9,8 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.events import utc_now
-from services.common.holidays import CHINA_STANDARD_TIME
+from services.common.events import china_today
 from services.common.projector import Projection
 from services.vehicles.domain import SHARE_ACQUISITION_KINDS, meets_target
 from services.vehicles.views import VehiclesViews, costs, findings, quotas, trips, vehicles
@@ -70,7 +69,7 @@ def vehicles_by_agency(
 
     ``district`` and ``year`` describe the row.
     """
-    today = today or utc_now().astimezone(CHINA_STANDARD_TIME).date()
+    today = today or china_today()
     year = year or today.year
     prefix = f"{year:04d}-"
     result: dict[str, dict[str, Any]] = {}
