@@ -22,21 +22,22 @@ MIGRATION_LOCK_KEY = 0x676F765F6D6967
 """PostgreSQL advisory lock id held while migrating, so several processes starting at once do not race."""
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get their folder, WAL mode and immediate transactions."""
+def create_db_engine(url: str, sqlite_cache_mb: int | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite files get their folder, WAL mode and immediate transactions (and, with
+    ``sqlite_cache_mb``, a page cache of that size per connection instead of SQLite's 2 MB)."""
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-        _sqlite_immediate_transactions(engine)
+        _sqlite_immediate_transactions(engine, sqlite_cache_mb)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     return sa.create_engine(url, **kwargs)
 
 
-def _sqlite_immediate_transactions(engine: Engine) -> None:
+def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None) -> None:
     # pysqlite's own transaction handling begins lazily (DEFERRED); take control so BEGIN IMMEDIATE
     # gets the write lock up front (the SQLAlchemy "serializable isolation / savepoints" recipe).
     @event.listens_for(engine, "connect")
@@ -46,6 +47,8 @@ def _sqlite_immediate_transactions(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if cache_mb:
+            cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB rather than pages
         cursor.close()
 
     @event.listens_for(engine, "begin")

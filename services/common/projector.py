@@ -17,7 +17,9 @@ An event no projection has an ``on_<EventType>`` for (a service's views read a w
 costs no transaction: its offset moves on in memory and is stored with the next batch that changes rows, or
 when a poll finds nothing new.
 
-``rebuild()`` drops every row of the projections and replays from offset 0, with progress.
+``rebuild()`` drops every row of the projections and replays from offset 0, with progress; from
+``PREFETCH_FROM`` events on, a reader process of its own reads the topics on the other core while the
+projector applies (``services.common.prefetch``).
 
 Several processes can share the work by partition ranges: ``partition_filter`` (or ``assign(partitions)``)
 limits a projector to some partitions of its topics; offsets are kept per partition, so the ranges never
@@ -30,10 +32,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -53,11 +55,19 @@ from services.common.metrics import (
     PROJECTOR_LAG_EVENTS,
     PROJECTOR_LAG_SECONDS,
 )
+from services.common.prefetch import Prefetcher, Record
 from services.common.progress import Progress
 from services.common.seen import SeenEvents
 from services.common.seen import seen_table as seen_table  # where it was defined before
 
 log = get_logger()
+Handler = Callable[[sa.Connection, Envelope], None]
+AnyRecord: TypeAlias = "ConsumerRecord | Record"
+"""A record read by the projector's own consumer or handed over by a rebuild's reader process."""
+
+PREFETCH_FROM = 50_000
+"""Events on the topics from which a rebuild reads them in a process of its own (starting it costs about a second)."""
+
 register_migrations("projector", Path(__file__).parent / "migrations" / "projector")
 
 projector_metadata = sa.MetaData()
@@ -99,9 +109,7 @@ class Projection:
             conn.execute(table.delete())
 
 
-def _advance(
-    newest: dict[tuple[str, int], tuple[int, str | None]], record: ConsumerRecord, event_at: str | None
-) -> None:
+def _advance(newest: dict[tuple[str, int], tuple[int, str | None]], record: AnyRecord, event_at: str | None) -> None:
     """Move a partition's next offset past ``record``; ``event_at`` (if given) is its newest applied event's time."""
     key = (record.topic, record.partition)
     newest[key] = (record.offset + 1, event_at or newest.get(key, (0, None))[1])
@@ -125,11 +133,13 @@ class DeadLetter(Exception):
         self.event_id = event_id
 
 
-def decode(record: ConsumerRecord) -> Envelope:
+def decode(record: AnyRecord) -> Envelope:
     """The envelope in a Kafka record, validated against the contracts and upcast; DeadLetter if not."""
+    if record.value is None:
+        raise DeadLetter("malformed_json", "the message has no value (a tombstone)")
     try:
         data = json.loads(record.value)
-    except (TypeError, ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise DeadLetter("malformed_json", str(exc)) from exc
     if not isinstance(data, dict):
         raise DeadLetter("malformed_envelope", "the message is not a JSON object")
@@ -143,6 +153,14 @@ def decode(record: ConsumerRecord) -> Envelope:
         payload = upcast(env.domain, env.event_type, env.schema_version, env.payload, latest)
         env = Envelope(**{**env.to_dict(), "schema_version": latest, "payload": payload})
     return env
+
+
+def decoded(record: AnyRecord) -> Envelope | DeadLetter:
+    """The envelope in a Kafka record, or why it cannot be applied."""
+    try:
+        return decode(record)
+    except DeadLetter as reason:
+        return reason
 
 
 class Projector:
@@ -165,8 +183,14 @@ class Projector:
         self.engine = engine
         self.projections = list(projections)
         self.topics = sorted({t for p in self.projections for t in p.topics})
-        self._routes = [(p, {t.split(".")[0] for t in p.topics}) for p in self.projections]
-        self._handled = {(domain, kind) for p, domains in self._routes for domain in domains for kind in p.handles()}
+        self._handlers: dict[tuple[str, str], list[Handler]] = {}
+        """The handlers of each (domain, event type), in the projections' order (an event is applied in it)."""
+        for projection in self.projections:
+            domains = {topic.split(".")[0] for topic in projection.topics}
+            for domain in sorted(domains):
+                for kind in sorted(projection.handles()):
+                    self._handlers.setdefault((domain, kind), []).append(getattr(projection, f"on_{kind}"))
+        self._handled = set(self._handlers)
         """(domain, event type) of every event some projection applies; the others only move the offsets."""
         self._unsaved_offsets: dict[tuple[str, int], tuple[int, str | None]] = {}
         self.seen = SeenEvents(engine, name)
@@ -254,47 +278,41 @@ class Projector:
         self._apply_batch(records)
         return len(records)
 
-    def _apply_batch(self, records: list[ConsumerRecord]) -> None:
-        decoded = [self._decode(record) for record in records]
+    def _apply_batch(self, records: Sequence[AnyRecord]) -> None:
+        items = [decoded(record) for record in records]
         # Dead letters are acknowledged before the offsets past them commit (a crash re-sends, never loses
         # one), and never sent inside the transaction: sending yields to the process's other green threads,
         # and one of them waiting (in C) for the database's write lock would freeze the process with it held.
-        self._send_dead_letters([(r, d) for r, d in zip(records, decoded, strict=True) if isinstance(d, DeadLetter)])
+        self._send_dead_letters([(r, d) for r, d in zip(records, items, strict=True) if isinstance(d, DeadLetter)])
         try:
-            self._commit_batch(records, decoded, isolate=False)
+            self._commit_batch(records, items, isolate=False)
         except _ProjectionFailed:
             # One event broke a projection: find which with a savepoint per event (a dry run, rolled back),
             # dead-letter them, then apply the batch without them.
-            refused = self._commit_batch(records, decoded, isolate=True, dry_run=True)
+            refused = self._commit_batch(records, items, isolate=True, dry_run=True)
             self._send_dead_letters(refused)
-            self._commit_batch(records, decoded, isolate=True, refused={d.event_id or "" for _, d in refused})
-        last_at = next((d.recorded_at for d in reversed(decoded) if isinstance(d, Envelope)), None)
+            self._commit_batch(records, items, isolate=True, refused={d.event_id or "" for _, d in refused})
+        last_at = next((d.recorded_at for d in reversed(items) if isinstance(d, Envelope)), None)
         if last_at:
             lag = (utc_now() - datetime.fromisoformat(last_at)).total_seconds()
             PROJECTOR_LAG_SECONDS.labels(self.service, self.name).set(max(lag, 0.0))
         self._report_lag()
 
-    def _decode(self, record: ConsumerRecord) -> Envelope | DeadLetter:
-        try:
-            return decode(record)
-        except DeadLetter as reason:
-            return reason
-
     def _commit_batch(
         self,
-        records: list[ConsumerRecord],
+        records: Sequence[AnyRecord],
         decoded: list[Envelope | DeadLetter],
         isolate: bool,
         refused: Collection[str] = (),
         dry_run: bool = False,
-    ) -> list[tuple[ConsumerRecord, DeadLetter]]:
+    ) -> list[tuple[AnyRecord, DeadLetter]]:
         """Apply the batch and store its offsets in one transaction; the events a projection refused.
 
         With ``isolate`` a refused event is rolled back to its savepoint. A ``dry_run`` only finds them and
         commits nothing; otherwise nothing commits unless every refused event is in ``refused`` (its dead
         letter was sent already).
         """
-        failures: list[tuple[ConsumerRecord, DeadLetter]] = []
+        failures: list[tuple[AnyRecord, DeadLetter]] = []
         newest = dict(self._unsaved_offsets)
         applied: list[Envelope] = []
         duplicates = 0
@@ -368,9 +386,8 @@ class Projector:
         return None
 
     def _route(self, conn: sa.Connection, env: Envelope) -> None:
-        for projection, domains in self._routes:
-            if env.domain in domains:
-                projection.apply(conn, env)
+        for handler in self._handlers.get((env.domain, env.event_type), ()):
+            handler(conn, env)
 
     def save_offsets(self) -> None:
         """Store the offsets of batches that had nothing to apply (done when a poll finds nothing new)."""
@@ -389,7 +406,7 @@ class Projector:
             if not sql.update(conn, offsets_table, key, values):
                 sql.insert(conn, offsets_table, key | values)
 
-    def _send_dead_letters(self, dead: Iterable[tuple[ConsumerRecord, DeadLetter]]) -> None:
+    def _send_dead_letters(self, dead: Iterable[tuple[AnyRecord, DeadLetter]]) -> None:
         dead = list(dead)
         if not dead:
             return
@@ -465,21 +482,40 @@ class Projector:
         self._partitions = []
         self._unsaved_offsets = {}
 
-    def rebuild(self) -> int:
+    def rebuild(self, prefetch: bool | None = None) -> int:
         """Drop every projection row and replay the topics from offset 0, with progress.
 
         The event ids it applies are journaled rather than inserted into their index one by one, and folded
-        into it in sorted runs (``services.common.seen``).
+        into it in sorted runs (``services.common.seen``). With ``prefetch`` (by default from ``PREFETCH_FROM``
+        events on) a reader process reads the topics up to their current ends while this one applies.
         """
         self.reset()
         self.seen.start_journal()
         try:
             self.assign()
-            total = sum(self.consumer.end_offsets(self._partitions).values())
+            ends = self.consumer.end_offsets(self._partitions)
+            total = sum(ends.values())
             progress = Progress(f"rebuild {self.name}", total=total or None)
-            count = self.catch_up(progress=progress)
+            count = 0
+            if prefetch if prefetch is not None else total >= PREFETCH_FROM:
+                count = self._apply_prefetched(ends, progress)
+            count += self.catch_up(progress=progress)  # what the reader left, and what arrived meanwhile
             progress.finish()
             self.seen.fold()
         finally:
             self.seen.stop_journal()
+        return count
+
+    def _apply_prefetched(self, ends: dict[TopicPartition, int], progress: Progress) -> int:
+        """Apply the batches a reader process reads up to ``ends``; this consumer's positions follow them."""
+        starts = {tp: self.consumer.position(tp) for tp in self._partitions}
+        count = 0
+        client = f"{self.service}-{self.name}-reader"
+        with Prefetcher(self.bootstrap, client, starts, ends, self.max_records) as reader:
+            for records in reader:
+                self._apply_batch(records)
+                for (topic, partition), offset in {(r.topic, r.partition): r.offset for r in records}.items():
+                    self.consumer.seek(TopicPartition(topic, partition), offset + 1)
+                count += len(records)
+                progress.advance(len(records))
         return count

@@ -48,7 +48,7 @@ class Prepared:
         compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
         if compiled.post_compile_params:
             raise ValueError("statements with expanding IN parameters are rendered per call: use conn.execute")
-        self.statement = statement  # kept alive: the cache is keyed by its id
+        self.statement, self.dialect = statement, dialect  # kept alive: the cache is keyed by their ids
         self.sql = compiled.string
         binds = {name: bind for bind, name in compiled.bind_names.items()}
         positions = compiled.positiontup
@@ -81,12 +81,12 @@ def _processor(bind: sa.BindParameter[Any], dialect: Dialect) -> Callable[[Any],
     return processor
 
 
-_prepared: dict[tuple[int, str], Prepared] = {}
+_prepared: dict[tuple[int, int], Prepared] = {}
 
 
 def prepared(statement: sa.ClauseElement, dialect: Dialect) -> Prepared:
     """The statement compiled for ``dialect`` (and its driver), compiled on first use and kept."""
-    key = (id(statement), dialect.dialect_description)
+    key = (id(statement), id(dialect))  # both kept alive by the Prepared: their ids stay theirs
     found = _prepared.get(key)
     if found is None:
         found = _prepared[key] = Prepared(statement, dialect)
@@ -100,7 +100,7 @@ def run(conn: sa.Connection, statement: sa.ClauseElement, params: Params | Seque
     ready = prepared(statement, dialect)
     if not conn.in_transaction():
         conn.begin()  # what conn.execute would do: the writes belong to the connection's transaction
-    cursor = conn.connection.cursor()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         if type(params) is dict or isinstance(params, Mapping):
             cursor.execute(ready.sql, ready.parameters(params))

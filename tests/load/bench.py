@@ -335,7 +335,8 @@ def run(sections: list[str], quick: bool = False) -> dict[str, Any]:
             group, bootstrap = _broker(base / "rebuild-broker")
             try:
                 count = 100_000 if quick else bench_rebuild.EVENTS
-                found["rebuild"] = bench_rebuild.run(bootstrap, f"sqlite:///{base / 'rebuild.db'}", count)
+                url, pid = f"sqlite:///{base / 'rebuild.db'}", bench_rebuild.broker_pid(group)
+                found["rebuild"] = bench_rebuild.run(bootstrap, url, count, broker_pid=pid)
             finally:
                 group.stop_all()
     return found
