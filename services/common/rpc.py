@@ -382,19 +382,24 @@ class DomainService:
     relay = OutboxRelayRunner()
     health_checks: HealthChecks = HealthProvider(lambda container: _store_of(container).engine)
 
-    def save(self, *aggregates: Aggregate, answer: dict[str, Any] | None = None) -> dict[str, Any]:
+    def save(
+        self, *aggregates: Aggregate, answer: dict[str, Any] | None = None, following: tuple[Aggregate, ...] = ()
+    ) -> dict[str, Any]:
         """Append the aggregates' events in one transaction, wake the relay, answer version and event ids.
 
         ``answer`` adds to (or, for commands about many aggregates, replaces) the default answer of the
         first aggregate's id and version. A command that carried an idempotency key has its answer
         recorded in the same transaction, so repeating it answers the same without acting again.
+        ``following`` are aggregates changed only as the consequence of a change to ``aggregates`` (a
+        cancelled trip frees its vehicle, even one of another district): the caller's scope is checked on
+        ``aggregates`` alone.
         """
         meta: Metadata = self.context()
         require_scope(meta, aggregates)
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
         command = meta.command_key and Idempotency(meta.command_key, self.name, result)
-        envelopes = self.store.save_all(aggregates, meta, command or None)
+        envelopes = self.store.save_all((*aggregates, *following), meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
 

@@ -333,8 +333,8 @@ class VehiclesService(DomainService):
 
     @command(s.DispatchTripSchema)
     def dispatch_trip(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """DispatchTrip: assign a vehicle not sealed on the trip's days; a vehicle of another district serves it
-        city-wide (dispatched by that district or the city)."""
+        """DispatchTrip: assign a vehicle not sealed on the trip's days nor dispatched to a trip at an overlapping
+        time; a vehicle of another district serves it city-wide (dispatched by that district or the city)."""
         trip = self.store.load(Trip, cmd["trip_id"])
         vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
         scope = self.context().scope_district
@@ -343,17 +343,21 @@ class VehiclesService(DomainService):
                 f"vehicle {vehicle.plate} of district {vehicle.district} is dispatched by its district or the city",
                 details={"scope_district": scope, "vehicle_district": vehicle.district},
             )
-        vehicle.require_dispatchable(*trip.planned_days())
+        vehicle.book(trip.id, trip.planned_start, trip.planned_end)
         on_duty = VehicleOnDuty(vehicle.id, vehicle.plate, str(vehicle.agency_id), str(vehicle.district))
         trip.dispatch(on_duty, cmd["driver"], utc_now())
-        return self.save(trip, answer={"city_wide": vehicle.district != trip.district})
+        return self.save(trip, vehicle, answer={"city_wide": vehicle.district != trip.district})
 
     @command(s.CancelTripSchema)
     def cancel_trip(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """CancelTrip: call a trip off before it starts."""
+        """CancelTrip: call a trip off before it starts; its vehicle's time is free again."""
         trip = self.store.load(Trip, cmd["trip_id"])
         trip.cancel(cmd["reason"], utc_now())
-        return self.save(trip)
+        if trip.vehicle_id is None:
+            return self.save(trip)
+        vehicle = self.store.load(Vehicle, trip.vehicle_id)
+        vehicle.release(trip.id, cmd["reason"])
+        return self.save(trip, following=(vehicle,))  # the requester cancels, even a trip served city-wide
 
     @command(s.ApproveTripSchema)
     def approve_trip_outside_hours(self, cmd: dict[str, Any]) -> dict[str, Any]:

@@ -196,6 +196,24 @@ def test_a_trip_served_city_wide_is_written_by_both_districts_and_seen_by_both(f
     assert fleet.service.trips({"district": "320411"})["items"] == []
 
 
+def test_a_vehicle_is_not_dispatched_twice_at_once_and_the_requester_frees_it_by_cancelling(fleet: Harness) -> None:
+    fleet.register("V-WJ", "苏D77777", agency="AG-WJ")
+    fleet.project()
+    fleet.scope = TIANNING
+    trip = {"agency_id": "AG-TN", "purpose": "防汛检查", "destination": "武进区"}
+    fleet.service.request_trip(trip | {"trip_id": "T1", "planned_start": _at(2, 9), "planned_end": _at(2, 12)})
+    fleet.service.request_trip(trip | {"trip_id": "T2", "planned_start": _at(2, 11), "planned_end": _at(2, 15)})
+    fleet.scope = WUJIN
+    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver": "王师傅"})
+    refused = fleet.refused("dispatch_trip", {"trip_id": "T2", "vehicle_id": "V-WJ", "driver": "王师傅"})
+    assert (refused.code, refused.details["trip_id"]) == ("vehicle_double_booked", "T1")
+    fleet.scope = TIANNING  # the requester calls its trip off, though Wujin's vehicle serves it
+    cancelled = fleet.service.cancel_trip({"trip_id": "T1", "reason": "会议改期"})
+    assert len(cancelled["event_ids"]) == 2  # the trip's cancellation and the vehicle's release, stored together
+    fleet.scope = WUJIN
+    assert fleet.service.dispatch_trip({"trip_id": "T2", "vehicle_id": "V-WJ", "driver": "王师傅"})["city_wide"] is True
+
+
 def test_sealed_vehicles_are_not_dispatched_and_weekend_trips_without_gps_are_flagged(fleet: Harness) -> None:
     fleet.register("V1", "苏D11111")
     fleet.register("V2", "苏D22222", use_category="emergency")

@@ -127,6 +127,25 @@ class VehicleDepartedOnTrip(VehiclesEvent):
 
 
 @dataclass(frozen=True)
+class VehicleBookedForTrip(VehiclesEvent):
+    """The vehicle was dispatched to a trip: it is held for the trip's planned time."""
+
+    vehicle_id: str
+    trip_id: str
+    planned_start: str
+    planned_end: str
+
+
+@dataclass(frozen=True)
+class VehicleBookingReleased(VehiclesEvent):
+    """The trip the vehicle was held for was called off: its planned time is free again."""
+
+    vehicle_id: str
+    trip_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class VehicleReturnedFromTrip(VehiclesEvent):
     """The vehicle came back from a trip with this odometer reading."""
 
@@ -153,6 +172,12 @@ class NotOnThisTrip(RuleViolation):
     """The vehicle is not on the trip named."""
 
     code = "not_on_this_trip"
+
+
+class VehicleDoubleBooked(VehicleBusy):
+    """The vehicle is held for another trip whose planned time overlaps this one's."""
+
+    code = "vehicle_double_booked"
 
 
 class SealNotFound(RuleViolation):
@@ -188,6 +213,7 @@ class Vehicle(Aggregate):
         self.battery_capacity_kwh: float | None = None
         self.odometer_km = 0.0
         self.active_trip: str | None = None
+        self.bookings: dict[str, list[str]] = {}  # trip id → [planned start, planned end] (ISO datetimes)
         self.seals: dict[str, list[str]] = {}  # seal id → [first day, last day] (ISO dates, inclusive)
         self.record_ids: list[str] = []
         self.measure_from_km: float | None = None  # consumption window: odometer at its opening fill-up
@@ -546,6 +572,29 @@ class Vehicle(Aggregate):
                 details={"seal_id": seal_id, "sealed_from": start, "sealed_until": end},
             )
 
+    def book(self, trip_id: str, planned_start: str, planned_end: str) -> None:
+        """Hold the vehicle for a trip it is dispatched to: never a disposed vehicle, one sealed on any day of the
+        trip, or one held for another trip whose planned time overlaps (it cannot be in two places at once)."""
+        self.require_dispatchable(local_day(planned_start).isoformat(), local_day(planned_end).isoformat())
+        start, end = datetime.fromisoformat(planned_start), datetime.fromisoformat(planned_end)
+        for other, (other_start, other_end) in sorted(self.bookings.items()):
+            if (
+                other != trip_id
+                and datetime.fromisoformat(other_start) < end
+                and start < datetime.fromisoformat(other_end)
+            ):
+                raise VehicleDoubleBooked(
+                    f"vehicle {self.plate} is dispatched to trip {other} from {other_start} to {other_end}",
+                    fields={"vehicle_id": [f"dispatched to trip {other} at an overlapping time"]},
+                    details={"trip_id": other, "planned_start": other_start, "planned_end": other_end},
+                )
+        self._record(VehicleBookedForTrip(self.id, trip_id, planned_start, planned_end))
+
+    def release(self, trip_id: str, reason: str) -> None:
+        """Free the time the vehicle was held for a trip that was called off (nothing when it was not held)."""
+        if trip_id in self.bookings:
+            self._record(VehicleBookingReleased(self.id, trip_id, reason))
+
     def depart(self, trip_id: str, odometer_km: float, started_at: str) -> list[str]:
         """Leave on a trip: never while on another or sealed; an odometer below the last reading is an anomaly."""
         day = local_day(started_at).isoformat()
@@ -703,8 +752,15 @@ class Vehicle(Aggregate):
         self.active_trip = event.trip_id
         self._read_odometer(event.odometer_km)
 
+    def _on_VehicleBookedForTrip(self, event: VehicleBookedForTrip) -> None:
+        self.bookings[event.trip_id] = [event.planned_start, event.planned_end]
+
+    def _on_VehicleBookingReleased(self, event: VehicleBookingReleased) -> None:
+        self.bookings.pop(event.trip_id, None)
+
     def _on_VehicleReturnedFromTrip(self, event: VehicleReturnedFromTrip) -> None:
         self.active_trip = None
+        self.bookings.pop(event.trip_id, None)
         self._read_odometer(event.odometer_km)
 
     def _on_VehicleDisposed(self, event: VehicleDisposed) -> None:

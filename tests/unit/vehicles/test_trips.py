@@ -18,7 +18,11 @@ from services.vehicles.domain import (
     TripOutsideHoursFlagged,
     TripWithoutGpsFlagged,
     Vehicle,
+    VehicleBookedForTrip,
+    VehicleBookingReleased,
     VehicleBusy,
+    VehicleDoubleBooked,
+    VehicleIsSealed,
     VehicleOnDuty,
     WorkingHours,
     outside_hours,
@@ -93,6 +97,45 @@ def test_a_sealed_vehicle_cannot_leave_and_a_busy_one_cannot_start_another_trip(
         car.depart("T2", 10_010, "2026-09-30T10:00:00+08:00")
     car.return_from("T1", 10_050, 50, "2026-09-30T11:00:00+08:00")
     assert (car.active_trip, car.odometer_km) == (None, 10_050)
+
+
+def test_a_vehicle_is_not_dispatched_to_two_trips_at_overlapping_times() -> None:
+    car = gasoline_car()
+    car.book("T1", "2026-03-02T09:00:00+08:00", "2026-03-02T11:00:00+08:00")
+    assert car.pending_events[-1] == VehicleBookedForTrip(
+        "V1", "T1", "2026-03-02T09:00:00+08:00", "2026-03-02T11:00:00+08:00"
+    )
+    with pytest.raises(VehicleDoubleBooked) as refused:
+        car.book("T2", "2026-03-02T10:30:00+08:00", "2026-03-02T12:00:00+08:00")
+    assert refused.value.details["trip_id"] == "T1" and refused.value.code == "vehicle_double_booked"
+    with pytest.raises(VehicleDoubleBooked):  # the same overlap, written in UTC
+        car.book("T3", "2026-03-02T00:00:00+00:00", "2026-03-02T01:30:00+00:00")
+    car.book("T4", "2026-03-02T11:00:00+08:00", "2026-03-02T13:00:00+08:00")  # back to back is fine
+    car.book("T5", "2026-03-02T06:00:00+00:00", "2026-03-02T08:00:00+00:00")  # 14:00-16:00 in Beijing
+    assert sorted(car.bookings) == ["T1", "T4", "T5"]
+
+
+def test_the_time_a_vehicle_was_held_for_is_free_once_its_trip_is_cancelled_or_over() -> None:
+    car = gasoline_car()
+    car.book("T1", "2026-03-02T09:00:00+08:00", "2026-03-02T11:00:00+08:00")
+    car.release("T1", "会议取消")
+    assert car.pending_events[-1] == VehicleBookingReleased("V1", "T1", "会议取消")
+    car.book("T2", "2026-03-02T09:00:00+08:00", "2026-03-02T11:00:00+08:00")
+    car.depart("T2", 10_000, "2026-03-02T09:00:00+08:00")
+    car.return_from("T2", 10_040, 40, "2026-03-02T10:30:00+08:00")
+    car.book("T3", "2026-03-02T10:00:00+08:00", "2026-03-02T12:00:00+08:00")
+    assert car.bookings == {"T3": ["2026-03-02T10:00:00+08:00", "2026-03-02T12:00:00+08:00"]}
+    count = len(car.pending_events)
+    car.release("T9", "never held")
+    assert len(car.pending_events) == count  # nothing to free: no event
+
+
+def test_a_vehicle_sealed_on_a_day_of_the_trip_is_not_dispatched() -> None:
+    car = gasoline_car()
+    car.seal("S1", "2026-10-01", "2026-10-08", "国庆节封存")
+    with pytest.raises(VehicleIsSealed):  # the trip runs from the eve into the holiday
+        car.book("T1", "2026-09-30T20:00:00+08:00", "2026-10-01T02:00:00+08:00")
+    assert car.bookings == {}
 
 
 def test_a_trip_start_below_the_vehicles_last_reading_is_an_odometer_anomaly() -> None:
