@@ -49,8 +49,11 @@ ops-check:
 	$(PROMTOOL) check rules infra/prometheus/alerts.yml
 	$(PROMTOOL) test rules infra/prometheus/tests/*.yml
 
+# The suite in two processes (pytest-xdist): the e2e platform's tests in one, the fault tests one after another,
+# each other module whole (tests/conftest.py says which goes where). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: lint typecheck contracts-check ops-check
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # faults: fault injection, each test on a platform of its own (a few minutes; `make test` runs it too).
 unit contract integration e2e faults: setup

@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -108,3 +110,55 @@ def private_amqp_uri() -> Iterator[str]:
     """A RabbitMQ URI on a virtual host of this test's own."""
     with rabbitmq_vhost() as uri:
         yield uri
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Where each test runs when the suite is spread over processes (``make test``: ``-n 2 --dist loadgroup``).
+
+    Tests on the shared e2e platform (``platform``: tests/e2e and tests/security) run in one process, so the
+    platform starts once per database there; the fault tests run one after another (each loads a platform of
+    its own hard); every other module runs whole in one process (its module fixtures start once).
+    """
+    for item in items:
+        path = Path(str(item.path)).relative_to(config.rootpath)
+        if "platform" in getattr(item, "fixturenames", ()):
+            group = "platform"
+        elif path.parts[:2] == ("tests", "faults"):
+            group = "faults"
+        else:
+            group = str(path)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+# -- the authorization matrix's report (tests/security), gathered from the worker that ran it ------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a worker process: hand what the matrix found over to the main process."""
+    from tests.security.support import COVERAGE
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["matrix_coverage"] = json.dumps(COVERAGE)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """In the main process: take in what a worker's matrix found."""
+    from tests.security.support import COVERAGE
+
+    for kind, routes in json.loads(getattr(node, "workeroutput", {}).get("matrix_coverage", "{}")).items():
+        COVERAGE.setdefault(kind, []).extend(routes)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """How the district part of the authorization matrix ended for each route (when it ran)."""
+    from tests.security.support import COVERAGE
+
+    if hasattr(config, "workeroutput") or not any(COVERAGE.values()):
+        return
+    terminalreporter.section("authorization matrix: district scope")
+    for kind, routes in COVERAGE.items():
+        terminalreporter.write_line(f"{kind}: {len(routes)}")
+        for route in routes:
+            terminalreporter.write_line(f"    {route}")

@@ -137,6 +137,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         self.stop_event = threading.Event()
         self.engine = create_db_engine(config.database_url(self.container.service_name))
         migrate(self.engine, "projector")
+        self._producer: KafkaProducer | None = None
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self._run, identifier="district-inbound")
@@ -169,16 +170,34 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             if not handled:
                 assigned = False  # a passing failure: re-read from the stored offsets
                 self.stop_event.wait(1.0)
+        self._close(consumer)
+
+    def _close(self, consumer: KafkaConsumer | None) -> None:
+        """Let go of the broker's connections as the service stops (rejections not yet sent are flushed)."""
+        try:
+            if consumer is not None:
+                consumer.close()
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+        except Exception:  # the broker is gone: nothing more can be sent to it
+            log.warning("district_inbound_close_failed")
 
     def _connect(self) -> KafkaConsumer:
-        """The districts' topics made sure of, the producer of rejections, and the consumer."""
+        """The districts' topics made sure of, the producer of rejections (made once), and the consumer."""
         config = settings()
         topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
         ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
-        self.producer: KafkaProducer = make_producer(config.kafka_bootstrap)
+        if self._producer is None:  # kept across retries: one that failed to make a consumer leaves none behind
+            self._producer = make_producer(config.kafka_bootstrap)
         consumer = make_consumer(config.kafka_bootstrap, client_id=f"{self.container.service_name}-inbound")
         log.info("district_inbound_started", districts=len(self.districts))
         return consumer
+
+    @property
+    def producer(self) -> KafkaProducer:
+        """The producer of rejections (made with the first connection)."""
+        assert self._producer is not None, "the district consumer sends only once connected"
+        return self._producer
 
     def _assign(self, consumer: KafkaConsumer) -> None:
         partitions = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,12 +26,30 @@ from pathlib import Path
 
 from services.common.settings import SERVICES
 
+_PORTS_FROM, _PORTS_TO = 10_000, 32_768
+"""Where ``free_port`` looks: below Linux's ephemeral range (32768-60999), which outgoing connections and
+``bind(0)`` draw from, so a port handed out is not taken by a client before its server binds it."""
+_next_port: list[int] = []
+
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody is bound to right now, never one this process handed out before.
+
+    Each process walks the range from a random start: the ports it hands out are distinct even before their
+    servers bind them, and two processes (say, two test workers) start far apart.
+    """
+    if not _next_port:
+        _next_port.append(random.randrange(_PORTS_FROM, _PORTS_TO))
+    for _ in range(_PORTS_TO - _PORTS_FROM):
+        port = _next_port[0]
+        _next_port[0] = port + 1 if port + 1 < _PORTS_TO else _PORTS_FROM
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise OSError(f"no free TCP port from {_PORTS_FROM} to {_PORTS_TO}")
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

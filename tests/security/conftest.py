@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import Platform, platform  # noqa: F401  (the shared platform fixture)
-from tests.security.support import COVERAGE, SQLITE_ONLY, World, make_world
+from tests.security.support import SQLITE_ONLY, World, make_world
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -25,14 +25,3 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def world(platform: Platform) -> World:  # noqa: F811
     """Tokens of every role, broken tokens, and agencies in two districts, on the running platform."""
     return make_world(platform)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """How the district part of the matrix ended for each route (when it ran)."""
-    if not any(COVERAGE.values()):
-        return
-    terminalreporter.section("authorization matrix: district scope")
-    for kind, routes in COVERAGE.items():
-        terminalreporter.write_line(f"{kind}: {len(routes)}")
-        for route in routes:
-            terminalreporter.write_line(f"    {route}")
