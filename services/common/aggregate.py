@@ -6,7 +6,10 @@ method ``_on_<EventType>(event)``. State is only ever changed there, so loading 
 (``rehydrate``) and deciding a command go through the same code.
 
 Snapshots: ``snapshot_state()`` returns the instance's public attributes (which must be JSON-native);
-override it together with ``restore_state()`` when an aggregate keeps richer state.
+override it together with ``restore_state()`` when an aggregate keeps richer state. A snapshot that lacks an
+attribute the aggregate keeps now (taken before a release added it to ``_init_state``) does not fit
+(``snapshot_fits``): the store ignores it and replays the stream from its first event, so the new state is
+never left at its empty value.
 """
 
 from __future__ import annotations
@@ -72,6 +75,11 @@ class Aggregate:
         for event in events:
             aggregate._apply(event)
         return aggregate
+
+    @classmethod
+    def snapshot_fits(cls, state: dict[str, Any]) -> bool:
+        """Whether a stored snapshot holds every attribute this aggregate keeps now."""
+        return cls("").snapshot_state().keys() <= state.keys()
 
     def _init_state(self) -> None:
         """Set the attributes an empty aggregate has before its first event (override as needed)."""

@@ -342,14 +342,15 @@ class EventStore:
         # Snapshot first, events after its version second: a snapshot written in between is newer than the one
         # read, and the events after the older one are all still there (no shared transaction is needed).
         _, snapshots = fetch(self.engine, _SNAPSHOT, key)
-        snap = snapshots[0] if snapshots else None
-        _, rows = fetch(self.engine, _EVENTS_AFTER, {**key, "after": snap[0] if snap else 0})
-        if snap is None and not rows:
+        snapshot = (snapshots[0][0], json.loads(snapshots[0][1])) if snapshots else None
+        if snapshot is not None and not cls.snapshot_fits(snapshot[1]):
+            snapshot = None  # taken when the aggregate kept other state: replay the whole stream
+        _, rows = fetch(self.engine, _EVENTS_AFTER, {**key, "after": snapshot[0] if snapshot else 0})
+        if snapshot is None and not rows:
             return None
         events = [
             event_from_payload(self.domain, kind, version, json.loads(payload)) for kind, version, payload in rows
         ]
-        snapshot = (snap[0], json.loads(snap[1])) if snap else None
         return cls.rehydrate(stream_id, events, snapshot)
 
     def find_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
@@ -376,7 +377,15 @@ class EventStore:
                 event = event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload))
                 events.setdefault(r.stream_id, []).append(event)
         found = set(snapshots) | set(events)
-        return {sid: cls.rehydrate(sid, events.get(sid, []), snapshots.get(sid)) for sid in stream_ids if sid in found}
+        loaded = {}
+        for sid in stream_ids:
+            if sid not in found:
+                continue
+            if sid in snapshots and not cls.snapshot_fits(snapshots[sid][1]):  # an older shape: the whole stream
+                loaded[sid] = self.load(cls, sid)
+            else:
+                loaded[sid] = cls.rehydrate(sid, events.get(sid, []), snapshots.get(sid))
+        return loaded
 
     @staticmethod
     def _events_after_snapshots(stream_type: str, stream_ids: list[str]) -> sa.Select[Any]:

@@ -12,7 +12,7 @@ from services.common.aggregate import Aggregate
 from services.common.errors import AlreadyExists, ContractViolation, DuplicateCommand, PlatformError, VersionConflict
 from services.common.store import EventStore, Idempotency, snapshots_table
 from services.office_space.domain import Agency, AgencyRegistered
-from tests.support import Counter, meta, new_agency
+from tests.support import Counter, CounterIncremented, meta, new_agency
 
 
 @pytest.fixture
@@ -126,6 +126,34 @@ def test_a_snapshot_is_taken_every_n_events_and_used_when_loading(store: EventSt
         conn.execute(snapshots_table.update().values(state=snapshot.state.replace('"total":20', '"total":500')))
     loaded = store.load(Counter, "c")
     assert (loaded.version, loaded.total) == (4, 510)
+
+
+class CountingIncrements(Counter):
+    """The counter of a later release: it also keeps how many increments it had (a new attribute)."""
+
+    def _init_state(self) -> None:
+        super()._init_state()
+        self.increments = 0
+
+    def _on_CounterIncremented(self, event: CounterIncremented) -> None:
+        super()._on_CounterIncremented(event)
+        self.increments += 1
+
+
+def test_a_snapshot_taken_before_the_aggregate_kept_a_new_attribute_is_ignored(store: EventStore) -> None:
+    for name in ("a", "b"):
+        counter = Counter.open(name)
+        counter.increment(10)
+        counter.increment(10)
+        counter.increment(10)
+        store.save(counter, meta())  # snapshotted, without ``increments``
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(snapshots_table)).scalar_one() == 2
+    loaded = store.load(CountingIncrements, "a")
+    assert (loaded.version, loaded.total, loaded.increments) == (4, 30, 3)  # replayed, not 0 increments
+    together = store.find_many(CountingIncrements, ["a", "b"])
+    assert [(c.version, c.total, c.increments) for c in together.values()] == [(4, 30, 3), (4, 30, 3)]
+    assert store.load(Counter, "a").version == 4  # the snapshot still serves the aggregate it fits
 
 
 def test_read_all_returns_events_in_commit_order_from_a_position(agencies: EventStore) -> None:
