@@ -193,6 +193,12 @@ class SignContractSchema(Schema):
             )
 
 
+class GetContractSchema(Schema):
+    """GetContract: one contract with its deliveries and their inspections."""
+
+    contract_id = _id()
+
+
 class RecordDeliverySchema(Schema):
     """RecordDelivery: the supplier delivered (part of) a contract."""
 

@@ -316,6 +316,13 @@ class ProcurementService(DomainService):
         tender = self.store.load(Tender, str(query.get("tender_id")))
         return {"id": tender.id, "version": tender.version, **tender.snapshot_state()}
 
+    @command(s.GetContractSchema)
+    def get_contract(self, query: dict[str, Any]) -> dict[str, Any]:
+        """One contract from its stream: supplier, quantity and price, clauses, deliveries and what was accepted."""
+        contract = self.store.load(ProcurementContract, query["contract_id"])
+        state = contract.snapshot_state()
+        return {"id": contract.id, "version": contract.version, **state, "outstanding": contract.outstanding_quantity}
+
     @command(s.ProposeBatchesSchema)
     def propose_batches(self, query: dict[str, Any]) -> dict[str, Any]:
         """Open requests of several agencies for the same item and year: candidates for one tender."""

@@ -198,6 +198,29 @@ def test_a_purchase_goes_from_budget_and_request_through_tender_award_contract_a
     )
     inspection = {"accepted_quantity": 95, "defective_quantity": 5, "inspected_on": late}
     _ok(admin.post(f"/contracts/{contract}/deliveries/D-1/inspection", inspection))
+    read = admin.get(f"/contracts/{contract}")
+    assert {k: read[k] for k in ("tender_id", "supplier_id", "quantity", "amount_cents", "clauses", "status")} == {
+        "tender_id": tender,
+        "supplier_id": "S-2",
+        "quantity": 100,
+        "amount_cents": 460_000,
+        "clauses": ["warranty"],
+        "status": "active",  # 5 boxes still to be replaced
+    }
+    assert (read["accepted_quantity"], read["outstanding"]) == (95, 5)
+    assert read["deliveries"]["D-1"] == {
+        "quantity": 100,
+        "delivered_on": late,
+        "days_late": 2,
+        "inspected": True,
+        "accepted_quantity": 95,
+        "defective_quantity": 5,
+        "inspected_on": late,
+    }
+    elsewhere = platform.token("district_operator", district="320404", name=f"op-contract-{city['tag']}")
+    status, body, _ = platform.request("GET", f"/api/v1/contracts/{contract}", token=elsewhere)
+    assert (status, body["error"]) == (403, "not_in_scope")
+    assert platform.request("GET", f"/api/v1/contracts/NO-{contract}", token=platform.token())[0] == 404
 
     lines = _eventually(
         lambda: admin.get(f"/budget-lines?agency_id={agency}&year={YEAR}"),

@@ -153,6 +153,14 @@ class ProcurementApi:
     sign_contract = command_route(
         "POST", "/api/v1/contracts", PR, "sign_contract", s.SignContractSchema, WRITERS, None, 201
     )
+
+    @api("GET", "/api/v1/contracts/<contract_id>", roles=READERS)
+    def get_contract(self, request: Request, principal: Principal, contract_id: str) -> Any:
+        """A contract with its clauses, deliveries and inspections (district operators: their district's)."""
+        contract = call(self.procurement.get_contract, validated(s.GetContractSchema, {"contract_id": contract_id}))
+        principal.require_district(contract["district"])
+        return contract
+
     record_delivery = command_route(
         "POST",
         "/api/v1/contracts/<contract_id>/deliveries",

@@ -161,15 +161,22 @@ class ProcurementContract(Aggregate):
 
     def _init_state(self) -> None:
         self.status = ""
+        self.tender_id = ""
         self.request_id = ""
         self.supplier_id = ""
         self.item_code = ""
         self.category = ""
         self.quantity = 0
         self.unit_price_cents = 0
+        self.amount_cents = 0
+        self.clauses: list[str] = []
+        self.signed_on = ""
         self.delivery_due = ""
+        self.fulfilled_on: str | None = None
         self.accepted_quantity = 0
         self.deliveries: dict[str, dict[str, Any]] = {}
+        """delivery id → quantity, delivered_on, days_late, inspected, and once inspected accepted_quantity,
+        defective_quantity and inspected_on."""
 
     @classmethod
     def sign(
@@ -294,19 +301,38 @@ class ProcurementContract(Aggregate):
         self.quantity = event.quantity
         self.unit_price_cents = event.unit_price_cents
         self.delivery_due = event.delivery_due
+        self.tender_id = event.tender_id
+        self.amount_cents = event.amount_cents
+        self.clauses = list(event.clauses)
+        self.signed_on = event.signed_on
 
     def _on_DeliveryReceived(self, event: DeliveryReceived) -> None:
-        self.deliveries[event.delivery_id] = {"quantity": event.quantity, "inspected": False}
+        self.deliveries[event.delivery_id] = {
+            "quantity": event.quantity,
+            "delivered_on": event.delivered_on,
+            "days_late": event.days_late,
+            "inspected": False,
+        }
 
     def _on_DeliveryAccepted(self, event: DeliveryAccepted) -> None:
-        self.deliveries[event.delivery_id]["inspected"] = True
+        self.deliveries[event.delivery_id] |= {
+            "inspected": True,
+            "accepted_quantity": event.quantity,
+            "defective_quantity": event.defective_quantity,
+            "inspected_on": event.accepted_on,
+        }
         self.accepted_quantity += event.quantity
 
     def _on_DeliveryRejected(self, event: DeliveryRejected) -> None:
-        self.deliveries[event.delivery_id]["inspected"] = True
+        self.deliveries[event.delivery_id] |= {
+            "inspected": True,
+            "accepted_quantity": 0,
+            "defective_quantity": event.defective_quantity,
+            "inspected_on": event.rejected_on,
+        }
 
     def _on_ContractFulfilled(self, event: ContractFulfilled) -> None:
-        self.status = "fulfilled"
+        self.status, self.fulfilled_on = "fulfilled", event.fulfilled_on
 
 
 @dataclass(frozen=True)

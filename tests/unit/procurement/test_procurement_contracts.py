@@ -193,6 +193,41 @@ def test_defective_items_stay_outstanding_until_redelivered() -> None:
     assert (contract.outstanding_quantity, contract.status) == (2, "active")
 
 
+def test_a_contract_keeps_its_terms_and_each_deliverys_inspection() -> None:
+    contract, line = sign(paper(), ["warranty"])
+    later = TODAY + timedelta(days=33)  # three days after the due date
+    contract.record_delivery("dl-1", 10, later)
+    contract.inspect_delivery("dl-1", 8, 2, later, line)
+    contract.record_delivery("dl-2", 2, later)
+    contract.inspect_delivery("dl-2", 0, 2, later, line)
+    assert (contract.tender_id, contract.clauses, contract.amount_cents, contract.signed_on) == (
+        "td-1",
+        ["warranty"],
+        45_000,
+        TODAY.isoformat(),
+    )
+    assert contract.deliveries == {
+        "dl-1": {
+            "quantity": 10,
+            "delivered_on": later.isoformat(),
+            "days_late": 3,
+            "inspected": True,
+            "accepted_quantity": 8,
+            "defective_quantity": 2,
+            "inspected_on": later.isoformat(),
+        },
+        "dl-2": {
+            "quantity": 2,
+            "delivered_on": later.isoformat(),
+            "days_late": 3,
+            "inspected": True,
+            "accepted_quantity": 0,
+            "defective_quantity": 2,
+            "inspected_on": later.isoformat(),
+        },
+    }
+
+
 def test_a_wholly_defective_delivery_is_rejected_and_spends_nothing() -> None:
     contract, line = sign(paper(), [])
     contract.record_delivery("dl-1", 4, TODAY)
