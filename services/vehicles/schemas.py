@@ -142,6 +142,17 @@ class RecordRepairSchema(Schema):
     occurred_on = fields.Date(required=True)
 
 
+class ReplaceOdometerSchema(Schema):
+    """ReplaceOdometer: the odometer (its instrument) was replaced (仪表更换); readings go on from the new one's."""
+
+    vehicle_id = _id()
+    replacement_id = _id(required=False)
+    old_reading_km = _km()
+    new_reading_km = _km()
+    replaced_on = fields.Date(required=True)
+    reason = _text(1000)
+
+
 class RecordExpenseSchema(Schema):
     """RecordExpense: insurance (保险), rental (租赁) or tolls (通行费); a premium or rent may cover a period."""
 

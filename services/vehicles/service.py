@@ -264,6 +264,20 @@ class VehiclesService(DomainService):
         )
         return self.save(vehicle, answer={"record_id": record_id, "anomalies": raised})
 
+    @command(s.ReplaceOdometerSchema)
+    def replace_odometer(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """ReplaceOdometer: a new odometer; its readings are checked from its first one on, not against the old."""
+        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        replacement_id = _new_id(cmd["replacement_id"], "ODO")
+        vehicle.replace_odometer(
+            replacement_id,
+            cmd["old_reading_km"],
+            cmd["new_reading_km"],
+            cmd["replaced_on"].isoformat(),
+            cmd["reason"],
+        )
+        return self.save(vehicle, answer={"replacement_id": replacement_id})
+
     @command(s.RecordExpenseSchema)
     def record_expense(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordExpense: insurance, rental or tolls."""

@@ -400,6 +400,10 @@ class VehiclesViews(Projection):
     def on_VehicleReturnedFromTrip(self, conn: sa.Connection, env: Envelope) -> None:
         self._odometer(conn, env.payload["vehicle_id"], env.payload["odometer_km"])
 
+    def on_OdometerReplaced(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload  # the new odometer's reading, even below the old one's
+        sql.update(conn, vehicles, {"vehicle_id": p["vehicle_id"]}, {"odometer_km": p["new_reading_km"]})
+
     def on_TripOutsideHoursFlagged(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         detail = f"trip {p['trip_id']} on {', '.join(p['days'])} ({', '.join(p['reasons'])}) without approval"

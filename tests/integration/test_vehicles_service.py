@@ -161,6 +161,31 @@ def test_fuel_charging_and_repairs_raise_anomalies_with_evidence_and_costs_give_
     )
 
 
+def test_after_an_odometer_replacement_lower_readings_are_not_rollbacks_and_the_views_show_the_new_one(
+    fleet: Harness,
+) -> None:
+    fleet.register("V1", "苏D11111")  # 10,000 km
+    fuel = {"vehicle_id": "V1", "fuel": "gasoline", "station": "中石化龙城站", "designated": True, "amount": 234}
+    fleet.service.record_fuel({**fuel, "quantity": 30, "odometer_km": 10_400, "refuelled_at": _at(1)})
+    refused = fleet.refused(
+        "replace_odometer",
+        {"vehicle_id": "V1", "old_reading_km": 10_300, "new_reading_km": 0, "replaced_on": "2026-03-02", "reason": "x"},
+    )
+    assert (refused.code, refused.fields) == ("rule_violation", {"old_reading_km": ["must be >= 10400"]})
+    answer = fleet.service.replace_odometer(
+        {"vehicle_id": "V1", "replacement_id": "ODO-1", "old_reading_km": 10_420, "new_reading_km": 3}
+        | {"replaced_on": "2026-03-02", "reason": "仪表盘故障更换"}
+    )
+    assert answer["replacement_id"] == "ODO-1"
+    later = fleet.service.record_fuel({**fuel, "quantity": 30, "odometer_km": 300, "refuelled_at": _at(3)})
+    assert later["anomalies"] == []
+    fleet.project()
+    assert fleet.service.get_vehicle({"vehicle_id": "V1"})["odometer_km"] == 300
+    (listed,) = fleet.service.fleet({"agency_id": "AG-TN"})["vehicles"]
+    assert listed["odometer_km"] == 300  # the view follows the new odometer down, then up
+    assert fleet.service.anomalies({"agency_id": "AG-TN"})["items"] == []
+
+
 def _at(day: int, hour: int = 9) -> str:
     return f"2026-03-{day:02d}T{hour:02d}:00:00+08:00"
 

@@ -87,6 +87,16 @@ class VehiclesApi:
     record_vehicle_repair = command_route(
         "POST", "/api/v1/vehicles/<vehicle_id>/repairs", VH, "record_repair", s.RecordRepairSchema, WRITERS, None, 201
     )
+    replace_vehicle_odometer = command_route(
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/odometer-replacements",
+        VH,
+        "replace_odometer",
+        s.ReplaceOdometerSchema,
+        WRITERS,
+        None,
+        201,
+    )
     record_vehicle_expense = command_route(
         "POST",
         "/api/v1/vehicles/<vehicle_id>/expenses",

@@ -127,6 +127,19 @@ class VehicleDepartedOnTrip(VehiclesEvent):
 
 
 @dataclass(frozen=True)
+class OdometerReplaced(VehiclesEvent):
+    """The vehicle's odometer (its instrument) was replaced: readings go on from the new one's."""
+
+    vehicle_id: str
+    agency_id: str
+    replacement_id: str
+    old_reading_km: float
+    new_reading_km: float
+    replaced_on: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class VehicleBookedForTrip(VehiclesEvent):
     """The vehicle was dispatched to a trip: it is held for the trip's planned time."""
 
@@ -163,7 +176,7 @@ class CapacityRequired(RuleViolation):
 
 
 class DuplicateRecord(AlreadyExists):
-    """A fuel, charging, repair or expense record with this id is already on the vehicle."""
+    """A fuel, charging, repair, expense or odometer-replacement record with this id is already on the vehicle."""
 
     code = "duplicate_record"
 
@@ -533,6 +546,32 @@ class Vehicle(Aggregate):
         self._record(FuelConsumptionAboveNorm(aid, *common, self.norm_per_100km, rules.consumption_factor, at))
         return [aid]
 
+    def replace_odometer(
+        self, replacement_id: str, old_reading_km: float, new_reading_km: float, replaced_on: str, reason: str
+    ) -> None:
+        """Replace the odometer (仪表更换): the old one's last reading is not below the vehicle's last, and readings
+        go on from the new one's, so a lower reading after it is no rollback; the consumption window restarts
+        (fuel bought on the old scale is not measured against the new one). Never during a trip."""
+        self._require_in_service()
+        if self.active_trip is not None:
+            raise VehicleBusy(
+                f"vehicle {self.plate} is on trip {self.active_trip}", details={"trip_id": self.active_trip}
+            )
+        if replacement_id in self.record_ids:
+            raise DuplicateRecord(f"vehicle {self.id} already has a record {replacement_id}")
+        if old_reading_km < self.odometer_km:
+            raise RuleViolation(
+                f"the old odometer's last reading {old_reading_km:g} km is below the vehicle's last {self.odometer_km:g} km",
+                fields={"old_reading_km": [f"must be >= {self.odometer_km:g}"]},
+            )
+        if new_reading_km < 0:
+            raise RuleViolation("an odometer reads 0 km or more", fields={"new_reading_km": ["must be >= 0"]})
+        self._record(
+            OdometerReplaced(
+                self.id, str(self.agency_id), replacement_id, old_reading_km, new_reading_km, replaced_on, reason
+            )
+        )
+
     # -- sealing, trips, disposal --------------------------------------------------------------------
 
     def seal(self, seal_id: str, sealed_from: str, sealed_until: str, reason: str) -> None:
@@ -751,6 +790,11 @@ class Vehicle(Aggregate):
     def _on_VehicleDepartedOnTrip(self, event: VehicleDepartedOnTrip) -> None:
         self.active_trip = event.trip_id
         self._read_odometer(event.odometer_km)
+
+    def _on_OdometerReplaced(self, event: OdometerReplaced) -> None:
+        self.record_ids.append(event.replacement_id)
+        self.odometer_km = event.new_reading_km
+        self.measure_from_km, self.measure_quantity = None, 0.0
 
     def _on_VehicleBookedForTrip(self, event: VehicleBookedForTrip) -> None:
         self.bookings[event.trip_id] = [event.planned_start, event.planned_end]

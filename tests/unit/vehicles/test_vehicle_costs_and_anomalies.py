@@ -16,10 +16,12 @@ from services.vehicles.domain import (
     FuelConsumptionAboveNorm,
     FuelConsumptionMeasured,
     FuelRecorded,
+    OdometerReplaced,
     OdometerRollbackDetected,
     RefuelExceededCapacity,
     RepairHistory,
     Vehicle,
+    VehicleBusy,
     VehicleIsDisposed,
     VehicleIsSealed,
     WrongEnergyCarrier,
@@ -155,6 +157,34 @@ def test_an_odometer_going_backwards_is_an_anomaly_and_never_lowers_the_odometer
     assert car.record_repair("R1", "repair", "定点修理厂", True, 50_000, "刹车片", 10_400, "2026-03-05") == [
         "odometer_rollback:V1:R1"
     ]
+
+
+def test_after_an_odometer_replacement_readings_go_on_from_the_new_one() -> None:
+    car = gasoline_car()
+    _fuel(car, "F1", 30, 10_400)
+    car.replace_odometer("ODO-1", 10_450, 5, "2026-03-03", "仪表盘故障更换")
+    assert car.pending_events[-1] == OdometerReplaced("V1", "A1", "ODO-1", 10_450, 5, "2026-03-03", "仪表盘故障更换")
+    assert car.odometer_km == 5
+    assert _fuel(car, "F2", 30, 120) == []  # below the old odometer's readings: no rollback
+    assert _fuel(car, "F3", 30, 100) == ["odometer_rollback:V1:F3"]  # below the new one's last: still one
+    # the consumption window restarted at F2 (the litres of F1 are not measured against the new scale)
+    assert _fuel(car, "F4", 40, 520) == ["consumption_above_norm:V1:F4"]  # 70 L since F2 over 400 km
+    measured = next(e for e in car.pending_events if isinstance(e, FuelConsumptionMeasured))
+    assert (measured.from_km, measured.to_km) == (120, 520)
+
+
+def test_an_odometer_is_replaced_with_its_last_reading_and_never_during_a_trip() -> None:
+    car = gasoline_car()  # 10,000 km
+    with pytest.raises(RuleViolation) as refused:
+        car.replace_odometer("ODO-1", 9_990, 0, "2026-03-03", "更换")
+    assert refused.value.fields == {"old_reading_km": ["must be >= 10000"]}
+    car.depart("T1", 10_000, "2026-03-03T09:00:00+08:00")
+    with pytest.raises(VehicleBusy):
+        car.replace_odometer("ODO-1", 10_000, 0, "2026-03-03", "更换")
+    car.return_from("T1", 10_020, 20, "2026-03-03T10:00:00+08:00")
+    car.replace_odometer("ODO-1", 10_020, 0, "2026-03-03", "更换")
+    with pytest.raises(DuplicateRecord):
+        car.replace_odometer("ODO-1", 10_020, 0, "2026-03-03", "更换")
 
 
 def test_an_anomaly_stays_open_until_resolved_with_a_note() -> None:
