@@ -497,7 +497,8 @@ class Projector:
             total = sum(ends.values())
             progress = Progress(f"rebuild {self.name}", total=total or None)
             count = 0
-            if prefetch if prefetch is not None else total >= PREFETCH_FROM:
+            use_reader = total >= PREFETCH_FROM if prefetch is None else prefetch
+            if use_reader:
                 count = self._apply_prefetched(ends, progress)
             count += self.catch_up(progress=progress)  # what the reader left, and what arrived meanwhile
             progress.finish()
