@@ -79,7 +79,7 @@ class Aggregate:
     @classmethod
     def snapshot_fits(cls, state: dict[str, Any]) -> bool:
         """Whether a stored snapshot holds every attribute this aggregate keeps now."""
-        return cls("").snapshot_state().keys() <= state.keys()
+        return _kept_attributes(cls) <= state.keys()
 
     def _init_state(self) -> None:
         """Set the attributes an empty aggregate has before its first event (override as needed)."""
@@ -94,3 +94,14 @@ class Aggregate:
         """Restore what ``snapshot_state`` produced."""
         for key, value in state.items():
             setattr(self, key, copy.deepcopy(value))
+
+
+_kept: dict[type[Aggregate], frozenset[str]] = {}
+
+
+def _kept_attributes(cls: type[Aggregate]) -> frozenset[str]:
+    """The attributes an empty ``cls`` snapshots (worked out once per class: every load with a snapshot asks)."""
+    kept = _kept.get(cls)
+    if kept is None:
+        kept = _kept[cls] = frozenset(cls("").snapshot_state())
+    return kept

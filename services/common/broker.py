@@ -10,7 +10,7 @@ import contextlib
 import json
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -84,6 +84,11 @@ def ensure_topics(
                 admin.create_topics(missing)
     finally:
         admin.close()
+
+
+def in_partition_order(polled: Mapping[TopicPartition, list[Any]]) -> list[Any]:
+    """The records of one ``poll()`` in topic and partition order (each partition's in offset order)."""
+    return [r for tp in sorted(polled, key=lambda p: (p.topic, p.partition)) for r in polled[tp]]
 
 
 def partitions_of(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) -> list[TopicPartition]:

@@ -33,7 +33,7 @@ from nameko.exceptions import UnknownService
 from nameko.extensions import Entrypoint
 
 from services.common import contracts
-from services.common.broker import ensure_topics, make_consumer, make_producer
+from services.common.broker import ensure_topics, in_partition_order, make_consumer, make_producer
 from services.common.db import create_db_engine, migrate
 from services.common.errors import ContractViolation, PlatformError, ServiceUnavailable
 from services.common.events import iso, utc_now
@@ -162,7 +162,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                     self._assign(consumer)
                     assigned = True
                 batch = consumer.poll(timeout_ms=500, max_records=200)
-                records = [r for tp in sorted(batch, key=lambda p: (p.topic, p.partition)) for r in batch[tp]]
+                records = in_partition_order(batch)
                 handled = not records or self._handle_batch(records)
             except Exception:  # the city's districts must not lose their consumer to one bad moment
                 log.exception("district_inbound_round_failed")

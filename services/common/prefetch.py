@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from kafka import TopicPartition
 
-from services.common.broker import make_consumer
+from services.common.broker import in_partition_order, make_consumer
 
 _DONE = "done"
 _FAILED = "failed"
@@ -49,10 +49,6 @@ class PrefetchFailed(RuntimeError):
     """The reader process failed or died; the rebuild cannot go on from it."""
 
 
-def _positions(ends: Mapping[TopicPartition, int]) -> dict[tuple[str, int], int]:
-    return {(tp.topic, tp.partition): end for tp, end in ends.items()}
-
-
 def _put(out: Any, item: tuple[str, Any]) -> bool:
     """Put ``item`` on the queue, waiting while it is full; False once the parent is gone."""
     parent = multiprocessing.parent_process()
@@ -68,31 +64,26 @@ def _put(out: Any, item: tuple[str, Any]) -> bool:
 def read(
     bootstrap: str,
     client_id: str,
-    starts: dict[tuple[str, int], int],
-    ends: dict[tuple[str, int], int],
+    starts: Mapping[TopicPartition, int],
+    ends: Mapping[TopicPartition, int],
     max_records: int,
     out: Any,
 ) -> None:
     """The reader process: read ``starts`` → ``ends`` of each partition and put the batches on ``out``."""
     try:
         consumer = make_consumer(bootstrap, client_id=client_id)
-        partitions = [TopicPartition(topic, partition) for topic, partition in starts]
-        consumer.assign(partitions)
-        for tp in partitions:
-            consumer.seek(tp, starts[(tp.topic, tp.partition)])
-        pending = {tp for tp in partitions if starts[(tp.topic, tp.partition)] < ends[(tp.topic, tp.partition)]}
+        consumer.assign(list(starts))
+        for tp, offset in starts.items():
+            consumer.seek(tp, offset)
+        pending = {tp for tp, offset in starts.items() if offset < ends[tp]}
         idle = 0
         while pending and idle < IDLE_POLLS:
             polled = consumer.poll(timeout_ms=500, max_records=max_records)
-            batch = [
-                Record(r.topic, r.partition, r.offset, r.key, r.value)
-                for tp in sorted(polled, key=lambda p: (p.topic, p.partition))
-                for r in polled[tp]
-            ]
+            batch = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in in_partition_order(polled)]
             idle = 0 if batch else idle + 1
             if batch and not _put(out, (_BATCH, batch)):
                 return
-            pending = {tp for tp in pending if consumer.position(tp) < ends[(tp.topic, tp.partition)]}
+            pending = {tp for tp in pending if consumer.position(tp) < ends[tp]}
         consumer.close()
         _put(out, (_DONE, None))
     except BaseException:  # everything, KeyboardInterrupt included, is the parent's to report
@@ -113,8 +104,7 @@ class Prefetcher:
     ) -> None:
         self._context = multiprocessing.get_context("spawn")  # no inherited sockets, locks or threads
         self._queue: Any = self._context.Queue(maxsize=depth)
-        positions = (_positions(starts), _positions(ends))
-        self._args = (bootstrap, client_id, *positions, max_records, self._queue)
+        self._args = (bootstrap, client_id, dict(starts), dict(ends), max_records, self._queue)
         self._process: BaseProcess | None = None
         self._finished = False
 

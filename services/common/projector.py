@@ -43,7 +43,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.engine import Engine
 
 from services.common import contracts, sql
-from services.common.broker import ensure_topics, make_consumer, make_producer, partitions_of
+from services.common.broker import ensure_topics, in_partition_order, make_consumer, make_producer, partitions_of
 from services.common.db import reader, register_migrations
 from services.common.errors import ContractViolation
 from services.common.events import Envelope, iso, upcast, utc_now
@@ -269,7 +269,7 @@ class Projector:
         if not self._partitions:
             self.assign()
         batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
-        records = [r for tp in sorted(batch, key=lambda p: (p.topic, p.partition)) for r in batch[tp]]
+        records = in_partition_order(batch)
         if not records:
             self.save_offsets()
             PROJECTOR_LAG_SECONDS.labels(self.service, self.name).set(0)

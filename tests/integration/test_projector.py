@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from kafka import TopicPartition
 
-from services.common.broker import make_producer
+from services.common.broker import in_partition_order, make_producer
 from services.common.db import create_db_engine
 from services.common.projector import Projection, Projector, seen_table
 from services.common.store import EventStore
@@ -140,7 +140,7 @@ def test_events_no_projection_applies_move_the_offsets_without_a_write(
     records: list[Any] = []
     while len(records) < 8:
         polled = projector.consumer.poll(timeout_ms=5000)
-        records += [r for tp in sorted(polled, key=lambda p: (p.topic, p.partition)) for r in polled[tp]]
+        records += in_partition_order(polled)
     changes = [r for r in records if json.loads(r.value)["event_type"] == "AuthorisedHeadcountChanged"]
     transactions: list[str] = []
     sa.event.listen(engine, "begin", lambda conn: transactions.append("begin"))

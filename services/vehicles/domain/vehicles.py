@@ -553,10 +553,7 @@ class Vehicle(Aggregate):
         go on from the new one's, so a lower reading after it is no rollback; the consumption window restarts
         (fuel bought on the old scale is not measured against the new one). Never during a trip."""
         self._require_in_service()
-        if self.active_trip is not None:
-            raise VehicleBusy(
-                f"vehicle {self.plate} is on trip {self.active_trip}", details={"trip_id": self.active_trip}
-            )
+        self._require_not_on_trip()
         if replacement_id in self.record_ids:
             raise DuplicateRecord(f"vehicle {self.id} already has a record {replacement_id}")
         if old_reading_km < self.odometer_km:
@@ -638,10 +635,7 @@ class Vehicle(Aggregate):
         """Leave on a trip: never while on another or sealed; an odometer below the last reading is an anomaly."""
         day = local_day(started_at).isoformat()
         self.require_dispatchable(day, day)
-        if self.active_trip is not None and self.active_trip != trip_id:
-            raise VehicleBusy(
-                f"vehicle {self.plate} is on trip {self.active_trip}", details={"trip_id": self.active_trip}
-            )
+        self._require_not_on_trip(but=trip_id)
         self._record(VehicleDepartedOnTrip(self.id, trip_id, odometer_km, started_at))
         return self._check_odometer(odometer_km, "trip_start", f"{trip_id}.start", started_at)
 
@@ -658,8 +652,7 @@ class Vehicle(Aggregate):
         """Dispose of the vehicle: an auction (公车拍卖) records its proceeds; never while on a trip."""
         _one_of("method", method, DISPOSAL_METHODS)
         self._require_in_service()
-        if self.active_trip is not None:
-            raise VehicleBusy(f"vehicle {self.plate} is on trip {self.active_trip}")
+        self._require_not_on_trip()
         if method == "auction" and proceeds_cents <= 0:
             raise RuleViolation("an auction has proceeds", fields={"proceeds": ["must be > 0 for an auction"]})
         if proceeds_cents < 0:
@@ -712,6 +705,13 @@ class Vehicle(Aggregate):
             )
         kind = self.open_anomalies[anomaly]
         self._record(VehicleAnomalyResolved(anomaly, self.id, str(self.agency_id), kind, note, resolved_on))
+
+    def _require_not_on_trip(self, but: str | None = None) -> None:
+        """Refuse while the vehicle is on a trip (other than ``but``)."""
+        if self.active_trip is not None and self.active_trip != but:
+            raise VehicleBusy(
+                f"vehicle {self.plate} is on trip {self.active_trip}", details={"trip_id": self.active_trip}
+            )
 
     def _require_in_service(self) -> None:
         if self.status == "disposed":
