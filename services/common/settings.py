@@ -137,6 +137,7 @@ class Settings:
     vehicle_working_hours: str = "07:00-19:00"
     vehicle_gps_grace_hours: float = 24.0
     asset_service_life_file: Path | None = None
+    asset_depreciation_life_file: Path | None = None
 
     def database_url(self, service: str) -> str:
         """The store URL of ``service`` (a domain service or ``gateway``)."""
@@ -251,6 +252,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         vehicle_working_hours=env.get("VEHICLE_WORKING_HOURS", "07:00-19:00"),
         vehicle_gps_grace_hours=float(env.get("VEHICLE_GPS_GRACE_HOURS", "24")),
         asset_service_life_file=Path(env["ASSET_SERVICE_LIFE_FILE"]) if env.get("ASSET_SERVICE_LIFE_FILE") else None,
+        asset_depreciation_life_file=(
+            Path(env["ASSET_DEPRECIATION_LIFE_FILE"]) if env.get("ASSET_DEPRECIATION_LIFE_FILE") else None
+        ),
     )
 
 

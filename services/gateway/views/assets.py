@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from services.assets.domain import STATUSES, days_overdue
 from services.assets.views import (
+    DEPRECIATION_COLUMNS,
     NEEDS_REORDER,
     AssetsViews,
     assets,
@@ -108,8 +109,7 @@ def _where(query: Any, agency_column: Any, district_column: Any, district: str |
 
 def _ledger(conn: sa.Connection, district: str | None, agency_id: str | None, day: date, figures: Any) -> None:
     a = assets.c
-    columns = (a.agency_id, a.status, a.original_value_cents, a.acquired_on, a.min_service_life_years)
-    query = _where(sa.select(*columns), a.agency_id, a.district, district, agency_id)
+    query = _where(sa.select(a.agency_id, *DEPRECIATION_COLUMNS), a.agency_id, a.district, district, agency_id)
     for row in with_book_value((r._asdict() for r in conn.execute(query)), day):
         f = figures(row["agency_id"])
         if row["status"] == "disposed":
@@ -178,10 +178,8 @@ def warehouse_figures(conn: sa.Connection, today: date | None = None) -> dict[st
     """
     day = today or china_today()
     a = assets.c
-    columns = (a.category, a.status, a.original_value_cents, a.acquired_on, a.min_service_life_years)
-    rows = with_book_value(
-        (r._asdict() for r in conn.execute(sa.select(*columns).where(a.status.in_(("in_warehouse", "on_loan"))))), day
-    )
+    query = sa.select(a.category, *DEPRECIATION_COLUMNS).where(a.status.in_(("in_warehouse", "on_loan")))
+    rows = with_book_value((r._asdict() for r in conn.execute(query)), day)
     idle: dict[str, dict[str, int]] = {}
     on_loan = 0
     for row in rows:
