@@ -342,7 +342,7 @@ def test_the_data_center_figures_sum_costs_km_and_energy_per_agency_and_roll_up(
             "vehicle_quota": 3,
             "acquisitions": 2,
             "new_energy_acquisitions": 1,
-            "vehicle_cost_yuan": 348.4,
+            "vehicle_cost_fen": 34_840,
             "vehicle_km": 0,
             "vehicle_gasoline_l": 40.0,
             "vehicle_diesel_l": 0,
