@@ -50,6 +50,9 @@ Every variable has a local default so ``make run`` needs none:
                                replacing the assets service's built-in ``SERVICE_LIFE_2016``: ``{"version",
                                "source", "categories": {code: {"min_service_life_years",
                                "procurement_category", "item_code_prefixes"}}}``
+``ASSET_DEPRECIATION_LIFE_FILE`` JSON table of the depreciation life per asset category (折旧年限), a table
+                               apart from the service lives, replacing the built-in ``DEPRECIATION_LIFE_2017``:
+                               ``{"version", "source", "categories": {code: years}}``
 =============================  ==========================================================================
 
 Official-vehicle rules (公务用车): ``VEHICLE_NEW_ENERGY_MODE`` (``refuse``, the default, or ``flag``: what a
