@@ -118,7 +118,7 @@ def agency(platform: Platform) -> dict[str, Any]:
     _ok(platform.request("POST", "/api/v1/vehicles", vehicle, admin))
     charging = {
         "quantity_kwh": 40,
-        "amount": 36.0,
+        "amount_fen": 3_600,
         "station": "天宁区行政中心充电桩",
         "designated": True,
         "charged_at": "2026-03-05T18:00:00+08:00",
