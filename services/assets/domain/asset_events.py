@@ -46,13 +46,14 @@ class AssetRegistered(AssetsEvent):
 @register_upcaster("assets", "AssetRegistered", 1)
 def _asset_registered_v1_to_v2(payload: Payload) -> Payload:
     """A v1 asset takes its category's life from the 2017 table; a category that table lacks (a deployment's own
-    service-life table) keeps its minimum service life, under a version that says so."""
+    service-life table) keeps its minimum service life, under the version "service-life" that says so (as the
+    read-model migration as0002 does for rows projected before)."""
     years = DEPRECIATION_LIFE_2017.life_years(str(payload["category"]))
     if years is None:
         return {
             **payload,
             "depreciation_life_years": payload["min_service_life_years"],
-            "depreciation_life_version": f"service-life-{payload['service_life_version']}",
+            "depreciation_life_version": "service-life",
         }
     return {**payload, "depreciation_life_years": years, "depreciation_life_version": DEPRECIATION_LIFE_2017.version}
 

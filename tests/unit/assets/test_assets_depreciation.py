@@ -160,4 +160,4 @@ def test_a_v1_registration_reads_with_the_depreciation_life_of_its_category() ->
     assert (event.depreciation_life_years, event.depreciation_life_version) == (15, "2017")
     unknown = event_from_payload("assets", "AssetRegistered", 1, {**v1, "category": "lab", "min_service_life_years": 8})
     assert isinstance(unknown, AssetRegistered)
-    assert (unknown.depreciation_life_years, unknown.depreciation_life_version) == (8, "service-life-2016")
+    assert (unknown.depreciation_life_years, unknown.depreciation_life_version) == (8, "service-life")
