@@ -90,7 +90,8 @@ class AssetCategory:
 
 @dataclass(frozen=True)
 class ServiceLifeTable:
-    """A versioned table of minimum service lives by asset category, with its source."""
+    """A versioned table of minimum service lives by asset category, with its source: a replacement rule (an asset
+    is not replaced before it), never the depreciation life (``DepreciationLifeTable``, a table of its own)."""
 
     version: str
     source: str
