@@ -48,9 +48,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from services.common.contracts import latest_inbound_version
 from services.common.districts import CITY_CODE
 from services.common.holidays import CHINA_STANDARD_TIME as CST
 from services.common.holidays import day_kind
+from services.common.money import fen_from_yuan
 from services.common.progress import Progress
 from services.common.settings import settings
 
@@ -761,7 +763,7 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
         body: dict[str, Any] = {
             "fuel": "diesel" if model.energy_type == "diesel" else "gasoline",
             "quantity": round(quantity, 2),
-            "amount": round(round(quantity, 2) * price, 2),
+            "amount_fen": fen_from_yuan(round(round(quantity, 2) * price, 2)),
             "station": STATIONS[(vh + o) % len(STATIONS)],
             "designated": _u(vh, o, 14) < 0.95,
             "odometer_km": round(odometer, 1),
@@ -775,7 +777,7 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
         quantity = round(used * 1.08, 2)  # what the charger meters: the battery's intake and its losses
         body: dict[str, Any] = {
             "quantity_kwh": quantity,
-            "amount": round(quantity * (0.95 + 0.4 * _u(vh, o, 15)), 2),
+            "amount_fen": fen_from_yuan(round(quantity * (0.95 + 0.4 * _u(vh, o, 15)), 2)),
             "station": CHARGERS[(vh + o) % len(CHARGERS)],
             "designated": _u(vh, o, 16) < 0.93,
             "odometer_km": odometer,
@@ -845,7 +847,7 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
                 "kind": "insurance",
                 "payee": INSURERS[vh % len(INSURERS)],
                 "designated": True,
-                "amount": premium,
+                "amount_fen": fen_from_yuan(premium),
                 "occurred_on": day.isoformat(),
                 "covers_from": day.isoformat(),
                 "covers_to": (day.replace(year=day.year + 1) - timedelta(days=1)).isoformat(),
@@ -869,7 +871,7 @@ def _repair(vehicle: Vehicle, day: date, odometer: float, kind: str, amount: flo
         "kind": kind,
         "vendor": GARAGES[(vh + day.toordinal()) % len(GARAGES)],
         "designated": _u(vh, day.toordinal(), 24) < 0.9,
-        "amount": round(amount, 2),
+        "amount_fen": fen_from_yuan(round(amount, 2)),
         "description": what,
         "odometer_km": odometer,
         "occurred_on": day.isoformat(),
@@ -968,7 +970,7 @@ def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: 
         body: dict[str, Any] = {
             "kind": "toll",
             "payee": "江苏交通控股有限公司",
-            "amount": round(distance * 0.45, 2),
+            "amount_fen": fen_from_yuan(round(distance * 0.45, 2)),
             "occurred_on": day.isoformat(),
             "record_id": f"TL-{vehicle.vehicle_id}-{day:%Y%m%d}",
         }
@@ -1383,7 +1385,7 @@ class Topics:
             {
                 "message_id": message_id,
                 "message_type": message_type,
-                "schema_version": 1,
+                "schema_version": latest_inbound_version(message_type),
                 "district": district,
                 "sent_at": _iso(datetime.now(CST)),
             },
@@ -1867,7 +1869,7 @@ class Loader:
                         f"/vehicles/{old.vehicle_id}/disposal",
                         {
                             "method": "auction",
-                            "proceeds": round(8000 + 12000 * _u(_h(old.vehicle_id), 2), 2),
+                            "proceeds_fen": fen_from_yuan(round(8000 + 12000 * _u(_h(old.vehicle_id), 2), 2)),
                             "disposed_on": (old.disposed_on or self.today).isoformat(),
                             "reference": f"常公资拍〔{self.today.year}〕{old.seq or _h(old.vehicle_id) % 900 + 100}号",
                         },
@@ -2478,13 +2480,13 @@ DATA_CENTER_KEYS = (
     "office_area_m2",
     "over_standard",
     "vehicles_in_service",
-    "vehicle_cost_yuan",
+    "vehicle_cost_fen",
     "vehicle_km",
     "new_energy_share",
     "assets_count",
     "idle_assets",
-    "budget_yuan",
-    "spent_yuan",
+    "budget_fen",
+    "spent_fen",
     "electricity_kwh",
     "water_m3",
     "energy_tce",

@@ -26,9 +26,11 @@ from nameko.timer import timer
 from services.assets import schemas as s
 from services.assets import views
 from services.assets.domain import (
+    DEPRECIATION_LIFE_2017,
     SERVICE_LIFE_2016,
     AcceptedDelivery,
     Asset,
+    DepreciationLifeTable,
     Disposal,
     ServiceLifeTable,
     StockItem,
@@ -77,6 +79,15 @@ def service_life_table() -> ServiceLifeTable:
     return ServiceLifeTable.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+@cache
+def depreciation_life_table() -> DepreciationLifeTable:
+    """The deployment's depreciation-life table: ``ASSET_DEPRECIATION_LIFE_FILE`` or the built-in 2017 one."""
+    path = settings().asset_depreciation_life_file
+    if path is None:
+        return DEPRECIATION_LIFE_2017
+    return DepreciationLifeTable.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
 class AssetsService(DomainService):
     """Nameko service ``assets``."""
 
@@ -103,6 +114,7 @@ class AssetsService(DomainService):
             cmd["condition"],
             service_life_table(),
             _today(),
+            depreciation_life_table(),
         )
         return self.save(asset)
 
@@ -110,12 +122,20 @@ class AssetsService(DomainService):
     def get_asset(self, query: dict[str, Any]) -> dict[str, Any]:
         """One asset from its stream, with today's book value and when it may be replaced."""
         asset = self.store.load(Asset, str(query.get("asset_id")))
-        today = _today()
+        d = asset.depreciation(_today())
+        figures = {
+            "book_value_cents": d.book_value_cents,
+            "accumulated_depreciation_cents": d.accumulated_depreciation_cents,
+            "months_depreciated": d.months_depreciated,
+            "remaining_life_months": d.remaining_life_months,
+        }
+        if asset.status == "disposed":  # off the ledger: counts 0, and left with the value it had then
+            figures |= {"book_value_cents": 0, "book_value_at_disposal_cents": d.book_value_cents}
         return {
             "id": asset.id,
             "version": asset.version,
             **asset.snapshot_state(),
-            "book_value_cents": 0 if asset.status == "disposed" else asset.book_value_cents(today),
+            **figures,
             "eligible_for_replacement_on": asset.eligible_for_replacement_on.isoformat(),
         }
 
@@ -439,6 +459,11 @@ class AssetsService(DomainService):
         """The minimum service life per category in force (最低使用年限), with its version and source."""
         return service_life_table().as_dict()
 
+    @command()
+    def get_depreciation_life_table(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The depreciation life per category in force (折旧年限), with its version and source."""
+        return depreciation_life_table().as_dict()
+
     @timer(interval=ANOMALY_REPORT_SECONDS)  # type: ignore[untyped-decorator]
     def report_open_anomalies(self) -> None:
         """Report the open anomalies per kind (stock-take differences, overdue loans, reorders, refused deliveries)."""
@@ -464,7 +489,9 @@ class AssetsService(DomainService):
         """Register one delivery's assets; (status, asset ids, reason). Entering it again changes nothing."""
         delivery = AcceptedDelivery.from_payload(row["payload"])
         try:
-            assets = Asset.register_from_delivery(delivery, service_life_table())
+            assets = Asset.register_from_delivery(
+                delivery, service_life_table(), depreciation=depreciation_life_table()
+            )
         except PlatformError as refused:
             status = "skipped" if refused.code == "not_a_fixed_asset" else "refused"
             return status, [], f"{refused.code}: {refused.message}"

@@ -106,6 +106,16 @@ def inbound_schema_path(message_type: str, version: int) -> Path:
     return CONTRACTS_DIR / "inbound" / f"{message_type}.v{version}.json"
 
 
+def latest_inbound_version(message_type: str) -> int:
+    """The newest contract version of an inbound message type (what a sender should write)."""
+    versions = [
+        int(p.name.rsplit(".v", 1)[1].split(".")[0]) for p in CONTRACTS_DIR.glob(f"inbound/{message_type}.v*.json")
+    ]
+    if not versions:
+        raise LookupError(f"no contract for inbound message type {message_type}")
+    return max(versions)
+
+
 def validate_inbound_envelope(message: Mapping[str, Any]) -> None:
     """Refuse a district message whose envelope or payload does not match the contracts."""
     validator = _validator(CONTRACTS_DIR / "inbound" / "message.v1.json")

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from services.common.holidays import CHINA_STANDARD_TIME
+from services.common.money import yuan_from_fen
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
@@ -40,6 +41,9 @@ class Event:
 
     domain: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
+    legacy_yuan: ClassVar[Mapping[str, str]] = {}
+    """Float-yuan properties a previous version published, by name, each with the ``_fen`` field it mirrors: the
+    payload still carries them (yuan_from_fen) so that version's consumers go on working; reading drops them."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -53,8 +57,11 @@ class Event:
         return type(self).__name__
 
     def payload(self) -> Payload:
-        """The event's fields as a JSON-native dict."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """The event's fields as a JSON-native dict (with the legacy float-yuan mirrors, if any)."""
+        payload = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for legacy, fen_field in self.legacy_yuan.items():
+            payload[legacy] = yuan_from_fen(payload[fen_field])
+        return payload
 
 
 def event_class(domain: str, event_type: str) -> type[Event]:
@@ -97,7 +104,7 @@ def event_from_payload(domain: str, event_type: str, version: int, payload: Mapp
     """Rebuild a domain event from a stored payload, upcasting it to the current version first."""
     cls = event_class(domain, event_type)
     data = upcast(domain, event_type, version, dict(payload), cls.schema_version)
-    return cls(**data)
+    return cls(**{k: v for k, v in data.items() if k not in cls.legacy_yuan})
 
 
 def utc_now() -> datetime:

@@ -50,6 +50,9 @@ Every variable has a local default so ``make run`` needs none:
                                replacing the assets service's built-in ``SERVICE_LIFE_2016``: ``{"version",
                                "source", "categories": {code: {"min_service_life_years",
                                "procurement_category", "item_code_prefixes"}}}``
+``ASSET_DEPRECIATION_LIFE_FILE`` JSON table of the depreciation life per asset category (折旧年限), a table
+                               apart from the service lives, replacing the built-in ``DEPRECIATION_LIFE_2017``:
+                               ``{"version", "source", "categories": {code: years}}``
 =============================  ==========================================================================
 
 Official-vehicle rules (公务用车): ``VEHICLE_NEW_ENERGY_MODE`` (``refuse``, the default, or ``flag``: what a
@@ -137,6 +140,7 @@ class Settings:
     vehicle_working_hours: str = "07:00-19:00"
     vehicle_gps_grace_hours: float = 24.0
     asset_service_life_file: Path | None = None
+    asset_depreciation_life_file: Path | None = None
 
     def database_url(self, service: str) -> str:
         """The store URL of ``service`` (a domain service or ``gateway``)."""
@@ -251,6 +255,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         vehicle_working_hours=env.get("VEHICLE_WORKING_HOURS", "07:00-19:00"),
         vehicle_gps_grace_hours=float(env.get("VEHICLE_GPS_GRACE_HOURS", "24")),
         asset_service_life_file=Path(env["ASSET_SERVICE_LIFE_FILE"]) if env.get("ASSET_SERVICE_LIFE_FILE") else None,
+        asset_depreciation_life_file=(
+            Path(env["ASSET_DEPRECIATION_LIFE_FILE"]) if env.get("ASSET_DEPRECIATION_LIFE_FILE") else None
+        ),
     )
 
 

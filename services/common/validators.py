@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import fields, validate
 
 from services.common.errors import ValidationFailed
+from services.common.money import MAX_FEN
 
 IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
 """Ids of aggregates chosen by clients (agency codes, plates normalised, asset tags, ...)."""
@@ -23,6 +24,15 @@ class Number(fields.Float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def fen(required: bool = True, minimum: int = 0, maximum: int = MAX_FEN) -> fields.Integer:
+    """A money field: integer fen (分), a JSON integer only (1.5, "150" and true are refused), ``minimum`` ..
+    ``maximum``; the one way every API field ending ``_fen`` is declared (services/common/money.py)."""
+    limits = validate.Range(min=minimum, max=maximum)
+    if required:
+        return fields.Integer(required=True, strict=True, validate=limits)
+    return fields.Integer(load_default=None, strict=True, validate=limits)
 
 
 def _nul_paths(value: Any, path: str) -> list[str]:

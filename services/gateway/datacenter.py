@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.money import FEN_PER_YUAN
 from services.common.settings import settings
 from services.energy.domain import FactorTable, convert
 from services.energy.factors import configured_factors
@@ -72,14 +73,15 @@ VEHICLES = (
     "vehicle_quota",
     "acquisitions",
     "new_energy_acquisitions",
-    "vehicle_cost_yuan",
+    "vehicle_cost_fen",
     "vehicle_km",
     "vehicle_gasoline_l",
     "vehicle_diesel_l",
     "vehicle_charging_kwh",
 )
-ASSETS = ("assets_count", "assets_book_value_yuan", "idle_assets", "idle_assets_value_yuan", "overdue_loans")
-PROCUREMENT = ("budget_yuan", "committed_yuan", "spent_yuan", "open_abnormal_quotes")
+ASSETS = ("assets_count", "assets_book_value_fen", "idle_assets", "idle_assets_value_fen", "overdue_loans")
+PROCUREMENT = ("budget_fen", "committed_fen", "spent_fen", "open_abnormal_quotes")
+"""Money figures are integer fen (分) and end ``_fen`` (services/common/money.py): summed exactly over agencies."""
 FINDINGS = ("open_findings", "open_items_over_30_days")
 RAW = (*SPACE, *ENERGY, *VEHICLES, *ASSETS, *PROCUREMENT, *FINDINGS)
 """Every summable per-agency figure."""
@@ -153,9 +155,9 @@ def _assets(figures: dict[str, Any] | None) -> dict[str, Any]:
         return dict.fromkeys(ASSETS, 0)
     return {
         "assets_count": figures["assets_count"],
-        "assets_book_value_yuan": figures["book_value_cents"] / 100,
+        "assets_book_value_fen": figures["book_value_cents"],
         "idle_assets": figures["idle_assets_count"],
-        "idle_assets_value_yuan": figures["idle_assets_book_value_cents"] / 100,
+        "idle_assets_value_fen": figures["idle_assets_book_value_cents"],
         "overdue_loans": figures["overdue_loans"],
     }
 
@@ -164,9 +166,9 @@ def _procurement(figures: dict[str, Any] | None) -> dict[str, Any]:
     if not figures:
         return dict.fromkeys(PROCUREMENT, 0)
     return {
-        "budget_yuan": figures["budget_cents"] / 100,
-        "committed_yuan": figures["committed_cents"] / 100,
-        "spent_yuan": figures["spent_cents"] / 100,
+        "budget_fen": figures["budget_cents"],
+        "committed_fen": figures["committed_cents"],
+        "spent_fen": figures["spent_cents"],
         "open_abnormal_quotes": figures["open_abnormal_quotes"],
     }
 
@@ -227,7 +229,7 @@ def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | N
         **{k: _rounded(raw[k]) for k in RAW},
         "area_per_person_m2": _ratio(raw["office_area_m2"], people),
         "new_energy_share": _ratio(raw["new_energy_acquisitions"], raw["acquisitions"]),
-        "vehicle_cost_per_km": _ratio(raw["vehicle_cost_yuan"], raw["vehicle_km"]),
+        "vehicle_cost_per_km": _ratio(raw["vehicle_cost_fen"], raw["vehicle_km"] * FEN_PER_YUAN),  # yuan per km
         "year": year,
         "annualised": factor != 1.0,
         "energy_tce": round(energy_tce, 3),

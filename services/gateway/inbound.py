@@ -9,6 +9,7 @@ payload contract in ``contracts/inbound/<message_type>.v<N>.json`` and appears i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.common.inbound import InboundMessage, Rejected, as_rejection, district_inbound
@@ -23,6 +24,21 @@ ROUTES: dict[str, InboundRoute] = {
 }
 """Every inbound message type: each domain's routes module names its own in ``INBOUND_ROUTES``."""
 
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    key: step
+    for module in (office_space, vehicles, assets, procurement, energy)
+    for key, step in getattr(module, "INBOUND_UPCASTERS", {}).items()
+}
+"""(message type, version) -> the pure function reading that version's payload as the next version's."""
+
+
+def current_payload(message_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a message of ``version`` as the command of its route takes it (the newest version)."""
+    while (message_type, version) in UPCASTERS:
+        payload = UPCASTERS[(message_type, version)](payload)
+        version += 1
+    return payload
+
 
 class DistrictInboundApi:
     """Mixin of the gateway: handles every district's inbound messages."""
@@ -36,7 +52,8 @@ class DistrictInboundApi:
                 "unknown_message_type", f"no route for {message.message_type}", {"message_type": ["unknown"]}
             )
         try:
-            load_command(route.schema, message.payload)
-            return call(getattr(getattr(self, route.service), route.command), message.payload)
+            payload = current_payload(message.message_type, message.schema_version, dict(message.payload))
+            load_command(route.schema, payload)
+            return call(getattr(getattr(self, route.service), route.command), payload)
         except Exception as error:
             raise as_rejection(error) from error

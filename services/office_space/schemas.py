@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
+from services.common.money import MAX_FEN
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number, fen
 from services.office_space.domain import (
     ADMIN_LEVELS,
     AGENCY_KINDS,
@@ -18,7 +19,6 @@ from services.office_space.domain import (
 
 ALL_RANKS = sorted({rank for ranks in RANKS.values() for rank in ranks})
 MAX_AREA = 1_000_000.0
-MAX_MONEY = 10_000_000_000.0
 
 
 def _id(required: bool = True) -> fields.String:
@@ -31,10 +31,6 @@ def _id(required: bool = True) -> fields.String:
 
 def _text(max_length: int = 500) -> fields.String:
     return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
-
-
-def _amount(maximum: float = MAX_MONEY, required: bool = True) -> Number:
-    return Number(required=required, validate=validate.Range(min=0, max=maximum))
 
 
 class RegisterAgencySchema(Schema):
@@ -141,7 +137,7 @@ class RequestLeaseSchema(Schema):
     counter_party = _text(200)
     start_on = fields.Date(required=True)
     end_on = fields.Date(required=True)
-    monthly_rent = _amount()
+    monthly_rent_fen = fen()  # 0 when lending
 
 
 class DecideSchema(Schema):
@@ -182,7 +178,7 @@ class ApplyRepairSchema(Schema):
     building_id = _id()
     category = fields.String(required=True, validate=validate.OneOf(REPAIR_CATEGORIES))
     scope = _text(2000)
-    budget = Number(required=True, validate=validate.Range(min=1, max=MAX_MONEY))
+    budget_fen = fen(minimum=1)
 
 
 class ReviewNecessitySchema(Schema):
@@ -197,7 +193,7 @@ class DecideRepairSchema(DecideSchema):
     """DecideRepair: approve (with a budget) or reject a repair project."""
 
     project_id = _id()
-    approved_budget = Number(load_default=None, validate=validate.Range(min=1, max=MAX_MONEY))
+    approved_budget_fen = fen(required=False, minimum=1)  # the applied budget when omitted
 
 
 class RepairIdSchema(Schema):
@@ -212,7 +208,7 @@ class RecordRepairChangeSchema(Schema):
     project_id = _id()
     description = _text(1000)
     reason = _text(1000)
-    amount = Number(required=True, validate=validate.Range(min=-MAX_MONEY, max=MAX_MONEY))
+    amount_fen = fen(minimum=-MAX_FEN)  # negative: a saving
     outside_plan = fields.Boolean(required=True, strict=True)
 
 
@@ -220,7 +216,7 @@ class CompleteRepairSchema(Schema):
     """CompleteRepair: works finished with their final cost."""
 
     project_id = _id()
-    final_cost = _amount()
+    final_cost_fen = fen()
 
 
 class OpenInspectionSchema(Schema):
@@ -256,8 +252,8 @@ class RegisterPropertySchema(Schema):
     property_id = _id(required=False)
     district = fields.String(required=True, validate=DISTRICT_CODE)
     name = _text(200)
-    baseline_rent_income = _amount()
-    baseline_vacancy_cost = _amount()
+    baseline_rent_income_fen = fen()
+    baseline_vacancy_cost_fen = fen()
 
 
 class AddUnitSchema(Schema):
@@ -266,7 +262,7 @@ class AddUnitSchema(Schema):
     property_id = _id()
     unit_id = _id()
     area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
-    monthly_fixed_cost = _amount()
+    monthly_fixed_cost_fen = fen()
 
 
 class LetUnitSchema(Schema):
@@ -275,7 +271,7 @@ class LetUnitSchema(Schema):
     property_id = _id()
     unit_id = _id()
     tenant = _text(200)
-    monthly_rent = Number(required=True, validate=validate.Range(min=1, max=MAX_MONEY))
+    monthly_rent_fen = fen(minimum=1)
     start_on = fields.Date(required=True)
     end_on = fields.Date(required=True)
 
@@ -291,7 +287,7 @@ class ReceiveRentSchema(UnitSchema):
     """ReceiveRent: rent received for a unit and month."""
 
     period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
-    amount = Number(required=True, validate=validate.Range(min=0.01, max=MAX_MONEY))
+    amount_fen = fen(minimum=1)
 
 
 class SpaceQuerySchema(Schema):

@@ -212,7 +212,7 @@ class OfficeSpaceService(DomainService):
             cmd["counter_party"],
             cmd["start_on"],
             cmd["end_on"],
-            cmd["monthly_rent"],
+            cmd["monthly_rent_fen"],
         )
         return self.save(lease)
 
@@ -272,7 +272,7 @@ class OfficeSpaceService(DomainService):
             building.id,
             cmd["category"],
             cmd["scope"],
-            cmd["budget"],
+            cmd["budget_fen"],
             _today(),
         )
         return self.save(project)
@@ -290,7 +290,7 @@ class OfficeSpaceService(DomainService):
         project = self.store.load(RepairProject, cmd["project_id"])
         actor = self.context().actor
         if cmd["approve"]:
-            project.approve(cmd["approved_budget"] or project.budget, actor)
+            project.approve(cmd["approved_budget_fen"] or project.budget_fen, actor)
         else:
             project.reject(cmd["reason"], actor)
         return self.save(project)
@@ -306,14 +306,14 @@ class OfficeSpaceService(DomainService):
     def record_repair_change(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordRepairChange: a change with its reason; outside the approved plan it is flagged."""
         project = self.store.load(RepairProject, cmd["project_id"])
-        project.record_change(cmd["description"], cmd["reason"], cmd["amount"], cmd["outside_plan"])
+        project.record_change(cmd["description"], cmd["reason"], cmd["amount_fen"], cmd["outside_plan"])
         return self.save(project, answer={"flagged": cmd["outside_plan"]})
 
     @command(s.CompleteRepairSchema)
     def complete_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CompleteRepair: works finished."""
         project = self.store.load(RepairProject, cmd["project_id"])
-        project.complete(cmd["final_cost"], _today())
+        project.complete(cmd["final_cost_fen"], _today())
         return self.save(project)
 
     # -- inspections ---------------------------------------------------------------------------------
@@ -351,8 +351,8 @@ class OfficeSpaceService(DomainService):
             _new_id(cmd["property_id"], "OP"),
             cmd["district"],
             cmd["name"],
-            cmd["baseline_rent_income"],
-            cmd["baseline_vacancy_cost"],
+            cmd["baseline_rent_income_fen"],
+            cmd["baseline_vacancy_cost_fen"],
         )
         return self.save(prop)
 
@@ -360,14 +360,14 @@ class OfficeSpaceService(DomainService):
     def add_property_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AddPropertyUnit: a lettable unit."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost"], _today())
+        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost_fen"], _today())
         return self.save(prop)
 
     @command(s.LetUnitSchema)
     def let_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """LetUnit: a vacant unit let to a tenant."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.let(cmd["unit_id"], cmd["tenant"], cmd["monthly_rent"], cmd["start_on"], cmd["end_on"])
+        prop.let(cmd["unit_id"], cmd["tenant"], cmd["monthly_rent_fen"], cmd["start_on"], cmd["end_on"])
         return self.save(prop)
 
     @command(s.UnitSchema)
@@ -381,7 +381,7 @@ class OfficeSpaceService(DomainService):
     def receive_rent(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReceiveRent: rent received for a unit and month."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.receive_rent(cmd["unit_id"], cmd["period"], cmd["amount"], _today())
+        prop.receive_rent(cmd["unit_id"], cmd["period"], cmd["amount_fen"], _today())
         return self.save(prop)
 
     # -- queries -------------------------------------------------------------------------------------

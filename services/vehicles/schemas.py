@@ -1,6 +1,7 @@
 """Marshmallow schemas for the commands and queries the vehicles service accepts.
 
-Money is given in yuan (元, up to two decimals) and stored in cents; distances in km; fuel in litres (kg for
+Money is integer fen (分, ``amount_fen``, ``proceeds_fen``; services/common/money.py), stored as cents (the
+same unit); distances in km; fuel in litres (kg for
 hydrogen), charging in kWh; times as ISO-8601 with their offset (``2026-03-02T09:00:00+08:00``).
 """
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number, fen
 from services.vehicles.domain import (
     ACQUISITION_KINDS,
     ANOMALY_KINDS,
@@ -25,8 +26,8 @@ from services.vehicles.domain import (
     USE_CATEGORIES,
 )
 
-MAX_MONEY = 100_000_000.0
-"""The largest single amount in yuan."""
+MAX_FEN = 10_000_000_000
+"""The largest single amount: 100 000 000.00 yuan, in fen."""
 
 MAX_KM = 10_000_000.0
 MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
@@ -46,12 +47,6 @@ def _text(max_length: int = 200, required: bool = True) -> fields.String:
     if required:
         return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
     return fields.String(load_default="", validate=validate.Length(max=max_length))
-
-
-def _money(required: bool = True, minimum: float = 0.0) -> Number:
-    if required:
-        return Number(required=True, validate=validate.Range(min=minimum, max=MAX_MONEY))
-    return Number(load_default=0.0, validate=validate.Range(min=minimum, max=MAX_MONEY))
 
 
 def _km(required: bool = True) -> Number:
@@ -108,7 +103,7 @@ class RecordFuelSchema(Schema):
     record_id = _id(required=False)
     fuel = fields.String(required=True, validate=validate.OneOf(FUELS))
     quantity = _positive(1000.0)
-    amount = _money()
+    amount_fen = fen(maximum=MAX_FEN)
     station = _text(200)
     designated = fields.Boolean(required=True)
     odometer_km = _km(required=False)
@@ -121,7 +116,7 @@ class RecordChargingSchema(Schema):
     vehicle_id = _id()
     record_id = _id(required=False)
     quantity_kwh = _positive(1000.0)
-    amount = _money()
+    amount_fen = fen(maximum=MAX_FEN)
     station = _text(200)
     designated = fields.Boolean(required=True)
     odometer_km = _km(required=False)
@@ -136,7 +131,7 @@ class RecordRepairSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(REPAIR_KINDS))
     vendor = _text(200)
     designated = fields.Boolean(required=True)
-    amount = _money(minimum=0.01)
+    amount_fen = fen(minimum=1, maximum=MAX_FEN)
     description = _text(1000, required=False)
     odometer_km = _km(required=False)
     occurred_on = fields.Date(required=True)
@@ -161,7 +156,7 @@ class RecordExpenseSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(EXPENSE_KINDS))
     payee = _text(200)
     designated = fields.Boolean(load_default=None)
-    amount = _money(minimum=0.01)
+    amount_fen = fen(minimum=1, maximum=MAX_FEN)
     occurred_on = fields.Date(required=True)
     covers_from = fields.Date(load_default=None)
     covers_to = fields.Date(load_default=None)
@@ -209,7 +204,7 @@ class DisposeVehicleSchema(Schema):
 
     vehicle_id = _id()
     method = fields.String(required=True, validate=validate.OneOf(DISPOSAL_METHODS))
-    proceeds = _money(required=False)
+    proceeds_fen = fen(required=False, maximum=MAX_FEN)  # auction proceeds; none for scrap or transfer
     disposed_on = fields.Date(required=True)
     reference = _text(200)
 

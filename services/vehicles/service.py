@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from nameko.timer import timer
@@ -53,11 +52,6 @@ REPAIR_CHECK_SECONDS = 24 * 3600
 
 def _new_id(given: str | None, prefix: str) -> str:
     return given or f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _cents(yuan: float) -> int:
-    """Yuan (up to two decimals) as integer cents, rounded half up."""
-    return int((Decimal(str(yuan)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _iso(moment: datetime) -> str:
@@ -159,7 +153,7 @@ class VehiclesService(DomainService):
     def dispose_vehicle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """DisposeVehicle: auction (with proceeds), scrap or transfer; the vehicle leaves the quota and its plate."""
         vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
-        vehicle.dispose(cmd["method"], _cents(cmd["proceeds"]), cmd["disposed_on"].isoformat(), cmd["reference"])
+        vehicle.dispose(cmd["method"], cmd["proceeds_fen"] or 0, cmd["disposed_on"].isoformat(), cmd["reference"])
         fleet = self.store.load(AgencyFleet, str(vehicle.agency_id))
         fleet.release(vehicle.id, cmd["method"])
         plate = self.store.load(PlateRegistration, vehicle.plate)
@@ -221,7 +215,7 @@ class VehiclesService(DomainService):
             record_id,
             cmd["fuel"],
             cmd["quantity"],
-            _cents(cmd["amount"]),
+            cmd["amount_fen"],
             cmd["station"],
             cmd["designated"],
             cmd["odometer_km"],
@@ -238,7 +232,7 @@ class VehiclesService(DomainService):
         raised = vehicle.record_charging(
             record_id,
             cmd["quantity_kwh"],
-            _cents(cmd["amount"]),
+            cmd["amount_fen"],
             cmd["station"],
             cmd["designated"],
             cmd["odometer_km"],
@@ -257,7 +251,7 @@ class VehiclesService(DomainService):
             cmd["kind"],
             cmd["vendor"],
             cmd["designated"],
-            _cents(cmd["amount"]),
+            cmd["amount_fen"],
             cmd["description"],
             cmd["odometer_km"],
             cmd["occurred_on"].isoformat(),
@@ -289,7 +283,7 @@ class VehiclesService(DomainService):
             cmd["kind"],
             cmd["payee"],
             cmd["designated"],
-            _cents(cmd["amount"]),
+            cmd["amount_fen"],
             cmd["occurred_on"].isoformat(),
             *covers,
         )

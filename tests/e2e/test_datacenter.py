@@ -118,7 +118,7 @@ def agency(platform: Platform) -> dict[str, Any]:
     _ok(platform.request("POST", "/api/v1/vehicles", vehicle, admin))
     charging = {
         "quantity_kwh": 40,
-        "amount": 36.0,
+        "amount_fen": 3_600,
         "station": "天宁区行政中心充电桩",
         "designated": True,
         "charged_at": "2026-03-05T18:00:00+08:00",
@@ -178,7 +178,10 @@ def test_an_agencys_profile_joins_every_system_against_the_2020_baseline(
         k: body.get(k) for k in ("floor_area_m2", "idle_assets", "energy_by_kind", "findings")
     }
     assert (body["staff_on_post"], body["office_area_m2"], body["idle_rooms"]) == (1, 18.0, 0)  # idle after N days
-    assert body["idle_assets_value_yuan"] > 0  # book value of a 2019 cabinet with a 15-year life
+    # the cabinet: 120 000 fen, furniture 15 years = 180 months, charged from May 2019 through this month
+    on = china_today()
+    months = (on.year - 2019) * 12 + on.month - 5 + 1
+    assert body["idle_assets_value_fen"] == 120_000 - 120_000 * months // 180  # Dec 2026: 92 months -> 58 667
     kgce, kgco2 = FACTORS_2022.kgce_per_unit["electricity"], FACTORS_2022.kgco2_per_unit["electricity"]
     assert body["baseline_2020"]["energy_per_m2_kgce"] == pytest.approx(200_000 * kgce / 2000, rel=1e-3)
     assert body["baseline_2020"]["water_per_capita_m3"] == pytest.approx(2_000 / 1, rel=1e-3)

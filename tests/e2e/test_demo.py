@@ -79,7 +79,7 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
     for agency in agencies:
         status, body, _ = platform.request("GET", f"/api/v1/datacenter/agencies/{agency.agency_id}", token=token)
         assert status == 200
-        for key in ("staff_on_post", "vehicles_in_service", "assets_count", "vehicle_km", "vehicle_cost_yuan"):
+        for key in ("staff_on_post", "vehicles_in_service", "assets_count", "vehicle_km", "vehicle_cost_fen"):
             assert body[key] == rows[agency.agency_id][key], key
 
 

@@ -125,11 +125,14 @@ def test_rooms_leases_and_repairs_follow_their_rules(platform: Platform, city: d
         "counter_party": "常州某科技有限公司",
         "start_on": "2026-01-01",
         "end_on": "2027-01-01",
-        "monthly_rent": 0,
+        "monthly_rent_fen": 0,
     }
     status, body, _ = platform.request("POST", "/api/v1/leases", lease, admin)
-    assert (status, list(body["fields"])) == (422, ["monthly_rent"])
-    assert platform.request("POST", "/api/v1/leases", lease | {"monthly_rent": 6500}, admin)[0] == 201
+    assert (status, list(body["fields"])) == (422, ["monthly_rent_fen"])
+    # money is integer fen: yuan with decimals are refused, not rounded
+    status, body, _ = platform.request("POST", "/api/v1/leases", lease | {"monthly_rent_fen": 6500.5}, admin)
+    assert (status, list(body["fields"])) == (422, ["monthly_rent_fen"])
+    assert platform.request("POST", "/api/v1/leases", lease | {"monthly_rent_fen": 650_000}, admin)[0] == 201
     status, body, _ = platform.request("POST", f"/api/v1/leases/L-{tag}/activate", {}, admin)
     assert (status, body["error"]) == (422, "wrong_status")  # not approved yet
     assert platform.request("POST", f"/api/v1/leases/L-{tag}/decision", {"approve": True}, admin)[0] == 200
@@ -141,7 +144,7 @@ def test_rooms_leases_and_repairs_follow_their_rules(platform: Platform, city: d
         "building_id": city["building"],
         "category": "major",
         "scope": "屋面防水及外墙修缮",
-        "budget": 860000,
+        "budget_fen": 86_000_000,
     }
     assert platform.request("POST", "/api/v1/repair-projects", project, admin)[0] == 201
     status, body, _ = platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/start", {}, admin)
@@ -150,12 +153,20 @@ def test_rooms_leases_and_repairs_follow_their_rules(platform: Platform, city: d
     assert platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/necessity-review", review, admin)[0] == 200
     assert (
         platform.request(
-            "POST", f"/api/v1/repair-projects/RP-{tag}/decision", {"approve": True, "approved_budget": 800000}, admin
+            "POST",
+            f"/api/v1/repair-projects/RP-{tag}/decision",
+            {"approve": True, "approved_budget_fen": 80_000_000},
+            admin,
         )[0]
         == 200
     )
     assert platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/start", {}, admin)[0] == 200
-    change = {"description": "增加走廊地面翻新", "reason": "使用单位提出", "amount": 52000, "outside_plan": True}
+    change = {
+        "description": "增加走廊地面翻新",
+        "reason": "使用单位提出",
+        "amount_fen": 5_200_000,
+        "outside_plan": True,
+    }
     status, body, _ = platform.request("POST", f"/api/v1/repair-projects/RP-{tag}/changes", change, admin)
     assert (status, body["flagged"]) == (201, True)
 
@@ -180,20 +191,20 @@ def test_overdue_inspection_findings_and_operating_property_performance(
         "property_id": f"OP-{tag}",
         "district": "320402",
         "name": "延陵西路商铺",
-        "baseline_rent_income": 100000,
-        "baseline_vacancy_cost": 20000,
+        "baseline_rent_income_fen": 10_000_000,
+        "baseline_vacancy_cost_fen": 2_000_000,
     }
     assert platform.request("POST", "/api/v1/operating-properties", prop, admin)[0] == 201
-    unit = {"unit_id": "U1", "area_m2": 120, "monthly_fixed_cost": 1500}
+    unit = {"unit_id": "U1", "area_m2": 120, "monthly_fixed_cost_fen": 150_000}
     assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units", unit, admin)[0] == 201
-    tenancy = {"tenant": "常州某书店", "monthly_rent": 9000, "start_on": "2026-01-01", "end_on": "2028-12-31"}
+    tenancy = {"tenant": "常州某书店", "monthly_rent_fen": 900_000, "start_on": "2026-01-01", "end_on": "2028-12-31"}
     assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units/U1/tenancy", tenancy, admin)[0] == 200
-    rent = {"period": "2026-11", "amount": 9000}
+    rent = {"period": "2026-11", "amount_fen": 900_000}
     assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units/U1/rent", rent, admin)[0] == 201
     status, body, _ = platform.request(
         "GET", f"/api/v1/operating-properties/OP-{tag}/performance?year=2026", token=admin
     )
-    assert (status, body["occupancy_rate"], body["rent_income"]) == (200, 1.0, 9000.0)
+    assert (status, body["occupancy_rate"], body["rent_income_fen"]) == (200, 1.0, 900_000)
 
 
 def test_bad_input_and_district_scope_are_refused_and_nothing_is_stored(

@@ -110,15 +110,20 @@ def test_quota_plates_and_fuel_anomalies_through_the_gateway(platform: Platform,
     }
     path = f"/api/v1/vehicles/{first['vehicle_id']}/fuel"
     assert (
-        platform.request("POST", path, fuel | {"quantity": 30, "amount": 234, "odometer_km": 20_000}, admin)[0] == 201
+        platform.request("POST", path, fuel | {"quantity": 30, "amount_fen": 23_400, "odometer_km": 20_000}, admin)[0]
+        == 201
     )
     status, body, _ = platform.request(
-        "POST", path, fuel | {"quantity": 90, "amount": 702, "odometer_km": 19_000}, admin
+        "POST", path, fuel | {"quantity": 90, "amount_fen": 70_200, "odometer_km": 19_000}, admin
     )
     assert status == 201 and len(body["anomalies"]) == 2  # larger than the tank, odometer back
-    status, body, _ = platform.request("POST", path, fuel | {"quantity": 30, "amount": "lots"}, districts["op_wujin"])
-    assert (status, list(body["fields"])) == (422, ["amount"])
-    status, body, _ = platform.request("POST", path, fuel | {"quantity": 30, "amount": 234}, districts["op_wujin"])
+    status, body, _ = platform.request(
+        "POST", path, fuel | {"quantity": 30, "amount_fen": "lots"}, districts["op_wujin"]
+    )
+    assert (status, list(body["fields"])) == (422, ["amount_fen"])
+    status, body, _ = platform.request(
+        "POST", path, fuel | {"quantity": 30, "amount_fen": 23_400}, districts["op_wujin"]
+    )
     assert (status, body["error"]) == (403, "not_in_scope")
 
     anomalies = _eventually(

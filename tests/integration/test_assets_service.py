@@ -251,7 +251,9 @@ def test_the_data_center_figures_per_agency_and_the_warehouse(assets: Harness) -
         items = datacenter.open_items(conn)
     ag1, ag2 = figures["AG-1"], figures["AG-2"]
     assert (ag1["in_use_count"], ag1["in_use_original_value_cents"]) == (1, 180_000)
-    assert 0 < ag1["in_use_book_value_cents"] < 180_000  # 5 of 6 years depreciated, give or take a month
+    # computers: 72 months; the 1st of this month five years ago through this month = 61 months charged (the month
+    # of acquisition counts): 180 000 - 180 000 * 61 // 72 = 180 000 - 152 500 = 27 500
+    assert ag1["in_use_book_value_cents"] == 27_500
     assert ag1["goods_issued_value_cents"] == 40_000
     assert (ag2["idle_assets_count"], ag2["idle_count"], ag2["borrowed_items_outstanding"]) == (1, 1, 1)
     assert "WH-CITY" not in figures  # the city's warehouse keeper is of another district

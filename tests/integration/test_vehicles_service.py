@@ -69,7 +69,7 @@ def test_registration_keeps_to_the_quota_and_the_plate_and_disposal_frees_the_pl
     fleet.register("V3", "苏D33333")
     refused = fleet.refused("register_vehicle", _vehicle("V4", "苏D44444"))
     assert (refused.code, refused.http_status, refused.details) == ("quota_exceeded", 422, {"quota": 3, "vehicles": 3})
-    disposal = {"method": "auction", "proceeds": 35_600.5, "disposed_on": "2026-06-30", "reference": "CZ-2026-018"}
+    disposal = {"method": "auction", "proceeds_fen": 3_560_050, "disposed_on": "2026-06-30", "reference": "CZ-2026-018"}
     answer = fleet.service.dispose_vehicle({"vehicle_id": "V1", **disposal})
     assert (answer["quota"], answer["vehicles"]) == (3, 2)
     fleet.register("V4", "苏D11111")  # the plate and the place are free again
@@ -126,19 +126,21 @@ def test_the_new_energy_share_refuses_or_flags_by_configuration_and_queries_show
 def test_fuel_charging_and_repairs_raise_anomalies_with_evidence_and_costs_give_cost_per_km(fleet: Harness) -> None:
     fleet.register("V1", "苏D11111")
     fuel = {"vehicle_id": "V1", "fuel": "gasoline", "station": "中石化龙城站", "designated": True}
-    fleet.service.record_fuel({**fuel, "quantity": 30, "amount": 234, "odometer_km": 10_000, "refuelled_at": _at(1)})
+    fleet.service.record_fuel(
+        {**fuel, "quantity": 30, "amount_fen": 23_400, "odometer_km": 10_000, "refuelled_at": _at(1)}
+    )
     answer = fleet.service.record_fuel(
-        {**fuel, "record_id": "F2", "quantity": 80, "amount": 624, "odometer_km": 10_500, "refuelled_at": _at(2)}
+        {**fuel, "record_id": "F2", "quantity": 80, "amount_fen": 62_400, "odometer_km": 10_500, "refuelled_at": _at(2)}
     )
     assert answer["anomalies"] == ["refuel_above_capacity:V1:F2", "consumption_above_norm:V1:F2"]
-    wrong = fleet.refused("record_charging", {"vehicle_id": "V1", "quantity_kwh": 10, "amount": 8} | _station(3))
+    wrong = fleet.refused("record_charging", {"vehicle_id": "V1", "quantity_kwh": 10, "amount_fen": 800} | _station(3))
     assert wrong.code == "wrong_energy_carrier"
     fleet.service.record_expense(
-        {"vehicle_id": "V1", "kind": "insurance", "payee": "人保财险", "designated": True, "amount": 4_500}
+        {"vehicle_id": "V1", "kind": "insurance", "payee": "人保财险", "designated": True, "amount_fen": 450_000}
         | {"occurred_on": "2026-01-01", "covers_from": "2026-01-01", "covers_to": "2026-12-31"}
     )
     fleet.service.record_repair(
-        {"vehicle_id": "V1", "kind": "repair", "vendor": "定点修理厂", "designated": False, "amount": 1_200.5}
+        {"vehicle_id": "V1", "kind": "repair", "vendor": "定点修理厂", "designated": False, "amount_fen": 120_050}
         | {"odometer_km": 9_000, "occurred_on": "2026-03-05"}
     )
     fleet.project()
@@ -165,7 +167,7 @@ def test_after_an_odometer_replacement_lower_readings_are_not_rollbacks_and_the_
     fleet: Harness,
 ) -> None:
     fleet.register("V1", "苏D11111")  # 10,000 km
-    fuel = {"vehicle_id": "V1", "fuel": "gasoline", "station": "中石化龙城站", "designated": True, "amount": 234}
+    fuel = {"vehicle_id": "V1", "fuel": "gasoline", "station": "中石化龙城站", "designated": True, "amount_fen": 23_400}
     fleet.service.record_fuel({**fuel, "quantity": 30, "odometer_km": 10_400, "refuelled_at": _at(1)})
     refused = fleet.refused(
         "replace_odometer",
@@ -279,7 +281,7 @@ def test_repair_outliers_are_flagged_against_the_whole_fleet_once(fleet: Harness
         fleet.register(f"V{n}", f"苏D1000{n}", agency=agency)
         amount = 60_000 if n == 7 else 800 + 50 * n
         fleet.service.record_repair(
-            {"vehicle_id": f"V{n}", "kind": "repair", "vendor": "定点", "designated": True, "amount": amount}
+            {"vehicle_id": f"V{n}", "kind": "repair", "vendor": "定点", "designated": True, "amount_fen": amount * 100}
             | {"occurred_on": "2026-04-10"}
         )
     fleet.project()
@@ -317,10 +319,16 @@ def test_the_data_center_figures_sum_costs_km_and_energy_per_agency_and_roll_up(
     fleet.register("V1", "苏D11111", acquisition_kind="new", acquired_on="2026-02-02")
     fleet.register("V-WJ", "苏D77777", agency="AG-WJ")
     fuel = {"vehicle_id": "V1", "fuel": "gasoline", "station": "中石化", "designated": True}
-    fleet.service.record_fuel({**fuel, "quantity": 40, "amount": 312, "refuelled_at": _at(3)})
-    fleet.service.record_charging({"vehicle_id": "E1", "quantity_kwh": 45.5, "amount": 36.4} | _station(4))
+    fleet.service.record_fuel({**fuel, "quantity": 40, "amount_fen": 31_200, "refuelled_at": _at(3)})
+    fleet.service.record_charging({"vehicle_id": "E1", "quantity_kwh": 45.5, "amount_fen": 3_640} | _station(4))
     fleet.service.record_fuel(
-        {**fuel, "vehicle_id": "V-WJ", "quantity": 30, "amount": 234, "refuelled_at": "2025-12-30T10:00:00+08:00"}
+        {
+            **fuel,
+            "vehicle_id": "V-WJ",
+            "quantity": 30,
+            "amount_fen": 23_400,
+            "refuelled_at": "2025-12-30T10:00:00+08:00",
+        }
     )
     fleet.service.request_trip(
         {"trip_id": "T1", "agency_id": "AG-TN", "purpose": "x", "destination": "y"}
@@ -342,7 +350,7 @@ def test_the_data_center_figures_sum_costs_km_and_energy_per_agency_and_roll_up(
             "vehicle_quota": 3,
             "acquisitions": 2,
             "new_energy_acquisitions": 1,
-            "vehicle_cost_yuan": 348.4,
+            "vehicle_cost_fen": 34_840,
             "vehicle_km": 0,
             "vehicle_gasoline_l": 40.0,
             "vehicle_diesel_l": 0,

@@ -42,10 +42,16 @@ from .base import (
     NotOneOf,
     ServiceLifeTable,
     UnknownCategory,
-    book_value_cents,
     condition_fits,
     days_overdue,
     delivery_asset_ids,
+)
+from .depreciation import (
+    DEPRECIATION_LIFE_2017,
+    Depreciation,
+    DepreciationLifeTable,
+    depreciate,
+    months_depreciated,
 )
 from .disposal import (
     DISPOSAL_METHODS,
@@ -109,6 +115,7 @@ from .warehouse import (
 __all__ = [
     "CENTRAL_SITE",
     "CONDITIONS",
+    "DEPRECIATION_LIFE_2017",
     "DISPOSAL_METHODS",
     "LEDGER_CORRECTED",
     "LOAN_PURPOSES",
@@ -138,6 +145,8 @@ __all__ = [
     "AuctionOutsideTradingCentre",
     "CentralSiteRequired",
     "CountingClosed",
+    "Depreciation",
+    "DepreciationLifeTable",
     "Disposal",
     "DisposalApplied",
     "DisposalApproved",
@@ -186,10 +195,11 @@ __all__ = [
     "WarehouseLoan",
     "WarehouseRequest",
     "WarehouseRequestOpened",
-    "book_value_cents",
     "compare_counts",
     "condition_fits",
     "days_overdue",
     "delivery_asset_ids",
+    "depreciate",
+    "months_depreciated",
     "overdue_loans",
 ]

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from services.common.errors import RuleViolation, WrongStatus
+from services.common.events import Payload, register_upcaster
 
 from .base import AssetsEvent
+from .depreciation import DEPRECIATION_LIFE_2017
 
 
 @dataclass(frozen=True)
 class AssetRegistered(AssetsEvent):
-    """An asset entered the ledger, with the minimum service life of its category; from a delivery when named."""
+    """An asset entered the ledger, with the minimum service life of its category (when it may be replaced) and
+    its depreciation life (over which its book value falls to 0), each with the version of its table; from a
+    delivery when named.
+
+    v2 added ``depreciation_life_years`` and ``depreciation_life_version``: until then the minimum service life
+    was used as the depreciation life, a different rule (docs/kpis/assets.md). v1 events read as v2 with the life
+    of their category in the 2017 depreciation-life table.
+    """
+
+    schema_version: ClassVar[int] = 2
 
     asset_id: str
     agency_id: str
@@ -27,6 +39,23 @@ class AssetRegistered(AssetsEvent):
     contract_id: str | None
     delivery_id: str | None
     registered_on: str
+    depreciation_life_years: int
+    depreciation_life_version: str
+
+
+@register_upcaster("assets", "AssetRegistered", 1)
+def _asset_registered_v1_to_v2(payload: Payload) -> Payload:
+    """A v1 asset takes its category's life from the 2017 table; a category that table lacks (a deployment's own
+    service-life table) keeps its minimum service life, under the version "service-life" that says so (as the
+    read-model migration as0002 does for rows projected before)."""
+    years = DEPRECIATION_LIFE_2017.life_years(str(payload["category"]))
+    if years is None:
+        return {
+            **payload,
+            "depreciation_life_years": payload["min_service_life_years"],
+            "depreciation_life_version": "service-life",
+        }
+    return {**payload, "depreciation_life_years": years, "depreciation_life_version": DEPRECIATION_LIFE_2017.version}
 
 
 @dataclass(frozen=True)

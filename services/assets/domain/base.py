@@ -1,4 +1,4 @@
-"""What the assets aggregates share: the event base, statuses and conditions, the service-life table, book value.
+"""What the assets aggregates share: the event base, statuses and conditions, the service-life table.
 
 Money is integer cents (分), as in the procurement service whose deliveries become ledger entries.
 """
@@ -90,7 +90,8 @@ class AssetCategory:
 
 @dataclass(frozen=True)
 class ServiceLifeTable:
-    """A versioned table of minimum service lives by asset category, with its source."""
+    """A versioned table of minimum service lives by asset category, with its source: a replacement rule (an asset
+    is not replaced before it), never the depreciation life (``DepreciationLifeTable``, a table of its own)."""
 
     version: str
     source: str
@@ -192,20 +193,6 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
-
-
-def whole_months_between(start: date, end: date) -> int:
-    """Whole months from ``start`` to ``end`` (0 when ``end`` is not after ``start``)."""
-    months = (end.year - start.year) * 12 + end.month - start.month - (1 if end.day < start.day else 0)
-    return max(months, 0)
-
-
-def book_value_cents(original_value_cents: int, acquired_on: date, service_life_years: int, today: date) -> int:
-    """Straight-line book value (账面价值): no residual value, depreciated for every whole month since acquisition
-    over the service life, rounded down to the cent; zero once fully depreciated."""
-    life_months = service_life_years * 12
-    remaining = max(life_months - whole_months_between(acquired_on, today), 0)
-    return original_value_cents * remaining // life_months
 
 
 def condition_fits(condition: str, minimum: str) -> bool:

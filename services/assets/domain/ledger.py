@@ -42,11 +42,11 @@ from .base import (
     CONDITIONS,
     ServiceLifeTable,
     add_years,
-    book_value_cents,
     delivery_asset_ids,
     require_not_negative,
     require_one_of,
 )
+from .depreciation import DEPRECIATION_LIFE_2017, Depreciation, DepreciationLifeTable, depreciate
 
 RECEIVING_LOCATION: Final = "receiving"
 """Where delivered items are entered until the agency records where they are used."""
@@ -99,6 +99,9 @@ class Asset(Aggregate):
         self.acquired_on = ""
         self.min_service_life_years = 0
         self.service_life_version = ""
+        self.depreciation_life_years = 0
+        self.depreciation_life_version = ""
+        self.disposed_on: str | None = None
         self.loan_id: str | None = None
         self.replacement: dict[str, Any] | None = None
         self.disposal_id: str | None = None
@@ -117,8 +120,10 @@ class Asset(Aggregate):
         condition: str,
         table: ServiceLifeTable,
         today: date,
+        depreciation: DepreciationLifeTable = DEPRECIATION_LIFE_2017,
     ) -> Self:
-        """Enter an asset in the ledger with the minimum service life of its category."""
+        """Enter an asset in the ledger with the minimum service life of its category (``table``) and its
+        depreciation life (``depreciation``, a table of its own)."""
         life = table.category(category).min_service_life_years
         require_positive("original_value_cents", original_value_cents)
         require_one_of("condition", condition, CONDITIONS)
@@ -131,27 +136,33 @@ class Asset(Aggregate):
         asset = cls(asset_id)
         asset._record(
             AssetRegistered(
-                asset_id,
-                agency_id,
-                district,
-                category,
-                name,
-                location,
-                original_value_cents,
-                acquired_on.isoformat(),
-                condition,
-                life,
-                table.version,
-                None,
-                None,
-                today.isoformat(),
+                asset_id=asset_id,
+                agency_id=agency_id,
+                district=district,
+                category=category,
+                name=name,
+                location=location,
+                original_value_cents=original_value_cents,
+                acquired_on=acquired_on.isoformat(),
+                condition=condition,
+                min_service_life_years=life,
+                service_life_version=table.version,
+                contract_id=None,
+                delivery_id=None,
+                registered_on=today.isoformat(),
+                depreciation_life_years=depreciation.life_years_of(category),
+                depreciation_life_version=depreciation.version,
             )
         )
         return asset
 
     @classmethod
     def register_from_delivery(
-        cls, delivery: AcceptedDelivery, table: ServiceLifeTable, location: str = RECEIVING_LOCATION
+        cls,
+        delivery: AcceptedDelivery,
+        table: ServiceLifeTable,
+        location: str = RECEIVING_LOCATION,
+        depreciation: DepreciationLifeTable = DEPRECIATION_LIFE_2017,
     ) -> list[Self]:
         """Enter each accepted item of a procurement delivery as a new asset (ids from ``delivery_asset_ids``)."""
         category = table.category_for_item(delivery.category, delivery.item_code)
@@ -167,20 +178,22 @@ class Asset(Aggregate):
             asset = cls(asset_id)
             asset._record(
                 AssetRegistered(
-                    asset.id,
-                    delivery.agency_id,
-                    delivery.district,
-                    category,
-                    delivery.item_code,
-                    location,
-                    delivery.unit_value_cents,
-                    delivery.accepted_on.isoformat(),
-                    "new",
-                    table.category(category).min_service_life_years,
-                    table.version,
-                    delivery.contract_id,
-                    delivery.delivery_id,
-                    delivery.accepted_on.isoformat(),
+                    asset_id=asset.id,
+                    agency_id=delivery.agency_id,
+                    district=delivery.district,
+                    category=category,
+                    name=delivery.item_code,
+                    location=location,
+                    original_value_cents=delivery.unit_value_cents,
+                    acquired_on=delivery.accepted_on.isoformat(),
+                    condition="new",
+                    min_service_life_years=table.category(category).min_service_life_years,
+                    service_life_version=table.version,
+                    contract_id=delivery.contract_id,
+                    delivery_id=delivery.delivery_id,
+                    registered_on=delivery.accepted_on.isoformat(),
+                    depreciation_life_years=depreciation.life_years_of(category),
+                    depreciation_life_version=depreciation.version,
                 )
             )
             assets.append(asset)
@@ -191,11 +204,20 @@ class Asset(Aggregate):
         """The day the asset reaches its minimum service life."""
         return add_years(date.fromisoformat(self.acquired_on), self.min_service_life_years)
 
+    def depreciation(self, today: date) -> Depreciation:
+        """The asset's depreciation on ``today`` (none after the month before its disposal)."""
+        return depreciate(
+            self.original_value_cents,
+            date.fromisoformat(self.acquired_on),
+            self.depreciation_life_years,
+            self.depreciation_life_version,
+            today,
+            date.fromisoformat(self.disposed_on) if self.disposed_on else None,
+        )
+
     def book_value_cents(self, today: date) -> int:
         """The straight-line book value on ``today``."""
-        return book_value_cents(
-            self.original_value_cents, date.fromisoformat(self.acquired_on), self.min_service_life_years, today
-        )
+        return self.depreciation(today).book_value_cents
 
     def relocate(self, location: str, today: date) -> None:
         """Record that the asset is now at another location of its agency."""
@@ -336,9 +358,24 @@ class Asset(Aggregate):
     def dispose(self, disposal_id: str, method: str, today: date) -> None:
         """Take the asset out of the ledger (called by an approved ``Disposal``)."""
         self.check_disposable()
+        # The disposal month is not charged (当月减少当月不再计提): the book value leaving the ledger is the one
+        # after the month before.
+        book_value = depreciate(
+            self.original_value_cents,
+            date.fromisoformat(self.acquired_on),
+            self.depreciation_life_years,
+            self.depreciation_life_version,
+            today,
+            disposed_on=today,
+        ).book_value_cents
         self._record(
             AssetDisposed(
-                self.id, self.agency_id or "", disposal_id, method, self.book_value_cents(today), today.isoformat()
+                asset_id=self.id,
+                agency_id=self.agency_id or "",
+                disposal_id=disposal_id,
+                method=method,
+                book_value_cents=book_value,
+                disposed_on=today.isoformat(),
             )
         )
 
@@ -367,6 +404,8 @@ class Asset(Aggregate):
             event.min_service_life_years,
             event.service_life_version,
         )
+        self.depreciation_life_years = event.depreciation_life_years
+        self.depreciation_life_version = event.depreciation_life_version
 
     def _on_AssetRelocated(self, event: AssetRelocated) -> None:
         self.location = event.to_location
@@ -412,4 +451,4 @@ class Asset(Aggregate):
         self.condition, self.replacement = event.condition, None
 
     def _on_AssetDisposed(self, event: AssetDisposed) -> None:
-        self.status, self.disposal_id = "disposed", event.disposal_id
+        self.status, self.disposal_id, self.disposed_on = "disposed", event.disposal_id, event.disposed_on

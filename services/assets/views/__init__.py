@@ -21,6 +21,7 @@ from services.common.db import register_migrations
 
 from .projections import AssetsViews, ReceivedDeliveries
 from .queries import (
+    DEPRECIATION_COLUMNS,
     asset_list,
     deliveries_not_entered,
     expected_for_stocktake,
@@ -54,6 +55,7 @@ register_migrations("assets_views", Path(__file__).parents[1] / "migrations")
 register_migrations("assets_inbox", Path(__file__).parents[1] / "migrations_inbox")
 
 __all__ = [
+    "DEPRECIATION_COLUMNS",
     "NEEDS_REORDER",
     "AssetsViews",
     "ReceivedDeliveries",

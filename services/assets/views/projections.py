@@ -56,6 +56,7 @@ class AssetsViews(Projection):
         p = env.payload
         keys = ("asset_id", "agency_id", "district", "category", "name", "location", "condition")
         more = ("original_value_cents", "acquired_on", "min_service_life_years", "contract_id", "delivery_id")
+        more += ("depreciation_life_years", "depreciation_life_version")
         sql.insert(conn, assets, {k: p[k] for k in (*keys, *more)} | {"status": "in_use"})
 
     def on_AssetRelocated(self, conn: sa.Connection, env: Envelope) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.assets.domain import CONDITIONS, book_value_cents, days_overdue
+from services.assets.domain import CONDITIONS, days_overdue, depreciate
 
 from .tables import NEEDS_REORDER, assets, findings, loans, received_deliveries, stock_items, stock_levels
 
@@ -26,22 +26,44 @@ def _scoped(query: Any, column_agency: Any, column_district: Any, agency_id: str
     return query
 
 
+DEPRECIATION_COLUMNS: tuple[sa.Column[Any], ...] = (
+    assets.c.status,
+    assets.c.original_value_cents,
+    assets.c.acquired_on,
+    assets.c.depreciation_life_years,
+    assets.c.depreciation_life_version,
+    assets.c.disposed_on,
+)
+"""The ledger columns ``with_book_value`` needs: select them with whatever else a query wants."""
+
+
 def with_book_value(rows: Iterable[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-    """Ledger rows with their straight-line book value on ``today`` (0 once disposed)."""
-    return [
-        row
-        | {
-            "book_value_cents": 0
-            if row["status"] == "disposed"
-            else book_value_cents(
-                row["original_value_cents"],
-                date.fromisoformat(row["acquired_on"]),
-                row["min_service_life_years"],
-                today,
-            )
+    """Ledger rows (selected with ``DEPRECIATION_COLUMNS``) with their depreciation on ``today``, from the one
+    function that computes it (``services.assets.domain.depreciate``): ``book_value_cents``,
+    ``accumulated_depreciation_cents``, ``months_depreciated``, ``remaining_life_months`` and the
+    ``depreciation_life_version`` they used. A disposed asset is off the ledger: its book value counts 0, and
+    ``book_value_at_disposal_cents`` is the value it left with (no charge for the month of disposal)."""
+    out = []
+    for row in rows:
+        disposed_on = date.fromisoformat(row["disposed_on"]) if row.get("disposed_on") else None
+        d = depreciate(
+            row["original_value_cents"],
+            date.fromisoformat(row["acquired_on"]),
+            row["depreciation_life_years"],
+            row["depreciation_life_version"],
+            today,
+            disposed_on if row["status"] == "disposed" else None,
+        )
+        figures = {
+            "book_value_cents": d.book_value_cents,
+            "accumulated_depreciation_cents": d.accumulated_depreciation_cents,
+            "months_depreciated": d.months_depreciated,
+            "remaining_life_months": d.remaining_life_months,
         }
-        for row in rows
-    ]
+        if row["status"] == "disposed":
+            figures |= {"book_value_cents": 0, "book_value_at_disposal_cents": d.book_value_cents}
+        out.append(row | figures)
+    return out
 
 
 def asset_list(conn: sa.Connection, q: dict[str, Any], today: date) -> list[dict[str, Any]]:
@@ -58,8 +80,7 @@ def ledger_summary(
     conn: sa.Connection, agency_id: str | None, district: str | None, today: date
 ) -> dict[str, dict[str, dict[str, int]]]:
     """Per holder and status: count, original value and book value (cents) of the assets not disposed."""
-    columns = (assets.c.agency_id, assets.c.status, assets.c.original_value_cents, assets.c.acquired_on)
-    query = sa.select(*columns, assets.c.min_service_life_years).where(assets.c.status != "disposed")
+    query = sa.select(assets.c.agency_id, *DEPRECIATION_COLUMNS).where(assets.c.status != "disposed")
     rows = with_book_value(
         _rows(conn, _scoped(query, assets.c.agency_id, assets.c.district, agency_id, district)), today
     )

@@ -19,6 +19,8 @@ assets = sa.Table(
     sa.Column("original_value_cents", sa.BigInteger()),
     sa.Column("acquired_on", sa.String(10)),
     sa.Column("min_service_life_years", sa.Integer()),
+    sa.Column("depreciation_life_years", sa.Integer()),
+    sa.Column("depreciation_life_version", sa.String(40)),
     sa.Column("contract_id", sa.String(64)),
     sa.Column("delivery_id", sa.String(64)),
     sa.Column("loan_id", sa.String(64)),

@@ -96,6 +96,11 @@ class AssetsApi:
         """The minimum service life per asset category in force (最低使用年限)."""
         return dict(call(self.assets.get_service_life_table, {}))
 
+    @api("GET", "/api/v1/assets/depreciation-life-table", roles=READERS)
+    def get_depreciation_life_table(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """The depreciation life per asset category in force (折旧年限), a table apart from the service lives."""
+        return dict(call(self.assets.get_depreciation_life_table, {}))
+
     @api("GET", "/api/v1/assets/<asset_id>", roles=READERS, scope="resource")
     def get_asset(self, request: Request, principal: Principal, asset_id: str) -> dict[str, Any]:
         """One asset: status, holder, location, book value today, replacement and when it is eligible."""

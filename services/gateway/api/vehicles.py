@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.common.errors import NotInScope
+from services.common.money import fen_from_yuan
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.vehicles import schemas as s
@@ -29,6 +30,20 @@ INBOUND_ROUTES = {
     "vehicles.record_gps_points": InboundRoute(VH, "record_gps_points", s.RecordGpsPointsSchema),
 }
 """District inbound message types of this service (contracts in ``contracts/inbound/``)."""
+
+
+def _amount_in_fen(payload: dict[str, Any]) -> dict[str, Any]:
+    """A v1 cost message (``amount`` in yuan) as v2 (``amount_fen``, rounded half up)."""
+    fen = fen_from_yuan(payload["amount"])
+    return {**{k: v for k, v in payload.items() if k != "amount"}, "amount_fen": fen}
+
+
+INBOUND_UPCASTERS = {
+    ("vehicles.record_fuel", 1): _amount_in_fen,
+    ("vehicles.record_charging", 1): _amount_in_fen,
+    ("vehicles.record_repair", 1): _amount_in_fen,
+}
+"""How a message of an older contract version reads as the next one: v2 of the cost messages is in fen."""
 
 
 class VehiclesApi:

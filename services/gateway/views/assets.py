@@ -2,8 +2,9 @@
 disposals, warehouse stock), kept in the gateway database too, and the per-agency figures and open items the
 agency profile, the district and city roll-ups and the one list of open findings are made of.
 
-Money is integer cents (分). Book values are straight-line on the day asked (``today``, default the current UTC
-date), computed when read, so they are never stale.
+Money is integer cents (分, the same unit as the data center's ``_fen``). Book values are those of
+``services.assets.domain.depreciate`` (docs/kpis/assets.md) on the day asked (``today``, default the current
+Beijing date), computed when read, so they are never stale.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from services.assets.domain import STATUSES, days_overdue
 from services.assets.views import (
+    DEPRECIATION_COLUMNS,
     NEEDS_REORDER,
     AssetsViews,
     assets,
@@ -108,8 +110,7 @@ def _where(query: Any, agency_column: Any, district_column: Any, district: str |
 
 def _ledger(conn: sa.Connection, district: str | None, agency_id: str | None, day: date, figures: Any) -> None:
     a = assets.c
-    columns = (a.agency_id, a.status, a.original_value_cents, a.acquired_on, a.min_service_life_years)
-    query = _where(sa.select(*columns), a.agency_id, a.district, district, agency_id)
+    query = _where(sa.select(a.agency_id, *DEPRECIATION_COLUMNS), a.agency_id, a.district, district, agency_id)
     for row in with_book_value((r._asdict() for r in conn.execute(query)), day):
         f = figures(row["agency_id"])
         if row["status"] == "disposed":
@@ -178,10 +179,8 @@ def warehouse_figures(conn: sa.Connection, today: date | None = None) -> dict[st
     """
     day = today or china_today()
     a = assets.c
-    columns = (a.category, a.status, a.original_value_cents, a.acquired_on, a.min_service_life_years)
-    rows = with_book_value(
-        (r._asdict() for r in conn.execute(sa.select(*columns).where(a.status.in_(("in_warehouse", "on_loan"))))), day
-    )
+    query = sa.select(a.category, *DEPRECIATION_COLUMNS).where(a.status.in_(("in_warehouse", "on_loan")))
+    rows = with_book_value((r._asdict() for r in conn.execute(query)), day)
     idle: dict[str, dict[str, int]] = {}
     on_loan = 0
     for row in rows:

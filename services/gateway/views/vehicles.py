@@ -149,7 +149,7 @@ def datacenter_figures(
 ) -> dict[str, dict[str, Any]]:
     """``vehicles_by_agency`` under the names the data center joins (``services/gateway/datacenter.py``):
     ``vehicles_in_service``, ``vehicle_quota``, ``acquisitions``, ``new_energy_acquisitions`` (counts),
-    ``vehicle_cost_yuan`` (yuan), ``vehicle_km`` (km), ``vehicle_gasoline_l``, ``vehicle_diesel_l`` (litres),
+    ``vehicle_cost_fen`` (fen), ``vehicle_km`` (km), ``vehicle_gasoline_l``, ``vehicle_diesel_l`` (litres),
     ``vehicle_charging_kwh`` (kWh) — all of ``year`` but the fleet and quota, which are today's."""
     return {
         agency: {
@@ -157,7 +157,7 @@ def datacenter_figures(
             "vehicle_quota": f["quota"],
             "acquisitions": f["acquisitions"],
             "new_energy_acquisitions": f["new_energy_acquisitions"],
-            "vehicle_cost_yuan": f["cost_cents"] / 100,
+            "vehicle_cost_fen": f["cost_cents"],
             "vehicle_km": f["km"],
             "vehicle_gasoline_l": f["gasoline_l"],
             "vehicle_diesel_l": f["diesel_l"],

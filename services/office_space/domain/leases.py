@@ -8,6 +8,8 @@ from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import RuleViolation, require_status
+from services.common.events import Payload, register_upcaster
+from services.common.money import require_fen, with_fen
 from services.office_space.domain.base import InvalidPeriod, OfficeSpaceEvent
 
 LEASE_KINDS = ("rent", "lend")
@@ -16,7 +18,14 @@ LEASE_KINDS = ("rent", "lend")
 
 @dataclass(frozen=True)
 class LeaseRequested(OfficeSpaceEvent):
-    """An agency asks to rent out or lend rooms, with term, rent and counter-party."""
+    """An agency asks to rent out or lend rooms, with term, rent and counter-party.
+
+    v2: the monthly rent in integer fen (``monthly_rent_fen``); the v1 float-yuan ``monthly_rent`` is still
+    published, filled from the fen.
+    """
+
+    schema_version: ClassVar[int] = 2
+    legacy_yuan: ClassVar[dict[str, str]] = {"monthly_rent": "monthly_rent_fen"}
 
     lease_id: str
     agency_id: str
@@ -27,7 +36,12 @@ class LeaseRequested(OfficeSpaceEvent):
     counter_party: str
     start_on: str
     end_on: str
-    monthly_rent: float
+    monthly_rent_fen: int
+
+
+@register_upcaster("office_space", "LeaseRequested", 1)
+def _lease_requested_v1_to_v2(payload: Payload) -> Payload:
+    return with_fen(payload, dict(LeaseRequested.legacy_yuan))
 
 
 @dataclass(frozen=True)
@@ -97,28 +111,29 @@ class Lease(Aggregate):
         counter_party: str,
         start_on: date,
         end_on: date,
-        monthly_rent: float,
+        monthly_rent_fen: int,
     ) -> Self:
-        """Ask to rent out (with rent) or lend (free) rooms for a term."""
+        """Ask to rent out (with rent, in fen) or lend (free) rooms for a term."""
         if end_on <= start_on:
             raise InvalidPeriod("the lease must end after it starts", fields={"end_on": ["must be after start_on"]})
-        if kind == "rent" and monthly_rent <= 0:
-            raise RuleViolation("renting out needs a rent", fields={"monthly_rent": ["must be > 0 when renting"]})
-        if kind == "lend" and monthly_rent != 0:
-            raise RuleViolation("lending is free of charge", fields={"monthly_rent": ["must be 0 when lending"]})
+        require_fen("monthly_rent_fen", monthly_rent_fen)
+        if kind == "rent" and monthly_rent_fen <= 0:
+            raise RuleViolation("renting out needs a rent", fields={"monthly_rent_fen": ["must be > 0 when renting"]})
+        if kind == "lend" and monthly_rent_fen != 0:
+            raise RuleViolation("lending is free of charge", fields={"monthly_rent_fen": ["must be 0 when lending"]})
         lease = cls(lease_id)
         lease._record(
             LeaseRequested(
-                lease_id,
-                agency_id,
-                district,
-                building_id,
-                list(room_ids),
-                kind,
-                counter_party,
-                start_on.isoformat(),
-                end_on.isoformat(),
-                monthly_rent,
+                lease_id=lease_id,
+                agency_id=agency_id,
+                district=district,
+                building_id=building_id,
+                room_ids=list(room_ids),
+                kind=kind,
+                counter_party=counter_party,
+                start_on=start_on.isoformat(),
+                end_on=end_on.isoformat(),
+                monthly_rent_fen=monthly_rent_fen,
             )
         )
         return lease

@@ -7,7 +7,9 @@ from datetime import date
 from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import InvalidState, RuleViolation, require_positive, require_status
+from services.common.errors import InvalidState, RuleViolation, require_status
+from services.common.events import Payload, register_upcaster
+from services.common.money import MAX_FEN, require_fen, with_fen
 from services.office_space.domain.base import OfficeSpaceEvent
 
 REPAIR_CATEGORIES = ("major", "medium")
@@ -16,7 +18,10 @@ REPAIR_CATEGORIES = ("major", "medium")
 
 @dataclass(frozen=True)
 class RepairApplied(OfficeSpaceEvent):
-    """An agency applied for a repair project with its scope and budget."""
+    """An agency applied for a repair project with its scope and budget (v2: fen; v1's float yuan still published)."""
+
+    schema_version: ClassVar[int] = 2
+    legacy_yuan: ClassVar[dict[str, str]] = {"budget": "budget_fen"}
 
     project_id: str
     agency_id: str
@@ -24,7 +29,7 @@ class RepairApplied(OfficeSpaceEvent):
     building_id: str
     category: str
     scope: str
-    budget: float
+    budget_fen: int
     applied_on: str
 
 
@@ -40,10 +45,13 @@ class NecessityReviewed(OfficeSpaceEvent):
 
 @dataclass(frozen=True)
 class RepairApproved(OfficeSpaceEvent):
-    """The project was approved with a budget."""
+    """The project was approved with a budget (v2: fen; v1's float yuan still published)."""
+
+    schema_version: ClassVar[int] = 2
+    legacy_yuan: ClassVar[dict[str, str]] = {"approved_budget": "approved_budget_fen"}
 
     project_id: str
-    approved_budget: float
+    approved_budget_fen: int
     approved_by: str
 
 
@@ -66,24 +74,51 @@ class RepairExecutionStarted(OfficeSpaceEvent):
 
 @dataclass(frozen=True)
 class RepairChangeRecorded(OfficeSpaceEvent):
-    """A change during execution, with its reason; one outside the approved plan (方案外增项、变更) is flagged."""
+    """A change during execution, with its reason and amount (negative: a saving); one outside the approved plan
+    (方案外增项、变更) is flagged. v2: fen; v1's float yuan still published."""
+
+    schema_version: ClassVar[int] = 2
+    legacy_yuan: ClassVar[dict[str, str]] = {"amount": "amount_fen", "changes_total": "changes_total_fen"}
 
     project_id: str
     description: str
     reason: str
-    amount: float
+    amount_fen: int
     outside_plan: bool
     flagged: bool
-    changes_total: float
+    changes_total_fen: int
 
 
 @dataclass(frozen=True)
 class RepairCompleted(OfficeSpaceEvent):
-    """Works finished with their final cost."""
+    """Works finished with their final cost (v2: fen; v1's float yuan still published)."""
+
+    schema_version: ClassVar[int] = 2
+    legacy_yuan: ClassVar[dict[str, str]] = {"final_cost": "final_cost_fen"}
 
     project_id: str
     completed_on: str
-    final_cost: float
+    final_cost_fen: int
+
+
+@register_upcaster("office_space", "RepairApplied", 1)
+def _repair_applied_v1_to_v2(payload: Payload) -> Payload:
+    return with_fen(payload, dict(RepairApplied.legacy_yuan))
+
+
+@register_upcaster("office_space", "RepairApproved", 1)
+def _repair_approved_v1_to_v2(payload: Payload) -> Payload:
+    return with_fen(payload, dict(RepairApproved.legacy_yuan))
+
+
+@register_upcaster("office_space", "RepairChangeRecorded", 1)
+def _repair_change_v1_to_v2(payload: Payload) -> Payload:
+    return with_fen(payload, dict(RepairChangeRecorded.legacy_yuan))
+
+
+@register_upcaster("office_space", "RepairCompleted", 1)
+def _repair_completed_v1_to_v2(payload: Payload) -> Payload:
+    return with_fen(payload, dict(RepairCompleted.legacy_yuan))
 
 
 class RepairProject(Aggregate):
@@ -93,9 +128,9 @@ class RepairProject(Aggregate):
 
     def _init_state(self) -> None:
         self.status = ""
-        self.budget = 0.0
-        self.approved_budget = 0.0
-        self.changes_total = 0.0
+        self.budget_fen = 0
+        self.approved_budget_fen = 0
+        self.changes_total_fen = 0
         self.necessary: bool | None = None
 
     @classmethod
@@ -107,14 +142,23 @@ class RepairProject(Aggregate):
         building_id: str,
         category: str,
         scope: str,
-        budget: float,
+        budget_fen: int,
         today: date,
     ) -> Self:
-        """Apply for a project with its scope and budget."""
-        require_positive("budget", budget)
+        """Apply for a project with its scope and budget (fen)."""
+        require_fen("budget_fen", budget_fen, minimum=1)
         project = cls(project_id)
         project._record(
-            RepairApplied(project_id, agency_id, district, building_id, category, scope, budget, today.isoformat())
+            RepairApplied(
+                project_id=project_id,
+                agency_id=agency_id,
+                district=district,
+                building_id=building_id,
+                category=category,
+                scope=scope,
+                budget_fen=budget_fen,
+                applied_on=today.isoformat(),
+            )
         )
         return project
 
@@ -123,15 +167,17 @@ class RepairProject(Aggregate):
         require_status(f"project {self.id}", self.status, "applied")
         self._record(NecessityReviewed(self.id, necessary, opinion, reviewed_by))
 
-    def approve(self, approved_budget: float, approved_by: str) -> None:
+    def approve(self, approved_budget_fen: int, approved_by: str) -> None:
         """Approve a project the review found necessary, with a budget."""
         require_status(f"project {self.id}", self.status, "reviewed")
         if not self.necessary:
             raise InvalidState(
                 "the necessity review found the project unnecessary", fields={"project_id": ["not necessary"]}
             )
-        require_positive("approved_budget", approved_budget)
-        self._record(RepairApproved(self.id, approved_budget, approved_by))
+        require_fen("approved_budget_fen", approved_budget_fen, minimum=1)
+        self._record(
+            RepairApproved(project_id=self.id, approved_budget_fen=approved_budget_fen, approved_by=approved_by)
+        )
 
     def reject(self, reason: str, rejected_by: str) -> None:
         """Refuse the project (before or after the review)."""
@@ -143,32 +189,43 @@ class RepairProject(Aggregate):
         require_status(f"project {self.id}", self.status, "approved")
         self._record(RepairExecutionStarted(self.id, today.isoformat()))
 
-    def record_change(self, description: str, reason: str, amount: float, outside_plan: bool) -> None:
+    def record_change(self, description: str, reason: str, amount_fen: int, outside_plan: bool) -> None:
         """Record a change during execution with its reason; flagged (to be reported) when outside the plan."""
         require_status(f"project {self.id}", self.status, "executing")
         if not reason.strip():
             raise RuleViolation("a change needs its reason", fields={"reason": ["required"]})
-        total = round(self.changes_total + amount, 2)
-        self._record(RepairChangeRecorded(self.id, description, reason, amount, outside_plan, outside_plan, total))
+        require_fen("amount_fen", amount_fen, minimum=-MAX_FEN)
+        self._record(
+            RepairChangeRecorded(
+                project_id=self.id,
+                description=description,
+                reason=reason,
+                amount_fen=amount_fen,
+                outside_plan=outside_plan,
+                flagged=outside_plan,
+                changes_total_fen=self.changes_total_fen + amount_fen,
+            )
+        )
 
-    def complete(self, final_cost: float, today: date) -> None:
-        """Finish the works."""
+    def complete(self, final_cost_fen: int, today: date) -> None:
+        """Finish the works with their final cost (fen)."""
         require_status(f"project {self.id}", self.status, "executing")
-        self._record(RepairCompleted(self.id, today.isoformat(), final_cost))
+        require_fen("final_cost_fen", final_cost_fen)
+        self._record(RepairCompleted(project_id=self.id, completed_on=today.isoformat(), final_cost_fen=final_cost_fen))
 
     def _on_RepairApplied(self, event: RepairApplied) -> None:
-        self.status, self.agency_id, self.district, self.budget = (
+        self.status, self.agency_id, self.district, self.budget_fen = (
             "applied",
             event.agency_id,
             event.district,
-            event.budget,
+            event.budget_fen,
         )
 
     def _on_NecessityReviewed(self, event: NecessityReviewed) -> None:
         self.status, self.necessary = "reviewed", event.necessary
 
     def _on_RepairApproved(self, event: RepairApproved) -> None:
-        self.status, self.approved_budget = "approved", event.approved_budget
+        self.status, self.approved_budget_fen = "approved", event.approved_budget_fen
 
     def _on_RepairRejected(self, event: RepairRejected) -> None:
         self.status = "rejected"
@@ -177,7 +234,7 @@ class RepairProject(Aggregate):
         self.status = "executing"
 
     def _on_RepairChangeRecorded(self, event: RepairChangeRecorded) -> None:
-        self.changes_total = event.changes_total
+        self.changes_total_fen = event.changes_total_fen
 
     def _on_RepairCompleted(self, event: RepairCompleted) -> None:
         self.status = "completed"

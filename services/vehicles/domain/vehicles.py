@@ -400,7 +400,7 @@ class Vehicle(Aggregate):
     ) -> list[str]:
         """Repair or maintenance paid for (at a designated workshop, 定点维修, or not)."""
         _one_of("kind", kind, REPAIR_KINDS)
-        self._require_record(record_id, occurred_on, "amount", amount_cents)
+        self._require_record(record_id, occurred_on, "amount_fen", amount_cents)
         self._record(
             RepairRecorded(
                 self.id,
@@ -431,7 +431,7 @@ class Vehicle(Aggregate):
     ) -> None:
         """Insurance (at a designated insurer or not), rental or tolls; a premium or rent may cover a period."""
         _one_of("kind", kind, EXPENSE_KINDS)
-        self._require_record(record_id, occurred_on, "amount", amount_cents)
+        self._require_record(record_id, occurred_on, "amount_fen", amount_cents)
         if (covers_from is None) != (covers_to is None) or (covers_from and covers_to and covers_to < covers_from):
             raise RuleViolation(
                 "a covered period needs both ends, the last not before the first",
@@ -654,9 +654,9 @@ class Vehicle(Aggregate):
         self._require_in_service()
         self._require_not_on_trip()
         if method == "auction" and proceeds_cents <= 0:
-            raise RuleViolation("an auction has proceeds", fields={"proceeds": ["must be > 0 for an auction"]})
+            raise RuleViolation("an auction has proceeds", fields={"proceeds_fen": ["must be > 0 for an auction"]})
         if proceeds_cents < 0:
-            raise RuleViolation("proceeds cannot be negative", fields={"proceeds": ["must be >= 0"]})
+            raise RuleViolation("proceeds cannot be negative", fields={"proceeds_fen": ["must be >= 0"]})
         self._record(
             VehicleDisposed(
                 self.id,

@@ -43,7 +43,9 @@ def test_a_disposal_application_records_the_book_value_of_its_assets() -> None:
     disposal = _applied("auction", _old_pc("pc-1"), _old_pc("pc-2"))
     applied = disposal.pending_events[0]
     assert isinstance(applied, DisposalApplied)
-    assert (applied.book_value_cents, applied.asset_ids) == (720_000, ["pc-1", "pc-2"])
+    # each 720 000 fen over 72 months, charged November 2023 .. November 2026 = 37 months (the month of
+    # acquisition counts): 720 000 - 720 000 * 37 // 72 = 720 000 - 370 000 = 350 000; two of them 700 000
+    assert (applied.book_value_cents, applied.asset_ids) == (700_000, ["pc-1", "pc-2"])
 
 
 def test_nothing_is_disposed_without_approval() -> None:

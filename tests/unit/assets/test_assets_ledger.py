@@ -25,7 +25,6 @@ from services.assets.domain import (
     ServiceLifeTable,
     UnknownCategory,
     UnusableAssetRefused,
-    book_value_cents,
     delivery_asset_ids,
 )
 from services.common.errors import InvalidState, NotPositive, WrongStatus
@@ -69,26 +68,6 @@ def test_an_asset_cannot_be_acquired_after_it_is_registered() -> None:
         Asset.register(
             "a1", "ag-1", DISTRICT, "furniture", "x", "R1", 10, date(2026, 11, 24), "new", SERVICE_LIFE_2016, TODAY
         )
-
-
-@pytest.mark.parametrize(
-    ("today", "expected"),
-    [
-        (date(2020, 1, 10), 120_000),  # the day of acquisition: nothing depreciated
-        (date(2020, 2, 9), 120_000),  # not yet a whole month
-        (date(2020, 2, 10), 118_333),  # one month of 72, rounded down to the cent
-        (date(2023, 1, 10), 60_000),  # half the life
-        (date(2026, 1, 10), 0),  # fully depreciated
-        (date(2030, 1, 1), 0),  # and never below zero
-    ],
-)
-def test_book_value_is_straight_line_over_the_service_life(today: date, expected: int) -> None:
-    assert book_value_cents(120_000, date(2020, 1, 10), 6, today) == expected
-
-
-def test_an_assets_book_value_uses_its_own_service_life() -> None:
-    pc = asset(category="computers", acquired_on=date(2023, 11, 23), value_cents=720_000)
-    assert pc.book_value_cents(TODAY) == 360_000  # 36 of 72 months
 
 
 def test_an_accepted_delivery_becomes_one_ledger_entry_per_accepted_item() -> None:

@@ -12,20 +12,20 @@ from services.office_space.domain import Inspection, InvalidPeriod, Lease, Opera
 TODAY = date(2026, 11, 23)
 
 
-def lease(kind: str = "rent", rent: float = 5000.0) -> Lease:
+def lease(kind: str = "rent", rent_fen: int = 500_000) -> Lease:
     return Lease.request(
-        "L1", "A1", "320400", "B1", ["R1"], kind, "常州某公司", date(2027, 1, 1), date(2028, 1, 1), rent
+        "L1", "A1", "320400", "B1", ["R1"], kind, "常州某公司", date(2027, 1, 1), date(2028, 1, 1), rent_fen
     )
 
 
 def test_a_lease_needs_a_term_and_rent_matching_its_kind() -> None:
     with pytest.raises(InvalidPeriod):
-        Lease.request("L1", "A1", "320400", "B1", ["R1"], "rent", "x", date(2027, 1, 1), date(2027, 1, 1), 10.0)
+        Lease.request("L1", "A1", "320400", "B1", ["R1"], "rent", "x", date(2027, 1, 1), date(2027, 1, 1), 1_000)
     with pytest.raises(RuleViolation):
-        lease("rent", 0.0)
+        lease("rent", 0)
     with pytest.raises(RuleViolation):
-        lease("lend", 100.0)
-    lease("lend", 0.0)
+        lease("lend", 10_000)
+    lease("lend", 0)
 
 
 def test_a_lease_is_active_only_after_approval_and_its_start() -> None:
@@ -56,7 +56,7 @@ def test_a_lease_found_without_approval_is_a_finding_that_can_be_stopped() -> No
 
 
 def project() -> RepairProject:
-    return RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面防水与外墙修缮", 800000.0, TODAY)
+    return RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面防水与外墙修缮", 80_000_000, TODAY)
 
 
 def test_nothing_is_executed_before_the_necessity_review_and_approval() -> None:
@@ -64,9 +64,9 @@ def test_nothing_is_executed_before_the_necessity_review_and_approval() -> None:
     with pytest.raises(WrongStatus):
         p.start_execution(TODAY)
     with pytest.raises(WrongStatus):
-        p.approve(700000.0, "city_admin:wang")  # not reviewed yet
+        p.approve(70_000_000, "city_admin:wang")  # not reviewed yet
     p.review_necessity(True, "渗漏严重，确需维修", "reviewer:li")
-    p.approve(700000.0, "city_admin:wang")
+    p.approve(70_000_000, "city_admin:wang")
     p.start_execution(TODAY)
 
 
@@ -74,21 +74,22 @@ def test_a_project_found_unnecessary_cannot_be_approved() -> None:
     p = project()
     p.review_necessity(False, "可小修解决", "reviewer:li")
     with pytest.raises(InvalidState):
-        p.approve(100000.0, "city_admin:wang")
+        p.approve(10_000_000, "city_admin:wang")
     p.reject("经审核不必要", "city_admin:wang")
 
 
 def test_changes_outside_the_approved_plan_are_flagged_and_need_a_reason() -> None:
     p = project()
     p.review_necessity(True, "确需", "reviewer:li")
-    p.approve(700000.0, "city_admin:wang")
+    p.approve(70_000_000, "city_admin:wang")
     p.start_execution(TODAY)
     with pytest.raises(RuleViolation):
-        p.record_change("增加地面翻新", " ", 50000.0, outside_plan=True)
-    p.record_change("防水材料规格调整", "原材料停产", 3000.0, outside_plan=False)
-    p.record_change("增加地面翻新", "使用单位要求", 50000.0, outside_plan=True)
+        p.record_change("增加地面翻新", " ", 5_000_000, outside_plan=True)
+    p.record_change("防水材料规格调整", "原材料停产", 300_000, outside_plan=False)
+    p.record_change("增加地面翻新", "使用单位要求", 5_000_000, outside_plan=True)
     inside, outside = p.pending_events[-2], p.pending_events[-1]
-    assert (inside.flagged, outside.flagged, outside.changes_total) == (False, True, 53000.0)
+    # 300 000 + 5 000 000 fen (3 000 + 50 000 yuan)
+    assert (inside.flagged, outside.flagged, outside.changes_total_fen) == (False, True, 5_300_000)
 
 
 def inspection() -> Inspection:
@@ -121,26 +122,26 @@ def test_overdue_findings_are_the_open_ones_past_their_deadline_most_overdue_fir
 
 def prop() -> OperatingProperty:
     p = OperatingProperty.register(
-        "OP1", "320400", "延陵西路商铺", baseline_rent_income=100000.0, baseline_vacancy_cost=20000.0
+        "OP1", "320400", "延陵西路商铺", baseline_rent_income_fen=10_000_000, baseline_vacancy_cost_fen=2_000_000
     )
-    p.add_unit("U1", 100.0, 1000.0, TODAY)
-    p.add_unit("U2", 300.0, 2000.0, TODAY)
+    p.add_unit("U1", 100.0, 100_000, TODAY)
+    p.add_unit("U2", 300.0, 200_000, TODAY)
     return p
 
 
 def test_a_let_unit_cannot_be_let_again_and_rent_needs_a_tenant() -> None:
     p = prop()
     with pytest.raises(RuleViolation):
-        p.receive_rent("U1", "2026-11", 5000.0, TODAY)
-    p.let("U1", "某书店", 5000.0, date(2026, 1, 1), date(2027, 1, 1))
+        p.receive_rent("U1", "2026-11", 500_000, TODAY)
+    p.let("U1", "某书店", 500_000, date(2026, 1, 1), date(2027, 1, 1))
     with pytest.raises(RuleViolation):
-        p.let("U1", "另一家", 6000.0, date(2026, 1, 1), date(2027, 1, 1))
+        p.let("U1", "另一家", 600_000, date(2026, 1, 1), date(2027, 1, 1))
 
 
 def test_occupancy_is_the_let_share_of_the_area() -> None:
     p = prop()
     assert p.occupancy_rate() == 0.0
-    p.let("U2", "某超市", 9000.0, date(2026, 1, 1), date(2028, 1, 1))
+    p.let("U2", "某超市", 900_000, date(2026, 1, 1), date(2028, 1, 1))
     assert p.occupancy_rate() == 0.75
     p.vacate("U2", TODAY)
     assert p.occupancy_rate() == 0.0
@@ -148,17 +149,18 @@ def test_occupancy_is_the_let_share_of_the_area() -> None:
 
 def test_income_and_vacancy_costs_are_judged_against_2020_and_the_goals() -> None:
     p = prop()
-    p.let("U1", "某书店", 9000.0, date(2026, 1, 1), date(2027, 1, 1))
+    p.let("U1", "某书店", 900_000, date(2026, 1, 1), date(2027, 1, 1))
     for month in range(1, 13):
-        p.receive_rent("U1", f"2026-{month:02d}", 8600.0, TODAY)
-    report = p.performance(2026, months_vacant={"U2": 9})  # 9 × 2,000 = 18,000 (−10 % on 20,000)
-    assert (report["rent_income"], report["rent_income_change"], report["rent_income_goal_met"]) == (
-        103200.0,
+        p.receive_rent("U1", f"2026-{month:02d}", 860_000, TODAY)
+    report = p.performance(2026, months_vacant={"U2": 9})  # 9 × 200 000 fen = 1 800 000 (−10 % on 2 000 000)
+    # 12 × 860 000 fen = 10 320 000, +3.2 % on 10 000 000
+    assert (report["rent_income_fen"], report["rent_income_change"], report["rent_income_goal_met"]) == (
+        10_320_000,
         0.032,
         True,
     )
-    assert (report["vacancy_cost"], report["vacancy_cost_change"], report["vacancy_cost_goal_met"]) == (
-        18000.0,
+    assert (report["vacancy_cost_fen"], report["vacancy_cost_change"], report["vacancy_cost_goal_met"]) == (
+        1_800_000,
         -0.1,
         True,
     )
@@ -166,9 +168,9 @@ def test_income_and_vacancy_costs_are_judged_against_2020_and_the_goals() -> Non
 
 
 def test_vacant_months_come_from_the_tenancies() -> None:
-    p = OperatingProperty.register("OP1", "320400", "商铺", 1000.0, 100.0)
-    p.add_unit("U1", 100.0, 1000.0, date(2025, 6, 1))
-    p.add_unit("U2", 100.0, 1000.0, date(2025, 6, 1))
-    p.let("U1", "书店", 5000.0, date(2026, 4, 1), date(2027, 4, 1))  # vacant January to March
+    p = OperatingProperty.register("OP1", "320400", "商铺", 100_000, 10_000)
+    p.add_unit("U1", 100.0, 100_000, date(2025, 6, 1))
+    p.add_unit("U2", 100.0, 100_000, date(2025, 6, 1))
+    p.let("U1", "书店", 500_000, date(2026, 4, 1), date(2027, 4, 1))  # vacant January to March
     p.vacate("U1", date(2026, 9, 15))  # and again October to December
     assert p.vacant_months(2026) == {"U1": 6, "U2": 12}

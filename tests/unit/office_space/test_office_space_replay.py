@@ -34,19 +34,19 @@ def _building() -> d.Building:
 
 
 def _property() -> d.OperatingProperty:
-    p = d.OperatingProperty.register("OP1", "320402", "商铺", 1000.0, 100.0)
-    p.add_unit("U1", 50.0, 10.0, T)
-    p.let("U1", "书店", 900.0, date(2026, 1, 1), date(2027, 1, 1))
-    p.receive_rent("U1", "2026-11", 900.0, T)
+    p = d.OperatingProperty.register("OP1", "320402", "商铺", 100_000, 10_000)
+    p.add_unit("U1", 50.0, 1_000, T)
+    p.let("U1", "书店", 90_000, date(2026, 1, 1), date(2027, 1, 1))
+    p.receive_rent("U1", "2026-11", 90_000, T)
     return p
 
 
 def _repair() -> d.RepairProject:
-    p = d.RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面", 100.0, T)
+    p = d.RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面", 10_000, T)
     p.review_necessity(True, "确需", "r")
-    p.approve(90.0, "a")
+    p.approve(9_000, "a")
     p.start_execution(T)
-    p.record_change("x", "y", 5.0, True)
+    p.record_change("x", "y", 500, True)
     return p
 
 
@@ -58,7 +58,7 @@ def _inspection() -> d.Inspection:
 
 def _lease() -> d.Lease:
     lease = d.Lease.request(
-        "L1", "A1", "320400", "B1", ["R1"], "rent", "某公司", date(2027, 1, 1), date(2028, 1, 1), 10.0
+        "L1", "A1", "320400", "B1", ["R1"], "rent", "某公司", date(2027, 1, 1), date(2028, 1, 1), 1_000
     )
     lease.approve("a")
     return lease
