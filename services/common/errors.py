@@ -57,6 +57,13 @@ class PayloadTooLarge(PlatformError):
     http_status = 413
 
 
+class UnsupportedMediaType(PlatformError):
+    """A body declared as something other than JSON (``Content-Type``)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class NotFound(PlatformError):
     """The aggregate or resource does not exist."""
 
@@ -83,6 +90,13 @@ class DuplicateCommand(PlatformError):
 
     code = "duplicate_command"
     http_status = 409
+
+
+class IdempotencyKeyReused(PlatformError):
+    """An idempotency key sent again with another command or another body: not a repeat, and not run."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
 
 
 class RuleViolation(PlatformError):

@@ -7,8 +7,6 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from services.common.errors import ValidationFailed
-
 IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
 """Ids of aggregates chosen by clients (agency codes, plates normalised, asset tags, ...)."""
 
@@ -23,21 +21,3 @@ class Number(fields.Float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
-
-
-def _nul_paths(value: Any, path: str) -> list[str]:
-    if isinstance(value, str):
-        return [path or "_body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _nul_paths(k, path) + _nul_paths(v, f"{path}.{k}".lstrip("."))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}.{i}".lstrip("."))]
-    return []
-
-
-def refuse_nul(value: Any, path: str = "") -> None:
-    """Refuse (422) text with a NUL character anywhere in ``value``: PostgreSQL cannot store it, so it
-    would be accepted into the event store and then fail every projection of it."""
-    found = _nul_paths(value, path)
-    if found:
-        raise ValidationFailed("text must not contain NUL characters", fields={p: ["contains NUL"] for p in found})

@@ -8,7 +8,6 @@ token whose role or district does not allow the action is 403.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import time
 import uuid
@@ -25,13 +24,20 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine, reader
-from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, ServiceUnavailable, ValidationFailed
+from services.common.decoding import check_decoded, decode_json
+from services.common.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    PlatformError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import ServiceError, json_response
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
-from services.common.validators import refuse_nul
 from services.gateway.auth import Principal, authenticate
 from services.gateway.views import agencies, prepare_database
 
@@ -62,23 +68,38 @@ class RequestContext(DependencyProvider):  # type: ignore[misc]
         return data
 
 
-def read_json(request: Request) -> Any:
-    """The request body as JSON; 400 when it is not JSON, 413 when it is too large."""
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", details={"limit_bytes": MAX_BODY_BYTES})
+def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The request body as JSON, decoded safely (``services.common.decoding``): 415 when it is declared as
+    anything but JSON, 413 above ``max_bytes``, 400 when it is not UTF-8 JSON or is nested too deeply, 422
+    for text with control characters or lone surrogates."""
+    require_json_content(request)
+    if request.content_length and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
     if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         # werkzeug reads a body without Content-Length as empty; the server's input decodes the chunks
-        raw = request.environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+        raw = request.environ["wsgi.input"].read(max_bytes + 1)
     else:
         raw = request.get_data(cache=False)
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", details={"limit_bytes": MAX_BODY_BYTES})
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the body is not valid JSON", fields={"_body": [str(exc)]}) from None
-    refuse_nul(body)
-    return body
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
+    return decode_json(raw, max_bytes=max_bytes)
+
+
+JSON_CONTENT = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
+"""``application/json`` and its ``+json`` kinds (``application/merge-patch+json``)."""
+
+
+def require_json_content(request: Request) -> None:
+    """Refuse (415) a body declared as something other than JSON. A request without ``Content-Type`` is read
+    as JSON (command routes without a body are called so by many clients)."""
+    declared = request.headers.get("Content-Type")
+    if declared is None:
+        return
+    if not JSON_CONTENT.match(request.mimetype.lower()):
+        raise UnsupportedMediaType(
+            f"the body must be application/json, not {declared[:100]}",
+            fields={"Content-Type": ["must be application/json"]},
+        )
 
 
 @dataclass(frozen=True)
@@ -116,9 +137,12 @@ def _request_key(request: Request) -> str | None:
 
 
 def _idempotency_key(request: Request, principal: Principal) -> str | None:
-    """The client's ``Idempotency-Key`` header, scoped to its token (400 when malformed)."""
+    """The client's ``Idempotency-Key`` header, bound to its token's id (never its name, which another token
+    may share) (400 when malformed). The owning service binds it further to the command and its body
+    (``services.common.rpc.command_fingerprint``): the key used again for anything else is refused (422
+    ``idempotency_key_reused``). A read has none: it changes nothing."""
     key = request.headers.get("Idempotency-Key")
-    if key is None:
+    if key is None or request.method == "GET":
         return None
     if not _CORRELATION.match(key):
         raise BadRequest("malformed Idempotency-Key", fields={"Idempotency-Key": ["1-100 letters, digits or _.:-"]})
@@ -247,7 +271,7 @@ def api(
                             request_key=_request_key(request),
                             scope_district=principal.visible_district(),
                         )
-                    refuse_nul({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
+                    check_decoded({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)
                     response = body if isinstance(body, Response) else json_response(body, status)
