@@ -513,24 +513,28 @@ class DomainService:
 
 
 def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
-    """Refuse (403) to change an aggregate outside the caller's district scope.
+    """Refuse (403) to change an aggregate outside the caller's district scope, as it was BEFORE the command
+    and as it is after: a district may neither take another district's aggregate (the warehouse's asset
+    allocated to itself) nor give its own away. Moving an aggregate between districts is the city's
+    (a caller without a scope district).
 
     An aggregate that two districts share names the other in ``shared_districts`` (a trip served city-wide
-    by another district's vehicle is written by both); its own ``district`` is always in scope.
+    by another district's vehicle is written by both); its own ``district`` is always in scope. An aggregate
+    the command creates has no district before it: its district after is checked.
     """
     if meta.scope_district is None:
         return
-    outside = sorted(
-        {
-            a.id
-            for a in aggregates
-            if a.pending_events
-            and meta.scope_district != a.district
-            and meta.scope_district not in getattr(a, "shared_districts", ())
-        }
-    )
+    outside = sorted({a.id for a in aggregates if a.pending_events and not _in_scope(meta.scope_district, a)})
     if outside:
         raise NotInScope(
             f"the caller acts for district {meta.scope_district} only",
             details={"scope_district": meta.scope_district, "outside": outside[:20]},
         )
+
+
+def _in_scope(district: str, aggregate: Aggregate) -> bool:
+    shared = getattr(aggregate, "shared_districts", ())
+    states = (
+        {aggregate.district} if aggregate.district_before is None else {aggregate.district_before, aggregate.district}
+    )
+    return all(state == district or district in shared for state in states)

@@ -18,7 +18,7 @@ from typing import Any
 
 from services.common.broker import make_producer
 from services.gateway.web import RouteSpec
-from tests.security.support import DISTRICT_A, DISTRICT_B, ROUTES, World, request_for, wait_for
+from tests.security.support import DISTRICT_A, DISTRICT_B, ROUTES, World, agency_of, request_for, wait_for
 from tests.support import read_topic
 
 
@@ -206,3 +206,41 @@ def test_a_district_message_id_sent_again_with_another_payload_is_refused(world:
     assert [r["reason"] for r in rejected] == ["idempotency_key_reused"], rejected
     status, _, _ = world.platform.request("GET", f"/api/v1/agencies/MSG-{n}-2", token=admin)
     assert status == 404
+
+
+def test_a_district_operator_cannot_take_another_districts_asset_out_of_the_warehouse(world: World) -> None:
+    """Scope is checked before the command as well as after: the warehouse's asset of district A, allocated
+    to district B's agency by B's operator, would be B's after the command (the check after alone let it
+    through). B's request is met from B's own stock only; A's asset stays in the warehouse, A's."""
+    admin, n = world.tokens["city_admin"], uuid.uuid4().hex[:8]
+    asset_id = f"SCOPE-{n}"
+    body = {
+        "asset_id": asset_id,
+        "agency_id": agency_of(DISTRICT_A),
+        "category": "furniture",
+        "name": "会议桌",
+        "location": "A楼301",
+        "original_value_cents": 120_000,
+        "acquired_on": "2024-01-10",
+    }
+    for path, command in (
+        ("/api/v1/assets", body),
+        (f"/api/v1/assets/{asset_id}/idle", {"reason": "机构调整"}),
+        (f"/api/v1/assets/{asset_id}/hand-in", {"warehouse_id": agency_of(DISTRICT_A), "condition": "good"}),
+    ):
+        status, answer, _ = world.platform.request("POST", path, command, admin)
+        assert status in (200, 201), (path, answer)
+    deadline = time.monotonic() + 30
+    while asset_id not in json.dumps(
+        wait_for(world.platform, "/api/v1/warehouse/idle-stock?category=furniture", admin)
+    ):
+        assert time.monotonic() < deadline, "the handed-in asset never showed in the idle stock"
+        time.sleep(0.3)
+    request = {"agency_id": agency_of(DISTRICT_B), "category": "furniture", "quantity": 1000, "location": "B楼"}
+    status, answer, _ = world.platform.request(
+        "POST", "/api/v1/warehouse/requests", request, world.tokens["operator_b"]
+    )
+    assert status == 201, answer
+    assert asset_id not in answer["allocated_asset_ids"]
+    asset = wait_for(world.platform, f"/api/v1/assets/{asset_id}", admin)
+    assert (asset["district"], asset["status"]) == (DISTRICT_A, "in_warehouse")
