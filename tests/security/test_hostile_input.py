@@ -244,3 +244,29 @@ def test_a_district_operator_cannot_take_another_districts_asset_out_of_the_ware
     assert asset_id not in answer["allocated_asset_ids"]
     asset = wait_for(world.platform, f"/api/v1/assets/{asset_id}", admin)
     assert (asset["district"], asset["status"]) == (DISTRICT_A, "in_warehouse")
+
+
+def test_out_of_range_dates_periods_and_offsets_are_422_with_the_fields_reason(world: World) -> None:
+    """A period of eight thousand years used to make the service count its days (a trip's hours, an
+    expense spread by day); out of range is now 422 naming the field, before any work."""
+    admin = world.tokens["city_admin"]
+    _, trip = request_for(_spec("request_trip"), DISTRICT_A)
+    _, expense = request_for(_spec("record_vehicle_expense"), DISTRICT_A)
+    cases = [
+        ("POST", "/api/v1/trips", {**trip, "planned_end": "9999-12-31T18:00:00+08:00"}, "planned_end"),
+        ("POST", "/api/v1/trips", {**trip, "planned_start": "0001-01-01T09:00:00+08:00"}, "planned_start"),
+        (
+            "POST",
+            "/api/v1/vehicles/S320402-vehicle/expenses",
+            {**expense, "covers_from": "1900-01-01", "covers_to": "2100-12-31"},
+            "covers_to",
+        ),
+        ("GET", "/api/v1/energy/consumption?period=day&by=agency&from=1900-01-01&to=2100-12-31", None, "to"),
+        ("GET", "/api/v1/energy/consumption?period=day&by=agency&from=0001-01-01&to=0001-01-02", None, "from"),
+        ("GET", "/api/v1/agencies?offset=1000000000", None, "offset"),
+    ]
+    for method, path, body, field in cases:
+        status, answer, _ = world.platform.request(method, path, body, admin)
+        assert (status, answer["error"]) == (422, "validation_failed"), (path, answer)
+        assert field in answer["fields"], (path, answer)
+    assert _server_errors(world) == []
