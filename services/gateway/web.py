@@ -27,6 +27,8 @@ from services.common.db import create_db_engine, reader
 from services.common.decoding import check_decoded, decode_json
 from services.common.errors import (
     BadRequest,
+    NotFound,
+    NotInScope,
     PayloadTooLarge,
     PlatformError,
     ServiceUnavailable,
@@ -128,6 +130,20 @@ def _error_response(exc: Exception) -> Response:
         return json_response({"error": "upstream_error", "message": "the service failed", "fields": {}}, 502)
     log.exception("unhandled_error")
     return json_response({"error": "internal_error", "message": "internal error", "fields": {}}, 500)
+
+
+def _as_missing(error: Exception, method: str, principal: Principal | None, params: dict[str, Any]) -> Exception:
+    """A district operator's read of one record (a GET naming ids in its URL) that is another district's, or
+    does not exist, answered alike: 404 ``not_found`` naming the URL's last id, so no answer tells which
+    (no existence oracle). Every other error stays as it is."""
+    if method.upper() != "GET" or principal is None or principal.visible_district() is None or not params:
+        return error
+    code, status = getattr(error, "code", None), getattr(error, "http_status", None)
+    missing = isinstance(error, NotInScope) or code == NotInScope.code or status == 404
+    if not missing:
+        return error
+    name, value = list(params.items())[-1]
+    return NotFound(f"{name.removesuffix('_id').replace('_', ' ')} {value} not found")
 
 
 def _request_key(request: Request) -> str | None:
@@ -276,7 +292,7 @@ def api(
                     status, body = result if isinstance(result, tuple) else (200, result)
                     response = body if isinstance(body, Response) else json_response(body, status)
                 except Exception as exc:  # the one place errors become HTTP answers
-                    response = _error_response(exc)
+                    response = _error_response(_as_missing(exc, method, principal, params))
             response.headers["X-Correlation-ID"] = correlation_id
             HTTP_REQUESTS.labels("gateway", url, method, str(response.status_code)).inc()
             HTTP_LATENCY.labels("gateway", url).observe(time.perf_counter() - started)
@@ -309,7 +325,7 @@ def command_route(
             body = {**body, **params}
         loaded = validated(schema, body)
         if scope == "agency_id":
-            agency_in_scope(self.db, principal, loaded["agency_id"])
+            agency_in_scope(self.db, principal, loaded["agency_id"], registered=registered_district(self))
         elif scope == "district":
             principal.require_district(loaded["district"])
         return status, call(getattr(getattr(self, service), command), body)
@@ -339,7 +355,7 @@ def query_route(url: str, service: str, query: str, schema: type[Schema], roles:
         visible = principal.visible_district()
         if visible:
             if loaded.get("agency_id"):
-                agency_in_scope(self.db, principal, loaded["agency_id"])
+                agency_in_scope(self.db, principal, loaded["agency_id"], registered=registered_district(self))
             args["district"] = visible
         return call(getattr(getattr(self, service), query), args)
 
@@ -355,17 +371,49 @@ _district_of_agency: dict[str, str] = {}
 is kept (an agency not found yet is looked up again)."""
 
 
-def agency_in_scope(db: Engine, principal: Principal, agency_id: str, field: str = "agency_id") -> None:
-    """Refuse an agency outside the principal's district (403) and one the data center's directory does not
-    know (422)."""
+def agency_in_scope(
+    db: Engine,
+    principal: Principal,
+    agency_id: str,
+    field: str = "agency_id",
+    registered: Callable[[str], str | None] | None = None,
+) -> None:
+    """Refuse an agency outside the principal's district (403) and one that is not registered (422).
+
+    The data center's directory answers first; an agency it does not know yet (registered a moment ago: the
+    directory is a projection, it may lag) is asked of ``registered`` (the owning service's own record, see
+    ``registered_district``), so a command that follows its agency's registration at once succeeds.
+    """
     district = _district_of_agency.get(agency_id)
     if district is None:
         with reader(db).connect() as conn:
             row = agencies.agency_row(conn, agency_id)
-        if row is None:
+        district = row["district"] if row is not None else (registered(agency_id) if registered else None)
+        if district is None:
             raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})
-        district = row["district"]
         if len(_district_of_agency) >= 20_000:  # bounded: start over rather than grow
             _district_of_agency.clear()
         _district_of_agency[agency_id] = district
     principal.require_district(district)
+
+
+def registered_district(gateway: Any) -> Callable[[str], str | None]:
+    """The district of an agency as office space's event store has it (None: no such agency), asked over
+    RPC: the source the directory is projected from, never behind it."""
+
+    def ask(agency_id: str) -> str | None:
+        # a lookup, not the command: it must not answer from (or record under) the command's keys
+        context: dict[str, Any] = gateway.request_context
+        keys = {k: context.pop(k) for k in ("idempotency_key", "request_key") if k in context}
+        try:
+            found = call(gateway.office_space.get_agency, {"agency_id": agency_id})
+        except ServiceError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        finally:
+            context.update(keys)
+        district = found.get("district") if isinstance(found, dict) else None
+        return district if isinstance(district, str) else None
+
+    return ask

@@ -270,3 +270,28 @@ def test_out_of_range_dates_periods_and_offsets_are_422_with_the_fields_reason(w
         assert (status, answer["error"]) == (422, "validation_failed"), (path, answer)
         assert field in answer["fields"], (path, answer)
     assert _server_errors(world) == []
+
+
+def test_a_command_that_follows_its_agencys_registration_at_once_succeeds(world: World) -> None:
+    """The gateway's scope check no longer waits on the data center's directory (a projection that may lag):
+    an agency it does not know yet is asked of office space's own record."""
+    n = uuid.uuid4().hex[:8]
+    admin, operator = world.tokens["city_admin"], world.tokens["operator_a"]
+    staff = {**request_for(_spec("post_staff"), DISTRICT_A)[1], "rank": "below_section"}  # a county agency's rank
+    for i in range(3):
+        agency_id = f"NOW-{n}-{i}"
+        status, answer, _ = world.platform.request("POST", "/api/v1/agencies", _agency(agency_id, DISTRICT_A), admin)
+        assert status == 201, answer
+        key = {"Idempotency-Key": f"now-{n}-{i}"}
+        path = f"/api/v1/agencies/{agency_id}/staff"
+        status, answer, _ = world.platform.request(
+            "POST", path, {**staff, "person_id": f"P-{n}-{i}"}, operator, headers=key
+        )
+        assert status == 201, answer
+    # another district's operator is still refused, and a repeat of the keyed command answers the same
+    status, answer, _ = world.platform.request(
+        "POST", path, {**staff, "person_id": f"Q-{n}"}, world.tokens["operator_b"]
+    )
+    assert status == 403, answer
+    again = world.platform.request("POST", path, {**staff, "person_id": f"P-{n}-2"}, operator, headers=key)
+    assert again[0] == 201, again
