@@ -295,3 +295,29 @@ def test_a_command_that_follows_its_agencys_registration_at_once_succeeds(world:
     assert status == 403, answer
     again = world.platform.request("POST", path, {**staff, "person_id": f"P-{n}-2"}, operator, headers=key)
     assert again[0] == 201, again
+
+
+def test_a_readings_batch_id_is_bound_to_its_token_and_its_content(world: World) -> None:
+    """A batch's ``message_id`` is its idempotency key: bound to the token's id (another token with the same
+    id is its own batch) and to the batch (the same id with other readings is refused, nothing recorded)."""
+    n = uuid.uuid4().hex[:8]
+    admin = world.tokens["city_admin"]
+    _, meter = request_for(_spec("install_meter"), DISTRICT_A, fresh=f"-b{n}")
+    meter = {**meter, "meter_id": f"BATCH-{n}", "initial_reading": 0, "installed_at": "2026-01-01T00:00:00+08:00"}
+    status, answer, _ = world.platform.request("POST", "/api/v1/meters", meter, admin)
+    assert status == 201, answer
+
+    def batch(value: float, day: int = 2) -> dict[str, Any]:
+        readings = [[f"2026-01-{day:02d}T00:00:00+08:00", value]]
+        return {"message_id": f"up-{n}", "meters": [{"meter_id": f"BATCH-{n}", "readings": readings}]}
+
+    first = world.platform.request("POST", "/api/v1/meter-readings", batch(10), admin)[:2]
+    assert first[0] == 200 and first[1]["accepted"] == 1, json.dumps(first, ensure_ascii=False)
+    assert world.platform.request("POST", "/api/v1/meter-readings", batch(10), admin)[:2] == first  # a repeat
+    status, answer, _ = world.platform.request("POST", "/api/v1/meter-readings", batch(20), admin)
+    assert (status, answer["error"]) == (422, "idempotency_key_reused"), answer
+    # the operator of the meter's district sends its own batch under the same id: its own, judged afresh
+    status, answer, _ = world.platform.request(
+        "POST", "/api/v1/meter-readings", batch(20, day=3), world.tokens["operator_a"]
+    )
+    assert status == 200 and answer["accepted"] == 1 and answer["event_ids"] != first[1]["event_ids"], answer

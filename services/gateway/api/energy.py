@@ -68,6 +68,11 @@ class EnergyApi:
         """RecordReadings: a multi-meter batch (up to 100,000 readings); bad readings are refused one by one."""
         body = read_readings_json(request)
         validated(s.RecordReadingsBatchSchema, body)
+        message_id = body.get("message_id") if isinstance(body, dict) else None
+        if message_id and not self.request_context.get("idempotency_key"):
+            # the batch's id is its idempotency key, bound to the token's id (never its name, which tokens of
+            # another district share) and, by the service, to the batch's content
+            self.request_context["idempotency_key"] = f"http:{principal.token_id}:batch:{message_id}"
         return call(self.energy.record_readings, body)
 
     @api("GET", "/api/v1/meters/<meter_id>", roles=READERS)
