@@ -33,6 +33,11 @@ MAX_INT_DIGITS = 30
 """Longest integer accepted, in digits (no figure of the platform comes near; Python would otherwise parse a
 4,000-digit integer and a later conversion would take quadratic time)."""
 
+MAX_NODES = 1_000_000
+"""Most values (objects, arrays, strings, numbers) in one document: a readings batch of 100,000 readings, the
+largest document of the platform, has about 300,000. Bounds an RPC payload, which arrives decoded, as the
+byte limits bound a body or a message."""
+
 _BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 """C0 control characters other than tab, LF and CR, and lone surrogates."""
 
@@ -81,13 +86,20 @@ def decode_json(raw: bytes | str, *, max_bytes: int, max_depth: int = MAX_DEPTH,
     return value
 
 
-def check_decoded(value: Any, *, max_depth: int = MAX_DEPTH, what: str = "_body") -> None:
-    """Refuse a decoded value nested deeper than ``max_depth``, with a non-finite number, or with text
-    holding a control character or a lone surrogate (the field named by its path)."""
+def check_decoded(value: Any, *, max_depth: int = MAX_DEPTH, what: str = "_body", max_nodes: int = MAX_NODES) -> None:
+    """Refuse a decoded value nested deeper than ``max_depth`` or holding more than ``max_nodes`` values
+    (``PayloadTooLarge``), with a non-finite number, or with text holding a control character or a lone
+    surrogate (the field named by its path)."""
     bad: dict[str, list[str]] = {}
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    seen = 0
     while stack:
         node, path, depth = stack.pop()
+        seen += 1
+        if seen > max_nodes:
+            raise PayloadTooLarge(
+                f"the document holds more than {max_nodes} values", details={"limit_values": max_nodes}
+            )
         if isinstance(node, str):
             found = _BAD_TEXT.search(node)
             if found:

@@ -64,6 +64,12 @@ def test_control_characters_and_lone_surrogates_are_refused_naming_the_field() -
     assert scrub_text("a\ud800b") == "a\ufffdb"
 
 
+def test_a_decoded_value_with_too_many_values_is_refused() -> None:
+    check_decoded([[1, 2]] * 3, max_nodes=10)  # 1 outer list + 3 inner + 6 numbers = 10 values
+    with pytest.raises(PayloadTooLarge):
+        check_decoded([[1, 2]] * 3 + [1], max_nodes=10)  # 11 values
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
