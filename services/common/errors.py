@@ -16,6 +16,9 @@ class PlatformError(Exception):
 
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 400
+    final: ClassVar[bool] = True
+    """Whether the refusal stands for its idempotency key (recorded and answered again to it): False for one
+    that a later attempt may not meet (a read model that lags behind, a race), see ``rpc._recorded_as_refusal``."""
 
     def __init__(
         self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None

@@ -352,8 +352,11 @@ def current_fingerprint() -> str | None:
 
 def _recorded_as_refusal(error: PlatformError) -> bool:
     """Whether a refusal is final for its key: a client error, but not one a concurrent or later attempt can
-    undo (a version conflict, a duplicate or an existing id raced by the same key, a service unavailable)."""
-    return 400 <= error.http_status < 500 and error.http_status != 409 and not isinstance(error, IdempotencyKeyReused)
+    undo (a version conflict, a duplicate or an existing id raced by the same key, a service unavailable, an
+    agency a lagging view does not know yet: ``PlatformError.final``)."""
+    if isinstance(error, IdempotencyKeyReused) or not error.final:
+        return False
+    return 400 <= error.http_status < 500 and error.http_status != 409
 
 
 def replayed(store: EventStore, key: str | None, fingerprint: str | None) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from services.common.agencies import UnknownAgency
 from services.common.errors import IdempotencyKeyReused, NotFound, RuleViolation, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.rpc import ServiceError, _recorded_as_refusal, command_fingerprint, replayed
@@ -76,3 +77,4 @@ def test_only_final_client_errors_are_recorded_as_refusals() -> None:
     # a concurrent attempt of the same key, or a later one, may succeed after these
     assert not _recorded_as_refusal(VersionConflict("moved on"))
     assert not _recorded_as_refusal(IdempotencyKeyReused("reused"))
+    assert not _recorded_as_refusal(UnknownAgency("agency A9 is not registered"))  # a lagging view, not final
