@@ -33,7 +33,7 @@ class Platform:
     ports: dict[str, int]
     bootstrap: str
     database_urls: dict[str, str] = field(default_factory=dict)
-    tokens_made: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
+    tokens_made: dict[tuple[str, str | None, str], str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def gateway(self) -> str:
