@@ -16,6 +16,9 @@ class PlatformError(Exception):
 
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 400
+    final: ClassVar[bool] = True
+    """Whether the refusal stands for its idempotency key (recorded and answered again to it): False for one
+    that a later attempt may not meet (a read model that lags behind, a race), see ``rpc._recorded_as_refusal``."""
 
     def __init__(
         self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None
@@ -57,6 +60,13 @@ class PayloadTooLarge(PlatformError):
     http_status = 413
 
 
+class UnsupportedMediaType(PlatformError):
+    """A body declared as something other than JSON (``Content-Type``)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class NotFound(PlatformError):
     """The aggregate or resource does not exist."""
 
@@ -83,6 +93,13 @@ class DuplicateCommand(PlatformError):
 
     code = "duplicate_command"
     http_status = 409
+
+
+class IdempotencyKeyReused(PlatformError):
+    """An idempotency key sent again with another command or another body: not a repeat, and not run."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
 
 
 class RuleViolation(PlatformError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.common.validators import MAX_OFFSET
+
 PAGE_LIMIT = 500
 """Largest page of a listing."""
 
@@ -12,7 +14,7 @@ class PageSchema(Schema):
     """Paging of a listing: ``limit`` (1-500, default 100) and ``offset``."""
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=PAGE_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class AgencyListSchema(PageSchema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.common.money import MAX_FEN
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number, fen
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Day, Number, bounded_period, fen
 from services.office_space.domain import (
     ADMIN_LEVELS,
     AGENCY_KINDS,
@@ -60,7 +60,7 @@ class PostStaffSchema(Schema):
     person_id = _id()
     name = _text(100)
     rank = fields.String(required=True, validate=validate.OneOf(ALL_RANKS))
-    posted_on = fields.Date(required=True)
+    posted_on = Day(required=True)
 
 
 class RecordDepartureSchema(Schema):
@@ -69,7 +69,7 @@ class RecordDepartureSchema(Schema):
     agency_id = _id()
     person_id = _id()
     reason = fields.String(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
-    departed_on = fields.Date(required=True)
+    departed_on = Day(required=True)
 
 
 class RegisterBuildingSchema(Schema):
@@ -135,8 +135,9 @@ class RequestLeaseSchema(Schema):
     room_ids = fields.List(fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(LEASE_KINDS))
     counter_party = _text(200)
-    start_on = fields.Date(required=True)
-    end_on = fields.Date(required=True)
+    start_on = Day(required=True)
+    end_on = Day(required=True)
+    _term = bounded_period("start_on", "end_on", 10_980)  # a lease or tenancy of thirty years (30 × 366) at most
     monthly_rent_fen = fen()  # 0 when lending
 
 
@@ -225,7 +226,7 @@ class OpenInspectionSchema(Schema):
     inspection_id = _id(required=False)
     agency_id = _id()
     topic = _text(200)
-    inspected_on = fields.Date(required=True)
+    inspected_on = Day(required=True)
 
 
 class RecordFindingSchema(Schema):
@@ -235,7 +236,7 @@ class RecordFindingSchema(Schema):
     finding_id = _id(required=False)
     kind = fields.String(required=True, validate=validate.OneOf(FINDING_KINDS))
     description = _text(2000)
-    deadline = fields.Date(required=True)
+    deadline = Day(required=True)
 
 
 class RectifyFindingSchema(Schema):
@@ -272,8 +273,9 @@ class LetUnitSchema(Schema):
     unit_id = _id()
     tenant = _text(200)
     monthly_rent_fen = fen(minimum=1)
-    start_on = fields.Date(required=True)
-    end_on = fields.Date(required=True)
+    start_on = Day(required=True)
+    end_on = Day(required=True)
+    _term = bounded_period("start_on", "end_on", 10_980)  # a lease or tenancy of thirty years (30 × 366) at most
 
 
 class UnitSchema(Schema):
