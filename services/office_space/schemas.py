@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
 from services.office_space.domain import (
@@ -95,24 +97,36 @@ class AddRoomSchema(Schema):
     usable_area_m2 = Number(required=True, validate=validate.Range(min=1, max=10_000))
     use = fields.String(required=True, validate=validate.OneOf(ROOM_USES))
     agency_id = _id(required=False)
+    planned_occupancy = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100))
+    vacant_since = fields.Date(load_default=None)
 
 
 class AllocateRoomSchema(Schema):
-    """AllocateRoom: an office room to a person; ``exception_reason`` asks for a city administrator's exception."""
+    """AllocateRoom: an office room to a person (``person_id``) or to several at once (``person_ids``, a shared
+    room judged with all of them in it); ``exception_reason`` asks for a city administrator's exception."""
 
     building_id = _id()
     room_id = _id()
-    person_id = _id()
+    person_id = _id(required=False)
+    person_ids = fields.List(
+        fields.String(validate=IDENTIFIER), load_default=None, validate=validate.Length(min=1, max=100)
+    )
     agency_id = _id()
     exception_reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
 
+    @validates_schema
+    def _one_way_to_name_persons(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("person_id") is None) == (data.get("person_ids") is None):
+            raise ValidationError("give either person_id or person_ids", "person_ids")
+
 
 class ReleaseRoomSchema(Schema):
-    """ReleaseRoom: a person gives up a room."""
+    """ReleaseRoom: a person gives up a room, on ``released_on`` (default today; never in the future)."""
 
     building_id = _id()
     room_id = _id()
     person_id = _id()
+    released_on = fields.Date(load_default=None)
 
 
 class DetectIdleRoomsSchema(Schema):

@@ -26,6 +26,7 @@ from services.office_space.domain import (
     Building,
     Inspection,
     Lease,
+    Newcomer,
     OperatingProperty,
     RepairProject,
 )
@@ -91,7 +92,7 @@ class OfficeSpaceService(DomainService):
     def record_departure(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordDeparture: a person left; every room they still hold becomes a finding."""
         agency = self.store.load(Agency, cmd["agency_id"])
-        agency.record_departure(cmd["person_id"], cmd["reason"], cmd["departed_on"].isoformat())
+        agency.record_departure(cmd["person_id"], cmd["reason"], cmd["departed_on"].isoformat(), _today())
         with self.read_models.engine.connect() as conn:
             seen = views.buildings_where(conn, cmd["person_id"])
         # the agency's own buildings come from the store: an allocation made a moment ago may not have reached the
@@ -128,20 +129,30 @@ class OfficeSpaceService(DomainService):
         holder = cmd["agency_id"] or building.agency_id
         if holder != building.agency_id:
             self.store.load(Agency, holder)
-        building.add_room(cmd["room_id"], cmd["number"], cmd["usable_area_m2"], cmd["use"], str(holder), _today())
+        building.add_room(
+            cmd["room_id"],
+            cmd["number"],
+            cmd["usable_area_m2"],
+            cmd["use"],
+            str(holder),
+            _today(),
+            cmd["planned_occupancy"],
+            cmd["vacant_since"],
+        )
         return self.save(building)
 
     @command(s.AllocateRoomSchema)
     def allocate_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """AllocateRoom: above the per-person standard only with a city administrator's recorded exception."""
+        """AllocateRoom: one person or several in one step; every occupant is re-judged; above the per-person
+        standard only with a city administrator's recorded exception."""
         building = self.store.load(Building, cmd["building_id"])
         agency = self.store.load(Agency, cmd["agency_id"])
-        building.allocate(
+        persons = cmd["person_ids"] or [cmd["person_id"]]
+        building.allocate_many(
             cmd["room_id"],
-            cmd["person_id"],
+            [Newcomer(person_id, agency.rank_of(person_id)) for person_id in persons],
             agency.id,
             agency.admin_level,
-            agency.rank_of(cmd["person_id"]),
             AREA_STANDARD_2014,
             _today(),
             self._exception(cmd["exception_reason"]),
@@ -158,9 +169,9 @@ class OfficeSpaceService(DomainService):
 
     @command(s.ReleaseRoomSchema)
     def release_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """ReleaseRoom: a person gives up a room."""
+        """ReleaseRoom: a person gives up a room (on ``released_on``); those who stay are re-judged."""
         building = self.store.load(Building, cmd["building_id"])
-        building.release(cmd["room_id"], cmd["person_id"], _today())
+        building.release(cmd["room_id"], cmd["person_id"], _today(), cmd["released_on"])
         return self.save(building)
 
     @command(s.DetectIdleRoomsSchema)
@@ -388,11 +399,12 @@ class OfficeSpaceService(DomainService):
 
     @command(s.SpaceQuerySchema)
     def space_report(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Area per person against the standard, over-standard allocations, idle rooms and open findings."""
+        """The space figures per agency (docs/kpis/office_space.md), the over-standard persons, idle rooms and
+        open findings."""
         agency_id, district = query["agency_id"], query["district"]
         with self.read_models.engine.connect() as conn:
             return {
-                "area_per_person": views.area_per_person(conn, agency_id, district),
+                "figures": views.space_report(conn, agency_id, district),
                 "over_standard": views.over_standard(conn, agency_id, district),
                 "idle_rooms": views.idle_rooms(conn, agency_id, district),
                 "findings": views.open_findings(conn, agency_id, district, _today(), query["overdue_only"]),

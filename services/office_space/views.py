@@ -14,7 +14,7 @@ from services.common.db import register_migrations
 from services.common.events import Envelope, china_date
 from services.common.projector import Projection
 from services.common.settings import topic_for
-from services.office_space.domain import overdue
+from services.office_space.domain import figures, overdue
 
 register_migrations("office_space_views", Path(__file__).parent / "migrations")
 
@@ -35,6 +35,7 @@ staff = sa.Table(
     sa.Column("agency_id", sa.String(64)),
     sa.Column("name", sa.String(100)),
     sa.Column("rank", sa.String(40)),
+    sa.Column("district", sa.String(6)),
 )
 rooms = sa.Table(
     "os_rooms",
@@ -94,7 +95,8 @@ class OfficeSpaceViews(Projection):
 
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        sql.insert(conn, staff, {k: p[k] for k in ("person_id", "agency_id", "name", "rank")})
+        row = {k: p[k] for k in ("person_id", "agency_id", "name", "rank")}
+        sql.insert(conn, staff, {**row, "district": env.district})
 
     def on_StaffDeparted(self, conn: sa.Connection, env: Envelope) -> None:
         sql.delete(conn, staff, {"person_id": env.payload["person_id"]})
@@ -118,16 +120,47 @@ class OfficeSpaceViews(Projection):
             "exception_approved_by",
         )
         room = {"room_id": p["room_id"]}
-        # everyone in a shared room now has the smaller area
-        sql.update(conn, allocations, room, {"area_per_person_m2": p["area_per_person_m2"]})
+        if p.get("occupants") is None:  # a v1 event: everyone in the room now has the smaller area
+            sql.update(conn, allocations, room, {"area_per_person_m2": p["area_per_person_m2"]})
         sql.insert(conn, allocations, {**{k: p[k] for k in keys}, "district": env.district})
+        self._rejudge(conn, p["room_id"], p.get("occupants"), p["allocated_on"])
         sql.update(conn, rooms, room, {"idle": False, "idle_since": None})
 
     def on_RoomReleased(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         sql.delete(conn, allocations, {"room_id": p["room_id"], "person_id": p["person_id"]})
-        key = {"finding_key": f"departed:{p['room_id']}:{p['person_id']}"}
-        sql.update(conn, findings, key, {"closed_on": p["released_on"]})
+        for kind in ("departed", "share"):
+            key = {"finding_key": f"{kind}:{p['room_id']}:{p['person_id']}", "closed_on": None}
+            sql.update(conn, findings, key, {"closed_on": p["released_on"]})
+        self._rejudge(conn, p["room_id"], p.get("occupants"), p["released_on"])
+
+    def on_ShareRoseAboveStandard(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        self._open(
+            conn,
+            f"share:{p['room_id']}:{p['person_id']}",
+            "over_standard",
+            p["agency_id"],
+            env.district,
+            f"room {p['room_id']}: {p['person_id']} now holds {p['share_m2']} m² against {p['standard_m2']} m²",
+            p["opened_on"],
+            None,
+        )
+
+    def _rejudge(self, conn: sa.Connection, room_id: str, occupants: list[dict[str, Any]] | None, day: str) -> None:
+        """Replace every occupant's share and verdict with the re-judgement the event carries, and close the
+        share finding of anyone now within standard (v1 events carry none)."""
+        for share in occupants or []:
+            key = {"room_id": room_id, "person_id": share["person_id"]}
+            values = {
+                "area_per_person_m2": share["share_m2"],
+                "over_standard": share["over_standard"],
+                "exception_approved_by": share["exception_approved_by"],
+            }
+            sql.update(conn, allocations, key, values)
+            if not share["over_standard"]:
+                finding = {"finding_key": f"share:{room_id}:{share['person_id']}", "closed_on": None}
+                sql.update(conn, findings, finding, {"closed_on": day})
 
     def on_RoomBecameIdle(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -146,7 +179,7 @@ class OfficeSpaceViews(Projection):
             p["agency_id"],
             env.district,
             f"room {p['room_id']} still held by {p['person_id']} ({p['reason']})",
-            p["detected_on"],
+            p["departed_on"],
             None,
         )
 
@@ -223,43 +256,81 @@ def _rows(conn: sa.Connection, query: Any) -> list[dict[str, Any]]:
     return [row._asdict() for row in conn.execute(query)]
 
 
-def area_per_person(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
-    """Per agency: staff on post, allocated office area, area per person, and the standard it is held to."""
-    a = allocations.c
+def space_sums(conn: sa.Connection, agency_id: str | None, district: str | None) -> dict[str, dict[str, Any]]:
+    """Per agency of the scope, the summable space quantities (``figures.agency_sums``: the one definition,
+    used by the office-space report and the data center alike)."""
+    on_post = {
+        row.person_id: (row.agency_id, row.rank)
+        for row in conn.execute(
+            _scoped(
+                sa.select(staff.c.person_id, staff.c.agency_id, staff.c.rank, staff.c.district),
+                staff,
+                agency_id,
+                district,
+            )
+        )
+    }
+    held = _rows(
+        conn,
+        _scoped(
+            sa.select(
+                allocations.c.room_id,
+                allocations.c.person_id,
+                allocations.c.agency_id,
+                allocations.c.over_standard,
+                allocations.c.exception_approved_by,
+                allocations.c.district,
+            ),
+            allocations,
+            agency_id,
+            district,
+        ),
+    )
+    occupants: dict[str, list[str]] = {}
+    for row in held:
+        occupants.setdefault(row["room_id"], []).append(row["person_id"])
+    offices = _scoped(
+        sa.select(rooms.c.room_id, rooms.c.agency_id, rooms.c.usable_area_m2, rooms.c.district).where(
+            rooms.c.use == "office"
+        ),
+        rooms,
+        agency_id,
+        district,
+    )
+    return figures.agency_sums(
+        (
+            figures.OfficeRoom(row.agency_id, float(row.usable_area_m2), tuple(occupants.get(row.room_id, ())))
+            for row in conn.execute(offices)
+        ),
+        on_post,
+        (
+            figures.Occupancy(
+                row["person_id"], row["agency_id"], bool(row["over_standard"]), row["exception_approved_by"] is not None
+            )
+            for row in held
+        ),
+    )
+
+
+def space_report(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Per agency: the space figures (``figures.space_figures``) under their catalogue names."""
+    return [
+        {"agency_id": agency, **figures.space_figures(sums)}
+        for agency, sums in sorted(space_sums(conn, agency_id, district).items())
+    ]
+
+
+def over_standard(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Staff on post whose share of their room exceeds their rank standard (超标准配置), with who approved the
+    exception, if anyone did (an approved exception is still over-standard)."""
+    on_post = sa.and_(staff.c.person_id == allocations.c.person_id, staff.c.agency_id == allocations.c.agency_id)
     query = _scoped(
-        sa.select(
-            a.agency_id,
-            sa.func.count().label("allocations"),
-            sa.func.sum(a.area_per_person_m2).label("allocated_m2"),
-            sa.func.sum(a.standard_m2).label("standard_m2"),
-            sa.func.sum(sa.case((a.over_standard, 1), else_=0)).label("over_standard"),
-        ).group_by(a.agency_id),
+        sa.select(allocations).join(staff, on_post).where(allocations.c.over_standard.is_(True)),
         allocations,
         agency_id,
         district,
     )
-    result = []
-    for row in _rows(conn, query):
-        on_post = conn.execute(sa.select(sa.func.count()).where(staff.c.agency_id == row["agency_id"])).scalar_one()
-        count = row["allocations"] or 1
-        result.append(
-            {
-                **row,
-                "staff_on_post": on_post,
-                "area_per_person_m2": round(row["allocated_m2"] / count, 2),
-                "standard_per_person_m2": round(row["standard_m2"] / count, 2),
-                "within_standard": row["allocated_m2"] <= row["standard_m2"],
-            }
-        )
-    return result
-
-
-def over_standard(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
-    """Allocations above the standard (超标准配置), with who approved the exception."""
-    query = _scoped(
-        sa.select(allocations).where(allocations.c.over_standard.is_(True)), allocations, agency_id, district
-    )
-    return _rows(conn, query.order_by(allocations.c.agency_id, allocations.c.room_id))
+    return _rows(conn, query.order_by(allocations.c.agency_id, allocations.c.room_id, allocations.c.person_id))
 
 
 def idle_rooms(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
