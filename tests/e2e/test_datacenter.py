@@ -177,7 +177,21 @@ def test_an_agencys_profile_joins_every_system_against_the_2020_baseline(
     assert complete((status, body)), {
         k: body.get(k) for k in ("floor_area_m2", "idle_assets", "energy_by_kind", "findings")
     }
-    assert (body["staff_on_post"], body["office_area_m2"], body["idle_rooms"]) == (1, 18.0, 0)  # idle after N days
+    # two 9 m² offices: 9 + 9 = 18 m²; R2 has no occupant, so it is idle office area (the catalogue's vacancy
+    # figure; the 90-day 闲置 flag for adjustment is a separate list); P2 is on post, P1 retired
+    assert (body["staff_on_post"], body["office_area_m2"], body["idle_office_rooms"], body["idle_office_area_m2"]) == (
+        1,
+        18.0,
+        1,
+        9.0,
+    )
+    # R1 is held only by the retired P1: departed-held, not occupied; P2 on post has no room: 0 m² / 1 = 0.0
+    assert (body["occupied_office_area_m2"], body["departed_held_area_m2"], body["area_per_person_m2"]) == (
+        0.0,
+        9.0,
+        0.0,
+    )
+    assert body["standard_area_m2"] == 9.0  # P2 科级以下 only; the retired P1 adds nothing
     assert body["idle_assets_value_yuan"] > 0  # book value of a 2019 cabinet with a 15-year life
     kgce, kgco2 = FACTORS_2022.kgce_per_unit["electricity"], FACTORS_2022.kgco2_per_unit["electricity"]
     assert body["baseline_2020"]["energy_per_m2_kgce"] == pytest.approx(200_000 * kgce / 2000, rel=1e-3)

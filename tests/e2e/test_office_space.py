@@ -89,7 +89,14 @@ def test_allocation_above_the_standard_is_refused_unless_a_city_administrator_ap
         "city_admin:e2e",
         9.0,
     )
-    assert report["area_per_person"][0]["allocations"] == 2
+    figures = report["figures"][0]
+    # R1 18 m² (P1) + R2 20 m² (P2) both occupied by staff on post: 38 / 2 = 19 m² per person; standard 18 + 9 = 27
+    assert (figures["occupied_office_area_m2"], figures["area_per_person_m2"], figures["standard_area_m2"]) == (
+        38.0,
+        19.0,
+        27.0,
+    )
+    assert (figures["over_standard_persons"], figures["over_standard_approved"]) == (1, 1)
 
 
 def test_a_room_still_held_by_staff_who_retired_becomes_an_open_finding(
@@ -97,7 +104,7 @@ def test_a_room_still_held_by_staff_who_retired_becomes_an_open_finding(
 ) -> None:
     tag = city["tag"]
     assert _allocate(platform, city, "R1", "P1", city["admin"])[0] == 201
-    _eventually(lambda: _report(platform, city), lambda r: r["area_per_person"])
+    _eventually(lambda: _report(platform, city), lambda r: r["figures"] and r["figures"][0]["occupied_office_area_m2"])
     departure = {"reason": "retired", "departed_on": "2026-10-31"}
     status, body, _ = platform.request(
         "POST", f"/api/v1/agencies/{city['agency']}/staff/P1-{tag}/departure", departure, city["admin"]
@@ -238,7 +245,7 @@ def test_the_data_center_shows_space_figures_and_open_findings_and_serves_the_da
     def profile() -> dict[str, Any]:
         return dict(platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=admin)[1])
 
-    seen = _eventually(profile, lambda p: p.get("over_standard") == 1 and p.get("open_findings") == 1)
+    seen = _eventually(profile, lambda p: p.get("over_standard_persons") == 1 and p.get("open_findings") == 1)
     assert (seen["staff_on_post"], seen["office_area_m2"], seen["area_per_person_m2"]) == (2, 38.0, 19.0)
     assert (seen["standard_area_m2"], seen["findings"][0]["kind"]) == (27.0, "safety")
     status, city_figures, _ = platform.request("GET", "/api/v1/datacenter/city", token=admin)
