@@ -78,6 +78,17 @@ class RecordDepartureSchema(Schema):
     departed_on = fields.Date(required=True)
 
 
+class TransferStaffSchema(Schema):
+    """TransferStaff: a person on post at ``agency_id`` moves to ``to_agency_id`` in one step (调动), on
+    ``transferred_on``; ``rank`` at the new agency, if it changes (needed when the level changes)."""
+
+    agency_id = _id()
+    person_id = _id()
+    to_agency_id = _id()
+    transferred_on = fields.Date(required=True)
+    rank = fields.String(load_default=None, validate=validate.OneOf(ALL_RANKS))
+
+
 class RegisterBuildingSchema(Schema):
     """RegisterBuilding: an office building (办公楼) of an agency."""
 

@@ -36,6 +36,7 @@ staff = sa.Table(
     sa.Column("name", sa.String(100)),
     sa.Column("rank", sa.String(40)),
     sa.Column("district", sa.String(6)),
+    sa.Column("recorded_at", sa.String(40)),
 )
 rooms = sa.Table(
     "os_rooms",
@@ -83,6 +84,7 @@ class OfficeSpaceViews(Projection):
 
     topics = (topic_for("office_space"),)
     tables = (buildings, staff, rooms, allocations, findings)
+    _post_of = sa.select(staff.c.agency_id, staff.c.recorded_at).where(staff.c.person_id == sa.bindparam("person_id"))
 
     def on_BuildingRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -96,10 +98,18 @@ class OfficeSpaceViews(Projection):
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         row = {k: p[k] for k in ("person_id", "agency_id", "name", "rank")}
-        sql.insert(conn, staff, {**row, "district": env.district})
+        # A transfer's departure from the old agency and post at the new one are on two agencies' streams (maybe
+        # two partitions), so they may arrive in either order: of two posts of one person the later-recorded one
+        # stands, and a departure removes only the post at its own agency.
+        held = conn.execute(self._post_of, {"person_id": p["person_id"]}).first()
+        if held is not None and held.agency_id != p["agency_id"] and (held.recorded_at or "") > env.recorded_at:
+            return
+        sql.delete(conn, staff, {"person_id": p["person_id"]})
+        sql.insert(conn, staff, {**row, "district": env.district, "recorded_at": env.recorded_at})
 
     def on_StaffDeparted(self, conn: sa.Connection, env: Envelope) -> None:
-        sql.delete(conn, staff, {"person_id": env.payload["person_id"]})
+        p = env.payload
+        sql.delete(conn, staff, {"person_id": p["person_id"], "agency_id": p["agency_id"]})
 
     def on_RoomAdded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -229,6 +239,8 @@ class OfficeSpaceViews(Projection):
         opened_on: str,
         deadline: str | None,
     ) -> None:
+        # a finding closed and raised again (a person posted again, holding the room again) reopens its row
+        sql.delete(conn, findings, {"finding_key": key})
         sql.insert(
             conn,
             findings,
@@ -354,6 +366,13 @@ def open_findings(
 def buildings_of(conn: sa.Connection) -> list[str]:
     """Every building with rooms (for the idle-room detector)."""
     return list(conn.execute(sa.select(rooms.c.building_id).distinct()).scalars())
+
+
+def agency_of_person(conn: sa.Connection, person_id: str) -> tuple[str, str | None] | None:
+    """The agency (and its district) where the read model has the person on post, if any."""
+    query = sa.select(staff.c.agency_id, staff.c.district).where(staff.c.person_id == person_id)
+    row = conn.execute(query).first()
+    return None if row is None else (str(row.agency_id), row.district)
 
 
 def buildings_where(conn: sa.Connection, person_id: str) -> list[str]:

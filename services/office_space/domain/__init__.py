@@ -64,6 +64,7 @@ from services.office_space.domain.leases import (
     LeaseRequested,
     UnapprovedLeaseFound,
 )
+from services.office_space.domain.people import Person, PersonLeftPost, PersonTookPost, PostedElsewhere
 from services.office_space.domain.properties import (
     RENT_INCOME_GOAL,
     VACANCY_COST_GOAL,
@@ -125,6 +126,10 @@ __all__ = [
     "OperatingProperty",
     "OperatingPropertyRegistered",
     "OverStandardAllocation",
+    "Person",
+    "PersonLeftPost",
+    "PersonTookPost",
+    "PostedElsewhere",
     "PropertyUnitAdded",
     "RentReceived",
     "RepairApplied",

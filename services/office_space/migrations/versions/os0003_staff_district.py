@@ -1,5 +1,6 @@
 """Office-space read models: each person on post's district (the office-space report's district scope of
-staff on post and standard area).
+staff on post and standard area) and when their post was recorded (of two posts of one person arriving out of
+order — a transfer's post and departure are on two agencies' streams — the later-recorded one stands).
 
 Revision ID: os0003
 Revises: os0002
@@ -19,10 +20,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Add the staff's district."""
+    """Add the staff's district and the time their post was recorded."""
     op.add_column("os_staff", sa.Column("district", sa.String(6), nullable=True, index=True))
+    op.add_column("os_staff", sa.Column("recorded_at", sa.String(40), nullable=True))
 
 
 def downgrade() -> None:
-    """Drop it."""
+    """Drop them."""
+    op.drop_column("os_staff", "recorded_at")
     op.drop_column("os_staff", "district")
