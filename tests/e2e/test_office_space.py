@@ -261,3 +261,46 @@ def test_the_data_center_shows_space_figures_and_open_findings_and_serves_the_da
     assert platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=operator)[0] == 403
     status, page, headers = platform.request("GET", "/")
     assert status == 200 and headers["content-type"].startswith("text/html") and "机关事务大数据中心" in page
+
+
+def test_a_person_on_post_is_refused_at_another_agency_and_a_transfer_moves_them_in_one_step(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    admin, tag, agency = city["admin"], city["tag"], city["agency"]
+    other = f"AG2-{tag}"
+    body = {
+        "agency_id": other,
+        "name": "常州市审计局",
+        "district": "320400",
+        "kind": "party_government",
+        "admin_level": "city",
+        "authorised_headcount": 40,
+    }
+    assert platform.request("POST", "/api/v1/agencies", body, admin)[0] == 201
+    _eventually(lambda: platform.request("GET", f"/api/v1/agencies/{other}", token=admin)[0], lambda s: s == 200)
+    staff = {"person_id": f"P1-{tag}", "name": "张伟", "rank": "below_bureau", "posted_on": "2026-01-01"}
+    status, refused, _ = platform.request("POST", f"/api/v1/agencies/{other}/staff", staff, admin)
+    assert (status, refused["error"], refused.get("details")) == (
+        409,
+        "posted_elsewhere",
+        {"person_id": f"P1-{tag}", "agency_id": agency},
+    )
+    assert _allocate(platform, city, "R1", "P1", admin)[0] == 201  # 18 m² for 副局级 (18 m²)
+    move = {"to_agency_id": other, "transferred_on": "2026-11-30"}
+    status, moved, _ = platform.request("POST", f"/api/v1/agencies/{agency}/staff/P1-{tag}/transfer", move, admin)
+    assert (status, moved["rooms_still_held"]) == (200, [f"R1-{tag}"])
+
+    def profile(agency_id: str) -> dict[str, Any]:
+        return dict(platform.request("GET", f"/api/v1/datacenter/agencies/{agency_id}", token=admin)[1])
+
+    after = _eventually(lambda: profile(other), lambda p: p.get("staff_on_post") == 1)
+    assert (after["staff_on_post"], after["standard_area_m2"]) == (1, 18.0)  # P1 keeps 副局级 (18 m²)
+    before = _eventually(lambda: profile(agency), lambda p: p.get("departed_held_area_m2") == 18.0)
+    # P2 remains on post without a room; R1 is held only by P1, now of another agency: departed-held, not occupied
+    assert (before["staff_on_post"], before["occupied_office_area_m2"], before["departed_held_area_m2"]) == (
+        1,
+        0.0,
+        18.0,
+    )
+    finding = next(f for f in before["findings"] if f["kind"] == "departed_staff")
+    assert finding["opened_on"] == "2026-11-30"  # the transfer's date, not the day it was entered
