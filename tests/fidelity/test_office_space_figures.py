@@ -55,10 +55,8 @@ def city(platform: Platform) -> dict[str, Any]:
     for agency_id, name, kind in ((J1, "金坛区财政局", "party_government"), (J2, "金坛区档案馆", "public_institution")):
         body = {"agency_id": agency_id, "name": name, "district": DISTRICT, "kind": kind, "admin_level": "county"}
         post("/agencies", {**body, "authorised_headcount": 10})
-        known = _eventually(
-            lambda: platform.request("GET", f"/api/v1/agencies/{agency_id}", token=admin)[0], lambda s: s == 200
-        )
-        assert known == 200
+        path = f"/api/v1/agencies/{agency_id}"
+        assert _eventually(lambda p=path: platform.request("GET", p, token=admin)[0], lambda s: s == 200) == 200
     staff = {
         "S1": "section_principal",
         "S2": "below_section",
