@@ -297,8 +297,11 @@ class OfficeSpaceService(DomainService):
 
     @command(s.RecordUnapprovedLeaseSchema)
     def record_unapproved_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """RecordUnapprovedLease: an inspection found rooms let without approval (a finding)."""
+        """RecordUnapprovedLease: an inspection found rooms let without approval (a finding dated the
+        inspection's day when the inspection is on record, else today)."""
         building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        inspection = self.store.find(Inspection, cmd["inspection_id"])
+        found_on = date.fromisoformat(inspection.inspected_on) if inspection is not None else _today()
         lease = Lease.found_unapproved(
             _new_id(cmd["lease_id"], "LS"),
             cmd["agency_id"],
@@ -307,7 +310,7 @@ class OfficeSpaceService(DomainService):
             cmd["room_ids"],
             cmd["counter_party"],
             cmd["inspection_id"],
-            _today(),
+            found_on,
         )
         return self.save(lease)
 

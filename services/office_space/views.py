@@ -219,7 +219,7 @@ class OfficeSpaceViews(Projection):
             env.agency_id or "",
             env.district,
             p["description"],
-            china_date(env.recorded_at),
+            p.get("found_on") or china_date(env.recorded_at),  # the inspection's day; v1: the day recorded
             p["deadline"],
         )
 
