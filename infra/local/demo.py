@@ -2476,7 +2476,7 @@ DATA_CENTER_KEYS = (
     "staff_on_post",
     "floor_area_m2",
     "office_area_m2",
-    "over_standard",
+    "over_standard_persons",
     "vehicles_in_service",
     "vehicle_cost_yuan",
     "vehicle_km",

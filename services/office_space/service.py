@@ -15,7 +15,7 @@ from nameko.timer import timer
 
 from services.common.errors import Forbidden, NotFound
 from services.common.events import china_today
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command, require_scope, service_views
 from services.common.settings import settings
 from services.office_space import schemas as s
 from services.office_space import views
@@ -30,6 +30,7 @@ from services.office_space.domain import (
     OperatingProperty,
     Person,
     RepairProject,
+    require_another_agency,
 )
 
 IDLE_CHECK_SECONDS = 24 * 3600
@@ -87,10 +88,11 @@ class OfficeSpaceService(DomainService):
         """PostStaff: a person takes up a post with a rank of the agency's level; refused (409, naming the
         agency) while they are on post at another agency: a transfer moves them."""
         agency = self.store.load(Agency, cmd["agency_id"])
-        person = self._person(cmd["person_id"])
-        person.require_free_for(agency.id)
         posted_on = cmd["posted_on"].isoformat()
         agency.post_staff(cmd["person_id"], cmd["name"], cmd["rank"], posted_on)
+        # a caller outside the agency's district learns nothing of where the person is on post
+        require_scope(self.context(), (agency,))
+        person = self._person(cmd["person_id"])
         person.take_post(agency.id, str(agency.district), cmd["rank"], posted_on)
         return self.save(agency, person)
 
@@ -110,15 +112,17 @@ class OfficeSpaceService(DomainService):
     def transfer_staff(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """TransferStaff: a person moves from one agency to another in one step: they leave the first (rooms
         they still hold there become findings dated the transfer) and take a post at the second."""
+        require_another_agency(cmd["agency_id"], cmd["to_agency_id"])
         source = self.store.load(Agency, cmd["agency_id"])
         target = self.store.load(Agency, cmd["to_agency_id"])
-        person = self._person(cmd["person_id"])
-        person.require_transferable(source.id, target.id)
         on = cmd["transferred_on"].isoformat()
         name = str(source.staff.get(cmd["person_id"], {}).get("name", ""))
         rank = cmd["rank"] or source.rank_of(cmd["person_id"])
         source.record_departure(cmd["person_id"], "transferred", on, _today())
         target.post_staff(cmd["person_id"], name, rank, on)
+        require_scope(self.context(), (source, target))
+        person = self._person(cmd["person_id"])
+        person.require_transferable(source.id, target.id)
         if person.on_post_at == source.id:
             person.leave_post(source.id, "transferred", on)
         person.take_post(target.id, str(target.district), rank, on, from_agency_id=source.id)

@@ -64,7 +64,13 @@ from services.office_space.domain.leases import (
     LeaseRequested,
     UnapprovedLeaseFound,
 )
-from services.office_space.domain.people import Person, PersonLeftPost, PersonTookPost, PostedElsewhere
+from services.office_space.domain.people import (
+    Person,
+    PersonLeftPost,
+    PersonTookPost,
+    PostedElsewhere,
+    require_another_agency,
+)
 from services.office_space.domain.properties import (
     RENT_INCOME_GOAL,
     VACANCY_COST_GOAL,
@@ -157,5 +163,6 @@ __all__ = [
     "UnknownDistrict",
     "UnknownRank",
     "overdue",
+    "require_another_agency",
     "share_of_room",
 ]

@@ -93,8 +93,7 @@ class Person(Aggregate):
 
     def require_transferable(self, from_agency_id: str, to_agency_id: str) -> None:
         """A transfer moves a person on post at ``from_agency_id`` to another agency."""
-        if from_agency_id == to_agency_id:
-            raise RuleViolation("a transfer goes to another agency", fields={"to_agency_id": ["same agency"]})
+        require_another_agency(from_agency_id, to_agency_id)
         if self.on_post_at is not None and self.on_post_at != from_agency_id:
             self.require_free_for(from_agency_id)
 
@@ -104,3 +103,9 @@ class Person(Aggregate):
 
     def _on_PersonLeftPost(self, event: PersonLeftPost) -> None:
         self.on_post_at = None
+
+
+def require_another_agency(from_agency_id: str, to_agency_id: str) -> None:
+    """A transfer goes from one agency to another."""
+    if from_agency_id == to_agency_id:
+        raise RuleViolation("a transfer goes to another agency", fields={"to_agency_id": ["same agency"]})
