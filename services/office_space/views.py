@@ -269,57 +269,39 @@ def _rows(conn: sa.Connection, query: Any) -> list[dict[str, Any]]:
 
 
 def space_sums(conn: sa.Connection, agency_id: str | None, district: str | None) -> dict[str, dict[str, Any]]:
-    """Per agency of the scope, the summable space quantities (``figures.agency_sums``: the one definition,
-    used by the office-space report and the data center alike)."""
-    on_post = {
-        row.person_id: (row.agency_id, row.rank)
-        for row in conn.execute(
-            _scoped(
-                sa.select(staff.c.person_id, staff.c.agency_id, staff.c.rank, staff.c.district),
-                staff,
-                agency_id,
-                district,
-            )
-        )
-    }
-    held = _rows(
-        conn,
-        _scoped(
-            sa.select(
-                allocations.c.room_id,
-                allocations.c.person_id,
-                allocations.c.agency_id,
-                allocations.c.over_standard,
-                allocations.c.exception_approved_by,
-                allocations.c.district,
-            ),
-            allocations,
-            agency_id,
-            district,
-        ),
+    """Per agency of the scope, the summable space quantities: the database counts the facts (per office room
+    its occupants and those of them on post at its agency; staff on post per rank; over-standard staff on post)
+    and ``figures.agency_sums`` — the one definition, for the report and the data center alike — turns them
+    into the figures' quantities."""
+    s, a, r = staff.c, allocations.c, rooms.c
+    on_post = sa.and_(s.person_id == a.person_id, s.agency_id == r.agency_id)
+    per_room = (
+        sa.select(r.agency_id, r.usable_area_m2, sa.func.count(a.person_id), sa.func.count(s.person_id))
+        .select_from(rooms.outerjoin(allocations, a.room_id == r.room_id).outerjoin(staff, on_post))
+        .where(r.use == "office")
+        .group_by(r.room_id, r.agency_id, r.usable_area_m2)
     )
-    occupants: dict[str, list[str]] = {}
-    for row in held:
-        occupants.setdefault(row["room_id"], []).append(row["person_id"])
-    offices = _scoped(
-        sa.select(rooms.c.room_id, rooms.c.agency_id, rooms.c.usable_area_m2, rooms.c.district).where(
-            rooms.c.use == "office"
-        ),
-        rooms,
-        agency_id,
-        district,
+    by_rank = sa.select(s.agency_id, s.rank, sa.func.count()).group_by(s.agency_id, s.rank)
+    held_on_post = sa.and_(s.person_id == a.person_id, s.agency_id == a.agency_id)
+    over = (
+        sa.select(
+            a.agency_id,
+            sa.func.count(),
+            sa.func.sum(sa.case((a.exception_approved_by.is_not(None), 1), else_=0)),
+        )
+        .select_from(allocations.join(staff, held_on_post))
+        .where(a.over_standard.is_(True))
+        .group_by(a.agency_id)
     )
     return figures.agency_sums(
         (
-            figures.OfficeRoom(row.agency_id, float(row.usable_area_m2), tuple(occupants.get(row.room_id, ())))
-            for row in conn.execute(offices)
+            figures.OfficeRoom(agency, float(area), int(occupants), int(present))
+            for agency, area, occupants, present in conn.execute(_scoped(per_room, rooms, agency_id, district))
         ),
-        on_post,
+        ((agency, rank, int(n)) for agency, rank, n in conn.execute(_scoped(by_rank, staff, agency_id, district))),
         (
-            figures.Occupancy(
-                row["person_id"], row["agency_id"], bool(row["over_standard"]), row["exception_approved_by"] is not None
-            )
-            for row in held
+            figures.OverStandard(agency, int(n), int(approved or 0))
+            for agency, n, approved in conn.execute(_scoped(over, allocations, agency_id, district))
         ),
     )
 

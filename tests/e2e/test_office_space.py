@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import ages_since
 
 
 def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
@@ -234,7 +234,6 @@ def test_the_data_center_shows_space_figures_and_open_findings_and_serves_the_da
     platform: Platform, city: dict[str, Any]
 ) -> None:
     admin, tag, agency = city["admin"], city["tag"], city["agency"]
-    first_day = china_today()
     assert _allocate(platform, city, "R1", "P1", admin)[0] == 201
     assert _allocate(platform, city, "R2", "P2", admin, exception_reason="档案存放需要")[0] == 201
     inspection = {"inspection_id": f"DI-{tag}", "agency_id": agency, "topic": "专项巡检", "inspected_on": "2026-01-05"}
@@ -251,12 +250,14 @@ def test_the_data_center_shows_space_figures_and_open_findings_and_serves_the_da
     status, city_figures, _ = platform.request("GET", "/api/v1/datacenter/city", token=admin)
     assert status == 200 and "320400" in {d["district"] for d in city_figures["districts"]}
     listed = platform.request("GET", f"/api/v1/datacenter/findings?kind=safety&agency_id={agency}", token=admin)[1]
-    assert [f["kind"] for f in listed["items"]] == ["safety"] and listed["items"][0]["age_days"] in ages_since(
-        first_day
-    )
-    older = platform.request("GET", f"/api/v1/datacenter/findings?agency_id={agency}&min_age_days=1", token=admin)[1]
-    if ages_since(first_day) == {0}:
-        assert older["items"] == []  # opened today
+    # the finding is dated the inspection (2026-01-05), however late it was entered, and ages from there
+    age = (china_today() - date(2026, 1, 5)).days
+    shown = [(f["kind"], f["opened_on"], f["age_days"]) for f in listed["items"]]
+    assert shown == [("safety", "2026-01-05", age)]
+    older = platform.request(
+        "GET", f"/api/v1/datacenter/findings?agency_id={agency}&min_age_days={age + 1}", token=admin
+    )[1]
+    assert older["items"] == []  # nothing older than the inspection
     operator = platform.token("district_operator", district="320404", name="zl-viewer")
     assert platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=operator)[0] == 403
     status, page, headers = platform.request("GET", "/")

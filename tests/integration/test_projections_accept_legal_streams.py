@@ -30,7 +30,7 @@ from services.office_space.domain import (
     Newcomer,
     Person,
 )
-from services.office_space.views import allocations, findings, rooms, staff
+from services.office_space.views import allocations, findings, rooms, space_sums, staff
 
 TODAY = date(2026, 11, 23)
 DISTRICTS = {"320402": "天宁区"}
@@ -159,7 +159,8 @@ def _project(folder: Path, name: str, envelopes: list[Envelope]) -> dict[str, An
             table.name: sorted(tuple(str(v) for v in row) for row in conn.execute(sa.select(table)))
             for table in (staff, rooms, allocations, findings)
         }
-    return {"refused": refused, "tables": tables}
+        sums = space_sums(conn, None, None)
+    return {"refused": refused, "tables": tables, "sums": sums}
 
 
 def test_no_event_the_service_accepted_is_refused_by_a_projection_in_any_legal_order(tmp_path: Path) -> None:
@@ -187,3 +188,12 @@ def test_no_event_the_service_accepted_is_refused_by_a_projection_in_any_legal_o
     open_keys = sorted(row[0] for row in in_order["tables"]["os_findings"] if row[7] == "None")
     # R1's share finding closed when P1 was released; P2's second departure leaves R2 held
     assert open_keys == ["departed:R2:P2"]
+
+    # the figures of the history's end (docs/kpis/office_space.md): A1 has nobody on post; R2 (20 m²) is held only
+    # by the retired P2 — over-standard with approval, but P2 is not on post, so not counted; R1 (18 m²) was
+    # adjusted to A2, where P1 is on post without a room
+    a1, a2 = in_order["sums"]["A1"], in_order["sums"]["A2"]
+    assert (a1["staff_on_post"], a1["office_area_m2"], a1["departed_held_area_m2"]) == (0, 20.0, 20.0)
+    assert (a1["over_standard_persons"], a1["standard_area_m2"]) == (0, 0)
+    assert (a2["staff_on_post"], a2["idle_office_area_m2"], a2["occupied_office_area_m2"]) == (1, 18.0, 0)
+    assert a2["standard_area_m2"] == 9.0  # P1 科级以下

@@ -55,21 +55,23 @@ AREA_FIGURES: Final = (
 
 @dataclass(frozen=True)
 class OfficeRoom:
-    """An office room as the figures need it: who holds it and who is in it."""
+    """An office room as the figures need it: who holds it, how many persons are in it, how many of them are
+    on post (at the room's agency)."""
 
     agency_id: str
     usable_area_m2: float
-    occupants: tuple[str, ...]
+    occupants: int
+    on_post: int
 
 
 @dataclass(frozen=True)
-class Occupancy:
-    """One person's place in a room: their share judged against their standard."""
+class OverStandard:
+    """Per agency: staff on post whose share exceeds their standard, and how many of them hold an approved
+    exception."""
 
-    person_id: str
     agency_id: str
-    over_standard: bool
-    exception_approved: bool
+    persons: int
+    approved: int
 
 
 def rank_standard(rank: str, standard: AreaStandard = AREA_STANDARD_2014) -> float:
@@ -82,21 +84,21 @@ def rank_standard(rank: str, standard: AreaStandard = AREA_STANDARD_2014) -> flo
 
 
 def agency_sums(
-    rooms: Iterable[OfficeRoom], staff_on_post: Mapping[str, tuple[str, str]], occupancies: Iterable[Occupancy]
+    rooms: Iterable[OfficeRoom], staff_by_rank: Iterable[tuple[str, str, int]], over: Iterable[OverStandard]
 ) -> dict[str, dict[str, Any]]:
     """Per agency, the summable quantities (``SPACE_SUMS``).
 
-    ``rooms`` are the office rooms; ``staff_on_post`` maps each person on post to (agency, rank);
-    ``occupancies`` are the allocations with their current verdicts."""
+    ``rooms`` are the office rooms; ``staff_by_rank`` the count of staff on post per (agency, rank);
+    ``over`` the over-standard staff on post per agency (their shares judged by ``share_of_room``)."""
     sums: dict[str, dict[str, Any]] = {}
 
     def of(agency_id: str) -> dict[str, Any]:
         return sums.setdefault(agency_id, dict.fromkeys(SPACE_SUMS, 0))
 
-    for agency_id, rank in staff_on_post.values():
+    for agency_id, rank, count in staff_by_rank:
         row = of(agency_id)
-        row["staff_on_post"] += 1
-        row["standard_area_m2"] += rank_standard(rank)
+        row["staff_on_post"] += count
+        row["standard_area_m2"] += rank_standard(rank) * count
     for room in rooms:
         row = of(room.agency_id)
         row["office_rooms"] += 1
@@ -104,16 +106,14 @@ def agency_sums(
         if not room.occupants:
             row["idle_office_rooms"] += 1
             row["idle_office_area_m2"] += room.usable_area_m2
-        elif any(person in staff_on_post for person in room.occupants):
+        elif room.on_post:
             row["occupied_office_area_m2"] += room.usable_area_m2
         else:
             row["departed_held_area_m2"] += room.usable_area_m2
-    for held in occupancies:
-        on_post = staff_on_post.get(held.person_id)
-        if held.over_standard and on_post is not None and on_post[0] == held.agency_id:
-            row = of(held.agency_id)
-            row["over_standard_persons"] += 1
-            row["over_standard_approved"] += int(held.exception_approved)
+    for counted in over:
+        row = of(counted.agency_id)
+        row["over_standard_persons"] += counted.persons
+        row["over_standard_approved"] += counted.approved
     return sums
 
 

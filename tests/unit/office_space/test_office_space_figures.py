@@ -7,8 +7,8 @@ import pytest
 
 from services.office_space.domain import UnknownRank
 from services.office_space.domain.figures import (
-    Occupancy,
     OfficeRoom,
+    OverStandard,
     agency_sums,
     rank_standard,
     space_figures,
@@ -17,17 +17,14 @@ from services.office_space.domain.figures import (
 # A1 (county): P1 正科级 and P2 科级以下 share 36 m²; P3 retired but still holds 20 m²; P4 科级以下 is a newcomer
 # without a room; one 15 m² office stands empty. A2 has nobody on post and one empty 30 m² office.
 ROOMS = [
-    OfficeRoom("A1", 36.0, ("P1", "P2")),
-    OfficeRoom("A1", 20.0, ("P3",)),
-    OfficeRoom("A1", 15.0, ()),
-    OfficeRoom("A2", 30.0, ()),
+    OfficeRoom("A1", 36.0, occupants=2, on_post=2),  # P1, P2
+    OfficeRoom("A1", 20.0, occupants=1, on_post=0),  # the retired P3
+    OfficeRoom("A1", 15.0, occupants=0, on_post=0),
+    OfficeRoom("A2", 30.0, occupants=0, on_post=0),
 ]
-ON_POST = {"P1": ("A1", "section_principal"), "P2": ("A1", "below_section"), "P4": ("A1", "below_section")}
-HELD = [
-    Occupancy("P1", "A1", over_standard=True, exception_approved=True),  # 36 / 2 = 18 > 12, approved
-    Occupancy("P2", "A1", over_standard=True, exception_approved=False),  # 18 > 9
-    Occupancy("P3", "A1", over_standard=True, exception_approved=False),  # retired: not counted
-]
+ON_POST = [("A1", "section_principal", 1), ("A1", "below_section", 2)]  # P1; P2 and the roomless P4
+# P1: 36 / 2 = 18 > 12, approved; P2: 18 > 9; the retired P3 is not on post, so not counted
+HELD = [OverStandard("A1", persons=2, approved=1)]
 
 
 def test_each_space_quantity_follows_its_definition() -> None:
@@ -56,7 +53,7 @@ def test_per_capita_figures_are_null_when_nobody_is_on_post_and_areas_when_there
     nobody = space_figures(agency_sums(ROOMS, ON_POST, HELD)["A2"])
     assert (nobody["area_per_person_m2"], nobody["area_per_person_m2_null_reason"]) == (None, "nobody_on_post")
     assert (nobody["idle_office_area_m2"], nobody["office_area_m2"]) == (30.0, 30.0)
-    roomless = space_figures(agency_sums([], {"P9": ("A3", "below_bureau")}, [])["A3"])
+    roomless = space_figures(agency_sums([], [("A3", "below_bureau", 1)], [])["A3"])
     assert (roomless["office_area_m2"], roomless["office_area_m2_null_reason"]) == (None, "no_office_rooms")
     assert (roomless["area_per_person_m2"], roomless["area_per_person_m2_null_reason"]) == (None, "no_office_rooms")
     assert roomless["standard_area_m2"] == 9.0  # 局(处)级以下
