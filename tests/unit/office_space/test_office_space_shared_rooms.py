@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from services.common.errors import DateInFuture, RuleViolation
+from services.common.events import event_from_payload
 from services.office_space.domain import (
     AREA_STANDARD_2014,
     ApprovedException,
@@ -152,3 +153,59 @@ def test_a_room_can_be_registered_vacant_since_a_past_date_and_idles_from_it() -
     # 2026-05-01 → 2026-11-23 is 30+30+31+31+30+31+22 = 206 days ≥ 90
     assert b.detect_idle_rooms(TODAY) == ["R1"]
     assert b.pending_events[-1].idle_days == 206  # type: ignore[attr-defined]
+
+
+def test_a_building_stored_before_shares_were_re_judged_still_replays() -> None:
+    """Events stored as v1 (no occupants, no planned occupancy, no vacant-since) read through the upcasters."""
+    stored = [
+        (
+            "BuildingRegistered",
+            1,
+            {
+                "building_id": "B1",
+                "agency_id": "A1",
+                "district": "320402",
+                "name": "楼",
+                "address": "路1号",
+                "gross_floor_area_m2": 1000.0,
+            },
+        ),
+        (
+            "RoomAdded",
+            1,
+            {
+                "building_id": "B1",
+                "room_id": "R1",
+                "number": "101",
+                "usable_area_m2": 18.0,
+                "use": "office",
+                "agency_id": "A1",
+                "added_on": "2026-01-01",
+            },
+        ),
+        (
+            "RoomAllocated",
+            1,
+            {
+                "building_id": "B1",
+                "room_id": "R1",
+                "person_id": "P1",
+                "agency_id": "A1",
+                "rank": "county_deputy",
+                "area_per_person_m2": 18.0,
+                "standard_m2": 24.0,
+                "standard_version": "2014",
+                "over_standard": False,
+                "exception_approved_by": None,
+                "exception_reason": None,
+                "allocated_on": "2026-01-02",
+            },
+        ),
+        ("RoomReleased", 1, {"building_id": "B1", "room_id": "R1", "person_id": "P1", "released_on": "2026-02-01"}),
+    ]
+    events = [event_from_payload("office_space", name, version, payload) for name, version, payload in stored]
+    b = Building.rehydrate("B1", events)
+    assert (b.version, b.rooms["R1"]["occupants"], b.rooms["R1"]["vacant_since"]) == (4, {}, "2026-02-01")
+    assert b.rooms["R1"]["planned_occupancy"] is None
+    together(b, ("P2", "below_section"), ("P3", "below_section"))  # and takes new commands: 18 / 2 = 9 each
+    assert [o["share_m2"] for o in b.rooms["R1"]["occupants"].values()] == [9.0, 9.0]
