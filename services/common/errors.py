@@ -8,6 +8,7 @@ reasons. The constructor arguments are JSON-safe so the error crosses nameko RPC
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 
@@ -174,3 +175,20 @@ def require_positive(field: str, value: float) -> None:
     """Refuse a quantity, price or amount that is zero or negative."""
     if value <= 0:
         raise NotPositive(f"{field} must be above zero", fields={field: ["must be > 0"]}, details={field: value})
+
+
+class DateInFuture(RuleViolation):
+    """A fact dated after today: the date a fact took effect (a release, a departure, a vacancy) is never
+    later than the day it is recorded."""
+
+    code = "date_in_future"
+
+
+def require_not_future(field: str, day: date, today: date) -> None:
+    """Refuse a fact's effective date that lies after ``today`` (a Beijing date)."""
+    if day > today:
+        raise DateInFuture(
+            f"{field} {day.isoformat()} is after today ({today.isoformat()})",
+            fields={field: ["must not be in the future"]},
+            details={field: day.isoformat(), "today": today.isoformat()},
+        )

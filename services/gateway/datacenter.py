@@ -31,6 +31,7 @@ from services.gateway.views import office_space as space_view
 from services.gateway.views import procurement as procurement_view
 from services.gateway.views import vehicles as vehicles_view
 from services.gateway.views.agencies import agencies_table
+from services.office_space.domain.figures import SPACE_SUMS, space_figures
 
 SYSTEMS = ("office_space", "vehicles", "assets", "procurement", "energy")
 
@@ -41,16 +42,8 @@ at 0.725 kg/L. Diesel and electricity use the energy service's factor table."""
 OVERDUE_DAYS = 30
 """An open finding or anomaly older than this counts against the scorecard."""
 
-SPACE = (
-    "authorised_headcount",
-    "staff_on_post",
-    "floor_area_m2",
-    "office_area_m2",
-    "standard_area_m2",
-    "over_standard",
-    "idle_rooms",
-    "idle_area_m2",
-)
+SPACE = ("authorised_headcount", "floor_area_m2", *SPACE_SUMS)
+"""Master data, the gross floor area and the summable space quantities (``figures.SPACE_SUMS``)."""
 ENERGY = (
     "electricity_kwh",
     "natural_gas_m3",
@@ -223,11 +216,10 @@ def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | N
         },
         factor,
     )
-    people = raw["staff_on_post"]
     return {
         **{k: raw[k] for k in ("agencies",) if k in raw},
         **{k: _rounded(raw[k]) for k in RAW},
-        "area_per_person_m2": _ratio(raw["office_area_m2"], people),
+        **space_figures(raw),  # the space figures, defined once (docs/kpis/office_space.md)
         "new_energy_share": _ratio(raw["new_energy_acquisitions"], raw["acquisitions"]),
         "vehicle_cost_per_km": _ratio(raw["vehicle_cost_fen"], raw["vehicle_km"] * FEN_PER_YUAN),  # yuan per km
         "year": year,

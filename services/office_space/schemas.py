@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.money import MAX_FEN
 from services.common.validators import DISTRICT_CODE, IDENTIFIER, Day, Number, bounded_period, fen
@@ -72,6 +74,17 @@ class RecordDepartureSchema(Schema):
     departed_on = Day(required=True)
 
 
+class TransferStaffSchema(Schema):
+    """TransferStaff: a person on post at ``agency_id`` moves to ``to_agency_id`` in one step (调动), on
+    ``transferred_on``; ``rank`` at the new agency, if it changes (needed when the level changes)."""
+
+    agency_id = _id()
+    person_id = _id()
+    to_agency_id = _id()
+    transferred_on = Day(required=True)
+    rank = fields.String(load_default=None, validate=validate.OneOf(ALL_RANKS))
+
+
 class RegisterBuildingSchema(Schema):
     """RegisterBuilding: an office building (办公楼) of an agency."""
 
@@ -91,24 +104,36 @@ class AddRoomSchema(Schema):
     usable_area_m2 = Number(required=True, validate=validate.Range(min=1, max=10_000))
     use = fields.String(required=True, validate=validate.OneOf(ROOM_USES))
     agency_id = _id(required=False)
+    planned_occupancy = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100))
+    vacant_since = Day(load_default=None)
 
 
 class AllocateRoomSchema(Schema):
-    """AllocateRoom: an office room to a person; ``exception_reason`` asks for a city administrator's exception."""
+    """AllocateRoom: an office room to a person (``person_id``) or to several at once (``person_ids``, a shared
+    room judged with all of them in it); ``exception_reason`` asks for a city administrator's exception."""
 
     building_id = _id()
     room_id = _id()
-    person_id = _id()
+    person_id = _id(required=False)
+    person_ids = fields.List(
+        fields.String(validate=IDENTIFIER), load_default=None, validate=validate.Length(min=1, max=100)
+    )
     agency_id = _id()
     exception_reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
 
+    @validates_schema
+    def _one_way_to_name_persons(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("person_id") is None) == (data.get("person_ids") is None):
+            raise ValidationError("give either person_id or person_ids", "person_ids")
+
 
 class ReleaseRoomSchema(Schema):
-    """ReleaseRoom: a person gives up a room."""
+    """ReleaseRoom: a person gives up a room, on ``released_on`` (default today; never in the future)."""
 
     building_id = _id()
     room_id = _id()
     person_id = _id()
+    released_on = Day(load_default=None)
 
 
 class DetectIdleRoomsSchema(Schema):

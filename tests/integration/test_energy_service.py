@@ -326,7 +326,9 @@ def test_the_data_center_sums_each_agencys_year_baseline_quota_and_open_anomalie
         "agency_id": "AG-2",
         "district": "320404",
     }
-    assert item["opened_on"] == TODAY.isoformat() and "M-3" in item["detail"] and item["id"].startswith("an-")
+    # dated the fact: M-3's readings stop minutes after ``first`` (the gap's start, a Beijing date), not today
+    gap_began = first.astimezone(CHINA_STANDARD_TIME).date().isoformat()
+    assert item["opened_on"] == gap_began and "M-3" in item["detail"] and item["id"].startswith("an-")
     (city,) = datacenter.roll_up(figures, None)
     assert (city["agencies"], city["electricity_kwh"], city["water_m3"], city["open_anomalies"]) == (2, 60.0, 3.0, 1)
 

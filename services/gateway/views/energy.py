@@ -232,9 +232,10 @@ class EnergyFigures(Projection):
         p = env.payload
         row = {k: p[k] for k in ("anomaly_id", "kind", "agency_id", "district", "meter_id")}
         detail = anomaly_detail(p["kind"], p["meter_id"], p["period_start"], p["evidence"])
-        sql.insert(
-            conn, anomalies, row | {"opened_on": china_date(p["raised_at"]), "status": "open"} | {"detail": detail}
-        )
+        # dated the fact (the start of the period the anomaly concerns, a Beijing date), not the detection: a
+        # month of readings loaded late opens its findings on the days they concern
+        opened_on = china_date(p["period_start"])
+        sql.insert(conn, anomalies, row | {"opened_on": opened_on, "status": "open"} | {"detail": detail})
 
     def on_AnomalyAcknowledged(self, conn: sa.Connection, env: Envelope) -> None:
         """The agency took the anomaly on."""
@@ -425,7 +426,7 @@ def open_items(
 ) -> list[dict[str, Any]]:
     """Energy anomalies not yet resolved, oldest first, for the one list of open findings: ``system``
     (``energy``), ``kind`` (spike, night_base_load, weekend_base_load, stuck_meter, missing_data,
-    negative_consumption), ``agency_id``, ``district``, ``opened_on`` (local date raised), ``detail`` (one
+    negative_consumption), ``agency_id``, ``district``, ``opened_on`` (the Beijing date the anomaly's period starts: the fact's date), ``detail`` (one
     line with the meter and the evidence), ``id`` (the anomaly id) and ``status`` (open or acknowledged)."""
     a = anomalies.c
     query = sa.select(anomalies).where(a.status != "resolved")

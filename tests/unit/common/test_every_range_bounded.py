@@ -147,7 +147,13 @@ def test_a_period_longer_than_its_maximum_is_refused_on_its_end_field() -> None:
 
     RequestTripSchema().load(_trip(31))  # 31 days: the longest trip
     assert RequestTripSchema().validate(_trip(32)) == {"planned_end": ["must be at most 31 days after planned_start"]}
-    expense = {"vehicle_id": "V1", "kind": "insurance", "payee": "人保", "amount_fen": 300000, "occurred_on": "2026-01-05"}
+    expense = {
+        "vehicle_id": "V1",
+        "kind": "insurance",
+        "payee": "人保",
+        "amount_fen": 300000,
+        "occurred_on": "2026-01-05",
+    }
     # 2026-01-01 + 1830 days = 2031-01-05 (365 × 5 + 5); one day more is refused
     RecordExpenseSchema().load({**expense, "covers_from": "2026-01-01", "covers_to": "2031-01-05"})
     refused = RecordExpenseSchema().validate({**expense, "covers_from": "2026-01-01", "covers_to": "2031-01-06"})

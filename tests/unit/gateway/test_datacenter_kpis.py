@@ -75,7 +75,7 @@ def test_without_area_people_or_baseline_the_kpis_are_unknown_not_zero() -> None
 GOOD = {
     "change_vs_2020": {"energy_per_m2_kgce": -0.08, "energy_per_capita_kgce": -0.09, "water_per_capita_m3": -0.1},
     "quota_exceeded_forecast": False,
-    "over_standard": 0,
+    "over_standard_persons": 0,
     "new_energy_share": 0.5,
     "open_items_over_30_days": 0,
 }
@@ -88,22 +88,22 @@ def test_an_agency_meeting_every_criterion_scores_100_and_counts() -> None:
 
 
 def test_a_failed_criterion_costs_its_weight() -> None:
-    result = CARD.score({**GOOD, "over_standard": 2, "new_energy_share": 0.2})  # 10 + 10 of 100
+    result = CARD.score({**GOOD, "over_standard_persons": 2, "new_energy_share": 0.2})  # 10 + 10 of 100
     assert result["score"] == 80.0 and result["conservation_agency"] is True
-    result = CARD.score({**GOOD, "over_standard": 2, "new_energy_share": 0.2, "open_items_over_30_days": 1})
+    result = CARD.score({**GOOD, "over_standard_persons": 2, "new_energy_share": 0.2, "open_items_over_30_days": 1})
     assert result["score"] == 65.0 and result["conservation_agency"] is False
     assert result["criteria"]["no_overdue_findings"] == {"value": 1, "passed": False}
 
 
 def test_a_criterion_without_data_does_not_apply() -> None:
     no_vehicles = {k: v for k, v in GOOD.items() if k != "new_energy_share"}
-    result = CARD.score({**no_vehicles, "over_standard": 1})  # 10 failed of the 90 that apply
+    result = CARD.score({**no_vehicles, "over_standard_persons": 1})  # 10 failed of the 90 that apply
     assert result["criteria"]["new_energy_share"] == {"value": None, "passed": None}
     assert result["score"] == pytest.approx(88.9)
 
 
 def test_no_score_without_data_for_half_the_weight() -> None:
-    result = CARD.score({"over_standard": 0, "new_energy_share": 0.4})
+    result = CARD.score({"over_standard_persons": 0, "new_energy_share": 0.4})
     assert result["score"] is None and result["conservation_agency"] is None
 
 

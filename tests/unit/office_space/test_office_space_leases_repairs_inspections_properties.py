@@ -174,3 +174,10 @@ def test_vacant_months_come_from_the_tenancies() -> None:
     p.let("U1", "书店", 500_000, date(2026, 4, 1), date(2027, 4, 1))  # vacant January to March
     p.vacate("U1", date(2026, 9, 15))  # and again October to December
     assert p.vacant_months(2026) == {"U1": 6, "U2": 12}
+
+
+def test_an_inspection_finding_is_dated_the_inspection_however_late_it_is_entered() -> None:
+    inspection = Inspection.open("I9", "A1", "320402", "专项巡检", date(2026, 3, 2))
+    inspection.record_finding("F9", "safety", "消防通道堆放杂物", date(2026, 4, 1))
+    recorded = inspection.pending_events[-1]
+    assert recorded.found_on == "2026-03-02"  # type: ignore[attr-defined]
