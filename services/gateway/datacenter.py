@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.settings import settings
-from services.energy.domain import FactorTable, convert
+from services.energy.domain import Coverage, FactorTable, convert, days_in_year, elapsed_days
 from services.energy.factors import configured_factors
 from services.gateway import kpis
 from services.gateway.scorecard import Scorecard, coverage
@@ -36,6 +36,10 @@ SYSTEMS = ("office_space", "vehicles", "assets", "procurement", "energy")
 GASOLINE = {"kgce_per_l": 1.0668, "kgco2_per_l": 2.1207}
 """Motor gasoline per litre: 1.4714 kgce/kg (GB/T 2589-2020) and 2.9251 kgCO₂/kg (省级温室气体清单编制指南),
 at 0.725 kg/L. Diesel and electricity use the energy service's factor table."""
+GASOLINE_VERSION = (
+    "gasoline-2020.1 (GB/T 2589-2020 1.4714 kgce/kg; 省级温室气体清单编制指南 2.9251 kgCO2/kg; 0.725 kg/L)"
+)
+"""The version and source of ``GASOLINE``, named by every figure that converts vehicle gasoline."""
 
 OVERDUE_DAYS = 30
 """An open finding or anomaly older than this counts against the scorecard."""
@@ -66,6 +70,8 @@ ENERGY = (
     "agencies_with_quota",
     "agencies_over_quota",
     "open_anomalies",
+    *energy_view.coverage_keys(),
+    *energy_view.coverage_keys("baseline_"),
 )
 VEHICLES = (
     "vehicles_in_service",
@@ -145,6 +151,7 @@ def _energy(figures: dict[str, Any] | None) -> dict[str, Any]:
         "agencies_with_quota": int(has_quota),
         "agencies_over_quota": int(has_quota and bool(figures["over_quota"])),
         "open_anomalies": figures["open_anomalies"],
+        **{key: figures[key] for key in (*energy_view.coverage_keys(), *energy_view.coverage_keys("baseline_"))},
     }
 
 
@@ -194,33 +201,6 @@ def roll_up(rows: Iterable[dict[str, Any]], key: str | None) -> dict[str, dict[s
 def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | None = None) -> dict[str, Any]:
     """The figures the API shows, from summable ones: vehicle energy added to the agency's, ratios, KPIs."""
     table = factors or configured_factors()
-    electricity = table.kgce_per_unit["electricity"], table.kgco2_per_unit["electricity"]
-    diesel = table.kgce_per_unit["fuel"], table.kgco2_per_unit["fuel"]
-    vehicle_tce = (
-        raw["vehicle_gasoline_l"] * GASOLINE["kgce_per_l"]
-        + raw["vehicle_diesel_l"] * diesel[0]
-        + raw["vehicle_charging_kwh"] * electricity[0]
-    ) / 1000
-    vehicle_carbon_t = (
-        raw["vehicle_gasoline_l"] * GASOLINE["kgco2_per_l"]
-        + raw["vehicle_diesel_l"] * diesel[1]
-        + raw["vehicle_charging_kwh"] * electricity[1]
-    ) / 1000
-    energy_tce = raw["building_energy_tce"] + vehicle_tce
-    carbon_t = raw["building_carbon_t"] + vehicle_carbon_t
-    factor = kpis.annualisation(year, today)
-    against = kpis.against_2020(
-        {  # no use recorded at all is no data (shown as null), not an agency that used nothing
-            "energy_tce": energy_tce or None,
-            "carbon_t": carbon_t or None,
-            "water_m3": raw["water_m3"] or None,
-            "floor_area_m2": raw["floor_area_m2"],
-            "staff_on_post": raw["staff_on_post"],
-            "authorised_headcount": raw["authorised_headcount"],
-            "baseline": _baseline(raw),
-        },
-        factor,
-    )
     people = raw["staff_on_post"]
     return {
         **{k: raw[k] for k in ("agencies",) if k in raw},
@@ -229,9 +209,87 @@ def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | N
         "new_energy_share": _ratio(raw["new_energy_acquisitions"], raw["acquisitions"]),
         "vehicle_cost_per_km": _ratio(raw["vehicle_cost_yuan"], raw["vehicle_km"]),
         "year": year,
-        "annualised": factor != 1.0,
-        "energy_tce": round(energy_tce, 3),
-        "carbon_t": round(carbon_t, 3),
+        **_energy_figures(raw, year, today, table),
+    }
+
+
+VEHICLE_FUEL = {"vehicle_gasoline": "vehicle_gasoline_l", "vehicle_diesel": "vehicle_diesel_l"}
+VEHICLE_USE = {**VEHICLE_FUEL, "vehicle_charging": "vehicle_charging_kwh"}
+"""Vehicle energy kinds (``kpis.VEHICLE_KINDS``) and the summable figure of each."""
+
+
+def _vehicle_conversion(use: dict[str, float], table: FactorTable) -> tuple[float, float]:
+    """Vehicle gasoline, diesel (L) and charging (kWh) in tce and tCO₂."""
+    electricity = table.kgce_per_unit["electricity"], table.kgco2_per_unit["electricity"]
+    diesel = table.kgce_per_unit["fuel"], table.kgco2_per_unit["fuel"]
+    gasoline, diesel_l, charging = use["vehicle_gasoline"], use["vehicle_diesel"], use["vehicle_charging"]
+    tce = (gasoline * GASOLINE["kgce_per_l"] + diesel_l * diesel[0] + charging * electricity[0]) / 1000
+    tco2 = (gasoline * GASOLINE["kgco2_per_l"] + diesel_l * diesel[1] + charging * electricity[1]) / 1000
+    return tce, tco2
+
+
+def _coverages(raw: dict[str, Any], prefix: str, elapsed: int, vehicles: dict[str, float]) -> dict[str, Coverage]:
+    """Each kind present on one side with its coverage: meters and reports from the energy figures, vehicle
+    kinds (a log complete to date, or the 2020 report's) covering every elapsed day."""
+    found = {}
+    for kind, key in energy_view.FIGURE_KEYS.items():
+        sources = raw[f"{prefix}{key}_sources"]
+        if sources:
+            found[kind] = Coverage.of(raw[f"{prefix}{key}_source_days"], sources, elapsed)
+    for kind, use in vehicles.items():
+        if use:
+            found[kind] = Coverage.of(float(elapsed), 1, elapsed)
+    return found
+
+
+def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTable) -> dict[str, Any]:
+    """Energy and carbon year to date and annualised, their coverage, and the KPIs against 2020.
+
+    Year-to-date figures keep their names (``energy_tce``, ``carbon_t``); the full-year figures the
+    intensities are computed from are ``…_annualised``. A scope without any energy source has null figures
+    with a reason, never 0."""
+    elapsed, whole = elapsed_days(year, today), days_in_year(year)
+    vehicles = {kind: float(raw[key]) for kind, key in VEHICLE_USE.items()}
+    vehicle_tce, vehicle_carbon_t = _vehicle_conversion(vehicles, table)
+    vehicle_scale = whole / elapsed if 0 < elapsed < whole else 1.0
+    coverage = _coverages(raw, "", elapsed, vehicles)
+    baseline_vehicles = dict.fromkeys(VEHICLE_USE, 0.0)  # the 2020 report's vehicle fuel (none reported yet)
+    baseline_coverage = _coverages(raw, "baseline_", days_in_year(kpis.BASELINE_YEAR), baseline_vehicles)
+    energy_known = any(kind in coverage for kind in (*kpis.BUILDING_KINDS, *kpis.VEHICLE_KINDS))
+    water_known = "water" in coverage
+
+    def known(value: float, present: bool) -> float | None:
+        return round(value, 3) if present else None
+
+    building_tce, building_carbon_t = raw["energy_tce_annualised"], raw["carbon_tco2_annualised"]
+    annual_tce = building_tce + vehicle_tce * vehicle_scale
+    annual_carbon_t = building_carbon_t + vehicle_carbon_t * vehicle_scale
+    current = {
+        "energy_tce": known(annual_tce, energy_known),
+        "carbon_t": known(annual_carbon_t, energy_known),
+        "building_energy_tce": known(building_tce, any(k in coverage for k in kpis.BUILDING_KINDS)),
+        "building_carbon_t": known(building_carbon_t, any(k in coverage for k in kpis.BUILDING_KINDS)),
+        "water_m3": known(raw["water_m3_annualised"], water_known),
+        "floor_area_m2": raw["floor_area_m2"],
+        "staff_on_post": raw["staff_on_post"],
+        "baseline": _baseline(raw, baseline_coverage, baseline_vehicles, table),
+    }
+    against = kpis.against_2020(current, coverage, baseline_coverage)
+    null_reason = None if energy_known else "no_meters"
+    return {
+        "annualised": any(c.days_covered < whole for c in coverage.values()) or 0 < elapsed < whole,
+        "energy_tce": known(raw["building_energy_tce"] + vehicle_tce, energy_known),
+        "carbon_t": known(raw["building_carbon_t"] + vehicle_carbon_t, energy_known),
+        "energy_tce_null_reason": null_reason,
+        "carbon_t_null_reason": null_reason,
+        "energy_tce_annualised": current["energy_tce"],
+        "carbon_t_annualised": current["carbon_t"],
+        "building_energy_tce_annualised": current["building_energy_tce"],
+        "water_m3_annualised": current["water_m3"],
+        "data_coverage": {
+            "year": {kind: c.as_dict() for kind, c in sorted(coverage.items())},
+            "baseline": {kind: c.as_dict() for kind, c in sorted(baseline_coverage.items())},
+        },
         "energy_by_kind": {
             "electricity_kwh": _rounded(raw["electricity_kwh"]),
             "natural_gas_m3": _rounded(raw["natural_gas_m3"]),
@@ -242,20 +300,34 @@ def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | N
         },
         "vehicle_energy_tce": round(vehicle_tce, 3),
         **against,
+        "methods": {
+            "factors_version": table.version,
+            "gasoline_factors": GASOLINE_VERSION,
+            "sufficiency_version": against["sufficiency"]["version"],
+            "targets_version": kpis.TARGETS_VERSION,
+        },
         "energy_quota_tce": _rounded(raw["quota_tce"]) if raw["agencies_with_quota"] else None,
         "energy_forecast_tce": _rounded(raw["forecast_tce"]),
         "quota_exceeded_forecast": bool(raw["agencies_over_quota"]) if raw["agencies_with_quota"] else None,
     }
 
 
-def _baseline(raw: dict[str, Any]) -> dict[str, Any] | None:
-    """The 2020 totals, when the agency has any (a baseline of nothing is no baseline)."""
-    if not (raw["baseline_energy_tce"] or raw["baseline_water_m3"]):
+def _baseline(
+    raw: dict[str, Any], coverage: dict[str, Coverage], vehicles: dict[str, float], table: FactorTable
+) -> dict[str, Any] | None:
+    """The 2020 full-year figures, when the scope has any (a baseline of nothing is no baseline)."""
+    if not coverage:
         return None
+    vehicle_tce, vehicle_carbon_t = _vehicle_conversion(vehicles, table)
+    buildings = any(k in coverage for k in kpis.BUILDING_KINDS)
+    energy = buildings or any(k in coverage for k in kpis.VEHICLE_KINDS)
+    tce, tco2 = raw["baseline_energy_tce_annualised"], raw["baseline_carbon_tco2_annualised"]
     return {
-        "energy_tce": raw["baseline_energy_tce"] or None,
-        "carbon_t": raw["baseline_carbon_t"] or None,
-        "water_m3": raw["baseline_water_m3"] or None,
+        "energy_tce": tce + vehicle_tce if energy else None,
+        "carbon_t": tco2 + vehicle_carbon_t if energy else None,
+        "building_energy_tce": tce if buildings else None,
+        "building_carbon_t": tco2 if buildings else None,
+        "water_m3": raw["baseline_water_m3_annualised"] if "water" in coverage else None,
     }
 
 

@@ -341,3 +341,29 @@ def test_the_collector_is_held_during_batches_and_back_on_when_the_last_interlea
     assert not gc.isenabled()
     second.__exit__(None, None, None)
     assert gc.isenabled()
+
+
+def test_each_meter_is_annualised_by_the_days_its_readings_cover_then_summed(energy: Harness) -> None:
+    """2025 (a year that is over): M-A, read monthly, stops after its 1 October reading (273 days: Jan–Sep);
+    M-B is read once, at the year's end (365 days)."""
+    prepare_database(energy.engine)
+    local = [datetime(2025, month, 1, tzinfo=CHINA_STANDARD_TIME) for month in range(1, 11)]
+    energy.install("M-A", installed_at=local[0].isoformat())
+    energy.install("M-B", installed_at=local[0].isoformat())
+    monthly = [[at(day), 1000 + 1000 * n] for n, day in enumerate(local[1:], start=1)]  # +1,000 kWh a month
+    year_end = [[at(datetime(2026, 1, 1, tzinfo=CHINA_STANDARD_TIME)), 1000 + 3650]]
+    energy.service.record_readings(
+        {"meters": [{"meter_id": "M-A", "readings": monthly}, {"meter_id": "M-B", "readings": year_end}]}
+    )
+    projection = datacenter.EnergyFigures()
+    with energy.engine.begin() as conn:
+        for env in energy.store.read_all(limit=10_000):
+            projection.apply(conn, env)
+    with energy.engine.connect() as conn:
+        ag1 = datacenter.energy_by_agency(conn, agency_id="AG-1", year=2025, today=TODAY, factors=FACTORS_2022)["AG-1"]
+    assert ag1["electricity_kwh"] == 12_650.0  # 9 × 1,000 + 3,650: year to date, as recorded
+    # M-A: 9,000 × 365 / 273 = 12,032.967033; M-B: 3,650 × 365 / 365 = 3,650 → 15,682.967033
+    assert ag1["electricity_kwh_annualised"] == 15_682.967033
+    assert (ag1["electricity_kwh_source_days"], ag1["electricity_kwh_sources"]) == (638.0, 2)  # 273 + 365
+    assert ag1["energy_tce_annualised"] == round(15_682.967033 * 0.1229 / 1000, 6)  # 1.927437
+    assert (ag1["water_m3_sources"], ag1["baseline_electricity_kwh_sources"]) == (0, 0)  # no water, no 2020 meter

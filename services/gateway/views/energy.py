@@ -32,7 +32,10 @@ from services.energy.domain import (
     FactorTable,
     FloorAreaRequired,
     annual_totals,
+    annualised,
     convert,
+    covered_days,
+    elapsed_days,
     forecast_against_quota,
     local_hour,
     quota_in_tce,
@@ -49,7 +52,21 @@ meters = sa.Table(
     sa.Column("district", sa.String(6)),
     sa.Column("kind", sa.String(20)),
     sa.Column("sub_item", sa.String(20)),
+    sa.Column("installed_at", sa.String(25)),
 )
+meter_years = sa.Table(
+    "dc_energy_meter_years",
+    metadata,
+    sa.Column("meter_id", sa.String(64), primary_key=True),
+    sa.Column("year", sa.Integer(), primary_key=True),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("kind", sa.String(20)),
+    sa.Column("consumption", sa.Float()),
+    sa.Column("last_at", sa.String(25)),
+)
+"""Per main meter and local year: its use and its last reading, from which its covered days are known
+(``services.energy.domain.coverage``)."""
 daily = sa.Table(
     "dc_energy_daily",
     metadata,
@@ -118,6 +135,19 @@ def _upsert_add(conn: sa.Connection, table: sa.Table, keys: list[str], rows: lis
 
 
 @cache
+def _meter_year_upsert(dialect: str) -> sa.Insert:
+    """Add a meter-year's use and keep its latest reading (a late reading never moves ``last_at`` back)."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(meter_years)
+    latest = sa.case(
+        (insert.excluded.last_at > meter_years.c.last_at, insert.excluded.last_at), else_=meter_years.c.last_at
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["meter_id", "year"],
+        set_={"consumption": meter_years.c.consumption + insert.excluded.consumption, "last_at": latest},
+    )
+
+
+@cache
 def _adding_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> sa.Insert:
     """The upsert statement, built once per dialect and table: building it costs ten times its execution."""
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -148,14 +178,14 @@ class EnergyFigures(Projection):
     """Use per agency, kind and day / year; annual reports, quotas, anomalies, floor areas."""
 
     topics: tuple[str, ...] = (topic_for("energy"), topic_for("office_space"))
-    tables = (meters, daily, yearly, reports, quotas, anomalies, floor_areas)
+    tables = (meters, meter_years, daily, yearly, reports, quotas, anomalies, floor_areas)
 
     # -- meters and their use ------------------------------------------------------------------------
 
     def on_MeterInstalled(self, conn: sa.Connection, env: Envelope) -> None:
         """A meter and where it counts."""
         p = env.payload
-        row = {k: p[k] for k in ("meter_id", "agency_id", "district", "kind", "sub_item")}
+        row = {k: p[k] for k in ("meter_id", "agency_id", "district", "kind", "sub_item", "installed_at")}
         sql.insert(conn, meters, row)
 
     def on_MeterReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
@@ -164,10 +194,22 @@ class EnergyFigures(Projection):
         if p["sub_item"] != "none":
             return
         days: dict[str, float] = {}
+        years: dict[int, list[Any]] = {}
         for at, _, consumption in p["readings"]:
             day = local_hour(at)[:10]
             days[day] = days.get(day, 0.0) + consumption
+            year = years.setdefault(int(day[:4]), [0.0, at])
+            year[0] += consumption
+            year[1] = max(year[1], at)
         self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
+        self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
+
+    def _add_meter_years(
+        self, conn: sa.Connection, meter_id: str, agency_id: str, district: str, kind: str, years: dict[int, list[Any]]
+    ) -> None:
+        where = {"meter_id": meter_id, "agency_id": agency_id, "district": district, "kind": kind}
+        rows = [where | {"year": y, "consumption": c, "last_at": at} for y, (c, at) in years.items()]
+        sql.run(conn, _meter_year_upsert(conn.dialect.name), rows)
 
     def on_MeterReplaced(self, conn: sa.Connection, env: Envelope) -> None:
         """The old device's last use counts on the day of the replacement."""
@@ -175,8 +217,10 @@ class EnergyFigures(Projection):
         meter = conn.execute(sa.select(meters).where(meters.c.meter_id == p["meter_id"])).first()
         if meter is None or meter.sub_item != "none":
             return
-        days = {local_hour(p["replaced_at"])[:10]: p["final_consumption"]}
-        self._add(conn, meter.agency_id, meter.district, meter.kind, days)
+        day = local_hour(p["replaced_at"])[:10]
+        self._add(conn, meter.agency_id, meter.district, meter.kind, {day: p["final_consumption"]})
+        years = {int(day[:4]): [p["final_consumption"], p["replaced_at"]]}
+        self._add_meter_years(conn, p["meter_id"], meter.agency_id, meter.district, meter.kind, years)
 
     def _add(self, conn: sa.Connection, agency_id: str, district: str, kind: str, days: dict[str, float]) -> None:
         where = {"agency_id": agency_id, "kind": kind, "district": district}
@@ -307,6 +351,74 @@ def _open_anomalies(conn: sa.Connection, district: str | None, agency_id: str | 
     return {agency: count for agency, count in conn.execute(_filtered(query, anomalies, district, agency_id))}
 
 
+def _meter_coverage(
+    conn: sa.Connection, years: list[int], today: date, district: str | None, agency_id: str | None
+) -> dict[tuple[str, int], dict[str, list[float]]]:
+    """Per (agency, year) and kind of its main meters: ``[annualised use, covered days summed, meters]``.
+
+    Each meter is annualised by its own covered days (``covered_days``, ``annualised``) before the meters
+    are summed; a meter installed before the year's end without a reading in it counts with 0 days."""
+    m, y = meters.c, meter_years.c
+    query = _filtered(sa.select(m.meter_id, m.agency_id, m.kind, m.installed_at), meters, district, agency_id)
+    installed = list(conn.execute(query.where(m.sub_item == "none")))
+    query = _filtered(sa.select(y.meter_id, y.year, y.consumption, y.last_at), meter_years, district, agency_id)
+    used = {(row.meter_id, row.year): row for row in conn.execute(query.where(y.year.in_(years)))}
+    found: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for year in years:
+        year_end = date(year, 12, 31)
+        for meter in installed:
+            row = used.get((meter.meter_id, year))
+            if row is None and (meter.installed_at is None or china_date(meter.installed_at) > year_end.isoformat()):
+                continue
+            if row is None and year > today.year:
+                continue
+            days = covered_days(meter.installed_at, row.last_at if row else None, year, today)
+            use = float(row.consumption) if row else 0.0
+            scaled = annualised(use, days, year)
+            kind = found.setdefault((meter.agency_id, year), {}).setdefault(meter.kind, [0.0, 0.0, 0])
+            kind[0] += use if scaled is None else scaled
+            kind[1] += days
+            kind[2] += 1
+    return found
+
+
+def _coverage_figures(
+    prefix: str,
+    year: int,
+    today: date,
+    metered: dict[str, list[float]],
+    report: dict[str, float] | None,
+    factors: FactorTable,
+) -> dict[str, Any]:
+    """The annualised use per kind and its coverage sums (``…_source_days``, ``…_sources``): a reported
+    kind (statistics of a year that is over) covers the whole year as one source."""
+    elapsed = elapsed_days(year, today)
+    figures: dict[str, Any] = {}
+    annual: dict[str, float] = {}
+    for kind, key in FIGURE_KEYS.items():
+        if report is not None and kind in report:
+            scaled, days, sources = report[kind], float(elapsed), 1.0
+        else:
+            scaled, days, sources = metered.get(kind, [0.0, 0.0, 0.0])
+        annual[kind] = scaled
+        figures[f"{prefix}{key}_annualised"] = round(scaled, 6)
+        figures[f"{prefix}{key}_source_days"] = round(days, 4)
+        figures[f"{prefix}{key}_sources"] = int(sources)
+    converted = convert(annual, factors)
+    return figures | {
+        f"{prefix}energy_tce_annualised": converted.tce,
+        f"{prefix}carbon_tco2_annualised": converted.tco2,
+    }
+
+
+def coverage_keys(prefix: str = "") -> tuple[str, ...]:
+    """The summable coverage figures of ``energy_by_agency`` (``prefix`` ``baseline_`` for the 2020 ones)."""
+    per_kind = [
+        f"{prefix}{key}_{part}" for key in FIGURE_KEYS.values() for part in ("annualised", "source_days", "sources")
+    ]
+    return (*per_kind, f"{prefix}energy_tce_annualised", f"{prefix}carbon_tco2_annualised")
+
+
 def _year_figures(prefix: str, totals: dict[str, float], factors: FactorTable) -> dict[str, Any]:
     converted = convert(totals, factors)
     figures: dict[str, Any] = {f"{prefix}{key}": round(totals.get(kind, 0.0), 6) for kind, key in FIGURE_KEYS.items()}
@@ -346,6 +458,7 @@ def energy_by_agency(
     scope = _agencies(conn, district, agency_id)
     years = [year, BASELINE_YEAR]
     metered = _metered(conn, years, district, agency_id)
+    per_meter = _meter_coverage(conn, years, today, district, agency_id)
     reported = _rows(conn, reports, years, district, agency_id)
     quota_rows = _rows(conn, quotas, [year], district, agency_id)
     areas = _areas(conn, [a for (a, _), q in quota_rows.items() if q.basis == "per_m2"])
@@ -356,8 +469,11 @@ def energy_by_agency(
         row: dict[str, Any] = {"district": in_district, "year": year, "baseline_year": BASELINE_YEAR}
         for prefix, wanted in (("", year), ("baseline_", BASELINE_YEAR)):
             report = reported.get((agency, wanted))
-            totals, _ = annual_totals(metered.get((agency, wanted), {}), json.loads(report.totals) if report else None)
+            report_totals = json.loads(report.totals) if report else None
+            totals, _ = annual_totals(metered.get((agency, wanted), {}), report_totals)
             row |= _year_figures(prefix, totals, table)
+            coverage = per_meter.get((agency, wanted), {})
+            row |= _coverage_figures(prefix, wanted, today, coverage, report_totals, table)
         row["baseline_reported"] = int((agency, BASELINE_YEAR) in reported)
         row |= _quota_figures(quota_rows.get((agency, year)), row["energy_tce"], as_of, areas.get(agency))
         row["open_anomalies"] = open_counts.get(agency, 0)
@@ -395,6 +511,8 @@ SUMMED = (
     "over_quota",
     "quota_alert_open",
     "open_anomalies",
+    *coverage_keys(),
+    *coverage_keys("baseline_"),
 )
 """The figures of ``energy_by_agency`` that add up over agencies."""
 
