@@ -259,7 +259,10 @@ def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTa
     water_known = "water" in coverage
 
     def known(value: float, present: bool) -> float | None:
-        return round(value, 3) if present else None
+        return value if present else None
+
+    def shown(value: float | None) -> float | None:
+        return None if value is None else round(value, 3)
 
     building_tce, building_carbon_t = raw["energy_tce_annualised"], raw["carbon_tco2_annualised"]
     annual_tce = building_tce + vehicle_tce * vehicle_scale
@@ -278,14 +281,14 @@ def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTa
     null_reason = None if energy_known else "no_meters"
     return {
         "annualised": any(c.days_covered < whole for c in coverage.values()) or 0 < elapsed < whole,
-        "energy_tce": known(raw["building_energy_tce"] + vehicle_tce, energy_known),
-        "carbon_t": known(raw["building_carbon_t"] + vehicle_carbon_t, energy_known),
+        "energy_tce": shown(known(raw["building_energy_tce"] + vehicle_tce, energy_known)),
+        "carbon_t": shown(known(raw["building_carbon_t"] + vehicle_carbon_t, energy_known)),
         "energy_tce_null_reason": null_reason,
         "carbon_t_null_reason": null_reason,
-        "energy_tce_annualised": current["energy_tce"],
-        "carbon_t_annualised": current["carbon_t"],
-        "building_energy_tce_annualised": current["building_energy_tce"],
-        "water_m3_annualised": current["water_m3"],
+        "energy_tce_annualised": shown(current["energy_tce"]),
+        "carbon_t_annualised": shown(current["carbon_t"]),
+        "building_energy_tce_annualised": shown(current["building_energy_tce"]),
+        "water_m3_annualised": shown(current["water_m3"]),
         "data_coverage": {
             "year": {kind: c.as_dict() for kind, c in sorted(coverage.items())},
             "baseline": {kind: c.as_dict() for kind, c in sorted(baseline_coverage.items())},
