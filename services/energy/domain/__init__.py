@@ -49,6 +49,7 @@ from .coverage import (
 from .meters import (
     DUPLICATE_WINDOW_S,
     CounterWentBackwards,
+    LateReadingsRecorded,
     Meter,
     MeterInstalled,
     MeterReadingsRecorded,
@@ -170,6 +171,7 @@ __all__ = [
     "IngestionRules",
     "InvalidFactorTable",
     "InvalidTotals",
+    "LateReadingsRecorded",
     "Meter",
     "MeterInfo",
     "MeterInstalled",

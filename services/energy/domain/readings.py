@@ -37,20 +37,22 @@ REJECTION_REASONS: Final = (
     "negative_value",
     "above_counter_limit",
     "before_last_reading",
-    "conflicts_with_recorded_value",
+    "conflicting_reading",
     "counter_went_backwards",
 )
 """Why a single reading is refused (the rest of its batch is still recorded)."""
 
 
 class RejectedReading(NamedTuple):
-    """One refused reading of a batch: its position, what was sent, and why."""
+    """One refused reading of a batch: its position, what was sent, and why; for ``conflicting_reading`` the
+    value already recorded at that moment (``recorded_value``)."""
 
     position: int
     timestamp: Any
     value: Any
     reason: str
     message: str
+    recorded_value: Any = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ _cached_time = lru_cache(maxsize=16_384)(_parse_time)
 time once."""
 
 
-def rejection(index: int, item: Any, reason: str, message: str) -> RejectedReading:
+def rejection(index: int, item: Any, reason: str, message: str, recorded: Any = None) -> RejectedReading:
     """The refusal of the reading at ``index`` of a batch, keeping what was sent when it was a pair."""
     timestamp, value = item if type(item) in (list, tuple) and len(item) == 2 else (None, None)
-    return RejectedReading(index, timestamp, value, reason, message)
+    return RejectedReading(index, timestamp, value, reason, message, recorded)

@@ -204,6 +204,24 @@ class EnergyFigures(Projection):
         self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
         self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
 
+    def on_LateReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
+        """Late readings inside a gap: their use moves from the day (and year) of the reading that closed the
+        gap to their own; the year's total of a meter moves only when the two lie in different years."""
+        p = env.payload
+        if p["sub_item"] != "none":
+            return
+        days: dict[str, float] = {}
+        years: dict[int, list[Any]] = {}
+        moves = [(r[0], r[2]) for r in p["readings"]] + [(a[0], a[1]) for a in p["adjustments"]]
+        for at, consumption in moves:
+            day = local_hour(at)[:10]
+            days[day] = days.get(day, 0.0) + consumption
+            year = years.setdefault(int(day[:4]), [0.0, at])
+            year[0] += consumption
+            year[1] = max(year[1], at)
+        self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
+        self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
+
     def _add_meter_years(
         self, conn: sa.Connection, meter_id: str, agency_id: str, district: str, kind: str, years: dict[int, list[Any]]
     ) -> None:

@@ -24,6 +24,7 @@ def full_story() -> list[Aggregate]:
     m.record_readings(series(12, 13, first=40), NOW)
     m.replace("SN-2", 14, 0, INSTALLED_AT + timedelta(hours=1), NOW, multiplier=1)
     m.record_readings(series(1, 2, first=65), NOW)
+    m.record_readings(series(11, first=25), NOW)  # late, inside the 15 → 40 minute gap
     quota = EnergyQuota.set("ag-1", "320402", 2024, "absolute", 100, date(2024, 1, 5))
     quota.revise(90, "节能改造", date(2024, 2, 1))
     quota.assess({"electricity": 400_000}, date(2024, 4, 30))
