@@ -14,7 +14,15 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
-from services.energy.domain import ANOMALY_KINDS, DIMENSIONS, METER_KINDS, PERIODS, QUOTA_BASES, SUB_ITEMS
+from services.energy.domain import (
+    ANOMALY_KINDS,
+    DIMENSIONS,
+    METER_KINDS,
+    PERIODS,
+    QUOTA_BASES,
+    READING_INTERVALS,
+    SUB_ITEMS,
+)
 
 MAX_READINGS_PER_METER = 10_000
 """About a month of 5-minute readings of one meter in one request."""
@@ -74,6 +82,7 @@ class InstallMeterSchema(Schema):
     rollover_limit = _positive(MAX_COUNTER, load_default=100_000_000.0)
     initial_reading = _number(0, MAX_COUNTER, required=True)
     installed_at = fields.AwareDateTime(required=True)
+    reading_interval = fields.String(load_default="5min", validate=validate.OneOf(READING_INTERVALS))
 
 
 class ReplaceMeterSchema(Schema):

@@ -194,6 +194,7 @@ class EnergyService(DomainService):
             cmd["initial_reading"],
             cmd["installed_at"],
             utc_now(),
+            cmd["reading_interval"],
         )
         return self.save(meter)
 

@@ -60,6 +60,7 @@ from .meters import (
     SubItemNotAllowed,
     UnknownMeter,
     UnknownMeterKind,
+    UnknownReadingInterval,
 )
 from .quotas import (
     MIN_DAYS_FOR_TREND,
@@ -80,11 +81,14 @@ from .quotas import (
 )
 from .readings import (
     DEFAULT_INGESTION_RULES,
+    DEFAULT_READING_INTERVAL,
+    READING_INTERVALS,
     REJECTION_REASONS,
     IngestionOutcome,
     IngestionRules,
     RejectedReading,
     counter_delta,
+    rules_for,
 )
 from .reports import (
     METERED,
@@ -130,6 +134,7 @@ __all__ = [
     "DEFAULT_ANOMALY_RULES",
     "DEFAULT_CALENDAR",
     "DEFAULT_INGESTION_RULES",
+    "DEFAULT_READING_INTERVAL",
     "DEFAULT_SUFFICIENCY",
     "DIMENSIONS",
     "DUPLICATE_WINDOW_S",
@@ -141,6 +146,7 @@ __all__ = [
     "NON_ENERGY_KINDS",
     "PERIODS",
     "QUOTA_BASES",
+    "READING_INTERVALS",
     "REJECTION_REASONS",
     "REPORTED",
     "SUB_ITEMS",
@@ -198,6 +204,7 @@ __all__ = [
     "UnknownMeter",
     "UnknownMeterKind",
     "UnknownQuotaBasis",
+    "UnknownReadingInterval",
     "UnknownRollup",
     "Verdict",
     "WorkCalendar",
@@ -222,4 +229,5 @@ __all__ = [
     "local_hour",
     "quota_in_tce",
     "roll_up",
+    "rules_for",
 ]

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import NotFound, RuleViolation
+from services.common.events import Payload, register_upcaster
 
 from .base import (
     METER_UNITS,
@@ -46,12 +47,15 @@ from .base import (
 )
 from .readings import (
     DEFAULT_INGESTION_RULES,
+    DEFAULT_READING_INTERVAL,
+    READING_INTERVALS,
     IngestionOutcome,
     IngestionRules,
     RejectedReading,
     canonical_time,
     counter_delta,
     rejection,
+    rules_for,
     value_problem,
 )
 
@@ -76,6 +80,15 @@ class MeterInstalled(EnergyEvent):
     rollover_limit: float
     initial_reading: float
     installed_at: str
+    reading_interval: str = DEFAULT_READING_INTERVAL
+
+    schema_version: ClassVar[int] = 2
+    """v2 added ``reading_interval`` (how often the meter is read); v1 events read as v2 with ``5min``."""
+
+
+@register_upcaster("energy", "MeterInstalled", 1)
+def _meter_installed_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "reading_interval": DEFAULT_READING_INTERVAL}
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,12 @@ class UnknownMeter(NotFound):
     """No meter has this id (checked by the service before loading)."""
 
     code = "unknown_meter"
+
+
+class UnknownReadingInterval(RuleViolation):
+    """The reading interval is not one the platform knows (5min, hourly, daily, monthly)."""
+
+    code = "unknown_reading_interval"
 
 
 class UnknownMeterKind(RuleViolation):
@@ -204,6 +223,7 @@ class Meter(Aggregate):
         self.last_at = ""
         self.last_epoch = 0
         self.last_value = 0.0
+        self.reading_interval = DEFAULT_READING_INTERVAL
         self.recent: list[list[Any]] = []
         self.holes: list[list[Any]] = []
         """Open gaps: ``[from_at, from_value, to_at, to_value, multiplier, rollover_limit]``."""
@@ -223,8 +243,15 @@ class Meter(Aggregate):
         initial_reading: float,
         installed_at: datetime,
         now: datetime,
+        reading_interval: str = DEFAULT_READING_INTERVAL,
     ) -> Self:
-        """Install a meter; only electricity meters are itemised below a main meter."""
+        """Install a meter, read every ``reading_interval``; only electricity meters are itemised below a main
+        meter."""
+        if reading_interval not in READING_INTERVALS:
+            raise UnknownReadingInterval(
+                f"unknown reading interval {reading_interval}",
+                fields={"reading_interval": [f"one of {', '.join(READING_INTERVALS)}"]},
+            )
         if kind not in METER_UNITS:
             raise UnknownMeterKind(f"unknown meter kind {kind}", fields={"kind": ["unknown kind"]})
         if sub_item not in SUB_ITEMS or (sub_item != "none" and kind != "electricity"):
@@ -252,6 +279,7 @@ class Meter(Aggregate):
                 rollover_limit,
                 initial_reading,
                 utc_iso(installed_at),
+                reading_interval,
             )
         )
         return meter
@@ -314,6 +342,7 @@ class Meter(Aggregate):
         fill gaps with late readings. ``history`` maps the canonical timestamps of readings the meter
         recorded to their values (see ``history_wanted_from``)."""
         require_status(f"meter {self.id}", self.status, "installed")
+        rules = rules_for(self.reading_interval, rules)
         rejected: list[RejectedReading] = []
         parsed = self._parse(readings, int(now.timestamp()) + rules.future_tolerance_s, rejected)
         parsed.sort(key=itemgetter(0))
@@ -525,6 +554,7 @@ class Meter(Aggregate):
         self.last_at = event.installed_at
         self.last_epoch = epoch_of(event.installed_at)
         self.last_value = event.initial_reading
+        self.reading_interval = event.reading_interval
 
     def _on_MeterReplaced(self, event: MeterReplaced) -> None:
         self.serial_no = event.new_serial_no

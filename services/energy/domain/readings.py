@@ -25,6 +25,28 @@ class IngestionRules:
 
 
 DEFAULT_INGESTION_RULES: Final = IngestionRules()
+
+READING_INTERVALS: Final[dict[str, tuple[int, int]]] = {
+    "5min": (300, 150),
+    "hourly": (3_600, 1_800),
+    "daily": (86_400, 43_200),
+    "monthly": (31 * 86_400, 5 * 86_400),
+}
+"""How often a meter is read, declared per meter (default ``5min``): the expected interval and the tolerance
+above it before an interval is a gap, in seconds. Smart meters report every 5 minutes (seed 002); manual
+monthly reads (月度抄表) fall on different days of the month, so a month of up to 36 days is no gap."""
+
+DEFAULT_READING_INTERVAL: Final = "5min"
+
+
+def rules_for(interval: str, rules: IngestionRules = DEFAULT_INGESTION_RULES) -> IngestionRules:
+    """The ingestion rules of a meter read every ``interval``: gaps are judged by its own interval."""
+    expected, tolerance = READING_INTERVALS[interval]
+    if (expected, tolerance) == (rules.expected_interval_s, rules.gap_tolerance_s):
+        return rules
+    return IngestionRules(expected, tolerance, rules.future_tolerance_s, rules.rollover_margin)
+
+
 """Smart meters report every 5 minutes (seed 002); an interval above 7.5 minutes is a gap; a meter clock
 may run 2 minutes ahead; a counter within 1 % of its limit that restarts within 1 % of zero rolled over."""
 

@@ -58,7 +58,9 @@ def test_the_story_emits_every_energy_event_type() -> None:
 @pytest.mark.parametrize("aggregate", STORY, ids=lambda a: f"{a.stream_type}:{a.id}")
 def test_every_emitted_event_matches_its_contract(aggregate: Aggregate) -> None:
     for event in aggregate.pending_events:
-        contracts.validate_payload("energy", event.event_type, 1, json.loads(json.dumps(event.payload())))
+        contracts.validate_payload(
+            "energy", event.event_type, event.schema_version, json.loads(json.dumps(event.payload()))
+        )
 
 
 @pytest.mark.parametrize("aggregate", STORY, ids=lambda a: f"{a.stream_type}:{a.id}")
