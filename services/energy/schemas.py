@@ -22,6 +22,7 @@ from services.energy.domain import (
     QUOTA_BASES,
     READING_INTERVALS,
     SUB_ITEMS,
+    VEHICLE_FUEL_UNITS,
 )
 
 MAX_READINGS_PER_METER = 10_000
@@ -211,6 +212,16 @@ class ReportAnnualConsumptionSchema(Schema):
     year = _year(required=True)
     totals = _totals(required=True)
     source = _text()
+    vehicle_fuel = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(VEHICLE_FUEL_UNITS)),
+        values=_number(0, MAX_COUNTER),
+        load_default=dict,
+        metadata={
+            "description": "Official vehicles' use by kind: vehicle_gasoline, vehicle_diesel (L), vehicle_charging (kWh)."
+        },
+    )
+    floor_area_m2 = _positive(10_000_000, load_default=None)
+    people_served = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10_000_000))
 
 
 class CorrectAnnualConsumptionSchema(Schema):

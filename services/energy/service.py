@@ -398,7 +398,15 @@ class EnergyService(DomainService):
         """ReportAnnualConsumption: an agency's use of a year that is over, from its energy statistics."""
         agency = self._agency_of(cmd)
         report = AnnualConsumptionReport.report(
-            agency.agency_id, agency.district, cmd["year"], cmd["totals"], cmd["source"], _local_today()
+            agency.agency_id,
+            agency.district,
+            cmd["year"],
+            cmd["totals"],
+            cmd["source"],
+            _local_today(),
+            vehicle_fuel=cmd["vehicle_fuel"],
+            floor_area_m2=cmd["floor_area_m2"],
+            people_served=cmd["people_served"],
         )
         return self.save(report)
 

@@ -72,6 +72,8 @@ ENERGY = (
     "open_anomalies",
     *energy_view.coverage_keys(),
     *energy_view.coverage_keys("baseline_"),
+    *energy_view.BASELINE_EXTRAS,
+    "baseline_reported",
 )
 VEHICLES = (
     "vehicles_in_service",
@@ -152,6 +154,7 @@ def _energy(figures: dict[str, Any] | None) -> dict[str, Any]:
         "agencies_over_quota": int(has_quota and bool(figures["over_quota"])),
         "open_anomalies": figures["open_anomalies"],
         **{key: figures[key] for key in (*energy_view.coverage_keys(), *energy_view.coverage_keys("baseline_"))},
+        **{key: figures[key] for key in (*energy_view.BASELINE_EXTRAS, "baseline_reported")},
     }
 
 
@@ -253,7 +256,7 @@ def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTa
     vehicle_tce, vehicle_carbon_t = _vehicle_conversion(vehicles, table)
     vehicle_scale = whole / elapsed if 0 < elapsed < whole else 1.0
     coverage = _coverages(raw, "", elapsed, vehicles)
-    baseline_vehicles = dict.fromkeys(VEHICLE_USE, 0.0)  # the 2020 report's vehicle fuel (none reported yet)
+    baseline_vehicles = {kind: float(raw[f"baseline_{key}"]) for kind, key in VEHICLE_USE.items()}
     baseline_coverage = _coverages(raw, "baseline_", days_in_year(kpis.BASELINE_YEAR), baseline_vehicles)
     energy_known = any(kind in coverage for kind in (*kpis.BUILDING_KINDS, *kpis.VEHICLE_KINDS))
     water_known = "water" in coverage
@@ -331,7 +334,20 @@ def _baseline(
         "building_energy_tce": tce if buildings else None,
         "building_carbon_t": tco2 if buildings else None,
         "water_m3": raw["baseline_water_m3_annualised"] if "water" in coverage else None,
+        **_baseline_denominators(raw),
     }
+
+
+def _baseline_denominators(raw: dict[str, Any]) -> dict[str, Any]:
+    """The 2020 floor area and people served, when every 2020 report of the scope gives them (a district's
+    2020 area is not a mix of 2020 and today's areas)."""
+    reports = raw["baseline_reported"]
+    found: dict[str, Any] = {}
+    if reports and raw["baseline_area_reported"] == reports:
+        found["floor_area_m2"] = raw["baseline_floor_area_m2"]
+    if reports and raw["baseline_people_reported"] == reports:
+        found["people"] = raw["baseline_people"]
+    return found
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -11,6 +11,11 @@ Factors (GB/T2589-2020+grid2022): electricity 0.1229 kgce/kWh. A local midnight 
   2020 report has electricity (20,000 kWh) and natural gas (1,000 m³), and no vehicle.
 - 溧阳市档案馆 (LY-C, 100 m²): a meter installed on 29 December 2025 with three days of data (+300 kWh);
   2020: 10,000 kWh.
+- 溧阳市交通运输局 (LY-D, 2,000 m² now): electricity all year (+160,000 kWh) and an electric car charged
+  4,000 kWh; its 2020 report: 200,000 kWh, vehicle charging 5,000 kWh and a 2020 floor area of 1,900 m².
+- 溧阳市统计局 (LY-E): a 5-minute meter read at 23:00 and 23:05 on 1 March 2025 and at 01:00 on 2 March (a
+  gap); its buffered 00:00 reading arrives later, with the first three sent again; then a different value
+  for 23:05.
 """
 
 from __future__ import annotations
@@ -85,7 +90,9 @@ class City:
         self.post("/api/v1/buildings", building)
         return agency_id
 
-    def meter(self, agency_id: str, meter_id: str, installed_at: str, kind: str = "electricity") -> str:
+    def meter(
+        self, agency_id: str, meter_id: str, installed_at: str, kind: str = "electricity", interval: str = "5min"
+    ) -> str:
         meter_id = f"{meter_id}-{TAG}"
         body = {
             "meter_id": meter_id,
@@ -97,6 +104,7 @@ class City:
             "multiplier": 1,
             "initial_reading": 0,
             "installed_at": installed_at,
+            "reading_interval": interval,
         }
         self.post("/api/v1/meters", body)
         return meter_id
@@ -104,13 +112,14 @@ class City:
     def readings(self, meter_id: str, readings: list[list[Any]]) -> Any:
         return self.post(f"/api/v1/meters/{meter_id}/readings", {"readings": readings}, 200)
 
-    def report_2020(self, agency_id: str, totals: dict[str, float]) -> None:
+    def report_2020(self, agency_id: str, totals: dict[str, float], **extra: Any) -> None:
         body = {
             "agency_id": agency_id,
             "district": DISTRICT,
             "year": 2020,
             "totals": totals,
             "source": "2020年度公共机构能源资源消费统计年报",
+            **extra,
         }
         _eventually(
             lambda: self.platform.request("POST", "/api/v1/energy/annual-reports", body, self.admin)[0],
@@ -124,34 +133,19 @@ class City:
 _BUILT: dict[int, dict[str, Any]] = {}
 
 
-@pytest.fixture
-def city(platform: Platform) -> dict[str, Any]:
-    """The city of the module docstring (built once per platform: later tests read what earlier ones wrote)."""
-    cached = _BUILT.get(id(platform))
-    if cached is not None:
-        return dict(cached)
-    c = City(platform)
-    a = c.agency("A", "溧阳市能源局", 1_000)
-    a1 = c.meter(a, "M-A1", _midnight(2025, 1, 1))
-    a2 = c.meter(a, "M-A2", _midnight(2025, 1, 1))
-    c.readings(a1, [[_midnight(2025, month, 1), 4_000 * (month - 1)] for month in range(2, 11)])
-    c.readings(a2, [[_midnight(2026, 1, 1), 50_000]])
-    c.report_2020(a, {"electricity": 100_000})
-
-    b = c.agency("B", "溧阳市水利局", 500)
-    b1 = c.meter(b, "M-B1", _midnight(2025, 1, 1))
-    c.readings(b1, [[_midnight(2026, 1, 1), 18_000]])
-    c.report_2020(b, {"electricity": 20_000, "natural_gas": 1_000})
+def _electric_car(c: City, agency_id: str, kwh: float) -> None:
+    """A battery-electric car of the agency (bought 1 March 2025), charged ``kwh`` from 5 May 2025 on, at most
+    1,000 kWh a charge."""
     _eventually(
-        lambda: platform.request(
-            "POST", f"/api/v1/agencies/{b}/vehicle-quota", {"quota": 1, "reason": "2025年编制"}, c.admin
+        lambda: c.platform.request(
+            "POST", f"/api/v1/agencies/{agency_id}/vehicle-quota", {"quota": 1, "reason": "2025年编制"}, c.admin
         )[0],
         lambda status: status == 200,
     )
     vehicle = {
-        "vehicle_id": f"V-{b}",
+        "vehicle_id": f"V-{agency_id}",
         "plate": f"苏DD{uuid.uuid4().int % 100_000:05d}",
-        "agency_id": b,
+        "agency_id": agency_id,
         "energy_type": "battery_electric",
         "use_category": "general",
         "model": "比亚迪秦PLUS EV",
@@ -162,21 +156,61 @@ def city(platform: Platform) -> dict[str, Any]:
         "odometer_km": 10,
     }
     c.post("/api/v1/vehicles", vehicle)
-    charging = {
-        "quantity_kwh": 400,
-        "amount": 360.0,
-        "station": "溧阳市水利局充电桩",
-        "designated": True,
-        "charged_at": "2025-05-05T18:00:00+08:00",
-    }
-    c.post(f"/api/v1/vehicles/V-{b}/charging", charging)
+    day = 5
+    while kwh > 0:
+        charging = {
+            "quantity_kwh": min(kwh, 1_000),
+            "amount": 360.0,
+            "station": "单位充电桩",
+            "designated": True,
+            "charged_at": f"2025-05-{day:02d}T18:00:00+08:00",
+        }
+        c.post(f"/api/v1/vehicles/V-{agency_id}/charging", charging)
+        kwh, day = kwh - 1_000, day + 1
+
+
+@pytest.fixture
+def city(platform: Platform) -> dict[str, Any]:
+    """The city of the module docstring (built once per platform: later tests read what earlier ones wrote)."""
+    cached = _BUILT.get(id(platform))
+    if cached is not None:
+        return dict(cached)
+    c = City(platform)
+    a = c.agency("A", "溧阳市能源局", 1_000)
+    a1 = c.meter(a, "M-A1", _midnight(2025, 1, 1), interval="monthly")
+    a2 = c.meter(a, "M-A2", _midnight(2025, 1, 1))
+    c.readings(a1, [[_midnight(2025, month, 1), 4_000 * (month - 1)] for month in range(2, 11)])
+    c.readings(a2, [[_midnight(2026, 1, 1), 50_000]])
+    c.report_2020(a, {"electricity": 100_000})
+
+    b = c.agency("B", "溧阳市水利局", 500)
+    b1 = c.meter(b, "M-B1", _midnight(2025, 1, 1))
+    c.readings(b1, [[_midnight(2026, 1, 1), 18_000]])
+    c.report_2020(b, {"electricity": 20_000, "natural_gas": 1_000})
+    _electric_car(c, b, 400)
 
     cc = c.agency("C", "溧阳市档案馆", 100)
     c1 = c.meter(cc, "M-C1", _midnight(2025, 12, 29))
     c.readings(c1, [[_midnight(2026, 1, 1), 300]])
     c.report_2020(cc, {"electricity": 10_000})
 
-    built = {"client": c, "A": a, "B": b, "C": cc}
+    d = c.agency("D", "溧阳市交通运输局", 2_000)
+    d1 = c.meter(d, "M-D1", _midnight(2025, 1, 1))
+    c.readings(d1, [[_midnight(2026, 1, 1), 160_000]])
+    c.report_2020(d, {"electricity": 200_000}, vehicle_fuel={"vehicle_charging": 5_000}, floor_area_m2=1_900)
+    _electric_car(c, d, 4_000)
+
+    e = c.agency("E", "溧阳市统计局", 100)
+    late_evening = datetime(2025, 3, 1, 23, 0, tzinfo=CST)
+    e1 = c.meter(e, "M-E1", (late_evening - timedelta(minutes=5)).isoformat())
+    stamps = {m: (late_evening + timedelta(minutes=m)).isoformat() for m in (0, 5, 60, 120)}
+    first = [[stamps[0], 1], [stamps[5], 2], [stamps[120], 30]]
+    c.readings(e1, first)
+    resent = c.readings(e1, [*first, [stamps[60], 12]])  # the buffered 00:00 reading, with the rest again
+    conflict = c.readings(e1, [[stamps[5], 3]])
+
+    built = {"client": c, "A": a, "B": b, "C": cc, "D": d, "E": e, "M-A1": a1, "M-A2": a2}
+    built |= {"resent": resent, "conflict": conflict, "E-stamps": stamps}
     _BUILT[id(platform)] = built
     return dict(built)
 
@@ -251,3 +285,55 @@ def test_three_days_of_data_are_insufficient_never_on_target(city: dict[str, Any
     assert body["change_vs_2020"]["energy_per_m2_kgce"] is None
     assert body["change_vs_2020_null_reasons"]["energy_per_m2_kgce"] == "insufficient_data"
     assert body["scorecard"]["energy_per_m2"] == {"value": None, "passed": None}
+
+
+def test_vehicles_on_both_sides_and_the_2020_floor_area_give_a_like_for_like_verdict(city: dict[str, Any]) -> None:
+    body = _settled(city, "D", lambda b: b["energy_by_kind"]["vehicle_charging_kwh"] == 4_000)
+    # 2025: (160,000 + 4,000) kWh × 0.1229 = 20.1556 tce / 2,000 m² = 10.0778 kgce/m²
+    assert body["energy_per_m2_kgce"] == 10.0778
+    # 2020: (200,000 + 5,000) × 0.1229 = 25.1945 tce / 1,900 m² (the 2020 area) = 13.260263 kgce/m²
+    assert body["baseline_2020"]["energy_per_m2_kgce"] == 13.260263
+    assert body["denominators"] == {"floor_area_m2": "2020", "people": "current"}
+    # 10.0778 / 13.260263 − 1 = −0.24: below −6 %, on target
+    assert body["change_vs_2020"]["energy_per_m2_kgce"] == -0.24
+    assert body["verdicts"]["energy_per_m2_kgce"] == {"verdict": "on_target", "kinds": []}
+    # buildings only: 19.664 / 2,000 = 9.832 against 24.58 / 1,900 = 12.936842 → −0.24
+    assert body["buildings_only"]["energy_per_m2_kgce"] == 9.832
+    assert body["buildings_only"]["baseline_2020"]["energy_per_m2_kgce"] == 12.936842
+    assert body["buildings_only"]["verdicts"]["energy_per_m2_kgce"]["verdict"] == "on_target"
+    assert body["data_coverage"]["baseline"]["vehicle_charging"]["days_covered"] == 366.0  # 2020 is a leap year
+
+
+def test_a_monthly_read_meter_raises_no_missing_data_but_a_5_minute_meter_read_once_does(city: dict[str, Any]) -> None:
+    client: City = city["client"]
+
+    def anomalies() -> set[str]:
+        status, body, _ = client.platform.request(
+            "GET", f"/api/v1/energy/anomalies?agency_id={city['A']}&kind=missing_data", token=client.admin
+        )
+        assert status == 200, body
+        return {item["meter_id"] for item in body}
+
+    # M-A2 (every 5 minutes) was read once in 2025, a year after its installation: missing data
+    assert _eventually(anomalies, lambda found: city["M-A2"] in found) == {city["M-A2"]}  # M-A1 monthly: none
+
+
+def test_a_late_reading_fills_the_gap_re_sent_readings_are_duplicates_and_a_new_value_conflicts(
+    city: dict[str, Any],
+) -> None:
+    assert (city["resent"]["accepted"], city["resent"]["duplicates"], city["resent"]["rejected"]) == (1, 3, 0)
+    (refused,) = city["conflict"]["rejections"]
+    assert (refused["reason"], refused["value"], refused["recorded_value"]) == ("conflicting_reading", 3, 2)
+    client: City = city["client"]
+    query = f"/api/v1/energy/consumption?period=day&by=agency&from=2025-03-01&to=2025-03-02&group={city['E']}"
+
+    def days() -> dict[str, float]:
+        status, body, _ = client.platform.request("GET", query, token=client.admin)
+        assert status == 200, body
+        return {row["period"]: row["consumption"] for row in body["rows"]}
+
+    # 1 March: 1 (installation at 22:55 → 23:00) + 1 (→ 23:05) + 10 (→ 00:00, the late reading) = 12 kWh;
+    # 2 March: 30 − 12 = 18 kWh (before the late reading: 1 March 2, 2 March 28)
+    assert _eventually(days, lambda found: found.get("2025-03-01") == 12.0) == {"2025-03-01": 12.0, "2025-03-02": 18.0}
+    body = _settled(city, "E", lambda b: b["energy_by_kind"]["electricity_kwh"] == 30)
+    assert body["data_coverage"]["year"]["electricity"]["sources"] == 1

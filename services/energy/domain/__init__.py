@@ -93,6 +93,7 @@ from .readings import (
 from .reports import (
     METERED,
     REPORTED,
+    VEHICLE_FUEL_UNITS,
     AnnualConsumptionCorrected,
     AnnualConsumptionReport,
     AnnualConsumptionReported,
@@ -152,6 +153,7 @@ __all__ = [
     "SUB_ITEMS",
     "TARGETS",
     "TARGET_YEAR",
+    "VEHICLE_FUEL_UNITS",
     "VERDICTS",
     "AnnualConsumptionCorrected",
     "AnnualConsumptionReport",

@@ -92,6 +92,9 @@ reports = sa.Table(
     sa.Column("year", sa.Integer(), primary_key=True),
     sa.Column("district", sa.String(6)),
     sa.Column("totals", sa.Text()),
+    sa.Column("vehicle_fuel", sa.Text()),
+    sa.Column("floor_area_m2", sa.Float()),
+    sa.Column("people_served", sa.Integer()),
 )
 quotas = sa.Table(
     "dc_energy_quotas",
@@ -256,7 +259,8 @@ class EnergyFigures(Projection):
     def on_AnnualConsumptionReported(self, conn: sa.Connection, env: Envelope) -> None:
         """An agency's statistics of a year."""
         p = env.payload
-        row = {k: p[k] for k in ("agency_id", "year", "district")} | {"totals": json.dumps(p["totals"])}
+        row = {k: p[k] for k in ("agency_id", "year", "district", "floor_area_m2", "people_served")}
+        row |= {"totals": json.dumps(p["totals"]), "vehicle_fuel": json.dumps(p["vehicle_fuel"])}
         sql.insert(conn, reports, row)
 
     def on_AnnualConsumptionCorrected(self, conn: sa.Connection, env: Envelope) -> None:
@@ -429,6 +433,34 @@ def _coverage_figures(
     }
 
 
+BASELINE_EXTRAS = (
+    "baseline_vehicle_gasoline_l",
+    "baseline_vehicle_diesel_l",
+    "baseline_vehicle_charging_kwh",
+    "baseline_floor_area_m2",
+    "baseline_people",
+    "baseline_area_reported",
+    "baseline_people_reported",
+)
+"""What the 2020 report gives beside its totals, summable: vehicle use by kind, the 2020 floor area and people
+served, and whether it gave them (a count of agencies once summed)."""
+
+
+def _baseline_extras(report: sa.Row[Any] | None) -> dict[str, Any]:
+    fuel = json.loads(report.vehicle_fuel) if report is not None and report.vehicle_fuel else {}
+    area = report.floor_area_m2 if report is not None else None
+    people = report.people_served if report is not None else None
+    return {
+        "baseline_vehicle_gasoline_l": fuel.get("vehicle_gasoline", 0.0),
+        "baseline_vehicle_diesel_l": fuel.get("vehicle_diesel", 0.0),
+        "baseline_vehicle_charging_kwh": fuel.get("vehicle_charging", 0.0),
+        "baseline_floor_area_m2": area or 0.0,
+        "baseline_people": people or 0,
+        "baseline_area_reported": int(area is not None),
+        "baseline_people_reported": int(people is not None),
+    }
+
+
 def coverage_keys(prefix: str = "") -> tuple[str, ...]:
     """The summable coverage figures of ``energy_by_agency`` (``prefix`` ``baseline_`` for the 2020 ones)."""
     per_kind = [
@@ -493,6 +525,7 @@ def energy_by_agency(
             coverage = per_meter.get((agency, wanted), {})
             row |= _coverage_figures(prefix, wanted, today, coverage, report_totals, table)
         row["baseline_reported"] = int((agency, BASELINE_YEAR) in reported)
+        row |= _baseline_extras(reported.get((agency, BASELINE_YEAR)))
         row |= _quota_figures(quota_rows.get((agency, year)), row["energy_tce"], as_of, areas.get(agency))
         row["open_anomalies"] = open_counts.get(agency, 0)
         result[agency] = row | {"factors_version": table.version}
@@ -531,6 +564,7 @@ SUMMED = (
     "open_anomalies",
     *coverage_keys(),
     *coverage_keys("baseline_"),
+    *BASELINE_EXTRAS,
 )
 """The figures of ``energy_by_agency`` that add up over agencies."""
 

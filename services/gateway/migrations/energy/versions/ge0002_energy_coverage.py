@@ -1,4 +1,5 @@
-"""The data center's energy coverage: each main meter's installation, and its use and last reading per year.
+"""The data center's energy coverage: each main meter's installation, and its use and last reading per year;
+the annual reports' vehicle fuel, floor area and people served.
 
 Revision ID: ge0002
 Revises: ge0001
@@ -18,6 +19,9 @@ def upgrade() -> None:
     """Add the installation moment to meters and the per-meter year table (rebuild the projection to fill
     them from the events)."""
     op.add_column("dc_energy_meters", sa.Column("installed_at", sa.String(25), nullable=True))
+    op.add_column("dc_energy_reports", sa.Column("vehicle_fuel", sa.Text(), nullable=True))
+    op.add_column("dc_energy_reports", sa.Column("floor_area_m2", sa.Float(), nullable=True))
+    op.add_column("dc_energy_reports", sa.Column("people_served", sa.Integer(), nullable=True))
     op.create_table(
         "dc_energy_meter_years",
         sa.Column("meter_id", sa.String(64), primary_key=True),
@@ -36,3 +40,6 @@ def downgrade() -> None:
     op.drop_table("dc_energy_meter_years")
     with op.batch_alter_table("dc_energy_meters") as batch:
         batch.drop_column("installed_at")
+    with op.batch_alter_table("dc_energy_reports") as batch:
+        for column in ("vehicle_fuel", "floor_area_m2", "people_served"):
+            batch.drop_column(column)
