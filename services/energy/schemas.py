@@ -335,3 +335,24 @@ class QuotasQuerySchema(Schema):
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
     agency_id = _id(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
+
+
+class CloseEnergyYearSchema(Schema):
+    """CloseEnergyYear: freeze a year that is over — every agency's energy figures as the data center summed
+    them, with the versions of the factors, sufficiency rules and targets used (the gateway computes them)."""
+
+    year = _year(required=True)
+    figures = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$")),
+        values=fields.Dict(
+            keys=fields.String(validate=validate.Length(max=64)), values=_number(-MAX_COUNTER, MAX_COUNTER)
+        ),
+        required=True,
+    )
+    versions = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), values=_text(), required=True)
+
+
+class RestateEnergyYearSchema(CloseEnergyYearSchema):
+    """RestateEnergyYear: replace a closed year's figures and versions by explicit decision, saying why."""
+
+    reason = _text()

@@ -36,6 +36,7 @@ from services.energy.domain import (
     DEFAULT_ANOMALY_RULES,
     AnnualConsumptionReport,
     Anomaly,
+    ClosedYear,
     EnergyQuota,
     FactorTable,
     Finding,
@@ -409,6 +410,21 @@ class EnergyService(DomainService):
             people_served=cmd["people_served"],
         )
         return self.save(report)
+
+    @command(s.CloseEnergyYearSchema)
+    def close_energy_year(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """CloseEnergyYear: the year's figures frozen with the versions of the methods they used."""
+        actor = self.context().actor or "unknown"
+        closing = ClosedYear.close(cmd["year"], cmd["figures"], cmd["versions"], actor, _local_today())
+        return self.save(closing)
+
+    @command(s.RestateEnergyYearSchema)
+    def restate_energy_year(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RestateEnergyYear: a closed year's new figures and versions, applied by explicit decision."""
+        closing = self.store.load(ClosedYear, ClosedYear.stream_id_for(cmd["year"]))
+        actor = self.context().actor or "unknown"
+        closing.restate(cmd["figures"], cmd["versions"], cmd["reason"], actor, _local_today())
+        return self.save(closing)
 
     @command(s.CorrectAnnualConsumptionSchema)
     def correct_annual_consumption(self, cmd: dict[str, Any]) -> dict[str, Any]:

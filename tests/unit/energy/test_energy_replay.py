@@ -11,7 +11,7 @@ import pytest
 from services.common import contracts
 from services.common.aggregate import Aggregate
 from services.common.events import event_from_payload, registered_event_types
-from services.energy.domain import AnnualConsumptionReport, Anomaly, EnergyQuota, Finding, Meter
+from services.energy.domain import AnnualConsumptionReport, Anomaly, ClosedYear, EnergyQuota, Finding, Meter
 from tests.unit.energy.builders import INFO, INSTALLED_AT, NOW, series
 
 
@@ -44,7 +44,10 @@ def full_story() -> list[Aggregate]:
         date(2024, 3, 1),
     )
     report.correct({"electricity": 126_000, "water": 900.5}, "补报食堂电表", date(2024, 3, 2))
-    return [m, quota, anomaly, report]
+    versions = {"factors_version": "f-1", "sufficiency_version": "s-1", "targets_version": "t-1"}
+    closing = ClosedYear.close(2023, {"ag-1": {"energy_tce": 15.36}}, versions, "admin", date(2024, 3, 2))
+    closing.restate({"ag-1": {"energy_tce": 15.4}}, versions, "补报", "admin", date(2024, 3, 3))
+    return [m, quota, anomaly, report, closing]
 
 
 STORY = full_story()
