@@ -20,7 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.settings import settings
-from services.energy.domain import Coverage, FactorTable, convert, days_in_year, elapsed_days
+from services.energy.domain import (
+    DEFAULT_SUFFICIENCY,
+    Coverage,
+    FactorTable,
+    convert,
+    days_in_year,
+    elapsed_days,
+)
 from services.energy.factors import configured_factors
 from services.gateway import kpis
 from services.gateway.scorecard import Scorecard, coverage
@@ -74,6 +81,10 @@ ENERGY = (
     *energy_view.coverage_keys("baseline_"),
     *energy_view.BASELINE_EXTRAS,
     "baseline_reported",
+    "frozen_vehicle_tce",
+    "frozen_vehicle_tco2",
+    "frozen_baseline_vehicle_tce",
+    "frozen_baseline_vehicle_tco2",
 )
 VEHICLES = (
     "vehicles_in_service",
@@ -106,8 +117,11 @@ class Scope:
 # -- gathering ------------------------------------------------------------------------------------
 
 
-def agency_rows(conn: sa.Connection, scope: Scope, factors: FactorTable | None = None) -> list[dict[str, Any]]:
-    """Per agency of the scope: master data and every summable figure (``RAW``) of ``scope.year``."""
+def agency_rows(
+    conn: sa.Connection, scope: Scope, factors: FactorTable | None = None, live: bool = False
+) -> list[dict[str, Any]]:
+    """Per agency of the scope: master data and every summable figure (``RAW``) of ``scope.year``; a closed
+    year's energy figures are the frozen ones unless ``live``."""
     table = factors or configured_factors()
     rows = space_view.space_by_agency(conn, scope.district, scope.agency_id)
     energy = energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table)
@@ -130,6 +144,11 @@ def agency_rows(conn: sa.Connection, scope: Scope, factors: FactorTable | None =
         raw["open_items_over_30_days"] = sum(1 for item in mine if item["age_days"] > OVERDUE_DAYS)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
         result.append({**master, **raw})
+    closed = None if live else energy_view.closed_year(conn, scope.year)
+    if closed is not None:
+        for row in result:
+            frozen = closed["figures"].get(row["agency_id"], {})
+            row.update({key: frozen.get(key, 0.0) for key in (*frozen_keys(), *FROZEN_CONVERSIONS)})
     return result
 
 
@@ -155,6 +174,54 @@ def _energy(figures: dict[str, Any] | None) -> dict[str, Any]:
         "open_anomalies": figures["open_anomalies"],
         **{key: figures[key] for key in (*energy_view.coverage_keys(), *energy_view.coverage_keys("baseline_"))},
         **{key: figures[key] for key in (*energy_view.BASELINE_EXTRAS, "baseline_reported")},
+        **dict.fromkeys(FROZEN_CONVERSIONS, 0.0),
+    }
+
+
+FROZEN_CONVERSIONS = (
+    "frozen_vehicle_tce",
+    "frozen_vehicle_tco2",
+    "frozen_baseline_vehicle_tce",
+    "frozen_baseline_vehicle_tco2",
+)
+"""A closed year's vehicle use in tce and CO₂, converted when it was closed (0 in live figures)."""
+
+
+def frozen_keys() -> tuple[str, ...]:
+    """What closing a year freezes per agency: every energy figure but the open anomalies (a live list), and
+    the vehicles' fuel and charging."""
+    return (
+        *(key for key in ENERGY if key != "open_anomalies"),
+        "vehicle_gasoline_l",
+        "vehicle_diesel_l",
+        "vehicle_charging_kwh",
+    )
+
+
+def closing_figures(
+    conn: sa.Connection, year: int, today: date, factors: FactorTable | None = None
+) -> dict[str, dict[str, float]]:
+    """Every agency's figures of ``year`` as the data center sums them now, to be frozen by closing the year
+    (``EnergyYearClosed``): use, coverage, baseline, vehicle use and their tce and CO₂ under ``factors``."""
+    table = factors or configured_factors()
+    found = {}
+    for row in agency_rows(conn, Scope(year, today), table, live=True):
+        frozen = {key: float(row[key]) for key in frozen_keys()}
+        tce, tco2 = _vehicle_conversion({kind: float(row[key]) for kind, key in VEHICLE_USE.items()}, table)
+        base = {kind: float(row[f"baseline_{key}"]) for kind, key in VEHICLE_USE.items()}
+        base_tce, base_tco2 = _vehicle_conversion(base, table)
+        conversions = (round(tce, 6), round(tco2, 6), round(base_tce, 6), round(base_tco2, 6))
+        found[row["agency_id"]] = frozen | dict(zip(FROZEN_CONVERSIONS, conversions, strict=True))
+    return found
+
+
+def method_versions(factors: FactorTable | None = None) -> dict[str, str]:
+    """The versions of the methods the data center's energy figures are computed with now."""
+    return {
+        "factors_version": (factors or configured_factors()).version,
+        "gasoline_factors": GASOLINE_VERSION,
+        "sufficiency_version": DEFAULT_SUFFICIENCY.version,
+        "targets_version": kpis.TARGETS_VERSION,
     }
 
 
@@ -201,8 +268,15 @@ def roll_up(rows: Iterable[dict[str, Any]], key: str | None) -> dict[str, dict[s
     return totals
 
 
-def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | None = None) -> dict[str, Any]:
-    """The figures the API shows, from summable ones: vehicle energy added to the agency's, ratios, KPIs."""
+def derive(
+    raw: dict[str, Any],
+    year: int,
+    today: date,
+    factors: FactorTable | None = None,
+    closed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The figures the API shows, from summable ones: vehicle energy added to the agency's, ratios, KPIs;
+    ``closed`` (a closed year's record) makes the energy figures those frozen, naming its versions."""
     table = factors or configured_factors()
     people = raw["staff_on_post"]
     return {
@@ -212,7 +286,7 @@ def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | N
         "new_energy_share": _ratio(raw["new_energy_acquisitions"], raw["acquisitions"]),
         "vehicle_cost_per_km": _ratio(raw["vehicle_cost_yuan"], raw["vehicle_km"]),
         "year": year,
-        **_energy_figures(raw, year, today, table),
+        **_energy_figures(raw, year, today, table, closed),
     }
 
 
@@ -245,7 +319,9 @@ def _coverages(raw: dict[str, Any], prefix: str, elapsed: int, vehicles: dict[st
     return found
 
 
-def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTable) -> dict[str, Any]:
+def _energy_figures(
+    raw: dict[str, Any], year: int, today: date, table: FactorTable, closed: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Energy and carbon year to date and annualised, their coverage, and the KPIs against 2020.
 
     Year-to-date figures keep their names (``energy_tce``, ``carbon_t``); the full-year figures the
@@ -254,6 +330,8 @@ def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTa
     elapsed, whole = elapsed_days(year, today), days_in_year(year)
     vehicles = {kind: float(raw[key]) for kind, key in VEHICLE_USE.items()}
     vehicle_tce, vehicle_carbon_t = _vehicle_conversion(vehicles, table)
+    if closed is not None:
+        vehicle_tce, vehicle_carbon_t = raw["frozen_vehicle_tce"], raw["frozen_vehicle_tco2"]
     vehicle_scale = whole / elapsed if 0 < elapsed < whole else 1.0
     coverage = _coverages(raw, "", elapsed, vehicles)
     baseline_vehicles = {kind: float(raw[f"baseline_{key}"]) for kind, key in VEHICLE_USE.items()}
@@ -278,7 +356,7 @@ def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTa
         "water_m3": known(raw["water_m3_annualised"], water_known),
         "floor_area_m2": raw["floor_area_m2"],
         "staff_on_post": raw["staff_on_post"],
-        "baseline": _baseline(raw, baseline_coverage, baseline_vehicles, table),
+        "baseline": _baseline(raw, baseline_coverage, baseline_vehicles, table, closed is not None),
     }
     against = kpis.against_2020(current, coverage, baseline_coverage)
     null_reason = None if energy_known else "no_meters"
@@ -306,12 +384,10 @@ def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTa
         },
         "vehicle_energy_tce": round(vehicle_tce, 3),
         **against,
-        "methods": {
-            "factors_version": table.version,
-            "gasoline_factors": GASOLINE_VERSION,
-            "sufficiency_version": against["sufficiency"]["version"],
-            "targets_version": kpis.TARGETS_VERSION,
-        },
+        "methods": dict(closed["versions"]) if closed is not None else method_versions(table),
+        "closed_year": None
+        if closed is None
+        else {k: closed[k] for k in ("closed_on", "restated_on", "reason")} | {"versions": closed["versions"]},
         "energy_quota_tce": _rounded(raw["quota_tce"]) if raw["agencies_with_quota"] else None,
         "energy_forecast_tce": _rounded(raw["forecast_tce"]),
         "quota_exceeded_forecast": bool(raw["agencies_over_quota"]) if raw["agencies_with_quota"] else None,
@@ -319,12 +395,18 @@ def _energy_figures(raw: dict[str, Any], year: int, today: date, table: FactorTa
 
 
 def _baseline(
-    raw: dict[str, Any], coverage: dict[str, Coverage], vehicles: dict[str, float], table: FactorTable
+    raw: dict[str, Any],
+    coverage: dict[str, Coverage],
+    vehicles: dict[str, float],
+    table: FactorTable,
+    frozen: bool = False,
 ) -> dict[str, Any] | None:
     """The 2020 full-year figures, when the scope has any (a baseline of nothing is no baseline)."""
     if not coverage:
         return None
     vehicle_tce, vehicle_carbon_t = _vehicle_conversion(vehicles, table)
+    if frozen:
+        vehicle_tce, vehicle_carbon_t = raw["frozen_baseline_vehicle_tce"], raw["frozen_baseline_vehicle_tco2"]
     buildings = any(k in coverage for k in kpis.BUILDING_KINDS)
     energy = buildings or any(k in coverage for k in kpis.VEHICLE_KINDS)
     tce, tco2 = raw["baseline_energy_tce_annualised"], raw["baseline_carbon_tco2_annualised"]
@@ -361,13 +443,42 @@ def _rounded(value: Any) -> Any:
 # -- the API's answers ----------------------------------------------------------------------------
 
 
+RESTATED = (
+    "energy_tce",
+    "carbon_t",
+    "energy_tce_annualised",
+    "carbon_t_annualised",
+    "energy_per_m2_kgce",
+    "energy_per_capita_kgce",
+    "water_per_capita_m3",
+    "carbon_per_m2_kg",
+    "change_vs_2020",
+    "verdicts",
+    "methods",
+)
+"""What a proposed restatement of a closed year shows beside the closed figures."""
+
+
+def _proposed(frozen: dict[str, Any], live: dict[str, Any]) -> dict[str, Any] | None:
+    """The live figures of a closed year where they differ from the frozen ones (new factors, late data), or
+    None: shown beside the closed figures, applied only by ``POST .../restatement``."""
+    proposed = {key: live[key] for key in RESTATED}
+    return None if all(frozen[key] == live[key] for key in RESTATED) else proposed
+
+
 def agencies(
     conn: sa.Connection, scope: Scope, card: Scorecard, rows: list[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
-    """Every agency of the scope with its figures and its scorecard result."""
+    """Every agency of the scope with its figures and its scorecard result; a closed year's energy figures are
+    the frozen ones, with the live ones beside them when they differ (``proposed_restatement``)."""
+    closed = energy_view.closed_year(conn, scope.year)
+    live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope, live=True)} if closed else {}
     result = []
     for row in agency_rows(conn, scope) if rows is None else rows:
-        figures = derive(row, scope.year, scope.today)
+        figures = derive(row, scope.year, scope.today, closed=closed)
+        if closed is not None and row["agency_id"] in live_rows:
+            live = derive(live_rows[row["agency_id"]], scope.year, scope.today)
+            figures["proposed_restatement"] = _proposed(figures, live)
         judged = card.score(figures)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
         result.append(
@@ -383,10 +494,21 @@ def agencies(
 
 
 def city(conn: sa.Connection, scope: Scope, card: Scorecard) -> dict[str, Any]:
-    """The city's figures, each district's, and conservation-agency coverage."""
+    """The city's figures, each district's, and conservation-agency coverage (a closed year: frozen energy
+    figures, with a proposed restatement beside them when the live ones differ)."""
+    closed = energy_view.closed_year(conn, scope.year)
     rows = agency_rows(conn, scope)
+    live_rows = agency_rows(conn, scope, live=True) if closed else []
     judged = agencies(conn, scope, card, rows)
+
+    def shown(raw: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
+        figures = derive(raw, scope.year, scope.today, closed=closed)
+        if closed is not None and live is not None:
+            figures["proposed_restatement"] = _proposed(figures, derive(live, scope.year, scope.today))
+        return figures
+
     city_total = roll_up(rows, None).get("city")
+    live_districts = roll_up(live_rows, "district")
     districts = []
     for code, raw in sorted(roll_up(rows, "district").items()):
         mine = [a for a in judged if a["district"] == code]
@@ -394,13 +516,13 @@ def city(conn: sa.Connection, scope: Scope, card: Scorecard) -> dict[str, Any]:
             {
                 "district": code,
                 "name": settings().districts.get(code, code),
-                **derive(raw, scope.year, scope.today),
+                **shown(raw, live_districts.get(code)),
                 "coverage": coverage(mine),
             }
         )
     return {
         "year": scope.year,
-        "city": derive(city_total, scope.year, scope.today) if city_total else None,
+        "city": shown(city_total, roll_up(live_rows, None).get("city")) if city_total else None,
         "districts": districts,
         "coverage": coverage(judged),
     }

@@ -67,6 +67,17 @@ meter_years = sa.Table(
 )
 """Per main meter and local year: its use and its last reading, from which its covered days are known
 (``services.energy.domain.coverage``)."""
+closed_years = sa.Table(
+    "dc_energy_closed_years",
+    metadata,
+    sa.Column("year", sa.Integer(), primary_key=True),
+    sa.Column("figures", sa.Text()),
+    sa.Column("versions", sa.Text()),
+    sa.Column("closed_on", sa.String(10)),
+    sa.Column("restated_on", sa.String(10)),
+    sa.Column("reason", sa.Text()),
+)
+"""Closed years: every agency's frozen figures (JSON) and the versions of the methods they used."""
 daily = sa.Table(
     "dc_energy_daily",
     metadata,
@@ -181,7 +192,7 @@ class EnergyFigures(Projection):
     """Use per agency, kind and day / year; annual reports, quotas, anomalies, floor areas."""
 
     topics: tuple[str, ...] = (topic_for("energy"), topic_for("office_space"))
-    tables = (meters, meter_years, daily, yearly, reports, quotas, anomalies, floor_areas)
+    tables = (meters, meter_years, closed_years, daily, yearly, reports, quotas, anomalies, floor_areas)
 
     # -- meters and their use ------------------------------------------------------------------------
 
@@ -253,6 +264,22 @@ class EnergyFigures(Projection):
             years[int(day[:4])] = years.get(int(day[:4]), 0.0) + consumption
         rows = [where | {"year": y, "consumption": c} for y, c in years.items()]
         _upsert_add(conn, yearly, ["agency_id", "kind", "year"], rows)
+
+    # -- closed years --------------------------------------------------------------------------------
+
+    def on_EnergyYearClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        """A year's figures frozen with the versions of their methods."""
+        p = env.payload
+        row = {"year": p["year"], "figures": json.dumps(p["figures"]), "versions": json.dumps(p["versions"])}
+        sql.insert(conn, closed_years, row | {"closed_on": p["closed_on"], "restated_on": None, "reason": None})
+
+    def on_EnergyYearRestated(self, conn: sa.Connection, env: Envelope) -> None:
+        """A closed year restated by explicit decision."""
+        p = env.payload
+        values = {"figures": json.dumps(p["figures"]), "versions": json.dumps(p["versions"])}
+        sql.update(
+            conn, closed_years, {"year": p["year"]}, values | {"restated_on": p["restated_on"], "reason": p["reason"]}
+        )
 
     # -- annual reports and quotas -------------------------------------------------------------------
 
@@ -585,6 +612,38 @@ def roll_up(by_agency: dict[str, dict[str, Any]], key: str | None) -> list[dict[
 
 def _rounded(value: Any) -> Any:
     return round(value, 6) if isinstance(value, float) else value
+
+
+def closed_year(conn: sa.Connection, year: int) -> dict[str, Any] | None:
+    """A closed year's frozen figures per agency, the versions of its methods, when it was closed and last
+    restated (and why); None while the year is open."""
+    row = conn.execute(sa.select(closed_years).where(closed_years.c.year == year)).first()
+    if row is None:
+        return None
+    return {
+        "year": row.year,
+        "figures": json.loads(row.figures),
+        "versions": json.loads(row.versions),
+        "closed_on": row.closed_on,
+        "restated_on": row.restated_on,
+        "reason": row.reason,
+    }
+
+
+def closed_years_list(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every closed year with its versions and dates, newest first (without the figures)."""
+    c = closed_years.c
+    query = sa.select(c.year, c.versions, c.closed_on, c.restated_on, c.reason).order_by(c.year.desc())
+    return [
+        {
+            "year": row.year,
+            "versions": json.loads(row.versions),
+            "closed_on": row.closed_on,
+            "restated_on": row.restated_on,
+            "reason": row.reason,
+        }
+        for row in conn.execute(query)
+    ]
 
 
 # -- open items ------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The data center's energy coverage: each main meter's installation, and its use and last reading per year;
-the annual reports' vehicle fuel, floor area and people served.
+the annual reports' vehicle fuel, floor area and people served; closed years.
 
 Revision ID: ge0002
 Revises: ge0001
@@ -33,10 +33,20 @@ def upgrade() -> None:
         sa.Column("last_at", sa.String(25), nullable=False),
     )
     op.create_index("ix_dc_energy_meter_years_agency", "dc_energy_meter_years", ["agency_id", "year"])
+    op.create_table(
+        "dc_energy_closed_years",
+        sa.Column("year", sa.Integer(), primary_key=True),
+        sa.Column("figures", sa.Text(), nullable=False),
+        sa.Column("versions", sa.Text(), nullable=False),
+        sa.Column("closed_on", sa.String(10), nullable=False),
+        sa.Column("restated_on", sa.String(10), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+    )
 
 
 def downgrade() -> None:
     """Drop the per-meter year table and the installation column."""
+    op.drop_table("dc_energy_closed_years")
     op.drop_table("dc_energy_meter_years")
     with op.batch_alter_table("dc_energy_meters") as batch:
         batch.drop_column("installed_at")
