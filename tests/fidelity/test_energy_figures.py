@@ -337,3 +337,49 @@ def test_a_late_reading_fills_the_gap_re_sent_readings_are_duplicates_and_a_new_
     assert _eventually(days, lambda found: found.get("2025-03-01") == 12.0) == {"2025-03-01": 12.0, "2025-03-02": 18.0}
     body = _settled(city, "E", lambda b: b["energy_by_kind"]["electricity_kwh"] == 30)
     assert body["data_coverage"]["year"]["electricity"]["sources"] == 1
+
+
+def test_a_closed_year_keeps_its_figures_and_later_data_is_a_proposed_restatement_until_applied(
+    platform: Platform,
+) -> None:
+    """2024 (a leap year) at 溧阳市机关事务管理局 (LY-F, 1,000 m²; 2020: 100,000 kWh): a meter installed on
+    1 January 2024 read on 1 July (+50,000 kWh, 182 days: January–June). The year is closed; then the
+    reading of 1 January 2025 arrives (+50,000 kWh more, the rest of 2024)."""
+    c = City(platform)
+    f = c.agency("F", "溧阳市机关事务管理局", 1_000)
+    f1 = c.meter(f, "M-F1", _midnight(2024, 1, 1))
+    c.readings(f1, [[_midnight(2024, 7, 1), 50_000]])
+    c.report_2020(f, {"electricity": 100_000})
+
+    def profile(accept: Callable[[Any], bool]) -> Any:
+        status, body, _ = _eventually(lambda: c.profile(f, 2024), lambda a: a[0] == 200 and accept(a[1]))
+        assert status == 200, body
+        return body
+
+    before = profile(lambda b: b["floor_area_m2"] == 1000 and b["energy_by_kind"]["electricity_kwh"] == 50_000)
+    # 50,000 × 366 / 182 = 100,549.450549 kWh × 0.1229 = 12.357527 tce / 1,000 m²
+    assert before["energy_per_m2_kgce"] == 12.357527 and before["closed_year"] is None
+    closed = c.post("/api/v1/datacenter/energy-years/2024/close", {})
+    assert closed["event_ids"]
+    status, again, _ = c.platform.request("POST", "/api/v1/datacenter/energy-years/2024/close", {}, c.admin)
+    assert status == 409, again  # a year is closed once; later changes are restatements
+
+    frozen = profile(lambda b: b["closed_year"] is not None)
+    assert frozen["closed_year"]["versions"]["factors_version"] == "GB/T2589-2020+grid2022"
+    assert frozen["energy_per_m2_kgce"] == 12.357527 and frozen["proposed_restatement"] is None
+
+    c.readings(f1, [[_midnight(2025, 1, 1), 100_000]])  # the second half of 2024, read on New Year's Day
+    shown = profile(lambda b: b["proposed_restatement"] is not None)
+    assert shown["energy_per_m2_kgce"] == 12.357527  # the closed figure stays
+    assert shown["energy_by_kind"]["electricity_kwh"] == 50_000
+    # proposed: 100,000 kWh over 366 days = 100,000 × 0.1229 = 12.29 tce / 1,000 m²; 12.29 / 12.29 − 1 = 0
+    proposed = shown["proposed_restatement"]
+    assert (proposed["energy_per_m2_kgce"], proposed["change_vs_2020"]["energy_per_m2_kgce"]) == (12.29, 0.0)
+    assert proposed["verdicts"]["energy_per_m2_kgce"]["verdict"] == "off_target"
+
+    c.post("/api/v1/datacenter/energy-years/2024/restatement", {"reason": "补录2024年下半年抄表"}, 200)
+    restated = profile(lambda b: b["energy_per_m2_kgce"] == 12.29)
+    assert restated["proposed_restatement"] is None
+    assert restated["closed_year"]["reason"] == "补录2024年下半年抄表"
+    status, listed, _ = c.platform.request("GET", "/api/v1/datacenter/energy-years", token=c.admin)
+    assert status == 200 and listed["items"][0]["year"] == 2024 and listed["items"][0]["restated_on"] is not None

@@ -172,3 +172,39 @@ def test_the_criteria_are_configuration_data(tmp_path: Path) -> None:
         Scorecard.from_config({**config, "criteria": [{**config["criteria"][0], "op": "~"}]})
     with pytest.raises(ValueError, match="incomplete"):
         Scorecard.from_config({"version": "x"})
+
+
+def test_a_factor_change_after_closing_is_a_proposed_restatement_naming_the_new_factors() -> None:
+    from datetime import date
+
+    from services.energy.domain import FACTORS_2022, FactorTable
+    from services.gateway import datacenter as dc
+
+    grid_2023 = FactorTable.from_dict({**FACTORS_2022.to_dict(), "version": "GB/T2589-2020+grid2023"})
+    raw = dict.fromkeys(dc.RAW, 0) | {
+        "agencies": 1,
+        "floor_area_m2": 1_000,
+        "electricity_kwh": 100_000.0,
+        "building_energy_tce": 12.29,  # 100,000 kWh × 0.1229
+        "electricity_kwh_annualised": 100_000.0,
+        "electricity_kwh_source_days": 365.0,
+        "electricity_kwh_sources": 1,
+        "energy_tce_annualised": 12.29,
+        "baseline_electricity_kwh_annualised": 110_000.0,
+        "baseline_electricity_kwh_source_days": 366.0,
+        "baseline_electricity_kwh_sources": 1,
+        "baseline_energy_tce_annualised": 13.519,  # 110,000 × 0.1229
+    }
+    closed = {
+        "versions": dc.method_versions(FACTORS_2022),
+        "closed_on": "2026-02-15",
+        "restated_on": None,
+        "reason": None,
+    }
+    frozen = dc.derive(raw, 2025, date(2026, 3, 1), FACTORS_2022, closed)
+    assert frozen["closed_year"]["versions"]["factors_version"] == "GB/T2589-2020+grid2022"
+    assert frozen["energy_per_m2_kgce"] == 12.29  # 12,290 kgce / 1,000 m²
+    assert dc._proposed(frozen, dc.derive(raw, 2025, date(2026, 3, 1), FACTORS_2022)) is None
+    live = dc.derive(raw, 2025, date(2026, 3, 1), grid_2023)
+    proposed = dc._proposed(frozen, live)
+    assert proposed is not None and proposed["methods"]["factors_version"] == "GB/T2589-2020+grid2023"
