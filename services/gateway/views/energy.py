@@ -553,24 +553,42 @@ def energy_by_agency(
             row |= _coverage_figures(prefix, wanted, today, coverage, report_totals, table)
         row["baseline_reported"] = int((agency, BASELINE_YEAR) in reported)
         row |= _baseline_extras(reported.get((agency, BASELINE_YEAR)))
-        row |= _quota_figures(quota_rows.get((agency, year)), row["energy_tce"], as_of, areas.get(agency))
+        annual = (row["energy_tce_annualised"], _energy_covered_days(row))
+        row |= _quota_figures(quota_rows.get((agency, year)), row["energy_tce"], as_of, areas.get(agency), *annual)
         row["open_anomalies"] = open_counts.get(agency, 0)
         result[agency] = row | {"factors_version": table.version}
     return result
 
 
+def _energy_covered_days(row: dict[str, Any]) -> float:
+    """The fewest days any energy kind of the agency's year covers (0 without one): a trend needs them all."""
+    days = [
+        row[f"{key}_source_days"] / row[f"{key}_sources"]
+        for kind, key in FIGURE_KEYS.items()
+        if kind not in NON_ENERGY_KINDS and row[f"{key}_sources"]
+    ]
+    return min(days, default=0.0)
+
+
 def _quota_figures(
-    quota: sa.Row[Any] | None, used_tce: float, as_of: date, floor_area_m2: float | None
+    quota: sa.Row[Any] | None,
+    used_tce: float,
+    as_of: date,
+    floor_area_m2: float | None,
+    annual_tce: float,
+    covered: float,
 ) -> dict[str, Any]:
-    """The quota in tce, the forecast and whether it is over; zeros without a quota."""
+    """The quota in tce, the forecast (use annualised by each meter's covered days) and whether it is over;
+    zeros without a quota."""
     figures: dict[str, Any] = {"quota_basis": None, "quota_tce": 0.0, "over_quota": 0, "quota_alert_open": 0}
-    forecast = forecast_against_quota(used_tce, as_of, 0.0)
+    forecast = forecast_against_quota(used_tce, as_of, 0.0, annual_tce, covered)
     figures["forecast_tce"] = forecast.forecast_tce
     if quota is None:
         return figures
     figures |= {"quota_basis": quota.basis, "quota_alert_open": int(bool(quota.alert_open))}
     try:
-        against = forecast_against_quota(used_tce, as_of, quota_in_tce(quota.basis, quota.quota_limit, floor_area_m2))
+        quota_tce = quota_in_tce(quota.basis, quota.quota_limit, floor_area_m2)
+        against = forecast_against_quota(used_tce, as_of, quota_tce, annual_tce, covered)
     except FloorAreaRequired:  # a per-m² quota of an agency whose buildings office space has not registered
         return figures
     return figures | {"quota_tce": against.quota_tce, "over_quota": int(against.over)}
