@@ -21,7 +21,10 @@ import sqlalchemy as sa
 
 from services.common.settings import settings
 from services.energy.domain import (
+    DEFAULT_ANOMALY_RULES,
     DEFAULT_SUFFICIENCY,
+    READING_INTERVALS_VERSION,
+    TARGETS_VERSION,
     Coverage,
     FactorTable,
     convert,
@@ -221,7 +224,9 @@ def method_versions(factors: FactorTable | None = None) -> dict[str, str]:
         "factors_version": (factors or configured_factors()).version,
         "gasoline_factors": GASOLINE_VERSION,
         "sufficiency_version": DEFAULT_SUFFICIENCY.version,
-        "targets_version": kpis.TARGETS_VERSION,
+        "targets_version": TARGETS_VERSION,
+        "reading_intervals_version": READING_INTERVALS_VERSION,
+        "anomaly_rules_version": DEFAULT_ANOMALY_RULES.version,
     }
 
 

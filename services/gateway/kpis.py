@@ -35,8 +35,6 @@ TARGETS_2025: Final = {
 """Change against 2020 each intensity must reach (a fraction: −0.06 is 6 % lower), under the data center's
 names: the domain's ``TARGETS`` (one table, seed 001)."""
 
-TARGETS_VERSION: Final = "targets-2025.1 (常机管〔2021〕52号, 十四五 实施意见)"
-"""The version and source of ``TARGETS_2025``, named by every answer that judges against them."""
 
 BASELINE_YEAR: Final = 2020
 

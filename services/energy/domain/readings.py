@@ -37,6 +37,11 @@ above it before an interval is a gap, in seconds. Smart meters report every 5 mi
 monthly reads (月度抄表) fall on different days of the month, so a month of up to 36 days is no gap."""
 
 DEFAULT_READING_INTERVAL: Final = "5min"
+READING_INTERVALS_VERSION: Final = "intervals-2026.1"
+READING_INTERVALS_SOURCE: Final = (
+    "seed 002 (智能电表、远传水表每五分钟采集一次数据); hourly, daily and monthly manual reads with half an interval "
+    "(monthly: 5 days) of tolerance, decided for issue #18"
+)
 
 
 def rules_for(interval: str, rules: IngestionRules = DEFAULT_INGESTION_RULES) -> IngestionRules:

@@ -102,3 +102,25 @@ def test_no_data_and_no_baseline_are_verdicts_of_their_own() -> None:
     short_2020 = Coverage.of(60.0, 1, 366)
     verdict = judge(-0.1, -0.06, {"electricity": FULL}, {"electricity": short_2020}, ["electricity"])
     assert verdict.verdict == "insufficient_data"
+
+
+def test_every_factor_and_rule_table_names_its_version_and_source() -> None:
+    from services.energy.domain import (
+        DEFAULT_ANOMALY_RULES,
+        DEFAULT_SUFFICIENCY,
+        FACTORS_2022,
+        READING_INTERVALS_SOURCE,
+        READING_INTERVALS_VERSION,
+        TARGETS_SOURCE,
+        TARGETS_VERSION,
+    )
+
+    tables = {
+        "factors": (FACTORS_2022.version, FACTORS_2022.tce_source + FACTORS_2022.co2_source),
+        "sufficiency": (DEFAULT_SUFFICIENCY.version, DEFAULT_SUFFICIENCY.source),
+        "targets": (TARGETS_VERSION, TARGETS_SOURCE),
+        "reading intervals": (READING_INTERVALS_VERSION, READING_INTERVALS_SOURCE),
+        "anomaly rules": (DEFAULT_ANOMALY_RULES.version, DEFAULT_ANOMALY_RULES.source),
+    }
+    assert all(version.strip() and source.strip() for version, source in tables.values()), tables
+    assert TARGETS_VERSION == "targets-2025.1" and "常机管〔2021〕52号" in TARGETS_SOURCE
