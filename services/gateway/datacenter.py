@@ -121,10 +121,11 @@ class Scope:
 
 
 def agency_rows(
-    conn: sa.Connection, scope: Scope, factors: FactorTable | None = None, live: bool = False
+    conn: sa.Connection, scope: Scope, factors: FactorTable | None = None, closed: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """Per agency of the scope: master data and every summable figure (``RAW``) of ``scope.year``; a closed
-    year's energy figures are the frozen ones unless ``live``."""
+    """Per agency of the scope: master data and every summable figure (``RAW``) of ``scope.year``; with
+    ``closed`` (the year's closed record, read once per answer so that figures and versions agree) the
+    energy figures are the frozen ones."""
     table = factors or configured_factors()
     rows = space_view.space_by_agency(conn, scope.district, scope.agency_id)
     energy = energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table)
@@ -147,7 +148,6 @@ def agency_rows(
         raw["open_items_over_30_days"] = sum(1 for item in mine if item["age_days"] > OVERDUE_DAYS)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
         result.append({**master, **raw})
-    closed = None if live else energy_view.closed_year(conn, scope.year)
     if closed is not None:
         for row in result:
             frozen = closed["figures"].get(row["agency_id"], {})
@@ -208,7 +208,7 @@ def closing_figures(
     (``EnergyYearClosed``): use, coverage, baseline, vehicle use and their tce and CO₂ under ``factors``."""
     table = factors or configured_factors()
     found = {}
-    for row in agency_rows(conn, Scope(year, today), table, live=True):
+    for row in agency_rows(conn, Scope(year, today), table):
         frozen = {key: float(row[key]) for key in frozen_keys()}
         tce, tco2 = _vehicle_conversion({kind: float(row[key]) for kind, key in VEHICLE_USE.items()}, table)
         base = {kind: float(row[f"baseline_{key}"]) for kind, key in VEHICLE_USE.items()}
@@ -472,14 +472,21 @@ def _proposed(frozen: dict[str, Any], live: dict[str, Any]) -> dict[str, Any] | 
 
 
 def agencies(
-    conn: sa.Connection, scope: Scope, card: Scorecard, rows: list[dict[str, Any]] | None = None
+    conn: sa.Connection,
+    scope: Scope,
+    card: Scorecard,
+    rows: list[dict[str, Any]] | None = None,
+    closed: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Every agency of the scope with its figures and its scorecard result; a closed year's energy figures are
-    the frozen ones, with the live ones beside them when they differ (``proposed_restatement``)."""
-    closed = energy_view.closed_year(conn, scope.year)
-    live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope, live=True)} if closed else {}
+    the frozen ones, with the live ones beside them when they differ (``proposed_restatement``). ``rows``
+    and ``closed`` come together from ``city`` (one reading of the closed record per answer)."""
+    if rows is None:
+        closed = energy_view.closed_year(conn, scope.year)
+        rows = agency_rows(conn, scope, closed=closed)
+    live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope)} if closed else {}
     result = []
-    for row in agency_rows(conn, scope) if rows is None else rows:
+    for row in rows:
         figures = derive(row, scope.year, scope.today, closed=closed)
         if closed is not None and row["agency_id"] in live_rows:
             live = derive(live_rows[row["agency_id"]], scope.year, scope.today)
@@ -502,9 +509,9 @@ def city(conn: sa.Connection, scope: Scope, card: Scorecard) -> dict[str, Any]:
     """The city's figures, each district's, and conservation-agency coverage (a closed year: frozen energy
     figures, with a proposed restatement beside them when the live ones differ)."""
     closed = energy_view.closed_year(conn, scope.year)
-    rows = agency_rows(conn, scope)
-    live_rows = agency_rows(conn, scope, live=True) if closed else []
-    judged = agencies(conn, scope, card, rows)
+    rows = agency_rows(conn, scope, closed=closed)
+    live_rows = agency_rows(conn, scope) if closed else []
+    judged = agencies(conn, scope, card, rows, closed)
 
     def shown(raw: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
         figures = derive(raw, scope.year, scope.today, closed=closed)

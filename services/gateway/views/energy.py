@@ -142,6 +142,20 @@ FIGURE_KEYS = {kind: f"{kind}_{unit.lower()}" for kind, unit in METER_UNITS.item
 ``heat_gj``, ``fuel_l``."""
 
 
+def _years_of(days: dict[str, float], readings: list[list[Any]]) -> dict[int, list[Any]]:
+    """Per local year of a batch (readings in time order): its use and its last reading. A batch almost always
+    lies in one year: then the sum of its days and its last reading, without a second pass."""
+    first, last = min(days)[:4], max(days)[:4]
+    if first == last:
+        return {int(first): [sum(days.values()), readings[-1][0]]}
+    years: dict[int, list[Any]] = {}
+    for day, used in days.items():
+        years.setdefault(int(day[:4]), [0.0, ""])[0] += used
+    for at, _, _ in readings:
+        years[int(local_hour(at)[:4])][1] = at
+    return years
+
+
 def _upsert_add(conn: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
     """Insert rows, or add their consumption to the rows with the same keys (SQLite and PostgreSQL)."""
     if rows:
@@ -207,15 +221,13 @@ class EnergyFigures(Projection):
         p = env.payload
         if p["sub_item"] != "none":
             return
+        readings = p["readings"]
         days: dict[str, float] = {}
-        years: dict[int, list[Any]] = {}
-        for at, _, consumption in p["readings"]:
+        for at, _, consumption in readings:
             day = local_hour(at)[:10]
             days[day] = days.get(day, 0.0) + consumption
-            year = years.setdefault(int(day[:4]), [0.0, at])
-            year[0] += consumption
-            year[1] = max(year[1], at)
         self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
+        years = _years_of(days, readings)
         self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
 
     def on_LateReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
