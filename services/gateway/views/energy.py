@@ -534,10 +534,16 @@ def energy_by_agency(
       when a report gives at least one of its kinds.
     - ``quota_tce``: the year's quota in tce (a per-m² quota times the floor area of the agency's registered
       buildings; 0 when there is none or it has no floor area yet), ``forecast_tce``: the year's use
-      extrapolated linearly (the running year; the total of a year that is over), ``over_quota``: 1 when
-      the use already exceeds the quota or (after ``MIN_DAYS_FOR_TREND`` days) is trending above it,
+      annualised by the meters' covered days, ``over_quota``: 1 when
+      the use already exceeds the quota or (after ``MIN_DAYS_FOR_TREND`` covered days) is trending above it,
       ``quota_alert_open``: 1 while the energy service's overrun alert is open.
     - ``open_anomalies``: anomalies raised and not yet resolved (open or acknowledged).
+    - ``<kind>_<unit>_annualised``, ``…_source_days``, ``…_sources`` (and ``baseline_…``): the full-year use
+      per kind, each main meter annualised by its own covered days (a reported kind counts whole), with the
+      summed covered days and the number of sources, from which the data center derives coverage;
+      ``energy_tce_annualised``, ``carbon_tco2_annualised`` of it.
+    - ``baseline_vehicle_…``, ``baseline_floor_area_m2``, ``baseline_people`` and whether the 2020 report
+      gave them (``baseline_area_reported``, ``baseline_people_reported``).
 
     ``district``, ``year``, ``baseline_year``, ``quota_basis`` and ``factors_version`` describe the row.
     """
