@@ -15,8 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.events import china_today
-from services.energy.domain import CHINA_STANDARD_TIME, FACTORS_2022
-from services.gateway.kpis import annualisation
+from services.energy.domain import FACTORS_2022
 from tests.e2e.conftest import Platform
 
 DISTRICT = "320402"
@@ -195,17 +194,24 @@ def test_an_agencys_profile_joins_every_system_against_the_2020_baseline(
     on = china_today()
     months = (on.year - 2019) * 12 + on.month - 5 + 1
     assert body["idle_assets_value_fen"] == 120_000 - 120_000 * months // 180  # Dec 2026: 92 months -> 58 667
-    kgce, kgco2 = FACTORS_2022.kgce_per_unit["electricity"], FACTORS_2022.kgco2_per_unit["electricity"]
+    kgce = FACTORS_2022.kgce_per_unit["electricity"]
     assert body["baseline_2020"]["energy_per_m2_kgce"] == pytest.approx(200_000 * kgce / 2000, rel=1e-3)
     assert body["baseline_2020"]["water_per_capita_m3"] == pytest.approx(2_000 / 1, rel=1e-3)
-    today = datetime.now(UTC).astimezone(CHINA_STANDARD_TIME).date()
-    factor = annualisation(today.year, today)
-    assert body["annualised"] is (factor != 1.0)
     kwh = agency["kwh"] + 40  # the building's meter and the agency's electric car: both are the agency's energy
-    assert body["energy_per_m2_kgce"] == pytest.approx(kwh * kgce * factor / 2000, rel=1e-3)
-    assert body["carbon_per_m2_kg"] == pytest.approx(kwh * kgco2 * factor / 2000, rel=1e-3)
+    assert body["energy_tce"] == pytest.approx(kwh * kgce / 1000, abs=1e-3)  # year to date, not annualised
+    assert body["annualised"] is True and body["energy_tce_annualised"] > body["energy_tce"]
+    # one hour of readings (the meter installed 5 minutes before the first of 12 five-minute readings)
+    assert body["data_coverage"]["year"]["electricity"]["days_covered"] == 0.0417  # 3,600 s / 86,400
+    # the car was counted this year and no vehicle fuel in 2020: incomplete with vehicles, naming the kind
+    verdict = body["verdicts"]["energy_per_m2_kgce"]
+    assert (verdict["verdict"], verdict["missing_in_baseline"]) == ("incomplete", ["vehicle_charging"])
+    # buildings only: an hour of data is never a verdict (90 days and 80 % of the elapsed days are needed)
+    only = body["buildings_only"]["verdicts"]["energy_per_m2_kgce"]
+    assert only == {"verdict": "insufficient_data", "kinds": ["electricity"]}
+    assert body["on_target"]["energy_per_m2_kgce"] is None and body["change_vs_2020"]["energy_per_m2_kgce"] is None
+    assert body["verdicts"]["water_per_capita_m3"]["verdict"] == "no_data"  # water in 2020, none metered now
+    assert body["scorecard"]["energy_per_m2"] == {"value": None, "passed": None}  # the criterion does not apply
     assert (body["vehicles_in_service"], body["vehicle_quota"], body["new_energy_share"]) == (1, 2, 1.0)
-    assert body["change_vs_2020"]["energy_per_m2_kgce"] < -0.06 and body["on_target"]["energy_per_m2_kgce"]
     finding = next(f for f in body["findings"] if f["system"] == "office_space")
     assert (finding["kind"], finding["agency_name"]) == ("departed_staff", "天宁区发展和改革局")
     # the finding is dated the departure (2026-10-31), not the day it was entered: its age counts from there
