@@ -160,7 +160,7 @@ def _electric_car(c: City, agency_id: str, kwh: float) -> None:
     while kwh > 0:
         charging = {
             "quantity_kwh": min(kwh, 1_000),
-            "amount": 360.0,
+            "amount_fen": 36_000,  # 360 yuan
             "station": "单位充电桩",
             "designated": True,
             "charged_at": f"2025-05-{day:02d}T18:00:00+08:00",
