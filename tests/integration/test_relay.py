@@ -129,7 +129,7 @@ def test_commits_made_while_the_relay_lingers_go_out_in_one_round(tmp_path: Path
     relay = _relay(store, tansu, topic)
     rounds: list[int] = []
     recorded = store.set_relay_position
-    store.set_relay_position = lambda t, position: (rounds.append(position), recorded(t, position))  # type: ignore[method-assign]
+    store.set_relay_position = lambda t, position, log=None: (rounds.append(position), recorded(t, position, log))  # type: ignore[method-assign]
     stop = threading.Event()
     runner = threading.Thread(target=relay.run, args=(stop, 5.0, 0.5), daemon=True)
     runner.start()
