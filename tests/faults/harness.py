@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -525,9 +525,13 @@ def check_invariants(
     platform: FaultPlatform,
     outcomes: list[Outcome],
     allow_dead_letter: Callable[[DeadLetterRecord], bool] = lambda _: False,
+    district_agencies: Collection[str] = (),
 ) -> Report:
     """Assert every accepted command's events are stored exactly once, on Kafka at least once, and in
-    every projection exactly once; a refused or unanswered command must have stored nothing twice."""
+    every projection exactly once; a refused or unanswered command must have stored nothing twice.
+
+    ``district_agencies`` are agencies registered by district messages the broker acknowledged: each must be in
+    the store exactly once too (and so in every projection)."""
     started = time.monotonic()
     refused = [o for o in outcomes if not o.accepted]
     assert not refused, "commands not accepted: " + "; ".join(
@@ -545,6 +549,11 @@ def check_invariants(
         assert per_key[key] == 1, f"{key} is in the store {per_key[key]} times"
         answered = set(outcome.body["event_ids"])
         assert answered and answered <= stored, f"{key}: answered event ids {answered - stored} are not stored"
+    for agency in district_agencies:
+        assert per_key["agency", agency] == 1, (
+            f"district agency {agency} is in the store {per_key['agency', agency]} times"
+        )
+    issued |= {("agency", agency) for agency in district_agencies}
     assert set(per_key) <= issued, f"events nobody asked for: {sorted(set(per_key) - issued)[:10]}"
 
     deadline = time.monotonic() + CONVERGE_SECONDS
