@@ -132,6 +132,13 @@ class ServiceUnavailable(PlatformError):
     http_status = 503
 
 
+class DeadlineExceeded(ServiceUnavailable):
+    """A command reached its service after its caller stopped waiting: it was not done
+    (``services.common.deadlines``)."""
+
+    code = "deadline_exceeded"
+
+
 class WrongStatus(InvalidState):
     """The aggregate is not in a status where the command applies."""
 

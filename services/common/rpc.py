@@ -32,14 +32,15 @@ from nameko.constants import (
 )
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.db import create_db_engine, migrate
-from services.common.errors import NotInScope, PlatformError, ValidationFailed, VersionConflict
+from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
+from services.common.errors import DeadlineExceeded, NotInScope, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
@@ -157,6 +158,7 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
                 idempotency_key=data.get("idempotency_key"),
                 scope_district=data.get("scope_district"),
                 request_key=data.get("request_key"),
+                deadline=data.get("deadline"),
             )
 
         return metadata
@@ -295,6 +297,8 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                 try:
                     data = load_command(schema, payload)
                     recorded = meta.command_key and self.store.recorded_answer(meta.command_key)
+                    if not recorded:
+                        refuse_if_expired(meta)
                     result = recorded or _run_with_retries(fn, self, data, retries)
                     outcome = "ok"
                     if isinstance(result, dict) and "event_ids" in result:
@@ -311,6 +315,23 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
         return BrokerTolerantRpc.decorator(expected_exceptions=(ServiceError,))(wrapper)  # type: ignore[no-any-return]
 
     return decorate
+
+
+def refuse_if_expired(meta: Metadata, margin: float = 0.0) -> None:
+    """DeadlineExceeded when the caller has stopped (or, ``margin`` seconds from now, will have stopped) waiting:
+    the command is then not done, as the caller's 503 says."""
+    if expired(meta.deadline, time.time(), margin):
+        log.warning("command_past_deadline", deadline=meta.deadline, margin=margin)
+        raise DeadlineExceeded(
+            "the command arrived after its caller stopped waiting; it was not done",
+            details={"deadline": meta.deadline},
+        )
+
+
+def rpc_proxy(service: str) -> RpcProxy:
+    """The gateway's RPC proxy of ``service``: its requests expire in RabbitMQ after ``RPC_TIMEOUT`` (the
+    gateway's wait for an answer), so a request still queued when the caller gave up is never delivered."""
+    return RpcProxy(service, expiration=settings().rpc_timeout)
 
 
 def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any], retries: int) -> Any:
@@ -399,6 +420,7 @@ class DomainService:
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
         command = meta.command_key and Idempotency(meta.command_key, self.name, result)
+        refuse_if_expired(meta, COMMIT_MARGIN_SECONDS)
         envelopes = self.store.save_all((*aggregates, *following), meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
