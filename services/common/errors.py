@@ -132,6 +132,14 @@ class ServiceUnavailable(PlatformError):
     http_status = 503
 
 
+class ReplyTooLarge(PlatformError):
+    """A service's answer is larger than an RPC reply may be (``services.common.rpc.MAX_REPLY_BYTES``): the
+    caller gets this instead of the answer, and the service lives on."""
+
+    code = "reply_too_large"
+    http_status = 502
+
+
 class DeadlineExceeded(ServiceUnavailable):
     """A command reached its service after its caller stopped waiting: it was not done
     (``services.common.deadlines``)."""

@@ -98,6 +98,14 @@ logs_table = sa.Table(
     sa.Column("topic_id", sa.String(64), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
+dead_letters_table = sa.Table(
+    "projector_dead_letters",
+    projector_metadata,
+    sa.Column("projector", sa.String(100), primary_key=True),
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("reason", sa.String(100), primary_key=True),
+    sa.Column("count", sa.BigInteger(), nullable=False),
+)
 
 
 def follow_logs(
@@ -345,11 +353,24 @@ class Projector:
         t = offsets_table.c
         with reader(self.engine).connect() as conn:  # never waits for the projector's own write lock
             rows = conn.execute(sa.select(offsets_table).where(t.projector == self.name)).all()
+            d = dead_letters_table.c
+            letters = conn.execute(
+                sa.select(d.topic, d.reason, d.count).where(d.projector == self.name).order_by(d.topic, d.reason)
+            ).all()
+        newest: dict[str, str] = {}
+        for r in rows:
+            if r.last_event_at and r.last_event_at > newest.get(r.topic, ""):
+                newest[r.topic] = r.last_event_at
+        dead: dict[str, dict[str, int]] = {}
+        for topic, reason, count in letters:
+            dead.setdefault(topic, {})[reason] = int(count)
         return {
             "projector": self.name,
             "positions": {f"{r.topic}:{r.partition}": r.next_offset for r in rows},
-            "last_event_at": max((r.last_event_at for r in rows if r.last_event_at), default=None),
+            "last_event_at": max(newest.values(), default=None),
+            "topics_last_event_at": newest,
             "lag_events": dict(self.lag_events),
+            "dead_lettered": dead,
         }
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -522,6 +543,21 @@ class Projector:
         self._dlq.flush()
         for future in futures:
             future.get(timeout=30)
+        self._count_dead_letters(dead)
+
+    def _count_dead_letters(self, dead: list[tuple[AnyRecord, DeadLetter]]) -> None:
+        """Add the dead letters sent (acknowledged) to the projector's persisted counts. A crash between the two
+        counts a re-sent one again: the counts are at least the letters sent, never fewer."""
+        counts: dict[tuple[str, str], int] = {}
+        for record, letter in dead:
+            counts[record.topic, letter.reason] = counts.get((record.topic, letter.reason), 0) + 1
+        d = dead_letters_table.c
+        with self.engine.begin() as conn:
+            for (topic, why), n in counts.items():
+                key = (d.projector == self.name) & (d.topic == topic) & (d.reason == why)
+                if not conn.execute(dead_letters_table.update().where(key).values(count=d.count + n)).rowcount:
+                    row = {"projector": self.name, "topic": topic, "reason": why, "count": n}
+                    conn.execute(dead_letters_table.insert(), row)
 
     def _report_lag(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._last_lag_check < 5:

@@ -149,11 +149,7 @@ class OutboxRelay:
         if not force and time.monotonic() - self._reported_at < 1.0:
             return
         self._reported_at = time.monotonic()
-        last = self.store.last_position()
-        OUTBOX_BACKLOG.labels(self.store.domain).set(last - self.position)
-        oldest = self.store.recorded_at(self.position + 1) if last > self.position else None
-        age = (utc_now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
-        OUTBOX_AGE.labels(self.store.domain).set(max(age, 0.0))
+        report_backlog(self.store, self.position)
 
     def run(self, stop: threading.Event, idle_seconds: float = 0.2, linger_seconds: float = 0.0) -> None:
         """Publish until ``stop`` is set; sleep ``idle_seconds`` (or until woken) when nothing is new.
@@ -168,6 +164,7 @@ class OutboxRelay:
                 published = self.publish_once()
             except Exception:
                 log.exception("relay_round_failed", topic=self.topic, position=self.position)
+                _report_backlog_quietly(self.store, self.position, self.topic)
                 stop.wait(1.0)
                 try:
                     self.reconnect()
@@ -192,6 +189,24 @@ class OutboxRelay:
         return progress.done
 
 
+def report_backlog(store: EventStore, position: int) -> None:
+    """Set the outbox gauges of ``store`` from the relay's acknowledged ``position``: how many events and how old
+    the oldest are that Kafka has not acknowledged. Done also while the relay cannot publish (its rounds fail, or
+    it waits for Kafka), so an outbox that cannot publish shows as an age that grows and fires its alert."""
+    last = store.last_position()
+    OUTBOX_BACKLOG.labels(store.domain).set(last - position)
+    oldest = store.recorded_at(position + 1) if last > position else None
+    age = (utc_now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+    OUTBOX_AGE.labels(store.domain).set(max(age, 0.0))
+
+
+def _report_backlog_quietly(store: EventStore, position: int | None, topic: str) -> None:
+    try:
+        report_backlog(store, store.relay_position(topic) if position is None else position)
+    except Exception:  # the store itself is unreachable: its own readiness check says so
+        log.warning("outbox_backlog_not_reported", domain=store.domain)
+
+
 def connect(store: EventStore, topic: str, stop: threading.Event) -> OutboxRelay | None:
     """The relay of ``store`` to ``topic``, once Kafka answers: its topics made sure of and its producer made,
     tried again every second while the broker cannot be reached (None if ``stop`` is set meanwhile)."""
@@ -203,6 +218,7 @@ def connect(store: EventStore, topic: str, stop: threading.Event) -> OutboxRelay
             return relay
         except Exception as exc:  # the broker is not there (yet): the process runs on, unready
             log.warning("relay_waiting_for_kafka", topic=topic, error=f"{type(exc).__name__}: {exc}"[:300])
+            _report_backlog_quietly(store, None, topic)
             stop.wait(1.0)
     return None
 

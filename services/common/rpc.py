@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import kombu.serialization
 from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu.exceptions import OperationalError
 from marshmallow import Schema, ValidationError, fields, validate
@@ -40,7 +41,14 @@ from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.db import create_db_engine, migrate
 from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
-from services.common.errors import DeadlineExceeded, NotInScope, PlatformError, ValidationFailed, VersionConflict
+from services.common.errors import (
+    DeadlineExceeded,
+    NotInScope,
+    PlatformError,
+    ReplyTooLarge,
+    ValidationFailed,
+    VersionConflict,
+)
 from services.common.events import Metadata
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
@@ -71,13 +79,47 @@ class _Responder(Responder):  # type: ignore[misc]
     publisher_cls = _UnconfirmedPublisher
 
 
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+"""Largest RPC answer sent (4 MiB, as the largest district message): a larger one is answered
+``reply_too_large`` instead, so no answer can exceed what RabbitMQ and the gateway take."""
+
+
+def bounded_reply(result: Any, exc_info: Any, serializer: str, limit: int = MAX_REPLY_BYTES) -> tuple[Any, Any]:
+    """(result, exc_info) to send: as given, or ``ReplyTooLarge`` in place of a result over ``limit`` bytes."""
+    if exc_info is not None:
+        return result, exc_info
+    try:
+        size = len(kombu.serialization.dumps(result, serializer)[2])  # type: ignore[no-untyped-call]
+    except Exception:  # unserializable: nameko's own check answers that
+        return result, exc_info
+    if size <= limit:
+        return result, exc_info
+    log.warning("rpc_reply_too_large", size_bytes=size, limit_bytes=limit)
+    error = ServiceError.from_error(
+        ReplyTooLarge(
+            f"the answer is {size} bytes, over the {limit}-byte limit of an answer: ask for less (filters, a limit)",
+            details={"size_bytes": size, "limit_bytes": limit},
+        )
+    )
+    return None, (type(error), error, None)
+
+
 class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        """Answer (bounded), then acknowledge; a failure to answer is contained, never the container's end.
+
+        A broker gone: the request stays unacknowledged and is delivered again (see ``BrokerTolerantRpc``). Any
+        other failure (an answer RabbitMQ refuses, a serializer error): logged, and the request acknowledged, so
+        it is not delivered again and again to a service it would kill each time; its caller times out (503), and
+        its retry with the same ``Idempotency-Key`` gets the recorded answer of a command that was done.
+        """
         config = self.container.config
+        serializer = config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER)
+        result, exc_info = bounded_reply(result, exc_info, serializer)
         responder = _Responder(
             config[AMQP_URI_CONFIG_KEY],
             get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            serializer,
             message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
@@ -87,6 +129,12 @@ class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
             self.queue_consumer.ack_message(message)
         except BROKER_ERRORS as exc:
             log.warning("rpc_answer_lost", error=repr(exc), reply_to=message.properties.get("reply_to"))
+        except Exception:
+            log.exception("rpc_answer_failed", reply_to=message.properties.get("reply_to"))
+            try:
+                self.queue_consumer.ack_message(message)
+            except Exception:  # the channel went with it: RabbitMQ delivers the request again
+                log.warning("rpc_request_not_acknowledged", reply_to=message.properties.get("reply_to"))
         return result, exc_info
 
 
@@ -445,6 +493,17 @@ class DomainService:
         """The latest events this service recorded for ``actor``, newest first (the audit trail)."""
         found = self.store.events_by_actor(query["actor"], query["limit"])
         return [{k: getattr(e, k) for k in self.AUDIT_KEYS} for e in found]
+
+    @command()
+    def store_head(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The newest event of this service's store and how far its relay got: what the gateway measures the data
+        center's freshness from, end to end (an outbox that cannot publish shows there, not only on the topic)."""
+        last = self.store.last_position()
+        return {
+            "last_position": last,
+            "last_event_at": self.store.recorded_at(last) if last else None,
+            "relay_position": self.store.relay_position(topic_for(self.name)),
+        }
 
     @http("GET", "/metrics")  # type: ignore[untyped-decorator]
     def metrics(self, request: Request) -> Response:

@@ -123,6 +123,11 @@ def test_a_broker_killed_and_replaced_by_an_empty_one_loses_skips_and_doubles_no
     report = check_invariants(platform, seed.outcomes + load.outcomes, district_agencies=district.acknowledged)
     print(report, f"; district messages acknowledged {len(district.acknowledged)}, failed sends {district.failures}")
     assert platform.processes.running(DOMAIN) and platform.processes.running("gateway")  # never restarted
+    # converged: the data center has applied the office-space store's newest event, end to end
+    status, body, _ = platform.request("GET", "/api/v1/projections", token=token)
+    assert status == 200
+    office = body["stores"][DOMAIN]
+    assert (office["lag_seconds"], office["unpublished_events"]) == (0.0, 0), office
 
 
 def _applied(platform: FaultPlatform, agencies: list[str]) -> bool:
