@@ -10,7 +10,13 @@ wiped: every relay notices that its topic is new and publishes its store again, 
 district consumer read the new logs from their start, ignoring what they applied already
 (``services.common.positions``). Processes that died are started again; the ones still running are kept.
 
-stop: stops exactly the processes start recorded under var/run/, and RabbitMQ only if start started it.
+start also starts the supervisor (``platformctl.py watch``, logging to var/log/supervisor.log): it watches every
+recorded process and starts again one that died, after 1 s, then 2, 4, ... up to 60 s while it keeps dying
+(``services.common.supervision``), making the topics again on a Tansu it restarted; its restarts are counted in
+``gov_process_restarts_total`` on http://127.0.0.1:$SUPERVISOR_METRICS_PORT/metrics (default 8199).
+
+stop: stops the supervisor first, then exactly the processes start recorded under var/run/, and RabbitMQ only
+if start started it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from services.common.broker import create_platform_topics
 from services.common.processes import (
     ProcessGroup,
+    Supervisor,
     ensure_rabbitmq,
     port_open,
     start_services,
@@ -57,6 +64,9 @@ def start() -> None:
         print("started RabbitMQ")
     print("starting services ...")
     start_services(group, config.ports)
+    if not group.running("supervisor"):
+        group.spawn("supervisor", [sys.executable, str(Path(__file__).resolve()), "watch"])
+        print("supervisor watching the processes (var/log/supervisor.log)")
     token_file = config.var_dir / "admin.token"
     if not token_file.exists():
         from services.common.db import create_db_engine
@@ -70,10 +80,40 @@ def start() -> None:
     print(f"administrator token in {token_file}: export TOKEN=$(cat {token_file})")
 
 
+def watch() -> None:
+    """Run the supervisor until SIGTERM: restart what dies, serve its metrics."""
+    import signal
+    import threading
+    import time
+
+    from prometheus_client import start_http_server
+
+    config = settings()
+    start_http_server(int(os.environ.get("SUPERVISOR_METRICS_PORT", "8199")), addr="127.0.0.1")
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+
+    def say(line: str) -> None:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}", flush=True)
+
+    def after_restart(name: str) -> None:
+        if name == "tansu":  # an empty broker: the platform's topics first, the rest heals itself
+            host, _, port = config.kafka_bootstrap.rpartition(":")
+            deadline = time.monotonic() + 30
+            while not port_open(host, int(port)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            create_topics()
+
+    say("supervisor_started")
+    Supervisor(ProcessGroup(config.var_dir, os.environ), after_restart, say=say).run(stop_event)
+    say("supervisor_stopped")
+
+
 def stop() -> None:
-    """Stop what start started."""
+    """Stop what start started (the supervisor first, so it restarts nothing that is being stopped)."""
     config = settings()
     group = ProcessGroup(config.var_dir, {})
+    group.stop("supervisor")
     stopped = group.stop_all(ORDER)
     marker = group.run_dir / "rabbitmq.started-here"
     if marker.exists():
@@ -93,8 +133,8 @@ def status() -> None:
 def main() -> None:
     """Dispatch start / stop / status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("start", "stop", "status"))
-    {"start": start, "stop": stop, "status": status}[parser.parse_args().action]()
+    parser.add_argument("action", choices=("start", "stop", "status", "watch"))
+    {"start": start, "stop": stop, "status": status, "watch": watch}[parser.parse_args().action]()
 
 
 if __name__ == "__main__":

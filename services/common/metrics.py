@@ -39,6 +39,9 @@ POSITIONS_RESET = Counter(
     "Stored consumer positions dropped because the topic was made anew or is shorter (read again from its start)",
     ["service", "consumer", "topic", "reason"],
 )
+PROCESS_RESTARTS = Counter(
+    "gov_process_restarts_total", "Processes the supervisor (make run) started again after they died", ["process"]
+)
 DEAD_LETTERED = Counter("gov_dead_lettered_total", "Events sent to a dead-letter topic", ["service", "topic", "reason"])
 HTTP_REQUESTS = Counter(
     "gov_http_requests_total", "HTTP requests by route and status", ["service", "route", "method", "status"]
