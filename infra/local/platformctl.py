@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from services.common.broker import create_platform_topics
 from services.common.processes import (
+    SUPERVISOR_METRICS_PORT,
     ProcessGroup,
     Supervisor,
     ensure_rabbitmq,
@@ -89,7 +90,7 @@ def watch() -> None:
     from prometheus_client import start_http_server
 
     config = settings()
-    start_http_server(int(os.environ.get("SUPERVISOR_METRICS_PORT", "8199")), addr="127.0.0.1")
+    start_http_server(int(os.environ.get("SUPERVISOR_METRICS_PORT", SUPERVISOR_METRICS_PORT)), addr="127.0.0.1")
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
 

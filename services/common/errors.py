@@ -140,6 +140,14 @@ class ReplyTooLarge(PlatformError):
     http_status = 502
 
 
+class RequestDeadLettered(PlatformError):
+    """An RPC request its service died handling, delivered again more than ``rpc.MAX_REDELIVERIES`` times: it is
+    not handled any more (not done), and kept in the service's store (``rpc_redeliveries``)."""
+
+    code = "request_dead_lettered"
+    http_status = 500
+
+
 class DeadlineExceeded(ServiceUnavailable):
     """A command reached its service after its caller stopped waiting: it was not done
     (``services.common.deadlines``)."""

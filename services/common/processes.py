@@ -279,6 +279,10 @@ def _up_or_dead(group: ProcessGroup, name: str, port: int) -> bool:
     return False
 
 
+SUPERVISOR_METRICS_PORT = 8199
+"""Where ``make run``'s supervisor serves its metrics (``SUPERVISOR_METRICS_PORT`` overrides it)."""
+
+
 class Supervisor:
     """Watches the processes recorded in a group and starts again one that died, with the growing delay of
     ``services.common.supervision``; logs each death and restart and counts them (``gov_process_restarts_total``).

@@ -46,6 +46,7 @@ from services.common.errors import (
     NotInScope,
     PlatformError,
     ReplyTooLarge,
+    RequestDeadLettered,
     ValidationFailed,
     VersionConflict,
 )
@@ -104,7 +105,42 @@ def bounded_reply(result: Any, exc_info: Any, serializer: str, limit: int = MAX_
     return None, (type(error), error, None)
 
 
+MAX_REDELIVERIES = 2
+"""How many times a request whose service died handling it is handled again (3 tries in all) before it is
+dead-lettered: one request must not kill its service on every restart."""
+
+
 class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
+    def handle_message(self, body: Any, message: Any) -> None:
+        """Handle a request, unless RabbitMQ delivered it again more than ``MAX_REDELIVERIES`` times (its service
+        died each time it handled it): then it is dead-lettered (kept in the store, answered
+        ``request_dead_lettered``, acknowledged) and the service lives on."""
+        if message.delivery_info.get("redelivered") and self._dead_letter(body, message):
+            return
+        super().handle_message(body, message)
+
+    def _dead_letter(self, body: Any, message: Any) -> bool:
+        correlation_id = message.properties.get("correlation_id")
+        store = next((d.store for d in self.container.dependencies if isinstance(d, StoreProvider)), None)
+        if not correlation_id or store is None:
+            return False
+        routing_key = str(message.delivery_info.get("routing_key", ""))
+        redeliveries = store.count_redelivery(correlation_id, routing_key)
+        if redeliveries <= MAX_REDELIVERIES:
+            log.warning("rpc_request_redelivered", correlation_id=correlation_id, redeliveries=redeliveries)
+            return False
+        store.dead_letter_request(correlation_id, json.dumps(body, ensure_ascii=False, default=str))
+        log.error("rpc_request_dead_lettered", correlation_id=correlation_id, routing_key=routing_key)
+        error = ServiceError.from_error(
+            RequestDeadLettered(
+                f"the request was delivered {redeliveries + 1} times and its service died handling it each time;"
+                " it was not done and is kept for inspection",
+                details={"deliveries": redeliveries + 1, "routing_key": routing_key},
+            )
+        )
+        self.handle_result(message, None, (type(error), error, None))
+        return True
+
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
         """Answer (bounded), then acknowledge; a failure to answer is contained, never the container's end.
 

@@ -97,6 +97,18 @@ class RelayLog:
     marks: dict[int, int]
 
 
+rpc_redeliveries_table = sa.Table(
+    "rpc_redeliveries",
+    metadata,
+    sa.Column("correlation_id", sa.String(200), primary_key=True),
+    sa.Column("routing_key", sa.String(200), nullable=False),
+    sa.Column("redeliveries", sa.Integer(), nullable=False),
+    sa.Column("first_at", sa.String(40), nullable=False),
+    sa.Column("dead_lettered_at", sa.String(40)),
+    sa.Column("request", sa.Text()),
+)
+
+
 command_log_table = sa.Table(
     "command_log",
     metadata,
@@ -492,6 +504,30 @@ class EventStore:
                 conn.execute(relay_progress_table.insert(), row)
             if log is not None:
                 self._write_relay_log(conn, topic, log, now)
+
+    def count_redelivery(self, correlation_id: str, routing_key: str) -> int:
+        """Count one more delivery again of the RPC request ``correlation_id``; how many there have been."""
+        t = rpc_redeliveries_table
+        key = t.c.correlation_id == correlation_id
+        with self.engine.begin() as conn:
+            if not conn.execute(t.update().where(key).values(redeliveries=t.c.redeliveries + 1)).rowcount:
+                row = {"correlation_id": correlation_id, "routing_key": routing_key, "redeliveries": 1}
+                conn.execute(t.insert(), row | {"first_at": iso(utc_now())})
+            return int(conn.execute(sa.select(t.c.redeliveries).where(key)).scalar_one())
+
+    def dead_letter_request(self, correlation_id: str, request: str) -> None:
+        """Keep the RPC request ``correlation_id`` that was not handled (its body, when) for inspection."""
+        t = rpc_redeliveries_table
+        values = {"dead_lettered_at": iso(utc_now()), "request": request[:65536]}
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.correlation_id == correlation_id).values(**values))
+
+    def dead_lettered_requests(self) -> list[dict[str, Any]]:
+        """The RPC requests dead-lettered, oldest first."""
+        t = rpc_redeliveries_table
+        with self.engine.connect() as conn:
+            query = sa.select(t).where(t.c.dead_lettered_at.is_not(None)).order_by(t.c.dead_lettered_at)
+            return [dict(row._mapping) for row in conn.execute(query)]
 
     def relay_log(self, topic: str) -> RelayLog | None:
         """The log the relay of ``topic`` last recorded (None before its first acknowledged round)."""
