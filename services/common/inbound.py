@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from eventlet.event import Event
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -234,20 +233,9 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             return False
         self._checked_at = time.monotonic()
         moved = logs_moved(consumer, {tp.topic: self._logs[tp.topic] for tp in self._assigned})
-        if moved is None:
-            ends = consumer.end_offsets(self._assigned)
-            moved = next(
-                (f"{tp.topic}:{tp.partition} past its end" for tp in ends if consumer.position(tp) > ends[tp]), None
-            )
         if moved:
             log.warning("district_inbound_logs_moved", reason=moved)
         return moved is not None
-
-    def _stored_offsets(self) -> dict[TopicPartition, int]:
-        t = offsets_table.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.topic, t.partition, t.next_offset).where(t.projector == CONSUMER_NAME))
-            return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
 
     def _handle_batch(self, records: list[ConsumerRecord]) -> bool:
         """Handle or reject every record; store offsets up to the first passing failure. False on one."""
