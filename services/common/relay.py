@@ -115,7 +115,6 @@ class OutboxRelay:
             BROKER_LOSSES.labels(self.store.domain, self.topic, lost).inc()
             self.position = 0
             self._marks = {}
-        if lost:
             self._topic_id = topic_log.topic_id
             self.store.set_relay_position(self.topic, self.position, RelayLog(self._topic_id, self._marks))
         elif topic_log.topic_id != self._topic_id:
