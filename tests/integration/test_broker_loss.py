@@ -110,8 +110,8 @@ def test_a_projector_reads_a_new_shorter_log_from_its_start(tmp_path: Path, brok
     assert sum(restarted.stored_offsets().values()) == 13
 
 
-def test_a_running_projector_follows_its_topic_made_anew(tmp_path: Path, broker: Broker) -> None:
-    store = office_space_store(tmp_path, broker.bootstrap)
+def test_a_running_projector_follows_its_topic_made_anew_with_more_partitions(tmp_path: Path, broker: Broker) -> None:
+    store = office_space_store(tmp_path, broker.bootstrap)  # 3 partitions
     store.save_all([new_agency(f"A{i}") for i in range(6)], meta())
     publish(store, broker.bootstrap)
     projector = data_center_projector(f"sqlite:///{tmp_path / 'dc.db'}", broker.bootstrap)
@@ -121,14 +121,17 @@ def test_a_running_projector_follows_its_topic_made_anew(tmp_path: Path, broker:
     runner.start()
     try:
         broker.start_afresh()
-        # a district-like writer on the new log: fewer messages than the projector had read (6), all new
-        ensure_topics(broker.bootstrap, [TOPIC], 3)
+        # the topic made anew with 5 partitions, and a writer on it with fewer messages than the projector had read
+        ensure_topics(broker.bootstrap, [TOPIC], 5)
         fresh = EventStore.open(f"sqlite:///{tmp_path / 'other.db'}", "office_space")
-        fresh.save_all([new_agency(f"B{i}") for i in range(2)], meta())
+        fresh.save_all([new_agency(f"B{i}") for i in range(10)], meta())
         publish(fresh, broker.bootstrap)
-        expected = sorted([f"A{i}" for i in range(6)] + ["B0", "B1"])
+        used = {r.partition for r in read_topic(broker.bootstrap, TOPIC)}
+        assert used & {3, 4}  # some events are on partitions the projector was not assigned before
+        expected = sorted([f"A{i}" for i in range(6)] + [f"B{i}" for i in range(10)])
         wait_until(lambda: _agencies(projector.engine) == expected, 60, "the new log's events")
     finally:
         stop.set()
         runner.join(15)
-    assert sum(projector.stored_offsets().values()) == 2  # positions on the new log: its 2 messages
+    assert sum(projector.stored_offsets().values()) == 10  # positions on the new log: its 10 messages
+    assert {tp.partition for tp in projector.stored_offsets()} == used  # every partition with events read
