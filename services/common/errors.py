@@ -150,6 +150,29 @@ class ServiceUnavailable(PlatformError):
     http_status = 503
 
 
+class ReplyTooLarge(PlatformError):
+    """A service's answer is larger than an RPC reply may be (``services.common.rpc.MAX_REPLY_BYTES``): the
+    caller gets this instead of the answer, and the service lives on."""
+
+    code = "reply_too_large"
+    http_status = 502
+
+
+class RequestDeadLettered(PlatformError):
+    """An RPC request its service died handling, delivered again more than ``rpc.MAX_REDELIVERIES`` times: it is
+    not handled any more (not done), and kept in the service's store (``rpc_redeliveries``)."""
+
+    code = "request_dead_lettered"
+    http_status = 500
+
+
+class DeadlineExceeded(ServiceUnavailable):
+    """A command reached its service after its caller stopped waiting: it was not done
+    (``services.common.deadlines``)."""
+
+    code = "deadline_exceeded"
+
+
 class WrongStatus(InvalidState):
     """The aggregate is not in a status where the command applies."""
 

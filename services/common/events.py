@@ -141,6 +141,8 @@ class Metadata:
     """Set for a district operator or a district's own system: it may write that district's aggregates only."""
     request_key: str | None = None
     """The gateway's key for one HTTP request without a key of the caller's: a redelivered RPC acts once."""
+    deadline: float | None = None
+    """When the caller stops waiting for the command's answer (seconds since the epoch): not acted on after it."""
 
     @property
     def command_key(self) -> str | None:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from eventlet.event import Event
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -33,7 +33,7 @@ from nameko.exceptions import UnknownService
 from nameko.extensions import Entrypoint
 
 from services.common import contracts
-from services.common.broker import ensure_topics, in_partition_order, make_consumer, make_producer
+from services.common.broker import TopicLog, ensure_topics, in_partition_order, make_consumer, make_producer
 from services.common.db import create_db_engine, migrate
 from services.common.decoding import decode_json, scrub_text
 from services.common.errors import (
@@ -47,7 +47,7 @@ from services.common.errors import (
 from services.common.events import iso, utc_now
 from services.common.log import bind_context, get_logger
 from services.common.metrics import DEAD_LETTERED, EVENTS_PROJECTED
-from services.common.projector import offsets_table
+from services.common.projector import follow_logs, logs_moved, offsets_table
 from services.common.settings import settings
 
 log = get_logger()
@@ -56,6 +56,8 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 """Largest inbound message accepted (4 MiB, the producer's default request limit here)."""
 
 CONSUMER_NAME = "district-inbound"
+LOG_CHECK_SECONDS = 5.0
+"""How often the running consumer compares its assignment and positions with the broker's logs."""
 
 
 def inbound_topic(district: str) -> str:
@@ -157,6 +159,9 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         self.engine = create_db_engine(config.database_url(self.container.service_name))
         migrate(self.engine, "projector")
         self._producer: KafkaProducer | None = None
+        self._logs: dict[str, TopicLog] = {}
+        self._assigned: list[TopicPartition] = []
+        self._checked_at = 0.0
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self._run, identifier="district-inbound")
@@ -180,6 +185,8 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                 if not assigned:
                     self._assign(consumer)
                     assigned = True
+                elif self._logs_moved(consumer):
+                    self._assign(consumer)
                 batch = consumer.poll(timeout_ms=500, max_records=200)
                 records = in_partition_order(batch)
                 handled = not records or self._handle_batch(records)
@@ -205,7 +212,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         """The districts' topics made sure of, the producer of rejections (made once), and the consumer."""
         config = settings()
         topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
-        ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
+        self._logs = ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
         if self._producer is None:  # kept across retries: one that failed to make a consumer leaves none behind
             self._producer = make_producer(config.kafka_bootstrap)
         consumer = make_consumer(config.kafka_bootstrap, client_id=f"{self.container.service_name}-inbound")
@@ -219,20 +226,35 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         return self._producer
 
     def _assign(self, consumer: KafkaConsumer) -> None:
-        partitions = []
-        for district in self.districts:
-            found = consumer.partitions_for_topic(inbound_topic(district)) or {0}
-            partitions += [TopicPartition(inbound_topic(district), p) for p in sorted(found)]
+        """Assign every partition of the districts' topics, each read from a stored offset only when that offset
+        is on the same log (topic id) and within it (``projector.follow_logs``): after a fresh broker, a
+        district's first messages on the new log are read, not skipped."""
+        config = settings()
+        topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
+        self._logs = ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
+        partitions = [
+            TopicPartition(inbound_topic(d), p)
+            for d in self.districts
+            for p in range(self._logs[inbound_topic(d)].partitions)
+        ]
         consumer.assign(partitions)
-        stored = self._stored_offsets()
+        self._assigned = partitions
+        starts = follow_logs(self.engine, CONSUMER_NAME, self.container.service_name, consumer, partitions, self._logs)
         for tp in partitions:
-            consumer.seek(tp, stored[tp]) if tp in stored else consumer.seek_to_beginning(tp)
+            offset = starts.get(tp)
+            consumer.seek(tp, offset) if offset is not None else consumer.seek_to_beginning(tp)
+        self._checked_at = time.monotonic()
 
-    def _stored_offsets(self) -> dict[TopicPartition, int]:
-        t = offsets_table.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t.topic, t.partition, t.next_offset).where(t.projector == CONSUMER_NAME))
-            return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
+    def _logs_moved(self, consumer: KafkaConsumer) -> bool:
+        """Every few seconds: whether a topic was made anew or got more partitions (then the partitions are
+        assigned again from checked positions)."""
+        if time.monotonic() - self._checked_at < LOG_CHECK_SECONDS:
+            return False
+        self._checked_at = time.monotonic()
+        moved = logs_moved(consumer, {tp.topic: self._logs[tp.topic] for tp in self._assigned})
+        if moved:
+            log.warning("district_inbound_logs_moved", reason=moved)
+        return moved is not None
 
     def _handle_batch(self, records: list[ConsumerRecord]) -> bool:
         """Handle or reject every record; False when one was deferred (a passing failure).

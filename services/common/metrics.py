@@ -29,6 +29,19 @@ EVENTS_PROJECTED = Counter("gov_events_projected_total", "Events applied to proj
 DUPLICATES_IGNORED = Counter(
     "gov_duplicate_events_ignored_total", "Re-delivered events ignored by event_id", ["service", "projector"]
 )
+BROKER_LOSSES = Counter(
+    "gov_relay_broker_losses_total",
+    "Times a relay found its topic made anew or shorter than it recorded, and published its store again",
+    ["service", "topic", "reason"],
+)
+POSITIONS_RESET = Counter(
+    "gov_consumer_positions_reset_total",
+    "Stored consumer positions dropped because the topic was made anew or is shorter (read again from its start)",
+    ["service", "consumer", "topic", "reason"],
+)
+PROCESS_RESTARTS = Counter(
+    "gov_process_restarts_total", "Processes the supervisor (make run) started again after they died", ["process"]
+)
 DEAD_LETTERED = Counter("gov_dead_lettered_total", "Events sent to a dead-letter topic", ["service", "topic", "reason"])
 HTTP_REQUESTS = Counter(
     "gov_http_requests_total", "HTTP requests by route and status", ["service", "route", "method", "status"]

@@ -17,14 +17,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.settings import SERVICES
+from services.common.supervision import Restarts, after_death
 
 _PORTS_FROM, _PORTS_TO = 10_000, 32_768
 """Where ``free_port`` looks: below Linux's ephemeral range (32768-60999), which outgoing connections and
@@ -246,7 +248,17 @@ def healthy(port: int) -> bool:
 def start_services(
     group: ProcessGroup, ports: Mapping[str, int], names: tuple[str, ...] = (*SERVICES, "gateway"), timeout: float = 60
 ) -> None:
-    """Start the services and the gateway and wait until each reports healthy."""
+    """Make the platform's topics (when the broker answers), start the services and the gateway that do not run,
+    and wait until each reports healthy.
+
+    The topics are made first, with the platform's partition count, so no client makes one by touching it
+    (a service started while the broker is down makes its own topics once the broker answers)."""
+    from services.common.broker import create_platform_topics, reachable
+    from services.common.settings import load_settings
+
+    config = load_settings(dict(group.env))
+    if reachable(config.kafka_bootstrap):
+        create_platform_topics(config.kafka_bootstrap, SERVICES, config.districts, config.topic_partitions)
     for name in names:
         if not group.running(name):
             group.spawn(name, service_argv(name))
@@ -265,3 +277,73 @@ def _up_or_dead(group: ProcessGroup, name: str, port: int) -> bool:
         code = EXIT_STATUS.get(pid, "unknown")
         raise RuntimeError(f"{name} (pid {pid}) exited while starting with code {code}; the end of its log:\n{tail}")
     return False
+
+
+SUPERVISOR_METRICS_PORT = 8199
+"""Where ``make run``'s supervisor serves its metrics (``SUPERVISOR_METRICS_PORT`` overrides it)."""
+
+
+class Supervisor:
+    """Watches the processes recorded in a group and starts again one that died, with the growing delay of
+    ``services.common.supervision``; logs each death and restart and counts them (``gov_process_restarts_total``).
+
+    ``after_restart(name)`` runs after a process was started again (the platform makes its topics on a Tansu
+    started afresh). Processes named in ``unwatched`` (the supervisor itself) are left alone; a process whose pid
+    file is gone (``make stop`` stopped it) is not watched any more.
+    """
+
+    def __init__(
+        self,
+        group: ProcessGroup,
+        after_restart: Callable[[str], None] | None = None,
+        unwatched: tuple[str, ...] = ("supervisor",),
+        say: Callable[[str], None] = print,
+    ) -> None:
+        self.group = group
+        self.after_restart = after_restart
+        self.unwatched = unwatched
+        self.say = say
+        self.restarts: dict[str, Restarts] = {}
+        self.due: dict[str, float] = {}
+        """When each dead process is to be started again (monotonic seconds)."""
+
+    def check(self, now: float) -> list[str]:
+        """Note the processes that died, start again those whose delay is over; the names started again."""
+        from services.common.metrics import PROCESS_RESTARTS
+
+        started: list[str] = []
+        for name, record in self.group.recorded():
+            if name in self.unwatched or self.group.running(name):
+                continue
+            if name not in self.due:
+                previous = self.restarts.get(name, Restarts(0, float("-inf")))
+                self.restarts[name], delay = after_death(previous, now)
+                self.due[name] = now + delay
+                code = EXIT_STATUS.get(int(str(record["pid"])), "unknown")
+                self.say(
+                    f"process_died name={name} pid={record['pid']} exit={code}"
+                    f" in_a_row={self.restarts[name].in_a_row} restart_in={delay:.0f}s"
+                )
+            if now < self.due[name]:
+                continue
+            argv = [str(a) for a in record["argv"]]  # type: ignore[attr-defined]
+            managed = self.group.spawn(name, argv, int(str(record.get("stop_signal", signal.SIGTERM))))
+            self.restarts[name] = Restarts(self.restarts[name].in_a_row, now)
+            del self.due[name]
+            PROCESS_RESTARTS.labels(name).inc()
+            self.say(f"process_restarted name={name} pid={managed.pid} in_a_row={self.restarts[name].in_a_row}")
+            started.append(name)
+            if self.after_restart is not None:
+                try:
+                    self.after_restart(name)
+                except Exception as exc:  # the next check tries nothing more for it: the platform heals itself
+                    self.say(f"after_restart_failed name={name} error={exc!r}")
+        return started
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Check every ``interval`` seconds until ``stop`` is set."""
+        while not stop.wait(interval):
+            try:
+                self.check(time.monotonic())
+            except Exception as exc:  # a pid file half written, a process between fork and exec: next round
+                self.say(f"supervisor_check_failed error={exc!r}")

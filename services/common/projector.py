@@ -43,7 +43,14 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.engine import Engine
 
 from services.common import contracts, sql
-from services.common.broker import ensure_topics, in_partition_order, make_consumer, make_producer, partitions_of
+from services.common.broker import (
+    TopicLog,
+    ensure_topics,
+    in_partition_order,
+    make_consumer,
+    make_producer,
+    partitions_of,
+)
 from services.common.db import reader, register_migrations
 from services.common.errors import ContractViolation
 from services.common.events import Envelope, iso, upcast, utc_now
@@ -52,9 +59,11 @@ from services.common.metrics import (
     DEAD_LETTERED,
     DUPLICATES_IGNORED,
     EVENTS_PROJECTED,
+    POSITIONS_RESET,
     PROJECTOR_LAG_EVENTS,
     PROJECTOR_LAG_SECONDS,
 )
+from services.common.positions import TOPIC_RECREATED, consumer_starts
 from services.common.prefetch import Prefetcher, Record
 from services.common.progress import Progress
 from services.common.seen import SeenEvents
@@ -81,6 +90,91 @@ offsets_table = sa.Table(
     sa.Column("last_event_at", sa.String(40)),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
+logs_table = sa.Table(
+    "projector_logs",
+    projector_metadata,
+    sa.Column("projector", sa.String(100), primary_key=True),
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("topic_id", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+dead_letters_table = sa.Table(
+    "projector_dead_letters",
+    projector_metadata,
+    sa.Column("projector", sa.String(100), primary_key=True),
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("reason", sa.String(100), primary_key=True),
+    sa.Column("count", sa.BigInteger(), nullable=False),
+)
+
+
+def follow_logs(
+    engine: Engine,
+    name: str,
+    service: str,
+    consumer: KafkaConsumer,
+    partitions: Sequence[TopicPartition],
+    logs: dict[str, TopicLog],
+) -> dict[TopicPartition, int | None]:
+    """Where consumer ``name`` reads each of ``partitions`` from: its stored offset when that is on the same log
+    (topic id) and within the log's start and end, else the log's start (None) — ``positions.consumer_starts``.
+
+    The offsets that cannot be used are deleted, and the topic ids recorded, in one transaction: a crash right
+    after still reads those partitions from their start. Every consumer ignores what it applied already (by
+    ``event_id``, or a district message by its idempotency key), so reading again is never applying again.
+    """
+    t, lt = offsets_table.c, logs_table.c
+    with engine.connect() as conn:
+        stored = {
+            (r.topic, r.partition): int(r.next_offset)
+            for r in conn.execute(sa.select(t.topic, t.partition, t.next_offset).where(t.projector == name))
+        }
+        recorded = {
+            r.topic: str(r.topic_id) for r in conn.execute(sa.select(lt.topic, lt.topic_id).where(lt.projector == name))
+        }
+    beginnings = {(tp.topic, tp.partition): o for tp, o in consumer.beginning_offsets(list(partitions)).items()}
+    ends = {(tp.topic, tp.partition): o for tp, o in consumer.end_offsets(list(partitions)).items()}
+    topic_ids = {topic: log.topic_id for topic, log in logs.items() if log.topic_id}
+    starts = consumer_starts(stored, recorded, topic_ids, beginnings, ends)
+    dropped = {key: start.reason for key, start in starts.items() if start.reason}
+    now = iso(utc_now())
+    with engine.begin() as conn:
+        for (topic, partition), reason in dropped.items():
+            log.warning(
+                "consumer_position_reset",
+                consumer=name,
+                topic=topic,
+                partition=partition,
+                reason=reason,
+                stored=stored.get((topic, partition)),
+                log_start=beginnings.get((topic, partition)),
+                log_end=ends.get((topic, partition)),
+            )
+            POSITIONS_RESET.labels(service, name, topic, str(reason)).inc()
+            conn.execute(offsets_table.delete().where(t.projector == name, t.topic == topic, t.partition == partition))
+        for topic, topic_id in topic_ids.items():
+            if recorded.get(topic) == topic_id:
+                continue
+            key = {"projector": name, "topic": topic}
+            if not sql.update(conn, logs_table, key, {"topic_id": topic_id, "updated_at": now}):
+                sql.insert(conn, logs_table, key | {"topic_id": topic_id, "updated_at": now})
+    return {TopicPartition(*key): start.offset for key, start in starts.items()}
+
+
+def logs_moved(consumer: KafkaConsumer, logs: dict[str, TopicLog]) -> str | None:
+    """Why the assignment no longer matches the broker (a topic gone or made anew, another partition count), as
+    the consumer's own metadata (refreshed every few seconds) says; None when it matches."""
+    cluster = getattr(consumer, "_cluster", None)
+    for topic, assigned in sorted(logs.items()):
+        now = cluster.topic_id(topic) if cluster is not None else None
+        if now is not None and assigned.topic_id and str(now) != assigned.topic_id:
+            return f"{topic}: {TOPIC_RECREATED}"
+        found = consumer.partitions_for_topic(topic)
+        if not found:  # gone with the broker: made again (by the platform, with its partition count) on assignment
+            return f"{topic}: missing"
+        if len(found) != assigned.partitions:
+            return f"{topic}: partitions now {len(found)}"
+    return None
 
 
 class Projection:
@@ -203,6 +297,7 @@ class Projector:
         self.partitions = partitions
         self.partition_filter: frozenset[int] | None = frozenset(partition_filter) if partition_filter else None
         self._partitions: list[TopicPartition] = []
+        self._logs: dict[str, TopicLog] = {}
         self._last_lag_check = 0.0
         self.lag_events: dict[str, int] = {}
         """Events on each topic not yet applied, as of the last check (every 5 s while running)."""
@@ -223,7 +318,8 @@ class Projector:
         """
         if partitions is not None:
             self.partition_filter = frozenset(partitions) or None
-        ensure_topics(self.bootstrap, self.topics, self.partitions)
+        logs = ensure_topics(self.bootstrap, [*self.topics, *(f"{t}.dlq" for t in self.topics)], self.partitions)
+        self._logs = {topic: logs[topic] for topic in self.topics}
         wanted = self.partition_filter
         self._partitions = [
             tp
@@ -236,10 +332,12 @@ class Projector:
         self.consumer.assign(self._partitions)
         if not self.seen.journaling:
             self.seen.fold()  # what a rebuild that stopped half-way journaled: looked up in the index from now on
-        stored = self.stored_offsets()
+        self._unsaved_offsets = {}
+        starts = follow_logs(self.engine, self.name, self.service, self.consumer, self._partitions, logs)
         for tp in self._partitions:
-            if tp in stored:
-                self.consumer.seek(tp, stored[tp])
+            offset = starts.get(tp)
+            if offset is not None:
+                self.consumer.seek(tp, offset)
             else:
                 self.consumer.seek_to_beginning(tp)
 
@@ -255,11 +353,24 @@ class Projector:
         t = offsets_table.c
         with reader(self.engine).connect() as conn:  # never waits for the projector's own write lock
             rows = conn.execute(sa.select(offsets_table).where(t.projector == self.name)).all()
+            d = dead_letters_table.c
+            letters = conn.execute(
+                sa.select(d.topic, d.reason, d.count).where(d.projector == self.name).order_by(d.topic, d.reason)
+            ).all()
+        newest: dict[str, str] = {}
+        for r in rows:
+            if r.last_event_at and r.last_event_at > newest.get(r.topic, ""):
+                newest[r.topic] = r.last_event_at
+        dead: dict[str, dict[str, int]] = {}
+        for topic, reason, count in letters:
+            dead.setdefault(topic, {})[reason] = int(count)
         return {
             "projector": self.name,
             "positions": {f"{r.topic}:{r.partition}": r.next_offset for r in rows},
-            "last_event_at": max((r.last_event_at for r in rows if r.last_event_at), default=None),
+            "last_event_at": max(newest.values(), default=None),
+            "topics_last_event_at": newest,
             "lag_events": dict(self.lag_events),
+            "dead_lettered": dead,
         }
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -432,12 +543,33 @@ class Projector:
         self._dlq.flush()
         for future in futures:
             future.get(timeout=30)
+        self._count_dead_letters(dead)
+
+    def _count_dead_letters(self, dead: list[tuple[AnyRecord, DeadLetter]]) -> None:
+        """Add the dead letters sent (acknowledged) to the projector's persisted counts. A crash between the two
+        counts a re-sent one again: the counts are at least the letters sent, never fewer."""
+        counts: dict[tuple[str, str], int] = {}
+        for record, letter in dead:
+            counts[record.topic, letter.reason] = counts.get((record.topic, letter.reason), 0) + 1
+        d = dead_letters_table.c
+        with self.engine.begin() as conn:
+            for (topic, why), n in counts.items():
+                key = (d.projector == self.name) & (d.topic == topic) & (d.reason == why)
+                if not conn.execute(dead_letters_table.update().where(key).values(count=d.count + n)).rowcount:
+                    row = {"projector": self.name, "topic": topic, "reason": why, "count": n}
+                    conn.execute(dead_letters_table.insert(), row)
 
     def _report_lag(self, force: bool = False) -> None:
         if not force and time.monotonic() - self._last_lag_check < 5:
             return
         self._last_lag_check = time.monotonic()
         ends = self.consumer.end_offsets(self._partitions)
+        moved = logs_moved(self.consumer, self._logs)
+        if moved:  # assigned again at the next poll, from positions checked against the logs
+            log.warning("projector_logs_moved", projector=self.name, reason=moved)
+            self.save_offsets()
+            self._partitions = []
+            return
         for topic in self.topics:
             lag = sum(max(end - self.consumer.position(tp), 0) for tp, end in ends.items() if tp.topic == topic)
             PROJECTOR_LAG_EVENTS.labels(self.service, self.name, topic).set(lag)

@@ -13,6 +13,14 @@ Run inside a service (``services.common.rpc.OutboxRelayRunner``) or alone::
 
 Alone is how production runs it: exactly one relay per store (``RELAY_IN_PROCESS=false`` on the
 service replicas), so commit order is kept without the replicas competing for the same rows.
+
+A relay notices a broker that lost its events (``services.common.positions.relay_lost``): at start, after
+any failed round and every ``check_seconds`` it compares the topic's id and its partitions' ends with what it
+recorded beside its position (``relay_logs``); a topic made anew (a fresh memory-only broker, a deleted topic)
+or a partition ending before the offset the broker acknowledged means the events are gone, and the relay
+publishes its whole store again (consumers ignore what they applied already, by ``event_id``). A failed round
+also replaces the producer: an idempotent producer that a fresh broker does not know fails for ever with
+``UnknownProducerId``.
 """
 
 from __future__ import annotations
@@ -22,16 +30,17 @@ import threading
 import time
 from datetime import datetime
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.common.broker import ensure_topics, make_producer, stored_message
+from services.common.broker import ensure_topics, make_consumer, make_producer, stored_message
 from services.common.events import utc_now
 from services.common.health import HealthChecks, serve_ops_http
 from services.common.log import configure_logging, get_logger
-from services.common.metrics import EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
+from services.common.metrics import BROKER_LOSSES, EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
+from services.common.positions import relay_lost
 from services.common.progress import Progress
 from services.common.settings import SERVICES, settings, topic_for
-from services.common.store import EventStore
+from services.common.store import EventStore, RelayLog
 
 log = get_logger()
 
@@ -39,17 +48,28 @@ log = get_logger()
 class OutboxRelay:
     """Moves committed events from one store to its Kafka topic."""
 
-    def __init__(self, store: EventStore, producer: KafkaProducer, topic: str, batch: int = 500) -> None:
+    def __init__(
+        self, store: EventStore, producer: KafkaProducer, topic: str, batch: int = 500, check_seconds: float = 5.0
+    ) -> None:
         self.store = store
         self.producer = producer
         self.topic = topic
         self.batch = batch
+        self.check_seconds = check_seconds
         self.position = store.relay_position(topic)
         self.wakeup = threading.Event()
         self._reported_at = 0.0
+        self.bootstrap = str(producer.config["bootstrap_servers"])
+        recorded = store.relay_log(topic)
+        self._topic_id = recorded.topic_id if recorded else None
+        self._marks: dict[int, int] = dict(recorded.marks) if recorded else {}
+        self._probe: KafkaConsumer | None = None
+        self._checked_at: float | None = None  # None: check before the next round
 
     def publish_once(self) -> int:
         """Publish the next batch; returns how many events the broker acknowledged."""
+        if self._checked_at is None or time.monotonic() - self._checked_at >= self.check_seconds:
+            self.check_broker()
         rows = self.store.read_stored(after=self.position, limit=self.batch)
         if not rows:
             self._report_backlog(force=True)
@@ -59,14 +79,68 @@ class OutboxRelay:
             key, value, headers = stored_message(row)
             futures.append(self.producer.send(self.topic, key=key, value=value, headers=headers))
         self.producer.flush()
+        firsts: dict[int, int] = {}
         for future in futures:
-            future.get(timeout=30)  # raises if any was not acknowledged: the position is then not moved
+            sent = future.get(timeout=30)  # raises if any was not acknowledged: the position is then not moved
+            firsts[sent.partition] = min(firsts.get(sent.partition, sent.offset), sent.offset)
+        # each partition's mark: its first event of this round + 1, which every broker's reported end reaches
+        # (Tansu's is its last batch's base offset + 1; ``services.common.positions``)
+        marks = self._marks | {partition: offset + 1 for partition, offset in firsts.items()}
         last = int(rows[-1]["position"])
-        self.store.set_relay_position(self.topic, last)
+        log_now = RelayLog(self._topic_id, marks) if self._topic_id else None
+        self.store.set_relay_position(self.topic, last, log_now)
         self.position = last
+        self._marks = marks
         EVENTS_PUBLISHED.labels(self.store.domain, self.topic).inc(len(rows))
         self._report_backlog()
         return len(rows)
+
+    def check_broker(self) -> str | None:
+        """Make sure of the topics and compare the log with what was recorded; when the broker lost acknowledged
+        events, start again from position 0. Returns why it did (None when nothing was lost)."""
+        logs = ensure_topics(self.bootstrap, [self.topic, f"{self.topic}.dlq"], settings().topic_partitions)
+        topic_log = logs[self.topic]
+        partitions = [TopicPartition(self.topic, p) for p in range(topic_log.partitions)]
+        ends = {tp.partition: end for tp, end in self._consumer().end_offsets(partitions).items()}
+        lost = relay_lost(self._topic_id, self._marks, topic_log.topic_id, ends)
+        if lost:
+            log.warning(
+                "relay_broker_lost_events",
+                topic=self.topic,
+                reason=lost,
+                position=self.position,
+                recorded=self._marks,
+                ends=ends,
+            )
+            BROKER_LOSSES.labels(self.store.domain, self.topic, lost).inc()
+            self.position = 0
+            self._marks = {}
+            self._topic_id = topic_log.topic_id
+            self.store.set_relay_position(self.topic, self.position, RelayLog(self._topic_id, self._marks))
+        elif topic_log.topic_id != self._topic_id:
+            self._topic_id = topic_log.topic_id
+            self.store.set_relay_log(self.topic, RelayLog(self._topic_id, self._marks))
+        self._checked_at = time.monotonic()
+        return lost
+
+    def _consumer(self) -> KafkaConsumer:
+        if self._probe is None:
+            self._probe = make_consumer(self.bootstrap, client_id=f"{self.store.domain}-relay-probe")
+        return self._probe
+
+    def reconnect(self) -> None:
+        """Replace the producer and the probe (after a failed round): a producer the broker no longer knows
+        (a fresh broker: ``UnknownProducerId``) never succeeds again; the broker is checked before the next
+        round."""
+        old, self.producer = self.producer, make_producer(self.bootstrap)
+        probe, self._probe = self._probe, None
+        self._checked_at = None
+        for client in (old, probe):
+            try:
+                if client is not None:
+                    client.close(timeout=0) if isinstance(client, KafkaProducer) else client.close()
+            except Exception:  # the old broker is gone: nothing to say goodbye to
+                log.debug("relay_client_close_failed", topic=self.topic)
 
     def _report_backlog(self, force: bool = False) -> None:
         """Set the backlog gauges: after every idle round, at most once a second while publishing (the two
@@ -74,11 +148,7 @@ class OutboxRelay:
         if not force and time.monotonic() - self._reported_at < 1.0:
             return
         self._reported_at = time.monotonic()
-        last = self.store.last_position()
-        OUTBOX_BACKLOG.labels(self.store.domain).set(last - self.position)
-        oldest = self.store.recorded_at(self.position + 1) if last > self.position else None
-        age = (utc_now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
-        OUTBOX_AGE.labels(self.store.domain).set(max(age, 0.0))
+        report_backlog(self.store, self.position)
 
     def run(self, stop: threading.Event, idle_seconds: float = 0.2, linger_seconds: float = 0.0) -> None:
         """Publish until ``stop`` is set; sleep ``idle_seconds`` (or until woken) when nothing is new.
@@ -93,7 +163,12 @@ class OutboxRelay:
                 published = self.publish_once()
             except Exception:
                 log.exception("relay_round_failed", topic=self.topic, position=self.position)
+                _report_backlog_quietly(self.store, self.position, self.topic)
                 stop.wait(1.0)
+                try:
+                    self.reconnect()
+                except Exception:  # the broker cannot be reached yet: tried again after the next failed round
+                    log.warning("relay_reconnect_failed", topic=self.topic)
                 continue
             if published < self.batch:
                 woken = self.wakeup.wait(idle_seconds)
@@ -104,6 +179,7 @@ class OutboxRelay:
 
     def republish(self) -> int:
         """Publish the whole store again from position 0, with progress."""
+        self.check_broker()
         self.position = 0
         progress = Progress(f"republish {self.topic}", total=self.store.last_position())
         while published := self.publish_once():
@@ -112,16 +188,36 @@ class OutboxRelay:
         return progress.done
 
 
+def report_backlog(store: EventStore, position: int) -> None:
+    """Set the outbox gauges of ``store`` from the relay's acknowledged ``position``: how many events and how old
+    the oldest are that Kafka has not acknowledged. Done also while the relay cannot publish (its rounds fail, or
+    it waits for Kafka), so an outbox that cannot publish shows as an age that grows and fires its alert."""
+    last = store.last_position()
+    OUTBOX_BACKLOG.labels(store.domain).set(last - position)
+    oldest = store.recorded_at(position + 1) if last > position else None
+    age = (utc_now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+    OUTBOX_AGE.labels(store.domain).set(max(age, 0.0))
+
+
+def _report_backlog_quietly(store: EventStore, position: int | None, topic: str) -> None:
+    try:
+        report_backlog(store, store.relay_position(topic) if position is None else position)
+    except Exception:  # the store itself is unreachable: its own readiness check says so
+        log.warning("outbox_backlog_not_reported", domain=store.domain)
+
+
 def connect(store: EventStore, topic: str, stop: threading.Event) -> OutboxRelay | None:
     """The relay of ``store`` to ``topic``, once Kafka answers: its topics made sure of and its producer made,
     tried again every second while the broker cannot be reached (None if ``stop`` is set meanwhile)."""
     config = settings()
     while not stop.is_set():
         try:
-            ensure_topics(config.kafka_bootstrap, [topic, f"{topic}.dlq"], config.topic_partitions)
-            return OutboxRelay(store, make_producer(config.kafka_bootstrap), topic, config.relay_batch)
+            relay = OutboxRelay(store, make_producer(config.kafka_bootstrap), topic, config.relay_batch)
+            relay.check_broker()  # the topics made sure of, and a broker that lost the events noticed
+            return relay
         except Exception as exc:  # the broker is not there (yet): the process runs on, unready
             log.warning("relay_waiting_for_kafka", topic=topic, error=f"{type(exc).__name__}: {exc}"[:300])
+            _report_backlog_quietly(store, None, topic)
             stop.wait(1.0)
     return None
 

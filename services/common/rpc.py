@@ -21,6 +21,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+import kombu.serialization
 from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu.exceptions import OperationalError
 from marshmallow import Schema, ValidationError, fields, validate
@@ -34,15 +35,25 @@ from nameko.constants import (
 )
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.db import create_db_engine, migrate
+from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
 from services.common.decoding import check_decoded, scrub_text
-from services.common.errors import IdempotencyKeyReused, NotInScope, PlatformError, ValidationFailed, VersionConflict
+from services.common.errors import (
+    DeadlineExceeded,
+    IdempotencyKeyReused,
+    NotInScope,
+    PlatformError,
+    ReplyTooLarge,
+    RequestDeadLettered,
+    ValidationFailed,
+    VersionConflict,
+)
 from services.common.events import Metadata
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
@@ -72,13 +83,82 @@ class _Responder(Responder):  # type: ignore[misc]
     publisher_cls = _UnconfirmedPublisher
 
 
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+"""Largest RPC answer sent (4 MiB, as the largest district message): a larger one is answered
+``reply_too_large`` instead, so no answer can exceed what RabbitMQ and the gateway take."""
+
+
+def bounded_reply(result: Any, exc_info: Any, serializer: str, limit: int = MAX_REPLY_BYTES) -> tuple[Any, Any]:
+    """(result, exc_info) to send: as given, or ``ReplyTooLarge`` in place of a result over ``limit`` bytes."""
+    if exc_info is not None:
+        return result, exc_info
+    try:
+        size = len(kombu.serialization.dumps(result, serializer)[2])  # type: ignore[no-untyped-call]
+    except Exception:  # unserializable: nameko's own check answers that
+        return result, exc_info
+    if size <= limit:
+        return result, exc_info
+    log.warning("rpc_reply_too_large", size_bytes=size, limit_bytes=limit)
+    error = ServiceError.from_error(
+        ReplyTooLarge(
+            f"the answer is {size} bytes, over the {limit}-byte limit of an answer: ask for less (filters, a limit)",
+            details={"size_bytes": size, "limit_bytes": limit},
+        )
+    )
+    return None, (type(error), error, None)
+
+
+MAX_REDELIVERIES = 2
+"""How many times a request whose service died handling it is handled again (3 tries in all) before it is
+dead-lettered: one request must not kill its service on every restart."""
+
+
 class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
+    def handle_message(self, body: Any, message: Any) -> None:
+        """Handle a request, unless RabbitMQ delivered it again more than ``MAX_REDELIVERIES`` times (its service
+        died each time it handled it): then it is dead-lettered (kept in the store, answered
+        ``request_dead_lettered``, acknowledged) and the service lives on."""
+        if message.delivery_info.get("redelivered") and self._dead_letter(body, message):
+            return
+        super().handle_message(body, message)
+
+    def _dead_letter(self, body: Any, message: Any) -> bool:
+        correlation_id = message.properties.get("correlation_id")
+        store = next((d.store for d in self.container.dependencies if isinstance(d, StoreProvider)), None)
+        if not correlation_id or store is None:
+            return False
+        routing_key = str(message.delivery_info.get("routing_key", ""))
+        redeliveries = store.count_redelivery(correlation_id, routing_key)
+        if redeliveries <= MAX_REDELIVERIES:
+            log.warning("rpc_request_redelivered", correlation_id=correlation_id, redeliveries=redeliveries)
+            return False
+        store.dead_letter_request(correlation_id, json.dumps(body, ensure_ascii=False, default=str))
+        log.error("rpc_request_dead_lettered", correlation_id=correlation_id, routing_key=routing_key)
+        error = ServiceError.from_error(
+            RequestDeadLettered(
+                f"the request was delivered {redeliveries + 1} times and its service died handling it each time;"
+                " it was not done and is kept for inspection",
+                details={"deliveries": redeliveries + 1, "routing_key": routing_key},
+            )
+        )
+        self.handle_result(message, None, (type(error), error, None))
+        return True
+
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        """Answer (bounded), then acknowledge; a failure to answer is contained, never the container's end.
+
+        A broker gone: the request stays unacknowledged and is delivered again (see ``BrokerTolerantRpc``). Any
+        other failure (an answer RabbitMQ refuses, a serializer error): logged, and the request acknowledged, so
+        it is not delivered again and again to a service it would kill each time; its caller times out (503), and
+        its retry with the same ``Idempotency-Key`` gets the recorded answer of a command that was done.
+        """
         config = self.container.config
+        serializer = config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER)
+        result, exc_info = bounded_reply(result, exc_info, serializer)
         responder = _Responder(
             config[AMQP_URI_CONFIG_KEY],
             get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            serializer,
             message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY),
             login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
@@ -88,6 +168,12 @@ class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
             self.queue_consumer.ack_message(message)
         except BROKER_ERRORS as exc:
             log.warning("rpc_answer_lost", error=repr(exc), reply_to=message.properties.get("reply_to"))
+        except Exception:
+            log.exception("rpc_answer_failed", reply_to=message.properties.get("reply_to"))
+            try:
+                self.queue_consumer.ack_message(message)
+            except Exception:  # the channel went with it: RabbitMQ delivers the request again
+                log.warning("rpc_request_not_acknowledged", reply_to=message.properties.get("reply_to"))
         return result, exc_info
 
 
@@ -169,6 +255,7 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
                 idempotency_key=data.get("idempotency_key"),
                 scope_district=data.get("scope_district"),
                 request_key=data.get("request_key"),
+                deadline=data.get("deadline"),
             )
 
         return metadata
@@ -309,6 +396,8 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                 try:
                     data = load_command(schema, payload)
                     recorded = replayed(self.store, meta.command_key, fingerprint)
+                    if not recorded:
+                        refuse_if_expired(meta)
                     result = recorded or _run_with_retries(fn, self, data, retries)
                     outcome = "ok"
                     if isinstance(result, dict) and "event_ids" in result:
@@ -373,6 +462,23 @@ def replayed(store: EventStore, key: str | None, fingerprint: str | None) -> dic
     if recorded.refusal is not None:
         raise ServiceError(json.dumps(recorded.refusal, ensure_ascii=False))
     return recorded.answer
+
+
+def refuse_if_expired(meta: Metadata, margin: float = 0.0) -> None:
+    """DeadlineExceeded when the caller has stopped (or, ``margin`` seconds from now, will have stopped) waiting:
+    the command is then not done, as the caller's 503 says."""
+    if expired(meta.deadline, time.time(), margin):
+        log.warning("command_past_deadline", deadline=meta.deadline, margin=margin)
+        raise DeadlineExceeded(
+            "the command arrived after its caller stopped waiting; it was not done",
+            details={"deadline": meta.deadline},
+        )
+
+
+def rpc_proxy(service: str) -> RpcProxy:
+    """The gateway's RPC proxy of ``service``: its requests expire in RabbitMQ after ``RPC_TIMEOUT`` (the
+    gateway's wait for an answer), so a request still queued when the caller gave up is never delivered."""
+    return RpcProxy(service, expiration=settings().rpc_timeout)
 
 
 def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any], retries: int) -> Any:
@@ -461,6 +567,7 @@ class DomainService:
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
         command = meta.command_key and Idempotency(meta.command_key, self.name, result, current_fingerprint())
+        refuse_if_expired(meta, COMMIT_MARGIN_SECONDS)
         envelopes = self.store.save_all((*aggregates, *following), meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
@@ -485,6 +592,17 @@ class DomainService:
         """The latest events this service recorded for ``actor``, newest first (the audit trail)."""
         found = self.store.events_by_actor(query["actor"], query["limit"])
         return [{k: getattr(e, k) for k in self.AUDIT_KEYS} for e in found]
+
+    @command()
+    def store_head(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The newest event of this service's store and how far its relay got: what the gateway measures the data
+        center's freshness from, end to end (an outbox that cannot publish shows there, not only on the topic)."""
+        last = self.store.last_position()
+        return {
+            "last_position": last,
+            "last_event_at": self.store.recorded_at(last) if last else None,
+            "relay_position": self.store.relay_position(topic_for(self.name)),
+        }
 
     @http("GET", "/metrics")  # type: ignore[untyped-decorator]
     def metrics(self, request: Request) -> Response:

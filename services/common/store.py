@@ -77,6 +77,36 @@ relay_progress_table = sa.Table(
     sa.Column("position", sa.BigInteger(), nullable=False),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
+relay_logs_table = sa.Table(
+    "relay_logs",
+    metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("topic_id", sa.String(64), nullable=False),
+    sa.Column("marks", sa.Text(), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class RelayLog:
+    """The topic a relay's acknowledged position is on (the broker's topic id) and, per partition, the offset
+    after the last event the broker acknowledged to it: a broker whose topic has another id, or a partition
+    that ends before its mark, has lost events the position counts as published."""
+
+    topic_id: str
+    marks: dict[int, int]
+
+
+rpc_redeliveries_table = sa.Table(
+    "rpc_redeliveries",
+    metadata,
+    sa.Column("correlation_id", sa.String(200), primary_key=True),
+    sa.Column("routing_key", sa.String(200), nullable=False),
+    sa.Column("redeliveries", sa.Integer(), nullable=False),
+    sa.Column("first_at", sa.String(40), nullable=False),
+    sa.Column("dead_lettered_at", sa.String(40)),
+    sa.Column("request", sa.Text()),
+)
 
 
 command_log_table = sa.Table(
@@ -510,13 +540,62 @@ class EventStore:
         rows = fetch(self.engine, _RELAY_POSITION, {"t": topic})[1]
         return int(rows[0][0]) if rows else 0
 
-    def set_relay_position(self, topic: str, position: int) -> None:
-        """Record that every event up to ``position`` was acknowledged on ``topic``."""
-        values = {"t": topic, "position": position, "updated_at": iso(utc_now())}
+    def set_relay_position(self, topic: str, position: int, log: RelayLog | None = None) -> None:
+        """Record that every event up to ``position`` was acknowledged on ``topic`` (and, with ``log``, on which
+        log and up to which offsets, in the same transaction)."""
+        now = iso(utc_now())
+        values = {"t": topic, "position": position, "updated_at": now}
         with self.engine.begin() as conn:
             if not conn.execute(_SET_RELAY_POSITION, values).rowcount:
-                row = {"topic": topic, "position": position, "updated_at": values["updated_at"]}
+                row = {"topic": topic, "position": position, "updated_at": now}
                 conn.execute(relay_progress_table.insert(), row)
+            if log is not None:
+                self._write_relay_log(conn, topic, log, now)
+
+    def count_redelivery(self, correlation_id: str, routing_key: str) -> int:
+        """Count one more delivery again of the RPC request ``correlation_id``; how many there have been."""
+        t = rpc_redeliveries_table
+        key = t.c.correlation_id == correlation_id
+        with self.engine.begin() as conn:
+            if not conn.execute(t.update().where(key).values(redeliveries=t.c.redeliveries + 1)).rowcount:
+                row = {"correlation_id": correlation_id, "routing_key": routing_key, "redeliveries": 1}
+                conn.execute(t.insert(), row | {"first_at": iso(utc_now())})
+            return int(conn.execute(sa.select(t.c.redeliveries).where(key)).scalar_one())
+
+    def dead_letter_request(self, correlation_id: str, request: str) -> None:
+        """Keep the RPC request ``correlation_id`` that was not handled (its body, when) for inspection."""
+        t = rpc_redeliveries_table
+        values = {"dead_lettered_at": iso(utc_now()), "request": request[:65536]}
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.correlation_id == correlation_id).values(**values))
+
+    def dead_lettered_requests(self) -> list[dict[str, Any]]:
+        """The RPC requests dead-lettered, oldest first."""
+        t = rpc_redeliveries_table
+        with self.engine.connect() as conn:
+            query = sa.select(t).where(t.c.dead_lettered_at.is_not(None)).order_by(t.c.dead_lettered_at)
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def relay_log(self, topic: str) -> RelayLog | None:
+        """The log the relay of ``topic`` last recorded (None before its first acknowledged round)."""
+        t = relay_logs_table.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.topic_id, t.marks).where(t.topic == topic)).first()
+        if row is None:
+            return None
+        return RelayLog(str(row.topic_id), {int(p): int(o) for p, o in json.loads(row.marks).items()})
+
+    def set_relay_log(self, topic: str, log: RelayLog) -> None:
+        """Record the log the relay of ``topic`` publishes to (its position unchanged)."""
+        with self.engine.begin() as conn:
+            self._write_relay_log(conn, topic, log, iso(utc_now()))
+
+    @staticmethod
+    def _write_relay_log(conn: sa.Connection, topic: str, log: RelayLog, now: str) -> None:
+        values = {"topic_id": log.topic_id, "marks": json.dumps(log.marks, sort_keys=True), "updated_at": now}
+        table = relay_logs_table
+        if not conn.execute(table.update().where(table.c.topic == topic).values(**values)).rowcount:
+            conn.execute(table.insert(), {"topic": topic, **values})
 
 
 def _command_column(command: str, fingerprint: str | None) -> str:

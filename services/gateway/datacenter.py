@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -603,6 +603,30 @@ def _month_start(today: date, back: int) -> date:
     """The first day of the month ``back`` months before ``today``'s."""
     index = today.year * 12 + today.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)
+
+
+def store_freshness(head: dict[str, Any] | None, projected_last_event_at: str | None, now: datetime) -> dict[str, Any]:
+    """How far the data center is behind one service's **store** (not its topic), end to end.
+
+    ``head`` is the service's ``store_head`` (its newest event's position and time, and how far its relay got;
+    None when the service did not answer), ``projected_last_event_at`` the time of the newest event of its topic
+    the data center applied. When the store holds an event newer than any applied, the data center is behind
+    by at least the age of the store's newest event (``lag_seconds``: the oldest event not applied is at
+    least that old); otherwise by 0. ``unpublished_events`` are those the broker has not acknowledged: an
+    outbox that cannot publish shows as growing lag here and as ``OutboxBacklogStale`` in the alerts.
+    """
+    if head is None:
+        return {"available": False, "lag_seconds": None, "unpublished_events": None}
+    last_at = head.get("last_event_at")
+    behind = bool(last_at) and (projected_last_event_at is None or projected_last_event_at < last_at)
+    lag = max((now - datetime.fromisoformat(last_at)).total_seconds(), 0.0) if behind and last_at else 0.0
+    return {
+        "available": True,
+        "store_last_event_at": last_at,
+        "projected_last_event_at": projected_last_event_at,
+        "lag_seconds": round(lag, 3),
+        "unpublished_events": int(head["last_position"]) - int(head["relay_position"]),
+    }
 
 
 def freshness(status: dict[str, Any]) -> dict[str, Any]:

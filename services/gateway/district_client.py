@@ -29,7 +29,7 @@ from typing import Any
 from kafka import TopicPartition
 
 from services.common import contracts
-from services.common.broker import make_consumer, make_producer
+from services.common.broker import make_consumer, make_producer, require_topics
 from services.common.errors import ContractViolation
 from services.common.inbound import inbound_topic, rejected_topic
 from services.common.progress import Progress
@@ -84,7 +84,11 @@ def envelope(
 def send(
     bootstrap: str, district: str, message_type: str, path: Path, id_prefix: str | None = None, version: int = 1
 ) -> int:
-    """Send every payload of ``path``; returns how many were sent (acknowledged by the broker)."""
+    """Send every payload of ``path``; returns how many were sent (acknowledged by the broker).
+
+    The district's topic must exist (the platform makes it): sending would otherwise make it, on Tansu, with a
+    partition count of the broker's own."""
+    require_topics(bootstrap, [inbound_topic(district)])
     producer = make_producer(bootstrap)
     prefix = id_prefix or path.stem
     progress = Progress(f"send {path.name}")

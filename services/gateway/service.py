@@ -14,12 +14,15 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine
+from services.common.events import utc_now
 from services.common.health import HealthChecks, HealthProvider
+from services.common.log import get_logger
 from services.common.metrics import UP, render_metrics
 from services.common.projector import Projector
 from services.common.rpc import ActorQuerySchema, ProjectorRunner
 from services.common.rpc import load_command as validated
-from services.common.settings import SERVICES, settings
+from services.common.settings import SERVICES, settings, topic_for
+from services.gateway import datacenter as dc
 from services.gateway import views
 from services.gateway.api.assets import AssetsApi
 from services.gateway.api.datacenter import DataCenterApi
@@ -31,6 +34,8 @@ from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
 from services.gateway.inbound import DistrictInboundApi
 from services.gateway.openapi import OpenApiRoutes
 from services.gateway.web import GatewayDatabase, RequestContext, api, call
+
+log = get_logger()
 
 
 def data_center_projector(service: str) -> Projector:
@@ -102,5 +107,21 @@ class GatewayService(
 
     @api("GET", "/api/v1/projections", roles=READERS | OPERATORS)
     def projections(self, request: Request, principal: Principal) -> dict[str, Any]:
-        """The position each projection reflects and when its newest event was recorded."""
-        return {"projectors": [self.datacenter.status()]}
+        """Where each projection stands, what it dead-lettered, and how far it is behind each store.
+
+        Per projector: the position per partition, the newest applied event's time (per topic too), the dead
+        letters it sent by topic and reason. Per service (``stores``): how far the data center is behind the
+        service's store, end to end (``datacenter.store_freshness``), and the events its relay has not published.
+        """
+        status = self.datacenter.status()
+        now = utc_now()
+        stores = {}
+        for service in SERVICES:
+            try:
+                head = call(getattr(self, service).store_head, {})
+            except Exception as exc:  # a service down: said so, the others still reported
+                log.warning("store_head_unavailable", service=service, error=repr(exc)[:200])
+                head = None
+            projected = status.get("topics_last_event_at", {}).get(topic_for(service))
+            stores[service] = dc.store_freshness(head, projected, now)
+        return {"projectors": [status], "stores": stores}

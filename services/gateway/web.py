@@ -115,9 +115,19 @@ class InboundRoute:
 
 
 def call(method: Any, payload: dict[str, Any]) -> Any:
-    """Call a service over RPC with the configured timeout."""
-    with eventlet.Timeout(settings().rpc_timeout, ServiceUnavailable("the service did not answer in time")):
+    """Call a service over RPC with the configured timeout, telling it the deadline (``services.common.deadlines``):
+    a service that gets the request after the gateway stopped waiting does not act, so a 503 means not done."""
+    timeout = settings().rpc_timeout
+    _set_deadline(method, time.time() + timeout)
+    with eventlet.Timeout(timeout, ServiceUnavailable("the service did not answer in time")):
         return method.call_async(payload).result()
+
+
+def _set_deadline(method: Any, deadline: float) -> None:
+    """Put ``deadline`` in the RPC context the proxy method sends (its worker's context data)."""
+    worker_ctx = getattr(method, "worker_ctx", None)
+    if worker_ctx is not None:
+        worker_ctx.data["deadline"] = deadline
 
 
 def _error_response(exc: Exception) -> Response:

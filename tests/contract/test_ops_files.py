@@ -21,6 +21,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from services.common import metrics, settings
+from services.common.processes import SUPERVISOR_METRICS_PORT
 from services.common.settings import SERVICE_PORTS, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,7 +228,8 @@ def test_the_local_scrape_config_covers_every_service_and_the_gateway() -> None:
     config = yaml.safe_load((INFRA / "prometheus" / "prometheus.yml").read_text())
     (job,) = config["scrape_configs"]
     targets = {c["labels"]["service"]: c["targets"] for c in job["static_configs"]}
-    assert targets == {name: [f"127.0.0.1:{port}"] for name, port in SERVICE_PORTS.items()}
+    expected = {name: [f"127.0.0.1:{port}"] for name, port in SERVICE_PORTS.items()}
+    assert targets == expected | {"supervisor": [f"127.0.0.1:{SUPERVISOR_METRICS_PORT}"]}  # make run's supervisor
     assert job["honor_labels"] is True and config["rule_files"] == ["alerts.yml"]
 
 

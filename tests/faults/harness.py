@@ -24,15 +24,17 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from kafka import KafkaProducer
 from sqlalchemy.engine import Engine
 
+from services.common.broker import make_producer
 from services.common.db import create_db_engine, reader
 from services.common.dlq import DeadLetterRecord, read_dead_letters
 from services.common.events import Envelope
@@ -525,9 +527,13 @@ def check_invariants(
     platform: FaultPlatform,
     outcomes: list[Outcome],
     allow_dead_letter: Callable[[DeadLetterRecord], bool] = lambda _: False,
+    district_agencies: Collection[str] = (),
 ) -> Report:
     """Assert every accepted command's events are stored exactly once, on Kafka at least once, and in
-    every projection exactly once; a refused or unanswered command must have stored nothing twice."""
+    every projection exactly once; a refused or unanswered command must have stored nothing twice.
+
+    ``district_agencies`` are agencies registered by district messages the broker acknowledged: each must be in
+    the store exactly once too (and so in every projection)."""
     started = time.monotonic()
     refused = [o for o in outcomes if not o.accepted]
     assert not refused, "commands not accepted: " + "; ".join(
@@ -545,6 +551,11 @@ def check_invariants(
         assert per_key[key] == 1, f"{key} is in the store {per_key[key]} times"
         answered = set(outcome.body["event_ids"])
         assert answered and answered <= stored, f"{key}: answered event ids {answered - stored} are not stored"
+    for agency in district_agencies:
+        assert per_key["agency", agency] == 1, (
+            f"district agency {agency} is in the store {per_key['agency', agency]} times"
+        )
+    issued |= {("agency", agency) for agency in district_agencies}
     assert set(per_key) <= issued, f"events nobody asked for: {sorted(set(per_key) - issued)[:10]}"
 
     deadline = time.monotonic() + CONVERGE_SECONDS
@@ -571,3 +582,79 @@ def check_invariants(
     assert not unexpected, f"unexpected dead letters: {unexpected[:5]}"
     retried = sum(1 for o in outcomes if o.attempts > 1)
     return Report(len(outcomes), retried, len(events), len(on_kafka), expected, letters, time.monotonic() - started)
+
+
+# -- district traffic --------------------------------------------------------------------------------
+
+DISTRICT = "320402"
+INBOUND = f"district.{DISTRICT}.inbound"
+
+
+class DistrictTraffic:
+    """A district's system sending agency registrations one after another; a message counts once the broker
+    acknowledged it. A send that failed is sent again with the same message id by a new producer (a producer a
+    fresh broker does not know never succeeds again), as a district's own client would."""
+
+    def __init__(self, platform: FaultPlatform, pause: float = 0.1) -> None:
+        self.platform = platform
+        self.pause = pause
+        self.tag = uuid.uuid4().hex[:6]
+        self.acknowledged: list[str] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._held = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="district", daemon=True)
+
+    def __enter__(self) -> DistrictTraffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def hold(self) -> None:
+        """Stop sending (the message being sent is finished first)."""
+        self._held.set()
+        time.sleep(11)  # longer than a send's own wait for its acknowledgement
+
+    def resume(self) -> None:
+        self._held.clear()
+
+    def _run(self) -> None:
+        producer: KafkaProducer | None = None
+        n = 0
+        while not self._stop.is_set():
+            if self._held.is_set():
+                self._stop.wait(0.1)
+                continue
+            agency = f"DA-{self.tag}-{n}"
+            message = {
+                "message_id": f"dm-{self.tag}-{n}",
+                "message_type": "office_space.register_agency",
+                "schema_version": 1,
+                "district": DISTRICT,
+                "sent_at": "2026-11-23T08:00:00+08:00",
+                "payload": agency_body(agency, 30),
+            }
+            try:
+                producer = producer or make_producer(self.platform.bootstrap, max_block_ms=3000)
+                producer.send(INBOUND, key=message["message_id"].encode(), value=json.dumps(message).encode()).get(10)
+            except Exception:
+                self.failures += 1
+                if producer is not None:
+                    producer.close(timeout=0)
+                producer = None
+                self._stop.wait(0.5)
+                continue
+            self.acknowledged.append(agency)
+            n += 1
+            self._stop.wait(self.pause)
+        if producer is not None:
+            producer.close(timeout=1)
+
+
+def applied(platform: FaultPlatform, agencies: list[str]) -> bool:
+    """Whether every one of ``agencies`` (registered by district messages) is in the office-space store."""
+    registered = {e.payload["agency_id"] for e in store_events(platform) if e.event_type == "AgencyRegistered"}
+    return set(agencies) <= registered

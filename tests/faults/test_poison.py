@@ -66,4 +66,10 @@ def test_poison_messages_are_dead_lettered_and_never_stop_the_projectors(start_p
             assert letter is not None, f"{projector} did not dead-letter {source} ({reason})"
             assert (letter.reason, bool(letter.detail)) == (reason, True), letter.describe()
     assert len(report.dead_letters) == len(expected) * len(PROJECTORS)  # each once per projector
+    # /projections counts the data center's own: 11 poison messages, by reason 3 + 2 + 5 + 1 (as _poison lists them)
+    status, body, _ = platform.request("GET", "/api/v1/projections", token=token)
+    assert status == 200
+    assert body["projectors"][0]["dead_lettered"] == {
+        TOPIC: {"malformed_json": 3, "malformed_envelope": 2, "contract_violation": 5, "projection_failed": 1}
+    }
     print(report)

@@ -129,7 +129,7 @@ def test_commits_made_while_the_relay_lingers_go_out_in_one_round(tmp_path: Path
     relay = _relay(store, tansu, topic)
     rounds: list[int] = []
     recorded = store.set_relay_position
-    store.set_relay_position = lambda t, position: (rounds.append(position), recorded(t, position))  # type: ignore[method-assign]
+    store.set_relay_position = lambda t, position, log=None: (rounds.append(position), recorded(t, position, log))  # type: ignore[method-assign]
     stop = threading.Event()
     runner = threading.Thread(target=relay.run, args=(stop, 5.0, 0.5), daemon=True)
     runner.start()
@@ -146,3 +146,26 @@ def test_commits_made_while_the_relay_lingers_go_out_in_one_round(tmp_path: Path
         runner.join(10)
     assert rounds == [3]  # one round for the three commits, not one each
     assert len(read_topic(tansu, topic)) == 3
+
+
+def test_an_outbox_that_cannot_publish_shows_its_age_growing(tmp_path: Path) -> None:
+    """The alert on the outbox's age must fire when the broker is gone, not show the age of the last good round."""
+    from services.common.metrics import OUTBOX_AGE, OUTBOX_BACKLOG
+
+    store = EventStore.open(f"sqlite:///{tmp_path / 's.db'}", "office_space")
+    store.save(new_agency("U1"), meta())
+    store.save(new_agency("U2"), meta())
+    producer = make_producer("127.0.0.1:1", max_block_ms=300, request_timeout_ms=300, api_version=(2, 5))
+    relay = OutboxRelay(store, producer, "nowhere.events")
+    OUTBOX_BACKLOG.labels("office_space").set(0)  # as a last good round would have left them
+    OUTBOX_AGE.labels("office_space").set(0)
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        time.sleep(1.2)  # the two events are over a second old by the time a failed round reports
+        wait_until(lambda: OUTBOX_BACKLOG.labels("office_space")._value.get() == 2, 60, "the backlog gauge")
+        wait_until(lambda: OUTBOX_AGE.labels("office_space")._value.get() >= 1.0, 60, "the age gauge")
+    finally:
+        stop.set()
+        runner.join(60)

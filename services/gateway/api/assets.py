@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.assets import schemas as s
 from services.common.rpc import load_command as validated
+from services.common.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 
@@ -32,7 +32,7 @@ class AssetsApi:
     """Routes of the assets service."""
 
     db: Engine
-    assets = RpcProxy(AS)
+    assets = rpc_proxy(AS)
 
     # -- the ledger ----------------------------------------------------------------------------------
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.common.rpc import load_command as validated
+from services.common.rpc import rpc_proxy
 from services.energy import schemas as s
 from services.gateway.auth import OPERATORS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route, read_json
@@ -43,7 +43,7 @@ class EnergyApi:
     in one class, where a second ``resolve_anomaly`` would silently hide the first)."""
 
     db: Engine
-    energy = RpcProxy(EN)
+    energy = rpc_proxy(EN)
 
     # -- meters and readings -------------------------------------------------------------------------
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.common.db import reader
 from services.common.errors import NotFound
 from services.common.rpc import load_command as validated
+from services.common.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.schemas import AgencyListSchema
 from services.gateway.views import agencies
@@ -36,7 +36,7 @@ class OfficeSpaceApi:
     """Routes of the office-space service and the agency directory."""
 
     db: Engine
-    office_space = RpcProxy(OS)
+    office_space = rpc_proxy(OS)
 
     register_agency = command_route(
         "POST", "/api/v1/agencies", OS, "register_agency", s.RegisterAgencySchema, WRITERS, "district", 201

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.common.rpc import load_command as validated
+from services.common.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.procurement import schemas as s
@@ -34,7 +34,7 @@ class ProcurementApi:
     """Routes of the procurement service."""
 
     db: Engine
-    procurement = RpcProxy(PR)
+    procurement = rpc_proxy(PR)
 
     # -- catalog -------------------------------------------------------------------------------------
 

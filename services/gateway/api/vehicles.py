@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.common.errors import NotInScope
 from services.common.money import fen_from_yuan
+from services.common.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.vehicles import schemas as s
@@ -50,7 +50,7 @@ class VehiclesApi:
     """Routes of the vehicles service."""
 
     db: Engine
-    vehicles = RpcProxy(VH)
+    vehicles = rpc_proxy(VH)
 
     # -- quotas, vehicles, disposal ------------------------------------------------------------------
 

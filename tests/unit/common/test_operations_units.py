@@ -114,13 +114,17 @@ def test_replicated_topics_are_created_with_min_insync_replicas(monkeypatch: pyt
         def create_topics(self, topics: list[Any]) -> None:
             created.extend(topics)
 
+        def describe_topics(self, topics: list[str]) -> list[dict[str, Any]]:
+            return [{"name": t, "topic_id": f"id-{t}", "error_code": 0, "partitions": [{}, {}, {}]} for t in topics]
+
         def close(self) -> None:
             pass
 
     monkeypatch.setattr(broker, "KafkaAdminClient", FakeAdmin)
     broker.ensure_topics("k:9092", ["energy.events", "energy.events.dlq"], 12, replication=3, min_insync_replicas=2)
-    broker.ensure_topics("k:9092", ["local.events"], 3, replication=1)
+    logs = broker.ensure_topics("k:9092", ["local.events"], 3, replication=1)
     replicated, local = created
+    assert logs == {"local.events": broker.TopicLog("local.events", "id-local.events", 3)}  # each topic as it is now
     assert (replicated.name, replicated.num_partitions, replicated.replication_factor) == ("energy.events.dlq", 12, 3)
     assert replicated.topic_configs == {"min.insync.replicas": "2"}
     assert local.replication_factor == 1 and not local.topic_configs

@@ -50,13 +50,20 @@ def test_an_answer_the_broker_cannot_take_is_given_up_and_the_worker_ends_normal
     assert _consumer().handle_result(Message(), {"id": "A1"}, None) == ({"id": "A1"}, None)
 
 
-def test_other_errors_still_end_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_other_failure_to_answer_is_contained_and_the_request_acknowledged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer RabbitMQ refuses (or a bug in sending it) used to end the worker and kill the service, and the
+    request, left unacknowledged, killed every restart again: now it is logged and the request acknowledged."""
+
     def bug(self: Any, result: Any, exc_info: Any) -> Any:
         raise TypeError("a bug")
 
     monkeypatch.setattr(_Responder, "send_response", bug)
-    with pytest.raises(TypeError):
-        _consumer().handle_result(Message(), None, None)
+    acked: list[Any] = []
+    consumer = _consumer()
+    consumer.queue_consumer = type("Queue", (), {"ack_message": staticmethod(acked.append)})()
+    message = Message()
+    assert consumer.handle_result(message, {"id": "A1"}, None) == ({"id": "A1"}, None)
+    assert acked == [message]
 
 
 def test_an_answer_is_sent_without_waiting_for_a_publisher_confirm(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,75 @@
+"""A command that reaches its service after the caller's deadline is not done (so the caller's 503 is true)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.common.deadlines import COMMIT_MARGIN_SECONDS
+from services.common.events import Metadata
+from services.common.rpc import ServiceError
+from services.office_space import views
+from services.office_space.service import OfficeSpaceService
+from tests.integration.harness import ServiceHarness
+
+
+def _agency(agency_id: str) -> dict[str, Any]:
+    return {
+        "agency_id": agency_id,
+        "name": "天宁区教育局",
+        "district": "320402",
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": 40,
+    }
+
+
+def _office_space(tmp_path: Path, deadline: float | None, key: str | None = None) -> ServiceHarness:
+    harness = ServiceHarness(
+        f"sqlite:///{tmp_path / 'office_space.db'}",
+        "office_space",
+        OfficeSpaceService,
+        views.OfficeSpaceViews(),
+        ["office_space_views"],
+        [("AG-KNOWN", "320402")],
+    )
+    harness.service.context = lambda: Metadata(actor="city_admin:test", deadline=deadline, idempotency_key=key)
+    return harness
+
+
+def test_a_command_past_its_deadline_is_refused_and_stores_nothing(tmp_path: Path) -> None:
+    office = _office_space(tmp_path, deadline=time.time() - 5)  # the gateway gave up 5 s ago
+    with pytest.raises(ServiceError) as refused:
+        office.service.register_agency(_agency("AG-LATE"))
+    assert (refused.value.code, refused.value.http_status) == ("deadline_exceeded", 503)
+    assert office.store.last_position() == 0
+
+
+def test_a_command_with_less_than_the_commit_margin_left_is_not_committed(tmp_path: Path) -> None:
+    # it starts in time, but the caller will have given up before a commit and its answer could get back
+    office = _office_space(tmp_path, deadline=time.time() + COMMIT_MARGIN_SECONDS / 2)
+    with pytest.raises(ServiceError) as refused:
+        office.service.register_agency(_agency("AG-TIGHT"))
+    assert refused.value.code == "deadline_exceeded"
+    assert office.store.last_position() == 0
+
+
+def test_a_command_in_time_is_done(tmp_path: Path) -> None:
+    office = _office_space(tmp_path, deadline=time.time() + 10)
+    answer = office.service.register_agency(_agency("AG-ON-TIME"))
+    assert answer["id"] == "AG-ON-TIME"
+    assert office.store.last_position() == 1  # AgencyRegistered
+
+
+def test_a_repeat_past_its_deadline_still_gets_the_recorded_answer(tmp_path: Path) -> None:
+    # the first attempt was done; its answer was lost; the client's retry arrives late: it was done, say so
+    office = _office_space(tmp_path, deadline=time.time() + 10, key="http:t:k-1")
+    done = office.service.register_agency(_agency("AG-ONCE"))
+    office.service.context = lambda: Metadata(
+        actor="city_admin:test", deadline=time.time() - 5, idempotency_key="http:t:k-1"
+    )
+    assert office.service.register_agency(_agency("AG-ONCE")) == done
+    assert office.store.last_position() == 1
