@@ -25,10 +25,13 @@ from services.vehicles.domain import (
     VehicleIsDisposed,
     VehicleIsSealed,
     WrongEnergyCarrier,
+    consumption_per_100km,
     cost_per_km,
+    costs_by_kind,
     monthly_costs,
     repair_outliers,
     robust_z_scores,
+    year_window,
 )
 from tests.unit.vehicles.builders import electric_car, gasoline_car
 
@@ -268,3 +271,26 @@ def test_disposal_by_auction_records_its_proceeds_and_ends_the_vehicle() -> None
         _fuel(car, "F-after", 20, None, refuelled_at="2026-07-01T10:00:00+08:00")
     with pytest.raises(VehicleIsDisposed):
         car.seal("S1", "2026-10-01", "2026-10-07", "x")
+
+
+def test_a_period_s_cost_by_kind_counts_only_the_months_a_premium_covers_in_it() -> None:
+    items = [
+        # 36,500 fen for 2025-12-01..2026-11-30 (365 days): 31 days fall in 2025, 334 in 2026
+        CostItem("insurance", 36_500, "2025-11-28", "2025-12-01", "2026-11-30"),
+        CostItem("fuel", 20_000, "2026-03-04"),
+        CostItem("fuel", 9_900, "2027-01-02"),  # next year: left out
+    ]
+    assert year_window(2026) == ("2026-01", "2026-12")
+    # 2026: insurance 36,500 × 334 / 365 = 33,400 (whole fen per month, the rounding on the last month) + fuel
+    assert costs_by_kind(items, *year_window(2026)) == {"insurance": 33_400, "fuel": 20_000}
+    # 2025: only December's 31 days: 36,500 × 31 / 365 = 3,100; a year without costs is empty, not zeros
+    assert costs_by_kind(items, *year_window(2025)) == {"insurance": 3_100}
+    assert costs_by_kind([], *year_window(2026)) == {}
+
+
+def test_consumption_per_100km_is_weighted_by_the_measured_distance() -> None:
+    # windows: 40 L over 500 km (8.0 L/100 km) and 10 L over 50 km (20.0 L/100 km)
+    # (40 + 10) / (500 + 50) × 100 = 9.0909… → 9.09; the unweighted mean of windows would be 14.0
+    assert consumption_per_100km([(40.0, 500.0), (10.0, 50.0)]) == 9.09
+    assert consumption_per_100km([(45.0, 300.0)]) == 15.0  # 45 / 300 × 100
+    assert consumption_per_100km([]) is None  # nothing measured: no figure, never 0
