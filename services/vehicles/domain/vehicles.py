@@ -188,9 +188,11 @@ class NotOnThisTrip(RuleViolation):
 
 
 class VehicleDoubleBooked(VehicleBusy):
-    """The vehicle is held for another trip whose planned time overlaps this one's."""
+    """The vehicle is held for another trip whose planned time overlaps this one's: a conflict with another
+    record (409, as the README promises), not invalid input — it goes away when that trip is cancelled."""
 
     code = "vehicle_double_booked"
+    http_status = 409
 
 
 class SealNotFound(RuleViolation):
