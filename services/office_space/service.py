@@ -358,9 +358,9 @@ class OfficeSpaceService(DomainService):
 
     @command(s.AddUnitSchema)
     def add_property_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """AddPropertyUnit: a lettable unit."""
+        """AddPropertyUnit: a lettable unit, added today or on a past ``added_on``."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost_fen"], _today())
+        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost_fen"], _today(), cmd["added_on"])
         return self.save(prop)
 
     @command(s.LetUnitSchema)
@@ -370,11 +370,11 @@ class OfficeSpaceService(DomainService):
         prop.let(cmd["unit_id"], cmd["tenant"], cmd["monthly_rent_fen"], cmd["start_on"], cmd["end_on"])
         return self.save(prop)
 
-    @command(s.UnitSchema)
+    @command(s.VacateUnitSchema)
     def vacate_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """VacateUnit: a let unit becomes vacant."""
+        """VacateUnit: a let unit becomes vacant, today or on a past ``vacated_on``."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.vacate(cmd["unit_id"], _today())
+        prop.vacate(cmd["unit_id"], _today(), cmd["vacated_on"])
         return self.save(prop)
 
     @command(s.ReceiveRentSchema)
@@ -404,5 +404,4 @@ class OfficeSpaceService(DomainService):
         prop = self.store.find(OperatingProperty, query["property_id"])
         if prop is None:
             raise NotFound(f"property {query['property_id']} not found")
-        year = query["year"]
-        return {"property_id": prop.id, "district": prop.district, **prop.performance(year, prop.vacant_months(year))}
+        return {"property_id": prop.id, "district": prop.district, **prop.year_performance(query["year"], _today())}

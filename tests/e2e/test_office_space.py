@@ -195,7 +195,7 @@ def test_overdue_inspection_findings_and_operating_property_performance(
         "baseline_vacancy_cost_fen": 2_000_000,
     }
     assert platform.request("POST", "/api/v1/operating-properties", prop, admin)[0] == 201
-    unit = {"unit_id": "U1", "area_m2": 120, "monthly_fixed_cost_fen": 150_000}
+    unit = {"unit_id": "U1", "area_m2": 120, "monthly_fixed_cost_fen": 150_000, "added_on": "2025-01-01"}
     assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units", unit, admin)[0] == 201
     tenancy = {"tenant": "常州某书店", "monthly_rent_fen": 900_000, "start_on": "2026-01-01", "end_on": "2028-12-31"}
     assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units/U1/tenancy", tenancy, admin)[0] == 200

@@ -1,0 +1,40 @@
+"""Effective dates of facts recorded after they happened (a city bringing its history in).
+
+A command that records a fact may carry the day the fact happened (a unit added in 2020, a tenancy vacated in
+June, a loan issued last month). The day is the fact's, ``recorded_at`` on the envelope is the day it was
+typed in; figures and the ages of findings count from the fact's day. One rule for every such date, here:
+
+- it lies between ``EARLIEST_FACT_DAY`` and ``LATEST_FACT_DAY`` (a year 0026 or 9999 is a typo, not history);
+- a fact that has happened is not in the future (Beijing date); only a planned fact (a tenancy's end, a loan's
+  due date, a cover period) may be.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+from services.common.errors import ValidationFailed
+
+EARLIEST_FACT_DAY: Final = date(1900, 1, 1)
+"""The first day a fact may carry: nothing the platform records is older."""
+
+LATEST_FACT_DAY: Final = date(2100, 12, 31)
+"""The last day a planned fact may carry (leases and plans run decades ahead at most)."""
+
+
+def fact_day(field: str, day: date | None, today: date, planned: bool = False) -> date:
+    """The effective day of a fact: ``day`` when given, else ``today`` (the fact happens now).
+
+    Refused (422 with the field's reason) outside 1900..2100, and after ``today`` unless the fact is
+    ``planned``."""
+    if day is None:
+        return today
+    if not EARLIEST_FACT_DAY <= day <= LATEST_FACT_DAY:
+        bounds = f"must be between {EARLIEST_FACT_DAY.isoformat()} and {LATEST_FACT_DAY.isoformat()}"
+        raise ValidationFailed(f"{field} {day.isoformat()} is out of range", fields={field: [bounds]})
+    if not planned and day > today:
+        raise ValidationFailed(
+            f"{field} {day.isoformat()} is in the future", fields={field: [f"must not be after {today.isoformat()}"]}
+        )
+    return day
