@@ -28,6 +28,8 @@ from services.office_space.domain import (
     Lease,
     OperatingProperty,
     RepairProject,
+    require_citing_inspection,
+    require_lease_references,
 )
 
 IDLE_CHECK_SECONDS = 24 * 3600
@@ -201,7 +203,7 @@ class OfficeSpaceService(DomainService):
     @command(s.RequestLeaseSchema)
     def request_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RequestLease: rent out or lend rooms; approval comes first."""
-        building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        building = self._building_of(cmd["agency_id"], cmd["building_id"], cmd["room_ids"])
         lease = Lease.request(
             _new_id(cmd["lease_id"], "LS"),
             cmd["agency_id"],
@@ -240,8 +242,11 @@ class OfficeSpaceService(DomainService):
 
     @command(s.RecordUnapprovedLeaseSchema)
     def record_unapproved_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """RecordUnapprovedLease: an inspection found rooms let without approval (a finding)."""
-        building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        """RecordUnapprovedLease: an inspection found rooms let without approval (a finding), dated the day of
+        the inspection it cites (its age counts from then, not from the day it was typed in)."""
+        building = self._building_of(cmd["agency_id"], cmd["building_id"], cmd["room_ids"])
+        inspection = self.store.find(Inspection, cmd["inspection_id"])
+        require_citing_inspection(cmd["inspection_id"], inspection.agency_id if inspection else None, cmd["agency_id"])
         lease = Lease.found_unapproved(
             _new_id(cmd["lease_id"], "LS"),
             cmd["agency_id"],
@@ -250,13 +255,17 @@ class OfficeSpaceService(DomainService):
             cmd["room_ids"],
             cmd["counter_party"],
             cmd["inspection_id"],
-            _today(),
+            date.fromisoformat(inspection.inspected_on) if inspection else _today(),
         )
         return self.save(lease)
 
-    def _building_of(self, agency_id: str, building_id: str) -> Building:
-        self.store.load(Agency, agency_id)
+    def _building_of(self, agency_id: str, building_id: str, room_ids: list[str] | None = None) -> Building:
+        """The building a lease or a repair names, checked: of the agency's district, holding the rooms named."""
+        agency = self.store.load(Agency, agency_id)
         building: Building = self.store.load(Building, building_id)
+        require_lease_references(
+            str(agency.district), building.id, str(building.district), building.rooms, room_ids or []
+        )
         return building
 
     # -- repair projects -----------------------------------------------------------------------------
@@ -323,7 +332,12 @@ class OfficeSpaceService(DomainService):
         """OpenInspection: a special inspection (专项巡检) of an agency."""
         agency = self.store.load(Agency, cmd["agency_id"])
         inspection = Inspection.open(
-            _new_id(cmd["inspection_id"], "INS"), agency.id, str(agency.district), cmd["topic"], cmd["inspected_on"]
+            _new_id(cmd["inspection_id"], "INS"),
+            agency.id,
+            str(agency.district),
+            cmd["topic"],
+            cmd["inspected_on"],
+            _today(),
         )
         return self.save(inspection)
 

@@ -132,6 +132,13 @@ def test_rooms_leases_and_repairs_follow_their_rules(platform: Platform, city: d
     # money is integer fen: yuan with decimals are refused, not rounded
     status, body, _ = platform.request("POST", "/api/v1/leases", lease | {"monthly_rent_fen": 6500.5}, admin)
     assert (status, list(body["fields"])) == (422, ["monthly_rent_fen"])
+    # references are checked: a room that is not in the building answers as missing, with the field
+    stranger = lease | {"lease_id": f"LX-{tag}", "monthly_rent_fen": 650_000, "room_ids": [f"M1-{tag}", "NO-SUCH"]}
+    status, body, _ = platform.request("POST", "/api/v1/leases", stranger, admin)
+    assert (status, body["fields"]) == (404, {"room_ids": [f"not in building {city['building']}: NO-SUCH"]})
+    found = {k: lease[k] for k in ("agency_id", "building_id", "room_ids", "counter_party")}
+    status, body, _ = platform.request("POST", "/api/v1/leases/unapproved", found | {"inspection_id": "NEVER"}, admin)
+    assert (status, list(body["fields"])) == (404, ["inspection_id"])  # an inspection that was never opened
     assert platform.request("POST", "/api/v1/leases", lease | {"monthly_rent_fen": 650_000}, admin)[0] == 201
     status, body, _ = platform.request("POST", f"/api/v1/leases/L-{tag}/activate", {}, admin)
     assert (status, body["error"]) == (422, "wrong_status")  # not approved yet

@@ -58,6 +58,8 @@ from services.office_space.domain.leases import (
     LeaseRejected,
     LeaseRequested,
     UnapprovedLeaseFound,
+    require_citing_inspection,
+    require_lease_references,
 )
 from services.office_space.domain.properties import (
     RENT_INCOME_GOAL,
@@ -143,4 +145,6 @@ __all__ = [
     "UnknownDistrict",
     "UnknownRank",
     "overdue",
+    "require_citing_inspection",
+    "require_lease_references",
 ]

@@ -7,7 +7,16 @@ from datetime import date
 import pytest
 
 from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, ValidationFailed, WrongStatus
-from services.office_space.domain import Inspection, InvalidPeriod, Lease, OperatingProperty, RepairProject, overdue
+from services.office_space.domain import (
+    Inspection,
+    InvalidPeriod,
+    Lease,
+    OperatingProperty,
+    RepairProject,
+    overdue,
+    require_citing_inspection,
+    require_lease_references,
+)
 
 TODAY = date(2026, 11, 23)
 
@@ -55,6 +64,32 @@ def test_a_lease_found_without_approval_is_a_finding_that_can_be_stopped() -> No
     found.end(TODAY)
 
 
+def test_a_lease_names_a_building_of_its_district_and_rooms_of_that_building() -> None:
+    require_lease_references("320402", "B1", "320402", {"R1", "R2"}, ["R1", "R2"])  # all known: accepted
+    with pytest.raises(NotFound) as other_building:
+        require_lease_references("320402", "B1", "320402", {"R1", "R2"}, ["R1", "R9"])
+    assert other_building.value.fields == {"room_ids": ["not in building B1: R9"]}
+    with pytest.raises(NotFound) as other_district:
+        require_lease_references("320402", "B7", "320412", {"R1"}, ["R1"])
+    assert other_district.value.fields == {"building_id": ["no such building in district 320402"]}
+
+
+def test_an_unapproved_lease_cites_an_opened_inspection_of_its_agency() -> None:
+    require_citing_inspection("I1", "A1", "A1")
+    for inspected in (None, "A2"):  # never opened, or an inspection of another agency
+        with pytest.raises(NotFound) as refused:
+            require_citing_inspection("I1", inspected, "A1")
+        assert refused.value.fields == {"inspection_id": ["no inspection of agency A1 with this id"]}
+
+
+def test_an_inspection_may_be_brought_in_from_the_past_but_not_the_future() -> None:
+    held = Inspection.open("I2", "A1", "320400", "专项巡检", date(2019, 5, 6), TODAY)
+    assert held.inspected_on == "2019-05-06"
+    with pytest.raises(ValidationFailed) as future:
+        Inspection.open("I3", "A1", "320400", "专项巡检", date(2026, 11, 24), TODAY)
+    assert future.value.fields == {"inspected_on": ["must not be after 2026-11-23"]}
+
+
 def project() -> RepairProject:
     return RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面防水与外墙修缮", 80_000_000, TODAY)
 
@@ -93,7 +128,7 @@ def test_changes_outside_the_approved_plan_are_flagged_and_need_a_reason() -> No
 
 
 def inspection() -> Inspection:
-    return Inspection.open("I1", "A1", "320400", "办公用房专项巡检", date(2026, 10, 1))
+    return Inspection.open("I1", "A1", "320400", "办公用房专项巡检", date(2026, 10, 1), TODAY)
 
 
 def test_a_finding_needs_a_deadline_after_the_inspection_and_is_rectified_once() -> None:

@@ -51,7 +51,7 @@ def _repair() -> d.RepairProject:
 
 
 def _inspection() -> d.Inspection:
-    i = d.Inspection.open("I1", "A1", "320400", "专项巡检", date(2026, 10, 1))
+    i = d.Inspection.open("I1", "A1", "320400", "专项巡检", date(2026, 10, 1), T)
     i.record_finding("F1", "idle", "闲置", date(2026, 11, 1))
     return i
 
