@@ -249,6 +249,7 @@ class AssetsService(DomainService):
             assets,
             cmd["due_on"],
             _today(),
+            cmd["lent_on"],
         )
         return self.save(loan, *assets)
 
@@ -257,7 +258,7 @@ class AssetsService(DomainService):
         """ReturnLoanItems: lent assets came back to the warehouse."""
         loan = self.store.load(WarehouseLoan, cmd["loan_id"])
         assets = self._assets(cmd["asset_ids"])
-        loan.return_items(assets, _today(), cmd["conditions"])
+        loan.return_items(assets, _today(), cmd["conditions"], cmd["returned_on"])
         return self.save(loan, *assets, answer={"outstanding_asset_ids": loan.outstanding})
 
     @command(s.FlagOverdueLoansSchema)
