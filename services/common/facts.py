@@ -11,7 +11,7 @@ typed in; figures and the ages of findings count from the fact's day. One rule f
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 
 from services.common.errors import ValidationFailed
@@ -38,3 +38,17 @@ def fact_day(field: str, day: date | None, today: date, planned: bool = False) -
             f"{field} {day.isoformat()} is in the future", fields={field: [f"must not be after {today.isoformat()}"]}
         )
     return day
+
+
+def fact_moment(field: str, moment: datetime | None, now: datetime) -> datetime:
+    """The effective time of a fact that has happened: ``moment`` when given (an aware datetime), else ``now``.
+
+    Refused (422 with the field's reason) when its date is outside 1900..2100 or it lies after ``now``."""
+    if moment is None:
+        return now
+    fact_day(field, moment.date(), now.date(), planned=True)
+    if moment > now:
+        raise ValidationFailed(
+            f"{field} {moment.isoformat()} is in the future", fields={field: [f"must not be after {now.isoformat()}"]}
+        )
+    return moment

@@ -179,6 +179,7 @@ class ProcurementService(DomainService):
             cmd["reference_unit_price_cents"],
             cmd["closes_at"],
             utc_now(),
+            cmd["opened_at"],
         )
         return self.save(tender, *requests)
 
@@ -187,7 +188,7 @@ class ProcurementService(DomainService):
         """SubmitBid: a supplier's sealed bid while bidding is open."""
         tender = self.store.load(Tender, cmd["tender_id"])
         bid_id = _new_id(cmd["bid_id"], "BID")
-        tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_cents"], utc_now())
+        tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_cents"], utc_now(), cmd["submitted_at"])
         return self.save(tender, answer={"bid_id": bid_id})
 
     @command(s.CloseBiddingSchema)
@@ -196,7 +197,7 @@ class ProcurementService(DomainService):
         tender = self.store.load(Tender, cmd["tender_id"])
         with self.read_models.engine.connect() as conn:
             past = [a for a in views.past_awards(conn, tender.category) if a.tender_id != tender.id]
-        tender.close_bidding(utc_now(), past, quote_rules())
+        tender.close_bidding(utc_now(), past, quote_rules(), cmd["closed_at"])
         flagged = _payloads(tender.pending_events, "AbnormalQuoteFlagged")
         return self.save(tender, answer={"abnormal_quotes": flagged})
 
@@ -218,7 +219,7 @@ class ProcurementService(DomainService):
     def award_tender(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AwardTender: to the lowest compliant bid (低价中标), the reason recorded."""
         tender = self.store.load(Tender, cmd["tender_id"])
-        tender.award(utc_now())
+        tender.award(utc_now(), cmd["awarded_at"])
         (award,) = _payloads(tender.pending_events, "TenderAwarded")
         keys = ("bid_id", "supplier_id", "unit_price_cents", "amount_cents", "reason")
         return self.save(tender, answer={k: award[k] for k in keys})
