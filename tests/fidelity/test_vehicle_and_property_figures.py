@@ -8,9 +8,11 @@ The year looked at is 2025, a closed year, so every expected value is the same l
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +164,50 @@ def test_a_property_s_figures_come_from_the_units_and_tenancies_dates(platform: 
     before = _ok(platform.request("GET", f"/api/v1/operating-properties/{prop}/performance?year=2024", token=token))
     # 2024: on 2024-12-31 U1 let, U2 vacant, U3 not there yet: 100 of 200 m² = 0.5; vacancy U2 12 × 50 000 = 600 000
     assert (before["occupancy_rate"], before["vacancy_cost_fen"], before["rent_income_fen"]) == (0.5, 600_000, 0)
+
+
+def test_a_property_history_imported_from_files_gives_the_same_figures_and_imports_once(
+    platform: Platform, city: dict[str, Any], tmp_path: Path
+) -> None:
+    from infra.local.importer import Gateway, read_rows, run
+
+    token, tag = city["token"], city["tag"]
+    prop = f"OP-IM-{tag}"
+    (tmp_path / "properties.json").write_text(
+        json.dumps(
+            [
+                {"fact": "register_property", "at": "2020-01-01", "property_id": prop, "district": DISTRICT}
+                | {"name": "金坛区东门商铺", "baseline_rent_income_fen": 0, "baseline_vacancy_cost_fen": 1_000_000}
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "units.csv").write_text(
+        "fact,at,property_id,unit_id,area_m2:float,monthly_fixed_cost_fen:int,added_on\n"
+        f"add_property_unit,2020-01-01,{prop},U1,100,100000,2020-01-01\n"
+        f"add_property_unit,2020-01-01,{prop},U2,100,50000,2020-01-01\n"
+        f"add_property_unit,2100-01-01,{prop},U9,100,50000,2100-01-01\n",  # a typo: refused, reported
+        encoding="utf-8",
+    )
+    (tmp_path / "tenancies.csv").write_text(
+        "fact,at,property_id,unit_id,tenant,monthly_rent_fen:int,start_on,end_on\n"
+        f"let_unit,2020-01-01,{prop},U1,某书店,500000,2020-01-01,2025-06-30\n",
+        encoding="utf-8",
+    )
+    files = [tmp_path / "properties.json", tmp_path / "units.csv", tmp_path / "tenancies.csv"]
+    rows = read_rows(files)
+    state = tmp_path / "state.json"
+    first = run(rows, Gateway(platform.gateway, token), state).as_dict()
+    assert (first["accepted"], first["refused"], first["skipped"]) == (4, 1, 0)
+    assert first["refused_by_reason"] == {"add_property_unit: validation_failed": 1}
+    assert first["examples"][0]["row"] == "units.csv:3" and list(first["examples"][0]["fields"]) == ["added_on"]
+    again = run(rows, Gateway(platform.gateway, token), state).as_dict()  # resumed: every row answered before
+    assert (again["accepted"], again["refused"], again["skipped"]) == (0, 0, 5)
+    state.unlink()  # state lost: the Idempotency-Keys still keep the facts from being recorded twice
+    replay = run(rows, Gateway(platform.gateway, token), state).as_dict()
+    assert (replay["accepted"], replay["refused"]) == (4, 1)
+    perf = _ok(platform.request("GET", f"/api/v1/operating-properties/{prop}/performance?year=2025", token=token))
+    # 2025: U1 let to 30 June, U2 never: vacancy U1 Jul-Dec 6 × 100 000 + U2 12 × 50 000 = 1 200 000 (+20 %);
+    # occupancy on 2025-12-31: 0 of 200 m²; the unit added twice would have shown 400 m² and 2 400 000
+    assert (perf["occupancy_rate"], perf["vacancy_cost_fen"], perf["vacancy_cost_change"]) == (0.0, 1_200_000, 0.2)
