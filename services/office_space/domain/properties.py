@@ -179,8 +179,8 @@ class OperatingProperty(Aggregate):
         """Let a unit for ``start_on``..``end_on`` (both days let): a past tenancy may be brought in, but never one
         before the unit was added nor one overlapping another tenancy of the unit."""
         unit = self._unit(unit_id)
-        fact_day("start_on", start_on, start_on)
-        fact_day("end_on", end_on, end_on, planned=True)
+        for name, day in (("start_on", start_on), ("end_on", end_on)):  # planned or past: only the bounds apply
+            fact_day(name, day, day, planned=True)
         if end_on <= start_on:
             raise InvalidPeriod("the tenancy must end after it starts", fields={"end_on": ["must be after start_on"]})
         if start_on.isoformat() < unit["added_on"]:

@@ -191,6 +191,9 @@ def test_backdated_units_and_vacancies_are_validated() -> None:
     with pytest.raises(RuleViolation) as early:  # a tenancy before the unit existed
         p.let("U3", "x", 1_000, date(2026, 10, 1), date(2027, 1, 1))
     assert early.value.fields == {"start_on": ["must not be before the unit was added (2026-11-01)"]}
+    with pytest.raises(ValidationFailed) as far:  # a planned end may lie ahead, but not beyond 2100
+        p.let("U1", "某书店", 500_000, date(2026, 1, 1), date(2101, 1, 1))
+    assert far.value.fields == {"end_on": ["must be between 1900-01-01 and 2100-12-31"]}
     p.let("U1", "某书店", 500_000, date(2026, 1, 1), date(2026, 12, 31))
     with pytest.raises(RuleViolation):  # not let that day
         p.vacate("U2", TODAY, vacated_on=date(2026, 6, 1))
