@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Final
 
-from services.common.errors import ValidationFailed
+from services.common.errors import Forbidden, ValidationFailed
 
 EARLIEST_FACT_DAY: Final = date(1900, 1, 1)
 """The first day a fact may carry: nothing the platform records is older."""
@@ -52,3 +52,16 @@ def fact_moment(field: str, moment: datetime | None, now: datetime) -> datetime:
             f"{field} {moment.isoformat()} is in the future", fields={field: [f"must not be after {now.isoformat()}"]}
         )
     return moment
+
+
+def require_right_to_backdate(fields: dict[str, object], scope_district: str | None) -> None:
+    """Recording the past is the city administration's right (a city administrator, or a migration token with
+    that role): a caller acting for one district only (``scope_district``) may not give an effective date or
+    time (403 ``forbidden``, naming the fields). The fact's day and the envelope's ``recorded_at`` and actor
+    then say who brought which past in, and when."""
+    given = sorted(name for name, value in fields.items() if value is not None)
+    if given and scope_district is not None:
+        raise Forbidden(
+            "recording a past fact is the city administration's right",
+            fields={name: ["only a city administrator records a past fact"] for name in given},
+        )
