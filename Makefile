@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run stop status test lint typecheck contracts-check ops-check unit integration e2e contract faults bench demo clean
+.PHONY: setup run stop status test lint typecheck contracts-check ops-check unit integration e2e contract faults bench demo clean fuzz
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,13 @@ test: lint typecheck contracts-check ops-check
 # faults: fault injection, each test on a platform of its own (a few minutes; `make test` runs it too).
 unit contract integration e2e faults: setup
 	$(BIN)/python -m pytest -q tests/$@
+
+# Coverage-guided fuzzing of the district inbound message reader (atheris, the `fuzz` extra); FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 300
+fuzz: setup
+	$(BIN)/pip install -q -e '.[fuzz]'
+	mkdir -p var/fuzz/inbound
+	$(BIN)/python -m tests.fuzz.fuzz_inbound -max_total_time=$(FUZZ_SECONDS) var/fuzz/inbound
 
 # About 15 minutes; BENCH_ARGS="--only gateway,rebuild --quick" for a short partial run (BENCHMARKS.md untouched).
 bench: setup

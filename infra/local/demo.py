@@ -2478,7 +2478,7 @@ DATA_CENTER_KEYS = (
     "staff_on_post",
     "floor_area_m2",
     "office_area_m2",
-    "over_standard",
+    "over_standard_persons",
     "vehicles_in_service",
     "vehicle_cost_fen",
     "vehicle_km",

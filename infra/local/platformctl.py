@@ -64,10 +64,17 @@ def start() -> None:
     start_services(group, config.ports)
     token_file = config.var_dir / "admin.token"
     if not token_file.exists():
+        import secrets
+
         from services.common.db import create_db_engine
+        from services.common.errors import AlreadyExists
         from services.gateway.auth import create_token
 
-        token = create_token(create_db_engine(config.database_url("gateway")), "admin", "city_admin")
+        engine = create_db_engine(config.database_url("gateway"))
+        try:
+            token = create_token(engine, "admin", "city_admin")
+        except AlreadyExists:  # the token file was removed, the database kept: names are unique per role
+            token = create_token(engine, f"admin-{secrets.token_hex(3)}", "city_admin")
         token_file.touch(mode=0o600)
         token_file.write_text(token + "\n")
     gateway = f"http://{config.http_host}:{config.port('gateway')}"

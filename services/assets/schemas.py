@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.assets.domain import CONDITIONS, DISPOSAL_METHODS, LOAN_PURPOSES, RESOLUTIONS, STATUSES
-from services.common.validators import DISTRICT_CODE, IDENTIFIER
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, Day
 
 MAX_CENTS = 10**12
 MAX_ITEMS = 500
@@ -60,7 +60,7 @@ class _PageSchema(Schema):
     """A page of a query's answer (numbers may come as query-string text)."""
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 # -- the ledger ------------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ class RegisterAssetSchema(Schema):
     name = _text(200)
     location = _text(100)
     original_value_cents = _cents()
-    acquired_on = fields.Date(required=True)
+    acquired_on = Day(required=True)
     condition = _condition("good")
 
 
@@ -163,8 +163,8 @@ class LendAssetsSchema(Schema):
     purpose = fields.String(required=True, validate=validate.OneOf(LOAN_PURPOSES))
     occasion = _text(200)
     asset_ids = _ids()
-    due_on = fields.Date(required=True)
-    lent_on = fields.Date(load_default=None)  # a past day brought in (the loan may be overdue); default today
+    due_on = Day(required=True)
+    lent_on = Day(load_default=None)  # a past day brought in (the loan may be overdue); default today
 
 
 class ReturnLoanItemsSchema(Schema):
@@ -177,7 +177,7 @@ class ReturnLoanItemsSchema(Schema):
         values=fields.String(validate=validate.OneOf(CONDITIONS)),
         load_default=dict,
     )
-    returned_on = fields.Date(load_default=None)  # a past day brought in; default today
+    returned_on = Day(load_default=None)  # a past day brought in; default today
 
 
 class FlagOverdueLoansSchema(Schema):
@@ -235,7 +235,7 @@ class RecordStocktakeCountsSchema(Schema):
     stocktake_id = _id()
     location = _text(100)
     asset_ids = _ids(0, 5000)
-    counted_on = fields.Date(load_default=None)
+    counted_on = Day(load_default=None)
 
 
 class StocktakeIdSchema(Schema):

@@ -224,6 +224,9 @@ class AssetsService(DomainService):
         with self.read_models.engine.connect() as conn:
             candidates = views.warehouse_candidates(conn, request.category)
         stock = list(self.store.find_many(Asset, candidates).values())
+        scope = self.context().scope_district
+        if scope is not None:  # another district's stock goes across districts by the city's reallocation only
+            stock = [a for a in stock if a.district == scope]
         allocated = request.fulfil_from_idle_stock(stock, _today())
         taken = [a for a in stock if a.id in allocated]
         changed = [request, *([replaces] if replaces else []), *taken]

@@ -44,6 +44,7 @@ class UnknownAgency(RuleViolation):
     """The agency is not (yet) in the master data this service has learned."""
 
     code = "unknown_agency"
+    final = False  # the service's view of office space may only lag: a retry of the same key may find it
 
 
 @dataclass(frozen=True)

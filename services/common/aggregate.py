@@ -34,12 +34,26 @@ class Aggregate:
         self.district: str | None = None
         self.agency_id: str | None = None
         self._pending: list[Event] = []
+        self._district_before: str | None = None
         self._init_state()
 
     def _record(self, event: Event) -> None:
-        """Apply a new event and keep it for the store."""
+        """Apply a new event and keep it for the store (the district it had before the command's first one
+        is kept too: the caller's scope is checked against it, ``district_before``)."""
+        if not self._pending:
+            self._district_before = self.district
         self._apply(event)
         self._pending.append(event)
+
+    @property
+    def district_before(self) -> str | None:
+        """The district the aggregate had before the events pending now (None for one they create).
+
+        A command is in a district's scope only if every aggregate it changes was that district's before it
+        and is after it: the district after alone would let a command move another district's aggregate into
+        the caller's (``services.common.rpc.require_scope``).
+        """
+        return self._district_before if self._pending else self.district
 
     def _apply(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.event_type}", None)

@@ -8,6 +8,7 @@ reasons. The constructor arguments are JSON-safe so the error crosses nameko RPC
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 
@@ -16,6 +17,9 @@ class PlatformError(Exception):
 
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 400
+    final: ClassVar[bool] = True
+    """Whether the refusal stands for its idempotency key (recorded and answered again to it): False for one
+    that a later attempt may not meet (a read model that lags behind, a race), see ``rpc._recorded_as_refusal``."""
 
     def __init__(
         self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None
@@ -57,6 +61,13 @@ class PayloadTooLarge(PlatformError):
     http_status = 413
 
 
+class UnsupportedMediaType(PlatformError):
+    """A body declared as something other than JSON (``Content-Type``)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
 class NotFound(PlatformError):
     """The aggregate or resource does not exist."""
 
@@ -83,6 +94,13 @@ class DuplicateCommand(PlatformError):
 
     code = "duplicate_command"
     http_status = 409
+
+
+class IdempotencyKeyReused(PlatformError):
+    """An idempotency key sent again with another command or another body: not a repeat, and not run."""
+
+    code = "idempotency_key_reused"
+    http_status = 422
 
 
 class RuleViolation(PlatformError):
@@ -157,3 +175,20 @@ def require_positive(field: str, value: float) -> None:
     """Refuse a quantity, price or amount that is zero or negative."""
     if value <= 0:
         raise NotPositive(f"{field} must be above zero", fields={field: ["must be > 0"]}, details={field: value})
+
+
+class DateInFuture(RuleViolation):
+    """A fact dated after today: the date a fact took effect (a release, a departure, a vacancy) is never
+    later than the day it is recorded."""
+
+    code = "date_in_future"
+
+
+def require_not_future(field: str, day: date, today: date) -> None:
+    """Refuse a fact's effective date that lies after ``today`` (a Beijing date)."""
+    if day > today:
+        raise DateInFuture(
+            f"{field} {day.isoformat()} is after today ({today.isoformat()})",
+            fields={field: ["must not be in the future"]},
+            details={field: day.isoformat(), "today": today.isoformat()},
+        )

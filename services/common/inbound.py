@@ -35,7 +35,15 @@ from nameko.extensions import Entrypoint
 from services.common import contracts
 from services.common.broker import ensure_topics, in_partition_order, make_consumer, make_producer
 from services.common.db import create_db_engine, migrate
-from services.common.errors import ContractViolation, PlatformError, ServiceUnavailable
+from services.common.decoding import decode_json, scrub_text
+from services.common.errors import (
+    BadRequest,
+    ContractViolation,
+    PayloadTooLarge,
+    PlatformError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from services.common.events import iso, utc_now
 from services.common.log import bind_context, get_logger
 from services.common.metrics import DEAD_LETTERED, EVENTS_PROJECTED
@@ -98,15 +106,26 @@ class Rejected(Exception):
 
 
 def read_message(record: ConsumerRecord, topic_district: str) -> InboundMessage:
-    """The message in ``record``, or Rejected saying why it cannot be read."""
+    """The message in ``record``, or Rejected saying why it cannot be read.
+
+    Whatever the bytes are, the answer is a message or a ``Rejected``: the value is decoded safely
+    (``services.common.decoding``: size, UTF-8, depth, finite numbers, no control characters or lone
+    surrogates) and any other failure of reading it is a rejection too, never an error that would stop the
+    consumer.
+    """
     source = f"{record.topic}:{record.partition}:{record.offset}"
-    if record.value is None or len(record.value) > MAX_MESSAGE_BYTES:
-        raise Rejected("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    if record.value is None:
+        raise Rejected("malformed_json", "the message has no value")
     try:
-        data = json.loads(record.value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Rejected("malformed_json", str(exc)) from None
+        data = decode_json(record.value, max_bytes=MAX_MESSAGE_BYTES, what="_message")
+    except PayloadTooLarge:
+        raise Rejected("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes") from None
+    except BadRequest as exc:
+        raise Rejected("malformed_json", exc.message, exc.fields) from None
+    except ValidationFailed as exc:
+        raise Rejected("invalid_text", exc.message, exc.fields) from None
     about = {k: data.get(k) for k in ("message_id", "message_type")} if isinstance(data, dict) else {}
+    about = {k: v if isinstance(v, str) else None for k, v in about.items()}
     try:
         contracts.validate_inbound_envelope(data)
     except ContractViolation as exc:
@@ -216,39 +235,60 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             return {TopicPartition(r.topic, r.partition): r.next_offset for r in rows}
 
     def _handle_batch(self, records: list[ConsumerRecord]) -> bool:
-        """Handle or reject every record; store offsets up to the first passing failure. False on one."""
+        """Handle or reject every record; False when one was deferred (a passing failure).
+
+        A deferred record holds up its own partition only (the partition's later records of the batch are
+        left for the next round, its offset stays at the deferred one); the other districts' records are
+        handled and their offsets stored, so one district's outage never stops another's stream.
+        """
         done: dict[tuple[str, int], int] = {}
-        ok = True
+        held: set[tuple[str, int]] = set()
         for record in records:
+            partition = (record.topic, record.partition)
+            if partition in held:
+                continue
             if not self._handle(record):
-                ok = False
-                break
-            done[(record.topic, record.partition)] = record.offset + 1
+                held.add(partition)
+                continue
+            done[partition] = record.offset + 1
         self.producer.flush()
         self._store_offsets(done)
-        return ok
+        return not held
 
     def _handle(self, record: ConsumerRecord) -> bool:
+        """Handle or reject one record (True), or defer it after a passing failure (False).
+
+        Every failure but a passing one (``as_rejection``) rejects the record with its reason, including a
+        failure of this method's own steps, so no record can stop the consumer.
+        """
         district = record.topic.split(".")[1]
+        message: InboundMessage | None = None
         try:
             message = read_message(record, district)
+            with bind_context(correlation_id=message.message_id, district=district):
+                result, error = self._run_worker(message)
+                if error is None:
+                    EVENTS_PROJECTED.labels(self.container.service_name, CONSUMER_NAME).inc()
+                    log.info("district_message_handled", message_type=message.message_type, result=_short(result))
+                    partly = partly_refused(result)
+                    if partly is not None:  # a batch accepted in part: the district hears of the items refused
+                        self._reject(record, district, message, partly)
+                    return True
+                refusal = as_rejection(error)
+                if not isinstance(refusal, Rejected):
+                    log.warning("district_message_deferred", message_type=message.message_type, error=repr(error)[:300])
+                    return False
+                self._reject(record, district, message, refusal)
+                return True
         except Rejected as refusal:
-            self._reject(record, district, None, refusal)
+            self._reject(record, district, message, refusal)
             return True
-        with bind_context(correlation_id=message.message_id, district=district):
-            result, error = self._run_worker(message)
-            if error is None:
-                EVENTS_PROJECTED.labels(self.container.service_name, CONSUMER_NAME).inc()
-                log.info("district_message_handled", message_type=message.message_type, result=_short(result))
-                partly = partly_refused(result)
-                if partly is not None:  # a batch accepted in part: the district hears of the items refused
-                    self._reject(record, district, message, partly)
-                return True
-            if isinstance(error, Rejected):
-                self._reject(record, district, message, error)
-                return True
-            log.warning("district_message_deferred", message_type=message.message_type, error=repr(error)[:300])
-            return False
+        except Exception as error:  # a failure of reading or answering the record: it is rejected, not retried
+            log.exception("district_message_failed", source=f"{record.topic}:{record.partition}:{record.offset}")
+            self._reject(
+                record, district, message, Rejected("processing_failed", f"{type(error).__name__}: {error}"[:500])
+            )
+            return True
 
     def _run_worker(self, message: InboundMessage) -> tuple[Any, Exception | None]:
         finished: Event = Event()
@@ -280,10 +320,15 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             "source": f"{record.topic}:{record.partition}:{record.offset}",
             "rejected_at": iso(utc_now()),
         }
-        value = json.dumps(body, ensure_ascii=False).encode()
+        value = scrub_text(json.dumps(body, ensure_ascii=False, default=str)).encode()
         self.producer.send(rejected_topic(district), key=record.key, value=value)
         DEAD_LETTERED.labels(self.container.service_name, record.topic, refusal.code).inc()
-        log.info("district_message_rejected", reason=refusal.code, detail=refusal.message[:300], source=body["source"])
+        log.info(
+            "district_message_rejected",
+            reason=refusal.code,
+            detail=scrub_text(refusal.message[:300]),
+            source=body["source"],
+        )
 
     def _store_offsets(self, done: dict[tuple[str, int], int]) -> None:
         if not done:
@@ -334,6 +379,8 @@ def as_rejection(error: Exception) -> Exception:
     service's code and reasons, so one poison message never stalls its district's partition.
     """
     if isinstance(error, ServiceUnavailable | UnknownService):
+        return error
+    if isinstance(error, Rejected):
         return error
     if isinstance(error, PlatformError):
         return Rejected(error.code, error.message, error.fields, details=error.details)

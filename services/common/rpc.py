@@ -13,10 +13,12 @@ service's own HTTP port (see ``services.common.health``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from amqp.exceptions import ConnectionError as AMQPConnectionError
@@ -39,7 +41,8 @@ from werkzeug.wrappers import Request, Response
 from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.db import create_db_engine, migrate
-from services.common.errors import NotInScope, PlatformError, ValidationFailed, VersionConflict
+from services.common.decoding import check_decoded, scrub_text
+from services.common.errors import IdempotencyKeyReused, NotInScope, PlatformError, ValidationFailed, VersionConflict
 from services.common.events import Metadata
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
@@ -49,7 +52,6 @@ from services.common.relay import OutboxRelay
 from services.common.relay import connect as connect_relay
 from services.common.settings import settings, topic_for
 from services.common.store import EventStore, Idempotency
-from services.common.validators import refuse_nul
 
 log = get_logger()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,6 +143,16 @@ class ServiceError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+    def document(self) -> dict[str, Any]:
+        """The error as the document it travels as (recorded for a refused command's key)."""
+        return {
+            "code": self.code,
+            "http_status": self.http_status,
+            "message": self.message,
+            "fields": self.fields,
+            "details": self.details,
+        }
 
 
 class CommandContext(DependencyProvider):  # type: ignore[misc]
@@ -291,10 +303,12 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
             meta: Metadata = self.context()
             started = time.perf_counter()
             outcome = "error"
+            fingerprint = command_fingerprint(self.name, name, payload)
+            current = _FINGERPRINT.set(fingerprint)
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
                     data = load_command(schema, payload)
-                    recorded = meta.command_key and self.store.recorded_answer(meta.command_key)
+                    recorded = replayed(self.store, meta.command_key, fingerprint)
                     result = recorded or _run_with_retries(fn, self, data, retries)
                     outcome = "ok"
                     if isinstance(result, dict) and "event_ids" in result:
@@ -303,14 +317,62 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                 except PlatformError as error:
                     outcome = error.code
                     log.info("command_refused", error=error.code, message=error.message)
-                    raise ServiceError.from_error(error) from None
+                    shipped = ServiceError.from_error(error)
+                    if meta.idempotency_key and _recorded_as_refusal(error):
+                        self.store.record_refusal(meta.idempotency_key, fingerprint, shipped.document())
+                    raise shipped from None
+                except ServiceError as replay:  # a refusal recorded for the key, answered again
+                    outcome = replay.code
+                    raise
                 finally:
+                    _FINGERPRINT.reset(current)
                     COMMANDS.labels(self.name, name, outcome).inc()
                     COMMAND_LATENCY.labels(self.name, name).observe(time.perf_counter() - started)
 
         return BrokerTolerantRpc.decorator(expected_exceptions=(ServiceError,))(wrapper)  # type: ignore[no-any-return]
 
     return decorate
+
+
+_FINGERPRINT: ContextVar[str | None] = ContextVar("command_fingerprint", default=None)
+"""The fingerprint of the command the current worker runs (recorded with its answer by ``save``)."""
+
+
+def command_fingerprint(service: str, command: str, payload: Any) -> str:
+    """What an idempotency key is bound to: SHA-256 of the service, the command and its payload as canonical
+    JSON (keys sorted). The same key sent again with another command or another payload is not a repeat."""
+    text = json.dumps([service, command, payload], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(scrub_text(text).encode()).hexdigest()
+
+
+def current_fingerprint() -> str | None:
+    """The fingerprint of the command being handled (None outside a command)."""
+    return _FINGERPRINT.get()
+
+
+def _recorded_as_refusal(error: PlatformError) -> bool:
+    """Whether a refusal is final for its key: a client error, but not one a concurrent or later attempt can
+    undo (a version conflict, a duplicate or an existing id raced by the same key, a service unavailable, an
+    agency a lagging view does not know yet: ``PlatformError.final``)."""
+    if isinstance(error, IdempotencyKeyReused) or not error.final:
+        return False
+    return 400 <= error.http_status < 500 and error.http_status != 409
+
+
+def replayed(store: EventStore, key: str | None, fingerprint: str | None) -> dict[str, Any] | None:
+    """The answer recorded for ``key`` (None when there is none); the recorded refusal raised again; and
+    ``IdempotencyKeyReused`` (422) when the key was recorded for another command or payload."""
+    recorded = store.recorded_command(key) if key else None
+    if recorded is None:
+        return None
+    if recorded.fingerprint and fingerprint and recorded.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for another command or body",
+            fields={"Idempotency-Key": ["already used for another command or body"]},
+        )
+    if recorded.refusal is not None:
+        raise ServiceError(json.dumps(recorded.refusal, ensure_ascii=False))
+    return recorded.answer
 
 
 def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any], retries: int) -> Any:
@@ -332,7 +394,7 @@ def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any]
 def _recorded_meanwhile(service: Any) -> dict[str, Any] | None:
     context = getattr(service, "context", None)
     key = context().command_key if context else None
-    return service.store.recorded_answer(key) if key else None
+    return replayed(service.store, key, current_fingerprint()) if key else None
 
 
 def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
@@ -341,7 +403,7 @@ def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
         return dict(payload or {})
     if not isinstance(payload, dict):
         raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
-    refuse_nul(payload)  # however the command came: HTTP, a district's message, another service
+    check_decoded(payload)  # however the command came: HTTP, a district's message, another service
     try:
         loaded: dict[str, Any] = _instance_of(schema).load(payload)
     except ValidationError as exc:
@@ -398,7 +460,7 @@ class DomainService:
         require_scope(meta, aggregates)
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
-        command = meta.command_key and Idempotency(meta.command_key, self.name, result)
+        command = meta.command_key and Idempotency(meta.command_key, self.name, result, current_fingerprint())
         envelopes = self.store.save_all((*aggregates, *following), meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
@@ -454,24 +516,28 @@ class DomainService:
 
 
 def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
-    """Refuse (403) to change an aggregate outside the caller's district scope.
+    """Refuse (403) to change an aggregate outside the caller's district scope, as it was BEFORE the command
+    and as it is after: a district may neither take another district's aggregate (the warehouse's asset
+    allocated to itself) nor give its own away. Moving an aggregate between districts is the city's
+    (a caller without a scope district).
 
     An aggregate that two districts share names the other in ``shared_districts`` (a trip served city-wide
-    by another district's vehicle is written by both); its own ``district`` is always in scope.
+    by another district's vehicle is written by both); its own ``district`` is always in scope. An aggregate
+    the command creates has no district before it: its district after is checked.
     """
     if meta.scope_district is None:
         return
-    outside = sorted(
-        {
-            a.id
-            for a in aggregates
-            if a.pending_events
-            and meta.scope_district != a.district
-            and meta.scope_district not in getattr(a, "shared_districts", ())
-        }
-    )
+    outside = sorted({a.id for a in aggregates if a.pending_events and not _in_scope(meta.scope_district, a)})
     if outside:
         raise NotInScope(
             f"the caller acts for district {meta.scope_district} only",
             details={"scope_district": meta.scope_district, "outside": outside[:20]},
         )
+
+
+def _in_scope(district: str, aggregate: Aggregate) -> bool:
+    shared = getattr(aggregate, "shared_districts", ())
+    states = (
+        {aggregate.district} if aggregate.district_before is None else {aggregate.district_before, aggregate.district}
+    )
+    return all(state == district or district in shared for state in states)

@@ -91,18 +91,45 @@ command_log_table = sa.Table(
 
 @dataclass(frozen=True)
 class Idempotency:
-    """A command's idempotency key and the answer to record with its events (in the same transaction)."""
+    """A command's idempotency key and the answer to record with its events (in the same transaction).
+
+    ``fingerprint`` (``services.common.rpc.command_fingerprint``: the command's name and payload, hashed)
+    is recorded with it, so the key used again for anything else can be told from a repeat.
+    """
 
     key: str
     command: str
     result: dict[str, Any]
+    fingerprint: str | None = None
+
+
+REFUSED = "refused"
+"""The ``command`` column of a refusal recorded under its key (``EventStore.record_refusal``)."""
+
+
+@dataclass(frozen=True)
+class RecordedCommand:
+    """What was recorded under an idempotency key: the answer of a stored command, or the error document
+    of a refused one, with the fingerprint of the command (None for rows recorded before fingerprints)."""
+
+    answer: dict[str, Any] | None
+    refusal: dict[str, Any] | None
+    fingerprint: str | None
+
+    @staticmethod
+    def from_row(command: str, result: str) -> RecordedCommand:
+        """Read a ``command_log`` row: its ``command`` column is ``<command>#<fingerprint>``."""
+        name, _, fingerprint = command.partition("#")
+        data = dict(json.loads(result))
+        refused = name == REFUSED
+        return RecordedCommand(None if refused else data, data if refused else None, fingerprint or None)
 
 
 # The statements of every command and every relay round, built once (building one costs more than running it).
 _STREAM_VERSION = sa.select(sa.func.max(events_table.c.stream_version)).where(
     events_table.c.stream_type == sa.bindparam("stream_type"), events_table.c.stream_id == sa.bindparam("stream_id")
 )
-_RECORDED_ANSWER = sa.select(command_log_table.c.result).where(
+_RECORDED_ANSWER = sa.select(command_log_table.c.command, command_log_table.c.result).where(
     command_log_table.c.idempotency_key == sa.bindparam("key")
 )
 _SNAPSHOT = sa.select(snapshots_table.c.stream_version, snapshots_table.c.state).where(
@@ -239,7 +266,7 @@ class EventStore:
             command_log_table.insert(),
             {
                 "idempotency_key": idempotency.key,
-                "command": idempotency.command,
+                "command": _command_column(idempotency.command, idempotency.fingerprint),
                 "result": _dumps(result),
                 "recorded_at": now,
             },
@@ -247,8 +274,28 @@ class EventStore:
 
     def recorded_answer(self, key: str) -> dict[str, Any] | None:
         """The answer recorded for an idempotency key, or None when no command with it was stored."""
+        recorded = self.recorded_command(key)
+        return recorded.answer if recorded else None
+
+    def recorded_command(self, key: str) -> RecordedCommand | None:
+        """What was recorded under an idempotency key (an answer or a refusal), or None."""
         _, rows = fetch(self.engine, _RECORDED_ANSWER, {"key": key})
-        return dict(json.loads(rows[0][0])) if rows else None
+        return RecordedCommand.from_row(rows[0][0], rows[0][1]) if rows else None
+
+    def record_refusal(self, key: str, fingerprint: str, document: dict[str, Any]) -> None:
+        """Record a command's refusal under its key, to be answered again to the same key; a key recorded
+        meanwhile (the same command stored or refused by a concurrent attempt) is kept as it is."""
+        row = {
+            "idempotency_key": key,
+            "command": _command_column(REFUSED, fingerprint),
+            "result": _dumps(document),
+            "recorded_at": iso(utc_now()),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(command_log_table.insert(), row)
+        except sa.exc.IntegrityError:
+            pass
 
     def _envelopes(self, item: StreamAppend, meta: Metadata, now: str) -> list[Envelope]:
         envelopes = []
@@ -470,3 +517,9 @@ class EventStore:
             if not conn.execute(_SET_RELAY_POSITION, values).rowcount:
                 row = {"topic": topic, "position": position, "updated_at": values["updated_at"]}
                 conn.execute(relay_progress_table.insert(), row)
+
+
+def _command_column(command: str, fingerprint: str | None) -> str:
+    """The ``command`` column of a ``command_log`` row: the command and the fingerprint of its input (the
+    column is kept, not a new one added, so the stores need no migration; it held the service's name)."""
+    return f"{command}#{fingerprint}" if fingerprint else command

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.errors import ValidationFailed
 from services.common.money import MAX_FEN
 
 IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
@@ -35,19 +35,77 @@ def fen(required: bool = True, minimum: int = 0, maximum: int = MAX_FEN) -> fiel
     return fields.Integer(load_default=None, strict=True, validate=limits)
 
 
-def _nul_paths(value: Any, path: str) -> list[str]:
-    if isinstance(value, str):
-        return [path or "_body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _nul_paths(k, path) + _nul_paths(v, f"{path}.{k}".lstrip("."))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}.{i}".lstrip("."))]
-    return []
+EARLIEST_DAY = date(1900, 1, 1)
+"""The first date any field accepts: nothing the platform records (an asset's acquisition, a building's, a
+vehicle's) is older; a date before it is a typo or an attack, not a record."""
+
+LATEST_DAY = date(2100, 12, 31)
+"""The last date any field accepts (leases and plans run decades ahead at most)."""
+
+MAX_OFFSET = 100_000
+"""Largest ``offset`` of a listing page (beyond it the database would scan rows only to skip them)."""
+
+_WINDOW = f"between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+_WINDOW_METADATA = {"x-earliest": EARLIEST_DAY.isoformat(), "x-latest": LATEST_DAY.isoformat()}
 
 
-def refuse_nul(value: Any, path: str = "") -> None:
-    """Refuse (422) text with a NUL character anywhere in ``value``: PostgreSQL cannot store it, so it
-    would be accepted into the event store and then fail every projection of it."""
-    found = _nul_paths(value, path)
-    if found:
-        raise ValidationFailed("text must not contain NUL characters", fields={p: ["contains NUL"] for p in found})
+class Day(fields.Date):
+    """A calendar date between ``EARLIEST_DAY`` and ``LATEST_DAY`` (documented in the OpenAPI document as
+    ``x-earliest``/``x-latest``); every date field of every schema is one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**_WINDOW_METADATA, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> date:
+        day: date = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValidationError(f"must be {_WINDOW}")
+        return day
+
+
+class Moment(fields.AwareDateTime):
+    """A timestamp with its offset whose date (at that offset) is between ``EARLIEST_DAY`` and ``LATEST_DAY``; every
+    timestamp field of every schema is one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**_WINDOW_METADATA, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
+        moment: datetime = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
+            raise ValidationError(f"must be {_WINDOW}")
+        return moment
+
+
+def bounded_period(start: str, end: str, max_days: int, refused_as: str | None = None) -> Any:
+    """A schema check (assign it in the schema's body: ``_period = bounded_period("from", "to", 366)``):
+    ``end`` at most ``max_days`` days after ``start``, refused on ``end`` (or on ``refused_as``, the field's
+    name in the JSON when it differs) (422) otherwise. Whether ``end`` may come before ``start`` is the
+    schema's or the domain's own rule (a period the wrong way round makes no work).
+
+    Every pair of a schema's fields that makes a period has one (a generated test walks every schema), so no
+    command or query makes a service work per day of a period without limit. The bound is recorded on the
+    schema (``__periods__``) for the OpenAPI document.
+    """
+
+    @validates_schema
+    def check(self: Schema, data: dict[str, Any], **kwargs: Any) -> None:
+        first, last = data.get(start), data.get(end)
+        if first is None or last is None:
+            return
+        first_day = first.date() if isinstance(first, datetime) else first
+        last_day = last.date() if isinstance(last, datetime) else last
+        if (last_day - first_day).days > max_days:
+            raise ValidationError(f"must be at most {max_days} days after {start}", refused_as or end)
+
+    check.period = (start, end, max_days)  # type: ignore[attr-defined]
+    return check
+
+
+def periods_of(schema: type[Schema]) -> list[tuple[str, str, int]]:
+    """The ``bounded_period`` checks a schema declares: (start field, end field, maximum days)."""
+    return [p for name in dir(schema) if (p := getattr(getattr(schema, name, None), "period", None)) is not None]

@@ -13,8 +13,17 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number
-from services.energy.domain import ANOMALY_KINDS, DIMENSIONS, METER_KINDS, PERIODS, QUOTA_BASES, SUB_ITEMS
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Day, Moment, Number, bounded_period
+from services.energy.domain import (
+    ANOMALY_KINDS,
+    DIMENSIONS,
+    METER_KINDS,
+    PERIODS,
+    QUOTA_BASES,
+    READING_INTERVALS,
+    SUB_ITEMS,
+    VEHICLE_FUEL_UNITS,
+)
 
 MAX_READINGS_PER_METER = 10_000
 """About a month of 5-minute readings of one meter in one request."""
@@ -73,7 +82,8 @@ class InstallMeterSchema(Schema):
     multiplier = _positive(100_000, load_default=1.0)
     rollover_limit = _positive(MAX_COUNTER, load_default=100_000_000.0)
     initial_reading = _number(0, MAX_COUNTER, required=True)
-    installed_at = fields.AwareDateTime(required=True)
+    installed_at = Moment(required=True)
+    reading_interval = fields.String(load_default="5min", validate=validate.OneOf(READING_INTERVALS))
 
 
 class ReplaceMeterSchema(Schema):
@@ -83,7 +93,7 @@ class ReplaceMeterSchema(Schema):
     new_serial_no = _text(64)
     old_final_reading = _number(0, MAX_COUNTER, required=True)
     new_initial_reading = _number(0, MAX_COUNTER, required=True)
-    replaced_at = fields.AwareDateTime(required=True)
+    replaced_at = Moment(required=True)
     multiplier = _positive(100_000, load_default=None)
     rollover_limit = _positive(MAX_COUNTER, load_default=None)
 
@@ -179,7 +189,7 @@ class AssessEnergyQuotaSchema(Schema):
 
     agency_id = _id()
     year = _year(required=True)
-    as_of = fields.Date(required=True)
+    as_of = Day(required=True)
     floor_area_m2 = _positive(10_000_000, load_default=None)
 
 
@@ -202,6 +212,16 @@ class ReportAnnualConsumptionSchema(Schema):
     year = _year(required=True)
     totals = _totals(required=True)
     source = _text()
+    vehicle_fuel = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(VEHICLE_FUEL_UNITS)),
+        values=_number(0, MAX_COUNTER),
+        load_default=dict,
+        metadata={
+            "description": "Official vehicles' use by kind: vehicle_gasoline, vehicle_diesel (L), vehicle_charging (kWh)."
+        },
+    )
+    floor_area_m2 = _positive(10_000_000, load_default=None)
+    people_served = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10_000_000))
 
 
 class CorrectAnnualConsumptionSchema(Schema):
@@ -232,8 +252,9 @@ class ConsumptionQuerySchema(Schema):
 
     period = fields.String(required=True, validate=validate.OneOf(list(PERIODS)))
     by = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
-    date_from = fields.Date(required=True, data_key="from")
-    date_to = fields.Date(required=True, data_key="to")
+    date_from = Day(required=True, data_key="from")
+    date_to = Day(required=True, data_key="to")
+    _period = bounded_period("date_from", "date_to", 3660, refused_as="to")  # ten years of days or months at most
     kind = fields.String(load_default=None, validate=validate.OneOf(METER_KINDS))
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     group = _id(required=False)
@@ -272,9 +293,9 @@ class DetectAnomaliesSchema(Schema):
     service's table of public holidays (法定节假日) and make-up working days (调休).
     """
 
-    day = fields.Date(load_default=None)
-    holidays = fields.List(fields.Date(), load_default=list, validate=validate.Length(max=60))
-    extra_workdays = fields.List(fields.Date(), load_default=list, validate=validate.Length(max=30))
+    day = Day(load_default=None)
+    holidays = fields.List(Day(), load_default=list, validate=validate.Length(max=60))
+    extra_workdays = fields.List(Day(), load_default=list, validate=validate.Length(max=30))
 
 
 class MeterIdSchema(Schema):
@@ -315,3 +336,24 @@ class QuotasQuerySchema(Schema):
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
     agency_id = _id(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
+
+
+class CloseEnergyYearSchema(Schema):
+    """CloseEnergyYear: freeze a year that is over — every agency's energy figures as the data center summed
+    them, with the versions of the factors, sufficiency rules and targets used (the gateway computes them)."""
+
+    year = _year(required=True)
+    figures = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$")),
+        values=fields.Dict(
+            keys=fields.String(validate=validate.Length(max=64)), values=_number(-MAX_COUNTER, MAX_COUNTER)
+        ),
+        required=True,
+    )
+    versions = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), values=_text(), required=True)
+
+
+class RestateEnergyYearSchema(CloseEnergyYearSchema):
+    """RestateEnergyYear: replace a closed year's figures and versions by explicit decision, saying why."""
+
+    reason = _text()

@@ -36,6 +36,7 @@ from services.energy.domain import (
     DEFAULT_ANOMALY_RULES,
     AnnualConsumptionReport,
     Anomaly,
+    ClosedYear,
     EnergyQuota,
     FactorTable,
     Finding,
@@ -123,7 +124,7 @@ class BatchReport:
             "rejected": len(outcome.rejected),
         }
         for r in outcome.rejected:
-            self._refused(meter_id, r.position, r.timestamp, r.value, r.reason, r.message)
+            self._refused(meter_id, r.position, r.timestamp, r.value, r.reason, r.message, r.recorded_value)
 
     def refuse_all(self, meter_id: str, readings: Sequence[Any], reason: str, message: str) -> None:
         """Every reading of a meter refused for the same reason (unknown meter, outside the caller's district)."""
@@ -132,12 +133,15 @@ class BatchReport:
             pair = item if isinstance(item, list | tuple) and len(item) == 2 else (None, None)
             self._refused(meter_id, position, pair[0], pair[1], reason, message)
 
-    def _refused(self, meter_id: str, position: int, at: Any, value: Any, reason: str, message: str) -> None:
+    def _refused(
+        self, meter_id: str, position: int, at: Any, value: Any, reason: str, message: str, recorded: Any = None
+    ) -> None:
         self.reasons[reason] += 1
         if len(self.rejections) < MAX_REJECTIONS_LISTED:
             self.rejections.append(
                 {"meter_id": meter_id, "position": position, "timestamp": at, "value": value}
                 | {"reason": reason, "message": message}
+                | ({"recorded_value": recorded} if recorded is not None else {})
             )
 
     def answer(self, batch_id: str) -> dict[str, Any]:
@@ -191,6 +195,7 @@ class EnergyService(DomainService):
             cmd["initial_reading"],
             cmd["installed_at"],
             utc_now(),
+            cmd["reading_interval"],
         )
         return self.save(meter)
 
@@ -232,6 +237,15 @@ class EnergyService(DomainService):
             raise UnknownMeter(f"meter {cmd['meter_id']} not found", fields={"meter_id": ["unknown meter"]})
         return self._ingest([cmd], None)
 
+    def _recorded_readings(self, meter_id: str, since: str) -> dict[str, float]:
+        """The readings a meter recorded from ``since`` on, read from its stream: the slow path, taken only for
+        a batch holding readings older than the meter's last day and outside its gaps (a re-sent month)."""
+        found: dict[str, float] = {}
+        for env in self.store.stream_envelopes("Meter", meter_id):
+            if env.event_type in ("MeterReadingsRecorded", "LateReadingsRecorded"):
+                found |= {r[0]: r[1] for r in env.payload["readings"] if r[0] >= since}
+        return found
+
     def _ingest(self, batch: list[dict[str, Any]], message_id: str | None) -> dict[str, Any]:
         with collection_deferred():
             return self._ingest_batch(batch, message_id)
@@ -252,7 +266,9 @@ class EnergyService(DomainService):
             elif meta.scope_district and meter.district != meta.scope_district:
                 report.refuse_all(meter_id, readings, "not_in_scope", f"meter {meter_id} is outside your district")
             else:
-                outcome = meter.record_readings(readings, now)
+                wanted = meter.history_wanted_from(readings)
+                history = self._recorded_readings(meter_id, wanted) if wanted else None
+                outcome = meter.record_readings(readings, now, history=history)
                 report.add(meter_id, outcome)
                 findings += detect_gaps(meter_id, outcome.gap_intervals)
                 findings += detect_counter_reversals(meter_id, outcome.rejected)
@@ -383,9 +399,32 @@ class EnergyService(DomainService):
         """ReportAnnualConsumption: an agency's use of a year that is over, from its energy statistics."""
         agency = self._agency_of(cmd)
         report = AnnualConsumptionReport.report(
-            agency.agency_id, agency.district, cmd["year"], cmd["totals"], cmd["source"], _local_today()
+            agency.agency_id,
+            agency.district,
+            cmd["year"],
+            cmd["totals"],
+            cmd["source"],
+            _local_today(),
+            vehicle_fuel=cmd["vehicle_fuel"],
+            floor_area_m2=cmd["floor_area_m2"],
+            people_served=cmd["people_served"],
         )
         return self.save(report)
+
+    @command(s.CloseEnergyYearSchema)
+    def close_energy_year(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """CloseEnergyYear: the year's figures frozen with the versions of the methods they used."""
+        actor = self.context().actor or "unknown"
+        closing = ClosedYear.close(cmd["year"], cmd["figures"], cmd["versions"], actor, _local_today())
+        return self.save(closing)
+
+    @command(s.RestateEnergyYearSchema)
+    def restate_energy_year(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """RestateEnergyYear: a closed year's new figures and versions, applied by explicit decision."""
+        closing = self.store.load(ClosedYear, ClosedYear.stream_id_for(cmd["year"]))
+        actor = self.context().actor or "unknown"
+        closing.restate(cmd["figures"], cmd["versions"], cmd["reason"], actor, _local_today())
+        return self.save(closing)
 
     @command(s.CorrectAnnualConsumptionSchema)
     def correct_annual_consumption(self, cmd: dict[str, Any]) -> dict[str, Any]:

@@ -244,6 +244,26 @@ class EnergyViews(Projection):
             )
         self._follow_flat_runs(conn, meter_id, readings)
 
+    def on_LateReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
+        """Late readings inside gaps: their use is added where it belongs and taken off the reading that closed
+        each gap; a split gap is replaced by its parts still longer than expected."""
+        p = env.payload
+        meter_id = p["meter_id"]
+        moved = [(meter_id, r[0], r[2]) for r in p["readings"]] + [(meter_id, a[0], a[1]) for a in p["adjustments"]]
+        self._add_intervals(conn, meter_id, _info(env, p), moved)
+        for start, _ in p["filled"]:
+            sql.delete(conn, gaps, {"meter_id": meter_id, "gap_from": start})
+        if p["gaps"]:
+            sql.insert(
+                conn,
+                gaps,
+                [
+                    {"meter_id": meter_id, "gap_from": start, "gap_to": end, "seconds": seconds}
+                    | {"agency_id": env.agency_id, "district": env.district}
+                    for start, end, seconds in p["gaps"]
+                ],
+            )
+
     def _add_intervals(
         self, conn: sa.Connection, meter_id: str, info: MeterInfo, intervals: list[tuple[str, str, float]]
     ) -> None:

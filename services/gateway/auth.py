@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common.db import reader
-from services.common.errors import Forbidden, NotInScope, Unauthenticated, ValidationFailed
+from services.common.errors import AlreadyExists, Forbidden, NotInScope, Unauthenticated, ValidationFailed
 from services.common.events import iso, utc_now
+from services.common.settings import settings
 
 ROLES = ("city_admin", "district_operator", "viewer", "ops")
 WRITERS = frozenset({"city_admin", "district_operator"})
@@ -87,8 +88,13 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(engine: Engine, name: str, role: str, district: str | None = None, days: int | None = None) -> str:
-    """Create a token and return it; it is shown once and only its hash is kept."""
+MAX_TOKEN_DAYS = 3650
+"""Longest lifetime of a token given ``days`` (ten years); a token made without ``days`` does not expire."""
+
+
+def check_token_request(name: str, role: str, district: str | None, days: int | None) -> None:
+    """Refuse (``ValidationFailed``) a token that may not be made, before anything is stored (see
+    ``create_token``)."""
     if role not in ROLES:
         raise ValidationFailed("unknown role", fields={"role": [f"one of {', '.join(ROLES)}"]})
     if (role == "district_operator") != (district is not None):
@@ -96,12 +102,45 @@ def create_token(engine: Engine, name: str, role: str, district: str | None = No
             "district operators, and only they, have a district",
             fields={"district": ["required for district_operator only"]},
         )
+    if district is not None and district not in settings().districts:
+        raise ValidationFailed(
+            f"the city has no district {district}",
+            fields={"district": [f"one of {', '.join(sorted(settings().districts))}"]},
+        )
+    if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(
+            "a token's lifetime is 1 to 3650 days (leave it out for a token that does not expire)",
+            fields={"days": [f"between 1 and {MAX_TOKEN_DAYS}"]},
+        )
+    if not 1 <= len(name) <= 100 or not name.isprintable():
+        raise ValidationFailed("a token's name is 1-100 printable characters", fields={"name": ["1-100 printable"]})
+
+
+def create_token(engine: Engine, name: str, role: str, district: str | None = None, days: int | None = None) -> str:
+    """Create a token and return it; it is shown once and only its hash is kept.
+
+    Refused (``ValidationFailed``): an unknown role; a district for any role but district operators, none
+    for them, or one the city (``settings().districts``) does not have; ``days`` outside 1 to
+    ``MAX_TOKEN_DAYS`` (``0`` used to make a token that never expires); a name that is empty, longer than
+    100 characters or holds control characters. ``AlreadyExists``: a token of the same role and district
+    already has the name (revoked ones included): the name is what events record as their actor
+    (``role:name``), so it must say which token acted.
+    """
+    check_token_request(name, role, district, days)
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     now = utc_now()
-    expires = iso(now + timedelta(days=days)) if days else None
+    expires = iso(now + timedelta(days=days)) if days is not None else None
+    t = tokens_table
     with engine.begin() as conn:
+        same = (t.c.name == name) & (t.c.role == role)
+        same &= t.c.district.is_(None) if district is None else t.c.district == district
+        if conn.execute(sa.select(t.c.token_id).where(same)).first() is not None:
+            raise AlreadyExists(
+                f"a {role} token named {name} exists already" + (f" in district {district}" if district else ""),
+                fields={"name": ["taken for this role and district"]},
+            )
         conn.execute(
-            tokens_table.insert(),
+            t.insert(),
             {
                 "token_id": token_id,
                 "name": name,

@@ -21,7 +21,17 @@ import sqlalchemy as sa
 
 from services.common.money import FEN_PER_YUAN
 from services.common.settings import settings
-from services.energy.domain import FactorTable, convert
+from services.energy.domain import (
+    DEFAULT_ANOMALY_RULES,
+    DEFAULT_SUFFICIENCY,
+    READING_INTERVALS_VERSION,
+    TARGETS_VERSION,
+    Coverage,
+    FactorTable,
+    convert,
+    days_in_year,
+    elapsed_days,
+)
 from services.energy.factors import configured_factors
 from services.gateway import kpis
 from services.gateway.scorecard import Scorecard, coverage
@@ -31,26 +41,23 @@ from services.gateway.views import office_space as space_view
 from services.gateway.views import procurement as procurement_view
 from services.gateway.views import vehicles as vehicles_view
 from services.gateway.views.agencies import agencies_table
+from services.office_space.domain.figures import SPACE_SUMS, space_figures
 
 SYSTEMS = ("office_space", "vehicles", "assets", "procurement", "energy")
 
 GASOLINE = {"kgce_per_l": 1.0668, "kgco2_per_l": 2.1207}
 """Motor gasoline per litre: 1.4714 kgce/kg (GB/T 2589-2020) and 2.9251 kgCO₂/kg (省级温室气体清单编制指南),
 at 0.725 kg/L. Diesel and electricity use the energy service's factor table."""
+GASOLINE_VERSION = (
+    "gasoline-2020.1 (GB/T 2589-2020 1.4714 kgce/kg; 省级温室气体清单编制指南 2.9251 kgCO2/kg; 0.725 kg/L)"
+)
+"""The version and source of ``GASOLINE``, named by every figure that converts vehicle gasoline."""
 
 OVERDUE_DAYS = 30
 """An open finding or anomaly older than this counts against the scorecard."""
 
-SPACE = (
-    "authorised_headcount",
-    "staff_on_post",
-    "floor_area_m2",
-    "office_area_m2",
-    "standard_area_m2",
-    "over_standard",
-    "idle_rooms",
-    "idle_area_m2",
-)
+SPACE = ("authorised_headcount", "floor_area_m2", *SPACE_SUMS)
+"""Master data, the gross floor area and the summable space quantities (``figures.SPACE_SUMS``)."""
 ENERGY = (
     "electricity_kwh",
     "natural_gas_m3",
@@ -67,6 +74,14 @@ ENERGY = (
     "agencies_with_quota",
     "agencies_over_quota",
     "open_anomalies",
+    *energy_view.coverage_keys(),
+    *energy_view.coverage_keys("baseline_"),
+    *energy_view.BASELINE_EXTRAS,
+    "baseline_reported",
+    "frozen_vehicle_tce",
+    "frozen_vehicle_tco2",
+    "frozen_baseline_vehicle_tce",
+    "frozen_baseline_vehicle_tco2",
 )
 VEHICLES = (
     "vehicles_in_service",
@@ -100,8 +115,12 @@ class Scope:
 # -- gathering ------------------------------------------------------------------------------------
 
 
-def agency_rows(conn: sa.Connection, scope: Scope, factors: FactorTable | None = None) -> list[dict[str, Any]]:
-    """Per agency of the scope: master data and every summable figure (``RAW``) of ``scope.year``."""
+def agency_rows(
+    conn: sa.Connection, scope: Scope, factors: FactorTable | None = None, closed: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Per agency of the scope: master data and every summable figure (``RAW``) of ``scope.year``; with
+    ``closed`` (the year's closed record, read once per answer so that figures and versions agree) the
+    energy figures are the frozen ones."""
     table = factors or configured_factors()
     rows = space_view.space_by_agency(conn, scope.district, scope.agency_id)
     energy = energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table)
@@ -124,6 +143,10 @@ def agency_rows(conn: sa.Connection, scope: Scope, factors: FactorTable | None =
         raw["open_items_over_30_days"] = sum(1 for item in mine if item["age_days"] > OVERDUE_DAYS)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
         result.append({**master, **raw})
+    if closed is not None:
+        for row in result:
+            frozen = closed["figures"].get(row["agency_id"], {})
+            row.update({key: frozen.get(key, 0.0) for key in (*frozen_keys(), *FROZEN_CONVERSIONS)})
     return result
 
 
@@ -147,6 +170,58 @@ def _energy(figures: dict[str, Any] | None) -> dict[str, Any]:
         "agencies_with_quota": int(has_quota),
         "agencies_over_quota": int(has_quota and bool(figures["over_quota"])),
         "open_anomalies": figures["open_anomalies"],
+        **{key: figures[key] for key in (*energy_view.coverage_keys(), *energy_view.coverage_keys("baseline_"))},
+        **{key: figures[key] for key in (*energy_view.BASELINE_EXTRAS, "baseline_reported")},
+        **dict.fromkeys(FROZEN_CONVERSIONS, 0.0),
+    }
+
+
+FROZEN_CONVERSIONS = (
+    "frozen_vehicle_tce",
+    "frozen_vehicle_tco2",
+    "frozen_baseline_vehicle_tce",
+    "frozen_baseline_vehicle_tco2",
+)
+"""A closed year's vehicle use in tce and CO₂, converted when it was closed (0 in live figures)."""
+
+
+def frozen_keys() -> tuple[str, ...]:
+    """What closing a year freezes per agency: every energy figure but the open anomalies (a live list), and
+    the vehicles' fuel and charging."""
+    return (
+        *(key for key in ENERGY if key != "open_anomalies"),
+        "vehicle_gasoline_l",
+        "vehicle_diesel_l",
+        "vehicle_charging_kwh",
+    )
+
+
+def closing_figures(
+    conn: sa.Connection, year: int, today: date, factors: FactorTable | None = None
+) -> dict[str, dict[str, float]]:
+    """Every agency's figures of ``year`` as the data center sums them now, to be frozen by closing the year
+    (``EnergyYearClosed``): use, coverage, baseline, vehicle use and their tce and CO₂ under ``factors``."""
+    table = factors or configured_factors()
+    found = {}
+    for row in agency_rows(conn, Scope(year, today), table):
+        frozen = {key: float(row[key]) for key in frozen_keys()}
+        tce, tco2 = _vehicle_conversion({kind: float(row[key]) for kind, key in VEHICLE_USE.items()}, table)
+        base = {kind: float(row[f"baseline_{key}"]) for kind, key in VEHICLE_USE.items()}
+        base_tce, base_tco2 = _vehicle_conversion(base, table)
+        conversions = (round(tce, 6), round(tco2, 6), round(base_tce, 6), round(base_tco2, 6))
+        found[row["agency_id"]] = frozen | dict(zip(FROZEN_CONVERSIONS, conversions, strict=True))
+    return found
+
+
+def method_versions(factors: FactorTable | None = None) -> dict[str, str]:
+    """The versions of the methods the data center's energy figures are computed with now."""
+    return {
+        "factors_version": (factors or configured_factors()).version,
+        "gasoline_factors": GASOLINE_VERSION,
+        "sufficiency_version": DEFAULT_SUFFICIENCY.version,
+        "targets_version": TARGETS_VERSION,
+        "reading_intervals_version": READING_INTERVALS_VERSION,
+        "anomaly_rules_version": DEFAULT_ANOMALY_RULES.version,
     }
 
 
@@ -193,47 +268,111 @@ def roll_up(rows: Iterable[dict[str, Any]], key: str | None) -> dict[str, dict[s
     return totals
 
 
-def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | None = None) -> dict[str, Any]:
-    """The figures the API shows, from summable ones: vehicle energy added to the agency's, ratios, KPIs."""
+def derive(
+    raw: dict[str, Any],
+    year: int,
+    today: date,
+    factors: FactorTable | None = None,
+    closed: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The figures the API shows, from summable ones: vehicle energy added to the agency's, ratios, KPIs;
+    ``closed`` (a closed year's record) makes the energy figures those frozen, naming its versions."""
     table = factors or configured_factors()
-    electricity = table.kgce_per_unit["electricity"], table.kgco2_per_unit["electricity"]
-    diesel = table.kgce_per_unit["fuel"], table.kgco2_per_unit["fuel"]
-    vehicle_tce = (
-        raw["vehicle_gasoline_l"] * GASOLINE["kgce_per_l"]
-        + raw["vehicle_diesel_l"] * diesel[0]
-        + raw["vehicle_charging_kwh"] * electricity[0]
-    ) / 1000
-    vehicle_carbon_t = (
-        raw["vehicle_gasoline_l"] * GASOLINE["kgco2_per_l"]
-        + raw["vehicle_diesel_l"] * diesel[1]
-        + raw["vehicle_charging_kwh"] * electricity[1]
-    ) / 1000
-    energy_tce = raw["building_energy_tce"] + vehicle_tce
-    carbon_t = raw["building_carbon_t"] + vehicle_carbon_t
-    factor = kpis.annualisation(year, today)
-    against = kpis.against_2020(
-        {  # no use recorded at all is no data (shown as null), not an agency that used nothing
-            "energy_tce": energy_tce or None,
-            "carbon_t": carbon_t or None,
-            "water_m3": raw["water_m3"] or None,
-            "floor_area_m2": raw["floor_area_m2"],
-            "staff_on_post": raw["staff_on_post"],
-            "authorised_headcount": raw["authorised_headcount"],
-            "baseline": _baseline(raw),
-        },
-        factor,
-    )
-    people = raw["staff_on_post"]
     return {
         **{k: raw[k] for k in ("agencies",) if k in raw},
         **{k: _rounded(raw[k]) for k in RAW},
-        "area_per_person_m2": _ratio(raw["office_area_m2"], people),
+        **space_figures(raw),  # the space figures, defined once (docs/kpis/office_space.md)
         "new_energy_share": _ratio(raw["new_energy_acquisitions"], raw["acquisitions"]),
         "vehicle_cost_per_km": _ratio(raw["vehicle_cost_fen"], raw["vehicle_km"] * FEN_PER_YUAN),  # yuan per km
         "year": year,
-        "annualised": factor != 1.0,
-        "energy_tce": round(energy_tce, 3),
-        "carbon_t": round(carbon_t, 3),
+        **_energy_figures(raw, year, today, table, closed),
+    }
+
+
+VEHICLE_FUEL = {"vehicle_gasoline": "vehicle_gasoline_l", "vehicle_diesel": "vehicle_diesel_l"}
+VEHICLE_USE = {**VEHICLE_FUEL, "vehicle_charging": "vehicle_charging_kwh"}
+"""Vehicle energy kinds (``kpis.VEHICLE_KINDS``) and the summable figure of each."""
+
+
+def _vehicle_conversion(use: dict[str, float], table: FactorTable) -> tuple[float, float]:
+    """Vehicle gasoline, diesel (L) and charging (kWh) in tce and tCO₂."""
+    electricity = table.kgce_per_unit["electricity"], table.kgco2_per_unit["electricity"]
+    diesel = table.kgce_per_unit["fuel"], table.kgco2_per_unit["fuel"]
+    gasoline, diesel_l, charging = use["vehicle_gasoline"], use["vehicle_diesel"], use["vehicle_charging"]
+    tce = (gasoline * GASOLINE["kgce_per_l"] + diesel_l * diesel[0] + charging * electricity[0]) / 1000
+    tco2 = (gasoline * GASOLINE["kgco2_per_l"] + diesel_l * diesel[1] + charging * electricity[1]) / 1000
+    return tce, tco2
+
+
+def _coverages(raw: dict[str, Any], prefix: str, elapsed: int, vehicles: dict[str, float]) -> dict[str, Coverage]:
+    """Each kind present on one side with its coverage: meters and reports from the energy figures, vehicle
+    kinds (a log complete to date, or the 2020 report's) covering every elapsed day."""
+    found = {}
+    for kind, key in energy_view.FIGURE_KEYS.items():
+        sources = raw[f"{prefix}{key}_sources"]
+        if sources:
+            found[kind] = Coverage.of(raw[f"{prefix}{key}_source_days"], sources, elapsed)
+    for kind, use in vehicles.items():
+        if use:
+            found[kind] = Coverage.of(float(elapsed), 1, elapsed)
+    return found
+
+
+def _energy_figures(
+    raw: dict[str, Any], year: int, today: date, table: FactorTable, closed: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Energy and carbon year to date and annualised, their coverage, and the KPIs against 2020.
+
+    Year-to-date figures keep their names (``energy_tce``, ``carbon_t``); the full-year figures the
+    intensities are computed from are ``…_annualised``. A scope without any energy source has null figures
+    with a reason, never 0."""
+    elapsed, whole = elapsed_days(year, today), days_in_year(year)
+    vehicles = {kind: float(raw[key]) for kind, key in VEHICLE_USE.items()}
+    vehicle_tce, vehicle_carbon_t = _vehicle_conversion(vehicles, table)
+    if closed is not None:
+        vehicle_tce, vehicle_carbon_t = raw["frozen_vehicle_tce"], raw["frozen_vehicle_tco2"]
+    vehicle_scale = whole / elapsed if 0 < elapsed < whole else 1.0
+    coverage = _coverages(raw, "", elapsed, vehicles)
+    baseline_vehicles = {kind: float(raw[f"baseline_{key}"]) for kind, key in VEHICLE_USE.items()}
+    baseline_coverage = _coverages(raw, "baseline_", days_in_year(kpis.BASELINE_YEAR), baseline_vehicles)
+    energy_known = any(kind in coverage for kind in (*kpis.BUILDING_KINDS, *kpis.VEHICLE_KINDS))
+    water_known = "water" in coverage
+
+    def known(value: float, present: bool) -> float | None:
+        return value if present else None
+
+    def shown(value: float | None) -> float | None:
+        return None if value is None else round(value, 3)
+
+    building_tce, building_carbon_t = raw["energy_tce_annualised"], raw["carbon_tco2_annualised"]
+    annual_tce = building_tce + vehicle_tce * vehicle_scale
+    annual_carbon_t = building_carbon_t + vehicle_carbon_t * vehicle_scale
+    current = {
+        "energy_tce": known(annual_tce, energy_known),
+        "carbon_t": known(annual_carbon_t, energy_known),
+        "building_energy_tce": known(building_tce, any(k in coverage for k in kpis.BUILDING_KINDS)),
+        "building_carbon_t": known(building_carbon_t, any(k in coverage for k in kpis.BUILDING_KINDS)),
+        "water_m3": known(raw["water_m3_annualised"], water_known),
+        "floor_area_m2": raw["floor_area_m2"],
+        "staff_on_post": raw["staff_on_post"],
+        "baseline": _baseline(raw, baseline_coverage, baseline_vehicles, table, closed is not None),
+    }
+    against = kpis.against_2020(current, coverage, baseline_coverage)
+    null_reason = None if energy_known else "no_meters"
+    return {
+        "annualised": any(c.days_covered < whole for c in coverage.values()) or 0 < elapsed < whole,
+        "energy_tce": shown(known(raw["building_energy_tce"] + vehicle_tce, energy_known)),
+        "carbon_t": shown(known(raw["building_carbon_t"] + vehicle_carbon_t, energy_known)),
+        "energy_tce_null_reason": null_reason,
+        "carbon_t_null_reason": null_reason,
+        "energy_tce_annualised": shown(current["energy_tce"]),
+        "carbon_t_annualised": shown(current["carbon_t"]),
+        "building_energy_tce_annualised": shown(current["building_energy_tce"]),
+        "water_m3_annualised": shown(current["water_m3"]),
+        "data_coverage": {
+            "year": {kind: c.as_dict() for kind, c in sorted(coverage.items())},
+            "baseline": {kind: c.as_dict() for kind, c in sorted(baseline_coverage.items())},
+        },
         "energy_by_kind": {
             "electricity_kwh": _rounded(raw["electricity_kwh"]),
             "natural_gas_m3": _rounded(raw["natural_gas_m3"]),
@@ -244,21 +383,52 @@ def derive(raw: dict[str, Any], year: int, today: date, factors: FactorTable | N
         },
         "vehicle_energy_tce": round(vehicle_tce, 3),
         **against,
+        "methods": dict(closed["versions"]) if closed is not None else method_versions(table),
+        "closed_year": None
+        if closed is None
+        else {k: closed[k] for k in ("closed_on", "restated_on", "reason")} | {"versions": closed["versions"]},
         "energy_quota_tce": _rounded(raw["quota_tce"]) if raw["agencies_with_quota"] else None,
         "energy_forecast_tce": _rounded(raw["forecast_tce"]),
         "quota_exceeded_forecast": bool(raw["agencies_over_quota"]) if raw["agencies_with_quota"] else None,
     }
 
 
-def _baseline(raw: dict[str, Any]) -> dict[str, Any] | None:
-    """The 2020 totals, when the agency has any (a baseline of nothing is no baseline)."""
-    if not (raw["baseline_energy_tce"] or raw["baseline_water_m3"]):
+def _baseline(
+    raw: dict[str, Any],
+    coverage: dict[str, Coverage],
+    vehicles: dict[str, float],
+    table: FactorTable,
+    frozen: bool = False,
+) -> dict[str, Any] | None:
+    """The 2020 full-year figures, when the scope has any (a baseline of nothing is no baseline)."""
+    if not coverage:
         return None
+    vehicle_tce, vehicle_carbon_t = _vehicle_conversion(vehicles, table)
+    if frozen:
+        vehicle_tce, vehicle_carbon_t = raw["frozen_baseline_vehicle_tce"], raw["frozen_baseline_vehicle_tco2"]
+    buildings = any(k in coverage for k in kpis.BUILDING_KINDS)
+    energy = buildings or any(k in coverage for k in kpis.VEHICLE_KINDS)
+    tce, tco2 = raw["baseline_energy_tce_annualised"], raw["baseline_carbon_tco2_annualised"]
     return {
-        "energy_tce": raw["baseline_energy_tce"] or None,
-        "carbon_t": raw["baseline_carbon_t"] or None,
-        "water_m3": raw["baseline_water_m3"] or None,
+        "energy_tce": tce + vehicle_tce if energy else None,
+        "carbon_t": tco2 + vehicle_carbon_t if energy else None,
+        "building_energy_tce": tce if buildings else None,
+        "building_carbon_t": tco2 if buildings else None,
+        "water_m3": raw["baseline_water_m3_annualised"] if "water" in coverage else None,
+        **_baseline_denominators(raw),
     }
+
+
+def _baseline_denominators(raw: dict[str, Any]) -> dict[str, Any]:
+    """The 2020 floor area and people served, when every 2020 report of the scope gives them (a district's
+    2020 area is not a mix of 2020 and today's areas)."""
+    reports = raw["baseline_reported"]
+    found: dict[str, Any] = {}
+    if reports and raw["baseline_area_reported"] == reports:
+        found["floor_area_m2"] = raw["baseline_floor_area_m2"]
+    if reports and raw["baseline_people_reported"] == reports:
+        found["people"] = raw["baseline_people"]
+    return found
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -272,13 +442,49 @@ def _rounded(value: Any) -> Any:
 # -- the API's answers ----------------------------------------------------------------------------
 
 
+RESTATED = (
+    "energy_tce",
+    "carbon_t",
+    "energy_tce_annualised",
+    "carbon_t_annualised",
+    "energy_per_m2_kgce",
+    "energy_per_capita_kgce",
+    "water_per_capita_m3",
+    "carbon_per_m2_kg",
+    "change_vs_2020",
+    "verdicts",
+    "methods",
+)
+"""What a proposed restatement of a closed year shows beside the closed figures."""
+
+
+def _proposed(frozen: dict[str, Any], live: dict[str, Any]) -> dict[str, Any] | None:
+    """The live figures of a closed year where they differ from the frozen ones (new factors, late data), or
+    None: shown beside the closed figures, applied only by ``POST .../restatement``."""
+    proposed = {key: live[key] for key in RESTATED}
+    return None if all(frozen[key] == live[key] for key in RESTATED) else proposed
+
+
 def agencies(
-    conn: sa.Connection, scope: Scope, card: Scorecard, rows: list[dict[str, Any]] | None = None
+    conn: sa.Connection,
+    scope: Scope,
+    card: Scorecard,
+    rows: list[dict[str, Any]] | None = None,
+    closed: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every agency of the scope with its figures and its scorecard result."""
+    """Every agency of the scope with its figures and its scorecard result; a closed year's energy figures are
+    the frozen ones, with the live ones beside them when they differ (``proposed_restatement``). ``rows``
+    and ``closed`` come together from ``city`` (one reading of the closed record per answer)."""
+    if rows is None:
+        closed = energy_view.closed_year(conn, scope.year)
+        rows = agency_rows(conn, scope, closed=closed)
+    live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope)} if closed else {}
     result = []
-    for row in agency_rows(conn, scope) if rows is None else rows:
-        figures = derive(row, scope.year, scope.today)
+    for row in rows:
+        figures = derive(row, scope.year, scope.today, closed=closed)
+        if closed is not None and row["agency_id"] in live_rows:
+            live = derive(live_rows[row["agency_id"]], scope.year, scope.today)
+            figures["proposed_restatement"] = _proposed(figures, live)
         judged = card.score(figures)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
         result.append(
@@ -294,10 +500,21 @@ def agencies(
 
 
 def city(conn: sa.Connection, scope: Scope, card: Scorecard) -> dict[str, Any]:
-    """The city's figures, each district's, and conservation-agency coverage."""
-    rows = agency_rows(conn, scope)
-    judged = agencies(conn, scope, card, rows)
+    """The city's figures, each district's, and conservation-agency coverage (a closed year: frozen energy
+    figures, with a proposed restatement beside them when the live ones differ)."""
+    closed = energy_view.closed_year(conn, scope.year)
+    rows = agency_rows(conn, scope, closed=closed)
+    live_rows = agency_rows(conn, scope) if closed else []
+    judged = agencies(conn, scope, card, rows, closed)
+
+    def shown(raw: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
+        figures = derive(raw, scope.year, scope.today, closed=closed)
+        if closed is not None and live is not None:
+            figures["proposed_restatement"] = _proposed(figures, derive(live, scope.year, scope.today))
+        return figures
+
     city_total = roll_up(rows, None).get("city")
+    live_districts = roll_up(live_rows, "district")
     districts = []
     for code, raw in sorted(roll_up(rows, "district").items()):
         mine = [a for a in judged if a["district"] == code]
@@ -305,13 +522,13 @@ def city(conn: sa.Connection, scope: Scope, card: Scorecard) -> dict[str, Any]:
             {
                 "district": code,
                 "name": settings().districts.get(code, code),
-                **derive(raw, scope.year, scope.today),
+                **shown(raw, live_districts.get(code)),
                 "coverage": coverage(mine),
             }
         )
     return {
         "year": scope.year,
-        "city": derive(city_total, scope.year, scope.today) if city_total else None,
+        "city": shown(city_total, roll_up(live_rows, None).get("city")) if city_total else None,
         "districts": districts,
         "coverage": coverage(judged),
     }

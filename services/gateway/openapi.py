@@ -26,7 +26,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 from werkzeug.wrappers import Request
 
-from services.common.validators import IDENTIFIER
+from services.common.validators import IDENTIFIER, periods_of
 from services.gateway.auth import ROLES
 from services.gateway.web import MAX_BODY_BYTES, RouteSpec, api, route_specs
 
@@ -236,6 +236,9 @@ class _Builder:
 
     def _json_schema(self, schema: type[Schema], excluded: tuple[str, ...]) -> dict[str, Any]:
         converted: dict[str, Any] = self.converter.schema2jsonschema(schema(exclude=excluded))
+        for name, bound in _period_bounds(schema).items():
+            if name in converted.get("properties", {}):
+                converted["properties"][name]["x-max-days-after"] = bound
         if schema.__doc__:
             converted = {"description": _clean(schema.__doc__), **converted}
         return converted
@@ -243,13 +246,32 @@ class _Builder:
     def query_parameters(self, schema: type[Schema], url_fields: set[str]) -> list[dict[str, Any]]:
         excluded = tuple(sorted(url_fields & set(schema().fields)))
         parameters: list[dict[str, Any]] = self.converter.schema2parameters(schema(exclude=excluded), location="query")
-        return [{**p, "schema": _not_null(p["schema"])} for p in parameters]
+        bounds = _period_bounds(schema)
+        return [
+            {
+                **p,
+                "schema": _not_null(p["schema"])
+                | ({"x-max-days-after": bounds[p["name"]]} if p["name"] in bounds else {}),
+            }
+            for p in parameters
+        ]
 
     def field_schemas(self, schema: type[Schema] | None) -> dict[str, Any]:
         if schema is None:
             return {}
         properties: dict[str, Any] = self.converter.schema2jsonschema(schema()).get("properties", {})
         return properties
+
+
+def _period_bounds(schema: type[Schema]) -> dict[str, dict[str, int]]:
+    """``{end field's JSON name: {start field's JSON name: maximum days}}`` of a schema's bounded periods
+    (``services.common.validators.bounded_period``), documented as ``x-max-days-after``."""
+    fields = schema().fields
+
+    def json_name(attribute: str) -> str:
+        return fields[attribute].data_key or attribute
+
+    return {json_name(end): {json_name(start): days} for start, end, days in periods_of(schema)}
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.common.validators import MAX_OFFSET
+
 PAGE_LIMIT = 500
 """Largest page of a listing."""
 
@@ -12,7 +14,7 @@ class PageSchema(Schema):
     """Paging of a listing: ``limit`` (1-500, default 100) and ``offset``."""
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=PAGE_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class AgencyListSchema(PageSchema):
@@ -53,3 +55,15 @@ class EnergyTrendQuerySchema(DataCenterQuerySchema):
     """The monthly energy trend of the city, a district or an agency over the last ``months`` (1-36)."""
 
     months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=36))
+
+
+class EnergyYearSchema(Schema):
+    """A year to close or restate (in the URL)."""
+
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class RestatementSchema(EnergyYearSchema):
+    """Apply a closed year's proposed restatement: why (a new factor table, late data, a corrected report)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))

@@ -73,7 +73,7 @@ SCORECARD_2025: dict[str, Any] = {
             "name_zh": "办公用房无超标准配置",
             "name_en": "No office room above the area standard",
             "weight": 10,
-            "figure": "over_standard",
+            "figure": "over_standard_persons",
             "op": "==",
             "threshold": 0,
         },

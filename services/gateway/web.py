@@ -8,7 +8,6 @@ token whose role or district does not allow the action is 403.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import time
 import uuid
@@ -25,13 +24,22 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine, reader
-from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, ServiceUnavailable, ValidationFailed
+from services.common.decoding import check_decoded, decode_json
+from services.common.errors import (
+    BadRequest,
+    NotFound,
+    NotInScope,
+    PayloadTooLarge,
+    PlatformError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import ServiceError, json_response
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
-from services.common.validators import refuse_nul
 from services.gateway.auth import Principal, authenticate
 from services.gateway.views import agencies, prepare_database
 
@@ -62,23 +70,38 @@ class RequestContext(DependencyProvider):  # type: ignore[misc]
         return data
 
 
-def read_json(request: Request) -> Any:
-    """The request body as JSON; 400 when it is not JSON, 413 when it is too large."""
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", details={"limit_bytes": MAX_BODY_BYTES})
+def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The request body as JSON, decoded safely (``services.common.decoding``): 415 when it is declared as
+    anything but JSON, 413 above ``max_bytes``, 400 when it is not UTF-8 JSON or is nested too deeply, 422
+    for text with control characters or lone surrogates."""
+    require_json_content(request)
+    if request.content_length and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
     if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         # werkzeug reads a body without Content-Length as empty; the server's input decodes the chunks
-        raw = request.environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+        raw = request.environ["wsgi.input"].read(max_bytes + 1)
     else:
         raw = request.get_data(cache=False)
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", details={"limit_bytes": MAX_BODY_BYTES})
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the body is not valid JSON", fields={"_body": [str(exc)]}) from None
-    refuse_nul(body)
-    return body
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
+    return decode_json(raw, max_bytes=max_bytes)
+
+
+JSON_CONTENT = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
+"""``application/json`` and its ``+json`` kinds (``application/merge-patch+json``)."""
+
+
+def require_json_content(request: Request) -> None:
+    """Refuse (415) a body declared as something other than JSON. A request without ``Content-Type`` is read
+    as JSON (command routes without a body are called so by many clients)."""
+    declared = request.headers.get("Content-Type")
+    if declared is None:
+        return
+    if not JSON_CONTENT.match(request.mimetype.lower()):
+        raise UnsupportedMediaType(
+            f"the body must be application/json, not {declared[:100]}",
+            fields={"Content-Type": ["must be application/json"]},
+        )
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,20 @@ def _error_response(exc: Exception) -> Response:
     return json_response({"error": "internal_error", "message": "internal error", "fields": {}}, 500)
 
 
+def _as_missing(error: Exception, method: str, principal: Principal | None, params: dict[str, Any]) -> Exception:
+    """A district operator's read of one record (a GET naming ids in its URL) that is another district's, or
+    does not exist, answered alike: 404 ``not_found`` naming the URL's last id, so no answer tells which
+    (no existence oracle). Every other error stays as it is."""
+    if method.upper() != "GET" or principal is None or principal.visible_district() is None or not params:
+        return error
+    code, status = getattr(error, "code", None), getattr(error, "http_status", None)
+    missing = isinstance(error, NotInScope) or code == NotInScope.code or status == 404
+    if not missing:
+        return error
+    name, value = list(params.items())[-1]
+    return NotFound(f"{name.removesuffix('_id').replace('_', ' ')} {value} not found")
+
+
 def _request_key(request: Request) -> str | None:
     """A command without the client's ``Idempotency-Key`` gets one of its own request: should RabbitMQ deliver
     its RPC twice (a service killed between commit and acknowledgement), it still acts once."""
@@ -116,9 +153,12 @@ def _request_key(request: Request) -> str | None:
 
 
 def _idempotency_key(request: Request, principal: Principal) -> str | None:
-    """The client's ``Idempotency-Key`` header, scoped to its token (400 when malformed)."""
+    """The client's ``Idempotency-Key`` header, bound to its token's id (never its name, which another token
+    may share) (400 when malformed). The owning service binds it further to the command and its body
+    (``services.common.rpc.command_fingerprint``): the key used again for anything else is refused (422
+    ``idempotency_key_reused``). A read has none: it changes nothing."""
     key = request.headers.get("Idempotency-Key")
-    if key is None:
+    if key is None or request.method == "GET":
         return None
     if not _CORRELATION.match(key):
         raise BadRequest("malformed Idempotency-Key", fields={"Idempotency-Key": ["1-100 letters, digits or _.:-"]})
@@ -247,12 +287,12 @@ def api(
                             request_key=_request_key(request),
                             scope_district=principal.visible_district(),
                         )
-                    refuse_nul({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
+                    check_decoded({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)
                     response = body if isinstance(body, Response) else json_response(body, status)
                 except Exception as exc:  # the one place errors become HTTP answers
-                    response = _error_response(exc)
+                    response = _error_response(_as_missing(exc, method, principal, params))
             response.headers["X-Correlation-ID"] = correlation_id
             HTTP_REQUESTS.labels("gateway", url, method, str(response.status_code)).inc()
             HTTP_LATENCY.labels("gateway", url).observe(time.perf_counter() - started)
@@ -285,7 +325,7 @@ def command_route(
             body = {**body, **params}
         loaded = validated(schema, body)
         if scope == "agency_id":
-            agency_in_scope(self.db, principal, loaded["agency_id"])
+            agency_in_scope(self.db, principal, loaded["agency_id"], registered=registered_district(self))
         elif scope == "district":
             principal.require_district(loaded["district"])
         return status, call(getattr(getattr(self, service), command), body)
@@ -315,7 +355,7 @@ def query_route(url: str, service: str, query: str, schema: type[Schema], roles:
         visible = principal.visible_district()
         if visible:
             if loaded.get("agency_id"):
-                agency_in_scope(self.db, principal, loaded["agency_id"])
+                agency_in_scope(self.db, principal, loaded["agency_id"], registered=registered_district(self))
             args["district"] = visible
         return call(getattr(getattr(self, service), query), args)
 
@@ -331,17 +371,49 @@ _district_of_agency: dict[str, str] = {}
 is kept (an agency not found yet is looked up again)."""
 
 
-def agency_in_scope(db: Engine, principal: Principal, agency_id: str, field: str = "agency_id") -> None:
-    """Refuse an agency outside the principal's district (403) and one the data center's directory does not
-    know (422)."""
+def agency_in_scope(
+    db: Engine,
+    principal: Principal,
+    agency_id: str,
+    field: str = "agency_id",
+    registered: Callable[[str], str | None] | None = None,
+) -> None:
+    """Refuse an agency outside the principal's district (403) and one that is not registered (422).
+
+    The data center's directory answers first; an agency it does not know yet (registered a moment ago: the
+    directory is a projection, it may lag) is asked of ``registered`` (the owning service's own record, see
+    ``registered_district``), so a command that follows its agency's registration at once succeeds.
+    """
     district = _district_of_agency.get(agency_id)
     if district is None:
         with reader(db).connect() as conn:
             row = agencies.agency_row(conn, agency_id)
-        if row is None:
+        district = row["district"] if row is not None else (registered(agency_id) if registered else None)
+        if district is None:
             raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})
-        district = row["district"]
         if len(_district_of_agency) >= 20_000:  # bounded: start over rather than grow
             _district_of_agency.clear()
         _district_of_agency[agency_id] = district
     principal.require_district(district)
+
+
+def registered_district(gateway: Any) -> Callable[[str], str | None]:
+    """The district of an agency as office space's event store has it (None: no such agency), asked over
+    RPC: the source the directory is projected from, never behind it."""
+
+    def ask(agency_id: str) -> str | None:
+        # a lookup, not the command: it must not answer from (or record under) the command's keys
+        context: dict[str, Any] = gateway.request_context
+        keys = {k: context.pop(k) for k in ("idempotency_key", "request_key") if k in context}
+        try:
+            found = call(gateway.office_space.get_agency, {"agency_id": agency_id})
+        except ServiceError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        finally:
+            context.update(keys)
+        district = found.get("district") if isinstance(found, dict) else None
+        return district if isinstance(district, str) else None
+
+    return ask

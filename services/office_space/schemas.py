@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.money import MAX_FEN
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number, fen
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Day, Number, bounded_period, fen
 from services.office_space.domain import (
     ADMIN_LEVELS,
     AGENCY_KINDS,
@@ -60,7 +62,7 @@ class PostStaffSchema(Schema):
     person_id = _id()
     name = _text(100)
     rank = fields.String(required=True, validate=validate.OneOf(ALL_RANKS))
-    posted_on = fields.Date(required=True)
+    posted_on = Day(required=True)
 
 
 class RecordDepartureSchema(Schema):
@@ -69,7 +71,18 @@ class RecordDepartureSchema(Schema):
     agency_id = _id()
     person_id = _id()
     reason = fields.String(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
-    departed_on = fields.Date(required=True)
+    departed_on = Day(required=True)
+
+
+class TransferStaffSchema(Schema):
+    """TransferStaff: a person on post at ``agency_id`` moves to ``to_agency_id`` in one step (调动), on
+    ``transferred_on``; ``rank`` at the new agency, if it changes (needed when the level changes)."""
+
+    agency_id = _id()
+    person_id = _id()
+    to_agency_id = _id()
+    transferred_on = Day(required=True)
+    rank = fields.String(load_default=None, validate=validate.OneOf(ALL_RANKS))
 
 
 class RegisterBuildingSchema(Schema):
@@ -91,24 +104,36 @@ class AddRoomSchema(Schema):
     usable_area_m2 = Number(required=True, validate=validate.Range(min=1, max=10_000))
     use = fields.String(required=True, validate=validate.OneOf(ROOM_USES))
     agency_id = _id(required=False)
+    planned_occupancy = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100))
+    vacant_since = Day(load_default=None)
 
 
 class AllocateRoomSchema(Schema):
-    """AllocateRoom: an office room to a person; ``exception_reason`` asks for a city administrator's exception."""
+    """AllocateRoom: an office room to a person (``person_id``) or to several at once (``person_ids``, a shared
+    room judged with all of them in it); ``exception_reason`` asks for a city administrator's exception."""
 
     building_id = _id()
     room_id = _id()
-    person_id = _id()
+    person_id = _id(required=False)
+    person_ids = fields.List(
+        fields.String(validate=IDENTIFIER), load_default=None, validate=validate.Length(min=1, max=100)
+    )
     agency_id = _id()
     exception_reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
 
+    @validates_schema
+    def _one_way_to_name_persons(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("person_id") is None) == (data.get("person_ids") is None):
+            raise ValidationError("give either person_id or person_ids", "person_ids")
+
 
 class ReleaseRoomSchema(Schema):
-    """ReleaseRoom: a person gives up a room."""
+    """ReleaseRoom: a person gives up a room, on ``released_on`` (default today; never in the future)."""
 
     building_id = _id()
     room_id = _id()
     person_id = _id()
+    released_on = Day(load_default=None)
 
 
 class DetectIdleRoomsSchema(Schema):
@@ -135,8 +160,9 @@ class RequestLeaseSchema(Schema):
     room_ids = fields.List(fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(LEASE_KINDS))
     counter_party = _text(200)
-    start_on = fields.Date(required=True)
-    end_on = fields.Date(required=True)
+    start_on = Day(required=True)
+    end_on = Day(required=True)
+    _term = bounded_period("start_on", "end_on", 10_980)  # a lease or tenancy of thirty years (30 × 366) at most
     monthly_rent_fen = fen()  # 0 when lending
 
 
@@ -225,7 +251,7 @@ class OpenInspectionSchema(Schema):
     inspection_id = _id(required=False)
     agency_id = _id()
     topic = _text(200)
-    inspected_on = fields.Date(required=True)
+    inspected_on = Day(required=True)
 
 
 class RecordFindingSchema(Schema):
@@ -235,7 +261,7 @@ class RecordFindingSchema(Schema):
     finding_id = _id(required=False)
     kind = fields.String(required=True, validate=validate.OneOf(FINDING_KINDS))
     description = _text(2000)
-    deadline = fields.Date(required=True)
+    deadline = Day(required=True)
 
 
 class RectifyFindingSchema(Schema):
@@ -263,7 +289,7 @@ class AddUnitSchema(Schema):
     unit_id = _id()
     area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
     monthly_fixed_cost_fen = fen()
-    added_on = fields.Date(load_default=None)  # a past day brought in; default today
+    added_on = Day(load_default=None)  # a past day brought in; default today
 
 
 class LetUnitSchema(Schema):
@@ -273,8 +299,9 @@ class LetUnitSchema(Schema):
     unit_id = _id()
     tenant = _text(200)
     monthly_rent_fen = fen(minimum=1)
-    start_on = fields.Date(required=True)
-    end_on = fields.Date(required=True)
+    start_on = Day(required=True)
+    end_on = Day(required=True)
+    _term = bounded_period("start_on", "end_on", 10_980)  # a lease or tenancy of thirty years (30 × 366) at most
 
 
 class UnitSchema(Schema):
@@ -287,7 +314,7 @@ class UnitSchema(Schema):
 class VacateUnitSchema(UnitSchema):
     """VacateUnit: the unit is vacant from ``vacated_on`` (a past day brought in; default today)."""
 
-    vacated_on = fields.Date(load_default=None)
+    vacated_on = Day(load_default=None)
 
 
 class ReceiveRentSchema(UnitSchema):

@@ -15,7 +15,7 @@ from nameko.timer import timer
 
 from services.common.errors import Forbidden, NotFound
 from services.common.events import china_today
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command, require_scope, service_views
 from services.common.settings import settings
 from services.office_space import schemas as s
 from services.office_space import views
@@ -26,8 +26,11 @@ from services.office_space.domain import (
     Building,
     Inspection,
     Lease,
+    Newcomer,
     OperatingProperty,
+    Person,
     RepairProject,
+    require_another_agency,
     require_citing_inspection,
     require_lease_references,
 )
@@ -84,28 +87,76 @@ class OfficeSpaceService(DomainService):
 
     @command(s.PostStaffSchema)
     def post_staff(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """PostStaff: a person takes up a post with a rank of the agency's level."""
+        """PostStaff: a person takes up a post with a rank of the agency's level; refused (409, naming the
+        agency) while they are on post at another agency: a transfer moves them."""
         agency = self.store.load(Agency, cmd["agency_id"])
-        agency.post_staff(cmd["person_id"], cmd["name"], cmd["rank"], cmd["posted_on"].isoformat())
-        return self.save(agency)
+        posted_on = cmd["posted_on"].isoformat()
+        agency.post_staff(cmd["person_id"], cmd["name"], cmd["rank"], posted_on)
+        # a caller outside the agency's district learns nothing of where the person is on post
+        require_scope(self.context(), (agency,))
+        person = self._person(cmd["person_id"])
+        person.take_post(agency.id, str(agency.district), cmd["rank"], posted_on)
+        return self.save(agency, person)
 
     @command(s.RecordDepartureSchema)
     def record_departure(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """RecordDeparture: a person left; every room they still hold becomes a finding."""
+        """RecordDeparture: a person left; every room they still hold becomes a finding dated the departure."""
         agency = self.store.load(Agency, cmd["agency_id"])
-        agency.record_departure(cmd["person_id"], cmd["reason"], cmd["departed_on"].isoformat())
+        departed_on = cmd["departed_on"].isoformat()
+        agency.record_departure(cmd["person_id"], cmd["reason"], departed_on, _today())
+        person = self._person(cmd["person_id"])
+        if person.on_post_at == agency.id:
+            person.leave_post(agency.id, cmd["reason"], departed_on)
+        buildings, rooms = self._rooms_left_behind(agency.id, cmd["person_id"], cmd["reason"], departed_on)
+        return self.save(agency, person, *buildings, answer={"rooms_still_held": rooms})
+
+    @command(s.TransferStaffSchema)
+    def transfer_staff(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """TransferStaff: a person moves from one agency to another in one step: they leave the first (rooms
+        they still hold there become findings dated the transfer) and take a post at the second."""
+        require_another_agency(cmd["agency_id"], cmd["to_agency_id"])
+        source = self.store.load(Agency, cmd["agency_id"])
+        target = self.store.load(Agency, cmd["to_agency_id"])
+        on = cmd["transferred_on"].isoformat()
+        name = str(source.staff.get(cmd["person_id"], {}).get("name", ""))
+        rank = cmd["rank"] or source.rank_of(cmd["person_id"])
+        source.record_departure(cmd["person_id"], "transferred", on, _today())
+        target.post_staff(cmd["person_id"], name, rank, on)
+        require_scope(self.context(), (source, target))
+        person = self._person(cmd["person_id"])
+        person.require_transferable(source.id, target.id)
+        if person.on_post_at == source.id:
+            person.leave_post(source.id, "transferred", on)
+        person.take_post(target.id, str(target.district), rank, on, from_agency_id=source.id)
+        buildings, rooms = self._rooms_left_behind(source.id, cmd["person_id"], "transferred", on)
+        return self.save(source, target, person, *buildings, answer={"rooms_still_held": rooms})
+
+    def _person(self, person_id: str) -> Person:
+        """The person's own stream. A person posted before the stream existed has none: the read model (which
+        may lag, but only for those legacy posts) tells where they are on post, and the stream starts there."""
+        person = self.store.find(Person, person_id)
+        if person is not None:
+            return person
+        person = Person(person_id)
         with self.read_models.engine.connect() as conn:
-            seen = views.buildings_where(conn, cmd["person_id"])
+            holder = views.agency_of_person(conn, person_id)
+        if holder is not None:
+            person.on_post_at, person.district = holder
+            person.agency_id = holder[0]
+        return person
+
+    def _rooms_left_behind(
+        self, agency_id: str, person_id: str, reason: str, departed_on: str
+    ) -> tuple[list[Building], list[str]]:
+        """The buildings where the person still holds rooms, each with a finding recorded; the rooms."""
+        with self.read_models.engine.connect() as conn:
+            seen = views.buildings_where(conn, person_id)
         # the agency's own buildings come from the store: an allocation made a moment ago may not have reached the
         # read models yet; the read models add rooms of other agencies' buildings adjusted to this one
-        owned = self.store.stream_ids_of_agency(Building.stream_type, cmd["agency_id"])
+        owned = self.store.stream_ids_of_agency(Building.stream_type, agency_id)
         buildings = [self.store.load(Building, building_id) for building_id in sorted(set(seen) | set(owned))]
-        rooms = [
-            r
-            for b in buildings
-            for r in b.flag_departed(cmd["person_id"], cmd["reason"], cmd["departed_on"].isoformat(), _today())
-        ]
-        return self.save(agency, *buildings, answer={"rooms_still_held": rooms})
+        rooms = [r for b in buildings for r in b.flag_departed(person_id, reason, departed_on, _today())]
+        return buildings, rooms
 
     # -- buildings and rooms -------------------------------------------------------------------------
 
@@ -130,20 +181,30 @@ class OfficeSpaceService(DomainService):
         holder = cmd["agency_id"] or building.agency_id
         if holder != building.agency_id:
             self.store.load(Agency, holder)
-        building.add_room(cmd["room_id"], cmd["number"], cmd["usable_area_m2"], cmd["use"], str(holder), _today())
+        building.add_room(
+            cmd["room_id"],
+            cmd["number"],
+            cmd["usable_area_m2"],
+            cmd["use"],
+            str(holder),
+            _today(),
+            cmd["planned_occupancy"],
+            cmd["vacant_since"],
+        )
         return self.save(building)
 
     @command(s.AllocateRoomSchema)
     def allocate_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """AllocateRoom: above the per-person standard only with a city administrator's recorded exception."""
+        """AllocateRoom: one person or several in one step; every occupant is re-judged; above the per-person
+        standard only with a city administrator's recorded exception."""
         building = self.store.load(Building, cmd["building_id"])
         agency = self.store.load(Agency, cmd["agency_id"])
-        building.allocate(
+        persons = cmd["person_ids"] or [cmd["person_id"]]
+        building.allocate_many(
             cmd["room_id"],
-            cmd["person_id"],
+            [Newcomer(person_id, agency.rank_of(person_id)) for person_id in persons],
             agency.id,
             agency.admin_level,
-            agency.rank_of(cmd["person_id"]),
             AREA_STANDARD_2014,
             _today(),
             self._exception(cmd["exception_reason"]),
@@ -160,9 +221,9 @@ class OfficeSpaceService(DomainService):
 
     @command(s.ReleaseRoomSchema)
     def release_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """ReleaseRoom: a person gives up a room."""
+        """ReleaseRoom: a person gives up a room (on ``released_on``); those who stay are re-judged."""
         building = self.store.load(Building, cmd["building_id"])
-        building.release(cmd["room_id"], cmd["person_id"], _today())
+        building.release(cmd["room_id"], cmd["person_id"], _today(), cmd["released_on"])
         return self.save(building)
 
     @command(s.DetectIdleRoomsSchema)
@@ -402,11 +463,12 @@ class OfficeSpaceService(DomainService):
 
     @command(s.SpaceQuerySchema)
     def space_report(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Area per person against the standard, over-standard allocations, idle rooms and open findings."""
+        """The space figures per agency (docs/kpis/office_space.md), the over-standard persons, idle rooms and
+        open findings."""
         agency_id, district = query["agency_id"], query["district"]
         with self.read_models.engine.connect() as conn:
             return {
-                "area_per_person": views.area_per_person(conn, agency_id, district),
+                "figures": views.space_report(conn, agency_id, district),
                 "over_standard": views.over_standard(conn, agency_id, district),
                 "idle_rooms": views.idle_rooms(conn, agency_id, district),
                 "findings": views.open_findings(conn, agency_id, district, _today(), query["overdue_only"]),

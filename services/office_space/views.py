@@ -14,7 +14,7 @@ from services.common.db import register_migrations
 from services.common.events import Envelope, china_date
 from services.common.projector import Projection
 from services.common.settings import topic_for
-from services.office_space.domain import overdue
+from services.office_space.domain import figures, overdue
 
 register_migrations("office_space_views", Path(__file__).parent / "migrations")
 
@@ -35,6 +35,8 @@ staff = sa.Table(
     sa.Column("agency_id", sa.String(64)),
     sa.Column("name", sa.String(100)),
     sa.Column("rank", sa.String(40)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("recorded_at", sa.String(40)),
 )
 rooms = sa.Table(
     "os_rooms",
@@ -82,6 +84,7 @@ class OfficeSpaceViews(Projection):
 
     topics = (topic_for("office_space"),)
     tables = (buildings, staff, rooms, allocations, findings)
+    _post_of = sa.select(staff.c.agency_id, staff.c.recorded_at).where(staff.c.person_id == sa.bindparam("person_id"))
 
     def on_BuildingRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -94,10 +97,19 @@ class OfficeSpaceViews(Projection):
 
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        sql.insert(conn, staff, {k: p[k] for k in ("person_id", "agency_id", "name", "rank")})
+        row = {k: p[k] for k in ("person_id", "agency_id", "name", "rank")}
+        # A transfer's departure from the old agency and post at the new one are on two agencies' streams (maybe
+        # two partitions), so they may arrive in either order: of two posts of one person the later-recorded one
+        # stands, and a departure removes only the post at its own agency.
+        held = conn.execute(self._post_of, {"person_id": p["person_id"]}).first()
+        if held is not None and held.agency_id != p["agency_id"] and (held.recorded_at or "") > env.recorded_at:
+            return
+        sql.delete(conn, staff, {"person_id": p["person_id"]})
+        sql.insert(conn, staff, {**row, "district": env.district, "recorded_at": env.recorded_at})
 
     def on_StaffDeparted(self, conn: sa.Connection, env: Envelope) -> None:
-        sql.delete(conn, staff, {"person_id": env.payload["person_id"]})
+        p = env.payload
+        sql.delete(conn, staff, {"person_id": p["person_id"], "agency_id": p["agency_id"]})
 
     def on_RoomAdded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -118,16 +130,47 @@ class OfficeSpaceViews(Projection):
             "exception_approved_by",
         )
         room = {"room_id": p["room_id"]}
-        # everyone in a shared room now has the smaller area
-        sql.update(conn, allocations, room, {"area_per_person_m2": p["area_per_person_m2"]})
+        if p.get("occupants") is None:  # a v1 event: everyone in the room now has the smaller area
+            sql.update(conn, allocations, room, {"area_per_person_m2": p["area_per_person_m2"]})
         sql.insert(conn, allocations, {**{k: p[k] for k in keys}, "district": env.district})
+        self._rejudge(conn, p["room_id"], p.get("occupants"), p["allocated_on"])
         sql.update(conn, rooms, room, {"idle": False, "idle_since": None})
 
     def on_RoomReleased(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         sql.delete(conn, allocations, {"room_id": p["room_id"], "person_id": p["person_id"]})
-        key = {"finding_key": f"departed:{p['room_id']}:{p['person_id']}"}
-        sql.update(conn, findings, key, {"closed_on": p["released_on"]})
+        for kind in ("departed", "share"):
+            key = {"finding_key": f"{kind}:{p['room_id']}:{p['person_id']}", "closed_on": None}
+            sql.update(conn, findings, key, {"closed_on": p["released_on"]})
+        self._rejudge(conn, p["room_id"], p.get("occupants"), p["released_on"])
+
+    def on_ShareRoseAboveStandard(self, conn: sa.Connection, env: Envelope) -> None:
+        p = env.payload
+        self._open(
+            conn,
+            f"share:{p['room_id']}:{p['person_id']}",
+            "over_standard",
+            p["agency_id"],
+            env.district,
+            f"room {p['room_id']}: {p['person_id']} now holds {p['share_m2']} m² against {p['standard_m2']} m²",
+            p["opened_on"],
+            None,
+        )
+
+    def _rejudge(self, conn: sa.Connection, room_id: str, occupants: list[dict[str, Any]] | None, day: str) -> None:
+        """Replace every occupant's share and verdict with the re-judgement the event carries, and close the
+        share finding of anyone now within standard (v1 events carry none)."""
+        for share in occupants or []:
+            key = {"room_id": room_id, "person_id": share["person_id"]}
+            values = {
+                "area_per_person_m2": share["share_m2"],
+                "over_standard": share["over_standard"],
+                "exception_approved_by": share["exception_approved_by"],
+            }
+            sql.update(conn, allocations, key, values)
+            if not share["over_standard"]:
+                finding = {"finding_key": f"share:{room_id}:{share['person_id']}", "closed_on": None}
+                sql.update(conn, findings, finding, {"closed_on": day})
 
     def on_RoomBecameIdle(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -146,7 +189,7 @@ class OfficeSpaceViews(Projection):
             p["agency_id"],
             env.district,
             f"room {p['room_id']} still held by {p['person_id']} ({p['reason']})",
-            p["detected_on"],
+            p["departed_on"],
             None,
         )
 
@@ -176,7 +219,7 @@ class OfficeSpaceViews(Projection):
             env.agency_id or "",
             env.district,
             p["description"],
-            china_date(env.recorded_at),
+            p.get("found_on") or china_date(env.recorded_at),  # the inspection's day; v1: the day recorded
             p["deadline"],
         )
 
@@ -196,6 +239,8 @@ class OfficeSpaceViews(Projection):
         opened_on: str,
         deadline: str | None,
     ) -> None:
+        # a finding closed and raised again (a person posted again, holding the room again) reopens its row
+        sql.delete(conn, findings, {"finding_key": key})
         sql.insert(
             conn,
             findings,
@@ -223,43 +268,63 @@ def _rows(conn: sa.Connection, query: Any) -> list[dict[str, Any]]:
     return [row._asdict() for row in conn.execute(query)]
 
 
-def area_per_person(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
-    """Per agency: staff on post, allocated office area, area per person, and the standard it is held to."""
-    a = allocations.c
-    query = _scoped(
+def space_sums(conn: sa.Connection, agency_id: str | None, district: str | None) -> dict[str, dict[str, Any]]:
+    """Per agency of the scope, the summable space quantities: the database counts the facts (per office room
+    its occupants and those of them on post at its agency; staff on post per rank; over-standard staff on post)
+    and ``figures.agency_sums`` — the one definition, for the report and the data center alike — turns them
+    into the figures' quantities."""
+    s, a, r = staff.c, allocations.c, rooms.c
+    on_post = sa.and_(s.person_id == a.person_id, s.agency_id == r.agency_id)
+    per_room = (
+        sa.select(r.agency_id, r.usable_area_m2, sa.func.count(a.person_id), sa.func.count(s.person_id))
+        .select_from(rooms.outerjoin(allocations, a.room_id == r.room_id).outerjoin(staff, on_post))
+        .where(r.use == "office")
+        .group_by(r.room_id, r.agency_id, r.usable_area_m2)
+    )
+    by_rank = sa.select(s.agency_id, s.rank, sa.func.count()).group_by(s.agency_id, s.rank)
+    held_on_post = sa.and_(s.person_id == a.person_id, s.agency_id == a.agency_id)
+    over = (
         sa.select(
             a.agency_id,
-            sa.func.count().label("allocations"),
-            sa.func.sum(a.area_per_person_m2).label("allocated_m2"),
-            sa.func.sum(a.standard_m2).label("standard_m2"),
-            sa.func.sum(sa.case((a.over_standard, 1), else_=0)).label("over_standard"),
-        ).group_by(a.agency_id),
+            sa.func.count(),
+            sa.func.sum(sa.case((a.exception_approved_by.is_not(None), 1), else_=0)),
+        )
+        .select_from(allocations.join(staff, held_on_post))
+        .where(a.over_standard.is_(True))
+        .group_by(a.agency_id)
+    )
+    return figures.agency_sums(
+        (
+            figures.OfficeRoom(agency, float(area), int(occupants), int(present))
+            for agency, area, occupants, present in conn.execute(_scoped(per_room, rooms, agency_id, district))
+        ),
+        ((agency, rank, int(n)) for agency, rank, n in conn.execute(_scoped(by_rank, staff, agency_id, district))),
+        (
+            figures.OverStandard(agency, int(n), int(approved or 0))
+            for agency, n, approved in conn.execute(_scoped(over, allocations, agency_id, district))
+        ),
+    )
+
+
+def space_report(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Per agency: the space figures (``figures.space_figures``) under their catalogue names."""
+    return [
+        {"agency_id": agency, **figures.space_figures(sums)}
+        for agency, sums in sorted(space_sums(conn, agency_id, district).items())
+    ]
+
+
+def over_standard(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Staff on post whose share of their room exceeds their rank standard (超标准配置), with who approved the
+    exception, if anyone did (an approved exception is still over-standard)."""
+    on_post = sa.and_(staff.c.person_id == allocations.c.person_id, staff.c.agency_id == allocations.c.agency_id)
+    query = _scoped(
+        sa.select(allocations).join(staff, on_post).where(allocations.c.over_standard.is_(True)),
         allocations,
         agency_id,
         district,
     )
-    result = []
-    for row in _rows(conn, query):
-        on_post = conn.execute(sa.select(sa.func.count()).where(staff.c.agency_id == row["agency_id"])).scalar_one()
-        count = row["allocations"] or 1
-        result.append(
-            {
-                **row,
-                "staff_on_post": on_post,
-                "area_per_person_m2": round(row["allocated_m2"] / count, 2),
-                "standard_per_person_m2": round(row["standard_m2"] / count, 2),
-                "within_standard": row["allocated_m2"] <= row["standard_m2"],
-            }
-        )
-    return result
-
-
-def over_standard(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
-    """Allocations above the standard (超标准配置), with who approved the exception."""
-    query = _scoped(
-        sa.select(allocations).where(allocations.c.over_standard.is_(True)), allocations, agency_id, district
-    )
-    return _rows(conn, query.order_by(allocations.c.agency_id, allocations.c.room_id))
+    return _rows(conn, query.order_by(allocations.c.agency_id, allocations.c.room_id, allocations.c.person_id))
 
 
 def idle_rooms(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
@@ -283,6 +348,13 @@ def open_findings(
 def buildings_of(conn: sa.Connection) -> list[str]:
     """Every building with rooms (for the idle-room detector)."""
     return list(conn.execute(sa.select(rooms.c.building_id).distinct()).scalars())
+
+
+def agency_of_person(conn: sa.Connection, person_id: str) -> tuple[str, str | None] | None:
+    """The agency (and its district) where the read model has the person on post, if any."""
+    query = sa.select(staff.c.agency_id, staff.c.district).where(staff.c.person_id == person_id)
+    row = conn.execute(query).first()
+    return None if row is None else (str(row.agency_id), row.district)
 
 
 def buildings_where(conn: sa.Connection, person_id: str) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.validators import DISTRICT_CODE, IDENTIFIER
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, Day, Moment, bounded_period
 from services.procurement.domain import CATEGORIES, CONTRACT_CLAUSES, KINDS, TENDER_STATUSES
 
 MAX_ID_LENGTH = 64
@@ -87,7 +87,7 @@ class RecordPurchaseAuthorisationSchema(Schema):
     district = fields.String(required=True, validate=DISTRICT_CODE)
     category = fields.String(required=True, validate=validate.OneOf(IDLE_FIRST_CATEGORIES))
     quantity = _quantity()
-    authorised_on = fields.Date(required=True)
+    authorised_on = Day(required=True)
 
 
 class SubmitPurchaseRequestSchema(Schema):
@@ -118,8 +118,8 @@ class OpenTenderSchema(Schema):
         fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200)
     )
     reference_unit_price_cents = _cents()
-    closes_at = fields.AwareDateTime(required=True)
-    opened_at = fields.AwareDateTime(load_default=None)  # a past tender brought in; default now
+    closes_at = Moment(required=True)
+    opened_at = Moment(load_default=None)  # a past tender brought in; default now
 
     @validates_schema
     def _distinct_requests(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -134,14 +134,14 @@ class SubmitBidSchema(Schema):
     bid_id = _id(required=False)
     supplier_id = _id()
     unit_price_cents = _cents()
-    submitted_at = fields.AwareDateTime(load_default=None)  # a past bid brought in; default now
+    submitted_at = Moment(load_default=None)  # a past bid brought in; default now
 
 
 class CloseBiddingSchema(Schema):
     """CloseBidding: open the bids after the closing time and check them for abnormal quotes."""
 
     tender_id = _id()
-    closed_at = fields.AwareDateTime(load_default=None)  # a past closing brought in; default now
+    closed_at = Moment(load_default=None)  # a past closing brought in; default now
 
 
 class EvaluateBidSchema(Schema):
@@ -150,7 +150,9 @@ class EvaluateBidSchema(Schema):
     tender_id = _id()
     bid_id = _id()
     compliant = _flag(required=True)
-    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=500)), load_default=list)
+    reasons = fields.List(
+        fields.String(validate=validate.Length(min=1, max=500)), load_default=list, validate=validate.Length(max=50)
+    )
 
     @validates_schema
     def _reasons_when_not_compliant(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -170,7 +172,7 @@ class AwardTenderSchema(Schema):
     """AwardTender: award to the lowest compliant bid."""
 
     tender_id = _id()
-    awarded_at = fields.AwareDateTime(load_default=None)  # a past award brought in; default now
+    awarded_at = Moment(load_default=None)  # a past award brought in; default now
 
 
 class DeclareTenderFailedSchema(Schema):
@@ -186,8 +188,12 @@ class SignContractSchema(Schema):
 
     tender_id = _id()
     request_id = _id()
-    clauses = fields.List(fields.String(validate=validate.OneOf(CONTRACT_CLAUSES)), required=True)
-    delivery_due = fields.Date(required=True)
+    clauses = fields.List(
+        fields.String(validate=validate.OneOf(CONTRACT_CLAUSES)),
+        required=True,
+        validate=validate.Length(max=50),
+    )
+    delivery_due = Day(required=True)
 
     @validates_schema
     def _contract_id_fits(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -209,7 +215,7 @@ class RecordDeliverySchema(Schema):
     contract_id = _id()
     delivery_id = _id(required=False)
     quantity = _quantity()
-    delivered_on = fields.Date(required=True)
+    delivered_on = Day(required=True)
 
 
 class InspectDeliverySchema(Schema):
@@ -219,7 +225,7 @@ class InspectDeliverySchema(Schema):
     delivery_id = _id()
     accepted_quantity = _quantity(minimum=0)
     defective_quantity = _quantity(minimum=0)
-    inspected_on = fields.Date(required=True)
+    inspected_on = Day(required=True)
 
     @validates_schema
     def _something_inspected(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -239,14 +245,14 @@ class SetReferencePriceSchema(Schema):
 
     item_code = _id()
     reference_price_cents = _cents()
-    effective_on = fields.Date(required=True)
+    effective_on = Day(required=True)
 
 
 class RecordPriceObservationSchema(Schema):
     """RecordPriceObservation: a market price of an ingredient (市场调研)."""
 
     item_code = _id()
-    observed_on = fields.Date(required=True)
+    observed_on = Day(required=True)
     price_cents = _cents()
     market = _text(200)
 
@@ -256,7 +262,7 @@ class _PageSchema(Schema):
     to one district (the gateway sets it to a district operator's own)."""
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
     district = fields.String(validate=DISTRICT_CODE, load_default=None)
 
 
@@ -293,7 +299,7 @@ class ListAbnormalQuotesSchema(_PageSchema):
     """ListAbnormalQuotes: flagged quotes, optionally of one district or supplier, since a time."""
 
     supplier_id = _id(required=False)
-    since = fields.AwareDateTime(load_default=None)
+    since = Moment(load_default=None)
     open_only = fields.Boolean(load_default=False)
 
 
@@ -301,13 +307,14 @@ class SupplierPerformanceSchema(_PageSchema):
     """SupplierPerformance: on-time and defect rates of suppliers over a period."""
 
     supplier_id = _id(required=False)
-    since = fields.Date(load_default=None)
-    until = fields.Date(load_default=None)
+    since = Day(load_default=None)
+    until = Day(load_default=None)
+    _period = bounded_period("since", "until", 3660)  # ten years at most
 
 
 class ListPriceAlertsSchema(_PageSchema):
     """ListPriceAlerts: large price moves of canteen ingredients since a date."""
 
     item_code = _id(required=False)
-    since = fields.Date(load_default=None)
+    since = Day(load_default=None)
     open_only = fields.Boolean(load_default=False)

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Number, fen
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, Day, Moment, Number, bounded_period, fen
 from services.vehicles.domain import (
     ACQUISITION_KINDS,
     ANOMALY_KINDS,
@@ -81,7 +81,7 @@ class RegisterVehicleSchema(Schema):
     use_category = fields.String(required=True, validate=validate.OneOf(USE_CATEGORIES))
     model = _text(100)
     acquisition_kind = fields.String(required=True, validate=validate.OneOf(ACQUISITION_KINDS))
-    acquired_on = fields.Date(required=True)
+    acquired_on = Day(required=True)
     replaces_vehicle_id = _id(required=False)
     norm_per_100km = _positive(200.0)
     tank_capacity = Number(load_default=None, validate=validate.Range(min=0, max=1000, min_inclusive=False))
@@ -107,7 +107,7 @@ class RecordFuelSchema(Schema):
     station = _text(200)
     designated = fields.Boolean(required=True)
     odometer_km = _km(required=False)
-    refuelled_at = fields.AwareDateTime(required=True)
+    refuelled_at = Moment(required=True)
 
 
 class RecordChargingSchema(Schema):
@@ -120,7 +120,7 @@ class RecordChargingSchema(Schema):
     station = _text(200)
     designated = fields.Boolean(required=True)
     odometer_km = _km(required=False)
-    charged_at = fields.AwareDateTime(required=True)
+    charged_at = Moment(required=True)
 
 
 class RecordRepairSchema(Schema):
@@ -134,7 +134,7 @@ class RecordRepairSchema(Schema):
     amount_fen = fen(minimum=1, maximum=MAX_FEN)
     description = _text(1000, required=False)
     odometer_km = _km(required=False)
-    occurred_on = fields.Date(required=True)
+    occurred_on = Day(required=True)
 
 
 class ReplaceOdometerSchema(Schema):
@@ -144,7 +144,7 @@ class ReplaceOdometerSchema(Schema):
     replacement_id = _id(required=False)
     old_reading_km = _km()
     new_reading_km = _km()
-    replaced_on = fields.Date(required=True)
+    replaced_on = Day(required=True)
     reason = _text(1000)
 
 
@@ -157,9 +157,10 @@ class RecordExpenseSchema(Schema):
     payee = _text(200)
     designated = fields.Boolean(load_default=None)
     amount_fen = fen(minimum=1, maximum=MAX_FEN)
-    occurred_on = fields.Date(required=True)
-    covers_from = fields.Date(load_default=None)
-    covers_to = fields.Date(load_default=None)
+    occurred_on = Day(required=True)
+    covers_from = Day(load_default=None)
+    covers_to = Day(load_default=None)
+    _covers = bounded_period("covers_from", "covers_to", 1830)  # a premium or a rent of five years at most
 
 
 class SealVehicleSchema(Schema):
@@ -167,9 +168,10 @@ class SealVehicleSchema(Schema):
 
     vehicle_id = _id()
     seal_id = _id(required=False)
-    sealed_from = fields.Date(required=True)
-    sealed_until = fields.Date(required=True)
+    sealed_from = Day(required=True)
+    sealed_until = Day(required=True)
     reason = _text(500)
+    _sealed = bounded_period("sealed_from", "sealed_until", 366)  # a seal of a year at most
 
 
 class SealFleetSchema(Schema):
@@ -178,11 +180,14 @@ class SealFleetSchema(Schema):
 
     agency_id = _id(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
-    sealed_from = fields.Date(required=True)
-    sealed_until = fields.Date(required=True)
+    sealed_from = Day(required=True)
+    sealed_until = Day(required=True)
     reason = _text(500)
+    _sealed = bounded_period("sealed_from", "sealed_until", 366)  # a seal of a year at most
     exempt_use_categories = fields.List(
-        fields.String(validate=validate.OneOf(USE_CATEGORIES)), load_default=lambda: list(DEFAULT_SEAL_EXEMPT)
+        fields.String(validate=validate.OneOf(USE_CATEGORIES)),
+        load_default=lambda: list(DEFAULT_SEAL_EXEMPT),
+        validate=validate.Length(max=len(USE_CATEGORIES)),
     )
 
     @validates_schema
@@ -196,7 +201,7 @@ class UnsealVehicleSchema(Schema):
 
     vehicle_id = _id()
     seal_id = _id()
-    unsealed_on = fields.Date(required=True)
+    unsealed_on = Day(required=True)
 
 
 class DisposeVehicleSchema(Schema):
@@ -205,7 +210,7 @@ class DisposeVehicleSchema(Schema):
     vehicle_id = _id()
     method = fields.String(required=True, validate=validate.OneOf(DISPOSAL_METHODS))
     proceeds_fen = fen(required=False, maximum=MAX_FEN)  # auction proceeds; none for scrap or transfer
-    disposed_on = fields.Date(required=True)
+    disposed_on = Day(required=True)
     reference = _text(200)
 
 
@@ -235,8 +240,9 @@ class RequestTripSchema(Schema):
     purpose = _text(500)
     destination = _text(200)
     passengers = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=0, max=60))
-    planned_start = fields.AwareDateTime(required=True)
-    planned_end = fields.AwareDateTime(required=True)
+    planned_start = Moment(required=True)
+    planned_end = Moment(required=True)
+    _planned = bounded_period("planned_start", "planned_end", 31)  # an official trip of a month at most
 
 
 class TripIdSchema(Schema):
@@ -272,7 +278,7 @@ class StartTripSchema(Schema):
 
     trip_id = _id()
     odometer_km = _km()
-    started_at = fields.AwareDateTime(load_default=None)
+    started_at = Moment(load_default=None)
 
 
 class FinishTripSchema(Schema):
@@ -280,13 +286,13 @@ class FinishTripSchema(Schema):
 
     trip_id = _id()
     odometer_km = _km()
-    finished_at = fields.AwareDateTime(load_default=None)
+    finished_at = Moment(load_default=None)
 
 
 class GpsPointSchema(Schema):
     """One GPS fix (WGS-84)."""
 
-    at = fields.AwareDateTime(required=True)
+    at = Moment(required=True)
     lat = Number(required=True, validate=validate.Range(min=-90, max=90))
     lon = Number(required=True, validate=validate.Range(min=-180, max=180))
 
@@ -325,7 +331,7 @@ class FleetQuerySchema(Schema):
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     status = fields.String(load_default=None, validate=validate.OneOf(("in_service", "sealed", "disposed")))
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
 
 
 class VehicleCostsQuerySchema(Schema):

@@ -352,7 +352,12 @@ class VehiclesViews(Projection):
             f"({p['share']:.0%}), target {p['target_percent']} %"
         )
         self._open(
-            conn, f"new_energy:{p['district']}:{p['year']}", "new_energy_below_target", p, env.recorded_at, detail
+            conn,
+            f"new_energy:{p['district']}:{p['year']}",
+            "new_energy_below_target",
+            p,
+            p.get("acquired_on") or env.recorded_at,  # the acquisition's date; v1: the day recorded
+            detail,
         )
 
     def on_NewEnergyShareRestored(self, conn: sa.Connection, env: Envelope) -> None:

@@ -33,13 +33,21 @@ class Platform:
     ports: dict[str, int]
     bootstrap: str
     database_urls: dict[str, str] = field(default_factory=dict)
+    tokens_made: dict[tuple[str, str | None, str], str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
 
     def token(self, role: str = "city_admin", district: str | None = None, name: str = "e2e") -> str:
-        """A new API token made with the documented CLI."""
+        """The API token of ``name`` for ``role`` (and ``district``), made with the documented CLI the first
+        time it is asked for: a name is unique per role and district, so the same name is the same token."""
+        made = self.tokens_made.get((role, district, name))
+        if made is None:
+            made = self.tokens_made[(role, district, name)] = self._make_token(role, district, name)
+        return made
+
+    def _make_token(self, role: str, district: str | None, name: str) -> str:
         argv = [sys.executable, "-m", "services.gateway.tokens", "create", "--name", name, "--role", role]
         argv += ["--district", district] if district else []
         return subprocess.run(argv, env=self.env, check=True, capture_output=True, text=True).stdout.strip()

@@ -43,6 +43,7 @@ SNAPSHOT = """(() => {
     freshness: text(document.querySelector('[data-testid="freshness"]')),
     agencies: kpi("kpi-agencies"),
     office_area: kpi("kpi-office-area"),
+    area_pp_hover: document.querySelector('[data-testid="kpi-area-per-person"]').closest(".card").title,
     districts: Object.fromEntries([...document.querySelectorAll('[data-testid="district-row"]')].map((r) => [r.dataset.district, row(r)])),
     agency_rows: Object.fromEntries([...document.querySelectorAll('[data-testid="agency-row"]')].map((r) => [r.dataset.agency, row(r)])),
     findings: Object.fromEntries([...document.querySelectorAll('[data-testid="finding-row"]')].map((r) => [r.dataset.findingId, row(r)])),
@@ -335,6 +336,8 @@ def test_the_dashboard_shows_the_api_figures_in_chinese_and_after_the_switch_in_
         "English",
     )
     assert page["freshness"].startswith("数据更新于")
+    # hovering shows the catalogue's definition (docs/kpis/office_space.md)
+    assert page["area_pp_hover"].startswith("人均办公面积 = 在用办公面积 ÷ 在岗人数")
     assert chromium.js("location.hash") == ""  # the token does not stay in the address bar
 
     chromium.js(f"document.querySelector('[data-testid=agency-row][data-agency=\"{first}\"]').click()")

@@ -142,7 +142,7 @@ def test_staff_changes_arrive_through_the_inbound_topic_and_only_for_the_distric
         _message({**staff, "agency_id": own}, f"post-{tag}") | {"message_type": "office_space.post_staff"},
         _message({**staff, "agency_id": foreign}, f"foreign-{tag}") | {"message_type": "office_space.post_staff"},
         _message(
-            {"agency_id": own, "person_id": f"P2-{tag}", "reason": "retired", "departed_on": "2026-12-31"},
+            {"agency_id": own, "person_id": f"P2-{tag}", "reason": "retired", "departed_on": "2026-11-30"},
             f"unknown-person-{tag}",
         )
         | {"message_type": "office_space.record_departure"},
@@ -156,13 +156,44 @@ def test_staff_changes_arrive_through_the_inbound_topic_and_only_for_the_distric
     assert rejected[f"foreign-{tag}"]["reason"] == "not_in_scope"
     assert f"unknown-person-{tag}" in rejected  # a departure of a person never posted is refused, with reason
     assert _staff_count(platform, admin, foreign) == 0
-    departure = {"agency_id": own, "person_id": f"P-{tag}", "reason": "retired", "departed_on": "2026-12-31"}
+    departure = {"agency_id": own, "person_id": f"P-{tag}", "reason": "retired", "departed_on": "2026-11-30"}
     leave = _message(departure, f"leave-{tag}") | {"message_type": "office_space.record_departure"}
     _send(platform, f"district.{DISTRICT}.inbound", json.dumps(leave).encode())
     deadline = time.monotonic() + 20
     while _staff_count(platform, admin, own) != 0 and time.monotonic() < deadline:
         time.sleep(0.3)
     assert _staff_count(platform, admin, own) == 0
+
+
+def test_a_transfer_arrives_through_the_inbound_topic_and_moves_the_person_in_one_step(platform: Platform) -> None:
+    admin = platform.token()
+    tag = uuid.uuid4().hex[:8]
+    source, target = f"TS-{tag}", f"TT-{tag}"
+    for agency_id in (source, target):
+        assert platform.request("POST", "/api/v1/agencies", _agency(agency_id), token=admin)[0] == 201
+    staff = {
+        "agency_id": source,
+        "person_id": f"P-{tag}",
+        "name": "王芳",
+        "rank": "below_section",
+        "posted_on": "2026-01-05",
+    }
+    transfer = {"agency_id": source, "person_id": f"P-{tag}", "to_agency_id": target, "transferred_on": "2026-11-30"}
+    back = {**staff, "posted_on": "2026-12-01"}  # posted at the source again: they are on post at the target now
+    messages = [
+        _message(staff, f"post-{tag}") | {"message_type": "office_space.post_staff"},
+        _message(transfer, f"transfer-{tag}") | {"message_type": "office_space.transfer_staff"},
+        _message(back, f"back-{tag}") | {"message_type": "office_space.post_staff"},
+    ]
+    for agency_id in (source, target):
+        assert _wait_agency(platform, admin, agency_id) == 200
+    _send(platform, f"district.{DISTRICT}.inbound", *(json.dumps(m).encode() for m in messages))
+    deadline = time.monotonic() + 20
+    while _staff_count(platform, admin, target) != 1 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert (_staff_count(platform, admin, source), _staff_count(platform, admin, target)) == (0, 1)
+    rejected = _rejections_of(platform, DISTRICT, f"back-{tag}")
+    assert rejected[f"back-{tag}"]["reason"] == "posted_elsewhere"
 
 
 def test_a_message_sent_to_another_districts_topic_is_rejected(platform: Platform) -> None:

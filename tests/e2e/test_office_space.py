@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import ages_since
 
 
 def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
@@ -89,7 +89,14 @@ def test_allocation_above_the_standard_is_refused_unless_a_city_administrator_ap
         "city_admin:e2e",
         9.0,
     )
-    assert report["area_per_person"][0]["allocations"] == 2
+    figures = report["figures"][0]
+    # R1 18 m² (P1) + R2 20 m² (P2) both occupied by staff on post: 38 / 2 = 19 m² per person; standard 18 + 9 = 27
+    assert (figures["occupied_office_area_m2"], figures["area_per_person_m2"], figures["standard_area_m2"]) == (
+        38.0,
+        19.0,
+        27.0,
+    )
+    assert (figures["over_standard_persons"], figures["over_standard_approved"]) == (1, 1)
 
 
 def test_a_room_still_held_by_staff_who_retired_becomes_an_open_finding(
@@ -97,7 +104,7 @@ def test_a_room_still_held_by_staff_who_retired_becomes_an_open_finding(
 ) -> None:
     tag = city["tag"]
     assert _allocate(platform, city, "R1", "P1", city["admin"])[0] == 201
-    _eventually(lambda: _report(platform, city), lambda r: r["area_per_person"])
+    _eventually(lambda: _report(platform, city), lambda r: r["figures"] and r["figures"][0]["occupied_office_area_m2"])
     departure = {"reason": "retired", "departed_on": "2026-10-31"}
     status, body, _ = platform.request(
         "POST", f"/api/v1/agencies/{city['agency']}/staff/P1-{tag}/departure", departure, city["admin"]
@@ -245,7 +252,6 @@ def test_the_data_center_shows_space_figures_and_open_findings_and_serves_the_da
     platform: Platform, city: dict[str, Any]
 ) -> None:
     admin, tag, agency = city["admin"], city["tag"], city["agency"]
-    first_day = china_today()
     assert _allocate(platform, city, "R1", "P1", admin)[0] == 201
     assert _allocate(platform, city, "R2", "P2", admin, exception_reason="档案存放需要")[0] == 201
     inspection = {"inspection_id": f"DI-{tag}", "agency_id": agency, "topic": "专项巡检", "inspected_on": "2026-01-05"}
@@ -256,19 +262,64 @@ def test_the_data_center_shows_space_figures_and_open_findings_and_serves_the_da
     def profile() -> dict[str, Any]:
         return dict(platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=admin)[1])
 
-    seen = _eventually(profile, lambda p: p.get("over_standard") == 1 and p.get("open_findings") == 1)
+    seen = _eventually(profile, lambda p: p.get("over_standard_persons") == 1 and p.get("open_findings") == 1)
     assert (seen["staff_on_post"], seen["office_area_m2"], seen["area_per_person_m2"]) == (2, 38.0, 19.0)
     assert (seen["standard_area_m2"], seen["findings"][0]["kind"]) == (27.0, "safety")
     status, city_figures, _ = platform.request("GET", "/api/v1/datacenter/city", token=admin)
     assert status == 200 and "320400" in {d["district"] for d in city_figures["districts"]}
     listed = platform.request("GET", f"/api/v1/datacenter/findings?kind=safety&agency_id={agency}", token=admin)[1]
-    assert [f["kind"] for f in listed["items"]] == ["safety"] and listed["items"][0]["age_days"] in ages_since(
-        first_day
-    )
-    older = platform.request("GET", f"/api/v1/datacenter/findings?agency_id={agency}&min_age_days=1", token=admin)[1]
-    if ages_since(first_day) == {0}:
-        assert older["items"] == []  # opened today
+    # the finding is dated the inspection (2026-01-05), however late it was entered, and ages from there
+    age = (china_today() - date(2026, 1, 5)).days
+    shown = [(f["kind"], f["opened_on"], f["age_days"]) for f in listed["items"]]
+    assert shown == [("safety", "2026-01-05", age)]
+    older = platform.request(
+        "GET", f"/api/v1/datacenter/findings?agency_id={agency}&min_age_days={age + 1}", token=admin
+    )[1]
+    assert older["items"] == []  # nothing older than the inspection
     operator = platform.token("district_operator", district="320404", name="zl-viewer")
-    assert platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=operator)[0] == 403
+    assert platform.request("GET", f"/api/v1/datacenter/agencies/{agency}", token=operator)[0] == 404  # as if missing
     status, page, headers = platform.request("GET", "/")
     assert status == 200 and headers["content-type"].startswith("text/html") and "机关事务大数据中心" in page
+
+
+def test_a_person_on_post_is_refused_at_another_agency_and_a_transfer_moves_them_in_one_step(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    admin, tag, agency = city["admin"], city["tag"], city["agency"]
+    other = f"AG2-{tag}"
+    body = {
+        "agency_id": other,
+        "name": "常州市审计局",
+        "district": "320400",
+        "kind": "party_government",
+        "admin_level": "city",
+        "authorised_headcount": 40,
+    }
+    assert platform.request("POST", "/api/v1/agencies", body, admin)[0] == 201
+    _eventually(lambda: platform.request("GET", f"/api/v1/agencies/{other}", token=admin)[0], lambda s: s == 200)
+    staff = {"person_id": f"P1-{tag}", "name": "张伟", "rank": "below_bureau", "posted_on": "2026-01-01"}
+    status, refused, _ = platform.request("POST", f"/api/v1/agencies/{other}/staff", staff, admin)
+    assert (status, refused["error"], refused.get("details")) == (
+        409,
+        "posted_elsewhere",
+        {"person_id": f"P1-{tag}", "agency_id": agency},
+    )
+    assert _allocate(platform, city, "R1", "P1", admin)[0] == 201  # 18 m² for 副局级 (18 m²)
+    move = {"to_agency_id": other, "transferred_on": "2026-11-30"}
+    status, moved, _ = platform.request("POST", f"/api/v1/agencies/{agency}/staff/P1-{tag}/transfer", move, admin)
+    assert (status, moved["rooms_still_held"]) == (200, [f"R1-{tag}"])
+
+    def profile(agency_id: str) -> dict[str, Any]:
+        return dict(platform.request("GET", f"/api/v1/datacenter/agencies/{agency_id}", token=admin)[1])
+
+    after = _eventually(lambda: profile(other), lambda p: p.get("staff_on_post") == 1)
+    assert (after["staff_on_post"], after["standard_area_m2"]) == (1, 18.0)  # P1 keeps 副局级 (18 m²)
+    before = _eventually(lambda: profile(agency), lambda p: p.get("departed_held_area_m2") == 18.0)
+    # P2 remains on post without a room; R1 is held only by P1, now of another agency: departed-held, not occupied
+    assert (before["staff_on_post"], before["occupied_office_area_m2"], before["departed_held_area_m2"]) == (
+        1,
+        0.0,
+        18.0,
+    )
+    finding = next(f for f in before["findings"] if f["kind"] == "departed_staff")
+    assert finding["opened_on"] == "2026-11-30"  # the transfer's date, not the day it was entered

@@ -326,7 +326,9 @@ def test_the_data_center_sums_each_agencys_year_baseline_quota_and_open_anomalie
         "agency_id": "AG-2",
         "district": "320404",
     }
-    assert item["opened_on"] == TODAY.isoformat() and "M-3" in item["detail"] and item["id"].startswith("an-")
+    # dated the fact: M-3's readings stop minutes after ``first`` (the gap's start, a Beijing date), not today
+    gap_began = first.astimezone(CHINA_STANDARD_TIME).date().isoformat()
+    assert item["opened_on"] == gap_began and "M-3" in item["detail"] and item["id"].startswith("an-")
     (city,) = datacenter.roll_up(figures, None)
     assert (city["agencies"], city["electricity_kwh"], city["water_m3"], city["open_anomalies"]) == (2, 60.0, 3.0, 1)
 
@@ -341,3 +343,66 @@ def test_the_collector_is_held_during_batches_and_back_on_when_the_last_interlea
     assert not gc.isenabled()
     second.__exit__(None, None, None)
     assert gc.isenabled()
+
+
+def test_each_meter_is_annualised_by_the_days_its_readings_cover_then_summed(energy: Harness) -> None:
+    """2025 (a year that is over): M-A, read monthly, stops after its 1 October reading (273 days: Jan–Sep);
+    M-B is read once, at the year's end (365 days)."""
+    prepare_database(energy.engine)
+    local = [datetime(2025, month, 1, tzinfo=CHINA_STANDARD_TIME) for month in range(1, 11)]
+    energy.install("M-A", installed_at=local[0].isoformat())
+    energy.install("M-B", installed_at=local[0].isoformat())
+    monthly = [[at(day), 1000 + 1000 * n] for n, day in enumerate(local[1:], start=1)]  # +1,000 kWh a month
+    year_end = [[at(datetime(2026, 1, 1, tzinfo=CHINA_STANDARD_TIME)), 1000 + 3650]]
+    energy.service.record_readings(
+        {"meters": [{"meter_id": "M-A", "readings": monthly}, {"meter_id": "M-B", "readings": year_end}]}
+    )
+    projection = datacenter.EnergyFigures()
+    with energy.engine.begin() as conn:
+        for env in energy.store.read_all(limit=10_000):
+            projection.apply(conn, env)
+    with energy.engine.connect() as conn:
+        ag1 = datacenter.energy_by_agency(conn, agency_id="AG-1", year=2025, today=TODAY, factors=FACTORS_2022)["AG-1"]
+    assert ag1["electricity_kwh"] == 12_650.0  # 9 × 1,000 + 3,650: year to date, as recorded
+    # M-A: 9,000 × 365 / 273 = 12,032.967033; M-B: 3,650 × 365 / 365 = 3,650 → 15,682.967033
+    assert ag1["electricity_kwh_annualised"] == 15_682.967033
+    assert (ag1["electricity_kwh_source_days"], ag1["electricity_kwh_sources"]) == (638.0, 2)  # 273 + 365
+    assert ag1["energy_tce_annualised"] == round(15_682.967033 * 0.1229 / 1000, 6)  # 1.927437
+    assert (ag1["water_m3_sources"], ag1["baseline_electricity_kwh_sources"]) == (0, 0)  # no water, no 2020 meter
+
+
+def test_a_late_reading_filling_a_gap_moves_use_to_its_day_in_both_read_models_and_re_sending_is_quiet(
+    energy: Harness,
+) -> None:
+    """M-L is read at 23:00 and 23:05 local on 1 March 2025, then not until 01:00 on 2 March (a gap); the
+    buffered 00:00 reading arrives afterwards. Local midnight starting 2 March is 16:00 UTC on 1 March."""
+    prepare_database(energy.engine)
+    local = datetime(2025, 3, 1, 23, 0, tzinfo=CHINA_STANDARD_TIME)
+    energy.install("M-L", installed_at=(local - timedelta(minutes=5)).isoformat())
+    first = [[at(local), 1_001], [at(local + timedelta(minutes=5)), 1_002], [at(local + timedelta(hours=2)), 1_030]]
+    energy.service.record_readings({"meters": [{"meter_id": "M-L", "readings": first}]})
+    late = [[at(local + timedelta(hours=1)), 1_012]]  # 00:00 on 2 March: 10 kWh since 23:05 belong to 1 March
+    answer = energy.service.record_readings({"meters": [{"meter_id": "M-L", "readings": first + late}]})
+    assert (answer["accepted"], answer["duplicates"], answer["rejected"]) == (1, 3, 0)  # the re-sent three: quiet
+    conflict = [[at(local + timedelta(minutes=5)), 1_003]]
+    answer = energy.service.record_readings({"meters": [{"meter_id": "M-L", "readings": conflict}]})
+    (refused,) = answer["rejections"]
+    assert (refused["reason"], refused["value"], refused["recorded_value"]) == ("conflicting_reading", 1_003, 1_002)
+    energy.project()
+    projection = datacenter.EnergyFigures()
+    with energy.engine.begin() as conn:
+        for env in energy.store.read_all(limit=10_000):
+            projection.apply(conn, env)
+    d = datacenter.daily.c
+    with energy.engine.connect() as conn:
+        days = dict(conn.execute(sa.select(d.day, d.consumption).where(d.agency_id == "AG-1")).all())
+    # 1 March: 1 (installation → 23:00) + 1 (→ 23:05) + 10 (→ 00:00) = 12; 2 March: 1,030 − 1,012 = 18
+    assert days == {"2025-03-01": 12.0, "2025-03-02": 18.0}
+    v = views.daily.c
+    per_meter = dict(energy.query(sa.select(v.day, v.consumption).where(v.meter_id == "M-L")))
+    assert per_meter == {"2025-03-01": 12.0, "2025-03-02": 18.0}
+    g = views.gaps.c
+    assert energy.query(sa.select(g.gap_from, g.gap_to).where(g.meter_id == "M-L")) == [
+        (at(local + timedelta(minutes=5)), at(local + timedelta(hours=1))),
+        (at(local + timedelta(hours=1)), at(local + timedelta(hours=2))),
+    ]

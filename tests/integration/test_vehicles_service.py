@@ -121,6 +121,7 @@ def test_the_new_energy_share_refuses_or_flags_by_configuration_and_queries_show
     assert share["city"]["total"] == 4 and share["mode"] == "flag"
     (finding,) = fleet.service.anomalies({"district": TIANNING})["items"]
     assert (finding["kind"], finding["item_id"]) == ("new_energy_below_target", f"new_energy:{TIANNING}:2026")
+    assert finding["opened_on"] == "2026-03-01"  # the acquisition's date, not the day it was entered
 
 
 def test_fuel_charging_and_repairs_raise_anomalies_with_evidence_and_costs_give_cost_per_km(fleet: Harness) -> None:

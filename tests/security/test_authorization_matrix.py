@@ -8,13 +8,15 @@ the OpenAPI document, so a new route is in the matrix without touching this file
   ``forbidden`` naming the allowed roles;
 - a district operator of district B sending the request aimed at district A's agency and records → never
   2xx: 403, or the very refusal A's own operator then gets for the same request (the record does not
-  exist, the state does not allow it); where A's operator succeeds, B's refusal must be 403. A listing B
-  may read must not mention A's agency;
+  exist, the state does not allow it); where A's operator succeeds, B's refusal must be 403 — but a read of
+  one record (a GET naming ids in its URL) answers B exactly as it answers a missing record (404, no
+  existence oracle). A listing B may read must not mention A's agency;
 - the roles the route allows pass the role check, and nothing answers 5xx.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -28,7 +30,11 @@ from tests.security.support import (
     World,
     agency_of,
     mentions,
+    operation,
+    request_for,
+    resolve,
     route_id,
+    value_for,
 )
 
 AUTHENTICATED = [(attr, spec) for attr, spec in ROUTES if spec.roles is not None]
@@ -109,7 +115,12 @@ def test_no_district_operator_acts_on_or_reads_another_districts_records(
         COVERAGE["listing limited to own district"].append(route_id(route))
         return
     assert not 200 <= status_b < 300, f"{DISTRICT_B}'s operator got {status_b} {body_b} on {DISTRICT_A}'s records"
-    if 200 <= status_a < 300:
+    if spec.method == "GET" and spec.url_params:
+        # a read of one record: another district's answers exactly as a missing one (no existence oracle)
+        missing = _missing_answer(world, spec)
+        assert (status_b, body_b) == missing, f"B: {status_b} {body_b}; a missing record: {missing}"
+        COVERAGE["404 as a missing record"].append(route_id(route))
+    elif 200 <= status_a < 300:
         assert status_b == 403, f"A's operator succeeded ({status_a}); B's must be refused 403: {status_b} {body_b}"
         COVERAGE["403 where the owner succeeds"].append(route_id(route))
     elif status_b == 403:
@@ -119,12 +130,33 @@ def test_no_district_operator_acts_on_or_reads_another_districts_records(
         COVERAGE["same refusal as the owner"].append(f"{route_id(route)} ({status_b} {body_b.get('error')})")
 
 
+def _missing_answer(world: World, spec: RouteSpec) -> tuple[int, Any]:
+    """What B's operator gets for the same read naming an id that does not exist (the URL's last id), with the
+    id in the answer put back to A's (so the two answers compare as wholes)."""
+    path, _ = request_for(spec, DISTRICT_A)
+    name = spec.url_params[-1][0]
+    real = str(value_for(name, _path_schema(spec, name), DISTRICT_A))
+    status, body, _ = world.platform.request("GET", path.replace(real, "NOSUCH", 1), token=world.tokens["operator_b"])
+    return status, json.loads(json.dumps(body).replace("NOSUCH", real))
+
+
+def _path_schema(spec: RouteSpec, name: str) -> dict[str, Any]:
+    for param in operation(spec).get("parameters", []):
+        param = resolve(param)
+        if param["in"] == "path" and param["name"] == name:
+            schema: dict[str, Any] = param["schema"]
+            return schema
+    raise AssertionError(f"{spec.url} has no path parameter {name}")
+
+
 def test_each_district_operator_reads_its_own_agency_and_not_the_other(world: World) -> None:
     for own, other, who in ((DISTRICT_A, DISTRICT_B, "operator_a"), (DISTRICT_B, DISTRICT_A, "operator_b")):
         token = world.tokens[who]
         status, body, _ = world.platform.request("GET", f"/api/v1/agencies/{agency_of(own)}", token=token)
         assert (status, body["district"]) == (200, own)
         status, body, _ = world.platform.request("GET", f"/api/v1/agencies/{agency_of(other)}", token=token)
-        assert (status, body["error"]) == (403, "not_in_scope")
+        missing = world.platform.request("GET", f"/api/v1/agencies/{agency_of(other)}X", token=token)[:2]
+        assert (status, body) == (404, {**missing[1], "message": f"agency {agency_of(other)} not found"})
+        assert missing[0] == 404
         status, body, _ = world.platform.request("GET", f"/api/v1/agencies?district={other}", token=token)
         assert status == 200 and {item["district"] for item in body["items"]} == {own}

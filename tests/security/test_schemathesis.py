@@ -5,13 +5,17 @@ The document is the one ``services.gateway.openapi`` generates, which the runnin
 would fetch it from the gateway, does not run on pytest 9). One test per operation. Bounded so it stays
 quick: a fixed seed, a few generated examples per operation (valid and invalid inputs;
 ``SCHEMATHESIS_MAX_EXAMPLES``, default 3), the examples and fuzzing phases only (no coverage or stateful
-phase) and no shrinking of a failure (its first example is reported), every request as a city
-administrator so inputs get past authentication to the services.
+phase) and no shrinking of a failure (its first example is reported). Every case is sent with the token
+of every writing or reading role, district operators of two districts included (issue #20: a 5xx that
+only a district operator's scope checks reach must show too). The module ends by reading the gateway's
+metrics and every service's log: a 5xx counted, or an unhandled error logged, anywhere in the session fails.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import urllib.request
 
 import schemathesis
 from hypothesis import Phase, settings
@@ -38,9 +42,35 @@ schema = schemathesis.openapi.from_dict(openapi.document(), config=SchemathesisC
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, phases=[Phase.explicit, Phase.generate], deadline=None, database=None)
 def test_no_operation_answers_a_server_error(case: schemathesis.Case, world: World) -> None:
-    case.call_and_validate(
-        base_url=world.platform.gateway,
-        headers={"Authorization": f"Bearer {world.tokens['city_admin']}"},
-        checks=[not_a_server_error],
-        timeout=20,
-    )
+    for role in ROLES:
+        case.call_and_validate(
+            base_url=world.platform.gateway,
+            headers={"Authorization": f"Bearer {world.tokens[role]}"},
+            checks=[not_a_server_error],
+            timeout=20,
+        )
+
+
+ROLES = ("city_admin", "operator_a", "operator_b", "viewer")
+"""The tokens every case is sent with."""
+
+UNHANDLED = re.compile(
+    r'"event": "(unhandled_error|remote_error|district_message_failed|district_inbound_round_failed)"'
+    r"|^(?!\(expected\)).*error handling worker",
+    re.MULTILINE,
+)
+"""What a service logs for an error nobody meant: the gateway's 500/502 edge, the district consumer's
+failures, and nameko's report of a worker that raised an exception it was not told to expect."""
+
+SERVICES = ("gateway", "office_space", "vehicles", "assets", "procurement", "energy")
+
+
+def test_zz_no_server_error_was_counted_or_unhandled_error_logged(world: World) -> None:
+    """Run last in the module (pytest keeps file order): the whole session's requests and messages."""
+    with urllib.request.urlopen(world.platform.gateway + "/metrics", timeout=15) as response:
+        metrics = response.read().decode()
+    counted = [line for line in metrics.splitlines() if line.startswith("gov_http_requests_total{")]
+    assert counted, "the gateway counts its requests"
+    assert [line for line in counted if 'status="5' in line and not line.endswith(" 0.0")] == []
+    logged = {name: [m.group(0)[:200] for m in UNHANDLED.finditer(world.platform.log(name))] for name in SERVICES}
+    assert {name: found for name, found in logged.items() if found} == {}

@@ -72,6 +72,11 @@ class AnomalyRules:
     weekend_share: float = 0.4
     stuck_readings: int = 12
     min_gap_s: int = 3_600
+    version: str = "anomalies-2026.1"
+    source: str = (
+        "platform rules for 能耗异常 (seed 002: 能耗监测、实时监控): median of the same hour on 14 days of the same "
+        "day type, night 22–06 and weekend base load shares, an hour of unchanged readings, an hour without data"
+    )
 
 
 DEFAULT_ANOMALY_RULES: Final = AnomalyRules()

@@ -6,17 +6,26 @@ service splits a multi-meter batch by meter), rejects bad readings one by one wi
 repeated ones, derives the consumption of every interval and records the whole batch as ONE
 ``MeterReadingsRecorded`` event. The loop works on plain tuples and lists: no object per reading.
 
-Readings must arrive in time order per meter (a batch may be unsorted; it is sorted first). A reading
-older than the last recorded one is a duplicate when the meter recorded the same value at that moment in
-the last day (``DUPLICATE_WINDOW_S``), a conflict when it recorded another value, and otherwise refused:
-the consumption across the gap it would fall into was already counted at the gap's end, so totals stay
-right and only the shape inside the gap is lost.
+Readings normally arrive in time order per meter (a batch may be unsorted; it is sorted first). A reading
+older than the last recorded one (a district's buffer sent late, a month re-sent after a partial failure)
+is, at any age:
+
+- a duplicate when the meter recorded the same value at that moment (ignored, never refused);
+- ``conflicting_reading`` when it recorded another value there (refused, naming both values);
+- accepted when it falls inside a gap (an interval longer than expected): it splits the gap, its interval's
+  use is taken off the reading that closed the gap and put where it belongs (``LateReadingsRecorded``), so
+  the totals of the days and months concerned move and the year's total does not;
+- otherwise refused as ``before_last_reading`` (a moment between two close readings that was never read).
+
+The meter keeps its readings of the last day (``DUPLICATE_WINDOW_S``) and its open gaps; a reading older
+than that and outside a gap is judged against the readings the service passes in (``history``, from the
+meter's own stream: the slow path, taken only for such readings).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter, itemgetter
@@ -24,6 +33,7 @@ from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import NotFound, RuleViolation
+from services.common.events import Payload, register_upcaster
 
 from .base import (
     METER_UNITS,
@@ -37,12 +47,15 @@ from .base import (
 )
 from .readings import (
     DEFAULT_INGESTION_RULES,
+    DEFAULT_READING_INTERVAL,
+    READING_INTERVALS,
     IngestionOutcome,
     IngestionRules,
     RejectedReading,
     canonical_time,
     counter_delta,
     rejection,
+    rules_for,
     value_problem,
 )
 
@@ -67,6 +80,15 @@ class MeterInstalled(EnergyEvent):
     rollover_limit: float
     initial_reading: float
     installed_at: str
+    reading_interval: str = DEFAULT_READING_INTERVAL
+
+    schema_version: ClassVar[int] = 2
+    """v2 added ``reading_interval`` (how often the meter is read); v1 events read as v2 with ``5min``."""
+
+
+@register_upcaster("energy", "MeterInstalled", 1)
+def _meter_installed_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "reading_interval": DEFAULT_READING_INTERVAL}
 
 
 @dataclass(frozen=True)
@@ -102,10 +124,36 @@ class MeterReadingsRecorded(EnergyEvent):
     rollovers: list[str]
 
 
+@dataclass(frozen=True)
+class LateReadingsRecorded(EnergyEvent):
+    """Readings older than the meter's last one, each inside a gap, were recorded (DOMAIN.md: late data).
+
+    ``readings`` are ``[at, value, consumption]`` in time order, ``consumption`` the use since the reading
+    before it; ``adjustments`` are ``[at, consumption]`` to add to the stored reading that closed each gap
+    (negative: that use now belongs to the late readings); ``filled`` the ``[from, to]`` gaps that were split
+    and ``gaps`` the ``[from, to, seconds]`` parts of them still longer than expected.
+    """
+
+    meter_id: str
+    kind: str
+    building_id: str
+    sub_item: str
+    readings: list[list[Any]]
+    adjustments: list[list[Any]]
+    filled: list[list[str]]
+    gaps: list[list[Any]]
+
+
 class UnknownMeter(NotFound):
     """No meter has this id (checked by the service before loading)."""
 
     code = "unknown_meter"
+
+
+class UnknownReadingInterval(RuleViolation):
+    """The reading interval is not one the platform knows (5min, hourly, daily, monthly)."""
+
+    code = "unknown_reading_interval"
 
 
 class UnknownMeterKind(RuleViolation):
@@ -175,7 +223,10 @@ class Meter(Aggregate):
         self.last_at = ""
         self.last_epoch = 0
         self.last_value = 0.0
+        self.reading_interval = DEFAULT_READING_INTERVAL
         self.recent: list[list[Any]] = []
+        self.holes: list[list[Any]] = []
+        """Open gaps: ``[from_at, from_value, to_at, to_value, multiplier, rollover_limit]``."""
 
     @classmethod
     def install(
@@ -192,8 +243,15 @@ class Meter(Aggregate):
         initial_reading: float,
         installed_at: datetime,
         now: datetime,
+        reading_interval: str = DEFAULT_READING_INTERVAL,
     ) -> Self:
-        """Install a meter; only electricity meters are itemised below a main meter."""
+        """Install a meter, read every ``reading_interval``; only electricity meters are itemised below a main
+        meter."""
+        if reading_interval not in READING_INTERVALS:
+            raise UnknownReadingInterval(
+                f"unknown reading interval {reading_interval}",
+                fields={"reading_interval": [f"one of {', '.join(READING_INTERVALS)}"]},
+            )
         if kind not in METER_UNITS:
             raise UnknownMeterKind(f"unknown meter kind {kind}", fields={"kind": ["unknown kind"]})
         if sub_item not in SUB_ITEMS or (sub_item != "none" and kind != "electricity"):
@@ -221,6 +279,7 @@ class Meter(Aggregate):
                 rollover_limit,
                 initial_reading,
                 utc_iso(installed_at),
+                reading_interval,
             )
         )
         return meter
@@ -273,20 +332,127 @@ class Meter(Aggregate):
         )
 
     def record_readings(
-        self, readings: Sequence[Any], now: datetime, rules: IngestionRules = DEFAULT_INGESTION_RULES
+        self,
+        readings: Sequence[Any],
+        now: datetime,
+        rules: IngestionRules = DEFAULT_INGESTION_RULES,
+        history: Mapping[str, float] | None = None,
     ) -> IngestionOutcome:
-        """Record a batch of ``[timestamp, value]`` readings; refuse bad ones one by one, ignore repeats."""
+        """Record a batch of ``[timestamp, value]`` readings; refuse bad ones one by one, ignore repeats,
+        fill gaps with late readings. ``history`` maps the canonical timestamps of readings the meter
+        recorded to their values (see ``history_wanted_from``)."""
         require_status(f"meter {self.id}", self.status, "installed")
+        rules = rules_for(self.reading_interval, rules)
         rejected: list[RejectedReading] = []
         parsed = self._parse(readings, int(now.timestamp()) + rules.future_tolerance_s, rejected)
         parsed.sort(key=itemgetter(0))
+        late = [p for p in parsed if p[0] <= self.last_epoch]
+        if late:
+            parsed = [p for p in parsed if p[0] > self.last_epoch]
         accepted, gaps, rollovers, duplicates = self._sequence(parsed, readings, rules, rejected)
         if accepted:
             self._record(
                 MeterReadingsRecorded(self.id, self.kind, self.building_id, self.sub_item, accepted, gaps, rollovers)
             )
+        filled = 0
+        if late:
+            filled, late_duplicates = self._fill(late, readings, rules, rejected, history or {})
+            duplicates += late_duplicates
         rejected.sort(key=attrgetter("position"))
-        return IngestionOutcome(len(accepted), duplicates, len(gaps), rejected, gaps)
+        return IngestionOutcome(len(accepted) + filled, duplicates, len(gaps), rejected, gaps)
+
+    def history_wanted_from(self, readings: Sequence[Any]) -> str | None:
+        """The earliest moment of the batch the meter cannot judge from what it keeps (older than its last
+        day of readings and outside its gaps): the service then passes the recorded readings from there
+        on as ``history``. None for the ordinary batch."""
+        horizon = self.last_epoch - DUPLICATE_WINDOW_S
+        wanted: tuple[int, str] | None = None
+        for item in readings:
+            if type(item) not in (list, tuple) or len(item) != 2:
+                continue
+            moment = canonical_time(item[0])
+            if moment is None or moment[0] >= horizon or self._hole_of(moment[0]) is not None:
+                continue
+            if wanted is None or moment[0] < wanted[0]:
+                wanted = moment
+        return None if wanted is None else wanted[1]
+
+    def _hole_of(self, epoch: int) -> list[Any] | None:
+        for hole in self.holes:
+            if epoch_of(hole[0]) < epoch < epoch_of(hole[2]):
+                return hole
+        return None
+
+    def _fill(
+        self,
+        late: list[tuple[int, str, float, int]],
+        readings: Sequence[Any],
+        rules: IngestionRules,
+        rejected: list[RejectedReading],
+        history: Mapping[str, float],
+    ) -> tuple[int, int]:
+        """Judge readings older than the last one: duplicates, conflicts, and gap fills (one event)."""
+        known = {r[0]: r[1] for r in self.recent} | {h[0]: h[1] for h in self.holes} | {h[2]: h[3] for h in self.holes}
+        known |= dict(history)
+        holes = [list(h) for h in self.holes]
+        gap_threshold = rules.expected_interval_s + rules.gap_tolerance_s
+        inserted: list[list[Any]] = []
+        adjustments: dict[str, float] = {}
+        filled: list[list[str]] = []
+        duplicates = 0
+        for epoch, at, value, index in late:
+            seen = known.get(at)
+            if seen is not None:
+                if seen == value:
+                    duplicates += 1
+                else:
+                    message = f"{seen} is already recorded at this time, not {value}"
+                    rejected.append(rejection(index, readings[index], "conflicting_reading", message, seen))
+                continue
+            hole = next((h for h in holes if epoch_of(h[0]) < epoch < epoch_of(h[2])), None)
+            if hole is None:
+                message = f"not after the meter's last reading at {self.last_at} and not inside a gap"
+                rejected.append(rejection(index, readings[index], "before_last_reading", message))
+                continue
+            from_at, from_value, to_at, to_value, multiplier, limit = hole
+            before = counter_delta(from_value, value, limit, rules.rollover_margin)
+            after = counter_delta(value, to_value, limit, rules.rollover_margin)
+            whole = counter_delta(from_value, to_value, limit, rules.rollover_margin)
+            if before is None or after is None or whole is None or abs(before + after - whole) > 1e-9 * max(1, whole):
+                message = f"{value} does not lie between {from_value} at {from_at} and {to_value} at {to_at}"
+                rejected.append(rejection(index, readings[index], "counter_went_backwards", message))
+                continue
+            used = round(before * multiplier, 6)
+            inserted.append([at, value, used])
+            adjustments[to_at] = round(adjustments.get(to_at, 0.0) - used, 6)
+            if [from_at, to_at] not in filled and not any(f[1] == to_at for f in filled):
+                filled.append([from_at, to_at])
+            holes.remove(hole)
+            holes += [
+                [from_at, from_value, at, value, multiplier, limit],
+                [at, value, to_at, to_value, multiplier, limit],
+            ]
+            known[at] = value
+        if not inserted:
+            return 0, duplicates
+        remaining = sorted(
+            [h[0], h[2], epoch_of(h[2]) - epoch_of(h[0])]
+            for h in holes
+            if h not in self.holes and epoch_of(h[2]) - epoch_of(h[0]) > gap_threshold
+        )
+        self._record(
+            LateReadingsRecorded(
+                meter_id=self.id,
+                kind=self.kind,
+                building_id=self.building_id,
+                sub_item=self.sub_item,
+                readings=inserted,
+                adjustments=[[at, delta] for at, delta in sorted(adjustments.items())],
+                filled=sorted(filled),
+                gaps=remaining,
+            )
+        )
+        return len(inserted), duplicates
 
     def _parse(
         self, readings: Sequence[Any], latest_epoch: int, rejected: list[RejectedReading]
@@ -344,8 +510,8 @@ class Meter(Aggregate):
                     message = f"not after the meter's last reading at {last_at}"
                     rejected.append(rejection(index, readings[index], "before_last_reading", message))
                 else:
-                    message = f"{seen} is already recorded at this time"
-                    rejected.append(rejection(index, readings[index], "conflicts_with_recorded_value", message))
+                    message = f"{seen} is already recorded at this time, not {value}"
+                    rejected.append(rejection(index, readings[index], "conflicting_reading", message, seen))
                 continue
             # the common case inline; counter_delta only when the counter did not move forward
             delta = value - last_value if value >= last_value else counter_delta(last_value, value, limit, margin)
@@ -388,6 +554,7 @@ class Meter(Aggregate):
         self.last_at = event.installed_at
         self.last_epoch = epoch_of(event.installed_at)
         self.last_value = event.initial_reading
+        self.reading_interval = event.reading_interval
 
     def _on_MeterReplaced(self, event: MeterReplaced) -> None:
         self.serial_no = event.new_serial_no
@@ -398,8 +565,34 @@ class Meter(Aggregate):
         self.last_value = event.new_initial_reading
 
     def _on_MeterReadingsRecorded(self, event: MeterReadingsRecorded) -> None:
+        if event.gaps:
+            ends = {gap[1] for gap in event.gaps}
+            previous = [self.last_at, self.last_value]
+            for reading in event.readings:
+                if reading[0] in ends:
+                    self.holes.append([*previous, reading[0], reading[1], self.multiplier, self.rollover_limit])
+                previous = [reading[0], reading[1]]
         recent = self.recent
         recent.extend([r[0], r[1]] for r in event.readings)
         self.last_at, self.last_value = event.readings[-1][0], event.readings[-1][1]
         self.last_epoch = epoch_of(self.last_at)
         del recent[: bisect_left(recent, [iso_of_epoch(self.last_epoch - DUPLICATE_WINDOW_S)])]
+
+    def _on_LateReadingsRecorded(self, event: LateReadingsRecorded) -> None:
+        values = {r[0]: r[1] for r in event.readings}
+        split = {tuple(f) for f in event.filled}
+        kept, parts = [], []
+        for hole in self.holes:
+            if (hole[0], hole[2]) in split:
+                values |= {hole[0]: hole[1], hole[2]: hole[3]}
+                parts.append(hole)
+            else:
+                kept.append(hole)
+        for start, end, _ in event.gaps:
+            origin = next(h for h in parts if h[0] <= start and end <= h[2])
+            kept.append([start, values[start], end, values[end], origin[4], origin[5]])
+        self.holes = kept
+        horizon = iso_of_epoch(self.last_epoch - DUPLICATE_WINDOW_S)
+        fresh = [[r[0], r[1]] for r in event.readings if r[0] >= horizon]
+        if fresh:
+            self.recent = sorted(self.recent + fresh)

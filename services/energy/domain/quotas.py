@@ -227,11 +227,23 @@ def quota_in_tce(basis: str, limit: float, floor_area_m2: float | None) -> float
     return limit * floor_area_m2 / 1000
 
 
-def forecast_against_quota(year_to_date_tce: float, as_of: date, quota_tce: float) -> QuotaForecast:
-    """The year-to-date use extrapolated linearly to the whole year of ``as_of``, and whether it is over the
-    quota: already above it on any day, or trending above it once ``MIN_DAYS_FOR_TREND`` days have passed."""
+def forecast_against_quota(
+    year_to_date_tce: float,
+    as_of: date,
+    quota_tce: float,
+    annualised_tce: float | None = None,
+    covered_days: float | None = None,
+) -> QuotaForecast:
+    """The year's use forecast, and whether it is over the quota: already above it on any day, or trending
+    above it once ``MIN_DAYS_FOR_TREND`` days have passed.
+
+    The forecast is ``annualised_tce`` when the caller knows it (each meter annualised by the days its
+    readings cover: ``coverage.annualised``), else the year-to-date use extrapolated by the calendar days
+    elapsed (what the energy service, which does not keep coverage, can do). With ``covered_days`` the trend
+    counts only once the data covers ``MIN_DAYS_FOR_TREND`` days, not merely the calendar."""
     elapsed = as_of.timetuple().tm_yday
     days = 366 if calendar.isleap(as_of.year) else 365
-    forecast_tce = round(year_to_date_tce * days / elapsed, 6)
-    over = year_to_date_tce > quota_tce or (elapsed >= MIN_DAYS_FOR_TREND and forecast_tce > quota_tce)
+    forecast_tce = round(year_to_date_tce * days / elapsed if annualised_tce is None else annualised_tce, 6)
+    trend_days = elapsed if covered_days is None else min(elapsed, covered_days)
+    over = year_to_date_tce > quota_tce or (trend_days >= MIN_DAYS_FOR_TREND and forecast_tce > quota_tce)
     return QuotaForecast(year_to_date_tce, forecast_tce, round(quota_tce, 6), over)

@@ -25,6 +25,33 @@ class IngestionRules:
 
 
 DEFAULT_INGESTION_RULES: Final = IngestionRules()
+
+READING_INTERVALS: Final[dict[str, tuple[int, int]]] = {
+    "5min": (300, 150),
+    "hourly": (3_600, 1_800),
+    "daily": (86_400, 43_200),
+    "monthly": (31 * 86_400, 5 * 86_400),
+}
+"""How often a meter is read, declared per meter (default ``5min``): the expected interval and the tolerance
+above it before an interval is a gap, in seconds. Smart meters report every 5 minutes (seed 002); manual
+monthly reads (月度抄表) fall on different days of the month, so a month of up to 36 days is no gap."""
+
+DEFAULT_READING_INTERVAL: Final = "5min"
+READING_INTERVALS_VERSION: Final = "intervals-2026.1"
+READING_INTERVALS_SOURCE: Final = (
+    "seed 002 (智能电表、远传水表每五分钟采集一次数据); hourly, daily and monthly manual reads with half an interval "
+    "(monthly: 5 days) of tolerance, decided for issue #18"
+)
+
+
+def rules_for(interval: str, rules: IngestionRules = DEFAULT_INGESTION_RULES) -> IngestionRules:
+    """The ingestion rules of a meter read every ``interval``: gaps are judged by its own interval."""
+    expected, tolerance = READING_INTERVALS[interval]
+    if (expected, tolerance) == (rules.expected_interval_s, rules.gap_tolerance_s):
+        return rules
+    return IngestionRules(expected, tolerance, rules.future_tolerance_s, rules.rollover_margin)
+
+
 """Smart meters report every 5 minutes (seed 002); an interval above 7.5 minutes is a gap; a meter clock
 may run 2 minutes ahead; a counter within 1 % of its limit that restarts within 1 % of zero rolled over."""
 
@@ -37,20 +64,22 @@ REJECTION_REASONS: Final = (
     "negative_value",
     "above_counter_limit",
     "before_last_reading",
-    "conflicts_with_recorded_value",
+    "conflicting_reading",
     "counter_went_backwards",
 )
 """Why a single reading is refused (the rest of its batch is still recorded)."""
 
 
 class RejectedReading(NamedTuple):
-    """One refused reading of a batch: its position, what was sent, and why."""
+    """One refused reading of a batch: its position, what was sent, and why; for ``conflicting_reading`` the
+    value already recorded at that moment (``recorded_value``)."""
 
     position: int
     timestamp: Any
     value: Any
     reason: str
     message: str
+    recorded_value: Any = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +149,7 @@ _cached_time = lru_cache(maxsize=16_384)(_parse_time)
 time once."""
 
 
-def rejection(index: int, item: Any, reason: str, message: str) -> RejectedReading:
+def rejection(index: int, item: Any, reason: str, message: str, recorded: Any = None) -> RejectedReading:
     """The refusal of the reading at ``index`` of a batch, keeping what was sent when it was a pair."""
     timestamp, value = item if type(item) in (list, tuple) and len(item) == 2 else (None, None)
-    return RejectedReading(index, timestamp, value, reason, message)
+    return RejectedReading(index, timestamp, value, reason, message, recorded)

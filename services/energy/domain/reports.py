@@ -10,13 +10,14 @@ out keep their metered total (``annual_totals``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from math import isfinite
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import RuleViolation
+from services.common.events import Payload, register_upcaster
 
 from .base import METER_UNITS, EnergyEvent, require_status
 
@@ -24,9 +25,23 @@ REPORTED: Final = "reported"
 METERED: Final = "metered"
 
 
+VEHICLE_FUEL_UNITS: Final[dict[str, str]] = {
+    "vehicle_gasoline": "L",
+    "vehicle_diesel": "L",
+    "vehicle_charging": "kWh",
+}
+"""Official vehicles' use a report may give by kind (the 2020 statistics count it; the vehicles service logs it
+for later years), so a comparison with vehicles can be like-for-like."""
+
+
 @dataclass(frozen=True)
 class AnnualConsumptionReported(EnergyEvent):
-    """An agency's use of a year per kind (in each kind's unit), from the statistics named in ``source``."""
+    """An agency's use of a year per kind (in each kind's unit), from the statistics named in ``source``.
+
+    v2 added what the statistics also give: official vehicles' fuel and charging by kind (``vehicle_fuel``),
+    and the year's floor area (``floor_area_m2``) and people served (``people_served``), the denominators of
+    that year's intensities. v1 events read as v2 without them.
+    """
 
     agency_id: str
     district: str
@@ -34,6 +49,16 @@ class AnnualConsumptionReported(EnergyEvent):
     totals: dict[str, float]
     source: str
     reported_on: str
+    vehicle_fuel: dict[str, float] = field(default_factory=dict)
+    floor_area_m2: float | None = None
+    people_served: int | None = None
+
+    schema_version: ClassVar[int] = 2
+
+
+@register_upcaster("energy", "AnnualConsumptionReported", 1)
+def _annual_consumption_reported_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "vehicle_fuel": {}, "floor_area_m2": None, "people_served": None}
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,33 @@ def _checked_totals(totals: Mapping[str, Any]) -> dict[str, float]:
     return {kind: float(quantity) for kind, quantity in sorted(totals.items())}
 
 
+def _checked_extras(
+    vehicle_fuel: Mapping[str, Any] | None, floor_area_m2: Any, people_served: Any
+) -> tuple[dict[str, float], float | None, int | None]:
+    """Vehicle fuel by known kind (finite, ≥ 0), a floor area above zero and a whole number of people above
+    zero, each optional."""
+    fuel = dict(vehicle_fuel or {})
+    problems = {
+        f"vehicle_fuel.{kind}": ["unknown kind"] if kind not in VEHICLE_FUEL_UNITS else ["must be a finite number >= 0"]
+        for kind, quantity in fuel.items()
+        if kind not in VEHICLE_FUEL_UNITS
+        or type(quantity) not in (int, float)
+        or not (isfinite(quantity) and quantity >= 0)
+    }
+    if floor_area_m2 is not None and (
+        type(floor_area_m2) not in (int, float) or not (isfinite(floor_area_m2) and floor_area_m2 > 0)
+    ):
+        problems["floor_area_m2"] = ["must be a number > 0"]
+    if people_served is not None and (type(people_served) is not int or people_served <= 0):
+        problems["people_served"] = ["must be a whole number > 0"]
+    if problems:
+        raise InvalidTotals(
+            "the report is not valid", fields=problems, details={"vehicle_kinds": list(VEHICLE_FUEL_UNITS)}
+        )
+    area = None if floor_area_m2 is None else float(floor_area_m2)
+    return {kind: float(quantity) for kind, quantity in sorted(fuel.items())}, area, people_served
+
+
 def _require_text(name: str, value: str) -> None:
     if not value.strip():
         raise SourceRequired(f"{name} is required", fields={name: ["required"]})
@@ -100,15 +152,38 @@ class AnnualConsumptionReport(Aggregate):
 
     @classmethod
     def report(
-        cls, agency_id: str, district: str, year: int, totals: Mapping[str, Any], source: str, today: date
+        cls,
+        agency_id: str,
+        district: str,
+        year: int,
+        totals: Mapping[str, Any],
+        source: str,
+        today: date,
+        vehicle_fuel: Mapping[str, Any] | None = None,
+        floor_area_m2: float | None = None,
+        people_served: int | None = None,
     ) -> Self:
-        """Report a year that is over, naming the statistics (e.g. 2020年度公共机构能源资源消费统计年报)."""
+        """Report a year that is over, naming the statistics (e.g. 2020年度公共机构能源资源消费统计年报), with
+        its vehicles' fuel and charging by kind, floor area and people served when the statistics give them."""
         if year >= today.year:
             raise YearNotOver(f"{year} is not over", fields={"year": ["not over yet"]}, details={"year": year})
         checked = _checked_totals(totals)
+        fuel, area, people = _checked_extras(vehicle_fuel, floor_area_m2, people_served)
         _require_text("source", source)
         report = cls(cls.stream_id_for(agency_id, year))
-        report._record(AnnualConsumptionReported(agency_id, district, year, checked, source, today.isoformat()))
+        report._record(
+            AnnualConsumptionReported(
+                agency_id=agency_id,
+                district=district,
+                year=year,
+                totals=checked,
+                source=source,
+                reported_on=today.isoformat(),
+                vehicle_fuel=fuel,
+                floor_area_m2=area,
+                people_served=people,
+            )
+        )
         return report
 
     def correct(self, totals: Mapping[str, Any], reason: str, today: date) -> None:

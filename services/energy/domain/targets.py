@@ -24,6 +24,12 @@ TARGETS: Final[dict[str, float]] = {
 """14th Five-Year targets for 2025 against 2020 (seed 001): 单位建筑面积能耗 −6 %, 人均综合能耗 −7 %,
 人均用水量 −7 %, 单位建筑面积碳排放 −7 %."""
 
+TARGETS_VERSION: Final = "targets-2025.1"
+TARGETS_SOURCE: Final = (
+    "常州市机关事务工作“十四五”时期高质量发展实施意见 (常机管〔2021〕52号): 全市公共机构单位建筑面积能耗、人均综合能耗、"
+    "人均用水量与2020年相比分别下降6%、7%和7%，单位建筑面积碳排放下降7%"
+)
+
 
 @dataclass(frozen=True)
 class TargetFigures:

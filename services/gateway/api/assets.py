@@ -139,10 +139,15 @@ class AssetsApi:
 
     @api("GET", "/api/v1/warehouse/idle-stock", roles=READERS, query=s.IdleStockSchema)
     def idle_stock(self, request: Request, principal: Principal) -> dict[str, Any]:
-        """The warehouse's idle assets (city-wide), best condition first."""
+        """The warehouse's idle assets (city-wide; a district operator sees its own district's, the stock its
+        requests are met from), best condition first."""
         args = request.args.to_dict()
         validated(s.IdleStockSchema, args)
-        return dict(call(self.assets.idle_stock, args))
+        found = dict(call(self.assets.idle_stock, args))
+        visible = principal.visible_district()
+        if visible:
+            found["items"] = [item for item in found.get("items", []) if item.get("district") == visible]
+        return found
 
     # -- disposal ------------------------------------------------------------------------------------
 

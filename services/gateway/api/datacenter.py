@@ -22,15 +22,18 @@ from services.common.projector import Projector
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway import datacenter as dc
-from services.gateway.auth import READERS, Principal
+from services.gateway.auth import CITY_ADMINS, READERS, Principal
 from services.gateway.schemas import (
     DataCenterQuerySchema,
     EnergyTrendQuerySchema,
+    EnergyYearSchema,
     FindingsQuerySchema,
+    RestatementSchema,
     YearQuerySchema,
 )
 from services.gateway.scorecard import Scorecard, coverage, load_scorecard
-from services.gateway.web import api
+from services.gateway.views import energy as energy_view
+from services.gateway.web import api, call, read_json
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "index.html"
 
@@ -40,6 +43,8 @@ class DataCenterApi:
 
     db: Engine
     datacenter: Projector
+    energy: Any
+    """The energy service's RPC proxy (declared on ``EnergyApi``, joined into the same gateway class)."""
 
     @api("GET", "/", roles=None, content_type="text/html")
     def dashboard(self, request: Request, principal: None) -> Response:
@@ -118,6 +123,41 @@ class DataCenterApi:
             for a in judged
         ]
         return self._answer({**card.describe(), "year": scope.year, "items": items, "coverage": coverage(judged)})
+
+    # -- closed years (公共机构能源资源消费统计 关账) ------------------------------------------------------
+
+    @api("GET", "/api/v1/datacenter/energy-years", roles=READERS)
+    def closed_energy_years(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """Closed years with the versions of the methods their figures used, and when they were restated."""
+        with reader(self.db).connect() as conn:
+            return self._answer({"items": energy_view.closed_years_list(conn)})
+
+    @api("POST", "/api/v1/datacenter/energy-years/<year>/close", roles=CITY_ADMINS, status=201, scope="service")
+    def close_energy_year(self, request: Request, principal: Principal, year: str) -> tuple[int, Any]:
+        """Close a year that is over: every agency's energy figures as the data center sums them now, frozen
+        with the versions of the factors, sufficiency rules and targets (the energy service records them)."""
+        wanted = validated(EnergyYearSchema, {"year": year})["year"]
+        with reader(self.db).connect() as conn:
+            figures = dc.closing_figures(conn, wanted, china_today())
+        body = {"year": wanted, "figures": figures, "versions": dc.method_versions()}
+        return 201, call(self.energy.close_energy_year, body)
+
+    @api(
+        "POST",
+        "/api/v1/datacenter/energy-years/<year>/restatement",
+        roles=CITY_ADMINS,
+        body=RestatementSchema,
+        scope="service",
+    )
+    def restate_energy_year(self, request: Request, principal: Principal, year: str) -> Any:
+        """Apply the proposed restatement of a closed year: its figures as the data center sums them now, with
+        today's method versions, and the reason (only by this explicit command)."""
+        body = read_json(request)
+        loaded = validated(RestatementSchema, {**(body if isinstance(body, dict) else {}), "year": year})
+        with reader(self.db).connect() as conn:
+            figures = dc.closing_figures(conn, loaded["year"], china_today())
+        command = {"year": loaded["year"], "figures": figures, "versions": dc.method_versions()}
+        return call(self.energy.restate_energy_year, command | {"reason": loaded["reason"]})
 
     # -- helpers -------------------------------------------------------------------------------------
 

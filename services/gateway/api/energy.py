@@ -8,18 +8,16 @@ caller's district one by one. Ops and city administrators run the anomaly detect
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from nameko.rpc import RpcProxy
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
-from services.common.errors import BadRequest, PayloadTooLarge
 from services.common.rpc import load_command as validated
 from services.energy import schemas as s
 from services.gateway.auth import OPERATORS, READERS, WRITERS, Principal
-from services.gateway.web import InboundRoute, api, call, command_route, query_route
+from services.gateway.web import InboundRoute, api, call, command_route, query_route, read_json
 
 EN = "energy"
 
@@ -35,19 +33,9 @@ MAX_READINGS_BODY_BYTES = 8 * 1024 * 1024
 
 
 def read_readings_json(request: Request) -> Any:
-    """A readings batch body as JSON; 400 when it is not JSON, 413 above ``MAX_READINGS_BODY_BYTES``."""
-    too_large = PayloadTooLarge(
-        f"the body exceeds {MAX_READINGS_BODY_BYTES} bytes", details={"limit_bytes": MAX_READINGS_BODY_BYTES}
-    )
-    if request.content_length and request.content_length > MAX_READINGS_BODY_BYTES:
-        raise too_large
-    raw = request.get_data(cache=False)
-    if len(raw) > MAX_READINGS_BODY_BYTES:
-        raise too_large
-    try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the body is not valid JSON", fields={"_body": [str(exc)]}) from None
+    """A readings batch body as JSON, decoded like every other body (``web.read_json``) up to
+    ``MAX_READINGS_BODY_BYTES``."""
+    return read_json(request, MAX_READINGS_BODY_BYTES)
 
 
 class EnergyApi:
@@ -80,6 +68,11 @@ class EnergyApi:
         """RecordReadings: a multi-meter batch (up to 100,000 readings); bad readings are refused one by one."""
         body = read_readings_json(request)
         validated(s.RecordReadingsBatchSchema, body)
+        message_id = body.get("message_id") if isinstance(body, dict) else None
+        if message_id and not self.request_context.get("idempotency_key"):
+            # the batch's id is its idempotency key, bound to the token's id (never its name, which tokens of
+            # another district share) and, by the service, to the batch's content
+            self.request_context["idempotency_key"] = f"http:{principal.token_id}:batch:{message_id}"
         return call(self.energy.record_readings, body)
 
     @api("GET", "/api/v1/meters/<meter_id>", roles=READERS)

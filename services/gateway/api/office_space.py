@@ -27,6 +27,7 @@ INBOUND_ROUTES = {
     "office_space.register_agency": InboundRoute(OS, "register_agency", s.RegisterAgencySchema),
     "office_space.post_staff": InboundRoute(OS, "post_staff", s.PostStaffSchema),
     "office_space.record_departure": InboundRoute(OS, "record_departure", s.RecordDepartureSchema),
+    "office_space.transfer_staff": InboundRoute(OS, "transfer_staff", s.TransferStaffSchema),
 }
 """District inbound message types of this service (contracts in ``contracts/inbound/``)."""
 
@@ -52,6 +53,14 @@ class OfficeSpaceApi:
         OS,
         "record_departure",
         s.RecordDepartureSchema,
+        WRITERS,
+    )
+    transfer_staff = command_route(
+        "POST",
+        "/api/v1/agencies/<agency_id>/staff/<person_id>/transfer",
+        OS,
+        "transfer_staff",
+        s.TransferStaffSchema,
         WRITERS,
     )
 

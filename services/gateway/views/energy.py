@@ -32,7 +32,10 @@ from services.energy.domain import (
     FactorTable,
     FloorAreaRequired,
     annual_totals,
+    annualised,
     convert,
+    covered_days,
+    elapsed_days,
     forecast_against_quota,
     local_hour,
     quota_in_tce,
@@ -49,7 +52,32 @@ meters = sa.Table(
     sa.Column("district", sa.String(6)),
     sa.Column("kind", sa.String(20)),
     sa.Column("sub_item", sa.String(20)),
+    sa.Column("installed_at", sa.String(25)),
 )
+meter_years = sa.Table(
+    "dc_energy_meter_years",
+    metadata,
+    sa.Column("meter_id", sa.String(64), primary_key=True),
+    sa.Column("year", sa.Integer(), primary_key=True),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("kind", sa.String(20)),
+    sa.Column("consumption", sa.Float()),
+    sa.Column("last_at", sa.String(25)),
+)
+"""Per main meter and local year: its use and its last reading, from which its covered days are known
+(``services.energy.domain.coverage``)."""
+closed_years = sa.Table(
+    "dc_energy_closed_years",
+    metadata,
+    sa.Column("year", sa.Integer(), primary_key=True),
+    sa.Column("figures", sa.Text()),
+    sa.Column("versions", sa.Text()),
+    sa.Column("closed_on", sa.String(10)),
+    sa.Column("restated_on", sa.String(10)),
+    sa.Column("reason", sa.Text()),
+)
+"""Closed years: every agency's frozen figures (JSON) and the versions of the methods they used."""
 daily = sa.Table(
     "dc_energy_daily",
     metadata,
@@ -75,6 +103,9 @@ reports = sa.Table(
     sa.Column("year", sa.Integer(), primary_key=True),
     sa.Column("district", sa.String(6)),
     sa.Column("totals", sa.Text()),
+    sa.Column("vehicle_fuel", sa.Text()),
+    sa.Column("floor_area_m2", sa.Float()),
+    sa.Column("people_served", sa.Integer()),
 )
 quotas = sa.Table(
     "dc_energy_quotas",
@@ -111,10 +142,37 @@ FIGURE_KEYS = {kind: f"{kind}_{unit.lower()}" for kind, unit in METER_UNITS.item
 ``heat_gj``, ``fuel_l``."""
 
 
+def _years_of(days: dict[str, float], readings: list[list[Any]]) -> dict[int, list[Any]]:
+    """Per local year of a batch (readings in time order): its use and its last reading. A batch almost always
+    lies in one year: then the sum of its days and its last reading, without a second pass."""
+    first, last = min(days)[:4], max(days)[:4]
+    if first == last:
+        return {int(first): [sum(days.values()), readings[-1][0]]}
+    years: dict[int, list[Any]] = {}
+    for day, used in days.items():
+        years.setdefault(int(day[:4]), [0.0, ""])[0] += used
+    for at, _, _ in readings:
+        years[int(local_hour(at)[:4])][1] = at
+    return years
+
+
 def _upsert_add(conn: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
     """Insert rows, or add their consumption to the rows with the same keys (SQLite and PostgreSQL)."""
     if rows:
         sql.run(conn, _adding_upsert(conn.dialect.name, table, tuple(keys)), rows)
+
+
+@cache
+def _meter_year_upsert(dialect: str) -> sa.Insert:
+    """Add a meter-year's use and keep its latest reading (a late reading never moves ``last_at`` back)."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(meter_years)
+    latest = sa.case(
+        (insert.excluded.last_at > meter_years.c.last_at, insert.excluded.last_at), else_=meter_years.c.last_at
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["meter_id", "year"],
+        set_={"consumption": meter_years.c.consumption + insert.excluded.consumption, "last_at": latest},
+    )
 
 
 @cache
@@ -148,14 +206,14 @@ class EnergyFigures(Projection):
     """Use per agency, kind and day / year; annual reports, quotas, anomalies, floor areas."""
 
     topics: tuple[str, ...] = (topic_for("energy"), topic_for("office_space"))
-    tables = (meters, daily, yearly, reports, quotas, anomalies, floor_areas)
+    tables = (meters, meter_years, closed_years, daily, yearly, reports, quotas, anomalies, floor_areas)
 
     # -- meters and their use ------------------------------------------------------------------------
 
     def on_MeterInstalled(self, conn: sa.Connection, env: Envelope) -> None:
         """A meter and where it counts."""
         p = env.payload
-        row = {k: p[k] for k in ("meter_id", "agency_id", "district", "kind", "sub_item")}
+        row = {k: p[k] for k in ("meter_id", "agency_id", "district", "kind", "sub_item", "installed_at")}
         sql.insert(conn, meters, row)
 
     def on_MeterReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
@@ -163,11 +221,39 @@ class EnergyFigures(Projection):
         p = env.payload
         if p["sub_item"] != "none":
             return
+        readings = p["readings"]
         days: dict[str, float] = {}
-        for at, _, consumption in p["readings"]:
+        for at, _, consumption in readings:
             day = local_hour(at)[:10]
             days[day] = days.get(day, 0.0) + consumption
         self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
+        years = _years_of(days, readings)
+        self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
+
+    def on_LateReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
+        """Late readings inside a gap: their use moves from the day (and year) of the reading that closed the
+        gap to their own; the year's total of a meter moves only when the two lie in different years."""
+        p = env.payload
+        if p["sub_item"] != "none":
+            return
+        days: dict[str, float] = {}
+        years: dict[int, list[Any]] = {}
+        moves = [(r[0], r[2]) for r in p["readings"]] + [(a[0], a[1]) for a in p["adjustments"]]
+        for at, consumption in moves:
+            day = local_hour(at)[:10]
+            days[day] = days.get(day, 0.0) + consumption
+            year = years.setdefault(int(day[:4]), [0.0, at])
+            year[0] += consumption
+            year[1] = max(year[1], at)
+        self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
+        self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
+
+    def _add_meter_years(
+        self, conn: sa.Connection, meter_id: str, agency_id: str, district: str, kind: str, years: dict[int, list[Any]]
+    ) -> None:
+        where = {"meter_id": meter_id, "agency_id": agency_id, "district": district, "kind": kind}
+        rows = [where | {"year": y, "consumption": c, "last_at": at} for y, (c, at) in years.items()]
+        sql.run(conn, _meter_year_upsert(conn.dialect.name), rows)
 
     def on_MeterReplaced(self, conn: sa.Connection, env: Envelope) -> None:
         """The old device's last use counts on the day of the replacement."""
@@ -175,8 +261,10 @@ class EnergyFigures(Projection):
         meter = conn.execute(sa.select(meters).where(meters.c.meter_id == p["meter_id"])).first()
         if meter is None or meter.sub_item != "none":
             return
-        days = {local_hour(p["replaced_at"])[:10]: p["final_consumption"]}
-        self._add(conn, meter.agency_id, meter.district, meter.kind, days)
+        day = local_hour(p["replaced_at"])[:10]
+        self._add(conn, meter.agency_id, meter.district, meter.kind, {day: p["final_consumption"]})
+        years = {int(day[:4]): [p["final_consumption"], p["replaced_at"]]}
+        self._add_meter_years(conn, p["meter_id"], meter.agency_id, meter.district, meter.kind, years)
 
     def _add(self, conn: sa.Connection, agency_id: str, district: str, kind: str, days: dict[str, float]) -> None:
         where = {"agency_id": agency_id, "kind": kind, "district": district}
@@ -189,12 +277,29 @@ class EnergyFigures(Projection):
         rows = [where | {"year": y, "consumption": c} for y, c in years.items()]
         _upsert_add(conn, yearly, ["agency_id", "kind", "year"], rows)
 
+    # -- closed years --------------------------------------------------------------------------------
+
+    def on_EnergyYearClosed(self, conn: sa.Connection, env: Envelope) -> None:
+        """A year's figures frozen with the versions of their methods."""
+        p = env.payload
+        row = {"year": p["year"], "figures": json.dumps(p["figures"]), "versions": json.dumps(p["versions"])}
+        sql.insert(conn, closed_years, row | {"closed_on": p["closed_on"], "restated_on": None, "reason": None})
+
+    def on_EnergyYearRestated(self, conn: sa.Connection, env: Envelope) -> None:
+        """A closed year restated by explicit decision."""
+        p = env.payload
+        values = {"figures": json.dumps(p["figures"]), "versions": json.dumps(p["versions"])}
+        sql.update(
+            conn, closed_years, {"year": p["year"]}, values | {"restated_on": p["restated_on"], "reason": p["reason"]}
+        )
+
     # -- annual reports and quotas -------------------------------------------------------------------
 
     def on_AnnualConsumptionReported(self, conn: sa.Connection, env: Envelope) -> None:
         """An agency's statistics of a year."""
         p = env.payload
-        row = {k: p[k] for k in ("agency_id", "year", "district")} | {"totals": json.dumps(p["totals"])}
+        row = {k: p[k] for k in ("agency_id", "year", "district", "floor_area_m2", "people_served")}
+        row |= {"totals": json.dumps(p["totals"]), "vehicle_fuel": json.dumps(p["vehicle_fuel"])}
         sql.insert(conn, reports, row)
 
     def on_AnnualConsumptionCorrected(self, conn: sa.Connection, env: Envelope) -> None:
@@ -232,9 +337,10 @@ class EnergyFigures(Projection):
         p = env.payload
         row = {k: p[k] for k in ("anomaly_id", "kind", "agency_id", "district", "meter_id")}
         detail = anomaly_detail(p["kind"], p["meter_id"], p["period_start"], p["evidence"])
-        sql.insert(
-            conn, anomalies, row | {"opened_on": china_date(p["raised_at"]), "status": "open"} | {"detail": detail}
-        )
+        # dated the fact (the start of the period the anomaly concerns, a Beijing date), not the detection: a
+        # month of readings loaded late opens its findings on the days they concern
+        opened_on = china_date(p["period_start"])
+        sql.insert(conn, anomalies, row | {"opened_on": opened_on, "status": "open"} | {"detail": detail})
 
     def on_AnomalyAcknowledged(self, conn: sa.Connection, env: Envelope) -> None:
         """The agency took the anomaly on."""
@@ -307,6 +413,102 @@ def _open_anomalies(conn: sa.Connection, district: str | None, agency_id: str | 
     return {agency: count for agency, count in conn.execute(_filtered(query, anomalies, district, agency_id))}
 
 
+def _meter_coverage(
+    conn: sa.Connection, years: list[int], today: date, district: str | None, agency_id: str | None
+) -> dict[tuple[str, int], dict[str, list[float]]]:
+    """Per (agency, year) and kind of its main meters: ``[annualised use, covered days summed, meters]``.
+
+    Each meter is annualised by its own covered days (``covered_days``, ``annualised``) before the meters
+    are summed; a meter installed before the year's end without a reading in it counts with 0 days."""
+    m, y = meters.c, meter_years.c
+    query = _filtered(sa.select(m.meter_id, m.agency_id, m.kind, m.installed_at), meters, district, agency_id)
+    installed = list(conn.execute(query.where(m.sub_item == "none")))
+    query = _filtered(sa.select(y.meter_id, y.year, y.consumption, y.last_at), meter_years, district, agency_id)
+    used = {(row.meter_id, row.year): row for row in conn.execute(query.where(y.year.in_(years)))}
+    found: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for year in years:
+        year_end = date(year, 12, 31)
+        for meter in installed:
+            row = used.get((meter.meter_id, year))
+            if row is None and (meter.installed_at is None or china_date(meter.installed_at) > year_end.isoformat()):
+                continue
+            if row is None and year > today.year:
+                continue
+            days = covered_days(meter.installed_at, row.last_at if row else None, year, today)
+            use = float(row.consumption) if row else 0.0
+            scaled = annualised(use, days, year)
+            kind = found.setdefault((meter.agency_id, year), {}).setdefault(meter.kind, [0.0, 0.0, 0])
+            kind[0] += use if scaled is None else scaled
+            kind[1] += days
+            kind[2] += 1
+    return found
+
+
+def _coverage_figures(
+    prefix: str,
+    year: int,
+    today: date,
+    metered: dict[str, list[float]],
+    report: dict[str, float] | None,
+    factors: FactorTable,
+) -> dict[str, Any]:
+    """The annualised use per kind and its coverage sums (``…_source_days``, ``…_sources``): a reported
+    kind (statistics of a year that is over) covers the whole year as one source."""
+    elapsed = elapsed_days(year, today)
+    figures: dict[str, Any] = {}
+    annual: dict[str, float] = {}
+    for kind, key in FIGURE_KEYS.items():
+        if report is not None and kind in report:
+            scaled, days, sources = report[kind], float(elapsed), 1.0
+        else:
+            scaled, days, sources = metered.get(kind, [0.0, 0.0, 0.0])
+        annual[kind] = scaled
+        figures[f"{prefix}{key}_annualised"] = round(scaled, 6)
+        figures[f"{prefix}{key}_source_days"] = round(days, 4)
+        figures[f"{prefix}{key}_sources"] = int(sources)
+    converted = convert(annual, factors)
+    return figures | {
+        f"{prefix}energy_tce_annualised": converted.tce,
+        f"{prefix}carbon_tco2_annualised": converted.tco2,
+    }
+
+
+BASELINE_EXTRAS = (
+    "baseline_vehicle_gasoline_l",
+    "baseline_vehicle_diesel_l",
+    "baseline_vehicle_charging_kwh",
+    "baseline_floor_area_m2",
+    "baseline_people",
+    "baseline_area_reported",
+    "baseline_people_reported",
+)
+"""What the 2020 report gives beside its totals, summable: vehicle use by kind, the 2020 floor area and people
+served, and whether it gave them (a count of agencies once summed)."""
+
+
+def _baseline_extras(report: sa.Row[Any] | None) -> dict[str, Any]:
+    fuel = json.loads(report.vehicle_fuel) if report is not None and report.vehicle_fuel else {}
+    area = report.floor_area_m2 if report is not None else None
+    people = report.people_served if report is not None else None
+    return {
+        "baseline_vehicle_gasoline_l": fuel.get("vehicle_gasoline", 0.0),
+        "baseline_vehicle_diesel_l": fuel.get("vehicle_diesel", 0.0),
+        "baseline_vehicle_charging_kwh": fuel.get("vehicle_charging", 0.0),
+        "baseline_floor_area_m2": area or 0.0,
+        "baseline_people": people or 0,
+        "baseline_area_reported": int(area is not None),
+        "baseline_people_reported": int(people is not None),
+    }
+
+
+def coverage_keys(prefix: str = "") -> tuple[str, ...]:
+    """The summable coverage figures of ``energy_by_agency`` (``prefix`` ``baseline_`` for the 2020 ones)."""
+    per_kind = [
+        f"{prefix}{key}_{part}" for key in FIGURE_KEYS.values() for part in ("annualised", "source_days", "sources")
+    ]
+    return (*per_kind, f"{prefix}energy_tce_annualised", f"{prefix}carbon_tco2_annualised")
+
+
 def _year_figures(prefix: str, totals: dict[str, float], factors: FactorTable) -> dict[str, Any]:
     converted = convert(totals, factors)
     figures: dict[str, Any] = {f"{prefix}{key}": round(totals.get(kind, 0.0), 6) for kind, key in FIGURE_KEYS.items()}
@@ -333,10 +535,16 @@ def energy_by_agency(
       when a report gives at least one of its kinds.
     - ``quota_tce``: the year's quota in tce (a per-m² quota times the floor area of the agency's registered
       buildings; 0 when there is none or it has no floor area yet), ``forecast_tce``: the year's use
-      extrapolated linearly (the running year; the total of a year that is over), ``over_quota``: 1 when
-      the use already exceeds the quota or (after ``MIN_DAYS_FOR_TREND`` days) is trending above it,
+      annualised by the meters' covered days, ``over_quota``: 1 when
+      the use already exceeds the quota or (after ``MIN_DAYS_FOR_TREND`` covered days) is trending above it,
       ``quota_alert_open``: 1 while the energy service's overrun alert is open.
     - ``open_anomalies``: anomalies raised and not yet resolved (open or acknowledged).
+    - ``<kind>_<unit>_annualised``, ``…_source_days``, ``…_sources`` (and ``baseline_…``): the full-year use
+      per kind, each main meter annualised by its own covered days (a reported kind counts whole), with the
+      summed covered days and the number of sources, from which the data center derives coverage;
+      ``energy_tce_annualised``, ``carbon_tco2_annualised`` of it.
+    - ``baseline_vehicle_…``, ``baseline_floor_area_m2``, ``baseline_people`` and whether the 2020 report
+      gave them (``baseline_area_reported``, ``baseline_people_reported``).
 
     ``district``, ``year``, ``baseline_year``, ``quota_basis`` and ``factors_version`` describe the row.
     """
@@ -346,6 +554,7 @@ def energy_by_agency(
     scope = _agencies(conn, district, agency_id)
     years = [year, BASELINE_YEAR]
     metered = _metered(conn, years, district, agency_id)
+    per_meter = _meter_coverage(conn, years, today, district, agency_id)
     reported = _rows(conn, reports, years, district, agency_id)
     quota_rows = _rows(conn, quotas, [year], district, agency_id)
     areas = _areas(conn, [a for (a, _), q in quota_rows.items() if q.basis == "per_m2"])
@@ -356,27 +565,49 @@ def energy_by_agency(
         row: dict[str, Any] = {"district": in_district, "year": year, "baseline_year": BASELINE_YEAR}
         for prefix, wanted in (("", year), ("baseline_", BASELINE_YEAR)):
             report = reported.get((agency, wanted))
-            totals, _ = annual_totals(metered.get((agency, wanted), {}), json.loads(report.totals) if report else None)
+            report_totals = json.loads(report.totals) if report else None
+            totals, _ = annual_totals(metered.get((agency, wanted), {}), report_totals)
             row |= _year_figures(prefix, totals, table)
+            coverage = per_meter.get((agency, wanted), {})
+            row |= _coverage_figures(prefix, wanted, today, coverage, report_totals, table)
         row["baseline_reported"] = int((agency, BASELINE_YEAR) in reported)
-        row |= _quota_figures(quota_rows.get((agency, year)), row["energy_tce"], as_of, areas.get(agency))
+        row |= _baseline_extras(reported.get((agency, BASELINE_YEAR)))
+        annual = (row["energy_tce_annualised"], _energy_covered_days(row))
+        row |= _quota_figures(quota_rows.get((agency, year)), row["energy_tce"], as_of, areas.get(agency), *annual)
         row["open_anomalies"] = open_counts.get(agency, 0)
         result[agency] = row | {"factors_version": table.version}
     return result
 
 
+def _energy_covered_days(row: dict[str, Any]) -> float:
+    """The fewest days any energy kind of the agency's year covers (0 without one): a trend needs them all."""
+    days = [
+        row[f"{key}_source_days"] / row[f"{key}_sources"]
+        for kind, key in FIGURE_KEYS.items()
+        if kind not in NON_ENERGY_KINDS and row[f"{key}_sources"]
+    ]
+    return min(days, default=0.0)
+
+
 def _quota_figures(
-    quota: sa.Row[Any] | None, used_tce: float, as_of: date, floor_area_m2: float | None
+    quota: sa.Row[Any] | None,
+    used_tce: float,
+    as_of: date,
+    floor_area_m2: float | None,
+    annual_tce: float,
+    covered: float,
 ) -> dict[str, Any]:
-    """The quota in tce, the forecast and whether it is over; zeros without a quota."""
+    """The quota in tce, the forecast (use annualised by each meter's covered days) and whether it is over;
+    zeros without a quota."""
     figures: dict[str, Any] = {"quota_basis": None, "quota_tce": 0.0, "over_quota": 0, "quota_alert_open": 0}
-    forecast = forecast_against_quota(used_tce, as_of, 0.0)
+    forecast = forecast_against_quota(used_tce, as_of, 0.0, annual_tce, covered)
     figures["forecast_tce"] = forecast.forecast_tce
     if quota is None:
         return figures
     figures |= {"quota_basis": quota.basis, "quota_alert_open": int(bool(quota.alert_open))}
     try:
-        against = forecast_against_quota(used_tce, as_of, quota_in_tce(quota.basis, quota.quota_limit, floor_area_m2))
+        quota_tce = quota_in_tce(quota.basis, quota.quota_limit, floor_area_m2)
+        against = forecast_against_quota(used_tce, as_of, quota_tce, annual_tce, covered)
     except FloorAreaRequired:  # a per-m² quota of an agency whose buildings office space has not registered
         return figures
     return figures | {"quota_tce": against.quota_tce, "over_quota": int(against.over)}
@@ -395,6 +626,9 @@ SUMMED = (
     "over_quota",
     "quota_alert_open",
     "open_anomalies",
+    *coverage_keys(),
+    *coverage_keys("baseline_"),
+    *BASELINE_EXTRAS,
 )
 """The figures of ``energy_by_agency`` that add up over agencies."""
 
@@ -417,6 +651,38 @@ def _rounded(value: Any) -> Any:
     return round(value, 6) if isinstance(value, float) else value
 
 
+def closed_year(conn: sa.Connection, year: int) -> dict[str, Any] | None:
+    """A closed year's frozen figures per agency, the versions of its methods, when it was closed and last
+    restated (and why); None while the year is open."""
+    row = conn.execute(sa.select(closed_years).where(closed_years.c.year == year)).first()
+    if row is None:
+        return None
+    return {
+        "year": row.year,
+        "figures": json.loads(row.figures),
+        "versions": json.loads(row.versions),
+        "closed_on": row.closed_on,
+        "restated_on": row.restated_on,
+        "reason": row.reason,
+    }
+
+
+def closed_years_list(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every closed year with its versions and dates, newest first (without the figures)."""
+    c = closed_years.c
+    query = sa.select(c.year, c.versions, c.closed_on, c.restated_on, c.reason).order_by(c.year.desc())
+    return [
+        {
+            "year": row.year,
+            "versions": json.loads(row.versions),
+            "closed_on": row.closed_on,
+            "restated_on": row.restated_on,
+            "reason": row.reason,
+        }
+        for row in conn.execute(query)
+    ]
+
+
 # -- open items ------------------------------------------------------------------------------------
 
 
@@ -425,7 +691,7 @@ def open_items(
 ) -> list[dict[str, Any]]:
     """Energy anomalies not yet resolved, oldest first, for the one list of open findings: ``system``
     (``energy``), ``kind`` (spike, night_base_load, weekend_base_load, stuck_meter, missing_data,
-    negative_consumption), ``agency_id``, ``district``, ``opened_on`` (local date raised), ``detail`` (one
+    negative_consumption), ``agency_id``, ``district``, ``opened_on`` (the Beijing date the anomaly's period starts: the fact's date), ``detail`` (one
     line with the meter and the evidence), ``id`` (the anomaly id) and ``status`` (open or acknowledged)."""
     a = anomalies.c
     query = sa.select(anomalies).where(a.status != "resolved")

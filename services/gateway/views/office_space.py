@@ -1,16 +1,17 @@
 """The data center's office-space figures: the office-space read model (staff, rooms, allocations,
-findings), kept in the gateway database too, and the per-agency, district and city space figures."""
+findings), kept in the gateway database too, and the per-agency summable space quantities (the data center
+sums them per district and city and derives the figures with ``figures.space_figures``)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.common.projector import Projection
 from services.gateway.views.agencies import agencies_table
-from services.office_space.views import OfficeSpaceViews, allocations, buildings, findings, rooms, staff
+from services.office_space.domain.figures import SPACE_SUMS
+from services.office_space.views import OfficeSpaceViews, buildings, findings, space_sums
 
 PROJECTIONS: list[Projection] = [OfficeSpaceViews()]
 MIGRATIONS = ("office_space_views",)
@@ -19,33 +20,13 @@ MIGRATIONS = ("office_space_views",)
 def space_by_agency(
     conn: sa.Connection, district: str | None = None, agency_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Per agency: headcount, staff on post, floor area of its buildings, office area, area per person against
-    the standard, idle rooms."""
+    """Per agency of the master data: the gross floor area of its buildings (the denominator of energy per
+    m²), its open findings, and the summable space quantities — computed by ``views.space_sums`` and
+    ``figures.agency_sums``, the one definition the office-space report uses too (docs/kpis/office_space.md)."""
     a = agencies_table.c
     floor = (
         sa.select(buildings.c.agency_id, sa.func.sum(buildings.c.gross_floor_area_m2).label("floor_m2"))
         .group_by(buildings.c.agency_id)
-        .subquery()
-    )
-    staff_count = sa.select(staff.c.agency_id, sa.func.count().label("n")).group_by(staff.c.agency_id).subquery()
-    office = (
-        sa.select(
-            rooms.c.agency_id,
-            sa.func.sum(rooms.c.usable_area_m2).label("office_m2"),
-            sa.func.sum(sa.case((rooms.c.idle, 1), else_=0)).label("idle_rooms"),
-            sa.func.sum(sa.case((rooms.c.idle, rooms.c.usable_area_m2), else_=0)).label("idle_m2"),
-        )
-        .where(rooms.c.use == "office")
-        .group_by(rooms.c.agency_id)
-        .subquery()
-    )
-    standard = (
-        sa.select(
-            allocations.c.agency_id,
-            sa.func.sum(allocations.c.standard_m2).label("standard_m2"),
-            sa.func.sum(sa.case((allocations.c.over_standard, 1), else_=0)).label("over_standard"),
-        )
-        .group_by(allocations.c.agency_id)
         .subquery()
     )
     open_findings = (
@@ -62,20 +43,11 @@ def space_by_agency(
             a.kind,
             a.admin_level,
             a.authorised_headcount,
-            sa.func.coalesce(staff_count.c.n, 0).label("staff_on_post"),
             sa.func.coalesce(floor.c.floor_m2, 0.0).label("floor_area_m2"),
-            sa.func.coalesce(office.c.office_m2, 0.0).label("office_area_m2"),
-            sa.func.coalesce(office.c.idle_rooms, 0).label("idle_rooms"),
-            sa.func.coalesce(office.c.idle_m2, 0.0).label("idle_area_m2"),
-            sa.func.coalesce(standard.c.standard_m2, 0.0).label("standard_area_m2"),
-            sa.func.coalesce(standard.c.over_standard, 0).label("over_standard"),
             sa.func.coalesce(open_findings.c.n, 0).label("open_findings"),
         )
         .select_from(agencies_table)
-        .outerjoin(staff_count, staff_count.c.agency_id == a.agency_id)
         .outerjoin(floor, floor.c.agency_id == a.agency_id)
-        .outerjoin(office, office.c.agency_id == a.agency_id)
-        .outerjoin(standard, standard.c.agency_id == a.agency_id)
         .outerjoin(open_findings, open_findings.c.agency_id == a.agency_id)
         .order_by(a.district, a.name)
     )
@@ -83,40 +55,12 @@ def space_by_agency(
         query = query.where(a.district == district)
     if agency_id:
         query = query.where(a.agency_id == agency_id)
-    return [_per_person(row._asdict()) for row in conn.execute(query)]
-
-
-def _per_person(row: dict[str, Any]) -> dict[str, Any]:
-    people = row["staff_on_post"]
-    row["area_per_person_m2"] = round(row["office_area_m2"] / people, 2) if people else None
-    return row
-
-
-def roll_up(rows: list[dict[str, Any]], key: str | None) -> list[dict[str, Any]]:
-    """Sum agency figures per ``key`` (``district``) or for the whole city (``None``)."""
-    totals: dict[str, dict[str, Any]] = {}
-    summed = (
-        "authorised_headcount",
-        "staff_on_post",
-        "floor_area_m2",
-        "office_area_m2",
-        "idle_rooms",
-        "idle_area_m2",
-        "standard_area_m2",
-        "over_standard",
-        "open_findings",
-    )
-    for row in rows:
-        group = totals.setdefault(row[key] if key else "city", {"agencies": 0, **dict.fromkeys(summed, 0)})
-        group["agencies"] += 1
-        for name in summed:
-            group[name] += row[name] or 0
-    result = []
-    for name, group in sorted(totals.items()):
-        people = group["staff_on_post"]
-        group["area_per_person_m2"] = round(group["office_area_m2"] / people, 2) if people else None
-        result.append({(key or "scope"): name, **group})
-    return result
+    masters = [row._asdict() for row in conn.execute(query)]
+    wanted = {row["agency_id"] for row in masters}
+    # the agencies' own space (a room is scoped by its agency, wherever its building stands)
+    sums = space_sums(conn, agency_id, None)
+    empty = dict.fromkeys(SPACE_SUMS, 0)
+    return [{**row, **sums.get(row["agency_id"], empty)} for row in masters if row["agency_id"] in wanted]
 
 
 def open_items(
@@ -143,19 +87,3 @@ def open_items(
         }
         for row in conn.execute(query.order_by(f.opened_on))
     ]
-
-
-def open_findings_list(
-    conn: sa.Connection, district: str | None, agency_id: str | None, kind: str | None, min_age_days: int, today: str
-) -> list[dict[str, Any]]:
-    """Open findings of every system, filterable by district, agency, kind and age (days since opened)."""
-    f = findings.c
-    query = sa.select(findings, sa.literal("office_space").label("system")).where(f.closed_on.is_(None))
-    for column, value in ((f.district, district), (f.agency_id, agency_id), (f.kind, kind)):
-        if value:
-            query = query.where(column == value)
-    rows = [row._asdict() for row in conn.execute(query.order_by(f.opened_on))]
-    day = date.fromisoformat(today)
-    for row in rows:
-        row["age_days"] = (day - date.fromisoformat(row["opened_on"][:10])).days
-    return [r for r in rows if r["age_days"] >= min_age_days]

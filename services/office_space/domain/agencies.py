@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation
+from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, require_not_future
 from services.common.events import Payload, register_upcaster
 from services.office_space.domain.base import RANKS, OfficeSpaceEvent, UnknownRank
 
@@ -136,9 +137,12 @@ class Agency(Aggregate):
             )
         self._record(StaffPosted(self.id, person_id, name, rank, posted_on))
 
-    def record_departure(self, person_id: str, reason: str, departed_on: str) -> None:
-        """A person leaves: retired, transferred or otherwise left (their rooms become findings)."""
+    def record_departure(self, person_id: str, reason: str, departed_on: str, today: date) -> None:
+        """A person leaves on ``departed_on``: retired, transferred or otherwise left (their rooms become
+        findings dated that day). The date may lie in the past (a city is loaded with what already happened),
+        never after ``today``."""
         self._require_registered()
+        require_not_future("departed_on", date.fromisoformat(departed_on), today)
         if person_id not in self.staff:
             raise NotFound(f"{person_id} is not on post at {self.id}", fields={"person_id": ["not on post"]})
         self._record(StaffDeparted(self.id, person_id, reason, departed_on))

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation
+from services.common.events import Payload, register_upcaster
 from services.common.facts import fact_day
 from services.office_space.domain.base import OfficeSpaceEvent
 
@@ -29,13 +30,24 @@ class InspectionOpened(OfficeSpaceEvent):
 
 @dataclass(frozen=True)
 class InspectionFindingRecorded(OfficeSpaceEvent):
-    """A finding with the deadline by which it must be rectified."""
+    """A finding with the deadline by which it must be rectified.
+
+    v2 added ``found_on``, the day of the inspection that found it (the finding's date, from which its age
+    counts, however late it is entered); v1 events read with null (dated the day they were recorded)."""
+
+    schema_version: ClassVar[int] = 2
 
     inspection_id: str
     finding_id: str
     kind: str
     description: str
     deadline: str
+    found_on: str | None = None
+
+
+@register_upcaster("office_space", "InspectionFindingRecorded", 1)
+def _finding_recorded_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "found_on": None}
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,16 @@ class Inspection(Aggregate):
             raise AlreadyExists(f"finding {finding_id} exists", fields={"finding_id": ["already recorded"]})
         if deadline <= date.fromisoformat(self.inspected_on):
             raise RuleViolation("the deadline must come after the inspection", fields={"deadline": ["too early"]})
-        self._record(InspectionFindingRecorded(self.id, finding_id, kind, description, deadline.isoformat()))
+        self._record(
+            InspectionFindingRecorded(
+                inspection_id=self.id,
+                finding_id=finding_id,
+                kind=kind,
+                description=description,
+                deadline=deadline.isoformat(),
+                found_on=self.inspected_on,
+            )
+        )
 
     def rectify(self, finding_id: str, note: str, today: date) -> None:
         """Close a finding as rectified."""

@@ -19,6 +19,7 @@ from typing import ClassVar, Final
 
 from services.common.aggregate import Aggregate
 from services.common.errors import RuleViolation
+from services.common.events import Payload, register_upcaster
 
 from .base import VehiclesEvent, is_new_energy
 
@@ -106,7 +107,12 @@ class AcquisitionRecorded(VehiclesEvent):
 @dataclass(frozen=True)
 class NewEnergyShareFellBelowTarget(VehiclesEvent):
     """Finding: a conventional acquisition took the district's new-energy share of the year below the target
-    (recorded when the policy flags instead of refusing)."""
+    (recorded when the policy flags instead of refusing).
+
+    v2 added ``acquired_on``, the acquisition's date (the finding's date, from which its age counts, however
+    late the acquisition is entered); v1 events read with null (dated the day they were recorded)."""
+
+    schema_version: ClassVar[int] = 2
 
     district: str
     year: int
@@ -116,6 +122,12 @@ class NewEnergyShareFellBelowTarget(VehiclesEvent):
     total: int
     share: float
     target_percent: int
+    acquired_on: str | None = None
+
+
+@register_upcaster("vehicles", "NewEnergyShareFellBelowTarget", 1)
+def _fell_below_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "acquired_on": None}
 
 
 @dataclass(frozen=True)
@@ -208,7 +220,15 @@ class AcquisitionLedger(Aggregate):
         if not meets and not self.below_target:
             self._record(
                 NewEnergyShareFellBelowTarget(
-                    district, year, vehicle_id, agency_id, ne_count, total, share, policy.target_percent
+                    district=district,
+                    year=year,
+                    vehicle_id=vehicle_id,
+                    agency_id=agency_id,
+                    new_energy_count=ne_count,
+                    total=total,
+                    share=share,
+                    target_percent=policy.target_percent,
+                    acquired_on=acquired_on,
                 )
             )
         elif meets and self.below_target:

@@ -10,6 +10,7 @@ import pytest
 from services.common.errors import AlreadyExists, VersionConflict
 from services.common.events import Metadata
 from services.common.rpc import _run_with_retries
+from services.common.store import RecordedCommand
 
 
 @dataclass
@@ -18,8 +19,9 @@ class FakeStore:
 
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def recorded_answer(self, key: str) -> dict[str, Any] | None:
-        return self.answers.get(key)
+    def recorded_command(self, key: str) -> RecordedCommand | None:
+        answer = self.answers.get(key)
+        return RecordedCommand(answer, None, None) if answer else None
 
 
 @dataclass

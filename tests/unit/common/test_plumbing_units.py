@@ -166,6 +166,31 @@ def test_a_district_scoped_caller_cannot_change_another_districts_aggregates() -
     assert refused.value.details["outside"] == ["A2"]
 
 
+def test_scope_is_checked_on_the_district_an_aggregate_had_before_the_command_and_after_it() -> None:
+    """A district operator of 320404 may not take the warehouse's asset of 320402 (its district after the
+    allocation would be 320404, its own: the check after the events alone let it through), nor give its
+    own asset away to 320402; the city (no scope district) may move it either way."""
+    from services.common.events import Metadata
+    from services.common.rpc import require_scope
+    from tests.unit.assets.builders import TODAY, idle, in_warehouse
+
+    taken = in_warehouse("as-9")  # kept by the warehouse in 320402
+    taken.allocate_from_warehouse("wr-1", "ag-zl", "320404", "R1", TODAY)
+    assert (taken.district_before, taken.district) == ("320402", "320404")
+    with pytest.raises(NotInScope):
+        require_scope(Metadata(scope_district="320404"), (taken,))
+    require_scope(Metadata(), (taken,))
+    given = idle("as-8")  # 320402's own
+    given.hand_in("wh-zl", "320404", "good", TODAY)
+    with pytest.raises(NotInScope):
+        require_scope(Metadata(scope_district="320402"), (given,))
+    kept = idle("as-7")
+    kept.hand_in("wh-tn", "320402", "good", TODAY)
+    require_scope(Metadata(scope_district="320402"), (kept,))  # within the district: in scope
+    kept.mark_stored()
+    assert kept.district_before == "320402"  # nothing pending: the district it has
+
+
 def test_kafka_security_is_plaintext_locally_and_sasl_ssl_with_credentials_in_production() -> None:
     assert load_settings({}).kafka_security == {"security_protocol": "PLAINTEXT"}
     production = load_settings(

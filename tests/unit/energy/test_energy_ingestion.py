@@ -127,14 +127,15 @@ def test_another_value_at_an_already_recorded_time_is_refused() -> None:
     m = meter()
     m.record_readings(series(1_001, 1_002), NOW)
     outcome = m.record_readings([[at(5), 1_001.5]], NOW)
-    assert reasons(outcome) == [(0, "conflicts_with_recorded_value")]
-    assert outcome.rejected[0].message == "1001 is already recorded at this time"
+    assert reasons(outcome) == [(0, "conflicting_reading")]
+    assert outcome.rejected[0].message == "1001 is already recorded at this time, not 1001.5"
+    assert (outcome.rejected[0].value, outcome.rejected[0].recorded_value) == (1_001.5, 1_001)
 
 
-def test_a_reading_older_than_the_last_that_was_never_recorded_is_refused() -> None:
+def test_a_reading_older_than_the_last_that_was_never_recorded_and_not_in_a_gap_is_refused() -> None:
     m = meter()
-    m.record_readings(series(1_001, 1_002, every=10), NOW)
-    assert reasons(m.record_readings([[at(10), 1_001.5]], NOW)) == [(0, "before_last_reading")]
+    m.record_readings(series(1_001, 1_002, every=5), NOW)  # at 5 and 10 minutes: no gap between them
+    assert reasons(m.record_readings([[at(7), 1_001.5]], NOW)) == [(0, "before_last_reading")]
 
 
 def test_a_reading_at_or_before_the_installation_is_refused() -> None:
@@ -148,7 +149,10 @@ def test_recorded_readings_are_remembered_for_a_day_only() -> None:
     later = DUPLICATE_WINDOW_S // 60 + 10
     m.record_readings([[at(later), 1_002]], NOW + timedelta(days=1))
     assert m.recent == [[at(later), 1_002]]
-    assert reasons(m.record_readings(series(1_001), NOW + timedelta(days=1))) == [(0, "before_last_reading")]
+    # older than a day: still a duplicate, since the reading opened the gap the meter keeps; one never
+    # recorded, outside a gap, is refused unless the service passes the meter's history
+    assert m.record_readings(series(1_001), NOW + timedelta(days=1)).duplicates == 1
+    assert m.holes == [[at(5), 1_001, at(later), 1_002, 1, 100_000]]
 
 
 def test_an_unsorted_batch_is_put_in_time_order_first() -> None:

@@ -164,3 +164,40 @@ def test_the_new_meter_may_have_its_own_counter_limit() -> None:
 def test_a_meter_that_was_never_installed_cannot_be_replaced() -> None:
     with pytest.raises(WrongStatus):
         Meter("m-x").replace("SN-2", 1, 0, REPLACED_AT, NOW)
+
+
+def test_gaps_are_judged_by_the_meters_own_reading_interval() -> None:
+    from services.energy.domain import READING_INTERVALS, UnknownReadingInterval, detect_gaps
+
+    def installed(interval: str) -> Meter:
+        m = Meter.install(
+            "m-i", "SN-I", "water", "ag-1", "320402", "b-1", "none", 1, 100_000, 0, INSTALLED_AT, NOW, interval
+        )
+        m.mark_stored()
+        return m
+
+    now = INSTALLED_AT + timedelta(days=100)
+    monthly = installed("monthly")
+    # read on the 1st, 31st (30 days) and 66th (35 days) day: within 31 + 5 days, no gap, no missing data
+    reads = [[(INSTALLED_AT + timedelta(days=d)).isoformat(), v] for d, v in ((1, 10), (31, 20), (66, 30))]
+    outcome = monthly.record_readings(reads, now)
+    assert (outcome.accepted, outcome.gaps) == (3, 0) and detect_gaps("m-i", outcome.gap_intervals) == []
+    # 37 days without a read is a gap even for a monthly meter: 37 × 86,400 = 3,196,800 s
+    late = monthly.record_readings([[(INSTALLED_AT + timedelta(days=103)).isoformat(), 40]], now + timedelta(days=5))
+    assert late.gap_intervals == [[reads[2][0], (INSTALLED_AT + timedelta(days=103)).isoformat(), 3_196_800]]
+    # the same 30 days on a 5-minute meter are a gap (and missing data)
+    five = installed("5min")
+    assert five.record_readings(reads[:2], now).gaps == 2  # installation → day 1, day 1 → day 31
+    hourly = installed("hourly")
+    hours = [[(INSTALLED_AT + timedelta(hours=h)).isoformat(), h] for h in range(1, 5)]
+    assert hourly.record_readings(hours, now).gaps == 0
+    assert set(READING_INTERVALS) == {"5min", "hourly", "daily", "monthly"}
+    with pytest.raises(UnknownReadingInterval):
+        installed("weekly")
+
+
+def test_a_v1_meter_installed_event_reads_as_read_every_five_minutes() -> None:
+    from services.common.events import upcast
+
+    payload = {"meter_id": "m-1", "installed_at": INSTALLED_AT.isoformat()}
+    assert upcast("energy", "MeterInstalled", 1, payload, 2)["reading_interval"] == "5min"

@@ -147,3 +147,16 @@ def test_a_leap_year_is_extrapolated_over_366_days_and_others_over_365() -> None
     q2025 = EnergyQuota.set("ag-1", "320402", 2025, "absolute", 1_000, TODAY)
     assert q2025.assess(kwh_for_tce(10), date(2025, 12, 31)).forecast_tce == pytest.approx(10)
     assert quota(limit=1_000).assess(kwh_for_tce(10), date(2024, 12, 30)).forecast_tce == pytest.approx(10 * 366 / 365)
+
+
+def test_the_data_centers_forecast_is_the_use_annualised_by_coverage_and_trends_need_covered_days() -> None:
+    from services.energy.domain import forecast_against_quota
+
+    # 30 April 2024 is day 121; 40 tce so far would be 40 × 366 / 121 = 121 tce by the calendar, but the meters
+    # lag: annualised by their covered days the year comes to 130 tce, above a 125 tce quota
+    lagging = forecast_against_quota(40.0, APRIL_30, 125.0, annualised_tce=130.0, covered_days=110.0)
+    assert (lagging.forecast_tce, lagging.over) == (130.0, True)
+    assert forecast_against_quota(40.0, APRIL_30, 125.0).over is False  # the calendar: 121 < 125
+    # three days of data never make a trend, however high: only use already above the quota would
+    short = forecast_against_quota(4.0, APRIL_30, 125.0, annualised_tce=486.67, covered_days=3.0)
+    assert short.over is False

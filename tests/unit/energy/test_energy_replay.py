@@ -11,7 +11,7 @@ import pytest
 from services.common import contracts
 from services.common.aggregate import Aggregate
 from services.common.events import event_from_payload, registered_event_types
-from services.energy.domain import AnnualConsumptionReport, Anomaly, EnergyQuota, Finding, Meter
+from services.energy.domain import AnnualConsumptionReport, Anomaly, ClosedYear, EnergyQuota, Finding, Meter
 from tests.unit.energy.builders import INFO, INSTALLED_AT, NOW, series
 
 
@@ -24,6 +24,7 @@ def full_story() -> list[Aggregate]:
     m.record_readings(series(12, 13, first=40), NOW)
     m.replace("SN-2", 14, 0, INSTALLED_AT + timedelta(hours=1), NOW, multiplier=1)
     m.record_readings(series(1, 2, first=65), NOW)
+    m.record_readings(series(11, first=25), NOW)  # late, inside the 15 → 40 minute gap
     quota = EnergyQuota.set("ag-1", "320402", 2024, "absolute", 100, date(2024, 1, 5))
     quota.revise(90, "节能改造", date(2024, 2, 1))
     quota.assess({"electricity": 400_000}, date(2024, 4, 30))
@@ -43,7 +44,10 @@ def full_story() -> list[Aggregate]:
         date(2024, 3, 1),
     )
     report.correct({"electricity": 126_000, "water": 900.5}, "补报食堂电表", date(2024, 3, 2))
-    return [m, quota, anomaly, report]
+    versions = {"factors_version": "f-1", "sufficiency_version": "s-1", "targets_version": "t-1"}
+    closing = ClosedYear.close(2023, {"ag-1": {"energy_tce": 15.36}}, versions, "admin", date(2024, 3, 2))
+    closing.restate({"ag-1": {"energy_tce": 15.4}}, versions, "补报", "admin", date(2024, 3, 3))
+    return [m, quota, anomaly, report, closing]
 
 
 STORY = full_story()
@@ -57,7 +61,9 @@ def test_the_story_emits_every_energy_event_type() -> None:
 @pytest.mark.parametrize("aggregate", STORY, ids=lambda a: f"{a.stream_type}:{a.id}")
 def test_every_emitted_event_matches_its_contract(aggregate: Aggregate) -> None:
     for event in aggregate.pending_events:
-        contracts.validate_payload("energy", event.event_type, 1, json.loads(json.dumps(event.payload())))
+        contracts.validate_payload(
+            "energy", event.event_type, event.schema_version, json.loads(json.dumps(event.payload()))
+        )
 
 
 @pytest.mark.parametrize("aggregate", STORY, ids=lambda a: f"{a.stream_type}:{a.id}")

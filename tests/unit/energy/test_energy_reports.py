@@ -77,3 +77,33 @@ def test_a_report_is_the_years_figure_for_the_kinds_it_names_and_meters_give_the
     assert totals == {"electricity": 1_250_000, "natural_gas": 4_000.0}
     assert sources == {"electricity": REPORTED, "natural_gas": METERED}
     assert annual_totals({"water": 3.0}, None) == ({"water": 3.0}, {"water": METERED})
+
+
+def test_the_2020_report_gives_vehicle_fuel_by_kind_the_floor_area_and_the_people_served() -> None:
+    from services.common.events import upcast
+
+    r = AnnualConsumptionReport.report(
+        "ag-1",
+        "320402",
+        2020,
+        {"electricity": 100_000},
+        SOURCE,
+        TODAY,
+        vehicle_fuel={"vehicle_gasoline": 2_000, "vehicle_charging": 500},
+        floor_area_m2=1_000,
+        people_served=40,
+    )
+    (event,) = r.pending_events
+    assert event.payload()["vehicle_fuel"] == {"vehicle_charging": 500.0, "vehicle_gasoline": 2_000.0}
+    assert (event.payload()["floor_area_m2"], event.payload()["people_served"]) == (1_000.0, 40)
+    with pytest.raises(InvalidTotals) as refused:
+        AnnualConsumptionReport.report(
+            "ag-1", "320402", 2020, {"electricity": 1}, SOURCE, TODAY, vehicle_fuel={"jet_fuel": 1}, people_served=0
+        )
+    assert set(refused.value.fields) == {"vehicle_fuel.jet_fuel", "people_served"}
+    v1 = {"agency_id": "ag-1", "year": 2020, "totals": {"electricity": 1.0}}
+    assert upcast("energy", "AnnualConsumptionReported", 1, v1, 2) | {} == v1 | {
+        "vehicle_fuel": {},
+        "floor_area_m2": None,
+        "people_served": None,
+    }

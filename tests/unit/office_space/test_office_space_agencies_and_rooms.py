@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.common.errors import AlreadyExists, NotFound, NotPositive, RuleViolation
+from services.common.errors import AlreadyExists, DateInFuture, NotFound, NotPositive, RuleViolation
 from services.office_space.domain import (
     AREA_STANDARD_2014,
     Agency,
@@ -74,9 +74,9 @@ def test_a_person_cannot_be_posted_twice_and_only_staff_on_post_can_leave() -> N
     a.post_staff("P1", "张三", "below_bureau", "2026-01-01")
     with pytest.raises(AlreadyExists):
         a.post_staff("P1", "张三", "below_bureau", "2026-01-02")
-    a.record_departure("P1", "retired", "2026-06-30")
+    a.record_departure("P1", "retired", "2026-06-30", date(2026, 11, 23))
     with pytest.raises(NotFound):
-        a.record_departure("P1", "retired", "2026-07-01")
+        a.record_departure("P1", "retired", "2026-07-01", date(2026, 11, 23))
 
 
 def test_a_negative_headcount_is_refused() -> None:
@@ -93,6 +93,7 @@ def test_an_allocation_above_the_per_person_standard_is_refused_with_the_figures
         "standard_m2": 18.0,
         "rank": "bureau_deputy",
         "standard": "2014",
+        "over_standard_persons": ["P1"],
     }
     assert b.pending_events == []
 
@@ -184,3 +185,12 @@ def test_rooms_held_by_staff_who_left_become_findings_once() -> None:
     b.flag_departed("P1", "retired", "2026-10-31", TODAY)
     assert len(b.pending_events) == count  # not raised twice
     assert b.flag_departed("P3", "left", "2026-10-31", TODAY) == []
+
+
+def test_a_departure_may_be_backdated_but_not_dated_in_the_future() -> None:
+    a = agency()
+    a.post_staff("P1", "张三", "below_bureau", "2020-01-01")
+    with pytest.raises(DateInFuture):
+        a.record_departure("P1", "retired", "2026-11-24", TODAY)
+    a.record_departure("P1", "retired", "2026-03-31", TODAY)
+    assert a.pending_events[-1].departed_on == "2026-03-31"  # type: ignore[attr-defined]

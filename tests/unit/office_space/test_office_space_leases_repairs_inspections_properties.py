@@ -270,3 +270,10 @@ def test_a_year_s_performance_stops_at_today_while_the_year_runs() -> None:
         600_000,
     )
     assert closed["vacancy_cost_change"] == -0.4
+
+
+def test_an_inspection_finding_is_dated_the_inspection_however_late_it_is_entered() -> None:
+    inspection = Inspection.open("I9", "A1", "320402", "专项巡检", date(2026, 3, 2), TODAY)
+    inspection.record_finding("F9", "safety", "消防通道堆放杂物", date(2026, 4, 1))
+    recorded = inspection.pending_events[-1]
+    assert recorded.found_on == "2026-03-02"  # type: ignore[attr-defined]

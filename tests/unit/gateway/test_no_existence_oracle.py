@@ -1,0 +1,36 @@
+"""A district operator's read of another district's record answers exactly as a missing record (issue #20)."""
+
+from __future__ import annotations
+
+from services.common.errors import NotFound, NotInScope, RuleViolation
+from services.common.rpc import ServiceError
+from services.gateway.auth import Principal
+from services.gateway.web import _as_missing
+
+OPERATOR = Principal("t1", "op", "district_operator", "320404")
+ADMIN = Principal("t2", "admin", "city_admin", None)
+PARAMS = {"asset_id": "AS-1"}
+
+
+def _body(error: Exception) -> dict[str, object]:
+    body: dict[str, object] = error.to_body()  # type: ignore[attr-defined]
+    return body
+
+
+def test_another_districts_record_and_a_missing_one_answer_alike() -> None:
+    outside = _as_missing(NotInScope("op acts for district 320404 only"), "GET", OPERATOR, PARAMS)
+    stored = ServiceError.from_error(NotFound("asset AS-1 not found", details={"stream_id": "AS-1"}))
+    missing = _as_missing(stored, "GET", OPERATOR, PARAMS)
+    assert isinstance(outside, NotFound) and isinstance(missing, NotFound)
+    assert _body(outside) == _body(missing) == {"error": "not_found", "message": "asset AS-1 not found", "fields": {}}
+    crossed = _as_missing(ServiceError.from_error(NotInScope("outside")), "GET", OPERATOR, PARAMS)
+    assert _body(crossed) == _body(outside)  # the owning service's refusal too
+
+
+def test_other_answers_and_other_callers_are_left_alone() -> None:
+    refused = NotInScope("outside")
+    assert _as_missing(refused, "GET", ADMIN, PARAMS) is refused  # the city sees every district anyway
+    assert _as_missing(refused, "POST", OPERATOR, PARAMS) is refused  # a command is still refused 403
+    assert _as_missing(refused, "GET", OPERATOR, {}) is refused  # a listing names no record
+    rule = RuleViolation("no")
+    assert _as_missing(rule, "GET", OPERATOR, PARAMS) is rule
