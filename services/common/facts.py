@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Final
 
-from services.common.errors import Forbidden, ValidationFailed
+from services.common.errors import DateInFuture, Forbidden, ValidationFailed, require_not_future
 
 EARLIEST_FACT_DAY: Final = date(1900, 1, 1)
 """The first day a fact may carry: nothing the platform records is older."""
@@ -26,17 +26,15 @@ LATEST_FACT_DAY: Final = date(2100, 12, 31)
 def fact_day(field: str, day: date | None, today: date, planned: bool = False) -> date:
     """The effective day of a fact: ``day`` when given, else ``today`` (the fact happens now).
 
-    Refused (422 with the field's reason) outside 1900..2100, and after ``today`` unless the fact is
-    ``planned``."""
+    Refused (422 with the field's reason) outside 1900..2100 (``validation_failed``), and after ``today``
+    unless the fact is ``planned`` (``date_in_future``, ``services.common.errors.require_not_future``)."""
     if day is None:
         return today
     if not EARLIEST_FACT_DAY <= day <= LATEST_FACT_DAY:
         bounds = f"must be between {EARLIEST_FACT_DAY.isoformat()} and {LATEST_FACT_DAY.isoformat()}"
         raise ValidationFailed(f"{field} {day.isoformat()} is out of range", fields={field: [bounds]})
-    if not planned and day > today:
-        raise ValidationFailed(
-            f"{field} {day.isoformat()} is in the future", fields={field: [f"must not be after {today.isoformat()}"]}
-        )
+    if not planned:
+        require_not_future(field, day, today)  # the platform's one rule for a fact dated after today
     return day
 
 
@@ -48,8 +46,10 @@ def fact_moment(field: str, moment: datetime | None, now: datetime) -> datetime:
         return now
     fact_day(field, moment.date(), now.date(), planned=True)
     if moment > now:
-        raise ValidationFailed(
-            f"{field} {moment.isoformat()} is in the future", fields={field: [f"must not be after {now.isoformat()}"]}
+        raise DateInFuture(
+            f"{field} {moment.isoformat()} is after now ({now.isoformat()})",
+            fields={field: ["must not be in the future"]},
+            details={field: moment.isoformat(), "now": now.isoformat()},
         )
     return moment
 

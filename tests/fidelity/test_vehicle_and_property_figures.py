@@ -200,7 +200,7 @@ def test_a_property_history_imported_from_files_gives_the_same_figures_and_impor
     state = tmp_path / "state.json"
     first = run(rows, Gateway(platform.gateway, token), state).as_dict()
     assert (first["accepted"], first["refused"], first["skipped"]) == (4, 1, 0)
-    assert first["refused_by_reason"] == {"add_property_unit: validation_failed": 1}
+    assert first["refused_by_reason"] == {"add_property_unit: date_in_future": 1}
     assert first["examples"][0]["row"] == "units.csv:3" and list(first["examples"][0]["fields"]) == ["added_on"]
     again = run(rows, Gateway(platform.gateway, token), state).as_dict()  # resumed: every row answered before
     assert (again["accepted"], again["refused"], again["skipped"]) == (0, 0, 5)

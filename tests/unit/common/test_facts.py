@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.common.errors import Forbidden, ValidationFailed
+from services.common.errors import DateInFuture, Forbidden, ValidationFailed
 from services.common.facts import fact_day, fact_moment, require_right_to_backdate
 
 TODAY = date(2026, 12, 6)
@@ -22,12 +22,12 @@ def test_a_day_out_of_bounds_or_in_the_future_is_refused_with_its_field() -> Non
     with pytest.raises(ValidationFailed) as ancient:
         fact_day("added_on", date(1899, 12, 31), TODAY)
     assert ancient.value.fields == {"added_on": ["must be between 1900-01-01 and 2100-12-31"]}
-    with pytest.raises(ValidationFailed) as tomorrow:
+    with pytest.raises(DateInFuture) as tomorrow:
         fact_day("added_on", date(2026, 12, 7), TODAY)
-    assert tomorrow.value.fields == {"added_on": ["must not be after 2026-12-06"]}
+    assert tomorrow.value.fields == {"added_on": ["must not be in the future"]}
     now = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
     assert fact_moment("opened_at", datetime(2025, 3, 1, tzinfo=UTC), now) == datetime(2025, 3, 1, tzinfo=UTC)
-    with pytest.raises(ValidationFailed) as later:
+    with pytest.raises(DateInFuture) as later:
         fact_moment("opened_at", datetime(2026, 12, 6, 2, 1, tzinfo=UTC), now)
     assert list(later.value.fields) == ["opened_at"]
 

@@ -239,7 +239,7 @@ def test_an_awarded_tender_cannot_fail() -> None:
 
 
 def test_last_year_s_tender_is_brought_in_with_its_own_times_in_order() -> None:
-    from services.common.errors import ValidationFailed
+    from services.common.errors import DateInFuture, ValidationFailed
     from services.common.events import iso
 
     item = paper()
@@ -261,7 +261,7 @@ def test_last_year_s_tender_is_brought_in_with_its_own_times_in_order() -> None:
     with pytest.raises(ValidationFailed) as before_close:
         tender.award(NOW, closes_at)
     assert list(before_close.value.fields) == ["awarded_at"]
-    with pytest.raises(ValidationFailed) as future:
+    with pytest.raises(DateInFuture) as future:
         tender.award(NOW, NOW + timedelta(days=1))
     assert list(future.value.fields) == ["awarded_at"]
     tender.award(NOW, closes_at + timedelta(days=2))

@@ -299,14 +299,14 @@ def test_consumption_per_100km_is_weighted_by_the_measured_distance() -> None:
 def test_a_fleet_is_brought_in_with_past_acquisitions_and_premiums_never_future_ones() -> None:
     from datetime import date
 
-    from services.common.errors import ValidationFailed
+    from services.common.errors import DateInFuture, ValidationFailed
 
     today = date(2026, 12, 6)
     car = gasoline_car(stored=False, acquired_on="2009-03-01", today=today)  # bought long ago: accepted
     assert car.acquired_on == "2009-03-01"
-    with pytest.raises(ValidationFailed) as future:
+    with pytest.raises(DateInFuture) as future:
         gasoline_car(stored=False, acquired_on="2026-12-07", today=today)
-    assert future.value.fields == {"acquired_on": ["must not be after 2026-12-06"]}
+    assert future.value.fields == {"acquired_on": ["must not be in the future"]}
     # a premium paid last year for a cover running into next year is history; one paid tomorrow is not
     car.record_expense(
         "E1", "insurance", "人保财险", True, 36_500, "2025-12-20", "2026-01-01", "2026-12-31", today=today
@@ -314,9 +314,9 @@ def test_a_fleet_is_brought_in_with_past_acquisitions_and_premiums_never_future_
     car.record_expense(
         "E2", "insurance", "人保财险", True, 36_500, "2026-12-01", "2027-01-01", "2027-12-31", today=today
     )
-    with pytest.raises(ValidationFailed) as paid_later:
+    with pytest.raises(DateInFuture) as paid_later:
         car.record_expense("E3", "toll", "高速", None, 1_000, "2026-12-07", today=today)
-    assert paid_later.value.fields == {"occurred_on": ["must not be after 2026-12-06"]}
+    assert paid_later.value.fields == {"occurred_on": ["must not be in the future"]}
     with pytest.raises(ValidationFailed) as far:
         car.record_expense("E4", "insurance", "x", True, 1_000, "2026-12-01", "2026-12-01", "2101-01-01", today=today)
     assert far.value.fields == {"covers_to": ["must be between 1900-01-01 and 2100-12-31"]}
