@@ -164,6 +164,7 @@ class LendAssetsSchema(Schema):
     occasion = _text(200)
     asset_ids = _ids()
     due_on = Day(required=True)
+    lent_on = Day(load_default=None)  # a past day brought in (the loan may be overdue); default today
 
 
 class ReturnLoanItemsSchema(Schema):
@@ -176,6 +177,7 @@ class ReturnLoanItemsSchema(Schema):
         values=fields.String(validate=validate.OneOf(CONDITIONS)),
         load_default=dict,
     )
+    returned_on = Day(load_default=None)  # a past day brought in; default today
 
 
 class FlagOverdueLoansSchema(Schema):

@@ -41,6 +41,7 @@ from services.assets.domain import (
 from services.common.agencies import known_agency
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, PlatformError, RuleViolation
 from services.common.events import Metadata, china_today
+from services.common.facts import require_right_to_backdate
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import DomainService, command, service_views
@@ -241,6 +242,7 @@ class AssetsService(DomainService):
     @command(s.LendAssetsSchema)
     def lend_assets(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """LendAssets: warehouse assets lent for a conference or a temporary body until a due date."""
+        require_right_to_backdate({"lent_on": cmd["lent_on"]}, self.context().scope_district)
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         assets = self._assets(cmd["asset_ids"])
         loan = WarehouseLoan.lend(
@@ -252,15 +254,17 @@ class AssetsService(DomainService):
             assets,
             cmd["due_on"],
             _today(),
+            cmd["lent_on"],
         )
         return self.save(loan, *assets)
 
     @command(s.ReturnLoanItemsSchema)
     def return_loan_items(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReturnLoanItems: lent assets came back to the warehouse."""
+        require_right_to_backdate({"returned_on": cmd["returned_on"]}, self.context().scope_district)
         loan = self.store.load(WarehouseLoan, cmd["loan_id"])
         assets = self._assets(cmd["asset_ids"])
-        loan.return_items(assets, _today(), cmd["conditions"])
+        loan.return_items(assets, _today(), cmd["conditions"], cmd["returned_on"])
         return self.save(loan, *assets, answer={"outstanding_asset_ids": loan.outstanding})
 
     @command(s.FlagOverdueLoansSchema)

@@ -72,7 +72,8 @@ ERRORS: dict[int, tuple[str, str, str, str]] = {
     409: (
         "Conflict",
         "The record exists already (`already_exists`), moved on since it was read "
-        "(`version_conflict`), or the Idempotency-Key was used for another command (`duplicate_command`).",
+        "(`version_conflict`), the Idempotency-Key was used for another command (`duplicate_command`), "
+        "or the vehicle is held for another trip at an overlapping time (`vehicle_double_booked`).",
         "already_exists",
         "agency 11320402MB0000001A exists",
     ),

@@ -289,6 +289,7 @@ class AddUnitSchema(Schema):
     unit_id = _id()
     area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
     monthly_fixed_cost_fen = fen()
+    added_on = Day(load_default=None)  # a past day brought in; default today
 
 
 class LetUnitSchema(Schema):
@@ -304,10 +305,16 @@ class LetUnitSchema(Schema):
 
 
 class UnitSchema(Schema):
-    """VacateUnit."""
+    """A unit of a property."""
 
     property_id = _id()
     unit_id = _id()
+
+
+class VacateUnitSchema(UnitSchema):
+    """VacateUnit: the unit is vacant from ``vacated_on`` (a past day brought in; default today)."""
+
+    vacated_on = Day(load_default=None)
 
 
 class ReceiveRentSchema(UnitSchema):

@@ -31,6 +31,8 @@ from services.office_space.domain import (
     Person,
     RepairProject,
     require_another_agency,
+    require_citing_inspection,
+    require_lease_references,
 )
 
 IDLE_CHECK_SECONDS = 24 * 3600
@@ -262,7 +264,7 @@ class OfficeSpaceService(DomainService):
     @command(s.RequestLeaseSchema)
     def request_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RequestLease: rent out or lend rooms; approval comes first."""
-        building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        building = self._building_of(cmd["agency_id"], cmd["building_id"], cmd["room_ids"])
         lease = Lease.request(
             _new_id(cmd["lease_id"], "LS"),
             cmd["agency_id"],
@@ -301,11 +303,11 @@ class OfficeSpaceService(DomainService):
 
     @command(s.RecordUnapprovedLeaseSchema)
     def record_unapproved_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """RecordUnapprovedLease: an inspection found rooms let without approval (a finding dated the
-        inspection's day when the inspection is on record, else today)."""
-        building = self._building_of(cmd["agency_id"], cmd["building_id"])
+        """RecordUnapprovedLease: an inspection found rooms let without approval (a finding), dated the day of
+        the inspection it cites (its age counts from then, not from the day it was typed in)."""
+        building = self._building_of(cmd["agency_id"], cmd["building_id"], cmd["room_ids"])
         inspection = self.store.find(Inspection, cmd["inspection_id"])
-        found_on = date.fromisoformat(inspection.inspected_on) if inspection is not None else _today()
+        require_citing_inspection(cmd["inspection_id"], inspection.agency_id if inspection else None, cmd["agency_id"])
         lease = Lease.found_unapproved(
             _new_id(cmd["lease_id"], "LS"),
             cmd["agency_id"],
@@ -314,13 +316,17 @@ class OfficeSpaceService(DomainService):
             cmd["room_ids"],
             cmd["counter_party"],
             cmd["inspection_id"],
-            found_on,
+            date.fromisoformat(inspection.inspected_on) if inspection else _today(),
         )
         return self.save(lease)
 
-    def _building_of(self, agency_id: str, building_id: str) -> Building:
-        self.store.load(Agency, agency_id)
+    def _building_of(self, agency_id: str, building_id: str, room_ids: list[str] | None = None) -> Building:
+        """The building a lease or a repair names, checked: of the agency's district, holding the rooms named."""
+        agency = self.store.load(Agency, agency_id)
         building: Building = self.store.load(Building, building_id)
+        require_lease_references(
+            str(agency.district), building.id, str(building.district), building.rooms, room_ids or []
+        )
         return building
 
     # -- repair projects -----------------------------------------------------------------------------
@@ -387,7 +393,12 @@ class OfficeSpaceService(DomainService):
         """OpenInspection: a special inspection (专项巡检) of an agency."""
         agency = self.store.load(Agency, cmd["agency_id"])
         inspection = Inspection.open(
-            _new_id(cmd["inspection_id"], "INS"), agency.id, str(agency.district), cmd["topic"], cmd["inspected_on"]
+            _new_id(cmd["inspection_id"], "INS"),
+            agency.id,
+            str(agency.district),
+            cmd["topic"],
+            cmd["inspected_on"],
+            _today(),
         )
         return self.save(inspection)
 
@@ -422,9 +433,9 @@ class OfficeSpaceService(DomainService):
 
     @command(s.AddUnitSchema)
     def add_property_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """AddPropertyUnit: a lettable unit."""
+        """AddPropertyUnit: a lettable unit, added today or on a past ``added_on``."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost_fen"], _today())
+        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost_fen"], _today(), cmd["added_on"])
         return self.save(prop)
 
     @command(s.LetUnitSchema)
@@ -434,11 +445,11 @@ class OfficeSpaceService(DomainService):
         prop.let(cmd["unit_id"], cmd["tenant"], cmd["monthly_rent_fen"], cmd["start_on"], cmd["end_on"])
         return self.save(prop)
 
-    @command(s.UnitSchema)
+    @command(s.VacateUnitSchema)
     def vacate_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """VacateUnit: a let unit becomes vacant."""
+        """VacateUnit: a let unit becomes vacant, today or on a past ``vacated_on``."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.vacate(cmd["unit_id"], _today())
+        prop.vacate(cmd["unit_id"], _today(), cmd["vacated_on"])
         return self.save(prop)
 
     @command(s.ReceiveRentSchema)
@@ -469,5 +480,4 @@ class OfficeSpaceService(DomainService):
         prop = self.store.find(OperatingProperty, query["property_id"])
         if prop is None:
             raise NotFound(f"property {query['property_id']} not found")
-        year = query["year"]
-        return {"property_id": prop.id, "district": prop.district, **prop.performance(year, prop.vacant_months(year))}
+        return {"property_id": prop.id, "district": prop.district, **prop.year_performance(query["year"], _today())}

@@ -119,6 +119,7 @@ class OpenTenderSchema(Schema):
     )
     reference_unit_price_cents = _cents()
     closes_at = Moment(required=True)
+    opened_at = Moment(load_default=None)  # a past tender brought in; default now
 
     @validates_schema
     def _distinct_requests(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -133,12 +134,14 @@ class SubmitBidSchema(Schema):
     bid_id = _id(required=False)
     supplier_id = _id()
     unit_price_cents = _cents()
+    submitted_at = Moment(load_default=None)  # a past bid brought in; default now
 
 
 class CloseBiddingSchema(Schema):
     """CloseBidding: open the bids after the closing time and check them for abnormal quotes."""
 
     tender_id = _id()
+    closed_at = Moment(load_default=None)  # a past closing brought in; default now
 
 
 class EvaluateBidSchema(Schema):
@@ -169,6 +172,7 @@ class AwardTenderSchema(Schema):
     """AwardTender: award to the lowest compliant bid."""
 
     tender_id = _id()
+    awarded_at = Moment(load_default=None)  # a past award brought in; default now
 
 
 class DeclareTenderFailedSchema(Schema):

@@ -21,6 +21,7 @@ from typing import Any
 
 from services.common.agencies import AGENCY_WAIT_SECONDS, known_agency
 from services.common.events import Event, china_today, utc_now
+from services.common.facts import require_right_to_backdate
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
 from services.procurement import schemas as s
@@ -171,6 +172,7 @@ class ProcurementService(DomainService):
     @command(s.OpenTenderSchema)
     def open_tender(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """OpenTender: one catalog item, for one request or a batch of several agencies' requests."""
+        require_right_to_backdate({"opened_at": cmd["opened_at"]}, self.context().scope_district)
         requests = [self.store.load(PurchaseRequest, request_id) for request_id in cmd["request_ids"]]
         tender = Tender.open(
             _new_id(cmd["tender_id"], "TD"),
@@ -179,24 +181,27 @@ class ProcurementService(DomainService):
             cmd["reference_unit_price_cents"],
             cmd["closes_at"],
             utc_now(),
+            cmd["opened_at"],
         )
         return self.save(tender, *requests)
 
     @command(s.SubmitBidSchema)
     def submit_bid(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SubmitBid: a supplier's sealed bid while bidding is open."""
+        require_right_to_backdate({"submitted_at": cmd["submitted_at"]}, self.context().scope_district)
         tender = self.store.load(Tender, cmd["tender_id"])
         bid_id = _new_id(cmd["bid_id"], "BID")
-        tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_cents"], utc_now())
+        tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_cents"], utc_now(), cmd["submitted_at"])
         return self.save(tender, answer={"bid_id": bid_id})
 
     @command(s.CloseBiddingSchema)
     def close_bidding(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CloseBidding: open the bids and flag abnormal quotes, against the past awards of the category."""
+        require_right_to_backdate({"closed_at": cmd["closed_at"]}, self.context().scope_district)
         tender = self.store.load(Tender, cmd["tender_id"])
         with self.read_models.engine.connect() as conn:
             past = [a for a in views.past_awards(conn, tender.category) if a.tender_id != tender.id]
-        tender.close_bidding(utc_now(), past, quote_rules())
+        tender.close_bidding(utc_now(), past, quote_rules(), cmd["closed_at"])
         flagged = _payloads(tender.pending_events, "AbnormalQuoteFlagged")
         return self.save(tender, answer={"abnormal_quotes": flagged})
 
@@ -217,8 +222,9 @@ class ProcurementService(DomainService):
     @command(s.AwardTenderSchema)
     def award_tender(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AwardTender: to the lowest compliant bid (低价中标), the reason recorded."""
+        require_right_to_backdate({"awarded_at": cmd["awarded_at"]}, self.context().scope_district)
         tender = self.store.load(Tender, cmd["tender_id"])
-        tender.award(utc_now())
+        tender.award(utc_now(), cmd["awarded_at"])
         (award,) = _payloads(tender.pending_events, "TenderAwarded")
         keys = ("bid_id", "supplier_id", "unit_price_cents", "amount_cents", "reason")
         return self.save(tender, answer={k: award[k] for k in keys})

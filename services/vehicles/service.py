@@ -126,6 +126,7 @@ class VehiclesService(DomainService):
             cmd["battery_capacity_kwh"],
             cmd["odometer_km"],
             cmd["replaces_vehicle_id"],
+            today=_today(),
         )
         fleet.admit(vehicle.id, vehicle.plate, cmd["replaces_vehicle_id"])
         plate = self.store.find(PlateRegistration, vehicle.plate) or PlateRegistration(vehicle.plate)
@@ -286,6 +287,7 @@ class VehiclesService(DomainService):
             cmd["amount_fen"],
             cmd["occurred_on"].isoformat(),
             *covers,
+            today=_today(),
         )
         return self.save(vehicle, answer={"record_id": record_id})
 

@@ -21,7 +21,15 @@ from services.common.db import register_migrations
 from services.common.events import Envelope, china_date
 from services.common.projector import Projection
 from services.common.settings import topic_for
-from services.vehicles.domain import SHARE_ACQUISITION_KINDS, AcquisitionRecord, CostItem, RepairHistory
+from services.vehicles.domain import (
+    SHARE_ACQUISITION_KINDS,
+    AcquisitionRecord,
+    CostItem,
+    RepairHistory,
+    consumption_per_100km,
+    costs_by_kind,
+    year_window,
+)
 
 register_migrations("vehicles_views", Path(__file__).parent / "migrations")
 
@@ -498,28 +506,62 @@ def km_by_month(conn: sa.Connection, vehicle_id: str, first_month: str, last_mon
     return {m: float(km or 0) for m, km in conn.execute(query)}
 
 
+def year_cost_rows(
+    conn: sa.Connection, year: int, agency_id: str | None = None, district: str | None = None
+) -> list[dict[str, Any]]:
+    """The cost records that touch ``year``: paid in it, or covering part of it (a premium paid the year before),
+    with what ``CostItem`` needs to spread them (``services.vehicles.domain.costs_by_kind``)."""
+    c = costs.c
+    first, last = f"{year:04d}-01-01", f"{year:04d}-12-31"
+    touches = sa.or_(
+        c.occurred_on.startswith(f"{year:04d}-"),
+        sa.and_(c.covers_from.is_not(None), c.covers_from <= last, c.covers_to >= first),
+    )
+    query = sa.select(
+        c.vehicle_id,
+        c.agency_id,
+        c.district,
+        c.kind,
+        c.amount_cents,
+        c.occurred_on,
+        c.covers_from,
+        c.covers_to,
+        c.energy_kind,
+        c.quantity,
+        c.designated,
+    ).where(touches)
+    return _rows(conn, _scoped(query, costs, agency_id, district))
+
+
+def cost_item(row: dict[str, Any]) -> CostItem:
+    """A cost row of ``year_cost_rows`` as the cost functions take it."""
+    return CostItem(row["kind"], int(row["amount_cents"]), row["occurred_on"], row["covers_from"], row["covers_to"])
+
+
+DESIGNABLE_KINDS = ("fuel", "charging", "repair", "maintenance", "insurance")
+"""The costs bought at designated vendors or not (定点加油, 定点维修, 定点保险): the designated share's base."""
+
+
 def fleet_report(conn: sa.Connection, year: int, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
-    """Per vehicle of the year: cost by kind (cents, by the day recorded), km driven on trips, cost per km
-    (yuan), fuel litres and charging kWh, the share of fuel and repair bought at designated vendors, and the
-    average measured consumption per 100 km against the norm."""
-    v, c, t, m = vehicles.c, costs.c, trips.c, consumption.c
+    """Per vehicle of the year: cost by kind (cents, each spread over the months it covers, as a vehicle's own
+    cost endpoint does), km driven on trips, cost per km (yuan), fuel litres and charging kWh (by the day
+    bought), the share of designable cost bought at designated vendors, and the consumption per 100 km over the
+    distance measured in the year (百公里油耗: litres ÷ km × 100) against the norm (docs/kpis/vehicles.md)."""
+    v, t, m = vehicles.c, trips.c, consumption.c
+    first, last = year_window(year)
     prefix = f"{year:04d}-"
     listed = _rows(conn, _scoped(sa.select(vehicles), vehicles, agency_id, district).order_by(v.agency_id, v.plate))
-    spent: dict[str, dict[str, Any]] = {}
-    query = (
-        sa.select(c.vehicle_id, c.kind, c.energy_kind, sa.func.sum(c.amount_cents), sa.func.sum(c.quantity))
-        .add_columns(sa.func.sum(sa.case((c.designated.is_(True), c.amount_cents), else_=0)))
-        .where(c.occurred_on.startswith(prefix))
-        .group_by(c.vehicle_id, c.kind, c.energy_kind)
-    )
-    for vid, kind, carrier, cents, quantity, designated in conn.execute(query):
-        entry = spent.setdefault(vid, {"costs": {}, "quantities": {}, "designated_cents": 0, "designable_cents": 0})
-        entry["costs"][kind] = entry["costs"].get(kind, 0) + int(cents or 0)
-        if carrier:
-            entry["quantities"][carrier] = round(entry["quantities"].get(carrier, 0.0) + float(quantity or 0), 3)
-        if kind in ("fuel", "charging", "repair", "maintenance", "insurance"):
-            entry["designated_cents"] += int(designated or 0)
-            entry["designable_cents"] += int(cents or 0)
+    items: dict[str, list[CostItem]] = {}
+    designated: dict[str, list[CostItem]] = {}
+    quantities: dict[str, dict[str, float]] = {}
+    for row in year_cost_rows(conn, year, agency_id, district):
+        vid, item = row["vehicle_id"], cost_item(row)
+        items.setdefault(vid, []).append(item)
+        if row["designated"] and row["kind"] in DESIGNABLE_KINDS:
+            designated.setdefault(vid, []).append(item)
+        if row["energy_kind"] and row["occurred_on"].startswith(prefix):
+            held = quantities.setdefault(vid, {})
+            held[row["energy_kind"]] = round(held.get(row["energy_kind"], 0.0) + float(row["quantity"] or 0), 3)
     km = dict(
         conn.execute(
             sa.select(t.vehicle_id, sa.func.sum(t.distance_km))
@@ -527,38 +569,34 @@ def fleet_report(conn: sa.Connection, year: int, agency_id: str | None, district
             .group_by(t.vehicle_id)
         ).all()
     )
-    measured = dict(
-        conn.execute(
-            sa.select(m.vehicle_id, sa.func.avg(m.per_100km))
-            .where(m.measured_on.startswith(prefix))
-            .group_by(m.vehicle_id)
-        ).all()
-    )
+    windows: dict[str, list[tuple[float, float]]] = {}
+    for vid, quantity, from_km, to_km in conn.execute(
+        sa.select(m.vehicle_id, m.quantity, m.from_km, m.to_km).where(m.measured_on.startswith(prefix))
+    ):
+        windows.setdefault(vid, []).append((float(quantity), float(to_km) - float(from_km)))
     report = []
     for row in listed:
-        entry = spent.get(
-            row["vehicle_id"], {"costs": {}, "quantities": {}, "designated_cents": 0, "designable_cents": 0}
-        )
-        total = sum(entry["costs"].values())
-        driven = float(km.get(row["vehicle_id"]) or 0)
-        average = measured.get(row["vehicle_id"])
+        vid = row["vehicle_id"]
+        spent = costs_by_kind(items.get(vid, []), first, last)
+        total = sum(spent.values())
+        designable = sum(cents for kind, cents in spent.items() if kind in DESIGNABLE_KINDS)
+        at_designated = sum(costs_by_kind(designated.get(vid, []), first, last).values())
+        driven = float(km.get(vid) or 0)
         report.append(
             {
-                "vehicle_id": row["vehicle_id"],
+                "vehicle_id": vid,
                 "plate": row["plate"],
                 "agency_id": row["agency_id"],
                 "district": row["district"],
                 "energy_type": row["energy_type"],
                 "status": row["status"],
-                "cost_cents": entry["costs"],
+                "cost_cents": spent,
                 "total_cost_cents": total,
                 "km": round(driven, 1),
                 "cost_per_km": round(total / 100 / driven, 4) if driven > 0 else None,
-                "quantities": entry["quantities"],
-                "designated_share": round(entry["designated_cents"] / entry["designable_cents"], 4)
-                if entry["designable_cents"]
-                else None,
-                "consumption_per_100km": round(float(average), 2) if average is not None else None,
+                "quantities": quantities.get(vid, {}),
+                "designated_share": round(at_designated / designable, 4) if designable else None,
+                "consumption_per_100km": consumption_per_100km(windows.get(vid, [])),
                 "norm_per_100km": row["norm_per_100km"],
             }
         )

@@ -139,6 +139,13 @@ def test_rooms_leases_and_repairs_follow_their_rules(platform: Platform, city: d
     # money is integer fen: yuan with decimals are refused, not rounded
     status, body, _ = platform.request("POST", "/api/v1/leases", lease | {"monthly_rent_fen": 6500.5}, admin)
     assert (status, list(body["fields"])) == (422, ["monthly_rent_fen"])
+    # references are checked: a room that is not in the building answers as missing, with the field
+    stranger = lease | {"lease_id": f"LX-{tag}", "monthly_rent_fen": 650_000, "room_ids": [f"M1-{tag}", "NO-SUCH"]}
+    status, body, _ = platform.request("POST", "/api/v1/leases", stranger, admin)
+    assert (status, body["fields"]) == (404, {"room_ids": [f"not in building {city['building']}: NO-SUCH"]})
+    found = {k: lease[k] for k in ("agency_id", "building_id", "room_ids", "counter_party")}
+    status, body, _ = platform.request("POST", "/api/v1/leases/unapproved", found | {"inspection_id": "NEVER"}, admin)
+    assert (status, list(body["fields"])) == (404, ["inspection_id"])  # an inspection that was never opened
     assert platform.request("POST", "/api/v1/leases", lease | {"monthly_rent_fen": 650_000}, admin)[0] == 201
     status, body, _ = platform.request("POST", f"/api/v1/leases/L-{tag}/activate", {}, admin)
     assert (status, body["error"]) == (422, "wrong_status")  # not approved yet
@@ -202,7 +209,7 @@ def test_overdue_inspection_findings_and_operating_property_performance(
         "baseline_vacancy_cost_fen": 2_000_000,
     }
     assert platform.request("POST", "/api/v1/operating-properties", prop, admin)[0] == 201
-    unit = {"unit_id": "U1", "area_m2": 120, "monthly_fixed_cost_fen": 150_000}
+    unit = {"unit_id": "U1", "area_m2": 120, "monthly_fixed_cost_fen": 150_000, "added_on": "2025-01-01"}
     assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units", unit, admin)[0] == 201
     tenancy = {"tenant": "常州某书店", "monthly_rent_fen": 900_000, "start_on": "2026-01-01", "end_on": "2028-12-31"}
     assert platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units/U1/tenancy", tenancy, admin)[0] == 200

@@ -133,7 +133,7 @@ def legal_history(store: EventStore) -> list[Envelope]:
     h.save(lease)
     lease.end(TODAY)
     h.save(lease)
-    inspection = Inspection.open("I1", "A1", "320402", "专项巡检", date(2026, 11, 1))
+    inspection = Inspection.open("I1", "A1", "320402", "专项巡检", date(2026, 11, 1), date(2026, 11, 23))
     inspection.record_finding("F1", "safety", "消防通道堆放杂物", date(2026, 12, 1))
     inspection.rectify("F1", "已清理", TODAY)
     h.save(inspection)

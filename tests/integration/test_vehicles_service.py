@@ -234,7 +234,7 @@ def test_a_vehicle_is_not_dispatched_twice_at_once_and_the_requester_frees_it_by
     fleet.scope = WUJIN
     fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver": "王师傅"})
     refused = fleet.refused("dispatch_trip", {"trip_id": "T2", "vehicle_id": "V-WJ", "driver": "王师傅"})
-    assert (refused.code, refused.details["trip_id"]) == ("vehicle_double_booked", "T1")
+    assert (refused.code, refused.details["trip_id"], refused.http_status) == ("vehicle_double_booked", "T1", 409)
     fleet.scope = TIANNING  # the requester calls its trip off, though Wujin's vehicle serves it
     cancelled = fleet.service.cancel_trip({"trip_id": "T1", "reason": "会议改期"})
     assert len(cancelled["event_ids"]) == 2  # the trip's cancellation and the vehicle's release, stored together

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import NotFound, RuleViolation, require_positive, require_status
+from services.common.errors import NotFound, RuleViolation, ValidationFailed, require_positive, require_status
+from services.common.facts import fact_day
 
 from .base import (
     CONDITIONS,
@@ -224,6 +225,7 @@ class WarehouseLoan(Aggregate):
     def _init_state(self) -> None:
         self.status = ""
         self.due_on = ""
+        self.lent_on = ""
         self.outstanding: list[str] = []
         self.flagged = False
 
@@ -238,26 +240,45 @@ class WarehouseLoan(Aggregate):
         assets: Sequence[Asset],
         due_on: date,
         today: date,
+        lent_on: date | None = None,
     ) -> Self:
-        """Lend warehouse assets until ``due_on``; each must be in the warehouse."""
+        """Lend warehouse assets on ``lent_on`` (today, or a past day brought in) until ``due_on``; each must be in
+        the warehouse. A loan brought in may be overdue already: its due date follows the day it was issued, not
+        today, and the overdue check counts its days from the due date."""
         require_one_of("purpose", purpose, LOAN_PURPOSES)
-        if due_on <= today:
-            raise InvalidDueDate("a loan is due after it is issued", fields={"due_on": ["must be after today"]})
+        lent = fact_day("lent_on", lent_on, today)
+        if due_on <= lent:
+            raise InvalidDueDate(
+                "a loan is due after it is issued", fields={"due_on": [f"must be after {lent.isoformat()}"]}
+            )
         ids = [a.id for a in assets]
         require_distinct(ids)
         for asset in assets:
-            asset.lend(loan_id, borrower_agency_id, due_on, today)
+            asset.lend(loan_id, borrower_agency_id, due_on, lent)
         loan = cls(loan_id)
         loan._record(
             LoanIssued(
-                loan_id, borrower_agency_id, district, purpose, occasion, ids, due_on.isoformat(), today.isoformat()
+                loan_id, borrower_agency_id, district, purpose, occasion, ids, due_on.isoformat(), lent.isoformat()
             )
         )
         return loan
 
-    def return_items(self, assets: Sequence[Asset], today: date, conditions: Mapping[str, str] | None = None) -> None:
-        """Take back lent assets, each in the condition found (its former condition when not given)."""
+    def return_items(
+        self,
+        assets: Sequence[Asset],
+        today: date,
+        conditions: Mapping[str, str] | None = None,
+        returned_on: date | None = None,
+    ) -> None:
+        """Take back lent assets on ``returned_on`` (today, or a past day not before the loan was issued), each in
+        the condition found (its former condition when not given); days overdue count to that day."""
         require_status(f"loan {self.id}", self.status, "out")
+        back = fact_day("returned_on", returned_on, today)
+        if back.isoformat() < self.lent_on:
+            raise ValidationFailed(
+                f"loan {self.id} was issued on {self.lent_on}",
+                fields={"returned_on": [f"must not be before {self.lent_on}"]},
+            )
         strangers = [a.id for a in assets if a.id not in self.outstanding]
         if strangers or not assets:
             raise NotFound(
@@ -266,10 +287,10 @@ class WarehouseLoan(Aggregate):
                 details={"outstanding": self.outstanding},
             )
         for asset in assets:
-            asset.return_from_loan(self.id, (conditions or {}).get(asset.id, asset.condition), today)
+            asset.return_from_loan(self.id, (conditions or {}).get(asset.id, asset.condition), back)
         returned = [a.id for a in assets]
         left = [i for i in self.outstanding if i not in returned]
-        self._record(LoanItemsReturned(self.id, returned, days_overdue(self.due_on, today), left, today.isoformat()))
+        self._record(LoanItemsReturned(self.id, returned, days_overdue(self.due_on, back), left, back.isoformat()))
 
     def flag_if_overdue(self, today: date) -> bool:
         """Record a finding once when assets are still out after the due date; whether one was recorded."""
@@ -285,7 +306,7 @@ class WarehouseLoan(Aggregate):
 
     def _on_LoanIssued(self, event: LoanIssued) -> None:
         self.status, self.agency_id, self.district = "out", event.borrower_agency_id, event.district
-        self.due_on, self.outstanding = event.due_on, list(event.asset_ids)
+        self.due_on, self.outstanding, self.lent_on = event.due_on, list(event.asset_ids), event.lent_on
 
     def _on_LoanItemsReturned(self, event: LoanItemsReturned) -> None:
         self.outstanding = list(event.outstanding_asset_ids)

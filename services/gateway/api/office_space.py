@@ -228,7 +228,7 @@ class OfficeSpaceApi:
         "/api/v1/operating-properties/<property_id>/units/<unit_id>/vacate",
         OS,
         "vacate_unit",
-        s.UnitSchema,
+        s.VacateUnitSchema,
         CITY_ADMINS,
         None,
     )

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from services.common.events import china_today
 from services.common.projector import Projection
-from services.vehicles.domain import SHARE_ACQUISITION_KINDS, meets_target
-from services.vehicles.views import VehiclesViews, costs, findings, quotas, trips, vehicles
+from services.vehicles.domain import SHARE_ACQUISITION_KINDS, CostItem, costs_by_kind, meets_target, year_window
+from services.vehicles.views import VehiclesViews, cost_item, findings, quotas, trips, vehicles, year_cost_rows
 
 PROJECTIONS: list[Projection] = [VehiclesViews()]
 MIGRATIONS = ("vehicles_views",)
@@ -59,7 +59,8 @@ def vehicles_by_agency(
     - ``acquisitions``: new and replacement vehicles (新增及更新) acquired in the year;
       ``new_energy_acquisitions``: those of them that are new-energy (the share's numerator; target 30 %).
     - ``cost_cents``: everything spent on the agency's vehicles in the year (fuel, charging, repair,
-      maintenance, insurance, rental, tolls) in cents (分), by the day each was paid;
+      maintenance, insurance, rental, tolls) in cents (分), each spread over the months it covers (a premium
+      over its cover period), as the fleet report and a vehicle's cost endpoint do (docs/kpis/vehicles.md);
       ``km``: km driven by the agency's vehicles on trips finished in the year (whoever requested them) —
       ``cost_cents / 100 / km`` is the cost per km in yuan.
     - ``gasoline_l``, ``diesel_l``: litres refuelled in the year; ``hydrogen_kg``: kg of hydrogen;
@@ -77,7 +78,7 @@ def vehicles_by_agency(
     def row(agency: str, in_district: str) -> dict[str, Any]:
         return result.setdefault(agency, _empty(in_district, year))
 
-    q, v, c, t, f = quotas.c, vehicles.c, costs.c, trips.c, findings.c
+    q, v, t, f = quotas.c, vehicles.c, trips.c, findings.c
     for agency, in_district, quota in conn.execute(
         _scoped(sa.select(q.agency_id, q.district, q.quota), q, district, agency_id)
     ):
@@ -116,16 +117,17 @@ def vehicles_by_agency(
             "disposals": int(disposed or 0),
             "disposal_proceeds_cents": int(proceeds or 0),
         }
-    spent = (
-        sa.select(c.agency_id, c.district, c.energy_kind, sa.func.sum(c.amount_cents), sa.func.sum(c.quantity))
-        .where(c.occurred_on.startswith(prefix))
-        .group_by(c.agency_id, c.district, c.energy_kind)
-    )
-    for agency, in_district, carrier, cents, quantity in conn.execute(_scoped(spent, c, district, agency_id)):
-        figures = row(agency, in_district)
-        figures["cost_cents"] += int(cents or 0)
-        if carrier in FUEL_FIGURES:
-            figures[FUEL_FIGURES[carrier]] = round(figures[FUEL_FIGURES[carrier]] + float(quantity or 0), 3)
+    first, last = year_window(year)
+    items: dict[tuple[str, str], list[CostItem]] = {}
+    for cost in year_cost_rows(conn, year, agency_id, district):
+        key = (cost["agency_id"], cost["district"])
+        items.setdefault(key, []).append(cost_item(cost))
+        carrier = cost["energy_kind"]
+        if carrier in FUEL_FIGURES and cost["occurred_on"].startswith(prefix):
+            figures = row(*key)
+            figures[FUEL_FIGURES[carrier]] = round(figures[FUEL_FIGURES[carrier]] + float(cost["quantity"] or 0), 3)
+    for key, spread in items.items():
+        row(*key)["cost_cents"] += sum(costs_by_kind(spread, first, last).values())
     driven = (
         sa.select(v.agency_id, v.district, sa.func.sum(t.distance_km))
         .select_from(trips.join(vehicles, v.vehicle_id == t.vehicle_id))

@@ -63,6 +63,8 @@ from services.office_space.domain.leases import (
     LeaseRejected,
     LeaseRequested,
     UnapprovedLeaseFound,
+    require_citing_inspection,
+    require_lease_references,
 )
 from services.office_space.domain.people import (
     Person,
@@ -164,5 +166,7 @@ __all__ = [
     "UnknownRank",
     "overdue",
     "require_another_agency",
+    "require_citing_inspection",
+    "require_lease_references",
     "share_of_room",
 ]

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Self
 from services.common.aggregate import Aggregate
 from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation
 from services.common.events import Payload, register_upcaster
+from services.common.facts import fact_day
 from services.office_space.domain.base import OfficeSpaceEvent
 
 FINDING_KINDS = ("over_standard", "idle", "departed_staff", "unapproved_lease", "safety", "other")
@@ -69,10 +70,14 @@ class Inspection(Aggregate):
         self.findings: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def open(cls, inspection_id: str, agency_id: str, district: str, topic: str, inspected_on: date) -> Self:
-        """Begin an inspection."""
+    def open(
+        cls, inspection_id: str, agency_id: str, district: str, topic: str, inspected_on: date, today: date
+    ) -> Self:
+        """Record an inspection held on ``inspected_on`` (today or a past day brought in, never a future one):
+        its findings' deadlines and ages count from that day."""
+        day = fact_day("inspected_on", inspected_on, today)
         inspection = cls(inspection_id)
-        inspection._record(InspectionOpened(inspection_id, agency_id, district, topic, inspected_on.isoformat()))
+        inspection._record(InspectionOpened(inspection_id, agency_id, district, topic, day.isoformat()))
         return inspection
 
     def record_finding(self, finding_id: str, kind: str, description: str, deadline: date) -> None:

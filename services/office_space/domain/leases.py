@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation, require_status
+from services.common.errors import NotFound, RuleViolation, require_status
 from services.common.events import Payload, register_upcaster
 from services.common.money import require_fen, with_fen
 from services.office_space.domain.base import InvalidPeriod, OfficeSpaceEvent
@@ -89,6 +90,39 @@ class UnapprovedLeaseFound(OfficeSpaceEvent):
     counter_party: str
     inspection_id: str
     found_on: str
+
+
+def require_lease_references(
+    agency_district: str,
+    building_id: str,
+    building_district: str,
+    building_rooms: Collection[str],
+    room_ids: list[str],
+) -> None:
+    """A lease (requested or found) names a building of its agency's district and rooms of that building: a
+    building of another district, or a room that is not in the building, answers as missing (404 with the
+    field), never as a lease of rooms the platform does not know."""
+    if building_district != agency_district:
+        raise NotFound(
+            f"building {building_id} not found in district {agency_district}",
+            fields={"building_id": [f"no such building in district {agency_district}"]},
+        )
+    missing = [room for room in room_ids if room not in building_rooms]
+    if missing:
+        raise NotFound(
+            f"rooms {', '.join(missing)} not in building {building_id}",
+            fields={"room_ids": [f"not in building {building_id}: {', '.join(missing)}"]},
+        )
+
+
+def require_citing_inspection(inspection_id: str, inspected_agency_id: str | None, agency_id: str) -> None:
+    """An unapproved-lease finding cites an inspection that was opened, of the agency whose rooms it found let
+    (``inspected_agency_id`` None: no such inspection); otherwise the inspection answers as missing (404)."""
+    if inspected_agency_id != agency_id:
+        raise NotFound(
+            f"inspection {inspection_id} of agency {agency_id} not found",
+            fields={"inspection_id": [f"no inspection of agency {agency_id} with this id"]},
+        )
 
 
 class Lease(Aggregate):

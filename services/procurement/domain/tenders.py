@@ -12,8 +12,17 @@ from datetime import datetime
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, NotFound, RuleViolation, WrongStatus, require_positive, require_status
+from services.common.errors import (
+    AlreadyExists,
+    NotFound,
+    RuleViolation,
+    ValidationFailed,
+    WrongStatus,
+    require_positive,
+    require_status,
+)
 from services.common.events import iso
+from services.common.facts import fact_moment
 
 from .base import ProcurementEvent
 from .quotes import DEFAULT_QUOTE_RULES, AbnormalQuoteRules, PastAward, Quote, detect_abnormal_quotes
@@ -203,6 +212,8 @@ class Tender(Aggregate):
         self.lots: list[dict[str, Any]] = []
         self.reference_unit_price_cents = 0
         self.closes_at = ""
+        self.opened_at = ""
+        self.closed_at = ""
         self.bids: dict[str, dict[str, Any]] = {}
         self.winner: dict[str, Any] | None = None
 
@@ -215,16 +226,21 @@ class Tender(Aggregate):
         reference_unit_price_cents: int,
         closes_at: datetime,
         now: datetime,
+        opened_at: datetime | None = None,
     ) -> Self:
-        """Open a tender for the requests of one or more agencies for the same catalog item."""
+        """Open a tender for the requests of one or more agencies for the same catalog item, now or at a past
+        ``opened_at`` brought in (last year's tender): bidding closes after it opened."""
+        opened = fact_moment("opened_at", opened_at, now)
         items = sorted({r.item_code for r in requests})
         if len(items) != 1:
             raise MixedCatalogItems(
                 "a tender is for exactly one catalog item", fields={"request_ids": ["must name one catalog item"]}
             )
         require_positive("reference_unit_price_cents", reference_unit_price_cents)
-        if closes_at <= now:
-            raise ClosingTimeNotInFuture("bidding must close in the future", fields={"closes_at": ["must be later"]})
+        if closes_at <= opened:
+            raise ClosingTimeNotInFuture(
+                "bidding must close after it opens", fields={"closes_at": [f"must be later than {iso(opened)}"]}
+            )
         for request in requests:
             request.put_into_tender(tender_id)
         lots = [
@@ -244,34 +260,45 @@ class Tender(Aggregate):
                 batch=len({r.agency_id for r in requests}) > 1,
                 reference_unit_price_cents=reference_unit_price_cents,
                 closes_at=iso(closes_at),
-                opened_at=iso(now),
+                opened_at=iso(opened),
             )
         )
         return tender
 
-    def submit_bid(self, bid_id: str, supplier_id: str, unit_price_cents: int, now: datetime) -> None:
-        """Take a supplier's sealed bid while bidding is open."""
+    def submit_bid(
+        self, bid_id: str, supplier_id: str, unit_price_cents: int, now: datetime, submitted_at: datetime | None = None
+    ) -> None:
+        """Take a supplier's sealed bid while bidding is open (at ``submitted_at`` when a past bid is brought in)."""
         require_status(f"tender {self.id}", self.status, "open")
-        if now >= datetime.fromisoformat(self.closes_at):
+        at = fact_moment("submitted_at", submitted_at, now)
+        if self.opened_at and at < datetime.fromisoformat(self.opened_at):
+            raise ValidationFailed(
+                f"tender {self.id} opened at {self.opened_at}",
+                fields={"submitted_at": [f"must not be before {self.opened_at}"]},
+            )
+        if at >= datetime.fromisoformat(self.closes_at):
             raise BiddingClosedError(f"bidding on tender {self.id} closed at {self.closes_at}")
         if bid_id in self.bids or supplier_id in {b["supplier_id"] for b in self.bids.values()}:
             raise DuplicateBid(
                 f"supplier {supplier_id} already bid on tender {self.id}", fields={"supplier_id": ["already bid"]}
             )
         require_positive("unit_price_cents", unit_price_cents)
-        self._record(BidSubmitted(self.id, bid_id, supplier_id, unit_price_cents, iso(now)))
+        self._record(BidSubmitted(self.id, bid_id, supplier_id, unit_price_cents, iso(at)))
 
     def close_bidding(
         self,
         now: datetime,
         past_awards: Sequence[PastAward] = (),
         rules: AbnormalQuoteRules = DEFAULT_QUOTE_RULES,
+        closed_at: datetime | None = None,
     ) -> None:
-        """Close bidding, open the bids and flag abnormal quotes against the past awards of the category."""
+        """Close bidding (at ``closed_at`` when brought in from the past), open the bids and flag abnormal quotes
+        against the past awards of the category."""
         require_status(f"tender {self.id}", self.status, "open")
-        if now < datetime.fromisoformat(self.closes_at):
+        at = fact_moment("closed_at", closed_at, now)
+        if at < datetime.fromisoformat(self.closes_at):
             raise BiddingStillOpen(f"bidding on tender {self.id} closes at {self.closes_at}")
-        self._record(BiddingClosed(self.id, len(self.bids), iso(now)))
+        self._record(BiddingClosed(self.id, len(self.bids), iso(at)))
         findings = detect_abnormal_quotes(self._quotes(), self.reference_unit_price_cents, past_awards, rules)
         for finding in findings:
             self._record(
@@ -297,9 +324,16 @@ class Tender(Aggregate):
             raise NotFlagged(f"bid {bid_id} is not flagged", fields={"bid_id": ["not flagged"]})
         self._record(AbnormalQuoteCleared(self.id, bid_id, justification))
 
-    def award(self, now: datetime) -> None:
-        """Award the tender to the lowest compliant bid, the earliest bid winning a tie."""
+    def award(self, now: datetime, awarded_at: datetime | None = None) -> None:
+        """Award the tender to the lowest compliant bid, the earliest bid winning a tie (at ``awarded_at`` when
+        brought in from the past, not before bidding closed)."""
         require_status(f"tender {self.id}", self.status, "closed")
+        at = fact_moment("awarded_at", awarded_at, now)
+        if self.closed_at and at < datetime.fromisoformat(self.closed_at):
+            raise ValidationFailed(
+                f"bidding on tender {self.id} closed at {self.closed_at}",
+                fields={"awarded_at": [f"must not be before {self.closed_at}"]},
+            )
         pending = [bid_id for bid_id, bid in self.bids.items() if bid["compliant"] is None]
         if pending:
             raise BidsNotEvaluated(f"{len(pending)} bids are not evaluated", details={"bid_ids": pending})
@@ -325,7 +359,7 @@ class Tender(Aggregate):
                 reason=self._award_reason(winner, len(ranking)),
                 ranking=[{k: b[k] for k in ("bid_id", "supplier_id", "unit_price_cents")} for b in ranking],
                 bidder_ids=[b["supplier_id"] for b in self.bids.values()],
-                awarded_at=iso(now),
+                awarded_at=iso(at),
             )
         )
 
@@ -386,7 +420,7 @@ class Tender(Aggregate):
         self.green_clauses_required = event.green_clauses_required
         self.lots = [dict(lot) for lot in event.lots]
         self.reference_unit_price_cents = event.reference_unit_price_cents
-        self.closes_at = event.closes_at
+        self.closes_at, self.opened_at = event.closes_at, event.opened_at
 
     def _on_BidSubmitted(self, event: BidSubmitted) -> None:
         self.bids[event.bid_id] = {
@@ -400,7 +434,7 @@ class Tender(Aggregate):
         }
 
     def _on_BiddingClosed(self, event: BiddingClosed) -> None:
-        self.status = "closed"
+        self.status, self.closed_at = "closed", event.closed_at
 
     def _on_AbnormalQuoteFlagged(self, event: AbnormalQuoteFlagged) -> None:
         for bid_id in event.bid_ids:

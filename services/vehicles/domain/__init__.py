@@ -21,6 +21,7 @@ from services.vehicles.domain.anomalies import (
     VehicleAnomalyResolved,
     above_norm,
     anomaly_id,
+    consumption_per_100km,
     exceeds_capacity,
     per_100km,
     repair_outliers,
@@ -55,7 +56,9 @@ from services.vehicles.domain.costs import (
     FuelRecorded,
     RepairRecorded,
     cost_per_km,
+    costs_by_kind,
     monthly_costs,
+    year_window,
 )
 from services.vehicles.domain.fleet import (
     AgencyFleet,
@@ -248,7 +251,9 @@ __all__ = [
     "above_norm",
     "anomaly_id",
     "carriers_of",
+    "consumption_per_100km",
     "cost_per_km",
+    "costs_by_kind",
     "exceeds_capacity",
     "is_new_energy",
     "ledger_id",
@@ -267,4 +272,5 @@ __all__ = [
     "takes_district_below_target",
     "track_km",
     "validate_plate",
+    "year_window",
 ]

@@ -12,7 +12,7 @@ Every anomaly has an ``anomaly_id`` (its kind and what it is about) and stays op
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import fmean, median
 from typing import Final
@@ -167,6 +167,19 @@ def exceeds_capacity(quantity: float, capacity: float, tolerance: float) -> bool
 def per_100km(quantity: float, distance_km: float) -> float:
     """Consumption per 100 km of ``quantity`` over ``distance_km`` (rounded to 0.01)."""
     return round(quantity / distance_km * 100, 2)
+
+
+def consumption_per_100km(windows: Iterable[tuple[float, float]]) -> float | None:
+    """百公里油耗 (or 电耗) over measured windows of ``(quantity, distance_km)``: the quantity bought over the km
+    measured, × 100 — weighted by distance, never the average of the windows' own figures (a 50 km window
+    at 20 L/100 km weighs a tenth of a 500 km one). None when nothing was measured (docs/kpis/vehicles.md)."""
+    quantity = distance = 0.0
+    for litres, km in windows:
+        quantity += litres
+        distance += km
+    if distance <= 0:
+        return None
+    return round(quantity / distance * 100, 2)
 
 
 def above_norm(measured: float, norm: float, factor: float) -> bool:

@@ -136,6 +136,26 @@ def monthly_costs(items: Iterable[CostItem], first_month: str, last_month: str) 
     return window
 
 
+def year_window(year: int) -> tuple[str, str]:
+    """The first and last month (``YYYY-MM``) of a calendar year, the window of the yearly reports."""
+    return f"{year:04d}-01", f"{year:04d}-12"
+
+
+def costs_by_kind(items: Iterable[CostItem], first_month: str, last_month: str) -> dict[str, int]:
+    """Cents per kind of the months ``first_month``..``last_month``, each item spread over the period it covers.
+
+    This is the one definition of a vehicle's (or a fleet's) cost in a period: the yearly fleet report, the data
+    center's ``vehicle_cost_fen`` and a vehicle's own cost endpoint all sum ``monthly_costs``, so a premium paid
+    in December for the next year counts one month's share in December, not twelve (docs/kpis/vehicles.md).
+    Kinds with nothing spent are left out."""
+    totals: dict[str, int] = {}
+    for kinds in monthly_costs(items, first_month, last_month).values():
+        for kind, cents in kinds.items():
+            if cents:
+                totals[kind] = totals.get(kind, 0) + cents
+    return totals
+
+
 def cost_per_km(monthly: Mapping[str, Mapping[str, int]], distance_km: float) -> float | None:
     """Yuan per km of the months of ``monthly_costs`` over the distance driven in them (None: did not move)."""
     if distance_km <= 0:

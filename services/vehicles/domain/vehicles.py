@@ -14,6 +14,7 @@ from typing import ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import AlreadyExists, RuleViolation, require_positive
+from services.common.facts import fact_day
 from services.common.holidays import CHINA_STANDARD_TIME
 
 from .anomalies import (
@@ -188,9 +189,11 @@ class NotOnThisTrip(RuleViolation):
 
 
 class VehicleDoubleBooked(VehicleBusy):
-    """The vehicle is held for another trip whose planned time overlaps this one's."""
+    """The vehicle is held for another trip whose planned time overlaps this one's: a conflict with another
+    record (409, as the README promises), not invalid input — it goes away when that trip is cancelled."""
 
     code = "vehicle_double_booked"
+    http_status = 409
 
 
 class SealNotFound(RuleViolation):
@@ -254,8 +257,12 @@ class Vehicle(Aggregate):
         battery_capacity_kwh: float | None = None,
         odometer_km: float = 0.0,
         replaces_vehicle_id: str | None = None,
+        today: date | None = None,
     ) -> Self:
-        """Register a vehicle: a valid plate that fits its energy type, and the capacities its carriers need."""
+        """Register a vehicle: a valid plate that fits its energy type, and the capacities its carriers need.
+        ``acquired_on`` may be long past (a fleet brought in), never after ``today`` (the service always gives it)."""
+        if today is not None:
+            fact_day("acquired_on", date.fromisoformat(acquired_on), today)
         _one_of("energy_type", energy_type, ENERGY_TYPES)
         _one_of("use_category", use_category, USE_CATEGORIES)
         _one_of("acquisition_kind", acquisition_kind, ACQUISITION_KINDS)
@@ -428,9 +435,17 @@ class Vehicle(Aggregate):
         occurred_on: str,
         covers_from: str | None = None,
         covers_to: str | None = None,
+        today: date | None = None,
     ) -> None:
-        """Insurance (at a designated insurer or not), rental or tolls; a premium or rent may cover a period."""
+        """Insurance (at a designated insurer or not), rental or tolls; a premium or rent may cover a period.
+        Paid on ``occurred_on``, never after ``today`` (the service always gives it); the cover period is planned
+        and may run ahead, within 1900..2100."""
         _one_of("kind", kind, EXPENSE_KINDS)
+        if today is not None:
+            fact_day("occurred_on", date.fromisoformat(occurred_on), today)
+            for name, day in (("covers_from", covers_from), ("covers_to", covers_to)):
+                if day is not None:
+                    fact_day(name, date.fromisoformat(day), today, planned=True)
         self._require_record(record_id, occurred_on, "amount_fen", amount_cents)
         if (covers_from is None) != (covers_to is None) or (covers_from and covers_to and covers_to < covers_from):
             raise RuleViolation(

@@ -22,7 +22,7 @@ from services.assets.domain import (
     WarehouseRequest,
     overdue_loans,
 )
-from services.common.errors import NotFound, NotPositive, WrongStatus
+from services.common.errors import DateInFuture, NotFound, NotPositive, ValidationFailed, WrongStatus
 from tests.unit.assets.builders import DISTRICT, TODAY, asset, in_warehouse
 
 DUE = date(2026, 12, 1)
@@ -201,6 +201,25 @@ def test_an_overdue_loan_is_flagged_once_and_a_returned_or_current_one_never() -
     back = WarehouseLoan.lend("ln-2", "ag-2", DISTRICT, "temporary_body", "专班", [c2], DUE, TODAY)
     back.return_items([c2], TODAY)
     assert back.flag_if_overdue(date(2027, 1, 1)) is False
+
+
+def test_a_loan_brought_in_from_the_past_may_be_overdue_already_and_its_return_dated() -> None:
+    c1, c2 = in_warehouse("c1"), in_warehouse("c2")
+    lent_on, due_on = date(2026, 10, 8), date(2026, 11, 1)  # issued last month, due before today (TODAY - 22 d)
+    loan = WarehouseLoan.lend("ln-9", "ag-2", DISTRICT, "conference", "大会", [c1, c2], due_on, TODAY, lent_on)
+    assert loan.pending_events[-1].lent_on == "2026-10-08"  # type: ignore[attr-defined]
+    assert loan.flag_if_overdue(TODAY) is True  # 2026-11-01 → 2026-11-23: 22 days, counted from the due date
+    assert loan.pending_events[-1].days_overdue == 22  # type: ignore[attr-defined]
+    with pytest.raises(ValidationFailed) as early:
+        loan.return_items([c1], TODAY, returned_on=date(2026, 10, 7))
+    assert early.value.fields == {"returned_on": ["must not be before 2026-10-08"]}
+    loan.return_items([c1], TODAY, returned_on=date(2026, 11, 4))  # came back 3 days late, typed in today
+    assert loan.pending_events[-1].days_late == 3  # type: ignore[attr-defined]
+    with pytest.raises(InvalidDueDate):  # due before the day issued
+        WarehouseLoan.lend("ln-8", "ag-2", DISTRICT, "conference", "x", [in_warehouse("c3")], lent_on, TODAY, lent_on)
+    with pytest.raises(DateInFuture) as future:  # issued tomorrow is no history
+        WarehouseLoan.lend("ln-7", "ag-2", DISTRICT, "conference", "x", [in_warehouse("c4")], DUE, TODAY, DUE)
+    assert future.value.fields == {"lent_on": ["must not be in the future"]}
 
 
 def test_overdue_loans_are_those_with_items_out_after_the_due_date_most_overdue_first() -> None:

@@ -6,8 +6,25 @@ from datetime import date
 
 import pytest
 
-from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, WrongStatus
-from services.office_space.domain import Inspection, InvalidPeriod, Lease, OperatingProperty, RepairProject, overdue
+from services.common.errors import (
+    AlreadyExists,
+    DateInFuture,
+    InvalidState,
+    NotFound,
+    RuleViolation,
+    ValidationFailed,
+    WrongStatus,
+)
+from services.office_space.domain import (
+    Inspection,
+    InvalidPeriod,
+    Lease,
+    OperatingProperty,
+    RepairProject,
+    overdue,
+    require_citing_inspection,
+    require_lease_references,
+)
 
 TODAY = date(2026, 11, 23)
 
@@ -55,6 +72,32 @@ def test_a_lease_found_without_approval_is_a_finding_that_can_be_stopped() -> No
     found.end(TODAY)
 
 
+def test_a_lease_names_a_building_of_its_district_and_rooms_of_that_building() -> None:
+    require_lease_references("320402", "B1", "320402", {"R1", "R2"}, ["R1", "R2"])  # all known: accepted
+    with pytest.raises(NotFound) as other_building:
+        require_lease_references("320402", "B1", "320402", {"R1", "R2"}, ["R1", "R9"])
+    assert other_building.value.fields == {"room_ids": ["not in building B1: R9"]}
+    with pytest.raises(NotFound) as other_district:
+        require_lease_references("320402", "B7", "320412", {"R1"}, ["R1"])
+    assert other_district.value.fields == {"building_id": ["no such building in district 320402"]}
+
+
+def test_an_unapproved_lease_cites_an_opened_inspection_of_its_agency() -> None:
+    require_citing_inspection("I1", "A1", "A1")
+    for inspected in (None, "A2"):  # never opened, or an inspection of another agency
+        with pytest.raises(NotFound) as refused:
+            require_citing_inspection("I1", inspected, "A1")
+        assert refused.value.fields == {"inspection_id": ["no inspection of agency A1 with this id"]}
+
+
+def test_an_inspection_may_be_brought_in_from_the_past_but_not_the_future() -> None:
+    held = Inspection.open("I2", "A1", "320400", "专项巡检", date(2019, 5, 6), TODAY)
+    assert held.inspected_on == "2019-05-06"
+    with pytest.raises(DateInFuture) as future:
+        Inspection.open("I3", "A1", "320400", "专项巡检", date(2026, 11, 24), TODAY)
+    assert future.value.fields == {"inspected_on": ["must not be in the future"]}
+
+
 def project() -> RepairProject:
     return RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面防水与外墙修缮", 80_000_000, TODAY)
 
@@ -93,7 +136,7 @@ def test_changes_outside_the_approved_plan_are_flagged_and_need_a_reason() -> No
 
 
 def inspection() -> Inspection:
-    return Inspection.open("I1", "A1", "320400", "办公用房专项巡检", date(2026, 10, 1))
+    return Inspection.open("I1", "A1", "320400", "办公用房专项巡检", date(2026, 10, 1), TODAY)
 
 
 def test_a_finding_needs_a_deadline_after_the_inspection_and_is_rectified_once() -> None:
@@ -124,27 +167,59 @@ def prop() -> OperatingProperty:
     p = OperatingProperty.register(
         "OP1", "320400", "延陵西路商铺", baseline_rent_income_fen=10_000_000, baseline_vacancy_cost_fen=2_000_000
     )
-    p.add_unit("U1", 100.0, 100_000, TODAY)
-    p.add_unit("U2", 300.0, 200_000, TODAY)
+    p.add_unit("U1", 100.0, 100_000, TODAY, added_on=date(2020, 1, 1))
+    p.add_unit("U2", 300.0, 200_000, TODAY, added_on=date(2020, 1, 1))
     return p
 
 
-def test_a_let_unit_cannot_be_let_again_and_rent_needs_a_tenant() -> None:
+def test_a_unit_is_not_let_twice_at_once_and_rent_needs_a_tenancy_of_its_month() -> None:
     p = prop()
     with pytest.raises(RuleViolation):
         p.receive_rent("U1", "2026-11", 500_000, TODAY)
-    p.let("U1", "某书店", 500_000, date(2026, 1, 1), date(2027, 1, 1))
-    with pytest.raises(RuleViolation):
-        p.let("U1", "另一家", 600_000, date(2026, 1, 1), date(2027, 1, 1))
+    p.let("U1", "某书店", 500_000, date(2026, 1, 1), date(2026, 12, 31))
+    with pytest.raises(RuleViolation) as overlap:
+        p.let("U1", "另一家", 600_000, date(2026, 12, 1), date(2027, 6, 30))
+    assert overlap.value.fields == {"unit_id": ["already let from 2026-01-01 to 2026-12-31"]}
+    p.let("U1", "另一家", 600_000, date(2027, 1, 1), date(2027, 6, 30))  # the next tenancy, planned
+    with pytest.raises(RuleViolation) as before:
+        p.receive_rent("U1", "2025-12", 500_000, TODAY)
+    assert before.value.fields == {"period": ["the unit is not let"]}
+    p.receive_rent("U1", "2026-03", 500_000, TODAY)  # a past month of the tenancy: rent paid late
 
 
-def test_occupancy_is_the_let_share_of_the_area() -> None:
+def test_backdated_units_and_vacancies_are_validated() -> None:
     p = prop()
-    assert p.occupancy_rate() == 0.0
-    p.let("U2", "某超市", 900_000, date(2026, 1, 1), date(2028, 1, 1))
-    assert p.occupancy_rate() == 0.75
-    p.vacate("U2", TODAY)
-    assert p.occupancy_rate() == 0.0
+    with pytest.raises(DateInFuture) as future:
+        p.add_unit("U3", 50.0, 1_000, TODAY, added_on=date(2026, 11, 24))
+    assert future.value.fields == {"added_on": ["must not be in the future"]}
+    with pytest.raises(ValidationFailed) as ancient:
+        p.add_unit("U3", 50.0, 1_000, TODAY, added_on=date(1899, 12, 31))
+    assert ancient.value.fields == {"added_on": ["must be between 1900-01-01 and 2100-12-31"]}
+    p.add_unit("U3", 50.0, 1_000, TODAY, added_on=date(2026, 11, 1))
+    with pytest.raises(RuleViolation) as early:  # a tenancy before the unit existed
+        p.let("U3", "x", 1_000, date(2026, 10, 1), date(2027, 1, 1))
+    assert early.value.fields == {"start_on": ["must not be before the unit was added (2026-11-01)"]}
+    with pytest.raises(ValidationFailed) as far:  # a planned end may lie ahead, but not beyond 2100
+        p.let("U1", "某书店", 500_000, date(2026, 1, 1), date(2101, 1, 1))
+    assert far.value.fields == {"end_on": ["must be between 1900-01-01 and 2100-12-31"]}
+    p.let("U1", "某书店", 500_000, date(2026, 1, 1), date(2026, 12, 31))
+    with pytest.raises(RuleViolation):  # not let that day
+        p.vacate("U2", TODAY, vacated_on=date(2026, 6, 1))
+    with pytest.raises(DateInFuture):
+        p.vacate("U1", TODAY, vacated_on=date(2026, 12, 1))  # in the future
+    p.vacate("U1", TODAY, vacated_on=date(2026, 7, 1))
+    assert p.units["U1"]["tenancies"] == [["2026-01-01", "2026-06-30"]]  # vacant from 1 July
+
+
+def test_occupancy_is_the_let_share_of_the_area_on_a_day_from_the_tenancies_dates() -> None:
+    p = prop()
+    assert p.occupancy_rate(TODAY) == 0.0
+    p.let("U2", "某超市", 900_000, date(2026, 1, 1), date(2026, 6, 30))
+    # on 2026-03-01: U2 (300 m²) let of 100 + 300 m² = 0.75
+    assert p.occupancy_rate(date(2026, 3, 1)) == 0.75
+    # the tenancy ended on 30 June and nobody vacated it: vacant from 1 July all the same
+    assert p.occupancy_rate(date(2026, 6, 30)) == 0.75 and p.occupancy_rate(date(2026, 7, 1)) == 0.0
+    assert p.occupancy_rate(date(2019, 12, 31)) is None  # no unit yet: no figure, not 0
 
 
 def test_income_and_vacancy_costs_are_judged_against_2020_and_the_goals() -> None:
@@ -152,7 +227,7 @@ def test_income_and_vacancy_costs_are_judged_against_2020_and_the_goals() -> Non
     p.let("U1", "某书店", 900_000, date(2026, 1, 1), date(2027, 1, 1))
     for month in range(1, 13):
         p.receive_rent("U1", f"2026-{month:02d}", 860_000, TODAY)
-    report = p.performance(2026, months_vacant={"U2": 9})  # 9 × 200 000 fen = 1 800 000 (−10 % on 2 000 000)
+    report = p.performance(2026, {"U2": 9}, date(2026, 12, 31))  # 9 × 200 000 fen = 1 800 000 (−10 % on 2 000 000)
     # 12 × 860 000 fen = 10 320 000, +3.2 % on 10 000 000
     assert (report["rent_income_fen"], report["rent_income_change"], report["rent_income_goal_met"]) == (
         10_320_000,
@@ -164,20 +239,49 @@ def test_income_and_vacancy_costs_are_judged_against_2020_and_the_goals() -> Non
         -0.1,
         True,
     )
-    assert p.performance(2025, months_vacant={"U2": 12})["vacancy_cost_goal_met"] is False
+    assert p.performance(2025, {"U2": 12}, date(2025, 12, 31))["vacancy_cost_goal_met"] is False
 
 
-def test_vacant_months_come_from_the_tenancies() -> None:
+def test_vacant_months_come_from_the_tenancies_and_the_units_dates() -> None:
     p = OperatingProperty.register("OP1", "320400", "商铺", 100_000, 10_000)
-    p.add_unit("U1", 100.0, 100_000, date(2025, 6, 1))
-    p.add_unit("U2", 100.0, 100_000, date(2025, 6, 1))
+    p.add_unit("U1", 100.0, 100_000, TODAY, added_on=date(2025, 6, 1))
+    p.add_unit("U2", 100.0, 100_000, TODAY, added_on=date(2025, 6, 1))
+    p.add_unit("U3", 100.0, 100_000, date(2026, 12, 5), added_on=date(2026, 12, 5))
     p.let("U1", "书店", 500_000, date(2026, 4, 1), date(2027, 4, 1))  # vacant January to March
-    p.vacate("U1", date(2026, 9, 15))  # and again October to December
-    assert p.vacant_months(2026) == {"U1": 6, "U2": 12}
+    p.vacate("U1", date(2026, 12, 5), vacated_on=date(2026, 9, 15))  # and again October to December
+    # U1: Jan-Mar + Oct-Dec = 6; U2: never let, 12; U3: added in December, December only = 1
+    assert p.vacant_months(2026, date(2026, 12, 31)) == {"U1": 6, "U2": 12, "U3": 1}
+    # in the running year, asked on 2026-11-23: months to November only; U3 did not exist yet
+    assert p.vacant_months(2026, TODAY) == {"U1": 5, "U2": 11}
+    # 2025: from June, when the units were added: 7 months each
+    assert p.vacant_months(2025, date(2026, 12, 5)) == {"U1": 7, "U2": 7}
+
+
+def test_a_year_s_performance_stops_at_today_while_the_year_runs() -> None:
+    p = OperatingProperty.register("OP1", "320400", "商铺", 0, 1_000_000)
+    p.add_unit("U1", 100.0, 100_000, TODAY, added_on=date(2020, 1, 1))
+    p.add_unit("U2", 100.0, 50_000, TODAY, added_on=date(2020, 1, 1))
+    p.let("U1", "书店", 500_000, date(2020, 1, 1), date(2026, 6, 30))
+    running = p.year_performance(2026, TODAY)
+    # occupancy on 2026-11-23: U1's tenancy ended on 30 June, so 0 of 200 m² let = 0.0 (not 0.5)
+    # vacancy to November: U1 Jul-Nov 5 × 100 000 + U2 Jan-Nov 11 × 50 000 = 500 000 + 550 000 = 1 050 000
+    assert (running["occupancy_on"], running["occupancy_rate"], running["vacancy_cost_fen"]) == (
+        "2026-11-23",
+        0.0,
+        1_050_000,
+    )
+    closed = p.year_performance(2025, TODAY)
+    # 2025 closed: on 2025-12-31 U1 let: 100 of 200 m² = 0.5; vacancy U2 12 × 50 000 = 600 000 (−40 % on 1 000 000)
+    assert (closed["occupancy_on"], closed["occupancy_rate"], closed["vacancy_cost_fen"]) == (
+        "2025-12-31",
+        0.5,
+        600_000,
+    )
+    assert closed["vacancy_cost_change"] == -0.4
 
 
 def test_an_inspection_finding_is_dated_the_inspection_however_late_it_is_entered() -> None:
-    inspection = Inspection.open("I9", "A1", "320402", "专项巡检", date(2026, 3, 2))
+    inspection = Inspection.open("I9", "A1", "320402", "专项巡检", date(2026, 3, 2), TODAY)
     inspection.record_finding("F9", "safety", "消防通道堆放杂物", date(2026, 4, 1))
     recorded = inspection.pending_events[-1]
     assert recorded.found_on == "2026-03-02"  # type: ignore[attr-defined]

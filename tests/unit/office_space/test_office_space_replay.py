@@ -35,7 +35,7 @@ def _building() -> d.Building:
 
 def _property() -> d.OperatingProperty:
     p = d.OperatingProperty.register("OP1", "320402", "商铺", 100_000, 10_000)
-    p.add_unit("U1", 50.0, 1_000, T)
+    p.add_unit("U1", 50.0, 1_000, T, added_on=date(2025, 12, 1))
     p.let("U1", "书店", 90_000, date(2026, 1, 1), date(2027, 1, 1))
     p.receive_rent("U1", "2026-11", 90_000, T)
     return p
@@ -51,7 +51,7 @@ def _repair() -> d.RepairProject:
 
 
 def _inspection() -> d.Inspection:
-    i = d.Inspection.open("I1", "A1", "320400", "专项巡检", date(2026, 10, 1))
+    i = d.Inspection.open("I1", "A1", "320400", "专项巡检", date(2026, 10, 1), T)
     i.record_finding("F1", "idle", "闲置", date(2026, 11, 1))
     return i
 

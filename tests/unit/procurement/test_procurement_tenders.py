@@ -236,3 +236,39 @@ def test_an_awarded_tender_cannot_fail() -> None:
     tender.award(AFTER_CLOSE)
     with pytest.raises(WrongStatus):
         tender.declare_failed("too late", [request], AFTER_CLOSE)
+
+
+def test_last_year_s_tender_is_brought_in_with_its_own_times_in_order() -> None:
+    from services.common.errors import DateInFuture, ValidationFailed
+    from services.common.events import iso
+
+    item = paper()
+    opened_at = NOW - timedelta(days=400)  # opened more than a year before now
+    closes_at = opened_at + timedelta(days=20)
+    tender = Tender.open("td-9", "320400", [submit(item)], 5_000, closes_at, NOW, opened_at)
+    assert tender.pending_events[-1].opened_at == iso(opened_at)  # type: ignore[attr-defined]
+    with pytest.raises(ValidationFailed) as early:  # a bid before the tender opened
+        tender.submit_bid("b0", "s-0", 4_900, NOW, opened_at - timedelta(hours=1))
+    assert list(early.value.fields) == ["submitted_at"]
+    tender.submit_bid("b1", "s-1", 4_800, NOW, opened_at + timedelta(days=3))
+    tender.submit_bid("b2", "s-2", 4_900, NOW, opened_at + timedelta(days=4))
+    with pytest.raises(BiddingClosedError):  # after its closing time, even typed in with a past time
+        tender.submit_bid("b3", "s-3", 4_700, NOW, closes_at + timedelta(minutes=1))
+    with pytest.raises(BiddingStillOpen):
+        tender.close_bidding(NOW, closed_at=closes_at - timedelta(minutes=1))
+    tender.close_bidding(NOW, closed_at=closes_at + timedelta(hours=1))
+    evaluate_all(tender)
+    with pytest.raises(ValidationFailed) as before_close:
+        tender.award(NOW, closes_at)
+    assert list(before_close.value.fields) == ["awarded_at"]
+    with pytest.raises(DateInFuture) as future:
+        tender.award(NOW, NOW + timedelta(days=1))
+    assert list(future.value.fields) == ["awarded_at"]
+    tender.award(NOW, closes_at + timedelta(days=2))
+    won = awarded(tender)
+    assert (won.bid_id, won.awarded_at) == ("b1", iso(closes_at + timedelta(days=2)))
+
+
+def test_a_tender_opened_now_still_closes_in_the_future() -> None:
+    with pytest.raises(ClosingTimeNotInFuture):
+        Tender.open("td-8", "320400", [submit(paper())], 5_000, NOW - timedelta(minutes=1), NOW)

@@ -108,6 +108,7 @@ def test_a_vehicle_is_not_dispatched_to_two_trips_at_overlapping_times() -> None
     with pytest.raises(VehicleDoubleBooked) as refused:
         car.book("T2", "2026-03-02T10:30:00+08:00", "2026-03-02T12:00:00+08:00")
     assert refused.value.details["trip_id"] == "T1" and refused.value.code == "vehicle_double_booked"
+    assert refused.value.http_status == 409  # a conflict with the trip holding it, as the README says
     with pytest.raises(VehicleDoubleBooked):  # the same overlap, written in UTC
         car.book("T3", "2026-03-02T00:00:00+00:00", "2026-03-02T01:30:00+00:00")
     car.book("T4", "2026-03-02T11:00:00+08:00", "2026-03-02T13:00:00+08:00")  # back to back is fine

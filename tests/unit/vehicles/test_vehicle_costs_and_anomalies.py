@@ -25,10 +25,13 @@ from services.vehicles.domain import (
     VehicleIsDisposed,
     VehicleIsSealed,
     WrongEnergyCarrier,
+    consumption_per_100km,
     cost_per_km,
+    costs_by_kind,
     monthly_costs,
     repair_outliers,
     robust_z_scores,
+    year_window,
 )
 from tests.unit.vehicles.builders import electric_car, gasoline_car
 
@@ -268,3 +271,52 @@ def test_disposal_by_auction_records_its_proceeds_and_ends_the_vehicle() -> None
         _fuel(car, "F-after", 20, None, refuelled_at="2026-07-01T10:00:00+08:00")
     with pytest.raises(VehicleIsDisposed):
         car.seal("S1", "2026-10-01", "2026-10-07", "x")
+
+
+def test_a_period_s_cost_by_kind_counts_only_the_months_a_premium_covers_in_it() -> None:
+    items = [
+        # 36,500 fen for 2025-12-01..2026-11-30 (365 days): 31 days fall in 2025, 334 in 2026
+        CostItem("insurance", 36_500, "2025-11-28", "2025-12-01", "2026-11-30"),
+        CostItem("fuel", 20_000, "2026-03-04"),
+        CostItem("fuel", 9_900, "2027-01-02"),  # next year: left out
+    ]
+    assert year_window(2026) == ("2026-01", "2026-12")
+    # 2026: insurance 36,500 × 334 / 365 = 33,400 (whole fen per month, the rounding on the last month) + fuel
+    assert costs_by_kind(items, *year_window(2026)) == {"insurance": 33_400, "fuel": 20_000}
+    # 2025: only December's 31 days: 36,500 × 31 / 365 = 3,100; a year without costs is empty, not zeros
+    assert costs_by_kind(items, *year_window(2025)) == {"insurance": 3_100}
+    assert costs_by_kind([], *year_window(2026)) == {}
+
+
+def test_consumption_per_100km_is_weighted_by_the_measured_distance() -> None:
+    # windows: 40 L over 500 km (8.0 L/100 km) and 10 L over 50 km (20.0 L/100 km)
+    # (40 + 10) / (500 + 50) × 100 = 9.0909… → 9.09; the unweighted mean of windows would be 14.0
+    assert consumption_per_100km([(40.0, 500.0), (10.0, 50.0)]) == 9.09
+    assert consumption_per_100km([(45.0, 300.0)]) == 15.0  # 45 / 300 × 100
+    assert consumption_per_100km([]) is None  # nothing measured: no figure, never 0
+
+
+def test_a_fleet_is_brought_in_with_past_acquisitions_and_premiums_never_future_ones() -> None:
+    from datetime import date
+
+    from services.common.errors import DateInFuture, ValidationFailed
+
+    today = date(2026, 12, 6)
+    car = gasoline_car(stored=False, acquired_on="2009-03-01", today=today)  # bought long ago: accepted
+    assert car.acquired_on == "2009-03-01"
+    with pytest.raises(DateInFuture) as future:
+        gasoline_car(stored=False, acquired_on="2026-12-07", today=today)
+    assert future.value.fields == {"acquired_on": ["must not be in the future"]}
+    # a premium paid last year for a cover running into next year is history; one paid tomorrow is not
+    car.record_expense(
+        "E1", "insurance", "人保财险", True, 36_500, "2025-12-20", "2026-01-01", "2026-12-31", today=today
+    )
+    car.record_expense(
+        "E2", "insurance", "人保财险", True, 36_500, "2026-12-01", "2027-01-01", "2027-12-31", today=today
+    )
+    with pytest.raises(DateInFuture) as paid_later:
+        car.record_expense("E3", "toll", "高速", None, 1_000, "2026-12-07", today=today)
+    assert paid_later.value.fields == {"occurred_on": ["must not be in the future"]}
+    with pytest.raises(ValidationFailed) as far:
+        car.record_expense("E4", "insurance", "x", True, 1_000, "2026-12-01", "2026-12-01", "2101-01-01", today=today)
+    assert far.value.fields == {"covers_to": ["must be between 1900-01-01 and 2100-12-31"]}

@@ -1,0 +1,300 @@
+"""Bring a city's history in: facts from CSV, JSON or JSON-lines files sent through the gateway's public commands.
+
+    python -m infra.local.importer history/units.csv history/tenancies.csv history/vehicles.json
+    python -m infra.local.importer --dry-run history/*.csv          # read, order and check the files only
+
+Every row is one fact: its ``fact`` (the command, see ``FACTS``), its ``at`` (the day or time the fact happened,
+which orders the history) and the command's fields (docs/import.md). The rows of all files are sent in the
+order the facts happened (a file's own order breaks ties), each as one ``POST`` with an ``Idempotency-Key``
+made of the file's name and the row's number, so running the same files again changes nothing twice; a state
+file beside the first file (``--state``) records every row answered, so an interrupted import resumes where it
+stopped. A row refused by the platform (422 and the like) is refused for good and reported with the reasons;
+an unreachable gateway or a 5xx is retried. At the end a summary says how many rows were accepted, refused
+(by fact and error code, with examples) and skipped as done before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import http.client
+import json
+import sys
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services.common.settings import settings
+
+FACTS: dict[str, str] = {
+    # office space: agencies, operating properties, inspections, leases
+    "register_agency": "/agencies",
+    "register_property": "/operating-properties",
+    "add_property_unit": "/operating-properties/{property_id}/units",
+    "let_unit": "/operating-properties/{property_id}/units/{unit_id}/tenancy",
+    "vacate_unit": "/operating-properties/{property_id}/units/{unit_id}/vacate",
+    "receive_rent": "/operating-properties/{property_id}/units/{unit_id}/rent",
+    "open_inspection": "/inspections",
+    "record_finding": "/inspections/{inspection_id}/findings",
+    "record_unapproved_lease": "/leases/unapproved",
+    # vehicles
+    "set_vehicle_quota": "/agencies/{agency_id}/vehicle-quota",
+    "register_vehicle": "/vehicles",
+    "record_expense": "/vehicles/{vehicle_id}/expenses",
+    "record_fuel": "/vehicles/{vehicle_id}/fuel",
+    "record_charging": "/vehicles/{vehicle_id}/charging",
+    "record_repair": "/vehicles/{vehicle_id}/repairs",
+    # assets and the warehouse
+    "register_asset": "/assets",
+    "lend_assets": "/warehouse/loans",
+    "return_loan_items": "/warehouse/loans/{loan_id}/returns",
+    # procurement
+    "open_tender": "/tenders",
+    "submit_bid": "/tenders/{tender_id}/bids",
+    "close_bidding": "/tenders/{tender_id}/close",
+    "evaluate_bid": "/tenders/{tender_id}/bids/{bid_id}/evaluation",
+    "award_tender": "/tenders/{tender_id}/award",
+}
+"""The facts an import may carry and the gateway route (under ``/api/v1``) each is sent to; the fields in
+braces are taken out of the row into the path."""
+
+TYPES = {"int": int, "float": float, "bool": lambda v: v.strip().lower() in ("1", "true", "yes"), "json": json.loads}
+"""CSV column suffixes (``amount_fen:int``): a column without one is text; an empty cell is left out."""
+
+RETRIED = (0, 502, 503, 504)
+"""Answers that pass: unreachable, bad gateway, unavailable, timeout — the row is sent again with its key."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One fact of a file: where it came from, when it happened, what it is and its fields."""
+
+    source: str
+    number: int
+    at: str
+    fact: str
+    body: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        """``file:row`` (rows counted from 1, the header not counted)."""
+        return f"{self.source}:{self.number}"
+
+    @property
+    def key(self) -> str:
+        """The row's Idempotency-Key: the same for the same file name and row on every run."""
+        raw = f"import.{self.source}.{self.number}"
+        return raw if len(raw) <= 100 else f"import.{hashlib.sha256(raw.encode()).hexdigest()[:48]}"
+
+
+class ImportFileError(ValueError):
+    """A file cannot be read as a history (a row without ``fact``/``at``, an unknown fact, a bad cell)."""
+
+
+def _cell(name: str, value: str) -> tuple[str, Any]:
+    column, _, kind = name.partition(":")
+    if not kind:
+        return column, value
+    if kind not in TYPES:
+        raise ImportFileError(f"column {name}: unknown type {kind} (one of {', '.join(TYPES)})")
+    try:
+        return column, TYPES[kind](value)
+    except ValueError as exc:
+        raise ImportFileError(f"column {name}: {value!r} is not {kind}") from exc
+
+
+def _records(path: Path) -> Iterable[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        for record in csv.DictReader(text.splitlines()):
+            yield dict(_cell(k, v) for k, v in record.items() if k and v not in (None, ""))
+    elif path.suffix.lower() == ".jsonl":
+        for line in text.splitlines():
+            if line.strip():
+                yield json.loads(line)
+    elif path.suffix.lower() == ".json":
+        loaded = json.loads(text)
+        yield from loaded if isinstance(loaded, list) else loaded["facts"]
+    else:
+        raise ImportFileError(f"{path}: a history file is .csv, .json or .jsonl")
+
+
+def read_rows(paths: Sequence[Path]) -> list[Row]:
+    """Every fact of the files, in the order the facts happened (by ``at``; then the files' order as given,
+    then the rows' order in a file)."""
+    rows: list[tuple[int, Row]] = []
+    for position, path in enumerate(paths):
+        for number, record in enumerate(_records(path), start=1):
+            body = dict(record)
+            fact, at = body.pop("fact", None), body.pop("at", None)
+            where = f"{path.name}:{number}"
+            if fact not in FACTS:
+                raise ImportFileError(f"{where}: unknown fact {fact!r} (one of {', '.join(sorted(FACTS))})")
+            if not isinstance(at, str) or len(at) < 10:
+                raise ImportFileError(f"{where}: 'at' must be the ISO day or time the fact happened")
+            rows.append((position, Row(path.name, number, at, fact, body)))
+    rows.sort(key=lambda item: (_instant(item[1].at), item[0], item[1].number))
+    return [row for _, row in rows]
+
+
+def _instant(at: str) -> str:
+    """``at`` as comparable text: a day is its midnight, a time is kept to the second (offsets as given)."""
+    return at if len(at) > 10 else f"{at}T00:00:00"
+
+
+def route(row: Row) -> tuple[str, dict[str, Any]]:
+    """The path of a row's command and the body left once the path's fields are taken out."""
+    template, body = FACTS[row.fact], dict(row.body)
+    names = [part.split("}")[0] for part in template.split("{")[1:]]
+    missing = [n for n in names if n not in body]
+    if missing:
+        raise ImportFileError(f"{row.ref}: {row.fact} needs {', '.join(missing)}")
+    values = {n: urllib.parse.quote(str(body.pop(n)), safe="") for n in names}
+    return template.format(**values), body
+
+
+@dataclass
+class Summary:
+    """What an import did: rows accepted, refused (with reasons) and skipped (done by an earlier run)."""
+
+    total: int = 0
+    accepted: int = 0
+    refused: int = 0
+    skipped: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data."""
+        return {
+            "total": self.total,
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "skipped": self.skipped,
+            "refused_by_reason": dict(sorted(self.refusals.items())),
+            "examples": self.examples,
+        }
+
+
+class Gateway:
+    """The gateway's HTTP API for the importer: one connection, the row's Idempotency-Key, retries."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 60.0) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.base = parts.path.rstrip("/") + "/api/v1"
+        self.token, self.timeout = token, timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: dict[str, Any], key: str, attempts: int = 8) -> tuple[int, Any]:
+        """The command's status and answer; retried while the answer passes (see ``RETRIED``)."""
+        data = json.dumps(body, ensure_ascii=False).encode()
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": key,
+        }
+        status, answer = 0, None
+        for attempt in range(attempts):
+            try:
+                self.conn = self.conn or http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self.conn.request("POST", self.base + path, body=data, headers=headers)
+                response = self.conn.getresponse()
+                status, raw = response.status, response.read()
+                answer = json.loads(raw) if raw else None
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                if self.conn is not None:
+                    self.conn.close()
+                self.conn, status, answer = None, 0, {"error": "unreachable", "message": str(exc)}
+            if status not in RETRIED:
+                return status, answer
+            time.sleep(min(8.0, 0.5 * 2**attempt))
+        return status, answer
+
+
+def run(
+    rows: Sequence[Row],
+    gateway: Gateway,
+    state_path: Path,
+    progress_every: int = 50,
+    out: Any = sys.stderr,
+) -> Summary:
+    """Send the rows in order, skipping those the state file records as answered; record each answer there."""
+    done: dict[str, str] = json.loads(state_path.read_text()) if state_path.exists() else {}
+    summary = Summary(total=len(rows))
+    for n, row in enumerate(rows, start=1):
+        if row.key in done:
+            summary.skipped += 1
+        else:
+            path, body = route(row)
+            status, answer = gateway.post(path, body, row.key)
+            if 200 <= status < 300:
+                summary.accepted += 1
+                done[row.key] = "accepted"
+            elif status in RETRIED:
+                raise SystemExit(f"{row.ref}: the gateway did not answer ({answer}); run again to resume")
+            else:
+                code = answer.get("error", str(status)) if isinstance(answer, dict) else str(status)
+                summary.refused += 1
+                summary.refusals[f"{row.fact}: {code}"] += 1
+                if len(summary.examples) < 20:
+                    fields = answer.get("fields") if isinstance(answer, dict) else None
+                    summary.examples.append(
+                        {"row": row.ref, "fact": row.fact, "status": status, "error": code}
+                        | ({"fields": fields} if fields else {})
+                    )
+                done[row.key] = f"refused {status} {code}"
+            state_path.write_text(json.dumps(done, indent=0, ensure_ascii=False))
+        if n % progress_every == 0 or n == len(rows):
+            print(
+                f"{n}/{len(rows)} rows: {summary.accepted} accepted, {summary.refused} refused, "
+                f"{summary.skipped} done before",
+                file=out,
+                flush=True,
+            )
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line (see the module's docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path, help="history files (.csv, .json, .jsonl)")
+    config = settings()
+    parser.add_argument(
+        "--gateway", default=f"http://{config.http_host}:{config.port('gateway')}", help="the gateway's base URL"
+    )
+    parser.add_argument("--token", help="bearer token of a city administrator or a migration token")
+    parser.add_argument(
+        "--token-file", type=Path, default=config.var_dir / "admin.token", help="read the token from here"
+    )
+    parser.add_argument("--state", type=Path, help="resume file (default: <first file>.import-state.json)")
+    parser.add_argument("--summary-json", type=Path, help="also write the summary to this file")
+    parser.add_argument("--dry-run", action="store_true", help="read and order the files, send nothing")
+    args = parser.parse_args(argv)
+    try:
+        rows = read_rows(args.files)
+        for row in rows:
+            route(row)
+    except (ImportFileError, OSError, ValueError, KeyError) as exc:
+        parser.exit(2, f"importer: {exc}\n")
+    if args.dry_run:
+        print(json.dumps({"rows": len(rows), "facts": dict(Counter(r.fact for r in rows))}, ensure_ascii=False))
+        return
+    token = args.token or (args.token_file.read_text().strip() if args.token_file.exists() else None)
+    if not token:
+        parser.error("no token: give --token or --token-file")
+    state = args.state or args.files[0].with_name(args.files[0].name + ".import-state.json")
+    summary = run(rows, Gateway(args.gateway, token), state)
+    text = json.dumps(summary.as_dict(), ensure_ascii=False, indent=2)
+    print(text)
+    if args.summary_json:
+        args.summary_json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
