@@ -59,10 +59,9 @@ test: lint typecheck contracts-check ops-check
 unit contract integration e2e faults: setup
 	$(BIN)/python -m pytest -q tests/$@
 
-# Coverage-guided fuzzing of the district inbound message reader (atheris, the `fuzz` extra); FUZZ_SECONDS long.
+# Coverage-guided fuzzing of the district inbound message reader (atheris); FUZZ_SECONDS long.
 FUZZ_SECONDS ?= 300
 fuzz: setup
-	$(BIN)/pip install -q -e '.[fuzz]'
 	mkdir -p var/fuzz/inbound
 	$(BIN)/python -m tests.fuzz.fuzz_inbound -max_total_time=$(FUZZ_SECONDS) var/fuzz/inbound
 

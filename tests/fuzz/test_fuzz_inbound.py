@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +38,6 @@ def test_any_bytes_are_read_or_rejected_with_a_reason(data: bytes) -> None:
     one_input(data)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("atheris") is None, reason="atheris is not installed (make fuzz)")
 def test_atheris_finds_no_crash_in_a_short_run(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
