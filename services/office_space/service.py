@@ -172,6 +172,18 @@ class OfficeSpaceService(DomainService):
         )
         return self.save(building)
 
+    @command(s.BuildingIdSchema)
+    def get_building(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Whose a building is, from its stream (not a projection that may lag): the gateway's reference check
+        (``services.gateway.references``) asks it before a command naming the building runs."""
+        building = self.store.load(Building, query["building_id"])
+        return {
+            "id": building.id,
+            "version": building.version,
+            "agency_id": building.agency_id,
+            "district": building.district,
+        }
+
     @command(s.AddRoomSchema)
     def add_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AddRoom: a room with its usable area and use (held by the building's agency unless named)."""
