@@ -106,7 +106,9 @@ class OfficeSpaceService(DomainService):
         if person.on_post_at == agency.id:
             person.leave_post(agency.id, cmd["reason"], departed_on)
         buildings, rooms = self._rooms_left_behind(agency.id, cmd["person_id"], cmd["reason"], departed_on)
-        return self.save(agency, person, *buildings, answer={"rooms_still_held": rooms})
+        # the findings follow from the departure: a room the agency holds in another district's building
+        # gets its finding too, and never blocks the agency's own record (scope: the agency and the person)
+        return self.save(agency, person, answer={"rooms_still_held": rooms}, following=tuple(buildings))
 
     @command(s.TransferStaffSchema)
     def transfer_staff(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +129,8 @@ class OfficeSpaceService(DomainService):
             person.leave_post(source.id, "transferred", on)
         person.take_post(target.id, str(target.district), rank, on, from_agency_id=source.id)
         buildings, rooms = self._rooms_left_behind(source.id, cmd["person_id"], "transferred", on)
-        return self.save(source, target, person, *buildings, answer={"rooms_still_held": rooms})
+        # as for a departure: findings in another district's building follow, they never block the transfer
+        return self.save(source, target, person, answer={"rooms_still_held": rooms}, following=tuple(buildings))
 
     def _person(self, person_id: str) -> Person:
         """The person's own stream. A person posted before the stream existed has none: the read model (which
