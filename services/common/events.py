@@ -141,6 +141,10 @@ class Metadata:
     """Set for a district operator or a district's own system: it may write that district's aggregates only."""
     request_key: str | None = None
     """The gateway's key for one HTTP request without a key of the caller's: a redelivered RPC acts once."""
+    edge_refusal: str | None = None
+    """The gateway's refusal of the command (a reference check, as a ``ServiceError`` document): the service
+    answers it without running the command and records it under the caller's key, so that key always gets
+    the same answer, like a refusal of the service's own."""
 
     @property
     def command_key(self) -> str | None:

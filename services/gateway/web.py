@@ -8,6 +8,7 @@ token whose role or district does not allow the action is 403.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import time
 import uuid
@@ -136,15 +137,35 @@ def _error_response(exc: Exception) -> Response:
 def _as_missing(error: Exception, method: str, principal: Principal | None, params: dict[str, Any]) -> Exception:
     """A district operator's read of one record (a GET naming ids in its URL) that is another district's, or
     does not exist, answered alike: 404 ``not_found`` naming the URL's last id, so no answer tells which
-    (no existence oracle). Every other error stays as it is."""
-    if method.upper() != "GET" or principal is None or principal.visible_district() is None or not params:
+    (no existence oracle); a command, see ``_command_as_missing``. Every other error stays as it is."""
+    if principal is None or principal.visible_district() is None or not params:
         return error
+    if method.upper() != "GET":
+        return _command_as_missing(error, params)
     code, status = getattr(error, "code", None), getattr(error, "http_status", None)
     missing = isinstance(error, NotInScope) or code == NotInScope.code or status == 404
     if not missing:
         return error
     name, value = list(params.items())[-1]
     return NotFound(f"{name.removesuffix('_id').replace('_', ' ')} {value} not found")
+
+
+def _command_as_missing(error: Exception, params: dict[str, Any]) -> Exception:
+    """A district operator's command on a record its URL names that is another district's (the owning
+    service's ``not_in_scope`` naming it among ``outside``) or that does not exist (the store's 404 naming
+    its ``stream_id``) answered alike: 404 ``not_found`` naming that URL id. A refusal about anything else
+    (another aggregate the command touches, a rule) stays as it is."""
+    ids = {str(value): name for name, value in params.items()}
+    code, details = getattr(error, "code", None), getattr(error, "details", None) or {}
+    if code == NotInScope.code:
+        named = [found for found in details.get("outside", []) if found in ids]
+    elif getattr(error, "http_status", None) == 404 and details.get("stream_id") in ids:
+        named = [details["stream_id"]]
+    else:
+        return error
+    if not named:
+        return error
+    return NotFound(f"{ids[named[0]].removesuffix('_id').replace('_', ' ')} {named[0]} not found")
 
 
 def _request_key(request: Request) -> str | None:
@@ -327,11 +348,22 @@ def command_route(
         if isinstance(body, dict):
             body = {**body, **params}
         loaded = validated(schema, body)
-        # every id the command names (its agency included) exists, is in scope, agrees (``references``)
-        check_references(principal, declared, loaded, frozenset(params), owner_lookup(self))
+        target = getattr(getattr(self, service), command)
+        try:
+            # every id the command names (its agency included) exists, is in scope, agrees (``references``)
+            check_references(principal, declared, loaded, frozenset(params), owner_lookup(self))
+        except PlatformError as refused:
+            if not self.request_context.get("idempotency_key"):
+                raise
+            # the caller's key gets this answer for good: the service records (or replays) it for the key
+            self.request_context["edge_refusal"] = json.dumps(ServiceError.from_error(refused).document())
+            try:
+                return status, call(target, body)
+            finally:
+                self.request_context.pop("edge_refusal", None)
         if scope == "district":
             principal.require_district(loaded["district"])
-        return status, call(getattr(getattr(self, service), command), body)
+        return status, call(target, body)
 
     declared = references_of(service, command)
 

@@ -303,14 +303,14 @@ class OfficeSpaceService(DomainService):
     @command(s.LeaseIdSchema)
     def activate_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ActivateLease: an approved lease begins."""
-        lease = self.store.load(Lease, cmd["lease_id"])
+        lease = self.load_in_scope(Lease, cmd["lease_id"])
         lease.activate(_today())
         return self.save(lease)
 
     @command(s.LeaseIdSchema)
     def end_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """EndLease: an active lease (or an unapproved one found by inspection) ends."""
-        lease = self.store.load(Lease, cmd["lease_id"])
+        lease = self.load_in_scope(Lease, cmd["lease_id"])
         lease.end(_today())
         return self.save(lease)
 

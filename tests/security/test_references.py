@@ -17,7 +17,17 @@ import pytest
 
 from services.gateway.references import REFERENCES, Reference
 from services.gateway.web import RouteSpec
-from tests.security.support import DISTRICT_A, DISTRICT_B, ROUTES, World, id_for, request_for
+from tests.security.support import (
+    DISTRICT_A,
+    DISTRICT_B,
+    ROUTES,
+    World,
+    id_for,
+    operation,
+    request_for,
+    resolve,
+    value_for,
+)
 
 CASES = [
     (spec, ref)
@@ -69,6 +79,31 @@ def test_another_districts_record_is_refused_exactly_as_a_missing_one(
     assert (status_b, answer_b) == (status_m, as_missing), f"foreign {answer_b} vs missing {answer_m}"
     if _refused_for(answer_b, ref) and not _refused_for(_send(world, spec, ref, foreign, "city_admin")[1], ref):
         PROVEN.add(ref.kind)
+
+
+URL_COMMANDS = [
+    spec
+    for _, spec in ROUTES
+    if spec.kind == "command" and spec.url_params and spec.roles and "district_operator" in spec.roles
+]
+
+
+@pytest.mark.parametrize("spec", URL_COMMANDS, ids=_case_id)
+def test_a_command_on_another_districts_record_answers_exactly_as_on_a_missing_one(
+    world: World, spec: RouteSpec
+) -> None:
+    """Every command whose URL names a record, declared reference or not (the owning service's scope check):
+    B's operator on A's record and on an id no record has gets the same status and body but for the id."""
+    path, body = request_for(spec, DISTRICT_A)
+    name = spec.url_params[0][0]
+    schema = next(resolve(p)["schema"] for p in operation(spec).get("parameters", []) if resolve(p)["name"] == name)
+    real = str(value_for(name, schema, DISTRICT_A))
+    token = world.tokens["operator_b"]
+    status_b, answer_b, _ = world.platform.request(spec.method, path, body, token)
+    status_m, answer_m, _ = world.platform.request(spec.method, path.replace(real, "NOSUCH-URL", 1), body, token)
+    assert not 200 <= status_b < 300, f"B acted on A's {name} {real}: {status_b} {answer_b}"
+    as_missing = json.loads(json.dumps(answer_m).replace("NOSUCH-URL", real))
+    assert (status_b, answer_b) == (status_m, as_missing), f"A's {name}: {answer_b}; a missing one: {answer_m}"
 
 
 def test_the_foreign_records_existed_for_every_kind(world: World) -> None:
