@@ -235,7 +235,7 @@ def test_the_city_district_scorecard_and_findings_views_agree_and_respect_distri
     assert [f["kind"] for f in findings] == ["departed_staff"]
 
     elsewhere = platform.token("district_operator", district="320404", name="op-zhonglou")
-    assert _profile(platform, agency, elsewhere)[0] == 403
+    assert _profile(platform, agency, elsewhere)[0] == 404  # another district's agency: as if missing (#20)
     theirs = _ok(platform.request("GET", "/api/v1/datacenter/findings", token=elsewhere), 200)["items"]
     assert all(f["district"] == "320404" for f in theirs)
     listed = _ok(platform.request("GET", f"/api/v1/datacenter/agencies?district={DISTRICT}", token=elsewhere), 200)
