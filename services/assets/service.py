@@ -362,7 +362,7 @@ class AssetsService(DomainService):
     @command(s.RecordStocktakeCountsSchema)
     def record_stocktake_counts(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordStocktakeCounts: the tags counted at one location (a district may send them as a message)."""
-        stocktake = self.store.load(StockTake, cmd["stocktake_id"])
+        stocktake = self.load_in_scope(StockTake, cmd["stocktake_id"])
         counted_on = cmd["counted_on"] or _today()
         if counted_on > _today():
             raise RuleViolation("a count cannot be recorded ahead of its day", fields={"counted_on": ["in the future"]})
@@ -379,7 +379,7 @@ class AssetsService(DomainService):
     @command(s.ReconcileFindingSchema)
     def reconcile_finding(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReconcileFinding: close a finding; correcting the ledger relocates the asset in the same append."""
-        stocktake = self.store.load(StockTake, cmd["stocktake_id"])
+        stocktake = self.load_in_scope(StockTake, cmd["stocktake_id"])
         finding = stocktake.finding(cmd["finding_id"])
         asset = self.store.find(Asset, finding["asset_id"]) if cmd["resolution"] == "ledger_corrected" else None
         stocktake.reconcile(cmd["finding_id"], cmd["resolution"], cmd["note"], _today(), asset)

@@ -143,6 +143,10 @@ class Metadata:
     """The gateway's key for one HTTP request without a key of the caller's: a redelivered RPC acts once."""
     deadline: float | None = None
     """When the caller stops waiting for the command's answer (seconds since the epoch): not acted on after it."""
+    edge_refusal: str | None = None
+    """The gateway's refusal of the command (a reference check, as a ``ServiceError`` document): the service
+    answers it without running the command and records it under the caller's key, so that key always gets
+    the same answer, like a refusal of the service's own."""
 
     @property
     def command_key(self) -> str | None:

@@ -65,6 +65,7 @@ from services.common.settings import settings, topic_for
 from services.common.store import EventStore, Idempotency
 
 log = get_logger()
+AggregateT = TypeVar("AggregateT", bound=Aggregate)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -256,6 +257,7 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
                 scope_district=data.get("scope_district"),
                 request_key=data.get("request_key"),
                 deadline=data.get("deadline"),
+                edge_refusal=data.get("edge_refusal"),
             )
 
         return metadata
@@ -396,6 +398,8 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                 try:
                     data = load_command(schema, payload)
                     recorded = replayed(self.store, meta.command_key, fingerprint)
+                    if recorded is None and meta.edge_refusal:
+                        raise _platform_error(meta.edge_refusal)  # refused at the gateway: recorded below
                     if not recorded:
                         refuse_if_expired(meta)
                     result = recorded or _run_with_retries(fn, self, data, retries)
@@ -421,6 +425,15 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
         return BrokerTolerantRpc.decorator(expected_exceptions=(ServiceError,))(wrapper)  # type: ignore[no-any-return]
 
     return decorate
+
+
+def _platform_error(document: str) -> PlatformError:
+    """A refusal made elsewhere (its ``ServiceError`` document) as the service's own error, with its code and
+    status, so it is recorded and answered like one."""
+    data = json.loads(document)
+    kind = type("EdgeRefusal", (PlatformError,), {"code": str(data["code"]), "http_status": int(data["http_status"])})
+    error: PlatformError = kind(data["message"], fields=data.get("fields") or {}, details=data.get("details") or {})
+    return error
 
 
 _FINGERPRINT: ContextVar[str | None] = ContextVar("command_fingerprint", default=None)
@@ -571,6 +584,20 @@ class DomainService:
         envelopes = self.store.save_all((*aggregates, *following), meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
+
+    def load_in_scope(self, cls: type[AggregateT], stream_id: str) -> AggregateT:
+        """The aggregate a command addresses (its URL's id), refused at once when it is outside the caller's
+        district, before any rule of the command judges its state: a refusal about its state (``wrong_status``,
+        ``already counted``) would tell another district that it exists (no existence oracle, issue #20).
+        The refusal names it among ``outside``, as ``require_scope`` does, so the gateway answers it as missing."""
+        aggregate: AggregateT = self.store.load(cls, stream_id)
+        meta: Metadata = self.context()
+        if meta.scope_district is not None and not _in_scope(meta.scope_district, aggregate):
+            raise NotInScope(
+                f"the caller acts for district {meta.scope_district} only",
+                details={"scope_district": meta.scope_district, "outside": [aggregate.id]},
+            )
+        return aggregate
 
     AUDIT_KEYS = (
         "event_id",

@@ -261,10 +261,9 @@ class EnergyService(DomainService):
         for item in batch:
             meter_id, readings = item["meter_id"], item["readings"]
             meter = loaded.get(meter_id)
-            if meter is None:
+            if meter is None or (meta.scope_district and meter.district != meta.scope_district):
+                # another district's meter answers exactly as a missing one (no existence oracle)
                 report.refuse_all(meter_id, readings, "unknown_meter", f"no meter {meter_id}")
-            elif meta.scope_district and meter.district != meta.scope_district:
-                report.refuse_all(meter_id, readings, "not_in_scope", f"meter {meter_id} is outside your district")
             else:
                 wanted = meter.history_wanted_from(readings)
                 history = self._recorded_readings(meter_id, wanted) if wanted else None

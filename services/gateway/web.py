@@ -8,6 +8,7 @@ token whose role or district does not allow the action is 403.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import time
 import uuid
@@ -41,6 +42,7 @@ from services.common.rpc import ServiceError, json_response
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway.auth import Principal, authenticate
+from services.gateway.references import SOURCES, Lookup, check_references, references_of
 from services.gateway.views import agencies, prepare_database
 
 log = get_logger()
@@ -145,15 +147,35 @@ def _error_response(exc: Exception) -> Response:
 def _as_missing(error: Exception, method: str, principal: Principal | None, params: dict[str, Any]) -> Exception:
     """A district operator's read of one record (a GET naming ids in its URL) that is another district's, or
     does not exist, answered alike: 404 ``not_found`` naming the URL's last id, so no answer tells which
-    (no existence oracle). Every other error stays as it is."""
-    if method.upper() != "GET" or principal is None or principal.visible_district() is None or not params:
+    (no existence oracle); a command, see ``_command_as_missing``. Every other error stays as it is."""
+    if principal is None or principal.visible_district() is None or not params:
         return error
+    if method.upper() != "GET":
+        return _command_as_missing(error, params)
     code, status = getattr(error, "code", None), getattr(error, "http_status", None)
     missing = isinstance(error, NotInScope) or code == NotInScope.code or status == 404
     if not missing:
         return error
     name, value = list(params.items())[-1]
     return NotFound(f"{name.removesuffix('_id').replace('_', ' ')} {value} not found")
+
+
+def _command_as_missing(error: Exception, params: dict[str, Any]) -> Exception:
+    """A district operator's command on a record its URL names that is another district's (the owning
+    service's ``not_in_scope`` naming it among ``outside``) or that does not exist (the store's 404 naming
+    its ``stream_id``) answered alike: 404 ``not_found`` naming that URL id. A refusal about anything else
+    (another aggregate the command touches, a rule) stays as it is."""
+    ids = {str(value): name for name, value in params.items()}
+    code, details = getattr(error, "code", None), getattr(error, "details", None) or {}
+    if code == NotInScope.code:
+        named = [found for found in details.get("outside", []) if found in ids]
+    elif getattr(error, "http_status", None) == 404 and details.get("stream_id") in ids:
+        named = [details["stream_id"]]
+    else:
+        return error
+    if not named:
+        return error
+    return NotFound(f"{ids[named[0]].removesuffix('_id').replace('_', ' ')} {named[0]} not found")
 
 
 def _request_key(request: Request) -> str | None:
@@ -324,21 +346,36 @@ def command_route(
     scope: str | None = "agency_id",
     status: int = 200,
 ) -> Any:
-    """A route that validates the body (merged with the URL's ids) with ``schema``, checks the caller's
-    district scope for the agency (``scope="agency_id"``) or district (``scope="district"``) it names,
-    and calls ``service.command`` over RPC. With ``scope=None`` the owning service enforces the scope on
-    the aggregates it changes (the caller's district travels in the RPC context)."""
+    """A route that validates the body (merged with the URL's ids) with ``schema``, checks every reference
+    the command declares (``services.gateway.references``: its agency for ``scope="agency_id"``, its
+    building, meter, vehicle...: each exists, lies in the caller's district, agrees with the command) and
+    the district it names (``scope="district"``), and calls ``service.command`` over RPC. The owning
+    service still enforces the scope on the aggregates it changes (the caller's district travels in the
+    RPC context)."""
 
     def handler(self: Any, request: Request, principal: Principal, **params: str) -> tuple[int, Any]:
         body = read_json(request)
         if isinstance(body, dict):
             body = {**body, **params}
         loaded = validated(schema, body)
-        if scope == "agency_id":
-            agency_in_scope(self.db, principal, loaded["agency_id"], registered=registered_district(self))
-        elif scope == "district":
+        target = getattr(getattr(self, service), command)
+        try:
+            # every id the command names (its agency included) exists, is in scope, agrees (``references``)
+            check_references(principal, declared, loaded, frozenset(params), owner_lookup(self))
+        except PlatformError as refused:
+            if not self.request_context.get("idempotency_key"):
+                raise
+            # the caller's key gets this answer for good: the service records (or replays) it for the key
+            self.request_context["edge_refusal"] = json.dumps(ServiceError.from_error(refused).document())
+            try:
+                return status, call(target, body)
+            finally:
+                self.request_context.pop("edge_refusal", None)
+        if scope == "district":
             principal.require_district(loaded["district"])
-        return status, call(getattr(getattr(self, service), command), body)
+        return status, call(target, body)
+
+    declared = references_of(service, command)
 
     handler.__name__ = command
     handler.__doc__ = (schema.__doc__ or command).strip()
@@ -394,17 +431,26 @@ def agency_in_scope(
     directory is a projection, it may lag) is asked of ``registered`` (the owning service's own record, see
     ``registered_district``), so a command that follows its agency's registration at once succeeds.
     """
+    district = agency_district(db, agency_id, registered)
+    if district is None:
+        raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})
+    principal.require_district(district)
+
+
+def agency_district(db: Engine, agency_id: str, registered: Callable[[str], str | None] | None) -> str | None:
+    """The district of an agency: the data center's directory first, then (an agency registered a moment
+    ago: the directory may lag) ``registered``; None: no such agency."""
     district = _district_of_agency.get(agency_id)
     if district is None:
         with reader(db).connect() as conn:
             row = agencies.agency_row(conn, agency_id)
         district = row["district"] if row is not None else (registered(agency_id) if registered else None)
         if district is None:
-            raise ValidationFailed(f"agency {agency_id} is not registered", fields={field: ["unknown agency"]})
+            return None
         if len(_district_of_agency) >= 20_000:  # bounded: start over rather than grow
             _district_of_agency.clear()
         _district_of_agency[agency_id] = district
-    principal.require_district(district)
+    return district
 
 
 def registered_district(gateway: Any) -> Callable[[str], str | None]:
@@ -412,18 +458,38 @@ def registered_district(gateway: Any) -> Callable[[str], str | None]:
     RPC: the source the directory is projected from, never behind it."""
 
     def ask(agency_id: str) -> str | None:
-        # a lookup, not the command: it must not answer from (or record under) the command's keys
-        context: dict[str, Any] = gateway.request_context
-        keys = {k: context.pop(k) for k in ("idempotency_key", "request_key") if k in context}
-        try:
-            found = call(gateway.office_space.get_agency, {"agency_id": agency_id})
-        except ServiceError as error:
-            if error.http_status == 404:
-                return None
-            raise
-        finally:
-            context.update(keys)
-        district = found.get("district") if isinstance(found, dict) else None
+        found = ask_owner(gateway, "office_space", "get_agency", {"agency_id": agency_id})
+        district = found.get("district") if found is not None else None
         return district if isinstance(district, str) else None
 
     return ask
+
+
+def ask_owner(gateway: Any, service: str, query: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A record as its owning service has it (None: it answers 404), asked over RPC without the request's
+    idempotency keys: a lookup, not the command, must not answer from (or record under) the command's keys."""
+    context: dict[str, Any] = gateway.request_context
+    keys: dict[str, Any] = {k: context.pop(k) for k in ("idempotency_key", "request_key") if k in context}
+    try:
+        found = call(getattr(getattr(gateway, service), query), payload)
+    except ServiceError as error:
+        if error.http_status == 404:
+            return None
+        raise
+    finally:
+        context.update(keys)
+    return found if isinstance(found, dict) else None
+
+
+def owner_lookup(gateway: Any) -> Lookup:
+    """How ``check_references`` finds a record: an agency in the data center's directory, else (and every
+    other kind) from its owning service's event store (``references.SOURCES``)."""
+
+    def lookup(kind: str, value: str) -> dict[str, Any] | None:
+        if kind == "agency":
+            district = agency_district(gateway.db, value, registered_district(gateway))
+            return None if district is None else {"agency_id": value, "district": district}
+        source = SOURCES[kind]
+        return ask_owner(gateway, source.service, source.query, {source.key: value})
+
+    return lookup

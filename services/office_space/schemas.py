@@ -35,6 +35,12 @@ def _text(max_length: int = 500) -> fields.String:
     return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
 
 
+class BuildingIdSchema(Schema):
+    """GetBuilding: one building by its id."""
+
+    building_id = _id()
+
+
 class RegisterAgencySchema(Schema):
     """RegisterAgency: add an agency (单位) to the master data."""
 

@@ -108,7 +108,9 @@ class OfficeSpaceService(DomainService):
         if person.on_post_at == agency.id:
             person.leave_post(agency.id, cmd["reason"], departed_on)
         buildings, rooms = self._rooms_left_behind(agency.id, cmd["person_id"], cmd["reason"], departed_on)
-        return self.save(agency, person, *buildings, answer={"rooms_still_held": rooms})
+        # the findings follow from the departure: a room the agency holds in another district's building
+        # gets its finding too, and never blocks the agency's own record (scope: the agency and the person)
+        return self.save(agency, person, answer={"rooms_still_held": rooms}, following=tuple(buildings))
 
     @command(s.TransferStaffSchema)
     def transfer_staff(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +131,8 @@ class OfficeSpaceService(DomainService):
             person.leave_post(source.id, "transferred", on)
         person.take_post(target.id, str(target.district), rank, on, from_agency_id=source.id)
         buildings, rooms = self._rooms_left_behind(source.id, cmd["person_id"], "transferred", on)
-        return self.save(source, target, person, *buildings, answer={"rooms_still_held": rooms})
+        # as for a departure: findings in another district's building follow, they never block the transfer
+        return self.save(source, target, person, answer={"rooms_still_held": rooms}, following=tuple(buildings))
 
     def _person(self, person_id: str) -> Person:
         """The person's own stream. A person posted before the stream existed has none: the read model (which
@@ -173,6 +176,18 @@ class OfficeSpaceService(DomainService):
             cmd["gross_floor_area_m2"],
         )
         return self.save(building)
+
+    @command(s.BuildingIdSchema)
+    def get_building(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Whose a building is, from its stream (not a projection that may lag): the gateway's reference check
+        (``services.gateway.references``) asks it before a command naming the building runs."""
+        building = self.store.load(Building, query["building_id"])
+        return {
+            "id": building.id,
+            "version": building.version,
+            "agency_id": building.agency_id,
+            "district": building.district,
+        }
 
     @command(s.AddRoomSchema)
     def add_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -290,14 +305,14 @@ class OfficeSpaceService(DomainService):
     @command(s.LeaseIdSchema)
     def activate_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ActivateLease: an approved lease begins."""
-        lease = self.store.load(Lease, cmd["lease_id"])
+        lease = self.load_in_scope(Lease, cmd["lease_id"])
         lease.activate(_today())
         return self.save(lease)
 
     @command(s.LeaseIdSchema)
     def end_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """EndLease: an active lease (or an unapproved one found by inspection) ends."""
-        lease = self.store.load(Lease, cmd["lease_id"])
+        lease = self.load_in_scope(Lease, cmd["lease_id"])
         lease.end(_today())
         return self.save(lease)
 

@@ -220,7 +220,7 @@ def test_service_life_approval_and_input_rules_at_the_edge(platform: Platform, c
         {"agency_id": c, "category": "furniture", "name": "x", "location": "1"}
         | {"original_value_cents": 1, "acquired_on": "2020-01-01"},
     )
-    assert status == 403  # another district's agency
+    assert status == 422  # another district's agency: as if it were not registered (no existence oracle)
 
     disposal = {"disposal_id": f"DP-{tag}", "agency_id": a, "asset_ids": [young], "method": "scrap", "reason": "损坏"}
     _ok(operator.post("/disposals", disposal), 201)

@@ -63,6 +63,13 @@ def site(platform: Platform) -> dict[str, Any]:
         "authorised_headcount": 40,
     }
     assert platform.request("POST", "/api/v1/agencies", body, admin)[0] == 201
+    building = {"building_id": f"B-{tag}", "agency_id": agency, "name": "综合楼", "address": "和平北路9号"}
+    building |= {"gross_floor_area_m2": 1800}
+    status, answer = _eventually(  # a meter is installed at a building its agency registered (issue #20)
+        lambda: platform.request("POST", "/api/v1/buildings", building, admin)[:2],
+        lambda r: r[0] != 422 or r[1]["fields"].get("agency_id") != ["unknown agency"],  # not known yet
+    )
+    assert status == 201, answer
     meter = {
         "meter_id": f"M-{tag}",
         "serial_no": f"SN-{tag}",
@@ -79,7 +86,7 @@ def site(platform: Platform) -> dict[str, Any]:
         lambda r: r[0] != 422 or r[1]["fields"].get("agency_id") != ["unknown agency"],  # not known yet
     )
     assert status == 201, answer
-    return {"admin": admin, "tag": tag, "agency": agency, "meter": meter["meter_id"]}
+    return {"admin": admin, "tag": tag, "agency": agency, "meter": meter["meter_id"], "building": f"B-{tag}"}
 
 
 def test_a_batch_is_recorded_per_meter_and_rolls_up_to_hours_with_tce_and_co2(
@@ -193,12 +200,11 @@ def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
     admin = site["admin"]
     before = _stored(platform)
     meter = {"meter_id": "BAD-1", "serial_no": "S", "agency_id": site["agency"], "district": "320402"}
-    status, body, _ = platform.request(
-        "POST", "/api/v1/meters", meter | {"building_id": "B", "initial_reading": 1}, admin
-    )
+    meter |= {"building_id": site["building"]}
+    status, body, _ = platform.request("POST", "/api/v1/meters", meter | {"initial_reading": 1}, admin)
     assert (status, body["error"]) == (422, "validation_failed")
     assert {"kind", "installed_at"} <= set(body["fields"])
-    full = meter | {"building_id": "B", "initial_reading": 1, "installed_at": _at(START), "kind": "water"}
+    full = meter | {"initial_reading": 1, "installed_at": _at(START), "kind": "water"}
     status, body, _ = platform.request("POST", "/api/v1/meters", full | {"sub_item": "hvac"}, admin)
     assert (status, body["error"]) == (422, "sub_item_not_allowed")
     status, body, _ = platform.request("POST", "/api/v1/meter-readings", {"meters": [{"meter_id": "x"}]}, admin)
@@ -206,7 +212,8 @@ def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
     status, body, _ = platform.request(
         "POST", f"/api/v1/meters/NOPE-{site['tag']}/readings", {"readings": [[1, 2]]}, admin
     )
-    assert (status, body["error"]) == (404, "unknown_meter")
+    # the gateway's reference check answers a missing meter like any missing record (another district's too)
+    assert (status, body["error"], body["message"]) == (404, "not_found", f"meter NOPE-{site['tag']} not found")
     status, body, _ = platform.request("GET", "/api/v1/energy/consumption?period=week&by=meter", token=admin)
     assert status == 422 and {"period", "from", "to"} <= set(body["fields"])
     assert _stored(platform) == before
@@ -220,15 +227,20 @@ def test_a_district_operator_acts_in_its_own_district_only(platform: Platform, s
         "kind": "water",
         "agency_id": site["agency"],
         "district": "320402",
-        "building_id": "B-2",
+        "building_id": site["building"],
         "initial_reading": 0,
         "installed_at": _at(START),
     }
+    # another district's agency and building answer exactly as missing ones (no existence oracle, issue #20)
     status, body, _ = platform.request("POST", "/api/v1/meters", meter, other)
-    assert (status, body["error"]) == (403, "not_in_scope")
+    missing = platform.request("POST", "/api/v1/meters", meter | {"agency_id": f"NOPE-{site['tag']}"}, other)[:2]
+    assert (status, body["fields"]) == (422, {"agency_id": ["unknown agency"]})
+    assert (status, body) == (missing[0], {**missing[1], "message": f"agency {site['agency']} not found"})
+    status, body, _ = platform.request("POST", "/api/v1/meters", meter | {"building_id": "B-NEVER"}, site["admin"])
+    assert (status, body["fields"]) == (422, {"building_id": ["unknown building"]})  # never registered
     batch = {"meters": [{"meter_id": site["meter"], "readings": _readings(START, 2)}]}
     status, answer, _ = platform.request("POST", "/api/v1/meter-readings", batch, other)
-    assert (status, answer["accepted"], answer["rejected_by_reason"]) == (200, 0, {"not_in_scope": 2})
+    assert (status, answer["accepted"], answer["rejected_by_reason"]) == (200, 0, {"unknown_meter": 2})
     assert platform.request("GET", f"/api/v1/meters/{site['meter']}", token=other)[0] == 404  # as if missing
     own = platform.token("district_operator", district="320402", name="tianning-energy")
     assert platform.request("POST", "/api/v1/meter-readings", batch, own)[1]["accepted"] == 2
@@ -267,7 +279,7 @@ def test_a_district_sends_reading_batches_by_its_inbound_topic_once_and_for_its_
 
     (refusal,) = _eventually(refusals, lambda found: len(found) == 1)  # the district hears which readings failed
     assert refusal["reason"] == "partly_rejected" and "6 items" in refusal["message"]
-    assert refusal["fields"][f"readings.{meter}.0"][0].startswith("not_in_scope")
+    assert refusal["fields"][f"readings.{meter}.0"][0].startswith("unknown_meter")  # as if it did not exist
 
 
 def _data_center(platform: Platform) -> Any:

@@ -110,7 +110,9 @@ def test_a_batch_sent_again_with_its_message_id_is_answered_the_same_and_recorde
     assert energy.store.last_position() == before
 
 
-def test_readings_of_a_meter_outside_the_callers_district_are_refused_one_by_one(energy: Harness) -> None:
+def test_readings_of_a_meter_outside_the_callers_district_are_refused_one_by_one_as_a_missing_meters(
+    energy: Harness,
+) -> None:
     energy.install("M-1")
     energy.install("M-2", agency="AG-2", district="320404")
     readings = five_minutes(MIDNIGHT - timedelta(days=15), 2, 1000, 1)
@@ -118,7 +120,12 @@ def test_readings_of_a_meter_outside_the_callers_district_are_refused_one_by_one
     answer = energy.service.record_readings(
         {"meters": [{"meter_id": "M-1", "readings": readings}, {"meter_id": "M-2", "readings": readings}]}
     )
-    assert (answer["accepted"], answer["rejected_by_reason"]) == (2, {"not_in_scope": 2})
+    # M-1's 2 readings accepted; M-2 (320404's) refused 2 times exactly as the never installed M-X below
+    assert (answer["accepted"], answer["rejected_by_reason"]) == (2, {"unknown_meter": 2})
+    missing = energy.service.record_readings({"meters": [{"meter_id": "M-X", "readings": readings}]})
+    as_missing = [{**r, "meter_id": "M-2", "message": "no meter M-2"} for r in missing["rejections"]]
+    assert answer["rejections"] == as_missing
+    assert answer["rejections"][0]["message"] == "no meter M-2"
 
 
 def test_gaps_and_a_counter_going_backwards_raise_anomalies_once(energy: Harness) -> None:

@@ -292,6 +292,7 @@ def mentions(answer: Any, text: str) -> bool:
 
 COVERAGE: dict[str, list[str]] = {
     "403 where the owner succeeds": [],
+    "refused as a missing reference": [],
     "404 as a missing record": [],
     "403 (owner refused for another reason)": [],
     "same refusal as the owner": [],

@@ -10,7 +10,9 @@ the OpenAPI document, so a new route is in the matrix without touching this file
   2xx: 403, or the very refusal A's own operator then gets for the same request (the record does not
   exist, the state does not allow it); where A's operator succeeds, B's refusal must be 403 — but a read of
   one record (a GET naming ids in its URL) answers B exactly as it answers a missing record (404, no
-  existence oracle). A listing B may read must not mention A's agency;
+  existence oracle), and so does a command naming A's record (the reference check's 404 or 422 ``unknown
+  <kind>``, shown equal to a missing id's by tests/security/test_references.py). A listing B may read must
+  not mention A's agency;
 - the roles the route allows pass the role check, and nothing answers 5xx.
 """
 
@@ -120,6 +122,9 @@ def test_no_district_operator_acts_on_or_reads_another_districts_records(
         missing = _missing_answer(world, spec)
         assert (status_b, body_b) == missing, f"B: {status_b} {body_b}; a missing record: {missing}"
         COVERAGE["404 as a missing record"].append(route_id(route))
+    elif _as_missing_reference(body_b):
+        # a command naming another district's record is refused as if the record did not exist (#20)
+        COVERAGE["refused as a missing reference"].append(f"{route_id(route)} (owner {status_a})")
     elif 200 <= status_a < 300:
         assert status_b == 403, f"A's operator succeeded ({status_a}); B's must be refused 403: {status_b} {body_b}"
         COVERAGE["403 where the owner succeeds"].append(route_id(route))
@@ -128,6 +133,15 @@ def test_no_district_operator_acts_on_or_reads_another_districts_records(
     else:
         assert status_b == status_a, f"B: {status_b} {body_b}; A: {status_a} {body_a}"
         COVERAGE["same refusal as the owner"].append(f"{route_id(route)} ({status_b} {body_b.get('error')})")
+
+
+def _as_missing_reference(body: Any) -> bool:
+    """The reference check's refusal (``services.gateway.references``): 404 ``<kind> <id> not found`` or 422
+    naming the field ``unknown <kind>``; tests/security/test_references.py proves it equals a missing id's."""
+    if not isinstance(body, dict):
+        return False
+    reasons = [r for rs in body.get("fields", {}).values() for r in (rs if isinstance(rs, list) else [])]
+    return body.get("error") == "not_found" or any(str(r).startswith("unknown ") for r in reasons)
 
 
 def _missing_answer(world: World, spec: RouteSpec) -> tuple[int, Any]:

@@ -30,7 +30,20 @@ def test_another_districts_record_and_a_missing_one_answer_alike() -> None:
 def test_other_answers_and_other_callers_are_left_alone() -> None:
     refused = NotInScope("outside")
     assert _as_missing(refused, "GET", ADMIN, PARAMS) is refused  # the city sees every district anyway
-    assert _as_missing(refused, "POST", OPERATOR, PARAMS) is refused  # a command is still refused 403
+    assert _as_missing(refused, "POST", OPERATOR, PARAMS) is refused  # a command's refusal naming no URL id
     assert _as_missing(refused, "GET", OPERATOR, {}) is refused  # a listing names no record
     rule = RuleViolation("no")
     assert _as_missing(rule, "GET", OPERATOR, PARAMS) is rule
+
+
+def test_a_command_on_another_districts_record_answers_as_on_a_missing_one() -> None:
+    params = {"stocktake_id": "ST-1", "finding_id": "F-2"}
+    outside = ServiceError.from_error(NotInScope("outside", details={"scope_district": "320404", "outside": ["ST-1"]}))
+    stored = ServiceError.from_error(NotFound("Stocktake ST-1 not found", details={"stream_id": "ST-1"}))
+    foreign, missing = _as_missing(outside, "POST", OPERATOR, params), _as_missing(stored, "POST", OPERATOR, params)
+    expected = {"error": "not_found", "message": "stocktake ST-1 not found", "fields": {}}
+    assert _body(foreign) == _body(missing) == expected
+    # refused for another aggregate than the URL's (a trip's vehicle of another district): left as it is
+    other = ServiceError.from_error(NotInScope("outside", details={"outside": ["V-9"]}))
+    assert _as_missing(other, "POST", OPERATOR, params) is other
+    assert _as_missing(outside, "POST", ADMIN, params) is outside

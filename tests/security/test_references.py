@@ -1,0 +1,113 @@
+"""Every reference a command names is checked, and another district's record answers as a missing one
+(issue #20). Generated: every command route × every reference ``services.gateway.references`` declares.
+
+For each scoped reference, district B's operator sends the command aimed at its own district (its agency,
+its ids) with that one id pointing at district A's record (made by the world's setup), then at an id no
+record has: both are refused, with the same status and body but for the id. The city administrator sends
+the first again: where it is not refused for that reference, A's record exists, so B's refusal came from
+the scope check, not from a missing record (those are counted and must cover every kind).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from services.gateway.references import REFERENCES, Reference
+from services.gateway.web import RouteSpec
+from tests.security.support import (
+    DISTRICT_A,
+    DISTRICT_B,
+    ROUTES,
+    World,
+    id_for,
+    operation,
+    request_for,
+    resolve,
+    value_for,
+)
+
+CASES = [
+    (spec, ref)
+    for _, spec in ROUTES
+    if spec.kind == "command"
+    for ref in REFERENCES.get((spec.service or "", spec.command or ""), ())
+    if ref.scoped
+]
+PROVEN: set[str] = set()
+"""Kinds whose foreign record was shown to exist (the city administrator passed its check)."""
+
+
+def _case_id(case: Any) -> str:
+    if isinstance(case, Reference):
+        return case.field
+    return f"{case.method} {case.url}" if isinstance(case, RouteSpec) else str(case)
+
+
+def _send(world: World, spec: RouteSpec, ref: Reference, value: str, who: str) -> tuple[int, Any]:
+    path, body = request_for(spec, DISTRICT_B, "-ref")
+    own = id_for(ref.field, DISTRICT_B)
+    if ref.field in {name for name, _ in spec.url_params}:
+        path = path.replace(own, value, 1)
+    if isinstance(body, dict):
+        body[ref.field] = value
+    status, answer, _ = world.platform.request(spec.method, path, body, world.tokens[who])
+    return status, answer
+
+
+def _refused_for(answer: Any, ref: Reference) -> bool:
+    """Whether an answer is the reference check's refusal of ``ref`` (missing or out of scope)."""
+    if not isinstance(answer, dict):
+        return False
+    return answer.get("fields", {}).get(ref.field) == [f"unknown {ref.kind}"] or (
+        answer.get("error") == "not_found" and answer.get("message", "").startswith(f"{ref.kind} ")
+    )
+
+
+@pytest.mark.parametrize(("spec", "ref"), CASES, ids=_case_id)
+def test_another_districts_record_is_refused_exactly_as_a_missing_one(
+    world: World, spec: RouteSpec, ref: Reference
+) -> None:
+    foreign = id_for(ref.field, DISTRICT_A)
+    status_b, answer_b = _send(world, spec, ref, foreign, "operator_b")
+    status_m, answer_m = _send(world, spec, ref, "NOSUCH-REF", "operator_b")
+    assert not 200 <= status_b < 300, f"B acted on A's {ref.kind} {foreign}: {status_b} {answer_b}"
+    assert not 200 <= status_m < 300, f"B acted on a missing {ref.kind}: {status_m} {answer_m}"
+    as_missing = json.loads(json.dumps(answer_m).replace("NOSUCH-REF", foreign))
+    assert (status_b, answer_b) == (status_m, as_missing), f"foreign {answer_b} vs missing {answer_m}"
+    if _refused_for(answer_b, ref) and not _refused_for(_send(world, spec, ref, foreign, "city_admin")[1], ref):
+        PROVEN.add(ref.kind)
+
+
+URL_COMMANDS = [
+    spec
+    for _, spec in ROUTES
+    if spec.kind == "command" and spec.url_params and spec.roles and "district_operator" in spec.roles
+]
+
+
+@pytest.mark.parametrize("spec", URL_COMMANDS, ids=_case_id)
+def test_a_command_on_another_districts_record_answers_exactly_as_on_a_missing_one(
+    world: World, spec: RouteSpec
+) -> None:
+    """Every command whose URL names a record, declared reference or not (the owning service's scope check):
+    B's operator on A's record and on an id no record has gets the same status and body but for the id."""
+    path, body = request_for(spec, DISTRICT_A)
+    name = spec.url_params[0][0]
+    schema = next(resolve(p)["schema"] for p in operation(spec).get("parameters", []) if resolve(p)["name"] == name)
+    real = str(value_for(name, schema, DISTRICT_A))
+    token = world.tokens["operator_b"]
+    status_b, answer_b, _ = world.platform.request(spec.method, path, body, token)
+    status_m, answer_m, _ = world.platform.request(spec.method, path.replace(real, "NOSUCH-URL", 1), body, token)
+    assert not 200 <= status_b < 300, f"B acted on A's {name} {real}: {status_b} {answer_b}"
+    as_missing = json.loads(json.dumps(answer_m).replace("NOSUCH-URL", real))
+    assert (status_b, answer_b) == (status_m, as_missing), f"A's {name}: {answer_b}; a missing one: {answer_m}"
+
+
+def test_the_foreign_records_existed_for_every_kind(world: World) -> None:
+    """Runs after the cases above (file order): A's records of each kind the setup makes were there."""
+    if not PROVEN:
+        pytest.skip("run with the cases above")
+    assert {"agency", "building", "meter", "asset"} <= PROVEN, (PROVEN, world.created.get("/api/v1/vehicles"))
