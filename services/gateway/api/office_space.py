@@ -262,7 +262,7 @@ class OfficeSpaceApi:
         principal.require_district(row["district"])
         return row
 
-    @api("GET", "/api/v1/agencies", roles=READERS, query=AgencyListSchema, scope="listing")
+    @api("GET", "/api/v1/agencies", roles=READERS, query=AgencyListSchema, scope="listing", table="items")
     def list_agencies(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Agencies of the directory (a district operator sees its own district)."""
         query = validated(AgencyListSchema, request.args.to_dict())
