@@ -28,6 +28,11 @@ def test_headers_are_chinese_by_default_with_units_and_english_on_request() -> N
     assert tabular.header("unknown_field", "zh") == "unknown_field"
 
 
+def test_no_two_fields_share_a_chinese_header() -> None:
+    # two fields of one row under the same header could not be told apart in the spreadsheet
+    assert len(set(tabular.GLOSSARY.values())) == len(tabular.GLOSSARY)
+
+
 def test_columns_follow_the_rows_first_seen_and_nested_objects_flatten() -> None:
     columns, rows = tabular.table(ANSWER, "items")
     assert columns == ["agency_id", "office_area_m2", "cost_fen", "over", "tags", "figures.energy_tce"]
@@ -58,5 +63,5 @@ def test_xlsx_parses_back_to_the_same_cells_and_never_makes_a_formula() -> None:
     sheet = load_workbook(io.BytesIO(data)).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
-    assert values == [("名称", "面积 (m²)", "数量"), ("=HYPERLINK(1)", 12.75, 3)]
+    assert values == [("名称", "面积 (m²)", "个数"), ("=HYPERLINK(1)", 12.75, 3)]
     assert sheet["A2"].data_type == "s"  # text, not a formula Excel would run
