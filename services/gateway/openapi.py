@@ -188,6 +188,14 @@ def _components() -> dict[str, Any]:
                 "description": "Language of a CSV/XLSX answer's column headers (units in brackets): `zh` or `en`.",
                 "schema": {"type": "string", "enum": ["zh", "en"], "default": "zh"},
             },
+            "ExportTable": {
+                "name": "table",
+                "in": "query",
+                "required": False,
+                "description": "Which table of a report with several (`x-tables`) a CSV answer holds (the first "
+                "by default; `summary`: its other figures). An XLSX answer has one sheet each.",
+                "schema": {"type": "string"},
+            },
             "IdempotencyKey": {
                 "name": "Idempotency-Key",
                 "in": "header",
@@ -365,6 +373,9 @@ def _operation(builder: _Builder, attr: str, spec: RouteSpec, tag: str) -> dict[
             {"$ref": "#/components/parameters/ExportFormat"},
             {"$ref": "#/components/parameters/ExportLanguage"},
         ]
+        if "," in spec.table:
+            parameters.append({"$ref": "#/components/parameters/ExportTable"})
+            operation["x-tables"] = spec.table.split(",")
         lines.append(EXPORT_TEXT)
     parameters.append({"$ref": "#/components/parameters/CorrelationId"})
     if spec.roles is not None and spec.method != "GET":

@@ -38,7 +38,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA_TYPES = {"csv": CSV, "xlsx": XLSX}
 """``?format=`` value → media type of the answer (``json`` is the default and the JSON answer)."""
 
-EXPORT_PARAMETERS = ("format", "lang")
+EXPORT_PARAMETERS = ("format", "lang", "table")
 """Query parameters of the export itself, taken off the query before the route validates it."""
 
 UNITS: tuple[tuple[str, str, str], ...] = (
@@ -264,13 +264,15 @@ def _csv_lines(columns: list[str], rows: list[dict[str, Any]], lang: str) -> Ite
         yield line([cell_text(row.get(c)) for c in columns])
 
 
-def xlsx_bytes(columns: list[str], rows: list[dict[str, Any]], lang: str, title: str) -> bytes:
-    """The rows as one XLSX sheet (openpyxl, write-only): a header row, then the cells, numbers as numbers."""
+def xlsx_bytes(sheets: list[tuple[str, list[str], list[dict[str, Any]]]], lang: str) -> bytes:
+    """(title, columns, rows) of each sheet as one XLSX workbook (openpyxl, write-only): a header row, then
+    the cells, numbers as numbers."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=title[:31] or "export")
-    sheet.append([header(c, lang) for c in columns])
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, row.get(c)) for c in columns])
+    for title, columns, rows in sheets:
+        sheet = book.create_sheet(title=title[:31] or "export")
+        sheet.append([header(c, lang) for c in columns])
+        for row in rows:
+            sheet.append([_xlsx_cell(sheet, row.get(c)) for c in columns])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -287,13 +289,46 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     return value
 
 
-def export(body: Any, table_key: str, fmt: str, lang: str, name: str) -> Response:
-    """The answer ``body`` of route ``name`` as a CSV (streamed) or XLSX download."""
-    columns, rows = table(body, table_key)
+SUMMARY = "summary"
+"""The pseudo-table of a report with several lists: its other figures, as one row."""
+
+
+def table_names(declared: str, body: Any) -> list[str]:
+    """The tables of an answer: the declared list names (``a,b``), and ``summary`` when the route declares
+    several and the answer has figures besides them."""
+    names = declared.split(",")
+    others = isinstance(body, dict) and any(k not in names and not isinstance(v, list) for k, v in body.items())
+    if len(names) > 1 and others:
+        names.append(SUMMARY)
+    return names
+
+
+def table_of(body: Any, declared: str, name: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """(columns, flat rows) of the table ``name`` of an answer whose route declares ``declared``."""
+    if name == SUMMARY:
+        lists = declared.split(",")
+        return table({k: v for k, v in body.items() if k not in lists and not isinstance(v, list)}, SUMMARY)
+    return table(body, name)
+
+
+def export(body: Any, declared: str, fmt: str, lang: str, name: str, chosen: str | None = None) -> Response:
+    """The answer ``body`` of route ``name`` as a CSV (streamed) or XLSX download.
+
+    A route declaring several lists (``a,b``: a report of several tables) gives one XLSX sheet each (and a
+    ``summary`` sheet of its other figures); its CSV is one of them, ``chosen`` by ``?table=`` (the first by
+    default)."""
+    names = table_names(declared, body)
     disposition = f'attachment; filename="{name}.{fmt}"'
     if fmt == "csv":
+        if chosen is not None and chosen not in names:
+            raise BadRequest(f"no table {chosen[:40]!r}", fields={"table": [f"one of {', '.join(names)}"]})
+        columns, rows = table_of(body, declared, chosen or names[0])
         response = Response(_csv_lines(columns, rows, lang), content_type=f"{CSV}; charset=utf-8")
     else:
-        response = Response(xlsx_bytes(columns, rows, lang, name), content_type=XLSX)
+        titles = [name] if len(names) == 1 else names
+        sheets = [
+            (title, *table_of(body, declared, table_name)) for title, table_name in zip(titles, names, strict=True)
+        ]
+        response = Response(xlsx_bytes(sheets, lang), content_type=XLSX)
     response.headers["Content-Disposition"] = disposition
     return response

@@ -298,11 +298,12 @@ def api(
                     export = None
                     if table is not None:
                         export = (tabular.requested_format(request), tabular.requested_language(request))
+                        chosen = request.args.get("table")
                         tabular.without_export_parameters(request)
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)
                     if export is not None and export[0] != "json" and not isinstance(body, Response):
-                        response = tabular.export(body, table, export[0], export[1], spec.name)
+                        response = tabular.export(body, table, export[0], export[1], spec.name, chosen)
                     else:
                         response = body if isinstance(body, Response) else json_response(body, status)
                 except Exception as exc:  # the one place errors become HTTP answers

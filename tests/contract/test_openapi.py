@@ -115,6 +115,7 @@ def test_the_error_body_and_the_security_scheme_are_documented() -> None:
         "Idempotency-Key",
         "format",
         "lang",
+        "table",
     }
 
 

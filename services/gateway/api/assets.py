@@ -89,7 +89,14 @@ class AssetsApi:
         "POST", "/api/v1/assets/<asset_id>/repairs", AS, "record_repair", s.RecordRepairSchema, WRITERS, None, 201
     )
     list_assets = query_route("/api/v1/assets", AS, "list_assets", s.ListAssetsSchema, READERS)
-    assets_report = query_route("/api/v1/assets/report", AS, "assets_report", s.AssetsReportSchema, READERS)
+    assets_report = query_route(
+        "/api/v1/assets/report",
+        AS,
+        "assets_report",
+        s.AssetsReportSchema,
+        READERS,
+        table="overdue_loans,open_findings,deliveries_not_entered",
+    )
 
     @api("GET", "/api/v1/assets/service-life-table", roles=READERS, table="categories")
     def get_service_life_table(self, request: Request, principal: Principal) -> dict[str, Any]:

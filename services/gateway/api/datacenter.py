@@ -112,7 +112,7 @@ class DataCenterApi:
         roles=READERS,
         query=DataCenterQuerySchema,
         scope="listing",
-        table="items",
+        table="items,criteria",
     )
     def scorecard(self, request: Request, principal: Principal) -> dict[str, Any]:
         """The conservation-oriented agency scorecard (节约型机关): its criteria, each agency's result, coverage."""

@@ -243,7 +243,14 @@ class OfficeSpaceApi:
         201,
     )
 
-    space_report = query_route("/api/v1/office-space/report", OS, "space_report", s.SpaceQuerySchema, READERS)
+    space_report = query_route(
+        "/api/v1/office-space/report",
+        OS,
+        "space_report",
+        s.SpaceQuerySchema,
+        READERS,
+        table="figures,over_standard,idle_rooms,findings",
+    )
     property_performance = query_route(
         "/api/v1/operating-properties/<property_id>/performance",
         OS,
