@@ -1,4 +1,5 @@
-"""Every listing and report route answers CSV and XLSX with the same figures as its JSON (issue 23).
+"""Every listing and report route answers CSV and XLSX with the same figures as its JSON, and a trip's track
+answers GeoJSON (issue 23).
 
 The demo city fills a running platform; then every route declared with a table (``RouteSpec.table``) is
 asked for JSON, CSV and XLSX, and each JSON row's every plain value is found, unchanged, in its column of
@@ -19,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import geojson
 import pytest
 from openpyxl import load_workbook
 
@@ -170,6 +172,19 @@ def test_every_table_route_exports_csv_and_xlsx_equal_to_its_json(platform: Plat
     assert skipped == {"/api/v1/operating-properties/<property_id>/performance"}
     for listing in ("/api/v1/agencies", "/api/v1/vehicles", "/api/v1/meters", "/api/v1/datacenter/agencies"):
         assert exported[listing] > 0, listing
+
+    # a trip's GPS track as GeoJSON, valid by the geojson package, every recorded point on the line
+    status, trips, _ = platform.request("GET", "/api/v1/trips?limit=500", token=token)
+    tracked = [trip for trip in trips["items"] if trip.get("gps_points")]
+    assert status == 200 and tracked, "the demo city records GPS for its trips"
+    trip = tracked[0]
+    status, raw, kind = _get(platform, f"/api/v1/trips/{trip['trip_id']}/track", token)
+    assert status == 200 and kind.startswith("application/geo+json"), raw[:300]
+    feature = geojson.loads(raw.decode())
+    assert feature.is_valid, feature.errors()
+    coordinates = feature["geometry"]["coordinates"]
+    assert feature["properties"]["points"] == trip["gps_points"] == len(coordinates) > 1
+    assert all(-180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in coordinates)
 
     # English headers on request, units in them
     _, raw_en, _ = _get(platform, "/api/v1/datacenter/agencies?format=csv&lang=en", token)
