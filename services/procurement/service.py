@@ -323,12 +323,23 @@ class ProcurementService(DomainService):
     def ocds_release_package(self, query: dict[str, Any]) -> dict[str, Any]:
         """Every tender (of ``district``, or the one ``tender_id``) as an OCDS 1.1 release package: one release
         each, with the contracts signed from its lots (ids ``<tender_id>.<request_id>``) and their deliveries."""
+        now = utc_now().isoformat(timespec="seconds")
+        uri = f"urn:ocds:{settings().ocds_ocid_prefix}:release-package"
+        return ocds.release_package(self._ocds_releases(query, now), uri, now)
+
+    @command(s.OcdsQuerySchema)
+    def ocds_record_package(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The same tenders as an OCDS 1.1 record package: one record each, its release as compiled release."""
+        now = utc_now().isoformat(timespec="seconds")
+        uri = f"urn:ocds:{settings().ocds_ocid_prefix}:record-package"
+        return ocds.record_package(self._ocds_releases(query, now), uri, now)
+
+    def _ocds_releases(self, query: dict[str, Any], now: str) -> list[dict[str, Any]]:
         with self.read_models.engine.connect() as conn:
             chosen = views.tenders.c.tender_id == query["tender_id"] if query.get("tender_id") else sa.true()
             in_district = views.tenders.c.district == query["district"] if query.get("district") else sa.true()
             statement = sa.select(views.tenders.c.tender_id).where(chosen, in_district).order_by("tender_id")
             ids = [row.tender_id for row in conn.execute(statement)]
-        now = utc_now().isoformat(timespec="seconds")
         releases = []
         for tender_id, tender in self.store.find_many(Tender, ids).items():
             contract_ids = [f"{tender.id}.{lot['request_id']}" for lot in tender.lots]
@@ -336,7 +347,7 @@ class ProcurementService(DomainService):
             contracts = [{"id": c.id, **c.snapshot_state()} for c in signed.values()]
             state = {"id": tender_id, **tender.snapshot_state()}
             releases.append(ocds.tender_release(settings().ocds_ocid_prefix, state, contracts, now))
-        return ocds.release_package(releases, f"urn:ocds:{settings().ocds_ocid_prefix}:release-package", now)
+        return releases
 
     @command(s.GetContractSchema)
     def get_contract(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -46,3 +46,6 @@ def test_an_awarded_tender_its_contract_and_delivery_publish_as_a_valid_release(
     assert signed["id"] == contract and signed["implementation"]["milestones"][0]["id"] == "D-1"
     assert {p["id"]: p["roles"] for p in release["parties"]}["S-2"] == ["tenderer", "supplier"]
     assert procurement.service.ocds_release_package({"district": "320405"})["releases"] == []
+    records = procurement.service.ocds_record_package({"tender_id": tender})
+    assert _errors(records, "record") == []
+    assert [r["ocid"] for r in records["records"]] == [release["ocid"]]

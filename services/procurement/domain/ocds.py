@@ -136,3 +136,19 @@ def release_package(releases: Sequence[dict[str, Any]], uri: str, published: str
         "publisher": {"name": "Government Offices Administration"},
         "releases": list(releases),
     }
+
+
+def record_package(releases: Sequence[dict[str, Any]], uri: str, published: str) -> dict[str, Any]:
+    """A record package of ``releases`` (OCDS 1.1 record-package schema): one record per contracting process.
+
+    Each release already holds its tender's whole current state, so the process's compiled release is that
+    release, and the record embeds it as its one release (no release history is kept)."""
+    return {
+        "uri": uri,
+        "version": OCDS_VERSION,
+        "publishedDate": published,
+        "publisher": {"name": "Government Offices Administration"},
+        "records": [
+            {"ocid": release["ocid"], "releases": [release], "compiledRelease": release} for release in releases
+        ],
+    }

@@ -15,16 +15,17 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from services.procurement.domain.ocds import release_package, tender_release
+from services.procurement.domain.ocds import record_package, release_package, tender_release
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "contracts" / "ocds" / "1__1__5"
 RELEASE_URL = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
 
 
-def _errors(package: dict[str, Any]) -> list[str]:
+def _errors(package: dict[str, Any], kind: str = "release") -> list[str]:
+    """Every error of a release (or, ``kind="record"``, record) package against the vendored OCDS schema."""
     release = json.loads((SCHEMAS / "release-schema.json").read_text(encoding="utf-8"))
     registry = Registry().with_resource(RELEASE_URL, Resource.from_contents(release, default_specification=DRAFT4))
-    schema = json.loads((SCHEMAS / "release-package-schema.json").read_text(encoding="utf-8"))
+    schema = json.loads((SCHEMAS / f"{kind}-package-schema.json").read_text(encoding="utf-8"))
     validator = Draft4Validator(schema, registry=registry, format_checker=FormatChecker())
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(package)]
 
@@ -78,3 +79,13 @@ def test_the_schema_check_catches_a_broken_release() -> None:
     package = release_package([release], "https://example.gov.cn/ocds/TD-1.json", "2026-03-21T00:00:00+00:00")
     errors = _errors(package)
     assert any("'ocid' is a required property" in e for e in errors), errors
+
+
+def test_the_compiled_record_of_a_tender_is_its_release_and_valid() -> None:
+    release = tender_release("ocds-abc123", TENDER, [CONTRACT], "2026-03-20T03:00:00+00:00")
+    package = record_package([release], "https://example.gov.cn/ocds/records.json", "2026-03-21T00:00:00+00:00")
+    assert _errors(package, "record") == []
+    (record,) = package["records"]
+    assert record["ocid"] == "ocds-abc123-TD-1" and record["compiledRelease"] == release
+    broken = {**package, "records": [{"releases": [release]}]}  # a record without its ocid
+    assert any("'ocid' is a required property" in e for e in _errors(broken, "record"))
