@@ -6,7 +6,8 @@ The message value stays the platform's envelope JSON (the event's ``data``), so 
 read the value and the platform's own headers, see nothing change.
 
 The attributes are mapped from the envelope in this one function, applied where the relay produces
-(``services.common.relay``):
+(``services.common.relay``), and again where a dead letter is replayed to its topic
+(``services.common.dlq``, which rebuilds a message's headers from its value):
 
 - ``ce_id`` — ``event_id`` (unique across the platform, so ``source`` + ``id`` is unique too);
 - ``ce_source`` — ``/<domain>/<stream_type>``, the service and the kind of record that emitted it;
@@ -25,6 +26,16 @@ from typing import Any
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "cn.gov.offices"
+
+
+ENVELOPE_KEYS = ("event_id", "domain", "stream_type", "event_type", "schema_version", "occurred_at", "stream_id")
+"""The envelope fields the attributes are mapped from."""
+
+
+def cloudevent_headers_of(value: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """The CloudEvents headers of a message value that is an envelope; none for anything else (a message
+    replayed from a dead-letter topic may be a poison message that is no envelope at all)."""
+    return cloudevent_headers(value) if all(value.get(k) is not None for k in ENVELOPE_KEYS) else []
 
 
 def cloudevent_headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
