@@ -28,6 +28,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from services.common.broker import HEADER_KEYS, header, make_consumer, make_producer
+from services.common.cloud_events import cloudevent_headers_of
 from services.common.log import configure_logging, get_logger
 from services.common.settings import settings
 
@@ -170,6 +171,7 @@ def replay(
 def _message(dlq_topic: str, letter: DeadLetterRecord) -> dict[str, Any]:
     data = _json_object(letter.value)
     headers = [(k, str(data[k]).encode()) for k in HEADER_KEYS if data.get(k) is not None]
+    headers += cloudevent_headers_of(data)  # CloudEvents 1.0 binary mode, as the relay sent it
     headers.append(("dlq_replayed_from", f"{dlq_topic}:{letter.partition}:{letter.offset}".encode()))
     return {"key": letter.key, "value": letter.value, "headers": headers}
 

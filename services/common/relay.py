@@ -33,6 +33,7 @@ from datetime import datetime
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.common.broker import ensure_topics, make_consumer, make_producer, stored_message
+from services.common.cloud_events import cloudevent_headers
 from services.common.events import utc_now
 from services.common.health import HealthChecks, serve_ops_http
 from services.common.log import configure_logging, get_logger
@@ -77,6 +78,7 @@ class OutboxRelay:
         futures = []
         for row in rows:
             key, value, headers = stored_message(row)
+            headers += cloudevent_headers(row)  # CloudEvents 1.0 binary mode (services.common.cloud_events)
             futures.append(self.producer.send(self.topic, key=key, value=value, headers=headers))
         self.producer.flush()
         firsts: dict[int, int] = {}

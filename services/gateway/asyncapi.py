@@ -19,6 +19,7 @@ import yaml
 
 from services.common import contracts
 from services.common.broker import HEADER_KEYS
+from services.common.cloud_events import cloudevent_header_schema
 from services.common.settings import SERVICES, topic_for
 
 TITLE = "Municipal Government Offices Affairs platform — event interface"
@@ -52,7 +53,14 @@ def _event_message(domain: str, event_type: str, version: int, path: Path) -> di
         "contentType": "application/json",
         "headers": {
             "type": "object",
-            "properties": {key: {"type": "string"} for key in HEADER_KEYS},
+            "description": "The platform's own headers and the CloudEvents 1.0 binary-mode attributes "
+            "(services.common.cloud_events): any CloudEvents SDK reads the message as a CloudEvent whose data "
+            "is the envelope.",
+            "properties": {
+                **{key: {"type": "string"} for key in HEADER_KEYS},
+                **cloudevent_header_schema(domain, event_type, version),
+            },
+            "required": ["ce_id", "ce_source", "ce_type", "ce_specversion", "ce_time", "ce_subject"],
         },
         "payload": envelope,
         "examples": [{"name": f"{event_type}-v{version}", "payload": example}],

@@ -27,6 +27,7 @@ from marshmallow import Schema
 from werkzeug.wrappers import Request
 
 from services.common.validators import IDENTIFIER, periods_of
+from services.gateway import tabular
 from services.gateway.auth import ROLES
 from services.gateway.web import MAX_BODY_BYTES, RouteSpec, api, route_specs
 
@@ -129,6 +130,12 @@ retries safe: the first answer is recorded with the events and a repeat gets it 
 """
 
 
+EXPORT_TEXT = (
+    "**Exports:** `?format=csv` or `?format=xlsx` (or `Accept`) gives the same figures as a spreadsheet, "
+    "Chinese column headers with units (`?lang=en` for English); see docs/formats.md."
+)
+
+
 def _error_response(status: int) -> dict[str, Any]:
     _, description, code, message = ERRORS[status]
     return {
@@ -166,6 +173,29 @@ def _components() -> dict[str, Any]:
                 "required": False,
                 "description": "Correlation id recorded in the events and every log line; a malformed one is replaced.",
                 "schema": {"type": "string", "pattern": CORRELATION_PATTERN},
+            },
+            "ExportFormat": {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "description": "The answer as `json` (default), `csv` (streamed, UTF-8 with BOM) or `xlsx`; "
+                "`Accept: text/csv` or the XLSX media type asks the same. Rows are the listing's items.",
+                "schema": {"type": "string", "enum": ["json", "csv", "xlsx"], "default": "json"},
+            },
+            "ExportLanguage": {
+                "name": "lang",
+                "in": "query",
+                "required": False,
+                "description": "Language of a CSV/XLSX answer's column headers (units in brackets): `zh` or `en`.",
+                "schema": {"type": "string", "enum": ["zh", "en"], "default": "zh"},
+            },
+            "ExportTable": {
+                "name": "table",
+                "in": "query",
+                "required": False,
+                "description": "Which table of a report with several (`x-tables`) a CSV answer holds (the first "
+                "by default; `summary`: its other figures). An XLSX answer has one sheet each.",
+                "schema": {"type": "string"},
             },
             "IdempotencyKey": {
                 "name": "Idempotency-Key",
@@ -339,6 +369,15 @@ def _operation(builder: _Builder, attr: str, spec: RouteSpec, tag: str) -> dict[
     parameters: list[dict[str, Any]] = [_path_parameter(n, c, known) for n, c in spec.url_params]
     if spec.query is not None:
         parameters += builder.query_parameters(spec.query, url_fields)
+    if spec.table is not None:
+        parameters += [
+            {"$ref": "#/components/parameters/ExportFormat"},
+            {"$ref": "#/components/parameters/ExportLanguage"},
+        ]
+        if "," in spec.table:
+            parameters.append({"$ref": "#/components/parameters/ExportTable"})
+            operation["x-tables"] = spec.table.split(",")
+        lines.append(EXPORT_TEXT)
     parameters.append({"$ref": "#/components/parameters/CorrelationId"})
     if spec.roles is not None and spec.method != "GET":
         parameters.append({"$ref": "#/components/parameters/IdempotencyKey"})
@@ -360,6 +399,9 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
     if spec.content_type == "application/json":
         answer = {"$ref": "#/components/schemas/CommandAnswer"} if spec.kind == "command" else {}
         content: dict[str, Any] = {"application/json": {"schema": answer}}
+        if spec.table is not None:
+            content[tabular.CSV] = {"schema": {"type": "string"}}
+            content[tabular.XLSX] = {"schema": {"type": "string", "contentMediaType": tabular.XLSX}}
     else:
         content = {spec.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {

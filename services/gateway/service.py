@@ -96,7 +96,7 @@ class GatewayService(
         body, content_type = render_metrics()
         return Response(body, content_type=content_type)
 
-    @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema)
+    @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema, table="items")
     def audit(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Who did what: the latest events every service recorded for one actor (``?actor=role:name`` or
         ``district:<code>``), newest first, without their payloads."""

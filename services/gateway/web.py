@@ -41,6 +41,7 @@ from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import ServiceError, json_response
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
+from services.gateway import tabular
 from services.gateway.auth import Principal, authenticate
 from services.gateway.references import SOURCES, Lookup, check_references, references_of
 from services.gateway.views import agencies, prepare_database
@@ -205,7 +206,8 @@ class RouteSpec:
     with (URL parameters are merged into them); ``status`` is the success status; ``scope`` what a
     district operator's district is checked against (``agency_id``/``district`` in the input at the
     gateway, ``service`` by the owning service on the aggregates it changes, None: not district-bound);
-    ``max_body_bytes`` the largest body the route reads (None: it reads none).
+    ``max_body_bytes`` the largest body the route reads (None: it reads none); ``table`` the list of the
+    answer that is its rows as CSV/XLSX (``services.gateway.tabular``; None: JSON only).
     """
 
     method: str
@@ -223,6 +225,7 @@ class RouteSpec:
     max_body_bytes: int | None = None
     content_type: str = "application/json"
     documented: bool = True
+    table: str | None = None
 
     @property
     def url_params(self) -> list[tuple[str, str]]:
@@ -267,6 +270,7 @@ def api(
     scope: str | None = None,
     max_body_bytes: int | None = None,
     content_type: str = "application/json",
+    table: str | None = None,
     _kind: str = "api",
     _service: str | None = None,
     _command: str | None = None,
@@ -278,6 +282,8 @@ def api(
     ``body``/``query`` the schema it validates its JSON body or query string with, ``status`` its success
     status, ``scope`` what a district operator's district is checked against, ``max_body_bytes`` the
     body limit it applies (``body`` given: the gateway's 1 MiB), ``content_type`` of a success answer.
+    ``table`` makes the route a listing or report that also answers as CSV or XLSX (``?format=``/``Accept``,
+    ``?lang=``): the answer's list of that name is the rows (``services.gateway.tabular``).
     They are recorded in ``ROUTE_REGISTRY`` and on the handler (``route_spec``) for the OpenAPI document
     (``services.gateway.openapi``) and the security tests.
     """
@@ -298,6 +304,7 @@ def api(
             scope=scope,
             max_body_bytes=max_body_bytes if max_body_bytes is not None else (MAX_BODY_BYTES if body else None),
             content_type=content_type,
+            table=table,
         )
         ROUTE_REGISTRY[(spec.method, url)] = spec
 
@@ -320,9 +327,17 @@ def api(
                             scope_district=principal.visible_district(),
                         )
                     check_decoded({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
+                    export = None
+                    if table is not None:
+                        export = (tabular.requested_format(request), tabular.requested_language(request))
+                        chosen = request.args.get("table")
+                        tabular.without_export_parameters(request)
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)
-                    response = body if isinstance(body, Response) else json_response(body, status)
+                    if export is not None and export[0] != "json" and not isinstance(body, Response):
+                        response = tabular.export(body, table, export[0], export[1], spec.name, chosen)
+                    else:
+                        response = body if isinstance(body, Response) else json_response(body, status)
                 except Exception as exc:  # the one place errors become HTTP answers
                     response = _error_response(_as_missing(exc, method, principal, params))
             response.headers["X-Correlation-ID"] = correlation_id
@@ -393,8 +408,13 @@ def command_route(
     )(handler)
 
 
-def query_route(url: str, service: str, query: str, schema: type[Schema], roles: frozenset[str]) -> Any:
-    """A GET route answering from the owning service's read models; a district operator sees its district."""
+def query_route(
+    url: str, service: str, query: str, schema: type[Schema], roles: frozenset[str], table: str | None = "items"
+) -> Any:
+    """A GET route answering from the owning service's read models; a district operator sees its district.
+
+    Every such route is a listing or report, so it also answers as CSV/XLSX, its rows the answer's list
+    ``table`` (``items`` unless said otherwise; an answer without it is one row)."""
 
     def handler(self: Any, request: Request, principal: Principal, **params: str) -> Any:
         args = {**request.args.to_dict(), **params}
@@ -408,9 +428,9 @@ def query_route(url: str, service: str, query: str, schema: type[Schema], roles:
 
     handler.__name__ = query
     handler.__doc__ = (schema.__doc__ or query).strip()
-    return api("GET", url, roles, query=schema, scope="listing", _kind="query", _service=service, _command=query)(
-        handler
-    )
+    return api(
+        "GET", url, roles, query=schema, scope="listing", table=table, _kind="query", _service=service, _command=query
+    )(handler)
 
 
 _district_of_agency: dict[str, str] = {}

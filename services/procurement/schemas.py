@@ -203,6 +203,13 @@ class SignContractSchema(Schema):
             )
 
 
+class OcdsQuerySchema(Schema):
+    """Tenders as an OCDS 1.1 release package: every tender, a district's, or one."""
+
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    tender_id = _id(required=False)
+
+
 class GetContractSchema(Schema):
     """GetContract: one contract with its deliveries and their inspections."""
 

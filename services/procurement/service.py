@@ -19,6 +19,8 @@ import uuid
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
+
 from services.common.agencies import AGENCY_WAIT_SECONDS, known_agency
 from services.common.events import Event, china_today, utc_now
 from services.common.facts import require_right_to_backdate
@@ -36,6 +38,7 @@ from services.procurement.domain import (
     PurchaseAuthorisation,
     PurchaseRequest,
     Tender,
+    ocds,
 )
 
 
@@ -321,6 +324,36 @@ class ProcurementService(DomainService):
         """One tender from its stream: lots, bids with their evaluation and flags, the winner."""
         tender = self.store.load(Tender, str(query.get("tender_id")))
         return {"id": tender.id, "version": tender.version, **tender.snapshot_state()}
+
+    @command(s.OcdsQuerySchema)
+    def ocds_release_package(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Every tender (of ``district``, or the one ``tender_id``) as an OCDS 1.1 release package: one release
+        each, with the contracts signed from its lots (ids ``<tender_id>.<request_id>``) and their deliveries."""
+        now = utc_now().isoformat(timespec="seconds")
+        uri = f"urn:ocds:{settings().ocds_ocid_prefix}:release-package"
+        return ocds.release_package(self._ocds_releases(query, now), uri, now)
+
+    @command(s.OcdsQuerySchema)
+    def ocds_record_package(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The same tenders as an OCDS 1.1 record package: one record each, its release as compiled release."""
+        now = utc_now().isoformat(timespec="seconds")
+        uri = f"urn:ocds:{settings().ocds_ocid_prefix}:record-package"
+        return ocds.record_package(self._ocds_releases(query, now), uri, now)
+
+    def _ocds_releases(self, query: dict[str, Any], now: str) -> list[dict[str, Any]]:
+        with self.read_models.engine.connect() as conn:
+            chosen = views.tenders.c.tender_id == query["tender_id"] if query.get("tender_id") else sa.true()
+            in_district = views.tenders.c.district == query["district"] if query.get("district") else sa.true()
+            statement = sa.select(views.tenders.c.tender_id).where(chosen, in_district).order_by("tender_id")
+            ids = [row.tender_id for row in conn.execute(statement)]
+        releases = []
+        for tender_id, tender in self.store.find_many(Tender, ids).items():
+            contract_ids = [f"{tender.id}.{lot['request_id']}" for lot in tender.lots]
+            signed = self.store.find_many(ProcurementContract, contract_ids)
+            contracts = [{"id": c.id, **c.snapshot_state()} for c in signed.values()]
+            state = {"id": tender_id, **tender.snapshot_state()}
+            releases.append(ocds.tender_release(settings().ocds_ocid_prefix, state, contracts, now))
+        return releases
 
     @command(s.GetContractSchema)
     def get_contract(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from services.vehicles.domain import (
     new_energy_shares,
     repair_outliers,
 )
+from services.vehicles.domain.track import track_feature
 
 GPS_CHECK_SECONDS = 3600
 """How often finished trips are checked for a missing GPS track."""
@@ -455,6 +456,17 @@ class VehiclesService(DomainService):
         """The current state of one trip, from its stream."""
         trip = self.store.load(Trip, query["trip_id"])
         return {"id": trip.id, "version": trip.version, **trip.snapshot_state()}
+
+    @command(s.TripIdSchema)
+    def trip_track(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The trip's GPS track as a GeoJSON Feature (WGS-84, RFC 7946), from the batches in its stream."""
+        trip = self.store.load(Trip, query["trip_id"])
+        batches = [
+            env.event().points  # type: ignore[attr-defined]
+            for env in self.store.stream_envelopes(Trip.stream_type, trip.id)
+            if env.event_type == "GpsPointsRecorded"
+        ]
+        return track_feature({"trip_id": trip.id, **trip.snapshot_state()}, batches)
 
     @command(s.FleetQuerySchema)
     def fleet(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -110,7 +110,13 @@ def test_the_error_body_and_the_security_scheme_are_documented() -> None:
     for status, (name, *_) in openapi.ERRORS.items():
         content = components["responses"][name]["content"]["application/json"]
         assert content["schema"] == {"$ref": "#/components/schemas/Error"}, status
-    assert {p["name"] for p in components["parameters"].values()} == {"X-Correlation-ID", "Idempotency-Key"}
+    assert {p["name"] for p in components["parameters"].values()} == {
+        "X-Correlation-ID",
+        "Idempotency-Key",
+        "format",
+        "lang",
+        "table",
+    }
 
 
 def test_the_committed_yaml_equals_the_generated_one() -> None:

@@ -89,14 +89,21 @@ class AssetsApi:
         "POST", "/api/v1/assets/<asset_id>/repairs", AS, "record_repair", s.RecordRepairSchema, WRITERS, None, 201
     )
     list_assets = query_route("/api/v1/assets", AS, "list_assets", s.ListAssetsSchema, READERS)
-    assets_report = query_route("/api/v1/assets/report", AS, "assets_report", s.AssetsReportSchema, READERS)
+    assets_report = query_route(
+        "/api/v1/assets/report",
+        AS,
+        "assets_report",
+        s.AssetsReportSchema,
+        READERS,
+        table="overdue_loans,open_findings,deliveries_not_entered",
+    )
 
-    @api("GET", "/api/v1/assets/service-life-table", roles=READERS)
+    @api("GET", "/api/v1/assets/service-life-table", roles=READERS, table="categories")
     def get_service_life_table(self, request: Request, principal: Principal) -> dict[str, Any]:
         """The minimum service life per asset category in force (最低使用年限)."""
         return dict(call(self.assets.get_service_life_table, {}))
 
-    @api("GET", "/api/v1/assets/depreciation-life-table", roles=READERS)
+    @api("GET", "/api/v1/assets/depreciation-life-table", roles=READERS, table="categories")
     def get_depreciation_life_table(self, request: Request, principal: Principal) -> dict[str, Any]:
         """The depreciation life per asset category in force (折旧年限), a table apart from the service lives."""
         return dict(call(self.assets.get_depreciation_life_table, {}))
@@ -137,7 +144,7 @@ class AssetsApi:
     )
     list_loans = query_route("/api/v1/warehouse/loans", AS, "list_loans", s.ListLoansSchema, READERS)
 
-    @api("GET", "/api/v1/warehouse/idle-stock", roles=READERS, query=s.IdleStockSchema)
+    @api("GET", "/api/v1/warehouse/idle-stock", roles=READERS, query=s.IdleStockSchema, table="items")
     def idle_stock(self, request: Request, principal: Principal) -> dict[str, Any]:
         """The warehouse's idle assets (city-wide; a district operator sees its own district's, the stock its
         requests are met from), best condition first."""
@@ -249,7 +256,7 @@ class AssetsApi:
         None,
     )
 
-    @api("GET", "/api/v1/stock", roles=READERS, query=s.StockLevelsSchema)
+    @api("GET", "/api/v1/stock", roles=READERS, query=s.StockLevelsSchema, table="items")
     def stock_levels(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Warehouse stock per item and site (the city's central warehouse and outlying points)."""
         args = request.args.to_dict()

@@ -51,7 +51,7 @@ class DataCenterApi:
         """The dashboard (Chinese first, English available); it asks for a token and reads the API."""
         return Response(DASHBOARD.read_bytes(), content_type="text/html; charset=utf-8")
 
-    @api("GET", "/api/v1/datacenter/city", roles=READERS, query=YearQuerySchema)
+    @api("GET", "/api/v1/datacenter/city", roles=READERS, query=YearQuerySchema, table="districts")
     def city(self, request: Request, principal: Principal) -> dict[str, Any]:
         """City-wide figures against the targets, every district's, and conservation-agency coverage."""
         scope = self._scope(validated(YearQuerySchema, request.args.to_dict()))
@@ -59,7 +59,9 @@ class DataCenterApi:
             figures = dc.city(conn, scope, self._scorecard())
         return self._answer(figures)
 
-    @api("GET", "/api/v1/datacenter/agencies", roles=READERS, query=DataCenterQuerySchema, scope="listing")
+    @api(
+        "GET", "/api/v1/datacenter/agencies", roles=READERS, query=DataCenterQuerySchema, scope="listing", table="items"
+    )
     def agencies(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Per agency figures and scorecard results (a district operator sees its own district's)."""
         scope = self._scope(validated(DataCenterQuerySchema, request.args.to_dict()), principal)
@@ -81,7 +83,7 @@ class DataCenterApi:
             trend = dc.energy_trend(conn, scope, 12)
         return self._answer({**rows[0], "findings": findings, "trend": trend})
 
-    @api("GET", "/api/v1/datacenter/findings", roles=READERS, query=FindingsQuerySchema, scope="listing")
+    @api("GET", "/api/v1/datacenter/findings", roles=READERS, query=FindingsQuerySchema, scope="listing", table="items")
     def findings(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Open findings and anomalies of every system, filterable by district, agency, system, kind and age."""
         q = validated(FindingsQuerySchema, request.args.to_dict())
@@ -90,7 +92,14 @@ class DataCenterApi:
             items = dc.open_items(conn, scope, q["kind"], q["system"], q["min_age_days"])
         return self._answer({"items": items})
 
-    @api("GET", "/api/v1/datacenter/energy-trend", roles=READERS, query=EnergyTrendQuerySchema, scope="listing")
+    @api(
+        "GET",
+        "/api/v1/datacenter/energy-trend",
+        roles=READERS,
+        query=EnergyTrendQuerySchema,
+        scope="listing",
+        table="items",
+    )
     def energy_trend(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Metered energy (tce, CO₂), electricity and water per month, for the city, a district or an agency."""
         q = validated(EnergyTrendQuerySchema, request.args.to_dict())
@@ -102,7 +111,14 @@ class DataCenterApi:
             items = dc.energy_trend(conn, scope, q["months"])
         return self._answer({"items": items})
 
-    @api("GET", "/api/v1/datacenter/scorecard", roles=READERS, query=DataCenterQuerySchema, scope="listing")
+    @api(
+        "GET",
+        "/api/v1/datacenter/scorecard",
+        roles=READERS,
+        query=DataCenterQuerySchema,
+        scope="listing",
+        table="items,criteria",
+    )
     def scorecard(self, request: Request, principal: Principal) -> dict[str, Any]:
         """The conservation-oriented agency scorecard (节约型机关): its criteria, each agency's result, coverage."""
         scope = self._scope(validated(DataCenterQuerySchema, request.args.to_dict()), principal)

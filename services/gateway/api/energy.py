@@ -83,7 +83,9 @@ class EnergyApi:
         return meter
 
     list_meters = query_route("/api/v1/meters", EN, "list_meters", s.MetersQuerySchema, READERS)
-    energy_consumption = query_route("/api/v1/energy/consumption", EN, "consumption", s.ConsumptionQuerySchema, READERS)
+    energy_consumption = query_route(
+        "/api/v1/energy/consumption", EN, "consumption", s.ConsumptionQuerySchema, READERS, table="rows"
+    )
     list_energy_gaps = query_route("/api/v1/energy/gaps", EN, "list_gaps", s.GapsQuerySchema, READERS)
     energy_target_totals = query_route(
         "/api/v1/energy/target-totals", EN, "target_totals", s.TargetsQuerySchema, READERS

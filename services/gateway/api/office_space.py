@@ -243,7 +243,14 @@ class OfficeSpaceApi:
         201,
     )
 
-    space_report = query_route("/api/v1/office-space/report", OS, "space_report", s.SpaceQuerySchema, READERS)
+    space_report = query_route(
+        "/api/v1/office-space/report",
+        OS,
+        "space_report",
+        s.SpaceQuerySchema,
+        READERS,
+        table="figures,over_standard,idle_rooms,findings",
+    )
     property_performance = query_route(
         "/api/v1/operating-properties/<property_id>/performance",
         OS,
@@ -262,7 +269,7 @@ class OfficeSpaceApi:
         principal.require_district(row["district"])
         return row
 
-    @api("GET", "/api/v1/agencies", roles=READERS, query=AgencyListSchema, scope="listing")
+    @api("GET", "/api/v1/agencies", roles=READERS, query=AgencyListSchema, scope="listing", table="items")
     def list_agencies(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Agencies of the directory (a district operator sees its own district)."""
         query = validated(AgencyListSchema, request.args.to_dict())

@@ -136,6 +136,12 @@ class ProcurementApi:
         None,
     )
     list_tenders = query_route("/api/v1/tenders", PR, "list_tenders", s.ListTendersSchema, READERS)
+    ocds_release_package = query_route(
+        "/api/v1/ocds/release-package", PR, "ocds_release_package", s.OcdsQuerySchema, READERS, table=None
+    )
+    ocds_record_package = query_route(
+        "/api/v1/ocds/record-package", PR, "ocds_record_package", s.OcdsQuerySchema, READERS, table=None
+    )
     list_abnormal_quotes = query_route(
         "/api/v1/abnormal-quotes", PR, "list_abnormal_quotes", s.ListAbnormalQuotesSchema, READERS
     )

@@ -9,10 +9,11 @@ batches as inbound messages (``INBOUND_ROUTES``).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from services.common.errors import NotInScope
 from services.common.money import fen_from_yuan
@@ -189,9 +190,9 @@ class VehiclesApi:
 
     # -- queries -------------------------------------------------------------------------------------
 
-    vehicle_fleet = query_route("/api/v1/vehicles", VH, "fleet", s.FleetQuerySchema, READERS)
+    vehicle_fleet = query_route("/api/v1/vehicles", VH, "fleet", s.FleetQuerySchema, READERS, table="vehicles,quotas")
     vehicle_costs = query_route(
-        "/api/v1/vehicles/<vehicle_id>/costs", VH, "vehicle_costs", s.VehicleCostsQuerySchema, READERS
+        "/api/v1/vehicles/<vehicle_id>/costs", VH, "vehicle_costs", s.VehicleCostsQuerySchema, READERS, table="months"
     )
     vehicle_fleet_report = query_route(
         "/api/v1/vehicle-reports/costs", VH, "fleet_report", s.FleetReportQuerySchema, READERS
@@ -217,3 +218,15 @@ class VehiclesApi:
         if visible is not None and visible not in (trip["district"], trip["vehicle_district"]):
             raise NotInScope(f"trip {trip_id} is neither of district {visible} nor served by its vehicles")
         return trip
+
+    @api("GET", "/api/v1/trips/<trip_id>/track", roles=READERS, content_type="application/geo+json")
+    def get_trip_track(self, request: Request, principal: Principal, trip_id: str) -> Response:
+        """The trip's GPS track as GeoJSON (RFC 7946: a Feature, a LineString in WGS-84, longitude first, the
+        time of each position in ``properties.times``), for its district and the vehicle's."""
+        feature: dict[str, Any] = call(self.vehicles.trip_track, {"trip_id": trip_id})
+        properties = feature["properties"]
+        visible = principal.visible_district()
+        if visible is not None and visible not in (properties["district"], properties["vehicle_district"]):
+            raise NotInScope(f"trip {trip_id} is neither of district {visible} nor served by its vehicles")
+        body = json.dumps(feature, ensure_ascii=False)
+        return Response(body, content_type="application/geo+json; charset=utf-8")

@@ -1,0 +1,39 @@
+"""The CloudEvents binary-mode headers mapped from an envelope (``services.common.cloud_events``)."""
+
+from __future__ import annotations
+
+import json
+
+from services.common.cloud_events import cloudevent_headers, cloudevent_headers_of
+from services.common.dlq import DeadLetterRecord, _message
+
+ROW = {
+    "event_id": "0b7e-1",
+    "event_type": "AgencyRegistered",
+    "schema_version": 2,
+    "domain": "office_space",
+    "stream_type": "agency",
+    "stream_id": "11320402MB0000001A",
+    "occurred_at": "2026-03-01T02:00:00+00:00",
+    "recorded_at": "2026-03-01T02:00:01+00:00",
+}
+
+
+def test_every_required_attribute_is_mapped_from_the_envelope() -> None:
+    assert dict(cloudevent_headers(ROW)) == {
+        "ce_id": b"0b7e-1",
+        "ce_source": b"/office_space/agency",
+        "ce_type": b"cn.gov.offices.office_space.AgencyRegistered.v2",
+        "ce_specversion": b"1.0",
+        "ce_time": b"2026-03-01T02:00:00+00:00",
+        "ce_subject": b"11320402MB0000001A",
+        "content-type": b"application/json",
+    }
+
+
+def test_a_replayed_dead_letter_carries_them_again_and_a_poison_message_none() -> None:
+    value = json.dumps(ROW).encode()
+    letter = DeadLetterRecord(0, 7, 0, b"k", value, "poison", "", "office_space.events", "p", "0b7e-1", "X")
+    headers = dict(_message("office_space.events.dlq", letter)["headers"])
+    assert headers["ce_id"] == b"0b7e-1" and headers["ce_specversion"] == b"1.0"
+    assert cloudevent_headers_of({"event_id": "x"}) == []  # not an envelope: no CloudEvent to claim

@@ -1,0 +1,67 @@
+"""The CSV/XLSX export of listings and reports (``services.gateway.tabular``): headers, cells, round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from services.gateway import tabular
+
+ANSWER = {
+    "limit": 2,
+    "items": [
+        {"agency_id": "A1", "office_area_m2": 18.5, "cost_fen": 123456, "over": True, "tags": ["x", "y"]},
+        {"agency_id": "A2", "office_area_m2": 9, "cost_fen": None, "figures": {"energy_tce": 1.25}},
+    ],
+}
+
+
+def test_headers_are_chinese_by_default_with_units_and_english_on_request() -> None:
+    assert tabular.header("office_area_m2", "zh") == "办公室面积 (m²)"
+    assert tabular.header("office_area_m2", "en") == "Office area (m²)"
+    assert tabular.header("cost_fen", "zh") == "费用 (分)"
+    assert tabular.header("figures.energy_tce", "zh") == "figures·能耗 (tce)"
+    # _co2_t must win over _t: "emissions_co2_t" is tonnes of CO₂, not a field "emissions_co2" in tonnes
+    assert tabular.header("emissions_co2_t", "en") == "Emissions (t CO₂)"
+    assert tabular.header("unknown_field", "zh") == "unknown_field"
+
+
+def test_no_two_fields_share_a_chinese_header() -> None:
+    # two fields of one row under the same header could not be told apart in the spreadsheet
+    assert len(set(tabular.GLOSSARY.values())) == len(tabular.GLOSSARY)
+
+
+def test_columns_follow_the_rows_first_seen_and_nested_objects_flatten() -> None:
+    columns, rows = tabular.table(ANSWER, "items")
+    assert columns == ["agency_id", "office_area_m2", "cost_fen", "over", "tags", "figures.energy_tce"]
+    assert rows[0]["tags"] == "x; y"
+    assert rows[1]["figures.energy_tce"] == 1.25
+
+
+def test_an_answer_without_the_list_is_one_row_and_a_keyed_object_one_row_a_key() -> None:
+    assert tabular.rows_of({"year": 2026, "total_fen": 5}, "items") == [{"year": 2026, "total_fen": 5}]
+    keyed = {"version": "v1", "categories": {"A01": {"years": 6}, "A02": 8}}
+    assert tabular.rows_of(keyed, "categories") == [{"code": "A01", "years": 6}, {"code": "A02", "value": 8}]
+
+
+def test_csv_has_a_bom_and_spells_cells_as_json_does() -> None:
+    response = tabular.export(ANSWER, "items", "csv", "en", "list_agencies")
+    text = b"".join(response.response).decode()  # type: ignore[arg-type]
+    assert text.startswith("\ufeff")
+    lines = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert lines[0] == ["Agency id", "Office area (m²)", "Cost (fen)", "Over", "Tags", "Figures·Energy (tce)"]
+    assert lines[1] == ["A1", "18.5", "123456", "true", "x; y", ""]
+    assert lines[2] == ["A2", "9", "", "", "", "1.25"]
+    assert response.headers["Content-Disposition"] == 'attachment; filename="list_agencies.csv"'
+
+
+def test_xlsx_parses_back_to_the_same_cells_and_never_makes_a_formula() -> None:
+    answer = {"items": [{"name": "=HYPERLINK(1)", "area_m2": 12.75, "count": 3}]}
+    data = tabular.export(answer, "items", "xlsx", "zh", "rooms").get_data()
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    values = list(sheet.iter_rows(values_only=True))
+    assert values == [("名称", "面积 (m²)", "个数"), ("=HYPERLINK(1)", 12.75, 3)]
+    assert sheet["A2"].data_type == "s"  # text, not a formula Excel would run
