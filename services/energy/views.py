@@ -493,7 +493,7 @@ def totals_for_targets(
     conn: sa.Connection, year: int, agency_id: str | None, district: str | None, factors: FactorTable = FACTORS_2022
 ) -> list[dict[str, Any]]:
     """Per agency: energy (tce), CO₂ and water of ``year`` and of the 2020 baseline — the consumption side
-    of the targets; the gateway divides by floor area and headcount (``assess_targets``). A year's figure
+    of the targets; the gateway divides by floor area and headcount (``services.gateway.kpis.against_2020``). A year's figure
     of a kind is the agency's annual report when it has one (``annual_totals``), else its main meters' sum;
     ``sources`` says which."""
     years = [year, BASELINE_YEAR]
