@@ -34,6 +34,7 @@ from services.energy import schemas as s
 from services.energy import views
 from services.energy.domain import (
     DEFAULT_ANOMALY_RULES,
+    DEFAULT_SUFFICIENCY,
     AnnualConsumptionReport,
     Anomaly,
     ClosedYear,
@@ -45,6 +46,7 @@ from services.energy.domain import (
     MeterInfo,
     UnknownMeter,
     WorkCalendar,
+    YearUse,
     detect_counter_reversals,
     detect_gaps,
 )
@@ -379,10 +381,18 @@ class EnergyService(DomainService):
     def _assess(self, agency_id: str, year: int, as_of: date, floor_area_m2: float | None) -> dict[str, Any]:
         quota = self.store.load(EnergyQuota, EnergyQuota.stream_id_for(agency_id, year))
         with self.read_models.engine.connect() as conn:
-            used = views.use_by_kind(conn, agency_id, date(year, 1, 1), as_of)
+            use = views.year_uses(conn, year, as_of, agency_id=agency_id).get(agency_id) or YearUse({}, {}, {})
             area = floor_area_m2 or views.floor_area(conn, agency_id)
-        forecast = quota.assess(used, as_of, area, self.factors)
-        answer = {**vars(forecast), "year_to_date": used, "floor_area_m2": area}
+        forecast = quota.assess(use, as_of, area, self.factors)
+        answer = {
+            **vars(forecast),
+            "insufficient_kinds": list(forecast.insufficient_kinds),
+            "year_to_date": use.year_to_date,
+            "annualised": use.annualised,
+            "coverage": {kind: c.as_dict() for kind, c in use.coverage.items()},
+            "sufficiency_version": DEFAULT_SUFFICIENCY.version,
+            "floor_area_m2": area,
+        }
         if not quota.pending_events:
             return {"id": quota.id, "version": quota.version, **answer, "event_ids": []}
         return self.save(quota, answer=answer)
@@ -476,4 +486,6 @@ class EnergyService(DomainService):
     def target_totals(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """The consumption side of the targets: tce, CO₂ and water of a year and of 2020, per agency."""
         with self.read_models.engine.connect() as conn:
-            return views.totals_for_targets(conn, query["year"], query["agency_id"], query["district"], self.factors)
+            return views.totals_for_targets(
+                conn, query["year"], query["agency_id"], query["district"], self.factors, _local_today()
+            )

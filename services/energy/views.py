@@ -29,12 +29,13 @@ from sqlalchemy.engine import Engine
 
 from services.common import sql
 from services.common.db import register_migrations
-from services.common.events import Envelope
+from services.common.events import Envelope, china_today
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.energy.domain import (
     BASELINE_YEAR,
     DEFAULT_ANOMALY_RULES,
+    DEFAULT_SUFFICIENCY,
     FACTORS_2022,
     METER_UNITS,
     NON_ENERGY_KINDS,
@@ -43,14 +44,23 @@ from services.energy.domain import (
     FactorTable,
     Finding,
     MeterInfo,
+    MeterUse,
     WorkCalendar,
+    YearUse,
     annual_totals,
+    comparability,
     convert,
+    counts_in_year,
     detect_base_load,
     detect_spikes,
     detect_stuck,
+    elapsed_days,
+    local_hour,
     roll_up,
+    with_report,
+    year_use,
 )
+from services.energy.domain.base import epoch_of
 
 register_migrations("energy_views", Path(__file__).parent / "migrations")
 
@@ -170,6 +180,16 @@ annual_reports = sa.Table(
     sa.Column("totals", sa.Text()),
     sa.Column("source", sa.String(500)),
 )
+meter_years = sa.Table(
+    "en_meter_years",
+    metadata,
+    sa.Column("meter_id", sa.String(64), primary_key=True),
+    sa.Column("year", sa.Integer(), primary_key=True),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("district", sa.String(6)),
+    sa.Column("last_at", sa.String(40)),
+)
+"""Each meter's last reading per (local) year: where its covered period in the year ends (``covered_days``)."""
 floor_areas = sa.Table(
     "en_floor_areas",
     metadata,
@@ -208,7 +228,7 @@ class EnergyViews(Projection):
     """Meters, use per hour and day, gaps, flat runs, anomalies, quotas and floor areas."""
 
     topics = (topic_for("energy"), topic_for("office_space"))
-    tables = (meters, hourly, daily, gaps, flat_runs, anomalies, quotas, annual_reports, floor_areas)
+    tables = (meters, hourly, daily, meter_years, gaps, flat_runs, anomalies, quotas, annual_reports, floor_areas)
 
     # -- meters and readings -------------------------------------------------------------------------
 
@@ -267,6 +287,7 @@ class EnergyViews(Projection):
     def _add_intervals(
         self, conn: sa.Connection, meter_id: str, info: MeterInfo, intervals: list[tuple[str, str, float]]
     ) -> None:
+        self._follow_last_readings(conn, meter_id, info, [at for _, at, _ in intervals])
         dims = {
             "kind": info.kind,
             "agency_id": info.agency_id,
@@ -290,6 +311,28 @@ class EnergyViews(Projection):
             "day",
             [{"meter_id": meter_id, "day": d, "consumption": round(t, 6), **dims} for d, t in days.items()],
         )
+
+    def _follow_last_readings(self, conn: sa.Connection, meter_id: str, info: MeterInfo, moments: list[str]) -> None:
+        """Keep each year's latest reading of the meter (a late reading never moves it back)."""
+        latest: dict[int, str] = {}
+        for at in moments:
+            year = int(local_hour(at)[:4])
+            latest[year] = max(latest.get(year, at), at, key=epoch_of)
+        rows = [
+            {"meter_id": meter_id, "year": y, "agency_id": info.agency_id, "district": info.district, "last_at": at}
+            for y, at in latest.items()
+        ]
+        for row in rows:
+            key = {"meter_id": meter_id, "year": row["year"]}
+            found = conn.execute(
+                sa.select(meter_years.c.last_at).where(
+                    meter_years.c.meter_id == meter_id, meter_years.c.year == row["year"]
+                )
+            ).scalar()
+            if found is None:
+                sql.insert(conn, meter_years, row)
+            elif epoch_of(str(row["last_at"])) > epoch_of(found):
+                sql.update(conn, meter_years, key, {"last_at": row["last_at"]})
 
     def _follow_flat_runs(self, conn: sa.Connection, meter_id: str, readings: list[list[Any]]) -> None:
         """Keep the runs of readings with zero consumption (a counter that did not move)."""
@@ -462,6 +505,34 @@ def use_by_kind(conn: sa.Connection, agency_id: str, first: date, last: date) ->
     return {kind: round(total, 6) for kind, total in conn.execute(query)}
 
 
+def year_uses(
+    conn: sa.Connection, year: int, as_of: date, agency_id: str | None = None, district: str | None = None
+) -> dict[str, YearUse]:
+    """Per agency: its main meters' use of ``year`` up to ``as_of``, annualised meter by meter by the days
+    each covers, with the coverage of each kind (``coverage.year_use``, the data center's rule)."""
+    m, d, y = meters.c, daily.c, meter_years.c
+    query = sa.select(m.meter_id, m.agency_id, m.kind, m.installed_at).where(m.sub_item == "none")
+    last = sa.select(y.meter_id, y.last_at).where(y.year == year)
+    used = sa.select(d.meter_id, sa.func.sum(d.consumption)).where(
+        d.sub_item == "none", d.day >= date(year, 1, 1).isoformat(), d.day <= as_of.isoformat()
+    )
+    for column, value in (("agency_id", agency_id), ("district", district)):
+        if value:
+            query = query.where(meters.c[column] == value)
+            last = last.where(meter_years.c[column] == value)
+            used = used.where(daily.c[column] == value)
+    last_at: dict[str, str] = {meter_id: at for meter_id, at in conn.execute(last)}
+    use: dict[str, float] = {meter_id: total for meter_id, total in conn.execute(used.group_by(d.meter_id))}
+    found: dict[str, list[MeterUse]] = {}
+    for meter in conn.execute(query):
+        ends = last_at.get(meter.meter_id)
+        if counts_in_year(meter.installed_at, ends, year, as_of):
+            found.setdefault(meter.agency_id, []).append(
+                MeterUse(meter.kind, float(use.get(meter.meter_id, 0.0)), meter.installed_at, ends)
+            )
+    return {agency: year_use(uses, year, as_of) for agency, uses in found.items()}
+
+
 def floor_area(conn: sa.Connection, agency_id: str) -> float | None:
     """The gross floor area of an agency's buildings, as office space registered them (None if none)."""
     total = conn.execute(
@@ -490,22 +561,39 @@ def list_quotas(
 
 
 def totals_for_targets(
-    conn: sa.Connection, year: int, agency_id: str | None, district: str | None, factors: FactorTable = FACTORS_2022
+    conn: sa.Connection,
+    year: int,
+    agency_id: str | None,
+    district: str | None,
+    factors: FactorTable = FACTORS_2022,
+    today: date | None = None,
 ) -> list[dict[str, Any]]:
     """Per agency: energy (tce), CO₂ and water of ``year`` and of the 2020 baseline — the consumption side
-    of the targets; the gateway divides by floor area and headcount (``assess_targets``). A year's figure
-    of a kind is the agency's annual report when it has one (``annual_totals``), else its main meters' sum;
-    ``sources`` says which."""
+    of the targets, which the data center judges (``services.gateway.kpis.against_2020``).
+
+    Year to date (``energy_tce``, ``by_kind``) and full year (``…_annualised``: each main meter annualised
+    by the days its readings cover, ``coverage.year_use``) are kept apart under different names; a kind
+    of a year's annual report is the report's figure and covers the year (``with_report``). ``coverage``
+    gives each kind's covered days; ``comparison`` says whether the year may be compared with 2020 at all
+    (``comparability``: ``comparable``, or ``incomplete``/``insufficient_data``/``no_data``/``no_baseline``
+    naming the kinds): the running year is never compared by the calendar."""
+    today = today or china_today()
     years = [year, BASELINE_YEAR]
     metered = _metered_per_year(conn, years, agency_id, district)
     reported = _reported_per_year(conn, years, agency_id, district)
+    uses = {wanted: year_uses(conn, wanted, _as_of(wanted, today), agency_id, district) for wanted in years}
     result = []
     for agency, in_district in sorted(set(metered) | set(reported)):
         figures = {}
+        sides: dict[str, YearUse] = {}
         for label, wanted in (("current", year), ("baseline", BASELINE_YEAR)):
             key = (agency, in_district)
-            totals, sources = annual_totals(metered.get(key, {}).get(wanted, {}), reported.get(key, {}).get(wanted))
-            converted = convert(totals, factors)
+            report = reported.get(key, {}).get(wanted)
+            totals, sources = annual_totals(metered.get(key, {}).get(wanted, {}), report)
+            empty = YearUse({}, {}, {})
+            side = with_report(uses[wanted].get(agency, empty), report, elapsed_days(wanted, today))
+            sides[label] = side
+            converted, annual = convert(totals, factors), convert(side.annualised, factors)
             figures[label] = {
                 "year": wanted,
                 "energy_tce": converted.tce,
@@ -513,9 +601,30 @@ def totals_for_targets(
                 "water_m3": converted.water_m3,
                 "by_kind": totals,
                 "sources": sources,
+                "energy_tce_annualised": annual.tce,
+                "carbon_tco2_annualised": annual.tco2,
+                "water_m3_annualised": annual.water_m3,
+                "by_kind_annualised": side.annualised,
+                "coverage": {kind: c.as_dict() for kind, c in side.coverage.items()},
             }
-        result.append({"agency_id": agency, "district": in_district, **figures, "factors_version": factors.version})
+        kinds = sorted(set(sides["current"].coverage) | set(sides["baseline"].coverage))
+        comparison = comparability(sides["current"].coverage, sides["baseline"].coverage, kinds)
+        result.append(
+            {
+                "agency_id": agency,
+                "district": in_district,
+                **figures,
+                "comparison": comparison.as_dict(),
+                "factors_version": factors.version,
+                "sufficiency_version": DEFAULT_SUFFICIENCY.version,
+            }
+        )
     return result
+
+
+def _as_of(year: int, today: date) -> date:
+    """The last day of ``year`` the data is judged up to: today in the running year, else 31 December."""
+    return min(today, date(year, 12, 31))
 
 
 def _metered_per_year(

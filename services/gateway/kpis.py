@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from services.energy.domain import BASELINE_YEAR as DOMAIN_BASELINE_YEAR
 from services.energy.domain import DEFAULT_SUFFICIENCY, TARGETS, Coverage, SufficiencyRules, judge
 
 TARGETS_2025: Final = {
@@ -35,8 +36,8 @@ TARGETS_2025: Final = {
 """Change against 2020 each intensity must reach (a fraction: −0.06 is 6 % lower), under the data center's
 names: the domain's ``TARGETS`` (one table, seed 001)."""
 
-
-BASELINE_YEAR: Final = 2020
+BASELINE_YEAR: Final = DOMAIN_BASELINE_YEAR
+"""The baseline year: the domain's (one constant)."""
 
 BUILDING_KINDS: Final = ("electricity", "natural_gas", "heat", "fuel")
 """Energy kinds of buildings (meters or annual statistics)."""

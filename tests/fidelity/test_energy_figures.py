@@ -392,3 +392,81 @@ def test_a_closed_year_keeps_its_figures_and_later_data_is_a_proposed_restatemen
     )
     status, listed, _ = c.platform.request("GET", "/api/v1/datacenter/energy-years", token=c.admin)
     assert status == 200 and listed["items"][0]["year"] == 2024 and listed["items"][0]["restated_on"] is not None
+
+
+def test_the_energy_services_target_totals_annualise_by_coverage_and_say_when_no_comparison_holds(
+    city: dict[str, Any],
+) -> None:
+    client: City = city["client"]
+
+    def totals(key: str) -> Any:
+        path = f"/api/v1/energy/target-totals?year=2025&agency_id={city[key]}"
+        status, body, _ = client.platform.request("GET", path, token=client.admin)
+        assert status == 200, body
+        return body
+
+    (a,) = _eventually(lambda: totals("A"), lambda b: len(b) == 1 and b[0]["current"]["by_kind"].get("electricity"))
+    # year to date as recorded: 9 × 4,000 + 50,000 = 86,000 kWh × 0.1229 / 1000 = 10.5694 tce
+    assert (a["current"]["by_kind"], a["current"]["energy_tce"]) == ({"electricity": 86_000.0}, 10.5694)
+    # M-A1: 36,000 × 365 / 273 = 48,131.868132; M-A2: 50,000 → 98,131.868132 kWh × 0.1229 = 12.060407 tce
+    assert a["current"]["by_kind_annualised"] == {"electricity": 98_131.868132}
+    assert a["current"]["energy_tce_annualised"] == 12.060407
+    assert a["current"]["coverage"]["electricity"] == {  # (273 + 365) / 2 = 319 days; 319 / 365 = 0.874
+        "days_covered": 319.0,
+        "days_elapsed": 365,
+        "share": 0.874,
+        "sources": 2,
+    }
+    assert a["comparison"] == {"verdict": "comparable", "kinds": []}
+    (c,) = totals("C")
+    # three days (3 / 365 = 0.0082): no comparison, never a figure that looks like a whole year's
+    assert c["comparison"] == {"verdict": "insufficient_data", "kinds": ["electricity"]}
+    assert c["current"]["energy_tce"] == 0.03687  # 300 × 0.1229 / 1000, year to date
+    (b,) = totals("B")  # natural gas in 2020, not in 2025
+    assert b["comparison"]["verdict"] == "incomplete" and b["comparison"]["missing_this_year"] == ["natural_gas"]
+
+
+def test_a_quota_is_judged_on_the_days_the_data_covers_and_not_on_too_little_data(platform: Platform) -> None:
+    """2026, the running year, assessed as of 30 June (day 181 of 365). 溧阳市审计局 (LY-G): a monthly meter
+    installed on 1 January 2026, read on the 1st of each month up to 1 June (+10,000 kWh a month: 50,000 kWh,
+    151 days covered: January–May); quota 13.5 tce. 溧阳市民政局 (LY-H): the same meter read up to 1 April only
+    (30,000 kWh, 90 days); quota 5 tce."""
+    c = City(platform)
+    g, h = c.agency("G", "溧阳市审计局", 1_000), c.agency("H", "溧阳市民政局", 1_000)
+    g1 = c.meter(g, "M-G1", _midnight(2026, 1, 1), interval="monthly")
+    h1 = c.meter(h, "M-H1", _midnight(2026, 1, 1), interval="monthly")
+    c.readings(g1, [[_midnight(2026, month, 1), 10_000 * (month - 1)] for month in range(2, 7)])
+    c.readings(h1, [[_midnight(2026, month, 1), 10_000 * (month - 1)] for month in range(2, 5)])
+    for agency, limit in ((g, 13.5), (h, 5.0)):
+        c.post(
+            "/api/v1/energy/quotas",
+            {"agency_id": agency, "district": DISTRICT, "year": 2026, "basis": "absolute", "limit": limit},
+        )
+
+    def used(agency: str) -> float:
+        path = f"/api/v1/energy/target-totals?year=2026&agency_id={agency}"
+        status, body, _ = c.platform.request("GET", path, token=c.admin)
+        return body[0]["current"]["by_kind"].get("electricity", 0) if status == 200 and body else 0
+
+    assert _eventually(lambda: used(g), lambda kwh: kwh == 50_000) == 50_000
+    assert _eventually(lambda: used(h), lambda kwh: kwh == 30_000) == 30_000
+
+    lagging = c.post(f"/api/v1/energy/quotas/{g}/2026/assessment", {"as_of": "2026-06-30"}, 200)
+    # 50,000 kWh × 365 / 151 = 120,860.927152 kWh × 0.1229 / 1000 = 14.853808 tce > 13.5: over, alerted
+    # (the calendar's 50,000 × 365 / 181 = 100,828.7 kWh = 12.3919 tce would have said within the quota)
+    assert (lagging["forecast_tce"], lagging["verdict"], lagging["over"]) == (14.853808, "over_quota", True)
+    assert lagging["year_to_date_tce"] == 6.145  # 50,000 × 0.1229 / 1000
+    # 151 / 181 = 0.8343 ≥ 0.8 and ≥ 90 days: sufficient
+    assert lagging["coverage"]["electricity"] == {
+        "days_covered": 151.0,
+        "days_elapsed": 181,
+        "share": 0.8343,
+        "sources": 1,
+    }
+    assert len(lagging["event_ids"]) == 1
+
+    thin = c.post(f"/api/v1/energy/quotas/{h}/2026/assessment", {"as_of": "2026-06-30"}, 200)
+    # 90 / 181 = 0.4972 < 0.8: no verdict and no alert, although 30,000 × 365 / 90 = 121,666.7 kWh = 14.952833
+    # tce (and the calendar's 7.4351 tce) are above the 5 tce quota
+    assert (thin["verdict"], thin["insufficient_kinds"], thin["over"]) == ("insufficient_data", ["electricity"], False)
+    assert thin["forecast_tce"] == 14.952833 and thin["event_ids"] == []

@@ -378,6 +378,54 @@ def test_each_meter_is_annualised_by_the_days_its_readings_cover_then_summed(ene
     assert (ag1["water_m3_sources"], ag1["baseline_electricity_kwh_sources"]) == (0, 0)  # no water, no 2020 meter
 
 
+def test_target_totals_keep_year_to_date_and_annualised_apart_with_coverage_and_comparability(
+    energy: Harness,
+) -> None:
+    """The energy service's own target totals, 2025 (a year that is over): AG-1 as above (M-A monthly up to
+    1 October, M-B read at the year's end), 2020 reported (100,000 kWh); AG-2's meter installed on
+    29 December 2025 with three days of data (+300 kWh), 2020 reported (10,000 kWh)."""
+    local = [datetime(2025, month, 1, tzinfo=CHINA_STANDARD_TIME) for month in range(1, 11)]
+    energy.install("M-A", installed_at=local[0].isoformat())
+    energy.install("M-B", installed_at=local[0].isoformat())
+    late = datetime(2025, 12, 29, tzinfo=CHINA_STANDARD_TIME)
+    energy.install("M-C", agency="AG-2", district="320404", installed_at=late.isoformat())
+    monthly = [[at(day), 1000 + 1000 * n] for n, day in enumerate(local[1:], start=1)]  # +1,000 kWh a month
+    new_year = at(datetime(2026, 1, 1, tzinfo=CHINA_STANDARD_TIME))
+    energy.service.record_readings(
+        {
+            "meters": [
+                {"meter_id": "M-A", "readings": monthly},
+                {"meter_id": "M-B", "readings": [[new_year, 1000 + 3650]]},
+                {"meter_id": "M-C", "readings": [[new_year, 1000 + 300]]},
+            ]
+        }
+    )
+    report = {"year": 2020, "source": "2020年度能源资源消费统计年报"}
+    energy.service.report_annual_consumption(
+        report | {"agency_id": "AG-1", "district": "320402", "totals": {"electricity": 100_000}}
+    )
+    energy.service.report_annual_consumption(
+        report | {"agency_id": "AG-2", "district": "320404", "totals": {"electricity": 10_000}}
+    )
+    energy.project()
+    ag1, ag2 = energy.service.target_totals({"year": 2025})
+    current = ag1["current"]
+    assert current["by_kind"] == {"electricity": 12_650.0}  # 9 × 1,000 + 3,650: year to date
+    assert current["energy_tce"] == 1.554685  # 12,650 × 0.1229 / 1000
+    # M-A: 9,000 × 365 / 273 = 12,032.967033; M-B: 3,650 → 15,682.967033 kWh × 0.1229 / 1000 = 1.927437 tce
+    assert current["by_kind_annualised"] == {"electricity": 15_682.967033}
+    assert current["energy_tce_annualised"] == 1.927437
+    # (273 + 365) / 2 = 319 days of 365 = 0.874
+    assert current["coverage"] == {
+        "electricity": {"days_covered": 319.0, "days_elapsed": 365, "share": 0.874, "sources": 2}
+    }
+    assert ag1["baseline"]["coverage"]["electricity"]["days_covered"] == 366.0  # 2020, reported, a leap year
+    assert ag1["comparison"] == {"verdict": "comparable", "kinds": []}
+    # AG-2: 3 days of 365 (0.0082): no comparison, whatever the figures say
+    assert ag2["current"]["energy_tce_annualised"] == 4.48585  # 300 × 365 / 3 = 36,500 kWh × 0.1229 / 1000
+    assert ag2["comparison"] == {"verdict": "insufficient_data", "kinds": ["electricity"]}
+
+
 def test_a_late_reading_filling_a_gap_moves_use_to_its_day_in_both_read_models_and_re_sending_is_quiet(
     energy: Harness,
 ) -> None:

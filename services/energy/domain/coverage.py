@@ -141,21 +141,15 @@ class Verdict:
         return {"verdict": self.verdict, "kinds": list(self.kinds), **self.detail}
 
 
-def judge(
-    change: float | None,
-    target: float,
+def comparability(
     current: Mapping[str, Coverage],
     baseline: Mapping[str, Coverage],
     kinds: Iterable[str],
     rules: SufficiencyRules = DEFAULT_SUFFICIENCY,
 ) -> Verdict:
-    """The verdict of one indicator whose figure is made of ``kinds``.
-
-    ``current`` and ``baseline`` give the coverage of each kind present in the year and in the baseline year.
-    In order: nothing this year → ``no_data``; nothing in the baseline → ``no_baseline``; a kind on one side
-    only → ``incomplete``; a kind of the baseline covered too little on either side → ``insufficient_data``;
-    else ``on_target`` when ``change`` is at or below ``target``, ``off_target`` above it.
-    """
+    """Whether a year made of ``kinds`` may be compared with the baseline year at all: ``comparable``, or
+    the verdict that stops a comparison (``no_data``, ``no_baseline``, ``incomplete``, ``insufficient_data``).
+    ``judge`` and the energy service's target totals both ask it: one rule."""
     wanted = tuple(kinds)
     now = {k for k in wanted if k in current}
     then = {k for k in wanted if k in baseline}
@@ -173,6 +167,103 @@ def judge(
     short = sorted(k for k in then if not (current[k].sufficient(rules) and baseline[k].sufficient(rules)))
     if short:
         return Verdict("insufficient_data", tuple(short))
+    return Verdict("comparable")
+
+
+def judge(
+    change: float | None,
+    target: float,
+    current: Mapping[str, Coverage],
+    baseline: Mapping[str, Coverage],
+    kinds: Iterable[str],
+    rules: SufficiencyRules = DEFAULT_SUFFICIENCY,
+) -> Verdict:
+    """The verdict of one indicator whose figure is made of ``kinds``.
+
+    ``current`` and ``baseline`` give the coverage of each kind present in the year and in the baseline year.
+    In order (``comparability``): nothing this year → ``no_data``; nothing in the baseline → ``no_baseline``;
+    a kind on one side only → ``incomplete``; a kind of the baseline covered too little on either side →
+    ``insufficient_data``; else ``on_target`` when ``change`` is at or below ``target``, ``off_target`` above it.
+    """
+    comparable = comparability(current, baseline, kinds, rules)
+    if comparable.verdict != "comparable":
+        return comparable
     if change is None:
         return Verdict("no_data")
     return Verdict("on_target" if change <= target else "off_target")
+
+
+@dataclass(frozen=True)
+class MeterUse:
+    """One main meter's use in a year (up to the day judged), when it was installed and its last reading in
+    the year (None without one): what its coverage and annualised use are made of."""
+
+    kind: str
+    use: float
+    installed_at: str | None
+    last_at: str | None
+
+
+@dataclass(frozen=True)
+class YearUse:
+    """A scope's use of a year per kind: year to date, annualised meter by meter, and the coverage of each kind."""
+
+    year_to_date: dict[str, float]
+    annualised: dict[str, float]
+    coverage: dict[str, Coverage]
+
+    def insufficient(self, kinds: Iterable[str], rules: SufficiencyRules = DEFAULT_SUFFICIENCY) -> tuple[str, ...]:
+        """The kinds among ``kinds`` whose data covers too little of the year for a verdict."""
+        return tuple(sorted(k for k in kinds if k in self.coverage and not self.coverage[k].sufficient(rules)))
+
+
+def sum_meters(meters: Iterable[MeterUse], year: int, today: date) -> dict[str, list[float]]:
+    """Per kind ``[annualised use, covered days summed, meters, use year to date]``: each meter annualised by
+    its own covered days (``covered_days``, ``annualised``) before the meters are summed; a meter without a
+    reading in the year counts with 0 days and its use as it is (nothing). THE one place meters are
+    annualised: the energy service's quotas and target totals and the data center all call it."""
+    found: dict[str, list[float]] = {}
+    for meter in meters:
+        days = covered_days(meter.installed_at, meter.last_at, year, today)
+        scaled = annualised(meter.use, days, year)
+        kind = found.setdefault(meter.kind, [0.0, 0.0, 0, 0.0])
+        kind[0] += meter.use if scaled is None else scaled
+        kind[1] += days
+        kind[2] += 1
+        kind[3] += meter.use
+    return found
+
+
+def year_use(meters: Iterable[MeterUse], year: int, today: date) -> YearUse:
+    """A scope's ``YearUse`` from its main meters (``sum_meters``), coverage against the days elapsed."""
+    elapsed = elapsed_days(year, today)
+    kinds = sum_meters(meters, year, today)
+    return YearUse(
+        year_to_date={k: round(v[3], 6) for k, v in kinds.items()},
+        annualised={k: round(v[0], 6) for k, v in kinds.items()},
+        coverage={k: Coverage.of(v[1], int(v[2]), elapsed) for k, v in kinds.items()},
+    )
+
+
+def counts_in_year(installed_at: str | None, last_at: str | None, year: int, today: date) -> bool:
+    """Whether a main meter is a source of ``year``: it has a reading in the year, or it was installed by the
+    year's end of a year already begun (then it counts with 0 covered days: a silent meter lowers coverage)."""
+    if last_at is not None:
+        return True
+    if installed_at is None or year > today.year:
+        return False
+    return datetime.fromisoformat(installed_at).astimezone(CHINA_STANDARD_TIME).date() <= date(year, 12, 31)
+
+
+def with_report(use: YearUse, report: Mapping[str, float] | None, days_elapsed: int) -> YearUse:
+    """A year's use with its annual report (statistics of a year that is over) in place of the meters for
+    the kinds the report names: a reported kind is its own annualised figure and covers the whole elapsed
+    year as one source."""
+    if not report:
+        return use
+    whole = Coverage.of(float(days_elapsed), 1, days_elapsed)
+    return YearUse(
+        year_to_date=use.year_to_date | dict(report),
+        annualised=use.annualised | dict(report),
+        coverage=use.coverage | {kind: whole for kind in report},
+    )

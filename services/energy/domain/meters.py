@@ -63,6 +63,13 @@ DUPLICATE_WINDOW_S: Final = 86_400
 """How long a meter remembers the readings it recorded, so a re-sent batch (a district back-filling a
 day twice) is ignored rather than refused."""
 
+MAX_OPEN_GAPS: Final = 256
+"""How many open gaps a meter keeps (the newest, by their end): a gap closes, and is dropped, once late
+readings leave no part of it longer than expected; beyond this many, the oldest are forgotten so a meter's
+state does not grow for ever (a meter offline every other hour for weeks). A late reading inside a
+forgotten gap is refused as ``before_last_reading``, as any moment the meter cannot place: 256 gaps reach
+back far enough for a district's buffer re-sent after a failure (docs/energy-periods.md)."""
+
 
 @dataclass(frozen=True)
 class MeterInstalled(EnergyEvent):
@@ -572,6 +579,7 @@ class Meter(Aggregate):
                 if reading[0] in ends:
                     self.holes.append([*previous, reading[0], reading[1], self.multiplier, self.rollover_limit])
                 previous = [reading[0], reading[1]]
+            self.holes = bounded_gaps(self.holes)
         recent = self.recent
         recent.extend([r[0], r[1]] for r in event.readings)
         self.last_at, self.last_value = event.readings[-1][0], event.readings[-1][1]
@@ -591,8 +599,15 @@ class Meter(Aggregate):
         for start, end, _ in event.gaps:
             origin = next(h for h in parts if h[0] <= start and end <= h[2])
             kept.append([start, values[start], end, values[end], origin[4], origin[5]])
-        self.holes = kept
+        self.holes = bounded_gaps(kept)
         horizon = iso_of_epoch(self.last_epoch - DUPLICATE_WINDOW_S)
         fresh = [[r[0], r[1]] for r in event.readings if r[0] >= horizon]
         if fresh:
             self.recent = sorted(self.recent + fresh)
+
+
+def bounded_gaps(holes: list[list[Any]], limit: int = MAX_OPEN_GAPS) -> list[list[Any]]:
+    """The open gaps a meter keeps: at most ``limit``, the newest by their end (``MAX_OPEN_GAPS``)."""
+    if len(holes) <= limit:
+        return holes
+    return sorted(holes, key=lambda hole: epoch_of(hole[2]))[-limit:]

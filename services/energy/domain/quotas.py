@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -12,15 +11,18 @@ from services.common.aggregate import Aggregate
 from services.common.errors import RuleViolation
 
 from .base import EnergyEvent, require_status
-from .rollups import FACTORS_2022, FactorTable, convert
+from .coverage import DEFAULT_SUFFICIENCY, Coverage, SufficiencyRules, YearUse
+from .rollups import FACTORS_2022, NON_ENERGY_KINDS, FactorTable, convert
 
 QUOTA_BASES: Final = ("absolute", "per_m2")
 """How a quota is set: ``absolute`` in tce per year, or ``per_m2`` in kgce per m² of floor area per year
 (单位建筑面积能耗定额); the floor area comes from the office-space service."""
 
-MIN_DAYS_FOR_TREND: Final = 30
-"""Days of the year that must have passed before a trend is extrapolated (January's first week says little);
-a quota already exceeded is alerted on any day."""
+QUOTA_VERDICTS: Final = ("over_quota", "within_quota", "insufficient_data", "no_data")
+"""Where an agency stands against its quota: already above it or trending above it (超定额), within it, no
+verdict because an energy kind's data covers too little of the year (``SufficiencyRules``: the same rule as
+the targets'), or nothing metered yet. A quota already exceeded is over on any day, whatever the coverage:
+that use is recorded, not projected."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class QuotaForecast:
     forecast_tce: float
     quota_tce: float
     over: bool
+    verdict: str = "within_quota"
+    insufficient_kinds: tuple[str, ...] = ()
 
 
 class UnknownQuotaBasis(RuleViolation):
@@ -163,40 +167,49 @@ class EnergyQuota(Aggregate):
 
     def assess(
         self,
-        year_to_date: Mapping[str, float],
+        use: YearUse,
         as_of: date,
         floor_area_m2: float | None = None,
         factors: FactorTable = FACTORS_2022,
+        rules: SufficiencyRules = DEFAULT_SUFFICIENCY,
     ) -> QuotaForecast:
-        """Extrapolate the year-to-date use per kind linearly to the year; alert once when it will exceed the quota."""
+        """Compare the year's use, each meter annualised by the days its data covers, with the quota; alert
+        once when it is or will be exceeded. Insufficient data gives no verdict: no alert, and an open alert
+        stays open (only a trend judged within the quota clears it)."""
         require_status(f"quota {self.id}", self.status, "set")
         if as_of.year != self.year:
             raise QuotaYearClosed(f"quota {self.id} is for {self.year}", fields={"as_of": ["outside the quota's year"]})
-        conversion = convert(year_to_date, factors)
-        forecast = self._forecast(conversion.tce, as_of, floor_area_m2)
+        year_to_date = convert(use.year_to_date, factors)
+        forecast = forecast_against_quota(
+            year_to_date.tce,
+            quota_in_tce(self.basis, self.limit, floor_area_m2),
+            convert(use.annualised, factors).tce,
+            use.coverage,
+            rules,
+        )
         if forecast.over and not self.alert_open:
             self._record(
                 QuotaOverrunAlerted(
-                    str(self.agency_id),
-                    self.year,
-                    as_of.isoformat(),
-                    forecast.year_to_date_tce,
-                    forecast.forecast_tce,
-                    forecast.quota_tce,
-                    forecast.year_to_date_tce > forecast.quota_tce,
-                    conversion.factors_version,
+                    agency_id=str(self.agency_id),
+                    year=self.year,
+                    as_of=as_of.isoformat(),
+                    year_to_date_tce=forecast.year_to_date_tce,
+                    forecast_tce=forecast.forecast_tce,
+                    quota_tce=forecast.quota_tce,
+                    already_exceeded=forecast.year_to_date_tce > forecast.quota_tce,
+                    factors_version=year_to_date.factors_version,
                 )
             )
-        elif not forecast.over and self.alert_open:
+        elif forecast.verdict == "within_quota" and self.alert_open:
             cleared = QuotaOverrunCleared(
-                str(self.agency_id), self.year, as_of.isoformat(), forecast.forecast_tce, forecast.quota_tce
+                agency_id=str(self.agency_id),
+                year=self.year,
+                as_of=as_of.isoformat(),
+                forecast_tce=forecast.forecast_tce,
+                quota_tce=forecast.quota_tce,
             )
             self._record(cleared)
         return forecast
-
-    def _forecast(self, year_to_date_tce: float, as_of: date, floor_area_m2: float | None) -> QuotaForecast:
-        """The quota in tce, and the year-to-date use extrapolated to the whole year."""
-        return forecast_against_quota(year_to_date_tce, as_of, quota_in_tce(self.basis, self.limit, floor_area_m2))
 
     def _on_EnergyQuotaSet(self, event: EnergyQuotaSet) -> None:
         self.status = "set"
@@ -229,21 +242,27 @@ def quota_in_tce(basis: str, limit: float, floor_area_m2: float | None) -> float
 
 def forecast_against_quota(
     year_to_date_tce: float,
-    as_of: date,
     quota_tce: float,
-    annualised_tce: float | None = None,
-    covered_days: float | None = None,
+    annualised_tce: float,
+    coverage: Mapping[str, Coverage],
+    rules: SufficiencyRules = DEFAULT_SUFFICIENCY,
 ) -> QuotaForecast:
-    """The year's use forecast, and whether it is over the quota: already above it on any day, or trending
-    above it once ``MIN_DAYS_FOR_TREND`` days have passed.
+    """The year's use forecast against the quota, and the verdict (``QUOTA_VERDICTS``).
 
-    The forecast is ``annualised_tce`` when the caller knows it (each meter annualised by the days its
-    readings cover: ``coverage.annualised``), else the year-to-date use extrapolated by the calendar days
-    elapsed (what the energy service, which does not keep coverage, can do). With ``covered_days`` the trend
-    counts only once the data covers ``MIN_DAYS_FOR_TREND`` days, not merely the calendar."""
-    elapsed = as_of.timetuple().tm_yday
-    days = 366 if calendar.isleap(as_of.year) else 365
-    forecast_tce = round(year_to_date_tce * days / elapsed if annualised_tce is None else annualised_tce, 6)
-    trend_days = elapsed if covered_days is None else min(elapsed, covered_days)
-    over = year_to_date_tce > quota_tce or (trend_days >= MIN_DAYS_FOR_TREND and forecast_tce > quota_tce)
-    return QuotaForecast(year_to_date_tce, forecast_tce, round(quota_tce, 6), over)
+    The forecast is ``annualised_tce``: each meter's use annualised by the days its readings cover, then
+    summed (``coverage.sum_meters``), never the year to date scaled by the calendar. ``coverage`` gives each
+    kind of the scope; its energy kinds must all be sufficient (``SufficiencyRules``) for a trend to count.
+    Already above the quota is over on any day."""
+    forecast_tce = round(annualised_tce, 6)
+    energy = [k for k in coverage if k not in NON_ENERGY_KINDS]
+    short = tuple(sorted(k for k in energy if not coverage[k].sufficient(rules)))
+    if year_to_date_tce > quota_tce:
+        verdict = "over_quota"
+    elif not energy:
+        verdict = "no_data"
+    elif short:
+        verdict = "insufficient_data"
+    else:
+        verdict = "over_quota" if forecast_tce > quota_tce else "within_quota"
+    over = verdict == "over_quota"
+    return QuotaForecast(year_to_date_tce, forecast_tce, round(quota_tce, 6), over, verdict, short)

@@ -29,16 +29,18 @@ from services.energy.domain import (
     BASELINE_YEAR,
     METER_UNITS,
     NON_ENERGY_KINDS,
+    Coverage,
     FactorTable,
     FloorAreaRequired,
+    MeterUse,
     annual_totals,
-    annualised,
     convert,
-    covered_days,
+    counts_in_year,
     elapsed_days,
     forecast_against_quota,
     local_hour,
     quota_in_tce,
+    sum_meters,
 )
 from services.energy.factors import configured_factors
 from services.gateway.views.agencies import agencies_table
@@ -416,10 +418,9 @@ def _open_anomalies(conn: sa.Connection, district: str | None, agency_id: str | 
 def _meter_coverage(
     conn: sa.Connection, years: list[int], today: date, district: str | None, agency_id: str | None
 ) -> dict[tuple[str, int], dict[str, list[float]]]:
-    """Per (agency, year) and kind of its main meters: ``[annualised use, covered days summed, meters]``.
-
-    Each meter is annualised by its own covered days (``covered_days``, ``annualised``) before the meters
-    are summed; a meter installed before the year's end without a reading in it counts with 0 days."""
+    """Per (agency, year) and kind of its main meters: ``[annualised use, covered days summed, meters, use]``
+    (``sum_meters``: each meter annualised by its own covered days before the meters are summed); a meter
+    installed before the year's end without a reading in it counts with 0 days."""
     m, y = meters.c, meter_years.c
     query = _filtered(sa.select(m.meter_id, m.agency_id, m.kind, m.installed_at), meters, district, agency_id)
     installed = list(conn.execute(query.where(m.sub_item == "none")))
@@ -427,20 +428,17 @@ def _meter_coverage(
     used = {(row.meter_id, row.year): row for row in conn.execute(query.where(y.year.in_(years)))}
     found: dict[tuple[str, int], dict[str, list[float]]] = {}
     for year in years:
-        year_end = date(year, 12, 31)
+        per_agency: dict[str, list[MeterUse]] = {}
         for meter in installed:
             row = used.get((meter.meter_id, year))
-            if row is None and (meter.installed_at is None or china_date(meter.installed_at) > year_end.isoformat()):
+            if not counts_in_year(meter.installed_at, row.last_at if row else None, year, today):
                 continue
-            if row is None and year > today.year:
-                continue
-            days = covered_days(meter.installed_at, row.last_at if row else None, year, today)
-            use = float(row.consumption) if row else 0.0
-            scaled = annualised(use, days, year)
-            kind = found.setdefault((meter.agency_id, year), {}).setdefault(meter.kind, [0.0, 0.0, 0])
-            kind[0] += use if scaled is None else scaled
-            kind[1] += days
-            kind[2] += 1
+            use = MeterUse(
+                meter.kind, float(row.consumption) if row else 0.0, meter.installed_at, row.last_at if row else None
+            )
+            per_agency.setdefault(meter.agency_id, []).append(use)
+        for agency, uses in per_agency.items():
+            found[(agency, year)] = sum_meters(uses, year, today)
     return found
 
 
@@ -461,7 +459,7 @@ def _coverage_figures(
         if report is not None and kind in report:
             scaled, days, sources = report[kind], float(elapsed), 1.0
         else:
-            scaled, days, sources = metered.get(kind, [0.0, 0.0, 0.0])
+            scaled, days, sources = metered.get(kind, [0.0, 0.0, 0.0])[:3]
         annual[kind] = scaled
         figures[f"{prefix}{key}_annualised"] = round(scaled, 6)
         figures[f"{prefix}{key}_source_days"] = round(days, 4)
@@ -536,7 +534,7 @@ def energy_by_agency(
     - ``quota_tce``: the year's quota in tce (a per-m² quota times the floor area of the agency's registered
       buildings; 0 when there is none or it has no floor area yet), ``forecast_tce``: the year's use
       annualised by the meters' covered days, ``over_quota``: 1 when
-      the use already exceeds the quota or (after ``MIN_DAYS_FOR_TREND`` covered days) is trending above it,
+      the use already exceeds the quota or (once every energy kind's data is sufficient, ``SufficiencyRules``) is trending above it,
       ``quota_alert_open``: 1 while the energy service's overrun alert is open.
     - ``open_anomalies``: anomalies raised and not yet resolved (open or acknowledged).
     - ``<kind>_<unit>_annualised``, ``…_source_days``, ``…_sources`` (and ``baseline_…``): the full-year use
@@ -572,44 +570,43 @@ def energy_by_agency(
             row |= _coverage_figures(prefix, wanted, today, coverage, report_totals, table)
         row["baseline_reported"] = int((agency, BASELINE_YEAR) in reported)
         row |= _baseline_extras(reported.get((agency, BASELINE_YEAR)))
-        annual = (row["energy_tce_annualised"], _energy_covered_days(row))
-        row |= _quota_figures(quota_rows.get((agency, year)), row["energy_tce"], as_of, areas.get(agency), *annual)
+        energy_coverage = _energy_coverage(row, elapsed_days(year, as_of))
+        quota = quota_rows.get((agency, year))
+        annual_tce = row["energy_tce_annualised"]
+        row |= _quota_figures(quota, row["energy_tce"], areas.get(agency), annual_tce, energy_coverage)
         row["open_anomalies"] = open_counts.get(agency, 0)
         result[agency] = row | {"factors_version": table.version}
     return result
 
 
-def _energy_covered_days(row: dict[str, Any]) -> float:
-    """The fewest days any energy kind of the agency's year covers (0 without one): a trend needs them all."""
-    days = [
-        row[f"{key}_source_days"] / row[f"{key}_sources"]
+def _energy_coverage(row: dict[str, Any], days_elapsed: int) -> dict[str, Coverage]:
+    """The coverage of each energy kind the agency's year has (a reported kind covers the whole year)."""
+    return {
+        kind: Coverage.of(row[f"{key}_source_days"], row[f"{key}_sources"], days_elapsed)
         for kind, key in FIGURE_KEYS.items()
         if kind not in NON_ENERGY_KINDS and row[f"{key}_sources"]
-    ]
-    return min(days, default=0.0)
+    }
 
 
 def _quota_figures(
     quota: sa.Row[Any] | None,
     used_tce: float,
-    as_of: date,
     floor_area_m2: float | None,
     annual_tce: float,
-    covered: float,
+    coverage: dict[str, Coverage],
 ) -> dict[str, Any]:
-    """The quota in tce, the forecast (use annualised by each meter's covered days) and whether it is over;
-    zeros without a quota."""
+    """The quota in tce, the forecast (use annualised by each meter's covered days) and whether it is over
+    (``forecast_against_quota``: the same sufficiency rule as the targets); zeros without a quota."""
     figures: dict[str, Any] = {"quota_basis": None, "quota_tce": 0.0, "over_quota": 0, "quota_alert_open": 0}
-    forecast = forecast_against_quota(used_tce, as_of, 0.0, annual_tce, covered)
-    figures["forecast_tce"] = forecast.forecast_tce
+    figures["forecast_tce"] = round(annual_tce, 6)
     if quota is None:
         return figures
     figures |= {"quota_basis": quota.basis, "quota_alert_open": int(bool(quota.alert_open))}
     try:
         quota_tce = quota_in_tce(quota.basis, quota.quota_limit, floor_area_m2)
-        against = forecast_against_quota(used_tce, as_of, quota_tce, annual_tce, covered)
     except FloorAreaRequired:  # a per-m² quota of an agency whose buildings office space has not registered
         return figures
+    against = forecast_against_quota(used_tce, quota_tce, annual_tce, coverage)
     return figures | {"quota_tce": against.quota_tce, "over_quota": int(against.over)}
 
 

@@ -3,9 +3,11 @@ repeat is a duplicate at any age; another value at a recorded moment is a confli
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from services.energy.domain import LateReadingsRecorded, Meter, MeterReadingsRecorded
+from services.energy.domain.meters import MAX_OPEN_GAPS
 from tests.unit.energy.builders import NOW, at, meter, series
 
 
@@ -83,3 +85,21 @@ def test_gaps_and_late_fills_survive_a_reload_from_events() -> None:
     replayed.record_readings([[at(70), 1_014]], NOW)
     replayed.record_readings([[at(40), 1_008]], NOW)
     assert replayed.holes == m.holes and replayed.last_at == at(70)
+
+
+def test_a_meter_keeps_at_most_max_open_gaps_the_newest_and_forgets_closed_ones() -> None:
+    m = meter(initial=1_000)
+    later = NOW + timedelta(days=30)
+    # a reading every hour for 260 hours: 260 intervals of 60 min, each a gap (longer than 5 + 2.5 min)
+    outcome = m.record_readings([[at(60 * k), 1_000 + k] for k in range(1, 261)], later)
+    assert outcome.gaps == 260
+    stored(m)
+    assert MAX_OPEN_GAPS == 256 and len(m.holes) == 256  # 260 − 256 = the 4 oldest forgotten
+    assert m.holes[0][0] == at(60 * 4) and m.holes[-1][2] == at(60 * 260)
+    # inside a forgotten gap (0 → 60 min): refused as a moment the meter cannot place
+    assert reasons(m.record_readings([[at(30), 1_000.5]], later, history={})) == [(0, "before_last_reading")]
+    # a re-sent stretch that closes the newest gap: the gap is dropped, nothing else changes
+    resent = [[at(60 * 259 + 5 * n), 1_259 + n / 12] for n in range(1, 12)]
+    outcome = m.record_readings(resent, later)
+    assert (outcome.accepted, outcome.rejected) == (11, [])
+    assert len(m.holes) == 255 and m.holes[-1][2] == at(60 * 259)

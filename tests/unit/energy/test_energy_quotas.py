@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from services.energy.domain import (
     EnergyQuota,
     FloorAreaRequired,
+    MeterUse,
     QuotaNotPositive,
     QuotaOverrunAlerted,
     QuotaOverrunCleared,
@@ -16,6 +17,8 @@ from services.energy.domain import (
     ReasonRequired,
     UnknownQuotaBasis,
     WrongStatus,
+    YearUse,
+    year_use,
 )
 
 TODAY = date(2024, 1, 5)
@@ -29,9 +32,24 @@ def quota(basis: str = "absolute", limit: float = 100.0) -> EnergyQuota:
     return q
 
 
-def kwh_for_tce(tce: float) -> dict[str, float]:
-    """Electricity use worth ``tce`` tonnes of standard coal (0.1229 kgce/kWh)."""
-    return {"electricity": tce * 1000 / 0.1229}
+CST = timezone(timedelta(hours=8))
+
+
+def midnight(day: date) -> str:
+    """The local midnight starting ``day``."""
+    return datetime(day.year, day.month, day.day, tzinfo=CST).isoformat()
+
+
+def kwh_for_tce(tce: float, as_of: date = APRIL_30, last: date | None = None, water: float = 0) -> YearUse:
+    """The year's use worth ``tce`` tonnes of standard coal (0.1229 kgce/kWh) on one electricity meter installed on
+    1 January, whose last reading is at the local midnight starting ``last`` (default: the day after
+    ``as_of``: the data covers every elapsed day); ``water`` m³ on a water meter read likewise."""
+    ends = midnight(last or as_of + timedelta(days=1))
+    installed = midnight(date(as_of.year, 1, 1))
+    meters = [MeterUse("electricity", tce * 1000 / 0.1229, installed, ends)]
+    if water:
+        meters.append(MeterUse("water", water, installed, ends))
+    return year_use(meters, as_of.year, as_of)
 
 
 def alerts(q: EnergyQuota) -> list[type]:
@@ -79,13 +97,13 @@ def test_a_quota_of_a_year_that_is_over_cannot_be_revised() -> None:
 
 def test_a_quota_never_set_cannot_be_revised_or_assessed() -> None:
     with pytest.raises(WrongStatus):
-        EnergyQuota("ag-1-2024").assess({}, APRIL_30)
+        EnergyQuota("ag-1-2024").assess(YearUse({}, {}, {}), APRIL_30)
 
 
 def test_a_trend_that_will_exceed_the_quota_is_alerted_with_its_figures() -> None:
     q = quota(limit=100)
     forecast = q.assess(kwh_for_tce(40), APRIL_30)
-    assert forecast.forecast_tce == pytest.approx(40 * 366 / 121)
+    assert forecast.forecast_tce == pytest.approx(40 * 366 / 121)  # 121 days covered of 121 elapsed
     event = q.pending_events[-1]
     assert isinstance(event, QuotaOverrunAlerted)
     assert (event.quota_tce, event.already_exceeded, event.as_of) == (100, False, "2024-04-30")
@@ -100,28 +118,34 @@ def test_a_trend_within_the_quota_is_not_alerted() -> None:
 
 def test_water_does_not_count_towards_the_energy_quota() -> None:
     q = quota(limit=100)
-    q.assess(kwh_for_tce(30) | {"water": 1_000_000}, APRIL_30)
+    q.assess(kwh_for_tce(30, water=1_000_000), APRIL_30)
     assert alerts(q) == []
 
 
 def test_an_open_alert_is_not_raised_again_until_the_trend_came_back() -> None:
     q = quota(limit=100)
     q.assess(kwh_for_tce(40), APRIL_30)
-    q.assess(kwh_for_tce(45), date(2024, 5, 10))
-    q.assess(kwh_for_tce(46), date(2024, 6, 30))  # forecast 92.5
-    q.assess(kwh_for_tce(70), date(2024, 7, 31))
+    q.assess(kwh_for_tce(45, date(2024, 5, 10)), date(2024, 5, 10))
+    q.assess(kwh_for_tce(46, date(2024, 6, 30)), date(2024, 6, 30))  # forecast 46 × 366 / 182 = 92.5
+    q.assess(kwh_for_tce(70, date(2024, 7, 31)), date(2024, 7, 31))
     assert alerts(q) == [QuotaOverrunAlerted, QuotaOverrunCleared, QuotaOverrunAlerted]
 
 
 def test_early_in_the_year_the_trend_is_not_extrapolated() -> None:
     q = quota(limit=100)
-    q.assess(kwh_for_tce(10), date(2024, 1, 20))  # would extrapolate to 183 tce
+    forecast = q.assess(kwh_for_tce(10, date(2024, 1, 20)), date(2024, 1, 20))  # would extrapolate to 183 tce
+    # 20 days covered: below the 90 days of the sufficiency rule
+    assert (forecast.verdict, forecast.insufficient_kinds, forecast.over) == (
+        "insufficient_data",
+        ("electricity",),
+        False,
+    )
     assert alerts(q) == []
 
 
 def test_a_quota_already_exceeded_is_alerted_on_any_day() -> None:
     q = quota(limit=100)
-    q.assess(kwh_for_tce(101), date(2024, 1, 20))
+    q.assess(kwh_for_tce(101, date(2024, 1, 20)), date(2024, 1, 20))
     assert q.pending_events[-1].already_exceeded is True  # type: ignore[attr-defined]
 
 
@@ -138,6 +162,53 @@ def test_a_per_m2_quota_needs_the_floor_area(area: float | None) -> None:
         quota("per_m2").assess(kwh_for_tce(1), APRIL_30, floor_area_m2=area)
 
 
+JUNE_30 = date(2024, 6, 30)  # day 182 of 366
+
+
+def test_a_lagging_meter_is_annualised_by_the_days_its_data_covers_not_the_calendar() -> None:
+    q = quota(limit=90)
+    # last reading at the midnight starting 1 June: 31 + 29 + 31 + 30 + 31 = 152 days covered of 182 elapsed
+    # (0.8352 ≥ 0.8 and ≥ 90 days: sufficient); 40 × 366 / 152 = 96.315789 tce > 90: alerted
+    # (the calendar's 40 × 366 / 182 = 80.44 tce would have said within the quota)
+    forecast = q.assess(kwh_for_tce(40, JUNE_30, last=date(2024, 6, 1)), JUNE_30)
+    assert (forecast.verdict, forecast.over) == ("over_quota", True)
+    assert forecast.forecast_tce == pytest.approx(96.315789, abs=1e-5)
+    event = q.pending_events[-1]
+    assert isinstance(event, QuotaOverrunAlerted) and event.forecast_tce == pytest.approx(96.315789, abs=1e-5)
+
+
+def test_too_little_coverage_gives_no_verdict_no_alert_and_leaves_an_open_alert_open() -> None:
+    q = quota(limit=90)
+    # last reading at the midnight starting 1 April: 31 + 29 + 31 = 91 days of 182 elapsed = 0.5 < 0.8
+    # 50 tce → 50 × 366 / 91 = 201 tce, and the calendar's 50 × 366 / 182 = 100.5: both above 90, no alert
+    thin = kwh_for_tce(50, JUNE_30, last=date(2024, 4, 1))
+    assert thin.coverage["electricity"].as_dict() == {
+        "days_covered": 91.0,
+        "days_elapsed": 182,
+        "share": 0.5,
+        "sources": 1,
+    }
+    forecast = q.assess(thin, JUNE_30)
+    assert (forecast.verdict, forecast.insufficient_kinds, forecast.over) == (
+        "insufficient_data",
+        ("electricity",),
+        False,
+    )
+    assert alerts(q) == []
+    q.assess(kwh_for_tce(40), APRIL_30)  # 40 × 366 / 121 = 121 tce, fully covered: alerted
+    q.mark_stored()
+    q.assess(kwh_for_tce(10, JUNE_30, last=date(2024, 4, 1)), JUNE_30)  # would clear, but says nothing
+    assert q.alert_open and alerts(q) == []
+
+
+def test_water_coverage_never_blocks_the_energy_verdict() -> None:
+    q = quota(limit=90)
+    use = kwh_for_tce(40, JUNE_30, last=date(2024, 6, 1))
+    lagging_water = YearUse(use.year_to_date | {"water": 10.0}, use.annualised | {"water": 10.0}, use.coverage)
+    lagging_water.coverage["water"] = kwh_for_tce(1, JUNE_30, last=date(2024, 1, 5)).coverage["electricity"]
+    assert q.assess(lagging_water, JUNE_30).verdict == "over_quota"  # water's 4 days do not count
+
+
 def test_a_quota_is_assessed_within_its_own_year_only() -> None:
     with pytest.raises(QuotaYearClosed):
         quota().assess(kwh_for_tce(1), date(2025, 1, 31))
@@ -145,18 +216,22 @@ def test_a_quota_is_assessed_within_its_own_year_only() -> None:
 
 def test_a_leap_year_is_extrapolated_over_366_days_and_others_over_365() -> None:
     q2025 = EnergyQuota.set("ag-1", "320402", 2025, "absolute", 1_000, TODAY)
-    assert q2025.assess(kwh_for_tce(10), date(2025, 12, 31)).forecast_tce == pytest.approx(10)
-    assert quota(limit=1_000).assess(kwh_for_tce(10), date(2024, 12, 30)).forecast_tce == pytest.approx(10 * 366 / 365)
+    assert q2025.assess(kwh_for_tce(10, date(2025, 12, 31)), date(2025, 12, 31)).forecast_tce == pytest.approx(10)
+    assert quota(limit=1_000).assess(
+        kwh_for_tce(10, date(2024, 12, 30)), date(2024, 12, 30)
+    ).forecast_tce == pytest.approx(10 * 366 / 365)
 
 
-def test_the_data_centers_forecast_is_the_use_annualised_by_coverage_and_trends_need_covered_days() -> None:
-    from services.energy.domain import forecast_against_quota
+def test_the_data_centers_forecast_is_the_use_annualised_by_coverage_and_trends_need_sufficient_data() -> None:
+    from services.energy.domain import Coverage, forecast_against_quota
 
     # 30 April 2024 is day 121; 40 tce so far would be 40 × 366 / 121 = 121 tce by the calendar, but the meters
-    # lag: annualised by their covered days the year comes to 130 tce, above a 125 tce quota
-    lagging = forecast_against_quota(40.0, APRIL_30, 125.0, annualised_tce=130.0, covered_days=110.0)
-    assert (lagging.forecast_tce, lagging.over) == (130.0, True)
-    assert forecast_against_quota(40.0, APRIL_30, 125.0).over is False  # the calendar: 121 < 125
+    # lag: annualised by their covered days (110 of 121: 0.9091) the year comes to 130 tce, above 125 tce
+    lagging = forecast_against_quota(40.0, 125.0, 130.0, {"electricity": Coverage.of(110.0, 1, 121)})
+    assert (lagging.forecast_tce, lagging.over, lagging.verdict) == (130.0, True, "over_quota")
     # three days of data never make a trend, however high: only use already above the quota would
-    short = forecast_against_quota(4.0, APRIL_30, 125.0, annualised_tce=486.67, covered_days=3.0)
-    assert short.over is False
+    short = forecast_against_quota(4.0, 125.0, 486.67, {"electricity": Coverage.of(3.0, 1, 121)})
+    assert (short.over, short.verdict) == (False, "insufficient_data")
+    already = forecast_against_quota(126.0, 125.0, 486.67, {"electricity": Coverage.of(3.0, 1, 121)})
+    assert (already.over, already.verdict) == (True, "over_quota")
+    assert forecast_against_quota(0.0, 125.0, 0.0, {}).verdict == "no_data"

@@ -11,7 +11,16 @@ import pytest
 from services.common import contracts
 from services.common.aggregate import Aggregate
 from services.common.events import event_from_payload, registered_event_types
-from services.energy.domain import AnnualConsumptionReport, Anomaly, ClosedYear, EnergyQuota, Finding, Meter
+from services.energy.domain import (
+    AnnualConsumptionReport,
+    Anomaly,
+    ClosedYear,
+    EnergyQuota,
+    Finding,
+    Meter,
+    MeterUse,
+    year_use,
+)
 from tests.unit.energy.builders import INFO, INSTALLED_AT, NOW, series
 
 
@@ -27,8 +36,13 @@ def full_story() -> list[Aggregate]:
     m.record_readings(series(11, first=25), NOW)  # late, inside the 15 → 40 minute gap
     quota = EnergyQuota.set("ag-1", "320402", 2024, "absolute", 100, date(2024, 1, 5))
     quota.revise(90, "节能改造", date(2024, 2, 1))
-    quota.assess({"electricity": 400_000}, date(2024, 4, 30))
-    quota.assess({"electricity": 400_000, "water": 9}, date(2024, 8, 31))
+    installed, last = "2023-12-31T16:00:00+00:00", "2024-04-30T16:00:00+00:00"  # 1 January → 1 May, local
+    quota.assess(
+        year_use([MeterUse("electricity", 400_000, installed, last)], 2024, date(2024, 4, 30)), date(2024, 4, 30)
+    )
+    last = "2024-08-31T16:00:00+00:00"  # 1 September, local: 244 days covered, the trend comes back (cleared)
+    late = [MeterUse("electricity", 400_000, installed, last), MeterUse("water", 9, installed, last)]
+    quota.assess(year_use(late, 2024, date(2024, 8, 31)), date(2024, 8, 31))
     finding = Finding(
         "missing_data", "m-1", "2024-03-01T00:15:00+00:00", "2024-03-01T00:40:00+00:00", {"seconds": 1500}
     )
