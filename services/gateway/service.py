@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.timer import timer
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine
 from services.common.events import utc_now
+from services.common.freshness import ProjectedTopics, projection_lags
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import get_logger
-from services.common.metrics import UP, render_metrics
+from services.common.metrics import STORE_HEAD_UP, STORE_PROJECTION_LAG, UP, render_metrics
 from services.common.projector import Projector
 from services.common.rpc import ActorQuerySchema, ProjectorRunner
 from services.common.rpc import load_command as validated
@@ -36,6 +38,9 @@ from services.gateway.openapi import OpenApiRoutes
 from services.gateway.web import GatewayDatabase, RequestContext, api, call
 
 log = get_logger()
+
+FRESHNESS_SECONDS = 15
+"""How often the gateway measures every projection against every store (``gov_store_projection_lag_seconds``)."""
 
 
 def data_center_projector(service: str) -> Projector:
@@ -95,6 +100,33 @@ class GatewayService(
         UP.labels("gateway").set(1)
         body, content_type = render_metrics()
         return Response(body, content_type=content_type)
+
+    @timer(interval=FRESHNESS_SECONDS)  # type: ignore[untyped-decorator]
+    def measure_freshness(self) -> None:
+        """Export how far each projection (the data center and every service's read models) is behind each store
+        it reads, end to end, as ``gov_store_projection_lag_seconds`` for the alerts: measured here, every
+        ``FRESHNESS_SECONDS``, not only when someone asks ``/api/v1/projections``. A service that does not answer
+        sets ``gov_store_head_up`` to 0 and leaves its lag unmeasured (unknown is not fresh)."""
+        heads: dict[str, str | None] = {}
+        projected: list[ProjectedTopics] = []
+        if self.datacenter is not None:
+            status = self.datacenter.status()
+            topics = tuple(self.datacenter.topics)
+            projected.append(ProjectedTopics(self.datacenter.name, topics, status["topics_last_event_at"]))
+        for service in SERVICES:
+            try:
+                head = call(getattr(self, service).store_head, {})
+            except Exception as exc:  # that store's lag stays unknown; the others are still measured
+                log.warning("store_head_unavailable", service=service, error=repr(exc)[:200])
+                STORE_HEAD_UP.labels("gateway", service).set(0)
+                continue
+            STORE_HEAD_UP.labels("gateway", service).set(1)
+            heads[topic_for(service)] = head.get("last_event_at")
+            for name, read in (head.get("projected") or {}).items():
+                projected.append(ProjectedTopics(name, tuple(read["topics"]), read["last_event_at"]))
+        store_of = {topic_for(service): service for service in SERVICES}
+        for (topic, projector), lag in projection_lags(heads, projected, utc_now()).items():
+            STORE_PROJECTION_LAG.labels("gateway", store_of[topic], projector).set(lag)
 
     @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema)
     def audit(self, request: Request, principal: Principal) -> dict[str, Any]:
