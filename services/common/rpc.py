@@ -612,6 +612,13 @@ class DomainService:
             "projected": projected,
         }
 
+    @command()
+    def first_recorded_after(self, query: dict[str, Any]) -> dict[str, str | None]:
+        """For each moment of ``query["moments"]`` (a projection's newest applied event's time, "" for none), when
+        this store's first event recorded after it was recorded: the oldest event that projection has not
+        applied, whose age is how far it is behind (``services.common.freshness``)."""
+        return {moment: self.store.first_recorded_after(moment) for moment in query.get("moments", [])}
+
     @http("GET", "/metrics")  # type: ignore[untyped-decorator]
     def metrics(self, request: Request) -> Response:
         """Prometheus metrics of this service."""

@@ -16,7 +16,13 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine
 from services.common.events import utc_now
-from services.common.freshness import ProjectedTopics, projection_lags
+from services.common.freshness import (
+    NOTHING_APPLIED,
+    ProjectedTopics,
+    is_behind,
+    moments_to_look_up,
+    projection_lags,
+)
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import get_logger
 from services.common.metrics import STORE_HEAD_UP, STORE_PROJECTION_LAG, UP, render_metrics
@@ -35,7 +41,7 @@ from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
 from services.gateway.inbound import DistrictInboundApi
 from services.gateway.openapi import OpenApiRoutes
-from services.gateway.web import GatewayDatabase, RequestContext, api, call
+from services.gateway.web import GatewayDatabase, RequestContext, api, call, call_each
 
 log = get_logger()
 
@@ -113,11 +119,10 @@ class GatewayService(
             status = self.datacenter.status()
             topics = tuple(self.datacenter.topics)
             projected.append(ProjectedTopics(self.datacenter.name, topics, status["topics_last_event_at"]))
-        for service in SERVICES:
-            try:
-                head = call(getattr(self, service).store_head, {})
-            except Exception as exc:  # that store's lag stays unknown; the others are still measured
-                log.warning("store_head_unavailable", service=service, error=repr(exc)[:200])
+        answers = call_each({service: (getattr(self, service).store_head, {}) for service in SERVICES})
+        for service, head in answers.items():
+            if isinstance(head, Exception):  # that store's lag stays unknown; the others are still measured
+                log.warning("store_head_unavailable", service=service, error=repr(head)[:200])
                 STORE_HEAD_UP.labels("gateway", service).set(0)
                 continue
             STORE_HEAD_UP.labels("gateway", service).set(1)
@@ -125,7 +130,18 @@ class GatewayService(
             for name, read in (head.get("projected") or {}).items():
                 projected.append(ProjectedTopics(name, tuple(read["topics"]), read["last_event_at"]))
         store_of = {topic_for(service): service for service in SERVICES}
-        for (topic, projector), lag in projection_lags(heads, projected, utc_now()).items():
+        wanted = moments_to_look_up(heads, projected)  # only the stores someone is behind are asked
+        asked = {
+            store_of[topic]: (getattr(self, store_of[topic]).first_recorded_after, {"moments": sorted(moments)})
+            for topic, moments in wanted.items()
+        }
+        first_after: dict[tuple[str, str], str | None] = {}
+        for service, found in call_each(asked).items():
+            if isinstance(found, Exception):  # measured as a lower bound (the newest event's age) this time
+                log.warning("first_unapplied_unavailable", service=service, error=repr(found)[:200])
+                continue
+            first_after |= {(topic_for(service), moment): at for moment, at in found.items()}
+        for (topic, projector), lag in projection_lags(heads, projected, utc_now(), first_after).items():
             STORE_PROJECTION_LAG.labels("gateway", store_of[topic], projector).set(lag)
 
     @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema)
@@ -155,5 +171,12 @@ class GatewayService(
                 log.warning("store_head_unavailable", service=service, error=repr(exc)[:200])
                 head = None
             projected = status.get("topics_last_event_at", {}).get(topic_for(service))
-            stores[service] = dc.store_freshness(head, projected, now)
+            first = None
+            if head is not None and is_behind(head.get("last_event_at"), projected or NOTHING_APPLIED):
+                moment = projected or NOTHING_APPLIED
+                try:  # the oldest event not applied: its age is the lag (else the newest's age, a lower bound)
+                    first = call(getattr(self, service).first_recorded_after, {"moments": [moment]}).get(moment)
+                except Exception as exc:
+                    log.warning("first_unapplied_unavailable", service=service, error=repr(exc)[:200])
+            stores[service] = dc.store_freshness(head, projected, now, first)
         return {"projectors": [status], "stores": stores}
