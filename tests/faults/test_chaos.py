@@ -10,7 +10,8 @@ how many (4 in ``make test``; ``make chaos-long`` runs 20). A seed that fails go
 Also, on the test's own RabbitMQ virtual host only, every connection is closed (``drop_rabbitmq``: nameko's
 consumers and the gateway's reply queue reconnect), and the service's SQLite store is locked by a write
 transaction held from another connection for a few seconds (``lock_store``: commands wait or answer 503 and are
-retried under their keys). What it does not inject yet: a full store disk, faults on the other four services.
+retried under their keys); ``overlap`` does all three at once (broker frozen, connections dropped, store locked).
+What it does not inject yet: a full store disk, faults on the other four services.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from tests.faults.harness import DOMAIN, DistrictTraffic, FaultPlatform, Load, a
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker, pytest.mark.slow]
 
-NEMESES = ("kill_service", "kill_gateway", "kill_broker", "pause_broker", "drop_rabbitmq", "lock_store")
+NEMESES = ("kill_service", "kill_gateway", "kill_broker", "pause_broker", "drop_rabbitmq", "lock_store", "overlap")
+"""``overlap``: the broker frozen, and meanwhile RabbitMQ's connections dropped and the store locked."""
 REGRESSION_SEEDS: list[int] = []
 """Seeds that once failed, run in every campaign (none yet)."""
 SEEDS = sorted({int(os.environ.get("CHAOS_SEED", "1919")), *REGRESSION_SEEDS})
@@ -142,6 +144,13 @@ def test_a_seeded_fault_campaign_loses_skips_and_doubles_nothing(start_platform:
                     drop_rabbitmq_connections(platform)
                 elif fault.kind == "lock_store":
                     lock_store(platform, fault.seconds)
+                elif fault.kind == "overlap":
+                    platform.signal("tansu", signal.SIGSTOP)
+                    try:
+                        drop_rabbitmq_connections(platform)
+                        lock_store(platform, fault.seconds)
+                    finally:
+                        platform.signal("tansu", signal.SIGCONT)
                 else:
                     platform.signal("tansu", signal.SIGSTOP)
                     time.sleep(fault.seconds)
