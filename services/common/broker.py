@@ -101,8 +101,12 @@ def ensure_topics(
     partitions: int,
     replication: int | None = None,
     min_insync_replicas: int | None = None,
+    admin: KafkaAdminClient | None = None,
 ) -> dict[str, TopicLog]:
     """Create the topics that do not exist yet (existing ones are left as they are); each as it is now.
+
+    ``admin``: a client the caller keeps and closes (a relay checks its topics every few seconds, and a new
+    client each time means a new connection and metadata round each time); without it, one is made and closed.
 
     ``replication`` and ``min_insync_replicas`` default to ``TOPIC_REPLICATION`` and
     ``TOPIC_MIN_INSYNC_REPLICAS``; ``min.insync.replicas`` is set only on replicated topics (with
@@ -113,18 +117,19 @@ def ensure_topics(
     min_insync = config.topic_min_insync_replicas if min_insync_replicas is None else min_insync_replicas
     topic_configs = {"min.insync.replicas": str(min_insync)} if replication > 1 else {}
     topics = list(topics)
-    admin = make_admin(bootstrap)
+    client = make_admin(bootstrap) if admin is None else admin
     try:
-        existing = set(admin.list_topics())
+        existing = set(client.list_topics())
         missing = [
             NewTopic(t, partitions, replication, topic_configs=topic_configs) for t in topics if t not in existing
         ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(missing)
-        return describe_logs(admin, topics)
+                client.create_topics(missing)
+        return describe_logs(client, topics)
     finally:
-        admin.close()
+        if admin is None:
+            client.close()
 
 
 def platform_topics(services: Iterable[str], districts: Iterable[str]) -> list[str]:

@@ -22,6 +22,17 @@ EVENTS_PUBLISHED = Counter("gov_events_published_total", "Events acknowledged by
 PROJECTOR_LAG_EVENTS = Gauge(
     "gov_projector_lag_events", "Messages on the topic not yet projected", ["service", "projector", "topic"]
 )
+STORE_PROJECTION_LAG = Gauge(
+    "gov_store_projection_lag_seconds",
+    "How far a projection is behind a store, end to end: the age of the store's newest event when the projector "
+    "has not applied it, else 0 (services.common.freshness; measured by the gateway every FRESHNESS_SECONDS)",
+    ["service", "store", "projector"],
+)
+STORE_HEAD_UP = Gauge(
+    "gov_store_head_up",
+    "1 when the store's service answered the gateway's last freshness check, 0 when not (its lag is then unknown)",
+    ["service", "store"],
+)
 PROJECTOR_LAG_SECONDS = Gauge(
     "gov_projector_lag_seconds", "Age of the newest projected event when it was projected", ["service", "projector"]
 )

@@ -21,6 +21,12 @@ or a partition ending before the offset the broker acknowledged means the events
 publishes its whole store again (consumers ignore what they applied already, by ``event_id``). A failed round
 also replaces the producer: an idempotent producer that a fresh broker does not know fails for ever with
 ``UnknownProducerId``.
+
+The periodic check keeps one admin client and one probe consumer (replaced with the producer after a failed
+round) and runs on a thread of its own: against a broker that stopped answering, the admin client waits out its
+timeouts there, while the publishing thread goes on with its rounds (which fail, and reconnect, on their own).
+Its verdict is applied by the publishing thread before its next round; the check at start and the one after a
+failed round are made by the publishing thread itself, before it sends anything.
 """
 
 from __future__ import annotations
@@ -30,9 +36,9 @@ import threading
 import time
 from datetime import datetime
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.common.broker import ensure_topics, make_consumer, make_producer, stored_message
+from services.common.broker import ensure_topics, make_admin, make_consumer, make_producer, stored_message
 from services.common.cloud_events import cloudevent_headers
 from services.common.events import utc_now
 from services.common.health import HealthChecks, serve_ops_http
@@ -65,12 +71,19 @@ class OutboxRelay:
         self._topic_id = recorded.topic_id if recorded else None
         self._marks: dict[int, int] = dict(recorded.marks) if recorded else {}
         self._probe: KafkaConsumer | None = None
+        self._admin: KafkaAdminClient | None = None
         self._checked_at: float | None = None  # None: check before the next round
+        self._generation = 0  # bumped with the clients: a background look made with older ones is dropped
+        self._looker: threading.Thread | None = None
+        self._looked: tuple[int, str | None, str | None, str] | None = None  # generation, id looked from, lost, id
 
     def publish_once(self) -> int:
         """Publish the next batch; returns how many events the broker acknowledged."""
-        if self._checked_at is None or time.monotonic() - self._checked_at >= self.check_seconds:
+        self._apply_background_look()
+        if self._checked_at is None:
             self.check_broker()
+        elif time.monotonic() - self._checked_at >= self.check_seconds:
+            self._look_in_background()
         rows = self.store.read_stored(after=self.position, limit=self.batch)
         if not rows:
             self._report_backlog(force=True)
@@ -100,11 +113,54 @@ class OutboxRelay:
     def check_broker(self) -> str | None:
         """Make sure of the topics and compare the log with what was recorded; when the broker lost acknowledged
         events, start again from position 0. Returns why it did (None when nothing was lost)."""
-        logs = ensure_topics(self.bootstrap, [self.topic, f"{self.topic}.dlq"], settings().topic_partitions)
+        lost, topic_id = self._look(self._topic_id, dict(self._marks))
+        self._apply(lost, topic_id)
+        return lost
+
+    def _look(self, topic_id: str | None, marks: dict[int, int]) -> tuple[str | None, str]:
+        """Why the broker lost events recorded as ``topic_id`` and ``marks`` (None if it did not), and the topic's
+        id now. The marks are taken before the ends are asked for: ends only grow, so a round publishing meanwhile
+        cannot make a log look shorter than it is."""
+        logs = ensure_topics(
+            self.bootstrap, [self.topic, f"{self.topic}.dlq"], settings().topic_partitions, admin=self._admin_client()
+        )
         topic_log = logs[self.topic]
         partitions = [TopicPartition(self.topic, p) for p in range(topic_log.partitions)]
         ends = {tp.partition: end for tp, end in self._consumer().end_offsets(partitions).items()}
-        lost = relay_lost(self._topic_id, self._marks, topic_log.topic_id, ends)
+        lost = relay_lost(topic_id, marks, topic_log.topic_id, ends)
+        if lost:
+            log.info("relay_broker_log_seen", topic=self.topic, recorded=marks, ends=ends, topic_id=topic_log.topic_id)
+        return lost, topic_log.topic_id
+
+    def _look_in_background(self) -> None:
+        """Start the periodic look at the broker on its own thread (unless one is still waiting for the broker)."""
+        if self._looker is not None and self._looker.is_alive():
+            return
+        generation, topic_id, marks = self._generation, self._topic_id, dict(self._marks)
+
+        def look() -> None:
+            try:
+                lost, now_id = self._look(topic_id, marks)
+            except Exception as exc:  # the broker does not answer: the publishing rounds fail and reconnect
+                log.warning("relay_broker_check_failed", topic=self.topic, error=f"{type(exc).__name__}: {exc}"[:300])
+                return
+            self._looked = (generation, topic_id, lost, now_id)
+
+        self._checked_at = time.monotonic()
+        self._looker = threading.Thread(target=look, name=f"{self.topic}-broker-check", daemon=True)
+        self._looker.start()
+
+    def _apply_background_look(self) -> None:
+        """Apply the verdict of the last background look, if it was made with the current clients and log."""
+        looked, self._looked = self._looked, None
+        if looked is None:
+            return
+        generation, topic_id, lost, now_id = looked
+        if generation == self._generation and topic_id == self._topic_id:
+            self._apply(lost, now_id)
+
+    def _apply(self, lost: str | None, topic_id: str) -> None:
+        """Act on a look at the broker: start again from position 0 when it lost events, else record its id."""
         if lost:
             log.warning(
                 "relay_broker_lost_events",
@@ -112,18 +168,22 @@ class OutboxRelay:
                 reason=lost,
                 position=self.position,
                 recorded=self._marks,
-                ends=ends,
             )
             BROKER_LOSSES.labels(self.store.domain, self.topic, lost).inc()
             self.position = 0
             self._marks = {}
-            self._topic_id = topic_log.topic_id
+            self._topic_id = topic_id
             self.store.set_relay_position(self.topic, self.position, RelayLog(self._topic_id, self._marks))
-        elif topic_log.topic_id != self._topic_id:
-            self._topic_id = topic_log.topic_id
+        elif topic_id != self._topic_id:
+            self._topic_id = topic_id
             self.store.set_relay_log(self.topic, RelayLog(self._topic_id, self._marks))
         self._checked_at = time.monotonic()
-        return lost
+
+    def _admin_client(self) -> KafkaAdminClient:
+        """The admin client of the topic checks, made once and kept until a failed round replaces it."""
+        if self._admin is None:
+            self._admin = make_admin(self.bootstrap)
+        return self._admin
 
     def _consumer(self) -> KafkaConsumer:
         if self._probe is None:
@@ -136,8 +196,10 @@ class OutboxRelay:
         round."""
         old, self.producer = self.producer, make_producer(self.bootstrap)
         probe, self._probe = self._probe, None
+        admin, self._admin = self._admin, None
+        self._generation += 1
         self._checked_at = None
-        for client in (old, probe):
+        for client in (old, probe, admin):
             try:
                 if client is not None:
                     client.close(timeout=0) if isinstance(client, KafkaProducer) else client.close()

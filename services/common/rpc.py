@@ -623,13 +623,28 @@ class DomainService:
     @command()
     def store_head(self, query: dict[str, Any]) -> dict[str, Any]:
         """The newest event of this service's store and how far its relay got: what the gateway measures the data
-        center's freshness from, end to end (an outbox that cannot publish shows there, not only on the topic)."""
+        center's freshness from, end to end (an outbox that cannot publish shows there, not only on the topic); and,
+        under ``projected``, what the service's own read models applied of each topic they read (the gateway
+        measures them against the stores too: ``gov_store_projection_lag_seconds``)."""
         last = self.store.last_position()
+        views: Projector | None = getattr(self, "read_models", None)
+        projected = {}
+        if views is not None:  # the service's own read models: how far they are behind the stores they read
+            status = views.status()
+            projected[views.name] = {"topics": views.topics, "last_event_at": status["topics_last_event_at"]}
         return {
             "last_position": last,
             "last_event_at": self.store.recorded_at(last) if last else None,
             "relay_position": self.store.relay_position(topic_for(self.name)),
+            "projected": projected,
         }
+
+    @command()
+    def first_recorded_after(self, query: dict[str, Any]) -> dict[str, str | None]:
+        """For each moment of ``query["moments"]`` (a projection's newest applied event's time, "" for none), when
+        this store's first event recorded after it was recorded: the oldest event that projection has not
+        applied, whose age is how far it is behind (``services.common.freshness``)."""
+        return {moment: self.store.first_recorded_after(moment) for moment in query.get("moments", [])}
 
     @http("GET", "/metrics")  # type: ignore[untyped-decorator]
     def metrics(self, request: Request) -> Response:

@@ -183,6 +183,12 @@ _STORED_AFTER = (
 )
 _LAST_POSITION = sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))
 _RECORDED_AT = sa.select(events_table.c.recorded_at).where(events_table.c.position == sa.bindparam("position"))
+_AT_OR_AFTER = (
+    sa.select(events_table.c.position, events_table.c.recorded_at)
+    .where(events_table.c.position >= sa.bindparam("position"))
+    .order_by(events_table.c.position)
+    .limit(1)
+)
 _RELAY_POSITION = sa.select(relay_progress_table.c.position).where(relay_progress_table.c.topic == sa.bindparam("t"))
 _SET_RELAY_POSITION = (
     relay_progress_table.update()
@@ -525,6 +531,26 @@ class EventStore:
         """When the event at ``position`` was recorded (None if there is none)."""
         rows = fetch(self.engine, _RECORDED_AT, {"position": position})[1]
         return str(rows[0][0]) if rows else None
+
+    def first_recorded_after(self, moment: str) -> str | None:
+        """When the store's first event recorded after ``moment`` (ISO 8601, as ``recorded_at``; "" for the
+        beginning) was recorded, None if none was: the oldest event a projection whose newest applied event was
+        recorded at ``moment`` has not applied, whose age is how far that projection is behind.
+
+        A binary search over positions, a primary-key lookup per step (no index on ``recorded_at`` needed):
+        events are recorded in position order (on PostgreSQL two concurrent commits may swap by a few
+        milliseconds, which is all this can be off by)."""
+        low, high, found = 1, self.last_position(), None
+        while low <= high:
+            middle = (low + high) // 2
+            rows = fetch(self.engine, _AT_OR_AFTER, {"position": middle})[1]
+            if not rows or int(rows[0][0]) > high:  # no event in [middle, high] (positions may have gaps)
+                high = middle - 1
+            elif str(rows[0][1]) > moment:
+                found, high = str(rows[0][1]), middle - 1
+            else:
+                low = int(rows[0][0]) + 1
+        return found
 
     def events_by_actor(self, actor: str, limit: int = 100) -> list[Envelope]:
         """The latest events recorded for ``actor``: who did what."""

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.freshness import behind_seconds
 from services.common.money import FEN_PER_YUAN
 from services.common.settings import settings
 from services.energy.domain import (
@@ -605,21 +606,25 @@ def _month_start(today: date, back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def store_freshness(head: dict[str, Any] | None, projected_last_event_at: str | None, now: datetime) -> dict[str, Any]:
+def store_freshness(
+    head: dict[str, Any] | None,
+    projected_last_event_at: str | None,
+    now: datetime,
+    first_unapplied_at: str | None = None,
+) -> dict[str, Any]:
     """How far the data center is behind one service's **store** (not its topic), end to end.
 
     ``head`` is the service's ``store_head`` (its newest event's position and time, and how far its relay got;
     None when the service did not answer), ``projected_last_event_at`` the time of the newest event of its topic
-    the data center applied. When the store holds an event newer than any applied, the data center is behind
-    by at least the age of the store's newest event (``lag_seconds``: the oldest event not applied is at
-    least that old); otherwise by 0. ``unpublished_events`` are those the broker has not acknowledged: an
+    the data center applied, ``first_unapplied_at`` the store's first event recorded after that one (when the
+    data center is behind); ``lag_seconds`` is ``services.common.freshness.behind_seconds``, the same rule as
+    the ``gov_store_projection_lag_seconds`` gauge. ``unpublished_events`` are those the broker has not acknowledged: an
     outbox that cannot publish shows as growing lag here and as ``OutboxBacklogStale`` in the alerts.
     """
     if head is None:
         return {"available": False, "lag_seconds": None, "unpublished_events": None}
     last_at = head.get("last_event_at")
-    behind = bool(last_at) and (projected_last_event_at is None or projected_last_event_at < last_at)
-    lag = max((now - datetime.fromisoformat(last_at)).total_seconds(), 0.0) if behind and last_at else 0.0
+    lag = behind_seconds(last_at, projected_last_event_at, now, first_unapplied_at)
     return {
         "available": True,
         "store_last_event_at": last_at,

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.timer import timer
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
 from services.common.db import create_db_engine
 from services.common.events import utc_now
+from services.common.freshness import (
+    NOTHING_APPLIED,
+    ProjectedTopics,
+    is_behind,
+    moments_to_look_up,
+    projection_lags,
+)
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import get_logger
-from services.common.metrics import UP, render_metrics
+from services.common.metrics import STORE_HEAD_UP, STORE_PROJECTION_LAG, UP, render_metrics
 from services.common.projector import Projector
 from services.common.rpc import ActorQuerySchema, ProjectorRunner
 from services.common.rpc import load_command as validated
@@ -33,9 +41,12 @@ from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
 from services.gateway.inbound import DistrictInboundApi
 from services.gateway.openapi import OpenApiRoutes
-from services.gateway.web import GatewayDatabase, RequestContext, api, call
+from services.gateway.web import GatewayDatabase, RequestContext, api, call, call_each
 
 log = get_logger()
+
+FRESHNESS_SECONDS = 15
+"""How often the gateway measures every projection against every store (``gov_store_projection_lag_seconds``)."""
 
 
 def data_center_projector(service: str) -> Projector:
@@ -96,6 +107,43 @@ class GatewayService(
         body, content_type = render_metrics()
         return Response(body, content_type=content_type)
 
+    @timer(interval=FRESHNESS_SECONDS)  # type: ignore[untyped-decorator]
+    def measure_freshness(self) -> None:
+        """Export how far each projection (the data center and every service's read models) is behind each store
+        it reads, end to end, as ``gov_store_projection_lag_seconds`` for the alerts: measured here, every
+        ``FRESHNESS_SECONDS``, not only when someone asks ``/api/v1/projections``. A service that does not answer
+        sets ``gov_store_head_up`` to 0 and leaves its lag unmeasured (unknown is not fresh)."""
+        heads: dict[str, str | None] = {}
+        projected: list[ProjectedTopics] = []
+        if self.datacenter is not None:
+            status = self.datacenter.status()
+            topics = tuple(self.datacenter.topics)
+            projected.append(ProjectedTopics(self.datacenter.name, topics, status["topics_last_event_at"]))
+        answers = call_each({service: (getattr(self, service).store_head, {}) for service in SERVICES})
+        for service, head in answers.items():
+            if isinstance(head, Exception):  # that store's lag stays unknown; the others are still measured
+                log.warning("store_head_unavailable", service=service, error=repr(head)[:200])
+                STORE_HEAD_UP.labels("gateway", service).set(0)
+                continue
+            STORE_HEAD_UP.labels("gateway", service).set(1)
+            heads[topic_for(service)] = head.get("last_event_at")
+            for name, read in (head.get("projected") or {}).items():
+                projected.append(ProjectedTopics(name, tuple(read["topics"]), read["last_event_at"]))
+        store_of = {topic_for(service): service for service in SERVICES}
+        wanted = moments_to_look_up(heads, projected)  # only the stores someone is behind are asked
+        asked = {
+            store_of[topic]: (getattr(self, store_of[topic]).first_recorded_after, {"moments": sorted(moments)})
+            for topic, moments in wanted.items()
+        }
+        first_after: dict[tuple[str, str], str | None] = {}
+        for service, found in call_each(asked).items():
+            if isinstance(found, Exception):  # measured as a lower bound (the newest event's age) this time
+                log.warning("first_unapplied_unavailable", service=service, error=repr(found)[:200])
+                continue
+            first_after |= {(topic_for(service), moment): at for moment, at in found.items()}
+        for (topic, projector), lag in projection_lags(heads, projected, utc_now(), first_after).items():
+            STORE_PROJECTION_LAG.labels("gateway", store_of[topic], projector).set(lag)
+
     @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema, table="items")
     def audit(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Who did what: the latest events every service recorded for one actor (``?actor=role:name`` or
@@ -123,5 +171,12 @@ class GatewayService(
                 log.warning("store_head_unavailable", service=service, error=repr(exc)[:200])
                 head = None
             projected = status.get("topics_last_event_at", {}).get(topic_for(service))
-            stores[service] = dc.store_freshness(head, projected, now)
+            first = None
+            if head is not None and is_behind(head.get("last_event_at"), projected or NOTHING_APPLIED):
+                moment = projected or NOTHING_APPLIED
+                try:  # the oldest event not applied: its age is the lag (else the newest's age, a lower bound)
+                    first = call(getattr(self, service).first_recorded_after, {"moments": [moment]}).get(moment)
+                except Exception as exc:
+                    log.warning("first_unapplied_unavailable", service=service, error=repr(exc)[:200])
+            stores[service] = dc.store_freshness(head, projected, now, first)
         return {"projectors": [status], "stores": stores}

@@ -126,6 +126,29 @@ def call(method: Any, payload: dict[str, Any]) -> Any:
         return method.call_async(payload).result()
 
 
+def call_each(calls: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+    """Several RPC calls at once, each ``name: (method, payload)``: every answer, or the exception it raised. All
+    are sent before any is waited for, so services that do not answer cost one timeout together, not one each."""
+    timeout = settings().rpc_timeout
+    deadline = time.time() + timeout
+    pending: dict[str, Any] = {}
+    answers: dict[str, Any] = {}
+    for name, (method, payload) in calls.items():
+        _set_deadline(method, deadline)
+        try:
+            pending[name] = method.call_async(payload)
+        except Exception as exc:  # an unknown service, RabbitMQ gone: that one's answer
+            answers[name] = exc
+    for name, reply in pending.items():
+        left = max(deadline - time.time(), 0.0)
+        try:
+            with eventlet.Timeout(left, ServiceUnavailable("the service did not answer in time")):
+                answers[name] = reply.result()
+        except Exception as exc:
+            answers[name] = exc
+    return answers
+
+
 def _set_deadline(method: Any, deadline: float) -> None:
     """Put ``deadline`` in the RPC context the proxy method sends (its worker's context data)."""
     worker_ctx = getattr(method, "worker_ctx", None)

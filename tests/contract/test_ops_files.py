@@ -214,6 +214,8 @@ def test_the_alert_rules_cover_what_ops_watch() -> None:
         "gov_outbox_oldest_unpublished_age_seconds",
         "gov_projector_lag_events",
         "gov_projector_lag_seconds",
+        "gov_store_projection_lag_seconds",
+        "gov_store_head_up",
         "gov_dead_lettered_total",
         "gov_commands_total",
         "gov_http_requests_total",
@@ -269,6 +271,45 @@ def test_every_platform_container_has_probes_and_resources() -> None:
             if container["image"].startswith("registry.example.gov/gov-affairs/"):
                 assert container["livenessProbe"]["httpGet"]["path"] == "/health/live", name
                 assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready", name
+
+
+def test_the_probes_ask_the_port_each_process_serves_its_health_on() -> None:
+    """The orchestrator catches what the local supervisor catches only if its probes reach the process: a container
+    that exits is restarted by the kubelet (``restartPolicy: Always``), a hung one by the liveness probe on the
+    port the process serves ``/health/live`` on, and one whose dependencies fail leaves the Service by readiness.
+    A probe on another port than the process listens on restarts a healthy process for ever, or never a hung one.
+    """
+    checked = set()
+    for doc in _documents():
+        if doc["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        assert doc["spec"]["template"]["spec"].get("restartPolicy", "Always") == "Always", doc["metadata"]["name"]
+        for container in _containers(doc):
+            if not container["image"].startswith("registry.example.gov/gov-affairs/"):
+                continue
+            name = f"{doc['metadata']['name']}/{container['name']}"
+            args = container["args"]
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            process, service = args[2], args[3]
+            if process == "services.common.relay":  # serves its health only when told a port
+                assert "--http-port" in args, name
+                serves = int(args[args.index("--http-port") + 1])
+            else:
+                assert process == "services.common.runner", name
+                serves = int(env.get(f"PORT_{service.upper()}") or SERVICE_PORTS[service])
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            for probe, path in (("startupProbe", "/health/live"), ("livenessProbe", "/health/live")):
+                get = container[probe]["httpGet"]
+                assert get["path"] == path, name
+                assert ports.get(get["port"], get["port"]) == serves, f"{name}: {probe} asks another port"
+            ready = container["readinessProbe"]["httpGet"]
+            assert ready["path"] == "/health/ready" and ports.get(ready["port"], ready["port"]) == serves, name
+            checked.add((process.rsplit(".", 1)[1], service, env.get("PROJECTORS_IN_PROCESS")))
+    # every kind of process the local supervisor restarts runs here too: each service's API (relay and projector
+    # out of process), its relay and its projector; the gateway and its projector
+    for service in SERVICES:
+        assert {("runner", service, "false"), ("relay", service, None), ("runner", service, "true")} <= checked
+    assert {("runner", "gateway", "false"), ("runner", "gateway", "true")} <= checked
 
 
 def test_services_scale_out_while_each_store_has_exactly_one_relay() -> None:

@@ -7,8 +7,11 @@ acknowledged is applied exactly once; the data center is not behind any store.
 
 ``CHAOS_SEED`` picks the campaign (the same seed, the same faults in the same order and moments), ``CHAOS_FAULTS``
 how many (4 in ``make test``; ``make chaos-long`` runs 20). A seed that fails goes into ``REGRESSION_SEEDS``.
-What it does not inject yet: RabbitMQ connection drops, a full or locked store disk (other fault tests cover a
-RabbitMQ restart and lock contention, one scenario each).
+Also, on the test's own RabbitMQ virtual host only, every connection is closed (``drop_rabbitmq``: nameko's
+consumers and the gateway's reply queue reconnect), and the service's SQLite store is locked by a write
+transaction held from another connection for a few seconds (``lock_store``: commands wait or answer 503 and are
+retried under their keys); ``overlap`` does all three at once (broker frozen, connections dropped, store locked).
+What it does not inject yet: a full store disk, faults on the other four services.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -30,7 +35,8 @@ from tests.faults.harness import DOMAIN, DistrictTraffic, FaultPlatform, Load, a
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker, pytest.mark.slow]
 
-NEMESES = ("kill_service", "kill_gateway", "kill_broker", "pause_broker")
+NEMESES = ("kill_service", "kill_gateway", "kill_broker", "pause_broker", "drop_rabbitmq", "lock_store", "overlap")
+"""``overlap``: the broker frozen, and meanwhile RabbitMQ's connections dropped and the store locked."""
 REGRESSION_SEEDS: list[int] = []
 """Seeds that once failed, run in every campaign (none yet)."""
 SEEDS = sorted({int(os.environ.get("CHAOS_SEED", "1919")), *REGRESSION_SEEDS})
@@ -55,6 +61,34 @@ def campaign(seed: int, faults: int) -> list[Fault]:
 def test_a_campaign_is_fixed_by_its_seed() -> None:
     assert campaign(7, 5) == campaign(7, 5)
     assert campaign(7, 5) != campaign(8, 5)
+
+
+def drop_rabbitmq_connections(platform: FaultPlatform) -> None:
+    """Close every RabbitMQ connection of the platform's own virtual host (never another's: the other tests and
+    engineers share the node). A platform on the default virtual host is left alone (nothing to tell its
+    connections from others')."""
+    vhost = platform.env["AMQP_URI"].rsplit("/", 1)[1]
+    assert vhost, "the campaign runs on a virtual host of its own"
+    subprocess.run(
+        ["rabbitmqctl", "close_all_connections", "--vhost", vhost, "chaos: connections dropped"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+
+
+def lock_store(platform: FaultPlatform, seconds: float) -> None:
+    """Hold the SQLite store's write lock from another connection for ``seconds``, as a backup or an operator's
+    long transaction would."""
+    url = platform.database_url(DOMAIN)
+    assert url.startswith("sqlite:///"), url
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        time.sleep(seconds)
+        conn.rollback()
+    finally:
+        conn.close()
 
 
 def _up(platform: FaultPlatform) -> bool:
@@ -106,6 +140,17 @@ def test_a_seeded_fault_campaign_loses_skips_and_doubles_nothing(start_platform:
                     district.hold()
                     _wait(lambda: applied(platform, district.acknowledged))
                     platform.kill("tansu")
+                elif fault.kind == "drop_rabbitmq":
+                    drop_rabbitmq_connections(platform)
+                elif fault.kind == "lock_store":
+                    lock_store(platform, fault.seconds)
+                elif fault.kind == "overlap":
+                    platform.signal("tansu", signal.SIGSTOP)
+                    try:
+                        drop_rabbitmq_connections(platform)
+                        lock_store(platform, fault.seconds)
+                    finally:
+                        platform.signal("tansu", signal.SIGCONT)
                 else:
                     platform.signal("tansu", signal.SIGSTOP)
                     time.sleep(fault.seconds)

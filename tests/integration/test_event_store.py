@@ -222,3 +222,22 @@ def test_the_streams_of_an_agency_are_found_in_the_store_as_committed(agencies: 
         agencies.save(Building.register(building_id, owner, "320402", "楼", "路1号", 1000.0), meta())
     assert agencies.stream_ids_of_agency("Building", "A1") == ["B1", "B2"]
     assert agencies.stream_ids_of_agency("Building", "A9") == []
+
+
+def test_the_first_event_recorded_after_a_moment_is_found_across_gaps_in_positions(agencies: EventStore) -> None:
+    """What a projection behind the store has not applied starts there: its age is the end-to-end lag."""
+    from services.common.store import events_table
+
+    for i in range(1, 8):
+        agencies.save(new_agency(f"F{i}"), meta())
+    with agencies.engine.begin() as conn:  # times chosen by hand: event n recorded at 01:00:0n
+        for position in range(1, 8):
+            at = f"2026-12-06T01:00:0{position}.000000+00:00"
+            conn.execute(events_table.update().where(events_table.c.position == position).values(recorded_at=at))
+        conn.execute(events_table.delete().where(events_table.c.position.in_([4, 5])))  # a gap: 1 2 3 _ _ 6 7
+    assert agencies.first_recorded_after("") == "2026-12-06T01:00:01.000000+00:00"  # nothing applied: the first
+    assert agencies.first_recorded_after("2026-12-06T01:00:02.000000+00:00") == "2026-12-06T01:00:03.000000+00:00"
+    # applied up to event 3: 4 and 5 are gone, so 6 is the oldest not applied
+    assert agencies.first_recorded_after("2026-12-06T01:00:03.000000+00:00") == "2026-12-06T01:00:06.000000+00:00"
+    assert agencies.first_recorded_after("2026-12-06T01:00:06.500000+00:00") == "2026-12-06T01:00:07.000000+00:00"
+    assert agencies.first_recorded_after("2026-12-06T01:00:07.000000+00:00") is None  # caught up

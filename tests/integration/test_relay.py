@@ -169,3 +169,51 @@ def test_an_outbox_that_cannot_publish_shows_its_age_growing(tmp_path: Path) -> 
     finally:
         stop.set()
         runner.join(60)
+
+
+def test_the_broker_checks_reuse_one_admin_client_until_a_failed_round(tmp_path: Path, tansu: str) -> None:
+    store = EventStore.open(f"sqlite:///{tmp_path / 's.db'}", "office_space")
+    relay = _relay(store, tansu, _topic())
+    assert relay.check_broker() is None
+    admin = relay._admin
+    assert admin is not None
+    assert relay.check_broker() is None
+    assert relay._admin is admin  # the second check used the same client, not a new one
+    relay.reconnect()  # what a failed round does: every client replaced
+    assert relay._admin is None
+    assert relay.check_broker() is None
+    assert relay._admin is not None and relay._admin is not admin
+
+
+def test_a_periodic_broker_check_that_waits_does_not_hold_up_publishing(tmp_path: Path, tansu: str) -> None:
+    """A broker that stops answering the admin client keeps the check waiting for its timeouts; the publishing
+    thread must go on meanwhile. The check here waits for the test, not for a timeout, so nothing is timed."""
+    released = threading.Event()
+    looking = threading.Event()
+
+    class WaitingRelay(OutboxRelay):
+        def _look(self, topic_id: str | None, marks: dict[int, int]) -> tuple[str | None, str]:
+            if threading.current_thread() is not threading.main_thread():
+                looking.set()
+                released.wait(60)
+            return super()._look(topic_id, marks)
+
+    store = EventStore.open(f"sqlite:///{tmp_path / 's.db'}", "office_space")
+    topic = _topic()
+    ensure_topics(tansu, [topic], 3)
+    relay = WaitingRelay(store, make_producer(tansu), topic, 100, check_seconds=0.0)
+    store.save(new_agency("W1"), meta())
+    assert relay.publish_once() == 1  # the first check is made by the publishing thread itself
+    store.save(new_agency("W2"), meta())
+    store.save(new_agency("W3"), meta())
+    try:
+        assert relay.publish_once() == 2  # published while the periodic check waits on its own thread
+        assert looking.is_set() and relay._looker is not None and relay._looker.is_alive()
+        assert store.relay_position(topic) == store.last_position()
+    finally:
+        released.set()
+    assert relay._looker is not None
+    relay._looker.join(60)
+    assert relay.publish_once() == 0  # the verdict (nothing lost) applied: the position stays
+    assert store.relay_position(topic) == store.last_position()
+    assert len(read_topic(tansu, topic)) == 3
