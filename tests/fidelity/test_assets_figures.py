@@ -155,9 +155,9 @@ def test_rents_and_property_income_are_exact_fen(platform: Platform, city: dict[
     prop = {"property_id": f"OP-{tag}", "district": DISTRICT, "name": "燕山路门面房"}
     prop |= {"baseline_rent_income_fen": 2_600_000, "baseline_vacancy_cost_fen": 0}
     _ok(platform.request("POST", "/api/v1/operating-properties", prop, token), 201)
-    unit = {"unit_id": "U1", "area_m2": 80, "monthly_fixed_cost_fen": 35_050}
-    _ok(platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units", unit, token), 201)
     year = TODAY.year
+    unit = {"unit_id": "U1", "area_m2": 80, "monthly_fixed_cost_fen": 35_050, "added_on": f"{year}-01-01"}
+    _ok(platform.request("POST", f"/api/v1/operating-properties/OP-{tag}/units", unit, token), 201)
     tenancy = {
         "tenant": "溧阳某茶社",
         "monthly_rent_fen": 866_667,
@@ -182,6 +182,8 @@ def test_rents_and_property_income_are_exact_fen(platform: Platform, city: dict[
         lambda r: r[0] != 422 or "agency_id" not in r[1].get("fields", {}),
     )
     assert status == 201, answer
+    room = {"room_id": "R1", "number": "101", "usable_area_m2": 40, "use": "office"}
+    _ok(platform.request("POST", f"/api/v1/buildings/B-{tag}/rooms", room, token), 201)
     lease = {"lease_id": f"L-{tag}", "agency_id": city["agency"], "building_id": f"B-{tag}", "room_ids": ["R1"]}
     lease |= {"kind": "rent", "counter_party": "溧阳某公司", "start_on": f"{year + 1}-01-01"}
     lease |= {"end_on": f"{year + 2}-01-01", "monthly_rent_fen": 1_234_505}  # 12 345.05 yuan
