@@ -1,7 +1,7 @@
 """The event-sourced aggregate base: commands check rules and record events; events change state.
 
 A subclass names its ``stream_type``, sets its empty state in ``_init_state`` (never in ``__init__``), offers commands as methods (or classmethods for creation) that
-check the rules of DOMAIN.md and call ``self._record(SomeEvent(...))``, and applies each event in a
+check the rules of docs/domain.md and call ``self._record(SomeEvent(...))``, and applies each event in a
 method ``_on_<EventType>(event)``. State is only ever changed there, so loading from the store
 (``rehydrate``) and deciding a command go through the same code.
 

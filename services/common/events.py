@@ -156,7 +156,7 @@ class Metadata:
 
 @dataclass(frozen=True)
 class Envelope:
-    """The stored and published form of an event (see ARCHITECTURE.md, "Event envelope")."""
+    """The stored and published form of an event (see docs/architecture.md, "Event envelope")."""
 
     event_id: str
     event_type: str

@@ -3,7 +3,7 @@
 A token reads ``gov_<token_id>_<secret>``; only the SHA-256 of the secret is stored (the secret is 256
 random bits, so a plain hash is enough and lookups stay fast), compared in constant time.
 
-Roles (ARCHITECTURE.md, "Security"):
+Roles (docs/architecture.md, "Security"):
 
 - ``city_admin``: reads and writes everything, approves exceptions;
 - ``district_operator``: writes, and reads details of, its own district's agencies only;

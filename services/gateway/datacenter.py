@@ -6,7 +6,7 @@ they are joined on the agency, summed per district and city (``RAW`` are the sum
 then turned into ratios (``derive``): area per person, the new-energy share, cost per km, energy per m² and
 per capita — a district's ratio is its totals' ratio, never an average of its agencies' ratios.
 
-Vehicle fuel and charging are part of their agency's energy and carbon (DOMAIN.md, "What the data center
+Vehicle fuel and charging are part of their agency's energy and carbon (docs/domain.md, "What the data center
 adds"), converted with the energy service's factor table (electricity, diesel) and ``GASOLINE``.
 """
 

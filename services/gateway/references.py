@@ -104,7 +104,7 @@ REFERENCES: dict[tuple[str, str], tuple[Reference, ...]] = {
     # a person may move to another district's agency: the target must exist; office space judges the move
     ("office_space", "transfer_staff"): (_AGENCY, Reference("to_agency_id", "agency", scoped=False)),
     ("office_space", "register_building"): (_AGENCY,),
-    # a room of the building may be held by another district's agency (DOMAIN.md): it must exist
+    # a room of the building may be held by another district's agency (docs/domain.md): it must exist
     ("office_space", "add_room"): (*_BUILDING, Reference("agency_id", "agency", scoped=False)),
     # the allocating agency's district allocates, in a building that may lie in another district
     ("office_space", "allocate_room"): (_AGENCY, Reference("building_id", "building", scoped=False)),

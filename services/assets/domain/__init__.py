@@ -1,7 +1,7 @@
 """State-owned assets (国有资产) domain: the asset ledger, stock-takes, the public goods warehouse (公物仓) with
 idle-first allocation and loans, service-life rules for replacement, disposal, and warehouse stock (仓储).
 
-Pure Python: the rules of DOMAIN.md live here as aggregate methods that check and record events, and as pure
+Pure Python: the rules of docs/domain.md live here as aggregate methods that check and record events, and as pure
 functions (book value, count comparison, overdue loans) that decide over plain data. Split by aggregate; everything
 public is re-exported here.
 """

@@ -173,7 +173,7 @@ SERVICE_LIFE_2016: Final = ServiceLifeTable(
         "office_equipment": AssetCategory(6, "equipment"),
     },
 )
-"""Minimum service lives (DOMAIN.md: furniture 15 years, computers 6). Procurement categories are the catalog codes
+"""Minimum service lives (docs/domain.md: furniture 15 years, computers 6). Procurement categories are the catalog codes
 of the procurement service; item-code prefixes are those of the government procurement item catalogue
 (政府采购品目分类目录): A06 家具用具, A020101 计算机设备, A02010601 打印设备, A020201 复印机. Other delivered
 equipment enters as ``office_equipment`` (其他通用办公设备) at the standard's usual six years. A deployment replaces

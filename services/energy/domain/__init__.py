@@ -1,7 +1,7 @@
 """Public-institution energy (公共机构节能, "能耗感知一张网") domain: meters and readings, roll-ups and
 conversion, quotas, anomalies, annual consumption reports and targets.
 
-Pure Python: the rules of DOMAIN.md live here as aggregate methods that check and record events, and as
+Pure Python: the rules of docs/domain.md live here as aggregate methods that check and record events, and as
 pure functions (roll-ups, conversions, anomaly detectors, target progress) that decide over plain data.
 Split by aggregate; everything public is re-exported here.
 """

@@ -7,7 +7,7 @@ year from the later of the year's start and its installation up to its last read
 whose readings lag by a week covers a week less than the calendar says; annualising it by the days elapsed
 would report use that is too low.
 
-Rules (DOMAIN.md, "Figures: how each is defined"; docs/kpis/energy.md):
+Rules (docs/kpis/energy.md):
 
 - **Coverage, not calendar**: each meter's use is annualised by its own covered days
   (``use × days in year ÷ covered days``), then the meters are summed. A kind's coverage at any level
@@ -46,7 +46,7 @@ class SufficiencyRules:
     min_share: float = 0.8
     version: str = "sufficiency-2026.1"
     source: str = (
-        "issue #18 and DOMAIN.md 'Energy periods' (2026-12-05): a verdict needs 90 covered days and 80 % of the "
+        "issue #18 and docs/energy-periods.md: a verdict needs 90 covered days and 80 % of the "
         "elapsed days of every kind the baseline has; cf. ENERGY STAR Portfolio Manager's 12 full months and "
         "CalTRACK's data-sufficiency report"
     )

@@ -133,7 +133,7 @@ class MeterReadingsRecorded(EnergyEvent):
 
 @dataclass(frozen=True)
 class LateReadingsRecorded(EnergyEvent):
-    """Readings older than the meter's last one, each inside a gap, were recorded (DOMAIN.md: late data).
+    """Readings older than the meter's last one, each inside a gap, were recorded (docs/domain.md: late data).
 
     ``readings`` are ``[at, value, consumption]`` in time order, ``consumption`` the use since the reading
     before it; ``adjustments`` are ``[at, consumption]`` to add to the stored reading that closed each gap

@@ -1,7 +1,7 @@
 """Office space (办公用房) domain: agencies as master data, buildings and rooms against the per-person
 standard, idle rooms and adjustment, leases, repair projects, inspections and operating properties.
 
-Pure Python: every rule of DOMAIN.md for office space lives in these modules as aggregate methods that
+Pure Python: every rule of docs/domain.md for office space lives in these modules as aggregate methods that
 check and record events.
 """
 

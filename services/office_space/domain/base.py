@@ -72,7 +72,7 @@ AREA_STANDARD_2014: Final = AreaStandard(
         },
     },
 )
-"""The 2014 national standard (DOMAIN.md, "Per-person area standard")."""
+"""The 2014 national standard (docs/domain.md, "Office space")."""
 
 
 class UnknownRank(RuleViolation):

@@ -2,7 +2,7 @@
 (``agency_sums``) and the figures shown from them (``space_figures``). The office-space report, the data
 center (agency, district and city), the scorecard and the dashboard all take their space figures from here.
 
-Definitions (DOMAIN.md "Figures: how each is defined", 2014 standard 党政机关办公用房建设标准):
+Definitions (docs/kpis/office_space.md, 2014 standard 党政机关办公用房建设标准):
 
 - *office area* = usable area of all office rooms the agency holds;
 - *occupied office area* = usable area of office rooms with at least one occupant on post;

@@ -1,6 +1,6 @@
 """Operating properties (经营性房产) the city owns and rents out: occupancy, rent income, vacancy costs.
 
-Goals against 2020 (DOMAIN.md): rent income +3 % to +5 %, vacancy-driven fixed costs −10 %.
+Goals against 2020 (docs/domain.md): rent income +3 % to +5 %, vacancy-driven fixed costs −10 %.
 
 Every figure comes from the facts' own dates (docs/kpis/properties.md): a unit counts from the day it was added,
 is let while a tenancy covers the day (a tenancy ends on its ``end_on``, or the day before it was vacated), and

@@ -1,6 +1,6 @@
 """Centralized procurement (集中采购) domain: catalog, budgets, requests, tenders, contracts, price watch.
 
-Pure Python: the rules of DOMAIN.md live here as aggregate methods that check and record events, and as pure
+Pure Python: the rules of docs/domain.md live here as aggregate methods that check and record events, and as pure
 functions (abnormal quotes, batch proposals, supplier performance) that decide over plain data.
 Split by aggregate; everything public is re-exported here.
 """

@@ -1,7 +1,7 @@
 """Official vehicles (公务用车) domain: fleets against their quotas, plates, the new-energy share of
 acquisitions, vehicles with their costs and anomaly checks, sealing and disposal, trips with city-wide dispatch.
 
-Pure Python: every rule of DOMAIN.md for official vehicles lives in these modules as aggregate methods that
+Pure Python: every rule of docs/domain.md for official vehicles lives in these modules as aggregate methods that
 check and record events, or as pure functions the service calls.
 """
 
