@@ -175,8 +175,13 @@ def test_the_data_center_gives_the_same_figures_for_agencies_and_the_district(
 
 
 def test_the_dashboards_listing_shows_the_same_figures(platform: Platform, city: dict[str, Any]) -> None:
-    listing = _get(platform, city, f"/datacenter/agencies?district={DISTRICT}")["items"]
-    by_agency = {row["agency_id"]: row for row in listing}
+    def listed() -> dict[str, Any]:
+        return {
+            row["agency_id"]: row for row in _get(platform, city, f"/datacenter/agencies?district={DISTRICT}")["items"]
+        }
+
+    # each test stands alone: wait until the data center has applied the city (J1's two findings are its last facts)
+    by_agency = _eventually(listed, lambda rows: J1 in rows and rows[J1]["open_findings"] == 2)
     assert _subset(by_agency[J1], J1_FIGURES) == J1_FIGURES
     assert _subset(by_agency[J2], J2_FIGURES) == J2_FIGURES
     # the scorecard reads the same over-standard figure
