@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from services.common.holidays import CHINA_STANDARD_TIME
-from services.common.money import yuan_from_fen
+from services.common.money import with_fen, yuan_from_fen
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
@@ -82,6 +82,13 @@ def register_upcaster(domain: str, event_type: str, from_version: int) -> Callab
         return fn
 
     return decorate
+
+
+def register_fen_upcaster(event: type[Event], from_version: int = 1) -> None:
+    """Register the upcast of ``event``'s ``from_version``, whose money was float yuan, to the next version in
+    integer fen: each amount its ``legacy_yuan`` names gains its ``_fen`` field (``money.with_fen``)."""
+    legacy = dict(event.legacy_yuan)
+    register_upcaster(event.domain, event.__name__, from_version)(lambda payload: with_fen(payload, legacy))
 
 
 def has_upcaster(domain: str, event_type: str, from_version: int) -> bool:

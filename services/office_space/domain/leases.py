@@ -9,8 +9,8 @@ from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import NotFound, RuleViolation, require_status
-from services.common.events import Payload, register_upcaster
-from services.common.money import require_fen, with_fen
+from services.common.events import register_fen_upcaster
+from services.common.money import require_fen
 from services.office_space.domain.base import InvalidPeriod, OfficeSpaceEvent
 
 LEASE_KINDS = ("rent", "lend")
@@ -40,9 +40,7 @@ class LeaseRequested(OfficeSpaceEvent):
     monthly_rent_fen: int
 
 
-@register_upcaster("office_space", "LeaseRequested", 1)
-def _lease_requested_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(LeaseRequested.legacy_yuan))
+register_fen_upcaster(LeaseRequested)
 
 
 @dataclass(frozen=True)

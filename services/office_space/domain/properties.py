@@ -16,9 +16,9 @@ from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import AlreadyExists, NotFound, RuleViolation, require_positive
-from services.common.events import Payload, register_upcaster
+from services.common.events import register_fen_upcaster
 from services.common.facts import fact_day
-from services.common.money import require_fen, with_fen
+from services.common.money import require_fen
 from services.office_space.domain.base import InvalidPeriod, OfficeSpaceEvent
 
 RENT_INCOME_GOAL: Final = (0.03, 0.05)
@@ -100,24 +100,16 @@ class RentReceived(OfficeSpaceEvent):
     legacy_yuan: ClassVar[dict[str, str]] = {"amount": "amount_fen"}
 
 
-@register_upcaster("office_space", "OperatingPropertyRegistered", 1)
-def _property_registered_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(OperatingPropertyRegistered.legacy_yuan))
+register_fen_upcaster(OperatingPropertyRegistered)
 
 
-@register_upcaster("office_space", "PropertyUnitAdded", 1)
-def _unit_added_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(PropertyUnitAdded.legacy_yuan))
+register_fen_upcaster(PropertyUnitAdded)
 
 
-@register_upcaster("office_space", "UnitLet", 1)
-def _unit_let_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(UnitLet.legacy_yuan))
+register_fen_upcaster(UnitLet)
 
 
-@register_upcaster("office_space", "RentReceived", 1)
-def _rent_received_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(RentReceived.legacy_yuan))
+register_fen_upcaster(RentReceived)
 
 
 class OperatingProperty(Aggregate):

@@ -8,8 +8,8 @@ from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import InvalidState, RuleViolation, require_status
-from services.common.events import Payload, register_upcaster
-from services.common.money import MAX_FEN, require_fen, with_fen
+from services.common.events import register_fen_upcaster
+from services.common.money import MAX_FEN, require_fen
 from services.office_space.domain.base import OfficeSpaceEvent
 
 REPAIR_CATEGORIES = ("major", "medium")
@@ -101,24 +101,16 @@ class RepairCompleted(OfficeSpaceEvent):
     final_cost_fen: int
 
 
-@register_upcaster("office_space", "RepairApplied", 1)
-def _repair_applied_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(RepairApplied.legacy_yuan))
+register_fen_upcaster(RepairApplied)
 
 
-@register_upcaster("office_space", "RepairApproved", 1)
-def _repair_approved_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(RepairApproved.legacy_yuan))
+register_fen_upcaster(RepairApproved)
 
 
-@register_upcaster("office_space", "RepairChangeRecorded", 1)
-def _repair_change_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(RepairChangeRecorded.legacy_yuan))
+register_fen_upcaster(RepairChangeRecorded)
 
 
-@register_upcaster("office_space", "RepairCompleted", 1)
-def _repair_completed_v1_to_v2(payload: Payload) -> Payload:
-    return with_fen(payload, dict(RepairCompleted.legacy_yuan))
+register_fen_upcaster(RepairCompleted)
 
 
 class RepairProject(Aggregate):
