@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
@@ -108,6 +110,19 @@ class Counter(Aggregate):
 
     def _on_CounterIncremented(self, event: CounterIncremented) -> None:
         self.total += event.by
+
+
+def eventually(
+    read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 120, interval: float = 0.3
+) -> Any:
+    """``read()`` again until ``accept`` takes its value or ``timeout`` seconds pass; the last value either way
+    (the caller asserts on it, so a timeout fails with what was last seen)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if accept(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
 
 
 def admin_engine() -> sa.Engine:

@@ -11,9 +11,7 @@ day. Money is integer fen (分): 720 000 fen = 7 200.00 yuan.
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,7 +19,7 @@ import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import read_topic
+from tests.support import eventually, read_topic
 
 DISTRICT = "320481"  # 溧阳市: this module's own district
 TODAY = china_today()
@@ -35,15 +33,6 @@ def _last_day_of_month_before(day: date, months: int) -> date:
     for _ in range(months):
         first = (first - timedelta(days=1)).replace(day=1)
     return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.3)
 
 
 def _ok(answer: tuple[int, Any, Any], status: int = 200) -> Any:
@@ -70,7 +59,7 @@ def city(platform: Platform) -> dict[str, Any]:
 def _register(platform: Platform, city: dict[str, Any], key: str, category: str, value: int, acquired: date) -> str:
     body = {"asset_id": f"AS-{key}-{city['tag']}", "agency_id": city["agency"], "category": category}
     body |= {"name": key, "location": "行政中心201", "original_value_cents": value, "acquired_on": acquired.isoformat()}
-    status, answer, _ = _eventually(
+    status, answer, _ = eventually(
         lambda: platform.request("POST", "/api/v1/assets", body, city["token"]),
         # the assets service learns the agency from office space's event, a moment after it is registered
         lambda r: r[0] != 422 or "agency_id" not in r[1].get("fields", {}),
@@ -131,7 +120,7 @@ def test_book_values_by_the_month_of_acquisition_convention(platform: Platform, 
         path = f"/api/v1/assets/report?agency_id={city['agency']}"
         return dict(platform.request("GET", path, token=token)[1]["by_holder"].get(city["agency"], {}))
 
-    by_status = _eventually(
+    by_status = eventually(
         report, lambda r: r.get("idle", {}).get("count") == 1 and r.get("in_use", {}).get("count") == 2
     )
     assert by_status == {
@@ -145,7 +134,7 @@ def test_book_values_by_the_month_of_acquisition_convention(platform: Platform, 
     def profile() -> dict[str, Any]:
         return dict(platform.request("GET", f"/api/v1/datacenter/agencies/{city['agency']}", token=token)[1])
 
-    body = _eventually(profile, lambda b: b.get("assets_count") == 3 and b.get("idle_assets") == 1)
+    body = eventually(profile, lambda b: b.get("assets_count") == 3 and b.get("idle_assets") == 1)
     assert (body["assets_count"], body["assets_book_value_fen"]) == (3, 799_445)
     assert (body["idle_assets"], body["idle_assets_value_fen"]) == (1, 99_445)
 
@@ -177,7 +166,7 @@ def test_rents_and_property_income_are_exact_fen(platform: Platform, city: dict[
     # a lease's rent is published in fen, with the v1 float yuan beside it for older consumers
     building = {"building_id": f"B-{tag}", "agency_id": city["agency"], "name": "溧阳市行政中心"}
     building |= {"address": "燕山中路1号", "gross_floor_area_m2": 2000}
-    status, answer, _ = _eventually(  # office space knows the agency from its own projection, a moment later
+    status, answer, _ = eventually(  # office space knows the agency from its own projection, a moment later
         lambda: platform.request("POST", "/api/v1/buildings", building, token),
         lambda r: r[0] != 422 or "agency_id" not in r[1].get("fields", {}),
     )
@@ -188,7 +177,7 @@ def test_rents_and_property_income_are_exact_fen(platform: Platform, city: dict[
     lease |= {"kind": "rent", "counter_party": "溧阳某公司", "start_on": f"{year + 1}-01-01"}
     lease |= {"end_on": f"{year + 2}-01-01", "monthly_rent_fen": 1_234_505}  # 12 345.05 yuan
     _ok(platform.request("POST", "/api/v1/leases", lease, token), 201)
-    events = _eventually(
+    events = eventually(
         lambda: [json.loads(r.value) for r in read_topic(platform.bootstrap, "office_space.events", idle_polls=1)],
         lambda found: any(e["payload"].get("lease_id") == f"L-{tag}" for e in found),
     )

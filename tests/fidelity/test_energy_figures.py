@@ -20,7 +20,6 @@ Factors (GB/T2589-2020+grid2022): electricity 0.1229 kgce/kWh. A local midnight 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -29,6 +28,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Platform
+from tests.support import eventually
 
 DISTRICT = "320481"
 CST = timezone(timedelta(hours=8))
@@ -44,15 +44,6 @@ def _ok(answer: tuple[int, Any, Any], expected: int = 201) -> Any:
     status, body, _ = answer
     assert status == expected, body
     return body
-
-
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.5)
 
 
 class City:
@@ -76,7 +67,7 @@ class City:
             "authorised_headcount": 20,
         }
         self.post("/api/v1/agencies", body)
-        _eventually(
+        eventually(
             lambda: self.platform.request("GET", f"/api/v1/agencies/{agency_id}", token=self.admin)[0],
             lambda status: status == 200,
         )
@@ -121,7 +112,7 @@ class City:
             "source": "2020年度公共机构能源资源消费统计年报",
             **extra,
         }
-        _eventually(
+        eventually(
             lambda: self.platform.request("POST", "/api/v1/energy/annual-reports", body, self.admin)[0],
             lambda status: status == 201,
         )
@@ -136,7 +127,7 @@ _BUILT: dict[int, dict[str, Any]] = {}
 def _electric_car(c: City, agency_id: str, kwh: float) -> None:
     """A battery-electric car of the agency (bought 1 March 2025), charged ``kwh`` from 5 May 2025 on, at most
     1,000 kWh a charge."""
-    _eventually(
+    eventually(
         lambda: c.platform.request(
             "POST", f"/api/v1/agencies/{agency_id}/vehicle-quota", {"quota": 1, "reason": "2025年编制"}, c.admin
         )[0],
@@ -217,7 +208,7 @@ def city(platform: Platform) -> dict[str, Any]:
 
 def _settled(city: dict[str, Any], key: str, accept: Callable[[Any], bool]) -> Any:
     client: City = city["client"]
-    status, body, _ = _eventually(lambda: client.profile(city[key]), lambda a: a[0] == 200 and accept(a[1]))
+    status, body, _ = eventually(lambda: client.profile(city[key]), lambda a: a[0] == 200 and accept(a[1]))
     assert status == 200, body
     return body
 
@@ -315,7 +306,7 @@ def test_a_monthly_read_meter_raises_no_missing_data_but_a_5_minute_meter_read_o
         return {item["meter_id"] for item in body}
 
     # M-A2 (every 5 minutes) was read once in 2025, a year after its installation: missing data
-    assert _eventually(anomalies, lambda found: city["M-A2"] in found) == {city["M-A2"]}  # M-A1 monthly: none
+    assert eventually(anomalies, lambda found: city["M-A2"] in found) == {city["M-A2"]}  # M-A1 monthly: none
 
 
 def test_a_late_reading_fills_the_gap_re_sent_readings_are_duplicates_and_a_new_value_conflicts(
@@ -334,7 +325,7 @@ def test_a_late_reading_fills_the_gap_re_sent_readings_are_duplicates_and_a_new_
 
     # 1 March: 1 (installation at 22:55 → 23:00) + 1 (→ 23:05) + 10 (→ 00:00, the late reading) = 12 kWh;
     # 2 March: 30 − 12 = 18 kWh (before the late reading: 1 March 2, 2 March 28)
-    assert _eventually(days, lambda found: found.get("2025-03-01") == 12.0) == {"2025-03-01": 12.0, "2025-03-02": 18.0}
+    assert eventually(days, lambda found: found.get("2025-03-01") == 12.0) == {"2025-03-01": 12.0, "2025-03-02": 18.0}
     body = _settled(city, "E", lambda b: b["energy_by_kind"]["electricity_kwh"] == 30)
     assert body["data_coverage"]["year"]["electricity"]["sources"] == 1
 
@@ -352,7 +343,7 @@ def test_a_closed_year_keeps_its_figures_and_later_data_is_a_proposed_restatemen
     c.report_2020(f, {"electricity": 100_000})
 
     def profile(accept: Callable[[Any], bool]) -> Any:
-        status, body, _ = _eventually(lambda: c.profile(f, 2024), lambda a: a[0] == 200 and accept(a[1]))
+        status, body, _ = eventually(lambda: c.profile(f, 2024), lambda a: a[0] == 200 and accept(a[1]))
         assert status == 200, body
         return body
 
@@ -405,7 +396,7 @@ def test_the_energy_services_target_totals_annualise_by_coverage_and_say_when_no
         assert status == 200, body
         return body
 
-    (a,) = _eventually(lambda: totals("A"), lambda b: len(b) == 1 and b[0]["current"]["by_kind"].get("electricity"))
+    (a,) = eventually(lambda: totals("A"), lambda b: len(b) == 1 and b[0]["current"]["by_kind"].get("electricity"))
     # year to date as recorded: 9 × 4,000 + 50,000 = 86,000 kWh × 0.1229 / 1000 = 10.5694 tce
     assert (a["current"]["by_kind"], a["current"]["energy_tce"]) == ({"electricity": 86_000.0}, 10.5694)
     # M-A1: 36,000 × 365 / 273 = 48,131.868132; M-A2: 50,000 → 98,131.868132 kWh × 0.1229 = 12.060407 tce
@@ -448,8 +439,8 @@ def test_a_quota_is_judged_on_the_days_the_data_covers_and_not_on_too_little_dat
         status, body, _ = c.platform.request("GET", path, token=c.admin)
         return body[0]["current"]["by_kind"].get("electricity", 0) if status == 200 and body else 0
 
-    assert _eventually(lambda: used(g), lambda kwh: kwh == 50_000) == 50_000
-    assert _eventually(lambda: used(h), lambda kwh: kwh == 30_000) == 30_000
+    assert eventually(lambda: used(g), lambda kwh: kwh == 50_000) == 50_000
+    assert eventually(lambda: used(h), lambda kwh: kwh == 30_000) == 30_000
 
     lagging = c.post(f"/api/v1/energy/quotas/{g}/2026/assessment", {"as_of": "2026-06-30"}, 200)
     # 50,000 kWh × 365 / 151 = 120,860.927152 kWh × 0.1229 / 1000 = 14.853808 tce > 13.5: over, alerted

@@ -17,8 +17,6 @@ J2 金坛区档案馆 — nobody on post; building FB-J2 with F201 20 m² office
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -26,6 +24,7 @@ import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
+from tests.support import eventually
 
 DISTRICT = "320413"  # 金坛区: this module's own district
 J1, J2 = "FID-OS-J1", "FID-OS-J2"
@@ -34,15 +33,6 @@ J1, J2 = "FID-OS-J1", "FID-OS-J2"
 def _ok(answer: tuple[int, Any, Any], status: int = 201) -> Any:
     assert answer[0] == status, answer[1]
     return answer[1]
-
-
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +46,7 @@ def city(platform: Platform) -> dict[str, Any]:
         body = {"agency_id": agency_id, "name": name, "district": DISTRICT, "kind": kind, "admin_level": "county"}
         post("/agencies", {**body, "authorised_headcount": 10})
         path = f"/api/v1/agencies/{agency_id}"
-        assert _eventually(lambda p=path: platform.request("GET", p, token=admin)[0], lambda s: s == 200) == 200
+        assert eventually(lambda p=path: platform.request("GET", p, token=admin)[0], lambda s: s == 200) == 200
     staff = {
         "S1": "section_principal",
         "S2": "below_section",
@@ -145,7 +135,7 @@ def _subset(figures: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]
 
 
 def test_the_office_space_report_gives_the_hand_worked_figures(platform: Platform, city: dict[str, Any]) -> None:
-    report = _eventually(
+    report = eventually(
         lambda: _get(platform, city, f"/office-space/report?district={DISTRICT}"),
         lambda r: len(r["findings"]) == 2 and r["idle_rooms"] and any(f["agency_id"] == J2 for f in r["figures"]),
     )
@@ -161,7 +151,7 @@ def test_the_office_space_report_gives_the_hand_worked_figures(platform: Platfor
 def test_the_data_center_gives_the_same_figures_for_agencies_and_the_district(
     platform: Platform, city: dict[str, Any]
 ) -> None:
-    j1 = _eventually(lambda: _get(platform, city, f"/datacenter/agencies/{J1}"), lambda p: p["open_findings"] == 2)
+    j1 = eventually(lambda: _get(platform, city, f"/datacenter/agencies/{J1}"), lambda p: p["open_findings"] == 2)
     assert _subset(j1, J1_FIGURES) == J1_FIGURES
     assert _subset(_get(platform, city, f"/datacenter/agencies/{J2}"), J2_FIGURES) == J2_FIGURES
     ages = {f["kind"]: (f["opened_on"], f["age_days"]) for f in j1["findings"] if f["system"] == "office_space"}
@@ -181,7 +171,7 @@ def test_the_dashboards_listing_shows_the_same_figures(platform: Platform, city:
         }
 
     # each test stands alone: wait until the data center has applied the city (J1's two findings are its last facts)
-    by_agency = _eventually(listed, lambda rows: J1 in rows and rows[J1]["open_findings"] == 2)
+    by_agency = eventually(listed, lambda rows: J1 in rows and rows[J1]["open_findings"] == 2)
     assert _subset(by_agency[J1], J1_FIGURES) == J1_FIGURES
     assert _subset(by_agency[J2], J2_FIGURES) == J2_FIGURES
     # the scorecard reads the same over-standard figure

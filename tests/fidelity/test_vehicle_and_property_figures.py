@@ -9,26 +9,16 @@ The year looked at is 2025, a closed year, so every expected value is the same l
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Platform
+from tests.support import eventually
 
 DISTRICT = "320413"  # 金坛区: this module's own district
-
-
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.3)
 
 
 def _ok(answer: tuple[int, Any, Any], status: int = 200) -> Any:
@@ -51,7 +41,7 @@ def city(platform: Platform) -> dict[str, Any]:
     )
     quota = {"quota": 2, "reason": "公务用车编制"}
     _ok(
-        _eventually(
+        eventually(
             lambda: platform.request("POST", f"/api/v1/agencies/{agency}/vehicle-quota", quota, token),
             lambda r: r[0] != 422,  # the vehicles service learns the agency from office-space events
         )
@@ -92,7 +82,7 @@ def test_a_vehicle_s_year_costs_and_consumption_agree_in_every_report(platform: 
         items = _ok(platform.request("GET", f"/api/v1/vehicle-reports/costs?year=2025&agency_id={agency}", token=token))
         return next((i for i in items["items"] if i["vehicle_id"] == vehicle), {})
 
-    row = _eventually(report, lambda r: r.get("cost_cents", {}).get("fuel") == 75_000)
+    row = eventually(report, lambda r: r.get("cost_cents", {}).get("fuel") == 75_000)
     assert {k: row[k] for k in ("cost_cents", "total_cost_cents", "consumption_per_100km", "designated_share")} == {
         "cost_cents": {"insurance": 39_600, "fuel": 75_000},
         "total_cost_cents": 114_600,
@@ -103,7 +93,7 @@ def test_a_vehicle_s_year_costs_and_consumption_agree_in_every_report(platform: 
     own = _ok(platform.request("GET", f"{path}/costs?from_month=2025-01&to_month=2025-12", token=token))
     assert own["total_cents"] == 114_600  # the vehicle's own endpoint: the same figure
     assert own["months"][11]["costs_cents"]["insurance"] == 6_200  # December: 31 days of the second premium
-    profile = _eventually(
+    profile = eventually(
         lambda: _ok(platform.request("GET", f"/api/v1/datacenter/agencies/{agency}?year=2025", token=token)),
         lambda p: p.get("vehicle_cost_fen") == 114_600,
     )
