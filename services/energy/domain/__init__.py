@@ -133,6 +133,7 @@ from .rollups import (
     convert,
     local_hour,
     roll_up,
+    split_interval,
 )
 from .targets import (
     BASELINE_YEAR,
@@ -255,6 +256,7 @@ __all__ = [
     "quota_in_tce",
     "roll_up",
     "rules_for",
+    "split_interval",
     "sum_meters",
     "with_report",
     "year_use",

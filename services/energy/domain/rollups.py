@@ -69,6 +69,64 @@ def local_hour(at: str, tz: tzinfo = CHINA_STANDARD_TIME) -> str:
     return _local_hour(at[:13], at[14:19] == "00:00", tz)
 
 
+SPLIT_PERIODS: Final[dict[str, int]] = {"hour": 13, "day": 10, "month": 7, "year": 4}
+"""Periods an interval's consumption is split over, and the length of their local label."""
+
+
+def _next_boundary(moment: datetime, period: str) -> datetime:
+    """The first local period boundary after ``moment`` (a local, aware datetime)."""
+    if period == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        return day + timedelta(days=1)
+    if period == "month":
+        return day.replace(year=day.year + (day.month == 12), month=day.month % 12 + 1, day=1)
+    return day.replace(year=day.year + 1, month=1, day=1)
+
+
+def split_interval(
+    start: str | None, end: str, consumption: float, period: str, tz: tzinfo = CHINA_STANDARD_TIME
+) -> list[tuple[str, float]]:
+    """Share one reading interval's consumption over the local periods it spans, in proportion to time.
+
+    Why: no reading exists at midnight, so the use of an interval that straddles a day, month or year
+    boundary (a monthly meter read 15 December then 15 January, a smart meter silent over New Year) is
+    shared by time — the rule already decided for a late reading splitting a gap (issue #18). The parts
+    add up to ``consumption`` exactly (the last part takes the remainder). ``start`` is the previous
+    reading's moment; without one (a meter's first reading), or when it is not before ``end``, the whole
+    consumption belongs to the period in which the interval ends (``local_hour``: an interval ending at
+    00:00 belongs to the day before). Returns ``[(local period label, consumption)]`` in time order.
+    """
+    if period not in SPLIT_PERIODS:
+        raise UnknownRollup(f"no split per {period}", fields={"period": list(SPLIT_PERIODS)})
+    width = SPLIT_PERIODS[period]
+    if start is None:
+        return [(local_hour(end, tz)[:width], consumption)]
+    since = datetime.fromisoformat(start).astimezone(tz)
+    until = datetime.fromisoformat(end).astimezone(tz)
+    if since >= until:
+        return [(local_hour(end, tz)[:width], consumption)]
+    whole = (until - since).total_seconds()
+    parts: list[tuple[str, float]] = []
+    shared = 0.0
+    cursor = since
+    while cursor < until:
+        boundary = min(_next_boundary(cursor, period), until)
+        label = cursor.isoformat()[:width]
+        if boundary == until:
+            part = consumption - shared
+        else:
+            part = consumption * (boundary - cursor).total_seconds() / whole
+            shared += part
+        if parts and parts[-1][0] == label:
+            parts[-1] = (label, parts[-1][1] + part)
+        else:
+            parts.append((label, part))
+        cursor = boundary
+    return parts
+
+
 def roll_up(
     intervals: Iterable[tuple[str, str, float]],
     meters: Mapping[str, MeterInfo],
