@@ -132,8 +132,10 @@ from .rollups import (
     UnknownRollup,
     convert,
     local_hour,
+    refill_gap,
     roll_up,
     split_interval,
+    split_intervals,
 )
 from .targets import (
     BASELINE_YEAR,
@@ -254,9 +256,11 @@ __all__ = [
     "judge",
     "local_hour",
     "quota_in_tce",
+    "refill_gap",
     "roll_up",
     "rules_for",
     "split_interval",
+    "split_intervals",
     "sum_meters",
     "with_report",
     "year_use",

@@ -5,7 +5,7 @@ Pure functions over plain data, for the service's read models and the gateway's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -124,6 +124,69 @@ def split_interval(
         else:
             parts.append((label, part))
         cursor = boundary
+    return parts
+
+
+def split_intervals(
+    previous_at: str | None, readings: Iterable[Sequence[Any]], period: str, tz: tzinfo = CHINA_STANDARD_TIME
+) -> tuple[dict[str, float], dict[int, str]]:
+    """A batch's ``[at, value, consumption]`` readings (in time order) shared over local periods by time.
+
+    ``previous_at`` is the meter's reading before the batch (None for its first). Returns the use per period
+    label and, per local year touched, where the use attributed to it ends: the reading's moment, or 00:00
+    of 1 January after it when an interval runs on into the next year (the old year is then covered to its
+    end, ``coverage.covered_days``)."""
+    totals: dict[str, float] = {}
+    ends: dict[int, str] = {}
+    start = previous_at
+    for reading in readings:
+        at, consumption = str(reading[0]), float(reading[2])
+        parts = split_interval(start, at, consumption, period, tz)
+        for label, part in parts:
+            totals[label] = totals.get(label, 0.0) + part
+        last_year = int(local_hour(at, tz)[:4])
+        for label, _ in parts:
+            year = int(label[:4])
+            end = at if year >= last_year else _year_end(year, tz)
+            if year not in ends or epoch_seconds(end) > epoch_seconds(ends[year]):
+                ends[year] = end
+        ends.setdefault(last_year, at)
+        if epoch_seconds(at) > epoch_seconds(ends[last_year]):
+            ends[last_year] = at
+        start = at
+    return totals, ends
+
+
+def _year_end(year: int, tz: tzinfo) -> str:
+    """00:00 local of 1 January after ``year``, as the canonical UTC string of readings."""
+    return datetime(year + 1, 1, 1, tzinfo=tz).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def epoch_seconds(at: str) -> float:
+    """Seconds since the epoch of an ISO moment with its offset."""
+    return datetime.fromisoformat(at).timestamp()
+
+
+def refill_gap(
+    gap_from: str, gap_to: str, use: float, late: Iterable[Sequence[Any]], adjustments: Mapping[str, float]
+) -> list[tuple[str, str, float]]:
+    """A gap's parts once late readings fell inside it: ``[(from, to, use)]`` in time order, adding up to the
+    gap's ``use``.
+
+    Why: the gap's use was shared over its days by time; a late reading splits it, so each part's use is
+    shared over its own days (remove ``split_interval(gap_from, gap_to, use)``, add each part's). A late
+    reading's use is its recorded consumption plus any adjustment at its own moment (a later late reading
+    of the same event took part of it); the last part keeps what the late readings did not take.
+    """
+    points = sorted(((str(r[0]), float(r[2])) for r in late), key=lambda p: epoch_seconds(p[0]))
+    parts: list[tuple[str, str, float]] = []
+    start, taken = gap_from, 0.0
+    for at, consumption in points:
+        part = round(consumption + adjustments.get(at, 0.0), 6)
+        parts.append((start, at, part))
+        taken += part
+        start = at
+    parts.append((start, gap_to, round(use - taken, 6)))
     return parts
 
 

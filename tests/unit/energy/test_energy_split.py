@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.energy.domain import UnknownRollup, split_interval
+from services.energy.domain import UnknownRollup, refill_gap, split_interval, split_intervals
 
 DEC_15 = "2025-12-15T00:00:00+08:00"
 JAN_15 = "2026-01-15T00:00:00+08:00"
@@ -67,3 +67,34 @@ def test_without_a_previous_reading_the_interval_belongs_to_where_it_ends() -> N
 def test_an_unknown_period_is_refused() -> None:
     with pytest.raises(UnknownRollup):
         split_interval(DEC_15, JAN_15, 1.0, "week")
+
+
+def test_a_batch_is_shared_from_the_meter_s_previous_reading() -> None:
+    # previous reading 15 Dec 00:00; readings 15 Jan 00:00 (310 kWh, as above) and 15 Feb 00:00: 62 kWh over
+    # the 31 days 15 Jan → 15 Feb = 2 kWh a day → 17 days of January = 34 kWh, 14 days of February = 28 kWh
+    readings = [[JAN_15, 1310.0, 310.0], ["2026-02-15T00:00:00+08:00", 1372.0, 62.0]]
+    months, ends = split_intervals(DEC_15, readings, "month")
+    # 2025-12: 170; 2026-01: 140 + 34 = 174; 2026-02: 28
+    assert {m: round(v, 9) for m, v in months.items()} == {"2025-12": 170.0, "2026-01": 174.0, "2026-02": 28.0}
+    # 2025's use ends at 00:00 1 Jan 2026 Beijing = 16:00 UTC on 31 Dec; 2026's at the last reading
+    assert ends == {2025: "2025-12-31T16:00:00+00:00", 2026: "2026-02-15T00:00:00+08:00"}
+
+
+def test_a_meter_s_first_reading_counts_where_it_ends() -> None:
+    days, ends = split_intervals(None, [["2026-01-02T10:00:00+08:00", 5.0, 0.0]], "day")
+    assert days == {"2026-01-02": 0.0}
+    assert ends == {2026: "2026-01-02T10:00:00+08:00"}
+
+
+def test_late_readings_split_a_gap_into_parts_that_keep_its_use() -> None:
+    # a gap 15 Dec → 15 Jan of 310 kWh; late readings 1 Jan 00:00 (170 kWh since 15 Dec) and 8 Jan 00:00,
+    # recorded second-first: 8 Jan first took 15 Dec → 8 Jan = 240, then 1 Jan took 170 from it (adjustment)
+    late = [["2026-01-01T00:00:00+08:00", 0.0, 170.0], ["2026-01-08T00:00:00+08:00", 0.0, 240.0]]
+    adjustments = {"2026-01-08T00:00:00+08:00": -170.0, JAN_15: -240.0}
+    parts = refill_gap(DEC_15, JAN_15, 310.0, late, adjustments)
+    # 15 Dec → 1 Jan 170; 1 → 8 Jan 240 − 170 = 70; 8 → 15 Jan 310 − 170 − 70 = 70
+    assert parts == [
+        (DEC_15, "2026-01-01T00:00:00+08:00", 170.0),
+        ("2026-01-01T00:00:00+08:00", "2026-01-08T00:00:00+08:00", 70.0),
+        ("2026-01-08T00:00:00+08:00", JAN_15, 70.0),
+    ]
