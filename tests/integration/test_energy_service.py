@@ -153,7 +153,7 @@ def test_use_rolls_up_by_hour_day_agency_and_kind_with_tce_and_co2(energy: Harne
     day = TODAY - timedelta(days=3)
     first = datetime(day.year, day.month, day.day, 9, 5, tzinfo=CHINA_STANDARD_TIME)
     for meter in ("M-1", "M-2"):
-        readings = five_minutes(first - timedelta(days=12, hours=9), 1, 1000, 0)  # catch up after installation
+        readings = five_minutes(first - timedelta(minutes=5), 1, 1000, 0)  # catch up after installation, 0 kWh
         readings += five_minutes(first, 12, 1000, 2.5)
         energy.service.record_readings({"meters": [{"meter_id": meter, "readings": readings}]})
     energy.service.replace_meter(
@@ -173,7 +173,11 @@ def test_use_rolls_up_by_hour_day_agency_and_kind_with_tce_and_co2(energy: Harne
     ]
     assert rows[0]["tce"] == pytest.approx(40 * 0.1229 / 1000) and rows[0]["tco2"] == pytest.approx(40 * 0.5703 / 1000)
     hours = energy.service.consumption(query | {"period": "hour", "by": "sub_item"})["rows"]
-    assert [(r["group"], r["period"], r["consumption"]) for r in hours] == [("hvac", f"{day.isoformat()}T09", 30.0)]
+    # the catch-up reading at 09:00 closes hour 08 with nothing; 09:05 … 10:00 = 12 × 2.5 = 30 in hour 09
+    assert [(r["group"], r["period"], r["consumption"]) for r in hours] == [
+        ("hvac", f"{day.isoformat()}T08", 0.0),
+        ("hvac", f"{day.isoformat()}T09", 30.0),
+    ]
     month = energy.service.consumption(query | {"period": "month", "by": "kind"})["rows"]
     assert [(r["group"], r["period"]) for r in month] == [("all", day.isoformat()[:7])]
 
@@ -488,6 +492,17 @@ def test_a_monthly_read_across_new_year_is_shared_between_the_years_in_the_data_
     d = datacenter.daily.c
     days = dict(energy.query(sa.select(d.day, d.consumption).where(d.agency_id == "AG-1")))
     assert len(days) == 31 and days["2025-12-15"] == pytest.approx(10.0) and days["2026-01-14"] == pytest.approx(10.0)
+    # the energy service's read model shares it the same way: its days, and each year's covered end
+    energy.project()
+    v = views.daily.c
+    per_day = dict(energy.query(sa.select(v.day, v.consumption).where(v.meter_id == "M-Y")))
+    in_2025 = sum(used for day, used in per_day.items() if day < "2026")
+    assert (len(per_day), round(in_2025, 6), round(sum(per_day.values()) - in_2025, 6)) == (31, 170.0, 140.0)
+    y = views.meter_years.c
+    assert sorted(energy.query(sa.select(y.year, y.last_at).where(y.meter_id == "M-Y"))) == [
+        (2025, "2025-12-31T16:00:00+00:00"),
+        (2026, "2026-01-14T16:00:00+00:00"),
+    ]
 
 
 def test_a_late_reading_in_a_gap_over_new_year_shares_each_part_by_time(energy: Harness) -> None:

@@ -94,14 +94,14 @@ def split_interval(
     boundary (a monthly meter read 15 December then 15 January, a smart meter silent over New Year) is
     shared by time — the rule already decided for a late reading splitting a gap (issue #18). The parts
     add up to ``consumption`` exactly (the last part takes the remainder). ``start`` is the previous
-    reading's moment; without one (a meter's first reading), or when it is not before ``end``, the whole
-    consumption belongs to the period in which the interval ends (``local_hour``: an interval ending at
+    reading's moment; without one (a meter's first reading), when it is not before ``end`` or when the
+    interval used nothing, the whole consumption belongs to the period in which the interval ends (``local_hour``: an interval ending at
     00:00 belongs to the day before). Returns ``[(local period label, consumption)]`` in time order.
     """
     if period not in SPLIT_PERIODS:
         raise UnknownRollup(f"no split per {period}", fields={"period": list(SPLIT_PERIODS)})
     width = SPLIT_PERIODS[period]
-    if start is None:
+    if start is None or consumption == 0:  # nothing to share: no rows of zeros over a silent month
         return [(local_hour(end, tz)[:width], consumption)]
     since = datetime.fromisoformat(start).astimezone(tz)
     until = datetime.fromisoformat(end).astimezone(tz)

@@ -60,6 +60,8 @@ def test_without_a_previous_reading_the_interval_belongs_to_where_it_ends() -> N
     # a meter's first reading: nothing to share, the period of its end (15 Jan 00:00 ends 14 Jan)
     assert split_interval(None, JAN_15, 7.0, "year") == [("2026", 7.0)]
     assert split_interval(None, JAN_15, 7.0, "day") == [("2026-01-14", 7.0)]
+    # an interval that used nothing has nothing to share: one zero where it ends, not 31 days of zeros
+    assert split_interval(DEC_15, JAN_15, 0.0, "day") == [("2026-01-14", 0.0)]
     # a start not before the end is treated the same way
     assert split_interval(JAN_15, JAN_15, 7.0, "month") == [("2026-01", 7.0)]
 
