@@ -1,10 +1,11 @@
 """The data center's energy figures (公共机构节能): per agency, the year's use per kind in native units, tce and
 CO₂, the 2020 baseline year, the quota and the forecast against it, and the open anomalies.
 
-Cheap at city scale (50,000 meters every 5 minutes): the projection never keeps a reading. Each
-``MeterReadingsRecorded`` (one meter's batch) adds its main-meter consumption to one row per agency, kind
-and local day (``dc_energy_daily``, for trends) and per agency, kind and year (``dc_energy_yearly``, what
-the figures read) — one or two upserts per event; sub-meters (分项) are left out, as their main meter
+Cheap at city scale (50,000 meters every 5 minutes): the projection keeps one reading per meter, its last
+(``dc_energy_last_readings``: where the next batch's first interval starts, as each interval is shared by
+time over the days it spans). Each ``MeterReadingsRecorded`` (one meter's batch) adds its main-meter
+consumption to one row per agency, kind and local day (``dc_energy_daily``, for trends) and per agency, kind
+and year (``dc_energy_yearly``, what the figures read) — a read of the last reading and a few upserts per event; sub-meters (分项) are left out, as their main meter
 already counts them. Annual reports (statistics), quotas, anomalies and building floor areas are one row
 each. Conversions use the deployment's factor table (``ENERGY_FACTORS_FILE``), the same as the energy
 service's.
