@@ -1,6 +1,7 @@
 """The energy service's read models (in its own database, from its own topic and office space's) and queries.
 
-- ``en_hourly`` / ``en_daily``: use per meter and local hour / day (``roll_up(..., "hour", "meter")``),
+- ``en_hourly`` / ``en_daily``: use per meter and local hour / day, each interval shared by time over the hours
+  it spans from the meter's previous reading (``split_intervals``; ``en_last_readings``, ``en_gap_uses``),
   with the meter's kind, agency, building, district and sub-item beside it so every roll-up of the issue
   (hour, day, month × meter, building, agency, district, kind, sub-item) is one ``GROUP BY``. A
   replacement's ``final_consumption`` counts in the hour of the replacement.
@@ -55,8 +56,8 @@ from services.energy.domain import (
     detect_spikes,
     detect_stuck,
     elapsed_days,
-    local_hour,
-    roll_up,
+    refill_gap,
+    split_intervals,
     with_report,
     year_use,
 )
@@ -190,6 +191,22 @@ meter_years = sa.Table(
     sa.Column("last_at", sa.String(40)),
 )
 """Each meter's last reading per (local) year: where its covered period in the year ends (``covered_days``)."""
+last_readings = sa.Table(
+    "en_last_readings",
+    metadata,
+    sa.Column("meter_id", sa.String(64), primary_key=True),
+    sa.Column("last_at", sa.String(40)),
+)
+"""Each meter's latest reading: where the next batch's first interval starts (``split_intervals``)."""
+gap_uses = sa.Table(
+    "en_gap_uses",
+    metadata,
+    sa.Column("meter_id", sa.String(64), primary_key=True),
+    sa.Column("gap_from", sa.String(40), primary_key=True),
+    sa.Column("gap_to", sa.String(40)),
+    sa.Column("consumption", sa.Float()),
+)
+"""Each meter's gaps (and all the parts late readings left of them) with their use (``refill_gap``)."""
 floor_areas = sa.Table(
     "en_floor_areas",
     metadata,
@@ -224,11 +241,33 @@ def _info(env: Envelope, payload: dict[str, Any]) -> MeterInfo:
     )
 
 
+def _merge(hours: dict[str, float], ends: dict[int, str], more: dict[str, float], more_ends: dict[int, str]) -> None:
+    """Add one interval's hours (and years' ends) to an event's."""
+    for hour, used in more.items():
+        hours[hour] = hours.get(hour, 0.0) + used
+    for year, at in more_ends.items():
+        if year not in ends or epoch_of(at) > epoch_of(ends[year]):
+            ends[year] = at
+
+
 class EnergyViews(Projection):
     """Meters, use per hour and day, gaps, flat runs, anomalies, quotas and floor areas."""
 
     topics = (topic_for("energy"), topic_for("office_space"))
-    tables = (meters, hourly, daily, meter_years, gaps, flat_runs, anomalies, quotas, annual_reports, floor_areas)
+    tables = (
+        meters,
+        hourly,
+        daily,
+        meter_years,
+        last_readings,
+        gap_uses,
+        gaps,
+        flat_runs,
+        anomalies,
+        quotas,
+        annual_reports,
+        floor_areas,
+    )
 
     # -- meters and readings -------------------------------------------------------------------------
 
@@ -237,22 +276,32 @@ class EnergyViews(Projection):
         keys = ("meter_id", "serial_no", "unit", "kind", "building_id", "sub_item", "multiplier", "installed_at")
         row = {k: p[k] for k in keys} | {"agency_id": env.agency_id, "district": env.district}
         sql.insert(conn, meters, row)
+        sql.insert(conn, last_readings, {"meter_id": p["meter_id"], "last_at": p["installed_at"]})
 
     def on_MeterReplaced(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         replaced = {"serial_no": p["new_serial_no"], "multiplier": p["multiplier"], "replaced_at": p["replaced_at"]}
         sql.update(conn, meters, {"meter_id": p["meter_id"]}, replaced)
         row = conn.execute(sa.select(meters).where(meters.c.meter_id == p["meter_id"])).one()._asdict()
-        self._add_intervals(
-            conn, p["meter_id"], _info(env, row), [(p["meter_id"], p["replaced_at"], p["final_consumption"])]
+        final = [[p["replaced_at"], None, p["final_consumption"]]]
+        self._add_hours(
+            conn, p["meter_id"], _info(env, row), *split_intervals(self._last(conn, p["meter_id"]), final, "hour")
         )
+        self._set_last(conn, p["meter_id"], p["replaced_at"])
         self._close_open_run(conn, p["meter_id"])
 
     def on_MeterReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         meter_id, readings = p["meter_id"], p["readings"]
-        self._add_intervals(conn, meter_id, _info(env, p), [(meter_id, r[0], r[2]) for r in readings])
+        self._add_hours(conn, meter_id, _info(env, p), *split_intervals(self._last(conn, meter_id), readings, "hour"))
+        self._set_last(conn, meter_id, readings[-1][0])
         if p["gaps"]:
+            used = {r[0]: r[2] for r in readings}
+            rows = [
+                {"meter_id": meter_id, "gap_from": start, "gap_to": end, "consumption": used.get(end, 0.0)}
+                for start, end, _ in p["gaps"]
+            ]
+            sql.insert(conn, gap_uses, rows)
             sql.insert(
                 conn,
                 gaps,
@@ -269,8 +318,25 @@ class EnergyViews(Projection):
         each gap; a split gap is replaced by its parts still longer than expected."""
         p = env.payload
         meter_id = p["meter_id"]
-        moved = [(meter_id, r[0], r[2]) for r in p["readings"]] + [(meter_id, a[0], a[1]) for a in p["adjustments"]]
-        self._add_intervals(conn, meter_id, _info(env, p), moved)
+        adjustments = {a[0]: float(a[1]) for a in p["adjustments"]}
+        hours: dict[str, float] = {}
+        ends: dict[int, str] = {}
+        for gap in conn.execute(sa.select(gap_uses).where(gap_uses.c.meter_id == meter_id)).all():
+            inside = [r for r in p["readings"] if epoch_of(gap.gap_from) < epoch_of(r[0]) < epoch_of(gap.gap_to)]
+            if not inside:
+                continue
+            removed, _ = split_intervals(gap.gap_from, [[gap.gap_to, None, -gap.consumption]], "hour")
+            _merge(hours, ends, removed, {})
+            parts = refill_gap(gap.gap_from, gap.gap_to, gap.consumption, inside, adjustments)
+            for start, end, used in parts:
+                _merge(hours, ends, *split_intervals(start, [[end, None, used]], "hour"))
+            sql.delete(conn, gap_uses, {"meter_id": meter_id, "gap_from": gap.gap_from})
+            rows = [
+                {"meter_id": meter_id, "gap_from": start, "gap_to": end, "consumption": used}
+                for start, end, used in parts
+            ]
+            sql.insert(conn, gap_uses, rows)
+        self._add_hours(conn, meter_id, _info(env, p), hours, ends)
         for start, _ in p["filled"]:
             sql.delete(conn, gaps, {"meter_id": meter_id, "gap_from": start})
         if p["gaps"]:
@@ -284,10 +350,21 @@ class EnergyViews(Projection):
                 ],
             )
 
-    def _add_intervals(
-        self, conn: sa.Connection, meter_id: str, info: MeterInfo, intervals: list[tuple[str, str, float]]
+    def _last(self, conn: sa.Connection, meter_id: str) -> str | None:
+        found = conn.execute(sa.select(last_readings.c.last_at).where(last_readings.c.meter_id == meter_id)).scalar()
+        return None if found is None else str(found)
+
+    def _set_last(self, conn: sa.Connection, meter_id: str, at: str) -> None:
+        if conn.execute(sa.select(last_readings.c.last_at).where(last_readings.c.meter_id == meter_id)).first():
+            sql.update(conn, last_readings, {"meter_id": meter_id}, {"last_at": at})
+        else:
+            sql.insert(conn, last_readings, {"meter_id": meter_id, "last_at": at})
+
+    def _add_hours(
+        self, conn: sa.Connection, meter_id: str, info: MeterInfo, hours: dict[str, float], ends: dict[int, str]
     ) -> None:
-        self._follow_last_readings(conn, meter_id, info, [at for _, at, _ in intervals])
+        """Add use per local hour (shared by time, ``split_intervals``) and its days; follow the years' ends."""
+        self._follow_last_readings(conn, meter_id, info, ends)
         dims = {
             "kind": info.kind,
             "agency_id": info.agency_id,
@@ -295,29 +372,28 @@ class EnergyViews(Projection):
             "district": info.district,
             "sub_item": info.sub_item,
         }
-        hours = roll_up(intervals, {meter_id: info}, "hour", "meter")
+        # not rounded: a monthly meter's use is shared over hundreds of hours, and rounding each would drift
         days: dict[str, float] = {}
-        for (_, _, hour), total in hours.items():
+        for hour, total in hours.items():
             days[hour[:10]] = days.get(hour[:10], 0.0) + total
         _add_consumption(
             conn,
             hourly,
             "hour",
-            [{"meter_id": meter_id, "hour": h, "consumption": t, **dims} for (_, _, h), t in hours.items()],
+            [{"meter_id": meter_id, "hour": h, "consumption": t, **dims} for h, t in hours.items()],
         )
         _add_consumption(
             conn,
             daily,
             "day",
-            [{"meter_id": meter_id, "day": d, "consumption": round(t, 6), **dims} for d, t in days.items()],
+            [{"meter_id": meter_id, "day": d, "consumption": t, **dims} for d, t in days.items()],
         )
 
-    def _follow_last_readings(self, conn: sa.Connection, meter_id: str, info: MeterInfo, moments: list[str]) -> None:
-        """Keep each year's latest reading of the meter (a late reading never moves it back)."""
-        latest: dict[int, str] = {}
-        for at in moments:
-            year = int(local_hour(at)[:4])
-            latest[year] = max(latest.get(year, at), at, key=epoch_of)
+    def _follow_last_readings(
+        self, conn: sa.Connection, meter_id: str, info: MeterInfo, latest: dict[int, str]
+    ) -> None:
+        """Keep where each year's use of the meter ends: its latest reading in the year, or the year's end when
+        an interval runs on into the next (a late reading never moves it back)."""
         rows = [
             {"meter_id": meter_id, "year": y, "agency_id": info.agency_id, "district": info.district, "last_at": at}
             for y, at in latest.items()

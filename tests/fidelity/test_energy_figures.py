@@ -461,3 +461,27 @@ def test_a_quota_is_judged_on_the_days_the_data_covers_and_not_on_too_little_dat
     # tce (and the calendar's 7.4351 tce) are above the 5 tce quota
     assert (thin["verdict"], thin["insufficient_kinds"], thin["over"]) == ("insufficient_data", ["electricity"], False)
     assert thin["forecast_tce"] == 14.952833 and thin["event_ids"] == []
+
+
+def test_a_monthly_read_across_new_year_is_shared_between_the_years_by_time(platform: Platform) -> None:
+    """溧阳市科学技术局 (LY-N): a monthly meter installed on 15 December 2025 at 0 and read on 15 January 2026
+    at 310 kWh, both at 00:00 Beijing time: 31 days, 10 kWh a day."""
+    c = City(platform)
+    n = c.agency("N", "溧阳市科学技术局", 1_000)
+    n1 = c.meter(n, "M-N1", _midnight(2025, 12, 15), interval="monthly")
+    c.readings(n1, [[_midnight(2026, 1, 15), 310]])
+
+    def settled(year: int, kwh: float) -> Any:
+        status, body, _ = _eventually(
+            lambda: c.profile(n, year),
+            lambda a: a[0] == 200 and a[1]["energy_by_kind"].get("electricity_kwh") == kwh,
+        )
+        assert status == 200, body
+        return body
+
+    # 2026 year to date: 1–14 January = 14 days × 10 = 140 kWh (not the whole 310); covered 14 days
+    new_year = settled(2026, 140.0)
+    assert new_year["data_coverage"]["year"]["electricity"]["days_covered"] == 14.0
+    # 2025: 15–31 December = 17 days × 10 = 170 kWh, covered to the year's end: 17 days
+    old_year = settled(2025, 170.0)
+    assert old_year["data_coverage"]["year"]["electricity"]["days_covered"] == 17.0

@@ -153,7 +153,7 @@ def test_use_rolls_up_by_hour_day_agency_and_kind_with_tce_and_co2(energy: Harne
     day = TODAY - timedelta(days=3)
     first = datetime(day.year, day.month, day.day, 9, 5, tzinfo=CHINA_STANDARD_TIME)
     for meter in ("M-1", "M-2"):
-        readings = five_minutes(first - timedelta(days=12, hours=9), 1, 1000, 0)  # catch up after installation
+        readings = five_minutes(first - timedelta(minutes=5), 1, 1000, 0)  # catch up after installation, 0 kWh
         readings += five_minutes(first, 12, 1000, 2.5)
         energy.service.record_readings({"meters": [{"meter_id": meter, "readings": readings}]})
     energy.service.replace_meter(
@@ -173,7 +173,11 @@ def test_use_rolls_up_by_hour_day_agency_and_kind_with_tce_and_co2(energy: Harne
     ]
     assert rows[0]["tce"] == pytest.approx(40 * 0.1229 / 1000) and rows[0]["tco2"] == pytest.approx(40 * 0.5703 / 1000)
     hours = energy.service.consumption(query | {"period": "hour", "by": "sub_item"})["rows"]
-    assert [(r["group"], r["period"], r["consumption"]) for r in hours] == [("hvac", f"{day.isoformat()}T09", 30.0)]
+    # the catch-up reading at 09:00 closes hour 08 with nothing; 09:05 … 10:00 = 12 × 2.5 = 30 in hour 09
+    assert [(r["group"], r["period"], r["consumption"]) for r in hours] == [
+        ("hvac", f"{day.isoformat()}T08", 0.0),
+        ("hvac", f"{day.isoformat()}T09", 30.0),
+    ]
     month = energy.service.consumption(query | {"period": "month", "by": "kind"})["rows"]
     assert [(r["group"], r["period"]) for r in month] == [("all", day.isoformat()[:7])]
 
@@ -461,3 +465,59 @@ def test_a_late_reading_filling_a_gap_moves_use_to_its_day_in_both_read_models_a
         (at(local + timedelta(minutes=5)), at(local + timedelta(hours=1))),
         (at(local + timedelta(hours=1)), at(local + timedelta(hours=2))),
     ]
+
+
+def _meter_years(energy: Harness, meter_id: str) -> dict[int, tuple[float, str]]:
+    projection = datacenter.EnergyFigures()
+    with energy.engine.begin() as conn:
+        for env in energy.store.read_all(limit=10_000):
+            projection.apply(conn, env)
+    y = datacenter.meter_years.c
+    rows = energy.query(sa.select(y.year, y.consumption, y.last_at).where(y.meter_id == meter_id))
+    return {year: (round(use, 6), last_at) for year, use, last_at in rows}
+
+
+def test_a_monthly_read_across_new_year_is_shared_between_the_years_in_the_data_center(energy: Harness) -> None:
+    """M-Y, read monthly, installed 15 Dec 2025 00:00 (Beijing) at 1,000 and read 15 Jan 2026 00:00 at 1,310."""
+    prepare_database(energy.engine)
+    energy.install("M-Y", installed_at="2025-12-15T00:00:00+08:00", reading_interval="monthly")
+    reading = [["2026-01-15T00:00:00+08:00", 1_310]]
+    energy.service.record_readings({"meters": [{"meter_id": "M-Y", "readings": reading}]})
+    # 310 kWh over 31 days = 10 kWh a day: 15–31 Dec = 17 days = 170 kWh, 1–14 Jan = 14 days = 140 kWh;
+    # 2025 is covered to its end (00:00 1 Jan Beijing = 16:00 UTC 31 Dec), 2026 to the reading
+    assert _meter_years(energy, "M-Y") == {
+        2025: (170.0, "2025-12-31T16:00:00+00:00"),
+        2026: (140.0, "2026-01-14T16:00:00+00:00"),
+    }
+    d = datacenter.daily.c
+    days = dict(energy.query(sa.select(d.day, d.consumption).where(d.agency_id == "AG-1")))
+    assert len(days) == 31 and days["2025-12-15"] == pytest.approx(10.0) and days["2026-01-14"] == pytest.approx(10.0)
+    # the energy service's read model shares it the same way: its days, and each year's covered end
+    energy.project()
+    v = views.daily.c
+    per_day = dict(energy.query(sa.select(v.day, v.consumption).where(v.meter_id == "M-Y")))
+    in_2025 = sum(used for day, used in per_day.items() if day < "2026")
+    assert (len(per_day), round(in_2025, 6), round(sum(per_day.values()) - in_2025, 6)) == (31, 170.0, 140.0)
+    y = views.meter_years.c
+    assert sorted(energy.query(sa.select(y.year, y.last_at).where(y.meter_id == "M-Y"))) == [
+        (2025, "2025-12-31T16:00:00+00:00"),
+        (2026, "2026-01-14T16:00:00+00:00"),
+    ]
+
+
+def test_a_late_reading_in_a_gap_over_new_year_shares_each_part_by_time(energy: Harness) -> None:
+    """M-G (5-minute) installed 31 Dec 2025 23:00 (Beijing) at 1,000, next read 1 Jan 01:00 at 1,020 (a gap);
+    the buffered 23:30 reading (1,015) arrives afterwards."""
+    prepare_database(energy.engine)
+    energy.install("M-G", installed_at="2025-12-31T23:00:00+08:00")
+    energy.service.record_readings(
+        {"meters": [{"meter_id": "M-G", "readings": [["2026-01-01T01:00:00+08:00", 1_020]]}]}
+    )
+    # before the late reading the gap's 20 kWh over 2 h would be 10 in 2025 and 10 in 2026 (1 h each)
+    late = [["2025-12-31T23:30:00+08:00", 1_015]]
+    answer = energy.service.record_readings({"meters": [{"meter_id": "M-G", "readings": late}]})
+    assert answer["accepted"] == 1
+    # 23:00 → 23:30: 15 kWh in 2025; 23:30 → 01:00: 5 kWh over 1.5 h → 5 × 0.5/1.5 = 1.666667 in 2025 and
+    # 5 × 1/1.5 = 3.333333 in 2026: 2025 = 16.666667, 2026 = 3.333333 (the gap's 20 kWh stay)
+    years = _meter_years(energy, "M-G")
+    assert years[2025][0] == pytest.approx(16.666667) and years[2026][0] == pytest.approx(3.333333)

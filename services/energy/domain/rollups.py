@@ -5,7 +5,7 @@ Pure functions over plain data, for the service's read models and the gateway's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -67,6 +67,127 @@ def local_hour(at: str, tz: tzinfo = CHINA_STANDARD_TIME) -> str:
     if len(at) != 25 or not at.endswith("+00:00"):
         at = datetime.fromisoformat(at).astimezone(UTC).isoformat(timespec="seconds")
     return _local_hour(at[:13], at[14:19] == "00:00", tz)
+
+
+SPLIT_PERIODS: Final[dict[str, int]] = {"hour": 13, "day": 10, "month": 7, "year": 4}
+"""Periods an interval's consumption is split over, and the length of their local label."""
+
+
+def _next_boundary(moment: datetime, period: str) -> datetime:
+    """The first local period boundary after ``moment`` (a local, aware datetime)."""
+    if period == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        return day + timedelta(days=1)
+    if period == "month":
+        return day.replace(year=day.year + (day.month == 12), month=day.month % 12 + 1, day=1)
+    return day.replace(year=day.year + 1, month=1, day=1)
+
+
+def split_interval(
+    start: str | None, end: str, consumption: float, period: str, tz: tzinfo = CHINA_STANDARD_TIME
+) -> list[tuple[str, float]]:
+    """Share one reading interval's consumption over the local periods it spans, in proportion to time.
+
+    Why: no reading exists at midnight, so the use of an interval that straddles a day, month or year
+    boundary (a monthly meter read 15 December then 15 January, a smart meter silent over New Year) is
+    shared by time — the rule already decided for a late reading splitting a gap (issue #18). The parts
+    add up to ``consumption`` exactly (the last part takes the remainder). ``start`` is the previous
+    reading's moment; without one (a meter's first reading), when it is not before ``end`` or when the
+    interval used nothing, the whole consumption belongs to the period in which the interval ends (``local_hour``: an interval ending at
+    00:00 belongs to the day before). Returns ``[(local period label, consumption)]`` in time order.
+    """
+    if period not in SPLIT_PERIODS:
+        raise UnknownRollup(f"no split per {period}", fields={"period": list(SPLIT_PERIODS)})
+    width = SPLIT_PERIODS[period]
+    if start is None or consumption == 0:  # nothing to share: no rows of zeros over a silent month
+        return [(local_hour(end, tz)[:width], consumption)]
+    since = datetime.fromisoformat(start).astimezone(tz)
+    until = datetime.fromisoformat(end).astimezone(tz)
+    if since >= until:
+        return [(local_hour(end, tz)[:width], consumption)]
+    whole = (until - since).total_seconds()
+    parts: list[tuple[str, float]] = []
+    shared = 0.0
+    cursor = since
+    while cursor < until:
+        boundary = min(_next_boundary(cursor, period), until)
+        label = cursor.isoformat()[:width]
+        if boundary == until:
+            part = consumption - shared
+        else:
+            part = consumption * (boundary - cursor).total_seconds() / whole
+            shared += part
+        if parts and parts[-1][0] == label:
+            parts[-1] = (label, parts[-1][1] + part)
+        else:
+            parts.append((label, part))
+        cursor = boundary
+    return parts
+
+
+def split_intervals(
+    previous_at: str | None, readings: Iterable[Sequence[Any]], period: str, tz: tzinfo = CHINA_STANDARD_TIME
+) -> tuple[dict[str, float], dict[int, str]]:
+    """A batch's ``[at, value, consumption]`` readings (in time order) shared over local periods by time.
+
+    ``previous_at`` is the meter's reading before the batch (None for its first). Returns the use per period
+    label and, per local year touched, where the use attributed to it ends: the reading's moment, or 00:00
+    of 1 January after it when an interval runs on into the next year (the old year is then covered to its
+    end, ``coverage.covered_days``)."""
+    totals: dict[str, float] = {}
+    ends: dict[int, str] = {}
+    start = previous_at
+    for reading in readings:
+        at, consumption = str(reading[0]), float(reading[2])
+        parts = split_interval(start, at, consumption, period, tz)
+        for label, part in parts:
+            totals[label] = totals.get(label, 0.0) + part
+        last_year = int(local_hour(at, tz)[:4])
+        for label, _ in parts:
+            year = int(label[:4])
+            end = at if year >= last_year else _year_end(year, tz)
+            if year not in ends or epoch_seconds(end) > epoch_seconds(ends[year]):
+                ends[year] = end
+        ends.setdefault(last_year, at)
+        if epoch_seconds(at) > epoch_seconds(ends[last_year]):
+            ends[last_year] = at
+        start = at
+    return totals, ends
+
+
+def _year_end(year: int, tz: tzinfo) -> str:
+    """00:00 local of 1 January after ``year``, as the canonical UTC string of readings."""
+    return datetime(year + 1, 1, 1, tzinfo=tz).astimezone(UTC).isoformat(timespec="seconds")
+
+
+def epoch_seconds(at: str) -> float:
+    """Seconds since the epoch of an ISO moment with its offset."""
+    return datetime.fromisoformat(at).timestamp()
+
+
+def refill_gap(
+    gap_from: str, gap_to: str, use: float, late: Iterable[Sequence[Any]], adjustments: Mapping[str, float]
+) -> list[tuple[str, str, float]]:
+    """A gap's parts once late readings fell inside it: ``[(from, to, use)]`` in time order, adding up to the
+    gap's ``use``.
+
+    Why: the gap's use was shared over its days by time; a late reading splits it, so each part's use is
+    shared over its own days (remove ``split_interval(gap_from, gap_to, use)``, add each part's). A late
+    reading's use is its recorded consumption plus any adjustment at its own moment (a later late reading
+    of the same event took part of it); the last part keeps what the late readings did not take.
+    """
+    points = sorted(((str(r[0]), float(r[2])) for r in late), key=lambda p: epoch_seconds(p[0]))
+    parts: list[tuple[str, str, float]] = []
+    start, taken = gap_from, 0.0
+    for at, consumption in points:
+        part = round(consumption + adjustments.get(at, 0.0), 6)
+        parts.append((start, at, part))
+        taken += part
+        start = at
+    parts.append((start, gap_to, round(use - taken, 6)))
+    return parts
 
 
 def roll_up(

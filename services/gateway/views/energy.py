@@ -1,10 +1,11 @@
 """The data center's energy figures (公共机构节能): per agency, the year's use per kind in native units, tce and
 CO₂, the 2020 baseline year, the quota and the forecast against it, and the open anomalies.
 
-Cheap at city scale (50,000 meters every 5 minutes): the projection never keeps a reading. Each
-``MeterReadingsRecorded`` (one meter's batch) adds its main-meter consumption to one row per agency, kind
-and local day (``dc_energy_daily``, for trends) and per agency, kind and year (``dc_energy_yearly``, what
-the figures read) — one or two upserts per event; sub-meters (分项) are left out, as their main meter
+Cheap at city scale (50,000 meters every 5 minutes): the projection keeps one reading per meter, its last
+(``dc_energy_last_readings``: where the next batch's first interval starts, as each interval is shared by
+time over the days it spans). Each ``MeterReadingsRecorded`` (one meter's batch) adds its main-meter
+consumption to one row per agency, kind and local day (``dc_energy_daily``, for trends) and per agency, kind
+and year (``dc_energy_yearly``, what the figures read) — a read of the last reading and a few upserts per event; sub-meters (分项) are left out, as their main meter
 already counts them. Annual reports (statistics), quotas, anomalies and building floor areas are one row
 each. Conversions use the deployment's factor table (``ENERGY_FACTORS_FILE``), the same as the energy
 service's.
@@ -37,9 +38,11 @@ from services.energy.domain import (
     convert,
     counts_in_year,
     elapsed_days,
+    epoch_seconds,
     forecast_against_quota,
-    local_hour,
     quota_in_tce,
+    refill_gap,
+    split_intervals,
     sum_meters,
 )
 from services.energy.factors import configured_factors
@@ -69,6 +72,24 @@ meter_years = sa.Table(
 )
 """Per main meter and local year: its use and its last reading, from which its covered days are known
 (``services.energy.domain.coverage``)."""
+last_readings = sa.Table(
+    "dc_energy_last_readings",
+    metadata,
+    sa.Column("meter_id", sa.String(64), primary_key=True),
+    sa.Column("last_at", sa.String(25)),
+)
+"""Per main meter: its latest reading's moment, where the next batch's first interval starts (an interval is
+shared over the days and years it spans by time, ``split_intervals``)."""
+meter_gaps = sa.Table(
+    "dc_energy_gaps",
+    metadata,
+    sa.Column("meter_id", sa.String(64), primary_key=True),
+    sa.Column("gap_from", sa.String(25), primary_key=True),
+    sa.Column("gap_to", sa.String(25)),
+    sa.Column("consumption", sa.Float()),
+)
+"""Per main meter: its gaps and their use, so a late reading inside one moves the use the gap's days were
+given (``refill_gap``); a split gap is replaced by all its parts, as the meter keeps them."""
 closed_years = sa.Table(
     "dc_energy_closed_years",
     metadata,
@@ -144,18 +165,25 @@ FIGURE_KEYS = {kind: f"{kind}_{unit.lower()}" for kind, unit in METER_UNITS.item
 ``heat_gj``, ``fuel_l``."""
 
 
-def _years_of(days: dict[str, float], readings: list[list[Any]]) -> dict[int, list[Any]]:
-    """Per local year of a batch (readings in time order): its use and its last reading. A batch almost always
-    lies in one year: then the sum of its days and its last reading, without a second pass."""
-    first, last = min(days)[:4], max(days)[:4]
-    if first == last:
-        return {int(first): [sum(days.values()), readings[-1][0]]}
-    years: dict[int, list[Any]] = {}
+def _years(days: dict[str, float], ends: dict[int, str]) -> dict[int, list[Any]]:
+    """Per local year: its use (the sum of its days) and where that use ends (its covered end)."""
+    years: dict[int, float] = {}
     for day, used in days.items():
-        years.setdefault(int(day[:4]), [0.0, ""])[0] += used
-    for at, _, _ in readings:
-        years[int(local_hour(at)[:4])][1] = at
-    return years
+        years[int(day[:4])] = years.get(int(day[:4]), 0.0) + used
+    return {year: [use, ends[year]] for year, use in years.items() if year in ends}
+
+
+def _merge(days: dict[str, float], ends: dict[int, str], more: dict[str, float], more_ends: dict[int, str]) -> None:
+    """Add one interval's days (and years' covered ends) to an event's."""
+    for day, used in more.items():
+        days[day] = days.get(day, 0.0) + used
+    for year, at in more_ends.items():
+        if year not in ends or epoch_seconds(at) > epoch_seconds(ends[year]):
+            ends[year] = at
+
+
+def _between(start: str, at: str, end: str) -> bool:
+    return epoch_seconds(start) < epoch_seconds(at) < epoch_seconds(end)
 
 
 def _upsert_add(conn: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
@@ -208,7 +236,19 @@ class EnergyFigures(Projection):
     """Use per agency, kind and day / year; annual reports, quotas, anomalies, floor areas."""
 
     topics: tuple[str, ...] = (topic_for("energy"), topic_for("office_space"))
-    tables = (meters, meter_years, closed_years, daily, yearly, reports, quotas, anomalies, floor_areas)
+    tables = (
+        meters,
+        meter_years,
+        last_readings,
+        meter_gaps,
+        closed_years,
+        daily,
+        yearly,
+        reports,
+        quotas,
+        anomalies,
+        floor_areas,
+    )
 
     # -- meters and their use ------------------------------------------------------------------------
 
@@ -217,56 +257,86 @@ class EnergyFigures(Projection):
         p = env.payload
         row = {k: p[k] for k in ("meter_id", "agency_id", "district", "kind", "sub_item", "installed_at")}
         sql.insert(conn, meters, row)
+        if p["sub_item"] == "none":  # the first interval runs from the installation (its initial reading)
+            self._set_last_reading(conn, p["meter_id"], p["installed_at"])
 
     def on_MeterReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
-        """A meter's batch: its consumption per local day, added to its agency's day and year (main meters)."""
+        """A meter's batch: its consumption per local day, added to its agency's day and year (main meters).
+        Each interval is shared by time over the days (and years) it spans, from the meter's previous reading."""
         p = env.payload
         if p["sub_item"] != "none":
             return
-        readings = p["readings"]
-        days: dict[str, float] = {}
-        for at, _, consumption in readings:
-            day = local_hour(at)[:10]
-            days[day] = days.get(day, 0.0) + consumption
+        meter_id, readings = p["meter_id"], p["readings"]
+        days, ends = split_intervals(self._last_reading(conn, meter_id), readings, "day")
         self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
-        years = _years_of(days, readings)
-        self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
+        self._add_meter_years(conn, meter_id, str(env.agency_id), str(env.district), p["kind"], _years(days, ends))
+        self._set_last_reading(conn, meter_id, readings[-1][0])
+        if p["gaps"]:
+            used = {r[0]: r[2] for r in readings}
+            rows = [
+                {"meter_id": meter_id, "gap_from": start, "gap_to": end, "consumption": used.get(end, 0.0)}
+                for start, end, _ in p["gaps"]
+            ]
+            sql.insert(conn, meter_gaps, rows)
 
     def on_LateReadingsRecorded(self, conn: sa.Connection, env: Envelope) -> None:
-        """Late readings inside a gap: their use moves from the day (and year) of the reading that closed the
-        gap to their own; the year's total of a meter moves only when the two lie in different years."""
+        """Late readings inside gaps: the use each gap's days were given is shared again over the gap's parts
+        (``refill_gap``); the year's total of a meter moves only when the parts lie in different years."""
         p = env.payload
         if p["sub_item"] != "none":
             return
+        meter_id = p["meter_id"]
+        adjustments = {a[0]: float(a[1]) for a in p["adjustments"]}
+        stored = conn.execute(sa.select(meter_gaps).where(meter_gaps.c.meter_id == meter_id)).all()
         days: dict[str, float] = {}
-        years: dict[int, list[Any]] = {}
-        moves = [(r[0], r[2]) for r in p["readings"]] + [(a[0], a[1]) for a in p["adjustments"]]
-        for at, consumption in moves:
-            day = local_hour(at)[:10]
-            days[day] = days.get(day, 0.0) + consumption
-            year = years.setdefault(int(day[:4]), [0.0, at])
-            year[0] += consumption
-            year[1] = max(year[1], at)
+        ends: dict[int, str] = {}
+        for gap in stored:
+            inside = [r for r in p["readings"] if _between(gap.gap_from, r[0], gap.gap_to)]
+            if not inside:
+                continue
+            removed, _ = split_intervals(gap.gap_from, [[gap.gap_to, None, -gap.consumption]], "day")
+            _merge(days, ends, removed, {})
+            parts = refill_gap(gap.gap_from, gap.gap_to, gap.consumption, inside, adjustments)
+            for start, end, used in parts:
+                _merge(days, ends, *split_intervals(start, [[end, None, used]], "day"))
+            sql.delete(conn, meter_gaps, {"meter_id": meter_id, "gap_from": gap.gap_from})
+            rows = [
+                {"meter_id": meter_id, "gap_from": start, "gap_to": end, "consumption": used}
+                for start, end, used in parts
+            ]
+            sql.insert(conn, meter_gaps, rows)
         self._add(conn, str(env.agency_id), str(env.district), p["kind"], days)
-        self._add_meter_years(conn, p["meter_id"], str(env.agency_id), str(env.district), p["kind"], years)
+        self._add_meter_years(conn, meter_id, str(env.agency_id), str(env.district), p["kind"], _years(days, ends))
+
+    def _last_reading(self, conn: sa.Connection, meter_id: str) -> str | None:
+        found = conn.execute(sa.select(last_readings.c.last_at).where(last_readings.c.meter_id == meter_id)).scalar()
+        return None if found is None else str(found)
+
+    def _set_last_reading(self, conn: sa.Connection, meter_id: str, at: str) -> None:
+        if conn.execute(sa.select(last_readings.c.last_at).where(last_readings.c.meter_id == meter_id)).first():
+            sql.update(conn, last_readings, {"meter_id": meter_id}, {"last_at": at})
+        else:
+            sql.insert(conn, last_readings, {"meter_id": meter_id, "last_at": at})
 
     def _add_meter_years(
         self, conn: sa.Connection, meter_id: str, agency_id: str, district: str, kind: str, years: dict[int, list[Any]]
     ) -> None:
         where = {"meter_id": meter_id, "agency_id": agency_id, "district": district, "kind": kind}
         rows = [where | {"year": y, "consumption": c, "last_at": at} for y, (c, at) in years.items()]
-        sql.run(conn, _meter_year_upsert(conn.dialect.name), rows)
+        if rows:
+            sql.run(conn, _meter_year_upsert(conn.dialect.name), rows)
 
     def on_MeterReplaced(self, conn: sa.Connection, env: Envelope) -> None:
-        """The old device's last use counts on the day of the replacement."""
+        """The old device's last use, shared by time from its previous reading to the replacement."""
         p = env.payload
         meter = conn.execute(sa.select(meters).where(meters.c.meter_id == p["meter_id"])).first()
         if meter is None or meter.sub_item != "none":
             return
-        day = local_hour(p["replaced_at"])[:10]
-        self._add(conn, meter.agency_id, meter.district, meter.kind, {day: p["final_consumption"]})
-        years = {int(day[:4]): [p["final_consumption"], p["replaced_at"]]}
-        self._add_meter_years(conn, p["meter_id"], meter.agency_id, meter.district, meter.kind, years)
+        final = [[p["replaced_at"], None, p["final_consumption"]]]
+        days, ends = split_intervals(self._last_reading(conn, p["meter_id"]), final, "day")
+        self._add(conn, meter.agency_id, meter.district, meter.kind, days)
+        self._add_meter_years(conn, p["meter_id"], meter.agency_id, meter.district, meter.kind, _years(days, ends))
+        self._set_last_reading(conn, p["meter_id"], p["replaced_at"])
 
     def _add(self, conn: sa.Connection, agency_id: str, district: str, kind: str, days: dict[str, float]) -> None:
         where = {"agency_id": agency_id, "kind": kind, "district": district}
