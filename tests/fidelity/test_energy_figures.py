@@ -472,7 +472,7 @@ def test_a_monthly_read_across_new_year_is_shared_between_the_years_by_time(plat
     c.readings(n1, [[_midnight(2026, 1, 15), 310]])
 
     def settled(year: int, kwh: float) -> Any:
-        status, body, _ = _eventually(
+        status, body, _ = eventually(
             lambda: c.profile(n, year),
             lambda a: a[0] == 200 and a[1]["energy_by_kind"].get("electricity_kwh") == kwh,
         )
