@@ -175,7 +175,7 @@ class RequestLeaseSchema(Schema):
 class DecideSchema(Schema):
     """Approve or reject a lease or a repair project (city administrators)."""
 
-    approve = fields.Boolean(required=True, strict=True)
+    approve = fields.Boolean(required=True, truthy={True}, falsy={False})  # JSON true or false only
     reason = fields.String(load_default="", validate=validate.Length(max=500))
 
 
@@ -217,7 +217,7 @@ class ReviewNecessitySchema(Schema):
     """ReviewNecessity: the necessity review (必要性审核) of a repair project."""
 
     project_id = _id()
-    necessary = fields.Boolean(required=True, strict=True)
+    necessary = fields.Boolean(required=True, truthy={True}, falsy={False})  # JSON true or false only
     opinion = _text(2000)
 
 
@@ -241,7 +241,7 @@ class RecordRepairChangeSchema(Schema):
     description = _text(1000)
     reason = _text(1000)
     amount_fen = fen(minimum=-MAX_FEN)  # negative: a saving
-    outside_plan = fields.Boolean(required=True, strict=True)
+    outside_plan = fields.Boolean(required=True, truthy={True}, falsy={False})  # JSON true or false only
 
 
 class CompleteRepairSchema(Schema):
