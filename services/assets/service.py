@@ -143,28 +143,28 @@ class AssetsService(DomainService):
     @command(s.RelocateAssetSchema)
     def relocate_asset(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RelocateAsset: the asset is now at another location of its agency."""
-        asset = self.store.load(Asset, cmd["asset_id"])
+        asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.relocate(cmd["location"], _today())
         return self.save(asset)
 
     @command(s.MarkAssetIdleSchema)
     def mark_asset_idle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """MarkAssetIdle: the agency no longer uses the asset (闲置)."""
-        asset = self.store.load(Asset, cmd["asset_id"])
+        asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.mark_idle(cmd["reason"], _today())
         return self.save(asset)
 
     @command(s.PutAssetBackInUseSchema)
     def put_asset_back_in_use(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """PutAssetBackInUse: an idle asset is used again."""
-        asset = self.store.load(Asset, cmd["asset_id"])
+        asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.put_back_in_use(cmd["location"], _today())
         return self.save(asset)
 
     @command(s.HandInAssetSchema)
     def hand_in_asset(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """HandInAsset: an idle, usable asset goes to the public goods warehouse; its keeper (an agency) holds it."""
-        asset = self.store.load(Asset, cmd["asset_id"])
+        asset = self.load_in_scope(Asset, cmd["asset_id"])
         keeper = known_agency(self.read_models.engine, cmd["warehouse_id"], "warehouse_id")
         asset.hand_in(keeper.agency_id, keeper.district, cmd["condition"], _today())
         return self.save(asset)
@@ -174,14 +174,14 @@ class AssetsService(DomainService):
     @command(s.ApplyReplacementSchema)
     def apply_for_replacement(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ApplyForReplacement: refused before the minimum service life (不达使用年限的一律不予更新)."""
-        asset = self.store.load(Asset, cmd["asset_id"])
+        asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.apply_for_replacement(cmd["reason"], _today())
         return self.save(asset, answer={"eligible_on": asset.eligible_for_replacement_on.isoformat()})
 
     @command(s.AssessRepairSchema)
     def assess_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AssessRepair: the repair assessment every replacement waits for (能用则用，能修先修)."""
-        asset = self.store.load(Asset, cmd["asset_id"])
+        asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.assess_repair(
             cmd["usable"], cmd["repairable"], cmd["estimated_repair_cents"], self.context().actor, _today()
         )
@@ -197,7 +197,7 @@ class AssetsService(DomainService):
     @command(s.RecordRepairSchema)
     def record_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordRepair: the asset was repaired (closing any replacement application)."""
-        asset = self.store.load(Asset, cmd["asset_id"])
+        asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.record_repair(cmd["cost_cents"], cmd["condition"], _today())
         return self.save(asset)
 
@@ -372,7 +372,7 @@ class AssetsService(DomainService):
     @command(s.StocktakeIdSchema)
     def close_stocktake_counting(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CloseStocktakeCounting: every difference with the ledger becomes a finding."""
-        stocktake = self.store.load(StockTake, cmd["stocktake_id"])
+        stocktake = self.load_in_scope(StockTake, cmd["stocktake_id"])
         finding_ids = stocktake.close_counting(_today())
         return self.save(stocktake, answer={"finding_ids": finding_ids})
 

@@ -204,7 +204,7 @@ class EnergyService(DomainService):
     @command(s.ReplaceMeterSchema)
     def replace_meter(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReplaceMeter: a new device; the old one's final reading closes its count."""
-        meter = self.store.load(Meter, cmd["meter_id"])
+        meter = self.load_in_scope(Meter, cmd["meter_id"])
         meter.replace(
             cmd["new_serial_no"],
             cmd["old_final_reading"],
@@ -234,9 +234,8 @@ class EnergyService(DomainService):
 
     @command(s.RecordReadingsSchema)
     def record_meter_readings(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """RecordReadings of one meter (an unknown meter is a 404 here)."""
-        if self.store.find(Meter, cmd["meter_id"]) is None:
-            raise UnknownMeter(f"meter {cmd['meter_id']} not found", fields={"meter_id": ["unknown meter"]})
+        """RecordReadings of one meter (an unknown meter, or another district's, is a 404 here)."""
+        self.load_in_scope(Meter, cmd["meter_id"])
         return self._ingest([cmd], None)
 
     def _recorded_readings(self, meter_id: str, since: str) -> dict[str, float]:
@@ -301,14 +300,14 @@ class EnergyService(DomainService):
     @command(s.AcknowledgeAnomalySchema)
     def acknowledge_anomaly(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AcknowledgeAnomaly: the agency takes the anomaly on."""
-        anomaly = self.store.load(Anomaly, cmd["anomaly_id"])
+        anomaly = self.load_in_scope(Anomaly, cmd["anomaly_id"])
         anomaly.acknowledge(self.context().actor, cmd["note"], utc_now())
         return self.save(anomaly)
 
     @command(s.ResolveAnomalySchema)
     def resolve_anomaly(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ResolveAnomaly: the agency rectified it and says how."""
-        anomaly = self.store.load(Anomaly, cmd["anomaly_id"])
+        anomaly = self.load_in_scope(Anomaly, cmd["anomaly_id"])
         anomaly.resolve(self.context().actor, cmd["resolution"], utc_now())
         return self.save(anomaly)
 

@@ -192,7 +192,7 @@ class OfficeSpaceService(DomainService):
     @command(s.AddRoomSchema)
     def add_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AddRoom: a room with its usable area and use (held by the building's agency unless named)."""
-        building = self.store.load(Building, cmd["building_id"])
+        building = self.load_in_scope(Building, cmd["building_id"])
         holder = cmd["agency_id"] or building.agency_id
         if holder != building.agency_id:
             self.store.load(Agency, holder)
@@ -237,7 +237,7 @@ class OfficeSpaceService(DomainService):
     @command(s.ReleaseRoomSchema)
     def release_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReleaseRoom: a person gives up a room (on ``released_on``); those who stay are re-judged."""
-        building = self.store.load(Building, cmd["building_id"])
+        building = self.load_in_scope(Building, cmd["building_id"])
         building.release(cmd["room_id"], cmd["person_id"], _today(), cmd["released_on"])
         return self.save(building)
 
@@ -383,21 +383,21 @@ class OfficeSpaceService(DomainService):
     @command(s.RepairIdSchema)
     def start_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """StartRepair: works begin (approved projects only)."""
-        project = self.store.load(RepairProject, cmd["project_id"])
+        project = self.load_in_scope(RepairProject, cmd["project_id"])
         project.start_execution(_today())
         return self.save(project)
 
     @command(s.RecordRepairChangeSchema)
     def record_repair_change(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordRepairChange: a change with its reason; outside the approved plan it is flagged."""
-        project = self.store.load(RepairProject, cmd["project_id"])
+        project = self.load_in_scope(RepairProject, cmd["project_id"])
         project.record_change(cmd["description"], cmd["reason"], cmd["amount_fen"], cmd["outside_plan"])
         return self.save(project, answer={"flagged": cmd["outside_plan"]})
 
     @command(s.CompleteRepairSchema)
     def complete_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CompleteRepair: works finished."""
-        project = self.store.load(RepairProject, cmd["project_id"])
+        project = self.load_in_scope(RepairProject, cmd["project_id"])
         project.complete(cmd["final_cost_fen"], _today())
         return self.save(project)
 
@@ -428,7 +428,7 @@ class OfficeSpaceService(DomainService):
     @command(s.RectifyFindingSchema)
     def rectify_finding(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RectifyFinding: a finding was rectified."""
-        inspection = self.store.load(Inspection, cmd["inspection_id"])
+        inspection = self.load_in_scope(Inspection, cmd["inspection_id"])
         inspection.rectify(cmd["finding_id"], cmd["note"], _today())
         return self.save(inspection)
 

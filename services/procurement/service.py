@@ -112,7 +112,7 @@ class ProcurementService(DomainService):
     @command(s.AdjustBudgetLineSchema)
     def adjust_budget_line(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AdjustBudgetLine: a new amount, never below what is committed and spent."""
-        line = self.store.load(BudgetLine, cmd["budget_line_id"])
+        line = self.load_in_scope(BudgetLine, cmd["budget_line_id"])
         line.adjust(cmd["amount_cents"], cmd["reason"])
         return self.save(line)
 
@@ -165,7 +165,7 @@ class ProcurementService(DomainService):
     @command(s.CancelPurchaseRequestSchema)
     def cancel_purchase_request(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CancelPurchaseRequest: a request not yet tendered is withdrawn; its reservation is released."""
-        request = self.store.load(PurchaseRequest, cmd["request_id"])
+        request = self.load_in_scope(PurchaseRequest, cmd["request_id"])
         budget = self.store.load(BudgetLine, request.budget_line_id)
         request.cancel(cmd["reason"], budget)
         return self.save(request, budget)
@@ -192,7 +192,7 @@ class ProcurementService(DomainService):
     def submit_bid(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SubmitBid: a supplier's sealed bid while bidding is open."""
         require_right_to_backdate({"submitted_at": cmd["submitted_at"]}, self.context().scope_district)
-        tender = self.store.load(Tender, cmd["tender_id"])
+        tender = self.load_in_scope(Tender, cmd["tender_id"])
         bid_id = _new_id(cmd["bid_id"], "BID")
         tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_cents"], utc_now(), cmd["submitted_at"])
         return self.save(tender, answer={"bid_id": bid_id})
@@ -201,7 +201,7 @@ class ProcurementService(DomainService):
     def close_bidding(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CloseBidding: open the bids and flag abnormal quotes, against the past awards of the category."""
         require_right_to_backdate({"closed_at": cmd["closed_at"]}, self.context().scope_district)
-        tender = self.store.load(Tender, cmd["tender_id"])
+        tender = self.load_in_scope(Tender, cmd["tender_id"])
         with self.read_models.engine.connect() as conn:
             past = [a for a in views.past_awards(conn, tender.category) if a.tender_id != tender.id]
         tender.close_bidding(utc_now(), past, quote_rules(), cmd["closed_at"])
@@ -211,14 +211,14 @@ class ProcurementService(DomainService):
     @command(s.EvaluateBidSchema)
     def evaluate_bid(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """EvaluateBid: compliant or not, with the reasons."""
-        tender = self.store.load(Tender, cmd["tender_id"])
+        tender = self.load_in_scope(Tender, cmd["tender_id"])
         tender.evaluate_bid(cmd["bid_id"], cmd["compliant"], cmd["reasons"])
         return self.save(tender)
 
     @command(s.ClearAbnormalQuoteSchema)
     def clear_abnormal_quote(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ClearAbnormalQuote: the evaluators accept a flagged bidder's justification."""
-        tender = self.store.load(Tender, cmd["tender_id"])
+        tender = self.load_in_scope(Tender, cmd["tender_id"])
         tender.clear_abnormal_quote(cmd["bid_id"], cmd["justification"])
         return self.save(tender)
 
@@ -226,7 +226,7 @@ class ProcurementService(DomainService):
     def award_tender(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AwardTender: to the lowest compliant bid (低价中标), the reason recorded."""
         require_right_to_backdate({"awarded_at": cmd["awarded_at"]}, self.context().scope_district)
-        tender = self.store.load(Tender, cmd["tender_id"])
+        tender = self.load_in_scope(Tender, cmd["tender_id"])
         tender.award(utc_now(), cmd["awarded_at"])
         (award,) = _payloads(tender.pending_events, "TenderAwarded")
         keys = ("bid_id", "supplier_id", "unit_price_cents", "amount_cents", "reason")
@@ -235,7 +235,7 @@ class ProcurementService(DomainService):
     @command(s.DeclareTenderFailedSchema)
     def declare_tender_failed(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """DeclareTenderFailed: the tender failed (流标); its requests go back to be tendered again."""
-        tender = self.store.load(Tender, cmd["tender_id"])
+        tender = self.load_in_scope(Tender, cmd["tender_id"])
         requests = [self.store.load(PurchaseRequest, lot["request_id"]) for lot in tender.lots]
         tender.declare_failed(cmd["reason"], requests, utc_now())
         return self.save(tender, *requests)
@@ -256,7 +256,7 @@ class ProcurementService(DomainService):
     @command(s.RecordDeliverySchema)
     def record_delivery(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordDelivery: goods delivered (or work completed) under a contract; lateness is measured."""
-        contract = self.store.load(ProcurementContract, cmd["contract_id"])
+        contract = self.load_in_scope(ProcurementContract, cmd["contract_id"])
         delivery_id = _new_id(cmd["delivery_id"], "DL")
         contract.record_delivery(delivery_id, cmd["quantity"], cmd["delivered_on"])
         return self.save(contract, answer={"delivery_id": delivery_id})
@@ -264,7 +264,7 @@ class ProcurementService(DomainService):
     @command(s.InspectDeliverySchema)
     def inspect_delivery(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """InspectDelivery: acceptance (验收) spends the accepted value on the budget line."""
-        contract = self.store.load(ProcurementContract, cmd["contract_id"])
+        contract = self.load_in_scope(ProcurementContract, cmd["contract_id"])
         request = self.store.load(PurchaseRequest, contract.request_id)
         budget = self.store.load(BudgetLine, request.budget_line_id)
         contract.inspect_delivery(

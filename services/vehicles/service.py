@@ -154,7 +154,7 @@ class VehiclesService(DomainService):
     @command(s.DisposeVehicleSchema)
     def dispose_vehicle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """DisposeVehicle: auction (with proceeds), scrap or transfer; the vehicle leaves the quota and its plate."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         vehicle.dispose(cmd["method"], cmd["proceeds_fen"] or 0, cmd["disposed_on"].isoformat(), cmd["reference"])
         fleet = self.store.load(AgencyFleet, str(vehicle.agency_id))
         fleet.release(vehicle.id, cmd["method"])
@@ -165,7 +165,7 @@ class VehiclesService(DomainService):
     @command(s.SealVehicleSchema)
     def seal_vehicle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SealVehicle: seal one vehicle for some days (封存)."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         seal_id = _new_id(cmd["seal_id"], "SEAL")
         vehicle.seal(seal_id, cmd["sealed_from"].isoformat(), cmd["sealed_until"].isoformat(), cmd["reason"])
         return self.save(vehicle, answer={"seal_id": seal_id})
@@ -202,7 +202,7 @@ class VehiclesService(DomainService):
     @command(s.UnsealVehicleSchema)
     def unseal_vehicle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """UnsealVehicle: end a seal early."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         vehicle.unseal(cmd["seal_id"], cmd["unsealed_on"].isoformat())
         return self.save(vehicle)
 
@@ -211,7 +211,7 @@ class VehiclesService(DomainService):
     @command(s.RecordFuelSchema)
     def record_fuel(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordFuel: a refuel; answers the anomalies it raised."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = _new_id(cmd["record_id"], "FUEL")
         raised = vehicle.record_fuel(
             record_id,
@@ -229,7 +229,7 @@ class VehiclesService(DomainService):
     @command(s.RecordChargingSchema)
     def record_charging(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordCharging: a charge; answers the anomalies it raised."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = _new_id(cmd["record_id"], "CHG")
         raised = vehicle.record_charging(
             record_id,
@@ -246,7 +246,7 @@ class VehiclesService(DomainService):
     @command(s.RecordRepairSchema)
     def record_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordRepair: repair or maintenance paid for."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = _new_id(cmd["record_id"], "REP")
         raised = vehicle.record_repair(
             record_id,
@@ -263,7 +263,7 @@ class VehiclesService(DomainService):
     @command(s.ReplaceOdometerSchema)
     def replace_odometer(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReplaceOdometer: a new odometer; its readings are checked from its first one on, not against the old."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         replacement_id = _new_id(cmd["replacement_id"], "ODO")
         vehicle.replace_odometer(
             replacement_id,
@@ -277,7 +277,7 @@ class VehiclesService(DomainService):
     @command(s.RecordExpenseSchema)
     def record_expense(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordExpense: insurance, rental or tolls."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = _new_id(cmd["record_id"], "EXP")
         covers = [d.isoformat() if d else None for d in (cmd["covers_from"], cmd["covers_to"])]
         vehicle.record_expense(
@@ -295,7 +295,7 @@ class VehiclesService(DomainService):
     @command(s.ResolveAnomalySchema)
     def resolve_anomaly(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ResolveAnomaly: close a vehicle's open anomaly with what was found."""
-        vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
+        vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         vehicle.resolve_anomaly(cmd["anomaly_id"], cmd["note"], _today().isoformat())
         return self.save(vehicle)
 
@@ -346,7 +346,7 @@ class VehiclesService(DomainService):
     def dispatch_trip(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """DispatchTrip: assign a vehicle not sealed on the trip's days nor dispatched to a trip at an overlapping
         time; a vehicle of another district serves it city-wide (dispatched by that district or the city)."""
-        trip = self.store.load(Trip, cmd["trip_id"])
+        trip = self.load_in_scope(Trip, cmd["trip_id"])
         vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
         scope = self.context().scope_district
         if scope is not None and vehicle.district != scope:
@@ -362,7 +362,7 @@ class VehiclesService(DomainService):
     @command(s.CancelTripSchema)
     def cancel_trip(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CancelTrip: call a trip off before it starts; its vehicle's time is free again."""
-        trip = self.store.load(Trip, cmd["trip_id"])
+        trip = self.load_in_scope(Trip, cmd["trip_id"])
         trip.cancel(cmd["reason"], utc_now())
         if trip.vehicle_id is None:
             return self.save(trip)
@@ -373,14 +373,14 @@ class VehiclesService(DomainService):
     @command(s.ApproveTripSchema)
     def approve_trip_outside_hours(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ApproveTripOutsideHours: the caller approves use outside working time (recorded as approver)."""
-        trip = self.store.load(Trip, cmd["trip_id"])
+        trip = self.load_in_scope(Trip, cmd["trip_id"])
         trip.approve_outside_hours(self.context().actor, cmd["reason"])
         return self.save(trip)
 
     @command(s.StartTripSchema)
     def start_trip(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """StartTrip: the vehicle leaves (not while sealed or on another trip); answers odometer anomalies."""
-        trip = self.store.load(Trip, cmd["trip_id"])
+        trip = self.load_in_scope(Trip, cmd["trip_id"])
         if trip.vehicle_id is None:
             raise RuleViolation(f"trip {trip.id} has no vehicle yet", fields={"trip_id": ["not dispatched"]})
         vehicle = self.store.load(Vehicle, trip.vehicle_id)
@@ -392,7 +392,7 @@ class VehiclesService(DomainService):
     @command(s.FinishTripSchema)
     def finish_trip(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """FinishTrip: the vehicle is back; use outside working time without approval is flagged."""
-        trip = self.store.load(Trip, cmd["trip_id"])
+        trip = self.load_in_scope(Trip, cmd["trip_id"])
         if trip.vehicle_id is None:
             raise RuleViolation(f"trip {trip.id} has no vehicle yet", fields={"trip_id": ["not dispatched"]})
         vehicle = self.store.load(Vehicle, trip.vehicle_id)
@@ -405,7 +405,7 @@ class VehiclesService(DomainService):
     @command(s.RecordGpsPointsSchema)
     def record_gps_points(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordGpsPoints: a batch of the trip's track (from the vehicle's terminal)."""
-        trip = self.store.load(Trip, cmd["trip_id"])
+        trip = self.load_in_scope(Trip, cmd["trip_id"])
         if cmd["vehicle_id"] is not None and cmd["vehicle_id"] != trip.vehicle_id:
             raise RuleViolation(
                 f"trip {trip.id} is served by {trip.vehicle_id}", fields={"vehicle_id": ["not the trip's vehicle"]}
@@ -416,7 +416,7 @@ class VehiclesService(DomainService):
     @command(s.ResolveTripFlagSchema)
     def resolve_trip_flag(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ResolveTripFlag: close a trip's flag with its explanation."""
-        trip = self.store.load(Trip, cmd["trip_id"])
+        trip = self.load_in_scope(Trip, cmd["trip_id"])
         trip.resolve_flag(cmd["flag"], cmd["note"], utc_now())
         return self.save(trip)
 

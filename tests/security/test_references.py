@@ -10,7 +10,9 @@ the scope check, not from a missing record (those are counted and must cover eve
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +38,7 @@ CASES = [
     for ref in REFERENCES.get((spec.service or "", spec.command or ""), ())
     if ref.scoped
 ]
+ROOT = Path(__file__).resolve().parents[2]
 PROVEN: set[str] = set()
 """Kinds whose foreign record was shown to exist (the city administrator passed its check)."""
 
@@ -111,3 +114,25 @@ def test_the_foreign_records_existed_for_every_kind(world: World) -> None:
     if not PROVEN:
         pytest.skip("run with the cases above")
     assert {"agency", "building", "meter", "asset"} <= PROVEN, (PROVEN, world.created.get("/api/v1/vehicles"))
+
+
+def _first_load_of(service: str, handler: str, field: str) -> str | None:
+    """The first call of ``handler`` (in ``services/<service>/service.py``) that names ``cmd["<field>"]``."""
+    tree = ast.parse((ROOT / "services" / service / "service.py").read_text())
+    function = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == handler)
+    calls = sorted((n for n in ast.walk(function) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
+    return next((ast.unparse(n.func) for n in calls if f"cmd[{field!r}]" in ast.unparse(n)), None)
+
+
+SERVICE_SCOPED = [spec for spec in URL_COMMANDS if spec.scope == "service"]
+
+
+@pytest.mark.parametrize("spec", SERVICE_SCOPED, ids=_case_id)
+def test_a_command_loads_the_record_its_url_names_in_scope_before_judging_it(spec: RouteSpec) -> None:
+    """The class behind the case above, whatever state the record is in: the owning service loads the record a
+    URL names with ``load_in_scope`` (refused as another district's before any rule judges its state, which
+    would tell that it exists), never with the store's plain ``load``/``find``. The case above catches it only
+    when the record happens to be in a state the command refuses (a finding already rectified)."""
+    assert spec.service and spec.command
+    first = _first_load_of(spec.service, spec.command, spec.url_params[0][0])
+    assert first == "self.load_in_scope", f"{spec.service}.{spec.command} reads its URL's record with {first}"
