@@ -14,7 +14,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from services.common.errors import NotInScope, PlatformError, ValidationFailed
+import sqlalchemy as sa
+
+from services.common.errors import NotInScope, PlatformError, ServiceUnavailable, ValidationFailed
 from services.common.inbound import InboundMessage, Rejected, as_rejection, district_inbound
 from services.common.rpc import ServiceError, load_command
 from services.gateway.api import assets, energy, office_space, procurement, vehicles
@@ -74,7 +76,11 @@ class DistrictInboundApi:
         even once the record it named exists."""
         try:
             check_references(district_system(district), declared, loaded, frozenset(), owner_lookup(self))
+        except sa.exc.OperationalError:  # the directory's database gone for a moment: tried again, not rejected
+            raise ServiceUnavailable("the gateway's database did not answer") from None
         except PlatformError as refused:
+            if refused.http_status >= 500:  # a service that did not answer: a passing failure, tried again
+                raise
             self.request_context["edge_refusal"] = json.dumps(ServiceError.from_error(refused).document())
 
 

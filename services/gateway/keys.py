@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.errors import IdempotencyKeyReused
+from services.common.errors import IdempotencyKeyReused, ServiceUnavailable
 from services.common.events import iso, utc_now
 from services.common.rpc import command_fingerprint
 
@@ -40,17 +40,26 @@ def bind(engine: Engine, key: str, service: str, command: str, payload: Any) -> 
     """Bind ``key`` to ``service.command(payload)`` unless it is bound already; ``IdempotencyKeyReused`` (422)
     when it is bound to another command, another service's or another payload."""
     fingerprint = command_fingerprint(service, command, payload)
-    row = {"idempotency_key": key, "fingerprint": fingerprint, "command": f"{service}.{command}"}
     try:
-        with engine.begin() as conn:
-            conn.execute(keys_table.insert(), {**row, "bound_at": iso(utc_now())})
-        return
-    except sa.exc.IntegrityError:  # bound before: by this command (a repeat) or another
-        pass
-    with engine.connect() as conn:
-        bound = conn.execute(_BOUND, {"key": key}).scalar()
+        bound = _bound(engine, key, fingerprint, f"{service}.{command}")
+    except sa.exc.OperationalError:  # a passing failure: the command is not sent, its retry binds the key
+        raise ServiceUnavailable("the gateway's database did not answer; the command was not sent") from None
     if bound != fingerprint:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for another command or body",
             fields={"Idempotency-Key": ["already used for another command or body"]},
         )
+
+
+def _bound(engine: Engine, key: str, fingerprint: str, command: str) -> str | None:
+    """The fingerprint ``key`` is bound to: ``fingerprint``, bound now, or the one it was bound to before."""
+    row = {"idempotency_key": key, "fingerprint": fingerprint, "command": command, "bound_at": iso(utc_now())}
+    try:
+        with engine.begin() as conn:
+            conn.execute(keys_table.insert(), row)
+        return fingerprint
+    except sa.exc.IntegrityError:  # bound before: by this command (a repeat) or another
+        pass
+    with engine.connect() as conn:
+        bound: str | None = conn.execute(_BOUND, {"key": key}).scalar()
+    return bound

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.common.db import create_db_engine
-from services.common.errors import IdempotencyKeyReused
+from services.common.errors import IdempotencyKeyReused, ServiceUnavailable
 from services.gateway import keys
 from services.gateway.views import prepare_database
 
@@ -31,3 +31,10 @@ def test_a_key_is_bound_to_its_first_command_and_refused_for_any_other(tmp_path:
             keys.bind(engine, "http:tok1:k1", service, command, payload)
         assert (reused.value.http_status, reused.value.code) == (422, "idempotency_key_reused")
     keys.bind(engine, "http:tok2:k1", "vehicles", "request_trip", {"trip_id": "T-1"})  # another token's key
+
+
+def test_a_database_that_does_not_answer_is_a_passing_failure_and_nothing_is_sent(tmp_path: Path) -> None:
+    """503 (tried again: a district's message is deferred, not rejected), never an unhandled 500."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}")  # no table: the insert fails
+    with pytest.raises(ServiceUnavailable):
+        keys.bind(engine, "http:tok1:k1", "office_space", "register_agency", AGENCY)
