@@ -28,7 +28,7 @@ from services.common.errors import PlatformError, ValidationFailed
 from services.common.events import china_today, utc_now
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command, current_fingerprint, replayed, service_views
 from services.common.store import Idempotency
 from services.energy import schemas as s
 from services.energy import views
@@ -254,7 +254,8 @@ class EnergyService(DomainService):
     def _ingest_batch(self, batch: list[dict[str, Any]], message_id: str | None) -> dict[str, Any]:
         meta = self.context()
         own_key = None if meta.idempotency_key or not message_id else f"energy.readings:{meta.actor}:{message_id}"
-        if own_key and (recorded := self.store.recorded_answer(own_key)):
+        # bound to the batch's content as any key is: the same id with other readings is refused, not answered
+        if own_key and (recorded := replayed(self.store, own_key, current_fingerprint())):
             return dict(recorded)
         now = utc_now()
         loaded: dict[str, Meter] = self.store.find_many(Meter, [item["meter_id"] for item in batch])
@@ -283,7 +284,8 @@ class EnergyService(DomainService):
         """Like ``save``, recording the answer under the batch's own key when it came with a ``message_id``."""
         if own_key is None:
             return self.save(*aggregates, answer=answer)
-        envelopes = self.store.save_all(aggregates, self.context(), Idempotency(own_key, self.name, answer))
+        command = Idempotency(own_key, self.name, answer, current_fingerprint())
+        envelopes = self.store.save_all(aggregates, self.context(), command)
         self.relay.wake()
         return {**answer, "event_ids": [e.event_id for e in envelopes]}
 

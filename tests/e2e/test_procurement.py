@@ -478,6 +478,6 @@ def test_a_district_system_submits_purchase_requests_for_its_own_agencies_only(
         ],
         bool,
     )
-    assert [r["reason"] for r in rejected] == ["not_in_scope"]
+    assert [(r["reason"], r["fields"]) for r in rejected] == [("validation_failed", {"agency_id": ["unknown agency"]})]
     other = _eventually(lambda: admin.get(f"/budget-lines?agency_id={city['c']}")["items"], bool)
     assert other[0]["committed_cents"] == 0

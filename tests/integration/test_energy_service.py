@@ -110,6 +110,21 @@ def test_a_batch_sent_again_with_its_message_id_is_answered_the_same_and_recorde
     assert energy.store.last_position() == before
 
 
+def test_a_batch_id_sent_again_with_other_readings_is_refused_and_records_nothing(energy: Harness) -> None:
+    """A batch's id is its key, bound to its content as every key is: the same id with other readings used to
+    answer the first batch's success for readings never recorded."""
+    energy.install("M-1")
+    readings = five_minutes(MIDNIGHT - timedelta(days=15), 2, 1000, 1)
+    batch = {"message_id": "district-320402-0002", "meters": [{"meter_id": "M-1", "readings": readings}]}
+    energy.service.record_readings(batch)
+    before = energy.store.last_position()
+    later = five_minutes(MIDNIGHT - timedelta(days=14), 2, 1100, 1)
+    with pytest.raises(ServiceError) as reused:
+        energy.service.record_readings({**batch, "meters": [{"meter_id": "M-1", "readings": later}]})
+    assert (reused.value.http_status, reused.value.code) == (422, "idempotency_key_reused")
+    assert energy.store.last_position() == before
+
+
 def test_readings_of_a_meter_outside_the_callers_district_are_refused_one_by_one_as_a_missing_meters(
     energy: Harness,
 ) -> None:
