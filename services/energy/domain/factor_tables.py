@@ -129,7 +129,13 @@ class FactorTables(Aggregate):
     STREAM_ID: ClassVar[str] = "energy-factor-tables"
 
     def _init_state(self) -> None:
-        self.adopted: list[AdoptedTable] = []
+        self.tables: list[dict[str, Any]] = []
+        """Each adopted table's JSON form with its years (``AdoptedTable.to_dict``): a snapshot is JSON."""
+
+    @property
+    def adopted(self) -> list[AdoptedTable]:
+        """The adopted tables, in adoption order."""
+        return [adopted_from(data) for data in self.tables]
 
     def adopt(self, data: Mapping[str, Any], default: FactorTable, by: str, today: date) -> AdoptedTable:
         """Adopt a table for the years it names; its version is new (neither adopted nor the default's)."""
@@ -151,7 +157,7 @@ class FactorTables(Aggregate):
         return table_for_year(self.adopted, year, default)
 
     def _on_FactorTableAdopted(self, event: FactorTableAdopted) -> None:
-        self.adopted.append(adopted_from(vars(event)))
+        self.tables.append(adopted_from(vars(event)).to_dict())
 
 
 def adopted_from(payload: Mapping[str, Any]) -> AdoptedTable:
