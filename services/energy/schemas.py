@@ -377,6 +377,9 @@ class AdoptFactorTableSchema(Schema):
 class FactorTablesQuerySchema(Schema):
     """The default factor table and every adopted one, in adoption order, with the years each is valid for."""
 
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    """A district operator's district, which the gateway adds to every listing: the tables are the city's."""
+
 
 class RestateEnergyYearSchema(CloseEnergyYearSchema):
     """RestateEnergyYear: replace a closed year's figures and versions by explicit decision, saying why."""
