@@ -598,6 +598,7 @@ def energy_trend(
                 "month": key,
                 "energy_tce": round(converted.tce, 3),
                 "carbon_t": round(converted.tco2, 3),
+                "factors_version": converted.factors_version,
                 "electricity_kwh": round(totals.get("electricity", 0.0), 3),
                 "water_m3": round(totals.get("water", 0.0), 3),
             }

@@ -4,7 +4,7 @@ the service runs in-process (``worker_factory``) and its projection is fed the s
 from __future__ import annotations
 
 import gc
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from services.common.rpc import ServiceError
 from services.energy import views
 from services.energy.domain import CHINA_STANDARD_TIME, FACTORS_2022
 from services.energy.service import EnergyService, collection_deferred
+from services.gateway import datacenter as dc
 from services.gateway.views import energy as datacenter
 from services.gateway.views import prepare_database
 from tests.integration.harness import ServiceHarness
@@ -563,6 +564,7 @@ def test_each_year_converts_with_its_adopted_table_in_the_service_and_the_data_c
         figures = {
             year: datacenter.energy_by_agency(conn, agency_id="AG-1", year=year)["AG-1"] for year in (2023, 2024)
         }
+        trend = dc.energy_trend(conn, dc.Scope(2024, date(2024, 1, 31), agency_id="AG-1"), 2)
     assert versions == {2022: FACTORS_2022.version, 2023: "t2023", 2024: "t2024on", 2025: "t2024on"}
     # 2023: 1,000 × 0.3 = 0.3 tce, × 0.5 = 0.5 tCO₂; 2024: 1,000 × 0.2 = 0.2 tce, × 0.4 = 0.4 tCO₂
     assert (figures[2023]["energy_tce"], figures[2023]["carbon_tco2"], figures[2023]["factors_version"]) == (
@@ -571,3 +573,8 @@ def test_each_year_converts_with_its_adopted_table_in_the_service_and_the_data_c
         "t2023",
     )
     assert (figures[2024]["energy_tce"], figures[2024]["carbon_tco2"]) == (0.2, 0.4)
+    # the monthly trend: December 2023 0.025479 → 0.025 tce under t2023, January 2024 0.01694 → 0.017 under t2024on
+    assert [(m["month"], m["energy_tce"], m["factors_version"]) for m in trend] == [
+        ("2023-12", 0.025, "t2023"),
+        ("2024-01", 0.017, "t2024on"),
+    ]
