@@ -63,11 +63,18 @@ FACTS: dict[str, str] = {
     "lend_assets": "/warehouse/loans",
     "return_loan_items": "/warehouse/loans/{loan_id}/returns",
     # procurement
+    "list_catalog_item": "/catalog-items",
+    "open_budget_line": "/budget-lines",
+    "adjust_budget_line": "/budget-lines/{budget_line_id}/adjustment",
+    "submit_purchase_request": "/purchase-requests",
     "open_tender": "/tenders",
     "submit_bid": "/tenders/{tender_id}/bids",
     "close_bidding": "/tenders/{tender_id}/close",
     "evaluate_bid": "/tenders/{tender_id}/bids/{bid_id}/evaluation",
     "award_tender": "/tenders/{tender_id}/award",
+    "sign_contract": "/contracts",
+    "record_delivery": "/contracts/{contract_id}/deliveries",
+    "inspect_delivery": "/contracts/{contract_id}/deliveries/{delivery_id}/inspection",
 }
 """The facts an import may carry and the gateway route (under ``/api/v1``) each is sent to; the fields in
 braces are taken out of the row into the path."""
