@@ -88,6 +88,11 @@ _KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 RETRIED = (0, 502, 503, 504)
 """Answers that pass: unreachable, bad gateway, unavailable, timeout — the row is sent again with its key."""
 
+PASSING_CODES = frozenset({"unknown_agency", "service_unavailable"})
+"""Refusals that pass too: an agency registered by an earlier row that the service answering this one has not
+learned yet (events reach each service in their own time), a service restarting. Sent again with the key; a
+row still refused so after every attempt is reported as refused."""
+
 
 @dataclass(frozen=True)
 class Row:
@@ -290,7 +295,8 @@ class Gateway:
                 if self.conn is not None:
                     self.conn.close()
                 self.conn, status, answer = None, 0, {"error": "unreachable", "message": str(exc)}
-            if status not in RETRIED:
+            passing = isinstance(answer, dict) and answer.get("error") in PASSING_CODES
+            if status not in RETRIED and not passing:
                 return status, answer
             time.sleep(min(8.0, 0.5 * 2**attempt))
         return status, answer

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import threading
 from datetime import date, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from infra.local.importer import ImportFileError, read_rows, route
+from infra.local.importer import Gateway, ImportFileError, read_rows, route, run
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -142,3 +145,36 @@ def test_a_workbook_that_is_no_history_is_refused_before_anything_is_sent(tmp_pa
         read_rows([bad])
     with pytest.raises(ImportFileError, match="not an XLSX workbook"):
         read_rows([_write(tmp_path, "fake.xlsx", "fact,at\n")])
+
+
+def test_an_agency_the_service_has_not_learned_yet_is_asked_again_with_the_same_key(tmp_path: Path) -> None:
+    """A row naming an agency an earlier row registered may reach a service that has not learned it yet
+    (``unknown_agency``): the importer sends it again with its key instead of reporting it refused."""
+    answers = [(422, {"error": "unknown_agency"}), (422, {"error": "unknown_agency"}), (201, {"id": "BL-1"})]
+    keys: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            keys.append(self.headers["Idempotency-Key"])
+            status, body = answers.pop(0)
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rows = read_rows([_write(tmp_path, "lines.csv", "fact,at,agency_id\nopen_budget_line,2024-12-20,AG-1\n")])
+        gateway = Gateway(f"http://127.0.0.1:{server.server_port}", "token")
+        summary = run(rows, gateway, tmp_path / "state.json", out=io.StringIO())
+    finally:
+        server.shutdown()
+    assert (summary.accepted, summary.refused) == (1, 0)
+    assert keys == ["import.lines.csv.1"] * 3  # twice refused as passing, then accepted: one key
