@@ -16,7 +16,7 @@ import pytest
 
 from services.common.broker import make_producer
 from tests.e2e.conftest import Platform
-from tests.support import read_topic
+from tests.support import agency_code, read_topic
 
 DISTRICT = "320402"
 
@@ -84,7 +84,7 @@ def _wait_agency(platform: Platform, token: str, agency_id: str, timeout: float 
 
 def test_a_district_message_is_recorded_once_even_when_sent_twice(platform: Platform) -> None:
     admin = platform.token()
-    agency_id = f"IN-{uuid.uuid4().hex[:8]}"
+    agency_id = agency_code(DISTRICT)
     message = json.dumps(_message(_agency(agency_id), message_id=f"dup-{agency_id}")).encode()
     _send(platform, f"district.{DISTRICT}.inbound", message, message)
     assert _wait_agency(platform, admin, agency_id) == 200
@@ -101,12 +101,15 @@ def test_a_district_message_is_recorded_once_even_when_sent_twice(platform: Plat
 def test_bad_messages_are_rejected_with_reasons_and_the_consumer_goes_on(platform: Platform) -> None:
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    other_district = json.dumps(_message(_agency(f"X-{tag}", district="320404"), message_id=f"scope-{tag}")).encode()
+    other_district = json.dumps(
+        _message(_agency(agency_code("320404", f"X-{tag}"), district="320404"), message_id=f"scope-{tag}")
+    ).encode()
     invalid = json.dumps(_message({"name": ""}, message_id=f"invalid-{tag}")).encode()
     unknown_type = json.dumps(
-        _message(_agency(f"U-{tag}")) | {"message_type": "energy.unknown_thing", "message_id": f"type-{tag}"}
+        _message(_agency(agency_code(DISTRICT, f"U-{tag}")))
+        | {"message_type": "energy.unknown_thing", "message_id": f"type-{tag}"}
     ).encode()
-    good_id = f"G-{tag}"
+    good_id = agency_code(DISTRICT, f"G-{tag}")
     good = json.dumps(_message(_agency(good_id), message_id=f"good-{tag}")).encode()
     _send(platform, f"district.{DISTRICT}.inbound", b"{not json", invalid, unknown_type, other_district, good)
     assert _wait_agency(platform, admin, good_id) == 200  # the consumer went on past the bad ones
@@ -120,7 +123,7 @@ def test_bad_messages_are_rejected_with_reasons_and_the_consumer_goes_on(platfor
     assert rejections[f"type-{tag}"]["reason"] == "invalid_message"
     assert rejections[f"scope-{tag}"]["reason"] == "not_in_scope"  # a message about another district's agency
     assert any(r["reason"] == "malformed_json" for r in rejections.values())
-    assert _wait_agency(platform, admin, f"X-{tag}", timeout=1) == 404
+    assert _wait_agency(platform, admin, agency_code("320404", f"X-{tag}"), timeout=1) == 404
 
 
 def _staff_count(platform: Platform, token: str, agency_id: str) -> int:
@@ -133,7 +136,7 @@ def test_staff_changes_arrive_through_the_inbound_topic_and_only_for_the_distric
 ) -> None:
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    own, foreign = f"S-{tag}", f"F-{tag}"
+    own, foreign = agency_code(DISTRICT, f"S-{tag}"), agency_code("320411", f"F-{tag}")
     for agency_id, district in ((own, DISTRICT), (foreign, "320411")):
         status, _, _ = platform.request("POST", "/api/v1/agencies", _agency(agency_id, district), token=admin)
         assert status == 201
@@ -306,7 +309,7 @@ def test_kcat_produces_an_inbound_message_and_consumes_the_outbound_topic(platfo
         pytest.skip("kcat is not installed (apt-get install kcat)")
     env = _kcat_env(tmp_path)
     admin = platform.token()
-    agency_id = f"K-{uuid.uuid4().hex[:8]}"
+    agency_id = agency_code(DISTRICT)
     message = json.dumps(_message(_agency(agency_id), message_id=f"kcat-{agency_id}"), ensure_ascii=False)
     produced = subprocess.run(
         [kcat, "-P", "-b", platform.bootstrap, "-t", f"district.{DISTRICT}.inbound", "-k", agency_id],

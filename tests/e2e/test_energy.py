@@ -18,7 +18,7 @@ from services.common.store import EventStore
 from services.energy.domain import CHINA_STANDARD_TIME
 from services.gateway.views import energy as datacenter
 from tests.e2e.conftest import Platform
-from tests.support import read_topic
+from tests.support import agency_code, read_topic
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 # 10:00 in China two days ago: readings of a few hours after it stay within one local day at any time of running.
@@ -53,7 +53,7 @@ def site(platform: Platform) -> dict[str, Any]:
     """An agency of 天宁区 known to the energy service, and an electricity meter of its building."""
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    agency = f"AG-EN-{tag}"
+    agency = agency_code("320402", f"AG-EN-{tag}")
     body = {
         "agency_id": agency,
         "name": "天宁区机关事务管理中心",

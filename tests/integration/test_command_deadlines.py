@@ -14,11 +14,12 @@ from services.common.rpc import ServiceError
 from services.office_space import views
 from services.office_space.service import OfficeSpaceService
 from tests.integration.harness import ServiceHarness
+from tests.support import agency_code
 
 
-def _agency(agency_id: str) -> dict[str, Any]:
+def _agency(key: str) -> dict[str, Any]:
     return {
-        "agency_id": agency_id,
+        "agency_id": agency_code("320402", key),
         "name": "天宁区教育局",
         "district": "320402",
         "kind": "party_government",

@@ -27,6 +27,7 @@ from services.gateway import auth, openapi
 from services.gateway.service import GatewayService
 from services.gateway.web import RouteSpec, route_specs
 from tests.e2e.conftest import Platform
+from tests.support import agency_code
 
 SQLITE_ONLY = pytest.mark.parametrize(
     "platform", os.environ.get("SECURITY_PLATFORM", "sqlite").split(","), indirect=True
@@ -63,7 +64,8 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def agency_of(district: str) -> str:
-    return f"SEC{district}AGENCY"
+    """The agency the world registers in ``district`` (a unified social credit code issued there)."""
+    return agency_code(district, "SEC")
 
 
 def id_for(name: str, district: str) -> str:
