@@ -171,7 +171,7 @@ def test_staff_changes_arrive_through_the_inbound_topic_and_only_for_the_distric
 def test_a_transfer_arrives_through_the_inbound_topic_and_moves_the_person_in_one_step(platform: Platform) -> None:
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    source, target = f"TS-{tag}", f"TT-{tag}"
+    source, target = agency_code(DISTRICT, f"TS-{tag}"), agency_code(DISTRICT, f"TT-{tag}")
     for agency_id in (source, target):
         assert platform.request("POST", "/api/v1/agencies", _agency(agency_id), token=admin)[0] == 201
     staff = {
@@ -213,10 +213,11 @@ def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
     csv_file = tmp_path / f"agencies-{tag}.csv"
+    c1, c2 = agency_code(DISTRICT, f"C1-{tag}"), agency_code(DISTRICT, f"C2-{tag}")
     csv_file.write_text(
         "agency_id,name,district,kind,admin_level,authorised_headcount\n"
-        f"C1-{tag},天宁区卫健委,320402,party_government,county,33\n"
-        f"C2-{tag},天宁区第一中学,320402,school,county,120\n",
+        f"{c1},天宁区卫健委,320402,party_government,county,33\n"
+        f"{c2},天宁区第一中学,320402,school,county,120\n",
         encoding="utf-8",
     )
     argv = [sys.executable, "-m", "services.gateway.district_client", "--bootstrap", platform.bootstrap]
@@ -228,7 +229,7 @@ def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
         env=platform.env,
     )
     assert "sent 2 messages" in sent.stderr
-    assert _wait_agency(platform, admin, f"C2-{tag}") == 200
+    assert _wait_agency(platform, admin, c2) == 200
     followed = subprocess.run(
         [*argv, "follow", "office_space.events", "--from-beginning", "--idle-seconds", "2"],
         capture_output=True,
@@ -237,7 +238,7 @@ def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
         env=platform.env,
     )
     streams = {json.loads(line)["stream_id"] for line in followed.stdout.splitlines()}
-    assert {f"C1-{tag}", f"C2-{tag}"} <= streams
+    assert {c1, c2} <= streams
 
 
 def test_a_consumer_written_against_v1_follows_the_topic_after_v2_is_introduced(
@@ -248,7 +249,7 @@ def test_a_consumer_written_against_v1_follows_the_topic_after_v2_is_introduced(
 
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    parent, child = f"PA-{tag}", f"CH-{tag}"
+    parent, child = agency_code(DISTRICT, f"PA-{tag}"), agency_code(DISTRICT, f"CH-{tag}")
     assert platform.request("POST", "/api/v1/agencies", _agency(parent), token=admin)[0] == 201
     (tmp_path / "subordinates.json").write_text(
         json.dumps([{**_agency(child), "parent_agency_id": parent}], ensure_ascii=False), encoding="utf-8"

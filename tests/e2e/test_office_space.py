@@ -287,7 +287,7 @@ def test_a_person_on_post_is_refused_at_another_agency_and_a_transfer_moves_them
     platform: Platform, city: dict[str, Any]
 ) -> None:
     admin, tag, agency = city["admin"], city["tag"], city["agency"]
-    other = f"AG2-{tag}"
+    other = agency_code("320400", f"AG2-{tag}")
     body = {
         "agency_id": other,
         "name": "常州市审计局",

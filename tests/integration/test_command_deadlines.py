@@ -61,7 +61,7 @@ def test_a_command_with_less_than_the_commit_margin_left_is_not_committed(tmp_pa
 def test_a_command_in_time_is_done(tmp_path: Path) -> None:
     office = _office_space(tmp_path, deadline=time.time() + 10)
     answer = office.service.register_agency(_agency("AG-ON-TIME"))
-    assert answer["id"] == "AG-ON-TIME"
+    assert answer["id"] == agency_code("320402", "AG-ON-TIME")
     assert office.store.last_position() == 1  # AgencyRegistered
 
 

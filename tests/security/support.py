@@ -173,6 +173,8 @@ def request_for(spec: RouteSpec, district: str, fresh: str = "") -> tuple[str, A
         for name in body:
             if fresh and name in URL_PARAMS and name not in schema.get("required", []):
                 body[name] = f"{body[name]}{fresh}"
+        if fresh and spec.command == "register_agency":  # its id is required: a code issued in the district
+            body["agency_id"] = agency_code(district, f"{body['agency_id']}{fresh}")
     return path, body
 
 
