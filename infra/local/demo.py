@@ -56,6 +56,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from infra.local import importer
+from services.common import uscc
 from services.common.contracts import latest_inbound_version
 from services.common.districts import CITY_CODE
 from services.common.holidays import CHINA_STANDARD_TIME as CST
@@ -369,10 +370,10 @@ class Agency:
 
 
 def _agency_id(seq: int, district: str, kind: str) -> str:
-    """An 18-character unified social credit code (统一社会信用代码) shape: 11 机关, 12 事业单位."""
+    """A unified social credit code (统一社会信用代码, GB 32100-2015) issued in ``district``: 11 机关,
+    12 事业单位, 51 社会团体, with its check character."""
     prefix = "11" if kind == "party_government" else ("51" if kind == "other" else "12")
-    check = "ABCDEFGHJKLMNPQRTUWXY"[seq % 21]
-    return f"{prefix}{district}MB{seq:07d}{check}"
+    return uscc.with_check_character(f"{prefix}{district}MB{seq:07d}")
 
 
 def _district_names(district: str, name: str) -> tuple[str, tuple[float, float], list[str], list[str]]:

@@ -70,14 +70,14 @@ ERRORS: dict[int, tuple[str, str, str, str]] = {
         "not_in_scope",
         "zhang acts for district 320402 only",
     ),
-    404: ("NotFound", "No such record (or no such route).", "not_found", "agency 11320402MB0000001A not found"),
+    404: ("NotFound", "No such record (or no such route).", "not_found", "agency 11320402MB00000012 not found"),
     409: (
         "Conflict",
         "The record exists already (`already_exists`), moved on since it was read "
         "(`version_conflict`), the Idempotency-Key was used for another command (`duplicate_command`), "
         "or the vehicle is held for another trip at an overlapping time (`vehicle_double_booked`).",
         "already_exists",
-        "agency 11320402MB0000001A exists",
+        "agency 11320402MB00000012 exists",
     ),
     413: (
         "PayloadTooLarge",

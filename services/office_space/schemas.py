@@ -42,9 +42,10 @@ class BuildingIdSchema(Schema):
 
 
 class RegisterAgencySchema(Schema):
-    """RegisterAgency: add an agency (单位) to the master data."""
+    """RegisterAgency: add an agency (单位) to the master data, under the unified social credit code its
+    registration authority issued (the platform checks it, never makes one up)."""
 
-    agency_id = _id(required=False)
+    agency_id = _id()
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     district = fields.String(required=True, validate=DISTRICT_CODE)
     kind = fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))

@@ -61,7 +61,7 @@ class OfficeSpaceService(DomainService):
         parent_id = cmd.get("parent_agency_id")
         parent = (self.store.find(Agency, parent_id) or Agency(parent_id)) if parent_id else None
         agency = Agency.register(
-            _new_id(cmd["agency_id"], "AG"),
+            cmd["agency_id"],
             cmd["name"],
             cmd["district"],
             cmd["kind"],

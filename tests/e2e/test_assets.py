@@ -17,7 +17,7 @@ import pytest
 from services.common.broker import make_producer
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import read_topic
+from tests.support import agency_code, read_topic
 
 TODAY = china_today()  # the services count days in Beijing time
 
@@ -56,7 +56,7 @@ def city(platform: Platform) -> dict[str, Any]:
     admin = Client(platform, platform.token())
     tag = uuid.uuid4().hex[:8]
     agencies = {"a": "320402", "b": "320402", "c": "320404", "keeper": "320400"}
-    ids = {key: f"AG-AS-{key}-{tag}" for key in agencies}
+    ids = {key: agency_code(district, f"AG-AS-{key}-{tag}") for key, district in agencies.items()}
     for key, district in agencies.items():
         body = {"agency_id": ids[key], "name": "机关事务管理中心", "district": district, "kind": "party_government"}
         _ok(admin.post("/agencies", body | {"admin_level": "county", "authorised_headcount": 30}), 201)

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Platform
+from tests.support import agency_code
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -211,7 +212,7 @@ def offices(platform: Platform) -> dict[str, Any]:
     (once per platform, for both tests)."""
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    first, second = f"DA-{tag}", f"DB-{tag}"
+    first, second = agency_code("320402", f"DA-{tag}"), agency_code("320404", f"DB-{tag}")
     for agency, name, district, rooms in (
         (first, "天宁区机关事务管理中心", "320402", (("R1", 12), ("R2", 9), ("R3", 20.5))),
         (second, "钟楼区教育局", "320404", (("R1", 15),)),

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from services.common.events import china_today
 from services.energy.domain import FACTORS_2022
 from tests.e2e.conftest import Platform
+from tests.support import agency_code
 
 DISTRICT = "320402"
 
@@ -44,7 +45,7 @@ def agency(platform: Platform) -> dict[str, Any]:
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
     first_day = china_today()
-    agency_id, building = f"DC-{tag}", f"DCB-{tag}"
+    agency_id, building = agency_code("320402", f"DC-{tag}"), f"DCB-{tag}"
     _ok(
         platform.request(
             "POST",

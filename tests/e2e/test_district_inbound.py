@@ -16,7 +16,7 @@ import pytest
 
 from services.common.broker import make_producer
 from tests.e2e.conftest import Platform
-from tests.support import read_topic
+from tests.support import agency_code, read_topic
 
 DISTRICT = "320402"
 
@@ -84,7 +84,7 @@ def _wait_agency(platform: Platform, token: str, agency_id: str, timeout: float 
 
 def test_a_district_message_is_recorded_once_even_when_sent_twice(platform: Platform) -> None:
     admin = platform.token()
-    agency_id = f"IN-{uuid.uuid4().hex[:8]}"
+    agency_id = agency_code(DISTRICT)
     message = json.dumps(_message(_agency(agency_id), message_id=f"dup-{agency_id}")).encode()
     _send(platform, f"district.{DISTRICT}.inbound", message, message)
     assert _wait_agency(platform, admin, agency_id) == 200
@@ -101,12 +101,15 @@ def test_a_district_message_is_recorded_once_even_when_sent_twice(platform: Plat
 def test_bad_messages_are_rejected_with_reasons_and_the_consumer_goes_on(platform: Platform) -> None:
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    other_district = json.dumps(_message(_agency(f"X-{tag}", district="320404"), message_id=f"scope-{tag}")).encode()
+    other_district = json.dumps(
+        _message(_agency(agency_code("320404", f"X-{tag}"), district="320404"), message_id=f"scope-{tag}")
+    ).encode()
     invalid = json.dumps(_message({"name": ""}, message_id=f"invalid-{tag}")).encode()
     unknown_type = json.dumps(
-        _message(_agency(f"U-{tag}")) | {"message_type": "energy.unknown_thing", "message_id": f"type-{tag}"}
+        _message(_agency(agency_code(DISTRICT, f"U-{tag}")))
+        | {"message_type": "energy.unknown_thing", "message_id": f"type-{tag}"}
     ).encode()
-    good_id = f"G-{tag}"
+    good_id = agency_code(DISTRICT, f"G-{tag}")
     good = json.dumps(_message(_agency(good_id), message_id=f"good-{tag}")).encode()
     _send(platform, f"district.{DISTRICT}.inbound", b"{not json", invalid, unknown_type, other_district, good)
     assert _wait_agency(platform, admin, good_id) == 200  # the consumer went on past the bad ones
@@ -120,7 +123,7 @@ def test_bad_messages_are_rejected_with_reasons_and_the_consumer_goes_on(platfor
     assert rejections[f"type-{tag}"]["reason"] == "invalid_message"
     assert rejections[f"scope-{tag}"]["reason"] == "not_in_scope"  # a message about another district's agency
     assert any(r["reason"] == "malformed_json" for r in rejections.values())
-    assert _wait_agency(platform, admin, f"X-{tag}", timeout=1) == 404
+    assert _wait_agency(platform, admin, agency_code("320404", f"X-{tag}"), timeout=1) == 404
 
 
 def _staff_count(platform: Platform, token: str, agency_id: str) -> int:
@@ -133,7 +136,7 @@ def test_staff_changes_arrive_through_the_inbound_topic_and_only_for_the_distric
 ) -> None:
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    own, foreign = f"S-{tag}", f"F-{tag}"
+    own, foreign = agency_code(DISTRICT, f"S-{tag}"), agency_code("320411", f"F-{tag}")
     for agency_id, district in ((own, DISTRICT), (foreign, "320411")):
         status, _, _ = platform.request("POST", "/api/v1/agencies", _agency(agency_id, district), token=admin)
         assert status == 201
@@ -170,7 +173,7 @@ def test_staff_changes_arrive_through_the_inbound_topic_and_only_for_the_distric
 def test_a_transfer_arrives_through_the_inbound_topic_and_moves_the_person_in_one_step(platform: Platform) -> None:
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    source, target = f"TS-{tag}", f"TT-{tag}"
+    source, target = agency_code(DISTRICT, f"TS-{tag}"), agency_code(DISTRICT, f"TT-{tag}")
     for agency_id in (source, target):
         assert platform.request("POST", "/api/v1/agencies", _agency(agency_id), token=admin)[0] == 201
     staff = {
@@ -212,10 +215,11 @@ def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
     csv_file = tmp_path / f"agencies-{tag}.csv"
+    c1, c2 = agency_code(DISTRICT, f"C1-{tag}"), agency_code(DISTRICT, f"C2-{tag}")
     csv_file.write_text(
         "agency_id,name,district,kind,admin_level,authorised_headcount\n"
-        f"C1-{tag},天宁区卫健委,320402,party_government,county,33\n"
-        f"C2-{tag},天宁区第一中学,320402,school,county,120\n",
+        f"{c1},天宁区卫健委,320402,party_government,county,33\n"
+        f"{c2},天宁区第一中学,320402,school,county,120\n",
         encoding="utf-8",
     )
     argv = [sys.executable, "-m", "services.gateway.district_client", "--bootstrap", platform.bootstrap]
@@ -227,7 +231,7 @@ def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
         env=platform.env,
     )
     assert "sent 2 messages" in sent.stderr
-    assert _wait_agency(platform, admin, f"C2-{tag}") == 200
+    assert _wait_agency(platform, admin, c2) == 200
     followed = subprocess.run(
         [*argv, "follow", "office_space.events", "--from-beginning", "--idle-seconds", "2"],
         capture_output=True,
@@ -236,7 +240,7 @@ def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
         env=platform.env,
     )
     streams = {json.loads(line)["stream_id"] for line in followed.stdout.splitlines()}
-    assert {f"C1-{tag}", f"C2-{tag}"} <= streams
+    assert {c1, c2} <= streams
 
 
 def test_a_consumer_written_against_v1_follows_the_topic_after_v2_is_introduced(
@@ -247,7 +251,7 @@ def test_a_consumer_written_against_v1_follows_the_topic_after_v2_is_introduced(
 
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    parent, child = f"PA-{tag}", f"CH-{tag}"
+    parent, child = agency_code(DISTRICT, f"PA-{tag}"), agency_code(DISTRICT, f"CH-{tag}")
     assert platform.request("POST", "/api/v1/agencies", _agency(parent), token=admin)[0] == 201
     (tmp_path / "subordinates.json").write_text(
         json.dumps([{**_agency(child), "parent_agency_id": parent}], ensure_ascii=False), encoding="utf-8"
@@ -308,7 +312,7 @@ def test_kcat_produces_an_inbound_message_and_consumes_the_outbound_topic(platfo
         pytest.skip("kcat is not installed (apt-get install kcat)")
     env = _kcat_env(tmp_path)
     admin = platform.token()
-    agency_id = f"K-{uuid.uuid4().hex[:8]}"
+    agency_id = agency_code(DISTRICT)
     message = json.dumps(_message(_agency(agency_id), message_id=f"kcat-{agency_id}"), ensure_ascii=False)
     produced = subprocess.run(
         [kcat, "-P", "-b", platform.bootstrap, "-t", f"district.{DISTRICT}.inbound", "-k", agency_id],

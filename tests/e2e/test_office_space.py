@@ -13,6 +13,7 @@ import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
+from tests.support import agency_code
 
 
 def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
@@ -29,7 +30,7 @@ def city(platform: Platform) -> dict[str, Any]:
     """A city-level agency with two staff and a building of three rooms."""
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    agency = f"AG-{tag}"
+    agency = agency_code("320400", f"AG-{tag}")
     body = {
         "agency_id": agency,
         "name": "常州市财政局",
@@ -286,7 +287,7 @@ def test_a_person_on_post_is_refused_at_another_agency_and_a_transfer_moves_them
     platform: Platform, city: dict[str, Any]
 ) -> None:
     admin, tag, agency = city["admin"], city["tag"], city["agency"]
-    other = f"AG2-{tag}"
+    other = agency_code("320400", f"AG2-{tag}")
     body = {
         "agency_id": other,
         "name": "常州市审计局",

@@ -22,7 +22,7 @@ from services.common.events import Envelope, china_today, iso
 from services.common.store import EventStore
 from services.gateway.views import procurement as datacenter
 from tests.e2e.conftest import Platform
-from tests.support import read_topic
+from tests.support import agency_code, read_topic
 
 TODAY = china_today()  # the services count days in Beijing time
 YEAR = TODAY.year
@@ -136,7 +136,11 @@ def city(platform: Platform) -> dict[str, Any]:
     """Two agencies of 天宁区 (320402) and one of 钟楼区 (320404), registered and known to the data center."""
     admin = platform.token()
     tag = uuid.uuid4().hex[:8]
-    agencies = {"a": (f"AG-PR-A-{tag}", "320402"), "b": (f"AG-PR-B-{tag}", "320402"), "c": (f"AG-PR-C-{tag}", "320404")}
+    agencies = {
+        "a": (agency_code("320402", f"AG-PR-A-{tag}"), "320402"),
+        "b": (agency_code("320402", f"AG-PR-B-{tag}"), "320402"),
+        "c": (agency_code("320404", f"AG-PR-C-{tag}"), "320404"),
+    }
     for agency, district in agencies.values():
         body = {"agency_id": agency, "name": "机关事务管理中心", "district": district, "kind": "party_government"}
         _ok(

@@ -16,6 +16,7 @@ from services.common.broker import make_producer
 from services.common.db import create_db_engine
 from services.gateway.views import vehicles as dc
 from tests.e2e.conftest import Platform
+from tests.support import agency_code
 
 TIANNING, WUJIN = "320402", "320412"
 
@@ -30,7 +31,7 @@ def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout:
 
 
 def _agency(platform: Platform, admin: str, district: str, tag: str) -> str:
-    agency = f"AG-{district}-{tag}"
+    agency = agency_code(district, f"AG-{district}-{tag}")
     body = {
         "agency_id": agency,
         "name": "区机关事务管理中心",

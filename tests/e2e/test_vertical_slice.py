@@ -10,10 +10,10 @@ from typing import Any
 from services.common.settings import SERVICES
 from services.common.store import EventStore
 from tests.e2e.conftest import Platform
-from tests.support import envelopes_of, read_topic
+from tests.support import agency_code, envelopes_of, read_topic
 
 AGENCY = {
-    "agency_id": "11320402MB0000001A",
+    "agency_id": "11320402MB00000012",
     "name": "天宁区机关事务管理中心",
     "district": "320402",
     "kind": "party_government",
@@ -80,15 +80,21 @@ def test_bad_input_gets_a_4xx_with_field_reasons_and_stores_nothing(platform: Pl
     status, body, _ = platform.request("POST", "/api/v1/agencies", token=admin, raw=b'{"name": "unterminated')
     assert (status, body["error"]) == (400, "bad_request")
 
-    status, body, _ = platform.request("POST", "/api/v1/agencies", AGENCY | {"agency_id": "NEW4"})
+    status, body, _ = platform.request(
+        "POST", "/api/v1/agencies", AGENCY | {"agency_id": agency_code("320402", "NEW4")}
+    )
     assert (status, body["error"]) == (401, "unauthenticated")
 
     other = platform.token("district_operator", district="320404", name="zhonglou")
-    status, body, _ = platform.request("POST", "/api/v1/agencies", AGENCY | {"agency_id": "NEW5"}, other)
+    status, body, _ = platform.request(
+        "POST", "/api/v1/agencies", AGENCY | {"agency_id": agency_code("320402", "NEW5")}, other
+    )
     assert (status, body["error"]) == (403, "not_in_scope")
 
     viewer = platform.token("viewer", name="analyst")
-    status, body, _ = platform.request("POST", "/api/v1/agencies", AGENCY | {"agency_id": "NEW6"}, viewer)
+    status, body, _ = platform.request(
+        "POST", "/api/v1/agencies", AGENCY | {"agency_id": agency_code("320402", "NEW6")}, viewer
+    )
     assert (status, body["error"]) == (403, "forbidden")
 
     assert len(_stored(platform)) == before
@@ -109,13 +115,13 @@ def test_every_service_and_the_gateway_serve_health_and_metrics(platform: Platfo
 
 def test_a_command_repeated_with_the_same_idempotency_key_acts_once(platform: Platform) -> None:
     admin = platform.token()
-    body = AGENCY | {"agency_id": "IDEMPOTENT-1"}
+    body = AGENCY | {"agency_id": agency_code("320402", "IDEMPOTENT-1")}
     key = {"Idempotency-Key": "retry-of-request-42"}
     first = platform.request("POST", "/api/v1/agencies", body, admin, headers=key)
     second = platform.request("POST", "/api/v1/agencies", body, admin, headers=key)
     assert first[0] == second[0] == 201
     assert first[1] == second[1]
-    assert [e.event_type for e in _stored(platform) if e.stream_id == "IDEMPOTENT-1"] == ["AgencyRegistered"]
+    assert [e.event_type for e in _stored(platform) if e.stream_id == body["agency_id"]] == ["AgencyRegistered"]
     without_key = platform.request("POST", "/api/v1/agencies", body, admin)
     assert (without_key[0], without_key[1]["error"]) == (409, "already_exists")
 
@@ -124,7 +130,7 @@ def test_who_did_what_is_queryable_by_the_events_actor(platform: Platform) -> No
     admin = platform.token(name="auditor")
     name = f"clerk-{uuid.uuid4().hex[:6]}"
     clerk = platform.token("district_operator", district="320402", name=name)
-    agency_id = f"AU-{uuid.uuid4().hex[:8]}"
+    agency_id = agency_code("320402")
     body = {
         "agency_id": agency_id,
         "name": "天宁区审计局",

@@ -42,7 +42,7 @@ from services.common.processes import ProcessGroup, free_port, port_open, start_
 from services.common.settings import SERVICE_PORTS, load_settings
 from services.common.store import EventStore
 from tests.e2e.conftest import Platform
-from tests.support import POSTGRES_SERVER, create_database, drop_database, read_topic
+from tests.support import POSTGRES_SERVER, agency_code, create_database, drop_database, read_topic
 
 DOMAIN = "office_space"
 TOPIC = "office_space.events"
@@ -284,7 +284,11 @@ def seed_world(platform: Platform, token: str, agencies: int = 6, timeout: float
     """Register ``agencies`` agencies with a building each, and wait until the data center knows them."""
     tag = uuid.uuid4().hex[:6]
     deadline = time.monotonic() + timeout
-    seed = Seed([f"SA-{tag}-{i}" for i in range(agencies)], [f"SB-{tag}-{i}" for i in range(agencies)], [])
+    seed = Seed(
+        [agency_code("320402", f"SA-{tag}-{i}") for i in range(agencies)],
+        [f"SB-{tag}-{i}" for i in range(agencies)],
+        [],
+    )
     for i, agency in enumerate(seed.agencies):
         body = agency_body(agency, 50 + i)
         seed.outcomes.append(send(platform, token, _command("agency", agency, "/api/v1/agencies", body), deadline))
@@ -384,7 +388,7 @@ class Load:
         kind = self.KINDS[n % len(self.KINDS)]
         agency = self.seed.agencies[n % len(self.seed.agencies)]
         if kind == "agency":
-            agency_id = f"FA-{self.tag}-{n}"
+            agency_id = agency_code("320402", f"FA-{self.tag}-{n}")
             return _command(kind, agency_id, "/api/v1/agencies", agency_body(agency_id, number))
         if kind == "staff":
             person = f"FP-{self.tag}-{n}"
@@ -628,7 +632,7 @@ class DistrictTraffic:
             if self._held.is_set():
                 self._stop.wait(0.1)
                 continue
-            agency = f"DA-{self.tag}-{n}"
+            agency = agency_code(DISTRICT, f"DA-{self.tag}-{n}")
             message = {
                 "message_id": f"dm-{self.tag}-{n}",
                 "message_type": "office_space.register_agency",

@@ -19,7 +19,7 @@ import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import eventually, read_topic
+from tests.support import agency_code, eventually, read_topic
 
 DISTRICT = "320481"  # 溧阳市: this module's own district
 TODAY = china_today()
@@ -45,7 +45,7 @@ def city(platform: Platform) -> dict[str, Any]:
     """One agency of the module's district, known to the assets service."""
     token = platform.token()
     tag = uuid.uuid4().hex[:8]
-    agency = f"AG-FA-{tag}"
+    agency = agency_code(DISTRICT, f"AG-FA-{tag}")
     body = {"agency_id": agency, "name": "溧阳市机关事务服务中心", "district": DISTRICT, "kind": "party_government"}
     _ok(
         platform.request(

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Platform
-from tests.support import eventually
+from tests.support import agency_code, eventually
 
 DISTRICT = "320481"
 CST = timezone(timedelta(hours=8))
@@ -57,7 +57,7 @@ class City:
         return _ok(self.platform.request("POST", path, body, self.admin), expected)
 
     def agency(self, key: str, name: str, area_m2: float) -> str:
-        agency_id = f"LY-{key}-{TAG}"
+        agency_id = agency_code(DISTRICT, f"LY-{key}-{TAG}")
         body = {
             "agency_id": agency_id,
             "name": name,

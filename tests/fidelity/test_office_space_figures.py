@@ -24,10 +24,10 @@ import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import eventually
+from tests.support import agency_code, eventually
 
 DISTRICT = "320413"  # 金坛区: this module's own district
-J1, J2 = "FID-OS-J1", "FID-OS-J2"
+J1, J2 = agency_code(DISTRICT, "FID-OS-J1"), agency_code(DISTRICT, "FID-OS-J2")
 
 
 def _ok(answer: tuple[int, Any, Any], status: int = 201) -> Any:

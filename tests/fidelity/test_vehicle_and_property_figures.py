@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Platform
-from tests.support import eventually
+from tests.support import agency_code, eventually
 
 DISTRICT = "320413"  # 金坛区: this module's own district
 
@@ -31,7 +31,7 @@ def city(platform: Platform) -> dict[str, Any]:
     """One agency of the module's district with a vehicle quota of 2."""
     token = platform.token()
     tag = uuid.uuid4().hex[:8]
-    agency = f"AG-FV-{tag}"
+    agency = agency_code(DISTRICT, f"AG-FV-{tag}")
     body = {"agency_id": agency, "name": "金坛区机关事务管理中心", "district": DISTRICT, "kind": "party_government"}
     _ok(
         platform.request(

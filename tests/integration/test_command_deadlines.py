@@ -14,11 +14,12 @@ from services.common.rpc import ServiceError
 from services.office_space import views
 from services.office_space.service import OfficeSpaceService
 from tests.integration.harness import ServiceHarness
+from tests.support import agency_code
 
 
-def _agency(agency_id: str) -> dict[str, Any]:
+def _agency(key: str) -> dict[str, Any]:
     return {
-        "agency_id": agency_id,
+        "agency_id": agency_code("320402", key),
         "name": "天宁区教育局",
         "district": "320402",
         "kind": "party_government",
@@ -60,7 +61,7 @@ def test_a_command_with_less_than_the_commit_margin_left_is_not_committed(tmp_pa
 def test_a_command_in_time_is_done(tmp_path: Path) -> None:
     office = _office_space(tmp_path, deadline=time.time() + 10)
     answer = office.service.register_agency(_agency("AG-ON-TIME"))
-    assert answer["id"] == "AG-ON-TIME"
+    assert answer["id"] == agency_code("320402", "AG-ON-TIME")
     assert office.store.last_position() == 1  # AgencyRegistered
 
 

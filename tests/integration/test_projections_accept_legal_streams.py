@@ -31,9 +31,11 @@ from services.office_space.domain import (
     Person,
 )
 from services.office_space.views import allocations, findings, rooms, space_sums, staff
+from tests.support import agency_code
 
 TODAY = date(2026, 11, 23)
 DISTRICTS = {"320402": "天宁区"}
+A1, A2 = agency_code("320402", "A1"), agency_code("320402", "A2")
 APPROVED = ApprovedException("city_admin:wang", "档案存放需要")
 
 
@@ -88,7 +90,7 @@ class History:
     def allocate(self, room: str, *persons: str, exception: ApprovedException | None = None) -> None:
         building = self.building()
         newcomers = [Newcomer(p, "below_section") for p in persons]
-        building.allocate_many(room, newcomers, "A1", "county", AREA_STANDARD_2014, TODAY, exception)
+        building.allocate_many(room, newcomers, A1, "county", AREA_STANDARD_2014, TODAY, exception)
         self.save(building)
 
     def release(self, room: str, person: str, on: date = TODAY) -> None:
@@ -99,41 +101,41 @@ class History:
 
 def legal_history(store: EventStore) -> list[Envelope]:
     h = History(store)
-    for agency_id in ("A1", "A2"):
+    for agency_id in (A1, A2):
         h.save(Agency.register(agency_id, f"单位{agency_id}", "320402", "party_government", "county", 20, DISTRICTS))
-    a1 = h.agency("A1")
+    a1 = h.agency(A1)
     a1.change_headcount(25, "机构改革")
     h.save(a1)
-    h.post("A1", "P1")
-    h.post("A1", "P2")
-    building = Building.register("B1", "A1", "320402", "区行政中心", "和平路1号", 1000.0)
-    building.add_room("R1", "101", 18.0, "office", "A1", TODAY)
-    building.add_room("R2", "102", 20.0, "office", "A1", TODAY)
-    building.add_room("R3", "103", 60.0, "meeting", "A1", TODAY)
+    h.post(A1, "P1")
+    h.post(A1, "P2")
+    building = Building.register("B1", A1, "320402", "区行政中心", "和平路1号", 1000.0)
+    building.add_room("R1", "101", 18.0, "office", A1, TODAY)
+    building.add_room("R2", "102", 20.0, "office", A1, TODAY)
+    building.add_room("R3", "103", 60.0, "meeting", A1, TODAY)
     h.save(building)
     h.allocate("R1", "P1", "P2")  # 18 / 2 = 9 each
     h.release("R1", "P2")  # P1 holds 18 > 9: a share finding
     h.allocate("R1", "P2")  # back to 9 each: the finding closes
     h.release("R1", "P2")  # and is raised again, under the same key
-    h.depart("A1", "P2", TODAY - timedelta(days=30))  # P2 holds no room now
-    h.post("A1", "P2")  # posted again
+    h.depart(A1, "P2", TODAY - timedelta(days=30))  # P2 holds no room now
+    h.post(A1, "P2")  # posted again
     h.allocate("R2", "P2", exception=APPROVED)  # 20 > 9, approved
-    h.depart("A1", "P2", TODAY - timedelta(days=20))  # R2 still held: a departed-staff finding
+    h.depart(A1, "P2", TODAY - timedelta(days=20))  # R2 still held: a departed-staff finding
     h.release("R2", "P2", TODAY - timedelta(days=10))  # closes it
-    h.post("A1", "P2")
+    h.post(A1, "P2")
     h.allocate("R2", "P2", exception=APPROVED)
-    h.depart("A1", "P2", TODAY - timedelta(days=5))  # the same finding key, raised again
-    h.transfer("P1", "A1", "A2", TODAY - timedelta(days=120))  # P1 still holds R1 at A1: a finding
+    h.depart(A1, "P2", TODAY - timedelta(days=5))  # the same finding key, raised again
+    h.transfer("P1", A1, A2, TODAY - timedelta(days=120))  # P1 still holds R1 at A1: a finding
     h.release("R1", "P1", TODAY - timedelta(days=100))
     building = h.building()
     assert building.detect_idle_rooms(TODAY) == ["R1"]  # vacant 100 days ≥ 90
-    building.transfer_idle_room("R1", "A2", "city_admin:wang", TODAY)
+    building.transfer_idle_room("R1", A2, "city_admin:wang", TODAY)
     h.save(building)
-    lease = Lease.found_unapproved("L1", "A1", "320402", "B1", ["R3"], "某公司", "I1", TODAY)
+    lease = Lease.found_unapproved("L1", A1, "320402", "B1", ["R3"], "某公司", "I1", TODAY)
     h.save(lease)
     lease.end(TODAY)
     h.save(lease)
-    inspection = Inspection.open("I1", "A1", "320402", "专项巡检", date(2026, 11, 1), date(2026, 11, 23))
+    inspection = Inspection.open("I1", A1, "320402", "专项巡检", date(2026, 11, 1), date(2026, 11, 23))
     inspection.record_finding("F1", "safety", "消防通道堆放杂物", date(2026, 12, 1))
     inspection.rectify("F1", "已清理", TODAY)
     h.save(inspection)
@@ -184,7 +186,7 @@ def test_no_event_the_service_accepted_is_refused_by_a_projection_in_any_legal_o
     assert in_order["refused"] == [] and reversed_streams["refused"] == []
     assert in_order["tables"] == reversed_streams["tables"]
     on_post = [(row[0], row[1]) for row in in_order["tables"]["os_staff"]]
-    assert on_post == [("P1", "A2")]  # P2 retired; P1 transferred to A2
+    assert on_post == [("P1", A2)]  # P2 retired; P1 transferred to A2
     open_keys = sorted(row[0] for row in in_order["tables"]["os_findings"] if row[7] == "None")
     # R1's share finding closed when P1 was released; P2's second departure leaves R2 held
     assert open_keys == ["departed:R2:P2"]
@@ -192,7 +194,7 @@ def test_no_event_the_service_accepted_is_refused_by_a_projection_in_any_legal_o
     # the figures of the history's end (docs/kpis/office_space.md): A1 has nobody on post; R2 (20 m²) is held only
     # by the retired P2 — over-standard with approval, but P2 is not on post, so not counted; R1 (18 m²) was
     # adjusted to A2, where P1 is on post without a room
-    a1, a2 = in_order["sums"]["A1"], in_order["sums"]["A2"]
+    a1, a2 = in_order["sums"][A1], in_order["sums"][A2]
     assert (a1["staff_on_post"], a1["office_area_m2"], a1["departed_held_area_m2"]) == (0, 20.0, 20.0)
     assert (a1["over_standard_persons"], a1["standard_area_m2"]) == (0, 0)
     assert (a2["staff_on_post"], a2["idle_office_area_m2"], a2["occupied_office_area_m2"]) == (1, 18.0, 0)

@@ -53,6 +53,7 @@ from services.common.events import Envelope, iso, utc_now
 from services.common.processes import ProcessGroup, free_port, start_services, start_tansu
 from services.common.settings import SERVICE_PORTS, SERVICES, settings
 from services.office_space.domain import RANKS
+from tests.support import agency_code
 
 RATES = (50, 100, 200, 400)
 STEP_SECONDS = 25.0
@@ -199,8 +200,9 @@ def _district(n: int) -> tuple[str, str]:
     return code, "city" if code == CITY_CODE else "county"
 
 
-def registration(agency_id: str, n: int) -> Command:
+def registration(key: str, n: int) -> Command:
     district, level = _district(n)
+    agency_id = pool_agency(key, n)
     body = {
         "agency_id": agency_id,
         "name": f"压测单位 {agency_id}",
@@ -212,13 +214,18 @@ def registration(agency_id: str, n: int) -> Command:
     return Command("register_agency", "/api/v1/agencies", body, f"k-{uuid.uuid4().hex}", agency_id)
 
 
+def pool_agency(key: str, n: int) -> str:
+    """The unified social credit code of the ``n``-th agency named ``key``, issued in its district."""
+    return agency_code(_district(n)[0], key)
+
+
 def pool_commands(run: str) -> list[Command]:
     """The agencies and their buildings that staff and rooms go to (made before the clock starts)."""
     commands = [registration(f"PA-{run}-{n}", n) for n in range(POOL)]
     for n in range(POOL):
         body = {
             "building_id": f"PB-{run}-{n}",
-            "agency_id": f"PA-{run}-{n}",
+            "agency_id": pool_agency(f"PA-{run}-{n}", n),
             "name": f"办公楼 {n}",
             "address": "龙城大道1280号",
             "gross_floor_area_m2": 1_000_000,
@@ -239,7 +246,9 @@ def load_commands(run: str, step: str, count: int) -> list[Command]:
         elif kind == "post_staff":
             rank = RANKS[_district(target)[1]][-1]
             body = {"person_id": f"P-{step}-{i}", "name": "张伟", "rank": rank, "posted_on": "2021-03-01"}
-            commands.append(Command(kind, f"/api/v1/agencies/PA-{run}-{target}/staff", body, key))
+            commands.append(
+                Command(kind, f"/api/v1/agencies/{pool_agency(f'PA-{run}-{target}', target)}/staff", body, key)
+            )
         else:
             body = {"room_id": f"R-{step}-{i}", "number": f"{i % 900 + 100}", "usable_area_m2": 18, "use": "office"}
             commands.append(Command(kind, f"/api/v1/buildings/PB-{run}-{target}/rooms", body, key))

@@ -27,6 +27,7 @@ from services.gateway import auth, openapi
 from services.gateway.service import GatewayService
 from services.gateway.web import RouteSpec, route_specs
 from tests.e2e.conftest import Platform
+from tests.support import agency_code
 
 SQLITE_ONLY = pytest.mark.parametrize(
     "platform", os.environ.get("SECURITY_PLATFORM", "sqlite").split(","), indirect=True
@@ -63,7 +64,8 @@ def resolve(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def agency_of(district: str) -> str:
-    return f"SEC{district}AGENCY"
+    """The agency the world registers in ``district`` (a unified social credit code issued there)."""
+    return agency_code(district, "SEC")
 
 
 def id_for(name: str, district: str) -> str:
@@ -171,6 +173,8 @@ def request_for(spec: RouteSpec, district: str, fresh: str = "") -> tuple[str, A
         for name in body:
             if fresh and name in URL_PARAMS and name not in schema.get("required", []):
                 body[name] = f"{body[name]}{fresh}"
+        if fresh and spec.command == "register_agency":  # its id is required: a code issued in the district
+            body["agency_id"] = agency_code(district, f"{body['agency_id']}{fresh}")
     return path, body
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from services.common.broker import make_producer
 from services.gateway.web import RouteSpec
 from tests.security.support import DISTRICT_A, DISTRICT_B, ROUTES, World, agency_of, request_for, wait_for
-from tests.support import read_topic
+from tests.support import agency_code, read_topic
 
 
 def _message(
@@ -78,7 +78,7 @@ def test_hostile_inbound_records_are_rejected_with_reasons_and_no_district_stall
         envelope.replace('"payload": {}', '"payload": {"n": NaN}').encode(),
         json.dumps(_message(DISTRICT_A, {}, message_type="nothing.known")).encode(),
     ]
-    after_a, after_b = f"HOSTILE-A-{uuid.uuid4().hex[:8]}", f"HOSTILE-B-{uuid.uuid4().hex[:8]}"
+    after_a, after_b = agency_code(DISTRICT_A), agency_code(DISTRICT_B)
     producer = make_producer(world.platform.bootstrap)
     for value in hostile:
         producer.send(topic_a, key=b"hostile", value=value).get(10)
@@ -105,7 +105,7 @@ def test_hostile_inbound_records_are_rejected_with_reasons_and_no_district_stall
 
 def test_bodies_are_decoded_safely_with_a_4xx_for_every_fault(world: World) -> None:
     admin = world.tokens["city_admin"]
-    good = _agency(f"HOSTILE-HTTP-{uuid.uuid4().hex[:8]}", DISTRICT_A)
+    good = _agency(agency_code(DISTRICT_A), DISTRICT_A)
     raw = json.dumps(good).encode()
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
         status, answer, _ = world.platform.request(
@@ -155,14 +155,14 @@ def _post(world: World, path: str, body: Any, key: str, who: str = "city_admin")
 
 def test_an_idempotency_key_means_one_command_and_a_refusal_is_replayed_like_a_success(world: World) -> None:
     n = uuid.uuid4().hex[:8]
-    agency = _agency(f"IDEM-{n}", DISTRICT_A)
+    agency = _agency(agency_code(DISTRICT_A, f"IDEM-{n}"), DISTRICT_A)
     _, building = request_for(_spec("register_building"), DISTRICT_A, fresh=f"-{n}")
     first = _post(world, "/api/v1/agencies", agency, f"k1-{n}")
     assert first[0] == 201, first
     assert _post(world, "/api/v1/agencies", agency, f"k1-{n}") == first  # a repeat: the same answer
     for path, body in (
         ("/api/v1/agencies", {**agency, "name": "另一个单位"}),  # another body
-        ("/api/v1/agencies", {**agency, "agency_id": f"IDEM-{n}-2"}),  # another command's id
+        ("/api/v1/agencies", {**agency, "agency_id": agency_code(DISTRICT_A, f"IDEM-{n}-2")}),  # another command's id
         ("/api/v1/buildings", {**building, "building_id": f"IDEM-BLD-R-{n}"}),  # another route, same service
     ):
         status, answer = _post(world, path, body, f"k1-{n}")
@@ -173,7 +173,7 @@ def test_an_idempotency_key_means_one_command_and_a_refusal_is_replayed_like_a_s
     registered = _post(world, "/api/v1/buildings", {**building, "building_id": f"IDEM-BLD-R-{n}"}, f"k5-{n}")
     assert registered[0] == 201, registered
     # the key is bound to the token: another token's same key is its own
-    other = _agency(f"IDEM-{n}-B", DISTRICT_A)
+    other = _agency(agency_code(DISTRICT_A, f"IDEM-{n}-B"), DISTRICT_A)
     assert _post(world, "/api/v1/agencies", other, f"k1-{n}", who="operator_a")[0] == 201
 
     # a refusal of the owning service is recorded and answered again to its key, even once the state changed
@@ -193,18 +193,25 @@ def test_an_idempotency_key_means_one_command_and_a_refusal_is_replayed_like_a_s
 def test_a_district_message_id_sent_again_with_another_payload_is_refused(world: World) -> None:
     admin = world.tokens["city_admin"]
     n = uuid.uuid4().hex[:8]
-    first = _message(DISTRICT_A, _agency(f"MSG-{n}", DISTRICT_A))
-    second = {**first, "payload": _agency(f"MSG-{n}-2", DISTRICT_A)}
+    first = _message(DISTRICT_A, _agency(agency_code(DISTRICT_A, f"MSG-{n}"), DISTRICT_A))
+    second = {**first, "payload": _agency(agency_code(DISTRICT_A, f"MSG-{n}-2"), DISTRICT_A)}
     topic = f"district.{DISTRICT_A}.inbound"
     start = _end_offset(world, topic)
     producer = make_producer(world.platform.bootstrap)
     producer.send(topic, key=b"k", value=json.dumps(first).encode()).get(10)
-    assert wait_for(world.platform, f"/api/v1/agencies/MSG-{n}", admin, timeout=60)["district"] == DISTRICT_A
+    assert (
+        wait_for(world.platform, f"/api/v1/agencies/{agency_code(DISTRICT_A, f'MSG-{n}')}", admin, timeout=60)[
+            "district"
+        ]
+        == DISTRICT_A
+    )
     producer.send(topic, key=b"k", value=json.dumps(second).encode()).get(10)
     producer.close()
     rejected = [r for r in _rejections(world, DISTRICT_A, start, expect=1) if r["message_id"] == first["message_id"]]
     assert [r["reason"] for r in rejected] == ["idempotency_key_reused"], rejected
-    status, _, _ = world.platform.request("GET", f"/api/v1/agencies/MSG-{n}-2", token=admin)
+    status, _, _ = world.platform.request(
+        "GET", f"/api/v1/agencies/{agency_code(DISTRICT_A, f'MSG-{n}-2')}", token=admin
+    )
     assert status == 404
 
 
@@ -279,7 +286,7 @@ def test_a_command_that_follows_its_agencys_registration_at_once_succeeds(world:
     admin, operator = world.tokens["city_admin"], world.tokens["operator_a"]
     staff = {**request_for(_spec("post_staff"), DISTRICT_A)[1], "rank": "below_section"}  # a county agency's rank
     for i in range(3):
-        agency_id = f"NOW-{n}-{i}"
+        agency_id = agency_code(DISTRICT_A, f"NOW-{n}-{i}")
         status, answer, _ = world.platform.request("POST", "/api/v1/agencies", _agency(agency_id, DISTRICT_A), admin)
         assert status == 201, answer
         key = {"Idempotency-Key": f"now-{n}-{i}"}

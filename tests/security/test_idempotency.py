@@ -18,7 +18,7 @@ from typing import Any
 
 from services.common.broker import make_producer
 from tests.security.support import DISTRICT_A, World, agency_of, wait_for
-from tests.support import read_topic
+from tests.support import agency_code, read_topic
 
 
 def _post(world: World, path: str, body: Any, key: str | None = None, who: str = "city_admin") -> tuple[int, Any]:
@@ -53,18 +53,21 @@ def _asset(asset_id: str) -> dict[str, Any]:
 def test_a_key_reused_on_another_route_or_another_service_is_refused_and_nothing_runs(world: World) -> None:
     n = uuid.uuid4().hex[:8]
     admin = world.tokens["city_admin"]
-    first = _post(world, "/api/v1/agencies", _agency(f"KEY-{n}"), f"x-{n}")
+    first = _post(world, "/api/v1/agencies", _agency(agency_code(DISTRICT_A, f"KEY-{n}")), f"x-{n}")
     assert first[0] == 201, first
     for path, body in (
         ("/api/v1/assets", _asset(f"KEY-AS-{n}")),  # another service (assets)
-        (f"/api/v1/agencies/KEY-{n}/headcount", {"authorised_headcount": 6, "reason": "编制调整"}),  # another route
+        (
+            f"/api/v1/agencies/{agency_code(DISTRICT_A, f'KEY-{n}')}/headcount",
+            {"authorised_headcount": 6, "reason": "编制调整"},
+        ),  # another route
     ):
         status, answer = _post(world, path, body, f"x-{n}")
         assert (status, answer.get("error")) == (422, "idempotency_key_reused"), (path, answer)
     # the asset was never registered: its id is free, and the first key still answers its own command
     status, _, _ = world.platform.request("GET", f"/api/v1/assets/KEY-AS-{n}", token=admin)
     assert status == 404
-    assert _post(world, "/api/v1/agencies", _agency(f"KEY-{n}"), f"x-{n}") == first
+    assert _post(world, "/api/v1/agencies", _agency(agency_code(DISTRICT_A, f"KEY-{n}")), f"x-{n}") == first
     registered = _post(world, "/api/v1/assets", _asset(f"KEY-AS-{n}"), f"y-{n}")
     assert registered[0] == 201, registered
 
@@ -86,9 +89,18 @@ def test_a_district_message_id_sent_again_as_another_services_message_is_refused
     topic, rejected = f"district.{DISTRICT_A}.inbound", f"district.{DISTRICT_A}.rejected"
     message_id = f"idem-{n}"
     producer = make_producer(world.platform.bootstrap)
-    producer.send(topic, key=b"idem", value=_message(message_id, "office_space.register_agency", _agency(f"MID-{n}")))
+    producer.send(
+        topic,
+        key=b"idem",
+        value=_message(message_id, "office_space.register_agency", _agency(agency_code(DISTRICT_A, f"MID-{n}"))),
+    )
     producer.flush()
-    assert wait_for(world.platform, f"/api/v1/agencies/MID-{n}", admin, timeout=60)["district"] == DISTRICT_A
+    assert (
+        wait_for(world.platform, f"/api/v1/agencies/{agency_code(DISTRICT_A, f'MID-{n}')}", admin, timeout=60)[
+            "district"
+        ]
+        == DISTRICT_A
+    )
     readings = {
         "message_id": message_id,
         "meters": [{"meter_id": f"MID-M-{n}", "readings": [["2026-11-22T00:00:00+08:00", 1]]}],
@@ -123,7 +135,7 @@ def test_a_domain_rules_refusal_is_answered_again_to_its_key_after_its_cause_wen
     """A vehicle double-booked is a 409 of a domain rule; it was not recorded for its key (409s were taken for
     races), so the same key answered success once the other trip was cancelled: another answer to one key."""
     admin, n = world.tokens["city_admin"], uuid.uuid4().hex[:8]
-    agency = f"DBL-{n}"
+    agency = agency_code(DISTRICT_A, f"DBL-{n}")
     assert _post(world, "/api/v1/agencies", _agency(agency))[0] == 201
     wait_for(world.platform, f"/api/v1/agencies/{agency}", admin)
     quota = {"quota": 1, "reason": "2026年公务用车编制"}

@@ -25,6 +25,7 @@ from tests.security.support import (
     resolve,
     wait_for,
 )
+from tests.support import agency_code
 
 REPRESENTATIVE = ("register_agency", "post_staff", "register_building", "install_meter", "open_budget_line")
 """One creating command of each service (those that exist)."""
@@ -129,7 +130,7 @@ def _strings(value: Any) -> list[str]:
 def test_an_agency_name_comes_back_from_the_data_center_exactly_as_sent(world: World) -> None:
     admin = world.tokens["city_admin"]
     for kind in ("sql", "script", "unicode", "path"):
-        agency_id = f"INJ-{kind}"
+        agency_id = agency_code(DISTRICT_A, f"INJ-{kind}")
         name = HOSTILE[kind]
         body = {
             "agency_id": agency_id,

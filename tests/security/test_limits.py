@@ -12,6 +12,7 @@ import pytest
 
 from services.gateway.web import MAX_BODY_BYTES, RouteSpec
 from tests.security.support import DISTRICT_A, ROUTES, World, operation, request_for, resolve, route_id, value_for
+from tests.support import agency_code
 
 BODY_ROUTES = [(attr, spec) for attr, spec in ROUTES if spec.max_body_bytes is not None and spec.roles]
 
@@ -62,10 +63,15 @@ def test_a_body_over_the_limit_is_413(world: World, route: tuple[str, RouteSpec]
 def test_the_limit_holds_without_content_length_and_a_body_at_the_limit_is_read(world: World) -> None:
     status, answer = _raw(world, "POST", "/api/v1/agencies", _oversized(MAX_BODY_BYTES), chunked=True)
     assert (status, answer["error"]) == (413, "payload_too_large")
-    agency = {"agency_id": "CHUNKED-1", "name": "分块", "district": DISTRICT_A, "kind": "party_government"}
+    agency = {
+        "agency_id": agency_code(DISTRICT_A, "CHUNKED-1"),
+        "name": "分块",
+        "district": DISTRICT_A,
+        "kind": "party_government",
+    }
     agency |= {"admin_level": "city", "authorised_headcount": 3}
     status, answer = _raw(world, "POST", "/api/v1/agencies", json.dumps(agency).encode(), chunked=True)
-    assert (status, answer["id"]) == (201, "CHUNKED-1")  # a chunked body is read, not taken as empty
+    assert (status, answer["id"]) == (201, agency["agency_id"])  # a chunked body is read, not taken as empty
     at_limit = _oversized(MAX_BODY_BYTES - 1)
     assert len(at_limit) == MAX_BODY_BYTES
     status, answer = _raw(world, "POST", "/api/v1/agencies", at_limit)

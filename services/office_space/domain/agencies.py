@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Self
 
+from services.common import uscc
 from services.common.aggregate import Aggregate
 from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, require_not_future
 from services.common.events import Payload, register_upcaster
@@ -107,6 +108,7 @@ class Agency(Aggregate):
                 f"district {district} is not one of the city's districts",
                 fields={"district": ["unknown district code"]},
             )
+        _require_credit_code(agency_id, district)
         if authorised_headcount < 0:
             raise RuleViolation("headcount cannot be negative", fields={"authorised_headcount": ["must be >= 0"]})
         if parent is not None:
@@ -188,4 +190,20 @@ def _require_supervisor(parent: Agency, agency_id: str, district: str) -> None:
         raise RuleViolation(
             f"supervising agency {parent.id} is in district {parent.district}, not {district}",
             fields={"parent_agency_id": ["must be an agency of the same district"]},
+        )
+
+
+def _require_credit_code(agency_id: str, district: str) -> None:
+    """An agency's id is its unified social credit code (统一社会信用代码, GB 32100-2015): a well-formed code
+    whose check character matches, issued in the district it registers in (its division code is the
+    district's). A code of another district would file the agency where its own district cannot see it."""
+    reason = uscc.problem(agency_id)
+    if reason is not None:
+        raise RuleViolation(
+            f"agency id {agency_id} is not a unified social credit code", fields={"agency_id": [reason]}
+        )
+    if uscc.division_code(agency_id) != district:
+        raise RuleViolation(
+            f"agency {agency_id} was issued in division {uscc.division_code(agency_id)}, not in district {district}",
+            fields={"agency_id": [f"its division code is not the district's {district}"]},
         )

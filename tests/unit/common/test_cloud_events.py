@@ -13,7 +13,7 @@ ROW = {
     "schema_version": 2,
     "domain": "office_space",
     "stream_type": "agency",
-    "stream_id": "11320402MB0000001A",
+    "stream_id": "11320402MB00000012",
     "occurred_at": "2026-03-01T02:00:00+00:00",
     "recorded_at": "2026-03-01T02:00:01+00:00",
 }
@@ -26,7 +26,7 @@ def test_every_required_attribute_is_mapped_from_the_envelope() -> None:
         "ce_type": b"cn.gov.offices.office_space.AgencyRegistered.v2",
         "ce_specversion": b"1.0",
         "ce_time": b"2026-03-01T02:00:00+00:00",
-        "ce_subject": b"11320402MB0000001A",
+        "ce_subject": b"11320402MB00000012",
         "content-type": b"application/json",
     }
 

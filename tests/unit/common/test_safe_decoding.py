@@ -113,7 +113,7 @@ ENVELOPE = {
     "district": "320402",
     "sent_at": "2026-11-23T08:00:00+08:00",
     "payload": {
-        "agency_id": "11320402MB0000002B",
+        "agency_id": "11320402MB00000025",
         "name": "天宁区教育局",
         "district": "320402",
         "kind": "party_government",

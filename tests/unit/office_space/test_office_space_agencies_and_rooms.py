@@ -19,13 +19,15 @@ from services.office_space.domain import (
     UnknownDistrict,
     UnknownRank,
 )
+from tests.support import agency_code
 
 DISTRICTS = {"320402": "天宁区", "320400": "常州市本级"}
+A1 = agency_code("320400", "A1")
 TODAY = date(2026, 11, 23)
 
 
 def agency(level: str = "city") -> Agency:
-    a = Agency.register("A1", "市财政局", "320400", "party_government", level, 50, DISTRICTS)
+    a = Agency.register(A1, "市财政局", "320400", "party_government", level, 50, DISTRICTS)
     a.mark_stored()
     return a
 
@@ -51,15 +53,21 @@ def test_an_agency_in_an_unknown_district_is_refused() -> None:
 
 def test_a_subordinate_institution_names_its_supervising_agency_of_the_same_district() -> None:
     parent = agency()
-    child = Agency.register("A2", "市财政局信息中心", "320400", "public_institution", "city", 12, DISTRICTS, parent)
-    assert child.parent_agency_id == "A1"
-    assert child.pending_events[0].parent_agency_id == "A1"  # type: ignore[attr-defined]
+    child = Agency.register(
+        agency_code("320400", "A2"), "市财政局信息中心", "320400", "public_institution", "city", 12, DISTRICTS, parent
+    )
+    assert child.parent_agency_id == A1
+    assert child.pending_events[0].parent_agency_id == A1  # type: ignore[attr-defined]
     with pytest.raises(RuleViolation, match="not 320402"):
-        Agency.register("A3", "区教研室", "320402", "public_institution", "county", 8, DISTRICTS, parent)
+        Agency.register(
+            agency_code("320402", "A3"), "区教研室", "320402", "public_institution", "county", 8, DISTRICTS, parent
+        )
     with pytest.raises(RuleViolation, match="not a registered agency"):
-        Agency.register("A4", "x", "320400", "public_institution", "city", 8, DISTRICTS, Agency("A9"))
+        Agency.register(
+            agency_code("320400", "A4"), "x", "320400", "public_institution", "city", 8, DISTRICTS, Agency("A9")
+        )
     with pytest.raises(RuleViolation, match="not a registered agency"):
-        Agency.register("A1", "x", "320400", "public_institution", "city", 8, DISTRICTS, parent)  # itself
+        Agency.register(A1, "x", "320400", "public_institution", "city", 8, DISTRICTS, parent)  # itself
 
 
 def test_staff_rank_must_exist_at_the_agencys_level() -> None:
@@ -194,3 +202,39 @@ def test_a_departure_may_be_backdated_but_not_dated_in_the_future() -> None:
         a.record_departure("P1", "retired", "2026-11-24", TODAY)
     a.record_departure("P1", "retired", "2026-03-31", TODAY)
     assert a.pending_events[-1].departed_on == "2026-03-31"  # type: ignore[attr-defined]
+
+
+# -- the agency's id: a unified social credit code (GB 32100-2015) ---------------------------------------------
+
+
+def test_an_agency_registers_under_a_unified_social_credit_code_of_its_own_district() -> None:
+    # 11320402000000001 weighted by 3^(i-1) mod 31 = 1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28:
+    # 1·1 + 1·3 + 3·9 + 2·27 + 0·19 + 4·26 + 0·16 + 2·17 + 0·20 + … + 0·30 + 1·28 = 1+3+27+54+104+34+28 = 251;
+    # 251 mod 31 = 3, 31 - 3 = 28 → ALPHABET[28] = "W"
+    code = "11320402000000001W"
+    assert Agency.register(code, "区财政局", "320402", "party_government", "county", 20, DISTRICTS).id == code
+    with pytest.raises(RuleViolation, match="not a unified social credit code") as wrong_check:
+        Agency.register("11320402000000001X", "区财政局", "320402", "party_government", "county", 20, DISTRICTS)
+    assert wrong_check.value.fields == {"agency_id": ["check character 'X' does not match, 'W' expected"]}
+    with pytest.raises(RuleViolation, match="issued in division 320402, not in district 320400") as elsewhere:
+        Agency.register(code, "市财政局", "320400", "party_government", "city", 20, DISTRICTS)
+    assert elsewhere.value.fields == {"agency_id": ["its division code is not the district's 320400"]}
+    for bad, reason in [
+        ("A1", "a unified social credit code has 18 characters, not 2"),
+        ("11320402000000001w", "characters 'w' are not in a unified social credit code (no I, O, Z, S, V, lower case)"),
+        ("11320402O00000001W", "characters 'O' are not in a unified social credit code (no I, O, Z, S, V, lower case)"),
+        ("11A20402000000001W", "characters 3 to 8 are an administrative division code (six digits)"),
+    ]:
+        with pytest.raises(RuleViolation) as refused:
+            Agency.register(bad, "x", "320402", "party_government", "county", 1, DISTRICTS)
+        assert refused.value.fields == {"agency_id": [reason]}, bad
+
+
+def test_published_codes_pass_the_check() -> None:
+    """Codes printed on real licences (a company's and the standard's own example) pass; one character
+    changed fails."""
+    from services.common import uscc
+
+    for code in ("91350100M000100Y43", "91110108MA01KPJ13N"):
+        assert uscc.problem(code) is None
+        assert uscc.problem(code[:-1] + ("0" if code[-1] != "0" else "1")) is not None

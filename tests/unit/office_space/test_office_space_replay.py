@@ -10,12 +10,15 @@ import pytest
 from services.common.aggregate import Aggregate
 from services.common.events import event_from_payload
 from services.office_space import domain as d
+from tests.support import agency_code
 
 T = date(2026, 11, 23)
 
 
 def _agency() -> d.Agency:
-    a = d.Agency.register("A1", "市财政局", "320400", "party_government", "city", 86, {"320400": "x"})
+    a = d.Agency.register(
+        agency_code("320400", "A1"), "市财政局", "320400", "party_government", "city", 86, {"320400": "x"}
+    )
     a.post_staff("P1", "张伟", "bureau_deputy", "2021-03-01")
     a.post_staff("P2", "王芳", "below_bureau", "2021-03-01")
     a.record_departure("P1", "retired", "2026-10-31", date(2026, 11, 23))

@@ -35,8 +35,8 @@ TENDER = {
     "status": "awarded",
     "item_code": "A02010104",
     "lots": [
-        {"request_id": "PR-1", "agency_id": "11320402MB0000001A", "quantity": 10},
-        {"request_id": "PR-2", "agency_id": "11320402MB0000002B", "quantity": 5},
+        {"request_id": "PR-1", "agency_id": "11320402MB00000012", "quantity": 10},
+        {"request_id": "PR-2", "agency_id": "11320402MB00000025", "quantity": 5},
     ],
     "reference_unit_price_cents": 450000,
     "closes_at": "2026-03-10T02:00:00+00:00",
@@ -66,7 +66,7 @@ def test_an_awarded_tender_with_its_contract_is_a_valid_ocds_release() -> None:
     assert release["awards"][0]["value"] == {"amount": 64500.0, "currency": "CNY"}
     roles = {p["id"]: p["roles"] for p in release["parties"]}
     assert roles["S1"] == ["tenderer", "supplier"] and roles["S2"] == ["tenderer"]
-    assert roles["11320402MB0000001A"] == ["buyer"] and roles["GOA"] == ["procuringEntity"]
+    assert roles["11320402MB00000012"] == ["buyer"] and roles["GOA"] == ["procuringEntity"]
     milestone = release["contracts"][0]["implementation"]["milestones"][0]
     assert milestone["type"] == "delivery" and milestone["dateMet"] == "2026-03-20T00:00:00+08:00"
 
