@@ -9,6 +9,7 @@ schema URLs it dereferences are answered from the same files; ocdskit is given t
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import zipfile
@@ -21,6 +22,7 @@ import jsonref
 import pytest
 from libcoveocds.api import ocds_json_output
 from libcoveocds.config import LibCoveOCDSConfig
+from ocdsextensionregistry import extension_version
 from ocdskit.combine import merge
 
 from services.procurement.domain.ocds import record_package, release_package, tender_release
@@ -52,6 +54,24 @@ class VendoredStandard:
         return json.loads(self.path.read_text(encoding="utf-8"), **kwargs)
 
 
+BIDS_ARCHIVE = "https://github.com/open-contracting-extensions/ocds_bid_extension/archive/v1.1.5.zip"
+BIDS = SCHEMAS.parent / "extensions" / "bids-v1.1.5"
+
+
+def _vendored_extension(url: str) -> zipfile.ZipFile:
+    """What ocdsextensionregistry downloads for the bids extension (GitHub's archive of its tag), from the
+    vendored copy; any other download fails."""
+    if url != BIDS_ARCHIVE:
+        raise OSError(f"the OCDS tooling tests run offline: {url}")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ocds_bid_extension-1.1.5/", "")
+        for file in sorted(BIDS.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"ocds_bid_extension-1.1.5/{file.relative_to(BIDS).as_posix()}")
+    return zipfile.ZipFile(buffer)
+
+
 def _refuse(*args: Any, **kwargs: Any) -> None:
     raise OSError("the OCDS tooling tests run offline")
 
@@ -62,6 +82,7 @@ def offline() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket.socket, "connect", _refuse)
         patch.setattr(jsonref, "requests", VendoredStandard)
+        patch.setattr(extension_version, "_resolve_zip", _vendored_extension)
         yield
 
 
@@ -95,6 +116,7 @@ def test_lib_cove_ocds_finds_a_release_package_valid_with_only_our_classificatio
     package = release_package([_release()], "https://example.gov.cn/ocds/TD-1.json", PUBLISHED)
     report = cove(package, tmp_path)
     assert report["version_used"] == "1.1" and report["validation_errors"] == []
+    assert report["extensions"]["invalid_extension"] == {} and report["extensions"]["is_extended_schema"]
     assert not report["additional_fields"] and report["additional_closed_codelist_values"] == {}
     # the one open-codelist value of our own: the government procurement catalogue (not CPV), as documented
     (extra,) = report["additional_open_codelist_values"].values()
