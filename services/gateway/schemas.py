@@ -63,6 +63,16 @@ class EnergyYearSchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
 
 
+class StatisticsReportQuerySchema(Schema):
+    """The annual energy statistics report of a closed year: one district's agencies (a district operator's
+    own) or the city's, headers in Chinese (default) or English."""
+
+    district = fields.String(
+        load_default=None, validate=validate.Regexp(r"^\d{6}$", error="must be a six-digit district code")
+    )
+    lang = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
+
+
 class RestatementSchema(EnergyYearSchema):
     """Apply a closed year's proposed restatement: why (a new factor table, late data, a corrected report)."""
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.wrappers import Request, Response
 
 from services.common.errors import BadRequest
+from services.gateway.glossary import GLOSSARY
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -66,92 +68,6 @@ UNITS: tuple[tuple[str, str, str], ...] = (
     ("_per_person", "每人", "per person"),
 )
 """Key suffix → unit (Chinese, English), longest first where one suffix ends another (``_co2_t``/``_t``)."""
-
-GLOSSARY: dict[str, str] = {
-    "id": "编号",
-    "code": "代码",
-    "agency_id": "单位编码",
-    "agency_name": "单位名称",
-    "agency": "单位",
-    "name": "名称",
-    "district": "区县",
-    "district_name": "区县名称",
-    "year": "年度",
-    "month": "月份",
-    "period": "期间",
-    "date": "日期",
-    "status": "状态",
-    "kind": "类别",
-    "category": "分类",
-    "type": "类型",
-    "count": "个数",
-    "quantity": "数量",
-    "amount": "金额",
-    "price": "单价",
-    "total": "合计",
-    "version": "版本",
-    "valid_from": "适用起始年",
-    "valid_to": "适用截止年",
-    "tce_source": "折标系数来源",
-    "co2_source": "排放因子来源",
-    "kgce_per_unit": "折标准煤系数(kgce/单位)",
-    "kgco2_per_unit": "CO₂排放因子(kg/单位)",
-    "reason": "原因",
-    "note": "备注",
-    "description": "说明",
-    "area": "面积",
-    "office_area": "办公室面积",
-    "standard_area": "标准面积",
-    "building_id": "建筑编号",
-    "building": "建筑",
-    "room_id": "房间编号",
-    "property_id": "房产编号",
-    "vehicle_id": "车辆编号",
-    "plate": "车牌号",
-    "plate_number": "号牌号码",
-    "trip_id": "出车编号",
-    "driver": "驾驶员",
-    "purpose": "事由",
-    "distance": "里程",
-    "fuel": "燃油",
-    "repair": "维修",
-    "cost": "费用",
-    "costs": "各项费用",
-    "new_energy": "新能源",
-    "share": "占比",
-    "asset_id": "资产编号",
-    "tender_id": "项目编号",
-    "contract_id": "合同编号",
-    "supplier_id": "供应商编号",
-    "supplier": "供应商",
-    "item_id": "品目编号",
-    "catalog_item_id": "目录品目编号",
-    "meter_id": "计量器具编号",
-    "energy_kind": "能源品种",
-    "consumption": "消耗量",
-    "electricity": "电力",
-    "water": "水",
-    "energy": "能耗",
-    "quota": "定额",
-    "target": "目标",
-    "headcount": "人数",
-    "staff": "编制人数",
-    "finding_id": "问题编号",
-    "system": "系统",
-    "opened_on": "发现日期",
-    "age": "时长",
-    "score": "得分",
-    "passed": "是否达标",
-    "actor": "操作人",
-    "recorded_at": "记录时间",
-    "event_type": "事件类型",
-    "started_on": "开始日期",
-    "ended_on": "结束日期",
-    "start": "开始",
-    "end": "结束",
-    "value": "数值",
-}
-"""Field name (without its unit suffix) → Chinese header. English headers are the name itself, spaced."""
 
 
 def requested_format(request: Request) -> str:
@@ -192,12 +108,27 @@ def header(key: str, lang: str) -> str:
     return "·".join(_part_header(part, lang) for part in key.split("."))
 
 
-def _part_header(key: str, lang: str) -> str:
-    base, unit = key, None
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""What a field name looks like (snake case); other key parts are data (ids, codes)."""
+
+
+def unnamed_parts(key: str) -> list[str]:
+    """The field names among a column key's parts (without their unit suffix) the glossary has no Chinese name
+    for; a part that is data, not a field name (an agency id or district code keying an object), is left out."""
+    bases = (_split_unit(part)[0] for part in key.split("."))
+    return [base for base in bases if FIELD_NAME.fullmatch(base) and base not in GLOSSARY]
+
+
+def _split_unit(key: str) -> tuple[str, tuple[str, str] | None]:
     for suffix, zh, en in UNITS:
         if key.endswith(suffix) and len(key) > len(suffix):
-            base, unit = key[: -len(suffix)], zh if lang == "zh" else en
-            break
+            return key[: -len(suffix)], (zh, en)
+    return key, None
+
+
+def _part_header(key: str, lang: str) -> str:
+    base, units = _split_unit(key)
+    unit = None if units is None else units[0 if lang == "zh" else 1]
     name = GLOSSARY.get(base, base) if lang == "zh" else base.replace("_", " ")
     if lang == "en" and name:
         name = name[0].upper() + name[1:]

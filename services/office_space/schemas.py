@@ -100,6 +100,8 @@ class RegisterBuildingSchema(Schema):
     name = _text(200)
     address = _text(300)
     gross_floor_area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
+    longitude = Number(load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180))
+    latitude = Number(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
 
 
 class AddRoomSchema(Schema):
@@ -337,6 +339,13 @@ class SpaceQuerySchema(Schema):
     agency_id = _id(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     overdue_only = fields.Boolean(load_default=False)
+
+
+class BuildingLocationsQuerySchema(Schema):
+    """Buildings' locations as GeoJSON: every building, or a district's, or an agency's."""
+
+    agency_id = _id(required=False)
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
 
 
 class PropertyPerformanceSchema(Schema):

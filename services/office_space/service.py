@@ -30,6 +30,7 @@ from services.office_space.domain import (
     OperatingProperty,
     Person,
     RepairProject,
+    buildings_collection,
     require_another_agency,
     require_citing_inspection,
     require_lease_references,
@@ -174,6 +175,8 @@ class OfficeSpaceService(DomainService):
             cmd["name"],
             cmd["address"],
             cmd["gross_floor_area_m2"],
+            cmd["longitude"],
+            cmd["latitude"],
         )
         return self.save(building)
 
@@ -488,6 +491,12 @@ class OfficeSpaceService(DomainService):
                 "idle_rooms": views.idle_rooms(conn, agency_id, district),
                 "findings": views.open_findings(conn, agency_id, district, _today(), query["overdue_only"]),
             }
+
+    @command(s.BuildingLocationsQuerySchema)
+    def building_locations(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Buildings' locations as one GeoJSON FeatureCollection (WGS-84), of a district or an agency."""
+        with self.read_models.engine.connect() as conn:
+            return buildings_collection(views.buildings_located(conn, query["agency_id"], query["district"]))
 
     @command(s.PropertyPerformanceSchema)
     def property_performance(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,9 @@ buildings = sa.Table(
     sa.Column("district", sa.String(6)),
     sa.Column("name", sa.String(200)),
     sa.Column("gross_floor_area_m2", sa.Float()),
+    sa.Column("address", sa.Text()),
+    sa.Column("longitude", sa.Float()),
+    sa.Column("latitude", sa.Float()),
 )
 staff = sa.Table(
     "os_staff",
@@ -91,8 +94,8 @@ class OfficeSpaceViews(Projection):
         sql.insert(
             conn,
             buildings,
-            {k: p[k] for k in ("building_id", "agency_id", "district", "name")}
-            | {"gross_floor_area_m2": p["gross_floor_area_m2"]},
+            {k: p[k] for k in ("building_id", "agency_id", "district", "name", "address", "gross_floor_area_m2")}
+            | {"longitude": p.get("longitude"), "latitude": p.get("latitude")},
         )
 
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
@@ -343,6 +346,12 @@ def open_findings(
     for finding in found:
         finding["days_overdue"] = late.get(finding["finding_key"], 0)
     return [f for f in found if f["days_overdue"] > 0] if overdue_only else found
+
+
+def buildings_located(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """Buildings with their registration and location (null when not given), by id."""
+    query = _scoped(sa.select(buildings), buildings, agency_id, district)
+    return _rows(conn, query.order_by(buildings.c.building_id))
 
 
 def buildings_of(conn: sa.Connection) -> list[str]:

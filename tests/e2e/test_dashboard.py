@@ -378,3 +378,59 @@ def test_a_district_operator_sees_the_totals_and_its_own_districts_agencies_and_
     )
     assert set(rows) == {"天宁区"}
     assert chromium.problems() == []
+
+
+def _trip_with_track(platform: Platform, admin: str, agency: str) -> str:
+    """A trip of ``agency`` started with a vehicle of its own and five GPS fixes heading due south."""
+    quota = {"quota": 2, "reason": "2026年公务用车编制"}
+    status, body, _ = _eventually(
+        lambda: platform.request("POST", f"/api/v1/agencies/{agency}/vehicle-quota", quota, admin),
+        lambda r: r[0] != 422,  # the vehicles service learns the agency from office-space events
+    )
+    assert status == 200, body
+    vehicle = f"VH-{uuid.uuid4().hex[:10]}"
+    car = {"vehicle_id": vehicle, "plate": "苏D" + uuid.uuid4().hex[:5].upper(), "agency_id": agency}
+    car |= {"energy_type": "gasoline", "use_category": "general", "model": "大众帕萨特 1.4T"}
+    car |= {"acquisition_kind": "existing", "acquired_on": "2023-06-01", "norm_per_100km": 8, "tank_capacity": 55}
+    _ok(platform, "POST", "/api/v1/vehicles", car | {"odometer_km": 20_000}, admin)
+    trip = f"TRIP-{uuid.uuid4().hex[:10]}"
+    body = {"trip_id": trip, "agency_id": agency, "purpose": "防汛检查", "destination": "武进区湖塘镇"}
+    body |= {"planned_start": "2026-03-02T09:00:00+08:00", "planned_end": "2026-03-02T12:00:00+08:00"}
+    _ok(platform, "POST", "/api/v1/trips", body, admin)
+    _ok(platform, "POST", f"/api/v1/trips/{trip}/dispatch", {"vehicle_id": vehicle, "driver": "王师傅"}, admin)
+    start = {"odometer_km": 20_000, "started_at": "2026-03-02T09:00:00+08:00"}
+    _ok(platform, "POST", f"/api/v1/trips/{trip}/start", start, admin)
+    points = [{"at": f"2026-03-02T09:{m:02d}:00+08:00", "lat": 31.78 - m * 0.001, "lon": 119.97} for m in range(5)]
+    _ok(platform, "POST", f"/api/v1/trips/{trip}/gps", {"points": points}, admin)
+    return trip
+
+
+def test_a_trips_gps_track_is_drawn_as_a_line_without_map_tiles(
+    platform: Platform, offices: dict[str, Any], chromium: Chromium
+) -> None:
+    token = offices["admin"]
+    trip = _trip_with_track(platform, token, offices["first"])
+    chromium.open(f"{platform.gateway}/#token={token}&lang=zh")
+    assert chromium.js("document.querySelector('[data-testid=trip-track] h2').textContent") == "行程轨迹"
+    chromium.js(f"document.getElementById('track-trip').value = '{trip}'")
+    chromium.js("document.getElementById('track-show').click()")
+    assert chromium.wait(f"document.getElementById('track-chart').dataset.trip === '{trip}'"), chromium.problems()
+    # five fixes due south over 0.004° of latitude in a 640×360 box with a 24 px margin: one vertical line at
+    # x = 320 from y = 24 (north, the start) to y = 336 (south, the end), 78 px a fix (312 / 4)
+    points = chromium.js("document.querySelector('[data-testid=track-line]').getAttribute('points')")
+    assert points == "320.0,24.0 320.0,102.0 320.0,180.0 320.0,258.0 320.0,336.0"
+    start = chromium.js("[...document.querySelectorAll('[data-testid=track-start]')].map((c) => c.getAttribute('cy'))")
+    assert start == ["24.0"]
+    hint = chromium.js("document.getElementById('track-hint').textContent")
+    assert hint.startswith(f"{trip} · 5 个定位点")  # 0.004° of latitude ≈ 0.445 km
+    assert "0.44 公里" in hint or "0.45 公里" in hint
+    chromium.js("document.querySelector('[data-testid=lang-switch]').click()")
+    assert chromium.wait("document.getElementById('track-hint').textContent.includes('5 fixes')")
+    chromium.js("document.getElementById('track-trip').value = 'NO-SUCH-TRIP'")
+    chromium.js("document.getElementById('track-show').click()")
+    assert chromium.wait("document.getElementById('track-hint').textContent.startsWith('Trip not found')")
+    assert chromium.js("document.querySelectorAll('#track-chart svg').length") == 0
+    # nothing but the gateway was asked for (no map tiles): every resource the page loaded is on its own origin
+    origins = chromium.js("[...new Set(performance.getEntriesByType('resource').map((e) => new URL(e.name).origin))]")
+    assert origins == [platform.gateway.rstrip("/")]
+    assert [p for p in chromium.problems() if "404" not in p] == []

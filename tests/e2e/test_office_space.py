@@ -3,17 +3,19 @@ inspections and operating properties — all through the gateway's HTTP API."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import geojson
 import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import agency_code
+from tests.support import agency_code, eventually
 
 
 def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
@@ -324,3 +326,38 @@ def test_a_person_on_post_is_refused_at_another_agency_and_a_transfer_moves_them
     )
     finding = next(f for f in before["findings"] if f["kind"] == "departed_staff")
     assert finding["opened_on"] == "2026-11-30"  # the transfer's date, not the day it was entered
+
+
+def test_buildings_locations_are_geojson_in_wgs84_scoped_to_the_district(
+    platform: Platform, city: dict[str, Any]
+) -> None:
+    admin, tag, agency = city["admin"], city["tag"], city["agency"]
+    located = {
+        "building_id": f"BL-{tag}",
+        "agency_id": agency,
+        "name": "市行政中心2号楼",
+        "address": "龙城大道1280号",
+        "gross_floor_area_m2": 3000,
+        "longitude": 119.9741,
+        "latitude": 31.8112,
+    }
+    assert platform.request("POST", "/api/v1/buildings", located, admin)[0] == 201
+    half = {**located, "building_id": f"BH-{tag}", "latitude": None}
+    status, body, _ = platform.request("POST", "/api/v1/buildings", half, admin)
+    assert (status, sorted(body["fields"])) == (422, ["latitude"])  # both coordinates or neither
+
+    def collection() -> tuple[int, Any, dict[str, str]]:
+        return platform.request("GET", f"/api/v1/buildings.geojson?agency_id={agency}", token=admin)
+
+    status, body, headers = eventually(collection, lambda r: r[0] == 200 and len(r[1]["features"]) == 2, 60)
+    assert status == 200 and headers["content-type"].startswith("application/geo+json")
+    assert geojson.loads(json.dumps(body)).is_valid
+    features = {f["id"]: f for f in body["features"]}
+    assert features[f"BL-{tag}"]["geometry"] == {"type": "Point", "coordinates": [119.9741, 31.8112]}
+    assert features[f"BL-{tag}"]["properties"]["address"] == "龙城大道1280号"
+    assert features[city["building"]]["geometry"] is None  # registered without a location
+    other = platform.token("district_operator", district="320404", name="zhonglou")
+    status, body, _ = platform.request("GET", "/api/v1/buildings.geojson", token=other)
+    assert status == 200 and all(f["properties"]["district"] == "320404" for f in body["features"])
+    status, body, _ = platform.request("GET", f"/api/v1/buildings.geojson?agency_id={agency}", token=other)
+    assert (status, body["error"]) == (403, "not_in_scope")

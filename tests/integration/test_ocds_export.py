@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from tests.integration.test_procurement_service import TODAY, Harness, procurement  # noqa: F401 (the fixture)
 from tests.unit.procurement.test_ocds import _errors
+from tests.unit.procurement.test_ocds_tooling import cove
 
 
-def test_an_awarded_tender_its_contract_and_delivery_publish_as_a_valid_release(procurement: Harness) -> None:  # noqa: F811
+def test_an_awarded_tender_its_contract_and_delivery_publish_as_a_valid_release(
+    procurement: Harness,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     line = procurement.line()
     request_id = procurement.request("A-paper", line)["id"]
     closes = datetime.now(UTC) + timedelta(seconds=1)
@@ -37,6 +42,8 @@ def test_an_awarded_tender_its_contract_and_delivery_publish_as_a_valid_release(
 
     package = procurement.service.ocds_release_package({})
     assert _errors(package) == []
+    report = cove(package, tmp_path)  # the standard's own tool (lib-cove-ocds), offline
+    assert report["validation_errors"] == [] and report["additional_closed_codelist_values"] == {}
     (release,) = package["releases"]
     assert release["ocid"] == f"ocds-000000-{tender}" and release["tag"] == ["tender", "award", "contract"]
     # 10 units at the winning 45.00 yuan = 450.00 yuan; the tender's reference 50.00 × 10 = 500.00
@@ -48,4 +55,5 @@ def test_an_awarded_tender_its_contract_and_delivery_publish_as_a_valid_release(
     assert procurement.service.ocds_release_package({"district": "320405"})["releases"] == []
     records = procurement.service.ocds_record_package({"tender_id": tender})
     assert _errors(records, "record") == []
+    assert cove(records, tmp_path)["validation_errors"] == []
     assert [r["ocid"] for r in records["records"]] == [release["ocid"]]

@@ -22,6 +22,7 @@ from services.common.projector import Projector
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway import datacenter as dc
+from services.gateway import statistics_report as statistics
 from services.gateway.auth import CITY_ADMINS, READERS, Principal
 from services.gateway.schemas import (
     DataCenterQuerySchema,
@@ -29,9 +30,12 @@ from services.gateway.schemas import (
     EnergyYearSchema,
     FindingsQuerySchema,
     RestatementSchema,
+    StatisticsReportQuerySchema,
     YearQuerySchema,
 )
 from services.gateway.scorecard import Scorecard, coverage, load_scorecard
+from services.gateway.tabular import XLSX
+from services.gateway.views import agencies as directory
 from services.gateway.views import energy as energy_view
 from services.gateway.web import api, call, read_json
 
@@ -178,6 +182,34 @@ class DataCenterApi:
             figures = dc.closing_figures(conn, loaded["year"], china_today(), table)
         command = {"year": loaded["year"], "figures": figures, "versions": dc.method_versions(table)}
         return call(self.energy.restate_energy_year, command | {"reason": loaded["reason"]})
+
+    @api(
+        "GET",
+        "/api/v1/datacenter/energy-years/<year>/statistics-report",
+        roles=READERS,
+        query=StatisticsReportQuerySchema,
+        scope="listing",
+        content_type=XLSX,
+    )
+    def energy_statistics_report(self, request: Request, principal: Principal, year: str) -> Response:
+        """The annual public-institution energy and resource consumption statistics report (公共机构能源资源消费
+        统计) of a closed year as an XLSX form: per agency, summed per district and for the city (a district
+        operator: its own district, no city total), each kind in its unit, tce and CO₂, with the factors."""
+        wanted = validated(EnergyYearSchema, {"year": year})["year"]
+        query = validated(StatisticsReportQuerySchema, request.args.to_dict())
+        district = principal.visible_district() or query["district"]
+        with reader(self.db).connect() as conn:
+            closed = energy_view.closed_year(conn, wanted)
+            listed = directory.agency_rows(conn, district, 1_000_000, 0)
+            table = energy_view.factors_for(conn, wanted)  # the year's table: an adopted one, else the default
+        if closed is None:
+            raise NotFound(f"{wanted} is not closed", fields={"year": ["close the year first"]})
+        statistics.require_same_factors(closed["versions"], table)
+        members = [a for a in listed if a["agency_id"] in closed["figures"]]
+        rows = statistics.report_rows(closed["figures"], members, statistics.factors_of(table), district is None)
+        body = statistics.workbook(wanted, closed, rows, table, query["lang"], settings().districts)
+        disposition = f'attachment; filename="energy-statistics-{wanted}.xlsx"'
+        return Response(body, content_type=XLSX, headers={"Content-Disposition": disposition})
 
     # -- helpers -------------------------------------------------------------------------------------
 

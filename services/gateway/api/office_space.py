@@ -6,10 +6,11 @@ exceptions above the standard and adjustment between agencies are the city admin
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from services.common.db import reader
 from services.common.errors import NotFound
@@ -18,7 +19,15 @@ from services.common.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.schemas import AgencyListSchema
 from services.gateway.views import agencies
-from services.gateway.web import InboundRoute, api, command_route, query_route
+from services.gateway.web import (
+    InboundRoute,
+    agency_in_scope,
+    api,
+    call,
+    command_route,
+    query_route,
+    registered_district,
+)
 from services.office_space import schemas as s
 
 OS = "office_space"
@@ -258,6 +267,28 @@ class OfficeSpaceApi:
         s.PropertyPerformanceSchema,
         READERS,
     )
+
+    @api(
+        "GET",
+        "/api/v1/buildings.geojson",
+        roles=READERS,
+        query=s.BuildingLocationsQuerySchema,
+        scope="listing",
+        content_type="application/geo+json",
+    )
+    def building_locations(self, request: Request, principal: Principal) -> Response:
+        """Buildings' locations as GeoJSON (RFC 7946: a FeatureCollection of Points in WGS-84, longitude first;
+        a building whose location was never given has ``geometry: null``); a district operator gets its own."""
+        args = request.args.to_dict()
+        loaded = validated(s.BuildingLocationsQuerySchema, args)
+        visible = principal.visible_district()
+        if visible:
+            if loaded["agency_id"]:
+                agency_in_scope(self.db, principal, loaded["agency_id"], registered=registered_district(self))
+            args["district"] = visible
+        collection = call(self.office_space.building_locations, args)
+        body = json.dumps(collection, ensure_ascii=False)
+        return Response(body, content_type="application/geo+json; charset=utf-8")
 
     @api("GET", "/api/v1/agencies/<agency_id>", roles=READERS, scope="resource")
     def get_agency(self, request: Request, principal: Principal, agency_id: str) -> dict[str, Any]:

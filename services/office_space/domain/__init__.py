@@ -66,6 +66,7 @@ from services.office_space.domain.leases import (
     require_citing_inspection,
     require_lease_references,
 )
+from services.office_space.domain.locations import buildings_collection
 from services.office_space.domain.people import (
     Person,
     PersonLeftPost,
@@ -164,6 +165,7 @@ __all__ = [
     "UnitVacated",
     "UnknownDistrict",
     "UnknownRank",
+    "buildings_collection",
     "overdue",
     "require_another_agency",
     "require_citing_inspection",

@@ -26,7 +26,13 @@ IDLE_AFTER_DAYS = 90
 
 @dataclass(frozen=True)
 class BuildingRegistered(OfficeSpaceEvent):
-    """An office building (办公楼) of an agency was registered."""
+    """An office building (办公楼) of an agency was registered.
+
+    v2 added its location, ``longitude`` and ``latitude`` in WGS-84 degrees (RFC 7946's datum, as GPS gives
+    them; never GCJ-02), both or neither. v1 events read with both null: no location known.
+    """
+
+    schema_version: ClassVar[int] = 2
 
     building_id: str
     agency_id: str
@@ -34,6 +40,27 @@ class BuildingRegistered(OfficeSpaceEvent):
     name: str
     address: str
     gross_floor_area_m2: float
+    longitude: float | None = None
+    latitude: float | None = None
+
+
+@register_upcaster("office_space", "BuildingRegistered", 1)
+def _building_registered_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "longitude": None, "latitude": None}
+
+
+def require_location(longitude: float | None, latitude: float | None) -> None:
+    """A building's location is both WGS-84 coordinates or none; degrees within their ranges."""
+    if (longitude is None) != (latitude is None):
+        missing = "latitude" if latitude is None else "longitude"
+        raise RuleViolation("a location needs both longitude and latitude", fields={missing: ["give both or neither"]})
+    wrong: dict[str, list[str]] = {}
+    if longitude is not None and not -180 <= longitude <= 180:
+        wrong["longitude"] = ["WGS-84 degrees, -180 to 180"]
+    if latitude is not None and not -90 <= latitude <= 90:
+        wrong["latitude"] = ["WGS-84 degrees, -90 to 90"]
+    if wrong:
+        raise RuleViolation("location out of range", fields=wrong)
 
 
 @dataclass(frozen=True)
@@ -284,12 +311,32 @@ class Building(Aggregate):
 
     @classmethod
     def register(
-        cls, building_id: str, agency_id: str, district: str, name: str, address: str, gross_floor_area_m2: float
+        cls,
+        building_id: str,
+        agency_id: str,
+        district: str,
+        name: str,
+        address: str,
+        gross_floor_area_m2: float,
+        longitude: float | None = None,
+        latitude: float | None = None,
     ) -> Self:
-        """Register a building with its gross floor area."""
+        """Register a building with its gross floor area and, when known, its location (WGS-84)."""
         require_positive("gross_floor_area_m2", gross_floor_area_m2)
+        require_location(longitude, latitude)
         building = cls(building_id)
-        building._record(BuildingRegistered(building_id, agency_id, district, name, address, gross_floor_area_m2))
+        building._record(
+            BuildingRegistered(
+                building_id=building_id,
+                agency_id=agency_id,
+                district=district,
+                name=name,
+                address=address,
+                gross_floor_area_m2=gross_floor_area_m2,
+                longitude=longitude,
+                latitude=latitude,
+            )
+        )
         return building
 
     def add_room(

@@ -3,8 +3,10 @@ tools (the OCDS schema is vendored in ``contracts/ocds/1__1__5/``; the tests val
 
 A release is the tender's state as the platform knows it now (``tag`` says which stages it holds): the tender
 with its lots' items and tenderers, the award to the lowest compliant bid, and the contracts signed from it
-with their deliveries as ``implementation.milestones``. Parties carry their roles (``buyer`` for each agency
-whose request is a lot, ``procuringEntity`` for the administration, ``tenderer`` and ``supplier``).
+with their deliveries as ``implementation.milestones``; once bidding has closed, every bid with its price and
+status (``bids.details``, the OCDS bids extension every package declares). Parties carry their roles
+(``buyer`` for each agency whose request is a lot, ``procuringEntity`` for the administration, ``tenderer``
+and ``supplier``).
 
 Money: the platform keeps integer fen (``…_cents``); OCDS amounts are in currency units, so each amount is
 fen / 100 in CNY — the only conversion here. Dates given as Beijing days become midnight Beijing time.
@@ -21,6 +23,15 @@ PROCURING_ENTITY = "GOA"
 
 TENDER_STATUS = {"open": "active", "closed": "active", "awarded": "complete", "failed": "unsuccessful"}
 """Tender status → OCDS tenderStatus codelist."""
+
+BIDS_EXTENSION = (
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json"
+)
+"""The OCDS bids extension (``bids.details``: each bid's tenderer, price and status), declared by every package:
+red-flag tools need bid prices, which core OCDS 1.1 has no place for."""
+
+BID_STATUS = {True: "valid", False: "disqualified", None: "pending"}
+"""The evaluators' judgement of a bid (compliant, not compliant, not judged yet) → OCDS bidStatus codelist."""
 
 
 def ocid(prefix: str, tender_id: str) -> str:
@@ -83,6 +94,8 @@ def tender_release(
             "tenderers": tenderers,
         },
     }
+    if str(tender["status"]) != "open":  # sealed bids: their prices are published once bidding has closed
+        release["bids"] = {"details": [_bid(bid, quantity, party) for bid in tender["bids"].values()]}
     winner = tender.get("winner")
     if winner:
         award_id = f"{tender_id}-award"
@@ -100,6 +113,16 @@ def tender_release(
             release["contracts"] = [_contract(c, award_id) for c in contracts]
     release["parties"] = list(parties.values())
     return release
+
+
+def _bid(bid: Mapping[str, Any], quantity: int, party: Any) -> dict[str, Any]:
+    """One bid as the bids extension's ``Bid``: its total price (unit price × the tender's quantity)."""
+    return {
+        "id": str(bid["bid_id"]),
+        "status": BID_STATUS[bid.get("compliant")],
+        "tenderers": [party(str(bid["supplier_id"]), "tenderer")],
+        "value": _money(int(bid["unit_price_cents"]) * quantity),
+    }
 
 
 def _contract(contract: Mapping[str, Any], award_id: str) -> dict[str, Any]:
@@ -134,6 +157,7 @@ def release_package(releases: Sequence[dict[str, Any]], uri: str, published: str
         "version": OCDS_VERSION,
         "publishedDate": published,
         "publisher": {"name": "Government Offices Administration"},
+        "extensions": [BIDS_EXTENSION],
         "releases": list(releases),
     }
 
@@ -148,6 +172,7 @@ def record_package(releases: Sequence[dict[str, Any]], uri: str, published: str)
         "version": OCDS_VERSION,
         "publishedDate": published,
         "publisher": {"name": "Government Offices Administration"},
+        "extensions": [BIDS_EXTENSION],
         "records": [
             {"ocid": release["ocid"], "releases": [release], "compiledRelease": release} for release in releases
         ],

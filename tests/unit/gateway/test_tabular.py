@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from openpyxl import load_workbook
 
-from services.gateway import tabular
+from services.gateway import glossary, tabular
 
 ANSWER = {
     "limit": 2,
@@ -65,3 +66,14 @@ def test_xlsx_parses_back_to_the_same_cells_and_never_makes_a_formula() -> None:
     values = list(sheet.iter_rows(values_only=True))
     assert values == [("名称", "面积 (m²)", "个数"), ("=HYPERLINK(1)", 12.75, 3)]
     assert sheet["A2"].data_type == "s"  # text, not a formula Excel would run
+
+
+def test_the_glossary_page_lists_every_field_with_its_headers() -> None:
+    page = (Path(__file__).resolve().parents[3] / "docs" / "glossary.md").read_text(encoding="utf-8")
+    assert page == glossary.markdown(), "regenerate: python -m services.gateway.glossary > docs/glossary.md"
+    assert "| `office_area` | 办公室面积 | Office area |" in page
+
+
+def test_ids_and_codes_keying_an_object_are_data_not_fields_to_name() -> None:
+    assert tabular.unnamed_parts("by_holder.11320402MB0000078R.book_value_fen") == []
+    assert tabular.unnamed_parts("districts.320481.some_new_field_m2") == ["some_new_field"]
