@@ -21,7 +21,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from tests.e2e.conftest import Platform
-from tests.support import eventually
+from tests.support import agency_code, eventually
 
 DISTRICT = "320411"  # 新北区: this module's own district
 YEAR = 2023
@@ -41,7 +41,7 @@ def _ok(platform: Platform, path: str, body: dict[str, Any], token: str, expecte
 
 
 def _agency(platform: Platform, admin: str, key: str, name: str) -> str:
-    agency_id = f"XB-{key}-{TAG}"
+    agency_id = agency_code(DISTRICT, f"XB-{key}-{TAG}")
     master = {"agency_id": agency_id, "name": name, "district": DISTRICT, "kind": "party_government"}
     _ok(platform, "/api/v1/agencies", master | {"admin_level": "county", "authorised_headcount": 20}, admin)
     eventually(lambda: platform.request("GET", f"/api/v1/agencies/{agency_id}", token=admin)[0], lambda s: s == 200)
