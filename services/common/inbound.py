@@ -399,6 +399,11 @@ PASSING_REMOTE_ERRORS = frozenset({"OperationalError"})
 ``OperationalError`` is a full disk, an I/O error, a lock held too long, a lost database connection."""
 
 
+def _store_failed(error: Exception) -> bool:
+    """Whether ``error`` is the owning service's store failing (``PASSING_REMOTE_ERRORS``)."""
+    return isinstance(error, RemoteError) and error.exc_type in PASSING_REMOTE_ERRORS
+
+
 def as_rejection(error: Exception) -> Exception:
     """A handler's failure as a rejection; a passing one (a service down or slow, its store failing) stays, to be
     tried again.
@@ -411,7 +416,7 @@ def as_rejection(error: Exception) -> Exception:
     """
     if isinstance(error, ServiceUnavailable | UnknownService):
         return error
-    if isinstance(error, RemoteError) and error.exc_type in PASSING_REMOTE_ERRORS:
+    if _store_failed(error):
         return error
     if isinstance(error, Rejected):
         return error
