@@ -8,7 +8,8 @@
   (``retry=False``): its answer is what the client is left with, so a 503 can be checked to mean "not done".
 - ``check_stores``: every command answered 2xx is in its service's store exactly once (and its answered event
   ids are stored); a command answered 503 or 4xx left nothing; one with no answer, or another 5xx, is there at
-  most once; nothing is stored that nobody asked for; every stored event is on its topic.
+  most once; nothing is stored that nobody asked for; every stored event is on its topic; no event was
+  dead-lettered.
 - ``check_rebuild``: the data center in the gateway database equals one rebuilt from the topics into an empty
   database, table by table, once the platform is quiet.
 """
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common.db import create_db_engine
+from services.common.dlq import read_dead_letters
 from services.common.settings import SERVICES
 from services.gateway import views
 from tests.faults.harness import (
@@ -201,6 +203,8 @@ def check_stores(
         unasked = sorted(set(per_key) - issued)
         assert not unasked, f"{service}: events nobody asked for: {unasked[:10]}"
         _wait_on_topic(platform, f"{service}.events", set(ids))
+        letters = read_dead_letters(platform.bootstrap, f"{service}.events.dlq")
+        assert not letters, f"{service}: dead letters {[letter.describe() for letter in letters[:5]]}"
         stored_by_service[service] = len(ids)
     assert not wrong, f"{len(wrong)} commands broke their answer's promise: " + "; ".join(wrong[:10])
     return stored_by_service
