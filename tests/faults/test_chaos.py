@@ -193,6 +193,7 @@ def inject(platform: FaultPlatform, district: DistrictTraffic, fault: Fault) -> 
         platform.signal("tansu", signal.SIGCONT)
 
 
+@pytest.mark.timeout(180 + 40 * FAULTS)  # the suite's 300 s is too short for chaos-long's 20 faults
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_seeded_fault_campaign_loses_skips_and_doubles_nothing(
     start_platform: StartPlatform, seed: int, tmp_path: Path
