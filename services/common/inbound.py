@@ -29,7 +29,7 @@ from typing import Any
 from eventlet.event import Event
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import Entrypoint
 
 from services.common import contracts
@@ -394,13 +394,29 @@ district_inbound: Callable[..., Any] = DistrictInbound.decorator
 """Decorate a service method ``(self, message: InboundMessage)``; raise ``Rejected`` to refuse a message."""
 
 
+PASSING_REMOTE_ERRORS = frozenset({"OperationalError"})
+"""Exception types of the owning service that are its store's, not the message's: SQLAlchemy's
+``OperationalError`` is a full disk, an I/O error, a lock held too long, a lost database connection."""
+
+
+def _store_failed(error: Exception) -> bool:
+    """Whether ``error`` is the owning service's store failing (``PASSING_REMOTE_ERRORS``)."""
+    return isinstance(error, RemoteError) and error.exc_type in PASSING_REMOTE_ERRORS
+
+
 def as_rejection(error: Exception) -> Exception:
-    """A handler's failure as a rejection; a passing one (a service down or slow) stays, to be tried again.
+    """A handler's failure as a rejection; a passing one (a service down or slow, its store failing) stays, to be
+    tried again.
 
     A message the owning service refused (a rule, a validation, a scope) or failed on is rejected with the
-    service's code and reasons, so one poison message never stalls its district's partition.
+    service's code and reasons, so one poison message never stalls its district's partition. A failure of the
+    service's store is no fault of the message: rejected, the district would have to send it again by hand
+    (the fault campaign's ``fill_disk`` rejected every message of its few seconds); tried again, under the
+    message's idempotency key, it is done once when the store has room.
     """
     if isinstance(error, ServiceUnavailable | UnknownService):
+        return error
+    if _store_failed(error):
         return error
     if isinstance(error, Rejected):
         return error

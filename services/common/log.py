@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import contextmanager, suppress
+from typing import Any, TextIO
 
 import structlog
 
@@ -31,9 +31,37 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=LossyPrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+class LossyPrintLogger(structlog.PrintLogger):
+    """A ``PrintLogger`` that drops a line it cannot write instead of raising.
+
+    On a full disk (or a file-size limit) writing the log fails with ``OSError``; raised from ``log.info`` it
+    would fail the work being logged — a relay round, a projector batch, the service's own main loop, which then
+    exited (found by the fault campaign's ``fill_disk``). Losing a log line is the lesser harm; the lines still
+    buffered are written once the disk has room again.
+    """
+
+    def msg(self, message: str) -> None:
+        """Print ``message``, or drop it if the file cannot take it."""
+        with suppress(OSError):
+            super().msg(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+class LossyPrintLoggerFactory:
+    """Makes ``LossyPrintLogger``s on one file (structlog's logger factory protocol)."""
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> LossyPrintLogger:
+        return LossyPrintLogger(self._file)
 
 
 def _add_service(service: str) -> Any:

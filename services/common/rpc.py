@@ -37,6 +37,7 @@ from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.web.handlers import http
+from sqlalchemy.exc import OperationalError as StoreFailed
 from werkzeug.wrappers import Request, Response
 
 from services.common.agencies import KnownAgencies
@@ -130,7 +131,14 @@ class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
         if not correlation_id or store is None:
             return False
         routing_key = str(message.delivery_info.get("routing_key", ""))
-        redeliveries = store.count_redelivery(correlation_id, routing_key)
+        try:
+            redeliveries = store.count_redelivery(correlation_id, routing_key)
+        except StoreFailed as exc:
+            # The store cannot write (a full disk, a lock held too long): raised here, outside any worker, it
+            # ended the container and the service (found by the fault campaign). Handled instead, the request
+            # meets the same store in its worker and is answered an error; the count resumes with the store.
+            log.warning("rpc_redelivery_not_counted", correlation_id=correlation_id, error=repr(exc)[:300])
+            return False
         if redeliveries <= MAX_REDELIVERIES:
             log.warning("rpc_request_redelivered", correlation_id=correlation_id, redeliveries=redeliveries)
             return False

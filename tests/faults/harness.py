@@ -212,6 +212,9 @@ class Command:
     path: str
     body: dict[str, Any]
     idempotency_key: str
+    service: str = DOMAIN
+    retry: bool = True
+    """False: sent once, whatever the answer (the campaign checks what a 503 left behind)."""
 
 
 @dataclass
@@ -253,7 +256,7 @@ def send(platform: Platform, token: str, command: Command, deadline: float) -> O
             )
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out: no answer
             status, body = 0, repr(exc)
-        if not _retryable(status, body):
+        if not command.retry or not _retryable(status, body):
             return Outcome(command, status, body, attempts)
         if time.monotonic() > deadline:
             return Outcome(command, 0, body, attempts)
@@ -291,7 +294,7 @@ def seed_world(platform: Platform, token: str, agencies: int = 6, timeout: float
     )
     for i, agency in enumerate(seed.agencies):
         body = agency_body(agency, 50 + i)
-        seed.outcomes.append(send(platform, token, _command("agency", agency, "/api/v1/agencies", body), deadline))
+        seed.outcomes.append(send(platform, token, new_command("agency", agency, "/api/v1/agencies", body), deadline))
 
     def known(agency: str) -> bool:
         return platform.request("GET", f"/api/v1/agencies/{agency}", token=token)[0] == 200
@@ -306,14 +309,19 @@ def seed_world(platform: Platform, token: str, agencies: int = 6, timeout: float
             "address": "龙城大道1号",
             "gross_floor_area_m2": 5000,
         }
-        seed.outcomes.append(send(platform, token, _command("building", building, "/api/v1/buildings", body), deadline))
+        seed.outcomes.append(
+            send(platform, token, new_command("building", building, "/api/v1/buildings", body), deadline)
+        )
     refused = [o for o in seed.outcomes if not o.accepted]
     assert not refused, f"the seed was refused: {[(o.command.key, o.status, o.body) for o in refused]}"
     return seed
 
 
-def _command(kind: str, key: str, path: str, body: dict[str, Any], method: str = "POST") -> Command:
-    return Command(kind, key, method, path, body, f"fault-{uuid.uuid4().hex}")
+def new_command(
+    kind: str, key: str, path: str, body: dict[str, Any], method: str = "POST", service: str = DOMAIN
+) -> Command:
+    """A command of ``service`` with an Idempotency-Key of its own, retried until it is answered."""
+    return Command(kind, key, method, path, body, f"fault-{uuid.uuid4().hex}", service)
 
 
 def _wait(check: Callable[[], bool], deadline: float, interval: float = 0.2) -> None:
@@ -385,11 +393,18 @@ class Load:
             n = self._counter
             self._counter += 1
             number = self._random.randint(1, 300)
-        kind = self.KINDS[n % len(self.KINDS)]
+        return self.command(n, number)
+
+    def command(self, n: int, number: int) -> Command:
+        """The ``n``-th command of the load (``number``: a random figure for its body)."""
+        return self.office_space_command(self.KINDS[n % len(self.KINDS)], n, number)
+
+    def office_space_command(self, kind: str, n: int, number: int) -> Command:
+        """An office-space command of ``kind``: an agency, a posting, a room or a headcount change."""
         agency = self.seed.agencies[n % len(self.seed.agencies)]
         if kind == "agency":
             agency_id = agency_code("320402", f"FA-{self.tag}-{n}")
-            return _command(kind, agency_id, "/api/v1/agencies", agency_body(agency_id, number))
+            return new_command(kind, agency_id, "/api/v1/agencies", agency_body(agency_id, number))
         if kind == "staff":
             person = f"FP-{self.tag}-{n}"
             body: dict[str, Any] = {
@@ -398,15 +413,15 @@ class Load:
                 "rank": "below_section",
                 "posted_on": "2024-03-01",
             }
-            return _command(kind, person, f"/api/v1/agencies/{agency}/staff", body)
+            return new_command(kind, person, f"/api/v1/agencies/{agency}/staff", body)
         if kind == "room":
             room = f"FR-{self.tag}-{n}"
             building = self.seed.buildings[n % len(self.seed.buildings)]
             body = {"room_id": room, "number": str(n), "usable_area_m2": 8 + number % 40, "use": "office"}
-            return _command(kind, room, f"/api/v1/buildings/{building}/rooms", body)
+            return new_command(kind, room, f"/api/v1/buildings/{building}/rooms", body)
         reason = f"fault-load {self.tag} {n}"
         body = {"authorised_headcount": number, "reason": reason}
-        return _command("headcount", reason, f"/api/v1/agencies/{agency}/headcount", body)
+        return new_command("headcount", reason, f"/api/v1/agencies/{agency}/headcount", body)
 
     def _work(self) -> None:
         while not self._stopping.is_set():
@@ -429,16 +444,28 @@ def store_events(platform: FaultPlatform, name: str = DOMAIN) -> list[Envelope]:
     return events
 
 
+KEYS = {
+    "AgencyRegistered": ("agency", "agency_id"),
+    "BuildingRegistered": ("building", "building_id"),
+    "StaffPosted": ("staff", "person_id"),
+    "RoomAdded": ("room", "room_id"),
+    "AuthorisedHeadcountChanged": ("headcount", "reason"),
+    "FleetEstablished": ("quota", "reason"),
+    "VehicleQuotaRevised": ("quota", "reason"),
+    "VehicleRegistered": ("vehicle", "vehicle_id"),
+    "AssetRegistered": ("asset", "asset_id"),
+    "BudgetLineOpened": ("budget_line", "budget_line_id"),
+    "MeterInstalled": ("meter", "meter_id"),
+}
+"""What an event a load command causes creates: (kind of command, the payload field that is its key)."""
+
+
 def key_of(env: Envelope) -> tuple[str, str] | None:
-    """What an office-space event creates, as the (kind, key) of the load command that caused it."""
-    p = env.payload
-    return {
-        "AgencyRegistered": lambda: ("agency", p["agency_id"]),
-        "BuildingRegistered": lambda: ("building", p["building_id"]),
-        "StaffPosted": lambda: ("staff", p["person_id"]),
-        "RoomAdded": lambda: ("room", p["room_id"]),
-        "AuthorisedHeadcountChanged": lambda: ("headcount", p["reason"]),
-    }.get(env.event_type, lambda: None)()
+    """What an event creates, as the (kind, key) of the load command that caused it (None: no load command's)."""
+    if env.event_type not in KEYS:
+        return None
+    kind, field_name = KEYS[env.event_type]
+    return kind, env.payload[field_name]
 
 
 def expected_figures(events: list[Envelope]) -> dict[str, float]:
@@ -498,7 +525,21 @@ def projection_figures(platform: FaultPlatform) -> dict[str, dict[str, float]]:
     return found
 
 
-def _event_id(value: bytes | None) -> str | None:
+def check_figures(platform: FaultPlatform, events: list[Envelope], deadline: float) -> dict[str, float]:
+    """Assert every projection of the office-space events shows the figures of ``events`` (the store's) by
+    ``deadline``; the figures."""
+    expected = expected_figures(events)
+    while True:
+        figures = projection_figures(platform)
+        wrong = {name: got for name, got in figures.items() if got != {k: expected[k] for k in got}}
+        if not wrong or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert not wrong, f"projections differ from the store {expected}: {wrong}"
+    return expected
+
+
+def event_id_of(value: bytes | None) -> str | None:
     """The event id of a Kafka message, None for one that is no envelope (a poison message)."""
     try:
         data = json.loads(value or b"")
@@ -565,21 +606,14 @@ def check_invariants(
     deadline = time.monotonic() + CONVERGE_SECONDS
     on_kafka: list[str] = []
     while True:
-        on_kafka = [event_id for r in read_topic(platform.bootstrap, TOPIC) if (event_id := _event_id(r.value))]
+        on_kafka = [event_id for r in read_topic(platform.bootstrap, TOPIC) if (event_id := event_id_of(r.value))]
         missing = stored - set(on_kafka)
         if not missing or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert not missing, f"{len(missing)} stored events never reached Kafka, e.g. {sorted(missing)[:5]}"
 
-    expected = expected_figures(events)
-    while True:
-        figures = projection_figures(platform)
-        wrong = {name: got for name, got in figures.items() if got != {k: expected[k] for k in got}}
-        if not wrong or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert not wrong, f"projections differ from the store {expected}: {wrong}"
+    expected = check_figures(platform, events, deadline)
 
     letters = read_dead_letters(platform.bootstrap, DLQ)
     unexpected = [letter.describe() for letter in letters if not allow_dead_letter(letter)]

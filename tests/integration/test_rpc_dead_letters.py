@@ -4,11 +4,13 @@ kept in the store, answered with a reason, acknowledged, so it cannot kill its s
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from nameko.constants import AMQP_URI_CONFIG_KEY
+from sqlalchemy.exc import OperationalError as StoreFailed
 
 from services.common.rpc import MAX_REDELIVERIES, StoreProvider, _BrokerTolerantRpcConsumer, _Responder
 from services.common.store import EventStore
@@ -64,3 +66,19 @@ def test_a_request_redelivered_too_often_is_dead_lettered_and_answered(
     [kept] = store.dead_lettered_requests()
     assert (kept["correlation_id"], kept["redeliveries"]) == ("c-poison", 3)
     assert "AG-POISON" in kept["request"]
+
+
+def test_a_request_delivered_again_while_the_store_cannot_write_is_handled_and_the_service_lives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")
+
+    def full_disk(correlation_id: str, routing_key: str) -> int:  # what SQLite says past a file-size limit
+        raise StoreFailed("UPDATE rpc_redeliveries", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(store, "count_redelivery", full_disk)
+    handled: list[Any] = []
+    consumer = _consumer(store, handled, [])
+    # raised out of handle_message before: nameko ended the container, and the service exited
+    consumer.handle_message({"args": [], "kwargs": {}}, Message(redelivered=True))
+    assert len(handled) == 1  # its worker meets the same store and answers an error
