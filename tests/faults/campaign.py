@@ -221,8 +221,9 @@ def _wait_on_topic(platform: FaultPlatform, topic: str, stored: set[str]) -> Non
     assert not missing, f"{len(missing)} stored events never reached {topic}, e.g. {sorted(missing)[:5]}"
 
 
-BOOKKEEPING = ("projector_", "alembic_version", "api_tokens")
-"""Tables of the gateway database that are not projections (positions, seen ids, migrations, tokens)."""
+BOOKKEEPING = ("projector_", "alembic_version", "api_tokens", "idempotency_keys")
+"""Tables of the gateway database that are not projections (positions, seen ids, migrations, tokens, the
+commands each idempotency key was first sent with)."""
 
 
 def projection_tables(engine: Engine) -> list[str]:
