@@ -23,6 +23,7 @@ from services.common.db import reader
 from services.common.errors import NotFound
 from services.common.events import china_today, utc_now
 from services.common.projector import Projector
+from services.common.rpc import EncodedAnswer, encoded
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway import datacenter as dc
@@ -197,9 +198,15 @@ class DataCenterApi:
         return load_scorecard(settings().scorecard_file)
 
     def _kept(self, question: Hashable, compute: Callable[[Connection], dict[str, Any]]) -> dict[str, Any]:
-        """The answer to ``question`` (``readcache``): kept until the projections apply anything new."""
-        body, status = self._figures(question, compute)
-        return self._answer(body, status)
+        """The answer to ``question`` (``readcache``): kept, with its JSON, until the projections apply anything
+        new."""
+
+        def figures(conn: Connection) -> tuple[dict[str, Any], bytes]:
+            body = compute(conn)
+            return body, encoded(body)
+
+        (body, body_json), status = self._figures(question, figures)
+        return EncodedAnswer(self._head(status), body, body_json)
 
     def _figures(self, question: Hashable, compute: Callable[[Connection], T]) -> tuple[T, dict[str, Any]]:
         """``compute``'s figures, kept under ``question`` (with the scorecard file it may read) and the
@@ -216,7 +223,11 @@ class DataCenterApi:
         key = (question, file_stamp(settings().scorecard_file))
         return answers_of(self.db).answer(key, version, computed), status
 
+    def _head(self, status: dict[str, Any]) -> dict[str, Any]:
+        """What an answer reflects: when it was given, and the positions the projections had applied."""
+        return {"as_of": utc_now().isoformat(timespec="seconds"), "freshness": dc.freshness(status)}
+
     def _answer(self, body: dict[str, Any], status: dict[str, Any] | None = None) -> dict[str, Any]:
         if status is None:
             status = self.datacenter.status() if self.datacenter is not None else {}
-        return {"as_of": utc_now().isoformat(timespec="seconds"), "freshness": dc.freshness(status), **body}
+        return {**self._head(status), **body}
