@@ -28,7 +28,7 @@ from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway import datacenter as dc
 from services.gateway.auth import CITY_ADMINS, READERS, Principal
-from services.gateway.readcache import answers_of, applied_version, file_stamp
+from services.gateway.readcache import Version, answers_of, applied_version, file_stamp
 from services.gateway.schemas import (
     DataCenterQuerySchema,
     EnergyTrendQuerySchema,
@@ -53,6 +53,8 @@ class DataCenterApi:
     datacenter: Projector
     energy: Any
     """The energy service's RPC proxy (declared on ``EnergyApi``, joined into the same gateway class)."""
+    _version: Version | None = None
+    """The projection version this request's answer is computed at (a worker's instance serves one request)."""
 
     @api("GET", "/", roles=None, content_type="text/html")
     def dashboard(self, request: Request, principal: None) -> Response:
@@ -63,7 +65,9 @@ class DataCenterApi:
     def city(self, request: Request, principal: Principal) -> dict[str, Any]:
         """City-wide figures against the targets, every district's, and conservation-agency coverage."""
         scope = self._scope(validated(YearQuerySchema, request.args.to_dict()))
-        return self._kept(("city", scope), lambda conn: dc.city(conn, scope, self._scorecard()))
+        return self._kept(
+            ("city", scope), lambda conn: dc.city(conn, scope, self._scorecard(), self._basis(conn, scope))
+        )
 
     @api(
         "GET", "/api/v1/datacenter/agencies", roles=READERS, query=DataCenterQuerySchema, scope="listing", table="items"
@@ -72,7 +76,7 @@ class DataCenterApi:
         """Per agency figures and scorecard results (a district operator sees its own district's)."""
         scope = self._scope(validated(DataCenterQuerySchema, request.args.to_dict()), principal)
         return self._kept(
-            ("agencies", scope), lambda conn: {"year": scope.year, "items": dc.agencies(conn, scope, self._scorecard())}
+            ("agencies", scope), lambda conn: {"year": scope.year, "items": self._basis(conn, scope).agencies}
         )
 
     @api("GET", "/api/v1/datacenter/agencies/<agency_id>", roles=READERS, query=YearQuerySchema, scope="resource")
@@ -136,7 +140,7 @@ class DataCenterApi:
     def _judged(self, conn: Connection, scope: dc.Scope) -> dict[str, Any]:
         """The scorecard's answer: its criteria, each agency's result, coverage."""
         card = self._scorecard()
-        judged = dc.agencies(conn, scope, card)
+        judged = self._basis(conn, scope).agencies
         items = [
             {
                 "agency_id": a["agency_id"],
@@ -219,9 +223,18 @@ class DataCenterApi:
 
         if self.datacenter is None:
             return computed(), status
-        version = applied_version(reader(self.db), self.datacenter.name)
+        self._version = applied_version(reader(self.db), self.datacenter.name)
         key = (question, file_stamp(settings().scorecard_file))
-        return answers_of(self.db).answer(key, version, computed), status
+        return answers_of(self.db).answer(key, self._version, computed), status
+
+    def _basis(self, conn: Connection, scope: dc.Scope) -> dc.Judged:
+        """The scope's agencies judged, shared by the city's, the agencies' and the scorecard's answers of the same
+        projection version (the dashboard asks the three together)."""
+        version = self._version
+        if version is None:
+            return dc.judge(conn, scope, self._scorecard())
+        key = ("judged", scope, file_stamp(settings().scorecard_file))
+        return answers_of(self.db).answer(key, version, lambda: dc.judge(conn, scope, self._scorecard()))
 
     def _head(self, status: dict[str, Any]) -> dict[str, Any]:
         """What an answer reflects: when it was given, and the positions the projections had applied."""
