@@ -552,10 +552,14 @@ class EncodedAnswer(dict[str, Any]):
     this request's own) encoded now, then the ``bulk`` keys, encoded once for every request that sends them
     (``services/gateway/readcache.py``): encoding a city's figures costs more than finding them kept."""
 
-    def __init__(self, head: dict[str, Any], bulk: dict[str, Any], bulk_json: bytes) -> None:
+    def __init__(
+        self, head: dict[str, Any], bulk: dict[str, Any], bulk_json: bytes, exports: dict[Any, Any] | None = None
+    ) -> None:
         super().__init__({**head, **bulk})
         self.head = head
         self.bulk_json = bulk_json
+        self.exports = exports
+        """Downloads made of the bulk (CSV, XLSX), kept with it by whoever keeps it; None: made per request."""
 
     def json(self) -> bytes:
         """The whole answer's JSON: the head's keys, then the bulk's."""

@@ -18,7 +18,7 @@ from services.common.db import create_db_engine, reader
 from services.common.events import china_today
 from services.common.prefetch import Record
 from services.common.projector import Projector, decoded
-from services.gateway import auth, views
+from services.gateway import auth, tabular, views
 from services.gateway import datacenter as dc
 from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.readcache import answers_of
@@ -60,13 +60,16 @@ class City:
         self.projector._commit_batch(records, [decoded(r) for r in records], isolate=False)
 
     def get(self, route: str, path: str, **query: str) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.download(route, path, **query))
+        return body
+
+    def download(self, route: str, path: str, **query: str) -> bytes:
         request = EnvironBuilder(
             path=path, query_string=query, headers={"Authorization": f"Bearer {self.token}"}
         ).get_request()
         response = getattr(DataCenterApi, route)(self.gateway, request)
         assert response.status_code == 200, response.get_data(as_text=True)
-        body: dict[str, Any] = json.loads(response.get_data())
-        return body
+        return bytes(response.get_data())
 
 
 @pytest.fixture
@@ -122,3 +125,12 @@ def test_each_filter_of_the_findings_is_its_own_question(city: City) -> None:
     energy = city.get("findings", "/api/v1/datacenter/findings", system="energy")["items"]
     assert {item["system"] for item in energy} == {"energy"}
     assert len(energy) < len(every)
+
+
+def test_a_kept_answers_download_is_the_one_made_afresh(city: City) -> None:
+    answer = city.get("agencies", "/api/v1/datacenter/agencies")
+    afresh = tabular.export(answer, "items", "csv", "zh", "agencies").get_data()
+    downloads = [city.download("agencies", "/api/v1/datacenter/agencies", format="csv") for _ in range(2)]
+    assert downloads == [afresh, afresh]
+    city.register(1, "AgencyRegistered")
+    assert "机关00001".encode() in city.download("agencies", "/api/v1/datacenter/agencies", format="csv")

@@ -202,15 +202,15 @@ class DataCenterApi:
         return load_scorecard(settings().scorecard_file)
 
     def _kept(self, question: Hashable, compute: Callable[[Connection], dict[str, Any]]) -> dict[str, Any]:
-        """The answer to ``question`` (``readcache``): kept, with its JSON, until the projections apply anything
-        new."""
+        """The answer to ``question`` (``readcache``): kept, with its JSON and its downloads, until the projections
+        apply anything new."""
 
-        def figures(conn: Connection) -> tuple[dict[str, Any], bytes]:
+        def figures(conn: Connection) -> tuple[dict[str, Any], bytes, dict[Any, Any]]:
             body = compute(conn)
-            return body, encoded(body)
+            return body, encoded(body), {}
 
-        (body, body_json), status = self._figures(question, figures)
-        return EncodedAnswer(self._head(status), body, body_json)
+        (body, body_json, exports), status = self._figures(question, figures)
+        return EncodedAnswer(self._head(status), body, body_json, exports)
 
     def _figures(self, question: Hashable, compute: Callable[[Connection], T]) -> tuple[T, dict[str, Any]]:
         """``compute``'s figures, kept under ``question`` (with the scorecard file it may read) and the
