@@ -102,6 +102,7 @@ SELECT * FROM (
     FROM dc_energy_anomalies f WHERE f.status != 'resolved'
 ) AS items LEFT JOIN dc_agencies a USING (agency_id)
 WHERE (:system IS NULL OR items.system = :system) AND items.opened_on <= :opened_by
+  AND (:agency_id IS NULL OR items.agency_id = :agency_id)
 ORDER BY items.opened_on, items.system, items.id
 """
 
@@ -128,8 +129,8 @@ def endpoints(today: date, agency_id: str) -> list[Endpoint]:
     one = {**year, "agency_id": agency_id}
     first = date(today.year - 1 if today.month < 12 else today.year, today.month % 12 + 1, 1).isoformat()
     trend = {"first": first, "today": today.isoformat(), "agency_id": None}
-    every = {"system": None, "opened_by": today.isoformat()}
-    old = {"system": "vehicles", "opened_by": (today - timedelta(days=30)).isoformat()}
+    every = {"system": None, "opened_by": today.isoformat(), "agency_id": None}
+    old = {"system": "vehicles", "opened_by": (today - timedelta(days=30)).isoformat(), "agency_id": None}
     agencies, findings = ((_AGENCY_FIGURES, year),), ((_FINDINGS, every),)
     return [
         Endpoint("city", "/api/v1/datacenter/city", ((_CITY, year),)),
@@ -141,7 +142,11 @@ def endpoints(today: date, agency_id: str) -> list[Endpoint]:
         Endpoint(
             "agency profile",
             f"/api/v1/datacenter/agencies/{agency_id}",
-            ((_AGENCY_FIGURES, one), (_FINDINGS, every), (_TREND, {**trend, "agency_id": agency_id})),
+            (
+                (_AGENCY_FIGURES, one),
+                (_FINDINGS, {**every, "agency_id": agency_id}),
+                (_TREND, {**trend, "agency_id": agency_id}),
+            ),
         ),
         Endpoint("findings", "/api/v1/datacenter/findings", findings),
         Endpoint(
