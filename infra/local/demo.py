@@ -14,6 +14,11 @@ budget lines, purchase requests, two tenders with bids and an abnormal quote, co
 watch); energy meters (electricity with sub-items, water, gas) with 2020 annual reports, quotas and ``--days``
 of 5-minute readings with a spike, night base load, a stuck meter and missing data.
 
+Last year's procurement (budget lines granted the December before, purchase requests, a batch tender with an
+abnormally low bid, contracts, deliveries and acceptance, each on its own day) is the city's history: it is
+written as importer files (``history_files``; kept with ``--history-dir``) and brought in by
+``infra.local.importer``, the path a real city's past takes (docs/import.md).
+
 Everything goes through the platform's public interfaces, never into a database: the HTTP API (bearer token,
 an ``Idempotency-Key`` on every command so a retry or a re-run changes nothing twice) and the district inbound
 topics ``district.<code>.inbound`` (county agencies, meter readings, GPS tracks, stock-take counts, district
@@ -25,6 +30,7 @@ ones. It ends when the data center has caught up and prints a summary with the d
 from __future__ import annotations
 
 import argparse
+import csv
 import functools
 import hashlib
 import http.client
@@ -35,6 +41,7 @@ import operator
 import random
 import re
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -48,6 +55,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from infra.local import importer
 from services.common.contracts import latest_inbound_version
 from services.common.districts import CITY_CODE
 from services.common.holidays import CHINA_STANDARD_TIME as CST
@@ -1434,6 +1442,7 @@ class Options:
     readings_via: str
     timeout: float
     summary_json: Path | None
+    history_dir: Path | None
 
 
 class Loader:
@@ -1498,6 +1507,8 @@ class Loader:
         self.send_readings()
         self.load_vehicles()
         self.load_assets()
+        self.load_catalog()
+        self.load_history()
         self.load_procurement()
         self.wait_for_district_messages()
         self.run_checks()
@@ -2112,12 +2123,10 @@ class Loader:
             self.topics.flush()
         self.counts["stocktakes"] = len(self.stocktakes)
 
-    def load_procurement(self) -> None:
-        """The catalog, a budget line per agency, purchase requests (a few from district systems), a batch
-        tender for copy paper with an abnormally low bid, a furniture tender for the warehouse's authorised
-        purchase, contracts, deliveries and acceptance, and the canteen-ingredient price watch."""
+    def load_catalog(self) -> None:
+        """The procurement catalog (集中采购目录): it carries no date, so it comes before the history that names it."""
         api = self.api
-        phase = Phase("procurement", None)
+        phase = Phase("catalog", None)
         api.phase = phase
         try:
             for code, name, category, unit in CATALOG:
@@ -2128,6 +2137,50 @@ class Loader:
                     code,
                 )
             self.counts["catalog_items"] = len(CATALOG)
+        finally:
+            api.phase = None
+            self.phases.append(phase.finish())
+
+    def load_history(self) -> None:
+        """Last year's procurement through the importer, as a city brings its past in: the files of
+        ``history_files`` written (to ``--history-dir``, or a temporary directory), read, ordered and sent by
+        ``infra.local.importer`` with this run's token. A row the platform refuses is a refusal of the demo
+        (``history.<fact>``); one already there (a re-run whose keys have expired) is not."""
+        year = self.today.year - 1
+        with tempfile.TemporaryDirectory(prefix="demo-history-") as scratch:
+            folder = self.o.history_dir or Path(scratch)
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = importer.read_rows(
+                write_history(folder, history_files(self.agencies, year, self.o.seed, self.o.scale))
+            )
+            gateway = importer.Gateway(self.o.gateway, self.o.token, min(self.o.timeout, 120.0))
+            # the state of this run only: another platform (or a fresh one) receives every row, and a re-run on
+            # this one is answered by the gateway from the rows' Idempotency-Keys
+            phase = Phase("history", len(rows))
+            summary = importer.run(rows, gateway, Path(scratch) / "import-state.json", progress_every=100)
+            phase.advance(summary.total)
+            self.phases.append(phase.finish())
+        self.counts["history_rows"] = summary.accepted
+        refused = Counter(
+            {
+                (f"history.{fact}", code): n
+                for reason, n in summary.refusals.items()
+                for fact, _, code in [reason.partition(": ")]
+                if code not in EXISTS_CODES
+            }
+        )
+        self.api.refusals.update(refused)
+        if refused:
+            self.api.examples += [json.dumps(e, ensure_ascii=False) for e in summary.examples[:4]]
+
+    def load_procurement(self) -> None:
+        """A budget line per agency, purchase requests (a few from district systems), a batch tender for copy
+        paper with an abnormally low bid, a furniture tender for the warehouse's authorised purchase, contracts,
+        deliveries and acceptance, and the canteen-ingredient price watch (the catalog is ``load_catalog``'s)."""
+        api = self.api
+        phase = Phase("procurement", None)
+        api.phase = phase
+        try:
 
             def budget(a: Agency) -> None:
                 api.post(
@@ -2429,6 +2482,102 @@ class Loader:
         return result
 
 
+HISTORY_BIDS = [
+    ("H1", "SUP-JS-0011", 23600, True),
+    ("H2", "SUP-JS-0012", 23900, True),
+    ("H3", "SUP-JS-0013", 23300, True),
+    ("H4", "SUP-JS-0014", 15200, False),
+]
+"""Last year's copy-paper bids (unit price in cents, compliant): H4 far below the others, flagged when bidding
+closed and judged non-compliant; H3 wins."""
+
+
+def history_files(agencies: list[Agency], year: int, seed: int, scale: float) -> dict[str, list[dict[str, Any]]]:
+    """The city's procurement of ``year`` as importer files (file name → facts, docs/import.md): a budget line
+    granted on 20 December of the year before to every other city agency, a copy-paper request of each on
+    10 March, one batch tender (opened 15 March, closed 2 April, awarded 10 April), a contract per request
+    signed 15 April, delivered on time on 12 May and accepted on 14 May. Every value is a function of the
+    agencies and ``year``, and the files are named for the seed and scale, so a re-run sends the same rows
+    under the same Idempotency-Keys."""
+    city = [a for a in agencies if a.district == CITY_CODE]
+    chosen = [a for a in city if a.seq % 2 == 1] or city
+    if not chosen:
+        return {}
+    stem = f"demo{seed}s{scale:g}-{year}"
+    lines: list[dict[str, Any]] = []
+    for a in chosen:
+        line = f"BL-{year}-{a.seq:04d}"
+        lines.append(
+            {"fact": "open_budget_line", "at": f"{year - 1}-12-20", "budget_line_id": line}
+            | {"agency_id": a.agency_id, "year:int": year, "purpose": "办公用品购置"}
+            | {"amount_cents:int": 1_000_000 + (a.seq % 7) * 100_000, "opened_on": f"{year - 1}-12-20"}
+        )
+        lines.append(
+            {"fact": "submit_purchase_request", "at": f"{year}-03-10", "budget_line_id": line}
+            | {"agency_id": a.agency_id, "request_id": f"PR-{year}-H{a.seq:04d}", "item_code": "A0501-A4PAPER"}
+            | {"quantity:int": 10 + (a.seq % 5) * 2, "estimated_unit_price_cents:int": 24500}
+            | {"submitted_on": f"{year}-03-10"}
+        )
+    tender = f"TD-{year}-PAPER"
+    requests = [f"PR-{year}-H{a.seq:04d}" for a in chosen][:200]
+    opened, closed, awarded = (
+        f"{year}-03-15T09:00:00+08:00",
+        f"{year}-04-02T10:00:00+08:00",
+        f"{year}-04-10T10:00:00+08:00",
+    )
+    tendering: list[dict[str, Any]] = [
+        {"fact": "open_tender", "at": opened, "tender_id": tender, "district": CITY_CODE, "request_ids": requests}
+        | {"reference_unit_price_cents": 24500, "opened_at": opened, "closes_at": f"{year}-04-01T17:00:00+08:00"}
+    ]
+    for n, (bid, supplier, price, _) in enumerate(HISTORY_BIDS):
+        at = f"{year}-03-{20 + n}T10:00:00+08:00"
+        tendering.append(
+            {"fact": "submit_bid", "at": at, "tender_id": tender, "bid_id": bid, "supplier_id": supplier}
+            | {"unit_price_cents": price, "submitted_at": at}
+        )
+    tendering.append({"fact": "close_bidding", "at": closed, "tender_id": tender, "closed_at": closed})
+    for n, (bid, _, _, compliant) in enumerate(HISTORY_BIDS):
+        verdict = {"compliant": compliant} | ({} if compliant else {"reasons": ["报价明显低于成本且未能提供合理说明"]})
+        tendering.append(
+            {"fact": "evaluate_bid", "at": f"{year}-04-0{3 + n}", "tender_id": tender, "bid_id": bid} | verdict
+        )
+    tendering.append({"fact": "award_tender", "at": awarded, "tender_id": tender, "awarded_at": awarded})
+    contracts: list[dict[str, Any]] = []
+    for a, request in zip(chosen, requests, strict=False):
+        contract, quantity = f"{tender}.{request}", 10 + (a.seq % 5) * 2
+        contracts += [
+            {"fact": "sign_contract", "at": f"{year}-04-15", "tender_id": tender, "request_id": request}
+            | {"clauses": ["warranty", "recycling"], "delivery_due": f"{year}-05-15", "signed_on": f"{year}-04-15"},
+            {"fact": "record_delivery", "at": f"{year}-05-12", "contract_id": contract, "delivery_id": "D1"}
+            | {"quantity": quantity, "delivered_on": f"{year}-05-12"},
+            {"fact": "inspect_delivery", "at": f"{year}-05-14", "contract_id": contract, "delivery_id": "D1"}
+            | {"accepted_quantity": quantity, "defective_quantity": 0, "inspected_on": f"{year}-05-14"},
+        ]
+    return {
+        f"{stem}-budget.csv": lines,
+        f"{stem}-tender.jsonl": tendering,
+        f"{stem}-contracts.jsonl": contracts,
+    }
+
+
+def write_history(folder: Path, files: dict[str, list[dict[str, Any]]]) -> list[Path]:
+    """Write each file of ``history_files`` as the importer reads it: a CSV file with a header of every column
+    (typed columns named ``name:type``, empty cells for facts without them), or one JSON object a line."""
+    paths = []
+    for name, facts in files.items():
+        path = folder / name
+        if name.endswith(".csv"):
+            columns = list(dict.fromkeys(column for fact in facts for column in fact))
+            with path.open("w", encoding="utf-8", newline="") as out:
+                writer = csv.DictWriter(out, columns, restval="")
+                writer.writeheader()
+                writer.writerows(facts)
+        else:
+            path.write_text("".join(json.dumps(f, ensure_ascii=False) + "\n" for f in facts), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
 def _readings_id(seed: int, district: str, chunk: int, day: date, last: int) -> str:
     """A batch's message id: a whole day is named by the day, a day in progress by its last slot too, so a
     re-run sends a finished day under the name it had and a grown one under a new name."""
@@ -2517,6 +2666,9 @@ def parse(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the platform to catch up")
     parser.add_argument("--summary-json", type=Path, help="also write the summary to this file")
+    parser.add_argument(
+        "--history-dir", type=Path, help="keep the history files the importer is fed here (default: a temporary one)"
+    )
     args = parser.parse_args(argv)
     token = args.token
     if token is None:
@@ -2538,6 +2690,7 @@ def parse(argv: list[str] | None = None) -> Options:
         args.readings_via,
         args.timeout,
         args.summary_json,
+        args.history_dir,
     )
 
 

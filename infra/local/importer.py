@@ -1,6 +1,7 @@
-"""Bring a city's history in: facts from CSV, JSON or JSON-lines files sent through the gateway's public commands.
+"""Bring a city's history in: facts from CSV, XLSX, JSON or JSON-lines files sent through the gateway's commands.
 
     python -m infra.local.importer history/units.csv history/tenancies.csv history/vehicles.json
+    python -m infra.local.importer history/city.xlsx                 # one sheet per template, as the CSV files
     python -m infra.local.importer --dry-run history/*.csv          # read, order and check the files only
 
 Every row is one fact: its ``fact`` (the command, see ``FACTS``), its ``at`` (the day or time the fact happened,
@@ -20,15 +21,23 @@ import csv
 import hashlib
 import http.client
 import json
+import re
 import sys
 import time
 import urllib.parse
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from services.common.holidays import CHINA_STANDARD_TIME
 from services.common.settings import settings
 
 FACTS: dict[str, str] = {
@@ -54,11 +63,18 @@ FACTS: dict[str, str] = {
     "lend_assets": "/warehouse/loans",
     "return_loan_items": "/warehouse/loans/{loan_id}/returns",
     # procurement
+    "list_catalog_item": "/catalog-items",
+    "open_budget_line": "/budget-lines",
+    "adjust_budget_line": "/budget-lines/{budget_line_id}/adjustment",
+    "submit_purchase_request": "/purchase-requests",
     "open_tender": "/tenders",
     "submit_bid": "/tenders/{tender_id}/bids",
     "close_bidding": "/tenders/{tender_id}/close",
     "evaluate_bid": "/tenders/{tender_id}/bids/{bid_id}/evaluation",
     "award_tender": "/tenders/{tender_id}/award",
+    "sign_contract": "/contracts",
+    "record_delivery": "/contracts/{contract_id}/deliveries",
+    "inspect_delivery": "/contracts/{contract_id}/deliveries/{delivery_id}/inspection",
 }
 """The facts an import may carry and the gateway route (under ``/api/v1``) each is sent to; the fields in
 braces are taken out of the row into the path."""
@@ -66,8 +82,16 @@ braces are taken out of the row into the path."""
 TYPES = {"int": int, "float": float, "bool": lambda v: v.strip().lower() in ("1", "true", "yes"), "json": json.loads}
 """CSV column suffixes (``amount_fen:int``): a column without one is text; an empty cell is left out."""
 
+_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+"""What the gateway takes as an Idempotency-Key (``services.gateway.web``): other keys are sent hashed."""
+
 RETRIED = (0, 502, 503, 504)
 """Answers that pass: unreachable, bad gateway, unavailable, timeout — the row is sent again with its key."""
+
+PASSING_CODES = frozenset({"unknown_agency", "service_unavailable"})
+"""Refusals that pass too: an agency registered by an earlier row that the service answering this one has not
+learned yet (events reach each service in their own time), a service restarting. Sent again with the key; a
+row still refused so after every attempt is reported as refused."""
 
 
 @dataclass(frozen=True)
@@ -82,14 +106,16 @@ class Row:
 
     @property
     def ref(self) -> str:
-        """``file:row`` (rows counted from 1, the header not counted)."""
+        """``file:row`` or ``file:sheet:row`` (rows counted from 1, the header not counted)."""
         return f"{self.source}:{self.number}"
 
     @property
     def key(self) -> str:
-        """The row's Idempotency-Key: the same for the same file name and row on every run."""
+        """The row's Idempotency-Key: the same for the same file name (and sheet) and row on every run; hashed
+        when the name is not what the gateway takes as a key (too long, or other than ASCII letters, digits and
+        ``_.:-``, e.g. a sheet named 单位)."""
         raw = f"import.{self.source}.{self.number}"
-        return raw if len(raw) <= 100 else f"import.{hashlib.sha256(raw.encode()).hexdigest()[:48]}"
+        return raw if _KEY.match(raw) else f"import.{hashlib.sha256(raw.encode()).hexdigest()[:48]}"
 
 
 class ImportFileError(ValueError):
@@ -108,36 +134,94 @@ def _cell(name: str, value: str) -> tuple[str, Any]:
         raise ImportFileError(f"column {name}: {value!r} is not {kind}") from exc
 
 
-def _records(path: Path) -> Iterable[dict[str, Any]]:
+def _xlsx_cell(name: str, value: Any) -> tuple[str, Any]:
+    """A workbook cell as the CSV cell of the same column would be read: typed columns (``amount_fen:int``)
+    take the number Excel keeps, an untyped column is text (``7`` not ``7.0``), a date cell is an ISO day and a
+    date-time cell an ISO time in China Standard Time (the city's clock; Excel keeps no offset)."""
+    column, _, kind = name.partition(":")
+    if isinstance(value, datetime):
+        text = (
+            value.date().isoformat()
+            if value.time() == clock(0) and value.tzinfo is None
+            else (value if value.tzinfo else value.replace(tzinfo=CHINA_STANDARD_TIME)).isoformat()
+        )
+        return _cell(name, text)
+    if isinstance(value, date):
+        return _cell(name, value.isoformat())
+    if isinstance(value, str):
+        return _cell(name, value)
+    if isinstance(value, bool):
+        if kind not in ("", "bool"):
+            raise ImportFileError(f"column {name}: {value!r} is not {kind}")
+        return column, value if kind else str(value).lower()
+    if kind == "float":
+        return column, float(value)
+    if isinstance(value, float) and not value.is_integer():
+        if kind == "int":
+            raise ImportFileError(f"column {name}: {value!r} is not int")
+        return _cell(name, repr(value))
+    return _cell(name, str(int(value)))
+
+
+def _sheets(path: Path) -> Iterable[tuple[str, Iterable[dict[str, Any]]]]:
+    """Each sheet of a workbook as one CSV file would be: a header row, then a record a row (blank rows and
+    empty cells left out); formulas are read as Excel last computed them."""
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile) as exc:
+        raise ImportFileError(f"{path}: not an XLSX workbook ({exc})") from exc
+    try:
+        for sheet in workbook.worksheets:
+            lines = sheet.iter_rows(values_only=True)
+            header = [str(h).strip() if h is not None else "" for h in next(lines, ())]
+            records = [
+                dict(_xlsx_cell(k, v) for k, v in zip(header, line, strict=False) if k and v not in (None, ""))
+                for line in lines
+                if any(v not in (None, "") for v in line)
+            ]
+            yield f"{path.name}:{sheet.title}", records
+    finally:
+        workbook.close()
+
+
+def _sources(path: Path) -> Iterable[tuple[str, Iterable[dict[str, Any]]]]:
+    """The named sources of a file and their records: the file itself, or each sheet of a workbook."""
+    if path.suffix.lower() == ".xlsx":
+        yield from _sheets(path)
+        return
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() == ".csv":
-        for record in csv.DictReader(text.splitlines()):
-            yield dict(_cell(k, v) for k, v in record.items() if k and v not in (None, ""))
+        yield (
+            path.name,
+            (
+                dict(_cell(k, v) for k, v in record.items() if k and v not in (None, ""))
+                for record in csv.DictReader(text.splitlines())
+            ),
+        )
     elif path.suffix.lower() == ".jsonl":
-        for line in text.splitlines():
-            if line.strip():
-                yield json.loads(line)
+        yield path.name, (json.loads(line) for line in text.splitlines() if line.strip())
     elif path.suffix.lower() == ".json":
         loaded = json.loads(text)
-        yield from loaded if isinstance(loaded, list) else loaded["facts"]
+        yield path.name, loaded if isinstance(loaded, list) else loaded["facts"]
     else:
-        raise ImportFileError(f"{path}: a history file is .csv, .json or .jsonl")
+        raise ImportFileError(f"{path}: a history file is .csv, .xlsx, .json or .jsonl")
 
 
 def read_rows(paths: Sequence[Path]) -> list[Row]:
     """Every fact of the files, in the order the facts happened (by ``at``; then the files' order as given,
-    then the rows' order in a file)."""
+    a workbook's sheets in their order, then the rows' order in a file or sheet)."""
     rows: list[tuple[int, Row]] = []
-    for position, path in enumerate(paths):
-        for number, record in enumerate(_records(path), start=1):
+    sources = (source for path in paths for source in _sources(path))
+    for position, (source, records) in enumerate(sources):
+        for number, record in enumerate(records, start=1):
             body = dict(record)
             fact, at = body.pop("fact", None), body.pop("at", None)
-            where = f"{path.name}:{number}"
+            where = f"{source}:{number}"
             if fact not in FACTS:
                 raise ImportFileError(f"{where}: unknown fact {fact!r} (one of {', '.join(sorted(FACTS))})")
             if not isinstance(at, str) or len(at) < 10:
                 raise ImportFileError(f"{where}: 'at' must be the ISO day or time the fact happened")
-            rows.append((position, Row(path.name, number, at, fact, body)))
+            rows.append((position, Row(source, number, at, fact, body)))
     rows.sort(key=lambda item: (_instant(item[1].at), item[0], item[1].number))
     return [row for _, row in rows]
 
@@ -211,7 +295,8 @@ class Gateway:
                 if self.conn is not None:
                     self.conn.close()
                 self.conn, status, answer = None, 0, {"error": "unreachable", "message": str(exc)}
-            if status not in RETRIED:
+            passing = isinstance(answer, dict) and answer.get("error") in PASSING_CODES
+            if status not in RETRIED and not passing:
                 return status, answer
             time.sleep(min(8.0, 0.5 * 2**attempt))
         return status, answer
@@ -263,7 +348,7 @@ def run(
 def main(argv: list[str] | None = None) -> None:
     """The command line (see the module's docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", type=Path, help="history files (.csv, .json, .jsonl)")
+    parser.add_argument("files", nargs="+", type=Path, help="history files (.csv, .xlsx, .json, .jsonl)")
     config = settings()
     parser.add_argument(
         "--gateway", default=f"http://{config.http_host}:{config.port('gateway')}", help="the gateway's base URL"

@@ -46,6 +46,7 @@ from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
 from services.common.decoding import check_decoded, scrub_text
 from services.common.errors import (
     DeadlineExceeded,
+    DuplicateCommand,
     IdempotencyKeyReused,
     NotInScope,
     PlatformError,
@@ -454,11 +455,16 @@ def current_fingerprint() -> str | None:
 
 def _recorded_as_refusal(error: PlatformError) -> bool:
     """Whether a refusal is final for its key: a client error, but not one a concurrent or later attempt can
-    undo (a version conflict, a duplicate or an existing id raced by the same key, a service unavailable, an
-    agency a lagging view does not know yet: ``PlatformError.final``)."""
-    if isinstance(error, IdempotencyKeyReused) or not error.final:
+    undo (a version conflict or a duplicate raced by the same key's other attempt, a service unavailable, an
+    agency a lagging view does not know yet: ``PlatformError.final``).
+
+    A domain rule's conflict (409: a vehicle double-booked, an id another command holds) is recorded like any
+    refusal: it may go away (that other trip is cancelled), and the key must still get the answer it got. An
+    "already exists" raced by the same key's own attempt never gets here: the answer that attempt recorded
+    is found first (``_recorded_meanwhile``)."""
+    if isinstance(error, IdempotencyKeyReused | VersionConflict | DuplicateCommand) or not error.final:
         return False
-    return 400 <= error.http_status < 500 and error.http_status != 409
+    return 400 <= error.http_status < 500
 
 
 def replayed(store: EventStore, key: str | None, fingerprint: str | None) -> dict[str, Any] | None:

@@ -45,7 +45,8 @@ Every variable has a local default so ``make run`` needs none:
 ``VAR_DIR``                    where SQLite files, pid files and logs go, default ``var``
 ``ENERGY_FACTORS_FILE``        JSON conversion factor table (tce and CO₂ per unit of each energy kind, with
                                its version and sources) replacing the energy service's built-in
-                               ``FACTORS_2022``; read by the energy service and the gateway alike
+                               ``FACTORS_2022`` as the default (years without an adopted table); read by
+                               the energy service and the gateway alike
 ``ASSET_SERVICE_LIFE_FILE``    JSON table of the minimum service life per asset category (最低使用年限)
                                replacing the assets service's built-in ``SERVICE_LIFE_2016``: ``{"version",
                                "source", "categories": {code: {"min_service_life_years",

@@ -1,4 +1,5 @@
-"""The conversion factor table (折标准煤系数, CO₂ 排放因子) this deployment converts with.
+"""The default conversion factor table (折标准煤系数, CO₂ 排放因子) this deployment converts with: the table of
+every year no adopted table is valid for (``FactorTableAdopted``, ``domain/factor_tables.py``).
 
 The built-in ``FACTORS_2022`` unless ``ENERGY_FACTORS_FILE`` names a JSON file of another table, e.g. a
 newer national grid emission factor once published::
@@ -31,5 +32,5 @@ def load_factor_table(path: Path | None) -> FactorTable:
 
 @cache
 def configured_factors() -> FactorTable:
-    """The table this process converts with (read once)."""
+    """The default table of this process (read once)."""
     return load_factor_table(settings().energy_factors_file)

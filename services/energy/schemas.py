@@ -353,6 +353,34 @@ class CloseEnergyYearSchema(Schema):
     versions = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), values=_text(), required=True)
 
 
+def _factors() -> fields.Dict:
+    """Factors per energy kind (the domain checks every kind is there and each is above zero)."""
+    return fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)), values=Number(allow_nan=False), required=True
+    )
+
+
+class AdoptFactorTableSchema(Schema):
+    """AdoptFactorTable: a conversion factor table (折标准煤系数, CO₂ 排放因子) with its version and sources, for the
+    years ``valid_from`` to ``valid_to`` (null: every year from ``valid_from`` on). A year's figures use the
+    newest table adopted for it; a closed year keeps its figures until restated."""
+
+    version = _text(64)
+    tce_source = _text(1000)
+    co2_source = _text(1000)
+    kgce_per_unit = _factors()
+    kgco2_per_unit = _factors()
+    valid_from = _year(required=True)
+    valid_to = _year(load_default=None, allow_none=True)
+
+
+class FactorTablesQuerySchema(Schema):
+    """The default factor table and every adopted one, in adoption order, with the years each is valid for."""
+
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    """A district operator's district, which the gateway adds to every listing: the tables are the city's."""
+
+
 class RestateEnergyYearSchema(CloseEnergyYearSchema):
     """RestateEnergyYear: replace a closed year's figures and versions by explicit decision, saying why."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from services.common.errors import PlatformError, ValidationFailed
 from services.common.events import china_today, utc_now
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command, current_fingerprint, replayed, service_views
 from services.common.store import Idempotency
 from services.energy import schemas as s
 from services.energy import views
@@ -40,6 +40,7 @@ from services.energy.domain import (
     ClosedYear,
     EnergyQuota,
     FactorTable,
+    FactorTables,
     Finding,
     IngestionOutcome,
     Meter,
@@ -62,7 +63,8 @@ MAX_REJECTIONS_LISTED = 1_000
 
 
 class ConversionFactors(DependencyProvider):  # type: ignore[misc]
-    """The factor table the service converts with (``ENERGY_FACTORS_FILE``), loaded, and checked, at start."""
+    """The default factor table (``ENERGY_FACTORS_FILE`` or the built-in one), loaded, and checked, at start: the
+    table of every year no adopted table is valid for (``FactorTables``)."""
 
     def setup(self) -> None:
         self.table = configured_factors()
@@ -254,7 +256,8 @@ class EnergyService(DomainService):
     def _ingest_batch(self, batch: list[dict[str, Any]], message_id: str | None) -> dict[str, Any]:
         meta = self.context()
         own_key = None if meta.idempotency_key or not message_id else f"energy.readings:{meta.actor}:{message_id}"
-        if own_key and (recorded := self.store.recorded_answer(own_key)):
+        # bound to the batch's content as any key is: the same id with other readings is refused, not answered
+        if own_key and (recorded := replayed(self.store, own_key, current_fingerprint())):
             return dict(recorded)
         now = utc_now()
         loaded: dict[str, Meter] = self.store.find_many(Meter, [item["meter_id"] for item in batch])
@@ -283,7 +286,8 @@ class EnergyService(DomainService):
         """Like ``save``, recording the answer under the batch's own key when it came with a ``message_id``."""
         if own_key is None:
             return self.save(*aggregates, answer=answer)
-        envelopes = self.store.save_all(aggregates, self.context(), Idempotency(own_key, self.name, answer))
+        command = Idempotency(own_key, self.name, answer, current_fingerprint())
+        envelopes = self.store.save_all(aggregates, self.context(), command)
         self.relay.wake()
         return {**answer, "event_ids": [e.event_id for e in envelopes]}
 
@@ -382,7 +386,7 @@ class EnergyService(DomainService):
         with self.read_models.engine.connect() as conn:
             use = views.year_uses(conn, year, as_of, agency_id=agency_id).get(agency_id) or YearUse({}, {}, {})
             area = floor_area_m2 or views.floor_area(conn, agency_id)
-        forecast = quota.assess(use, as_of, area, self.factors)
+        forecast = quota.assess(use, as_of, area, self._factors_for(year))
         answer = {
             **vars(forecast),
             "insufficient_kinds": list(forecast.insufficient_kinds),
@@ -434,6 +438,35 @@ class EnergyService(DomainService):
         closing.restate(cmd["figures"], cmd["versions"], cmd["reason"], actor, _local_today())
         return self.save(closing)
 
+    # -- conversion factor tables --------------------------------------------------------------------
+
+    @command(s.AdoptFactorTableSchema)
+    def adopt_factor_table(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        """AdoptFactorTable: a factor table for the years it names; a closed year keeps its figures (the data
+        center proposes their restatement)."""
+        tables = self._factor_tables()
+        adopted = tables.adopt(cmd, self.factors, self.context().actor or "unknown", _local_today())
+        return self.save(tables, answer=adopted.to_dict())
+
+    @command(s.FactorTablesQuerySchema)
+    def list_factor_tables(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The default factor table and every adopted one, in adoption order, with the years each is valid for."""
+        adopted = self._factor_tables().adopted
+        return {"default": self.factors.to_dict(), "items": [entry.to_dict() for entry in adopted]}
+
+    def _factor_tables(self) -> FactorTables:
+        """The adopted tables, read from their stream (a few events: always current, no read model to lag)."""
+        return self.store.find(FactorTables, FactorTables.STREAM_ID) or FactorTables(FactorTables.STREAM_ID)
+
+    def _factors_for(self, year: int) -> FactorTable:
+        """The factor table the figures of ``year`` use."""
+        return self._factor_tables().for_year(year, self.factors)
+
+    def _factors_of_years(self) -> Callable[[int], FactorTable]:
+        """The factor table of each year, the adopted tables read once."""
+        tables = self._factor_tables()
+        return lambda year: tables.for_year(year, self.factors)
+
     @command(s.CorrectAnnualConsumptionSchema)
     def correct_annual_consumption(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CorrectAnnualConsumption: replace a year's reported totals, saying why."""
@@ -455,7 +488,7 @@ class EnergyService(DomainService):
     def consumption(self, query: dict[str, Any]) -> dict[str, Any]:
         """Use per hour, day or month by meter, building, agency, district, kind or sub-item, with tce and CO₂."""
         with self.read_models.engine.connect() as conn:
-            return views.consumption(conn, query, self.factors)
+            return views.consumption(conn, query, self._factors_of_years())
 
     @command(s.ListAnomaliesQuerySchema)
     def list_anomalies(self, query: dict[str, Any]) -> list[dict[str, Any]]:
@@ -486,5 +519,10 @@ class EnergyService(DomainService):
         """The consumption side of the targets: tce, CO₂ and water of a year and of 2020, per agency."""
         with self.read_models.engine.connect() as conn:
             return views.totals_for_targets(
-                conn, query["year"], query["agency_id"], query["district"], self.factors, _local_today()
+                conn,
+                query["year"],
+                query["agency_id"],
+                query["district"],
+                self._factors_for(query["year"]),
+                _local_today(),
             )

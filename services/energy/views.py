@@ -18,7 +18,7 @@ Handlers are idempotent per event (the projector ignores a repeated ``event_id``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -521,8 +521,15 @@ def list_meters(
     return _rows(conn, query.order_by(meters.c.meter_id).limit(limit))
 
 
-def consumption(conn: sa.Connection, query: dict[str, Any], factors: FactorTable = FACTORS_2022) -> dict[str, Any]:
-    """Use per period and group, in each kind's unit and (energy kinds) in tce and tCO₂.
+def _default_factors(year: int) -> FactorTable:
+    return FACTORS_2022
+
+
+def consumption(
+    conn: sa.Connection, query: dict[str, Any], factors_for: Callable[[int], FactorTable] = _default_factors
+) -> dict[str, Any]:
+    """Use per period and group, in each kind's unit and (energy kinds) in tce and tCO₂ with the factor table
+    of the period's year (``factors_for``; each row names its version, ``factors`` is the first year's).
 
     Totals by building, agency, district or kind count main meters only (sub-meters would count twice);
     ``by="sub_item"`` sums the sub-meters by item, as ``roll_up`` does.
@@ -549,9 +556,11 @@ def consumption(conn: sa.Connection, query: dict[str, Any], factors: FactorTable
     rows = []
     for row in conn.execute(statement):
         data = row._asdict()
+        factors = factors_for(int(data["period"][:4]))
         rows.append(
             _with_conversion(data.get("grp", "all"), data["kind"], data["period"], data["consumption"], factors)
         )
+    factors = factors_for(query["date_from"].year)
     return {
         "period": period,
         "by": by,
@@ -566,7 +575,7 @@ def _with_conversion(group: str, kind: str, period: str, total: float, factors: 
     row["unit"] = METER_UNITS.get(kind, "")
     if kind not in NON_ENERGY_KINDS:
         converted = convert({kind: total}, factors)
-        row |= {"tce": converted.tce, "tco2": converted.tco2}
+        row |= {"tce": converted.tce, "tco2": converted.tco2, "factors_version": factors.version}
     return row
 
 

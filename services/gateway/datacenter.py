@@ -33,7 +33,6 @@ from services.energy.domain import (
     days_in_year,
     elapsed_days,
 )
-from services.energy.factors import configured_factors
 from services.gateway import kpis
 from services.gateway.scorecard import Scorecard, coverage
 from services.gateway.views import assets as assets_view
@@ -121,8 +120,8 @@ def agency_rows(
 ) -> list[dict[str, Any]]:
     """Per agency of the scope: master data and every summable figure (``RAW``) of ``scope.year``; with
     ``closed`` (the year's closed record, read once per answer so that figures and versions agree) the
-    energy figures are the frozen ones."""
-    table = factors or configured_factors()
+    energy figures are the frozen ones. ``factors``: the year's table (``energy_view.factors_for``) unless given."""
+    table = factors or energy_view.factors_for(conn, scope.year)
     rows = space_view.space_by_agency(conn, scope.district, scope.agency_id)
     energy = energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table)
     vehicles = _vehicles(conn, scope)
@@ -201,8 +200,9 @@ def closing_figures(
     conn: sa.Connection, year: int, today: date, factors: FactorTable | None = None
 ) -> dict[str, dict[str, float]]:
     """Every agency's figures of ``year`` as the data center sums them now, to be frozen by closing the year
-    (``EnergyYearClosed``): use, coverage, baseline, vehicle use and their tce and CO₂ under ``factors``."""
-    table = factors or configured_factors()
+    (``EnergyYearClosed``): use, coverage, baseline, vehicle use and their tce and CO₂ under ``factors`` (the
+    year's table unless given)."""
+    table = factors or energy_view.factors_for(conn, year)
     found = {}
     for row in agency_rows(conn, Scope(year, today), table):
         frozen = {key: float(row[key]) for key in frozen_keys()}
@@ -214,10 +214,11 @@ def closing_figures(
     return found
 
 
-def method_versions(factors: FactorTable | None = None) -> dict[str, str]:
-    """The versions of the methods the data center's energy figures are computed with now."""
+def method_versions(factors: FactorTable) -> dict[str, str]:
+    """The versions of the methods the data center's energy figures are computed with now, ``factors`` the
+    table of their year."""
     return {
-        "factors_version": (factors or configured_factors()).version,
+        "factors_version": factors.version,
         "gasoline_factors": GASOLINE_VERSION,
         "sufficiency_version": DEFAULT_SUFFICIENCY.version,
         "targets_version": TARGETS_VERSION,
@@ -273,12 +274,13 @@ def derive(
     raw: dict[str, Any],
     year: int,
     today: date,
-    factors: FactorTable | None = None,
+    factors: FactorTable,
     closed: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The figures the API shows, from summable ones: vehicle energy added to the agency's, ratios, KPIs;
-    ``closed`` (a closed year's record) makes the energy figures those frozen, naming its versions."""
-    table = factors or configured_factors()
+    ``factors`` is the year's table; ``closed`` (a closed year's record) makes the energy figures those
+    frozen, naming its versions."""
+    table = factors
     return {
         **{k: raw[k] for k in ("agencies",) if k in raw},
         **{k: _rounded(raw[k]) for k in RAW},
@@ -476,15 +478,16 @@ def agencies(
     """Every agency of the scope with its figures and its scorecard result; a closed year's energy figures are
     the frozen ones, with the live ones beside them when they differ (``proposed_restatement``). ``rows``
     and ``closed`` come together from ``city`` (one reading of the closed record per answer)."""
+    table = energy_view.factors_for(conn, scope.year)
     if rows is None:
         closed = energy_view.closed_year(conn, scope.year)
-        rows = agency_rows(conn, scope, closed=closed)
-    live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope)} if closed else {}
+        rows = agency_rows(conn, scope, table, closed=closed)
+    live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope, table)} if closed else {}
     result = []
     for row in rows:
-        figures = derive(row, scope.year, scope.today, closed=closed)
+        figures = derive(row, scope.year, scope.today, table, closed=closed)
         if closed is not None and row["agency_id"] in live_rows:
-            live = derive(live_rows[row["agency_id"]], scope.year, scope.today)
+            live = derive(live_rows[row["agency_id"]], scope.year, scope.today, table)
             figures["proposed_restatement"] = _proposed(figures, live)
         judged = card.score(figures)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
@@ -506,6 +509,8 @@ class Judged:
     the city's, the agencies' and the scorecard's answers are made of (computed once for the three)."""
 
     closed: dict[str, Any] | None
+    factors: FactorTable
+    """The year's factor table the figures were converted with."""
     rows: list[dict[str, Any]]
     live_rows: list[dict[str, Any]]
     agencies: list[dict[str, Any]]
@@ -514,9 +519,10 @@ class Judged:
 def judge(conn: sa.Connection, scope: Scope, card: Scorecard) -> Judged:
     """The agencies of ``scope`` judged (one reading of the closed record for rows and figures alike)."""
     closed = energy_view.closed_year(conn, scope.year)
-    rows = agency_rows(conn, scope, closed=closed)
-    live_rows = agency_rows(conn, scope) if closed else []
-    return Judged(closed, rows, live_rows, agencies(conn, scope, card, rows, closed))
+    table = energy_view.factors_for(conn, scope.year)
+    rows = agency_rows(conn, scope, table, closed=closed)
+    live_rows = agency_rows(conn, scope, table) if closed else []
+    return Judged(closed, table, rows, live_rows, agencies(conn, scope, card, rows, closed))
 
 
 def city(conn: sa.Connection, scope: Scope, card: Scorecard, basis: Judged | None = None) -> dict[str, Any]:
@@ -524,12 +530,13 @@ def city(conn: sa.Connection, scope: Scope, card: Scorecard, basis: Judged | Non
     figures, with a proposed restatement beside them when the live ones differ); ``basis`` the scope's agencies
     judged already."""
     basis = basis or judge(conn, scope, card)
-    closed, rows, live_rows, judged = basis.closed, basis.rows, basis.live_rows, basis.agencies
+    closed, table, rows, live_rows = basis.closed, basis.factors, basis.rows, basis.live_rows
+    judged = basis.agencies
 
     def shown(raw: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
-        figures = derive(raw, scope.year, scope.today, closed=closed)
+        figures = derive(raw, scope.year, scope.today, table, closed=closed)
         if closed is not None and live is not None:
-            figures["proposed_restatement"] = _proposed(figures, derive(live, scope.year, scope.today))
+            figures["proposed_restatement"] = _proposed(figures, derive(live, scope.year, scope.today, table))
         return figures
 
     city_total = roll_up(rows, None).get("city")
@@ -584,8 +591,9 @@ def energy_trend(
     conn: sa.Connection, scope: Scope, months: int, factors: FactorTable | None = None
 ) -> list[dict[str, Any]]:
     """Metered use per month of the last ``months`` months up to ``scope.today``: tce and CO₂ of the energy
-    kinds, electricity and water (vehicle fuel is counted per year, not in the monthly trend)."""
-    table = factors or configured_factors()
+    kinds, electricity and water (vehicle fuel is counted per year, not in the monthly trend), each month with
+    its year's factor table unless ``factors`` is given."""
+    tables = energy_view.factor_tables_by_year(conn)
     first = _month_start(scope.today, months - 1)
     d = energy_view.daily.c
     month = sa.func.substr(d.day, 1, 7)
@@ -605,12 +613,13 @@ def energy_trend(
     for number in range(months):
         key = _month_start(scope.today, months - 1 - number).isoformat()[:7]
         totals = by_month.get(key, {})
-        converted = convert(totals, table)
+        converted = convert(totals, factors or tables(int(key[:4])))
         result.append(
             {
                 "month": key,
                 "energy_tce": round(converted.tce, 3),
                 "carbon_t": round(converted.tco2, 3),
+                "factors_version": converted.factors_version,
                 "electricity_kwh": round(totals.get("electricity", 0.0), 3),
                 "water_m3": round(totals.get("water", 0.0), 3),
             }

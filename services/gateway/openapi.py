@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request
 from services.common.validators import IDENTIFIER, periods_of
 from services.gateway import tabular
 from services.gateway.auth import ROLES
+from services.gateway.references import created_fields
 from services.gateway.web import MAX_BODY_BYTES, RouteSpec, api, route_specs
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "contracts" / "openapi.yaml"
@@ -423,6 +424,30 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
     return responses
 
 
+def _links(specs: list[tuple[str, RouteSpec]]) -> dict[str, dict[str, Any]]:
+    """The OpenAPI links of each creating command (operation id -> its links): from the record it creates (its
+    answer's ``id``: the trip, the asset, the tender...) to every operation whose URL names that record (dispatch,
+    start and finish a trip; act on an asset; bid on a tender), so a client, and schemathesis' stateful phase,
+    can follow a record from its creation to the acts on it."""
+    links: dict[str, dict[str, Any]] = {}
+    for attr, spec in specs:
+        if spec.kind != "command" or spec.method != "POST" or not spec.service or not spec.command:
+            continue
+        for field in sorted(created_fields(spec.service, spec.command)):
+            targets = {
+                target_attr: {
+                    "operationId": target_attr,
+                    "parameters": {f"path.{field}": "$response.body#/id"},
+                    "description": f"The {field.removesuffix('_id').replace('_', ' ')} this command created.",
+                }
+                for target_attr, target in specs
+                if target.roles is not None and field in {name for name, _ in target.url_params}
+            }
+            if targets:
+                links[attr] = dict(sorted(targets.items()))
+    return links
+
+
 def _tag(service_cls: type, attr: str) -> str:
     """The routes module an operation is declared in (``office_space``, ``energy``...); ``gateway`` else."""
     for cls in service_cls.__mro__:
@@ -448,10 +473,15 @@ def _document(service_cls: type) -> dict[str, Any]:
     builder = _Builder()
     paths: dict[str, dict[str, Any]] = {}
     tags: set[str] = set()
-    for attr, spec in route_specs(service_cls):
+    specs = route_specs(service_cls)
+    links = _links(specs)
+    for attr, spec in specs:
         tag = _tag(service_cls, attr)
         tags.add(tag)
-        paths.setdefault(openapi_path(spec.url), {})[spec.method.lower()] = _operation(builder, attr, spec, tag)
+        operation = _operation(builder, attr, spec, tag)
+        if attr in links:
+            operation["responses"][str(spec.status)]["links"] = links[attr]
+        paths.setdefault(openapi_path(spec.url), {})[spec.method.lower()] = operation
     components = _components()
     components["schemas"].update(dict(sorted(builder.schemas.items())))
     return {

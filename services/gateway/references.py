@@ -212,6 +212,11 @@ NOT_CHECKED: dict[tuple[str, str, str], str] = {
 """Fields of a reference kind a command names without ``check_references`` checking them, and why."""
 
 
+def created_fields(service: str, command: str) -> frozenset[str]:
+    """The fields naming the record a command creates (no reference: it does not exist before the command)."""
+    return frozenset(f for (s, c, f), why in NOT_CHECKED.items() if (s, c) == (service, command) and why == _CREATED)
+
+
 def references_of(service: str, command: str) -> tuple[Reference, ...]:
     """The declared references of a command (none declared: none)."""
     return REFERENCES.get((service, command), ())

@@ -41,7 +41,7 @@ from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.rpc import EncodedAnswer, ServiceError, json_response
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
-from services.gateway import tabular
+from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate
 from services.gateway.references import SOURCES, Lookup, check_references, references_of
 from services.gateway.views import agencies, prepare_database
@@ -121,9 +121,23 @@ def call(method: Any, payload: dict[str, Any]) -> Any:
     """Call a service over RPC with the configured timeout, telling it the deadline (``services.common.deadlines``):
     a service that gets the request after the gateway stopped waiting does not act, so a 503 means not done."""
     timeout = settings().rpc_timeout
+    _bind_key(method, payload)
     _set_deadline(method, time.time() + timeout)
     with eventlet.Timeout(timeout, ServiceUnavailable("the service did not answer in time")):
         return method.call_async(payload).result()
+
+
+def _bind_key(method: Any, payload: dict[str, Any]) -> None:
+    """Bind the caller's idempotency key (an ``Idempotency-Key``, a batch's or a district message's id) to the
+    command before it is sent (``services.gateway.keys``): the same key on another service's command, or on
+    another route, is 422 ``idempotency_key_reused`` and nothing is sent."""
+    worker_ctx = getattr(method, "worker_ctx", None)
+    key = worker_ctx.data.get("idempotency_key") if worker_ctx is not None else None
+    if not key:
+        return
+    engine = next((d.engine for d in worker_ctx.container.dependencies if isinstance(d, GatewayDatabase)), None)
+    if engine is not None:
+        keys.bind(engine, key, method.service_name, method.method_name, payload)
 
 
 def call_each(calls: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
@@ -530,7 +544,7 @@ def ask_owner(gateway: Any, service: str, query: str, payload: dict[str, Any]) -
     """A record as its owning service has it (None: it answers 404), asked over RPC without the request's
     idempotency keys: a lookup, not the command, must not answer from (or record under) the command's keys."""
     context: dict[str, Any] = gateway.request_context
-    keys: dict[str, Any] = {k: context.pop(k) for k in ("idempotency_key", "request_key") if k in context}
+    held: dict[str, Any] = {k: context.pop(k) for k in ("idempotency_key", "request_key") if k in context}
     try:
         found = call(getattr(getattr(gateway, service), query), payload)
     except ServiceError as error:
@@ -538,7 +552,7 @@ def ask_owner(gateway: Any, service: str, query: str, payload: dict[str, Any]) -
             return None
         raise
     finally:
-        context.update(keys)
+        context.update(held)
     return found if isinstance(found, dict) else None
 
 

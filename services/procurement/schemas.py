@@ -69,6 +69,7 @@ class OpenBudgetLineSchema(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
     purpose = _text(200)
     amount_cents = _cents()
+    opened_on = Day(load_default=None)  # a past line brought in (granted that day); default today
 
 
 class AdjustBudgetLineSchema(Schema):
@@ -77,6 +78,7 @@ class AdjustBudgetLineSchema(Schema):
     budget_line_id = _id()
     amount_cents = _cents(minimum=0)
     reason = _text()
+    adjusted_on = Day(load_default=None)  # a past adjustment brought in; default today
 
 
 class RecordPurchaseAuthorisationSchema(Schema):
@@ -100,6 +102,7 @@ class SubmitPurchaseRequestSchema(Schema):
     estimated_unit_price_cents = _cents()
     budget_line_id = _id()
     authorisation_id = _id(required=False)
+    submitted_on = Day(load_default=None)  # a past request brought in (its year is that day's); default today
 
 
 class CancelPurchaseRequestSchema(Schema):
@@ -194,6 +197,7 @@ class SignContractSchema(Schema):
         validate=validate.Length(max=50),
     )
     delivery_due = Day(required=True)
+    signed_on = Day(load_default=None)  # a past contract brought in; default today
 
     @validates_schema
     def _contract_id_fits(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -97,7 +97,8 @@ class ProcurementService(DomainService):
 
     @command(s.OpenBudgetLineSchema)
     def open_budget_line(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """OpenBudgetLine: a budget line of an agency for a year."""
+        """OpenBudgetLine: a budget line of an agency for a year (granted on ``opened_on`` when brought in)."""
+        require_right_to_backdate({"opened_on": cmd["opened_on"]}, self.context().scope_district)
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         line = BudgetLine.open(
             _new_id(cmd["budget_line_id"], "BL"),
@@ -106,14 +107,17 @@ class ProcurementService(DomainService):
             cmd["year"],
             cmd["purpose"],
             cmd["amount_cents"],
+            _today(),
+            cmd["opened_on"],
         )
         return self.save(line)
 
     @command(s.AdjustBudgetLineSchema)
     def adjust_budget_line(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AdjustBudgetLine: a new amount, never below what is committed and spent."""
+        require_right_to_backdate({"adjusted_on": cmd["adjusted_on"]}, self.context().scope_district)
         line = self.load_in_scope(BudgetLine, cmd["budget_line_id"])
-        line.adjust(cmd["amount_cents"], cmd["reason"])
+        line.adjust(cmd["amount_cents"], cmd["reason"], _today(), cmd["adjusted_on"])
         return self.save(line)
 
     # -- purchase requests ---------------------------------------------------------------------------
@@ -121,6 +125,7 @@ class ProcurementService(DomainService):
     @command(s.SubmitPurchaseRequestSchema)
     def submit_purchase_request(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SubmitPurchaseRequest: within the budget line and, for furniture and equipment, authorised."""
+        require_right_to_backdate({"submitted_on": cmd["submitted_on"]}, self.context().scope_district)
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         item = self.store.find(CatalogItem, cmd["item_code"]) or CatalogItem(cmd["item_code"])
         budget = self.store.find(BudgetLine, cmd["budget_line_id"])
@@ -135,6 +140,7 @@ class ProcurementService(DomainService):
             budget,
             authorisation,
             _today(),
+            cmd["submitted_on"],
         )
         return self.save(request, *[a for a in (budget, authorisation) if a is not None])
 
@@ -245,11 +251,19 @@ class ProcurementService(DomainService):
     @command(s.SignContractSchema)
     def sign_contract(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SignContract: one contract per awarded lot (id ``<tender_id>.<request_id>``), green clauses where due."""
+        require_right_to_backdate({"signed_on": cmd["signed_on"]}, self.context().scope_district)
         tender = self.store.load(Tender, cmd["tender_id"])
         request = self.store.load(PurchaseRequest, cmd["request_id"])
         budget = self.store.load(BudgetLine, request.budget_line_id)
         contract = ProcurementContract.sign(
-            f"{tender.id}.{request.id}", tender, request.id, cmd["clauses"], cmd["delivery_due"], budget, _today()
+            f"{tender.id}.{request.id}",
+            tender,
+            request.id,
+            cmd["clauses"],
+            cmd["delivery_due"],
+            budget,
+            _today(),
+            cmd["signed_on"],
         )
         return self.save(contract, budget)
 
@@ -258,7 +272,7 @@ class ProcurementService(DomainService):
         """RecordDelivery: goods delivered (or work completed) under a contract; lateness is measured."""
         contract = self.load_in_scope(ProcurementContract, cmd["contract_id"])
         delivery_id = _new_id(cmd["delivery_id"], "DL")
-        contract.record_delivery(delivery_id, cmd["quantity"], cmd["delivered_on"])
+        contract.record_delivery(delivery_id, cmd["quantity"], cmd["delivered_on"], _today())
         return self.save(contract, answer={"delivery_id": delivery_id})
 
     @command(s.InspectDeliverySchema)
@@ -268,7 +282,12 @@ class ProcurementService(DomainService):
         request = self.store.load(PurchaseRequest, contract.request_id)
         budget = self.store.load(BudgetLine, request.budget_line_id)
         contract.inspect_delivery(
-            cmd["delivery_id"], cmd["accepted_quantity"], cmd["defective_quantity"], cmd["inspected_on"], budget
+            cmd["delivery_id"],
+            cmd["accepted_quantity"],
+            cmd["defective_quantity"],
+            cmd["inspected_on"],
+            budget,
+            _today(),
         )
         return self.save(contract, budget)
 

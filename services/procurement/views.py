@@ -224,7 +224,8 @@ class ProcurementViews(Projection):
         sql.update(conn, catalog, {"item_code": env.payload["item_code"]}, {"status": "withdrawn"})
 
     def on_BudgetLineOpened(self, conn: sa.Connection, env: Envelope) -> None:
-        sql.insert(conn, budget_lines, {**env.payload, "committed_cents": 0, "spent_cents": 0})
+        line = {k: v for k, v in env.payload.items() if k != "opened_on"}  # the listing is by year, not by day
+        sql.insert(conn, budget_lines, {**line, "committed_cents": 0, "spent_cents": 0})
 
     def on_BudgetLineAdjusted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -306,7 +307,7 @@ class ProcurementViews(Projection):
                 "evidence": json.dumps(p["evidence"]),
                 "cleared_bid_ids": "[]",
                 "excluded_bid_ids": "[]",
-                "flagged_at": env.recorded_at,
+                "flagged_at": p.get("flagged_at") or env.recorded_at,  # bidding's close; v1: when recorded
             },
         )
         sql.add(conn, tenders, {"tender_id": p["tender_id"]}, {"flag_count": 1})

@@ -346,7 +346,7 @@ class VehiclesService(DomainService):
     def dispatch_trip(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """DispatchTrip: assign a vehicle not sealed on the trip's days nor dispatched to a trip at an overlapping
         time; a vehicle of another district serves it city-wide (dispatched by that district or the city)."""
-        trip = self.load_in_scope(Trip, cmd["trip_id"])
+        trip = self.store.load(Trip, cmd["trip_id"])  # another district's trip: served by the vehicle's district
         vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
         scope = self.context().scope_district
         if scope is not None and vehicle.district != scope:

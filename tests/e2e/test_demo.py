@@ -73,6 +73,17 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
     status, listed, _ = platform.request("GET", f"/api/v1/meters?agency_id={agencies[0].agency_id}", token=token)
     assert status == 200 and len(listed) == sum(1 for m in meters if m.agency is agencies[0])
 
+    # last year's procurement came in through the importer, every row accepted, each fact on its own day
+    history = demo.history_files(agencies, today.year - 1, int(SEED), float(SCALE))
+    assert loaded["history_rows"] == sum(len(facts) for facts in history.values()) > 0
+    first = next(f for f in next(iter(history.values())) if f["fact"] == "submit_purchase_request")
+    path = f"/api/v1/budget-lines?agency_id={first['agency_id']}&year={today.year - 1}"
+    status, lines, _ = platform.request("GET", path, token=token)
+    assert status == 200, lines
+    (line,) = lines["items"]
+    # H3 won at 23 300 cents a box; every box accepted on 14 May: spent = quantity × 23 300, nothing committed
+    assert (line["spent_cents"], line["committed_cents"]) == (first["quantity:int"] * 23_300, 0)
+
     # run again: every command is answered as before, nothing is refused and nothing is counted twice
     again = subprocess.run(argv, env=platform.env, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]

@@ -153,7 +153,9 @@ def test_staff_changes_arrive_through_the_inbound_topic_and_only_for_the_distric
         time.sleep(0.3)
     assert _staff_count(platform, admin, own) == 1
     rejected = _rejections_of(platform, DISTRICT, f"foreign-{tag}", f"unknown-person-{tag}")
-    assert rejected[f"foreign-{tag}"]["reason"] == "not_in_scope"
+    # another district's agency is refused exactly as a missing one (no existence oracle)
+    assert rejected[f"foreign-{tag}"]["reason"] == "validation_failed"
+    assert rejected[f"foreign-{tag}"]["fields"] == {"agency_id": ["unknown agency"]}
     assert f"unknown-person-{tag}" in rejected  # a departure of a person never posted is refused, with reason
     assert _staff_count(platform, admin, foreign) == 0
     departure = {"agency_id": own, "person_id": f"P-{tag}", "reason": "retired", "departed_on": "2026-11-30"}

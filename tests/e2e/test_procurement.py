@@ -180,14 +180,17 @@ def test_a_purchase_goes_from_budget_and_request_through_tender_award_contract_a
     assert (award["supplier_id"], award["unit_price_cents"], award["amount_cents"]) == ("S-2", 4_600, 460_000)
     assert "lowest compliant price" in award["reason"]
 
-    due = (TODAY + timedelta(days=5)).isoformat()
-    contract = _ok(
-        admin.post(
-            "/contracts", {"tender_id": tender, "request_id": request_id, "clauses": ["warranty"], "delivery_due": due}
-        ),
-        201,
-    )["id"]
-    late = (TODAY + timedelta(days=7)).isoformat()
+    # signed two days ago and due that day (the city administrator records its day): delivered today, 2 days late
+    # (a delivery is recorded once it has happened: a day after today is refused, date_in_future)
+    due = (TODAY - timedelta(days=2)).isoformat()
+    body = {"tender_id": tender, "request_id": request_id, "clauses": ["warranty"], "delivery_due": due}
+    contract = _ok(admin.post("/contracts", body | {"signed_on": due}), 201)["id"]
+    ahead = (TODAY + timedelta(days=1)).isoformat()
+    status, body, _ = admin.post(
+        f"/contracts/{contract}/deliveries", {"delivery_id": "D-1", "quantity": 100, "delivered_on": ahead}
+    )
+    assert (status, body["error"], list(body["fields"])) == (422, "date_in_future", ["delivered_on"])
+    late = TODAY.isoformat()
     status, body, _ = admin.post(
         f"/contracts/{contract}/deliveries", {"delivery_id": "D-1", "quantity": 101, "delivered_on": late}
     )
@@ -478,6 +481,6 @@ def test_a_district_system_submits_purchase_requests_for_its_own_agencies_only(
         ],
         bool,
     )
-    assert [r["reason"] for r in rejected] == ["not_in_scope"]
+    assert [(r["reason"], r["fields"]) for r in rejected] == [("validation_failed", {"agency_id": ["unknown agency"]})]
     other = _eventually(lambda: admin.get(f"/budget-lines?agency_id={city['c']}")["items"], bool)
     assert other[0]["committed_cents"] == 0

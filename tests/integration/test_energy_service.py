@@ -4,7 +4,7 @@ the service runs in-process (``worker_factory``) and its projection is fed the s
 from __future__ import annotations
 
 import gc
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from services.common.rpc import ServiceError
 from services.energy import views
 from services.energy.domain import CHINA_STANDARD_TIME, FACTORS_2022
 from services.energy.service import EnergyService, collection_deferred
+from services.gateway import datacenter as dc
 from services.gateway.views import energy as datacenter
 from services.gateway.views import prepare_database
 from tests.integration.harness import ServiceHarness
@@ -107,6 +108,21 @@ def test_a_batch_sent_again_with_its_message_id_is_answered_the_same_and_recorde
     first = energy.service.record_readings(batch)
     before = energy.store.last_position()
     assert energy.service.record_readings(batch) == first
+    assert energy.store.last_position() == before
+
+
+def test_a_batch_id_sent_again_with_other_readings_is_refused_and_records_nothing(energy: Harness) -> None:
+    """A batch's id is its key, bound to its content as every key is: the same id with other readings used to
+    answer the first batch's success for readings never recorded."""
+    energy.install("M-1")
+    readings = five_minutes(MIDNIGHT - timedelta(days=15), 2, 1000, 1)
+    batch = {"message_id": "district-320402-0002", "meters": [{"meter_id": "M-1", "readings": readings}]}
+    energy.service.record_readings(batch)
+    before = energy.store.last_position()
+    later = five_minutes(MIDNIGHT - timedelta(days=14), 2, 1100, 1)
+    with pytest.raises(ServiceError) as reused:
+        energy.service.record_readings({**batch, "meters": [{"meter_id": "M-1", "readings": later}]})
+    assert (reused.value.http_status, reused.value.code) == (422, "idempotency_key_reused")
     assert energy.store.last_position() == before
 
 
@@ -521,3 +537,59 @@ def test_a_late_reading_in_a_gap_over_new_year_shares_each_part_by_time(energy: 
     # 5 × 1/1.5 = 3.333333 in 2026: 2025 = 16.666667, 2026 = 3.333333 (the gap's 20 kWh stay)
     years = _meter_years(energy, "M-G")
     assert years[2025][0] == pytest.approx(16.666667) and years[2026][0] == pytest.approx(3.333333)
+
+
+def _factor_table(version: str, kgce: float, kgco2: float, valid_from: int, valid_to: int | None) -> dict[str, Any]:
+    """A table differing from the default in electricity only."""
+    table = FACTORS_2022.to_dict()
+    table["kgce_per_unit"] = table["kgce_per_unit"] | {"electricity": kgce}
+    table["kgco2_per_unit"] = table["kgco2_per_unit"] | {"electricity": kgco2}
+    return table | {"version": version, "valid_from": valid_from, "valid_to": valid_to}
+
+
+def test_each_year_converts_with_its_adopted_table_in_the_service_and_the_data_center(energy: Harness) -> None:
+    """M-T read 1,000 kWh over each of 2023 and 2024; "t2023" (0.3 kgce, 0.5 kgCO₂ per kWh) is adopted for 2023
+    only, then "t2024on" (0.2, 0.4) from 2024 on."""
+    prepare_database(energy.engine)
+    energy.install("M-T", installed_at="2023-01-01T00:00:00+08:00", initial_reading=0)
+    readings = [["2024-01-01T00:00:00+08:00", 1_000], ["2025-01-01T00:00:00+08:00", 2_000]]
+    energy.service.record_readings({"meters": [{"meter_id": "M-T", "readings": readings}]})
+    energy.service.adopt_factor_table(_factor_table("t2023", 0.3, 0.5, 2023, 2023))
+    energy.service.adopt_factor_table(_factor_table("t2024on", 0.2, 0.4, 2024, None))
+    with pytest.raises(ServiceError) as refused:  # a version is adopted once
+        energy.service.adopt_factor_table(_factor_table("t2023", 0.3, 0.5, 2025, None))
+    assert refused.value.code == "invalid_factor_table" and list(refused.value.fields) == ["version"]
+    energy.project()
+
+    query = {"period": "month", "by": "kind", "from": "2023-12-01", "to": "2024-01-31"}
+    rows = {r["period"]: r for r in energy.service.consumption(query)["rows"]}
+    # December 2023: 31 / 365 × 1,000 = 84.931507 kWh × 0.3 / 1000 = 0.025479 tce (t2023)
+    # January 2024: 31 / 366 × 1,000 = 84.699454 kWh × 0.2 / 1000 = 0.01694 tce (t2024on)
+    assert (rows["2023-12"]["factors_version"], rows["2023-12"]["tce"]) == ("t2023", 0.025479)
+    assert (rows["2024-01"]["factors_version"], rows["2024-01"]["tce"]) == ("t2024on", 0.01694)
+    (totals,) = energy.service.target_totals({"year": 2023, "agency_id": "AG-1"})
+    assert totals["current"]["energy_tce"] == 0.3  # 1,000 × 0.3 / 1000
+
+    projection = datacenter.EnergyFigures()
+    with energy.engine.begin() as conn:
+        for env in energy.store.read_all(limit=10_000):
+            projection.apply(conn, env)
+    with energy.engine.connect() as conn:
+        versions = {year: datacenter.factors_for(conn, year).version for year in (2022, 2023, 2024, 2025)}
+        figures = {
+            year: datacenter.energy_by_agency(conn, agency_id="AG-1", year=year)["AG-1"] for year in (2023, 2024)
+        }
+        trend = dc.energy_trend(conn, dc.Scope(2024, date(2024, 1, 31), agency_id="AG-1"), 2)
+    assert versions == {2022: FACTORS_2022.version, 2023: "t2023", 2024: "t2024on", 2025: "t2024on"}
+    # 2023: 1,000 × 0.3 = 0.3 tce, × 0.5 = 0.5 tCO₂; 2024: 1,000 × 0.2 = 0.2 tce, × 0.4 = 0.4 tCO₂
+    assert (figures[2023]["energy_tce"], figures[2023]["carbon_tco2"], figures[2023]["factors_version"]) == (
+        0.3,
+        0.5,
+        "t2023",
+    )
+    assert (figures[2024]["energy_tce"], figures[2024]["carbon_tco2"]) == (0.2, 0.4)
+    # the monthly trend: December 2023 0.025479 → 0.025 tce under t2023, January 2024 0.01694 → 0.017 under t2024on
+    assert [(m["month"], m["energy_tce"], m["factors_version"]) for m in trend] == [
+        ("2023-12", 0.025, "t2023"),
+        ("2024-01", 0.017, "t2024on"),
+    ]

@@ -328,3 +328,56 @@ def test_a_price_alert_stays_open_until_a_later_price_is_back_within_bounds(proc
     assert _open(procurement, district="320402") == []  # city-wide, not a district's
     observe({"item_code": "C-egg", "observed_on": TODAY.isoformat(), "price_cents": 1_050} | {"market": "湖塘"})
     assert _open(procurement) == []
+
+
+def test_last_year_s_procurement_is_brought_in_by_the_city_and_its_finding_is_dated_the_closing(
+    procurement: Harness,
+) -> None:
+    """A 2025 line, request, tender, contract and delivery typed in today, each on its own day: the figures are
+    2025's, the abnormal quote dates from bidding's close (2 April 2025, Beijing), and a district operator may
+    not record the past."""
+    line = procurement.service.open_budget_line(
+        {"agency_id": "AG-1", "year": 2025, "purpose": "办公", "amount_cents": 1_000_000, "opened_on": "2024-12-20"}
+    )["id"]
+    body = {"agency_id": "AG-1", "item_code": "A-paper", "quantity": 10, "estimated_unit_price_cents": 5_000}
+    procurement.scope = "320402"
+    error = procurement.refused(
+        "submit_purchase_request", body | {"budget_line_id": line, "submitted_on": "2025-03-10"}
+    )
+    assert (error.code, error.http_status, list(error.fields)) == ("forbidden", 403, ["submitted_on"])
+    procurement.scope = None
+    request_id = procurement.request("A-paper", line, submitted_on="2025-03-10")["id"]
+    tender = procurement.service.open_tender(
+        {"district": "320402", "request_ids": [request_id], "reference_unit_price_cents": 5_000}
+        | {"opened_at": "2025-03-15T09:00:00+08:00", "closes_at": "2025-04-01T17:00:00+08:00"}
+    )["id"]
+    for supplier, price in (("S-1", 4_800), ("S-2", 4_500), ("S-3", 2_000)):
+        procurement.service.submit_bid(
+            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_cents": price}
+            | {"submitted_at": "2025-03-20T10:00:00+08:00"}
+        )
+    procurement.service.close_bidding({"tender_id": tender, "closed_at": "2025-04-02T10:00:00+08:00"})
+    procurement.project()
+    with procurement.engine.connect() as conn:
+        opened = sorted({i["opened_on"] for i in datacenter.open_items(conn)})
+        figures = datacenter.procurement_by_agency(conn, year=2025)["AG-1"]
+    assert opened == ["2025-04-02"]  # S-3's quote, flagged when bidding closed, not on the day typed in
+    # the 2025 line: 10 × 5 000 = 50 000 cents reserved, 1 000 000 − 50 000 = 950 000 remaining
+    assert (figures["budget_cents"], figures["committed_cents"], figures["remaining_cents"]) == (
+        1_000_000,
+        50_000,
+        950_000,
+    )
+    for bid, compliant in (("b-S-1", True), ("b-S-2", True)):
+        procurement.service.evaluate_bid({"tender_id": tender, "bid_id": bid, "compliant": compliant})
+    procurement.service.evaluate_bid({"tender_id": tender, "bid_id": "b-S-3", "compliant": False, "reasons": ["x"]})
+    procurement.service.award_tender({"tender_id": tender, "awarded_at": "2025-04-10T10:00:00+08:00"})
+    contract = procurement.service.sign_contract(
+        {"tender_id": tender, "request_id": request_id, "clauses": ["warranty"], "delivery_due": "2025-05-15"}
+        | {"signed_on": "2025-04-15"}
+    )["id"]
+    procurement.service.record_delivery(
+        {"contract_id": contract, "delivery_id": "D-1", "quantity": 10, "delivered_on": "2025-05-18"}
+    )
+    state = procurement.service.get_contract({"contract_id": contract})
+    assert (state["signed_on"], state["deliveries"]["D-1"]["days_late"]) == ("2025-04-15", 3)  # 18 May − 15 May

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import ast
 import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from services.common.broker import make_producer
+from services.gateway.inbound import ROUTES as INBOUND_ROUTES
 from services.gateway.references import REFERENCES, Reference
 from services.gateway.web import RouteSpec
 from tests.security.support import (
@@ -30,6 +34,7 @@ from tests.security.support import (
     resolve,
     value_for,
 )
+from tests.support import read_topic
 
 CASES = [
     (spec, ref)
@@ -39,6 +44,7 @@ CASES = [
     if ref.scoped
 ]
 ROOT = Path(__file__).resolve().parents[2]
+INBOUND = ROOT / "contracts" / "inbound"
 PROVEN: set[str] = set()
 """Kinds whose foreign record was shown to exist (the city administrator passed its check)."""
 
@@ -124,7 +130,14 @@ def _first_load_of(service: str, handler: str, field: str) -> str | None:
     return next((ast.unparse(n.func) for n in calls if f"cmd[{field!r}]" in ast.unparse(n)), None)
 
 
-SERVICE_SCOPED = [spec for spec in URL_COMMANDS if spec.scope == "service"]
+CROSS_DISTRICT = {
+    ("vehicles", "dispatch_trip"): "a trip of one district is served city-wide by another district's vehicle, "
+    "dispatched by the vehicle's district: the scope check is on the vehicle (issue #20's allowed cross-district act)",
+}
+"""Commands whose URL's record is, by the domain's rule, another district's: the rule says who may act."""
+SERVICE_SCOPED = [
+    spec for spec in URL_COMMANDS if spec.scope == "service" and (spec.service, spec.command) not in CROSS_DISTRICT
+]
 
 
 @pytest.mark.parametrize("spec", SERVICE_SCOPED, ids=_case_id)
@@ -136,3 +149,73 @@ def test_a_command_loads_the_record_its_url_names_in_scope_before_judging_it(spe
     assert spec.service and spec.command
     first = _first_load_of(spec.service, spec.command, spec.url_params[0][0])
     assert first == "self.load_in_scope", f"{spec.service}.{spec.command} reads its URL's record with {first}"
+
+
+INBOUND_CASES = [
+    (message_type, spec, field)
+    for message_type, route in sorted(INBOUND_ROUTES.items())
+    for _, spec in ROUTES
+    if spec.kind == "command" and (spec.service, spec.command) == (route.service, route.command)
+    for field in sorted(
+        {name for name, _ in spec.url_params}
+        | {ref.field for ref in REFERENCES.get((route.service, route.command), ()) if ref.scoped}
+    )
+]
+
+
+def _inbound_payload(spec: RouteSpec, field: str, value: str) -> dict[str, Any]:
+    """The HTTP route's generated body for district B, with its URL ids, ``field`` set to ``value``."""
+    _, body = request_for(spec, DISTRICT_B, "-in")
+    payload = {**(body or {}), **{name: id_for(name, DISTRICT_B) for name, _ in spec.url_params}}
+    return {**payload, field: value}
+
+
+def test_a_district_message_naming_another_districts_record_is_rejected_as_naming_a_missing_one(
+    world: World,
+) -> None:
+    """The inbound path (issue #20): district B's system sends each message type naming, in each id field that
+    a record's URL or a scoped reference holds, district A's record and then an id no record has; both are
+    rejected, with the same reason, message and fields but for the id (the owning service's ``not_in_scope``
+    told B that A's record exists)."""
+    n = uuid.uuid4().hex[:8]
+    topic, rejected = f"district.{DISTRICT_B}.inbound", f"district.{DISTRICT_B}.rejected"
+    producer = make_producer(world.platform.bootstrap)
+    sent: dict[str, tuple[str, str, str]] = {}
+    for message_type, spec, field in INBOUND_CASES:
+        version = max(int(p.name.rsplit(".v", 1)[1].split(".")[0]) for p in INBOUND.glob(f"{message_type}.v*.json"))
+        for which, value in (("foreign", id_for(field, DISTRICT_A)), ("missing", "NOSUCH-IN")):
+            message_id = f"ref-{n}-{len(sent)}"
+            sent[message_id] = (f"{message_type} {field}", which, value)
+            message = {
+                "message_id": message_id,
+                "message_type": message_type,
+                "schema_version": version,
+                "district": DISTRICT_B,
+                "sent_at": "2026-11-23T08:00:00+08:00",
+                "payload": _inbound_payload(spec, field, value),
+            }
+            producer.send(topic, key=b"refs", value=json.dumps(message, ensure_ascii=False).encode())
+    end = json.dumps({**message, "message_id": f"end-{n}", "message_type": "no.such_type"}).encode()
+    producer.send(topic, key=b"refs", value=end)  # rejected once every message before it was handled
+    producer.close()
+    deadline = time.monotonic() + 120
+    while True:
+        found = {r["message_id"]: r for r in map(_json, read_topic(world.platform.bootstrap, rejected, idle_polls=1))}
+        if f"end-{n}" in found or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    answers: dict[str, dict[str, Any]] = {}
+    for message_id, (case, which, value) in sent.items():
+        got = found.get(message_id)
+        assert got is not None, f"{case}: the message naming the {which} record {value} was not rejected"
+        answer = {k: got.get(k) for k in ("reason", "message", "fields", "details")}
+        answers.setdefault(case, {})[which] = json.loads(json.dumps(answer).replace(value, "<id>"))
+    differing = {case: pair for case, pair in answers.items() if pair["foreign"] != pair["missing"]}
+    assert differing == {}
+    unknown = [case for case, pair in answers.items() if "unknown" in json.dumps(pair["missing"]["fields"])]
+    assert unknown, answers  # the cases reached the reference checks, not only the contracts
+
+
+def _json(record: Any) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(record.value)
+    return found

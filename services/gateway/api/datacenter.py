@@ -166,12 +166,14 @@ class DataCenterApi:
 
     @api("POST", "/api/v1/datacenter/energy-years/<year>/close", roles=CITY_ADMINS, status=201, scope="service")
     def close_energy_year(self, request: Request, principal: Principal, year: str) -> tuple[int, Any]:
-        """Close a year that is over: every agency's energy figures as the data center sums them now, frozen
-        with the versions of the factors, sufficiency rules and targets (the energy service records them)."""
+        """Close a year that is over: every agency's energy figures as the data center sums them now (with the
+        factor table valid for the year), frozen with the versions of the factors, sufficiency rules and
+        targets (the energy service records them)."""
         wanted = validated(EnergyYearSchema, {"year": year})["year"]
         with reader(self.db).connect() as conn:
-            figures = dc.closing_figures(conn, wanted, china_today())
-        body = {"year": wanted, "figures": figures, "versions": dc.method_versions()}
+            table = energy_view.factors_for(conn, wanted)
+            figures = dc.closing_figures(conn, wanted, china_today(), table)
+        body = {"year": wanted, "figures": figures, "versions": dc.method_versions(table)}
         return 201, call(self.energy.close_energy_year, body)
 
     @api(
@@ -183,12 +185,14 @@ class DataCenterApi:
     )
     def restate_energy_year(self, request: Request, principal: Principal, year: str) -> Any:
         """Apply the proposed restatement of a closed year: its figures as the data center sums them now, with
-        today's method versions, and the reason (only by this explicit command)."""
+        today's method versions (the factor table now valid for the year), and the reason (only by this
+        explicit command)."""
         body = read_json(request)
         loaded = validated(RestatementSchema, {**(body if isinstance(body, dict) else {}), "year": year})
         with reader(self.db).connect() as conn:
-            figures = dc.closing_figures(conn, loaded["year"], china_today())
-        command = {"year": loaded["year"], "figures": figures, "versions": dc.method_versions()}
+            table = energy_view.factors_for(conn, loaded["year"])
+            figures = dc.closing_figures(conn, loaded["year"], china_today(), table)
+        command = {"year": loaded["year"], "figures": figures, "versions": dc.method_versions(table)}
         return call(self.energy.restate_energy_year, command | {"reason": loaded["reason"]})
 
     # -- helpers -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request
 from services.common.rpc import load_command as validated
 from services.common.rpc import rpc_proxy
 from services.energy import schemas as s
-from services.gateway.auth import OPERATORS, READERS, WRITERS, Principal
+from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route, read_json
 
 EN = "energy"
@@ -166,6 +166,21 @@ class EnergyApi:
         s.CorrectAnnualConsumptionSchema,
         WRITERS,
     )
+    # -- conversion factor tables (city administrators adopt; a closed year keeps its figures) ---------
+    adopt_energy_factor_table = command_route(
+        "POST",
+        "/api/v1/energy/factor-tables",
+        EN,
+        "adopt_factor_table",
+        s.AdoptFactorTableSchema,
+        CITY_ADMINS,
+        None,
+        201,
+    )
+    energy_factor_tables = query_route(
+        "/api/v1/energy/factor-tables", EN, "list_factor_tables", s.FactorTablesQuerySchema, READERS
+    )
+
     list_annual_reports = query_route(
         "/api/v1/energy/annual-reports", EN, "list_annual_reports", s.AnnualReportsQuerySchema, READERS
     )

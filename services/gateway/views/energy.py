@@ -7,14 +7,15 @@ time over the days it spans). Each ``MeterReadingsRecorded`` (one meter's batch)
 consumption to one row per agency, kind and local day (``dc_energy_daily``, for trends) and per agency, kind
 and year (``dc_energy_yearly``, what the figures read) — a read of the last reading and a few upserts per event; sub-meters (分项) are left out, as their main meter
 already counts them. Annual reports (statistics), quotas, anomalies and building floor areas are one row
-each. Conversions use the deployment's factor table (``ENERGY_FACTORS_FILE``), the same as the energy
-service's.
+each. Conversions use the factor table of the figures' year: the newest adopted for it
+(``FactorTableAdopted``, ``dc_energy_factor_tables``), else the deployment's default (``ENERGY_FACTORS_FILE``
+or the built-in one), as the energy service chooses.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
 from typing import Any
@@ -34,6 +35,7 @@ from services.energy.domain import (
     FactorTable,
     FloorAreaRequired,
     MeterUse,
+    adopted_from,
     annual_totals,
     convert,
     counts_in_year,
@@ -44,6 +46,7 @@ from services.energy.domain import (
     refill_gap,
     split_intervals,
     sum_meters,
+    table_for_year,
 )
 from services.energy.factors import configured_factors
 from services.gateway.views.agencies import agencies_table
@@ -101,6 +104,17 @@ closed_years = sa.Table(
     sa.Column("reason", sa.Text()),
 )
 """Closed years: every agency's frozen figures (JSON) and the versions of the methods they used."""
+factor_tables = sa.Table(
+    "dc_energy_factor_tables",
+    metadata,
+    sa.Column("adoption", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("version", sa.String(64)),
+    sa.Column("valid_from", sa.Integer()),
+    sa.Column("valid_to", sa.Integer()),
+    sa.Column("payload", sa.Text()),
+)
+"""Adopted factor tables in adoption order (``adoption``: the event's place in its one stream), each with the
+years it is valid for and the event's payload, from which ``factors_for`` picks a year's table."""
 daily = sa.Table(
     "dc_energy_daily",
     metadata,
@@ -242,6 +256,7 @@ class EnergyFigures(Projection):
         last_readings,
         meter_gaps,
         closed_years,
+        factor_tables,
         daily,
         yearly,
         reports,
@@ -364,6 +379,14 @@ class EnergyFigures(Projection):
         sql.update(
             conn, closed_years, {"year": p["year"]}, values | {"restated_on": p["restated_on"], "reason": p["reason"]}
         )
+
+    # -- factor tables ---------------------------------------------------------------------------------
+
+    def on_FactorTableAdopted(self, conn: sa.Connection, env: Envelope) -> None:
+        """A factor table adopted for the years it names (a closed year keeps its figures until restated)."""
+        p = env.payload
+        row = {"adoption": env.stream_version, "version": p["version"], "valid_from": p["valid_from"]}
+        sql.insert(conn, factor_tables, row | {"valid_to": p["valid_to"], "payload": json.dumps(p)})
 
     # -- annual reports and quotas -------------------------------------------------------------------
 
@@ -616,9 +639,9 @@ def energy_by_agency(
 
     ``district``, ``year``, ``baseline_year``, ``quota_basis`` and ``factors_version`` describe the row.
     """
-    table = factors or configured_factors()
     today = today or china_today()
     year = year or today.year
+    table = factors or factors_for(conn, year)
     scope = _agencies(conn, district, agency_id)
     years = [year, BASELINE_YEAR]
     metered = _metered(conn, years, district, agency_id)
@@ -718,6 +741,20 @@ def _rounded(value: Any) -> Any:
     return round(value, 6) if isinstance(value, float) else value
 
 
+def factor_tables_by_year(conn: sa.Connection) -> Callable[[int], FactorTable]:
+    """The factor table of each year (``table_for_year``: the newest adopted valid for it, else the
+    deployment's default), the adopted tables read once."""
+    query = sa.select(factor_tables.c.payload).order_by(factor_tables.c.adoption)
+    adopted = [adopted_from(json.loads(payload)) for (payload,) in conn.execute(query)]
+    default = configured_factors()
+    return lambda year: table_for_year(adopted, year, default)
+
+
+def factors_for(conn: sa.Connection, year: int) -> FactorTable:
+    """The factor table the figures of ``year`` use."""
+    return factor_tables_by_year(conn)(year)
+
+
 def closed_year(conn: sa.Connection, year: int) -> dict[str, Any] | None:
     """A closed year's frozen figures per agency, the versions of its methods, when it was closed and last
     restated (and why); None while the year is open."""
@@ -784,8 +821,8 @@ def daily_use(
     conn: sa.Connection, agency_id: str, first: date, last: date, factors: FactorTable | None = None
 ) -> list[dict[str, Any]]:
     """An agency's main-meter use per local day and kind from ``first`` to ``last`` (trend charts), with the
-    unit and, for energy kinds, tce."""
-    table = factors or configured_factors()
+    unit and, for energy kinds, tce (with the table of the day's year)."""
+    tables = factor_tables_by_year(conn)
     d = daily.c
     query = (
         sa.select(d.day, d.kind, d.consumption)
@@ -795,5 +832,6 @@ def daily_use(
     rows = []
     for day, kind, consumption in conn.execute(query):
         row = {"day": day, "kind": kind, "unit": METER_UNITS.get(kind, ""), "consumption": round(consumption, 6)}
+        table = factors or tables(int(day[:4]))
         rows.append(row | ({} if kind in NON_ENERGY_KINDS else {"tce": convert({kind: consumption}, table).tce}))
     return rows

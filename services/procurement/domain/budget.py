@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, RuleViolation, require_positive
+from services.common.errors import AlreadyExists, RuleViolation, ValidationFailed, require_positive
+from services.common.events import Payload, register_upcaster
+from services.common.facts import fact_day
 
 from .base import ProcurementEvent
 
 
 @dataclass(frozen=True)
 class BudgetLineOpened(ProcurementEvent):
-    """A budget line was granted to an agency for a year."""
+    """A budget line was granted to an agency for a year.
+
+    v2 added ``opened_on``, the day the line was granted (a past line brought in carries its own day, however
+    late it is entered); v1 events read with null (granted the day they were recorded)."""
+
+    schema_version: ClassVar[int] = 2
 
     budget_line_id: str
     agency_id: str
@@ -21,16 +29,32 @@ class BudgetLineOpened(ProcurementEvent):
     year: int
     purpose: str
     amount_cents: int
+    opened_on: str | None = None
 
 
 @dataclass(frozen=True)
 class BudgetLineAdjusted(ProcurementEvent):
-    """A budget line's amount was changed (追加 or 调减)."""
+    """A budget line's amount was changed (追加 or 调减).
+
+    v2 added ``adjusted_on``, the day the change took effect; v1 events read with null (the day recorded)."""
+
+    schema_version: ClassVar[int] = 2
 
     budget_line_id: str
     previous_amount_cents: int
     amount_cents: int
     reason: str
+    adjusted_on: str | None = None
+
+
+@register_upcaster("procurement", "BudgetLineOpened", 1)
+def _line_opened_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "opened_on": None}
+
+
+@register_upcaster("procurement", "BudgetLineAdjusted", 1)
+def _line_adjusted_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "adjusted_on": None}
 
 
 @dataclass(frozen=True)
@@ -130,6 +154,7 @@ class BudgetLine(Aggregate):
 
     def _init_state(self) -> None:
         self.opened = False
+        self.opened_on: str | None = None
         self.year = 0
         self.purpose = ""
         self.amount_cents = 0
@@ -159,10 +184,20 @@ class BudgetLine(Aggregate):
 
     @classmethod
     def open(
-        cls, budget_line_id: str, agency_id: str, district: str, year: int, purpose: str, amount_cents: int
+        cls,
+        budget_line_id: str,
+        agency_id: str,
+        district: str,
+        year: int,
+        purpose: str,
+        amount_cents: int,
+        today: date,
+        opened_on: date | None = None,
     ) -> Self:
-        """Grant a budget line to an agency for a year."""
+        """Grant a budget line to an agency for a year, today or on a past ``opened_on`` brought in (last year's
+        line, granted the December before)."""
         require_positive("amount_cents", amount_cents)
+        granted = fact_day("opened_on", opened_on, today)
         line = cls(budget_line_id)
         line._record(
             BudgetLineOpened(
@@ -172,6 +207,7 @@ class BudgetLine(Aggregate):
                 year=year,
                 purpose=purpose,
                 amount_cents=amount_cents,
+                opened_on=granted.isoformat(),
             )
         )
         return line
@@ -186,8 +222,21 @@ class BudgetLine(Aggregate):
                 | {"agency_id": agency_id, "year": year},
             )
 
-    def adjust(self, amount_cents: int, reason: str) -> None:
-        """Change the line's amount; never below what is committed and spent."""
+    def require_open_on(self, field: str, day: date) -> None:
+        """Facts keep their order: nothing happens on a line (a request, an adjustment) before the day it was
+        granted (lines recorded as v1 have no day and are not checked)."""
+        if self.opened_on is not None and day < date.fromisoformat(self.opened_on):
+            raise ValidationFailed(
+                f"budget line {self.id} was granted on {self.opened_on}",
+                fields={field: [f"must not be before {self.opened_on}"]},
+                details={"budget_line_id": self.id, "opened_on": self.opened_on},
+            )
+
+    def adjust(self, amount_cents: int, reason: str, today: date, adjusted_on: date | None = None) -> None:
+        """Change the line's amount (today, or on a past ``adjusted_on`` brought in, not before the line was
+        granted); never below what is committed and spent."""
+        effective = fact_day("adjusted_on", adjusted_on, today)
+        self.require_open_on("adjusted_on", effective)
         used = self.committed_cents + self.spent_cents
         if amount_cents < used:
             raise BudgetBelowUse(
@@ -195,7 +244,7 @@ class BudgetLine(Aggregate):
                 fields={"amount_cents": [f"must be >= {used}"]},
                 details=self.figures(0) | {"new_amount_cents": amount_cents},
             )
-        self._record(BudgetLineAdjusted(self.id, self.amount_cents, amount_cents, reason))
+        self._record(BudgetLineAdjusted(self.id, self.amount_cents, amount_cents, reason, effective.isoformat()))
 
     def commit(self, request_id: str, amount_cents: int) -> None:
         """Reserve money for a request; refused above what remains."""
@@ -245,7 +294,7 @@ class BudgetLine(Aggregate):
             )
 
     def _on_BudgetLineOpened(self, event: BudgetLineOpened) -> None:
-        self.opened = True
+        self.opened, self.opened_on = True, event.opened_on
         self.agency_id = event.agency_id
         self.district = event.district
         self.year = event.year

@@ -13,7 +13,16 @@ from datetime import date
 from typing import Any, ClassVar, Self
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, NotFound, RuleViolation, WrongStatus, require_positive, require_status
+from services.common.errors import (
+    AlreadyExists,
+    NotFound,
+    RuleViolation,
+    ValidationFailed,
+    WrongStatus,
+    require_positive,
+    require_status,
+)
+from services.common.facts import fact_day
 
 from .base import CONTRACT_CLAUSES, GREEN_CLAUSES, ProcurementEvent
 from .budget import BudgetLine
@@ -188,12 +197,18 @@ class ProcurementContract(Aggregate):
         delivery_due: date,
         budget: BudgetLine,
         today: date,
+        signed_on: date | None = None,
     ) -> Self:
-        """Sign an awarded lot's contract; its value becomes the request's budget reservation."""
+        """Sign an awarded lot's contract (today, or on a past ``signed_on`` brought in); its value becomes the
+        request's budget reservation, and delivery is due not before the signing."""
         lot = tender.awarded_lot(request_id)
         _require_clauses(clauses, tender.green_clauses_required, tender.category)
-        if delivery_due < today:
-            raise DeliveryDueInPast("delivery cannot be due before signing", fields={"delivery_due": ["in the past"]})
+        signed = fact_day("signed_on", signed_on, today)
+        if delivery_due < signed:
+            raise DeliveryDueInPast(
+                "delivery cannot be due before signing",
+                fields={"delivery_due": [f"must not be before {signed.isoformat()}"]},
+            )
         amount = int(lot["unit_price_cents"]) * int(lot["quantity"])
         budget.revise_commitment(request_id, amount)
         contract = cls(contract_id)
@@ -212,7 +227,7 @@ class ProcurementContract(Aggregate):
                 amount_cents=amount,
                 clauses=list(clauses),
                 delivery_due=delivery_due.isoformat(),
-                signed_on=today.isoformat(),
+                signed_on=signed.isoformat(),
             )
         )
         return contract
@@ -223,9 +238,16 @@ class ProcurementContract(Aggregate):
         awaiting = sum(int(d["quantity"]) for d in self.deliveries.values() if not d["inspected"])
         return self.quantity - self.accepted_quantity - awaiting
 
-    def record_delivery(self, delivery_id: str, quantity: int, delivered_on: date) -> None:
-        """Record a delivery, within what the contract still awaits, and how late it is."""
+    def record_delivery(self, delivery_id: str, quantity: int, delivered_on: date, today: date) -> None:
+        """Record a delivery, within what the contract still awaits, and how late it is: on a day that has
+        happened and not before the contract was signed (its lateness counts from that day)."""
         require_status(f"contract {self.id}", self.status, "active")
+        fact_day("delivered_on", delivered_on, today)
+        if delivered_on < date.fromisoformat(self.signed_on):
+            raise ValidationFailed(
+                f"contract {self.id} was signed on {self.signed_on}",
+                fields={"delivered_on": [f"must not be before {self.signed_on}"]},
+            )
         if delivery_id in self.deliveries:
             raise DuplicateDelivery(f"delivery {delivery_id} was already recorded")
         require_positive("quantity", quantity)
@@ -243,10 +265,23 @@ class ProcurementContract(Aggregate):
         )
 
     def inspect_delivery(
-        self, delivery_id: str, accepted_quantity: int, defective_quantity: int, inspected_on: date, budget: BudgetLine
+        self,
+        delivery_id: str,
+        accepted_quantity: int,
+        defective_quantity: int,
+        inspected_on: date,
+        budget: BudgetLine,
+        today: date,
     ) -> None:
-        """Accept (part of) a delivery and spend its value, or reject it when every item is defective."""
+        """Accept (part of) a delivery and spend its value, or reject it when every item is defective; the
+        inspection lies on a day that has happened, not before the delivery."""
         delivery = self._delivery(delivery_id)
+        fact_day("inspected_on", inspected_on, today)
+        if inspected_on < date.fromisoformat(delivery["delivered_on"]):
+            raise ValidationFailed(
+                f"delivery {delivery_id} arrived on {delivery['delivered_on']}",
+                fields={"inspected_on": [f"must not be before {delivery['delivered_on']}"]},
+            )
         if (
             accepted_quantity < 0
             or defective_quantity < 0

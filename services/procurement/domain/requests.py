@@ -13,6 +13,7 @@ from typing import ClassVar, Self
 
 from services.common.aggregate import Aggregate
 from services.common.errors import RuleViolation, WrongStatus, require_positive, require_status
+from services.common.facts import fact_day
 
 from .base import ProcurementEvent
 from .budget import BudgetLine, no_budget_line
@@ -196,8 +197,12 @@ class PurchaseRequest(Aggregate):
         budget: BudgetLine | None,
         authorisation: PurchaseAuthorisation | None,
         today: date,
+        submitted_on: date | None = None,
     ) -> Self:
         """Ask to buy an item: it must be in the catalog, fit the budget and, if idle-first, be authorised.
+
+        A past request brought in carries its ``submitted_on``: its year (the budget line's it must be on) is
+        that day's, and it is not before the line was granted.
 
         The budget line and the authorisation record events too: the service appends the three streams'
         events in one transaction, and the budget line's version guards against two requests overspending it.
@@ -206,9 +211,11 @@ class PurchaseRequest(Aggregate):
         require_positive("quantity", quantity)
         require_positive("estimated_unit_price_cents", estimated_unit_price_cents)
         amount = quantity * estimated_unit_price_cents
+        submitted = fact_day("submitted_on", submitted_on, today)
         if budget is None or not budget.opened:
-            raise no_budget_line(agency_id, today.year, amount)
-        budget.require_serves(agency_id, today.year)
+            raise no_budget_line(agency_id, submitted.year, amount)
+        budget.require_serves(agency_id, submitted.year)
+        budget.require_open_on("submitted_on", submitted)
         if item.idle_first:
             _use_authorisation(authorisation, request_id, agency_id, item.category, quantity)
         budget.commit(request_id, amount)
@@ -225,9 +232,9 @@ class PurchaseRequest(Aggregate):
                 estimated_unit_price_cents=estimated_unit_price_cents,
                 amount_cents=amount,
                 budget_line_id=budget.id,
-                year=today.year,
+                year=submitted.year,
                 authorisation_id=authorisation.id if item.idle_first and authorisation else None,
-                submitted_on=today.isoformat(),
+                submitted_on=submitted.isoformat(),
             )
         )
         return request

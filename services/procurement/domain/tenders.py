@@ -21,7 +21,7 @@ from services.common.errors import (
     require_positive,
     require_status,
 )
-from services.common.events import iso
+from services.common.events import Payload, iso, register_upcaster
 from services.common.facts import fact_moment
 
 from .base import ProcurementEvent
@@ -68,13 +68,24 @@ class BiddingClosed(ProcurementEvent):
 
 @dataclass(frozen=True)
 class AbnormalQuoteFlagged(ProcurementEvent):
-    """A quote or pattern of quotes looks abnormal (恶意报价); the evidence says why."""
+    """A quote or pattern of quotes looks abnormal (恶意报价); the evidence says why.
+
+    v2 added ``flagged_at``, the time bidding closed (the finding's date, from which its age counts, however
+    late a past tender is brought in); v1 events read with null (flagged when recorded)."""
+
+    schema_version: ClassVar[int] = 2
 
     tender_id: str
     kind: str
     bid_ids: list[str]
     supplier_ids: list[str]
     evidence: dict[str, Any]
+    flagged_at: str | None = None
+
+
+@register_upcaster("procurement", "AbnormalQuoteFlagged", 1)
+def _quote_flagged_v1_to_v2(payload: Payload) -> Payload:
+    return {**payload, "flagged_at": None}
 
 
 @dataclass(frozen=True)
@@ -303,7 +314,7 @@ class Tender(Aggregate):
         for finding in findings:
             self._record(
                 AbnormalQuoteFlagged(
-                    self.id, finding.kind, list(finding.bid_ids), list(finding.supplier_ids), finding.evidence
+                    self.id, finding.kind, list(finding.bid_ids), list(finding.supplier_ids), finding.evidence, iso(at)
                 )
             )
 

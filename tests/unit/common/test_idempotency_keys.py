@@ -9,10 +9,19 @@ from pathlib import Path
 import pytest
 
 from services.common.agencies import UnknownAgency
-from services.common.errors import IdempotencyKeyReused, NotFound, RuleViolation, ValidationFailed, VersionConflict
+from services.common.errors import (
+    AlreadyExists,
+    DuplicateCommand,
+    IdempotencyKeyReused,
+    NotFound,
+    RuleViolation,
+    ValidationFailed,
+    VersionConflict,
+)
 from services.common.events import Metadata
 from services.common.rpc import ServiceError, _recorded_as_refusal, command_fingerprint, replayed
 from services.common.store import EventStore, Idempotency
+from services.vehicles.domain.vehicles import VehicleDoubleBooked
 from tests.support import Counter
 
 BODY = {"agency_id": "A1", "name": "天宁区教育局"}
@@ -74,7 +83,10 @@ def test_a_refusal_is_recorded_and_answered_again_to_its_key(tmp_path: Path) -> 
 def test_only_final_client_errors_are_recorded_as_refusals() -> None:
     assert _recorded_as_refusal(RuleViolation("no")) and _recorded_as_refusal(NotFound("no"))
     assert _recorded_as_refusal(ValidationFailed("no"))
+    # a domain rule's conflict (409) stands for its key too, though it may go away (the other trip cancelled)
+    assert _recorded_as_refusal(VehicleDoubleBooked("held for T-1")) and _recorded_as_refusal(AlreadyExists("R-1"))
     # a concurrent attempt of the same key, or a later one, may succeed after these
     assert not _recorded_as_refusal(VersionConflict("moved on"))
+    assert not _recorded_as_refusal(DuplicateCommand("the same key's other attempt was stored"))
     assert not _recorded_as_refusal(IdempotencyKeyReused("reused"))
     assert not _recorded_as_refusal(UnknownAgency("agency A9 is not registered"))  # a lagging view, not final

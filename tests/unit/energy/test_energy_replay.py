@@ -12,10 +12,12 @@ from services.common import contracts
 from services.common.aggregate import Aggregate
 from services.common.events import event_from_payload, registered_event_types
 from services.energy.domain import (
+    FACTORS_2022,
     AnnualConsumptionReport,
     Anomaly,
     ClosedYear,
     EnergyQuota,
+    FactorTables,
     Finding,
     Meter,
     MeterUse,
@@ -61,7 +63,16 @@ def full_story() -> list[Aggregate]:
     versions = {"factors_version": "f-1", "sufficiency_version": "s-1", "targets_version": "t-1"}
     closing = ClosedYear.close(2023, {"ag-1": {"energy_tce": 15.36}}, versions, "admin", date(2024, 3, 2))
     closing.restate({"ag-1": {"energy_tce": 15.4}}, versions, "补报", "admin", date(2024, 3, 3))
-    return [m, quota, anomaly, report, closing]
+    tables = FactorTables(FactorTables.STREAM_ID)
+    grid_2023 = FACTORS_2022.to_dict() | {"version": "grid2023", "valid_from": 2023, "valid_to": 2023}
+    tables.adopt(grid_2023, FACTORS_2022, "admin", date(2024, 3, 4))
+    tables.adopt(
+        grid_2023 | {"version": "grid2024", "valid_from": 2024, "valid_to": None},
+        FACTORS_2022,
+        "admin",
+        date(2024, 3, 5),
+    )
+    return [m, quota, anomaly, report, closing, tables]
 
 
 STORY = full_story()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common.errors import NotFound, NotInScope, RuleViolation
 from services.common.rpc import ServiceError
 from services.gateway.auth import Principal
+from services.gateway.inbound import as_missing as inbound_as_missing
 from services.gateway.web import _as_missing
 
 OPERATOR = Principal("t1", "op", "district_operator", "320404")
@@ -47,3 +48,23 @@ def test_a_command_on_another_districts_record_answers_as_on_a_missing_one() -> 
     other = ServiceError.from_error(NotInScope("outside", details={"outside": ["V-9"]}))
     assert _as_missing(other, "POST", OPERATOR, params) is other
     assert _as_missing(outside, "POST", ADMIN, params) is outside
+
+
+def test_a_district_message_naming_another_districts_record_is_rejected_as_naming_a_missing_one() -> None:
+    """The inbound path: the owning service's ``not_in_scope`` and the store's 404 become the reference check's
+    refusal of a missing record, alike (the rejected topic is no existence oracle)."""
+    payload = {"vehicle_id": "VH-1", "station": "中石化龙城站"}
+    outside = ServiceError.from_error(NotInScope("outside", details={"scope_district": "320404", "outside": ["VH-1"]}))
+    stored = ServiceError.from_error(NotFound("Vehicle VH-1 not found", details={"stream_id": "VH-1"}))
+    foreign, missing = inbound_as_missing(outside, payload, ()), inbound_as_missing(stored, payload, ())
+    expected = {
+        "error": "validation_failed",
+        "message": "vehicle VH-1 not found",
+        "fields": {"vehicle_id": ["unknown vehicle"]},
+    }
+    assert _body(foreign) == _body(missing) == expected
+    # the record the message creates, registered for another district, is no oracle: left as it is
+    registered = ServiceError.from_error(NotInScope("outside", details={"outside": ["A-9"]}))
+    assert inbound_as_missing(registered, {"agency_id": "A-9"}, (), frozenset({"agency_id"})) is registered
+    rule = RuleViolation("no")
+    assert inbound_as_missing(rule, payload, ()) is rule

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import threading
+from datetime import date, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
-from infra.local.importer import ImportFileError, read_rows, route
+from infra.local.importer import Gateway, ImportFileError, read_rows, route, run
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -67,3 +73,108 @@ def test_a_file_that_is_no_history_is_refused_before_anything_is_sent(tmp_path: 
     (row,) = read_rows([_write(tmp_path, "d.csv", "fact,at,property_id\nvacate_unit,2025-01-01,OP-1\n")])
     with pytest.raises(ImportFileError, match="vacate_unit needs unit_id"):
         route(row)
+
+
+def _workbook(tmp_path: Path, name: str, sheets: dict[str, list[list[object]]]) -> Path:
+    """A workbook built here as a city's staff would fill it: one sheet per template, Excel's own cell types."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, lines in sheets.items():
+        sheet = book.create_sheet(title)
+        for line in lines:
+            sheet.append(line)
+    path = tmp_path / name
+    book.save(path)
+    return path
+
+
+def test_a_workbook_is_read_sheet_by_sheet_as_the_csv_templates_with_excel_cell_types(tmp_path: Path) -> None:
+    book = _workbook(
+        tmp_path,
+        "city.xlsx",
+        {
+            "units": [
+                ["fact", "at", "property_id", "unit_id", "area_m2:float", "monthly_fixed_cost_fen:int", "added_on"],
+                # Excel keeps 100 and 100000 as numbers, the days as date cells, the unit's id 7 as a number
+                ["add_property_unit", datetime(2020, 1, 1), "OP-1", 7, 100, 100000, datetime(2020, 1, 1)],
+                [None, None, None, None, None, None, None],  # a blank line between blocks is passed over
+                ["add_property_unit", "2025-12-10", "OP-1", "U3", 50.5, 80000.0, date(2025, 12, 10)],
+            ],
+            "租约": [
+                ["fact", "at", "property_id", "unit_id", "tenant", "monthly_rent_fen:int", "start_on", "end_on"],
+                ["let_unit", datetime(2020, 1, 1, 9, 30), "OP-1", 7, "某书店", 500000, date(2020, 1, 1), None],
+            ],
+        },
+    )
+    props = _write(tmp_path, "properties.csv", "fact,at,property_id,name\nregister_property,2020-01-01,OP-1,商铺\n")
+    rows = read_rows([props, book])
+    # 2020-01-01 twice (the file given first wins), then 09:30 that day (a date-time cell, China Standard Time),
+    # then 2025-12-10 (the units sheet's third line, the blank second one not counted as a row)
+    assert [(r.ref, r.fact, r.at) for r in rows] == [
+        ("properties.csv:1", "register_property", "2020-01-01"),
+        ("city.xlsx:units:1", "add_property_unit", "2020-01-01"),
+        ("city.xlsx:租约:1", "let_unit", "2020-01-01T09:30:00+08:00"),
+        ("city.xlsx:units:2", "add_property_unit", "2025-12-10"),
+    ]
+    assert rows[1].body == {
+        "property_id": "OP-1",
+        "unit_id": "7",  # an untyped column is text, as in a CSV file: 7, not 7.0
+        "area_m2": 100.0,
+        "monthly_fixed_cost_fen": 100_000,
+        "added_on": "2020-01-01",
+    }
+    assert rows[3].body["area_m2"] == 50.5 and rows[3].body["monthly_fixed_cost_fen"] == 80_000
+    assert rows[2].body == {
+        "property_id": "OP-1",
+        "unit_id": "7",
+        "tenant": "某书店",
+        "monthly_rent_fen": 500_000,
+        "start_on": "2020-01-01",
+    }
+    assert rows[1].key == "import.city.xlsx:units.1"
+    # a sheet named in Chinese is no ASCII key: its key is a stable hash the gateway takes
+    assert rows[2].key.startswith("import.") and rows[2].key == read_rows([book])[1].key  # the same on every run
+    assert re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", rows[2].key)
+
+
+def test_a_workbook_that_is_no_history_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    bad = _workbook(
+        tmp_path, "bad.xlsx", {"rent": [["fact", "at", "amount_fen:int"], ["receive_rent", "2025-01-01", 12.5]]}
+    )
+    with pytest.raises(ImportFileError, match="is not int"):
+        read_rows([bad])
+    with pytest.raises(ImportFileError, match="not an XLSX workbook"):
+        read_rows([_write(tmp_path, "fake.xlsx", "fact,at\n")])
+
+
+def test_an_agency_the_service_has_not_learned_yet_is_asked_again_with_the_same_key(tmp_path: Path) -> None:
+    """A row naming an agency an earlier row registered may reach a service that has not learned it yet
+    (``unknown_agency``): the importer sends it again with its key instead of reporting it refused."""
+    answers = [(422, {"error": "unknown_agency"}), (422, {"error": "unknown_agency"}), (201, {"id": "BL-1"})]
+    keys: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            keys.append(self.headers["Idempotency-Key"])
+            status, body = answers.pop(0)
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        rows = read_rows([_write(tmp_path, "lines.csv", "fact,at,agency_id\nopen_budget_line,2024-12-20,AG-1\n")])
+        gateway = Gateway(f"http://127.0.0.1:{server.server_port}", "token")
+        summary = run(rows, gateway, tmp_path / "state.json", out=io.StringIO())
+    finally:
+        server.shutdown()
+    assert (summary.accepted, summary.refused) == (1, 0)
+    assert keys == ["import.lines.csv.1"] * 3  # twice refused as passing, then accepted: one key

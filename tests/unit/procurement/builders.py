@@ -11,6 +11,8 @@ TODAY = date(2024, 3, 1)
 NOW = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 CLOSES_AT = NOW + timedelta(days=20)
 AFTER_CLOSE = CLOSES_AT + timedelta(hours=1)
+LATER = TODAY + timedelta(days=400)
+"""The day deliveries and inspections are typed in: after every day the tests give them."""
 
 
 def paper() -> CatalogItem:
@@ -25,7 +27,7 @@ def desk() -> CatalogItem:
 
 def budget(agency_id: str = "ag-1", amount_cents: int = 1_000_000, year: int = 2024) -> BudgetLine:
     """A budget line of 10 000.00 yuan for the agency and year."""
-    return BudgetLine.open(f"bl-{agency_id}-{year}", agency_id, "320402", year, "办公用品", amount_cents)
+    return BudgetLine.open(f"bl-{agency_id}-{year}", agency_id, "320402", year, "办公用品", amount_cents, TODAY)
 
 
 def authorisation(agency_id: str = "ag-1", category: str = "furniture", quantity: int = 10) -> PurchaseAuthorisation:

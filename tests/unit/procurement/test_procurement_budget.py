@@ -12,7 +12,7 @@ from services.procurement.domain import (
     NotPositive,
     SpendingBeyondCommitment,
 )
-from tests.unit.procurement.builders import budget
+from tests.unit.procurement.builders import TODAY, budget
 
 
 def test_a_commitment_above_what_remains_is_refused_with_the_figures() -> None:
@@ -97,7 +97,7 @@ def test_a_line_cannot_be_cut_below_what_is_committed_and_spent() -> None:
     line.commit("rq-1", 60_000)
     line.spend("rq-1", 20_000, "dl-1")
     with pytest.raises(BudgetBelowUse) as refused:
-        line.adjust(59_999, "调减")
+        line.adjust(59_999, "调减", TODAY)
     assert refused.value.details["new_amount_cents"] == 59_999
-    line.adjust(60_000, "调减")
+    line.adjust(60_000, "调减", TODAY)
     assert line.amount_cents == 60_000

@@ -32,6 +32,7 @@ from services.procurement.domain import (
 from tests.unit.procurement.builders import (
     AFTER_CLOSE,
     CLOSES_AT,
+    LATER,
     NOW,
     TODAY,
     authorisation,
@@ -137,22 +138,22 @@ def test_each_agency_of_a_batch_signs_for_its_own_lot_at_the_awarded_price() -> 
 
 def test_a_delivery_beyond_what_the_contract_still_awaits_is_refused() -> None:
     contract, _ = sign(paper(), [])
-    contract.record_delivery("dl-1", 6, TODAY)
+    contract.record_delivery("dl-1", 6, TODAY, LATER)
     with pytest.raises(DeliveryExceedsContract) as refused:
-        contract.record_delivery("dl-2", 5, TODAY)
+        contract.record_delivery("dl-2", 5, TODAY, LATER)
     assert refused.value.details == {"contract_quantity": 10, "outstanding": 4}
 
 
 def test_a_delivery_is_recorded_once() -> None:
     contract, _ = sign(paper(), [])
-    contract.record_delivery("dl-1", 5, TODAY)
+    contract.record_delivery("dl-1", 5, TODAY, LATER)
     with pytest.raises(DuplicateDelivery):
-        contract.record_delivery("dl-1", 5, TODAY)
+        contract.record_delivery("dl-1", 5, TODAY, LATER)
 
 
 def test_a_late_delivery_records_how_late_it_is() -> None:
     contract, _ = sign(paper(), [])
-    contract.record_delivery("dl-1", 10, DUE + timedelta(days=3))
+    contract.record_delivery("dl-1", 10, DUE + timedelta(days=3), LATER)
     received = last(contract)
     assert isinstance(received, DeliveryReceived)
     assert (received.days_late, received.due_on) == (3, DUE.isoformat())
@@ -160,15 +161,15 @@ def test_a_late_delivery_records_how_late_it_is() -> None:
 
 def test_accepted_and_defective_items_must_make_the_delivery() -> None:
     contract, line = sign(paper(), [])
-    contract.record_delivery("dl-1", 10, TODAY)
+    contract.record_delivery("dl-1", 10, TODAY, LATER)
     with pytest.raises(InspectionMismatch):
-        contract.inspect_delivery("dl-1", 8, 1, TODAY, line)
+        contract.inspect_delivery("dl-1", 8, 1, TODAY, line, LATER)
 
 
 def test_acceptance_carries_what_the_asset_ledger_needs_and_spends_the_budget() -> None:
     contract, line = sign(desk())
-    contract.record_delivery("dl-1", 10, TODAY)
-    contract.inspect_delivery("dl-1", 8, 2, TODAY, line)
+    contract.record_delivery("dl-1", 10, TODAY, LATER)
+    contract.inspect_delivery("dl-1", 8, 2, TODAY, line, LATER)
     accepted = contract.pending_events[-1]
     assert accepted == DeliveryAccepted(
         contract_id="ct-1",
@@ -188,18 +189,18 @@ def test_acceptance_carries_what_the_asset_ledger_needs_and_spends_the_budget() 
 
 def test_defective_items_stay_outstanding_until_redelivered() -> None:
     contract, line = sign(paper(), [])
-    contract.record_delivery("dl-1", 10, TODAY)
-    contract.inspect_delivery("dl-1", 8, 2, TODAY, line)
+    contract.record_delivery("dl-1", 10, TODAY, LATER)
+    contract.inspect_delivery("dl-1", 8, 2, TODAY, line, LATER)
     assert (contract.outstanding_quantity, contract.status) == (2, "active")
 
 
 def test_a_contract_keeps_its_terms_and_each_deliverys_inspection() -> None:
     contract, line = sign(paper(), ["warranty"])
     later = TODAY + timedelta(days=33)  # three days after the due date
-    contract.record_delivery("dl-1", 10, later)
-    contract.inspect_delivery("dl-1", 8, 2, later, line)
-    contract.record_delivery("dl-2", 2, later)
-    contract.inspect_delivery("dl-2", 0, 2, later, line)
+    contract.record_delivery("dl-1", 10, later, LATER)
+    contract.inspect_delivery("dl-1", 8, 2, later, line, LATER)
+    contract.record_delivery("dl-2", 2, later, LATER)
+    contract.inspect_delivery("dl-2", 0, 2, later, line, LATER)
     assert (contract.tender_id, contract.clauses, contract.amount_cents, contract.signed_on) == (
         "td-1",
         ["warranty"],
@@ -230,30 +231,30 @@ def test_a_contract_keeps_its_terms_and_each_deliverys_inspection() -> None:
 
 def test_a_wholly_defective_delivery_is_rejected_and_spends_nothing() -> None:
     contract, line = sign(paper(), [])
-    contract.record_delivery("dl-1", 4, TODAY)
-    contract.inspect_delivery("dl-1", 0, 4, TODAY, line)
+    contract.record_delivery("dl-1", 4, TODAY, LATER)
+    contract.inspect_delivery("dl-1", 0, 4, TODAY, line, LATER)
     assert isinstance(last(contract), DeliveryRejected)
     assert (line.spent_cents, contract.outstanding_quantity) == (0, 10)
 
 
 def test_a_delivery_is_inspected_once() -> None:
     contract, line = sign(paper(), [])
-    contract.record_delivery("dl-1", 4, TODAY)
-    contract.inspect_delivery("dl-1", 4, 0, TODAY, line)
+    contract.record_delivery("dl-1", 4, TODAY, LATER)
+    contract.inspect_delivery("dl-1", 4, 0, TODAY, line, LATER)
     with pytest.raises(DeliveryAlreadyInspected):
-        contract.inspect_delivery("dl-1", 4, 0, TODAY, line)
+        contract.inspect_delivery("dl-1", 4, 0, TODAY, line, LATER)
 
 
 def test_the_contract_is_fulfilled_when_everything_is_accepted() -> None:
     contract, line = sign(paper(), [])
-    contract.record_delivery("dl-1", 6, TODAY)
-    contract.inspect_delivery("dl-1", 6, 0, TODAY, line)
-    contract.record_delivery("dl-2", 4, TODAY)
-    contract.inspect_delivery("dl-2", 4, 0, TODAY, line)
+    contract.record_delivery("dl-1", 6, TODAY, LATER)
+    contract.inspect_delivery("dl-1", 6, 0, TODAY, line, LATER)
+    contract.record_delivery("dl-2", 4, TODAY, LATER)
+    contract.inspect_delivery("dl-2", 4, 0, TODAY, line, LATER)
     assert last(contract) == ContractFulfilled("ct-1", TODAY.isoformat())
     assert (contract.status, line.spent_cents) == ("fulfilled", 45_000)
     with pytest.raises(WrongStatus):
-        contract.record_delivery("dl-3", 1, TODAY)
+        contract.record_delivery("dl-3", 1, TODAY, LATER)
 
 
 def test_supplier_performance_counts_late_and_defective_deliveries() -> None:
@@ -270,7 +271,7 @@ def test_supplier_performance_counts_late_and_defective_deliveries() -> None:
 
 def test_a_delivery_on_the_due_date_is_not_late() -> None:
     contract, _ = sign(paper(), [])
-    contract.record_delivery("dl-1", 10, date.fromisoformat(contract.delivery_due))
+    contract.record_delivery("dl-1", 10, date.fromisoformat(contract.delivery_due), LATER)
     received = last(contract)
     assert isinstance(received, DeliveryReceived)
     assert received.days_late == 0

@@ -19,6 +19,7 @@ from services.procurement.domain import (
 from tests.unit.procurement.builders import (
     AFTER_CLOSE,
     CLOSES_AT,
+    LATER,
     NOW,
     TODAY,
     authorisation,
@@ -32,7 +33,7 @@ from tests.unit.procurement.builders import (
 def full_story() -> list[Aggregate]:
     """One life of every aggregate, together emitting every procurement event type."""
     item, line, auth = desk(), budget(), authorisation(quantity=10)
-    line.adjust(2_000_000, "追加预算")
+    line.adjust(2_000_000, "追加预算", TODAY)
     request = submit(item, quantity=10, price=5_000, line=line, auth=auth)
     failed = Tender.open("td-0", "320400", [request], 5_000, CLOSES_AT, NOW)
     failed.declare_failed("流标", [request], AFTER_CLOSE)
@@ -45,10 +46,10 @@ def full_story() -> list[Aggregate]:
     tender.clear_abnormal_quote("b-A", "成本清单已核")
     tender.award(AFTER_CLOSE)
     contract = ProcurementContract.sign("ct-1", tender, request.id, ["low_voc", "environmental"], TODAY, line, TODAY)
-    contract.record_delivery("dl-1", 10, TODAY + timedelta(days=2))
-    contract.inspect_delivery("dl-1", 0, 10, TODAY, line)
-    contract.record_delivery("dl-2", 10, TODAY + timedelta(days=3))
-    contract.inspect_delivery("dl-2", 10, 0, TODAY, line)
+    contract.record_delivery("dl-1", 10, TODAY + timedelta(days=2), LATER)
+    contract.inspect_delivery("dl-1", 0, 10, TODAY + timedelta(days=2), line, LATER)
+    contract.record_delivery("dl-2", 10, TODAY + timedelta(days=3), LATER)
+    contract.inspect_delivery("dl-2", 10, 0, TODAY + timedelta(days=3), line, LATER)
     other_line = budget("ag-9")
     brochure = CatalogItem.list_item("P-1", "宣传册印刷", "printing", "job")
     other = submit(brochure, quantity=1, agency_id="ag-9", line=other_line)
@@ -73,7 +74,7 @@ def test_the_story_emits_every_procurement_event_type() -> None:
 @pytest.mark.parametrize("aggregate", STORY, ids=lambda a: f"{a.stream_type}:{a.id}")
 def test_replaying_the_events_rebuilds_the_same_state(aggregate: Aggregate) -> None:
     events = [
-        event_from_payload("procurement", e.event_type, 1, json.loads(json.dumps(e.payload())))
+        event_from_payload("procurement", e.event_type, e.schema_version, json.loads(json.dumps(e.payload())))
         for e in aggregate.pending_events
     ]
     replayed = type(aggregate).rehydrate(aggregate.id, events)
