@@ -388,9 +388,10 @@ def api(
     return decorate
 
 
-def _exported(body: Any, table: str, export: tuple[str, str], name: str, chosen: str | None) -> Response:
+def _exported(body: Any, declared: str | None, export: tuple[str, str], name: str, chosen: str | None) -> Response:
     """The answer as a download (``tabular.export``); a kept answer's is made once per kept answer
     (``EncodedAnswer.exports``), unless it shows this request's own figures (a ``summary`` of a report)."""
+    table = declared or "items"  # only routes declaring their tables answer downloads
     exports = body.exports if isinstance(body, EncodedAnswer) else None
     own = tabular.SUMMARY in tabular.table_names(table, body) and (export[0] != "csv" or chosen == tabular.SUMMARY)
     if exports is None or own:
