@@ -186,9 +186,25 @@ def gateway(base: Path, database: Path) -> Iterator[tuple[int, int]]:
         try:
             start_services(group, {"gateway": port}, names=("gateway",), timeout=180)
             pid = next(int(str(record["pid"])) for name, record in group.recorded() if name == "gateway")
+            _projector_settled(database)
             yield port, pid
         finally:
             group.stop_all(["gateway", "tansu"])
+
+
+def _projector_settled(database: Path, timeout: float = 60.0) -> None:
+    """Wait until the gateway's projector has followed the new broker's logs (it records their ids and drops
+    the generated offsets, which lie beyond those empty logs): before that, it would move the offsets in the
+    middle of a measurement and make one read compute the figures again."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(database)) as conn:
+            (logs,) = conn.execute("SELECT count(*) FROM projector_logs WHERE projector = 'datacenter'").fetchone()
+        if logs:
+            time.sleep(1.0)  # its offsets are written in the same transaction; let the first polls pass
+            return
+        time.sleep(0.2)
+    log("  the gateway's projector did not follow the broker's logs in time; measuring anyway")
 
 
 def new_events_applied(database: Path) -> None:
