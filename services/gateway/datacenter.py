@@ -503,14 +503,35 @@ def agencies(
     return result
 
 
-def city(conn: sa.Connection, scope: Scope, card: Scorecard) -> dict[str, Any]:
-    """The city's figures, each district's, and conservation-agency coverage (a closed year: frozen energy
-    figures, with a proposed restatement beside them when the live ones differ)."""
+@dataclass(frozen=True)
+class Judged:
+    """Every agency of a scope with its figures and scorecard result, and the summable rows they came from: what
+    the city's, the agencies' and the scorecard's answers are made of (computed once for the three)."""
+
+    closed: dict[str, Any] | None
+    factors: FactorTable
+    """The year's factor table the figures were converted with."""
+    rows: list[dict[str, Any]]
+    live_rows: list[dict[str, Any]]
+    agencies: list[dict[str, Any]]
+
+
+def judge(conn: sa.Connection, scope: Scope, card: Scorecard) -> Judged:
+    """The agencies of ``scope`` judged (one reading of the closed record for rows and figures alike)."""
     closed = energy_view.closed_year(conn, scope.year)
     table = energy_view.factors_for(conn, scope.year)
     rows = agency_rows(conn, scope, table, closed=closed)
     live_rows = agency_rows(conn, scope, table) if closed else []
-    judged = agencies(conn, scope, card, rows, closed)
+    return Judged(closed, table, rows, live_rows, agencies(conn, scope, card, rows, closed))
+
+
+def city(conn: sa.Connection, scope: Scope, card: Scorecard, basis: Judged | None = None) -> dict[str, Any]:
+    """The city's figures, each district's, and conservation-agency coverage (a closed year: frozen energy
+    figures, with a proposed restatement beside them when the live ones differ); ``basis`` the scope's agencies
+    judged already."""
+    basis = basis or judge(conn, scope, card)
+    closed, table, rows, live_rows = basis.closed, basis.factors, basis.rows, basis.live_rows
+    judged = basis.agencies
 
     def shown(raw: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
         figures = derive(raw, scope.year, scope.today, table, closed=closed)

@@ -38,7 +38,7 @@ from services.common.errors import (
 )
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from services.common.rpc import ServiceError, json_response
+from services.common.rpc import EncodedAnswer, ServiceError, json_response
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway import keys, tabular
@@ -372,7 +372,7 @@ def api(
                     result = fn(self, request, principal, **params)
                     status, body = result if isinstance(result, tuple) else (200, result)
                     if export is not None and export[0] != "json" and not isinstance(body, Response):
-                        response = tabular.export(body, table, export[0], export[1], spec.name, chosen)
+                        response = _exported(body, table, export, spec.name, chosen)
                     else:
                         response = body if isinstance(body, Response) else json_response(body, status)
                 except Exception as exc:  # the one place errors become HTTP answers
@@ -386,6 +386,25 @@ def api(
         return http(method, url)(handler)
 
     return decorate
+
+
+def _exported(body: Any, declared: str | None, export: tuple[str, str], name: str, chosen: str | None) -> Response:
+    """The answer as a download (``tabular.export``); a kept answer's is made once per kept answer
+    (``EncodedAnswer.exports``), unless it shows this request's own figures (a ``summary`` of a report)."""
+    table = declared or "items"  # only routes declaring their tables answer downloads
+    exports = body.exports if isinstance(body, EncodedAnswer) else None
+    own = tabular.SUMMARY in tabular.table_names(table, body) and (export[0] != "csv" or chosen == tabular.SUMMARY)
+    if exports is None or own:
+        return tabular.export(body, table, export[0], export[1], name, chosen)
+    key = (table, export, name, chosen)
+    made = exports.get(key)
+    if made is None:
+        response = tabular.export(body, table, export[0], export[1], name, chosen)
+        made = exports[key] = (response.get_data(), response.content_type, response.headers["Content-Disposition"])
+    data, content_type, disposition = made
+    response = Response(data, content_type=content_type)
+    response.headers["Content-Disposition"] = disposition
+    return response
 
 
 def command_route(

@@ -13,7 +13,10 @@ Sections (``--only`` picks some, e.g. ``python -m tests.load.bench --only gatewa
   percentiles, errors), projection freshness under load and memory per service (``bench_gateway``), beside a
   raw producer and the ``eventsourcing`` library's application at the same rates;
 - ``rebuild``: ``python -m services.gateway.rebuild`` replaying 1 million office-space events
-  (``bench_rebuild``), beside a raw kafka-python consumer reading the same topic.
+  (``bench_rebuild``), beside a raw kafka-python consumer reading the same topic;
+- ``reads``: the data center's endpoints, the findings with filters and the exports on a city generated straight
+  into the gateway database, at 1, 10 and 50 concurrent readers (``bench_reads``), beside the same questions
+  written directly in SQL against the projection.
 
 A full run (every section, not ``--quick``) prints the results, writes ``var/bench/latest.json`` and puts them,
 with the machine they were measured on, into ``BENCHMARKS.md`` between the ``<!-- bench:start -->`` and
@@ -49,7 +52,7 @@ from services.common.progress import Progress
 from services.common.relay import OutboxRelay
 from services.common.store import EventStore
 from services.gateway import views
-from tests.load import bench_energy, bench_gateway, bench_rebuild
+from tests.load import bench_energy, bench_gateway, bench_reads, bench_rebuild
 from tests.support import POSTGRES_SERVER, create_database, drop_database, new_agency
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,7 +274,7 @@ def write_report(text: str) -> None:
     path.write_text(updated, encoding="utf-8")
 
 
-SECTIONS = ("paths", "energy", "gateway", "rebuild")
+SECTIONS = ("paths", "energy", "gateway", "rebuild", "reads")
 """What ``make bench`` measures, in this order (``--only`` picks some)."""
 
 
@@ -339,6 +342,10 @@ def run(sections: list[str], quick: bool = False) -> dict[str, Any]:
                 found["rebuild"] = bench_rebuild.run(bootstrap, url, count, broker_pid=pid)
             finally:
                 group.stop_all()
+        if "reads" in sections:
+            print("the read side at city scale", file=sys.stderr)
+            agencies, copies = (60, 1) if quick else (bench_reads.AGENCIES, bench_reads.COPIES)
+            found["reads"] = bench_reads.run(agencies, copies)
     return found
 
 
@@ -353,6 +360,8 @@ def report(found: dict[str, Any], host: dict[str, str], started: float, load: tu
         parts.append(bench_gateway.markdown(found["gateway"]))
     if "rebuild" in found:
         parts.append(bench_rebuild.markdown(found["rebuild"]))
+    if "reads" in found:
+        parts.append(bench_reads.markdown(found["reads"]))
     return "\n\n".join(parts)
 
 

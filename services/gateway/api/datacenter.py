@@ -2,16 +2,20 @@
 conservation-agency scorecard, the energy trend and the open findings of every system, read from the
 gateway's projections (``services/gateway/datacenter.py``); and the dashboard page.
 
-Every answer says what it reflects (``as_of``, and per topic the position applied and the events not yet
-applied). District operators read the city's and every district's totals, but agency details, the
-scorecard's agencies and the findings only of their own district.
+The figures are computed once per question and projection version and kept (``services/gateway/readcache.py``):
+any event the projector applies makes the next read compute them again. Every answer says what it reflects
+(``as_of``, and per topic the position applied and the events not yet applied: read before the figures, so
+they reflect at least that). District operators read the city's and every district's totals, but agency
+details, the scorecard's agencies and the findings only of their own district.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
@@ -19,11 +23,13 @@ from services.common.db import reader
 from services.common.errors import NotFound
 from services.common.events import china_today, utc_now
 from services.common.projector import Projector
+from services.common.rpc import EncodedAnswer, encoded
 from services.common.rpc import load_command as validated
 from services.common.settings import settings
 from services.gateway import datacenter as dc
 from services.gateway import statistics_report as statistics
 from services.gateway.auth import CITY_ADMINS, READERS, Principal
+from services.gateway.readcache import Version, answers_of, applied_version, file_stamp
 from services.gateway.schemas import (
     DataCenterQuerySchema,
     EnergyTrendQuerySchema,
@@ -39,6 +45,8 @@ from services.gateway.views import agencies as directory
 from services.gateway.views import energy as energy_view
 from services.gateway.web import api, call, read_json
 
+T = TypeVar("T")
+
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "index.html"
 
 
@@ -49,6 +57,8 @@ class DataCenterApi:
     datacenter: Projector
     energy: Any
     """The energy service's RPC proxy (declared on ``EnergyApi``, joined into the same gateway class)."""
+    _version: Version | None = None
+    """The projection version this request's answer is computed at (a worker's instance serves one request)."""
 
     @api("GET", "/", roles=None, content_type="text/html")
     def dashboard(self, request: Request, principal: None) -> Response:
@@ -59,9 +69,9 @@ class DataCenterApi:
     def city(self, request: Request, principal: Principal) -> dict[str, Any]:
         """City-wide figures against the targets, every district's, and conservation-agency coverage."""
         scope = self._scope(validated(YearQuerySchema, request.args.to_dict()))
-        with reader(self.db).connect() as conn:
-            figures = dc.city(conn, scope, self._scorecard())
-        return self._answer(figures)
+        return self._kept(
+            ("city", scope), lambda conn: dc.city(conn, scope, self._scorecard(), self._basis(conn, scope))
+        )
 
     @api(
         "GET", "/api/v1/datacenter/agencies", roles=READERS, query=DataCenterQuerySchema, scope="listing", table="items"
@@ -69,32 +79,35 @@ class DataCenterApi:
     def agencies(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Per agency figures and scorecard results (a district operator sees its own district's)."""
         scope = self._scope(validated(DataCenterQuerySchema, request.args.to_dict()), principal)
-        with reader(self.db).connect() as conn:
-            items = dc.agencies(conn, scope, self._scorecard())
-        return self._answer({"year": scope.year, "items": items})
+        return self._kept(
+            ("agencies", scope), lambda conn: {"year": scope.year, "items": self._basis(conn, scope).agencies}
+        )
 
     @api("GET", "/api/v1/datacenter/agencies/<agency_id>", roles=READERS, query=YearQuerySchema, scope="resource")
     def agency_profile(self, request: Request, principal: Principal, agency_id: str) -> dict[str, Any]:
         """One agency's profile: every system's figures, its scorecard, its open findings, its energy trend."""
         query = validated(DataCenterQuerySchema, {**request.args.to_dict(), "agency_id": agency_id})
         scope = self._scope(query)
-        with reader(self.db).connect() as conn:
+
+        def profile(conn: Connection) -> dict[str, Any] | None:
             rows = dc.agencies(conn, scope, self._scorecard())
             if not rows:
-                raise NotFound(f"agency {agency_id} not found")
-            principal.require_district(rows[0]["district"])
-            findings = dc.open_items(conn, scope)
-            trend = dc.energy_trend(conn, scope, 12)
-        return self._answer({**rows[0], "findings": findings, "trend": trend})
+                return None
+            return {**rows[0], "findings": dc.open_items(conn, scope), "trend": dc.energy_trend(conn, scope, 12)}
+
+        body, status = self._figures(("agency_profile", scope), profile)
+        if body is None:
+            raise NotFound(f"agency {agency_id} not found")
+        principal.require_district(body["district"])
+        return self._answer(body, status)
 
     @api("GET", "/api/v1/datacenter/findings", roles=READERS, query=FindingsQuerySchema, scope="listing", table="items")
     def findings(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Open findings and anomalies of every system, filterable by district, agency, system, kind and age."""
         q = validated(FindingsQuerySchema, request.args.to_dict())
         scope = self._scope(q, principal)
-        with reader(self.db).connect() as conn:
-            items = dc.open_items(conn, scope, q["kind"], q["system"], q["min_age_days"])
-        return self._answer({"items": items})
+        filters = (q["kind"], q["system"], q["min_age_days"])
+        return self._kept(("findings", scope, filters), lambda conn: {"items": dc.open_items(conn, scope, *filters)})
 
     @api(
         "GET",
@@ -108,12 +121,12 @@ class DataCenterApi:
         """Metered energy (tce, CO₂), electricity and water per month, for the city, a district or an agency."""
         q = validated(EnergyTrendQuerySchema, request.args.to_dict())
         scope = self._scope(q, principal)
-        with reader(self.db).connect() as conn:
-            if scope.agency_id and principal.visible_district():
+        if scope.agency_id and principal.visible_district():
+            with reader(self.db).connect() as conn:
                 rows = dc.agency_rows(conn, scope)
-                principal.require_district(rows[0]["district"] if rows else None)
-            items = dc.energy_trend(conn, scope, q["months"])
-        return self._answer({"items": items})
+            principal.require_district(rows[0]["district"] if rows else None)
+        months = q["months"]
+        return self._kept(("energy_trend", scope, months), lambda conn: {"items": dc.energy_trend(conn, scope, months)})
 
     @api(
         "GET",
@@ -126,9 +139,12 @@ class DataCenterApi:
     def scorecard(self, request: Request, principal: Principal) -> dict[str, Any]:
         """The conservation-oriented agency scorecard (节约型机关): its criteria, each agency's result, coverage."""
         scope = self._scope(validated(DataCenterQuerySchema, request.args.to_dict()), principal)
+        return self._kept(("scorecard", scope), lambda conn: self._judged(conn, scope))
+
+    def _judged(self, conn: Connection, scope: dc.Scope) -> dict[str, Any]:
+        """The scorecard's answer: its criteria, each agency's result, coverage."""
         card = self._scorecard()
-        with reader(self.db).connect() as conn:
-            judged = dc.agencies(conn, scope, card)
+        judged = self._basis(conn, scope).agencies
         items = [
             {
                 "agency_id": a["agency_id"],
@@ -142,7 +158,7 @@ class DataCenterApi:
             }
             for a in judged
         ]
-        return self._answer({**card.describe(), "year": scope.year, "items": items, "coverage": coverage(judged)})
+        return {**card.describe(), "year": scope.year, "items": items, "coverage": coverage(judged)}
 
     # -- closed years (公共机构能源资源消费统计 关账) ------------------------------------------------------
 
@@ -221,6 +237,46 @@ class DataCenterApi:
     def _scorecard(self) -> Scorecard:
         return load_scorecard(settings().scorecard_file)
 
-    def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _kept(self, question: Hashable, compute: Callable[[Connection], dict[str, Any]]) -> dict[str, Any]:
+        """The answer to ``question`` (``readcache``): kept, with its JSON and its downloads, until the projections
+        apply anything new."""
+
+        def figures(conn: Connection) -> tuple[dict[str, Any], bytes, dict[Any, Any]]:
+            body = compute(conn)
+            return body, encoded(body), {}
+
+        (body, body_json, exports), status = self._figures(question, figures)
+        return EncodedAnswer(self._head(status), body, body_json, exports)
+
+    def _figures(self, question: Hashable, compute: Callable[[Connection], T]) -> tuple[T, dict[str, Any]]:
+        """``compute``'s figures, kept under ``question`` (with the scorecard file it may read) and the
+        projection's version; with the projector's status read first, so the figures reflect at least it."""
         status = self.datacenter.status() if self.datacenter is not None else {}
-        return {"as_of": utc_now().isoformat(timespec="seconds"), "freshness": dc.freshness(status), **body}
+
+        def computed() -> T:
+            with reader(self.db).connect() as conn:
+                return compute(conn)
+
+        if self.datacenter is None:
+            return computed(), status
+        self._version = applied_version(reader(self.db), self.datacenter.name)
+        key = (question, file_stamp(settings().scorecard_file))
+        return answers_of(self.db).answer(key, self._version, computed), status
+
+    def _basis(self, conn: Connection, scope: dc.Scope) -> dc.Judged:
+        """The scope's agencies judged, shared by the city's, the agencies' and the scorecard's answers of the same
+        projection version (the dashboard asks the three together)."""
+        version = self._version
+        if version is None:
+            return dc.judge(conn, scope, self._scorecard())
+        key = ("judged", scope, file_stamp(settings().scorecard_file))
+        return answers_of(self.db).answer(key, version, lambda: dc.judge(conn, scope, self._scorecard()))
+
+    def _head(self, status: dict[str, Any]) -> dict[str, Any]:
+        """What an answer reflects: when it was given, and the positions the projections had applied."""
+        return {"as_of": utc_now().isoformat(timespec="seconds"), "freshness": dc.freshness(status)}
+
+    def _answer(self, body: dict[str, Any], status: dict[str, Any] | None = None) -> dict[str, Any]:
+        if status is None:
+            status = self.datacenter.status() if self.datacenter is not None else {}
+        return {**self._head(status), **body}

@@ -7,7 +7,6 @@ district, so the gateway adds them to the agency's energy and carbon.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -114,12 +113,24 @@ def _months(first: str, last: str) -> list[str]:
     return months
 
 
+def _days_by_month(start: date, end: date) -> dict[str, int]:
+    """The days from ``start`` to ``end`` (both counted) in each month, in order (a year's cover is read for every
+    vehicle of every answer: counted by month, not day by day)."""
+    days: dict[str, int] = {}
+    first = start
+    while first <= end:
+        following = date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)
+        last = min(end, following - timedelta(days=1))
+        days[first.isoformat()[:7]] = (last - first).days + 1
+        first = following
+    return days
+
+
 def _spread(item: CostItem) -> dict[str, int]:
     """The item's cents by month: a covered period is spread by days, the rounding left on its last month."""
     if item.covers_from is None or item.covers_to is None:
         return {item.occurred_on[:7]: item.amount_cents}
-    start, end = date.fromisoformat(item.covers_from), date.fromisoformat(item.covers_to)
-    days = Counter((start + timedelta(days=n)).isoformat()[:7] for n in range((end - start).days + 1))
+    days = _days_by_month(date.fromisoformat(item.covers_from), date.fromisoformat(item.covers_to))
     total_days = sum(days.values())
     shares = {month: item.amount_cents * n // total_days for month, n in days.items()}
     shares[max(shares)] += item.amount_cents - sum(shares.values())

@@ -1,0 +1,117 @@
+"""The data center's answers kept between requests, until the projections apply anything new.
+
+A dashboard asks the same few questions over and over (the city, the agencies, the scorecard, the findings)
+while the projections move only when events arrive; computing the figures per request costs a core for
+hundreds of milliseconds at city scale. So an answer is kept under its question — the route and everything
+the answer depends on besides the projection rows: the scope (year, today, district, agency), the filters,
+the scorecard file — together with the **version** of the projection it was computed from: every
+``(topic, partition, next_offset, updated_at)`` row of the projector's offsets. The projector stores those
+in the same transaction as the rows it changes, so any newly applied event (and a reset or a recreated
+topic, which rewrite the offsets) changes the version, and the next read computes the answer again.
+
+The version is read before the figures: an answer kept under a version reflects at least that version,
+never less, so a kept answer is never staler than what the projection had applied when the request came
+in. Readers of the same question wait for the one computing it (a lock per question) rather than
+computing it once each.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.common.db import fetch
+from services.common.projector import offsets_table
+
+T = TypeVar("T")
+
+KEPT_QUESTIONS = 128
+"""Distinct questions kept (the least recently asked is dropped first); each keeps its latest answer only."""
+
+_t = offsets_table.c
+_VERSION = sa.select(_t.topic, _t.partition, _t.next_offset, _t.updated_at).where(
+    _t.projector == sa.bindparam("projector")
+)
+
+Version = tuple[tuple[Any, ...], ...]
+
+
+def applied_version(engine: Engine, projector: str) -> Version:
+    """What ``projector`` has applied: its offset rows, in order (they change with every applied batch)."""
+    _, rows = fetch(engine, _VERSION, {"projector": projector})
+    return tuple(sorted(tuple(row) for row in rows))
+
+
+def file_stamp(path: Path | None) -> tuple[str, int, int] | None:
+    """A file's identity for a question's key (path, modification time, size): an edited scorecard is read anew."""
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path), -1, -1)  # the read itself will say what is wrong
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+class AnswerCache:
+    """Answers by question, each with the projection version it was computed from."""
+
+    def __init__(self, size: int = KEPT_QUESTIONS) -> None:
+        self.size = size
+        self._answers: OrderedDict[Hashable, tuple[Version, Any]] = OrderedDict()
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.computed = 0
+        """Answers computed (not found kept): what the tests and the bench count."""
+
+    def answer(self, question: Hashable, version: Version, compute: Callable[[], T]) -> T:
+        """The answer kept for ``question`` at ``version``, else ``compute()`` (once for concurrent askers)."""
+        found = self._kept(question, version)
+        if found is not None:
+            return found[0]  # type: ignore[no-any-return]
+        with self._guard:
+            lock = self._locks.setdefault(question, threading.Lock())
+        with lock:
+            found = self._kept(question, version)  # computed by the asker this one waited for
+            if found is not None:
+                return found[0]  # type: ignore[no-any-return]
+            value = compute()
+            self._keep(question, version, value)
+            return value
+
+    def _kept(self, question: Hashable, version: Version) -> tuple[Any] | None:
+        with self._guard:
+            entry = self._answers.get(question)
+            if entry is None or entry[0] != version:
+                return None
+            self._answers.move_to_end(question)
+            return (entry[1],)
+
+    def _keep(self, question: Hashable, version: Version, value: Any) -> None:
+        with self._guard:
+            self.computed += 1
+            self._answers[question] = (version, value)
+            self._answers.move_to_end(question)
+            while len(self._answers) > self.size:
+                dropped, _ = self._answers.popitem(last=False)
+                self._locks.pop(dropped, None)
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._guard:
+            self._answers.clear()
+            self._locks.clear()
+
+
+def answers_of(engine: Engine) -> AnswerCache:
+    """The answers kept for the projections in ``engine``'s database (one cache per database, kept on its engine)."""
+    made: AnswerCache | None = engine.__dict__.get("_data_center_answers")
+    if made is None:
+        made = engine.__dict__["_data_center_answers"] = AnswerCache()
+    return made

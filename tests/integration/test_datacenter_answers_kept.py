@@ -1,0 +1,136 @@
+"""The data center's read routes keep their answers until the projector applies anything new
+(``services.gateway.readcache``): a read after new events sees them, and a kept answer equals the one computed
+afresh. The routes are called in process on a gateway database of the test's own; events are applied by the
+projector's own transaction (rows and offsets together), without a broker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from werkzeug.test import EnvironBuilder
+
+from services.common.db import create_db_engine, reader
+from services.common.events import china_today
+from services.common.prefetch import Record
+from services.common.projector import Projector, decoded
+from services.gateway import auth, tabular, views
+from services.gateway import datacenter as dc
+from services.gateway.api.datacenter import DataCenterApi
+from services.gateway.readcache import answers_of
+from services.gateway.scorecard import load_scorecard
+from tests.city import agency_envelopes
+
+DISTRICT = "320402"
+
+
+class Gateway(DataCenterApi):
+    """The data center's routes over one database, without nameko."""
+
+    def __init__(self, db: Engine, projector: Projector) -> None:
+        self.db = db
+        self.datacenter = projector
+        self.request_context: dict[str, Any] = {}
+
+
+class City:
+    """A gateway database, its projector and a reader's token."""
+
+    def __init__(self, folder: Path) -> None:
+        self.engine = create_db_engine(f"sqlite:///{folder / 'gateway.db'}")
+        views.prepare_database(self.engine)
+        self.projector = Projector("datacenter", self.engine, views.data_center_projections(), "unused:9092", "test")
+        self.gateway = Gateway(self.engine, self.projector)
+        self.token = auth.create_token(self.engine, "reader", "viewer")
+        self.offsets: dict[str, int] = {}
+
+    def register(self, seq: int, *event_types: str) -> None:
+        """Apply agency ``seq``'s events of ``event_types`` as the projector applies a batch."""
+        records = []
+        for env in agency_envelopes(seq, DISTRICT):
+            if env.event_type in event_types:
+                topic = f"{env.domain}.events"
+                offset = self.offsets.get(topic, 0)
+                self.offsets[topic] = offset + 1
+                records.append(Record(topic, 0, offset, None, json.dumps(env.to_dict()).encode()))
+        self.projector._commit_batch(records, [decoded(r) for r in records], isolate=False)
+
+    def get(self, route: str, path: str, **query: str) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.download(route, path, **query))
+        return body
+
+    def download(self, route: str, path: str, **query: str) -> bytes:
+        request = EnvironBuilder(
+            path=path, query_string=query, headers={"Authorization": f"Bearer {self.token}"}
+        ).get_request()
+        response = getattr(DataCenterApi, route)(self.gateway, request)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return bytes(response.get_data())
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Iterator[City]:
+    made = City(tmp_path)
+    made.register(0, "AgencyRegistered", "BuildingRegistered", "RoomAdded", "StaffPosted")
+    yield made
+    made.engine.dispose()
+
+
+def test_a_read_after_new_events_sees_them(city: City) -> None:
+    first = city.get("agencies", "/api/v1/datacenter/agencies")
+    assert [a["agency_id"] for a in first["items"]] == ["BENCH00000"]
+    assert city.get("city", "/api/v1/datacenter/city")["city"]["agencies"] == 1
+    computed = answers_of(city.engine).computed
+
+    city.register(1, "AgencyRegistered")  # one more agency applied by the projector
+
+    second = city.get("agencies", "/api/v1/datacenter/agencies")
+    assert [a["agency_id"] for a in second["items"]] == ["BENCH00000", "BENCH00001"]
+    assert city.get("city", "/api/v1/datacenter/city")["city"]["agencies"] == 2  # 1 + the new one
+    # both computed again, none served stale: the agencies judged once (shared by both), then each answer
+    assert answers_of(city.engine).computed == computed + 3
+    topics = second["freshness"]["topics"]
+    assert topics["office_space.events"]["position"] == city.offsets["office_space.events"]
+
+
+def test_an_answer_asked_again_is_kept_and_equals_the_one_computed_afresh(city: City) -> None:
+    scope = dc.Scope(china_today().year, china_today())
+    card = load_scorecard(None)
+    with reader(city.engine).connect() as conn:
+        afresh = {
+            "city": dc.city(conn, scope, card),
+            "agencies": dc.agencies(conn, scope, card),
+            "findings": dc.open_items(conn, scope),
+        }
+    for _ in range(2):
+        answers = {
+            "city": city.get("city", "/api/v1/datacenter/city"),
+            "agencies": city.get("agencies", "/api/v1/datacenter/agencies")["items"],
+            "findings": city.get("findings", "/api/v1/datacenter/findings")["items"],
+        }
+        for name, body in answers.items():
+            kept = {k: v for k, v in body.items() if k not in ("as_of", "freshness")} if name == "city" else body
+            assert json.loads(json.dumps(kept)) == json.loads(json.dumps(afresh[name])), name
+    # the agencies judged once for city and agencies, then the three answers; the second round was served kept
+    assert answers_of(city.engine).computed == 1 + 3
+
+
+def test_each_filter_of_the_findings_is_its_own_question(city: City) -> None:
+    city.register(0, "RoomHeldByDepartedStaff", "UnapprovedLeaseFound", "AnomalyRaised")
+    every = city.get("findings", "/api/v1/datacenter/findings")["items"]
+    energy = city.get("findings", "/api/v1/datacenter/findings", system="energy")["items"]
+    assert {item["system"] for item in energy} == {"energy"}
+    assert len(energy) < len(every)
+
+
+def test_a_kept_answers_download_is_the_one_made_afresh(city: City) -> None:
+    answer = city.get("agencies", "/api/v1/datacenter/agencies")
+    afresh = tabular.export(answer, "items", "csv", "zh", "agencies").get_data()
+    downloads = [city.download("agencies", "/api/v1/datacenter/agencies", format="csv") for _ in range(2)]
+    assert downloads == [afresh, afresh]
+    city.register(1, "AgencyRegistered")
+    assert "机关00001".encode() in city.download("agencies", "/api/v1/datacenter/agencies", format="csv")
