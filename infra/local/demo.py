@@ -1821,9 +1821,10 @@ class Loader:
             time.sleep(min(10, 1 + attempt))
 
     def load_vehicles(self) -> None:
-        """Quotas, then registration (old vehicles and their disposal, this year's new-energy acquisitions,
-        then conventional ones), then each vehicle's year of trips and costs in time order; GPS tracks go
-        through the vehicle's district topic."""
+        """The fleet's past through the importer (``fleet_files``: quotas, vehicles acquired before this year,
+        old vehicles and their disposal when it was before this year); then, through the API, the other quotas,
+        this year's disposals, this year's new-energy acquisitions, then conventional ones, then each vehicle's
+        year of trips and costs in time order; GPS tracks go through the vehicle's district topic."""
         api = self.api
         fleets = [a for a in self.agencies if a.vehicle_quota]
         histories: dict[str, tuple[float, list[Step]]] = {}
@@ -1834,67 +1835,54 @@ class Loader:
             histories[v.vehicle_id] = vehicle_history(v, fleet, self.today, self.o.seed)
             simulated.advance()
         simulated.finish()
-        olds = [v.replaces for v in vehicles if v.replaces is not None]
+        odometers = {ident: odometer for ident, (odometer, _) in histories.items()}
+        past = self.import_past(
+            "vehicles' past", fleet_files(self.agencies, odometers, self.today, self.o.seed, self.o.scale)
+        )
+        self.counts["past_rows"] += past.accepted
+        this_year = date(self.today.year, 1, 1)
+        quotas = {a.agency_id for a in fleets if not any(_past_vehicle(v, this_year) for v in _fleet_of(a))}
+        disposals = {
+            old.vehicle_id
+            for v in vehicles
+            if (old := v.replaces) is not None and (old.disposed_on or self.today) >= this_year
+        }
         total = (
-            len(fleets)
-            + len(vehicles)
-            + 2 * len(olds)
+            len(quotas)
+            + sum(1 for v in vehicles if not _past_vehicle(v, this_year))
+            + len(disposals)
             + sum(sum(1 for s in steps if s.gps_district is None) for _, steps in histories.values())
         )
         phase = Phase("vehicles", total)
         api.phase = phase
 
-        def register(v: Vehicle, odometer: float) -> None:
-            body: dict[str, Any] = {
-                "vehicle_id": v.vehicle_id,
-                "plate": v.plate,
-                "agency_id": v.agency.agency_id,
-                "energy_type": v.model.energy_type,
-                "use_category": v.use_category,
-                "model": v.model.name,
-                "acquisition_kind": v.acquisition_kind,
-                "acquired_on": v.acquired_on.isoformat(),
-                "norm_per_100km": v.model.norm,
-                "odometer_km": odometer,
-            }
-            if v.model.tank:
-                body["tank_capacity"] = v.model.tank
-            if v.model.battery:
-                body["battery_capacity_kwh"] = v.model.battery
-            if v.replaces is not None:
-                body["replaces_vehicle_id"] = v.replaces.vehicle_id
-            api.post("vehicles.register_vehicle", "/vehicles", body, v.vehicle_id)
+        def register(v: Vehicle) -> None:
+            api.post("vehicles.register_vehicle", "/vehicles", _vehicle_body(v, odometers[v.vehicle_id]), v.vehicle_id)
 
         def first_wave(a: Agency) -> None:
-            api.post(
-                "vehicles.set_vehicle_quota",
-                f"/agencies/{a.agency_id}/vehicle-quota",
-                {"quota": a.vehicle_quota, "reason": "按《常州市党政机关公务用车管理办法》核定编制"},
-                a.agency_id,
-            )
+            if a.agency_id in quotas:
+                api.post(
+                    "vehicles.set_vehicle_quota",
+                    f"/agencies/{a.agency_id}/vehicle-quota",
+                    _quota_body(a),
+                    a.agency_id,
+                )
             for v in a.vehicles:
-                if v.replaces is not None:
-                    old = v.replaces
-                    register(old, round(90000 + 30000 * _u(_h(old.vehicle_id), 1), 1))
+                if (old := v.replaces) is not None and old.vehicle_id in disposals:
                     api.post(
                         "vehicles.dispose_vehicle",
                         f"/vehicles/{old.vehicle_id}/disposal",
-                        {
-                            "method": "auction",
-                            "proceeds_fen": fen_from_yuan(round(8000 + 12000 * _u(_h(old.vehicle_id), 2), 2)),
-                            "disposed_on": (old.disposed_on or self.today).isoformat(),
-                            "reference": f"常公资拍〔{self.today.year}〕{old.seq or _h(old.vehicle_id) % 900 + 100}号",
-                        },
+                        _disposal_body(old, self.today),
                         old.vehicle_id,
                     )
             for v in a.vehicles:
-                if v.acquisition_kind == "existing" or v.new_energy:
-                    register(v, histories[v.vehicle_id][0])
+                if v.new_energy and not _past_vehicle(v, this_year):
+                    register(v)
 
         def second_wave(a: Agency) -> None:
             for v in a.vehicles:
-                if v.acquisition_kind != "existing" and not v.new_energy:
-                    register(v, histories[v.vehicle_id][0])
+                if not v.new_energy and not _past_vehicle(v, this_year):
+                    register(v)
 
         topics = self.topic()
         gps_sent = Counter[str]()
@@ -1937,29 +1925,27 @@ class Loader:
     def load_assets(self) -> None:
         """Each agency's ledger, idle assets and hand-ins to its district's warehouse; then a warehouse request
         met from idle stock, one that authorises a purchase, a conference loan, a disposal and a stock-take
-        whose counts a district system sends."""
+        whose counts a district system sends. Assets acquired before this year come in through the importer
+        (``ledger_files``), in the order they were acquired; this year's are registered through the API."""
         api = self.api
+        past = self.import_past("assets' past", ledger_files(self.agencies, self.today, self.o.seed, self.o.scale))
+        self.counts["past_rows"] += past.accepted
+        this_year = date(self.today.year, 1, 1)
         total = sum(
-            len(a.assets) + sum(2 if x.fate == "hand_in" else (1 if x.fate else 0) for x in a.assets)
+            sum(x.acquired_on >= this_year for x in a.assets)
+            + sum(2 if x.fate == "hand_in" else (1 if x.fate else 0) for x in a.assets)
             for a in self.agencies
         )
 
         def ledger(a: Agency) -> None:
             keeper = self.keepers.get(a.district)
             for x in a.assets:
+                if x.acquired_on < this_year:
+                    continue  # the importer's
                 api.post(
                     "assets.register_asset",
                     "/assets",
-                    {
-                        "asset_id": x.asset_id,
-                        "agency_id": a.agency_id,
-                        "category": x.category,
-                        "name": x.name,
-                        "location": x.location,
-                        "original_value_cents": x.value_cents,
-                        "acquired_on": x.acquired_on.isoformat(),
-                        "condition": "good",
-                    },
+                    _asset_body(a, x),
                     x.asset_id,
                 )
             for x in a.assets:
@@ -2143,25 +2129,27 @@ class Loader:
             self.phases.append(phase.finish())
 
     def load_history(self) -> None:
-        """Last year's procurement through the importer, as a city brings its past in: the files of
-        ``history_files`` written (to ``--history-dir``, or a temporary directory), read, ordered and sent by
-        ``infra.local.importer`` with this run's token. A row the platform refuses is a refusal of the demo
-        (``history.<fact>``); one already there (a re-run whose keys have expired) is not."""
+        """Last year's procurement through the importer, as a city brings its past in (``import_past``)."""
         year = self.today.year - 1
+        summary = self.import_past("history", history_files(self.agencies, year, self.o.seed, self.o.scale))
+        self.counts["history_rows"] = summary.accepted
+
+    def import_past(self, label: str, files: dict[str, list[dict[str, Any]]]) -> importer.Summary:
+        """Facts of the city's past through the importer: the files written (to ``--history-dir``, or a
+        temporary directory), read, ordered and sent by ``infra.local.importer`` with this run's token. A row the
+        platform refuses is a refusal of the demo (``history.<fact>``); one already there (a re-run whose keys
+        have expired) is not."""
         with tempfile.TemporaryDirectory(prefix="demo-history-") as scratch:
             folder = self.o.history_dir or Path(scratch)
             folder.mkdir(parents=True, exist_ok=True)
-            rows = importer.read_rows(
-                write_history(folder, history_files(self.agencies, year, self.o.seed, self.o.scale))
-            )
+            rows = importer.read_rows(write_history(folder, files))
             gateway = importer.Gateway(self.o.gateway, self.o.token, min(self.o.timeout, 120.0))
             # the state of this run only: another platform (or a fresh one) receives every row, and a re-run on
             # this one is answered by the gateway from the rows' Idempotency-Keys
-            phase = Phase("history", len(rows))
+            phase = Phase(label, len(rows))
             summary = importer.run(rows, gateway, Path(scratch) / "import-state.json", progress_every=100)
             phase.advance(summary.total)
             self.phases.append(phase.finish())
-        self.counts["history_rows"] = summary.accepted
         refused = Counter(
             {
                 (f"history.{fact}", code): n
@@ -2173,6 +2161,7 @@ class Loader:
         self.api.refusals.update(refused)
         if refused:
             self.api.examples += [json.dumps(e, ensure_ascii=False) for e in summary.examples[:4]]
+        return summary
 
     def load_procurement(self) -> None:
         """A budget line per agency, purchase requests (a few from district systems), a batch tender for copy
@@ -2559,6 +2548,113 @@ def history_files(agencies: list[Agency], year: int, seed: int, scale: float) ->
         f"{stem}-tender.jsonl": tendering,
         f"{stem}-contracts.jsonl": contracts,
     }
+
+
+def _past_vehicle(v: Vehicle, this_year: date) -> bool:
+    """A vehicle acquired before this year: part of the city's past, which the importer brings in."""
+    return v.acquired_on < this_year
+
+
+def _fleet_of(a: Agency) -> list[Vehicle]:
+    """An agency's vehicles and the old ones they replace."""
+    return [old for v in a.vehicles if (old := v.replaces) is not None] + list(a.vehicles)
+
+
+def _odometer_of_old(old: Vehicle) -> float:
+    """An old vehicle's odometer when it was registered: 90 000 to 120 000 km."""
+    return round(90000 + 30000 * _u(_h(old.vehicle_id), 1), 1)
+
+
+def _vehicle_body(v: Vehicle, odometer: float) -> dict[str, Any]:
+    """``register_vehicle``'s body, the same through the API and the importer."""
+    body: dict[str, Any] = {
+        "vehicle_id": v.vehicle_id,
+        "plate": v.plate,
+        "agency_id": v.agency.agency_id,
+        "energy_type": v.model.energy_type,
+        "use_category": v.use_category,
+        "model": v.model.name,
+        "acquisition_kind": v.acquisition_kind,
+        "acquired_on": v.acquired_on.isoformat(),
+        "norm_per_100km": v.model.norm,
+        "odometer_km": odometer,
+    }
+    if v.model.tank:
+        body["tank_capacity"] = v.model.tank
+    if v.model.battery:
+        body["battery_capacity_kwh"] = v.model.battery
+    if v.replaces is not None:
+        body["replaces_vehicle_id"] = v.replaces.vehicle_id
+    return body
+
+
+def _quota_body(a: Agency) -> dict[str, Any]:
+    return {"quota": a.vehicle_quota, "reason": "按《常州市党政机关公务用车管理办法》核定编制"}
+
+
+def _disposal_body(old: Vehicle, today: date) -> dict[str, Any]:
+    """``dispose_vehicle``'s body for an old vehicle replaced (auctioned), the same through the API and the
+    importer."""
+    return {
+        "method": "auction",
+        "proceeds_fen": fen_from_yuan(round(8000 + 12000 * _u(_h(old.vehicle_id), 2), 2)),
+        "disposed_on": (old.disposed_on or today).isoformat(),
+        "reference": f"常公资拍〔{today.year}〕{old.seq or _h(old.vehicle_id) % 900 + 100}号",
+    }
+
+
+def fleet_files(
+    agencies: list[Agency], odometers: dict[str, float], today: date, seed: int, scale: float
+) -> dict[str, list[dict[str, Any]]]:
+    """The fleet's past as an importer file: for each agency with vehicles acquired before this year, its quota
+    (on the day of its first such vehicle: the quota has no day of its own and comes before the vehicles it
+    counts), then its old vehicles (registered on the day acquired, disposed on their day when it is before this
+    year) and the vehicles acquired before this year (``odometers`` by vehicle id: their odometer when
+    registered). Rows keep their order and keys on every run of the same seed, scale and year."""
+    this_year = date(today.year, 1, 1)
+    facts: list[dict[str, Any]] = []
+    for a in agencies:
+        pasts = [v for v in _fleet_of(a) if _past_vehicle(v, this_year)]
+        if not a.vehicle_quota or not pasts:
+            continue
+        first = min(v.acquired_on for v in pasts).isoformat()
+        facts.append({"fact": "set_vehicle_quota", "at": first, "agency_id": a.agency_id} | _quota_body(a))
+        for v in pasts:
+            odometer = odometers[v.vehicle_id] if v.vehicle_id in odometers else _odometer_of_old(v)
+            facts.append({"fact": "register_vehicle", "at": v.acquired_on.isoformat()} | _vehicle_body(v, odometer))
+            if v.disposed_on is not None and v.disposed_on < this_year:
+                facts.append(
+                    {"fact": "dispose_vehicle", "at": v.disposed_on.isoformat(), "vehicle_id": v.vehicle_id}
+                    | _disposal_body(v, today)
+                )
+    return {f"demo{seed}s{scale:g}-before{today.year}-fleet.jsonl": facts} if facts else {}
+
+
+def _asset_body(a: Agency, x: Asset) -> dict[str, Any]:
+    """``register_asset``'s body, the same through the API and the importer."""
+    return {
+        "asset_id": x.asset_id,
+        "agency_id": a.agency_id,
+        "category": x.category,
+        "name": x.name,
+        "location": x.location,
+        "original_value_cents": x.value_cents,
+        "acquired_on": x.acquired_on.isoformat(),
+        "condition": "good",
+    }
+
+
+def ledger_files(agencies: list[Agency], today: date, seed: int, scale: float) -> dict[str, list[dict[str, Any]]]:
+    """The asset ledgers' past as an importer file: every asset acquired before this year, registered on the
+    day it was acquired."""
+    this_year = date(today.year, 1, 1)
+    facts = [
+        {"fact": "register_asset", "at": x.acquired_on.isoformat()} | _asset_body(a, x)
+        for a in agencies
+        for x in a.assets
+        if x.acquired_on < this_year
+    ]
+    return {f"demo{seed}s{scale:g}-before{today.year}-assets.jsonl": facts} if facts else {}
 
 
 def write_history(folder: Path, files: dict[str, list[dict[str, Any]]]) -> list[Path]:

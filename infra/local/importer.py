@@ -54,6 +54,7 @@ FACTS: dict[str, str] = {
     # vehicles
     "set_vehicle_quota": "/agencies/{agency_id}/vehicle-quota",
     "register_vehicle": "/vehicles",
+    "dispose_vehicle": "/vehicles/{vehicle_id}/disposal",
     "record_expense": "/vehicles/{vehicle_id}/expenses",
     "record_fuel": "/vehicles/{vehicle_id}/fuel",
     "record_charging": "/vehicles/{vehicle_id}/charging",

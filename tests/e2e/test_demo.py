@@ -84,6 +84,11 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
     # H3 won at 23 300 cents a box; every box accepted on 14 May: spent = quantity × 23 300, nothing committed
     assert (line["spent_cents"], line["committed_cents"]) == (first["quantity:int"] * 23_300, 0)
 
+    # so did the assets and vehicles acquired before this year, their quotas and past disposals
+    past = demo.fleet_files(agencies, {}, today, int(SEED), float(SCALE))
+    past |= demo.ledger_files(agencies, today, int(SEED), float(SCALE))
+    assert loaded["past_rows"] == sum(len(facts) for facts in past.values()) > 0
+
     # run again: every command is answered as before, nothing is refused and nothing is counted twice
     again = subprocess.run(argv, env=platform.env, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]

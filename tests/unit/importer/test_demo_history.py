@@ -72,3 +72,65 @@ def test_last_year_s_procurement_is_written_as_importer_files_in_the_order_it_ha
     # the same files on every run: the rows keep their Idempotency-Keys
     again = read_rows(demo.write_history(tmp_path, demo.history_files(agencies, 2025, 7, 0.01)))
     assert [(r.key, r.body) for r in again] == [(r.key, r.body) for r in rows]
+
+
+def test_the_fleet_s_past_is_an_importer_file_quota_first_then_vehicles_and_disposals_on_their_days(
+    tmp_path: Path,
+) -> None:
+    demo = _demo()
+    today = demo.date(2026, 6, 1)
+    gasoline = demo.MODELS["gasoline"][0]
+    a = demo.Agency(1, "AG-1", "单位1", demo.CITY_CODE, "party_government", "city", 20, vehicle_quota=3)
+    b = demo.Agency(2, "AG-2", "单位2", demo.CITY_CODE, "party_government", "city", 20, vehicle_quota=1)
+    existing = demo.Vehicle(1, "VH00001", "苏D1", a, gasoline, "general", "existing", demo.date(2019, 5, 3))
+    old = demo.Vehicle(0, "VH00002-OLD", "苏D2", a, gasoline, "general", "existing", demo.date(2012, 2, 9))
+    old.disposed_on = demo.date(2025, 12, 20)  # before this year: the importer's
+    replacement = demo.Vehicle(2, "VH00002", "苏D3", a, gasoline, "general", "replacement", demo.date(2026, 1, 5))
+    replacement.replaces = old
+    new = demo.Vehicle(3, "VH00003", "苏D4", b, gasoline, "general", "new", demo.date(2026, 3, 1))
+    a.vehicles, b.vehicles = [existing, replacement], [new]
+    odometers = {"VH00001": 52000.0, "VH00002": 0.0, "VH00003": 0.0}
+    rows = read_rows(demo.write_history(tmp_path, demo.fleet_files([a, b], odometers, today, 7, 0.01)))
+    # AG-2 has only this year's vehicle: its quota and vehicle stay on the API; this year's replacement too
+    assert [(r.fact, r.at, r.body.get("vehicle_id", r.body.get("agency_id"))) for r in rows] == [
+        ("set_vehicle_quota", "2012-02-09", "AG-1"),  # on the day of its first vehicle, before it
+        ("register_vehicle", "2012-02-09", "VH00002-OLD"),
+        ("register_vehicle", "2019-05-03", "VH00001"),
+        ("dispose_vehicle", "2025-12-20", "VH00002-OLD"),
+    ]
+    assert route(rows[0]) == (
+        "/agencies/AG-1/vehicle-quota",
+        {"quota": 3, "reason": "按《常州市党政机关公务用车管理办法》核定编制"},
+    )
+    assert rows[2].body["odometer_km"] == 52000.0  # the history's odometer, as the API would have sent it
+    path, body = route(rows[3])
+    assert (path, body["disposed_on"], body["method"]) == ("/vehicles/VH00002-OLD/disposal", "2025-12-20", "auction")
+
+
+def test_the_ledgers_past_is_an_importer_file_of_assets_acquired_before_this_year(tmp_path: Path) -> None:
+    demo = _demo()
+    today = demo.date(2026, 6, 1)
+    a = demo.Agency(1, "AG-1", "单位1", demo.CITY_CODE, "party_government", "city", 20)
+    a.assets = [
+        demo.Asset("ZC0001-0001", "computers", "台式计算机", "101", 500_000, demo.date(2024, 7, 1)),
+        demo.Asset("ZC0001-0002", "printers", "激光打印机", "101", 200_000, demo.date(2026, 2, 1)),
+        demo.Asset("ZC0001-0003", "furniture", "文件柜", "102", 150_000, demo.date(2015, 3, 1)),
+    ]
+    files = demo.ledger_files([a], today, 7, 0.01)
+    assert list(files) == ["demo7s0.01-before2026-assets.jsonl"]
+    rows = read_rows(demo.write_history(tmp_path, files))
+    # 0002 is this year's (the API's); the others in the order they were acquired
+    assert [(r.at, r.body["asset_id"]) for r in rows] == [("2015-03-01", "ZC0001-0003"), ("2024-07-01", "ZC0001-0001")]
+    assert route(rows[1]) == (
+        "/assets",
+        {
+            "asset_id": "ZC0001-0001",
+            "agency_id": "AG-1",
+            "category": "computers",
+            "name": "台式计算机",
+            "location": "101",
+            "original_value_cents": 500_000,
+            "acquired_on": "2024-07-01",
+            "condition": "good",
+        },
+    )
