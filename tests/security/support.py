@@ -258,12 +258,30 @@ def make_world(platform: Platform) -> World:
     )
     for _ in range(2):  # a second pass creates what depended on something the first pass created
         for spec in creating:
-            for _attempt in range(3):
-                status, answer = world.call(spec, "city_admin")
-                world.created[spec.url] = (status, answer.get("error", "") if isinstance(answer, dict) else "", answer)
-                if not learn(answer):
-                    break
+            _create(world, spec)
+    # the records the reference tests aim at must exist: a service that learns of the agency from its topic
+    # may lag behind on a loaded machine, so those not made yet are asked again for a while
+    deadline = time.monotonic() + 30
+    while (missing := [s for s in creating if s.url in ESSENTIAL and world.created[s.url][0] != 201]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(1)
+        for spec in missing:
+            _create(world, spec)
     return world
+
+
+ESSENTIAL = ("/api/v1/buildings", "/api/v1/meters", "/api/v1/assets")
+"""Creating routes of the records whose foreign copies ``test_references`` proves exist."""
+
+
+def _create(world: World, spec: RouteSpec) -> None:
+    """``spec``'s record made in district A by the city administrator (its answer kept in ``world.created``)."""
+    for _attempt in range(3):
+        status, answer = world.call(spec, "city_admin")
+        world.created[spec.url] = (status, answer.get("error", "") if isinstance(answer, dict) else "", answer)
+        if not learn(answer):
+            break
 
 
 def learn(answer: Any) -> bool:

@@ -119,7 +119,8 @@ def test_the_foreign_records_existed_for_every_kind(world: World) -> None:
     """Runs after the cases above (file order): A's records of each kind the setup makes were there."""
     if not PROVEN:
         pytest.skip("run with the cases above")
-    assert {"agency", "building", "meter", "asset"} <= PROVEN, (PROVEN, world.created.get("/api/v1/vehicles"))
+    made = {url: world.created.get(url) for url in ("/api/v1/buildings", "/api/v1/meters", "/api/v1/assets")}
+    assert {"agency", "building", "meter", "asset"} <= PROVEN, (PROVEN, made)
 
 
 def _first_load_of(service: str, handler: str, field: str) -> str | None:
