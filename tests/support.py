@@ -162,3 +162,20 @@ def agency_code(district: str, key: str = "") -> str:
     seed = key or uuid.uuid4().hex
     serial = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 10**9
     return uscc.with_check_character(f"11{district}{serial:09d}")
+
+
+def owned_vehicle(vehicle_id: str, agency_id: str, plate: str) -> dict[str, Any]:
+    """A gasoline car the agency already owned (counted in its quota), as ``POST /api/v1/vehicles`` takes it."""
+    return {
+        "vehicle_id": vehicle_id,
+        "plate": plate,
+        "agency_id": agency_id,
+        "energy_type": "gasoline",
+        "use_category": "general",
+        "model": "大众帕萨特 1.4T",
+        "acquisition_kind": "existing",
+        "acquired_on": "2023-06-01",
+        "norm_per_100km": 8,
+        "tank_capacity": 55,
+        "odometer_km": 20_000,
+    }

@@ -16,7 +16,7 @@ from services.common.broker import make_producer
 from services.common.db import create_db_engine
 from services.gateway.views import vehicles as dc
 from tests.e2e.conftest import Platform
-from tests.support import agency_code
+from tests.support import agency_code, owned_vehicle
 
 TIANNING, WUJIN = "320402", "320412"
 
@@ -52,19 +52,7 @@ def _agency(platform: Platform, admin: str, district: str, tag: str) -> str:
 
 
 def _vehicle(agency: str, plate: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "vehicle_id": f"VH-{uuid.uuid4().hex[:10]}",
-        "plate": plate,
-        "agency_id": agency,
-        "energy_type": "gasoline",
-        "use_category": "general",
-        "model": "大众帕萨特 1.4T",
-        "acquisition_kind": "existing",
-        "acquired_on": "2023-06-01",
-        "norm_per_100km": 8,
-        "tank_capacity": 55,
-        "odometer_km": 20_000,
-    } | extra
+    return owned_vehicle(f"VH-{uuid.uuid4().hex[:10]}", agency, plate) | extra
 
 
 def _plate(new_energy: bool = False) -> str:

@@ -44,7 +44,7 @@ from tests.faults.harness import (
     send,
     store_events,
 )
-from tests.support import read_topic
+from tests.support import owned_vehicle, read_topic
 
 OFFICE_SPACE_KINDS = ("agency", "staff", "room", "headcount")
 KINDS = (*OFFICE_SPACE_KINDS, "vehicle", "asset", "budget_line", "meter")
@@ -55,19 +55,7 @@ YEAR = 2026
 
 def vehicle_body(vehicle_id: str, agency: str, n: int) -> dict[str, Any]:
     """A vehicle already owned (counted in the quota), with a plate of its own (苏D and five digits)."""
-    return {
-        "vehicle_id": vehicle_id,
-        "plate": f"苏D{n % 100_000:05d}",
-        "agency_id": agency,
-        "energy_type": "gasoline",
-        "use_category": "general",
-        "model": "大众帕萨特 1.4T",
-        "acquisition_kind": "existing",
-        "acquired_on": "2023-06-01",
-        "norm_per_100km": 8,
-        "tank_capacity": 55,
-        "odometer_km": 20_000,
-    }
+    return owned_vehicle(vehicle_id, agency, f"苏D{n % 100_000:05d}")
 
 
 def asset_body(asset_id: str, agency: str, number: int) -> dict[str, Any]:

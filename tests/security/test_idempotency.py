@@ -18,7 +18,7 @@ from typing import Any
 
 from services.common.broker import make_producer
 from tests.security.support import DISTRICT_A, World, agency_of, wait_for
-from tests.support import agency_code, read_topic
+from tests.support import agency_code, owned_vehicle, read_topic
 
 
 def _post(world: World, path: str, body: Any, key: str | None = None, who: str = "city_admin") -> tuple[int, Any]:
@@ -144,19 +144,7 @@ def test_a_domain_rules_refusal_is_answered_again_to_its_key_after_its_cause_wen
         assert time.monotonic() < deadline, answer  # the vehicles service learns the agency from its events
         time.sleep(0.3)
     assert answer[0] == 200, answer
-    vehicle = {
-        "vehicle_id": f"DBL-V-{n}",
-        "plate": "苏D" + uuid.uuid4().hex[:5].upper(),
-        "agency_id": agency,
-        "energy_type": "gasoline",
-        "use_category": "general",
-        "model": "大众帕萨特 1.4T",
-        "acquisition_kind": "existing",
-        "acquired_on": "2023-06-01",
-        "norm_per_100km": 8,
-        "tank_capacity": 55,
-        "odometer_km": 20_000,
-    }
+    vehicle = owned_vehicle(f"DBL-V-{n}", agency, "苏D" + uuid.uuid4().hex[:5].upper())
     assert (registered := _post(world, "/api/v1/vehicles", vehicle))[0] == 201, registered
     # 2027-03-03 is a Wednesday: both trips lie in working hours, 10:00-11:00 in both
     first, second = f"DBL-T1-{n}", f"DBL-T2-{n}"
