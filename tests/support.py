@@ -179,3 +179,15 @@ def owned_vehicle(vehicle_id: str, agency_id: str, plate: str) -> dict[str, Any]
         "tank_capacity": 55,
         "odometer_km": 20_000,
     }
+
+
+def county_agency(agency_id: str, name: str, district: str, headcount: int = 20) -> dict[str, Any]:
+    """The body of ``POST /api/v1/agencies`` for a county-level party or government agency (机关)."""
+    return {
+        "agency_id": agency_id,
+        "name": name,
+        "district": district,
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": headcount,
+    }

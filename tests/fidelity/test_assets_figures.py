@@ -19,7 +19,7 @@ import pytest
 
 from services.common.events import china_today
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, eventually, read_topic
+from tests.support import agency_code, county_agency, eventually, read_topic
 
 DISTRICT = "320481"  # 溧阳市: this module's own district
 TODAY = china_today()
@@ -46,13 +46,8 @@ def city(platform: Platform) -> dict[str, Any]:
     token = platform.token()
     tag = uuid.uuid4().hex[:8]
     agency = agency_code(DISTRICT, f"AG-FA-{tag}")
-    body = {"agency_id": agency, "name": "溧阳市机关事务服务中心", "district": DISTRICT, "kind": "party_government"}
-    _ok(
-        platform.request(
-            "POST", "/api/v1/agencies", body | {"admin_level": "county", "authorised_headcount": 20}, token
-        ),
-        201,
-    )
+    body = county_agency(agency, "溧阳市机关事务服务中心", DISTRICT)
+    _ok(platform.request("POST", "/api/v1/agencies", body, token), 201)
     return {"token": token, "tag": tag, "agency": agency}
 
 

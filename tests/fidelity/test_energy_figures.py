@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, eventually
+from tests.support import agency_code, county_agency, eventually
 
 DISTRICT = "320481"
 CST = timezone(timedelta(hours=8))
@@ -58,15 +58,7 @@ class City:
 
     def agency(self, key: str, name: str, area_m2: float) -> str:
         agency_id = agency_code(DISTRICT, f"LY-{key}-{TAG}")
-        body = {
-            "agency_id": agency_id,
-            "name": name,
-            "district": DISTRICT,
-            "kind": "party_government",
-            "admin_level": "county",
-            "authorised_headcount": 20,
-        }
-        self.post("/api/v1/agencies", body)
+        self.post("/api/v1/agencies", county_agency(agency_id, name, DISTRICT))
         eventually(
             lambda: self.platform.request("GET", f"/api/v1/agencies/{agency_id}", token=self.admin)[0],
             lambda status: status == 200,

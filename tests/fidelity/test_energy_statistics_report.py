@@ -21,7 +21,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, eventually
+from tests.support import agency_code, county_agency, eventually
 
 DISTRICT = "320411"  # 新北区: this module's own district
 YEAR = 2023
@@ -42,8 +42,7 @@ def _ok(platform: Platform, path: str, body: dict[str, Any], token: str, expecte
 
 def _agency(platform: Platform, admin: str, key: str, name: str) -> str:
     agency_id = agency_code(DISTRICT, f"XB-{key}-{TAG}")
-    master = {"agency_id": agency_id, "name": name, "district": DISTRICT, "kind": "party_government"}
-    _ok(platform, "/api/v1/agencies", master | {"admin_level": "county", "authorised_headcount": 20}, admin)
+    _ok(platform, "/api/v1/agencies", county_agency(agency_id, name, DISTRICT), admin)
     eventually(lambda: platform.request("GET", f"/api/v1/agencies/{agency_id}", token=admin)[0], lambda s: s == 200)
     building = {"building_id": f"B-{agency_id}", "agency_id": agency_id, "name": f"{name}办公楼"}
     _ok(platform, "/api/v1/buildings", building | {"address": "新北区府前路1号", "gross_floor_area_m2": 1_000}, admin)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, eventually
+from tests.support import agency_code, county_agency, eventually
 
 DISTRICT = "320413"  # 金坛区: this module's own district
 
@@ -32,13 +32,8 @@ def city(platform: Platform) -> dict[str, Any]:
     token = platform.token()
     tag = uuid.uuid4().hex[:8]
     agency = agency_code(DISTRICT, f"AG-FV-{tag}")
-    body = {"agency_id": agency, "name": "金坛区机关事务管理中心", "district": DISTRICT, "kind": "party_government"}
-    _ok(
-        platform.request(
-            "POST", "/api/v1/agencies", body | {"admin_level": "county", "authorised_headcount": 20}, token
-        ),
-        201,
-    )
+    body = county_agency(agency, "金坛区机关事务管理中心", DISTRICT)
+    _ok(platform.request("POST", "/api/v1/agencies", body, token), 201)
     quota = {"quota": 2, "reason": "公务用车编制"}
     _ok(
         eventually(
