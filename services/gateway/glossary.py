@@ -411,6 +411,11 @@ GLOSSARY: dict[str, str] = {
     "supplier_ids": "供应商编号列表",
     "unit_price": "成交单价",
     "year_to_date": "年初至今",
+    "found_location": "盘点所见位置",
+    "ledger_location": "账面位置",
+    "reconciled_on": "核对处理日期",
+    "recorded_on": "登记日期",
+    "stocktake_id": "盘点编号",
 }
 """Field name (without its unit suffix) → Chinese header."""
 
