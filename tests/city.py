@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common import contracts
+from services.common.clock import iso, utc_now
 from services.common.districts import DEFAULT_DISTRICTS
-from services.common.events import Envelope, iso, registered_event_types, utc_now
+from services.common.events import Envelope, registered_event_types
 from services.common.projector import Projection, offsets_table
 from services.gateway import views
 from services.gateway.views import energy as energy_view

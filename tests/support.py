@@ -16,7 +16,8 @@ from kafka import TopicPartition
 
 from services.common.aggregate import Aggregate
 from services.common.broker import make_consumer
-from services.common.events import Event, Metadata, china_today
+from services.common.clock import china_today
+from services.common.events import Event, Metadata
 from services.office_space.domain import Agency, AgencyRegistered
 
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -57,9 +57,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from infra.local import importer
 from services.common import uscc
+from services.common.clock import CHINA_STANDARD_TIME as CST
 from services.common.contracts import latest_inbound_version
 from services.common.districts import CITY_CODE
-from services.common.holidays import CHINA_STANDARD_TIME as CST
 from services.common.holidays import day_kind
 from services.common.money import fen_from_yuan
 from services.common.progress import Progress

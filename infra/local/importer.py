@@ -37,7 +37,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from services.common.holidays import CHINA_STANDARD_TIME
+from services.common.clock import CHINA_STANDARD_TIME
 from services.common.settings import settings
 
 FACTS: dict[str, str] = {

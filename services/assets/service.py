@@ -16,8 +16,6 @@ delivery twice is refused by the store, never doubled.
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -39,9 +37,11 @@ from services.assets.domain import (
     WarehouseRequest,
 )
 from services.common.agencies import known_agency
+from services.common.clock import china_today
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, PlatformError, RuleViolation
-from services.common.events import Metadata, china_today
+from services.common.events import Metadata
 from services.common.facts import require_right_to_backdate
+from services.common.ids import new_id
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import DomainService, command, service_views
@@ -61,14 +61,6 @@ ANOMALY_REPORT_SECONDS = 60.0
 
 DELIVERY_ACTOR = "system:procurement"
 """The actor of ledger entries made from procurement's accepted deliveries."""
-
-
-def _new_id(given: str | None, prefix: str) -> str:
-    return given or f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _today() -> date:
-    return china_today()
 
 
 @cache
@@ -104,7 +96,7 @@ class AssetsService(DomainService):
         """RegisterAsset: an asset of a known agency enters the ledger with its category's service life."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         asset = Asset.register(
-            _new_id(cmd["asset_id"], "AS"),
+            new_id(cmd["asset_id"], "AS"),
             agency.agency_id,
             agency.district,
             cmd["category"],
@@ -114,7 +106,7 @@ class AssetsService(DomainService):
             cmd["acquired_on"],
             cmd["condition"],
             service_life_table(),
-            _today(),
+            china_today(),
             depreciation_life_table(),
         )
         return self.save(asset)
@@ -123,7 +115,7 @@ class AssetsService(DomainService):
     def get_asset(self, query: dict[str, Any]) -> dict[str, Any]:
         """One asset from its stream, with today's book value and when it may be replaced."""
         asset = self.store.load(Asset, str(query.get("asset_id")))
-        d = asset.depreciation(_today())
+        d = asset.depreciation(china_today())
         figures = {
             "book_value_cents": d.book_value_cents,
             "accumulated_depreciation_cents": d.accumulated_depreciation_cents,
@@ -144,21 +136,21 @@ class AssetsService(DomainService):
     def relocate_asset(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RelocateAsset: the asset is now at another location of its agency."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
-        asset.relocate(cmd["location"], _today())
+        asset.relocate(cmd["location"], china_today())
         return self.save(asset)
 
     @command(s.MarkAssetIdleSchema)
     def mark_asset_idle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """MarkAssetIdle: the agency no longer uses the asset (闲置)."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
-        asset.mark_idle(cmd["reason"], _today())
+        asset.mark_idle(cmd["reason"], china_today())
         return self.save(asset)
 
     @command(s.PutAssetBackInUseSchema)
     def put_asset_back_in_use(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """PutAssetBackInUse: an idle asset is used again."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
-        asset.put_back_in_use(cmd["location"], _today())
+        asset.put_back_in_use(cmd["location"], china_today())
         return self.save(asset)
 
     @command(s.HandInAssetSchema)
@@ -166,7 +158,7 @@ class AssetsService(DomainService):
         """HandInAsset: an idle, usable asset goes to the public goods warehouse; its keeper (an agency) holds it."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
         keeper = known_agency(self.read_models.engine, cmd["warehouse_id"], "warehouse_id")
-        asset.hand_in(keeper.agency_id, keeper.district, cmd["condition"], _today())
+        asset.hand_in(keeper.agency_id, keeper.district, cmd["condition"], china_today())
         return self.save(asset)
 
     # -- replacement ---------------------------------------------------------------------------------
@@ -175,7 +167,7 @@ class AssetsService(DomainService):
     def apply_for_replacement(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ApplyForReplacement: refused before the minimum service life (不达使用年限的一律不予更新)."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
-        asset.apply_for_replacement(cmd["reason"], _today())
+        asset.apply_for_replacement(cmd["reason"], china_today())
         return self.save(asset, answer={"eligible_on": asset.eligible_for_replacement_on.isoformat()})
 
     @command(s.AssessRepairSchema)
@@ -183,7 +175,7 @@ class AssetsService(DomainService):
         """AssessRepair: the repair assessment every replacement waits for (能用则用，能修先修)."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.assess_repair(
-            cmd["usable"], cmd["repairable"], cmd["estimated_repair_cents"], self.context().actor, _today()
+            cmd["usable"], cmd["repairable"], cmd["estimated_repair_cents"], self.context().actor, china_today()
         )
         return self.save(asset)
 
@@ -191,14 +183,14 @@ class AssetsService(DomainService):
     def approve_replacement(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ApproveReplacement: only for an asset assessed as neither usable nor repairable."""
         asset = self.store.load(Asset, cmd["asset_id"])
-        asset.approve_replacement(self.context().actor, _today())
+        asset.approve_replacement(self.context().actor, china_today())
         return self.save(asset)
 
     @command(s.RecordRepairSchema)
     def record_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordRepair: the asset was repaired (closing any replacement application)."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
-        asset.record_repair(cmd["cost_cents"], cmd["condition"], _today())
+        asset.record_repair(cmd["cost_cents"], cmd["condition"], china_today())
         return self.save(asset)
 
     # -- the public goods warehouse ------------------------------------------------------------------
@@ -210,7 +202,7 @@ class AssetsService(DomainService):
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         replaces = self.store.load(Asset, cmd["replaces_asset_id"]) if cmd["replaces_asset_id"] else None
         request = WarehouseRequest.open(
-            _new_id(cmd["request_id"], "WR"),
+            new_id(cmd["request_id"], "WR"),
             agency.agency_id,
             agency.district,
             cmd["category"],
@@ -218,7 +210,7 @@ class AssetsService(DomainService):
             cmd["min_condition"],
             cmd["location"],
             service_life_table(),
-            _today(),
+            china_today(),
             replaces,
         )
         with self.read_models.engine.connect() as conn:
@@ -227,7 +219,7 @@ class AssetsService(DomainService):
         scope = self.context().scope_district
         if scope is not None:  # another district's stock goes across districts by the city's reallocation only
             stock = [a for a in stock if a.district == scope]
-        allocated = request.fulfil_from_idle_stock(stock, _today())
+        allocated = request.fulfil_from_idle_stock(stock, china_today())
         taken = [a for a in stock if a.id in allocated]
         changed = [request, *([replaces] if replaces else []), *taken]
         answer = {"allocated_asset_ids": allocated, "purchase_authorised": request.quantity - len(allocated)}
@@ -237,7 +229,7 @@ class AssetsService(DomainService):
     def idle_stock(self, query: dict[str, Any]) -> dict[str, Any]:
         """The warehouse's idle assets, best condition first, with book value."""
         with self.read_models.engine.connect() as conn:
-            return {"items": views.idle_stock(conn, query["category"], query["min_condition"], _today())}
+            return {"items": views.idle_stock(conn, query["category"], query["min_condition"], china_today())}
 
     @command(s.LendAssetsSchema)
     def lend_assets(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -246,14 +238,14 @@ class AssetsService(DomainService):
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         assets = self._assets(cmd["asset_ids"])
         loan = WarehouseLoan.lend(
-            _new_id(cmd["loan_id"], "LN"),
+            new_id(cmd["loan_id"], "LN"),
             agency.agency_id,
             agency.district,
             cmd["purpose"],
             cmd["occasion"],
             assets,
             cmd["due_on"],
-            _today(),
+            china_today(),
             cmd["lent_on"],
         )
         return self.save(loan, *assets)
@@ -264,7 +256,7 @@ class AssetsService(DomainService):
         require_right_to_backdate({"returned_on": cmd["returned_on"]}, self.context().scope_district)
         loan = self.store.load(WarehouseLoan, cmd["loan_id"])
         assets = self._assets(cmd["asset_ids"])
-        loan.return_items(assets, _today(), cmd["conditions"], cmd["returned_on"])
+        loan.return_items(assets, china_today(), cmd["conditions"], cmd["returned_on"])
         return self.save(loan, *assets, answer={"outstanding_asset_ids": loan.outstanding})
 
     @command(s.FlagOverdueLoansSchema)
@@ -283,7 +275,7 @@ class AssetsService(DomainService):
             self.save(*flagged)
 
     def _flag_overdue_loans(self) -> list[WarehouseLoan]:
-        today = _today()
+        today = china_today()
         with self.read_models.engine.connect() as conn:
             ids = views.overdue_loan_ids(conn, today)
         loans = self.store.find_many(WarehouseLoan, ids).values()
@@ -293,7 +285,7 @@ class AssetsService(DomainService):
     def list_loans(self, query: dict[str, Any]) -> dict[str, Any]:
         """Loans with the assets still out and days overdue."""
         with self.read_models.engine.connect() as conn:
-            items = views.loan_list(conn, query, _today())
+            items = views.loan_list(conn, query, china_today())
         return {"items": items, "limit": query["limit"], "offset": query["offset"]}
 
     def _assets(self, asset_ids: list[str]) -> list[Asset]:
@@ -310,13 +302,13 @@ class AssetsService(DomainService):
         """ApplyDisposal: an agency applies to dispose of assets it holds, at their book value."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         disposal = Disposal.apply(
-            _new_id(cmd["disposal_id"], "DP"),
+            new_id(cmd["disposal_id"], "DP"),
             agency.agency_id,
             agency.district,
             self._assets(cmd["asset_ids"]),
             cmd["method"],
             cmd["reason"],
-            _today(),
+            china_today(),
             cmd["recipient"],
         )
         return self.save(disposal)
@@ -327,9 +319,9 @@ class AssetsService(DomainService):
         disposal = self.store.load(Disposal, cmd["disposal_id"])
         actor = self.context().actor
         if cmd["approve"]:
-            disposal.approve(actor, _today())
+            disposal.approve(actor, china_today())
         else:
-            disposal.reject(actor, cmd["reason"], _today())
+            disposal.reject(actor, cmd["reason"], china_today())
         return self.save(disposal)
 
     @command(s.CompleteDisposalSchema)
@@ -337,7 +329,7 @@ class AssetsService(DomainService):
         """CompleteDisposal: the approved assets leave the ledger; proceeds recorded."""
         disposal = self.store.load(Disposal, cmd["disposal_id"])
         assets = self._assets(disposal.asset_ids)
-        disposal.complete(assets, cmd["proceeds_cents"], _today(), cmd["trading_centre_ref"])
+        disposal.complete(assets, cmd["proceeds_cents"], china_today(), cmd["trading_centre_ref"])
         return self.save(disposal, *assets)
 
     # -- stock-takes ---------------------------------------------------------------------------------
@@ -349,7 +341,7 @@ class AssetsService(DomainService):
         with self.read_models.engine.connect() as conn:
             expected = views.expected_for_stocktake(conn, agency.agency_id)
         stocktake = StockTake.open(
-            _new_id(cmd["stocktake_id"], "ST"), agency.agency_id, agency.district, expected, _today()
+            new_id(cmd["stocktake_id"], "ST"), agency.agency_id, agency.district, expected, china_today()
         )
         return self.save(stocktake, answer={"expected_items": len(expected)})
 
@@ -363,8 +355,8 @@ class AssetsService(DomainService):
     def record_stocktake_counts(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordStocktakeCounts: the tags counted at one location (a district may send them as a message)."""
         stocktake = self.load_in_scope(StockTake, cmd["stocktake_id"])
-        counted_on = cmd["counted_on"] or _today()
-        if counted_on > _today():
+        counted_on = cmd["counted_on"] or china_today()
+        if counted_on > china_today():
             raise RuleViolation("a count cannot be recorded ahead of its day", fields={"counted_on": ["in the future"]})
         stocktake.count(cmd["location"], cmd["asset_ids"], counted_on)
         return self.save(stocktake)
@@ -373,7 +365,7 @@ class AssetsService(DomainService):
     def close_stocktake_counting(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CloseStocktakeCounting: every difference with the ledger becomes a finding."""
         stocktake = self.load_in_scope(StockTake, cmd["stocktake_id"])
-        finding_ids = stocktake.close_counting(_today())
+        finding_ids = stocktake.close_counting(china_today())
         return self.save(stocktake, answer={"finding_ids": finding_ids})
 
     @command(s.ReconcileFindingSchema)
@@ -382,7 +374,7 @@ class AssetsService(DomainService):
         stocktake = self.load_in_scope(StockTake, cmd["stocktake_id"])
         finding = stocktake.finding(cmd["finding_id"])
         asset = self.store.find(Asset, finding["asset_id"]) if cmd["resolution"] == "ledger_corrected" else None
-        stocktake.reconcile(cmd["finding_id"], cmd["resolution"], cmd["note"], _today(), asset)
+        stocktake.reconcile(cmd["finding_id"], cmd["resolution"], cmd["note"], china_today(), asset)
         return self.save(stocktake, *([asset] if asset else []))
 
     @command(s.ListFindingsSchema)
@@ -397,14 +389,16 @@ class AssetsService(DomainService):
     @command(s.RegisterStockItemSchema)
     def register_stock_item(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RegisterStockItem: an item kept at the central warehouse and outlying points."""
-        item = StockItem.register(cmd["sku"], cmd["name"], cmd["unit"], cmd["sites"], cmd["reorder_points"], _today())
+        item = StockItem.register(
+            cmd["sku"], cmd["name"], cmd["unit"], cmd["sites"], cmd["reorder_points"], china_today()
+        )
         return self.save(item)
 
     @command(s.ReceiveGoodsSchema)
     def receive_goods(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReceiveGoods: goods in (入库); the moving average cost follows."""
         item = self.store.load(StockItem, cmd["sku"])
-        item.receive(cmd["site"], cmd["quantity"], cmd["unit_cost_cents"], cmd["reference"], _today())
+        item.receive(cmd["site"], cmd["quantity"], cmd["unit_cost_cents"], cmd["reference"], china_today())
         return self.save(item, answer=self._stock_answer(item))
 
     @command(s.IssueGoodsSchema)
@@ -412,21 +406,21 @@ class AssetsService(DomainService):
         """IssueGoods: goods out (出库) to a known agency, never below zero."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         item = self.store.load(StockItem, cmd["sku"])
-        item.issue(cmd["site"], cmd["quantity"], agency.agency_id, _today())
+        item.issue(cmd["site"], cmd["quantity"], agency.agency_id, china_today())
         return self.save(item, answer=self._stock_answer(item))
 
     @command(s.TransferGoodsSchema)
     def transfer_goods(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """TransferGoods: between the central warehouse and an outlying point (调拨)."""
         item = self.store.load(StockItem, cmd["sku"])
-        item.transfer(cmd["from_site"], cmd["to_site"], cmd["quantity"], _today())
+        item.transfer(cmd["from_site"], cmd["to_site"], cmd["quantity"], china_today())
         return self.save(item, answer=self._stock_answer(item))
 
     @command(s.SetReorderPointSchema)
     def set_reorder_point(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SetReorderPoint: a site's reorder point."""
         item = self.store.load(StockItem, cmd["sku"])
-        item.set_reorder_point(cmd["site"], cmd["reorder_point"], _today())
+        item.set_reorder_point(cmd["site"], cmd["reorder_point"], china_today())
         return self.save(item, answer=self._stock_answer(item))
 
     def _stock_answer(self, item: StockItem) -> dict[str, Any]:
@@ -445,13 +439,13 @@ class AssetsService(DomainService):
     def list_assets(self, query: dict[str, Any]) -> dict[str, Any]:
         """The ledger with today's book values."""
         with self.read_models.engine.connect() as conn:
-            items = views.asset_list(conn, query, _today())
+            items = views.asset_list(conn, query, china_today())
         return {"items": items, "limit": query["limit"], "offset": query["offset"]}
 
     @command(s.AssetsReportSchema)
     def assets_report(self, query: dict[str, Any]) -> dict[str, Any]:
         """Per holder: assets by status (count, original and book value); overdue loans; open differences."""
-        today, agency_id, district = _today(), query["agency_id"], query["district"]
+        today, agency_id, district = china_today(), query["agency_id"], query["district"]
         page = {"agency_id": agency_id, "district": district, "limit": 1000, "offset": 0}
         with self.read_models.engine.connect() as conn:
             return {
@@ -475,7 +469,7 @@ class AssetsService(DomainService):
     def report_open_anomalies(self) -> None:
         """Report the open anomalies per kind (stock-take differences, overdue loans, reorders, refused deliveries)."""
         with self.read_models.engine.connect() as conn:
-            counts = views.open_anomaly_counts(conn, _today())
+            counts = views.open_anomaly_counts(conn, china_today())
         for kind, count in counts.items():
             OPEN_ANOMALIES.labels(self.name, kind).set(count)
 

@@ -22,10 +22,8 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from services.common.holidays import CHINA_STANDARD_TIME
 from services.common.money import with_fen, yuan_from_fen
 
 Payload = dict[str, Any]
@@ -112,27 +110,6 @@ def event_from_payload(domain: str, event_type: str, version: int, payload: Mapp
     cls = event_class(domain, event_type)
     data = upcast(domain, event_type, version, dict(payload), cls.schema_version)
     return cls(**{k: v for k, v in data.items() if k not in cls.legacy_yuan})
-
-
-def utc_now() -> datetime:
-    """The current time in UTC (the one place the plumbing reads the clock)."""
-    return datetime.now(UTC)
-
-
-def china_today() -> date:
-    """Today in Beijing time: the city's calendar, which every date the platform records or counts from is in
-    (from 00:00 to 08:00 there, the UTC date is still yesterday's)."""
-    return utc_now().astimezone(CHINA_STANDARD_TIME).date()
-
-
-def china_date(moment: str) -> str:
-    """The Beijing-time ISO date of an ISO timestamp (an envelope's ``recorded_at``, say)."""
-    return datetime.fromisoformat(moment).astimezone(CHINA_STANDARD_TIME).date().isoformat()
-
-
-def iso(moment: datetime) -> str:
-    """An aware datetime as ISO-8601 with offset."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

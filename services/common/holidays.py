@@ -7,11 +7,8 @@ not listed has weekends off only. Pure data and functions (standard library only
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta
 from typing import Final
-
-CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "CST")
-"""Beijing time (UTC+8, no daylight saving): the time days and working hours are judged in."""
 
 
 def _span(first: date, days: int) -> frozenset[date]:

@@ -34,6 +34,7 @@ from nameko.extensions import Entrypoint
 
 from services.common import contracts
 from services.common.broker import TopicLog, ensure_topics, in_partition_order, make_consumer, make_producer
+from services.common.clock import iso, utc_now
 from services.common.db import create_db_engine, migrate
 from services.common.decoding import decode_json, scrub_text
 from services.common.errors import (
@@ -44,7 +45,6 @@ from services.common.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from services.common.events import iso, utc_now
 from services.common.log import bind_context, get_logger
 from services.common.metrics import DEAD_LETTERED, EVENTS_PROJECTED
 from services.common.projector import follow_logs, logs_moved, offsets_table

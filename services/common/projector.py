@@ -51,9 +51,10 @@ from services.common.broker import (
     make_producer,
     partitions_of,
 )
+from services.common.clock import iso, utc_now
 from services.common.db import reader, register_migrations
 from services.common.errors import ContractViolation
-from services.common.events import Envelope, iso, upcast, utc_now
+from services.common.events import Envelope, upcast
 from services.common.log import bind_context, get_logger
 from services.common.metrics import (
     DEAD_LETTERED,

@@ -39,8 +39,8 @@ from datetime import datetime
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.common.broker import ensure_topics, make_admin, make_consumer, make_producer, stored_message
+from services.common.clock import utc_now
 from services.common.cloud_events import cloudevent_headers
-from services.common.events import utc_now
 from services.common.health import HealthChecks, serve_ops_http
 from services.common.log import configure_logging, get_logger
 from services.common.metrics import BROKER_LOSSES, EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG

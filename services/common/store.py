@@ -28,9 +28,10 @@ from sqlalchemy.engine import Engine
 
 from services.common import contracts
 from services.common.aggregate import Aggregate
+from services.common.clock import iso, utc_now
 from services.common.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
-from services.common.events import Envelope, Event, Metadata, event_from_payload, iso, utc_now
+from services.common.events import Envelope, Event, Metadata, event_from_payload
 from services.common.metrics import EVENTS_APPENDED
 
 register_migrations("store", Path(__file__).parent / "migrations" / "store")

@@ -24,8 +24,9 @@ from nameko.timer import timer
 
 from services.common.agencies import KnownAgency, known_agency
 from services.common.aggregate import Aggregate
+from services.common.clock import china_today, utc_now
 from services.common.errors import PlatformError, ValidationFailed
-from services.common.events import china_today, utc_now
+from services.common.ids import new_id
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import DomainService, command, current_fingerprint, replayed, service_views
@@ -97,14 +98,6 @@ def collection_deferred() -> Iterator[None]:
         _deferring -= 1
         if _deferring == 0 and _collector_was_enabled:
             gc.enable()
-
-
-def _new_id(given: str | None, prefix: str) -> str:
-    return given or f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _local_today() -> date:
-    return china_today()
 
 
 def _info(meter: Meter) -> MeterInfo:
@@ -187,7 +180,7 @@ class EnergyService(DomainService):
         """InstallMeter: a meter at a building of an agency."""
         agency = self._agency_of(cmd)
         meter = Meter.install(
-            _new_id(cmd["meter_id"], "MTR"),
+            new_id(cmd["meter_id"], "MTR"),
             cmd["serial_no"],
             cmd["kind"],
             agency.agency_id,
@@ -318,7 +311,7 @@ class EnergyService(DomainService):
     @command(s.DetectAnomaliesSchema)
     def detect_anomalies(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """DetectAnomalies: spikes, base load and stuck meters now (the timer does it every hour)."""
-        today = _local_today()
+        today = china_today()
         days = [cmd["day"]] if cmd["day"] else [today - timedelta(days=1), today]
         calendar = work_calendar(days[0].year, cmd["holidays"], cmd["extra_workdays"])
         return self._detect(days, today, calendar)
@@ -326,7 +319,7 @@ class EnergyService(DomainService):
     @timer(interval=DETECTION_INTERVAL_S)  # type: ignore[untyped-decorator]
     def detect_periodically(self) -> None:
         """The periodic detector: yesterday's and today's anomalies, then this year's quotas."""
-        today = _local_today()
+        today = china_today()
         try:
             self._detect([today - timedelta(days=1), today], today, work_calendar(today.year))
         except Exception:  # the next round tries again; a failure must not stop the timer
@@ -365,7 +358,7 @@ class EnergyService(DomainService):
         """SetEnergyQuota: an agency's quota for a year, absolute (tce) or per m² (kgce/m²)."""
         agency = self._agency_of(cmd)
         quota = EnergyQuota.set(
-            agency.agency_id, agency.district, cmd["year"], cmd["basis"], cmd["limit"], _local_today()
+            agency.agency_id, agency.district, cmd["year"], cmd["basis"], cmd["limit"], china_today()
         )
         return self.save(quota)
 
@@ -373,7 +366,7 @@ class EnergyService(DomainService):
     def revise_quota(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReviseEnergyQuota: a new limit, with the reason."""
         quota = self.store.load(EnergyQuota, EnergyQuota.stream_id_for(cmd["agency_id"], cmd["year"]))
-        quota.revise(cmd["limit"], cmd["reason"], _local_today())
+        quota.revise(cmd["limit"], cmd["reason"], china_today())
         return self.save(quota)
 
     @command(s.AssessEnergyQuotaSchema)
@@ -416,7 +409,7 @@ class EnergyService(DomainService):
             cmd["year"],
             cmd["totals"],
             cmd["source"],
-            _local_today(),
+            china_today(),
             vehicle_fuel=cmd["vehicle_fuel"],
             floor_area_m2=cmd["floor_area_m2"],
             people_served=cmd["people_served"],
@@ -427,7 +420,7 @@ class EnergyService(DomainService):
     def close_energy_year(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CloseEnergyYear: the year's figures frozen with the versions of the methods they used."""
         actor = self.context().actor or "unknown"
-        closing = ClosedYear.close(cmd["year"], cmd["figures"], cmd["versions"], actor, _local_today())
+        closing = ClosedYear.close(cmd["year"], cmd["figures"], cmd["versions"], actor, china_today())
         return self.save(closing)
 
     @command(s.RestateEnergyYearSchema)
@@ -435,7 +428,7 @@ class EnergyService(DomainService):
         """RestateEnergyYear: a closed year's new figures and versions, applied by explicit decision."""
         closing = self.store.load(ClosedYear, ClosedYear.stream_id_for(cmd["year"]))
         actor = self.context().actor or "unknown"
-        closing.restate(cmd["figures"], cmd["versions"], cmd["reason"], actor, _local_today())
+        closing.restate(cmd["figures"], cmd["versions"], cmd["reason"], actor, china_today())
         return self.save(closing)
 
     # -- conversion factor tables --------------------------------------------------------------------
@@ -445,7 +438,7 @@ class EnergyService(DomainService):
         """AdoptFactorTable: a factor table for the years it names; a closed year keeps its figures (the data
         center proposes their restatement)."""
         tables = self._factor_tables()
-        adopted = tables.adopt(cmd, self.factors, self.context().actor or "unknown", _local_today())
+        adopted = tables.adopt(cmd, self.factors, self.context().actor or "unknown", china_today())
         return self.save(tables, answer=adopted.to_dict())
 
     @command(s.FactorTablesQuerySchema)
@@ -473,7 +466,7 @@ class EnergyService(DomainService):
         report = self.store.load(
             AnnualConsumptionReport, AnnualConsumptionReport.stream_id_for(cmd["agency_id"], cmd["year"])
         )
-        report.correct(cmd["totals"], cmd["reason"], _local_today())
+        report.correct(cmd["totals"], cmd["reason"], china_today())
         return self.save(report)
 
     # -- queries -------------------------------------------------------------------------------------
@@ -524,5 +517,5 @@ class EnergyService(DomainService):
                 query["agency_id"],
                 query["district"],
                 self._factors_for(query["year"]),
-                _local_today(),
+                china_today(),
             )

@@ -29,8 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from services.common import sql
+from services.common.clock import china_today
 from services.common.db import register_migrations
-from services.common.events import Envelope, china_today
+from services.common.events import Envelope
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.energy.domain import (

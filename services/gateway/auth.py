@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.common.clock import iso, utc_now
 from services.common.db import reader
 from services.common.errors import AlreadyExists, Forbidden, NotInScope, Unauthenticated, ValidationFailed
-from services.common.events import iso, utc_now
 from services.common.settings import settings
 
 ROLES = ("city_admin", "district_operator", "viewer", "ops")

@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.common.clock import iso, utc_now
 from services.common.errors import IdempotencyKeyReused, ServiceUnavailable
-from services.common.events import iso, utc_now
 from services.common.rpc import command_fingerprint
 
 metadata = sa.MetaData()

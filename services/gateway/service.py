@@ -14,8 +14,8 @@ from nameko.timer import timer
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
+from services.common.clock import utc_now
 from services.common.db import create_db_engine
-from services.common.events import utc_now
 from services.common.freshness import (
     NOTHING_APPLIED,
     ProjectedTopics,

@@ -7,14 +7,14 @@ load the aggregate, call the domain, append the events, answer with the new vers
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Any
 
 from nameko.timer import timer
 
+from services.common.clock import china_today
 from services.common.errors import Forbidden, NotFound
-from services.common.events import china_today
+from services.common.ids import new_id
 from services.common.rpc import DomainService, command, require_scope, service_views
 from services.common.settings import settings
 from services.office_space import schemas as s
@@ -38,14 +38,6 @@ from services.office_space.domain import (
 
 IDLE_CHECK_SECONDS = 24 * 3600
 """How often the service looks for offices that became idle (闲置) on its own."""
-
-
-def _new_id(given: str | None, prefix: str) -> str:
-    return given or f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _today() -> date:
-    return china_today()
 
 
 class OfficeSpaceService(DomainService):
@@ -104,7 +96,7 @@ class OfficeSpaceService(DomainService):
         """RecordDeparture: a person left; every room they still hold becomes a finding dated the departure."""
         agency = self.store.load(Agency, cmd["agency_id"])
         departed_on = cmd["departed_on"].isoformat()
-        agency.record_departure(cmd["person_id"], cmd["reason"], departed_on, _today())
+        agency.record_departure(cmd["person_id"], cmd["reason"], departed_on, china_today())
         person = self._person(cmd["person_id"])
         if person.on_post_at == agency.id:
             person.leave_post(agency.id, cmd["reason"], departed_on)
@@ -123,7 +115,7 @@ class OfficeSpaceService(DomainService):
         on = cmd["transferred_on"].isoformat()
         name = str(source.staff.get(cmd["person_id"], {}).get("name", ""))
         rank = cmd["rank"] or source.rank_of(cmd["person_id"])
-        source.record_departure(cmd["person_id"], "transferred", on, _today())
+        source.record_departure(cmd["person_id"], "transferred", on, china_today())
         target.post_staff(cmd["person_id"], name, rank, on)
         require_scope(self.context(), (source, target))
         person = self._person(cmd["person_id"])
@@ -159,7 +151,7 @@ class OfficeSpaceService(DomainService):
         # read models yet; the read models add rooms of other agencies' buildings adjusted to this one
         owned = self.store.stream_ids_of_agency(Building.stream_type, agency_id)
         buildings = [self.store.load(Building, building_id) for building_id in sorted(set(seen) | set(owned))]
-        rooms = [r for b in buildings for r in b.flag_departed(person_id, reason, departed_on, _today())]
+        rooms = [r for b in buildings for r in b.flag_departed(person_id, reason, departed_on, china_today())]
         return buildings, rooms
 
     # -- buildings and rooms -------------------------------------------------------------------------
@@ -169,7 +161,7 @@ class OfficeSpaceService(DomainService):
         """RegisterBuilding: an office building of an agency."""
         agency = self.store.load(Agency, cmd["agency_id"])
         building = Building.register(
-            _new_id(cmd["building_id"], "BLD"),
+            new_id(cmd["building_id"], "BLD"),
             agency.id,
             str(agency.district),
             cmd["name"],
@@ -205,7 +197,7 @@ class OfficeSpaceService(DomainService):
             cmd["usable_area_m2"],
             cmd["use"],
             str(holder),
-            _today(),
+            china_today(),
             cmd["planned_occupancy"],
             cmd["vacant_since"],
         )
@@ -224,7 +216,7 @@ class OfficeSpaceService(DomainService):
             agency.id,
             agency.admin_level,
             AREA_STANDARD_2014,
-            _today(),
+            china_today(),
             self._exception(cmd["exception_reason"]),
         )
         return self.save(building)
@@ -241,7 +233,7 @@ class OfficeSpaceService(DomainService):
     def release_room(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReleaseRoom: a person gives up a room (on ``released_on``); those who stay are re-judged."""
         building = self.load_in_scope(Building, cmd["building_id"])
-        building.release(cmd["room_id"], cmd["person_id"], _today(), cmd["released_on"])
+        building.release(cmd["room_id"], cmd["person_id"], china_today(), cmd["released_on"])
         return self.save(building)
 
     @command(s.DetectIdleRoomsSchema)
@@ -253,7 +245,7 @@ class OfficeSpaceService(DomainService):
             with self.read_models.engine.connect() as conn:
                 ids = views.buildings_of(conn)
         buildings = list(self.store.find_many(Building, ids).values())
-        found = {b.id: b.detect_idle_rooms(_today(), cmd["idle_after_days"]) for b in buildings}
+        found = {b.id: b.detect_idle_rooms(china_today(), cmd["idle_after_days"]) for b in buildings}
         changed = [b for b in buildings if b.pending_events]
         if not changed:
             return {"idle_rooms": {}, "event_ids": []}
@@ -265,7 +257,7 @@ class OfficeSpaceService(DomainService):
         with self.read_models.engine.connect() as conn:
             ids = views.buildings_of(conn)
         buildings = list(self.store.find_many(Building, ids).values())
-        changed = [b for b in buildings if b.detect_idle_rooms(_today())]
+        changed = [b for b in buildings if b.detect_idle_rooms(china_today())]
         if changed:
             self.save(*changed)
 
@@ -274,7 +266,7 @@ class OfficeSpaceService(DomainService):
         """TransferRoom: adjust (调剂) an idle room to another agency."""
         building = self.store.load(Building, cmd["building_id"])
         receiver = self.store.load(Agency, cmd["to_agency_id"])
-        building.transfer_idle_room(cmd["room_id"], receiver.id, self.context().actor, _today())
+        building.transfer_idle_room(cmd["room_id"], receiver.id, self.context().actor, china_today())
         return self.save(building)
 
     # -- leases --------------------------------------------------------------------------------------
@@ -284,7 +276,7 @@ class OfficeSpaceService(DomainService):
         """RequestLease: rent out or lend rooms; approval comes first."""
         building = self._building_of(cmd["agency_id"], cmd["building_id"], cmd["room_ids"])
         lease = Lease.request(
-            _new_id(cmd["lease_id"], "LS"),
+            new_id(cmd["lease_id"], "LS"),
             cmd["agency_id"],
             str(building.district),
             building.id,
@@ -309,14 +301,14 @@ class OfficeSpaceService(DomainService):
     def activate_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ActivateLease: an approved lease begins."""
         lease = self.load_in_scope(Lease, cmd["lease_id"])
-        lease.activate(_today())
+        lease.activate(china_today())
         return self.save(lease)
 
     @command(s.LeaseIdSchema)
     def end_lease(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """EndLease: an active lease (or an unapproved one found by inspection) ends."""
         lease = self.load_in_scope(Lease, cmd["lease_id"])
-        lease.end(_today())
+        lease.end(china_today())
         return self.save(lease)
 
     @command(s.RecordUnapprovedLeaseSchema)
@@ -327,14 +319,14 @@ class OfficeSpaceService(DomainService):
         inspection = self.store.find(Inspection, cmd["inspection_id"])
         require_citing_inspection(cmd["inspection_id"], inspection.agency_id if inspection else None, cmd["agency_id"])
         lease = Lease.found_unapproved(
-            _new_id(cmd["lease_id"], "LS"),
+            new_id(cmd["lease_id"], "LS"),
             cmd["agency_id"],
             str(building.district),
             building.id,
             cmd["room_ids"],
             cmd["counter_party"],
             cmd["inspection_id"],
-            date.fromisoformat(inspection.inspected_on) if inspection else _today(),
+            date.fromisoformat(inspection.inspected_on) if inspection else china_today(),
         )
         return self.save(lease)
 
@@ -354,14 +346,14 @@ class OfficeSpaceService(DomainService):
         """ApplyRepair: a major or medium repair project with scope and budget."""
         building = self._building_of(cmd["agency_id"], cmd["building_id"])
         project = RepairProject.apply(
-            _new_id(cmd["project_id"], "RP"),
+            new_id(cmd["project_id"], "RP"),
             cmd["agency_id"],
             str(building.district),
             building.id,
             cmd["category"],
             cmd["scope"],
             cmd["budget_fen"],
-            _today(),
+            china_today(),
         )
         return self.save(project)
 
@@ -387,7 +379,7 @@ class OfficeSpaceService(DomainService):
     def start_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """StartRepair: works begin (approved projects only)."""
         project = self.load_in_scope(RepairProject, cmd["project_id"])
-        project.start_execution(_today())
+        project.start_execution(china_today())
         return self.save(project)
 
     @command(s.RecordRepairChangeSchema)
@@ -401,7 +393,7 @@ class OfficeSpaceService(DomainService):
     def complete_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """CompleteRepair: works finished."""
         project = self.load_in_scope(RepairProject, cmd["project_id"])
-        project.complete(cmd["final_cost_fen"], _today())
+        project.complete(cmd["final_cost_fen"], china_today())
         return self.save(project)
 
     # -- inspections ---------------------------------------------------------------------------------
@@ -411,12 +403,12 @@ class OfficeSpaceService(DomainService):
         """OpenInspection: a special inspection (专项巡检) of an agency."""
         agency = self.store.load(Agency, cmd["agency_id"])
         inspection = Inspection.open(
-            _new_id(cmd["inspection_id"], "INS"),
+            new_id(cmd["inspection_id"], "INS"),
             agency.id,
             str(agency.district),
             cmd["topic"],
             cmd["inspected_on"],
-            _today(),
+            china_today(),
         )
         return self.save(inspection)
 
@@ -424,7 +416,7 @@ class OfficeSpaceService(DomainService):
     def record_finding(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordFinding: a finding with its rectification deadline."""
         inspection = self.store.load(Inspection, cmd["inspection_id"])
-        finding_id = _new_id(cmd["finding_id"], "F")
+        finding_id = new_id(cmd["finding_id"], "F")
         inspection.record_finding(finding_id, cmd["kind"], cmd["description"], cmd["deadline"])
         return self.save(inspection, answer={"finding_id": finding_id})
 
@@ -432,7 +424,7 @@ class OfficeSpaceService(DomainService):
     def rectify_finding(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RectifyFinding: a finding was rectified."""
         inspection = self.load_in_scope(Inspection, cmd["inspection_id"])
-        inspection.rectify(cmd["finding_id"], cmd["note"], _today())
+        inspection.rectify(cmd["finding_id"], cmd["note"], china_today())
         return self.save(inspection)
 
     # -- operating properties ------------------------------------------------------------------------
@@ -441,7 +433,7 @@ class OfficeSpaceService(DomainService):
     def register_property(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RegisterOperatingProperty: a property the city rents out, with its 2020 baseline."""
         prop = OperatingProperty.register(
-            _new_id(cmd["property_id"], "OP"),
+            new_id(cmd["property_id"], "OP"),
             cmd["district"],
             cmd["name"],
             cmd["baseline_rent_income_fen"],
@@ -453,7 +445,7 @@ class OfficeSpaceService(DomainService):
     def add_property_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """AddPropertyUnit: a lettable unit, added today or on a past ``added_on``."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost_fen"], _today(), cmd["added_on"])
+        prop.add_unit(cmd["unit_id"], cmd["area_m2"], cmd["monthly_fixed_cost_fen"], china_today(), cmd["added_on"])
         return self.save(prop)
 
     @command(s.LetUnitSchema)
@@ -467,14 +459,14 @@ class OfficeSpaceService(DomainService):
     def vacate_unit(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """VacateUnit: a let unit becomes vacant, today or on a past ``vacated_on``."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.vacate(cmd["unit_id"], _today(), cmd["vacated_on"])
+        prop.vacate(cmd["unit_id"], china_today(), cmd["vacated_on"])
         return self.save(prop)
 
     @command(s.ReceiveRentSchema)
     def receive_rent(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReceiveRent: rent received for a unit and month."""
         prop = self.store.load(OperatingProperty, cmd["property_id"])
-        prop.receive_rent(cmd["unit_id"], cmd["period"], cmd["amount_fen"], _today())
+        prop.receive_rent(cmd["unit_id"], cmd["period"], cmd["amount_fen"], china_today())
         return self.save(prop)
 
     # -- queries -------------------------------------------------------------------------------------
@@ -489,7 +481,7 @@ class OfficeSpaceService(DomainService):
                 "figures": views.space_report(conn, agency_id, district),
                 "over_standard": views.over_standard(conn, agency_id, district),
                 "idle_rooms": views.idle_rooms(conn, agency_id, district),
-                "findings": views.open_findings(conn, agency_id, district, _today(), query["overdue_only"]),
+                "findings": views.open_findings(conn, agency_id, district, china_today(), query["overdue_only"]),
             }
 
     @command(s.BuildingLocationsQuerySchema)
@@ -504,4 +496,8 @@ class OfficeSpaceService(DomainService):
         prop = self.store.find(OperatingProperty, query["property_id"])
         if prop is None:
             raise NotFound(f"property {query['property_id']} not found")
-        return {"property_id": prop.id, "district": prop.district, **prop.year_performance(query["year"], _today())}
+        return {
+            "property_id": prop.id,
+            "district": prop.district,
+            **prop.year_performance(query["year"], china_today()),
+        }

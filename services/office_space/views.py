@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common import sql
+from services.common.clock import china_date
 from services.common.db import register_migrations
-from services.common.events import Envelope, china_date
+from services.common.events import Envelope
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.office_space.domain import figures, overdue

@@ -15,15 +15,16 @@ the request's own transaction. A second request naming it finds the aggregate al
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.common.agencies import AGENCY_WAIT_SECONDS, known_agency
-from services.common.events import Event, china_today, utc_now
+from services.common.clock import china_today, utc_now
+from services.common.events import Event
 from services.common.facts import require_right_to_backdate
+from services.common.ids import new_id
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
 from services.procurement import schemas as s
@@ -40,14 +41,6 @@ from services.procurement.domain import (
     Tender,
     ocds,
 )
-
-
-def _new_id(given: str | None, prefix: str) -> str:
-    return given or f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _today() -> date:
-    return china_today()
 
 
 def _payloads(events: list[Event], event_type: str) -> list[dict[str, Any]]:
@@ -101,13 +94,13 @@ class ProcurementService(DomainService):
         require_right_to_backdate({"opened_on": cmd["opened_on"]}, self.context().scope_district)
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         line = BudgetLine.open(
-            _new_id(cmd["budget_line_id"], "BL"),
+            new_id(cmd["budget_line_id"], "BL"),
             agency.agency_id,
             agency.district,
             cmd["year"],
             cmd["purpose"],
             cmd["amount_cents"],
-            _today(),
+            china_today(),
             cmd["opened_on"],
         )
         return self.save(line)
@@ -117,7 +110,7 @@ class ProcurementService(DomainService):
         """AdjustBudgetLine: a new amount, never below what is committed and spent."""
         require_right_to_backdate({"adjusted_on": cmd["adjusted_on"]}, self.context().scope_district)
         line = self.load_in_scope(BudgetLine, cmd["budget_line_id"])
-        line.adjust(cmd["amount_cents"], cmd["reason"], _today(), cmd["adjusted_on"])
+        line.adjust(cmd["amount_cents"], cmd["reason"], china_today(), cmd["adjusted_on"])
         return self.save(line)
 
     # -- purchase requests ---------------------------------------------------------------------------
@@ -131,7 +124,7 @@ class ProcurementService(DomainService):
         budget = self.store.find(BudgetLine, cmd["budget_line_id"])
         authorisation = self._authorisation(cmd["authorisation_id"]) if item.idle_first else None
         request = PurchaseRequest.submit(
-            _new_id(cmd["request_id"], "PR"),
+            new_id(cmd["request_id"], "PR"),
             agency.agency_id,
             agency.district,
             item,
@@ -139,7 +132,7 @@ class ProcurementService(DomainService):
             cmd["estimated_unit_price_cents"],
             budget,
             authorisation,
-            _today(),
+            china_today(),
             cmd["submitted_on"],
         )
         return self.save(request, *[a for a in (budget, authorisation) if a is not None])
@@ -184,7 +177,7 @@ class ProcurementService(DomainService):
         require_right_to_backdate({"opened_at": cmd["opened_at"]}, self.context().scope_district)
         requests = [self.store.load(PurchaseRequest, request_id) for request_id in cmd["request_ids"]]
         tender = Tender.open(
-            _new_id(cmd["tender_id"], "TD"),
+            new_id(cmd["tender_id"], "TD"),
             cmd["district"],
             requests,
             cmd["reference_unit_price_cents"],
@@ -199,7 +192,7 @@ class ProcurementService(DomainService):
         """SubmitBid: a supplier's sealed bid while bidding is open."""
         require_right_to_backdate({"submitted_at": cmd["submitted_at"]}, self.context().scope_district)
         tender = self.load_in_scope(Tender, cmd["tender_id"])
-        bid_id = _new_id(cmd["bid_id"], "BID")
+        bid_id = new_id(cmd["bid_id"], "BID")
         tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_cents"], utc_now(), cmd["submitted_at"])
         return self.save(tender, answer={"bid_id": bid_id})
 
@@ -262,7 +255,7 @@ class ProcurementService(DomainService):
             cmd["clauses"],
             cmd["delivery_due"],
             budget,
-            _today(),
+            china_today(),
             cmd["signed_on"],
         )
         return self.save(contract, budget)
@@ -271,8 +264,8 @@ class ProcurementService(DomainService):
     def record_delivery(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordDelivery: goods delivered (or work completed) under a contract; lateness is measured."""
         contract = self.load_in_scope(ProcurementContract, cmd["contract_id"])
-        delivery_id = _new_id(cmd["delivery_id"], "DL")
-        contract.record_delivery(delivery_id, cmd["quantity"], cmd["delivered_on"], _today())
+        delivery_id = new_id(cmd["delivery_id"], "DL")
+        contract.record_delivery(delivery_id, cmd["quantity"], cmd["delivered_on"], china_today())
         return self.save(contract, answer={"delivery_id": delivery_id})
 
     @command(s.InspectDeliverySchema)
@@ -287,7 +280,7 @@ class ProcurementService(DomainService):
             cmd["defective_quantity"],
             cmd["inspected_on"],
             budget,
-            _today(),
+            china_today(),
         )
         return self.save(contract, budget)
 
@@ -297,7 +290,7 @@ class ProcurementService(DomainService):
     def start_price_watch(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """StartPriceWatch: watch a canteen ingredient of the catalog against its reference price."""
         item = self.store.find(CatalogItem, cmd["item_code"]) or CatalogItem(cmd["item_code"])
-        watch = IngredientPriceWatch.start(item, cmd["reference_price_cents"], _today())
+        watch = IngredientPriceWatch.start(item, cmd["reference_price_cents"], china_today())
         return self.save(watch)
 
     @command(s.SetReferencePriceSchema)
@@ -311,7 +304,7 @@ class ProcurementService(DomainService):
     def record_price_observation(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordPriceObservation: a market price; a large move raises an alert."""
         watch = self.store.load(IngredientPriceWatch, cmd["item_code"])
-        watch.observe(cmd["observed_on"], cmd["price_cents"], cmd["market"], _today(), price_rules())
+        watch.observe(cmd["observed_on"], cmd["price_cents"], cmd["market"], china_today(), price_rules())
         alerts = _payloads(watch.pending_events, "PriceMoveAlerted")
         return self.save(watch, answer={"alerts": alerts})
 

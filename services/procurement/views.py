@@ -29,8 +29,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common import sql
+from services.common.clock import china_date, iso
 from services.common.db import register_migrations
-from services.common.events import Envelope, china_date, iso
+from services.common.events import Envelope
 from services.common.log import get_logger
 from services.common.projector import Projection
 from services.common.rpc import load_command

@@ -12,15 +12,15 @@ and GPS), and only the vehicle's district or the city dispatches a vehicle.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from nameko.timer import timer
 
 from services.common.agencies import known_agency
+from services.common.clock import china_today, utc_now
 from services.common.errors import NotFound, NotInScope, RuleViolation
-from services.common.events import china_today, utc_now
+from services.common.ids import new_id
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
 from services.vehicles import schemas as s
@@ -51,16 +51,8 @@ REPAIR_CHECK_SECONDS = 24 * 3600
 """How often last month's repairs are compared with the fleet's."""
 
 
-def _new_id(given: str | None, prefix: str) -> str:
-    return given or f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
-
-
-def _today() -> date:
-    return china_today()
 
 
 def working_hours(spec: str) -> WorkingHours:
@@ -113,7 +105,7 @@ class VehiclesService(DomainService):
         fleet.require_quota()
         acquired_on: date = cmd["acquired_on"]
         vehicle = Vehicle.register(
-            _new_id(cmd["vehicle_id"], "VH"),
+            new_id(cmd["vehicle_id"], "VH"),
             cmd["plate"],
             cmd["agency_id"],
             str(fleet.district),
@@ -127,7 +119,7 @@ class VehiclesService(DomainService):
             cmd["battery_capacity_kwh"],
             cmd["odometer_km"],
             cmd["replaces_vehicle_id"],
-            today=_today(),
+            today=china_today(),
         )
         fleet.admit(vehicle.id, vehicle.plate, cmd["replaces_vehicle_id"])
         plate = self.store.find(PlateRegistration, vehicle.plate) or PlateRegistration(vehicle.plate)
@@ -166,7 +158,7 @@ class VehiclesService(DomainService):
     def seal_vehicle(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SealVehicle: seal one vehicle for some days (封存)."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
-        seal_id = _new_id(cmd["seal_id"], "SEAL")
+        seal_id = new_id(cmd["seal_id"], "SEAL")
         vehicle.seal(seal_id, cmd["sealed_from"].isoformat(), cmd["sealed_until"].isoformat(), cmd["reason"])
         return self.save(vehicle, answer={"seal_id": seal_id})
 
@@ -212,7 +204,7 @@ class VehiclesService(DomainService):
     def record_fuel(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordFuel: a refuel; answers the anomalies it raised."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
-        record_id = _new_id(cmd["record_id"], "FUEL")
+        record_id = new_id(cmd["record_id"], "FUEL")
         raised = vehicle.record_fuel(
             record_id,
             cmd["fuel"],
@@ -230,7 +222,7 @@ class VehiclesService(DomainService):
     def record_charging(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordCharging: a charge; answers the anomalies it raised."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
-        record_id = _new_id(cmd["record_id"], "CHG")
+        record_id = new_id(cmd["record_id"], "CHG")
         raised = vehicle.record_charging(
             record_id,
             cmd["quantity_kwh"],
@@ -247,7 +239,7 @@ class VehiclesService(DomainService):
     def record_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordRepair: repair or maintenance paid for."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
-        record_id = _new_id(cmd["record_id"], "REP")
+        record_id = new_id(cmd["record_id"], "REP")
         raised = vehicle.record_repair(
             record_id,
             cmd["kind"],
@@ -264,7 +256,7 @@ class VehiclesService(DomainService):
     def replace_odometer(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReplaceOdometer: a new odometer; its readings are checked from its first one on, not against the old."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
-        replacement_id = _new_id(cmd["replacement_id"], "ODO")
+        replacement_id = new_id(cmd["replacement_id"], "ODO")
         vehicle.replace_odometer(
             replacement_id,
             cmd["old_reading_km"],
@@ -278,7 +270,7 @@ class VehiclesService(DomainService):
     def record_expense(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordExpense: insurance, rental or tolls."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
-        record_id = _new_id(cmd["record_id"], "EXP")
+        record_id = new_id(cmd["record_id"], "EXP")
         covers = [d.isoformat() if d else None for d in (cmd["covers_from"], cmd["covers_to"])]
         vehicle.record_expense(
             record_id,
@@ -288,7 +280,7 @@ class VehiclesService(DomainService):
             cmd["amount_fen"],
             cmd["occurred_on"].isoformat(),
             *covers,
-            today=_today(),
+            today=china_today(),
         )
         return self.save(vehicle, answer={"record_id": record_id})
 
@@ -296,7 +288,7 @@ class VehiclesService(DomainService):
     def resolve_anomaly(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ResolveAnomaly: close a vehicle's open anomaly with what was found."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
-        vehicle.resolve_anomaly(cmd["anomaly_id"], cmd["note"], _today().isoformat())
+        vehicle.resolve_anomaly(cmd["anomaly_id"], cmd["note"], china_today().isoformat())
         return self.save(vehicle)
 
     @command(s.CheckRepairOutliersSchema)
@@ -307,7 +299,7 @@ class VehiclesService(DomainService):
     @timer(interval=REPAIR_CHECK_SECONDS)  # type: ignore[untyped-decorator]
     def check_repair_outliers_daily(self) -> None:
         """Once a day, compare last month's repairs of the city's fleet (each flag is recorded once)."""
-        self._check_repairs(_last_month(_today()), None)
+        self._check_repairs(_last_month(china_today()), None)
 
     def _check_repairs(self, period: str, district: str | None) -> dict[str, Any]:
         with self.read_models.engine.connect() as conn:
@@ -318,7 +310,7 @@ class VehiclesService(DomainService):
             aid
             for o in outliers
             if o.vehicle_id in loaded
-            and (aid := loaded[o.vehicle_id].flag_repair_outlier(o, period, _today().isoformat())) is not None
+            and (aid := loaded[o.vehicle_id].flag_repair_outlier(o, period, china_today().isoformat())) is not None
         ]
         changed = [v for v in loaded.values() if v.pending_events]
         answer = {"period": period, "fleet_size": len(histories), "flagged": flagged}
@@ -331,7 +323,7 @@ class VehiclesService(DomainService):
         """RequestTrip: an agency asks for a vehicle."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         trip = Trip.request(
-            _new_id(cmd["trip_id"], "TRIP"),
+            new_id(cmd["trip_id"], "TRIP"),
             agency.agency_id,
             agency.district,
             cmd["purpose"],
@@ -477,7 +469,7 @@ class VehiclesService(DomainService):
                 query["agency_id"],
                 query["district"],
                 query["status"],
-                _today().isoformat(),
+                china_today().isoformat(),
                 query["limit"],
                 query["offset"],
             )
@@ -485,7 +477,7 @@ class VehiclesService(DomainService):
     @command(s.VehicleCostsQuerySchema)
     def vehicle_costs(self, query: dict[str, Any]) -> dict[str, Any]:
         """One vehicle's costs per month and kind (cents), km per month, cost per km and per month (yuan)."""
-        today = _today()
+        today = china_today()
         first = query["from_month"] or f"{today.year:04d}-01"
         last = query["to_month"] or f"{today.year:04d}-{today.month:02d}"
         if last < first:
@@ -519,7 +511,7 @@ class VehiclesService(DomainService):
     @command(s.FleetReportQuerySchema)
     def fleet_report(self, query: dict[str, Any]) -> dict[str, Any]:
         """Per vehicle of a year: costs, km, cost per km, fuel and charging, designated shares, consumption."""
-        year = query["year"] or _today().year
+        year = query["year"] or china_today().year
         with self.read_models.engine.connect() as conn:
             items = views.fleet_report(conn, year, query["agency_id"], query["district"])
         return {"year": year, "items": items}
@@ -527,7 +519,7 @@ class VehiclesService(DomainService):
     @command(s.NewEnergyShareQuerySchema)
     def new_energy_share(self, query: dict[str, Any]) -> dict[str, Any]:
         """The new-energy share of the year's new and replacement acquisitions per agency, district and city."""
-        year = query["year"] or _today().year
+        year = query["year"] or china_today().year
         policy = self._policy()
         with self.read_models.engine.connect() as conn:
             records = views.acquisitions(conn, year)

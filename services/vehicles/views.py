@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.common import sql
+from services.common.clock import china_date, iso_seconds_of
 from services.common.db import register_migrations
-from services.common.events import Envelope, china_date
+from services.common.events import Envelope
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.vehicles.domain import (
@@ -166,11 +167,6 @@ def local_date(moment: str) -> str:
     if len(moment) == 10:
         return moment
     return china_date(moment)
-
-
-def utc_iso(moment: str) -> str:
-    """An ISO datetime with offset as UTC to the second (comparable as text)."""
-    return datetime.fromisoformat(moment).astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _evidence(payload: dict[str, Any], *drop: str) -> str:
@@ -401,7 +397,7 @@ class VehiclesViews(Projection):
             p["trip_id"],
             status="completed",
             finished_at=p["finished_at"],
-            finished_utc=utc_iso(p["finished_at"]),
+            finished_utc=iso_seconds_of(p["finished_at"]),
             finished_on=local_date(p["finished_at"]),
             finish_km=p["finish_km"],
             distance_km=p["distance_km"],

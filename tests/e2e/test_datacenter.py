@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common.events import china_today
+from services.common.clock import china_today
 from services.energy.domain import FACTORS_2022
 from tests.e2e.conftest import Platform
 from tests.support import agency_code

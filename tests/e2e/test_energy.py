@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from services.common.broker import make_producer
+from services.common.clock import CHINA_STANDARD_TIME
 from services.common.db import create_db_engine
 from services.common.store import EventStore
-from services.energy.domain import CHINA_STANDARD_TIME
 from services.gateway.views import energy as datacenter
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, read_topic

@@ -17,8 +17,9 @@ import pytest
 
 from services.common import contracts
 from services.common.broker import envelope_message, make_producer
+from services.common.clock import china_today, iso
 from services.common.db import create_db_engine
-from services.common.events import Envelope, china_today, iso
+from services.common.events import Envelope
 from services.common.store import EventStore
 from services.gateway.views import procurement as datacenter
 from tests.e2e.conftest import Platform

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from services.assets import views
 from services.assets.service import AssetsService
 from services.common import contracts
+from services.common.clock import china_today, iso
 from services.common.db import create_db_engine
-from services.common.events import Envelope, china_today, iso
+from services.common.events import Envelope
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import ServiceError
 from services.gateway.views import assets as datacenter

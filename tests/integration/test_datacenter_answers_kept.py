@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from werkzeug.test import EnvironBuilder
 
+from services.common.clock import china_today
 from services.common.db import create_db_engine, reader
-from services.common.events import china_today
 from services.common.prefetch import Record
 from services.common.projector import Projector, decoded
 from services.gateway import auth, tabular, views

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from services.common.clock import CHINA_STANDARD_TIME
 from services.common.rpc import ServiceError
 from services.energy import views
-from services.energy.domain import CHINA_STANDARD_TIME, FACTORS_2022
+from services.energy.domain import FACTORS_2022
 from services.energy.service import EnergyService, collection_deferred
 from services.gateway import datacenter as dc
 from services.gateway.views import energy as datacenter

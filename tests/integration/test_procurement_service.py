@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from services.common.events import Envelope, china_today, iso
+from services.common.clock import china_today, iso
+from services.common.events import Envelope
 from services.common.rpc import ServiceError
 from services.gateway.views import procurement as datacenter
 from services.procurement import views

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.common.events import utc_now
-from services.common.holidays import CHINA_STANDARD_TIME
+from services.common.clock import CHINA_STANDARD_TIME, utc_now
 from services.common.rpc import ServiceError
 from services.common.settings import settings
 from services.vehicles import service as vehicles_service

@@ -48,8 +48,9 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from services.common.broker import ensure_topics, envelope_message, make_producer
+from services.common.clock import iso, utc_now
 from services.common.districts import CITY_CODE, DEFAULT_DISTRICTS
-from services.common.events import Envelope, iso, utc_now
+from services.common.events import Envelope
 from services.common.processes import ProcessGroup, free_port, start_services, start_tansu
 from services.common.settings import SERVICE_PORTS, SERVICES, settings
 from services.office_space.domain import RANKS

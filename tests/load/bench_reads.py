@@ -37,8 +37,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.common.clock import china_today
 from services.common.db import create_db_engine
-from services.common.events import china_today
 from services.common.processes import ProcessGroup, free_port, start_services, start_tansu
 from services.gateway import auth
 from tests import city

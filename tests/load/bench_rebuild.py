@@ -49,8 +49,9 @@ from typing import Any, cast
 from kafka import TopicPartition
 
 from services.common.broker import ensure_topics, envelope_message, make_consumer, make_producer
+from services.common.clock import iso, utc_now
 from services.common.districts import CITY_CODE, DEFAULT_DISTRICTS
-from services.common.events import Envelope, Metadata, iso, utc_now
+from services.common.events import Envelope, Metadata
 from services.common.log import configure_logging
 from services.common.processes import ProcessGroup, free_port, start_tansu
 from services.common.projector import DeadLetter, decoded

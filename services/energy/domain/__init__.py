@@ -25,15 +25,7 @@ from .anomalies import (
     detect_spikes,
     detect_stuck,
 )
-from .base import (
-    CHINA_STANDARD_TIME,
-    METER_KINDS,
-    METER_UNITS,
-    SUB_ITEMS,
-    EnergyEvent,
-    InFuture,
-    WrongStatus,
-)
+from .base import METER_KINDS, METER_UNITS, SUB_ITEMS, EnergyEvent, InFuture, WrongStatus
 from .closing import (
     METHOD_KEYS,
     ClosedYear,
@@ -159,7 +151,6 @@ from .targets import (
 __all__ = [
     "ANOMALY_KINDS",
     "BASELINE_YEAR",
-    "CHINA_STANDARD_TIME",
     "DEFAULT_ANOMALY_RULES",
     "DEFAULT_CALENDAR",
     "DEFAULT_INGESTION_RULES",

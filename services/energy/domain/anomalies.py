@@ -16,9 +16,10 @@ from statistics import fmean, median
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
+from services.common.clock import CHINA_STANDARD_TIME, iso_seconds
 from services.common.errors import RuleViolation
 
-from .base import CHINA_STANDARD_TIME, EnergyEvent, require_status, utc_iso
+from .base import EnergyEvent, require_status
 from .readings import RejectedReading
 from .rollups import MeterInfo, local_hour
 
@@ -109,12 +110,12 @@ def _hour_label(day: date, hour: int) -> str:
 
 def _hour_bounds(day: date, hour: int, tz: tzinfo) -> tuple[str, str]:
     start = datetime(day.year, day.month, day.day, hour, tzinfo=tz)
-    return utc_iso(start), utc_iso(start + timedelta(hours=1))
+    return iso_seconds(start), iso_seconds(start + timedelta(hours=1))
 
 
 def _day_bounds(day: date, tz: tzinfo) -> tuple[str, str]:
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    return utc_iso(start), utc_iso(start + timedelta(days=1))
+    return iso_seconds(start), iso_seconds(start + timedelta(days=1))
 
 
 def detect_spikes(
@@ -319,7 +320,7 @@ class Anomaly(Aggregate):
                 finding.period_start,
                 finding.period_end,
                 finding.evidence,
-                utc_iso(now),
+                iso_seconds(now),
             )
         )
         return anomaly
@@ -327,14 +328,14 @@ class Anomaly(Aggregate):
     def acknowledge(self, by: str, note: str, now: datetime) -> None:
         """The agency has seen the anomaly and takes it on."""
         require_status(f"anomaly {self.id}", self.status, "open")
-        self._record(AnomalyAcknowledged(self.id, by, note, utc_iso(now)))
+        self._record(AnomalyAcknowledged(self.id, by, note, iso_seconds(now)))
 
     def resolve(self, by: str, resolution: str, now: datetime) -> None:
         """Close an acknowledged anomaly with what was done about it."""
         require_status(f"anomaly {self.id}", self.status, "acknowledged")
         if not resolution.strip():
             raise ResolutionRequired("say how the anomaly was resolved", fields={"resolution": ["required"]})
-        self._record(AnomalyResolved(self.id, by, resolution, utc_iso(now)))
+        self._record(AnomalyResolved(self.id, by, resolution, iso_seconds(now)))
 
     def _on_AnomalyRaised(self, event: AnomalyRaised) -> None:
         self.status = "open"

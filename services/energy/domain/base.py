@@ -8,9 +8,10 @@ path never re-parses what it recorded. Days and hours of roll-ups are local (Chi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import ClassVar, Final
 
+from services.common.clock import iso_seconds
 from services.common.errors import RuleViolation
 from services.common.errors import WrongStatus as WrongStatus  # re-exported: the domain imports it from base
 from services.common.errors import require_status as require_status
@@ -41,9 +42,6 @@ SUB_ITEMS: Final = ("none", "lighting_sockets", "hvac", "power", "special")
 """Sub-items of itemised metering (分项计量): ``none`` marks a main meter (总表); the others are 照明插座,
 空调, 动力 and 特殊用电, which apply to electricity only."""
 
-CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "CST")
-"""Local time of the city (UTC+8, no daylight saving): days, hours and months of roll-ups are local."""
-
 
 class InFuture(RuleViolation):
     """A moment that must not lie in the future does."""
@@ -54,12 +52,9 @@ class InFuture(RuleViolation):
 def require_not_future(field: str, moment: datetime, now: datetime) -> None:
     """Refuse a moment after ``now``."""
     if moment > now:
-        raise InFuture(f"{field} is in the future", fields={field: ["in the future"]}, details={"now": utc_iso(now)})
-
-
-def utc_iso(moment: datetime) -> str:
-    """An aware datetime as the canonical UTC string of readings (whole seconds)."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+        raise InFuture(
+            f"{field} is in the future", fields={field: ["in the future"]}, details={"now": iso_seconds(now)}
+        )
 
 
 def epoch_of(at: str) -> int:

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from .base import CHINA_STANDARD_TIME, epoch_of
+from services.common.clock import CHINA_STANDARD_TIME
+
+from .base import epoch_of
 
 SECONDS_PER_DAY: Final = 86_400
 

@@ -32,19 +32,11 @@ from operator import attrgetter, itemgetter
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
+from services.common.clock import iso_seconds
 from services.common.errors import NotFound, RuleViolation
 from services.common.events import Payload, register_upcaster
 
-from .base import (
-    METER_UNITS,
-    SUB_ITEMS,
-    EnergyEvent,
-    epoch_of,
-    iso_of_epoch,
-    require_not_future,
-    require_status,
-    utc_iso,
-)
+from .base import METER_UNITS, SUB_ITEMS, EnergyEvent, epoch_of, iso_of_epoch, require_not_future, require_status
 from .readings import (
     DEFAULT_INGESTION_RULES,
     DEFAULT_READING_INTERVAL,
@@ -285,7 +277,7 @@ class Meter(Aggregate):
                 multiplier,
                 rollover_limit,
                 initial_reading,
-                utc_iso(installed_at),
+                iso_seconds(installed_at),
                 reading_interval,
             )
         )
@@ -329,7 +321,7 @@ class Meter(Aggregate):
                 self.id,
                 self.serial_no,
                 new_serial_no,
-                utc_iso(replaced_at),
+                iso_seconds(replaced_at),
                 old_final_reading,
                 round(delta * self.multiplier, 6),
                 new_initial_reading,

@@ -19,9 +19,9 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
+from services.common.clock import china_today, utc_now
 from services.common.db import reader
 from services.common.errors import NotFound
-from services.common.events import china_today, utc_now
 from services.common.projector import Projector
 from services.common.rpc import EncodedAnswer, encoded
 from services.common.rpc import load_command as validated

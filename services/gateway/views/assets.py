@@ -29,7 +29,7 @@ from services.assets.views import (
     stock_levels,
     with_book_value,
 )
-from services.common.events import china_today
+from services.common.clock import china_today
 from services.common.projector import Projection
 from services.gateway.views.agencies import agencies_table
 

@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common import sql
-from services.common.events import Envelope, china_date, china_today
+from services.common.clock import china_date, china_today
+from services.common.events import Envelope
 from services.common.projector import Projection
 from services.common.settings import topic_for
 from services.energy.domain import (

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.events import china_date
+from services.common.clock import china_date
 from services.common.projector import Projection
 from services.procurement.views import (
     ProcurementViews,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
+from services.common.clock import iso
 from services.common.errors import (
     AlreadyExists,
     NotFound,
@@ -21,7 +22,7 @@ from services.common.errors import (
     require_positive,
     require_status,
 )
-from services.common.events import Payload, iso, register_upcaster
+from services.common.events import Payload, register_upcaster
 from services.common.facts import fact_moment
 
 from .base import ProcurementEvent

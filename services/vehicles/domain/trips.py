@@ -21,8 +21,9 @@ from itertools import pairwise
 from typing import ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
+from services.common.clock import CHINA_STANDARD_TIME
 from services.common.errors import AlreadyExists, RuleViolation, require_status
-from services.common.holidays import CHINA_STANDARD_TIME, day_kind
+from services.common.holidays import day_kind
 
 from .base import VehiclesEvent
 

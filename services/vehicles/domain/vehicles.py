@@ -13,9 +13,9 @@ from datetime import date, datetime
 from typing import ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
+from services.common.clock import CHINA_STANDARD_TIME
 from services.common.errors import AlreadyExists, RuleViolation, require_positive
 from services.common.facts import fact_day
-from services.common.holidays import CHINA_STANDARD_TIME
 
 from .anomalies import (
     DEFAULT_ANOMALY_RULES,

@@ -7,18 +7,19 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from services.common import events
+from services.common import clock
+from services.common.clock import china_date, china_today
 from services.common.db import create_db_engine, migrate
-from services.common.events import Envelope, china_date, china_today
+from services.common.events import Envelope
 from services.office_space.views import OfficeSpaceViews, findings
 
 EARLY_MORNING_IN_BEIJING = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)  # 01:30 on the 24th in Beijing
 
 
 def test_today_is_beijings_date_even_while_utc_is_still_on_yesterday(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(events, "utc_now", lambda: EARLY_MORNING_IN_BEIJING)
+    monkeypatch.setattr(clock, "utc_now", lambda: EARLY_MORNING_IN_BEIJING)
     assert china_today() == date(2026, 11, 24)
-    monkeypatch.setattr(events, "utc_now", lambda: datetime(2026, 11, 23, 15, 59, tzinfo=UTC))  # 23:59 there
+    monkeypatch.setattr(clock, "utc_now", lambda: datetime(2026, 11, 23, 15, 59, tzinfo=UTC))  # 23:59 there
     assert china_today() == date(2026, 11, 23)
 
 
