@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from services.common.freshness import behind_seconds
 from services.common.money import FEN_PER_YUAN
+from services.common.ratios import ratio
 from services.common.settings import settings
 from services.energy.domain import (
     DEFAULT_ANOMALY_RULES,
@@ -42,6 +43,9 @@ from services.gateway.views import procurement as procurement_view
 from services.gateway.views import vehicles as vehicles_view
 from services.gateway.views.agencies import agencies_table
 from services.office_space.domain.figures import SPACE_SUMS, space_figures
+
+SHARE_DIGITS = 4
+"""Decimals a share or a unit cost of the profile is given to."""
 
 SYSTEMS = ("office_space", "vehicles", "assets", "procurement", "energy")
 
@@ -285,8 +289,10 @@ def derive(
         **{k: raw[k] for k in ("agencies",) if k in raw},
         **{k: _rounded(raw[k]) for k in RAW},
         **space_figures(raw),  # the space figures, defined once (docs/kpis/office_space.md)
-        "new_energy_share": _ratio(raw["new_energy_acquisitions"], raw["acquisitions"]),
-        "vehicle_cost_per_km": _ratio(raw["vehicle_cost_fen"], raw["vehicle_km"] * FEN_PER_YUAN),  # yuan per km
+        "new_energy_share": ratio(raw["new_energy_acquisitions"], raw["acquisitions"], digits=SHARE_DIGITS),
+        "vehicle_cost_per_km": ratio(
+            raw["vehicle_cost_fen"], raw["vehicle_km"] * FEN_PER_YUAN, digits=SHARE_DIGITS
+        ),  # yuan per km
         "year": year,
         **_energy_figures(raw, year, today, table, closed),
     }
@@ -432,10 +438,6 @@ def _baseline_denominators(raw: dict[str, Any]) -> dict[str, Any]:
     if reports and raw["baseline_people_reported"] == reports:
         found["people"] = raw["baseline_people"]
     return found
-
-
-def _ratio(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
 
 
 def _rounded(value: Any) -> Any:

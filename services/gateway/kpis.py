@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from services.common.ratios import ratio
 from services.energy.domain import BASELINE_YEAR as DOMAIN_BASELINE_YEAR
 from services.energy.domain import DEFAULT_SUFFICIENCY, TARGETS, Coverage, SufficiencyRules, judge
 
@@ -61,10 +62,8 @@ KINDS_OF: Final[dict[str, dict[str, tuple[str, ...]]]] = {
 """The kinds each indicator is made of, per scope: like-for-like is judged over these."""
 
 
-def _ratio(numerator: float | None, denominator: float | None, scale: float = 1.0) -> float | None:
-    if numerator is None or not denominator:
-        return None
-    return round(numerator * scale / denominator, 6)
+INTENSITY_DIGITS: Final = 6
+"""Decimals an intensity (per m², per person) is given to."""
 
 
 def intensities(
@@ -76,10 +75,10 @@ def intensities(
 ) -> dict[str, float | None]:
     """Energy (kgce) and carbon (kg CO₂) per m², energy (kgce) and water (m³) per person."""
     return {
-        "energy_per_m2_kgce": _ratio(energy_tce, area_m2, 1000.0),
-        "energy_per_capita_kgce": _ratio(energy_tce, people, 1000.0),
-        "water_per_capita_m3": _ratio(water_m3, people),
-        "carbon_per_m2_kg": _ratio(carbon_t, area_m2, 1000.0),
+        "energy_per_m2_kgce": ratio(energy_tce, area_m2, 1000.0, digits=INTENSITY_DIGITS),
+        "energy_per_capita_kgce": ratio(energy_tce, people, 1000.0, digits=INTENSITY_DIGITS),
+        "water_per_capita_m3": ratio(water_m3, people, digits=INTENSITY_DIGITS),
+        "carbon_per_m2_kg": ratio(carbon_t, area_m2, 1000.0, digits=INTENSITY_DIGITS),
     }
 
 
