@@ -8,7 +8,6 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,18 +16,13 @@ import pytest
 from services.common.broker import make_producer
 from services.common.clock import china_today
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, read_topic
+from tests.support import agency_code, eventually, read_topic
 
 TODAY = china_today()  # the services count days in Beijing time
 
 
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+_eventually = functools.partial(eventually, timeout=30, interval=0.2)
+"""``tests.support.eventually`` with this module's patience."""
 
 
 def _ok(answer: tuple[int, Any, Any], status: int = 200) -> Any:

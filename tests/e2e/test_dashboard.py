@@ -20,13 +20,14 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Platform
-from tests.support import agency_code
+from tests.support import agency_code, eventually
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -197,13 +198,8 @@ def _ok(platform: Platform, method: str, path: str, body: Any, token: str) -> An
     return answer
 
 
-def _eventually(read: Any, accept: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+_eventually = partial(eventually, timeout=20, interval=0.2)
+"""``tests.support.eventually`` with this module's patience."""
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ idle assets side by side, the scorecard, the one list of open findings, district
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,13 @@ import sqlalchemy as sa
 from services.common.clock import china_today
 from services.energy.domain import FACTORS_2022
 from tests.e2e.conftest import Platform
-from tests.support import agency_code
+from tests.support import agency_code, eventually
 
 DISTRICT = "320402"
 
 
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 40) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.3)
+_eventually = partial(eventually, timeout=40, interval=0.3)
+"""``tests.support.eventually`` with this module's patience."""
 
 
 def _ok(answer: tuple[int, Any, Any], expected: int = 201) -> Any:

@@ -4,10 +4,9 @@ and CO₂, anomalies and their life cycle, quotas with overrun alerts, district 
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from services.common.db import create_db_engine
 from services.common.store import EventStore
 from services.gateway.views import energy as datacenter
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, read_topic
+from tests.support import agency_code, eventually, read_topic
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 # 10:00 in China two days ago: readings of a few hours after it stay within one local day at any time of running.
@@ -26,13 +25,8 @@ _TWO_DAYS_AGO = NOW.astimezone(CHINA_STANDARD_TIME).date() - timedelta(days=2)
 START = datetime(*_TWO_DAYS_AGO.timetuple()[:3], 10, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
 
 
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+_eventually = partial(eventually, timeout=30, interval=0.2)
+"""``tests.support.eventually`` with this module's patience."""
 
 
 def _at(moment: datetime) -> str:

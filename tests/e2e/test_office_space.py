@@ -4,10 +4,9 @@ inspections and operating properties — all through the gateway's HTTP API."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 import geojson
@@ -17,14 +16,8 @@ from services.common.clock import china_today
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually
 
-
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+_eventually = partial(eventually, timeout=20, interval=0.2)
+"""``tests.support.eventually`` with this module's patience."""
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,19 +23,14 @@ from services.common.events import Envelope
 from services.common.store import EventStore
 from services.gateway.views import procurement as datacenter
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, read_topic
+from tests.support import agency_code, eventually, read_topic
 
 TODAY = china_today()  # the services count days in Beijing time
 YEAR = TODAY.year
 
 
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+_eventually = partial(eventually, timeout=30, interval=0.2)
+"""``tests.support.eventually`` with this module's patience."""
 
 
 def _stored(platform: Platform) -> int:

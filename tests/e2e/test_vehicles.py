@@ -5,9 +5,8 @@ the district inbound topic, Kafka and the projections."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,18 +15,13 @@ from services.common.broker import make_producer
 from services.common.db import create_db_engine
 from services.gateway.views import vehicles as dc
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, owned_vehicle
+from tests.support import agency_code, eventually, owned_vehicle
 
 TIANNING, WUJIN = "320402", "320412"
 
 
-def _eventually(read: Callable[[], Any], accept: Callable[[Any], bool], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if accept(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
+_eventually = partial(eventually, timeout=20, interval=0.2)
+"""``tests.support.eventually`` with this module's patience."""
 
 
 def _agency(platform: Platform, admin: str, district: str, tag: str) -> str:

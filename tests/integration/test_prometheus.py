@@ -22,6 +22,7 @@ import yaml
 
 from services.common.processes import ProcessGroup, free_port, wait_until
 from tests.integration.running import RunningServices
+from tests.support import eventually
 
 PROMETHEUS_DIR = Path(__file__).resolve().parents[2] / "infra" / "prometheus"
 
@@ -69,16 +70,10 @@ class Prometheus:
         assert data["resultType"] == "vector"
         return list(data["result"])
 
-    def eventually(self, expr: str, timeout: float = 30) -> list[dict[str, Any]]:
+    def vector(self, expr: str, timeout: float = 30) -> list[dict[str, Any]]:
         """The vector of ``expr`` once it is not empty."""
-        found: list[dict[str, Any]] = []
-
-        def check() -> bool:
-            nonlocal found
-            found = self.query(expr)
-            return bool(found)
-
-        wait_until(check, timeout, f"a result for {expr}", interval=0.5)
+        found: list[dict[str, Any]] = eventually(lambda: self.query(expr), bool, timeout, interval=0.5)
+        assert found, f"no result for {expr} within {timeout} s"
         return found
 
 
@@ -116,13 +111,13 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, office_space_process: R
 
 
 def test_prometheus_scrapes_the_service_and_answers_its_metrics(prometheus: Prometheus) -> None:
-    (up,) = prometheus.eventually('up{job="gov-platform", service="office_space"} == 1')
+    (up,) = prometheus.vector('up{job="gov-platform", service="office_space"} == 1')
     assert up["value"][1] == "1"
 
-    (running,) = prometheus.eventually('gov_service_up{service="office_space"}')
+    (running,) = prometheus.vector('gov_service_up{service="office_space"}')
     assert running["metric"]["job"] == "gov-platform" and running["value"][1] == "1"
 
-    scrapes = prometheus.eventually('gov_http_requests_total{service="office_space", route="/metrics"}')
+    scrapes = prometheus.vector('gov_http_requests_total{service="office_space", route="/metrics"}')
     assert float(scrapes[0]["value"][1]) >= 1
 
 
