@@ -11,37 +11,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.assets.domain import CONDITIONS, DISPOSAL_METHODS, LOAN_PURPOSES, RESOLUTIONS, STATUSES
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, Day
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, Day, fen, identifier, quantity, text
 
-MAX_CENTS = 10**12
 MAX_ITEMS = 500
 CATEGORY_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="must be a category code such as furniture")
 ALL_RESOLUTIONS = sorted({r for rs in RESOLUTIONS.values() for r in rs})
-
-
-def _id(required: bool = True) -> fields.String:
-    return (
-        fields.String(required=True, validate=IDENTIFIER)
-        if required
-        else fields.String(validate=IDENTIFIER, load_default=None)
-    )
-
-
-def _text(max_length: int = 500, required: bool = True) -> fields.String:
-    if required:
-        return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
-    return fields.String(load_default=None, validate=validate.Length(min=1, max=max_length))
-
-
-def _cents(minimum: int = 1, required: bool = True, default: int | None = None) -> fields.Integer:
-    limits = validate.Range(min=minimum, max=MAX_CENTS)
-    if required:
-        return fields.Integer(required=True, strict=True, validate=limits)
-    return fields.Integer(strict=True, validate=limits, load_default=default)
-
-
-def _quantity(maximum: int = 100_000) -> fields.Integer:
-    return fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=maximum))
 
 
 def _ids(minimum: int = 1, maximum: int = MAX_ITEMS) -> fields.List:
@@ -69,12 +43,12 @@ class _PageSchema(Schema):
 class RegisterAssetSchema(Schema):
     """RegisterAsset: enter an asset (资产) of an agency in the ledger; the category sets its minimum service life."""
 
-    asset_id = _id(required=False)
-    agency_id = _id()
+    asset_id = identifier(required=False)
+    agency_id = identifier()
     category = fields.String(required=True, validate=CATEGORY_CODE)
-    name = _text(200)
-    location = _text(100)
-    original_value_cents = _cents()
+    name = text(200)
+    location = text(100)
+    original_value_cents = fen(minimum=1)
     acquired_on = Day(required=True)
     condition = _condition("good")
 
@@ -82,60 +56,60 @@ class RegisterAssetSchema(Schema):
 class AssetIdSchema(Schema):
     """One asset."""
 
-    asset_id = _id()
+    asset_id = identifier()
 
 
 class RelocateAssetSchema(Schema):
     """RelocateAsset: the asset is now at another location of its agency."""
 
-    asset_id = _id()
-    location = _text(100)
+    asset_id = identifier()
+    location = text(100)
 
 
 class MarkAssetIdleSchema(Schema):
     """MarkAssetIdle: the agency no longer uses the asset (闲置)."""
 
-    asset_id = _id()
-    reason = _text()
+    asset_id = identifier()
+    reason = text()
 
 
 class PutAssetBackInUseSchema(Schema):
     """PutAssetBackInUse: an idle asset is used again, at a location."""
 
-    asset_id = _id()
-    location = _text(100)
+    asset_id = identifier()
+    location = text(100)
 
 
 class HandInAssetSchema(Schema):
     """HandInAsset: hand an idle, usable asset in to the public goods warehouse (公物仓), in the condition found;
     ``warehouse_id`` is the agency keeping the warehouse (the administration, or a district's centre)."""
 
-    asset_id = _id()
-    warehouse_id = _id()
+    asset_id = identifier()
+    warehouse_id = identifier()
     condition = _condition()
 
 
 class ApplyReplacementSchema(Schema):
     """ApplyForReplacement: ask to replace an asset (refused before its minimum service life)."""
 
-    asset_id = _id()
-    reason = _text()
+    asset_id = identifier()
+    reason = text()
 
 
 class AssessRepairSchema(Schema):
     """AssessRepair: whether the asset is still usable, or repairable and at what cost (before any replacement)."""
 
-    asset_id = _id()
+    asset_id = identifier()
     usable = fields.Boolean(required=True)
     repairable = fields.Boolean(required=True)
-    estimated_repair_cents = _cents(0, required=False, default=0)
+    estimated_repair_cents = fen(required=False, default=0)
 
 
 class RecordRepairSchema(Schema):
     """RecordRepair: the asset was repaired at a cost, in the condition it is now in."""
 
-    asset_id = _id()
-    cost_cents = _cents(0)
+    asset_id = identifier()
+    cost_cents = fen()
     condition = _condition()
 
 
@@ -146,22 +120,22 @@ class RequestAssetsSchema(Schema):
     """RequestAssets: an agency asks for assets of a category; idle warehouse stock first, a purchase authorised
     only for what no idle item covers. ``replaces_asset_id`` names an asset whose replacement was approved."""
 
-    request_id = _id(required=False)
-    agency_id = _id()
+    request_id = identifier(required=False)
+    agency_id = identifier()
     category = fields.String(required=True, validate=CATEGORY_CODE)
-    quantity = _quantity(1000)
+    quantity = quantity(1000)
     min_condition = fields.String(load_default="fair", validate=validate.OneOf(CONDITIONS[:-1]))
-    location = _text(100)
-    replaces_asset_id = _id(required=False)
+    location = text(100)
+    replaces_asset_id = identifier(required=False)
 
 
 class LendAssetsSchema(Schema):
     """LendAssets: the warehouse lends assets to an agency for a conference or a temporary body until a date."""
 
-    loan_id = _id(required=False)
-    agency_id = _id()
+    loan_id = identifier(required=False)
+    agency_id = identifier()
     purpose = fields.String(required=True, validate=validate.OneOf(LOAN_PURPOSES))
-    occasion = _text(200)
+    occasion = text(200)
     asset_ids = _ids()
     due_on = Day(required=True)
     lent_on = Day(load_default=None)  # a past day brought in (the loan may be overdue); default today
@@ -170,7 +144,7 @@ class LendAssetsSchema(Schema):
 class ReturnLoanItemsSchema(Schema):
     """ReturnLoanItems: lent assets came back, each in the condition found (its former one when not given)."""
 
-    loan_id = _id()
+    loan_id = identifier()
     asset_ids = _ids()
     conditions = fields.Dict(
         keys=fields.String(validate=IDENTIFIER),
@@ -190,20 +164,20 @@ class FlagOverdueLoansSchema(Schema):
 class ApplyDisposalSchema(Schema):
     """ApplyDisposal: an agency applies to dispose of assets it holds (拍卖 auction, 报废 scrap, 划转 transfer)."""
 
-    disposal_id = _id(required=False)
-    agency_id = _id()
+    disposal_id = identifier(required=False)
+    agency_id = identifier()
     asset_ids = _ids()
     method = fields.String(required=True, validate=validate.OneOf(DISPOSAL_METHODS))
-    reason = _text()
-    recipient = _text(200, required=False)
+    reason = text()
+    recipient = text(200, required=False)
 
 
 class DecideDisposalSchema(Schema):
     """DecideDisposal: the administration approves (``{"approve": true}``) or rejects with a reason."""
 
-    disposal_id = _id()
+    disposal_id = identifier()
     approve = fields.Boolean(required=True)
-    reason = _text(required=False)
+    reason = text(required=False)
 
     @validates_schema
     def _reason_when_rejected(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -214,9 +188,9 @@ class DecideDisposalSchema(Schema):
 class CompleteDisposalSchema(Schema):
     """CompleteDisposal: the approved disposal was carried out; proceeds (cents) and the trading centre's lot."""
 
-    disposal_id = _id()
-    proceeds_cents = _cents(0)
-    trading_centre_ref = _text(100, required=False)
+    disposal_id = identifier()
+    proceeds_cents = fen()
+    trading_centre_ref = text(100, required=False)
 
 
 # -- stock-takes -------------------------------------------------------------------------------------------
@@ -225,15 +199,15 @@ class CompleteDisposalSchema(Schema):
 class OpenStocktakeSchema(Schema):
     """OpenStocktake: a stock-take (盘点) of an agency's assets in use or idle, against its ledger."""
 
-    stocktake_id = _id(required=False)
-    agency_id = _id()
+    stocktake_id = identifier(required=False)
+    agency_id = identifier()
 
 
 class RecordStocktakeCountsSchema(Schema):
     """RecordStocktakeCounts: the asset tags counted at one location (also a district inbound message)."""
 
-    stocktake_id = _id()
-    location = _text(100)
+    stocktake_id = identifier()
+    location = text(100)
     asset_ids = _ids(0, 5000)
     counted_on = Day(load_default=None)
 
@@ -241,14 +215,14 @@ class RecordStocktakeCountsSchema(Schema):
 class StocktakeIdSchema(Schema):
     """One stock-take."""
 
-    stocktake_id = _id()
+    stocktake_id = identifier()
 
 
 class ReconcileFindingSchema(Schema):
     """ReconcileFinding: close a stock-take finding with a resolution fitting its kind."""
 
-    stocktake_id = _id()
-    finding_id = _id()
+    stocktake_id = identifier()
+    finding_id = identifier()
     resolution = fields.String(required=True, validate=validate.OneOf(ALL_RESOLUTIONS))
     note = fields.String(load_default="", validate=validate.Length(max=500))
 
@@ -259,9 +233,9 @@ class ReconcileFindingSchema(Schema):
 class RegisterStockItemSchema(Schema):
     """RegisterStockItem: an item (SKU) kept at the central warehouse and outlying points, reorder points per site."""
 
-    sku = _id()
-    name = _text(200)
-    unit = _text(40)
+    sku = identifier()
+    name = text(200)
+    unit = text(40)
     sites = fields.List(fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=50))
     reorder_points = fields.Dict(
         keys=fields.String(validate=IDENTIFIER),
@@ -273,36 +247,36 @@ class RegisterStockItemSchema(Schema):
 class ReceiveGoodsSchema(Schema):
     """ReceiveGoods: goods in (入库) at a site, at a unit cost (cents)."""
 
-    sku = _id()
-    site = _id()
-    quantity = _quantity(10_000_000)
-    unit_cost_cents = _cents()
-    reference = _text(100)
+    sku = identifier()
+    site = identifier()
+    quantity = quantity(10_000_000)
+    unit_cost_cents = fen(minimum=1)
+    reference = text(100)
 
 
 class IssueGoodsSchema(Schema):
     """IssueGoods: goods out (出库) from a site to an agency."""
 
-    sku = _id()
-    site = _id()
-    quantity = _quantity(10_000_000)
-    agency_id = _id()
+    sku = identifier()
+    site = identifier()
+    quantity = quantity(10_000_000)
+    agency_id = identifier()
 
 
 class TransferGoodsSchema(Schema):
     """TransferGoods: goods moved (调拨) between the central warehouse and an outlying point."""
 
-    sku = _id()
-    from_site = _id()
-    to_site = _id()
-    quantity = _quantity(10_000_000)
+    sku = identifier()
+    from_site = identifier()
+    to_site = identifier()
+    quantity = quantity(10_000_000)
 
 
 class SetReorderPointSchema(Schema):
     """SetReorderPoint: a site's reorder point."""
 
-    sku = _id()
-    site = _id()
+    sku = identifier()
+    site = identifier()
     reorder_point = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
 
 
@@ -312,17 +286,17 @@ class SetReorderPointSchema(Schema):
 class ListAssetsSchema(_PageSchema):
     """The ledger by agency, district, status, category or procurement delivery, with today's book value."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     category = fields.String(load_default=None, validate=CATEGORY_CODE)
-    delivery_id = _id(required=False)
+    delivery_id = identifier(required=False)
 
 
 class AssetsReportSchema(Schema):
     """Per holder: assets by status with original and book value; overdue loans; open stock-take differences."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
 
 
@@ -336,7 +310,7 @@ class IdleStockSchema(Schema):
 class ListLoansSchema(_PageSchema):
     """Loans by borrower or district; ``overdue_only`` keeps those with assets still out after the due date."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     overdue_only = fields.Boolean(load_default=False)
 
@@ -344,7 +318,7 @@ class ListLoansSchema(_PageSchema):
 class ListFindingsSchema(_PageSchema):
     """Stock-take findings (missing, surplus, wrong place); open ones unless ``open_only=false``."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     open_only = fields.Boolean(load_default=True)
 
@@ -352,6 +326,6 @@ class ListFindingsSchema(_PageSchema):
 class StockLevelsSchema(Schema):
     """Warehouse stock per item and site, with reorder points and value; ``below_reorder_only`` for reorders."""
 
-    sku = _id(required=False)
-    site = _id(required=False)
+    sku = identifier(required=False)
+    site = identifier(required=False)
     below_reorder_only = fields.Boolean(load_default=False)

@@ -26,13 +26,53 @@ class Number(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def fen(required: bool = True, minimum: int = 0, maximum: int = MAX_FEN) -> fields.Integer:
+def identifier(required: bool = True) -> fields.String:
+    """An id chosen by the client (``IDENTIFIER``); an optional one reads as None when absent (the service then
+    makes one)."""
+    if required:
+        return fields.String(required=True, validate=IDENTIFIER)
+    return fields.String(validate=IDENTIFIER, load_default=None)
+
+
+def text(max_length: int = 500, required: bool = True, absent: str | None = None) -> fields.String:
+    """Free text of at most ``max_length`` characters, not empty when required. An optional one reads as
+    ``absent`` when left out; when ``absent`` is ``""`` an empty text is accepted too (it means the same),
+    when it is None a given text must not be empty."""
+    if required:
+        return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
+    if absent == "":
+        return fields.String(load_default="", validate=validate.Length(max=max_length))
+    return fields.String(load_default=absent, validate=validate.Length(min=1, max=max_length))
+
+
+def fen(required: bool = True, minimum: int = 0, maximum: int = MAX_FEN, default: int | None = None) -> fields.Integer:
     """A money field: integer fen (分), a JSON integer only (1.5, "150" and true are refused), ``minimum`` ..
-    ``maximum``; the one way every API field ending ``_fen`` is declared (services/common/money.py)."""
+    ``maximum``; an optional one reads as ``default`` when absent. The one way every API money field (``_fen``,
+    ``_cents``) is declared (services/common/money.py)."""
     limits = validate.Range(min=minimum, max=maximum)
     if required:
         return fields.Integer(required=True, strict=True, validate=limits)
-    return fields.Integer(load_default=None, strict=True, validate=limits)
+    return fields.Integer(load_default=default, strict=True, validate=limits)
+
+
+def quantity(maximum: int, minimum: int = 1) -> fields.Integer:
+    """A required count: a JSON integer only, ``minimum`` .. ``maximum``."""
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=minimum, max=maximum))
+
+
+def number(minimum: float, maximum: float, **kwargs: Any) -> Number:
+    """A finite JSON number from ``minimum`` to ``maximum`` (both included); ``kwargs`` as for any field."""
+    return Number(validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+def positive(maximum: float, **kwargs: Any) -> Number:
+    """A finite JSON number above zero, at most ``maximum``; ``kwargs`` as for any field."""
+    return Number(validate=validate.Range(min=0, min_inclusive=False, max=maximum), **kwargs)
+
+
+def flag(**kwargs: Any) -> fields.Boolean:
+    """A JSON boolean only (no "yes", 1 or "true")."""
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
 
 
 EARLIEST_DAY = date(1900, 1, 1)

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.money import MAX_FEN
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Day, Number, bounded_period, fen
+from services.common.validators import DISTRICT_CODE, IDENTIFIER, Day, Number, bounded_period, fen, identifier, text
 from services.office_space.domain import (
     ADMIN_LEVELS,
     AGENCY_KINDS,
@@ -23,51 +23,39 @@ ALL_RANKS = sorted({rank for ranks in RANKS.values() for rank in ranks})
 MAX_AREA = 1_000_000.0
 
 
-def _id(required: bool = True) -> fields.String:
-    return (
-        fields.String(required=True, validate=IDENTIFIER)
-        if required
-        else fields.String(validate=IDENTIFIER, load_default=None)
-    )
-
-
-def _text(max_length: int = 500) -> fields.String:
-    return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
-
-
 class BuildingIdSchema(Schema):
     """GetBuilding: one building by its id."""
 
-    building_id = _id()
+    building_id = identifier()
 
 
 class RegisterAgencySchema(Schema):
     """RegisterAgency: add an agency (单位) to the master data, under the unified social credit code its
     registration authority issued (the platform checks it, never makes one up)."""
 
-    agency_id = _id()
+    agency_id = identifier()
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     district = fields.String(required=True, validate=DISTRICT_CODE)
     kind = fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))
     admin_level = fields.String(required=True, validate=validate.OneOf(ADMIN_LEVELS))
     authorised_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
-    parent_agency_id = _id(required=False)
+    parent_agency_id = identifier(required=False)
 
 
 class ChangeHeadcountSchema(Schema):
     """ChangeHeadcount: a new authorised headcount (编制) with its reason."""
 
-    agency_id = _id()
+    agency_id = identifier()
     authorised_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
-    reason = _text()
+    reason = text()
 
 
 class PostStaffSchema(Schema):
     """PostStaff: a person takes up a post with a rank."""
 
-    agency_id = _id()
-    person_id = _id()
-    name = _text(100)
+    agency_id = identifier()
+    person_id = identifier()
+    name = text(100)
     rank = fields.String(required=True, validate=validate.OneOf(ALL_RANKS))
     posted_on = Day(required=True)
 
@@ -75,8 +63,8 @@ class PostStaffSchema(Schema):
 class RecordDepartureSchema(Schema):
     """RecordDeparture: a person retired, transferred or left (their rooms become findings)."""
 
-    agency_id = _id()
-    person_id = _id()
+    agency_id = identifier()
+    person_id = identifier()
     reason = fields.String(required=True, validate=validate.OneOf(DEPARTURE_REASONS))
     departed_on = Day(required=True)
 
@@ -85,9 +73,9 @@ class TransferStaffSchema(Schema):
     """TransferStaff: a person on post at ``agency_id`` moves to ``to_agency_id`` in one step (调动), on
     ``transferred_on``; ``rank`` at the new agency, if it changes (needed when the level changes)."""
 
-    agency_id = _id()
-    person_id = _id()
-    to_agency_id = _id()
+    agency_id = identifier()
+    person_id = identifier()
+    to_agency_id = identifier()
     transferred_on = Day(required=True)
     rank = fields.String(load_default=None, validate=validate.OneOf(ALL_RANKS))
 
@@ -95,10 +83,10 @@ class TransferStaffSchema(Schema):
 class RegisterBuildingSchema(Schema):
     """RegisterBuilding: an office building (办公楼) of an agency."""
 
-    building_id = _id(required=False)
-    agency_id = _id()
-    name = _text(200)
-    address = _text(300)
+    building_id = identifier(required=False)
+    agency_id = identifier()
+    name = text(200)
+    address = text(300)
     gross_floor_area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
     longitude = Number(load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180))
     latitude = Number(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
@@ -107,12 +95,12 @@ class RegisterBuildingSchema(Schema):
 class AddRoomSchema(Schema):
     """AddRoom: a room of a building with its usable area and use."""
 
-    building_id = _id()
-    room_id = _id()
-    number = _text(20)
+    building_id = identifier()
+    room_id = identifier()
+    number = text(20)
     usable_area_m2 = Number(required=True, validate=validate.Range(min=1, max=10_000))
     use = fields.String(required=True, validate=validate.OneOf(ROOM_USES))
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     planned_occupancy = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100))
     vacant_since = Day(load_default=None)
 
@@ -121,13 +109,13 @@ class AllocateRoomSchema(Schema):
     """AllocateRoom: an office room to a person (``person_id``) or to several at once (``person_ids``, a shared
     room judged with all of them in it); ``exception_reason`` asks for a city administrator's exception."""
 
-    building_id = _id()
-    room_id = _id()
-    person_id = _id(required=False)
+    building_id = identifier()
+    room_id = identifier()
+    person_id = identifier(required=False)
     person_ids = fields.List(
         fields.String(validate=IDENTIFIER), load_default=None, validate=validate.Length(min=1, max=100)
     )
-    agency_id = _id()
+    agency_id = identifier()
     exception_reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
 
     @validates_schema
@@ -139,36 +127,36 @@ class AllocateRoomSchema(Schema):
 class ReleaseRoomSchema(Schema):
     """ReleaseRoom: a person gives up a room, on ``released_on`` (default today; never in the future)."""
 
-    building_id = _id()
-    room_id = _id()
-    person_id = _id()
+    building_id = identifier()
+    room_id = identifier()
+    person_id = identifier()
     released_on = Day(load_default=None)
 
 
 class DetectIdleRoomsSchema(Schema):
     """DetectIdleRooms: record office rooms vacant for ``idle_after_days`` as idle (one building or all)."""
 
-    building_id = _id(required=False)
+    building_id = identifier(required=False)
     idle_after_days = fields.Integer(load_default=90, strict=True, validate=validate.Range(min=1, max=3650))
 
 
 class TransferRoomSchema(Schema):
     """TransferRoom: adjust (调剂) an idle room to another agency."""
 
-    building_id = _id()
-    room_id = _id()
-    to_agency_id = _id()
+    building_id = identifier()
+    room_id = identifier()
+    to_agency_id = identifier()
 
 
 class RequestLeaseSchema(Schema):
     """RequestLease: rent out (出租) or lend (出借) rooms, with term, rent and counter-party."""
 
-    lease_id = _id(required=False)
-    agency_id = _id()
-    building_id = _id()
+    lease_id = identifier(required=False)
+    agency_id = identifier()
+    building_id = identifier()
     room_ids = fields.List(fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(LEASE_KINDS))
-    counter_party = _text(200)
+    counter_party = text(200)
     start_on = Day(required=True)
     end_on = Day(required=True)
     _term = bounded_period("start_on", "end_on", 10_980)  # a lease or tenancy of thirty years (30 × 366) at most
@@ -185,64 +173,64 @@ class DecideSchema(Schema):
 class DecideLeaseSchema(DecideSchema):
     """DecideLease: approve or reject a requested lease."""
 
-    lease_id = _id()
+    lease_id = identifier()
 
 
 class LeaseIdSchema(Schema):
     """ActivateLease / EndLease."""
 
-    lease_id = _id()
+    lease_id = identifier()
 
 
 class RecordUnapprovedLeaseSchema(Schema):
     """RecordUnapprovedLease: an inspection found rooms rented out or lent without approval."""
 
-    lease_id = _id(required=False)
-    agency_id = _id()
-    building_id = _id()
+    lease_id = identifier(required=False)
+    agency_id = identifier()
+    building_id = identifier()
     room_ids = fields.List(fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200))
-    counter_party = _text(200)
-    inspection_id = _id()
+    counter_party = text(200)
+    inspection_id = identifier()
 
 
 class ApplyRepairSchema(Schema):
     """ApplyRepair: a major or medium repair project (大中修) with scope and budget."""
 
-    project_id = _id(required=False)
-    agency_id = _id()
-    building_id = _id()
+    project_id = identifier(required=False)
+    agency_id = identifier()
+    building_id = identifier()
     category = fields.String(required=True, validate=validate.OneOf(REPAIR_CATEGORIES))
-    scope = _text(2000)
+    scope = text(2000)
     budget_fen = fen(minimum=1)
 
 
 class ReviewNecessitySchema(Schema):
     """ReviewNecessity: the necessity review (必要性审核) of a repair project."""
 
-    project_id = _id()
+    project_id = identifier()
     necessary = fields.Boolean(required=True, truthy={True}, falsy={False})  # JSON true or false only
-    opinion = _text(2000)
+    opinion = text(2000)
 
 
 class DecideRepairSchema(DecideSchema):
     """DecideRepair: approve (with a budget) or reject a repair project."""
 
-    project_id = _id()
+    project_id = identifier()
     approved_budget_fen = fen(required=False, minimum=1)  # the applied budget when omitted
 
 
 class RepairIdSchema(Schema):
     """StartRepair."""
 
-    project_id = _id()
+    project_id = identifier()
 
 
 class RecordRepairChangeSchema(Schema):
     """RecordRepairChange: a change during execution, with its reason; outside the plan it is flagged."""
 
-    project_id = _id()
-    description = _text(1000)
-    reason = _text(1000)
+    project_id = identifier()
+    description = text(1000)
+    reason = text(1000)
     amount_fen = fen(minimum=-MAX_FEN)  # negative: a saving
     outside_plan = fields.Boolean(required=True, truthy={True}, falsy={False})  # JSON true or false only
 
@@ -250,43 +238,43 @@ class RecordRepairChangeSchema(Schema):
 class CompleteRepairSchema(Schema):
     """CompleteRepair: works finished with their final cost."""
 
-    project_id = _id()
+    project_id = identifier()
     final_cost_fen = fen()
 
 
 class OpenInspectionSchema(Schema):
     """OpenInspection: a special inspection (专项巡检) of an agency."""
 
-    inspection_id = _id(required=False)
-    agency_id = _id()
-    topic = _text(200)
+    inspection_id = identifier(required=False)
+    agency_id = identifier()
+    topic = text(200)
     inspected_on = Day(required=True)
 
 
 class RecordFindingSchema(Schema):
     """RecordFinding: a finding with its rectification deadline."""
 
-    inspection_id = _id()
-    finding_id = _id(required=False)
+    inspection_id = identifier()
+    finding_id = identifier(required=False)
     kind = fields.String(required=True, validate=validate.OneOf(FINDING_KINDS))
-    description = _text(2000)
+    description = text(2000)
     deadline = Day(required=True)
 
 
 class RectifyFindingSchema(Schema):
     """RectifyFinding: a finding was rectified (整改)."""
 
-    inspection_id = _id()
-    finding_id = _id()
-    note = _text(2000)
+    inspection_id = identifier()
+    finding_id = identifier()
+    note = text(2000)
 
 
 class RegisterPropertySchema(Schema):
     """RegisterOperatingProperty: an operating property (经营性房产) with its 2020 baseline."""
 
-    property_id = _id(required=False)
+    property_id = identifier(required=False)
     district = fields.String(required=True, validate=DISTRICT_CODE)
-    name = _text(200)
+    name = text(200)
     baseline_rent_income_fen = fen()
     baseline_vacancy_cost_fen = fen()
 
@@ -294,8 +282,8 @@ class RegisterPropertySchema(Schema):
 class AddUnitSchema(Schema):
     """AddPropertyUnit: a lettable unit with its vacancy-driven fixed monthly cost."""
 
-    property_id = _id()
-    unit_id = _id()
+    property_id = identifier()
+    unit_id = identifier()
     area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
     monthly_fixed_cost_fen = fen()
     added_on = Day(load_default=None)  # a past day brought in; default today
@@ -304,9 +292,9 @@ class AddUnitSchema(Schema):
 class LetUnitSchema(Schema):
     """LetUnit: a unit let to a tenant."""
 
-    property_id = _id()
-    unit_id = _id()
-    tenant = _text(200)
+    property_id = identifier()
+    unit_id = identifier()
+    tenant = text(200)
     monthly_rent_fen = fen(minimum=1)
     start_on = Day(required=True)
     end_on = Day(required=True)
@@ -316,8 +304,8 @@ class LetUnitSchema(Schema):
 class UnitSchema(Schema):
     """A unit of a property."""
 
-    property_id = _id()
-    unit_id = _id()
+    property_id = identifier()
+    unit_id = identifier()
 
 
 class VacateUnitSchema(UnitSchema):
@@ -336,7 +324,7 @@ class ReceiveRentSchema(UnitSchema):
 class SpaceQuerySchema(Schema):
     """Area per person against the standard, over-standard allocations, idle rooms, findings."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     overdue_only = fields.Boolean(load_default=False)
 
@@ -344,12 +332,12 @@ class SpaceQuerySchema(Schema):
 class BuildingLocationsQuerySchema(Schema):
     """Buildings' locations as GeoJSON: every building, or a district's, or an agency's."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
 
 
 class PropertyPerformanceSchema(Schema):
     """Occupancy, rent income and vacancy costs of a property in a year against 2020."""
 
-    property_id = _id()
+    property_id = identifier()
     year = fields.Integer(required=True, strict=False, validate=validate.Range(min=2020, max=2100))

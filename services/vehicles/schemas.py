@@ -11,7 +11,19 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, Day, Moment, Number, bounded_period, fen
+from services.common.validators import (
+    DISTRICT_CODE,
+    MAX_OFFSET,
+    Day,
+    Moment,
+    Number,
+    bounded_period,
+    fen,
+    identifier,
+    number,
+    positive,
+    text,
+)
 from services.vehicles.domain import (
     ACQUISITION_KINDS,
     ANOMALY_KINDS,
@@ -37,26 +49,8 @@ DEFAULT_SEAL_EXEMPT: tuple[str, ...] = ("confidential_communication", "emergency
 """Use categories that stay on duty when an agency's or district's fleet is sealed for a holiday."""
 
 
-def _id(required: bool = True) -> fields.String:
-    if required:
-        return fields.String(required=True, validate=IDENTIFIER)
-    return fields.String(validate=IDENTIFIER, load_default=None)
-
-
-def _text(max_length: int = 200, required: bool = True) -> fields.String:
-    if required:
-        return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
-    return fields.String(load_default="", validate=validate.Length(max=max_length))
-
-
 def _km(required: bool = True) -> Number:
-    if required:
-        return Number(required=True, validate=validate.Range(min=0, max=MAX_KM))
-    return Number(load_default=None, validate=validate.Range(min=0, max=MAX_KM))
-
-
-def _positive(maximum: float) -> Number:
-    return Number(required=True, validate=validate.Range(min=0, max=maximum, min_inclusive=False))
+    return number(0, MAX_KM, required=True) if required else number(0, MAX_KM, load_default=None)
 
 
 # -- fleet and vehicles ------------------------------------------------------------------------------
@@ -65,25 +59,25 @@ def _positive(maximum: float) -> Number:
 class SetVehicleQuotaSchema(Schema):
     """SetVehicleQuota: the administration sets (or revises) an agency's vehicle quota (公务用车编制)."""
 
-    agency_id = _id()
+    agency_id = identifier()
     quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000))
-    reason = _text(500)
+    reason = text(500)
 
 
 class RegisterVehicleSchema(Schema):
     """RegisterVehicle: a vehicle enters an agency's fleet within its quota; new and replacement acquisitions
     count in the district's new-energy share."""
 
-    vehicle_id = _id(required=False)
+    vehicle_id = identifier(required=False)
     plate = fields.String(required=True, validate=validate.Length(min=7, max=12))
-    agency_id = _id()
+    agency_id = identifier()
     energy_type = fields.String(required=True, validate=validate.OneOf(ENERGY_TYPES))
     use_category = fields.String(required=True, validate=validate.OneOf(USE_CATEGORIES))
-    model = _text(100)
+    model = text(100)
     acquisition_kind = fields.String(required=True, validate=validate.OneOf(ACQUISITION_KINDS))
     acquired_on = Day(required=True)
-    replaces_vehicle_id = _id(required=False)
-    norm_per_100km = _positive(200.0)
+    replaces_vehicle_id = identifier(required=False)
+    norm_per_100km = positive(200.0, required=True)
     tank_capacity = Number(load_default=None, validate=validate.Range(min=0, max=1000, min_inclusive=False))
     battery_capacity_kwh = Number(load_default=None, validate=validate.Range(min=0, max=1000, min_inclusive=False))
     odometer_km = Number(load_default=0.0, validate=validate.Range(min=0, max=MAX_KM))
@@ -92,19 +86,19 @@ class RegisterVehicleSchema(Schema):
 class VehicleIdSchema(Schema):
     """One vehicle."""
 
-    vehicle_id = _id()
+    vehicle_id = identifier()
 
 
 class RecordFuelSchema(Schema):
     """RecordFuel: a refuel (加油, 加氢) with litres (kg of hydrogen), amount, station and whether it is a
     designated one (定点)."""
 
-    vehicle_id = _id()
-    record_id = _id(required=False)
+    vehicle_id = identifier()
+    record_id = identifier(required=False)
     fuel = fields.String(required=True, validate=validate.OneOf(FUELS))
-    quantity = _positive(1000.0)
+    quantity = positive(1000.0, required=True)
     amount_fen = fen(maximum=MAX_FEN)
-    station = _text(200)
+    station = text(200)
     designated = fields.Boolean(required=True)
     odometer_km = _km(required=False)
     refuelled_at = Moment(required=True)
@@ -113,11 +107,11 @@ class RecordFuelSchema(Schema):
 class RecordChargingSchema(Schema):
     """RecordCharging: a charge (充电) with kWh, amount, charging point and whether it is a designated one."""
 
-    vehicle_id = _id()
-    record_id = _id(required=False)
-    quantity_kwh = _positive(1000.0)
+    vehicle_id = identifier()
+    record_id = identifier(required=False)
+    quantity_kwh = positive(1000.0, required=True)
     amount_fen = fen(maximum=MAX_FEN)
-    station = _text(200)
+    station = text(200)
     designated = fields.Boolean(required=True)
     odometer_km = _km(required=False)
     charged_at = Moment(required=True)
@@ -126,13 +120,13 @@ class RecordChargingSchema(Schema):
 class RecordRepairSchema(Schema):
     """RecordRepair: repair (维修) or maintenance (保养) paid for, with the vendor and whether it is designated."""
 
-    vehicle_id = _id()
-    record_id = _id(required=False)
+    vehicle_id = identifier()
+    record_id = identifier(required=False)
     kind = fields.String(required=True, validate=validate.OneOf(REPAIR_KINDS))
-    vendor = _text(200)
+    vendor = text(200)
     designated = fields.Boolean(required=True)
     amount_fen = fen(minimum=1, maximum=MAX_FEN)
-    description = _text(1000, required=False)
+    description = text(1000, required=False, absent="")
     odometer_km = _km(required=False)
     occurred_on = Day(required=True)
 
@@ -140,21 +134,21 @@ class RecordRepairSchema(Schema):
 class ReplaceOdometerSchema(Schema):
     """ReplaceOdometer: the odometer (its instrument) was replaced (仪表更换); readings go on from the new one's."""
 
-    vehicle_id = _id()
-    replacement_id = _id(required=False)
+    vehicle_id = identifier()
+    replacement_id = identifier(required=False)
     old_reading_km = _km()
     new_reading_km = _km()
     replaced_on = Day(required=True)
-    reason = _text(1000)
+    reason = text(1000)
 
 
 class RecordExpenseSchema(Schema):
     """RecordExpense: insurance (保险), rental (租赁) or tolls (通行费); a premium or rent may cover a period."""
 
-    vehicle_id = _id()
-    record_id = _id(required=False)
+    vehicle_id = identifier()
+    record_id = identifier(required=False)
     kind = fields.String(required=True, validate=validate.OneOf(EXPENSE_KINDS))
-    payee = _text(200)
+    payee = text(200)
     designated = fields.Boolean(load_default=None)
     amount_fen = fen(minimum=1, maximum=MAX_FEN)
     occurred_on = Day(required=True)
@@ -166,11 +160,11 @@ class RecordExpenseSchema(Schema):
 class SealVehicleSchema(Schema):
     """SealVehicle: seal a vehicle (封存) for days, e.g. a public holiday; it is neither dispatched nor driven."""
 
-    vehicle_id = _id()
-    seal_id = _id(required=False)
+    vehicle_id = identifier()
+    seal_id = identifier(required=False)
     sealed_from = Day(required=True)
     sealed_until = Day(required=True)
-    reason = _text(500)
+    reason = text(500)
     _sealed = bounded_period("sealed_from", "sealed_until", 366)  # a seal of a year at most
 
 
@@ -178,11 +172,11 @@ class SealFleetSchema(Schema):
     """SealFleet: seal every vehicle in service of an agency or a district for a holiday, but those of the
     exempt use categories (on duty)."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     sealed_from = Day(required=True)
     sealed_until = Day(required=True)
-    reason = _text(500)
+    reason = text(500)
     _sealed = bounded_period("sealed_from", "sealed_until", 366)  # a seal of a year at most
     exempt_use_categories = fields.List(
         fields.String(validate=validate.OneOf(USE_CATEGORIES)),
@@ -199,27 +193,27 @@ class SealFleetSchema(Schema):
 class UnsealVehicleSchema(Schema):
     """UnsealVehicle: end a seal early; the vehicle may be used from ``unsealed_on``."""
 
-    vehicle_id = _id()
-    seal_id = _id()
+    vehicle_id = identifier()
+    seal_id = identifier()
     unsealed_on = Day(required=True)
 
 
 class DisposeVehicleSchema(Schema):
     """DisposeVehicle: auction (拍卖, with its proceeds), scrap or transfer a vehicle; it leaves the quota."""
 
-    vehicle_id = _id()
+    vehicle_id = identifier()
     method = fields.String(required=True, validate=validate.OneOf(DISPOSAL_METHODS))
     proceeds_fen = fen(required=False, maximum=MAX_FEN)  # auction proceeds; none for scrap or transfer
     disposed_on = Day(required=True)
-    reference = _text(200)
+    reference = text(200)
 
 
 class ResolveAnomalySchema(Schema):
     """ResolveAnomaly: close an open anomaly of a vehicle with what was found."""
 
-    vehicle_id = _id()
+    vehicle_id = identifier()
     anomaly_id = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    note = _text(1000)
+    note = text(1000)
 
 
 class CheckRepairOutliersSchema(Schema):
@@ -235,10 +229,10 @@ class CheckRepairOutliersSchema(Schema):
 class RequestTripSchema(Schema):
     """RequestTrip: an agency asks for a vehicle for an official trip."""
 
-    trip_id = _id(required=False)
-    agency_id = _id()
-    purpose = _text(500)
-    destination = _text(200)
+    trip_id = identifier(required=False)
+    agency_id = identifier()
+    purpose = text(500)
+    destination = text(200)
     passengers = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=0, max=60))
     planned_start = Moment(required=True)
     planned_end = Moment(required=True)
@@ -248,35 +242,35 @@ class RequestTripSchema(Schema):
 class TripIdSchema(Schema):
     """One trip."""
 
-    trip_id = _id()
+    trip_id = identifier()
 
 
 class DispatchTripSchema(Schema):
     """DispatchTrip: assign a vehicle (of any district: city-wide dispatch) and a driver to a requested trip."""
 
-    trip_id = _id()
-    vehicle_id = _id()
-    driver = _text(50)
+    trip_id = identifier()
+    vehicle_id = identifier()
+    driver = text(50)
 
 
 class CancelTripSchema(Schema):
     """CancelTrip: call a trip off before it starts."""
 
-    trip_id = _id()
-    reason = _text(500)
+    trip_id = identifier()
+    reason = text(500)
 
 
 class ApproveTripSchema(Schema):
     """ApproveTripOutsideHours: approve use on a holiday, a weekend or outside working hours (审批)."""
 
-    trip_id = _id()
-    reason = _text(500)
+    trip_id = identifier()
+    reason = text(500)
 
 
 class StartTripSchema(Schema):
     """StartTrip: the vehicle leaves, with its odometer reading (now, unless ``started_at`` says when)."""
 
-    trip_id = _id()
+    trip_id = identifier()
     odometer_km = _km()
     started_at = Moment(load_default=None)
 
@@ -284,7 +278,7 @@ class StartTripSchema(Schema):
 class FinishTripSchema(Schema):
     """FinishTrip: the vehicle is back, with its odometer reading."""
 
-    trip_id = _id()
+    trip_id = identifier()
     odometer_km = _km()
     finished_at = Moment(load_default=None)
 
@@ -300,8 +294,8 @@ class GpsPointSchema(Schema):
 class RecordGpsPointsSchema(Schema):
     """RecordGpsPoints: a batch of a trip's GPS track from the vehicle's terminal."""
 
-    trip_id = _id()
-    vehicle_id = _id(required=False)
+    trip_id = identifier()
+    vehicle_id = identifier(required=False)
     points = fields.List(
         fields.Nested(GpsPointSchema), required=True, validate=validate.Length(min=1, max=MAX_GPS_POINTS)
     )
@@ -310,9 +304,9 @@ class RecordGpsPointsSchema(Schema):
 class ResolveTripFlagSchema(Schema):
     """ResolveTripFlag: close a trip's flag with its explanation."""
 
-    trip_id = _id()
+    trip_id = identifier()
     flag = fields.String(required=True, validate=validate.OneOf(TRIP_FLAGS))
-    note = _text(1000)
+    note = text(1000)
 
 
 class CheckTripsWithoutGpsSchema(Schema):
@@ -327,7 +321,7 @@ class CheckTripsWithoutGpsSchema(Schema):
 class FleetQuerySchema(Schema):
     """Vehicles with their status, and each agency's quota."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     status = fields.String(load_default=None, validate=validate.OneOf(("in_service", "sealed", "disposed")))
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
@@ -337,7 +331,7 @@ class FleetQuerySchema(Schema):
 class VehicleCostsQuerySchema(Schema):
     """One vehicle's costs by month and kind, distance, cost per km and per month."""
 
-    vehicle_id = _id()
+    vehicle_id = identifier()
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     from_month = fields.String(load_default=None, validate=MONTH)
     to_month = fields.String(load_default=None, validate=MONTH)
@@ -346,7 +340,7 @@ class VehicleCostsQuerySchema(Schema):
 class FleetReportQuerySchema(Schema):
     """Per vehicle of a year: costs, km, cost per km, fuel and charging, designated shares."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
 
@@ -354,7 +348,7 @@ class FleetReportQuerySchema(Schema):
 class NewEnergyShareQuerySchema(Schema):
     """The new-energy share of the year's new and replacement acquisitions per agency, district and city."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
 
@@ -362,9 +356,9 @@ class NewEnergyShareQuerySchema(Schema):
 class TripsQuerySchema(Schema):
     """Trips of a district (its own and those its vehicles serve), an agency or a vehicle."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
-    vehicle_id = _id(required=False)
+    vehicle_id = identifier(required=False)
     status = fields.String(load_default=None, validate=validate.OneOf(TRIP_STATUSES))
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
@@ -372,9 +366,9 @@ class TripsQuerySchema(Schema):
 class AnomaliesQuerySchema(Schema):
     """Anomalies and flags (open ones unless ``include_closed``)."""
 
-    agency_id = _id(required=False)
+    agency_id = identifier(required=False)
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
-    vehicle_id = _id(required=False)
+    vehicle_id = identifier(required=False)
     kind = fields.String(
         load_default=None,
         validate=validate.OneOf((*ANOMALY_KINDS, "outside_hours", "without_gps", "new_energy_below_target")),
