@@ -121,14 +121,24 @@ class BatchReport:
             "rejected": len(outcome.rejected),
         }
         for r in outcome.rejected:
-            self._refused(meter_id, r.position, r.timestamp, r.value, r.reason, r.message, r.recorded_value)
+            self._refused(
+                meter_id=meter_id,
+                position=r.position,
+                at=r.timestamp,
+                value=r.value,
+                reason=r.reason,
+                message=r.message,
+                recorded=r.recorded_value,
+            )
 
     def refuse_all(self, meter_id: str, readings: Sequence[Any], reason: str, message: str) -> None:
         """Every reading of a meter refused for the same reason (unknown meter, outside the caller's district)."""
         self.per_meter[meter_id] = {"accepted": 0, "duplicates": 0, "gaps": 0, "rejected": len(readings)}
         for position, item in enumerate(readings):
             pair = item if isinstance(item, list | tuple) and len(item) == 2 else (None, None)
-            self._refused(meter_id, position, pair[0], pair[1], reason, message)
+            self._refused(
+                meter_id=meter_id, position=position, at=pair[0], value=pair[1], reason=reason, message=message
+            )
 
     def _refused(
         self, meter_id: str, position: int, at: Any, value: Any, reason: str, message: str, recorded: Any = None
@@ -180,19 +190,19 @@ class EnergyService(DomainService):
         """InstallMeter: a meter at a building of an agency."""
         agency = self._agency_of(cmd)
         meter = Meter.install(
-            new_id(cmd["meter_id"], "MTR"),
-            cmd["serial_no"],
-            cmd["kind"],
-            agency.agency_id,
-            agency.district,
-            cmd["building_id"],
-            cmd["sub_item"],
-            cmd["multiplier"],
-            cmd["rollover_limit"],
-            cmd["initial_reading"],
-            cmd["installed_at"],
-            utc_now(),
-            cmd["reading_interval"],
+            meter_id=new_id(cmd["meter_id"], "MTR"),
+            serial_no=cmd["serial_no"],
+            kind=cmd["kind"],
+            agency_id=agency.agency_id,
+            district=agency.district,
+            building_id=cmd["building_id"],
+            sub_item=cmd["sub_item"],
+            multiplier=cmd["multiplier"],
+            rollover_limit=cmd["rollover_limit"],
+            initial_reading=cmd["initial_reading"],
+            installed_at=cmd["installed_at"],
+            now=utc_now(),
+            reading_interval=cmd["reading_interval"],
         )
         return self.save(meter)
 
@@ -201,13 +211,13 @@ class EnergyService(DomainService):
         """ReplaceMeter: a new device; the old one's final reading closes its count."""
         meter = self.load_in_scope(Meter, cmd["meter_id"])
         meter.replace(
-            cmd["new_serial_no"],
-            cmd["old_final_reading"],
-            cmd["new_initial_reading"],
-            cmd["replaced_at"],
-            utc_now(),
-            cmd["multiplier"],
-            cmd["rollover_limit"],
+            new_serial_no=cmd["new_serial_no"],
+            old_final_reading=cmd["old_final_reading"],
+            new_initial_reading=cmd["new_initial_reading"],
+            replaced_at=cmd["replaced_at"],
+            now=utc_now(),
+            multiplier=cmd["multiplier"],
+            rollover_limit=cmd["rollover_limit"],
         )
         return self.save(meter)
 
@@ -358,7 +368,12 @@ class EnergyService(DomainService):
         """SetEnergyQuota: an agency's quota for a year, absolute (tce) or per m² (kgce/m²)."""
         agency = self._agency_of(cmd)
         quota = EnergyQuota.set(
-            agency.agency_id, agency.district, cmd["year"], cmd["basis"], cmd["limit"], china_today()
+            agency_id=agency.agency_id,
+            district=agency.district,
+            year=cmd["year"],
+            basis=cmd["basis"],
+            limit=cmd["limit"],
+            today=china_today(),
         )
         return self.save(quota)
 
@@ -404,12 +419,12 @@ class EnergyService(DomainService):
         """ReportAnnualConsumption: an agency's use of a year that is over, from its energy statistics."""
         agency = self._agency_of(cmd)
         report = AnnualConsumptionReport.report(
-            agency.agency_id,
-            agency.district,
-            cmd["year"],
-            cmd["totals"],
-            cmd["source"],
-            china_today(),
+            agency_id=agency.agency_id,
+            district=agency.district,
+            year=cmd["year"],
+            totals=cmd["totals"],
+            source=cmd["source"],
+            today=china_today(),
             vehicle_fuel=cmd["vehicle_fuel"],
             floor_area_m2=cmd["floor_area_m2"],
             people_served=cmd["people_served"],
@@ -512,10 +527,10 @@ class EnergyService(DomainService):
         """The consumption side of the targets: tce, CO₂ and water of a year and of 2020, per agency."""
         with self.read_models.engine.connect() as conn:
             return views.totals_for_targets(
-                conn,
-                query["year"],
-                query["agency_id"],
-                query["district"],
-                self._factors_for(query["year"]),
-                china_today(),
+                conn=conn,
+                year=query["year"],
+                agency_id=query["agency_id"],
+                district=query["district"],
+                factors=self._factors_for(query["year"]),
+                today=china_today(),
             )

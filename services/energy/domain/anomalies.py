@@ -311,16 +311,16 @@ class Anomaly(Aggregate):
         anomaly = cls(finding.anomaly_id)
         anomaly._record(
             AnomalyRaised(
-                finding.anomaly_id,
-                finding.kind,
-                finding.meter_id,
-                meter.agency_id,
-                meter.district,
-                meter.building_id,
-                finding.period_start,
-                finding.period_end,
-                finding.evidence,
-                iso_seconds(now),
+                anomaly_id=finding.anomaly_id,
+                kind=finding.kind,
+                meter_id=finding.meter_id,
+                agency_id=meter.agency_id,
+                district=meter.district,
+                building_id=meter.building_id,
+                period_start=finding.period_start,
+                period_end=finding.period_end,
+                evidence=finding.evidence,
+                raised_at=iso_seconds(now),
             )
         )
         return anomaly

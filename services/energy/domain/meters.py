@@ -266,19 +266,19 @@ class Meter(Aggregate):
         meter = cls(meter_id)
         meter._record(
             MeterInstalled(
-                meter_id,
-                serial_no,
-                kind,
-                METER_UNITS[kind],
-                agency_id,
-                district,
-                building_id,
-                sub_item,
-                multiplier,
-                rollover_limit,
-                initial_reading,
-                iso_seconds(installed_at),
-                reading_interval,
+                meter_id=meter_id,
+                serial_no=serial_no,
+                kind=kind,
+                unit=METER_UNITS[kind],
+                agency_id=agency_id,
+                district=district,
+                building_id=building_id,
+                sub_item=sub_item,
+                multiplier=multiplier,
+                rollover_limit=rollover_limit,
+                initial_reading=initial_reading,
+                installed_at=iso_seconds(installed_at),
+                reading_interval=reading_interval,
             )
         )
         return meter
@@ -318,15 +318,15 @@ class Meter(Aggregate):
             )
         self._record(
             MeterReplaced(
-                self.id,
-                self.serial_no,
-                new_serial_no,
-                iso_seconds(replaced_at),
-                old_final_reading,
-                round(delta * self.multiplier, 6),
-                new_initial_reading,
-                multiplier,
-                rollover_limit,
+                meter_id=self.id,
+                old_serial_no=self.serial_no,
+                new_serial_no=new_serial_no,
+                replaced_at=iso_seconds(replaced_at),
+                old_final_reading=old_final_reading,
+                final_consumption=round(delta * self.multiplier, 6),
+                new_initial_reading=new_initial_reading,
+                multiplier=multiplier,
+                rollover_limit=rollover_limit,
             )
         )
 
@@ -351,7 +351,15 @@ class Meter(Aggregate):
         accepted, gaps, rollovers, duplicates = self._sequence(parsed, readings, rules, rejected)
         if accepted:
             self._record(
-                MeterReadingsRecorded(self.id, self.kind, self.building_id, self.sub_item, accepted, gaps, rollovers)
+                MeterReadingsRecorded(
+                    meter_id=self.id,
+                    kind=self.kind,
+                    building_id=self.building_id,
+                    sub_item=self.sub_item,
+                    readings=accepted,
+                    gaps=gaps,
+                    rollovers=rollovers,
+                )
             )
         filled = 0
         if late:

@@ -153,7 +153,11 @@ class EnergyQuota(Aggregate):
         _require_positive_limit(limit)
         _require_open_year(year, today)
         quota = cls(cls.stream_id_for(agency_id, year))
-        quota._record(EnergyQuotaSet(agency_id, district, year, basis, limit, today.isoformat()))
+        quota._record(
+            EnergyQuotaSet(
+                agency_id=agency_id, district=district, year=year, basis=basis, limit=limit, set_on=today.isoformat()
+            )
+        )
         return quota
 
     def revise(self, limit: float, reason: str, today: date) -> None:
@@ -163,7 +167,16 @@ class EnergyQuota(Aggregate):
         _require_open_year(self.year, today)
         if not reason.strip():
             raise ReasonRequired("a revision must say why", fields={"reason": ["required"]})
-        self._record(EnergyQuotaRevised(str(self.agency_id), self.year, self.limit, limit, reason, today.isoformat()))
+        self._record(
+            EnergyQuotaRevised(
+                agency_id=str(self.agency_id),
+                year=self.year,
+                previous_limit=self.limit,
+                limit=limit,
+                reason=reason,
+                revised_on=today.isoformat(),
+            )
+        )
 
     def assess(
         self,
@@ -265,4 +278,11 @@ def forecast_against_quota(
     else:
         verdict = "over_quota" if forecast_tce > quota_tce else "within_quota"
     over = verdict == "over_quota"
-    return QuotaForecast(year_to_date_tce, forecast_tce, round(quota_tce, 6), over, verdict, short)
+    return QuotaForecast(
+        year_to_date_tce=year_to_date_tce,
+        forecast_tce=forecast_tce,
+        quota_tce=round(quota_tce, 6),
+        over=over,
+        verdict=verdict,
+        insufficient_kinds=short,
+    )

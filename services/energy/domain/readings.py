@@ -152,4 +152,6 @@ time once."""
 def rejection(index: int, item: Any, reason: str, message: str, recorded: Any = None) -> RejectedReading:
     """The refusal of the reading at ``index`` of a batch, keeping what was sent when it was a pair."""
     timestamp, value = item if type(item) in (list, tuple) and len(item) == 2 else (None, None)
-    return RejectedReading(index, timestamp, value, reason, message, recorded)
+    return RejectedReading(
+        position=index, timestamp=timestamp, value=value, reason=reason, message=message, recorded_value=recorded
+    )

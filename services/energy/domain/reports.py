@@ -192,7 +192,14 @@ class AnnualConsumptionReport(Aggregate):
         checked = _checked_totals(totals)
         _require_text("reason", reason)
         self._record(
-            AnnualConsumptionCorrected(str(self.agency_id), self.year, self.totals, checked, reason, today.isoformat())
+            AnnualConsumptionCorrected(
+                agency_id=str(self.agency_id),
+                year=self.year,
+                previous=self.totals,
+                totals=checked,
+                reason=reason,
+                corrected_on=today.isoformat(),
+            )
         )
 
     def _on_AnnualConsumptionReported(self, event: AnnualConsumptionReported) -> None:
