@@ -96,18 +96,18 @@ class AssetsService(DomainService):
         """RegisterAsset: an asset of a known agency enters the ledger with its category's service life."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         asset = Asset.register(
-            new_id(cmd["asset_id"], "AS"),
-            agency.agency_id,
-            agency.district,
-            cmd["category"],
-            cmd["name"],
-            cmd["location"],
-            cmd["original_value_cents"],
-            cmd["acquired_on"],
-            cmd["condition"],
-            service_life_table(),
-            china_today(),
-            depreciation_life_table(),
+            asset_id=new_id(cmd["asset_id"], "AS"),
+            agency_id=agency.agency_id,
+            district=agency.district,
+            category=cmd["category"],
+            name=cmd["name"],
+            location=cmd["location"],
+            original_value_cents=cmd["original_value_cents"],
+            acquired_on=cmd["acquired_on"],
+            condition=cmd["condition"],
+            table=service_life_table(),
+            today=china_today(),
+            depreciation=depreciation_life_table(),
         )
         return self.save(asset)
 
@@ -202,16 +202,16 @@ class AssetsService(DomainService):
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         replaces = self.store.load(Asset, cmd["replaces_asset_id"]) if cmd["replaces_asset_id"] else None
         request = WarehouseRequest.open(
-            new_id(cmd["request_id"], "WR"),
-            agency.agency_id,
-            agency.district,
-            cmd["category"],
-            cmd["quantity"],
-            cmd["min_condition"],
-            cmd["location"],
-            service_life_table(),
-            china_today(),
-            replaces,
+            request_id=new_id(cmd["request_id"], "WR"),
+            agency_id=agency.agency_id,
+            district=agency.district,
+            category=cmd["category"],
+            quantity=cmd["quantity"],
+            min_condition=cmd["min_condition"],
+            location=cmd["location"],
+            table=service_life_table(),
+            today=china_today(),
+            replaces=replaces,
         )
         with self.read_models.engine.connect() as conn:
             candidates = views.warehouse_candidates(conn, request.category)
@@ -238,15 +238,15 @@ class AssetsService(DomainService):
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         assets = self._assets(cmd["asset_ids"])
         loan = WarehouseLoan.lend(
-            new_id(cmd["loan_id"], "LN"),
-            agency.agency_id,
-            agency.district,
-            cmd["purpose"],
-            cmd["occasion"],
-            assets,
-            cmd["due_on"],
-            china_today(),
-            cmd["lent_on"],
+            loan_id=new_id(cmd["loan_id"], "LN"),
+            borrower_agency_id=agency.agency_id,
+            district=agency.district,
+            purpose=cmd["purpose"],
+            occasion=cmd["occasion"],
+            assets=assets,
+            due_on=cmd["due_on"],
+            today=china_today(),
+            lent_on=cmd["lent_on"],
         )
         return self.save(loan, *assets)
 
@@ -302,14 +302,14 @@ class AssetsService(DomainService):
         """ApplyDisposal: an agency applies to dispose of assets it holds, at their book value."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         disposal = Disposal.apply(
-            new_id(cmd["disposal_id"], "DP"),
-            agency.agency_id,
-            agency.district,
-            self._assets(cmd["asset_ids"]),
-            cmd["method"],
-            cmd["reason"],
-            china_today(),
-            cmd["recipient"],
+            disposal_id=new_id(cmd["disposal_id"], "DP"),
+            agency_id=agency.agency_id,
+            district=agency.district,
+            assets=self._assets(cmd["asset_ids"]),
+            method=cmd["method"],
+            reason=cmd["reason"],
+            today=china_today(),
+            recipient=cmd["recipient"],
         )
         return self.save(disposal)
 
@@ -390,7 +390,12 @@ class AssetsService(DomainService):
     def register_stock_item(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RegisterStockItem: an item kept at the central warehouse and outlying points."""
         item = StockItem.register(
-            cmd["sku"], cmd["name"], cmd["unit"], cmd["sites"], cmd["reorder_points"], china_today()
+            sku=cmd["sku"],
+            name=cmd["name"],
+            unit=cmd["unit"],
+            sites=cmd["sites"],
+            reorder_points=cmd["reorder_points"],
+            today=china_today(),
         )
         return self.save(item)
 

@@ -54,14 +54,14 @@ class OfficeSpaceService(DomainService):
         parent_id = cmd.get("parent_agency_id")
         parent = (self.store.find(Agency, parent_id) or Agency(parent_id)) if parent_id else None
         agency = Agency.register(
-            cmd["agency_id"],
-            cmd["name"],
-            cmd["district"],
-            cmd["kind"],
-            cmd["admin_level"],
-            cmd["authorised_headcount"],
-            settings().districts,
-            parent,
+            agency_id=cmd["agency_id"],
+            name=cmd["name"],
+            district=cmd["district"],
+            kind=cmd["kind"],
+            admin_level=cmd["admin_level"],
+            authorised_headcount=cmd["authorised_headcount"],
+            known_districts=settings().districts,
+            parent=parent,
         )
         return self.save(agency)
 
@@ -161,14 +161,14 @@ class OfficeSpaceService(DomainService):
         """RegisterBuilding: an office building of an agency."""
         agency = self.store.load(Agency, cmd["agency_id"])
         building = Building.register(
-            new_id(cmd["building_id"], "BLD"),
-            agency.id,
-            str(agency.district),
-            cmd["name"],
-            cmd["address"],
-            cmd["gross_floor_area_m2"],
-            cmd["longitude"],
-            cmd["latitude"],
+            building_id=new_id(cmd["building_id"], "BLD"),
+            agency_id=agency.id,
+            district=str(agency.district),
+            name=cmd["name"],
+            address=cmd["address"],
+            gross_floor_area_m2=cmd["gross_floor_area_m2"],
+            longitude=cmd["longitude"],
+            latitude=cmd["latitude"],
         )
         return self.save(building)
 
@@ -192,14 +192,14 @@ class OfficeSpaceService(DomainService):
         if holder != building.agency_id:
             self.store.load(Agency, holder)
         building.add_room(
-            cmd["room_id"],
-            cmd["number"],
-            cmd["usable_area_m2"],
-            cmd["use"],
-            str(holder),
-            china_today(),
-            cmd["planned_occupancy"],
-            cmd["vacant_since"],
+            room_id=cmd["room_id"],
+            number=cmd["number"],
+            usable_area_m2=cmd["usable_area_m2"],
+            use=cmd["use"],
+            agency_id=str(holder),
+            today=china_today(),
+            planned_occupancy=cmd["planned_occupancy"],
+            vacant_since=cmd["vacant_since"],
         )
         return self.save(building)
 
@@ -211,13 +211,13 @@ class OfficeSpaceService(DomainService):
         agency = self.store.load(Agency, cmd["agency_id"])
         persons = cmd["person_ids"] or [cmd["person_id"]]
         building.allocate_many(
-            cmd["room_id"],
-            [Newcomer(person_id, agency.rank_of(person_id)) for person_id in persons],
-            agency.id,
-            agency.admin_level,
-            AREA_STANDARD_2014,
-            china_today(),
-            self._exception(cmd["exception_reason"]),
+            room_id=cmd["room_id"],
+            newcomers=[Newcomer(person_id, agency.rank_of(person_id)) for person_id in persons],
+            agency_id=agency.id,
+            admin_level=agency.admin_level,
+            standard=AREA_STANDARD_2014,
+            today=china_today(),
+            exception=self._exception(cmd["exception_reason"]),
         )
         return self.save(building)
 
@@ -276,16 +276,16 @@ class OfficeSpaceService(DomainService):
         """RequestLease: rent out or lend rooms; approval comes first."""
         building = self._building_of(cmd["agency_id"], cmd["building_id"], cmd["room_ids"])
         lease = Lease.request(
-            new_id(cmd["lease_id"], "LS"),
-            cmd["agency_id"],
-            str(building.district),
-            building.id,
-            cmd["room_ids"],
-            cmd["kind"],
-            cmd["counter_party"],
-            cmd["start_on"],
-            cmd["end_on"],
-            cmd["monthly_rent_fen"],
+            lease_id=new_id(cmd["lease_id"], "LS"),
+            agency_id=cmd["agency_id"],
+            district=str(building.district),
+            building_id=building.id,
+            room_ids=cmd["room_ids"],
+            kind=cmd["kind"],
+            counter_party=cmd["counter_party"],
+            start_on=cmd["start_on"],
+            end_on=cmd["end_on"],
+            monthly_rent_fen=cmd["monthly_rent_fen"],
         )
         return self.save(lease)
 
@@ -319,14 +319,14 @@ class OfficeSpaceService(DomainService):
         inspection = self.store.find(Inspection, cmd["inspection_id"])
         require_citing_inspection(cmd["inspection_id"], inspection.agency_id if inspection else None, cmd["agency_id"])
         lease = Lease.found_unapproved(
-            new_id(cmd["lease_id"], "LS"),
-            cmd["agency_id"],
-            str(building.district),
-            building.id,
-            cmd["room_ids"],
-            cmd["counter_party"],
-            cmd["inspection_id"],
-            date.fromisoformat(inspection.inspected_on) if inspection else china_today(),
+            lease_id=new_id(cmd["lease_id"], "LS"),
+            agency_id=cmd["agency_id"],
+            district=str(building.district),
+            building_id=building.id,
+            room_ids=cmd["room_ids"],
+            counter_party=cmd["counter_party"],
+            inspection_id=cmd["inspection_id"],
+            today=date.fromisoformat(inspection.inspected_on) if inspection else china_today(),
         )
         return self.save(lease)
 
@@ -346,14 +346,14 @@ class OfficeSpaceService(DomainService):
         """ApplyRepair: a major or medium repair project with scope and budget."""
         building = self._building_of(cmd["agency_id"], cmd["building_id"])
         project = RepairProject.apply(
-            new_id(cmd["project_id"], "RP"),
-            cmd["agency_id"],
-            str(building.district),
-            building.id,
-            cmd["category"],
-            cmd["scope"],
-            cmd["budget_fen"],
-            china_today(),
+            project_id=new_id(cmd["project_id"], "RP"),
+            agency_id=cmd["agency_id"],
+            district=str(building.district),
+            building_id=building.id,
+            category=cmd["category"],
+            scope=cmd["scope"],
+            budget_fen=cmd["budget_fen"],
+            today=china_today(),
         )
         return self.save(project)
 
@@ -403,12 +403,12 @@ class OfficeSpaceService(DomainService):
         """OpenInspection: a special inspection (专项巡检) of an agency."""
         agency = self.store.load(Agency, cmd["agency_id"])
         inspection = Inspection.open(
-            new_id(cmd["inspection_id"], "INS"),
-            agency.id,
-            str(agency.district),
-            cmd["topic"],
-            cmd["inspected_on"],
-            china_today(),
+            inspection_id=new_id(cmd["inspection_id"], "INS"),
+            agency_id=agency.id,
+            district=str(agency.district),
+            topic=cmd["topic"],
+            inspected_on=cmd["inspected_on"],
+            today=china_today(),
         )
         return self.save(inspection)
 

@@ -94,14 +94,14 @@ class ProcurementService(DomainService):
         require_right_to_backdate({"opened_on": cmd["opened_on"]}, self.context().scope_district)
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         line = BudgetLine.open(
-            new_id(cmd["budget_line_id"], "BL"),
-            agency.agency_id,
-            agency.district,
-            cmd["year"],
-            cmd["purpose"],
-            cmd["amount_cents"],
-            china_today(),
-            cmd["opened_on"],
+            budget_line_id=new_id(cmd["budget_line_id"], "BL"),
+            agency_id=agency.agency_id,
+            district=agency.district,
+            year=cmd["year"],
+            purpose=cmd["purpose"],
+            amount_cents=cmd["amount_cents"],
+            today=china_today(),
+            opened_on=cmd["opened_on"],
         )
         return self.save(line)
 
@@ -124,16 +124,16 @@ class ProcurementService(DomainService):
         budget = self.store.find(BudgetLine, cmd["budget_line_id"])
         authorisation = self._authorisation(cmd["authorisation_id"]) if item.idle_first else None
         request = PurchaseRequest.submit(
-            new_id(cmd["request_id"], "PR"),
-            agency.agency_id,
-            agency.district,
-            item,
-            cmd["quantity"],
-            cmd["estimated_unit_price_cents"],
-            budget,
-            authorisation,
-            china_today(),
-            cmd["submitted_on"],
+            request_id=new_id(cmd["request_id"], "PR"),
+            agency_id=agency.agency_id,
+            district=agency.district,
+            item=item,
+            quantity=cmd["quantity"],
+            estimated_unit_price_cents=cmd["estimated_unit_price_cents"],
+            budget=budget,
+            authorisation=authorisation,
+            today=china_today(),
+            submitted_on=cmd["submitted_on"],
         )
         return self.save(request, *[a for a in (budget, authorisation) if a is not None])
 
@@ -150,12 +150,12 @@ class ProcurementService(DomainService):
                 row = views.received_authorisation(conn, authorisation_id)
             if row is not None:
                 return PurchaseAuthorisation.receive(
-                    row["authorisation_id"],
-                    row["agency_id"],
-                    row["district"],
-                    row["category"],
-                    row["quantity"],
-                    date.fromisoformat(row["authorised_on"]),
+                    authorisation_id=row["authorisation_id"],
+                    agency_id=row["agency_id"],
+                    district=row["district"],
+                    category=row["category"],
+                    quantity=row["quantity"],
+                    authorised_on=date.fromisoformat(row["authorised_on"]),
                 )
             if time.monotonic() >= deadline:  # not (yet) learned from the assets service
                 return None
@@ -177,13 +177,13 @@ class ProcurementService(DomainService):
         require_right_to_backdate({"opened_at": cmd["opened_at"]}, self.context().scope_district)
         requests = [self.store.load(PurchaseRequest, request_id) for request_id in cmd["request_ids"]]
         tender = Tender.open(
-            new_id(cmd["tender_id"], "TD"),
-            cmd["district"],
-            requests,
-            cmd["reference_unit_price_cents"],
-            cmd["closes_at"],
-            utc_now(),
-            cmd["opened_at"],
+            tender_id=new_id(cmd["tender_id"], "TD"),
+            district=cmd["district"],
+            requests=requests,
+            reference_unit_price_cents=cmd["reference_unit_price_cents"],
+            closes_at=cmd["closes_at"],
+            now=utc_now(),
+            opened_at=cmd["opened_at"],
         )
         return self.save(tender, *requests)
 
@@ -249,14 +249,14 @@ class ProcurementService(DomainService):
         request = self.store.load(PurchaseRequest, cmd["request_id"])
         budget = self.store.load(BudgetLine, request.budget_line_id)
         contract = ProcurementContract.sign(
-            f"{tender.id}.{request.id}",
-            tender,
-            request.id,
-            cmd["clauses"],
-            cmd["delivery_due"],
-            budget,
-            china_today(),
-            cmd["signed_on"],
+            contract_id=f"{tender.id}.{request.id}",
+            tender=tender,
+            request_id=request.id,
+            clauses=cmd["clauses"],
+            delivery_due=cmd["delivery_due"],
+            budget=budget,
+            today=china_today(),
+            signed_on=cmd["signed_on"],
         )
         return self.save(contract, budget)
 
@@ -275,12 +275,12 @@ class ProcurementService(DomainService):
         request = self.store.load(PurchaseRequest, contract.request_id)
         budget = self.store.load(BudgetLine, request.budget_line_id)
         contract.inspect_delivery(
-            cmd["delivery_id"],
-            cmd["accepted_quantity"],
-            cmd["defective_quantity"],
-            cmd["inspected_on"],
-            budget,
-            china_today(),
+            delivery_id=cmd["delivery_id"],
+            accepted_quantity=cmd["accepted_quantity"],
+            defective_quantity=cmd["defective_quantity"],
+            inspected_on=cmd["inspected_on"],
+            budget=budget,
+            today=china_today(),
         )
         return self.save(contract, budget)
 

@@ -105,20 +105,20 @@ class VehiclesService(DomainService):
         fleet.require_quota()
         acquired_on: date = cmd["acquired_on"]
         vehicle = Vehicle.register(
-            new_id(cmd["vehicle_id"], "VH"),
-            cmd["plate"],
-            cmd["agency_id"],
-            str(fleet.district),
-            cmd["energy_type"],
-            cmd["use_category"],
-            cmd["model"],
-            cmd["acquisition_kind"],
-            acquired_on.isoformat(),
-            cmd["norm_per_100km"],
-            cmd["tank_capacity"],
-            cmd["battery_capacity_kwh"],
-            cmd["odometer_km"],
-            cmd["replaces_vehicle_id"],
+            vehicle_id=new_id(cmd["vehicle_id"], "VH"),
+            plate=cmd["plate"],
+            agency_id=cmd["agency_id"],
+            district=str(fleet.district),
+            energy_type=cmd["energy_type"],
+            use_category=cmd["use_category"],
+            model=cmd["model"],
+            acquisition_kind=cmd["acquisition_kind"],
+            acquired_on=acquired_on.isoformat(),
+            norm_per_100km=cmd["norm_per_100km"],
+            tank_capacity=cmd["tank_capacity"],
+            battery_capacity_kwh=cmd["battery_capacity_kwh"],
+            odometer_km=cmd["odometer_km"],
+            replaces_vehicle_id=cmd["replaces_vehicle_id"],
             today=china_today(),
         )
         fleet.admit(vehicle.id, vehicle.plate, cmd["replaces_vehicle_id"])
@@ -130,14 +130,14 @@ class VehiclesService(DomainService):
             key = ledger_id(str(fleet.district), acquired_on.year)
             ledger = self.store.find(AcquisitionLedger, key) or AcquisitionLedger(key)
             answer["new_energy_below_target"] = ledger.record(
-                str(fleet.district),
-                acquired_on.year,
-                vehicle.id,
-                str(fleet.agency_id),
-                vehicle.energy_type,
-                vehicle.acquisition_kind,
-                vehicle.acquired_on,
-                self._policy(),
+                district=str(fleet.district),
+                year=acquired_on.year,
+                vehicle_id=vehicle.id,
+                agency_id=str(fleet.agency_id),
+                energy_type=vehicle.energy_type,
+                acquisition_kind=vehicle.acquisition_kind,
+                acquired_on=vehicle.acquired_on,
+                policy=self._policy(),
             )
             answer["district_share"] = {"new_energy": ledger.new_energy, "total": ledger.total}
             changed.append(ledger)
@@ -206,15 +206,15 @@ class VehiclesService(DomainService):
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = new_id(cmd["record_id"], "FUEL")
         raised = vehicle.record_fuel(
-            record_id,
-            cmd["fuel"],
-            cmd["quantity"],
-            cmd["amount_fen"],
-            cmd["station"],
-            cmd["designated"],
-            cmd["odometer_km"],
-            _iso(cmd["refuelled_at"]),
-            self._rules(),
+            record_id=record_id,
+            fuel=cmd["fuel"],
+            quantity=cmd["quantity"],
+            amount_cents=cmd["amount_fen"],
+            station=cmd["station"],
+            designated=cmd["designated"],
+            odometer_km=cmd["odometer_km"],
+            refuelled_at=_iso(cmd["refuelled_at"]),
+            rules=self._rules(),
         )
         return self.save(vehicle, answer={"record_id": record_id, "anomalies": raised})
 
@@ -224,14 +224,14 @@ class VehiclesService(DomainService):
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = new_id(cmd["record_id"], "CHG")
         raised = vehicle.record_charging(
-            record_id,
-            cmd["quantity_kwh"],
-            cmd["amount_fen"],
-            cmd["station"],
-            cmd["designated"],
-            cmd["odometer_km"],
-            _iso(cmd["charged_at"]),
-            self._rules(),
+            record_id=record_id,
+            quantity_kwh=cmd["quantity_kwh"],
+            amount_cents=cmd["amount_fen"],
+            station=cmd["station"],
+            designated=cmd["designated"],
+            odometer_km=cmd["odometer_km"],
+            charged_at=_iso(cmd["charged_at"]),
+            rules=self._rules(),
         )
         return self.save(vehicle, answer={"record_id": record_id, "anomalies": raised})
 
@@ -241,14 +241,14 @@ class VehiclesService(DomainService):
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = new_id(cmd["record_id"], "REP")
         raised = vehicle.record_repair(
-            record_id,
-            cmd["kind"],
-            cmd["vendor"],
-            cmd["designated"],
-            cmd["amount_fen"],
-            cmd["description"],
-            cmd["odometer_km"],
-            cmd["occurred_on"].isoformat(),
+            record_id=record_id,
+            kind=cmd["kind"],
+            vendor=cmd["vendor"],
+            designated=cmd["designated"],
+            amount_cents=cmd["amount_fen"],
+            description=cmd["description"],
+            odometer_km=cmd["odometer_km"],
+            occurred_on=cmd["occurred_on"].isoformat(),
         )
         return self.save(vehicle, answer={"record_id": record_id, "anomalies": raised})
 
@@ -271,15 +271,16 @@ class VehiclesService(DomainService):
         """RecordExpense: insurance, rental or tolls."""
         vehicle = self.load_in_scope(Vehicle, cmd["vehicle_id"])
         record_id = new_id(cmd["record_id"], "EXP")
-        covers = [d.isoformat() if d else None for d in (cmd["covers_from"], cmd["covers_to"])]
+        covers_from, covers_to = (d.isoformat() if d else None for d in (cmd["covers_from"], cmd["covers_to"]))
         vehicle.record_expense(
-            record_id,
-            cmd["kind"],
-            cmd["payee"],
-            cmd["designated"],
-            cmd["amount_fen"],
-            cmd["occurred_on"].isoformat(),
-            *covers,
+            record_id=record_id,
+            kind=cmd["kind"],
+            payee=cmd["payee"],
+            designated=cmd["designated"],
+            amount_cents=cmd["amount_fen"],
+            occurred_on=cmd["occurred_on"].isoformat(),
+            covers_from=covers_from,
+            covers_to=covers_to,
             today=china_today(),
         )
         return self.save(vehicle, answer={"record_id": record_id})
@@ -323,14 +324,14 @@ class VehiclesService(DomainService):
         """RequestTrip: an agency asks for a vehicle."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         trip = Trip.request(
-            new_id(cmd["trip_id"], "TRIP"),
-            agency.agency_id,
-            agency.district,
-            cmd["purpose"],
-            cmd["destination"],
-            cmd["passengers"],
-            cmd["planned_start"],
-            cmd["planned_end"],
+            trip_id=new_id(cmd["trip_id"], "TRIP"),
+            agency_id=agency.agency_id,
+            district=agency.district,
+            purpose=cmd["purpose"],
+            destination=cmd["destination"],
+            passengers=cmd["passengers"],
+            planned_start=cmd["planned_start"],
+            planned_end=cmd["planned_end"],
         )
         return self.save(trip)
 
@@ -465,13 +466,13 @@ class VehiclesService(DomainService):
         """Quotas and vehicles (with today's status: in service, sealed, disposed)."""
         with self.read_models.engine.connect() as conn:
             return views.fleet(
-                conn,
-                query["agency_id"],
-                query["district"],
-                query["status"],
-                china_today().isoformat(),
-                query["limit"],
-                query["offset"],
+                conn=conn,
+                agency_id=query["agency_id"],
+                district=query["district"],
+                status=query["status"],
+                today=china_today().isoformat(),
+                limit=query["limit"],
+                offset=query["offset"],
             )
 
     @command(s.VehicleCostsQuerySchema)
@@ -546,7 +547,12 @@ class VehiclesService(DomainService):
         """Trips; a district sees its own and those its vehicles serve."""
         with self.read_models.engine.connect() as conn:
             items = views.trip_rows(
-                conn, query["district"], query["agency_id"], query["vehicle_id"], query["status"], query["limit"]
+                conn=conn,
+                district=query["district"],
+                agency_id=query["agency_id"],
+                vehicle_id=query["vehicle_id"],
+                status=query["status"],
+                limit=query["limit"],
             )
         return {"items": items}
 
@@ -555,6 +561,11 @@ class VehiclesService(DomainService):
         """Vehicle anomalies, trip flags and new-energy shortfalls with their evidence."""
         with self.read_models.engine.connect() as conn:
             items = views.finding_rows(
-                conn, query["district"], query["agency_id"], query["vehicle_id"], query["kind"], query["include_closed"]
+                conn=conn,
+                district=query["district"],
+                agency_id=query["agency_id"],
+                vehicle_id=query["vehicle_id"],
+                kind=query["kind"],
+                include_closed=query["include_closed"],
             )
         return {"items": items}

@@ -157,7 +157,17 @@ class Disposal(Aggregate):
         value = sum(a.book_value_cents(today) for a in assets)
         disposal = cls(disposal_id)
         disposal._record(
-            DisposalApplied(disposal_id, agency_id, district, method, reason, recipient, ids, value, today.isoformat())
+            DisposalApplied(
+                disposal_id=disposal_id,
+                agency_id=agency_id,
+                district=district,
+                method=method,
+                reason=reason,
+                recipient=recipient,
+                asset_ids=ids,
+                book_value_cents=value,
+                applied_on=today.isoformat(),
+            )
         )
         return disposal
 
@@ -192,13 +202,13 @@ class Disposal(Aggregate):
             asset.dispose(self.id, self.method, today)
         self._record(
             DisposalCompleted(
-                self.id,
-                self.method,
-                list(self.asset_ids),
-                proceeds_cents,
-                trading_centre_ref,
-                self.recipient,
-                today.isoformat(),
+                disposal_id=self.id,
+                method=self.method,
+                asset_ids=list(self.asset_ids),
+                proceeds_cents=proceeds_cents,
+                trading_centre_ref=trading_centre_ref,
+                recipient=self.recipient,
+                completed_on=today.isoformat(),
             )
         )
 

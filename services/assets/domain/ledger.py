@@ -207,12 +207,12 @@ class Asset(Aggregate):
     def depreciation(self, today: date) -> Depreciation:
         """The asset's depreciation on ``today`` (none after the month before its disposal)."""
         return depreciate(
-            self.original_value_cents,
-            date.fromisoformat(self.acquired_on),
-            self.depreciation_life_years,
-            self.depreciation_life_version,
-            today,
-            date.fromisoformat(self.disposed_on) if self.disposed_on else None,
+            original_value_cents=self.original_value_cents,
+            acquired_on=date.fromisoformat(self.acquired_on),
+            life_years=self.depreciation_life_years,
+            life_version=self.depreciation_life_version,
+            on=today,
+            disposed_on=date.fromisoformat(self.disposed_on) if self.disposed_on else None,
         )
 
     def book_value_cents(self, today: date) -> int:
@@ -246,7 +246,16 @@ class Asset(Aggregate):
                 f"asset {self.id} cannot be used: dispose of it instead",
                 fields={"condition": ["the warehouse takes usable assets only"]},
             )
-        self._record(AssetHandedIn(self.id, self.agency_id or "", warehouse_id, district, condition, today.isoformat()))
+        self._record(
+            AssetHandedIn(
+                asset_id=self.id,
+                from_agency_id=self.agency_id or "",
+                warehouse_id=warehouse_id,
+                district=district,
+                condition=condition,
+                handed_in_on=today.isoformat(),
+            )
+        )
 
     def allocate_from_warehouse(
         self, request_id: str, to_agency_id: str, district: str, location: str, today: date
@@ -255,7 +264,13 @@ class Asset(Aggregate):
         self._require_status("in_warehouse")
         self._record(
             AssetAllocated(
-                self.id, request_id, self.agency_id or "", to_agency_id, district, location, today.isoformat()
+                asset_id=self.id,
+                request_id=request_id,
+                warehouse_id=self.agency_id or "",
+                to_agency_id=to_agency_id,
+                district=district,
+                location=location,
+                allocated_on=today.isoformat(),
             )
         )
 
@@ -296,13 +311,13 @@ class Asset(Aggregate):
             )
         self._record(
             ReplacementApplied(
-                self.id,
-                self.agency_id or "",
-                reason,
-                self.acquired_on,
-                self.min_service_life_years,
-                eligible_on.isoformat(),
-                today.isoformat(),
+                asset_id=self.id,
+                agency_id=self.agency_id or "",
+                reason=reason,
+                acquired_on=self.acquired_on,
+                min_service_life_years=self.min_service_life_years,
+                eligible_on=eligible_on.isoformat(),
+                applied_on=today.isoformat(),
             )
         )
 
@@ -313,7 +328,14 @@ class Asset(Aggregate):
         self._require_replacement("applied")
         require_not_negative("estimated_repair_cents", estimated_repair_cents)
         self._record(
-            RepairAssessed(self.id, usable, repairable, estimated_repair_cents, assessed_by, today.isoformat())
+            RepairAssessed(
+                asset_id=self.id,
+                usable=usable,
+                repairable=repairable,
+                estimated_repair_cents=estimated_repair_cents,
+                assessed_by=assessed_by,
+                assessed_on=today.isoformat(),
+            )
         )
 
     def approve_replacement(self, approved_by: str, today: date) -> None:

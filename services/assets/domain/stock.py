@@ -142,7 +142,11 @@ class StockItem(Aggregate):
             require_not_negative("reorder_points", point)
         points = {site: reorder_points.get(site, 0) for site in sites}
         item = cls(sku)
-        item._record(StockItemRegistered(sku, name, unit, list(sites), points, today.isoformat()))
+        item._record(
+            StockItemRegistered(
+                sku=sku, name=name, unit=unit, sites=list(sites), reorder_points=points, registered_on=today.isoformat()
+            )
+        )
         return item
 
     def set_reorder_point(self, site: str, reorder_point: int, today: date) -> None:
@@ -161,7 +165,14 @@ class StockItem(Aggregate):
         average = round((total * self.average_unit_cost_cents + quantity * unit_cost_cents) / (total + quantity))
         self._record(
             GoodsReceived(
-                self.id, site, quantity, unit_cost_cents, reference, on_hand + quantity, average, today.isoformat()
+                sku=self.id,
+                site=site,
+                quantity=quantity,
+                unit_cost_cents=unit_cost_cents,
+                reference=reference,
+                on_hand_after=on_hand + quantity,
+                average_unit_cost_cents=average,
+                received_on=today.isoformat(),
             )
         )
 
@@ -170,7 +181,17 @@ class StockItem(Aggregate):
         was_above = self._take(site, quantity)
         value = quantity * self.average_unit_cost_cents
         after = self.on_hand[site] - quantity
-        self._record(GoodsIssued(self.id, site, quantity, agency_id, after, value, today.isoformat()))
+        self._record(
+            GoodsIssued(
+                sku=self.id,
+                site=site,
+                quantity=quantity,
+                agency_id=agency_id,
+                on_hand_after=after,
+                value_cents=value,
+                issued_on=today.isoformat(),
+            )
+        )
         self._check_reorder(site, was_above, today)
 
     def transfer(self, from_site: str, to_site: str, quantity: int, today: date) -> None:
@@ -184,13 +205,13 @@ class StockItem(Aggregate):
         was_above = self._take(from_site, quantity)
         self._record(
             GoodsTransferred(
-                self.id,
-                from_site,
-                to_site,
-                quantity,
-                self.on_hand[from_site] - quantity,
-                self.on_hand[to_site] + quantity,
-                today.isoformat(),
+                sku=self.id,
+                from_site=from_site,
+                to_site=to_site,
+                quantity=quantity,
+                from_on_hand_after=self.on_hand[from_site] - quantity,
+                to_on_hand_after=self.on_hand[to_site] + quantity,
+                transferred_on=today.isoformat(),
             )
         )
         self._check_reorder(from_site, was_above, today)

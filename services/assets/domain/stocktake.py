@@ -139,14 +139,14 @@ class StockTake(Aggregate):
         for finding_id, found in zip(ids, differences, strict=True):
             self._record(
                 StockTakeFindingRecorded(
-                    self.id,
-                    finding_id,
-                    self.agency_id or "",
-                    found["kind"],
-                    found["asset_id"],
-                    found["ledger_location"],
-                    found["found_location"],
-                    today.isoformat(),
+                    stocktake_id=self.id,
+                    finding_id=finding_id,
+                    agency_id=self.agency_id or "",
+                    kind=found["kind"],
+                    asset_id=found["asset_id"],
+                    ledger_location=found["ledger_location"],
+                    found_location=found["found_location"],
+                    recorded_on=today.isoformat(),
                 )
             )
         self._record(CountingClosed(self.id, len(self.expected), len(self.counted), len(ids), today.isoformat()))

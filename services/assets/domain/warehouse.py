@@ -152,16 +152,16 @@ class WarehouseRequest(Aggregate):
         request = cls(request_id)
         request._record(
             WarehouseRequestOpened(
-                request_id,
-                agency_id,
-                district,
-                category,
-                procurement_category,
-                quantity,
-                min_condition,
-                location,
-                replaces.id if replaces else None,
-                today.isoformat(),
+                request_id=request_id,
+                agency_id=agency_id,
+                district=district,
+                category=category,
+                procurement_category=procurement_category,
+                quantity=quantity,
+                min_condition=min_condition,
+                location=location,
+                replaces_asset_id=replaces.id if replaces else None,
+                opened_on=today.isoformat(),
             )
         )
         return request
@@ -192,15 +192,15 @@ class WarehouseRequest(Aggregate):
         if shortfall:
             self._record(
                 PurchaseAuthorised(
-                    self.id,
-                    self.agency_id or "",
-                    self.district or "",
-                    self.procurement_category,
-                    self.category,
-                    shortfall,
-                    len(stock),
-                    len(fitting),
-                    today.isoformat(),
+                    request_id=self.id,
+                    agency_id=self.agency_id or "",
+                    district=self.district or "",
+                    category=self.procurement_category,
+                    asset_category=self.category,
+                    quantity=shortfall,
+                    idle_items_checked=len(stock),
+                    idle_items_fitting=len(fitting),
+                    authorised_on=today.isoformat(),
                 )
             )
         return [a.id for a in chosen]
@@ -258,7 +258,14 @@ class WarehouseLoan(Aggregate):
         loan = cls(loan_id)
         loan._record(
             LoanIssued(
-                loan_id, borrower_agency_id, district, purpose, occasion, ids, due_on.isoformat(), lent.isoformat()
+                loan_id=loan_id,
+                borrower_agency_id=borrower_agency_id,
+                district=district,
+                purpose=purpose,
+                occasion=occasion,
+                asset_ids=ids,
+                due_on=due_on.isoformat(),
+                lent_on=lent.isoformat(),
             )
         )
         return loan
@@ -299,7 +306,12 @@ class WarehouseLoan(Aggregate):
             return False
         self._record(
             LoanOverdueFlagged(
-                self.id, self.agency_id or "", self.due_on, late, list(self.outstanding), today.isoformat()
+                loan_id=self.id,
+                borrower_agency_id=self.agency_id or "",
+                due_on=self.due_on,
+                days_overdue=late,
+                outstanding_asset_ids=list(self.outstanding),
+                flagged_on=today.isoformat(),
             )
         )
         return True

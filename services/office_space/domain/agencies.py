@@ -115,7 +115,17 @@ class Agency(Aggregate):
             _require_supervisor(parent, agency_id, district)
         agency = cls(agency_id)
         parent_id = parent.id if parent is not None else None
-        agency._record(AgencyRegistered(agency_id, name, district, kind, admin_level, authorised_headcount, parent_id))
+        agency._record(
+            AgencyRegistered(
+                agency_id=agency_id,
+                name=name,
+                district=district,
+                kind=kind,
+                admin_level=admin_level,
+                authorised_headcount=authorised_headcount,
+                parent_agency_id=parent_id,
+            )
+        )
         return agency
 
     def change_headcount(self, authorised_headcount: int, reason: str) -> None:

@@ -404,7 +404,15 @@ class Building(Aggregate):
         exception: ApprovedException | None = None,
     ) -> None:
         """Allocate an office room to one person (``allocate_many`` with one newcomer)."""
-        self.allocate_many(room_id, [Newcomer(person_id, rank)], agency_id, admin_level, standard, today, exception)
+        self.allocate_many(
+            room_id=room_id,
+            newcomers=[Newcomer(person_id, rank)],
+            agency_id=agency_id,
+            admin_level=admin_level,
+            standard=standard,
+            today=today,
+            exception=exception,
+        )
 
     def allocate_many(
         self,
@@ -551,13 +559,13 @@ class Building(Aggregate):
             if days >= idle_after_days:
                 self._record(
                     RoomBecameIdle(
-                        self.id,
-                        room_id,
-                        room["agency_id"],
-                        room["usable_area_m2"],
-                        room["vacant_since"],
-                        days,
-                        today.isoformat(),
+                        building_id=self.id,
+                        room_id=room_id,
+                        agency_id=room["agency_id"],
+                        usable_area_m2=room["usable_area_m2"],
+                        vacant_since=room["vacant_since"],
+                        idle_days=days,
+                        detected_on=today.isoformat(),
                     )
                 )
                 found.append(room_id)
@@ -570,7 +578,16 @@ class Building(Aggregate):
             raise RoomNotIdle(f"room {room_id} is not idle", fields={"room_id": ["not idle"]})
         if room["agency_id"] == to_agency_id:
             raise RuleViolation("the room already belongs to that agency", fields={"to_agency_id": ["same agency"]})
-        self._record(RoomTransferred(self.id, room_id, room["agency_id"], to_agency_id, approved_by, today.isoformat()))
+        self._record(
+            RoomTransferred(
+                building_id=self.id,
+                room_id=room_id,
+                from_agency_id=room["agency_id"],
+                to_agency_id=to_agency_id,
+                approved_by=approved_by,
+                transferred_on=today.isoformat(),
+            )
+        )
 
     def flag_departed(self, person_id: str, reason: str, departed_on: str, today: date) -> list[str]:
         """Record a finding for every room still held by a person who left; the rooms found."""
@@ -580,7 +597,13 @@ class Building(Aggregate):
                 agency_id = self.rooms[room_id]["occupants"][person_id]["agency_id"]
                 self._record(
                     RoomHeldByDepartedStaff(
-                        self.id, room_id, person_id, agency_id, reason, departed_on, today.isoformat()
+                        building_id=self.id,
+                        room_id=room_id,
+                        person_id=person_id,
+                        agency_id=agency_id,
+                        reason=reason,
+                        departed_on=departed_on,
+                        detected_on=today.isoformat(),
                     )
                 )
         return held

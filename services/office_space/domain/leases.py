@@ -186,14 +186,14 @@ class Lease(Aggregate):
         lease = cls(lease_id)
         lease._record(
             UnapprovedLeaseFound(
-                lease_id,
-                agency_id,
-                district,
-                building_id,
-                list(room_ids),
-                counter_party,
-                inspection_id,
-                today.isoformat(),
+                lease_id=lease_id,
+                agency_id=agency_id,
+                district=district,
+                building_id=building_id,
+                room_ids=list(room_ids),
+                counter_party=counter_party,
+                inspection_id=inspection_id,
+                found_on=today.isoformat(),
             )
         )
         return lease

@@ -260,7 +260,13 @@ class ProcurementContract(Aggregate):
         days_late = max(0, (delivered_on - date.fromisoformat(self.delivery_due)).days)
         self._record(
             DeliveryReceived(
-                self.id, delivery_id, self.supplier_id, quantity, delivered_on.isoformat(), self.delivery_due, days_late
+                contract_id=self.id,
+                delivery_id=delivery_id,
+                supplier_id=self.supplier_id,
+                quantity=quantity,
+                delivered_on=delivered_on.isoformat(),
+                due_on=self.delivery_due,
+                days_late=days_late,
             )
         )
 

@@ -143,7 +143,15 @@ class IngredientPriceWatch(Aggregate):
             change = round(price_cents / basis - 1, 4)
             if abs(change) > threshold:
                 self._record(
-                    PriceMoveAlerted(self.id, kind, observed_on.isoformat(), price_cents, basis, change, threshold)
+                    PriceMoveAlerted(
+                        item_code=self.id,
+                        kind=kind,
+                        observed_on=observed_on.isoformat(),
+                        price_cents=price_cents,
+                        basis_cents=basis,
+                        change=change,
+                        threshold=threshold,
+                    )
                 )
 
     def week_before(self, day: date) -> list[int]:

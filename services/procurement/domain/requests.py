@@ -121,7 +121,12 @@ class PurchaseAuthorisation(Aggregate):
         authorisation = cls(authorisation_id)
         authorisation._record(
             PurchaseAuthorisationReceived(
-                authorisation_id, agency_id, district, category, quantity, authorised_on.isoformat()
+                authorisation_id=authorisation_id,
+                agency_id=agency_id,
+                district=district,
+                category=category,
+                quantity=quantity,
+                authorised_on=authorised_on.isoformat(),
             )
         )
         return authorisation

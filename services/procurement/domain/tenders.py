@@ -315,7 +315,12 @@ class Tender(Aggregate):
         for finding in findings:
             self._record(
                 AbnormalQuoteFlagged(
-                    self.id, finding.kind, list(finding.bid_ids), list(finding.supplier_ids), finding.evidence, iso(at)
+                    tender_id=self.id,
+                    kind=finding.kind,
+                    bid_ids=list(finding.bid_ids),
+                    supplier_ids=list(finding.supplier_ids),
+                    evidence=finding.evidence,
+                    flagged_at=iso(at),
                 )
             )
 

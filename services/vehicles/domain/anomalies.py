@@ -239,7 +239,16 @@ def repair_outliers(
         floor = rules.min_outlier_cost_cents if metric == "cost" else rules.min_outlier_visits
         centre, mad, scores = robust_z_scores(values)
         found += [
-            RepairOutlier(vid, metric, values[vid], centre, mad, round(z, 3), rules.robust_z_threshold, len(fleet))
+            RepairOutlier(
+                vehicle_id=vid,
+                metric=metric,
+                value=values[vid],
+                fleet_median=centre,
+                fleet_mad=mad,
+                robust_z=round(z, 3),
+                threshold=rules.robust_z_threshold,
+                fleet_size=len(fleet),
+            )
             for vid, z in sorted(scores.items())
             if z > rules.robust_z_threshold and values[vid] >= floor
         ]

@@ -134,7 +134,14 @@ class AgencyFleet(Aggregate):
                 details={"quota": self.quota, "vehicles": len(self.vehicles)},
             )
         self._record(
-            VehicleAdmittedToFleet(self.id, vehicle_id, plate, replaces_vehicle_id, len(self.vehicles) + 1, self.quota)
+            VehicleAdmittedToFleet(
+                agency_id=self.id,
+                vehicle_id=vehicle_id,
+                plate=plate,
+                replaces_vehicle_id=replaces_vehicle_id,
+                vehicles=len(self.vehicles) + 1,
+                quota=self.quota,
+            )
         )
 
     def release(self, vehicle_id: str, reason: str) -> None:

@@ -203,17 +203,17 @@ class AcquisitionLedger(Aggregate):
         share = share_of(ne_count, total)
         self._record(
             AcquisitionRecorded(
-                district,
-                year,
-                vehicle_id,
-                agency_id,
-                energy_type,
-                ne,
-                acquisition_kind,
-                acquired_on,
-                ne_count,
-                total,
-                share,
+                district=district,
+                year=year,
+                vehicle_id=vehicle_id,
+                agency_id=agency_id,
+                energy_type=energy_type,
+                new_energy=ne,
+                acquisition_kind=acquisition_kind,
+                acquired_on=acquired_on,
+                new_energy_count=ne_count,
+                total=total,
+                share=share,
             )
         )
         meets = meets_target(ne_count, total, policy.target_percent)
@@ -233,7 +233,15 @@ class AcquisitionLedger(Aggregate):
             )
         elif meets and self.below_target:
             self._record(
-                NewEnergyShareRestored(district, year, vehicle_id, ne_count, total, share, policy.target_percent)
+                NewEnergyShareRestored(
+                    district=district,
+                    year=year,
+                    vehicle_id=vehicle_id,
+                    new_energy_count=ne_count,
+                    total=total,
+                    share=share,
+                    target_percent=policy.target_percent,
+                )
             )
         return not meets
 

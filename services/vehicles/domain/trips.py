@@ -293,7 +293,14 @@ class Trip(Aggregate):
         trip = cls(trip_id)
         trip._record(
             TripRequested(
-                trip_id, agency_id, district, purpose, destination, passengers, _iso(planned_start), _iso(planned_end)
+                trip_id=trip_id,
+                agency_id=agency_id,
+                district=district,
+                purpose=purpose,
+                destination=destination,
+                passengers=passengers,
+                planned_start=_iso(planned_start),
+                planned_end=_iso(planned_end),
             )
         )
         return trip
@@ -310,16 +317,16 @@ class Trip(Aggregate):
         city_wide = vehicle.district != self.district
         self._record(
             TripDispatched(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                vehicle.vehicle_id,
-                vehicle.plate,
-                vehicle.agency_id,
-                vehicle.district,
-                city_wide,
-                driver,
-                _iso(dispatched_at),
+                trip_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                vehicle_id=vehicle.vehicle_id,
+                plate=vehicle.plate,
+                vehicle_agency_id=vehicle.agency_id,
+                vehicle_district=vehicle.district,
+                city_wide=city_wide,
+                driver=driver,
+                dispatched_at=_iso(dispatched_at),
             )
         )
 
@@ -365,13 +372,13 @@ class Trip(Aggregate):
         canonical: list[list[str | float]] = [[_iso(_at(str(at))), float(lat), float(lon)] for at, lat, lon in ordered]
         self._record(
             GpsPointsRecorded(
-                self.id,
-                str(self.vehicle_id),
-                canonical,
-                len(canonical),
-                str(canonical[0][0]),
-                str(canonical[-1][0]),
-                track_km(canonical),
+                trip_id=self.id,
+                vehicle_id=str(self.vehicle_id),
+                points=canonical,
+                count=len(canonical),
+                first_at=str(canonical[0][0]),
+                last_at=str(canonical[-1][0]),
+                distance_km=track_km(canonical),
             )
         )
         if "without_gps" in self.open_flags:
@@ -395,33 +402,33 @@ class Trip(Aggregate):
         distance = round(odometer_km - start_km, 1)
         self._record(
             TripFinished(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                str(self.vehicle_id),
-                str(self.vehicle_agency_id),
-                str(self.vehicle_district),
-                start_km,
-                odometer_km,
-                distance,
-                str(self.started_at),
-                _iso(finished_at),
-                self.gps_points,
+                trip_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                vehicle_id=str(self.vehicle_id),
+                vehicle_agency_id=str(self.vehicle_agency_id),
+                vehicle_district=str(self.vehicle_district),
+                start_km=start_km,
+                finish_km=odometer_km,
+                distance_km=distance,
+                started_at=str(self.started_at),
+                finished_at=_iso(finished_at),
+                gps_points=self.gps_points,
             )
         )
         reasons, days = outside_hours(started, finished_at, hours)
         if reasons and not self.approved:
             self._record(
                 TripOutsideHoursFlagged(
-                    self.id,
-                    str(self.agency_id),
-                    str(self.district),
-                    str(self.vehicle_id),
-                    reasons,
-                    days,
-                    str(self.started_at),
-                    _iso(finished_at),
-                    f"{hours.start:%H:%M}-{hours.end:%H:%M}",
+                    trip_id=self.id,
+                    agency_id=str(self.agency_id),
+                    district=str(self.district),
+                    vehicle_id=str(self.vehicle_id),
+                    reasons=reasons,
+                    days=days,
+                    started_at=str(self.started_at),
+                    finished_at=_iso(finished_at),
+                    working_hours=f"{hours.start:%H:%M}-{hours.end:%H:%M}",
                 )
             )
         return distance
@@ -434,13 +441,13 @@ class Trip(Aggregate):
             return False
         self._record(
             TripWithoutGpsFlagged(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                str(self.vehicle_id),
-                str(self.finished_at),
-                grace_hours,
-                _iso(now),
+                trip_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                vehicle_id=str(self.vehicle_id),
+                finished_at=str(self.finished_at),
+                grace_hours=grace_hours,
+                flagged_at=_iso(now),
             )
         )
         return True

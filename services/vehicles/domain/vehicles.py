@@ -285,22 +285,22 @@ class Vehicle(Aggregate):
         vehicle = cls(vehicle_id)
         vehicle._record(
             VehicleRegistered(
-                vehicle_id,
-                normal,
-                agency_id,
-                district,
-                energy_type,
-                is_new_energy(energy_type),
-                use_category,
-                model,
-                acquisition_kind,
-                acquired_on,
-                replaces_vehicle_id,
-                norm_per_100km,
-                norm_unit(energy_type),
-                tank_capacity if any(c in FUELS for c in carriers) else None,
-                battery_capacity_kwh if "electricity" in carriers else None,
-                odometer_km,
+                vehicle_id=vehicle_id,
+                plate=normal,
+                agency_id=agency_id,
+                district=district,
+                energy_type=energy_type,
+                new_energy=is_new_energy(energy_type),
+                use_category=use_category,
+                model=model,
+                acquisition_kind=acquisition_kind,
+                acquired_on=acquired_on,
+                replaces_vehicle_id=replaces_vehicle_id,
+                norm_per_100km=norm_per_100km,
+                norm_unit=norm_unit(energy_type),
+                tank_capacity=tank_capacity if any(c in FUELS for c in carriers) else None,
+                battery_capacity_kwh=battery_capacity_kwh if "electricity" in carriers else None,
+                odometer_km=odometer_km,
             )
         )
         return vehicle
@@ -330,23 +330,30 @@ class Vehicle(Aggregate):
         unit = CARRIER_UNITS[fuel]
         self._record(
             FuelRecorded(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                record_id,
-                fuel,
-                quantity,
-                unit,
-                amount_cents,
-                station,
-                designated,
-                odometer_km,
-                refuelled_at,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                record_id=record_id,
+                energy_kind=fuel,
+                quantity=quantity,
+                unit=unit,
+                amount_cents=amount_cents,
+                station=station,
+                designated=designated,
+                odometer_km=odometer_km,
+                refuelled_at=refuelled_at,
             )
         )
         capacity = float(self.tank_capacity or 0)
         return self._after_energy(
-            record_id, fuel, quantity, capacity, rules.tank_tolerance, odometer_km, rules, refuelled_at
+            record_id=record_id,
+            carrier=fuel,
+            quantity=quantity,
+            capacity=capacity,
+            tolerance=rules.tank_tolerance,
+            odometer_km=odometer_km,
+            rules=rules,
+            at=refuelled_at,
         )
 
     def record_charging(
@@ -368,30 +375,30 @@ class Vehicle(Aggregate):
             )
         self._record(
             ChargingRecorded(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                record_id,
-                "electricity",
-                quantity_kwh,
-                "kWh",
-                amount_cents,
-                station,
-                designated,
-                odometer_km,
-                charged_at,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                record_id=record_id,
+                energy_kind="electricity",
+                quantity=quantity_kwh,
+                unit="kWh",
+                amount_cents=amount_cents,
+                station=station,
+                designated=designated,
+                odometer_km=odometer_km,
+                charged_at=charged_at,
             )
         )
         capacity = float(self.battery_capacity_kwh or 0)
         return self._after_energy(
-            record_id,
-            "electricity",
-            quantity_kwh,
-            capacity,
-            rules.charging_loss_allowance,
-            odometer_km,
-            rules,
-            charged_at,
+            record_id=record_id,
+            carrier="electricity",
+            quantity=quantity_kwh,
+            capacity=capacity,
+            tolerance=rules.charging_loss_allowance,
+            odometer_km=odometer_km,
+            rules=rules,
+            at=charged_at,
         )
 
     def record_repair(
@@ -410,17 +417,17 @@ class Vehicle(Aggregate):
         self._require_record(record_id, occurred_on, "amount_fen", amount_cents)
         self._record(
             RepairRecorded(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                record_id,
-                kind,
-                vendor,
-                designated,
-                amount_cents,
-                description,
-                odometer_km,
-                occurred_on,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                record_id=record_id,
+                kind=kind,
+                vendor=vendor,
+                designated=designated,
+                amount_cents=amount_cents,
+                description=description,
+                odometer_km=odometer_km,
+                occurred_on=occurred_on,
             )
         )
         return self._check_odometer(odometer_km, "repair", record_id, occurred_on)
@@ -454,17 +461,17 @@ class Vehicle(Aggregate):
             )
         self._record(
             ExpenseRecorded(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                record_id,
-                kind,
-                payee,
-                designated,
-                amount_cents,
-                occurred_on,
-                covers_from,
-                covers_to,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                record_id=record_id,
+                kind=kind,
+                payee=payee,
+                designated=designated,
+                amount_cents=amount_cents,
+                occurred_on=occurred_on,
+                covers_from=covers_from,
+                covers_to=covers_to,
             )
         )
 
@@ -488,15 +495,15 @@ class Vehicle(Aggregate):
         aid = anomaly_id("odometer_rollback", self.id, source_id)
         self._record(
             OdometerRollbackDetected(
-                aid,
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                self.odometer_km,
-                odometer_km,
-                source,
-                source_id,
-                at,
+                anomaly_id=aid,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                last_km=self.odometer_km,
+                reported_km=odometer_km,
+                source=source,
+                source_id=source_id,
+                detected_at=at,
             )
         )
         return [aid]
@@ -518,17 +525,17 @@ class Vehicle(Aggregate):
             aid = anomaly_id("refuel_above_capacity", self.id, record_id)
             self._record(
                 RefuelExceededCapacity(
-                    aid,
-                    self.id,
-                    str(self.agency_id),
-                    str(self.district),
-                    record_id,
-                    carrier,
-                    quantity,
-                    CARRIER_UNITS[carrier],
-                    capacity,
-                    tolerance,
-                    at,
+                    anomaly_id=aid,
+                    vehicle_id=self.id,
+                    agency_id=str(self.agency_id),
+                    district=str(self.district),
+                    record_id=record_id,
+                    energy_kind=carrier,
+                    quantity=quantity,
+                    unit=CARRIER_UNITS[carrier],
+                    capacity=capacity,
+                    tolerance=tolerance,
+                    detected_at=at,
                 )
             )
             raised.append(aid)
@@ -580,7 +587,13 @@ class Vehicle(Aggregate):
             raise RuleViolation("an odometer reads 0 km or more", fields={"new_reading_km": ["must be >= 0"]})
         self._record(
             OdometerReplaced(
-                self.id, str(self.agency_id), replacement_id, old_reading_km, new_reading_km, replaced_on, reason
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                replacement_id=replacement_id,
+                old_reading_km=old_reading_km,
+                new_reading_km=new_reading_km,
+                replaced_on=replaced_on,
+                reason=reason,
             )
         )
 
@@ -595,7 +608,16 @@ class Vehicle(Aggregate):
             )
         if seal_id in self.seals:
             raise AlreadyExists(f"seal {seal_id} exists on vehicle {self.id}", fields={"seal_id": ["duplicate"]})
-        self._record(VehicleSealed(self.id, str(self.agency_id), seal_id, sealed_from, sealed_until, reason))
+        self._record(
+            VehicleSealed(
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                seal_id=seal_id,
+                sealed_from=sealed_from,
+                sealed_until=sealed_until,
+                reason=reason,
+            )
+        )
 
     def unseal(self, seal_id: str, unsealed_on: str) -> None:
         """End a seal early: the vehicle may be used from ``unsealed_on``."""
@@ -674,14 +696,14 @@ class Vehicle(Aggregate):
             raise RuleViolation("proceeds cannot be negative", fields={"proceeds_fen": ["must be >= 0"]})
         self._record(
             VehicleDisposed(
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                self.plate,
-                method,
-                proceeds_cents,
-                disposed_on,
-                reference,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                plate=self.plate,
+                method=method,
+                proceeds_cents=proceeds_cents,
+                disposed_on=disposed_on,
+                reference=reference,
             )
         )
 
@@ -695,19 +717,19 @@ class Vehicle(Aggregate):
         aid = anomaly_id("repair_outlier", self.id, key)
         self._record(
             RepairOutlierFlagged(
-                aid,
-                self.id,
-                str(self.agency_id),
-                str(self.district),
-                outlier.metric,
-                period,
-                outlier.value,
-                outlier.fleet_median,
-                outlier.fleet_mad,
-                outlier.robust_z,
-                outlier.threshold,
-                outlier.fleet_size,
-                flagged_on,
+                anomaly_id=aid,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                district=str(self.district),
+                metric=outlier.metric,
+                period=period,
+                value=outlier.value,
+                fleet_median=outlier.fleet_median,
+                fleet_mad=outlier.fleet_mad,
+                robust_z=outlier.robust_z,
+                threshold=outlier.threshold,
+                fleet_size=outlier.fleet_size,
+                flagged_on=flagged_on,
             )
         )
         return aid
@@ -719,7 +741,16 @@ class Vehicle(Aggregate):
                 f"vehicle {self.id} has no open anomaly {anomaly}", fields={"anomaly_id": ["not open"]}
             )
         kind = self.open_anomalies[anomaly]
-        self._record(VehicleAnomalyResolved(anomaly, self.id, str(self.agency_id), kind, note, resolved_on))
+        self._record(
+            VehicleAnomalyResolved(
+                anomaly_id=anomaly,
+                vehicle_id=self.id,
+                agency_id=str(self.agency_id),
+                kind=kind,
+                note=note,
+                resolved_on=resolved_on,
+            )
+        )
 
     def _require_not_on_trip(self, but: str | None = None) -> None:
         """Refuse while the vehicle is on a trip (other than ``but``)."""
