@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -74,3 +76,22 @@ def test_a_repeat_past_its_deadline_still_gets_the_recorded_answer(tmp_path: Pat
     )
     assert office.service.register_agency(_agency("AG-ONCE")) == done
     assert office.store.last_position() == 1
+
+
+def test_a_command_that_waited_for_the_write_lock_past_its_deadline_is_not_committed(tmp_path: Path) -> None:
+    # it starts in time (3 s left), but another writer (a second instance, a backup) holds the store's write
+    # lock for 4 s: by the time it could commit, its caller has given up, so it must not commit
+    office = _office_space(tmp_path, deadline=time.time() + 3)
+    holder = sqlite3.connect(tmp_path / "office_space.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(4, holder.rollback)
+    release.start()
+    try:
+        with pytest.raises(ServiceError) as refused:
+            office.service.register_agency(_agency("AG-WAITED"))
+    finally:
+        release.join()
+        holder.close()
+    assert refused.value.code == "deadline_exceeded"
+    assert office.store.last_position() == 0
+    assert office.store.recorded_answer("AG-WAITED") is None
