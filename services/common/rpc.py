@@ -577,6 +577,12 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(data, status=status, mimetype="application/json")
 
 
+class CommandKeySchema(Schema):
+    """A command's key, as the gateway sent it (``idempotency_key`` or ``request_key`` of its context)."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1, max=400))
+
+
 class ActorQuerySchema(Schema):
     """Who did what: the latest events recorded for one actor (``role:token name`` or ``district:<code>``)."""
 
@@ -648,6 +654,16 @@ class DomainService:
         """The latest events this service recorded for ``actor``, newest first (the audit trail)."""
         found = self.store.events_by_actor(query["actor"], query["limit"])
         return [{k: getattr(e, k) for k in self.AUDIT_KEYS} for e in found]
+
+    @command(CommandKeySchema)
+    def command_outcome(self, query: dict[str, Any]) -> dict[str, Any]:
+        """What became of the command recorded under ``key`` (a caller's idempotency key or the gateway's request
+        key): ``answer`` when it was done, ``refusal`` when it was refused under the caller's key, neither when
+        nothing was recorded. The gateway asks when a command's answer did not come in time."""
+        recorded = self.store.recorded_command(query["key"])
+        if recorded is None:
+            return {"answer": None, "refusal": None}
+        return {"answer": recorded.answer, "refusal": recorded.refusal}
 
     @command()
     def store_head(self, query: dict[str, Any]) -> dict[str, Any]:

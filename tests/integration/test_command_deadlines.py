@@ -95,3 +95,20 @@ def test_a_command_that_waited_for_the_write_lock_past_its_deadline_is_not_commi
     assert refused.value.code == "deadline_exceeded"
     assert office.store.last_position() == 0
     assert office.store.recorded_answer("AG-WAITED") is None
+
+
+def test_the_outcome_of_a_command_is_what_its_store_recorded_under_its_key(tmp_path: Path) -> None:
+    # what the gateway asks when a command's answer did not come in time: done (its answer), refused under the
+    # caller's key (the refusal, to answer again), or nothing recorded (not done: 503 stands)
+    office = _office_space(tmp_path, deadline=time.time() + 10, key="http:t:done")
+    done = office.service.register_agency(_agency("AG-DONE"))
+    office.service.context = lambda: Metadata(
+        actor="city_admin:test", deadline=time.time() + 10, idempotency_key="http:t:no"
+    )
+    with pytest.raises(ServiceError):
+        office.service.register_agency({**_agency("AG-BAD"), "authorised_headcount": -1})
+    office.service.context = lambda: Metadata(actor="gateway", deadline=time.time() + 3)
+    assert office.service.command_outcome({"key": "http:t:done"}) == {"answer": done, "refusal": None}
+    refused = office.service.command_outcome({"key": "http:t:no"})
+    assert refused["answer"] is None and refused["refusal"]["code"] == "validation_failed"
+    assert office.service.command_outcome({"key": "http:t:never"}) == {"answer": None, "refusal": None}
