@@ -28,7 +28,7 @@ status: setup
 
 # A realistic demo city through the API and the district topics (after `make run`); DEMO_ARGS="--scale 0.05".
 demo: setup
-	$(BIN)/python infra/local/demo.py $(DEMO_ARGS)
+	$(BIN)/python -m infra.local.demo $(DEMO_ARGS)
 
 lint: setup
 	$(BIN)/ruff check services infra tests
