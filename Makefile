@@ -31,11 +31,11 @@ demo: setup
 	$(BIN)/python -m infra.local.demo $(DEMO_ARGS)
 
 lint: setup
-	$(BIN)/ruff check services infra tests
-	$(BIN)/ruff format --check services infra tests
+	$(BIN)/ruff check services infra tools tests
+	$(BIN)/ruff format --check services infra tools tests
 
 typecheck: setup
-	$(BIN)/mypy --strict services/common $$(ls -d services/*/domain.py services/*/domain 2>/dev/null)
+	$(BIN)/mypy --strict services/common tools $$(ls -d services/*/domain.py services/*/domain 2>/dev/null)
 
 contracts-check: setup
 	node infra/asyncapi/validate.mjs contracts/asyncapi.yaml
