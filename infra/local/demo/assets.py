@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from infra.local.demo.base import Base
 from infra.local.demo.city import Agency
 from infra.local.demo.client import Phase
-from infra.local.demo.histories import _asset_body, ledger_files
+from infra.local.demo.histories import asset_body, ledger_files
 from services.common.districts import CITY_CODE
 
 
@@ -39,7 +39,7 @@ class AssetsLoader(Base):
                 api.post(
                     "assets.register_asset",
                     "/assets",
-                    _asset_body(a, x),
+                    asset_body(a, x),
                     x.asset_id,
                 )
             for x in a.assets:

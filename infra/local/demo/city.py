@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from infra.local.demo.draws import _h, _kind, _mix, _u
+from infra.local.demo.draws import draw, kind_of_day, mix, stable_hash
 from services.common import uscc
 from services.common.districts import CITY_CODE
 
@@ -204,7 +204,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧巧美霞平刚桂兰建国志红玉文斌浩宇轩欣怡晨阳俊峰婷雪琳"
 
 
-def _person_name(rng: random.Random) -> str:
+def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
 
 
@@ -281,7 +281,7 @@ def _agency_id(seq: int, district: str, kind: str) -> str:
     return uscc.with_check_character(f"{prefix}{district}MB{seq:07d}")
 
 
-def _district_names(district: str, name: str) -> tuple[str, tuple[float, float], list[str], list[str]]:
+def district_names(district: str, name: str) -> tuple[str, tuple[float, float], list[str], list[str]]:
     if district in DISTRICT_PLACES:
         return DISTRICT_PLACES[district]
     return name, (31.78, 119.95), ["城东", "城西", "城南", "城北", "中心"], ["人民路", "解放路", "建设路"]
@@ -289,7 +289,7 @@ def _district_names(district: str, name: str) -> tuple[str, tuple[float, float],
 
 def _county_catalogue(district: str, name: str, rng: random.Random) -> list[tuple[str, str]]:
     """Every county-level agency of a district, the keeper first, the rest a representative mix."""
-    prefix, _, places, _ = _district_names(district, name)
+    prefix, _, places, _ = district_names(district, name)
     party = "中共" + prefix
     bureaus = [(f"{party}{b}" if b.startswith("委") else f"{prefix}{b}", "party_government") for b in COUNTY_BUREAUS]
     streets = [
@@ -350,9 +350,9 @@ def _office_space(agency: Agency, today: date, seed: int) -> None:
     on_post = max(1, round(agency.headcount * rng.uniform(0.85, 0.97)))
     for n, rank in enumerate(_ranks(agency, on_post), start=1):
         posted = today - timedelta(days=rng.randint(60, 5000))
-        agency.staff.append(Person(f"P{agency.seq:04d}-{n:03d}", _person_name(rng), rank, posted))
-    roads = _district_names(agency.district, "")[3]
-    district_name = _district_names(agency.district, "")[0]
+        agency.staff.append(Person(f"P{agency.seq:04d}-{n:03d}", person_name(rng), rank, posted))
+    roads = district_names(agency.district, "")[3]
+    district_name = district_names(agency.district, "")[0]
     main = "行政楼" if agency.kind in ("hospital", "school") else "办公楼"
     others = {"hospital": [("门诊楼", 6000, 20000), ("住院楼", 8000, 30000)], "school": [("教学楼", 4000, 12000)]}
     for b, (name, low, high) in enumerate([(main, 0, 0), *others.get(agency.kind, [])]):
@@ -616,7 +616,7 @@ def build_vehicles(agencies: list[Agency], scale: float, seed: int, today: date,
             vehicle.flags = frozenset(
                 name
                 for name, share in (("thirsty", 0.006), ("overfill", 0.004), ("rollback", 0.003), ("garage", 0.006))
-                if _u(_h(vehicle.vehicle_id), seed, _h(name)) < share
+                if draw(stable_hash(vehicle.vehicle_id), seed, stable_hash(name)) < share
             )
             agency.vehicles.append(vehicle)
     _balance_new_energy(agencies, rng, taken)
@@ -707,7 +707,7 @@ OFF_DAY_SHARE = {"office": 0.25, "hospital": 0.4, "canteen": 0.1}
 The energy service's detector flags a day off above 40 % of the working hours' load (``weekend_share``)."""
 
 
-_NOISE = [[0.85 + 0.3 * _u(p, s) for s in range(288)] for p in range(64)]
+_NOISE = [[0.85 + 0.3 * draw(p, s) for s in range(288)] for p in range(64)]
 """Slot-by-slot noise patterns (chosen per meter and day): a meter's 5-minute use is never quite flat."""
 
 
@@ -735,14 +735,14 @@ class Meter:
 
     def day_total(self, day: date) -> float:
         """The day's use: the working-day figure, less on days off, within ±10 % a day."""
-        share = 1.0 if _kind(day) == "workday" else OFF_DAY_SHARE[self.profile]
-        return self.daily * share * (0.9 + 0.2 * _u(self.salt, day.toordinal()))
+        share = 1.0 if kind_of_day(day) == "workday" else OFF_DAY_SHARE[self.profile]
+        return self.daily * share * (0.9 + 0.2 * draw(self.salt, day.toordinal()))
 
     def counter_at_day_start(self, day: date) -> float:
         """Use from ``EPOCH`` to ``day`` plus the counter at ``EPOCH`` (in the kind's unit, before the
         multiplier); computed forward once, in the same order on every run."""
         if not self._prefix:
-            self._prefix[EPOCH] = 1000.0 + 50000.0 * _u(self.salt, 1)
+            self._prefix[EPOCH] = 1000.0 + 50000.0 * draw(self.salt, 1)
         last = max(self._prefix)
         while last < day:
             self._prefix[last + timedelta(days=1)] = self._prefix[last] + self.day_total(last)
@@ -752,7 +752,7 @@ class Meter:
     def weights(self, day: date) -> list[float]:
         """The 288 five-minute shares of the day's use (with this meter's anomaly, if any, on its days)."""
         o = day.toordinal()
-        workday = _kind(day) == "workday"
+        workday = kind_of_day(day) == "workday"
         profile = PROFILES[self.profile]
         if workday:
             hourly = list(profile)
@@ -764,7 +764,7 @@ class Meter:
         if self.anomaly == "spike" and (o + self.salt) % 4 == 0:
             hourly[10] *= 4.0
         slots = [hourly[s // 12] for s in range(288)]
-        noisy = list(map(operator.mul, slots, _NOISE[_mix(self.salt, o) % 64]))
+        noisy = list(map(operator.mul, slots, _NOISE[mix(self.salt, o) % 64]))
         if self.anomaly == "stuck" and workday and (o + self.salt) % 11 == 0:
             noisy[9 * 12 : 11 * 12] = [0.0] * 24
         return noisy
@@ -818,7 +818,7 @@ def build_meters(agencies: list[Agency], seed: int) -> list[Meter]:
                     round(daily, 3),
                     prof,
                     mult,
-                    salt=_h(f"{seed}:{prefix}-{suffix}"),
+                    salt=stable_hash(f"{seed}:{prefix}-{suffix}"),
                 )
 
             building.meters.append(meter("E0", "electricity", "none", electricity, profile, 80.0 if big else 1.0))

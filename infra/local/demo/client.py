@@ -14,7 +14,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from infra.local.demo.draws import _iso
+from infra.local.demo.draws import iso
 from services.common.contracts import latest_inbound_version
 from services.common.holidays import CHINA_STANDARD_TIME as CST
 from services.common.progress import Progress
@@ -123,7 +123,7 @@ class Api:
             attempt += 1
             try:
                 status, raw = self.raw("POST", self.base + path, data, headers)
-                answer = _json(raw)
+                answer = decoded(raw)
             except OSError as exc:
                 status, answer = 0, {"error": "unreachable", "message": str(exc)}
             code = answer.get("error") if isinstance(answer, dict) else None
@@ -158,7 +158,7 @@ class Api:
         return raw.decode(errors="replace") if status == 200 else ""
 
 
-def _json(raw: bytes) -> Any:
+def decoded(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
@@ -202,7 +202,7 @@ class Topics:
                 "message_type": message_type,
                 "schema_version": latest_inbound_version(message_type),
                 "district": district,
-                "sent_at": _iso(datetime.now(CST)),
+                "sent_at": iso(datetime.now(CST)),
             },
             ensure_ascii=False,
         )

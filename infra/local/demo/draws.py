@@ -10,7 +10,7 @@ from services.common.holidays import CHINA_STANDARD_TIME as CST
 from services.common.holidays import day_kind
 
 
-def _mix(*parts: int) -> int:
+def mix(*parts: int) -> int:
     """A 64-bit hash of integers (splitmix64 steps): fast, and the same on every run and machine."""
     x = 0x9E3779B97F4A7C15
     for part in parts:
@@ -20,28 +20,28 @@ def _mix(*parts: int) -> int:
     return x
 
 
-def _u(*parts: int) -> float:
+def draw(*parts: int) -> float:
     """A uniform number in [0, 1) determined by ``parts``."""
-    return _mix(*parts) / 18446744073709551616.0
+    return mix(*parts) / 18446744073709551616.0
 
 
-def _h(text: str) -> int:
+def stable_hash(text: str) -> int:
     """A stable integer for a string (not Python's salted ``hash``)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
-def _local(day: date, hour: int = 0, minute: int = 0) -> datetime:
+def local_time(day: date, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CST)
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
 _KIND_CACHE: dict[date, str] = {}
 
 
-def _kind(day: date) -> str:
+def kind_of_day(day: date) -> str:
     """workday, weekend or holiday (make-up working days are workdays)."""
     if day not in _KIND_CACHE:
         _KIND_CACHE[day] = day_kind(day)

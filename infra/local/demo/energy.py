@@ -14,8 +14,8 @@ from datetime import date, timedelta
 
 from infra.local.demo.base import Base
 from infra.local.demo.city import OFF_DAY_SHARE, Agency, Meter
-from infra.local.demo.client import Phase, _json
-from infra.local.demo.draws import _iso, _local
+from infra.local.demo.client import Phase, decoded
+from infra.local.demo.draws import iso, local_time
 
 METERS_PER_MESSAGE = 100
 """Meters per readings message on a district topic (a day of 5-minute readings: 28,800 readings, ~1.2 MB)."""
@@ -39,7 +39,7 @@ class EnergyLoader(Base):
         """Meters installed at the start of the readings window, the 2020 annual reports (the baseline) and this
         year's energy quota of about a quarter of the agencies."""
         self.window_start = self.today - timedelta(days=self.o.days)
-        installed_at = _iso(_local(self.window_start))
+        installed_at = iso(local_time(self.window_start))
         by_agency: dict[str, list[Meter]] = {}
         for m in self.meters:
             by_agency.setdefault(m.agency.agency_id, []).append(m)
@@ -131,7 +131,7 @@ class EnergyLoader(Base):
         slots_total = 0
         plan: list[tuple[date, int]] = []
         for day in days:
-            last = int((end - _local(day)).total_seconds() // 300) - 1 if day == self.today else 287
+            last = int((end - local_time(day)).total_seconds() // 300) - 1 if day == self.today else 287
             if last >= 0:
                 plan.append((day, last))
                 slots_total += last + 1
@@ -144,8 +144,8 @@ class EnergyLoader(Base):
         def stamps(day: date) -> list[str]:
             marks = stamps_cache.get(day)
             if marks is None:
-                base = _local(day)
-                marks = stamps_cache[day] = [_iso(base + timedelta(minutes=5 * (s + 1))) for s in range(288)]
+                base = local_time(day)
+                marks = stamps_cache[day] = [iso(base + timedelta(minutes=5 * (s + 1))) for s in range(288)]
             return marks
 
         def done(meters: list[Meter], last: int, count: int) -> None:
@@ -204,7 +204,7 @@ class EnergyLoader(Base):
             except OSError:
                 status, raw = 0, b""
             if status == 200:
-                answer = _json(raw)
+                answer = decoded(raw)
                 if isinstance(answer, dict) and answer.get("rejected"):
                     for reason, n in (answer.get("rejected_by_reason") or {}).items():
                         self.api.refusals[("energy.record_readings", reason)] += n

@@ -27,10 +27,10 @@ from infra.local.demo.city import (
     Agency,
     Asset,
     Vehicle,
-    _district_names,
-    _person_name,
+    district_names,
+    person_name,
 )
-from infra.local.demo.draws import _h, _iso, _kind, _local, _u
+from infra.local.demo.draws import draw, iso, kind_of_day, local_time, stable_hash
 from services.common.districts import CITY_CODE
 from services.common.money import fen_from_yuan
 
@@ -44,7 +44,7 @@ class Step:
     body: dict[str, Any]
     key: str
     gps_district: str | None = None
-    track: tuple[str, str, datetime, datetime, int] | None = None  # made when sent (``_track``)
+    track: tuple[str, str, datetime, datetime, int] | None = None  # made when sent (``gps_track``)
 
 
 class Fleet:
@@ -60,16 +60,16 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
     The simulation runs day by day from ``EPOCH`` (or the acquisition) with numbers drawn from the vehicle and
     the date only, so the same date always gives the same trip, fuel and odometer on every run.
     """
-    vh = _h(vehicle.vehicle_id)
+    vh = stable_hash(vehicle.vehicle_id)
     start = max(EPOCH, vehicle.acquired_on)
     window = max(today - timedelta(days=YEAR_DAYS), vehicle.acquired_on)
     end = vehicle.disposed_on or today
     model = vehicle.model
     years = max(0.0, (start - vehicle.acquired_on).days / 365.0)
-    odometer = round(years * (9000 + 6000 * _u(vh, 1)), 1) if vehicle.acquisition_kind == "existing" else 12.0
-    rate = model.norm / 100.0 * (0.88 + 0.18 * _u(vh, 2))  # real consumption per km (L, or kWh)
+    odometer = round(years * (9000 + 6000 * draw(vh, 1)), 1) if vehicle.acquisition_kind == "existing" else 12.0
+    rate = model.norm / 100.0 * (0.88 + 0.18 * draw(vh, 2))  # real consumption per km (L, or kWh)
     fuel_used = battery_used = 0.0
-    fill_at = 0.55 + 0.2 * _u(vh, 3)
+    fill_at = 0.55 + 0.2 * draw(vh, 3)
     last_service_km, last_service_day = odometer, start
     window_odometer = odometer
     steps: list[Step] = []
@@ -77,19 +77,19 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
 
     def refuel(day: date, when: datetime, suffix: str, quantity: float, odometer: float) -> None:
         o = day.toordinal()
-        if "overfill" in vehicle.flags and _u(vh, o, 11) < 0.25:
+        if "overfill" in vehicle.flags and draw(vh, o, 11) < 0.25:
             quantity = model.tank * 1.18 if model.tank else quantity  # jerry cans filled on the fuel card
-        if "rollback" in vehicle.flags and _u(vh, o, 12) < 0.25:
+        if "rollback" in vehicle.flags and draw(vh, o, 12) < 0.25:
             odometer = max(0.0, odometer - 1000)  # a reading typed wrong
-        price = 7.35 + 0.6 * _u(o // 14, 5) if model.energy_type != "diesel" else 7.05 + 0.5 * _u(o // 14, 6)
+        price = 7.35 + 0.6 * draw(o // 14, 5) if model.energy_type != "diesel" else 7.05 + 0.5 * draw(o // 14, 6)
         body: dict[str, Any] = {
             "fuel": "diesel" if model.energy_type == "diesel" else "gasoline",
             "quantity": round(quantity, 2),
             "amount_fen": fen_from_yuan(round(round(quantity, 2) * price, 2)),
             "station": STATIONS[(vh + o) % len(STATIONS)],
-            "designated": _u(vh, o, 14) < 0.95,
+            "designated": draw(vh, o, 14) < 0.95,
             "odometer_km": round(odometer, 1),
-            "refuelled_at": _iso(when),
+            "refuelled_at": iso(when),
             "record_id": f"FU-{vehicle.vehicle_id}-{day:%Y%m%d}{suffix}",
         }
         steps.append(Step("vehicles.record_fuel", f"/vehicles/{vehicle.vehicle_id}/fuel", body, body["record_id"]))
@@ -99,11 +99,11 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
         quantity = round(used * 1.08, 2)  # what the charger meters: the battery's intake and its losses
         body: dict[str, Any] = {
             "quantity_kwh": quantity,
-            "amount_fen": fen_from_yuan(round(quantity * (0.95 + 0.4 * _u(vh, o, 15)), 2)),
+            "amount_fen": fen_from_yuan(round(quantity * (0.95 + 0.4 * draw(vh, o, 15)), 2)),
             "station": CHARGERS[(vh + o) % len(CHARGERS)],
-            "designated": _u(vh, o, 16) < 0.93,
+            "designated": draw(vh, o, 16) < 0.93,
             "odometer_km": odometer,
-            "charged_at": _iso(when),
+            "charged_at": iso(when),
             "record_id": f"CH-{vehicle.vehicle_id}-{day:%Y%m%d}{suffix}",
         }
         steps.append(
@@ -117,9 +117,9 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
         emit = day >= window
         if day == window:
             window_odometer = odometer
-        kind = _kind(day)
+        kind = kind_of_day(day)
         chance = vehicle.trips_per_month / 21.7 * (1.0 if kind == "workday" else 0.015)
-        if _u(vh, o, 10) < chance:
+        if draw(vh, o, 10) < chance:
             distance, destination = _trip_plan(vehicle, day)
             thirsty = "thirsty" in vehicle.flags and day >= today - timedelta(days=75)
             per_km = rate * (1.5 if thirsty else 1.0)
@@ -130,11 +130,11 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
             # a trip that would run the tank or battery low starts with a top-up
             if model.tank and fuel_used > 0 and fuel_used + fuel > model.tank * 0.9:
                 if emit:
-                    refuel(day, _local(day, 7, 35), "-AM", fuel_used, odometer)
+                    refuel(day, local_time(day, 7, 35), "-AM", fuel_used, odometer)
                 fuel_used = 0.0
             if model.battery and battery_used > 0 and battery_used + power > model.battery * 0.85:
                 if emit:
-                    charge(day, _local(day, 7, 20), "-AM", battery_used, odometer)
+                    charge(day, local_time(day, 7, 20), "-AM", battery_used, odometer)
                 battery_used = 0.0
             trip_steps = _trip(vehicle, fleet, day, odometer, distance, destination)
             if emit:
@@ -144,27 +144,27 @@ def vehicle_history(vehicle: Vehicle, fleet: Fleet, today: date, seed: int) -> t
             battery_used = min(battery_used + power, model.battery * 0.95) if model.battery else 0.0
         if model.tank and fuel_used >= model.tank * fill_at:
             if emit:
-                refuel(day, _local(day, 17, 40 + int(15 * _u(vh, o, 13))), "", fuel_used, odometer)
+                refuel(day, local_time(day, 17, 40 + int(15 * draw(vh, o, 13))), "", fuel_used, odometer)
             fuel_used = 0.0
         if model.battery and battery_used >= model.battery * (0.5 if electric else 0.6):
             if emit:
-                charge(day, _local(day, 18, 5), "", battery_used, odometer)
+                charge(day, local_time(day, 18, 5), "", battery_used, odometer)
             battery_used = 0.0
         if kind == "workday" and (
-            odometer - last_service_km >= 7500 or (day - last_service_day).days >= 180 + int(20 * _u(vh, 17))
+            odometer - last_service_km >= 7500 or (day - last_service_day).days >= 180 + int(20 * draw(vh, 17))
         ):
             last_service_km, last_service_day = odometer, day
             if emit:
-                steps.append(_repair(vehicle, day, odometer, "maintenance", 500 + 900 * _u(vh, o, 18), "定期保养"))
-        if kind == "workday" and _u(vh, o, 19) < 0.0035:
-            amount = 300 + 1500 * _u(vh, o, 20) ** 2  # a garage visit; outliers are the "garage" vehicles
+                steps.append(_repair(vehicle, day, odometer, "maintenance", 500 + 900 * draw(vh, o, 18), "定期保养"))
+        if kind == "workday" and draw(vh, o, 19) < 0.0035:
+            amount = 300 + 1500 * draw(vh, o, 20) ** 2  # a garage visit; outliers are the "garage" vehicles
             if emit:
                 steps.append(_repair(vehicle, day, odometer, "repair", amount, "故障维修"))
         garage = "garage" in vehicle.flags and kind == "workday" and _last_month(today) == (day.year, day.month)
-        if garage and emit and _u(vh, o, 21) < 0.25:
-            steps.append(_repair(vehicle, day, odometer, "repair", 3000 + 6000 * _u(vh, o, 22), "变速箱维修"))
+        if garage and emit and draw(vh, o, 21) < 0.25:
+            steps.append(_repair(vehicle, day, odometer, "repair", 3000 + 6000 * draw(vh, o, 22), "变速箱维修"))
         if (day.month, day.day) == (vehicle.acquired_on.month, min(vehicle.acquired_on.day, 28)) and emit:
-            premium = round(2800 + 3200 * _u(vh, day.year, 23), 2)
+            premium = round(2800 + 3200 * draw(vh, day.year, 23), 2)
             body: dict[str, Any] = {
                 "kind": "insurance",
                 "payee": INSURERS[vh % len(INSURERS)],
@@ -188,11 +188,11 @@ def _last_month(today: date) -> tuple[int, int]:
 
 
 def _repair(vehicle: Vehicle, day: date, odometer: float, kind: str, amount: float, what: str) -> Step:
-    vh = _h(vehicle.vehicle_id)
+    vh = stable_hash(vehicle.vehicle_id)
     body: dict[str, Any] = {
         "kind": kind,
         "vendor": GARAGES[(vh + day.toordinal()) % len(GARAGES)],
-        "designated": _u(vh, day.toordinal(), 24) < 0.9,
+        "designated": draw(vh, day.toordinal(), 24) < 0.9,
         "amount_fen": fen_from_yuan(round(amount, 2)),
         "description": what,
         "odometer_km": odometer,
@@ -205,32 +205,32 @@ def _repair(vehicle: Vehicle, day: date, odometer: float, kind: str, amount: flo
 def _trip_plan(vehicle: Vehicle, day: date) -> tuple[float, str]:
     """Where the vehicle goes on ``day`` and how far (km): in town, to the county towns, or out of the city
     (never far for a battery electric vehicle)."""
-    vh, o = _h(vehicle.vehicle_id), day.toordinal()
-    r = _u(vh, o, 30)
+    vh, o = stable_hash(vehicle.vehicle_id), day.toordinal()
+    r = draw(vh, o, 30)
     if r < 0.62:
-        distance, destination = 15 + 55 * _u(vh, o, 31), DESTINATIONS_LOCAL[(vh + o) % len(DESTINATIONS_LOCAL)]
+        distance, destination = 15 + 55 * draw(vh, o, 31), DESTINATIONS_LOCAL[(vh + o) % len(DESTINATIONS_LOCAL)]
     elif r < 0.93 or vehicle.model.energy_type == "battery_electric":
-        distance, destination = 70 + 120 * _u(vh, o, 31), DESTINATIONS_COUNTY[(vh + o) % len(DESTINATIONS_COUNTY)]
+        distance, destination = 70 + 120 * draw(vh, o, 31), DESTINATIONS_COUNTY[(vh + o) % len(DESTINATIONS_COUNTY)]
     else:
-        distance, destination = 260 + 160 * _u(vh, o, 31), DESTINATIONS_FAR[(vh + o) % len(DESTINATIONS_FAR)]
+        distance, destination = 260 + 160 * draw(vh, o, 31), DESTINATIONS_FAR[(vh + o) % len(DESTINATIONS_FAR)]
     return round(distance, 1), destination
 
 
 def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: float, destination: str) -> list[Step]:
     """One trip of a day: request, dispatch, (approval), start, finish, its GPS track (and a toll)."""
-    vh, o = _h(vehicle.vehicle_id), day.toordinal()
-    kind = _kind(day)
-    evening = kind == "workday" and _u(vh, o, 32) < 0.004
-    start_minute = 19 * 60 + 30 if evening else 8 * 60 + int(90 * _u(vh, o, 33))
-    hours = distance / 38 + 0.5 + 2.5 * _u(vh, o, 34)
+    vh, o = stable_hash(vehicle.vehicle_id), day.toordinal()
+    kind = kind_of_day(day)
+    evening = kind == "workday" and draw(vh, o, 32) < 0.004
+    start_minute = 19 * 60 + 30 if evening else 8 * 60 + int(90 * draw(vh, o, 33))
+    hours = distance / 38 + 0.5 + 2.5 * draw(vh, o, 34)
     finish_minute = min(start_minute + int(hours * 60), 23 * 60 + 30 if evening else 18 * 60 + 40)
     finish_minute = max(finish_minute, start_minute + int(distance / 60 * 60) + 10)
-    started = _local(day) + timedelta(minutes=start_minute)
-    finished = _local(day) + timedelta(minutes=finish_minute)
+    started = local_time(day) + timedelta(minutes=start_minute)
+    finished = local_time(day) + timedelta(minutes=finish_minute)
     outside = kind != "workday" or evening
-    approved = outside and _u(vh, o, 35) < 0.6
+    approved = outside and draw(vh, o, 35) < 0.6
     requester = vehicle.agency
-    if _u(vh, o, 36) < 0.03:  # city-wide dispatch: another district's agency asks, this vehicle serves
+    if draw(vh, o, 36) < 0.03:  # city-wide dispatch: another district's agency asks, this vehicle serves
         others = [a for a in fleet.agencies if a.district != vehicle.agency.district]
         if others:
             requester = others[(vh + o) % len(others)]
@@ -246,15 +246,15 @@ def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: 
                 "purpose": PURPOSES[(vh + o) % len(PURPOSES)],
                 "destination": destination,
                 "passengers": 1 + (vh + o) % 4,
-                "planned_start": _iso(started - timedelta(minutes=10)),
-                "planned_end": _iso(finished + timedelta(minutes=20)),
+                "planned_start": iso(started - timedelta(minutes=10)),
+                "planned_end": iso(finished + timedelta(minutes=20)),
             },
             f"{trip_id}.request",
         ),
         Step(
             "vehicles.dispatch_trip",
             f"{base}/dispatch",
-            {"vehicle_id": vehicle.vehicle_id, "driver": _person_name(random.Random(vh))},
+            {"vehicle_id": vehicle.vehicle_id, "driver": person_name(random.Random(vh))},
             f"{trip_id}.dispatch",
         ),
     ]
@@ -265,7 +265,7 @@ def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: 
         Step(
             "vehicles.start_trip",
             f"{base}/start",
-            {"odometer_km": odometer, "started_at": _iso(started)},
+            {"odometer_km": odometer, "started_at": iso(started)},
             f"{trip_id}.start",
         )
     )
@@ -273,11 +273,11 @@ def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: 
         Step(
             "vehicles.finish_trip",
             f"{base}/finish",
-            {"odometer_km": round(odometer + distance, 1), "finished_at": _iso(finished)},
+            {"odometer_km": round(odometer + distance, 1), "finished_at": iso(finished)},
             f"{trip_id}.finish",
         )
     )
-    if _u(vh, o, 37) >= 0.004:  # a few trips' terminals never upload: flagged without GPS
+    if draw(vh, o, 37) >= 0.004:  # a few trips' terminals never upload: flagged without GPS
         steps.append(
             Step(
                 "vehicles.record_gps_points",
@@ -288,7 +288,7 @@ def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: 
                 track=(vehicle.agency.district, destination, started, finished, vh + o),
             )
         )
-    if distance > 150 and _u(vh, o, 38) < 0.6:
+    if distance > 150 and draw(vh, o, 38) < 0.6:
         body: dict[str, Any] = {
             "kind": "toll",
             "payee": "江苏交通控股有限公司",
@@ -302,21 +302,23 @@ def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: 
     return steps
 
 
-def _track(district: str, destination: str, started: datetime, finished: datetime, salt: int) -> list[dict[str, Any]]:
+def gps_track(
+    district: str, destination: str, started: datetime, finished: datetime, salt: int
+) -> list[dict[str, Any]]:
     """A GPS track out and back, a point every five minutes."""
-    lat0, lon0 = _district_names(district, "")[1]
-    angle = 2 * math.pi * _u(_h(destination), 1)
-    reach = 0.05 + 0.5 * _u(_h(destination), 2)
+    lat0, lon0 = district_names(district, "")[1]
+    angle = 2 * math.pi * draw(stable_hash(destination), 1)
+    reach = 0.05 + 0.5 * draw(stable_hash(destination), 2)
     lat1, lon1 = lat0 + reach * math.sin(angle), lon0 + reach * math.cos(angle)
     minutes = int((finished - started).total_seconds() // 60)
     points = []
     for m in range(0, minutes + 1, 5):
         x = m / max(minutes, 1)
         f = 1 - abs(2 * x - 1)  # out, then back
-        jitter = (_u(salt, m) - 0.5) * 0.002
+        jitter = (draw(salt, m) - 0.5) * 0.002
         points.append(
             {
-                "at": _iso(started + timedelta(minutes=m)),
+                "at": iso(started + timedelta(minutes=m)),
                 "lat": round(lat0 + (lat1 - lat0) * f + jitter, 5),
                 "lon": round(lon0 + (lon1 - lon0) * f - jitter, 5),
             }
@@ -402,22 +404,22 @@ def history_files(agencies: list[Agency], year: int, seed: int, scale: float) ->
     }
 
 
-def _past_vehicle(v: Vehicle, this_year: date) -> bool:
+def past_vehicle(v: Vehicle, this_year: date) -> bool:
     """A vehicle acquired before this year: part of the city's past, which the importer brings in."""
     return v.acquired_on < this_year
 
 
-def _fleet_of(a: Agency) -> list[Vehicle]:
+def fleet_of(a: Agency) -> list[Vehicle]:
     """An agency's vehicles and the old ones they replace."""
     return [old for v in a.vehicles if (old := v.replaces) is not None] + list(a.vehicles)
 
 
 def _odometer_of_old(old: Vehicle) -> float:
     """An old vehicle's odometer when it was registered: 90 000 to 120 000 km."""
-    return round(90000 + 30000 * _u(_h(old.vehicle_id), 1), 1)
+    return round(90000 + 30000 * draw(stable_hash(old.vehicle_id), 1), 1)
 
 
-def _vehicle_body(v: Vehicle, odometer: float) -> dict[str, Any]:
+def vehicle_body(v: Vehicle, odometer: float) -> dict[str, Any]:
     """``register_vehicle``'s body, the same through the API and the importer."""
     body: dict[str, Any] = {
         "vehicle_id": v.vehicle_id,
@@ -440,18 +442,18 @@ def _vehicle_body(v: Vehicle, odometer: float) -> dict[str, Any]:
     return body
 
 
-def _quota_body(a: Agency) -> dict[str, Any]:
+def quota_body(a: Agency) -> dict[str, Any]:
     return {"quota": a.vehicle_quota, "reason": "按《常州市党政机关公务用车管理办法》核定编制"}
 
 
-def _disposal_body(old: Vehicle, today: date) -> dict[str, Any]:
+def disposal_body(old: Vehicle, today: date) -> dict[str, Any]:
     """``dispose_vehicle``'s body for an old vehicle replaced (auctioned), the same through the API and the
     importer."""
     return {
         "method": "auction",
-        "proceeds_fen": fen_from_yuan(round(8000 + 12000 * _u(_h(old.vehicle_id), 2), 2)),
+        "proceeds_fen": fen_from_yuan(round(8000 + 12000 * draw(stable_hash(old.vehicle_id), 2), 2)),
         "disposed_on": (old.disposed_on or today).isoformat(),
-        "reference": f"常公资拍〔{today.year}〕{old.seq or _h(old.vehicle_id) % 900 + 100}号",
+        "reference": f"常公资拍〔{today.year}〕{old.seq or stable_hash(old.vehicle_id) % 900 + 100}号",
     }
 
 
@@ -466,23 +468,23 @@ def fleet_files(
     this_year = date(today.year, 1, 1)
     facts: list[dict[str, Any]] = []
     for a in agencies:
-        pasts = [v for v in _fleet_of(a) if _past_vehicle(v, this_year)]
+        pasts = [v for v in fleet_of(a) if past_vehicle(v, this_year)]
         if not a.vehicle_quota or not pasts:
             continue
         first = min(v.acquired_on for v in pasts).isoformat()
-        facts.append({"fact": "set_vehicle_quota", "at": first, "agency_id": a.agency_id} | _quota_body(a))
+        facts.append({"fact": "set_vehicle_quota", "at": first, "agency_id": a.agency_id} | quota_body(a))
         for v in pasts:
             odometer = odometers[v.vehicle_id] if v.vehicle_id in odometers else _odometer_of_old(v)
-            facts.append({"fact": "register_vehicle", "at": v.acquired_on.isoformat()} | _vehicle_body(v, odometer))
+            facts.append({"fact": "register_vehicle", "at": v.acquired_on.isoformat()} | vehicle_body(v, odometer))
             if v.disposed_on is not None and v.disposed_on < this_year:
                 facts.append(
                     {"fact": "dispose_vehicle", "at": v.disposed_on.isoformat(), "vehicle_id": v.vehicle_id}
-                    | _disposal_body(v, today)
+                    | disposal_body(v, today)
                 )
     return {f"demo{seed}s{scale:g}-before{today.year}-fleet.jsonl": facts} if facts else {}
 
 
-def _asset_body(a: Agency, x: Asset) -> dict[str, Any]:
+def asset_body(a: Agency, x: Asset) -> dict[str, Any]:
     """``register_asset``'s body, the same through the API and the importer."""
     return {
         "asset_id": x.asset_id,
@@ -501,7 +503,7 @@ def ledger_files(agencies: list[Agency], today: date, seed: int, scale: float) -
     day it was acquired."""
     this_year = date(today.year, 1, 1)
     facts = [
-        {"fact": "register_asset", "at": x.acquired_on.isoformat()} | _asset_body(a, x)
+        {"fact": "register_asset", "at": x.acquired_on.isoformat()} | asset_body(a, x)
         for a in agencies
         for x in a.assets
         if x.acquired_on < this_year

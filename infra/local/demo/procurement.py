@@ -11,7 +11,7 @@ from typing import Any
 from infra.local.demo.base import Base
 from infra.local.demo.city import Agency
 from infra.local.demo.client import Phase
-from infra.local.demo.draws import _h, _iso, _u
+from infra.local.demo.draws import draw, iso, stable_hash
 from infra.local.demo.histories import history_files
 from services.common.districts import CITY_CODE
 from services.common.holidays import CHINA_STANDARD_TIME as CST
@@ -128,7 +128,7 @@ class ProcurementLoader(Base):
 
     def _tenders(self, paper_requests: list[str]) -> None:
         api = self.api
-        closes = _iso(datetime.now(CST) + timedelta(seconds=12))
+        closes = iso(datetime.now(CST) + timedelta(seconds=12))
         tenders: list[tuple[str, list[tuple[str, str, int, bool]], list[str], str]] = []
         if paper_requests:
             ident = f"TD-{self.today.year}-PAPER"
@@ -252,7 +252,7 @@ class ProcurementLoader(Base):
             for back in range(27, -1, -1):
                 day = self.today - timedelta(days=back)
                 jump = drift if back < 7 else 0.0
-                price = round(reference * (1 + jump + 0.04 * (_u(_h(code), day.toordinal()) - 0.5)))
+                price = round(reference * (1 + jump + 0.04 * (draw(stable_hash(code), day.toordinal()) - 0.5)))
                 api.post(
                     "procurement.record_price_observation",
                     f"/price-watches/{code}/observations",

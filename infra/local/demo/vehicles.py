@@ -13,13 +13,13 @@ from infra.local.demo.client import Phase
 from infra.local.demo.histories import (
     Fleet,
     Step,
-    _disposal_body,
-    _fleet_of,
-    _past_vehicle,
-    _quota_body,
-    _track,
-    _vehicle_body,
+    disposal_body,
     fleet_files,
+    fleet_of,
+    gps_track,
+    past_vehicle,
+    quota_body,
+    vehicle_body,
     vehicle_history,
 )
 
@@ -48,7 +48,7 @@ class VehiclesLoader(Base):
         )
         self.counts["past_rows"] += past.accepted
         this_year = date(self.today.year, 1, 1)
-        quotas = {a.agency_id for a in fleets if not any(_past_vehicle(v, this_year) for v in _fleet_of(a))}
+        quotas = {a.agency_id for a in fleets if not any(past_vehicle(v, this_year) for v in fleet_of(a))}
         disposals = {
             old.vehicle_id
             for v in vehicles
@@ -56,7 +56,7 @@ class VehiclesLoader(Base):
         }
         total = (
             len(quotas)
-            + sum(1 for v in vehicles if not _past_vehicle(v, this_year))
+            + sum(1 for v in vehicles if not past_vehicle(v, this_year))
             + len(disposals)
             + sum(sum(1 for s in steps if s.gps_district is None) for _, steps in histories.values())
         )
@@ -64,14 +64,14 @@ class VehiclesLoader(Base):
         api.phase = phase
 
         def register(v: Vehicle) -> None:
-            api.post("vehicles.register_vehicle", "/vehicles", _vehicle_body(v, odometers[v.vehicle_id]), v.vehicle_id)
+            api.post("vehicles.register_vehicle", "/vehicles", vehicle_body(v, odometers[v.vehicle_id]), v.vehicle_id)
 
         def first_wave(a: Agency) -> None:
             if a.agency_id in quotas:
                 api.post(
                     "vehicles.set_vehicle_quota",
                     f"/agencies/{a.agency_id}/vehicle-quota",
-                    _quota_body(a),
+                    quota_body(a),
                     a.agency_id,
                 )
             for v in a.vehicles:
@@ -79,16 +79,16 @@ class VehiclesLoader(Base):
                     api.post(
                         "vehicles.dispose_vehicle",
                         f"/vehicles/{old.vehicle_id}/disposal",
-                        _disposal_body(old, self.today),
+                        disposal_body(old, self.today),
                         old.vehicle_id,
                     )
             for v in a.vehicles:
-                if v.new_energy and not _past_vehicle(v, this_year):
+                if v.new_energy and not past_vehicle(v, this_year):
                     register(v)
 
         def second_wave(a: Agency) -> None:
             for v in a.vehicles:
-                if not v.new_energy and not _past_vehicle(v, this_year):
+                if not v.new_energy and not past_vehicle(v, this_year):
                     register(v)
 
         topics = self.topic()
@@ -98,7 +98,7 @@ class VehiclesLoader(Base):
             for step in histories[v.vehicle_id][1]:
                 if step.gps_district is not None:  # the terminal uploads the track once the trip is over
                     trip = step.body["trip_id"]
-                    body = {**step.body, "points": _track(*step.track)} if step.track else step.body
+                    body = {**step.body, "points": gps_track(*step.track)} if step.track else step.body
                     topics.send(step.gps_district, "vehicles.record_gps_points", f"demo-gps-{trip}", body, trip)
                     gps_sent[v.vehicle_id] += 1
                     continue
