@@ -57,6 +57,8 @@ def _texts() -> list[tuple[Path, str]]:
         relative = path.relative_to(ROOT).as_posix()
         if relative.startswith(SKIPPED) or (path.suffix not in TEXT_SUFFIXES and path.name not in TEXT_NAMES):
             continue
+        if path == Path(__file__).resolve():
+            continue  # this test's own examples of broken references
         try:
             texts.append((path, path.read_text(encoding="utf-8")))
         except UnicodeDecodeError:
