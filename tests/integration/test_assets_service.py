@@ -24,7 +24,7 @@ from services.common.rpc import ServiceError
 from services.gateway.views import assets as datacenter
 from services.gateway.views import prepare_database
 from services.gateway.views.agencies import agencies_table
-from services.procurement import views as procurement_views
+from services.procurement import read_model as procurement_views
 from tests.integration.harness import ServiceHarness
 
 TODAY = china_today()  # the services count days in Beijing time
