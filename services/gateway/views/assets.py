@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.assets.domain import STATUSES, days_overdue
-from services.assets.views import (
+from services.assets.read_model import (
     DEPRECIATION_COLUMNS,
     NEEDS_REORDER,
     AssetsViews,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from services.common.db import register_migrations
 
-from .projections import AssetsViews, ReceivedDeliveries
+from .projection import AssetsViews, ReceivedDeliveries
 from .queries import (
     DEPRECIATION_COLUMNS,
     asset_list,
