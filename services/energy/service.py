@@ -51,8 +51,8 @@ from services.energy.domain import (
     detect_counter_reversals,
     detect_gaps,
 )
-from services.energy.factors import configured_factors
-from services.energy.holidays import work_calendar
+from services.energy.domain.holidays import work_calendar
+from services.energy.read_model import configured_factors
 
 log = get_logger()
 

@@ -7,6 +7,11 @@ from pathlib import Path
 
 from services.common.db import register_migrations
 
+# The published surface also carries the domain's figure definitions the data center computes with: the space
+# figures are defined once (``domain/figures.py``), and the service's report and the data center both read them
+# from here.
+from services.office_space.domain.figures import SPACE_SUMS, space_figures
+
 from .projection import OfficeSpaceViews
 from .queries import (
     agency_of_person,
@@ -24,6 +29,7 @@ from .tables import allocations, buildings, findings, rooms, staff
 register_migrations("office_space_views", Path(__file__).parents[1] / "migrations")
 
 __all__ = [
+    "SPACE_SUMS",
     "OfficeSpaceViews",
     "agency_of_person",
     "allocations",
@@ -36,6 +42,7 @@ __all__ = [
     "open_findings",
     "over_standard",
     "rooms",
+    "space_figures",
     "space_report",
     "space_sums",
     "staff",

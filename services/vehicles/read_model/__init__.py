@@ -12,6 +12,11 @@ from pathlib import Path
 
 from services.common.db import register_migrations
 
+# The published surface also carries the domain's definitions the data center computes with (one definition
+# each, re-exported here): the cost year (``year_window``, ``costs_by_kind`` over ``CostItem``) and the
+# new-energy share of acquisitions against its target.
+from services.vehicles.domain import SHARE_ACQUISITION_KINDS, CostItem, costs_by_kind, meets_target, year_window
+
 from .projection import VehiclesViews, local_date, utc_iso
 from .queries import (
     DESIGNABLE_KINDS,
@@ -36,19 +41,23 @@ register_migrations("vehicles_views", Path(__file__).parents[1] / "migrations")
 
 __all__ = [
     "DESIGNABLE_KINDS",
+    "SHARE_ACQUISITION_KINDS",
     "TABLES",
+    "CostItem",
     "VehiclesViews",
     "acquisitions",
     "consumption",
     "cost_item",
     "cost_items",
     "costs",
+    "costs_by_kind",
     "finding_rows",
     "findings",
     "fleet",
     "fleet_report",
     "km_by_month",
     "local_date",
+    "meets_target",
     "quotas",
     "repair_histories",
     "seals",
@@ -61,4 +70,5 @@ __all__ = [
     "vehicles",
     "vehicles_to_seal",
     "year_cost_rows",
+    "year_window",
 ]
