@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from services.common.freshness import behind_seconds
 from services.common.money import FEN_PER_YUAN
 from services.common.settings import settings
-from services.energy.domain import (
+from services.energy.read_model import (
     DEFAULT_ANOMALY_RULES,
     DEFAULT_SUFFICIENCY,
     READING_INTERVALS_VERSION,
@@ -41,7 +41,7 @@ from services.gateway.views import office_space as space_view
 from services.gateway.views import procurement as procurement_view
 from services.gateway.views import vehicles as vehicles_view
 from services.gateway.views.agencies import agencies_table
-from services.office_space.domain.figures import SPACE_SUMS, space_figures
+from services.office_space.read_model import SPACE_SUMS, space_figures
 
 SYSTEMS = ("office_space", "vehicles", "assets", "procurement", "energy")
 

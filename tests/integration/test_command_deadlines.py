@@ -13,7 +13,7 @@ import pytest
 from services.common.deadlines import COMMIT_MARGIN_SECONDS
 from services.common.events import Metadata
 from services.common.rpc import ServiceError
-from services.office_space import views
+from services.office_space import read_model
 from services.office_space.service import OfficeSpaceService
 from tests.integration.harness import ServiceHarness
 from tests.support import agency_code
@@ -35,7 +35,7 @@ def _office_space(tmp_path: Path, deadline: float | None, key: str | None = None
         f"sqlite:///{tmp_path / 'office_space.db'}",
         "office_space",
         OfficeSpaceService,
-        views.OfficeSpaceViews(),
+        read_model.OfficeSpaceViews(),
         ["office_space_views"],
         [("AG-KNOWN", "320402")],
     )
