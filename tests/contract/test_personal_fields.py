@@ -1,5 +1,6 @@
-"""The personal-data gate: every contract property whose name (or description) looks personal carries the
-``x-personal`` mark, or is on the allow-list below with the reason it is not personal data.
+"""The personal-data gate: every property of an event contract or a district inbound contract whose name (or
+description) looks personal carries the ``x-personal`` mark, or is on the allow-list below with the reason it
+is not personal data.
 
 A property looks personal when its name matches one of ``PERSONAL_NAMES`` (a person's name, a phone, an
 identity document, a driver, a track or GPS position, a person's address, an actor of a decision ...) or its
@@ -63,6 +64,7 @@ NOT_PERSONAL_ANYWHERE = {
 
 NOT_PERSONAL_IN = {
     ("office_space/AgencyRegistered", "name"): "an agency's name (单位, a legal person)",
+    ("inbound/office_space.register_agency", "name"): "an agency's name (单位, a legal person)",
     ("office_space/BuildingRegistered", "name"): "a building's name",
     ("office_space/BuildingRegistered", "address"): "a public building's address, not where a person lives",
     ("office_space/BuildingRegistered", "latitude"): "a public building's position",
@@ -73,13 +75,21 @@ NOT_PERSONAL_IN = {
     ("procurement/CatalogItemListed", "name"): "the name of a catalogue item",
     ("procurement/PriceWatchStarted", "name"): "the name of a watched commodity (猪肉)",
 }
-"""(``<domain>/<EventType>`` of every version, property) pairs that match a pattern but are not personal."""
+"""(``<domain>/<EventType>`` or ``inbound/<message type>`` of every version, property) pairs that match a
+pattern but are not personal."""
 
 UNIDENTIFIED_SUBJECTS = {("vehicles/TripDispatched.v1", "driver")}
 """Marked fields whose version names no identifier of the subject (``subject_field: null``): drivers are
 recorded by name only; a version carrying a driver id must come before the field can be shredded per driver."""
 
 SCHEMAS = contracts.available_schemas()
+INBOUND = [
+    ("inbound", path.name.rsplit(".v", 1)[0], int(path.name.rsplit(".v", 1)[1].split(".")[0]), path)
+    for path in sorted((contracts.CONTRACTS_DIR / "inbound").glob("*.v*.json"))
+    if path.name != "message.v1.json"
+]
+"""The district inbound contracts as (``inbound``, message type, version, path): districts send what they
+record in clear, so the marks there say which inbound fields the platform encrypts on receipt."""
 
 
 def _schema(path: Any) -> dict[str, Any]:
@@ -124,7 +134,7 @@ def unmarked_personal(domain: str, event_type: str, schema: Mapping[str, Any]) -
     return found
 
 
-@pytest.mark.parametrize(("domain", "event_type", "version", "path"), SCHEMAS, ids=lambda v: str(v))
+@pytest.mark.parametrize(("domain", "event_type", "version", "path"), SCHEMAS + INBOUND, ids=lambda v: str(v))
 def test_every_personal_looking_property_is_marked_or_allowed(
     domain: str, event_type: str, version: int, path: Any
 ) -> None:
@@ -136,7 +146,7 @@ def test_every_personal_looking_property_is_marked_or_allowed(
     )
 
 
-@pytest.mark.parametrize(("domain", "event_type", "version", "path"), SCHEMAS, ids=lambda v: str(v))
+@pytest.mark.parametrize(("domain", "event_type", "version", "path"), SCHEMAS + INBOUND, ids=lambda v: str(v))
 def test_every_mark_is_well_formed_and_on_a_top_level_property(
     domain: str, event_type: str, version: int, path: Any
 ) -> None:
@@ -169,13 +179,22 @@ def test_the_personal_fields_of_the_contracts_are_these() -> None:
         "vehicles/TripDispatched.v1.driver": PersonalMark("driver", None),
         "vehicles/GpsPointsRecorded.v1.points": PersonalMark("track", "trip_id"),
     }
+    inbound = {
+        f"{message_type}.v{version}.{name}": mark
+        for _, message_type, version, path in INBOUND
+        for name, mark in personal_marks(_schema(path)).items()
+    }
+    assert inbound == {
+        "office_space.post_staff.v1.name": PersonalMark("person", "person_id"),
+        "vehicles.record_gps_points.v1.points": PersonalMark("track", "trip_id"),
+    }
 
 
 def test_every_allow_list_entry_is_still_needed() -> None:
-    names = {name for _, _, _, path in SCHEMAS for _, name, _ in _properties(_schema(path))}
+    names = {name for _, _, _, path in SCHEMAS + INBOUND for _, name, _ in _properties(_schema(path))}
     assert [n for n in NOT_PERSONAL_ANYWHERE if n not in names] == []
     assert [n for n in NOT_PERSONAL_ANYWHERE if not looks_personal(n, {})] == []
-    pairs = {(f"{d}/{t}", name) for d, t, _, path in SCHEMAS for _, name, _ in _properties(_schema(path))}
+    pairs = {(f"{d}/{t}", name) for d, t, _, path in SCHEMAS + INBOUND for _, name, _ in _properties(_schema(path))}
     assert [p for p in NOT_PERSONAL_IN if p not in pairs] == []
     assert [p for p in NOT_PERSONAL_IN if not looks_personal(p[1], {})] == []
 
