@@ -35,7 +35,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
@@ -43,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from services.common import contracts
-from services.common.db import register_migrations
+from services.common.db import reader, register_migrations
 from services.common.errors import PlatformError
 from services.common.events import utc_now
 
@@ -154,6 +154,8 @@ subject_keys_table = sa.Table(
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
+CACHE_LIMIT = 10_000
+"""At most this many subjects' keys are kept in a process's memory (the cache starts again beyond it)."""
 TOKEN_PREFIX = "pd:v1:"
 _TOKEN = re.compile(r"^pd:v1:(?P<kind>[a-z_]+):(?P<subject>[^:]+):(?P<field>[a-z][a-z0-9_]*):(?P<data>[A-Za-z0-9_-]+)$")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -173,26 +175,33 @@ class Subject:
             raise ValueError("a subject id has 1 to 200 characters")
 
 
-class _Aead(Protocol):
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
-
-    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
-
-
-def _aes_gcm(key: bytes) -> _Aead:
-    """AES-256-GCM of the ``cryptography`` library (imported when first needed)."""
+def _cryptography() -> tuple[Any, type[Exception]]:
+    """The ``cryptography`` library's AES-GCM and its authentication failure (imported when first needed)."""
     try:
         aead = importlib.import_module("cryptography.hazmat.primitives.ciphers.aead")
+        exceptions = importlib.import_module("cryptography.exceptions")
     except ModuleNotFoundError as error:
         raise RuntimeError(
             "personal-data encryption needs the cryptography library (pip install cryptography)"
         ) from error
-    cipher: _Aead = aead.AESGCM(key)
-    return cipher
+    return aead.AESGCM, exceptions.InvalidTag
 
 
-def _authentication_failed(error: Exception) -> bool:
-    return type(error).__name__ == "InvalidTag"  # cryptography.exceptions.InvalidTag
+def _seal(key: bytes, plain: bytes, associated_data: bytes) -> bytes:
+    """A fresh nonce and the AES-256-GCM ciphertext (with its tag) of ``plain``."""
+    aes_gcm, _ = _cryptography()
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + bytes(aes_gcm(key).encrypt(nonce, plain, associated_data))
+
+
+def _open(key: bytes, sealed: bytes, associated_data: bytes) -> bytes | None:
+    """The plain text of ``_seal``'s output; None when it fails authentication (altered, another key or
+    associated data)."""
+    aes_gcm, invalid_tag = _cryptography()
+    try:
+        return bytes(aes_gcm(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated_data))
+    except invalid_tag:
+        return None
 
 
 def master_key(encoded: str) -> bytes:
@@ -225,8 +234,7 @@ class _Token:
     subject: Subject
     field: str
     prefix: str
-    nonce: bytes
-    ciphertext: bytes
+    sealed: bytes  # nonce, ciphertext and tag
 
 
 def _b64(data: bytes) -> str:
@@ -248,7 +256,7 @@ def parse_token(token: str) -> _Token:
     if len(data) < NONCE_BYTES + 16:
         raise InvalidPersonalToken("a personal-data token too short to hold a nonce and a tag")
     prefix = token[: token.rindex(":") + 1]
-    return _Token(subject, match["field"], prefix, data[:NONCE_BYTES], data[NONCE_BYTES:])
+    return _Token(subject, match["field"], prefix, data)
 
 
 def is_token(value: Any) -> bool:
@@ -298,16 +306,13 @@ class KeyStore:
         master = self.masters.get(key_id)
         if master is None:
             raise MissingKey(f"the key of {subject.kind} {subject.id} is wrapped by master key {key_id}, not given")
-        try:
-            return _aes_gcm(master).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _key_context(subject))
-        except Exception as error:
-            if _authentication_failed(error):
-                raise InvalidPersonalToken(f"the stored key of {subject.kind} {subject.id} does not unwrap") from error
-            raise
+        key = _open(master, wrapped, _key_context(subject))
+        if key is None:
+            raise InvalidPersonalToken(f"the stored key of {subject.kind} {subject.id} does not unwrap")
+        return key
 
     def _wrap(self, subject: Subject, key: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + _aes_gcm(self.masters[self.current]).encrypt(nonce, key, _key_context(subject))
+        return _seal(self.masters[self.current], key, _key_context(subject))
 
     def _key(self, subject: Subject, create: bool) -> bytes | None:
         """The subject's data key (made on first use when ``create``); None when erased. MissingKey when there is
@@ -315,20 +320,26 @@ class KeyStore:
         cached = self._cache.get(subject)
         if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
-        with self.engine.begin() as conn:
+        with reader(self.engine).connect() as conn:
             row = self._row(conn, subject)
-            if row is None and create:
-                key = os.urandom(KEY_BYTES)
+        if row is None and create:
+            key = os.urandom(KEY_BYTES)
+            with self.engine.begin() as conn:
                 made = {"wrapped_key": self._wrap(subject, key), "master_key_id": self.current}
                 if _insert_if_absent(conn, subject, made):
-                    self._cache[subject] = (time.monotonic(), key)
+                    self._remember(subject, key)
                     return key
                 row = self._row(conn, subject)  # another writer made it between our read and insert: theirs
         if row is None:
             raise MissingKey(f"no key was ever made for {subject.kind} {subject.id} in this key store")
         live = None if row.erased_at is not None else self._unwrap(subject, row.wrapped_key, row.master_key_id)
-        self._cache[subject] = (time.monotonic(), live)
+        self._remember(subject, live)
         return live
+
+    def _remember(self, subject: Subject, key: bytes | None) -> None:
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[subject] = (time.monotonic(), key)
 
     def erase(self, subject: Subject) -> bool:
         """Destroy the subject's key (the row stays, with ``erased_at``): every token of theirs, wherever it
@@ -348,7 +359,7 @@ class KeyStore:
                     .values(wrapped_key=None, master_key_id=None, erased_at=now)
                 )
                 erased = True
-        self._cache[subject] = (time.monotonic(), None)
+        self._remember(subject, None)
         return erased
 
     def is_erased(self, subject: Subject) -> bool:
@@ -390,9 +401,8 @@ class KeyStore:
         if key is None:
             raise SubjectErased(f"{subject.kind} {subject.id} has been erased: their data is not recorded again")
         prefix = f"{TOKEN_PREFIX}{_subject_text(subject)}:{field}:"
-        nonce = os.urandom(NONCE_BYTES)
         plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-        return prefix + _b64(nonce + _aes_gcm(key).encrypt(nonce, plain, prefix.encode()))
+        return prefix + _b64(_seal(key, plain, prefix.encode()))
 
     def decrypt_field(self, token: str, field: str | None = None) -> Any:
         """The value of a token, or ``ERASED`` when its subject has been erased.
@@ -406,13 +416,10 @@ class KeyStore:
         key = self._key(parsed.subject, create=False)
         if key is None:
             return ERASED
-        try:
-            plain = _aes_gcm(key).decrypt(parsed.nonce, parsed.ciphertext, parsed.prefix.encode())
-        except Exception as error:
-            if _authentication_failed(error):
-                raise InvalidPersonalToken(
-                    f"a personal-data token of {parsed.subject.kind} {parsed.subject.id} fails authentication "
-                    "(altered, or encrypted under another key)"
-                ) from error
-            raise
+        plain = _open(key, parsed.sealed, parsed.prefix.encode())
+        if plain is None:
+            raise InvalidPersonalToken(
+                f"a personal-data token of {parsed.subject.kind} {parsed.subject.id} fails authentication "
+                "(altered, or encrypted under another key)"
+            )
         return json.loads(plain)
