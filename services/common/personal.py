@@ -46,6 +46,7 @@ from services.common import contracts
 from services.common.db import reader, register_migrations
 from services.common.errors import PlatformError
 from services.common.events import utc_now
+from services.common.settings import Settings
 
 register_migrations("personal_keys", Path(__file__).parent / "migrations" / "personal_keys")
 
@@ -291,6 +292,11 @@ class KeyStore:
         self.current = master_key_id(master_keys[0])
         self.cache_seconds = cache_seconds
         self._cache: dict[Subject, tuple[float, bytes | None]] = {}
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Settings) -> KeyStore:
+        """The key store on ``engine`` under the master key of the settings (``PERSONAL_DATA_MASTER_KEY``)."""
+        return cls(engine, [master_key(settings.personal_data_master_key)])
 
     # keys
 

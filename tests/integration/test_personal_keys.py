@@ -4,6 +4,7 @@ subject makes every token of theirs read as 已删除."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.common.personal import (
     _insert_if_absent,
     subject_keys_table,
 )
+from services.common.settings import load_settings
 
 pytest.importorskip("cryptography.hazmat.primitives.ciphers.aead", reason="the cryptography library is not installed")
 
@@ -180,3 +182,13 @@ def test_two_stores_share_one_key_per_subject_and_a_late_insert_gives_way(engine
     with engine.begin() as conn:
         assert _insert_if_absent(conn, ZHANG, {"wrapped_key": b"x" * 60, "master_key_id": "0" * 16}) is False
     assert len(_rows(engine)) == 1 and first.decrypt_field(token) == "张伟"
+
+
+def test_the_key_store_of_a_process_uses_the_master_key_of_its_settings(engine: Engine) -> None:
+    mine = base64.b64encode(MASTER).decode()
+    token = KeyStore.from_settings(engine, load_settings({"PERSONAL_DATA_MASTER_KEY": mine})).encrypt_field(
+        ZHANG, "name", "张伟"
+    )
+    assert KeyStore(engine, [MASTER]).decrypt_field(token) == "张伟"
+    with pytest.raises(MissingKey):  # the development key is another key
+        KeyStore.from_settings(engine, load_settings({})).decrypt_field(token)
