@@ -27,7 +27,6 @@ import base64
 import binascii
 import enum
 import hashlib
-import importlib
 import json
 import os
 import re
@@ -39,6 +38,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -176,32 +177,18 @@ class Subject:
             raise ValueError("a subject id has 1 to 200 characters")
 
 
-def _cryptography() -> tuple[Any, type[Exception]]:
-    """The ``cryptography`` library's AES-GCM and its authentication failure (imported when first needed)."""
-    try:
-        aead = importlib.import_module("cryptography.hazmat.primitives.ciphers.aead")
-        exceptions = importlib.import_module("cryptography.exceptions")
-    except ModuleNotFoundError as error:
-        raise RuntimeError(
-            "personal-data encryption needs the cryptography library (pip install cryptography)"
-        ) from error
-    return aead.AESGCM, exceptions.InvalidTag
-
-
 def _seal(key: bytes, plain: bytes, associated_data: bytes) -> bytes:
     """A fresh nonce and the AES-256-GCM ciphertext (with its tag) of ``plain``."""
-    aes_gcm, _ = _cryptography()
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + bytes(aes_gcm(key).encrypt(nonce, plain, associated_data))
+    return nonce + bytes(AESGCM(key).encrypt(nonce, plain, associated_data))
 
 
 def _open(key: bytes, sealed: bytes, associated_data: bytes) -> bytes | None:
     """The plain text of ``_seal``'s output; None when it fails authentication (altered, another key or
     associated data)."""
-    aes_gcm, invalid_tag = _cryptography()
     try:
-        return bytes(aes_gcm(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated_data))
-    except invalid_tag:
+        return bytes(AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated_data))
+    except InvalidTag:
         return None
 
 

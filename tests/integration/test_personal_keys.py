@@ -25,8 +25,6 @@ from services.common.personal import (
 )
 from services.common.settings import load_settings
 
-pytest.importorskip("cryptography.hazmat.primitives.ciphers.aead", reason="the cryptography library is not installed")
-
 MASTER = bytes(range(32))
 NEW_MASTER = bytes(range(100, 132))
 ZHANG = Subject("person", "P-0001")

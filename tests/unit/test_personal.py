@@ -4,12 +4,9 @@ grammar and the erased marker."""
 from __future__ import annotations
 
 import base64
-import importlib
-from typing import Any
 
 import pytest
 
-from services.common import personal
 from services.common.personal import (
     ERASED,
     ERASED_TEXT,
@@ -85,12 +82,3 @@ def test_a_malformed_token_is_refused_with_a_clear_error(token: str) -> None:
 
 def test_erased_reads_as_已删除_and_is_defined_once() -> None:
     assert ERASED_TEXT == "已删除" and str(ERASED) == "已删除" and f"{ERASED}" == "已删除"
-
-
-def test_without_the_cryptography_library_encryption_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(name: str, *args: Any) -> Any:
-        raise ModuleNotFoundError(f"No module named {name!r}")
-
-    monkeypatch.setattr(importlib, "import_module", missing)
-    with pytest.raises(RuntimeError, match="needs the cryptography library"):
-        personal._seal(bytes(32), b"\xe5\xbc\xa0\xe4\xbc\x9f", b"pd:v1:person:P-0001:name:")
