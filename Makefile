@@ -28,14 +28,14 @@ status: setup
 
 # A realistic demo city through the API and the district topics (after `make run`); DEMO_ARGS="--scale 0.05".
 demo: setup
-	$(BIN)/python infra/local/demo.py $(DEMO_ARGS)
+	$(BIN)/python -m infra.local.demo $(DEMO_ARGS)
 
 lint: setup
-	$(BIN)/ruff check services infra tests
-	$(BIN)/ruff format --check services infra tests
+	$(BIN)/ruff check services infra tools tests
+	$(BIN)/ruff format --check services infra tools tests
 
 typecheck: setup
-	$(BIN)/mypy --strict services/common $$(ls -d services/*/domain.py services/*/domain 2>/dev/null)
+	$(BIN)/mypy --strict services/common tools $$(ls -d services/*/domain.py services/*/domain 2>/dev/null)
 
 contracts-check: setup
 	node infra/asyncapi/validate.mjs contracts/asyncapi.yaml

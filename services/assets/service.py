@@ -7,7 +7,7 @@ aggregates, call the domain, append every changed stream's events in one transac
 stream is the one truth about it: a request, loan, disposal or stock-take that changes an asset appends the
 asset's events with its own, so two requests cannot take the same idle item (optimistic concurrency).
 
-From procurement: every ``DeliveryAccepted`` lands in an inbox (``views.ReceivedDeliveries``); a projection may
+From procurement: every ``DeliveryAccepted`` lands in an inbox (``read_model.ReceivedDeliveries``); a projection may
 not append events, so ``register_received_deliveries`` (a timer) enters each delivery's items as new assets,
 with ids derived from contract and delivery and the procurement event id as the idempotency key: entering a
 delivery twice is refused by the store, never doubled.
@@ -21,8 +21,8 @@ from typing import Any
 
 from nameko.timer import timer
 
+from services.assets import read_model
 from services.assets import schemas as s
-from services.assets import views
 from services.assets.domain import (
     DEPRECIATION_LIFE_2017,
     SERVICE_LIFE_2016,
@@ -86,7 +86,7 @@ class AssetsService(DomainService):
 
     name = "assets"
     read_models = service_views(
-        views.AssetsViews(), views.ReceivedDeliveries(), migrations=("assets_views", "assets_inbox")
+        read_model.AssetsViews(), read_model.ReceivedDeliveries(), migrations=("assets_views", "assets_inbox")
     )
 
     # -- the ledger ----------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ class AssetsService(DomainService):
             replaces=replaces,
         )
         with self.read_models.engine.connect() as conn:
-            candidates = views.warehouse_candidates(conn, request.category)
+            candidates = read_model.warehouse_candidates(conn, request.category)
         stock = list(self.store.find_many(Asset, candidates).values())
         scope = self.context().scope_district
         if scope is not None:  # another district's stock goes across districts by the city's reallocation only
@@ -229,7 +229,7 @@ class AssetsService(DomainService):
     def idle_stock(self, query: dict[str, Any]) -> dict[str, Any]:
         """The warehouse's idle assets, best condition first, with book value."""
         with self.read_models.engine.connect() as conn:
-            return {"items": views.idle_stock(conn, query["category"], query["min_condition"], china_today())}
+            return {"items": read_model.idle_stock(conn, query["category"], query["min_condition"], china_today())}
 
     @command(s.LendAssetsSchema)
     def lend_assets(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -277,7 +277,7 @@ class AssetsService(DomainService):
     def _flag_overdue_loans(self) -> list[WarehouseLoan]:
         today = china_today()
         with self.read_models.engine.connect() as conn:
-            ids = views.overdue_loan_ids(conn, today)
+            ids = read_model.overdue_loan_ids(conn, today)
         loans = self.store.find_many(WarehouseLoan, ids).values()
         return [loan for loan in loans if loan.flag_if_overdue(today)]
 
@@ -285,7 +285,7 @@ class AssetsService(DomainService):
     def list_loans(self, query: dict[str, Any]) -> dict[str, Any]:
         """Loans with the assets still out and days overdue."""
         with self.read_models.engine.connect() as conn:
-            items = views.loan_list(conn, query, china_today())
+            items = read_model.loan_list(conn, query, china_today())
         return {"items": items, "limit": query["limit"], "offset": query["offset"]}
 
     def _assets(self, asset_ids: list[str]) -> list[Asset]:
@@ -339,7 +339,7 @@ class AssetsService(DomainService):
         """OpenStocktake: against the agency's assets in use or idle, by ledger location."""
         agency = known_agency(self.read_models.engine, cmd["agency_id"])
         with self.read_models.engine.connect() as conn:
-            expected = views.expected_for_stocktake(conn, agency.agency_id)
+            expected = read_model.expected_for_stocktake(conn, agency.agency_id)
         stocktake = StockTake.open(
             new_id(cmd["stocktake_id"], "ST"), agency.agency_id, agency.district, expected, china_today()
         )
@@ -381,7 +381,7 @@ class AssetsService(DomainService):
     def list_stocktake_findings(self, query: dict[str, Any]) -> dict[str, Any]:
         """Stock-take findings, open ones by default."""
         with self.read_models.engine.connect() as conn:
-            items = views.finding_list(conn, query)
+            items = read_model.finding_list(conn, query)
         return {"items": items, "limit": query["limit"], "offset": query["offset"]}
 
     # -- warehouse stock -----------------------------------------------------------------------------
@@ -436,7 +436,7 @@ class AssetsService(DomainService):
     def stock_levels(self, query: dict[str, Any]) -> dict[str, Any]:
         """Stock per item and site with reorder points and value."""
         with self.read_models.engine.connect() as conn:
-            return {"items": views.stock_list(conn, query)}
+            return {"items": read_model.stock_list(conn, query)}
 
     # -- ledger queries ------------------------------------------------------------------------------
 
@@ -444,7 +444,7 @@ class AssetsService(DomainService):
     def list_assets(self, query: dict[str, Any]) -> dict[str, Any]:
         """The ledger with today's book values."""
         with self.read_models.engine.connect() as conn:
-            items = views.asset_list(conn, query, china_today())
+            items = read_model.asset_list(conn, query, china_today())
         return {"items": items, "limit": query["limit"], "offset": query["offset"]}
 
     @command(s.AssetsReportSchema)
@@ -454,10 +454,10 @@ class AssetsService(DomainService):
         page = {"agency_id": agency_id, "district": district, "limit": 1000, "offset": 0}
         with self.read_models.engine.connect() as conn:
             return {
-                "by_holder": views.ledger_summary(conn, agency_id, district, today),
-                "overdue_loans": views.loan_list(conn, page | {"overdue_only": True}, today),
-                "open_findings": views.finding_list(conn, page | {"open_only": True}),
-                "deliveries_not_entered": [] if agency_id or district else views.deliveries_not_entered(conn),
+                "by_holder": read_model.ledger_summary(conn, agency_id, district, today),
+                "overdue_loans": read_model.loan_list(conn, page | {"overdue_only": True}, today),
+                "open_findings": read_model.finding_list(conn, page | {"open_only": True}),
+                "deliveries_not_entered": [] if agency_id or district else read_model.deliveries_not_entered(conn),
             }
 
     @command()
@@ -474,7 +474,7 @@ class AssetsService(DomainService):
     def report_open_anomalies(self) -> None:
         """Report the open anomalies per kind (stock-take differences, overdue loans, reorders, refused deliveries)."""
         with self.read_models.engine.connect() as conn:
-            counts = views.open_anomaly_counts(conn, china_today())
+            counts = read_model.open_anomaly_counts(conn, china_today())
         for kind, count in counts.items():
             OPEN_ANOMALIES.labels(self.name, kind).set(count)
 
@@ -484,11 +484,11 @@ class AssetsService(DomainService):
     def register_received_deliveries(self) -> None:
         """Enter the items of every accepted delivery waiting in the inbox as new assets."""
         with self.read_models.engine.connect() as conn:
-            pending = views.pending_deliveries(conn)
+            pending = read_model.pending_deliveries(conn)
         for row in pending:
             status, asset_ids, reason = self._enter_delivery(row)
             with self.read_models.engine.begin() as conn:
-                views.mark_delivery(conn, row["event_id"], status, asset_ids, reason)
+                read_model.mark_delivery(conn, row["event_id"], status, asset_ids, reason)
             log.info("delivery_entered", event_id=row["event_id"], status=status, assets=len(asset_ids))
 
     def _enter_delivery(self, row: dict[str, Any]) -> tuple[str, list[str], str | None]:

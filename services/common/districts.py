@@ -1,6 +1,6 @@
 """The city's districts (辖市区): six-digit administrative division codes, the tenant boundary.
 
-The default table is Changzhou's (the seeds' city): the city level itself (市本级) and its districts
+The default table is Changzhou's (the city of the seed documents, docs/domain.md): the city level itself (市本级) and its districts
 and county-level city. A deployment for another city replaces it with ``DISTRICTS_FILE`` (a JSON object
 of code to name), read by ``services.common.settings``.
 """

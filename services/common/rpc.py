@@ -43,10 +43,9 @@ from werkzeug.wrappers import Request, Response
 from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.db import create_db_engine, migrate
-from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
+from services.common.deadlines import refuse_if_expired
 from services.common.decoding import check_decoded, scrub_text
 from services.common.errors import (
-    DeadlineExceeded,
     DuplicateCommand,
     IdempotencyKeyReused,
     NotInScope,
@@ -410,7 +409,7 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                     if recorded is None and meta.edge_refusal:
                         raise _platform_error(meta.edge_refusal)  # refused at the gateway: recorded below
                     if not recorded:
-                        refuse_if_expired(meta)
+                        refuse_if_expired(meta.deadline)
                     result = recorded or _run_with_retries(fn, self, data, retries)
                     outcome = "ok"
                     if isinstance(result, dict) and "event_ids" in result:
@@ -489,17 +488,6 @@ def replayed(store: EventStore, key: str | None, fingerprint: str | None) -> dic
     if recorded.refusal is not None:
         raise ServiceError(json.dumps(recorded.refusal, ensure_ascii=False))
     return recorded.answer
-
-
-def refuse_if_expired(meta: Metadata, margin: float = 0.0) -> None:
-    """DeadlineExceeded when the caller has stopped (or, ``margin`` seconds from now, will have stopped) waiting:
-    the command is then not done, as the caller's 503 says."""
-    if expired(meta.deadline, time.time(), margin):
-        log.warning("command_past_deadline", deadline=meta.deadline, margin=margin)
-        raise DeadlineExceeded(
-            "the command arrived after its caller stopped waiting; it was not done",
-            details={"deadline": meta.deadline},
-        )
 
 
 def rpc_proxy(service: str) -> RpcProxy:
@@ -589,6 +577,12 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(data, status=status, mimetype="application/json")
 
 
+class CommandKeySchema(Schema):
+    """A command's key, as the gateway sent it (``idempotency_key`` or ``request_key`` of its context)."""
+
+    key = fields.String(required=True, validate=validate.Length(min=1, max=400))
+
+
 class ActorQuerySchema(Schema):
     """Who did what: the latest events recorded for one actor (``role:token name`` or ``district:<code>``)."""
 
@@ -622,7 +616,6 @@ class DomainService:
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
         command = meta.command_key and Idempotency(meta.command_key, self.name, result, current_fingerprint())
-        refuse_if_expired(meta, COMMIT_MARGIN_SECONDS)
         envelopes = self.store.save_all((*aggregates, *following), meta, command or None)
         self.relay.wake()
         return {**result, "event_ids": [e.event_id for e in envelopes]}
@@ -661,6 +654,16 @@ class DomainService:
         """The latest events this service recorded for ``actor``, newest first (the audit trail)."""
         found = self.store.events_by_actor(query["actor"], query["limit"])
         return [{k: getattr(e, k) for k in self.AUDIT_KEYS} for e in found]
+
+    @command(CommandKeySchema)
+    def command_outcome(self, query: dict[str, Any]) -> dict[str, Any]:
+        """What became of the command recorded under ``key`` (a caller's idempotency key or the gateway's request
+        key): ``answer`` when it was done, ``refusal`` when it was refused under the caller's key, neither when
+        nothing was recorded. The gateway asks when a command's answer did not come in time."""
+        recorded = self.store.recorded_command(query["key"])
+        if recorded is None:
+            return {"answer": None, "refusal": None}
+        return {"answer": recorded.answer, "refusal": recorded.refusal}
 
     @command()
     def store_head(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,9 @@ Every variable has a local default so ``make run`` needs none:
 ``ASSET_DEPRECIATION_LIFE_FILE`` JSON table of the depreciation life per asset category (折旧年限), a table
                                apart from the service lives, replacing the built-in ``DEPRECIATION_LIFE_2017``:
                                ``{"version", "source", "categories": {code: years}}``
+``PERSONAL_DATA_MASTER_KEY``    base64 of 32 random bytes (``openssl rand -base64 32``), from a secret: the
+                               master key that wraps every data subject's key (``services.common.personal``);
+                               the default is ``DEV_PERSONAL_DATA_MASTER_KEY``, public, for development only
 =============================  ==========================================================================
 
 Official-vehicle rules (公务用车): ``VEHICLE_NEW_ENERGY_MODE`` (``refuse``, the default, or ``flag``: what a
@@ -82,6 +85,10 @@ from functools import cache
 from pathlib import Path
 
 from services.common.districts import DEFAULT_DISTRICTS
+
+DEV_PERSONAL_DATA_MASTER_KEY = "ZGV2ZWxvcG1lbnQgb25seSwgbm90IGEgc2VjcmV0ISE="
+"""The default ``PERSONAL_DATA_MASTER_KEY``: FOR DEVELOPMENT AND TESTS ONLY. It is in the repository, so it
+protects nothing; a deployment sets its own key from a secret."""
 
 SERVICES = ("office_space", "vehicles", "assets", "procurement", "energy")
 """The domain services, each with its own store and topic ``<service>.events``."""
@@ -144,6 +151,8 @@ class Settings:
     """The publisher's registered OCDS prefix (``OCDS_OCID_PREFIX``): every ocid starts with it."""
     asset_service_life_file: Path | None = None
     asset_depreciation_life_file: Path | None = None
+    personal_data_master_key: str = DEV_PERSONAL_DATA_MASTER_KEY
+    """Base64 of the 32-byte master key wrapping the data subjects' keys (``PERSONAL_DATA_MASTER_KEY``)."""
 
     def database_url(self, service: str) -> str:
         """The store URL of ``service`` (a domain service or ``gateway``)."""
@@ -262,6 +271,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         asset_depreciation_life_file=(
             Path(env["ASSET_DEPRECIATION_LIFE_FILE"]) if env.get("ASSET_DEPRECIATION_LIFE_FILE") else None
         ),
+        personal_data_master_key=env.get("PERSONAL_DATA_MASTER_KEY", DEV_PERSONAL_DATA_MASTER_KEY),
     )
 
 

@@ -30,6 +30,7 @@ from services.common import contracts
 from services.common.aggregate import Aggregate
 from services.common.clock import iso, utc_now
 from services.common.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
+from services.common.deadlines import COMMIT_MARGIN_SECONDS, refuse_if_expired
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
 from services.common.events import Envelope, Event, Metadata, event_from_payload
 from services.common.metrics import EVENTS_APPENDED
@@ -289,6 +290,9 @@ class EventStore:
                 self._write_snapshots(conn, appends, now)
                 if idempotency:
                     self._log_command(conn, idempotency, envelopes, now)
+                # Last, with the write lock held: a command whose caller will have stopped waiting before the
+                # commit and the answer get back is not committed (``services.common.deadlines``).
+                refuse_if_expired(meta.deadline, COMMIT_MARGIN_SECONDS)
         except sa.exc.IntegrityError as exc:  # a backstop: the version check above runs under the lock
             if idempotency and self.recorded_answer(idempotency.key) is not None:
                 raise DuplicateCommand("this command was already handled", details={"key": idempotency.key}) from exc

@@ -31,8 +31,8 @@ from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
 from services.common.rpc import DomainService, command, current_fingerprint, replayed, service_views
 from services.common.store import Idempotency
+from services.energy import read_model
 from services.energy import schemas as s
-from services.energy import views
 from services.energy.domain import (
     DEFAULT_ANOMALY_RULES,
     DEFAULT_SUFFICIENCY,
@@ -52,8 +52,8 @@ from services.energy.domain import (
     detect_counter_reversals,
     detect_gaps,
 )
-from services.energy.factors import configured_factors
-from services.energy.holidays import work_calendar
+from services.energy.domain.holidays import work_calendar
+from services.energy.read_model import configured_factors
 
 log = get_logger()
 
@@ -170,7 +170,7 @@ class EnergyService(DomainService):
     """Nameko service ``energy``."""
 
     name = "energy"
-    read_models = service_views(views.EnergyViews(), migrations=("energy_views",))
+    read_models = service_views(read_model.EnergyViews(), migrations=("energy_views",))
     factors: FactorTable = ConversionFactors()
 
     def _agency_of(self, cmd: dict[str, Any]) -> KnownAgency:
@@ -342,16 +342,16 @@ class EnergyService(DomainService):
 
     def _detect(self, days: list[date], today: date, calendar: WorkCalendar) -> dict[str, Any]:
         engine = self.read_models.engine
-        found = views.find_anomalies(engine, days, today, calendar)
+        found = read_model.find_anomalies(engine, days, today, calendar)
         infos = {f.meter_id: info for f, info in found}
         opened = self._new_anomalies([f for f, _ in found], infos, utc_now())
         event_ids: list[str] = []
         for start in range(0, len(opened), 500):
             event_ids += self.save(*opened[start : start + 500])["event_ids"]
         ended_before = (utc_now() - timedelta(days=2)).isoformat(timespec="seconds")
-        views.prune_flat_runs(engine, ended_before, DEFAULT_ANOMALY_RULES)
+        read_model.prune_flat_runs(engine, ended_before, DEFAULT_ANOMALY_RULES)
         with engine.connect() as conn:
-            for kind, count in views.open_anomaly_counts(conn).items():
+            for kind, count in read_model.open_anomaly_counts(conn).items():
                 OPEN_ANOMALIES.labels(self.name, kind).set(count)
         log.info("anomalies_detected", found=len(found), opened=len(opened))
         return {
@@ -392,8 +392,8 @@ class EnergyService(DomainService):
     def _assess(self, agency_id: str, year: int, as_of: date, floor_area_m2: float | None) -> dict[str, Any]:
         quota = self.store.load(EnergyQuota, EnergyQuota.stream_id_for(agency_id, year))
         with self.read_models.engine.connect() as conn:
-            use = views.year_uses(conn, year, as_of, agency_id=agency_id).get(agency_id) or YearUse({}, {}, {})
-            area = floor_area_m2 or views.floor_area(conn, agency_id)
+            use = read_model.year_uses(conn, year, as_of, agency_id=agency_id).get(agency_id) or YearUse({}, {}, {})
+            area = floor_area_m2 or read_model.floor_area(conn, agency_id)
         forecast = quota.assess(use, as_of, area, self._factors_for(year))
         answer = {
             **vars(forecast),
@@ -410,7 +410,7 @@ class EnergyService(DomainService):
 
     def _quota_rows(self, year: int) -> list[dict[str, Any]]:
         with self.read_models.engine.connect() as conn:
-            return views.quotas_of_year(conn, year)
+            return read_model.quotas_of_year(conn, year)
 
     # -- annual consumption reports (the 2020 baseline, unmetered use) ------------------------------
 
@@ -490,43 +490,45 @@ class EnergyService(DomainService):
     def list_meters(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Meters of an agency, a building or a district."""
         with self.read_models.engine.connect() as conn:
-            return views.list_meters(conn, query["agency_id"], query["building_id"], query["district"], query["limit"])
+            return read_model.list_meters(
+                conn, query["agency_id"], query["building_id"], query["district"], query["limit"]
+            )
 
     @command(s.ConsumptionQuerySchema)
     def consumption(self, query: dict[str, Any]) -> dict[str, Any]:
         """Use per hour, day or month by meter, building, agency, district, kind or sub-item, with tce and CO₂."""
         with self.read_models.engine.connect() as conn:
-            return views.consumption(conn, query, self._factors_of_years())
+            return read_model.consumption(conn, query, self._factors_of_years())
 
     @command(s.ListAnomaliesQuerySchema)
     def list_anomalies(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Anomalies, newest first."""
         with self.read_models.engine.connect() as conn:
-            return views.list_anomalies(conn, query)
+            return read_model.list_anomalies(conn, query)
 
     @command(s.GapsQuerySchema)
     def list_gaps(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Intervals without readings, newest first."""
         with self.read_models.engine.connect() as conn:
-            return views.list_gaps(conn, query["agency_id"], query["district"], query["meter_id"], query["limit"])
+            return read_model.list_gaps(conn, query["agency_id"], query["district"], query["meter_id"], query["limit"])
 
     @command(s.QuotasQuerySchema)
     def list_quotas(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Quotas with their open overrun alerts."""
         with self.read_models.engine.connect() as conn:
-            return views.list_quotas(conn, query["year"], query["agency_id"], query["district"])
+            return read_model.list_quotas(conn, query["year"], query["agency_id"], query["district"])
 
     @command(s.AnnualReportsQuerySchema)
     def list_annual_reports(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """Annual consumption reports."""
         with self.read_models.engine.connect() as conn:
-            return views.list_annual_reports(conn, query["year"], query["agency_id"], query["district"])
+            return read_model.list_annual_reports(conn, query["year"], query["agency_id"], query["district"])
 
     @command(s.TargetsQuerySchema)
     def target_totals(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """The consumption side of the targets: tce, CO₂ and water of a year and of 2020, per agency."""
         with self.read_models.engine.connect() as conn:
-            return views.totals_for_targets(
+            return read_model.totals_for_targets(
                 conn=conn,
                 year=query["year"],
                 agency_id=query["agency_id"],

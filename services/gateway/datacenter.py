@@ -23,7 +23,7 @@ from services.common.freshness import behind_seconds
 from services.common.money import FEN_PER_YUAN
 from services.common.ratios import ratio
 from services.common.settings import settings
-from services.energy.domain import (
+from services.energy.read_model import (
     DEFAULT_ANOMALY_RULES,
     DEFAULT_SUFFICIENCY,
     READING_INTERVALS_VERSION,
@@ -42,7 +42,7 @@ from services.gateway.views import office_space as space_view
 from services.gateway.views import procurement as procurement_view
 from services.gateway.views import vehicles as vehicles_view
 from services.gateway.views.agencies import agencies_table
-from services.office_space.domain.figures import SPACE_SUMS, space_figures
+from services.office_space.read_model import SPACE_SUMS, space_figures
 
 SHARE_DIGITS = 4
 """Decimals a share or a unit cost of the profile is given to."""

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from services.common.ratios import ratio
-from services.energy.domain import BASELINE_YEAR as DOMAIN_BASELINE_YEAR
-from services.energy.domain import DEFAULT_SUFFICIENCY, TARGETS, Coverage, SufficiencyRules, judge
+from services.energy.read_model import BASELINE_YEAR as DOMAIN_BASELINE_YEAR
+from services.energy.read_model import DEFAULT_SUFFICIENCY, TARGETS, Coverage, SufficiencyRules, judge
 
 TARGETS_2025: Final = {
     "energy_per_m2_kgce": TARGETS["energy_per_m2"],

@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from services.common.errors import InvalidState
-from services.energy.domain.rollups import FactorTable
+from services.energy.read_model import FactorTable
 from services.gateway.datacenter import GASOLINE, GASOLINE_VERSION
 
 

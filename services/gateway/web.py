@@ -117,14 +117,60 @@ class InboundRoute:
     schema: type[Schema]
 
 
+class _NoAnswer(ServiceUnavailable):
+    """The gateway's own wait for an answer ran out (not a refusal the service sent)."""
+
+
+OUTCOME_INQUIRY_SECONDS = 3.0
+"""How long the gateway waits for the answer to "what became of that command?" after a command's own wait."""
+
+
 def call(method: Any, payload: dict[str, Any]) -> Any:
     """Call a service over RPC with the configured timeout, telling it the deadline (``services.common.deadlines``):
-    a service that gets the request after the gateway stopped waiting does not act, so a 503 means not done."""
+    a service that gets the request after the gateway stopped waiting does not act, so a 503 means not done.
+
+    A command whose answer did not come in time is settled before the caller is told anything: its answer may
+    have been lost on the way back (RabbitMQ's connections dropped after the commit), so the gateway asks the
+    service what it recorded under the command's key (``_settled``)."""
     timeout = settings().rpc_timeout
     _bind_key(method, payload)
     _set_deadline(method, time.time() + timeout)
-    with eventlet.Timeout(timeout, ServiceUnavailable("the service did not answer in time")):
-        return method.call_async(payload).result()
+    reply = method.call_async(payload)
+    try:
+        with eventlet.Timeout(timeout, _NoAnswer("the service did not answer in time")):
+            return reply.result()
+    except _NoAnswer as late:
+        return _settled(method, late)
+
+
+def _settled(method: Any, late: _NoAnswer) -> Any:
+    """What became of a command whose answer did not come in time, now that its deadline has passed (after
+    which its service never commits it): the answer recorded under its key when it was done (its answer was lost
+    on the way back), its recorded refusal, else ``late`` (503: not done). When the service cannot say either
+    (it is down or frozen), 503 stands: the service will not act on it later; the one case it was done is an
+    answer lost and the service gone within seconds, which a retry with the same ``Idempotency-Key`` settles."""
+    worker_ctx = getattr(method, "worker_ctx", None)
+    context: dict[str, Any] = worker_ctx.data if worker_ctx is not None else {}
+    key = context.get("idempotency_key") or context.get("request_key")
+    if not key:
+        raise late  # a read: nothing to settle
+    held: dict[str, Any] = {k: context.pop(k) for k in ("idempotency_key", "request_key") if k in context}
+    try:
+        inquiry = getattr(worker_ctx.service, method.service_name).command_outcome
+        _set_deadline(inquiry, time.time() + OUTCOME_INQUIRY_SECONDS)
+        with eventlet.Timeout(OUTCOME_INQUIRY_SECONDS, _NoAnswer("no answer")):
+            outcome = inquiry.call_async({"key": key}).result()
+    except Exception as unknown:  # down, frozen, RabbitMQ gone: the service will not act on it later
+        log.warning("command_outcome_unknown", service=method.service_name, error=repr(unknown)[:200])
+        raise late from None
+    finally:
+        context.update(held)
+    if outcome.get("refusal") is not None:
+        raise ServiceError(json.dumps(outcome["refusal"], ensure_ascii=False))
+    if outcome.get("answer") is not None:
+        log.info("command_answer_recovered", service=method.service_name, command=method.method_name)
+        return outcome["answer"]
+    raise late
 
 
 def _bind_key(method: Any, payload: dict[str, Any]) -> None:

@@ -17,8 +17,8 @@ from services.common.errors import Forbidden, NotFound
 from services.common.ids import new_id
 from services.common.rpc import DomainService, command, require_scope, service_views
 from services.common.settings import settings
+from services.office_space import read_model
 from services.office_space import schemas as s
-from services.office_space import views
 from services.office_space.domain import (
     AREA_STANDARD_2014,
     Agency,
@@ -44,7 +44,7 @@ class OfficeSpaceService(DomainService):
     """Nameko service ``office_space``."""
 
     name = "office_space"
-    read_models = service_views(views.OfficeSpaceViews(), migrations=("office_space_views",))
+    read_models = service_views(read_model.OfficeSpaceViews(), migrations=("office_space_views",))
 
     # -- agencies ------------------------------------------------------------------------------------
 
@@ -135,7 +135,7 @@ class OfficeSpaceService(DomainService):
             return person
         person = Person(person_id)
         with self.read_models.engine.connect() as conn:
-            holder = views.agency_of_person(conn, person_id)
+            holder = read_model.agency_of_person(conn, person_id)
         if holder is not None:
             person.on_post_at, person.district = holder
             person.agency_id = holder[0]
@@ -146,7 +146,7 @@ class OfficeSpaceService(DomainService):
     ) -> tuple[list[Building], list[str]]:
         """The buildings where the person still holds rooms, each with a finding recorded; the rooms."""
         with self.read_models.engine.connect() as conn:
-            seen = views.buildings_where(conn, person_id)
+            seen = read_model.buildings_where(conn, person_id)
         # the agency's own buildings come from the store: an allocation made a moment ago may not have reached the
         # read models yet; the read models add rooms of other agencies' buildings adjusted to this one
         owned = self.store.stream_ids_of_agency(Building.stream_type, agency_id)
@@ -243,7 +243,7 @@ class OfficeSpaceService(DomainService):
             ids = [cmd["building_id"]]
         else:
             with self.read_models.engine.connect() as conn:
-                ids = views.buildings_of(conn)
+                ids = read_model.buildings_of(conn)
         buildings = list(self.store.find_many(Building, ids).values())
         found = {b.id: b.detect_idle_rooms(china_today(), cmd["idle_after_days"]) for b in buildings}
         changed = [b for b in buildings if b.pending_events]
@@ -255,7 +255,7 @@ class OfficeSpaceService(DomainService):
     def detect_idle_rooms_daily(self) -> None:
         """Once a day, record offices vacant for the standard number of days as idle."""
         with self.read_models.engine.connect() as conn:
-            ids = views.buildings_of(conn)
+            ids = read_model.buildings_of(conn)
         buildings = list(self.store.find_many(Building, ids).values())
         changed = [b for b in buildings if b.detect_idle_rooms(china_today())]
         if changed:
@@ -478,17 +478,17 @@ class OfficeSpaceService(DomainService):
         agency_id, district = query["agency_id"], query["district"]
         with self.read_models.engine.connect() as conn:
             return {
-                "figures": views.space_report(conn, agency_id, district),
-                "over_standard": views.over_standard(conn, agency_id, district),
-                "idle_rooms": views.idle_rooms(conn, agency_id, district),
-                "findings": views.open_findings(conn, agency_id, district, china_today(), query["overdue_only"]),
+                "figures": read_model.space_report(conn, agency_id, district),
+                "over_standard": read_model.over_standard(conn, agency_id, district),
+                "idle_rooms": read_model.idle_rooms(conn, agency_id, district),
+                "findings": read_model.open_findings(conn, agency_id, district, china_today(), query["overdue_only"]),
             }
 
     @command(s.BuildingLocationsQuerySchema)
     def building_locations(self, query: dict[str, Any]) -> dict[str, Any]:
         """Buildings' locations as one GeoJSON FeatureCollection (WGS-84), of a district or an agency."""
         with self.read_models.engine.connect() as conn:
-            return buildings_collection(views.buildings_located(conn, query["agency_id"], query["district"]))
+            return buildings_collection(read_model.buildings_located(conn, query["agency_id"], query["district"]))
 
     @command(s.PropertyPerformanceSchema)
     def property_performance(self, query: dict[str, Any]) -> dict[str, Any]:

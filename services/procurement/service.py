@@ -7,7 +7,7 @@ load the aggregates, call the domain, append every changed stream's events in on
 line's version is what stops two requests overspending it; ``@command`` retries a lost race), answer.
 
 Idle-first (公物仓): the assets service's purchase authorisations arrive on ``assets.events`` and are kept
-in a read model (``views.ReceivedAuthorisations``); a projection may not append events, so the first
+in a read model (``read_model.ReceivedAuthorisations``); a projection may not append events, so the first
 request that names one turns it into the ``PurchaseAuthorisation`` aggregate (``receive``) and uses it, in
 the request's own transaction. A second request naming it finds the aggregate already used.
 """
@@ -27,8 +27,8 @@ from services.common.facts import require_right_to_backdate
 from services.common.ids import new_id
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
+from services.procurement import read_model
 from services.procurement import schemas as s
-from services.procurement import views
 from services.procurement.domain import (
     AbnormalQuoteRules,
     BudgetLine,
@@ -66,7 +66,7 @@ class ProcurementService(DomainService):
 
     name = "procurement"
     read_models = service_views(
-        views.ProcurementViews(), views.ReceivedAuthorisations(), migrations=("procurement_views",)
+        read_model.ProcurementViews(), read_model.ReceivedAuthorisations(), migrations=("procurement_views",)
     )
 
     # -- catalog -------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class ProcurementService(DomainService):
             if stored is not None:
                 return stored
             with self.read_models.engine.connect() as conn:
-                row = views.received_authorisation(conn, authorisation_id)
+                row = read_model.received_authorisation(conn, authorisation_id)
             if row is not None:
                 return PurchaseAuthorisation.receive(
                     authorisation_id=row["authorisation_id"],
@@ -202,7 +202,7 @@ class ProcurementService(DomainService):
         require_right_to_backdate({"closed_at": cmd["closed_at"]}, self.context().scope_district)
         tender = self.load_in_scope(Tender, cmd["tender_id"])
         with self.read_models.engine.connect() as conn:
-            past = [a for a in views.past_awards(conn, tender.category) if a.tender_id != tender.id]
+            past = [a for a in read_model.past_awards(conn, tender.category) if a.tender_id != tender.id]
         tender.close_bidding(utc_now(), past, quote_rules(), cmd["closed_at"])
         flagged = _payloads(tender.pending_events, "AbnormalQuoteFlagged")
         return self.save(tender, answer={"abnormal_quotes": flagged})
@@ -317,19 +317,19 @@ class ProcurementService(DomainService):
     def list_catalog_items(self, query: dict[str, Any]) -> dict[str, Any]:
         """The catalog, by kind or category."""
         with self.read_models.engine.connect() as conn:
-            return self._page(query, views.catalog_items(conn, query))
+            return self._page(query, read_model.catalog_items(conn, query))
 
     @command(s.GetBudgetLinesSchema)
     def get_budget_lines(self, query: dict[str, Any]) -> dict[str, Any]:
         """An agency's budget lines: budget, committed, spent, remaining."""
         with self.read_models.engine.connect() as conn:
-            return self._page(query, views.budget_lines_of(conn, query))
+            return self._page(query, read_model.budget_lines_of(conn, query))
 
     @command(s.ListTendersSchema)
     def list_tenders(self, query: dict[str, Any]) -> dict[str, Any]:
         """Tenders by district, status or item, with their award (and its reason) or failure."""
         with self.read_models.engine.connect() as conn:
-            return self._page(query, views.tender_list(conn, query))
+            return self._page(query, read_model.tender_list(conn, query))
 
     @command()
     def get_tender(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -354,9 +354,9 @@ class ProcurementService(DomainService):
 
     def _ocds_releases(self, query: dict[str, Any], now: str) -> list[dict[str, Any]]:
         with self.read_models.engine.connect() as conn:
-            chosen = views.tenders.c.tender_id == query["tender_id"] if query.get("tender_id") else sa.true()
-            in_district = views.tenders.c.district == query["district"] if query.get("district") else sa.true()
-            statement = sa.select(views.tenders.c.tender_id).where(chosen, in_district).order_by("tender_id")
+            chosen = read_model.tenders.c.tender_id == query["tender_id"] if query.get("tender_id") else sa.true()
+            in_district = read_model.tenders.c.district == query["district"] if query.get("district") else sa.true()
+            statement = sa.select(read_model.tenders.c.tender_id).where(chosen, in_district).order_by("tender_id")
             ids = [row.tender_id for row in conn.execute(statement)]
         releases = []
         for tender_id, tender in self.store.find_many(Tender, ids).items():
@@ -378,22 +378,22 @@ class ProcurementService(DomainService):
     def propose_batches(self, query: dict[str, Any]) -> dict[str, Any]:
         """Open requests of several agencies for the same item and year: candidates for one tender."""
         with self.read_models.engine.connect() as conn:
-            return {"items": views.batch_proposals(conn, query)}
+            return {"items": read_model.batch_proposals(conn, query)}
 
     @command(s.ListAbnormalQuotesSchema)
     def list_abnormal_quotes(self, query: dict[str, Any]) -> dict[str, Any]:
         """Abnormal-quote findings (恶意报价) with their evidence."""
         with self.read_models.engine.connect() as conn:
-            return self._page(query, views.abnormal_quote_list(conn, query))
+            return self._page(query, read_model.abnormal_quote_list(conn, query))
 
     @command(s.SupplierPerformanceSchema)
     def supplier_performance(self, query: dict[str, Any]) -> dict[str, Any]:
         """On-time and defect rates per supplier (供应商履约评价)."""
         with self.read_models.engine.connect() as conn:
-            return self._page(query, views.supplier_performance_of(conn, query))
+            return self._page(query, read_model.supplier_performance_of(conn, query))
 
     @command(s.ListPriceAlertsSchema)
     def list_price_alerts(self, query: dict[str, Any]) -> dict[str, Any]:
         """Large price moves of canteen ingredients."""
         with self.read_models.engine.connect() as conn:
-            return self._page(query, views.price_alert_list(conn, query))
+            return self._page(query, read_model.price_alert_list(conn, query))

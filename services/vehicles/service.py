@@ -3,7 +3,7 @@ costs with their anomaly checks, trips with city-wide dispatch, sealing for holi
 
 Every RPC method is the whole public surface of the service: validate (``@command`` with the schema),
 load the aggregates, call the domain, append the events, answer with the new version and event ids.
-Queries answer from the service's read models (``views.py``).
+Queries answer from the service's read models (``read_model.py``).
 
 District scope: a district's operator (or system) writes its own district's fleets, vehicles and trips; a
 trip served by another district's vehicle is written by both (the vehicle's district reports start, finish
@@ -23,8 +23,8 @@ from services.common.errors import NotFound, NotInScope, RuleViolation
 from services.common.ids import new_id
 from services.common.rpc import DomainService, command, service_views
 from services.common.settings import settings
+from services.vehicles import read_model
 from services.vehicles import schemas as s
-from services.vehicles import views
 from services.vehicles.domain import (
     SHARE_ACQUISITION_KINDS,
     AcquisitionLedger,
@@ -70,7 +70,7 @@ class VehiclesService(DomainService):
     """Nameko service ``vehicles``."""
 
     name = "vehicles"
-    read_models = service_views(views.VehiclesViews(), migrations=("vehicles_views",))
+    read_models = service_views(read_model.VehiclesViews(), migrations=("vehicles_views",))
 
     # -- configuration -------------------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class VehiclesService(DomainService):
         """SealFleet: seal every vehicle in service of an agency or district for a holiday, but those on duty."""
         self._require_fleet_in_scope(cmd["agency_id"], cmd["district"])
         with self.read_models.engine.connect() as conn:
-            ids = views.vehicles_to_seal(conn, cmd["agency_id"], cmd["district"], cmd["exempt_use_categories"])
+            ids = read_model.vehicles_to_seal(conn, cmd["agency_id"], cmd["district"], cmd["exempt_use_categories"])
         first, last = cmd["sealed_from"].isoformat(), cmd["sealed_until"].isoformat()
         seal_id = f"SEAL-{first}"
         sealed = []
@@ -304,7 +304,7 @@ class VehiclesService(DomainService):
 
     def _check_repairs(self, period: str, district: str | None) -> dict[str, Any]:
         with self.read_models.engine.connect() as conn:
-            histories = views.repair_histories(conn, period, district)
+            histories = read_model.repair_histories(conn, period, district)
         outliers = repair_outliers(histories, self._rules())
         loaded = self.store.find_many(Vehicle, sorted({o.vehicle_id for o in outliers}))
         flagged = [
@@ -428,7 +428,7 @@ class VehiclesService(DomainService):
         now = utc_now()
         cutoff = (now - timedelta(hours=grace_hours)).astimezone(UTC).isoformat(timespec="seconds")
         with self.read_models.engine.connect() as conn:
-            ids = views.trips_awaiting_gps(conn, cutoff)
+            ids = read_model.trips_awaiting_gps(conn, cutoff)
         flagged = [t for t in self.store.find_many(Trip, ids).values() if t.flag_missing_gps(now, grace_hours)]
         if not flagged:
             return {"flagged": [], "event_ids": []}
@@ -465,7 +465,7 @@ class VehiclesService(DomainService):
     def fleet(self, query: dict[str, Any]) -> dict[str, Any]:
         """Quotas and vehicles (with today's status: in service, sealed, disposed)."""
         with self.read_models.engine.connect() as conn:
-            return views.fleet(
+            return read_model.fleet(
                 conn=conn,
                 agency_id=query["agency_id"],
                 district=query["district"],
@@ -484,13 +484,13 @@ class VehiclesService(DomainService):
         if last < first:
             raise RuleViolation("the window ends before it starts", fields={"to_month": ["before from_month"]})
         with self.read_models.engine.connect() as conn:
-            row = views.vehicle_row(conn, query["vehicle_id"])
+            row = read_model.vehicle_row(conn, query["vehicle_id"])
             if row is None:
                 raise NotFound(f"vehicle {query['vehicle_id']} not found")
             if query["district"] and row["district"] != query["district"]:
                 raise NotInScope(f"vehicle {query['vehicle_id']} is not of district {query['district']}")
-            months = monthly_costs(views.cost_items(conn, query["vehicle_id"]), first, last)
-            km = views.km_by_month(conn, query["vehicle_id"], first, last)
+            months = monthly_costs(read_model.cost_items(conn, query["vehicle_id"]), first, last)
+            km = read_model.km_by_month(conn, query["vehicle_id"], first, last)
         total = sum(sum(kinds.values()) for kinds in months.values())
         distance = round(sum(km.values()), 1)
         return {
@@ -514,7 +514,7 @@ class VehiclesService(DomainService):
         """Per vehicle of a year: costs, km, cost per km, fuel and charging, designated shares, consumption."""
         year = query["year"] or china_today().year
         with self.read_models.engine.connect() as conn:
-            items = views.fleet_report(conn, year, query["agency_id"], query["district"])
+            items = read_model.fleet_report(conn, year, query["agency_id"], query["district"])
         return {"year": year, "items": items}
 
     @command(s.NewEnergyShareQuerySchema)
@@ -523,7 +523,7 @@ class VehiclesService(DomainService):
         year = query["year"] or china_today().year
         policy = self._policy()
         with self.read_models.engine.connect() as conn:
-            records = views.acquisitions(conn, year)
+            records = read_model.acquisitions(conn, year)
         levels = {
             level: {k: vars(v) for k, v in new_energy_shares(records, level, year, policy.target_percent).items()}
             for level in ("agency", "district", "city")
@@ -546,7 +546,7 @@ class VehiclesService(DomainService):
     def trips(self, query: dict[str, Any]) -> dict[str, Any]:
         """Trips; a district sees its own and those its vehicles serve."""
         with self.read_models.engine.connect() as conn:
-            items = views.trip_rows(
+            items = read_model.trip_rows(
                 conn=conn,
                 district=query["district"],
                 agency_id=query["agency_id"],
@@ -560,7 +560,7 @@ class VehiclesService(DomainService):
     def anomalies(self, query: dict[str, Any]) -> dict[str, Any]:
         """Vehicle anomalies, trip flags and new-energy shortfalls with their evidence."""
         with self.read_models.engine.connect() as conn:
-            items = views.finding_rows(
+            items = read_model.finding_rows(
                 conn=conn,
                 district=query["district"],
                 agency_id=query["agency_id"],

@@ -132,14 +132,14 @@ def test_the_gate_accepts_an_optional_field_added_to_an_open_schema() -> None:
 
 
 def test_the_committed_asyncapi_document_is_the_generated_one() -> None:
-    from services.gateway.asyncapi import render
+    from tools.asyncapi import render
 
     committed = (contracts.CONTRACTS_DIR / "asyncapi.yaml").read_text(encoding="utf-8")
-    assert committed == render(), "regenerate it: python -m services.gateway.asyncapi > contracts/asyncapi.yaml"
+    assert committed == render(), "regenerate it: python -m tools.asyncapi > contracts/asyncapi.yaml"
 
 
 def test_every_asyncapi_example_validates_against_its_contracts() -> None:
-    from services.gateway.asyncapi import document
+    from tools.asyncapi import document
 
     messages = document()["components"]["messages"]
     checked = 0

@@ -3,39 +3,29 @@ data center then shows what it loaded."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from infra.local.demo import city, histories
+from services.common.clock import CHINA_STANDARD_TIME as CST
 from tests.e2e.conftest import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
-LOADER = ROOT / "infra" / "local" / "demo.py"
 SCALE, DAYS, SEED = "0.01", "1", "7"
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
-def _loader() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo_loader", LOADER)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("platform", ["sqlite"], indirect=True)  # the loader talks HTTP and Kafka only
 def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -> None:
     summary_file = tmp_path / "summary.json"
-    argv = [sys.executable, str(LOADER), "--scale", SCALE, "--days", DAYS, "--seed", SEED]
+    argv = [sys.executable, "-m", "infra.local.demo", "--scale", SCALE, "--days", DAYS, "--seed", SEED]
     argv += ["--gateway", platform.gateway, "--bootstrap", platform.bootstrap, "--token", platform.token()]
     argv += ["--trips-per-month", "0.5", "--timeout", "120", "--summary-json", str(summary_file)]
     run = subprocess.run(argv, env=platform.env, capture_output=True, text=True, timeout=240, cwd=ROOT)
@@ -48,12 +38,11 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
     assert '"progress": "vehicles' in run.stderr  # a progress line per phase (JSON lines off a terminal)
 
     # the same city, rebuilt from the same options: what the data center must show for each of its agencies
-    demo = _loader()
-    today = datetime.now(demo.CST).date()
-    agencies = demo.build_agencies(_districts(platform), float(SCALE), int(SEED), today)
-    demo.build_vehicles(agencies, float(SCALE), int(SEED), today, 0.5)
-    demo.build_assets(agencies, int(SEED), today)
-    meters = demo.build_meters(agencies, int(SEED))
+    today = datetime.now(CST).date()
+    agencies = city.build_agencies(_districts(platform), float(SCALE), int(SEED), today)
+    city.build_vehicles(agencies, float(SCALE), int(SEED), today, 0.5)
+    city.build_assets(agencies, int(SEED), today)
+    meters = city.build_meters(agencies, int(SEED))
     assert len(agencies) == loaded["agencies"] and len(meters) == loaded["meters"]
     assert {a.district for a in agencies} == set(_districts(platform))
 
@@ -74,7 +63,7 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
     assert status == 200 and len(listed) == sum(1 for m in meters if m.agency is agencies[0])
 
     # last year's procurement came in through the importer, every row accepted, each fact on its own day
-    history = demo.history_files(agencies, today.year - 1, int(SEED), float(SCALE))
+    history = histories.history_files(agencies, today.year - 1, int(SEED), float(SCALE))
     assert loaded["history_rows"] == sum(len(facts) for facts in history.values()) > 0
     first = next(f for f in next(iter(history.values())) if f["fact"] == "submit_purchase_request")
     path = f"/api/v1/budget-lines?agency_id={first['agency_id']}&year={today.year - 1}"
@@ -85,8 +74,8 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
     assert (line["spent_cents"], line["committed_cents"]) == (first["quantity:int"] * 23_300, 0)
 
     # so did the assets and vehicles acquired before this year, their quotas and past disposals
-    past = demo.fleet_files(agencies, {}, today, int(SEED), float(SCALE))
-    past |= demo.ledger_files(agencies, today, int(SEED), float(SCALE))
+    past = histories.fleet_files(agencies, {}, today, int(SEED), float(SCALE))
+    past |= histories.ledger_files(agencies, today, int(SEED), float(SCALE))
     assert loaded["past_rows"] == sum(len(facts) for facts in past.values()) > 0
 
     # run again: every command is answered as before, nothing is refused and nothing is counted twice

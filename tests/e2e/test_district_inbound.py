@@ -222,7 +222,7 @@ def test_the_reference_client_sends_a_csv_file_and_follows_the_outbound_topic(
         f"{c2},天宁区第一中学,320402,school,county,120\n",
         encoding="utf-8",
     )
-    argv = [sys.executable, "-m", "services.gateway.district_client", "--bootstrap", platform.bootstrap]
+    argv = [sys.executable, "-m", "tools.district_client", "--bootstrap", platform.bootstrap]
     sent = subprocess.run(
         [*argv, "send", "--district", DISTRICT, "--type", "office_space.register_agency", str(csv_file)],
         capture_output=True,
@@ -256,7 +256,7 @@ def test_a_consumer_written_against_v1_follows_the_topic_after_v2_is_introduced(
     (tmp_path / "subordinates.json").write_text(
         json.dumps([{**_agency(child), "parent_agency_id": parent}], ensure_ascii=False), encoding="utf-8"
     )
-    argv = [sys.executable, "-m", "services.gateway.district_client", "--bootstrap", platform.bootstrap]
+    argv = [sys.executable, "-m", "tools.district_client", "--bootstrap", platform.bootstrap]
     send = ["send", "--district", DISTRICT, "--type", "office_space.register_agency", "--schema-version", "2"]
     subprocess.run(
         [*argv, *send, "--id-prefix", f"v2-{tag}", str(tmp_path / "subordinates.json")],

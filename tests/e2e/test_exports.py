@@ -119,7 +119,7 @@ def _csv_text(value: Any) -> str:
 
 @pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
 def test_every_table_route_exports_csv_and_xlsx_equal_to_its_json(platform: Platform) -> None:
-    argv = [sys.executable, str(ROOT / "infra" / "local" / "demo.py"), "--scale", "0.01", "--days", "1"]
+    argv = [sys.executable, "-m", "infra.local.demo", "--scale", "0.01", "--days", "1"]
     argv += ["--seed", "7", "--gateway", platform.gateway, "--bootstrap", platform.bootstrap]
     argv += ["--token", platform.token(), "--trips-per-month", "0.5", "--timeout", "120"]
     run = subprocess.run(argv, env=platform.env, capture_output=True, text=True, timeout=240, cwd=ROOT)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-import services.assets.views  # noqa: F401  (registers the assets_views tree)
+import services.assets.read_model  # noqa: F401  (registers the assets_views tree)
 from services.common.db import migrate
 
 TREE = Path(__file__).parents[2] / "services" / "assets" / "migrations"

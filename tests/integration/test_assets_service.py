@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.assets import views
+from services.assets import read_model
 from services.assets.service import AssetsService
 from services.common import contracts
 from services.common.clock import china_today, iso
@@ -25,7 +25,7 @@ from services.common.rpc import ServiceError
 from services.gateway.views import assets as datacenter
 from services.gateway.views import prepare_database
 from services.gateway.views.agencies import agencies_table
-from services.procurement import views as procurement_views
+from services.procurement import read_model as procurement_views
 from tests.integration.harness import ServiceHarness
 
 TODAY = china_today()  # the services count days in Beijing time
@@ -39,7 +39,7 @@ class Harness(ServiceHarness):
 
     def __init__(self, url: str, gateway_url: str) -> None:
         migrations = ["assets_views", "assets_inbox", "procurement_views"]
-        super().__init__(url, "assets", AssetsService, views.AssetsViews(), migrations, AGENCIES)
+        super().__init__(url, "assets", AssetsService, read_model.AssetsViews(), migrations, AGENCIES)
         self.gateway = create_db_engine(gateway_url)
         prepare_database(self.gateway)
         now = iso(datetime.now(UTC))
@@ -54,7 +54,7 @@ class Harness(ServiceHarness):
         for engine in (self.engine, self.gateway):
             with engine.begin() as conn:
                 for env in envelopes:
-                    views.AssetsViews().apply(conn, env)
+                    read_model.AssetsViews().apply(conn, env)
         self.position = envelopes[-1].position or self.position if envelopes else self.position
         return envelopes
 
@@ -151,7 +151,7 @@ def test_an_accepted_delivery_becomes_ledger_entries_once(assets: Harness) -> No
     contracts.validate_payload("procurement", "DeliveryAccepted", 1, payload)
     accepted = _envelope("procurement", "DeliveryAccepted", payload)
     with assets.engine.begin() as conn:
-        views.ReceivedDeliveries().apply(conn, accepted)
+        read_model.ReceivedDeliveries().apply(conn, accepted)
     assets.service.register_received_deliveries()
     entered = assets.project()
     assert [e.event_type for e in entered] == ["AssetRegistered"] * 3
@@ -171,7 +171,7 @@ def test_an_accepted_delivery_becomes_ledger_entries_once(assets: Harness) -> No
     )
     # a crash after the append but before the inbox row was marked: the next round changes nothing
     with assets.engine.begin() as conn:
-        conn.execute(views.received_deliveries.update().values(status="pending"))
+        conn.execute(read_model.received_deliveries.update().values(status="pending"))
     assets.service.register_received_deliveries()
     assert assets.project() == []
     page = {"agency_id": None, "district": None, "status": None, "category": None, "delivery_id": "DL-1"}
@@ -186,11 +186,11 @@ def test_a_delivery_of_consumables_is_skipped_and_left_out_of_the_ledger(assets:
         "unit_value_cents": 2_300, "accepted_on": TODAY.isoformat(),
     }  # fmt: skip
     with assets.engine.begin() as conn:
-        views.ReceivedDeliveries().apply(conn, _envelope("procurement", "DeliveryAccepted", payload))
+        read_model.ReceivedDeliveries().apply(conn, _envelope("procurement", "DeliveryAccepted", payload))
     assets.service.register_received_deliveries()
     assert assets.project() == []
     with assets.engine.connect() as conn:
-        assert conn.execute(sa.select(views.received_deliveries.c.status)).scalar_one() == "skipped"
+        assert conn.execute(sa.select(read_model.received_deliveries.c.status)).scalar_one() == "skipped"
 
 
 def test_a_stocktake_compares_counts_with_the_ledger_and_reconciliation_corrects_it(assets: Harness) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import pytest
 from services.common.deadlines import COMMIT_MARGIN_SECONDS
 from services.common.events import Metadata
 from services.common.rpc import ServiceError
-from services.office_space import views
+from services.office_space import read_model
 from services.office_space.service import OfficeSpaceService
 from tests.integration.harness import ServiceHarness
 from tests.support import agency_code
@@ -33,7 +35,7 @@ def _office_space(tmp_path: Path, deadline: float | None, key: str | None = None
         f"sqlite:///{tmp_path / 'office_space.db'}",
         "office_space",
         OfficeSpaceService,
-        views.OfficeSpaceViews(),
+        read_model.OfficeSpaceViews(),
         ["office_space_views"],
         [("AG-KNOWN", "320402")],
     )
@@ -74,3 +76,39 @@ def test_a_repeat_past_its_deadline_still_gets_the_recorded_answer(tmp_path: Pat
     )
     assert office.service.register_agency(_agency("AG-ONCE")) == done
     assert office.store.last_position() == 1
+
+
+def test_a_command_that_waited_for_the_write_lock_past_its_deadline_is_not_committed(tmp_path: Path) -> None:
+    # it starts in time (3 s left), but another writer (a second instance, a backup) holds the store's write
+    # lock for 4 s: by the time it could commit, its caller has given up, so it must not commit
+    office = _office_space(tmp_path, deadline=time.time() + 3)
+    holder = sqlite3.connect(tmp_path / "office_space.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(4, holder.rollback)
+    release.start()
+    try:
+        with pytest.raises(ServiceError) as refused:
+            office.service.register_agency(_agency("AG-WAITED"))
+    finally:
+        release.join()
+        holder.close()
+    assert refused.value.code == "deadline_exceeded"
+    assert office.store.last_position() == 0
+    assert office.store.recorded_answer("AG-WAITED") is None
+
+
+def test_the_outcome_of_a_command_is_what_its_store_recorded_under_its_key(tmp_path: Path) -> None:
+    # what the gateway asks when a command's answer did not come in time: done (its answer), refused under the
+    # caller's key (the refusal, to answer again), or nothing recorded (not done: 503 stands)
+    office = _office_space(tmp_path, deadline=time.time() + 10, key="http:t:done")
+    done = office.service.register_agency(_agency("AG-DONE"))
+    office.service.context = lambda: Metadata(
+        actor="city_admin:test", deadline=time.time() + 10, idempotency_key="http:t:no"
+    )
+    with pytest.raises(ServiceError):
+        office.service.register_agency({**_agency("AG-BAD"), "authorised_headcount": -1})
+    office.service.context = lambda: Metadata(actor="gateway", deadline=time.time() + 3)
+    assert office.service.command_outcome({"key": "http:t:done"}) == {"answer": done, "refusal": None}
+    refused = office.service.command_outcome({"key": "http:t:no"})
+    assert refused["answer"] is None and refused["refusal"]["code"] == "validation_failed"
+    assert office.service.command_outcome({"key": "http:t:never"}) == {"answer": None, "refusal": None}

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from services.common.clock import CHINA_STANDARD_TIME
 from services.common.rpc import ServiceError
-from services.energy import views
+from services.energy import read_model
 from services.energy.domain import FACTORS_2022
 from services.energy.service import EnergyService, collection_deferred
 from services.gateway import datacenter as dc
@@ -33,7 +33,7 @@ class Harness(ServiceHarness):
     def __init__(self, url: str) -> None:
         agencies = (("AG-1", "320402"), ("AG-2", "320404"))
         super().__init__(
-            url, "energy", EnergyService, views.EnergyViews(), ["energy_views"], agencies, factors=FACTORS_2022
+            url, "energy", EnergyService, read_model.EnergyViews(), ["energy_views"], agencies, factors=FACTORS_2022
         )
 
     def install(self, meter_id: str, agency: str = "AG-1", district: str = "320402", **extra: Any) -> None:
@@ -156,12 +156,12 @@ def test_gaps_and_a_counter_going_backwards_raise_anomalies_once(energy: Harness
     answer = energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": readings}]})
     assert answer["rejected_by_reason"] == {"counter_went_backwards": 1}
     energy.project()
-    kinds = sorted(r.kind for r in energy.query(sa.select(views.anomalies)))
+    kinds = sorted(r.kind for r in energy.query(sa.select(read_model.anomalies)))
     assert kinds == ["missing_data", "negative_consumption"]
-    assert [g.seconds for g in energy.query(sa.select(views.gaps))] == [7200]
+    assert [g.seconds for g in energy.query(sa.select(read_model.gaps))] == [7200]
     energy.service.record_readings({"meters": [{"meter_id": "M-1", "readings": readings}]})  # sent again
     energy.project()
-    assert len(energy.query(sa.select(views.anomalies))) == 2
+    assert len(energy.query(sa.select(read_model.anomalies))) == 2
 
 
 def test_use_rolls_up_by_hour_day_agency_and_kind_with_tce_and_co2(energy: Harness) -> None:
@@ -214,7 +214,7 @@ def test_the_detector_opens_a_spike_once_against_the_same_hours_baseline(energy:
     energy.project()
     answer = energy.service.detect_anomalies({"day": wednesday.isoformat()})
     energy.project()
-    spikes = [r for r in energy.query(sa.select(views.anomalies)) if r.kind == "spike"]
+    spikes = [r for r in energy.query(sa.select(read_model.anomalies)) if r.kind == "spike"]
     assert len(spikes) == 1 and spikes[0].anomaly_id in answer["opened"]
     assert spikes[0].period_start == at(spike_from)
     assert energy.service.detect_anomalies({"day": wednesday.isoformat()})["opened"] == []
@@ -230,7 +230,7 @@ def test_the_detector_finds_a_meter_stuck_in_working_hours(energy: Harness) -> N
     energy.project()
     energy.service.detect_anomalies({"day": monday.isoformat(), "holidays": [], "extra_workdays": []})
     energy.project()
-    stuck = [r for r in energy.query(sa.select(views.anomalies)) if r.kind == "stuck_meter"]
+    stuck = [r for r in energy.query(sa.select(read_model.anomalies)) if r.kind == "stuck_meter"]
     assert len(stuck) == 1 and stuck[0].period_start == readings[3][0]
 
 
@@ -474,10 +474,10 @@ def test_a_late_reading_filling_a_gap_moves_use_to_its_day_in_both_read_models_a
         days = dict(conn.execute(sa.select(d.day, d.consumption).where(d.agency_id == "AG-1")).all())
     # 1 March: 1 (installation → 23:00) + 1 (→ 23:05) + 10 (→ 00:00) = 12; 2 March: 1,030 − 1,012 = 18
     assert days == {"2025-03-01": 12.0, "2025-03-02": 18.0}
-    v = views.daily.c
+    v = read_model.daily.c
     per_meter = dict(energy.query(sa.select(v.day, v.consumption).where(v.meter_id == "M-L")))
     assert per_meter == {"2025-03-01": 12.0, "2025-03-02": 18.0}
-    g = views.gaps.c
+    g = read_model.gaps.c
     assert energy.query(sa.select(g.gap_from, g.gap_to).where(g.meter_id == "M-L")) == [
         (at(local + timedelta(minutes=5)), at(local + timedelta(hours=1))),
         (at(local + timedelta(hours=1)), at(local + timedelta(hours=2))),
@@ -511,11 +511,11 @@ def test_a_monthly_read_across_new_year_is_shared_between_the_years_in_the_data_
     assert len(days) == 31 and days["2025-12-15"] == pytest.approx(10.0) and days["2026-01-14"] == pytest.approx(10.0)
     # the energy service's read model shares it the same way: its days, and each year's covered end
     energy.project()
-    v = views.daily.c
+    v = read_model.daily.c
     per_day = dict(energy.query(sa.select(v.day, v.consumption).where(v.meter_id == "M-Y")))
     in_2025 = sum(used for day, used in per_day.items() if day < "2026")
     assert (len(per_day), round(in_2025, 6), round(sum(per_day.values()) - in_2025, 6)) == (31, 170.0, 140.0)
-    y = views.meter_years.c
+    y = read_model.meter_years.c
     assert sorted(energy.query(sa.select(y.year, y.last_at).where(y.meter_id == "M-Y"))) == [
         (2025, "2025-12-31T16:00:00+00:00"),
         (2026, "2026-01-14T16:00:00+00:00"),

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
 
 from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, ContractViolation, DuplicateCommand, PlatformError, VersionConflict
+from services.common.deadlines import COMMIT_MARGIN_SECONDS
+from services.common.errors import (
+    AlreadyExists,
+    ContractViolation,
+    DeadlineExceeded,
+    DuplicateCommand,
+    PlatformError,
+    VersionConflict,
+)
+from services.common.events import Metadata
 from services.common.store import EventStore, Idempotency, snapshots_table
 from services.office_space.domain import Agency, AgencyRegistered
 from tests.support import Counter, CounterIncremented, meta, new_agency
@@ -33,6 +43,18 @@ def test_a_saved_aggregate_loads_with_its_state_and_version(agencies: EventStore
     assert (loaded.version, loaded.authorised_headcount, loaded.district) == (1, 12, "320402")
     assert envelopes[0].actor == "alice" and envelopes[0].stream_version == 1
     assert agencies.stream_envelopes("Agency", "A1")[0].event_id == envelopes[0].event_id
+
+
+def test_an_append_whose_caller_stops_waiting_before_it_could_commit_stores_nothing(store: EventStore) -> None:
+    # the store itself keeps the deadline, so every path to it does (a command's ``save``, an energy batch with
+    # its own key, ...): half the commit margin left is too little, and neither the event nor the key is kept
+    late = Metadata(actor="alice", deadline=time.time() + COMMIT_MARGIN_SECONDS / 2)
+    with pytest.raises(DeadlineExceeded):
+        store.save_all([Counter.open("c")], late, Idempotency("k-late", "open", {"id": "c"}))
+    assert store.read_all() == []
+    assert store.recorded_answer("k-late") is None
+    store.save(Counter.open("c"), Metadata(actor="alice", deadline=time.time() + 10))
+    assert len(store.read_all()) == 1
 
 
 def test_creating_a_stream_that_exists_is_refused(agencies: EventStore) -> None:

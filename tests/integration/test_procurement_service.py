@@ -16,7 +16,7 @@ from services.common.clock import china_today, iso
 from services.common.events import Envelope
 from services.common.rpc import ServiceError
 from services.gateway.views import procurement as datacenter
-from services.procurement import views
+from services.procurement import read_model
 from services.procurement.service import ProcurementService
 from tests.integration.harness import ServiceHarness
 
@@ -32,13 +32,15 @@ class Harness(ServiceHarness):
             url,
             "procurement",
             ProcurementService,
-            views.ProcurementViews(),
+            read_model.ProcurementViews(),
             ["procurement_views"],
             agencies,
             headcount=20,
         )
 
-    def receive_from_assets(self, payload: dict[str, Any], event_type: str = views.ASSETS_AUTHORISATION_EVENT) -> None:
+    def receive_from_assets(
+        self, payload: dict[str, Any], event_type: str = read_model.ASSETS_AUTHORISATION_EVENT
+    ) -> None:
         now = iso(datetime.now(UTC))
         env = Envelope(
             event_id=str(uuid.uuid4()),
@@ -58,7 +60,7 @@ class Harness(ServiceHarness):
             domain="assets",
         )
         with self.engine.begin() as conn:
-            views.ReceivedAuthorisations().apply(conn, env)
+            read_model.ReceivedAuthorisations().apply(conn, env)
 
     def refused(self, method: str, body: dict[str, Any]) -> ServiceError:
         with pytest.raises(ServiceError) as refused:
@@ -117,7 +119,7 @@ def test_a_request_above_what_remains_is_refused_with_the_figures_and_stores_not
     assert procurement.store.last_position() == before
     procurement.project()
     with procurement.engine.connect() as conn:
-        (row,) = views.budget_lines_of(conn, {"agency_id": "AG-1", "year": None, "limit": 10, "offset": 0})
+        (row,) = read_model.budget_lines_of(conn, {"agency_id": "AG-1", "year": None, "limit": 10, "offset": 0})
     assert (row["committed_cents"], row["remaining_cents"]) == (50_000, 10_000)
 
 
@@ -146,8 +148,8 @@ def test_an_assets_event_that_does_not_fit_is_refused_by_the_projection(procurem
         procurement.receive_from_assets(authorised("WR-2", "furniture", 0))
     procurement.receive_from_assets(authorised("WR-3", "printing", 1))  # bought without the check: not needed
     with procurement.engine.connect() as conn:
-        assert views.received_authorisation(conn, "WR-2") is None
-        assert views.received_authorisation(conn, "WR-3") is None
+        assert read_model.received_authorisation(conn, "WR-2") is None
+        assert read_model.received_authorisation(conn, "WR-3") is None
 
 
 def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budget(procurement: Harness) -> None:
@@ -198,14 +200,14 @@ def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budg
     )
     procurement.project()
     with procurement.engine.connect() as conn:
-        (row,) = views.budget_lines_of(conn, {"agency_id": "AG-1", "year": TODAY.year, "limit": 10, "offset": 0})
-        (tender_row,) = views.tender_list(
+        (row,) = read_model.budget_lines_of(conn, {"agency_id": "AG-1", "year": TODAY.year, "limit": 10, "offset": 0})
+        (tender_row,) = read_model.tender_list(
             conn, {"district": "320402", "status": None, "item_code": None} | {"limit": 10, "offset": 0}
         )
-        flags = views.abnormal_quote_list(
+        flags = read_model.abnormal_quote_list(
             conn, {"district": None, "supplier_id": "S-3", "since": None, "limit": 10, "offset": 0}
         )
-        (performance,) = views.supplier_performance_of(
+        (performance,) = read_model.supplier_performance_of(
             conn, {"supplier_id": None, "district": None, "since": None, "until": None, "limit": 10, "offset": 0}
         )
     assert (row["spent_cents"], row["committed_cents"], row["remaining_cents"]) == (40_500, 4_500, 955_000)
@@ -248,7 +250,9 @@ def test_a_large_price_move_raises_an_alert(procurement: Harness) -> None:
     assert [a["kind"] for a in answer["alerts"]] == ["week_on_week"]
     procurement.project()
     with procurement.engine.connect() as conn:
-        alerts = views.price_alert_list(conn, {"item_code": None, "since": date(2000, 1, 1), "limit": 10, "offset": 0})
+        alerts = read_model.price_alert_list(
+            conn, {"item_code": None, "since": date(2000, 1, 1), "limit": 10, "offset": 0}
+        )
     assert [(a["item_code"], a["change"]) for a in alerts] == [("C-pork", round(3_100 / 2_600 - 1, 4))]
     assert json.dumps(alerts)
 
@@ -306,7 +310,7 @@ def test_the_data_center_sees_each_agencys_budget_and_the_abnormal_quotes_of_its
     procurement.service.award_tender({"tender_id": tender})
     assert _open(procurement) == []  # the evaluation that had to weigh them is over
     with procurement.engine.connect() as conn:
-        closed = views.abnormal_quote_list(
+        closed = read_model.abnormal_quote_list(
             conn, {"district": None, "supplier_id": None, "since": None, "limit": 10, "offset": 0}
         )
     assert sorted((f["kind"], f["closed_because"]) for f in closed) == [

@@ -30,7 +30,7 @@ from services.office_space.domain import (
     Newcomer,
     Person,
 )
-from services.office_space.views import allocations, findings, rooms, space_sums, staff
+from services.office_space.read_model import allocations, findings, rooms, space_sums, staff
 from tests.support import agency_code
 
 TODAY = date(2026, 11, 23)

@@ -12,8 +12,8 @@ import pytest
 from services.common.clock import CHINA_STANDARD_TIME, utc_now
 from services.common.rpc import ServiceError
 from services.common.settings import settings
+from services.vehicles import read_model
 from services.vehicles import service as vehicles_service
-from services.vehicles import views
 from services.vehicles.service import VehiclesService
 from tests.integration.harness import ServiceHarness
 
@@ -26,7 +26,7 @@ class Harness(ServiceHarness):
     def __init__(self, url: str) -> None:
         agencies = (("AG-TN", TIANNING), ("AG-WJ", WUJIN))
         super().__init__(
-            url, "vehicles", VehiclesService, views.VehiclesViews(), ["vehicles_views"], agencies, headcount=40
+            url, "vehicles", VehiclesService, read_model.VehiclesViews(), ["vehicles_views"], agencies, headcount=40
         )
 
     def register(self, vehicle_id: str, plate: str, agency: str = "AG-TN", **extra: Any) -> dict[str, Any]:

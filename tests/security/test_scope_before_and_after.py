@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from services.office_space import views
+from services.office_space import read_model
 from tests.security.support import DISTRICT_A, DISTRICT_B, World, agency_of
 
 
@@ -39,7 +39,7 @@ def test_a_departure_is_recorded_even_when_the_room_left_lies_in_another_distric
     deadline = time.monotonic() + 30
     while True:  # office space finds rooms held in other agencies' buildings in its read models: wait for them
         with store.engine.connect() as conn:
-            if f"XB-{n}" in views.buildings_where(conn, f"XP-{n}"):
+            if f"XB-{n}" in read_model.buildings_where(conn, f"XP-{n}"):
                 break
         assert time.monotonic() < deadline, "the allocation never reached office space's read models"
         time.sleep(0.2)

@@ -15,12 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.assets.domain import STATUSES, days_overdue
-from services.assets.views import (
+from services.assets.read_model import (
     DEPRECIATION_COLUMNS,
     NEEDS_REORDER,
+    STATUSES,
     AssetsViews,
     assets,
+    days_overdue,
     disposals,
     findings,
     goods_issued,

@@ -28,7 +28,7 @@ from services.common.clock import china_date, china_today
 from services.common.events import Envelope
 from services.common.projector import Projection
 from services.common.settings import topic_for
-from services.energy.domain import (
+from services.energy.read_model import (
     BASELINE_YEAR,
     METER_UNITS,
     NON_ENERGY_KINDS,
@@ -38,6 +38,7 @@ from services.energy.domain import (
     MeterUse,
     adopted_from,
     annual_totals,
+    configured_factors,
     convert,
     counts_in_year,
     elapsed_days,
@@ -49,7 +50,6 @@ from services.energy.domain import (
     sum_meters,
     table_for_year,
 )
-from services.energy.factors import configured_factors
 from services.gateway.views.agencies import agencies_table
 
 metadata = sa.MetaData()

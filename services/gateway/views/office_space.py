@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from services.common.projector import Projection
 from services.gateway.views.agencies import agencies_table
-from services.office_space.domain.figures import SPACE_SUMS
-from services.office_space.views import OfficeSpaceViews, buildings, findings, space_sums
+from services.office_space.read_model import SPACE_SUMS, OfficeSpaceViews, buildings, findings, space_sums
 
 PROJECTIONS: list[Projection] = [OfficeSpaceViews()]
 MIGRATIONS = ("office_space_views",)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from services.common.clock import china_date
 from services.common.projector import Projection
-from services.procurement.views import (
+from services.procurement.read_model import (
     ProcurementViews,
     abnormal_quotes,
     budget_lines,
@@ -125,7 +125,7 @@ def open_items(
     ``abnormal_quote``: one item per open finding and agency its tender serves (``id`` is
     ``<finding id>:<agency id>``), ``detail`` names the tender, the check, the suppliers and the evidence.
     ``price_alert``: city-wide, so only listed when neither ``district`` nor ``agency_id`` is asked for
-    (``agency_id`` and ``district`` are None). ``opened_on`` is an ISO date. See ``services.procurement.views``
+    (``agency_id`` and ``district`` are None). ``opened_on`` is an ISO date. See ``services.procurement.read_model``
     for when each closes.
     """
     items: list[dict[str, Any]] = []

@@ -11,8 +11,20 @@ import sqlalchemy as sa
 
 from services.common.clock import china_today
 from services.common.projector import Projection
-from services.vehicles.domain import SHARE_ACQUISITION_KINDS, CostItem, costs_by_kind, meets_target, year_window
-from services.vehicles.views import VehiclesViews, cost_item, findings, quotas, trips, vehicles, year_cost_rows
+from services.vehicles.read_model import (
+    SHARE_ACQUISITION_KINDS,
+    CostItem,
+    VehiclesViews,
+    cost_item,
+    costs_by_kind,
+    findings,
+    meets_target,
+    quotas,
+    trips,
+    vehicles,
+    year_cost_rows,
+    year_window,
+)
 
 PROJECTIONS: list[Projection] = [VehiclesViews()]
 MIGRATIONS = ("vehicles_views",)

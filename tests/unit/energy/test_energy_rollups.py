@@ -19,7 +19,7 @@ from services.energy.domain import (
     local_hour,
     roll_up,
 )
-from services.energy.factors import load_factor_table
+from services.energy.read_model import load_factor_table
 
 METERS = {
     "main-1": MeterInfo("ag-1", "b-1", "320402", "electricity"),

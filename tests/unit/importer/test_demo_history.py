@@ -3,33 +3,22 @@ city's would be."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
-from types import ModuleType
 
+from infra.local.demo.city import MODELS, Agency, Asset, Vehicle
+from infra.local.demo.histories import fleet_files, history_files, ledger_files, write_history
 from infra.local.importer import read_rows, route
-
-LOADER = Path(__file__).resolve().parents[3] / "infra" / "local" / "demo.py"
-
-
-def _demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo_history_loader", LOADER)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from services.common.districts import CITY_CODE
 
 
 def test_last_year_s_procurement_is_written_as_importer_files_in_the_order_it_happened(tmp_path: Path) -> None:
-    demo = _demo()
     agencies = [
-        demo.Agency(seq, f"AG-{seq}", f"单位{seq}", district, "party_government", "city", 20)
-        for seq, district in ((1, demo.CITY_CODE), (2, demo.CITY_CODE), (3, demo.CITY_CODE), (5, "320402"))
+        Agency(seq, f"AG-{seq}", f"单位{seq}", district, "party_government", "city", 20)
+        for seq, district in ((1, CITY_CODE), (2, CITY_CODE), (3, CITY_CODE), (5, "320402"))
     ]
-    paths = demo.write_history(tmp_path, demo.history_files(agencies, 2025, 7, 0.01))
+    paths = write_history(tmp_path, history_files(agencies, 2025, 7, 0.01))
     assert [p.name for p in paths] == [
         "demo7s0.01-2025-budget.csv",
         "demo7s0.01-2025-tender.jsonl",
@@ -70,27 +59,26 @@ def test_last_year_s_procurement_is_written_as_importer_files_in_the_order_it_ha
         },
     )
     # the same files on every run: the rows keep their Idempotency-Keys
-    again = read_rows(demo.write_history(tmp_path, demo.history_files(agencies, 2025, 7, 0.01)))
+    again = read_rows(write_history(tmp_path, history_files(agencies, 2025, 7, 0.01)))
     assert [(r.key, r.body) for r in again] == [(r.key, r.body) for r in rows]
 
 
 def test_the_fleet_s_past_is_an_importer_file_quota_first_then_vehicles_and_disposals_on_their_days(
     tmp_path: Path,
 ) -> None:
-    demo = _demo()
-    today = demo.date(2026, 6, 1)
-    gasoline = demo.MODELS["gasoline"][0]
-    a = demo.Agency(1, "AG-1", "单位1", demo.CITY_CODE, "party_government", "city", 20, vehicle_quota=3)
-    b = demo.Agency(2, "AG-2", "单位2", demo.CITY_CODE, "party_government", "city", 20, vehicle_quota=1)
-    existing = demo.Vehicle(1, "VH00001", "苏D1", a, gasoline, "general", "existing", demo.date(2019, 5, 3))
-    old = demo.Vehicle(0, "VH00002-OLD", "苏D2", a, gasoline, "general", "existing", demo.date(2012, 2, 9))
-    old.disposed_on = demo.date(2025, 12, 20)  # before this year: the importer's
-    replacement = demo.Vehicle(2, "VH00002", "苏D3", a, gasoline, "general", "replacement", demo.date(2026, 1, 5))
+    today = date(2026, 6, 1)
+    gasoline = MODELS["gasoline"][0]
+    a = Agency(1, "AG-1", "单位1", CITY_CODE, "party_government", "city", 20, vehicle_quota=3)
+    b = Agency(2, "AG-2", "单位2", CITY_CODE, "party_government", "city", 20, vehicle_quota=1)
+    existing = Vehicle(1, "VH00001", "苏D1", a, gasoline, "general", "existing", date(2019, 5, 3))
+    old = Vehicle(0, "VH00002-OLD", "苏D2", a, gasoline, "general", "existing", date(2012, 2, 9))
+    old.disposed_on = date(2025, 12, 20)  # before this year: the importer's
+    replacement = Vehicle(2, "VH00002", "苏D3", a, gasoline, "general", "replacement", date(2026, 1, 5))
     replacement.replaces = old
-    new = demo.Vehicle(3, "VH00003", "苏D4", b, gasoline, "general", "new", demo.date(2026, 3, 1))
+    new = Vehicle(3, "VH00003", "苏D4", b, gasoline, "general", "new", date(2026, 3, 1))
     a.vehicles, b.vehicles = [existing, replacement], [new]
     odometers = {"VH00001": 52000.0, "VH00002": 0.0, "VH00003": 0.0}
-    rows = read_rows(demo.write_history(tmp_path, demo.fleet_files([a, b], odometers, today, 7, 0.01)))
+    rows = read_rows(write_history(tmp_path, fleet_files([a, b], odometers, today, 7, 0.01)))
     # AG-2 has only this year's vehicle: its quota and vehicle stay on the API; this year's replacement too
     assert [(r.fact, r.at, r.body.get("vehicle_id", r.body.get("agency_id"))) for r in rows] == [
         ("set_vehicle_quota", "2012-02-09", "AG-1"),  # on the day of its first vehicle, before it
@@ -108,17 +96,16 @@ def test_the_fleet_s_past_is_an_importer_file_quota_first_then_vehicles_and_disp
 
 
 def test_the_ledgers_past_is_an_importer_file_of_assets_acquired_before_this_year(tmp_path: Path) -> None:
-    demo = _demo()
-    today = demo.date(2026, 6, 1)
-    a = demo.Agency(1, "AG-1", "单位1", demo.CITY_CODE, "party_government", "city", 20)
+    today = date(2026, 6, 1)
+    a = Agency(1, "AG-1", "单位1", CITY_CODE, "party_government", "city", 20)
     a.assets = [
-        demo.Asset("ZC0001-0001", "computers", "台式计算机", "101", 500_000, demo.date(2024, 7, 1)),
-        demo.Asset("ZC0001-0002", "printers", "激光打印机", "101", 200_000, demo.date(2026, 2, 1)),
-        demo.Asset("ZC0001-0003", "furniture", "文件柜", "102", 150_000, demo.date(2015, 3, 1)),
+        Asset("ZC0001-0001", "computers", "台式计算机", "101", 500_000, date(2024, 7, 1)),
+        Asset("ZC0001-0002", "printers", "激光打印机", "101", 200_000, date(2026, 2, 1)),
+        Asset("ZC0001-0003", "furniture", "文件柜", "102", 150_000, date(2015, 3, 1)),
     ]
-    files = demo.ledger_files([a], today, 7, 0.01)
+    files = ledger_files([a], today, 7, 0.01)
     assert list(files) == ["demo7s0.01-before2026-assets.jsonl"]
-    rows = read_rows(demo.write_history(tmp_path, files))
+    rows = read_rows(write_history(tmp_path, files))
     # 0002 is this year's (the API's); the others in the order they were acquired
     assert [(r.at, r.body["asset_id"]) for r in rows] == [("2015-03-01", "ZC0001-0003"), ("2024-07-01", "ZC0001-0001")]
     assert route(rows[1]) == (

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The published surface also carries the domain's definitions the data center computes with (one definition
+# each, re-exported here): the asset statuses the ledger is summed by and how overdue a loan is.
+from services.assets.domain import STATUSES, days_overdue
 from services.common.db import register_migrations
 
-from .projections import AssetsViews, ReceivedDeliveries
+from .projection import AssetsViews, ReceivedDeliveries
 from .queries import (
     DEPRECIATION_COLUMNS,
     asset_list,
@@ -57,10 +60,12 @@ register_migrations("assets_inbox", Path(__file__).parents[1] / "migrations_inbo
 __all__ = [
     "DEPRECIATION_COLUMNS",
     "NEEDS_REORDER",
+    "STATUSES",
     "AssetsViews",
     "ReceivedDeliveries",
     "asset_list",
     "assets",
+    "days_overdue",
     "deliveries_not_entered",
     "disposals",
     "expected_for_stocktake",

@@ -1,9 +1,9 @@
 """Reference district client: send inbound messages from files and follow the platform's topics.
 
-    python -m services.gateway.district_client send --district 320402 --type office_space.register_agency agencies.csv
-    python -m services.gateway.district_client follow office_space.events --from-beginning
-    python -m services.gateway.district_client follow office_space.events --read-as AgencyRegistered=1
-    python -m services.gateway.district_client rejections --district 320402
+    python -m tools.district_client send --district 320402 --type office_space.register_agency agencies.csv
+    python -m tools.district_client follow office_space.events --from-beginning
+    python -m tools.district_client follow office_space.events --read-as AgencyRegistered=1
+    python -m tools.district_client rejections --district 320402
 
 ``send`` reads a JSON file (one payload or a list), a JSON-lines file (one payload a line) or a CSV file
 (one payload a row; cells are typed by the message type's contract: integer, number, boolean and

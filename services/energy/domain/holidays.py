@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from datetime import date
 
 from services.common.holidays import MAKE_UP_WORKDAYS, PUBLIC_HOLIDAYS
-from services.energy.domain import WorkCalendar
+
+from .anomalies import WorkCalendar
 
 
 def work_calendar(year: int, holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()) -> WorkCalendar:

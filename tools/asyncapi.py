@@ -1,6 +1,6 @@
 """The platform's Kafka interface as an AsyncAPI 3.0 document, generated from ``contracts/``.
 
-    python -m services.gateway.asyncapi > contracts/asyncapi.yaml
+    python -m tools.asyncapi > contracts/asyncapi.yaml
 
 Channels: every domain's ``<domain>.events`` (what districts and other consumers subscribe to) and its
 ``.dlq``; every district's ``district.{district}.inbound`` and ``district.{district}.rejected``. Each
@@ -203,7 +203,7 @@ def document() -> dict[str, Any]:
             "title": TITLE,
             "version": "1.0.0",
             "description": "Outbound domain events, district inbound messages and their refusals. "
-            "Generated from contracts/ by `python -m services.gateway.asyncapi`.\n\n"
+            "Generated from contracts/ by `python -m tools.asyncapi`.\n\n"
             "Versions: every message names its `schema_version`; the payload follows "
             "`contracts/events/<domain>/<EventType>.v<N>.json`. Events stored before a new version stay at "
             "their version on the topic. A version N+1 keeps every property of N with the same type (the "

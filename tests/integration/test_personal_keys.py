@@ -1,0 +1,192 @@
+"""Crypto-shredding of personal fields on a real key store (SQLite and PostgreSQL): a value goes into a token
+and comes back, a token moved to another subject or field or altered is refused cleanly, and erasing a
+subject makes every token of theirs read as 已删除."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.common.db import create_db_engine, migrate
+from services.common.personal import (
+    ERASED,
+    InvalidPersonalToken,
+    KeyStore,
+    MissingKey,
+    Subject,
+    SubjectErased,
+    _insert_if_absent,
+    subject_keys_table,
+)
+from services.common.settings import load_settings
+
+MASTER = bytes(range(32))
+NEW_MASTER = bytes(range(100, 132))
+ZHANG = Subject("person", "P-0001")
+LI = Subject("person", "P-0002")
+TRACK = [["2026-03-07T09:05:00+08:00", 31.8112, 119.9741], ["2026-03-07T09:06:00+08:00", 31.8123, 119.9760]]
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    made = create_db_engine(db_url)
+    migrate(made, "personal_keys")
+    yield made
+    made.dispose()
+
+
+@pytest.fixture
+def keys(engine: Engine) -> KeyStore:
+    return KeyStore(engine, [MASTER])
+
+
+def _rows(engine: Engine) -> list[Any]:
+    t = subject_keys_table
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(t).order_by(t.c.subject_kind, t.c.subject_id)).all())
+
+
+def test_a_name_and_a_track_go_into_tokens_and_come_back(keys: KeyStore, engine: Engine) -> None:
+    name = keys.encrypt_field(ZHANG, "name", "张伟")
+    track = keys.encrypt_field(Subject("track", "T1"), "points", TRACK)
+    assert name.startswith("pd:v1:person:P-0001:name:") and "张伟" not in name
+    assert track.startswith("pd:v1:track:T1:points:") and "31.81" not in track
+    assert keys.decrypt_field(name) == "张伟"
+    assert keys.decrypt_field(track, field="points") == TRACK
+    # a fresh nonce each time: the same name twice gives two tokens (a topic does not show who recurs)
+    assert keys.encrypt_field(ZHANG, "name", "张伟") != name
+    # one key per subject, stored wrapped under the master key, with no clear key in the row
+    rows = _rows(engine)
+    assert [(r.subject_kind, r.subject_id, r.erased_at) for r in rows] == [
+        ("person", "P-0001", None),
+        ("track", "T1", None),
+    ]
+    assert all(len(r.wrapped_key) == 12 + 32 + 16 for r in rows)  # nonce, key, tag
+
+
+def test_a_subject_id_with_colons_and_chinese_survives_the_token(keys: KeyStore) -> None:
+    odd = Subject("driver", "常州:王/01")
+    token = keys.encrypt_field(odd, "driver", "王")
+    assert token.count(":") == 5
+    assert keys.decrypt_field(token) == "王"
+
+
+def test_a_token_moved_to_another_subject_or_field_does_not_decrypt(keys: KeyStore) -> None:
+    zhang = keys.encrypt_field(ZHANG, "name", "张伟")
+    keys.encrypt_field(LI, "name", "李娜")  # LI has a key of their own
+    data = zhang.rsplit(":", 1)[1]
+    with pytest.raises(InvalidPersonalToken) as moved:
+        keys.decrypt_field(f"pd:v1:person:P-0002:name:{data}")
+    assert moved.value.code == "invalid_personal_token"
+    assert "fails authentication" in str(moved.value)
+    with pytest.raises(InvalidPersonalToken):
+        keys.decrypt_field(f"pd:v1:person:P-0001:driver:{data}")  # same subject, another field
+    with pytest.raises(InvalidPersonalToken, match="a token of the field 'name' found in 'driver'"):
+        keys.decrypt_field(zhang, field="driver")
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"),  # ciphertext or tag altered
+        lambda t: t[: len(t) - 20],  # cut short
+        lambda t: t.replace("pd:v1:", "pd:v9:"),  # unknown version
+        lambda t: t.rsplit(":", 1)[0] + ":" + "A" * 10,  # too short for a nonce and a tag
+        lambda t: t.rsplit(":", 1)[0] + ":@@@",  # not base64url
+        lambda t: "张伟",  # not a token at all
+    ],
+)
+def test_a_tampered_or_malformed_token_is_refused_with_a_clear_error(keys: KeyStore, mangle: Any) -> None:
+    token = keys.encrypt_field(ZHANG, "name", "张伟")
+    with pytest.raises(InvalidPersonalToken) as refused:
+        keys.decrypt_field(mangle(token))
+    assert refused.value.to_body()["error"] == "invalid_personal_token"
+
+
+def test_erasing_a_subject_makes_every_earlier_token_read_as_erased(keys: KeyStore, engine: Engine) -> None:
+    tokens = [keys.encrypt_field(ZHANG, "name", "张伟"), keys.encrypt_field(ZHANG, "name", "张伟")]
+    tokens.append(keys.encrypt_field(ZHANG, "note", {"phone": "13800000000"}))
+    li = keys.encrypt_field(LI, "name", "李娜")
+    other_process = KeyStore(engine, [MASTER], cache_seconds=0)  # e.g. a projector: sees the erasure at once
+    assert other_process.decrypt_field(tokens[0]) == "张伟"
+
+    assert keys.erase(ZHANG) is True
+    assert [keys.decrypt_field(t) for t in tokens] == [ERASED, ERASED, ERASED]
+    assert [other_process.decrypt_field(t) for t in tokens] == [ERASED, ERASED, ERASED]
+    assert KeyStore(engine, [MASTER]).decrypt_field(tokens[0]) is ERASED  # a process started afterwards
+    assert str(ERASED) == "已删除"
+    assert keys.decrypt_field(li) == "李娜"  # another subject is untouched
+    # the row stays, without its key: the erasure itself is on record
+    zhang = next(r for r in _rows(engine) if r.subject_id == "P-0001")
+    assert zhang.wrapped_key is None and zhang.master_key_id is None and zhang.erased_at is not None
+    assert keys.is_erased(ZHANG) and not keys.is_erased(LI)
+    # erasure is idempotent, and nothing of the erased subject is recorded again
+    assert keys.erase(ZHANG) is False
+    with pytest.raises(SubjectErased):
+        keys.encrypt_field(ZHANG, "name", "张伟")
+
+
+def test_erasing_a_subject_never_seen_leaves_a_tombstone(keys: KeyStore, engine: Engine) -> None:
+    assert keys.erase(Subject("driver", "D-9")) is True
+    assert [(r.subject_id, r.wrapped_key) for r in _rows(engine)] == [("D-9", None)]
+    with pytest.raises(SubjectErased):
+        KeyStore(engine, [MASTER]).encrypt_field(Subject("driver", "D-9"), "driver", "赵")
+
+
+def test_a_token_whose_key_this_store_never_held_is_refused(keys: KeyStore, tmp_path: Any) -> None:
+    token = keys.encrypt_field(ZHANG, "name", "张伟")
+    elsewhere = create_db_engine(f"sqlite:///{tmp_path / 'other-keys.db'}")
+    migrate(elsewhere, "personal_keys")
+    with pytest.raises(MissingKey):
+        KeyStore(elsewhere, [MASTER]).decrypt_field(token)
+
+
+def test_a_wrapped_key_copied_to_another_subjects_row_does_not_unwrap(keys: KeyStore, engine: Engine) -> None:
+    token = keys.encrypt_field(ZHANG, "name", "张伟")
+    keys.encrypt_field(LI, "name", "李娜")
+    t = subject_keys_table
+    with engine.begin() as conn:
+        li_key = conn.execute(sa.select(t.c.wrapped_key).where(t.c.subject_id == "P-0002")).scalar_one()
+        conn.execute(sa.update(t).where(t.c.subject_id == "P-0001").values(wrapped_key=li_key))
+    with pytest.raises(InvalidPersonalToken, match="does not unwrap"):
+        KeyStore(engine, [MASTER]).decrypt_field(token)
+
+
+def test_the_master_key_is_rotated_by_rewrapping_every_live_key(keys: KeyStore, engine: Engine) -> None:
+    zhang = keys.encrypt_field(ZHANG, "name", "张伟")
+    li = keys.encrypt_field(LI, "name", "李娜")
+    keys.erase(LI)
+    rotating = KeyStore(engine, [NEW_MASTER, MASTER], cache_seconds=0)
+    assert rotating.decrypt_field(zhang) == "张伟"  # the old master still unwraps during the rotation
+    assert rotating.rotate() == 1  # ZHANG's key; LI's is gone
+    assert rotating.rotate() == 0
+    rotated = KeyStore(engine, [NEW_MASTER])
+    assert rotated.decrypt_field(zhang) == "张伟" and rotated.decrypt_field(li) is ERASED
+    with pytest.raises(MissingKey, match="wrapped by master key"):
+        KeyStore(engine, [MASTER]).decrypt_field(zhang)  # the retired master key opens nothing any more
+
+
+def test_two_stores_share_one_key_per_subject_and_a_late_insert_gives_way(engine: Engine) -> None:
+    first, second = KeyStore(engine, [MASTER]), KeyStore(engine, [MASTER])
+    token = first.encrypt_field(ZHANG, "name", "张伟")
+    assert second.encrypt_field(ZHANG, "name", "张伟") != token
+    assert second.decrypt_field(token) == "张伟"
+    # a writer that read "no key" just before another made one does not overwrite it (it reads theirs)
+    with engine.begin() as conn:
+        assert _insert_if_absent(conn, ZHANG, {"wrapped_key": b"x" * 60, "master_key_id": "0" * 16}) is False
+    assert len(_rows(engine)) == 1 and first.decrypt_field(token) == "张伟"
+
+
+def test_the_key_store_of_a_process_uses_the_master_key_of_its_settings(engine: Engine) -> None:
+    mine = base64.b64encode(MASTER).decode()
+    token = KeyStore.from_settings(engine, load_settings({"PERSONAL_DATA_MASTER_KEY": mine})).encrypt_field(
+        ZHANG, "name", "张伟"
+    )
+    assert KeyStore(engine, [MASTER]).decrypt_field(token) == "张伟"
+    with pytest.raises(MissingKey):  # the development key is another key
+        KeyStore.from_settings(engine, load_settings({})).decrypt_field(token)
