@@ -84,18 +84,18 @@ def install(store: EventStore, prefix: str, count: int) -> list[str]:
     for start in range(0, count, 1000):
         meters = [
             Meter.install(
-                meter_id,
-                f"SN-{meter_id}",
-                "electricity",
-                f"AG-{n % 200:03d}",
-                "320402",
-                f"B-{n % 400:03d}",
-                "none",
-                1.0,
-                1e8,
-                1000.0,
-                installed_at,
-                START,
+                meter_id=meter_id,
+                serial_no=f"SN-{meter_id}",
+                kind="electricity",
+                agency_id=f"AG-{n % 200:03d}",
+                district="320402",
+                building_id=f"B-{n % 400:03d}",
+                sub_item="none",
+                multiplier=1.0,
+                rollover_limit=1e8,
+                initial_reading=1000.0,
+                installed_at=installed_at,
+                now=START,
             )
             for n, meter_id in enumerate(ids[start : start + 1000], start=start)
         ]

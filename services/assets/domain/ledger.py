@@ -109,6 +109,7 @@ class Asset(Aggregate):
     @classmethod
     def register(
         cls,
+        *,
         asset_id: str,
         agency_id: str,
         district: str,

@@ -230,6 +230,7 @@ class Meter(Aggregate):
     @classmethod
     def install(
         cls,
+        *,
         meter_id: str,
         serial_no: str,
         kind: str,

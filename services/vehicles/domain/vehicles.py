@@ -243,6 +243,7 @@ class Vehicle(Aggregate):
     @classmethod
     def register(
         cls,
+        *,
         vehicle_id: str,
         plate: str,
         agency_id: str,

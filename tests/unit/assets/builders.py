@@ -20,17 +20,17 @@ def asset(
 ) -> Asset:
     """An asset in use at ``location`` (a desk of 1 800.00 yuan bought in January 2020 by default)."""
     a = Asset.register(
-        asset_id,
-        agency_id,
-        DISTRICT,
-        category,
-        "办公桌",
-        location,
-        value_cents,
-        acquired_on,
-        "good",
-        SERVICE_LIFE_2016,
-        TODAY,
+        asset_id=asset_id,
+        agency_id=agency_id,
+        district=DISTRICT,
+        category=category,
+        name="办公桌",
+        location=location,
+        original_value_cents=value_cents,
+        acquired_on=acquired_on,
+        condition="good",
+        table=SERVICE_LIFE_2016,
+        today=TODAY,
     )
     a.mark_stored()
     return a

@@ -83,7 +83,17 @@ def test_depreciation_uses_the_depreciation_life_table_not_the_minimum_service_l
     # a deployment whose replacement rule says furniture may be replaced after 10 years; depreciation stays 15
     short_service = ServiceLifeTable("test", "test", {"furniture": AssetCategory(10, "furniture", ("A06",))})
     desk = Asset.register(
-        "d1", "ag-1", DISTRICT, "furniture", "办公桌", "R1", 180_000, date(2026, 1, 5), "new", short_service, TODAY
+        asset_id="d1",
+        agency_id="ag-1",
+        district=DISTRICT,
+        category="furniture",
+        name="办公桌",
+        location="R1",
+        original_value_cents=180_000,
+        acquired_on=date(2026, 1, 5),
+        condition="new",
+        table=short_service,
+        today=TODAY,
     )
     registered = desk.pending_events[0]
     assert isinstance(registered, AssetRegistered)
@@ -98,35 +108,35 @@ def test_a_deployment_table_names_its_version_and_must_cover_the_category() -> N
     table = DepreciationLifeTable.from_dict({"version": "2030", "source": "x", "categories": {"computers": 4}})
     assert table.as_dict() == {"version": "2030", "source": "x", "categories": {"computers": 4}}
     pc = Asset.register(
-        "p1",
-        "ag-1",
-        DISTRICT,
-        "computers",
-        "PC",
-        "R1",
-        4_800,
-        date(2026, 11, 1),
-        "new",
-        SERVICE_LIFE_2016,
-        TODAY,
-        table,
+        asset_id="p1",
+        agency_id="ag-1",
+        district=DISTRICT,
+        category="computers",
+        name="PC",
+        location="R1",
+        original_value_cents=4_800,
+        acquired_on=date(2026, 11, 1),
+        condition="new",
+        table=SERVICE_LIFE_2016,
+        today=TODAY,
+        depreciation=table,
     )
     # 4 800 over 48 months, November 2026 charged: 100
     assert (pc.book_value_cents(TODAY), pc.depreciation(TODAY).depreciation_life_version) == (4_700, "2030")
     with pytest.raises(UnknownCategory):
         Asset.register(
-            "f1",
-            "ag-1",
-            DISTRICT,
-            "furniture",
-            "x",
-            "R1",
-            10,
-            date(2026, 11, 1),
-            "new",
-            SERVICE_LIFE_2016,
-            TODAY,
-            table,
+            asset_id="f1",
+            agency_id="ag-1",
+            district=DISTRICT,
+            category="furniture",
+            name="x",
+            location="R1",
+            original_value_cents=10,
+            acquired_on=date(2026, 11, 1),
+            condition="new",
+            table=SERVICE_LIFE_2016,
+            today=TODAY,
+            depreciation=table,
         )
     with pytest.raises(ValueError):
         DepreciationLifeTable.from_dict({"version": "0", "source": "x", "categories": {"computers": 0}})

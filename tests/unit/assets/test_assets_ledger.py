@@ -33,10 +33,30 @@ from tests.unit.assets.builders import DISTRICT, TODAY, asset, delivery, idle, i
 
 def test_an_asset_is_registered_with_the_service_life_of_its_category_and_table_version() -> None:
     desk = Asset.register(
-        "a1", "ag-1", DISTRICT, "furniture", "办公桌", "R1", 100, date(2026, 1, 1), "new", SERVICE_LIFE_2016, TODAY
+        asset_id="a1",
+        agency_id="ag-1",
+        district=DISTRICT,
+        category="furniture",
+        name="办公桌",
+        location="R1",
+        original_value_cents=100,
+        acquired_on=date(2026, 1, 1),
+        condition="new",
+        table=SERVICE_LIFE_2016,
+        today=TODAY,
     )
     pc = Asset.register(
-        "a2", "ag-1", DISTRICT, "computers", "台式机", "R1", 100, date(2026, 1, 1), "new", SERVICE_LIFE_2016, TODAY
+        asset_id="a2",
+        agency_id="ag-1",
+        district=DISTRICT,
+        category="computers",
+        name="台式机",
+        location="R1",
+        original_value_cents=100,
+        acquired_on=date(2026, 1, 1),
+        condition="new",
+        table=SERVICE_LIFE_2016,
+        today=TODAY,
     )
     assert (desk.min_service_life_years, pc.min_service_life_years) == (15, 6)
     assert desk.service_life_version == "2016" and desk.status == "in_use"
@@ -45,28 +65,84 @@ def test_an_asset_is_registered_with_the_service_life_of_its_category_and_table_
 def test_the_service_life_table_is_configurable() -> None:
     table = ServiceLifeTable("test", "local rule", {"furniture": AssetCategory(10, "furniture")})
     desk = Asset.register(
-        "a1", "ag-1", DISTRICT, "furniture", "办公桌", "R1", 100, date(2026, 1, 1), "new", table, TODAY
+        asset_id="a1",
+        agency_id="ag-1",
+        district=DISTRICT,
+        category="furniture",
+        name="办公桌",
+        location="R1",
+        original_value_cents=100,
+        acquired_on=date(2026, 1, 1),
+        condition="new",
+        table=table,
+        today=TODAY,
     )
     assert (desk.min_service_life_years, desk.service_life_version) == (10, "test")
 
 
 def test_an_unknown_category_is_refused() -> None:
     with pytest.raises(UnknownCategory) as refused:
-        Asset.register("a1", "ag-1", DISTRICT, "yachts", "x", "R1", 100, TODAY, "new", SERVICE_LIFE_2016, TODAY)
+        Asset.register(
+            asset_id="a1",
+            agency_id="ag-1",
+            district=DISTRICT,
+            category="yachts",
+            name="x",
+            location="R1",
+            original_value_cents=100,
+            acquired_on=TODAY,
+            condition="new",
+            table=SERVICE_LIFE_2016,
+            today=TODAY,
+        )
     assert "category" in refused.value.fields
 
 
 def test_an_asset_needs_a_positive_original_value_and_a_known_condition() -> None:
     with pytest.raises(NotPositive):
-        Asset.register("a1", "ag-1", DISTRICT, "furniture", "x", "R1", 0, TODAY, "new", SERVICE_LIFE_2016, TODAY)
+        Asset.register(
+            asset_id="a1",
+            agency_id="ag-1",
+            district=DISTRICT,
+            category="furniture",
+            name="x",
+            location="R1",
+            original_value_cents=0,
+            acquired_on=TODAY,
+            condition="new",
+            table=SERVICE_LIFE_2016,
+            today=TODAY,
+        )
     with pytest.raises(NotOneOf):
-        Asset.register("a1", "ag-1", DISTRICT, "furniture", "x", "R1", 10, TODAY, "shiny", SERVICE_LIFE_2016, TODAY)
+        Asset.register(
+            asset_id="a1",
+            agency_id="ag-1",
+            district=DISTRICT,
+            category="furniture",
+            name="x",
+            location="R1",
+            original_value_cents=10,
+            acquired_on=TODAY,
+            condition="shiny",
+            table=SERVICE_LIFE_2016,
+            today=TODAY,
+        )
 
 
 def test_an_asset_cannot_be_acquired_after_it_is_registered() -> None:
     with pytest.raises(AcquiredInFuture):
         Asset.register(
-            "a1", "ag-1", DISTRICT, "furniture", "x", "R1", 10, date(2026, 11, 24), "new", SERVICE_LIFE_2016, TODAY
+            asset_id="a1",
+            agency_id="ag-1",
+            district=DISTRICT,
+            category="furniture",
+            name="x",
+            location="R1",
+            original_value_cents=10,
+            acquired_on=date(2026, 11, 24),
+            condition="new",
+            table=SERVICE_LIFE_2016,
+            today=TODAY,
         )
 
 

@@ -27,17 +27,17 @@ def asset(
 ) -> d.Asset:
     """An asset in use with every event still pending (the whole history replays)."""
     return d.Asset.register(
-        asset_id,
-        agency_id,
-        DISTRICT,
-        category,
-        "办公桌",
-        location,
-        100_000,
-        acquired_on,
-        "good",
-        d.SERVICE_LIFE_2016,
-        TODAY,
+        asset_id=asset_id,
+        agency_id=agency_id,
+        district=DISTRICT,
+        category=category,
+        name="办公桌",
+        location=location,
+        original_value_cents=100_000,
+        acquired_on=acquired_on,
+        condition="good",
+        table=d.SERVICE_LIFE_2016,
+        today=TODAY,
     )
 
 
@@ -51,17 +51,17 @@ def in_warehouse(asset_id: str, condition: str = "good") -> d.Asset:
 
 def _asset() -> list[Aggregate]:
     desk = d.Asset.register(
-        "AS-1",
-        "ag-1",
-        DISTRICT,
-        "furniture",
-        "办公桌",
-        "R301",
-        180_000,
-        date(2000, 1, 1),
-        "good",
-        d.SERVICE_LIFE_2016,
-        TODAY,
+        asset_id="AS-1",
+        agency_id="ag-1",
+        district=DISTRICT,
+        category="furniture",
+        name="办公桌",
+        location="R301",
+        original_value_cents=180_000,
+        acquired_on=date(2000, 1, 1),
+        condition="good",
+        table=d.SERVICE_LIFE_2016,
+        today=TODAY,
     )
     desk.relocate("R302", TODAY)
     desk.mark_idle("机构调整", TODAY)

@@ -27,7 +27,18 @@ def meter(
 ) -> Meter:
     """An installed meter with its installation already stored."""
     installed = Meter.install(
-        "m-1", "SN-1", kind, "ag-1", "320402", "b-1", sub_item, multiplier, limit, initial, INSTALLED_AT, NOW
+        meter_id="m-1",
+        serial_no="SN-1",
+        kind=kind,
+        agency_id="ag-1",
+        district="320402",
+        building_id="b-1",
+        sub_item=sub_item,
+        multiplier=multiplier,
+        rollover_limit=limit,
+        initial_reading=initial,
+        installed_at=INSTALLED_AT,
+        now=NOW,
     )
     installed.mark_stored()
     return installed

@@ -171,7 +171,19 @@ def test_gaps_are_judged_by_the_meters_own_reading_interval() -> None:
 
     def installed(interval: str) -> Meter:
         m = Meter.install(
-            "m-i", "SN-I", "water", "ag-1", "320402", "b-1", "none", 1, 100_000, 0, INSTALLED_AT, NOW, interval
+            meter_id="m-i",
+            serial_no="SN-I",
+            kind="water",
+            agency_id="ag-1",
+            district="320402",
+            building_id="b-1",
+            sub_item="none",
+            multiplier=1,
+            rollover_limit=100_000,
+            initial_reading=0,
+            installed_at=INSTALLED_AT,
+            now=NOW,
+            reading_interval=interval,
         )
         m.mark_stored()
         return m

@@ -29,7 +29,18 @@ from tests.unit.energy.builders import INFO, INSTALLED_AT, NOW, series
 def full_story() -> list[Aggregate]:
     """One life of every aggregate, together emitting every energy event type."""
     m = Meter.install(
-        "m-1", "SN-1", "electricity", "ag-1", "320402", "b-1", "none", 2, 100_000, 99_990, INSTALLED_AT, NOW
+        meter_id="m-1",
+        serial_no="SN-1",
+        kind="electricity",
+        agency_id="ag-1",
+        district="320402",
+        building_id="b-1",
+        sub_item="none",
+        multiplier=2,
+        rollover_limit=100_000,
+        initial_reading=99_990,
+        installed_at=INSTALLED_AT,
+        now=NOW,
     )
     m.record_readings(series(99_995, 4, 10), NOW)
     m.record_readings(series(12, 13, first=40), NOW)
