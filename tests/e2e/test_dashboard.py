@@ -218,7 +218,7 @@ def offices(platform: Platform) -> dict[str, Any]:
             platform, "POST", "/api/v1/agencies", {**master, "admin_level": "county", "authorised_headcount": 30}, admin
         )
         _eventually(
-            lambda a=agency: platform.request("GET", f"/api/v1/agencies/{a}", token=admin)[0], lambda s: s == 200
+            partial(platform.request, "GET", f"/api/v1/agencies/{agency}", token=admin), lambda answer: answer[0] == 200
         )
         staff = {"person_id": f"P1-{agency}", "name": "王芳", "rank": "section_principal", "posted_on": "2022-04-01"}
         _ok(platform, "POST", f"/api/v1/agencies/{agency}/staff", staff, admin)

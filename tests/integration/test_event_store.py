@@ -241,7 +241,17 @@ def test_the_streams_of_an_agency_are_found_in_the_store_as_committed(agencies: 
     from services.office_space.domain import Building
 
     for building_id, owner in (("B1", "A1"), ("B2", "A1"), ("B3", "A2")):
-        agencies.save(Building.register(building_id, owner, "320402", "楼", "路1号", 1000.0), meta())
+        agencies.save(
+            Building.register(
+                building_id=building_id,
+                agency_id=owner,
+                district="320402",
+                name="楼",
+                address="路1号",
+                gross_floor_area_m2=1000.0,
+            ),
+            meta(),
+        )
     assert agencies.stream_ids_of_agency("Building", "A1") == ["B1", "B2"]
     assert agencies.stream_ids_of_agency("Building", "A9") == []
 

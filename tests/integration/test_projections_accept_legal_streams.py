@@ -102,13 +102,30 @@ class History:
 def legal_history(store: EventStore) -> list[Envelope]:
     h = History(store)
     for agency_id in (A1, A2):
-        h.save(Agency.register(agency_id, f"单位{agency_id}", "320402", "party_government", "county", 20, DISTRICTS))
+        h.save(
+            Agency.register(
+                agency_id=agency_id,
+                name=f"单位{agency_id}",
+                district="320402",
+                kind="party_government",
+                admin_level="county",
+                authorised_headcount=20,
+                known_districts=DISTRICTS,
+            )
+        )
     a1 = h.agency(A1)
     a1.change_headcount(25, "机构改革")
     h.save(a1)
     h.post(A1, "P1")
     h.post(A1, "P2")
-    building = Building.register("B1", A1, "320402", "区行政中心", "和平路1号", 1000.0)
+    building = Building.register(
+        building_id="B1",
+        agency_id=A1,
+        district="320402",
+        name="区行政中心",
+        address="和平路1号",
+        gross_floor_area_m2=1000.0,
+    )
     building.add_room("R1", "101", 18.0, "office", A1, TODAY)
     building.add_room("R2", "102", 20.0, "office", A1, TODAY)
     building.add_room("R3", "103", 60.0, "meeting", A1, TODAY)
@@ -131,11 +148,27 @@ def legal_history(store: EventStore) -> list[Envelope]:
     assert building.detect_idle_rooms(TODAY) == ["R1"]  # vacant 100 days ≥ 90
     building.transfer_idle_room("R1", A2, "city_admin:wang", TODAY)
     h.save(building)
-    lease = Lease.found_unapproved("L1", A1, "320402", "B1", ["R3"], "某公司", "I1", TODAY)
+    lease = Lease.found_unapproved(
+        lease_id="L1",
+        agency_id=A1,
+        district="320402",
+        building_id="B1",
+        room_ids=["R3"],
+        counter_party="某公司",
+        inspection_id="I1",
+        today=TODAY,
+    )
     h.save(lease)
     lease.end(TODAY)
     h.save(lease)
-    inspection = Inspection.open("I1", A1, "320402", "专项巡检", date(2026, 11, 1), date(2026, 11, 23))
+    inspection = Inspection.open(
+        inspection_id="I1",
+        agency_id=A1,
+        district="320402",
+        topic="专项巡检",
+        inspected_on=date(2026, 11, 1),
+        today=date(2026, 11, 23),
+    )
     inspection.record_finding("F1", "safety", "消防通道堆放杂物", date(2026, 12, 1))
     inspection.rectify("F1", "已清理", TODAY)
     h.save(inspection)

@@ -89,12 +89,25 @@ def _history(district: str) -> list[tuple[Any, str]]:
     level = "city" if district == CITY_CODE else "county"
     ranks = RANKS[level]
     agency = Agency.register(
-        f"AG-{TAG}", f"单位 {TAG}", district, "party_government", level, STAFF + 5, DEFAULT_DISTRICTS
+        agency_id=f"AG-{TAG}",
+        name=f"单位 {TAG}",
+        district=district,
+        kind="party_government",
+        admin_level=level,
+        authorised_headcount=STAFF + 5,
+        known_districts=DEFAULT_DISTRICTS,
     )
     people = [(f"P-{TAG}-{k:02d}", ranks[min(k, len(ranks) - 1)]) for k in range(STAFF)]
     for person, rank in people:
         agency.post_staff(person, "张伟", rank, "2021-03-01")
-    building = Building.register(f"B-{TAG}", agency.id, district, f"办公楼 {TAG}", "龙城大道1280号", 5000.0)
+    building = Building.register(
+        building_id=f"B-{TAG}",
+        agency_id=agency.id,
+        district=district,
+        name=f"办公楼 {TAG}",
+        address="龙城大道1280号",
+        gross_floor_area_m2=5000.0,
+    )
     today = date(2026, 1, 5)
     for k, (person, rank) in enumerate(people[:ROOMS]):
         area = AREA_STANDARD_2014.for_rank(level, rank)

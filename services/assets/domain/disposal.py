@@ -133,6 +133,7 @@ class Disposal(Aggregate):
     @classmethod
     def apply(
         cls,
+        *,
         disposal_id: str,
         agency_id: str,
         district: str,

@@ -128,7 +128,7 @@ class StockItem(Aggregate):
 
     @classmethod
     def register(
-        cls, sku: str, name: str, unit: str, sites: Sequence[str], reorder_points: Mapping[str, int], today: date
+        cls, *, sku: str, name: str, unit: str, sites: Sequence[str], reorder_points: Mapping[str, int], today: date
     ) -> Self:
         """Register an item kept at the central warehouse and the given outlying points."""
         if CENTRAL_SITE not in sites or len(set(sites)) != len(sites):

@@ -132,6 +132,7 @@ class WarehouseRequest(Aggregate):
     @classmethod
     def open(
         cls,
+        *,
         request_id: str,
         agency_id: str,
         district: str,
@@ -232,6 +233,7 @@ class WarehouseLoan(Aggregate):
     @classmethod
     def lend(
         cls,
+        *,
         loan_id: str,
         borrower_agency_id: str,
         district: str,

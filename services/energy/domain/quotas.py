@@ -146,7 +146,7 @@ class EnergyQuota(Aggregate):
         return f"{agency_id}-{year}"
 
     @classmethod
-    def set(cls, agency_id: str, district: str, year: int, basis: str, limit: float, today: date) -> Self:
+    def set(cls, *, agency_id: str, district: str, year: int, basis: str, limit: float, today: date) -> Self:
         """Set an agency's quota for this year or a later one."""
         if basis not in QUOTA_BASES:
             raise UnknownQuotaBasis(f"unknown quota basis {basis}", fields={"basis": list(QUOTA_BASES)})

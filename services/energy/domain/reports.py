@@ -153,6 +153,7 @@ class AnnualConsumptionReport(Aggregate):
     @classmethod
     def report(
         cls,
+        *,
         agency_id: str,
         district: str,
         year: int,

@@ -93,6 +93,7 @@ class Agency(Aggregate):
     @classmethod
     def register(
         cls,
+        *,
         agency_id: str,
         name: str,
         district: str,

@@ -312,6 +312,7 @@ class Building(Aggregate):
     @classmethod
     def register(
         cls,
+        *,
         building_id: str,
         agency_id: str,
         district: str,

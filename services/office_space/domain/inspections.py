@@ -71,7 +71,7 @@ class Inspection(Aggregate):
 
     @classmethod
     def open(
-        cls, inspection_id: str, agency_id: str, district: str, topic: str, inspected_on: date, today: date
+        cls, *, inspection_id: str, agency_id: str, district: str, topic: str, inspected_on: date, today: date
     ) -> Self:
         """Record an inspection held on ``inspected_on`` (today or a past day brought in, never a future one):
         its findings' deadlines and ages count from that day."""

@@ -134,6 +134,7 @@ class Lease(Aggregate):
     @classmethod
     def request(
         cls,
+        *,
         lease_id: str,
         agency_id: str,
         district: str,
@@ -173,6 +174,7 @@ class Lease(Aggregate):
     @classmethod
     def found_unapproved(
         cls,
+        *,
         lease_id: str,
         agency_id: str,
         district: str,

@@ -128,6 +128,7 @@ class RepairProject(Aggregate):
     @classmethod
     def apply(
         cls,
+        *,
         project_id: str,
         agency_id: str,
         district: str,

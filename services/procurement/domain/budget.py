@@ -185,6 +185,7 @@ class BudgetLine(Aggregate):
     @classmethod
     def open(
         cls,
+        *,
         budget_line_id: str,
         agency_id: str,
         district: str,

@@ -190,6 +190,7 @@ class ProcurementContract(Aggregate):
     @classmethod
     def sign(
         cls,
+        *,
         contract_id: str,
         tender: Tender,
         request_id: str,

@@ -114,7 +114,7 @@ class PurchaseAuthorisation(Aggregate):
 
     @classmethod
     def receive(
-        cls, authorisation_id: str, agency_id: str, district: str, category: str, quantity: int, authorised_on: date
+        cls, *, authorisation_id: str, agency_id: str, district: str, category: str, quantity: int, authorised_on: date
     ) -> Self:
         """Record an authorisation learned from the assets service's events."""
         require_positive("quantity", quantity)
@@ -193,6 +193,7 @@ class PurchaseRequest(Aggregate):
     @classmethod
     def submit(
         cls,
+        *,
         request_id: str,
         agency_id: str,
         district: str,

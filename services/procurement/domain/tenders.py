@@ -232,6 +232,7 @@ class Tender(Aggregate):
     @classmethod
     def open(
         cls,
+        *,
         tender_id: str,
         district: str,
         requests: Sequence[PurchaseRequest],

@@ -276,6 +276,7 @@ class Trip(Aggregate):
     @classmethod
     def request(
         cls,
+        *,
         trip_id: str,
         agency_id: str,
         district: str,

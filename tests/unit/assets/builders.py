@@ -60,7 +60,12 @@ def delivery(category: str = "furniture", item_code: str = "A0602-desk-1.6m", qu
 def stock_item(reorder_central: int = 10, reorder_point: int = 5) -> StockItem:
     """A4 paper kept at the central warehouse and the outlying point ``east``, with 100 boxes at the centre."""
     item = StockItem.register(
-        "sku-paper", "A4 复印纸", "box", ["central", "east"], {"central": reorder_central, "east": reorder_point}, TODAY
+        sku="sku-paper",
+        name="A4 复印纸",
+        unit="box",
+        sites=["central", "east"],
+        reorder_points={"central": reorder_central, "east": reorder_point},
+        today=TODAY,
     )
     item.receive("central", 100, 2_000, "in-1", TODAY)
     item.mark_stored()

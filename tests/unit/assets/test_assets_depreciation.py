@@ -69,7 +69,9 @@ def test_the_month_of_disposal_is_not_charged() -> None:
 
 def test_an_asset_disposed_leaves_with_its_book_value_after_the_month_before() -> None:
     pc = asset("pc-1", category="computers", acquired_on=date(2026, 1, 31), value_cents=7_200)
-    disposal = Disposal.apply("dp-1", "ag-1", DISTRICT, [pc], "scrap", "损坏", TODAY)
+    disposal = Disposal.apply(
+        disposal_id="dp-1", agency_id="ag-1", district=DISTRICT, assets=[pc], method="scrap", reason="损坏", today=TODAY
+    )
     disposal.approve("city_admin:wang", TODAY)
     disposal.complete([pc], 0, TODAY)
     disposed = next(e for e in pc.pending_events if isinstance(e, AssetDisposed))

@@ -36,7 +36,16 @@ def _old_pc(asset_id: str = "pc-1") -> Asset:
 
 
 def _applied(method: str = "auction", *assets: Asset, recipient: str | None = None) -> Disposal:
-    return Disposal.apply("dp-1", "ag-1", DISTRICT, list(assets), method, "超过使用年限", TODAY, recipient)
+    return Disposal.apply(
+        disposal_id="dp-1",
+        agency_id="ag-1",
+        district=DISTRICT,
+        assets=list(assets),
+        method=method,
+        reason="超过使用年限",
+        today=TODAY,
+        recipient=recipient,
+    )
 
 
 def test_a_disposal_application_records_the_book_value_of_its_assets() -> None:
@@ -106,7 +115,15 @@ def test_a_disposed_asset_cannot_be_disposed_again() -> None:
     first.complete([pc], 0, TODAY)
     with pytest.raises(AssetAlreadyDisposed):
         _applied("scrap", pc)
-    second = Disposal.apply("dp-2", "ag-1", DISTRICT, [_old_pc()], "scrap", "x", TODAY)
+    second = Disposal.apply(
+        disposal_id="dp-2",
+        agency_id="ag-1",
+        district=DISTRICT,
+        assets=[_old_pc()],
+        method="scrap",
+        reason="x",
+        today=TODAY,
+    )
     second.approve("a", TODAY)
     with pytest.raises(AssetAlreadyDisposed):
         second.complete([pc], 0, TODAY)
@@ -135,7 +152,15 @@ def test_a_disposal_completes_exactly_the_assets_applied_for_none_on_loan_none_r
     lent = in_warehouse("c1")
     lent.lend("ln-1", "ag-2", date(2026, 12, 1), TODAY)
     with pytest.raises(WrongStatus):
-        Disposal.apply("dp-3", "wh-city", DISTRICT, [lent], "scrap", "x", TODAY)
+        Disposal.apply(
+            disposal_id="dp-3",
+            agency_id="wh-city",
+            district=DISTRICT,
+            assets=[lent],
+            method="scrap",
+            reason="x",
+            today=TODAY,
+        )
 
 
 # -- stock-takes ---------------------------------------------------------------------------------------

@@ -79,7 +79,16 @@ def _request() -> list[Aggregate]:
     old.approve_replacement("a", TODAY)
     stock = [in_warehouse("w1", "good")]
     request = d.WarehouseRequest.open(
-        "wr-1", "ag-2", DISTRICT, "furniture", 2, "fair", "R5", d.SERVICE_LIFE_2016, TODAY, old
+        request_id="wr-1",
+        agency_id="ag-2",
+        district=DISTRICT,
+        category="furniture",
+        quantity=2,
+        min_condition="fair",
+        location="R5",
+        table=d.SERVICE_LIFE_2016,
+        today=TODAY,
+        replaces=old,
     )
     request.fulfil_from_idle_stock(stock, TODAY)
     return [request, old, *stock]
@@ -87,7 +96,16 @@ def _request() -> list[Aggregate]:
 
 def _loan() -> list[Aggregate]:
     chairs = [in_warehouse("c1"), in_warehouse("c2")]
-    loan = d.WarehouseLoan.lend("ln-1", "ag-2", DISTRICT, "conference", "大会", chairs, date(2026, 12, 1), TODAY)
+    loan = d.WarehouseLoan.lend(
+        loan_id="ln-1",
+        borrower_agency_id="ag-2",
+        district=DISTRICT,
+        purpose="conference",
+        occasion="大会",
+        assets=chairs,
+        due_on=date(2026, 12, 1),
+        today=TODAY,
+    )
     loan.flag_if_overdue(date(2026, 12, 3))
     loan.return_items(chairs[:1], LATER, {"c1": "fair"})
     chairs[0].record_repair(2_000, "good", LATER)
@@ -96,10 +114,27 @@ def _loan() -> list[Aggregate]:
 
 def _disposal() -> list[Aggregate]:
     pc = asset("pc", category="computers", acquired_on=date(2019, 1, 1))
-    disposal = d.Disposal.apply("dp-1", "ag-1", DISTRICT, [pc], "auction", "报废", TODAY)
+    disposal = d.Disposal.apply(
+        disposal_id="dp-1",
+        agency_id="ag-1",
+        district=DISTRICT,
+        assets=[pc],
+        method="auction",
+        reason="报废",
+        today=TODAY,
+    )
     disposal.approve("a", TODAY)
     disposal.complete([pc], 5_000, TODAY, "GGZY-1")
-    refused = d.Disposal.apply("dp-2", "ag-1", DISTRICT, [asset("x")], "transfer", "援助", TODAY, "某小学")
+    refused = d.Disposal.apply(
+        disposal_id="dp-2",
+        agency_id="ag-1",
+        district=DISTRICT,
+        assets=[asset("x")],
+        method="transfer",
+        reason="援助",
+        today=TODAY,
+        recipient="某小学",
+    )
     refused.reject("a", "仍可使用", TODAY)
     return [disposal, pc, refused]
 
@@ -116,7 +151,14 @@ def _stocktake() -> list[Aggregate]:
 
 
 def _stock() -> list[Aggregate]:
-    item = d.StockItem.register("sku", "A4 纸", "box", ["central", "east"], {"central": 10, "east": 5}, TODAY)
+    item = d.StockItem.register(
+        sku="sku",
+        name="A4 纸",
+        unit="box",
+        sites=["central", "east"],
+        reorder_points={"central": 10, "east": 5},
+        today=TODAY,
+    )
     item.receive("central", 100, 2_000, "in-1", TODAY)
     item.transfer("central", "east", 20, TODAY)
     item.issue("east", 16, "ag-1", TODAY)

@@ -25,12 +25,16 @@ def _reorders(item: StockItem) -> list[tuple[str, int, int]]:
 
 def test_an_item_is_kept_at_the_central_warehouse_and_its_outlying_points() -> None:
     with pytest.raises(CentralSiteRequired):
-        StockItem.register("sku", "纸", "box", ["east"], {}, TODAY)
+        StockItem.register(sku="sku", name="纸", unit="box", sites=["east"], reorder_points={}, today=TODAY)
     with pytest.raises(UnknownSite):
-        StockItem.register("sku", "纸", "box", ["central"], {"west": 3}, TODAY)
+        StockItem.register(sku="sku", name="纸", unit="box", sites=["central"], reorder_points={"west": 3}, today=TODAY)
     with pytest.raises(NegativeAmount):
-        StockItem.register("sku", "纸", "box", ["central"], {"central": -1}, TODAY)
-    item = StockItem.register("sku", "纸", "box", ["central", "east"], {"central": 5}, TODAY)
+        StockItem.register(
+            sku="sku", name="纸", unit="box", sites=["central"], reorder_points={"central": -1}, today=TODAY
+        )
+    item = StockItem.register(
+        sku="sku", name="纸", unit="box", sites=["central", "east"], reorder_points={"central": 5}, today=TODAY
+    )
     assert (item.on_hand, item.reorder_points) == ({"central": 0, "east": 0}, {"central": 5, "east": 0})
 
 
@@ -73,7 +77,9 @@ def test_raising_a_reorder_point_to_the_stock_on_hand_signals_a_reorder() -> Non
 
 
 def test_transfers_run_between_the_centre_and_an_outlying_point() -> None:
-    item = StockItem.register("sku", "纸", "box", ["central", "east", "west"], {"central": 60}, TODAY)
+    item = StockItem.register(
+        sku="sku", name="纸", unit="box", sites=["central", "east", "west"], reorder_points={"central": 60}, today=TODAY
+    )
     item.receive("central", 100, 2_000, "in-1", TODAY)
     item.transfer("central", "east", 40, TODAY)
     assert item.on_hand == {"central": 60, "east": 40, "west": 0}

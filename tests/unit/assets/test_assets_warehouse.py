@@ -32,7 +32,16 @@ def _request(
     quantity: int = 2, category: str = "furniture", min_condition: str = "fair", replaces: Asset | None = None
 ) -> WarehouseRequest:
     return WarehouseRequest.open(
-        "wr-1", "ag-2", DISTRICT, category, quantity, min_condition, "R501", SERVICE_LIFE_2016, TODAY, replaces
+        request_id="wr-1",
+        agency_id="ag-2",
+        district=DISTRICT,
+        category=category,
+        quantity=quantity,
+        min_condition=min_condition,
+        location="R501",
+        table=SERVICE_LIFE_2016,
+        today=TODAY,
+        replaces=replaces,
     )
 
 
@@ -83,7 +92,17 @@ def test_a_computer_request_authorises_an_equipment_purchase() -> None:
 def test_an_item_taken_meanwhile_no_longer_fits_and_is_skipped() -> None:
     taken = in_warehouse("a1")
     _request(quantity=1).fulfil_from_idle_stock([taken], TODAY)
-    other = WarehouseRequest.open("wr-2", "ag-3", DISTRICT, "furniture", 1, "fair", "R1", SERVICE_LIFE_2016, TODAY)
+    other = WarehouseRequest.open(
+        request_id="wr-2",
+        agency_id="ag-3",
+        district=DISTRICT,
+        category="furniture",
+        quantity=1,
+        min_condition="fair",
+        location="R1",
+        table=SERVICE_LIFE_2016,
+        today=TODAY,
+    )
     assert other.fulfil_from_idle_stock([taken], TODAY) == []
     assert other.status == "purchase_authorised"
 
@@ -128,7 +147,16 @@ def test_an_approved_replacement_is_used_once() -> None:
     _request(quantity=1, replaces=desk)
     with pytest.raises(ReplacementNotApproved):
         WarehouseRequest.open(
-            "wr-2", "ag-2", DISTRICT, "furniture", 1, "fair", "R1", SERVICE_LIFE_2016, TODAY, replaces=desk
+            request_id="wr-2",
+            agency_id="ag-2",
+            district=DISTRICT,
+            category="furniture",
+            quantity=1,
+            min_condition="fair",
+            location="R1",
+            table=SERVICE_LIFE_2016,
+            today=TODAY,
+            replaces=desk,
         )
 
 
@@ -143,7 +171,16 @@ def test_a_replacement_is_for_the_same_agency_and_category() -> None:
 
 
 def _loan(*assets: Asset, due_on: date = DUE) -> WarehouseLoan:
-    return WarehouseLoan.lend("ln-1", "ag-2", DISTRICT, "conference", "2026 招商大会", list(assets), due_on, TODAY)
+    return WarehouseLoan.lend(
+        loan_id="ln-1",
+        borrower_agency_id="ag-2",
+        district=DISTRICT,
+        purpose="conference",
+        occasion="2026 招商大会",
+        assets=list(assets),
+        due_on=due_on,
+        today=TODAY,
+    )
 
 
 def test_warehouse_assets_are_lent_for_a_conference_until_a_due_date() -> None:
@@ -165,7 +202,16 @@ def test_a_loan_is_due_after_it_is_issued_and_lends_distinct_assets() -> None:
     with pytest.raises(DistinctAssetsRequired):
         _loan(c2, c2)
     with pytest.raises(NotOneOf):
-        WarehouseLoan.lend("ln-2", "ag-2", DISTRICT, "party", "x", [in_warehouse("c3")], DUE, TODAY)
+        WarehouseLoan.lend(
+            loan_id="ln-2",
+            borrower_agency_id="ag-2",
+            district=DISTRICT,
+            purpose="party",
+            occasion="x",
+            assets=[in_warehouse("c3")],
+            due_on=DUE,
+            today=TODAY,
+        )
 
 
 def test_lent_assets_come_back_in_parts_with_their_condition_and_lateness() -> None:
@@ -198,7 +244,16 @@ def test_an_overdue_loan_is_flagged_once_and_a_returned_or_current_one_never() -
     assert (flagged.days_overdue, flagged.outstanding_asset_ids) == (2, ["c1"])
     assert loan.flag_if_overdue(date(2026, 12, 9)) is False
     c2 = in_warehouse("c2")
-    back = WarehouseLoan.lend("ln-2", "ag-2", DISTRICT, "temporary_body", "专班", [c2], DUE, TODAY)
+    back = WarehouseLoan.lend(
+        loan_id="ln-2",
+        borrower_agency_id="ag-2",
+        district=DISTRICT,
+        purpose="temporary_body",
+        occasion="专班",
+        assets=[c2],
+        due_on=DUE,
+        today=TODAY,
+    )
     back.return_items([c2], TODAY)
     assert back.flag_if_overdue(date(2027, 1, 1)) is False
 
@@ -206,7 +261,17 @@ def test_an_overdue_loan_is_flagged_once_and_a_returned_or_current_one_never() -
 def test_a_loan_brought_in_from_the_past_may_be_overdue_already_and_its_return_dated() -> None:
     c1, c2 = in_warehouse("c1"), in_warehouse("c2")
     lent_on, due_on = date(2026, 10, 8), date(2026, 11, 1)  # issued last month, due before today (TODAY - 22 d)
-    loan = WarehouseLoan.lend("ln-9", "ag-2", DISTRICT, "conference", "大会", [c1, c2], due_on, TODAY, lent_on)
+    loan = WarehouseLoan.lend(
+        loan_id="ln-9",
+        borrower_agency_id="ag-2",
+        district=DISTRICT,
+        purpose="conference",
+        occasion="大会",
+        assets=[c1, c2],
+        due_on=due_on,
+        today=TODAY,
+        lent_on=lent_on,
+    )
     assert loan.pending_events[-1].lent_on == "2026-10-08"  # type: ignore[attr-defined]
     assert loan.flag_if_overdue(TODAY) is True  # 2026-11-01 → 2026-11-23: 22 days, counted from the due date
     assert loan.pending_events[-1].days_overdue == 22  # type: ignore[attr-defined]
@@ -216,9 +281,29 @@ def test_a_loan_brought_in_from_the_past_may_be_overdue_already_and_its_return_d
     loan.return_items([c1], TODAY, returned_on=date(2026, 11, 4))  # came back 3 days late, typed in today
     assert loan.pending_events[-1].days_late == 3  # type: ignore[attr-defined]
     with pytest.raises(InvalidDueDate):  # due before the day issued
-        WarehouseLoan.lend("ln-8", "ag-2", DISTRICT, "conference", "x", [in_warehouse("c3")], lent_on, TODAY, lent_on)
+        WarehouseLoan.lend(
+            loan_id="ln-8",
+            borrower_agency_id="ag-2",
+            district=DISTRICT,
+            purpose="conference",
+            occasion="x",
+            assets=[in_warehouse("c3")],
+            due_on=lent_on,
+            today=TODAY,
+            lent_on=lent_on,
+        )
     with pytest.raises(DateInFuture) as future:  # issued tomorrow is no history
-        WarehouseLoan.lend("ln-7", "ag-2", DISTRICT, "conference", "x", [in_warehouse("c4")], DUE, TODAY, DUE)
+        WarehouseLoan.lend(
+            loan_id="ln-7",
+            borrower_agency_id="ag-2",
+            district=DISTRICT,
+            purpose="conference",
+            occasion="x",
+            assets=[in_warehouse("c4")],
+            due_on=DUE,
+            today=TODAY,
+            lent_on=DUE,
+        )
     assert future.value.fields == {"lent_on": ["must not be in the future"]}
 
 

@@ -27,7 +27,7 @@ APRIL_30 = date(2024, 4, 30)  # day 121 of 366
 
 def quota(basis: str = "absolute", limit: float = 100.0) -> EnergyQuota:
     """A stored 2024 quota of agency ag-1."""
-    q = EnergyQuota.set("ag-1", "320402", 2024, basis, limit, TODAY)
+    q = EnergyQuota.set(agency_id="ag-1", district="320402", year=2024, basis=basis, limit=limit, today=TODAY)
     q.mark_stored()
     return q
 
@@ -62,18 +62,18 @@ def test_a_quota_is_one_per_agency_and_year() -> None:
 
 def test_an_unknown_basis_is_refused() -> None:
     with pytest.raises(UnknownQuotaBasis):
-        EnergyQuota.set("ag-1", "320402", 2024, "per_capita", 100, TODAY)
+        EnergyQuota.set(agency_id="ag-1", district="320402", year=2024, basis="per_capita", limit=100, today=TODAY)
 
 
 @pytest.mark.parametrize("limit", [0, -5])
 def test_a_quota_must_be_above_zero(limit: float) -> None:
     with pytest.raises(QuotaNotPositive):
-        EnergyQuota.set("ag-1", "320402", 2024, "absolute", limit, TODAY)
+        EnergyQuota.set(agency_id="ag-1", district="320402", year=2024, basis="absolute", limit=limit, today=TODAY)
 
 
 def test_a_quota_cannot_be_set_for_a_year_that_is_over() -> None:
     with pytest.raises(QuotaYearClosed):
-        EnergyQuota.set("ag-1", "320402", 2023, "absolute", 100, TODAY)
+        EnergyQuota.set(agency_id="ag-1", district="320402", year=2023, basis="absolute", limit=100, today=TODAY)
 
 
 def test_a_revision_must_say_why_and_stay_above_zero() -> None:
@@ -215,7 +215,7 @@ def test_a_quota_is_assessed_within_its_own_year_only() -> None:
 
 
 def test_a_leap_year_is_extrapolated_over_366_days_and_others_over_365() -> None:
-    q2025 = EnergyQuota.set("ag-1", "320402", 2025, "absolute", 1_000, TODAY)
+    q2025 = EnergyQuota.set(agency_id="ag-1", district="320402", year=2025, basis="absolute", limit=1_000, today=TODAY)
     assert q2025.assess(kwh_for_tce(10, date(2025, 12, 31)), date(2025, 12, 31)).forecast_tce == pytest.approx(10)
     assert quota(limit=1_000).assess(
         kwh_for_tce(10, date(2024, 12, 30)), date(2024, 12, 30)

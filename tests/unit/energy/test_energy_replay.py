@@ -47,7 +47,9 @@ def full_story() -> list[Aggregate]:
     m.replace("SN-2", 14, 0, INSTALLED_AT + timedelta(hours=1), NOW, multiplier=1)
     m.record_readings(series(1, 2, first=65), NOW)
     m.record_readings(series(11, first=25), NOW)  # late, inside the 15 → 40 minute gap
-    quota = EnergyQuota.set("ag-1", "320402", 2024, "absolute", 100, date(2024, 1, 5))
+    quota = EnergyQuota.set(
+        agency_id="ag-1", district="320402", year=2024, basis="absolute", limit=100, today=date(2024, 1, 5)
+    )
     quota.revise(90, "节能改造", date(2024, 2, 1))
     installed, last = "2023-12-31T16:00:00+00:00", "2024-04-30T16:00:00+00:00"  # 1 January → 1 May, local
     quota.assess(
@@ -63,12 +65,12 @@ def full_story() -> list[Aggregate]:
     anomaly.acknowledge("op-1", "排查网关", NOW)
     anomaly.resolve("op-1", "采集网关已更换", NOW)
     report = AnnualConsumptionReport.report(
-        "ag-1",
-        "320402",
-        2020,
-        {"electricity": 125_000, "water": 900.5},
-        "2020年度能源资源消费统计年报",
-        date(2024, 3, 1),
+        agency_id="ag-1",
+        district="320402",
+        year=2020,
+        totals={"electricity": 125_000, "water": 900.5},
+        source="2020年度能源资源消费统计年报",
+        today=date(2024, 3, 1),
     )
     report.correct({"electricity": 126_000, "water": 900.5}, "补报食堂电表", date(2024, 3, 2))
     versions = {"factors_version": "f-1", "sufficiency_version": "s-1", "targets_version": "t-1"}

@@ -24,7 +24,12 @@ SOURCE = "2020年度公共机构能源资源消费统计年报"
 
 def report(totals: dict[str, Any] | None = None, year: int = 2020) -> AnnualConsumptionReport:
     return AnnualConsumptionReport.report(
-        "ag-1", "320402", year, totals or {"electricity": 1_250_000, "water": 18_500}, SOURCE, TODAY
+        agency_id="ag-1",
+        district="320402",
+        year=year,
+        totals=totals or {"electricity": 1_250_000, "water": 18_500},
+        source=SOURCE,
+        today=TODAY,
     )
 
 
@@ -48,12 +53,16 @@ def test_a_year_that_is_not_over_cannot_be_reported(year: int) -> None:
 )
 def test_totals_name_known_kinds_with_quantities_of_zero_or_more(totals: dict[str, Any]) -> None:
     with pytest.raises(InvalidTotals):
-        AnnualConsumptionReport.report("ag-1", "320402", 2020, totals, SOURCE, TODAY)
+        AnnualConsumptionReport.report(
+            agency_id="ag-1", district="320402", year=2020, totals=totals, source=SOURCE, today=TODAY
+        )
 
 
 def test_a_report_names_its_source() -> None:
     with pytest.raises(SourceRequired):
-        AnnualConsumptionReport.report("ag-1", "320402", 2020, {"electricity": 1}, " ", TODAY)
+        AnnualConsumptionReport.report(
+            agency_id="ag-1", district="320402", year=2020, totals={"electricity": 1}, source=" ", today=TODAY
+        )
 
 
 def test_a_correction_replaces_the_totals_and_says_why() -> None:
@@ -83,12 +92,12 @@ def test_the_2020_report_gives_vehicle_fuel_by_kind_the_floor_area_and_the_peopl
     from services.common.events import upcast
 
     r = AnnualConsumptionReport.report(
-        "ag-1",
-        "320402",
-        2020,
-        {"electricity": 100_000},
-        SOURCE,
-        TODAY,
+        agency_id="ag-1",
+        district="320402",
+        year=2020,
+        totals={"electricity": 100_000},
+        source=SOURCE,
+        today=TODAY,
         vehicle_fuel={"vehicle_gasoline": 2_000, "vehicle_charging": 500},
         floor_area_m2=1_000,
         people_served=40,
@@ -98,7 +107,14 @@ def test_the_2020_report_gives_vehicle_fuel_by_kind_the_floor_area_and_the_peopl
     assert (event.payload()["floor_area_m2"], event.payload()["people_served"]) == (1_000.0, 40)
     with pytest.raises(InvalidTotals) as refused:
         AnnualConsumptionReport.report(
-            "ag-1", "320402", 2020, {"electricity": 1}, SOURCE, TODAY, vehicle_fuel={"jet_fuel": 1}, people_served=0
+            agency_id="ag-1",
+            district="320402",
+            year=2020,
+            totals={"electricity": 1},
+            source=SOURCE,
+            today=TODAY,
+            vehicle_fuel={"jet_fuel": 1},
+            people_served=0,
         )
     assert set(refused.value.fields) == {"vehicle_fuel.jet_fuel", "people_served"}
     v1 = {"agency_id": "ag-1", "year": 2020, "totals": {"electricity": 1.0}}

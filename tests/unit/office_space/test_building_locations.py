@@ -27,7 +27,16 @@ def _valid(collection: dict[str, object]) -> bool:
 
 
 def test_a_building_registered_with_its_location_records_both_coordinates() -> None:
-    building = Building.register("B1", "A1", "320400", "1号楼", "龙城大道1280号", 1000.0, 119.9741, 31.8112)
+    building = Building.register(
+        building_id="B1",
+        agency_id="A1",
+        district="320400",
+        name="1号楼",
+        address="龙城大道1280号",
+        gross_floor_area_m2=1000.0,
+        longitude=119.9741,
+        latitude=31.8112,
+    )
     (event,) = building.pending_events
     assert isinstance(event, BuildingRegistered) and event.schema_version == 2
     assert (event.longitude, event.latitude) == (119.9741, 31.8112)
@@ -41,7 +50,16 @@ def test_a_location_is_both_coordinates_within_their_ranges(
     longitude: float | None, latitude: float | None, field: str
 ) -> None:
     with pytest.raises(RuleViolation) as refused:
-        Building.register("B1", "A1", "320400", "1号楼", "", 1000.0, longitude, latitude)
+        Building.register(
+            building_id="B1",
+            agency_id="A1",
+            district="320400",
+            name="1号楼",
+            address="",
+            gross_floor_area_m2=1000.0,
+            longitude=longitude,
+            latitude=latitude,
+        )
     assert field in refused.value.fields
 
 

@@ -27,13 +27,28 @@ TODAY = date(2026, 11, 23)
 
 
 def agency(level: str = "city") -> Agency:
-    a = Agency.register(A1, "市财政局", "320400", "party_government", level, 50, DISTRICTS)
+    a = Agency.register(
+        agency_id=A1,
+        name="市财政局",
+        district="320400",
+        kind="party_government",
+        admin_level=level,
+        authorised_headcount=50,
+        known_districts=DISTRICTS,
+    )
     a.mark_stored()
     return a
 
 
 def building(*rooms: tuple[str, float, str]) -> Building:
-    b = Building.register("B1", "A1", "320400", "市行政中心1号楼", "龙城大道1280号", 1000.0)
+    b = Building.register(
+        building_id="B1",
+        agency_id="A1",
+        district="320400",
+        name="市行政中心1号楼",
+        address="龙城大道1280号",
+        gross_floor_area_m2=1000.0,
+    )
     for room_id, area, use in rooms:
         b.add_room(room_id, room_id, area, use, "A1", date(2026, 1, 1))
     b.mark_stored()
@@ -48,26 +63,64 @@ def allocate(
 
 def test_an_agency_in_an_unknown_district_is_refused() -> None:
     with pytest.raises(UnknownDistrict):
-        Agency.register("A9", "x", "999999", "party_government", "city", 5, DISTRICTS)
+        Agency.register(
+            agency_id="A9",
+            name="x",
+            district="999999",
+            kind="party_government",
+            admin_level="city",
+            authorised_headcount=5,
+            known_districts=DISTRICTS,
+        )
 
 
 def test_a_subordinate_institution_names_its_supervising_agency_of_the_same_district() -> None:
     parent = agency()
     child = Agency.register(
-        agency_code("320400", "A2"), "市财政局信息中心", "320400", "public_institution", "city", 12, DISTRICTS, parent
+        agency_id=agency_code("320400", "A2"),
+        name="市财政局信息中心",
+        district="320400",
+        kind="public_institution",
+        admin_level="city",
+        authorised_headcount=12,
+        known_districts=DISTRICTS,
+        parent=parent,
     )
     assert child.parent_agency_id == A1
     assert child.pending_events[0].parent_agency_id == A1  # type: ignore[attr-defined]
     with pytest.raises(RuleViolation, match="not 320402"):
         Agency.register(
-            agency_code("320402", "A3"), "区教研室", "320402", "public_institution", "county", 8, DISTRICTS, parent
+            agency_id=agency_code("320402", "A3"),
+            name="区教研室",
+            district="320402",
+            kind="public_institution",
+            admin_level="county",
+            authorised_headcount=8,
+            known_districts=DISTRICTS,
+            parent=parent,
         )
     with pytest.raises(RuleViolation, match="not a registered agency"):
         Agency.register(
-            agency_code("320400", "A4"), "x", "320400", "public_institution", "city", 8, DISTRICTS, Agency("A9")
+            agency_id=agency_code("320400", "A4"),
+            name="x",
+            district="320400",
+            kind="public_institution",
+            admin_level="city",
+            authorised_headcount=8,
+            known_districts=DISTRICTS,
+            parent=Agency("A9"),
         )
     with pytest.raises(RuleViolation, match="not a registered agency"):
-        Agency.register(A1, "x", "320400", "public_institution", "city", 8, DISTRICTS, parent)  # itself
+        Agency.register(
+            agency_id=A1,
+            name="x",
+            district="320400",
+            kind="public_institution",
+            admin_level="city",
+            authorised_headcount=8,
+            known_districts=DISTRICTS,
+            parent=parent,
+        )  # itself
 
 
 def test_staff_rank_must_exist_at_the_agencys_level() -> None:
@@ -212,12 +265,39 @@ def test_an_agency_registers_under_a_unified_social_credit_code_of_its_own_distr
     # 1·1 + 1·3 + 3·9 + 2·27 + 0·19 + 4·26 + 0·16 + 2·17 + 0·20 + … + 0·30 + 1·28 = 1+3+27+54+104+34+28 = 251;
     # 251 mod 31 = 3, 31 - 3 = 28 → ALPHABET[28] = "W"
     code = "11320402000000001W"
-    assert Agency.register(code, "区财政局", "320402", "party_government", "county", 20, DISTRICTS).id == code
+    assert (
+        Agency.register(
+            agency_id=code,
+            name="区财政局",
+            district="320402",
+            kind="party_government",
+            admin_level="county",
+            authorised_headcount=20,
+            known_districts=DISTRICTS,
+        ).id
+        == code
+    )
     with pytest.raises(RuleViolation, match="not a unified social credit code") as wrong_check:
-        Agency.register("11320402000000001X", "区财政局", "320402", "party_government", "county", 20, DISTRICTS)
+        Agency.register(
+            agency_id="11320402000000001X",
+            name="区财政局",
+            district="320402",
+            kind="party_government",
+            admin_level="county",
+            authorised_headcount=20,
+            known_districts=DISTRICTS,
+        )
     assert wrong_check.value.fields == {"agency_id": ["check character 'X' does not match, 'W' expected"]}
     with pytest.raises(RuleViolation, match="issued in division 320402, not in district 320400") as elsewhere:
-        Agency.register(code, "市财政局", "320400", "party_government", "city", 20, DISTRICTS)
+        Agency.register(
+            agency_id=code,
+            name="市财政局",
+            district="320400",
+            kind="party_government",
+            admin_level="city",
+            authorised_headcount=20,
+            known_districts=DISTRICTS,
+        )
     assert elsewhere.value.fields == {"agency_id": ["its division code is not the district's 320400"]}
     for bad, reason in [
         ("A1", "a unified social credit code has 18 characters, not 2"),
@@ -226,7 +306,15 @@ def test_an_agency_registers_under_a_unified_social_credit_code_of_its_own_distr
         ("11A20402000000001W", "characters 3 to 8 are an administrative division code (six digits)"),
     ]:
         with pytest.raises(RuleViolation) as refused:
-            Agency.register(bad, "x", "320402", "party_government", "county", 1, DISTRICTS)
+            Agency.register(
+                agency_id=bad,
+                name="x",
+                district="320402",
+                kind="party_government",
+                admin_level="county",
+                authorised_headcount=1,
+                known_districts=DISTRICTS,
+            )
         assert refused.value.fields == {"agency_id": [reason]}, bad
 
 

@@ -31,13 +31,33 @@ TODAY = date(2026, 11, 23)
 
 def lease(kind: str = "rent", rent_fen: int = 500_000) -> Lease:
     return Lease.request(
-        "L1", "A1", "320400", "B1", ["R1"], kind, "常州某公司", date(2027, 1, 1), date(2028, 1, 1), rent_fen
+        lease_id="L1",
+        agency_id="A1",
+        district="320400",
+        building_id="B1",
+        room_ids=["R1"],
+        kind=kind,
+        counter_party="常州某公司",
+        start_on=date(2027, 1, 1),
+        end_on=date(2028, 1, 1),
+        monthly_rent_fen=rent_fen,
     )
 
 
 def test_a_lease_needs_a_term_and_rent_matching_its_kind() -> None:
     with pytest.raises(InvalidPeriod):
-        Lease.request("L1", "A1", "320400", "B1", ["R1"], "rent", "x", date(2027, 1, 1), date(2027, 1, 1), 1_000)
+        Lease.request(
+            lease_id="L1",
+            agency_id="A1",
+            district="320400",
+            building_id="B1",
+            room_ids=["R1"],
+            kind="rent",
+            counter_party="x",
+            start_on=date(2027, 1, 1),
+            end_on=date(2027, 1, 1),
+            monthly_rent_fen=1_000,
+        )
     with pytest.raises(RuleViolation):
         lease("rent", 0)
     with pytest.raises(RuleViolation):
@@ -65,7 +85,16 @@ def test_a_rejected_lease_cannot_be_approved() -> None:
 
 
 def test_a_lease_found_without_approval_is_a_finding_that_can_be_stopped() -> None:
-    found = Lease.found_unapproved("L2", "A1", "320400", "B1", ["R3"], "某餐饮店", "I1", TODAY)
+    found = Lease.found_unapproved(
+        lease_id="L2",
+        agency_id="A1",
+        district="320400",
+        building_id="B1",
+        room_ids=["R3"],
+        counter_party="某餐饮店",
+        inspection_id="I1",
+        today=TODAY,
+    )
     assert (found.status, type(found.pending_events[0]).__name__) == ("unapproved", "UnapprovedLeaseFound")
     with pytest.raises(WrongStatus):
         found.activate(TODAY)
@@ -91,15 +120,38 @@ def test_an_unapproved_lease_cites_an_opened_inspection_of_its_agency() -> None:
 
 
 def test_an_inspection_may_be_brought_in_from_the_past_but_not_the_future() -> None:
-    held = Inspection.open("I2", "A1", "320400", "专项巡检", date(2019, 5, 6), TODAY)
+    held = Inspection.open(
+        inspection_id="I2",
+        agency_id="A1",
+        district="320400",
+        topic="专项巡检",
+        inspected_on=date(2019, 5, 6),
+        today=TODAY,
+    )
     assert held.inspected_on == "2019-05-06"
     with pytest.raises(DateInFuture) as future:
-        Inspection.open("I3", "A1", "320400", "专项巡检", date(2026, 11, 24), TODAY)
+        Inspection.open(
+            inspection_id="I3",
+            agency_id="A1",
+            district="320400",
+            topic="专项巡检",
+            inspected_on=date(2026, 11, 24),
+            today=TODAY,
+        )
     assert future.value.fields == {"inspected_on": ["must not be in the future"]}
 
 
 def project() -> RepairProject:
-    return RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面防水与外墙修缮", 80_000_000, TODAY)
+    return RepairProject.apply(
+        project_id="RP1",
+        agency_id="A1",
+        district="320400",
+        building_id="B1",
+        category="major",
+        scope="屋面防水与外墙修缮",
+        budget_fen=80_000_000,
+        today=TODAY,
+    )
 
 
 def test_nothing_is_executed_before_the_necessity_review_and_approval() -> None:
@@ -136,7 +188,14 @@ def test_changes_outside_the_approved_plan_are_flagged_and_need_a_reason() -> No
 
 
 def inspection() -> Inspection:
-    return Inspection.open("I1", "A1", "320400", "办公用房专项巡检", date(2026, 10, 1), TODAY)
+    return Inspection.open(
+        inspection_id="I1",
+        agency_id="A1",
+        district="320400",
+        topic="办公用房专项巡检",
+        inspected_on=date(2026, 10, 1),
+        today=TODAY,
+    )
 
 
 def test_a_finding_needs_a_deadline_after_the_inspection_and_is_rectified_once() -> None:
@@ -281,7 +340,14 @@ def test_a_year_s_performance_stops_at_today_while_the_year_runs() -> None:
 
 
 def test_an_inspection_finding_is_dated_the_inspection_however_late_it_is_entered() -> None:
-    inspection = Inspection.open("I9", "A1", "320402", "专项巡检", date(2026, 3, 2), TODAY)
+    inspection = Inspection.open(
+        inspection_id="I9",
+        agency_id="A1",
+        district="320402",
+        topic="专项巡检",
+        inspected_on=date(2026, 3, 2),
+        today=TODAY,
+    )
     inspection.record_finding("F9", "safety", "消防通道堆放杂物", date(2026, 4, 1))
     recorded = inspection.pending_events[-1]
     assert recorded.found_on == "2026-03-02"  # type: ignore[attr-defined]

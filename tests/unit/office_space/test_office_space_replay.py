@@ -17,7 +17,13 @@ T = date(2026, 11, 23)
 
 def _agency() -> d.Agency:
     a = d.Agency.register(
-        agency_code("320400", "A1"), "市财政局", "320400", "party_government", "city", 86, {"320400": "x"}
+        agency_id=agency_code("320400", "A1"),
+        name="市财政局",
+        district="320400",
+        kind="party_government",
+        admin_level="city",
+        authorised_headcount=86,
+        known_districts={"320400": "x"},
     )
     a.post_staff("P1", "张伟", "bureau_deputy", "2021-03-01")
     a.post_staff("P2", "王芳", "below_bureau", "2021-03-01")
@@ -26,7 +32,14 @@ def _agency() -> d.Agency:
 
 
 def _building() -> d.Building:
-    b = d.Building.register("B1", "A1", "320400", "1号楼", "龙城大道1280号", 5000.0)
+    b = d.Building.register(
+        building_id="B1",
+        agency_id="A1",
+        district="320400",
+        name="1号楼",
+        address="龙城大道1280号",
+        gross_floor_area_m2=5000.0,
+    )
     b.add_room("R1", "301", 18.0, "office", "A1", date(2026, 1, 1))
     b.add_room("R2", "302", 9.0, "office", "A1", date(2026, 1, 1))
     b.allocate("R1", "P1", "A1", "city", "bureau_deputy", d.AREA_STANDARD_2014, T)
@@ -45,7 +58,16 @@ def _property() -> d.OperatingProperty:
 
 
 def _repair() -> d.RepairProject:
-    p = d.RepairProject.apply("RP1", "A1", "320400", "B1", "major", "屋面", 10_000, T)
+    p = d.RepairProject.apply(
+        project_id="RP1",
+        agency_id="A1",
+        district="320400",
+        building_id="B1",
+        category="major",
+        scope="屋面",
+        budget_fen=10_000,
+        today=T,
+    )
     p.review_necessity(True, "确需", "r")
     p.approve(9_000, "a")
     p.start_execution(T)
@@ -54,14 +76,25 @@ def _repair() -> d.RepairProject:
 
 
 def _inspection() -> d.Inspection:
-    i = d.Inspection.open("I1", "A1", "320400", "专项巡检", date(2026, 10, 1), T)
+    i = d.Inspection.open(
+        inspection_id="I1", agency_id="A1", district="320400", topic="专项巡检", inspected_on=date(2026, 10, 1), today=T
+    )
     i.record_finding("F1", "idle", "闲置", date(2026, 11, 1))
     return i
 
 
 def _lease() -> d.Lease:
     lease = d.Lease.request(
-        "L1", "A1", "320400", "B1", ["R1"], "rent", "某公司", date(2027, 1, 1), date(2028, 1, 1), 1_000
+        lease_id="L1",
+        agency_id="A1",
+        district="320400",
+        building_id="B1",
+        room_ids=["R1"],
+        kind="rent",
+        counter_party="某公司",
+        start_on=date(2027, 1, 1),
+        end_on=date(2028, 1, 1),
+        monthly_rent_fen=1_000,
     )
     lease.approve("a")
     return lease

@@ -26,7 +26,14 @@ TODAY = date(2026, 11, 23)
 
 
 def building(area: float = 18.0, planned: int | None = None) -> Building:
-    b = Building.register("B1", "A1", "320402", "区行政中心", "和平路1号", 1000.0)
+    b = Building.register(
+        building_id="B1",
+        agency_id="A1",
+        district="320402",
+        name="区行政中心",
+        address="和平路1号",
+        gross_floor_area_m2=1000.0,
+    )
     b.add_room("R1", "101", area, "office", "A1", date(2026, 1, 1), planned_occupancy=planned)
     b.mark_stored()
     return b
@@ -146,7 +153,14 @@ def test_the_planned_occupancy_is_the_rooms_capacity() -> None:
 
 
 def test_a_room_can_be_registered_vacant_since_a_past_date_and_idles_from_it() -> None:
-    b = Building.register("B1", "A1", "320402", "区行政中心", "和平路1号", 1000.0)
+    b = Building.register(
+        building_id="B1",
+        agency_id="A1",
+        district="320402",
+        name="区行政中心",
+        address="和平路1号",
+        gross_floor_area_m2=1000.0,
+    )
     b.add_room("R1", "101", 18.0, "office", "A1", TODAY, vacant_since=date(2026, 5, 1))
     with pytest.raises(DateInFuture):
         b.add_room("R2", "102", 18.0, "office", "A1", TODAY, vacant_since=date(2026, 12, 1))

@@ -27,12 +27,27 @@ def desk() -> CatalogItem:
 
 def budget(agency_id: str = "ag-1", amount_cents: int = 1_000_000, year: int = 2024) -> BudgetLine:
     """A budget line of 10 000.00 yuan for the agency and year."""
-    return BudgetLine.open(f"bl-{agency_id}-{year}", agency_id, "320402", year, "办公用品", amount_cents, TODAY)
+    return BudgetLine.open(
+        budget_line_id=f"bl-{agency_id}-{year}",
+        agency_id=agency_id,
+        district="320402",
+        year=year,
+        purpose="办公用品",
+        amount_cents=amount_cents,
+        today=TODAY,
+    )
 
 
 def authorisation(agency_id: str = "ag-1", category: str = "furniture", quantity: int = 10) -> PurchaseAuthorisation:
     """The assets service's authorisation to buy (no idle stock fits)."""
-    return PurchaseAuthorisation.receive("au-1", agency_id, "320402", category, quantity, TODAY)
+    return PurchaseAuthorisation.receive(
+        authorisation_id="au-1",
+        agency_id=agency_id,
+        district="320402",
+        category=category,
+        quantity=quantity,
+        authorised_on=TODAY,
+    )
 
 
 def submit(
@@ -40,21 +55,28 @@ def submit(
 ) -> PurchaseRequest:
     """Submit a request on its own budget line unless ``line`` is given (``auth`` for idle-first items)."""
     return PurchaseRequest.submit(
-        kw.get("request_id", f"rq-{agency_id}"),
-        agency_id,
-        "320402",
-        item,
-        quantity,
-        price,
-        kw["line"] if "line" in kw else budget(agency_id),
-        kw.get("auth"),
-        TODAY,
+        request_id=kw.get("request_id", f"rq-{agency_id}"),
+        agency_id=agency_id,
+        district="320402",
+        item=item,
+        quantity=quantity,
+        estimated_unit_price_cents=price,
+        budget=kw["line"] if "line" in kw else budget(agency_id),
+        authorisation=kw.get("auth"),
+        today=TODAY,
     )
 
 
 def closed_tender(prices: dict[str, int], reference: int = 5_000, **close: Any) -> Tender:
     """A paper tender (10 boxes) closed after the suppliers' bids, each supplier bidding in turn."""
-    tender = Tender.open("td-1", "320400", [submit(paper())], reference, CLOSES_AT, NOW)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[submit(paper())],
+        reference_unit_price_cents=reference,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     for n, (supplier, price) in enumerate(prices.items()):
         tender.submit_bid(f"b-{supplier}", supplier, price, NOW + timedelta(minutes=n))
     tender.close_bidding(AFTER_CLOSE, **close)

@@ -30,12 +30,32 @@ NOW = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
 
 def line_2025() -> BudgetLine:
     """AG-1's 2025 line of 10 000.00 yuan, granted on 20 December 2024 and typed in today."""
-    return BudgetLine.open("bl-2025", "ag-1", "320402", 2025, "办公用品", 1_000_000, TODAY, date(2024, 12, 20))
+    return BudgetLine.open(
+        budget_line_id="bl-2025",
+        agency_id="ag-1",
+        district="320402",
+        year=2025,
+        purpose="办公用品",
+        amount_cents=1_000_000,
+        today=TODAY,
+        opened_on=date(2024, 12, 20),
+    )
 
 
 def request_2025(line: BudgetLine, on: date = date(2025, 3, 10)) -> PurchaseRequest:
     """10 boxes of paper at 50.00 yuan, submitted on ``on``."""
-    return PurchaseRequest.submit("rq-1", "ag-1", "320402", paper(), 10, 5_000, line, None, TODAY, on)
+    return PurchaseRequest.submit(
+        request_id="rq-1",
+        agency_id="ag-1",
+        district="320402",
+        item=paper(),
+        quantity=10,
+        estimated_unit_price_cents=5_000,
+        budget=line,
+        authorisation=None,
+        today=TODAY,
+        submitted_on=on,
+    )
 
 
 def test_a_past_budget_line_and_its_adjustment_carry_their_days() -> None:
@@ -50,7 +70,15 @@ def test_a_past_budget_line_and_its_adjustment_carry_their_days() -> None:
         1_200_000,
         "2025-06-30",
     )
-    today = BudgetLine.open("bl-2027", "ag-1", "320402", 2027, "办公用品", 1, TODAY)
+    today = BudgetLine.open(
+        budget_line_id="bl-2027",
+        agency_id="ag-1",
+        district="320402",
+        year=2027,
+        purpose="办公用品",
+        amount_cents=1,
+        today=TODAY,
+    )
     assert today.pending_events[-1].opened_on == "2026-12-06"  # type: ignore[attr-defined]  # no day: today
 
 
@@ -63,7 +91,16 @@ def test_an_adjustment_before_the_line_was_granted_or_in_the_future_is_refused()
         line.adjust(1_200_000, "追加", TODAY, date(2026, 12, 7))
     assert list(ahead.value.fields) == ["adjusted_on"]
     with pytest.raises(DateInFuture):
-        BudgetLine.open("bl-x", "ag-1", "320402", 2027, "办公用品", 1, TODAY, date(2026, 12, 7))
+        BudgetLine.open(
+            budget_line_id="bl-x",
+            agency_id="ag-1",
+            district="320402",
+            year=2027,
+            purpose="办公用品",
+            amount_cents=1,
+            today=TODAY,
+            opened_on=date(2026, 12, 7),
+        )
 
 
 def test_last_year_s_request_is_on_last_year_s_line() -> None:
@@ -75,7 +112,17 @@ def test_last_year_s_request_is_on_last_year_s_line() -> None:
     assert (submitted.year, submitted.submitted_on, submitted.amount_cents) == (2025, "2025-03-10", 50_000)
     assert line.committed_cents == 50_000
     with pytest.raises(BudgetLineMismatch):  # typed in today without its day: a 2026 request, not the 2025 line's
-        PurchaseRequest.submit("rq-2", "ag-1", "320402", paper(), 1, 5_000, line_2025(), None, TODAY)
+        PurchaseRequest.submit(
+            request_id="rq-2",
+            agency_id="ag-1",
+            district="320402",
+            item=paper(),
+            quantity=1,
+            estimated_unit_price_cents=5_000,
+            budget=line_2025(),
+            authorisation=None,
+            today=TODAY,
+        )
 
 
 def test_a_request_before_its_line_was_granted_or_in_the_future_is_refused() -> None:
@@ -83,7 +130,16 @@ def test_a_request_before_its_line_was_granted_or_in_the_future_is_refused() -> 
         # 2024-12-19 is a 2024 day: the 2025 line does not serve it, so the line's year is judged first
         request_2025(line_2025(), date(2024, 12, 19))
     assert (early.value.details["year"], early.value.details["line_year"]) == (2024, 2025)
-    line = BudgetLine.open("bl-2025b", "ag-1", "320402", 2025, "办公用品", 1_000_000, TODAY, date(2025, 2, 1))
+    line = BudgetLine.open(
+        budget_line_id="bl-2025b",
+        agency_id="ag-1",
+        district="320402",
+        year=2025,
+        purpose="办公用品",
+        amount_cents=1_000_000,
+        today=TODAY,
+        opened_on=date(2025, 2, 1),
+    )
     with pytest.raises(ValidationFailed) as before_granted:
         request_2025(line, date(2025, 1, 31))
     assert before_granted.value.fields == {"submitted_on": ["must not be before 2025-02-01"]}
@@ -95,7 +151,15 @@ def test_a_request_before_its_line_was_granted_or_in_the_future_is_refused() -> 
 def awarded_2025(line: BudgetLine) -> Tender:
     """Last year's paper tender: opened 15 March, closed 2 April 02:00 UTC, S-1 won at 45.00 yuan."""
     opened = datetime(2025, 3, 15, 1, 0, tzinfo=UTC)
-    tender = Tender.open("td-1", "320400", [request_2025(line)], 5_000, opened + timedelta(days=17), NOW, opened)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[request_2025(line)],
+        reference_unit_price_cents=5_000,
+        closes_at=opened + timedelta(days=17),
+        now=NOW,
+        opened_at=opened,
+    )
     tender.submit_bid("b-1", "S-1", 4_500, NOW, opened + timedelta(days=5))
     tender.close_bidding(NOW, closed_at=datetime(2025, 4, 2, 2, 0, tzinfo=UTC))
     evaluate_all(tender)
@@ -107,9 +171,27 @@ def test_last_year_s_contract_and_deliveries_keep_their_days_and_order() -> None
     line = line_2025()
     tender = awarded_2025(line)
     with pytest.raises(DeliveryDueInPast) as due_early:  # due before its own signing day
-        ProcurementContract.sign("c-1", tender, "rq-1", [], date(2025, 4, 14), line, TODAY, date(2025, 4, 15))
+        ProcurementContract.sign(
+            contract_id="c-1",
+            tender=tender,
+            request_id="rq-1",
+            clauses=[],
+            delivery_due=date(2025, 4, 14),
+            budget=line,
+            today=TODAY,
+            signed_on=date(2025, 4, 15),
+        )
     assert due_early.value.fields == {"delivery_due": ["must not be before 2025-04-15"]}
-    contract = ProcurementContract.sign("c-1", tender, "rq-1", [], date(2025, 5, 15), line, TODAY, date(2025, 4, 15))
+    contract = ProcurementContract.sign(
+        contract_id="c-1",
+        tender=tender,
+        request_id="rq-1",
+        clauses=[],
+        delivery_due=date(2025, 5, 15),
+        budget=line,
+        today=TODAY,
+        signed_on=date(2025, 4, 15),
+    )
     assert contract.signed_on == "2025-04-15"
     with pytest.raises(ValidationFailed) as before_signing:
         contract.record_delivery("d-0", 10, date(2025, 4, 14), TODAY)
@@ -132,7 +214,15 @@ def test_last_year_s_contract_and_deliveries_keep_their_days_and_order() -> None
 
 def test_an_abnormal_quote_is_dated_the_closing_of_its_bidding() -> None:
     opened = datetime(2025, 3, 15, 1, 0, tzinfo=UTC)
-    tender = Tender.open("td-2", "320400", [request_2025(line_2025())], 5_000, opened + timedelta(days=17), NOW, opened)
+    tender = Tender.open(
+        tender_id="td-2",
+        district="320400",
+        requests=[request_2025(line_2025())],
+        reference_unit_price_cents=5_000,
+        closes_at=opened + timedelta(days=17),
+        now=NOW,
+        opened_at=opened,
+    )
     for n, (supplier, price) in enumerate({"A": 10_000, "B": 10_200, "C": 9_800, "D": 6_000}.items()):
         tender.submit_bid(f"b-{supplier}", supplier, price, NOW, opened + timedelta(days=1, minutes=n))
     tender.close_bidding(NOW, closed_at=datetime(2025, 4, 2, 2, 0, tzinfo=UTC))

@@ -52,7 +52,14 @@ def awarded_tender(item: CatalogItem, price: int = 4_500, line: BudgetLine | Non
     line = line or budget()
     auth = authorisation() if item.idle_first else None
     request = submit(item, quantity=10, price=5_000, line=line, auth=auth)
-    tender = Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     tender.submit_bid("b-1", "S1", price, NOW)
     tender.close_bidding(AFTER_CLOSE)
     evaluate_all(tender)
@@ -62,7 +69,15 @@ def awarded_tender(item: CatalogItem, price: int = 4_500, line: BudgetLine | Non
 
 def sign(item: CatalogItem, clauses: list[str] = GREEN) -> tuple[ProcurementContract, BudgetLine]:
     tender, line = awarded_tender(item)
-    return ProcurementContract.sign("ct-1", tender, "rq-ag-1", clauses, DUE, line, TODAY), line
+    return ProcurementContract.sign(
+        contract_id="ct-1",
+        tender=tender,
+        request_id="rq-ag-1",
+        clauses=clauses,
+        delivery_due=DUE,
+        budget=line,
+        today=TODAY,
+    ), line
 
 
 def last(contract: ProcurementContract) -> object:
@@ -93,21 +108,52 @@ def test_an_unknown_clause_is_refused() -> None:
 
 def test_a_contract_needs_an_awarded_tender() -> None:
     line = budget()
-    tender = Tender.open("td-1", "320400", [submit(paper(), line=line)], 5_000, CLOSES_AT, NOW)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[submit(paper(), line=line)],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     with pytest.raises(WrongStatus):
-        ProcurementContract.sign("ct-1", tender, "rq-ag-1", [], DUE, line, TODAY)
+        ProcurementContract.sign(
+            contract_id="ct-1",
+            tender=tender,
+            request_id="rq-ag-1",
+            clauses=[],
+            delivery_due=DUE,
+            budget=line,
+            today=TODAY,
+        )
 
 
 def test_a_contract_is_for_a_lot_of_the_tender() -> None:
     tender, line = awarded_tender(paper())
     with pytest.raises(RequestNotInTender):
-        ProcurementContract.sign("ct-1", tender, "rq-other", [], DUE, line, TODAY)
+        ProcurementContract.sign(
+            contract_id="ct-1",
+            tender=tender,
+            request_id="rq-other",
+            clauses=[],
+            delivery_due=DUE,
+            budget=line,
+            today=TODAY,
+        )
 
 
 def test_delivery_cannot_be_due_before_signing() -> None:
     tender, line = awarded_tender(paper())
     with pytest.raises(DeliveryDueInPast):
-        ProcurementContract.sign("ct-1", tender, "rq-ag-1", [], TODAY - timedelta(days=1), line, TODAY)
+        ProcurementContract.sign(
+            contract_id="ct-1",
+            tender=tender,
+            request_id="rq-ag-1",
+            clauses=[],
+            delivery_due=TODAY - timedelta(days=1),
+            budget=line,
+            today=TODAY,
+        )
 
 
 def test_signing_sets_the_reservation_to_the_contract_value() -> None:
@@ -119,19 +165,42 @@ def test_signing_sets_the_reservation_to_the_contract_value() -> None:
 def test_a_contract_above_the_estimate_must_fit_the_budget() -> None:
     tender, line = awarded_tender(paper(), price=5_100, line=budget(amount_cents=50_000))
     with pytest.raises(BudgetExceeded) as refused:
-        ProcurementContract.sign("ct-1", tender, "rq-ag-1", [], DUE, line, TODAY)
+        ProcurementContract.sign(
+            contract_id="ct-1",
+            tender=tender,
+            request_id="rq-ag-1",
+            clauses=[],
+            delivery_due=DUE,
+            budget=line,
+            today=TODAY,
+        )
     assert refused.value.details["requested_cents"] == 1_000
 
 
 def test_each_agency_of_a_batch_signs_for_its_own_lot_at_the_awarded_price() -> None:
     item, lines = paper(), {"ag-1": budget("ag-1"), "ag-2": budget("ag-2")}
     requests = [submit(item, quantity=q, agency_id=a, line=lines[a]) for a, q in (("ag-1", 10), ("ag-2", 30))]
-    tender = Tender.open("td-1", "320400", requests, 5_000, CLOSES_AT, NOW)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=requests,
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     tender.submit_bid("b-1", "S1", 4_000, NOW)
     tender.close_bidding(AFTER_CLOSE)
     evaluate_all(tender)
     tender.award(AFTER_CLOSE)
-    contract = ProcurementContract.sign("ct-2", tender, "rq-ag-2", [], DUE, lines["ag-2"], TODAY)
+    contract = ProcurementContract.sign(
+        contract_id="ct-2",
+        tender=tender,
+        request_id="rq-ag-2",
+        clauses=[],
+        delivery_due=DUE,
+        budget=lines["ag-2"],
+        today=TODAY,
+    )
     assert (contract.agency_id, contract.quantity, contract.unit_price_cents) == ("ag-2", 30, 4_000)
     assert lines["ag-2"].commitments == {"rq-ag-2": 120_000}
 

@@ -35,9 +35,23 @@ def full_story() -> list[Aggregate]:
     item, line, auth = desk(), budget(), authorisation(quantity=10)
     line.adjust(2_000_000, "追加预算", TODAY)
     request = submit(item, quantity=10, price=5_000, line=line, auth=auth)
-    failed = Tender.open("td-0", "320400", [request], 5_000, CLOSES_AT, NOW)
+    failed = Tender.open(
+        tender_id="td-0",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     failed.declare_failed("流标", [request], AFTER_CLOSE)
-    tender = Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     for n, (supplier, price) in enumerate({"A": 4_000, "B": 4_000, "C": 2_500}.items()):
         tender.submit_bid(f"b-{supplier}", supplier, price, NOW + timedelta(minutes=n))
     past = [PastAward(f"td-p{n}", f"2023-0{n}-01T00:00:00+00:00", w, ("A", "B")) for n, w in enumerate("ABA", 1)]
@@ -45,7 +59,15 @@ def full_story() -> list[Aggregate]:
     evaluate_all(tender, non_compliant=("b-C",))
     tender.clear_abnormal_quote("b-A", "成本清单已核")
     tender.award(AFTER_CLOSE)
-    contract = ProcurementContract.sign("ct-1", tender, request.id, ["low_voc", "environmental"], TODAY, line, TODAY)
+    contract = ProcurementContract.sign(
+        contract_id="ct-1",
+        tender=tender,
+        request_id=request.id,
+        clauses=["low_voc", "environmental"],
+        delivery_due=TODAY,
+        budget=line,
+        today=TODAY,
+    )
     contract.record_delivery("dl-1", 10, TODAY + timedelta(days=2), LATER)
     contract.inspect_delivery("dl-1", 0, 10, TODAY + timedelta(days=2), line, LATER)
     contract.record_delivery("dl-2", 10, TODAY + timedelta(days=3), LATER)

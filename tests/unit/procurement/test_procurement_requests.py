@@ -134,7 +134,14 @@ def test_cancelling_a_request_releases_its_reservation() -> None:
 def test_a_tendered_request_cannot_be_cancelled() -> None:
     line = budget()
     request = submit(paper(), line=line)
-    Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+    Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     with pytest.raises(WrongStatus):
         request.cancel("too late", line)
 

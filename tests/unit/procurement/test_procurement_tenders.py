@@ -43,7 +43,14 @@ from tests.unit.procurement.builders import (
 def open_tender(*agencies: str) -> Tender:
     item = paper()
     requests = [submit(item, agency_id=a) for a in agencies or ("ag-1",)]
-    return Tender.open("td-1", "320400", requests, 5_000, CLOSES_AT, NOW)
+    return Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=requests,
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
 
 
 def awarded(tender: Tender) -> TenderAwarded:
@@ -55,7 +62,14 @@ def awarded(tender: Tender) -> TenderAwarded:
 def test_requests_of_several_agencies_make_one_batch_tender() -> None:
     item = paper()
     requests = [submit(item, quantity=q, agency_id=a) for a, q in (("ag-1", 10), ("ag-2", 30))]
-    opened = Tender.open("td-1", "320400", requests, 5_000, CLOSES_AT, NOW).pending_events[0]
+    opened = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=requests,
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    ).pending_events[0]
     assert isinstance(opened, TenderOpened)
     assert (opened.batch, opened.quantity) == (True, 40)
     assert opened.lots == [
@@ -69,14 +83,35 @@ def test_a_tender_is_for_one_catalog_item_only() -> None:
     toner = CatalogItem.list_item("A-toner", "硒鼓", "office_supplies", "piece")
     requests = [submit(paper(), agency_id="ag-1"), submit(toner, agency_id="ag-2")]
     with pytest.raises(MixedCatalogItems):
-        Tender.open("td-1", "320400", requests, 5_000, CLOSES_AT, NOW)
+        Tender.open(
+            tender_id="td-1",
+            district="320400",
+            requests=requests,
+            reference_unit_price_cents=5_000,
+            closes_at=CLOSES_AT,
+            now=NOW,
+        )
 
 
 def test_a_request_is_in_one_tender_only() -> None:
     request = submit(paper())
-    Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+    Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     with pytest.raises(WrongStatus):
-        Tender.open("td-2", "320400", [request], 5_000, CLOSES_AT, NOW)
+        Tender.open(
+            tender_id="td-2",
+            district="320400",
+            requests=[request],
+            reference_unit_price_cents=5_000,
+            closes_at=CLOSES_AT,
+            now=NOW,
+        )
 
 
 def test_a_cancelled_request_cannot_be_tendered() -> None:
@@ -84,12 +119,26 @@ def test_a_cancelled_request_cannot_be_tendered() -> None:
     request = submit(paper(), line=line)
     request.cancel("不再需要", line)
     with pytest.raises(WrongStatus):
-        Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+        Tender.open(
+            tender_id="td-1",
+            district="320400",
+            requests=[request],
+            reference_unit_price_cents=5_000,
+            closes_at=CLOSES_AT,
+            now=NOW,
+        )
 
 
 def test_bidding_must_close_in_the_future() -> None:
     with pytest.raises(ClosingTimeNotInFuture):
-        Tender.open("td-1", "320400", [submit(paper())], 5_000, NOW, NOW)
+        Tender.open(
+            tender_id="td-1",
+            district="320400",
+            requests=[submit(paper())],
+            reference_unit_price_cents=5_000,
+            closes_at=NOW,
+            now=NOW,
+        )
 
 
 def test_a_bid_after_the_closing_time_is_refused() -> None:
@@ -214,10 +263,24 @@ def test_a_tie_goes_to_the_earliest_bid() -> None:
 
 def test_a_failed_tender_gives_its_requests_back_for_a_new_tender() -> None:
     request = submit(paper())
-    tender = Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     tender.declare_failed("投标人不足三家", [request], AFTER_CLOSE)
     assert (tender.status, request.status) == ("failed", "submitted")
-    Tender.open("td-2", "320400", [request], 5_000, CLOSES_AT, NOW)
+    Tender.open(
+        tender_id="td-2",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     assert request.tender_id == "td-2"
 
 
@@ -229,7 +292,14 @@ def test_a_failed_tender_must_name_exactly_its_requests() -> None:
 
 def test_an_awarded_tender_cannot_fail() -> None:
     request = submit(paper())
-    tender = Tender.open("td-1", "320400", [request], 5_000, CLOSES_AT, NOW)
+    tender = Tender.open(
+        tender_id="td-1",
+        district="320400",
+        requests=[request],
+        reference_unit_price_cents=5_000,
+        closes_at=CLOSES_AT,
+        now=NOW,
+    )
     tender.submit_bid("b-1", "S1", 5_000, NOW)
     tender.close_bidding(AFTER_CLOSE)
     evaluate_all(tender)
@@ -245,7 +315,15 @@ def test_last_year_s_tender_is_brought_in_with_its_own_times_in_order() -> None:
     item = paper()
     opened_at = NOW - timedelta(days=400)  # opened more than a year before now
     closes_at = opened_at + timedelta(days=20)
-    tender = Tender.open("td-9", "320400", [submit(item)], 5_000, closes_at, NOW, opened_at)
+    tender = Tender.open(
+        tender_id="td-9",
+        district="320400",
+        requests=[submit(item)],
+        reference_unit_price_cents=5_000,
+        closes_at=closes_at,
+        now=NOW,
+        opened_at=opened_at,
+    )
     assert tender.pending_events[-1].opened_at == iso(opened_at)  # type: ignore[attr-defined]
     with pytest.raises(ValidationFailed) as early:  # a bid before the tender opened
         tender.submit_bid("b0", "s-0", 4_900, NOW, opened_at - timedelta(hours=1))
@@ -271,4 +349,11 @@ def test_last_year_s_tender_is_brought_in_with_its_own_times_in_order() -> None:
 
 def test_a_tender_opened_now_still_closes_in_the_future() -> None:
     with pytest.raises(ClosingTimeNotInFuture):
-        Tender.open("td-8", "320400", [submit(paper())], 5_000, NOW - timedelta(minutes=1), NOW)
+        Tender.open(
+            tender_id="td-8",
+            district="320400",
+            requests=[submit(paper())],
+            reference_unit_price_cents=5_000,
+            closes_at=NOW - timedelta(minutes=1),
+            now=NOW,
+        )

@@ -57,7 +57,16 @@ def _vehicle() -> d.Vehicle:
 
 
 def _trip() -> d.Trip:
-    trip = d.Trip.request("T1", "A1", "320402", "调研", "武进", 2, at("2026-03-07", "09:00"), at("2026-03-07", "12:00"))
+    trip = d.Trip.request(
+        trip_id="T1",
+        agency_id="A1",
+        district="320402",
+        purpose="调研",
+        destination="武进",
+        passengers=2,
+        planned_start=at("2026-03-07", "09:00"),
+        planned_end=at("2026-03-07", "12:00"),
+    )
     trip.dispatch(on_duty(gasoline_car("V7", "苏D77777", district="320412")), "王", at("2026-03-06", "17:00"))
     trip.start(10_000, at("2026-03-07", "09:00"))
     trip.record_gps([[at("2026-03-07", "09:05").isoformat(), 31.8, 119.9]])

@@ -42,7 +42,16 @@ def on_duty(vehicle: Vehicle) -> VehicleOnDuty:
 
 
 def trip(day: str = "2026-03-02", start: str = "09:00", end: str = "11:00", district: str = "320402") -> Trip:
-    t = Trip.request("T1", "A1", district, "调研", "武进区政府", 3, at(day, start), at(day, end))
+    t = Trip.request(
+        trip_id="T1",
+        agency_id="A1",
+        district=district,
+        purpose="调研",
+        destination="武进区政府",
+        passengers=3,
+        planned_start=at(day, start),
+        planned_end=at(day, end),
+    )
     t.mark_stored()
     return t
 
@@ -69,7 +78,16 @@ def test_a_trip_goes_from_request_to_dispatch_to_start_to_finish_with_the_odomet
 
 def test_a_trip_ends_after_it_starts_and_is_cancelled_only_before_it_starts() -> None:
     with pytest.raises(RuleViolation):
-        Trip.request("T1", "A1", "320402", "x", "y", 1, at("2026-03-02", "11:00"), at("2026-03-02", "09:00"))
+        Trip.request(
+            trip_id="T1",
+            agency_id="A1",
+            district="320402",
+            purpose="x",
+            destination="y",
+            passengers=1,
+            planned_start=at("2026-03-02", "11:00"),
+            planned_end=at("2026-03-02", "09:00"),
+        )
     t = driven()
     with pytest.raises(WrongStatus):
         t.cancel("不需要了", at("2026-03-02", "12:00"))
