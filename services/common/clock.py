@@ -5,7 +5,8 @@ Three ideas, each with its own name:
 - the current moment: ``utc_now`` (the one place the platform reads the clock);
 - a moment as ISO text in UTC: ``iso`` (to the microsecond, as envelopes and records keep it),
   ``iso_seconds`` (to the whole second, as readings and comparable text keep it) and ``iso_seconds_of``
-  (the same for a moment that is already ISO text with an offset);
+  (the same for a moment that is already ISO text with an offset); ``iso_as_given`` keeps the moment's own
+  offset instead (a trip's times as the client gave them);
 - the city's calendar (Beijing time, UTC+8, no daylight saving): ``china_today`` and ``china_date``.
 
 Standard library only, so domain code may use it.
@@ -38,6 +39,11 @@ def iso_seconds(moment: datetime) -> str:
 def iso_seconds_of(moment: str) -> str:
     """An ISO datetime with offset as ISO-8601 in UTC to the whole second (comparable as text)."""
     return iso_seconds(datetime.fromisoformat(moment))
+
+
+def iso_as_given(moment: datetime) -> str:
+    """An aware datetime as ISO-8601 at its own offset, to its own precision (not moved to UTC)."""
+    return moment.isoformat()
 
 
 def china_today() -> date:

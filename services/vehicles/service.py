@@ -12,13 +12,13 @@ and GPS), and only the vehicle's district or the city dispatches a vehicle.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, time, timedelta
 from typing import Any
 
 from nameko.timer import timer
 
 from services.common.agencies import known_agency
-from services.common.clock import china_today, utc_now
+from services.common.clock import china_today, iso_as_given, utc_now
 from services.common.errors import NotFound, NotInScope, RuleViolation
 from services.common.ids import new_id
 from services.common.rpc import DomainService, command, service_views
@@ -49,10 +49,6 @@ GPS_CHECK_SECONDS = 3600
 
 REPAIR_CHECK_SECONDS = 24 * 3600
 """How often last month's repairs are compared with the fleet's."""
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 def working_hours(spec: str) -> WorkingHours:
@@ -213,7 +209,7 @@ class VehiclesService(DomainService):
             station=cmd["station"],
             designated=cmd["designated"],
             odometer_km=cmd["odometer_km"],
-            refuelled_at=_iso(cmd["refuelled_at"]),
+            refuelled_at=iso_as_given(cmd["refuelled_at"]),
             rules=self._rules(),
         )
         return self.save(vehicle, answer={"record_id": record_id, "anomalies": raised})
@@ -230,7 +226,7 @@ class VehiclesService(DomainService):
             station=cmd["station"],
             designated=cmd["designated"],
             odometer_km=cmd["odometer_km"],
-            charged_at=_iso(cmd["charged_at"]),
+            charged_at=iso_as_given(cmd["charged_at"]),
             rules=self._rules(),
         )
         return self.save(vehicle, answer={"record_id": record_id, "anomalies": raised})
@@ -378,7 +374,7 @@ class VehiclesService(DomainService):
             raise RuleViolation(f"trip {trip.id} has no vehicle yet", fields={"trip_id": ["not dispatched"]})
         vehicle = self.store.load(Vehicle, trip.vehicle_id)
         started = cmd["started_at"] or utc_now()
-        raised = vehicle.depart(trip.id, cmd["odometer_km"], _iso(started))
+        raised = vehicle.depart(trip.id, cmd["odometer_km"], iso_as_given(started))
         trip.start(cmd["odometer_km"], started)
         return self.save(trip, vehicle, answer={"anomalies": raised})
 
@@ -391,7 +387,7 @@ class VehiclesService(DomainService):
         vehicle = self.store.load(Vehicle, trip.vehicle_id)
         finished = cmd["finished_at"] or utc_now()
         distance = trip.finish(cmd["odometer_km"], finished, working_hours(settings().vehicle_working_hours))
-        raised = vehicle.return_from(trip.id, cmd["odometer_km"], distance, _iso(finished))
+        raised = vehicle.return_from(trip.id, cmd["odometer_km"], distance, iso_as_given(finished))
         answer = {"distance_km": distance, "flags": list(trip.open_flags), "anomalies": raised}
         return self.save(trip, vehicle, answer=answer)
 
@@ -403,7 +399,7 @@ class VehiclesService(DomainService):
             raise RuleViolation(
                 f"trip {trip.id} is served by {trip.vehicle_id}", fields={"vehicle_id": ["not the trip's vehicle"]}
             )
-        trip.record_gps([[_iso(p["at"]), p["lat"], p["lon"]] for p in cmd["points"]])
+        trip.record_gps([[iso_as_given(p["at"]), p["lat"], p["lon"]] for p in cmd["points"]])
         return self.save(trip, answer={"points": len(cmd["points"]), "gps_points": trip.gps_points})
 
     @command(s.ResolveTripFlagSchema)

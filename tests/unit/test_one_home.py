@@ -14,6 +14,7 @@ HOMED_IN_SERVICES = {
     "_local_today": "services.common.clock.china_today",
     "utc_iso": "services.common.clock.iso_seconds / iso_seconds_of",
     "_ratio": "services.common.ratios.ratio",
+    "_iso": "services.common.clock.iso / iso_seconds / iso_as_given",
 }
 
 

@@ -21,7 +21,7 @@ from itertools import pairwise
 from typing import ClassVar, Final, Self
 
 from services.common.aggregate import Aggregate
-from services.common.clock import CHINA_STANDARD_TIME
+from services.common.clock import CHINA_STANDARD_TIME, iso_as_given
 from services.common.errors import AlreadyExists, RuleViolation, require_status
 from services.common.holidays import day_kind
 
@@ -209,10 +209,6 @@ def _at(moment: str) -> datetime:
     return datetime.fromisoformat(moment)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
 def outside_hours(started_at: datetime, finished_at: datetime, hours: WorkingHours) -> tuple[list[str], list[str]]:
     """Why a trip from ``started_at`` to ``finished_at`` needs approval: the reasons (``holiday``, ``weekend``,
     ``outside_hours``) and the Beijing-time days concerned; two empty lists when it kept to working time."""
@@ -300,8 +296,8 @@ class Trip(Aggregate):
                 purpose=purpose,
                 destination=destination,
                 passengers=passengers,
-                planned_start=_iso(planned_start),
-                planned_end=_iso(planned_end),
+                planned_start=iso_as_given(planned_start),
+                planned_end=iso_as_given(planned_end),
             )
         )
         return trip
@@ -327,14 +323,14 @@ class Trip(Aggregate):
                 vehicle_district=vehicle.district,
                 city_wide=city_wide,
                 driver=driver,
-                dispatched_at=_iso(dispatched_at),
+                dispatched_at=iso_as_given(dispatched_at),
             )
         )
 
     def cancel(self, reason: str, cancelled_at: datetime) -> None:
         """Call the trip off before it starts."""
         require_status(f"trip {self.id}", self.status, "requested", "dispatched")
-        self._record(TripCancelled(self.id, str(self.agency_id), reason, _iso(cancelled_at)))
+        self._record(TripCancelled(self.id, str(self.agency_id), reason, iso_as_given(cancelled_at)))
 
     def approve_outside_hours(self, approved_by: str, reason: str) -> None:
         """Approve use on a holiday, a weekend or outside working hours, before the trip is over."""
@@ -346,7 +342,9 @@ class Trip(Aggregate):
     def start(self, odometer_km: float, started_at: datetime) -> None:
         """The vehicle leaves (the vehicle itself records its departure)."""
         require_status(f"trip {self.id}", self.status, "dispatched")
-        self._record(TripStarted(self.id, str(self.agency_id), str(self.vehicle_id), odometer_km, _iso(started_at)))
+        self._record(
+            TripStarted(self.id, str(self.agency_id), str(self.vehicle_id), odometer_km, iso_as_given(started_at))
+        )
 
     def record_gps(self, points: list[list[str | float]]) -> None:
         """Add a batch of the track, ``[at, latitude, longitude]`` each; refused whole when a point lies outside
@@ -370,7 +368,9 @@ class Trip(Aggregate):
             raise InvalidGpsPoints(
                 f"{len(wrong)} GPS points do not belong to trip {self.id}", fields=dict(list(wrong.items())[:20])
             )
-        canonical: list[list[str | float]] = [[_iso(_at(str(at))), float(lat), float(lon)] for at, lat, lon in ordered]
+        canonical: list[list[str | float]] = [
+            [iso_as_given(_at(str(at))), float(lat), float(lon)] for at, lat, lon in ordered
+        ]
         self._record(
             GpsPointsRecorded(
                 trip_id=self.id,
@@ -413,7 +413,7 @@ class Trip(Aggregate):
                 finish_km=odometer_km,
                 distance_km=distance,
                 started_at=str(self.started_at),
-                finished_at=_iso(finished_at),
+                finished_at=iso_as_given(finished_at),
                 gps_points=self.gps_points,
             )
         )
@@ -428,7 +428,7 @@ class Trip(Aggregate):
                     reasons=reasons,
                     days=days,
                     started_at=str(self.started_at),
-                    finished_at=_iso(finished_at),
+                    finished_at=iso_as_given(finished_at),
                     working_hours=f"{hours.start:%H:%M}-{hours.end:%H:%M}",
                 )
             )
@@ -448,7 +448,7 @@ class Trip(Aggregate):
                 vehicle_id=str(self.vehicle_id),
                 finished_at=str(self.finished_at),
                 grace_hours=grace_hours,
-                flagged_at=_iso(now),
+                flagged_at=iso_as_given(now),
             )
         )
         return True
@@ -457,7 +457,7 @@ class Trip(Aggregate):
         """Close an open flag with its explanation."""
         if flag not in self.open_flags:
             raise RuleViolation(f"trip {self.id} has no open flag {flag}", fields={"flag": ["not open on this trip"]})
-        self._record(TripFlagResolved(self.id, str(self.agency_id), flag, note, _iso(resolved_at)))
+        self._record(TripFlagResolved(self.id, str(self.agency_id), flag, note, iso_as_given(resolved_at)))
 
     # -- state ---------------------------------------------------------------------------------------
 

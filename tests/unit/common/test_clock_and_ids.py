@@ -8,7 +8,15 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from services.common import clock
-from services.common.clock import CHINA_STANDARD_TIME, china_date, china_today, iso, iso_seconds, iso_seconds_of
+from services.common.clock import (
+    CHINA_STANDARD_TIME,
+    china_date,
+    china_today,
+    iso,
+    iso_as_given,
+    iso_seconds,
+    iso_seconds_of,
+)
 from services.common.ids import new_id
 
 LATE_EVENING_UTC = datetime(2026, 3, 31, 23, 30, 15, 250000, tzinfo=UTC)  # 07:30:15 on 1 April in Beijing
@@ -24,6 +32,11 @@ def test_iso_seconds_drops_the_fraction_and_speaks_utc() -> None:
     assert iso_seconds(LATE_EVENING_UTC.astimezone(CHINA_STANDARD_TIME)) == "2026-03-31T23:30:15+00:00"
     assert iso_seconds_of("2026-04-01T07:30:15.999+08:00") == "2026-03-31T23:30:15+00:00"
     assert iso_seconds_of("2026-04-01T00:00:00-05:00") == "2026-04-01T05:00:00+00:00"
+
+
+def test_iso_as_given_keeps_the_offset_and_the_precision() -> None:
+    assert iso_as_given(LATE_EVENING_UTC.astimezone(CHINA_STANDARD_TIME)) == "2026-04-01T07:30:15.250000+08:00"
+    assert iso_as_given(datetime(2026, 4, 1, 7, 30, tzinfo=CHINA_STANDARD_TIME)) == "2026-04-01T07:30:00+08:00"
 
 
 def test_the_city_date_of_2330_utc_is_the_next_day() -> None:
