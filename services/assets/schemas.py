@@ -277,7 +277,7 @@ class SetReorderPointSchema(Schema):
 
     sku = identifier()
     site = identifier()
-    reorder_point = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    reorder_point = quantity(10_000_000, minimum=0)
 
 
 # -- queries -----------------------------------------------------------------------------------------------

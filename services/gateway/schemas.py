@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.common.validators import MAX_OFFSET
+from services.common.validators import MAX_OFFSET, text
 
 PAGE_LIMIT = 500
 """Largest page of a listing."""
@@ -76,4 +76,4 @@ class StatisticsReportQuerySchema(Schema):
 class RestatementSchema(EnergyYearSchema):
     """Apply a closed year's proposed restatement: why (a new factor table, late data, a corrected report)."""
 
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = text(500)

@@ -7,7 +7,18 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.money import MAX_FEN
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, Day, Number, bounded_period, fen, identifier, text
+from services.common.validators import (
+    DISTRICT_CODE,
+    IDENTIFIER,
+    Day,
+    Number,
+    bounded_period,
+    fen,
+    identifier,
+    number,
+    quantity,
+    text,
+)
 from services.office_space.domain import (
     ADMIN_LEVELS,
     AGENCY_KINDS,
@@ -34,11 +45,11 @@ class RegisterAgencySchema(Schema):
     registration authority issued (the platform checks it, never makes one up)."""
 
     agency_id = identifier()
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = text(200)
     district = fields.String(required=True, validate=DISTRICT_CODE)
     kind = fields.String(required=True, validate=validate.OneOf(AGENCY_KINDS))
     admin_level = fields.String(required=True, validate=validate.OneOf(ADMIN_LEVELS))
-    authorised_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    authorised_headcount = quantity(100_000, minimum=0)
     parent_agency_id = identifier(required=False)
 
 
@@ -46,7 +57,7 @@ class ChangeHeadcountSchema(Schema):
     """ChangeHeadcount: a new authorised headcount (编制) with its reason."""
 
     agency_id = identifier()
-    authorised_headcount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    authorised_headcount = quantity(100_000, minimum=0)
     reason = text()
 
 
@@ -87,9 +98,9 @@ class RegisterBuildingSchema(Schema):
     agency_id = identifier()
     name = text(200)
     address = text(300)
-    gross_floor_area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
-    longitude = Number(load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180))
-    latitude = Number(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
+    gross_floor_area_m2 = number(1, MAX_AREA, required=True)
+    longitude = number(-180, 180, load_default=None, allow_none=True)
+    latitude = number(-90, 90, load_default=None, allow_none=True)
 
 
 class AddRoomSchema(Schema):
@@ -98,7 +109,7 @@ class AddRoomSchema(Schema):
     building_id = identifier()
     room_id = identifier()
     number = text(20)
-    usable_area_m2 = Number(required=True, validate=validate.Range(min=1, max=10_000))
+    usable_area_m2 = Number(required=True, validate=validate.Range(min=1, max=10_000))  # `number` names a field here
     use = fields.String(required=True, validate=validate.OneOf(ROOM_USES))
     agency_id = identifier(required=False)
     planned_occupancy = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100))
@@ -284,7 +295,7 @@ class AddUnitSchema(Schema):
 
     property_id = identifier()
     unit_id = identifier()
-    area_m2 = Number(required=True, validate=validate.Range(min=1, max=MAX_AREA))
+    area_m2 = number(1, MAX_AREA, required=True)
     monthly_fixed_cost_fen = fen()
     added_on = Day(load_default=None)  # a past day brought in; default today
 

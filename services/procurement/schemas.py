@@ -53,7 +53,7 @@ class OpenBudgetLineSchema(Schema):
 
     budget_line_id = identifier(required=False)
     agency_id = identifier()
-    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    year = quantity(2100, minimum=2000)
     purpose = text(200)
     amount_cents = fen(minimum=1)
     opened_on = Day(load_default=None)  # a past line brought in (granted that day); default today

@@ -22,6 +22,7 @@ from services.common.validators import (
     identifier,
     number,
     positive,
+    quantity,
     text,
 )
 from services.vehicles.domain import (
@@ -60,7 +61,7 @@ class SetVehicleQuotaSchema(Schema):
     """SetVehicleQuota: the administration sets (or revises) an agency's vehicle quota (公务用车编制)."""
 
     agency_id = identifier()
-    quota = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000))
+    quota = quantity(10_000, minimum=0)
     reason = text(500)
 
 
@@ -78,9 +79,9 @@ class RegisterVehicleSchema(Schema):
     acquired_on = Day(required=True)
     replaces_vehicle_id = identifier(required=False)
     norm_per_100km = positive(200.0, required=True)
-    tank_capacity = Number(load_default=None, validate=validate.Range(min=0, max=1000, min_inclusive=False))
-    battery_capacity_kwh = Number(load_default=None, validate=validate.Range(min=0, max=1000, min_inclusive=False))
-    odometer_km = Number(load_default=0.0, validate=validate.Range(min=0, max=MAX_KM))
+    tank_capacity = positive(1000, load_default=None)
+    battery_capacity_kwh = positive(1000, load_default=None)
+    odometer_km = number(0, MAX_KM, load_default=0.0)
 
 
 class VehicleIdSchema(Schema):
@@ -212,7 +213,7 @@ class ResolveAnomalySchema(Schema):
     """ResolveAnomaly: close an open anomaly of a vehicle with what was found."""
 
     vehicle_id = identifier()
-    anomaly_id = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    anomaly_id = text(300)
     note = text(1000)
 
 
@@ -287,8 +288,8 @@ class GpsPointSchema(Schema):
     """One GPS fix (WGS-84)."""
 
     at = Moment(required=True)
-    lat = Number(required=True, validate=validate.Range(min=-90, max=90))
-    lon = Number(required=True, validate=validate.Range(min=-180, max=180))
+    lat = number(-90, 90, required=True)
+    lon = number(-180, 180, required=True)
 
 
 class RecordGpsPointsSchema(Schema):
@@ -312,7 +313,7 @@ class ResolveTripFlagSchema(Schema):
 class CheckTripsWithoutGpsSchema(Schema):
     """CheckTripsWithoutGps: flag finished trips still without GPS after the grace period."""
 
-    grace_hours = Number(load_default=None, validate=validate.Range(min=0, max=24 * 30))
+    grace_hours = number(0, 24 * 30, load_default=None)
 
 
 # -- queries -----------------------------------------------------------------------------------------
