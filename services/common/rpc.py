@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import kombu.serialization
 from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu.exceptions import OperationalError
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
@@ -44,16 +44,14 @@ from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
 from services.common.db import create_db_engine, migrate
 from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
-from services.common.decoding import check_decoded, scrub_text
+from services.common.decoding import scrub_text
 from services.common.errors import (
     DeadlineExceeded,
     DuplicateCommand,
     IdempotencyKeyReused,
-    NotInScope,
     PlatformError,
     ReplyTooLarge,
     RequestDeadLettered,
-    ValidationFailed,
     VersionConflict,
 )
 from services.common.events import Metadata
@@ -63,6 +61,9 @@ from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP
 from services.common.projector import Projection, Projector
 from services.common.relay import OutboxRelay
 from services.common.relay import connect as connect_relay
+from services.common.responses import json_response
+from services.common.schemas import ActorQuerySchema, load_command
+from services.common.scope import require_addressed_in_scope, require_changes_in_scope
 from services.common.settings import settings, topic_for
 from services.common.store import EventStore, Idempotency
 
@@ -530,72 +531,6 @@ def _recorded_meanwhile(service: Any) -> dict[str, Any] | None:
     return replayed(service.store, key, current_fingerprint()) if key else None
 
 
-def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
-    """``payload`` loaded by ``schema``; ValidationFailed with field reasons when it does not fit."""
-    if schema is None:
-        return dict(payload or {})
-    if not isinstance(payload, dict):
-        raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
-    check_decoded(payload)  # however the command came: HTTP, a district's message, another service
-    try:
-        loaded: dict[str, Any] = _instance_of(schema).load(payload)
-    except ValidationError as exc:
-        raise ValidationFailed("invalid input", fields=exc.normalized_messages()) from None  # type: ignore[no-untyped-call]
-    return loaded
-
-
-_SCHEMAS: dict[type[Schema], Schema] = {}
-
-
-def _instance_of(schema: type[Schema]) -> Schema:
-    """One instance per schema class, reused: making one costs twice what loading with it does (a schema keeps
-    no state between loads)."""
-    instance = _SCHEMAS.get(schema)
-    if instance is None:
-        instance = _SCHEMAS[schema] = schema()
-    return instance
-
-
-def encoded(body: Any) -> bytes:
-    """``body`` as the JSON an answer sends."""
-    return json.dumps(body, ensure_ascii=False, default=str).encode()
-
-
-class EncodedAnswer(dict[str, Any]):
-    """An answer (a dict, for an export to read) whose JSON was made already, in part: ``head`` (a few keys of
-    this request's own) encoded now, then the ``bulk`` keys, encoded once for every request that sends them
-    (``services/gateway/readcache.py``): encoding a city's figures costs more than finding them kept."""
-
-    def __init__(
-        self, head: dict[str, Any], bulk: dict[str, Any], bulk_json: bytes, exports: dict[Any, Any] | None = None
-    ) -> None:
-        super().__init__({**head, **bulk})
-        self.head = head
-        self.bulk_json = bulk_json
-        self.exports = exports
-        """Downloads made of the bulk (CSV, XLSX), kept with it by whoever keeps it; None: made per request."""
-
-    def json(self) -> bytes:
-        """The whole answer's JSON: the head's keys, then the bulk's."""
-        head = encoded(self.head)
-        if self.bulk_json == b"{}":
-            return head
-        return head[:-1] + b", " + self.bulk_json[1:] if self.head else self.bulk_json
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON HTTP response."""
-    data = body.json() if isinstance(body, EncodedAnswer) else encoded(body)
-    return Response(data, status=status, mimetype="application/json")
-
-
-class ActorQuerySchema(Schema):
-    """Who did what: the latest events recorded for one actor (``role:token name`` or ``district:<code>``)."""
-
-    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-
-
 class DomainService:
     """Base of every domain service: store, relay, command context, ``/metrics`` and ``/health``."""
 
@@ -618,7 +553,7 @@ class DomainService:
         ``aggregates`` alone.
         """
         meta: Metadata = self.context()
-        require_scope(meta, aggregates)
+        require_changes_in_scope(meta.scope_district, aggregates)
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
         command = meta.command_key and Idempotency(meta.command_key, self.name, result, current_fingerprint())
@@ -631,14 +566,9 @@ class DomainService:
         """The aggregate a command addresses (its URL's id), refused at once when it is outside the caller's
         district, before any rule of the command judges its state: a refusal about its state (``wrong_status``,
         ``already counted``) would tell another district that it exists (no existence oracle, issue #20).
-        The refusal names it among ``outside``, as ``require_scope`` does, so the gateway answers it as missing."""
+        The rule and its refusal: ``services.common.scope``."""
         aggregate: AggregateT = self.store.load(cls, stream_id)
-        meta: Metadata = self.context()
-        if meta.scope_district is not None and not _in_scope(meta.scope_district, aggregate):
-            raise NotInScope(
-                f"the caller acts for district {meta.scope_district} only",
-                details={"scope_district": meta.scope_district, "outside": [aggregate.id]},
-            )
+        require_addressed_in_scope(self.context().scope_district, aggregate)
         return aggregate
 
     AUDIT_KEYS = (
@@ -715,31 +645,3 @@ class DomainService:
         report = self.health_checks.ready()
         HTTP_REQUESTS.labels(self.name, "/health", "GET", str(report.status_code)).inc()
         return json_response(report.body(), report.status_code)
-
-
-def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
-    """Refuse (403) to change an aggregate outside the caller's district scope, as it was BEFORE the command
-    and as it is after: a district may neither take another district's aggregate (the warehouse's asset
-    allocated to itself) nor give its own away. Moving an aggregate between districts is the city's
-    (a caller without a scope district).
-
-    An aggregate that two districts share names the other in ``shared_districts`` (a trip served city-wide
-    by another district's vehicle is written by both); its own ``district`` is always in scope. An aggregate
-    the command creates has no district before it: its district after is checked.
-    """
-    if meta.scope_district is None:
-        return
-    outside = sorted({a.id for a in aggregates if a.pending_events and not _in_scope(meta.scope_district, a)})
-    if outside:
-        raise NotInScope(
-            f"the caller acts for district {meta.scope_district} only",
-            details={"scope_district": meta.scope_district, "outside": outside[:20]},
-        )
-
-
-def _in_scope(district: str, aggregate: Aggregate) -> bool:
-    shared = getattr(aggregate, "shared_districts", ())
-    states = (
-        {aggregate.district} if aggregate.district_before is None else {aggregate.district_before, aggregate.district}
-    )
-    return all(state == district or district in shared for state in states)

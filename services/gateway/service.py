@@ -27,8 +27,9 @@ from services.common.health import HealthChecks, HealthProvider
 from services.common.log import get_logger
 from services.common.metrics import STORE_HEAD_UP, STORE_PROJECTION_LAG, UP, render_metrics
 from services.common.projector import Projector
-from services.common.rpc import ActorQuerySchema, ProjectorRunner
-from services.common.rpc import load_command as validated
+from services.common.rpc import ProjectorRunner
+from services.common.schemas import ActorQuerySchema
+from services.common.schemas import load_command as validated
 from services.common.settings import SERVICES, settings, topic_for
 from services.gateway import datacenter as dc
 from services.gateway import views

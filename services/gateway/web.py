@@ -38,8 +38,9 @@ from services.common.errors import (
 )
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from services.common.rpc import EncodedAnswer, ServiceError, json_response
-from services.common.rpc import load_command as validated
+from services.common.responses import EncodedAnswer, json_response
+from services.common.rpc import ServiceError
+from services.common.schemas import load_command as validated
 from services.common.settings import settings
 from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate

@@ -33,7 +33,7 @@ from services.common.db import register_migrations
 from services.common.events import Envelope, china_date, iso
 from services.common.log import get_logger
 from services.common.projector import Projection
-from services.common.rpc import load_command
+from services.common.schemas import load_command
 from services.common.settings import topic_for
 from services.procurement.domain import (
     DeliveryOutcome,

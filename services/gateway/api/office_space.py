@@ -14,8 +14,8 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.db import reader
 from services.common.errors import NotFound
-from services.common.rpc import load_command as validated
 from services.common.rpc import rpc_proxy
+from services.common.schemas import load_command as validated
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.schemas import AgencyListSchema
 from services.gateway.views import agencies
