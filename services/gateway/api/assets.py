@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request
 from services.assets import schemas as s
 from services.common.rpc import rpc_proxy
 from services.common.schemas import load_command as validated
+from services.common.scope import within
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 
@@ -153,7 +154,7 @@ class AssetsApi:
         found = dict(call(self.assets.idle_stock, args))
         visible = principal.visible_district()
         if visible:
-            found["items"] = [item for item in found.get("items", []) if item.get("district") == visible]
+            found["items"] = within(visible, found.get("items", []))
         return found
 
     # -- disposal ------------------------------------------------------------------------------------

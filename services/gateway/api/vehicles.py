@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.errors import NotInScope
 from services.common.money import fen_from_yuan
 from services.common.rpc import rpc_proxy
+from services.common.scope import require_in_scope
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.vehicles import schemas as s
@@ -215,8 +215,8 @@ class VehiclesApi:
         """One trip's current state, for its district and the district of the vehicle serving it."""
         trip: dict[str, Any] = call(self.vehicles.get_trip, {"trip_id": trip_id})
         visible = principal.visible_district()
-        if visible is not None and visible not in (trip["district"], trip["vehicle_district"]):
-            raise NotInScope(f"trip {trip_id} is neither of district {visible} nor served by its vehicles")
+        message = f"trip {trip_id} is neither of district {visible} nor served by its vehicles"
+        require_in_scope(visible, trip["district"], (trip["vehicle_district"],), message=message)
         return trip
 
     @api("GET", "/api/v1/trips/<trip_id>/track", roles=READERS, content_type="application/geo+json")
@@ -226,7 +226,7 @@ class VehiclesApi:
         feature: dict[str, Any] = call(self.vehicles.trip_track, {"trip_id": trip_id})
         properties = feature["properties"]
         visible = principal.visible_district()
-        if visible is not None and visible not in (properties["district"], properties["vehicle_district"]):
-            raise NotInScope(f"trip {trip_id} is neither of district {visible} nor served by its vehicles")
+        message = f"trip {trip_id} is neither of district {visible} nor served by its vehicles"
+        require_in_scope(visible, properties["district"], (properties["vehicle_district"],), message=message)
         body = json.dumps(feature, ensure_ascii=False)
         return Response(body, content_type="application/geo+json; charset=utf-8")
