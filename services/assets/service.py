@@ -39,12 +39,13 @@ from services.assets.domain import (
     WarehouseRequest,
 )
 from services.common.agencies import known_agency
+from services.common.dependencies import service_views
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, PlatformError, RuleViolation
 from services.common.events import Metadata, china_today
 from services.common.facts import require_right_to_backdate
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command
 from services.common.scope import within
 from services.common.settings import settings
 from services.common.store import Idempotency

@@ -1,4 +1,5 @@
-"""Nameko plumbing every service stands on: the base service, the ``@command`` wrapper, dependencies.
+"""Nameko plumbing every service stands on: the base service, the ``@command`` wrapper, RPC that survives a
+broker gone.
 
 A domain service is a subclass of ``DomainService`` whose RPC methods are ``@rpc @command(Schema)``:
 the wrapper validates the input with the marshmallow schema, binds actor and correlation id (from the
@@ -8,6 +9,10 @@ RPC context the gateway set) to logs and event metadata, counts and times the co
 The base class also runs the outbox relay (unless ``RELAY_IN_PROCESS=false``: then it runs alone, once
 per store) and serves ``/metrics``, ``/health/live`` and ``/health/ready`` (``/health`` is ready) on the
 service's own HTTP port (see ``services.common.health``).
+
+Beside it: its store, relay and read models (``services.common.dependencies``), the district scope rule
+(``services.common.scope``), the schemas every service shares and how a payload is loaded with one
+(``services.common.schemas``), JSON responses (``services.common.responses``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -40,11 +44,10 @@ from nameko.web.handlers import http
 from sqlalchemy.exc import OperationalError as StoreFailed
 from werkzeug.wrappers import Request, Response
 
-from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
-from services.common.db import create_db_engine, migrate
 from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
 from services.common.decoding import scrub_text
+from services.common.dependencies import OutboxRelayRunner, StoreProvider, store_of
 from services.common.errors import (
     DeadlineExceeded,
     DuplicateCommand,
@@ -58,9 +61,7 @@ from services.common.events import Metadata
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
-from services.common.projector import Projection, Projector
-from services.common.relay import OutboxRelay
-from services.common.relay import connect as connect_relay
+from services.common.projector import Projector
 from services.common.responses import json_response
 from services.common.schemas import ActorQuerySchema, load_command
 from services.common.scope import require_addressed_in_scope, require_changes_in_scope
@@ -273,118 +274,6 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
         return metadata
 
 
-class StoreProvider(DependencyProvider):  # type: ignore[misc]
-    """The service's event store, opened (and migrated) once per container."""
-
-    def setup(self) -> None:
-        name = self.container.service_name
-        config = settings()
-        self.store = EventStore.open(config.database_url(name), name, config.snapshot_every)
-
-    def get_dependency(self, worker_ctx: Any) -> EventStore:
-        return self.store
-
-
-class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
-    """Runs the service's outbox relay in a managed thread; ``wake()`` publishes without waiting.
-
-    With ``RELAY_IN_PROCESS=false`` it does nothing: the store's relay runs as a process of its own
-    (``python -m services.common.relay <service>``), exactly once per store however many replicas of
-    the service serve commands, and finds new events by polling every ``RELAY_IDLE_SECONDS``.
-
-    The relay meets Kafka in its own thread, trying again every second while the broker cannot be reached:
-    a service started before its broker, or whose broker goes away while it starts, runs (and reports
-    Kafka in ``/health/ready``) instead of dying; its commands are stored and published once Kafka is back.
-    """
-
-    def setup(self) -> None:
-        self.stop_event = threading.Event()
-        self.relay: OutboxRelay | None = None
-
-    def start(self) -> None:
-        if not settings().relay_in_process:
-            log.info("relay_not_in_process", reason="RELAY_IN_PROCESS=false")
-            return
-        self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
-
-    def _run(self) -> None:
-        config = settings()
-        self.relay = connect_relay(_store_of(self.container), topic_for(self.container.service_name), self.stop_event)
-        if self.relay is not None:
-            self.relay.run(self.stop_event, config.relay_idle_seconds, config.relay_linger_seconds)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.relay:
-            self.relay.wakeup.set()
-
-    def get_dependency(self, worker_ctx: Any) -> OutboxRelayRunner:
-        return self
-
-    def wake(self) -> None:
-        """Tell the relay there is something new to publish."""
-        if self.relay:
-            self.relay.wakeup.set()
-
-
-class ProjectorRunner(DependencyProvider):  # type: ignore[misc]
-    """Runs a projector (a service's own read model of other services' events) in a managed thread.
-
-    ``PROJECTOR_PARTITIONS`` limits it to some partitions (several processes then share the topics by
-    ranges); with ``PROJECTORS_IN_PROCESS=false`` the projector is made (its status is readable) but not
-    run: the replicas that serve requests leave applying events to the projector processes.
-    """
-
-    def __init__(self, factory: Callable[[str], Projector]) -> None:
-        self.factory = factory
-
-    def setup(self) -> None:
-        self.stop_event = threading.Event()
-        self.projector: Projector | None = None
-
-    def start(self) -> None:
-        config = settings()
-        self.projector = self.factory(self.container.service_name)
-        self.projector.partition_filter = config.projector_partitions
-        if not config.projectors_in_process:
-            log.info("projector_not_in_process", projector=self.projector.name, reason="PROJECTORS_IN_PROCESS=false")
-            return
-        self.container.spawn_managed_thread(
-            functools.partial(self.projector.run, self.stop_event), identifier="projector"
-        )
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def get_dependency(self, worker_ctx: Any) -> Projector | None:
-        return self.projector
-
-
-def service_views(*projections: Projection, migrations: tuple[str, ...] = ()) -> ProjectorRunner:
-    """A runner of the service's own read models (always including ``KnownAgencies``) in its database.
-
-    ``migrations`` names the Alembic trees (``register_migrations``) that create the projections' tables.
-    """
-
-    def factory(service: str) -> Projector:
-        config = settings()
-        engine = create_db_engine(config.database_url(service))
-        migrate(engine, "projector", "known_agencies", *migrations)
-        every = [KnownAgencies(), *projections]
-        return Projector(
-            f"{service}-views", engine, every, config.kafka_bootstrap, service, partitions=config.topic_partitions
-        )
-
-    return ProjectorRunner(factory)
-
-
-def _store_of(container: Any) -> EventStore:
-    for dependency in container.dependencies:
-        if isinstance(dependency, StoreProvider):
-            return dependency.store
-    raise RuntimeError("a service running a relay needs a StoreProvider")
-
-
 def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F], F]:
     """Make a method an RPC command: validate input, bind context, count and time it, ship errors intact.
 
@@ -538,7 +427,7 @@ class DomainService:
     context = CommandContext()
     store = StoreProvider()
     relay = OutboxRelayRunner()
-    health_checks: HealthChecks = HealthProvider(lambda container: _store_of(container).engine)
+    health_checks: HealthChecks = HealthProvider(lambda container: store_of(container).engine)
 
     def save(
         self, *aggregates: Aggregate, answer: dict[str, Any] | None = None, following: tuple[Aggregate, ...] = ()

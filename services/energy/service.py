@@ -24,11 +24,12 @@ from nameko.timer import timer
 
 from services.common.agencies import KnownAgency, known_agency
 from services.common.aggregate import Aggregate
+from services.common.dependencies import service_views
 from services.common.errors import PlatformError, ValidationFailed
 from services.common.events import china_today, utc_now
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command, current_fingerprint, replayed, service_views
+from services.common.rpc import DomainService, command, current_fingerprint, replayed
 from services.common.scope import in_scope
 from services.common.store import Idempotency
 from services.energy import schemas as s

@@ -13,9 +13,10 @@ from typing import Any
 
 from nameko.timer import timer
 
+from services.common.dependencies import service_views
 from services.common.errors import Forbidden, NotFound
 from services.common.events import china_today
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command
 from services.common.scope import require_changes_in_scope
 from services.common.settings import settings
 from services.office_space import schemas as s

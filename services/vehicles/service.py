@@ -19,9 +19,10 @@ from typing import Any
 from nameko.timer import timer
 
 from services.common.agencies import known_agency
+from services.common.dependencies import service_views
 from services.common.errors import NotFound, RuleViolation
 from services.common.events import china_today, utc_now
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command
 from services.common.scope import require_in_scope
 from services.common.settings import settings
 from services.vehicles import schemas as s
