@@ -1,14 +1,16 @@
 """Split ``services/common`` by role into four subpackages, and rewrite every reference to a moved module.
 
-- ``kernel``: the vocabulary every package may import (events, aggregates, errors, money, calendar, field rules)
-  and the leaf plumbing both sides stand on (settings, logs, metrics, database engines, event contracts).
+- ``kernel``: the vocabulary every package may import (events, aggregates, errors, money, calendar, field rules);
+  the only layer a service's ``domain`` may import.
+- ``base``: the plumbing both sides stand on (settings, logs, metrics, database engines, event contracts, the
+  personal-data key store).
 - ``write``: the command side's store (streams, snapshots, outbox, idempotency) and what publishing needs.
 - ``read``: projections: the projector, its reader process, positions, seen event ids, freshness.
 - ``runtime``: processes: the nameko service base, runner, supervisor, health, relay process, dead letters.
 
 Layers (checked by ``tests/unit/test_common_layers.py``, which this script writes): ``kernel`` imports no other
-layer; ``write`` and ``read`` import ``kernel`` and not each other; ``runtime`` imports any; nothing in
-``services/common`` imports a service.
+layer; ``base`` imports the kernel; ``write`` and ``read`` import ``kernel`` and ``base`` and not each other;
+``runtime`` imports any; nothing in ``services/common`` imports a service.
 
 Re-runnable and idempotent: modules already moved stay; every reference still naming an old path is rewritten
 (run it again after merging a branch written against the flat layout). A module or migration tree of
@@ -47,16 +49,18 @@ MAPPING: dict[str, str] = {
     "validators": "kernel",
     "facts": "kernel",
     "decoding": "kernel",
-    "clock": "kernel",  # not in every tree yet (the one home of "now"); imports nothing of ours
-    "ids": "kernel",  # not in every tree yet (new aggregate ids); imports nothing of ours
-    "scope": "kernel",  # not in every tree yet (the district scope rule); imports aggregate, errors
-    "schemas": "kernel",  # not in every tree yet (shared marshmallow schemas); imports decoding, errors
-    # kernel: leaf plumbing that the write and the read side both import
-    "settings": "kernel",  # ! a runtime idea, but contracts, broker, inbound, agencies import it
-    "log": "kernel",  # ! a runtime idea, but the projector and inbound import it
-    "metrics": "kernel",  # ! a runtime idea, but the store and the projector count into it
-    "db": "kernel",  # engines and migrations: the store, the projector and seen all open databases
-    "contracts": "kernel",  # ! a write idea, but the projector and inbound validate what they read with it
+    "clock": "kernel",  # the one home of "now" and of the city's date
+    "ids": "kernel",  # new aggregate ids
+    "scope": "kernel",  # the district scope rule
+    "schemas": "kernel",  # shared marshmallow schemas and loading a command
+    "ratios": "kernel",  # the one rounding rule of a ratio
+    # base: the plumbing that the write and the read side both stand on
+    "settings": "base",
+    "log": "base",
+    "metrics": "base",
+    "db": "base",  # engines and migrations: the store, the projector and seen all open databases
+    "contracts": "base",  # the store validates what it writes with it, the projector and inbound what they read
+    "personal": "base",  # the key store: the write side encrypts, the read side decrypts
     # write: the command side
     "store": "write",
     "deadlines": "write",
@@ -80,7 +84,8 @@ MAPPING: dict[str, str] = {
     "health": "runtime",
     "dlq": "runtime",
     "relay": "runtime",  # ! write by role, but its standalone process serves /health (imports health)
-    "responses": "runtime",  # not in every tree yet (JSON answers over HTTP)
+    "responses": "runtime",  # JSON answers over HTTP
+    "dependencies": "runtime",  # the nameko dependency providers of store, relay and read models
 }
 
 # Alembic tree under services/common/migrations -> the layer of the module that registers it (each registers
@@ -89,25 +94,30 @@ MIGRATIONS: dict[str, str] = {
     "store": "write",  # store.py
     "projector": "read",  # projector.py
     "known_agencies": "read",  # agencies.py
+    "personal_keys": "base",  # personal.py
 }
 
 LAYERS: dict[str, str] = {
     "kernel": (
-        "The kernel: the vocabulary every package may import (events, aggregates, errors, money, the calendar,\n"
-        "field rules) and the leaf plumbing both sides stand on (settings, logs, metrics, databases, contracts).\n\n"
-        "It imports no other layer of ``services.common``. A domain module (``domain.py``, ``schemas.py``) imports\n"
-        "from here alone."
+        "The kernel: the vocabulary every package may import (events, aggregates, errors, money, the clock,\n"
+        "ids, ratios, the district scope rule, field rules).\n\n"
+        "It imports no other layer of ``services.common``. A service's ``domain`` imports from here alone."
+    ),
+    "base": (
+        "The base: the plumbing the write and the read side both stand on (settings, logs, metrics, database\n"
+        "engines and migrations, event contracts, the personal-data key store).\n\n"
+        "It imports the kernel only."
     ),
     "write": (
         "The write side: the event store (streams, snapshots, outbox, idempotency), command deadlines and the\n"
         "form of a published event.\n\n"
-        "It imports the kernel only. A service's commands and the runtime import it; the read side does not."
+        "It imports the kernel and the base. A service's commands and the runtime import it; the read side does not."
     ),
     "read": (
         "The read side: projections (the projector, its reader process, positions, seen event ids, freshness),\n"
         "the Kafka plumbing they follow and the district inbound consumer.\n\n"
-        "It imports the kernel only. A service's projections and views and the runtime import it; the write\n"
-        "side does not."
+        "It imports the kernel and the base. A service's read models and the runtime import it; the write side\n"
+        "does not."
     ),
     "runtime": (
         "The runtime: processes and their plumbing (the nameko service base, runner, supervisor, health, the\n"
@@ -119,14 +129,16 @@ LAYERS: dict[str, str] = {
 # layer -> the layers it may import (itself included)
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "kernel": ("kernel",),
-    "write": ("kernel", "write"),
-    "read": ("kernel", "read"),
-    "runtime": ("kernel", "write", "read", "runtime"),
+    "base": ("kernel", "base"),
+    "write": ("kernel", "base", "write"),
+    "read": ("kernel", "base", "read"),
+    "runtime": ("kernel", "base", "write", "read", "runtime"),
 }
 
 COMMON_DOC = (
-    "Code every service shares, by role: ``kernel`` (the vocabulary), ``write`` (the event store), ``read``\n"
-    "(projections) and ``runtime`` (processes). Each subpackage's docstring says what may import it."
+    "Code every service shares, by role: ``kernel`` (the vocabulary), ``base`` (settings, logs, metrics,\n"
+    "databases, contracts), ``write`` (the event store), ``read`` (projections) and ``runtime`` (processes).\n"
+    "Each subpackage's docstring says what may import it."
 )
 
 TEST_PATH = Path("tests/unit/test_common_layers.py")
@@ -254,8 +266,8 @@ def layering_test() -> str:
 
 TEST_TEMPLATE = '''"""The layers of ``services/common`` (written by ``tools/split_common.py``: change the rule there).
 
-``kernel`` imports no other layer; ``write`` and ``read`` import the kernel and not each other; ``runtime``
-imports any; nothing in ``services/common`` imports a service; every module sits in a layer; a layer's
+``kernel`` imports no other layer; ``base`` the kernel; ``write`` and ``read`` import the kernel and the base
+and not each other; ``runtime`` imports any; nothing in ``services/common`` imports a service; every module sits in a layer; a layer's
 ``__init__.py`` says what it is and re-exports nothing. Imports inside functions count too.
 """
 
