@@ -38,13 +38,15 @@ from services.assets.domain import (
 )
 from services.common.agencies import known_agency
 from services.common.clock import china_today
+from services.common.dependencies import service_views
 from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, PlatformError, RuleViolation
 from services.common.events import Metadata
 from services.common.facts import require_right_to_backdate
 from services.common.ids import new_id
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command
+from services.common.scope import within
 from services.common.settings import settings
 from services.common.store import Idempotency
 
@@ -216,9 +218,8 @@ class AssetsService(DomainService):
         with self.read_models.engine.connect() as conn:
             candidates = read_model.warehouse_candidates(conn, request.category)
         stock = list(self.store.find_many(Asset, candidates).values())
-        scope = self.context().scope_district
-        if scope is not None:  # another district's stock goes across districts by the city's reallocation only
-            stock = [a for a in stock if a.district == scope]
+        # another district's stock goes across districts by the city's reallocation only
+        stock = within(self.context().scope_district, stock)
         allocated = request.fulfil_from_idle_stock(stock, china_today())
         taken = [a for a in stock if a.id in allocated]
         changed = [request, *([replaces] if replaces else []), *taken]

@@ -51,7 +51,7 @@ class Aggregate:
 
         A command is in a district's scope only if every aggregate it changes was that district's before it
         and is after it: the district after alone would let a command move another district's aggregate into
-        the caller's (``services.common.rpc.require_scope``).
+        the caller's (``services.common.scope.require_changes_in_scope``).
         """
         return self._district_before if self._pending else self.district
 

@@ -5,7 +5,7 @@ idempotent ``acks=all`` producer, waits until the broker acknowledged every one,
 the new position. Killed at any point, a relay resumes from the last recorded position: nothing is lost,
 and what was sent but not recorded is sent again (consumers absorb duplicates by ``event_id``).
 
-Run inside a service (``services.common.rpc.OutboxRelayRunner``) or alone::
+Run inside a service (``services.common.dependencies.OutboxRelayRunner``) or alone::
 
     python -m services.common.relay office_space                    # follow the store
     python -m services.common.relay office_space --http-port 9100   # ... serving /metrics and /health/*

@@ -1,4 +1,5 @@
-"""Nameko plumbing every service stands on: the base service, the ``@command`` wrapper, dependencies.
+"""Nameko plumbing every service stands on: the base service, the ``@command`` wrapper, RPC that survives a
+broker gone.
 
 A domain service is a subclass of ``DomainService`` whose RPC methods are ``@rpc @command(Schema)``:
 the wrapper validates the input with the marshmallow schema, binds actor and correlation id (from the
@@ -8,6 +9,10 @@ RPC context the gateway set) to logs and event metadata, counts and times the co
 The base class also runs the outbox relay (unless ``RELAY_IN_PROCESS=false``: then it runs alone, once
 per store) and serves ``/metrics``, ``/health/live`` and ``/health/ready`` (``/health`` is ready) on the
 service's own HTTP port (see ``services.common.health``).
+
+Beside it: its store, relay and read models (``services.common.dependencies``), the district scope rule
+(``services.common.scope``), the schemas every service shares and how a payload is loaded with one
+(``services.common.schemas``), JSON responses (``services.common.responses``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -24,7 +28,7 @@ from typing import Any, TypeVar
 import kombu.serialization
 from amqp.exceptions import ConnectionError as AMQPConnectionError
 from kombu.exceptions import OperationalError
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
@@ -40,28 +44,26 @@ from nameko.web.handlers import http
 from sqlalchemy.exc import OperationalError as StoreFailed
 from werkzeug.wrappers import Request, Response
 
-from services.common.agencies import KnownAgencies
 from services.common.aggregate import Aggregate
-from services.common.db import create_db_engine, migrate
 from services.common.deadlines import refuse_if_expired
-from services.common.decoding import check_decoded, scrub_text
+from services.common.decoding import scrub_text
+from services.common.dependencies import OutboxRelayRunner, StoreProvider, store_of
 from services.common.errors import (
     DuplicateCommand,
     IdempotencyKeyReused,
-    NotInScope,
     PlatformError,
     ReplyTooLarge,
     RequestDeadLettered,
-    ValidationFailed,
     VersionConflict,
 )
 from services.common.events import Metadata
 from services.common.health import HealthChecks, HealthProvider
 from services.common.log import bind_context, get_logger
 from services.common.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
-from services.common.projector import Projection, Projector
-from services.common.relay import OutboxRelay
-from services.common.relay import connect as connect_relay
+from services.common.projector import Projector
+from services.common.responses import json_response
+from services.common.schemas import ActorQuerySchema, CommandKeySchema, load_command
+from services.common.scope import require_addressed_in_scope, require_changes_in_scope
 from services.common.settings import settings, topic_for
 from services.common.store import EventStore, Idempotency
 
@@ -271,118 +273,6 @@ class CommandContext(DependencyProvider):  # type: ignore[misc]
         return metadata
 
 
-class StoreProvider(DependencyProvider):  # type: ignore[misc]
-    """The service's event store, opened (and migrated) once per container."""
-
-    def setup(self) -> None:
-        name = self.container.service_name
-        config = settings()
-        self.store = EventStore.open(config.database_url(name), name, config.snapshot_every)
-
-    def get_dependency(self, worker_ctx: Any) -> EventStore:
-        return self.store
-
-
-class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
-    """Runs the service's outbox relay in a managed thread; ``wake()`` publishes without waiting.
-
-    With ``RELAY_IN_PROCESS=false`` it does nothing: the store's relay runs as a process of its own
-    (``python -m services.common.relay <service>``), exactly once per store however many replicas of
-    the service serve commands, and finds new events by polling every ``RELAY_IDLE_SECONDS``.
-
-    The relay meets Kafka in its own thread, trying again every second while the broker cannot be reached:
-    a service started before its broker, or whose broker goes away while it starts, runs (and reports
-    Kafka in ``/health/ready``) instead of dying; its commands are stored and published once Kafka is back.
-    """
-
-    def setup(self) -> None:
-        self.stop_event = threading.Event()
-        self.relay: OutboxRelay | None = None
-
-    def start(self) -> None:
-        if not settings().relay_in_process:
-            log.info("relay_not_in_process", reason="RELAY_IN_PROCESS=false")
-            return
-        self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
-
-    def _run(self) -> None:
-        config = settings()
-        self.relay = connect_relay(_store_of(self.container), topic_for(self.container.service_name), self.stop_event)
-        if self.relay is not None:
-            self.relay.run(self.stop_event, config.relay_idle_seconds, config.relay_linger_seconds)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.relay:
-            self.relay.wakeup.set()
-
-    def get_dependency(self, worker_ctx: Any) -> OutboxRelayRunner:
-        return self
-
-    def wake(self) -> None:
-        """Tell the relay there is something new to publish."""
-        if self.relay:
-            self.relay.wakeup.set()
-
-
-class ProjectorRunner(DependencyProvider):  # type: ignore[misc]
-    """Runs a projector (a service's own read model of other services' events) in a managed thread.
-
-    ``PROJECTOR_PARTITIONS`` limits it to some partitions (several processes then share the topics by
-    ranges); with ``PROJECTORS_IN_PROCESS=false`` the projector is made (its status is readable) but not
-    run: the replicas that serve requests leave applying events to the projector processes.
-    """
-
-    def __init__(self, factory: Callable[[str], Projector]) -> None:
-        self.factory = factory
-
-    def setup(self) -> None:
-        self.stop_event = threading.Event()
-        self.projector: Projector | None = None
-
-    def start(self) -> None:
-        config = settings()
-        self.projector = self.factory(self.container.service_name)
-        self.projector.partition_filter = config.projector_partitions
-        if not config.projectors_in_process:
-            log.info("projector_not_in_process", projector=self.projector.name, reason="PROJECTORS_IN_PROCESS=false")
-            return
-        self.container.spawn_managed_thread(
-            functools.partial(self.projector.run, self.stop_event), identifier="projector"
-        )
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def get_dependency(self, worker_ctx: Any) -> Projector | None:
-        return self.projector
-
-
-def service_views(*projections: Projection, migrations: tuple[str, ...] = ()) -> ProjectorRunner:
-    """A runner of the service's own read models (always including ``KnownAgencies``) in its database.
-
-    ``migrations`` names the Alembic trees (``register_migrations``) that create the projections' tables.
-    """
-
-    def factory(service: str) -> Projector:
-        config = settings()
-        engine = create_db_engine(config.database_url(service))
-        migrate(engine, "projector", "known_agencies", *migrations)
-        every = [KnownAgencies(), *projections]
-        return Projector(
-            f"{service}-views", engine, every, config.kafka_bootstrap, service, partitions=config.topic_partitions
-        )
-
-    return ProjectorRunner(factory)
-
-
-def _store_of(container: Any) -> EventStore:
-    for dependency in container.dependencies:
-        if isinstance(dependency, StoreProvider):
-            return dependency.store
-    raise RuntimeError("a service running a relay needs a StoreProvider")
-
-
 def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F], F]:
     """Make a method an RPC command: validate input, bind context, count and time it, ship errors intact.
 
@@ -518,78 +408,6 @@ def _recorded_meanwhile(service: Any) -> dict[str, Any] | None:
     return replayed(service.store, key, current_fingerprint()) if key else None
 
 
-def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
-    """``payload`` loaded by ``schema``; ValidationFailed with field reasons when it does not fit."""
-    if schema is None:
-        return dict(payload or {})
-    if not isinstance(payload, dict):
-        raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
-    check_decoded(payload)  # however the command came: HTTP, a district's message, another service
-    try:
-        loaded: dict[str, Any] = _instance_of(schema).load(payload)
-    except ValidationError as exc:
-        raise ValidationFailed("invalid input", fields=exc.normalized_messages()) from None  # type: ignore[no-untyped-call]
-    return loaded
-
-
-_SCHEMAS: dict[type[Schema], Schema] = {}
-
-
-def _instance_of(schema: type[Schema]) -> Schema:
-    """One instance per schema class, reused: making one costs twice what loading with it does (a schema keeps
-    no state between loads)."""
-    instance = _SCHEMAS.get(schema)
-    if instance is None:
-        instance = _SCHEMAS[schema] = schema()
-    return instance
-
-
-def encoded(body: Any) -> bytes:
-    """``body`` as the JSON an answer sends."""
-    return json.dumps(body, ensure_ascii=False, default=str).encode()
-
-
-class EncodedAnswer(dict[str, Any]):
-    """An answer (a dict, for an export to read) whose JSON was made already, in part: ``head`` (a few keys of
-    this request's own) encoded now, then the ``bulk`` keys, encoded once for every request that sends them
-    (``services/gateway/readcache.py``): encoding a city's figures costs more than finding them kept."""
-
-    def __init__(
-        self, head: dict[str, Any], bulk: dict[str, Any], bulk_json: bytes, exports: dict[Any, Any] | None = None
-    ) -> None:
-        super().__init__({**head, **bulk})
-        self.head = head
-        self.bulk_json = bulk_json
-        self.exports = exports
-        """Downloads made of the bulk (CSV, XLSX), kept with it by whoever keeps it; None: made per request."""
-
-    def json(self) -> bytes:
-        """The whole answer's JSON: the head's keys, then the bulk's."""
-        head = encoded(self.head)
-        if self.bulk_json == b"{}":
-            return head
-        return head[:-1] + b", " + self.bulk_json[1:] if self.head else self.bulk_json
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON HTTP response."""
-    data = body.json() if isinstance(body, EncodedAnswer) else encoded(body)
-    return Response(data, status=status, mimetype="application/json")
-
-
-class CommandKeySchema(Schema):
-    """A command's key, as the gateway sent it (``idempotency_key`` or ``request_key`` of its context)."""
-
-    key = fields.String(required=True, validate=validate.Length(min=1, max=400))
-
-
-class ActorQuerySchema(Schema):
-    """Who did what: the latest events recorded for one actor (``role:token name`` or ``district:<code>``)."""
-
-    actor = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-
-
 class DomainService:
     """Base of every domain service: store, relay, command context, ``/metrics`` and ``/health``."""
 
@@ -597,7 +415,7 @@ class DomainService:
     context = CommandContext()
     store = StoreProvider()
     relay = OutboxRelayRunner()
-    health_checks: HealthChecks = HealthProvider(lambda container: _store_of(container).engine)
+    health_checks: HealthChecks = HealthProvider(lambda container: store_of(container).engine)
 
     def save(
         self, *aggregates: Aggregate, answer: dict[str, Any] | None = None, following: tuple[Aggregate, ...] = ()
@@ -612,7 +430,7 @@ class DomainService:
         ``aggregates`` alone.
         """
         meta: Metadata = self.context()
-        require_scope(meta, aggregates)
+        require_changes_in_scope(meta.scope_district, aggregates)
         first = aggregates[0]
         result = {"id": first.id, "version": first.version, **(answer or {})}
         command = meta.command_key and Idempotency(meta.command_key, self.name, result, current_fingerprint())
@@ -624,14 +442,9 @@ class DomainService:
         """The aggregate a command addresses (its URL's id), refused at once when it is outside the caller's
         district, before any rule of the command judges its state: a refusal about its state (``wrong_status``,
         ``already counted``) would tell another district that it exists (no existence oracle, issue #20).
-        The refusal names it among ``outside``, as ``require_scope`` does, so the gateway answers it as missing."""
+        The rule and its refusal: ``services.common.scope``."""
         aggregate: AggregateT = self.store.load(cls, stream_id)
-        meta: Metadata = self.context()
-        if meta.scope_district is not None and not _in_scope(meta.scope_district, aggregate):
-            raise NotInScope(
-                f"the caller acts for district {meta.scope_district} only",
-                details={"scope_district": meta.scope_district, "outside": [aggregate.id]},
-            )
+        require_addressed_in_scope(self.context().scope_district, aggregate)
         return aggregate
 
     AUDIT_KEYS = (
@@ -718,31 +531,3 @@ class DomainService:
         report = self.health_checks.ready()
         HTTP_REQUESTS.labels(self.name, "/health", "GET", str(report.status_code)).inc()
         return json_response(report.body(), report.status_code)
-
-
-def require_scope(meta: Metadata, aggregates: tuple[Aggregate, ...]) -> None:
-    """Refuse (403) to change an aggregate outside the caller's district scope, as it was BEFORE the command
-    and as it is after: a district may neither take another district's aggregate (the warehouse's asset
-    allocated to itself) nor give its own away. Moving an aggregate between districts is the city's
-    (a caller without a scope district).
-
-    An aggregate that two districts share names the other in ``shared_districts`` (a trip served city-wide
-    by another district's vehicle is written by both); its own ``district`` is always in scope. An aggregate
-    the command creates has no district before it: its district after is checked.
-    """
-    if meta.scope_district is None:
-        return
-    outside = sorted({a.id for a in aggregates if a.pending_events and not _in_scope(meta.scope_district, a)})
-    if outside:
-        raise NotInScope(
-            f"the caller acts for district {meta.scope_district} only",
-            details={"scope_district": meta.scope_district, "outside": outside[:20]},
-        )
-
-
-def _in_scope(district: str, aggregate: Aggregate) -> bool:
-    shared = getattr(aggregate, "shared_districts", ())
-    states = (
-        {aggregate.district} if aggregate.district_before is None else {aggregate.district_before, aggregate.district}
-    )
-    return all(state == district or district in shared for state in states)

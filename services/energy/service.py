@@ -25,11 +25,13 @@ from nameko.timer import timer
 from services.common.agencies import KnownAgency, known_agency
 from services.common.aggregate import Aggregate
 from services.common.clock import china_today, utc_now
+from services.common.dependencies import service_views
 from services.common.errors import PlatformError, ValidationFailed
 from services.common.ids import new_id
 from services.common.log import get_logger
 from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command, current_fingerprint, replayed, service_views
+from services.common.rpc import DomainService, command, current_fingerprint, replayed
+from services.common.scope import in_scope
 from services.common.store import Idempotency
 from services.energy import read_model
 from services.energy import schemas as s
@@ -268,7 +270,7 @@ class EnergyService(DomainService):
         for item in batch:
             meter_id, readings = item["meter_id"], item["readings"]
             meter = loaded.get(meter_id)
-            if meter is None or (meta.scope_district and meter.district != meta.scope_district):
+            if meter is None or not in_scope(meta.scope_district, meter.district):
                 # another district's meter answers exactly as a missing one (no existence oracle)
                 report.refuse_all(meter_id, readings, "unknown_meter", f"no meter {meter_id}")
             else:

@@ -28,7 +28,8 @@ from sqlalchemy.engine import Engine
 
 from services.common.clock import iso, utc_now
 from services.common.db import reader
-from services.common.errors import AlreadyExists, Forbidden, NotInScope, Unauthenticated, ValidationFailed
+from services.common.errors import AlreadyExists, Forbidden, Unauthenticated, ValidationFailed
+from services.common.scope import require_in_scope
 from services.common.settings import settings
 
 ROLES = ("city_admin", "district_operator", "viewer", "ops")
@@ -73,11 +74,12 @@ class Principal:
 
     def require_district(self, district: str | None) -> None:
         """Refuse (403) a district operator acting outside its own district."""
-        if self.role == "district_operator" and district != self.district:
-            raise NotInScope(
-                f"{self.name} acts for district {self.district} only",
-                fields={"district": [f"outside your district {self.district}"]},
-            )
+        require_in_scope(
+            self.visible_district(),
+            district,
+            message=f"{self.name} acts for district {self.district} only",
+            fields={"district": [f"outside your district {self.district}"]},
+        )
 
     def visible_district(self) -> str | None:
         """The district a listing is limited to (None: the whole city)."""

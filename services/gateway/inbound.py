@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from services.common.errors import NotInScope, PlatformError, ServiceUnavailable, ValidationFailed
 from services.common.inbound import InboundMessage, Rejected, as_rejection, district_inbound
-from services.common.rpc import ServiceError, load_command
+from services.common.rpc import ServiceError
+from services.common.schemas import load_command
 from services.gateway.api import assets, energy, office_space, procurement, vehicles
 from services.gateway.auth import Principal
 from services.gateway.references import Reference, check_references, created_fields, references_of

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.errors import NotFound, ValidationFailed
+from services.common.scope import in_scope
 from services.gateway.auth import Principal
 
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
@@ -242,7 +243,7 @@ def check_references(
         if value is None or value == "":
             continue
         record = lookup(ref.kind, str(value))
-        if record is None or (ref.scoped and visible is not None and not _in_district(record, visible)):
+        if record is None or (ref.scoped and not _in_district(record, visible)):
             if ref.field in url_fields:
                 raise NotFound(f"{ref.kind} {value} not found")
             raise ValidationFailed(f"{ref.kind} {value} not found", fields={ref.field: [f"unknown {ref.kind}"]})
@@ -255,7 +256,8 @@ def check_references(
                 )
 
 
-def _in_district(record: Mapping[str, Any], district: str) -> bool:
-    """A record is in a district when it is that district's, or shares itself with it (a trip served city-wide
-    by another district's vehicle is both districts', ``vehicle_district``)."""
-    return district in (record.get("district"), record.get("vehicle_district"))
+def _in_district(record: Mapping[str, Any], visible: str | None) -> bool:
+    """Whether a record is within the caller's scope (``services.common.scope``): its own district, or one it
+    shares itself with (a trip served city-wide by another district's vehicle is both districts',
+    ``vehicle_district``)."""
+    return in_scope(visible, record.get("district"), (record.get("vehicle_district"),))

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.clock import utc_now
 from services.common.db import create_db_engine
+from services.common.dependencies import ProjectorRunner
 from services.common.freshness import (
     NOTHING_APPLIED,
     ProjectedTopics,
@@ -27,8 +28,8 @@ from services.common.health import HealthChecks, HealthProvider
 from services.common.log import get_logger
 from services.common.metrics import STORE_HEAD_UP, STORE_PROJECTION_LAG, UP, render_metrics
 from services.common.projector import Projector
-from services.common.rpc import ActorQuerySchema, ProjectorRunner
-from services.common.rpc import load_command as validated
+from services.common.schemas import ActorQuerySchema
+from services.common.schemas import load_command as validated
 from services.common.settings import SERVICES, settings, topic_for
 from services.gateway import datacenter as dc
 from services.gateway import views

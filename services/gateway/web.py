@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import eventlet
 from marshmallow import Schema
@@ -38,8 +38,9 @@ from services.common.errors import (
 )
 from services.common.log import bind_context, get_logger
 from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from services.common.rpc import EncodedAnswer, ServiceError, json_response
-from services.common.rpc import load_command as validated
+from services.common.responses import EncodedAnswer, json_response
+from services.common.rpc import ServiceError
+from services.common.schemas import load_command as validated
 from services.common.settings import settings
 from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate
@@ -281,6 +282,10 @@ def _idempotency_key(request: Request, principal: Principal) -> str | None:
     return f"http:{principal.token_id}:{key}"
 
 
+DistrictScope = Literal["agency_id", "district", "service"]
+"""What a district operator's district is checked against in a command (``command_route``)."""
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     """What a route is, as the OpenAPI document and the security tests read it (recorded by ``api``).
@@ -460,15 +465,19 @@ def command_route(
     command: str,
     schema: type[Schema],
     roles: frozenset[str],
-    scope: str | None = "agency_id",
+    *,
+    district_scope: DistrictScope = "agency_id",
     status: int = 200,
 ) -> Any:
     """A route that validates the body (merged with the URL's ids) with ``schema``, checks every reference
-    the command declares (``services.gateway.references``: its agency for ``scope="agency_id"``, its
-    building, meter, vehicle...: each exists, lies in the caller's district, agrees with the command) and
-    the district it names (``scope="district"``), and calls ``service.command`` over RPC. The owning
-    service still enforces the scope on the aggregates it changes (the caller's district travels in the
-    RPC context)."""
+    the command declares (``services.gateway.references``: each exists, lies in the caller's district, agrees
+    with the command), and calls ``service.command`` over RPC; ``status`` is its success status.
+
+    ``district_scope`` names what a district operator's district is checked against (the rule:
+    ``services.common.scope``): ``"agency_id"`` the agency the command acts for (one of its references),
+    ``"district"`` the district the body names, checked here too, ``"service"`` nothing the body names: the
+    owning service checks the aggregates the command addresses and changes. The owning service enforces the
+    scope on the aggregates it changes whichever it is (the caller's district travels in the RPC context)."""
 
     def handler(self: Any, request: Request, principal: Principal, **params: str) -> tuple[int, Any]:
         body = read_json(request)
@@ -488,7 +497,7 @@ def command_route(
                 return status, call(target, body)
             finally:
                 self.request_context.pop("edge_refusal", None)
-        if scope == "district":
+        if district_scope == "district":
             principal.require_district(loaded["district"])
         return status, call(target, body)
 
@@ -496,14 +505,13 @@ def command_route(
 
     handler.__name__ = command
     handler.__doc__ = (schema.__doc__ or command).strip()
-    documented_scope = scope or "service"
     return api(
         method,
         url,
         roles,
         body=schema,
         status=status,
-        scope=documented_scope,
+        scope=district_scope,
         _kind="command",
         _service=service,
         _command=command,

@@ -13,9 +13,11 @@ from typing import Any
 from nameko.timer import timer
 
 from services.common.clock import china_today
+from services.common.dependencies import service_views
 from services.common.errors import Forbidden, NotFound
 from services.common.ids import new_id
-from services.common.rpc import DomainService, command, require_scope, service_views
+from services.common.rpc import DomainService, command
+from services.common.scope import require_changes_in_scope
 from services.common.settings import settings
 from services.office_space import read_model
 from services.office_space import schemas as s
@@ -86,7 +88,7 @@ class OfficeSpaceService(DomainService):
         posted_on = cmd["posted_on"].isoformat()
         agency.post_staff(cmd["person_id"], cmd["name"], cmd["rank"], posted_on)
         # a caller outside the agency's district learns nothing of where the person is on post
-        require_scope(self.context(), (agency,))
+        require_changes_in_scope(self.context().scope_district, (agency,))
         person = self._person(cmd["person_id"])
         person.take_post(agency.id, str(agency.district), cmd["rank"], posted_on)
         return self.save(agency, person)
@@ -117,7 +119,7 @@ class OfficeSpaceService(DomainService):
         rank = cmd["rank"] or source.rank_of(cmd["person_id"])
         source.record_departure(cmd["person_id"], "transferred", on, china_today())
         target.post_staff(cmd["person_id"], name, rank, on)
-        require_scope(self.context(), (source, target))
+        require_changes_in_scope(self.context().scope_district, (source, target))
         person = self._person(cmd["person_id"])
         person.require_transferable(source.id, target.id)
         if person.on_post_at == source.id:

@@ -22,10 +22,11 @@ import sqlalchemy as sa
 
 from services.common.agencies import AGENCY_WAIT_SECONDS, known_agency
 from services.common.clock import china_today, utc_now
+from services.common.dependencies import service_views
 from services.common.events import Event
 from services.common.facts import require_right_to_backdate
 from services.common.ids import new_id
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command
 from services.common.settings import settings
 from services.procurement import read_model
 from services.procurement import schemas as s

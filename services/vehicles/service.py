@@ -19,9 +19,11 @@ from nameko.timer import timer
 
 from services.common.agencies import known_agency
 from services.common.clock import china_today, iso_as_given, utc_now
-from services.common.errors import NotFound, NotInScope, RuleViolation
+from services.common.dependencies import service_views
+from services.common.errors import NotFound, RuleViolation
 from services.common.ids import new_id
-from services.common.rpc import DomainService, command, service_views
+from services.common.rpc import DomainService, command
+from services.common.scope import require_in_scope
 from services.common.settings import settings
 from services.vehicles import read_model
 from services.vehicles import schemas as s
@@ -181,11 +183,10 @@ class VehiclesService(DomainService):
         if scope is None:
             return
         fleet_district = known_agency(self.read_models.engine, agency_id).district if agency_id else district
-        if fleet_district != scope or (district and district != scope):
-            raise NotInScope(
-                f"the caller acts for district {scope} only",
-                fields={"agency_id" if agency_id else "district": [f"outside your district {scope}"]},
-            )
+        outside = {"agency_id" if agency_id else "district": [f"outside your district {scope}"]}
+        require_in_scope(scope, fleet_district, fields=outside)
+        if district:
+            require_in_scope(scope, district, fields=outside)
 
     @command(s.UnsealVehicleSchema)
     def unseal_vehicle(self, cmd: dict[str, Any]) -> dict[str, Any]:
@@ -338,11 +339,12 @@ class VehiclesService(DomainService):
         trip = self.store.load(Trip, cmd["trip_id"])  # another district's trip: served by the vehicle's district
         vehicle = self.store.load(Vehicle, cmd["vehicle_id"])
         scope = self.context().scope_district
-        if scope is not None and vehicle.district != scope:
-            raise NotInScope(
-                f"vehicle {vehicle.plate} of district {vehicle.district} is dispatched by its district or the city",
-                details={"scope_district": scope, "vehicle_district": vehicle.district},
-            )
+        require_in_scope(
+            scope,
+            vehicle.district,
+            message=f"vehicle {vehicle.plate} of district {vehicle.district} is dispatched by its district or the city",
+            details={"scope_district": scope, "vehicle_district": vehicle.district},
+        )
         vehicle.book(trip.id, trip.planned_start, trip.planned_end)
         on_duty = VehicleOnDuty(vehicle.id, vehicle.plate, str(vehicle.agency_id), str(vehicle.district))
         trip.dispatch(on_duty, cmd["driver"], utc_now())
@@ -483,8 +485,11 @@ class VehiclesService(DomainService):
             row = read_model.vehicle_row(conn, query["vehicle_id"])
             if row is None:
                 raise NotFound(f"vehicle {query['vehicle_id']} not found")
-            if query["district"] and row["district"] != query["district"]:
-                raise NotInScope(f"vehicle {query['vehicle_id']} is not of district {query['district']}")
+            require_in_scope(  # the district a district operator's query is limited to
+                query["district"] or None,
+                row["district"],
+                message=f"vehicle {query['vehicle_id']} is not of district {query['district']}",
+            )
             months = monthly_costs(read_model.cost_items(conn, query["vehicle_id"]), first, last)
             km = read_model.km_by_month(conn, query["vehicle_id"], first, last)
         total = sum(sum(kinds.values()) for kinds in months.values())

@@ -165,7 +165,7 @@ def test_every_inbound_message_type_has_a_route_and_every_route_a_contract() -> 
 
 @pytest.mark.parametrize("path", [p for p in INBOUND_CONTRACTS if p.name != "message.v1.json"], ids=lambda p: p.name)
 def test_every_inbound_example_is_valid_for_its_contract_and_for_the_command_it_reaches(path: Any) -> None:
-    from services.common.rpc import load_command
+    from services.common.schemas import load_command
     from services.gateway.inbound import ROUTES, current_payload
 
     schema = json.loads(path.read_text(encoding="utf-8"))

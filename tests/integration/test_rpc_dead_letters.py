@@ -12,7 +12,8 @@ import pytest
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from sqlalchemy.exc import OperationalError as StoreFailed
 
-from services.common.rpc import MAX_REDELIVERIES, StoreProvider, _BrokerTolerantRpcConsumer, _Responder
+from services.common.dependencies import StoreProvider
+from services.common.rpc import MAX_REDELIVERIES, _BrokerTolerantRpcConsumer, _Responder
 from services.common.store import EventStore
 
 

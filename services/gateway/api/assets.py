@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.assets import schemas as s
-from services.common.rpc import load_command as validated
 from services.common.rpc import rpc_proxy
+from services.common.schemas import load_command as validated
+from services.common.scope import within
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 
@@ -40,10 +41,22 @@ class AssetsApi:
         "POST", "/api/v1/assets", AS, "register_asset", s.RegisterAssetSchema, WRITERS, status=201
     )
     relocate_asset = command_route(
-        "POST", "/api/v1/assets/<asset_id>/relocation", AS, "relocate_asset", s.RelocateAssetSchema, WRITERS, None
+        "POST",
+        "/api/v1/assets/<asset_id>/relocation",
+        AS,
+        "relocate_asset",
+        s.RelocateAssetSchema,
+        WRITERS,
+        district_scope="service",
     )
     mark_asset_idle = command_route(
-        "POST", "/api/v1/assets/<asset_id>/idle", AS, "mark_asset_idle", s.MarkAssetIdleSchema, WRITERS, None
+        "POST",
+        "/api/v1/assets/<asset_id>/idle",
+        AS,
+        "mark_asset_idle",
+        s.MarkAssetIdleSchema,
+        WRITERS,
+        district_scope="service",
     )
     put_asset_back_in_use = command_route(
         "POST",
@@ -52,10 +65,16 @@ class AssetsApi:
         "put_asset_back_in_use",
         s.PutAssetBackInUseSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     hand_in_asset = command_route(
-        "POST", "/api/v1/assets/<asset_id>/hand-in", AS, "hand_in_asset", s.HandInAssetSchema, WRITERS, None
+        "POST",
+        "/api/v1/assets/<asset_id>/hand-in",
+        AS,
+        "hand_in_asset",
+        s.HandInAssetSchema,
+        WRITERS,
+        district_scope="service",
     )
     apply_for_replacement = command_route(
         "POST",
@@ -64,8 +83,8 @@ class AssetsApi:
         "apply_for_replacement",
         s.ApplyReplacementSchema,
         WRITERS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     assess_repair = command_route(
         "POST",
@@ -74,7 +93,7 @@ class AssetsApi:
         "assess_repair",
         s.AssessRepairSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     approve_replacement = command_route(
         "POST",
@@ -83,10 +102,17 @@ class AssetsApi:
         "approve_replacement",
         s.AssetIdSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     record_repair = command_route(
-        "POST", "/api/v1/assets/<asset_id>/repairs", AS, "record_repair", s.RecordRepairSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/assets/<asset_id>/repairs",
+        AS,
+        "record_repair",
+        s.RecordRepairSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
     list_assets = query_route("/api/v1/assets", AS, "list_assets", s.ListAssetsSchema, READERS)
     assets_report = query_route(
@@ -131,7 +157,7 @@ class AssetsApi:
         "return_loan_items",
         s.ReturnLoanItemsSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     flag_overdue_loans = command_route(
         "POST",
@@ -140,7 +166,7 @@ class AssetsApi:
         "flag_overdue_loans",
         s.FlagOverdueLoansSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     list_loans = query_route("/api/v1/warehouse/loans", AS, "list_loans", s.ListLoansSchema, READERS)
 
@@ -153,7 +179,7 @@ class AssetsApi:
         found = dict(call(self.assets.idle_stock, args))
         visible = principal.visible_district()
         if visible:
-            found["items"] = [item for item in found.get("items", []) if item.get("district") == visible]
+            found["items"] = within(visible, found.get("items", []))
         return found
 
     # -- disposal ------------------------------------------------------------------------------------
@@ -168,7 +194,7 @@ class AssetsApi:
         "decide_disposal",
         s.DecideDisposalSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     complete_disposal = command_route(
         "POST",
@@ -177,7 +203,7 @@ class AssetsApi:
         "complete_disposal",
         s.CompleteDisposalSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
 
     # -- stock-takes ---------------------------------------------------------------------------------
@@ -192,8 +218,8 @@ class AssetsApi:
         "record_stocktake_counts",
         s.RecordStocktakeCountsSchema,
         WRITERS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     close_stocktake_counting = command_route(
         "POST",
@@ -202,7 +228,7 @@ class AssetsApi:
         "close_stocktake_counting",
         s.StocktakeIdSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     reconcile_finding = command_route(
         "POST",
@@ -211,7 +237,7 @@ class AssetsApi:
         "reconcile_finding",
         s.ReconcileFindingSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     list_stocktake_findings = query_route(
         "/api/v1/stocktakes/findings", AS, "list_stocktake_findings", s.ListFindingsSchema, READERS
@@ -228,10 +254,24 @@ class AssetsApi:
     # -- warehouse stock (仓储) -----------------------------------------------------------------------
 
     register_stock_item = command_route(
-        "POST", "/api/v1/stock-items", AS, "register_stock_item", s.RegisterStockItemSchema, CITY_ADMINS, None, 201
+        "POST",
+        "/api/v1/stock-items",
+        AS,
+        "register_stock_item",
+        s.RegisterStockItemSchema,
+        CITY_ADMINS,
+        district_scope="service",
+        status=201,
     )
     receive_goods = command_route(
-        "POST", "/api/v1/stock-items/<sku>/receipts", AS, "receive_goods", s.ReceiveGoodsSchema, CITY_ADMINS, None, 201
+        "POST",
+        "/api/v1/stock-items/<sku>/receipts",
+        AS,
+        "receive_goods",
+        s.ReceiveGoodsSchema,
+        CITY_ADMINS,
+        district_scope="service",
+        status=201,
     )
     issue_goods = command_route(
         "POST", "/api/v1/stock-items/<sku>/issues", AS, "issue_goods", s.IssueGoodsSchema, CITY_ADMINS, status=201
@@ -243,8 +283,8 @@ class AssetsApi:
         "transfer_goods",
         s.TransferGoodsSchema,
         CITY_ADMINS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     set_reorder_point = command_route(
         "POST",
@@ -253,7 +293,7 @@ class AssetsApi:
         "set_reorder_point",
         s.SetReorderPointSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
 
     @api("GET", "/api/v1/stock", roles=READERS, query=s.StockLevelsSchema, table="items")

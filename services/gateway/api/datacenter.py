@@ -23,8 +23,8 @@ from services.common.clock import china_today, utc_now
 from services.common.db import reader
 from services.common.errors import NotFound
 from services.common.projector import Projector
-from services.common.rpc import EncodedAnswer, encoded
-from services.common.rpc import load_command as validated
+from services.common.responses import EncodedAnswer, encoded
+from services.common.schemas import load_command as validated
 from services.common.settings import settings
 from services.gateway import datacenter as dc
 from services.gateway import statistics_report as statistics

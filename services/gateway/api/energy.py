@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
-from services.common.rpc import load_command as validated
 from services.common.rpc import rpc_proxy
+from services.common.schemas import load_command as validated
 from services.energy import schemas as s
 from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route, read_json
@@ -51,7 +51,13 @@ class EnergyApi:
         "POST", "/api/v1/meters", EN, "install_meter", s.InstallMeterSchema, WRITERS, status=201
     )
     replace_meter = command_route(
-        "POST", "/api/v1/meters/<meter_id>/replacement", EN, "replace_meter", s.ReplaceMeterSchema, WRITERS, None
+        "POST",
+        "/api/v1/meters/<meter_id>/replacement",
+        EN,
+        "replace_meter",
+        s.ReplaceMeterSchema,
+        WRITERS,
+        district_scope="service",
     )
     record_meter_readings = command_route(
         "POST",
@@ -60,7 +66,7 @@ class EnergyApi:
         "record_meter_readings",
         s.RecordReadingsSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
 
     @api("POST", "/api/v1/meter-readings", roles=WRITERS)
@@ -103,7 +109,7 @@ class EnergyApi:
         "acknowledge_anomaly",
         s.AcknowledgeAnomalySchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     resolve_energy_anomaly = command_route(
         "POST",
@@ -112,7 +118,7 @@ class EnergyApi:
         "resolve_anomaly",
         s.ResolveAnomalySchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     detect_energy_anomalies = command_route(
         "POST",
@@ -121,7 +127,7 @@ class EnergyApi:
         "detect_anomalies",
         s.DetectAnomaliesSchema,
         OPERATORS,
-        None,
+        district_scope="service",
     )
 
     # -- quotas --------------------------------------------------------------------------------------
@@ -174,8 +180,8 @@ class EnergyApi:
         "adopt_factor_table",
         s.AdoptFactorTableSchema,
         CITY_ADMINS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     energy_factor_tables = query_route(
         "/api/v1/energy/factor-tables", EN, "list_factor_tables", s.FactorTablesQuerySchema, READERS

@@ -14,8 +14,8 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.db import reader
 from services.common.errors import NotFound
-from services.common.rpc import load_command as validated
 from services.common.rpc import rpc_proxy
+from services.common.schemas import load_command as validated
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.schemas import AgencyListSchema
 from services.gateway.views import agencies
@@ -48,7 +48,14 @@ class OfficeSpaceApi:
     office_space = rpc_proxy(OS)
 
     register_agency = command_route(
-        "POST", "/api/v1/agencies", OS, "register_agency", s.RegisterAgencySchema, WRITERS, "district", 201
+        "POST",
+        "/api/v1/agencies",
+        OS,
+        "register_agency",
+        s.RegisterAgencySchema,
+        WRITERS,
+        district_scope="district",
+        status=201,
     )
     change_headcount = command_route(
         "POST", "/api/v1/agencies/<agency_id>/headcount", OS, "change_headcount", s.ChangeHeadcountSchema, CITY_ADMINS
@@ -77,7 +84,14 @@ class OfficeSpaceApi:
         "POST", "/api/v1/buildings", OS, "register_building", s.RegisterBuildingSchema, WRITERS, status=201
     )
     add_room = command_route(
-        "POST", "/api/v1/buildings/<building_id>/rooms", OS, "add_room", s.AddRoomSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/buildings/<building_id>/rooms",
+        OS,
+        "add_room",
+        s.AddRoomSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
     allocate_room = command_route(
         "POST",
@@ -95,7 +109,7 @@ class OfficeSpaceApi:
         "release_room",
         s.ReleaseRoomSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     detect_idle_rooms = command_route(
         "POST",
@@ -104,7 +118,7 @@ class OfficeSpaceApi:
         "detect_idle_rooms",
         s.DetectIdleRoomsSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     transfer_room = command_route(
         "POST",
@@ -113,19 +127,33 @@ class OfficeSpaceApi:
         "transfer_room",
         s.TransferRoomSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
 
     request_lease = command_route(
         "POST", "/api/v1/leases", OS, "request_lease", s.RequestLeaseSchema, WRITERS, status=201
     )
     decide_lease = command_route(
-        "POST", "/api/v1/leases/<lease_id>/decision", OS, "decide_lease", s.DecideLeaseSchema, CITY_ADMINS, None
+        "POST",
+        "/api/v1/leases/<lease_id>/decision",
+        OS,
+        "decide_lease",
+        s.DecideLeaseSchema,
+        CITY_ADMINS,
+        district_scope="service",
     )
     activate_lease = command_route(
-        "POST", "/api/v1/leases/<lease_id>/activate", OS, "activate_lease", s.LeaseIdSchema, WRITERS, None
+        "POST",
+        "/api/v1/leases/<lease_id>/activate",
+        OS,
+        "activate_lease",
+        s.LeaseIdSchema,
+        WRITERS,
+        district_scope="service",
     )
-    end_lease = command_route("POST", "/api/v1/leases/<lease_id>/end", OS, "end_lease", s.LeaseIdSchema, WRITERS, None)
+    end_lease = command_route(
+        "POST", "/api/v1/leases/<lease_id>/end", OS, "end_lease", s.LeaseIdSchema, WRITERS, district_scope="service"
+    )
     record_unapproved_lease = command_route(
         "POST",
         "/api/v1/leases/unapproved",
@@ -146,7 +174,7 @@ class OfficeSpaceApi:
         "review_repair_necessity",
         s.ReviewNecessitySchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     decide_repair = command_route(
         "POST",
@@ -155,10 +183,16 @@ class OfficeSpaceApi:
         "decide_repair",
         s.DecideRepairSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     start_repair = command_route(
-        "POST", "/api/v1/repair-projects/<project_id>/start", OS, "start_repair", s.RepairIdSchema, WRITERS, None
+        "POST",
+        "/api/v1/repair-projects/<project_id>/start",
+        OS,
+        "start_repair",
+        s.RepairIdSchema,
+        WRITERS,
+        district_scope="service",
     )
     record_repair_change = command_route(
         "POST",
@@ -167,8 +201,8 @@ class OfficeSpaceApi:
         "record_repair_change",
         s.RecordRepairChangeSchema,
         WRITERS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     complete_repair = command_route(
         "POST",
@@ -177,7 +211,7 @@ class OfficeSpaceApi:
         "complete_repair",
         s.CompleteRepairSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
 
     open_inspection = command_route(
@@ -190,8 +224,8 @@ class OfficeSpaceApi:
         "record_finding",
         s.RecordFindingSchema,
         CITY_ADMINS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     rectify_finding = command_route(
         "POST",
@@ -200,7 +234,7 @@ class OfficeSpaceApi:
         "rectify_finding",
         s.RectifyFindingSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
 
     register_property = command_route(
@@ -210,8 +244,8 @@ class OfficeSpaceApi:
         "register_property",
         s.RegisterPropertySchema,
         CITY_ADMINS,
-        "district",
-        201,
+        district_scope="district",
+        status=201,
     )
     add_property_unit = command_route(
         "POST",
@@ -220,8 +254,8 @@ class OfficeSpaceApi:
         "add_property_unit",
         s.AddUnitSchema,
         CITY_ADMINS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     let_unit = command_route(
         "POST",
@@ -230,7 +264,7 @@ class OfficeSpaceApi:
         "let_unit",
         s.LetUnitSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     vacate_unit = command_route(
         "POST",
@@ -239,7 +273,7 @@ class OfficeSpaceApi:
         "vacate_unit",
         s.VacateUnitSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     receive_rent = command_route(
         "POST",
@@ -248,8 +282,8 @@ class OfficeSpaceApi:
         "receive_rent",
         s.ReceiveRentSchema,
         CITY_ADMINS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
 
     space_report = query_route(

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
-from services.common.rpc import load_command as validated
 from services.common.rpc import rpc_proxy
+from services.common.schemas import load_command as validated
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.procurement import schemas as s
@@ -39,7 +39,14 @@ class ProcurementApi:
     # -- catalog -------------------------------------------------------------------------------------
 
     list_catalog_item = command_route(
-        "POST", "/api/v1/catalog-items", PR, "list_catalog_item", s.ListCatalogItemSchema, CITY_ADMINS, None, 201
+        "POST",
+        "/api/v1/catalog-items",
+        PR,
+        "list_catalog_item",
+        s.ListCatalogItemSchema,
+        CITY_ADMINS,
+        district_scope="service",
+        status=201,
     )
     withdraw_catalog_item = command_route(
         "POST",
@@ -48,7 +55,7 @@ class ProcurementApi:
         "withdraw_catalog_item",
         s.WithdrawCatalogItemSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     list_catalog_items = query_route(
         "/api/v1/catalog-items", PR, "list_catalog_items", s.ListCatalogItemsSchema, READERS
@@ -66,7 +73,7 @@ class ProcurementApi:
         "adjust_budget_line",
         s.AdjustBudgetLineSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     get_budget_lines = query_route("/api/v1/budget-lines", PR, "get_budget_lines", s.GetBudgetLinesSchema, READERS)
 
@@ -88,7 +95,7 @@ class ProcurementApi:
         "cancel_purchase_request",
         s.CancelPurchaseRequestSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     propose_batches = query_route(
         "/api/v1/purchase-requests/batch-proposals", PR, "propose_batches", s.ProposeBatchesSchema, READERS
@@ -97,13 +104,26 @@ class ProcurementApi:
     # -- tenders -------------------------------------------------------------------------------------
 
     open_tender = command_route(
-        "POST", "/api/v1/tenders", PR, "open_tender", s.OpenTenderSchema, WRITERS, "district", 201
+        "POST", "/api/v1/tenders", PR, "open_tender", s.OpenTenderSchema, WRITERS, district_scope="district", status=201
     )
     submit_bid = command_route(
-        "POST", "/api/v1/tenders/<tender_id>/bids", PR, "submit_bid", s.SubmitBidSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/tenders/<tender_id>/bids",
+        PR,
+        "submit_bid",
+        s.SubmitBidSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
     close_bidding = command_route(
-        "POST", "/api/v1/tenders/<tender_id>/close", PR, "close_bidding", s.CloseBiddingSchema, WRITERS, None
+        "POST",
+        "/api/v1/tenders/<tender_id>/close",
+        PR,
+        "close_bidding",
+        s.CloseBiddingSchema,
+        WRITERS,
+        district_scope="service",
     )
     evaluate_bid = command_route(
         "POST",
@@ -112,7 +132,7 @@ class ProcurementApi:
         "evaluate_bid",
         s.EvaluateBidSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     clear_abnormal_quote = command_route(
         "POST",
@@ -121,10 +141,16 @@ class ProcurementApi:
         "clear_abnormal_quote",
         s.ClearAbnormalQuoteSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     award_tender = command_route(
-        "POST", "/api/v1/tenders/<tender_id>/award", PR, "award_tender", s.AwardTenderSchema, WRITERS, None
+        "POST",
+        "/api/v1/tenders/<tender_id>/award",
+        PR,
+        "award_tender",
+        s.AwardTenderSchema,
+        WRITERS,
+        district_scope="service",
     )
     declare_tender_failed = command_route(
         "POST",
@@ -133,7 +159,7 @@ class ProcurementApi:
         "declare_tender_failed",
         s.DeclareTenderFailedSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     list_tenders = query_route("/api/v1/tenders", PR, "list_tenders", s.ListTendersSchema, READERS)
     ocds_release_package = query_route(
@@ -157,7 +183,14 @@ class ProcurementApi:
     # -- contracts and deliveries --------------------------------------------------------------------
 
     sign_contract = command_route(
-        "POST", "/api/v1/contracts", PR, "sign_contract", s.SignContractSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/contracts",
+        PR,
+        "sign_contract",
+        s.SignContractSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
 
     @api("GET", "/api/v1/contracts/<contract_id>", roles=READERS)
@@ -174,8 +207,8 @@ class ProcurementApi:
         "record_delivery",
         s.RecordDeliverySchema,
         WRITERS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     inspect_delivery = command_route(
         "POST",
@@ -184,7 +217,7 @@ class ProcurementApi:
         "inspect_delivery",
         s.InspectDeliverySchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     supplier_performance = query_route(
         "/api/v1/supplier-performance", PR, "supplier_performance", s.SupplierPerformanceSchema, READERS
@@ -193,7 +226,14 @@ class ProcurementApi:
     # -- canteen-ingredient price watch --------------------------------------------------------------
 
     start_price_watch = command_route(
-        "POST", "/api/v1/price-watches", PR, "start_price_watch", s.StartPriceWatchSchema, CITY_ADMINS, None, 201
+        "POST",
+        "/api/v1/price-watches",
+        PR,
+        "start_price_watch",
+        s.StartPriceWatchSchema,
+        CITY_ADMINS,
+        district_scope="service",
+        status=201,
     )
     set_reference_price = command_route(
         "POST",
@@ -202,7 +242,7 @@ class ProcurementApi:
         "set_reference_price",
         s.SetReferencePriceSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     record_price_observation = command_route(
         "POST",
@@ -211,7 +251,7 @@ class ProcurementApi:
         "record_price_observation",
         s.RecordPriceObservationSchema,
         CITY_ADMINS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     list_price_alerts = query_route("/api/v1/price-alerts", PR, "list_price_alerts", s.ListPriceAlertsSchema, READERS)

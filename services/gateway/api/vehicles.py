@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.errors import NotInScope
 from services.common.money import fen_from_yuan
 from services.common.rpc import rpc_proxy
+from services.common.scope import require_in_scope
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.vehicles import schemas as s
@@ -67,10 +67,23 @@ class VehiclesApi:
         "POST", "/api/v1/vehicles", VH, "register_vehicle", s.RegisterVehicleSchema, WRITERS, status=201
     )
     dispose_vehicle = command_route(
-        "POST", "/api/v1/vehicles/<vehicle_id>/disposal", VH, "dispose_vehicle", s.DisposeVehicleSchema, WRITERS, None
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/disposal",
+        VH,
+        "dispose_vehicle",
+        s.DisposeVehicleSchema,
+        WRITERS,
+        district_scope="service",
     )
     seal_vehicle = command_route(
-        "POST", "/api/v1/vehicles/<vehicle_id>/seals", VH, "seal_vehicle", s.SealVehicleSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/seals",
+        VH,
+        "seal_vehicle",
+        s.SealVehicleSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
     unseal_vehicle = command_route(
         "POST",
@@ -79,16 +92,30 @@ class VehiclesApi:
         "unseal_vehicle",
         s.UnsealVehicleSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     seal_vehicle_fleet = command_route(
-        "POST", "/api/v1/vehicle-seals", VH, "seal_fleet", s.SealFleetSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/vehicle-seals",
+        VH,
+        "seal_fleet",
+        s.SealFleetSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
 
     # -- costs and anomalies -------------------------------------------------------------------------
 
     record_vehicle_fuel = command_route(
-        "POST", "/api/v1/vehicles/<vehicle_id>/fuel", VH, "record_fuel", s.RecordFuelSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/fuel",
+        VH,
+        "record_fuel",
+        s.RecordFuelSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
     record_vehicle_charging = command_route(
         "POST",
@@ -97,11 +124,18 @@ class VehiclesApi:
         "record_charging",
         s.RecordChargingSchema,
         WRITERS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     record_vehicle_repair = command_route(
-        "POST", "/api/v1/vehicles/<vehicle_id>/repairs", VH, "record_repair", s.RecordRepairSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/vehicles/<vehicle_id>/repairs",
+        VH,
+        "record_repair",
+        s.RecordRepairSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
     replace_vehicle_odometer = command_route(
         "POST",
@@ -110,8 +144,8 @@ class VehiclesApi:
         "replace_odometer",
         s.ReplaceOdometerSchema,
         WRITERS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     record_vehicle_expense = command_route(
         "POST",
@@ -120,8 +154,8 @@ class VehiclesApi:
         "record_expense",
         s.RecordExpenseSchema,
         WRITERS,
-        None,
-        201,
+        district_scope="service",
+        status=201,
     )
     resolve_vehicle_anomaly = command_route(
         "POST",
@@ -130,7 +164,7 @@ class VehiclesApi:
         "resolve_anomaly",
         s.ResolveAnomalySchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     check_vehicle_repair_outliers = command_route(
         "POST",
@@ -139,7 +173,7 @@ class VehiclesApi:
         "check_repair_outliers",
         s.CheckRepairOutliersSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
     check_trips_without_gps = command_route(
         "POST",
@@ -148,17 +182,29 @@ class VehiclesApi:
         "check_trips_without_gps",
         s.CheckTripsWithoutGpsSchema,
         CITY_ADMINS,
-        None,
+        district_scope="service",
     )
 
     # -- trips ---------------------------------------------------------------------------------------
 
     request_trip = command_route("POST", "/api/v1/trips", VH, "request_trip", s.RequestTripSchema, WRITERS, status=201)
     dispatch_trip = command_route(
-        "POST", "/api/v1/trips/<trip_id>/dispatch", VH, "dispatch_trip", s.DispatchTripSchema, WRITERS, None
+        "POST",
+        "/api/v1/trips/<trip_id>/dispatch",
+        VH,
+        "dispatch_trip",
+        s.DispatchTripSchema,
+        WRITERS,
+        district_scope="service",
     )
     cancel_trip = command_route(
-        "POST", "/api/v1/trips/<trip_id>/cancel", VH, "cancel_trip", s.CancelTripSchema, WRITERS, None
+        "POST",
+        "/api/v1/trips/<trip_id>/cancel",
+        VH,
+        "cancel_trip",
+        s.CancelTripSchema,
+        WRITERS,
+        district_scope="service",
     )
     approve_trip_outside_hours = command_route(
         "POST",
@@ -167,16 +213,29 @@ class VehiclesApi:
         "approve_trip_outside_hours",
         s.ApproveTripSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
     start_trip = command_route(
-        "POST", "/api/v1/trips/<trip_id>/start", VH, "start_trip", s.StartTripSchema, WRITERS, None
+        "POST", "/api/v1/trips/<trip_id>/start", VH, "start_trip", s.StartTripSchema, WRITERS, district_scope="service"
     )
     finish_trip = command_route(
-        "POST", "/api/v1/trips/<trip_id>/finish", VH, "finish_trip", s.FinishTripSchema, WRITERS, None
+        "POST",
+        "/api/v1/trips/<trip_id>/finish",
+        VH,
+        "finish_trip",
+        s.FinishTripSchema,
+        WRITERS,
+        district_scope="service",
     )
     record_gps_points = command_route(
-        "POST", "/api/v1/trips/<trip_id>/gps", VH, "record_gps_points", s.RecordGpsPointsSchema, WRITERS, None, 201
+        "POST",
+        "/api/v1/trips/<trip_id>/gps",
+        VH,
+        "record_gps_points",
+        s.RecordGpsPointsSchema,
+        WRITERS,
+        district_scope="service",
+        status=201,
     )
     resolve_trip_flag = command_route(
         "POST",
@@ -185,7 +244,7 @@ class VehiclesApi:
         "resolve_trip_flag",
         s.ResolveTripFlagSchema,
         WRITERS,
-        None,
+        district_scope="service",
     )
 
     # -- queries -------------------------------------------------------------------------------------
@@ -215,8 +274,8 @@ class VehiclesApi:
         """One trip's current state, for its district and the district of the vehicle serving it."""
         trip: dict[str, Any] = call(self.vehicles.get_trip, {"trip_id": trip_id})
         visible = principal.visible_district()
-        if visible is not None and visible not in (trip["district"], trip["vehicle_district"]):
-            raise NotInScope(f"trip {trip_id} is neither of district {visible} nor served by its vehicles")
+        message = f"trip {trip_id} is neither of district {visible} nor served by its vehicles"
+        require_in_scope(visible, trip["district"], (trip["vehicle_district"],), message=message)
         return trip
 
     @api("GET", "/api/v1/trips/<trip_id>/track", roles=READERS, content_type="application/geo+json")
@@ -226,7 +285,7 @@ class VehiclesApi:
         feature: dict[str, Any] = call(self.vehicles.trip_track, {"trip_id": trip_id})
         properties = feature["properties"]
         visible = principal.visible_district()
-        if visible is not None and visible not in (properties["district"], properties["vehicle_district"]):
-            raise NotInScope(f"trip {trip_id} is neither of district {visible} nor served by its vehicles")
+        message = f"trip {trip_id} is neither of district {visible} nor served by its vehicles"
+        require_in_scope(visible, properties["district"], (properties["vehicle_district"],), message=message)
         body = json.dumps(feature, ensure_ascii=False)
         return Response(body, content_type="application/geo+json; charset=utf-8")

@@ -12,7 +12,7 @@ from services.common.clock import china_date
 from services.common.events import Envelope
 from services.common.log import get_logger
 from services.common.projector import Projection
-from services.common.rpc import load_command
+from services.common.schemas import load_command
 from services.common.settings import topic_for
 from services.procurement.schemas import IDLE_FIRST_CATEGORIES, RecordPurchaseAuthorisationSchema
 

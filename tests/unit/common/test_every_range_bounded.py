@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from services.common.validators import EARLIEST_DAY, LATEST_DAY, Day, Moment, periods_of
 
 MODULES = [f"services.{name}.schemas" for name in ("assets", "energy", "office_space", "procurement", "vehicles")]
-MODULES += ["services.gateway.schemas", "services.common.rpc"]
+MODULES += ["services.gateway.schemas", "services.common.schemas"]
 
 PERIOD_PAIRS = [
     ("start_on", "end_on"),

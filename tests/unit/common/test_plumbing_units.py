@@ -154,15 +154,14 @@ def test_a_command_losing_a_version_race_is_run_again_then_the_conflict_is_answe
 
 
 def test_a_district_scoped_caller_cannot_change_another_districts_aggregates() -> None:
-    from services.common.events import Metadata
-    from services.common.rpc import require_scope
+    from services.common.scope import require_changes_in_scope
     from tests.support import new_agency
 
     own, other = new_agency("A1", district="320402"), new_agency("A2", district="320404")
-    require_scope(Metadata(scope_district="320402"), (own,))
-    require_scope(Metadata(), (own, other))  # city-wide callers are not limited
+    require_changes_in_scope("320402", (own,))
+    require_changes_in_scope(None, (own, other))  # city-wide callers are not limited
     with pytest.raises(NotInScope) as refused:
-        require_scope(Metadata(scope_district="320402"), (own, other))
+        require_changes_in_scope("320402", (own, other))
     assert refused.value.details["outside"] == ["A2"]
 
 
@@ -170,23 +169,22 @@ def test_scope_is_checked_on_the_district_an_aggregate_had_before_the_command_an
     """A district operator of 320404 may not take the warehouse's asset of 320402 (its district after the
     allocation would be 320404, its own: the check after the events alone let it through), nor give its
     own asset away to 320402; the city (no scope district) may move it either way."""
-    from services.common.events import Metadata
-    from services.common.rpc import require_scope
+    from services.common.scope import require_changes_in_scope
     from tests.unit.assets.builders import TODAY, idle, in_warehouse
 
     taken = in_warehouse("as-9")  # kept by the warehouse in 320402
     taken.allocate_from_warehouse("wr-1", "ag-zl", "320404", "R1", TODAY)
     assert (taken.district_before, taken.district) == ("320402", "320404")
     with pytest.raises(NotInScope):
-        require_scope(Metadata(scope_district="320404"), (taken,))
-    require_scope(Metadata(), (taken,))
+        require_changes_in_scope("320404", (taken,))
+    require_changes_in_scope(None, (taken,))
     given = idle("as-8")  # 320402's own
     given.hand_in("wh-zl", "320404", "good", TODAY)
     with pytest.raises(NotInScope):
-        require_scope(Metadata(scope_district="320402"), (given,))
+        require_changes_in_scope("320402", (given,))
     kept = idle("as-7")
     kept.hand_in("wh-tn", "320402", "good", TODAY)
-    require_scope(Metadata(scope_district="320402"), (kept,))  # within the district: in scope
+    require_changes_in_scope("320402", (kept,))  # within the district: in scope
     kept.mark_stored()
     assert kept.district_before == "320402"  # nothing pending: the district it has
 
@@ -233,7 +231,7 @@ def test_an_envelope_with_a_timestamp_the_platform_never_writes_is_refused(momen
 
 def test_a_command_with_a_nul_character_is_refused_however_it_arrives() -> None:
     """PostgreSQL cannot store NUL: a district's message or an RPC call is refused like an HTTP body is."""
-    from services.common.rpc import load_command
+    from services.common.schemas import load_command
     from services.office_space.schemas import RegisterAgencySchema
 
     agency = {"name": "天宁区\x00教育局", "district": "320402", "kind": "party_government"}
