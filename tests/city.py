@@ -22,11 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common import contracts
-from services.common.clock import iso, utc_now
-from services.common.districts import DEFAULT_DISTRICTS
-from services.common.events import Envelope, registered_event_types
-from services.common.projector import Projection, offsets_table
+from services.common.base import contracts
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.districts import DEFAULT_DISTRICTS
+from services.common.kernel.events import Envelope, registered_event_types
+from services.common.read.projector import Projection, offsets_table
 from services.gateway import views
 from services.gateway.views import energy as energy_view
 

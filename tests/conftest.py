@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common.processes import ProcessGroup, ensure_rabbitmq, free_port, start_tansu
+from services.common.runtime.processes import ProcessGroup, ensure_rabbitmq, free_port, start_tansu
 from tests.support import POSTGRES_SERVER, admin_engine, create_database, drop_database
 
 

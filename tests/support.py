@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from kafka import TopicPartition
 
-from services.common.aggregate import Aggregate
-from services.common.broker import make_consumer
-from services.common.clock import china_today
-from services.common.events import Event, Metadata
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import china_today
+from services.common.kernel.events import Event, Metadata
+from services.common.read.broker import make_consumer
 from services.office_space.domain import Agency, AgencyRegistered
 
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -154,11 +154,11 @@ def drop_database(url: str) -> None:
 def agency_code(district: str, key: str = "") -> str:
     """A unified social credit code (统一社会信用代码) of a government agency (机构编制, 机关) issued in
     ``district``: the same for the same ``key``, a new one for each call without. Agencies register under
-    codes that pass the GB 32100-2015 check (``services.common.uscc``)."""
+    codes that pass the GB 32100-2015 check (``services.common.kernel.uscc``)."""
     import hashlib
     import uuid
 
-    from services.common import uscc
+    from services.common.kernel import uscc
 
     seed = key or uuid.uuid4().hex
     serial = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % 10**9

@@ -17,10 +17,10 @@ from typing import Any
 
 import yaml
 
-from services.common import contracts
-from services.common.broker import HEADER_KEYS
-from services.common.cloud_events import cloudevent_header_schema
-from services.common.settings import SERVICES, topic_for
+from services.common.base import contracts
+from services.common.base.settings import SERVICES, topic_for
+from services.common.read.broker import HEADER_KEYS
+from services.common.write.cloud_events import cloudevent_header_schema
 
 TITLE = "Municipal Government Offices Affairs platform — event interface"
 
@@ -54,7 +54,7 @@ def _event_message(domain: str, event_type: str, version: int, path: Path) -> di
         "headers": {
             "type": "object",
             "description": "The platform's own headers and the CloudEvents 1.0 binary-mode attributes "
-            "(services.common.cloud_events): any CloudEvents SDK reads the message as a CloudEvent whose data "
+            "(services.common.write.cloud_events): any CloudEvents SDK reads the message as a CloudEvent whose data "
             "is the envelope.",
             "properties": {
                 **{key: {"type": "string"} for key in HEADER_KEYS},

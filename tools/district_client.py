@@ -28,11 +28,11 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from services.common import contracts
-from services.common.broker import make_consumer, make_producer, require_topics
-from services.common.errors import ContractViolation
-from services.common.inbound import inbound_topic, rejected_topic
-from services.common.progress import Progress
+from services.common.base import contracts
+from services.common.kernel.errors import ContractViolation
+from services.common.read.broker import make_consumer, make_producer, require_topics
+from services.common.read.inbound import inbound_topic, rejected_topic
+from services.common.read.progress import Progress
 
 
 def _property_types(message_type: str, version: int) -> dict[str, Any]:

@@ -37,8 +37,8 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from services.common.clock import CHINA_STANDARD_TIME
-from services.common.settings import settings
+from services.common.base.settings import settings
+from services.common.kernel.clock import CHINA_STANDARD_TIME
 
 FACTS: dict[str, str] = {
     # office space: agencies, operating properties, inspections, leases

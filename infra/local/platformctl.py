@@ -8,11 +8,11 @@ before any service starts. Tansu keeps topics in memory only: when a fresh broke
 -- after a crash, with or without ``make stop`` first, whether the services still run or not -- nothing is
 wiped: every relay notices that its topic is new and publishes its store again, and every projector and the
 district consumer read the new logs from their start, ignoring what they applied already
-(``services.common.positions``). Processes that died are started again; the ones still running are kept.
+(``services.common.read.positions``). Processes that died are started again; the ones still running are kept.
 
 start also starts the supervisor (``platformctl.py watch``, logging to var/log/supervisor.log): it watches every
 recorded process and starts again one that died, after 1 s, then 2, 4, ... up to 60 s while it keeps dying
-(``services.common.supervision``), making the topics again on a Tansu it restarted; its restarts are counted in
+(``services.common.runtime.supervision``), making the topics again on a Tansu it restarted; its restarts are counted in
 ``gov_process_restarts_total`` on http://127.0.0.1:$SUPERVISOR_METRICS_PORT/metrics (default 8199).
 
 stop: stops the supervisor first, then exactly the processes start recorded under var/run/, and RabbitMQ only
@@ -29,8 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from services.common.broker import create_platform_topics
-from services.common.processes import (
+from services.common.base.settings import SERVICES, settings
+from services.common.read.broker import create_platform_topics
+from services.common.runtime.processes import (
     SUPERVISOR_METRICS_PORT,
     ProcessGroup,
     Supervisor,
@@ -39,7 +40,6 @@ from services.common.processes import (
     start_services,
     start_tansu,
 )
-from services.common.settings import SERVICES, settings
 
 ORDER = ["gateway", *SERVICES, "tansu"]
 
@@ -72,8 +72,8 @@ def start() -> None:
     if not token_file.exists():
         import secrets
 
-        from services.common.db import create_db_engine
-        from services.common.errors import AlreadyExists
+        from services.common.base.db import create_db_engine
+        from services.common.kernel.errors import AlreadyExists
         from services.gateway.auth import create_token
 
         engine = create_db_engine(config.database_url("gateway"))

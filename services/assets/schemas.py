@@ -11,7 +11,16 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.assets.domain import CONDITIONS, DISPOSAL_METHODS, LOAN_PURPOSES, RESOLUTIONS, STATUSES
-from services.common.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, Day, fen, identifier, quantity, text
+from services.common.kernel.validators import (
+    DISTRICT_CODE,
+    IDENTIFIER,
+    MAX_OFFSET,
+    Day,
+    fen,
+    identifier,
+    quantity,
+    text,
+)
 
 MAX_ITEMS = 500
 CATEGORY_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="must be a category code such as furniture")

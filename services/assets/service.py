@@ -36,19 +36,19 @@ from services.assets.domain import (
     WarehouseLoan,
     WarehouseRequest,
 )
-from services.common.agencies import known_agency
-from services.common.clock import china_today
-from services.common.dependencies import service_views
-from services.common.errors import AlreadyExists, DuplicateCommand, NotFound, PlatformError, RuleViolation
-from services.common.events import Metadata
-from services.common.facts import require_right_to_backdate
-from services.common.ids import new_id
-from services.common.log import get_logger
-from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command
-from services.common.scope import within
-from services.common.settings import settings
-from services.common.store import Idempotency
+from services.common.base.log import get_logger
+from services.common.base.metrics import OPEN_ANOMALIES
+from services.common.base.settings import settings
+from services.common.kernel.clock import china_today
+from services.common.kernel.errors import AlreadyExists, DuplicateCommand, NotFound, PlatformError, RuleViolation
+from services.common.kernel.events import Metadata
+from services.common.kernel.facts import require_right_to_backdate
+from services.common.kernel.ids import new_id
+from services.common.kernel.scope import within
+from services.common.read.agencies import known_agency
+from services.common.runtime.dependencies import service_views
+from services.common.runtime.rpc import DomainService, command
+from services.common.write.store import Idempotency
 
 log = get_logger()
 

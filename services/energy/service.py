@@ -22,17 +22,17 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from services.common.agencies import KnownAgency, known_agency
-from services.common.aggregate import Aggregate
-from services.common.clock import china_today, utc_now
-from services.common.dependencies import service_views
-from services.common.errors import PlatformError, ValidationFailed
-from services.common.ids import new_id
-from services.common.log import get_logger
-from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import DomainService, command, current_fingerprint, replayed
-from services.common.scope import in_scope
-from services.common.store import Idempotency
+from services.common.base.log import get_logger
+from services.common.base.metrics import OPEN_ANOMALIES
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import china_today, utc_now
+from services.common.kernel.errors import PlatformError, ValidationFailed
+from services.common.kernel.ids import new_id
+from services.common.kernel.scope import in_scope
+from services.common.read.agencies import KnownAgency, known_agency
+from services.common.runtime.dependencies import service_views
+from services.common.runtime.rpc import DomainService, command, current_fingerprint, replayed
+from services.common.write.store import Idempotency
 from services.energy import read_model
 from services.energy import schemas as s
 from services.energy.domain import (

@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.clock import iso, utc_now
-from services.common.db import reader
-from services.common.errors import AlreadyExists, Forbidden, Unauthenticated, ValidationFailed
-from services.common.scope import require_in_scope
-from services.common.settings import settings
+from services.common.base.db import reader
+from services.common.base.settings import settings
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.errors import AlreadyExists, Forbidden, Unauthenticated, ValidationFailed
+from services.common.kernel.scope import require_in_scope
 
 ROLES = ("city_admin", "district_operator", "viewer", "ops")
 WRITERS = frozenset({"city_admin", "district_operator"})

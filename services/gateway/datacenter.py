@@ -19,10 +19,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.freshness import behind_seconds
-from services.common.money import FEN_PER_YUAN
-from services.common.ratios import ratio
-from services.common.settings import settings
+from services.common.base.settings import settings
+from services.common.kernel.money import FEN_PER_YUAN
+from services.common.kernel.ratios import ratio
+from services.common.read.freshness import behind_seconds
 from services.energy.read_model import (
     DEFAULT_ANOMALY_RULES,
     DEFAULT_SUFFICIENCY,
@@ -100,7 +100,7 @@ VEHICLES = (
 )
 ASSETS = ("assets_count", "assets_book_value_fen", "idle_assets", "idle_assets_value_fen", "overdue_loans")
 PROCUREMENT = ("budget_fen", "committed_fen", "spent_fen", "open_abnormal_quotes")
-"""Money figures are integer fen (分) and end ``_fen`` (services/common/money.py): summed exactly over agencies."""
+"""Money figures are integer fen (分) and end ``_fen`` (services/common/kernel/money.py): summed exactly over agencies."""
 FINDINGS = ("open_findings", "open_items_over_30_days")
 RAW = (*SPACE, *ENERGY, *VEHICLES, *ASSETS, *PROCUREMENT, *FINDINGS)
 """Every summable per-agency figure."""
@@ -646,7 +646,7 @@ def store_freshness(
     ``head`` is the service's ``store_head`` (its newest event's position and time, and how far its relay got;
     None when the service did not answer), ``projected_last_event_at`` the time of the newest event of its topic
     the data center applied, ``first_unapplied_at`` the store's first event recorded after that one (when the
-    data center is behind); ``lag_seconds`` is ``services.common.freshness.behind_seconds``, the same rule as
+    data center is behind); ``lag_seconds`` is ``services.common.read.freshness.behind_seconds``, the same rule as
     the ``gov_store_projection_lag_seconds`` gauge. ``unpublished_events`` are those the broker has not acknowledged: an
     outbox that cannot publish shows as growing lag here and as ``OutboxBacklogStale`` in the alerts.
     """

@@ -2,7 +2,7 @@
 
 Each inbound message type is routed to the owning service's command, validated with that command's own
 schema and its references checked (``services.gateway.references``), exactly as the HTTP API does; another
-district's record is refused exactly as a missing one; the entrypoint (``services.common.inbound``) supplies the
+district's record is refused exactly as a missing one; the entrypoint (``services.common.read.inbound``) supplies the
 district's actor, scope and idempotency key. ``ROUTES`` is the table of message types (each
 domain's ``services/gateway/api/<domain>.py`` declares its own in ``INBOUND_ROUTES``); each has its
 payload contract in ``contracts/inbound/<message_type>.v<N>.json`` and appears in ``contracts/asyncapi.yaml``.
@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.errors import NotInScope, PlatformError, ServiceUnavailable, ValidationFailed
-from services.common.inbound import InboundMessage, Rejected, as_rejection, district_inbound
-from services.common.rpc import ServiceError
-from services.common.schemas import load_command
+from services.common.kernel.errors import NotInScope, PlatformError, ServiceUnavailable, ValidationFailed
+from services.common.kernel.schemas import load_command
+from services.common.read.inbound import InboundMessage, Rejected, as_rejection, district_inbound
+from services.common.runtime.rpc import ServiceError
 from services.gateway.api import assets, energy, office_space, procurement, vehicles
 from services.gateway.auth import Principal
 from services.gateway.references import Reference, check_references, created_fields, references_of

@@ -1,6 +1,6 @@
 """An idempotency key means one command across the whole platform, not only within one service (issue #20).
 
-Each service records the keys of its own commands (``services.common.store``, ``command_log``) and refuses a
+Each service records the keys of its own commands (``services.common.write.store``, ``command_log``) and refuses a
 key it recorded for another command or body (422 ``idempotency_key_reused``). It cannot see the others'
 records: a key first used on office space and sent again to vehicles would run there, a command the client
 never meant, and a district's message id first used for one message type would run again under another type.
@@ -19,9 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.clock import iso, utc_now
-from services.common.errors import IdempotencyKeyReused, ServiceUnavailable
-from services.common.rpc import command_fingerprint
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.errors import IdempotencyKeyReused, ServiceUnavailable
+from services.common.runtime.rpc import command_fingerprint
 
 metadata = sa.MetaData()
 keys_table = sa.Table(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from services.common.ratios import ratio
+from services.common.kernel.ratios import ratio
 from services.energy.read_model import BASELINE_YEAR as DOMAIN_BASELINE_YEAR
 from services.energy.read_model import DEFAULT_SUFFICIENCY, TARGETS, Coverage, SufficiencyRules, judge
 

@@ -26,7 +26,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 from werkzeug.wrappers import Request
 
-from services.common.validators import IDENTIFIER, periods_of
+from services.common.kernel.validators import IDENTIFIER, periods_of
 from services.gateway import tabular
 from services.gateway.auth import ROLES
 from services.gateway.references import created_fields
@@ -296,7 +296,7 @@ class _Builder:
 
 def _period_bounds(schema: type[Schema]) -> dict[str, dict[str, int]]:
     """``{end field's JSON name: {start field's JSON name: maximum days}}`` of a schema's bounded periods
-    (``services.common.validators.bounded_period``), documented as ``x-max-days-after``."""
+    (``services.common.kernel.validators.bounded_period``), documented as ``x-max-days-after``."""
     fields = schema().fields
 
     def json_name(attribute: str) -> str:

@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.db import fetch
-from services.common.projector import offsets_table
+from services.common.base.db import fetch
+from services.common.read.projector import offsets_table
 
 T = TypeVar("T")
 

@@ -3,8 +3,8 @@
     python -m services.gateway.rebuild          # the gateway must be stopped (make stop, or stop its process)
 
 The gateway's own projector would otherwise keep applying events while the tables are replayed. From
-``services.common.projector.PREFETCH_FROM`` events on, a reader process reads the topics on the
-other core while this one applies them (``services.common.prefetch``); on SQLite the rebuild's connection
+``services.common.read.projector.PREFETCH_FROM`` events on, a reader process reads the topics on the
+other core while this one applies them (``services.common.read.prefetch``); on SQLite the rebuild's connection
 keeps a page cache of ``REBUILD_SQLITE_CACHE_MB``, so the growing tables' indexes are not read back from the
 file for every event.
 """
@@ -15,10 +15,10 @@ import argparse
 
 from sqlalchemy.engine import Engine
 
-from services.common.db import create_db_engine
-from services.common.log import configure_logging, get_logger
-from services.common.processes import healthy
-from services.common.settings import settings
+from services.common.base.db import create_db_engine
+from services.common.base.log import configure_logging, get_logger
+from services.common.base.settings import settings
+from services.common.runtime.processes import healthy
 from services.gateway import views
 
 REBUILD_SQLITE_CACHE_MB = 128

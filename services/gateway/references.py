@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.errors import NotFound, ValidationFailed
-from services.common.scope import in_scope
+from services.common.kernel.errors import NotFound, ValidationFailed
+from services.common.kernel.scope import in_scope
 from services.gateway.auth import Principal
 
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
@@ -257,7 +257,7 @@ def check_references(
 
 
 def _in_district(record: Mapping[str, Any], visible: str | None) -> bool:
-    """Whether a record is within the caller's scope (``services.common.scope``): its own district, or one it
+    """Whether a record is within the caller's scope (``services.common.kernel.scope``): its own district, or one it
     shares itself with (a trip served city-wide by another district's vehicle is both districts',
     ``vehicle_district``)."""
     return in_scope(visible, record.get("district"), (record.get("vehicle_district"),))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.common.validators import MAX_OFFSET, text
+from services.common.kernel.validators import MAX_OFFSET, text
 
 PAGE_LIMIT = 500
 """Largest page of a listing."""

@@ -14,23 +14,23 @@ from nameko.timer import timer
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.clock import utc_now
-from services.common.db import create_db_engine
-from services.common.dependencies import ProjectorRunner
-from services.common.freshness import (
+from services.common.base.db import create_db_engine
+from services.common.base.log import get_logger
+from services.common.base.metrics import STORE_HEAD_UP, STORE_PROJECTION_LAG, UP, render_metrics
+from services.common.base.settings import SERVICES, settings, topic_for
+from services.common.kernel.clock import utc_now
+from services.common.kernel.schemas import ActorQuerySchema
+from services.common.kernel.schemas import load_command as validated
+from services.common.read.freshness import (
     NOTHING_APPLIED,
     ProjectedTopics,
     is_behind,
     moments_to_look_up,
     projection_lags,
 )
-from services.common.health import HealthChecks, HealthProvider
-from services.common.log import get_logger
-from services.common.metrics import STORE_HEAD_UP, STORE_PROJECTION_LAG, UP, render_metrics
-from services.common.projector import Projector
-from services.common.schemas import ActorQuerySchema
-from services.common.schemas import load_command as validated
-from services.common.settings import SERVICES, settings, topic_for
+from services.common.read.projector import Projector
+from services.common.runtime.dependencies import ProjectorRunner
+from services.common.runtime.health import HealthChecks, HealthProvider
 from services.gateway import datacenter as dc
 from services.gateway import views
 from services.gateway.api.assets import AssetsApi

@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from services.common.errors import InvalidState
+from services.common.kernel.errors import InvalidState
 from services.energy.read_model import FactorTable
 from services.gateway.datacenter import GASOLINE, GASOLINE_VERSION
 

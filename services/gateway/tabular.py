@@ -32,7 +32,7 @@ from openpyxl.cell import WriteOnlyCell
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.wrappers import Request, Response
 
-from services.common.errors import BadRequest
+from services.common.kernel.errors import BadRequest
 from services.gateway.glossary import GLOSSARY
 
 CSV = "text/csv"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from services.common.db import create_db_engine
-from services.common.errors import PlatformError
-from services.common.settings import settings
+from services.common.base.db import create_db_engine
+from services.common.base.settings import settings
+from services.common.kernel.errors import PlatformError
 from services.gateway import auth
 from services.gateway.views import prepare_database
 

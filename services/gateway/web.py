@@ -24,9 +24,12 @@ from nameko.web.handlers import HttpRequestHandler, http
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.db import create_db_engine, reader
-from services.common.decoding import check_decoded, decode_json
-from services.common.errors import (
+from services.common.base.db import create_db_engine, reader
+from services.common.base.log import bind_context, get_logger
+from services.common.base.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from services.common.base.settings import settings
+from services.common.kernel.decoding import check_decoded, decode_json
+from services.common.kernel.errors import (
     BadRequest,
     NotFound,
     NotInScope,
@@ -36,12 +39,9 @@ from services.common.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from services.common.log import bind_context, get_logger
-from services.common.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from services.common.responses import EncodedAnswer, json_response
-from services.common.rpc import ServiceError
-from services.common.schemas import load_command as validated
-from services.common.settings import settings
+from services.common.kernel.schemas import load_command as validated
+from services.common.runtime.responses import EncodedAnswer, json_response
+from services.common.runtime.rpc import ServiceError
 from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate
 from services.gateway.references import SOURCES, Lookup, check_references, references_of
@@ -75,7 +75,7 @@ class RequestContext(DependencyProvider):  # type: ignore[misc]
 
 
 def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
-    """The request body as JSON, decoded safely (``services.common.decoding``): 415 when it is declared as
+    """The request body as JSON, decoded safely (``services.common.kernel.decoding``): 415 when it is declared as
     anything but JSON, 413 above ``max_bytes``, 400 when it is not UTF-8 JSON or is nested too deeply, 422
     for text with control characters or lone surrogates."""
     require_json_content(request)
@@ -127,7 +127,7 @@ OUTCOME_INQUIRY_SECONDS = 3.0
 
 
 def call(method: Any, payload: dict[str, Any]) -> Any:
-    """Call a service over RPC with the configured timeout, telling it the deadline (``services.common.deadlines``):
+    """Call a service over RPC with the configured timeout, telling it the deadline (``services.common.write.deadlines``):
     a service that gets the request after the gateway stopped waiting does not act, so a 503 means not done.
 
     A command whose answer did not come in time is settled before the caller is told anything: its answer may
@@ -272,7 +272,7 @@ def _request_key(request: Request) -> str | None:
 def _idempotency_key(request: Request, principal: Principal) -> str | None:
     """The client's ``Idempotency-Key`` header, bound to its token's id (never its name, which another token
     may share) (400 when malformed). The owning service binds it further to the command and its body
-    (``services.common.rpc.command_fingerprint``): the key used again for anything else is refused (422
+    (``services.common.runtime.rpc.command_fingerprint``): the key used again for anything else is refused (422
     ``idempotency_key_reused``). A read has none: it changes nothing."""
     key = request.headers.get("Idempotency-Key")
     if key is None or request.method == "GET":
@@ -474,7 +474,7 @@ def command_route(
     with the command), and calls ``service.command`` over RPC; ``status`` is its success status.
 
     ``district_scope`` names what a district operator's district is checked against (the rule:
-    ``services.common.scope``): ``"agency_id"`` the agency the command acts for (one of its references),
+    ``services.common.kernel.scope``): ``"agency_id"`` the agency the command acts for (one of its references),
     ``"district"`` the district the body names, checked here too, ``"service"`` nothing the body names: the
     owning service checks the aggregates the command addresses and changes. The owning service enforces the
     scope on the aggregates it changes whichever it is (the caller's district travels in the RPC context)."""

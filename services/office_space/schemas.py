@@ -6,8 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.money import MAX_FEN
-from services.common.validators import (
+from services.common.kernel.money import MAX_FEN
+from services.common.kernel.validators import (
     DISTRICT_CODE,
     IDENTIFIER,
     Day,

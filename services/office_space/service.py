@@ -12,13 +12,13 @@ from typing import Any
 
 from nameko.timer import timer
 
-from services.common.clock import china_today
-from services.common.dependencies import service_views
-from services.common.errors import Forbidden, NotFound
-from services.common.ids import new_id
-from services.common.rpc import DomainService, command
-from services.common.scope import require_changes_in_scope
-from services.common.settings import settings
+from services.common.base.settings import settings
+from services.common.kernel.clock import china_today
+from services.common.kernel.errors import Forbidden, NotFound
+from services.common.kernel.ids import new_id
+from services.common.kernel.scope import require_changes_in_scope
+from services.common.runtime.dependencies import service_views
+from services.common.runtime.rpc import DomainService, command
 from services.office_space import read_model
 from services.office_space import schemas as s
 from services.office_space.domain import (

@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.validators import (
+from services.common.kernel.validators import (
     DISTRICT_CODE,
     IDENTIFIER,
     MAX_OFFSET,

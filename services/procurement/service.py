@@ -20,14 +20,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.agencies import AGENCY_WAIT_SECONDS, known_agency
-from services.common.clock import china_today, utc_now
-from services.common.dependencies import service_views
-from services.common.events import Event
-from services.common.facts import require_right_to_backdate
-from services.common.ids import new_id
-from services.common.rpc import DomainService, command
-from services.common.settings import settings
+from services.common.base.settings import settings
+from services.common.kernel.clock import china_today, utc_now
+from services.common.kernel.events import Event
+from services.common.kernel.facts import require_right_to_backdate
+from services.common.kernel.ids import new_id
+from services.common.read.agencies import AGENCY_WAIT_SECONDS, known_agency
+from services.common.runtime.dependencies import service_views
+from services.common.runtime.rpc import DomainService, command
 from services.procurement import read_model
 from services.procurement import schemas as s
 from services.procurement.domain import (

@@ -1,6 +1,6 @@
 """Marshmallow schemas for the commands and queries the vehicles service accepts.
 
-Money is integer fen (分, ``amount_fen``, ``proceeds_fen``; services/common/money.py), stored as cents (the
+Money is integer fen (分, ``amount_fen``, ``proceeds_fen``; services/common/kernel/money.py), stored as cents (the
 same unit); distances in km; fuel in litres (kg for
 hydrogen), charging in kWh; times as ISO-8601 with their offset (``2026-03-02T09:00:00+08:00``).
 """
@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.common.validators import (
+from services.common.kernel.validators import (
     DISTRICT_CODE,
     MAX_OFFSET,
     Day,

@@ -17,14 +17,14 @@ from typing import Any
 
 from nameko.timer import timer
 
-from services.common.agencies import known_agency
-from services.common.clock import china_today, iso_as_given, utc_now
-from services.common.dependencies import service_views
-from services.common.errors import NotFound, RuleViolation
-from services.common.ids import new_id
-from services.common.rpc import DomainService, command
-from services.common.scope import require_in_scope
-from services.common.settings import settings
+from services.common.base.settings import settings
+from services.common.kernel.clock import china_today, iso_as_given, utc_now
+from services.common.kernel.errors import NotFound, RuleViolation
+from services.common.kernel.ids import new_id
+from services.common.kernel.scope import require_in_scope
+from services.common.read.agencies import known_agency
+from services.common.runtime.dependencies import service_views
+from services.common.runtime.rpc import DomainService, command
 from services.vehicles import read_model
 from services.vehicles import schemas as s
 from services.vehicles.domain import (

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from services.common import contracts
-from services.common.events import event_class, has_upcaster, registered_event_types
+from services.common.base import contracts
+from services.common.kernel.events import event_class, has_upcaster, registered_event_types
 
 contracts.load_domains()
 EVENT_TYPES = [
@@ -65,7 +65,7 @@ def test_every_schema_is_published_and_unchanged_in_a_breaking_way(
 ) -> None:
     lock = contracts.read_lock()
     key = contracts.lock_key(domain, event_type, version)
-    assert key in lock, f"{key} is not published: run `python -m services.common.contracts` to lock it"
+    assert key in lock, f"{key} is not published: run `python -m services.common.base.contracts` to lock it"
     problems = contracts.breaking_changes(lock[key], contracts.shape(json.loads(path.read_text(encoding="utf-8"))))
     assert problems == [], f"{key} changed incompatibly; add v{version + 1} and an upcaster instead: {problems}"
 
@@ -165,7 +165,7 @@ def test_every_inbound_message_type_has_a_route_and_every_route_a_contract() -> 
 
 @pytest.mark.parametrize("path", [p for p in INBOUND_CONTRACTS if p.name != "message.v1.json"], ids=lambda p: p.name)
 def test_every_inbound_example_is_valid_for_its_contract_and_for_the_command_it_reaches(path: Any) -> None:
-    from services.common.schemas import load_command
+    from services.common.kernel.schemas import load_command
     from services.gateway.inbound import ROUTES, current_payload
 
     schema = json.loads(path.read_text(encoding="utf-8"))

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from services.common import contracts
-from services.common.errors import ContractViolation
-from services.common.events import event_from_payload
+from services.common.base import contracts
+from services.common.kernel.errors import ContractViolation
+from services.common.kernel.events import event_from_payload
 
 contracts.load_domains()
 

@@ -1,11 +1,11 @@
 """The operations files hold together: dashboards Grafana can import, alert rules with tests, manifests.
 
 - Grafana dashboards: the structure Grafana needs (uid, title, panels with gridPos and targets, a
-  datasource variable), and every metric an expression names is one ``services/common/metrics.py``
+  datasource variable), and every metric an expression names is one ``services/common/base/metrics.py``
   defines (or a Prometheus built-in); the same for the alert rules.
 - promtool tests: every alert rule has a case where it fires and one where it does not.
 - Kubernetes manifests: every file parses; probes, resources, one relay per store, Kafka replication,
-  and every setting of ``services/common/settings.py`` is documented in ``infra/deploy/README.md``.
+  and every setting of ``services/common/base/settings.py`` is documented in ``infra/deploy/README.md``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from services.common import metrics, settings
-from services.common.processes import SUPERVISOR_METRICS_PORT
-from services.common.settings import SERVICE_PORTS, SERVICES
+from services.common.base import metrics, settings
+from services.common.base.settings import SERVICE_PORTS, SERVICES
+from services.common.runtime.processes import SUPERVISOR_METRICS_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -291,11 +291,11 @@ def test_the_probes_ask_the_port_each_process_serves_its_health_on() -> None:
             args = container["args"]
             env = {e["name"]: e.get("value") for e in container.get("env", [])}
             process, service = args[2], args[3]
-            if process == "services.common.relay":  # serves its health only when told a port
+            if process == "services.common.runtime.relay":  # serves its health only when told a port
                 assert "--http-port" in args, name
                 serves = int(args[args.index("--http-port") + 1])
             else:
-                assert process == "services.common.runner", name
+                assert process == "services.common.runtime.runner", name
                 serves = int(env.get(f"PORT_{service.upper()}") or SERVICE_PORTS[service])
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             for probe, path in (("startupProbe", "/health/live"), ("livenessProbe", "/health/live")):
@@ -322,7 +322,7 @@ def test_services_scale_out_while_each_store_has_exactly_one_relay() -> None:
         assert env["RELAY_IN_PROCESS"] == "false" and env["PROJECTORS_IN_PROCESS"] == "false"
         relay = statefulsets[f"{name}-relay"]
         assert relay["spec"]["replicas"] == 1
-        assert _containers(relay)[0]["args"][:4] == ["python", "-m", "services.common.relay", service]
+        assert _containers(relay)[0]["args"][:4] == ["python", "-m", "services.common.runtime.relay", service]
         projector = {e["name"]: e.get("value") for e in _containers(statefulsets[f"{name}-projector"])[0]["env"]}
         assert projector["PROJECTORS_IN_PROCESS"] == "true" and projector["RELAY_IN_PROCESS"] == "false"
     assert (

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from services.common import contracts
-from services.common.personal import MARK, SUBJECT_KINDS, PersonalMark, contract_marks, personal_marks
+from services.common.base import contracts
+from services.common.base.personal import MARK, SUBJECT_KINDS, PersonalMark, contract_marks, personal_marks
 
 PERSONAL_NAMES = {
     r"(^|_)(full_|given_|family_|sur|nick)?names?($|_)": "the name of a person (姓名)",

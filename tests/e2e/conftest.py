@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from services.common.processes import ProcessGroup, free_port, start_services, start_tansu
-from services.common.settings import SERVICE_PORTS, SERVICES
+from services.common.base.settings import SERVICE_PORTS, SERVICES
+from services.common.runtime.processes import ProcessGroup, free_port, start_services, start_tansu
 from tests.conftest import rabbitmq_vhost
 from tests.support import create_database, drop_database
 

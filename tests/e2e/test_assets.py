@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from services.common.broker import make_producer
-from services.common.clock import china_today
+from services.common.kernel.clock import china_today
+from services.common.read.broker import make_producer
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, read_topic
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common.clock import china_today
+from services.common.kernel.clock import china_today
 from services.energy.domain import FACTORS_2022
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually
@@ -266,7 +266,7 @@ def test_a_rebuilt_data_center_equals_the_incrementally_built_one(
 ) -> None:
     """Every projection replayed from offset 0 into a new database holds what the running gateway built
     event by event, across all five systems."""
-    from services.common.db import create_db_engine
+    from services.common.base.db import create_db_engine
     from services.gateway.views import data_center_projector, prepare_database
 
     _eventually(lambda: _profile(platform, agency), lambda a: a[0] == 200 and a[1]["idle_assets"] == 1)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from infra.local.demo import city, histories
-from services.common.clock import CHINA_STANDARD_TIME as CST
+from services.common.kernel.clock import CHINA_STANDARD_TIME as CST
 from tests.e2e.conftest import Platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +90,6 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
 
 def _districts(platform: Platform) -> dict[str, str]:
     """The platform's districts, as its settings read them."""
-    code = "import json; from services.common.settings import settings; print(json.dumps(settings().districts))"
+    code = "import json; from services.common.base.settings import settings; print(json.dumps(settings().districts))"
     out = subprocess.run([sys.executable, "-c", code], env=platform.env, capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.common.broker import make_producer
+from services.common.read.broker import make_producer
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, read_topic
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from services.common.broker import make_producer
-from services.common.clock import CHINA_STANDARD_TIME
-from services.common.db import create_db_engine
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.kernel.clock import CHINA_STANDARD_TIME
+from services.common.read.broker import make_producer
+from services.common.write.store import EventStore
 from services.gateway.views import energy as datacenter
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, read_topic

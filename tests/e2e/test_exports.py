@@ -24,7 +24,7 @@ import geojson
 import pytest
 from openpyxl import load_workbook
 
-from services.common.clock import china_today
+from services.common.kernel.clock import china_today
 from services.gateway import tabular
 from services.gateway.service import GatewayService
 from services.gateway.web import RouteSpec, route_specs

@@ -12,7 +12,7 @@ from typing import Any
 import geojson
 import pytest
 
-from services.common.clock import china_today
+from services.common.kernel.clock import china_today
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually
 

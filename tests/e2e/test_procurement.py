@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from services.common import contracts
-from services.common.broker import envelope_message, make_producer
-from services.common.clock import china_today, iso
-from services.common.db import create_db_engine
-from services.common.events import Envelope
-from services.common.store import EventStore
+from services.common.base import contracts
+from services.common.base.db import create_db_engine
+from services.common.kernel.clock import china_today, iso
+from services.common.kernel.events import Envelope
+from services.common.read.broker import envelope_message, make_producer
+from services.common.write.store import EventStore
 from services.gateway.views import procurement as datacenter
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, read_topic

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.common.broker import make_producer
-from services.common.db import create_db_engine
+from services.common.base.db import create_db_engine
+from services.common.read.broker import make_producer
 from services.gateway.views import vehicles as dc
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, owned_vehicle

@@ -7,8 +7,8 @@ import urllib.request
 import uuid
 from typing import Any
 
-from services.common.settings import SERVICES
-from services.common.store import EventStore
+from services.common.base.settings import SERVICES
+from services.common.write.store import EventStore
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, envelopes_of, read_topic
 

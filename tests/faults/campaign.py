@@ -26,9 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.db import create_db_engine
-from services.common.dlq import read_dead_letters
-from services.common.settings import SERVICES
+from services.common.base.db import create_db_engine
+from services.common.base.settings import SERVICES
+from services.common.runtime.dlq import read_dead_letters
 from services.gateway import views
 from tests.faults.harness import (
     CONVERGE_SECONDS,

@@ -34,13 +34,20 @@ import sqlalchemy as sa
 from kafka import KafkaProducer
 from sqlalchemy.engine import Engine
 
-from services.common.broker import make_producer
-from services.common.db import create_db_engine, reader
-from services.common.dlq import DeadLetterRecord, read_dead_letters
-from services.common.events import Envelope
-from services.common.processes import ProcessGroup, free_port, port_open, start_services, start_tansu, wait_until
-from services.common.settings import SERVICE_PORTS, load_settings
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine, reader
+from services.common.base.settings import SERVICE_PORTS, load_settings
+from services.common.kernel.events import Envelope
+from services.common.read.broker import make_producer
+from services.common.runtime.dlq import DeadLetterRecord, read_dead_letters
+from services.common.runtime.processes import (
+    ProcessGroup,
+    free_port,
+    port_open,
+    start_services,
+    start_tansu,
+    wait_until,
+)
+from services.common.write.store import EventStore
 from tests.e2e.conftest import Platform
 from tests.support import POSTGRES_SERVER, agency_code, create_database, drop_database, read_topic
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from services.common.processes import start_services, start_tansu
+from services.common.runtime.processes import start_services, start_tansu
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import DOMAIN, DistrictTraffic, Load, applied, check_invariants, seed_world
 

@@ -36,9 +36,9 @@ from pathlib import Path
 
 import pytest
 
-from services.common.broker import create_platform_topics
-from services.common.processes import Supervisor, healthy, port_open
-from services.common.settings import load_settings
+from services.common.base.settings import load_settings
+from services.common.read.broker import create_platform_topics
+from services.common.runtime.processes import Supervisor, healthy, port_open
 from tests.faults.campaign import SERVICES, CityLoad, check_rebuild, check_stores, seed_city
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import (

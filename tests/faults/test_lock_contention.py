@@ -13,8 +13,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from services.common.processes import ProcessGroup, free_port, healthy, service_argv, wait_until
-from services.common.store import APPEND_LOCK_KEY
+from services.common.runtime.processes import ProcessGroup, free_port, healthy, service_argv, wait_until
+from services.common.write.store import APPEND_LOCK_KEY
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import Load, check_invariants, seed_world
 

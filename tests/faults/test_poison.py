@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.common.broker import make_producer
-from services.common.dlq import read_dead_letters
+from services.common.read.broker import make_producer
+from services.common.runtime.dlq import read_dead_letters
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import DLQ, TOPIC, FaultPlatform, Load, check_invariants, seed_world, store_events
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.common.processes import ProcessGroup, free_port, healthy, service_argv, wait_until
+from services.common.runtime.processes import ProcessGroup, free_port, healthy, service_argv, wait_until
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import FaultPlatform, Load, check_invariants, seed_world
 

@@ -18,9 +18,9 @@ from collections import defaultdict, deque
 import pytest
 from kafka import KafkaProducer
 
-from services.common.broker import ensure_topics, envelope_message, make_producer
-from services.common.events import Envelope
-from services.common.processes import wait_until
+from services.common.kernel.events import Envelope
+from services.common.read.broker import ensure_topics, envelope_message, make_producer
+from services.common.runtime.processes import wait_until
 from services.gateway.views import data_center_projections
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import DLQ, TOPIC, FaultPlatform, Load, check_invariants, seed_world

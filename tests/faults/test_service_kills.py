@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.settings import SERVICES
+from services.common.base.settings import SERVICES
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import Load, check_invariants, seed_world
 

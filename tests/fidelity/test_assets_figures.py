@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from services.common.clock import china_today
+from services.common.kernel.clock import china_today
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, county_agency, eventually, read_topic
 

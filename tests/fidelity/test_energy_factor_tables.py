@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.common.clock import china_today
+from services.common.kernel.clock import china_today
 from tests.e2e.conftest import Platform
 from tests.fidelity.test_energy_figures import TAG, City, _midnight
 from tests.support import eventually

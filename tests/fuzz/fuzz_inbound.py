@@ -21,9 +21,9 @@ if __name__ == "__main__":  # a fuzzing run: instrument the platform's own code 
     import atheris
 
     with atheris.instrument_imports(include=["services.common"]):
-        from services.common.inbound import InboundMessage, Rejected, read_message
+        from services.common.read.inbound import InboundMessage, Rejected, read_message
 else:
-    from services.common.inbound import InboundMessage, Rejected, read_message
+    from services.common.read.inbound import InboundMessage, Rejected, read_message
 
 TOPIC = "district.320402.inbound"
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from nameko.testing.services import worker_factory
 
-from services.common.agencies import known_agencies_table
-from services.common.db import create_db_engine, migrate
-from services.common.events import Metadata
-from services.common.projector import Projection
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine, migrate
+from services.common.kernel.events import Metadata
+from services.common.read.agencies import known_agencies_table
+from services.common.read.projector import Projection
+from services.common.write.store import EventStore
 
 
 class QuietRelay:

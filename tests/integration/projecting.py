@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.common.broker import ensure_topics, make_producer
-from services.common.db import create_db_engine
-from services.common.projector import Projector
-from services.common.relay import OutboxRelay
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.read.broker import ensure_topics, make_producer
+from services.common.read.projector import Projector
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from services.gateway import views
 
 TOPIC = "office_space.events"

@@ -1,7 +1,7 @@
 """Services as real processes for the integration tests of health and metrics.
 
 ``start_services_with_broker`` starts a Tansu of the caller's own and some services (office_space by
-default) with ``services.common.processes``, the way ``make run`` does, on free ports and SQLite stores
+default) with ``services.common.runtime.processes``, the way ``make run`` does, on free ports and SQLite stores
 in a temporary folder. With ``broker_first=False`` the services start before their broker, which
 ``RunningServices.start_broker`` starts later.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.common.processes import (
+from services.common.runtime.processes import (
     Managed,
     ProcessGroup,
     free_port,

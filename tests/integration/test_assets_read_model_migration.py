@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 
 import services.assets.read_model  # noqa: F401  (registers the assets_views tree)
-from services.common.db import migrate
+from services.common.base.db import migrate
 
 TREE = Path(__file__).parents[2] / "services" / "assets" / "migrations"
 

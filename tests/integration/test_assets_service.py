@@ -16,12 +16,12 @@ import sqlalchemy as sa
 
 from services.assets import read_model
 from services.assets.service import AssetsService
-from services.common import contracts
-from services.common.clock import china_today, iso
-from services.common.db import create_db_engine
-from services.common.events import Envelope
-from services.common.metrics import OPEN_ANOMALIES
-from services.common.rpc import ServiceError
+from services.common.base import contracts
+from services.common.base.db import create_db_engine
+from services.common.base.metrics import OPEN_ANOMALIES
+from services.common.kernel.clock import china_today, iso
+from services.common.kernel.events import Envelope
+from services.common.runtime.rpc import ServiceError
 from services.gateway.views import assets as datacenter
 from services.gateway.views import prepare_database
 from services.gateway.views.agencies import agencies_table

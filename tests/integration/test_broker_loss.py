@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.common.broker import ensure_topics, make_producer
-from services.common.processes import ProcessGroup, free_port, start_tansu, wait_until
-from services.common.relay import OutboxRelay
-from services.common.store import EventStore
+from services.common.read.broker import ensure_topics, make_producer
+from services.common.runtime.processes import ProcessGroup, free_port, start_tansu, wait_until
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from services.gateway.views.agencies import agencies_table
 from tests.integration.projecting import TOPIC, data_center_projector, office_space_store, publish
 from tests.support import envelopes_of, meta, new_agency, read_topic

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from cloudevents.v1.kafka import KafkaMessage, from_binary
 
-from services.common.broker import ensure_topics, make_producer
-from services.common.relay import OutboxRelay
-from services.common.store import EventStore
+from services.common.read.broker import ensure_topics, make_producer
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from tests.support import meta, new_agency, read_topic
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from services.common.deadlines import COMMIT_MARGIN_SECONDS
-from services.common.events import Metadata
-from services.common.rpc import ServiceError
+from services.common.kernel.events import Metadata
+from services.common.runtime.rpc import ServiceError
+from services.common.write.deadlines import COMMIT_MARGIN_SECONDS
 from services.office_space import read_model
 from services.office_space.service import OfficeSpaceService
 from tests.integration.harness import ServiceHarness

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from werkzeug.test import EnvironBuilder
 
-from services.common.clock import china_today
-from services.common.db import create_db_engine, reader
-from services.common.prefetch import Record
-from services.common.projector import Projector, decoded
+from services.common.base.db import create_db_engine, reader
+from services.common.kernel.clock import china_today
+from services.common.read.prefetch import Record
+from services.common.read.projector import Projector, decoded
 from services.gateway import auth, tabular, views
 from services.gateway import datacenter as dc
 from services.gateway.api.datacenter import DataCenterApi

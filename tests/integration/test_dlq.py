@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.common import dlq
-from services.common.broker import ensure_topics, make_producer
-from services.common.db import create_db_engine, migrate
-from services.common.events import Envelope
-from services.common.projector import Projection, Projector
-from services.common.relay import OutboxRelay
-from services.common.settings import load_settings
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine, migrate
+from services.common.base.settings import load_settings
+from services.common.kernel.events import Envelope
+from services.common.read.broker import ensure_topics, make_producer
+from services.common.read.projector import Projection, Projector
+from services.common.runtime import dlq
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from tests.support import meta, new_agency, read_topic
 
 TOPIC = "office_space.events"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common.clock import CHINA_STANDARD_TIME
-from services.common.rpc import ServiceError
+from services.common.kernel.clock import CHINA_STANDARD_TIME
+from services.common.runtime.rpc import ServiceError
 from services.energy import read_model
 from services.energy.domain import FACTORS_2022
 from services.energy.service import EnergyService, collection_deferred

@@ -9,9 +9,8 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from services.common.aggregate import Aggregate
-from services.common.deadlines import COMMIT_MARGIN_SECONDS
-from services.common.errors import (
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import (
     AlreadyExists,
     ContractViolation,
     DeadlineExceeded,
@@ -19,8 +18,9 @@ from services.common.errors import (
     PlatformError,
     VersionConflict,
 )
-from services.common.events import Metadata
-from services.common.store import EventStore, Idempotency, snapshots_table
+from services.common.kernel.events import Metadata
+from services.common.write.deadlines import COMMIT_MARGIN_SECONDS
+from services.common.write.store import EventStore, Idempotency, snapshots_table
 from services.office_space.domain import Agency, AgencyRegistered
 from tests.support import Counter, CounterIncremented, meta, new_agency
 
@@ -258,7 +258,7 @@ def test_the_streams_of_an_agency_are_found_in_the_store_as_committed(agencies: 
 
 def test_the_first_event_recorded_after_a_moment_is_found_across_gaps_in_positions(agencies: EventStore) -> None:
     """What a projection behind the store has not applied starts there: its age is the end-to-end lag."""
-    from services.common.store import events_table
+    from services.common.write.store import events_table
 
     for i in range(1, 8):
         agencies.save(new_agency(f"F{i}"), meta())

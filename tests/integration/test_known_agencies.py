@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from services.common.agencies import KnownAgencies, UnknownAgency, known_agency
-from services.common.broker import ensure_topics, make_producer
-from services.common.db import create_db_engine, migrate
-from services.common.projector import Projector
-from services.common.relay import OutboxRelay
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine, migrate
+from services.common.read.agencies import KnownAgencies, UnknownAgency, known_agency
+from services.common.read.broker import ensure_topics, make_producer
+from services.common.read.projector import Projector
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from services.office_space.domain import Agency
 from tests.support import meta, new_agency
 

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.db import create_db_engine, migrate
-from services.common.personal import (
+from services.common.base.db import create_db_engine, migrate
+from services.common.base.personal import (
     ERASED,
     InvalidPersonalToken,
     KeyStore,
@@ -23,7 +23,7 @@ from services.common.personal import (
     _insert_if_absent,
     subject_keys_table,
 )
-from services.common.settings import load_settings
+from services.common.base.settings import load_settings
 
 MASTER = bytes(range(32))
 NEW_MASTER = bytes(range(100, 132))

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from services.common.clock import china_today, iso
-from services.common.events import Envelope
-from services.common.rpc import ServiceError
+from services.common.kernel.clock import china_today, iso
+from services.common.kernel.events import Envelope
+from services.common.runtime.rpc import ServiceError
 from services.gateway.views import procurement as datacenter
 from services.procurement import read_model
 from services.procurement.service import ProcurementService

@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.aggregate import Aggregate
-from services.common.db import create_db_engine
-from services.common.events import Envelope, Metadata, registered_event_types
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.events import Envelope, Metadata, registered_event_types
+from services.common.write.store import EventStore
 from services.gateway import views
 from services.office_space.domain import (
     AREA_STANDARD_2014,

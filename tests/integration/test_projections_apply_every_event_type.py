@@ -11,9 +11,9 @@ import uuid
 import pytest
 from sqlalchemy import Engine
 
-from services.common import contracts
-from services.common.db import create_db_engine
-from services.common.events import Envelope, registered_event_types
+from services.common.base import contracts
+from services.common.base.db import create_db_engine
+from services.common.kernel.events import Envelope, registered_event_types
 from services.gateway import views
 
 contracts.load_domains()

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from kafka import TopicPartition
 
-from services.common.broker import in_partition_order, make_producer
-from services.common.db import create_db_engine
-from services.common.projector import Projection, Projector, seen_table
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.read.broker import in_partition_order, make_producer
+from services.common.read.projector import Projection, Projector, seen_table
+from services.common.write.store import EventStore
 from services.gateway import views
 from services.gateway.views.agencies import AgencyDirectory, agencies_table
 from tests.integration.projecting import TOPIC, data_center_projector, office_space_store, publish

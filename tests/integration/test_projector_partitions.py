@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.common.broker import ensure_topics, make_producer
-from services.common.db import create_db_engine
-from services.common.projector import Projector
-from services.common.relay import OutboxRelay
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.read.broker import ensure_topics, make_producer
+from services.common.read.projector import Projector
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from services.gateway import views
 from services.gateway.views.agencies import agencies_table
 from tests.support import meta, new_agency, read_topic

@@ -1,6 +1,6 @@
 """A rebuild against real Tansu journals the event ids it applies and folds them into their index: duplicates
 on the topic are still applied once, across folds and across a rebuild that stops half-way; read by the
-projector itself or by a reader process of its own (``services.common.prefetch``)."""
+projector itself or by a reader process of its own (``services.common.read.prefetch``)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 from kafka import TopicPartition
 
-from services.common import projector as projector_module
-from services.common import seen
-from services.common.broker import make_producer
-from services.common.prefetch import Prefetcher, PrefetchFailed, Record
-from services.common.projector import Projector
-from services.common.seen import seen_journal_table, seen_table
-from services.common.store import EventStore
+from services.common.read import projector as projector_module
+from services.common.read import seen
+from services.common.read.broker import make_producer
+from services.common.read.prefetch import Prefetcher, PrefetchFailed, Record
+from services.common.read.projector import Projector
+from services.common.read.seen import seen_journal_table, seen_table
+from services.common.write.store import EventStore
 from services.gateway.views.agencies import agencies_table
 from tests.integration.projecting import TOPIC, data_center_projector, office_space_store, publish
 from tests.support import meta, new_agency, read_topic

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.common.processes import ProcessGroup, free_port, wait_until
+from services.common.runtime.processes import ProcessGroup, free_port, wait_until
 from tests.integration.running import RunningServices
 from tests.support import eventually
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from services.common.broker import ensure_topics, make_producer
-from services.common.processes import wait_until
-from services.common.relay import OutboxRelay
-from services.common.store import EventStore
+from services.common.read.broker import ensure_topics, make_producer
+from services.common.runtime.processes import wait_until
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from tests.support import envelopes_of, meta, new_agency, read_topic
 
 
@@ -71,7 +71,7 @@ def test_a_relay_killed_mid_stream_and_restarted_loses_nothing(tmp_path: Path, f
         "RELAY_BATCH": "100",
         "VAR_DIR": str(tmp_path),
     }
-    argv = [sys.executable, "-m", "services.common.relay", "office_space"]
+    argv = [sys.executable, "-m", "services.common.runtime.relay", "office_space"]
     first = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
     wait_until(lambda: store.relay_position("office_space.events") >= 500, 60, "first relay progress")
     first.send_signal(signal.SIGKILL)
@@ -150,7 +150,7 @@ def test_commits_made_while_the_relay_lingers_go_out_in_one_round(tmp_path: Path
 
 def test_an_outbox_that_cannot_publish_shows_its_age_growing(tmp_path: Path) -> None:
     """The alert on the outbox's age must fire when the broker is gone, not show the age of the last good round."""
-    from services.common.metrics import OUTBOX_AGE, OUTBOX_BACKLOG
+    from services.common.base.metrics import OUTBOX_AGE, OUTBOX_BACKLOG
 
     store = EventStore.open(f"sqlite:///{tmp_path / 's.db'}", "office_space")
     store.save(new_agency("U1"), meta())

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.common.processes import free_port, port_open, wait_until
+from services.common.runtime.processes import free_port, port_open, wait_until
 from tests.integration.running import start_services_with_broker
 
 
@@ -21,7 +21,7 @@ def test_the_relay_runs_alone_with_metrics_and_readiness_when_not_in_process(
 
         port = free_port()
         running.ports["office_space-relay"] = port
-        argv = [sys.executable, "-m", "services.common.relay", "office_space", "--http-port", str(port)]
+        argv = [sys.executable, "-m", "services.common.runtime.relay", "office_space", "--http-port", str(port)]
         running.group.spawn("office_space-relay", argv)
         wait_until(lambda: port_open("127.0.0.1", port), 30, "the relay's ops port")
 

@@ -12,9 +12,9 @@ import pytest
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from sqlalchemy.exc import OperationalError as StoreFailed
 
-from services.common.dependencies import StoreProvider
-from services.common.rpc import MAX_REDELIVERIES, _BrokerTolerantRpcConsumer, _Responder
-from services.common.store import EventStore
+from services.common.runtime.dependencies import StoreProvider
+from services.common.runtime.rpc import MAX_REDELIVERIES, _BrokerTolerantRpcConsumer, _Responder
+from services.common.write.store import EventStore
 
 
 class Message:

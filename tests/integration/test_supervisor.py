@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from services.common.metrics import PROCESS_RESTARTS
-from services.common.processes import ProcessGroup, Supervisor, wait_until
+from services.common.base.metrics import PROCESS_RESTARTS
+from services.common.runtime.processes import ProcessGroup, Supervisor, wait_until
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(600)"]
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.common.clock import CHINA_STANDARD_TIME, utc_now
-from services.common.rpc import ServiceError
-from services.common.settings import settings
+from services.common.base.settings import settings
+from services.common.kernel.clock import CHINA_STANDARD_TIME, utc_now
+from services.common.runtime.rpc import ServiceError
 from services.vehicles import read_model
 from services.vehicles import service as vehicles_service
 from services.vehicles.service import VehiclesService

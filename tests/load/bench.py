@@ -43,14 +43,14 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from services.common.broker import ensure_topics, envelope_message, make_consumer, make_producer
-from services.common.db import create_db_engine
-from services.common.events import Metadata
-from services.common.log import configure_logging
-from services.common.processes import ProcessGroup, free_port, start_tansu
-from services.common.progress import Progress
-from services.common.relay import OutboxRelay
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.base.log import configure_logging
+from services.common.kernel.events import Metadata
+from services.common.read.broker import ensure_topics, envelope_message, make_consumer, make_producer
+from services.common.read.progress import Progress
+from services.common.runtime.processes import ProcessGroup, free_port, start_tansu
+from services.common.runtime.relay import OutboxRelay
+from services.common.write.store import EventStore
 from services.gateway import views
 from tests.load import bench_energy, bench_gateway, bench_reads, bench_rebuild
 from tests.support import POSTGRES_SERVER, create_database, drop_database, new_agency

@@ -45,16 +45,24 @@ import sqlalchemy as sa
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import worker_factory
 
-from services.common.broker import ensure_topics, envelope_message, make_producer
-from services.common.db import create_db_engine
-from services.common.events import Metadata
-from services.common.log import configure_logging
-from services.common.processes import ProcessGroup, free_port, healthy, port_open, service_argv, start_tansu, wait_until
-from services.common.projector import Projector
-from services.common.relay import OutboxRelay
-from services.common.runner import nameko_config
-from services.common.settings import settings
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.base.log import configure_logging
+from services.common.base.settings import settings
+from services.common.kernel.events import Metadata
+from services.common.read.broker import ensure_topics, envelope_message, make_producer
+from services.common.read.projector import Projector
+from services.common.runtime.processes import (
+    ProcessGroup,
+    free_port,
+    healthy,
+    port_open,
+    service_argv,
+    start_tansu,
+    wait_until,
+)
+from services.common.runtime.relay import OutboxRelay
+from services.common.runtime.runner import nameko_config
+from services.common.write.store import EventStore
 from services.energy.domain import FACTORS_2022, Meter
 from services.energy.schemas import MAX_READINGS_PER_BATCH
 from services.energy.service import EnergyService
@@ -153,7 +161,7 @@ def _relay_process(tmp: str, bootstrap: str, db_url: str) -> ProcessGroup:
     """The store's outbox relay as a process of its own, as production runs it (``RELAY_IN_PROCESS=false``)."""
     env = {**os.environ, "KAFKA_BOOTSTRAP": bootstrap, "DATABASE_URL_ENERGY": db_url, "RELAY_IDLE_SECONDS": "0.02"}
     group = ProcessGroup(Path(tmp), env | {"VAR_DIR": tmp, "LOG_LEVEL": "WARNING"})
-    group.spawn("energy-relay", [sys.executable, "-m", "services.common.relay", "energy"])
+    group.spawn("energy-relay", [sys.executable, "-m", "services.common.runtime.relay", "energy"])
     return group
 
 

@@ -1,6 +1,6 @@
 """Commands through the gateway at fixed rates, projection freshness under load, memory per service.
 
-A real platform is started as ``tests/e2e/conftest.py`` starts it (``services.common.processes``): Tansu,
+A real platform is started as ``tests/e2e/conftest.py`` starts it (``services.common.runtime.processes``): Tansu,
 every service and the gateway as processes of their own over a RabbitMQ virtual host of its own, SQLite
 stores under a temporary directory, relays and projectors in process (the ``make run`` defaults).
 
@@ -47,12 +47,12 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from services.common.broker import ensure_topics, envelope_message, make_producer
-from services.common.clock import iso, utc_now
-from services.common.districts import CITY_CODE, DEFAULT_DISTRICTS
-from services.common.events import Envelope
-from services.common.processes import ProcessGroup, free_port, start_services, start_tansu
-from services.common.settings import SERVICE_PORTS, SERVICES, settings
+from services.common.base.settings import SERVICE_PORTS, SERVICES, settings
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.districts import CITY_CODE, DEFAULT_DISTRICTS
+from services.common.kernel.events import Envelope
+from services.common.read.broker import ensure_topics, envelope_message, make_producer
+from services.common.runtime.processes import ProcessGroup, free_port, start_services, start_tansu
 from services.office_space.domain import RANKS
 from tests.support import agency_code
 
@@ -894,7 +894,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=STEP_SECONDS, help="seconds per rate")
     parser.add_argument("--baseline-seconds", type=float, default=BASELINE_SECONDS, help="seconds per baseline rate")
     args = parser.parse_args(argv)
-    from services.common.log import configure_logging
+    from services.common.base.log import configure_logging
 
     configure_logging("bench", "WARNING")
     rates = tuple(int(r) for r in args.rates.split(","))

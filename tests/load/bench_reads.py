@@ -37,9 +37,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from services.common.clock import china_today
-from services.common.db import create_db_engine
-from services.common.processes import ProcessGroup, free_port, start_services, start_tansu
+from services.common.base.db import create_db_engine
+from services.common.kernel.clock import china_today
+from services.common.runtime.processes import ProcessGroup, free_port, start_services, start_tansu
 from services.gateway import auth
 from tests import city
 from tests.load.bench_gateway import Http, log, percentile, status_kb

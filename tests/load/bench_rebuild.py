@@ -48,14 +48,14 @@ from typing import Any, cast
 
 from kafka import TopicPartition
 
-from services.common.broker import ensure_topics, envelope_message, make_consumer, make_producer
-from services.common.clock import iso, utc_now
-from services.common.districts import CITY_CODE, DEFAULT_DISTRICTS
-from services.common.events import Envelope, Metadata
-from services.common.log import configure_logging
-from services.common.processes import ProcessGroup, free_port, start_tansu
-from services.common.projector import DeadLetter, decoded
-from services.common.settings import settings, topic_for
+from services.common.base.log import configure_logging
+from services.common.base.settings import settings, topic_for
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.districts import CITY_CODE, DEFAULT_DISTRICTS
+from services.common.kernel.events import Envelope, Metadata
+from services.common.read.broker import ensure_topics, envelope_message, make_consumer, make_producer
+from services.common.read.projector import DeadLetter, decoded
+from services.common.runtime.processes import ProcessGroup, free_port, start_tansu
 from services.office_space.domain import AREA_STANDARD_2014, RANKS, Agency, Building
 from tests.load.bench_gateway import cpu_seconds
 
@@ -377,7 +377,7 @@ def breakdown(agencies: int = 200) -> dict[str, Any]:
 
     import sqlalchemy as sa
 
-    from services.common.db import create_db_engine
+    from services.common.base.db import create_db_engine
     from services.gateway import views
 
     templates = [template(code) for code in DEFAULT_DISTRICTS]

@@ -22,7 +22,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from services.common.runner import GATEWAY_WORKERS
+from services.common.runtime.runner import GATEWAY_WORKERS
 
 
 class FloorService:

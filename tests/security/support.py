@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common.db import create_db_engine
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine
+from services.common.write.store import EventStore
 from services.gateway import auth, openapi
 from services.gateway.service import GatewayService
 from services.gateway.web import RouteSpec, route_specs

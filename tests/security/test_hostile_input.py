@@ -16,7 +16,7 @@ import urllib.request
 import uuid
 from typing import Any
 
-from services.common.broker import make_producer
+from services.common.read.broker import make_producer
 from services.gateway.web import RouteSpec
 from tests.security.support import DISTRICT_A, DISTRICT_B, ROUTES, World, agency_of, request_for, wait_for
 from tests.support import agency_code, read_topic

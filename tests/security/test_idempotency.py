@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from services.common.broker import make_producer
+from services.common.read.broker import make_producer
 from tests.security.support import DISTRICT_A, World, agency_of, wait_for
 from tests.support import agency_code, owned_vehicle, read_topic
 

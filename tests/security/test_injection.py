@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common.db import create_db_engine
-from services.common.store import events_table
+from services.common.base.db import create_db_engine
+from services.common.write.store import events_table
 from services.gateway.web import RouteSpec
 from tests.security.support import (
     DISTRICT_A,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from services.common.broker import make_producer
+from services.common.read.broker import make_producer
 from services.gateway.inbound import ROUTES as INBOUND_ROUTES
 from services.gateway.references import REFERENCES, Reference
 from services.gateway.web import RouteSpec

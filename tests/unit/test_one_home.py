@@ -1,22 +1,22 @@
-"""One home per small idea: new ids (services.common.ids), the clock (services.common.clock), ratios
-(services.common.ratios) and the tests' ``eventually`` (tests.support) are defined once, not again per module."""
+"""One home per small idea: new ids (services.common.kernel.ids), the clock (services.common.kernel.clock), ratios
+(services.common.kernel.ratios) and the tests' ``eventually`` (tests.support) are defined once, not again per module."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from services.common import ids
+from services.common.kernel import ids
 
 ROOT = Path(__file__).resolve().parents[2]
 
 HOMED_IN_SERVICES = {
-    "_new_id": "services.common.ids.new_id",
-    "_today": "services.common.clock.china_today",
-    "_local_today": "services.common.clock.china_today",
-    "utc_iso": "services.common.clock.iso_seconds / iso_seconds_of",
-    "_ratio": "services.common.ratios.ratio",
-    "_iso": "services.common.clock.iso / iso_seconds / iso_as_given",
+    "_new_id": "services.common.kernel.ids.new_id",
+    "_today": "services.common.kernel.clock.china_today",
+    "_local_today": "services.common.kernel.clock.china_today",
+    "utc_iso": "services.common.kernel.clock.iso_seconds / iso_seconds_of",
+    "_ratio": "services.common.kernel.ratios.ratio",
+    "_iso": "services.common.kernel.clock.iso / iso_seconds / iso_as_given",
 }
 
 

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from services.common.personal import (
+from services.common.base.personal import (
     ERASED,
     ERASED_TEXT,
     InvalidPersonalToken,
@@ -17,7 +17,7 @@ from services.common.personal import (
     master_key_id,
     parse_token,
 )
-from services.common.settings import DEV_PERSONAL_DATA_MASTER_KEY, load_settings
+from services.common.base.settings import DEV_PERSONAL_DATA_MASTER_KEY, load_settings
 
 # a token as KeyStore.encrypt_field writes it: 12-byte nonce and 16-byte tag (and a ciphertext) in base64url
 TOKEN = "pd:v1:person:P-0001:name:" + base64.urlsafe_b64encode(bytes(range(40))).decode().rstrip("=")

@@ -1,5 +1,5 @@
-"""The district scope rule (``services.common.scope``) worked by hand, and its one home: no module but
-``services/common/scope.py`` compares a caller's scope district with a record's district itself."""
+"""The district scope rule (``services.common.kernel.scope``) worked by hand, and its one home: no module but
+``services/common/kernel/scope.py`` compares a caller's scope district with a record's district itself."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.common.errors import NotInScope
-from services.common.events import Metadata
-from services.common.rpc import DomainService
-from services.common.scope import (
+from services.common.kernel.errors import NotInScope
+from services.common.kernel.events import Metadata
+from services.common.kernel.scope import (
     aggregate_in_scope,
     in_scope,
     refusal,
@@ -21,6 +20,7 @@ from services.common.scope import (
     require_in_scope,
     within,
 )
+from services.common.runtime.rpc import DomainService
 from services.gateway.auth import Principal
 from tests.support import new_agency
 from tests.unit.assets.builders import TODAY, idle, in_warehouse
@@ -261,4 +261,4 @@ def test_no_module_but_the_rules_own_compares_a_scope_district_by_hand() -> None
         for path in sorted((ROOT / "services").rglob("*.py"))
         if path != HOME and (lines := hand_comparisons(path.read_text(encoding="utf-8")))
     }
-    assert offenders == {}, f"compare through services.common.scope, not by hand: {offenders}"
+    assert offenders == {}, f"compare through services.common.kernel.scope, not by hand: {offenders}"

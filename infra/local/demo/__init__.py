@@ -4,7 +4,7 @@
     .venv/bin/python -m infra.local.demo --scale 0.05 --days 3  # a quick one
 
 What it loads, Changzhou-like and the same on every run (``--seed``): the districts of
-``services/common/districts.py``; 300 agencies (党政机关, 事业单位, schools, hospitals; city and county level)
+``services/common/kernel/districts.py``; 300 agencies (党政机关, 事业单位, schools, hospitals; city and county level)
 with buildings, rooms and staff posted and allocated within the per-person standard (a few above it with an
 approved exception, a few rooms still held by retired staff, a few vacant offices); 1,000 vehicles (about a
 third new-energy) within quotas, with a year of trips (GPS tracks, a few on weekends or holidays without

@@ -10,7 +10,7 @@ from infra.local.demo.base import Base
 from infra.local.demo.city import Agency
 from infra.local.demo.client import Phase
 from infra.local.demo.histories import asset_body, ledger_files
-from services.common.districts import CITY_CODE
+from services.common.kernel.districts import CITY_CODE
 
 
 class AssetsLoader(Base):

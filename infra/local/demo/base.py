@@ -17,7 +17,7 @@ from infra.local import importer
 from infra.local.demo.city import Agency, Meter
 from infra.local.demo.client import EXISTS_CODES, Api, Phase, Topics
 from infra.local.demo.histories import write_history
-from services.common.clock import CHINA_STANDARD_TIME as CST
+from services.common.kernel.clock import CHINA_STANDARD_TIME as CST
 
 
 @dataclass

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from infra.local.demo.draws import draw, kind_of_day, mix, stable_hash
-from services.common import uscc
-from services.common.districts import CITY_CODE
+from services.common.kernel import uscc
+from services.common.kernel.districts import CITY_CODE
 
 AGENCIES = 300
 

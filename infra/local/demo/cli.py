@@ -13,7 +13,7 @@ from typing import Any
 
 from infra.local.demo.base import Options
 from infra.local.demo.loader import Loader
-from services.common.settings import settings
+from services.common.base.settings import settings
 
 
 def parse(argv: list[str] | None = None) -> Options:

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from infra.local.demo.draws import iso
-from services.common.clock import CHINA_STANDARD_TIME as CST
-from services.common.contracts import latest_inbound_version
-from services.common.progress import Progress
+from services.common.base.contracts import latest_inbound_version
+from services.common.kernel.clock import CHINA_STANDARD_TIME as CST
+from services.common.read.progress import Progress
 
 RETRY_CODES = frozenset({"version_conflict", "service_unavailable", "unknown_agency", "idle_stock_check_required"})
 """Refusals that pass: a lost concurrency race, a service restarting, an agency or an authorisation not yet
@@ -186,7 +186,7 @@ class Topics:
     """The district inbound topics, as a district's systems send to them."""
 
     def __init__(self, bootstrap: str) -> None:
-        from services.common.broker import make_producer
+        from services.common.read.broker import make_producer
 
         self.producer = make_producer(bootstrap, linger_ms=20, client_id="demo-loader")
         self.sent = 0

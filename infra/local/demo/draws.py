@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime
 
-from services.common.clock import CHINA_STANDARD_TIME as CST
-from services.common.holidays import day_kind
+from services.common.kernel.clock import CHINA_STANDARD_TIME as CST
+from services.common.kernel.holidays import day_kind
 
 
 def mix(*parts: int) -> int:

@@ -31,8 +31,8 @@ from infra.local.demo.city import (
     person_name,
 )
 from infra.local.demo.draws import draw, iso, kind_of_day, local_time, stable_hash
-from services.common.districts import CITY_CODE
-from services.common.money import fen_from_yuan
+from services.common.kernel.districts import CITY_CODE
+from services.common.kernel.money import fen_from_yuan
 
 
 @dataclass

@@ -16,7 +16,7 @@ from infra.local.demo.energy import EnergyLoader
 from infra.local.demo.office_space import OfficeSpaceLoader
 from infra.local.demo.procurement import ProcurementLoader
 from infra.local.demo.vehicles import VehiclesLoader
-from services.common.settings import settings
+from services.common.base.settings import settings
 
 DATA_CENTER_KEYS = (
     "agencies",

@@ -12,7 +12,7 @@ from typing import Any
 from infra.local.demo.base import Base
 from infra.local.demo.city import Agency
 from infra.local.demo.client import Phase
-from services.common.districts import CITY_CODE
+from services.common.kernel.districts import CITY_CODE
 
 
 def _agency_body(a: Agency) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from infra.local.demo.city import Agency
 from infra.local.demo.client import Phase
 from infra.local.demo.draws import draw, iso, stable_hash
 from infra.local.demo.histories import history_files
-from services.common.clock import CHINA_STANDARD_TIME as CST
-from services.common.districts import CITY_CODE
+from services.common.kernel.clock import CHINA_STANDARD_TIME as CST
+from services.common.kernel.districts import CITY_CODE
 
 CATALOG = [
     ("A0501-A4PAPER", "A4复印纸（70g，500张/包，5包/箱）", "office_supplies", "box"),

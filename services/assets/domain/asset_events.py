@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from services.common.errors import RuleViolation, WrongStatus
-from services.common.events import Payload, register_upcaster
+from services.common.kernel.errors import RuleViolation, WrongStatus
+from services.common.kernel.events import Payload, register_upcaster
 
 from .base import AssetsEvent
 from .depreciation import DEPRECIATION_LIFE_2017

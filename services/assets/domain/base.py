@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final
 
-from services.common.errors import RuleViolation
-from services.common.events import Event
+from services.common.kernel.errors import RuleViolation
+from services.common.kernel.events import Event
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation, WrongStatus, require_status
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import RuleViolation, WrongStatus, require_status
 
 from .asset_events import AssetNotHeld
 from .base import AssetsEvent, require_distinct, require_one_of

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import InvalidState, RuleViolation, require_positive, require_status
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import InvalidState, RuleViolation, require_positive, require_status
 
 from .asset_events import (
     AcquiredInFuture,

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import NotFound, RuleViolation, require_positive
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import NotFound, RuleViolation, require_positive
 
 from .base import AssetsEvent, require_not_negative
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, InvalidState, NotFound, require_status
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import AlreadyExists, InvalidState, NotFound, require_status
 
 from .base import AssetsEvent, require_one_of
 from .ledger import Asset

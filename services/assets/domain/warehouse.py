@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import NotFound, RuleViolation, ValidationFailed, require_positive, require_status
-from services.common.facts import fact_day
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import NotFound, RuleViolation, ValidationFailed, require_positive, require_status
+from services.common.kernel.facts import fact_day
 
 from .base import (
     CONDITIONS,

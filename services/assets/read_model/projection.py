@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common import sql
-from services.common.events import Envelope
-from services.common.projector import Projection
-from services.common.settings import topic_for
+from services.common.base.settings import topic_for
+from services.common.kernel.events import Envelope
+from services.common.read import sql
+from services.common.read.projector import Projection
 
 from .tables import (
     assets,
@@ -34,7 +34,7 @@ _ANSWER_REORDER_SIGNAL = (
     )
     .values(below_since=None)
 )
-"""A site's stock back above its reorder point: the reorder signal is answered (built once: ``services.common.sql``)."""
+"""A site's stock back above its reorder point: the reorder signal is answered (built once: ``services.common.read.sql``)."""
 _ISSUED_TO = sa.select(goods_issued.c.sku).where(
     goods_issued.c.agency_id == sa.bindparam("agency_id"), goods_issued.c.sku == sa.bindparam("sku")
 )

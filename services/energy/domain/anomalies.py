@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from statistics import fmean, median
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.clock import CHINA_STANDARD_TIME, iso_seconds
-from services.common.errors import RuleViolation
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import CHINA_STANDARD_TIME, iso_seconds
+from services.common.kernel.errors import RuleViolation
 
 from .base import EnergyEvent, require_status
 from .readings import RejectedReading

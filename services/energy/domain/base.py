@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, Final
 
-from services.common.clock import iso_seconds
-from services.common.errors import RuleViolation
-from services.common.errors import WrongStatus as WrongStatus  # re-exported: the domain imports it from base
-from services.common.errors import require_status as require_status
-from services.common.events import Event
+from services.common.kernel.clock import iso_seconds
+from services.common.kernel.errors import RuleViolation
+from services.common.kernel.errors import WrongStatus as WrongStatus  # re-exported: the domain imports it from base
+from services.common.kernel.errors import require_status as require_status
+from services.common.kernel.events import Event
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import RuleViolation
 
 from .base import EnergyEvent, require_status
 from .reports import SourceRequired, YearNotOver

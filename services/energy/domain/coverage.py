@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from services.common.clock import CHINA_STANDARD_TIME
+from services.common.kernel.clock import CHINA_STANDARD_TIME
 
 from .base import epoch_of
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Final
 
-from services.common.aggregate import Aggregate
+from services.common.kernel.aggregate import Aggregate
 
 from .base import METER_KINDS, EnergyEvent
 from .rollups import NON_ENERGY_KINDS, FactorTable, InvalidFactorTable

@@ -1,5 +1,5 @@
 """The working calendar the anomaly detectors judge days by: public holidays (法定节假日) and make-up working
-days (调休) from the platform's shared table (``services.common.holidays``), plus any the caller adds.
+days (调休) from the platform's shared table (``services.common.kernel.holidays``), plus any the caller adds.
 
 A year not yet in the shared table has weekends off only; ``detect_anomalies`` accepts extra holidays and
 workdays for it.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from services.common.holidays import MAKE_UP_WORKDAYS, PUBLIC_HOLIDAYS
+from services.common.kernel.holidays import MAKE_UP_WORKDAYS, PUBLIC_HOLIDAYS
 
 from .anomalies import WorkCalendar
 

@@ -31,10 +31,10 @@ from datetime import datetime
 from operator import attrgetter, itemgetter
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.clock import iso_seconds
-from services.common.errors import NotFound, RuleViolation
-from services.common.events import Payload, register_upcaster
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import iso_seconds
+from services.common.kernel.errors import NotFound, RuleViolation
+from services.common.kernel.events import Payload, register_upcaster
 
 from .base import METER_UNITS, SUB_ITEMS, EnergyEvent, epoch_of, iso_of_epoch, require_not_future, require_status
 from .readings import (

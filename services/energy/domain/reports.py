@@ -15,9 +15,9 @@ from datetime import date
 from math import isfinite
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation
-from services.common.events import Payload, register_upcaster
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import RuleViolation
+from services.common.kernel.events import Payload, register_upcaster
 
 from .base import METER_UNITS, EnergyEvent, require_status
 

@@ -12,8 +12,8 @@ from functools import lru_cache
 from math import isfinite
 from typing import Any, Final
 
-from services.common.clock import CHINA_STANDARD_TIME
-from services.common.errors import RuleViolation
+from services.common.kernel.clock import CHINA_STANDARD_TIME
+from services.common.kernel.errors import RuleViolation
 
 PERIODS: Final[dict[str, int]] = {"hour": 13, "day": 10, "month": 7}
 """Roll-up periods and the length of their local label (``2024-03-01T09``, ``2024-03-01``, ``2024-03``)."""

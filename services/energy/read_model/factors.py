@@ -19,7 +19,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from services.common.settings import settings
+from services.common.base.settings import settings
 from services.energy.domain import FACTORS_2022, FactorTable
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.clock import china_today
+from services.common.kernel.clock import china_today
 from services.energy.domain import (
     BASELINE_YEAR,
     DEFAULT_ANOMALY_RULES,

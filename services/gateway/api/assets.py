@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.assets import schemas as s
-from services.common.rpc import rpc_proxy
-from services.common.schemas import load_command as validated
-from services.common.scope import within
+from services.common.kernel.schemas import load_command as validated
+from services.common.kernel.scope import within
+from services.common.runtime.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 

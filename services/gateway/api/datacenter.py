@@ -19,13 +19,13 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.clock import china_today, utc_now
-from services.common.db import reader
-from services.common.errors import NotFound
-from services.common.projector import Projector
-from services.common.responses import EncodedAnswer, encoded
-from services.common.schemas import load_command as validated
-from services.common.settings import settings
+from services.common.base.db import reader
+from services.common.base.settings import settings
+from services.common.kernel.clock import china_today, utc_now
+from services.common.kernel.errors import NotFound
+from services.common.kernel.schemas import load_command as validated
+from services.common.read.projector import Projector
+from services.common.runtime.responses import EncodedAnswer, encoded
 from services.gateway import datacenter as dc
 from services.gateway import statistics_report as statistics
 from services.gateway.auth import CITY_ADMINS, READERS, Principal

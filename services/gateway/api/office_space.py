@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.db import reader
-from services.common.errors import NotFound
-from services.common.rpc import rpc_proxy
-from services.common.schemas import load_command as validated
+from services.common.base.db import reader
+from services.common.kernel.errors import NotFound
+from services.common.kernel.schemas import load_command as validated
+from services.common.runtime.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.schemas import AgencyListSchema
 from services.gateway.views import agencies

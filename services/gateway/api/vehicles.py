@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.money import fen_from_yuan
-from services.common.rpc import rpc_proxy
-from services.common.scope import require_in_scope
+from services.common.kernel.money import fen_from_yuan
+from services.common.kernel.scope import require_in_scope
+from services.common.runtime.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.vehicles import schemas as s

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from services.common.db import migrate, register_migrations
-from services.common.projector import Projection, Projector
-from services.common.settings import settings
+from services.common.base.db import migrate, register_migrations
+from services.common.base.settings import settings
+from services.common.read.projector import Projection, Projector
 
 VIEW_MODULES = ("agencies", "office_space", "vehicles", "assets", "procurement", "energy")
 """The modules whose ``PROJECTIONS`` make up the data center, in the order they are applied."""

@@ -6,10 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common import sql
-from services.common.events import Envelope
-from services.common.projector import Projection
-from services.common.settings import topic_for
+from services.common.base.settings import topic_for
+from services.common.kernel.events import Envelope
+from services.common.read import sql
+from services.common.read.projector import Projection
 
 metadata = sa.MetaData()
 agencies_table = sa.Table(

@@ -30,8 +30,8 @@ from services.assets.read_model import (
     stock_levels,
     with_book_value,
 )
-from services.common.clock import china_today
-from services.common.projector import Projection
+from services.common.kernel.clock import china_today
+from services.common.read.projector import Projection
 from services.gateway.views.agencies import agencies_table
 
 PROJECTIONS: list[Projection] = [AssetsViews()]

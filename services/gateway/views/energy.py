@@ -23,11 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common import sql
-from services.common.clock import china_date, china_today
-from services.common.events import Envelope
-from services.common.projector import Projection
-from services.common.settings import topic_for
+from services.common.base.settings import topic_for
+from services.common.kernel.clock import china_date, china_today
+from services.common.kernel.events import Envelope
+from services.common.read import sql
+from services.common.read.projector import Projection
 from services.energy.read_model import (
     BASELINE_YEAR,
     METER_UNITS,

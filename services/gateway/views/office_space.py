@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.projector import Projection
+from services.common.read.projector import Projection
 from services.gateway.views.agencies import agencies_table
 from services.office_space.read_model import SPACE_SUMS, OfficeSpaceViews, buildings, findings, space_sums
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.clock import china_date
-from services.common.projector import Projection
+from services.common.kernel.clock import china_date
+from services.common.read.projector import Projection
 from services.procurement.read_model import (
     ProcurementViews,
     abnormal_quotes,

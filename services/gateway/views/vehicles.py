@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.clock import china_today
-from services.common.projector import Projection
+from services.common.kernel.clock import china_today
+from services.common.read.projector import Projection
 from services.vehicles.read_model import (
     SHARE_ACQUISITION_KINDS,
     CostItem,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Self
 
-from services.common import uscc
-from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, require_not_future
-from services.common.events import Payload, register_upcaster
+from services.common.kernel import uscc
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import AlreadyExists, InvalidState, NotFound, RuleViolation, require_not_future
+from services.common.kernel.events import Payload, register_upcaster
 from services.office_space.domain.base import RANKS, OfficeSpaceEvent, UnknownRank
 
 DEPARTURE_REASONS = ("retired", "transferred", "left")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
-from services.common.errors import RuleViolation
-from services.common.events import Event
+from services.common.kernel.errors import RuleViolation
+from services.common.kernel.events import Event
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import (
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import (
     AlreadyExists,
     InvalidState,
     NotFound,
@@ -17,7 +17,7 @@ from services.common.errors import (
     require_not_future,
     require_positive,
 )
-from services.common.events import Payload, register_upcaster
+from services.common.kernel.events import Payload, register_upcaster
 from services.office_space.domain.base import ROOM_USES, AreaStandard, OfficeSpaceEvent
 
 IDLE_AFTER_DAYS = 90

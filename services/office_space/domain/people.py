@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, NotFound, RuleViolation
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import AlreadyExists, NotFound, RuleViolation
 from services.office_space.domain.base import OfficeSpaceEvent
 
 

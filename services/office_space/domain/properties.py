@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, NotFound, RuleViolation, require_positive
-from services.common.events import register_fen_upcaster
-from services.common.facts import fact_day
-from services.common.money import require_fen
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import AlreadyExists, NotFound, RuleViolation, require_positive
+from services.common.kernel.events import register_fen_upcaster
+from services.common.kernel.facts import fact_day
+from services.common.kernel.money import require_fen
 from services.office_space.domain.base import InvalidPeriod, OfficeSpaceEvent
 
 RENT_INCOME_GOAL: Final = (0.03, 0.05)

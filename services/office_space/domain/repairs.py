@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import InvalidState, RuleViolation, require_status
-from services.common.events import register_fen_upcaster
-from services.common.money import MAX_FEN, require_fen
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import InvalidState, RuleViolation, require_status
+from services.common.kernel.events import register_fen_upcaster
+from services.common.kernel.money import MAX_FEN, require_fen
 from services.office_space.domain.base import OfficeSpaceEvent
 
 REPAIR_CATEGORIES = ("major", "medium")

@@ -2,6 +2,6 @@
 
 from alembic import context
 
-from services.common.db import run_migrations_online
+from services.common.base.db import run_migrations_online
 
 run_migrations_online(context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.db import register_migrations
+from services.common.base.db import register_migrations
 
 # The published surface also carries the domain's figure definitions the data center computes with: the space
 # figures are defined once (``domain/figures.py``), and the service's report and the data center both read them

@@ -6,11 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common import sql
-from services.common.clock import china_date
-from services.common.events import Envelope
-from services.common.projector import Projection
-from services.common.settings import topic_for
+from services.common.base.settings import topic_for
+from services.common.kernel.clock import china_date
+from services.common.kernel.events import Envelope
+from services.common.read import sql
+from services.common.read.projector import Projection
 
 from .tables import allocations, buildings, findings, rooms, staff
 

@@ -5,7 +5,7 @@ functions (abnormal quotes, batch proposals, supplier performance) that decide o
 Split by aggregate; everything public is re-exported here.
 """
 
-from services.common.errors import NotPositive, WrongStatus
+from services.common.kernel.errors import NotPositive, WrongStatus
 
 from .base import CATEGORIES, CONTRACT_CLAUSES, GREEN_CLAUSES, KINDS, Category, ProcurementEvent
 from .batch import BATCH_MIN_AGENCIES, BatchProposal, OpenRequest, propose_batches

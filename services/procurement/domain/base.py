@@ -1,5 +1,5 @@
 """What every procurement aggregate shares: the event base and the category table (status and positivity
-checks are the common ones in ``services.common.errors``).
+checks are the common ones in ``services.common.kernel.errors``).
 
 Money is integer cents (分) everywhere in this domain, so sums of budgets, bids and contracts are exact.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from services.common.events import Event
+from services.common.kernel.events import Event
 
 
 @dataclass(frozen=True)

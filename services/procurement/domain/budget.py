@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, RuleViolation, ValidationFailed, require_positive
-from services.common.events import Payload, register_upcaster
-from services.common.facts import fact_day
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import AlreadyExists, RuleViolation, ValidationFailed, require_positive
+from services.common.kernel.events import Payload, register_upcaster
+from services.common.kernel.facts import fact_day
 
 from .base import ProcurementEvent
 

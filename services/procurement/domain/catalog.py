@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import NotFound, RuleViolation, WrongStatus, require_status
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import NotFound, RuleViolation, WrongStatus, require_status
 
 from .base import CATEGORIES, ProcurementEvent
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import (
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import (
     AlreadyExists,
     NotFound,
     RuleViolation,
@@ -22,7 +22,7 @@ from services.common.errors import (
     require_positive,
     require_status,
 )
-from services.common.facts import fact_day
+from services.common.kernel.facts import fact_day
 
 from .base import CONTRACT_CLAUSES, GREEN_CLAUSES, ProcurementEvent
 from .budget import BudgetLine

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from statistics import fmean
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation, require_positive, require_status
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import RuleViolation, require_positive, require_status
 
 from .base import ProcurementEvent
 from .catalog import CatalogItem

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import ClassVar, Self
 
-from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation, WrongStatus, require_positive, require_status
-from services.common.facts import fact_day
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import RuleViolation, WrongStatus, require_positive, require_status
+from services.common.kernel.facts import fact_day
 
 from .base import ProcurementEvent
 from .budget import BudgetLine, no_budget_line

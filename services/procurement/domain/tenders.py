@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.clock import iso
-from services.common.errors import (
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import iso
+from services.common.kernel.errors import (
     AlreadyExists,
     NotFound,
     RuleViolation,
@@ -22,8 +22,8 @@ from services.common.errors import (
     require_positive,
     require_status,
 )
-from services.common.events import Payload, register_upcaster
-from services.common.facts import fact_moment
+from services.common.kernel.events import Payload, register_upcaster
+from services.common.kernel.facts import fact_moment
 
 from .base import ProcurementEvent
 from .quotes import DEFAULT_QUOTE_RULES, AbnormalQuoteRules, PastAward, Quote, detect_abnormal_quotes

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.db import register_migrations
+from services.common.base.db import register_migrations
 
 from .projection import ASSETS_AUTHORISATION_EVENT, ProcurementViews, ReceivedAuthorisations
 from .queries import (

@@ -7,13 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common import sql
-from services.common.clock import china_date
-from services.common.events import Envelope
-from services.common.log import get_logger
-from services.common.projector import Projection
-from services.common.schemas import load_command
-from services.common.settings import topic_for
+from services.common.base.log import get_logger
+from services.common.base.settings import topic_for
+from services.common.kernel.clock import china_date
+from services.common.kernel.events import Envelope
+from services.common.kernel.schemas import load_command
+from services.common.read import sql
+from services.common.read.projector import Projection
 from services.procurement.schemas import IDLE_FIRST_CATEGORIES, RecordPurchaseAuthorisationSchema
 
 from .tables import (
@@ -48,7 +48,7 @@ _CLOSE_SUPERSEDED_ALERTS = (
     )
     .values(closed_on=sa.bindparam("day"))
 )
-"""Closes, on ``day``, an ingredient's open alerts observed up to that day (built once: ``services.common.sql``)."""
+"""Closes, on ``day``, an ingredient's open alerts observed up to that day (built once: ``services.common.read.sql``)."""
 
 
 class ProcurementViews(Projection):

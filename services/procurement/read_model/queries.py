@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.clock import iso
+from services.common.kernel.clock import iso
 from services.procurement.domain import (
     DeliveryOutcome,
     OpenRequest,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from statistics import fmean, median
 from typing import Final
 
-from services.common.errors import RuleViolation
+from services.common.kernel.errors import RuleViolation
 
 from .base import VehiclesEvent
 

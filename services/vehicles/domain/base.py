@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from services.common.errors import InvalidState, RuleViolation
-from services.common.events import Event
+from services.common.kernel.errors import InvalidState, RuleViolation
+from services.common.kernel.events import Event
 
 
 @dataclass(frozen=True)

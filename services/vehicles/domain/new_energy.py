@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from services.common.aggregate import Aggregate
-from services.common.errors import RuleViolation
-from services.common.events import Payload, register_upcaster
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import RuleViolation
+from services.common.kernel.events import Payload, register_upcaster
 
 from .base import VehiclesEvent, is_new_energy
 

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Final
 
-from services.common.aggregate import Aggregate
-from services.common.errors import AlreadyExists, RuleViolation
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.errors import AlreadyExists, RuleViolation
 
 from .base import VehiclesEvent
 

@@ -8,7 +8,7 @@ telematics) reports start, finish and GPS.
 Flags, each an event with its evidence and open until resolved with a note:
 
 - use on a public holiday, a weekend or outside working hours (节假日、八小时外用车) without a recorded
-  approval, judged in Beijing time on the actual start and finish by ``services.common.holidays``;
+  approval, judged in Beijing time on the actual start and finish by ``services.common.kernel.holidays``;
 - a finished trip with no GPS point once a grace period has passed (无轨迹出车).
 """
 
@@ -20,10 +20,10 @@ from datetime import datetime, time, timedelta
 from itertools import pairwise
 from typing import ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.clock import CHINA_STANDARD_TIME, iso_as_given
-from services.common.errors import AlreadyExists, RuleViolation, require_status
-from services.common.holidays import day_kind
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import CHINA_STANDARD_TIME, iso_as_given
+from services.common.kernel.errors import AlreadyExists, RuleViolation, require_status
+from services.common.kernel.holidays import day_kind
 
 from .base import VehiclesEvent
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ClassVar, Final, Self
 
-from services.common.aggregate import Aggregate
-from services.common.clock import CHINA_STANDARD_TIME
-from services.common.errors import AlreadyExists, RuleViolation, require_positive
-from services.common.facts import fact_day
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import CHINA_STANDARD_TIME
+from services.common.kernel.errors import AlreadyExists, RuleViolation, require_positive
+from services.common.kernel.facts import fact_day
 
 from .anomalies import (
     DEFAULT_ANOMALY_RULES,

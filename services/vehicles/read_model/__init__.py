@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.db import register_migrations
+from services.common.base.db import register_migrations
 
 # The published surface also carries the domain's definitions the data center computes with (one definition
 # each, re-exported here): the cost year (``year_window``, ``costs_by_kind`` over ``CostItem``) and the

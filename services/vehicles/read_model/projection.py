@@ -8,11 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common import sql
-from services.common.clock import china_date, iso_seconds_of
-from services.common.events import Envelope
-from services.common.projector import Projection
-from services.common.settings import topic_for
+from services.common.base.settings import topic_for
+from services.common.kernel.clock import china_date, iso_seconds_of
+from services.common.kernel.events import Envelope
+from services.common.read import sql
+from services.common.read.projector import Projection
 
 from .tables import TABLES, consumption, costs, findings, quotas, seals, trips, vehicles
 
@@ -21,7 +21,7 @@ _RAISE_ODOMETER = (
     .where(vehicles.c.vehicle_id == sa.bindparam("vehicle_id"), vehicles.c.odometer_km < sa.bindparam("km"))
     .values(odometer_km=sa.bindparam("km"))
 )
-"""A vehicle's odometer, raised to ``km`` (never lowered); built once (``services.common.sql``)."""
+"""A vehicle's odometer, raised to ``km`` (never lowered); built once (``services.common.read.sql``)."""
 _SEAL_START = sa.select(seals.c.sealed_from).where(
     seals.c.vehicle_id == sa.bindparam("vehicle_id"), seals.c.seal_id == sa.bindparam("seal_id")
 )

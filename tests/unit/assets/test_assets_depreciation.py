@@ -20,7 +20,7 @@ from services.assets.domain import (
     UnknownCategory,
     depreciate,
 )
-from services.common.events import event_from_payload
+from services.common.kernel.events import event_from_payload
 
 from .builders import DISTRICT, TODAY, asset
 

@@ -25,7 +25,7 @@ from services.assets.domain import (
     StockTakeFindingRecorded,
     compare_counts,
 )
-from services.common.errors import AlreadyExists, InvalidState, NotFound, WrongStatus
+from services.common.kernel.errors import AlreadyExists, InvalidState, NotFound, WrongStatus
 from tests.unit.assets.builders import DISTRICT, TODAY, asset, in_warehouse
 
 # -- disposal ------------------------------------------------------------------------------------------

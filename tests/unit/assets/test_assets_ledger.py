@@ -27,7 +27,7 @@ from services.assets.domain import (
     UnusableAssetRefused,
     delivery_asset_ids,
 )
-from services.common.errors import InvalidState, NotPositive, WrongStatus
+from services.common.kernel.errors import InvalidState, NotPositive, WrongStatus
 from tests.unit.assets.builders import DISTRICT, TODAY, asset, delivery, idle, in_warehouse
 
 

@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from services.assets import domain as d
-from services.common import contracts
-from services.common.aggregate import Aggregate
-from services.common.events import event_from_payload, registered_event_types
+from services.common.base import contracts
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.events import event_from_payload, registered_event_types
 from tests.unit.assets.builders import DISTRICT, TODAY
 
 LATER = date(2026, 12, 4)

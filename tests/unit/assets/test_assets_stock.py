@@ -15,7 +15,7 @@ from services.assets.domain import (
     TransferNotThroughCentral,
     UnknownSite,
 )
-from services.common.errors import NotPositive
+from services.common.kernel.errors import NotPositive
 from tests.unit.assets.builders import TODAY, stock_item
 
 

@@ -22,7 +22,7 @@ from services.assets.domain import (
     WarehouseRequest,
     overdue_loans,
 )
-from services.common.errors import DateInFuture, NotFound, NotPositive, ValidationFailed, WrongStatus
+from services.common.kernel.errors import DateInFuture, NotFound, NotPositive, ValidationFailed, WrongStatus
 from tests.unit.assets.builders import DISTRICT, TODAY, asset, in_warehouse
 
 DUE = date(2026, 12, 1)

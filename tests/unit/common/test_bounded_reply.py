@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.rpc import ServiceError, bounded_reply
+from services.common.runtime.rpc import ServiceError, bounded_reply
 
 
 def test_an_answer_within_the_limit_goes_as_it_is() -> None:

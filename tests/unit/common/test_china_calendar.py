@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from services.common import clock
-from services.common.clock import china_date, china_today
-from services.common.db import create_db_engine, migrate
-from services.common.events import Envelope
+from services.common.base.db import create_db_engine, migrate
+from services.common.kernel import clock
+from services.common.kernel.clock import china_date, china_today
+from services.common.kernel.events import Envelope
 from services.office_space.read_model import OfficeSpaceViews, findings
 
 EARLY_MORNING_IN_BEIJING = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)  # 01:30 on the 24th in Beijing

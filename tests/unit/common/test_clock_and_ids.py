@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from services.common import clock
-from services.common.clock import (
+from services.common.kernel import clock
+from services.common.kernel.clock import (
     CHINA_STANDARD_TIME,
     china_date,
     china_today,
@@ -17,7 +17,7 @@ from services.common.clock import (
     iso_seconds,
     iso_seconds_of,
 )
-from services.common.ids import new_id
+from services.common.kernel.ids import new_id
 
 LATE_EVENING_UTC = datetime(2026, 3, 31, 23, 30, 15, 250000, tzinfo=UTC)  # 07:30:15 on 1 April in Beijing
 

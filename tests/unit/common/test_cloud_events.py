@@ -1,11 +1,11 @@
-"""The CloudEvents binary-mode headers mapped from an envelope (``services.common.cloud_events``)."""
+"""The CloudEvents binary-mode headers mapped from an envelope (``services.common.write.cloud_events``)."""
 
 from __future__ import annotations
 
 import json
 
-from services.common.cloud_events import cloudevent_headers, cloudevent_headers_of
-from services.common.dlq import DeadLetterRecord, _message
+from services.common.runtime.dlq import DeadLetterRecord, _message
+from services.common.write.cloud_events import cloudevent_headers, cloudevent_headers_of
 
 ROW = {
     "event_id": "0b7e-1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.deadlines import COMMIT_MARGIN_SECONDS, expired
+from services.common.write.deadlines import COMMIT_MARGIN_SECONDS, expired
 
 
 def test_a_command_before_its_deadline_is_done() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from services.common.responses import EncodedAnswer, encoded, json_response
+from services.common.runtime.responses import EncodedAnswer, encoded, json_response
 
 
 def test_an_answer_encoded_in_part_sends_the_json_of_the_whole() -> None:

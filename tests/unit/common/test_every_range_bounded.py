@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields, validate
 
-from services.common.validators import EARLIEST_DAY, LATEST_DAY, Day, Moment, periods_of
+from services.common.kernel.validators import EARLIEST_DAY, LATEST_DAY, Day, Moment, periods_of
 
 MODULES = [f"services.{name}.schemas" for name in ("assets", "energy", "office_space", "procurement", "vehicles")]
-MODULES += ["services.gateway.schemas", "services.common.schemas"]
+MODULES += ["services.gateway.schemas", "services.common.kernel.schemas"]
 
 PERIOD_PAIRS = [
     ("start_on", "end_on"),

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.common.errors import DateInFuture, Forbidden, ValidationFailed
-from services.common.facts import fact_day, fact_moment, require_right_to_backdate
+from services.common.kernel.errors import DateInFuture, Forbidden, ValidationFailed
+from services.common.kernel.facts import fact_day, fact_moment, require_right_to_backdate
 
 TODAY = date(2026, 12, 6)
 

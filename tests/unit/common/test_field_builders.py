@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema, ValidationError
 
-from services.common.validators import fen, flag, identifier, positive, quantity, text
+from services.common.kernel.validators import fen, flag, identifier, positive, quantity, text
 
 
 class _Probe(Schema):

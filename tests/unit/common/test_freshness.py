@@ -1,10 +1,10 @@
-"""How far each projection is behind each store it reads, end to end (services.common.freshness)."""
+"""How far each projection is behind each store it reads, end to end (services.common.read.freshness)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.common.freshness import ProjectedTopics, behind_seconds, moments_to_look_up, projection_lags
+from services.common.read.freshness import ProjectedTopics, behind_seconds, moments_to_look_up, projection_lags
 
 NOW = datetime(2026, 12, 6, 2, 0, 0, tzinfo=UTC)
 AT_0159 = "2026-12-06T01:59:00.000000+00:00"

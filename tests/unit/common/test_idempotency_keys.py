@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.agencies import UnknownAgency
-from services.common.errors import (
+from services.common.kernel.errors import (
     AlreadyExists,
     DuplicateCommand,
     IdempotencyKeyReused,
@@ -18,9 +17,10 @@ from services.common.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from services.common.events import Metadata
-from services.common.rpc import ServiceError, _recorded_as_refusal, command_fingerprint, replayed
-from services.common.store import EventStore, Idempotency
+from services.common.kernel.events import Metadata
+from services.common.read.agencies import UnknownAgency
+from services.common.runtime.rpc import ServiceError, _recorded_as_refusal, command_fingerprint, replayed
+from services.common.write.store import EventStore, Idempotency
 from services.vehicles.domain.vehicles import VehicleDoubleBooked
 from tests.support import Counter
 

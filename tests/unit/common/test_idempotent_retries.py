@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from services.common.errors import AlreadyExists, VersionConflict
-from services.common.events import Metadata
-from services.common.rpc import _run_with_retries
-from services.common.store import RecordedCommand
+from services.common.kernel.errors import AlreadyExists, VersionConflict
+from services.common.kernel.events import Metadata
+from services.common.runtime.rpc import _run_with_retries
+from services.common.write.store import RecordedCommand
 
 
 @dataclass

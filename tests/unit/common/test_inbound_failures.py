@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nameko.exceptions import RemoteError
 
-from services.common.inbound import Rejected, as_rejection
+from services.common.read.inbound import Rejected, as_rejection
 
 
 def test_a_store_that_cannot_write_leaves_the_message_to_be_tried_again() -> None:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import structlog
 
-from services.common.log import LossyPrintLogger, configure_logging, get_logger
+from services.common.base.log import LossyPrintLogger, configure_logging, get_logger
 
 
 class FullDisk(io.StringIO):

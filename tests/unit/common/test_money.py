@@ -1,4 +1,4 @@
-"""Money is integer fen everywhere (services/common/money.py): parsing, formatting, validation, legacy yuan."""
+"""Money is integer fen everywhere (services/common/kernel/money.py): parsing, formatting, validation, legacy yuan."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
-from services.common.errors import NotPositive, ValidationFailed
-from services.common.events import event_from_payload
-from services.common.money import MAX_FEN, fen_from_yuan, format_fen, parse_yuan, require_fen, with_fen, yuan_from_fen
-from services.common.validators import fen
+from services.common.kernel.errors import NotPositive, ValidationFailed
+from services.common.kernel.events import event_from_payload
+from services.common.kernel.money import (
+    MAX_FEN,
+    fen_from_yuan,
+    format_fen,
+    parse_yuan,
+    require_fen,
+    with_fen,
+    yuan_from_fen,
+)
+from services.common.kernel.validators import fen
 from services.office_space.domain import RentReceived, RepairChangeRecorded, UnitLet
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common import broker
-from services.common.health import HealthChecks, database_check, kafka_check, serve_ops_http
-from services.common.processes import ProcessGroup, free_port, wait_until
-from services.common.settings import load_settings, parse_partitions
+from services.common.base.settings import load_settings, parse_partitions
+from services.common.read import broker
+from services.common.runtime.health import HealthChecks, database_check, kafka_check, serve_ops_http
+from services.common.runtime.processes import ProcessGroup, free_port, wait_until
 
 
 def test_partition_ranges_are_parsed() -> None:

@@ -9,11 +9,11 @@ from typing import ClassVar
 
 import pytest
 
-from services.common import contracts
-from services.common.errors import ContractViolation, Forbidden, NotInScope, ValidationFailed
-from services.common.events import Envelope, event_from_payload, register_upcaster, upcast
-from services.common.progress import Progress
-from services.common.settings import load_settings
+from services.common.base import contracts
+from services.common.base.settings import load_settings
+from services.common.kernel.errors import ContractViolation, Forbidden, NotInScope, ValidationFailed
+from services.common.kernel.events import Envelope, event_from_payload, register_upcaster, upcast
+from services.common.read.progress import Progress
 from services.gateway.auth import READERS, WRITERS, Principal
 from tests.support import Counter, CounterIncremented, CounterOpened, ToyEvent
 
@@ -135,8 +135,8 @@ def test_progress_reports_json_lines_when_not_on_a_terminal() -> None:
 
 
 def test_a_command_losing_a_version_race_is_run_again_then_the_conflict_is_answered() -> None:
-    from services.common.errors import VersionConflict
-    from services.common.rpc import _run_with_retries
+    from services.common.kernel.errors import VersionConflict
+    from services.common.runtime.rpc import _run_with_retries
 
     attempts: list[int] = []
 
@@ -154,7 +154,7 @@ def test_a_command_losing_a_version_race_is_run_again_then_the_conflict_is_answe
 
 
 def test_a_district_scoped_caller_cannot_change_another_districts_aggregates() -> None:
-    from services.common.scope import require_changes_in_scope
+    from services.common.kernel.scope import require_changes_in_scope
     from tests.support import new_agency
 
     own, other = new_agency("A1", district="320402"), new_agency("A2", district="320404")
@@ -169,7 +169,7 @@ def test_scope_is_checked_on_the_district_an_aggregate_had_before_the_command_an
     """A district operator of 320404 may not take the warehouse's asset of 320402 (its district after the
     allocation would be 320404, its own: the check after the events alone let it through), nor give its
     own asset away to 320402; the city (no scope district) may move it either way."""
-    from services.common.scope import require_changes_in_scope
+    from services.common.kernel.scope import require_changes_in_scope
     from tests.unit.assets.builders import TODAY, idle, in_warehouse
 
     taken = in_warehouse("as-9")  # kept by the warehouse in 320402
@@ -231,7 +231,7 @@ def test_an_envelope_with_a_timestamp_the_platform_never_writes_is_refused(momen
 
 def test_a_command_with_a_nul_character_is_refused_however_it_arrives() -> None:
     """PostgreSQL cannot store NUL: a district's message or an RPC call is refused like an HTTP body is."""
-    from services.common.schemas import load_command
+    from services.common.kernel.schemas import load_command
     from services.office_space.schemas import RegisterAgencySchema
 
     agency = {"name": "天宁区\x00教育局", "district": "320402", "kind": "party_government"}
@@ -243,7 +243,7 @@ def test_a_command_with_a_nul_character_is_refused_however_it_arrives() -> None:
 
 def test_a_stored_event_is_published_as_the_same_message_without_reencoding_its_payload() -> None:
     """The relay splices the stored payload text into the message; it reads as the envelope's own message."""
-    from services.common.broker import envelope_message, stored_message
+    from services.common.read.broker import envelope_message, stored_message
 
     example = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))["examples"][0]
     env = Envelope.from_dict(example, position=7)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.positions import (
+from services.common.read.positions import (
     BEFORE_START,
     BEYOND_END,
     TOPIC_RECREATED,

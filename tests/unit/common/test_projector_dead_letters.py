@@ -15,11 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.common.broker import envelope_message
-from services.common.db import create_db_engine, migrate
-from services.common.events import Envelope
-from services.common.projector import Projection, Projector
-from services.common.store import EventStore
+from services.common.base.db import create_db_engine, migrate
+from services.common.kernel.events import Envelope
+from services.common.read.broker import envelope_message
+from services.common.read.projector import Projection, Projector
+from services.common.write.store import EventStore
 from tests.support import meta, new_agency
 
 TOPIC = "office_space.events"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.ratios import ratio
+from services.common.kernel.ratios import ratio
 
 
 def test_nothing_over_nothing_is_no_figure() -> None:

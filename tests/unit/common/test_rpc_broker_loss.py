@@ -15,7 +15,7 @@ from kombu.exceptions import OperationalError
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
-from services.common.rpc import BrokerTolerantRpc, _BrokerTolerantRpcConsumer, _Responder, command
+from services.common.runtime.rpc import BrokerTolerantRpc, _BrokerTolerantRpcConsumer, _Responder, command
 
 
 class Message:

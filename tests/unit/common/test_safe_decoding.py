@@ -1,4 +1,4 @@
-"""Safe decoding (``services.common.decoding``) and the inbound message reader built on it: whatever the
+"""Safe decoding (``services.common.kernel.decoding``) and the inbound message reader built on it: whatever the
 bytes, the answer is a value or a platform error (HTTP) / a ``Rejected`` (a district's message), never
 another exception. Hand-made cases for each limit, then hypothesis properties over arbitrary input."""
 
@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka.consumer.fetcher import ConsumerRecord
 
-from services.common.decoding import MAX_DEPTH, MAX_INT_DIGITS, check_decoded, decode_json, scrub_text
-from services.common.errors import BadRequest, PayloadTooLarge, PlatformError, ValidationFailed
-from services.common.inbound import InboundMessage, Rejected, read_message
+from services.common.kernel.decoding import MAX_DEPTH, MAX_INT_DIGITS, check_decoded, decode_json, scrub_text
+from services.common.kernel.errors import BadRequest, PayloadTooLarge, PlatformError, ValidationFailed
+from services.common.read.inbound import InboundMessage, Rejected, read_message
 
 LIMIT = 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""The event ids a projector has applied (``services.common.seen``): live, inserted into their index with each
+"""The event ids a projector has applied (``services.common.read.seen``): live, inserted into their index with each
 batch; during a rebuild, journaled and folded into the index in sorted runs. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-import services.common.projector  # noqa: F401  (registers the projector's migrations, the seen tables among them)
-from services.common import seen
-from services.common.db import create_db_engine, migrate
-from services.common.seen import SeenEvents, seen_journal_table, seen_table
+import services.common.read.projector  # noqa: F401  (registers the projector's migrations, the seen tables among them)
+from services.common.base.db import create_db_engine, migrate
+from services.common.read import seen
+from services.common.read.seen import SeenEvents, seen_journal_table, seen_table
 
 
 @pytest.fixture

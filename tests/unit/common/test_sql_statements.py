@@ -1,4 +1,4 @@
-"""The write helpers of ``services.common.sql``: statements built once and cached, run by the driver, on SQLite
+"""The write helpers of ``services.common.read.sql``: statements built once and cached, run by the driver, on SQLite
 and PostgreSQL. A cached statement must take its values from each call, never from the call that built it."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.common import sql
-from services.common.db import create_db_engine
+from services.common.base.db import create_db_engine
+from services.common.read import sql
 
 metadata = sa.MetaData()
 rooms = sa.Table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.supervision import MAX_DELAY_SECONDS, Restarts, after_death, restart_delay
+from services.common.runtime.supervision import MAX_DELAY_SECONDS, Restarts, after_death, restart_delay
 
 
 def test_the_delay_doubles_with_each_death_in_a_row_up_to_a_minute() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.common.errors import NotFound
+from services.common.kernel.errors import NotFound
 from services.energy.domain import (
     CounterWentBackwards,
     InFuture,
@@ -209,7 +209,7 @@ def test_gaps_are_judged_by_the_meters_own_reading_interval() -> None:
 
 
 def test_a_v1_meter_installed_event_reads_as_read_every_five_minutes() -> None:
-    from services.common.events import upcast
+    from services.common.kernel.events import upcast
 
     payload = {"meter_id": "m-1", "installed_at": INSTALLED_AT.isoformat()}
     assert upcast("energy", "MeterInstalled", 1, payload, 2)["reading_interval"] == "5min"

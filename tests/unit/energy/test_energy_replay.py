@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.common import contracts
-from services.common.aggregate import Aggregate
-from services.common.events import event_from_payload, registered_event_types
+from services.common.base import contracts
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.events import event_from_payload, registered_event_types
 from services.energy.domain import (
     FACTORS_2022,
     AnnualConsumptionReport,

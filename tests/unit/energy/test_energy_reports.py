@@ -89,7 +89,7 @@ def test_a_report_is_the_years_figure_for_the_kinds_it_names_and_meters_give_the
 
 
 def test_the_2020_report_gives_vehicle_fuel_by_kind_the_floor_area_and_the_people_served() -> None:
-    from services.common.events import upcast
+    from services.common.kernel.events import upcast
 
     r = AnnualConsumptionReport.report(
         agency_id="ag-1",

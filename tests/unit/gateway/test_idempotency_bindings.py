@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.common.db import create_db_engine
-from services.common.errors import IdempotencyKeyReused, ServiceUnavailable
+from services.common.base.db import create_db_engine
+from services.common.kernel.errors import IdempotencyKeyReused, ServiceUnavailable
 from services.gateway import keys
 from services.gateway.views import prepare_database
 

@@ -3,7 +3,7 @@ vehicles cost messages v1 (amount in yuan) become v2 (amount_fen, rounded half u
 
 from __future__ import annotations
 
-from services.common.schemas import load_command
+from services.common.kernel.schemas import load_command
 from services.gateway.inbound import ROUTES, current_payload
 
 

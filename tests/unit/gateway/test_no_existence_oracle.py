@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.common.errors import NotFound, NotInScope, RuleViolation
-from services.common.rpc import ServiceError
+from services.common.kernel.errors import NotFound, NotInScope, RuleViolation
+from services.common.runtime.rpc import ServiceError
 from services.gateway.auth import Principal
 from services.gateway.inbound import as_missing as inbound_as_missing
 from services.gateway.web import _as_missing

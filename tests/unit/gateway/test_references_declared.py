@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.common.errors import NotFound, ValidationFailed
+from services.common.kernel.errors import NotFound, ValidationFailed
 from services.gateway.auth import Principal
 from services.gateway.references import (
     KIND_OF_FIELD,

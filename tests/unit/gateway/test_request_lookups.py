@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.clock import iso, utc_now
-from services.common.db import create_db_engine
-from services.common.errors import NotInScope, Unauthenticated, ValidationFailed
+from services.common.base.db import create_db_engine
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.errors import NotInScope, Unauthenticated, ValidationFailed
 from services.gateway import auth, web
 from services.gateway.auth import Principal, authenticate, create_token, revoke_token, tokens_table
 from services.gateway.views import prepare_database

@@ -9,7 +9,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from services.common.errors import InvalidState
+from services.common.kernel.errors import InvalidState
 from services.energy.domain.rollups import FACTORS_2022
 from services.gateway.datacenter import GASOLINE_VERSION
 from services.gateway.statistics_report import factors_of, report_rows, require_same_factors, workbook

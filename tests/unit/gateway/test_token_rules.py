@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.clock import utc_now
-from services.common.db import create_db_engine
-from services.common.errors import AlreadyExists, ValidationFailed
+from services.common.base.db import create_db_engine
+from services.common.kernel.clock import utc_now
+from services.common.kernel.errors import AlreadyExists, ValidationFailed
 from services.gateway import tokens
 from services.gateway.auth import create_token, revoke_token, tokens_table
 from services.gateway.views import prepare_database

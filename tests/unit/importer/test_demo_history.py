@@ -10,7 +10,7 @@ from pathlib import Path
 from infra.local.demo.city import MODELS, Agency, Asset, Vehicle
 from infra.local.demo.histories import fleet_files, history_files, ledger_files, write_history
 from infra.local.importer import read_rows, route
-from services.common.districts import CITY_CODE
+from services.common.kernel.districts import CITY_CODE
 
 
 def test_last_year_s_procurement_is_written_as_importer_files_in_the_order_it_happened(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ import json
 import geojson
 import pytest
 
-from services.common.errors import RuleViolation
-from services.common.events import upcast
+from services.common.kernel.errors import RuleViolation
+from services.common.kernel.events import upcast
 from services.office_space.domain import Building, BuildingRegistered, buildings_collection
 
 ROW = {

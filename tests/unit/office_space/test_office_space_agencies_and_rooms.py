@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.common.errors import AlreadyExists, DateInFuture, NotFound, NotPositive, RuleViolation
+from services.common.kernel.errors import AlreadyExists, DateInFuture, NotFound, NotPositive, RuleViolation
 from services.office_space.domain import (
     AREA_STANDARD_2014,
     Agency,
@@ -321,7 +321,7 @@ def test_an_agency_registers_under_a_unified_social_credit_code_of_its_own_distr
 def test_published_codes_pass_the_check() -> None:
     """Codes printed on real licences (a company's and the standard's own example) pass; one character
     changed fails."""
-    from services.common import uscc
+    from services.common.kernel import uscc
 
     for code in ("91350100M000100Y43", "91110108MA01KPJ13N"):
         assert uscc.problem(code) is None

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.common.errors import (
+from services.common.kernel.errors import (
     AlreadyExists,
     DateInFuture,
     InvalidState,

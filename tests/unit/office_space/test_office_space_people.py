@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.errors import AlreadyExists, NotFound, RuleViolation
+from services.common.kernel.errors import AlreadyExists, NotFound, RuleViolation
 from services.office_space.domain import Person, PersonLeftPost, PersonTookPost, PostedElsewhere
 
 

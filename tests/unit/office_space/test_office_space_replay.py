@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from services.common.aggregate import Aggregate
-from services.common.events import event_from_payload
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.events import event_from_payload
 from services.office_space import domain as d
 from tests.support import agency_code
 

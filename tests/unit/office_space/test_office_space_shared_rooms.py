@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from services.common.errors import DateInFuture, RuleViolation
-from services.common.events import event_from_payload
+from services.common.kernel.errors import DateInFuture, RuleViolation
+from services.common.kernel.events import event_from_payload
 from services.office_space.domain import (
     AREA_STANDARD_2014,
     ApprovedException,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.common.errors import DateInFuture, ValidationFailed
+from services.common.kernel.errors import DateInFuture, ValidationFailed
 from services.procurement.domain import (
     AbnormalQuoteFlagged,
     BudgetLine,

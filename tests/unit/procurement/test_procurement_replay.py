@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.common.aggregate import Aggregate
-from services.common.events import event_from_payload, registered_event_types
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.events import event_from_payload, registered_event_types
 from services.procurement.domain import (
     CatalogItem,
     IngredientPriceWatch,

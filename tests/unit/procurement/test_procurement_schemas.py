@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from marshmallow import Schema, ValidationError
 
-from services.common import contracts
+from services.common.base import contracts
 from services.procurement.schemas import (
     EvaluateBidSchema,
     InspectDeliverySchema,

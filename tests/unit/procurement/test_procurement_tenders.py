@@ -309,8 +309,8 @@ def test_an_awarded_tender_cannot_fail() -> None:
 
 
 def test_last_year_s_tender_is_brought_in_with_its_own_times_in_order() -> None:
-    from services.common.clock import iso
-    from services.common.errors import DateInFuture, ValidationFailed
+    from services.common.kernel.clock import iso
+    from services.common.kernel.errors import DateInFuture, ValidationFailed
 
     item = paper()
     opened_at = NOW - timedelta(days=400)  # opened more than a year before now

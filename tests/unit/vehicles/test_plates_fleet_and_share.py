@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.errors import AlreadyExists, InvalidState
+from services.common.kernel.errors import AlreadyExists, InvalidState
 from services.vehicles.domain import (
     AcquisitionLedger,
     AcquisitionRecord,

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from services.common.aggregate import Aggregate
-from services.common.events import event_from_payload
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.events import event_from_payload
 from services.vehicles import domain as d
 from tests.unit.vehicles.builders import gasoline_car
 from tests.unit.vehicles.test_trips import at, on_duty

@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from services.common.clock import CHINA_STANDARD_TIME
-from services.common.errors import RuleViolation, WrongStatus
-from services.common.holidays import day_kind
+from services.common.kernel.clock import CHINA_STANDARD_TIME
+from services.common.kernel.errors import RuleViolation, WrongStatus
+from services.common.kernel.holidays import day_kind
 from services.vehicles.domain import (
     InvalidGpsPoints,
     OdometerBelowStart,

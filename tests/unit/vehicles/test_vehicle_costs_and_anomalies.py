@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.errors import NotPositive, RuleViolation
+from services.common.kernel.errors import NotPositive, RuleViolation
 from services.vehicles.domain import (
     DEFAULT_ANOMALY_RULES,
     AnomalyNotOpen,
@@ -299,7 +299,7 @@ def test_consumption_per_100km_is_weighted_by_the_measured_distance() -> None:
 def test_a_fleet_is_brought_in_with_past_acquisitions_and_premiums_never_future_ones() -> None:
     from datetime import date
 
-    from services.common.errors import DateInFuture, ValidationFailed
+    from services.common.kernel.errors import DateInFuture, ValidationFailed
 
     today = date(2026, 12, 6)
     car = gasoline_car(stored=False, acquired_on="2009-03-01", today=today)  # bought long ago: accepted

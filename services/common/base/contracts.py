@@ -1,0 +1,270 @@
+"""The contracts registry: JSON Schemas (2020-12) for the envelope and every event type and version.
+
+Producers validate a payload before it is appended (``validate_payload``: a violation is refused with
+``ContractViolation`` naming the fields); consumers validate the whole envelope and payload of what they
+read (``validate_envelope``) and dead-letter what fails. Files live in ``contracts/``:
+
+- ``contracts/envelope.v1.json``
+- ``contracts/events/<domain>/<EventType>.v<N>.json``
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+from jsonschema import Draft202012Validator
+
+from services.common.kernel.errors import ContractViolation
+
+CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
+_FILE = re.compile(r"^(?P<type>[A-Z][A-Za-z0-9]+)\.v(?P<version>\d+)\.json$")
+
+
+def schema_path(domain: str, event_type: str, version: int) -> Path:
+    """Where the schema of ``event_type`` version ``version`` of ``domain`` lives."""
+    return CONTRACTS_DIR / "events" / domain / f"{event_type}.v{version}.json"
+
+
+def available_schemas() -> list[tuple[str, str, int, Path]]:
+    """Every (domain, event_type, version, path) under ``contracts/events``."""
+    found = []
+    for path in sorted((CONTRACTS_DIR / "events").glob("*/*.json")):
+        match = _FILE.match(path.name)
+        if match:
+            found.append((path.parent.name, match["type"], int(match["version"]), path))
+    return found
+
+
+@cache
+def latest_version(domain: str, event_type: str) -> int:
+    """The highest schema version of ``event_type`` in ``contracts/`` (0 when it has none)."""
+    versions = [v for d, t, v, _ in available_schemas() if d == domain and t == event_type]
+    return max(versions, default=0)
+
+
+@cache
+def _validator(path: Path) -> jsonschema_rs.Draft202012Validator:
+    # The schema itself is checked against the 2020-12 meta-schema (jsonschema); instances are validated by
+    # jsonschema-rs, about 150 times faster, because every stored and consumed event goes through here.
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+
+
+@cache
+def payload_validator(domain: str, event_type: str, version: int) -> jsonschema_rs.Draft202012Validator:
+    """The compiled validator for one event type and version; ContractViolation if there is none."""
+    path = schema_path(domain, event_type, version)
+    if not path.exists():
+        raise ContractViolation(
+            f"no contract for {domain}.{event_type} v{version}",
+            details={"expected_schema": str(path.relative_to(CONTRACTS_DIR.parent))},
+        )
+    return _validator(path)
+
+
+def _errors(validator: jsonschema_rs.Draft202012Validator, instance: Any) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for error in validator.iter_errors(instance):
+        where = ".".join(str(p) for p in error.instance_path) or "_schema"
+        fields.setdefault(where, []).append(error.message)
+    return fields
+
+
+def validate_payload(domain: str, event_type: str, version: int, payload: Mapping[str, Any]) -> None:
+    """Refuse a payload that does not match its contract."""
+    validator = payload_validator(domain, event_type, version)
+    if validator.is_valid(payload):
+        return
+    fields = _errors(validator, payload)
+    if fields:
+        raise ContractViolation(f"{domain}.{event_type} v{version} violates its contract", fields=fields)
+
+
+@cache
+def _envelope_validator() -> jsonschema_rs.Draft202012Validator:
+    return _validator(CONTRACTS_DIR / "envelope.v1.json")  # found once: every consumed event is checked
+
+
+def validate_envelope(envelope: Mapping[str, Any]) -> None:
+    """Refuse an envelope (and its payload) that does not match the contracts."""
+    validator = _envelope_validator()
+    fields = {} if validator.is_valid(envelope) else _errors(validator, envelope)
+    if fields:
+        raise ContractViolation("envelope violates its contract", fields=fields)
+    validate_payload(envelope["domain"], envelope["event_type"], envelope["schema_version"], envelope["payload"])
+
+
+def inbound_schema_path(message_type: str, version: int) -> Path:
+    """Where the payload schema of a district inbound message type lives."""
+    return CONTRACTS_DIR / "inbound" / f"{message_type}.v{version}.json"
+
+
+def latest_inbound_version(message_type: str) -> int:
+    """The newest contract version of an inbound message type (what a sender should write)."""
+    versions = [
+        int(p.name.rsplit(".v", 1)[1].split(".")[0]) for p in CONTRACTS_DIR.glob(f"inbound/{message_type}.v*.json")
+    ]
+    if not versions:
+        raise LookupError(f"no contract for inbound message type {message_type}")
+    return max(versions)
+
+
+def validate_inbound_envelope(message: Mapping[str, Any]) -> None:
+    """Refuse a district message whose envelope or payload does not match the contracts."""
+    validator = _validator(CONTRACTS_DIR / "inbound" / "message.v1.json")
+    if not validator.is_valid(message):
+        raise ContractViolation(
+            "the message does not match contracts/inbound/message.v1.json", fields=_errors(validator, message)
+        )
+    path = inbound_schema_path(message["message_type"], message["schema_version"])
+    if not path.exists():
+        raise ContractViolation(
+            f"unknown message type {message['message_type']} v{message['schema_version']}",
+            fields={"message_type": ["unknown message type or version"]},
+        )
+    payload_validator = _validator(path)
+    if not payload_validator.is_valid(message["payload"]):
+        fields = {f"payload.{k}": v for k, v in _errors(payload_validator, message["payload"]).items()}
+        raise ContractViolation(f"the payload does not match {path.name}", fields=fields)
+
+
+# -- compatibility gate ------------------------------------------------------------------------------
+
+LOCK_FILE = CONTRACTS_DIR / "published.lock.json"
+"""The shape of every published event version; a published version may never change incompatibly."""
+
+
+def shape(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """What consumers rely on in a payload schema: each property's type constraints and what is required."""
+    keys = ("type", "enum", "const", "format", "items", "properties", "required", "$ref")
+    properties = schema.get("properties", {})
+    return {
+        "closed": schema.get("additionalProperties") is False,
+        "required": sorted(schema.get("required", [])),
+        "properties": {name: {k: v for k, v in spec.items() if k in keys} for name, spec in sorted(properties.items())},
+    }
+
+
+def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """How ``new`` (a shape) breaks consumers or stored events of ``old``: [] when it is compatible.
+
+    Breaking: a property removed or renamed, its type constraints changed, a new required property
+    (events stored before it lack it), or any new property of a closed schema (``additionalProperties:
+    false``: consumers holding the old schema would refuse it). Adding an optional property to an open
+    schema is compatible.
+    """
+    problems = []
+    if old.get("closed"):
+        problems += [
+            f"property {n!r} added to a closed schema" for n in set(new["properties"]) - set(old["properties"])
+        ]
+    for name, spec in old["properties"].items():
+        if name not in new["properties"]:
+            problems.append(f"property {name!r} removed or renamed")
+        elif new["properties"][name] != spec:
+            problems.append(f"property {name!r} changed type: {spec} -> {new['properties'][name]}")
+    for name in set(new["required"]) - set(old["required"]):
+        problems.append(f"property {name!r} became required")
+    return problems
+
+
+def unreadable_by_previous(previous: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """How version N+1 (``new``, a shape) would break a consumer written against version N: [] when it
+    cannot.
+
+    The promise to subscribers of ``<domain>.events``: a version N+1 payload, less the properties version N
+    does not name, is a valid version N payload (``read_as``). So N+1 keeps every property of N with the
+    same type constraints, and what N requires stays required; it may add properties. A change that
+    cannot keep this promise is a new event type, not a new version.
+    """
+    problems = []
+    for name, spec in previous["properties"].items():
+        if name not in new["properties"]:
+            problems.append(f"property {name!r} of the previous version removed or renamed")
+        elif new["properties"][name] != spec:
+            problems.append(f"property {name!r} changed type: {spec} -> {new['properties'][name]}")
+    for name in set(previous["required"]) - set(new["required"]):
+        problems.append(f"property {name!r} is required by the previous version and optional now")
+    return problems
+
+
+def version_problems() -> list[str]:
+    """Every pair of consecutive versions of an event type that breaks the previous version's consumers."""
+    problems = []
+    for domain, event_type, version, path in available_schemas():
+        previous = schema_path(domain, event_type, version - 1)
+        if version > 1 and previous.exists():
+            old, new = (shape(json.loads(p.read_text(encoding="utf-8"))) for p in (previous, path))
+            key = lock_key(domain, event_type, version)
+            problems += [f"{key}: {problem}" for problem in unreadable_by_previous(old, new)]
+    return problems
+
+
+def read_as(domain: str, event_type: str, version: int, payload: Mapping[str, Any], wanted: int) -> dict[str, Any]:
+    """A payload of ``version`` as a consumer written against ``wanted`` (an older version) reads it: the
+    properties that version does not know are dropped, and the result is checked against its contract
+    (``ContractViolation`` when it does not fit)."""
+    if wanted > version:
+        raise ValueError(f"{event_type} v{version} cannot be read as the newer v{wanted}; upcast it instead")
+    known = json.loads(schema_path(domain, event_type, wanted).read_text(encoding="utf-8"))["properties"]
+    older = {name: value for name, value in payload.items() if name in known}
+    validate_payload(domain, event_type, wanted, older)
+    return older
+
+
+def read_lock() -> dict[str, Any]:
+    """The published shapes, keyed ``<domain>/<EventType>.v<N>``."""
+    return dict(json.loads(LOCK_FILE.read_text(encoding="utf-8"))) if LOCK_FILE.exists() else {}
+
+
+def lock_key(domain: str, event_type: str, version: int) -> str:
+    """The lock-file key of one event version."""
+    return f"{domain}/{event_type}.v{version}"
+
+
+def update_lock() -> list[str]:
+    """Add new schemas to the lock; refuse (ValueError) when a published one changed incompatibly or a new
+    version would break the consumers of the previous one."""
+    lock = read_lock()
+    added, problems = [], version_problems()
+    for domain, event_type, version, path in available_schemas():
+        key = lock_key(domain, event_type, version)
+        current = shape(json.loads(path.read_text(encoding="utf-8")))
+        if key not in lock:
+            lock[key] = current
+            added.append(key)
+        else:
+            problems += [f"{key}: {p}" for p in breaking_changes(lock[key], current)]
+            lock[key] = current if not breaking_changes(lock[key], current) else lock[key]
+    if problems:
+        raise ValueError(
+            "contracts changed incompatibly (a published version changed: add a new version and an upcaster; a new "
+            "version breaks the previous one's consumers: make it a new event type):\n" + "\n".join(problems)
+        )
+    LOCK_FILE.write_text(json.dumps(lock, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return added
+
+
+def load_domains() -> None:
+    """Import every domain module so their event classes and upcasters are registered."""
+    import importlib
+    import importlib.util
+
+    from services.common.base.settings import SERVICES
+
+    for service in SERVICES:
+        if importlib.util.find_spec(f"services.{service}.domain") is not None:
+            importlib.import_module(f"services.{service}.domain")
+
+
+if __name__ == "__main__":
+    # python -m services.common.base.contracts lock: publish new schemas into contracts/published.lock.json
+    for entry in update_lock():
+        print("locked", entry)

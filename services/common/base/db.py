@@ -1,0 +1,140 @@
+"""Database engines and Alembic migrations, the same code for SQLite and PostgreSQL.
+
+SQLite is opened in WAL mode and every transaction begins ``IMMEDIATE``: writers take the write lock
+before they read the stream version, so concurrent appends serialize instead of failing late, and
+commit order equals position order. On PostgreSQL appends serialize on an advisory lock (see
+``services.common.write.store``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_MIGRATION_TREES: dict[str, Path] = {}
+MIGRATION_LOCK_KEY = 0x676F765F6D6967
+"""PostgreSQL advisory lock id held while migrating, so several processes starting at once do not race."""
+
+
+def create_db_engine(url: str, sqlite_cache_mb: int | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite files get their folder, WAL mode and immediate transactions (and, with
+    ``sqlite_cache_mb``, a page cache of that size per connection instead of SQLite's 2 MB)."""
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        _sqlite_immediate_transactions(engine, sqlite_cache_mb)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    return sa.create_engine(url, **kwargs)
+
+
+def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None) -> None:
+    # pysqlite's own transaction handling begins lazily (DEFERRED); take control so BEGIN IMMEDIATE
+    # gets the write lock up front (the SQLAlchemy "serializable isolation / savepoints" recipe).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if cache_mb:
+            cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB rather than pages
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Readers (engines made by ``reader``) begin DEFERRED so they never wait for the write lock.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine (same pool) for read-only work: on SQLite its transactions do not take the write lock.
+
+    Made once per engine and kept on it (making one costs more than a small query).
+    """
+    if engine.get_execution_options().get("readonly"):
+        return engine
+    made: Engine | None = engine.__dict__.get("_readonly_engine")
+    if made is None:
+        made = engine.__dict__["_readonly_engine"] = engine.execution_options(readonly=True)
+    return made
+
+
+_COMPILED: dict[tuple[str, sa.Select[Any]], tuple[str, list[str] | None, dict[str, Any]]] = {}
+
+
+def fetch(engine: Engine, query: sa.Select[Any], params: dict[str, Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run a SELECT built once at import (``sa.bindparam`` for its values) straight on a pooled DBAPI connection;
+    the column names and the rows as tuples.
+
+    For the few reads every command or relay round makes: no transaction is begun (on SQLite each statement
+    sees a committed state of its own) and nothing is converted, which costs a tenth of a ``Connection``'s
+    execution. Only for plain columns (text, numbers) and single-statement reads that need no snapshot shared
+    with another statement.
+    """
+    compiled = _COMPILED.get((engine.dialect.name, query))
+    if compiled is None:
+        statement = query.compile(dialect=engine.dialect)
+        order = list(statement.positiontup) if statement.positiontup is not None else None
+        compiled = _COMPILED[(engine.dialect.name, query)] = (str(statement), order, dict(statement.params))
+    sql, order, defaults = compiled
+    params = {**defaults, **params}  # literals in the query are bound parameters with their values
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, tuple(params[name] for name in order) if order is not None else params)
+        names = [column[0] for column in cursor.description]
+        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+        cursor.close()
+    finally:
+        connection.close()
+    return names, rows
+
+
+def is_postgres(engine: Engine | sa.Connection) -> bool:
+    """Whether the engine or connection talks to PostgreSQL."""
+    return engine.dialect.name == "postgresql"
+
+
+def register_migrations(name: str, directory: Path) -> None:
+    """Declare an Alembic tree (``directory`` holds ``versions/``) applied by ``migrate``."""
+    _MIGRATION_TREES[name] = directory
+
+
+def migrate(engine: Engine, *names: str) -> None:
+    """Bring the named migration trees (default: all registered) to their head revision."""
+    for name in names or tuple(_MIGRATION_TREES):
+        directory = _MIGRATION_TREES[name]
+        config = Config()
+        config.set_main_option("script_location", str(directory))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", str(directory / "versions"))
+        with engine.begin() as connection:
+            if is_postgres(connection):  # replicas starting together migrate one after the other
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = connection
+            config.attributes["version_table"] = f"alembic_version_{name}"
+            command.upgrade(config, "head")
+
+
+def run_migrations_online(context: Any) -> None:
+    """The body of every tree's ``env.py``: run on the connection ``migrate`` passes in."""
+    config = context.config
+    connection = config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        version_table=config.attributes["version_table"],
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()

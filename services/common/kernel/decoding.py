@@ -1,0 +1,140 @@
+"""Safe decoding of JSON from outside the platform: HTTP bodies, district messages, RPC payloads.
+
+Every JSON document that reaches a service comes through ``decode_json`` (bytes) or ``check_decoded`` (a
+value some library already decoded, as nameko does with an RPC payload). Both refuse, with the reason in
+``fields``, what would otherwise fail later and further away:
+
+- more than ``max_bytes`` bytes (``PayloadTooLarge``, 413);
+- bytes that are not UTF-8, or not JSON, or JSON nested deeper than ``MAX_DEPTH`` arrays/objects
+  (``BadRequest``, 400: Python's own parser gives up with a ``RecursionError`` near 1,000 levels, and every
+  later recursive walk of the value would too);
+- ``NaN``/``Infinity`` and numbers too large for a float (``1e999``), integers above ``MAX_INT_DIGITS``
+  digits (``BadRequest``);
+- text (keys included) with a NUL or another C0 control character except tab, line feed and carriage
+  return, or a lone UTF-16 surrogate (``"\\ud800"``, which JSON allows and UTF-8 cannot encode: PostgreSQL,
+  Kafka and every reply would fail on it) (``ValidationFailed``, 422, naming the field).
+
+The walk is iterative (a stack), so no value, however built, makes it recurse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from services.common.kernel.errors import BadRequest, PayloadTooLarge, ValidationFailed
+
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects accepted (the deepest contract of the platform needs 4)."""
+
+MAX_INT_DIGITS = 30
+"""Longest integer accepted, in digits (no figure of the platform comes near; Python would otherwise parse a
+4,000-digit integer and a later conversion would take quadratic time)."""
+
+MAX_NODES = 1_000_000
+"""Most values (objects, arrays, strings, numbers) in one document: a readings batch of 100,000 readings, the
+largest document of the platform, has about 300,000. Bounds an RPC payload, which arrives decoded, as the
+byte limits bound a body or a message."""
+
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+"""C0 control characters other than tab, LF and CR, and lone surrogates."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number the platform accepts")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"integer of {len(text)} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def decode_json(raw: bytes | str, *, max_bytes: int, max_depth: int = MAX_DEPTH, what: str = "_body") -> Any:
+    """``raw`` decoded, or the platform error saying why not (see the module's docstring).
+
+    ``what`` names the whole document in the errors' ``fields`` (``_body`` for an HTTP body).
+    """
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the document exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            "the document is not UTF-8", fields={what: [f"not UTF-8: {exc.reason} at {exc.start}"]}
+        ) from None
+    try:
+        value = json.loads(
+            text or "null", parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float
+        )
+    except RecursionError:
+        raise BadRequest(
+            "the document is nested too deeply", fields={what: [f"nested deeper than {max_depth} levels"]}
+        ) from None
+    except ValueError as exc:  # json.JSONDecodeError is one
+        raise BadRequest("the document is not valid JSON", fields={what: [str(exc)[:200]]}) from None
+    check_decoded(value, max_depth=max_depth, what=what)
+    return value
+
+
+def check_decoded(value: Any, *, max_depth: int = MAX_DEPTH, what: str = "_body", max_nodes: int = MAX_NODES) -> None:
+    """Refuse a decoded value nested deeper than ``max_depth`` or holding more than ``max_nodes`` values
+    (``PayloadTooLarge``), with a non-finite number, or with text holding a control character or a lone
+    surrogate (the field named by its path)."""
+    bad: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    seen = 0
+    while stack:
+        node, path, depth = stack.pop()
+        seen += 1
+        if seen > max_nodes:
+            raise PayloadTooLarge(
+                f"the document holds more than {max_nodes} values", details={"limit_values": max_nodes}
+            )
+        if isinstance(node, str):
+            found = _BAD_TEXT.search(node)
+            if found:
+                bad.setdefault(path or what, []).append(_text_reason(found.group()))
+        elif isinstance(node, float):
+            if not math.isfinite(node):
+                bad.setdefault(path or what, []).append("must be a finite number")
+        elif isinstance(node, dict | list):
+            if depth >= max_depth:
+                raise BadRequest(
+                    "the document is nested too deeply",
+                    fields={path or what: [f"nested deeper than {max_depth} levels"]},
+                )
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in items:
+                child_path = f"{path}.{key}".lstrip(".")
+                in_key = _BAD_TEXT.search(key) if isinstance(key, str) else None
+                if in_key:
+                    bad.setdefault(child_path, []).append("its key " + _text_reason(in_key.group()))
+                stack.append((child, child_path, depth + 1))
+        if len(bad) >= 20:
+            break
+    if bad:
+        raise ValidationFailed("text must not contain control characters or lone surrogates", fields=bad)
+
+
+def _text_reason(char: str) -> str:
+    if char == "\x00":
+        return "contains NUL"
+    if "\ud800" <= char <= "\udfff":
+        return f"contains a lone surrogate U+{ord(char):04X}"
+    return f"contains the control character U+{ord(char):04X}"
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that it can be encoded as UTF-8 (a refusal
+    quoting a hostile value must still be sendable)."""
+    return re.sub(r"[\ud800-\udfff]", "\ufffd", text)

@@ -1,7 +1,0 @@
-"""Alembic environment of the known-agencies table (a service's view of the agency master data)."""
-
-from alembic import context
-
-from services.common.db import run_migrations_online
-
-run_migrations_online(context)

@@ -1,7 +1,0 @@
-"""Alembic environment of the store tables."""
-
-from alembic import context
-
-from services.common.db import run_migrations_online
-
-run_migrations_online(context)

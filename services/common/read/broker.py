@@ -1,0 +1,224 @@
+"""Kafka plumbing (kafka-python): producers, consumers, topic admin and the message form of an envelope.
+
+A message's key is the stream id (one aggregate's events stay on one partition, in order); its value is
+the envelope as JSON; its headers repeat what consumers route and trace by without parsing the value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.common.base.settings import settings
+from services.common.kernel.events import PUBLISHED_FIELDS, Envelope
+
+HEADER_KEYS = ("event_id", "event_type", "schema_version", "domain", "correlation_id", "causation_id", "district")
+
+
+def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
+    """An idempotent producer that waits for all in-sync replicas (``acks=all``).
+
+    It never creates a topic: a send to a topic the platform has not made (``ensure_topics``) fails instead
+    of making one with the broker's default partition count.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "allow_auto_create_topics": False,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+        "retries": 2**31 - 1,
+        "max_in_flight_requests_per_connection": 5,
+        "client_id": "gov-affairs",
+        **settings().kafka_security,
+    }
+    options.update(overrides)
+    return KafkaProducer(**options)
+
+
+def make_consumer(bootstrap: str, **overrides: Any) -> KafkaConsumer:
+    """A consumer with no group: partitions are assigned explicitly and offsets kept by the caller.
+
+    It never creates a topic (the platform makes them, with its partition count), and refreshes its metadata
+    every 10 seconds, so a topic made anew or given more partitions is noticed (``services.common.read.positions``).
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "allow_auto_create_topics": False,
+        "metadata_max_age_ms": 10_000,
+        "enable_auto_commit": False,
+        "group_id": None,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 8 * 1024 * 1024,
+        "fetch_max_bytes": 32 * 1024 * 1024,
+        **settings().kafka_security,
+    }
+    options.update(overrides)
+    return KafkaConsumer(**options)
+
+
+@dataclass(frozen=True)
+class TopicLog:
+    """One topic as the broker has it now: its id changes when the topic is made anew (a fresh broker, a
+    topic deleted and created again), which no offset can tell."""
+
+    topic: str
+    topic_id: str
+    partitions: int
+
+
+def describe_logs(admin: KafkaAdminClient, topics: Iterable[str]) -> dict[str, TopicLog]:
+    """The topics among ``topics`` that exist, with their ids and partition counts."""
+    wanted = sorted(set(topics))
+    found: dict[str, TopicLog] = {}
+    for meta in admin.describe_topics(wanted):
+        if meta.get("error_code") or not meta.get("partitions"):
+            continue
+        name = str(meta["name"])
+        found[name] = TopicLog(name, str(meta.get("topic_id") or ""), len(meta["partitions"]))
+    return found
+
+
+def make_admin(bootstrap: str) -> KafkaAdminClient:
+    """An admin client of the platform."""
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin", **settings().kafka_security)
+
+
+def ensure_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    replication: int | None = None,
+    min_insync_replicas: int | None = None,
+    admin: KafkaAdminClient | None = None,
+) -> dict[str, TopicLog]:
+    """Create the topics that do not exist yet (existing ones are left as they are); each as it is now.
+
+    ``admin``: a client the caller keeps and closes (a relay checks its topics every few seconds, and a new
+    client each time means a new connection and metadata round each time); without it, one is made and closed.
+
+    ``replication`` and ``min_insync_replicas`` default to ``TOPIC_REPLICATION`` and
+    ``TOPIC_MIN_INSYNC_REPLICAS``; ``min.insync.replicas`` is set only on replicated topics (with
+    ``acks=all`` a write is then acknowledged only once that many replicas have it).
+    """
+    config = settings()
+    replication = config.topic_replication if replication is None else replication
+    min_insync = config.topic_min_insync_replicas if min_insync_replicas is None else min_insync_replicas
+    topic_configs = {"min.insync.replicas": str(min_insync)} if replication > 1 else {}
+    topics = list(topics)
+    client = make_admin(bootstrap) if admin is None else admin
+    try:
+        existing = set(client.list_topics())
+        missing = [
+            NewTopic(t, partitions, replication, topic_configs=topic_configs) for t in topics if t not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                client.create_topics(missing)
+        return describe_logs(client, topics)
+    finally:
+        if admin is None:
+            client.close()
+
+
+def platform_topics(services: Iterable[str], districts: Iterable[str]) -> list[str]:
+    """Every topic the platform uses: each service's events and their dead letters, each district's inbound and
+    rejected messages."""
+    from services.common.base.settings import topic_for
+    from services.common.read.inbound import inbound_topic, rejected_topic  # it imports this module
+
+    topics = [t for service in services for t in (topic_for(service), f"{topic_for(service)}.dlq")]
+    return topics + [t for d in sorted(districts) for t in (inbound_topic(d), rejected_topic(d))]
+
+
+def create_platform_topics(bootstrap: str, services: Iterable[str], districts: Iterable[str], partitions: int) -> None:
+    """Make every topic of the platform with its partition count, before any service or district touches the
+    broker: Tansu makes a topic a producer sends to on its own, with a partition count of its own."""
+    ensure_topics(bootstrap, platform_topics(services, districts), partitions)
+
+
+def require_topics(bootstrap: str, topics: Iterable[str]) -> dict[str, TopicLog]:
+    """The topics as the broker has them; KafkaError naming those it lacks (a client must not make them by
+    sending to them: the platform makes its topics, with their partition count)."""
+    topics = sorted(set(topics))
+    admin = make_admin(bootstrap)
+    try:
+        found = describe_logs(admin, topics)
+    finally:
+        admin.close()
+    missing = [t for t in topics if t not in found]
+    if missing:
+        raise KafkaError(f"the broker has no topic {', '.join(missing)}: the platform creates it when it starts")
+    return found
+
+
+def in_partition_order(polled: Mapping[TopicPartition, list[Any]]) -> list[Any]:
+    """The records of one ``poll()`` in topic and partition order (each partition's in offset order)."""
+    return [r for tp in sorted(polled, key=lambda p: (p.topic, p.partition)) for r in polled[tp]]
+
+
+def partitions_of(consumer: KafkaConsumer, topic: str, timeout: float = 10.0) -> list[TopicPartition]:
+    """The partitions of ``topic`` (waiting for metadata up to ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return [TopicPartition(topic, p) for p in sorted(found)]
+        if time.monotonic() > deadline:
+            raise KafkaError(f"topic {topic} has no partitions (does it exist?)")
+        time.sleep(0.1)
+
+
+def unreachable_reason(bootstrap: str, timeout: float = 1.0) -> str | None:
+    """None when a bootstrap server accepts a TCP connection; otherwise why none did."""
+    failures = []
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return None
+        except (OSError, ValueError) as exc:
+            failures.append(f"{server.strip()} ({exc})")
+    return "; ".join(failures) or "no bootstrap servers configured"
+
+
+def reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection (a cheap health check)."""
+    return unreachable_reason(bootstrap, timeout) is None
+
+
+def envelope_message(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the Kafka message carrying ``env``."""
+    data = env.to_dict()
+    headers = [(k, str(data[k]).encode()) for k in HEADER_KEYS if data.get(k) is not None]
+    value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return env.stream_id.encode(), value, headers
+
+
+def stored_message(row: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the Kafka message carrying a stored event row (``EventStore.read_stored``):
+    the same message as ``envelope_message`` gives, with the stored payload text spliced in unparsed."""
+    fields = {name: row[name] for name in PUBLISHED_FIELDS if name != "payload"}
+    headers = [(k, str(fields[k]).encode()) for k in HEADER_KEYS if fields.get(k) is not None]
+    head = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    value = f'{head[:-1]},"payload":{row["payload"]}}}'.encode()
+    return str(row["stream_id"]).encode(), value, headers
+
+
+def header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:
+    """The value of header ``name`` (None when absent)."""
+    for key, value in headers or ():
+        if key == name:
+            return value.decode(errors="replace")
+    return None

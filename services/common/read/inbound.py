@@ -1,0 +1,429 @@
+"""District inbound messages: a nameko entrypoint that consumes ``district.<code>.inbound`` topics.
+
+District administrations' own systems send messages (meter-reading batches, fuel records, GPS batches,
+staff changes, ...) to their district's topic. Each message is a JSON object::
+
+    {"message_id": "...", "message_type": "energy.meter_readings", "schema_version": 1,
+     "district": "320402", "sent_at": "2026-11-23T08:00:00+08:00", "payload": {...}}
+
+described by ``contracts/inbound/message.v1.json``, its payload by
+``contracts/inbound/<message_type>.v<N>.json``. The entrypoint checks size, JSON, envelope and that the
+message's district is the topic's, then runs the decorated service method in a nameko worker whose
+context carries ``actor=district:<code>``, ``scope_district=<code>`` (the owning service refuses to
+touch another district's aggregates) and ``idempotency_key=district:<code>:<message_id>`` (a message
+delivered twice is recorded once). A refused message goes to ``district.<code>.rejected`` with its
+reason; the consumer goes on. Offsets are stored in the service's database after each batch, and only
+after every message of the batch was either handled or rejected: a message whose handling failed for a
+passing reason (a service down, a timeout) is tried again, never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eventlet.event import Event
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.extensions import Entrypoint
+
+from services.common.base import contracts
+from services.common.base.db import create_db_engine, migrate
+from services.common.base.log import bind_context, get_logger
+from services.common.base.metrics import DEAD_LETTERED, EVENTS_PROJECTED
+from services.common.base.settings import settings
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.decoding import decode_json, scrub_text
+from services.common.kernel.errors import (
+    BadRequest,
+    ContractViolation,
+    PayloadTooLarge,
+    PlatformError,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from services.common.read.broker import TopicLog, ensure_topics, in_partition_order, make_consumer, make_producer
+from services.common.read.projector import follow_logs, logs_moved, offsets_table
+
+log = get_logger()
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""Largest inbound message accepted (4 MiB, the producer's default request limit here)."""
+
+CONSUMER_NAME = "district-inbound"
+LOG_CHECK_SECONDS = 5.0
+"""How often the running consumer compares its assignment and positions with the broker's logs."""
+
+
+def inbound_topic(district: str) -> str:
+    """Where a district's systems send their messages."""
+    return f"district.{district}.inbound"
+
+
+def rejected_topic(district: str) -> str:
+    """Where the platform answers a district's refused messages, with reasons."""
+    return f"district.{district}.rejected"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A district's message, checked against its envelope contract."""
+
+    message_id: str
+    message_type: str
+    schema_version: int
+    district: str
+    sent_at: str
+    payload: dict[str, Any]
+    source: str
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key under which the owning service records the message once."""
+        return f"district:{self.district}:{self.message_id}"
+
+
+class Rejected(Exception):
+    """An inbound message refused with a code, a message and field reasons."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        fields: dict[str, Any] | None = None,
+        about: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code, self.message, self.fields = code, message, fields or {}
+        self.details: dict[str, Any] = details or {}
+        """The owning service's figures (a budget's remaining amount, a standard's area …)."""
+        self.about = about or {}
+        """What could be read of the refused message (its id and type), to tell the district which one."""
+
+
+def read_message(record: ConsumerRecord, topic_district: str) -> InboundMessage:
+    """The message in ``record``, or Rejected saying why it cannot be read.
+
+    Whatever the bytes are, the answer is a message or a ``Rejected``: the value is decoded safely
+    (``services.common.kernel.decoding``: size, UTF-8, depth, finite numbers, no control characters or lone
+    surrogates) and any other failure of reading it is a rejection too, never an error that would stop the
+    consumer.
+    """
+    source = f"{record.topic}:{record.partition}:{record.offset}"
+    if record.value is None:
+        raise Rejected("malformed_json", "the message has no value")
+    try:
+        data = decode_json(record.value, max_bytes=MAX_MESSAGE_BYTES, what="_message")
+    except PayloadTooLarge:
+        raise Rejected("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes") from None
+    except BadRequest as exc:
+        raise Rejected("malformed_json", exc.message, exc.fields) from None
+    except ValidationFailed as exc:
+        raise Rejected("invalid_text", exc.message, exc.fields) from None
+    about = {k: data.get(k) for k in ("message_id", "message_type")} if isinstance(data, dict) else {}
+    about = {k: v if isinstance(v, str) else None for k, v in about.items()}
+    try:
+        contracts.validate_inbound_envelope(data)
+    except ContractViolation as exc:
+        raise Rejected("invalid_message", exc.message, exc.fields, about) from None
+    if data["district"] != topic_district:
+        raise Rejected(
+            "wrong_district",
+            f"district {data['district']} may not send to {record.topic}",
+            {"district": [f"must be {topic_district}"]},
+            about,
+        )
+    return InboundMessage(
+        **{k: data[k] for k in ("message_id", "message_type", "schema_version", "district", "sent_at", "payload")},
+        source=source,
+    )
+
+
+class DistrictInbound(Entrypoint):  # type: ignore[misc]
+    """Entrypoint: call the decorated method once per inbound message of every district of the city."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("expected_exceptions", (Rejected,))
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        config = settings()
+        self.districts = sorted(config.districts)
+        self.stop_event = threading.Event()
+        self.engine = create_db_engine(config.database_url(self.container.service_name))
+        migrate(self.engine, "projector")
+        self._producer: KafkaProducer | None = None
+        self._logs: dict[str, TopicLog] = {}
+        self._assigned: list[TopicPartition] = []
+        self._checked_at = 0.0
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self._run, identifier="district-inbound")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        super().stop()
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        # Everything that talks to Kafka is inside the loop's ``try``: a broker that is down when the service
+        # starts, or goes away later, costs a retry a second, never the thread (whose death would stop the
+        # whole service, nameko killing a container whose managed thread raised).
+        consumer: KafkaConsumer | None = None
+        assigned = False
+        while not self.stop_event.is_set():
+            try:
+                if consumer is None:
+                    consumer = self._connect()
+                if not assigned:
+                    self._assign(consumer)
+                    assigned = True
+                elif self._logs_moved(consumer):
+                    self._assign(consumer)
+                batch = consumer.poll(timeout_ms=500, max_records=200)
+                records = in_partition_order(batch)
+                handled = not records or self._handle_batch(records)
+            except Exception:  # the city's districts must not lose their consumer to one bad moment
+                log.exception("district_inbound_round_failed")
+                handled = False
+            if not handled:
+                assigned = False  # a passing failure: re-read from the stored offsets
+                self.stop_event.wait(1.0)
+        self._close(consumer)
+
+    def _close(self, consumer: KafkaConsumer | None) -> None:
+        """Let go of the broker's connections as the service stops (rejections not yet sent are flushed)."""
+        try:
+            if consumer is not None:
+                consumer.close()
+            if self._producer is not None:
+                self._producer.close(timeout=5)
+        except Exception:  # the broker is gone: nothing more can be sent to it
+            log.warning("district_inbound_close_failed")
+
+    def _connect(self) -> KafkaConsumer:
+        """The districts' topics made sure of, the producer of rejections (made once), and the consumer."""
+        config = settings()
+        topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
+        self._logs = ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
+        if self._producer is None:  # kept across retries: one that failed to make a consumer leaves none behind
+            self._producer = make_producer(config.kafka_bootstrap)
+        consumer = make_consumer(config.kafka_bootstrap, client_id=f"{self.container.service_name}-inbound")
+        log.info("district_inbound_started", districts=len(self.districts))
+        return consumer
+
+    @property
+    def producer(self) -> KafkaProducer:
+        """The producer of rejections (made with the first connection)."""
+        assert self._producer is not None, "the district consumer sends only once connected"
+        return self._producer
+
+    def _assign(self, consumer: KafkaConsumer) -> None:
+        """Assign every partition of the districts' topics, each read from a stored offset only when that offset
+        is on the same log (topic id) and within it (``projector.follow_logs``): after a fresh broker, a
+        district's first messages on the new log are read, not skipped."""
+        config = settings()
+        topics = [t for d in self.districts for t in (inbound_topic(d), rejected_topic(d))]
+        self._logs = ensure_topics(config.kafka_bootstrap, topics, config.topic_partitions)
+        partitions = [
+            TopicPartition(inbound_topic(d), p)
+            for d in self.districts
+            for p in range(self._logs[inbound_topic(d)].partitions)
+        ]
+        consumer.assign(partitions)
+        self._assigned = partitions
+        starts = follow_logs(self.engine, CONSUMER_NAME, self.container.service_name, consumer, partitions, self._logs)
+        for tp in partitions:
+            offset = starts.get(tp)
+            consumer.seek(tp, offset) if offset is not None else consumer.seek_to_beginning(tp)
+        self._checked_at = time.monotonic()
+
+    def _logs_moved(self, consumer: KafkaConsumer) -> bool:
+        """Every few seconds: whether a topic was made anew or got more partitions (then the partitions are
+        assigned again from checked positions)."""
+        if time.monotonic() - self._checked_at < LOG_CHECK_SECONDS:
+            return False
+        self._checked_at = time.monotonic()
+        moved = logs_moved(consumer, {tp.topic: self._logs[tp.topic] for tp in self._assigned})
+        if moved:
+            log.warning("district_inbound_logs_moved", reason=moved)
+        return moved is not None
+
+    def _handle_batch(self, records: list[ConsumerRecord]) -> bool:
+        """Handle or reject every record; False when one was deferred (a passing failure).
+
+        A deferred record holds up its own partition only (the partition's later records of the batch are
+        left for the next round, its offset stays at the deferred one); the other districts' records are
+        handled and their offsets stored, so one district's outage never stops another's stream.
+        """
+        done: dict[tuple[str, int], int] = {}
+        held: set[tuple[str, int]] = set()
+        for record in records:
+            partition = (record.topic, record.partition)
+            if partition in held:
+                continue
+            if not self._handle(record):
+                held.add(partition)
+                continue
+            done[partition] = record.offset + 1
+        self.producer.flush()
+        self._store_offsets(done)
+        return not held
+
+    def _handle(self, record: ConsumerRecord) -> bool:
+        """Handle or reject one record (True), or defer it after a passing failure (False).
+
+        Every failure but a passing one (``as_rejection``) rejects the record with its reason, including a
+        failure of this method's own steps, so no record can stop the consumer.
+        """
+        district = record.topic.split(".")[1]
+        message: InboundMessage | None = None
+        try:
+            message = read_message(record, district)
+            with bind_context(correlation_id=message.message_id, district=district):
+                result, error = self._run_worker(message)
+                if error is None:
+                    EVENTS_PROJECTED.labels(self.container.service_name, CONSUMER_NAME).inc()
+                    log.info("district_message_handled", message_type=message.message_type, result=_short(result))
+                    partly = partly_refused(result)
+                    if partly is not None:  # a batch accepted in part: the district hears of the items refused
+                        self._reject(record, district, message, partly)
+                    return True
+                refusal = as_rejection(error)
+                if not isinstance(refusal, Rejected):
+                    log.warning("district_message_deferred", message_type=message.message_type, error=repr(error)[:300])
+                    return False
+                self._reject(record, district, message, refusal)
+                return True
+        except Rejected as refusal:
+            self._reject(record, district, message, refusal)
+            return True
+        except Exception as error:  # a failure of reading or answering the record: it is rejected, not retried
+            log.exception("district_message_failed", source=f"{record.topic}:{record.partition}:{record.offset}")
+            self._reject(
+                record, district, message, Rejected("processing_failed", f"{type(error).__name__}: {error}"[:500])
+            )
+            return True
+
+    def _run_worker(self, message: InboundMessage) -> tuple[Any, Exception | None]:
+        finished: Event = Event()
+
+        def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+            finished.send((result, exc_info[1] if exc_info else None))
+            return result, exc_info
+
+        context = {
+            "actor": f"district:{message.district}",
+            "correlation_id": message.message_id,
+            "idempotency_key": message.idempotency_key,
+            "scope_district": message.district,
+        }
+        self.container.spawn_worker(self, (message,), {}, context_data=context, handle_result=handle_result)
+        result, error = finished.wait()
+        return result, error
+
+    def _reject(self, record: ConsumerRecord, district: str, message: InboundMessage | None, refusal: Rejected) -> None:
+        about = {"message_id": message.message_id, "message_type": message.message_type} if message else refusal.about
+        body = {
+            "message_id": about.get("message_id"),
+            "message_type": about.get("message_type"),
+            "district": district,
+            "reason": refusal.code,
+            "message": refusal.message,
+            "fields": refusal.fields,
+            **({"details": refusal.details} if refusal.details else {}),
+            "source": f"{record.topic}:{record.partition}:{record.offset}",
+            "rejected_at": iso(utc_now()),
+        }
+        value = scrub_text(json.dumps(body, ensure_ascii=False, default=str)).encode()
+        self.producer.send(rejected_topic(district), key=record.key, value=value)
+        DEAD_LETTERED.labels(self.container.service_name, record.topic, refusal.code).inc()
+        log.info(
+            "district_message_rejected",
+            reason=refusal.code,
+            detail=scrub_text(refusal.message[:300]),
+            source=body["source"],
+        )
+
+    def _store_offsets(self, done: dict[tuple[str, int], int]) -> None:
+        if not done:
+            return
+        now = iso(utc_now())
+        t = offsets_table
+        with self.engine.begin() as conn:
+            for (topic, partition), next_offset in done.items():
+                key = (t.c.projector == CONSUMER_NAME) & (t.c.topic == topic) & (t.c.partition == partition)
+                values = {"next_offset": next_offset, "updated_at": now}
+                if not conn.execute(t.update().where(key).values(**values)).rowcount:
+                    conn.execute(
+                        t.insert(), {"projector": CONSUMER_NAME, "topic": topic, "partition": partition, **values}
+                    )
+
+
+def partly_refused(result: Any) -> Rejected | None:
+    """The refusal to report for a batch message the service accepted in part: its answer counts
+    ``rejected`` items and lists them in ``rejections`` (``meter_id``, ``position``, ``reason``, ``message``);
+    None when nothing was refused."""
+    if not isinstance(result, dict) or not result.get("rejected"):
+        return None
+    fields: dict[str, list[str]] = {}
+    for item in result.get("rejections", []):
+        where = f"readings.{item.get('meter_id')}.{item.get('position')}"
+        fields.setdefault(where, []).append(f"{item.get('reason')}: {item.get('message')}")
+    listed = "" if not result.get("rejections_truncated") else " (the first of them listed)"
+    return Rejected(
+        "partly_rejected",
+        f"{result['rejected']} items of the message were refused, the rest recorded{listed}",
+        fields,
+    )
+
+
+def _short(value: Any) -> Any:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return value if len(text) < 300 else text[:300]
+
+
+district_inbound: Callable[..., Any] = DistrictInbound.decorator
+"""Decorate a service method ``(self, message: InboundMessage)``; raise ``Rejected`` to refuse a message."""
+
+
+PASSING_REMOTE_ERRORS = frozenset({"OperationalError"})
+"""Exception types of the owning service that are its store's, not the message's: SQLAlchemy's
+``OperationalError`` is a full disk, an I/O error, a lock held too long, a lost database connection."""
+
+
+def _store_failed(error: Exception) -> bool:
+    """Whether ``error`` is the owning service's store failing (``PASSING_REMOTE_ERRORS``)."""
+    return isinstance(error, RemoteError) and error.exc_type in PASSING_REMOTE_ERRORS
+
+
+def as_rejection(error: Exception) -> Exception:
+    """A handler's failure as a rejection; a passing one (a service down or slow, its store failing) stays, to be
+    tried again.
+
+    A message the owning service refused (a rule, a validation, a scope) or failed on is rejected with the
+    service's code and reasons, so one poison message never stalls its district's partition. A failure of the
+    service's store is no fault of the message: rejected, the district would have to send it again by hand
+    (the fault campaign's ``fill_disk`` rejected every message of its few seconds); tried again, under the
+    message's idempotency key, it is done once when the store has room.
+    """
+    if isinstance(error, ServiceUnavailable | UnknownService):
+        return error
+    if _store_failed(error):
+        return error
+    if isinstance(error, Rejected):
+        return error
+    if isinstance(error, PlatformError):
+        return Rejected(error.code, error.message, error.fields, details=error.details)
+    code = getattr(error, "code", None)
+    if code:  # a ServiceError from the owning service
+        message, fields = getattr(error, "message", str(error)), getattr(error, "fields", {})
+        return Rejected(code, message, fields, details=getattr(error, "details", {}))
+    return Rejected("processing_failed", f"{type(error).__name__}: {error}"[:500])

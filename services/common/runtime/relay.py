@@ -1,0 +1,312 @@
+"""The outbox relay: publishes a store's events to ``<domain>.events`` in commit order.
+
+Each round reads the next events after the recorded position, sends them keyed by stream id with the
+idempotent ``acks=all`` producer, waits until the broker acknowledged every one, and only then records
+the new position. Killed at any point, a relay resumes from the last recorded position: nothing is lost,
+and what was sent but not recorded is sent again (consumers absorb duplicates by ``event_id``).
+
+Run inside a service (``services.common.runtime.dependencies.OutboxRelayRunner``) or alone::
+
+    python -m services.common.runtime.relay office_space                    # follow the store
+    python -m services.common.runtime.relay office_space --http-port 9100   # ... serving /metrics and /health/*
+    python -m services.common.runtime.relay office_space --republish        # re-publish the whole store, with progress
+
+Alone is how production runs it: exactly one relay per store (``RELAY_IN_PROCESS=false`` on the
+service replicas), so commit order is kept without the replicas competing for the same rows.
+
+A relay notices a broker that lost its events (``services.common.read.positions.relay_lost``): at start, after
+any failed round and every ``check_seconds`` it compares the topic's id and its partitions' ends with what it
+recorded beside its position (``relay_logs``); a topic made anew (a fresh memory-only broker, a deleted topic)
+or a partition ending before the offset the broker acknowledged means the events are gone, and the relay
+publishes its whole store again (consumers ignore what they applied already, by ``event_id``). A failed round
+also replaces the producer: an idempotent producer that a fresh broker does not know fails for ever with
+``UnknownProducerId``.
+
+The periodic check keeps one admin client and one probe consumer (replaced with the producer after a failed
+round) and runs on a thread of its own: against a broker that stopped answering, the admin client waits out its
+timeouts there, while the publishing thread goes on with its rounds (which fail, and reconnect, on their own).
+Its verdict is applied by the publishing thread before its next round; the check at start and the one after a
+failed round are made by the publishing thread itself, before it sends anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from datetime import datetime
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from services.common.base.log import configure_logging, get_logger
+from services.common.base.metrics import BROKER_LOSSES, EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
+from services.common.base.settings import SERVICES, settings, topic_for
+from services.common.kernel.clock import utc_now
+from services.common.read.broker import ensure_topics, make_admin, make_consumer, make_producer, stored_message
+from services.common.read.positions import relay_lost
+from services.common.read.progress import Progress
+from services.common.runtime.health import HealthChecks, serve_ops_http
+from services.common.write.cloud_events import cloudevent_headers
+from services.common.write.store import EventStore, RelayLog
+
+log = get_logger()
+
+
+class OutboxRelay:
+    """Moves committed events from one store to its Kafka topic."""
+
+    def __init__(
+        self, store: EventStore, producer: KafkaProducer, topic: str, batch: int = 500, check_seconds: float = 5.0
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.topic = topic
+        self.batch = batch
+        self.check_seconds = check_seconds
+        self.position = store.relay_position(topic)
+        self.wakeup = threading.Event()
+        self._reported_at = 0.0
+        self.bootstrap = str(producer.config["bootstrap_servers"])
+        recorded = store.relay_log(topic)
+        self._topic_id = recorded.topic_id if recorded else None
+        self._marks: dict[int, int] = dict(recorded.marks) if recorded else {}
+        self._probe: KafkaConsumer | None = None
+        self._admin: KafkaAdminClient | None = None
+        self._checked_at: float | None = None  # None: check before the next round
+        self._generation = 0  # bumped with the clients: a background look made with older ones is dropped
+        self._looker: threading.Thread | None = None
+        self._looked: tuple[int, str | None, str | None, str] | None = None  # generation, id looked from, lost, id
+
+    def publish_once(self) -> int:
+        """Publish the next batch; returns how many events the broker acknowledged."""
+        self._apply_background_look()
+        if self._checked_at is None:
+            self.check_broker()
+        elif time.monotonic() - self._checked_at >= self.check_seconds:
+            self._look_in_background()
+        rows = self.store.read_stored(after=self.position, limit=self.batch)
+        if not rows:
+            self._report_backlog(force=True)
+            return 0
+        futures = []
+        for row in rows:
+            key, value, headers = stored_message(row)
+            headers += cloudevent_headers(row)  # CloudEvents 1.0 binary mode (services.common.write.cloud_events)
+            futures.append(self.producer.send(self.topic, key=key, value=value, headers=headers))
+        self.producer.flush()
+        firsts: dict[int, int] = {}
+        for future in futures:
+            sent = future.get(timeout=30)  # raises if any was not acknowledged: the position is then not moved
+            firsts[sent.partition] = min(firsts.get(sent.partition, sent.offset), sent.offset)
+        # each partition's mark: its first event of this round + 1, which every broker's reported end reaches
+        # (Tansu's is its last batch's base offset + 1; ``services.common.read.positions``)
+        marks = self._marks | {partition: offset + 1 for partition, offset in firsts.items()}
+        last = int(rows[-1]["position"])
+        log_now = RelayLog(self._topic_id, marks) if self._topic_id else None
+        self.store.set_relay_position(self.topic, last, log_now)
+        self.position = last
+        self._marks = marks
+        EVENTS_PUBLISHED.labels(self.store.domain, self.topic).inc(len(rows))
+        self._report_backlog()
+        return len(rows)
+
+    def check_broker(self) -> str | None:
+        """Make sure of the topics and compare the log with what was recorded; when the broker lost acknowledged
+        events, start again from position 0. Returns why it did (None when nothing was lost)."""
+        lost, topic_id = self._look(self._topic_id, dict(self._marks))
+        self._apply(lost, topic_id)
+        return lost
+
+    def _look(self, topic_id: str | None, marks: dict[int, int]) -> tuple[str | None, str]:
+        """Why the broker lost events recorded as ``topic_id`` and ``marks`` (None if it did not), and the topic's
+        id now. The marks are taken before the ends are asked for: ends only grow, so a round publishing meanwhile
+        cannot make a log look shorter than it is."""
+        logs = ensure_topics(
+            self.bootstrap, [self.topic, f"{self.topic}.dlq"], settings().topic_partitions, admin=self._admin_client()
+        )
+        topic_log = logs[self.topic]
+        partitions = [TopicPartition(self.topic, p) for p in range(topic_log.partitions)]
+        ends = {tp.partition: end for tp, end in self._consumer().end_offsets(partitions).items()}
+        lost = relay_lost(topic_id, marks, topic_log.topic_id, ends)
+        if lost:
+            log.info("relay_broker_log_seen", topic=self.topic, recorded=marks, ends=ends, topic_id=topic_log.topic_id)
+        return lost, topic_log.topic_id
+
+    def _look_in_background(self) -> None:
+        """Start the periodic look at the broker on its own thread (unless one is still waiting for the broker)."""
+        if self._looker is not None and self._looker.is_alive():
+            return
+        generation, topic_id, marks = self._generation, self._topic_id, dict(self._marks)
+
+        def look() -> None:
+            try:
+                lost, now_id = self._look(topic_id, marks)
+            except Exception as exc:  # the broker does not answer: the publishing rounds fail and reconnect
+                log.warning("relay_broker_check_failed", topic=self.topic, error=f"{type(exc).__name__}: {exc}"[:300])
+                return
+            self._looked = (generation, topic_id, lost, now_id)
+
+        self._checked_at = time.monotonic()
+        self._looker = threading.Thread(target=look, name=f"{self.topic}-broker-check", daemon=True)
+        self._looker.start()
+
+    def _apply_background_look(self) -> None:
+        """Apply the verdict of the last background look, if it was made with the current clients and log."""
+        looked, self._looked = self._looked, None
+        if looked is None:
+            return
+        generation, topic_id, lost, now_id = looked
+        if generation == self._generation and topic_id == self._topic_id:
+            self._apply(lost, now_id)
+
+    def _apply(self, lost: str | None, topic_id: str) -> None:
+        """Act on a look at the broker: start again from position 0 when it lost events, else record its id."""
+        if lost:
+            log.warning(
+                "relay_broker_lost_events",
+                topic=self.topic,
+                reason=lost,
+                position=self.position,
+                recorded=self._marks,
+            )
+            BROKER_LOSSES.labels(self.store.domain, self.topic, lost).inc()
+            self.position = 0
+            self._marks = {}
+            self._topic_id = topic_id
+            self.store.set_relay_position(self.topic, self.position, RelayLog(self._topic_id, self._marks))
+        elif topic_id != self._topic_id:
+            self._topic_id = topic_id
+            self.store.set_relay_log(self.topic, RelayLog(self._topic_id, self._marks))
+        self._checked_at = time.monotonic()
+
+    def _admin_client(self) -> KafkaAdminClient:
+        """The admin client of the topic checks, made once and kept until a failed round replaces it."""
+        if self._admin is None:
+            self._admin = make_admin(self.bootstrap)
+        return self._admin
+
+    def _consumer(self) -> KafkaConsumer:
+        if self._probe is None:
+            self._probe = make_consumer(self.bootstrap, client_id=f"{self.store.domain}-relay-probe")
+        return self._probe
+
+    def reconnect(self) -> None:
+        """Replace the producer and the probe (after a failed round): a producer the broker no longer knows
+        (a fresh broker: ``UnknownProducerId``) never succeeds again; the broker is checked before the next
+        round."""
+        old, self.producer = self.producer, make_producer(self.bootstrap)
+        probe, self._probe = self._probe, None
+        admin, self._admin = self._admin, None
+        self._generation += 1
+        self._checked_at = None
+        for client in (old, probe, admin):
+            try:
+                if client is not None:
+                    client.close(timeout=0) if isinstance(client, KafkaProducer) else client.close()
+            except Exception:  # the old broker is gone: nothing to say goodbye to
+                log.debug("relay_client_close_failed", topic=self.topic)
+
+    def _report_backlog(self, force: bool = False) -> None:
+        """Set the backlog gauges: after every idle round, at most once a second while publishing (the two
+        queries would otherwise double a busy relay's reads)."""
+        if not force and time.monotonic() - self._reported_at < 1.0:
+            return
+        self._reported_at = time.monotonic()
+        report_backlog(self.store, self.position)
+
+    def run(self, stop: threading.Event, idle_seconds: float = 0.2, linger_seconds: float = 0.0) -> None:
+        """Publish until ``stop`` is set; sleep ``idle_seconds`` (or until woken) when nothing is new.
+
+        Woken by a commit, the relay lingers ``linger_seconds`` first, so that the commands committed meanwhile
+        go to the broker in the same round (one produce request and one position update for several events
+        instead of one each, for a few milliseconds more between a commit and its event on Kafka).
+        """
+        log.info("relay_started", topic=self.topic, position=self.position)
+        while not stop.is_set():
+            try:
+                published = self.publish_once()
+            except Exception:
+                log.exception("relay_round_failed", topic=self.topic, position=self.position)
+                _report_backlog_quietly(self.store, self.position, self.topic)
+                stop.wait(1.0)
+                try:
+                    self.reconnect()
+                except Exception:  # the broker cannot be reached yet: tried again after the next failed round
+                    log.warning("relay_reconnect_failed", topic=self.topic)
+                continue
+            if published < self.batch:
+                woken = self.wakeup.wait(idle_seconds)
+                self.wakeup.clear()
+                if woken and linger_seconds:
+                    stop.wait(linger_seconds)
+        log.info("relay_stopped", topic=self.topic, position=self.position)
+
+    def republish(self) -> int:
+        """Publish the whole store again from position 0, with progress."""
+        self.check_broker()
+        self.position = 0
+        progress = Progress(f"republish {self.topic}", total=self.store.last_position())
+        while published := self.publish_once():
+            progress.advance(published)
+        progress.finish()
+        return progress.done
+
+
+def report_backlog(store: EventStore, position: int) -> None:
+    """Set the outbox gauges of ``store`` from the relay's acknowledged ``position``: how many events and how old
+    the oldest are that Kafka has not acknowledged. Done also while the relay cannot publish (its rounds fail, or
+    it waits for Kafka), so an outbox that cannot publish shows as an age that grows and fires its alert."""
+    last = store.last_position()
+    OUTBOX_BACKLOG.labels(store.domain).set(last - position)
+    oldest = store.recorded_at(position + 1) if last > position else None
+    age = (utc_now() - datetime.fromisoformat(oldest)).total_seconds() if oldest else 0.0
+    OUTBOX_AGE.labels(store.domain).set(max(age, 0.0))
+
+
+def _report_backlog_quietly(store: EventStore, position: int | None, topic: str) -> None:
+    try:
+        report_backlog(store, store.relay_position(topic) if position is None else position)
+    except Exception:  # the store itself is unreachable: its own readiness check says so
+        log.warning("outbox_backlog_not_reported", domain=store.domain)
+
+
+def connect(store: EventStore, topic: str, stop: threading.Event) -> OutboxRelay | None:
+    """The relay of ``store`` to ``topic``, once Kafka answers: its topics made sure of and its producer made,
+    tried again every second while the broker cannot be reached (None if ``stop`` is set meanwhile)."""
+    config = settings()
+    while not stop.is_set():
+        try:
+            relay = OutboxRelay(store, make_producer(config.kafka_bootstrap), topic, config.relay_batch)
+            relay.check_broker()  # the topics made sure of, and a broker that lost the events noticed
+            return relay
+        except Exception as exc:  # the broker is not there (yet): the process runs on, unready
+            log.warning("relay_waiting_for_kafka", topic=topic, error=f"{type(exc).__name__}: {exc}"[:300])
+            _report_backlog_quietly(store, None, topic)
+            stop.wait(1.0)
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one service's relay as a process."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("--republish", action="store_true", help="publish the whole store again, then exit")
+    parser.add_argument("--http-port", type=int, default=0, help="serve /metrics and /health/* on this port")
+    args = parser.parse_args(argv)
+    config = settings()
+    configure_logging(f"{args.service}-relay", config.log_level)
+    store = EventStore.open(config.database_url(args.service), args.service, config.snapshot_every)
+    if args.http_port:
+        checks = HealthChecks.standard(f"{args.service}-relay", lambda: store.engine, rabbitmq=False)
+        serve_ops_http(config.http_host, args.http_port, checks)
+    stop = threading.Event()
+    relay = connect(store, topic_for(args.service), stop)
+    assert relay is not None  # nothing sets ``stop``: SIGTERM ends the process
+    if args.republish:
+        relay.republish()
+        return
+    relay.run(stop, config.relay_idle_seconds, config.relay_linger_seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Run one service (or the gateway) as a process: ``python -m services.common.runtime.runner office_space``.
+
+Eventlet must patch the standard library before anything else is imported, so this module does it
+first when run as a program. The nameko configuration is built from ``services.common.base.settings``.
+"""
+
+if __name__ == "__main__":
+    import os
+
+    # psycopg's C and epoll waits block the whole eventlet hub while PostgreSQL holds a lock; its select()
+    # wait goes through eventlet's green select, so one waiting query no longer freezes every request
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
+    import eventlet
+
+    eventlet.monkey_patch()
+
+import argparse
+import importlib
+import signal
+from typing import Any
+
+from services.common.base.log import configure_logging, get_logger
+from services.common.base.settings import SERVICES, Settings, settings
+
+GATEWAY_WORKERS = 64
+"""Requests the gateway serves at once: each mostly waits for its service's answer, so a burst must not queue
+behind ten of them (a service runs ten commands at once; its store serializes their appends anyway)."""
+
+
+def nameko_config(service: str, config: Settings) -> dict[str, Any]:
+    """The nameko configuration of ``service``."""
+    return {
+        "AMQP_URI": config.amqp_uri,
+        "WEB_SERVER_ADDRESS": f"{config.http_host}:{config.port(service)}",
+        "serializer": "json",
+        "max_workers": GATEWAY_WORKERS if service == "gateway" else 10,
+        "parent_calls_tracked": 10,
+        "rpc_exchange": "gov-affairs-rpc",
+    }
+
+
+def answer_without_delay() -> None:
+    """Send every HTTP answer as soon as it is written (``TCP_NODELAY`` on the listening socket, which the
+    accepted connections inherit): eventlet's server writes an answer's headers and body separately, and Nagle's
+    algorithm held the last part until the client's delayed acknowledgement, 40 ms later."""
+    import socket
+
+    from nameko.web.server import WebServer
+
+    original = WebServer.get_wsgi_server
+
+    def get_wsgi_server(self: WebServer, sock: Any, wsgi_app: Any, *args: Any, **kwargs: Any) -> Any:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return original(self, sock, wsgi_app, *args, **kwargs)
+
+    WebServer.get_wsgi_server = get_wsgi_server
+
+
+def service_class(service: str) -> type:
+    """The nameko service class in ``services.<service>.service``."""
+    module = importlib.import_module(f"services.{service}.service")
+    for value in vars(module).values():
+        if isinstance(value, type) and getattr(value, "name", None) == service:
+            return value
+    raise LookupError(f"services.{service}.service defines no service named {service!r}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the service and run until SIGTERM or SIGINT."""
+    import eventlet
+    from nameko.runners import ServiceRunner
+
+    parser = argparse.ArgumentParser(description="run one service of the platform")
+    parser.add_argument("service", choices=(*SERVICES, "gateway"))
+    args = parser.parse_args(argv)
+    answer_without_delay()
+    config = settings()
+    configure_logging(args.service, config.log_level)
+    log = get_logger()
+    runner = ServiceRunner(nameko_config(args.service, config))
+    runner.add_service(service_class(args.service))
+
+    def shutdown(signum: int, _frame: Any) -> None:
+        log.info("service_stopping", signal=signum)
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("service_started", http=f"http://{config.http_host}:{config.port(args.service)}")
+    runner.wait()
+    log.info("service_stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,635 @@
+"""The event store: append-only streams with optimistic concurrency, snapshots, and the outbox.
+
+One store per service (SQLite file by default, PostgreSQL by setting), the same code for both.
+
+- ``save(aggregate, metadata)`` appends the aggregate's pending events with the version it was loaded at;
+  a stale version raises ``VersionConflict`` (``AlreadyExists`` when creating a stream that exists).
+- ``load(cls, stream_id)`` rebuilds an aggregate from its latest snapshot and the events after it.
+- ``read_all(after, limit)`` returns events in commit order: the events table **is** the outbox, so
+  appending and recording for publication are one transaction by construction.
+
+Commit order equals position order because appends serialize per store: SQLite by ``BEGIN IMMEDIATE``,
+PostgreSQL by a transaction-scoped advisory lock taken before the position is drawn from the sequence.
+A reader of ``position > n`` can therefore never miss a row that commits later with a smaller position —
+the relay never skips an event that committed late.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.common.base import contracts
+from services.common.base.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
+from services.common.base.metrics import EVENTS_APPENDED
+from services.common.kernel.aggregate import Aggregate
+from services.common.kernel.clock import iso, utc_now
+from services.common.kernel.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
+from services.common.kernel.events import Envelope, Event, Metadata, event_from_payload
+from services.common.write.deadlines import COMMIT_MARGIN_SECONDS, refuse_if_expired
+
+register_migrations("store", Path(__file__).parent / "migrations" / "store")
+
+A = TypeVar("A", bound=Aggregate)
+
+APPEND_LOCK_KEY = 0x60F_A77A15
+"""PostgreSQL advisory lock id serializing appends of one store (one database per service)."""
+
+metadata = sa.MetaData()
+events_table = sa.Table(
+    "events",
+    metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("domain", sa.String(40), nullable=False),
+    sa.Column("stream_type", sa.String(100), nullable=False),
+    sa.Column("stream_id", sa.String(200), nullable=False),
+    sa.Column("stream_version", sa.Integer(), nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("schema_version", sa.Integer(), nullable=False),
+    sa.Column("occurred_at", sa.String(40), nullable=False),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+    sa.Column("district", sa.String(6)),
+    sa.Column("agency_id", sa.String(64)),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("correlation_id", sa.String(100), nullable=False),
+    sa.Column("causation_id", sa.String(100)),
+    sa.Column("payload", sa.Text(), nullable=False),
+)
+snapshots_table = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("stream_type", sa.String(100), primary_key=True),
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("stream_version", sa.Integer(), nullable=False),
+    sa.Column("state", sa.Text(), nullable=False),
+    sa.Column("taken_at", sa.String(40), nullable=False),
+)
+relay_progress_table = sa.Table(
+    "relay_progress",
+    metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger(), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+relay_logs_table = sa.Table(
+    "relay_logs",
+    metadata,
+    sa.Column("topic", sa.String(200), primary_key=True),
+    sa.Column("topic_id", sa.String(64), nullable=False),
+    sa.Column("marks", sa.Text(), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class RelayLog:
+    """The topic a relay's acknowledged position is on (the broker's topic id) and, per partition, the offset
+    after the last event the broker acknowledged to it: a broker whose topic has another id, or a partition
+    that ends before its mark, has lost events the position counts as published."""
+
+    topic_id: str
+    marks: dict[int, int]
+
+
+rpc_redeliveries_table = sa.Table(
+    "rpc_redeliveries",
+    metadata,
+    sa.Column("correlation_id", sa.String(200), primary_key=True),
+    sa.Column("routing_key", sa.String(200), nullable=False),
+    sa.Column("redeliveries", sa.Integer(), nullable=False),
+    sa.Column("first_at", sa.String(40), nullable=False),
+    sa.Column("dead_lettered_at", sa.String(40)),
+    sa.Column("request", sa.Text()),
+)
+
+
+command_log_table = sa.Table(
+    "command_log",
+    metadata,
+    sa.Column("idempotency_key", sa.String(200), primary_key=True),
+    sa.Column("command", sa.String(100), nullable=False),
+    sa.Column("result", sa.Text(), nullable=False),
+    sa.Column("recorded_at", sa.String(40), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A command's idempotency key and the answer to record with its events (in the same transaction).
+
+    ``fingerprint`` (``services.common.runtime.rpc.command_fingerprint``: the command's name and payload, hashed)
+    is recorded with it, so the key used again for anything else can be told from a repeat.
+    """
+
+    key: str
+    command: str
+    result: dict[str, Any]
+    fingerprint: str | None = None
+
+
+REFUSED = "refused"
+"""The ``command`` column of a refusal recorded under its key (``EventStore.record_refusal``)."""
+
+
+@dataclass(frozen=True)
+class RecordedCommand:
+    """What was recorded under an idempotency key: the answer of a stored command, or the error document
+    of a refused one, with the fingerprint of the command (None for rows recorded before fingerprints)."""
+
+    answer: dict[str, Any] | None
+    refusal: dict[str, Any] | None
+    fingerprint: str | None
+
+    @staticmethod
+    def from_row(command: str, result: str) -> RecordedCommand:
+        """Read a ``command_log`` row: its ``command`` column is ``<command>#<fingerprint>``."""
+        name, _, fingerprint = command.partition("#")
+        data = dict(json.loads(result))
+        refused = name == REFUSED
+        return RecordedCommand(None if refused else data, data if refused else None, fingerprint or None)
+
+
+# The statements of every command and every relay round, built once (building one costs more than running it).
+_STREAM_VERSION = sa.select(sa.func.max(events_table.c.stream_version)).where(
+    events_table.c.stream_type == sa.bindparam("stream_type"), events_table.c.stream_id == sa.bindparam("stream_id")
+)
+_RECORDED_ANSWER = sa.select(command_log_table.c.command, command_log_table.c.result).where(
+    command_log_table.c.idempotency_key == sa.bindparam("key")
+)
+_SNAPSHOT = sa.select(snapshots_table.c.stream_version, snapshots_table.c.state).where(
+    snapshots_table.c.stream_type == sa.bindparam("stream_type"),
+    snapshots_table.c.stream_id == sa.bindparam("stream_id"),
+)
+_EVENTS_AFTER = (
+    sa.select(events_table.c.event_type, events_table.c.schema_version, events_table.c.payload)
+    .where(
+        events_table.c.stream_type == sa.bindparam("stream_type"),
+        events_table.c.stream_id == sa.bindparam("stream_id"),
+        events_table.c.stream_version > sa.bindparam("after"),
+    )
+    .order_by(events_table.c.stream_version)
+)
+_STORED_AFTER = (
+    sa.select(events_table)
+    .where(events_table.c.position > sa.bindparam("after"))
+    .order_by(events_table.c.position)
+    .limit(sa.bindparam("limit"))
+)
+_LAST_POSITION = sa.select(sa.func.coalesce(sa.func.max(events_table.c.position), 0))
+_RECORDED_AT = sa.select(events_table.c.recorded_at).where(events_table.c.position == sa.bindparam("position"))
+_AT_OR_AFTER = (
+    sa.select(events_table.c.position, events_table.c.recorded_at)
+    .where(events_table.c.position >= sa.bindparam("position"))
+    .order_by(events_table.c.position)
+    .limit(1)
+)
+_RELAY_POSITION = sa.select(relay_progress_table.c.position).where(relay_progress_table.c.topic == sa.bindparam("t"))
+_SET_RELAY_POSITION = (
+    relay_progress_table.update()
+    .where(relay_progress_table.c.topic == sa.bindparam("t"))
+    .values(position=sa.bindparam("position"), updated_at=sa.bindparam("updated_at"))
+)
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    """Events for one stream, with the version the writer read (0 for a new stream)."""
+
+    stream_type: str
+    stream_id: str
+    expected_version: int
+    events: Sequence[Event]
+    district: str | None = None
+    agency_id: str | None = None
+    snapshot: tuple[int, dict[str, Any]] | None = None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class EventStore:
+    """A service's event store on SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine, domain: str, snapshot_every: int = 50, validate: bool = True) -> None:
+        self.engine = engine
+        self.reader = reader(engine)
+        self.domain = domain
+        self.snapshot_every = snapshot_every
+        self.validate = validate
+
+    @classmethod
+    def open(cls, url: str, domain: str, snapshot_every: int = 50) -> EventStore:
+        """Open (and migrate) the store at ``url``."""
+        engine = create_db_engine(url)
+        migrate(engine, "store")
+        return cls(engine, domain, snapshot_every)
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def save(self, aggregate: Aggregate, meta: Metadata) -> list[Envelope]:
+        """Append the aggregate's pending events (optimistic concurrency) and forget them."""
+        envelopes = self.append([self.pending_of(aggregate)], meta)
+        aggregate.mark_stored()
+        return envelopes
+
+    def save_all(
+        self, aggregates: Iterable[Aggregate], meta: Metadata, idempotency: Idempotency | None = None
+    ) -> list[Envelope]:
+        """Append the pending events of several aggregates in one transaction."""
+        pending = [a for a in aggregates if a.pending_events]
+        envelopes = self.append([self.pending_of(a) for a in pending], meta, idempotency)
+        for aggregate in pending:
+            aggregate.mark_stored()
+        return envelopes
+
+    def pending_of(self, aggregate: Aggregate) -> StreamAppend:
+        """What appending ``aggregate``'s pending events means, with a snapshot when one is due."""
+        start, end = aggregate.loaded_version, aggregate.version
+        every = aggregate.snapshot_every or self.snapshot_every
+        snapshot = None
+        if every and end // every > start // every:
+            snapshot = (end, aggregate.snapshot_state())
+        return StreamAppend(
+            stream_type=aggregate.stream_type,
+            stream_id=aggregate.id,
+            expected_version=start,
+            events=aggregate.pending_events,
+            district=aggregate.district,
+            agency_id=aggregate.agency_id,
+            snapshot=snapshot,
+        )
+
+    def append(
+        self, appends: Sequence[StreamAppend], meta: Metadata, idempotency: Idempotency | None = None
+    ) -> list[Envelope]:
+        """Append events to one or more streams in one transaction; all or nothing.
+
+        With ``idempotency``, the command's answer is recorded under its key in the same transaction; a
+        second command with the same key finds it (``recorded_answer``) instead of acting twice.
+        """
+        now = iso(utc_now())
+        envelopes = [env for item in appends for env in self._envelopes(item, meta, now)]
+        if not envelopes:
+            return []
+        rows = [self._row(env) for env in envelopes]
+        try:
+            with self.engine.begin() as conn:
+                if is_postgres(conn):
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+                self._check_versions(conn, appends)
+                conn.execute(events_table.insert(), rows)
+                self._write_snapshots(conn, appends, now)
+                if idempotency:
+                    self._log_command(conn, idempotency, envelopes, now)
+                # Last, with the write lock held: a command whose caller will have stopped waiting before the
+                # commit and the answer get back is not committed (``services.common.write.deadlines``).
+                refuse_if_expired(meta.deadline, COMMIT_MARGIN_SECONDS)
+        except sa.exc.IntegrityError as exc:  # a backstop: the version check above runs under the lock
+            if idempotency and self.recorded_answer(idempotency.key) is not None:
+                raise DuplicateCommand("this command was already handled", details={"key": idempotency.key}) from exc
+            raise VersionConflict("the stream was changed concurrently; reload and retry") from exc
+        for env in envelopes:
+            EVENTS_APPENDED.labels(self.domain, env.event_type).inc()
+        return envelopes
+
+    def _log_command(self, conn: sa.Connection, idempotency: Idempotency, envelopes: list[Envelope], now: str) -> None:
+        result = {**idempotency.result, "event_ids": [e.event_id for e in envelopes]}
+        conn.execute(
+            command_log_table.insert(),
+            {
+                "idempotency_key": idempotency.key,
+                "command": _command_column(idempotency.command, idempotency.fingerprint),
+                "result": _dumps(result),
+                "recorded_at": now,
+            },
+        )
+
+    def recorded_answer(self, key: str) -> dict[str, Any] | None:
+        """The answer recorded for an idempotency key, or None when no command with it was stored."""
+        recorded = self.recorded_command(key)
+        return recorded.answer if recorded else None
+
+    def recorded_command(self, key: str) -> RecordedCommand | None:
+        """What was recorded under an idempotency key (an answer or a refusal), or None."""
+        _, rows = fetch(self.engine, _RECORDED_ANSWER, {"key": key})
+        return RecordedCommand.from_row(rows[0][0], rows[0][1]) if rows else None
+
+    def record_refusal(self, key: str, fingerprint: str, document: dict[str, Any]) -> None:
+        """Record a command's refusal under its key, to be answered again to the same key; a key recorded
+        meanwhile (the same command stored or refused by a concurrent attempt) is kept as it is."""
+        row = {
+            "idempotency_key": key,
+            "command": _command_column(REFUSED, fingerprint),
+            "result": _dumps(document),
+            "recorded_at": iso(utc_now()),
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(command_log_table.insert(), row)
+        except sa.exc.IntegrityError:
+            pass
+
+    def _envelopes(self, item: StreamAppend, meta: Metadata, now: str) -> list[Envelope]:
+        envelopes = []
+        for offset, event in enumerate(item.events, start=1):
+            payload = event.payload()
+            if self.validate:
+                contracts.validate_payload(self.domain, event.event_type, event.schema_version, payload)
+            envelopes.append(
+                Envelope(
+                    event_id=str(uuid.uuid4()),
+                    event_type=event.event_type,
+                    schema_version=event.schema_version,
+                    stream_type=item.stream_type,
+                    stream_id=item.stream_id,
+                    stream_version=item.expected_version + offset,
+                    occurred_at=now,
+                    recorded_at=now,
+                    district=item.district,
+                    agency_id=item.agency_id,
+                    actor=meta.actor,
+                    correlation_id=meta.correlation_id,
+                    causation_id=meta.causation_id,
+                    payload=payload,
+                    domain=self.domain,
+                )
+            )
+        return envelopes
+
+    def _row(self, env: Envelope) -> dict[str, Any]:
+        row = env.to_dict()
+        row["payload"] = _dumps(env.payload)
+        return row
+
+    def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
+        current = self._current_versions(conn, [(a.stream_type, a.stream_id) for a in appends])
+        for item in appends:
+            actual = current.get((item.stream_type, item.stream_id), 0)
+            if actual == item.expected_version:
+                continue
+            details = {"stream_id": item.stream_id, "expected_version": item.expected_version, "actual_version": actual}
+            if item.expected_version == 0:
+                raise AlreadyExists(f"{item.stream_type} {item.stream_id} already exists", details=details)
+            raise VersionConflict(
+                f"{item.stream_type} {item.stream_id} is at version {actual}, not {item.expected_version}",
+                details=details,
+            )
+
+    def _current_versions(self, conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        t = events_table.c
+        if len(keys) == 1:  # the common case, one command on one aggregate: the cheapest query
+            ((stream_type, stream_id),) = keys
+            version = conn.execute(_STREAM_VERSION, {"stream_type": stream_type, "stream_id": stream_id}).scalar()
+            return {keys[0]: version} if version else {}
+        versions: dict[tuple[str, str], int] = {}
+        by_type: dict[str, list[str]] = {}
+        for stream_type, stream_id in keys:
+            by_type.setdefault(stream_type, []).append(stream_id)
+        for stream_type, ids in by_type.items():
+            for chunk in range(0, len(ids), 500):
+                query = (
+                    sa.select(t.stream_id, sa.func.max(t.stream_version))
+                    .where(t.stream_type == stream_type, t.stream_id.in_(ids[chunk : chunk + 500]))
+                    .group_by(t.stream_id)
+                )
+                versions.update({(stream_type, sid): v for sid, v in conn.execute(query)})
+        return versions
+
+    def _write_snapshots(self, conn: sa.Connection, appends: Sequence[StreamAppend], now: str) -> None:
+        for item in appends:
+            if item.snapshot is None:
+                continue
+            version, state = item.snapshot
+            key = {"stream_type": item.stream_type, "stream_id": item.stream_id}
+            conn.execute(snapshots_table.delete().filter_by(**key))
+            conn.execute(
+                snapshots_table.insert(), {**key, "stream_version": version, "state": _dumps(state), "taken_at": now}
+            )
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def load(self, cls: type[A], stream_id: str) -> A:
+        """The aggregate ``stream_id`` of ``cls``; NotFound when the stream has no event."""
+        aggregate = self.find(cls, stream_id)
+        if aggregate is None:
+            raise NotFound(f"{cls.stream_type} {stream_id} not found", details={"stream_id": stream_id})
+        return aggregate
+
+    def find(self, cls: type[A], stream_id: str) -> A | None:
+        """The aggregate ``stream_id`` of ``cls``, or None when the stream has no event."""
+        key = {"stream_type": cls.stream_type, "stream_id": stream_id}
+        # Snapshot first, events after its version second: a snapshot written in between is newer than the one
+        # read, and the events after the older one are all still there (no shared transaction is needed).
+        _, snapshots = fetch(self.engine, _SNAPSHOT, key)
+        snapshot = (snapshots[0][0], json.loads(snapshots[0][1])) if snapshots else None
+        if snapshot is not None and not cls.snapshot_fits(snapshot[1]):
+            snapshot = None  # taken when the aggregate kept other state: replay the whole stream
+        _, rows = fetch(self.engine, _EVENTS_AFTER, {**key, "after": snapshot[0] if snapshot else 0})
+        if snapshot is None and not rows:
+            return None
+        events = [
+            event_from_payload(self.domain, kind, version, json.loads(payload)) for kind, version, payload in rows
+        ]
+        return cls.rehydrate(stream_id, events, snapshot)
+
+    def find_many(self, cls: type[A], stream_ids: Sequence[str]) -> dict[str, A]:
+        """The existing aggregates among ``stream_ids`` of ``cls``, loaded together (a few queries per 500 ids)."""
+        s = snapshots_table.c
+        snapshots: dict[str, tuple[int, dict[str, Any]]] = {}
+        events: dict[str, list[Event]] = {}
+        rows: list[sa.Row[Any]] = []
+        with self.reader.connect() as conn:
+            for start in range(0, len(stream_ids), 500):
+                chunk = list(stream_ids[start : start + 500])
+                # Events first, snapshots second: a snapshot written between the two reads is newer than the
+                # one the events were cut at, so it covers them (the filter below drops what it holds); read
+                # the other way round, the events would start after a snapshot this load never sees.
+                rows += conn.execute(self._events_after_snapshots(cls.stream_type, chunk)).all()
+                for row in conn.execute(
+                    sa.select(s.stream_id, s.stream_version, s.state).where(
+                        s.stream_type == cls.stream_type, s.stream_id.in_(chunk)
+                    )
+                ):
+                    snapshots[row.stream_id] = (row.stream_version, json.loads(row.state))
+        for r in rows:
+            if r.stream_version > snapshots.get(r.stream_id, (0, {}))[0]:
+                event = event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload))
+                events.setdefault(r.stream_id, []).append(event)
+        found = set(snapshots) | set(events)
+        loaded = {}
+        for sid in stream_ids:
+            if sid not in found:
+                continue
+            if sid in snapshots and not cls.snapshot_fits(snapshots[sid][1]):  # an older shape: the whole stream
+                loaded[sid] = self.load(cls, sid)
+            else:
+                loaded[sid] = cls.rehydrate(sid, events.get(sid, []), snapshots.get(sid))
+        return loaded
+
+    @staticmethod
+    def _events_after_snapshots(stream_type: str, stream_ids: list[str]) -> sa.Select[Any]:
+        """The events of ``stream_ids`` after each one's snapshot, in stream order (never the events a snapshot
+        already holds: a stream of thousands of events loads from its snapshot and the few after it)."""
+        t, s = events_table.c, snapshots_table.c
+        joined = events_table.outerjoin(
+            snapshots_table, (s.stream_type == t.stream_type) & (s.stream_id == t.stream_id)
+        )
+        return (
+            sa.select(t.stream_id, t.stream_version, t.event_type, t.schema_version, t.payload)
+            .select_from(joined)
+            .where(t.stream_type == stream_type, t.stream_id.in_(stream_ids))
+            .where(t.stream_version > sa.func.coalesce(s.stream_version, 0))
+            .order_by(t.stream_id, t.stream_version)
+        )
+
+    def stream_ids_of_agency(self, stream_type: str, agency_id: str) -> list[str]:
+        """The streams of ``stream_type`` whose aggregate belongs to ``agency_id``, as committed (never behind,
+        unlike a read model)."""
+        t = events_table.c
+        query = sa.select(t.stream_id).where(t.stream_type == stream_type, t.agency_id == agency_id).distinct()
+        with self.reader.connect() as conn:
+            return sorted(conn.execute(query).scalars())
+
+    def stream_envelopes(self, stream_type: str, stream_id: str) -> list[Envelope]:
+        """Every stored envelope of one stream, in version order (the audit trail of one aggregate)."""
+        t = events_table.c
+        query = (
+            sa.select(events_table)
+            .where(t.stream_type == stream_type, t.stream_id == stream_id)
+            .order_by(t.stream_version)
+        )
+        with self.reader.connect() as conn:
+            return [self._envelope(row) for row in conn.execute(query)]
+
+    def read_all(self, after: int = 0, limit: int = 1000) -> list[Envelope]:
+        """Events with position > ``after`` in commit order, at most ``limit``."""
+        t = events_table.c
+        query = sa.select(events_table).where(t.position > after).order_by(t.position).limit(limit)
+        with self.reader.connect() as conn:
+            return [self._envelope(row) for row in conn.execute(query)]
+
+    def read_stored(self, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """Like ``read_all``, as stored: each row's columns with the payload still its JSON text (the relay
+        publishes it as it is, without decoding and encoding it again)."""
+        names, rows = fetch(self.engine, _STORED_AFTER, {"after": after, "limit": limit})
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _envelope(self, row: sa.Row[Any]) -> Envelope:
+        data = row._asdict()
+        data["payload"] = json.loads(data["payload"])
+        return Envelope(**data)
+
+    def last_position(self) -> int:
+        """The highest position in the store (0 when empty)."""
+        return int(fetch(self.engine, _LAST_POSITION, {})[1][0][0])
+
+    def recorded_at(self, position: int) -> str | None:
+        """When the event at ``position`` was recorded (None if there is none)."""
+        rows = fetch(self.engine, _RECORDED_AT, {"position": position})[1]
+        return str(rows[0][0]) if rows else None
+
+    def first_recorded_after(self, moment: str) -> str | None:
+        """When the store's first event recorded after ``moment`` (ISO 8601, as ``recorded_at``; "" for the
+        beginning) was recorded, None if none was: the oldest event a projection whose newest applied event was
+        recorded at ``moment`` has not applied, whose age is how far that projection is behind.
+
+        A binary search over positions, a primary-key lookup per step (no index on ``recorded_at`` needed):
+        events are recorded in position order (on PostgreSQL two concurrent commits may swap by a few
+        milliseconds, which is all this can be off by)."""
+        low, high, found = 1, self.last_position(), None
+        while low <= high:
+            middle = (low + high) // 2
+            rows = fetch(self.engine, _AT_OR_AFTER, {"position": middle})[1]
+            if not rows or int(rows[0][0]) > high:  # no event in [middle, high] (positions may have gaps)
+                high = middle - 1
+            elif str(rows[0][1]) > moment:
+                found, high = str(rows[0][1]), middle - 1
+            else:
+                low = int(rows[0][0]) + 1
+        return found
+
+    def events_by_actor(self, actor: str, limit: int = 100) -> list[Envelope]:
+        """The latest events recorded for ``actor``: who did what."""
+        t = events_table.c
+        query = sa.select(events_table).where(t.actor == actor).order_by(t.position.desc()).limit(limit)
+        with self.reader.connect() as conn:
+            return [self._envelope(row) for row in conn.execute(query)]
+
+    # -- relay progress ------------------------------------------------------------------------------
+
+    def relay_position(self, topic: str) -> int:
+        """The last position the relay has had acknowledged on ``topic``."""
+        rows = fetch(self.engine, _RELAY_POSITION, {"t": topic})[1]
+        return int(rows[0][0]) if rows else 0
+
+    def set_relay_position(self, topic: str, position: int, log: RelayLog | None = None) -> None:
+        """Record that every event up to ``position`` was acknowledged on ``topic`` (and, with ``log``, on which
+        log and up to which offsets, in the same transaction)."""
+        now = iso(utc_now())
+        values = {"t": topic, "position": position, "updated_at": now}
+        with self.engine.begin() as conn:
+            if not conn.execute(_SET_RELAY_POSITION, values).rowcount:
+                row = {"topic": topic, "position": position, "updated_at": now}
+                conn.execute(relay_progress_table.insert(), row)
+            if log is not None:
+                self._write_relay_log(conn, topic, log, now)
+
+    def count_redelivery(self, correlation_id: str, routing_key: str) -> int:
+        """Count one more delivery again of the RPC request ``correlation_id``; how many there have been."""
+        t = rpc_redeliveries_table
+        key = t.c.correlation_id == correlation_id
+        with self.engine.begin() as conn:
+            if not conn.execute(t.update().where(key).values(redeliveries=t.c.redeliveries + 1)).rowcount:
+                row = {"correlation_id": correlation_id, "routing_key": routing_key, "redeliveries": 1}
+                conn.execute(t.insert(), row | {"first_at": iso(utc_now())})
+            return int(conn.execute(sa.select(t.c.redeliveries).where(key)).scalar_one())
+
+    def dead_letter_request(self, correlation_id: str, request: str) -> None:
+        """Keep the RPC request ``correlation_id`` that was not handled (its body, when) for inspection."""
+        t = rpc_redeliveries_table
+        values = {"dead_lettered_at": iso(utc_now()), "request": request[:65536]}
+        with self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.correlation_id == correlation_id).values(**values))
+
+    def dead_lettered_requests(self) -> list[dict[str, Any]]:
+        """The RPC requests dead-lettered, oldest first."""
+        t = rpc_redeliveries_table
+        with self.engine.connect() as conn:
+            query = sa.select(t).where(t.c.dead_lettered_at.is_not(None)).order_by(t.c.dead_lettered_at)
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def relay_log(self, topic: str) -> RelayLog | None:
+        """The log the relay of ``topic`` last recorded (None before its first acknowledged round)."""
+        t = relay_logs_table.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.topic_id, t.marks).where(t.topic == topic)).first()
+        if row is None:
+            return None
+        return RelayLog(str(row.topic_id), {int(p): int(o) for p, o in json.loads(row.marks).items()})
+
+    def set_relay_log(self, topic: str, log: RelayLog) -> None:
+        """Record the log the relay of ``topic`` publishes to (its position unchanged)."""
+        with self.engine.begin() as conn:
+            self._write_relay_log(conn, topic, log, iso(utc_now()))
+
+    @staticmethod
+    def _write_relay_log(conn: sa.Connection, topic: str, log: RelayLog, now: str) -> None:
+        values = {"topic_id": log.topic_id, "marks": json.dumps(log.marks, sort_keys=True), "updated_at": now}
+        table = relay_logs_table
+        if not conn.execute(table.update().where(table.c.topic == topic).values(**values)).rowcount:
+            conn.execute(table.insert(), {"topic": topic, **values})
+
+
+def _command_column(command: str, fingerprint: str | None) -> str:
+    """The ``command`` column of a ``command_log`` row: the command and the fingerprint of its input (the
+    column is kept, not a new one added, so the stores need no migration; it held the service's name)."""
+    return f"{command}#{fingerprint}" if fingerprint else command
