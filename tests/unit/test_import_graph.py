@@ -5,6 +5,8 @@
 - A service never imports another service (the gateway included).
 - A service's ``domain`` imports no infrastructure (nameko, SQLAlchemy, Kafka) and neither the service's
   ``service.py`` nor its read model.
+- A service's ``domain`` and ``schemas`` import of ``services.common`` its kernel alone (the vocabulary: events,
+  aggregates, errors, money, clock, field rules), never the base, the write or the read side or the runtime.
 - ``services.common`` imports no service.
 """
 
@@ -131,6 +133,18 @@ def test_a_domain_imports_no_infrastructure_nor_its_service_or_read_model(servic
         for path, _, found in _sources(f"services/{service}/domain/**/*.py", f"services/{service}/domain.py")
         for imported in found
         if imported.split(".")[0] in INFRASTRUCTURE or any(imported == o or imported.startswith(f"{o}.") for o in own)
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_domain_and_its_schemas_import_of_common_the_kernel_alone(service: str) -> None:
+    patterns = (f"services/{service}/domain/**/*.py", f"services/{service}/domain.py", f"services/{service}/schemas.py")
+    wrong = [
+        f"{path}: {imported}"
+        for path, _, found in _sources(*patterns)
+        for imported in found
+        if imported.startswith("services.common") and not imported.startswith("services.common.kernel")
     ]
     assert wrong == []
 
