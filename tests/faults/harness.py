@@ -687,16 +687,25 @@ class DistrictTraffic:
                 producer.send(INBOUND, key=message["message_id"].encode(), value=json.dumps(message).encode()).get(10)
             except Exception:
                 self.failures += 1
-                if producer is not None:
-                    producer.close(timeout=0)
+                _close_quietly(producer)  # its pending sends fail: closing it raises, as a district client expects
                 producer = None
                 self._stop.wait(0.5)
                 continue
             self.acknowledged.append(agency)
             n += 1
             self._stop.wait(self.pause)
-        if producer is not None:
-            producer.close(timeout=1)
+        _close_quietly(producer, timeout=1)
+
+
+def _close_quietly(producer: KafkaProducer | None, timeout: float = 0) -> None:
+    """Close ``producer``; a producer whose sends are still pending raises on close (its flush times out): the
+    district's client then goes on with a new one, as it must, rather than stopping."""
+    if producer is None:
+        return
+    try:
+        producer.close(timeout=timeout)
+    except Exception:  # noqa: BLE001 - whatever the old producer says, the next send uses a new one
+        pass
 
 
 def applied(platform: FaultPlatform, agencies: list[str]) -> bool:
