@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -702,10 +703,8 @@ def _close_quietly(producer: KafkaProducer | None, timeout: float = 0) -> None:
     district's client then goes on with a new one, as it must, rather than stopping."""
     if producer is None:
         return
-    try:
+    with contextlib.suppress(Exception):  # whatever the old producer says, the next send uses a new one
         producer.close(timeout=timeout)
-    except Exception:  # noqa: BLE001 - whatever the old producer says, the next send uses a new one
-        pass
 
 
 def applied(platform: FaultPlatform, agencies: list[str]) -> bool:
