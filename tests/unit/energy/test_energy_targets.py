@@ -8,7 +8,7 @@ tests/unit/gateway/test_datacenter_kpis.py against ``kpis.against_2020``.
 from __future__ import annotations
 
 import services.energy.domain as energy_domain
-from services.energy.domain import BASELINE_YEAR, TARGETS
+from services.energy.domain.targets import BASELINE_YEAR, TARGETS
 from services.gateway import kpis
 
 
