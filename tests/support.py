@@ -18,7 +18,7 @@ from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import china_today
 from services.common.kernel.events import Event, Metadata
 from services.common.read.broker import make_consumer
-from services.office_space.domain import Agency, AgencyRegistered
+from services.office_space.domain.agencies import Agency, AgencyRegistered
 
 POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DISTRICTS = {"320402": "天宁区", "320404": "钟楼区"}

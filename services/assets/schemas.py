@@ -10,7 +10,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.assets.domain import CONDITIONS, DISPOSAL_METHODS, LOAN_PURPOSES, RESOLUTIONS, STATUSES
+from services.assets.domain.base import CONDITIONS, STATUSES
+from services.assets.domain.disposal import DISPOSAL_METHODS
+from services.assets.domain.stocktake import RESOLUTIONS
+from services.assets.domain.warehouse import LOAN_PURPOSES
 from services.common.kernel.validators import (
     DISTRICT_CODE,
     IDENTIFIER,

@@ -23,19 +23,13 @@ from nameko.timer import timer
 
 from services.assets import read_model
 from services.assets import schemas as s
-from services.assets.domain import (
-    DEPRECIATION_LIFE_2017,
-    SERVICE_LIFE_2016,
-    AcceptedDelivery,
-    Asset,
-    DepreciationLifeTable,
-    Disposal,
-    ServiceLifeTable,
-    StockItem,
-    StockTake,
-    WarehouseLoan,
-    WarehouseRequest,
-)
+from services.assets.domain.base import SERVICE_LIFE_2016, ServiceLifeTable
+from services.assets.domain.depreciation import DEPRECIATION_LIFE_2017, DepreciationLifeTable
+from services.assets.domain.disposal import Disposal
+from services.assets.domain.ledger import AcceptedDelivery, Asset
+from services.assets.domain.stock import StockItem
+from services.assets.domain.stocktake import StockTake
+from services.assets.domain.warehouse import WarehouseLoan, WarehouseRequest
 from services.common.base.log import get_logger
 from services.common.base.metrics import OPEN_ANOMALIES
 from services.common.base.settings import settings

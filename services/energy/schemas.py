@@ -24,16 +24,12 @@ from services.common.kernel.validators import (
     positive,
     text,
 )
-from services.energy.domain import (
-    ANOMALY_KINDS,
-    DIMENSIONS,
-    METER_KINDS,
-    PERIODS,
-    QUOTA_BASES,
-    READING_INTERVALS,
-    SUB_ITEMS,
-    VEHICLE_FUEL_UNITS,
-)
+from services.energy.domain.anomalies import ANOMALY_KINDS
+from services.energy.domain.base import METER_KINDS, SUB_ITEMS
+from services.energy.domain.quotas import QUOTA_BASES
+from services.energy.domain.readings import READING_INTERVALS
+from services.energy.domain.reports import VEHICLE_FUEL_UNITS
+from services.energy.domain.rollups import DIMENSIONS, PERIODS
 
 MAX_READINGS_PER_METER = 10_000
 """About a month of 5-minute readings of one meter in one request."""

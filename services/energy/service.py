@@ -35,26 +35,23 @@ from services.common.runtime.rpc import DomainService, command, current_fingerpr
 from services.common.write.store import Idempotency
 from services.energy import read_model
 from services.energy import schemas as s
-from services.energy.domain import (
+from services.energy.domain.anomalies import (
     DEFAULT_ANOMALY_RULES,
-    DEFAULT_SUFFICIENCY,
-    AnnualConsumptionReport,
     Anomaly,
-    ClosedYear,
-    EnergyQuota,
-    FactorTable,
-    FactorTables,
     Finding,
-    IngestionOutcome,
-    Meter,
-    MeterInfo,
-    UnknownMeter,
     WorkCalendar,
-    YearUse,
     detect_counter_reversals,
     detect_gaps,
 )
+from services.energy.domain.closing import ClosedYear
+from services.energy.domain.coverage import DEFAULT_SUFFICIENCY, YearUse
+from services.energy.domain.factor_tables import FactorTables
 from services.energy.domain.holidays import work_calendar
+from services.energy.domain.meters import Meter, UnknownMeter
+from services.energy.domain.quotas import EnergyQuota
+from services.energy.domain.readings import IngestionOutcome
+from services.energy.domain.reports import AnnualConsumptionReport
+from services.energy.domain.rollups import FactorTable, MeterInfo
 from services.energy.read_model import configured_factors
 
 log = get_logger()

@@ -19,16 +19,11 @@ from services.common.kernel.validators import (
     quantity,
     text,
 )
-from services.office_space.domain import (
-    ADMIN_LEVELS,
-    AGENCY_KINDS,
-    DEPARTURE_REASONS,
-    FINDING_KINDS,
-    LEASE_KINDS,
-    RANKS,
-    REPAIR_CATEGORIES,
-    ROOM_USES,
-)
+from services.office_space.domain.agencies import DEPARTURE_REASONS
+from services.office_space.domain.base import ADMIN_LEVELS, AGENCY_KINDS, RANKS, ROOM_USES
+from services.office_space.domain.inspections import FINDING_KINDS
+from services.office_space.domain.leases import LEASE_KINDS
+from services.office_space.domain.repairs import REPAIR_CATEGORIES
 
 ALL_RANKS = sorted({rank for ranks in RANKS.values() for rank in ranks})
 MAX_AREA = 1_000_000.0

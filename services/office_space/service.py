@@ -21,22 +21,15 @@ from services.common.runtime.dependencies import service_views
 from services.common.runtime.rpc import DomainService, command
 from services.office_space import read_model
 from services.office_space import schemas as s
-from services.office_space.domain import (
-    AREA_STANDARD_2014,
-    Agency,
-    ApprovedException,
-    Building,
-    Inspection,
-    Lease,
-    Newcomer,
-    OperatingProperty,
-    Person,
-    RepairProject,
-    buildings_collection,
-    require_another_agency,
-    require_citing_inspection,
-    require_lease_references,
-)
+from services.office_space.domain.agencies import Agency
+from services.office_space.domain.base import AREA_STANDARD_2014
+from services.office_space.domain.buildings import ApprovedException, Building, Newcomer
+from services.office_space.domain.inspections import Inspection
+from services.office_space.domain.leases import Lease, require_citing_inspection, require_lease_references
+from services.office_space.domain.locations import buildings_collection
+from services.office_space.domain.people import Person, require_another_agency
+from services.office_space.domain.properties import OperatingProperty
+from services.office_space.domain.repairs import RepairProject
 
 IDLE_CHECK_SECONDS = 24 * 3600
 """How often the service looks for offices that became idle (闲置) on its own."""

@@ -23,7 +23,8 @@ from services.common.kernel.validators import (
     quantity,
     text,
 )
-from services.procurement.domain import CATEGORIES, CONTRACT_CLAUSES, KINDS, TENDER_STATUSES
+from services.procurement.domain.base import CATEGORIES, CONTRACT_CLAUSES, KINDS
+from services.procurement.domain.tenders import TENDER_STATUSES
 
 MAX_ID_LENGTH = 64
 """The longest identifier (``IDENTIFIER``): a lot's contract id ``<tender_id>.<request_id>`` must fit it too."""

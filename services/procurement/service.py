@@ -30,18 +30,14 @@ from services.common.runtime.dependencies import service_views
 from services.common.runtime.rpc import DomainService, command
 from services.procurement import read_model
 from services.procurement import schemas as s
-from services.procurement.domain import (
-    AbnormalQuoteRules,
-    BudgetLine,
-    CatalogItem,
-    IngredientPriceWatch,
-    PriceMoveRules,
-    ProcurementContract,
-    PurchaseAuthorisation,
-    PurchaseRequest,
-    Tender,
-    ocds,
-)
+from services.procurement.domain import ocds
+from services.procurement.domain.budget import BudgetLine
+from services.procurement.domain.catalog import CatalogItem
+from services.procurement.domain.contracts import ProcurementContract
+from services.procurement.domain.price_watch import IngredientPriceWatch, PriceMoveRules
+from services.procurement.domain.quotes import AbnormalQuoteRules
+from services.procurement.domain.requests import PurchaseAuthorisation, PurchaseRequest
+from services.procurement.domain.tenders import Tender
 
 
 def _payloads(events: list[Event], event_type: str) -> list[dict[str, Any]]:

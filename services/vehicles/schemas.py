@@ -25,19 +25,11 @@ from services.common.kernel.validators import (
     quantity,
     text,
 )
-from services.vehicles.domain import (
-    ACQUISITION_KINDS,
-    ANOMALY_KINDS,
-    DISPOSAL_METHODS,
-    ENERGY_TYPES,
-    EXPENSE_KINDS,
-    FUELS,
-    MAX_GPS_POINTS,
-    REPAIR_KINDS,
-    TRIP_FLAGS,
-    TRIP_STATUSES,
-    USE_CATEGORIES,
-)
+from services.vehicles.domain.anomalies import ANOMALY_KINDS
+from services.vehicles.domain.base import ACQUISITION_KINDS, ENERGY_TYPES, FUELS, USE_CATEGORIES
+from services.vehicles.domain.costs import EXPENSE_KINDS, REPAIR_KINDS
+from services.vehicles.domain.trips import MAX_GPS_POINTS, TRIP_FLAGS, TRIP_STATUSES
+from services.vehicles.domain.vehicles import DISPOSAL_METHODS
 
 MAX_FEN = 10_000_000_000
 """The largest single amount: 100 000 000.00 yuan, in fen."""

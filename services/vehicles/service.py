@@ -27,24 +27,15 @@ from services.common.runtime.dependencies import service_views
 from services.common.runtime.rpc import DomainService, command
 from services.vehicles import read_model
 from services.vehicles import schemas as s
-from services.vehicles.domain import (
-    SHARE_ACQUISITION_KINDS,
-    AcquisitionLedger,
-    AgencyFleet,
-    AnomalyRules,
-    NewEnergyPolicy,
-    PlateRegistration,
-    Trip,
-    Vehicle,
-    VehicleOnDuty,
-    WorkingHours,
-    cost_per_km,
-    ledger_id,
-    monthly_costs,
-    new_energy_shares,
-    repair_outliers,
-)
+from services.vehicles.domain.anomalies import AnomalyRules, repair_outliers
+from services.vehicles.domain.base import SHARE_ACQUISITION_KINDS
+from services.vehicles.domain.costs import cost_per_km, monthly_costs
+from services.vehicles.domain.fleet import AgencyFleet
+from services.vehicles.domain.new_energy import AcquisitionLedger, NewEnergyPolicy, ledger_id, new_energy_shares
+from services.vehicles.domain.plates import PlateRegistration
 from services.vehicles.domain.track import track_feature
+from services.vehicles.domain.trips import Trip, VehicleOnDuty, WorkingHours
+from services.vehicles.domain.vehicles import Vehicle
 
 GPS_CHECK_SECONDS = 3600
 """How often finished trips are checked for a missing GPS track."""

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.kernel.clock import china_today
-from services.energy.domain import FACTORS_2022
+from services.energy.domain.rollups import FACTORS_2022
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually
 

@@ -21,7 +21,7 @@ from services.common.kernel.errors import (
 from services.common.kernel.events import Metadata
 from services.common.write.deadlines import COMMIT_MARGIN_SECONDS
 from services.common.write.store import EventStore, Idempotency, snapshots_table
-from services.office_space.domain import Agency, AgencyRegistered
+from services.office_space.domain.agencies import Agency, AgencyRegistered
 from tests.support import Counter, CounterIncremented, meta, new_agency
 
 
@@ -238,7 +238,7 @@ def test_a_command_with_an_idempotency_key_is_recorded_once_with_its_answer(agen
 
 
 def test_the_streams_of_an_agency_are_found_in_the_store_as_committed(agencies: EventStore) -> None:
-    from services.office_space.domain import Building
+    from services.office_space.domain.buildings import Building
 
     for building_id, owner in (("B1", "A1"), ("B2", "A1"), ("B3", "A2")):
         agencies.save(

@@ -14,7 +14,7 @@ from services.common.read.broker import ensure_topics, make_producer
 from services.common.read.projector import Projector
 from services.common.runtime.relay import OutboxRelay
 from services.common.write.store import EventStore
-from services.office_space.domain import Agency
+from services.office_space.domain.agencies import Agency
 from tests.support import meta, new_agency
 
 

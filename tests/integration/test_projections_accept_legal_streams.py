@@ -20,16 +20,12 @@ from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.events import Envelope, Metadata, registered_event_types
 from services.common.write.store import EventStore
 from services.gateway import views
-from services.office_space.domain import (
-    AREA_STANDARD_2014,
-    Agency,
-    ApprovedException,
-    Building,
-    Inspection,
-    Lease,
-    Newcomer,
-    Person,
-)
+from services.office_space.domain.agencies import Agency
+from services.office_space.domain.base import AREA_STANDARD_2014
+from services.office_space.domain.buildings import ApprovedException, Building, Newcomer
+from services.office_space.domain.inspections import Inspection
+from services.office_space.domain.leases import Lease
+from services.office_space.domain.people import Person
 from services.office_space.read_model import allocations, findings, rooms, space_sums, staff
 from tests.support import agency_code
 

@@ -63,7 +63,8 @@ from services.common.runtime.processes import (
 from services.common.runtime.relay import OutboxRelay
 from services.common.runtime.runner import nameko_config
 from services.common.write.store import EventStore
-from services.energy.domain import FACTORS_2022, Meter
+from services.energy.domain.meters import Meter
+from services.energy.domain.rollups import FACTORS_2022
 from services.energy.schemas import MAX_READINGS_PER_BATCH
 from services.energy.service import EnergyService
 from services.gateway.views import energy as dc_energy

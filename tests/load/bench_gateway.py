@@ -53,7 +53,7 @@ from services.common.kernel.districts import CITY_CODE, DEFAULT_DISTRICTS
 from services.common.kernel.events import Envelope
 from services.common.read.broker import ensure_topics, envelope_message, make_producer
 from services.common.runtime.processes import ProcessGroup, free_port, start_services, start_tansu
-from services.office_space.domain import RANKS
+from services.office_space.domain.base import RANKS
 from tests.support import agency_code
 
 RATES = (50, 100, 200, 400)

@@ -56,7 +56,9 @@ from services.common.kernel.events import Envelope, Metadata
 from services.common.read.broker import ensure_topics, envelope_message, make_consumer, make_producer
 from services.common.read.projector import DeadLetter, decoded
 from services.common.runtime.processes import ProcessGroup, free_port, start_tansu
-from services.office_space.domain import AREA_STANDARD_2014, RANKS, Agency, Building
+from services.office_space.domain.agencies import Agency
+from services.office_space.domain.base import AREA_STANDARD_2014, RANKS
+from services.office_space.domain.buildings import Building
 from tests.load.bench_gateway import cpu_seconds
 
 TOPIC = topic_for("office_space")

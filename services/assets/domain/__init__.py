@@ -2,204 +2,23 @@
 idle-first allocation and loans, service-life rules for replacement, disposal, and warehouse stock (仓储).
 
 Pure Python: the rules of docs/domain.md live here as aggregate methods that check and record events, and as pure
-functions (book value, count comparison, overdue loans) that decide over plain data. Split by aggregate; everything
-public is re-exported here.
+functions (book value, count comparison, overdue loans) that decide over plain data. Split by aggregate.
+
+The package re-exports nothing: import each name from the module that defines it. Its modules:
+
+- ``asset_events``: Events of an asset in the ledger and the errors its rules raise.
+- ``base``: What the assets aggregates share: the event base, statuses and conditions, the service-life table.
+- ``depreciation``: Depreciation of fixed assets (固定资产折旧): the one place book value, accumulated depreciation and
+  remaining depreciation life are worked out, and the versioned depreciation-life table they use.
+- ``disposal``: Disposal (资产处置): application → approval → auction through the public resource trading centre
+  (公共资源交易中心), scrap (报废) or transfer (无偿划转) → completion with proceeds.
+- ``ledger``: The asset ledger (资产台账): one aggregate per asset, its status, location, book value, replacement and
+  disposal.
+- ``stock``: Warehouse stock (仓储): goods in, out and transferred between the central warehouse and its outlying
+  points ("1+N" 建库模式, seed 000 #28), never below zero, with reorder points and stock value at moving average cost.
+- ``stocktake``: Stock-takes (盘点): what was counted per location against the ledger, so that the ledger matches
+  reality (账物相符).
+- ``warehouse``: The public goods warehouse (公物仓): requests met from idle stock first, purchases authorised only
+  when nothing idle fits, and temporary loans for conferences and temporary bodies (会议、临时机构) with due dates and
+  returns.
 """
-
-from .asset_events import (
-    AcquiredInFuture,
-    AssetAllocated,
-    AssetAlreadyDisposed,
-    AssetBecameIdle,
-    AssetDisposed,
-    AssetHandedIn,
-    AssetLent,
-    AssetNotHeld,
-    AssetPutBackInUse,
-    AssetRegistered,
-    AssetRelocated,
-    AssetRepaired,
-    AssetReturned,
-    NotAFixedAsset,
-    RepairAssessed,
-    RepairAssessmentRequired,
-    RepairBeforeReplacement,
-    ReplacementApplied,
-    ReplacementApproved,
-    ReplacementBeforeServiceLife,
-    ReplacementNotApproved,
-    ReplacementOrdered,
-    UnusableAssetRefused,
-)
-from .base import (
-    CONDITIONS,
-    SERVICE_LIFE_2016,
-    STATUSES,
-    AssetCategory,
-    AssetsEvent,
-    DistinctAssetsRequired,
-    NegativeAmount,
-    NotOneOf,
-    ServiceLifeTable,
-    UnknownCategory,
-    condition_fits,
-    days_overdue,
-    delivery_asset_ids,
-)
-from .depreciation import (
-    DEPRECIATION_LIFE_2017,
-    Depreciation,
-    DepreciationLifeTable,
-    depreciate,
-    months_depreciated,
-)
-from .disposal import (
-    DISPOSAL_METHODS,
-    PROCEEDS_BY_METHOD,
-    AssetsDifferFromApplication,
-    AuctionOutsideTradingCentre,
-    Disposal,
-    DisposalApplied,
-    DisposalApproved,
-    DisposalCompleted,
-    DisposalNotApproved,
-    DisposalRejected,
-    ProceedsMismatch,
-    RecipientMismatch,
-)
-from .ledger import (
-    RECEIVING_LOCATION,
-    AcceptedDelivery,
-    Asset,
-    LocationUnchanged,
-)
-from .stock import (
-    CENTRAL_SITE,
-    CentralSiteRequired,
-    GoodsIssued,
-    GoodsReceived,
-    GoodsTransferred,
-    InsufficientStock,
-    ReorderPointReached,
-    ReorderPointSet,
-    StockItem,
-    StockItemRegistered,
-    TransferNotThroughCentral,
-    UnknownSite,
-)
-from .stocktake import (
-    LEDGER_CORRECTED,
-    RESOLUTIONS,
-    CountingClosed,
-    FindingReconciled,
-    ItemsCounted,
-    StockTake,
-    StockTakeFindingRecorded,
-    StockTakeOpened,
-    compare_counts,
-)
-from .warehouse import (
-    LOAN_PURPOSES,
-    InvalidDueDate,
-    LoanIssued,
-    LoanItemsReturned,
-    LoanOverdueFlagged,
-    PurchaseAuthorised,
-    RequestFulfilledFromIdleStock,
-    WarehouseLoan,
-    WarehouseRequest,
-    WarehouseRequestOpened,
-    overdue_loans,
-)
-
-__all__ = [
-    "CENTRAL_SITE",
-    "CONDITIONS",
-    "DEPRECIATION_LIFE_2017",
-    "DISPOSAL_METHODS",
-    "LEDGER_CORRECTED",
-    "LOAN_PURPOSES",
-    "PROCEEDS_BY_METHOD",
-    "RECEIVING_LOCATION",
-    "RESOLUTIONS",
-    "SERVICE_LIFE_2016",
-    "STATUSES",
-    "AcceptedDelivery",
-    "AcquiredInFuture",
-    "Asset",
-    "AssetAllocated",
-    "AssetAlreadyDisposed",
-    "AssetBecameIdle",
-    "AssetCategory",
-    "AssetDisposed",
-    "AssetHandedIn",
-    "AssetLent",
-    "AssetNotHeld",
-    "AssetPutBackInUse",
-    "AssetRegistered",
-    "AssetRelocated",
-    "AssetRepaired",
-    "AssetReturned",
-    "AssetsDifferFromApplication",
-    "AssetsEvent",
-    "AuctionOutsideTradingCentre",
-    "CentralSiteRequired",
-    "CountingClosed",
-    "Depreciation",
-    "DepreciationLifeTable",
-    "Disposal",
-    "DisposalApplied",
-    "DisposalApproved",
-    "DisposalCompleted",
-    "DisposalNotApproved",
-    "DisposalRejected",
-    "DistinctAssetsRequired",
-    "FindingReconciled",
-    "GoodsIssued",
-    "GoodsReceived",
-    "GoodsTransferred",
-    "InsufficientStock",
-    "InvalidDueDate",
-    "ItemsCounted",
-    "LoanIssued",
-    "LoanItemsReturned",
-    "LoanOverdueFlagged",
-    "LocationUnchanged",
-    "NegativeAmount",
-    "NotAFixedAsset",
-    "NotOneOf",
-    "ProceedsMismatch",
-    "PurchaseAuthorised",
-    "RecipientMismatch",
-    "ReorderPointReached",
-    "ReorderPointSet",
-    "RepairAssessed",
-    "RepairAssessmentRequired",
-    "RepairBeforeReplacement",
-    "ReplacementApplied",
-    "ReplacementApproved",
-    "ReplacementBeforeServiceLife",
-    "ReplacementNotApproved",
-    "ReplacementOrdered",
-    "RequestFulfilledFromIdleStock",
-    "ServiceLifeTable",
-    "StockItem",
-    "StockItemRegistered",
-    "StockTake",
-    "StockTakeFindingRecorded",
-    "StockTakeOpened",
-    "TransferNotThroughCentral",
-    "UnknownCategory",
-    "UnknownSite",
-    "UnusableAssetRefused",
-    "WarehouseLoan",
-    "WarehouseRequest",
-    "WarehouseRequestOpened",
-    "compare_counts",
-    "condition_fits",
-    "days_overdue",
-    "delivery_asset_ids",
-    "depreciate",
-    "months_depreciated",
-    "overdue_loans",
-]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 # The published surface also carries the domain's definitions the data center computes with (one definition
 # each, re-exported here): the asset statuses the ledger is summed by and how overdue a loan is.
-from services.assets.domain import STATUSES, days_overdue
+from services.assets.domain.base import STATUSES, days_overdue
 from services.common.base.db import register_migrations
 
 from .projection import AssetsViews, ReceivedDeliveries

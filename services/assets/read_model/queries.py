@@ -9,7 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.assets.domain import CONDITIONS, days_overdue, depreciate
+from services.assets.domain.base import CONDITIONS, days_overdue
+from services.assets.domain.depreciation import depreciate
 
 from .tables import NEEDS_REORDER, assets, findings, loans, received_deliveries, stock_items, stock_levels
 
@@ -39,7 +40,7 @@ DEPRECIATION_COLUMNS: tuple[sa.Column[Any], ...] = (
 
 def with_book_value(rows: Iterable[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """Ledger rows (selected with ``DEPRECIATION_COLUMNS``) with their depreciation on ``today``, from the one
-    function that computes it (``services.assets.domain.depreciate``): ``book_value_cents``,
+    function that computes it (``services.assets.domain.depreciation.depreciate``): ``book_value_cents``,
     ``accumulated_depreciation_cents``, ``months_depreciated``, ``remaining_life_months`` and the
     ``depreciation_life_version`` they used. A disposed asset is off the ledger: its book value counts 0, and
     ``book_value_at_disposal_cents`` is the value it left with (no charge for the month of disposal)."""

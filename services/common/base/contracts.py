@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -252,16 +252,21 @@ def update_lock() -> list[str]:
     return added
 
 
-def load_domains() -> None:
-    """Import every domain module so their event classes and upcasters are registered."""
+def load_domains(services: Iterable[str] | None = None) -> None:
+    """Import every module of the services' domains (all services by default) so their event classes and
+    upcasters are registered: a domain package re-exports nothing, so importing it alone registers nothing."""
     import importlib
     import importlib.util
+    import pkgutil
 
     from services.common.base.settings import SERVICES
 
-    for service in SERVICES:
-        if importlib.util.find_spec(f"services.{service}.domain") is not None:
-            importlib.import_module(f"services.{service}.domain")
+    for service in SERVICES if services is None else services:
+        if importlib.util.find_spec(f"services.{service}.domain") is None:
+            continue
+        package = importlib.import_module(f"services.{service}.domain")
+        for module in pkgutil.walk_packages(getattr(package, "__path__", []), f"{package.__name__}."):
+            importlib.import_module(module.name)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import importlib
 import signal
 from typing import Any
 
+from services.common.base.contracts import load_domains
 from services.common.base.log import configure_logging, get_logger
 from services.common.base.settings import SERVICES, Settings, settings
 
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     config = settings()
     configure_logging(args.service, config.log_level)
     log = get_logger()
+    # Every event class and upcaster of the domains the process serves (the gateway's: every domain), whichever
+    # of their modules the service happens to import.
+    load_domains(None if args.service == "gateway" else (args.service,))
     runner = ServiceRunner(nameko_config(args.service, config))
     runner.add_service(service_class(args.service))
 

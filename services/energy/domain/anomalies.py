@@ -17,9 +17,9 @@ from typing import Any, ClassVar, Final, Self
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import CHINA_STANDARD_TIME, iso_seconds
-from services.common.kernel.errors import RuleViolation
+from services.common.kernel.errors import RuleViolation, require_status
 
-from .base import EnergyEvent, require_status
+from .base import EnergyEvent
 from .readings import RejectedReading
 from .rollups import MeterInfo, local_hour
 

@@ -13,8 +13,6 @@ from typing import ClassVar, Final
 
 from services.common.kernel.clock import iso_seconds
 from services.common.kernel.errors import RuleViolation
-from services.common.kernel.errors import WrongStatus as WrongStatus  # re-exported: the domain imports it from base
-from services.common.kernel.errors import require_status as require_status
 from services.common.kernel.events import Event
 
 

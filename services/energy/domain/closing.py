@@ -17,9 +17,9 @@ from datetime import date
 from typing import Any, ClassVar, Final, Self
 
 from services.common.kernel.aggregate import Aggregate
-from services.common.kernel.errors import RuleViolation
+from services.common.kernel.errors import RuleViolation, require_status
 
-from .base import EnergyEvent, require_status
+from .base import EnergyEvent
 from .reports import SourceRequired, YearNotOver
 
 METHOD_KEYS: Final = ("factors_version", "sufficiency_version", "targets_version")

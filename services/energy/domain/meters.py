@@ -33,10 +33,10 @@ from typing import Any, ClassVar, Final, Self
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import iso_seconds
-from services.common.kernel.errors import NotFound, RuleViolation
+from services.common.kernel.errors import NotFound, RuleViolation, require_status
 from services.common.kernel.events import Payload, register_upcaster
 
-from .base import METER_UNITS, SUB_ITEMS, EnergyEvent, epoch_of, iso_of_epoch, require_not_future, require_status
+from .base import METER_UNITS, SUB_ITEMS, EnergyEvent, epoch_of, iso_of_epoch, require_not_future
 from .readings import (
     DEFAULT_INGESTION_RULES,
     DEFAULT_READING_INTERVAL,

@@ -8,9 +8,9 @@ from datetime import date
 from typing import ClassVar, Final, Self
 
 from services.common.kernel.aggregate import Aggregate
-from services.common.kernel.errors import RuleViolation
+from services.common.kernel.errors import RuleViolation, require_status
 
-from .base import EnergyEvent, require_status
+from .base import EnergyEvent
 from .coverage import DEFAULT_SUFFICIENCY, Coverage, SufficiencyRules, YearUse
 from .rollups import FACTORS_2022, NON_ENERGY_KINDS, FactorTable, convert
 

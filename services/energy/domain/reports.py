@@ -16,10 +16,10 @@ from math import isfinite
 from typing import Any, ClassVar, Final, Self
 
 from services.common.kernel.aggregate import Aggregate
-from services.common.kernel.errors import RuleViolation
+from services.common.kernel.errors import RuleViolation, require_status
 from services.common.kernel.events import Payload, register_upcaster
 
-from .base import METER_UNITS, EnergyEvent, require_status
+from .base import METER_UNITS, EnergyEvent
 
 REPORTED: Final = "reported"
 METERED: Final = "metered"

@@ -20,40 +20,37 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.common.base.db import register_migrations
+from services.energy.domain.anomalies import DEFAULT_ANOMALY_RULES
+from services.energy.domain.base import METER_UNITS
+from services.energy.domain.coverage import (
+    DEFAULT_SUFFICIENCY,
+    Coverage,
+    MeterUse,
+    SufficiencyRules,
+    counts_in_year,
+    days_in_year,
+    elapsed_days,
+    judge,
+    sum_meters,
+)
+from services.energy.domain.factor_tables import adopted_from, table_for_year
+from services.energy.domain.quotas import FloorAreaRequired, forecast_against_quota, quota_in_tce
+from services.energy.domain.readings import READING_INTERVALS_VERSION
+from services.energy.domain.reports import annual_totals
+from services.energy.domain.rollups import (
+    NON_ENERGY_KINDS,
+    FactorTable,
+    convert,
+    epoch_seconds,
+    refill_gap,
+    split_intervals,
+)
 
 # The published surface also carries the domain's definitions the data center computes with (one definition
 # each, re-exported here, so the service's and the data center's figures agree): the conversion tables and
 # their adoption, interval splitting and gap refilling, annual totals and coverage, quotas, and the 2020
 # targets with their sufficiency rules. ``configured_factors`` is this deployment's default table.
-from services.energy.domain import (
-    BASELINE_YEAR,
-    DEFAULT_ANOMALY_RULES,
-    DEFAULT_SUFFICIENCY,
-    METER_UNITS,
-    NON_ENERGY_KINDS,
-    READING_INTERVALS_VERSION,
-    TARGETS,
-    TARGETS_VERSION,
-    Coverage,
-    FactorTable,
-    FloorAreaRequired,
-    MeterUse,
-    SufficiencyRules,
-    adopted_from,
-    annual_totals,
-    convert,
-    counts_in_year,
-    days_in_year,
-    elapsed_days,
-    epoch_seconds,
-    forecast_against_quota,
-    judge,
-    quota_in_tce,
-    refill_gap,
-    split_intervals,
-    sum_meters,
-    table_for_year,
-)
+from services.energy.domain.targets import BASELINE_YEAR, TARGETS, TARGETS_VERSION
 
 from .factors import configured_factors, load_factor_table
 from .projection import EnergyViews

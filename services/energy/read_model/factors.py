@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from services.common.base.settings import settings
-from services.energy.domain import FACTORS_2022, FactorTable
+from services.energy.domain.rollups import FACTORS_2022, FactorTable
 
 
 def load_factor_table(path: Path | None) -> FactorTable:

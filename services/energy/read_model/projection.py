@@ -13,12 +13,8 @@ from services.common.base.settings import topic_for
 from services.common.kernel.events import Envelope
 from services.common.read import sql
 from services.common.read.projector import Projection
-from services.energy.domain import (
-    MeterInfo,
-    refill_gap,
-    split_intervals,
-)
 from services.energy.domain.base import epoch_of
+from services.energy.domain.rollups import MeterInfo, refill_gap, split_intervals
 
 from .tables import (
     MAX_RUN_READINGS,

@@ -11,32 +11,29 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common.kernel.clock import china_today
-from services.energy.domain import (
-    BASELINE_YEAR,
+from services.energy.domain.anomalies import (
     DEFAULT_ANOMALY_RULES,
-    DEFAULT_SUFFICIENCY,
-    FACTORS_2022,
-    METER_UNITS,
-    NON_ENERGY_KINDS,
-    PERIODS,
     AnomalyRules,
-    FactorTable,
     Finding,
-    MeterInfo,
-    MeterUse,
     WorkCalendar,
-    YearUse,
-    annual_totals,
-    comparability,
-    convert,
-    counts_in_year,
     detect_base_load,
     detect_spikes,
     detect_stuck,
+)
+from services.energy.domain.base import METER_UNITS
+from services.energy.domain.coverage import (
+    DEFAULT_SUFFICIENCY,
+    MeterUse,
+    YearUse,
+    comparability,
+    counts_in_year,
     elapsed_days,
     with_report,
     year_use,
 )
+from services.energy.domain.reports import annual_totals
+from services.energy.domain.rollups import FACTORS_2022, NON_ENERGY_KINDS, PERIODS, FactorTable, MeterInfo, convert
+from services.energy.domain.targets import BASELINE_YEAR
 
 from .tables import (
     CHUNK,

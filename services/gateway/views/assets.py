@@ -3,8 +3,8 @@ disposals, warehouse stock), kept in the gateway database too, and the per-agenc
 agency profile, the district and city roll-ups and the one list of open findings are made of.
 
 Money is integer cents (分, the same unit as the data center's ``_fen``). Book values are those of
-``services.assets.domain.depreciate`` (docs/kpis/assets.md) on the day asked (``today``, default the current
-Beijing date), computed when read, so they are never stale.
+``services.assets.domain.depreciation.depreciate`` (docs/kpis/assets.md) on the day asked (``today``, default the
+current Beijing date), computed when read, so they are never stale.
 """
 
 from __future__ import annotations

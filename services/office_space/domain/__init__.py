@@ -3,172 +3,20 @@ standard, idle rooms and adjustment, leases, repair projects, inspections and op
 
 Pure Python: every rule of docs/domain.md for office space lives in these modules as aggregate methods that
 check and record events.
+
+The package re-exports nothing: import each name from the module that defines it. Its modules:
+
+- ``agencies``: Agencies (单位): master data every other service learns from its events, and their staff on post.
+- ``base``: What the office-space aggregates share: the event base, agency kinds and levels, ranks, area standards.
+- ``buildings``: Office buildings (办公楼) and their rooms: allocation against the per-person standard, idle rooms,
+  rooms still held by staff who left, and adjustment (调剂) of idle rooms between agencies.
+- ``figures``: The office-space figures, defined once (docs/kpis/office_space.md): the summable per-agency
+  quantities (``agency_sums``) and the figures shown from them (``space_figures``).
+- ``inspections``: Special inspections (专项巡检): findings with rectification deadlines; overdue findings are visible.
+- ``leases``: Lending and renting out office space (出租出借): only with approval; unapproved ones are findings.
+- ``locations``: Buildings' locations as GeoJSON (RFC 7946): what a GIS opens as it is.
+- ``people``: A person's identity across agencies (人员身份): one stream per person id, so a person on post at one
+  agency cannot be posted at another without a transfer.
+- ``properties``: Operating properties (经营性房产) the city owns and rents out: occupancy, rent income, vacancy costs.
+- ``repairs``: Major and medium repair projects (大中修项目): application → necessity review → approval → execution.
 """
-
-from services.office_space.domain.agencies import (
-    DEPARTURE_REASONS,
-    Agency,
-    AgencyRegistered,
-    AuthorisedHeadcountChanged,
-    StaffDeparted,
-    StaffPosted,
-    UnknownDistrict,
-)
-from services.office_space.domain.base import (
-    ADMIN_LEVELS,
-    AGENCY_KINDS,
-    AREA_STANDARD_2014,
-    RANKS,
-    ROOM_USES,
-    AreaStandard,
-    InvalidPeriod,
-    OfficeSpaceEvent,
-    UnknownRank,
-)
-from services.office_space.domain.buildings import (
-    IDLE_AFTER_DAYS,
-    ApprovedException,
-    AreaExceedsBuilding,
-    Building,
-    BuildingRegistered,
-    Newcomer,
-    NotAnOffice,
-    OverStandardAllocation,
-    RoomAdded,
-    RoomAllocated,
-    RoomBecameIdle,
-    RoomFull,
-    RoomHeldByDepartedStaff,
-    RoomNotIdle,
-    RoomReleased,
-    RoomTransferred,
-    Share,
-    ShareRoseAboveStandard,
-    share_of_room,
-)
-from services.office_space.domain.inspections import (
-    FINDING_KINDS,
-    FindingRectified,
-    Inspection,
-    InspectionFindingRecorded,
-    InspectionOpened,
-    overdue,
-)
-from services.office_space.domain.leases import (
-    LEASE_KINDS,
-    Lease,
-    LeaseActivated,
-    LeaseApproved,
-    LeaseEnded,
-    LeaseRejected,
-    LeaseRequested,
-    UnapprovedLeaseFound,
-    require_citing_inspection,
-    require_lease_references,
-)
-from services.office_space.domain.locations import buildings_collection
-from services.office_space.domain.people import (
-    Person,
-    PersonLeftPost,
-    PersonTookPost,
-    PostedElsewhere,
-    require_another_agency,
-)
-from services.office_space.domain.properties import (
-    RENT_INCOME_GOAL,
-    VACANCY_COST_GOAL,
-    OperatingProperty,
-    OperatingPropertyRegistered,
-    PropertyUnitAdded,
-    RentReceived,
-    UnitLet,
-    UnitVacated,
-)
-from services.office_space.domain.repairs import (
-    REPAIR_CATEGORIES,
-    NecessityReviewed,
-    RepairApplied,
-    RepairApproved,
-    RepairChangeRecorded,
-    RepairCompleted,
-    RepairExecutionStarted,
-    RepairProject,
-    RepairRejected,
-)
-
-__all__ = [
-    "ADMIN_LEVELS",
-    "AGENCY_KINDS",
-    "AREA_STANDARD_2014",
-    "DEPARTURE_REASONS",
-    "FINDING_KINDS",
-    "IDLE_AFTER_DAYS",
-    "LEASE_KINDS",
-    "RANKS",
-    "RENT_INCOME_GOAL",
-    "REPAIR_CATEGORIES",
-    "ROOM_USES",
-    "VACANCY_COST_GOAL",
-    "Agency",
-    "AgencyRegistered",
-    "ApprovedException",
-    "AreaExceedsBuilding",
-    "AreaStandard",
-    "AuthorisedHeadcountChanged",
-    "Building",
-    "BuildingRegistered",
-    "FindingRectified",
-    "Inspection",
-    "InspectionFindingRecorded",
-    "InspectionOpened",
-    "InvalidPeriod",
-    "Lease",
-    "LeaseActivated",
-    "LeaseApproved",
-    "LeaseEnded",
-    "LeaseRejected",
-    "LeaseRequested",
-    "NecessityReviewed",
-    "Newcomer",
-    "NotAnOffice",
-    "OfficeSpaceEvent",
-    "OperatingProperty",
-    "OperatingPropertyRegistered",
-    "OverStandardAllocation",
-    "Person",
-    "PersonLeftPost",
-    "PersonTookPost",
-    "PostedElsewhere",
-    "PropertyUnitAdded",
-    "RentReceived",
-    "RepairApplied",
-    "RepairApproved",
-    "RepairChangeRecorded",
-    "RepairCompleted",
-    "RepairExecutionStarted",
-    "RepairProject",
-    "RepairRejected",
-    "RoomAdded",
-    "RoomAllocated",
-    "RoomBecameIdle",
-    "RoomFull",
-    "RoomHeldByDepartedStaff",
-    "RoomNotIdle",
-    "RoomReleased",
-    "RoomTransferred",
-    "Share",
-    "ShareRoseAboveStandard",
-    "StaffDeparted",
-    "StaffPosted",
-    "UnapprovedLeaseFound",
-    "UnitLet",
-    "UnitVacated",
-    "UnknownDistrict",
-    "UnknownRank",
-    "buildings_collection",
-    "overdue",
-    "require_another_agency",
-    "require_citing_inspection",
-    "require_lease_references",
-    "share_of_room",
-]

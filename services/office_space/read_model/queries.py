@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.office_space.domain import figures, overdue
+from services.office_space.domain import figures
+from services.office_space.domain.inspections import overdue
 
 from .tables import allocations, buildings, findings, rooms, staff
 

@@ -8,13 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.kernel.clock import iso
-from services.procurement.domain import (
-    DeliveryOutcome,
-    OpenRequest,
-    PastAward,
-    propose_batches,
-    supplier_performance,
-)
+from services.procurement.domain.batch import OpenRequest, propose_batches
+from services.procurement.domain.contracts import DeliveryOutcome, supplier_performance
+from services.procurement.domain.quotes import PastAward
 
 from .tables import (
     abnormal_quotes,

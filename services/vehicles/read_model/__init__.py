@@ -15,7 +15,9 @@ from services.common.base.db import register_migrations
 # The published surface also carries the domain's definitions the data center computes with (one definition
 # each, re-exported here): the cost year (``year_window``, ``costs_by_kind`` over ``CostItem``) and the
 # new-energy share of acquisitions against its target.
-from services.vehicles.domain import SHARE_ACQUISITION_KINDS, CostItem, costs_by_kind, meets_target, year_window
+from services.vehicles.domain.base import SHARE_ACQUISITION_KINDS
+from services.vehicles.domain.costs import CostItem, costs_by_kind, year_window
+from services.vehicles.domain.new_energy import meets_target
 
 from .projection import VehiclesViews, local_date
 from .queries import (

@@ -8,15 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.vehicles.domain import (
-    SHARE_ACQUISITION_KINDS,
-    AcquisitionRecord,
-    CostItem,
-    RepairHistory,
-    consumption_per_100km,
-    costs_by_kind,
-    year_window,
-)
+from services.vehicles.domain.anomalies import RepairHistory, consumption_per_100km
+from services.vehicles.domain.base import SHARE_ACQUISITION_KINDS
+from services.vehicles.domain.costs import CostItem, costs_by_kind, year_window
+from services.vehicles.domain.new_energy import AcquisitionRecord
 
 from .tables import consumption, costs, findings, quotas, seals, trips, vehicles
 
@@ -94,7 +89,7 @@ def year_cost_rows(
     conn: sa.Connection, year: int, agency_id: str | None = None, district: str | None = None
 ) -> list[dict[str, Any]]:
     """The cost records that touch ``year``: paid in it, or covering part of it (a premium paid the year before),
-    with what ``CostItem`` needs to spread them (``services.vehicles.domain.costs_by_kind``)."""
+    with what ``CostItem`` needs to spread them (``services.vehicles.domain.costs.costs_by_kind``)."""
     c = costs.c
     first, last = f"{year:04d}-01-01", f"{year:04d}-12-31"
     touches = sa.or_(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.assets.domain import SERVICE_LIFE_2016, AcceptedDelivery, Asset, StockItem
+from services.assets.domain.base import SERVICE_LIFE_2016
+from services.assets.domain.ledger import AcceptedDelivery, Asset
+from services.assets.domain.stock import StockItem
 
 TODAY = date(2026, 11, 23)
 DISTRICT = "320402"

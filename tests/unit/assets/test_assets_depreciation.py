@@ -7,19 +7,11 @@ from datetime import date
 
 import pytest
 
-from services.assets.domain import (
-    DEPRECIATION_LIFE_2017,
-    SERVICE_LIFE_2016,
-    Asset,
-    AssetCategory,
-    AssetDisposed,
-    AssetRegistered,
-    DepreciationLifeTable,
-    Disposal,
-    ServiceLifeTable,
-    UnknownCategory,
-    depreciate,
-)
+from services.assets.domain.asset_events import AssetDisposed, AssetRegistered
+from services.assets.domain.base import SERVICE_LIFE_2016, AssetCategory, ServiceLifeTable, UnknownCategory
+from services.assets.domain.depreciation import DEPRECIATION_LIFE_2017, DepreciationLifeTable, depreciate
+from services.assets.domain.disposal import Disposal
+from services.assets.domain.ledger import Asset
 from services.common.kernel.events import event_from_payload
 
 from .builders import DISTRICT, TODAY, asset

@@ -6,25 +6,20 @@ from datetime import date
 
 import pytest
 
-from services.assets.domain import (
-    Asset,
-    AssetAlreadyDisposed,
-    AssetNotHeld,
+from services.assets.domain.asset_events import AssetAlreadyDisposed, AssetNotHeld
+from services.assets.domain.base import DistinctAssetsRequired, NotOneOf
+from services.assets.domain.disposal import (
     AssetsDifferFromApplication,
     AuctionOutsideTradingCentre,
-    CountingClosed,
     Disposal,
     DisposalApplied,
     DisposalCompleted,
     DisposalNotApproved,
-    DistinctAssetsRequired,
-    NotOneOf,
     ProceedsMismatch,
     RecipientMismatch,
-    StockTake,
-    StockTakeFindingRecorded,
-    compare_counts,
 )
+from services.assets.domain.ledger import Asset
+from services.assets.domain.stocktake import CountingClosed, StockTake, StockTakeFindingRecorded, compare_counts
 from services.common.kernel.errors import AlreadyExists, InvalidState, NotFound, WrongStatus
 from tests.unit.assets.builders import DISTRICT, TODAY, asset, in_warehouse
 

@@ -7,26 +7,26 @@ from datetime import date
 
 import pytest
 
-from services.assets.domain import (
-    SERVICE_LIFE_2016,
-    AcceptedDelivery,
+from services.assets.domain.asset_events import (
     AcquiredInFuture,
-    Asset,
     AssetAlreadyDisposed,
-    AssetCategory,
     AssetRegistered,
-    LocationUnchanged,
     NotAFixedAsset,
-    NotOneOf,
     RepairAssessmentRequired,
     RepairBeforeReplacement,
     ReplacementApproved,
     ReplacementBeforeServiceLife,
+    UnusableAssetRefused,
+)
+from services.assets.domain.base import (
+    SERVICE_LIFE_2016,
+    AssetCategory,
+    NotOneOf,
     ServiceLifeTable,
     UnknownCategory,
-    UnusableAssetRefused,
     delivery_asset_ids,
 )
+from services.assets.domain.ledger import AcceptedDelivery, Asset, LocationUnchanged
 from services.common.kernel.errors import InvalidState, NotPositive, WrongStatus
 from tests.unit.assets.builders import DISTRICT, TODAY, asset, delivery, idle, in_warehouse
 

@@ -9,7 +9,12 @@ from datetime import date
 
 import pytest
 
-from services.assets import domain as d
+from services.assets.domain.base import SERVICE_LIFE_2016
+from services.assets.domain.disposal import Disposal
+from services.assets.domain.ledger import Asset
+from services.assets.domain.stock import StockItem
+from services.assets.domain.stocktake import StockTake
+from services.assets.domain.warehouse import WarehouseLoan, WarehouseRequest
 from services.common.base import contracts
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.events import event_from_payload, registered_event_types
@@ -24,9 +29,9 @@ def asset(
     acquired_on: date = date(2020, 1, 10),
     agency_id: str = "ag-1",
     location: str = "R1",
-) -> d.Asset:
+) -> Asset:
     """An asset in use with every event still pending (the whole history replays)."""
-    return d.Asset.register(
+    return Asset.register(
         asset_id=asset_id,
         agency_id=agency_id,
         district=DISTRICT,
@@ -36,12 +41,12 @@ def asset(
         original_value_cents=100_000,
         acquired_on=acquired_on,
         condition="good",
-        table=d.SERVICE_LIFE_2016,
+        table=SERVICE_LIFE_2016,
         today=TODAY,
     )
 
 
-def in_warehouse(asset_id: str, condition: str = "good") -> d.Asset:
+def in_warehouse(asset_id: str, condition: str = "good") -> Asset:
     """An asset handed in to the warehouse, every event pending."""
     a = asset(asset_id)
     a.mark_idle("闲置", TODAY)
@@ -50,7 +55,7 @@ def in_warehouse(asset_id: str, condition: str = "good") -> d.Asset:
 
 
 def _asset() -> list[Aggregate]:
-    desk = d.Asset.register(
+    desk = Asset.register(
         asset_id="AS-1",
         agency_id="ag-1",
         district=DISTRICT,
@@ -60,7 +65,7 @@ def _asset() -> list[Aggregate]:
         original_value_cents=180_000,
         acquired_on=date(2000, 1, 1),
         condition="good",
-        table=d.SERVICE_LIFE_2016,
+        table=SERVICE_LIFE_2016,
         today=TODAY,
     )
     desk.relocate("R302", TODAY)
@@ -78,7 +83,7 @@ def _request() -> list[Aggregate]:
     old.assess_repair(False, False, 0, "tech", TODAY)
     old.approve_replacement("a", TODAY)
     stock = [in_warehouse("w1", "good")]
-    request = d.WarehouseRequest.open(
+    request = WarehouseRequest.open(
         request_id="wr-1",
         agency_id="ag-2",
         district=DISTRICT,
@@ -86,7 +91,7 @@ def _request() -> list[Aggregate]:
         quantity=2,
         min_condition="fair",
         location="R5",
-        table=d.SERVICE_LIFE_2016,
+        table=SERVICE_LIFE_2016,
         today=TODAY,
         replaces=old,
     )
@@ -96,7 +101,7 @@ def _request() -> list[Aggregate]:
 
 def _loan() -> list[Aggregate]:
     chairs = [in_warehouse("c1"), in_warehouse("c2")]
-    loan = d.WarehouseLoan.lend(
+    loan = WarehouseLoan.lend(
         loan_id="ln-1",
         borrower_agency_id="ag-2",
         district=DISTRICT,
@@ -114,7 +119,7 @@ def _loan() -> list[Aggregate]:
 
 def _disposal() -> list[Aggregate]:
     pc = asset("pc", category="computers", acquired_on=date(2019, 1, 1))
-    disposal = d.Disposal.apply(
+    disposal = Disposal.apply(
         disposal_id="dp-1",
         agency_id="ag-1",
         district=DISTRICT,
@@ -125,7 +130,7 @@ def _disposal() -> list[Aggregate]:
     )
     disposal.approve("a", TODAY)
     disposal.complete([pc], 5_000, TODAY, "GGZY-1")
-    refused = d.Disposal.apply(
+    refused = Disposal.apply(
         disposal_id="dp-2",
         agency_id="ag-1",
         district=DISTRICT,
@@ -141,7 +146,7 @@ def _disposal() -> list[Aggregate]:
 
 def _stocktake() -> list[Aggregate]:
     a1 = asset("a1", location="R1")
-    stocktake = d.StockTake.open("st-1", "ag-1", DISTRICT, {"a1": "R1", "a2": "R1"}, TODAY)
+    stocktake = StockTake.open("st-1", "ag-1", DISTRICT, {"a1": "R1", "a2": "R1"}, TODAY)
     stocktake.count("R2", ["a1", "x9"], TODAY)
     stocktake.count("R3", [], TODAY)
     stocktake.close_counting(TODAY)
@@ -151,7 +156,7 @@ def _stocktake() -> list[Aggregate]:
 
 
 def _stock() -> list[Aggregate]:
-    item = d.StockItem.register(
+    item = StockItem.register(
         sku="sku",
         name="A4 纸",
         unit="box",

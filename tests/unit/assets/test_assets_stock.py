@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.assets.domain import (
+from services.assets.domain.base import NegativeAmount
+from services.assets.domain.stock import (
     CentralSiteRequired,
     GoodsIssued,
     InsufficientStock,
-    NegativeAmount,
     ReorderPointReached,
     StockItem,
     TransferNotThroughCentral,

@@ -6,18 +6,14 @@ from datetime import date
 
 import pytest
 
-from services.assets.domain import (
-    SERVICE_LIFE_2016,
-    Asset,
-    AssetAllocated,
-    DistinctAssetsRequired,
+from services.assets.domain.asset_events import AssetAllocated, ReplacementNotApproved
+from services.assets.domain.base import SERVICE_LIFE_2016, DistinctAssetsRequired, NotOneOf, UnknownCategory
+from services.assets.domain.ledger import Asset
+from services.assets.domain.warehouse import (
     InvalidDueDate,
     LoanOverdueFlagged,
-    NotOneOf,
     PurchaseAuthorised,
-    ReplacementNotApproved,
     RequestFulfilledFromIdleStock,
-    UnknownCategory,
     WarehouseLoan,
     WarehouseRequest,
     overdue_loans,

@@ -19,7 +19,8 @@ from services.common.kernel.money import (
     yuan_from_fen,
 )
 from services.common.kernel.validators import fen
-from services.office_space.domain import RentReceived, RepairChangeRecorded, UnitLet
+from services.office_space.domain.properties import RentReceived, UnitLet
+from services.office_space.domain.repairs import RepairChangeRecorded
 
 
 @pytest.mark.parametrize(

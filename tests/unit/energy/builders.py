@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.energy.domain import Meter, MeterInfo
+from services.energy.domain.meters import Meter
+from services.energy.domain.rollups import MeterInfo
 
 INSTALLED_AT = datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
 NOW = datetime(2024, 3, 2, 0, 0, tzinfo=UTC)

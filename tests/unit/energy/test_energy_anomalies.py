@@ -7,22 +7,22 @@ from typing import Any
 
 import pytest
 
-from services.energy.domain import (
+from services.common.kernel.errors import WrongStatus
+from services.energy.domain.anomalies import (
     Anomaly,
     AnomalyRaised,
     AnomalyRules,
     Finding,
-    RejectedReading,
     ResolutionRequired,
     UnknownAnomalyKind,
     WorkCalendar,
-    WrongStatus,
     detect_base_load,
     detect_counter_reversals,
     detect_gaps,
     detect_spikes,
     detect_stuck,
 )
+from services.energy.domain.readings import RejectedReading
 from tests.unit.energy.builders import INFO, MONDAY, hourly_days
 
 SATURDAY = MONDAY - timedelta(days=2)

@@ -6,15 +6,14 @@ from datetime import date
 
 import pytest
 
-from services.energy.domain import (
+from services.energy.domain.closing import (
     ClosedYear,
     EnergyYearClosed,
     EnergyYearRestated,
     MethodVersionsRequired,
     NothingToRestate,
-    SourceRequired,
-    YearNotOver,
 )
+from services.energy.domain.reports import SourceRequired, YearNotOver
 
 VERSIONS = {
     "factors_version": "GB/T2589-2020+grid2022",

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.energy.domain import (
+from services.energy.domain.coverage import (
     Coverage,
     SufficiencyRules,
     annualised,
@@ -105,15 +105,11 @@ def test_no_data_and_no_baseline_are_verdicts_of_their_own() -> None:
 
 
 def test_every_factor_and_rule_table_names_its_version_and_source() -> None:
-    from services.energy.domain import (
-        DEFAULT_ANOMALY_RULES,
-        DEFAULT_SUFFICIENCY,
-        FACTORS_2022,
-        READING_INTERVALS_SOURCE,
-        READING_INTERVALS_VERSION,
-        TARGETS_SOURCE,
-        TARGETS_VERSION,
-    )
+    from services.energy.domain.anomalies import DEFAULT_ANOMALY_RULES
+    from services.energy.domain.coverage import DEFAULT_SUFFICIENCY
+    from services.energy.domain.readings import READING_INTERVALS_SOURCE, READING_INTERVALS_VERSION
+    from services.energy.domain.rollups import FACTORS_2022
+    from services.energy.domain.targets import TARGETS_SOURCE, TARGETS_VERSION
 
     tables = {
         "factors": (FACTORS_2022.version, FACTORS_2022.tce_source + FACTORS_2022.co2_source),

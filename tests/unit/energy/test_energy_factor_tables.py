@@ -7,15 +7,8 @@ from typing import Any
 
 import pytest
 
-from services.energy.domain import (
-    FACTORS_2022,
-    AdoptedTable,
-    FactorTableAdopted,
-    FactorTables,
-    InvalidFactorTable,
-    convert,
-    table_for_year,
-)
+from services.energy.domain.factor_tables import AdoptedTable, FactorTableAdopted, FactorTables, table_for_year
+from services.energy.domain.rollups import FACTORS_2022, InvalidFactorTable, convert
 
 TODAY = date(2026, 3, 1)
 

@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 
-from services.energy.domain import (
-    DUPLICATE_WINDOW_S,
-    IngestionRules,
-    Meter,
-    MeterReadingsRecorded,
-    WrongStatus,
-)
+from services.common.kernel.errors import WrongStatus
+from services.energy.domain.meters import DUPLICATE_WINDOW_S, Meter, MeterReadingsRecorded
+from services.energy.domain.readings import IngestionRules
 from tests.unit.energy.builders import NOW, at, meter, recorded, series
 
 

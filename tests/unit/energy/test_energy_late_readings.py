@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from services.energy.domain import LateReadingsRecorded, Meter, MeterReadingsRecorded
-from services.energy.domain.meters import MAX_OPEN_GAPS
+from services.energy.domain.meters import MAX_OPEN_GAPS, LateReadingsRecorded, Meter, MeterReadingsRecorded
 from tests.unit.energy.builders import NOW, at, meter, series
 
 

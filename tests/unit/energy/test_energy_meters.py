@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from services.common.kernel.errors import NotFound
-from services.energy.domain import (
+from services.common.kernel.errors import NotFound, WrongStatus
+from services.energy.domain.base import InFuture
+from services.energy.domain.meters import (
     CounterWentBackwards,
-    InFuture,
     Meter,
     MeterReplaced,
     NotAfterLastReading,
@@ -19,7 +19,6 @@ from services.energy.domain import (
     SubItemNotAllowed,
     UnknownMeter,
     UnknownMeterKind,
-    WrongStatus,
 )
 from tests.unit.energy.builders import INSTALLED_AT, NOW, at, meter, recorded, series
 
@@ -167,7 +166,9 @@ def test_a_meter_that_was_never_installed_cannot_be_replaced() -> None:
 
 
 def test_gaps_are_judged_by_the_meters_own_reading_interval() -> None:
-    from services.energy.domain import READING_INTERVALS, UnknownReadingInterval, detect_gaps
+    from services.energy.domain.anomalies import detect_gaps
+    from services.energy.domain.meters import UnknownReadingInterval
+    from services.energy.domain.readings import READING_INTERVALS
 
     def installed(interval: str) -> Meter:
         m = Meter.install(

@@ -6,19 +6,17 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from services.energy.domain import (
+from services.common.kernel.errors import WrongStatus
+from services.energy.domain.coverage import MeterUse, YearUse, year_use
+from services.energy.domain.quotas import (
     EnergyQuota,
     FloorAreaRequired,
-    MeterUse,
     QuotaNotPositive,
     QuotaOverrunAlerted,
     QuotaOverrunCleared,
     QuotaYearClosed,
     ReasonRequired,
     UnknownQuotaBasis,
-    WrongStatus,
-    YearUse,
-    year_use,
 )
 
 TODAY = date(2024, 1, 5)
@@ -223,7 +221,8 @@ def test_a_leap_year_is_extrapolated_over_366_days_and_others_over_365() -> None
 
 
 def test_the_data_centers_forecast_is_the_use_annualised_by_coverage_and_trends_need_sufficient_data() -> None:
-    from services.energy.domain import Coverage, forecast_against_quota
+    from services.energy.domain.coverage import Coverage
+    from services.energy.domain.quotas import forecast_against_quota
 
     # 30 April 2024 is day 121; 40 tce so far would be 40 × 366 / 121 = 121 tce by the calendar, but the meters
     # lag: annualised by their covered days (110 of 121: 0.9091) the year comes to 130 tce, above 125 tce

@@ -11,18 +11,14 @@ import pytest
 from services.common.base import contracts
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.events import event_from_payload, registered_event_types
-from services.energy.domain import (
-    FACTORS_2022,
-    AnnualConsumptionReport,
-    Anomaly,
-    ClosedYear,
-    EnergyQuota,
-    FactorTables,
-    Finding,
-    Meter,
-    MeterUse,
-    year_use,
-)
+from services.energy.domain.anomalies import Anomaly, Finding
+from services.energy.domain.closing import ClosedYear
+from services.energy.domain.coverage import MeterUse, year_use
+from services.energy.domain.factor_tables import FactorTables
+from services.energy.domain.meters import Meter
+from services.energy.domain.quotas import EnergyQuota
+from services.energy.domain.reports import AnnualConsumptionReport
+from services.energy.domain.rollups import FACTORS_2022
 from tests.unit.energy.builders import INFO, INSTALLED_AT, NOW, series
 
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from services.energy.domain import (
+from services.common.kernel.errors import WrongStatus
+from services.energy.domain.reports import (
     METERED,
     REPORTED,
     AnnualConsumptionReport,
     InvalidTotals,
     SourceRequired,
-    WrongStatus,
     YearNotOver,
     annual_totals,
 )

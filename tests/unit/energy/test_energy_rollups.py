@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.energy.domain import (
+from services.energy.domain.rollups import (
     FACTORS_2022,
     FactorTable,
     InvalidFactorTable,

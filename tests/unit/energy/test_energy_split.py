@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.energy.domain import UnknownRollup, refill_gap, split_interval, split_intervals
+from services.energy.domain.rollups import UnknownRollup, refill_gap, split_interval, split_intervals
 
 DEC_15 = "2025-12-15T00:00:00+08:00"
 JAN_15 = "2026-01-15T00:00:00+08:00"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.energy.domain import Coverage
+from services.energy.domain.coverage import Coverage
 from services.gateway.kpis import TARGETS_2025, against_2020
 from services.gateway.scorecard import SCORECARD_2025, Scorecard, coverage, eligible, load_scorecard
 
@@ -177,7 +177,7 @@ def test_the_criteria_are_configuration_data(tmp_path: Path) -> None:
 def test_a_factor_change_after_closing_is_a_proposed_restatement_naming_the_new_factors() -> None:
     from datetime import date
 
-    from services.energy.domain import FACTORS_2022, FactorTable
+    from services.energy.domain.rollups import FACTORS_2022, FactorTable
     from services.gateway import datacenter as dc
 
     grid_2023 = FactorTable.from_dict({**FACTORS_2022.to_dict(), "version": "GB/T2589-2020+grid2023"})

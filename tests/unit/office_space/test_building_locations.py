@@ -10,7 +10,8 @@ import pytest
 
 from services.common.kernel.errors import RuleViolation
 from services.common.kernel.events import upcast
-from services.office_space.domain import Building, BuildingRegistered, buildings_collection
+from services.office_space.domain.buildings import Building, BuildingRegistered
+from services.office_space.domain.locations import buildings_collection
 
 ROW = {
     "building_id": "B1",

@@ -7,17 +7,15 @@ from datetime import date
 import pytest
 
 from services.common.kernel.errors import AlreadyExists, DateInFuture, NotFound, NotPositive, RuleViolation
-from services.office_space.domain import (
-    AREA_STANDARD_2014,
-    Agency,
+from services.office_space.domain.agencies import Agency, UnknownDistrict
+from services.office_space.domain.base import AREA_STANDARD_2014, UnknownRank
+from services.office_space.domain.buildings import (
     ApprovedException,
     AreaExceedsBuilding,
     Building,
     NotAnOffice,
     OverStandardAllocation,
     RoomNotIdle,
-    UnknownDistrict,
-    UnknownRank,
 )
 from tests.support import agency_code
 

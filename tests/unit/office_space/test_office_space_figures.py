@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.office_space.domain import UnknownRank
+from services.office_space.domain.base import UnknownRank
 from services.office_space.domain.figures import (
     OfficeRoom,
     OverStandard,

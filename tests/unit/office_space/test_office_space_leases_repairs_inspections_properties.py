@@ -15,16 +15,11 @@ from services.common.kernel.errors import (
     ValidationFailed,
     WrongStatus,
 )
-from services.office_space.domain import (
-    Inspection,
-    InvalidPeriod,
-    Lease,
-    OperatingProperty,
-    RepairProject,
-    overdue,
-    require_citing_inspection,
-    require_lease_references,
-)
+from services.office_space.domain.base import InvalidPeriod
+from services.office_space.domain.inspections import Inspection, overdue
+from services.office_space.domain.leases import Lease, require_citing_inspection, require_lease_references
+from services.office_space.domain.properties import OperatingProperty
+from services.office_space.domain.repairs import RepairProject
 
 TODAY = date(2026, 11, 23)
 

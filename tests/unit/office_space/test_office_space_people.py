@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.common.kernel.errors import AlreadyExists, NotFound, RuleViolation
-from services.office_space.domain import Person, PersonLeftPost, PersonTookPost, PostedElsewhere
+from services.office_space.domain.people import Person, PersonLeftPost, PersonTookPost, PostedElsewhere
 
 
 def posted(at: str = "A1") -> Person:

@@ -9,14 +9,20 @@ import pytest
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.events import event_from_payload
-from services.office_space import domain as d
+from services.office_space.domain.agencies import Agency
+from services.office_space.domain.base import AREA_STANDARD_2014
+from services.office_space.domain.buildings import Building
+from services.office_space.domain.inspections import Inspection
+from services.office_space.domain.leases import Lease
+from services.office_space.domain.properties import OperatingProperty
+from services.office_space.domain.repairs import RepairProject
 from tests.support import agency_code
 
 T = date(2026, 11, 23)
 
 
-def _agency() -> d.Agency:
-    a = d.Agency.register(
+def _agency() -> Agency:
+    a = Agency.register(
         agency_id=agency_code("320400", "A1"),
         name="市财政局",
         district="320400",
@@ -31,8 +37,8 @@ def _agency() -> d.Agency:
     return a
 
 
-def _building() -> d.Building:
-    b = d.Building.register(
+def _building() -> Building:
+    b = Building.register(
         building_id="B1",
         agency_id="A1",
         district="320400",
@@ -42,23 +48,23 @@ def _building() -> d.Building:
     )
     b.add_room("R1", "301", 18.0, "office", "A1", date(2026, 1, 1))
     b.add_room("R2", "302", 9.0, "office", "A1", date(2026, 1, 1))
-    b.allocate("R1", "P1", "A1", "city", "bureau_deputy", d.AREA_STANDARD_2014, T)
+    b.allocate("R1", "P1", "A1", "city", "bureau_deputy", AREA_STANDARD_2014, T)
     b.detect_idle_rooms(date(2026, 5, 1), 90)
     b.transfer_idle_room("R2", "A2", "city_admin:wang", T)
     b.flag_departed("P1", "retired", "2026-10-31", T)
     return b
 
 
-def _property() -> d.OperatingProperty:
-    p = d.OperatingProperty.register("OP1", "320402", "商铺", 100_000, 10_000)
+def _property() -> OperatingProperty:
+    p = OperatingProperty.register("OP1", "320402", "商铺", 100_000, 10_000)
     p.add_unit("U1", 50.0, 1_000, T, added_on=date(2025, 12, 1))
     p.let("U1", "书店", 90_000, date(2026, 1, 1), date(2027, 1, 1))
     p.receive_rent("U1", "2026-11", 90_000, T)
     return p
 
 
-def _repair() -> d.RepairProject:
-    p = d.RepairProject.apply(
+def _repair() -> RepairProject:
+    p = RepairProject.apply(
         project_id="RP1",
         agency_id="A1",
         district="320400",
@@ -75,16 +81,16 @@ def _repair() -> d.RepairProject:
     return p
 
 
-def _inspection() -> d.Inspection:
-    i = d.Inspection.open(
+def _inspection() -> Inspection:
+    i = Inspection.open(
         inspection_id="I1", agency_id="A1", district="320400", topic="专项巡检", inspected_on=date(2026, 10, 1), today=T
     )
     i.record_finding("F1", "idle", "闲置", date(2026, 11, 1))
     return i
 
 
-def _lease() -> d.Lease:
-    lease = d.Lease.request(
+def _lease() -> Lease:
+    lease = Lease.request(
         lease_id="L1",
         agency_id="A1",
         district="320400",

@@ -9,8 +9,8 @@ import pytest
 
 from services.common.kernel.errors import DateInFuture, RuleViolation
 from services.common.kernel.events import event_from_payload
-from services.office_space.domain import (
-    AREA_STANDARD_2014,
+from services.office_space.domain.base import AREA_STANDARD_2014
+from services.office_space.domain.buildings import (
     ApprovedException,
     Building,
     Newcomer,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.procurement.domain import BudgetLine, CatalogItem, PurchaseAuthorisation, PurchaseRequest, Tender
+from services.procurement.domain.budget import BudgetLine
+from services.procurement.domain.catalog import CatalogItem
+from services.procurement.domain.requests import PurchaseAuthorisation, PurchaseRequest
+from services.procurement.domain.tenders import Tender
 
 TODAY = date(2024, 3, 1)
 NOW = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)

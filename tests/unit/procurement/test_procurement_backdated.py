@@ -9,19 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.common.kernel.errors import DateInFuture, ValidationFailed
-from services.procurement.domain import (
-    AbnormalQuoteFlagged,
-    BudgetLine,
-    BudgetLineAdjusted,
-    BudgetLineMismatch,
-    BudgetLineOpened,
-    DeliveryDueInPast,
-    DeliveryReceived,
-    ProcurementContract,
-    PurchaseRequest,
-    PurchaseRequestSubmitted,
-    Tender,
-)
+from services.procurement.domain.budget import BudgetLine, BudgetLineAdjusted, BudgetLineMismatch, BudgetLineOpened
+from services.procurement.domain.contracts import DeliveryDueInPast, DeliveryReceived, ProcurementContract
+from services.procurement.domain.requests import PurchaseRequest, PurchaseRequestSubmitted
+from services.procurement.domain.tenders import AbnormalQuoteFlagged, Tender
 from tests.unit.procurement.builders import evaluate_all, paper
 
 TODAY = date(2026, 12, 6)

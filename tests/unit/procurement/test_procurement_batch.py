@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.procurement.domain import BatchProposal, OpenRequest, propose_batches
+from services.procurement.domain.batch import BatchProposal, OpenRequest, propose_batches
 
 
 def test_requests_of_several_agencies_for_the_same_item_and_year_are_batched() -> None:

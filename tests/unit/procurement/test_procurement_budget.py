@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from services.procurement.domain import (
+from services.common.kernel.errors import NotPositive
+from services.procurement.domain.budget import (
     BudgetAlreadyCommitted,
     BudgetBelowUse,
     BudgetExceeded,
     NoBudgetCommitment,
-    NotPositive,
     SpendingBeyondCommitment,
 )
 from tests.unit.procurement.builders import TODAY, budget

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.procurement.domain import CatalogItem, CatalogItemListed, UnknownCategory, WrongStatus
+from services.common.kernel.errors import WrongStatus
+from services.procurement.domain.catalog import CatalogItem, CatalogItemListed, UnknownCategory
 
 
 def listed(category: str, green: bool = False) -> CatalogItemListed:

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.procurement.domain import (
-    BudgetExceeded,
-    BudgetLine,
-    CatalogItem,
+from services.common.kernel.errors import WrongStatus
+from services.procurement.domain.budget import BudgetExceeded, BudgetLine
+from services.procurement.domain.catalog import CatalogItem
+from services.procurement.domain.contracts import (
     ContractFulfilled,
     DeliveryAccepted,
     DeliveryAlreadyInspected,
@@ -22,13 +22,11 @@ from services.procurement.domain import (
     GreenClausesMissing,
     InspectionMismatch,
     ProcurementContract,
-    RequestNotInTender,
     SupplierPerformance,
-    Tender,
     UnknownClause,
-    WrongStatus,
     supplier_performance,
 )
+from services.procurement.domain.tenders import RequestNotInTender, Tender
 from tests.unit.procurement.builders import (
     AFTER_CLOSE,
     CLOSES_AT,

@@ -6,14 +6,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.procurement.domain import (
-    CatalogItem,
+from services.common.kernel.errors import WrongStatus
+from services.procurement.domain.catalog import CatalogItem
+from services.procurement.domain.price_watch import (
     IngredientPriceWatch,
     NotACanteenIngredient,
     ObservationInFuture,
     PriceMoveAlerted,
     PriceMoveRules,
-    WrongStatus,
 )
 from tests.unit.procurement.builders import TODAY, paper
 

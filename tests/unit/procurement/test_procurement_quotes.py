@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.procurement.domain import (
+from services.procurement.domain.quotes import (
     AbnormalQuoteRules,
     PastAward,
     Quote,

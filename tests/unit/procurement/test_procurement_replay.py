@@ -9,13 +9,11 @@ import pytest
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.events import event_from_payload, registered_event_types
-from services.procurement.domain import (
-    CatalogItem,
-    IngredientPriceWatch,
-    PastAward,
-    ProcurementContract,
-    Tender,
-)
+from services.procurement.domain.catalog import CatalogItem
+from services.procurement.domain.contracts import ProcurementContract
+from services.procurement.domain.price_watch import IngredientPriceWatch
+from services.procurement.domain.quotes import PastAward
+from services.procurement.domain.tenders import Tender
 from tests.unit.procurement.builders import (
     AFTER_CLOSE,
     CLOSES_AT,

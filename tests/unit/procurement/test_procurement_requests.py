@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from services.procurement.domain import (
-    BudgetExceeded,
-    BudgetLine,
-    BudgetLineMismatch,
-    CatalogItem,
-    CatalogItemNotFound,
-    CatalogItemWithdrawnError,
+from services.common.kernel.errors import NotPositive, WrongStatus
+from services.procurement.domain.budget import BudgetExceeded, BudgetLine, BudgetLineMismatch, NoBudgetLine
+from services.procurement.domain.catalog import CatalogItem, CatalogItemNotFound, CatalogItemWithdrawnError
+from services.procurement.domain.requests import (
     IdleStockCheckRequired,
-    NoBudgetLine,
-    NotPositive,
     PurchaseAuthorisationAlreadyUsed,
     PurchaseAuthorisationMismatch,
     PurchaseRequestSubmitted,
-    Tender,
-    WrongStatus,
 )
+from services.procurement.domain.tenders import Tender
 from tests.unit.procurement.builders import CLOSES_AT, NOW, authorisation, budget, desk, paper, submit
 
 

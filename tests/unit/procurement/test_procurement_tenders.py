@@ -6,27 +6,26 @@ from datetime import timedelta
 
 import pytest
 
-from services.procurement.domain import (
+from services.common.kernel.errors import NotPositive, WrongStatus
+from services.procurement.domain.catalog import CatalogItem
+from services.procurement.domain.quotes import PastAward
+from services.procurement.domain.tenders import (
     AbnormalQuoteFlagged,
     AbnormalQuoteUnresolved,
     BiddingClosedError,
     BiddingStillOpen,
     BidNotFound,
     BidsNotEvaluated,
-    CatalogItem,
     ClosingTimeNotInFuture,
     DuplicateBid,
     MixedCatalogItems,
     NoCompliantBid,
     NonComplianceReasonRequired,
     NotFlagged,
-    NotPositive,
-    PastAward,
     RequestNotInTender,
     Tender,
     TenderAwarded,
     TenderOpened,
-    WrongStatus,
 )
 from tests.unit.procurement.builders import (
     AFTER_CLOSE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.vehicles.domain import Vehicle
+from services.vehicles.domain.vehicles import Vehicle
 
 
 def gasoline_car(vehicle_id: str = "V1", plate: str = "苏D12345", stored: bool = True, **extra: Any) -> Vehicle:

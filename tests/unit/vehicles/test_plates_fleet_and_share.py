@@ -5,25 +5,18 @@ from __future__ import annotations
 import pytest
 
 from services.common.kernel.errors import AlreadyExists, InvalidState
-from services.vehicles.domain import (
+from services.vehicles.domain.fleet import AgencyFleet, NoQuotaYet, NotReplaceable, QuotaBelowFleet, QuotaExceeded
+from services.vehicles.domain.new_energy import (
     AcquisitionLedger,
     AcquisitionRecord,
-    AgencyFleet,
-    InvalidPlate,
     NewEnergyPolicy,
     NewEnergyShareBelowTarget,
     NewEnergyShareFellBelowTarget,
     NewEnergyShareRestored,
-    NoQuotaYet,
-    NotReplaceable,
-    PlateDoesNotMatchEnergyType,
-    PlateRegistration,
-    QuotaBelowFleet,
-    QuotaExceeded,
     meets_target,
     new_energy_shares,
-    validate_plate,
 )
+from services.vehicles.domain.plates import InvalidPlate, PlateDoesNotMatchEnergyType, PlateRegistration, validate_plate
 
 REFUSE = NewEnergyPolicy(30, "refuse")
 FLAG = NewEnergyPolicy(30, "flag")

@@ -9,13 +9,17 @@ import pytest
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.events import event_from_payload
-from services.vehicles import domain as d
+from services.vehicles.domain.fleet import AgencyFleet
+from services.vehicles.domain.new_energy import AcquisitionLedger, NewEnergyPolicy
+from services.vehicles.domain.plates import PlateRegistration
+from services.vehicles.domain.trips import Trip
+from services.vehicles.domain.vehicles import Vehicle
 from tests.unit.vehicles.builders import gasoline_car
 from tests.unit.vehicles.test_trips import at, on_duty
 
 
-def _fleet() -> d.AgencyFleet:
-    fleet = d.AgencyFleet.establish("A1", "320402", 3, "核定")
+def _fleet() -> AgencyFleet:
+    fleet = AgencyFleet.establish("A1", "320402", 3, "核定")
     fleet.admit("V1", "苏D11111")
     fleet.admit("V2", "苏D22222")
     fleet.release("V1", "auction")
@@ -24,23 +28,23 @@ def _fleet() -> d.AgencyFleet:
     return fleet
 
 
-def _ledger() -> d.AcquisitionLedger:
-    ledger = d.AcquisitionLedger("320402-2026")
-    flag = d.NewEnergyPolicy(30, "flag")
+def _ledger() -> AcquisitionLedger:
+    ledger = AcquisitionLedger("320402-2026")
+    flag = NewEnergyPolicy(30, "flag")
     ledger.record("320402", 2026, "V1", "A1", "gasoline", "new", "2026-01-05", flag)
     ledger.record("320402", 2026, "E1", "A1", "battery_electric", "new", "2026-02-05", flag)
     return ledger
 
 
-def _plate() -> d.PlateRegistration:
-    plate = d.PlateRegistration("苏D12345")
+def _plate() -> PlateRegistration:
+    plate = PlateRegistration("苏D12345")
     plate.assign("V1", "A1", "320402")
     plate.release("V1")
     plate.assign("V2", "A2", "320404")
     return plate
 
 
-def _vehicle() -> d.Vehicle:
+def _vehicle() -> Vehicle:
     car = gasoline_car(stored=False)
     car.record_fuel("F1", "gasoline", 30, 23_400, "x", True, 10_000, "2026-03-01T09:00:00+08:00")
     car.record_fuel("F2", "gasoline", 80, 62_400, "x", False, 10_600, "2026-03-08T09:00:00+08:00")
@@ -56,8 +60,8 @@ def _vehicle() -> d.Vehicle:
     return car
 
 
-def _trip() -> d.Trip:
-    trip = d.Trip.request(
+def _trip() -> Trip:
+    trip = Trip.request(
         trip_id="T1",
         agency_id="A1",
         district="320402",

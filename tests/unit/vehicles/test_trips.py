@@ -10,25 +10,21 @@ import pytest
 from services.common.kernel.clock import CHINA_STANDARD_TIME
 from services.common.kernel.errors import RuleViolation, WrongStatus
 from services.common.kernel.holidays import day_kind
-from services.vehicles.domain import (
+from services.vehicles.domain.anomalies import OdometerRollbackDetected
+from services.vehicles.domain.base import VehicleBusy, VehicleIsSealed
+from services.vehicles.domain.trips import (
     InvalidGpsPoints,
     OdometerBelowStart,
-    OdometerRollbackDetected,
     Trip,
     TripFlagResolved,
     TripOutsideHoursFlagged,
     TripWithoutGpsFlagged,
-    Vehicle,
-    VehicleBookedForTrip,
-    VehicleBookingReleased,
-    VehicleBusy,
-    VehicleDoubleBooked,
-    VehicleIsSealed,
     VehicleOnDuty,
     WorkingHours,
     outside_hours,
     track_km,
 )
+from services.vehicles.domain.vehicles import Vehicle, VehicleBookedForTrip, VehicleBookingReleased, VehicleDoubleBooked
 from tests.unit.vehicles.builders import gasoline_car
 
 

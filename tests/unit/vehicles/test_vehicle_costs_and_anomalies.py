@@ -5,34 +5,30 @@ from __future__ import annotations
 import pytest
 
 from services.common.kernel.errors import NotPositive, RuleViolation
-from services.vehicles.domain import (
+from services.vehicles.domain.anomalies import (
     DEFAULT_ANOMALY_RULES,
     AnomalyNotOpen,
     AnomalyRules,
-    CapacityRequired,
-    ChargingRecorded,
-    CostItem,
-    DuplicateRecord,
     FuelConsumptionAboveNorm,
     FuelConsumptionMeasured,
-    FuelRecorded,
-    OdometerReplaced,
     OdometerRollbackDetected,
     RefuelExceededCapacity,
     RepairHistory,
-    Vehicle,
-    VehicleBusy,
-    VehicleIsDisposed,
-    VehicleIsSealed,
-    WrongEnergyCarrier,
     consumption_per_100km,
+    repair_outliers,
+    robust_z_scores,
+)
+from services.vehicles.domain.base import VehicleBusy, VehicleIsDisposed, VehicleIsSealed, WrongEnergyCarrier
+from services.vehicles.domain.costs import (
+    ChargingRecorded,
+    CostItem,
+    FuelRecorded,
     cost_per_km,
     costs_by_kind,
     monthly_costs,
-    repair_outliers,
-    robust_z_scores,
     year_window,
 )
+from services.vehicles.domain.vehicles import CapacityRequired, DuplicateRecord, OdometerReplaced, Vehicle
 from tests.unit.vehicles.builders import electric_car, gasoline_car
 
 

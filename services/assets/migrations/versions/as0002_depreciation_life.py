@@ -14,8 +14,8 @@ down_revision = "as0001"
 branch_labels = None
 depends_on = None
 
-# The 2017 table (services.assets.domain.DEPRECIATION_LIFE_2017) as it was when this migration was written: rows
-# projected before it get what the v1 -> v2 upcaster gives their event.
+# The 2017 table (services.assets.domain.depreciation.DEPRECIATION_LIFE_2017) as it was when this migration was
+# written: rows projected before it get what the v1 -> v2 upcaster gives their event.
 _YEARS_2017 = {"furniture": 15, "computers": 6, "printers": 6, "copiers": 6, "office_equipment": 6}
 
 
