@@ -21,6 +21,7 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from services.common.kernel.errors import ContractViolation
+from services.common.kernel.events import load_registrations_with
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
 _FILE = re.compile(r"^(?P<type>[A-Z][A-Za-z0-9]+)\.v(?P<version>\d+)\.json$")
@@ -267,6 +268,9 @@ def load_domains(services: Iterable[str] | None = None) -> None:
         package = importlib.import_module(f"services.{service}.domain")
         for module in pkgutil.walk_packages(getattr(package, "__path__", []), f"{package.__name__}."):
             importlib.import_module(module.name)
+
+
+load_registrations_with(load_domains)
 
 
 if __name__ == "__main__":

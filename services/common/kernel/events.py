@@ -62,8 +62,30 @@ class Event:
         return payload
 
 
+_LOADER: list[Callable[[], None]] = []
+"""What registers every domain's event classes and upcasters (``services.common.base.contracts.load_domains``,
+set by it): run once, the first time a class or an upcaster is asked for and is not registered."""
+
+
+def load_registrations_with(loader: Callable[[], None]) -> None:
+    """Let ``loader`` register the domains' events when one is first missed: a domain package re-exports
+    nothing, so a process (a rebuild, a relay, a test) that imported only some domain modules still reads
+    every event type and version."""
+    _LOADER[:] = [loader]
+
+
+def _loaded_now() -> bool:
+    """Run the loader once (True), or say there is none left to run (False)."""
+    if not _LOADER:
+        return False
+    _LOADER.pop()()
+    return True
+
+
 def event_class(domain: str, event_type: str) -> type[Event]:
     """The registered class for ``event_type`` of ``domain``; KeyError when unknown."""
+    if (domain, event_type) not in _EVENT_TYPES and _loaded_now():
+        return event_class(domain, event_type)
     return _EVENT_TYPES[(domain, event_type)]
 
 
@@ -91,6 +113,8 @@ def register_fen_upcaster(event: type[Event], from_version: int = 1) -> None:
 
 def has_upcaster(domain: str, event_type: str, from_version: int) -> bool:
     """Whether a payload of ``from_version`` can be brought one version forward."""
+    if (domain, event_type, from_version) not in _UPCASTERS and _loaded_now():
+        return has_upcaster(domain, event_type, from_version)
     return (domain, event_type, from_version) in _UPCASTERS
 
 
@@ -98,6 +122,8 @@ def upcast(domain: str, event_type: str, version: int, payload: Payload, target:
     """Apply upcasters until ``payload`` is of schema version ``target``."""
     while version < target:
         step = _UPCASTERS.get((domain, event_type, version))
+        if step is None and _loaded_now():
+            continue
         if step is None:
             raise LookupError(f"no upcaster for {domain}.{event_type} v{version} -> v{version + 1}")
         payload = step(dict(payload))
