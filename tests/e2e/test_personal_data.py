@@ -133,17 +133,11 @@ def test_a_name_is_shown_to_whom_it_belongs_recorded_and_erased(platform: Platfo
         assert _staff(platform, posted, token)[1]["items"][0]["name"] == "已删除"
     assert _figures(platform, posted) == figures
     _nowhere_in_clear(platform, name)
-    # posting the erased person again is refused: nothing of theirs is recorded again
-    staff = {"person_id": person, "name": name, "rank": "section_principal", "posted_on": "2024-06-01"}
-    other = agency_code(DISTRICT, f"PD2-{person}")
-    body = {
-        "agency_id": other,
-        "name": "天宁区档案馆二",
-        "district": DISTRICT,
-        "kind": "public_institution",
-        "admin_level": "county",
-        "authorised_headcount": 5,
-    }
-    assert platform.request("POST", "/api/v1/agencies", body, admin)[0] == 201
-    status, refused, _ = platform.request("POST", f"/api/v1/agencies/{other}/staff", staff, admin)
+    # an erased subject is not recorded again, even one erased before the platform ever saw them
+    newcomer = f"{person}-new"
+    erasure = {"subject": "person", "id": newcomer}
+    assert platform.request("POST", "/api/v1/personal-data/erasures", erasure, admin)[0] == 200
+    staff = {"person_id": newcomer, "name": name, "rank": "section_principal", "posted_on": "2024-06-01"}
+    status, refused, _ = platform.request("POST", f"/api/v1/agencies/{posted['agency']}/staff", staff, admin)
     assert (status, refused["error"]) == (409, "subject_erased")
+    assert name not in str(refused)
