@@ -37,6 +37,7 @@ from services.gateway.api.assets import AssetsApi
 from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.api.energy import EnergyApi
 from services.gateway.api.office_space import OfficeSpaceApi
+from services.gateway.api.personal_data import PersonalDataApi
 from services.gateway.api.procurement import ProcurementApi
 from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
@@ -65,6 +66,7 @@ def _gateway_engine(container: Any) -> Engine | None:
 
 class GatewayService(
     OfficeSpaceApi,
+    PersonalDataApi,
     VehiclesApi,
     AssetsApi,
     ProcurementApi,

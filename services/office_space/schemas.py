@@ -342,6 +342,13 @@ class BuildingLocationsQuerySchema(Schema):
     district = fields.String(load_default=None, validate=DISTRICT_CODE)
 
 
+class StaffQuerySchema(Schema):
+    """The persons on post at an agency, with their ranks and names (personal data: see docs/personal-data.md)."""
+
+    agency_id = identifier()
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+
+
 class PropertyPerformanceSchema(Schema):
     """Occupancy, rent income and vacancy costs of a property in a year against 2020."""
 

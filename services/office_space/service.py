@@ -79,7 +79,9 @@ class OfficeSpaceService(DomainService):
         agency) while they are on post at another agency: a transfer moves them."""
         agency = self.store.load(Agency, cmd["agency_id"])
         posted_on = cmd["posted_on"].isoformat()
-        agency.post_staff(cmd["person_id"], cmd["name"], cmd["rank"], posted_on)
+        # the name is personal (StaffPosted's x-personal mark): the aggregate keeps its token, never the clear name
+        name = self.store.sealed("StaffPosted", 1, {"person_id": cmd["person_id"], "name": cmd["name"]})["name"]
+        agency.post_staff(cmd["person_id"], name, cmd["rank"], posted_on)
         # a caller outside the agency's district learns nothing of where the person is on post
         require_changes_in_scope(self.context().scope_district, (agency,))
         person = self._person(cmd["person_id"])
@@ -108,7 +110,8 @@ class OfficeSpaceService(DomainService):
         source = self.store.load(Agency, cmd["agency_id"])
         target = self.store.load(Agency, cmd["to_agency_id"])
         on = cmd["transferred_on"].isoformat()
-        name = str(source.staff.get(cmd["person_id"], {}).get("name", ""))
+        held = str(source.staff.get(cmd["person_id"], {}).get("name", ""))
+        name = self.store.sealed("StaffPosted", 1, {"person_id": cmd["person_id"], "name": held})["name"]
         rank = cmd["rank"] or source.rank_of(cmd["person_id"])
         source.record_departure(cmd["person_id"], "transferred", on, china_today())
         target.post_staff(cmd["person_id"], name, rank, on)
@@ -478,6 +481,13 @@ class OfficeSpaceService(DomainService):
                 "idle_rooms": read_model.idle_rooms(conn, agency_id, district),
                 "findings": read_model.open_findings(conn, agency_id, district, china_today(), query["overdue_only"]),
             }
+
+    @command(s.StaffQuerySchema)
+    def staff_on_post(self, query: dict[str, Any]) -> dict[str, Any]:
+        """The persons on post at an agency; their names as the read model keeps them, as tokens (the gateway
+        decides who sees them in clear)."""
+        with self.read_models.engine.connect() as conn:
+            return {"items": read_model.staff_on_post(conn, query["agency_id"], query["district"])}
 
     @command(s.BuildingLocationsQuerySchema)
     def building_locations(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -109,7 +109,7 @@ def _running_platform(
     urls: dict[str, str] = {}
     if request.param == "postgres":
         server = request.getfixturevalue("postgres_server")
-        urls = {name: create_database(server) for name in (*SERVICES, "gateway")}
+        urls = {name: create_database(server) for name in (*SERVICES, "gateway", "keys")}
         env.update({f"DATABASE_URL_{name.upper()}": url for name, url in urls.items()})
     group = ProcessGroup(var_dir, env)
     broker_port = free_port()

@@ -33,6 +33,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -44,8 +45,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
-from services.common.base.db import reader, register_migrations
-from services.common.base.settings import Settings
+from services.common.base.db import create_db_engine, migrate, reader, register_migrations
+from services.common.base.settings import Settings, settings
 from services.common.kernel.clock import utc_now
 from services.common.kernel.errors import PlatformError
 
@@ -416,3 +417,78 @@ class KeyStore:
                 "(altered, or encrypted under another key)"
             )
         return json.loads(plain)
+
+
+# -- the platform's key store and the two ends of the path: sealing on write, revealing on read ---------
+
+MASKED_TEXT = "***"
+"""What a reader not entitled to a personal value sees in its place (the value exists, it is not theirs)."""
+
+KEY_STORE = "keys"
+"""The name of the key store's database in the settings (``DATABASE_URL_KEYS``, default ``var/keys.db``)."""
+
+
+@cache
+def platform_key_store() -> KeyStore:
+    """The platform's one key store (``DATABASE_URL_KEYS``), opened and migrated once per process: the services
+    encrypt under it, the gateway decrypts and erases with it."""
+    config = settings()
+    engine = create_db_engine(config.database_url(KEY_STORE))
+    migrate(engine, "personal_keys")
+    return KeyStore.from_settings(engine, config)
+
+
+def _admits_token(spec: Mapping[str, Any]) -> bool:
+    """Whether a property's schema accepts a token in place of its value (a string of any length up to 2000)."""
+    kind = spec.get("type")
+    allowed = kind == "string" or (isinstance(kind, list) and "string" in kind)
+    return allowed and "enum" not in spec and "pattern" not in spec and int(spec.get("maxLength", 2000)) >= 200
+
+
+@cache
+def sealed_fields(domain: str, event_type: str, version: int) -> dict[str, PersonalMark]:
+    """The personal properties of an event version that are stored as tokens: marked, naming their subject
+    (``subject_field``) and typed so that the token fits (a string). A marked field without a subject id
+    (``TripDispatched.v1.driver``) or of another type (``GpsPointsRecorded.v1.points``, an array) is not
+    sealed until a version of its contract can carry a token."""
+    schema = json.loads(contracts.schema_path(domain, event_type, version).read_text(encoding="utf-8"))
+    properties = schema.get("properties", {})
+    return {
+        name: mark
+        for name, mark in personal_marks(schema).items()
+        if mark.subject_field is not None and _admits_token(properties[name])
+    }
+
+
+def seal_payload(keys: KeyStore, domain: str, event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with each sealed personal field (``sealed_fields``) encrypted under its subject's key; a
+    field that already holds a token is kept as it is. SubjectErased for a value of an erased subject."""
+    fields = sealed_fields(domain, event_type, version)
+    if not fields:
+        return payload
+    sealed = dict(payload)
+    for name, mark in fields.items():
+        value = sealed.get(name)
+        if value is None or is_token(value) or mark.subject_field is None:
+            continue
+        subject = Subject(mark.subject, str(sealed[mark.subject_field]))
+        sealed[name] = keys.encrypt_field(subject, name, value)
+    return sealed
+
+
+def token_subject(value: Any) -> Subject | None:
+    """The subject of a token (None when ``value`` is not one)."""
+    return parse_token(value).subject if is_token(value) else None
+
+
+def reveal(keys: KeyStore, value: Any, field: str, entitled: bool) -> Any:
+    """What a reader sees of a stored personal value: the clear value when ``entitled``, ``MASKED_TEXT`` when
+    not, ``ERASED_TEXT`` when its subject is erased (for everyone). A value that is not a token (written before
+    the platform encrypted, see docs/personal-data.md) is shown as stored to an entitled reader."""
+    if not is_token(value):
+        return value if entitled or value is None else MASKED_TEXT
+    subject = parse_token(value).subject
+    if not entitled:
+        return ERASED_TEXT if keys.is_erased(subject) else MASKED_TEXT
+    clear = keys.decrypt_field(value, field)
+    return ERASED_TEXT if clear is ERASED else clear

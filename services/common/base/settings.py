@@ -7,6 +7,9 @@ Every variable has a local default so ``make run`` needs none:
                                default ``sqlite:///var/<service>.db``
 ``DATABASE_URL``               fallback pattern for all services; ``{service}`` is replaced by the name,
                                e.g. ``postgresql+psycopg://localhost/gov_{service}``
+``DATABASE_URL_KEYS``          the platform's personal-data key store (``subject_keys``), one for the city,
+                               used by the services that encrypt and the gateway that decrypts; default
+                               ``sqlite:///var/keys.db`` (or ``DATABASE_URL`` with ``{service}`` = ``keys``)
 ``KAFKA_BOOTSTRAP``            Kafka bootstrap servers, default ``127.0.0.1:9092`` (Tansu locally)
 ``AMQP_URI``                   RabbitMQ for nameko RPC, default ``amqp://guest:guest@127.0.0.1:5672/``
 ``HTTP_HOST``                  address services and the gateway listen on, default ``127.0.0.1``
@@ -155,7 +158,7 @@ class Settings:
     """Base64 of the 32-byte master key wrapping the data subjects' keys (``PERSONAL_DATA_MASTER_KEY``)."""
 
     def database_url(self, service: str) -> str:
-        """The store URL of ``service`` (a domain service or ``gateway``)."""
+        """The store URL of ``service`` (a domain service, ``gateway``, or ``keys``: the personal-data key store)."""
         return self.database_urls[service]
 
     def port(self, service: str) -> int:
@@ -184,7 +187,7 @@ def _kafka_security(env: dict[str, str]) -> dict[str, str]:
 def _database_urls(env: dict[str, str], var_dir: Path) -> dict[str, str]:
     pattern = env.get("DATABASE_URL")
     urls = {}
-    for service in (*SERVICES, "gateway"):
+    for service in (*SERVICES, "gateway", "keys"):
         explicit = env.get(f"DATABASE_URL_{service.upper()}")
         if explicit:
             urls[service] = explicit

@@ -13,6 +13,7 @@ from nameko.extensions import DependencyProvider
 
 from services.common.base.db import create_db_engine, migrate
 from services.common.base.log import get_logger
+from services.common.base.personal import platform_key_store
 from services.common.base.settings import settings, topic_for
 from services.common.read.agencies import KnownAgencies
 from services.common.read.projector import Projection, Projector
@@ -30,6 +31,7 @@ class StoreProvider(DependencyProvider):  # type: ignore[misc]
         name = self.container.service_name
         config = settings()
         self.store = EventStore.open(config.database_url(name), name, config.snapshot_every)
+        self.store.personal = platform_key_store  # opened on the first personal field appended
 
     def get_dependency(self, worker_ctx: Any) -> EventStore:
         return self.store

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from services.common.base import contracts
 from services.common.base.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
 from services.common.base.metrics import EVENTS_APPENDED
+from services.common.base.personal import KeyStore, seal_payload, sealed_fields
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
@@ -225,6 +226,10 @@ class EventStore:
         self.domain = domain
         self.snapshot_every = snapshot_every
         self.validate = validate
+        self.personal: Callable[[], KeyStore] | None = None
+        """With a key store (given as the function opening it, called on the first personal field), the
+        personal fields of every appended event are stored as tokens (``personal.seal_payload``): the one
+        place where the platform's events are encrypted."""
 
     @classmethod
     def open(cls, url: str, domain: str, snapshot_every: int = 50) -> EventStore:
@@ -250,6 +255,13 @@ class EventStore:
         for aggregate in pending:
             aggregate.mark_stored()
         return envelopes
+
+    def sealed(self, event_type: str, version: int, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` (part of a payload of the event version) with its personal fields as tokens, for a command
+        to hand its aggregate: the aggregate, its snapshots and its events then hold the token alone."""
+        if self.personal is None or not sealed_fields(self.domain, event_type, version):
+            return values
+        return seal_payload(self.personal(), self.domain, event_type, version, values)
 
     def pending_of(self, aggregate: Aggregate) -> StreamAppend:
         """What appending ``aggregate``'s pending events means, with a snapshot when one is due."""
@@ -277,9 +289,13 @@ class EventStore:
         second command with the same key finds it (``recorded_answer``) instead of acting twice.
         """
         now = iso(utc_now())
-        envelopes = [env for item in appends for env in self._envelopes(item, meta, now)]
+        sealed: set[tuple[str, str]] = set()
+        envelopes = [env for item in appends for env in self._envelopes(item, meta, now, sealed)]
         if not envelopes:
             return []
+        # an aggregate handed a clear personal value holds it in its state: no snapshot of it (the next one is
+        # taken from the state rebuilt from the sealed events)
+        appends = [a if (a.stream_type, a.stream_id) not in sealed else replace(a, snapshot=None) for a in appends]
         rows = [self._row(env) for env in envelopes]
         try:
             with self.engine.begin() as conn:
@@ -338,10 +354,15 @@ class EventStore:
         except sa.exc.IntegrityError:
             pass
 
-    def _envelopes(self, item: StreamAppend, meta: Metadata, now: str) -> list[Envelope]:
+    def _envelopes(self, item: StreamAppend, meta: Metadata, now: str, sealed: set[tuple[str, str]]) -> list[Envelope]:
         envelopes = []
         for offset, event in enumerate(item.events, start=1):
             payload = event.payload()
+            if self.personal is not None and sealed_fields(self.domain, event.event_type, event.schema_version):
+                clear = payload
+                payload = seal_payload(self.personal(), self.domain, event.event_type, event.schema_version, payload)
+                if payload != clear:
+                    sealed.add((item.stream_type, item.stream_id))
             if self.validate:
                 contracts.validate_payload(self.domain, event.event_type, event.schema_version, payload)
             envelopes.append(

@@ -23,6 +23,7 @@ from .queries import (
     over_standard,
     space_report,
     space_sums,
+    staff_on_post,
 )
 from .tables import allocations, buildings, findings, rooms, staff
 
@@ -46,4 +47,5 @@ __all__ = [
     "space_report",
     "space_sums",
     "staff",
+    "staff_on_post",
 ]

@@ -108,6 +108,13 @@ def buildings_located(conn: sa.Connection, agency_id: str | None, district: str 
     return _rows(conn, query.order_by(buildings.c.building_id))
 
 
+def staff_on_post(conn: sa.Connection, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
+    """The persons on post (of an agency or a district), by person id; their names as stored: tokens."""
+    columns = (staff.c.person_id, staff.c.agency_id, staff.c.district, staff.c.name, staff.c.rank)
+    query = _scoped(sa.select(*columns), staff, agency_id, district)
+    return _rows(conn, query.order_by(staff.c.person_id))
+
+
 def buildings_of(conn: sa.Connection) -> list[str]:
     """Every building with rooms (for the idle-room detector)."""
     return list(conn.execute(sa.select(rooms.c.building_id).distinct()).scalars())

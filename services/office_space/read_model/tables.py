@@ -22,7 +22,7 @@ staff = sa.Table(
     metadata,
     sa.Column("person_id", sa.String(64), primary_key=True),
     sa.Column("agency_id", sa.String(64)),
-    sa.Column("name", sa.String(100)),
+    sa.Column("name", sa.String(2000)),  # a personal-data token (docs/personal-data.md)
     sa.Column("rank", sa.String(40)),
     sa.Column("district", sa.String(6)),
     sa.Column("recorded_at", sa.String(40)),

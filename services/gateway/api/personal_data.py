@@ -1,0 +1,172 @@
+"""Personal data in the API (docs/personal-data.md): who sees a person's name in clear, erasure, the access record.
+
+The stores, topics and projections hold personal values as tokens (``services.common.base.personal``); the
+gateway decrypts them when it answers, with the platform's key store:
+
+- a city administrator sees every value in clear; a district operator those of its own district's persons;
+  any other reader (a viewer, an operator reading outside its district) sees ``***``;
+- an erased subject reads 已删除 for everyone;
+- every answer that showed a value in clear is recorded (``personal_data_reads``: who, when, which subject,
+  which fields, which route), queryable by the city administrator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import Schema, fields, validate
+from sqlalchemy.engine import Engine
+from werkzeug.wrappers import Request
+
+from services.common.base.db import reader
+from services.common.base.log import get_logger
+from services.common.base.personal import (
+    SUBJECT_KINDS,
+    KeyStore,
+    Subject,
+    platform_key_store,
+    reveal,
+    subject_keys_table,
+    token_subject,
+)
+from services.common.kernel.clock import utc_now
+from services.common.kernel.schemas import load_command as validated
+from services.common.kernel.validators import identifier
+from services.common.runtime.rpc import rpc_proxy
+from services.gateway.auth import CITY_ADMINS, READERS, Principal
+from services.gateway.schemas import PageSchema
+from services.gateway.web import agency_in_scope, api, call, read_json, registered_district
+
+log = get_logger()
+
+metadata = sa.MetaData()
+reads_table = sa.Table(
+    "personal_data_reads",
+    metadata,
+    sa.Column("read_id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("read_at", sa.String(40), nullable=False),
+    sa.Column("reader", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(40), nullable=False),
+    sa.Column("district", sa.String(6)),
+    sa.Column("subject_kind", sa.String(20), nullable=False),
+    sa.Column("subject_id", sa.String(200), nullable=False),
+    sa.Column("fields", sa.String(200), nullable=False),
+    sa.Column("route", sa.String(200), nullable=False),
+)
+
+
+def entitled(principal: Principal, district: str | None) -> bool:
+    """Whether ``principal`` sees in clear a personal value of a subject of ``district``: a city administrator
+    always, a district operator for its own district, nobody else (a viewer reads figures, not persons)."""
+    if principal.role == "city_admin":
+        return True
+    return principal.role == "district_operator" and district is not None and principal.district == district
+
+
+def record_reads(engine: Engine, principal: Principal, route: str, shown: dict[Subject, set[str]]) -> None:
+    """Record that ``principal`` was shown these subjects' fields in clear, now, through ``route``."""
+    if not shown:
+        return
+    now = utc_now().isoformat()
+    rows = [
+        {
+            "read_at": now,
+            "reader": principal.actor,
+            "role": principal.role,
+            "district": principal.district,
+            "subject_kind": subject.kind,
+            "subject_id": subject.id,
+            "fields": ",".join(sorted(names)),
+            "route": route,
+        }
+        for subject, names in shown.items()
+    ]
+    with engine.begin() as conn:
+        conn.execute(reads_table.insert(), rows)
+
+
+def reveal_rows(
+    keys: KeyStore, principal: Principal, rows: list[dict[str, Any]], personal: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], dict[Subject, set[str]]]:
+    """The rows with their ``personal`` fields as ``principal`` may see them (``reveal``, by the row's
+    ``district``), and the subjects and fields shown in clear (for the access record)."""
+    shown: dict[Subject, set[str]] = {}
+    answered = []
+    for row in rows:
+        allowed = entitled(principal, row.get("district"))
+        seen = dict(row)
+        for name in personal:
+            stored = row.get(name)
+            seen[name] = reveal(keys, stored, name, allowed)
+            subject = token_subject(stored)
+            if allowed and subject is not None and seen[name] != stored and not keys.is_erased(subject):
+                shown.setdefault(subject, set()).add(name)
+        answered.append(seen)
+    return answered, shown
+
+
+class ErasureSchema(Schema):
+    """POST /api/v1/personal-data/erasures: the data subject to erase (its kind and id, e.g. person P-0001)."""
+
+    subject = fields.String(required=True, validate=validate.OneOf(sorted(SUBJECT_KINDS)))
+    id = identifier()
+
+
+class ReadsQuerySchema(PageSchema):
+    """GET /api/v1/personal-data/reads: the access record, of one kind of subject (and one subject)."""
+
+    subject = fields.String(load_default=None, validate=validate.OneOf(sorted(SUBJECT_KINDS)))
+    id = identifier(required=False)
+
+
+class PersonalDataApi:
+    """The routes that show, erase and account for personal data."""
+
+    db: Engine
+    office_space = rpc_proxy("office_space")
+
+    @api("GET", "/api/v1/agencies/<agency_id>/staff", roles=READERS, scope="resource", table="items")
+    def staff_of_agency(self, request: Request, principal: Principal, agency_id: str) -> dict[str, Any]:
+        """The persons on post at an agency with their ranks and names: in clear for a city administrator and
+        the agency's district operator (each such answer is recorded), ``***`` for other readers, 已删除 for an
+        erased person."""
+        agency_in_scope(self.db, principal, agency_id, registered=registered_district(self))
+        found = call(self.office_space.staff_on_post, {"agency_id": agency_id})
+        rows, shown = reveal_rows(platform_key_store(), principal, list(found["items"]), ("name",))
+        record_reads(self.db, principal, "GET /api/v1/agencies/<agency_id>/staff", shown)
+        return {"items": rows}
+
+    @api("POST", "/api/v1/personal-data/erasures", roles=CITY_ADMINS, body=ErasureSchema, scope="service")
+    def erase_subject(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """Erase a data subject (crypto-shredding): its key is destroyed, so every copy of its personal values,
+        in every store, topic, backup and projection, reads 已删除 from now on. Idempotent: erasing again
+        answers the first erasure's time. The answer names the subject by id only."""
+        loaded = validated(ErasureSchema, read_json(request))
+        subject = Subject(loaded["subject"], loaded["id"])
+        keys = platform_key_store()
+        first = keys.erase(subject)
+        t = subject_keys_table
+        with keys.engine.connect() as conn:
+            erased_at = conn.execute(
+                sa.select(t.c.erased_at).where(t.c.subject_kind == subject.kind, t.c.subject_id == subject.id)
+            ).scalar_one()
+        log.info("personal_data_erased", subject=subject.kind, id=subject.id, by=principal.actor, first=first)
+        return {"subject": subject.kind, "id": subject.id, "erased_at": erased_at, "already_erased": not first}
+
+    @api(
+        "GET", "/api/v1/personal-data/reads", roles=CITY_ADMINS, query=ReadsQuerySchema, scope="service", table="items"
+    )
+    def personal_data_reads(self, request: Request, principal: Principal) -> dict[str, Any]:
+        """The access record of personal data: who was shown which subject's fields in clear, when and through
+        which route, newest first."""
+        query = validated(ReadsQuerySchema, request.args.to_dict())
+        t = reads_table
+        select = sa.select(t).order_by(t.c.read_id.desc()).limit(query["limit"]).offset(query["offset"])
+        if query["subject"]:
+            select = select.where(t.c.subject_kind == query["subject"])
+        if query["id"]:
+            select = select.where(t.c.subject_id == query["id"])
+        with reader(self.db).connect() as conn:
+            rows = [{**dict(row._mapping), "fields": row.fields.split(",")} for row in conn.execute(select)]
+        return {"items": rows, "limit": query["limit"], "offset": query["offset"]}
