@@ -28,7 +28,7 @@ from services.common.write.store import EventStore
 from services.gateway.api.personal_data import entitled, reads_table, record_reads, reveal_rows
 from services.gateway.auth import Principal
 from services.office_space import read_model
-from services.office_space.domain import Agency
+from services.office_space.domain.agencies import Agency
 from tests.support import agency_code
 
 MASTER = bytes(range(32))
