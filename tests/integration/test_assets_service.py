@@ -89,7 +89,7 @@ def _envelope(domain: str, event_type: str, payload: dict[str, Any], district: s
     return Envelope(
         event_id=str(uuid.uuid4()),
         event_type=event_type,
-        schema_version=1,
+        schema_version=2,
         stream_type="ProcurementContract",
         stream_id=payload.get("contract_id", "x"),
         stream_version=3,

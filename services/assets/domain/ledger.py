@@ -68,12 +68,13 @@ class AcceptedDelivery:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> AcceptedDelivery:
-        """Read procurement's ``DeliveryAccepted`` v1 payload."""
+        """Read procurement's ``DeliveryAccepted`` payload: v2 (``unit_value_fen``) or, kept in the inbox before
+        v2, v1 (``unit_value_cents``, the same fen)."""
         names = ("contract_id", "delivery_id", "agency_id", "district", "item_code", "category")
         return cls(
             **{n: str(payload[n]) for n in names},
             quantity=int(payload["quantity"]),
-            unit_value_fen=int(payload["unit_value_fen"]),
+            unit_value_fen=int(payload.get("unit_value_fen", payload.get("unit_value_cents"))),
             accepted_on=date.fromisoformat(payload["accepted_on"]),
         )
 

@@ -55,7 +55,7 @@ from services.common.base.metrics import (
 )
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import ContractViolation
-from services.common.kernel.events import Envelope, upcast
+from services.common.kernel.events import Envelope, has_upcaster, upcast
 from services.common.read import sql
 from services.common.read.broker import (
     TopicLog,
@@ -246,6 +246,8 @@ def decode(record: AnyRecord) -> Envelope:
     env = Envelope.from_dict(data)
     latest = contracts.latest_version(env.domain, env.event_type)
     if env.schema_version < latest:
+        if not has_upcaster(env.domain, env.event_type, env.schema_version):
+            contracts.load_domains()  # another service's events: its upcasters register with its domain module
         payload = upcast(env.domain, env.event_type, env.schema_version, env.payload, latest)
         env = Envelope(**{**env.to_dict(), "schema_version": latest, "payload": payload})
     return env

@@ -76,7 +76,8 @@ class ProcurementViews(Projection):
         sql.update(conn, catalog, {"item_code": env.payload["item_code"]}, {"status": "withdrawn"})
 
     def on_BudgetLineOpened(self, conn: sa.Connection, env: Envelope) -> None:
-        line = {k: v for k, v in env.payload.items() if k != "opened_on"}  # the listing is by year, not by day
+        # the listing is by year, not by day (no opened_on); the money by its fen (not the legacy amount_cents)
+        line = {k: env.payload[k] for k in ("budget_line_id", "agency_id", "district", "year", "purpose", "amount_fen")}
         sql.insert(conn, budget_lines, {**line, "committed_fen": 0, "spent_fen": 0})
 
     def on_BudgetLineAdjusted(self, conn: sa.Connection, env: Envelope) -> None:

@@ -8,6 +8,7 @@ import pytest
 from marshmallow import Schema, fields
 
 from services.assets.domain import DisposalCompleted
+from services.assets.domain.ledger import AcceptedDelivery
 from services.assets.schemas import RecordRepairSchema
 from services.common.kernel.errors import ValidationFailed
 from services.common.kernel.events import event_from_payload
@@ -97,3 +98,20 @@ def test_a_former_name_still_meets_the_money_rules() -> None:
     with pytest.raises(ValidationFailed) as refused:
         load_command(RecordRepairSchema, {"asset_id": "AS1", "cost_cents": 123.4, "condition": "good"})
     assert set(refused.value.fields) == {"cost_fen"}
+
+
+def test_a_delivery_kept_in_the_assets_inbox_before_v2_reads_its_cents_as_fen() -> None:
+    v1 = {
+        "contract_id": "CT1",
+        "delivery_id": "DL1",
+        "agency_id": "A1",
+        "district": "320402",
+        "item_code": "A0601-desk",
+        "category": "furniture",
+        "quantity": 2,
+        "unit_value_cents": 12345,
+        "accepted_on": "2026-11-23",
+    }
+    assert AcceptedDelivery.from_payload(v1).unit_value_fen == 12345
+    v2 = {k: v for k, v in v1.items() if k != "unit_value_cents"} | {"unit_value_fen": 12345, "unit_value_cents": 12345}
+    assert AcceptedDelivery.from_payload(v2) == AcceptedDelivery.from_payload(v1)
