@@ -370,6 +370,11 @@ def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
             {"agency_id": agency, "year": "2026", "purpose": "x", "amount_fen": 0},
             {"year", "amount_fen"},
         ),
+        (  # the deprecated former name of a money field beside its current name
+            "/budget-lines",
+            {"agency_id": agency, "year": YEAR, "purpose": "x", "amount_fen": 500, "amount_cents": 500},
+            {"amount_fen", "amount_cents"},
+        ),
         (
             "/purchase-requests",
             {
@@ -404,7 +409,8 @@ def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
     ):
         status, answer, _ = admin.post(path, body)
         assert (status, answer["error"], set(answer["fields"])) == (422, "validation_failed", fields), path
-    status, answer, _ = admin.post(f"/budget-lines/{line}/adjustment", {"amount_fen": 10, "reason": "削减"})
+    # amount_cents: the deprecated former name of amount_fen, still read as it
+    status, answer, _ = admin.post(f"/budget-lines/{line}/adjustment", {"amount_cents": 10, "reason": "削减"})
     assert status == 200, answer  # nothing committed yet: a cut to 10 fen is allowed
     after_adjustment = _stored(platform)
     assert after_adjustment == before + 1
