@@ -60,7 +60,7 @@ class RegisterAssetSchema(Schema):
     category = fields.String(required=True, validate=CATEGORY_CODE)
     name = text(200)
     location = text(100)
-    original_value_cents = fen(minimum=1)
+    original_value_fen = fen(minimum=1)
     acquired_on = Day(required=True)
     condition = _condition("good")
 
@@ -114,14 +114,14 @@ class AssessRepairSchema(Schema):
     asset_id = identifier()
     usable = fields.Boolean(required=True)
     repairable = fields.Boolean(required=True)
-    estimated_repair_cents = fen(required=False, default=0)
+    estimated_repair_fen = fen(required=False, default=0)
 
 
 class RecordRepairSchema(Schema):
     """RecordRepair: the asset was repaired at a cost, in the condition it is now in."""
 
     asset_id = identifier()
-    cost_cents = fen()
+    cost_fen = fen()
     condition = _condition()
 
 
@@ -198,10 +198,10 @@ class DecideDisposalSchema(Schema):
 
 
 class CompleteDisposalSchema(Schema):
-    """CompleteDisposal: the approved disposal was carried out; proceeds (cents) and the trading centre's lot."""
+    """CompleteDisposal: the approved disposal was carried out; proceeds (fen) and the trading centre's lot."""
 
     disposal_id = identifier()
-    proceeds_cents = fen()
+    proceeds_fen = fen()
     trading_centre_ref = text(100, required=False)
 
 
@@ -257,12 +257,12 @@ class RegisterStockItemSchema(Schema):
 
 
 class ReceiveGoodsSchema(Schema):
-    """ReceiveGoods: goods in (入库) at a site, at a unit cost (cents)."""
+    """ReceiveGoods: goods in (入库) at a site, at a unit cost (fen)."""
 
     sku = identifier()
     site = identifier()
     quantity = quantity(10_000_000)
-    unit_cost_cents = fen(minimum=1)
+    unit_cost_fen = fen(minimum=1)
     reference = text(100)
 
 

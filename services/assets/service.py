@@ -98,7 +98,7 @@ class AssetsService(DomainService):
             category=cmd["category"],
             name=cmd["name"],
             location=cmd["location"],
-            original_value_cents=cmd["original_value_cents"],
+            original_value_fen=cmd["original_value_fen"],
             acquired_on=cmd["acquired_on"],
             condition=cmd["condition"],
             table=service_life_table(),
@@ -113,13 +113,13 @@ class AssetsService(DomainService):
         asset = self.store.load(Asset, str(query.get("asset_id")))
         d = asset.depreciation(china_today())
         figures = {
-            "book_value_cents": d.book_value_cents,
-            "accumulated_depreciation_cents": d.accumulated_depreciation_cents,
+            "book_value_fen": d.book_value_fen,
+            "accumulated_depreciation_fen": d.accumulated_depreciation_fen,
             "months_depreciated": d.months_depreciated,
             "remaining_life_months": d.remaining_life_months,
         }
         if asset.status == "disposed":  # off the ledger: counts 0, and left with the value it had then
-            figures |= {"book_value_cents": 0, "book_value_at_disposal_cents": d.book_value_cents}
+            figures |= {"book_value_fen": 0, "book_value_at_disposal_fen": d.book_value_fen}
         return {
             "id": asset.id,
             "version": asset.version,
@@ -171,7 +171,7 @@ class AssetsService(DomainService):
         """AssessRepair: the repair assessment every replacement waits for (能用则用，能修先修)."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
         asset.assess_repair(
-            cmd["usable"], cmd["repairable"], cmd["estimated_repair_cents"], self.context().actor, china_today()
+            cmd["usable"], cmd["repairable"], cmd["estimated_repair_fen"], self.context().actor, china_today()
         )
         return self.save(asset)
 
@@ -186,7 +186,7 @@ class AssetsService(DomainService):
     def record_repair(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordRepair: the asset was repaired (closing any replacement application)."""
         asset = self.load_in_scope(Asset, cmd["asset_id"])
-        asset.record_repair(cmd["cost_cents"], cmd["condition"], china_today())
+        asset.record_repair(cmd["cost_fen"], cmd["condition"], china_today())
         return self.save(asset)
 
     # -- the public goods warehouse ------------------------------------------------------------------
@@ -324,7 +324,7 @@ class AssetsService(DomainService):
         """CompleteDisposal: the approved assets leave the ledger; proceeds recorded."""
         disposal = self.store.load(Disposal, cmd["disposal_id"])
         assets = self._assets(disposal.asset_ids)
-        disposal.complete(assets, cmd["proceeds_cents"], china_today(), cmd["trading_centre_ref"])
+        disposal.complete(assets, cmd["proceeds_fen"], china_today(), cmd["trading_centre_ref"])
         return self.save(disposal, *assets)
 
     # -- stock-takes ---------------------------------------------------------------------------------
@@ -398,7 +398,7 @@ class AssetsService(DomainService):
     def receive_goods(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """ReceiveGoods: goods in (入库); the moving average cost follows."""
         item = self.store.load(StockItem, cmd["sku"])
-        item.receive(cmd["site"], cmd["quantity"], cmd["unit_cost_cents"], cmd["reference"], china_today())
+        item.receive(cmd["site"], cmd["quantity"], cmd["unit_cost_fen"], cmd["reference"], china_today())
         return self.save(item, answer=self._stock_answer(item))
 
     @command(s.IssueGoodsSchema)
@@ -425,7 +425,7 @@ class AssetsService(DomainService):
 
     def _stock_answer(self, item: StockItem) -> dict[str, Any]:
         reorder = [e.payload()["site"] for e in item.pending_events if e.event_type == "ReorderPointReached"]
-        return {"on_hand": dict(item.on_hand), "stock_value_cents": item.stock_value_cents(), "reorder_sites": reorder}
+        return {"on_hand": dict(item.on_hand), "stock_value_fen": item.stock_value_fen(), "reorder_sites": reorder}
 
     @command(s.StockLevelsSchema)
     def stock_levels(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -236,9 +236,9 @@ def _assets(figures: dict[str, Any] | None) -> dict[str, Any]:
         return dict.fromkeys(ASSETS, 0)
     return {
         "assets_count": figures["assets_count"],
-        "assets_book_value_fen": figures["book_value_cents"],
+        "assets_book_value_fen": figures["book_value_fen"],
         "idle_assets": figures["idle_assets_count"],
-        "idle_assets_value_fen": figures["idle_assets_book_value_cents"],
+        "idle_assets_value_fen": figures["idle_assets_book_value_fen"],
         "overdue_loans": figures["overdue_loans"],
     }
 
@@ -247,9 +247,9 @@ def _procurement(figures: dict[str, Any] | None) -> dict[str, Any]:
     if not figures:
         return dict.fromkeys(PROCUREMENT, 0)
     return {
-        "budget_fen": figures["budget_cents"],
-        "committed_fen": figures["committed_cents"],
-        "spent_fen": figures["spent_cents"],
+        "budget_fen": figures["budget_fen"],
+        "committed_fen": figures["committed_fen"],
+        "spent_fen": figures["spent_fen"],
         "open_abnormal_quotes": figures["open_abnormal_quotes"],
     }
 

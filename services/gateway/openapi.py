@@ -124,6 +124,11 @@ are figures): 400 unreadable, 401 no valid token, 403 role or district, 404 not 
 **Limits.** A command body is at most {MAX_BODY_BYTES} bytes (1 MiB) unless the operation says otherwise;
 listings return at most 500 items a page.
 
+**Money** is an integer number of fen (分, 0.01 yuan) in every field whose name ends `_fen`; a number with a
+fraction is refused (422). Deprecated: a request may still name a money field by its former `_cents` name
+(`amount_cents` for `amount_fen`), read as the `_fen` field; a request sending both names is refused (422 naming
+both). Answers name only `_fen`.
+
 **Headers.** `X-Correlation-ID` (1-100 of `A-Za-z0-9_.:-`) is echoed on every answer (a new one when it
 is missing or malformed) and recorded in the events and logs. `Idempotency-Key` on a command makes
 retries safe: the first answer is recorded with the events and a repeat gets it without acting again

@@ -45,7 +45,6 @@ EXPORT_PARAMETERS = ("format", "lang", "table")
 
 UNITS: tuple[tuple[str, str, str], ...] = (
     ("_fen", "分", "fen"),
-    ("_cents", "分", "fen"),
     ("_yuan", "元", "yuan"),
     ("_m2", "m²", "m²"),
     ("_m3", "m³", "m³"),

@@ -1,6 +1,6 @@
 """Marshmallow schemas for the commands and queries the procurement service accepts.
 
-Money is integer cents (分); dates are ISO dates; times are ISO date-times with an offset.
+Money is integer fen (分); dates are ISO dates; times are ISO date-times with an offset.
 Unknown fields are refused (marshmallow's default ``RAISE``).
 """
 
@@ -56,7 +56,7 @@ class OpenBudgetLineSchema(Schema):
     agency_id = identifier()
     year = quantity(2100, minimum=2000)
     purpose = text(200)
-    amount_cents = fen(minimum=1)
+    amount_fen = fen(minimum=1)
     opened_on = Day(load_default=None)  # a past line brought in (granted that day); default today
 
 
@@ -64,7 +64,7 @@ class AdjustBudgetLineSchema(Schema):
     """AdjustBudgetLine: change a budget line's amount."""
 
     budget_line_id = identifier()
-    amount_cents = fen()
+    amount_fen = fen()
     reason = text()
     adjusted_on = Day(load_default=None)  # a past adjustment brought in; default today
 
@@ -87,7 +87,7 @@ class SubmitPurchaseRequestSchema(Schema):
     agency_id = identifier()
     item_code = identifier()
     quantity = quantity(MAX_QUANTITY)
-    estimated_unit_price_cents = fen(minimum=1)
+    estimated_unit_price_fen = fen(minimum=1)
     budget_line_id = identifier()
     authorisation_id = identifier(required=False)
     submitted_on = Day(load_default=None)  # a past request brought in (its year is that day's); default today
@@ -108,7 +108,7 @@ class OpenTenderSchema(Schema):
     request_ids = fields.List(
         fields.String(validate=IDENTIFIER), required=True, validate=validate.Length(min=1, max=200)
     )
-    reference_unit_price_cents = fen(minimum=1)
+    reference_unit_price_fen = fen(minimum=1)
     closes_at = Moment(required=True)
     opened_at = Moment(load_default=None)  # a past tender brought in; default now
 
@@ -124,7 +124,7 @@ class SubmitBidSchema(Schema):
     tender_id = identifier()
     bid_id = identifier(required=False)
     supplier_id = identifier()
-    unit_price_cents = fen(minimum=1)
+    unit_price_fen = fen(minimum=1)
     submitted_at = Moment(load_default=None)  # a past bid brought in; default now
 
 
@@ -236,14 +236,14 @@ class StartPriceWatchSchema(Schema):
     """StartPriceWatch: watch the market price of a canteen ingredient."""
 
     item_code = identifier()
-    reference_price_cents = fen(minimum=1)
+    reference_price_fen = fen(minimum=1)
 
 
 class SetReferencePriceSchema(Schema):
     """SetReferencePrice: change an ingredient's reference price."""
 
     item_code = identifier()
-    reference_price_cents = fen(minimum=1)
+    reference_price_fen = fen(minimum=1)
     effective_on = Day(required=True)
 
 
@@ -252,7 +252,7 @@ class RecordPriceObservationSchema(Schema):
 
     item_code = identifier()
     observed_on = Day(required=True)
-    price_cents = fen(minimum=1)
+    price_fen = fen(minimum=1)
     market = text(200)
 
 

@@ -96,7 +96,7 @@ class ProcurementService(DomainService):
             district=agency.district,
             year=cmd["year"],
             purpose=cmd["purpose"],
-            amount_cents=cmd["amount_cents"],
+            amount_fen=cmd["amount_fen"],
             today=china_today(),
             opened_on=cmd["opened_on"],
         )
@@ -107,7 +107,7 @@ class ProcurementService(DomainService):
         """AdjustBudgetLine: a new amount, never below what is committed and spent."""
         require_right_to_backdate({"adjusted_on": cmd["adjusted_on"]}, self.context().scope_district)
         line = self.load_in_scope(BudgetLine, cmd["budget_line_id"])
-        line.adjust(cmd["amount_cents"], cmd["reason"], china_today(), cmd["adjusted_on"])
+        line.adjust(cmd["amount_fen"], cmd["reason"], china_today(), cmd["adjusted_on"])
         return self.save(line)
 
     # -- purchase requests ---------------------------------------------------------------------------
@@ -126,7 +126,7 @@ class ProcurementService(DomainService):
             district=agency.district,
             item=item,
             quantity=cmd["quantity"],
-            estimated_unit_price_cents=cmd["estimated_unit_price_cents"],
+            estimated_unit_price_fen=cmd["estimated_unit_price_fen"],
             budget=budget,
             authorisation=authorisation,
             today=china_today(),
@@ -177,7 +177,7 @@ class ProcurementService(DomainService):
             tender_id=new_id(cmd["tender_id"], "TD"),
             district=cmd["district"],
             requests=requests,
-            reference_unit_price_cents=cmd["reference_unit_price_cents"],
+            reference_unit_price_fen=cmd["reference_unit_price_fen"],
             closes_at=cmd["closes_at"],
             now=utc_now(),
             opened_at=cmd["opened_at"],
@@ -190,7 +190,7 @@ class ProcurementService(DomainService):
         require_right_to_backdate({"submitted_at": cmd["submitted_at"]}, self.context().scope_district)
         tender = self.load_in_scope(Tender, cmd["tender_id"])
         bid_id = new_id(cmd["bid_id"], "BID")
-        tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_cents"], utc_now(), cmd["submitted_at"])
+        tender.submit_bid(bid_id, cmd["supplier_id"], cmd["unit_price_fen"], utc_now(), cmd["submitted_at"])
         return self.save(tender, answer={"bid_id": bid_id})
 
     @command(s.CloseBiddingSchema)
@@ -225,7 +225,7 @@ class ProcurementService(DomainService):
         tender = self.load_in_scope(Tender, cmd["tender_id"])
         tender.award(utc_now(), cmd["awarded_at"])
         (award,) = _payloads(tender.pending_events, "TenderAwarded")
-        keys = ("bid_id", "supplier_id", "unit_price_cents", "amount_cents", "reason")
+        keys = ("bid_id", "supplier_id", "unit_price_fen", "amount_fen", "reason")
         return self.save(tender, answer={k: award[k] for k in keys})
 
     @command(s.DeclareTenderFailedSchema)
@@ -287,21 +287,21 @@ class ProcurementService(DomainService):
     def start_price_watch(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """StartPriceWatch: watch a canteen ingredient of the catalog against its reference price."""
         item = self.store.find(CatalogItem, cmd["item_code"]) or CatalogItem(cmd["item_code"])
-        watch = IngredientPriceWatch.start(item, cmd["reference_price_cents"], china_today())
+        watch = IngredientPriceWatch.start(item, cmd["reference_price_fen"], china_today())
         return self.save(watch)
 
     @command(s.SetReferencePriceSchema)
     def set_reference_price(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """SetReferencePrice: a new reference price (参考价)."""
         watch = self.store.load(IngredientPriceWatch, cmd["item_code"])
-        watch.set_reference_price(cmd["reference_price_cents"], cmd["effective_on"])
+        watch.set_reference_price(cmd["reference_price_fen"], cmd["effective_on"])
         return self.save(watch)
 
     @command(s.RecordPriceObservationSchema)
     def record_price_observation(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """RecordPriceObservation: a market price; a large move raises an alert."""
         watch = self.store.load(IngredientPriceWatch, cmd["item_code"])
-        watch.observe(cmd["observed_on"], cmd["price_cents"], cmd["market"], china_today(), price_rules())
+        watch.observe(cmd["observed_on"], cmd["price_fen"], cmd["market"], china_today(), price_rules())
         alerts = _payloads(watch.pending_events, "PriceMoveAlerted")
         return self.save(watch, answer={"alerts": alerts})
 

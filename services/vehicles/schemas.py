@@ -1,8 +1,7 @@
 """Marshmallow schemas for the commands and queries the vehicles service accepts.
 
-Money is integer fen (分, ``amount_fen``, ``proceeds_fen``; services/common/kernel/money.py), stored as cents (the
-same unit); distances in km; fuel in litres (kg for
-hydrogen), charging in kWh; times as ISO-8601 with their offset (``2026-03-02T09:00:00+08:00``).
+Money is integer fen (分, ``amount_fen``, ``proceeds_fen``; services/common/kernel/money.py); distances in km; fuel
+in litres (kg for hydrogen), charging in kWh; times as ISO-8601 with their offset (``2026-03-02T09:00:00+08:00``).
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ class VehiclesService(DomainService):
             record_id=record_id,
             fuel=cmd["fuel"],
             quantity=cmd["quantity"],
-            amount_cents=cmd["amount_fen"],
+            amount_fen=cmd["amount_fen"],
             station=cmd["station"],
             designated=cmd["designated"],
             odometer_km=cmd["odometer_km"],
@@ -214,7 +214,7 @@ class VehiclesService(DomainService):
         raised = vehicle.record_charging(
             record_id=record_id,
             quantity_kwh=cmd["quantity_kwh"],
-            amount_cents=cmd["amount_fen"],
+            amount_fen=cmd["amount_fen"],
             station=cmd["station"],
             designated=cmd["designated"],
             odometer_km=cmd["odometer_km"],
@@ -233,7 +233,7 @@ class VehiclesService(DomainService):
             kind=cmd["kind"],
             vendor=cmd["vendor"],
             designated=cmd["designated"],
-            amount_cents=cmd["amount_fen"],
+            amount_fen=cmd["amount_fen"],
             description=cmd["description"],
             odometer_km=cmd["odometer_km"],
             occurred_on=cmd["occurred_on"].isoformat(),
@@ -265,7 +265,7 @@ class VehiclesService(DomainService):
             kind=cmd["kind"],
             payee=cmd["payee"],
             designated=cmd["designated"],
-            amount_cents=cmd["amount_fen"],
+            amount_fen=cmd["amount_fen"],
             occurred_on=cmd["occurred_on"].isoformat(),
             covers_from=covers_from,
             covers_to=covers_to,
@@ -466,7 +466,7 @@ class VehiclesService(DomainService):
 
     @command(s.VehicleCostsQuerySchema)
     def vehicle_costs(self, query: dict[str, Any]) -> dict[str, Any]:
-        """One vehicle's costs per month and kind (cents), km per month, cost per km and per month (yuan)."""
+        """One vehicle's costs per month and kind (fen), km per month, cost per km and per month (yuan)."""
         today = china_today()
         first = query["from_month"] or f"{today.year:04d}-01"
         last = query["to_month"] or f"{today.year:04d}-{today.month:02d}"
@@ -492,10 +492,10 @@ class VehiclesService(DomainService):
             "from_month": first,
             "to_month": last,
             "months": [
-                {"month": m, "costs_cents": kinds, "total_cents": sum(kinds.values()), "km": round(km.get(m, 0.0), 1)}
+                {"month": m, "costs_fen": kinds, "total_fen": sum(kinds.values()), "km": round(km.get(m, 0.0), 1)}
                 for m, kinds in months.items()
             ],
-            "total_cents": total,
+            "total_fen": total,
             "km": distance,
             "cost_per_km": cost_per_km(months, distance),
             "cost_per_month": round(total / 100 / len(months), 2),

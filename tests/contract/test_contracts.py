@@ -34,12 +34,14 @@ def test_every_event_type_has_a_schema_matching_its_fields(domain: str, event_ty
     schema = _schema(domain, event_type, version)
     cls = event_class(domain, event_type)
     fields = dataclasses.fields(cls)
-    # the float-yuan properties a previous version published are still in the payload (Event.legacy_yuan)
-    assert set(schema["properties"]) == {f.name for f in fields} | set(cls.legacy_yuan)
+    # the float-yuan and ``_cents`` properties a previous version published are still in the payload
+    # (Event.legacy_yuan, Event.legacy_cents)
+    legacy = set(cls.legacy_yuan) | set(cls.legacy_cents)
+    assert set(schema["properties"]) == {f.name for f in fields} | legacy
     no_default = {
         f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     }
-    assert set(schema.get("required", [])) == no_default | set(cls.legacy_yuan)
+    assert set(schema.get("required", [])) == no_default | legacy
     assert schema["additionalProperties"] is False
     assert schema["$id"] == f"urn:gov-affairs:events:{domain}:{event_type}:v{version}"
 

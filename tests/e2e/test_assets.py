@@ -61,7 +61,7 @@ def city(platform: Platform) -> dict[str, Any]:
 
 def _register(client: Client, agency: str, category: str = "furniture", acquired: date = date(2020, 3, 1)) -> str:
     body = {"agency_id": agency, "category": category, "name": "办公桌", "location": "301"}
-    body |= {"original_value_cents": 180_000, "acquired_on": acquired.isoformat()}
+    body |= {"original_value_fen": 180_000, "acquired_on": acquired.isoformat()}
     status, answer, _ = _eventually(
         lambda: client.post("/assets", body), lambda r: r[0] != 422 or r[1]["error"] != "unknown_agency"
     )
@@ -92,21 +92,21 @@ def test_idle_stock_first_then_an_authorised_purchase_whose_accepted_delivery_en
         201,
     )
     line = _ok(
-        admin.post("/budget-lines", {"agency_id": b, "year": TODAY.year, "purpose": "家具", "amount_cents": 1_000_000}),
+        admin.post("/budget-lines", {"agency_id": b, "year": TODAY.year, "purpose": "家具", "amount_fen": 1_000_000}),
         201,
     )["id"]
-    buy = {"agency_id": b, "item_code": item, "quantity": 2, "estimated_unit_price_cents": 200_000}
+    buy = {"agency_id": b, "item_code": item, "quantity": 2, "estimated_unit_price_fen": 200_000}
     buy |= {"budget_line_id": line, "authorisation_id": f"WR-{tag}"}
     status, bought, _ = _eventually(lambda: admin.post("/purchase-requests", buy), lambda r: r[0] == 201)
     assert status == 201, bought  # procurement learned our PurchaseAuthorised from assets.events
     closes = datetime.now(UTC) + timedelta(seconds=2)
-    tender_body = {"district": "320402", "request_ids": [bought["id"]], "reference_unit_price_cents": 200_000}
+    tender_body = {"district": "320402", "request_ids": [bought["id"]], "reference_unit_price_fen": 200_000}
     tender = _ok(admin.post("/tenders", tender_body | {"closes_at": closes.isoformat()}), 201)["id"]
     for supplier, price in (("S-1", 190_000), ("S-2", 180_000)):
         _ok(
             admin.post(
                 f"/tenders/{tender}/bids",
-                {"bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_cents": price},
+                {"bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_fen": price},
             ),
             201,
         )
@@ -136,7 +136,7 @@ def test_idle_stock_first_then_an_authorised_purchase_whose_accepted_delivery_en
     entered = _eventually(
         lambda: admin.get(f"/assets?delivery_id=D-1&agency_id={b}")[1], lambda r: len(r["items"]) == 2
     )
-    assert [(x["category"], x["original_value_cents"], x["status"]) for x in entered["items"]] == [
+    assert [(x["category"], x["original_value_fen"], x["status"]) for x in entered["items"]] == [
         ("furniture", 180_000, "in_use")
     ] * 2
     report = _ok(admin.get(f"/assets/report?agency_id={b}"))
@@ -204,27 +204,27 @@ def test_service_life_approval_and_input_rules_at_the_edge(platform: Platform, c
     assert (status, body["error"]) == (422, "replacement_before_service_life")
     assert body["details"]["min_service_life_years"] == 15
 
-    status, body, _ = operator.post("/assets", {"agency_id": a, "category": "furniture", "original_value_cents": -1})
-    assert status == 422 and {"name", "location", "original_value_cents", "acquired_on"} <= set(body["fields"])
+    status, body, _ = operator.post("/assets", {"agency_id": a, "category": "furniture", "original_value_fen": -1})
+    assert status == 422 and {"name", "location", "original_value_fen", "acquired_on"} <= set(body["fields"])
     status, body, _ = operator.post(
         "/assets",
         {"agency_id": a, "category": "yachts", "name": "x", "location": "1"}
-        | {"original_value_cents": 1, "acquired_on": "2020-01-01"},
+        | {"original_value_fen": 1, "acquired_on": "2020-01-01"},
     )
     assert (status, body["error"]) == (422, "unknown_asset_category")
     status, _, _ = operator.post(
         "/assets",
         {"agency_id": c, "category": "furniture", "name": "x", "location": "1"}
-        | {"original_value_cents": 1, "acquired_on": "2020-01-01"},
+        | {"original_value_fen": 1, "acquired_on": "2020-01-01"},
     )
     assert status == 422  # another district's agency: as if it were not registered (no existence oracle)
 
     disposal = {"disposal_id": f"DP-{tag}", "agency_id": a, "asset_ids": [young], "method": "scrap", "reason": "损坏"}
     _ok(operator.post("/disposals", disposal), 201)
     assert operator.post(f"/disposals/DP-{tag}/decision", {"approve": True})[0] == 403  # the administration decides
-    status, body, _ = admin.post(f"/disposals/DP-{tag}/completion", {"proceeds_cents": 0})
+    status, body, _ = admin.post(f"/disposals/DP-{tag}/completion", {"proceeds_fen": 0})
     assert (status, body["error"]) == (422, "disposal_not_approved")
     _ok(admin.post(f"/disposals/DP-{tag}/decision", {"approve": True}))
-    _ok(admin.post(f"/disposals/DP-{tag}/completion", {"proceeds_cents": 500}))
+    _ok(admin.post(f"/disposals/DP-{tag}/completion", {"proceeds_fen": 500}))
     status, body, _ = operator.post(f"/assets/{young}/idle", {"reason": "x"})
     assert (status, body["error"]) == (422, "asset_disposed")

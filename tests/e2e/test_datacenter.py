@@ -81,7 +81,7 @@ def agency(platform: Platform) -> dict[str, Any]:
         "category": "furniture",
         "name": "文件柜",
         "location": "3号楼201",
-        "original_value_cents": 120_000,
+        "original_value_fen": 120_000,
         "acquired_on": "2019-05-01",
     }
     _eventually(

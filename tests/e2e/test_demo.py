@@ -70,8 +70,8 @@ def test_demo_city_reaches_the_data_center(platform: Platform, tmp_path: Path) -
     status, lines, _ = platform.request("GET", path, token=token)
     assert status == 200, lines
     (line,) = lines["items"]
-    # H3 won at 23 300 cents a box; every box accepted on 14 May: spent = quantity × 23 300, nothing committed
-    assert (line["spent_cents"], line["committed_cents"]) == (first["quantity:int"] * 23_300, 0)
+    # H3 won at 23 300 fen a box; every box accepted on 14 May: spent = quantity × 23 300, nothing committed
+    assert (line["spent_fen"], line["committed_fen"]) == (first["quantity:int"] * 23_300, 0)
 
     # so did the assets and vehicles acquired before this year, their quotas and past disposals
     past = histories.fleet_files(agencies, {}, today, int(SEED), float(SCALE))

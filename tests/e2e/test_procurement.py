@@ -103,8 +103,8 @@ class Buyer:
         )
         return item_code
 
-    def budget_line(self, agency: str, amount_cents: int) -> str:
-        body = {"agency_id": agency, "year": YEAR, "purpose": "办公设备购置", "amount_cents": amount_cents}
+    def budget_line(self, agency: str, amount_fen: int) -> str:
+        body = {"agency_id": agency, "year": YEAR, "purpose": "办公设备购置", "amount_fen": amount_fen}
         status, answer, _ = _eventually(
             lambda: self.post("/budget-lines", body),
             lambda r: r[0] != 422 or r[1]["fields"].get("agency_id") != ["unknown agency"],  # not known yet
@@ -113,15 +113,15 @@ class Buyer:
         return str(answer["id"])
 
     def request(self, agency: str, item: str, line: str, quantity: int, price: int, **extra: Any) -> Any:
-        body = {"agency_id": agency, "item_code": item, "quantity": quantity, "estimated_unit_price_cents": price}
+        body = {"agency_id": agency, "item_code": item, "quantity": quantity, "estimated_unit_price_fen": price}
         return self.post("/purchase-requests", body | {"budget_line_id": line} | extra)
 
     def tender(self, district: str, request_ids: list[str], reference: int, bids: dict[str, int]) -> str:
         closes = datetime.now(UTC) + timedelta(seconds=3)
-        body = {"district": district, "request_ids": request_ids, "reference_unit_price_cents": reference}
+        body = {"district": district, "request_ids": request_ids, "reference_unit_price_fen": reference}
         tender = _ok(self.post("/tenders", body | {"closes_at": closes.isoformat()}), 201)["id"]
         for supplier, price in bids.items():
-            bid = {"bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_cents": price}
+            bid = {"bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_fen": price}
             _ok(self.post(f"/tenders/{tender}/bids", bid), 201)
         time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.1)
         return str(tender)
@@ -157,15 +157,15 @@ def test_a_purchase_goes_from_budget_and_request_through_tender_award_contract_a
     admin, agency = city["admin"], city["a"]
     paper = admin.item("A4", "office_supplies", "box")
     line = admin.budget_line(agency, 600_000)
-    status, body, _ = admin.request(agency, paper, line, 200, 5_000)  # 1 000 000 cents > 600 000
+    status, body, _ = admin.request(agency, paper, line, 200, 5_000)  # 1 000 000 fen > 600 000
     assert (status, body["error"]) == (422, "budget_exceeded")
-    assert {k: body["details"][k] for k in ("budget_cents", "remaining_cents", "requested_cents")} == {
-        "budget_cents": 600_000,
-        "remaining_cents": 600_000,
-        "requested_cents": 1_000_000,
+    assert {k: body["details"][k] for k in ("budget_fen", "remaining_fen", "requested_fen")} == {
+        "budget_fen": 600_000,
+        "remaining_fen": 600_000,
+        "requested_fen": 1_000_000,
     }
     status, body, _ = admin.request(agency, paper, f"NO-{city['tag']}", 10, 5_000)
-    assert (status, body["error"], body["details"]["budget_cents"]) == (422, "no_budget_line", 0)
+    assert (status, body["error"], body["details"]["budget_fen"]) == (422, "no_budget_line", 0)
     request_id = _ok(admin.request(agency, paper, line, 100, 5_000), 201)["id"]
 
     # suppliers of this test alone: the platform is shared (another module's S-2 delivers today too)
@@ -179,7 +179,7 @@ def test_a_purchase_goes_from_budget_and_request_through_tender_award_contract_a
     _ok(admin.post(f"/tenders/{tender}/bids/b-{s2}/evaluation", {"compliant": True}))
     _ok(admin.post(f"/tenders/{tender}/bids/b-{s3}/evaluation", {"compliant": False, "reasons": ["低于成本"]}))
     award = _ok(admin.post(f"/tenders/{tender}/award", {}))
-    assert (award["supplier_id"], award["unit_price_cents"], award["amount_cents"]) == (s2, 4_600, 460_000)
+    assert (award["supplier_id"], award["unit_price_fen"], award["amount_fen"]) == (s2, 4_600, 460_000)
     assert "lowest compliant price" in award["reason"]
 
     # signed two days ago and due that day (the city administrator records its day): delivered today, 2 days late
@@ -204,11 +204,11 @@ def test_a_purchase_goes_from_budget_and_request_through_tender_award_contract_a
     inspection = {"accepted_quantity": 95, "defective_quantity": 5, "inspected_on": late}
     _ok(admin.post(f"/contracts/{contract}/deliveries/D-1/inspection", inspection))
     read = admin.get(f"/contracts/{contract}")
-    assert {k: read[k] for k in ("tender_id", "supplier_id", "quantity", "amount_cents", "clauses", "status")} == {
+    assert {k: read[k] for k in ("tender_id", "supplier_id", "quantity", "amount_fen", "clauses", "status")} == {
         "tender_id": tender,
         "supplier_id": s2,
         "quantity": 100,
-        "amount_cents": 460_000,
+        "amount_fen": 460_000,
         "clauses": ["warranty"],
         "status": "active",  # 5 boxes still to be replaced
     }
@@ -229,13 +229,13 @@ def test_a_purchase_goes_from_budget_and_request_through_tender_award_contract_a
 
     lines = _eventually(
         lambda: admin.get(f"/budget-lines?agency_id={agency}&year={YEAR}"),
-        lambda r: r["items"] and r["items"][0]["spent_cents"],
+        lambda r: r["items"] and r["items"][0]["spent_fen"],
     )
-    assert {k: lines["items"][0][k] for k in ("amount_cents", "committed_cents", "spent_cents", "remaining_cents")} == {
-        "amount_cents": 600_000,
-        "committed_cents": 23_000,  # the 5 defective boxes stay reserved for their replacement
-        "spent_cents": 437_000,
-        "remaining_cents": 140_000,
+    assert {k: lines["items"][0][k] for k in ("amount_fen", "committed_fen", "spent_fen", "remaining_fen")} == {
+        "amount_fen": 600_000,
+        "committed_fen": 23_000,  # the 5 defective boxes stay reserved for their replacement
+        "spent_fen": 437_000,
+        "remaining_fen": 140_000,
     }
     tenders = admin.get(f"/tenders?district=320402&item_code={paper}")["items"]
     assert [(t["status"], t["supplier_id"], t["flag_count"]) for t in tenders] == [("awarded", s2, 2)]
@@ -248,13 +248,13 @@ def test_a_purchase_goes_from_budget_and_request_through_tender_award_contract_a
     assert [(p["deliveries"], p["late_deliveries"], p["defect_rate"]) for p in performance] == [(1, 1, 0.05)]
 
     seen = _eventually(
-        lambda: _data_center(platform, agency), lambda d: d["figures"] and d["figures"]["spent_cents"]
+        lambda: _data_center(platform, agency), lambda d: d["figures"] and d["figures"]["spent_fen"]
     )  # the gateway's own projection of procurement.events
-    assert {k: seen["figures"][k] for k in ("budget_cents", "committed_cents", "spent_cents", "remaining_cents")} == {
-        "budget_cents": 600_000,
-        "committed_cents": 23_000,
-        "spent_cents": 437_000,
-        "remaining_cents": 140_000,
+    assert {k: seen["figures"][k] for k in ("budget_fen", "committed_fen", "spent_fen", "remaining_fen")} == {
+        "budget_fen": 600_000,
+        "committed_fen": 23_000,
+        "spent_fen": 437_000,
+        "remaining_fen": 140_000,
     }
     assert seen["open"] == []  # the flags closed with the award
 
@@ -279,7 +279,7 @@ def test_a_batch_of_two_agencies_is_tendered_once_and_a_printing_contract_needs_
     _ok(admin.post(f"/tenders/{tender}/close", {}))
     for bid in ("b-P-1", "b-P-2"):
         _ok(admin.post(f"/tenders/{tender}/bids/{bid}/evaluation", {"compliant": True}))
-    assert _ok(admin.post(f"/tenders/{tender}/award", {}))["amount_cents"] == 370_000
+    assert _ok(admin.post(f"/tenders/{tender}/award", {}))["amount_fen"] == 370_000
     detail = admin.get(f"/tenders/{tender}")
     assert (detail["status"], len(detail["lots"]), detail["winner"]["supplier_id"]) == ("awarded", 2, "P-2")
 
@@ -333,23 +333,23 @@ def test_a_large_week_on_week_move_of_an_ingredient_price_raises_an_alert(
     admin = city["admin"]
     pork = admin.item("PORK", "canteen_ingredients", "kg")
     status, body, _ = admin.post(
-        "/price-watches", {"item_code": admin.item("PEN", "office_supplies"), "reference_price_cents": 100}
+        "/price-watches", {"item_code": admin.item("PEN", "office_supplies"), "reference_price_fen": 100}
     )
     assert (status, body["error"]) == (422, "not_a_canteen_ingredient")
-    _ok(admin.post("/price-watches", {"item_code": pork, "reference_price_cents": 2_600}), 201)
+    _ok(admin.post("/price-watches", {"item_code": pork, "reference_price_fen": 2_600}), 201)
     week_ago = (TODAY - timedelta(days=7)).isoformat()
     _ok(
         admin.post(
-            f"/price-watches/{pork}/observations", {"observed_on": week_ago, "price_cents": 2_600, "market": "湖塘"}
+            f"/price-watches/{pork}/observations", {"observed_on": week_ago, "price_fen": 2_600, "market": "湖塘"}
         ),
         201,
     )
-    today = {"observed_on": TODAY.isoformat(), "price_cents": 3_100, "market": "湖塘"}
+    today = {"observed_on": TODAY.isoformat(), "price_fen": 3_100, "market": "湖塘"}
     assert [a["kind"] for a in _ok(admin.post(f"/price-watches/{pork}/observations", today), 201)["alerts"]] == [
         "week_on_week"
     ]
     alerts = _eventually(lambda: admin.get(f"/price-alerts?item_code={pork}")["items"], bool)
-    assert [(a["kind"], a["price_cents"]) for a in alerts] == [("week_on_week", 3_100)]
+    assert [(a["kind"], a["price_fen"]) for a in alerts] == [("week_on_week", 3_100)]
 
 
 def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
@@ -367,8 +367,13 @@ def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
         ),
         (
             "/budget-lines",
-            {"agency_id": agency, "year": "2026", "purpose": "x", "amount_cents": 0},
-            {"year", "amount_cents"},
+            {"agency_id": agency, "year": "2026", "purpose": "x", "amount_fen": 0},
+            {"year", "amount_fen"},
+        ),
+        (  # the deprecated former name of a money field beside its current name
+            "/budget-lines",
+            {"agency_id": agency, "year": YEAR, "purpose": "x", "amount_fen": 500, "amount_cents": 500},
+            {"amount_fen", "amount_cents"},
         ),
         (
             "/purchase-requests",
@@ -376,17 +381,17 @@ def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
                 "agency_id": agency,
                 "item_code": paper,
                 "quantity": 0,
-                "estimated_unit_price_cents": 1.5,
+                "estimated_unit_price_fen": 1.5,
                 "budget_line_id": line,
             },
-            {"quantity", "estimated_unit_price_cents"},
+            {"quantity", "estimated_unit_price_fen"},
         ),
         (
             "/tenders",
             {
                 "district": "320402",
                 "request_ids": [],
-                "reference_unit_price_cents": 1,
+                "reference_unit_price_fen": 1,
                 "closes_at": "2030-01-01T00:00:00",
             },
             {"request_ids", "closes_at"},
@@ -398,18 +403,19 @@ def test_bad_input_is_refused_with_field_reasons_and_nothing_is_stored(
         ),
         (
             "/price-watches",
-            {"item_code": paper, "reference_price_cents": -1, "extra": 1},
-            {"reference_price_cents", "extra"},
+            {"item_code": paper, "reference_price_fen": -1, "extra": 1},
+            {"reference_price_fen", "extra"},
         ),
     ):
         status, answer, _ = admin.post(path, body)
         assert (status, answer["error"], set(answer["fields"])) == (422, "validation_failed", fields), path
+    # amount_cents: the deprecated former name of amount_fen, still read as it
     status, answer, _ = admin.post(f"/budget-lines/{line}/adjustment", {"amount_cents": 10, "reason": "削减"})
-    assert status == 200, answer  # nothing committed yet: a cut to 10 cents is allowed
+    assert status == 200, answer  # nothing committed yet: a cut to 10 fen is allowed
     after_adjustment = _stored(platform)
     assert after_adjustment == before + 1
     status, answer, _ = admin.request(agency, paper, line, 1, 11)
-    assert (status, answer["error"], answer["details"]["remaining_cents"]) == (422, "budget_exceeded", 10)
+    assert (status, answer["error"], answer["details"]["remaining_fen"]) == (422, "budget_exceeded", 10)
     status, answer, _ = platform.request("GET", "/api/v1/budget-lines?agency_id=x&limit=0", token=admin.token)
     assert (status, set(answer["fields"])) == (422, {"limit"})
     assert _stored(platform) == after_adjustment
@@ -430,12 +436,12 @@ def test_district_operators_act_and_read_in_their_own_district_only(platform: Pl
     assert _ok(operator.request(city["a"], paper, line_a, 1, 100), 201)["id"]
     status, body, _ = operator.request(city["c"], paper, line_c, 1, 100)
     assert (status, body["fields"]) == (422, {"agency_id": ["unknown agency"]})  # 钟楼区's: as if missing
-    status, body, _ = operator.post(f"/budget-lines/{line_c}/adjustment", {"amount_cents": 200_000, "reason": "追加"})
+    status, body, _ = operator.post(f"/budget-lines/{line_c}/adjustment", {"amount_fen": 200_000, "reason": "追加"})
     assert (status, body["message"]) == (404, f"budget line {line_c} not found")  # 钟楼区's: as if missing
     status, body, _ = operator.post(f"/purchase-requests/{request_c}/cancel", {"reason": "不需要"})
     assert (status, body["message"]) == (404, f"request {request_c} not found")
     closes = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    tender = {"request_ids": [request_c], "reference_unit_price_cents": 100, "closes_at": closes}
+    tender = {"request_ids": [request_c], "reference_unit_price_fen": 100, "closes_at": closes}
     assert operator.post("/tenders", tender | {"district": "320404"})[0] == 403
     assert operator.post("/tenders", tender | {"district": "320402"})[0] == 403  # the request is 钟楼区's
     status, _, _ = platform.request("GET", f"/api/v1/budget-lines?agency_id={city['c']}", token=operator.token)
@@ -458,11 +464,11 @@ def test_a_district_system_submits_purchase_requests_for_its_own_agencies_only(
     lines = {key: admin.budget_line(city[key], 100_000) for key in ("a", "c")}
     producer = make_producer(platform.bootstrap)
     for key in ("a", "c"):  # 天宁区 (320402) sends for its own agency and for one of 钟楼区
-        payload = {"agency_id": city[key], "item_code": paper, "quantity": 5, "estimated_unit_price_cents": 100}
+        payload = {"agency_id": city[key], "item_code": paper, "quantity": 5, "estimated_unit_price_fen": 100}
         message = {
             "message_id": f"m-{key}-{tag}",
             "message_type": "procurement.submit_purchase_request",
-            "schema_version": 1,
+            "schema_version": 2,
             "district": "320402",
             "sent_at": datetime.now(UTC).isoformat(),
             "payload": payload | {"request_id": f"PR-{key}-{tag}", "budget_line_id": lines[key]},
@@ -472,9 +478,9 @@ def test_a_district_system_submits_purchase_requests_for_its_own_agencies_only(
 
     own = _eventually(
         lambda: admin.get(f"/budget-lines?agency_id={city['a']}")["items"],
-        lambda items: items and items[0]["committed_cents"],
+        lambda items: items and items[0]["committed_fen"],
     )
-    assert own[0]["committed_cents"] == 500
+    assert own[0]["committed_fen"] == 500
     rejected = _eventually(
         lambda: [
             r
@@ -485,4 +491,4 @@ def test_a_district_system_submits_purchase_requests_for_its_own_agencies_only(
     )
     assert [(r["reason"], r["fields"]) for r in rejected] == [("validation_failed", {"agency_id": ["unknown agency"]})]
     other = _eventually(lambda: admin.get(f"/budget-lines?agency_id={city['c']}")["items"], bool)
-    assert other[0]["committed_cents"] == 0
+    assert other[0]["committed_fen"] == 0

@@ -65,13 +65,13 @@ def asset_body(asset_id: str, agency: str, number: int) -> dict[str, Any]:
         "category": "furniture",
         "name": "办公桌",
         "location": "301",
-        "original_value_cents": 100 * number,
+        "original_value_fen": 100 * number,
         "acquired_on": "2024-03-01",
     }
 
 
 def budget_line_body(line_id: str, agency: str, number: int) -> dict[str, Any]:
-    return {"budget_line_id": line_id, "agency_id": agency, "year": YEAR, "purpose": "办公用品", "amount_cents": number}
+    return {"budget_line_id": line_id, "agency_id": agency, "year": YEAR, "purpose": "办公用品", "amount_fen": number}
 
 
 def meter_body(meter_id: str, agency: str, building: str) -> dict[str, Any]:

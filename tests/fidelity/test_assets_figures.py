@@ -53,7 +53,7 @@ def city(platform: Platform) -> dict[str, Any]:
 
 def _register(platform: Platform, city: dict[str, Any], key: str, category: str, value: int, acquired: date) -> str:
     body = {"asset_id": f"AS-{key}-{city['tag']}", "agency_id": city["agency"], "category": category}
-    body |= {"name": key, "location": "行政中心201", "original_value_cents": value, "acquired_on": acquired.isoformat()}
+    body |= {"name": key, "location": "行政中心201", "original_value_fen": value, "acquired_on": acquired.isoformat()}
     status, answer, _ = eventually(
         lambda: platform.request("POST", "/api/v1/assets", body, city["token"]),
         # the assets service learns the agency from office space's event, a moment after it is registered
@@ -86,10 +86,10 @@ def test_book_values_by_the_month_of_acquisition_convention(platform: Platform, 
     disposal = {"disposal_id": f"DP-{city['tag']}", "agency_id": city["agency"], "asset_ids": [scrapped]}
     _ok(platform.request("POST", "/api/v1/disposals", disposal | {"method": "scrap", "reason": "主板损坏"}, token), 201)
     _ok(platform.request("POST", f"/api/v1/disposals/DP-{city['tag']}/decision", {"approve": True}, token))
-    _ok(platform.request("POST", f"/api/v1/disposals/DP-{city['tag']}/completion", {"proceeds_cents": 0}, token))
+    _ok(platform.request("POST", f"/api/v1/disposals/DP-{city['tag']}/completion", {"proceeds_fen": 0}, token))
 
     figures = {
-        key: {k: a.get(k) for k in ("book_value_cents", "accumulated_depreciation_cents", "remaining_life_months")}
+        key: {k: a.get(k) for k in ("book_value_fen", "accumulated_depreciation_fen", "remaining_life_months")}
         for key, a in (
             ("last_day", _asset(platform, city, last_day)),
             ("old_desk", _asset(platform, city, old_desk)),
@@ -98,15 +98,15 @@ def test_book_values_by_the_month_of_acquisition_convention(platform: Platform, 
     }
     assert figures == {
         "last_day": {
-            "book_value_cents": 700_000,
-            "accumulated_depreciation_cents": 20_000,
+            "book_value_fen": 700_000,
+            "accumulated_depreciation_fen": 20_000,
             "remaining_life_months": 70,
         },
-        "old_desk": {"book_value_cents": 0, "accumulated_depreciation_cents": 180_000, "remaining_life_months": 0},
-        "cabinet": {"book_value_cents": 99_445, "accumulated_depreciation_cents": 555, "remaining_life_months": 179},
+        "old_desk": {"book_value_fen": 0, "accumulated_depreciation_fen": 180_000, "remaining_life_months": 0},
+        "cabinet": {"book_value_fen": 99_445, "accumulated_depreciation_fen": 555, "remaining_life_months": 179},
     }
     gone = _asset(platform, city, scrapped)
-    assert (gone["status"], gone["book_value_cents"], gone["book_value_at_disposal_cents"]) == ("disposed", 0, 690_000)
+    assert (gone["status"], gone["book_value_fen"], gone["book_value_at_disposal_fen"]) == ("disposed", 0, 690_000)
     assert gone["depreciation_life_version"] == "2017" and gone["depreciation_life_years"] == 6
     assert (gone["min_service_life_years"], gone["service_life_version"]) == (6, "2016")  # the other table
 
@@ -120,8 +120,8 @@ def test_book_values_by_the_month_of_acquisition_convention(platform: Platform, 
     )
     assert by_status == {
         # the last-day computer and the old desk: 720 000 + 180 000 original, 700 000 + 0 book value
-        "in_use": {"count": 2, "original_value_cents": 900_000, "book_value_cents": 700_000},
-        "idle": {"count": 1, "original_value_cents": 100_000, "book_value_cents": 99_445},
+        "in_use": {"count": 2, "original_value_fen": 900_000, "book_value_fen": 700_000},
+        "idle": {"count": 1, "original_value_fen": 100_000, "book_value_fen": 99_445},
     }
 
     # the data center, from its own projection of the same events: 3 assets held (the scrapped one is gone),

@@ -77,17 +77,17 @@ def test_a_vehicle_s_year_costs_and_consumption_agree_in_every_report(platform: 
         items = _ok(platform.request("GET", f"/api/v1/vehicle-reports/costs?year=2025&agency_id={agency}", token=token))
         return next((i for i in items["items"] if i["vehicle_id"] == vehicle), {})
 
-    row = eventually(report, lambda r: r.get("cost_cents", {}).get("fuel") == 75_000)
-    assert {k: row[k] for k in ("cost_cents", "total_cost_cents", "consumption_per_100km", "designated_share")} == {
-        "cost_cents": {"insurance": 39_600, "fuel": 75_000},
-        "total_cost_cents": 114_600,
+    row = eventually(report, lambda r: r.get("cost_fen", {}).get("fuel") == 75_000)
+    assert {k: row[k] for k in ("cost_fen", "total_cost_fen", "consumption_per_100km", "designated_share")} == {
+        "cost_fen": {"insurance": 39_600, "fuel": 75_000},
+        "total_cost_fen": 114_600,
         "consumption_per_100km": 8.75,
         "designated_share": 0.3455,
     }
     assert row["quantities"] == {"gasoline": 100.0}  # 30 + 40 + 30 litres bought in 2025
     own = _ok(platform.request("GET", f"{path}/costs?from_month=2025-01&to_month=2025-12", token=token))
-    assert own["total_cents"] == 114_600  # the vehicle's own endpoint: the same figure
-    assert own["months"][11]["costs_cents"]["insurance"] == 6_200  # December: 31 days of the second premium
+    assert own["total_fen"] == 114_600  # the vehicle's own endpoint: the same figure
+    assert own["months"][11]["costs_fen"]["insurance"] == 6_200  # December: 31 days of the second premium
     profile = eventually(
         lambda: _ok(platform.request("GET", f"/api/v1/datacenter/agencies/{agency}?year=2025", token=token)),
         lambda p: p.get("vehicle_cost_fen") == 114_600,

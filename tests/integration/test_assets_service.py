@@ -69,7 +69,7 @@ class Harness(ServiceHarness):
         self, agency: str = "AG-1", category: str = "furniture", acquired: date = date(2020, 1, 1), **extra: Any
     ) -> str:
         body = {"agency_id": agency, "category": category, "name": "办公桌", "location": "R301"}
-        body |= {"original_value_cents": 180_000, "acquired_on": acquired.isoformat()} | extra
+        body |= {"original_value_fen": 180_000, "acquired_on": acquired.isoformat()} | extra
         return str(self.service.register_asset(body)["id"])
 
     def handed_in(self, condition: str = "good", **extra: Any) -> str:
@@ -89,7 +89,7 @@ def _envelope(domain: str, event_type: str, payload: dict[str, Any], district: s
     return Envelope(
         event_id=str(uuid.uuid4()),
         event_type=event_type,
-        schema_version=1,
+        schema_version=2,
         stream_type="ProcurementContract",
         stream_id=payload.get("contract_id", "x"),
         stream_version=3,
@@ -159,7 +159,7 @@ def test_an_accepted_delivery_becomes_ledger_entries_once(assets: Harness) -> No
         ("system:procurement", accepted.event_id, "corr-delivery-1")
     }
     first = entered[0].payload
-    assert (first["category"], first["min_service_life_years"], first["original_value_cents"]) == (
+    assert (first["category"], first["min_service_life_years"], first["original_value_fen"]) == (
         "furniture",
         15,
         158_000,
@@ -183,7 +183,7 @@ def test_a_delivery_of_consumables_is_skipped_and_left_out_of_the_ledger(assets:
     payload = {
         "contract_id": "CT-2", "delivery_id": "DL-2", "agency_id": "AG-1", "district": "320402", "supplier_id": "S-1",
         "item_code": "A-paper", "category": "office_supplies", "quantity": 50, "defective_quantity": 0,
-        "unit_value_cents": 2_300, "accepted_on": TODAY.isoformat(),
+        "unit_value_fen": 2_300, "accepted_on": TODAY.isoformat(),
     }  # fmt: skip
     with assets.engine.begin() as conn:
         read_model.ReceivedDeliveries().apply(conn, _envelope("procurement", "DeliveryAccepted", payload))
@@ -241,7 +241,7 @@ def test_the_data_center_figures_per_agency_and_the_warehouse(assets: Harness) -
         }
     )
     assets.service.receive_goods(
-        {"sku": "SKU-1", "site": "central", "quantity": 30, "unit_cost_cents": 2_000, "reference": "in"}
+        {"sku": "SKU-1", "site": "central", "quantity": 30, "unit_cost_fen": 2_000, "reference": "in"}
     )
     answer = assets.service.issue_goods({"sku": "SKU-1", "site": "central", "quantity": 20, "agency_id": "AG-1"})
     assert answer["reorder_sites"] == ["central"]
@@ -251,16 +251,16 @@ def test_the_data_center_figures_per_agency_and_the_warehouse(assets: Harness) -
         warehouse = datacenter.warehouse_figures(conn)
         items = datacenter.open_items(conn)
     ag1, ag2 = figures["AG-1"], figures["AG-2"]
-    assert (ag1["in_use_count"], ag1["in_use_original_value_cents"]) == (1, 180_000)
+    assert (ag1["in_use_count"], ag1["in_use_original_value_fen"]) == (1, 180_000)
     # computers: 72 months; the 1st of this month five years ago through this month = 61 months charged (the month
     # of acquisition counts): 180 000 - 180 000 * 61 // 72 = 180 000 - 152 500 = 27 500
-    assert ag1["in_use_book_value_cents"] == 27_500
-    assert ag1["goods_issued_value_cents"] == 40_000
+    assert ag1["in_use_book_value_fen"] == 27_500
+    assert ag1["goods_issued_value_fen"] == 40_000
     assert (ag2["idle_assets_count"], ag2["idle_count"], ag2["borrowed_items_outstanding"]) == (1, 1, 1)
     assert "WH-CITY" not in figures  # the city's warehouse keeper is of another district
     with assets.gateway.connect() as conn:
         assert datacenter.assets_by_agency(conn, agency_id="WH-CITY")["WH-CITY"]["on_loan_count"] == 1
-    assert warehouse["stock_value_cents"] == 20_000 and warehouse["items_at_or_below_reorder_point"] == 1
+    assert warehouse["stock_value_fen"] == 20_000 and warehouse["items_at_or_below_reorder_point"] == 1
     assert [i["kind"] for i in items] == ["reorder_point"]
     assets.service.report_open_anomalies()
     assert OPEN_ANOMALIES.labels("assets", "reorder_point")._value.get() == 1
@@ -284,12 +284,12 @@ def test_a_worn_warehouse_asset_is_disposed_of_after_approval_and_never_lent_aga
     asset_id = assets.handed_in()
     body = {"agency_id": "WH-CITY", "asset_ids": [asset_id], "method": "auction", "reason": "损坏无修复价值"}
     assets.service.apply_disposal(body | {"disposal_id": "DP-1"})
-    error = assets.refused("complete_disposal", {"disposal_id": "DP-1", "proceeds_cents": 3_000})
+    error = assets.refused("complete_disposal", {"disposal_id": "DP-1", "proceeds_fen": 3_000})
     assert error.code == "disposal_not_approved"
     assets.service.decide_disposal({"disposal_id": "DP-1", "approve": True})
-    error = assets.refused("complete_disposal", {"disposal_id": "DP-1", "proceeds_cents": 3_000})
+    error = assets.refused("complete_disposal", {"disposal_id": "DP-1", "proceeds_fen": 3_000})
     assert error.code == "auction_outside_trading_centre"
-    done = {"disposal_id": "DP-1", "proceeds_cents": 3_000, "trading_centre_ref": "CZGGZY-2026-1"}
+    done = {"disposal_id": "DP-1", "proceeds_fen": 3_000, "trading_centre_ref": "CZGGZY-2026-1"}
     assets.service.complete_disposal(done)
     due = (TODAY + timedelta(days=3)).isoformat()
     loan = {"agency_id": "AG-2", "purpose": "conference", "occasion": "会", "asset_ids": [asset_id], "due_on": due}
@@ -297,7 +297,7 @@ def test_a_worn_warehouse_asset_is_disposed_of_after_approval_and_never_lent_aga
     assets.project()
     with assets.gateway.connect() as conn:
         keeper = datacenter.assets_by_agency(conn, agency_id="WH-CITY")["WH-CITY"]
-    assert (keeper["disposed_count"], keeper["disposal_proceeds_cents"], keeper["assets_count"]) == (1, 3_000, 0)
+    assert (keeper["disposed_count"], keeper["disposal_proceeds_fen"], keeper["assets_count"]) == (1, 3_000, 0)
 
 
 def _page(**given: Any) -> dict[str, Any]:

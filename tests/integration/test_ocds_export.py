@@ -19,12 +19,12 @@ def test_an_awarded_tender_its_contract_and_delivery_publish_as_a_valid_release(
     request_id = procurement.request("A-paper", line)["id"]
     closes = datetime.now(UTC) + timedelta(seconds=1)
     tender = procurement.service.open_tender(
-        {"district": "320402", "request_ids": [request_id], "reference_unit_price_cents": 5_000}
+        {"district": "320402", "request_ids": [request_id], "reference_unit_price_fen": 5_000}
         | {"closes_at": closes.isoformat()}
     )["id"]
     for supplier, price in (("S-1", 4_800), ("S-2", 4_500)):
         procurement.service.submit_bid(
-            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier} | {"unit_price_cents": price}
+            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier} | {"unit_price_fen": price}
         )
     time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.05)
     procurement.service.close_bidding({"tender_id": tender})

@@ -68,11 +68,11 @@ class Harness(ServiceHarness):
         return refused.value
 
     def line(self, agency: str = "AG-1", amount: int = 1_000_000) -> str:
-        body = {"agency_id": agency, "year": TODAY.year, "purpose": "办公", "amount_cents": amount}
+        body = {"agency_id": agency, "year": TODAY.year, "purpose": "办公", "amount_fen": amount}
         return str(self.service.open_budget_line(body)["id"])
 
     def request(self, item: str, line: str, quantity: int = 10, price: int = 5_000, **extra: Any) -> dict[str, Any]:
-        body = {"agency_id": "AG-1", "item_code": item, "quantity": quantity, "estimated_unit_price_cents": price}
+        body = {"agency_id": "AG-1", "item_code": item, "quantity": quantity, "estimated_unit_price_fen": price}
         return dict(self.service.submit_purchase_request(body | {"budget_line_id": line} | extra))
 
 
@@ -107,9 +107,9 @@ def test_a_request_above_what_remains_is_refused_with_the_figures_and_stores_not
     line = procurement.line(amount=60_000)
     procurement.request("A-paper", line)  # 50 000 reserved
     before = procurement.store.last_position()
-    body = {"agency_id": "AG-1", "item_code": "A-paper", "quantity": 3, "estimated_unit_price_cents": 5_000}
+    body = {"agency_id": "AG-1", "item_code": "A-paper", "quantity": 3, "estimated_unit_price_fen": 5_000}
     error = procurement.refused("submit_purchase_request", body | {"budget_line_id": line})
-    assert (error.code, error.details["remaining_cents"], error.details["requested_cents"]) == (
+    assert (error.code, error.details["remaining_fen"], error.details["requested_fen"]) == (
         "budget_exceeded",
         10_000,
         15_000,
@@ -120,14 +120,14 @@ def test_a_request_above_what_remains_is_refused_with_the_figures_and_stores_not
     procurement.project()
     with procurement.engine.connect() as conn:
         (row,) = read_model.budget_lines_of(conn, {"agency_id": "AG-1", "year": None, "limit": 10, "offset": 0})
-    assert (row["committed_cents"], row["remaining_cents"]) == (50_000, 10_000)
+    assert (row["committed_fen"], row["remaining_fen"]) == (50_000, 10_000)
 
 
 def test_furniture_needs_the_assets_services_authorisation_which_serves_one_request(procurement: Harness) -> None:
     line = procurement.line()
     error = procurement.refused(
         "submit_purchase_request",
-        {"agency_id": "AG-1", "item_code": "F-desk", "quantity": 2, "estimated_unit_price_cents": 90_000}
+        {"agency_id": "AG-1", "item_code": "F-desk", "quantity": 2, "estimated_unit_price_fen": 90_000}
         | {"budget_line_id": line},
     )
     assert error.code == "idle_stock_check_required"
@@ -137,7 +137,7 @@ def test_furniture_needs_the_assets_services_authorisation_which_serves_one_requ
     assert len(answer["event_ids"]) == 4  # received + used, committed, submitted: one transaction
     error = procurement.refused(
         "submit_purchase_request",
-        {"agency_id": "AG-1", "item_code": "F-desk", "quantity": 1, "estimated_unit_price_cents": 90_000}
+        {"agency_id": "AG-1", "item_code": "F-desk", "quantity": 1, "estimated_unit_price_fen": 90_000}
         | {"budget_line_id": line, "authorisation_id": "WR-1"},
     )
     assert error.code == "purchase_authorisation_already_used"
@@ -157,12 +157,12 @@ def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budg
     request_id = procurement.request("A-paper", line)["id"]
     closes = datetime.now(UTC) + timedelta(seconds=1)
     tender = procurement.service.open_tender(
-        {"district": "320402", "request_ids": [request_id], "reference_unit_price_cents": 5_000}
+        {"district": "320402", "request_ids": [request_id], "reference_unit_price_fen": 5_000}
         | {"closes_at": closes.isoformat()}
     )["id"]
     for supplier, price in (("S-1", 4_800), ("S-2", 4_500), ("S-3", 2_000)):
         procurement.service.submit_bid(
-            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier} | {"unit_price_cents": price}
+            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier} | {"unit_price_fen": price}
         )
     time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.05)
     closed = procurement.service.close_bidding({"tender_id": tender})
@@ -176,7 +176,7 @@ def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budg
         {"tender_id": tender, "bid_id": "b-S-3", "compliant": False, "reasons": ["资质不符"]}
     )
     award = procurement.service.award_tender({"tender_id": tender})
-    assert (award["supplier_id"], award["amount_cents"]) == ("S-2", 45_000)
+    assert (award["supplier_id"], award["amount_fen"]) == ("S-2", 45_000)
 
     error = procurement.refused(
         "sign_contract", {"tender_id": tender, "request_id": request_id, "clauses": [], "delivery_due": "2000-01-01"}
@@ -210,7 +210,7 @@ def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budg
         (performance,) = read_model.supplier_performance_of(
             conn, {"supplier_id": None, "district": None, "since": None, "until": None, "limit": 10, "offset": 0}
         )
-    assert (row["spent_cents"], row["committed_cents"], row["remaining_cents"]) == (40_500, 4_500, 955_000)
+    assert (row["spent_fen"], row["committed_fen"], row["remaining_fen"]) == (40_500, 4_500, 955_000)
     assert (tender_row["status"], tender_row["supplier_id"], tender_row["flag_count"]) == ("awarded", "S-2", 2)
     assert "lowest compliant price" in tender_row["reason"]
     assert len(flags) == 2
@@ -219,7 +219,7 @@ def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budg
 
 def test_batch_proposals_gather_open_requests_of_several_agencies(procurement: Harness) -> None:
     procurement.request("A-paper", procurement.line())
-    body = {"agency_id": "AG-2", "item_code": "A-paper", "quantity": 5, "estimated_unit_price_cents": 5_000}
+    body = {"agency_id": "AG-2", "item_code": "A-paper", "quantity": 5, "estimated_unit_price_fen": 5_000}
     procurement.service.submit_purchase_request(body | {"budget_line_id": procurement.line("AG-2")})
     procurement.project()
     answer = procurement.service.propose_batches({"year": TODAY.year})
@@ -231,7 +231,7 @@ def test_batch_proposals_gather_open_requests_of_several_agencies(procurement: H
 def test_a_district_operator_cannot_spend_another_districts_budget(procurement: Harness) -> None:
     line = procurement.line("AG-2")
     procurement.scope = "320402"
-    error = procurement.refused("adjust_budget_line", {"budget_line_id": line, "amount_cents": 1, "reason": "x"})
+    error = procurement.refused("adjust_budget_line", {"budget_line_id": line, "amount_fen": 1, "reason": "x"})
     assert error.code == "not_in_scope"
 
 
@@ -239,13 +239,13 @@ def test_a_large_price_move_raises_an_alert(procurement: Harness) -> None:
     procurement.service.list_catalog_item(
         {"item_code": "C-pork", "name": "猪肉", "category": "canteen_ingredients", "unit": "kg"}
     )
-    procurement.service.start_price_watch({"item_code": "C-pork", "reference_price_cents": 2_600})
+    procurement.service.start_price_watch({"item_code": "C-pork", "reference_price_fen": 2_600})
     week_ago = (TODAY - timedelta(days=7)).isoformat()
     procurement.service.record_price_observation(
-        {"item_code": "C-pork", "observed_on": week_ago, "price_cents": 2_600, "market": "湖塘"}
+        {"item_code": "C-pork", "observed_on": week_ago, "price_fen": 2_600, "market": "湖塘"}
     )
     answer = procurement.service.record_price_observation(
-        {"item_code": "C-pork", "observed_on": TODAY.isoformat(), "price_cents": 3_100, "market": "湖塘"}
+        {"item_code": "C-pork", "observed_on": TODAY.isoformat(), "price_fen": 3_100, "market": "湖塘"}
     )
     assert [a["kind"] for a in answer["alerts"]] == ["week_on_week"]
     procurement.project()
@@ -260,16 +260,16 @@ def test_a_large_price_move_raises_an_alert(procurement: Harness) -> None:
 def _batch_tender(procurement: Harness, bids: dict[str, int]) -> str:
     """A tender of AG-1's (320402) and AG-2's (320404) requests for paper, bidding closed."""
     first = procurement.request("A-paper", procurement.line())["id"]
-    body = {"agency_id": "AG-2", "item_code": "A-paper", "quantity": 5, "estimated_unit_price_cents": 5_000}
+    body = {"agency_id": "AG-2", "item_code": "A-paper", "quantity": 5, "estimated_unit_price_fen": 5_000}
     second = procurement.service.submit_purchase_request(body | {"budget_line_id": procurement.line("AG-2")})["id"]
     closes = datetime.now(UTC) + timedelta(seconds=1)
     tender = procurement.service.open_tender(
-        {"district": "320402", "request_ids": [first, second], "reference_unit_price_cents": 5_000}
+        {"district": "320402", "request_ids": [first, second], "reference_unit_price_fen": 5_000}
         | {"closes_at": closes.isoformat()}
     )["id"]
     for supplier, price in bids.items():
         procurement.service.submit_bid(
-            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_cents": price}
+            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_fen": price}
         )
     time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.05)
     procurement.service.close_bidding({"tender_id": tender})
@@ -295,10 +295,10 @@ def test_the_data_center_sees_each_agencys_budget_and_the_abnormal_quotes_of_its
         figures = datacenter.procurement_by_agency(conn, year=TODAY.year)
         assert datacenter.procurement_by_agency(conn, year=TODAY.year - 1) == {}
     assert figures == {
-        "AG-1": {"district": "320402", "budget_lines": 1, "budget_cents": 1_000_000, "committed_cents": 50_000}
-        | {"spent_cents": 0, "remaining_cents": 950_000, "requests_waiting": 0, "open_abnormal_quotes": 3},
-        "AG-2": {"district": "320404", "budget_lines": 1, "budget_cents": 1_000_000, "committed_cents": 25_000}
-        | {"spent_cents": 0, "remaining_cents": 975_000, "requests_waiting": 0, "open_abnormal_quotes": 3},
+        "AG-1": {"district": "320402", "budget_lines": 1, "budget_fen": 1_000_000, "committed_fen": 50_000}
+        | {"spent_fen": 0, "remaining_fen": 950_000, "requests_waiting": 0, "open_abnormal_quotes": 3},
+        "AG-2": {"district": "320404", "budget_lines": 1, "budget_fen": 1_000_000, "committed_fen": 25_000}
+        | {"spent_fen": 0, "remaining_fen": 975_000, "requests_waiting": 0, "open_abnormal_quotes": 3},
     }
 
     procurement.service.evaluate_bid({"tender_id": tender, "bid_id": "b-S-3", "compliant": False, "reasons": ["x"]})
@@ -324,14 +324,14 @@ def test_a_price_alert_stays_open_until_a_later_price_is_back_within_bounds(proc
     procurement.service.list_catalog_item(
         {"item_code": "C-egg", "name": "鸡蛋", "category": "canteen_ingredients", "unit": "kg"}
     )
-    procurement.service.start_price_watch({"item_code": "C-egg", "reference_price_cents": 1_000})
+    procurement.service.start_price_watch({"item_code": "C-egg", "reference_price_fen": 1_000})
     observe = procurement.service.record_price_observation
     week_ago = (TODAY - timedelta(days=7)).isoformat()
-    observe({"item_code": "C-egg", "observed_on": week_ago, "price_cents": 1_000, "market": "湖塘"})
-    observe({"item_code": "C-egg", "observed_on": TODAY.isoformat(), "price_cents": 1_300} | {"market": "湖塘"})
+    observe({"item_code": "C-egg", "observed_on": week_ago, "price_fen": 1_000, "market": "湖塘"})
+    observe({"item_code": "C-egg", "observed_on": TODAY.isoformat(), "price_fen": 1_300} | {"market": "湖塘"})
     assert _open(procurement) == [("price_alert", None, None)] * 2  # week on week and against the reference
     assert _open(procurement, district="320402") == []  # city-wide, not a district's
-    observe({"item_code": "C-egg", "observed_on": TODAY.isoformat(), "price_cents": 1_050} | {"market": "湖塘"})
+    observe({"item_code": "C-egg", "observed_on": TODAY.isoformat(), "price_fen": 1_050} | {"market": "湖塘"})
     assert _open(procurement) == []
 
 
@@ -342,9 +342,9 @@ def test_last_year_s_procurement_is_brought_in_by_the_city_and_its_finding_is_da
     2025's, the abnormal quote dates from bidding's close (2 April 2025, Beijing), and a district operator may
     not record the past."""
     line = procurement.service.open_budget_line(
-        {"agency_id": "AG-1", "year": 2025, "purpose": "办公", "amount_cents": 1_000_000, "opened_on": "2024-12-20"}
+        {"agency_id": "AG-1", "year": 2025, "purpose": "办公", "amount_fen": 1_000_000, "opened_on": "2024-12-20"}
     )["id"]
-    body = {"agency_id": "AG-1", "item_code": "A-paper", "quantity": 10, "estimated_unit_price_cents": 5_000}
+    body = {"agency_id": "AG-1", "item_code": "A-paper", "quantity": 10, "estimated_unit_price_fen": 5_000}
     procurement.scope = "320402"
     error = procurement.refused(
         "submit_purchase_request", body | {"budget_line_id": line, "submitted_on": "2025-03-10"}
@@ -353,12 +353,12 @@ def test_last_year_s_procurement_is_brought_in_by_the_city_and_its_finding_is_da
     procurement.scope = None
     request_id = procurement.request("A-paper", line, submitted_on="2025-03-10")["id"]
     tender = procurement.service.open_tender(
-        {"district": "320402", "request_ids": [request_id], "reference_unit_price_cents": 5_000}
+        {"district": "320402", "request_ids": [request_id], "reference_unit_price_fen": 5_000}
         | {"opened_at": "2025-03-15T09:00:00+08:00", "closes_at": "2025-04-01T17:00:00+08:00"}
     )["id"]
     for supplier, price in (("S-1", 4_800), ("S-2", 4_500), ("S-3", 2_000)):
         procurement.service.submit_bid(
-            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_cents": price}
+            {"tender_id": tender, "bid_id": f"b-{supplier}", "supplier_id": supplier, "unit_price_fen": price}
             | {"submitted_at": "2025-03-20T10:00:00+08:00"}
         )
     procurement.service.close_bidding({"tender_id": tender, "closed_at": "2025-04-02T10:00:00+08:00"})
@@ -367,8 +367,8 @@ def test_last_year_s_procurement_is_brought_in_by_the_city_and_its_finding_is_da
         opened = sorted({i["opened_on"] for i in datacenter.open_items(conn)})
         figures = datacenter.procurement_by_agency(conn, year=2025)["AG-1"]
     assert opened == ["2025-04-02"]  # S-3's quote, flagged when bidding closed, not on the day typed in
-    # the 2025 line: 10 × 5 000 = 50 000 cents reserved, 1 000 000 − 50 000 = 950 000 remaining
-    assert (figures["budget_cents"], figures["committed_cents"], figures["remaining_cents"]) == (
+    # the 2025 line: 10 × 5 000 = 50 000 fen reserved, 1 000 000 − 50 000 = 950 000 remaining
+    assert (figures["budget_fen"], figures["committed_fen"], figures["remaining_fen"]) == (
         1_000_000,
         50_000,
         950_000,

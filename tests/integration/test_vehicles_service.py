@@ -76,7 +76,7 @@ def test_registration_keeps_to_the_quota_and_the_plate_and_disposal_frees_the_pl
     listed = fleet.service.fleet({"agency_id": "AG-TN"})
     assert listed["quotas"] == [{"agency_id": "AG-TN", "district": TIANNING, "quota": 3, "vehicles": 3}]
     disposed = next(v for v in listed["vehicles"] if v["vehicle_id"] == "V1")
-    assert (disposed["status_today"], disposed["proceeds_cents"], disposed["disposal_method"]) == (
+    assert (disposed["status_today"], disposed["proceeds_fen"], disposed["disposal_method"]) == (
         "disposed",
         3_560_050,
         "auction",
@@ -154,13 +154,11 @@ def test_fuel_charging_and_repairs_raise_anomalies_with_evidence_and_costs_give_
     assert len(fleet.service.anomalies({"agency_id": "AG-TN"})["items"]) == 2
     costs = fleet.service.vehicle_costs({"vehicle_id": "V1", "from_month": "2026-03", "to_month": "2026-03"})
     (march,) = costs["months"]
-    assert march["costs_cents"]["fuel"] == 85_800 and march["costs_cents"]["repair"] == 120_050
-    assert march["costs_cents"]["insurance"] == 450_000 * 31 // 365
+    assert march["costs_fen"]["fuel"] == 85_800 and march["costs_fen"]["repair"] == 120_050
+    assert march["costs_fen"]["insurance"] == 450_000 * 31 // 365
     assert costs["cost_per_km"] is None  # no trip driven in March
     report = fleet.service.fleet_report({"year": 2026})["items"]
-    assert (
-        report[0]["quantities"] == {"gasoline": 110.0} and report[0]["total_cost_cents"] == 85_800 + 120_050 + 450_000
-    )
+    assert report[0]["quantities"] == {"gasoline": 110.0} and report[0]["total_cost_fen"] == 85_800 + 120_050 + 450_000
 
 
 def test_after_an_odometer_replacement_lower_readings_are_not_rollbacks_and_the_views_show_the_new_one(
@@ -360,8 +358,8 @@ def test_the_data_center_figures_sum_costs_km_and_energy_per_agency_and_roll_up(
     tianning, wujin = figures["AG-TN"], figures["AG-WJ"]
     assert (tianning["vehicles_in_service"], tianning["quota"], tianning["acquisitions"]) == (2, 3, 2)
     assert (tianning["new_energy_acquisitions"], tianning["gasoline_l"], tianning["charging_kwh"]) == (1, 40.0, 45.5)
-    assert (tianning["cost_cents"], tianning["km"]) == (31_200 + 3_640, 0)
-    assert (wujin["km"], wujin["cost_cents"], wujin["gasoline_l"]) == (100.0, 0, 0)  # its fuel was bought in 2025
+    assert (tianning["cost_fen"], tianning["km"]) == (31_200 + 3_640, 0)
+    assert (wujin["km"], wujin["cost_fen"], wujin["gasoline_l"]) == (100.0, 0, 0)  # its fuel was bought in 2025
     city = dc.roll_up(figures, None)[0]
     assert (city["agencies"], city["new_energy_share"], city["meets_new_energy_target"]) == (2, 0.5, True)
     assert city["cost_per_km"] == round((31_200 + 3_640) / 100 / 100, 4)

@@ -64,12 +64,12 @@ SELECT a.agency_id, a.name, a.district, a.kind, a.admin_level, a.authorised_head
      WHERE y.agency_id = a.agency_id AND y.year = :year AND y.kind = 'natural_gas') AS gas,
   (SELECT count(*) FROM dc_energy_meter_years m WHERE m.agency_id = a.agency_id AND m.year = :year) AS meters,
   (SELECT count(*) FROM veh_vehicles v WHERE v.agency_id = a.agency_id AND v.disposed_on IS NULL) AS vehicles,
-  (SELECT coalesce(sum(c.amount_cents), 0) FROM veh_costs c
+  (SELECT coalesce(sum(c.amount_fen), 0) FROM veh_costs c
      WHERE c.agency_id = a.agency_id AND substr(c.occurred_on, 1, 4) = :year_text) AS vehicle_cost,
   (SELECT coalesce(sum(t.distance_km), 0) FROM veh_trips t WHERE t.agency_id = a.agency_id) AS vehicle_km,
   (SELECT count(*) FROM as_assets s WHERE s.agency_id = a.agency_id) AS assets,
-  (SELECT coalesce(sum(s.original_value_cents), 0) FROM as_assets s WHERE s.agency_id = a.agency_id) AS book,
-  (SELECT coalesce(sum(p.amount_cents), 0) FROM pr_budget_lines p
+  (SELECT coalesce(sum(s.original_value_fen), 0) FROM as_assets s WHERE s.agency_id = a.agency_id) AS book,
+  (SELECT coalesce(sum(p.amount_fen), 0) FROM pr_budget_lines p
      WHERE p.agency_id = a.agency_id AND p.year = :year) AS budget,
   (SELECT count(*) FROM os_findings f WHERE f.agency_id = a.agency_id AND f.closed_on IS NULL)
   + (SELECT count(*) FROM veh_findings f WHERE f.agency_id = a.agency_id AND f.closed_on IS NULL)

@@ -227,7 +227,7 @@ def test_a_district_operator_cannot_take_another_districts_asset_out_of_the_ware
         "category": "furniture",
         "name": "会议桌",
         "location": "A楼301",
-        "original_value_cents": 120_000,
+        "original_value_fen": 120_000,
         "acquired_on": "2024-01-10",
     }
     for path, command in (

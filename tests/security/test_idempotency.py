@@ -45,7 +45,7 @@ def _asset(asset_id: str) -> dict[str, Any]:
         "category": "furniture",
         "name": "文件柜",
         "location": "A楼302",
-        "original_value_cents": 80_000,
+        "original_value_fen": 80_000,
         "acquired_on": "2024-01-10",
     }
 

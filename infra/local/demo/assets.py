@@ -158,7 +158,7 @@ class AssetsLoader(Base):
             )
             if done is not None:
                 api.post("assets.decide_disposal", f"/disposals/{ident}/decision", {"approve": True}, ident)
-                api.post("assets.complete_disposal", f"/disposals/{ident}/completion", {"proceeds_cents": 15000}, ident)
+                api.post("assets.complete_disposal", f"/disposals/{ident}/completion", {"proceeds_fen": 15000}, ident)
                 self.counts["disposals"] += 1
         # a stock-take per district: counts come from the district's system; one item missing, one elsewhere
         self.stocktakes: list[str] = []

@@ -647,7 +647,7 @@ class Asset:
     category: str
     name: str
     location: str
-    value_cents: int
+    value_fen: int
     acquired_on: date
     fate: str = ""  # "", "idle", "hand_in"
 

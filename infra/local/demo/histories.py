@@ -332,7 +332,7 @@ HISTORY_BIDS = [
     ("H3", "SUP-JS-0013", 23300, True),
     ("H4", "SUP-JS-0014", 15200, False),
 ]
-"""Last year's copy-paper bids (unit price in cents, compliant): H4 far below the others, flagged when bidding
+"""Last year's copy-paper bids (unit price in fen, compliant): H4 far below the others, flagged when bidding
 closed and judged non-compliant; H3 wins."""
 
 
@@ -354,12 +354,12 @@ def history_files(agencies: list[Agency], year: int, seed: int, scale: float) ->
         lines.append(
             {"fact": "open_budget_line", "at": f"{year - 1}-12-20", "budget_line_id": line}
             | {"agency_id": a.agency_id, "year:int": year, "purpose": "办公用品购置"}
-            | {"amount_cents:int": 1_000_000 + (a.seq % 7) * 100_000, "opened_on": f"{year - 1}-12-20"}
+            | {"amount_fen:int": 1_000_000 + (a.seq % 7) * 100_000, "opened_on": f"{year - 1}-12-20"}
         )
         lines.append(
             {"fact": "submit_purchase_request", "at": f"{year}-03-10", "budget_line_id": line}
             | {"agency_id": a.agency_id, "request_id": f"PR-{year}-H{a.seq:04d}", "item_code": "A0501-A4PAPER"}
-            | {"quantity:int": 10 + (a.seq % 5) * 2, "estimated_unit_price_cents:int": 24500}
+            | {"quantity:int": 10 + (a.seq % 5) * 2, "estimated_unit_price_fen:int": 24500}
             | {"submitted_on": f"{year}-03-10"}
         )
     tender = f"TD-{year}-PAPER"
@@ -371,13 +371,13 @@ def history_files(agencies: list[Agency], year: int, seed: int, scale: float) ->
     )
     tendering: list[dict[str, Any]] = [
         {"fact": "open_tender", "at": opened, "tender_id": tender, "district": CITY_CODE, "request_ids": requests}
-        | {"reference_unit_price_cents": 24500, "opened_at": opened, "closes_at": f"{year}-04-01T17:00:00+08:00"}
+        | {"reference_unit_price_fen": 24500, "opened_at": opened, "closes_at": f"{year}-04-01T17:00:00+08:00"}
     ]
     for n, (bid, supplier, price, _) in enumerate(HISTORY_BIDS):
         at = f"{year}-03-{20 + n}T10:00:00+08:00"
         tendering.append(
             {"fact": "submit_bid", "at": at, "tender_id": tender, "bid_id": bid, "supplier_id": supplier}
-            | {"unit_price_cents": price, "submitted_at": at}
+            | {"unit_price_fen": price, "submitted_at": at}
         )
     tendering.append({"fact": "close_bidding", "at": closed, "tender_id": tender, "closed_at": closed})
     for n, (bid, _, _, compliant) in enumerate(HISTORY_BIDS):
@@ -492,7 +492,7 @@ def asset_body(a: Agency, x: Asset) -> dict[str, Any]:
         "category": x.category,
         "name": x.name,
         "location": x.location,
-        "original_value_cents": x.value_cents,
+        "original_value_fen": x.value_fen,
         "acquired_on": x.acquired_on.isoformat(),
         "condition": "good",
     }

@@ -41,7 +41,7 @@ WATCHED = [
     ("F0103-RICE", "粳米", 560, 0.0),
     ("F0104-GREENS", "青菜", 480, -0.08),
 ]
-"""Price-watched ingredients: code, name, reference price (cents per kg), the last week's move (pork jumps)."""
+"""Price-watched ingredients: code, name, reference price (fen per kg), the last week's move (pork jumps)."""
 
 
 class ProcurementLoader(Base):
@@ -89,7 +89,7 @@ class ProcurementLoader(Base):
                         "agency_id": a.agency_id,
                         "year": self.today.year,
                         "purpose": "办公用品及设备购置",
-                        "amount_cents": (len(a.staff) * 2500 + 100_000) * 100,
+                        "amount_fen": (len(a.staff) * 2500 + 100_000) * 100,
                     },
                     f"{a.seq}",
                 )
@@ -107,7 +107,7 @@ class ProcurementLoader(Base):
                     "agency_id": a.agency_id,
                     "item_code": "A0501-A4PAPER",
                     "quantity": self.quantities[ident],
-                    "estimated_unit_price_cents": 24500,
+                    "estimated_unit_price_fen": 24500,
                     "budget_line_id": f"BL-{self.today.year}-{a.seq:04d}",
                 }
                 if a.district == CITY_CODE:
@@ -139,7 +139,7 @@ class ProcurementLoader(Base):
                     "tender_id": ident,
                     "district": CITY_CODE,
                     "request_ids": paper_requests[:200],
-                    "reference_unit_price_cents": 24500,
+                    "reference_unit_price_fen": 24500,
                     "closes_at": closes,
                 },
                 ident,
@@ -163,7 +163,7 @@ class ProcurementLoader(Base):
                     "agency_id": agency.agency_id,
                     "item_code": "A0603-CABINET",
                     "quantity": authorised,
-                    "estimated_unit_price_cents": 150000,
+                    "estimated_unit_price_fen": 150000,
                     "authorisation_id": authorisation,
                     "budget_line_id": f"BL-{self.today.year}-{agency.seq:04d}",
                 },
@@ -178,7 +178,7 @@ class ProcurementLoader(Base):
                         "tender_id": ident,
                         "district": agency.district,
                         "request_ids": [request],
-                        "reference_unit_price_cents": 150000,
+                        "reference_unit_price_fen": 150000,
                         "closes_at": closes,
                     },
                     ident,
@@ -194,7 +194,7 @@ class ProcurementLoader(Base):
                 api.post(
                     "procurement.submit_bid",
                     f"/tenders/{ident}/bids",
-                    {"bid_id": bid, "supplier_id": supplier, "unit_price_cents": price},
+                    {"bid_id": bid, "supplier_id": supplier, "unit_price_fen": price},
                     f"{ident}.{bid}",
                 )
         if tenders:
@@ -246,7 +246,7 @@ class ProcurementLoader(Base):
             api.post(
                 "procurement.start_price_watch",
                 "/price-watches",
-                {"item_code": code, "reference_price_cents": reference},
+                {"item_code": code, "reference_price_fen": reference},
                 code,
             )
             for back in range(27, -1, -1):
@@ -256,7 +256,7 @@ class ProcurementLoader(Base):
                 api.post(
                     "procurement.record_price_observation",
                     f"/price-watches/{code}/observations",
-                    {"observed_on": day.isoformat(), "price_cents": price, "market": "常州凌家塘农副产品批发市场"},
+                    {"observed_on": day.isoformat(), "price_fen": price, "market": "常州凌家塘农副产品批发市场"},
                     f"{code}.{day:%Y%m%d}",
                 )
         self.counts["price_watches"] = len(WATCHED)

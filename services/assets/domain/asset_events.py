@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from services.common.kernel.errors import RuleViolation, WrongStatus
-from services.common.kernel.events import Payload, register_upcaster
+from services.common.kernel.events import Payload, register_fen_upcaster, register_upcaster
 
 from .base import AssetsEvent
 from .depreciation import DEPRECIATION_LIFE_2017
@@ -23,7 +23,8 @@ class AssetRegistered(AssetsEvent):
     of their category in the 2017 depreciation-life table.
     """
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
+    legacy_cents: ClassVar[dict[str, str]] = {"original_value_cents": "original_value_fen"}
 
     asset_id: str
     agency_id: str
@@ -31,7 +32,7 @@ class AssetRegistered(AssetsEvent):
     category: str
     name: str
     location: str
-    original_value_cents: int
+    original_value_fen: int
     acquired_on: str
     condition: str
     min_service_life_years: int
@@ -152,10 +153,13 @@ class ReplacementApplied(AssetsEvent):
 class RepairAssessed(AssetsEvent):
     """The repair assessment before any replacement: whether it is still usable, or repairable and at what cost."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"estimated_repair_cents": "estimated_repair_fen"}
+
     asset_id: str
     usable: bool
     repairable: bool
-    estimated_repair_cents: int
+    estimated_repair_fen: int
     assessed_by: str
     assessed_on: str
 
@@ -184,8 +188,11 @@ class ReplacementOrdered(AssetsEvent):
 class AssetRepaired(AssetsEvent):
     """The asset was repaired (it closes any replacement application)."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"cost_cents": "cost_fen"}
+
     asset_id: str
-    cost_cents: int
+    cost_fen: int
     condition: str
     repaired_on: str
 
@@ -194,11 +201,14 @@ class AssetRepaired(AssetsEvent):
 class AssetDisposed(AssetsEvent):
     """The asset left the ledger through an approved disposal, with its book value on that day."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"book_value_cents": "book_value_fen"}
+
     asset_id: str
     agency_id: str
     disposal_id: str
     method: str
-    book_value_cents: int
+    book_value_fen: int
     disposed_on: str
 
 
@@ -254,3 +264,9 @@ class RepairBeforeReplacement(RuleViolation):
     """Use if usable, repair before replacing (能用则用，能修先修)."""
 
     code = "repair_before_replacement"
+
+
+register_fen_upcaster(AssetDisposed, 1)
+register_fen_upcaster(AssetRegistered, 2)
+register_fen_upcaster(AssetRepaired, 1)
+register_fen_upcaster(RepairAssessed, 1)

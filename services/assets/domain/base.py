@@ -1,6 +1,6 @@
 """What the assets aggregates share: the event base, statuses and conditions, the service-life table.
 
-Money is integer cents (分), as in the procurement service whose deliveries become ledger entries.
+Money is integer fen (分), as in the procurement service whose deliveries become ledger entries.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ The rules (docs/kpis/assets.md cites them):
   minimum service life of 财资〔2016〕27号 (``ServiceLifeTable``), which only says when an asset may be replaced;
   the two happen to agree for office furniture and equipment today but are versioned and changed apart.
 
-Money is integer fen (分, the ``_cents`` fields of this service). The accumulated depreciation is
+Money is integer fen (分, the ``_fen`` fields). The accumulated depreciation is
 ``original × months ÷ life months`` rounded down to the fen, so it reaches the original value exactly in the
 last month and the book value is never negative.
 """
@@ -82,12 +82,12 @@ agency may use; the platform uses that life)."""
 class Depreciation:
     """An asset's depreciation on one day: every figure of docs/kpis/assets.md for one asset."""
 
-    original_value_cents: int
+    original_value_fen: int
     depreciation_life_years: int
     depreciation_life_version: str
     months_depreciated: int
-    accumulated_depreciation_cents: int
-    book_value_cents: int
+    accumulated_depreciation_fen: int
+    book_value_fen: int
     remaining_life_months: int
 
     @property
@@ -107,7 +107,7 @@ def months_depreciated(acquired_on: date, on: date, life_months: int, disposed_o
 
 
 def depreciate(
-    original_value_cents: int,
+    original_value_fen: int,
     acquired_on: date,
     life_years: int,
     life_version: str,
@@ -117,13 +117,13 @@ def depreciate(
     """The asset's straight-line depreciation on ``on`` (see the module docstring for the rules)."""
     life_months = life_years * 12
     months = months_depreciated(acquired_on, on, life_months, disposed_on)
-    accumulated = original_value_cents * months // life_months
+    accumulated = original_value_fen * months // life_months
     return Depreciation(
-        original_value_cents=original_value_cents,
+        original_value_fen=original_value_fen,
         depreciation_life_years=life_years,
         depreciation_life_version=life_version,
         months_depreciated=months,
-        accumulated_depreciation_cents=accumulated,
-        book_value_cents=original_value_cents - accumulated,
+        accumulated_depreciation_fen=accumulated,
+        book_value_fen=original_value_fen - accumulated,
         remaining_life_months=life_months - months,
     )

@@ -12,6 +12,7 @@ from typing import ClassVar, Final, Self
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.errors import RuleViolation, WrongStatus, require_status
+from services.common.kernel.events import register_fen_upcaster
 
 from .asset_events import AssetNotHeld
 from .base import AssetsEvent, require_distinct, require_one_of
@@ -24,9 +25,9 @@ warehouse instead."""
 
 
 PROCEEDS_BY_METHOD: Final[dict[str, tuple[str, Callable[[int], bool]]]] = {
-    "auction": ("> 0", lambda cents: cents > 0),
-    "scrap": (">= 0", lambda cents: cents >= 0),
-    "transfer": ("0", lambda cents: cents == 0),
+    "auction": ("> 0", lambda fen: fen > 0),
+    "scrap": (">= 0", lambda fen: fen >= 0),
+    "transfer": ("0", lambda fen: fen == 0),
 }
 """What proceeds each method may record: an auction earns something, scrap may earn salvage, a transfer is free."""
 
@@ -35,6 +36,9 @@ PROCEEDS_BY_METHOD: Final[dict[str, tuple[str, Callable[[int], bool]]]] = {
 class DisposalApplied(AssetsEvent):
     """An agency applied to dispose of assets it holds, with the method, reason and their book value."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"book_value_cents": "book_value_fen"}
+
     disposal_id: str
     agency_id: str
     district: str
@@ -42,7 +46,7 @@ class DisposalApplied(AssetsEvent):
     reason: str
     recipient: str | None
     asset_ids: list[str]
-    book_value_cents: int
+    book_value_fen: int
     applied_on: str
 
 
@@ -69,10 +73,13 @@ class DisposalRejected(AssetsEvent):
 class DisposalCompleted(AssetsEvent):
     """The assets were auctioned, scrapped or transferred; the proceeds are recorded."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"proceeds_cents": "proceeds_fen"}
+
     disposal_id: str
     method: str
     asset_ids: list[str]
-    proceeds_cents: int
+    proceeds_fen: int
     trading_centre_ref: str | None
     recipient: str | None
     completed_on: str
@@ -155,7 +162,7 @@ class Disposal(Aggregate):
         for asset in assets:
             asset.check_disposable()
         _require_held(assets, agency_id)
-        value = sum(a.book_value_cents(today) for a in assets)
+        value = sum(a.book_value_fen(today) for a in assets)
         disposal = cls(disposal_id)
         disposal._record(
             DisposalApplied(
@@ -166,7 +173,7 @@ class Disposal(Aggregate):
                 reason=reason,
                 recipient=recipient,
                 asset_ids=ids,
-                book_value_cents=value,
+                book_value_fen=value,
                 applied_on=today.isoformat(),
             )
         )
@@ -183,7 +190,7 @@ class Disposal(Aggregate):
         self._record(DisposalRejected(self.id, rejected_by, reason, today.isoformat()))
 
     def complete(
-        self, assets: Sequence[Asset], proceeds_cents: int, today: date, trading_centre_ref: str | None = None
+        self, assets: Sequence[Asset], proceeds_fen: int, today: date, trading_centre_ref: str | None = None
     ) -> None:
         """Dispose of every asset of the approved application and record the proceeds."""
         if self.status != "approved":
@@ -197,7 +204,7 @@ class Disposal(Aggregate):
                 fields={"asset_ids": ["differ from the application"]},
                 details={"applied": self.asset_ids},
             )
-        self._check_proceeds(proceeds_cents, trading_centre_ref)
+        self._check_proceeds(proceeds_fen, trading_centre_ref)
         _require_held(assets, self.agency_id or "")
         for asset in assets:
             asset.dispose(self.id, self.method, today)
@@ -206,25 +213,25 @@ class Disposal(Aggregate):
                 disposal_id=self.id,
                 method=self.method,
                 asset_ids=list(self.asset_ids),
-                proceeds_cents=proceeds_cents,
+                proceeds_fen=proceeds_fen,
                 trading_centre_ref=trading_centre_ref,
                 recipient=self.recipient,
                 completed_on=today.isoformat(),
             )
         )
 
-    def _check_proceeds(self, proceeds_cents: int, trading_centre_ref: str | None) -> None:
+    def _check_proceeds(self, proceeds_fen: int, trading_centre_ref: str | None) -> None:
         if self.method == "auction" and not trading_centre_ref:
             raise AuctionOutsideTradingCentre(
                 "an auction goes through the public resource trading centre",
                 fields={"trading_centre_ref": ["required for an auction"]},
             )
         expected, fits = PROCEEDS_BY_METHOD[self.method]
-        if not fits(proceeds_cents):
+        if not fits(proceeds_fen):
             raise ProceedsMismatch(
-                f"proceeds of {proceeds_cents} do not fit a {self.method}",
-                fields={"proceeds_cents": [f"must be {expected} for a {self.method}"]},
-                details={"method": self.method, "proceeds_cents": proceeds_cents},
+                f"proceeds of {proceeds_fen} do not fit a {self.method}",
+                fields={"proceeds_fen": [f"must be {expected} for a {self.method}"]},
+                details={"method": self.method, "proceeds_fen": proceeds_fen},
             )
 
     def _on_DisposalApplied(self, event: DisposalApplied) -> None:
@@ -239,3 +246,7 @@ class Disposal(Aggregate):
 
     def _on_DisposalCompleted(self, event: DisposalCompleted) -> None:
         self.status = "completed"
+
+
+register_fen_upcaster(DisposalApplied, 1)
+register_fen_upcaster(DisposalCompleted, 1)

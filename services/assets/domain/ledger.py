@@ -63,17 +63,18 @@ class AcceptedDelivery:
     item_code: str
     category: str
     quantity: int
-    unit_value_cents: int
+    unit_value_fen: int
     accepted_on: date
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> AcceptedDelivery:
-        """Read procurement's ``DeliveryAccepted`` v1 payload."""
+        """Read procurement's ``DeliveryAccepted`` payload: v2 (``unit_value_fen``) or, kept in the inbox before
+        v2, v1 (``unit_value_cents``, the same fen)."""
         names = ("contract_id", "delivery_id", "agency_id", "district", "item_code", "category")
         return cls(
             **{n: str(payload[n]) for n in names},
             quantity=int(payload["quantity"]),
-            unit_value_cents=int(payload["unit_value_cents"]),
+            unit_value_fen=int(payload.get("unit_value_fen", payload.get("unit_value_cents"))),
             accepted_on=date.fromisoformat(payload["accepted_on"]),
         )
 
@@ -95,7 +96,7 @@ class Asset(Aggregate):
         self.name = ""
         self.location = ""
         self.condition = ""
-        self.original_value_cents = 0
+        self.original_value_fen = 0
         self.acquired_on = ""
         self.min_service_life_years = 0
         self.service_life_version = ""
@@ -116,7 +117,7 @@ class Asset(Aggregate):
         category: str,
         name: str,
         location: str,
-        original_value_cents: int,
+        original_value_fen: int,
         acquired_on: date,
         condition: str,
         table: ServiceLifeTable,
@@ -126,7 +127,7 @@ class Asset(Aggregate):
         """Enter an asset in the ledger with the minimum service life of its category (``table``) and its
         depreciation life (``depreciation``, a table of its own)."""
         life = table.category(category).min_service_life_years
-        require_positive("original_value_cents", original_value_cents)
+        require_positive("original_value_fen", original_value_fen)
         require_one_of("condition", condition, CONDITIONS)
         if acquired_on > today:
             raise AcquiredInFuture(
@@ -143,7 +144,7 @@ class Asset(Aggregate):
                 category=category,
                 name=name,
                 location=location,
-                original_value_cents=original_value_cents,
+                original_value_fen=original_value_fen,
                 acquired_on=acquired_on.isoformat(),
                 condition=condition,
                 min_service_life_years=life,
@@ -185,7 +186,7 @@ class Asset(Aggregate):
                     category=category,
                     name=delivery.item_code,
                     location=location,
-                    original_value_cents=delivery.unit_value_cents,
+                    original_value_fen=delivery.unit_value_fen,
                     acquired_on=delivery.accepted_on.isoformat(),
                     condition="new",
                     min_service_life_years=table.category(category).min_service_life_years,
@@ -208,7 +209,7 @@ class Asset(Aggregate):
     def depreciation(self, today: date) -> Depreciation:
         """The asset's depreciation on ``today`` (none after the month before its disposal)."""
         return depreciate(
-            original_value_cents=self.original_value_cents,
+            original_value_fen=self.original_value_fen,
             acquired_on=date.fromisoformat(self.acquired_on),
             life_years=self.depreciation_life_years,
             life_version=self.depreciation_life_version,
@@ -216,9 +217,9 @@ class Asset(Aggregate):
             disposed_on=date.fromisoformat(self.disposed_on) if self.disposed_on else None,
         )
 
-    def book_value_cents(self, today: date) -> int:
+    def book_value_fen(self, today: date) -> int:
         """The straight-line book value on ``today``."""
-        return self.depreciation(today).book_value_cents
+        return self.depreciation(today).book_value_fen
 
     def relocate(self, location: str, today: date) -> None:
         """Record that the asset is now at another location of its agency."""
@@ -323,17 +324,17 @@ class Asset(Aggregate):
         )
 
     def assess_repair(
-        self, usable: bool, repairable: bool, estimated_repair_cents: int, assessed_by: str, today: date
+        self, usable: bool, repairable: bool, estimated_repair_fen: int, assessed_by: str, today: date
     ) -> None:
         """Record the repair assessment an open replacement application needs."""
         self._require_replacement("applied")
-        require_not_negative("estimated_repair_cents", estimated_repair_cents)
+        require_not_negative("estimated_repair_fen", estimated_repair_fen)
         self._record(
             RepairAssessed(
                 asset_id=self.id,
                 usable=usable,
                 repairable=repairable,
-                estimated_repair_cents=estimated_repair_cents,
+                estimated_repair_fen=estimated_repair_fen,
                 assessed_by=assessed_by,
                 assessed_on=today.isoformat(),
             )
@@ -352,7 +353,7 @@ class Asset(Aggregate):
             raise RepairBeforeReplacement(
                 f"asset {self.id} is {'still usable' if assessment['usable'] else 'repairable'}",
                 fields={"asset_id": ["use if usable, repair before replacing"]},
-                details={k: assessment[k] for k in ("usable", "repairable", "estimated_repair_cents")},
+                details={k: assessment[k] for k in ("usable", "repairable", "estimated_repair_fen")},
             )
         self._record(ReplacementApproved(self.id, self.agency_id or "", self.category, approved_by, today.isoformat()))
 
@@ -367,12 +368,12 @@ class Asset(Aggregate):
             )
         self._record(ReplacementOrdered(self.id, request_id, today.isoformat()))
 
-    def record_repair(self, cost_cents: int, condition: str, today: date) -> None:
+    def record_repair(self, cost_fen: int, condition: str, today: date) -> None:
         """Record a repair; it closes any replacement application."""
         self._require_status("in_use", "idle", "in_warehouse")
         require_one_of("condition", condition, CONDITIONS)
-        require_not_negative("cost_cents", cost_cents)
-        self._record(AssetRepaired(self.id, cost_cents, condition, today.isoformat()))
+        require_not_negative("cost_fen", cost_fen)
+        self._record(AssetRepaired(self.id, cost_fen, condition, today.isoformat()))
 
     def check_disposable(self) -> None:
         """Refuse unless the asset may be disposed of: not disposed already, not out on loan."""
@@ -384,20 +385,20 @@ class Asset(Aggregate):
         # The disposal month is not charged (当月减少当月不再计提): the book value leaving the ledger is the one
         # after the month before.
         book_value = depreciate(
-            self.original_value_cents,
+            self.original_value_fen,
             date.fromisoformat(self.acquired_on),
             self.depreciation_life_years,
             self.depreciation_life_version,
             today,
             disposed_on=today,
-        ).book_value_cents
+        ).book_value_fen
         self._record(
             AssetDisposed(
                 asset_id=self.id,
                 agency_id=self.agency_id or "",
                 disposal_id=disposal_id,
                 method=method,
-                book_value_cents=book_value,
+                book_value_fen=book_value,
                 disposed_on=today.isoformat(),
             )
         )
@@ -422,7 +423,7 @@ class Asset(Aggregate):
             event.location,
             event.condition,
         )
-        self.original_value_cents, self.acquired_on = event.original_value_cents, event.acquired_on
+        self.original_value_fen, self.acquired_on = event.original_value_fen, event.acquired_on
         self.min_service_life_years, self.service_life_version = (
             event.min_service_life_years,
             event.service_life_version,
@@ -461,7 +462,7 @@ class Asset(Aggregate):
             "status": "assessed",
             "usable": event.usable,
             "repairable": event.repairable,
-            "estimated_repair_cents": event.estimated_repair_cents,
+            "estimated_repair_fen": event.estimated_repair_fen,
         }
 
     def _on_ReplacementApproved(self, event: ReplacementApproved) -> None:

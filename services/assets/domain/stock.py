@@ -11,6 +11,7 @@ from typing import ClassVar, Final, Self
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.errors import NotFound, RuleViolation, require_positive
+from services.common.kernel.events import register_fen_upcaster
 
 from .base import AssetsEvent, require_not_negative
 
@@ -43,13 +44,19 @@ class ReorderPointSet(AssetsEvent):
 class GoodsReceived(AssetsEvent):
     """Goods came in (入库) at a unit cost; the moving average cost after the receipt is recorded."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {
+        "unit_cost_cents": "unit_cost_fen",
+        "average_unit_cost_cents": "average_unit_cost_fen",
+    }
+
     sku: str
     site: str
     quantity: int
-    unit_cost_cents: int
+    unit_cost_fen: int
     reference: str
     on_hand_after: int
-    average_unit_cost_cents: int
+    average_unit_cost_fen: int
     received_on: str
 
 
@@ -57,12 +64,15 @@ class GoodsReceived(AssetsEvent):
 class GoodsIssued(AssetsEvent):
     """Goods went out (出库) to an agency, valued at the moving average cost."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"value_cents": "value_fen"}
+
     sku: str
     site: str
     quantity: int
     agency_id: str
     on_hand_after: int
-    value_cents: int
+    value_fen: int
     issued_on: str
 
 
@@ -124,7 +134,7 @@ class StockItem(Aggregate):
         self.unit = ""
         self.on_hand: dict[str, int] = {}
         self.reorder_points: dict[str, int] = {}
-        self.average_unit_cost_cents = 0
+        self.average_unit_cost_fen = 0
 
     @classmethod
     def register(
@@ -156,22 +166,22 @@ class StockItem(Aggregate):
         self._record(ReorderPointSet(self.id, site, reorder_point))
         self._check_reorder(site, was_above, today)
 
-    def receive(self, site: str, quantity: int, unit_cost_cents: int, reference: str, today: date) -> None:
+    def receive(self, site: str, quantity: int, unit_cost_fen: int, reference: str, today: date) -> None:
         """Goods in at a unit cost; the average cost moves."""
         on_hand = self._on_hand(site)
         require_positive("quantity", quantity)
-        require_positive("unit_cost_cents", unit_cost_cents)
+        require_positive("unit_cost_fen", unit_cost_fen)
         total = sum(self.on_hand.values())
-        average = round((total * self.average_unit_cost_cents + quantity * unit_cost_cents) / (total + quantity))
+        average = round((total * self.average_unit_cost_fen + quantity * unit_cost_fen) / (total + quantity))
         self._record(
             GoodsReceived(
                 sku=self.id,
                 site=site,
                 quantity=quantity,
-                unit_cost_cents=unit_cost_cents,
+                unit_cost_fen=unit_cost_fen,
                 reference=reference,
                 on_hand_after=on_hand + quantity,
-                average_unit_cost_cents=average,
+                average_unit_cost_fen=average,
                 received_on=today.isoformat(),
             )
         )
@@ -179,7 +189,7 @@ class StockItem(Aggregate):
     def issue(self, site: str, quantity: int, agency_id: str, today: date) -> None:
         """Goods out to an agency; never more than the site holds."""
         was_above = self._take(site, quantity)
-        value = quantity * self.average_unit_cost_cents
+        value = quantity * self.average_unit_cost_fen
         after = self.on_hand[site] - quantity
         self._record(
             GoodsIssued(
@@ -188,7 +198,7 @@ class StockItem(Aggregate):
                 quantity=quantity,
                 agency_id=agency_id,
                 on_hand_after=after,
-                value_cents=value,
+                value_fen=value,
                 issued_on=today.isoformat(),
             )
         )
@@ -216,10 +226,10 @@ class StockItem(Aggregate):
         )
         self._check_reorder(from_site, was_above, today)
 
-    def stock_value_cents(self, site: str | None = None) -> int:
+    def stock_value_fen(self, site: str | None = None) -> int:
         """The value of the stock at moving average cost, of one site or of all."""
         quantity = self._on_hand(site) if site is not None else sum(self.on_hand.values())
-        return quantity * self.average_unit_cost_cents
+        return quantity * self.average_unit_cost_fen
 
     def _on_hand(self, site: str) -> int:
         if site not in self.on_hand:
@@ -256,7 +266,7 @@ class StockItem(Aggregate):
 
     def _on_GoodsReceived(self, event: GoodsReceived) -> None:
         self.on_hand[event.site] = event.on_hand_after
-        self.average_unit_cost_cents = event.average_unit_cost_cents
+        self.average_unit_cost_fen = event.average_unit_cost_fen
 
     def _on_GoodsIssued(self, event: GoodsIssued) -> None:
         self.on_hand[event.site] = event.on_hand_after
@@ -267,3 +277,7 @@ class StockItem(Aggregate):
 
     def _on_ReorderPointReached(self, event: ReorderPointReached) -> None:
         """The alert changes no stock; it is kept for the dashboard."""
+
+
+register_fen_upcaster(GoodsIssued, 1)
+register_fen_upcaster(GoodsReceived, 1)

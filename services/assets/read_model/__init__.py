@@ -10,7 +10,7 @@ pending row into ledger entries (idempotently: the asset ids derive from contrac
 append carries an idempotency key derived from the procurement event id) and marks the row done.
 
 Handlers are idempotent per event (the projector ignores a repeated ``event_id``) and deterministic. Book
-values are not stored: they depend on the day and are computed when read (``book_value_cents``).
+values are not stored: they depend on the day and are computed when read (``book_value_fen``).
 """
 
 from __future__ import annotations

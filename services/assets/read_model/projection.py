@@ -55,7 +55,7 @@ class AssetsViews(Projection):
     def on_AssetRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         keys = ("asset_id", "agency_id", "district", "category", "name", "location", "condition")
-        more = ("original_value_cents", "acquired_on", "min_service_life_years", "contract_id", "delivery_id")
+        more = ("original_value_fen", "acquired_on", "min_service_life_years", "contract_id", "delivery_id")
         more += ("depreciation_life_years", "depreciation_life_version")
         sql.insert(conn, assets, {k: p[k] for k in (*keys, *more)} | {"status": "in_use"})
 
@@ -175,7 +175,7 @@ class AssetsViews(Projection):
 
     def on_DisposalApplied(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        keys = ("disposal_id", "agency_id", "district", "method", "book_value_cents", "applied_on")
+        keys = ("disposal_id", "agency_id", "district", "method", "book_value_fen", "applied_on")
         sql.insert(conn, disposals, {k: p[k] for k in keys} | {"status": "applied", "asset_count": len(p["asset_ids"])})
 
     def on_DisposalApproved(self, conn: sa.Connection, env: Envelope) -> None:
@@ -190,7 +190,7 @@ class AssetsViews(Projection):
 
     def on_DisposalCompleted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        done = {"status": "completed", "proceeds_cents": p["proceeds_cents"], "completed_on": p["completed_on"]}
+        done = {"status": "completed", "proceeds_fen": p["proceeds_fen"], "completed_on": p["completed_on"]}
         sql.update(conn, disposals, {"disposal_id": p["disposal_id"]}, done)
 
     # -- warehouse stock ----------------------------------------------------------------------------
@@ -206,7 +206,7 @@ class AssetsViews(Projection):
 
     def on_StockItemRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        sql.insert(conn, stock_items, {k: p[k] for k in ("sku", "name", "unit")} | {"average_unit_cost_cents": 0})
+        sql.insert(conn, stock_items, {k: p[k] for k in ("sku", "name", "unit")} | {"average_unit_cost_fen": 0})
         levels = [
             {"sku": p["sku"], "site": s, "on_hand": 0, "reorder_point": p["reorder_points"][s]} for s in p["sites"]
         ]
@@ -219,15 +219,15 @@ class AssetsViews(Projection):
     def on_GoodsReceived(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         self._level(conn, p["sku"], p["site"], on_hand=p["on_hand_after"])
-        sql.update(conn, stock_items, {"sku": p["sku"]}, {"average_unit_cost_cents": p["average_unit_cost_cents"]})
+        sql.update(conn, stock_items, {"sku": p["sku"]}, {"average_unit_cost_fen": p["average_unit_cost_fen"]})
 
     def on_GoodsIssued(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         self._level(conn, p["sku"], p["site"], on_hand=p["on_hand_after"])
         key = {"agency_id": p["agency_id"], "sku": p["sku"]}
         if conn.execute(_ISSUED_TO, key).first() is None:
-            sql.insert(conn, goods_issued, key | {"quantity": 0, "value_cents": 0})
-        sql.add(conn, goods_issued, key, {"quantity": p["quantity"], "value_cents": p["value_cents"]})
+            sql.insert(conn, goods_issued, key | {"quantity": 0, "value_fen": 0})
+        sql.add(conn, goods_issued, key, {"quantity": p["quantity"], "value_fen": p["value_fen"]})
 
     def on_GoodsTransferred(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload

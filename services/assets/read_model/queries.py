@@ -29,7 +29,7 @@ def _scoped(query: Any, column_agency: Any, column_district: Any, agency_id: str
 
 DEPRECIATION_COLUMNS: tuple[sa.Column[Any], ...] = (
     assets.c.status,
-    assets.c.original_value_cents,
+    assets.c.original_value_fen,
     assets.c.acquired_on,
     assets.c.depreciation_life_years,
     assets.c.depreciation_life_version,
@@ -40,15 +40,15 @@ DEPRECIATION_COLUMNS: tuple[sa.Column[Any], ...] = (
 
 def with_book_value(rows: Iterable[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """Ledger rows (selected with ``DEPRECIATION_COLUMNS``) with their depreciation on ``today``, from the one
-    function that computes it (``services.assets.domain.depreciation.depreciate``): ``book_value_cents``,
-    ``accumulated_depreciation_cents``, ``months_depreciated``, ``remaining_life_months`` and the
+    function that computes it (``services.assets.domain.depreciation.depreciate``): ``book_value_fen``,
+    ``accumulated_depreciation_fen``, ``months_depreciated``, ``remaining_life_months`` and the
     ``depreciation_life_version`` they used. A disposed asset is off the ledger: its book value counts 0, and
-    ``book_value_at_disposal_cents`` is the value it left with (no charge for the month of disposal)."""
+    ``book_value_at_disposal_fen`` is the value it left with (no charge for the month of disposal)."""
     out = []
     for row in rows:
         disposed_on = date.fromisoformat(row["disposed_on"]) if row.get("disposed_on") else None
         d = depreciate(
-            row["original_value_cents"],
+            row["original_value_fen"],
             date.fromisoformat(row["acquired_on"]),
             row["depreciation_life_years"],
             row["depreciation_life_version"],
@@ -56,13 +56,13 @@ def with_book_value(rows: Iterable[dict[str, Any]], today: date) -> list[dict[st
             disposed_on if row["status"] == "disposed" else None,
         )
         figures = {
-            "book_value_cents": d.book_value_cents,
-            "accumulated_depreciation_cents": d.accumulated_depreciation_cents,
+            "book_value_fen": d.book_value_fen,
+            "accumulated_depreciation_fen": d.accumulated_depreciation_fen,
             "months_depreciated": d.months_depreciated,
             "remaining_life_months": d.remaining_life_months,
         }
         if row["status"] == "disposed":
-            figures |= {"book_value_cents": 0, "book_value_at_disposal_cents": d.book_value_cents}
+            figures |= {"book_value_fen": 0, "book_value_at_disposal_fen": d.book_value_fen}
         out.append(row | figures)
     return out
 
@@ -80,7 +80,7 @@ def asset_list(conn: sa.Connection, q: dict[str, Any], today: date) -> list[dict
 def ledger_summary(
     conn: sa.Connection, agency_id: str | None, district: str | None, today: date
 ) -> dict[str, dict[str, dict[str, int]]]:
-    """Per holder and status: count, original value and book value (cents) of the assets not disposed."""
+    """Per holder and status: count, original value and book value (fen) of the assets not disposed."""
     query = sa.select(assets.c.agency_id, *DEPRECIATION_COLUMNS).where(assets.c.status != "disposed")
     rows = with_book_value(
         _rows(conn, _scoped(query, assets.c.agency_id, assets.c.district, agency_id, district)), today
@@ -88,11 +88,11 @@ def ledger_summary(
     summary: dict[str, dict[str, dict[str, int]]] = {}
     for row in rows:
         figures = summary.setdefault(row["agency_id"], {}).setdefault(
-            row["status"], {"count": 0, "original_value_cents": 0, "book_value_cents": 0}
+            row["status"], {"count": 0, "original_value_fen": 0, "book_value_fen": 0}
         )
         figures["count"] += 1
-        figures["original_value_cents"] += row["original_value_cents"]
-        figures["book_value_cents"] += row["book_value_cents"]
+        figures["original_value_fen"] += row["original_value_fen"]
+        figures["book_value_fen"] += row["book_value_fen"]
     return summary
 
 
@@ -154,7 +154,7 @@ def finding_list(conn: sa.Connection, q: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def stock_list(conn: sa.Connection, q: dict[str, Any]) -> list[dict[str, Any]]:
-    """Stock per item and site with its reorder point and value at moving average cost (cents)."""
+    """Stock per item and site with its reorder point and value at moving average cost (fen)."""
     levels, items = stock_levels.c, stock_items.c
     query = sa.select(
         levels.sku,
@@ -163,7 +163,7 @@ def stock_list(conn: sa.Connection, q: dict[str, Any]) -> list[dict[str, Any]]:
         levels.site,
         levels.on_hand,
         levels.reorder_point,
-        items.average_unit_cost_cents,
+        items.average_unit_cost_fen,
         NEEDS_REORDER.label("reorder"),
         levels.below_since,
     ).join_from(stock_levels, stock_items, levels.sku == items.sku)
@@ -173,9 +173,7 @@ def stock_list(conn: sa.Connection, q: dict[str, Any]) -> list[dict[str, Any]]:
     if q["below_reorder_only"]:
         query = query.where(NEEDS_REORDER)
     rows = _rows(conn, query.order_by(levels.sku, levels.site))
-    return [
-        r | {"value_cents": r["on_hand"] * r["average_unit_cost_cents"], "reorder": bool(r["reorder"])} for r in rows
-    ]
+    return [r | {"value_fen": r["on_hand"] * r["average_unit_cost_fen"], "reorder": bool(r["reorder"])} for r in rows]
 
 
 def pending_deliveries(conn: sa.Connection, limit: int = 50) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ assets = sa.Table(
     sa.Column("location", sa.String(100)),
     sa.Column("status", sa.String(20)),
     sa.Column("condition", sa.String(20)),
-    sa.Column("original_value_cents", sa.BigInteger()),
+    sa.Column("original_value_fen", sa.BigInteger()),
     sa.Column("acquired_on", sa.String(10)),
     sa.Column("min_service_life_years", sa.Integer()),
     sa.Column("depreciation_life_years", sa.Integer()),
@@ -94,8 +94,8 @@ disposals = sa.Table(
     sa.Column("method", sa.String(20)),
     sa.Column("status", sa.String(20)),
     sa.Column("asset_count", sa.Integer()),
-    sa.Column("book_value_cents", sa.BigInteger()),
-    sa.Column("proceeds_cents", sa.BigInteger()),
+    sa.Column("book_value_fen", sa.BigInteger()),
+    sa.Column("proceeds_fen", sa.BigInteger()),
     sa.Column("applied_on", sa.String(10)),
     sa.Column("decided_on", sa.String(10)),
     sa.Column("completed_on", sa.String(10)),
@@ -106,7 +106,7 @@ stock_items = sa.Table(
     sa.Column("sku", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200)),
     sa.Column("unit", sa.String(40)),
-    sa.Column("average_unit_cost_cents", sa.BigInteger()),
+    sa.Column("average_unit_cost_fen", sa.BigInteger()),
 )
 stock_levels = sa.Table(
     "as_stock_levels",
@@ -123,7 +123,7 @@ goods_issued = sa.Table(
     sa.Column("agency_id", sa.String(64), primary_key=True),
     sa.Column("sku", sa.String(64), primary_key=True),
     sa.Column("quantity", sa.Integer()),
-    sa.Column("value_cents", sa.BigInteger()),
+    sa.Column("value_fen", sa.BigInteger()),
 )
 
 NEEDS_REORDER = (stock_levels.c.on_hand <= stock_levels.c.reorder_point) & (stock_levels.c.reorder_point > 0)

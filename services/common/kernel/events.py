@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from services.common.kernel.money import with_fen, yuan_from_fen
+from services.common.kernel.money import with_fen, with_fen_names, yuan_from_fen
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
@@ -42,6 +42,10 @@ class Event:
     legacy_yuan: ClassVar[Mapping[str, str]] = {}
     """Float-yuan properties a previous version published, by name, each with the ``_fen`` field it mirrors: the
     payload still carries them (yuan_from_fen) so that version's consumers go on working; reading drops them."""
+    legacy_cents: ClassVar[Mapping[str, str]] = {}
+    """Integer properties a previous version published under their old name (``*_cents``, the same unit as fen),
+    each with the ``_fen`` field it mirrors: the payload still carries them, equal to the fen, for that
+    version's consumers; reading drops them."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -55,10 +59,12 @@ class Event:
         return type(self).__name__
 
     def payload(self) -> Payload:
-        """The event's fields as a JSON-native dict (with the legacy float-yuan mirrors, if any)."""
+        """The event's fields as a JSON-native dict (with the legacy float-yuan and ``_cents`` mirrors, if any)."""
         payload = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for legacy, fen_field in self.legacy_yuan.items():
             payload[legacy] = yuan_from_fen(payload[fen_field])
+        for legacy, fen_field in self.legacy_cents.items():
+            payload[legacy] = payload[fen_field]
         return payload
 
 
@@ -105,10 +111,14 @@ def register_upcaster(domain: str, event_type: str, from_version: int) -> Callab
 
 
 def register_fen_upcaster(event: type[Event], from_version: int = 1) -> None:
-    """Register the upcast of ``event``'s ``from_version``, whose money was float yuan, to the next version in
-    integer fen: each amount its ``legacy_yuan`` names gains its ``_fen`` field (``money.with_fen``)."""
-    legacy = dict(event.legacy_yuan)
-    register_upcaster(event.domain, event.__name__, from_version)(lambda payload: with_fen(payload, legacy))
+    """Register the upcast of ``event``'s ``from_version``, whose money was float yuan or integers named
+    ``*_cents``, to the next version in ``*_fen``: each amount its ``legacy_yuan`` names gains its ``_fen`` field
+    (``money.with_fen``), each its ``legacy_cents`` names gains its ``_fen`` field equal to it
+    (``money.with_fen_names``)."""
+    yuan, cents = dict(event.legacy_yuan), dict(event.legacy_cents)
+    register_upcaster(event.domain, event.__name__, from_version)(
+        lambda payload: with_fen_names(with_fen(payload, yuan), cents)
+    )
 
 
 def has_upcaster(domain: str, event_type: str, from_version: int) -> bool:
@@ -135,7 +145,7 @@ def event_from_payload(domain: str, event_type: str, version: int, payload: Mapp
     """Rebuild a domain event from a stored payload, upcasting it to the current version first."""
     cls = event_class(domain, event_type)
     data = upcast(domain, event_type, version, dict(payload), cls.schema_version)
-    return cls(**{k: v for k, v in data.items() if k not in cls.legacy_yuan})
+    return cls(**{k: v for k, v in data.items() if k not in cls.legacy_yuan and k not in cls.legacy_cents})
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ Why integers: rents, incomes and budgets are summed over years and agencies and 
 budget lines to the fen; binary floats cannot hold 0.10 exactly, so float yuan sums drift and two reports of the
 same figure disagree in the last digit. The convention (README "Money"):
 
-- every money field is an ``int`` of fen whose name ends ``_fen`` (the assets and procurement services name theirs
-  ``_cents``: the same unit, 1/100 yuan, named before this rule);
+- every money field is an ``int`` of fen whose name ends ``_fen`` (the assets, procurement and vehicles services
+  named theirs ``_cents`` before this rule: the same unit, 1/100 yuan; their events still publish the old name,
+  equal to the fen, for older consumers: ``Event.legacy_cents``, ``with_fen_names``);
 - yuan appear only as text at the edges people see: ``format_fen`` for a label, ``parse_yuan`` for a figure typed or
   read from a file as "1234.56";
 - events written before the rule carried float yuan; their upcasters turn them into fen with ``fen_from_yuan``
@@ -86,4 +87,17 @@ def with_fen(payload: dict[str, object], legacy_yuan: dict[str, str]) -> dict[st
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"{legacy} is not an amount in yuan: {value!r}")
         added[fen_field] = fen_from_yuan(value)
+    return {**payload, **added}
+
+
+def with_fen_names(payload: dict[str, object], legacy_cents: dict[str, str]) -> dict[str, object]:
+    """The upcast of a payload that named its integer fen ``*_cents``: each ``legacy`` property gains its ``_fen``
+    field, the same integer (``amount_cents: 12345`` -> ``amount_fen: 12345``); the old name stays, for the
+    consumers of the old version."""
+    added = {}
+    for legacy, fen_field in legacy_cents.items():
+        value = payload[legacy]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{legacy} is not an integer amount of fen: {value!r}")
+        added[fen_field] = value
     return {**payload, **added}

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.common.kernel.decoding import check_decoded
 from services.common.kernel.errors import ValidationFailed
+from services.common.kernel.validators import with_current_money_names
 
 
 class CommandKeySchema(Schema):
@@ -32,8 +33,9 @@ def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
     check_decoded(payload)  # however the command came: HTTP, a district's message, another service
+    instance = _instance_of(schema)
     try:
-        loaded: dict[str, Any] = _instance_of(schema).load(payload)
+        loaded: dict[str, Any] = instance.load(with_current_money_names(instance, payload))
     except ValidationError as exc:
         raise ValidationFailed("invalid input", fields=exc.normalized_messages()) from None  # type: ignore[no-untyped-call]
     return loaded

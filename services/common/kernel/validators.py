@@ -45,14 +45,55 @@ def text(max_length: int = 500, required: bool = True, absent: str | None = None
     return fields.String(load_default=absent, validate=validate.Length(min=1, max=max_length))
 
 
+FORMER_MONEY_SUFFIX = "_cents"
+"""The former spelling of a money field's ``_fen`` suffix (the assets, procurement and vehicles APIs used it): a
+request may still send it for one deprecation period (``with_current_money_names``)."""
+
+_MONEY_DESCRIPTION = (
+    "Integer fen (分, 0.01 yuan). Deprecated: the same name ending `_cents` (its former name) is still accepted in "
+    "a request and read as this field; sending both is refused."
+)
+
+
 def fen(required: bool = True, minimum: int = 0, maximum: int = MAX_FEN, default: int | None = None) -> fields.Integer:
     """A money field: integer fen (分), a JSON integer only (1.5, "150" and true are refused), ``minimum`` ..
-    ``maximum``; an optional one reads as ``default`` when absent. The one way every API money field (``_fen``,
-    ``_cents``) is declared (services/common/kernel/money.py)."""
+    ``maximum``; an optional one reads as ``default`` when absent. The one way every API money field (``_fen``)
+    is declared (services/common/kernel/money.py); its former ``_cents`` name is read as it
+    (``with_current_money_names``)."""
     limits = validate.Range(min=minimum, max=maximum)
+    metadata = {"description": _MONEY_DESCRIPTION, "money": True}
     if required:
-        return fields.Integer(required=True, strict=True, validate=limits)
-    return fields.Integer(load_default=default, strict=True, validate=limits)
+        return fields.Integer(required=True, strict=True, validate=limits, metadata=metadata)
+    return fields.Integer(load_default=default, strict=True, validate=limits, metadata=metadata)
+
+
+def with_current_money_names(schema: Schema, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` with each money field (``fen()``) sent under its former name (``amount_cents``) renamed to its
+    ``_fen`` name, in nested schemas too; ValidationError naming both when a payload sends both names."""
+    renamed = dict(payload)
+    both: dict[str, Any] = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        if field.metadata.get("money") and key.endswith("_fen"):
+            former = key.removesuffix("_fen") + FORMER_MONEY_SUFFIX
+            if former in renamed:
+                if key in renamed:
+                    reason = f"send {key} only ({former} is its deprecated former name)"
+                    both |= {key: [reason], former: [reason]}
+                else:
+                    renamed[key] = renamed.pop(former)
+        nested = field.inner if isinstance(field, fields.List) else field
+        if isinstance(nested, fields.Nested) and isinstance(nested.schema, Schema) and key in renamed:
+            value = renamed[key]
+            if isinstance(value, Mapping):
+                renamed[key] = with_current_money_names(nested.schema, value)
+            elif isinstance(value, list):
+                renamed[key] = [
+                    with_current_money_names(nested.schema, v) if isinstance(v, Mapping) else v for v in value
+                ]
+    if both:
+        raise ValidationError(both)
+    return renamed
 
 
 def quantity(maximum: int, minimum: int = 1) -> fields.Integer:

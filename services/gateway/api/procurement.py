@@ -30,6 +30,16 @@ submits a purchase request; the service refuses one for another district's agenc
 context) and answers budget and idle-first refusals with their figures."""
 
 
+def _price_in_fen(payload: dict[str, Any]) -> dict[str, Any]:
+    """A v1 purchase request (``estimated_unit_price_cents``) as v2 (``estimated_unit_price_fen``, the same fen)."""
+    renamed = {k: v for k, v in payload.items() if k != "estimated_unit_price_cents"}
+    return renamed | {"estimated_unit_price_fen": payload["estimated_unit_price_cents"]}
+
+
+INBOUND_UPCASTERS = {("procurement.submit_purchase_request", 1): _price_in_fen}
+"""How a message of an older contract version reads as the next one: v2 names its money ``_fen``."""
+
+
 class ProcurementApi:
     """Routes of the procurement service."""
 

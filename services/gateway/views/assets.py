@@ -2,9 +2,9 @@
 disposals, warehouse stock), kept in the gateway database too, and the per-agency figures and open items the
 agency profile, the district and city roll-ups and the one list of open findings are made of.
 
-Money is integer cents (分, the same unit as the data center's ``_fen``). Book values are those of
-``services.assets.domain.depreciation.depreciate`` (docs/kpis/assets.md) on the day asked (``today``, default the
-current Beijing date), computed when read, so they are never stale.
+Money is integer fen (分, the same unit as the data center's ``_fen``). Book values are those of
+``services.assets.domain.depreciation.depreciate`` (docs/kpis/assets.md) on the day asked (``today``, default the current
+Beijing date), computed when read, so they are never stale.
 """
 
 from __future__ import annotations
@@ -45,42 +45,40 @@ OPEN_ITEM_KINDS = ("stocktake_missing", "stocktake_surplus", "stocktake_wrong_pl
 
 
 def _empty_figures() -> dict[str, int]:
-    figures = {
-        f"{status}_{what}": 0 for status in HELD for what in ("count", "original_value_cents", "book_value_cents")
-    }
+    figures = {f"{status}_{what}": 0 for status in HELD for what in ("count", "original_value_fen", "book_value_fen")}
     return figures | {
         "assets_count": 0,
-        "original_value_cents": 0,
-        "book_value_cents": 0,
+        "original_value_fen": 0,
+        "book_value_fen": 0,
         "idle_assets_count": 0,
-        "idle_assets_book_value_cents": 0,
+        "idle_assets_book_value_fen": 0,
         "disposed_count": 0,
-        "disposal_proceeds_cents": 0,
+        "disposal_proceeds_fen": 0,
         "borrowed_items_outstanding": 0,
         "overdue_loans": 0,
         "overdue_loan_items": 0,
         "open_stocktake_differences": 0,
-        "goods_issued_value_cents": 0,
+        "goods_issued_value_fen": 0,
     }
 
 
 def assets_by_agency(
     conn: sa.Connection, district: str | None = None, agency_id: str | None = None, today: date | None = None
 ) -> dict[str, dict[str, int]]:
-    """Per holder (agency id): plain summable numbers, money in cents, counts in items (件) or loans.
+    """Per holder (agency id): plain summable numbers, money in fen, counts in items (件) or loans.
 
-    - ``<status>_count``, ``<status>_original_value_cents``, ``<status>_book_value_cents`` for each status still on
+    - ``<status>_count``, ``<status>_original_value_fen``, ``<status>_book_value_fen`` for each status still on
       the ledger (``in_use``, ``idle``, ``in_warehouse``, ``on_loan``): assets the holder keeps, their original value
-      (原值) and straight-line book value (账面价值) on ``today``; ``assets_count``, ``original_value_cents`` and
-      ``book_value_cents`` are their totals over those statuses.
-    - ``idle_assets_count`` and ``idle_assets_book_value_cents``: assets the agency no longer uses and has not yet
+      (原值) and straight-line book value (账面价值) on ``today``; ``assets_count``, ``original_value_fen`` and
+      ``book_value_fen`` are their totals over those statuses.
+    - ``idle_assets_count`` and ``idle_assets_book_value_fen``: assets the agency no longer uses and has not yet
       handed in (闲置资产), to show beside its idle rooms: what could be reallocated before anything is bought.
-    - ``disposed_count``: assets disposed of (处置) by the holder; ``disposal_proceeds_cents``: proceeds of its
+    - ``disposed_count``: assets disposed of (处置) by the holder; ``disposal_proceeds_fen``: proceeds of its
       completed disposals.
     - ``borrowed_items_outstanding``: warehouse items the agency has on loan now; ``overdue_loans`` and
       ``overdue_loan_items``: its loans with items still out after the due date, and those items.
     - ``open_stocktake_differences``: stock-take findings (missing, surplus, wrong place) not yet reconciled.
-    - ``goods_issued_value_cents``: warehouse stock (仓储) issued to the agency, at moving average cost.
+    - ``goods_issued_value_fen``: warehouse stock (仓储) issued to the agency, at moving average cost.
 
     Assets handed in to a public goods warehouse are held by the agency keeping it (the administration, or a
     district's centre): its ``in_warehouse_*`` and ``on_loan_*`` figures are the warehouse's stock;
@@ -117,24 +115,24 @@ def _ledger(conn: sa.Connection, district: str | None, agency_id: str | None, da
         if row["status"] == "disposed":
             f["disposed_count"] += 1
             continue
-        status, value, book = row["status"], row["original_value_cents"], row["book_value_cents"]
+        status, value, book = row["status"], row["original_value_fen"], row["book_value_fen"]
         f[f"{status}_count"] += 1
-        f[f"{status}_original_value_cents"] += value
-        f[f"{status}_book_value_cents"] += book
+        f[f"{status}_original_value_fen"] += value
+        f[f"{status}_book_value_fen"] += book
         f["assets_count"] += 1
-        f["original_value_cents"] += value
-        f["book_value_cents"] += book
+        f["original_value_fen"] += value
+        f["book_value_fen"] += book
         if status == "idle":
             f["idle_assets_count"] += 1
-            f["idle_assets_book_value_cents"] += book
+            f["idle_assets_book_value_fen"] += book
 
 
 def _disposals(conn: sa.Connection, district: str | None, agency_id: str | None, figures: Any) -> None:
     d = disposals.c
-    query = sa.select(d.agency_id, sa.func.sum(d.proceeds_cents).label("proceeds")).where(d.status == "completed")
+    query = sa.select(d.agency_id, sa.func.sum(d.proceeds_fen).label("proceeds")).where(d.status == "completed")
     query = _where(query, d.agency_id, d.district, district, agency_id).group_by(d.agency_id)
     for row in conn.execute(query):
-        figures(row.agency_id)["disposal_proceeds_cents"] += int(row.proceeds or 0)
+        figures(row.agency_id)["disposal_proceeds_fen"] += int(row.proceeds or 0)
 
 
 def _loans(conn: sa.Connection, district: str | None, agency_id: str | None, day: date, figures: Any) -> None:
@@ -159,7 +157,7 @@ def _differences(conn: sa.Connection, district: str | None, agency_id: str | Non
 
 def _goods(conn: sa.Connection, district: str | None, agency_id: str | None, figures: Any) -> None:
     g = goods_issued.c
-    query = sa.select(g.agency_id, sa.func.sum(g.value_cents).label("value")).group_by(g.agency_id)
+    query = sa.select(g.agency_id, sa.func.sum(g.value_fen).label("value")).group_by(g.agency_id)
     if district:
         query = query.join_from(goods_issued, agencies_table, agencies_table.c.agency_id == g.agency_id).where(
             agencies_table.c.district == district
@@ -167,15 +165,15 @@ def _goods(conn: sa.Connection, district: str | None, agency_id: str | None, fig
     if agency_id:
         query = query.where(g.agency_id == agency_id)
     for row in conn.execute(query):
-        figures(row.agency_id)["goods_issued_value_cents"] += int(row.value or 0)
+        figures(row.agency_id)["goods_issued_value_fen"] += int(row.value or 0)
 
 
 def warehouse_figures(conn: sa.Connection, today: date | None = None) -> dict[str, Any]:
-    """The city's public goods warehouse and warehouse stock, in plain numbers (money in cents):
+    """The city's public goods warehouse and warehouse stock, in plain numbers (money in fen):
 
     - ``idle_stock``: per asset category, items in the public goods warehouse available for reallocation
-      (``count``, ``original_value_cents``, ``book_value_cents`` on ``today``); ``on_loan_items``: items lent out now.
-    - ``stock_value_cents``: warehouse stock (仓储) at moving average cost, in total and ``by_site`` (the central
+      (``count``, ``original_value_fen``, ``book_value_fen`` on ``today``); ``on_loan_items``: items lent out now.
+    - ``stock_value_fen``: warehouse stock (仓储) at moving average cost, in total and ``by_site`` (the central
       warehouse and each outlying point); ``items_at_or_below_reorder_point``: item-site pairs to replenish.
     """
     day = today or china_today()
@@ -188,23 +186,23 @@ def warehouse_figures(conn: sa.Connection, today: date | None = None) -> dict[st
         if row["status"] == "on_loan":
             on_loan += 1
             continue
-        f = idle.setdefault(row["category"], {"count": 0, "original_value_cents": 0, "book_value_cents": 0})
+        f = idle.setdefault(row["category"], {"count": 0, "original_value_fen": 0, "book_value_fen": 0})
         f["count"] += 1
-        f["original_value_cents"] += row["original_value_cents"]
-        f["book_value_cents"] += row["book_value_cents"]
+        f["original_value_fen"] += row["original_value_fen"]
+        f["book_value_fen"] += row["book_value_fen"]
     levels, items = stock_levels.c, stock_items.c
     stock = conn.execute(
-        sa.select(levels.site, levels.on_hand, items.average_unit_cost_cents, NEEDS_REORDER.label("reorder")).join_from(
+        sa.select(levels.site, levels.on_hand, items.average_unit_cost_fen, NEEDS_REORDER.label("reorder")).join_from(
             stock_levels, stock_items, levels.sku == items.sku
         )
     ).all()
     by_site: dict[str, int] = {}
     for level in stock:
-        by_site[level.site] = by_site.get(level.site, 0) + level.on_hand * level.average_unit_cost_cents
+        by_site[level.site] = by_site.get(level.site, 0) + level.on_hand * level.average_unit_cost_fen
     return {
         "idle_stock": dict(sorted(idle.items())),
         "on_loan_items": on_loan,
-        "stock_value_cents": sum(by_site.values()),
+        "stock_value_fen": sum(by_site.values()),
         "by_site": dict(sorted(by_site.items())),
         "items_at_or_below_reorder_point": sum(1 for level in stock if level.reorder),
     }

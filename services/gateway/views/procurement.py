@@ -3,7 +3,7 @@ tenders and their lots, abnormal quotes, awards, deliveries, price alerts), kept
 and what procurement adds to the agency profile, the district and city roll-ups and the one list of open
 findings.
 
-Money is integer cents (分) everywhere, so every per-agency figure sums exactly into district and city totals.
+Money is integer fen (分) everywhere, so every per-agency figure sums exactly into district and city totals.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ price move of a canteen ingredient (食材价格异动, city-wide: no agency or 
 
 FIGURES = (
     "budget_lines",
-    "budget_cents",
-    "committed_cents",
-    "spent_cents",
-    "remaining_cents",
+    "budget_fen",
+    "committed_fen",
+    "spent_fen",
+    "remaining_fen",
     "requests_waiting",
     "open_abnormal_quotes",
 )
@@ -51,10 +51,10 @@ def procurement_by_agency(
     Every number is summable across agencies:
 
     - ``budget_lines``: budget lines (预算) granted to the agency (count);
-    - ``budget_cents``: their current amounts (cents, 分);
-    - ``committed_cents``: reserved for purchase requests and contracts not yet accepted (cents);
-    - ``spent_cents``: spent on accepted deliveries (cents);
-    - ``remaining_cents``: budget − committed − spent (cents; never negative: the budget rule refuses more);
+    - ``budget_fen``: their current amounts (fen, 分);
+    - ``committed_fen``: reserved for purchase requests and contracts not yet accepted (fen);
+    - ``spent_fen``: spent on accepted deliveries (fen);
+    - ``remaining_fen``: budget − committed − spent (fen; never negative: the budget rule refuses more);
     - ``requests_waiting``: purchase requests submitted and not (yet) in a tender (count; any year when
       ``year`` is None, else requests of that budget year);
     - ``open_abnormal_quotes``: open abnormal-quote findings on tenders serving the agency's requests of the
@@ -72,15 +72,15 @@ def procurement_by_agency(
         b.agency_id,
         b.district,
         sa.func.count().label("budget_lines"),
-        sa.func.sum(b.amount_cents).label("budget_cents"),
-        sa.func.sum(b.committed_cents).label("committed_cents"),
-        sa.func.sum(b.spent_cents).label("spent_cents"),
+        sa.func.sum(b.amount_fen).label("budget_fen"),
+        sa.func.sum(b.committed_fen).label("committed_fen"),
+        sa.func.sum(b.spent_fen).label("spent_fen"),
     ).group_by(b.agency_id, b.district)
     for row in conn.execute(_scoped(money, b, district, agency_id, year)):
         figures = entry(row.agency_id, row.district)
-        for name in ("budget_lines", "budget_cents", "committed_cents", "spent_cents"):
+        for name in ("budget_lines", "budget_fen", "committed_fen", "spent_fen"):
             figures[name] += int(getattr(row, name) or 0)
-        figures["remaining_cents"] = figures["budget_cents"] - figures["committed_cents"] - figures["spent_cents"]
+        figures["remaining_fen"] = figures["budget_fen"] - figures["committed_fen"] - figures["spent_fen"]
 
     r = open_requests.c
     waiting = (
@@ -175,8 +175,8 @@ def _open_price_alerts(conn: sa.Connection) -> list[dict[str, Any]]:
             "district": None,
             "opened_on": row.observed_on,
             "detail": (
-                f"{row.item_code}: {row.price_cents} cents on {row.observed_on}, {row.change:+.1%} against "
-                f"{row.kind.replace('_', ' ')} ({row.basis_cents:.0f} cents; threshold {row.threshold:.0%})"
+                f"{row.item_code}: {row.price_fen} fen on {row.observed_on}, {row.change:+.1%} against "
+                f"{row.kind.replace('_', ' ')} ({row.basis_fen:.0f} fen; threshold {row.threshold:.0%})"
             ),
             "id": row.alert_id,
         }

@@ -42,11 +42,11 @@ SUMMED = (
     "quota",
     "acquisitions",
     "new_energy_acquisitions",
-    "cost_cents",
+    "cost_fen",
     "km",
     *FUEL_FIGURES.values(),
     "disposals",
-    "disposal_proceeds_cents",
+    "disposal_proceeds_fen",
     "open_items",
 )
 """The figures of ``vehicles_by_agency`` that add up over agencies."""
@@ -70,14 +70,14 @@ def vehicles_by_agency(
       vehicle quota (编制) the administration set, 0 when none is set yet.
     - ``acquisitions``: new and replacement vehicles (新增及更新) acquired in the year;
       ``new_energy_acquisitions``: those of them that are new-energy (the share's numerator; target 30 %).
-    - ``cost_cents``: everything spent on the agency's vehicles in the year (fuel, charging, repair,
-      maintenance, insurance, rental, tolls) in cents (分), each spread over the months it covers (a premium
+    - ``cost_fen``: everything spent on the agency's vehicles in the year (fuel, charging, repair,
+      maintenance, insurance, rental, tolls) in fen (分), each spread over the months it covers (a premium
       over its cover period), as the fleet report and a vehicle's cost endpoint do (docs/kpis/vehicles.md);
       ``km``: km driven by the agency's vehicles on trips finished in the year (whoever requested them) —
-      ``cost_cents / 100 / km`` is the cost per km in yuan.
+      ``cost_fen / 100 / km`` is the cost per km in yuan.
     - ``gasoline_l``, ``diesel_l``: litres refuelled in the year; ``hydrogen_kg``: kg of hydrogen;
       ``charging_kwh``: kWh charged — the quantities the lead converts into the agency's energy (tce) and CO₂.
-    - ``disposals`` and ``disposal_proceeds_cents``: vehicles disposed of in the year and their proceeds (cents).
+    - ``disposals`` and ``disposal_proceeds_fen``: vehicles disposed of in the year and their proceeds (fen).
     - ``open_items``: anomalies and flags of the agency still open (see ``open_items``).
 
     ``district`` and ``year`` describe the row.
@@ -116,7 +116,7 @@ def vehicles_by_agency(
             )
         ),
         sa.func.sum(sa.case((v.disposed_on.startswith(prefix), 1), else_=0)),
-        sa.func.sum(sa.case((v.disposed_on.startswith(prefix), v.proceeds_cents), else_=0)),
+        sa.func.sum(sa.case((v.disposed_on.startswith(prefix), v.proceeds_fen), else_=0)),
     ).group_by(v.agency_id, v.district)
     for agency, in_district, active, acquired, green, disposed, proceeds in conn.execute(
         _scoped(fleet, v, district, agency_id)
@@ -127,7 +127,7 @@ def vehicles_by_agency(
             "acquisitions": int(acquired or 0),
             "new_energy_acquisitions": int(green or 0),
             "disposals": int(disposed or 0),
-            "disposal_proceeds_cents": int(proceeds or 0),
+            "disposal_proceeds_fen": int(proceeds or 0),
         }
     first, last = year_window(year)
     items: dict[tuple[str, str], list[CostItem]] = {}
@@ -139,7 +139,7 @@ def vehicles_by_agency(
             figures = row(*key)
             figures[FUEL_FIGURES[carrier]] = round(figures[FUEL_FIGURES[carrier]] + float(cost["quantity"] or 0), 3)
     for key, spread in items.items():
-        row(*key)["cost_cents"] += sum(costs_by_kind(spread, first, last).values())
+        row(*key)["cost_fen"] += sum(costs_by_kind(spread, first, last).values())
     driven = (
         sa.select(v.agency_id, v.district, sa.func.sum(t.distance_km))
         .select_from(trips.join(vehicles, v.vehicle_id == t.vehicle_id))
@@ -171,7 +171,7 @@ def datacenter_figures(
             "vehicle_quota": f["quota"],
             "acquisitions": f["acquisitions"],
             "new_energy_acquisitions": f["new_energy_acquisitions"],
-            "vehicle_cost_fen": f["cost_cents"],
+            "vehicle_cost_fen": f["cost_fen"],
             "vehicle_km": f["km"],
             "vehicle_gasoline_l": f["gasoline_l"],
             "vehicle_diesel_l": f["diesel_l"],
@@ -207,7 +207,7 @@ def derived(figures: dict[str, Any]) -> dict[str, Any]:
     km, acquired, green = figures["km"], figures["acquisitions"], figures["new_energy_acquisitions"]
     return {
         **{k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()},
-        "cost_per_km": round(figures["cost_cents"] / 100 / km, 4) if km else None,
+        "cost_per_km": round(figures["cost_fen"] / 100 / km, 4) if km else None,
         "new_energy_share": round(green / acquired, 4) if acquired else None,
         "meets_new_energy_target": meets_target(green, acquired),
     }

@@ -1,7 +1,7 @@
 """What every procurement aggregate shares: the event base and the category table (status and positivity
 checks are the common ones in ``services.common.kernel.errors``).
 
-Money is integer cents (分) everywhere in this domain, so sums of budgets, bids and contracts are exact.
+Money is integer fen (分) everywhere in this domain, so sums of budgets, bids and contracts are exact.
 """
 
 from __future__ import annotations

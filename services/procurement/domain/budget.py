@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Self
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.errors import AlreadyExists, RuleViolation, ValidationFailed, require_positive
-from services.common.kernel.events import Payload, register_upcaster
+from services.common.kernel.events import Payload, register_fen_upcaster, register_upcaster
 from services.common.kernel.facts import fact_day
 
 from .base import ProcurementEvent
@@ -21,14 +21,15 @@ class BudgetLineOpened(ProcurementEvent):
     v2 added ``opened_on``, the day the line was granted (a past line brought in carries its own day, however
     late it is entered); v1 events read with null (granted the day they were recorded)."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
 
     budget_line_id: str
     agency_id: str
     district: str
     year: int
     purpose: str
-    amount_cents: int
+    amount_fen: int
     opened_on: str | None = None
 
 
@@ -38,11 +39,15 @@ class BudgetLineAdjusted(ProcurementEvent):
 
     v2 added ``adjusted_on``, the day the change took effect; v1 events read with null (the day recorded)."""
 
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
+    legacy_cents: ClassVar[dict[str, str]] = {
+        "previous_amount_cents": "previous_amount_fen",
+        "amount_cents": "amount_fen",
+    }
 
     budget_line_id: str
-    previous_amount_cents: int
-    amount_cents: int
+    previous_amount_fen: int
+    amount_fen: int
     reason: str
     adjusted_on: str | None = None
 
@@ -61,37 +66,52 @@ def _line_adjusted_v1_to_v2(payload: Payload) -> Payload:
 class BudgetCommitted(ProcurementEvent):
     """Part of a budget line was reserved for a purchase request."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
+
     budget_line_id: str
     request_id: str
-    amount_cents: int
+    amount_fen: int
 
 
 @dataclass(frozen=True)
 class BudgetCommitmentRevised(ProcurementEvent):
     """A request's reservation was set to a new amount (e.g. the signed contract's value)."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {
+        "previous_amount_cents": "previous_amount_fen",
+        "amount_cents": "amount_fen",
+    }
+
     budget_line_id: str
     request_id: str
-    previous_amount_cents: int
-    amount_cents: int
+    previous_amount_fen: int
+    amount_fen: int
 
 
 @dataclass(frozen=True)
 class BudgetCommitmentReleased(ProcurementEvent):
     """A request's reservation was given back to the line (request cancelled)."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
+
     budget_line_id: str
     request_id: str
-    amount_cents: int
+    amount_fen: int
 
 
 @dataclass(frozen=True)
 class BudgetSpent(ProcurementEvent):
     """Money was spent against a request's reservation (goods accepted)."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
+
     budget_line_id: str
     request_id: str
-    amount_cents: int
+    amount_fen: int
     reference: str
 
 
@@ -137,13 +157,13 @@ class SpendingBeyondCommitment(RuleViolation):
     code = "spending_beyond_commitment"
 
 
-def no_budget_line(agency_id: str, year: int, requested_cents: int) -> NoBudgetLine:
+def no_budget_line(agency_id: str, year: int, requested_fen: int) -> NoBudgetLine:
     """The error for a request that names no (existing) budget line, with the figures."""
     return NoBudgetLine(
         f"agency {agency_id} has no budget line for this purchase in {year}",
         fields={"budget_line_id": ["no budget line"]},
-        details={"budget_cents": 0, "committed_cents": 0, "spent_cents": 0, "remaining_cents": 0}
-        | {"requested_cents": requested_cents, "agency_id": agency_id, "year": year},
+        details={"budget_fen": 0, "committed_fen": 0, "spent_fen": 0, "remaining_fen": 0}
+        | {"requested_fen": requested_fen, "agency_id": agency_id, "year": year},
     )
 
 
@@ -157,29 +177,29 @@ class BudgetLine(Aggregate):
         self.opened_on: str | None = None
         self.year = 0
         self.purpose = ""
-        self.amount_cents = 0
-        self.spent_cents = 0
+        self.amount_fen = 0
+        self.spent_fen = 0
         self.commitments: dict[str, int] = {}
 
     @property
-    def committed_cents(self) -> int:
+    def committed_fen(self) -> int:
         """The sum of the outstanding reservations."""
         return sum(self.commitments.values())
 
     @property
-    def remaining_cents(self) -> int:
+    def remaining_fen(self) -> int:
         """What is neither committed nor spent."""
-        return self.amount_cents - self.committed_cents - self.spent_cents
+        return self.amount_fen - self.committed_fen - self.spent_fen
 
-    def figures(self, requested_cents: int) -> dict[str, Any]:
+    def figures(self, requested_fen: int) -> dict[str, Any]:
         """Budget, committed, spent, remaining and requested: the details of a budget error."""
         return {
             "budget_line_id": self.id,
-            "budget_cents": self.amount_cents,
-            "committed_cents": self.committed_cents,
-            "spent_cents": self.spent_cents,
-            "remaining_cents": self.remaining_cents,
-            "requested_cents": requested_cents,
+            "budget_fen": self.amount_fen,
+            "committed_fen": self.committed_fen,
+            "spent_fen": self.spent_fen,
+            "remaining_fen": self.remaining_fen,
+            "requested_fen": requested_fen,
         }
 
     @classmethod
@@ -191,13 +211,13 @@ class BudgetLine(Aggregate):
         district: str,
         year: int,
         purpose: str,
-        amount_cents: int,
+        amount_fen: int,
         today: date,
         opened_on: date | None = None,
     ) -> Self:
         """Grant a budget line to an agency for a year, today or on a past ``opened_on`` brought in (last year's
         line, granted the December before)."""
-        require_positive("amount_cents", amount_cents)
+        require_positive("amount_fen", amount_fen)
         granted = fact_day("opened_on", opened_on, today)
         line = cls(budget_line_id)
         line._record(
@@ -207,7 +227,7 @@ class BudgetLine(Aggregate):
                 district=district,
                 year=year,
                 purpose=purpose,
-                amount_cents=amount_cents,
+                amount_fen=amount_fen,
                 opened_on=granted.isoformat(),
             )
         )
@@ -233,50 +253,50 @@ class BudgetLine(Aggregate):
                 details={"budget_line_id": self.id, "opened_on": self.opened_on},
             )
 
-    def adjust(self, amount_cents: int, reason: str, today: date, adjusted_on: date | None = None) -> None:
+    def adjust(self, amount_fen: int, reason: str, today: date, adjusted_on: date | None = None) -> None:
         """Change the line's amount (today, or on a past ``adjusted_on`` brought in, not before the line was
         granted); never below what is committed and spent."""
         effective = fact_day("adjusted_on", adjusted_on, today)
         self.require_open_on("adjusted_on", effective)
-        used = self.committed_cents + self.spent_cents
-        if amount_cents < used:
+        used = self.committed_fen + self.spent_fen
+        if amount_fen < used:
             raise BudgetBelowUse(
-                f"budget line {self.id} cannot go below the {used} cents committed and spent",
-                fields={"amount_cents": [f"must be >= {used}"]},
-                details=self.figures(0) | {"new_amount_cents": amount_cents},
+                f"budget line {self.id} cannot go below the {used} fen committed and spent",
+                fields={"amount_fen": [f"must be >= {used}"]},
+                details=self.figures(0) | {"new_amount_fen": amount_fen},
             )
-        self._record(BudgetLineAdjusted(self.id, self.amount_cents, amount_cents, reason, effective.isoformat()))
+        self._record(BudgetLineAdjusted(self.id, self.amount_fen, amount_fen, reason, effective.isoformat()))
 
-    def commit(self, request_id: str, amount_cents: int) -> None:
+    def commit(self, request_id: str, amount_fen: int) -> None:
         """Reserve money for a request; refused above what remains."""
-        require_positive("amount_cents", amount_cents)
+        require_positive("amount_fen", amount_fen)
         if request_id in self.commitments:
             raise BudgetAlreadyCommitted(f"request {request_id} already holds a reservation on {self.id}")
-        self._require_available(amount_cents)
-        self._record(BudgetCommitted(self.id, request_id, amount_cents))
+        self._require_available(amount_fen)
+        self._record(BudgetCommitted(self.id, request_id, amount_fen))
 
-    def revise_commitment(self, request_id: str, amount_cents: int) -> None:
+    def revise_commitment(self, request_id: str, amount_fen: int) -> None:
         """Set a request's reservation to a new amount; an increase must fit what remains."""
-        require_positive("amount_cents", amount_cents)
+        require_positive("amount_fen", amount_fen)
         previous = self._commitment(request_id)
-        self._require_available(amount_cents - previous)
-        self._record(BudgetCommitmentRevised(self.id, request_id, previous, amount_cents))
+        self._require_available(amount_fen - previous)
+        self._record(BudgetCommitmentRevised(self.id, request_id, previous, amount_fen))
 
     def release(self, request_id: str) -> None:
         """Give a request's reservation back to the line."""
         self._record(BudgetCommitmentReleased(self.id, request_id, self._commitment(request_id)))
 
-    def spend(self, request_id: str, amount_cents: int, reference: str) -> None:
+    def spend(self, request_id: str, amount_fen: int, reference: str) -> None:
         """Record spending against a request's reservation; never beyond it."""
-        require_positive("amount_cents", amount_cents)
+        require_positive("amount_fen", amount_fen)
         reserved = self._commitment(request_id)
-        if amount_cents > reserved:
+        if amount_fen > reserved:
             raise SpendingBeyondCommitment(
-                f"spending {amount_cents} exceeds the {reserved} cents reserved for request {request_id}",
-                fields={"amount_cents": [f"must be <= {reserved}"]},
-                details=self.figures(amount_cents) | {"reserved_cents": reserved},
+                f"spending {amount_fen} exceeds the {reserved} fen reserved for request {request_id}",
+                fields={"amount_fen": [f"must be <= {reserved}"]},
+                details=self.figures(amount_fen) | {"reserved_fen": reserved},
             )
-        self._record(BudgetSpent(self.id, request_id, amount_cents, reference))
+        self._record(BudgetSpent(self.id, request_id, amount_fen, reference))
 
     def _commitment(self, request_id: str) -> int:
         if request_id not in self.commitments:
@@ -286,12 +306,12 @@ class BudgetLine(Aggregate):
             )
         return self.commitments[request_id]
 
-    def _require_available(self, amount_cents: int) -> None:
-        if amount_cents > self.remaining_cents:
+    def _require_available(self, amount_fen: int) -> None:
+        if amount_fen > self.remaining_fen:
             raise BudgetExceeded(
-                f"{amount_cents} cents requested, {self.remaining_cents} remain on budget line {self.id}",
-                fields={"amount_cents": [f"exceeds the {self.remaining_cents} cents remaining"]},
-                details=self.figures(amount_cents),
+                f"{amount_fen} fen requested, {self.remaining_fen} remain on budget line {self.id}",
+                fields={"amount_fen": [f"exceeds the {self.remaining_fen} fen remaining"]},
+                details=self.figures(amount_fen),
             )
 
     def _on_BudgetLineOpened(self, event: BudgetLineOpened) -> None:
@@ -300,20 +320,28 @@ class BudgetLine(Aggregate):
         self.district = event.district
         self.year = event.year
         self.purpose = event.purpose
-        self.amount_cents = event.amount_cents
+        self.amount_fen = event.amount_fen
 
     def _on_BudgetLineAdjusted(self, event: BudgetLineAdjusted) -> None:
-        self.amount_cents = event.amount_cents
+        self.amount_fen = event.amount_fen
 
     def _on_BudgetCommitted(self, event: BudgetCommitted) -> None:
-        self.commitments[event.request_id] = event.amount_cents
+        self.commitments[event.request_id] = event.amount_fen
 
     def _on_BudgetCommitmentRevised(self, event: BudgetCommitmentRevised) -> None:
-        self.commitments[event.request_id] = event.amount_cents
+        self.commitments[event.request_id] = event.amount_fen
 
     def _on_BudgetCommitmentReleased(self, event: BudgetCommitmentReleased) -> None:
         del self.commitments[event.request_id]
 
     def _on_BudgetSpent(self, event: BudgetSpent) -> None:
-        self.commitments[event.request_id] -= event.amount_cents
-        self.spent_cents += event.amount_cents
+        self.commitments[event.request_id] -= event.amount_fen
+        self.spent_fen += event.amount_fen
+
+
+register_fen_upcaster(BudgetCommitmentReleased, 1)
+register_fen_upcaster(BudgetCommitmentRevised, 1)
+register_fen_upcaster(BudgetCommitted, 1)
+register_fen_upcaster(BudgetLineAdjusted, 2)
+register_fen_upcaster(BudgetLineOpened, 2)
+register_fen_upcaster(BudgetSpent, 1)

@@ -22,6 +22,7 @@ from services.common.kernel.errors import (
     require_positive,
     require_status,
 )
+from services.common.kernel.events import register_fen_upcaster
 from services.common.kernel.facts import fact_day
 
 from .base import CONTRACT_CLAUSES, GREEN_CLAUSES, ProcurementEvent
@@ -33,6 +34,9 @@ from .tenders import Tender
 class ContractSigned(ProcurementEvent):
     """An agency signed the contract for its lot with the tender's winner."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"unit_price_cents": "unit_price_fen", "amount_cents": "amount_fen"}
+
     contract_id: str
     tender_id: str
     request_id: str
@@ -42,8 +46,8 @@ class ContractSigned(ProcurementEvent):
     item_code: str
     category: str
     quantity: int
-    unit_price_cents: int
-    amount_cents: int
+    unit_price_fen: int
+    amount_fen: int
     clauses: list[str]
     delivery_due: str
     signed_on: str
@@ -66,6 +70,9 @@ class DeliveryReceived(ProcurementEvent):
 class DeliveryAccepted(ProcurementEvent):
     """A delivery passed acceptance (验收), wholly or partly; the assets service enters the accepted items."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"unit_value_cents": "unit_value_fen"}
+
     contract_id: str
     delivery_id: str
     agency_id: str
@@ -75,7 +82,7 @@ class DeliveryAccepted(ProcurementEvent):
     category: str
     quantity: int
     defective_quantity: int
-    unit_value_cents: int
+    unit_value_fen: int
     accepted_on: str
 
 
@@ -176,8 +183,8 @@ class ProcurementContract(Aggregate):
         self.item_code = ""
         self.category = ""
         self.quantity = 0
-        self.unit_price_cents = 0
-        self.amount_cents = 0
+        self.unit_price_fen = 0
+        self.amount_fen = 0
         self.clauses: list[str] = []
         self.signed_on = ""
         self.delivery_due = ""
@@ -210,7 +217,7 @@ class ProcurementContract(Aggregate):
                 "delivery cannot be due before signing",
                 fields={"delivery_due": [f"must not be before {signed.isoformat()}"]},
             )
-        amount = int(lot["unit_price_cents"]) * int(lot["quantity"])
+        amount = int(lot["unit_price_fen"]) * int(lot["quantity"])
         budget.revise_commitment(request_id, amount)
         contract = cls(contract_id)
         contract._record(
@@ -224,8 +231,8 @@ class ProcurementContract(Aggregate):
                 item_code=tender.item_code,
                 category=tender.category,
                 quantity=lot["quantity"],
-                unit_price_cents=lot["unit_price_cents"],
-                amount_cents=amount,
+                unit_price_fen=lot["unit_price_fen"],
+                amount_fen=amount,
                 clauses=list(clauses),
                 delivery_due=delivery_due.isoformat(),
                 signed_on=signed.isoformat(),
@@ -305,7 +312,7 @@ class ProcurementContract(Aggregate):
                 DeliveryRejected(self.id, delivery_id, self.supplier_id, defective_quantity, inspected_on.isoformat())
             )
             return
-        budget.spend(self.request_id, accepted_quantity * self.unit_price_cents, reference=delivery_id)
+        budget.spend(self.request_id, accepted_quantity * self.unit_price_fen, reference=delivery_id)
         self._record(
             DeliveryAccepted(
                 contract_id=self.id,
@@ -317,7 +324,7 @@ class ProcurementContract(Aggregate):
                 category=self.category,
                 quantity=accepted_quantity,
                 defective_quantity=defective_quantity,
-                unit_value_cents=self.unit_price_cents,
+                unit_value_fen=self.unit_price_fen,
                 accepted_on=inspected_on.isoformat(),
             )
         )
@@ -341,10 +348,10 @@ class ProcurementContract(Aggregate):
         self.item_code = event.item_code
         self.category = event.category
         self.quantity = event.quantity
-        self.unit_price_cents = event.unit_price_cents
+        self.unit_price_fen = event.unit_price_fen
         self.delivery_due = event.delivery_due
         self.tender_id = event.tender_id
-        self.amount_cents = event.amount_cents
+        self.amount_fen = event.amount_fen
         self.clauses = list(event.clauses)
         self.signed_on = event.signed_on
 
@@ -422,3 +429,7 @@ def supplier_performance(outcomes: Sequence[DeliveryOutcome]) -> list[SupplierPe
             )
         )
     return report
+
+
+register_fen_upcaster(ContractSigned, 1)
+register_fen_upcaster(DeliveryAccepted, 1)

@@ -8,7 +8,7 @@ status (``bids.details``, the OCDS bids extension every package declares). Parti
 (``buyer`` for each agency whose request is a lot, ``procuringEntity`` for the administration, ``tenderer``
 and ``supplier``).
 
-Money: the platform keeps integer fen (``…_cents``); OCDS amounts are in currency units, so each amount is
+Money: the platform keeps integer fen (``…_fen``); OCDS amounts are in currency units, so each amount is
 fen / 100 in CNY — the only conversion here. Dates given as Beijing days become midnight Beijing time.
 """
 
@@ -39,8 +39,8 @@ def ocid(prefix: str, tender_id: str) -> str:
     return f"{prefix}-{tender_id}"
 
 
-def _money(cents: int) -> dict[str, Any]:
-    return {"amount": cents / 100, "currency": "CNY"}
+def _money(fen: int) -> dict[str, Any]:
+    return {"amount": fen / 100, "currency": "CNY"}
 
 
 def _datetime(day_or_time: str) -> str:
@@ -86,7 +86,7 @@ def tender_release(
                 }
                 for lot in tender["lots"]
             ],
-            "value": _money(int(tender["reference_unit_price_cents"]) * quantity),
+            "value": _money(int(tender["reference_unit_price_fen"]) * quantity),
             "procurementMethod": "open",
             "mainProcurementCategory": "goods",
             "tenderPeriod": {"endDate": _datetime(str(tender["closes_at"]))},
@@ -105,7 +105,7 @@ def tender_release(
                 "id": award_id,
                 "status": "active",
                 "suppliers": [party(str(winner["supplier_id"]), "supplier")],
-                "value": _money(int(winner["unit_price_cents"]) * quantity),
+                "value": _money(int(winner["unit_price_fen"]) * quantity),
             }
         ]
         if contracts:
@@ -121,7 +121,7 @@ def _bid(bid: Mapping[str, Any], quantity: int, party: Any) -> dict[str, Any]:
         "id": str(bid["bid_id"]),
         "status": BID_STATUS[bid.get("compliant")],
         "tenderers": [party(str(bid["supplier_id"]), "tenderer")],
-        "value": _money(int(bid["unit_price_cents"]) * quantity),
+        "value": _money(int(bid["unit_price_fen"]) * quantity),
     }
 
 
@@ -141,7 +141,7 @@ def _contract(contract: Mapping[str, Any], award_id: str) -> dict[str, Any]:
         "id": str(contract["id"]),
         "awardID": award_id,
         "status": "terminated" if contract.get("fulfilled_on") else "active",
-        "value": _money(int(contract["amount_cents"])),
+        "value": _money(int(contract["amount_fen"])),
         "dateSigned": _datetime(str(contract["signed_on"])),
         "period": {"endDate": _datetime(str(contract["delivery_due"]))},
     }

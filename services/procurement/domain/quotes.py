@@ -19,7 +19,7 @@ class Quote:
 
     bid_id: str
     supplier_id: str
-    unit_price_cents: int
+    unit_price_fen: int
 
 
 @dataclass(frozen=True)
@@ -59,30 +59,30 @@ class QuoteFinding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def _low(quote: Quote, kind: str, basis_cents: float, fraction: float) -> QuoteFinding | None:
-    threshold = round(basis_cents * fraction, 2)
-    if quote.unit_price_cents >= threshold:
+def _low(quote: Quote, kind: str, basis_fen: float, fraction: float) -> QuoteFinding | None:
+    threshold = round(basis_fen * fraction, 2)
+    if quote.unit_price_fen >= threshold:
         return None
     evidence = {
-        "unit_price_cents": quote.unit_price_cents,
-        "basis_cents": basis_cents,
+        "unit_price_fen": quote.unit_price_fen,
+        "basis_fen": basis_fen,
         "fraction": fraction,
-        "threshold_cents": threshold,
-        "ratio": round(quote.unit_price_cents / basis_cents, 4),
+        "threshold_fen": threshold,
+        "ratio": round(quote.unit_price_fen / basis_fen, 4),
     }
     return QuoteFinding(kind, (quote.bid_id,), (quote.supplier_id,), evidence)
 
 
 def find_abnormally_low(
-    quotes: Sequence[Quote], reference_price_cents: int, rules: AbnormalQuoteRules = DEFAULT_QUOTE_RULES
+    quotes: Sequence[Quote], reference_price_fen: int, rules: AbnormalQuoteRules = DEFAULT_QUOTE_RULES
 ) -> list[QuoteFinding]:
     """Quotes far below the median of the other bids or below the reference price."""
     findings: list[QuoteFinding | None] = []
     for quote in quotes:
-        others = [q.unit_price_cents for q in quotes if q.bid_id != quote.bid_id]
+        others = [q.unit_price_fen for q in quotes if q.bid_id != quote.bid_id]
         if others:
             findings.append(_low(quote, "below_median", float(median(others)), rules.below_median_fraction))
-        findings.append(_low(quote, "below_reference", float(reference_price_cents), rules.below_reference_fraction))
+        findings.append(_low(quote, "below_reference", float(reference_price_fen), rules.below_reference_fraction))
     return [f for f in findings if f is not None]
 
 
@@ -90,13 +90,13 @@ def find_identical_quotes(quotes: Sequence[Quote]) -> list[QuoteFinding]:
     """Different suppliers quoting exactly the same price (a sign of collusion, 串通投标)."""
     by_price: dict[int, list[Quote]] = defaultdict(list)
     for quote in quotes:
-        by_price[quote.unit_price_cents].append(quote)
+        by_price[quote.unit_price_fen].append(quote)
     return [
         QuoteFinding(
             "identical_quotes",
             tuple(q.bid_id for q in same),
             tuple(q.supplier_id for q in same),
-            {"unit_price_cents": price, "count": len(same)},
+            {"unit_price_fen": price, "count": len(same)},
         )
         for price, same in sorted(by_price.items())
         if len({q.supplier_id for q in same}) > 1
@@ -138,14 +138,14 @@ def find_winner_rotation(
 
 def detect_abnormal_quotes(
     quotes: Sequence[Quote],
-    reference_price_cents: int,
+    reference_price_fen: int,
     past_awards: Sequence[PastAward] = (),
     rules: AbnormalQuoteRules = DEFAULT_QUOTE_RULES,
 ) -> list[QuoteFinding]:
     """Every abnormal-quote finding for a tender's bids."""
     rotation = find_winner_rotation(quotes, past_awards, rules)
     return [
-        *find_abnormally_low(quotes, reference_price_cents, rules),
+        *find_abnormally_low(quotes, reference_price_fen, rules),
         *find_identical_quotes(quotes),
         *([rotation] if rotation else []),
     ]

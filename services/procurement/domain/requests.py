@@ -13,6 +13,7 @@ from typing import ClassVar, Self
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.errors import RuleViolation, WrongStatus, require_positive, require_status
+from services.common.kernel.events import register_fen_upcaster
 from services.common.kernel.facts import fact_day
 
 from .base import ProcurementEvent
@@ -45,6 +46,12 @@ class PurchaseAuthorisationUsed(ProcurementEvent):
 class PurchaseRequestSubmitted(ProcurementEvent):
     """An agency asked to buy a catalog item; the estimated amount is reserved on its budget line."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {
+        "estimated_unit_price_cents": "estimated_unit_price_fen",
+        "amount_cents": "amount_fen",
+    }
+
     request_id: str
     agency_id: str
     district: str
@@ -52,8 +59,8 @@ class PurchaseRequestSubmitted(ProcurementEvent):
     category: str
     green_clauses_required: bool
     quantity: int
-    estimated_unit_price_cents: int
-    amount_cents: int
+    estimated_unit_price_fen: int
+    amount_fen: int
     budget_line_id: str
     year: int
     authorisation_id: str | None
@@ -185,7 +192,7 @@ class PurchaseRequest(Aggregate):
         self.category = ""
         self.green_clauses_required = False
         self.quantity = 0
-        self.amount_cents = 0
+        self.amount_fen = 0
         self.budget_line_id = ""
         self.year = 0
         self.tender_id: str | None = None
@@ -199,7 +206,7 @@ class PurchaseRequest(Aggregate):
         district: str,
         item: CatalogItem,
         quantity: int,
-        estimated_unit_price_cents: int,
+        estimated_unit_price_fen: int,
         budget: BudgetLine | None,
         authorisation: PurchaseAuthorisation | None,
         today: date,
@@ -215,8 +222,8 @@ class PurchaseRequest(Aggregate):
         """
         item.require_orderable()
         require_positive("quantity", quantity)
-        require_positive("estimated_unit_price_cents", estimated_unit_price_cents)
-        amount = quantity * estimated_unit_price_cents
+        require_positive("estimated_unit_price_fen", estimated_unit_price_fen)
+        amount = quantity * estimated_unit_price_fen
         submitted = fact_day("submitted_on", submitted_on, today)
         if budget is None or not budget.opened:
             raise no_budget_line(agency_id, submitted.year, amount)
@@ -235,8 +242,8 @@ class PurchaseRequest(Aggregate):
                 category=item.category,
                 green_clauses_required=item.green_clauses_required,
                 quantity=quantity,
-                estimated_unit_price_cents=estimated_unit_price_cents,
-                amount_cents=amount,
+                estimated_unit_price_fen=estimated_unit_price_fen,
+                amount_fen=amount,
                 budget_line_id=budget.id,
                 year=submitted.year,
                 authorisation_id=authorisation.id if item.idle_first and authorisation else None,
@@ -269,7 +276,7 @@ class PurchaseRequest(Aggregate):
         self.category = event.category
         self.green_clauses_required = event.green_clauses_required
         self.quantity = event.quantity
-        self.amount_cents = event.amount_cents
+        self.amount_fen = event.amount_fen
         self.budget_line_id = event.budget_line_id
         self.year = event.year
 
@@ -283,3 +290,6 @@ class PurchaseRequest(Aggregate):
     def _on_PurchaseRequestReturned(self, event: PurchaseRequestReturned) -> None:
         self.status = "submitted"
         self.tender_id = None
+
+
+register_fen_upcaster(PurchaseRequestSubmitted, 1)

@@ -22,7 +22,7 @@ from services.common.kernel.errors import (
     require_positive,
     require_status,
 )
-from services.common.kernel.events import Payload, register_upcaster
+from services.common.kernel.events import Payload, register_fen_upcaster, register_upcaster
 from services.common.kernel.facts import fact_moment
 
 from .base import ProcurementEvent
@@ -34,6 +34,9 @@ from .requests import PurchaseRequest
 class TenderOpened(ProcurementEvent):
     """A tender was opened for one catalog item and the requests (lots) it serves."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"reference_unit_price_cents": "reference_unit_price_fen"}
+
     tender_id: str
     district: str
     item_code: str
@@ -42,7 +45,7 @@ class TenderOpened(ProcurementEvent):
     lots: list[dict[str, Any]]
     quantity: int
     batch: bool
-    reference_unit_price_cents: int
+    reference_unit_price_fen: int
     closes_at: str
     opened_at: str
 
@@ -51,10 +54,13 @@ class TenderOpened(ProcurementEvent):
 class BidSubmitted(ProcurementEvent):
     """A supplier quoted a unit price before bidding closed."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"unit_price_cents": "unit_price_fen"}
+
     tender_id: str
     bid_id: str
     supplier_id: str
-    unit_price_cents: int
+    unit_price_fen: int
     submitted_at: str
 
 
@@ -108,9 +114,17 @@ class BidEvaluated(ProcurementEvent):
     reasons: list[str]
 
 
+RANKING_PRICE: Final = "unit_price_cents"
+"""The name of a ranked bid's unit price (fen) in ``TenderAwarded.ranking``: a list item's schema is closed and
+fixed since v1 (a renamed item property would break v1 consumers), so it keeps the name it was published under."""
+
+
 @dataclass(frozen=True)
 class TenderAwarded(ProcurementEvent):
     """The tender was awarded to the lowest compliant bid (低价中标); the reason and ranking are recorded."""
+
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"unit_price_cents": "unit_price_fen", "amount_cents": "amount_fen"}
 
     tender_id: str
     district: str
@@ -118,10 +132,11 @@ class TenderAwarded(ProcurementEvent):
     category: str
     bid_id: str
     supplier_id: str
-    unit_price_cents: int
-    amount_cents: int
+    unit_price_fen: int
+    amount_fen: int
     reason: str
     ranking: list[dict[str, Any]]
+    """Each compliant bid's id, supplier and unit price in fen under ``RANKING_PRICE``, lowest first."""
     bidder_ids: list[str]
     awarded_at: str
 
@@ -222,7 +237,7 @@ class Tender(Aggregate):
         self.category = ""
         self.green_clauses_required = False
         self.lots: list[dict[str, Any]] = []
-        self.reference_unit_price_cents = 0
+        self.reference_unit_price_fen = 0
         self.closes_at = ""
         self.opened_at = ""
         self.closed_at = ""
@@ -236,7 +251,7 @@ class Tender(Aggregate):
         tender_id: str,
         district: str,
         requests: Sequence[PurchaseRequest],
-        reference_unit_price_cents: int,
+        reference_unit_price_fen: int,
         closes_at: datetime,
         now: datetime,
         opened_at: datetime | None = None,
@@ -249,7 +264,7 @@ class Tender(Aggregate):
             raise MixedCatalogItems(
                 "a tender is for exactly one catalog item", fields={"request_ids": ["must name one catalog item"]}
             )
-        require_positive("reference_unit_price_cents", reference_unit_price_cents)
+        require_positive("reference_unit_price_fen", reference_unit_price_fen)
         if closes_at <= opened:
             raise ClosingTimeNotInFuture(
                 "bidding must close after it opens", fields={"closes_at": [f"must be later than {iso(opened)}"]}
@@ -271,7 +286,7 @@ class Tender(Aggregate):
                 lots=lots,
                 quantity=sum(r.quantity for r in requests),
                 batch=len({r.agency_id for r in requests}) > 1,
-                reference_unit_price_cents=reference_unit_price_cents,
+                reference_unit_price_fen=reference_unit_price_fen,
                 closes_at=iso(closes_at),
                 opened_at=iso(opened),
             )
@@ -279,7 +294,7 @@ class Tender(Aggregate):
         return tender
 
     def submit_bid(
-        self, bid_id: str, supplier_id: str, unit_price_cents: int, now: datetime, submitted_at: datetime | None = None
+        self, bid_id: str, supplier_id: str, unit_price_fen: int, now: datetime, submitted_at: datetime | None = None
     ) -> None:
         """Take a supplier's sealed bid while bidding is open (at ``submitted_at`` when a past bid is brought in)."""
         require_status(f"tender {self.id}", self.status, "open")
@@ -295,8 +310,8 @@ class Tender(Aggregate):
             raise DuplicateBid(
                 f"supplier {supplier_id} already bid on tender {self.id}", fields={"supplier_id": ["already bid"]}
             )
-        require_positive("unit_price_cents", unit_price_cents)
-        self._record(BidSubmitted(self.id, bid_id, supplier_id, unit_price_cents, iso(at)))
+        require_positive("unit_price_fen", unit_price_fen)
+        self._record(BidSubmitted(self.id, bid_id, supplier_id, unit_price_fen, iso(at)))
 
     def close_bidding(
         self,
@@ -312,7 +327,7 @@ class Tender(Aggregate):
         if at < datetime.fromisoformat(self.closes_at):
             raise BiddingStillOpen(f"bidding on tender {self.id} closes at {self.closes_at}")
         self._record(BiddingClosed(self.id, len(self.bids), iso(at)))
-        findings = detect_abnormal_quotes(self._quotes(), self.reference_unit_price_cents, past_awards, rules)
+        findings = detect_abnormal_quotes(self._quotes(), self.reference_unit_price_fen, past_awards, rules)
         for finding in findings:
             self._record(
                 AbnormalQuoteFlagged(
@@ -355,7 +370,7 @@ class Tender(Aggregate):
         pending = [bid_id for bid_id, bid in self.bids.items() if bid["compliant"] is None]
         if pending:
             raise BidsNotEvaluated(f"{len(pending)} bids are not evaluated", details={"bid_ids": pending})
-        ranking = sorted((b for b in self.bids.values() if b["compliant"]), key=lambda b: b["unit_price_cents"])
+        ranking = sorted((b for b in self.bids.values() if b["compliant"]), key=lambda b: b["unit_price_fen"])
         if not ranking:
             raise NoCompliantBid(f"tender {self.id} has no compliant bid", details={"bid_count": len(self.bids)})
         winner = ranking[0]
@@ -372,10 +387,13 @@ class Tender(Aggregate):
                 category=self.category,
                 bid_id=winner["bid_id"],
                 supplier_id=winner["supplier_id"],
-                unit_price_cents=winner["unit_price_cents"],
-                amount_cents=winner["unit_price_cents"] * self.quantity,
+                unit_price_fen=winner["unit_price_fen"],
+                amount_fen=winner["unit_price_fen"] * self.quantity,
                 reason=self._award_reason(winner, len(ranking)),
-                ranking=[{k: b[k] for k in ("bid_id", "supplier_id", "unit_price_cents")} for b in ranking],
+                ranking=[
+                    {"bid_id": b["bid_id"], "supplier_id": b["supplier_id"], RANKING_PRICE: b["unit_price_fen"]}
+                    for b in ranking
+                ],
                 bidder_ids=[b["supplier_id"] for b in self.bids.values()],
                 awarded_at=iso(at),
             )
@@ -415,7 +433,7 @@ class Tender(Aggregate):
     def _award_reason(self, winner: dict[str, Any], compliant_count: int) -> str:
         excluded = {bid_id: b["reasons"] for bid_id, b in self.bids.items() if not b["compliant"]}
         reason = (
-            f"lowest compliant price: {winner['unit_price_cents']} cents per unit from {winner['supplier_id']}, "
+            f"lowest compliant price: {winner['unit_price_fen']} fen per unit from {winner['supplier_id']}, "
             f"{compliant_count} of {len(self.bids)} bids compliant"
         )
         if excluded:
@@ -428,7 +446,7 @@ class Tender(Aggregate):
         return self.bids[bid_id]
 
     def _quotes(self) -> list[Quote]:
-        return [Quote(b["bid_id"], b["supplier_id"], b["unit_price_cents"]) for b in self.bids.values()]
+        return [Quote(b["bid_id"], b["supplier_id"], b["unit_price_fen"]) for b in self.bids.values()]
 
     def _on_TenderOpened(self, event: TenderOpened) -> None:
         self.status = "open"
@@ -437,14 +455,14 @@ class Tender(Aggregate):
         self.category = event.category
         self.green_clauses_required = event.green_clauses_required
         self.lots = [dict(lot) for lot in event.lots]
-        self.reference_unit_price_cents = event.reference_unit_price_cents
+        self.reference_unit_price_fen = event.reference_unit_price_fen
         self.closes_at, self.opened_at = event.closes_at, event.opened_at
 
     def _on_BidSubmitted(self, event: BidSubmitted) -> None:
         self.bids[event.bid_id] = {
             "bid_id": event.bid_id,
             "supplier_id": event.supplier_id,
-            "unit_price_cents": event.unit_price_cents,
+            "unit_price_fen": event.unit_price_fen,
             "compliant": None,
             "reasons": [],
             "flags": [],
@@ -467,7 +485,12 @@ class Tender(Aggregate):
 
     def _on_TenderAwarded(self, event: TenderAwarded) -> None:
         self.status = "awarded"
-        self.winner = {k: getattr(event, k) for k in ("bid_id", "supplier_id", "unit_price_cents")}
+        self.winner = {k: getattr(event, k) for k in ("bid_id", "supplier_id", "unit_price_fen")}
 
     def _on_TenderFailed(self, event: TenderFailed) -> None:
         self.status = "failed"
+
+
+register_fen_upcaster(BidSubmitted, 1)
+register_fen_upcaster(TenderAwarded, 1)
+register_fen_upcaster(TenderOpened, 1)

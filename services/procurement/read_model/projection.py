@@ -76,29 +76,30 @@ class ProcurementViews(Projection):
         sql.update(conn, catalog, {"item_code": env.payload["item_code"]}, {"status": "withdrawn"})
 
     def on_BudgetLineOpened(self, conn: sa.Connection, env: Envelope) -> None:
-        line = {k: v for k, v in env.payload.items() if k != "opened_on"}  # the listing is by year, not by day
-        sql.insert(conn, budget_lines, {**line, "committed_cents": 0, "spent_cents": 0})
+        # the listing is by year, not by day (no opened_on); the money by its fen (not the legacy amount_cents)
+        line = {k: env.payload[k] for k in ("budget_line_id", "agency_id", "district", "year", "purpose", "amount_fen")}
+        sql.insert(conn, budget_lines, {**line, "committed_fen": 0, "spent_fen": 0})
 
     def on_BudgetLineAdjusted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        sql.update(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"amount_cents": p["amount_cents"]})
+        sql.update(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"amount_fen": p["amount_fen"]})
 
     def on_BudgetCommitted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_cents": p["amount_cents"]})
+        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_fen": p["amount_fen"]})
 
     def on_BudgetCommitmentRevised(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        delta = p["amount_cents"] - p["previous_amount_cents"]
-        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_cents": delta})
+        delta = p["amount_fen"] - p["previous_amount_fen"]
+        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_fen": delta})
 
     def on_BudgetCommitmentReleased(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_cents": -p["amount_cents"]})
+        sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, {"committed_fen": -p["amount_fen"]})
 
     def on_BudgetSpent(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        deltas = {"committed_cents": -p["amount_cents"], "spent_cents": p["amount_cents"]}
+        deltas = {"committed_fen": -p["amount_fen"], "spent_fen": p["amount_fen"]}
         sql.add(conn, budget_lines, {"budget_line_id": p["budget_line_id"]}, deltas)
 
     # -- requests -----------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ class ProcurementViews(Projection):
 
     def on_TenderOpened(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        keys = ("tender_id", "district", "item_code", "category", "batch", "quantity", "reference_unit_price_cents")
+        keys = ("tender_id", "district", "item_code", "category", "batch", "quantity", "reference_unit_price_fen")
         row = {k: p[k] for k in keys} | {"opened_at": p["opened_at"], "closes_at": p["closes_at"]}
         sql.insert(
             conn, tenders, row | {"status": "open", "lots": json.dumps(p["lots"]), "bid_count": 0, "flag_count": 0}
@@ -193,7 +194,7 @@ class ProcurementViews(Projection):
 
     def on_TenderAwarded(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        decided = {k: p[k] for k in ("supplier_id", "unit_price_cents", "amount_cents", "reason")}
+        decided = {k: p[k] for k in ("supplier_id", "unit_price_fen", "amount_fen", "reason")}
         self._tender(conn, p["tender_id"], status="awarded", decided_at=p["awarded_at"], **decided)
         sql.insert(
             conn,
@@ -237,7 +238,7 @@ class ProcurementViews(Projection):
 
     def on_PriceMoveAlerted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        keys = ("item_code", "kind", "observed_on", "price_cents", "basis_cents", "change", "threshold")
+        keys = ("item_code", "kind", "observed_on", "price_fen", "basis_fen", "change", "threshold")
         sql.insert(conn, price_alerts, {k: p[k] for k in keys} | {"alert_id": env.event_id})
 
 

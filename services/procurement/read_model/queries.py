@@ -43,12 +43,12 @@ def catalog_items(conn: sa.Connection, q: dict[str, Any]) -> list[dict[str, Any]
 
 
 def budget_lines_of(conn: sa.Connection, q: dict[str, Any]) -> list[dict[str, Any]]:
-    """An agency's budget lines with budget, committed, spent and remaining (cents)."""
+    """An agency's budget lines with budget, committed, spent and remaining (fen)."""
     query = sa.select(budget_lines).where(budget_lines.c.agency_id == q["agency_id"])
     if q["year"]:
         query = query.where(budget_lines.c.year == q["year"])
     rows = _rows(conn, _page(query.order_by(budget_lines.c.year, budget_lines.c.budget_line_id), q))
-    return [r | {"remaining_cents": r["amount_cents"] - r["committed_cents"] - r["spent_cents"]} for r in rows]
+    return [r | {"remaining_fen": r["amount_fen"] - r["committed_fen"] - r["spent_fen"]} for r in rows]
 
 
 def tender_list(conn: sa.Connection, q: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ ANOMALY_KINDS: Final = ("consumption_above_norm", "refuel_above_capacity", "odom
 """The vehicle anomalies: 油耗（电耗）超定额, 单次加油（充电）超过油箱（电池）容量, 里程表回拨, 维修费用或频次异常."""
 
 REPAIR_METRICS: Final = ("cost", "frequency")
-"""What the fleet comparison looks at: repair and maintenance cents, or number of visits, in a period."""
+"""What the fleet comparison looks at: repair and maintenance fen, or number of visits, in a period."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class AnomalyRules:
     robust_z_threshold: float = 3.5
     min_fleet_size: int = 5
     min_outlier_visits: int = 3
-    min_outlier_cost_cents: int = 300_000
+    min_outlier_cost_fen: int = 300_000
 
 
 DEFAULT_ANOMALY_RULES: Final = AnomalyRules()
@@ -189,9 +189,9 @@ def above_norm(measured: float, norm: float, factor: float) -> bool:
 
 @dataclass(frozen=True)
 class RepairHistory:
-    """One vehicle's repair and maintenance in a period: cents spent and visits."""
+    """One vehicle's repair and maintenance in a period: fen spent and visits."""
 
-    cost_cents: int
+    cost_fen: int
     visits: int
 
 
@@ -235,8 +235,8 @@ def repair_outliers(
         return []
     found = []
     for metric in REPAIR_METRICS:
-        values = {vid: float(h.cost_cents if metric == "cost" else h.visits) for vid, h in fleet.items()}
-        floor = rules.min_outlier_cost_cents if metric == "cost" else rules.min_outlier_visits
+        values = {vid: float(h.cost_fen if metric == "cost" else h.visits) for vid, h in fleet.items()}
+        floor = rules.min_outlier_cost_fen if metric == "cost" else rules.min_outlier_visits
         centre, mad, scores = robust_z_scores(values)
         found += [
             RepairOutlier(

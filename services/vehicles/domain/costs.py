@@ -1,7 +1,7 @@
 """Costs per vehicle (单车运行成本): fuel and charging, repair and maintenance, insurance, rental, tolls, and the
 pure functions that turn them into cost per month and per km.
 
-Money is in integer cents (分). Fuel and charging events carry quantity, unit and energy carrier, agency and
+Money is in integer fen (分). Fuel and charging events carry quantity, unit and energy carrier, agency and
 district, so the gateway adds them to the agency's energy and carbon.
 """
 
@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final
+from typing import ClassVar, Final
+
+from services.common.kernel.events import register_fen_upcaster
 
 from .base import VehiclesEvent
 
@@ -28,6 +30,9 @@ COST_KINDS: Final = ("fuel", "charging", *REPAIR_KINDS, *EXPENSE_KINDS)
 class FuelRecorded(VehiclesEvent):
     """A vehicle was refuelled (加油, 加氢), at a designated station (定点) or not."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
+
     vehicle_id: str
     agency_id: str
     district: str
@@ -35,7 +40,7 @@ class FuelRecorded(VehiclesEvent):
     energy_kind: str
     quantity: float
     unit: str
-    amount_cents: int
+    amount_fen: int
     station: str
     designated: bool
     odometer_km: float | None
@@ -46,6 +51,9 @@ class FuelRecorded(VehiclesEvent):
 class ChargingRecorded(VehiclesEvent):
     """A vehicle was charged (充电), at a designated charging point or not."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
+
     vehicle_id: str
     agency_id: str
     district: str
@@ -53,7 +61,7 @@ class ChargingRecorded(VehiclesEvent):
     energy_kind: str
     quantity: float
     unit: str
-    amount_cents: int
+    amount_fen: int
     station: str
     designated: bool
     odometer_km: float | None
@@ -64,6 +72,9 @@ class ChargingRecorded(VehiclesEvent):
 class RepairRecorded(VehiclesEvent):
     """Repair or maintenance work was paid for, at a designated workshop (定点维修) or not."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
+
     vehicle_id: str
     agency_id: str
     district: str
@@ -71,7 +82,7 @@ class RepairRecorded(VehiclesEvent):
     kind: str
     vendor: str
     designated: bool
-    amount_cents: int
+    amount_fen: int
     description: str
     odometer_km: float | None
     occurred_on: str
@@ -81,6 +92,9 @@ class RepairRecorded(VehiclesEvent):
 class ExpenseRecorded(VehiclesEvent):
     """Insurance, rental or tolls paid for a vehicle; a premium or rent covers a period (spread over its months)."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"amount_cents": "amount_fen"}
+
     vehicle_id: str
     agency_id: str
     district: str
@@ -88,7 +102,7 @@ class ExpenseRecorded(VehiclesEvent):
     kind: str
     payee: str
     designated: bool | None
-    amount_cents: int
+    amount_fen: int
     occurred_on: str
     covers_from: str | None
     covers_to: str | None
@@ -99,7 +113,7 @@ class CostItem:
     """One cost as the cost functions need it; ``covers_from``/``covers_to`` spread it over a period."""
 
     kind: str
-    amount_cents: int
+    amount_fen: int
     occurred_on: str
     covers_from: str | None = None
     covers_to: str | None = None
@@ -127,23 +141,23 @@ def _days_by_month(start: date, end: date) -> dict[str, int]:
 
 
 def _spread(item: CostItem) -> dict[str, int]:
-    """The item's cents by month: a covered period is spread by days, the rounding left on its last month."""
+    """The item's fen by month: a covered period is spread by days, the rounding left on its last month."""
     if item.covers_from is None or item.covers_to is None:
-        return {item.occurred_on[:7]: item.amount_cents}
+        return {item.occurred_on[:7]: item.amount_fen}
     days = _days_by_month(date.fromisoformat(item.covers_from), date.fromisoformat(item.covers_to))
     total_days = sum(days.values())
-    shares = {month: item.amount_cents * n // total_days for month, n in days.items()}
-    shares[max(shares)] += item.amount_cents - sum(shares.values())
+    shares = {month: item.amount_fen * n // total_days for month, n in days.items()}
+    shares[max(shares)] += item.amount_fen - sum(shares.values())
     return shares
 
 
 def monthly_costs(items: Iterable[CostItem], first_month: str, last_month: str) -> dict[str, dict[str, int]]:
-    """Cents per month (``YYYY-MM``, every month of the window present) and kind; parts outside are left out."""
+    """Fen per month (``YYYY-MM``, every month of the window present) and kind; parts outside are left out."""
     window = {month: dict.fromkeys(COST_KINDS, 0) for month in _months(first_month, last_month)}
     for item in items:
-        for month, cents in _spread(item).items():
+        for month, fen in _spread(item).items():
             if month in window:
-                window[month][item.kind] += cents
+                window[month][item.kind] += fen
     return window
 
 
@@ -153,7 +167,7 @@ def year_window(year: int) -> tuple[str, str]:
 
 
 def costs_by_kind(items: Iterable[CostItem], first_month: str, last_month: str) -> dict[str, int]:
-    """Cents per kind of the months ``first_month``..``last_month``, each item spread over the period it covers.
+    """Fen per kind of the months ``first_month``..``last_month``, each item spread over the period it covers.
 
     This is the one definition of a vehicle's (or a fleet's) cost in a period: the yearly fleet report, the data
     center's ``vehicle_cost_fen`` and a vehicle's own cost endpoint all sum ``monthly_costs``, so a premium paid
@@ -161,9 +175,9 @@ def costs_by_kind(items: Iterable[CostItem], first_month: str, last_month: str) 
     Kinds with nothing spent are left out."""
     totals: dict[str, int] = {}
     for kinds in monthly_costs(items, first_month, last_month).values():
-        for kind, cents in kinds.items():
-            if cents:
-                totals[kind] = totals.get(kind, 0) + cents
+        for kind, fen in kinds.items():
+            if fen:
+                totals[kind] = totals.get(kind, 0) + fen
     return totals
 
 
@@ -172,3 +186,9 @@ def cost_per_km(monthly: Mapping[str, Mapping[str, int]], distance_km: float) ->
     if distance_km <= 0:
         return None
     return round(sum(sum(kinds.values()) for kinds in monthly.values()) / 100 / distance_km, 4)
+
+
+register_fen_upcaster(ChargingRecorded, 1)
+register_fen_upcaster(ExpenseRecorded, 1)
+register_fen_upcaster(FuelRecorded, 1)
+register_fen_upcaster(RepairRecorded, 1)

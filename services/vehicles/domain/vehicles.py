@@ -15,6 +15,7 @@ from typing import ClassVar, Final, Self
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import CHINA_STANDARD_TIME
 from services.common.kernel.errors import AlreadyExists, RuleViolation, require_positive
+from services.common.kernel.events import register_fen_upcaster
 from services.common.kernel.facts import fact_day
 
 from .anomalies import (
@@ -107,12 +108,15 @@ class VehicleUnsealed(VehiclesEvent):
 class VehicleDisposed(VehiclesEvent):
     """The vehicle was disposed of (auctioned with its proceeds, scrapped or transferred) and left the fleet."""
 
+    schema_version: ClassVar[int] = 2
+    legacy_cents: ClassVar[dict[str, str]] = {"proceeds_cents": "proceeds_fen"}
+
     vehicle_id: str
     agency_id: str
     district: str
     plate: str
     method: str
-    proceeds_cents: int
+    proceeds_fen: int
     disposed_on: str
     reference: str
 
@@ -313,7 +317,7 @@ class Vehicle(Aggregate):
         record_id: str,
         fuel: str,
         quantity: float,
-        amount_cents: int,
+        amount_fen: int,
         station: str,
         designated: bool,
         odometer_km: float | None,
@@ -338,7 +342,7 @@ class Vehicle(Aggregate):
                 energy_kind=fuel,
                 quantity=quantity,
                 unit=unit,
-                amount_cents=amount_cents,
+                amount_fen=amount_fen,
                 station=station,
                 designated=designated,
                 odometer_km=odometer_km,
@@ -361,7 +365,7 @@ class Vehicle(Aggregate):
         self,
         record_id: str,
         quantity_kwh: float,
-        amount_cents: int,
+        amount_fen: int,
         station: str,
         designated: bool,
         odometer_km: float | None,
@@ -383,7 +387,7 @@ class Vehicle(Aggregate):
                 energy_kind="electricity",
                 quantity=quantity_kwh,
                 unit="kWh",
-                amount_cents=amount_cents,
+                amount_fen=amount_fen,
                 station=station,
                 designated=designated,
                 odometer_km=odometer_km,
@@ -408,14 +412,14 @@ class Vehicle(Aggregate):
         kind: str,
         vendor: str,
         designated: bool,
-        amount_cents: int,
+        amount_fen: int,
         description: str,
         odometer_km: float | None,
         occurred_on: str,
     ) -> list[str]:
         """Repair or maintenance paid for (at a designated workshop, 定点维修, or not)."""
         _one_of("kind", kind, REPAIR_KINDS)
-        self._require_record(record_id, occurred_on, "amount_fen", amount_cents)
+        self._require_record(record_id, occurred_on, "amount_fen", amount_fen)
         self._record(
             RepairRecorded(
                 vehicle_id=self.id,
@@ -425,7 +429,7 @@ class Vehicle(Aggregate):
                 kind=kind,
                 vendor=vendor,
                 designated=designated,
-                amount_cents=amount_cents,
+                amount_fen=amount_fen,
                 description=description,
                 odometer_km=odometer_km,
                 occurred_on=occurred_on,
@@ -439,7 +443,7 @@ class Vehicle(Aggregate):
         kind: str,
         payee: str,
         designated: bool | None,
-        amount_cents: int,
+        amount_fen: int,
         occurred_on: str,
         covers_from: str | None = None,
         covers_to: str | None = None,
@@ -454,7 +458,7 @@ class Vehicle(Aggregate):
             for name, day in (("covers_from", covers_from), ("covers_to", covers_to)):
                 if day is not None:
                     fact_day(name, date.fromisoformat(day), today, planned=True)
-        self._require_record(record_id, occurred_on, "amount_fen", amount_cents)
+        self._require_record(record_id, occurred_on, "amount_fen", amount_fen)
         if (covers_from is None) != (covers_to is None) or (covers_from and covers_to and covers_to < covers_from):
             raise RuleViolation(
                 "a covered period needs both ends, the last not before the first",
@@ -469,7 +473,7 @@ class Vehicle(Aggregate):
                 kind=kind,
                 payee=payee,
                 designated=designated,
-                amount_cents=amount_cents,
+                amount_fen=amount_fen,
                 occurred_on=occurred_on,
                 covers_from=covers_from,
                 covers_to=covers_to,
@@ -686,14 +690,14 @@ class Vehicle(Aggregate):
         self._record(VehicleReturnedFromTrip(self.id, trip_id, odometer_km, distance_km, finished_at))
         return self._check_odometer(odometer_km, "trip_finish", f"{trip_id}.finish", finished_at)
 
-    def dispose(self, method: str, proceeds_cents: int, disposed_on: str, reference: str) -> None:
+    def dispose(self, method: str, proceeds_fen: int, disposed_on: str, reference: str) -> None:
         """Dispose of the vehicle: an auction (公车拍卖) records its proceeds; never while on a trip."""
         _one_of("method", method, DISPOSAL_METHODS)
         self._require_in_service()
         self._require_not_on_trip()
-        if method == "auction" and proceeds_cents <= 0:
+        if method == "auction" and proceeds_fen <= 0:
             raise RuleViolation("an auction has proceeds", fields={"proceeds_fen": ["must be > 0 for an auction"]})
-        if proceeds_cents < 0:
+        if proceeds_fen < 0:
             raise RuleViolation("proceeds cannot be negative", fields={"proceeds_fen": ["must be >= 0"]})
         self._record(
             VehicleDisposed(
@@ -702,7 +706,7 @@ class Vehicle(Aggregate):
                 district=str(self.district),
                 plate=self.plate,
                 method=method,
-                proceeds_cents=proceeds_cents,
+                proceeds_fen=proceeds_fen,
                 disposed_on=disposed_on,
                 reference=reference,
             )
@@ -863,3 +867,6 @@ def _one_of(field: str, value: str, allowed: tuple[str, ...]) -> None:
         raise RuleViolation(
             f"{field} must be one of {', '.join(allowed)}", fields={field: [f"one of {', '.join(allowed)}"]}
         )
+
+
+register_fen_upcaster(VehicleDisposed, 1)

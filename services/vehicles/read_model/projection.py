@@ -106,7 +106,7 @@ class VehiclesViews(Projection):
                 "status": "disposed",
                 "disposed_on": p["disposed_on"],
                 "disposal_method": p["method"],
-                "proceeds_cents": p["proceeds_cents"],
+                "proceeds_fen": p["proceeds_fen"],
             },
         )
 
@@ -119,7 +119,7 @@ class VehiclesViews(Projection):
             "agency_id": p["agency_id"],
             "district": p["district"],
             "kind": kind,
-            "amount_cents": p["amount_cents"],
+            "amount_fen": p["amount_fen"],
             "occurred_on": local_date(occurred),
             "designated": p.get("designated"),
         }

@@ -67,9 +67,7 @@ def seals_of(conn: sa.Connection, vehicle_id: str) -> list[dict[str, Any]]:
 def cost_items(conn: sa.Connection, vehicle_id: str) -> list[CostItem]:
     """Every cost record of a vehicle as the cost functions take them."""
     c = costs.c
-    query = sa.select(c.kind, c.amount_cents, c.occurred_on, c.covers_from, c.covers_to).where(
-        c.vehicle_id == vehicle_id
-    )
+    query = sa.select(c.kind, c.amount_fen, c.occurred_on, c.covers_from, c.covers_to).where(c.vehicle_id == vehicle_id)
     return [CostItem(*row) for row in conn.execute(query)]
 
 
@@ -101,7 +99,7 @@ def year_cost_rows(
         c.agency_id,
         c.district,
         c.kind,
-        c.amount_cents,
+        c.amount_fen,
         c.occurred_on,
         c.covers_from,
         c.covers_to,
@@ -114,7 +112,7 @@ def year_cost_rows(
 
 def cost_item(row: dict[str, Any]) -> CostItem:
     """A cost row of ``year_cost_rows`` as the cost functions take it."""
-    return CostItem(row["kind"], int(row["amount_cents"]), row["occurred_on"], row["covers_from"], row["covers_to"])
+    return CostItem(row["kind"], int(row["amount_fen"]), row["occurred_on"], row["covers_from"], row["covers_to"])
 
 
 DESIGNABLE_KINDS = ("fuel", "charging", "repair", "maintenance", "insurance")
@@ -122,7 +120,7 @@ DESIGNABLE_KINDS = ("fuel", "charging", "repair", "maintenance", "insurance")
 
 
 def fleet_report(conn: sa.Connection, year: int, agency_id: str | None, district: str | None) -> list[dict[str, Any]]:
-    """Per vehicle of the year: cost by kind (cents, each spread over the months it covers, as a vehicle's own
+    """Per vehicle of the year: cost by kind (fen, each spread over the months it covers, as a vehicle's own
     cost endpoint does), km driven on trips, cost per km (yuan), fuel litres and charging kWh (by the day
     bought), the share of designable cost bought at designated vendors, and the consumption per 100 km over the
     distance measured in the year (百公里油耗: litres ÷ km × 100) against the norm (docs/kpis/vehicles.md)."""
@@ -158,7 +156,7 @@ def fleet_report(conn: sa.Connection, year: int, agency_id: str | None, district
         vid = row["vehicle_id"]
         spent = costs_by_kind(items.get(vid, []), first, last)
         total = sum(spent.values())
-        designable = sum(cents for kind, cents in spent.items() if kind in DESIGNABLE_KINDS)
+        designable = sum(fen for kind, fen in spent.items() if kind in DESIGNABLE_KINDS)
         at_designated = sum(costs_by_kind(designated.get(vid, []), first, last).values())
         driven = float(km.get(vid) or 0)
         report.append(
@@ -169,8 +167,8 @@ def fleet_report(conn: sa.Connection, year: int, agency_id: str | None, district
                 "district": row["district"],
                 "energy_type": row["energy_type"],
                 "status": row["status"],
-                "cost_cents": spent,
-                "total_cost_cents": total,
+                "cost_fen": spent,
+                "total_cost_fen": total,
                 "km": round(driven, 1),
                 "cost_per_km": round(total / 100 / driven, 4) if driven > 0 else None,
                 "quantities": quantities.get(vid, {}),
@@ -242,7 +240,7 @@ def finding_rows(
 
 def repair_histories(conn: sa.Connection, period: str, district: str | None) -> dict[str, RepairHistory]:
     """Every vehicle in service during ``period`` (``YYYY`` or ``YYYY-MM``; of a district) with its repair and
-    maintenance cents and visits in it — zeros included, so the median is the fleet's."""
+    maintenance fen and visits in it — zeros included, so the median is the fleet's."""
     first, last = (f"{period}-01-01", f"{period}-12-31") if len(period) == 4 else (f"{period}-01", f"{period}-31")
     v, c = vehicles.c, costs.c
     fleet_query = sa.select(v.vehicle_id).where(
@@ -252,13 +250,13 @@ def repair_histories(conn: sa.Connection, period: str, district: str | None) -> 
         fleet_query = fleet_query.where(v.district == district)
     history = {vid: RepairHistory(0, 0) for vid in conn.execute(fleet_query).scalars()}
     spent = (
-        sa.select(c.vehicle_id, sa.func.sum(c.amount_cents), sa.func.count())
+        sa.select(c.vehicle_id, sa.func.sum(c.amount_fen), sa.func.count())
         .where(c.kind.in_(("repair", "maintenance")), c.occurred_on >= first, c.occurred_on <= last)
         .group_by(c.vehicle_id)
     )
-    for vid, cents, visits in conn.execute(spent):
+    for vid, fen, visits in conn.execute(spent):
         if vid in history:
-            history[vid] = RepairHistory(int(cents or 0), int(visits))
+            history[vid] = RepairHistory(int(fen or 0), int(visits))
     return history
 
 

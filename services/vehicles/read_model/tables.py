@@ -25,7 +25,7 @@ vehicles = sa.Table(
     sa.Column("odometer_km", sa.Float()),
     sa.Column("disposed_on", sa.String(10)),
     sa.Column("disposal_method", sa.String(20)),
-    sa.Column("proceeds_cents", sa.BigInteger()),
+    sa.Column("proceeds_fen", sa.BigInteger()),
 )
 seals = sa.Table(
     "veh_seals",
@@ -52,7 +52,7 @@ costs = sa.Table(
     sa.Column("agency_id", sa.String(64)),
     sa.Column("district", sa.String(6)),
     sa.Column("kind", sa.String(20)),
-    sa.Column("amount_cents", sa.BigInteger()),
+    sa.Column("amount_fen", sa.BigInteger()),
     sa.Column("occurred_on", sa.String(10)),
     sa.Column("covers_from", sa.String(10)),
     sa.Column("covers_to", sa.String(10)),

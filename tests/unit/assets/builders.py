@@ -17,7 +17,7 @@ def asset(
     category: str = "furniture",
     acquired_on: date = date(2020, 1, 10),
     agency_id: str = "ag-1",
-    value_cents: int = 180_000,
+    value_fen: int = 180_000,
     location: str = "R301",
 ) -> Asset:
     """An asset in use at ``location`` (a desk of 1 800.00 yuan bought in January 2020 by default)."""
@@ -28,7 +28,7 @@ def asset(
         category=category,
         name="办公桌",
         location=location,
-        original_value_cents=value_cents,
+        original_value_fen=value_fen,
         acquired_on=acquired_on,
         condition="good",
         table=SERVICE_LIFE_2016,

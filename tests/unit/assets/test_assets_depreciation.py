@@ -32,20 +32,20 @@ from .builders import DISTRICT, TODAY, asset
 )
 def test_book_value_is_straight_line_from_the_month_of_acquisition(on: date, months: int, book_value: int) -> None:
     d = depreciate(120_000, date(2020, 1, 10), 6, "2017", on)
-    assert (d.months_depreciated, d.book_value_cents) == (months, book_value)
-    assert d.accumulated_depreciation_cents == 120_000 - book_value
+    assert (d.months_depreciated, d.book_value_fen) == (months, book_value)
+    assert d.accumulated_depreciation_fen == 120_000 - book_value
     assert d.remaining_life_months == 72 - months
 
 
 def test_an_asset_bought_on_the_last_day_of_a_month_is_depreciated_that_month() -> None:
     # 7 200 fen over 6 years, bought 31 January 2026: January is charged, 7 200 // 72 = 100
     d = depreciate(7_200, date(2026, 1, 31), 6, "2017", date(2026, 1, 31))
-    assert (d.months_depreciated, d.accumulated_depreciation_cents, d.book_value_cents) == (1, 100, 7_100)
+    assert (d.months_depreciated, d.accumulated_depreciation_fen, d.book_value_fen) == (1, 100, 7_100)
 
 
 def test_a_fully_depreciated_asset_stays_at_zero_and_says_so() -> None:
     d = depreciate(99_999, date(2000, 6, 30), 15, "2017", date(2026, 12, 6))
-    assert (d.book_value_cents, d.accumulated_depreciation_cents, d.remaining_life_months) == (0, 99_999, 0)
+    assert (d.book_value_fen, d.accumulated_depreciation_fen, d.remaining_life_months) == (0, 99_999, 0)
     assert d.fully_depreciated
     assert not depreciate(99_999, date(2026, 6, 30), 15, "2017", date(2026, 12, 6)).fully_depreciated
 
@@ -53,14 +53,14 @@ def test_a_fully_depreciated_asset_stays_at_zero_and_says_so() -> None:
 def test_the_month_of_disposal_is_not_charged() -> None:
     # 72 000 over 72 months from March 2026, disposed 5 June 2026: March, April, May charged (3 * 1 000)
     after = depreciate(72_000, date(2026, 3, 15), 6, "2017", date(2026, 12, 6), disposed_on=date(2026, 6, 5))
-    assert (after.months_depreciated, after.book_value_cents) == (3, 69_000)
+    assert (after.months_depreciated, after.book_value_fen) == (3, 69_000)
     # disposed in the month it was bought: nothing charged
     same = depreciate(72_000, date(2026, 3, 15), 6, "2017", date(2026, 3, 31), disposed_on=date(2026, 3, 20))
-    assert same.book_value_cents == 72_000
+    assert same.book_value_fen == 72_000
 
 
 def test_an_asset_disposed_leaves_with_its_book_value_after_the_month_before() -> None:
-    pc = asset("pc-1", category="computers", acquired_on=date(2026, 1, 31), value_cents=7_200)
+    pc = asset("pc-1", category="computers", acquired_on=date(2026, 1, 31), value_fen=7_200)
     disposal = Disposal.apply(
         disposal_id="dp-1", agency_id="ag-1", district=DISTRICT, assets=[pc], method="scrap", reason="损坏", today=TODAY
     )
@@ -68,9 +68,9 @@ def test_an_asset_disposed_leaves_with_its_book_value_after_the_month_before() -
     disposal.complete([pc], 0, TODAY)
     disposed = next(e for e in pc.pending_events if isinstance(e, AssetDisposed))
     # January .. October 2026 charged (November, the month of disposal, is not): 10 * 100 = 1 000
-    assert disposed.book_value_cents == 6_200
+    assert disposed.book_value_fen == 6_200
     # and the asset's depreciation stays there afterwards
-    assert pc.depreciation(date(2027, 5, 1)).book_value_cents == 6_200
+    assert pc.depreciation(date(2027, 5, 1)).book_value_fen == 6_200
 
 
 def test_depreciation_uses_the_depreciation_life_table_not_the_minimum_service_life() -> None:
@@ -83,7 +83,7 @@ def test_depreciation_uses_the_depreciation_life_table_not_the_minimum_service_l
         category="furniture",
         name="办公桌",
         location="R1",
-        original_value_cents=180_000,
+        original_value_fen=180_000,
         acquired_on=date(2026, 1, 5),
         condition="new",
         table=short_service,
@@ -94,7 +94,7 @@ def test_depreciation_uses_the_depreciation_life_table_not_the_minimum_service_l
     assert (registered.min_service_life_years, registered.service_life_version) == (10, "test")
     assert (registered.depreciation_life_years, registered.depreciation_life_version) == (15, "2017")
     # 180 000 over 180 months, January .. November 2026 = 11 months: 180 000 - 11 000
-    assert desk.book_value_cents(TODAY) == 169_000
+    assert desk.book_value_fen(TODAY) == 169_000
     assert desk.depreciation(TODAY).depreciation_life_version == "2017"
 
 
@@ -108,7 +108,7 @@ def test_a_deployment_table_names_its_version_and_must_cover_the_category() -> N
         category="computers",
         name="PC",
         location="R1",
-        original_value_cents=4_800,
+        original_value_fen=4_800,
         acquired_on=date(2026, 11, 1),
         condition="new",
         table=SERVICE_LIFE_2016,
@@ -116,7 +116,7 @@ def test_a_deployment_table_names_its_version_and_must_cover_the_category() -> N
         depreciation=table,
     )
     # 4 800 over 48 months, November 2026 charged: 100
-    assert (pc.book_value_cents(TODAY), pc.depreciation(TODAY).depreciation_life_version) == (4_700, "2030")
+    assert (pc.book_value_fen(TODAY), pc.depreciation(TODAY).depreciation_life_version) == (4_700, "2030")
     with pytest.raises(UnknownCategory):
         Asset.register(
             asset_id="f1",
@@ -125,7 +125,7 @@ def test_a_deployment_table_names_its_version_and_must_cover_the_category() -> N
             category="furniture",
             name="x",
             location="R1",
-            original_value_cents=10,
+            original_value_fen=10,
             acquired_on=date(2026, 11, 1),
             condition="new",
             table=SERVICE_LIFE_2016,

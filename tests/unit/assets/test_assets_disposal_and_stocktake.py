@@ -27,7 +27,7 @@ from tests.unit.assets.builders import DISTRICT, TODAY, asset, in_warehouse
 
 
 def _old_pc(asset_id: str = "pc-1") -> Asset:
-    return asset(asset_id, category="computers", acquired_on=date(2023, 11, 23), value_cents=720_000)
+    return asset(asset_id, category="computers", acquired_on=date(2023, 11, 23), value_fen=720_000)
 
 
 def _applied(method: str = "auction", *assets: Asset, recipient: str | None = None) -> Disposal:
@@ -49,7 +49,7 @@ def test_a_disposal_application_records_the_book_value_of_its_assets() -> None:
     assert isinstance(applied, DisposalApplied)
     # each 720 000 fen over 72 months, charged November 2023 .. November 2026 = 37 months (the month of
     # acquisition counts): 720 000 - 720 000 * 37 // 72 = 720 000 - 370 000 = 350 000; two of them 700 000
-    assert (applied.book_value_cents, applied.asset_ids) == (700_000, ["pc-1", "pc-2"])
+    assert (applied.book_value_fen, applied.asset_ids) == (700_000, ["pc-1", "pc-2"])
 
 
 def test_nothing_is_disposed_without_approval() -> None:
@@ -70,7 +70,7 @@ def test_an_approved_auction_through_the_trading_centre_disposes_of_the_assets_a
     disposal.complete([pc], 52_000, TODAY, "GGZY-2026-0815")
     done = disposal.pending_events[-1]
     assert isinstance(done, DisposalCompleted)
-    assert (done.proceeds_cents, done.trading_centre_ref, disposal.status) == (52_000, "GGZY-2026-0815", "completed")
+    assert (done.proceeds_fen, done.trading_centre_ref, disposal.status) == (52_000, "GGZY-2026-0815", "completed")
     assert pc.status == "disposed"
 
 

@@ -39,7 +39,7 @@ def test_an_asset_is_registered_with_the_service_life_of_its_category_and_table_
         category="furniture",
         name="办公桌",
         location="R1",
-        original_value_cents=100,
+        original_value_fen=100,
         acquired_on=date(2026, 1, 1),
         condition="new",
         table=SERVICE_LIFE_2016,
@@ -52,7 +52,7 @@ def test_an_asset_is_registered_with_the_service_life_of_its_category_and_table_
         category="computers",
         name="台式机",
         location="R1",
-        original_value_cents=100,
+        original_value_fen=100,
         acquired_on=date(2026, 1, 1),
         condition="new",
         table=SERVICE_LIFE_2016,
@@ -71,7 +71,7 @@ def test_the_service_life_table_is_configurable() -> None:
         category="furniture",
         name="办公桌",
         location="R1",
-        original_value_cents=100,
+        original_value_fen=100,
         acquired_on=date(2026, 1, 1),
         condition="new",
         table=table,
@@ -89,7 +89,7 @@ def test_an_unknown_category_is_refused() -> None:
             category="yachts",
             name="x",
             location="R1",
-            original_value_cents=100,
+            original_value_fen=100,
             acquired_on=TODAY,
             condition="new",
             table=SERVICE_LIFE_2016,
@@ -107,7 +107,7 @@ def test_an_asset_needs_a_positive_original_value_and_a_known_condition() -> Non
             category="furniture",
             name="x",
             location="R1",
-            original_value_cents=0,
+            original_value_fen=0,
             acquired_on=TODAY,
             condition="new",
             table=SERVICE_LIFE_2016,
@@ -121,7 +121,7 @@ def test_an_asset_needs_a_positive_original_value_and_a_known_condition() -> Non
             category="furniture",
             name="x",
             location="R1",
-            original_value_cents=10,
+            original_value_fen=10,
             acquired_on=TODAY,
             condition="shiny",
             table=SERVICE_LIFE_2016,
@@ -138,7 +138,7 @@ def test_an_asset_cannot_be_acquired_after_it_is_registered() -> None:
             category="furniture",
             name="x",
             location="R1",
-            original_value_cents=10,
+            original_value_fen=10,
             acquired_on=date(2026, 11, 24),
             condition="new",
             table=SERVICE_LIFE_2016,
@@ -152,7 +152,7 @@ def test_an_accepted_delivery_becomes_one_ledger_entry_per_accepted_item() -> No
     assert len({a.id for a in assets}) == 3
     first = assets[0].pending_events[0]
     assert isinstance(first, AssetRegistered)
-    assert (first.category, first.original_value_cents, first.acquired_on) == ("furniture", 158_000, "2026-05-11")
+    assert (first.category, first.original_value_fen, first.acquired_on) == ("furniture", 158_000, "2026-05-11")
     assert (first.contract_id, first.delivery_id, first.condition) == ("ct-1", "dv-1", "new")
 
 
@@ -212,7 +212,7 @@ def test_procurement_delivery_payload_is_read() -> None:
     payload = {
         "contract_id": "ct-1", "delivery_id": "dv-1", "agency_id": "ag-1", "district": DISTRICT,
         "supplier_id": "s-1", "item_code": "A06-chair", "category": "furniture", "quantity": 2,
-        "defective_quantity": 1, "unit_value_cents": 50_000, "accepted_on": "2026-05-11",
+        "defective_quantity": 1, "unit_value_fen": 50_000, "accepted_on": "2026-05-11",
     }  # fmt: skip
     assets = Asset.register_from_delivery(AcceptedDelivery.from_payload(payload), SERVICE_LIFE_2016)
     assert len(assets) == 2 and assets[0].acquired_on == "2026-05-11"
@@ -282,9 +282,9 @@ def test_an_asset_on_loan_cannot_be_disposed() -> None:
 
 
 def test_disposal_records_the_book_value_of_the_day() -> None:
-    a = asset(category="computers", acquired_on=date(2023, 11, 23), value_cents=720_000)
+    a = asset(category="computers", acquired_on=date(2023, 11, 23), value_fen=720_000)
     a.dispose("dp-1", "auction", TODAY)
-    assert a.pending_events[-1].book_value_cents == 360_000  # type: ignore[attr-defined]
+    assert a.pending_events[-1].book_value_fen == 360_000  # type: ignore[attr-defined]
 
 
 def test_furniture_is_not_replaced_before_its_service_life() -> None:
@@ -312,7 +312,7 @@ def test_a_replacement_is_decided_only_after_a_repair_assessment() -> None:
 def test_a_usable_asset_is_not_replaced() -> None:
     desk = asset(acquired_on=date(2000, 1, 1))
     desk.apply_for_replacement("款式旧", TODAY)
-    desk.assess_repair(usable=True, repairable=True, estimated_repair_cents=0, assessed_by="tech", today=TODAY)
+    desk.assess_repair(usable=True, repairable=True, estimated_repair_fen=0, assessed_by="tech", today=TODAY)
     with pytest.raises(RepairBeforeReplacement) as refused:
         desk.approve_replacement("admin", TODAY)
     assert refused.value.details["usable"] is True
@@ -321,7 +321,7 @@ def test_a_usable_asset_is_not_replaced() -> None:
 def test_a_repairable_asset_is_repaired_before_it_is_replaced() -> None:
     desk = asset(acquired_on=date(2000, 1, 1))
     desk.apply_for_replacement("抽屉坏", TODAY)
-    desk.assess_repair(usable=False, repairable=True, estimated_repair_cents=8_000, assessed_by="tech", today=TODAY)
+    desk.assess_repair(usable=False, repairable=True, estimated_repair_fen=8_000, assessed_by="tech", today=TODAY)
     with pytest.raises(RepairBeforeReplacement):
         desk.approve_replacement("admin", TODAY)
     desk.record_repair(8_000, "fair", TODAY)
@@ -331,7 +331,7 @@ def test_a_repairable_asset_is_repaired_before_it_is_replaced() -> None:
 def test_an_asset_neither_usable_nor_repairable_may_be_replaced() -> None:
     desk = asset(acquired_on=date(2000, 1, 1))
     desk.apply_for_replacement("桌面断裂", TODAY)
-    desk.assess_repair(usable=False, repairable=False, estimated_repair_cents=0, assessed_by="tech", today=TODAY)
+    desk.assess_repair(usable=False, repairable=False, estimated_repair_fen=0, assessed_by="tech", today=TODAY)
     desk.approve_replacement("admin", TODAY)
     assert isinstance(desk.pending_events[-1], ReplacementApproved)
     assert desk.replacement is not None and desk.replacement["status"] == "approved"

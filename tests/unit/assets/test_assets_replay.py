@@ -38,7 +38,7 @@ def asset(
         category=category,
         name="办公桌",
         location=location,
-        original_value_cents=100_000,
+        original_value_fen=100_000,
         acquired_on=acquired_on,
         condition="good",
         table=SERVICE_LIFE_2016,
@@ -62,7 +62,7 @@ def _asset() -> list[Aggregate]:
         category="furniture",
         name="办公桌",
         location="R301",
-        original_value_cents=180_000,
+        original_value_fen=180_000,
         acquired_on=date(2000, 1, 1),
         condition="good",
         table=SERVICE_LIFE_2016,
@@ -179,7 +179,7 @@ def test_an_aggregate_replays_from_its_events_and_its_snapshot(build: Callable[[
     for original in build():
         stored = [json.loads(json.dumps(e.payload())) for e in original.pending_events]
         events = [
-            event_from_payload("assets", e.event_type, 1, p)
+            event_from_payload("assets", e.event_type, e.schema_version, p)
             for e, p in zip(original.pending_events, stored, strict=True)
         ]
         replayed = type(original).rehydrate(original.id, events)

@@ -41,8 +41,8 @@ def test_an_item_is_kept_at_the_central_warehouse_and_its_outlying_points() -> N
 def test_goods_in_move_the_average_cost_and_the_stock_value() -> None:
     item = stock_item()  # 100 boxes at 20.00
     item.receive("central", 50, 2_600, "in-2", TODAY)
-    assert (item.on_hand["central"], item.average_unit_cost_cents) == (150, 2_200)
-    assert item.stock_value_cents() == 330_000
+    assert (item.on_hand["central"], item.average_unit_cost_fen) == (150, 2_200)
+    assert item.stock_value_fen() == 330_000
     with pytest.raises(NotPositive):
         item.receive("central", 0, 2_600, "in-3", TODAY)
     with pytest.raises(UnknownSite):
@@ -53,7 +53,7 @@ def test_goods_out_are_valued_at_average_cost_and_never_take_stock_below_zero() 
     item = stock_item()
     item.issue("central", 30, "ag-1", TODAY)
     issued = item.pending_events[-1]
-    assert isinstance(issued, GoodsIssued) and (issued.value_cents, issued.on_hand_after) == (60_000, 70)
+    assert isinstance(issued, GoodsIssued) and (issued.value_fen, issued.on_hand_after) == (60_000, 70)
     with pytest.raises(InsufficientStock) as refused:
         item.issue("central", 71, "ag-1", TODAY)
     assert refused.value.details == {"site": "central", "on_hand": 70, "requested": 71}
@@ -91,4 +91,4 @@ def test_transfers_run_between_the_centre_and_an_outlying_point() -> None:
     with pytest.raises(InsufficientStock):
         item.transfer("east", "central", 41, TODAY)
     item.transfer("east", "central", 40, TODAY)
-    assert item.stock_value_cents("east") == 0 and item.stock_value_cents() == 200_000
+    assert item.stock_value_fen("east") == 0 and item.stock_value_fen() == 200_000

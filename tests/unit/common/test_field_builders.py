@@ -12,7 +12,7 @@ class _Probe(Schema):
     id = identifier(required=False)
     note_or_none = text(5, required=False)
     note_or_blank = text(5, required=False, absent="")
-    repair_cents = fen(required=False, default=0)
+    repair_fen = fen(required=False, default=0)
     count = quantity(3)
     factor = positive(2.0, load_default=None)
     urgent = flag(load_default=False)
@@ -23,7 +23,7 @@ def test_absent_fields_read_as_their_defaults() -> None:
         "id": None,
         "note_or_none": None,
         "note_or_blank": "",
-        "repair_cents": 0,
+        "repair_fen": 0,
         "count": 1,
         "factor": None,
         "urgent": False,
@@ -35,8 +35,8 @@ def test_absent_fields_read_as_their_defaults() -> None:
     [
         ({"note_or_none": ""}, "note_or_none"),  # absent reads as None: an empty text is refused
         ({"note_or_blank": "123456"}, "note_or_blank"),
-        ({"repair_cents": 1.5}, "repair_cents"),
-        ({"repair_cents": -1}, "repair_cents"),
+        ({"repair_fen": 1.5}, "repair_fen"),
+        ({"repair_fen": -1}, "repair_fen"),
         ({"count": 0}, "count"),
         ({"count": 4}, "count"),
         ({"factor": 0}, "factor"),

@@ -43,7 +43,7 @@ def test_last_year_s_procurement_is_written_as_importer_files_in_the_order_it_ha
     assert order[:4] == ["open_budget_line", "open_budget_line", "submit_purchase_request", "submit_purchase_request"]
     assert order.index("award_tender") < order.index("sign_contract")
     line = rows[0]
-    assert (line.at, line.body["year"], line.body["amount_cents"]) == ("2024-12-20", 2025, 1_100_000)  # 1 % 7 = 1
+    assert (line.at, line.body["year"], line.body["amount_fen"]) == ("2024-12-20", 2025, 1_100_000)  # 1 % 7 = 1
     request = rows[2]
     # seq 1: 10 + (1 % 5) × 2 = 12 boxes, on last year's line, dated 10 March 2025
     assert route(request) == (
@@ -54,7 +54,7 @@ def test_last_year_s_procurement_is_written_as_importer_files_in_the_order_it_ha
             "request_id": "PR-2025-H0001",
             "item_code": "A0501-A4PAPER",
             "quantity": 12,
-            "estimated_unit_price_cents": 24500,
+            "estimated_unit_price_fen": 24500,
             "submitted_on": "2025-03-10",
         },
     )
@@ -116,7 +116,7 @@ def test_the_ledgers_past_is_an_importer_file_of_assets_acquired_before_this_yea
             "category": "computers",
             "name": "台式计算机",
             "location": "101",
-            "original_value_cents": 500_000,
+            "original_value_fen": 500_000,
             "acquired_on": "2024-07-01",
             "condition": "good",
         },

@@ -28,7 +28,7 @@ def desk() -> CatalogItem:
     return CatalogItem.list_item("F-desk", "办公桌", "furniture", "piece")
 
 
-def budget(agency_id: str = "ag-1", amount_cents: int = 1_000_000, year: int = 2024) -> BudgetLine:
+def budget(agency_id: str = "ag-1", amount_fen: int = 1_000_000, year: int = 2024) -> BudgetLine:
     """A budget line of 10 000.00 yuan for the agency and year."""
     return BudgetLine.open(
         budget_line_id=f"bl-{agency_id}-{year}",
@@ -36,7 +36,7 @@ def budget(agency_id: str = "ag-1", amount_cents: int = 1_000_000, year: int = 2
         district="320402",
         year=year,
         purpose="办公用品",
-        amount_cents=amount_cents,
+        amount_fen=amount_fen,
         today=TODAY,
     )
 
@@ -63,7 +63,7 @@ def submit(
         district="320402",
         item=item,
         quantity=quantity,
-        estimated_unit_price_cents=price,
+        estimated_unit_price_fen=price,
         budget=kw["line"] if "line" in kw else budget(agency_id),
         authorisation=kw.get("auth"),
         today=TODAY,
@@ -76,7 +76,7 @@ def closed_tender(prices: dict[str, int], reference: int = 5_000, **close: Any) 
         tender_id="td-1",
         district="320400",
         requests=[submit(paper())],
-        reference_unit_price_cents=reference,
+        reference_unit_price_fen=reference,
         closes_at=CLOSES_AT,
         now=NOW,
     )

@@ -38,17 +38,17 @@ TENDER = {
         {"request_id": "PR-1", "agency_id": "11320402MB00000012", "quantity": 10},
         {"request_id": "PR-2", "agency_id": "11320402MB00000025", "quantity": 5},
     ],
-    "reference_unit_price_cents": 450000,
+    "reference_unit_price_fen": 450000,
     "closes_at": "2026-03-10T02:00:00+00:00",
     "bids": {
-        "B1": {"bid_id": "B1", "supplier_id": "S1", "unit_price_cents": 430000},
-        "B2": {"bid_id": "B2", "supplier_id": "S2", "unit_price_cents": 440000},
+        "B1": {"bid_id": "B1", "supplier_id": "S1", "unit_price_fen": 430000},
+        "B2": {"bid_id": "B2", "supplier_id": "S2", "unit_price_fen": 440000},
     },
-    "winner": {"bid_id": "B1", "supplier_id": "S1", "unit_price_cents": 430000},
+    "winner": {"bid_id": "B1", "supplier_id": "S1", "unit_price_fen": 430000},
 }
 CONTRACT = {
     "id": "CT-1",
-    "amount_cents": 4300000,
+    "amount_fen": 4300000,
     "signed_on": "2026-03-12",
     "delivery_due": "2026-04-12",
     "fulfilled_on": None,

@@ -37,7 +37,7 @@ R058_THRESHOLD = 0.5
 def _tender(tender_id: str, prices: dict[str, int], winner: str, disqualified: Sequence[str] = ()) -> dict[str, Any]:
     """An awarded tender of one unit (so a bid's OCDS amount is its unit price), reference price 4,500.00."""
     bids = {
-        f"b-{s}": {"bid_id": f"b-{s}", "supplier_id": s, "unit_price_cents": p, "compliant": s not in disqualified}
+        f"b-{s}": {"bid_id": f"b-{s}", "supplier_id": s, "unit_price_fen": p, "compliant": s not in disqualified}
         for s, p in prices.items()
     }
     return {
@@ -45,10 +45,10 @@ def _tender(tender_id: str, prices: dict[str, int], winner: str, disqualified: S
         "status": "awarded",
         "item_code": "A02010104",
         "lots": [{"request_id": f"PR-{tender_id}", "agency_id": "A1", "quantity": 1}],
-        "reference_unit_price_cents": 450_000,
+        "reference_unit_price_fen": 450_000,
         "closes_at": "2026-03-10T02:00:00+00:00",
         "bids": bids,
-        "winner": {"bid_id": f"b-{winner}", "supplier_id": winner, "unit_price_cents": prices[winner]},
+        "winner": {"bid_id": f"b-{winner}", "supplier_id": winner, "unit_price_fen": prices[winner]},
     }
 
 
@@ -93,8 +93,8 @@ def cardinal(release: dict[str, Any]) -> dict[str, Any]:
 
 def platform(tender: dict[str, Any], past: Sequence[PastAward] = ()) -> set[str]:
     """The platform's abnormal-quote findings on the tender's bids (``services.procurement.domain.quotes``)."""
-    quotes = [Quote(b["bid_id"], b["supplier_id"], b["unit_price_cents"]) for b in tender["bids"].values()]
-    found = find_abnormally_low(quotes, tender["reference_unit_price_cents"]) + find_identical_quotes(quotes)
+    quotes = [Quote(b["bid_id"], b["supplier_id"], b["unit_price_fen"]) for b in tender["bids"].values()]
+    found = find_abnormally_low(quotes, tender["reference_unit_price_fen"]) + find_identical_quotes(quotes)
     rotation = find_winner_rotation(quotes, past)
     return {f.kind for f in found} | ({rotation.kind} if rotation else set())
 

@@ -27,7 +27,7 @@ def line_2025() -> BudgetLine:
         district="320402",
         year=2025,
         purpose="办公用品",
-        amount_cents=1_000_000,
+        amount_fen=1_000_000,
         today=TODAY,
         opened_on=date(2024, 12, 20),
     )
@@ -41,7 +41,7 @@ def request_2025(line: BudgetLine, on: date = date(2025, 3, 10)) -> PurchaseRequ
         district="320402",
         item=paper(),
         quantity=10,
-        estimated_unit_price_cents=5_000,
+        estimated_unit_price_fen=5_000,
         budget=line,
         authorisation=None,
         today=TODAY,
@@ -56,7 +56,7 @@ def test_a_past_budget_line_and_its_adjustment_carry_their_days() -> None:
     line.adjust(1_200_000, "年中追加", TODAY, date(2025, 6, 30))
     adjusted = line.pending_events[-1]
     assert isinstance(adjusted, BudgetLineAdjusted)
-    assert (adjusted.previous_amount_cents, adjusted.amount_cents, adjusted.adjusted_on) == (
+    assert (adjusted.previous_amount_fen, adjusted.amount_fen, adjusted.adjusted_on) == (
         1_000_000,
         1_200_000,
         "2025-06-30",
@@ -67,7 +67,7 @@ def test_a_past_budget_line_and_its_adjustment_carry_their_days() -> None:
         district="320402",
         year=2027,
         purpose="办公用品",
-        amount_cents=1,
+        amount_fen=1,
         today=TODAY,
     )
     assert today.pending_events[-1].opened_on == "2026-12-06"  # type: ignore[attr-defined]  # no day: today
@@ -88,7 +88,7 @@ def test_an_adjustment_before_the_line_was_granted_or_in_the_future_is_refused()
             district="320402",
             year=2027,
             purpose="办公用品",
-            amount_cents=1,
+            amount_fen=1,
             today=TODAY,
             opened_on=date(2026, 12, 7),
         )
@@ -99,9 +99,9 @@ def test_last_year_s_request_is_on_last_year_s_line() -> None:
     request = request_2025(line)
     submitted = request.pending_events[-1]
     assert isinstance(submitted, PurchaseRequestSubmitted)
-    # its year is its day's (2025), not today's (2026); 10 × 5 000 = 50 000 cents reserved on the 2025 line
-    assert (submitted.year, submitted.submitted_on, submitted.amount_cents) == (2025, "2025-03-10", 50_000)
-    assert line.committed_cents == 50_000
+    # its year is its day's (2025), not today's (2026); 10 × 5 000 = 50 000 fen reserved on the 2025 line
+    assert (submitted.year, submitted.submitted_on, submitted.amount_fen) == (2025, "2025-03-10", 50_000)
+    assert line.committed_fen == 50_000
     with pytest.raises(BudgetLineMismatch):  # typed in today without its day: a 2026 request, not the 2025 line's
         PurchaseRequest.submit(
             request_id="rq-2",
@@ -109,7 +109,7 @@ def test_last_year_s_request_is_on_last_year_s_line() -> None:
             district="320402",
             item=paper(),
             quantity=1,
-            estimated_unit_price_cents=5_000,
+            estimated_unit_price_fen=5_000,
             budget=line_2025(),
             authorisation=None,
             today=TODAY,
@@ -127,7 +127,7 @@ def test_a_request_before_its_line_was_granted_or_in_the_future_is_refused() -> 
         district="320402",
         year=2025,
         purpose="办公用品",
-        amount_cents=1_000_000,
+        amount_fen=1_000_000,
         today=TODAY,
         opened_on=date(2025, 2, 1),
     )
@@ -146,7 +146,7 @@ def awarded_2025(line: BudgetLine) -> Tender:
         tender_id="td-1",
         district="320400",
         requests=[request_2025(line)],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=opened + timedelta(days=17),
         now=NOW,
         opened_at=opened,
@@ -199,8 +199,8 @@ def test_last_year_s_contract_and_deliveries_keep_their_days_and_order() -> None
     with pytest.raises(DateInFuture):
         contract.inspect_delivery("d-1", 10, 0, date(2026, 12, 7), line, TODAY)
     contract.inspect_delivery("d-1", 10, 0, date(2025, 5, 20), line, TODAY)
-    # the contract's 10 × 4 500 = 45 000 cents reserved, then spent on acceptance
-    assert (contract.status, contract.fulfilled_on, line.spent_cents) == ("fulfilled", "2025-05-20", 45_000)
+    # the contract's 10 × 4 500 = 45 000 fen reserved, then spent on acceptance
+    assert (contract.status, contract.fulfilled_on, line.spent_fen) == ("fulfilled", "2025-05-20", 45_000)
 
 
 def test_an_abnormal_quote_is_dated_the_closing_of_its_bidding() -> None:
@@ -209,7 +209,7 @@ def test_an_abnormal_quote_is_dated_the_closing_of_its_bidding() -> None:
         tender_id="td-2",
         district="320400",
         requests=[request_2025(line_2025())],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=opened + timedelta(days=17),
         now=NOW,
         opened_at=opened,

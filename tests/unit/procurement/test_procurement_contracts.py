@@ -54,7 +54,7 @@ def awarded_tender(item: CatalogItem, price: int = 4_500, line: BudgetLine | Non
         tender_id="td-1",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -110,7 +110,7 @@ def test_a_contract_needs_an_awarded_tender() -> None:
         tender_id="td-1",
         district="320400",
         requests=[submit(paper(), line=line)],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -156,12 +156,12 @@ def test_delivery_cannot_be_due_before_signing() -> None:
 
 def test_signing_sets_the_reservation_to_the_contract_value() -> None:
     contract, line = sign(paper(), [])
-    assert contract.quantity * contract.unit_price_cents == 45_000
+    assert contract.quantity * contract.unit_price_fen == 45_000
     assert line.commitments == {"rq-ag-1": 45_000}
 
 
 def test_a_contract_above_the_estimate_must_fit_the_budget() -> None:
-    tender, line = awarded_tender(paper(), price=5_100, line=budget(amount_cents=50_000))
+    tender, line = awarded_tender(paper(), price=5_100, line=budget(amount_fen=50_000))
     with pytest.raises(BudgetExceeded) as refused:
         ProcurementContract.sign(
             contract_id="ct-1",
@@ -172,7 +172,7 @@ def test_a_contract_above_the_estimate_must_fit_the_budget() -> None:
             budget=line,
             today=TODAY,
         )
-    assert refused.value.details["requested_cents"] == 1_000
+    assert refused.value.details["requested_fen"] == 1_000
 
 
 def test_each_agency_of_a_batch_signs_for_its_own_lot_at_the_awarded_price() -> None:
@@ -182,7 +182,7 @@ def test_each_agency_of_a_batch_signs_for_its_own_lot_at_the_awarded_price() -> 
         tender_id="td-1",
         district="320400",
         requests=requests,
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -199,7 +199,7 @@ def test_each_agency_of_a_batch_signs_for_its_own_lot_at_the_awarded_price() -> 
         budget=lines["ag-2"],
         today=TODAY,
     )
-    assert (contract.agency_id, contract.quantity, contract.unit_price_cents) == ("ag-2", 30, 4_000)
+    assert (contract.agency_id, contract.quantity, contract.unit_price_fen) == ("ag-2", 30, 4_000)
     assert lines["ag-2"].commitments == {"rq-ag-2": 120_000}
 
 
@@ -248,10 +248,10 @@ def test_acceptance_carries_what_the_asset_ledger_needs_and_spends_the_budget() 
         category="furniture",
         quantity=8,
         defective_quantity=2,
-        unit_value_cents=4_500,
+        unit_value_fen=4_500,
         accepted_on=TODAY.isoformat(),
     )
-    assert (line.spent_cents, line.commitments) == (36_000, {"rq-ag-1": 9_000})
+    assert (line.spent_fen, line.commitments) == (36_000, {"rq-ag-1": 9_000})
 
 
 def test_defective_items_stay_outstanding_until_redelivered() -> None:
@@ -268,7 +268,7 @@ def test_a_contract_keeps_its_terms_and_each_deliverys_inspection() -> None:
     contract.inspect_delivery("dl-1", 8, 2, later, line, LATER)
     contract.record_delivery("dl-2", 2, later, LATER)
     contract.inspect_delivery("dl-2", 0, 2, later, line, LATER)
-    assert (contract.tender_id, contract.clauses, contract.amount_cents, contract.signed_on) == (
+    assert (contract.tender_id, contract.clauses, contract.amount_fen, contract.signed_on) == (
         "td-1",
         ["warranty"],
         45_000,
@@ -301,7 +301,7 @@ def test_a_wholly_defective_delivery_is_rejected_and_spends_nothing() -> None:
     contract.record_delivery("dl-1", 4, TODAY, LATER)
     contract.inspect_delivery("dl-1", 0, 4, TODAY, line, LATER)
     assert isinstance(last(contract), DeliveryRejected)
-    assert (line.spent_cents, contract.outstanding_quantity) == (0, 10)
+    assert (line.spent_fen, contract.outstanding_quantity) == (0, 10)
 
 
 def test_a_delivery_is_inspected_once() -> None:
@@ -319,7 +319,7 @@ def test_the_contract_is_fulfilled_when_everything_is_accepted() -> None:
     contract.record_delivery("dl-2", 4, TODAY, LATER)
     contract.inspect_delivery("dl-2", 4, 0, TODAY, line, LATER)
     assert last(contract) == ContractFulfilled("ct-1", TODAY.isoformat())
-    assert (contract.status, line.spent_cents) == ("fulfilled", 45_000)
+    assert (contract.status, line.spent_fen) == ("fulfilled", 45_000)
     with pytest.raises(WrongStatus):
         contract.record_delivery("dl-3", 1, TODAY, LATER)
 

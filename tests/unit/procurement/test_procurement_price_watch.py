@@ -29,7 +29,7 @@ def watch(reference: int = 1_000, last_week: tuple[int, ...] = (1_000, 1_000)) -
 
 
 def alerts(price_watch: IngredientPriceWatch) -> list[tuple[str, float, float]]:
-    return [(e.kind, e.basis_cents, e.change) for e in price_watch.pending_events if isinstance(e, PriceMoveAlerted)]
+    return [(e.kind, e.basis_fen, e.change) for e in price_watch.pending_events if isinstance(e, PriceMoveAlerted)]
 
 
 def test_only_canteen_ingredients_are_watched() -> None:

@@ -26,28 +26,28 @@ def kinds(found: list) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def test_a_quote_far_below_the_median_of_the_other_bids_is_flagged_with_evidence() -> None:
-    found = find_abnormally_low(quotes(A=10_000, B=10_200, C=9_800, D=6_000), reference_price_cents=5_000)
+    found = find_abnormally_low(quotes(A=10_000, B=10_200, C=9_800, D=6_000), reference_price_fen=5_000)
     assert kinds(found) == [("below_median", ("b-D",))]
     assert found[0].evidence == {
-        "unit_price_cents": 6_000,
-        "basis_cents": 10_000.0,
+        "unit_price_fen": 6_000,
+        "basis_fen": 10_000.0,
         "fraction": 0.7,
-        "threshold_cents": 7_000.0,
+        "threshold_fen": 7_000.0,
         "ratio": 0.6,
     }
 
 
 def test_a_quote_at_the_threshold_is_not_flagged() -> None:
-    assert find_abnormally_low(quotes(A=10_000, B=10_200, C=9_800, D=7_000), reference_price_cents=5_000) == []
+    assert find_abnormally_low(quotes(A=10_000, B=10_200, C=9_800, D=7_000), reference_price_fen=5_000) == []
 
 
 def test_the_median_is_that_of_the_other_bids_only() -> None:
     # with its own price in the median (840), 680 would be above 70 %; against the other bid (1 000) it is not
-    assert kinds(find_abnormally_low(quotes(A=680, B=1_000), reference_price_cents=500)) == [("below_median", ("b-A",))]
+    assert kinds(find_abnormally_low(quotes(A=680, B=1_000), reference_price_fen=500)) == [("below_median", ("b-A",))]
 
 
 def test_a_quote_far_below_the_reference_price_is_flagged() -> None:
-    assert kinds(find_abnormally_low(quotes(A=3_000), reference_price_cents=5_000)) == [("below_reference", ("b-A",))]
+    assert kinds(find_abnormally_low(quotes(A=3_000), reference_price_fen=5_000)) == [("below_reference", ("b-A",))]
 
 
 def test_the_fraction_is_configurable() -> None:

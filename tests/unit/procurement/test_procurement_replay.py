@@ -37,7 +37,7 @@ def full_story() -> list[Aggregate]:
         tender_id="td-0",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -46,7 +46,7 @@ def full_story() -> list[Aggregate]:
         tender_id="td-1",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )

@@ -21,11 +21,11 @@ def test_a_request_without_a_budget_line_is_refused_with_the_figures() -> None:
     with pytest.raises(NoBudgetLine) as refused:
         submit(paper(), quantity=10, price=5_000, line=None)
     assert refused.value.details == {
-        "budget_cents": 0,
-        "committed_cents": 0,
-        "spent_cents": 0,
-        "remaining_cents": 0,
-        "requested_cents": 50_000,
+        "budget_fen": 0,
+        "committed_fen": 0,
+        "spent_fen": 0,
+        "remaining_fen": 0,
+        "requested_fen": 50_000,
         "agency_id": "ag-1",
         "year": 2024,
     }
@@ -37,15 +37,15 @@ def test_a_budget_line_that_was_never_opened_counts_as_none() -> None:
 
 
 def test_a_request_above_what_remains_is_refused_with_the_figures() -> None:
-    line = budget(amount_cents=49_999)
+    line = budget(amount_fen=49_999)
     with pytest.raises(BudgetExceeded) as refused:
         submit(paper(), quantity=10, price=5_000, line=line)
-    assert refused.value.details["remaining_cents"] == 49_999
-    assert refused.value.details["requested_cents"] == 50_000
+    assert refused.value.details["remaining_fen"] == 49_999
+    assert refused.value.details["requested_fen"] == 50_000
 
 
 def test_a_request_reserves_its_estimated_amount_on_the_budget_line() -> None:
-    line = budget(amount_cents=100_000)
+    line = budget(amount_fen=100_000)
     submit(paper(), quantity=10, price=5_000, line=line)
     assert line.commitments == {"rq-ag-1": 50_000}
 
@@ -80,7 +80,7 @@ def test_furniture_and_equipment_without_the_assets_authorisation_are_refused(ca
     line = budget()
     with pytest.raises(IdleStockCheckRequired):
         submit(item, line=line)
-    assert line.committed_cents == 0
+    assert line.committed_fen == 0
 
 
 def test_furniture_with_a_matching_authorisation_is_accepted_and_uses_it() -> None:
@@ -119,10 +119,10 @@ def test_an_authorisation_serves_one_request_only() -> None:
 
 
 def test_cancelling_a_request_releases_its_reservation() -> None:
-    line = budget(amount_cents=100_000)
+    line = budget(amount_fen=100_000)
     request = submit(paper(), line=line)
     request.cancel("需求取消", line)
-    assert (request.status, line.remaining_cents) == ("cancelled", 100_000)
+    assert (request.status, line.remaining_fen) == ("cancelled", 100_000)
 
 
 def test_a_tendered_request_cannot_be_cancelled() -> None:
@@ -132,7 +132,7 @@ def test_a_tendered_request_cannot_be_cancelled() -> None:
         tender_id="td-1",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )

@@ -24,7 +24,7 @@ REQUEST = {
     "agency_id": "ag-1",
     "item_code": "F-desk",
     "quantity": 4,
-    "estimated_unit_price_cents": 120_000,
+    "estimated_unit_price_fen": 120_000,
     "budget_line_id": "bl-1",
 }
 
@@ -42,7 +42,7 @@ def test_a_valid_request_loads_with_optional_ids_absent() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("quantity", 0), ("quantity", "4"), ("estimated_unit_price_cents", 1.5), ("item_code", "bad code!")],
+    [("quantity", 0), ("quantity", "4"), ("estimated_unit_price_fen", 1.5), ("item_code", "bad code!")],
 )
 def test_a_request_with_a_bad_field_is_refused_naming_it(field: str, value: Any) -> None:
     assert field in reasons(SubmitPurchaseRequestSchema(), REQUEST | {field: value})
@@ -73,7 +73,7 @@ def test_only_idle_first_categories_are_authorised_by_the_assets_service() -> No
 
 
 def test_a_tender_names_each_request_once_and_closes_at_an_aware_time() -> None:
-    data = {"district": "320400", "request_ids": ["rq-1", "rq-1"], "reference_unit_price_cents": 100}
+    data = {"district": "320400", "request_ids": ["rq-1", "rq-1"], "reference_unit_price_fen": 100}
     assert "request_ids" in reasons(OpenTenderSchema(), data | {"closes_at": "2024-03-21T09:00:00+08:00"})
     assert "closes_at" in reasons(
         OpenTenderSchema(), data | {"request_ids": ["rq-1"], "closes_at": "2024-03-21T09:00:00"}
@@ -81,8 +81,8 @@ def test_a_tender_names_each_request_once_and_closes_at_an_aware_time() -> None:
 
 
 def test_a_negative_bid_is_refused() -> None:
-    assert "unit_price_cents" in reasons(
-        SubmitBidSchema(), {"tender_id": "td-1", "supplier_id": "S1", "unit_price_cents": -1}
+    assert "unit_price_fen" in reasons(
+        SubmitBidSchema(), {"tender_id": "td-1", "supplier_id": "S1", "unit_price_fen": -1}
     )
 
 
@@ -114,7 +114,7 @@ def test_an_inspection_of_nothing_is_refused() -> None:
 
 def test_the_inbound_purchase_request_contract_is_the_command_schema() -> None:
     contract = json.loads(
-        (contracts.CONTRACTS_DIR / "inbound" / "procurement.submit_purchase_request.v1.json").read_text("utf-8")
+        (contracts.CONTRACTS_DIR / "inbound" / "procurement.submit_purchase_request.v2.json").read_text("utf-8")
     )
     schema = SubmitPurchaseRequestSchema()
     # less submitted_on: recording a past request is the city administration's right, never a district's message

@@ -46,7 +46,7 @@ def open_tender(*agencies: str) -> Tender:
         tender_id="td-1",
         district="320400",
         requests=requests,
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -65,7 +65,7 @@ def test_requests_of_several_agencies_make_one_batch_tender() -> None:
         tender_id="td-1",
         district="320400",
         requests=requests,
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     ).pending_events[0]
@@ -86,7 +86,7 @@ def test_a_tender_is_for_one_catalog_item_only() -> None:
             tender_id="td-1",
             district="320400",
             requests=requests,
-            reference_unit_price_cents=5_000,
+            reference_unit_price_fen=5_000,
             closes_at=CLOSES_AT,
             now=NOW,
         )
@@ -98,7 +98,7 @@ def test_a_request_is_in_one_tender_only() -> None:
         tender_id="td-1",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -107,7 +107,7 @@ def test_a_request_is_in_one_tender_only() -> None:
             tender_id="td-2",
             district="320400",
             requests=[request],
-            reference_unit_price_cents=5_000,
+            reference_unit_price_fen=5_000,
             closes_at=CLOSES_AT,
             now=NOW,
         )
@@ -122,7 +122,7 @@ def test_a_cancelled_request_cannot_be_tendered() -> None:
             tender_id="td-1",
             district="320400",
             requests=[request],
-            reference_unit_price_cents=5_000,
+            reference_unit_price_fen=5_000,
             closes_at=CLOSES_AT,
             now=NOW,
         )
@@ -134,7 +134,7 @@ def test_bidding_must_close_in_the_future() -> None:
             tender_id="td-1",
             district="320400",
             requests=[submit(paper())],
-            reference_unit_price_cents=5_000,
+            reference_unit_price_fen=5_000,
             closes_at=NOW,
             now=NOW,
         )
@@ -166,7 +166,7 @@ def test_bidding_cannot_close_before_the_announced_time() -> None:
 def test_closing_flags_abnormal_quotes_with_their_evidence() -> None:
     tender = closed_tender({"A": 10_000, "B": 10_200, "C": 9_800, "D": 6_000})
     flagged = [e for e in tender.pending_events if isinstance(e, AbnormalQuoteFlagged)]
-    assert [(e.kind, e.bid_ids, e.evidence["basis_cents"]) for e in flagged] == [("below_median", ["b-D"], 10_000.0)]
+    assert [(e.kind, e.bid_ids, e.evidence["basis_fen"]) for e in flagged] == [("below_median", ["b-D"], 10_000.0)]
     assert tender.bids["b-D"]["flags"] == ["below_median"]
 
 
@@ -207,8 +207,8 @@ def test_the_lowest_compliant_bid_wins_and_the_reason_is_recorded() -> None:
     evaluate_all(tender)
     tender.award(AFTER_CLOSE)
     event = awarded(tender)
-    assert (event.supplier_id, event.unit_price_cents, event.amount_cents) == ("B", 4_900, 49_000)
-    assert event.reason.startswith("lowest compliant price: 4900 cents per unit from B, 3 of 3 bids compliant")
+    assert (event.supplier_id, event.unit_price_fen, event.amount_fen) == ("B", 4_900, 49_000)
+    assert event.reason.startswith("lowest compliant price: 4900 fen per unit from B, 3 of 3 bids compliant")
     assert [r["supplier_id"] for r in event.ranking] == ["B", "C", "A"]
     assert event.bidder_ids == ["A", "B", "C"]
 
@@ -266,7 +266,7 @@ def test_a_failed_tender_gives_its_requests_back_for_a_new_tender() -> None:
         tender_id="td-1",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -276,7 +276,7 @@ def test_a_failed_tender_gives_its_requests_back_for_a_new_tender() -> None:
         tender_id="td-2",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -295,7 +295,7 @@ def test_an_awarded_tender_cannot_fail() -> None:
         tender_id="td-1",
         district="320400",
         requests=[request],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=CLOSES_AT,
         now=NOW,
     )
@@ -318,7 +318,7 @@ def test_last_year_s_tender_is_brought_in_with_its_own_times_in_order() -> None:
         tender_id="td-9",
         district="320400",
         requests=[submit(item)],
-        reference_unit_price_cents=5_000,
+        reference_unit_price_fen=5_000,
         closes_at=closes_at,
         now=NOW,
         opened_at=opened_at,
@@ -352,7 +352,7 @@ def test_a_tender_opened_now_still_closes_in_the_future() -> None:
             tender_id="td-8",
             district="320400",
             requests=[submit(paper())],
-            reference_unit_price_cents=5_000,
+            reference_unit_price_fen=5_000,
             closes_at=NOW - timedelta(minutes=1),
             now=NOW,
         )

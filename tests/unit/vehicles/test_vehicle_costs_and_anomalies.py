@@ -37,7 +37,7 @@ def _fuel(vehicle: Vehicle, record: str, litres: float, km: float | None, **extr
         "record_id": record,
         "fuel": "gasoline",
         "quantity": litres,
-        "amount_cents": int(litres * 780),
+        "amount_fen": int(litres * 780),
         "station": "中石化龙城加油站",
         "designated": True,
         "odometer_km": km,
@@ -204,9 +204,9 @@ def test_robust_statistics_use_the_median_and_mad() -> None:
 
 
 def test_repair_cost_or_frequency_far_above_the_fleet_is_an_outlier() -> None:
-    fleet = {f"V{n}": RepairHistory(cost_cents=100_000 + n * 10_000, visits=1 + n % 2) for n in range(8)}
-    fleet["V9"] = RepairHistory(cost_cents=2_000_000, visits=2)  # cost far above
-    fleet["V10"] = RepairHistory(cost_cents=150_000, visits=9)  # frequency far above
+    fleet = {f"V{n}": RepairHistory(cost_fen=100_000 + n * 10_000, visits=1 + n % 2) for n in range(8)}
+    fleet["V9"] = RepairHistory(cost_fen=2_000_000, visits=2)  # cost far above
+    fleet["V10"] = RepairHistory(cost_fen=150_000, visits=9)  # frequency far above
     found = {(o.vehicle_id, o.metric) for o in repair_outliers(fleet)}
     assert found == {("V9", "cost"), ("V10", "frequency")}
 
@@ -215,7 +215,7 @@ def test_a_small_fleet_or_a_small_absolute_figure_is_no_outlier() -> None:
     assert repair_outliers({f"V{n}": RepairHistory(0, 0) for n in range(3)} | {"V9": RepairHistory(10**7, 9)}) == []
     quiet = {f"V{n}": RepairHistory(0, 0) for n in range(9)} | {"V9": RepairHistory(50_000, 1)}
     assert repair_outliers(quiet) == []  # one 500-yuan repair in a quiet month
-    assert repair_outliers(quiet, AnomalyRules(min_outlier_visits=1, min_outlier_cost_cents=0))
+    assert repair_outliers(quiet, AnomalyRules(min_outlier_visits=1, min_outlier_cost_fen=0))
 
 
 def test_a_flagged_repair_outlier_is_recorded_once_per_metric_and_period() -> None:
