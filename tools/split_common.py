@@ -8,7 +8,7 @@
 - ``read``: projections: the projector, its reader process, positions, seen event ids, freshness.
 - ``runtime``: processes: the nameko service base, runner, supervisor, health, relay process, dead letters.
 
-Layers (checked by ``tests/unit/test_common_layers.py``, which this script writes): ``kernel`` imports no other
+Layers (checked by ``tests/unit/test_common_layers.py``, which holds the rule): ``kernel`` imports no other
 layer; ``base`` imports the kernel; ``write`` and ``read`` import ``kernel`` and ``base`` and not each other;
 ``runtime`` imports any; nothing in ``services/common`` imports a service.
 
@@ -126,22 +126,12 @@ LAYERS: dict[str, str] = {
     ),
 }
 
-# layer -> the layers it may import (itself included)
-MAY_IMPORT: dict[str, tuple[str, ...]] = {
-    "kernel": ("kernel",),
-    "base": ("kernel", "base"),
-    "write": ("kernel", "base", "write"),
-    "read": ("kernel", "base", "read"),
-    "runtime": ("kernel", "base", "write", "read", "runtime"),
-}
-
 COMMON_DOC = (
     "Code every service shares, by role: ``kernel`` (the vocabulary), ``base`` (settings, logs, metrics,\n"
     "databases, contracts), ``write`` (the event store), ``read`` (projections) and ``runtime`` (processes).\n"
     "Each subpackage's docstring says what may import it."
 )
 
-TEST_PATH = Path("tests/unit/test_common_layers.py")
 SELF = Path("tools/split_common.py")
 SKIP_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".ico", ".pdf", ".gz", ".zip", ".whl", ".pyc", ".db", ".sqlite"}
 
@@ -255,90 +245,6 @@ def deepen(text: str) -> str:
     return PARENTS.sub(lambda m: f"{m[1]}{int(m[2]) + (int(m[2]) >= 1)}]", text)
 
 
-def layering_test() -> str:
-    """The layering test, its rule rendered from ``MAY_IMPORT`` as ``ruff format`` writes it."""
-    lines = []
-    for layer, may in MAY_IMPORT.items():
-        layers = ", ".join(f'"{m}"' for m in may) + ("," if len(may) == 1 else "")
-        lines.append(f'    "{layer}": ({layers}),\n')
-    return TEST_TEMPLATE.replace("@RULE@", "".join(lines))
-
-
-TEST_TEMPLATE = '''"""The layers of ``services/common`` (written by ``tools/split_common.py``: change the rule there).
-
-``kernel`` imports no other layer; ``base`` the kernel; ``write`` and ``read`` import the kernel and the base
-and not each other; ``runtime`` imports any; nothing in ``services/common`` imports a service; every module sits in a layer; a layer's
-``__init__.py`` says what it is and re-exports nothing. Imports inside functions count too.
-"""
-
-from __future__ import annotations
-
-import ast
-from pathlib import Path
-
-COMMON = Path(__file__).resolve().parents[2] / "services" / "common"
-MAY_IMPORT = {
-@RULE@}
-
-
-def imported(source: str) -> set[str]:
-    """Every module path a source imports (``from services.common import x`` names ``services.common.x``)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "services.common":
-                found.update(f"services.common.{alias.name}" for alias in node.names)
-            else:
-                found.add(node.module)
-    return found
-
-
-def violations(layer: str, source: str) -> list[str]:
-    """The imports of a module of ``layer`` that its layer may not make."""
-    wrong = []
-    for module in sorted(imported(source)):
-        parts = module.split(".")
-        if parts[:2] == ["services", "common"]:
-            if len(parts) > 2 and parts[2] not in MAY_IMPORT[layer]:
-                wrong.append(module)
-        elif parts[0] == "services":
-            wrong.append(module)  # a service
-    return wrong
-
-
-def test_layers_import_only_what_they_may() -> None:
-    wrong = {
-        str(path.relative_to(COMMON)): found
-        for layer in MAY_IMPORT
-        for path in sorted((COMMON / layer).rglob("*.py"))
-        if (found := violations(layer, path.read_text(encoding="utf-8")))
-    }
-    assert wrong == {}
-
-
-def test_the_rule_catches_what_breaks_it() -> None:
-    lazy_write_import = "def f():\\n    from services.common.write.store import EventStore\\n"
-    assert violations("kernel", lazy_write_import) == ["services.common.write.store"]
-    assert violations("read", lazy_write_import) == ["services.common.write.store"]
-    assert violations("runtime", lazy_write_import) == []
-    assert violations("write", "from services.common import kernel, runtime\\n") == ["services.common.runtime"]
-    assert violations("runtime", "import services.gateway.web\\n") == ["services.gateway.web"]
-
-
-def test_every_module_sits_in_a_layer() -> None:
-    assert sorted(p.name for p in COMMON.iterdir() if p.name != "__pycache__") == sorted(["__init__.py", *MAY_IMPORT])
-
-
-def test_layer_packages_only_describe() -> None:
-    for layer in MAY_IMPORT:
-        body = ast.parse((COMMON / layer / "__init__.py").read_text(encoding="utf-8")).body
-        assert len(body) == 1 and isinstance(body[0], ast.Expr), layer  # a docstring and nothing else
-        assert isinstance(body[0].value, ast.Constant) and "import" in body[0].value.value, layer
-'''
-
-
 def ruff(paths: Iterable[Path]) -> None:
     """Sort the rewritten imports and wrap lines the longer paths made too long (as ``make lint`` wants)."""
     python = sorted(str(p) for p in paths if p.suffix == ".py")
@@ -413,7 +319,6 @@ def main(argv: list[str] | None = None) -> int:
             rewritten += 1
             write_if_changed(path, new, dry_run, changed, "rewrote references in")
 
-    write_if_changed(TEST_PATH, layering_test(), dry_run, changed, "wrote")
     if not dry_run:
         ruff(changed)
     moved = len(modules) + len(trees)

@@ -1,4 +1,4 @@
-"""The layers of ``services/common`` (written by ``tools/split_common.py``: change the rule there).
+"""The layers of ``services/common`` (docs/architecture.md, Layout; ``tools/split_common.py`` places a new module).
 
 ``kernel`` imports no other layer; ``base`` the kernel; ``write`` and ``read`` import the kernel and the base
 and not each other; ``runtime`` imports any; nothing in ``services/common`` imports a service; every module sits in a layer; a layer's
