@@ -1,4 +1,4 @@
-"""An idempotency key means one command across the whole platform, not only within one service (issue #20).
+"""An idempotency key means one command across the whole platform, not only within one service (docs/hostile-input.md).
 
 Each service records the keys of its own commands (``services.common.write.store``, ``command_log``) and refuses a
 key it recorded for another command or body (422 ``idempotency_key_reused``). It cannot see the others'

@@ -1,4 +1,4 @@
-"""Every reference a command names is checked, in one place, before the command runs (issue #20).
+"""Every reference a command names is checked, in one place, before the command runs (docs/hostile-input.md).
 
 Each command declares, as data, the ids it names that point at another record (``REFERENCES``): the field,
 the kind of record, whether the record must lie in the caller's district (``scoped``) and which of the

@@ -59,7 +59,7 @@ def site(platform: Platform) -> dict[str, Any]:
     assert platform.request("POST", "/api/v1/agencies", body, admin)[0] == 201
     building = {"building_id": f"B-{tag}", "agency_id": agency, "name": "综合楼", "address": "和平北路9号"}
     building |= {"gross_floor_area_m2": 1800}
-    status, answer = _eventually(  # a meter is installed at a building its agency registered (issue #20)
+    status, answer = _eventually(  # a meter is installed at a building its agency registered (docs/hostile-input.md)
         lambda: platform.request("POST", "/api/v1/buildings", building, admin)[:2],
         lambda r: r[0] != 422 or r[1]["fields"].get("agency_id") != ["unknown agency"],  # not known yet
     )
@@ -225,7 +225,7 @@ def test_a_district_operator_acts_in_its_own_district_only(platform: Platform, s
         "initial_reading": 0,
         "installed_at": _at(START),
     }
-    # another district's agency and building answer exactly as missing ones (no existence oracle, issue #20)
+    # another district's agency and building answer exactly as missing ones (no existence oracle, docs/hostile-input.md)
     status, body, _ = platform.request("POST", "/api/v1/meters", meter, other)
     missing = platform.request("POST", "/api/v1/meters", meter | {"agency_id": f"NOPE-{site['tag']}"}, other)[:2]
     assert (status, body["fields"]) == (422, {"agency_id": ["unknown agency"]})

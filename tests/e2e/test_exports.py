@@ -1,5 +1,5 @@
 """Every listing and report route answers CSV and XLSX with the same figures as its JSON, and a trip's track
-answers GeoJSON (issue 23).
+answers GeoJSON (docs/formats.md).
 
 The demo city fills a running platform; then every route declared with a table (``RouteSpec.table``) is
 asked for JSON, CSV and XLSX, and each JSON row's every plain value is found, unchanged, in its column of

@@ -107,7 +107,10 @@ def test_quota_plates_and_fuel_anomalies_through_the_gateway(platform: Platform,
     status, body, _ = platform.request(
         "POST", path, fuel | {"quantity": 30, "amount_fen": 23_400}, districts["op_wujin"]
     )
-    assert (status, body["error"]) == (404, "not_found")  # another district's vehicle: as if missing (#20)
+    assert (status, body["error"]) == (
+        404,
+        "not_found",
+    )  # another district's vehicle: as if missing (docs/hostile-input.md)
 
     anomalies = _eventually(
         lambda: platform.request("GET", f"/api/v1/vehicle-anomalies?agency_id={agency}", token=admin)[1],

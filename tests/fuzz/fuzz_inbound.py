@@ -2,7 +2,7 @@
 
 ``one_input`` is what every run checks: whatever bytes arrive on ``district.<code>.inbound``, reading them
 answers an ``InboundMessage`` or raises ``Rejected`` with a reason; any other exception is a crash, the class
-of defect that used to stop the district consumer for every district (issue #20).
+of defect that used to stop the district consumer for every district (docs/hostile-input.md).
 
 Run it long with ``make fuzz`` (``FUZZ_SECONDS``, default 300), or directly:
 ``python -m tests.fuzz.fuzz_inbound -max_total_time=60 [corpus_dir]``. The suite runs the same target with a short budget (``tests/fuzz/test_fuzz_inbound.py``): over hypothesis-made inputs

@@ -123,7 +123,7 @@ def test_no_district_operator_acts_on_or_reads_another_districts_records(
         assert (status_b, body_b) == missing, f"B: {status_b} {body_b}; a missing record: {missing}"
         COVERAGE["404 as a missing record"].append(route_id(route))
     elif _as_missing_reference(body_b):
-        # a command naming another district's record is refused as if the record did not exist (#20)
+        # a command naming another district's record is refused as if the record did not exist (docs/hostile-input.md)
         COVERAGE["refused as a missing reference"].append(f"{route_id(route)} (owner {status_a})")
     elif 200 <= status_a < 300:
         assert status_b == 403, f"A's operator succeeded ({status_a}); B's must be refused 403: {status_b} {body_b}"

@@ -1,4 +1,4 @@
-"""Hostile input from outside (issue #20), one test per class of defect:
+"""Hostile input from outside (docs/hostile-input.md), one test per class of defect:
 
 - a district's inbound record that cannot be read or handled (nested past every parser's recursion limit,
   not UTF-8, a lone surrogate, a number out of range, an unknown type) is rejected to

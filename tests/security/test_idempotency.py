@@ -1,4 +1,4 @@
-"""An idempotency key means one command, everywhere (issue #20), one test per class:
+"""An idempotency key means one command, everywhere (docs/hostile-input.md), one test per class:
 
 - the same ``Idempotency-Key`` on another route of the same service, and on another service's route, is 422
   ``idempotency_key_reused`` and the second command never runs (each service keeps its own command log, so

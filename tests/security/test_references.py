@@ -1,5 +1,5 @@
 """Every reference a command names is checked, and another district's record answers as a missing one
-(issue #20). Generated: every command route × every reference ``services.gateway.references`` declares.
+(docs/hostile-input.md). Generated: every command route × every reference ``services.gateway.references`` declares.
 
 For each scoped reference, district B's operator sends the command aimed at its own district (its agency,
 its ids) with that one id pointing at district A's record (made by the world's setup), then at an id no
@@ -133,7 +133,7 @@ def _first_load_of(service: str, handler: str, field: str) -> str | None:
 
 CROSS_DISTRICT = {
     ("vehicles", "dispatch_trip"): "a trip of one district is served city-wide by another district's vehicle, "
-    "dispatched by the vehicle's district: the scope check is on the vehicle (issue #20's allowed cross-district act)",
+    "dispatched by the vehicle's district: the scope check is on the vehicle (an allowed cross-district act, docs/hostile-input.md)",
 }
 """Commands whose URL's record is, by the domain's rule, another district's: the rule says who may act."""
 SERVICE_SCOPED = [
@@ -174,7 +174,7 @@ def _inbound_payload(spec: RouteSpec, field: str, value: str) -> dict[str, Any]:
 def test_a_district_message_naming_another_districts_record_is_rejected_as_naming_a_missing_one(
     world: World,
 ) -> None:
-    """The inbound path (issue #20): district B's system sends each message type naming, in each id field that
+    """The inbound path (docs/hostile-input.md): district B's system sends each message type naming, in each id field that
     a record's URL or a scoped reference holds, district A's record and then an id no record has; both are
     rejected, with the same reason, message and fields but for the id (the owning service's ``not_in_scope``
     told B that A's record exists)."""

@@ -7,7 +7,7 @@ quick: a fixed seed, a few generated examples per operation (valid and invalid i
 ``SCHEMATHESIS_MAX_EXAMPLES``, default 3), the examples and fuzzing phases (no coverage phase) and no
 shrinking of a failure (its first example is reported); then a short stateful run that follows the document's
 links (``test_no_sequence_of_linked_operations_answers_a_server_error``). Every case is sent with the token
-of every writing or reading role, district operators of two districts included (issue #20: a 5xx that
+of every writing or reading role, district operators of two districts included (docs/hostile-input.md: a 5xx that
 only a district operator's scope checks reach must show too). The module ends by reading the gateway's
 metrics and every service's log: a 5xx counted, or an unhandled error logged, anywhere in the session fails.
 """

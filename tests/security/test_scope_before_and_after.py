@@ -1,4 +1,4 @@
-"""A cross-district act the domain allows never blocks the owning district's own records (issue #20).
+"""A cross-district act the domain allows never blocks the owning district's own records (docs/hostile-input.md).
 
 A room of one district's agency may lie in another district's building (docs/domain.md). When a person of that
 agency leaves, the room they still hold becomes a finding in the other district's building; the departure is

@@ -126,3 +126,19 @@ def test_every_document_a_file_points_to_is_in_the_repository() -> None:
 def test_a_reference_is_broken_exactly_when_its_document_is_missing(name: str, text: str, broken: list[str]) -> None:
     found = broken_references([(ROOT / name, text)])
     assert [line.split(": ", 1)[1] for line in found] == broken
+
+
+ISSUE = re.compile(r"\b[Ii]ssue #?\d+|\(#\d+\)")
+"""A pointer into an issue tracker, which a clone does not carry: the docs page the work is written up in says it."""
+
+
+def test_no_file_sends_a_reader_to_an_issue_tracker() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path, text in _texts()
+        for number, line in enumerate(text.splitlines(), 1)
+        if ISSUE.search(line) and path.suffix not in (".json", ".yaml")
+    ]
+    assert found == []
+    assert ISSUE.search("the rule (issue #20)") and ISSUE.search("as issue 7 asks") and ISSUE.search("missing (#20)")
+    assert not ISSUE.search("seed 000 #19, the new-energy share")

@@ -441,7 +441,7 @@ class DomainService:
     def load_in_scope(self, cls: type[AggregateT], stream_id: str) -> AggregateT:
         """The aggregate a command addresses (its URL's id), refused at once when it is outside the caller's
         district, before any rule of the command judges its state: a refusal about its state (``wrong_status``,
-        ``already counted``) would tell another district that it exists (no existence oracle, issue #20).
+        ``already counted``) would tell another district that it exists (no existence oracle, docs/hostile-input.md).
         The rule and its refusal: ``services.common.kernel.scope``."""
         aggregate: AggregateT = self.store.load(cls, stream_id)
         require_addressed_in_scope(self.context().scope_district, aggregate)

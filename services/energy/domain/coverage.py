@@ -48,7 +48,7 @@ class SufficiencyRules:
     min_share: float = 0.8
     version: str = "sufficiency-2026.1"
     source: str = (
-        "issue #18 and docs/energy-periods.md: a verdict needs 90 covered days and 80 % of the "
+        "docs/energy-periods.md: a verdict needs 90 covered days and 80 % of the "
         "elapsed days of every kind the baseline has; cf. ENERGY STAR Portfolio Manager's 12 full months and "
         "CalTRACK's data-sufficiency report"
     )

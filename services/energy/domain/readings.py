@@ -40,7 +40,7 @@ DEFAULT_READING_INTERVAL: Final = "5min"
 READING_INTERVALS_VERSION: Final = "intervals-2026.1"
 READING_INTERVALS_SOURCE: Final = (
     "seed 002 (智能电表、远传水表每五分钟采集一次数据); hourly, daily and monthly manual reads with half an interval "
-    "(monthly: 5 days) of tolerance, decided for issue #18"
+    "(monthly: 5 days) of tolerance, decided in docs/energy-periods.md"
 )
 
 

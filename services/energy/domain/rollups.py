@@ -91,7 +91,7 @@ def split_interval(
 
     Why: no reading exists at midnight, so the use of an interval that straddles a day, month or year
     boundary (a monthly meter read 15 December then 15 January, a smart meter silent over New Year) is
-    shared by time — the rule already decided for a late reading splitting a gap (issue #18). The parts
+    shared by time — the rule already decided for a late reading splitting a gap (docs/energy-periods.md). The parts
     add up to ``consumption`` exactly (the last part takes the remainder). ``start`` is the previous
     reading's moment; without one (a meter's first reading), when it is not before ``end`` or when the
     interval used nothing, the whole consumption belongs to the period in which the interval ends (``local_hour``: an interval ending at

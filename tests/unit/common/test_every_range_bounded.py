@@ -1,4 +1,4 @@
-"""Every range is bounded (issue #20), checked by walking every marshmallow schema of every service: a date
+"""Every range is bounded (docs/hostile-input.md), checked by walking every marshmallow schema of every service: a date
 or timestamp is a ``Day``/``Moment`` (within 1900-01-01..2100-12-31), every number has a minimum and a
 maximum, every free text a maximum length, every period (a pair of fields such as ``start_on``/``end_on``) a
 ``bounded_period``; and the bounds refuse what is outside them, with the field's reason."""

@@ -1,4 +1,4 @@
-"""An idempotency key means one command (issue #20): the same key with the same command and body answers
+"""An idempotency key means one command (docs/hostile-input.md): the same key with the same command and body answers
 what was recorded (a success, or a refusal, replayed like a success); with anything else it is refused
 (422 ``idempotency_key_reused``) and nothing runs. On a real SQLite event store."""
 

@@ -1,4 +1,4 @@
-"""An idempotency key means one command across every service (issue #20): the gateway binds a key to the first
+"""An idempotency key means one command across every service (docs/hostile-input.md): the gateway binds a key to the first
 command it sends with it (service, command, payload) and refuses it for any other, another service's included,
 which that service's own command log could not tell. On the gateway's real SQLite database."""
 

@@ -1,4 +1,4 @@
-"""A district operator's read of another district's record answers exactly as a missing record (issue #20)."""
+"""A district operator's read of another district's record answers exactly as a missing record (docs/hostile-input.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every reference a command names is declared and checked by ``services.gateway.references`` (issue #20).
+"""Every reference a command names is declared and checked by ``services.gateway.references`` (docs/hostile-input.md).
 
 Generated over the gateway's route registry: a command route added tomorrow with a ``building_id`` (or any
 field of a kind the gateway can look up) fails here until its reference is declared, or listed in

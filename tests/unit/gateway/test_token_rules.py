@@ -1,4 +1,4 @@
-"""Making tokens (issue #20): the CLI and ``create_token`` refuse an unknown district, a lifetime of 0 days
+"""Making tokens (docs/hostile-input.md): the CLI and ``create_token`` refuse an unknown district, a lifetime of 0 days
 (which used to mean "never expires") or beyond ten years, and a name its role and district already have."""
 
 from __future__ import annotations

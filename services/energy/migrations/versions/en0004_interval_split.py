@@ -1,4 +1,4 @@
-"""Energy read models shared by time (issue #18): each meter's last reading and its gaps with their use.
+"""Energy read models shared by time (docs/energy-periods.md): each meter's last reading and its gaps with their use.
 
 Revision ID: en0004
 Revises: en0003

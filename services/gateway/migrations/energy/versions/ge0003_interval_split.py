@@ -1,4 +1,4 @@
-"""The data center's energy intervals shared by time (issue #18): each main meter's last reading and its gaps
+"""The data center's energy intervals shared by time (docs/energy-periods.md): each main meter's last reading and its gaps
 with their use.
 
 Revision ID: ge0003

@@ -1,4 +1,4 @@
-"""The data center's adopted factor tables (issue #18): which table each year's figures use.
+"""The data center's adopted factor tables (docs/energy-periods.md): which table each year's figures use.
 
 Revision ID: ge0004
 Revises: ge0003
