@@ -33,8 +33,7 @@ from services.vehicles.domain.costs import cost_per_km, monthly_costs
 from services.vehicles.domain.fleet import AgencyFleet
 from services.vehicles.domain.new_energy import AcquisitionLedger, NewEnergyPolicy, ledger_id, new_energy_shares
 from services.vehicles.domain.plates import PlateRegistration
-from services.vehicles.domain.track import track_feature
-from services.vehicles.domain.trips import Trip, VehicleOnDuty, WorkingHours
+from services.vehicles.domain.trips import GPS_BATCH_EVENTS, Trip, VehicleOnDuty, WorkingHours
 from services.vehicles.domain.vehicles import Vehicle
 
 GPS_CHECK_SECONDS = 3600
@@ -441,14 +440,18 @@ class VehiclesService(DomainService):
 
     @command(s.TripIdSchema)
     def trip_track(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The trip's GPS track as a GeoJSON Feature (WGS-84, RFC 7946), from the batches in its stream."""
+        """The trip (ids, districts, status) and its GPS batches as stored: ``points`` a token (sealed, personal)
+        or, for batches recorded before sealing, the clear list, with the batch's clear figures. The gateway
+        decrypts for the entitled reader and answers the GeoJSON (``read_model.track_feature``)."""
         trip = self.store.load(Trip, query["trip_id"])
+        state = trip.snapshot_state()
+        fields = ("agency_id", "district", "vehicle_id", "vehicle_district", "status", "started_at", "finished_at")
         batches = [
-            env.event().points  # type: ignore[attr-defined]
+            {k: env.payload[k] for k in ("points", "count", "first_at", "last_at", "distance_km")}
             for env in self.store.stream_envelopes(Trip.stream_type, trip.id)
-            if env.event_type == "GpsPointsRecorded"
+            if env.event_type in GPS_BATCH_EVENTS
         ]
-        return track_feature({"trip_id": trip.id, **trip.snapshot_state()}, batches)
+        return {"trip": {"trip_id": trip.id, **{k: state.get(k) for k in fields}}, "batches": batches}
 
     @command(s.FleetQuerySchema)
     def fleet(self, query: dict[str, Any]) -> dict[str, Any]:

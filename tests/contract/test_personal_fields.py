@@ -178,6 +178,7 @@ def test_the_personal_fields_of_the_contracts_are_these() -> None:
         "office_space/StaffPosted.v1.name": PersonalMark("person", "person_id"),
         "vehicles/TripDispatched.v1.driver": PersonalMark("driver", None),
         "vehicles/GpsPointsRecorded.v1.points": PersonalMark("track", "trip_id"),
+        "vehicles/GpsBatchRecorded.v1.points": PersonalMark("track", "trip_id"),
     }
     inbound = {
         f"{message_type}.v{version}.{name}": mark

@@ -22,6 +22,8 @@ from werkzeug.wrappers import Request
 from services.common.base.db import reader
 from services.common.base.log import get_logger
 from services.common.base.personal import (
+    ERASED_TEXT,
+    MASKED_TEXT,
     SUBJECT_KINDS,
     KeyStore,
     Subject,
@@ -37,6 +39,7 @@ from services.common.runtime.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, Principal
 from services.gateway.schemas import PageSchema
 from services.gateway.web import agency_in_scope, api, call, read_json, registered_district
+from services.vehicles.read_model import track_feature, track_summary
 
 log = get_logger()
 
@@ -104,6 +107,35 @@ def reveal_rows(
                 shown.setdefault(subject, set()).add(name)
         answered.append(seen)
     return answered, shown
+
+
+def reveal_track(
+    keys: KeyStore, principal: Principal, answer: dict[str, Any]
+) -> tuple[dict[str, Any], dict[Subject, set[str]]]:
+    """A trip's GeoJSON track (``vehicles.trip_track``'s answer: the trip and its stored batches) as
+    ``principal`` may see it, and the subjects shown in clear (for the access record).
+
+    The points are personal (subject: the track, by trip id): in clear for a city administrator and the
+    operator of the trip's district or of its vehicle's; no geometry and ``masked: true`` for other readers;
+    no geometry and ``erased: true`` (``track``: 已删除) once the track is erased or expired. The figures
+    (point count, length, first and last fix) come from the batches' clear fields and never change."""
+    trip, batches = answer["trip"], list(answer["batches"])
+    summary = track_summary(batches)
+    allowed = entitled(principal, trip.get("district")) or entitled(principal, trip.get("vehicle_district"))
+    seen = [reveal(keys, b["points"], "points", allowed) for b in batches]
+    erased = any(v == ERASED_TEXT for v in seen)
+    masked = not erased and any(v == MASKED_TEXT for v in seen)
+    if erased or masked:
+        feature = track_feature(trip, [], summary)
+        feature["properties"].update({"erased": erased, "masked": masked})
+        if erased:
+            feature["properties"]["track"] = ERASED_TEXT
+        return feature, {}
+    feature = track_feature(trip, seen, summary)
+    feature["properties"].update({"erased": False, "masked": False})
+    subject = Subject("track", str(trip["trip_id"]))
+    shown = {subject: {"points"}} if any(token_subject(b["points"]) for b in batches) else {}
+    return feature, shown
 
 
 class ErasureSchema(Schema):

@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
+from services.common.base.personal import platform_key_store
 from services.common.kernel.money import fen_from_yuan
 from services.common.kernel.scope import require_in_scope
 from services.common.runtime.rpc import rpc_proxy
+from services.gateway.api.personal_data import record_reads, reveal_track
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.vehicles import schemas as s
@@ -281,11 +283,16 @@ class VehiclesApi:
     @api("GET", "/api/v1/trips/<trip_id>/track", roles=READERS, content_type="application/geo+json")
     def get_trip_track(self, request: Request, principal: Principal, trip_id: str) -> Response:
         """The trip's GPS track as GeoJSON (RFC 7946: a Feature, a LineString in WGS-84, longitude first, the
-        time of each position in ``properties.times``), for its district and the vehicle's."""
-        feature: dict[str, Any] = call(self.vehicles.trip_track, {"trip_id": trip_id})
-        properties = feature["properties"]
+        time of each position in ``properties.times``), for its district and the vehicle's. The points are
+        personal: decrypted here for a city administrator and those districts' operators (each such answer is
+        recorded), withheld (``masked``) from viewers, 已删除 (``erased``) once erased or expired; the figures
+        stay (docs/personal-data.md)."""
+        answer: dict[str, Any] = call(self.vehicles.trip_track, {"trip_id": trip_id})
+        trip = answer["trip"]
         visible = principal.visible_district()
         message = f"trip {trip_id} is neither of district {visible} nor served by its vehicles"
-        require_in_scope(visible, properties["district"], (properties["vehicle_district"],), message=message)
+        require_in_scope(visible, trip["district"], (trip["vehicle_district"],), message=message)
+        feature, shown = reveal_track(platform_key_store(), principal, answer)
+        record_reads(self.db, principal, "GET /api/v1/trips/<trip_id>/track", shown)
         body = json.dumps(feature, ensure_ascii=False)
         return Response(body, content_type="application/geo+json; charset=utf-8")

@@ -137,6 +137,27 @@ class GpsPointsRecorded(VehiclesEvent):
 
 
 @dataclass(frozen=True)
+class GpsBatchRecorded(VehiclesEvent):
+    """A batch of the trip's GPS track, personal (subject: the track, by ``trip_id``): ``points`` holds the list
+    ``[at, latitude, longitude]`` in time order when recorded and is stored as its token (the event store seals
+    it, docs/personal-data.md). ``count``, the times and ``distance_km`` are computed from the clear points here
+    and stay in clear, so the trip's figures survive the track's erasure. Succeeds ``GpsPointsRecorded`` (clear
+    points, still read for the trips recorded before it)."""
+
+    trip_id: str
+    vehicle_id: str
+    points: list[list[str | float]] | str
+    count: int
+    first_at: str
+    last_at: str
+    distance_km: float
+
+
+GPS_BATCH_EVENTS: Final = ("GpsPointsRecorded", "GpsBatchRecorded")
+"""The event types that carry a batch of a trip's track (clear before sealing, a token since)."""
+
+
+@dataclass(frozen=True)
 class TripFinished(VehiclesEvent):
     """The vehicle came back; the distance is the odometer's."""
 
@@ -372,7 +393,7 @@ class Trip(Aggregate):
             [iso_as_given(_at(str(at))), float(lat), float(lon)] for at, lat, lon in ordered
         ]
         self._record(
-            GpsPointsRecorded(
+            GpsBatchRecorded(
                 trip_id=self.id,
                 vehicle_id=str(self.vehicle_id),
                 points=canonical,
@@ -482,6 +503,9 @@ class Trip(Aggregate):
         self.status = "in_progress"
 
     def _on_GpsPointsRecorded(self, event: GpsPointsRecorded) -> None:
+        self.gps_points += event.count
+
+    def _on_GpsBatchRecorded(self, event: GpsBatchRecorded) -> None:
         self.gps_points += event.count
 
     def _on_TripFinished(self, event: TripFinished) -> None:

@@ -14,10 +14,12 @@ from services.common.base.db import register_migrations
 
 # The published surface also carries the domain's definitions the data center computes with (one definition
 # each, re-exported here): the cost year (``year_window``, ``costs_by_kind`` over ``CostItem``) and the
-# new-energy share of acquisitions against its target.
+# new-energy share of acquisitions against its target; and a trip's GeoJSON track, which the gateway assembles
+# once it has decrypted the points.
 from services.vehicles.domain.base import SHARE_ACQUISITION_KINDS
 from services.vehicles.domain.costs import CostItem, costs_by_kind, year_window
 from services.vehicles.domain.new_energy import meets_target
+from services.vehicles.domain.track import track_feature, track_summary
 
 from .projection import VehiclesViews, local_date
 from .queries import (
@@ -64,6 +66,8 @@ __all__ = [
     "repair_histories",
     "seals",
     "seals_of",
+    "track_feature",
+    "track_summary",
     "trip_rows",
     "trips",
     "trips_awaiting_gps",

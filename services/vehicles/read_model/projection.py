@@ -256,6 +256,10 @@ class VehiclesViews(Projection):
         p = env.payload
         sql.add(conn, trips, {"trip_id": p["trip_id"]}, {"gps_points": p["count"], "gps_km": p["distance_km"]})
 
+    def on_GpsBatchRecorded(self, conn: sa.Connection, env: Envelope) -> None:
+        """The sealed batch: its count and length are clear fields; the token of the points is not projected."""
+        self.on_GpsPointsRecorded(conn, env)
+
     def on_TripFinished(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         self._trip(
