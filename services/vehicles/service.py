@@ -17,6 +17,7 @@ from typing import Any
 
 from nameko.timer import timer
 
+from services.common.base.personal import platform_key_store
 from services.common.base.settings import settings
 from services.common.kernel.clock import china_today, iso_as_given, utc_now
 from services.common.kernel.errors import NotFound, RuleViolation
@@ -35,9 +36,13 @@ from services.vehicles.domain.new_energy import AcquisitionLedger, NewEnergyPoli
 from services.vehicles.domain.plates import PlateRegistration
 from services.vehicles.domain.trips import GPS_BATCH_EVENTS, Trip, VehicleOnDuty, WorkingHours
 from services.vehicles.domain.vehicles import Vehicle
+from services.vehicles.retention import expire_tracks
 
 GPS_CHECK_SECONDS = 3600
 """How often finished trips are checked for a missing GPS track."""
+
+RETENTION_CHECK_SECONDS = 24 * 3600
+"""How often tracks past their retention are expired (once a day)."""
 
 REPAIR_CHECK_SECONDS = 24 * 3600
 """How often last month's repairs are compared with the fleet's."""
@@ -411,6 +416,12 @@ class VehiclesService(DomainService):
     def check_trips_without_gps_hourly(self) -> None:
         """Every hour, flag finished trips still without GPS after ``VEHICLE_GPS_GRACE_HOURS``."""
         self._check_gps(settings().vehicle_gps_grace_hours)
+
+    @timer(interval=RETENTION_CHECK_SECONDS)  # type: ignore[untyped-decorator]
+    def expire_gps_tracks_daily(self) -> None:
+        """Once a day, erase the track keys of trips that finished more than ``GPS_RETENTION_DAYS`` ago
+        (``services.vehicles.retention``): their points read 已删除 everywhere, their figures stay."""
+        expire_tracks(self.read_models.engine, platform_key_store(), utc_now(), settings().gps_retention_days)
 
     def _check_gps(self, grace_hours: float) -> dict[str, Any]:
         now = utc_now()

@@ -150,6 +150,8 @@ class Settings:
     vehicle_repair_outlier_z: float = 3.5
     vehicle_working_hours: str = "07:00-19:00"
     vehicle_gps_grace_hours: float = 24.0
+    gps_retention_days: int = 365
+    """How long a finished trip's GPS points are kept (``GPS_RETENTION_DAYS``); then their key is erased."""
     ocds_ocid_prefix: str = "ocds-000000"
     """The publisher's registered OCDS prefix (``OCDS_OCID_PREFIX``): every ocid starts with it."""
     asset_service_life_file: Path | None = None
@@ -269,6 +271,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         vehicle_repair_outlier_z=float(env.get("VEHICLE_REPAIR_OUTLIER_Z", "3.5")),
         vehicle_working_hours=env.get("VEHICLE_WORKING_HOURS", "07:00-19:00"),
         vehicle_gps_grace_hours=float(env.get("VEHICLE_GPS_GRACE_HOURS", "24")),
+        gps_retention_days=int(env.get("GPS_RETENTION_DAYS", "365")),
         ocds_ocid_prefix=env.get("OCDS_OCID_PREFIX", "ocds-000000"),
         asset_service_life_file=Path(env["ASSET_SERVICE_LIFE_FILE"]) if env.get("ASSET_SERVICE_LIFE_FILE") else None,
         asset_depreciation_life_file=(

@@ -270,6 +270,16 @@ def trips_awaiting_gps(conn: sa.Connection, finished_before_utc: str) -> list[st
     return list(conn.execute(query.order_by(t.finished_utc).limit(5000)).scalars())
 
 
+def tracks_finished(conn: sa.Connection, before_utc: str | None = None) -> list[tuple[str, str]]:
+    """Completed trips with GPS points, ``(trip_id, finished_utc)`` oldest first: those that finished before
+    ``before_utc`` when given (whose track is past retention), else all."""
+    t = trips.c
+    query = sa.select(t.trip_id, t.finished_utc).where(t.status == "completed", t.gps_points > 0)
+    if before_utc is not None:
+        query = query.where(t.finished_utc < before_utc)
+    return [(row.trip_id, row.finished_utc) for row in conn.execute(query.order_by(t.finished_utc, t.trip_id))]
+
+
 def vehicles_to_seal(
     conn: sa.Connection, agency_id: str | None, district: str | None, exempt: Iterable[str]
 ) -> list[str]:
