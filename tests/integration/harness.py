@@ -15,6 +15,8 @@ from typing import Any
 from nameko.testing.services import worker_factory
 
 from services.common.base.db import create_db_engine, migrate
+from services.common.base.personal import KeyStore
+from services.common.base.settings import settings
 from services.common.kernel.events import Metadata
 from services.common.read.agencies import known_agencies_table
 from services.common.read.projector import Projection
@@ -49,7 +51,10 @@ class ServiceHarness:
     ) -> None:
         self.store = EventStore.open(url, domain)
         self.engine = create_db_engine(url)
-        migrate(self.engine, "projector", "known_agencies", *migrations)
+        migrate(self.engine, "projector", "known_agencies", "personal_keys", *migrations)
+        # as in a deployment, the store seals personal fields (here under a key store in the same database)
+        keys = KeyStore.from_settings(self.engine, settings())
+        self.store.personal = lambda: keys
         self.views = projection
         self.position = 0
         self.scope: str | None = None

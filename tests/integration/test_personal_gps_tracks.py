@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common.base.db import create_db_engine, migrate
-from services.common.base.personal import ERASED_TEXT, KeyStore, PersonalMark, Subject, is_token, sealed_fields
+from services.common.base.personal import ERASED_TEXT, KeyStore, PersonalMark, Subject, sealed_fields
 from services.common.kernel.clock import CHINA_STANDARD_TIME
 from services.common.kernel.events import Envelope, Metadata
 from services.common.read.broker import stored_message
