@@ -68,7 +68,8 @@ conventional acquisition that takes its district's new-energy share of the year 
 100 km above the model's norm times this is an anomaly, ``1.3``), ``VEHICLE_REPAIR_OUTLIER_Z`` (robust z-score
 above which a vehicle's repair cost or visits are far above the fleet's, ``3.5``), ``VEHICLE_WORKING_HOURS``
 (Beijing time; a trip outside them on a working day needs approval, ``07:00-19:00``), ``VEHICLE_GPS_GRACE_HOURS``
-(a finished trip still without GPS after this long is flagged, ``24``).
+(a finished trip still without GPS after this long is flagged, ``24``), ``GPS_RETENTION_DAYS`` (a finished
+trip's GPS points are kept this many days, then their key is erased, ``365``).
 
 Procurement thresholds (the deployment's rules, recorded with every finding and alert as its evidence):
 ``QUOTE_BELOW_MEDIAN_FRACTION`` (a bid under this fraction of the median of the other bids is abnormally
