@@ -449,8 +449,8 @@ def _admits_token(spec: Mapping[str, Any]) -> bool:
 def sealed_fields(domain: str, event_type: str, version: int) -> dict[str, PersonalMark]:
     """The personal properties of an event version that are stored as tokens: marked, naming their subject
     (``subject_field``) and typed so that the token fits (a string). A marked field without a subject id
-    (``TripDispatched.v1.driver``) or of another type (``GpsPointsRecorded.v1.points``, an array) is not
-    sealed until a version of its contract can carry a token."""
+    (``TripDispatched.v1.driver``) or of another type (``GpsPointsRecorded.v1.points``, an array, succeeded by
+    ``GpsBatchRecorded`` whose points are a token) is not sealed."""
     schema = json.loads(contracts.schema_path(domain, event_type, version).read_text(encoding="utf-8"))
     properties = schema.get("properties", {})
     return {
