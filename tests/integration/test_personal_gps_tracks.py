@@ -103,7 +103,8 @@ def _answer(store: EventStore, trip_id: str) -> dict[str, object]:
         for env in store.stream_envelopes(Trip.stream_type, trip_id)
         if env.event_type in GPS_BATCH_EVENTS
     ]
-    trip = {"trip_id": trip_id, "district": DISTRICT, "vehicle_district": DISTRICT, "status": "completed"}
+    state = store.load(Trip, trip_id).snapshot_state()
+    trip = {"trip_id": trip_id, **{k: state[k] for k in ("district", "vehicle_district", "started_at", "finished_at")}}
     return {"trip": trip, "batches": batches}
 
 
@@ -183,8 +184,9 @@ def test_retention_expires_the_track_of_a_trip_finished_366_days_ago_and_keeps_o
     assert expired["geometry"] is None and shown == {}
     after = expired["properties"]
     assert (after["erased"], after["track"], after["times"]) == (True, ERASED_TEXT, [])
-    for figure in ("points", "distance_km", "first_at", "last_at"):
+    for figure in ("points", "distance_km", "first_at", "last_at", "started_at", "finished_at"):
         assert after[figure] == before[figure]
     assert (after["points"], after["distance_km"]) == (3, 2.224)
     assert (after["first_at"], after["last_at"]) == ("2025-03-02T09:00:00+08:00", "2025-03-02T09:02:00+08:00")
+    assert (after["started_at"], after["finished_at"]) == ("2025-03-02T09:00:00+08:00", "2025-03-02T11:00:00+08:00")
     assert reveal_track(keys, CITY, _answer(store, "T-NEW"))[0]["geometry"]["type"] == "LineString"

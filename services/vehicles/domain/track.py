@@ -57,6 +57,8 @@ def track_feature(
             "vehicle_id": trip.get("vehicle_id"),
             "vehicle_district": trip.get("vehicle_district"),
             "status": trip.get("status"),
+            "started_at": trip.get("started_at"),
+            "finished_at": trip.get("finished_at"),
             "points": len(points),
             "distance_km": track_km(points),
             "times": [at for at, _, _ in fixes],
