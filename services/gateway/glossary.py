@@ -46,6 +46,8 @@ GLOSSARY: dict[str, str] = {
     "building_id": "建筑编号",
     "building": "建筑",
     "room_id": "房间编号",
+    "person_id": "人员编号",
+    "rank": "职级",
     "property_id": "房产编号",
     "vehicle_id": "车辆编号",
     "plate": "车牌号",

@@ -138,7 +138,10 @@ def test_every_table_route_exports_csv_and_xlsx_equal_to_its_json(platform: Plat
         "/api/v1/energy/target-totals": f"year={year}",
         "/api/v1/purchase-requests/batch-proposals": f"year={year}",
     }
-    ids = {"vehicle_id": vehicle_rows[0].get("vehicle_id") or vehicle_rows[0]["id"]}
+    ids = {
+        "vehicle_id": vehicle_rows[0].get("vehicle_id") or vehicle_rows[0]["id"],
+        "agency_id": agencies["items"][0]["agency_id"],
+    }
     exported: dict[str, int] = {}
     problems: list[str] = []  # every route's mismatches at once, not the first one only
     unnamed: dict[str, set[str]] = {}  # column names without a Chinese header, by route

@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.base.db import create_db_engine
+from services.common.base.personal import KEY_STORE, KeyStore, is_token
+from services.common.base.settings import load_settings
 from services.common.write.store import events_table
 from services.gateway.web import RouteSpec
 from tests.security.support import (
@@ -109,12 +111,16 @@ def test_hostile_strings_are_refused_or_stored_verbatim(world: World, spec: Rout
         ).all()
     engine.dispose()
     payloads = {row.event_id: json.loads(row.payload) for row in rows}
+    config = load_settings(dict(world.platform.env))
+    keys = KeyStore.from_settings(create_db_engine(config.database_url(KEY_STORE)), config)
     for event_ids, field, value in stored:
         assert set(event_ids) <= set(payloads)
         # one of the command's events carries the field (posting staff also records the person's own stream,
-        # which holds no name)
+        # which holds no name); a personal field is stored sealed: what it holds is what its token opens to
         written = [s for event_id in event_ids for s in _strings(payloads[event_id])]
+        written += [keys.decrypt_field(s) for s in written if is_token(s)]
         assert value in written, f"{field}: {value!r} was not stored as sent"
+    keys.engine.dispose()
 
 
 def _strings(value: Any) -> list[str]:

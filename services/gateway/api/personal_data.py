@@ -33,12 +33,13 @@ from services.common.base.personal import (
     token_subject,
 )
 from services.common.kernel.clock import utc_now
+from services.common.kernel.errors import NotFound
 from services.common.kernel.schemas import load_command as validated
 from services.common.kernel.validators import identifier
 from services.common.runtime.rpc import rpc_proxy
 from services.gateway.auth import CITY_ADMINS, READERS, Principal
 from services.gateway.schemas import PageSchema
-from services.gateway.web import agency_in_scope, api, call, read_json, registered_district
+from services.gateway.web import agency_district, api, call, read_json, registered_district
 from services.vehicles.read_model import track_feature, track_summary
 
 log = get_logger()
@@ -163,7 +164,10 @@ class PersonalDataApi:
         """The persons on post at an agency with their ranks and names: in clear for a city administrator and
         the agency's district operator (each such answer is recorded), ``***`` for other readers, 已删除 for an
         erased person."""
-        agency_in_scope(self.db, principal, agency_id, registered=registered_district(self))
+        district = agency_district(self.db, agency_id, registered_district(self))
+        if district is None:  # a read of one record: missing is 404, as another district's is (no oracle)
+            raise NotFound(f"agency {agency_id} not found")
+        principal.require_district(district)
         found = call(self.office_space.staff_on_post, {"agency_id": agency_id})
         rows, shown = reveal_rows(platform_key_store(), principal, list(found["items"]), ("name",))
         record_reads(self.db, principal, "GET /api/v1/agencies/<agency_id>/staff", shown)
