@@ -131,7 +131,7 @@ def test_a_trip_served_city_wide_with_gps_from_the_vehicles_district_reaches_the
     trip = {"trip_id": trip_id, "agency_id": tianning, "purpose": "防汛检查", "destination": "武进区湖塘镇"}
     trip |= {"planned_start": "2026-03-02T09:00:00+08:00", "planned_end": "2026-03-02T12:00:00+08:00"}
     assert platform.request("POST", "/api/v1/trips", trip, districts["op_tianning"])[0] == 201
-    dispatch = {"vehicle_id": car["vehicle_id"], "driver": "王师傅"}
+    dispatch = {"vehicle_id": car["vehicle_id"], "driver_id": "D-1", "driver": "王师傅"}
     status, body, _ = platform.request("POST", f"/api/v1/trips/{trip_id}/dispatch", dispatch, districts["op_tianning"])
     assert (status, body["error"]) == (403, "not_in_scope")
     status, body, _ = platform.request("POST", f"/api/v1/trips/{trip_id}/dispatch", dispatch, districts["op_wujin"])
