@@ -519,12 +519,19 @@ def command_route(
 
 
 def query_route(
-    url: str, service: str, query: str, schema: type[Schema], roles: frozenset[str], table: str | None = "items"
+    url: str,
+    service: str,
+    query: str,
+    schema: type[Schema],
+    roles: frozenset[str],
+    table: str | None = "items",
+    shown: Callable[[Any, Principal, Any], Any] | None = None,
 ) -> Any:
     """A GET route answering from the owning service's read models; a district operator sees its district.
 
     Every such route is a listing or report, so it also answers as CSV/XLSX, its rows the answer's list
-    ``table`` (``items`` unless said otherwise; an answer without it is one row)."""
+    ``table`` (``items`` unless said otherwise; an answer without it is one row). ``shown(self, principal,
+    answer)``, when given, makes the answer what the principal may see (personal values revealed or masked)."""
 
     def handler(self: Any, request: Request, principal: Principal, **params: str) -> Any:
         args = {**request.args.to_dict(), **params}
@@ -534,7 +541,8 @@ def query_route(
             if loaded.get("agency_id"):
                 agency_in_scope(self.db, principal, loaded["agency_id"], registered=registered_district(self))
             args["district"] = visible
-        return call(getattr(getattr(self, service), query), args)
+        answer = call(getattr(getattr(self, service), query), args)
+        return answer if shown is None else shown(self, principal, answer)
 
     handler.__name__ = query
     handler.__doc__ = (schema.__doc__ or query).strip()

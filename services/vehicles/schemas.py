@@ -238,10 +238,13 @@ class TripIdSchema(Schema):
 
 
 class DispatchTripSchema(Schema):
-    """DispatchTrip: assign a vehicle (of any district: city-wide dispatch) and a driver to a requested trip."""
+    """DispatchTrip: assign a vehicle (of any district: city-wide dispatch) and a driver to a requested trip. The
+    driver is a data subject (``driver_id``, the district's id of the driver, e.g. a staff or licence number
+    kept by the district); the name is personal and stored encrypted under that driver's key."""
 
     trip_id = identifier()
     vehicle_id = identifier()
+    driver_id = identifier()
     driver = text(50)
 
 

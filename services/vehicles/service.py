@@ -342,7 +342,9 @@ class VehiclesService(DomainService):
         )
         vehicle.book(trip.id, trip.planned_start, trip.planned_end)
         on_duty = VehicleOnDuty(vehicle.id, vehicle.plate, str(vehicle.agency_id), str(vehicle.district))
-        trip.dispatch(on_duty, cmd["driver"], utc_now())
+        # sealed before the aggregate sees it: the event (and any snapshot) holds the driver's name as a token
+        driver = self.store.sealed("TripDispatched", 2, {"driver_id": cmd["driver_id"], "driver": cmd["driver"]})
+        trip.dispatch(on_duty, cmd["driver_id"], driver["driver"], utc_now())
         return self.save(trip, vehicle, answer={"city_wide": vehicle.district != trip.district})
 
     @command(s.CancelTripSchema)

@@ -46,6 +46,9 @@ NOT_PERSONAL_ANYWHERE = {
     "area_per_person_m2": "a room's usable area divided by its occupants, a figure of the room",
     "passengers": "a number of passengers, not who they are",
     "gps_points": "a count of GPS points received for a trip, not the points",
+    "driver_id": "the pseudonymous identifier of a driver (the district's id, D-0001), the subject_field of the "
+    "driver's name: it stays in clear so the key store can find their key, and once they are erased it leads to "
+    "nothing",
     # the actors of decisions: the platform account of the official acting for an agency (``city_admin:wang``,
     # ``op-tianning-02``), the accountability record of an administrative decision that the platform keeps as
     # long as the decision (PIPL art. 13(3): a statutory duty), like the ``actor`` of every envelope
@@ -80,7 +83,7 @@ pattern but are not personal."""
 
 UNIDENTIFIED_SUBJECTS = {("vehicles/TripDispatched.v1", "driver")}
 """Marked fields whose version names no identifier of the subject (``subject_field: null``): drivers are
-recorded by name only; a version carrying a driver id must come before the field can be shredded per driver."""
+recorded by name only in v1; v2 carries ``driver_id`` and the name is shredded per driver."""
 
 SCHEMAS = contracts.available_schemas()
 INBOUND = [
@@ -177,6 +180,7 @@ def test_the_personal_fields_of_the_contracts_are_these() -> None:
     assert marked == {
         "office_space/StaffPosted.v1.name": PersonalMark("person", "person_id"),
         "vehicles/TripDispatched.v1.driver": PersonalMark("driver", None),
+        "vehicles/TripDispatched.v2.driver": PersonalMark("driver", "driver_id"),
         "vehicles/GpsPointsRecorded.v1.points": PersonalMark("track", "trip_id"),
         "vehicles/GpsBatchRecorded.v1.points": PersonalMark("track", "trip_id"),
     }

@@ -393,7 +393,13 @@ def _trip_with_track(platform: Platform, admin: str, agency: str) -> str:
     body = {"trip_id": trip, "agency_id": agency, "purpose": "防汛检查", "destination": "武进区湖塘镇"}
     body |= {"planned_start": "2026-03-02T09:00:00+08:00", "planned_end": "2026-03-02T12:00:00+08:00"}
     _ok(platform, "POST", "/api/v1/trips", body, admin)
-    _ok(platform, "POST", f"/api/v1/trips/{trip}/dispatch", {"vehicle_id": vehicle, "driver": "王师傅"}, admin)
+    _ok(
+        platform,
+        "POST",
+        f"/api/v1/trips/{trip}/dispatch",
+        {"vehicle_id": vehicle, "driver_id": "D-1", "driver": "王师傅"},
+        admin,
+    )
     start = {"odometer_km": 20_000, "started_at": "2026-03-02T09:00:00+08:00"}
     _ok(platform, "POST", f"/api/v1/trips/{trip}/start", start, admin)
     points = [{"at": f"2026-03-02T09:{m:02d}:00+08:00", "lat": 31.78 - m * 0.001, "lon": 119.97} for m in range(5)]

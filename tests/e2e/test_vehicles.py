@@ -10,12 +10,13 @@ from functools import partial
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from services.common.base.db import create_db_engine
 from services.common.read.broker import make_producer
 from services.gateway.views import vehicles as dc
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, eventually, owned_vehicle
+from tests.support import agency_code, eventually, owned_vehicle, read_topic
 
 TIANNING, WUJIN = "320402", "320412"
 
@@ -131,7 +132,8 @@ def test_a_trip_served_city_wide_with_gps_from_the_vehicles_district_reaches_the
     trip = {"trip_id": trip_id, "agency_id": tianning, "purpose": "防汛检查", "destination": "武进区湖塘镇"}
     trip |= {"planned_start": "2026-03-02T09:00:00+08:00", "planned_end": "2026-03-02T12:00:00+08:00"}
     assert platform.request("POST", "/api/v1/trips", trip, districts["op_tianning"])[0] == 201
-    dispatch = {"vehicle_id": car["vehicle_id"], "driver": "王师傅"}
+    driver_id, driver = f"D-{uuid.uuid4().hex[:8]}", f"司马{uuid.uuid4().hex[:6]}"  # unique: an exact search
+    dispatch = {"vehicle_id": car["vehicle_id"], "driver_id": driver_id, "driver": driver}
     status, body, _ = platform.request("POST", f"/api/v1/trips/{trip_id}/dispatch", dispatch, districts["op_tianning"])
     assert (status, body["error"]) == (403, "not_in_scope")
     status, body, _ = platform.request("POST", f"/api/v1/trips/{trip_id}/dispatch", dispatch, districts["op_wujin"])
@@ -172,4 +174,34 @@ def test_a_trip_served_city_wide_with_gps_from_the_vehicles_district_reaches_the
             return dc.vehicles_by_agency(conn, agency_id=wujin, year=2026).get(wujin, {})
 
     assert _eventually(figures, lambda f: f.get("km") == 64.5).get("km") == 64.5
+
+    # the driver's name: a token in the vehicles store and topic; shown to the city and both districts (each
+    # read recorded), masked for a viewer and another district's operator; 已删除 for all once erased
+    for token in (admin, districts["op_tianning"], districts["op_wujin"]):
+        assert read_trip(token)["driver"] == driver
+    viewer = platform.token("viewer", name="veh-viewer")
+    assert read_trip(viewer)["driver"] == "***"
+    outsider = platform.token("district_operator", district="320411", name="op-xb")
+    status, body, _ = platform.request("GET", f"/api/v1/trips/{trip_id}", token=outsider)
+    assert status in (403, 404) and driver not in str(body)
+    store = platform.database_urls.get("vehicles") or f"sqlite:///{platform.var_dir / 'vehicles.db'}"
+    vehicles_engine = create_db_engine(store)
+    with vehicles_engine.connect() as conn:
+        stored = str(conn.execute(sa.text("SELECT payload FROM events")).all())
+        projected = str(conn.execute(sa.text("SELECT driver FROM veh_trips")).all())
+    vehicles_engine.dispose()
+    assert f"pd:v1:driver:{driver_id}:driver:" in stored and driver not in stored and driver not in projected
+    assert not [r for r in read_topic(platform.bootstrap, "vehicles.events") if driver.encode() in r.value]
+    reads = platform.request("GET", f"/api/v1/personal-data/reads?subject=driver&id={driver_id}", token=admin)[1]
+    assert {r["reader"] for r in reads["items"]} == {
+        "city_admin:e2e",
+        "district_operator:op-tn",
+        "district_operator:op-wj",
+    }
+    erasure = {"subject": "driver", "id": driver_id}
+    status, erased, _ = platform.request("POST", "/api/v1/personal-data/erasures", erasure, admin)
+    assert (status, erased["subject"], erased["already_erased"]) == (200, "driver", False)
+    for token in (admin, districts["op_wujin"], viewer):
+        assert read_trip(token)["driver"] == "已删除"
+    assert (read_trip(admin)["status"], figures().get("km")) == ("completed", 64.5)
     engine.dispose()

@@ -201,10 +201,17 @@ def test_a_trip_served_city_wide_is_written_by_both_districts_and_seen_by_both(f
     fleet.scope = TIANNING
     trip = {"trip_id": "T1", "agency_id": "AG-TN", "purpose": "防汛检查", "destination": "武进区"}
     fleet.service.request_trip(trip | {"planned_start": _at(2, 9), "planned_end": _at(2, 12)})
-    refused = fleet.refused("dispatch_trip", {"trip_id": "T1", "vehicle_id": "V-WJ", "driver": "王师傅"})
+    refused = fleet.refused(
+        "dispatch_trip", {"trip_id": "T1", "vehicle_id": "V-WJ", "driver_id": "D-1", "driver": "王师傅"}
+    )
     assert refused.code == "not_in_scope"  # Tianning cannot send Wujin's car
     fleet.scope = WUJIN
-    assert fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver": "王师傅"})["city_wide"] is True
+    assert (
+        fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver_id": "D-1", "driver": "王师傅"})[
+            "city_wide"
+        ]
+        is True
+    )
     fleet.service.start_trip({"trip_id": "T1", "odometer_km": 10_000, "started_at": _at(2, 9)})
     fleet.service.record_gps_points(
         {"trip_id": "T1", "vehicle_id": "V-WJ", "points": [{"at": _at(2, 10), "lat": 31.7, "lon": 119.9}]}
@@ -229,14 +236,21 @@ def test_a_vehicle_is_not_dispatched_twice_at_once_and_the_requester_frees_it_by
     fleet.service.request_trip(trip | {"trip_id": "T1", "planned_start": _at(2, 9), "planned_end": _at(2, 12)})
     fleet.service.request_trip(trip | {"trip_id": "T2", "planned_start": _at(2, 11), "planned_end": _at(2, 15)})
     fleet.scope = WUJIN
-    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver": "王师傅"})
-    refused = fleet.refused("dispatch_trip", {"trip_id": "T2", "vehicle_id": "V-WJ", "driver": "王师傅"})
+    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver_id": "D-1", "driver": "王师傅"})
+    refused = fleet.refused(
+        "dispatch_trip", {"trip_id": "T2", "vehicle_id": "V-WJ", "driver_id": "D-1", "driver": "王师傅"}
+    )
     assert (refused.code, refused.details["trip_id"], refused.http_status) == ("vehicle_double_booked", "T1", 409)
     fleet.scope = TIANNING  # the requester calls its trip off, though Wujin's vehicle serves it
     cancelled = fleet.service.cancel_trip({"trip_id": "T1", "reason": "会议改期"})
     assert len(cancelled["event_ids"]) == 2  # the trip's cancellation and the vehicle's release, stored together
     fleet.scope = WUJIN
-    assert fleet.service.dispatch_trip({"trip_id": "T2", "vehicle_id": "V-WJ", "driver": "王师傅"})["city_wide"] is True
+    assert (
+        fleet.service.dispatch_trip({"trip_id": "T2", "vehicle_id": "V-WJ", "driver_id": "D-1", "driver": "王师傅"})[
+            "city_wide"
+        ]
+        is True
+    )
 
 
 def test_sealed_vehicles_are_not_dispatched_and_weekend_trips_without_gps_are_flagged(fleet: Harness) -> None:
@@ -253,9 +267,10 @@ def test_sealed_vehicles_are_not_dispatched_and_weekend_trips_without_gps_are_fl
         | {"trip_id": "T1", "planned_start": "2026-10-02T09:00:00+08:00", "planned_end": "2026-10-02T11:00:00+08:00"}
     )
     assert (
-        fleet.refused("dispatch_trip", {"trip_id": "T1", "vehicle_id": "V1", "driver": "李"}).code == "vehicle_sealed"
+        fleet.refused("dispatch_trip", {"trip_id": "T1", "vehicle_id": "V1", "driver_id": "D-1", "driver": "李"}).code
+        == "vehicle_sealed"
     )
-    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V2", "driver": "李"})
+    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V2", "driver_id": "D-1", "driver": "李"})
     fleet.service.start_trip({"trip_id": "T1", "odometer_km": 10_000, "started_at": "2026-10-02T09:00:00+08:00"})
     finish = fleet.service.finish_trip(
         {"trip_id": "T1", "odometer_km": 10_020, "finished_at": "2026-10-02T11:00:00+08:00"}
@@ -301,7 +316,7 @@ def test_a_trip_finishing_now_defaults_its_time(fleet: Harness) -> None:
             "planned_end": (now + timedelta(hours=1)).isoformat(),
         }
     )
-    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V1", "driver": "李"})
+    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V1", "driver_id": "D-1", "driver": "李"})
     fleet.service.start_trip(
         {"trip_id": "T1", "odometer_km": 10_000, "started_at": (now - timedelta(hours=1)).isoformat()}
     )
@@ -332,7 +347,7 @@ def test_the_data_center_figures_sum_costs_km_and_energy_per_agency_and_roll_up(
         {"trip_id": "T1", "agency_id": "AG-TN", "purpose": "x", "destination": "y"}
         | {"planned_start": _at(5, 9), "planned_end": _at(5, 12)}
     )
-    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver": "王"})
+    fleet.service.dispatch_trip({"trip_id": "T1", "vehicle_id": "V-WJ", "driver_id": "D-1", "driver": "王"})
     fleet.service.start_trip({"trip_id": "T1", "odometer_km": 10_000, "started_at": _at(5, 9)})
     fleet.service.finish_trip({"trip_id": "T1", "odometer_km": 10_100, "finished_at": _at(5, 12)})
     fleet.project()

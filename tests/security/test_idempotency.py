@@ -153,7 +153,7 @@ def test_a_domain_rules_refusal_is_answered_again_to_its_key_after_its_cause_wen
         _trip(second, agency, "2027-03-03T10:00:00+08:00", "2027-03-03T12:00:00+08:00"),
     ):
         assert (requested := _post(world, "/api/v1/trips", trip))[0] == 201, requested
-    dispatch = {"vehicle_id": vehicle["vehicle_id"], "driver": "王师傅"}
+    dispatch = {"vehicle_id": vehicle["vehicle_id"], "driver_id": "D-1", "driver": "王师傅"}
     assert (held := _post(world, f"/api/v1/trips/{first}/dispatch", dispatch))[0] == 200, held
     refused = _post(world, f"/api/v1/trips/{second}/dispatch", dispatch, f"dbl-{n}")
     assert (refused[0], refused[1]["error"]) == (409, "vehicle_double_booked"), refused

@@ -254,7 +254,12 @@ def _trip(vehicle: Vehicle, fleet: Fleet, day: date, odometer: float, distance: 
         Step(
             "vehicles.dispatch_trip",
             f"{base}/dispatch",
-            {"vehicle_id": vehicle.vehicle_id, "driver": person_name(random.Random(vh))},
+            # one driver per vehicle: the district's id of the driver and the name (sealed by the platform)
+            {
+                "vehicle_id": vehicle.vehicle_id,
+                "driver_id": f"D-{vh % 100_000_000:08d}",
+                "driver": person_name(random.Random(vh)),
+            },
             f"{trip_id}.dispatch",
         ),
     ]

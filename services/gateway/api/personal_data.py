@@ -91,14 +91,19 @@ def record_reads(engine: Engine, principal: Principal, route: str, shown: dict[S
 
 
 def reveal_rows(
-    keys: KeyStore, principal: Principal, rows: list[dict[str, Any]], personal: tuple[str, ...]
+    keys: KeyStore,
+    principal: Principal,
+    rows: list[dict[str, Any]],
+    personal: tuple[str, ...],
+    districts: tuple[str, ...] = ("district",),
 ) -> tuple[list[dict[str, Any]], dict[Subject, set[str]]]:
-    """The rows with their ``personal`` fields as ``principal`` may see them (``reveal``, by the row's
-    ``district``), and the subjects and fields shown in clear (for the access record)."""
+    """The rows with their ``personal`` fields as ``principal`` may see them (``reveal``, entitled by any of the
+    row's ``districts``: a trip's and its vehicle's), and the subjects and fields shown in clear (for the access
+    record)."""
     shown: dict[Subject, set[str]] = {}
     answered = []
     for row in rows:
-        allowed = entitled(principal, row.get("district"))
+        allowed = any(entitled(principal, row.get(name)) for name in districts)
         seen = dict(row)
         for name in personal:
             stored = row.get(name)
@@ -137,6 +142,21 @@ def reveal_track(
     subject = Subject("track", str(trip["trip_id"]))
     shown = {subject: {"points"}} if any(token_subject(b["points"]) for b in batches) else {}
     return feature, shown
+
+
+TRIP_DISTRICTS = ("district", "vehicle_district")
+"""The districts whose operators see a trip's driver: the requester's and that of the vehicle serving it."""
+
+
+def drivers_shown(db: Engine, principal: Principal, route: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trips (of the vehicles service) with their ``driver`` as ``principal`` may see it, each clear read
+    recorded: in clear for a city administrator and the operators of the trip's districts, ``***`` for other
+    readers, 已删除 once the driver is erased."""
+    if not any(row.get("driver") is not None for row in rows):
+        return rows
+    answered, shown = reveal_rows(platform_key_store(), principal, rows, ("driver",), TRIP_DISTRICTS)
+    record_reads(db, principal, route, shown)
+    return answered
 
 
 class ErasureSchema(Schema):

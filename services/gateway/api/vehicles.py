@@ -19,7 +19,7 @@ from services.common.base.personal import platform_key_store
 from services.common.kernel.money import fen_from_yuan
 from services.common.kernel.scope import require_in_scope
 from services.common.runtime.rpc import rpc_proxy
-from services.gateway.api.personal_data import record_reads, reveal_track
+from services.gateway.api.personal_data import drivers_shown, record_reads, reveal_track
 from services.gateway.auth import CITY_ADMINS, READERS, WRITERS, Principal
 from services.gateway.web import InboundRoute, api, call, command_route, query_route
 from services.vehicles import schemas as s
@@ -47,6 +47,11 @@ INBOUND_UPCASTERS = {
     ("vehicles.record_repair", 1): _amount_in_fen,
 }
 """How a message of an older contract version reads as the next one: v2 of the cost messages is in fen."""
+
+
+def _trips_shown(api: Any, principal: Principal, answer: dict[str, Any]) -> dict[str, Any]:
+    """A trip listing with each trip's driver as the principal may see it (``drivers_shown``)."""
+    return {**answer, "items": drivers_shown(api.db, principal, "GET /api/v1/trips", answer["items"])}
 
 
 class VehiclesApi:
@@ -262,7 +267,7 @@ class VehiclesApi:
         "/api/v1/vehicle-reports/new-energy-share", VH, "new_energy_share", s.NewEnergyShareQuerySchema, READERS
     )
     vehicle_anomalies = query_route("/api/v1/vehicle-anomalies", VH, "anomalies", s.AnomaliesQuerySchema, READERS)
-    list_trips = query_route("/api/v1/trips", VH, "trips", s.TripsQuerySchema, READERS)
+    list_trips = query_route("/api/v1/trips", VH, "trips", s.TripsQuerySchema, READERS, shown=_trips_shown)
 
     @api("GET", "/api/v1/vehicles/<vehicle_id>", roles=READERS)
     def get_vehicle(self, request: Request, principal: Principal, vehicle_id: str) -> dict[str, Any]:
@@ -278,7 +283,7 @@ class VehiclesApi:
         visible = principal.visible_district()
         message = f"trip {trip_id} is neither of district {visible} nor served by its vehicles"
         require_in_scope(visible, trip["district"], (trip["vehicle_district"],), message=message)
-        return trip
+        return drivers_shown(self.db, principal, "GET /api/v1/trips/<trip_id>", [trip])[0]
 
     @api("GET", "/api/v1/trips/<trip_id>/track", roles=READERS, content_type="application/geo+json")
     def get_trip_track(self, request: Request, principal: Principal, trip_id: str) -> Response:

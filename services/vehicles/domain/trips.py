@@ -23,6 +23,7 @@ from typing import ClassVar, Final, Self
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import CHINA_STANDARD_TIME, iso_as_given
 from services.common.kernel.errors import AlreadyExists, RuleViolation, require_status
+from services.common.kernel.events import Payload, register_upcaster
 from services.common.kernel.holidays import day_kind
 
 from .base import VehiclesEvent
@@ -78,7 +79,11 @@ class TripRequested(VehiclesEvent):
 
 @dataclass(frozen=True)
 class TripDispatched(VehiclesEvent):
-    """A vehicle (and driver) was assigned to the trip; ``city_wide`` when it belongs to another district."""
+    """A vehicle and a driver were assigned to the trip; ``city_wide`` when the vehicle belongs to another
+    district. ``driver`` is personal (docs/personal-data.md): the store keeps it as a token under the key of
+    ``driver_id``; v1 carried the name in clear and no id (upcast with ``driver_id`` None)."""
+
+    schema_version: ClassVar[int] = 2
 
     trip_id: str
     agency_id: str
@@ -88,8 +93,16 @@ class TripDispatched(VehiclesEvent):
     vehicle_agency_id: str
     vehicle_district: str
     city_wide: bool
+    driver_id: str | None
     driver: str
     dispatched_at: str
+
+
+@register_upcaster("vehicles", "TripDispatched", 1)
+def _dispatched_v1_to_v2(payload: Payload) -> Payload:
+    """v1 named the driver in clear and had no driver id: the name stays as it was stored (readers show a clear
+    legacy value to entitled readers only), the id is None."""
+    return {**payload, "driver_id": None}
 
 
 @dataclass(frozen=True)
@@ -277,6 +290,8 @@ class Trip(Aggregate):
         self.vehicle_id: str | None = None
         self.vehicle_agency_id: str | None = None
         self.vehicle_district: str | None = None
+        self.driver_id: str | None = None
+        self.driver: str | None = None  # a personal-data token (a clear name on a trip dispatched before v2)
         self.start_km: float | None = None
         self.started_at: str | None = None
         self.finished_at: str | None = None
@@ -329,8 +344,9 @@ class Trip(Aggregate):
         last = _at(self.planned_end).astimezone(CHINA_STANDARD_TIME).date()
         return first.isoformat(), last.isoformat()
 
-    def dispatch(self, vehicle: VehicleOnDuty, driver: str, dispatched_at: datetime) -> None:
-        """Assign a vehicle (the caller checked it may be dispatched: in service, not sealed on the trip's days)."""
+    def dispatch(self, vehicle: VehicleOnDuty, driver_id: str, driver: str, dispatched_at: datetime) -> None:
+        """Assign a vehicle (the caller checked it may be dispatched: in service, not sealed on the trip's days)
+        and a driver (``driver``: the name, as a token once the caller sealed it)."""
         require_status(f"trip {self.id}", self.status, "requested")
         city_wide = vehicle.district != self.district
         self._record(
@@ -343,6 +359,7 @@ class Trip(Aggregate):
                 vehicle_agency_id=vehicle.agency_id,
                 vehicle_district=vehicle.district,
                 city_wide=city_wide,
+                driver_id=driver_id,
                 driver=driver,
                 dispatched_at=iso_as_given(dispatched_at),
             )
@@ -490,6 +507,7 @@ class Trip(Aggregate):
     def _on_TripDispatched(self, event: TripDispatched) -> None:
         self.vehicle_id, self.vehicle_agency_id = event.vehicle_id, event.vehicle_agency_id
         self.vehicle_district = event.vehicle_district
+        self.driver_id, self.driver = event.driver_id, event.driver
         self.status = "dispatched"
 
     def _on_TripCancelled(self, event: TripCancelled) -> None:

@@ -239,8 +239,8 @@ class VehiclesViews(Projection):
 
     def on_TripDispatched(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        keys = ("vehicle_id", "plate", "vehicle_agency_id", "vehicle_district", "city_wide", "driver")
-        self._trip(conn, p["trip_id"], status="dispatched", **{k: p[k] for k in keys})
+        keys = ("vehicle_id", "plate", "vehicle_agency_id", "vehicle_district", "city_wide", "driver_id", "driver")
+        self._trip(conn, p["trip_id"], status="dispatched", **{k: p[k] for k in keys})  # the driver as a token
 
     def on_TripCancelled(self, conn: sa.Connection, env: Envelope) -> None:
         self._trip(conn, env.payload["trip_id"], status="cancelled")

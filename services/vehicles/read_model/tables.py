@@ -90,7 +90,8 @@ trips = sa.Table(
     sa.Column("vehicle_agency_id", sa.String(64)),
     sa.Column("vehicle_district", sa.String(6)),
     sa.Column("city_wide", sa.Boolean()),
-    sa.Column("driver", sa.String(50)),
+    sa.Column("driver_id", sa.String(64)),
+    sa.Column("driver", sa.String(2000)),  # a personal-data token (a clear name for a trip dispatched before)
     sa.Column("approved", sa.Boolean()),
     sa.Column("started_at", sa.String(40)),
     sa.Column("finished_at", sa.String(40)),

@@ -71,7 +71,7 @@ def _trip() -> Trip:
         planned_start=at("2026-03-07", "09:00"),
         planned_end=at("2026-03-07", "12:00"),
     )
-    trip.dispatch(on_duty(gasoline_car("V7", "苏D77777", district="320412")), "王", at("2026-03-06", "17:00"))
+    trip.dispatch(on_duty(gasoline_car("V7", "苏D77777", district="320412")), "D-1", "王", at("2026-03-06", "17:00"))
     trip.start(10_000, at("2026-03-07", "09:00"))
     trip.record_gps([[at("2026-03-07", "09:05").isoformat(), 31.8, 119.9]])
     trip.finish(10_030, at("2026-03-07", "12:00"))
@@ -85,7 +85,7 @@ def test_an_aggregate_replays_from_its_events_and_its_snapshot(build: object) ->
     original: Aggregate = build()  # type: ignore[operator]
     stored = [json.loads(json.dumps(e.payload())) for e in original.pending_events]
     events = [
-        event_from_payload("vehicles", type(e).__name__, 1, p)
+        event_from_payload("vehicles", type(e).__name__, type(e).schema_version, p)
         for e, p in zip(original.pending_events, stored, strict=True)
     ]
     replayed = type(original).rehydrate(original.id, events)

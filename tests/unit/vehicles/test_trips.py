@@ -54,7 +54,7 @@ def trip(day: str = "2026-03-02", start: str = "09:00", end: str = "11:00", dist
 
 def driven(day: str = "2026-03-02", start: str = "09:00", end: str = "11:00", **finish: object) -> Trip:
     t = trip(day, start, end)
-    t.dispatch(on_duty(gasoline_car()), "李师傅", at(day, "08:00"))
+    t.dispatch(on_duty(gasoline_car()), "D-1", "李师傅", at(day, "08:00"))
     t.start(10_000, at(day, start))
     t.finish(10_042, at(day, end), **finish)  # type: ignore[arg-type]
     return t
@@ -64,7 +64,7 @@ def test_a_trip_goes_from_request_to_dispatch_to_start_to_finish_with_the_odomet
     t = trip()
     with pytest.raises(WrongStatus):
         t.start(10_000, at("2026-03-02", "09:00"))  # not dispatched yet
-    t.dispatch(on_duty(gasoline_car()), "李师傅", at("2026-03-02", "08:00"))
+    t.dispatch(on_duty(gasoline_car()), "D-1", "李师傅", at("2026-03-02", "08:00"))
     t.start(10_000, at("2026-03-02", "09:00"))
     with pytest.raises(OdometerBelowStart):
         t.finish(9_990, at("2026-03-02", "11:00"))
@@ -96,7 +96,7 @@ def test_a_vehicle_of_another_district_serves_the_trip_city_wide_and_both_distri
     t = trip(district="320402")
     other = gasoline_car("V7", "苏D77777", district="320412", agency_id="A7")
     assert t.shared_districts == frozenset()
-    t.dispatch(on_duty(other), "王师傅", at("2026-03-02", "08:00"))
+    t.dispatch(on_duty(other), "D-2", "王师傅", at("2026-03-02", "08:00"))
     dispatched = t.pending_events[-1]
     assert dispatched.city_wide is True and dispatched.vehicle_district == "320412"  # type: ignore[attr-defined]
     assert (t.district, t.shared_districts) == ("320402", frozenset({"320412"}))
@@ -194,7 +194,7 @@ def test_an_unapproved_trip_outside_working_time_is_flagged_with_its_evidence() 
 def test_an_approved_trip_outside_working_time_is_not_flagged() -> None:
     t = trip("2026-10-02")
     t.approve_outside_hours("city_admin:王", "国庆值班应急保障")
-    t.dispatch(on_duty(gasoline_car()), "李师傅", at("2026-10-01", "18:00"))
+    t.dispatch(on_duty(gasoline_car()), "D-1", "李师傅", at("2026-10-01", "18:00"))
     t.start(10_000, at("2026-10-02", "09:00"))
     t.finish(10_030, at("2026-10-02", "11:00"))
     assert not any(isinstance(e, TripOutsideHoursFlagged) for e in t.pending_events)
@@ -207,7 +207,7 @@ def test_the_working_hours_are_configurable() -> None:
 
 def test_gps_points_come_in_batches_within_the_trips_time() -> None:
     t = trip()
-    t.dispatch(on_duty(gasoline_car()), "李师傅", at("2026-03-02", "08:00"))
+    t.dispatch(on_duty(gasoline_car()), "D-1", "李师傅", at("2026-03-02", "08:00"))
     t.start(10_000, at("2026-03-02", "09:00"))
     points = [
         [(at("2026-03-02", "09:00") + timedelta(minutes=n)).isoformat(), 31.81 + n * 0.01, 119.97] for n in (2, 0, 1)
