@@ -68,7 +68,7 @@ def _trip(store: EventStore, trip_id: str, day: str) -> list[Envelope]:
         planned_start=at(day, "09:00"),
         planned_end=at(day, "11:00"),
     )
-    trip.dispatch(VehicleOnDuty("V1", "苏D12345", "A1", DISTRICT), "李师傅", at(day, "08:00"))
+    trip.dispatch(VehicleOnDuty("V1", "苏D12345", "A1", DISTRICT), "D-0001", "李师傅", at(day, "08:00"))
     trip.start(10_000, at(day, "09:00"))
     trip.record_gps(
         [[at(day, f"09:0{n}").isoformat(), round(31.81 + n * 0.01, 2), float(LONGITUDE)] for n in (0, 1, 2)]
