@@ -65,6 +65,7 @@ MAPPING: dict[str, str] = {
     "store": "write",
     "deadlines": "write",
     "cloud_events": "write",  # the form of a published event (the relay's and the dead-letter replay's)
+    "rekeying": "write",  # a store's history of clear personal values rewritten as tokens (with the store's sealing)
     # read: projections
     "projector": "read",
     "prefetch": "read",
@@ -86,6 +87,7 @@ MAPPING: dict[str, str] = {
     "relay": "runtime",  # ! write by role, but its standalone process serves /health (imports health)
     "responses": "runtime",  # JSON answers over HTTP
     "dependencies": "runtime",  # the nameko dependency providers of store, relay and read models
+    "rekey": "runtime",  # the re-keying command: the store, the relay's position and the service's views
 }
 
 # Alembic tree under services/common/migrations -> the layer of the module that registers it (each registers
