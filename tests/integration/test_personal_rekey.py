@@ -27,12 +27,14 @@ from services.common.base.db import create_db_engine, migrate
 from services.common.base.personal import ERASED, ERASED_TEXT, KeyStore, Subject, is_token, reveal
 from services.common.kernel.clock import CHINA_STANDARD_TIME
 from services.common.kernel.events import Metadata, upcast
+from services.common.read.broker import ensure_topics, make_admin, make_producer
+from services.common.runtime.relay import OutboxRelay
 from services.common.write.rekeying import DriverIds, Rekeying
 from services.common.write.store import EventStore, events_table
 from services.office_space.domain.agencies import Agency
 from services.vehicles import read_model
 from services.vehicles.domain.trips import Trip, VehicleOnDuty
-from tests.support import agency_code
+from tests.support import agency_code, envelopes_of, read_topic
 
 MASTER = bytes(range(32))
 DISTRICT = "320402"
@@ -48,10 +50,15 @@ class Killed(Exception):
     """The run stopped from outside (a kill), after some batches were committed."""
 
 
-@pytest.fixture
-def keys(tmp_path: Path) -> Iterator[KeyStore]:
+def _keys_engine(tmp_path: Path) -> Engine:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
     migrate(engine, "personal_keys")
+    return engine
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Iterator[KeyStore]:
+    engine = _keys_engine(tmp_path)
     yield KeyStore(engine, [MASTER])
     engine.dispose()
 
@@ -354,3 +361,32 @@ def test_the_command_rekeys_prints_the_mapping_and_resets_the_relay_and_the_view
     assert store.relay_position("vehicles.events") == 0 and store.relay_log("vehicles.events") is None
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM veh_trips")).scalar_one() == 0
+
+
+def test_the_topic_made_anew_gets_the_rekeyed_history_from_the_relay(tmp_path: Path, fresh_tansu: str) -> None:
+    """The procedure's topic step: the topic held the clear copies; deleted and made anew, with the relay's position
+    reset, it holds the re-keyed history, every event once under its own id."""
+    topic = "vehicles.events"
+    store = EventStore.open(f"sqlite:///{tmp_path / 'vehicles.db'}", "vehicles", snapshot_every=2)
+    store.validate = False
+    _legacy_trip(store, "T-1", "李师傅", "2026-03-05")
+    ensure_topics(fresh_tansu, [topic], 3)
+    relay = OutboxRelay(store, make_producer(fresh_tansu), topic)
+    while relay.publish_once():
+        pass
+    published = b"".join(record.value for record in read_topic(fresh_tansu, topic))
+    assert "李师傅".encode() in published and LONGITUDE.encode() in published  # the clear copies on the topic
+    Rekeying(store, KeyStore(_keys_engine(tmp_path), [MASTER])).run()
+    make_admin(fresh_tansu).delete_topics([topic])
+    assert store.reset_relay(topic) == 5  # T-1's five events had been published
+    relay = OutboxRelay(store, make_producer(fresh_tansu), topic)
+    relay.check_broker()  # makes the topic again, as a relay starting does
+    while relay.publish_once():
+        pass
+    records = read_topic(fresh_tansu, topic)
+    published = b"".join(record.value for record in records)
+    assert "李师傅".encode() not in published and LONGITUDE.encode() not in published
+    envelopes = envelopes_of(records)
+    assert sorted(e["event_id"] for e in envelopes) == sorted(e.event_id for e in store.read_all())
+    dispatch = next(e for e in envelopes if e["event_type"] == "TripDispatched")
+    assert (dispatch["schema_version"], dispatch["payload"]["driver_id"]) == (2, "D-320402-L0001")
