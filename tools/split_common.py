@@ -111,8 +111,8 @@ LAYERS: dict[str, str] = {
         "It imports the kernel only."
     ),
     "write": (
-        "The write side: the event store (streams, snapshots, outbox, idempotency), command deadlines and the\n"
-        "form of a published event.\n\n"
+        "The write side: the event store (streams, snapshots, outbox, idempotency), command deadlines, the\n"
+        "form of a published event and the re-keying of clear personal values stored before sealing.\n\n"
         "It imports the kernel and the base. A service's commands and the runtime import it; the read side does not."
     ),
     "read": (
@@ -123,7 +123,7 @@ LAYERS: dict[str, str] = {
     ),
     "runtime": (
         "The runtime: processes and their plumbing (the nameko service base, runner, supervisor, health, the\n"
-        "outbox relay's process, dead letters).\n\n"
+        "outbox relay's process, dead letters, the re-keying command).\n\n"
         "It may import every other layer; only services, tools and tests import it."
     ),
 }
