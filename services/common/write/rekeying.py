@@ -115,8 +115,9 @@ class DriverIds:
             given[(row.get("district") or None, row["name"])] = row["driver_id"].strip()
         return cls(given)
 
-    def recall(self, district: str | None, driver_id: str, name: Any) -> None:
-        """Take in a dispatch rewritten by an earlier run (its id, and its name or ``ERASED``)."""
+    def recall(self, driver_id: str, name: str | None) -> None:
+        """Take in a dispatch rewritten by an earlier run: its driver id (a pseudonymous one names its district) and
+        its name (None once erased: the id's number stays taken)."""
         match = LEGACY_DRIVER_ID.match(driver_id)
         if match is None:
             return
@@ -277,7 +278,7 @@ class Rekeying:
             if not drivers:
                 continue
             t = events_table.c
-            query = sa.select(t.district, t.payload).where(t.event_type == event_type, t.schema_version == version)
+            query = sa.select(t.payload).where(t.event_type == event_type, t.schema_version == version)
             with self.store.reader.connect() as conn:
                 for row in conn.execute(query):
                     payload = json.loads(row.payload)
@@ -285,7 +286,7 @@ class Rekeying:
                         driver_id, value = payload.get(mark.subject_field or ""), payload.get(name)
                         if isinstance(driver_id, str) and LEGACY_DRIVER_ID.match(driver_id):
                             clear = self.keys.decrypt_field(value, name) if is_token(value) else value
-                            self.drivers.recall(row.district, driver_id, None if clear is ERASED else clear)
+                            self.drivers.recall(driver_id, None if clear is ERASED else str(clear))
 
     def _rewrite(self, row: sa.Row[Any], dry_run: bool) -> _Rewrite | None:
         """The sealed form of one stored event, or None when it holds no clear personal value."""

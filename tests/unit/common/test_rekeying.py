@@ -39,9 +39,9 @@ def test_pseudonymous_ids_are_numbered_per_district_in_order_of_first_appearance
 
 def test_recalled_ids_come_back_and_numbering_goes_on_after_the_highest() -> None:
     drivers = DriverIds()
-    drivers.recall("320402", "D-320402-L0003", "王")
-    drivers.recall("320402", "D-320402-L0007", None)  # erased since: its number is still taken
-    drivers.recall("320402", "D-0012", "赵")  # a district's own id: not the re-keying's
+    drivers.recall("D-320402-L0003", "王")
+    drivers.recall("D-320402-L0007", None)  # erased since: its number is still taken
+    drivers.recall("D-0012", "赵")  # a district's own id: not the re-keying's
     assert drivers.assign("320402", "王") == "D-320402-L0003"
     assert drivers.assign("320402", "赵") == "D-320402-L0008"
 
