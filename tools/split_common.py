@@ -65,6 +65,7 @@ MAPPING: dict[str, str] = {
     "store": "write",
     "deadlines": "write",
     "cloud_events": "write",  # the form of a published event (the relay's and the dead-letter replay's)
+    "rekeying": "write",  # a store's history of clear personal values rewritten as tokens (with the store's sealing)
     # read: projections
     "projector": "read",
     "prefetch": "read",
@@ -86,6 +87,7 @@ MAPPING: dict[str, str] = {
     "relay": "runtime",  # ! write by role, but its standalone process serves /health (imports health)
     "responses": "runtime",  # JSON answers over HTTP
     "dependencies": "runtime",  # the nameko dependency providers of store, relay and read models
+    "rekey": "runtime",  # the re-keying command: the store, the relay's position and the service's views
 }
 
 # Alembic tree under services/common/migrations -> the layer of the module that registers it (each registers
@@ -109,8 +111,8 @@ LAYERS: dict[str, str] = {
         "It imports the kernel only."
     ),
     "write": (
-        "The write side: the event store (streams, snapshots, outbox, idempotency), command deadlines and the\n"
-        "form of a published event.\n\n"
+        "The write side: the event store (streams, snapshots, outbox, idempotency), command deadlines, the\n"
+        "form of a published event and the re-keying of clear personal values stored before sealing.\n\n"
         "It imports the kernel and the base. A service's commands and the runtime import it; the read side does not."
     ),
     "read": (
@@ -121,7 +123,7 @@ LAYERS: dict[str, str] = {
     ),
     "runtime": (
         "The runtime: processes and their plumbing (the nameko service base, runner, supervisor, health, the\n"
-        "outbox relay's process, dead letters).\n\n"
+        "outbox relay's process, dead letters, the re-keying command).\n\n"
         "It may import every other layer; only services, tools and tests import it."
     ),
 }

@@ -604,6 +604,17 @@ class EventStore:
             if log is not None:
                 self._write_relay_log(conn, topic, log, now)
 
+    def reset_relay(self, topic: str) -> int:
+        """Make the next relay of ``topic`` publish the whole store again from position 0, on whatever topic it
+        finds (its recorded log is forgotten): after the store's history was rewritten (``rekeying``) and the topic
+        made anew. Returns the position it had reached. Stop the relay first: a running one keeps its position in
+        memory and records it again."""
+        with self.engine.begin() as conn:
+            position = conn.execute(_RELAY_POSITION, {"t": topic}).scalar()
+            conn.execute(relay_progress_table.delete().where(relay_progress_table.c.topic == topic))
+            conn.execute(relay_logs_table.delete().where(relay_logs_table.c.topic == topic))
+        return int(position or 0)
+
     def count_redelivery(self, correlation_id: str, routing_key: str) -> int:
         """Count one more delivery again of the RPC request ``correlation_id``; how many there have been."""
         t = rpc_redeliveries_table
