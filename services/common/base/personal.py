@@ -154,10 +154,20 @@ subject_keys_table = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("erased_at", sa.String(40)),
 )
+erasures_table = sa.Table(
+    "subject_key_erasures",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.BigInteger(), nullable=False),
+)
+"""One row (``id`` 1): the erasure generation, raised by every erasure in the same transaction (``KeyStore.erase``)."""
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
 CACHE_LIMIT = 10_000
+ERASURE_CHECK_SECONDS = 1.0
+"""How often a process reads the erasure generation before it trusts its cached keys: an erasure made by another
+process reaches this one's cache within this time (and one query of one row is all it costs)."""
 """At most this many subjects' keys are kept in a process's memory (the cache starts again beyond it)."""
 TOKEN_PREFIX = "pd:v1:"
 _TOKEN = re.compile(r"^pd:v1:(?P<kind>[a-z_]+):(?P<subject>[^:]+):(?P<field>[a-z][a-z0-9_]*):(?P<data>[A-Za-z0-9_-]+)$")
@@ -268,18 +278,32 @@ class KeyStore:
     """The data keys of the data subjects, in ``subject_keys`` of ``engine``.
 
     ``master_keys``: the current master key first, then earlier ones still accepted while their keys are
-    rewrapped (``rotate``). Unwrapped keys are kept in memory for ``cache_seconds``: an erasure made by
-    another process reaches this one within that time (one made here, at once).
+    rewrapped (``rotate``). Unwrapped keys are kept in memory for ``cache_seconds`` at most, and trusted only
+    while the erasure generation (``subject_key_erasures``, raised by every erasure) is the one this process last
+    read: it is read again at most every ``erasure_check_seconds``, and a new one empties the cache. So an
+    erasure made by another process (the gateway's, the retention job's) stops this one encrypting or decrypting
+    with the erased key within ``erasure_check_seconds`` (one made here, at once), for the price of one
+    one-row query a second while keys are in use. Erasures are rare: emptying the whole cache on any of them
+    is simpler than telling which subject went, and costs one key read per subject afterwards.
     """
 
-    def __init__(self, engine: Engine, master_keys: Sequence[bytes], cache_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        master_keys: Sequence[bytes],
+        cache_seconds: float = 60.0,
+        erasure_check_seconds: float = ERASURE_CHECK_SECONDS,
+    ) -> None:
         if not master_keys or any(len(key) != KEY_BYTES for key in master_keys):
             raise ValueError(f"a key store needs at least one master key of {KEY_BYTES} bytes")
         self.engine = engine
         self.masters = {master_key_id(key): key for key in master_keys}
         self.current = master_key_id(master_keys[0])
         self.cache_seconds = cache_seconds
+        self.erasure_check_seconds = erasure_check_seconds
         self._cache: dict[Subject, tuple[float, bytes | None]] = {}
+        self._generation: int | None = None
+        self._generation_read_at = -float("inf")
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> KeyStore:
@@ -311,6 +335,7 @@ class KeyStore:
     def _key(self, subject: Subject, create: bool) -> bytes | None:
         """The subject's data key (made on first use when ``create``); None when erased. MissingKey when there is
         none and ``create`` is false."""
+        self._forget_after_erasures()
         cached = self._cache.get(subject)
         if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
@@ -329,6 +354,21 @@ class KeyStore:
         live = None if row.erased_at is not None else self._unwrap(subject, row.wrapped_key, row.master_key_id)
         self._remember(subject, live)
         return live
+
+    def _forget_after_erasures(self) -> None:
+        """Empty the cache when the erasure generation moved since it was last read (read at most every
+        ``erasure_check_seconds``). The generation and the keys are read from the same database, the generation
+        first: a key read after it is at least as new as it, and an erasure committed after it moves it for the
+        next read."""
+        now = time.monotonic()
+        if now - self._generation_read_at < self.erasure_check_seconds:
+            return
+        with reader(self.engine).connect() as conn:
+            generation = conn.execute(sa.select(erasures_table.c.generation).where(erasures_table.c.id == 1)).scalar()
+        self._generation_read_at = now
+        if generation != self._generation:
+            self._cache.clear()
+            self._generation = generation
 
     def _remember(self, subject: Subject, key: bytes | None) -> None:
         if len(self._cache) >= CACHE_LIMIT:
@@ -353,6 +393,12 @@ class KeyStore:
                     .values(wrapped_key=None, master_key_id=None, erased_at=now)
                 )
                 erased = True
+            if erased:  # every process's cached keys are trusted no longer (``_forget_after_erasures``)
+                conn.execute(
+                    sa.update(erasures_table)
+                    .where(erasures_table.c.id == 1)
+                    .values(generation=erasures_table.c.generation + 1)
+                )
         self._remember(subject, None)
         return erased
 
