@@ -538,3 +538,101 @@ def reveal(keys: KeyStore, value: Any, field: str, entitled: bool) -> Any:
         return ERASED_TEXT if keys.is_erased(subject) else MASKED_TEXT
     clear = keys.decrypt_field(value, field)
     return ERASED_TEXT if clear is ERASED else clear
+
+
+# -- what a dead letter or a rejection may keep: no clear personal value ---------------------------------
+
+REDACTED_TEXT = "[personal data withheld]"
+"""What a dead letter or a rejection holds in place of a clear personal value (and of its text in a reason)."""
+
+_DOMAIN = re.compile(r"^[a-z][a-z_]*$")
+_EVENT_TYPE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
+_MESSAGE_TYPE = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
+_MIN_REDACTED_TEXT = 2
+"""A value's text shorter than this (a one-digit number, one character) is too common to be taken out of a reason."""
+
+
+@cache
+def _marks_at(path: Path) -> dict[str, PersonalMark]:
+    return personal_marks(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
+
+
+def message_marks(data: Any) -> dict[str, PersonalMark]:
+    """The personal properties of the payload of a message as it was read, trusted or not: an event envelope
+    (``domain``, ``event_type``, ``schema_version``) or a district's inbound message (``message_type``,
+    ``schema_version``); none when it names no contract this repository has."""
+    if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
+        return {}
+    domain, event_type, message_type = data.get("domain"), data.get("event_type"), data.get("message_type")
+    if isinstance(domain, str) and isinstance(event_type, str):
+        if _DOMAIN.match(domain) and _EVENT_TYPE.match(event_type):
+            return _marks_at(contracts.schema_path(domain, event_type, data["schema_version"]))
+    elif isinstance(message_type, str) and _MESSAGE_TYPE.match(message_type):
+        return _marks_at(contracts.inbound_schema_path(message_type, data["schema_version"]))
+    return {}
+
+
+def clear_personal_values(data: Any) -> dict[str, Any]:
+    """The personal properties (``message_marks``) of a message's payload that hold a clear value: neither
+    absent nor null nor a token."""
+    payload = data.get("payload") if isinstance(data, dict) else None
+    if not isinstance(payload, dict):
+        return {}
+    return {
+        name: payload[name]
+        for name in message_marks(data)
+        if payload.get(name) is not None and not is_token(payload[name])
+    }
+
+
+def _texts(value: Any) -> set[str]:
+    """The texts a value shows in a reason: every string and number it holds, at any depth."""
+    if isinstance(value, Mapping):
+        return set().union(*(_texts(v) for v in value.values())) if value else set()
+    if isinstance(value, list | tuple):
+        return set().union(*(_texts(v) for v in value)) if value else set()
+    if isinstance(value, bool) or value is None:
+        return set()
+    text = value if isinstance(value, str) else json.dumps(value)
+    return {text} if len(text) >= _MIN_REDACTED_TEXT else set()
+
+
+def redact_text(value: Any, clear: Mapping[str, Any]) -> Any:
+    """``value`` (a reason: a string, or lists and objects of them) with the text of every clear personal value
+    in ``clear`` (``clear_personal_values``) replaced by ``REDACTED_TEXT``, longest first (a name that holds
+    another is taken whole)."""
+    texts = sorted(_texts(list(clear.values())), key=len, reverse=True)
+    if not texts:
+        return value
+
+    def redact(item: Any) -> Any:
+        if isinstance(item, str):
+            for text in texts:
+                item = item.replace(text, REDACTED_TEXT)
+            return item
+        if isinstance(item, Mapping):
+            return {redact(k): redact(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [redact(v) for v in item]
+        return item
+
+    return redact(value)
+
+
+def redact_dead_letter(value: bytes | None, detail: str) -> tuple[bytes | None, str, list[str]]:
+    """A message the platform keeps apart (a projector's dead letter) as it may be kept: the marked personal
+    fields of its payload that hold a clear value (an event stored before sealing, a field that cannot be
+    sealed) replaced by ``REDACTED_TEXT``, their text taken out of ``detail`` too; and the fields so replaced.
+    A message that is not JSON, or names no known contract, is kept as it came; one without a clear personal
+    value is kept byte for byte. The original stays on its source topic (replays read it there)."""
+    try:
+        data = json.loads(value) if value is not None else None
+    except (ValueError, UnicodeDecodeError):
+        return value, detail, []
+    clear = clear_personal_values(data)
+    if not clear:
+        return value, detail, []
+    assert isinstance(data, dict)  # clear_personal_values found a payload
+    data["payload"] = {**data["payload"], **dict.fromkeys(clear, REDACTED_TEXT)}
+    redacted = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return redacted, str(redact_text(detail, clear)), sorted(clear)
