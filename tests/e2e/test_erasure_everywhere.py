@@ -3,9 +3,9 @@ are written through the API, erased through ``POST /api/v1/personal-data/erasure
 from the topics (``python -m services.gateway.rebuild``), and then every byte the platform keeps is searched:
 every database of every service, the gateway's, the key store's and the rebuilt data center (rows as text, and
 for SQLite the files themselves, write-ahead log included), every topic of the broker from offset 0 (keys, values
-and headers; the dead-letter and rejected topics with the rest), and the API's answers (staff, trip, trips
-export, track). None holds the name, the driver's name or the coordinates in clear; the API reads 已删除; the
-figures are the literals they were before the erasure.
+and headers; the dead-letter and rejected topics with the rest), every process's log, and the API's answers
+(staff, trip, trips list and export, track). None holds the name, the driver's name or the coordinates in
+clear; the API reads 已删除; the figures are the literals they were before the erasure.
 
 A search that finds nothing proves nothing unless it can find something: the same search finds each needle in
 the API's clear answers before the erasure, and finds the non-personal ids written with them (person, trip and
@@ -248,3 +248,10 @@ def test_an_erased_person_driver_and_track_are_nowhere_in_clear_after_a_rebuild(
         assert _in_clear(blob, needles) == [], f"personal data in clear on {topic}"
     assert "person_id" in _in_clear(topics["office_space.events"], controls)
     assert {"trip_id", "driver_id"} <= set(_in_clear(topics["vehicles.events"], controls))
+
+    # and every process's log (at DEBUG, as the platform runs here): the ids are there, the values are not
+    logs = {path.name: path.read_bytes() for path in sorted((platform.var_dir / "log").glob("*.log"))}
+    assert {"gateway.log", "office_space.log", "vehicles.log"} <= set(logs)
+    for log, blob in logs.items():
+        assert _in_clear(blob, needles) == [], f"personal data in clear in {log}"
+    assert _in_clear(b"".join(logs.values()), controls) == ["person_id", "trip_id", "driver_id"]
