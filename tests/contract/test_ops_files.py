@@ -347,6 +347,40 @@ def test_each_store_has_its_own_postgresql_and_url_from_a_secret() -> None:
                     assert refs == ["gov-platform-secrets"]
 
 
+def test_the_processes_that_seal_or_reveal_get_the_key_store_and_master_key_from_their_own_secret() -> None:
+    """Every service's and the gateway's runner (API and projector pods: both run the service, so both may append
+    a sealed event or answer with a decrypted one) reads ``PERSONAL_DATA_MASTER_KEY`` and ``DATABASE_URL_KEYS``
+    from the Secret ``personal-data-keys``; a relay (it publishes stored, already sealed events) gets neither;
+    the key store is a PostgreSQL of its own. Without them a pod would run on the development master key and a
+    SQLite key store in its own container (docs/personal-data.md)."""
+    wanted = {"PERSONAL_DATA_MASTER_KEY": "master-key", "DATABASE_URL_KEYS": "database-url"}
+    runners, relays = set(), set()
+    for doc in _documents():
+        if doc["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        for container in _containers(doc):
+            if not container["image"].startswith("registry.example.gov/gov-affairs/"):
+                continue
+            process, service = container["args"][2], container["args"][3]
+            refs = {
+                e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+                for e in container.get("env", [])
+                if "secretKeyRef" in e.get("valueFrom", {})
+            }
+            if process == "services.common.runtime.runner":
+                assert {n: refs.get(n) for n in wanted} == {n: ("personal-data-keys", k) for n, k in wanted.items()}
+                runners.add((doc["metadata"]["name"], service))
+            else:
+                assert not set(wanted) & set(refs), doc["metadata"]["name"]
+                relays.add(service)
+    assert {service for _, service in runners} == {*SERVICES, "gateway"} and relays == set(SERVICES)
+    assert len(runners) == 2 * (len(SERVICES) + 1)  # an API and a projector each
+    secret = next(d for d in _documents() if d["kind"] == "Secret" and d["metadata"]["name"] == "personal-data-keys")
+    assert set(secret["stringData"]) == set(wanted.values())
+    assert "CHANGE_ME" in secret["stringData"]["master-key"]  # a template: never a key, never the development key
+    assert "postgres-keys" in secret["stringData"]["database-url"] and "postgres-keys" in _by_name("StatefulSet")
+
+
 def test_kafka_is_three_brokers_with_replication_three_and_two_in_sync() -> None:
     kafka = _by_name("StatefulSet")["kafka"]
     assert kafka["spec"]["replicas"] == 3

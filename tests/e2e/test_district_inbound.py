@@ -126,6 +126,33 @@ def test_bad_messages_are_rejected_with_reasons_and_the_consumer_goes_on(platfor
     assert _wait_agency(platform, admin, agency_code("320404", f"X-{tag}"), timeout=1) == 404
 
 
+def test_a_rejection_quotes_no_personal_value_of_the_message(platform: Platform) -> None:
+    """The rejected topic is kept 90 days and its reasons quote what they refuse: a name too long, a GPS fix out
+    of range. The text of the message's personal fields (the contract marks) is withheld from the rejection; the
+    reason, the field and the rest of the text stay for the district to fix its message."""
+    tag = uuid.uuid4().hex[:8]
+    name = f"测试拒收{tag}" + "名" * 100  # 112 characters: the contract allows 100
+    latitude = float(f"95.{int(tag, 16) % 10**6:06d}1")  # above 90: out of range, and found nowhere else
+    staff = {"agency_id": agency_code(DISTRICT, f"R-{tag}"), "person_id": f"P-R-{tag}", "name": name}
+    staff |= {"rank": "section_principal", "posted_on": "2026-11-02"}
+    post = _message(staff, f"long-name-{tag}") | {"message_type": "office_space.post_staff"}
+    fix = {"at": "2026-03-02T09:01:00+08:00", "lat": latitude, "lon": 119.97}
+    gps = _message({"trip_id": f"TRIP-R-{tag}", "vehicle_id": f"VH-R-{tag}", "points": [fix]}, f"far-fix-{tag}")
+    gps["message_type"] = "vehicles.record_gps_points"
+    _send(platform, f"district.{DISTRICT}.inbound", json.dumps(post).encode(), json.dumps(gps).encode())
+
+    rejected = _rejections_of(platform, DISTRICT, f"long-name-{tag}", f"far-fix-{tag}")
+    assert rejected[f"long-name-{tag}"]["fields"] == {
+        "payload.name": ['"[personal data withheld]" is longer than 100 characters']
+    }
+    assert rejected[f"far-fix-{tag}"]["fields"] == {
+        "payload.points.0.lat": ["[personal data withheld] is greater than the maximum of 90"]
+    }
+    raw = b"".join(r.value for r in read_topic(platform.bootstrap, f"district.{DISTRICT}.rejected"))
+    assert f"测试拒收{tag}".encode() not in raw and repr(latitude).encode() not in raw
+    assert f"long-name-{tag}".encode() in raw and f"far-fix-{tag}".encode() in raw  # the search reads them
+
+
 def _staff_count(platform: Platform, token: str, agency_id: str) -> int:
     status, body, _ = platform.request("GET", f"/api/v1/datacenter/agencies/{agency_id}", token=token)
     return int(body["staff_on_post"]) if status == 200 else -1

@@ -21,9 +21,11 @@ from services.common.base.personal import (
     Subject,
     SubjectErased,
     _insert_if_absent,
+    erasures_table,
     subject_keys_table,
 )
 from services.common.base.settings import load_settings
+from tests.support import eventually
 
 MASTER = bytes(range(32))
 NEW_MASTER = bytes(range(100, 132))
@@ -190,3 +192,55 @@ def test_the_key_store_of_a_process_uses_the_master_key_of_its_settings(engine: 
     assert KeyStore(engine, [MASTER]).decrypt_field(token) == "张伟"
     with pytest.raises(MissingKey):  # the development key is another key
         KeyStore.from_settings(engine, load_settings({})).decrypt_field(token)
+
+
+def test_an_erasure_made_by_another_process_reaches_a_cached_key_within_the_check_interval(db_url: str) -> None:
+    """Two processes' key stores (two engines on one database), each with the key cached for 60 s: once the
+    gateway's erases the subject, the service's refuses to encrypt for them and the other reader decrypts to
+    已删除 within ``ERASURE_CHECK_SECONDS`` (1 s), not after the 60 s of the cache."""
+    engines = [create_db_engine(db_url) for _ in range(3)]
+    migrate(engines[0], "personal_keys")
+    gateway, service, other_reader = (KeyStore(e, [MASTER], cache_seconds=60) for e in engines)
+    try:
+        token = service.encrypt_field(ZHANG, "name", "张伟")
+        assert other_reader.decrypt_field(token) == "张伟"  # both hold the key in their caches now
+        assert gateway.erase(ZHANG) is True
+
+        def refused() -> bool:
+            try:
+                service.encrypt_field(ZHANG, "name", "张伟")
+            except SubjectErased:
+                return True
+            return False
+
+        assert eventually(refused, bool, timeout=5, interval=0.1) is True
+        assert eventually(lambda: other_reader.decrypt_field(token), lambda v: v is ERASED, timeout=5) is ERASED
+        # another subject's cached key was dropped with the rest and is read again, unchanged
+        li = service.encrypt_field(LI, "name", "李娜")
+        assert other_reader.decrypt_field(li) == "李娜"
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_without_a_generation_check_a_cached_key_outlives_an_erasure_elsewhere(engine: Engine) -> None:
+    """The cache is what the generation check guards: a store told to check once an hour keeps using its cached
+    key after another store erased the subject (so the test above measures the check, not a cache miss)."""
+    gateway, lazy = KeyStore(engine, [MASTER]), KeyStore(engine, [MASTER], erasure_check_seconds=3600)
+    token = lazy.encrypt_field(ZHANG, "name", "张伟")
+    gateway.erase(ZHANG)
+    assert lazy.decrypt_field(token) == "张伟"
+    assert KeyStore(engine, [MASTER]).decrypt_field(token) is ERASED  # a fresh process reads the erasure
+
+
+def test_the_erasure_generation_counts_each_erasure_once(keys: KeyStore, engine: Engine) -> None:
+    def generation() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.select(erasures_table.c.generation)).scalar_one())
+
+    before = generation()
+    keys.encrypt_field(ZHANG, "name", "张伟")
+    keys.erase(ZHANG)
+    keys.erase(ZHANG)  # again: already erased, nothing moves
+    keys.erase(Subject("track", "T-never-seen"))  # a tombstone is an erasure too
+    assert generation() == before + 2  # 1 (Zhang) + 1 (the tombstone); the repeated erasure adds 0

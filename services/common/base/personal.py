@@ -154,10 +154,20 @@ subject_keys_table = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
     sa.Column("erased_at", sa.String(40)),
 )
+erasures_table = sa.Table(
+    "subject_key_erasures",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.BigInteger(), nullable=False),
+)
+"""One row (``id`` 1): the erasure generation, raised by every erasure in the same transaction (``KeyStore.erase``)."""
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
 CACHE_LIMIT = 10_000
+ERASURE_CHECK_SECONDS = 1.0
+"""How often a process reads the erasure generation before it trusts its cached keys: an erasure made by another
+process reaches this one's cache within this time (and one query of one row is all it costs)."""
 """At most this many subjects' keys are kept in a process's memory (the cache starts again beyond it)."""
 TOKEN_PREFIX = "pd:v1:"
 _TOKEN = re.compile(r"^pd:v1:(?P<kind>[a-z_]+):(?P<subject>[^:]+):(?P<field>[a-z][a-z0-9_]*):(?P<data>[A-Za-z0-9_-]+)$")
@@ -268,18 +278,32 @@ class KeyStore:
     """The data keys of the data subjects, in ``subject_keys`` of ``engine``.
 
     ``master_keys``: the current master key first, then earlier ones still accepted while their keys are
-    rewrapped (``rotate``). Unwrapped keys are kept in memory for ``cache_seconds``: an erasure made by
-    another process reaches this one within that time (one made here, at once).
+    rewrapped (``rotate``). Unwrapped keys are kept in memory for ``cache_seconds`` at most, and trusted only
+    while the erasure generation (``subject_key_erasures``, raised by every erasure) is the one this process last
+    read: it is read again at most every ``erasure_check_seconds``, and a new one empties the cache. So an
+    erasure made by another process (the gateway's, the retention job's) stops this one encrypting or decrypting
+    with the erased key within ``erasure_check_seconds`` (one made here, at once), for the price of one
+    one-row query a second while keys are in use. Erasures are rare: emptying the whole cache on any of them
+    is simpler than telling which subject went, and costs one key read per subject afterwards.
     """
 
-    def __init__(self, engine: Engine, master_keys: Sequence[bytes], cache_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        master_keys: Sequence[bytes],
+        cache_seconds: float = 60.0,
+        erasure_check_seconds: float = ERASURE_CHECK_SECONDS,
+    ) -> None:
         if not master_keys or any(len(key) != KEY_BYTES for key in master_keys):
             raise ValueError(f"a key store needs at least one master key of {KEY_BYTES} bytes")
         self.engine = engine
         self.masters = {master_key_id(key): key for key in master_keys}
         self.current = master_key_id(master_keys[0])
         self.cache_seconds = cache_seconds
+        self.erasure_check_seconds = erasure_check_seconds
         self._cache: dict[Subject, tuple[float, bytes | None]] = {}
+        self._generation: int | None = None
+        self._generation_read_at = -float("inf")
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> KeyStore:
@@ -311,6 +335,7 @@ class KeyStore:
     def _key(self, subject: Subject, create: bool) -> bytes | None:
         """The subject's data key (made on first use when ``create``); None when erased. MissingKey when there is
         none and ``create`` is false."""
+        self._forget_after_erasures()
         cached = self._cache.get(subject)
         if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
@@ -329,6 +354,21 @@ class KeyStore:
         live = None if row.erased_at is not None else self._unwrap(subject, row.wrapped_key, row.master_key_id)
         self._remember(subject, live)
         return live
+
+    def _forget_after_erasures(self) -> None:
+        """Empty the cache when the erasure generation moved since it was last read (read at most every
+        ``erasure_check_seconds``). The generation and the keys are read from the same database, the generation
+        first: a key read after it is at least as new as it, and an erasure committed after it moves it for the
+        next read."""
+        now = time.monotonic()
+        if now - self._generation_read_at < self.erasure_check_seconds:
+            return
+        with reader(self.engine).connect() as conn:
+            generation = conn.execute(sa.select(erasures_table.c.generation).where(erasures_table.c.id == 1)).scalar()
+        self._generation_read_at = now
+        if generation != self._generation:
+            self._cache.clear()
+            self._generation = generation
 
     def _remember(self, subject: Subject, key: bytes | None) -> None:
         if len(self._cache) >= CACHE_LIMIT:
@@ -353,6 +393,12 @@ class KeyStore:
                     .values(wrapped_key=None, master_key_id=None, erased_at=now)
                 )
                 erased = True
+            if erased:  # every process's cached keys are trusted no longer (``_forget_after_erasures``)
+                conn.execute(
+                    sa.update(erasures_table)
+                    .where(erasures_table.c.id == 1)
+                    .values(generation=erasures_table.c.generation + 1)
+                )
         self._remember(subject, None)
         return erased
 
@@ -492,3 +538,101 @@ def reveal(keys: KeyStore, value: Any, field: str, entitled: bool) -> Any:
         return ERASED_TEXT if keys.is_erased(subject) else MASKED_TEXT
     clear = keys.decrypt_field(value, field)
     return ERASED_TEXT if clear is ERASED else clear
+
+
+# -- what a dead letter or a rejection may keep: no clear personal value ---------------------------------
+
+REDACTED_TEXT = "[personal data withheld]"
+"""What a dead letter or a rejection holds in place of a clear personal value (and of its text in a reason)."""
+
+_DOMAIN = re.compile(r"^[a-z][a-z_]*$")
+_EVENT_TYPE = re.compile(r"^[A-Z][A-Za-z0-9]+$")
+_MESSAGE_TYPE = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
+_MIN_REDACTED_TEXT = 2
+"""A value's text shorter than this (a one-digit number, one character) is too common to be taken out of a reason."""
+
+
+@cache
+def _marks_at(path: Path) -> dict[str, PersonalMark]:
+    return personal_marks(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
+
+
+def message_marks(data: Any) -> dict[str, PersonalMark]:
+    """The personal properties of the payload of a message as it was read, trusted or not: an event envelope
+    (``domain``, ``event_type``, ``schema_version``) or a district's inbound message (``message_type``,
+    ``schema_version``); none when it names no contract this repository has."""
+    if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
+        return {}
+    domain, event_type, message_type = data.get("domain"), data.get("event_type"), data.get("message_type")
+    if isinstance(domain, str) and isinstance(event_type, str):
+        if _DOMAIN.match(domain) and _EVENT_TYPE.match(event_type):
+            return _marks_at(contracts.schema_path(domain, event_type, data["schema_version"]))
+    elif isinstance(message_type, str) and _MESSAGE_TYPE.match(message_type):
+        return _marks_at(contracts.inbound_schema_path(message_type, data["schema_version"]))
+    return {}
+
+
+def clear_personal_values(data: Any) -> dict[str, Any]:
+    """The personal properties (``message_marks``) of a message's payload that hold a clear value: neither
+    absent nor null nor a token."""
+    payload = data.get("payload") if isinstance(data, dict) else None
+    if not isinstance(payload, dict):
+        return {}
+    return {
+        name: payload[name]
+        for name in message_marks(data)
+        if payload.get(name) is not None and not is_token(payload[name])
+    }
+
+
+def _texts(value: Any) -> set[str]:
+    """The texts a value shows in a reason: every string and number it holds, at any depth."""
+    if isinstance(value, Mapping):
+        return set().union(*(_texts(v) for v in value.values())) if value else set()
+    if isinstance(value, list | tuple):
+        return set().union(*(_texts(v) for v in value)) if value else set()
+    if isinstance(value, bool) or value is None:
+        return set()
+    text = value if isinstance(value, str) else json.dumps(value)
+    return {text} if len(text) >= _MIN_REDACTED_TEXT else set()
+
+
+def redact_text(value: Any, clear: Mapping[str, Any]) -> Any:
+    """``value`` (a reason: a string, or lists and objects of them) with the text of every clear personal value
+    in ``clear`` (``clear_personal_values``) replaced by ``REDACTED_TEXT``, longest first (a name that holds
+    another is taken whole)."""
+    texts = sorted(_texts(list(clear.values())), key=len, reverse=True)
+    if not texts:
+        return value
+
+    def redact(item: Any) -> Any:
+        if isinstance(item, str):
+            for text in texts:
+                item = item.replace(text, REDACTED_TEXT)
+            return item
+        if isinstance(item, Mapping):
+            return {redact(k): redact(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [redact(v) for v in item]
+        return item
+
+    return redact(value)
+
+
+def redact_dead_letter(value: bytes | None, detail: str) -> tuple[bytes | None, str, list[str]]:
+    """A message the platform keeps apart (a projector's dead letter) as it may be kept: the marked personal
+    fields of its payload that hold a clear value (an event stored before sealing, a field that cannot be
+    sealed) replaced by ``REDACTED_TEXT``, their text taken out of ``detail`` too; and the fields so replaced.
+    A message that is not JSON, or names no known contract, is kept as it came; one without a clear personal
+    value is kept byte for byte. The original stays on its source topic (replays read it there)."""
+    try:
+        data = json.loads(value) if value is not None else None
+    except (ValueError, UnicodeDecodeError):
+        return value, detail, []
+    clear = clear_personal_values(data)
+    if not clear:
+        return value, detail, []
+    assert isinstance(data, dict)  # clear_personal_values found a payload
+    data["payload"] = {**data["payload"], **dict.fromkeys(clear, REDACTED_TEXT)}
+    redacted = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return redacted, str(redact_text(detail, clear)), sorted(clear)

@@ -24,6 +24,10 @@ Every variable has a local default so ``make run`` needs none:
 ``TOPIC_MIN_INSYNC_REPLICAS``  ``min.insync.replicas`` of the topics it creates when replicated, default
                                ``TOPIC_REPLICATION - 1`` (``2`` for 3 replicas); with ``acks=all`` a
                                write then survives the loss of one broker
+``INBOUND_RETENTION_HOURS``    ``retention.ms`` of a district's inbound topic (``district.<code>.inbound``) when
+                               the platform creates it, default ``72``: the district sends personal fields in
+                               clear there (a staff member's name, GPS points), and an accepted message is an
+                               event in a store (sealed) within seconds, so the clear copy goes after 3 days
 ``RELAY_IN_PROCESS``           ``true`` (default): every service process runs its store's outbox relay;
                                ``false`` when the relay runs alone, once per store
                                (``python -m services.common.runtime.relay <service>``), as in production
@@ -132,6 +136,8 @@ class Settings:
     districts: dict[str, str] = field(default_factory=dict)
     topic_replication: int = 1
     topic_min_insync_replicas: int = 1
+    inbound_retention_hours: float = 72.0
+    """How long a district's inbound topic keeps a message (``INBOUND_RETENTION_HOURS``): it holds names in clear."""
     relay_in_process: bool = True
     projectors_in_process: bool = True
     projector_partitions: frozenset[int] | None = None
@@ -255,6 +261,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         districts=districts,
         topic_replication=replication,
         topic_min_insync_replicas=int(env.get("TOPIC_MIN_INSYNC_REPLICAS", str(max(1, replication - 1)))),
+        inbound_retention_hours=float(env.get("INBOUND_RETENTION_HOURS", "72")),
         relay_in_process=_flag(env.get("RELAY_IN_PROCESS", "true")),
         projectors_in_process=_flag(env.get("PROJECTORS_IN_PROCESS", "true")),
         projector_partitions=parse_partitions(env.get("PROJECTOR_PARTITIONS", "")),

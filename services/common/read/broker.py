@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import time
 from collections.abc import Iterable, Mapping
@@ -103,7 +104,8 @@ def ensure_topics(
     min_insync_replicas: int | None = None,
     admin: KafkaAdminClient | None = None,
 ) -> dict[str, TopicLog]:
-    """Create the topics that do not exist yet (existing ones are left as they are); each as it is now.
+    """Create the topics that do not exist yet (existing ones are left as they are), each with ``topic_configs``
+    (a district's inbound topic with its short retention); each as it is now.
 
     ``admin``: a client the caller keeps and closes (a relay checks its topics every few seconds, and a new
     client each time means a new connection and metadata round each time); without it, one is made and closed.
@@ -115,13 +117,15 @@ def ensure_topics(
     config = settings()
     replication = config.topic_replication if replication is None else replication
     min_insync = config.topic_min_insync_replicas if min_insync_replicas is None else min_insync_replicas
-    topic_configs = {"min.insync.replicas": str(min_insync)} if replication > 1 else {}
+    retention = config.inbound_retention_hours
     topics = list(topics)
     client = make_admin(bootstrap) if admin is None else admin
     try:
         existing = set(client.list_topics())
         missing = [
-            NewTopic(t, partitions, replication, topic_configs=topic_configs) for t in topics if t not in existing
+            NewTopic(t, partitions, replication, topic_configs=topic_configs(t, replication, min_insync, retention))
+            for t in topics
+            if t not in existing
         ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
@@ -130,6 +134,22 @@ def ensure_topics(
     finally:
         if admin is None:
             client.close()
+
+
+_INBOUND_TOPIC = re.compile(r"^district\.[^.]+\.inbound$")
+
+
+def topic_configs(
+    topic: str, replication: int, min_insync_replicas: int, inbound_retention_hours: float
+) -> dict[str, str]:
+    """The configuration the platform creates ``topic`` with: ``min.insync.replicas`` when it is replicated; for a
+    district's inbound topic, ``retention.ms`` of ``INBOUND_RETENTION_HOURS``, because the district sends
+    personal fields there in clear (docs/personal-data.md) and the platform needs a message only until it is
+    consumed. Every other topic keeps the broker's retention (``infra/KAFKA.md``: the domain topics unlimited)."""
+    configs = {"min.insync.replicas": str(min_insync_replicas)} if replication > 1 else {}
+    if _INBOUND_TOPIC.match(topic):
+        configs["retention.ms"] = str(round(inbound_retention_hours * 3600 * 1000))
+    return configs
 
 
 def platform_topics(services: Iterable[str], districts: Iterable[str]) -> list[str]:

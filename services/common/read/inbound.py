@@ -32,7 +32,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import Entrypoint
 
-from services.common.base import contracts
+from services.common.base import contracts, personal
 from services.common.base.db import create_db_engine, migrate
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import DEAD_LETTERED, EVENTS_PROJECTED
@@ -342,13 +342,16 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             "source": f"{record.topic}:{record.partition}:{record.offset}",
             "rejected_at": iso(utc_now()),
         }
+        # the reasons may quote the message (a name too long, a GPS point out of range): the rejected topic is
+        # kept 90 days, so the text of the payload's clear personal values is withheld from them
+        body = personal.redact_text(body, personal.clear_personal_values(_quietly_read(record)))
         value = scrub_text(json.dumps(body, ensure_ascii=False, default=str)).encode()
         self.producer.send(rejected_topic(district), key=record.key, value=value)
         DEAD_LETTERED.labels(self.container.service_name, record.topic, refusal.code).inc()
         log.info(
             "district_message_rejected",
             reason=refusal.code,
-            detail=scrub_text(refusal.message[:300]),
+            detail=scrub_text(str(body["message"])[:300]),
             source=body["source"],
         )
 
@@ -365,6 +368,17 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                     conn.execute(
                         t.insert(), {"projector": CONSUMER_NAME, "topic": topic, "partition": partition, **values}
                     )
+
+
+def _quietly_read(record: ConsumerRecord) -> Any:
+    """The JSON of a record's value, or None when it has none (too large, not JSON): what a rejection's reasons
+    could quote of it."""
+    if record.value is None or len(record.value) > MAX_MESSAGE_BYTES:
+        return None
+    try:
+        return json.loads(record.value)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def partly_refused(result: Any) -> Rejected | None:

@@ -42,7 +42,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.engine import Engine
 
-from services.common.base import contracts
+from services.common.base import contracts, personal
 from services.common.base.db import reader, register_migrations
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import (
@@ -217,6 +217,11 @@ class _ProjectionFailed(Exception):
 
 class _RolledBack(Exception):
     """Ends a batch's transaction without committing it."""
+
+
+DLQ_REDACTED_HEADER = "dlq_redacted"
+"""The header of a dead letter whose clear personal fields were withheld (their names, comma-separated): its
+value is not the original, which a replay reads from ``dlq_source``."""
 
 
 class DeadLetter(Exception):
@@ -527,20 +532,26 @@ class Projector:
             self._dlq = make_producer(self.bootstrap)
         futures = []
         for record, reason in dead:
+            # a dead letter keeps no clear personal value (an event stored before sealing): the original stays
+            # on its source topic, where a replay reads it (services.common.runtime.dlq)
+            value, detail, redacted = personal.redact_dead_letter(record.value, reason.detail)
             headers = [
                 ("dlq_reason", reason.reason.encode()),
-                ("dlq_detail", reason.detail[:2000].encode()),
+                ("dlq_detail", detail[:2000].encode()),
                 ("dlq_source", f"{record.topic}:{record.partition}:{record.offset}".encode()),
                 ("dlq_projector", self.name.encode()),
             ]
-            futures.append(self._dlq.send(f"{record.topic}.dlq", key=record.key, value=record.value, headers=headers))
+            if redacted:
+                headers.append((DLQ_REDACTED_HEADER, ",".join(redacted).encode()))
+            futures.append(self._dlq.send(f"{record.topic}.dlq", key=record.key, value=value, headers=headers))
             DEAD_LETTERED.labels(self.service, record.topic, reason.reason).inc()
             log.warning(
                 "dead_lettered",
                 topic=record.topic,
                 offset=record.offset,
                 reason=reason.reason,
-                detail=reason.detail[:300],
+                detail=detail[:300],
+                redacted=redacted or None,
             )
         self._dlq.flush()
         for future in futures:

@@ -6,7 +6,9 @@ Once the cause is fixed (a projection bug deployed, an upcaster added), ``--repl
 letter not replayed yet back to its source topic, with its original key (so the same partition) and
 a ``dlq_replayed_from`` header; the projectors then apply it (an event already applied meanwhile is
 ignored by ``event_id``). How far the DLQ has been replayed is committed in Kafka, per partition, as
-the offsets of the consumer group ``gov-dlq-replay``, so a second ``--replay`` sends only newer ones::
+the offsets of the consumer group ``gov-dlq-replay``, so a second ``--replay`` sends only newer ones. A dead
+letter whose clear personal fields were withheld (header ``dlq_redacted``: an event stored before sealing,
+docs/personal-data.md) is replayed from its original, read at ``dlq_source``::
 
     python -m services.common.runtime.dlq office_space.events.dlq             # list (the default)
     python -m services.common.runtime.dlq office_space.events --list          # the same: .dlq is implied
@@ -20,7 +22,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -30,6 +32,7 @@ from kafka.structs import OffsetAndMetadata
 from services.common.base.log import configure_logging, get_logger
 from services.common.base.settings import settings
 from services.common.read.broker import HEADER_KEYS, header, make_consumer, make_producer
+from services.common.read.projector import DLQ_REDACTED_HEADER
 from services.common.write.cloud_events import cloudevent_headers_of
 
 REPLAY_GROUP = "gov-dlq-replay"
@@ -53,6 +56,8 @@ class DeadLetterRecord:
     projector: str | None
     event_id: str | None
     event_type: str | None
+    redacted: tuple[str, ...] = ()
+    """The personal fields withheld from ``value`` (``dlq_redacted``): the original is at ``source``."""
 
     @property
     def source_topic(self) -> str:
@@ -126,6 +131,7 @@ def _dead_letter(record: Any) -> DeadLetterRecord:
         projector=header(headers, "dlq_projector"),
         event_id=_text(data.get("event_id")),
         event_type=_text(data.get("event_type")),
+        redacted=tuple(filter(None, (header(headers, DLQ_REDACTED_HEADER) or "").split(","))),
     )
 
 
@@ -157,6 +163,7 @@ def replay(
     start = {} if from_beginning else replayed_up_to(bootstrap, dlq_topic)
     letters = read_dead_letters(bootstrap, dlq_topic, start)
     chosen = [letter for letter in letters if reason is None or letter.reason == reason]
+    chosen = [_with_original(bootstrap, letter) if letter.redacted else letter for letter in chosen]
     producer = producer or make_producer(bootstrap)
     futures = [producer.send(letter.source_topic, **_message(dlq_topic, letter)) for letter in chosen]
     producer.flush()
@@ -166,6 +173,29 @@ def replay(
     for letter in chosen:
         log.info("dead_letter_replayed", topic=letter.source_topic, event_id=letter.event_id, reason=letter.reason)
     return chosen
+
+
+def _with_original(bootstrap: str, letter: DeadLetterRecord, timeout_s: float = 10.0) -> DeadLetterRecord:
+    """The dead letter with its original value, read at ``dlq_source`` (its own value withholds personal fields);
+    LookupError when the source no longer holds it (a replay must not publish a withheld value as the event)."""
+    topic, partition, offset = letter.source.rsplit(":", 2)
+    if not (partition.isdigit() and offset.isdigit()):
+        raise LookupError(f"dead letter {letter.partition}:{letter.offset} names no source record ({letter.source})")
+    tp = TopicPartition(topic, int(partition))
+    consumer = make_consumer(bootstrap, client_id="gov-dlq")
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, int(offset))
+        deadline = datetime.now(UTC).timestamp() + timeout_s
+        while datetime.now(UTC).timestamp() < deadline:
+            records = consumer.poll(timeout_ms=500, max_records=1).get(tp, [])
+            if records:  # the record at the offset, or the next one when it is gone (retention, compaction)
+                if records[0].offset == int(offset):
+                    return replace(letter, value=records[0].value, redacted=())
+                break
+    finally:
+        consumer.close()
+    raise LookupError(f"the original of dead letter {letter.partition}:{letter.offset} is gone from {letter.source}")
 
 
 def _message(dlq_topic: str, letter: DeadLetterRecord) -> dict[str, Any]:
