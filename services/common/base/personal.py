@@ -31,7 +31,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -492,3 +492,66 @@ def reveal(keys: KeyStore, value: Any, field: str, entitled: bool) -> Any:
         return ERASED_TEXT if keys.is_erased(subject) else MASKED_TEXT
     clear = keys.decrypt_field(value, field)
     return ERASED_TEXT if clear is ERASED else clear
+
+
+# -- the commands' requests: the same personal values on their way to the store -----------------------
+
+
+@cache
+def request_marks(domain: str) -> dict[str, PersonalMark]:
+    """The personal properties a command's request to ``domain`` may carry, by name: every property marked with a
+    ``subject_field`` in the domain's event contracts and its district inbound contracts (the one declaration of
+    what is personal stays the contracts' marks). A request is read as a payload is: a property of one of these
+    names is personal when the request also holds its ``subject_field`` (``post_staff``'s ``name`` beside
+    ``person_id``, ``dispatch_trip``'s ``driver`` beside ``driver_id``, ``record_gps_points``' ``points`` beside
+    ``trip_id``; ``register_agency``'s ``name`` has no ``person_id`` beside it and is an agency's).
+
+    ValueError when two contracts of the domain mark one property name for different subjects: a request could
+    not tell whose value it holds."""
+    paths = [path for found, _, _, path in contracts.available_schemas() if found == domain]
+    paths += sorted((contracts.CONTRACTS_DIR / "inbound").glob(f"{domain}.*.v*.json"))
+    marks: dict[str, PersonalMark] = {}
+    for path in paths:
+        for name, mark in personal_marks(json.loads(path.read_text(encoding="utf-8"))).items():
+            if mark.subject_field is None:
+                continue
+            if marks.setdefault(name, mark) != mark:
+                raise ValueError(f"{domain}: {name!r} is marked {marks[name]} and {mark} ({path.name})")
+    return marks
+
+
+def personal_in_request(domain: str, payload: Mapping[str, Any]) -> dict[str, PersonalMark]:
+    """The personal properties present in one request's payload (``request_marks``), with their marks."""
+    return {
+        name: mark
+        for name, mark in request_marks(domain).items()
+        if payload.get(name) is not None and mark.subject_field is not None and mark.subject_field in payload
+    }
+
+
+def seal_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any) -> Any:
+    """A copy of a request's payload fit to be kept: each personal property (``personal_in_request``) as a token
+    under its subject's key, so that the copy is recoverable until the subject is erased and noise after; a value
+    that cannot be sealed is redacted instead: ``ERASED_TEXT`` when its subject is erased, ``MASKED_TEXT`` when
+    there is no key store (``keys`` None) or it fails. A payload that is not an object is kept as it is (it
+    names no subject, so it holds nothing the contracts call personal)."""
+    if not isinstance(payload, Mapping):
+        return payload
+    found = personal_in_request(domain, payload)
+    if not found:
+        return payload
+    kept = dict(payload)
+    for name, mark in found.items():
+        value = kept[name]
+        if is_token(value):
+            continue
+        if keys is None:
+            kept[name] = MASKED_TEXT
+            continue
+        try:
+            kept[name] = keys().encrypt_field(Subject(mark.subject, str(kept[mark.subject_field or ""])), name, value)
+        except SubjectErased:
+            kept[name] = ERASED_TEXT
+        except Exception:  # the key store down, an id no key can be made for: the copy keeps no clear value
+            kept[name] = MASKED_TEXT
+    return kept

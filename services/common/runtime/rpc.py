@@ -143,7 +143,7 @@ class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
         if redeliveries <= MAX_REDELIVERIES:
             log.warning("rpc_request_redelivered", correlation_id=correlation_id, redeliveries=redeliveries)
             return False
-        store.dead_letter_request(correlation_id, json.dumps(body, ensure_ascii=False, default=str))
+        store.dead_letter_request(correlation_id, body)  # its personal fields sealed there
         log.error("rpc_request_dead_lettered", correlation_id=correlation_id, routing_key=routing_key)
         error = ServiceError.from_error(
             RequestDeadLettered(
