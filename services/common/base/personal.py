@@ -27,6 +27,7 @@ import base64
 import binascii
 import enum
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -418,6 +419,22 @@ class KeyStore:
             )
         return json.loads(plain)
 
+    def digest_field(self, subject: Subject, field: str, value: Any) -> str | None:
+        """A keyed digest of ``value`` (any JSON value) of the property ``field``, under a key derived from the
+        subject's: equal for equal values, so a command can be recognised again without keeping its value, and
+        no dictionary of names finds the value without the key. None once the subject is erased (nothing of
+        theirs is matched again)."""
+        key = self._key(subject, create=True)
+        if key is None:
+            return None
+        derived = hmac.new(key, b"pd-digest:v1", hashlib.sha256).digest()  # never the sealing key itself
+        plain = f"{_subject_text(subject)}:{field}:".encode() + json.dumps(value, sort_keys=True).encode()
+        return DIGEST_PREFIX + hmac.new(derived, plain, hashlib.sha256).hexdigest()
+
+
+DIGEST_PREFIX = "pd-digest:v1:"
+"""What a personal value's keyed digest (``KeyStore.digest_field``) starts with."""
+
 
 # -- the platform's key store and the two ends of the path: sealing on write, revealing on read ---------
 
@@ -535,6 +552,26 @@ def seal_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any)
     that cannot be sealed is redacted instead: ``ERASED_TEXT`` when its subject is erased, ``MASKED_TEXT`` when
     there is no key store (``keys`` None) or it fails. A payload that is not an object is kept as it is (it
     names no subject, so it holds nothing the contracts call personal)."""
+    return _each_personal(keys, domain, payload, KeyStore.encrypt_field, redact_failures=True)
+
+
+def digest_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any) -> Any:
+    """A request's payload with each personal property replaced by its keyed digest (``KeyStore.digest_field``):
+    what a command's fingerprint is taken of, so that the fingerprint kept with an idempotency key is no
+    unkeyed hash of a name (a dictionary of names beside the event's clear fields would find it) and matches
+    nothing once the subject is erased (``ERASED_TEXT`` in its place). Unlike a copy, a fingerprint must come out
+    the same on the next attempt: a key store that fails raises (the command fails as its sealing would), and
+    only without a key store at all (``keys`` None) is the value redacted."""
+    return _each_personal(keys, domain, payload, KeyStore.digest_field, redact_failures=False)
+
+
+def _each_personal(
+    keys: Callable[[], KeyStore] | None,
+    domain: str,
+    payload: Any,
+    how: Callable[[KeyStore, Subject, str, Any], str | None],
+    redact_failures: bool,
+) -> Any:
     if not isinstance(payload, Mapping):
         return payload
     found = personal_in_request(domain, payload)
@@ -545,13 +582,20 @@ def seal_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any)
         value = kept[name]
         if is_token(value):
             continue
-        if keys is None:
+        try:
+            subject = Subject(mark.subject, str(kept[mark.subject_field or ""]))
+        except ValueError:  # an id no key is made for (the command's schema refuses it): nothing to seal under
+            subject = None
+        if keys is None or subject is None:
             kept[name] = MASKED_TEXT
             continue
         try:
-            kept[name] = keys().encrypt_field(Subject(mark.subject, str(kept[mark.subject_field or ""])), name, value)
+            done = how(keys(), subject, name, value)
         except SubjectErased:
-            kept[name] = ERASED_TEXT
-        except Exception:  # the key store down, an id no key can be made for: the copy keeps no clear value
-            kept[name] = MASKED_TEXT
+            done = None
+        except Exception:  # the key store down: a copy keeps no clear value
+            if not redact_failures:
+                raise
+            done = MASKED_TEXT
+        kept[name] = ERASED_TEXT if done is None else done
     return kept
