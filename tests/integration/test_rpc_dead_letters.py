@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from sqlalchemy.exc import OperationalError as StoreFailed
+from structlog.testing import capture_logs
 
 from services.common.base.db import create_db_engine, migrate
 from services.common.base.personal import ERASED_TEXT, MASKED_TEXT, KeyStore, Subject, is_token
@@ -121,7 +122,10 @@ def test_a_dead_lettered_request_keeps_personal_values_sealed_under_their_subjec
     store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")
     store.personal = lambda: keys
     staff = {"agency_id": "AG-1", "person_id": "P-0042", "name": "欧阳娜娜", "rank": "section_principal"}
-    kept = _dead_lettered(store, {"args": [staff], "kwargs": {}}, "office_space.post_staff")
+    with capture_logs() as logged:
+        kept = _dead_lettered(store, {"args": [staff], "kwargs": {}}, "office_space.post_staff")
+    assert "rpc_request_dead_lettered" in [line["event"] for line in logged]
+    assert "欧阳娜娜" not in str(logged)  # nor does any log line of it
     assert "欧阳娜娜" not in _raw_text(store.engine)  # no table of the store holds the name
     [request] = json.loads(kept["request"])["args"]
     assert request["person_id"] == "P-0042" and request["rank"] == "section_principal"  # the rest as sent
