@@ -49,7 +49,7 @@ from services.common.base import contracts
 from services.common.base.db import create_db_engine, migrate, reader, register_migrations
 from services.common.base.settings import Settings, settings
 from services.common.kernel.clock import utc_now
-from services.common.kernel.errors import PlatformError
+from services.common.kernel.errors import PlatformError, ValidationFailed
 
 register_migrations("personal_keys", Path(__file__).parent / "migrations" / "personal_keys")
 
@@ -598,4 +598,56 @@ def _each_personal(
                 raise
             done = MASKED_TEXT
         kept[name] = ERASED_TEXT if done is None else done
+    return kept
+
+
+def seal_for_transit(keys: KeyStore, domain: str, payload: Any) -> Any:
+    """A request's payload as the gateway sends it: each personal property (``personal_in_request``) as a token
+    under its subject's key, so that no clear personal value crosses RabbitMQ; the owning service opens it again
+    (``open_request``). SubjectErased (409) for a value of an erased subject, as the service would answer; a key
+    store that fails raises. A value already a token, or beside an id no key is made for (the command's schema
+    refuses it), is sent as it is."""
+    if not isinstance(payload, Mapping):
+        return payload
+    kept = dict(payload)
+    for name, mark in personal_in_request(domain, payload).items():
+        try:
+            subject = Subject(mark.subject, str(kept[mark.subject_field or ""]))
+        except ValueError:
+            continue
+        if not is_token(kept[name]):
+            kept[name] = keys.encrypt_field(subject, name, kept[name])
+    return kept
+
+
+def open_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any) -> Any:
+    """A request's payload with each personal property that came as a token (``seal_for_transit``) as its clear
+    value again, for the command to handle as sent (its store seals it anew: a token is never sealed twice).
+    A clear value is taken as it is. ``ValidationFailed`` (422) for a token of another subject or another property
+    than the one it was sent in, ``SubjectErased`` (409) once the subject is erased."""
+    if not isinstance(payload, Mapping):
+        return payload
+    found = {name: mark for name, mark in personal_in_request(domain, payload).items() if is_token(payload[name])}
+    if not found:
+        return payload
+    kept = dict(payload)
+    for name, mark in found.items():
+        try:
+            token = parse_token(kept[name])
+        except InvalidPersonalToken as malformed:
+            raise ValidationFailed(f"{name}: {malformed.message}", fields={name: ["not a token"]}) from None
+        if (
+            token.field != name
+            or token.subject.id != str(kept[mark.subject_field or ""])
+            or (token.subject.kind != mark.subject)
+        ):
+            raise ValidationFailed(
+                f"{name}: a personal-data token of another subject or field", fields={name: ["not this subject's"]}
+            )
+        if keys is None:
+            raise MissingKey("a personal-data token reached a service without a key store")
+        clear = keys().decrypt_field(kept[name], name)
+        if clear is ERASED:
+            raise SubjectErased(f"{token.subject.kind} {token.subject.id} has been erased: their data is not recorded")
+        kept[name] = clear
     return kept

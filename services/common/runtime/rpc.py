@@ -46,7 +46,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
-from services.common.base.personal import KeyStore, digest_request
+from services.common.base.personal import KeyStore, digest_request, open_request
 from services.common.base.settings import settings, topic_for
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.decoding import scrub_text
@@ -291,10 +291,14 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
             meta: Metadata = self.context()
             started = time.perf_counter()
             outcome = "error"
-            fingerprint = command_fingerprint(self.name, name, payload, self.store.personal)
-            current = _FINGERPRINT.set(fingerprint)
+            fingerprint: str | None = None
+            current = _FINGERPRINT.set(None)
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
+                    # personal values sealed by the gateway for the way (``personal.seal_for_transit``): clear again
+                    payload = open_request(self.store.personal, self.name, payload)
+                    fingerprint = command_fingerprint(self.name, name, payload, self.store.personal)
+                    _FINGERPRINT.set(fingerprint)
                     data = load_command(schema, payload)
                     recorded = replayed(self.store, meta.command_key, fingerprint)
                     if recorded is None and meta.edge_refusal:
@@ -310,7 +314,7 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                     outcome = error.code
                     log.info("command_refused", error=error.code, message=error.message)
                     shipped = ServiceError.from_error(error)
-                    if meta.idempotency_key and _recorded_as_refusal(error):
+                    if meta.idempotency_key and fingerprint and _recorded_as_refusal(error):
                         self.store.record_refusal(meta.idempotency_key, fingerprint, shipped.document())
                     raise shipped from None
                 except ServiceError as replay:  # a refusal recorded for the key, answered again
