@@ -572,6 +572,8 @@ def _each_personal(
     how: Callable[[KeyStore, Subject, str, Any], str | None],
     redact_failures: bool,
 ) -> Any:
+    """``payload`` with ``how`` (sealing, digesting) done to each of its clear personal values: what cannot be is
+    redacted (``MASKED_TEXT``; ``ERASED_TEXT`` for an erased subject), or, unless ``redact_failures``, raises."""
     if not isinstance(payload, Mapping):
         return payload
     found = personal_in_request(domain, payload)
@@ -636,11 +638,8 @@ def open_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any)
             token = parse_token(kept[name])
         except InvalidPersonalToken as malformed:
             raise ValidationFailed(f"{name}: {malformed.message}", fields={name: ["not a token"]}) from None
-        if (
-            token.field != name
-            or token.subject.id != str(kept[mark.subject_field or ""])
-            or (token.subject.kind != mark.subject)
-        ):
+        sent_for = (mark.subject, str(kept[mark.subject_field or ""]), name)
+        if (token.subject.kind, token.subject.id, token.field) != sent_for:
             raise ValidationFailed(
                 f"{name}: a personal-data token of another subject or field", fields={name: ["not this subject's"]}
             )
