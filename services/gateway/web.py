@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import eventlet
+import sqlalchemy as sa
 from marshmallow import Schema
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
@@ -27,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 from services.common.base.db import create_db_engine, reader
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from services.common.base.personal import personal_in_request, platform_key_store, seal_for_transit
 from services.common.base.settings import settings
 from services.common.kernel.decoding import check_decoded, decode_json
 from services.common.kernel.errors import (
@@ -132,11 +134,15 @@ def call(method: Any, payload: dict[str, Any]) -> Any:
 
     A command whose answer did not come in time is settled before the caller is told anything: its answer may
     have been lost on the way back (RabbitMQ's connections dropped after the commit), so the gateway asks the
-    service what it recorded under the command's key (``_settled``)."""
+    service what it recorded under the command's key (``_settled``).
+
+    A personal value (a staff or driver's name, GPS points: ``personal.request_marks``) crosses RabbitMQ sealed
+    under its subject's key (``_sealed_for_transit``); the service opens it again."""
     timeout = settings().rpc_timeout
     _bind_key(method, payload)
+    sent = _sealed_for_transit(method, payload)
     _set_deadline(method, time.time() + timeout)
-    reply = method.call_async(payload)
+    reply = method.call_async(sent)
     try:
         with eventlet.Timeout(timeout, _NoAnswer("the service did not answer in time")):
             return reply.result()
@@ -172,6 +178,19 @@ def _settled(method: Any, late: _NoAnswer) -> Any:
         log.info("command_answer_recovered", service=method.service_name, command=method.method_name)
         return outcome["answer"]
     raise late
+
+
+def _sealed_for_transit(method: Any, payload: dict[str, Any]) -> Any:
+    """``payload`` with its personal values as tokens (``personal.seal_for_transit``; itself when it holds none):
+    409 ``subject_erased`` for an erased subject's value, 503 when the key store does not answer (a district
+    message is deferred, not rejected)."""
+    service = str(getattr(method, "service_name", ""))
+    if not isinstance(payload, dict) or not personal_in_request(service, payload):
+        return payload
+    try:
+        return seal_for_transit(platform_key_store(), service, payload)
+    except sa.exc.OperationalError:
+        raise ServiceUnavailable("the key store did not answer; the command was not sent") from None
 
 
 def _bind_key(method: Any, payload: dict[str, Any]) -> None:

@@ -9,22 +9,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from sqlalchemy.exc import OperationalError as StoreFailed
+from structlog.testing import capture_logs
 
+from services.common.base.db import create_db_engine, migrate
+from services.common.base.personal import ERASED_TEXT, MASKED_TEXT, KeyStore, Subject, is_token
 from services.common.runtime.dependencies import StoreProvider
 from services.common.runtime.rpc import MAX_REDELIVERIES, _BrokerTolerantRpcConsumer, _Responder
 from services.common.write.store import EventStore
 
 
 class Message:
-    def __init__(self, redelivered: bool) -> None:
+    def __init__(self, redelivered: bool, routing_key: str = "office_space.register_agency") -> None:
         self.properties = {
             "reply_to": "rpc.reply-gateway-1",
             "correlation_id": "c-poison",
             "content_type": "application/json",
         }
-        self.delivery_info = {"routing_key": "office_space.register_agency", "redelivered": redelivered}
+        self.delivery_info = {"routing_key": routing_key, "redelivered": redelivered}
 
 
 def _consumer(store: EventStore, handled: list[Any], acked: list[Any]) -> _BrokerTolerantRpcConsumer:
@@ -83,3 +87,80 @@ def test_a_request_delivered_again_while_the_store_cannot_write_is_handled_and_t
     # raised out of handle_message before: nameko ended the container, and the service exited
     consumer.handle_message({"args": [], "kwargs": {}}, Message(redelivered=True))
     assert len(handled) == 1  # its worker meets the same store and answers an error
+
+
+def _dead_lettered(store: EventStore, body: dict[str, Any], routing_key: str) -> dict[str, Any]:
+    """``body`` delivered until it is dead-lettered (its service died on each of the 3 tries); the row kept."""
+    consumer = _consumer(store, [], [])
+    consumer.handle_message(body, Message(redelivered=False, routing_key=routing_key))
+    for _ in range(MAX_REDELIVERIES + 1):  # 2 more tries, then the 4th delivery is dead-lettered
+        consumer.handle_message(body, Message(redelivered=True, routing_key=routing_key))
+    [kept] = store.dead_lettered_requests()
+    return kept
+
+
+def _raw_text(engine: sa.Engine) -> str:
+    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
+    found = []
+    with engine.connect() as conn:
+        for table in sa.inspect(engine).get_table_names():
+            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
+    return "\n".join(found)
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> KeyStore:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    migrate(engine, "personal_keys")
+    return KeyStore(engine, [bytes(range(32))])
+
+
+def test_a_dead_lettered_request_keeps_personal_values_sealed_under_their_subjects_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: KeyStore
+) -> None:
+    monkeypatch.setattr(_Responder.publisher_cls, "publish", lambda _, payload, **kw: None)
+    store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")
+    store.personal = lambda: keys
+    staff = {"agency_id": "AG-1", "person_id": "P-0042", "name": "欧阳娜娜", "rank": "section_principal"}
+    with capture_logs() as logged:
+        kept = _dead_lettered(store, {"args": [staff], "kwargs": {}}, "office_space.post_staff")
+    assert "rpc_request_dead_lettered" in [line["event"] for line in logged]
+    assert "欧阳娜娜" not in str(logged)  # nor does any log line of it
+    assert "欧阳娜娜" not in _raw_text(store.engine)  # no table of the store holds the name
+    [request] = json.loads(kept["request"])["args"]
+    assert request["person_id"] == "P-0042" and request["rank"] == "section_principal"  # the rest as sent
+    assert is_token(request["name"])  # recoverable by an operator until the person is erased
+    assert keys.decrypt_field(request["name"], "name") == "欧阳娜娜"
+    keys.erase(Subject("person", "P-0042"))
+    assert keys.decrypt_field(request["name"], "name") != "欧阳娜娜"
+
+
+def test_a_dead_lettered_dispatch_and_gps_batch_keep_no_driver_name_nor_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: KeyStore
+) -> None:
+    monkeypatch.setattr(_Responder.publisher_cls, "publish", lambda _, payload, **kw: None)
+    store = EventStore.open(f"sqlite:///{tmp_path / 'vehicles.db'}", "vehicles")
+    store.personal = lambda: keys
+    keys.erase(Subject("track", "TR-9"))  # an erased subject's value can be sealed under no key: it is redacted
+    dispatch = {"trip_id": "TR-8", "vehicle_id": "V-1", "driver_id": "D-0077", "driver": "司马光明"}
+    gps = {"trip_id": "TR-9", "points": [{"at": "2026-03-01T08:00:00+08:00", "lat": 31.7791, "lon": 119.9463}]}
+    body = {"args": [dispatch], "kwargs": {"extra": gps}}
+    kept = json.loads(_dead_lettered(store, body, "vehicles.dispatch_trip")["request"])
+    raw = _raw_text(store.engine)
+    assert "司马光明" not in raw and "31.7791" not in raw and "119.9463" not in raw
+    assert keys.decrypt_field(kept["args"][0]["driver"], "driver") == "司马光明"
+    assert kept["kwargs"]["extra"] == {"trip_id": "TR-9", "points": ERASED_TEXT}
+
+
+def test_a_store_without_a_key_store_redacts_a_dead_lettered_personal_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Responder.publisher_cls, "publish", lambda _, payload, **kw: None)
+    store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")  # personal: None
+    agency = {"agency_id": "AG-2", "name": "区机关事务管理局"}  # an agency's name: no person_id beside it
+    staff = {"agency_id": "AG-2", "person_id": "P-0043", "name": "诸葛青云"}
+    kept = json.loads(
+        _dead_lettered(store, {"args": [staff, agency], "kwargs": {}}, "office_space.post_staff")["request"]
+    )
+    assert "诸葛青云" not in _raw_text(store.engine)
+    assert kept["args"] == [{**staff, "name": MASKED_TEXT}, agency]

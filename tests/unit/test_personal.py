@@ -10,12 +10,17 @@ import pytest
 from services.common.base.personal import (
     ERASED,
     ERASED_TEXT,
+    MASKED_TEXT,
     InvalidPersonalToken,
+    PersonalMark,
     Subject,
     is_token,
     master_key,
     master_key_id,
     parse_token,
+    personal_in_request,
+    request_marks,
+    seal_request,
 )
 from services.common.base.settings import DEV_PERSONAL_DATA_MASTER_KEY, load_settings
 
@@ -82,3 +87,29 @@ def test_a_malformed_token_is_refused_with_a_clear_error(token: str) -> None:
 
 def test_erased_reads_as_已删除_and_is_defined_once() -> None:
     assert ERASED_TEXT == "已删除" and str(ERASED) == "已删除" and f"{ERASED}" == "已删除"
+
+
+def test_the_personal_fields_of_requests_are_the_contracts_marks_that_name_their_subject() -> None:
+    assert request_marks("office_space") == {"name": PersonalMark("person", "person_id")}
+    assert request_marks("vehicles") == {
+        "driver": PersonalMark("driver", "driver_id"),  # TripDispatched.v2 (v1's mark names no subject field)
+        "points": PersonalMark("track", "trip_id"),
+    }
+    assert [request_marks(d) for d in ("assets", "energy", "procurement")] == [{}, {}, {}]
+
+
+def test_a_request_field_is_personal_only_beside_its_subject_field() -> None:
+    assert personal_in_request("office_space", {"person_id": "P-1", "name": "上官婉儿"}) == {
+        "name": PersonalMark("person", "person_id")
+    }
+    assert personal_in_request("office_space", {"agency_id": "A-1", "name": "区财政局"}) == {}  # an agency's name
+    assert personal_in_request("office_space", {"person_id": "P-1", "name": None}) == {}
+
+
+def test_a_request_copy_is_redacted_without_a_key_store_and_a_token_is_kept_as_it_is() -> None:
+    assert seal_request(None, "office_space", {"person_id": "P-1", "name": "上官婉儿"}) == {
+        "person_id": "P-1",
+        "name": MASKED_TEXT,
+    }
+    assert seal_request(None, "office_space", {"person_id": "P-1", "name": TOKEN})["name"] == TOKEN
+    assert seal_request(None, "office_space", ["not", "an", "object"]) == ["not", "an", "object"]

@@ -27,11 +27,12 @@ import base64
 import binascii
 import enum
 import hashlib
+import hmac
 import json
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,7 +49,7 @@ from services.common.base import contracts
 from services.common.base.db import create_db_engine, migrate, reader, register_migrations
 from services.common.base.settings import Settings, settings
 from services.common.kernel.clock import utc_now
-from services.common.kernel.errors import PlatformError
+from services.common.kernel.errors import PlatformError, ValidationFailed
 
 register_migrations("personal_keys", Path(__file__).parent / "migrations" / "personal_keys")
 
@@ -96,10 +97,17 @@ def personal_marks(schema: Mapping[str, Any]) -> dict[str, PersonalMark]:
     return marks
 
 
+@cache
+def contract_at(path: Path) -> Mapping[str, Any]:
+    """A contract file's schema, read once per process (the one reader of contracts for the marks; not to be
+    changed by callers). OSError when the file is missing."""
+    schema: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
 def contract_marks(domain: str, event_type: str, version: int) -> dict[str, PersonalMark]:
     """The personal properties of one event version's contract."""
-    path = contracts.schema_path(domain, event_type, version)
-    return personal_marks(json.loads(path.read_text(encoding="utf-8")))
+    return personal_marks(contract_at(contracts.schema_path(domain, event_type, version)))
 
 
 # -- the erased marker and errors -------------------------------------------------------------------
@@ -464,6 +472,22 @@ class KeyStore:
             )
         return json.loads(plain)
 
+    def digest_field(self, subject: Subject, field: str, value: Any) -> str | None:
+        """A keyed digest of ``value`` (any JSON value) of the property ``field``, under a key derived from the
+        subject's: equal for equal values, so a command can be recognised again without keeping its value, and
+        no dictionary of names finds the value without the key. None once the subject is erased (nothing of
+        theirs is matched again)."""
+        key = self._key(subject, create=True)
+        if key is None:
+            return None
+        derived = hmac.new(key, b"pd-digest:v1", hashlib.sha256).digest()  # never the sealing key itself
+        plain = f"{_subject_text(subject)}:{field}:".encode() + json.dumps(value, sort_keys=True).encode()
+        return DIGEST_PREFIX + hmac.new(derived, plain, hashlib.sha256).hexdigest()
+
+
+DIGEST_PREFIX = "pd-digest:v1:"
+"""What a personal value's keyed digest (``KeyStore.digest_field``) starts with."""
+
 
 # -- the platform's key store and the two ends of the path: sealing on write, revealing on read ---------
 
@@ -497,7 +521,7 @@ def sealed_fields(domain: str, event_type: str, version: int) -> dict[str, Perso
     (``subject_field``) and typed so that the token fits (a string). A marked field without a subject id
     (``TripDispatched.v1.driver``) or of another type (``GpsPointsRecorded.v1.points``, an array, succeeded by
     ``GpsBatchRecorded`` whose points are a token) is not sealed."""
-    schema = json.loads(contracts.schema_path(domain, event_type, version).read_text(encoding="utf-8"))
+    schema = contract_at(contracts.schema_path(domain, event_type, version))
     properties = schema.get("properties", {})
     return {
         name: mark
@@ -554,7 +578,7 @@ _MIN_REDACTED_TEXT = 2
 
 @cache
 def _marks_at(path: Path) -> dict[str, PersonalMark]:
-    return personal_marks(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
+    return personal_marks(contract_at(path)) if path.is_file() else {}
 
 
 def message_marks(data: Any) -> dict[str, PersonalMark]:
@@ -636,3 +660,144 @@ def redact_dead_letter(value: bytes | None, detail: str) -> tuple[bytes | None, 
     data["payload"] = {**data["payload"], **dict.fromkeys(clear, REDACTED_TEXT)}
     redacted = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     return redacted, str(redact_text(detail, clear)), sorted(clear)
+
+
+# -- the commands' requests: the same personal values on their way to the store -----------------------
+
+
+@cache
+def request_marks(domain: str) -> dict[str, PersonalMark]:
+    """The personal properties a command's request to ``domain`` may carry, by name: every property marked with a
+    ``subject_field`` in the domain's event contracts and its district inbound contracts (the one declaration of
+    what is personal stays the contracts' marks). A request is read as a payload is: a property of one of these
+    names is personal when the request also holds its ``subject_field`` (``post_staff``'s ``name`` beside
+    ``person_id``, ``dispatch_trip``'s ``driver`` beside ``driver_id``, ``record_gps_points``' ``points`` beside
+    ``trip_id``; ``register_agency``'s ``name`` has no ``person_id`` beside it and is an agency's).
+
+    ValueError when two contracts of the domain mark one property name for different subjects: a request could
+    not tell whose value it holds."""
+    paths = [path for found, _, _, path in contracts.available_schemas() if found == domain]
+    paths += sorted((contracts.CONTRACTS_DIR / "inbound").glob(f"{domain}.*.v*.json"))
+    marks: dict[str, PersonalMark] = {}
+    for path in paths:
+        for name, mark in personal_marks(contract_at(path)).items():
+            if mark.subject_field is None:
+                continue
+            if marks.setdefault(name, mark) != mark:
+                raise ValueError(f"{domain}: {name!r} is marked {marks[name]} and {mark} ({path.name})")
+    return marks
+
+
+def personal_in_request(domain: str, payload: Mapping[str, Any]) -> dict[str, PersonalMark]:
+    """The personal properties present in one request's payload (``request_marks``), with their marks."""
+    return {
+        name: mark
+        for name, mark in request_marks(domain).items()
+        if payload.get(name) is not None and mark.subject_field is not None and mark.subject_field in payload
+    }
+
+
+def seal_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any) -> Any:
+    """A copy of a request's payload fit to be kept: each personal property (``personal_in_request``) as a token
+    under its subject's key, so that the copy is recoverable until the subject is erased and noise after; a value
+    that cannot be sealed is redacted instead: ``ERASED_TEXT`` when its subject is erased, ``MASKED_TEXT`` when
+    there is no key store (``keys`` None) or it fails. A payload that is not an object is kept as it is (it
+    names no subject, so it holds nothing the contracts call personal)."""
+    return _each_personal(keys, domain, payload, KeyStore.encrypt_field, redact_failures=True)
+
+
+def digest_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any) -> Any:
+    """A request's payload with each personal property replaced by its keyed digest (``KeyStore.digest_field``):
+    what a command's fingerprint is taken of, so that the fingerprint kept with an idempotency key is no
+    unkeyed hash of a name (a dictionary of names beside the event's clear fields would find it) and matches
+    nothing once the subject is erased (``ERASED_TEXT`` in its place). Unlike a copy, a fingerprint must come out
+    the same on the next attempt: a key store that fails raises (the command fails as its sealing would), and
+    only without a key store at all (``keys`` None) is the value redacted."""
+    return _each_personal(keys, domain, payload, KeyStore.digest_field, redact_failures=False)
+
+
+def _each_personal(
+    keys: Callable[[], KeyStore] | None,
+    domain: str,
+    payload: Any,
+    how: Callable[[KeyStore, Subject, str, Any], str | None],
+    redact_failures: bool,
+) -> Any:
+    """``payload`` with ``how`` (sealing, digesting) done to each of its clear personal values: what cannot be is
+    redacted (``MASKED_TEXT``; ``ERASED_TEXT`` for an erased subject), or, unless ``redact_failures``, raises."""
+    if not isinstance(payload, Mapping):
+        return payload
+    found = personal_in_request(domain, payload)
+    if not found:
+        return payload
+    kept = dict(payload)
+    for name, mark in found.items():
+        value = kept[name]
+        if is_token(value):
+            continue
+        try:
+            subject = Subject(mark.subject, str(kept[mark.subject_field or ""]))
+        except ValueError:  # an id no key is made for (the command's schema refuses it): nothing to seal under
+            subject = None
+        if keys is None or subject is None:
+            kept[name] = MASKED_TEXT
+            continue
+        try:
+            done = how(keys(), subject, name, value)
+        except SubjectErased:
+            done = None
+        except Exception:  # the key store down: a copy keeps no clear value
+            if not redact_failures:
+                raise
+            done = MASKED_TEXT
+        kept[name] = ERASED_TEXT if done is None else done
+    return kept
+
+
+def seal_for_transit(keys: KeyStore, domain: str, payload: Any) -> Any:
+    """A request's payload as the gateway sends it: each personal property (``personal_in_request``) as a token
+    under its subject's key, so that no clear personal value crosses RabbitMQ; the owning service opens it again
+    (``open_request``). SubjectErased (409) for a value of an erased subject, as the service would answer; a key
+    store that fails raises. A value already a token, or beside an id no key is made for (the command's schema
+    refuses it), is sent as it is."""
+    if not isinstance(payload, Mapping):
+        return payload
+    kept = dict(payload)
+    for name, mark in personal_in_request(domain, payload).items():
+        try:
+            subject = Subject(mark.subject, str(kept[mark.subject_field or ""]))
+        except ValueError:
+            continue
+        if not is_token(kept[name]):
+            kept[name] = keys.encrypt_field(subject, name, kept[name])
+    return kept
+
+
+def open_request(keys: Callable[[], KeyStore] | None, domain: str, payload: Any) -> Any:
+    """A request's payload with each personal property that came as a token (``seal_for_transit``) as its clear
+    value again, for the command to handle as sent (its store seals it anew: a token is never sealed twice).
+    A clear value is taken as it is. ``ValidationFailed`` (422) for a token of another subject or another property
+    than the one it was sent in, ``SubjectErased`` (409) once the subject is erased."""
+    if not isinstance(payload, Mapping):
+        return payload
+    found = {name: mark for name, mark in personal_in_request(domain, payload).items() if is_token(payload[name])}
+    if not found:
+        return payload
+    kept = dict(payload)
+    for name, mark in found.items():
+        try:
+            token = parse_token(kept[name])
+        except InvalidPersonalToken as malformed:
+            raise ValidationFailed(f"{name}: {malformed.message}", fields={name: ["not a token"]}) from None
+        sent_for = (mark.subject, str(kept[mark.subject_field or ""]), name)
+        if (token.subject.kind, token.subject.id, token.field) != sent_for:
+            raise ValidationFailed(
+                f"{name}: a personal-data token of another subject or field", fields={name: ["not this subject's"]}
+            )
+        if keys is None:
+            raise MissingKey("a personal-data token reached a service without a key store")
+        clear = keys().decrypt_field(kept[name], name)
+        if clear is ERASED:
+            raise SubjectErased(f"{token.subject.kind} {token.subject.id} has been erased: their data is not recorded")
+        kept[name] = clear
+    return kept

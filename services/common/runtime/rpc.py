@@ -46,6 +46,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
+from services.common.base.personal import KeyStore, digest_request, open_request
 from services.common.base.settings import settings, topic_for
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.decoding import scrub_text
@@ -143,7 +144,7 @@ class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
         if redeliveries <= MAX_REDELIVERIES:
             log.warning("rpc_request_redelivered", correlation_id=correlation_id, redeliveries=redeliveries)
             return False
-        store.dead_letter_request(correlation_id, json.dumps(body, ensure_ascii=False, default=str))
+        store.dead_letter_request(correlation_id, body)  # its personal fields sealed there
         log.error("rpc_request_dead_lettered", correlation_id=correlation_id, routing_key=routing_key)
         error = ServiceError.from_error(
             RequestDeadLettered(
@@ -290,10 +291,14 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
             meta: Metadata = self.context()
             started = time.perf_counter()
             outcome = "error"
-            fingerprint = command_fingerprint(self.name, name, payload)
-            current = _FINGERPRINT.set(fingerprint)
+            fingerprint: str | None = None
+            current = _FINGERPRINT.set(None)
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
+                    # personal values sealed by the gateway for the way (``personal.seal_for_transit``): clear again
+                    payload = open_request(self.store.personal, self.name, payload)
+                    fingerprint = command_fingerprint(self.name, name, payload, self.store.personal)
+                    _FINGERPRINT.set(fingerprint)
                     data = load_command(schema, payload)
                     recorded = replayed(self.store, meta.command_key, fingerprint)
                     if recorded is None and meta.edge_refusal:
@@ -309,7 +314,7 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                     outcome = error.code
                     log.info("command_refused", error=error.code, message=error.message)
                     shipped = ServiceError.from_error(error)
-                    if meta.idempotency_key and _recorded_as_refusal(error):
+                    if meta.idempotency_key and fingerprint and _recorded_as_refusal(error):
                         self.store.record_refusal(meta.idempotency_key, fingerprint, shipped.document())
                     raise shipped from None
                 except ServiceError as replay:  # a refusal recorded for the key, answered again
@@ -338,10 +343,17 @@ _FINGERPRINT: ContextVar[str | None] = ContextVar("command_fingerprint", default
 """The fingerprint of the command the current worker runs (recorded with its answer by ``save``)."""
 
 
-def command_fingerprint(service: str, command: str, payload: Any) -> str:
+def command_fingerprint(service: str, command: str, payload: Any, keys: Callable[[], KeyStore] | None = None) -> str:
     """What an idempotency key is bound to: SHA-256 of the service, the command and its payload as canonical
-    JSON (keys sorted). The same key sent again with another command or another payload is not a repeat."""
-    text = json.dumps([service, command, payload], sort_keys=True, ensure_ascii=False, default=str)
+    JSON (keys sorted). The same key sent again with another command or another payload is not a repeat.
+
+    A personal value of the payload (a staff or driver's name, a GPS batch) enters it as its keyed digest under
+    its subject's key (``personal.digest_request``, with ``keys``, the platform's key store): the fingerprint is
+    kept for ever beside the event's clear fields, and a plain hash of a name there is found again by trying a
+    list of names. Once the subject is erased, the same command is no longer recognised as a repeat."""
+    text = json.dumps(
+        [service, command, digest_request(keys, service, payload)], sort_keys=True, ensure_ascii=False, default=str
+    )
     return hashlib.sha256(scrub_text(text).encode()).hexdigest()
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from services.common.base import contracts
 from services.common.base.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
 from services.common.base.metrics import EVENTS_APPENDED
-from services.common.base.personal import KeyStore, seal_payload, sealed_fields
+from services.common.base.personal import KeyStore, seal_payload, seal_request, sealed_fields
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
@@ -625,9 +625,16 @@ class EventStore:
                 conn.execute(t.insert(), row | {"first_at": iso(utc_now())})
             return int(conn.execute(sa.select(t.c.redeliveries).where(key)).scalar_one())
 
-    def dead_letter_request(self, correlation_id: str, request: str) -> None:
-        """Keep the RPC request ``correlation_id`` that was not handled (its body, when) for inspection."""
+    def dead_letter_request(self, correlation_id: str, body: Any) -> None:
+        """Keep the RPC request ``correlation_id`` that was not handled (its body, when) for inspection: the
+        personal fields of its payloads sealed under their subjects' keys (``personal.seal_request``), so that it
+        can be read again until a subject is erased, and a clear value is never kept here for ever."""
         t = rpc_redeliveries_table
+        if isinstance(body, dict):
+            args = [seal_request(self.personal, self.domain, a) for a in body.get("args") or []]
+            kwargs = {k: seal_request(self.personal, self.domain, v) for k, v in (body.get("kwargs") or {}).items()}
+            body = {**body, "args": args, "kwargs": kwargs}
+        request = json.dumps(body, ensure_ascii=False, default=str)
         values = {"dead_lettered_at": iso(utc_now()), "request": request[:65536]}
         with self.engine.begin() as conn:
             conn.execute(t.update().where(t.c.correlation_id == correlation_id).values(**values))
