@@ -131,6 +131,15 @@ def eventually(
         time.sleep(interval)
 
 
+def database_text(engine: sa.Engine) -> str:
+    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
+    found = []
+    with engine.connect() as conn:
+        for table in sa.inspect(engine).get_table_names():
+            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
+    return "\n".join(found)
+
+
 def admin_engine() -> sa.Engine:
     """An AUTOCOMMIT engine on the PostgreSQL server (for CREATE and DROP DATABASE)."""
     return sa.create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")

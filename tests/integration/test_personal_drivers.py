@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
 from services.common.base.db import create_db_engine, migrate
@@ -31,6 +30,7 @@ from services.gateway.api import personal_data
 from services.gateway.api.personal_data import TRIP_DISTRICTS, ErasureSchema, drivers_shown, reads_table, reveal_rows
 from services.gateway.auth import Principal
 from tests.integration.test_vehicles_service import TIANNING, WUJIN, Harness
+from tests.support import database_text
 
 MASTER = bytes(range(32))
 OTHER = "320411"
@@ -69,15 +69,6 @@ def fleet(db_url: str, keys: KeyStore) -> Harness:
     return harness
 
 
-def _raw_text(engine: Engine) -> str:
-    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
-    found = []
-    with engine.connect() as conn:
-        for table in sa.inspect(engine).get_table_names():
-            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    return "\n".join(found)
-
-
 def _trips(fleet: Harness) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = fleet.service.trips({"limit": 10})["items"]
     return rows
@@ -95,7 +86,7 @@ def test_the_name_is_a_token_in_the_store_the_published_events_and_the_projectio
     assert (dispatched.schema_version, dispatched.payload["driver_id"]) == (2, "D-0007")
     assert dispatched.payload["driver"].startswith("pd:v1:driver:D-0007:driver:")
     # the store and the read models share this database: events, outbox, snapshots, veh_trips
-    assert NAME not in _raw_text(fleet.engine)
+    assert NAME not in database_text(fleet.engine)
     published = json.dumps([env.to_dict() for env in fleet.store.read_all()], ensure_ascii=False)
     assert NAME not in published and "D-0007" in published
     (row,) = _trips(fleet)

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from services.common.base.db import create_db_engine, migrate
 from services.common.base.personal import MASKED_TEXT, KeyStore, Subject, digest_request
@@ -20,6 +19,7 @@ from services.common.runtime.rpc import command_fingerprint
 from services.common.write.store import EventStore
 from services.gateway import keys as bindings
 from services.gateway.views import prepare_database
+from tests.support import database_text
 
 NAME = "欧阳娜娜"
 STAFF = {"agency_id": "A1", "person_id": "P-0042", "name": NAME, "rank": "section_principal", "posted_on": "2026-03-01"}
@@ -31,15 +31,6 @@ def _plain_fingerprint(service: str, command: str, payload: object) -> str:
     recomputes from the event's clear fields and a list of names)."""
     text = json.dumps([service, command, payload], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(scrub_text(text).encode()).hexdigest()
-
-
-def _raw_text(engine: sa.Engine) -> str:
-    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
-    found = []
-    with engine.connect() as conn:
-        for table in sa.inspect(engine).get_table_names():
-            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    return "\n".join(found)
 
 
 @pytest.fixture
@@ -84,7 +75,7 @@ def test_neither_the_services_command_log_nor_the_gateways_bindings_keep_a_finda
     monkeypatch.setattr(bindings, "platform_key_store", lambda: keys)
     bindings.bind(gateway, "http:tok1:k1", "office_space", "post_staff", STAFF)
     bindings.bind(gateway, "http:tok1:k1", "office_space", "post_staff", STAFF)  # a repeat: the same fingerprint
-    kept = _raw_text(store.engine) + _raw_text(gateway)
+    kept = database_text(store.engine) + database_text(gateway)
     assert taken in kept  # both kept it: the store with the refusal, the gateway with the key
     assert NAME not in kept
     for name in CANDIDATES:

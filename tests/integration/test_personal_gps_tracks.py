@@ -25,6 +25,7 @@ from services.gateway.auth import Principal
 from services.vehicles import read_model
 from services.vehicles.domain.trips import GPS_BATCH_EVENTS, Trip, VehicleOnDuty
 from services.vehicles.retention import expire_tracks
+from tests.support import database_text
 
 MASTER = bytes(range(32))
 DISTRICT, OTHER = "320402", "320411"
@@ -77,15 +78,6 @@ def _trip(store: EventStore, trip_id: str, day: str) -> list[Envelope]:
     return store.save(trip, META)
 
 
-def _raw_text(engine: Engine) -> str:
-    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
-    found = []
-    with engine.connect() as conn:
-        for table in sa.inspect(engine).get_table_names():
-            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    return "\n".join(found)
-
-
 def _views(store: EventStore, tmp_path: Path) -> Engine:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'views.db'}")
     migrate(engine, "projector", "known_agencies", "vehicles_views")
@@ -120,11 +112,11 @@ def test_the_points_are_a_token_in_the_store_the_topic_and_nowhere_in_the_projec
     assert batch.payload["points"].startswith("pd:v1:track:T-1:points:")
     # the figures are clear: three fixes, 0.02° of latitude = 0.02 × 111.195 km = 2.224 km
     assert (batch.payload["count"], batch.payload["distance_km"]) == (3, 2.224)
-    assert LONGITUDE not in _raw_text(store.engine)
+    assert LONGITUDE not in database_text(store.engine)
     published = b"".join(b"".join((key, value)) for key, value, _ in map(stored_message, store.read_stored(0, 100)))
     assert b"pd:v1:track:T-1:points:" in published and LONGITUDE.encode() not in published
     views = _views(store, tmp_path)
-    assert LONGITUDE not in _raw_text(views)
+    assert LONGITUDE not in database_text(views)
     with views.connect() as conn:
         row = conn.execute(sa.select(read_model.trips).where(read_model.trips.c.trip_id == "T-1")).one()
     assert (row.gps_points, row.gps_km) == (3, 2.224)

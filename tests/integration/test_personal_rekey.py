@@ -34,7 +34,7 @@ from services.common.write.store import EventStore, events_table
 from services.office_space.domain.agencies import Agency
 from services.vehicles import read_model
 from services.vehicles.domain.trips import Trip, VehicleOnDuty
-from tests.support import agency_code, envelopes_of, read_topic
+from tests.support import agency_code, database_text, envelopes_of, read_topic
 
 MASTER = bytes(range(32))
 DISTRICT = "320402"
@@ -61,15 +61,6 @@ def keys(tmp_path: Path) -> Iterator[KeyStore]:
     engine = _keys_engine(tmp_path)
     yield KeyStore(engine, [MASTER])
     engine.dispose()
-
-
-def _raw_text(engine: Engine) -> str:
-    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
-    found = []
-    with engine.connect() as conn:
-        for table in sa.inspect(engine).get_table_names():
-            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    return "\n".join(found)
 
 
 def _events(engine: Engine) -> list[tuple[Any, ...]]:
@@ -104,7 +95,7 @@ def office(db_url: str) -> EventStore:
     for person_id, name in STAFF.items():
         agency.post_staff(person_id, name, "section_principal", "2026-03-01")
     store.save(agency, META)
-    raw = _raw_text(store.engine)
+    raw = database_text(store.engine)
     assert "张伟" in raw and "李娜" in raw and _snapshot_count(store.engine) == 1  # the legacy state, clear
     return store
 
@@ -113,7 +104,7 @@ def test_staff_names_are_sealed_in_place_and_erasable(office: EventStore, keys: 
     before = _events(office.engine)
     report = Rekeying(office, keys).run()
     assert report.rewritten == {"StaffPosted.v1": 2} and report.snapshots_dropped == 1
-    raw = _raw_text(office.engine)
+    raw = database_text(office.engine)
     assert "张伟" not in raw and "李娜" not in raw
     after = _events(office.engine)
     # ids, streams, versions, positions and types unchanged; only the two names' payloads differ
@@ -152,7 +143,7 @@ def test_a_name_of_a_person_erased_before_the_rekeying_becomes_erased(office: Ev
     report = Rekeying(office, keys).run()
     assert report.total == 2 and report.erased == 1
     staff = office.load(Agency, A1).staff
-    assert staff["P-0002"]["name"] == ERASED_TEXT and "李娜" not in _raw_text(office.engine)
+    assert staff["P-0002"]["name"] == ERASED_TEXT and "李娜" not in database_text(office.engine)
     assert keys.decrypt_field(staff["P-0001"]["name"], "name") == "张伟"
     assert Rekeying(office, keys).run().total == 0
 
@@ -208,7 +199,7 @@ def fleet(db_url: str) -> EventStore:
     _legacy_trip(store, "T-2", "李师傅", "2026-03-06")
     _legacy_trip(store, "T-3", "赵师傅", "2026-03-07")
     store.validate = True
-    raw = _raw_text(store.engine)
+    raw = database_text(store.engine)
     assert "李师傅" in raw and LONGITUDE in raw and _snapshot_count(store.engine) == 3
     assert [row[4:6] for row in _events(store.engine)][:6] == [
         ("TripRequested", 1),
@@ -258,7 +249,7 @@ def test_drivers_get_ids_tracks_become_sealed_batches_and_the_figures_stay(
         "GpsPointsRecorded.v1 -> GpsBatchRecorded.v1": 3,
     }
     assert report.snapshots_dropped == 3
-    raw = _raw_text(fleet.engine)
+    raw = database_text(fleet.engine)
     assert "李师傅" not in raw and "赵师傅" not in raw and LONGITUDE not in raw
     after = _events(fleet.engine)
     assert [row[:4] for row in after] == [row[:4] for row in before]  # positions, ids, streams, versions
@@ -318,7 +309,7 @@ def test_a_run_killed_half_way_is_finished_by_the_next_with_the_same_driver_ids(
         "D-320402-L0002",
     ]
     assert drivers.mapping_csv().splitlines()[1:] == ["320402,李师傅,D-320402-L0001", "320402,赵师傅,D-320402-L0002"]
-    raw = _raw_text(fleet.engine)
+    raw = database_text(fleet.engine)
     assert "李师傅" not in raw and LONGITUDE not in raw
     assert Rekeying(fleet, keys).run().total == 0
 
@@ -341,7 +332,7 @@ def test_the_command_rekeys_prints_the_mapping_and_resets_the_relay_and_the_view
     _legacy_trip(store, "T-1", "李师傅", "2026-03-05")
     _project(store, store.engine)
     store.set_relay_position("vehicles.events", 5)
-    assert "李师傅" in _raw_text(store.engine)
+    assert "李师傅" in database_text(store.engine)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -356,7 +347,7 @@ def test_the_command_rekeys_prints_the_mapping_and_resets_the_relay_and_the_view
     finished = next(line for line in logged if line["event"] == "rekey_finished")
     assert (finished["examined"], finished["rewritten"]) == (2, 2)  # T-1's dispatch and its GPS batch
     assert {line["event"] for line in logged} >= {"rekey_batch", "rekey_relay_reset", "rekey_views_reset"}
-    raw = _raw_text(store.engine)
+    raw = database_text(store.engine)
     assert "李师傅" not in raw and LONGITUDE not in raw  # the events re-keyed, the views emptied
     assert store.relay_position("vehicles.events") == 0 and store.relay_log("vehicles.events") is None
     with store.engine.connect() as conn:

@@ -29,7 +29,7 @@ from services.gateway.api.personal_data import entitled, reads_table, record_rea
 from services.gateway.auth import Principal
 from services.office_space import read_model
 from services.office_space.domain.agencies import Agency
-from tests.support import agency_code
+from tests.support import agency_code, database_text
 
 MASTER = bytes(range(32))
 DISTRICT, OTHER = "320402", "320411"
@@ -74,15 +74,6 @@ def _post(store: EventStore, person_id: str, name: str) -> list[Envelope]:
     return store.save(agency, META)
 
 
-def _raw_text(engine: Engine) -> str:
-    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
-    found = []
-    with engine.connect() as conn:
-        for table in sa.inspect(engine).get_table_names():
-            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    return "\n".join(found)
-
-
 def _projected(envelopes: list[Envelope], db_url: str) -> Engine:
     engine = create_db_engine(db_url)
     migrate(engine, "office_space_views")
@@ -109,7 +100,7 @@ def test_a_posted_name_is_a_token_in_the_store_its_snapshots_and_the_projection(
     posted = [env for env in envelopes if env.event_type == "StaffPosted"]
     assert [env.payload["person_id"] for env in posted] == ["P-0001", "P-0002"]
     assert all(env.payload["name"].startswith(f"pd:v1:person:{env.payload['person_id']}:name:") for env in posted)
-    raw = _raw_text(store.engine)
+    raw = database_text(store.engine)
     assert "snapshots" in sa.inspect(store.engine).get_table_names() and '"staff"' in raw  # a snapshot was taken
     assert NAME not in raw and "李娜" not in raw
     assert store.load(Agency, A1).staff["P-0001"]["name"] == posted[0].payload["name"]
@@ -118,7 +109,7 @@ def test_a_posted_name_is_a_token_in_the_store_its_snapshots_and_the_projection(
     with views.connect() as conn:
         rows = read_model.staff_on_post(conn, A1, None)
     assert [(r["person_id"], is_token(r["name"])) for r in rows] == [("P-0001", True), ("P-0002", True)]
-    assert NAME not in _raw_text(views)
+    assert NAME not in database_text(views)
     assert keys.decrypt_field(rows[0]["name"], "name") == NAME
 
 
@@ -134,7 +125,7 @@ def test_the_store_seals_a_clear_name_that_reaches_it(store: EventStore) -> None
     )
     agency.post_staff("P-0009", "王芳", "section_principal", "2026-03-01")  # not sealed by the caller
     (_, posted) = store.save(agency, META)
-    assert is_token(posted.payload["name"]) and "王芳" not in _raw_text(store.engine)
+    assert is_token(posted.payload["name"]) and "王芳" not in database_text(store.engine)
 
 
 def test_who_sees_the_name_and_the_access_record(store: EventStore, keys: KeyStore, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from sqlalchemy.exc import OperationalError as StoreFailed
 from structlog.testing import capture_logs
@@ -19,6 +18,7 @@ from services.common.base.personal import ERASED_TEXT, MASKED_TEXT, KeyStore, Su
 from services.common.runtime.dependencies import StoreProvider
 from services.common.runtime.rpc import MAX_REDELIVERIES, _BrokerTolerantRpcConsumer, _Responder
 from services.common.write.store import EventStore
+from tests.support import database_text
 
 
 class Message:
@@ -99,15 +99,6 @@ def _dead_lettered(store: EventStore, body: dict[str, Any], routing_key: str) ->
     return kept
 
 
-def _raw_text(engine: sa.Engine) -> str:
-    """Every row of every table of a database, as text (what a leaked copy of it shows)."""
-    found = []
-    with engine.connect() as conn:
-        for table in sa.inspect(engine).get_table_names():
-            found += [str(tuple(row)) for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
-    return "\n".join(found)
-
-
 @pytest.fixture
 def keys(tmp_path: Path) -> KeyStore:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
@@ -126,7 +117,7 @@ def test_a_dead_lettered_request_keeps_personal_values_sealed_under_their_subjec
         kept = _dead_lettered(store, {"args": [staff], "kwargs": {}}, "office_space.post_staff")
     assert "rpc_request_dead_lettered" in [line["event"] for line in logged]
     assert "欧阳娜娜" not in str(logged)  # nor does any log line of it
-    assert "欧阳娜娜" not in _raw_text(store.engine)  # no table of the store holds the name
+    assert "欧阳娜娜" not in database_text(store.engine)  # no table of the store holds the name
     [request] = json.loads(kept["request"])["args"]
     assert request["person_id"] == "P-0042" and request["rank"] == "section_principal"  # the rest as sent
     assert is_token(request["name"])  # recoverable by an operator until the person is erased
@@ -146,7 +137,7 @@ def test_a_dead_lettered_dispatch_and_gps_batch_keep_no_driver_name_nor_point(
     gps = {"trip_id": "TR-9", "points": [{"at": "2026-03-01T08:00:00+08:00", "lat": 31.7791, "lon": 119.9463}]}
     body = {"args": [dispatch], "kwargs": {"extra": gps}}
     kept = json.loads(_dead_lettered(store, body, "vehicles.dispatch_trip")["request"])
-    raw = _raw_text(store.engine)
+    raw = database_text(store.engine)
     assert "司马光明" not in raw and "31.7791" not in raw and "119.9463" not in raw
     assert keys.decrypt_field(kept["args"][0]["driver"], "driver") == "司马光明"
     assert kept["kwargs"]["extra"] == {"trip_id": "TR-9", "points": ERASED_TEXT}
@@ -162,5 +153,5 @@ def test_a_store_without_a_key_store_redacts_a_dead_lettered_personal_value(
     kept = json.loads(
         _dead_lettered(store, {"args": [staff, agency], "kwargs": {}}, "office_space.post_staff")["request"]
     )
-    assert "诸葛青云" not in _raw_text(store.engine)
+    assert "诸葛青云" not in database_text(store.engine)
     assert kept["args"] == [{**staff, "name": MASKED_TEXT}, agency]

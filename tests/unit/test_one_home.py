@@ -1,5 +1,5 @@
 """One home per small idea: new ids (services.common.kernel.ids), the clock (services.common.kernel.clock), ratios
-(services.common.kernel.ratios) and the tests' ``eventually`` (tests.support) are defined once, not again per module."""
+(services.common.kernel.ratios) and the tests' ``eventually`` and ``database_text`` (tests.support) are defined once, not again per module."""
 
 from __future__ import annotations
 
@@ -39,7 +39,12 @@ def test_no_service_module_defines_a_homed_helper_again() -> None:
 
 
 def test_no_test_module_defines_its_own_eventually() -> None:
-    names = {"eventually": "tests.support.eventually", "_eventually": "tests.support.eventually"}
+    names = {
+        "eventually": "tests.support.eventually",
+        "_eventually": "tests.support.eventually",
+        "_raw_text": "tests.support.database_text",
+        "database_text": "tests.support.database_text",
+    }
     assert _offences(sorted((ROOT / "tests").rglob("*.py")), names, home=ROOT / "tests" / "support.py") == []
 
 
