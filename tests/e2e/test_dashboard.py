@@ -436,3 +436,33 @@ def test_a_trips_gps_track_is_drawn_as_a_line_without_map_tiles(
     origins = chromium.js("[...new Set(performance.getEntriesByType('resource').map((e) => new URL(e.name).origin))]")
     assert origins == [platform.gateway.rstrip("/")]
     assert [p for p in chromium.problems() if "404" not in p] == []
+
+
+def test_an_erased_or_masked_track_says_so_and_keeps_its_figures(
+    platform: Platform, offices: dict[str, Any], chromium: Chromium
+) -> None:
+    """After an erasure the panel says the track was erased (已删除), never "no GPS track", and still shows the
+    trip's five fixes; a viewer, who reads figures and not persons, is told the track is not shown to the role."""
+    admin = offices["admin"]
+    trip = _trip_with_track(platform, admin, offices["first"])
+
+    def show(token: str, visit: str) -> tuple[str, str]:
+        # a query of its own per visit: a navigation that changed the fragment alone would keep the page (and token)
+        chromium.open(f"{platform.gateway}/?visit={visit}#token={token}&lang=zh")
+        chromium.js(f"document.getElementById('track-trip').value = '{trip}'")
+        chromium.js("document.getElementById('track-show').click()")
+        assert chromium.wait(f"document.getElementById('track-chart').dataset.trip === '{trip}'"), chromium.problems()
+        hint = chromium.js("document.getElementById('track-hint').textContent")
+        shown = chromium.js("document.querySelector('#track-chart svg text')?.dataset.testid || 'track-line'")
+        return hint, shown
+
+    viewer = platform.token("viewer", name=f"viewer-{trip}")
+    hint, shown = show(viewer, "viewer")
+    assert shown == "track-masked" and hint.startswith(f"{trip} · 5 个定位点"), (hint, shown)
+    assert "当前角色不显示" in chromium.js("document.getElementById('track-chart').textContent")
+    _ok(platform, "POST", "/api/v1/personal-data/erasures", {"subject": "track", "id": trip}, admin)
+    hint, shown = show(admin, "erased")
+    assert shown == "track-erased" and hint.startswith(f"{trip} · 5 个定位点"), (hint, shown)
+    assert "轨迹已删除" in chromium.js("document.getElementById('track-chart').textContent")
+    assert chromium.js("document.querySelectorAll('[data-testid=track-line]').length") == 0
+    assert [p for p in chromium.problems() if "404" not in p] == []
