@@ -37,7 +37,7 @@ from services.gateway.api.assets import AssetsApi
 from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.api.energy import EnergyApi
 from services.gateway.api.office_space import OfficeSpaceApi
-from services.gateway.api.personal_data import PersonalDataApi
+from services.gateway.api.personal_data import PersonalDataApi, reads_of
 from services.gateway.api.procurement import ProcurementApi
 from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
@@ -150,11 +150,15 @@ class GatewayService(
     @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema, table="items")
     def audit(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Who did what: the latest events every service recorded for one actor (``?actor=role:name`` or
-        ``district:<code>``), newest first, without their payloads."""
+        ``district:<code>``), newest first, without their payloads; for a city administrator also what personal
+        data the actor was shown in clear (``personal_data_reads``: the access record, newest first)."""
         query = validated(ActorQuerySchema, request.args.to_dict())
         found = [event for service in SERVICES for event in call(getattr(self, service).events_by_actor, query)]
         found.sort(key=lambda event: event["recorded_at"], reverse=True)
-        return {"actor": query["actor"], "items": found[: query["limit"]]}
+        answer: dict[str, Any] = {"actor": query["actor"], "items": found[: query["limit"]]}
+        if principal.role == "city_admin":
+            answer["personal_data_reads"] = reads_of(self.db, limit=query["limit"], reader=query["actor"])
+        return answer
 
     @api("GET", "/api/v1/projections", roles=READERS | OPERATORS)
     def projections(self, request: Request, principal: Principal) -> dict[str, Any]:

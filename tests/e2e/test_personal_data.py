@@ -116,6 +116,19 @@ def test_a_name_is_shown_to_whom_it_belongs_recorded_and_erased(platform: Platfo
         ("city_admin:e2e", ["name"], person),
     ]
     assert platform.request("GET", "/api/v1/personal-data/reads", token=own)[0] == 403
+    query = f"reader=district_operator:pd-own&subject=person&id={person}"
+    status, body, _ = platform.request("GET", f"/api/v1/personal-data/reads?{query}", token=admin)
+    assert [(r["reader"], r["subject_id"]) for r in body["items"]] == [("district_operator:pd-own", person)]
+    # the audit endpoint shows what an actor was shown, to a city administrator (ops see the events alone)
+    status, audit, _ = platform.request("GET", "/api/v1/audit?actor=district_operator:pd-own", token=admin)
+    assert status == 200, audit
+    shown = [
+        (r["subject_kind"], r["fields"], r["route"]) for r in audit["personal_data_reads"] if r["subject_id"] == person
+    ]
+    assert shown == [("person", ["name"], "GET /api/v1/agencies/<agency_id>/staff")], audit["personal_data_reads"]
+    ops = platform.token("ops", name="pd-ops")
+    status, seen_by_ops, _ = platform.request("GET", "/api/v1/audit?actor=district_operator:pd-own", token=ops)
+    assert status == 200 and "personal_data_reads" not in seen_by_ops
 
     _nowhere_in_clear(platform, name)
     figures = _figures(platform, posted)

@@ -19,7 +19,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
-from services.common.base.db import reader
+from services.common.base.db import reader as reader_engine
 from services.common.base.log import get_logger
 from services.common.base.personal import (
     ERASED_TEXT,
@@ -167,10 +167,32 @@ class ErasureSchema(Schema):
 
 
 class ReadsQuerySchema(PageSchema):
-    """GET /api/v1/personal-data/reads: the access record, of one kind of subject (and one subject)."""
+    """GET /api/v1/personal-data/reads: the access record, of one kind of subject (and one subject), of one
+    reader (``reader``: an actor, ``role:name``)."""
 
     subject = fields.String(load_default=None, validate=validate.OneOf(sorted(SUBJECT_KINDS)))
     id = identifier(required=False)
+    reader = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+def reads_of(
+    engine: Engine,
+    *,
+    limit: int,
+    offset: int = 0,
+    subject: str | None = None,
+    id: str | None = None,
+    reader: str | None = None,
+) -> list[dict[str, Any]]:
+    """The access record's rows, newest first, of a kind of subject, a subject and a reader when given: what
+    ``/api/v1/personal-data/reads`` lists and ``/api/v1/audit`` shows of an actor."""
+    t = reads_table
+    select = sa.select(t).order_by(t.c.read_id.desc()).limit(limit).offset(offset)
+    for column, value in ((t.c.subject_kind, subject), (t.c.subject_id, id), (t.c.reader, reader)):
+        if value:
+            select = select.where(column == value)
+    with reader_engine(engine).connect() as conn:
+        return [{**dict(row._mapping), "fields": row.fields.split(",")} for row in conn.execute(select)]
 
 
 class PersonalDataApi:
@@ -217,12 +239,12 @@ class PersonalDataApi:
         """The access record of personal data: who was shown which subject's fields in clear, when and through
         which route, newest first."""
         query = validated(ReadsQuerySchema, request.args.to_dict())
-        t = reads_table
-        select = sa.select(t).order_by(t.c.read_id.desc()).limit(query["limit"]).offset(query["offset"])
-        if query["subject"]:
-            select = select.where(t.c.subject_kind == query["subject"])
-        if query["id"]:
-            select = select.where(t.c.subject_id == query["id"])
-        with reader(self.db).connect() as conn:
-            rows = [{**dict(row._mapping), "fields": row.fields.split(",")} for row in conn.execute(select)]
+        rows = reads_of(
+            self.db,
+            limit=query["limit"],
+            offset=query["offset"],
+            subject=query["subject"],
+            id=query["id"],
+            reader=query["reader"],
+        )
         return {"items": rows, "limit": query["limit"], "offset": query["offset"]}
