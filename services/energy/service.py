@@ -11,6 +11,7 @@ stuck meters by a periodic detector (``DETECTION_INTERVAL_S``, or ``detect_anoma
 
 from __future__ import annotations
 
+import functools
 import gc
 import uuid
 from collections import Counter
@@ -271,9 +272,8 @@ class EnergyService(DomainService):
                 # another district's meter answers exactly as a missing one (no existence oracle)
                 report.refuse_all(meter_id, readings, "unknown_meter", f"no meter {meter_id}")
             else:
-                wanted = meter.history_wanted_from(readings)
-                history = self._recorded_readings(meter_id, wanted) if wanted else None
-                outcome = meter.record_readings(readings, now, history=history)
+                recorded_since = functools.partial(self._recorded_readings, meter_id)
+                outcome = meter.record_readings(readings, now, recorded_since=recorded_since)
                 report.add(meter_id, outcome)
                 findings += detect_gaps(meter_id, outcome.gap_intervals)
                 findings += detect_counter_reversals(meter_id, outcome.rejected)

@@ -102,6 +102,47 @@ def test_a_batch_refuses_bad_readings_and_unknown_meters_one_by_one_and_records_
     assert (again["accepted"], again["duplicates"], again["event_ids"]) == (0, 6, [])
 
 
+def test_a_bad_reading_deep_in_a_100000_reading_batch_is_named_by_its_meter_and_index(energy: Harness) -> None:
+    """The largest batch the service takes (10 meters x 10,000 readings = 100,000): the domain refuses a bad
+    reading deep inside it by meter and position and records the rest; a reading the command cannot take at
+    all (a control character) or a meter item of the wrong shape refuses the batch, naming the reading's path
+    or the meter's index."""
+    first = NOW - timedelta(days=40)
+    for m in range(10):
+        energy.install(f"M-{m}", installed_at=at(first))
+    meters = [
+        {"meter_id": f"M-{m}", "readings": five_minutes(first + timedelta(minutes=5), 10_000, 1000, 0.5)}
+        for m in range(10)
+    ]
+    meters[5]["readings"][5_000][0] = "not a time"
+    meters[9]["readings"][9_999][1] = "12.5"
+    answer = energy.service.record_readings({"meters": meters})
+    # 100,000 readings - 2 refused = 99,998; M-5's reading 5,000 missing leaves a 10-minute interval: one gap
+    assert (answer["accepted"], answer["rejected"], answer["gaps"]) == (99_998, 2, 1)
+    assert [(r["meter_id"], r["position"], r["reason"]) for r in answer["rejections"]] == [
+        ("M-5", 5_000, "malformed_timestamp"),
+        ("M-9", 9_999, "malformed_value"),
+    ]
+    assert answer["per_meter"]["M-9"] == {"accepted": 9_999, "duplicates": 0, "gaps": 0, "rejected": 1}
+
+    later = first + timedelta(days=35) + timedelta(minutes=5)  # after every reading above (10,000 x 5 min ~ 34.7 days)
+    meters = [
+        {"meter_id": f"M-{m}", "readings": five_minutes(later, 10_000 if m < 9 else 1, 6000, 0.5)} for m in range(10)
+    ]
+    meters[8]["readings"][9_998][0] += "\x00"
+    with pytest.raises(ServiceError) as refused:
+        energy.service.record_readings({"meters": meters})
+    assert (refused.value.http_status, refused.value.fields) == (
+        422,
+        {"meters.8.readings.9998.0": ["contains NUL"]},
+    )
+    meters[8]["readings"][9_998][0] = at(later)
+    meters[9]["readings"] = "not a list"
+    with pytest.raises(ServiceError) as refused:
+        energy.service.record_readings({"meters": meters})
+    assert refused.value.fields == {"meters": {"9": {"readings": ["must be a list of [timestamp, value] readings"]}}}
+
+
 def test_a_batch_sent_again_with_its_message_id_is_answered_the_same_and_recorded_once(energy: Harness) -> None:
     energy.install("M-1")
     readings = five_minutes(MIDNIGHT - timedelta(days=15), 2, 1000, 1)

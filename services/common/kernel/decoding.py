@@ -90,6 +90,12 @@ def check_decoded(value: Any, *, max_depth: int = MAX_DEPTH, what: str = "_body"
     """Refuse a decoded value nested deeper than ``max_depth`` or holding more than ``max_nodes`` values
     (``PayloadTooLarge``), with a non-finite number, or with text holding a control character or a lone
     surrogate (the field named by its path)."""
+    if not _plainly_clean(value, max_depth, max_nodes):
+        _check_exactly(value, max_depth, what, max_nodes)
+
+
+def _check_exactly(value: Any, max_depth: int, what: str, max_nodes: int) -> None:
+    """``check_decoded``'s walk, value by value with each one's path, naming what it refuses."""
     bad: dict[str, list[str]] = {}
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     seen = 0
@@ -124,6 +130,54 @@ def check_decoded(value: Any, *, max_depth: int = MAX_DEPTH, what: str = "_body"
             break
     if bad:
         raise ValidationFailed("text must not contain control characters or lone surrogates", fields=bad)
+
+
+def _plainly_clean(value: Any, max_depth: int, max_nodes: int) -> bool:
+    """True when ``value`` certainly passes ``check_decoded``; False when it may not, and the exact walk then
+    decides and names the fields.
+
+    The exact walk builds every value's path (``meters.412.readings.7.0``) in case it has to name it: about a
+    microsecond per value, a third of a second for a 100,000-reading batch, to find nothing. This pass counts
+    and reaches the same values a level at a time without paths, checks all the text in one search of it joined
+    (a character class matches a character, so joining finds what the strings hold and nothing else) and all
+    the floats in one sum (a NaN or an infinity makes it non-finite; finite floats summing past the largest
+    float only send the value to the exact walk). Anything unusual (a subclass of str, float, list or dict, a
+    key that is not text) is left to the exact walk too.
+    """
+    level: list[Any] = [value]
+    texts: list[Any] = []
+    floats: list[float] = []
+    seen = 0
+    depth = 0
+    while level:
+        seen += len(level)
+        if seen > max_nodes:
+            return False
+        below: list[Any] = []
+        for node in level:
+            kind = type(node)
+            if kind is list:
+                if depth >= max_depth:
+                    return False
+                below += node
+            elif kind is str:
+                texts.append(node)
+            elif kind is float:
+                floats.append(node)
+            elif kind is dict:
+                if depth >= max_depth:
+                    return False
+                texts += node
+                below += node.values()
+            elif isinstance(node, str | float | dict | list):
+                return False
+        level = below
+        depth += 1
+    try:
+        joined = "".join(texts)
+    except TypeError:  # a key that is not text
+        return False
+    return _BAD_TEXT.search(joined) is None and math.isfinite(sum(floats))
 
 
 def _text_reason(char: str) -> str:

@@ -291,16 +291,19 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
             meta: Metadata = self.context()
             started = time.perf_counter()
             outcome = "error"
-            fingerprint: str | None = None
+            fingerprint: _Fingerprint | None = None
             current = _FINGERPRINT.set(None)
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
                     # personal values sealed by the gateway for the way (``personal.seal_for_transit``): clear again
                     payload = open_request(self.store.personal, self.name, payload)
-                    fingerprint = command_fingerprint(self.name, name, payload, self.store.personal)
+                    fingerprint = _Fingerprint(
+                        self.name, name, payload, self.store.personal, worked_out=bool(meta.command_key)
+                    )
                     _FINGERPRINT.set(fingerprint)
                     data = load_command(schema, payload)
-                    recorded = replayed(self.store, meta.command_key, fingerprint)
+                    key = meta.command_key
+                    recorded = replayed(self.store, key, fingerprint.value()) if key else None
                     if recorded is None and meta.edge_refusal:
                         raise _platform_error(meta.edge_refusal)  # refused at the gateway: recorded below
                     if not recorded:
@@ -315,7 +318,7 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                     log.info("command_refused", error=error.code, message=error.message)
                     shipped = ServiceError.from_error(error)
                     if meta.idempotency_key and fingerprint and _recorded_as_refusal(error):
-                        self.store.record_refusal(meta.idempotency_key, fingerprint, shipped.document())
+                        self.store.record_refusal(meta.idempotency_key, fingerprint.value(), shipped.document())
                     raise shipped from None
                 except ServiceError as replay:  # a refusal recorded for the key, answered again
                     outcome = replay.code
@@ -339,7 +342,31 @@ def _platform_error(document: str) -> PlatformError:
     return error
 
 
-_FINGERPRINT: ContextVar[str | None] = ContextVar("command_fingerprint", default=None)
+class _Fingerprint:
+    """The fingerprint of the command a worker runs, worked out when first asked for.
+
+    A command with a key (``Metadata.command_key``) has it worked out at once, before the command runs. One
+    without asks for it only when the service keys it itself (a readings batch's ``message_id``), before it
+    acts; most never do, and hashing a 100,000-reading batch as canonical JSON takes a tenth of a second.
+    """
+
+    __slots__ = ("_of", "_value")
+
+    def __init__(
+        self, service: str, command: str, payload: Any, keys: Callable[[], KeyStore] | None, *, worked_out: bool
+    ) -> None:
+        self._of = (service, command, payload, keys)
+        self._value: str | None = None
+        if worked_out:
+            self.value()
+
+    def value(self) -> str:
+        if self._value is None:
+            self._value = command_fingerprint(*self._of)
+        return self._value
+
+
+_FINGERPRINT: ContextVar[_Fingerprint | None] = ContextVar("command_fingerprint", default=None)
 """The fingerprint of the command the current worker runs (recorded with its answer by ``save``)."""
 
 
@@ -354,12 +381,17 @@ def command_fingerprint(service: str, command: str, payload: Any, keys: Callable
     text = json.dumps(
         [service, command, digest_request(keys, service, payload)], sort_keys=True, ensure_ascii=False, default=str
     )
-    return hashlib.sha256(scrub_text(text).encode()).hexdigest()
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (the command is refused, but its refusal is keyed too)
+        encoded = scrub_text(text).encode()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def current_fingerprint() -> str | None:
     """The fingerprint of the command being handled (None outside a command)."""
-    return _FINGERPRINT.get()
+    fingerprint = _FINGERPRINT.get()
+    return None if fingerprint is None else fingerprint.value()
 
 
 def _recorded_as_refusal(error: PlatformError) -> bool:

@@ -128,7 +128,7 @@ def canonical_time(raw: Any) -> tuple[int, str] | None:
         return None
     if len(raw) > 40:  # longer than any ISO-8601 time with offset: not cached, most likely refused
         return _parse_time(raw)
-    return _cached_time(raw)
+    return cached_time(raw)
 
 
 def _parse_time(raw: str) -> tuple[int, str] | None:
@@ -144,9 +144,9 @@ def _parse_time(raw: str) -> tuple[int, str] | None:
     return epoch, iso_of_epoch(epoch)
 
 
-_cached_time = lru_cache(maxsize=16_384)(_parse_time)
-"""Meters of a district report at the same 5-minute marks: a batch of a thousand meters parses each distinct
-time once."""
+cached_time = lru_cache(maxsize=16_384)(_parse_time)
+"""``canonical_time`` of a text of at most 40 characters, kept: meters of a district report at the same 5-minute
+marks, so a batch of a thousand meters parses each distinct time once."""
 
 
 def rejection(index: int, item: Any, reason: str, message: str, recorded: Any = None) -> RejectedReading:

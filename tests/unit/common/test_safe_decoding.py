@@ -13,7 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka.consumer.fetcher import ConsumerRecord
 
-from services.common.kernel.decoding import MAX_DEPTH, MAX_INT_DIGITS, check_decoded, decode_json, scrub_text
+from services.common.kernel.decoding import (
+    MAX_DEPTH,
+    MAX_INT_DIGITS,
+    MAX_NODES,
+    _check_exactly,
+    _plainly_clean,
+    check_decoded,
+    decode_json,
+    scrub_text,
+)
 from services.common.kernel.errors import BadRequest, PayloadTooLarge, PlatformError, ValidationFailed
 from services.common.read.inbound import InboundMessage, Rejected, read_message
 
@@ -100,6 +109,92 @@ def test_any_bytes_decode_or_are_refused_with_a_4xx(raw: bytes) -> None:
         return
     check_decoded(value)  # what was accepted passes the check again
     assert not isinstance(value, float) or math.isfinite(value)
+
+
+class _Text(str):
+    """A str subclass (what no JSON parser makes, but a Python caller may): left to the exact walk."""
+
+
+hostile_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and infinities included
+    | st.text(max_size=6)  # control characters and lone surrogates included
+    | st.text(max_size=3).map(_Text),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4) | st.integers(), children, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+def _exact_walk_passes(value: Any, max_depth: int, max_nodes: int) -> bool:
+    try:
+        _check_exactly(value, max_depth, "_body", max_nodes)
+    except PlatformError:
+        return False
+    return True
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=500)
+@given(hostile_values, st.integers(min_value=1, max_value=6), st.integers(min_value=1, max_value=60))
+def test_the_quick_pass_lets_through_only_what_the_exact_walk_accepts(value: Any, depth: int, nodes: int) -> None:
+    """The quick pass (no paths) never accepts what the exact walk refuses, and accepts every value the exact walk
+    accepts unless a subclass, a key that is not text or finite floats summing past the largest float send it on."""
+    for max_depth, max_nodes in ((depth, nodes), (MAX_DEPTH, MAX_NODES)):
+        if _plainly_clean(value, max_depth, max_nodes):
+            assert _exact_walk_passes(value, max_depth, max_nodes)
+        elif _exact_walk_passes(value, max_depth, max_nodes):
+            assert (
+                _has_text_subclass(value)
+                or any(not isinstance(k, str) for k in _keys(value))
+                or _float_sum_overflows(value)
+            )
+
+
+def _has_text_subclass(value: Any) -> bool:
+    if isinstance(value, _Text):
+        return True
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return any(_has_text_subclass(child) for child in children)
+
+
+def _keys(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [*value, *(k for child in value.values() for k in _keys(child))]
+    if isinstance(value, list):
+        return [k for child in value for k in _keys(child)]
+    return []
+
+
+def _float_sum_overflows(value: Any) -> bool:
+    def floats(v: Any) -> list[float]:
+        if isinstance(v, float):
+            return [v]
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else []
+        return [f for child in children for f in floats(child)]
+
+    return not math.isfinite(sum(floats(value)))
+
+
+def test_a_control_character_deep_in_a_large_batch_is_named_by_its_path() -> None:
+    """A district's batch of 100,000 readings passes the quick pass; one bad character in its last meter's last
+    reading sends it to the exact walk, which names that reading."""
+    meters = [
+        {"meter_id": f"M-{m:03d}", "readings": [[f"2026-11-01T00:{n % 60:02d}:00+00:00", 1.0 * n] for n in range(250)]}
+        for m in range(400)
+    ]  # 400 meters x 250 readings = 100,000 readings
+    batch = {"meters": meters}
+    check_decoded(batch)
+    meters[399]["readings"][249][0] = "2026-11-01T00:09:00+00:00\x07"
+    with pytest.raises(ValidationFailed) as refused:
+        check_decoded(batch)
+    assert refused.value.fields == {"meters.399.readings.249.0": ["contains the control character U+0007"]}
+    meters[399]["readings"][249] = ["2026-11-01T00:09:00+00:00", float("inf")]
+    with pytest.raises(ValidationFailed) as refused:
+        check_decoded(batch)
+    assert refused.value.fields == {"meters.399.readings.249.1": ["must be a finite number"]}
 
 
 def _record(value: bytes | None, topic: str = "district.320402.inbound") -> ConsumerRecord:

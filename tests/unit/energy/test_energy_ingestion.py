@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.common.kernel.errors import WrongStatus
 from services.energy.domain.meters import DUPLICATE_WINDOW_S, Meter, MeterReadingsRecorded
 from services.energy.domain.readings import IngestionRules
-from tests.unit.energy.builders import NOW, at, meter, recorded, series
+from tests.unit.energy.builders import INSTALLED_AT, NOW, at, meter, recorded, series
 
 
 def reasons(outcome: Any) -> list[tuple[int, str]]:
@@ -209,3 +211,90 @@ def test_a_whole_day_back_filled_in_one_batch_is_recorded_as_one_event() -> None
     ]
     outcome = m.record_readings(day, NOW + timedelta(days=1))
     assert (outcome.accepted, outcome.gaps, len(m.pending_events)) == (288, 1, 1)  # 8 hours after installation
+
+
+class _GeneralPathOnly(Meter):
+    """A meter that judges every batch by the general path (parse, sort, sequence, fill)."""
+
+    def _ordinary(self, *args: Any) -> None:
+        return None
+
+
+def _judged_both_ways(batches: list[list[Any]]) -> tuple[list[Any], list[Any]]:
+    """Each batch given in turn to a meter taking the one-pass path when it can and to one that never does: the
+    outcomes, the events and the state after each batch."""
+    seen = []
+    for cls in (Meter, _GeneralPathOnly):
+        m = cls.install(
+            meter_id="m-1",
+            serial_no="SN-1",
+            kind="electricity",
+            agency_id="ag-1",
+            district="320402",
+            building_id="b-1",
+            sub_item="none",
+            multiplier=2.5,
+            rollover_limit=100_000,
+            initial_reading=1_000,
+            installed_at=INSTALLED_AT,
+            now=NOW,
+        )
+        m.mark_stored()
+        steps = []
+        for batch in batches:
+            outcome = m.record_readings(batch, NOW, history={})
+            steps.append((outcome, [e.payload() for e in m.pending_events], m.snapshot_state()))
+            m.mark_stored()
+        seen.append(steps)
+    return seen[0], seen[1]
+
+
+readings_items = st.one_of(
+    st.tuples(st.integers(min_value=-30, max_value=30 * 24 * 60), st.floats(min_value=-1, max_value=100_001)).map(
+        lambda pair: [at(pair[0]), pair[1]]
+    ),
+    st.tuples(st.integers(min_value=0, max_value=3_000), st.integers(min_value=0, max_value=100_001)).map(
+        lambda pair: [at(pair[0]), pair[1]]
+    ),
+    st.sampled_from(
+        [["yesterday", 1_001], [at(5), "1001"], [at(5), float("nan")], [at(5), True], (at(5), 1_001), [at(5)], None]
+    ),
+)
+
+
+def _ordinary_batch(start: int, steps: list[tuple[int, float]], first_value: float) -> list[list[Any]]:
+    minute, value, batch = start, first_value, []
+    for every, rise in steps:
+        minute, value = minute + every, value + rise
+        batch.append([at(minute), value])
+    return batch
+
+
+ordinary_batches = st.builds(
+    _ordinary_batch,
+    st.integers(min_value=0, max_value=60),
+    st.lists(st.tuples(st.sampled_from([1, 5, 5, 5, 8, 60]), st.floats(min_value=0, max_value=50)), max_size=30),
+    st.floats(min_value=1_000, max_value=1_100),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ordinary_batches | st.lists(readings_items, max_size=12), min_size=1, max_size=4))
+def test_the_one_pass_path_judges_every_batch_as_the_general_path_does(batches: list[list[Any]]) -> None:
+    """Whatever the batches (ordinary ones, taken in one pass, and any others, which fall back to the general
+    path), a meter records the same events, answers the same outcome and ends in the same state as a meter that
+    always takes the general path."""
+    one_pass, general = _judged_both_ways(batches)
+    assert one_pass == general
+
+
+def test_an_ordinary_batch_is_judged_in_one_pass() -> None:
+    """Guards the test above: an ordinary batch does take the one-pass path (and another batch does not)."""
+    m = meter(initial=1_000)
+    assert m._ordinary(series(1_001.5, 1_003), 0, IngestionRules()) is None  # the readings are after ``latest``
+    latest = int(NOW.timestamp())
+    assert m._ordinary(series(1_001.5, 1_003), latest, IngestionRules()) == (
+        [[at(5), 1_001.5, 1.5], [at(10), 1_003, 1.5]],
+        [],
+    )
+    assert m._ordinary(series(1_003, 1_001.5), latest, IngestionRules()) is None  # the counter went back
