@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from services.common.base.db import create_db_engine
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.errors import (
     AlreadyExists,
@@ -99,6 +101,20 @@ def test_an_append_on_a_connection_the_database_closed_is_stored_once(db_url: st
             assert conn.execute(sa.text(ended + mine)).all()  # the writer's idle connection among them
     agencies.save(new_agency("A2"), meta())
     assert [(e.stream_id, e.stream_version) for e in agencies.read_all()] == [("A1", 1), ("A2", 1)]
+
+
+def test_a_commit_of_a_store_on_sqlite_is_on_disk_before_the_append_returns(tmp_path: Path) -> None:
+    # PRAGMA synchronous answers 2 for FULL (the log synced at every commit) and 1 for NORMAL (at checkpoints):
+    # the store's connections sync; a read model's engine on the same file keeps the cheaper NORMAL
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = EventStore.open(url, "office_space")
+    store.save(new_agency("A1"), meta())
+
+    def synchronous(engine: sa.Engine) -> int:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+    assert (synchronous(store.engine), synchronous(store.writer), synchronous(create_db_engine(url))) == (2, 2, 1)
 
 
 def _race(store: EventStore, prepare: Callable[[], Aggregate]) -> list[str]:

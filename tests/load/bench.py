@@ -45,6 +45,7 @@ from kafka import TopicPartition
 
 from services.common.base.db import create_db_engine
 from services.common.base.log import configure_logging
+from services.common.base.personal import platform_key_store
 from services.common.kernel.events import Metadata
 from services.common.read.broker import ensure_topics, envelope_message, make_consumer, make_producer
 from services.common.read.progress import Progress
@@ -75,6 +76,7 @@ def timed(label: str, count: int, work: Callable[[], object]) -> dict[str, Any]:
 
 def bench_our_appends(url: str, label: str) -> dict[str, Any]:
     store = EventStore.open(url, "office_space")
+    store.personal = platform_key_store  # as a service opens it: each event's personal fields are looked up
     meta = Metadata(actor="bench")
     agencies = [new_agency(f"B{i}") for i in range(APPENDS)]
 

@@ -286,8 +286,10 @@ class EventStore:
 
     @classmethod
     def open(cls, url: str, domain: str, snapshot_every: int = 50) -> EventStore:
-        """Open (and migrate) the store at ``url``."""
-        engine = create_db_engine(url)
+        """Open (and migrate) the store at ``url``; on SQLite every commit is synced to disk before it returns
+        (``synchronous=FULL``, as PostgreSQL's ``synchronous_commit`` does): the relay publishes what committed,
+        so a commit a power cut could take back would leave Kafka with an event the store no longer has."""
+        engine = create_db_engine(url, sqlite_synchronous="FULL")
         migrate(engine, "store")
         return cls(engine, domain, snapshot_every)
 
