@@ -59,6 +59,7 @@ MAPPING: dict[str, str] = {
     "log": "base",
     "metrics": "base",
     "db": "base",  # engines and migrations: the store, the projector and seen all open databases
+    "statements": "base",  # statements built once, run on the driver: the store's append and projections
     "contracts": "base",  # the store validates what it writes with it, the projector and inbound what they read
     "personal": "base",  # the key store: the write side encrypts, the read side decrypts
     # write: the command side
@@ -107,7 +108,7 @@ LAYERS: dict[str, str] = {
     ),
     "base": (
         "The base: the plumbing the write and the read side both stand on (settings, logs, metrics, database\n"
-        "engines and migrations, event contracts, the personal-data key store).\n\n"
+        "engines and migrations, statements run on the driver, event contracts, the personal-data key store).\n\n"
         "It imports the kernel only."
     ),
     "write": (

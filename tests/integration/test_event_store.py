@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from services.common.base.db import create_db_engine
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.errors import (
     AlreadyExists,
@@ -20,7 +22,7 @@ from services.common.kernel.errors import (
 )
 from services.common.kernel.events import Metadata
 from services.common.write.deadlines import COMMIT_MARGIN_SECONDS
-from services.common.write.store import EventStore, Idempotency, snapshots_table
+from services.common.write.store import EventStore, Idempotency, StreamAppend, snapshots_table
 from services.office_space.domain.agencies import Agency, AgencyRegistered
 from tests.support import Counter, CounterIncremented, meta, new_agency
 
@@ -74,6 +76,45 @@ def test_a_stale_expected_version_is_a_conflict(store: EventStore) -> None:
         store.save(second, meta())
     assert refused.value.details == {"stream_id": "c", "expected_version": 1, "actual_version": 2}
     assert store.load(Counter, "c").total == 1
+
+
+def test_an_expected_version_ahead_of_the_stream_is_a_conflict_and_leaves_no_gap(store: EventStore) -> None:
+    # the version check is part of the insert: a row goes in only after the version before it, so a writer that
+    # claims version 3 of a stream at version 1 stores nothing (version 4 would leave 2 and 3 missing)
+    store.save(Counter.open("c"), meta())
+    with pytest.raises(VersionConflict) as refused:
+        store.append([StreamAppend("Counter", "c", expected_version=3, events=[CounterIncremented(1)])], meta())
+    assert refused.value.details == {"stream_id": "c", "expected_version": 3, "actual_version": 1}
+    assert [e.stream_version for e in store.stream_envelopes("Counter", "c")] == [1]
+
+
+def test_an_append_on_a_connection_the_database_closed_is_stored_once(db_url: str) -> None:
+    # appends on PostgreSQL take connections without the pool's ping (a round trip each): a connection the
+    # server ended while it sat in the pool (a restart, a failover) fails before the commit is sent, and the
+    # append runs again on another
+    agencies = EventStore.open(db_url, "office_space")
+    agencies.save(new_agency("A1"), meta())
+    with agencies.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            ended = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            mine = " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            assert conn.execute(sa.text(ended + mine)).all()  # the writer's idle connection among them
+    agencies.save(new_agency("A2"), meta())
+    assert [(e.stream_id, e.stream_version) for e in agencies.read_all()] == [("A1", 1), ("A2", 1)]
+
+
+def test_a_commit_of_a_store_on_sqlite_is_on_disk_before_the_append_returns(tmp_path: Path) -> None:
+    # PRAGMA synchronous answers 2 for FULL (the log synced at every commit) and 1 for NORMAL (at checkpoints):
+    # the store's connections sync; a read model's engine on the same file keeps the cheaper NORMAL
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = EventStore.open(url, "office_space")
+    store.save(new_agency("A1"), meta())
+
+    def synchronous(engine: sa.Engine) -> int:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+    assert (synchronous(store.engine), synchronous(store.writer), synchronous(create_db_engine(url))) == (2, 2, 1)
 
 
 def _race(store: EventStore, prepare: Callable[[], Aggregate]) -> list[str]:

@@ -17,6 +17,7 @@ import pytest
 from services.common.read.broker import ensure_topics, make_producer
 from services.common.runtime.processes import wait_until
 from services.common.runtime.relay import OutboxRelay
+from services.common.write import store as store_module
 from services.common.write.store import EventStore
 from tests.support import envelopes_of, meta, new_agency, read_topic
 
@@ -91,22 +92,24 @@ def test_a_relay_killed_mid_stream_and_restarted_loses_nothing(tmp_path: Path, f
 
 
 @pytest.mark.postgres
-def test_on_postgresql_an_event_that_commits_late_is_not_skipped(postgres_url: str, tansu: str) -> None:
+def test_on_postgresql_an_event_that_commits_late_is_not_skipped(
+    postgres_url: str, tansu: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = EventStore.open(postgres_url, "office_space")
     topic = _topic()
     relay = _relay(store, tansu, topic)
     slow_writer_inside = threading.Event()
     release_slow_writer = threading.Event()
-    original = store._write_snapshots
+    original = store_module.refuse_if_expired
 
-    def slow_commit(conn, appends, now):  # type: ignore[no-untyped-def]
-        # Called after the insert and before the commit: hold the transaction open.
+    def slow_commit(deadline, margin=0.0):  # type: ignore[no-untyped-def]
+        # The deadline is checked after the insert and before the commit: hold the transaction open there.
         if threading.current_thread().name == "slow":
             slow_writer_inside.set()
             release_slow_writer.wait(10)
-        original(conn, appends, now)
+        original(deadline, margin)
 
-    store._write_snapshots = slow_commit  # type: ignore[method-assign]
+    monkeypatch.setattr(store_module, "refuse_if_expired", slow_commit)
     slow = threading.Thread(target=lambda: store.save(new_agency("SLOW"), meta()), name="slow")
     slow.start()
     assert slow_writer_inside.wait(10)

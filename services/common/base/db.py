@@ -4,6 +4,11 @@ SQLite is opened in WAL mode and every transaction begins ``IMMEDIATE``: writers
 before they read the stream version, so concurrent appends serialize instead of failing late, and
 commit order equals position order. On PostgreSQL appends serialize on an advisory lock (see
 ``services.common.write.store``).
+
+How durable a SQLite commit is: ``synchronous=NORMAL`` by default (in WAL mode the log is synced at
+checkpoints only: a power cut or an OS crash may lose the last commits, never corrupt the file) — enough for
+read models, which a rebuild makes again from Kafka; the event stores ask for ``FULL`` (the log synced at
+every commit, SQLite's own default), since an event the relay published must not vanish from its store.
 """
 
 from __future__ import annotations
@@ -22,22 +27,27 @@ MIGRATION_LOCK_KEY = 0x676F765F6D6967
 """PostgreSQL advisory lock id held while migrating, so several processes starting at once do not race."""
 
 
-def create_db_engine(url: str, sqlite_cache_mb: int | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get their folder, WAL mode and immediate transactions (and, with
-    ``sqlite_cache_mb``, a page cache of that size per connection instead of SQLite's 2 MB)."""
+def create_db_engine(
+    url: str, sqlite_cache_mb: int | None = None, sqlite_synchronous: str = "NORMAL", **kwargs: Any
+) -> Engine:
+    """An engine for ``url``; SQLite files get their folder, WAL mode, immediate transactions and
+    ``sqlite_synchronous`` (``NORMAL`` or ``FULL``, see above) (and, with ``sqlite_cache_mb``, a page cache of that
+    size per connection instead of SQLite's 2 MB)."""
+    if sqlite_synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"sqlite_synchronous is NORMAL or FULL, not {sqlite_synchronous!r}")
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-        _sqlite_immediate_transactions(engine, sqlite_cache_mb)
+        _sqlite_immediate_transactions(engine, sqlite_cache_mb, sqlite_synchronous)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     return sa.create_engine(url, **kwargs)
 
 
-def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None) -> None:
+def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchronous: str) -> None:
     # pysqlite's own transaction handling begins lazily (DEFERRED); take control so BEGIN IMMEDIATE
     # gets the write lock up front (the SQLAlchemy "serializable isolation / savepoints" recipe).
     @event.listens_for(engine, "connect")
@@ -45,7 +55,7 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None) -> None
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         if cache_mb:
             cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB rather than pages

@@ -503,7 +503,9 @@ def platform_key_store() -> KeyStore:
     """The platform's one key store (``DATABASE_URL_KEYS``), opened and migrated once per process: the services
     encrypt under it, the gateway decrypts and erases with it."""
     config = settings()
-    engine = create_db_engine(config.database_url(KEY_STORE))
+    # a key is made in the same command as the event sealed under it: synced like the event stores' commits, so
+    # that a power cut cannot keep the event and lose its key
+    engine = create_db_engine(config.database_url(KEY_STORE), sqlite_synchronous="FULL")
     migrate(engine, "personal_keys")
     return KeyStore.from_settings(engine, config)
 

@@ -12,14 +12,22 @@ Commit order equals position order because appends serialize per store: SQLite b
 PostgreSQL by a transaction-scoped advisory lock taken before the position is drawn from the sequence.
 A reader of ``position > n`` can therefore never miss a row that commits later with a smaller position —
 the relay never skips an event that committed late.
+
+An append is one statement per event, run on the driver's connection (``services.common.base.statements``): the
+insert carries its own version check (the row is inserted only if the stream's current version is the one
+before it), so the check costs no statement of its own; a row not inserted rolls the transaction back and the
+refusal is worked out afterwards (``_refusal``). On PostgreSQL the lock, the inserts and the command's log are
+sent together (psycopg's pipeline mode): one round trip to the server for them, one for the commit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,10 +38,11 @@ from services.common.base import contracts
 from services.common.base.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
 from services.common.base.metrics import EVENTS_APPENDED
 from services.common.base.personal import KeyStore, seal_payload, seal_request, sealed_fields
+from services.common.base.statements import execute
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
-from services.common.kernel.events import Envelope, Event, Metadata, event_from_payload
+from services.common.kernel.events import PUBLISHED_FIELDS, Envelope, Event, Metadata, event_from_payload
 from services.common.write.deadlines import COMMIT_MARGIN_SECONDS, refuse_if_expired
 
 register_migrations("store", Path(__file__).parent / "migrations" / "store")
@@ -200,6 +209,45 @@ _SET_RELAY_POSITION = (
 )
 
 
+def _append_statement() -> sa.Insert:
+    """One event's row, inserted only when its stream's version is ``previous`` (the version before the event's):
+    the optimistic concurrency check and the insert in one statement (the version is read through the unique
+    index on stream type, id and version)."""
+    binds = {name: sa.bindparam(name, type_=events_table.c[name].type) for name in PUBLISHED_FIELDS}
+    t = events_table.c
+    current = (
+        sa.select(sa.func.coalesce(sa.func.max(t.stream_version), sa.literal_column("0")))
+        .where(t.stream_type == binds["stream_type"], t.stream_id == binds["stream_id"])
+        .scalar_subquery()
+    )
+    row = sa.select(*binds.values()).where(current == sa.bindparam("previous", type_=sa.Integer()))
+    return events_table.insert().from_select(list(binds), row)
+
+
+_APPEND = _append_statement()
+_LOG_COMMAND = command_log_table.insert()
+_DELETE_SNAPSHOT = snapshots_table.delete().where(
+    snapshots_table.c.stream_type == sa.bindparam("stream_type"),
+    snapshots_table.c.stream_id == sa.bindparam("stream_id"),
+)
+_WRITE_SNAPSHOT = snapshots_table.insert()
+_TAKE_APPEND_LOCK = f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"
+
+
+class _Refused(Exception):
+    """An event's row was not inserted: its stream is not at the version the writer read."""
+
+
+class _Unsent(Exception):
+    """The connection an append took from the writer's pool was lost before its commit was sent: the
+    transaction is gone with it, and the append can run again on another."""
+
+
+@cache
+def _appended_counter(domain: str, event_type: str) -> Any:
+    return EVENTS_APPENDED.labels(domain, event_type)  # a labelled child is looked up under a lock: kept
+
+
 @dataclass(frozen=True)
 class StreamAppend:
     """Events for one stream, with the version the writer read (0 for a new stream)."""
@@ -223,6 +271,11 @@ class EventStore:
     def __init__(self, engine: Engine, domain: str, snapshot_every: int = 50, validate: bool = True) -> None:
         self.engine = engine
         self.reader = reader(engine)
+        self.writer = engine
+        """Where appends take their connection: on PostgreSQL a pool of the store's own without the ping before
+        each checkout (a round trip per append); an append finds a lost connection itself (``_write``)."""
+        if is_postgres(engine):
+            self.writer = create_db_engine(engine.url.render_as_string(hide_password=False), pool_pre_ping=False)
         self.domain = domain
         self.snapshot_every = snapshot_every
         self.validate = validate
@@ -233,8 +286,10 @@ class EventStore:
 
     @classmethod
     def open(cls, url: str, domain: str, snapshot_every: int = 50) -> EventStore:
-        """Open (and migrate) the store at ``url``."""
-        engine = create_db_engine(url)
+        """Open (and migrate) the store at ``url``; on SQLite every commit is synced to disk before it returns
+        (``synchronous=FULL``, as PostgreSQL's ``synchronous_commit`` does): the relay publishes what committed,
+        so a commit a power cut could take back would leave Kafka with an event the store no longer has."""
+        engine = create_db_engine(url, sqlite_synchronous="FULL")
         migrate(engine, "store")
         return cls(engine, domain, snapshot_every)
 
@@ -298,36 +353,122 @@ class EventStore:
         appends = [a if (a.stream_type, a.stream_id) not in sealed else replace(a, snapshot=None) for a in appends]
         rows = [self._row(env) for env in envelopes]
         try:
-            with self.engine.begin() as conn:
-                if is_postgres(conn):
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-                self._check_versions(conn, appends)
-                conn.execute(events_table.insert(), rows)
-                self._write_snapshots(conn, appends, now)
-                if idempotency:
-                    self._log_command(conn, idempotency, envelopes, now)
+            log = self._log_row(idempotency, envelopes, now) if idempotency else None
+            try:
+                self._write(self.writer, appends, rows, meta, log, now)
+            except _Unsent:  # a connection lost while idle (a database restarted): nothing stored, a pinged one
+                self._write(self.engine, appends, rows, meta, log, now)
+        except _Refused:
+            raise self._refusal(appends, idempotency) from None
+        except sa.exc.IntegrityError as exc:  # a unique key: an event's version (a concurrent writer), the command's
+            raise self._refusal(appends, idempotency) from exc
+        for env in envelopes:
+            _appended_counter(self.domain, env.event_type).inc()
+        return envelopes
+
+    def _write(
+        self,
+        engine: Engine,
+        appends: Sequence[StreamAppend],
+        rows: list[dict[str, Any]],
+        meta: Metadata,
+        log: dict[str, Any] | None,
+        now: str,
+    ) -> None:
+        """Insert ``rows`` (each with the version its stream must be at), the snapshots due and the command's log
+        row in one transaction on the driver's connection; _Refused when a row was not inserted, _Unsent when a
+        connection of the writer was found lost before the commit was sent."""
+        dialect = engine.dialect
+        driver_error = dialect.loaded_dbapi.Error
+        committing = False
+        connection = engine.raw_connection()
+        driver: Any = connection.driver_connection  # psycopg's or sqlite3's connection
+        cursor, writes = connection.cursor(), connection.cursor()
+        try:
+            try:
+                if dialect.name == "postgresql":
+                    with driver.pipeline():  # sent together, answered on leaving the block: one round trip
+                        writes.execute(_TAKE_APPEND_LOCK)  # psycopg begins the transaction before it
+                        self._insert(cursor, writes, dialect, appends, rows, log, now)
+                else:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    self._insert(cursor, writes, dialect, appends, rows, log, now)
+                if cursor.rowcount != len(rows):
+                    raise _Refused
                 # Last, with the write lock held: a command whose caller will have stopped waiting before the
                 # commit and the answer get back is not committed (``services.common.write.deadlines``).
                 refuse_if_expired(meta.deadline, COMMIT_MARGIN_SECONDS)
-        except sa.exc.IntegrityError as exc:  # a backstop: the version check above runs under the lock
-            if idempotency and self.recorded_answer(idempotency.key) is not None:
-                raise DuplicateCommand("this command was already handled", details={"key": idempotency.key}) from exc
-            raise VersionConflict("the stream was changed concurrently; reload and retry") from exc
-        for env in envelopes:
-            EVENTS_APPENDED.labels(self.domain, env.event_type).inc()
-        return envelopes
+                committing = True
+                driver.commit()
+            except BaseException:
+                with contextlib.suppress(driver_error):  # a connection lost is found below
+                    driver.rollback()
+                raise
+        except (driver_error, sa.exc.DBAPIError) as exc:
+            # what ``Connection.execute`` does with a driver's error: a lost connection leaves the pool, and the
+            # error is raised as SQLAlchemy's (``sa.exc.IntegrityError``, ...)
+            error: Any = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+            lost = dialect.is_disconnect(error, driver, cursor)
+            if lost:
+                connection.invalidate(error)
+                if engine is not self.engine and not committing:
+                    raise _Unsent from exc
+            if isinstance(exc, sa.exc.DBAPIError):
+                raise
+            raise sa.exc.DBAPIError.instance("append", None, exc, driver_error, lost, dialect=dialect) from exc
+        finally:
+            if connection.dbapi_connection is not None:
+                cursor.close()
+                writes.close()
+            connection.close()
 
-    def _log_command(self, conn: sa.Connection, idempotency: Idempotency, envelopes: list[Envelope], now: str) -> None:
+    def _insert(
+        self,
+        events: Any,
+        writes: Any,
+        dialect: sa.Dialect,
+        appends: Sequence[StreamAppend],
+        rows: list[dict[str, Any]],
+        log: dict[str, Any] | None,
+        now: str,
+    ) -> None:
+        """The statements of an append, on the driver's cursors: ``events`` for the events (its row count is
+        theirs alone: in a pipeline, psycopg adds up every result a cursor gets), ``writes`` for the rest."""
+        execute(events, dialect, _APPEND, rows[0] if len(rows) == 1 else rows)
+        for item in appends:
+            if item.snapshot is not None:
+                version, state = item.snapshot
+                key = {"stream_type": item.stream_type, "stream_id": item.stream_id}
+                execute(writes, dialect, _DELETE_SNAPSHOT, key)
+                row = {**key, "stream_version": version, "state": _dumps(state), "taken_at": now}
+                execute(writes, dialect, _WRITE_SNAPSHOT, row)
+        if log is not None:
+            execute(writes, dialect, _LOG_COMMAND, log)
+
+    def _refusal(self, appends: Sequence[StreamAppend], idempotency: Idempotency | None) -> Exception:
+        """Why an append that was rolled back was refused: a stream not at the version its writer read
+        (AlreadyExists for one created twice, VersionConflict with both versions), else the command's key
+        recorded meanwhile (DuplicateCommand), else a concurrent change (VersionConflict). Versions only grow,
+        so the stream found past the version read after the rollback was past it when the append ran."""
+        try:
+            with self.reader.connect() as conn:
+                self._check_versions(conn, appends)
+        except (AlreadyExists, VersionConflict) as refused:
+            return refused
+        if idempotency and self.recorded_answer(idempotency.key) is not None:
+            return DuplicateCommand("this command was already handled", details={"key": idempotency.key})
+        return VersionConflict("the stream was changed concurrently; reload and retry")
+
+    @staticmethod
+    def _log_row(idempotency: Idempotency, envelopes: list[Envelope], now: str) -> dict[str, Any]:
+        """The ``command_log`` row recording the command's answer under its key."""
         result = {**idempotency.result, "event_ids": [e.event_id for e in envelopes]}
-        conn.execute(
-            command_log_table.insert(),
-            {
-                "idempotency_key": idempotency.key,
-                "command": _command_column(idempotency.command, idempotency.fingerprint),
-                "result": _dumps(result),
-                "recorded_at": now,
-            },
-        )
+        return {
+            "idempotency_key": idempotency.key,
+            "command": _command_column(idempotency.command, idempotency.fingerprint),
+            "result": _dumps(result),
+            "recorded_at": now,
+        }
 
     def recorded_answer(self, key: str) -> dict[str, Any] | None:
         """The answer recorded for an idempotency key, or None when no command with it was stored."""
@@ -389,6 +530,7 @@ class EventStore:
     def _row(self, env: Envelope) -> dict[str, Any]:
         row = env.to_dict()
         row["payload"] = _dumps(env.payload)
+        row["previous"] = env.stream_version - 1
         return row
 
     def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
@@ -424,17 +566,6 @@ class EventStore:
                 )
                 versions.update({(stream_type, sid): v for sid, v in conn.execute(query)})
         return versions
-
-    def _write_snapshots(self, conn: sa.Connection, appends: Sequence[StreamAppend], now: str) -> None:
-        for item in appends:
-            if item.snapshot is None:
-                continue
-            version, state = item.snapshot
-            key = {"stream_type": item.stream_type, "stream_id": item.stream_id}
-            conn.execute(snapshots_table.delete().filter_by(**key))
-            conn.execute(
-                snapshots_table.insert(), {**key, "stream_version": version, "state": _dumps(state), "taken_at": now}
-            )
 
     # -- reading -------------------------------------------------------------------------------------
 

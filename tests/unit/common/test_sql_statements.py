@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from services.common.base import statements
 from services.common.base.db import create_db_engine
 from services.common.read import sql
 
@@ -204,9 +205,9 @@ def test_statements_rendered_per_call_are_refused(engine: sa.Engine) -> None:
 def test_a_shape_of_write_is_built_and_compiled_once(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         sql.update(conn, rooms, {"room_id": "101"}, {"people": 1})
-        compiled = len(sql._prepared)
+        compiled = len(statements._prepared)
         sql.update(conn, rooms, {"room_id": "102"}, {"people": 2})
         sql.update(conn, rooms, {"room_id": "101"}, {"people": 3})
-        assert len(sql._prepared) == compiled
+        assert len(statements._prepared) == compiled
         sql.update(conn, rooms, {"room_id": "101"}, {"people": 3, "idle": True})
-        assert len(sql._prepared) == compiled + 1
+        assert len(statements._prepared) == compiled + 1
