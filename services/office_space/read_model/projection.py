@@ -48,9 +48,13 @@ class OfficeSpaceViews(Projection):
         sql.delete(conn, staff, {"person_id": p["person_id"], "agency_id": p["agency_id"]})
 
     def on_RoomAdded(self, conn: sa.Connection, env: Envelope) -> None:
-        p = env.payload
-        row = {k: p[k] for k in ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")}
-        sql.insert(conn, rooms, {**row, "district": env.district, "idle": False})
+        self.many_RoomAdded(conn, [env])
+
+    def many_RoomAdded(self, conn: sa.Connection, envs: list[Envelope]) -> None:
+        """Rooms added one after another (a building's rooms): one insert of them all."""
+        keys = ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")
+        rows = [{**{k: env.payload[k] for k in keys}, "district": env.district, "idle": False} for env in envs]
+        sql.insert(conn, rooms, rows)
 
     def on_RoomAllocated(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
