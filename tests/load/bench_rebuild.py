@@ -1,7 +1,7 @@
 """Rebuild of the data center from 1 million office-space events, beside a raw consumer reading the same topic.
 
 The topic is filled (not timed) with real office-space events in the relay's message form: one agency's
-history is made by the real aggregates (``Agency.register``, ``post_staff``, ``Building.register``,
+history is made by the real aggregates (an ``Agency``'s registration, ``post_staff``, ``Building.register``,
 ``add_room``, ``allocate`` against the 2014 standard), rendered by ``envelope_message`` as the relay renders
 it, checked with the projector's own ``decode`` (envelope and payload contracts), and then repeated for
 20,000 agencies with their ids, event ids and correlation ids replaced (rendering a million events through
