@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -226,14 +227,35 @@ def envelope_message(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes
     return env.stream_id.encode(), value, headers
 
 
-def stored_message(row: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+_STORED_FIELDS = tuple(
+    (name, ("{" if i == 0 else ",") + json.dumps(name) + ":")
+    for i, name in enumerate(name for name in PUBLISHED_FIELDS if name != "payload")
+)
+"""Each published field but the payload, with the JSON text before its value (``{"event_id":``, ``,"domain":``)."""
+
+
+def _json_value(value: Any) -> str:
+    """``value`` as ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` writes it."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def stored_message(row: Mapping[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) of the Kafka message carrying a stored event row (``EventStore.read_stored``):
-    the same message as ``envelope_message`` gives, with the stored payload text spliced in unparsed."""
-    fields = {name: row[name] for name in PUBLISHED_FIELDS if name != "payload"}
-    headers = [(k, str(fields[k]).encode()) for k in HEADER_KEYS if fields.get(k) is not None]
-    head = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    value = f'{head[:-1]},"payload":{row["payload"]}}}'.encode()
-    return str(row["stream_id"]).encode(), value, headers
+    the same message as ``envelope_message`` gives, with the stored payload text spliced in unparsed.
+
+    The relay sends every event through here: the envelope's JSON is written field by field (the C string
+    encoder per value) rather than by ``json.dumps`` of a dict made per event, half the cost, same bytes."""
+    parts = [prefix + _json_value(row[name]) for name, prefix in _STORED_FIELDS]
+    value = "".join(parts) + ',"payload":' + row["payload"] + "}"
+    headers = [(k, str(row[k]).encode()) for k in HEADER_KEYS if row[k] is not None]
+    return str(row["stream_id"]).encode(), value.encode(), headers
 
 
 def header(headers: list[tuple[str, bytes]] | None, name: str) -> str | None:

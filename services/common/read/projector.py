@@ -184,6 +184,12 @@ class Projection:
 
     A rebuild calls the handlers a million times: they write with ``services.common.read.sql`` (``insert``,
     ``update``, ``add``, ``delete``, or ``run`` of a statement built once), never build a statement per event.
+
+    A handler may have a batch form, ``many_<EventType>(conn, envelopes)``, that applies several events of the
+    type as ``on_<EventType>`` applied one after another would (typically one ``executemany``): the projector
+    hands it each run of consecutive events of that type in a batch (same order, no other event between them),
+    when the type's only handler has one. A batch that fails is applied again one event at a time with
+    ``on_<EventType>``, so the batch form need not find which event failed.
     """
 
     topics: tuple[str, ...] = ()
@@ -248,7 +254,7 @@ def decode(record: AnyRecord) -> Envelope:
         contracts.validate_envelope(data)
     except ContractViolation as exc:
         raise DeadLetter("contract_violation", json.dumps(exc.fields or exc.message, ensure_ascii=False)) from exc
-    env = Envelope.from_dict(data)
+    env = Envelope.from_valid(data)
     latest = contracts.latest_version(env.domain, env.event_type)
     if env.schema_version < latest:
         payload = upcast(env.domain, env.event_type, env.schema_version, env.payload, latest)
@@ -292,6 +298,14 @@ class Projector:
                 for kind in sorted(projection.handles()):
                     self._handlers.setdefault((domain, kind), []).append(getattr(projection, f"on_{kind}"))
         self._handled = set(self._handlers)
+        self._batchers: dict[tuple[str, str], Callable[[sa.Connection, list[Envelope]], None]] = {}
+        """The batch form (``many_<EventType>``) of the event types that have a single handler with one."""
+        for projection in self.projections:
+            for domain in {topic.split(".")[0] for topic in projection.topics}:
+                for kind in projection.handles():
+                    batcher = getattr(projection, f"many_{kind}", None)
+                    if batcher is not None and len(self._handlers[domain, kind]) == 1:
+                        self._batchers[domain, kind] = batcher
         """(domain, event type) of every event some projection applies; the others only move the offsets."""
         self._unsaved_offsets: dict[tuple[str, int], tuple[int, str | None]] = {}
         self.seen = SeenEvents(engine, name)
@@ -443,6 +457,9 @@ class Projector:
             self._unsaved_offsets = newest
             return failures
         debug = log.is_enabled_for(logging.DEBUG)
+        batchers = {} if isolate else self._batchers  # isolated, every event is applied (and refused) on its own
+        run: list[Envelope] = []
+        """Consecutive events of one type with a batch form, applied together by it (before any other event)."""
         try:
             with self.engine.begin() as conn:
                 seen = self.seen.among(conn, [d.event_id for d in relevant])
@@ -455,6 +472,17 @@ class Projector:
                         duplicates += 1
                         continue
                     seen.add(item.event_id)
+                    if item.event_id not in refused and (item.domain, item.event_type) in batchers:
+                        if run and (run[0].domain, run[0].event_type) != (item.domain, item.event_type):
+                            self._apply_run(conn, run, debug)
+                            run = []
+                        run.append(item)
+                        applied.append(item)
+                        _advance(newest, record, item.recorded_at)
+                        continue
+                    if run:
+                        self._apply_run(conn, run, debug)
+                        run = []
                     failure = None if item.event_id in refused else self._apply(conn, item, isolate, debug)
                     if failure:
                         failures.append((record, failure))
@@ -462,6 +490,8 @@ class Projector:
                         continue
                     applied.append(item)
                     _advance(newest, record, item.recorded_at)
+                if run:
+                    self._apply_run(conn, run, debug)
                 if dry_run or failures:
                     raise _RolledBack
                 self.seen.remember(conn, [e.event_id for e in applied])
@@ -502,6 +532,24 @@ class Projector:
                 stream_id=env.stream_id,
             )
         return None
+
+    def _apply_run(self, conn: sa.Connection, run: list[Envelope], debug: bool) -> None:
+        """Apply consecutive events of one type with its handler's batch form (never isolated: a failure fails
+        the batch, which is then applied again one event at a time, each in a savepoint of its own)."""
+        try:
+            self._batchers[run[0].domain, run[0].event_type](conn, run)
+        except Exception as exc:
+            raise _ProjectionFailed from exc
+        if debug:
+            for env in run:
+                log.debug(
+                    "event_projected",
+                    event_type=env.event_type,
+                    district=env.district,
+                    correlation_id=env.correlation_id,
+                    event_id=env.event_id,
+                    stream_id=env.stream_id,
+                )
 
     def _route(self, conn: sa.Connection, env: Envelope) -> None:
         for handler in self._handlers.get((env.domain, env.event_type), ()):

@@ -34,7 +34,9 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -50,6 +52,15 @@ from services.common.write.cloud_events import cloudevent_headers
 from services.common.write.store import EventStore, RelayLog
 
 log = get_logger()
+
+
+def relay_message(row: Mapping[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the message the relay sends for a stored event row: the envelope's message
+    (``services.common.read.broker.stored_message``) with the CloudEvents 1.0 binary-mode headers
+    (``services.common.write.cloud_events``)."""
+    key, value, headers = stored_message(row)
+    headers += cloudevent_headers(row)
+    return key, value, headers
 
 
 class OutboxRelay:
@@ -88,11 +99,11 @@ class OutboxRelay:
         if not rows:
             self._report_backlog(force=True)
             return 0
+        send, topic = self.producer.send, self.topic
         futures = []
         for row in rows:
-            key, value, headers = stored_message(row)
-            headers += cloudevent_headers(row)  # CloudEvents 1.0 binary mode (services.common.write.cloud_events)
-            futures.append(self.producer.send(self.topic, key=key, value=value, headers=headers))
+            key, value, headers = relay_message(row)
+            futures.append(send(topic, key=key, value=value, headers=headers))
         self.producer.flush()
         firsts: dict[int, int] = {}
         for future in futures:

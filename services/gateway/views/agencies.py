@@ -35,22 +35,11 @@ class AgencyDirectory(Projection):
 
     def on_AgencyRegistered(self, conn: sa.Connection, env: Envelope) -> None:
         """A new agency."""
-        p = env.payload
-        sql.insert(
-            conn,
-            agencies_table,
-            {
-                "agency_id": p["agency_id"],
-                "name": p["name"],
-                "district": p["district"],
-                "kind": p["kind"],
-                "admin_level": p["admin_level"],
-                "authorised_headcount": p["authorised_headcount"],
-                "version": env.stream_version,
-                "registered_at": env.occurred_at,
-                "updated_at": env.recorded_at,
-            },
-        )
+        self.many_AgencyRegistered(conn, [env])
+
+    def many_AgencyRegistered(self, conn: sa.Connection, envs: list[Envelope]) -> None:
+        """New agencies (one insert of them all)."""
+        sql.insert(conn, agencies_table, [_agency_row(env) for env in envs])
 
     def on_AuthorisedHeadcountChanged(self, conn: sa.Connection, env: Envelope) -> None:
         """A new authorised headcount."""
@@ -64,6 +53,21 @@ class AgencyDirectory(Projection):
                 "updated_at": env.recorded_at,
             },
         )
+
+
+def _agency_row(env: Envelope) -> dict[str, Any]:
+    p = env.payload
+    return {
+        "agency_id": p["agency_id"],
+        "name": p["name"],
+        "district": p["district"],
+        "kind": p["kind"],
+        "admin_level": p["admin_level"],
+        "authorised_headcount": p["authorised_headcount"],
+        "version": env.stream_version,
+        "registered_at": env.occurred_at,
+        "updated_at": env.recorded_at,
+    }
 
 
 _AGENCY_BY_ID = sa.select(agencies_table).where(agencies_table.c.agency_id == sa.bindparam("agency_id"))

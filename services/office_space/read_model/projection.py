@@ -31,26 +31,48 @@ class OfficeSpaceViews(Projection):
             | {"longitude": p.get("longitude"), "latitude": p.get("latitude")},
         )
 
+    _posts_of = sa.select(staff.c.person_id, staff.c.agency_id, staff.c.recorded_at).where(
+        staff.c.person_id.in_(sa.bindparam("person_ids", expanding=True))
+    )
+    _unpost = staff.delete().where(staff.c.person_id == sa.bindparam("person_id"))
+
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        row = {k: p[k] for k in ("person_id", "agency_id", "name", "rank")}
-        # A transfer's departure from the old agency and post at the new one are on two agencies' streams (maybe
-        # two partitions), so they may arrive in either order: of two posts of one person the later-recorded one
-        # stands, and a departure removes only the post at its own agency.
         held = conn.execute(self._post_of, {"person_id": p["person_id"]}).first()
-        if held is not None and held.agency_id != p["agency_id"] and (held.recorded_at or "") > env.recorded_at:
+        if _stands_elsewhere(held, env):
             return
         sql.delete(conn, staff, {"person_id": p["person_id"]})
-        sql.insert(conn, staff, {**row, "district": env.district, "recorded_at": env.recorded_at})
+        sql.insert(conn, staff, _post(env))
+
+    def many_StaffPosted(self, conn: sa.Connection, envs: list[Envelope]) -> None:
+        """Staff posted one after another (an agency's staff): one read, one delete and one insert for them all.
+        Each post is of another person, so each is applied as ``on_StaffPosted`` would apply it after the
+        others; a run posting someone twice is applied one event at a time."""
+        people = [env.payload["person_id"] for env in envs]
+        if len(set(people)) < len(people):
+            for env in envs:
+                self.on_StaffPosted(conn, env)
+            return
+        held: dict[str, Any] = {}
+        for start in range(0, len(people), 500):  # bound the statement's parameters
+            chunk = people[start : start + 500]
+            held.update((row.person_id, row) for row in conn.execute(self._posts_of, {"person_ids": chunk}))
+        posts = [env for env in envs if not _stands_elsewhere(held.get(env.payload["person_id"]), env)]
+        sql.run(conn, self._unpost, [{"person_id": env.payload["person_id"]} for env in posts])
+        sql.insert(conn, staff, [_post(env) for env in posts])
 
     def on_StaffDeparted(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
         sql.delete(conn, staff, {"person_id": p["person_id"], "agency_id": p["agency_id"]})
 
     def on_RoomAdded(self, conn: sa.Connection, env: Envelope) -> None:
-        p = env.payload
-        row = {k: p[k] for k in ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")}
-        sql.insert(conn, rooms, {**row, "district": env.district, "idle": False})
+        self.many_RoomAdded(conn, [env])
+
+    def many_RoomAdded(self, conn: sa.Connection, envs: list[Envelope]) -> None:
+        """Rooms added one after another (a building's rooms): one insert of them all."""
+        keys = ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")
+        rows = [{**{k: env.payload[k] for k in keys}, "district": env.district, "idle": False} for env in envs]
+        sql.insert(conn, rooms, rows)
 
     def on_RoomAllocated(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -190,3 +212,19 @@ class OfficeSpaceViews(Projection):
                 "deadline": deadline,
             },
         )
+
+
+def _stands_elsewhere(held: Any, env: Envelope) -> bool:
+    """Whether the post ``held`` (a row of ``staff``, None if the person holds none) stands against the post
+    ``env``. A transfer's departure from the old agency and post at the new one are on two agencies' streams
+    (maybe two partitions), so they may arrive in either order: of two posts of one person the later-recorded
+    one stands, and a departure removes only the post at its own agency."""
+    return (
+        held is not None and held.agency_id != env.payload["agency_id"] and (held.recorded_at or "") > env.recorded_at
+    )
+
+
+def _post(env: Envelope) -> dict[str, Any]:
+    p = env.payload
+    row = {k: p[k] for k in ("person_id", "agency_id", "name", "rank")}
+    return {**row, "district": env.district, "recorded_at": env.recorded_at}

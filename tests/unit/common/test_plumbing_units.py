@@ -251,3 +251,28 @@ def test_a_stored_event_is_published_as_the_same_message_without_reencoding_its_
     key, value, headers = stored_message(row)
     assert (key, headers) == envelope_message(env)[::2]
     assert json.loads(value) == json.loads(envelope_message(env)[1]) == example
+
+
+def test_a_stored_events_envelope_is_written_as_json_dumps_writes_it_whatever_its_strings_hold() -> None:
+    """The relay writes the envelope field by field; the bytes are those of ``json.dumps`` of the envelope (quotes,
+    backslashes, control characters escaped; other characters as they are; None as null)."""
+    from services.common.kernel.events import PUBLISHED_FIELDS
+    from services.common.read.broker import stored_message
+
+    example = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))["examples"][0]
+    awkward = {"actor": 'a "quoted"\\ actor\n\x01 天宁 \u2028 😀', "district": None, "causation_id": None}
+    env = {**example, **awkward}
+    row = {**env, "position": 7, "payload": json.dumps(env["payload"], ensure_ascii=False, separators=(",", ":"))}
+
+    value = stored_message(row)[1]
+
+    in_order = {name: env[name] for name in PUBLISHED_FIELDS if name != "payload"} | {"payload": env["payload"]}
+    assert value == json.dumps(in_order, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def test_an_envelope_read_from_its_valid_published_form_is_the_one_from_dict_reads() -> None:
+    example = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))["examples"][0]
+    contracts.validate_envelope(example)
+
+    assert Envelope.from_valid(example) == Envelope.from_dict(example)
+    assert Envelope.from_valid(example).position is None
