@@ -12,7 +12,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,7 +44,7 @@ from services.common.runtime.responses import EncodedAnswer, json_response
 from services.common.runtime.rpc import ServiceError
 from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate
-from services.gateway.references import SOURCES, Lookup, check_references, references_of
+from services.gateway.references import SOURCES, Lookup, check_references, references_of, settled_record
 from services.gateway.views import agencies, prepare_database
 
 log = get_logger()
@@ -621,13 +621,16 @@ def ask_owner(gateway: Any, service: str, query: str, payload: dict[str, Any]) -
 
 def owner_lookup(gateway: Any) -> Lookup:
     """How ``check_references`` finds a record: an agency in the data center's directory, else (and every
-    other kind) from its owning service's event store (``references.SOURCES``)."""
+    other kind) from its owning service's event store (``references.SOURCES``), a record whose checked
+    attributes never change asked once (``references.settled_record``)."""
 
-    def lookup(kind: str, value: str) -> dict[str, Any] | None:
+    def lookup(kind: str, value: str) -> Mapping[str, Any] | None:
         if kind == "agency":
             district = agency_district(gateway.db, value, registered_district(gateway))
             return None if district is None else {"agency_id": value, "district": district}
         source = SOURCES[kind]
-        return ask_owner(gateway, source.service, source.query, {source.key: value})
+        return settled_record(
+            kind, value, lambda: ask_owner(gateway, source.service, source.query, {source.key: value})
+        )
 
     return lookup

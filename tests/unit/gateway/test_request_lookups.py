@@ -1,4 +1,5 @@
-"""What the gateway remembers between requests: verified tokens (briefly) and the districts of agencies."""
+"""What the gateway remembers between requests: verified tokens (briefly), the districts of agencies and the
+agency and district of buildings."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Engine
 from services.common.base.db import create_db_engine
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import NotInScope, Unauthenticated, ValidationFailed
-from services.gateway import auth, web
+from services.gateway import auth, references, web
 from services.gateway.auth import Principal, authenticate, create_token, revoke_token, tokens_table
 from services.gateway.views import prepare_database
 from services.gateway.views.agencies import agencies_table
@@ -104,3 +105,28 @@ def test_an_unknown_agency_is_looked_up_again_until_it_is_registered(engine: Eng
         web.agency_in_scope(engine, OPERATOR_07, "AG-02")
     _register(engine, "AG-02", "320402")
     web.agency_in_scope(engine, OPERATOR_07, "AG-02")
+
+
+def test_a_buildings_agency_and_district_are_asked_once_and_a_missing_building_every_time() -> None:
+    references._settled.clear()
+    asked: list[str] = []
+    answers: dict[str, dict[str, object] | None] = {"B-1": None}
+
+    def owner(building_id: str) -> dict[str, object] | None:
+        asked.append(building_id)
+        return answers[building_id]
+
+    def lookup(building_id: str) -> object:
+        return references.settled_record("building", building_id, lambda: owner(building_id))
+
+    assert lookup("B-1") is None  # not registered yet: not remembered
+    answers["B-1"] = {"id": "B-1", "version": 3, "agency_id": "AG-04", "district": "320404"}
+    assert lookup("B-1") == {"agency_id": "AG-04", "district": "320404"}
+    answers["B-1"] = {"id": "B-1", "version": 9, "agency_id": "AG-04", "district": "320404"}  # rooms added since
+    assert lookup("B-1") == {"agency_id": "AG-04", "district": "320404"}
+    assert asked == ["B-1", "B-1"]  # the third lookup was answered from memory
+    # a kind whose checked attributes may change (a trip's vehicle district on dispatch) is asked every time
+    trips: list[str] = []
+    for _ in range(2):
+        references.settled_record("trip", "T-1", lambda: trips.append("T-1") or {"district": "320404"})
+    assert trips == ["T-1", "T-1"]
