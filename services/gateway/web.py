@@ -263,6 +263,21 @@ def _command_as_missing(error: Exception, params: dict[str, Any]) -> Exception:
     return NotFound(f"{ids[named[0]].removesuffix('_id').replace('_', ' ')} {named[0]} not found")
 
 
+def rpc_context(request: Request, principal: Principal, correlation_id: str) -> dict[str, Any]:
+    """What the request's RPC calls carry to the services (their ``CommandContext``): actor, correlation id, the
+    keys of a command and the caller's district. A value the request does not have (a read's keys, a city-wide
+    caller's district) is left out rather than sent as None: nameko drops a None header anyway, with a warning
+    in the gateway's log; a service reads the missing key as None."""
+    context = {
+        "actor": principal.actor,
+        "correlation_id": correlation_id,
+        "idempotency_key": _idempotency_key(request, principal),
+        "request_key": _request_key(request),
+        "scope_district": principal.visible_district(),
+    }
+    return {name: value for name, value in context.items() if value is not None}
+
+
 def _request_key(request: Request) -> str | None:
     """A command without the client's ``Idempotency-Key`` gets one of its own request: should RabbitMQ deliver
     its RPC twice (a service killed between commit and acknowledgement), it still acts once."""
@@ -407,13 +422,7 @@ def api(
                     if roles is not None:
                         principal = authenticate(self.db, request.headers.get("Authorization"))
                         principal.require(roles)
-                        self.request_context.update(
-                            actor=principal.actor,
-                            correlation_id=correlation_id,
-                            idempotency_key=_idempotency_key(request, principal),
-                            request_key=_request_key(request),
-                            scope_district=principal.visible_district(),
-                        )
+                        self.request_context.update(rpc_context(request, principal, correlation_id))
                     check_decoded({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
                     export = None
                     if table is not None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 _MIGRATION_TREES: dict[str, Path] = {}
@@ -116,11 +117,9 @@ def insert_if_absent(engine: Engine, table: sa.Table, row: dict[str, Any]) -> bo
     columns = tuple(row)
     compiled = _INSERTS.get((engine.dialect.name, table, columns))
     if compiled is None:
-        if engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        statement = insert(table).values({c: sa.bindparam(c) for c in columns}).on_conflict_do_nothing()
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        values: dict[str, Any] = {c: sa.bindparam(c) for c in columns}
+        statement = dialect.insert(table).values(values).on_conflict_do_nothing()
         done = statement.compile(dialect=engine.dialect)
         order = list(done.positiontup) if done.positiontup is not None else None
         compiled = _INSERTS[(engine.dialect.name, table, columns)] = (str(done), order)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from werkzeug.wrappers import Request
 
 from services.common.base.db import create_db_engine
 from services.common.kernel.clock import iso, utc_now
@@ -130,3 +131,19 @@ def test_a_buildings_agency_and_district_are_asked_once_and_a_missing_building_e
     for _ in range(2):
         references.settled_record("trip", "T-1", lambda: trips.append("T-1") or {"district": "320404"})
     assert trips == ["T-1", "T-1"]
+
+
+def test_the_rpc_context_carries_what_the_request_has_and_leaves_out_what_it_has_not() -> None:
+    """A value the request does not have is left out, never sent as None (nameko warns and drops such a header)."""
+    read = Request.from_values("/api/v1/agencies", method="GET", headers={"Idempotency-Key": "k-1"})
+    city = Principal("t9", "ops-desk", "city_admin", None)
+    assert web.rpc_context(read, city, "c-1") == {"actor": "city_admin:ops-desk", "correlation_id": "c-1"}
+    command = Request.from_values("/api/v1/agencies", method="POST", headers={"Idempotency-Key": "k-1"})
+    context = web.rpc_context(command, OPERATOR_07, "c-2")
+    assert context.pop("request_key").startswith("request:")
+    assert context == {
+        "actor": "district_operator:op",
+        "correlation_id": "c-2",
+        "idempotency_key": "http:t1:k-1",  # bound to the token's id, not its name
+        "scope_district": "320402",
+    }
