@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.common.base.db import fetch, insert_if_absent
 from services.common.base.personal import platform_key_store
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import IdempotencyKeyReused, ServiceUnavailable
@@ -44,7 +45,10 @@ def bind(engine: Engine, key: str, service: str, command: str, payload: Any) -> 
         # a personal value enters it as its keyed digest (``rpc.command_fingerprint``): the key store may fail too
         fingerprint = command_fingerprint(service, command, payload, platform_key_store)
         bound = _bound(engine, key, fingerprint, f"{service}.{command}")
-    except sa.exc.OperationalError:  # a passing failure: the command is not sent, its retry binds the key
+    except (
+        sa.exc.OperationalError,
+        engine.dialect.dbapi.OperationalError,
+    ):  # a passing failure: the command is not sent, its retry binds the key
         raise ServiceUnavailable("the gateway's database did not answer; the command was not sent") from None
     if bound != fingerprint:
         raise IdempotencyKeyReused(
@@ -54,14 +58,11 @@ def bind(engine: Engine, key: str, service: str, command: str, payload: Any) -> 
 
 
 def _bound(engine: Engine, key: str, fingerprint: str, command: str) -> str | None:
-    """The fingerprint ``key`` is bound to: ``fingerprint``, bound now, or the one it was bound to before."""
+    """The fingerprint ``key`` is bound to: ``fingerprint``, bound now, or the one it was bound to before (one
+    statement each, outside any transaction: every command sent through the gateway binds its key)."""
     row = {"idempotency_key": key, "fingerprint": fingerprint, "command": command, "bound_at": iso(utc_now())}
-    try:
-        with engine.begin() as conn:
-            conn.execute(keys_table.insert(), row)
+    if insert_if_absent(engine, keys_table, row):
         return fingerprint
-    except sa.exc.IntegrityError:  # bound before: by this command (a repeat) or another
-        pass
-    with engine.connect() as conn:
-        bound: str | None = conn.execute(_BOUND, {"key": key}).scalar()
-    return bound
+    # bound before: by this command (a repeat) or another
+    _, rows = fetch(engine, _BOUND, {"key": key})
+    return str(rows[0][0]) if rows else None

@@ -69,6 +69,32 @@ SOURCES: dict[str, Source] = {
 }
 """The owning service of each kind of record a reference may name."""
 
+SETTLED: dict[str, tuple[str, ...]] = {"building": ("agency_id", "district")}
+"""Kinds of record whose attributes the checks read never change once the record exists, and those attributes:
+a building's agency and district are set when it is registered and no later event changes them. The gateway
+keeps them (``settled_record``) instead of asking the owning service before every command naming the record
+(two in five of the office-space commands name a building)."""
+
+_settled: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def settled_record(kind: str, value: str, ask: Callable[[], Mapping[str, Any] | None]) -> Mapping[str, Any] | None:
+    """The record ``(kind, value)`` as ``ask()`` answers it, kept for the kinds in ``SETTLED`` (their settled
+    attributes) once it exists; a record not found yet is asked again (it may be registered a moment later)."""
+    kept = SETTLED.get(kind)
+    if kept is None:
+        return ask()
+    found = _settled.get((kind, value))
+    if found is None:
+        record = ask()
+        if record is None:
+            return None
+        if len(_settled) >= 20_000:  # bounded: start over rather than grow
+            _settled.clear()
+        found = _settled[(kind, value)] = {name: record.get(name) for name in kept}
+    return found
+
+
 KIND_OF_FIELD: dict[str, str] = {
     "agency_id": "agency",
     "parent_agency_id": "agency",

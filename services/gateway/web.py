@@ -12,7 +12,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ from services.common.runtime.responses import EncodedAnswer, json_response
 from services.common.runtime.rpc import ServiceError
 from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate
-from services.gateway.references import SOURCES, Lookup, check_references, references_of
+from services.gateway.references import SOURCES, Lookup, check_references, references_of, settled_record
 from services.gateway.views import agencies, prepare_database
 
 log = get_logger()
@@ -282,6 +282,21 @@ def _command_as_missing(error: Exception, params: dict[str, Any]) -> Exception:
     return NotFound(f"{ids[named[0]].removesuffix('_id').replace('_', ' ')} {named[0]} not found")
 
 
+def rpc_context(request: Request, principal: Principal, correlation_id: str) -> dict[str, Any]:
+    """What the request's RPC calls carry to the services (their ``CommandContext``): actor, correlation id, the
+    keys of a command and the caller's district. A value the request does not have (a read's keys, a city-wide
+    caller's district) is left out rather than sent as None: nameko drops a None header anyway, with a warning
+    in the gateway's log; a service reads the missing key as None."""
+    context = {
+        "actor": principal.actor,
+        "correlation_id": correlation_id,
+        "idempotency_key": _idempotency_key(request, principal),
+        "request_key": _request_key(request),
+        "scope_district": principal.visible_district(),
+    }
+    return {name: value for name, value in context.items() if value is not None}
+
+
 def _request_key(request: Request) -> str | None:
     """A command without the client's ``Idempotency-Key`` gets one of its own request: should RabbitMQ deliver
     its RPC twice (a service killed between commit and acknowledgement), it still acts once."""
@@ -426,13 +441,7 @@ def api(
                     if roles is not None:
                         principal = authenticate(self.db, request.headers.get("Authorization"))
                         principal.require(roles)
-                        self.request_context.update(
-                            actor=principal.actor,
-                            correlation_id=correlation_id,
-                            idempotency_key=_idempotency_key(request, principal),
-                            request_key=_request_key(request),
-                            scope_district=principal.visible_district(),
-                        )
+                        self.request_context.update(rpc_context(request, principal, correlation_id))
                     check_decoded({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
                     export = None
                     if table is not None:
@@ -640,13 +649,16 @@ def ask_owner(gateway: Any, service: str, query: str, payload: dict[str, Any]) -
 
 def owner_lookup(gateway: Any) -> Lookup:
     """How ``check_references`` finds a record: an agency in the data center's directory, else (and every
-    other kind) from its owning service's event store (``references.SOURCES``)."""
+    other kind) from its owning service's event store (``references.SOURCES``), a record whose checked
+    attributes never change asked once (``references.settled_record``)."""
 
-    def lookup(kind: str, value: str) -> dict[str, Any] | None:
+    def lookup(kind: str, value: str) -> Mapping[str, Any] | None:
         if kind == "agency":
             district = agency_district(gateway.db, value, registered_district(gateway))
             return None if district is None else {"agency_id": value, "district": district}
         source = SOURCES[kind]
-        return ask_owner(gateway, source.service, source.query, {source.key: value})
+        return settled_record(
+            kind, value, lambda: ask_owner(gateway, source.service, source.query, {source.key: value})
+        )
 
     return lookup

@@ -132,8 +132,7 @@ class OfficeSpaceService(DomainService):
         if person is not None:
             return person
         person = Person(person_id)
-        with self.read_models.engine.connect() as conn:
-            holder = read_model.agency_of_person(conn, person_id)
+        holder = read_model.agency_of_person(self.read_models.engine, person_id)
         if holder is not None:
             person.on_post_at, person.district = holder
             person.agency_id = holder[0]

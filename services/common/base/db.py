@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 _MIGRATION_TREES: dict[str, Path] = {}
@@ -109,6 +110,40 @@ def fetch(engine: Engine, query: sa.Select[Any], params: dict[str, Any]) -> tupl
     finally:
         connection.close()
     return names, rows
+
+
+_INSERTS: dict[tuple[str, sa.Table, tuple[str, ...]], tuple[str, list[str] | None]] = {}
+
+
+def insert_if_absent(engine: Engine, table: sa.Table, row: dict[str, Any]) -> bool:
+    """Insert ``row`` into ``table`` unless a row with its primary key is there already (``ON CONFLICT DO
+    NOTHING``), as one statement committed at once on a pooled DBAPI connection, as ``fetch`` reads; whether it
+    was inserted.
+
+    For a write every request makes (the gateway binding an idempotency key): a ``Connection``'s transaction,
+    its ``BEGIN IMMEDIATE``, the statement's compilation and its result cost several times the insert itself.
+    Raises the driver's own errors (``engine.dialect.dbapi.OperationalError`` for a database that does not
+    answer), not SQLAlchemy's."""
+    columns = tuple(row)
+    compiled = _INSERTS.get((engine.dialect.name, table, columns))
+    if compiled is None:
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        values: dict[str, Any] = {c: sa.bindparam(c) for c in columns}
+        statement = dialect.insert(table).values(values).on_conflict_do_nothing()
+        done = statement.compile(dialect=engine.dialect)
+        order = list(done.positiontup) if done.positiontup is not None else None
+        compiled = _INSERTS[(engine.dialect.name, table, columns)] = (str(done), order)
+    sql, order = compiled
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, tuple(row[name] for name in order) if order is not None else row)
+        inserted = cursor.rowcount == 1
+        cursor.close()
+        connection.commit()  # SQLite's connections (``create_db_engine``) commit each statement anyway
+    finally:
+        connection.close()  # back to the pool, rolled back there after a failure
+    return inserted
 
 
 def is_postgres(engine: Engine | sa.Connection) -> bool:

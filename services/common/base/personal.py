@@ -46,7 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
-from services.common.base.db import create_db_engine, migrate, reader, register_migrations
+from services.common.base.db import create_db_engine, fetch, insert_if_absent, migrate, reader, register_migrations
 from services.common.base.settings import Settings, settings
 from services.common.kernel.clock import utc_now
 from services.common.kernel.errors import PlatformError, ValidationFailed
@@ -282,6 +282,13 @@ def _insert_if_absent(conn: sa.Connection, subject: Subject, values: Mapping[str
     return conn.execute(statement).rowcount == 1
 
 
+_STORED_KEY = sa.select(
+    subject_keys_table.c.wrapped_key, subject_keys_table.c.master_key_id, subject_keys_table.c.erased_at
+).where(
+    subject_keys_table.c.subject_kind == sa.bindparam("kind"), subject_keys_table.c.subject_id == sa.bindparam("id")
+)
+
+
 class KeyStore:
     """The data keys of the data subjects, in ``subject_keys`` of ``engine``.
 
@@ -342,24 +349,34 @@ class KeyStore:
 
     def _key(self, subject: Subject, create: bool) -> bytes | None:
         """The subject's data key (made on first use when ``create``); None when erased. MissingKey when there is
-        none and ``create`` is false."""
+        none and ``create`` is false.
+
+        Read and made outside any transaction (``fetch``, ``insert_if_absent``): a subject's first sealed field
+        makes its key, on a command's path (every staff posting names a new person, usually), where a
+        ``Connection``'s transaction cost more than the statements; the insert that loses to a concurrent
+        writer's reads theirs."""
         self._forget_after_erasures()
         cached = self._cache.get(subject)
         if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
-        with reader(self.engine).connect() as conn:
-            row = self._row(conn, subject)
+        row = self._stored(subject)
         if row is None and create:
             key = os.urandom(KEY_BYTES)
-            with self.engine.begin() as conn:
-                made = {"wrapped_key": self._wrap(subject, key), "master_key_id": self.current}
-                if _insert_if_absent(conn, subject, made):
-                    self._remember(subject, key)
-                    return key
-                row = self._row(conn, subject)  # another writer made it between our read and insert: theirs
+            made = {
+                "subject_kind": subject.kind,
+                "subject_id": subject.id,
+                "wrapped_key": self._wrap(subject, key),
+                "master_key_id": self.current,
+                "created_at": utc_now().isoformat(),
+            }
+            if insert_if_absent(self.engine, subject_keys_table, made):
+                self._remember(subject, key)
+                return key
+            row = self._stored(subject)  # another writer made it between our read and insert: theirs
         if row is None:
             raise MissingKey(f"no key was ever made for {subject.kind} {subject.id} in this key store")
-        live = None if row.erased_at is not None else self._unwrap(subject, row.wrapped_key, row.master_key_id)
+        wrapped, key_id, erased_at = row
+        live = None if erased_at is not None else self._unwrap(subject, bytes(wrapped), key_id)
         self._remember(subject, live)
         return live
 
@@ -377,6 +394,11 @@ class KeyStore:
         if generation != self._generation:
             self._cache.clear()
             self._generation = generation
+
+    def _stored(self, subject: Subject) -> tuple[Any, ...] | None:
+        """(wrapped key, master key id, erased at) of the subject's row; None when it has none."""
+        _, rows = fetch(self.engine, _STORED_KEY, {"kind": subject.kind, "id": subject.id})
+        return rows[0] if rows else None
 
     def _remember(self, subject: Subject, key: bytes | None) -> None:
         if len(self._cache) >= CACHE_LIMIT:

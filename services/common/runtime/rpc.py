@@ -17,23 +17,28 @@ Beside it: its store, relay and read models (``services.common.runtime.dependenc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import kombu.serialization
+import nameko.amqp.publish
 from amqp.exceptions import ConnectionError as AMQPConnectionError
+from kombu.connection import Connection
 from kombu.exceptions import OperationalError
+from kombu.pools import producers
 from marshmallow import Schema
 from nameko.amqp.publish import Publisher
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY,
     AMQP_URI_CONFIG_KEY,
     DEFAULT_SERIALIZER,
+    DEFAULT_TRANSPORT_OPTIONS,
     LOGIN_METHOD_CONFIG_KEY,
     SERIALIZER_CONFIG_KEY,
 )
@@ -75,6 +80,43 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 BROKER_ERRORS = (OSError, AMQPConnectionError, OperationalError)
 """What sending to a RabbitMQ that went away raises."""
+
+
+_PRODUCER_POOL_KEYS: dict[tuple[str, bool, str, str | None, str], Connection] = {}
+
+
+@contextlib.contextmanager
+def _pooled_producer(
+    amqp_uri: str,
+    confirms: bool = True,
+    ssl: Any = None,
+    login_method: str | None = None,
+    transport_options: dict[str, Any] | None = None,
+) -> Iterator[Any]:
+    """nameko's ``get_producer`` (a producer of kombu's pool for these connection settings), with the pool's key
+    made once per settings instead of once per message.
+
+    kombu finds the pool by the settings of a ``Connection`` (its ``__eqhash__``) and nameko builds that
+    ``Connection`` anew for every message it publishes (each RPC request of the gateway, each answer of a
+    service), which costs more than finding the pool: 0.1-0.2 ms of CPU per message. The key is never
+    connected itself (the pool clones it), so keeping it changes nothing else: the same pool, the same
+    connections, the same reconnection when RabbitMQ goes away."""
+    options = dict(DEFAULT_TRANSPORT_OPTIONS if transport_options is None else transport_options)
+    options["confirm_publish"] = confirms
+    settings_key = (amqp_uri, confirms, repr(ssl), login_method, repr(sorted(options.items())))
+    key = _PRODUCER_POOL_KEYS.get(settings_key)
+    if key is None:
+        key = _PRODUCER_POOL_KEYS[settings_key] = Connection(  # type: ignore[no-untyped-call]
+            amqp_uri, transport_options=options, ssl=ssl, login_method=login_method
+        )
+    with producers[key].acquire(block=True) as producer:
+        yield producer
+
+
+def keep_producer_pool_keys() -> None:
+    """Make every nameko publisher of this process (RPC requests and answers, events) find its producer pool
+    with a key made once (``_pooled_producer``). Called when a service process starts (``runner``)."""
+    nameko.amqp.publish.get_producer = _pooled_producer
 
 
 class _UnconfirmedPublisher(Publisher):  # type: ignore[misc]

@@ -72,10 +72,13 @@ def main(argv: list[str] | None = None) -> None:
     import eventlet
     from nameko.runners import ServiceRunner
 
+    from services.common.runtime.rpc import keep_producer_pool_keys
+
     parser = argparse.ArgumentParser(description="run one service of the platform")
     parser.add_argument("service", choices=(*SERVICES, "gateway"))
     args = parser.parse_args(argv)
     answer_without_delay()
+    keep_producer_pool_keys()
     config = settings()
     configure_logging(args.service, config.log_level)
     log = get_logger()

@@ -6,7 +6,9 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
+from services.common.base.db import fetch
 from services.office_space.domain import figures
 from services.office_space.domain.inspections import overdue
 
@@ -120,11 +122,17 @@ def buildings_of(conn: sa.Connection) -> list[str]:
     return list(conn.execute(sa.select(rooms.c.building_id).distinct()).scalars())
 
 
-def agency_of_person(conn: sa.Connection, person_id: str) -> tuple[str, str | None] | None:
-    """The agency (and its district) where the read model has the person on post, if any."""
-    query = sa.select(staff.c.agency_id, staff.c.district).where(staff.c.person_id == person_id)
-    row = conn.execute(query).first()
-    return None if row is None else (str(row.agency_id), row.district)
+_AGENCY_OF_PERSON = sa.select(staff.c.agency_id, staff.c.district).where(staff.c.person_id == sa.bindparam("person_id"))
+
+
+def agency_of_person(engine: Engine, person_id: str) -> tuple[str, str | None] | None:
+    """The agency (and its district) where the read model has the person on post, if any.
+
+    Read as ``fetch`` reads (no transaction: on SQLite a ``Connection`` would begin one ``IMMEDIATE``, taking
+    the write lock the store's appends and the projector wait for): asked for every person posted who has no
+    stream yet, on the command's path."""
+    _, rows = fetch(engine, _AGENCY_OF_PERSON, {"person_id": person_id})
+    return None if not rows else (str(rows[0][0]), rows[0][1])
 
 
 def buildings_where(conn: sa.Connection, person_id: str) -> list[str]:

@@ -1,12 +1,13 @@
 """An idempotency key means one command across every service (docs/hostile-input.md): the gateway binds a key to the first
 command it sends with it (service, command, payload) and refuses it for any other, another service's included,
-which that service's own command log could not tell. On the gateway's real SQLite database."""
+which that service's own command log could not tell. On the gateway's real database, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from services.common.base.db import create_db_engine
 from services.common.kernel.errors import IdempotencyKeyReused, ServiceUnavailable
@@ -16,8 +17,8 @@ from services.gateway.views import prepare_database
 AGENCY = {"agency_id": "A1", "name": "天宁区教育局"}
 
 
-def test_a_key_is_bound_to_its_first_command_and_refused_for_any_other(tmp_path: Path) -> None:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
+def test_a_key_is_bound_to_its_first_command_and_refused_for_any_other(db_url: str) -> None:
+    engine = create_db_engine(db_url)
     prepare_database(engine)
     keys.bind(engine, "http:tok1:k1", "office_space", "register_agency", AGENCY)
     keys.bind(engine, "http:tok1:k1", "office_space", "register_agency", dict(reversed(AGENCY.items())))  # a repeat
@@ -31,6 +32,13 @@ def test_a_key_is_bound_to_its_first_command_and_refused_for_any_other(tmp_path:
             keys.bind(engine, "http:tok1:k1", service, command, payload)
         assert (reused.value.http_status, reused.value.code) == (422, "idempotency_key_reused")
     keys.bind(engine, "http:tok2:k1", "vehicles", "request_trip", {"trip_id": "T-1"})  # another token's key
+    with engine.connect() as conn:  # each key bound once, to its first command: the refusals bound nothing
+        bound = conn.execute(sa.select(keys.keys_table.c.idempotency_key, keys.keys_table.c.command)).all()
+    assert sorted(bound) == [
+        ("http:tok1:k1", "office_space.register_agency"),
+        ("http:tok2:k1", "vehicles.request_trip"),
+    ]
+    engine.dispose()
 
 
 def test_a_database_that_does_not_answer_is_a_passing_failure_and_nothing_is_sent(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""What the gateway remembers between requests: verified tokens (briefly) and the districts of agencies."""
+"""What the gateway remembers between requests: verified tokens (briefly), the districts of agencies and the
+agency and district of buildings."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from werkzeug.wrappers import Request
 
 from services.common.base.db import create_db_engine
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import NotInScope, Unauthenticated, ValidationFailed
-from services.gateway import auth, web
+from services.gateway import auth, references, web
 from services.gateway.auth import Principal, authenticate, create_token, revoke_token, tokens_table
 from services.gateway.views import prepare_database
 from services.gateway.views.agencies import agencies_table
@@ -104,3 +106,44 @@ def test_an_unknown_agency_is_looked_up_again_until_it_is_registered(engine: Eng
         web.agency_in_scope(engine, OPERATOR_07, "AG-02")
     _register(engine, "AG-02", "320402")
     web.agency_in_scope(engine, OPERATOR_07, "AG-02")
+
+
+def test_a_buildings_agency_and_district_are_asked_once_and_a_missing_building_every_time() -> None:
+    references._settled.clear()
+    asked: list[str] = []
+    answers: dict[str, dict[str, object] | None] = {"B-1": None}
+
+    def owner(building_id: str) -> dict[str, object] | None:
+        asked.append(building_id)
+        return answers[building_id]
+
+    def lookup(building_id: str) -> object:
+        return references.settled_record("building", building_id, lambda: owner(building_id))
+
+    assert lookup("B-1") is None  # not registered yet: not remembered
+    answers["B-1"] = {"id": "B-1", "version": 3, "agency_id": "AG-04", "district": "320404"}
+    assert lookup("B-1") == {"agency_id": "AG-04", "district": "320404"}
+    answers["B-1"] = {"id": "B-1", "version": 9, "agency_id": "AG-04", "district": "320404"}  # rooms added since
+    assert lookup("B-1") == {"agency_id": "AG-04", "district": "320404"}
+    assert asked == ["B-1", "B-1"]  # the third lookup was answered from memory
+    # a kind whose checked attributes may change (a trip's vehicle district on dispatch) is asked every time
+    trips: list[str] = []
+    for _ in range(2):
+        references.settled_record("trip", "T-1", lambda: trips.append("T-1") or {"district": "320404"})
+    assert trips == ["T-1", "T-1"]
+
+
+def test_the_rpc_context_carries_what_the_request_has_and_leaves_out_what_it_has_not() -> None:
+    """A value the request does not have is left out, never sent as None (nameko warns and drops such a header)."""
+    read = Request.from_values("/api/v1/agencies", method="GET", headers={"Idempotency-Key": "k-1"})
+    city = Principal("t9", "ops-desk", "city_admin", None)
+    assert web.rpc_context(read, city, "c-1") == {"actor": "city_admin:ops-desk", "correlation_id": "c-1"}
+    command = Request.from_values("/api/v1/agencies", method="POST", headers={"Idempotency-Key": "k-1"})
+    context = web.rpc_context(command, OPERATOR_07, "c-2")
+    assert context.pop("request_key").startswith("request:")
+    assert context == {
+        "actor": "district_operator:op",
+        "correlation_id": "c-2",
+        "idempotency_key": "http:t1:k-1",  # bound to the token's id, not its name
+        "scope_district": "320402",
+    }
