@@ -156,6 +156,7 @@ def generate(engine: Engine, agencies: int, today: date, copies: int = 1, seed: 
 
 
 def _all_types() -> list[tuple[str, str, int]]:
+    contracts.load_domains()  # every domain's event types, not only those imported so far
     return registered_event_types()
 
 
