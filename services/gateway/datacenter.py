@@ -12,7 +12,7 @@ adds"), converted with the energy service's factor table (electricity, diesel) a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -126,16 +126,36 @@ def agency_rows(
     ``closed`` (the year's closed record, read once per answer so that figures and versions agree) the
     energy figures are the frozen ones. ``factors``: the year's table (``energy_view.factors_for``) unless given."""
     table = factors or energy_view.factors_for(conn, scope.year)
-    rows = space_view.space_by_agency(conn, scope.district, scope.agency_id)
-    energy = energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table)
-    vehicles = _vehicles(conn, scope)
-    assets = assets_view.assets_by_agency(conn, scope.district, scope.agency_id, scope.today)
-    procurement = procurement_view.procurement_by_agency(conn, scope.district, scope.agency_id, scope.year)
+    result = assemble(
+        space_view.space_by_agency(conn, scope.district, scope.agency_id),
+        energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table),
+        _vehicles(conn, scope),
+        assets_view.assets_by_agency(conn, scope.district, scope.agency_id, scope.today),
+        procurement_view.procurement_by_agency(conn, scope.district, scope.agency_id, scope.year),
+        open_items(conn, scope),
+    )
+    if closed is not None:
+        for row in result:
+            frozen = closed["figures"].get(row["agency_id"], {})
+            row.update({key: frozen.get(key, 0.0) for key in (*frozen_keys(), *FROZEN_CONVERSIONS)})
+    return result
+
+
+def assemble(
+    space: list[dict[str, Any]],
+    energy: dict[str, dict[str, Any]],
+    vehicles: dict[str, dict[str, Any]],
+    assets: dict[str, dict[str, Any]],
+    procurement: dict[str, dict[str, Any]],
+    items: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per agency of ``space`` (the directory's, in its order): master data and every summable figure, joined
+    from each system's per-agency figures and the open items (the one assembly of full and kept gathering)."""
     items_of: dict[str, list[dict[str, Any]]] = {}
-    for item in open_items(conn, scope):
+    for item in items:
         items_of.setdefault(item["agency_id"], []).append(item)
     result = []
-    for row in rows:
+    for row in space:
         agency = row["agency_id"]
         raw = {key: row.get(key) or 0 for key in SPACE}
         raw |= _energy(energy.get(agency))
@@ -147,10 +167,6 @@ def agency_rows(
         raw["open_items_over_30_days"] = sum(1 for item in mine if item["age_days"] > OVERDUE_DAYS)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
         result.append({**master, **raw})
-    if closed is not None:
-        for row in result:
-            frozen = closed["figures"].get(row["agency_id"], {})
-            row.update({key: frozen.get(key, 0.0) for key in (*frozen_keys(), *FROZEN_CONVERSIONS)})
     return result
 
 
@@ -485,24 +501,31 @@ def agencies(
         closed = energy_view.closed_year(conn, scope.year)
         rows = agency_rows(conn, scope, table, closed=closed)
     live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope, table)} if closed else {}
-    result = []
-    for row in rows:
-        figures = derive(row, scope.year, scope.today, table, closed=closed)
-        if closed is not None and row["agency_id"] in live_rows:
-            live = derive(live_rows[row["agency_id"]], scope.year, scope.today, table)
-            figures["proposed_restatement"] = _proposed(figures, live)
-        judged = card.score(figures)
-        master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
-        result.append(
-            {
-                **master,
-                **figures,
-                "conservation_score": judged["score"],
-                "conservation_agency": judged["conservation_agency"],
-                "scorecard": judged["criteria"],
-            }
-        )
-    return result
+    return [judged_agency(row, scope, table, card, closed, live_rows.get(row["agency_id"])) for row in rows]
+
+
+def judged_agency(
+    row: dict[str, Any],
+    scope: Scope,
+    table: FactorTable,
+    card: Scorecard,
+    closed: dict[str, Any] | None = None,
+    live_row: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One agency's entry of ``agencies``: master data, its figures derived from ``row`` and its scorecard
+    result (a pure function of its arguments: what ``figures.KeptFigures`` keeps per agency)."""
+    figures = derive(row, scope.year, scope.today, table, closed=closed)
+    if closed is not None and live_row is not None:
+        figures["proposed_restatement"] = _proposed(figures, derive(live_row, scope.year, scope.today, table))
+    judged = card.score(figures)
+    master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
+    return {
+        **master,
+        **figures,
+        "conservation_score": judged["score"],
+        "conservation_agency": judged["conservation_agency"],
+        "scorecard": judged["criteria"],
+    }
 
 
 @dataclass(frozen=True)
@@ -570,23 +593,41 @@ def open_items(
     min_age_days: int = 0,
 ) -> list[dict[str, Any]]:
     """Open findings and anomalies of every system, oldest first, with the agency's name and their age."""
-    sources = {
-        "office_space": space_view.open_items,
-        "vehicles": vehicles_view.open_items,
-        "assets": assets_view.open_items,
-        "procurement": procurement_view.open_items,
-        "energy": energy_view.open_items,
+    found = {
+        name: source(conn, scope.district, scope.agency_id, kind)
+        for name, source in ITEM_SOURCES.items()
+        if system in (None, name)
     }
-    items: list[dict[str, Any]] = []
-    for name, source in sources.items():
-        if system in (None, name):
-            items += source(conn, scope.district, scope.agency_id, kind)
-    names = dict(conn.execute(sa.select(agencies_table.c.agency_id, agencies_table.c.name)).all())
-    for item in items:
-        item["agency_name"] = names.get(item["agency_id"])
-        item["age_days"] = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
-    kept = [item for item in items if item["age_days"] >= min_age_days]
-    return sorted(kept, key=lambda item: (str(item["opened_on"]), item["system"], str(item["id"])))
+    return listed_items(found, agency_names(conn), scope, min_age_days)
+
+
+ITEM_SOURCES: dict[str, Callable[[sa.Connection, str | None, str | None, str | None], list[dict[str, Any]]]] = {
+    "office_space": space_view.open_items,
+    "vehicles": vehicles_view.open_items,
+    "assets": assets_view.open_items,
+    "procurement": procurement_view.open_items,
+    "energy": energy_view.open_items,
+}
+"""Each system's open findings and anomalies: (conn, district, agency_id, kind) → items."""
+
+
+def agency_names(conn: sa.Connection) -> dict[str, str]:
+    """Every agency's name by id (the findings name their agency)."""
+    return dict(conn.execute(sa.select(agencies_table.c.agency_id, agencies_table.c.name)).all())  # type: ignore[arg-type]
+
+
+def listed_items(
+    found: dict[str, list[dict[str, Any]]], names: dict[str, str], scope: Scope, min_age_days: int = 0
+) -> list[dict[str, Any]]:
+    """Each system's items (in ``ITEM_SOURCES`` order, left as they are) with their agency's name and their age
+    on ``scope.today``, those at least ``min_age_days`` old, oldest first."""
+    listed = []
+    for items in found.values():
+        for item in items:
+            age = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
+            if age >= min_age_days:
+                listed.append({**item, "agency_name": names.get(item["agency_id"]), "age_days": age})
+    return sorted(listed, key=lambda item: (str(item["opened_on"]), item["system"], str(item["id"])))
 
 
 def energy_trend(
