@@ -619,14 +619,15 @@ def agency_names(conn: sa.Connection) -> dict[str, str]:
 def listed_items(
     found: dict[str, list[dict[str, Any]]], names: dict[str, str], scope: Scope, min_age_days: int = 0
 ) -> list[dict[str, Any]]:
-    """Each system's items (in ``ITEM_SOURCES`` order, left as they are) with their agency's name and their age
-    on ``scope.today``, those at least ``min_age_days`` old, oldest first."""
+    """Each system's items (in ``ITEM_SOURCES`` order) given their agency's name and their age on ``scope.today``
+    (in place: kept items are listed again without a copy), those at least ``min_age_days`` old, oldest first."""
     listed = []
     for items in found.values():
         for item in items:
-            age = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
-            if age >= min_age_days:
-                listed.append({**item, "agency_name": names.get(item["agency_id"]), "age_days": age})
+            item["agency_name"] = names.get(item["agency_id"])
+            item["age_days"] = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
+            if item["age_days"] >= min_age_days:
+                listed.append(item)
     return sorted(listed, key=lambda item: (str(item["opened_on"]), item["system"], str(item["id"])))
 
 

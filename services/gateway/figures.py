@@ -96,6 +96,8 @@ class _Scope:
     factors: FactorTable | None = None
     derived: dict[str, _Derived] = field(default_factory=dict)
     rows: list[dict[str, Any]] | None = None
+    items: list[dict[str, Any]] | None = None
+    """The open items ``rows`` were assembled with (a listing is a new list whenever it changed)."""
     listed: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -205,7 +207,11 @@ class KeptFigures:
                 lambda: procurement_view.procurement_by_agency(conn, d, a, year),
             )
         )
-        items = take(self._items(conn, kept, scope, None, offsets, stamps))
+        listing = self._scope((scope, "items"))  # the findings' own, shared: one copy of the items per scope
+        with listing.lock:
+            items, _ = self._items(conn, listing, scope, None, offsets, stamps)
+        if items is not kept.items:  # listed again (by this read or by the findings') since these rows were made
+            changed, kept.items = None, items
         if changed is None or kept.rows is None:
             kept.rows = dc.assemble(space, energy, vehicles, assets, procurement, items)
         elif changed:
@@ -267,7 +273,7 @@ class KeptFigures:
             if kept.factors != table:
                 kept.parts.clear()
                 kept.derived.clear()
-                kept.rows = None
+                kept.rows = kept.items = None
                 kept.factors = table
             rows = self.rows(conn, kept, scope, table)
             judged = []
