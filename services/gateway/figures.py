@@ -8,10 +8,11 @@ readings arrive all day. So here each system's part is kept per scope (year, tod
 
 - a part read from the views of some topics is kept with those topics' offset rows (the projector writes them in
   the same transaction as the rows; ``TOPICS_OF``): a batch of another topic leaves it as it is;
-- the energy figures are kept with the energy stamps of ``views/changes.py``: a batch of readings names the
-  agencies it changed, and only their energy figures are gathered again (``energy_by_agency`` of one agency),
-  any other energy event gathers every agency's; they also read the agency directory and the floor areas
-  (office-space events), kept with that topic's offsets;
+- the energy and office-space topics are followed finer, by the stamps of ``views/changes.py`` (written in the
+  same transaction too): a batch of readings names the agencies whose energy figures it changed, and only theirs
+  are gathered again (``energy_by_agency`` of one agency); an agency's new authorised headcount names the agency,
+  and only its office-space row is gathered again; any other event of those topics stamps every agency, and the
+  parts that read what its projections write are gathered in full;
 - the open items are kept per system and kind, each with the version of what its system reads.
 
 The rows are then assembled exactly as ``agency_rows`` assembles them (``datacenter.assemble``), and each
@@ -150,6 +151,30 @@ class KeptFigures:
         kept.parts[name] = _Part(version, data)
         return data, changed
 
+    def _space(
+        self, conn: sa.Connection, kept: _Scope, scope: dc.Scope, stamps: dict[str, str]
+    ) -> tuple[list[dict[str, Any]], set[str] | None]:
+        def refresh(part: _Part) -> tuple[list[dict[str, Any]], set[str]] | None:
+            touched = changes.changed(part.version, stamps)
+            if touched is None or len(touched) > MAX_TOUCHED:
+                return None
+            again: dict[str, dict[str, Any] | None] = {}
+            for agency in sorted(touched):
+                if scope.agency_id and agency != scope.agency_id:
+                    continue
+                self._count("space:agency")
+                found = space_view.space_by_agency(conn, scope.district, agency)
+                again[agency] = found[0] if found else None
+            listed = {row["agency_id"] for row in part.data}
+            if any(agency not in listed for agency, row in again.items() if row is not None):
+                return None  # an agency new to the scope: its place in the order is the query's
+            data = [again.get(row["agency_id"], row) if row["agency_id"] in again else row for row in part.data]
+            return [row for row in data if row is not None], set(again)
+
+        return self._part(
+            kept, "space", stamps, lambda: space_view.space_by_agency(conn, scope.district, scope.agency_id), refresh
+        )
+
     def _energy(
         self, conn: sa.Connection, kept: _Scope, scope: dc.Scope, table: FactorTable, offsets: Any, stamps: Any
     ) -> tuple[dict[str, dict[str, Any]], set[str] | None]:
@@ -177,6 +202,7 @@ class KeptFigures:
         assembled again only when a part changed for it."""
         offsets = _offsets(conn)
         stamps = changes.stamps(conn)
+        office = stamps[changes.OFFICE]
         changed: set[str] | None = set()
 
         def take(found: tuple[Any, set[str] | None]) -> Any:
@@ -186,11 +212,11 @@ class KeptFigures:
             return data
 
         def version(name: str) -> Any:
-            return tuple(offsets.get(topic, ()) for topic in TOPICS_OF[name])
+            return _version(name, offsets, stamps)
 
         d, a, year = scope.district, scope.agency_id, scope.year
-        space = take(self._part(kept, "space", version("space"), lambda: space_view.space_by_agency(conn, d, a)))
-        energy = take(self._energy(conn, kept, scope, table, version("energy"), stamps))
+        space = take(self._space(conn, kept, scope, office))
+        energy = take(self._energy(conn, kept, scope, table, version("energy"), stamps[changes.ENERGY]))
         vehicles = take(
             self._part(
                 kept, "vehicles", version("vehicles"), lambda: vehicles_view.datacenter_figures(conn, d, a, year)
@@ -227,7 +253,7 @@ class KeptFigures:
         scope: dc.Scope,
         kind: str | None,
         offsets: dict[str, tuple[Any, ...]],
-        stamps: dict[str, str],
+        stamps: dict[str, dict[str, str]],
         system: str | None = None,
         min_age_days: int = 0,
     ) -> tuple[list[dict[str, Any]], set[str] | None]:
@@ -239,9 +265,9 @@ class KeptFigures:
             if system not in (None, name):
                 continue
             part = f"items:{name}"
-            version: Any = tuple(offsets.get(topic, ()) for topic in TOPICS_OF[part])
+            version: Any = _version(part, offsets, stamps)
             if name == "energy":  # anomalies: readings never change them, every other energy event stamps *
-                version = (version, stamps.get(changes.EVERY_AGENCY))
+                version = (version, stamps[changes.ENERGY].get(changes.EVERY_AGENCY))
             found[name], again = self._part(
                 kept,
                 f"{part}:{kind}",
@@ -249,7 +275,7 @@ class KeptFigures:
                 lambda source=source: source(conn, scope.district, scope.agency_id, kind),
             )
             changed = None if again is None else changed
-        names, again = self._part(kept, "names", tuple(offsets.get(OFFICE, ())), lambda: dc.agency_names(conn))
+        names, again = self._part(kept, "names", _version("names", offsets, stamps), lambda: dc.agency_names(conn))
         changed = None if again is None else changed
         listing = (kind, system, min_age_days)
         if changed is None or listing not in kept.listed:
@@ -307,6 +333,13 @@ class KeptFigures:
         """Forget everything kept."""
         with self._guard:
             self._scopes.clear()
+
+
+def _version(part: str, offsets: dict[str, tuple[Any, ...]], stamps: dict[str, dict[str, str]]) -> tuple[Any, ...]:
+    """What ``part`` reads is at: the offsets of its topics, and for the office-space topic its ``*`` stamp (the
+    only other office-space stamps are of an agency's authorised headcount, which only the space part reads)."""
+    every = stamps[changes.OFFICE].get(changes.EVERY_AGENCY)
+    return tuple(every if topic == OFFICE else offsets.get(topic, ()) for topic in TOPICS_OF[part])
 
 
 def _offsets(conn: sa.Connection) -> dict[str, tuple[Any, ...]]:

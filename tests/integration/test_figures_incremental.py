@@ -1,7 +1,7 @@
 """The data center's figures after new events, kept per agency and gathered again only where the events changed
 them (``services/gateway/figures.py``), are those a full computation gives: random event sequences — every
 handled event type's contract examples, new agencies, and a meter's readings of this year — are applied by the
-projector's own transaction (rows, offsets and the energy stamps together), and after each batch the city, the
+projector's own transaction (rows, offsets and the change stamps together), and after each batch the city, the
 agencies, the scorecard, the findings with filters and an agency's profile, read through the routes (answers
 kept until the offsets move) and through a ``KeptFigures`` that lives across the batches, are compared with
 the same figures computed from scratch."""
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.test import EnvironBuilder
 
 from services.common.base.db import create_db_engine, reader
-from services.common.kernel.clock import CHINA_STANDARD_TIME, china_today, iso, utc_now
+from services.common.kernel.clock import CHINA_STANDARD_TIME, china_today
 from services.common.kernel.districts import DEFAULT_DISTRICTS
 from services.common.kernel.events import Envelope
 from services.common.read.prefetch import Record
@@ -32,6 +31,7 @@ from services.gateway import datacenter as dc
 from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.figures import KeptFigures, figures_of
 from services.gateway.scorecard import load_scorecard
+from tests import city
 from tests.city import agency_envelopes
 
 DISTRICTS = sorted(code for code in DEFAULT_DISTRICTS if code != "320400")[:2]
@@ -76,44 +76,17 @@ class Town:
 
     def readings(self, seq: int, district: str, rng: random.Random) -> Envelope:
         """A batch of this year's readings of agency ``seq``'s main electricity meter (its first copy's)."""
-        agency = f"BENCH{seq:05d}"
-        meter = f"m-320402-0001-{agency}"
+        meter = f"BENCH{seq:05d}"
         start = datetime.combine(china_today(), time(0, 5), CHINA_STANDARD_TIME) - timedelta(days=3)
         at, value = self.meters.get(meter, (start, 2000.0))
-        readings = []
+        made = []
         for _ in range(rng.randint(1, 4)):
             at += timedelta(minutes=rng.choice((5, 15, 60)))
             used = round(rng.uniform(1, 50), 1)
             value = round(value + used / 40, 4)
-            readings.append([at.astimezone(UTC).isoformat(), value, used])
+            made.append([at.astimezone(UTC).isoformat(), value, used])
         self.meters[meter] = (at, value)
-        payload = {
-            "meter_id": meter,
-            "kind": "electricity",
-            "building_id": f"b-tianning-1-{agency}",
-            "sub_item": "none",
-            "readings": readings,
-            "gaps": [],
-            "rollovers": [],
-        }
-        now = iso(utc_now())
-        return Envelope(
-            event_id=str(uuid.uuid4()),
-            event_type="MeterReadingsRecorded",
-            schema_version=1,
-            stream_type="Meter",
-            stream_id=meter,
-            stream_version=1,
-            occurred_at=now,
-            recorded_at=now,
-            district=district,
-            agency_id=agency,
-            actor="city_admin:test",
-            correlation_id=str(uuid.uuid4()),
-            causation_id=None,
-            payload=payload,
-            domain="energy",
-        )
+        return city.readings(seq, made, district)
 
     def get(self, route: str, path: str, agency_id: str | None = None, **query: str) -> dict[str, Any]:
         request = EnvironBuilder(
@@ -227,3 +200,13 @@ def test_a_batch_of_readings_gathers_and_derives_again_only_its_agency(town: Tow
     assert figures.derived == derived + 1
     changed = [a["agency_id"] for a, b in zip(before["items"], after["items"], strict=True) if a != b]
     assert changed == ["BENCH00001"]
+
+    gathered = dict(figures.gathered)
+    town.apply([city.headcount_changed(2, 77)])  # an office-space event of one agency
+
+    again = town.get("agencies", "/api/v1/datacenter/agencies")
+    # only BENCH00002's office-space row gathered again (one agency's), and only it derived again
+    assert figures.gathered == {**gathered, "space:agency": gathered.get("space:agency", 0) + 1}
+    assert figures.derived == derived + 2
+    headcounts = {a["agency_id"]: a["authorised_headcount"] for a in again["items"]}
+    assert headcounts == {"BENCH00000": 90, "BENCH00001": 90, "BENCH00002": 77}  # the examples' 90, and the new 77
