@@ -12,6 +12,7 @@ adds"), converted with the energy service's factor table (electricity, diesel) a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -616,6 +617,10 @@ def agency_names(conn: sa.Connection) -> dict[str, str]:
     return dict(conn.execute(sa.select(agencies_table.c.agency_id, agencies_table.c.name)).all())  # type: ignore[arg-type]
 
 
+SHARED_VALUES = ("system", "kind", "agency_id", "district", "opened_on", "status")
+"""Item fields whose texts repeat across items (a kind, an agency, a day): kept once each (``sys.intern``)."""
+
+
 def listed_items(
     found: dict[str, list[dict[str, Any]]], names: dict[str, str], scope: Scope, min_age_days: int = 0
 ) -> list[dict[str, Any]]:
@@ -624,6 +629,9 @@ def listed_items(
     listed = []
     for items in found.values():
         for item in items:
+            for key in SHARED_VALUES:  # the same few texts in thousands of kept items: one copy of each
+                if isinstance(item.get(key), str):
+                    item[key] = sys.intern(item[key])
             item["agency_name"] = names.get(item["agency_id"])
             item["age_days"] = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
             if item["age_days"] >= min_age_days:
