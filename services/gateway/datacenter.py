@@ -625,16 +625,21 @@ def listed_items(
     found: dict[str, list[dict[str, Any]]], names: dict[str, str], scope: Scope, min_age_days: int = 0
 ) -> list[dict[str, Any]]:
     """Each system's items (in ``ITEM_SOURCES`` order) given their agency's name and their age on ``scope.today``
-    (in place: kept items are listed again without a copy), those at least ``min_age_days`` old, oldest first."""
+    (a new item in place; a kept one listed again as it is, or copied when its name changed: an answer given
+    before shares it), those at least ``min_age_days`` old, oldest first."""
     listed = []
     for items in found.values():
         for item in items:
-            for key in SHARED_VALUES:  # the same few texts in thousands of kept items: one copy of each
-                if isinstance(item.get(key), str):
-                    item[key] = sys.intern(item[key])
-            item["agency_name"] = names.get(item["agency_id"])
-            item["age_days"] = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
-            if item["age_days"] >= min_age_days:
+            name = names.get(item["agency_id"])
+            age = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
+            if "age_days" not in item:  # a new item: its own texts, then its name and age
+                for key in SHARED_VALUES:  # the same few texts in thousands of kept items: one copy of each
+                    if isinstance(item.get(key), str):
+                        item[key] = sys.intern(item[key])
+                item["agency_name"], item["age_days"] = name, age
+            elif (item["agency_name"], item["age_days"]) != (name, age):
+                item = {**item, "agency_name": name, "age_days": age}  # an answer given before still shows it
+            if age >= min_age_days:
                 listed.append(item)
     return sorted(listed, key=lambda item: (str(item["opened_on"]), item["system"], str(item["id"])))
 
@@ -646,25 +651,55 @@ def energy_trend(
     kinds, electricity and water (vehicle fuel is counted per year, not in the monthly trend), each month with
     its year's factor table unless ``factors`` is given."""
     tables = energy_view.factor_tables_by_year(conn)
-    first = _month_start(scope.today, months - 1)
+    return trend_of(monthly_use(conn, scope, month_start(scope.today, months - 1)), scope, months, tables, factors)
+
+
+USE_UNITS = 1_000_000
+"""The trend sums each day's use in millionths of its unit, as integers: exact in any order, so the months of an
+agency gathered again alone add up with the others' to what one query of every agency gives
+(``figures.KeptFigures.trend``)."""
+
+
+def monthly_use(
+    conn: sa.Connection, scope: Scope, first: date, agency_id: str | None = None
+) -> dict[str, dict[tuple[str, str], int]]:
+    """Per agency of the scope (or only ``agency_id``), its metered use per (month, kind) from ``first`` to
+    ``scope.today``, in ``USE_UNITS``."""
     d = energy_view.daily.c
     month = sa.func.substr(d.day, 1, 7)
+    units = sa.func.sum(sa.cast(sa.func.round(d.consumption * USE_UNITS), sa.BigInteger))
     query = (
-        sa.select(month.label("month"), d.kind, sa.func.sum(d.consumption).label("consumption"))
+        sa.select(d.agency_id, month.label("month"), d.kind, units.label("units"))
         .where(d.day >= first.isoformat(), d.day <= scope.today.isoformat())
-        .group_by(month, d.kind)
+        .group_by(d.agency_id, month, d.kind)
     )
     if scope.district:
         query = query.where(d.district == scope.district)
-    if scope.agency_id:
-        query = query.where(d.agency_id == scope.agency_id)
-    by_month: dict[str, dict[str, float]] = {}
+    for wanted in {scope.agency_id, agency_id} - {None}:
+        query = query.where(d.agency_id == wanted)
+    found: dict[str, dict[tuple[str, str], int]] = {}
     for row in conn.execute(query):
-        by_month.setdefault(row.month, {})[row.kind] = float(row.consumption or 0.0)
+        found.setdefault(row.agency_id, {})[(row.month, row.kind)] = int(row.units or 0)
+    return found
+
+
+def trend_of(
+    use: dict[str, dict[tuple[str, str], int]],
+    scope: Scope,
+    months: int,
+    tables: Callable[[int], FactorTable],
+    factors: FactorTable | None = None,
+) -> list[dict[str, Any]]:
+    """``energy_trend`` of the agencies' monthly use (``monthly_use``), ``tables`` the factor table of each year."""
+    by_month: dict[str, dict[str, int]] = {}
+    for uses in use.values():
+        for (month, kind), units in uses.items():
+            totals = by_month.setdefault(month, {})
+            totals[kind] = totals.get(kind, 0) + units
     result = []
     for number in range(months):
-        key = _month_start(scope.today, months - 1 - number).isoformat()[:7]
-        totals = by_month.get(key, {})
+        key = month_start(scope.today, months - 1 - number).isoformat()[:7]
+        totals = {kind: units / USE_UNITS for kind, units in by_month.get(key, {}).items()}
         converted = convert(totals, factors or tables(int(key[:4])))
         result.append(
             {
@@ -679,7 +714,7 @@ def energy_trend(
     return result
 
 
-def _month_start(today: date, back: int) -> date:
+def month_start(today: date, back: int) -> date:
     """The first day of the month ``back`` months before ``today``'s."""
     index = today.year * 12 + today.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)

@@ -329,6 +329,29 @@ class KeptFigures:
             found, _ = self._items(conn, kept, scope, kind, _offsets(conn), changes.stamps(conn), system, min_age_days)
             return found
 
+    def trend(self, conn: sa.Connection, scope: dc.Scope, months: int) -> list[dict[str, Any]]:
+        """``datacenter.energy_trend`` of ``scope``: each agency's monthly use kept, gathered again only for the
+        agencies a batch of readings stamped (any other energy event: every agency's)."""
+        kept = self._scope((scope, "trend", months))
+        first = dc.month_start(scope.today, months - 1)
+        with kept.lock:
+            stamps = changes.stamps(conn)[changes.ENERGY]
+            tables = energy_view.factor_tables_by_year(conn)
+
+            def refresh(part: _Part) -> tuple[dict[str, Any], set[str]] | None:
+                touched = changes.changed(part.version, stamps)
+                if touched is None or len(touched) > MAX_TOUCHED:
+                    return None
+                data = dict(part.data)
+                for agency in sorted(touched):
+                    self._count("trend:agency")
+                    data.pop(agency, None)
+                    data.update(dc.monthly_use(conn, scope, first, agency))
+                return data, touched
+
+            use, _ = self._part(kept, "trend", stamps, lambda: dc.monthly_use(conn, scope, first), refresh)
+            return dc.trend_of(use, scope, months, tables)
+
     def clear(self) -> None:
         """Forget everything kept."""
         with self._guard:

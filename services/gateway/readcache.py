@@ -104,6 +104,13 @@ class AnswerCache:
             self._keep(question, version, value)
             return value
 
+    def previous(self, question: Hashable) -> Any | None:
+        """The answer kept for ``question`` at whatever version (None: none kept): a recomputed answer equal to it
+        reuses its JSON and downloads."""
+        with self._guard:
+            entry = self._answers.get(question)
+            return None if entry is None else entry[1]
+
     def _kept(self, question: Hashable, version: Version) -> tuple[Any] | None:
         with self._guard:
             entry = self._answers.get(question)

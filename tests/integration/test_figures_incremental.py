@@ -2,7 +2,7 @@
 them (``services/gateway/figures.py``), are those a full computation gives: random event sequences — every
 handled event type's contract examples, new agencies, and a meter's readings of this year — are applied by the
 projector's own transaction (rows, offsets and the change stamps together), and after each batch the city, the
-agencies, the scorecard, the findings with filters and an agency's profile, read through the routes (answers
+agencies, the scorecard, the findings with filters, the energy trend and an agency's profile, read through the routes (answers
 kept until the offsets move) and through a ``KeptFigures`` that lives across the batches, are compared with
 the same figures computed from scratch."""
 
@@ -131,6 +131,7 @@ def _from_scratch(town: Town, agency: str) -> dict[str, Any]:
         for n, query in enumerate(FINDINGS):
             filters = (query.get("kind"), query.get("system"), int(query.get("min_age_days", 0)))
             found[f"findings{n}"] = {"items": dc.open_items(conn, scope, *filters)}
+        found["trend"] = {"items": dc.energy_trend(conn, scope, 12)}
         one = dc.Scope(today.year, today, None, agency)
         rows = dc.agencies(conn, one, card)
         found["profile"] = {**rows[0], "findings": dc.open_items(conn, one), "trend": dc.energy_trend(conn, one, 12)}
@@ -148,6 +149,7 @@ def _kept(town: Town, agency: str, figures: KeptFigures) -> dict[str, Any]:
     found["district"] = town.get("agencies", "/api/v1/datacenter/agencies", district=DISTRICTS[1])
     for n, query in enumerate(FINDINGS):
         found[f"findings{n}"] = town.get("findings", "/api/v1/datacenter/findings", **query)
+    found["trend"] = town.get("energy_trend", "/api/v1/datacenter/energy-trend", months="12")
     found["profile"] = town.get("agency_profile", f"/api/v1/datacenter/agencies/{agency}", agency)
     return found
 
@@ -182,6 +184,7 @@ def test_figures_kept_after_random_batches_are_those_computed_from_scratch(town:
         for name, answer in afresh.items():
             assert _plain(kept[name]) == _plain(answer), f"round {round_}: {name}"
     assert figures.gathered.get("energy:agency", 0) > 0  # some batches gathered only their agencies' energy
+    assert figures_of(town.engine).gathered.get("trend:agency", 0) > 0  # and only their agencies' months
 
 
 def test_a_batch_of_readings_gathers_and_derives_again_only_its_agency(town: Town) -> None:
