@@ -5,7 +5,7 @@ gateway's routes and by every service's ``/health``."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.wrappers import Response
 
@@ -49,6 +49,6 @@ def json_response(body: Any, status: int = 200) -> Response:
     if not isinstance(body, EncodedAnswer):
         return Response(encoded(body), status=status, mimetype="application/json")
     parts = body.parts()
-    response = Response(parts, status=status, mimetype="application/json")
+    response = Response(cast(list[bytes], parts), status=status, mimetype="application/json")  # any bytes-like is sent
     response.headers["Content-Length"] = str(sum(len(part) for part in parts))
     return response
