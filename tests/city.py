@@ -156,6 +156,7 @@ def generate(engine: Engine, agencies: int, today: date, copies: int = 1, seed: 
 
 
 def _all_types() -> list[tuple[str, str, int]]:
+    contracts.load_domains()  # every domain's event types, not only those imported so far
     return registered_event_types()
 
 
@@ -206,3 +207,63 @@ def _offsets(engine: Engine, per_topic: dict[str, int]) -> None:
                     "updated_at": now,
                 },
             )
+
+
+def district_of(seq: int) -> str:
+    """The district ``generate`` puts agency number ``seq`` in."""
+    districts = sorted(code for code in DEFAULT_DISTRICTS if code != "320400") or ["320402"]
+    return districts[seq % len(districts)]
+
+
+def _envelope(
+    domain: str, event_type: str, version: int, seq: int, stream_id: str, payload: dict[str, Any]
+) -> Envelope:
+    now = iso(utc_now())
+    return Envelope(
+        event_id=str(uuid.uuid4()),
+        event_type=event_type,
+        schema_version=version,
+        stream_type=event_type,
+        stream_id=stream_id,
+        stream_version=1,
+        occurred_at=now,
+        recorded_at=now,
+        district=district_of(seq),
+        agency_id=f"BENCH{seq:05d}",
+        actor="city_admin:bench",
+        correlation_id=str(uuid.uuid4()),
+        causation_id=None,
+        payload=payload,
+        domain=domain,
+    )
+
+
+def readings(seq: int, readings: list[list[Any]], district: str | None = None) -> Envelope:
+    """A batch of ``readings`` (``[UTC time, register, use]``) of agency ``seq``'s main electricity meter (the
+    one its examples install, ``m-320402-0001-<agency>``), in ``district`` (its generated one unless given)."""
+    agency = f"BENCH{seq:05d}"
+    meter = f"m-320402-0001-{agency}"
+    payload = {
+        "meter_id": meter,
+        "kind": "electricity",
+        "building_id": f"b-tianning-1-{agency}",
+        "sub_item": "none",
+        "readings": readings,
+        "gaps": [],
+        "rollovers": [],
+    }
+    made = _envelope("energy", "MeterReadingsRecorded", 1, seq, meter, payload)
+    return made if district is None else Envelope(**{**made.to_dict(), "district": district, "domain": "energy"})
+
+
+def headcount_changed(seq: int, headcount: int) -> Envelope:
+    """Agency ``seq``'s authorised headcount changed (an office-space event)."""
+    agency = f"BENCH{seq:05d}"
+    return _envelope(
+        "office_space",
+        "AuthorisedHeadcountChanged",
+        1,
+        seq,
+        agency,
+        {"agency_id": agency, "authorised_headcount": headcount, "reason": "机构改革增编"},
+    )

@@ -12,7 +12,8 @@ adds"), converted with the energy service's factor table (electricity, diesel) a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -126,16 +127,36 @@ def agency_rows(
     ``closed`` (the year's closed record, read once per answer so that figures and versions agree) the
     energy figures are the frozen ones. ``factors``: the year's table (``energy_view.factors_for``) unless given."""
     table = factors or energy_view.factors_for(conn, scope.year)
-    rows = space_view.space_by_agency(conn, scope.district, scope.agency_id)
-    energy = energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table)
-    vehicles = _vehicles(conn, scope)
-    assets = assets_view.assets_by_agency(conn, scope.district, scope.agency_id, scope.today)
-    procurement = procurement_view.procurement_by_agency(conn, scope.district, scope.agency_id, scope.year)
+    result = assemble(
+        space_view.space_by_agency(conn, scope.district, scope.agency_id),
+        energy_view.energy_by_agency(conn, scope.district, scope.agency_id, scope.year, scope.today, table),
+        _vehicles(conn, scope),
+        assets_view.assets_by_agency(conn, scope.district, scope.agency_id, scope.today),
+        procurement_view.procurement_by_agency(conn, scope.district, scope.agency_id, scope.year),
+        open_items(conn, scope),
+    )
+    if closed is not None:
+        for row in result:
+            frozen = closed["figures"].get(row["agency_id"], {})
+            row.update({key: frozen.get(key, 0.0) for key in (*frozen_keys(), *FROZEN_CONVERSIONS)})
+    return result
+
+
+def assemble(
+    space: list[dict[str, Any]],
+    energy: dict[str, dict[str, Any]],
+    vehicles: dict[str, dict[str, Any]],
+    assets: dict[str, dict[str, Any]],
+    procurement: dict[str, dict[str, Any]],
+    items: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per agency of ``space`` (the directory's, in its order): master data and every summable figure, joined
+    from each system's per-agency figures and the open items (the one assembly of full and kept gathering)."""
     items_of: dict[str, list[dict[str, Any]]] = {}
-    for item in open_items(conn, scope):
+    for item in items:
         items_of.setdefault(item["agency_id"], []).append(item)
     result = []
-    for row in rows:
+    for row in space:
         agency = row["agency_id"]
         raw = {key: row.get(key) or 0 for key in SPACE}
         raw |= _energy(energy.get(agency))
@@ -147,10 +168,6 @@ def agency_rows(
         raw["open_items_over_30_days"] = sum(1 for item in mine if item["age_days"] > OVERDUE_DAYS)
         master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
         result.append({**master, **raw})
-    if closed is not None:
-        for row in result:
-            frozen = closed["figures"].get(row["agency_id"], {})
-            row.update({key: frozen.get(key, 0.0) for key in (*frozen_keys(), *FROZEN_CONVERSIONS)})
     return result
 
 
@@ -485,24 +502,31 @@ def agencies(
         closed = energy_view.closed_year(conn, scope.year)
         rows = agency_rows(conn, scope, table, closed=closed)
     live_rows = {r["agency_id"]: r for r in agency_rows(conn, scope, table)} if closed else {}
-    result = []
-    for row in rows:
-        figures = derive(row, scope.year, scope.today, table, closed=closed)
-        if closed is not None and row["agency_id"] in live_rows:
-            live = derive(live_rows[row["agency_id"]], scope.year, scope.today, table)
-            figures["proposed_restatement"] = _proposed(figures, live)
-        judged = card.score(figures)
-        master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
-        result.append(
-            {
-                **master,
-                **figures,
-                "conservation_score": judged["score"],
-                "conservation_agency": judged["conservation_agency"],
-                "scorecard": judged["criteria"],
-            }
-        )
-    return result
+    return [judged_agency(row, scope, table, card, closed, live_rows.get(row["agency_id"])) for row in rows]
+
+
+def judged_agency(
+    row: dict[str, Any],
+    scope: Scope,
+    table: FactorTable,
+    card: Scorecard,
+    closed: dict[str, Any] | None = None,
+    live_row: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One agency's entry of ``agencies``: master data, its figures derived from ``row`` and its scorecard
+    result (a pure function of its arguments: what ``figures.KeptFigures`` keeps per agency)."""
+    figures = derive(row, scope.year, scope.today, table, closed=closed)
+    if closed is not None and live_row is not None:
+        figures["proposed_restatement"] = _proposed(figures, derive(live_row, scope.year, scope.today, table))
+    judged = card.score(figures)
+    master = {k: row[k] for k in ("agency_id", "name", "district", "kind", "admin_level")}
+    return {
+        **master,
+        **figures,
+        "conservation_score": judged["score"],
+        "conservation_agency": judged["conservation_agency"],
+        "scorecard": judged["criteria"],
+    }
 
 
 @dataclass(frozen=True)
@@ -570,23 +594,54 @@ def open_items(
     min_age_days: int = 0,
 ) -> list[dict[str, Any]]:
     """Open findings and anomalies of every system, oldest first, with the agency's name and their age."""
-    sources = {
-        "office_space": space_view.open_items,
-        "vehicles": vehicles_view.open_items,
-        "assets": assets_view.open_items,
-        "procurement": procurement_view.open_items,
-        "energy": energy_view.open_items,
+    found = {
+        name: source(conn, scope.district, scope.agency_id, kind)
+        for name, source in ITEM_SOURCES.items()
+        if system in (None, name)
     }
-    items: list[dict[str, Any]] = []
-    for name, source in sources.items():
-        if system in (None, name):
-            items += source(conn, scope.district, scope.agency_id, kind)
-    names = dict(conn.execute(sa.select(agencies_table.c.agency_id, agencies_table.c.name)).all())
-    for item in items:
-        item["agency_name"] = names.get(item["agency_id"])
-        item["age_days"] = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
-    kept = [item for item in items if item["age_days"] >= min_age_days]
-    return sorted(kept, key=lambda item: (str(item["opened_on"]), item["system"], str(item["id"])))
+    return listed_items(found, agency_names(conn), scope, min_age_days)
+
+
+ITEM_SOURCES: dict[str, Callable[[sa.Connection, str | None, str | None, str | None], list[dict[str, Any]]]] = {
+    "office_space": space_view.open_items,
+    "vehicles": vehicles_view.open_items,
+    "assets": assets_view.open_items,
+    "procurement": procurement_view.open_items,
+    "energy": energy_view.open_items,
+}
+"""Each system's open findings and anomalies: (conn, district, agency_id, kind) → items."""
+
+
+def agency_names(conn: sa.Connection) -> dict[str, str]:
+    """Every agency's name by id (the findings name their agency)."""
+    return dict(conn.execute(sa.select(agencies_table.c.agency_id, agencies_table.c.name)).all())  # type: ignore[arg-type]
+
+
+SHARED_VALUES = ("system", "kind", "agency_id", "district", "opened_on", "status")
+"""Item fields whose texts repeat across items (a kind, an agency, a day): kept once each (``sys.intern``)."""
+
+
+def listed_items(
+    found: dict[str, list[dict[str, Any]]], names: dict[str, str], scope: Scope, min_age_days: int = 0
+) -> list[dict[str, Any]]:
+    """Each system's items (in ``ITEM_SOURCES`` order) given their agency's name and their age on ``scope.today``
+    (a new item in place; a kept one listed again as it is, or copied when its name changed: an answer given
+    before shares it), those at least ``min_age_days`` old, oldest first."""
+    listed = []
+    for items in found.values():
+        for item in items:
+            name = names.get(item["agency_id"])
+            age = (scope.today - date.fromisoformat(str(item["opened_on"])[:10])).days
+            if "age_days" not in item:  # a new item: its own texts, then its name and age
+                for key in SHARED_VALUES:  # the same few texts in thousands of kept items: one copy of each
+                    if isinstance(item.get(key), str):
+                        item[key] = sys.intern(item[key])
+                item["agency_name"], item["age_days"] = name, age
+            elif (item["agency_name"], item["age_days"]) != (name, age):
+                item = {**item, "agency_name": name, "age_days": age}  # an answer given before still shows it
+            if age >= min_age_days:
+                listed.append(item)
+    return sorted(listed, key=lambda item: (str(item["opened_on"]), item["system"], str(item["id"])))
 
 
 def energy_trend(
@@ -596,25 +651,55 @@ def energy_trend(
     kinds, electricity and water (vehicle fuel is counted per year, not in the monthly trend), each month with
     its year's factor table unless ``factors`` is given."""
     tables = energy_view.factor_tables_by_year(conn)
-    first = _month_start(scope.today, months - 1)
+    return trend_of(monthly_use(conn, scope, month_start(scope.today, months - 1)), scope, months, tables, factors)
+
+
+USE_UNITS = 1_000_000
+"""The trend sums each day's use in millionths of its unit, as integers: exact in any order, so the months of an
+agency gathered again alone add up with the others' to what one query of every agency gives
+(``figures.KeptFigures.trend``)."""
+
+
+def monthly_use(
+    conn: sa.Connection, scope: Scope, first: date, agency_id: str | None = None
+) -> dict[str, dict[tuple[str, str], int]]:
+    """Per agency of the scope (or only ``agency_id``), its metered use per (month, kind) from ``first`` to
+    ``scope.today``, in ``USE_UNITS``."""
     d = energy_view.daily.c
     month = sa.func.substr(d.day, 1, 7)
+    units = sa.func.sum(sa.cast(sa.func.round(d.consumption * USE_UNITS), sa.BigInteger))
     query = (
-        sa.select(month.label("month"), d.kind, sa.func.sum(d.consumption).label("consumption"))
+        sa.select(d.agency_id, month.label("month"), d.kind, units.label("units"))
         .where(d.day >= first.isoformat(), d.day <= scope.today.isoformat())
-        .group_by(month, d.kind)
+        .group_by(d.agency_id, month, d.kind)
     )
     if scope.district:
         query = query.where(d.district == scope.district)
-    if scope.agency_id:
-        query = query.where(d.agency_id == scope.agency_id)
-    by_month: dict[str, dict[str, float]] = {}
+    for wanted in {scope.agency_id, agency_id} - {None}:
+        query = query.where(d.agency_id == wanted)
+    found: dict[str, dict[tuple[str, str], int]] = {}
     for row in conn.execute(query):
-        by_month.setdefault(row.month, {})[row.kind] = float(row.consumption or 0.0)
+        found.setdefault(row.agency_id, {})[(row.month, row.kind)] = int(row.units or 0)
+    return found
+
+
+def trend_of(
+    use: dict[str, dict[tuple[str, str], int]],
+    scope: Scope,
+    months: int,
+    tables: Callable[[int], FactorTable],
+    factors: FactorTable | None = None,
+) -> list[dict[str, Any]]:
+    """``energy_trend`` of the agencies' monthly use (``monthly_use``), ``tables`` the factor table of each year."""
+    by_month: dict[str, dict[str, int]] = {}
+    for uses in use.values():
+        for (month, kind), units in uses.items():
+            totals = by_month.setdefault(month, {})
+            totals[kind] = totals.get(kind, 0) + units
     result = []
     for number in range(months):
-        key = _month_start(scope.today, months - 1 - number).isoformat()[:7]
-        totals = by_month.get(key, {})
+        key = month_start(scope.today, months - 1 - number).isoformat()[:7]
+        totals = {kind: units / USE_UNITS for kind, units in by_month.get(key, {}).items()}
         converted = convert(totals, factors or tables(int(key[:4])))
         result.append(
             {
@@ -629,7 +714,7 @@ def energy_trend(
     return result
 
 
-def _month_start(today: date, back: int) -> date:
+def month_start(today: date, back: int) -> date:
     """The first day of the month ``back`` months before ``today``'s."""
     index = today.year * 12 + today.month - 1 - back
     return date(index // 12, index % 12 + 1, 1)

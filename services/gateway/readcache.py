@@ -34,6 +34,11 @@ T = TypeVar("T")
 KEPT_QUESTIONS = 128
 """Distinct questions kept (the least recently asked is dropped first); each keeps its latest answer only."""
 
+KEPT_BYTES = 24 * 2**20
+"""What the kept answers may hold, as their encoded bodies and downloads weigh (``weight``): beyond it the least
+recently asked are dropped first (the last one asked stays, whatever it weighs). An answer's figures as Python
+objects weigh a few times its JSON; the per-agency figures they share are kept by ``figures.KeptFigures``."""
+
 _t = offsets_table.c
 _VERSION = sa.select(_t.topic, _t.partition, _t.next_offset, _t.updated_at).where(
     _t.projector == sa.bindparam("projector")
@@ -59,11 +64,25 @@ def file_stamp(path: Path | None) -> tuple[str, int, int] | None:
     return (str(path), stat.st_mtime_ns, stat.st_size)
 
 
-class AnswerCache:
-    """Answers by question, each with the projection version it was computed from."""
+def weight(value: Any) -> int:
+    """The bytes a kept answer holds of its own: its encoded body and the downloads made of it (``bytes`` in it,
+    a tuple's and a dict's members, one level down)."""
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if isinstance(value, tuple | list):
+        return sum(weight(member) for member in value if isinstance(member, bytes | bytearray | tuple | dict))
+    if isinstance(value, dict):
+        return sum(weight(member) for member in value.values() if isinstance(member, bytes | bytearray | tuple))
+    return 0
 
-    def __init__(self, size: int = KEPT_QUESTIONS) -> None:
+
+class AnswerCache:
+    """Answers by question, each with the projection version it was computed from, at most ``size`` of them and,
+    as far as ``weight`` sees, ``max_bytes``."""
+
+    def __init__(self, size: int = KEPT_QUESTIONS, max_bytes: int = KEPT_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self._answers: OrderedDict[Hashable, tuple[Version, Any]] = OrderedDict()
         self._locks: dict[Hashable, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -85,6 +104,13 @@ class AnswerCache:
             self._keep(question, version, value)
             return value
 
+    def previous(self, question: Hashable) -> Any | None:
+        """The answer kept for ``question`` at whatever version (None: none kept): a recomputed answer equal to it
+        reuses its JSON and downloads."""
+        with self._guard:
+            entry = self._answers.get(question)
+            return None if entry is None else entry[1]
+
     def _kept(self, question: Hashable, version: Version) -> tuple[Any] | None:
         with self._guard:
             entry = self._answers.get(question)
@@ -99,8 +125,17 @@ class AnswerCache:
             self._answers[question] = (version, value)
             self._answers.move_to_end(question)
             while len(self._answers) > self.size:
-                dropped, _ = self._answers.popitem(last=False)
-                self._locks.pop(dropped, None)
+                self._drop_oldest()
+            while len(self._answers) > 1 and self.kept_bytes() > self.max_bytes:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        dropped, _ = self._answers.popitem(last=False)
+        self._locks.pop(dropped, None)
+
+    def kept_bytes(self) -> int:
+        """What the kept answers weigh now (downloads are added to a kept answer when first asked for)."""
+        return sum(weight(value) for _, value in self._answers.values())
 
     def clear(self) -> None:
         """Forget every answer."""

@@ -134,3 +134,17 @@ def test_a_kept_answers_download_is_the_one_made_afresh(city: City) -> None:
     assert downloads == [afresh, afresh]
     city.register(1, "AgencyRegistered")
     assert "机关00001".encode() in city.download("agencies", "/api/v1/datacenter/agencies", format="csv")
+
+
+def test_an_answer_a_batch_left_as_it_was_keeps_its_json_and_downloads(city: City) -> None:
+    city.register(0, "RoomHeldByDepartedStaff", "UnapprovedLeaseFound")
+    first = city.download("findings", "/api/v1/datacenter/findings", format="xlsx")
+    key = (("findings", dc.Scope(china_today().year, china_today()), (None, None, 0)), None)
+    kept = answers_of(city.engine).previous(key)
+    computed = answers_of(city.engine).computed
+
+    city.register(1, "AgencyRegistered")  # the offsets move; no finding changes
+
+    assert city.download("findings", "/api/v1/datacenter/findings", format="xlsx") == first
+    assert answers_of(city.engine).computed == computed + 1  # answered again, for the new offsets
+    assert answers_of(city.engine).previous(key) is kept  # with the same JSON and the download made before

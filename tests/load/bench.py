@@ -400,6 +400,10 @@ def report(found: dict[str, Any], host: dict[str, str], started: float, load: tu
         parts.append(bench_rebuild.markdown(found["rebuild"]))
     if "reads" in found:
         parts.append(bench_reads.markdown(found["reads"]))
+        if "arriving" in found["reads"]:
+            parts.append(
+                "Reads while events arrive (a batch a second):\n\n" + bench_reads.markdown_arriving(found["reads"])
+            )
     return "\n\n".join(parts)
 
 

@@ -8,13 +8,19 @@ host of its own) and asked over HTTP with keep-alive connections (``bench_gatewa
 
 Per endpoint:
 
-- ``first read``: the answer right after the projection applied something new (its offsets are moved in the
-  database, as an applied batch moves them), when the figures are computed: the median of three;
+- ``first read``: the answer right after the projector's offsets moved in the database (as an applied batch moves
+  them) without any figure changing: answered again from the kept per-agency figures; the median of three;
 - ``p50``/``p99`` at 1, 10 and 50 readers asking it back to back, the projection standing still;
 - the baseline: the same question as one hand-written SQL query per answer (``BASELINES``), run by as many
   threads on connections of their own, with its p50/p99 at the same concurrency. The ratio is ours / SQL.
 
-``python -m tests.load.bench_reads [--agencies 300] [--copies 4]`` runs it alone.
+Then the same while events arrive (``arriving``): a ``Writer`` publishes a small batch every second to the
+platform's topics — readings of a few agencies' meters and one office-space event — which the gateway's own
+projector applies; each endpoint is asked for ``--seconds`` at each concurrency beside its SQL under the same
+arrivals, and its first read is the one right after a batch the projector applied.
+
+``python -m tests.load.bench_reads [--agencies 300] [--copies 4] [--sections still,arriving] [--seconds 4]``
+runs it alone.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import shutil
 import sqlite3
 import statistics
@@ -33,7 +40,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +56,9 @@ REQUESTS = {1: 20, 10: 50, 50: 100}
 """Requests per concurrency level, in all (shared among the readers)."""
 AGENCIES = 300
 COPIES = 4
+SECTIONS = ("still", "arriving")
+ARRIVING_SECONDS = 4.0
+"""How long each endpoint is asked at each concurrency while events arrive (a batch a second)."""
 """The demo city's 300 agencies, each with four sets of things (vehicles, assets, rooms, findings...)."""
 
 _AGENCY_FIGURES = """
@@ -165,8 +175,8 @@ def endpoints(today: date, agency_id: str) -> list[Endpoint]:
 
 
 @contextlib.contextmanager
-def gateway(base: Path, database: Path) -> Iterator[tuple[int, int]]:
-    """Tansu and the gateway on ``database``; its port and pid."""
+def gateway(base: Path, database: Path) -> Iterator[tuple[int, int, str]]:
+    """Tansu and the gateway on ``database``; its port, its pid and the broker's bootstrap address."""
     from tests.conftest import rabbitmq_vhost
 
     with rabbitmq_vhost() as amqp_uri:
@@ -187,7 +197,7 @@ def gateway(base: Path, database: Path) -> Iterator[tuple[int, int]]:
             start_services(group, {"gateway": port}, names=("gateway",), timeout=180)
             pid = next(int(str(record["pid"])) for name, record in group.recorded() if name == "gateway")
             _projector_settled(database)
-            yield port, pid
+            yield port, pid, env["KAFKA_BOOTSTRAP"]
         finally:
             group.stop_all(["gateway", "tansu"])
 
@@ -208,7 +218,8 @@ def _projector_settled(database: Path, timeout: float = 60.0) -> None:
 
 
 def new_events_applied(database: Path) -> None:
-    """Move the projector's offsets as an applied batch moves them: the next read computes its figures again.
+    """Move the projector's offsets as an applied batch moves them: the next read answers again (from the kept
+    per-agency figures, none of which this changes).
 
     A partition of its own (the gateway's projector, reading a new and empty Tansu, forgot the generated
     offsets of the real topics at its start)."""
@@ -283,15 +294,188 @@ def _direct_sql(database: Path, endpoint: Endpoint, readers: int, total: int) ->
     return latencies
 
 
+class Writer:
+    """New events through the gateway's own projector, as a city sends them all day: every ``period`` seconds a
+    small batch published to the platform's topics — five minutes more of readings of ``meters`` agencies' main
+    meters, and one office-space event (an agency's authorised headcount) — which the gateway's projector reads
+    and applies like any other (rows, offsets and energy stamps in one transaction)."""
+
+    def __init__(self, bootstrap: str, database: Path, agencies: int, meters: int = 3, seed: int = 11) -> None:
+        from services.common.read.broker import make_producer
+
+        self.producer = make_producer(bootstrap)
+        self.database = database
+        self.agencies = agencies
+        self.meters = meters
+        self.rng = random.Random(seed)
+        self.at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=2)
+        self.value: dict[int, float] = {}
+        self.sent: dict[str, int] = {}
+        self.batches = 0
+        self.pool = self.rng.sample(range(agencies), min(12, agencies))
+        """The agencies whose meters report (the first readings of a meter span its whole past: sent once, before)."""
+        self.batch(self.pool)
+        self.applied()
+
+    def batch(self, agencies: list[int] | None = None) -> None:
+        """Publish one batch (and wait for the broker's acknowledgement)."""
+        self.at += timedelta(minutes=5)
+        envelopes = []
+        for seq in agencies or self.rng.sample(self.pool, min(self.meters, len(self.pool))):
+            used = round(self.rng.uniform(1, 40), 1)
+            self.value[seq] = round(self.value.get(seq, 5000.0) + used / 40, 4)
+            envelopes.append(city.readings(seq, [[self.at.isoformat(), self.value[seq], used]]))
+        envelopes.append(city.headcount_changed(self.rng.randrange(self.agencies), self.rng.randint(20, 200)))
+        futures = []
+        for env in envelopes:
+            topic = f"{env.domain}.events"
+            value = json.dumps(env.to_dict()).encode()
+            futures.append(self.producer.send(topic, key=env.stream_id.encode(), value=value))
+            self.sent[topic] = self.sent.get(topic, 0) + 1
+        self.producer.flush()
+        for future in futures:
+            future.get(timeout=30)
+        self.batches += 1
+
+    def applied(self, timeout: float = 30.0) -> bool:
+        """Wait until the gateway's projector applied everything sent (its offsets in the database)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)) as conn:
+                rows = conn.execute(
+                    "SELECT topic, sum(next_offset) FROM projector_offsets WHERE projector = 'datacenter' GROUP BY topic"
+                ).fetchall()
+            stored = dict(rows)
+            if all(stored.get(topic, 0) >= count for topic, count in self.sent.items()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    @contextlib.contextmanager
+    def arriving(self, period: float = 1.0) -> Iterator[None]:
+        """A batch every ``period`` seconds while the block runs."""
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(period):
+                self.batch()
+
+        thread = threading.Thread(target=run, name="bench-writer", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(30)
+
+    def close(self) -> None:
+        self.producer.close()
+
+
+def _ours_for(port: int, token: str, path: str, readers: int, seconds: float) -> list[float]:
+    """``readers`` asking ``path`` back to back for ``seconds`` (each finishes the request it is in)."""
+
+    async def run() -> list[float]:
+        http = Http(port, token)
+        latencies: list[float] = []
+        deadline = time.perf_counter() + seconds
+
+        async def reader() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                status, body = await http.request("GET", path)
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    raise RuntimeError(f"{path}: {status} {body[:300]!r}")
+
+        try:
+            await asyncio.gather(*(reader() for _ in range(readers)))
+        finally:
+            http.close()
+        return latencies
+
+    return asyncio.run(run())
+
+
+def _sql_for(database: Path, endpoint: Endpoint, readers: int, seconds: float) -> list[float]:
+    """The endpoint's SQL asked by ``readers`` threads back to back for ``seconds``, each on its own connection."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def reader() -> None:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                for query, params in endpoint.sql:
+                    conn.execute(query, params).fetchall()
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=reader) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def _first_after_batch(port: int, token: str, writer: Writer, path: str) -> float:
+    """The median of three first reads after a batch the projector applied (the figures it changed derived)."""
+    found = []
+    for _ in range(3):
+        writer.batch()
+        if not writer.applied():
+            log("  the projector did not apply the writer's batch in time")
+        found += _ours(port, token, path, 1, 1)
+    return statistics.median(found)
+
+
+def measure_arriving(
+    port: int, token: str, database: Path, writer: Writer, today: date, readers: tuple[int, ...], seconds: float
+) -> list[dict[str, Any]]:
+    """Every endpoint at each concurrency while a batch arrives every second, beside its SQL under the same
+    arrivals; and the first read right after a batch."""
+    measured = []
+    for endpoint in endpoints(today, "BENCH00007"):
+        found: dict[str, Any] = {"name": endpoint.name, "path": endpoint.path}
+        found["first_read_ms"] = round(_first_after_batch(port, token, writer, endpoint.path) * 1000, 1)
+        found["sql_one_ms"] = _ms(_direct_sql(database, endpoint, 1, 3), 0.5)
+        with writer.arriving():
+            for count in readers:
+                ours = _ours_for(port, token, endpoint.path, count, seconds)
+                sql = _sql_for(database, endpoint, count, seconds)
+                found[str(count)] = {
+                    "ours_p50_ms": _ms(ours, 0.5),
+                    "ours_p99_ms": _ms(ours, 0.99),
+                    "sql_p50_ms": _ms(sql, 0.5),
+                    "sql_p99_ms": _ms(sql, 0.99),
+                    "requests": len(ours),
+                    "sql_requests": len(sql),
+                }
+        log("  arriving: " + _line(found, readers))
+        measured.append(found)
+    return measured
+
+
 def _ms(values: list[float], q: float) -> float:
     return round(percentile(values, q) * 1000, 1)
 
 
 def run(
-    agencies: int = AGENCIES, copies: int = COPIES, readers: tuple[int, ...] = READERS, keep: Path | None = None
+    agencies: int = AGENCIES,
+    copies: int = COPIES,
+    readers: tuple[int, ...] = READERS,
+    keep: Path | None = None,
+    sections: tuple[str, ...] = SECTIONS,
+    seconds: float = ARRIVING_SECONDS,
 ) -> dict[str, Any]:
-    """Generate the city, start the gateway on it and measure every endpoint beside its SQL; ``keep`` names a
-    file the generated city is copied to, and taken from when it exists (the next run of the same size)."""
+    """Generate the city, start the gateway on it and measure every endpoint beside its SQL: standing still
+    (``still``) and while events arrive (``arriving``); ``keep`` names a file the generated city is copied to,
+    and taken from when it exists (the next run of the same size)."""
     today = china_today()
     with tempfile.TemporaryDirectory(prefix="gov-bench-reads-") as tmp:
         base = Path(tmp)
@@ -312,8 +496,8 @@ def run(
         engine.dispose()
         log(f"  city generated: {made}")
         results: dict[str, Any] = {"size": made, "endpoints": []}
-        with gateway(base, database) as (port, pid):
-            for endpoint in endpoints(today, "BENCH00007"):
+        with gateway(base, database) as (port, pid, bootstrap):
+            for endpoint in endpoints(today, "BENCH00007") if "still" in sections else []:
                 found: dict[str, Any] = {"name": endpoint.name, "path": endpoint.path}
                 found["first_read_ms"] = round(_first_reads(port, token, database, endpoint.path) * 1000, 1)
                 for count in readers:
@@ -330,6 +514,15 @@ def run(
                 found["sql_one_ms"] = _ms(sql_one, 0.5)
                 log(_line(found, readers))
                 results["endpoints"].append(found)
+            if "still" in sections:
+                results["gateway_rss_mb_still"] = round(status_kb(pid).get("VmRSS", 0) / 1024, 1)
+            if "arriving" in sections:
+                writer = Writer(bootstrap, database, agencies)
+                try:
+                    results["arriving"] = measure_arriving(port, token, database, writer, today, readers, seconds)
+                    results["arriving_batches"] = writer.batches
+                finally:
+                    writer.close()
             results["gateway_rss_mb"] = round(status_kb(pid).get("VmRSS", 0) / 1024, 1)
     return results
 
@@ -377,6 +570,32 @@ def markdown(results: dict[str, Any], readers: tuple[int, ...] = READERS) -> str
     return "\n".join(lines)
 
 
+def markdown_arriving(results: dict[str, Any], readers: tuple[int, ...] = READERS) -> str:
+    """The reads-while-events-arrive table: each endpoint beside its SQL, both while a batch arrives every second."""
+    head = "| endpoint | first read after a batch (ms) |"
+    rule = "|---|---:|"
+    for count in readers:
+        head += f" {count} reader{'s' if count > 1 else ''}: p50 / p99 ms (SQL p50 / p99) | p99 ratio |"
+        rule += "---:|---:|"
+    lines = [head, rule]
+    for e in results["arriving"]:
+        row = f"| {e['name']} | {e['first_read_ms']:,.0f} (SQL {e['sql_one_ms']:,.0f}) |"
+        for count in readers:
+            f = e[str(count)]
+            row += (
+                f" {f['ours_p50_ms']:,.1f} / {f['ours_p99_ms']:,.1f} ({f['sql_p50_ms']:,.1f} / {f['sql_p99_ms']:,.1f})"
+                f" | {_ratio(f['ours_p99_ms'], f['sql_p99_ms'])} |"
+            )
+        lines.append(row)
+    lines.append("")
+    lines.append(
+        f"{results['arriving_batches']} batches applied by the gateway's projector while measuring (each: readings of "
+        f"3 agencies' meters, one office-space event). Gateway resident memory after the run: "
+        f"{results['gateway_rss_mb']} MB."
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the read-side bench alone."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -384,10 +603,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--copies", type=int, default=COPIES)
     parser.add_argument("--readers", default=",".join(map(str, READERS)))
     parser.add_argument("--keep", type=Path, help="keep the generated city in this file (and reuse it when it exists)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="still, arriving (events every second)")
+    parser.add_argument(
+        "--seconds", type=float, default=ARRIVING_SECONDS, help="per endpoint and concurrency, arriving"
+    )
     args = parser.parse_args(argv)
     readers = tuple(int(n) for n in args.readers.split(","))
-    results = run(args.agencies, args.copies, readers, args.keep)
-    print(markdown(results, readers))
+    sections = tuple(args.sections.split(","))
+    results = run(args.agencies, args.copies, readers, args.keep, sections, args.seconds)
+    if "still" in sections:
+        print(markdown(results, readers))
+    if "arriving" in sections:
+        print(markdown_arriving(results, readers))
+    print(json.dumps(results, ensure_ascii=False))
     return results
 
 

@@ -5,7 +5,7 @@ gateway's routes and by every service's ``/health``."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.wrappers import Response
 
@@ -31,13 +31,24 @@ class EncodedAnswer(dict[str, Any]):
 
     def json(self) -> bytes:
         """The whole answer's JSON: the head's keys, then the bulk's."""
+        return b"".join(self.parts())
+
+    def parts(self) -> list[bytes | memoryview]:
+        """The whole answer's JSON in parts, the bulk's not copied (a city's agencies are megabytes, sent to every
+        reader: a copy per request is as many megabytes more the process holds while it sends them)."""
         head = encoded(self.head)
         if self.bulk_json == b"{}":
-            return head
-        return head[:-1] + b", " + self.bulk_json[1:] if self.head else self.bulk_json
+            return [head]
+        if not self.head:
+            return [self.bulk_json]
+        return [head[:-1] + b", ", memoryview(self.bulk_json)[1:]]
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    """A JSON HTTP response."""
-    data = body.json() if isinstance(body, EncodedAnswer) else encoded(body)
-    return Response(data, status=status, mimetype="application/json")
+    """A JSON HTTP response (a partly encoded answer sent in its parts, with their length)."""
+    if not isinstance(body, EncodedAnswer):
+        return Response(encoded(body), status=status, mimetype="application/json")
+    parts = body.parts()
+    response = Response(cast(list[bytes], parts), status=status, mimetype="application/json")  # any bytes-like is sent
+    response.headers["Content-Length"] = str(sum(len(part) for part in parts))
+    return response

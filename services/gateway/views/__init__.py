@@ -18,7 +18,7 @@ from services.common.base.db import migrate, register_migrations
 from services.common.base.settings import settings
 from services.common.read.projector import Projection, Projector
 
-VIEW_MODULES = ("agencies", "office_space", "vehicles", "assets", "procurement", "energy")
+VIEW_MODULES = ("agencies", "office_space", "vehicles", "assets", "procurement", "energy", "changes")
 """The modules whose ``PROJECTIONS`` make up the data center, in the order they are applied."""
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"

@@ -59,3 +59,21 @@ def test_readers_asking_the_same_question_together_compute_it_once() -> None:
         reader.join(10)
     assert found == ["figures"] * 9
     assert len(calls) == 1
+
+
+def test_answers_beyond_the_bytes_are_dropped_least_recently_asked_first_downloads_counted() -> None:
+    cache = AnswerCache(size=10, max_bytes=100)
+    exports: dict[str, tuple[bytes, str]] = {}
+    cache.answer("a", V1, lambda: ({"items": []}, b"x" * 40, exports))
+    cache.answer("b", V1, lambda: ({"items": []}, b"y" * 40, {}))
+    assert cache.kept_bytes() == 80  # 40 + 40 of JSON
+    exports["csv"] = (b"z" * 30, "text/csv")  # a's download, made after it was kept: 110 bytes now
+    cache.answer("c", V1, lambda: ({"items": []}, b"w" * 10, {}))  # 120 > 100: a (the least recent) dropped
+    assert cache.kept_bytes() == 50  # b's 40 + c's 10
+    assert cache.answer("a", V1, lambda: "a again") == "a again"
+
+
+def test_the_last_answer_asked_is_kept_whatever_it_weighs() -> None:
+    cache = AnswerCache(size=10, max_bytes=100)
+    cache.answer("big", V1, lambda: (b"x" * 500,))
+    assert cache.answer("big", V1, lambda: "computed again") == (b"x" * 500,)
