@@ -147,18 +147,23 @@ class GatewayService(
         for (topic, projector), lag in projection_lags(heads, projected, utc_now(), first_after).items():
             STORE_PROJECTION_LAG.labels("gateway", store_of[topic], projector).set(lag)
 
-    @api("GET", "/api/v1/audit", roles=CITY_ADMINS | OPERATORS, query=ActorQuerySchema, table="items")
+    @api(
+        "GET",
+        "/api/v1/audit",
+        roles=CITY_ADMINS | OPERATORS,
+        query=ActorQuerySchema,
+        table="items,personal_data_reads",
+    )
     def audit(self, request: Request, principal: Principal) -> dict[str, Any]:
         """Who did what: the latest events every service recorded for one actor (``?actor=role:name`` or
-        ``district:<code>``), newest first, without their payloads; for a city administrator also what personal
-        data the actor was shown in clear (``personal_data_reads``: the access record, newest first)."""
+        ``district:<code>``), newest first, without their payloads; and what personal data the actor was shown in
+        clear (``personal_data_reads``: the access record, newest first), listed to a city administrator alone
+        (empty for ops, who watch the platform, not persons)."""
         query = validated(ActorQuerySchema, request.args.to_dict())
         found = [event for service in SERVICES for event in call(getattr(self, service).events_by_actor, query)]
         found.sort(key=lambda event: event["recorded_at"], reverse=True)
-        answer: dict[str, Any] = {"actor": query["actor"], "items": found[: query["limit"]]}
-        if principal.role == "city_admin":
-            answer["personal_data_reads"] = reads_of(self.db, limit=query["limit"], reader=query["actor"])
-        return answer
+        reads = reads_of(self.db, limit=query["limit"], reader=query["actor"]) if principal.role == "city_admin" else []
+        return {"actor": query["actor"], "items": found[: query["limit"]], "personal_data_reads": reads}
 
     @api("GET", "/api/v1/projections", roles=READERS | OPERATORS)
     def projections(self, request: Request, principal: Principal) -> dict[str, Any]:
