@@ -249,6 +249,13 @@ def test_events_by_actor_answer_who_did_what(agencies: EventStore) -> None:
     assert [e.stream_id for e in agencies.events_by_actor("alice")] == ["A1"]
 
 
+def test_an_append_writes_only_the_indexes_the_events_are_read_through(agencies: EventStore) -> None:
+    # each index is one more page an append writes: the events are read by position (the table's key), by
+    # stream and version, by event id (unique) and by actor; never by correlation id (migration 0005)
+    named = {index["name"] for index in sa.inspect(agencies.engine).get_indexes("events")}
+    assert "ix_events_actor" in named and "ix_events_correlation" not in named
+
+
 def test_many_aggregates_load_together_from_snapshots_and_later_events(store: EventStore) -> None:
     for name in ("a", "b"):
         counter = Counter.open(name)
