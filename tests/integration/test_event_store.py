@@ -321,3 +321,17 @@ def test_the_first_event_recorded_after_a_moment_is_found_across_gaps_in_positio
     assert agencies.first_recorded_after("2026-12-06T01:00:03.000000+00:00") == "2026-12-06T01:00:06.000000+00:00"
     assert agencies.first_recorded_after("2026-12-06T01:00:06.500000+00:00") == "2026-12-06T01:00:07.000000+00:00"
     assert agencies.first_recorded_after("2026-12-06T01:00:07.000000+00:00") is None  # caught up
+
+
+def test_stores_on_one_engine_share_one_append_pool_disposed_with_it(postgres_url: str) -> None:
+    """A process holding many stores (a test suite, a rebuild with several) must not hold a connection pool per
+    store on top of its engines' (PostgreSQL refuses clients past ``max_connections``): the appends' unpinged
+    pool is one per engine and goes with it."""
+    engine = create_db_engine(postgres_url)
+    first, second = EventStore(engine, "office_space"), EventStore(engine, "office_space")
+    assert first.writer is second.writer and first.writer is not engine
+    assert not first.writer.pool._pre_ping  # type: ignore[attr-defined]
+    with first.writer.connect():
+        assert first.writer.pool.checkedout() == 1  # type: ignore[attr-defined]
+    engine.dispose()
+    assert first.writer.pool.checkedin() == 0  # type: ignore[attr-defined]

@@ -81,6 +81,23 @@ def reader(engine: Engine) -> Engine:
     return made
 
 
+def unpinged(engine: Engine) -> Engine:
+    """On PostgreSQL, an engine of ``engine``'s database whose pool does not ping a connection before each
+    checkout (a round trip each time): for work that finds a lost connection itself (the event store's
+    appends). Made once per engine, kept on it, with a small pool, and disposed with it, so that a process
+    holding many engines (a test suite) does not hold twice their connections. ``engine`` itself elsewhere."""
+    if not is_postgres(engine):
+        return engine
+    made: Engine | None = engine.__dict__.get("_unpinged_engine")
+    if made is None:
+        url = engine.url.render_as_string(hide_password=False)
+        made = engine.__dict__["_unpinged_engine"] = create_db_engine(
+            url, pool_pre_ping=False, pool_size=2, max_overflow=8
+        )
+        event.listen(engine, "engine_disposed", lambda _engine: made.dispose())
+    return made
+
+
 _COMPILED: dict[tuple[str, sa.Select[Any]], tuple[str, list[str] | None, dict[str, Any]]] = {}
 
 

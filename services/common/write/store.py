@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
-from services.common.base.db import create_db_engine, fetch, is_postgres, migrate, reader, register_migrations
+from services.common.base.db import create_db_engine, fetch, migrate, reader, register_migrations, unpinged
 from services.common.base.metrics import EVENTS_APPENDED
 from services.common.base.personal import KeyStore, seal_payload, seal_request, sealed_fields
 from services.common.base.statements import execute
@@ -271,11 +271,10 @@ class EventStore:
     def __init__(self, engine: Engine, domain: str, snapshot_every: int = 50, validate: bool = True) -> None:
         self.engine = engine
         self.reader = reader(engine)
-        self.writer = engine
-        """Where appends take their connection: on PostgreSQL a pool of the store's own without the ping before
-        each checkout (a round trip per append); an append finds a lost connection itself (``_write``)."""
-        if is_postgres(engine):
-            self.writer = create_db_engine(engine.url.render_as_string(hide_password=False), pool_pre_ping=False)
+        self.writer = unpinged(engine)
+        """Where appends take their connection: on PostgreSQL a pool without the ping before each checkout (a
+        round trip per append), one per engine (``db.unpinged``); an append finds a lost connection itself
+        (``_write``)."""
         self.domain = domain
         self.snapshot_every = snapshot_every
         self.validate = validate
