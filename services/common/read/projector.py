@@ -246,8 +246,13 @@ def decode(record: AnyRecord) -> Envelope:
     """The envelope in a Kafka record, validated against the contracts and upcast; DeadLetter if not."""
     if record.value is None:
         raise DeadLetter("malformed_json", "the message has no value (a tombstone)")
+    value = record.value
     try:
-        data = json.loads(record.value)
+        # json.loads of bytes first detects their encoding: a JSON object in UTF-8 (every message the relay sends)
+        # starts with "{" and no zero byte, which is what it would find, so it is decoded as it would decode it
+        data = json.loads(
+            value.decode("utf-8", "surrogatepass") if value[:1] == b"{" and value[1:2] != b"\0" else value
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise DeadLetter("malformed_json", str(exc)) from exc
     if not isinstance(data, dict):

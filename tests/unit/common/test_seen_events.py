@@ -114,3 +114,22 @@ def test_the_filter_never_forgets_an_id_it_was_given() -> None:
         sieve.add(event_id)
     assert all(event_id in sieve for event_id in given)
     assert sum(event_id in sieve for event_id in others) < 20  # false "perhaps": a lookup, never a loss
+
+
+def test_a_lookup_runs_statements_compiled_once_per_power_of_two(engine: sa.Engine) -> None:
+    from services.common.base import statements
+
+    events, applied = SeenEvents(engine, "p"), _ids(600)
+    _remember(events, applied)
+    other = SeenEvents(engine, "q")
+    _remember(other, theirs := _ids(3))
+    # 700 ids: a chunk of 512 and one of 188, padded to 256 with its last id (a new one)
+    asked = applied[:100] + _ids(100) + applied[100:] + theirs
+    assert _among(events, asked) == set(applied)
+    # 3 and 4 ids both run the statement of 4, compiled by then; 5 ids the statement of 8
+    assert _among(events, applied[:3]) == set(applied[:3])
+    compiled = len(statements._prepared)
+    assert _among(events, applied[:4]) == set(applied[:4])
+    assert len(statements._prepared) == compiled
+    assert _among(events, applied[:5]) == set(applied[:5])
+    assert len(statements._prepared) == compiled + 1
