@@ -702,7 +702,7 @@ class Projector:
                 count = self._apply_prefetched(ends, progress)
             count += self.catch_up(progress=progress)  # what the reader left, and what arrived meanwhile
             progress.finish()
-            self.seen.fold()
+            self.seen.finish_journal()
         finally:
             self.seen.stop_journal()
         return count

@@ -63,6 +63,18 @@ def test_journaled_ids_are_found_before_and_after_they_are_folded(engine: sa.Eng
     assert _among(events, [*first[:2], *second[:2], *new]) == {*first[:2], *second[:2]}
 
 
+def test_a_finished_journal_is_folded_and_later_ids_go_straight_into_the_index(engine: sa.Engine) -> None:
+    events, journaled, live = SeenEvents(engine, "p"), _ids(3), _ids(2)
+    events.start_journal()
+    _remember(events, journaled)
+    events.finish_journal()
+    assert not events.journaling
+    assert _rows(engine, seen_table) == set(journaled) and _rows(engine, seen_journal_table) == set()
+    _remember(events, live)
+    assert _rows(engine, seen_table) == {*journaled, *live} and _rows(engine, seen_journal_table) == set()
+    assert _among(events, [*journaled[:2], *live[:1], *_ids(2)]) == {*journaled[:2], live[0]}
+
+
 def test_a_journal_folds_itself_every_so_many_ids(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(seen, "JOURNAL_FOLD", 4)
     events, applied = SeenEvents(engine, "p"), _ids(10)
