@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from services.common.base import statements
 from services.common.base.db import is_postgres
 from services.common.read import sql
 
@@ -43,21 +42,7 @@ seen_journal_table = sa.Table(
 JOURNAL_FOLD = 250_000
 """Event ids a rebuild journals (and keeps in memory, some 30 MB) before it folds them into the indexed table."""
 
-LOOKUP_CHUNK = 512
-"""Ids looked up per statement (a power of two: see ``_seen_among``)."""
-
-
-@cache
-def _seen_among(count: int) -> sa.Select[tuple[str]]:
-    """Which of ``count`` ids (parameters ``e0`` …) a projector applied. Built once per count, a power of two
-    (a lookup pads its ids with the last one), so a few statements are compiled once per dialect
-    (``services.common.base.statements``) rather than an expanding ``IN`` rendered by SQLAlchemy for each batch."""
-    return sa.select(seen_table.c.event_id).where(
-        seen_table.c.projector == sa.bindparam("projector"),
-        seen_table.c.event_id.in_([sa.bindparam(f"e{i}") for i in range(count)]),
-    )
-
-
+_SEEN = sa.select(seen_table.c.event_id).where(seen_table.c.projector == sa.bindparam("projector"))
 _DROP_JOURNAL = seen_journal_table.delete().where(seen_journal_table.c.projector == sa.bindparam("projector"))
 
 
@@ -98,22 +83,8 @@ class SeenEvents:
             # the table was emptied when the journal started: it holds the folded ids alone
             folded = self._folded
             ids = [i for i in ids if i not in found and i in folded] if folded is not None else []
-        if not ids:
-            return found
-        if not conn.in_transaction():
-            conn.begin()  # what conn.execute would do
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            for start in range(0, len(ids), LOOKUP_CHUNK):
-                chunk = ids[start : start + LOOKUP_CHUNK]
-                size = 1 << (len(chunk) - 1).bit_length()
-                params = {f"e{i}": event_id for i, event_id in enumerate(chunk)}
-                params.update((f"e{i}", chunk[-1]) for i in range(len(chunk), size))
-                params["projector"] = self.projector
-                rows = statements.fetch(cursor, conn.dialect, _seen_among(size), params)
-                found.update(row[0] for row in rows)
-        finally:
-            cursor.close()
+        rows = sql.fetch_in(conn, _SEEN, seen_table.c.event_id, ids, {"projector": self.projector})
+        found.update(row[0] for row in rows)
         return found
 
     def remember(self, conn: sa.Connection, ids: list[str]) -> None:

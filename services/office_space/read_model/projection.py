@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -31,9 +31,7 @@ class OfficeSpaceViews(Projection):
             | {"longitude": p.get("longitude"), "latitude": p.get("latitude")},
         )
 
-    _posts_of = sa.select(staff.c.person_id, staff.c.agency_id, staff.c.recorded_at).where(
-        staff.c.person_id.in_(sa.bindparam("person_ids", expanding=True))
-    )
+    _posts = sa.select(staff.c.person_id, staff.c.agency_id, staff.c.recorded_at)
     _unpost = staff.delete().where(staff.c.person_id == sa.bindparam("person_id"))
 
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
@@ -53,10 +51,7 @@ class OfficeSpaceViews(Projection):
             for env in envs:
                 self.on_StaffPosted(conn, env)
             return
-        held: dict[str, Any] = {}
-        for start in range(0, len(people), 500):  # bound the statement's parameters
-            chunk = people[start : start + 500]
-            held.update((row.person_id, row) for row in conn.execute(self._posts_of, {"person_ids": chunk}))
+        held = {row[0]: _Post(*row[1:]) for row in sql.fetch_in(conn, self._posts, staff.c.person_id, people)}
         posts = [env for env in envs if not _stands_elsewhere(held.get(env.payload["person_id"]), env)]
         sql.run(conn, self._unpost, [{"person_id": env.payload["person_id"]} for env in posts])
         sql.insert(conn, staff, [_post(env) for env in posts])
@@ -287,6 +282,13 @@ def _allocation(env: Envelope) -> dict[str, Any]:
         "exception_approved_by",
     )
     return {**{k: p[k] for k in keys}, "district": env.district}
+
+
+class _Post(NamedTuple):
+    """A person's post as ``many_StaffPosted`` reads it (``on_StaffPosted`` reads a row of the same names)."""
+
+    agency_id: str | None
+    recorded_at: str | None
 
 
 def _stands_elsewhere(held: Any, env: Envelope) -> bool:
