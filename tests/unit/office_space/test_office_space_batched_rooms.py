@@ -134,3 +134,57 @@ def test_a_batched_history_of_rooms_ends_as_applied_one_event_at_a_time(tmp_path
     # + 1 allocations (R5 stays empty)
     assert counted.runs[0].count("RoomAdded") == 6
     assert counted.runs[0].count("RoomAllocated") == 7
+
+
+def test_a_run_with_a_v1_allocation_is_applied_one_event_at_a_time() -> None:
+    def event(event_type: str, payload: dict[str, Any]) -> Envelope:
+        return Envelope(
+            event_id=f"e-{event_type}-{payload.get('person_id', '')}",
+            event_type=event_type,
+            schema_version=1,
+            stream_type="Building",
+            stream_id="B1",
+            stream_version=1,
+            occurred_at="2026-01-05T08:00:00+00:00",
+            recorded_at="2026-01-05T08:00:00+00:00",
+            district="320402",
+            agency_id="A1",
+            actor="test",
+            correlation_id="c1",
+            causation_id=None,
+            payload=payload,
+            domain="office_space",
+        )
+
+    def allocated(person: str, area: float) -> Envelope:
+        # a v1 allocation: no re-judgement of the room's occupants, only the newcomer's area (the room's area
+        # divided by the occupants), which every occupant then has
+        return event(
+            "RoomAllocated",
+            {"room_id": "R1", "person_id": person, "building_id": "B1", "agency_id": "A1", "rank": RANK}
+            | {"area_per_person_m2": area, "standard_m2": 12.0, "over_standard": False}
+            | {"exception_approved_by": None, "allocated_on": "2026-01-05"},
+        )
+
+    added = event(
+        "RoomAdded",
+        {"room_id": "R1", "building_id": "B1", "agency_id": "A1", "number": "101", "usable_area_m2": 24.0}
+        | {"use": "office"},
+    )
+    run = [added, allocated("P1", 24.0), allocated("P2", 12.0)]
+    results = []
+    for batched in (False, True):
+        engine = sa.create_engine("sqlite://")
+        metadata.create_all(engine)
+        views = OfficeSpaceViews()
+        with engine.begin() as conn:
+            if batched:
+                views.many_rooms(conn, run)
+            else:
+                for env in run:
+                    views.apply(conn, env)
+        results.append(tables(engine))
+
+    # P2's v1 allocation set P1's area to 12 m² too (24 m² ÷ 2)
+    assert [(r[1], r[6]) for r in results[0][3]] == [("P1", 12.0), ("P2", 12.0)]  # person_id, area_per_person_m2
+    assert results[1] == results[0]
