@@ -76,6 +76,18 @@ def prepared(statement: sa.ClauseElement, dialect: Dialect) -> Prepared:
     return found
 
 
+def fetch(cursor: Any, dialect: Dialect, statement: sa.ClauseElement, params: Params) -> list[Any]:
+    """Run a select built once on a DBAPI cursor of ``dialect``'s driver; its rows, as the driver returns them
+    (tuples, without SQLAlchemy's result processing: for columns whose values the driver returns as they are)."""
+    ready = prepared(statement, dialect)
+    try:
+        cursor.execute(ready.sql, ready.parameters(params))
+        return list(cursor.fetchall())
+    except dialect.loaded_dbapi.Error as exc:
+        error = dialect.loaded_dbapi.Error
+        raise sa.exc.DBAPIError.instance(ready.sql, params, exc, error, dialect=dialect) from exc
+
+
 def execute(cursor: Any, dialect: Dialect, statement: sa.ClauseElement, params: Params | Sequence[Params]) -> int:
     """Run a statement built once on a DBAPI cursor of ``dialect``'s driver, in whatever transaction its
     connection is in, with one set of named parameters or a list of them (one executemany); the row count the

@@ -188,8 +188,10 @@ class Projection:
     A handler may have a batch form, ``many_<EventType>(conn, envelopes)``, that applies several events of the
     type as ``on_<EventType>`` applied one after another would (typically one ``executemany``): the projector
     hands it each run of consecutive events of that type in a batch (same order, no other event between them),
-    when the type's only handler has one. A batch that fails is applied again one event at a time with
-    ``on_<EventType>``, so the batch form need not find which event failed.
+    when the type's only handler has one. Several types may share one batch form (``many_A = many_B = many_ab``):
+    a run is then consecutive events of any of them, mixed, in order (the form applies them as one by one). A
+    batch that fails is applied again one event at a time with ``on_<EventType>``, so the batch form need not
+    find which event failed.
     """
 
     topics: tuple[str, ...] = ()
@@ -244,8 +246,13 @@ def decode(record: AnyRecord) -> Envelope:
     """The envelope in a Kafka record, validated against the contracts and upcast; DeadLetter if not."""
     if record.value is None:
         raise DeadLetter("malformed_json", "the message has no value (a tombstone)")
+    value = record.value
     try:
-        data = json.loads(record.value)
+        # json.loads of bytes first detects their encoding: a JSON object in UTF-8 (every message the relay sends)
+        # starts with "{" and no zero byte, which is what it would find, so it is decoded as it would decode it
+        data = json.loads(
+            value.decode("utf-8", "surrogatepass") if value[:1] == b"{" and value[1:2] != b"\0" else value
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise DeadLetter("malformed_json", str(exc)) from exc
     if not isinstance(data, dict):
@@ -473,7 +480,7 @@ class Projector:
                         continue
                     seen.add(item.event_id)
                     if item.event_id not in refused and (item.domain, item.event_type) in batchers:
-                        if run and (run[0].domain, run[0].event_type) != (item.domain, item.event_type):
+                        if run and batchers[run[0].domain, run[0].event_type] != batchers[item.domain, item.event_type]:
                             self._apply_run(conn, run, debug)
                             run = []
                         run.append(item)
@@ -534,7 +541,7 @@ class Projector:
         return None
 
     def _apply_run(self, conn: sa.Connection, run: list[Envelope], debug: bool) -> None:
-        """Apply consecutive events of one type with its handler's batch form (never isolated: a failure fails
+        """Apply consecutive events whose types share a batch form with it (never isolated: a failure fails
         the batch, which is then applied again one event at a time, each in a savepoint of its own)."""
         try:
             self._batchers[run[0].domain, run[0].event_type](conn, run)
@@ -695,7 +702,7 @@ class Projector:
                 count = self._apply_prefetched(ends, progress)
             count += self.catch_up(progress=progress)  # what the reader left, and what arrived meanwhile
             progress.finish()
-            self.seen.fold()
+            self.seen.finish_journal()
         finally:
             self.seen.stop_journal()
         return count

@@ -42,10 +42,7 @@ seen_journal_table = sa.Table(
 JOURNAL_FOLD = 250_000
 """Event ids a rebuild journals (and keeps in memory, some 30 MB) before it folds them into the indexed table."""
 
-_SEEN_AMONG = sa.select(seen_table.c.event_id).where(
-    seen_table.c.projector == sa.bindparam("projector"),
-    seen_table.c.event_id.in_(sa.bindparam("event_ids", expanding=True)),
-)
+_SEEN = sa.select(seen_table.c.event_id).where(seen_table.c.projector == sa.bindparam("projector"))
 _DROP_JOURNAL = seen_journal_table.delete().where(seen_journal_table.c.projector == sa.bindparam("projector"))
 
 
@@ -86,9 +83,8 @@ class SeenEvents:
             # the table was emptied when the journal started: it holds the folded ids alone
             folded = self._folded
             ids = [i for i in ids if i not in found and i in folded] if folded is not None else []
-        for start in range(0, len(ids), 500):
-            chunk = {"projector": self.projector, "event_ids": ids[start : start + 500]}
-            found.update(conn.execute(_SEEN_AMONG, chunk).scalars())
+        rows = sql.fetch_in(conn, _SEEN, seen_table.c.event_id, ids, {"projector": self.projector})
+        found.update(row[0] for row in rows)
         return found
 
     def remember(self, conn: sa.Connection, ids: list[str]) -> None:
@@ -126,6 +122,12 @@ class SeenEvents:
             for event_id in self._unfolded:
                 self._folded.add(event_id)
             self._unfolded = set()
+
+    def finish_journal(self) -> None:
+        """Fold the journal and insert the ids straight into the indexed table from now on (a rebuild's end). The
+        ids folded last are not added to the Bloom filter (some 2 µs each), which goes with the journal."""
+        self.stop_journal()
+        self.fold()
 
     def forget(self, conn: sa.Connection) -> None:
         """Forget every id (a reset), journaled or not."""

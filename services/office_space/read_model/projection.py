@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -31,9 +31,7 @@ class OfficeSpaceViews(Projection):
             | {"longitude": p.get("longitude"), "latitude": p.get("latitude")},
         )
 
-    _posts_of = sa.select(staff.c.person_id, staff.c.agency_id, staff.c.recorded_at).where(
-        staff.c.person_id.in_(sa.bindparam("person_ids", expanding=True))
-    )
+    _posts = sa.select(staff.c.person_id, staff.c.agency_id, staff.c.recorded_at)
     _unpost = staff.delete().where(staff.c.person_id == sa.bindparam("person_id"))
 
     def on_StaffPosted(self, conn: sa.Connection, env: Envelope) -> None:
@@ -53,10 +51,7 @@ class OfficeSpaceViews(Projection):
             for env in envs:
                 self.on_StaffPosted(conn, env)
             return
-        held: dict[str, Any] = {}
-        for start in range(0, len(people), 500):  # bound the statement's parameters
-            chunk = people[start : start + 500]
-            held.update((row.person_id, row) for row in conn.execute(self._posts_of, {"person_ids": chunk}))
+        held = {row[0]: _Post(*row[1:]) for row in sql.fetch_in(conn, self._posts, staff.c.person_id, people)}
         posts = [env for env in envs if not _stands_elsewhere(held.get(env.payload["person_id"]), env)]
         sql.run(conn, self._unpost, [{"person_id": env.payload["person_id"]} for env in posts])
         sql.insert(conn, staff, [_post(env) for env in posts])
@@ -66,33 +61,72 @@ class OfficeSpaceViews(Projection):
         sql.delete(conn, staff, {"person_id": p["person_id"], "agency_id": p["agency_id"]})
 
     def on_RoomAdded(self, conn: sa.Connection, env: Envelope) -> None:
-        self.many_RoomAdded(conn, [env])
-
-    def many_RoomAdded(self, conn: sa.Connection, envs: list[Envelope]) -> None:
-        """Rooms added one after another (a building's rooms): one insert of them all."""
-        keys = ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")
-        rows = [{**{k: env.payload[k] for k in keys}, "district": env.district, "idle": False} for env in envs]
-        sql.insert(conn, rooms, rows)
+        sql.insert(conn, rooms, _room(env))
 
     def on_RoomAllocated(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
-        keys = (
-            "room_id",
-            "person_id",
-            "building_id",
-            "agency_id",
-            "rank",
-            "area_per_person_m2",
-            "standard_m2",
-            "over_standard",
-            "exception_approved_by",
-        )
         room = {"room_id": p["room_id"]}
-        if p.get("occupants") is None:  # a v1 event: everyone in the room now has the smaller area
+        occupants = p.get("occupants")
+        if occupants is None:  # a v1 event: everyone in the room now has the smaller area
             sql.update(conn, allocations, room, {"area_per_person_m2": p["area_per_person_m2"]})
-        sql.insert(conn, allocations, {**{k: p[k] for k in keys}, "district": env.district})
-        self._rejudge(conn, p["room_id"], p.get("occupants"), p["allocated_on"])
+        # the newcomer's re-judged share goes into the insert rather than into an update of the row just inserted
+        # (which would leave the same values): one statement fewer per allocation
+        row = _allocation(env)
+        own = [share for share in occupants or [] if share["person_id"] == p["person_id"]]
+        if own:
+            row |= {column: own[-1][field] for column, field in _JUDGED}
+        sql.insert(conn, allocations, row)
+        others = [share for share in occupants or [] if share["person_id"] != p["person_id"]]
+        self._rejudge(conn, p["room_id"], others, p["allocated_on"])
+        for share in own:
+            if not share["over_standard"]:
+                finding = {"finding_key": f"share:{p['room_id']}:{share['person_id']}", "closed_on": None}
+                sql.update(conn, findings, finding, {"closed_on": p["allocated_on"]})
         sql.update(conn, rooms, room, {"idle": False, "idle_since": None})
+
+    def many_rooms(self, conn: sa.Connection, envs: list[Envelope]) -> None:
+        """Rooms added and allocated one after another (a building's rooms and their occupants, in turn): one
+        insert of the rooms, one of the allocations, then one ``executemany`` each for the re-judged shares, the
+        share findings closed and the rooms marked occupied, each in the events' order.
+
+        The tables end as the events applied one by one leave them: no event of the run changes a room or an
+        allocation before its insert but a re-judgement, and every share is set by an update in the events'
+        order, the newcomer's by its own event after that insert, so the last event naming an occupant sets its
+        share, as one by one (a room allocated before it is added ends occupied either way: an added room is not
+        idle); findings are only closed, by the first event that closes each. A run with a v1 allocation (which
+        changes the whole room's area) or one whose re-judgement does not name its newcomer is applied one event
+        at a time."""
+        allocated = [env for env in envs if env.event_type == "RoomAllocated"]
+        for env in allocated:
+            occupants = env.payload.get("occupants")
+            if occupants is None or all(share["person_id"] != env.payload["person_id"] for share in occupants):
+                for one in envs:
+                    self.apply(conn, one)
+                return
+        sql.insert(conn, rooms, [_room(env) for env in envs if env.event_type == "RoomAdded"])
+        sql.insert(conn, allocations, [_allocation(env) for env in allocated])
+        shares = [(env, share) for env in allocated for share in env.payload["occupants"]]
+        sql.run(
+            conn,
+            _SET_SHARE,
+            [
+                {"b_room_id": env.payload["room_id"], "b_person_id": share["person_id"]}
+                | {column: share[field] for column, field in _JUDGED}
+                for env, share in shares
+            ],
+        )
+        closing = [
+            {"b_finding_key": f"share:{env.payload['room_id']}:{share['person_id']}"}
+            | {"closed_on": env.payload["allocated_on"]}
+            for env, share in shares
+            if not share["over_standard"]
+        ]
+        sql.run(conn, _CLOSE_SHARE_FINDING, closing)
+        sql.run(conn, _OCCUPIED, [{"b_room_id": env.payload["room_id"]} for env in allocated])
+
+    many_RoomAdded = many_RoomAllocated = many_rooms  # noqa: N815 (the projector looks up many_<EventType>)
+    """One batch form for both (``Projection``: consecutive events whose types share a batch form make one run): a
+    building's rooms are added and allocated in turn, so the runs of either type alone are of one event."""
 
     def on_RoomReleased(self, conn: sa.Connection, env: Envelope) -> None:
         p = env.payload
@@ -120,12 +154,7 @@ class OfficeSpaceViews(Projection):
         share finding of anyone now within standard (v1 events carry none)."""
         for share in occupants or []:
             key = {"room_id": room_id, "person_id": share["person_id"]}
-            values = {
-                "area_per_person_m2": share["share_m2"],
-                "over_standard": share["over_standard"],
-                "exception_approved_by": share["exception_approved_by"],
-            }
-            sql.update(conn, allocations, key, values)
+            sql.update(conn, allocations, key, {column: share[field] for column, field in _JUDGED})
             if not share["over_standard"]:
                 finding = {"finding_key": f"share:{room_id}:{share['person_id']}", "closed_on": None}
                 sql.update(conn, findings, finding, {"closed_on": day})
@@ -212,6 +241,54 @@ class OfficeSpaceViews(Projection):
                 "deadline": deadline,
             },
         )
+
+
+_JUDGED = (
+    ("area_per_person_m2", "share_m2"),
+    ("over_standard", "over_standard"),
+    ("exception_approved_by", "exception_approved_by"),
+)
+"""The allocation columns a re-judgement sets, and the fields of an occupant's share they come from."""
+_SET_SHARE = (
+    allocations.update()
+    .where(allocations.c.room_id == sa.bindparam("b_room_id"), allocations.c.person_id == sa.bindparam("b_person_id"))
+    .values({column: sa.bindparam(column) for column, _ in _JUDGED})
+)
+_CLOSE_SHARE_FINDING = (
+    findings.update()
+    .where(findings.c.finding_key == sa.bindparam("b_finding_key"), findings.c.closed_on.is_(None))
+    .values(closed_on=sa.bindparam("closed_on"))
+)
+_OCCUPIED = rooms.update().where(rooms.c.room_id == sa.bindparam("b_room_id")).values(idle=False, idle_since=None)
+
+
+def _room(env: Envelope) -> dict[str, Any]:
+    p = env.payload
+    row = {k: p[k] for k in ("room_id", "building_id", "agency_id", "number", "usable_area_m2", "use")}
+    return {**row, "district": env.district, "idle": False}
+
+
+def _allocation(env: Envelope) -> dict[str, Any]:
+    p = env.payload
+    keys = (
+        "room_id",
+        "person_id",
+        "building_id",
+        "agency_id",
+        "rank",
+        "area_per_person_m2",
+        "standard_m2",
+        "over_standard",
+        "exception_approved_by",
+    )
+    return {**{k: p[k] for k in keys}, "district": env.district}
+
+
+class _Post(NamedTuple):
+    """A person's post as ``many_StaffPosted`` reads it (``on_StaffPosted`` reads a row of the same names)."""
+
+    agency_id: str | None
+    recorded_at: str | None
 
 
 def _stands_elsewhere(held: Any, env: Envelope) -> bool:

@@ -63,6 +63,18 @@ def test_journaled_ids_are_found_before_and_after_they_are_folded(engine: sa.Eng
     assert _among(events, [*first[:2], *second[:2], *new]) == {*first[:2], *second[:2]}
 
 
+def test_a_finished_journal_is_folded_and_later_ids_go_straight_into_the_index(engine: sa.Engine) -> None:
+    events, journaled, live = SeenEvents(engine, "p"), _ids(3), _ids(2)
+    events.start_journal()
+    _remember(events, journaled)
+    events.finish_journal()
+    assert not events.journaling
+    assert _rows(engine, seen_table) == set(journaled) and _rows(engine, seen_journal_table) == set()
+    _remember(events, live)
+    assert _rows(engine, seen_table) == {*journaled, *live} and _rows(engine, seen_journal_table) == set()
+    assert _among(events, [*journaled[:2], *live[:1], *_ids(2)]) == {*journaled[:2], live[0]}
+
+
 def test_a_journal_folds_itself_every_so_many_ids(engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(seen, "JOURNAL_FOLD", 4)
     events, applied = SeenEvents(engine, "p"), _ids(10)
@@ -114,3 +126,22 @@ def test_the_filter_never_forgets_an_id_it_was_given() -> None:
         sieve.add(event_id)
     assert all(event_id in sieve for event_id in given)
     assert sum(event_id in sieve for event_id in others) < 20  # false "perhaps": a lookup, never a loss
+
+
+def test_a_lookup_runs_statements_compiled_once_per_power_of_two(engine: sa.Engine) -> None:
+    from services.common.base import statements
+
+    events, applied = SeenEvents(engine, "p"), _ids(600)
+    _remember(events, applied)
+    other = SeenEvents(engine, "q")
+    _remember(other, theirs := _ids(3))
+    # 700 ids: a chunk of 512 and one of 188, padded to 256 with its last id (a new one)
+    asked = applied[:100] + _ids(100) + applied[100:] + theirs
+    assert _among(events, asked) == set(applied)
+    # 3 and 4 ids both run the statement of 4, compiled by then; 5 ids the statement of 8
+    assert _among(events, applied[:3]) == set(applied[:3])
+    compiled = len(statements._prepared)
+    assert _among(events, applied[:4]) == set(applied[:4])
+    assert len(statements._prepared) == compiled
+    assert _among(events, applied[:5]) == set(applied[:5])
+    assert len(statements._prepared) == compiled + 1
