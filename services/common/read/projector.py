@@ -530,14 +530,7 @@ class Projector:
                 log.exception("projection_failed", event_type=env.event_type)
             return DeadLetter("projection_failed", f"{type(exc).__name__}: {exc}", env.event_id)
         if debug:
-            log.debug(
-                "event_projected",
-                event_type=env.event_type,
-                district=env.district,
-                correlation_id=env.correlation_id,
-                event_id=env.event_id,
-                stream_id=env.stream_id,
-            )
+            _log_projected(env)
         return None
 
     def _apply_run(self, conn: sa.Connection, run: list[Envelope], debug: bool) -> None:
@@ -549,14 +542,7 @@ class Projector:
             raise _ProjectionFailed from exc
         if debug:
             for env in run:
-                log.debug(
-                    "event_projected",
-                    event_type=env.event_type,
-                    district=env.district,
-                    correlation_id=env.correlation_id,
-                    event_id=env.event_id,
-                    stream_id=env.stream_id,
-                )
+                _log_projected(env)
 
     def _route(self, conn: sa.Connection, env: Envelope) -> None:
         for handler in self._handlers.get((env.domain, env.event_type), ()):
@@ -720,3 +706,15 @@ class Projector:
                 count += len(records)
                 progress.advance(len(records))
         return count
+
+
+def _log_projected(env: Envelope) -> None:
+    """The debug line of one applied event (its ids, to follow it through the logs)."""
+    log.debug(
+        "event_projected",
+        event_type=env.event_type,
+        district=env.district,
+        correlation_id=env.correlation_id,
+        event_id=env.event_id,
+        stream_id=env.stream_id,
+    )
