@@ -27,8 +27,6 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -261,6 +259,8 @@ def csv_of(body: Any, table_key: str, lang: str, kept: KeptLines) -> bytes:
 def xlsx_bytes(sheets: list[tuple[str, list[str], list[dict[str, Any]]]], lang: str) -> bytes:
     """(title, columns, rows) of each sheet as one XLSX workbook (openpyxl, write-only): a header row, then
     the cells, numbers as numbers."""
+    from openpyxl import Workbook  # imported when an XLSX is asked for: openpyxl is 10 MB the gateway need not hold
+
     book = Workbook(write_only=True)
     for title, columns, rows in sheets:
         sheet = book.create_sheet(title=title[:31] or "export")
@@ -277,6 +277,8 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
         cell = WriteOnlyCell(sheet, value)
         cell.data_type = "s"
         return cell
