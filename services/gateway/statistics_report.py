@@ -16,10 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
-
 from services.common.kernel.errors import InvalidState
 from services.energy.read_model import FactorTable
 from services.gateway.datacenter import GASOLINE, GASOLINE_VERSION
@@ -152,9 +148,6 @@ def report_rows(
 
 # -- the workbook ----------------------------------------------------------------------------------------------
 
-_THIN = Side(style="thin")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_MIDDLE = Alignment(horizontal="center", vertical="center", wrap_text=True)
 IDENTITY = ("level", "district", "agency_id", "name")
 """The form's first columns: what a row is (agency, district or city total), district, agency id and name."""
 
@@ -181,8 +174,14 @@ def workbook(
 ) -> bytes:
     """The report as an XLSX form: title, reporter, year and units; a two-row header (kind, then quantity /
     tce / CO₂); a row per agency, district total and city total; the conversion factors and their versions."""
+    from openpyxl import Workbook  # imported when a report is asked for: openpyxl is 10 MB the gateway need not hold
+    from openpyxl.styles import Border, Side
+    from openpyxl.utils import get_column_letter
+
     en = lang == "en"
     say = lambda key: LABELS[key][1 if en else 0]  # noqa: E731
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
     book = Workbook()
     sheet = book.active
     sheet.title = str(year)
@@ -197,7 +196,7 @@ def workbook(
     first, last = 7, sheet.max_row
     for line in sheet.iter_rows(min_row=5, max_row=last, max_col=width):
         for cell in line:
-            cell.border = _BOX
+            cell.border = box
     for line in sheet.iter_rows(min_row=first, max_row=last, min_col=len(IDENTITY) + 1, max_col=width):
         for cell in line:
             cell.number_format = "#,##0.000000" if isinstance(cell.value, float) else "General"
@@ -209,14 +208,24 @@ def workbook(
     return out.getvalue()
 
 
+def _middle() -> Any:
+    from openpyxl.styles import Alignment
+
+    return Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
 def _title(sheet: Any, text: str, width: int) -> None:
+    from openpyxl.styles import Font
+
     sheet.append([text])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A1"].alignment = _MIDDLE
+    sheet["A1"].alignment = _middle()
 
 
 def _header(sheet: Any, say: Any, en: bool) -> None:
+    from openpyxl.styles import Font
+
     """Rows 5 and 6: the identity columns merged over both, each kind's name over its three columns."""
     names = {kind.key: (kind.en if en else kind.zh) for kind in KINDS} | {"water": say("water"), "total": say("total")}
     sub = {"tce": say("tce"), "co2": say("co2")}
@@ -236,7 +245,7 @@ def _header(sheet: Any, say: Any, en: bool) -> None:
         start += size
     for line in sheet.iter_rows(min_row=5, max_row=6):
         for cell in line:
-            cell.font, cell.alignment = Font(bold=True), _MIDDLE
+            cell.font, cell.alignment = Font(bold=True), _middle()
 
 
 def _cells(row: Mapping[str, Any], say: Any, en: bool, district_names: Mapping[str, str]) -> list[Any]:
@@ -247,6 +256,8 @@ def _cells(row: Mapping[str, Any], say: Any, en: bool, district_names: Mapping[s
 
 
 def _factor_table(sheet: Any, say: Any, en: bool, table: FactorTable, closed: Mapping[str, Any], start: int) -> None:
+    from openpyxl.styles import Font
+
     """The factors each column was converted with, and the versions the closed year names."""
     sheet.cell(row=start, column=1, value=say("factors")).font = Font(bold=True)
     sheet.append([say("kind"), say("unit"), say("kgce"), say("kgco2"), say("version")])

@@ -24,11 +24,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.wrappers import Request, Response
 
@@ -185,7 +183,8 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _csv_lines(columns: list[str], rows: list[dict[str, Any]], lang: str) -> Iterator[bytes]:
+def _line_writer() -> Callable[[list[str]], bytes]:
+    """A function writing one CSV line of cells."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -195,14 +194,73 @@ def _csv_lines(columns: list[str], rows: list[dict[str, Any]], lang: str) -> Ite
         writer.writerow(cells)
         return buffer.getvalue().encode()
 
-    yield "\ufeff".encode() + line([header(c, lang) for c in columns])
+    return line
+
+
+def _header_line(columns: list[str], lang: str, line: Callable[[list[str]], bytes]) -> bytes:
+    return "\ufeff".encode() + line([header(c, lang) for c in columns])
+
+
+def _csv_lines(columns: list[str], rows: list[dict[str, Any]], lang: str) -> Iterator[bytes]:
+    line = _line_writer()
+    yield _header_line(columns, lang, line)
     for row in rows:
         yield line([cell_text(row.get(c)) for c in columns])
+
+
+class KeptLines:
+    """The CSV lines of the rows an answer's download was last made of, by row (``csv_of``): an answer made again
+    after a batch keeps most of its rows (the same objects: ``figures.KeptFigures`` keeps an unchanged agency's
+    entry), and only the new rows are flattened and written again (a city's agencies CSV is seconds to write
+    whole on a busy core, and readings arrive every second)."""
+
+    __slots__ = ("made",)
+
+    def __init__(self) -> None:
+        self.made: tuple[list[str], str, dict[int, tuple[dict[str, Any], tuple[str, ...], bytes]]] = ([], "", {})
+        """The columns, the language and id(row) → (the row, its flat keys, its line) of the last download made
+        (replaced whole); the row is held, so its id is no other row's."""
+
+
+def csv_of(body: Any, table_key: str, lang: str, kept: KeptLines) -> bytes:
+    """The CSV download of the table ``table_key`` of ``body`` (what ``export`` streams, byte for byte), with
+    the lines of the rows ``kept`` knows taken from it, and ``kept`` left with this one's."""
+    kept_columns, kept_lang, kept_lines = kept.made
+    rows = rows_of(body, table_key)
+    found: list[tuple[dict[str, Any], tuple[str, ...], bytes | None]] = []
+    columns: dict[str, None] = {}
+    shapes = {keys: keys for _, keys, _ in kept_lines.values()}  # rows of the same keys share one tuple of them
+    last: tuple[str, ...] | None = None
+    for row in rows:
+        known = kept_lines.get(id(row))
+        if known is None or known[0] is not row:
+            keys = tuple(flatten(row))
+            found.append((row, shapes.setdefault(keys, keys), None))
+        else:
+            found.append(known)
+        if found[-1][1] is not last:  # the columns of a shape seen just before are in already
+            last = found[-1][1]
+            columns.update(dict.fromkeys(last))
+    listed = list(columns)
+    same = listed == kept_columns and lang == kept_lang
+    lines: dict[int, tuple[dict[str, Any], tuple[str, ...], bytes]] = {}
+    write = _line_writer()
+    out = [_header_line(listed, lang, write)]
+    for row, keys, line in found:
+        if line is None or not same:
+            flat = flatten(row)
+            line = write([cell_text(flat.get(c)) for c in listed])
+        lines[id(row)] = (row, keys, line)
+        out.append(line)
+    kept.made = (listed, lang, lines)
+    return b"".join(out)
 
 
 def xlsx_bytes(sheets: list[tuple[str, list[str], list[dict[str, Any]]]], lang: str) -> bytes:
     """(title, columns, rows) of each sheet as one XLSX workbook (openpyxl, write-only): a header row, then
     the cells, numbers as numbers."""
+    from openpyxl import Workbook  # imported when an XLSX is asked for: openpyxl is 10 MB the gateway need not hold
+
     book = Workbook(write_only=True)
     for title, columns, rows in sheets:
         sheet = book.create_sheet(title=title[:31] or "export")
@@ -219,6 +277,8 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
         cell = WriteOnlyCell(sheet, value)
         cell.data_type = "s"
         return cell
@@ -247,19 +307,31 @@ def table_of(body: Any, declared: str, name: str) -> tuple[list[str], list[dict[
     return table(body, name)
 
 
-def export(body: Any, declared: str, fmt: str, lang: str, name: str, chosen: str | None = None) -> Response:
+def export(
+    body: Any,
+    declared: str,
+    fmt: str,
+    lang: str,
+    name: str,
+    chosen: str | None = None,
+    kept: KeptLines | None = None,
+) -> Response:
     """The answer ``body`` of route ``name`` as a CSV (streamed) or XLSX download.
 
     A route declaring several lists (``a,b``: a report of several tables) gives one XLSX sheet each (and a
     ``summary`` sheet of its other figures); its CSV is one of them, ``chosen`` by ``?table=`` (the first by
-    default)."""
+    default); ``kept`` the lines of a download made before of an answer like it (``csv_of``)."""
     names = table_names(declared, body)
     disposition = f'attachment; filename="{name}.{fmt}"'
     if fmt == "csv":
         if chosen is not None and chosen not in names:
             raise BadRequest(f"no table {chosen[:40]!r}", fields={"table": [f"one of {', '.join(names)}"]})
-        columns, rows = table_of(body, declared, chosen or names[0])
-        response = Response(_csv_lines(columns, rows, lang), content_type=f"{CSV}; charset=utf-8")
+        shown = chosen or names[0]
+        if kept is not None and shown != SUMMARY:
+            response = Response(csv_of(body, shown, lang, kept), content_type=f"{CSV}; charset=utf-8")
+        else:
+            columns, rows = table_of(body, declared, shown)
+            response = Response(_csv_lines(columns, rows, lang), content_type=f"{CSV}; charset=utf-8")
     else:
         titles = [name] if len(names) == 1 else names
         sheets = [

@@ -469,7 +469,9 @@ def api(
 
 def _exported(body: Any, declared: str | None, export: tuple[str, str], name: str, chosen: str | None) -> Response:
     """The answer as a download (``tabular.export``); a kept answer's is made once per kept answer
-    (``EncodedAnswer.exports``), unless it shows this request's own figures (a ``summary`` of a report)."""
+    (``EncodedAnswer.exports``), unless it shows this request's own figures (a ``summary`` of a report); a CSV's
+    lines are kept beside it (``tabular.KeptLines``), for the answer made again after a batch to write only its
+    new rows."""
     table = declared or "items"  # only routes declaring their tables answer downloads
     exports = body.exports if isinstance(body, EncodedAnswer) else None
     own = tabular.SUMMARY in tabular.table_names(table, body) and (export[0] != "csv" or chosen == tabular.SUMMARY)
@@ -478,7 +480,8 @@ def _exported(body: Any, declared: str | None, export: tuple[str, str], name: st
     key = (table, export, name, chosen)
     made = exports.get(key)
     if made is None:
-        response = tabular.export(body, table, export[0], export[1], name, chosen)
+        lines = exports.setdefault(("lines", *key), tabular.KeptLines()) if export[0] == "csv" else None
+        response = tabular.export(body, table, export[0], export[1], name, chosen, lines)
         made = exports[key] = (response.get_data(), response.content_type, response.headers["Content-Disposition"])
     data, content_type, disposition = made
     response = Response(data, content_type=content_type)

@@ -523,7 +523,9 @@ def run(
                     results["arriving_batches"] = writer.batches
                 finally:
                     writer.close()
-            results["gateway_rss_mb"] = round(status_kb(pid).get("VmRSS", 0) / 1024, 1)
+            found_kb = status_kb(pid)
+            results["gateway_rss_mb"] = round(found_kb.get("VmRSS", 0) / 1024, 1)
+            results["gateway_hwm_mb"] = round(found_kb.get("VmHWM", 0) / 1024, 1)
     return results
 
 

@@ -77,3 +77,26 @@ def test_the_glossary_page_lists_every_field_with_its_headers() -> None:
 def test_ids_and_codes_keying_an_object_are_data_not_fields_to_name() -> None:
     assert tabular.unnamed_parts("by_holder.11320402MB0000078R.book_value_fen") == []
     assert tabular.unnamed_parts("districts.320481.some_new_field_m2") == ["some_new_field"]
+
+
+def test_a_csv_made_again_writes_only_its_new_rows_and_equals_one_made_whole() -> None:
+    kept = tabular.KeptLines()
+    first = tabular.csv_of(ANSWER, "items", "zh", kept)
+    assert first == tabular.export(ANSWER, "items", "csv", "zh", "a").get_data()
+    a1, a2 = ANSWER["items"]  # type: ignore[index]
+    # the same first row (the same object: kept), a new second one: only its line is written again
+    changed = {"items": [a1, {**a2, "cost_fen": 7}]}
+    second = tabular.csv_of(changed, "items", "zh", kept)
+    assert second == tabular.export(changed, "items", "csv", "zh", "a").get_data()
+    assert second.split(b"\r\n")[1] == first.split(b"\r\n")[1]
+    assert second.split(b"\r\n")[2].split(b",")[2] == b"7"
+    # a kept row's line is not taken when the columns moved (a new row brings one): every line again
+    kept.made[2][id(a1)] = (a1, kept.made[2][id(a1)][1], b"stale\r\n")
+    wider = {"items": [{"new_figure": 1, **a1}, a1]}
+    assert tabular.csv_of(wider, "items", "zh", kept) == tabular.export(wider, "items", "csv", "zh", "a").get_data()
+    # nor when the language changed
+    kept.made[2][id(a1)] = (a1, kept.made[2][id(a1)][1], b"stale\r\n")
+    assert tabular.csv_of(wider, "items", "en", kept) == tabular.export(wider, "items", "csv", "en", "a").get_data()
+    # a line is the kept row's own while the columns stand (the stale text shows it was taken, not written)
+    kept.made[2][id(a1)] = (a1, kept.made[2][id(a1)][1], b"stale\r\n")
+    assert b"stale" in tabular.csv_of(wider, "items", "en", kept)

@@ -1,0 +1,26 @@
+"""The gateway holds less memory: large freed blocks given back to the system, openpyxl imported when used."""
+
+from __future__ import annotations
+
+import ctypes.util
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from services.gateway.service import large_blocks_given_back
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_the_mmap_threshold_is_fixed_on_glibc() -> None:
+    # glibc answers 1 when it took the parameter: the threshold no longer rises as mapped blocks are freed
+    assert ctypes.util.find_library("c")
+    assert large_blocks_given_back() is True
+
+
+def test_the_gateway_imports_openpyxl_only_when_a_workbook_is_asked_for() -> None:
+    # openpyxl is ~10 MB resident: a gateway nobody asked for an XLSX does not hold it
+    code = "import sys, services.gateway.service; print('openpyxl' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
