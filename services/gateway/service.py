@@ -8,8 +8,6 @@ center's projections, built here from every service's events. The routes of each
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from typing import Any
 
 from nameko.timer import timer
@@ -49,29 +47,6 @@ from services.gateway.web import GatewayDatabase, RequestContext, api, call, cal
 
 log = get_logger()
 
-LARGE_BLOCK_BYTES = 256 * 1024
-"""Blocks at least this large are mapped of their own and given back to the system when freed (``mallopt``)."""
-
-_M_MMAP_THRESHOLD = -3
-"""glibc's ``mallopt`` parameter number for the mmap threshold (``malloc.h``)."""
-
-
-def large_blocks_given_back(threshold: int = LARGE_BLOCK_BYTES) -> bool:
-    """Fix glibc's mmap threshold at ``threshold`` (False: not glibc, nothing done). glibc raises the threshold
-    each time a mapped block is freed, up to 32 MB, so after the first few the encoded answers (megabytes of JSON,
-    made again after every batch while events arrive) are carved out of the heap, whose freed space the process
-    keeps: the gateway's resident memory grew by tens of megabytes over what it held alive. A fixed threshold
-    maps each such block of its own and unmaps it when freed."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = getattr(libc, "mallopt", None)
-    except OSError:
-        return False
-    return bool(mallopt is not None and mallopt(_M_MMAP_THRESHOLD, threshold) == 1)
-
-
-large_blocks_given_back()  # the process running the gateway imports this module before it serves
 
 FRESHNESS_SECONDS = 15
 """How often the gateway measures every projection against every store (``gov_store_projection_lag_seconds``)."""

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from services.gateway.service import large_blocks_given_back
+from services.common.runtime.runner import large_blocks_given_back
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
