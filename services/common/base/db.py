@@ -91,8 +91,9 @@ def unpinged(engine: Engine) -> Engine:
     made: Engine | None = engine.__dict__.get("_unpinged_engine")
     if made is None:
         url = engine.url.render_as_string(hide_password=False)
+        # appends queue under the store's append lock anyway: more connections would only wait on the server
         made = engine.__dict__["_unpinged_engine"] = create_db_engine(
-            url, pool_pre_ping=False, pool_size=2, max_overflow=8
+            url, pool_pre_ping=False, pool_size=2, max_overflow=2
         )
         event.listen(engine, "engine_disposed", lambda _engine: made.dispose())
     return made

@@ -527,7 +527,9 @@ def platform_key_store() -> KeyStore:
     config = settings()
     # a key is made in the same command as the event sealed under it: synced like the event stores' commits, so
     # that a power cut cannot keep the event and lose its key
-    engine = create_db_engine(config.database_url(KEY_STORE), sqlite_synchronous="FULL")
+    # a small pool: one key store serves a whole process, its statements are short, and on PostgreSQL every
+    # process of the platform holds one (the connections a server allows are shared by all of them)
+    engine = create_db_engine(config.database_url(KEY_STORE), sqlite_synchronous="FULL", pool_size=2, max_overflow=3)
     migrate(engine, "personal_keys")
     return KeyStore.from_settings(engine, config)
 
