@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[2]
 INBOUND = ROOT / "contracts" / "inbound"
 PROVEN: set[str] = set()
 """Kinds whose foreign record was shown to exist (the city administrator passed its check)."""
+TRIED: dict[str, list[tuple[Any, ...]]] = {}
+"""Per kind, the cases that did not prove it, with the answer that stopped them (said when a kind stays unproven)."""
 
 
 def _case_id(case: Any) -> str:
@@ -101,7 +103,19 @@ def test_another_districts_record_is_refused_exactly_as_a_missing_one(
     assert not 200 <= status_m < 300, f"B acted on a missing {ref.kind}: {status_m} {answer_m}"
     as_missing = json.loads(json.dumps(answer_m).replace("NOSUCH-REF", foreign))
     assert (status_b, answer_b) == (status_m, as_missing), f"foreign {answer_b} vs missing {answer_m}"
-    if _refused_for(answer_b, ref) and not _refused_for(_send(world, spec, ref, foreign, "city_admin")[1], ref):
+    _prove(world, spec, ref, status_b, answer_b)
+
+
+def _prove(world: World, spec: RouteSpec, ref: Reference, status_b: int, answer_b: Any) -> None:
+    """Count ``ref.kind`` as proven when B's answer was the reference check's refusal and the city administrator's,
+    for the very same request, was not (so A's record exists); else keep what stopped it."""
+    if not _refused_for(answer_b, ref):
+        TRIED.setdefault(ref.kind, []).append((spec.url, ref.field, "B", status_b, answer_b))
+        return
+    status_admin, answer_admin = _send(world, spec, ref, id_for(ref.field, DISTRICT_A), "city_admin")
+    if _refused_for(answer_admin, ref):
+        TRIED.setdefault(ref.kind, []).append((spec.url, ref.field, "admin", status_admin, answer_admin))
+    else:
         PROVEN.add(ref.kind)
 
 
@@ -135,7 +149,14 @@ def test_the_foreign_records_existed_for_every_kind(world: World) -> None:
     if not PROVEN:
         pytest.skip("run with the cases above")
     made = {url: world.created.get(url) for url in ("/api/v1/buildings", "/api/v1/meters", "/api/v1/assets")}
-    assert {"agency", "building", "meter", "asset"} <= PROVEN, (PROVEN, made)
+    # a kind not proven yet (a service that learns of A's records from its topic lagging when its cases ran) is
+    # tried again, case by case, for a while: what must hold is that the records existed, whatever the moment
+    deadline = time.monotonic() + 60
+    while (unproven := {"agency", "building", "meter", "asset"} - PROVEN) and time.monotonic() < deadline:
+        for spec, ref in [(spec, ref) for spec, ref in CASES if ref.kind in unproven]:
+            _prove(world, spec, ref, *_send(world, spec, ref, id_for(ref.field, DISTRICT_A), "operator_b"))
+        time.sleep(1)
+    assert not unproven, (PROVEN, made, {kind: TRIED.get(kind, [])[-3:] for kind in unproven})
 
 
 def _first_load_of(service: str, handler: str, field: str) -> str | None:
