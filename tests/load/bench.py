@@ -184,7 +184,10 @@ def bench_relay(store: EventStore, bootstrap: str) -> dict[str, Any]:
         while relay.publish_once():
             pass
 
-    return timed("relay: store -> Kafka (acks=all, idempotent)", MESSAGES, work)
+    try:
+        return timed("relay: store -> Kafka (acks=all, idempotent)", MESSAGES, work)
+    finally:
+        relay.close()  # before the broker stops: a client left open logs its reconnects on teardown
 
 
 def bench_raw_producer(store: EventStore, bootstrap: str) -> dict[str, Any]:
@@ -198,7 +201,10 @@ def bench_raw_producer(store: EventStore, bootstrap: str) -> dict[str, Any]:
             producer.send("raw.events", key=key, value=value, headers=headers)
         producer.flush()
 
-    return timed("baseline: raw kafka-python producer, same messages", MESSAGES, work)
+    try:
+        return timed("baseline: raw kafka-python producer, same messages", MESSAGES, work)
+    finally:
+        producer.close()
 
 
 def bench_projector(bootstrap: str, path: Path) -> dict[str, Any]:
@@ -215,7 +221,11 @@ def bench_projector(bootstrap: str, path: Path) -> dict[str, Any]:
         while applied < MESSAGES:
             applied += projector.poll_once(timeout_ms=500)
 
-    return timed("projector: Kafka -> data-center projection (SQLite)", MESSAGES, work)
+    try:
+        return timed("projector: Kafka -> data-center projection (SQLite)", MESSAGES, work)
+    finally:
+        projector.consumer.close()
+        engine.dispose()
 
 
 def bench_raw_consumer(bootstrap: str) -> dict[str, Any]:
@@ -232,7 +242,10 @@ def bench_raw_consumer(bootstrap: str) -> dict[str, Any]:
                     json.loads(record.value)
                 seen += len(records)
 
-    return timed("baseline: raw kafka-python consumer (+ json.loads)", MESSAGES, work)
+    try:
+        return timed("baseline: raw kafka-python consumer (+ json.loads)", MESSAGES, work)
+    finally:
+        consumer.close()
 
 
 # -- report ------------------------------------------------------------------------------------------

@@ -210,7 +210,17 @@ class OutboxRelay:
         admin, self._admin = self._admin, None
         self._generation += 1
         self._checked_at = None
-        for client in (old, probe, admin):
+        self._close_quietly(old, probe, admin)
+
+    def close(self) -> None:
+        """Close the relay's clients (the producer, the probe, the admin client): before its broker stops, so that
+        no client is left reconnecting to it."""
+        probe, self._probe = self._probe, None
+        admin, self._admin = self._admin, None
+        self._close_quietly(self.producer, probe, admin)
+
+    def _close_quietly(self, *clients: Any) -> None:
+        for client in clients:
             try:
                 if client is not None:
                     client.close(timeout=0) if isinstance(client, KafkaProducer) else client.close()
