@@ -544,16 +544,16 @@ def _line(found: dict[str, Any], readers: tuple[int, ...]) -> str:
     return " | ".join(parts)
 
 
-def markdown(results: dict[str, Any], readers: tuple[int, ...] = READERS) -> str:
-    """The read side's table: each endpoint's latencies beside its SQL's, and the ratios."""
-    size = results["size"]
-    head = "| endpoint | first read after new events (ms) |"
+def _latency_table(endpoints: list[dict[str, Any]], first: str, readers: tuple[int, ...]) -> list[str]:
+    """The lines of a latency table (and a blank one after it): per endpoint its first read, then per number of
+    readers our p50/p99 beside the SQL's and the p99 ratio."""
+    head = f"| endpoint | {first} |"
     rule = "|---|---:|"
     for count in readers:
         head += f" {count} reader{'s' if count > 1 else ''}: p50 / p99 ms (SQL p50 / p99) | p99 ratio |"
         rule += "---:|---:|"
     lines = [head, rule]
-    for e in results["endpoints"]:
+    for e in endpoints:
         row = f"| {e['name']} | {e['first_read_ms']:,.0f} (SQL {e['sql_one_ms']:,.0f}) |"
         for count in readers:
             f = e[str(count)]
@@ -562,7 +562,13 @@ def markdown(results: dict[str, Any], readers: tuple[int, ...] = READERS) -> str
                 f" | {_ratio(f['ours_p99_ms'], f['sql_p99_ms'])} |"
             )
         lines.append(row)
-    lines.append("")
+    return [*lines, ""]
+
+
+def markdown(results: dict[str, Any], readers: tuple[int, ...] = READERS) -> str:
+    """The read side's table: each endpoint's latencies beside its SQL's, and the ratios."""
+    size = results["size"]
+    lines = _latency_table(results["endpoints"], "first read after new events (ms)", readers)
     lines.append(
         f"City generated straight into the gateway database: {size['agencies']} agencies, {size['events_applied']:,} "
         f"events applied by the projections' handlers ({size['events_refused']} examples refused), "
@@ -574,22 +580,7 @@ def markdown(results: dict[str, Any], readers: tuple[int, ...] = READERS) -> str
 
 def markdown_arriving(results: dict[str, Any], readers: tuple[int, ...] = READERS) -> str:
     """The reads-while-events-arrive table: each endpoint beside its SQL, both while a batch arrives every second."""
-    head = "| endpoint | first read after a batch (ms) |"
-    rule = "|---|---:|"
-    for count in readers:
-        head += f" {count} reader{'s' if count > 1 else ''}: p50 / p99 ms (SQL p50 / p99) | p99 ratio |"
-        rule += "---:|---:|"
-    lines = [head, rule]
-    for e in results["arriving"]:
-        row = f"| {e['name']} | {e['first_read_ms']:,.0f} (SQL {e['sql_one_ms']:,.0f}) |"
-        for count in readers:
-            f = e[str(count)]
-            row += (
-                f" {f['ours_p50_ms']:,.1f} / {f['ours_p99_ms']:,.1f} ({f['sql_p50_ms']:,.1f} / {f['sql_p99_ms']:,.1f})"
-                f" | {_ratio(f['ours_p99_ms'], f['sql_p99_ms'])} |"
-            )
-        lines.append(row)
-    lines.append("")
+    lines = _latency_table(results["arriving"], "first read after a batch (ms)", readers)
     lines.append(
         f"{results['arriving_batches']} batches applied by the gateway's projector while measuring (each: readings of "
         f"3 agencies' meters, one office-space event). Gateway resident memory after the run: "
