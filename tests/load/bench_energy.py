@@ -180,8 +180,9 @@ def bench_service(
     stop = threading.Event()
     with tempfile.TemporaryDirectory(prefix="gov-bench-relay-") as tmp:
         group = _relay_process(tmp, bootstrap, db_url) if relay_process else None
+        thread = threading.Thread(target=relay.run, args=(stop, 0.05), daemon=True)
         if group is None:
-            threading.Thread(target=relay.run, args=(stop, 0.05), daemon=True).start()
+            thread.start()
         service = worker_factory(
             EnergyService,
             store=store,
@@ -205,6 +206,9 @@ def bench_service(
         relay.wakeup.set()
         if group:
             group.stop_all(["energy-relay"])
+        else:
+            thread.join()
+        relay.close()  # before the broker stops: a client left open logs its reconnects on teardown
     accepted = sum(a["accepted"] for a in answers)
     assert accepted == count * per_meter, answers[0]["rejected_by_reason"]
     where = "relay process" if relay_process else "relay thread"
@@ -225,6 +229,7 @@ def bench_raw_producer(store: EventStore, bootstrap: str, first: int, label: str
         producer.send("raw.energy.events", key=key, value=value, headers=headers)
     producer.flush()
     seconds = time.perf_counter() - started
+    producer.close()
     return _figures(f"baseline: raw producer, {label}", readings, len(messages), seconds, seconds)
 
 
@@ -285,6 +290,7 @@ def bench_data_center(bootstrap: str, db_url: str) -> dict[str, Any]:
     started = time.perf_counter()
     events = projector.catch_up(idle_polls=1)
     seconds = time.perf_counter() - started
+    projector.consumer.close()
     with engine.connect() as conn:
         day_rows = int(conn.execute(sa.select(sa.func.count()).select_from(dc_energy.daily)).scalar_one())
     engine.dispose()
