@@ -7,7 +7,8 @@ Sections (``--only`` picks some, e.g. ``python -m tests.load.bench --only gatewa
   turns of ``APPEND_TURN`` appends, so a busy moment of the machine falls on both); our outbox
   relay publishing a store to Tansu beside a raw kafka-python producer sending the same messages with the
   same settings (idempotent, ``acks=all``); our projector applying a topic to the data-center projection in
-  SQLite beside a raw kafka-python consumer reading the same topic;
+  SQLite beside a raw kafka-python consumer reading the same messages (each pair taking turns, ``ROUNDS``
+  rounds, the median round of each side reported with its CPU time per message);
 - ``energy``: meter readings per second end to end through the energy service (``bench_energy``), beside a
   raw kafka-python producer sending the same messages;
 - ``gateway``: office-space commands over HTTP through the whole platform at fixed rates (latency
@@ -28,17 +29,19 @@ with the machine they were measured on, into ``BENCHMARKS.md`` between the ``<!-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +63,8 @@ from tests.support import POSTGRES_SERVER, create_database, drop_database, new_a
 ROOT = Path(__file__).resolve().parents[2]
 APPENDS = int(os.environ.get("BENCH_APPENDS", "2000"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "20000"))
-
-
-def timed(label: str, count: int, work: Callable[[], object]) -> dict[str, Any]:
-    """Run ``work`` once and report ``count / seconds``."""
-    started = time.perf_counter()
-    work()
-    seconds = time.perf_counter() - started
-    rate = count / seconds
-    print(f"  {label:58} {rate:>10,.0f}/s  ({count} in {seconds:.2f}s)", file=sys.stderr)
-    return {"label": label, "count": count, "seconds": round(seconds, 3), "rate": round(rate, 1)}
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+"""Rounds of the relay, the projector and their baselines, taking turns (``in_rounds``)."""
 
 
 # -- appends -----------------------------------------------------------------------------------------
@@ -175,9 +170,55 @@ def _filled_store(path: Path) -> EventStore:
     return store
 
 
-def bench_relay(store: EventStore, bootstrap: str) -> dict[str, Any]:
-    ensure_topics(bootstrap, ["office_space.events"], 3)
-    relay = OutboxRelay(store, make_producer(bootstrap), "office_space.events", batch=2000)
+Round = Callable[[int], contextlib.AbstractContextManager[Callable[[], object]]]
+"""One side of a comparison: given the round's number, its clients made and positioned (before the clock), the
+work to measure; its clients closed when the round is over."""
+
+
+def in_rounds(sides: dict[str, Round]) -> dict[str, dict[str, Any]]:
+    """``ROUNDS`` rounds in which the sides take turns, each moving ``MESSAGES`` messages (so a busy moment of the
+    machine falls on both); each side's median round, its rates and the CPU time of this process per message
+    (the clients run in it; the broker's share is not counted)."""
+    measured: dict[str, list[tuple[float, float]]] = {label: [] for label in sides}
+    for number in range(ROUNDS):
+        for label, side in sides.items():
+            with side(number) as work:
+                wall, cpu = time.perf_counter(), time.process_time()
+                work()
+                measured[label].append((time.perf_counter() - wall, time.process_time() - cpu))
+    found = {}
+    for label, rounds in measured.items():
+        seconds = statistics.median(wall for wall, _ in rounds)
+        cpu_us = statistics.median(cpu for _, cpu in rounds) * 1e6 / MESSAGES
+        rates = sorted(MESSAGES / wall for wall, _ in rounds)
+        print(
+            f"  {label:58} {MESSAGES / seconds:>10,.0f}/s  (median of {ROUNDS} rounds of {MESSAGES}: "
+            f"{rates[0]:,.0f}..{rates[-1]:,.0f}/s; CPU {cpu_us:.0f} us/message)",
+            file=sys.stderr,
+        )
+        found[label] = {
+            "label": label,
+            "count": MESSAGES,
+            "seconds": round(seconds, 3),
+            "rate": round(MESSAGES / seconds, 1),
+            "rounds": ROUNDS,
+            "rates": [round(rate, 1) for rate in rates],
+            "cpu_us_per_message": round(cpu_us, 1),
+        }
+    return found
+
+
+def round_topic(topic: str, number: int) -> str:
+    """The topic a round publishes to: the first round's is ``topic`` (read by the consumers' rounds), each
+    later round's a fresh one, so that every round publishes the same messages to an empty topic."""
+    return topic if number == 0 else f"{topic}.round{number}"
+
+
+@contextlib.contextmanager
+def bench_relay(store: EventStore, bootstrap: str, number: int) -> Iterator[Callable[[], object]]:
+    topic = round_topic("office_space.events", number)
+    ensure_topics(bootstrap, [topic], 3)
+    relay = OutboxRelay(store, make_producer(bootstrap), topic, batch=2000)
     relay.check_broker()  # before the clock, as ``relay.connect`` checks it before the relay runs
 
     def work() -> None:
@@ -185,30 +226,33 @@ def bench_relay(store: EventStore, bootstrap: str) -> dict[str, Any]:
             pass
 
     try:
-        return timed("relay: store -> Kafka (acks=all, idempotent)", MESSAGES, work)
+        yield work
     finally:
         relay.close()  # before the broker stops: a client left open logs its reconnects on teardown
 
 
-def bench_raw_producer(store: EventStore, bootstrap: str) -> dict[str, Any]:
-    ensure_topics(bootstrap, ["raw.events"], 3)
-    # the very messages the relay sends (envelope and CloudEvents headers), built before the clock starts
-    messages = [relay_message(row) for row in store.read_stored(limit=MESSAGES)]
+@contextlib.contextmanager
+def bench_raw_producer(
+    messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]], bootstrap: str, number: int
+) -> Iterator[Callable[[], object]]:
+    topic = round_topic("raw.events", number)
+    ensure_topics(bootstrap, [topic], 3)
     producer = make_producer(bootstrap)
 
     def work() -> None:
         for key, value, headers in messages:
-            producer.send("raw.events", key=key, value=value, headers=headers)
+            producer.send(topic, key=key, value=value, headers=headers)
         producer.flush()
 
     try:
-        return timed("baseline: raw kafka-python producer, same messages", MESSAGES, work)
+        yield work
     finally:
         producer.close()
 
 
-def bench_projector(bootstrap: str, path: Path) -> dict[str, Any]:
-    engine = create_db_engine(f"sqlite:///{path}")
+@contextlib.contextmanager
+def bench_projector(bootstrap: str, base: Path, number: int) -> Iterator[Callable[[], object]]:
+    engine = create_db_engine(f"sqlite:///{base / f'projection{number}.db'}")  # each round from an empty one
     views.prepare_database(engine)
     projector = views.data_center_projector(engine, bootstrap, "bench")
     projector.max_records = 5000
@@ -222,13 +266,14 @@ def bench_projector(bootstrap: str, path: Path) -> dict[str, Any]:
             applied += projector.poll_once(timeout_ms=500)
 
     try:
-        return timed("projector: Kafka -> data-center projection (SQLite)", MESSAGES, work)
+        yield work
     finally:
         projector.consumer.close()
         engine.dispose()
 
 
-def bench_raw_consumer(bootstrap: str) -> dict[str, Any]:
+@contextlib.contextmanager
+def bench_raw_consumer(bootstrap: str, number: int) -> Iterator[Callable[[], object]]:
     consumer = make_consumer(bootstrap)
     tps = [TopicPartition("raw.events", p) for p in sorted(consumer.partitions_for_topic("raw.events") or [])]
     consumer.assign(tps)
@@ -243,7 +288,7 @@ def bench_raw_consumer(bootstrap: str) -> dict[str, Any]:
                 seen += len(records)
 
     try:
-        return timed("baseline: raw kafka-python consumer (+ json.loads)", MESSAGES, work)
+        yield work
     finally:
         consumer.close()
 
@@ -299,6 +344,20 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         )
     lines.append("")
     lines.append(f"Counts: {APPENDS} appends per store, {MESSAGES} messages through relay and projector.")
+    if "rounds" in results["relay"]:
+        cpu = ", ".join(
+            f"{name} {results[key]['cpu_us_per_message']:.0f}"
+            for name, key in (
+                ("relay", "relay"),
+                ("raw producer", "raw_producer"),
+                ("projector", "projector"),
+                ("raw consumer", "raw_consumer"),
+            )
+        )
+        lines.append(
+            f"Relay and projector: the median of {results['relay']['rounds']} rounds, each side's taking turns with "
+            f"its baseline's; CPU of the measuring process (the clients, not the broker), µs per message: {cpu}."
+        )
     return "\n".join(lines)
 
 
@@ -341,10 +400,30 @@ def bench_paths(base: Path, bootstrap: str) -> dict[str, dict[str, Any]]:
         results["append_postgres"], results["es_postgres"] = bench_appends_postgres(pg_ours, pg_es)
         print("publish and project", file=sys.stderr)
         store = _filled_store(base / "relay.db")
-        results["raw_producer"] = bench_raw_producer(store, bootstrap)
-        results["relay"] = bench_relay(store, bootstrap)
-        results["raw_consumer"] = bench_raw_consumer(bootstrap)
-        results["projector"] = bench_projector(bootstrap, base / "projection.db")
+        # the very messages the relay sends (envelope and CloudEvents headers), built before any clock starts
+        messages = [relay_message(row) for row in store.read_stored(limit=MESSAGES)]
+        relay, raw = (
+            "relay: store -> Kafka (acks=all, idempotent)",
+            "baseline: raw kafka-python producer, same messages",
+        )
+        found = in_rounds(
+            {
+                relay: lambda number: bench_relay(store, bootstrap, number),
+                raw: lambda number: bench_raw_producer(messages, bootstrap, number),
+            }
+        )
+        results["relay"], results["raw_producer"] = found[relay], found[raw]
+        projector, raw = (
+            "projector: Kafka -> data-center projection (SQLite)",
+            "baseline: raw kafka-python consumer (+ json.loads)",
+        )
+        found = in_rounds(
+            {
+                projector: lambda number: bench_projector(bootstrap, base, number),
+                raw: lambda number: bench_raw_consumer(bootstrap, number),
+            }
+        )
+        results["projector"], results["raw_consumer"] = found[projector], found[raw]
     finally:
         drop_database(pg_ours)
         drop_database(pg_es)
