@@ -190,10 +190,10 @@ def in_rounds(sides: dict[str, Round]) -> dict[str, dict[str, Any]]:
     for label, rounds in measured.items():
         seconds = statistics.median(wall for wall, _ in rounds)
         cpu_us = statistics.median(cpu for _, cpu in rounds) * 1e6 / MESSAGES
-        rates = sorted(MESSAGES / wall for wall, _ in rounds)
+        rates = [MESSAGES / wall for wall, _ in rounds]  # in the rounds' order: a first round's warm-up shows
         print(
             f"  {label:58} {MESSAGES / seconds:>10,.0f}/s  (median of {ROUNDS} rounds of {MESSAGES}: "
-            f"{rates[0]:,.0f}..{rates[-1]:,.0f}/s; CPU {cpu_us:.0f} us/message)",
+            f"{min(rates):,.0f}..{max(rates):,.0f}/s; CPU {cpu_us:.0f} us/message)",
             file=sys.stderr,
         )
         found[label] = {
