@@ -278,7 +278,8 @@ class EnergyService(DomainService):
                 findings += detect_gaps(meter_id, outcome.gap_intervals)
                 findings += detect_counter_reversals(meter_id, outcome.rejected)
         changed: list[Aggregate] = [m for m in loaded.values() if m.pending_events]
-        changed += self._new_anomalies(findings, {m.id: _info(m) for m in loaded.values()}, now)
+        if findings:  # the meters' details only for the anomalies a batch may open
+            changed += self._new_anomalies(findings, {m.id: _info(m) for m in loaded.values()}, now)
         answer = report.answer(message_id or f"batch-{uuid.uuid4().hex[:12]}")
         if not changed:
             return {**answer, "event_ids": []}

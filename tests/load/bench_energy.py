@@ -16,7 +16,8 @@ Paths measured, each in the same run on the same broker:
 - ``rpc``: the same through nameko RPC to the energy service running as its own process (relay and
   read-model projector out of process, as in production), when RabbitMQ answers;
 - ``raw producer``: a raw kafka-python producer (idempotent, ``acks=all``) sending the very messages the
-  relay sent — the broker's and client's ceiling for this data on this machine.
+  relay sent (the same keys, values and headers) — the broker's and client's ceiling for this data on this
+  machine.
 - ``data center``: the gateway's energy projection applying every event of the run (it aggregates per
   agency, kind and day; no reading is kept).
 
@@ -49,7 +50,7 @@ from services.common.base.db import create_db_engine
 from services.common.base.log import configure_logging
 from services.common.base.settings import settings
 from services.common.kernel.events import Metadata
-from services.common.read.broker import ensure_topics, envelope_message, make_producer
+from services.common.read.broker import ensure_topics, make_producer
 from services.common.read.projector import Projector
 from services.common.runtime.processes import (
     ProcessGroup,
@@ -60,7 +61,7 @@ from services.common.runtime.processes import (
     start_tansu,
     wait_until,
 )
-from services.common.runtime.relay import OutboxRelay
+from services.common.runtime.relay import OutboxRelay, relay_message
 from services.common.runtime.runner import nameko_config
 from services.common.write.store import EventStore
 from services.energy.domain.meters import Meter
@@ -217,10 +218,11 @@ def bench_service(
 
 
 def bench_raw_producer(store: EventStore, bootstrap: str, first: int, label: str) -> dict[str, Any]:
-    """The same messages the relay sent, by a raw kafka-python producer with the same settings."""
+    """The same messages the relay sent (``relay_message`` of the stored rows: key, value and every header, the
+    CloudEvents ones included), by a raw kafka-python producer with the same settings."""
     messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
-    while batch := store.read_all(after=first + len(messages), limit=5000):
-        messages += [envelope_message(e) for e in batch]
+    while batch := store.read_stored(after=first + len(messages), limit=5000):
+        messages += [relay_message(row) for row in batch]
     readings = sum(len(json.loads(m[1])["payload"].get("readings", ())) for m in messages)
     ensure_topics(bootstrap, ["raw.energy.events"], settings().topic_partitions)
     producer = make_producer(bootstrap)

@@ -60,12 +60,24 @@ class Event:
 
     def payload(self) -> Payload:
         """The event's fields as a JSON-native dict (with the legacy float-yuan and ``_cents`` mirrors, if any)."""
-        payload = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        payload = {name: getattr(self, name) for name in _field_names(type(self))}
         for legacy, fen_field in self.legacy_yuan.items():
             payload[legacy] = yuan_from_fen(payload[fen_field])
         for legacy, fen_field in self.legacy_cents.items():
             payload[legacy] = payload[fen_field]
         return payload
+
+
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    """The names of an event class's fields, in order, worked out once (``dataclasses.fields`` does it again
+    on each call)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 _LOADER: list[Callable[[], None]] = []
@@ -144,8 +156,11 @@ def upcast(domain: str, event_type: str, version: int, payload: Payload, target:
 def event_from_payload(domain: str, event_type: str, version: int, payload: Mapping[str, Any]) -> Event:
     """Rebuild a domain event from a stored payload, upcasting it to the current version first."""
     cls = event_class(domain, event_type)
-    data = upcast(domain, event_type, version, dict(payload), cls.schema_version)
-    return cls(**{k: v for k, v in data.items() if k not in cls.legacy_yuan and k not in cls.legacy_cents})
+    current = cls.schema_version
+    data = upcast(domain, event_type, version, dict(payload), current) if version < current else payload
+    if cls.legacy_yuan or cls.legacy_cents:
+        return cls(**{k: v for k, v in data.items() if k not in cls.legacy_yuan and k not in cls.legacy_cents})
+    return cls(**data)
 
 
 @dataclass(frozen=True)
