@@ -62,7 +62,7 @@ from services.common.runtime.processes import (
     wait_until,
 )
 from services.common.runtime.relay import OutboxRelay, relay_message
-from services.common.runtime.runner import nameko_config
+from services.common.runtime.runner import nameko_config, startup_objects_frozen
 from services.common.write.store import EventStore
 from services.energy.domain.meters import Meter
 from services.energy.domain.rollups import FACTORS_2022
@@ -363,6 +363,7 @@ def run(bootstrap: str, db_url: str, rpc: bool = True, profile: bool = False) ->
     """Every scenario through the service in-process (and over RPC when RabbitMQ answers), beside the raw producer."""
     ensure_topics(bootstrap, [TOPIC, f"{TOPIC}.dlq"], settings().topic_partitions)
     store = EventStore.open(db_url, "energy")
+    startup_objects_frozen()  # as the service's process does once started (runner.main)
     results: dict[str, Any] = {"load_before": round(os.getloadavg()[0], 2)}
     for scenario in SCENARIOS:
         ours = bench_service(store, bootstrap, db_url, scenario, False, profile)
