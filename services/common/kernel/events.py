@@ -31,6 +31,7 @@ Upcaster = Callable[[Payload], Payload]
 
 _EVENT_TYPES: dict[tuple[str, str], type[Event]] = {}
 _UPCASTERS: dict[tuple[str, str, int], Upcaster] = {}
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,10 @@ class Event:
 
     def payload(self) -> Payload:
         """The event's fields as a JSON-native dict (with the legacy float-yuan and ``_cents`` mirrors, if any)."""
-        payload = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        names = _FIELD_NAMES.get(type(self))
+        if names is None:  # worked out once per class (``dataclasses.fields`` works them out at every call)
+            names = _FIELD_NAMES[type(self)] = tuple(f.name for f in dataclasses.fields(self))
+        payload = {name: getattr(self, name) for name in names}
         for legacy, fen_field in self.legacy_yuan.items():
             payload[legacy] = yuan_from_fen(payload[fen_field])
         for legacy, fen_field in self.legacy_cents.items():

@@ -35,7 +35,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
-from services.common.base.db import create_db_engine, fetch, migrate, reader, register_migrations, unpinged
+from services.common.base.db import (
+    create_db_engine,
+    fetch,
+    is_postgres,
+    kept_connections,
+    migrate,
+    reader,
+    register_migrations,
+    unpinged,
+)
 from services.common.base.metrics import EVENTS_APPENDED
 from services.common.base.personal import KeyStore, seal_payload, seal_request, sealed_fields
 from services.common.base.statements import execute
@@ -261,8 +270,12 @@ class StreamAppend:
     snapshot: tuple[int, dict[str, Any]] | None = None
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Made once: ``json.dumps`` with these options makes an encoder at every call."""
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 class EventStore:
@@ -275,6 +288,8 @@ class EventStore:
         """Where appends take their connection: on PostgreSQL a pool without the ping before each checkout (a
         round trip per append), one per engine (``db.unpinged``); an append finds a lost connection itself
         (``_write``)."""
+        self.kept = None if is_postgres(engine) else kept_connections(engine)
+        """On SQLite, the connections appends run on, kept out of the pool (``db.KeptConnections``)."""
         self.domain = domain
         self.snapshot_every = snapshot_every
         self.validate = validate
@@ -344,13 +359,13 @@ class EventStore:
         """
         now = iso(utc_now())
         sealed: set[tuple[str, str]] = set()
-        envelopes = [env for item in appends for env in self._envelopes(item, meta, now, sealed)]
-        if not envelopes:
+        envelopes: list[Envelope] = []
+        rows = [row for item in appends for row in self._rows(item, meta, now, sealed, envelopes)]
+        if not rows:
             return []
-        # an aggregate handed a clear personal value holds it in its state: no snapshot of it (the next one is
-        # taken from the state rebuilt from the sealed events)
-        appends = [a if (a.stream_type, a.stream_id) not in sealed else replace(a, snapshot=None) for a in appends]
-        rows = [self._row(env) for env in envelopes]
+        if sealed:  # an aggregate handed a clear personal value holds it in its state: no snapshot of it (the next
+            # one is taken from the state rebuilt from the sealed events)
+            appends = [replace(a, snapshot=None) if (a.stream_type, a.stream_id) in sealed else a for a in appends]
         try:
             log = self._log_row(idempotency, envelopes, now) if idempotency else None
             try:
@@ -379,10 +394,16 @@ class EventStore:
         connection of the writer was found lost before the commit was sent."""
         dialect = engine.dialect
         driver_error = dialect.loaded_dbapi.Error
-        committing = False
-        connection = engine.raw_connection()
-        driver: Any = connection.driver_connection  # psycopg's or sqlite3's connection
-        cursor, writes = connection.cursor(), connection.cursor()
+        committing = lost = False
+        keeping = self.kept
+        connection: Any = None  # a connection of the engine's pool, unless one is kept for appends
+        driver: Any  # psycopg's or sqlite3's connection
+        if keeping is not None:
+            driver = keeping.take()
+        else:
+            connection = engine.raw_connection()
+            driver = connection.driver_connection
+        cursor, writes = driver.cursor(), driver.cursor()
         try:
             try:
                 if dialect.name == "postgresql":
@@ -408,7 +429,7 @@ class EventStore:
             # error is raised as SQLAlchemy's (``sa.exc.IntegrityError``, ...)
             error: Any = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
             lost = dialect.is_disconnect(error, driver, cursor)
-            if lost:
+            if lost and connection is not None:
                 connection.invalidate(error)
                 if engine is not self.engine and not committing:
                     raise _Unsent from exc
@@ -416,10 +437,19 @@ class EventStore:
                 raise
             raise sa.exc.DBAPIError.instance("append", None, exc, driver_error, lost, dialect=dialect) from exc
         finally:
-            if connection.dbapi_connection is not None:
-                cursor.close()
-                writes.close()
-            connection.close()
+            if connection is not None:
+                if connection.dbapi_connection is not None:
+                    cursor.close()
+                    writes.close()
+                connection.close()
+            elif keeping is not None:
+                with contextlib.suppress(driver_error):  # kept again only out of any transaction, else closed
+                    if lost or driver.in_transaction:
+                        driver.close()
+                    else:
+                        cursor.close()
+                        writes.close()
+                        keeping.give_back(driver)
 
     def _insert(
         self,
@@ -494,43 +524,45 @@ class EventStore:
         except sa.exc.IntegrityError:
             pass
 
-    def _envelopes(self, item: StreamAppend, meta: Metadata, now: str, sealed: set[tuple[str, str]]) -> list[Envelope]:
-        envelopes = []
+    def _rows(
+        self, item: StreamAppend, meta: Metadata, now: str, sealed: set[tuple[str, str]], envelopes: list[Envelope]
+    ) -> list[dict[str, Any]]:
+        """The rows inserting ``item``'s events (each envelope's published fields, its payload as JSON text, and the
+        version its stream must be at, ``previous``); their envelopes are added to ``envelopes``."""
+        rows = []
         for offset, event in enumerate(item.events, start=1):
+            event_type, version = event.event_type, event.schema_version
             payload = event.payload()
-            if self.personal is not None and sealed_fields(self.domain, event.event_type, event.schema_version):
+            if self.personal is not None and sealed_fields(self.domain, event_type, version):
                 clear = payload
-                payload = seal_payload(self.personal(), self.domain, event.event_type, event.schema_version, payload)
+                payload = seal_payload(self.personal(), self.domain, event_type, version, payload)
                 if payload != clear:
                     sealed.add((item.stream_type, item.stream_id))
             if self.validate:
-                contracts.validate_payload(self.domain, event.event_type, event.schema_version, payload)
-            envelopes.append(
-                Envelope(
-                    event_id=str(uuid.uuid4()),
-                    event_type=event.event_type,
-                    schema_version=event.schema_version,
-                    stream_type=item.stream_type,
-                    stream_id=item.stream_id,
-                    stream_version=item.expected_version + offset,
-                    occurred_at=now,
-                    recorded_at=now,
-                    district=item.district,
-                    agency_id=item.agency_id,
-                    actor=meta.actor,
-                    correlation_id=meta.correlation_id,
-                    causation_id=meta.causation_id,
-                    payload=payload,
-                    domain=self.domain,
-                )
-            )
-        return envelopes
-
-    def _row(self, env: Envelope) -> dict[str, Any]:
-        row = env.to_dict()
-        row["payload"] = _dumps(env.payload)
-        row["previous"] = env.stream_version - 1
-        return row
+                contracts.validate_payload(self.domain, event_type, version, payload)
+            stream_version = item.expected_version + offset
+            row = {
+                "event_id": str(uuid.uuid4()),
+                "event_type": event_type,
+                "schema_version": version,
+                "stream_type": item.stream_type,
+                "stream_id": item.stream_id,
+                "stream_version": stream_version,
+                "occurred_at": now,
+                "recorded_at": now,
+                "district": item.district,
+                "agency_id": item.agency_id,
+                "actor": meta.actor,
+                "correlation_id": meta.correlation_id,
+                "causation_id": meta.causation_id,
+                "payload": payload,
+                "domain": self.domain,
+            }
+            envelopes.append(Envelope.from_valid(row))  # its fields copied: the row's payload becomes its JSON
+            row["payload"] = _dumps(payload)
+            row["previous"] = stream_version - 1
+            rows.append(row)
+        return rows
 
     def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
         current = self._current_versions(conn, [(a.stream_type, a.stream_id) for a in appends])
