@@ -22,6 +22,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
 _MIGRATION_TREES: dict[str, Path] = {}
 MIGRATION_LOCK_KEY = 0x676F765F6D6967
@@ -132,9 +133,12 @@ class KeptConnections:
             self._idle.pop().close()
 
 
-def kept_connections(engine: Engine) -> KeptConnections:
+def kept_connections(engine: Engine) -> KeptConnections | None:
     """The connections of SQLite ``engine`` kept for appends (``KeptConnections``), made once and kept on it, so
-    that the stores on one engine keep their connections together."""
+    that the stores on one engine keep their connections together; None on PostgreSQL, and for a SQLite database in
+    memory (each of its connections is a database of its own: the pool keeps the one per thread)."""
+    if is_postgres(engine) or not isinstance(engine.pool, QueuePool):
+        return None
     made: KeptConnections | None = engine.__dict__.get("_kept_connections")
     if made is None:
         made = engine.__dict__["_kept_connections"] = KeptConnections(engine)

@@ -38,7 +38,6 @@ from services.common.base import contracts
 from services.common.base.db import (
     create_db_engine,
     fetch,
-    is_postgres,
     kept_connections,
     migrate,
     reader,
@@ -288,8 +287,8 @@ class EventStore:
         """Where appends take their connection: on PostgreSQL a pool without the ping before each checkout (a
         round trip per append), one per engine (``db.unpinged``); an append finds a lost connection itself
         (``_write``)."""
-        self.kept = None if is_postgres(engine) else kept_connections(engine)
-        """On SQLite, the connections appends run on, kept out of the pool (``db.KeptConnections``)."""
+        self.kept = kept_connections(engine)
+        """On SQLite (a file), the connections appends run on, kept out of the pool (``db.KeptConnections``)."""
         self.domain = domain
         self.snapshot_every = snapshot_every
         self.validate = validate
