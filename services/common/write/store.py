@@ -220,10 +220,15 @@ _SET_RELAY_POSITION = (
 )
 
 
-def _append_statement() -> sa.Insert:
+def _append_statements() -> dict[str, sa.Insert]:
     """One event's row, inserted only when its stream's version is ``previous`` (the version before the event's):
     the optimistic concurrency check and the insert in one statement (the version is read through the unique
-    index on stream type, id and version)."""
+    index on stream type, id and version), by dialect name.
+
+    PostgreSQL: ``INSERT … SELECT … WHERE`` the version is ``previous`` (no row inserted otherwise). SQLite would
+    copy such a ``SELECT`` into a temporary table first, as it reads the table it inserts into (a fifth of the
+    insert's cost): there the row is inserted from its values, its ``stream_version`` given only when the stream
+    is at ``previous`` (a ``CASE`` without ``ELSE``), so a stream elsewhere fails the column's ``NOT NULL``."""
     binds = {name: sa.bindparam(name, type_=events_table.c[name].type) for name in PUBLISHED_FIELDS}
     t = events_table.c
     current = (
@@ -231,11 +236,16 @@ def _append_statement() -> sa.Insert:
         .where(t.stream_type == binds["stream_type"], t.stream_id == binds["stream_id"])
         .scalar_subquery()
     )
-    row = sa.select(*binds.values()).where(current == sa.bindparam("previous", type_=sa.Integer()))
-    return events_table.insert().from_select(list(binds), row)
+    at_previous = current == sa.bindparam("previous", type_=sa.Integer())
+    row = sa.select(*binds.values()).where(at_previous)
+    checked = {**binds, "stream_version": sa.case((at_previous, binds["stream_version"]))}
+    return {
+        "postgresql": events_table.insert().from_select(list(binds), row),
+        "sqlite": events_table.insert().values(checked),
+    }
 
 
-_APPEND = _append_statement()
+_APPEND = _append_statements()
 _LOG_COMMAND = command_log_table.insert()
 _DELETE_SNAPSHOT = snapshots_table.delete().where(
     snapshots_table.c.stream_type == sa.bindparam("stream_type"),
@@ -465,7 +475,7 @@ class EventStore:
     ) -> None:
         """The statements of an append, on the driver's cursors: ``events`` for the events (its row count is
         theirs alone: in a pipeline, psycopg adds up every result a cursor gets), ``writes`` for the rest."""
-        execute(events, dialect, _APPEND, rows[0] if len(rows) == 1 else rows)
+        execute(events, dialect, _APPEND[dialect.name], rows[0] if len(rows) == 1 else rows)
         for item in appends:
             if item.snapshot is not None:
                 version, state = item.snapshot
