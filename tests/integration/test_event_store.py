@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.common.base.db import create_db_engine
+from services.common.base.db import create_db_engine, migrate
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.errors import (
     AlreadyExists,
@@ -115,6 +116,33 @@ def test_a_commit_of_a_store_on_sqlite_is_on_disk_before_the_append_returns(tmp_
             return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
 
     assert (synchronous(store.engine), synchronous(store.writer), synchronous(create_db_engine(url))) == (2, 2, 1)
+    assert store.kept is not None
+    appending = store.kept.take()  # the connection the append ran on, kept out of the pool for the next one
+    assert appending.execute("PRAGMA synchronous").fetchone() == (2,)
+    assert appending.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_appends_on_sqlite_run_on_connections_kept_per_engine_out_of_any_transaction(tmp_path: Path) -> None:
+    """The stores of one engine keep their appends' connections together; a connection goes back only once its
+    transaction ended (a refused append rolls back), and the engine's disposal closes those kept."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}", sqlite_synchronous="FULL")
+    migrate(engine, "store")
+    first, second = EventStore(engine, "office_space"), EventStore(engine, "office_space")
+    assert first.kept is not None and first.kept is second.kept
+    first.save(new_agency("A1"), meta())
+    with pytest.raises(AlreadyExists):
+        second.save(new_agency("A1"), meta())
+    appending = first.kept.take()
+    assert not appending.in_transaction
+    first.kept.give_back(appending)
+    second.save(new_agency("A2"), meta())
+    assert first.kept.take() is appending  # one connection served every append made one at a time
+    first.kept.give_back(appending)
+    engine.dispose()
+    with pytest.raises(sqlite3.ProgrammingError):
+        appending.execute("SELECT 1")
+    first.save(new_agency("A3"), meta())  # on a new connection
+    assert [e.stream_id for e in first.read_all()] == ["A1", "A2", "A3"]
 
 
 def _race(store: EventStore, prepare: Callable[[], Aggregate]) -> list[str]:

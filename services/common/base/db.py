@@ -22,6 +22,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
 _MIGRATION_TREES: dict[str, Path] = {}
 MIGRATION_LOCK_KEY = 0x676F765F6D6967
@@ -96,6 +97,51 @@ def unpinged(engine: Engine) -> Engine:
             url, pool_pre_ping=False, pool_size=2, max_overflow=2
         )
         event.listen(engine, "engine_disposed", lambda _engine: made.dispose())
+    return made
+
+
+class KeptConnections:
+    """Driver connections of a SQLite engine kept for work done on the driver alone (the event store's appends),
+    each used by one caller at a time: taken from and given back to a list, without the pool's checkout and
+    checkin (its bookkeeping, and the rollback it resets every returned connection with, cost several µs: more
+    than an append's Python around its statement). Each is opened by the engine's pool (its ``connect`` listeners
+    ran: WAL, ``synchronous``) and detached from it; those kept are closed when the engine is disposed. A connection
+    is given back only after its transaction ended (committed or rolled back). One per engine: ``kept_connections``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._idle: list[Any] = []
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def take(self) -> Any:
+        """An idle driver connection, or a new one."""
+        try:
+            return self._idle.pop()  # atomic: threads and green threads never get the same one
+        except IndexError:
+            connection = self._engine.raw_connection()
+            driver = connection.driver_connection
+            connection.detach()
+            return driver
+
+    def give_back(self, driver: Any) -> None:
+        """Keep ``driver`` (out of any transaction) for the next ``take``."""
+        self._idle.append(driver)
+
+    def close(self) -> None:
+        """Close the connections kept."""
+        while self._idle:
+            self._idle.pop().close()
+
+
+def kept_connections(engine: Engine) -> KeptConnections | None:
+    """The connections of SQLite ``engine`` kept for appends (``KeptConnections``), made once and kept on it, so
+    that the stores on one engine keep their connections together; None on PostgreSQL, and for a SQLite database in
+    memory (each of its connections is a database of its own: the pool keeps the one per thread)."""
+    if is_postgres(engine) or not isinstance(engine.pool, QueuePool):
+        return None
+    made: KeptConnections | None = engine.__dict__.get("_kept_connections")
+    if made is None:
+        made = engine.__dict__["_kept_connections"] = KeptConnections(engine)
     return made
 
 

@@ -17,7 +17,10 @@ An append is one statement per event, run on the driver's connection (``services
 insert carries its own version check (the row is inserted only if the stream's current version is the one
 before it), so the check costs no statement of its own; a row not inserted rolls the transaction back and the
 refusal is worked out afterwards (``_refusal``). On PostgreSQL the lock, the inserts and the command's log are
-sent together (psycopg's pipeline mode): one round trip to the server for them, one for the commit.
+sent together (psycopg's pipeline mode): one round trip to the server for them, one for the commit. On SQLite the
+append's connection is one kept for appends outside the pool (``db.KeptConnections``), and each event's row is the
+dict its envelope is read from (``Envelope.from_valid``): what is left is SQLite's own work, the insert into the
+table and its three indexes and the commit's sync.
 """
 
 from __future__ import annotations
@@ -35,7 +38,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
-from services.common.base.db import create_db_engine, fetch, migrate, reader, register_migrations, unpinged
+from services.common.base.db import (
+    create_db_engine,
+    fetch,
+    kept_connections,
+    migrate,
+    reader,
+    register_migrations,
+    unpinged,
+)
 from services.common.base.metrics import EVENTS_APPENDED
 from services.common.base.personal import KeyStore, seal_payload, seal_request, sealed_fields
 from services.common.base.statements import execute
@@ -209,10 +220,15 @@ _SET_RELAY_POSITION = (
 )
 
 
-def _append_statement() -> sa.Insert:
+def _append_statements() -> dict[str, sa.Insert]:
     """One event's row, inserted only when its stream's version is ``previous`` (the version before the event's):
     the optimistic concurrency check and the insert in one statement (the version is read through the unique
-    index on stream type, id and version)."""
+    index on stream type, id and version), by dialect name.
+
+    PostgreSQL: ``INSERT … SELECT … WHERE`` the version is ``previous`` (no row inserted otherwise). SQLite would
+    copy such a ``SELECT`` into a temporary table first, as it reads the table it inserts into (a fifth of the
+    insert's cost): there the row is inserted from its values, its ``stream_version`` given only when the stream
+    is at ``previous`` (a ``CASE`` without ``ELSE``), so a stream elsewhere fails the column's ``NOT NULL``."""
     binds = {name: sa.bindparam(name, type_=events_table.c[name].type) for name in PUBLISHED_FIELDS}
     t = events_table.c
     current = (
@@ -220,11 +236,16 @@ def _append_statement() -> sa.Insert:
         .where(t.stream_type == binds["stream_type"], t.stream_id == binds["stream_id"])
         .scalar_subquery()
     )
-    row = sa.select(*binds.values()).where(current == sa.bindparam("previous", type_=sa.Integer()))
-    return events_table.insert().from_select(list(binds), row)
+    at_previous = current == sa.bindparam("previous", type_=sa.Integer())
+    row = sa.select(*binds.values()).where(at_previous)
+    checked = {**binds, "stream_version": sa.case((at_previous, binds["stream_version"]))}
+    return {
+        "postgresql": events_table.insert().from_select(list(binds), row),
+        "sqlite": events_table.insert().values(checked),
+    }
 
 
-_APPEND = _append_statement()
+_APPEND = _append_statements()
 _LOG_COMMAND = command_log_table.insert()
 _DELETE_SNAPSHOT = snapshots_table.delete().where(
     snapshots_table.c.stream_type == sa.bindparam("stream_type"),
@@ -278,6 +299,8 @@ class EventStore:
         """Where appends take their connection: on PostgreSQL a pool without the ping before each checkout (a
         round trip per append), one per engine (``db.unpinged``); an append finds a lost connection itself
         (``_write``)."""
+        self.kept = kept_connections(engine)
+        """On SQLite (a file), the connections appends run on, kept out of the pool (``db.KeptConnections``)."""
         self.domain = domain
         self.snapshot_every = snapshot_every
         self.validate = validate
@@ -347,13 +370,13 @@ class EventStore:
         """
         now = iso(utc_now())
         sealed: set[tuple[str, str]] = set()
-        envelopes = [env for item in appends for env in self._envelopes(item, meta, now, sealed)]
-        if not envelopes:
+        envelopes: list[Envelope] = []
+        rows = [row for item in appends for row in self._rows(item, meta, now, sealed, envelopes)]
+        if not rows:
             return []
-        # an aggregate handed a clear personal value holds it in its state: no snapshot of it (the next one is
-        # taken from the state rebuilt from the sealed events)
-        appends = [a if (a.stream_type, a.stream_id) not in sealed else replace(a, snapshot=None) for a in appends]
-        rows = [self._row(env) for env in envelopes]
+        if sealed:  # an aggregate handed a clear personal value holds it in its state: no snapshot of it (the next
+            # one is taken from the state rebuilt from the sealed events)
+            appends = [replace(a, snapshot=None) if (a.stream_type, a.stream_id) in sealed else a for a in appends]
         try:
             log = self._log_row(idempotency, envelopes, now) if idempotency else None
             try:
@@ -382,10 +405,16 @@ class EventStore:
         connection of the writer was found lost before the commit was sent."""
         dialect = engine.dialect
         driver_error = dialect.loaded_dbapi.Error
-        committing = False
-        connection = engine.raw_connection()
-        driver: Any = connection.driver_connection  # psycopg's or sqlite3's connection
-        cursor, writes = connection.cursor(), connection.cursor()
+        committing = lost = False
+        keeping = self.kept
+        connection: Any = None  # a connection of the engine's pool, unless one is kept for appends
+        driver: Any  # psycopg's or sqlite3's connection
+        if keeping is not None:
+            driver = keeping.take()
+        else:
+            connection = engine.raw_connection()
+            driver = connection.driver_connection
+        cursor, writes = driver.cursor(), driver.cursor()
         try:
             try:
                 if dialect.name == "postgresql":
@@ -411,7 +440,7 @@ class EventStore:
             # error is raised as SQLAlchemy's (``sa.exc.IntegrityError``, ...)
             error: Any = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
             lost = dialect.is_disconnect(error, driver, cursor)
-            if lost:
+            if lost and connection is not None:
                 connection.invalidate(error)
                 if engine is not self.engine and not committing:
                     raise _Unsent from exc
@@ -419,10 +448,19 @@ class EventStore:
                 raise
             raise sa.exc.DBAPIError.instance("append", None, exc, driver_error, lost, dialect=dialect) from exc
         finally:
-            if connection.dbapi_connection is not None:
-                cursor.close()
-                writes.close()
-            connection.close()
+            if connection is not None:
+                if connection.dbapi_connection is not None:
+                    cursor.close()
+                    writes.close()
+                connection.close()
+            elif keeping is not None:
+                with contextlib.suppress(driver_error):  # kept again only out of any transaction, else closed
+                    if lost or driver.in_transaction:
+                        driver.close()
+                    else:
+                        cursor.close()
+                        writes.close()
+                        keeping.give_back(driver)
 
     def _insert(
         self,
@@ -436,7 +474,7 @@ class EventStore:
     ) -> None:
         """The statements of an append, on the driver's cursors: ``events`` for the events (its row count is
         theirs alone: in a pipeline, psycopg adds up every result a cursor gets), ``writes`` for the rest."""
-        execute(events, dialect, _APPEND, rows[0] if len(rows) == 1 else rows)
+        execute(events, dialect, _APPEND[dialect.name], rows[0] if len(rows) == 1 else rows)
         for item in appends:
             if item.snapshot is not None:
                 version, state = item.snapshot
@@ -497,43 +535,45 @@ class EventStore:
         except sa.exc.IntegrityError:
             pass
 
-    def _envelopes(self, item: StreamAppend, meta: Metadata, now: str, sealed: set[tuple[str, str]]) -> list[Envelope]:
-        envelopes = []
+    def _rows(
+        self, item: StreamAppend, meta: Metadata, now: str, sealed: set[tuple[str, str]], envelopes: list[Envelope]
+    ) -> list[dict[str, Any]]:
+        """The rows inserting ``item``'s events (each envelope's published fields, its payload as JSON text, and the
+        version its stream must be at, ``previous``); their envelopes are added to ``envelopes``."""
+        rows = []
         for offset, event in enumerate(item.events, start=1):
+            event_type, version = event.event_type, event.schema_version
             payload = event.payload()
-            if self.personal is not None and sealed_fields(self.domain, event.event_type, event.schema_version):
+            if self.personal is not None and sealed_fields(self.domain, event_type, version):
                 clear = payload
-                payload = seal_payload(self.personal(), self.domain, event.event_type, event.schema_version, payload)
+                payload = seal_payload(self.personal(), self.domain, event_type, version, payload)
                 if payload != clear:
                     sealed.add((item.stream_type, item.stream_id))
             if self.validate:
-                contracts.validate_payload(self.domain, event.event_type, event.schema_version, payload)
-            envelopes.append(
-                Envelope(
-                    event_id=str(uuid.uuid4()),
-                    event_type=event.event_type,
-                    schema_version=event.schema_version,
-                    stream_type=item.stream_type,
-                    stream_id=item.stream_id,
-                    stream_version=item.expected_version + offset,
-                    occurred_at=now,
-                    recorded_at=now,
-                    district=item.district,
-                    agency_id=item.agency_id,
-                    actor=meta.actor,
-                    correlation_id=meta.correlation_id,
-                    causation_id=meta.causation_id,
-                    payload=payload,
-                    domain=self.domain,
-                )
-            )
-        return envelopes
-
-    def _row(self, env: Envelope) -> dict[str, Any]:
-        row = env.to_dict()
-        row["payload"] = _dumps(env.payload)
-        row["previous"] = env.stream_version - 1
-        return row
+                contracts.validate_payload(self.domain, event_type, version, payload)
+            stream_version = item.expected_version + offset
+            row = {
+                "event_id": str(uuid.uuid4()),
+                "event_type": event_type,
+                "schema_version": version,
+                "stream_type": item.stream_type,
+                "stream_id": item.stream_id,
+                "stream_version": stream_version,
+                "occurred_at": now,
+                "recorded_at": now,
+                "district": item.district,
+                "agency_id": item.agency_id,
+                "actor": meta.actor,
+                "correlation_id": meta.correlation_id,
+                "causation_id": meta.causation_id,
+                "payload": payload,
+                "domain": self.domain,
+            }
+            envelopes.append(Envelope.from_valid(row))  # its fields copied: the row's payload becomes its JSON
+            row["payload"] = _dumps(payload)
+            row["previous"] = stream_version - 1
+            rows.append(row)
+        return rows
 
     def _check_versions(self, conn: sa.Connection, appends: Sequence[StreamAppend]) -> None:
         current = self._current_versions(conn, [(a.stream_type, a.stream_id) for a in appends])
