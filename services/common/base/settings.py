@@ -17,7 +17,10 @@ Every variable has a local default so ``make run`` needs none:
 ``PORT_<SERVICE>``             override one service's HTTP (metrics/health) port
 ``SNAPSHOT_EVERY``             store a snapshot every N events of a stream, default ``50``
 ``RELAY_BATCH``                events the outbox relay publishes per round, default ``500``
-``RELAY_IDLE_SECONDS``         how long the relay sleeps when there is nothing to publish, default ``0.2``
+``RELAY_IDLE_SECONDS``         how long the relay sleeps when there is nothing to publish, default ``0.2`` (a
+                               relay run by its service, woken by each of its commits, at least a second)
+``RELAY_LINGER_SECONDS``       how long the relay, woken by a commit, waits for more commits to publish with it,
+                               default ``0.05``
 ``TOPIC_PARTITIONS``           partitions of the topics the platform creates, default ``3``
 ``TOPIC_REPLICATION``          replication factor of the topics the platform creates, default ``1``
                                (Tansu); ``3`` on a production Kafka cluster
@@ -254,7 +257,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         snapshot_every=int(env.get("SNAPSHOT_EVERY", "50")),
         relay_batch=int(env.get("RELAY_BATCH", "500")),
         relay_idle_seconds=float(env.get("RELAY_IDLE_SECONDS", "0.2")),
-        relay_linger_seconds=float(env.get("RELAY_LINGER_SECONDS", "0.01")),
+        relay_linger_seconds=float(env.get("RELAY_LINGER_SECONDS", "0.05")),
         topic_partitions=int(env.get("TOPIC_PARTITIONS", "3")),
         rpc_timeout=float(env.get("RPC_TIMEOUT", "10")),
         log_level=env.get("LOG_LEVEL", "INFO"),

@@ -23,6 +23,12 @@ from services.common.write.store import EventStore
 
 log = get_logger()
 
+WOKEN_RELAY_IDLE_SECONDS = 1.0
+"""The least a relay run by its service sleeps when nothing is new (``RELAY_IDLE_SECONDS`` if longer): every commit
+of the service wakes it (``OutboxRelayRunner.wake``), so looking on its own only finds what another process appended
+to the store. Each look costs a round (the store read, the backlog gauges, a green-thread wake-up), five times a
+second at the standalone relay's 0.2 s, in every service of an idle platform."""
+
 
 class StoreProvider(DependencyProvider):  # type: ignore[misc]
     """The service's event store, opened (and migrated) once per container."""
@@ -38,7 +44,8 @@ class StoreProvider(DependencyProvider):  # type: ignore[misc]
 
 
 class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
-    """Runs the service's outbox relay in a managed thread; ``wake()`` publishes without waiting.
+    """Runs the service's outbox relay in a managed thread; ``wake()`` publishes without waiting (and without it,
+    the relay looks for new events every ``WOKEN_RELAY_IDLE_SECONDS`` at least).
 
     With ``RELAY_IN_PROCESS=false`` it does nothing: the store's relay runs as a process of its own
     (``python -m services.common.runtime.relay <service>``), exactly once per store however many replicas of
@@ -63,7 +70,8 @@ class OutboxRelayRunner(DependencyProvider):  # type: ignore[misc]
         config = settings()
         self.relay = connect_relay(store_of(self.container), topic_for(self.container.service_name), self.stop_event)
         if self.relay is not None:
-            self.relay.run(self.stop_event, config.relay_idle_seconds, config.relay_linger_seconds)
+            idle = max(config.relay_idle_seconds, WOKEN_RELAY_IDLE_SECONDS)
+            self.relay.run(self.stop_event, idle, config.relay_linger_seconds)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -157,3 +157,28 @@ def test_a_group_stops_its_processes_at_once_and_its_broker_after_them(tmp_path:
     assert max(began for began, _ in services) < min(ended for _, ended in services)  # all stopping together
     assert spans["tansu"][0] >= max(ended for _, ended in services)  # the broker after every service
     assert not any(group.running(n) for n in ("gateway", "office_space", "energy", "tansu"))
+
+
+@pytest.mark.parametrize(("configured", "expected"), [("0.2", 1.0), ("3", 3.0)])
+def test_a_relay_run_by_its_service_looks_on_its_own_at_most_once_a_second(
+    configured: str, expected: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Woken by each of its service's commits, an in-process relay needs no 0.2 s polling (each round wakes the
+    process); a longer ``RELAY_IDLE_SECONDS`` stays as configured."""
+    from services.common.runtime import dependencies
+
+    runs: list[tuple[float, float]] = []
+
+    class Relay:
+        def run(self, stop: Any, idle_seconds: float, linger_seconds: float) -> None:
+            runs.append((idle_seconds, linger_seconds))
+
+    config = load_settings({"RELAY_IDLE_SECONDS": configured})
+    monkeypatch.setattr(dependencies, "settings", lambda: config)
+    monkeypatch.setattr(dependencies, "store_of", lambda container: None)
+    monkeypatch.setattr(dependencies, "connect_relay", lambda store, topic, stop: Relay())
+    runner = object.__new__(dependencies.OutboxRelayRunner)
+    runner.container = type("Container", (), {"service_name": "office_space"})()
+    runner.setup()
+    runner._run()
+    assert runs == [(expected, config.relay_linger_seconds)]
