@@ -348,11 +348,12 @@ class OutboxRelay:
                 self.wakeup.clear()
                 if woken and linger_seconds:
                     stop.wait(linger_seconds)
-        try:  # stopped while batches were in flight: what the broker acknowledges soon is not sent again
-            self.producer.flush(timeout=5)
-            self._record(len(self._in_flight))
-        except Exception:
-            log.warning("relay_in_flight_not_recorded", topic=self.topic, position=self.position)
+        if self._in_flight:  # stopped with batches in flight: what the broker acknowledges soon is not sent again
+            try:
+                self.producer.flush(timeout=5)
+                self._record(len(self._in_flight))
+            except Exception:
+                log.warning("relay_in_flight_not_recorded", topic=self.topic, position=self.position)
         log.info("relay_stopped", topic=self.topic, position=self.position)
 
     def republish(self) -> int:

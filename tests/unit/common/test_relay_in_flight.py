@@ -4,6 +4,7 @@ recorded batch again."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -80,3 +81,14 @@ def test_a_failed_event_in_a_later_batch_leaves_the_position_after_the_acknowled
         pass
     assert producer.sent == [f"A{i}" for i in range(recorded, 5)]  # sent again from the first not recorded
     assert store.relay_position(TOPIC) == store.last_position() == 5
+
+
+def test_a_relay_stopped_with_a_batch_in_flight_records_it_once_acknowledged(db_url: str) -> None:
+    store, producer, relay = _relay(db_url, set())
+    assert relay.publish_once() == 2  # A0, A1 in flight
+    assert store.relay_position(TOPIC) == 0
+    stop = threading.Event()
+    stop.set()
+    relay.run(stop)
+    assert store.relay_position(TOPIC) == 2  # not sent again by the next relay
+    assert producer.sent == ["A0", "A1"]
