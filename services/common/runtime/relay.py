@@ -1,9 +1,13 @@
 """The outbox relay: publishes a store's events to ``<domain>.events`` in commit order.
 
-Each round reads the next events after the recorded position, sends them keyed by stream id with the
-idempotent ``acks=all`` producer, waits until the broker acknowledged every one, and only then records
-the new position. Killed at any point, a relay resumes from the last recorded position: nothing is lost,
-and what was sent but not recorded is sent again (consumers absorb duplicates by ``event_id``).
+Each round reads the next events after those it sent, and sends them keyed by stream id with the idempotent
+``acks=all`` producer. A batch's position is recorded only once the broker acknowledged every one of its events,
+and only after the batches before it: while the relay has more to send, it leaves a full batch in flight and
+records it in the next round (reading and sending the next batch meanwhile, rather than waiting a round trip per
+batch); caught up, it waits for everything sent and records it. An event the broker refused or did not answer
+fails the round: the position stays after the last batch acknowledged in full, and the relay sends everything
+after it again. Killed at any point, a relay resumes from the last recorded position: nothing is lost, and what
+was sent but not recorded is sent again (consumers absorb duplicates by ``event_id``).
 
 Run inside a service (``services.common.runtime.dependencies.OutboxRelayRunner``) or alone::
 
@@ -34,11 +38,14 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaTimeoutError
+from kafka.producer.future import RecordMetadata
 
 from services.common.base.log import configure_logging, get_logger
 from services.common.base.metrics import BROKER_LOSSES, EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
@@ -63,18 +70,71 @@ def relay_message(row: Mapping[str, Any]) -> tuple[bytes, bytes, list[tuple[str,
     return key, value, headers
 
 
+class InFlight:
+    """A batch of events sent and not yet recorded: its last position, and what the broker answered for each of
+    its events (called back on the producer's thread, or on the sending one when an answer came first).
+
+    Only this is kept of a sent event, not its future: the futures and their metadata die as soon as the broker
+    answers, as a raw producer's do, instead of living (and being scanned by the garbage collector) until the
+    batch is recorded."""
+
+    def __init__(self, last: int, count: int) -> None:
+        self.last = last
+        self.count = count
+        self.firsts: dict[int, int] = {}  # partition: its lowest acknowledged offset
+        self.error: BaseException | None = None
+        self._waiting = count
+        self._lock = threading.Lock()
+        self._answered = threading.Event()
+
+    def acknowledged(self, sent: RecordMetadata) -> None:
+        with self._lock:
+            first = self.firsts.get(sent.partition)
+            if first is None or sent.offset < first:
+                self.firsts[sent.partition] = sent.offset
+            self._arrived()
+
+    def failed(self, error: BaseException) -> None:
+        with self._lock:
+            self.error = self.error or error
+            self._arrived()
+
+    def _arrived(self) -> None:
+        self._waiting -= 1
+        if not self._waiting:
+            self._answered.set()
+
+    def wait(self, timeout: float) -> dict[int, int]:
+        """Each partition's first offset, once the broker acknowledged every event; raises if it failed one or
+        did not answer within ``timeout`` seconds."""
+        if not self._answered.wait(timeout):
+            raise KafkaTimeoutError(f"{self._waiting} of {self.count} events not answered after {timeout}s")
+        if self.error is not None:
+            raise self.error
+        return self.firsts
+
+
 class OutboxRelay:
     """Moves committed events from one store to its Kafka topic."""
 
     def __init__(
-        self, store: EventStore, producer: KafkaProducer, topic: str, batch: int = 500, check_seconds: float = 5.0
+        self,
+        store: EventStore,
+        producer: KafkaProducer,
+        topic: str,
+        batch: int = 500,
+        check_seconds: float = 5.0,
+        ahead: int = 1,
     ) -> None:
         self.store = store
         self.producer = producer
         self.topic = topic
         self.batch = batch
         self.check_seconds = check_seconds
-        self.position = store.relay_position(topic)
+        self.ahead = ahead  # full batches left in flight, unrecorded, while the next is read and sent
+        self.position = store.relay_position(topic)  # acknowledged by the broker and recorded
+        self._sent = self.position  # sent: the next round reads after it
+        self._in_flight: deque[InFlight] = deque()  # sent, oldest first, not yet recorded
         self.wakeup = threading.Event()
         self._reported_at = 0.0
         self.bootstrap = str(producer.config["bootstrap_servers"])
@@ -89,37 +149,64 @@ class OutboxRelay:
         self._looked: tuple[int, str | None, str | None, str] | None = None  # generation, id looked from, lost, id
 
     def publish_once(self) -> int:
-        """Publish the next batch; returns how many events the broker acknowledged."""
+        """Send the next batch; returns how many events it sent.
+
+        A full batch is left in flight: the next round reads and sends the following one while the broker
+        acknowledges it, and records the position of the batches before, waiting only for those more than
+        ``ahead`` rounds old. A round that finds less than a full batch (the relay caught up) waits until the broker
+        acknowledged everything sent and records it, so it returns with the position at the store's end."""
         self._apply_background_look()
         if self._checked_at is None:
             self.check_broker()
         elif time.monotonic() - self._checked_at >= self.check_seconds:
             self._look_in_background()
-        rows = self.store.read_stored(after=self.position, limit=self.batch)
-        if not rows:
-            self._report_backlog(force=True)
-            return 0
-        send, topic = self.producer.send, self.topic
-        futures = []
-        for row in rows:
-            key, value, headers = relay_message(row)
-            futures.append(send(topic, key=key, value=value, headers=headers))
-        self.producer.flush()
-        firsts: dict[int, int] = {}
-        for future in futures:
-            sent = future.get(timeout=30)  # raises if any was not acknowledged: the position is then not moved
-            firsts[sent.partition] = min(firsts.get(sent.partition, sent.offset), sent.offset)
-        # each partition's mark: its first event of this round + 1, which every broker's reported end reaches
-        # (Tansu's is its last batch's base offset + 1; ``services.common.read.positions``)
-        marks = self._marks | {partition: offset + 1 for partition, offset in firsts.items()}
-        last = int(rows[-1]["position"])
-        log_now = RelayLog(self._topic_id, marks) if self._topic_id else None
-        self.store.set_relay_position(self.topic, last, log_now)
-        self.position = last
-        self._marks = marks
-        EVENTS_PUBLISHED.labels(self.store.domain, self.topic).inc(len(rows))
-        self._report_backlog()
+        try:
+            rows = self.store.read_stored(after=self._sent, limit=self.batch)
+            if rows:
+                batch = InFlight(int(rows[-1]["position"]), len(rows))
+                send, topic, acknowledged, failed = self.producer.send, self.topic, batch.acknowledged, batch.failed
+                for row in rows:
+                    key, value, headers = relay_message(row)
+                    send(topic, key=key, value=value, headers=headers).add_callback(acknowledged).add_errback(failed)
+                self._in_flight.append(batch)
+                self._sent = batch.last
+            if len(rows) < self.batch:
+                self.producer.flush()
+                self._record(len(self._in_flight))
+            else:
+                self._record(len(self._in_flight) - self.ahead)
+        except BaseException:
+            self._rewind(self.position)  # what was not acknowledged is read and sent again
+            raise
+        self._report_backlog(force=not rows)
         return len(rows)
+
+    def _record(self, count: int) -> None:
+        """Wait for the broker to acknowledge the ``count`` oldest batches in flight and record the position past
+        them (raises if any event was not acknowledged: the position then stays before that batch)."""
+        if count <= 0:
+            return
+        marks, last, acknowledged = dict(self._marks), self.position, 0
+        try:
+            for _ in range(count):
+                batch = self._in_flight[0]
+                firsts = batch.wait(timeout=30)  # raises if any event was not acknowledged
+                # each partition's mark: its first event of this batch + 1, which every broker's reported end
+                # reaches (Tansu's is its last batch's base offset + 1; ``services.common.read.positions``)
+                marks.update({partition: offset + 1 for partition, offset in firsts.items()})
+                last, acknowledged = batch.last, acknowledged + batch.count
+                self._in_flight.popleft()
+        finally:  # the batches acknowledged before one that failed are recorded all the same
+            if acknowledged:
+                log_now = RelayLog(self._topic_id, marks) if self._topic_id else None
+                self.store.set_relay_position(self.topic, last, log_now)
+                self.position, self._marks = last, marks
+                EVENTS_PUBLISHED.labels(self.store.domain, self.topic).inc(acknowledged)
+
+    def _rewind(self, position: int) -> None:
+        """Read and send again from ``position``: the batches in flight are forgotten (never recorded)."""
+        self.position = self._sent = position
+        self._in_flight.clear()
 
     def check_broker(self) -> str | None:
         """Make sure of the topics and compare the log with what was recorded; when the broker lost acknowledged
@@ -181,7 +268,7 @@ class OutboxRelay:
                 recorded=self._marks,
             )
             BROKER_LOSSES.labels(self.store.domain, self.topic, lost).inc()
-            self.position = 0
+            self._rewind(0)
             self._marks = {}
             self._topic_id = topic_id
             self.store.set_relay_position(self.topic, self.position, RelayLog(self._topic_id, self._marks))
@@ -210,6 +297,7 @@ class OutboxRelay:
         admin, self._admin = self._admin, None
         self._generation += 1
         self._checked_at = None
+        self._rewind(self.position)
         self._close_quietly(old, probe, admin)
 
     def close(self) -> None:
@@ -260,12 +348,18 @@ class OutboxRelay:
                 self.wakeup.clear()
                 if woken and linger_seconds:
                     stop.wait(linger_seconds)
+        if self._in_flight:  # stopped with batches in flight: what the broker acknowledges soon is not sent again
+            try:
+                self.producer.flush(timeout=5)
+                self._record(len(self._in_flight))
+            except Exception:
+                log.warning("relay_in_flight_not_recorded", topic=self.topic, position=self.position)
         log.info("relay_stopped", topic=self.topic, position=self.position)
 
     def republish(self) -> int:
         """Publish the whole store again from position 0, with progress."""
         self.check_broker()
-        self.position = 0
+        self._rewind(0)
         progress = Progress(f"republish {self.topic}", total=self.store.last_position())
         while published := self.publish_once():
             progress.advance(published)
