@@ -21,6 +21,7 @@ The attributes are mapped from the envelope in this one function, applied where 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,17 +41,29 @@ def cloudevent_headers_of(value: Mapping[str, Any]) -> list[tuple[str, bytes]]:
 
 def cloudevent_headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
     """The CloudEvents binary-mode Kafka headers of a published envelope (or a stored event row)."""
-    domain = envelope["domain"]
-    attributes = {
-        "ce_id": envelope["event_id"],
-        "ce_source": f"/{domain}/{envelope['stream_type']}",
-        "ce_type": f"{TYPE_PREFIX}.{domain}.{envelope['event_type']}.v{envelope['schema_version']}",
-        "ce_specversion": SPEC_VERSION,
-        "ce_time": envelope["occurred_at"],
-        "ce_subject": envelope["stream_id"],
-        "content-type": "application/json",
-    }
-    return [(name, str(value).encode()) for name, value in attributes.items()]
+    source, kind = _source_and_type(
+        envelope["domain"], envelope["stream_type"], envelope["event_type"], envelope["schema_version"]
+    )
+    return [
+        ("ce_id", str(envelope["event_id"]).encode()),
+        ("ce_source", source),
+        ("ce_type", kind),
+        ("ce_specversion", _SPEC_VERSION),
+        ("ce_time", str(envelope["occurred_at"]).encode()),
+        ("ce_subject", str(envelope["stream_id"]).encode()),
+        ("content-type", _CONTENT_TYPE),
+    ]
+
+
+_SPEC_VERSION = SPEC_VERSION.encode()
+_CONTENT_TYPE = b"application/json"
+
+
+@functools.lru_cache(maxsize=1024)
+def _source_and_type(domain: str, stream_type: str, event_type: str, version: int) -> tuple[bytes, bytes]:
+    """``ce_source`` and ``ce_type`` of a kind of event, encoded once (the relay sends thousands a second, of a few
+    dozen kinds; bounded, as a dead letter replayed may name anything)."""
+    return f"/{domain}/{stream_type}".encode(), f"{TYPE_PREFIX}.{domain}.{event_type}.v{version}".encode()
 
 
 def cloudevent_header_schema(domain: str, event_type: str, version: int) -> dict[str, dict[str, str]]:
