@@ -35,8 +35,9 @@ ENVELOPE_KEYS = ("event_id", "domain", "stream_type", "event_type", "schema_vers
 
 def cloudevent_headers_of(value: Mapping[str, Any]) -> list[tuple[str, bytes]]:
     """The CloudEvents headers of a message value that is an envelope; none for anything else (a message
-    replayed from a dead-letter topic may be a poison message that is no envelope at all)."""
-    return cloudevent_headers(value) if all(value.get(k) is not None for k in ENVELOPE_KEYS) else []
+    replayed from a dead-letter topic may be a poison message that is no envelope at all, or one whose fields are
+    lists or objects)."""
+    return cloudevent_headers(value) if all(isinstance(value.get(k), str | int) for k in ENVELOPE_KEYS) else []
 
 
 def cloudevent_headers(envelope: Mapping[str, Any]) -> list[tuple[str, bytes]]:
