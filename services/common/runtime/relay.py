@@ -55,6 +55,7 @@ from services.common.read.broker import ensure_topics, make_admin, make_consumer
 from services.common.read.positions import relay_lost
 from services.common.read.progress import Progress
 from services.common.runtime.health import HealthChecks, serve_ops_http
+from services.common.runtime.runner import startup_objects_frozen
 from services.common.write.cloud_events import cloudevent_headers
 from services.common.write.store import EventStore, RelayLog
 
@@ -420,6 +421,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.republish:
         relay.republish()
         return
+    startup_objects_frozen()
     relay.run(stop, config.relay_idle_seconds, config.relay_linger_seconds)
 
 

@@ -89,7 +89,7 @@ def startup_objects_frozen() -> int:
     start and kept until exit) out of the cyclic garbage collector's reach (``gc.freeze``), and return how many.
     A full collection otherwise walks them all again and again — some 200,000 objects in a service, a tenth of an
     energy batch's CPU — to find garbage that is never among them. What is made afterwards is collected as
-    before."""
+    before. Called once started by every service process (``main``) and relay process (``relay.main``)."""
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
