@@ -217,15 +217,20 @@ class KeptLines:
     __slots__ = ("made",)
 
     def __init__(self) -> None:
-        self.made: tuple[list[str], str, dict[int, tuple[dict[str, Any], tuple[str, ...], bytes]]] = ([], "", {})
-        """The columns, the language and id(row) → (the row, its flat keys, its line) of the last download made
-        (replaced whole); the row is held, so its id is no other row's."""
+        self.made: tuple[list[str], str, bytes, dict[int, tuple[dict[str, Any], tuple[str, ...], bytes]]] = (
+            [],
+            "",
+            b"",
+            {},
+        )
+        """The columns, the language, the header line and id(row) → (the row, its flat keys, its line) of the last
+        download made (replaced whole); the row is held, so its id is no other row's."""
 
 
 def csv_of(body: Any, table_key: str, lang: str, kept: KeptLines) -> bytes:
     """The CSV download of the table ``table_key`` of ``body`` (what ``export`` streams, byte for byte), with
     the lines of the rows ``kept`` knows taken from it, and ``kept`` left with this one's."""
-    kept_columns, kept_lang, kept_lines = kept.made
+    kept_columns, kept_lang, kept_header, kept_lines = kept.made
     rows = rows_of(body, table_key)
     found: list[tuple[dict[str, Any], tuple[str, ...], bytes | None]] = []
     columns: dict[str, None] = {}
@@ -245,14 +250,14 @@ def csv_of(body: Any, table_key: str, lang: str, kept: KeptLines) -> bytes:
     same = listed == kept_columns and lang == kept_lang
     lines: dict[int, tuple[dict[str, Any], tuple[str, ...], bytes]] = {}
     write = _line_writer()
-    out = [_header_line(listed, lang, write)]
+    out = [kept_header if same else _header_line(listed, lang, write)]
     for row, keys, line in found:
         if line is None or not same:
             flat = flatten(row)
             line = write([cell_text(flat.get(c)) for c in listed])
         lines[id(row)] = (row, keys, line)
         out.append(line)
-    kept.made = (listed, lang, lines)
+    kept.made = (listed, lang, out[0], lines)
     return b"".join(out)
 
 

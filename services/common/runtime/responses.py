@@ -15,6 +15,56 @@ def encoded(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, default=str).encode()
 
 
+class KeptMembers:
+    """Where each object listed in an answer's JSON lies in the JSON last made of it (``encoded_reusing``): an
+    answer made again after a batch keeps most of its listed objects (the same objects: ``figures.KeptFigures``
+    keeps an unchanged agency's entry), whose JSON is then copied from the last one rather than encoded again (a
+    city's agencies are a megabyte of JSON, and readings arrive every second)."""
+
+    __slots__ = ("at", "json")
+
+    def __init__(self) -> None:
+        self.json = b""
+        """The JSON last made (the answer's own bytes, not a copy)."""
+        self.at: dict[int, tuple[Any, int, int]] = {}
+        """id(object) → (the object, where its JSON starts and ends in ``json``); the object is held, so its id is
+        no other object's."""
+
+
+def encoded_reusing(body: Any, kept: KeptMembers) -> bytes:
+    """``encoded(body)`` byte for byte, the JSON of the objects in ``body``'s lists that ``kept`` knows copied from
+    the JSON they were last encoded in (an object listed is never changed in place: a changed one is a new
+    object); ``kept`` left with this one's. A body other than an object of text keys is encoded whole."""
+    if not isinstance(body, dict) or not all(isinstance(key, str) for key in body):
+        return encoded(body)
+    last = memoryview(kept.json)
+    parts: list[bytes | memoryview] = []
+    at: dict[int, tuple[Any, int, int]] = {}
+    size = 0
+
+    def add(part: bytes | memoryview) -> None:
+        nonlocal size
+        parts.append(part)
+        size += len(part)
+
+    for n, (key, value) in enumerate(body.items()):
+        add((b"{" if n == 0 else b", ") + encoded(key) + b": ")
+        if not (isinstance(value, list) and value and all(isinstance(member, dict) for member in value)):
+            add(encoded(value))
+            continue
+        for i, member in enumerate(value):
+            add(b", " if i else b"[")
+            found = kept.at.get(id(member))
+            start = size
+            add(last[found[1] : found[2]] if found is not None and found[0] is member else encoded(member))
+            at[id(member)] = (member, start, size)
+        add(b"]")
+    add(b"}" if parts else b"{}")
+    made = b"".join(parts)
+    kept.json, kept.at = made, at
+    return made
+
+
 class EncodedAnswer(dict[str, Any]):
     """An answer (a dict, for an export to read) whose JSON was made already, in part: ``head`` (a few keys of
     this request's own) encoded now, then the ``bulk`` keys, encoded once for every request that sends them

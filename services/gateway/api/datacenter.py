@@ -26,7 +26,7 @@ from services.common.kernel.clock import china_today, utc_now
 from services.common.kernel.errors import NotFound
 from services.common.kernel.schemas import load_command as validated
 from services.common.read.projector import Projector
-from services.common.runtime.responses import EncodedAnswer, encoded
+from services.common.runtime.responses import EncodedAnswer, KeptMembers, encoded_reusing
 from services.gateway import datacenter as dc
 from services.gateway import statistics_report as statistics
 from services.gateway.auth import CITY_ADMINS, READERS, Principal
@@ -50,6 +50,9 @@ from services.gateway.web import api, call, read_json
 T = TypeVar("T")
 
 DASHBOARD = Path(__file__).resolve().parents[1] / "dashboard" / "index.html"
+
+JSON_MEMBERS = "json"
+"""The key of a kept answer's ``KeptMembers`` among its downloads (whose keys are tuples)."""
 
 
 class DataCenterApi:
@@ -250,14 +253,14 @@ class DataCenterApi:
 
         def figures(conn: Connection) -> tuple[dict[str, Any], bytes, dict[Any, Any]]:
             body = compute(conn)
+            kept: dict[Any, Any] = {JSON_MEMBERS: KeptMembers()}
             if self.datacenter is not None:  # a batch that changed nothing of it: its JSON and downloads stand
                 old = answers_of(self.db).previous((question, file_stamp(settings().scorecard_file)))
                 if isinstance(old, tuple) and len(old) == 3 and old[0] == body:
                     return old  # type: ignore[return-value]
-                if isinstance(old, tuple) and len(old) == 3:  # its CSV lines: only the new rows are written again
-                    lines = {k: v for k, v in old[2].items() if isinstance(v, KeptLines)}
-                    return body, encoded(body), lines
-            return body, encoded(body), {}
+                if isinstance(old, tuple) and len(old) == 3:  # only its new rows are encoded and written again
+                    kept = {k: v for k, v in old[2].items() if isinstance(v, KeptLines | KeptMembers)}
+            return body, encoded_reusing(body, kept.setdefault(JSON_MEMBERS, KeptMembers())), kept
 
         (body, body_json, exports), status = self._figures(question, figures)
         return EncodedAnswer(self._head(status), body, body_json, exports)

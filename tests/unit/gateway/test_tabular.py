@@ -91,12 +91,17 @@ def test_a_csv_made_again_writes_only_its_new_rows_and_equals_one_made_whole() -
     assert second.split(b"\r\n")[1] == first.split(b"\r\n")[1]
     assert second.split(b"\r\n")[2].split(b",")[2] == b"7"
     # a kept row's line is not taken when the columns moved (a new row brings one): every line again
-    kept.made[2][id(a1)] = (a1, kept.made[2][id(a1)][1], b"stale\r\n")
+    kept.made[3][id(a1)] = (a1, kept.made[3][id(a1)][1], b"stale\r\n")
     wider = {"items": [{"new_figure": 1, **a1}, a1]}
     assert tabular.csv_of(wider, "items", "zh", kept) == tabular.export(wider, "items", "csv", "zh", "a").get_data()
     # nor when the language changed
-    kept.made[2][id(a1)] = (a1, kept.made[2][id(a1)][1], b"stale\r\n")
+    kept.made[3][id(a1)] = (a1, kept.made[3][id(a1)][1], b"stale\r\n")
     assert tabular.csv_of(wider, "items", "en", kept) == tabular.export(wider, "items", "csv", "en", "a").get_data()
     # a line is the kept row's own while the columns stand (the stale text shows it was taken, not written)
-    kept.made[2][id(a1)] = (a1, kept.made[2][id(a1)][1], b"stale\r\n")
+    kept.made[3][id(a1)] = (a1, kept.made[3][id(a1)][1], b"stale\r\n")
     assert b"stale" in tabular.csv_of(wider, "items", "en", kept)
+    # and so is the header line, written once while the columns and the language stand
+    columns, lang, _, lines = kept.made
+    kept.made = (columns, lang, "\ufeffstale header\r\n".encode(), lines)
+    assert tabular.csv_of(wider, "items", "en", kept).startswith("\ufeffstale header\r\n".encode())
+    assert tabular.csv_of(wider, "items", "zh", kept) == tabular.export(wider, "items", "csv", "zh", "a").get_data()
