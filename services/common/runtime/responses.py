@@ -5,6 +5,7 @@ gateway's routes and by every service's ``/health``."""
 from __future__ import annotations
 
 import json
+from array import array
 from typing import Any, cast
 
 from werkzeug.wrappers import Response
@@ -17,29 +18,30 @@ def encoded(body: Any) -> bytes:
 
 class KeptMembers:
     """Where each object listed in an answer's JSON lies in the JSON last made of it (``encoded_reusing``): an
-    answer made again after a batch keeps most of its listed objects (the same objects: ``figures.KeptFigures``
-    keeps an unchanged agency's entry), whose JSON is then copied from the last one rather than encoded again (a
-    city's agencies are a megabyte of JSON, and readings arrive every second)."""
+    answer made again after a batch keeps most of its listed objects, in their places (the same objects:
+    ``figures.KeptFigures`` keeps an unchanged agency's entry), whose JSON is then copied from the last one rather
+    than encoded again (a city's agencies are a megabyte of JSON, and readings arrive every second)."""
 
-    __slots__ = ("at", "json")
+    __slots__ = ("json", "lists")
 
     def __init__(self) -> None:
         self.json = b""
         """The JSON last made (the answer's own bytes, not a copy)."""
-        self.at: dict[int, tuple[Any, int, int]] = {}
-        """id(object) → (the object, where its JSON starts and ends in ``json``); the object is held, so its id is
-        no other object's."""
+        self.lists: dict[str, tuple[tuple[Any, ...], array[int]]] = {}
+        """Per key of a list of objects: its objects, in order, and where each one's JSON starts and ends in
+        ``json`` (two numbers an object: a few bytes, where a city's findings are thousands of objects)."""
 
 
 def encoded_reusing(body: Any, kept: KeptMembers) -> bytes:
-    """``encoded(body)`` byte for byte, the JSON of the objects in ``body``'s lists that ``kept`` knows copied from
-    the JSON they were last encoded in (an object listed is never changed in place: a changed one is a new
-    object); ``kept`` left with this one's. A body other than an object of text keys is encoded whole."""
+    """``encoded(body)`` byte for byte, the JSON of an object listed in ``body`` at the place (key and position)
+    where ``kept`` saw the same object last copied from the JSON it was encoded in then (an object listed is never
+    changed in place: a changed one is a new object); ``kept`` left with this one's. A body other than an object
+    of text keys is encoded whole."""
     if not isinstance(body, dict) or not all(isinstance(key, str) for key in body):
         return encoded(body)
     last = memoryview(kept.json)
     parts: list[bytes | memoryview] = []
-    at: dict[int, tuple[Any, int, int]] = {}
+    lists: dict[str, tuple[tuple[Any, ...], array[int]]] = {}
     size = 0
 
     def add(part: bytes | memoryview) -> None:
@@ -52,16 +54,19 @@ def encoded_reusing(body: Any, kept: KeptMembers) -> bytes:
         if not (isinstance(value, list) and value and all(isinstance(member, dict) for member in value)):
             add(encoded(value))
             continue
+        members, bounds = kept.lists.get(key, ((), array("q")))
+        placed = array("q")
         for i, member in enumerate(value):
             add(b", " if i else b"[")
-            found = kept.at.get(id(member))
-            start = size
-            add(last[found[1] : found[2]] if found is not None and found[0] is member else encoded(member))
-            at[id(member)] = (member, start, size)
+            placed.append(size)
+            same = i < len(members) and members[i] is member
+            add(last[bounds[2 * i] : bounds[2 * i + 1]] if same else encoded(member))
+            placed.append(size)
         add(b"]")
+        lists[key] = (tuple(value), placed)
     add(b"}" if parts else b"{}")
     made = b"".join(parts)
-    kept.json, kept.at = made, at
+    kept.json, kept.lists = made, lists
     return made
 
 
