@@ -73,6 +73,7 @@ from services.common.read.seen import seen_table as seen_table  # where it was d
 
 log = get_logger()
 Handler = Callable[[sa.Connection, Envelope], None]
+BatchForm = Callable[[sa.Connection, list[Envelope]], None]
 AnyRecord: TypeAlias = "ConsumerRecord | Record"
 """A record read by the projector's own consumer or handed over by a rebuild's reader process."""
 
@@ -188,10 +189,13 @@ class Projection:
     A handler may have a batch form, ``many_<EventType>(conn, envelopes)``, that applies several events of the
     type as ``on_<EventType>`` applied one after another would (typically one ``executemany``): the projector
     hands it each run of consecutive events of that type in a batch (same order, no other event between them),
-    when the type's only handler has one. Several types may share one batch form (``many_A = many_B = many_ab``):
-    a run is then consecutive events of any of them, mixed, in order (the form applies them as one by one). A
-    batch that fails is applied again one event at a time with ``on_<EventType>``, so the batch form need not
-    find which event failed.
+    when each projection that handles the type has one. Several types may share one batch form (``many_A =
+    many_B = many_ab``): a run is then consecutive events of any of them, mixed, in order (the form applies them
+    as one by one). When several projections handle a run's types, each projection's batch form applies the
+    whole run in turn, in the projections' order: a projection offers a batch form beside another's only where
+    what it writes does not depend on what the other writes for the same events (each owns its tables). A batch
+    that fails is applied again one event at a time with ``on_<EventType>``, so the batch form need not find
+    which event failed.
     """
 
     topics: tuple[str, ...] = ()
@@ -305,15 +309,18 @@ class Projector:
                 for kind in sorted(projection.handles()):
                     self._handlers.setdefault((domain, kind), []).append(getattr(projection, f"on_{kind}"))
         self._handled = set(self._handlers)
-        self._batchers: dict[tuple[str, str], Callable[[sa.Connection, list[Envelope]], None]] = {}
-        """The batch form (``many_<EventType>``) of the event types that have a single handler with one."""
-        for projection in self.projections:
-            for domain in {topic.split(".")[0] for topic in projection.topics}:
-                for kind in projection.handles():
-                    batcher = getattr(projection, f"many_{kind}", None)
-                    if batcher is not None and len(self._handlers[domain, kind]) == 1:
-                        self._batchers[domain, kind] = batcher
         """(domain, event type) of every event some projection applies; the others only move the offsets."""
+        self._batchers: dict[tuple[str, str], tuple[BatchForm, ...]] = {}
+        """The batch forms (``many_<EventType>``) of the event types each of whose handlers has one, in the
+        projections' order."""
+        forms: dict[tuple[str, str], list[BatchForm | None]] = {}
+        for projection in self.projections:
+            for domain in sorted({topic.split(".")[0] for topic in projection.topics}):
+                for kind in sorted(projection.handles()):
+                    forms.setdefault((domain, kind), []).append(getattr(projection, f"many_{kind}", None))
+        for key, found in forms.items():
+            if all(form is not None for form in found):
+                self._batchers[key] = tuple(form for form in found if form is not None)
         self._unsaved_offsets: dict[tuple[str, int], tuple[int, str | None]] = {}
         self.seen = SeenEvents(engine, name)
         """The event ids applied (a re-published duplicate is ignored)."""
@@ -537,7 +544,8 @@ class Projector:
         """Apply consecutive events whose types share a batch form with it (never isolated: a failure fails
         the batch, which is then applied again one event at a time, each in a savepoint of its own)."""
         try:
-            self._batchers[run[0].domain, run[0].event_type](conn, run)
+            for batch_form in self._batchers[run[0].domain, run[0].event_type]:
+                batch_form(conn, run)
         except Exception as exc:
             raise _ProjectionFailed from exc
         if debug:
