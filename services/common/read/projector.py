@@ -217,10 +217,16 @@ class Projection:
             conn.execute(table.delete())
 
 
-def _advance(newest: dict[tuple[str, int], tuple[int, str | None]], record: AnyRecord, event_at: str | None) -> None:
-    """Move a partition's next offset past ``record``; ``event_at`` (if given) is its newest applied event's time."""
-    key = (record.topic, record.partition)
-    newest[key] = (record.offset + 1, event_at or newest.get(key, (0, None))[1])
+Positions: TypeAlias = dict[tuple[str, int], tuple[int, str | None]]
+"""Per (topic, partition): the next offset to read and the time of the newest event applied (or passed over)."""
+
+
+def _advance(newest: Positions, records: Sequence[AnyRecord], event_at: dict[tuple[str, int], str]) -> None:
+    """Move each partition's next offset past the last of ``records`` (read in partition order); ``event_at``
+    holds, per partition, the time of its newest event applied or passed over in them, if any."""
+    last = {(record.topic, record.partition): record.offset for record in records}
+    for key, offset in last.items():
+        newest[key] = (offset + 1, event_at.get(key) or newest.get(key, (0, None))[1])
 
 
 class _ProjectionFailed(Exception):
@@ -460,54 +466,67 @@ class Projector:
         """
         failures: list[tuple[AnyRecord, DeadLetter]] = []
         newest = dict(self._unsaved_offsets)
-        applied: list[Envelope] = []
-        duplicates = 0
-        relevant = [d for d in decoded if isinstance(d, Envelope) and (d.domain, d.event_type) in self._handled]
+        handled = self._handled
+        keys = [(d.domain, d.event_type) if isinstance(d, Envelope) else None for d in decoded]
+        relevant = [
+            d.event_id for d, key in zip(decoded, keys, strict=True) if key in handled and isinstance(d, Envelope)
+        ]
+        event_at: dict[tuple[str, int], str] = {}
+        """Per partition, the time of the newest event applied or passed over (no projection applies it)."""
         if not relevant and not dry_run:
             # Nothing to apply: the offsets move on in memory and are stored with the next batch that changes
             # rows, or at the next idle poll (a crash meanwhile only reads these events again, to skip them).
             for record, item in zip(records, decoded, strict=True):
-                _advance(newest, record, item.recorded_at if isinstance(item, Envelope) else None)
+                if isinstance(item, Envelope) and item.recorded_at:
+                    event_at[record.topic, record.partition] = item.recorded_at
+            _advance(newest, records, event_at)
             self._unsaved_offsets = newest
             return failures
         debug = log.is_enabled_for(logging.DEBUG)
         batchers = {} if isolate else self._batchers  # isolated, every event is applied (and refused) on its own
         run: list[Envelope] = []
-        """Consecutive events of one type with a batch form, applied together by it (before any other event)."""
+        """Consecutive events of types with the same batch forms, applied together by them (before any other)."""
+        run_forms: tuple[BatchForm, ...] = ()
+        applied: list[Envelope] = []
+        duplicates = 0
         try:
             with self.engine.begin() as conn:
-                seen = self.seen.among(conn, [d.event_id for d in relevant])
-                for record, item in zip(records, decoded, strict=True):
-                    if isinstance(item, DeadLetter) or (item.domain, item.event_type) not in self._handled:
-                        _advance(newest, record, None if isinstance(item, DeadLetter) else item.recorded_at)
+                seen = self.seen.among(conn, relevant)
+                for record, item, key in zip(records, decoded, keys, strict=True):
+                    if key not in handled:
+                        if isinstance(item, Envelope) and item.recorded_at:  # an envelope passed over
+                            event_at[record.topic, record.partition] = item.recorded_at
                         continue
-                    _advance(newest, record, None)
-                    if item.event_id in seen:
+                    assert isinstance(item, Envelope)
+                    event_id = item.event_id
+                    if event_id in seen:
                         duplicates += 1
                         continue
-                    seen.add(item.event_id)
-                    if item.event_id not in refused and (item.domain, item.event_type) in batchers:
-                        if run and batchers[run[0].domain, run[0].event_type] != batchers[item.domain, item.event_type]:
-                            self._apply_run(conn, run, debug)
+                    seen.add(event_id)
+                    forms = batchers.get(key)
+                    if forms is not None and event_id not in refused:
+                        if run and forms != run_forms:
+                            self._apply_run(conn, run_forms, run, debug)
                             run = []
                         run.append(item)
-                        applied.append(item)
-                        _advance(newest, record, item.recorded_at)
-                        continue
-                    if run:
-                        self._apply_run(conn, run, debug)
-                        run = []
-                    failure = None if item.event_id in refused else self._apply(conn, item, isolate, debug)
-                    if failure:
-                        failures.append((record, failure))
-                    if failure or item.event_id in refused:
-                        continue
+                        run_forms = forms
+                    else:
+                        if run:
+                            self._apply_run(conn, run_forms, run, debug)
+                            run = []
+                        failure = None if event_id in refused else self._apply(conn, item, isolate, debug)
+                        if failure:
+                            failures.append((record, failure))
+                        if failure or event_id in refused:
+                            continue
                     applied.append(item)
-                    _advance(newest, record, item.recorded_at)
+                    if item.recorded_at:
+                        event_at[record.topic, record.partition] = item.recorded_at
                 if run:
-                    self._apply_run(conn, run, debug)
+                    self._apply_run(conn, run_forms, run, debug)
                 if dry_run or failures:
                     raise _RolledBack
+                _advance(newest, records, event_at)
                 self.seen.remember(conn, [e.event_id for e in applied])
                 self._store_offsets(conn, newest)
         except _RolledBack:
@@ -540,11 +559,11 @@ class Projector:
             _log_projected(env)
         return None
 
-    def _apply_run(self, conn: sa.Connection, run: list[Envelope], debug: bool) -> None:
-        """Apply consecutive events whose types share a batch form with it (never isolated: a failure fails
-        the batch, which is then applied again one event at a time, each in a savepoint of its own)."""
+    def _apply_run(self, conn: sa.Connection, forms: tuple[BatchForm, ...], run: list[Envelope], debug: bool) -> None:
+        """Apply consecutive events whose types have the batch ``forms`` (never isolated: a failure fails the
+        batch, which is then applied again one event at a time, each in a savepoint of its own)."""
         try:
-            for batch_form in self._batchers[run[0].domain, run[0].event_type]:
+            for batch_form in forms:
                 batch_form(conn, run)
         except Exception as exc:
             raise _ProjectionFailed from exc
