@@ -68,7 +68,7 @@ from services.common.read.broker import (
 from services.common.read.positions import TOPIC_RECREATED, consumer_starts
 from services.common.read.prefetch import Prefetcher, Record
 from services.common.read.progress import Progress
-from services.common.read.seen import SeenEvents
+from services.common.read.seen import SeenBefore, SeenEvents
 from services.common.read.seen import seen_table as seen_table  # where it was defined before
 
 log = get_logger()
@@ -473,12 +473,15 @@ class Projector:
         isolate: bool,
         refused: Collection[str] = (),
         dry_run: bool = False,
+        look_up: bool = False,
     ) -> list[tuple[AnyRecord, DeadLetter]]:
         """Apply the batch and store its offsets in one transaction; the events a projection refused.
 
         With ``isolate`` a refused event is rolled back to its savepoint. A ``dry_run`` only finds them and
         commits nothing; otherwise nothing commits unless every refused event is in ``refused`` (its dead
-        letter was sent already).
+        letter was sent already). Not isolated, the batch applies all its events or none, so it claims their
+        ids at once (``SeenEvents.claim``); when one was applied already, the batch is applied again and
+        ``look_up`` which.
         """
         failures: list[tuple[AnyRecord, DeadLetter]] = []
         newest = dict(self._unsaved_offsets)
@@ -505,9 +508,11 @@ class Projector:
         run_forms: tuple[BatchForm, ...] = ()
         applied: list[Envelope] = []
         duplicates = 0
+        claimed = False
         try:
             with self.engine.begin() as conn:
-                seen = self.seen.among(conn, relevant)
+                claimed = not (isolate or dry_run or look_up) and self.seen.claim(conn, relevant)
+                seen = set() if claimed else self.seen.among(conn, relevant)
                 for record, item, key in zip(records, decoded, keys, strict=True):
                     if key not in handled:
                         if isinstance(item, Envelope) and item.recorded_at:  # an envelope passed over
@@ -543,12 +548,15 @@ class Projector:
                 if dry_run or failures:
                     raise _RolledBack
                 _advance(newest, records, event_at)
-                self.seen.remember(conn, [e.event_id for e in applied])
+                if not claimed:
+                    self.seen.remember(conn, [e.event_id for e in applied])
                 self._store_offsets(conn, newest)
         except _RolledBack:
             if dry_run:
                 return failures
             raise _ProjectionFailed(f"{len(failures)} events failed anew; the batch is replayed") from None
+        except SeenBefore:  # rolled back: nothing of the batch was written
+            return self._commit_batch(records, decoded, isolate, refused, dry_run, look_up=True)
         self._unsaved_offsets = {}
         self.seen.committed(e.event_id for e in applied)
         if duplicates:
