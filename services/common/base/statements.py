@@ -49,14 +49,23 @@ class Prepared:
 
     def parameters(self, params: Params) -> Any:
         """The driver's parameters for these named values: a sequence or a dict, as its paramstyle wants."""
+        return self.many([params])[0]
+
+    def many(self, rows: Sequence[Params]) -> list[Any]:
+        """``parameters`` of each of ``rows``, taken a list at a time (an executemany of a batch's rows: the values
+        picked by one ``itemgetter`` mapped over the rows, the conversions applied column by column)."""
         if self.fixed:
-            params = {**self.fixed, **params}
-        values = self._values(params)
+            rows = [{**self.fixed, **params} for params in rows]
+        values: list[Any] = list(map(self._values, rows))
         if self._conversions:
-            values = list(values)
+            values = [list(row) for row in values]
             for i, process in self._conversions:
-                values[i] = process(values[i])
-        return values if self.positional else dict(zip(self.driver_names, values, strict=True))
+                for row in values:
+                    row[i] = process(row[i])
+        if self.positional:
+            return values
+        names = self.driver_names
+        return [dict(zip(names, row, strict=True)) for row in values]
 
 
 def _processor(bind: sa.BindParameter[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -97,7 +106,7 @@ def execute(cursor: Any, dialect: Dialect, statement: sa.ClauseElement, params: 
         if type(params) is dict or isinstance(params, Mapping):
             cursor.execute(ready.sql, ready.parameters(params))
         else:
-            cursor.executemany(ready.sql, [ready.parameters(p) for p in params])
+            cursor.executemany(ready.sql, ready.many(params))
         return int(cursor.rowcount)
     except dialect.loaded_dbapi.Error as exc:
         error = dialect.loaded_dbapi.Error

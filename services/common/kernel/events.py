@@ -189,9 +189,12 @@ class Metadata:
         return self.idempotency_key or self.request_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Envelope:
-    """The stored and published form of an event (see docs/architecture.md, "Event envelope")."""
+    """The stored and published form of an event (see docs/architecture.md, "Event envelope").
+
+    Its fields are slots: an envelope is one object for the garbage collector, not two (an object and its
+    ``__dict__``), which a projector holding a batch of thousands makes collect less often."""
 
     event_id: str
     event_type: str
@@ -222,14 +225,13 @@ class Envelope:
     @classmethod
     def from_valid(cls, data: Mapping[str, Any]) -> Envelope:
         """Read an envelope from a published form that passed the envelope contract (every published field is
-        there): what ``from_dict`` gives, at a third of its cost (a projector reads a million in a rebuild). The
-        fields are set directly, as the frozen dataclass's ``__init__`` sets them one ``object.__setattr__`` at a
-        time; the dataclass has no ``__post_init__`` to run."""
+        there): what ``from_dict`` gives, at half of its cost (a projector reads a million in a rebuild). The
+        slots are set by their descriptors, as the frozen dataclass's ``__init__`` sets them one
+        ``object.__setattr__`` at a time; the dataclass has no ``__post_init__`` to run."""
         env = object.__new__(cls)
-        fields = env.__dict__
-        for name in PUBLISHED_FIELDS:
-            fields[name] = data[name]
-        fields["position"] = None
+        for name, put in _SLOT_SETTERS:
+            put(env, data[name])
+        _SET_POSITION(env, None)
         return env
 
     def event(self) -> Event:
@@ -239,6 +241,11 @@ class Envelope:
 
 PUBLISHED_FIELDS = tuple(f.name for f in dataclasses.fields(Envelope) if f.name != "position")
 """The envelope fields a published message carries, in their order (not the store-local position)."""
+_SLOT_SETTERS: tuple[tuple[str, Callable[[Envelope, Any], None]], ...] = tuple(
+    (name, Envelope.__dict__[name].__set__) for name in PUBLISHED_FIELDS
+)
+"""Each published field's slot descriptor's setter (which a frozen dataclass's ``__setattr__`` does not guard)."""
+_SET_POSITION: Callable[[Envelope, Any], None] = Envelope.__dict__["position"].__set__
 
 ENVELOPE_FIELDS = (
     "event_id",

@@ -15,6 +15,7 @@ dies is an error in the parent (``PrefetchFailed``), never a silent end of the s
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import queue
 import traceback
@@ -70,6 +71,7 @@ def read(
     out: Any,
 ) -> None:
     """The reader process: read ``starts`` → ``ends`` of each partition and put the batches on ``out``."""
+    gc.freeze()  # its imports, which no collection would free: the full collections walk the batches alone
     try:
         consumer = make_consumer(bootstrap, client_id=client_id)
         consumer.assign(list(starts))

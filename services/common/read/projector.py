@@ -68,11 +68,12 @@ from services.common.read.broker import (
 from services.common.read.positions import TOPIC_RECREATED, consumer_starts
 from services.common.read.prefetch import Prefetcher, Record
 from services.common.read.progress import Progress
-from services.common.read.seen import SeenEvents
+from services.common.read.seen import SeenBefore, SeenEvents
 from services.common.read.seen import seen_table as seen_table  # where it was defined before
 
 log = get_logger()
 Handler = Callable[[sa.Connection, Envelope], None]
+BatchForm = Callable[[sa.Connection, list[Envelope]], None]
 AnyRecord: TypeAlias = "ConsumerRecord | Record"
 """A record read by the projector's own consumer or handed over by a rebuild's reader process."""
 
@@ -188,10 +189,13 @@ class Projection:
     A handler may have a batch form, ``many_<EventType>(conn, envelopes)``, that applies several events of the
     type as ``on_<EventType>`` applied one after another would (typically one ``executemany``): the projector
     hands it each run of consecutive events of that type in a batch (same order, no other event between them),
-    when the type's only handler has one. Several types may share one batch form (``many_A = many_B = many_ab``):
-    a run is then consecutive events of any of them, mixed, in order (the form applies them as one by one). A
-    batch that fails is applied again one event at a time with ``on_<EventType>``, so the batch form need not
-    find which event failed.
+    when each projection that handles the type has one. Several types may share one batch form (``many_A =
+    many_B = many_ab``): a run is then consecutive events of any of them, mixed, in order (the form applies them
+    as one by one). When several projections handle a run's types, each projection's batch form applies the
+    whole run in turn, in the projections' order: a projection offers a batch form beside another's only where
+    what it writes does not depend on what the other writes for the same events (each owns its tables). A batch
+    that fails is applied again one event at a time with ``on_<EventType>``, so the batch form need not find
+    which event failed.
     """
 
     topics: tuple[str, ...] = ()
@@ -213,10 +217,16 @@ class Projection:
             conn.execute(table.delete())
 
 
-def _advance(newest: dict[tuple[str, int], tuple[int, str | None]], record: AnyRecord, event_at: str | None) -> None:
-    """Move a partition's next offset past ``record``; ``event_at`` (if given) is its newest applied event's time."""
-    key = (record.topic, record.partition)
-    newest[key] = (record.offset + 1, event_at or newest.get(key, (0, None))[1])
+Positions: TypeAlias = dict[tuple[str, int], tuple[int, str | None]]
+"""Per (topic, partition): the next offset to read and the time of the newest event applied (or passed over)."""
+
+
+def _advance(newest: Positions, records: Sequence[AnyRecord], event_at: dict[tuple[str, int], str]) -> None:
+    """Move each partition's next offset past the last of ``records`` (read in partition order); ``event_at``
+    holds, per partition, the time of its newest event applied or passed over in them, if any."""
+    last = {(record.topic, record.partition): record.offset for record in records}
+    for key, offset in last.items():
+        newest[key] = (offset + 1, event_at.get(key) or newest.get(key, (0, None))[1])
 
 
 class _ProjectionFailed(Exception):
@@ -246,13 +256,8 @@ def decode(record: AnyRecord) -> Envelope:
     """The envelope in a Kafka record, validated against the contracts and upcast; DeadLetter if not."""
     if record.value is None:
         raise DeadLetter("malformed_json", "the message has no value (a tombstone)")
-    value = record.value
     try:
-        # json.loads of bytes first detects their encoding: a JSON object in UTF-8 (every message the relay sends)
-        # starts with "{" and no zero byte, which is what it would find, so it is decoded as it would decode it
-        data = json.loads(
-            value.decode("utf-8", "surrogatepass") if value[:1] == b"{" and value[1:2] != b"\0" else value
-        )
+        data = _parsed(record.value)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DeadLetter("malformed_json", str(exc)) from exc
     if not isinstance(data, dict):
@@ -267,6 +272,27 @@ def decode(record: AnyRecord) -> Envelope:
         payload = upcast(env.domain, env.event_type, env.schema_version, env.payload, latest)
         env = Envelope(**{**env.to_dict(), "schema_version": latest, "payload": payload})
     return env
+
+
+_JSON = json.JSONDecoder()
+
+
+def _parsed(value: bytes) -> Any:
+    """``json.loads(value)``, with less around it for a message as the relay sends it.
+
+    ``json.loads`` of bytes first detects their encoding: a JSON object in UTF-8 (every message the relay sends)
+    starts with "{" and no zero byte, which is what it would find, so it is decoded as it would decode it. Its
+    text then starts with the object, so ``raw_decode`` reads it without the two searches for whitespace around
+    it; only a text it does not fill to its end (whitespace after it, or not JSON) goes to ``json.loads``, which
+    decides (and names the error) as always."""
+    if value[:1] != b"{" or value[1:2] == b"\0":
+        return json.loads(value)
+    text = value.decode("utf-8", "surrogatepass")
+    try:
+        data, end = _JSON.raw_decode(text)
+    except ValueError:
+        return json.loads(text)  # not JSON: json.loads raises, naming the error
+    return data if end == len(text) else json.loads(text)
 
 
 def decoded(record: AnyRecord) -> Envelope | DeadLetter:
@@ -305,15 +331,18 @@ class Projector:
                 for kind in sorted(projection.handles()):
                     self._handlers.setdefault((domain, kind), []).append(getattr(projection, f"on_{kind}"))
         self._handled = set(self._handlers)
-        self._batchers: dict[tuple[str, str], Callable[[sa.Connection, list[Envelope]], None]] = {}
-        """The batch form (``many_<EventType>``) of the event types that have a single handler with one."""
-        for projection in self.projections:
-            for domain in {topic.split(".")[0] for topic in projection.topics}:
-                for kind in projection.handles():
-                    batcher = getattr(projection, f"many_{kind}", None)
-                    if batcher is not None and len(self._handlers[domain, kind]) == 1:
-                        self._batchers[domain, kind] = batcher
         """(domain, event type) of every event some projection applies; the others only move the offsets."""
+        self._batchers: dict[tuple[str, str], tuple[BatchForm, ...]] = {}
+        """The batch forms (``many_<EventType>``) of the event types each of whose handlers has one, in the
+        projections' order."""
+        forms: dict[tuple[str, str], list[BatchForm | None]] = {}
+        for projection in self.projections:
+            for domain in sorted({topic.split(".")[0] for topic in projection.topics}):
+                for kind in sorted(projection.handles()):
+                    forms.setdefault((domain, kind), []).append(getattr(projection, f"many_{kind}", None))
+        for key, found in forms.items():
+            if all(form is not None for form in found):
+                self._batchers[key] = tuple(form for form in found if form is not None)
         self._unsaved_offsets: dict[tuple[str, int], tuple[int, str | None]] = {}
         self.seen = SeenEvents(engine, name)
         """The event ids applied (a re-published duplicate is ignored)."""
@@ -444,69 +473,90 @@ class Projector:
         isolate: bool,
         refused: Collection[str] = (),
         dry_run: bool = False,
+        look_up: bool = False,
     ) -> list[tuple[AnyRecord, DeadLetter]]:
         """Apply the batch and store its offsets in one transaction; the events a projection refused.
 
         With ``isolate`` a refused event is rolled back to its savepoint. A ``dry_run`` only finds them and
         commits nothing; otherwise nothing commits unless every refused event is in ``refused`` (its dead
-        letter was sent already).
+        letter was sent already). Not isolated, the batch applies all its events or none, so it claims their
+        ids at once (``SeenEvents.claim``); when one was applied already, the batch is applied again and
+        ``look_up`` which.
         """
         failures: list[tuple[AnyRecord, DeadLetter]] = []
         newest = dict(self._unsaved_offsets)
-        applied: list[Envelope] = []
-        duplicates = 0
-        relevant = [d for d in decoded if isinstance(d, Envelope) and (d.domain, d.event_type) in self._handled]
+        handled = self._handled
+        keys = [(d.domain, d.event_type) if isinstance(d, Envelope) else None for d in decoded]
+        relevant = [
+            d.event_id for d, key in zip(decoded, keys, strict=True) if key in handled and isinstance(d, Envelope)
+        ]
+        event_at: dict[tuple[str, int], str] = {}
+        """Per partition, the time of the newest event applied or passed over (no projection applies it)."""
         if not relevant and not dry_run:
             # Nothing to apply: the offsets move on in memory and are stored with the next batch that changes
             # rows, or at the next idle poll (a crash meanwhile only reads these events again, to skip them).
             for record, item in zip(records, decoded, strict=True):
-                _advance(newest, record, item.recorded_at if isinstance(item, Envelope) else None)
+                if isinstance(item, Envelope) and item.recorded_at:
+                    event_at[record.topic, record.partition] = item.recorded_at
+            _advance(newest, records, event_at)
             self._unsaved_offsets = newest
             return failures
         debug = log.is_enabled_for(logging.DEBUG)
         batchers = {} if isolate else self._batchers  # isolated, every event is applied (and refused) on its own
         run: list[Envelope] = []
-        """Consecutive events of one type with a batch form, applied together by it (before any other event)."""
+        """Consecutive events of types with the same batch forms, applied together by them (before any other)."""
+        run_forms: tuple[BatchForm, ...] = ()
+        applied: list[Envelope] = []
+        duplicates = 0
+        claimed = False
         try:
             with self.engine.begin() as conn:
-                seen = self.seen.among(conn, [d.event_id for d in relevant])
-                for record, item in zip(records, decoded, strict=True):
-                    if isinstance(item, DeadLetter) or (item.domain, item.event_type) not in self._handled:
-                        _advance(newest, record, None if isinstance(item, DeadLetter) else item.recorded_at)
+                claimed = not (isolate or dry_run or look_up) and self.seen.claim(conn, relevant)
+                seen = set() if claimed else self.seen.among(conn, relevant)
+                for record, item, key in zip(records, decoded, keys, strict=True):
+                    if key not in handled:
+                        if isinstance(item, Envelope) and item.recorded_at:  # an envelope passed over
+                            event_at[record.topic, record.partition] = item.recorded_at
                         continue
-                    _advance(newest, record, None)
-                    if item.event_id in seen:
+                    assert isinstance(item, Envelope)
+                    event_id = item.event_id
+                    if event_id in seen:
                         duplicates += 1
                         continue
-                    seen.add(item.event_id)
-                    if item.event_id not in refused and (item.domain, item.event_type) in batchers:
-                        if run and batchers[run[0].domain, run[0].event_type] != batchers[item.domain, item.event_type]:
-                            self._apply_run(conn, run, debug)
+                    seen.add(event_id)
+                    forms = batchers.get(key)
+                    if forms is not None and event_id not in refused:
+                        if run and forms != run_forms:
+                            self._apply_run(conn, run_forms, run, debug)
                             run = []
                         run.append(item)
-                        applied.append(item)
-                        _advance(newest, record, item.recorded_at)
-                        continue
-                    if run:
-                        self._apply_run(conn, run, debug)
-                        run = []
-                    failure = None if item.event_id in refused else self._apply(conn, item, isolate, debug)
-                    if failure:
-                        failures.append((record, failure))
-                    if failure or item.event_id in refused:
-                        continue
+                        run_forms = forms
+                    else:
+                        if run:
+                            self._apply_run(conn, run_forms, run, debug)
+                            run = []
+                        failure = None if event_id in refused else self._apply(conn, item, isolate, debug)
+                        if failure:
+                            failures.append((record, failure))
+                        if failure or event_id in refused:
+                            continue
                     applied.append(item)
-                    _advance(newest, record, item.recorded_at)
+                    if item.recorded_at:
+                        event_at[record.topic, record.partition] = item.recorded_at
                 if run:
-                    self._apply_run(conn, run, debug)
+                    self._apply_run(conn, run_forms, run, debug)
                 if dry_run or failures:
                     raise _RolledBack
-                self.seen.remember(conn, [e.event_id for e in applied])
+                _advance(newest, records, event_at)
+                if not claimed:
+                    self.seen.remember(conn, [e.event_id for e in applied])
                 self._store_offsets(conn, newest)
         except _RolledBack:
             if dry_run:
                 return failures
             raise _ProjectionFailed(f"{len(failures)} events failed anew; the batch is replayed") from None
+        except SeenBefore:  # rolled back: nothing of the batch was written
+            return self._commit_batch(records, decoded, isolate, refused, dry_run, look_up=True)
         self._unsaved_offsets = {}
         self.seen.committed(e.event_id for e in applied)
         if duplicates:
@@ -533,11 +583,12 @@ class Projector:
             _log_projected(env)
         return None
 
-    def _apply_run(self, conn: sa.Connection, run: list[Envelope], debug: bool) -> None:
-        """Apply consecutive events whose types share a batch form with it (never isolated: a failure fails
-        the batch, which is then applied again one event at a time, each in a savepoint of its own)."""
+    def _apply_run(self, conn: sa.Connection, forms: tuple[BatchForm, ...], run: list[Envelope], debug: bool) -> None:
+        """Apply consecutive events whose types have the batch ``forms`` (never isolated: a failure fails the
+        batch, which is then applied again one event at a time, each in a savepoint of its own)."""
         try:
-            self._batchers[run[0].domain, run[0].event_type](conn, run)
+            for batch_form in forms:
+                batch_form(conn, run)
         except Exception as exc:
             raise _ProjectionFailed from exc
         if debug:

@@ -1,7 +1,9 @@
 """The event ids a projector has applied, kept so that a re-published duplicate is ignored.
 
 Live, a batch inserts the ids it applied into ``projector_seen_events`` (indexed by projector and event id) in
-the batch's own transaction, and looks up the ids of the next batch there.
+the batch's own transaction, and looks up the ids of the next batch there. A batch that applies all its events
+or fails (not isolating events) *claims* its ids instead: one insert skipping the ids the table holds, before
+applying; a row count short of the ids means one was applied already, and the batch is rolled back and looked up.
 
 A rebuild applies a million events in a row, and a table indexed by a random id (a UUID) costs a page write
 per inserted row once it outgrows the database's cache: on SQLite, about 40 µs per event at a million, more
@@ -46,17 +48,29 @@ _SEEN = sa.select(seen_table.c.event_id).where(seen_table.c.projector == sa.bind
 _DROP_JOURNAL = seen_journal_table.delete().where(seen_journal_table.c.projector == sa.bindparam("projector"))
 
 
+def _insert(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """An insert into the indexed table in ``dialect``, which may skip the rows it holds already."""
+    return postgresql.insert(seen_table) if dialect == "postgresql" else sqlite.insert(seen_table)
+
+
 @cache
 def _fold_statement(dialect: str) -> sa.Insert:
     """Copy a projector's journal, sorted (each leaf page of the index is written once), into the indexed table."""
     j = seen_journal_table.c
     journaled = sa.select(j.projector, j.event_id).where(j.projector == sa.bindparam("projector"))
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(seen_table)
-        .from_select(["projector", "event_id"], journaled.order_by(j.event_id))
-        .on_conflict_do_nothing()
+        _insert(dialect).from_select(["projector", "event_id"], journaled.order_by(j.event_id)).on_conflict_do_nothing()
     )
+
+
+@cache
+def _claim_statement(dialect: str) -> sa.Insert:
+    """Insert ids, skipping those the table holds (its row count says how many it inserted)."""
+    return _insert(dialect).on_conflict_do_nothing()
+
+
+class SeenBefore(Exception):
+    """``claim`` found an id applied already: its transaction must be rolled back, and the batch looked up."""
 
 
 class SeenEvents:
@@ -86,6 +100,20 @@ class SeenEvents:
         rows = sql.fetch_in(conn, _SEEN, seen_table.c.event_id, ids, {"projector": self.projector})
         found.update(row[0] for row in rows)
         return found
+
+    def claim(self, conn: sa.Connection, ids: list[str]) -> bool:
+        """Live, for a batch that applies every one of ``ids`` or fails: remember them all at once in its
+        transaction, when none was applied already, instead of looking them up first (``among``, a select per
+        512 ids) and remembering them after. One insert that skips the ids the table holds says by its row count
+        whether it skipped any: then ``SeenBefore`` is raised, and the transaction, which holds the others, must
+        be rolled back (the batch is applied again with ``among``). False, having done nothing, when journaling
+        or when an id repeats in ``ids`` (the batch looks them up)."""
+        if self._unfolded is not None or not ids or len(set(ids)) < len(ids):
+            return False
+        rows = [{"projector": self.projector, "event_id": i} for i in ids]
+        if sql.run(conn, _claim_statement(conn.dialect.name), rows) != len(ids):
+            raise SeenBefore(f"{len(ids)} event ids claimed, some applied already")
+        return True
 
     def remember(self, conn: sa.Connection, ids: list[str]) -> None:
         """Keep the ids a batch applied, in the batch's transaction."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -76,9 +77,11 @@ class FigureChanges(Projection):
             found = self.__dict__["_handles"] = frozenset().union(*(p.handles() for p in others))
         return found
 
-    def __getattr__(self, name: str) -> Callable[[sa.Connection, Envelope], None]:
+    def __getattr__(self, name: str) -> Callable[[sa.Connection, Any], None]:
         if name.startswith("on_") and name[3:] in self.handles():
             return self._stamp
+        if name.startswith("many_") and name[5:] in self.handles() and name[5:] not in _READS_OTHERS:
+            return self._stamp_all
         raise AttributeError(name)
 
     def apply(self, conn: sa.Connection, env: Envelope) -> None:
@@ -87,23 +90,43 @@ class FigureChanges(Projection):
             self._stamp(conn, env)
 
     def _stamp(self, conn: sa.Connection, env: Envelope) -> None:
-        topic, kind = f"{env.domain}.events", (env.domain, env.event_type)
-        agencies = {EVERY_AGENCY}
-        if kind in PER_METER:
-            agencies = {str(env.agency_id)}
-            installed_at = conn.execute(_METER_AGENCY, {"m": env.payload["meter_id"]}).scalar()
-            if installed_at is not None:
-                agencies.add(str(installed_at))
-        elif kind in PER_AGENCY:
-            agencies = {str(env.payload["agency_id"])}
-        for agency in sorted(agencies):
-            _stamped(conn, topic, agency, env.event_id)
+        for agency in sorted(_concerned(conn, env)):
+            _stamped(conn, f"{env.domain}.events", agency, env.event_id)
+
+    def _stamp_all(self, conn: sa.Connection, envs: list[Envelope]) -> None:
+        """The batch form of every type whose stamps are the event's alone (not ``PER_METER``): each agency
+        stamped once, with the last of the events that concern it — what stamping them one by one leaves."""
+        last: dict[tuple[str, str], str] = {}
+        for env in envs:
+            for agency in _concerned(conn, env):
+                last[f"{env.domain}.events", agency] = env.event_id
+        for (topic, agency), stamp in sorted(last.items()):
+            _stamped(conn, topic, agency, stamp)
 
     def reset(self, conn: sa.Connection) -> None:
         """Forget every stamp, and stamp every agency anew (what was kept before a rebuild is not current)."""
         super().reset(conn)
         for topic in self.topics:
             _stamped(conn, topic, EVERY_AGENCY, str(uuid.uuid4()))
+
+
+_READS_OTHERS = frozenset(kind for _, kind in PER_METER)
+"""Event types whose stamps read another projection's rows (the meter's agency): stamped one event at a time,
+after the other projections applied that event, never in a batch form."""
+
+
+def _concerned(conn: sa.Connection, env: Envelope) -> set[str]:
+    """The agencies whose figures ``env`` changed (``*``: all of them)."""
+    kind = (env.domain, env.event_type)
+    if kind in PER_METER:
+        agencies = {str(env.agency_id)}
+        installed_at = conn.execute(_METER_AGENCY, {"m": env.payload["meter_id"]}).scalar()
+        if installed_at is not None:
+            agencies.add(str(installed_at))
+        return agencies
+    if kind in PER_AGENCY:
+        return {str(env.payload["agency_id"])}
+    return {EVERY_AGENCY}
 
 
 def _stamped(conn: sa.Connection, topic: str, agency_id: str, stamp: str) -> None:

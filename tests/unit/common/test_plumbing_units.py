@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import io
 import json
+import pickle
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -276,3 +279,16 @@ def test_an_envelope_read_from_its_valid_published_form_is_the_one_from_dict_rea
 
     assert Envelope.from_valid(example) == Envelope.from_dict(example)
     assert Envelope.from_valid(example).position is None
+
+
+def test_an_envelope_is_one_object_for_the_garbage_collector_and_stays_frozen() -> None:
+    example = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))["examples"][0]
+    env = Envelope.from_valid(example)
+
+    before = len(gc.get_objects())
+    held = [Envelope.from_valid(example) for _ in range(1000)]
+    assert len(gc.get_objects()) - before < 1100  # an object each (no ``__dict__`` beside it), and the list
+    assert not hasattr(env, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        env.event_id = "another"  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(env)) == env == held[0]

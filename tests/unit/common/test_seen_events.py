@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import services.common.read.projector  # noqa: F401  (registers the projector's migrations, the seen tables among them)
 from services.common.base.db import create_db_engine, migrate
 from services.common.read import seen
-from services.common.read.seen import SeenEvents, seen_journal_table, seen_table
+from services.common.read.seen import SeenBefore, SeenEvents, seen_journal_table, seen_table
 
 
 @pytest.fixture
@@ -145,3 +145,24 @@ def test_a_lookup_runs_statements_compiled_once_per_power_of_two(engine: sa.Engi
     assert len(statements._prepared) == compiled
     assert _among(events, applied[:5]) == set(applied[:5])
     assert len(statements._prepared) == compiled + 1
+
+
+def test_a_batch_claims_its_ids_at_once_unless_one_was_applied_already(engine: sa.Engine) -> None:
+    events, applied, new = SeenEvents(engine, "p"), _ids(3), _ids(600)  # more than a lookup takes per statement
+    _remember(events, applied)
+    with engine.begin() as conn:
+        assert events.claim(conn, new)
+    assert _rows(engine, seen_table) == {*applied, *new}
+
+    others = _ids(2)
+    with pytest.raises(SeenBefore), engine.begin() as conn:  # rolled back: the new ids are not kept either
+        events.claim(conn, [others[0], applied[1], others[1]])
+    assert _rows(engine, seen_table) == {*applied, *new}
+
+    with engine.begin() as conn:
+        assert not events.claim(conn, [others[0], others[0]])  # an id twice: looked up instead
+        assert not events.claim(conn, [])
+    events.start_journal()  # a rebuild journals its ids
+    with engine.begin() as conn:
+        assert not events.claim(conn, others)
+    assert _rows(engine, seen_table) == {*applied, *new}
