@@ -18,8 +18,9 @@ its main, and needs none of them (importing the projections there cost it a thir
 from __future__ import annotations
 
 import argparse
-import gc
 from typing import TYPE_CHECKING
+
+from services.common.base.memory import startup_objects_frozen
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     engine = create_db_engine(config.database_url("gateway"), sqlite_cache_mb=REBUILD_SQLITE_CACHE_MB)
     views.prepare_database(engine)
     projector = views.data_center_projector(engine)
-    gc.freeze()  # what the process holds from here on is the rebuild's own (the module docstring says why)
+    startup_objects_frozen()  # what the process holds from here on is the rebuild's own (the module docstring says why)
     count = projector.rebuild()
     get_logger().info("rebuild_finished", records=count)
 

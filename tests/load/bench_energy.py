@@ -48,6 +48,7 @@ from nameko.testing.services import worker_factory
 
 from services.common.base.db import create_db_engine
 from services.common.base.log import configure_logging
+from services.common.base.memory import startup_objects_frozen
 from services.common.base.settings import settings
 from services.common.kernel.events import Metadata
 from services.common.read.broker import ensure_topics, make_producer
@@ -62,7 +63,7 @@ from services.common.runtime.processes import (
     wait_until,
 )
 from services.common.runtime.relay import OutboxRelay, relay_message
-from services.common.runtime.runner import nameko_config, startup_objects_frozen
+from services.common.runtime.runner import nameko_config
 from services.common.write.store import EventStore
 from services.energy.domain.meters import Meter
 from services.energy.domain.rollups import FACTORS_2022

@@ -15,7 +15,6 @@ dies is an error in the parent (``PrefetchFailed``), never a silent end of the s
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import queue
 import traceback
@@ -25,6 +24,7 @@ from typing import Any, NamedTuple
 
 from kafka import TopicPartition
 
+from services.common.base.memory import startup_objects_frozen
 from services.common.read.broker import in_partition_order, make_consumer
 
 _DONE = "done"
@@ -71,7 +71,7 @@ def read(
     out: Any,
 ) -> None:
     """The reader process: read ``starts`` → ``ends`` of each partition and put the batches on ``out``."""
-    gc.freeze()  # its imports, which no collection would free: the full collections walk the batches alone
+    startup_objects_frozen()  # its imports, which no collection would free: the full collections walk the batches alone
     try:
         consumer = make_consumer(bootstrap, client_id=client_id)
         consumer.assign(list(starts))

@@ -48,6 +48,7 @@ from kafka.errors import KafkaTimeoutError
 from kafka.producer.future import RecordMetadata
 
 from services.common.base.log import configure_logging, get_logger
+from services.common.base.memory import startup_objects_frozen
 from services.common.base.metrics import BROKER_LOSSES, EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
 from services.common.base.settings import SERVICES, settings, topic_for
 from services.common.kernel.clock import utc_now
@@ -55,7 +56,6 @@ from services.common.read.broker import ensure_topics, make_admin, make_consumer
 from services.common.read.positions import relay_lost
 from services.common.read.progress import Progress
 from services.common.runtime.health import HealthChecks, serve_ops_http
-from services.common.runtime.runner import startup_objects_frozen
 from services.common.write.cloud_events import cloudevent_headers
 from services.common.write.store import EventStore, RelayLog
 

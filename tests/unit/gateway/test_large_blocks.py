@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from services.common.runtime.runner import large_blocks_given_back
+from services.common.base.memory import large_blocks_given_back
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
@@ -32,7 +32,7 @@ def test_a_started_process_leaves_its_startup_objects_out_of_the_collectors_pass
     code = (
         "import gc, weakref\n"
         "import services.gateway.service\n"
-        "from services.common.runtime.runner import startup_objects_frozen\n"
+        "from services.common.base.memory import startup_objects_frozen\n"
         "frozen = startup_objects_frozen()\n"
         "print(frozen > 10_000, gc.get_freeze_count() == frozen)\n"
         "class Node: pass\n"
