@@ -303,6 +303,18 @@ def decoded(record: AnyRecord) -> Envelope | DeadLetter:
         return reason
 
 
+def batch_forms(projections: Sequence[Projection]) -> dict[tuple[str, str], tuple[BatchForm, ...]]:
+    """The batch forms (``many_<EventType>``) of each (domain, event type) each of whose handlers among
+    ``projections`` has one, in the projections' order: a run of consecutive events with the same forms is applied
+    by them together (``Projector``)."""
+    forms: dict[tuple[str, str], list[BatchForm | None]] = {}
+    for projection in projections:
+        for domain in sorted({topic.split(".")[0] for topic in projection.topics}):
+            for kind in sorted(projection.handles()):
+                forms.setdefault((domain, kind), []).append(getattr(projection, f"many_{kind}", None))
+    return {key: tuple(f for f in found if f is not None) for key, found in forms.items() if None not in found}
+
+
 class Projector:
     """Applies the events of its topics to its projections, keeping offsets beside the rows."""
 
@@ -332,17 +344,7 @@ class Projector:
                     self._handlers.setdefault((domain, kind), []).append(getattr(projection, f"on_{kind}"))
         self._handled = set(self._handlers)
         """(domain, event type) of every event some projection applies; the others only move the offsets."""
-        self._batchers: dict[tuple[str, str], tuple[BatchForm, ...]] = {}
-        """The batch forms (``many_<EventType>``) of the event types each of whose handlers has one, in the
-        projections' order."""
-        forms: dict[tuple[str, str], list[BatchForm | None]] = {}
-        for projection in self.projections:
-            for domain in sorted({topic.split(".")[0] for topic in projection.topics}):
-                for kind in sorted(projection.handles()):
-                    forms.setdefault((domain, kind), []).append(getattr(projection, f"many_{kind}", None))
-        for key, found in forms.items():
-            if all(form is not None for form in found):
-                self._batchers[key] = tuple(form for form in found if form is not None)
+        self._batchers = batch_forms(self.projections)
         self._unsaved_offsets: dict[tuple[str, int], tuple[int, str | None]] = {}
         self.seen = SeenEvents(engine, name)
         """The event ids applied (a re-published duplicate is ignored)."""
