@@ -367,8 +367,8 @@ def header(host: dict[str, str], started: float, load: tuple[float, ...], sectio
     return (
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))} on {host['cpu']}, {host['memory']}, "
         f"Python {host['python']}, {host['postgresql']}, {host['kafka']}; sections {', '.join(sections)}, "
-        f"{minutes:.0f} minutes in all. The machine is shared with other work (other sessions' builds and tests "
-        f"ran on the same cores): load average at the start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1, 5, "
+        f"{minutes:.0f} minutes in all. Other work may share the machine's cores: load average at the start "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1, 5, "
         "15 minutes), so absolute figures vary from run to run — the ratios to each same-run baseline are the "
         "figures to compare."
     )

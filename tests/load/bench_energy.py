@@ -352,7 +352,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             "",
             f"Load average of the machine (1 minute) when the energy run began: {results['load_before']}, when it "
-            f"ended: {results['load_after']} (other sessions' processes share its cores).",
+            f"ended: {results['load_after']} (other work may share its cores).",
         ]
     return "\n".join(lines)
 
