@@ -25,13 +25,18 @@ import argparse
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# eventlet prints that it is deprecated when first imported (here by the modules below): a notice for the
+# platform's maintainers (docs/architecture.md), not for whoever runs ``make run``, silenced as the tests and the
+# bench silence it
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-from services.common.base.settings import SERVICES, settings
-from services.common.read.broker import create_platform_topics
-from services.common.runtime.processes import (
+from services.common.base.settings import SERVICES, settings  # noqa: E402 (after the filter above)
+from services.common.read.broker import create_platform_topics  # noqa: E402
+from services.common.runtime.processes import (  # noqa: E402
     SUPERVISOR_METRICS_PORT,
     ProcessGroup,
     Supervisor,
