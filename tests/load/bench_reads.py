@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -232,29 +232,41 @@ def new_events_applied(database: Path) -> None:
         )
 
 
-async def _ask(http: Http, path: str, readers: int, total: int) -> list[float]:
-    latencies: list[float] = []
-    each = max(1, total // readers)
-
-    async def reader() -> None:
-        for _ in range(each):
-            started = time.perf_counter()
-            status, body = await http.request("GET", path)
-            latencies.append(time.perf_counter() - started)
-            if status != 200:
-                raise RuntimeError(f"{path}: {status} {body[:300]!r}")
-
-    await asyncio.gather(*(reader() for _ in range(readers)))
-    return latencies
+def _going(readers: int, total: int | None = None, seconds: float | None = None) -> Callable[[int], bool]:
+    """Whether a reader that has asked ``done`` times asks again: ``total`` asks shared among the ``readers``, or
+    back to back until ``seconds`` from now (each finishing the ask it is in)."""
+    if seconds is None:
+        each = max(1, (total or 1) // readers)
+        return lambda done: done < each
+    deadline = time.perf_counter() + seconds
+    return lambda _done: time.perf_counter() < deadline
 
 
-def _ours(port: int, token: str, path: str, readers: int, total: int) -> list[float]:
+def _ours(
+    port: int, token: str, path: str, readers: int, total: int | None = None, seconds: float | None = None
+) -> list[float]:
+    """``readers`` asking ``path`` through the gateway, ``total`` times in all or for ``seconds`` (``_going``)."""
+
     async def run() -> list[float]:
         http = Http(port, token)
+        latencies: list[float] = []
+        going = _going(readers, total, seconds)
+
+        async def reader() -> None:
+            done = 0
+            while going(done):
+                started = time.perf_counter()
+                status, body = await http.request("GET", path)
+                latencies.append(time.perf_counter() - started)
+                done += 1
+                if status != 200:
+                    raise RuntimeError(f"{path}: {status} {body[:300]!r}")
+
         try:
-            return await _ask(http, path, readers, total)
+            await asyncio.gather(*(reader() for _ in range(readers)))
         finally:
             http.close()
+        return latencies
 
     return asyncio.run(run())
 
@@ -268,21 +280,26 @@ def _first_reads(port: int, token: str, database: Path, path: str) -> float:
     return statistics.median(found)
 
 
-def _direct_sql(database: Path, endpoint: Endpoint, readers: int, total: int) -> list[float]:
-    """The endpoint's SQL answered ``total`` times by ``readers`` threads, each on its own connection."""
+def _direct_sql(
+    database: Path, endpoint: Endpoint, readers: int, total: int | None = None, seconds: float | None = None
+) -> list[float]:
+    """The endpoint's SQL asked by ``readers`` threads, each on its own connection, ``total`` times in all or for
+    ``seconds`` (``_going``)."""
     latencies: list[float] = []
-    each = max(1, total // readers)
     lock = threading.Lock()
+    going = _going(readers, total, seconds)
 
     def reader() -> None:
         conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False)
+        done = 0
         try:
-            for _ in range(each):
+            while going(done):
                 started = time.perf_counter()
                 for query, params in endpoint.sql:
                     conn.execute(query, params).fetchall()
                 with lock:
                     latencies.append(time.perf_counter() - started)
+                done += 1
         finally:
             conn.close()
 
@@ -372,57 +389,6 @@ class Writer:
         self.producer.close()
 
 
-def _ours_for(port: int, token: str, path: str, readers: int, seconds: float) -> list[float]:
-    """``readers`` asking ``path`` back to back for ``seconds`` (each finishes the request it is in)."""
-
-    async def run() -> list[float]:
-        http = Http(port, token)
-        latencies: list[float] = []
-        deadline = time.perf_counter() + seconds
-
-        async def reader() -> None:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                status, body = await http.request("GET", path)
-                latencies.append(time.perf_counter() - started)
-                if status != 200:
-                    raise RuntimeError(f"{path}: {status} {body[:300]!r}")
-
-        try:
-            await asyncio.gather(*(reader() for _ in range(readers)))
-        finally:
-            http.close()
-        return latencies
-
-    return asyncio.run(run())
-
-
-def _sql_for(database: Path, endpoint: Endpoint, readers: int, seconds: float) -> list[float]:
-    """The endpoint's SQL asked by ``readers`` threads back to back for ``seconds``, each on its own connection."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def reader() -> None:
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, check_same_thread=False)
-        try:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                for query, params in endpoint.sql:
-                    conn.execute(query, params).fetchall()
-                with lock:
-                    latencies.append(time.perf_counter() - started)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=reader) for _ in range(readers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies
-
-
 def _first_after_batch(port: int, token: str, writer: Writer, path: str) -> float:
     """The median of three first reads after a batch the projector applied (the figures it changed derived)."""
     found = []
@@ -446,8 +412,8 @@ def measure_arriving(
         found["sql_one_ms"] = _ms(_direct_sql(database, endpoint, 1, 3), 0.5)
         with writer.arriving():
             for count in readers:
-                ours = _ours_for(port, token, endpoint.path, count, seconds)
-                sql = _sql_for(database, endpoint, count, seconds)
+                ours = _ours(port, token, endpoint.path, count, seconds=seconds)
+                sql = _direct_sql(database, endpoint, count, seconds=seconds)
                 found[str(count)] = {
                     "ours_p50_ms": _ms(ours, 0.5),
                     "ours_p99_ms": _ms(ours, 0.99),
