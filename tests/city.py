@@ -1,5 +1,6 @@
 """A city's data-center projection generated straight into a gateway database, for the read-side bench and the
-read-side tests: no services, no broker.
+read-side tests: no services, no broker. ``Town`` is such a database with its projector and the data center's
+routes called in process, for tests that apply batches and read the answers.
 
 Every event type some data-center projection handles is applied per agency from its contract's own examples
 (the payloads the stores accept), with the example's agency made the generated one, its district the agency's
@@ -17,17 +18,22 @@ import random
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from werkzeug.test import EnvironBuilder
 
 from services.common.base import contracts
+from services.common.base.db import create_db_engine
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.districts import DEFAULT_DISTRICTS
 from services.common.kernel.events import Envelope, registered_event_types
-from services.common.read.projector import Projection, offsets_table
-from services.gateway import views
+from services.common.read.prefetch import Record
+from services.common.read.projector import Projection, Projector, offsets_table
+from services.gateway import auth, views
+from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.views import energy as energy_view
 
 ENERGY_KINDS = ("electricity", "water", "natural_gas")
@@ -267,3 +273,45 @@ def headcount_changed(seq: int, headcount: int) -> Envelope:
         agency,
         {"agency_id": agency, "authorised_headcount": headcount, "reason": "机构改革增编"},
     )
+
+
+class Gateway(DataCenterApi):
+    """The data center's routes over one database, without nameko."""
+
+    def __init__(self, db: Engine, projector: Projector) -> None:
+        self.db = db
+        self.datacenter = projector
+        self.request_context: dict[str, Any] = {}
+
+
+class Town:
+    """A gateway database in ``folder``, its data-center projector, and a token of ``role`` to read its routes."""
+
+    def __init__(self, folder: Path, role: str) -> None:
+        self.engine = create_db_engine(f"sqlite:///{folder / 'gateway.db'}")
+        views.prepare_database(self.engine)
+        self.projector = Projector("datacenter", self.engine, views.data_center_projections(), "unused:9092", "test")
+        self.gateway = Gateway(self.engine, self.projector)
+        self.token = auth.create_token(self.engine, "reader", role)
+        self.offsets: dict[str, int] = {}
+        """Each topic's next offset: the records made so far follow each other on partition 0."""
+
+    def records(self, envelopes: list[Envelope]) -> list[Record]:
+        """``envelopes`` as the records the projector reads, each at its topic's next offset."""
+        made = []
+        for env in envelopes:
+            topic = f"{env.domain}.events"
+            offset = self.offsets.get(topic, 0)
+            self.offsets[topic] = offset + 1
+            made.append(Record(topic, 0, offset, None, json.dumps(env.to_dict()).encode()))
+        return made
+
+    def answer(self, route: str, path: str, agency_id: str | None = None, **query: str) -> bytes:
+        """What route ``route`` of ``DataCenterApi`` answers at ``path`` with ``query`` (asserted 200)."""
+        request = EnvironBuilder(
+            path=path, query_string=query, headers={"Authorization": f"Bearer {self.token}"}
+        ).get_request()
+        in_path = {"agency_id": agency_id} if agency_id else {}
+        response = getattr(DataCenterApi, route)(self.gateway, request, **in_path)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return bytes(response.get_data())

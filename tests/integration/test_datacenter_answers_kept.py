@@ -11,65 +11,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
-from werkzeug.test import EnvironBuilder
 
-from services.common.base.db import create_db_engine, reader
+from services.common.base.db import reader
 from services.common.kernel.clock import china_today
-from services.common.read.prefetch import Record
-from services.common.read.projector import Projector, decoded
-from services.gateway import auth, tabular, views
+from services.common.read.projector import decoded
 from services.gateway import datacenter as dc
-from services.gateway.api.datacenter import DataCenterApi
+from services.gateway import tabular
 from services.gateway.readcache import answers_of
 from services.gateway.scorecard import load_scorecard
-from tests.city import agency_envelopes
+from tests.city import Town, agency_envelopes
 
 DISTRICT = "320402"
 
 
-class Gateway(DataCenterApi):
-    """The data center's routes over one database, without nameko."""
-
-    def __init__(self, db: Engine, projector: Projector) -> None:
-        self.db = db
-        self.datacenter = projector
-        self.request_context: dict[str, Any] = {}
-
-
-class City:
-    """A gateway database, its projector and a reader's token."""
+class City(Town):
+    """A gateway database, its projector and a viewer's token."""
 
     def __init__(self, folder: Path) -> None:
-        self.engine = create_db_engine(f"sqlite:///{folder / 'gateway.db'}")
-        views.prepare_database(self.engine)
-        self.projector = Projector("datacenter", self.engine, views.data_center_projections(), "unused:9092", "test")
-        self.gateway = Gateway(self.engine, self.projector)
-        self.token = auth.create_token(self.engine, "reader", "viewer")
-        self.offsets: dict[str, int] = {}
+        super().__init__(folder, "viewer")
 
     def register(self, seq: int, *event_types: str) -> None:
         """Apply agency ``seq``'s events of ``event_types`` as the projector applies a batch."""
-        records = []
-        for env in agency_envelopes(seq, DISTRICT):
-            if env.event_type in event_types:
-                topic = f"{env.domain}.events"
-                offset = self.offsets.get(topic, 0)
-                self.offsets[topic] = offset + 1
-                records.append(Record(topic, 0, offset, None, json.dumps(env.to_dict()).encode()))
+        records = self.records([env for env in agency_envelopes(seq, DISTRICT) if env.event_type in event_types])
         self.projector._commit_batch(records, [decoded(r) for r in records], isolate=False)
 
     def get(self, route: str, path: str, **query: str) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(self.download(route, path, **query))
+        body: dict[str, Any] = json.loads(self.answer(route, path, **query))
         return body
-
-    def download(self, route: str, path: str, **query: str) -> bytes:
-        request = EnvironBuilder(
-            path=path, query_string=query, headers={"Authorization": f"Bearer {self.token}"}
-        ).get_request()
-        response = getattr(DataCenterApi, route)(self.gateway, request)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return bytes(response.get_data())
 
 
 @pytest.fixture
@@ -130,21 +98,21 @@ def test_each_filter_of_the_findings_is_its_own_question(city: City) -> None:
 def test_a_kept_answers_download_is_the_one_made_afresh(city: City) -> None:
     answer = city.get("agencies", "/api/v1/datacenter/agencies")
     afresh = tabular.export(answer, "items", "csv", "zh", "agencies").get_data()
-    downloads = [city.download("agencies", "/api/v1/datacenter/agencies", format="csv") for _ in range(2)]
+    downloads = [city.answer("agencies", "/api/v1/datacenter/agencies", format="csv") for _ in range(2)]
     assert downloads == [afresh, afresh]
     city.register(1, "AgencyRegistered")
-    assert "机关00001".encode() in city.download("agencies", "/api/v1/datacenter/agencies", format="csv")
+    assert "机关00001".encode() in city.answer("agencies", "/api/v1/datacenter/agencies", format="csv")
 
 
 def test_an_answer_a_batch_left_as_it_was_keeps_its_json_and_downloads(city: City) -> None:
     city.register(0, "RoomHeldByDepartedStaff", "UnapprovedLeaseFound")
-    first = city.download("findings", "/api/v1/datacenter/findings", format="xlsx")
+    first = city.answer("findings", "/api/v1/datacenter/findings", format="xlsx")
     key = (("findings", dc.Scope(china_today().year, china_today()), (None, None, 0)), None)
     kept = answers_of(city.engine).previous(key)
     computed = answers_of(city.engine).computed
 
     city.register(1, "AgencyRegistered")  # the offsets move; no finding changes
 
-    assert city.download("findings", "/api/v1/datacenter/findings", format="xlsx") == first
+    assert city.answer("findings", "/api/v1/datacenter/findings", format="xlsx") == first
     assert answers_of(city.engine).computed == computed + 1  # answered again, for the new offsets
     assert answers_of(city.engine).previous(key) is kept  # with the same JSON and the download made before

@@ -16,19 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.engine import Engine
-from werkzeug.test import EnvironBuilder
 
-from services.common.base.db import create_db_engine, reader
+from services.common.base.db import reader
 from services.common.kernel.clock import CHINA_STANDARD_TIME, china_today
 from services.common.kernel.districts import DEFAULT_DISTRICTS
 from services.common.kernel.events import Envelope
-from services.common.read.prefetch import Record
-from services.common.read.projector import Projector, decoded
+from services.common.read.projector import decoded
 from services.common.runtime.responses import encoded
-from services.gateway import auth, views
 from services.gateway import datacenter as dc
-from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.figures import KeptFigures, figures_of
 from services.gateway.scorecard import load_scorecard
 from tests import city
@@ -38,37 +33,18 @@ DISTRICTS = sorted(code for code in DEFAULT_DISTRICTS if code != "320400")[:2]
 HEAD = ("as_of", "freshness")
 
 
-class Gateway(DataCenterApi):
-    """The data center's routes over one database, without nameko."""
-
-    def __init__(self, db: Engine, projector: Projector) -> None:
-        self.db = db
-        self.datacenter = projector
-        self.request_context: dict[str, Any] = {}
-
-
-class Town:
-    """A gateway database, its projector, a reader's token, and the meters' last readings."""
+class Town(city.Town):
+    """A gateway database, its projector, a city administrator's token, and the meters' last readings."""
 
     def __init__(self, folder: Path) -> None:
-        self.engine = create_db_engine(f"sqlite:///{folder / 'gateway.db'}")
-        views.prepare_database(self.engine)
-        self.projector = Projector("datacenter", self.engine, views.data_center_projections(), "unused:9092", "test")
-        self.gateway = Gateway(self.engine, self.projector)
-        self.token = auth.create_token(self.engine, "reader", "city_admin")
-        self.offsets: dict[str, int] = {}
+        super().__init__(folder, "city_admin")
         self.meters: dict[str, tuple[datetime, float]] = {}
         """Each fed meter's last reading: when, and the register's value."""
 
     def apply(self, envelopes: list[Envelope]) -> None:
         """Apply ``envelopes`` as the projector applies a batch (an event a projection refuses is left out, as it
         would be dead-lettered)."""
-        records = []
-        for env in envelopes:
-            topic = f"{env.domain}.events"
-            offset = self.offsets.get(topic, 0)
-            self.offsets[topic] = offset + 1
-            records.append(Record(topic, 0, offset, None, json.dumps(env.to_dict()).encode()))
+        records = self.records(envelopes)
         items = [decoded(r) for r in records]
         refused = self.projector._commit_batch(records, items, isolate=True, dry_run=True)
         ids = {letter.event_id or "" for _, letter in refused}
@@ -89,13 +65,7 @@ class Town:
         return city.readings(seq, made, district)
 
     def get(self, route: str, path: str, agency_id: str | None = None, **query: str) -> dict[str, Any]:
-        request = EnvironBuilder(
-            path=path, query_string=query, headers={"Authorization": f"Bearer {self.token}"}
-        ).get_request()
-        in_path = {"agency_id": agency_id} if agency_id else {}
-        response = getattr(DataCenterApi, route)(self.gateway, request, **in_path)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        body: dict[str, Any] = json.loads(response.get_data())
+        body: dict[str, Any] = json.loads(self.answer(route, path, agency_id, **query))
         return {k: v for k, v in body.items() if k not in HEAD}
 
 

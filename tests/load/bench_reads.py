@@ -414,17 +414,22 @@ def measure_arriving(
             for count in readers:
                 ours = _ours(port, token, endpoint.path, count, seconds=seconds)
                 sql = _direct_sql(database, endpoint, count, seconds=seconds)
-                found[str(count)] = {
-                    "ours_p50_ms": _ms(ours, 0.5),
-                    "ours_p99_ms": _ms(ours, 0.99),
-                    "sql_p50_ms": _ms(sql, 0.5),
-                    "sql_p99_ms": _ms(sql, 0.99),
-                    "requests": len(ours),
-                    "sql_requests": len(sql),
-                }
+                found[str(count)] = _side_by_side(ours, sql)
         log("  arriving: " + _line(found, readers))
         measured.append(found)
     return measured
+
+
+def _side_by_side(ours: list[float], sql: list[float]) -> dict[str, Any]:
+    """One concurrency's figures: our p50 and p99 beside the SQL's, and how many requests each side made."""
+    return {
+        "ours_p50_ms": _ms(ours, 0.5),
+        "ours_p99_ms": _ms(ours, 0.99),
+        "sql_p50_ms": _ms(sql, 0.5),
+        "sql_p99_ms": _ms(sql, 0.99),
+        "requests": len(ours),
+        "sql_requests": len(sql),
+    }
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -469,13 +474,7 @@ def run(
                 for count in readers:
                     ours = _ours(port, token, endpoint.path, count, REQUESTS.get(count, 5 * count))
                     sql = _direct_sql(database, endpoint, count, REQUESTS.get(count, 5 * count))
-                    found[str(count)] = {
-                        "ours_p50_ms": _ms(ours, 0.5),
-                        "ours_p99_ms": _ms(ours, 0.99),
-                        "sql_p50_ms": _ms(sql, 0.5),
-                        "sql_p99_ms": _ms(sql, 0.99),
-                        "requests": len(ours),
-                    }
+                    found[str(count)] = _side_by_side(ours, sql)
                 sql_one = _direct_sql(database, endpoint, 1, 5)
                 found["sql_one_ms"] = _ms(sql_one, 0.5)
                 log(_line(found, readers))
