@@ -18,13 +18,12 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
 from prometheus_client import Counter, Gauge
 from sqlalchemy.engine import Engine
 
 from services.common.base.db import create_db_engine
 from services.common.base.log import get_logger
-from services.common.base.personal import KeyStore, Subject, platform_key_store, subject_keys_table
+from services.common.base.personal import KeyStore, Subject, platform_key_store
 from services.common.base.settings import settings
 from services.common.kernel.clock import utc_now
 from services.vehicles import read_model
@@ -51,14 +50,6 @@ class RetentionRun:
     dry_run: bool
 
 
-def erased_tracks(keys: KeyStore) -> set[str]:
-    """The trip ids whose track key is already erased (expired or erased on request)."""
-    t = subject_keys_table
-    with keys.engine.connect() as conn:
-        query = sa.select(t.c.subject_id).where(t.c.subject_kind == "track", t.c.erased_at.is_not(None))
-        return set(conn.execute(query).scalars())
-
-
 def expire_tracks(
     views: Engine,
     keys: KeyStore,
@@ -72,7 +63,7 @@ def expire_tracks(
     cutoff = (now - timedelta(days=days)).astimezone(UTC).isoformat(timespec="seconds")
     with views.connect() as conn:
         finished = read_model.tracks_finished(conn)
-    gone = erased_tracks(keys)
+    gone = keys.erased_ids("track")  # expired before, or erased on request
     due = [trip_id for trip_id, at in finished if at < cutoff and trip_id not in gone]
     log.info("gps_retention_started", cutoff=cutoff, due=len(due), dry_run=dry_run)
     for done, trip_id in enumerate(due, 1):

@@ -7,14 +7,13 @@ kilometres stay what they were. A v1 dispatch (a clear name, no id) still reads.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from services.common.base import contracts
-from services.common.base.db import create_db_engine, migrate
+from services.common.base.db import create_db_engine
 from services.common.base.personal import (
     ERASED_TEXT,
     MASKED_TEXT,
@@ -29,10 +28,10 @@ from services.common.runtime.rpc import ServiceError
 from services.gateway.api import personal_data
 from services.gateway.api.personal_data import TRIP_DISTRICTS, ErasureSchema, drivers_shown, reads_table, reveal_rows
 from services.gateway.auth import Principal
+from tests.integration.conftest import MASTER
 from tests.integration.test_vehicles_service import TIANNING, WUJIN, Harness
 from tests.support import database_text
 
-MASTER = bytes(range(32))
 OTHER = "320411"
 DRIVER_ID, NAME = "D-0007", "王建国"
 CITY = Principal("t1", "wang", "city_admin", None)
@@ -41,14 +40,6 @@ SERVING = Principal("t3", "op-wj", "district_operator", WUJIN)
 ELSEWHERE = Principal("t4", "op-xb", "district_operator", OTHER)
 VIEWER = Principal("t5", "v", "viewer", None)
 ROUTE = "GET /api/v1/trips"
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Iterator[KeyStore]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
-    migrate(engine, "personal_keys")
-    yield KeyStore(engine, [MASTER])
-    engine.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.base.db import create_db_engine, migrate
+from services.common.base.db import create_db_engine
 from services.common.base.personal import MASKED_TEXT, KeyStore, Subject, digest_request
 from services.common.kernel.decoding import scrub_text
 from services.common.runtime.rpc import command_fingerprint
@@ -31,13 +31,6 @@ def _plain_fingerprint(service: str, command: str, payload: object) -> str:
     recomputes from the event's clear fields and a list of names)."""
     text = json.dumps([service, command, payload], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(scrub_text(text).encode()).hexdigest()
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> KeyStore:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
-    migrate(engine, "personal_keys")
-    return KeyStore(engine, [bytes(range(32))])
 
 
 def test_a_fingerprint_recognises_a_repeat_and_no_list_of_names_finds_the_name(keys: KeyStore) -> None:

@@ -6,7 +6,6 @@ expired track reads 已删除 while the trip's figures stay what they were."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from services.vehicles.domain.trips import GPS_BATCH_EVENTS, Trip, VehicleOnDuty
 from services.vehicles.retention import expire_tracks
 from tests.support import database_text
 
-MASTER = bytes(range(32))
 DISTRICT, OTHER = "320402", "320411"
 META = Metadata(actor="city_admin:test", correlation_id="c-1")
 CITY = Principal("t1", "wang", "city_admin", None)
@@ -40,14 +38,6 @@ LONGITUDE = "119.9741"
 def at(day: str, clock: str) -> datetime:
     """A Beijing-time moment."""
     return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), CHINA_STANDARD_TIME)
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Iterator[KeyStore]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
-    migrate(engine, "personal_keys")
-    yield KeyStore(engine, [MASTER])
-    engine.dispose()
 
 
 @pytest.fixture

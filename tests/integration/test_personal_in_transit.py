@@ -6,14 +6,11 @@ PostgreSQL) and a real key store; RabbitMQ's part is the payload handed to ``cal
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from services.common.base.db import create_db_engine, migrate
 from services.common.base.personal import KeyStore, Subject, SubjectErased, is_token, open_request
 from services.common.kernel.errors import ValidationFailed
 from services.common.runtime.rpc import ServiceError, command_fingerprint
@@ -37,13 +34,9 @@ class Method:
 
 
 @pytest.fixture
-def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyStore]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
-    migrate(engine, "personal_keys")
-    store = KeyStore(engine, [bytes(range(32))])
-    monkeypatch.setattr(web, "platform_key_store", lambda: store)  # the gateway's and the service's one key store
-    yield store
-    engine.dispose()
+def keys(keys: KeyStore, monkeypatch: pytest.MonkeyPatch) -> KeyStore:
+    monkeypatch.setattr(web, "platform_key_store", lambda: keys)  # the gateway's and the service's one key store
+    return keys
 
 
 @pytest.fixture

@@ -25,9 +25,9 @@ from services.common.base.personal import (
     subject_keys_table,
 )
 from services.common.base.settings import load_settings
+from tests.integration.conftest import MASTER
 from tests.support import eventually
 
-MASTER = bytes(range(32))
 NEW_MASTER = bytes(range(100, 132))
 ZHANG = Subject("person", "P-0001")
 LI = Subject("person", "P-0002")
@@ -127,8 +127,11 @@ def test_erasing_a_subject_makes_every_earlier_token_read_as_erased(keys: KeySto
     zhang = next(r for r in _rows(engine) if r.subject_id == "P-0001")
     assert zhang.wrapped_key is None and zhang.master_key_id is None and zhang.erased_at is not None
     assert keys.is_erased(ZHANG) and not keys.is_erased(LI)
-    # erasure is idempotent, and nothing of the erased subject is recorded again
+    assert keys.erased_at(ZHANG) == zhang.erased_at and keys.erased_at(LI) is None
+    assert keys.erased_ids(ZHANG.kind) == {ZHANG.id}  # LI, of the same kind, is not erased
+    # erasure is idempotent (its time stays the first one's), and nothing of the erased subject is recorded again
     assert keys.erase(ZHANG) is False
+    assert keys.erased_at(ZHANG) == zhang.erased_at
     with pytest.raises(SubjectErased):
         keys.encrypt_field(ZHANG, "name", "张伟")
 

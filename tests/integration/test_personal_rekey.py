@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -34,9 +33,9 @@ from services.common.write.store import EventStore, events_table
 from services.office_space.domain.agencies import Agency
 from services.vehicles import read_model
 from services.vehicles.domain.trips import Trip, VehicleOnDuty
+from tests.integration.conftest import MASTER, key_store_engine
 from tests.support import agency_code, database_text, envelopes_of, read_topic
 
-MASTER = bytes(range(32))
 DISTRICT = "320402"
 META = Metadata(actor="city_admin:test", correlation_id="c-1")
 STAFF = {"P-0001": "张伟", "P-0002": "李娜"}
@@ -48,19 +47,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class Killed(Exception):
     """The run stopped from outside (a kill), after some batches were committed."""
-
-
-def _keys_engine(tmp_path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
-    migrate(engine, "personal_keys")
-    return engine
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Iterator[KeyStore]:
-    engine = _keys_engine(tmp_path)
-    yield KeyStore(engine, [MASTER])
-    engine.dispose()
 
 
 def _events(engine: Engine) -> list[tuple[Any, ...]]:
@@ -367,7 +353,7 @@ def test_the_topic_made_anew_gets_the_rekeyed_history_from_the_relay(tmp_path: P
         pass
     published = b"".join(record.value for record in read_topic(fresh_tansu, topic))
     assert "李师傅".encode() in published and LONGITUDE.encode() in published  # the clear copies on the topic
-    Rekeying(store, KeyStore(_keys_engine(tmp_path), [MASTER])).run()
+    Rekeying(store, KeyStore(key_store_engine(tmp_path), [MASTER])).run()
     make_admin(fresh_tansu).delete_topics([topic])
     assert store.reset_relay(topic) == 5  # T-1's five events had been published
     relay = OutboxRelay(store, make_producer(fresh_tansu), topic)

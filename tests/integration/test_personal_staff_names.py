@@ -5,7 +5,6 @@ erasure everyone reads 已删除 while the staff count stays what it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,6 @@ from services.office_space import read_model
 from services.office_space.domain.agencies import Agency
 from tests.support import agency_code, database_text
 
-MASTER = bytes(range(32))
 DISTRICT, OTHER = "320402", "320411"
 DISTRICTS = {DISTRICT: "天宁区", OTHER: "新北区"}
 NAME = "张伟"
@@ -41,14 +39,6 @@ OWN = Principal("t2", "op", "district_operator", DISTRICT)
 ELSEWHERE = Principal("t3", "op", "district_operator", OTHER)
 VIEWER = Principal("t4", "v", "viewer", None)
 A1, A2 = agency_code(DISTRICT, "A1"), agency_code(DISTRICT, "A2")
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> Iterator[KeyStore]:
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'keys.db'}")
-    migrate(engine, "personal_keys")
-    yield KeyStore(engine, [MASTER])
-    engine.dispose()
 
 
 @pytest.fixture

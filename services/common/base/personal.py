@@ -432,11 +432,22 @@ class KeyStore:
         self._remember(subject, None)
         return erased
 
-    def is_erased(self, subject: Subject) -> bool:
-        """Whether the subject has been erased."""
+    def erased_at(self, subject: Subject) -> str | None:
+        """When the subject was erased; None when it has not been."""
         with self.engine.connect() as conn:
             row = self._row(conn, subject)
-        return row is not None and row.erased_at is not None
+        return None if row is None else row.erased_at
+
+    def is_erased(self, subject: Subject) -> bool:
+        """Whether the subject has been erased."""
+        return self.erased_at(subject) is not None
+
+    def erased_ids(self, kind: str) -> set[str]:
+        """The ids of the subjects of ``kind`` that have been erased (on request, or expired)."""
+        t = subject_keys_table
+        with self.engine.connect() as conn:
+            query = sa.select(t.c.subject_id).where(t.c.subject_kind == kind, t.c.erased_at.is_not(None))
+            return set(conn.execute(query).scalars())
 
     def rotate(self) -> int:
         """Rewrap every live key not wrapped by the current master key with it; how many were rewrapped.

@@ -29,7 +29,6 @@ from services.common.base.personal import (
     Subject,
     platform_key_store,
     reveal,
-    subject_keys_table,
     token_subject,
 )
 from services.common.kernel.clock import utc_now
@@ -224,11 +223,7 @@ class PersonalDataApi:
         subject = Subject(loaded["subject"], loaded["id"])
         keys = platform_key_store()
         first = keys.erase(subject)
-        t = subject_keys_table
-        with keys.engine.connect() as conn:
-            erased_at = conn.execute(
-                sa.select(t.c.erased_at).where(t.c.subject_kind == subject.kind, t.c.subject_id == subject.id)
-            ).scalar_one()
+        erased_at = keys.erased_at(subject)
         log.info("personal_data_erased", subject=subject.kind, id=subject.id, by=principal.actor, first=first)
         return {"subject": subject.kind, "id": subject.id, "erased_at": erased_at, "already_erased": not first}
 
