@@ -655,7 +655,7 @@ class EventStore:
         s = snapshots_table.c
         snapshots: dict[str, tuple[int, dict[str, Any]]] = {}
         events: dict[str, list[Event]] = {}
-        rows: list[sa.Row[Any]] = []
+        rows: list[Any] = []  # rows of (stream_id, stream_version, event_type, schema_version, payload)
         with self.reader.connect() as conn:
             for start in range(0, len(stream_ids), 500):
                 chunk = list(stream_ids[start : start + 500])
@@ -669,10 +669,11 @@ class EventStore:
                     )
                 ):
                     snapshots[row.stream_id] = (row.stream_version, json.loads(row.state))
-        for r in rows:
-            if r.stream_version > snapshots.get(r.stream_id, (0, {}))[0]:
-                event = event_from_payload(self.domain, r.event_type, r.schema_version, json.loads(r.payload))
-                events.setdefault(r.stream_id, []).append(event)
+        domain, unsnapped = self.domain, (0, dict[str, Any]())
+        for stream_id, stream_version, event_type, schema_version, payload in rows:  # unpacked: no attribute lookups
+            if stream_version > snapshots.get(stream_id, unsnapped)[0]:
+                event = event_from_payload(domain, event_type, schema_version, json.loads(payload))
+                events.setdefault(stream_id, []).append(event)
         found = set(snapshots) | set(events)
         loaded = {}
         for sid in stream_ids:
