@@ -177,14 +177,18 @@ def bench_service(
     prefix = f"{'P' if relay_process else 'T'}{scenario[:1]}"
     batches = requests(install(store, prefix, count), per_meter, per_request)
     relay = OutboxRelay(store, make_producer(bootstrap), TOPIC, settings().relay_batch)
-    while relay.publish_once():  # the installations, before the clock starts
-        pass
     stop = threading.Event()
     with tempfile.TemporaryDirectory(prefix="gov-bench-relay-") as tmp:
         group = _relay_process(tmp, bootstrap, db_url) if relay_process else None
         thread = threading.Thread(target=relay.run, args=(stop, 0.05), daemon=True)
+        # the installations published before the clock starts, by the relay measured: the relay process is then
+        # running (started, connected, its first rounds done) as production's is, not starting on the clock
         if group is None:
+            while relay.publish_once():
+                pass
             thread.start()
+        else:
+            _published(store, store.last_position(), timeout=120)
         service = worker_factory(
             EnergyService,
             store=store,

@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import chain, compress, repeat
+from operator import is_
 from typing import Any
 
 from services.common.kernel.errors import BadRequest, PayloadTooLarge, ValidationFailed
@@ -138,7 +140,8 @@ def _plainly_clean(value: Any, max_depth: int, max_nodes: int) -> bool:
 
     The exact walk builds every value's path (``meters.412.readings.7.0``) in case it has to name it: about a
     microsecond per value, a third of a second for a 100,000-reading batch, to find nothing. This pass counts
-    and reaches the same values a level at a time without paths, checks all the text in one search of it joined
+    and reaches the same values a level at a time without paths (each level's values sorted by type in a few
+    passes over it, not one Python step per value), checks all the text in one search of it joined
     (a character class matches a character, so joining finds what the strings hold and nothing else) and all
     the floats in one sum (a NaN or an infinity makes it non-finite; finite floats summing past the largest
     float only send the value to the exact walk). Anything unusual (a subclass of str, float, list or dict, a
@@ -154,22 +157,24 @@ def _plainly_clean(value: Any, max_depth: int, max_nodes: int) -> bool:
         if seen > max_nodes:
             return False
         below: list[Any] = []
-        for node in level:
-            kind = type(node)
+        kinds = list(map(type, level))
+        found = set(kinds)
+        for kind in found:  # the level's values of one type at a time, each picked out in one pass
+            nodes = level if len(found) == 1 else list(compress(level, map(is_, kinds, repeat(kind))))
             if kind is list:
                 if depth >= max_depth:
                     return False
-                below += node
+                below += chain.from_iterable(nodes)
             elif kind is str:
-                texts.append(node)
+                texts += nodes
             elif kind is float:
-                floats.append(node)
+                floats += nodes
             elif kind is dict:
                 if depth >= max_depth:
                     return False
-                texts += node
-                below += node.values()
-            elif isinstance(node, str | float | dict | list):
+                texts += chain.from_iterable(nodes)
+                below += chain.from_iterable(map(dict.values, nodes))
+            elif issubclass(kind, str | float | dict | list):
                 return False
         level = below
         depth += 1
@@ -177,7 +182,9 @@ def _plainly_clean(value: Any, max_depth: int, max_nodes: int) -> bool:
         joined = "".join(texts)
     except TypeError:  # a key that is not text
         return False
-    return _BAD_TEXT.search(joined) is None and math.isfinite(sum(floats))
+    # printable text holds no control character and no surrogate (neither is printable): one quick scan of it,
+    # the search only for text with a tab, a line break or another character that is not printable
+    return (joined.isprintable() or _BAD_TEXT.search(joined) is None) and math.isfinite(sum(floats))
 
 
 def _text_reason(char: str) -> str:
