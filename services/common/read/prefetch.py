@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, TypeAlias
 
 from kafka import TopicPartition
 
-from services.common.base.memory import startup_objects_frozen
+from services.common.base.memory import collection_deferred, startup_objects_frozen
 from services.common.read.broker import make_consumer
 
 _DONE = "done"
@@ -109,8 +109,8 @@ def read(
         pending = {tp for tp, offset in starts.items() if offset < ends[tp]}
         idle = 0
         while pending and idle < IDLE_POLLS:
-            polled = consumer.poll(timeout_ms=500, max_records=max_records)
-            batch = _columns(polled)
+            with collection_deferred():  # a poll's records all live until they are handed over
+                batch = _columns(consumer.poll(timeout_ms=500, max_records=max_records))
             idle = 0 if batch else idle + 1
             if batch and not _put(out, (_BATCH, batch)):
                 return
