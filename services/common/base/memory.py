@@ -1,5 +1,6 @@
 """How a process of the platform holds its memory: large freed blocks given back to the system, and the objects
-made at start kept out of the cyclic garbage collector's passes. Each long-lived process calls these once started."""
+made at start kept out of the cyclic garbage collector's passes (each long-lived process calls these once
+started); and the collector held while a batch whose objects all live until it is stored is worked on."""
 
 from __future__ import annotations
 
