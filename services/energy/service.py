@@ -12,11 +12,9 @@ stuck meters by a periodic detector (``DETECTION_INTERVAL_S``, or ``detect_anoma
 from __future__ import annotations
 
 import functools
-import gc
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,6 +22,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from services.common.base.log import get_logger
+from services.common.base.memory import collection_deferred
 from services.common.base.metrics import OPEN_ANOMALIES
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import china_today, utc_now
@@ -72,32 +71,6 @@ class ConversionFactors(DependencyProvider):  # type: ignore[misc]
 
     def get_dependency(self, worker_ctx: Any) -> FactorTable:
         return self.table
-
-
-_deferring = 0
-_collector_was_enabled = True
-
-
-@contextmanager
-def collection_deferred() -> Iterator[None]:
-    """Hold the cyclic garbage collector while a batch of readings is judged and stored.
-
-    A batch is tens of thousands of small lists that all live until it is stored; the collector, woken by
-    every 700 allocations, would walk them again and again to free nothing (three times the cost of judging
-    them, measured on a city hour's batch). Reference counting still frees everything as usual; cycles wait
-    for the batch's end. Nested and concurrent batches (greenthreads) re-enable it when the last one ends.
-    """
-    global _deferring, _collector_was_enabled
-    if _deferring == 0:
-        _collector_was_enabled = gc.isenabled()
-        gc.disable()
-    _deferring += 1
-    try:
-        yield
-    finally:
-        _deferring -= 1
-        if _deferring == 0 and _collector_was_enabled:
-            gc.enable()
 
 
 def _info(meter: Meter) -> MeterInfo:

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from services.common.base.memory import collection_deferred
 from services.common.kernel.clock import CHINA_STANDARD_TIME
 from services.common.runtime.rpc import ServiceError
 from services.energy import read_model
 from services.energy.domain.rollups import FACTORS_2022
-from services.energy.service import EnergyService, collection_deferred
+from services.energy.service import EnergyService
 from services.gateway import datacenter as dc
 from services.gateway.views import energy as datacenter
 from services.gateway.views import prepare_database

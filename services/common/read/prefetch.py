@@ -3,8 +3,8 @@
 A rebuild spends about a third of its CPU in kafka-python's fetching and record parsing (pure Python), and a
 projector applies events on one core. ``Prefetcher`` moves the reading to a process of its own: it assigns the
 same partitions, seeks to the given offsets, reads until it reaches the given end offsets and hands over
-batches of ``Record``s (topic, partition, offset, key, value) through a bounded queue, so reading the next
-batches overlaps applying this one. Nothing else crosses: the projector still decodes, validates, applies and
+batches of records (topic, partition, offset, key, value: a list per field, made ``Record``s again on this
+side) through a bounded queue, so reading the next batches overlaps applying this one. Nothing else crosses: the projector still decodes, validates, applies and
 commits every event with its offsets, in order per partition, exactly as when it reads itself. (Decoding in
 the reader as well was measured slower: the reader became the bottleneck, and decoded envelopes cost more to
 hand over than raw records.)
@@ -15,17 +15,19 @@ dies is an error in the parent (``PrefetchFailed``), never a silent end of the s
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import queue
 import traceback
 from collections.abc import Iterator, Mapping
+from itertools import repeat
 from multiprocessing.process import BaseProcess
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from kafka import TopicPartition
 
-from services.common.base.memory import startup_objects_frozen
-from services.common.read.broker import in_partition_order, make_consumer
+from services.common.base.memory import collection_deferred, startup_objects_frozen
+from services.common.read.broker import make_consumer
 
 _DONE = "done"
 _FAILED = "failed"
@@ -62,6 +64,33 @@ def _put(out: Any, item: tuple[str, Any]) -> bool:
                 return False
 
 
+Columns: TypeAlias = list[tuple[str, int, list[int], list["bytes | None"], list["bytes | None"]]]
+"""A batch as it crosses over: per partition (in topic and partition order) its topic, number, and the offsets,
+keys and values of its records, in offset order."""
+
+_record = functools.partial(tuple.__new__, Record)
+"""A ``Record`` of a (topic, partition, offset, key, value) tuple, made without a Python call."""
+
+
+def _columns(polled: Mapping[TopicPartition, list[Any]]) -> Columns:
+    """A poll's records as they cross over: a list per field rather than an object per record, which pickle
+    writes and reads several times faster (1.4 µs a record against 0.2, measured on the rebuild's events)."""
+    return [
+        (tp.topic, tp.partition, [r.offset for r in records], [r.key for r in records], [r.value for r in records])
+        for tp, records in sorted(polled.items(), key=lambda item: (item[0].topic, item[0].partition))
+        if records
+    ]
+
+
+def _records(batch: Columns) -> list[Record]:
+    """The records of a batch handed over, in the order they were read (by topic, partition and offset)."""
+    return [
+        record
+        for topic, partition, offsets, keys, values in batch
+        for record in map(_record, zip(repeat(topic), repeat(partition), offsets, keys, values, strict=False))
+    ]
+
+
 def read(
     bootstrap: str,
     client_id: str,
@@ -80,8 +109,8 @@ def read(
         pending = {tp for tp, offset in starts.items() if offset < ends[tp]}
         idle = 0
         while pending and idle < IDLE_POLLS:
-            polled = consumer.poll(timeout_ms=500, max_records=max_records)
-            batch = [Record(r.topic, r.partition, r.offset, r.key, r.value) for r in in_partition_order(polled)]
+            with collection_deferred():  # a poll's records all live until they are handed over
+                batch = _columns(consumer.poll(timeout_ms=500, max_records=max_records))
             idle = 0 if batch else idle + 1
             if batch and not _put(out, (_BATCH, batch)):
                 return
@@ -127,7 +156,7 @@ class Prefetcher:
                 return
             if kind == _FAILED:
                 raise PrefetchFailed(f"the rebuild's reader process failed:\n{body}")
-            yield body
+            yield _records(body)
 
     def _next(self) -> tuple[str, Any]:
         assert self._process is not None, "use the Prefetcher in a with block"

@@ -45,6 +45,7 @@ from sqlalchemy.engine import Engine
 from services.common.base import contracts, personal
 from services.common.base.db import reader, register_migrations
 from services.common.base.log import bind_context, get_logger
+from services.common.base.memory import collection_deferred
 from services.common.base.metrics import (
     DEAD_LETTERED,
     DUPLICATES_IGNORED,
@@ -449,6 +450,10 @@ class Projector:
         return len(records)
 
     def _apply_batch(self, records: Sequence[AnyRecord]) -> None:
+        with collection_deferred():  # the batch's envelopes all live until it commits
+            self._decode_and_commit(records)
+
+    def _decode_and_commit(self, records: Sequence[AnyRecord]) -> None:
         items = [decoded(record) for record in records]
         # Dead letters are acknowledged before the offsets past them commit (a crash re-sends, never loses
         # one), and never sent inside the transaction: sending yields to the process's other green threads,
