@@ -23,6 +23,18 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from services.common.base.settings import settings
 from services.common.kernel.events import PUBLISHED_FIELDS, Envelope
 
+FETCH_MAX_WAIT_MS = 2_000
+"""How long the broker holds a consumer's fetch when it has nothing new (Kafka's and Tansu's long poll): it answers as
+soon as a record arrives on a partition the fetch asks for, so this sets only how often an idle consumer asks
+again — each time a request to the broker and a wake-up of the consumer's IO loop — not how late it sees a record.
+A fetch leaves out the partitions whose position is still being looked up when it is sent, and these wait for the
+next one: ``seek_starts`` knows every position before the first fetch."""
+
+IDLE_POLL_MS = 2_000
+"""How long a long-running consumer loop (a projector, the districts' inbound consumer) waits in ``poll()`` for
+records: a poll returns as soon as records arrive, so this sets only how often an idle loop comes round (its
+offsets, gauges and checks) and how late it notices a stop it is not killed for."""
+
 HEADER_KEYS = ("event_id", "event_type", "schema_version", "domain", "correlation_id", "causation_id", "district")
 
 
@@ -54,11 +66,13 @@ def make_consumer(bootstrap: str, **overrides: Any) -> KafkaConsumer:
 
     It never creates a topic (the platform makes them, with its partition count), and refreshes its metadata
     every 10 seconds, so a topic made anew or given more partitions is noticed (``services.common.read.positions``).
+    An idle consumer asks the broker for records every ``FETCH_MAX_WAIT_MS``.
     """
     options: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "allow_auto_create_topics": False,
         "metadata_max_age_ms": 10_000,
+        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
         "enable_auto_commit": False,
         "group_id": None,
         "auto_offset_reset": "earliest",
@@ -182,6 +196,28 @@ def require_topics(bootstrap: str, topics: Iterable[str]) -> dict[str, TopicLog]
     if missing:
         raise KafkaError(f"the broker has no topic {', '.join(missing)}: the platform creates it when it starts")
     return found
+
+
+def seek_starts(consumer: KafkaConsumer, starts: Mapping[TopicPartition, int | None]) -> None:
+    """Seek each partition to its offset, or (None) to its log's start, and wait until every position is known.
+
+    A log's start is looked up on the broker, in the background of the next ``poll()``: a fetch sent meanwhile
+    leaves that partition out, and its records would wait for the broker to answer the fetch (``FETCH_MAX_WAIT_MS``
+    on a quiet log)."""
+    for tp, offset in starts.items():
+        if offset is not None:
+            consumer.seek(tp, offset)
+    settle_positions(consumer, [tp for tp, offset in starts.items() if offset is None], consumer.seek_to_beginning)
+
+
+def settle_positions(consumer: KafkaConsumer, partitions: list[TopicPartition], seek: Any) -> None:
+    """``seek(*partitions)`` (``seek_to_beginning`` or ``seek_to_end``), then wait until the broker told every
+    partition's position (``seek_starts`` says why)."""
+    if not partitions:
+        return
+    seek(*partitions)
+    for tp in partitions:
+        consumer.position(tp)
 
 
 def in_partition_order(polled: Mapping[TopicPartition, list[Any]]) -> list[Any]:
