@@ -221,14 +221,22 @@ def seek_starts(consumer: KafkaConsumer, starts: Mapping[TopicPartition, int | N
     settle_positions(consumer, [tp for tp, offset in starts.items() if offset is None], consumer.seek_to_beginning)
 
 
+POSITION_WAIT_MS = 5_000
+"""How long ``settle_positions`` waits for the broker to tell a partition's position: a broker that does not
+answer by then leaves the look-up to the consumer's next ``poll()``, as without the wait, and the loop goes on."""
+
+
 def settle_positions(consumer: KafkaConsumer, partitions: list[TopicPartition], seek: Any) -> None:
     """``seek(*partitions)`` (``seek_to_beginning`` or ``seek_to_end``), then wait until the broker told every
-    partition's position (``seek_starts`` says why)."""
+    partition's position (``seek_starts`` says why), ``POSITION_WAIT_MS`` at most in all."""
     if not partitions:
         return
     seek(*partitions)
+    deadline = time.monotonic() + POSITION_WAIT_MS / 1000
     for tp in partitions:
-        consumer.position(tp)
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms <= 0 or consumer.position(tp, timeout_ms=left_ms) is None:
+            return
 
 
 def in_partition_order(polled: Mapping[TopicPartition, list[Any]]) -> list[Any]:
