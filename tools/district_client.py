@@ -30,7 +30,7 @@ from kafka import TopicPartition
 
 from services.common.base import contracts
 from services.common.kernel.errors import ContractViolation
-from services.common.read.broker import make_consumer, make_producer, require_topics
+from services.common.read.broker import make_consumer, make_producer, require_topics, settle_positions
 from services.common.read.inbound import inbound_topic, rejected_topic
 from services.common.read.progress import Progress
 
@@ -139,7 +139,7 @@ def follow(
     consumer = make_consumer(bootstrap)
     partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(partitions)
-    (consumer.seek_to_beginning if from_beginning else consumer.seek_to_end)(*partitions)
+    settle_positions(consumer, partitions, consumer.seek_to_beginning if from_beginning else consumer.seek_to_end)
     printed, idle = 0, 0.0
     while limit is None or printed < limit:
         batch = consumer.poll(timeout_ms=500)

@@ -47,7 +47,15 @@ from services.common.kernel.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from services.common.read.broker import TopicLog, ensure_topics, in_partition_order, make_consumer, make_producer
+from services.common.read.broker import (
+    IDLE_POLL_MS,
+    TopicLog,
+    ensure_topics,
+    in_partition_order,
+    make_consumer,
+    make_producer,
+    seek_starts,
+)
 from services.common.read.projector import follow_logs, logs_moved, offsets_table
 
 log = get_logger()
@@ -187,7 +195,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                     assigned = True
                 elif self._logs_moved(consumer):
                     self._assign(consumer)
-                batch = consumer.poll(timeout_ms=500, max_records=200)
+                batch = consumer.poll(timeout_ms=IDLE_POLL_MS, max_records=200)
                 records = in_partition_order(batch)
                 handled = not records or self._handle_batch(records)
             except Exception:  # the city's districts must not lose their consumer to one bad moment
@@ -240,9 +248,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         consumer.assign(partitions)
         self._assigned = partitions
         starts = follow_logs(self.engine, CONSUMER_NAME, self.container.service_name, consumer, partitions, self._logs)
-        for tp in partitions:
-            offset = starts.get(tp)
-            consumer.seek(tp, offset) if offset is not None else consumer.seek_to_beginning(tp)
+        seek_starts(consumer, {tp: starts.get(tp) for tp in partitions})
         self._checked_at = time.monotonic()
 
     def _logs_moved(self, consumer: KafkaConsumer) -> bool:

@@ -59,12 +59,14 @@ from services.common.kernel.errors import ContractViolation
 from services.common.kernel.events import Envelope, upcast
 from services.common.read import sql
 from services.common.read.broker import (
+    IDLE_POLL_MS,
     TopicLog,
     ensure_topics,
     in_partition_order,
     make_consumer,
     make_producer,
     partitions_of,
+    seek_starts,
 )
 from services.common.read.positions import TOPIC_RECREATED, consumer_starts
 from services.common.read.prefetch import Prefetcher, Record
@@ -394,12 +396,7 @@ class Projector:
             self.seen.fold()  # what a rebuild that stopped half-way journaled: looked up in the index from now on
         self._unsaved_offsets = {}
         starts = follow_logs(self.engine, self.name, self.service, self.consumer, self._partitions, logs)
-        for tp in self._partitions:
-            offset = starts.get(tp)
-            if offset is not None:
-                self.consumer.seek(tp, offset)
-            else:
-                self.consumer.seek_to_beginning(tp)
+        seek_starts(self.consumer, {tp: starts.get(tp) for tp in self._partitions})
 
     def stored_offsets(self) -> dict[TopicPartition, int]:
         """The next offset to read per partition, as committed with the projection rows."""
@@ -692,7 +689,7 @@ class Projector:
         log.info("projector_started", projector=self.name, topics=self.topics)
         while not stop.is_set():
             try:
-                self.poll_once()
+                self.poll_once(IDLE_POLL_MS)
             except Exception:
                 log.exception("projector_round_failed", projector=self.name)
                 self._partitions = []  # re-assign from the stored offsets: the failed batch is replayed

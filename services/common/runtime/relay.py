@@ -26,9 +26,10 @@ publishes its whole store again (consumers ignore what they applied already, by 
 also replaces the producer: an idempotent producer that a fresh broker does not know fails for ever with
 ``UnknownProducerId``.
 
-The periodic check keeps one admin client and one probe consumer (replaced with the producer after a failed
-round) and runs on a thread of its own: against a broker that stopped answering, the admin client waits out its
-timeouts there, while the publishing thread goes on with its rounds (which fail, and reconnect, on their own).
+The periodic check keeps one admin client (replaced with the producer after a failed round), which asks for the
+topics and for their partitions' ends alike (no consumer of its own: each Kafka client is a connection and an IO
+loop more in the process), and runs on a thread of its own: against a broker that stopped answering, the admin
+client waits out its timeouts there, while the publishing thread goes on with its rounds (which fail, and reconnect, on their own).
 Its verdict is applied by the publishing thread before its next round; the check at start and the one after a
 failed round are made by the publishing thread itself, before it sends anything.
 """
@@ -43,7 +44,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
+from kafka.admin import OffsetSpec
 from kafka.errors import KafkaTimeoutError
 from kafka.producer.future import RecordMetadata
 
@@ -52,7 +54,7 @@ from services.common.base.memory import startup_objects_frozen
 from services.common.base.metrics import BROKER_LOSSES, EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
 from services.common.base.settings import SERVICES, settings, topic_for
 from services.common.kernel.clock import utc_now
-from services.common.read.broker import ensure_topics, make_admin, make_consumer, make_producer, stored_message
+from services.common.read.broker import ensure_topics, make_admin, make_producer, stored_message
 from services.common.read.positions import relay_lost
 from services.common.read.progress import Progress
 from services.common.runtime.health import HealthChecks, serve_ops_http
@@ -138,11 +140,11 @@ class OutboxRelay:
         self._in_flight: deque[InFlight] = deque()  # sent, oldest first, not yet recorded
         self.wakeup = threading.Event()
         self._reported_at = 0.0
+        self._reported_position: int | None = None  # the position the backlog gauges were last set at
         self.bootstrap = str(producer.config["bootstrap_servers"])
         recorded = store.relay_log(topic)
         self._topic_id = recorded.topic_id if recorded else None
         self._marks: dict[int, int] = dict(recorded.marks) if recorded else {}
-        self._probe: KafkaConsumer | None = None
         self._admin: KafkaAdminClient | None = None
         self._checked_at: float | None = None  # None: check before the next round
         self._generation = 0  # bumped with the clients: a background look made with older ones is dropped
@@ -172,14 +174,16 @@ class OutboxRelay:
                 self._in_flight.append(batch)
                 self._sent = batch.last
             if len(rows) < self.batch:
-                self.producer.flush()
-                self._record(len(self._in_flight))
+                if self._in_flight:  # an idle round (nothing sent, nothing waiting) leaves the producer's IO loop be
+                    self.producer.flush()
+                    self._record(len(self._in_flight))
             else:
                 self._record(len(self._in_flight) - self.ahead)
         except BaseException:
             self._rewind(self.position)  # what was not acknowledged is read and sent again
             raise
-        self._report_backlog(force=not rows)
+        if rows or self.position != self._reported_position:
+            self._report_backlog(force=not rows)
         return len(rows)
 
     def _record(self, count: int) -> None:
@@ -224,8 +228,8 @@ class OutboxRelay:
             self.bootstrap, [self.topic, f"{self.topic}.dlq"], settings().topic_partitions, admin=self._admin_client()
         )
         topic_log = logs[self.topic]
-        partitions = [TopicPartition(self.topic, p) for p in range(topic_log.partitions)]
-        ends = {tp.partition: end for tp, end in self._consumer().end_offsets(partitions).items()}
+        latest = {TopicPartition(self.topic, p): OffsetSpec.LATEST for p in range(topic_log.partitions)}
+        ends = {tp.partition: found.offset for tp, found in self._admin_client().list_partition_offsets(latest).items()}
         lost = relay_lost(topic_id, marks, topic_log.topic_id, ends)
         if lost:
             log.info("relay_broker_log_seen", topic=self.topic, recorded=marks, ends=ends, topic_id=topic_log.topic_id)
@@ -284,29 +288,22 @@ class OutboxRelay:
             self._admin = make_admin(self.bootstrap)
         return self._admin
 
-    def _consumer(self) -> KafkaConsumer:
-        if self._probe is None:
-            self._probe = make_consumer(self.bootstrap, client_id=f"{self.store.domain}-relay-probe")
-        return self._probe
-
     def reconnect(self) -> None:
-        """Replace the producer and the probe (after a failed round): a producer the broker no longer knows
+        """Replace the producer and the admin client (after a failed round): a producer the broker no longer knows
         (a fresh broker: ``UnknownProducerId``) never succeeds again; the broker is checked before the next
         round."""
         old, self.producer = self.producer, make_producer(self.bootstrap)
-        probe, self._probe = self._probe, None
         admin, self._admin = self._admin, None
         self._generation += 1
         self._checked_at = None
         self._rewind(self.position)
-        self._close_quietly(old, probe, admin)
+        self._close_quietly(old, admin)
 
     def close(self) -> None:
-        """Close the relay's clients (the producer, the probe, the admin client): before its broker stops, so that
-        no client is left reconnecting to it."""
-        probe, self._probe = self._probe, None
+        """Close the relay's clients (the producer, the admin client): before its broker stops, so that no client
+        is left reconnecting to it."""
         admin, self._admin = self._admin, None
-        self._close_quietly(self.producer, probe, admin)
+        self._close_quietly(self.producer, admin)
 
     def _close_quietly(self, *clients: Any) -> None:
         for client in clients:
@@ -317,12 +314,14 @@ class OutboxRelay:
                 log.debug("relay_client_close_failed", topic=self.topic)
 
     def _report_backlog(self, force: bool = False) -> None:
-        """Set the backlog gauges: after every idle round, at most once a second while publishing (the two
-        queries would otherwise double a busy relay's reads)."""
+        """Set the backlog gauges: after the first idle round at a position, at most once a second while publishing
+        (the two queries would otherwise double a busy relay's reads). An idle round at the position they were set
+        at has nothing to change: it found nothing after the position, so the backlog is still none."""
         if not force and time.monotonic() - self._reported_at < 1.0:
             return
         self._reported_at = time.monotonic()
         report_backlog(self.store, self.position)
+        self._reported_position = self.position
 
     def run(self, stop: threading.Event, idle_seconds: float = 0.2, linger_seconds: float = 0.0) -> None:
         """Publish until ``stop`` is set; sleep ``idle_seconds`` (or until woken) when nothing is new.
