@@ -678,8 +678,10 @@ def monthly_use(
     for wanted in {scope.agency_id, agency_id} - {None}:
         query = query.where(d.agency_id == wanted)
     found: dict[str, dict[tuple[str, str], int]] = {}
+    keys: dict[tuple[str, str], tuple[str, str]] = {}
     for row in conn.execute(query):
-        found.setdefault(row.agency_id, {})[(row.month, row.kind)] = int(row.units or 0)
+        key = (row.month, row.kind)  # the same few (month, kind) for every agency: one tuple each, kept
+        found.setdefault(row.agency_id, {})[keys.setdefault(key, key)] = int(row.units or 0)
     return found
 
 

@@ -72,6 +72,10 @@ MAX_TOUCHED = 30
 KEPT_SCOPES = 16
 """Scopes (year, today, district, agency) whose parts are kept; the least recently read is dropped first."""
 
+SHARED_FIGURES = 2048
+"""Distinct nested figures kept to be shared by the agencies' entries (``KeptFigures.shared``), each under its
+``repr`` (a few hundred bytes); beyond this many the table starts again (what entries share stays shared)."""
+
 _o = offsets_table.c
 _OFFSETS = sa.select(_o.topic, _o.partition, _o.next_offset, _o.updated_at).where(_o.projector == "datacenter")
 
@@ -113,6 +117,7 @@ class KeptFigures:
         """How often each part was gathered in full, and ``energy:agency`` for one agency's: what tests count."""
         self.derived = 0
         """Agencies derived (not found kept)."""
+        self._shared: dict[Hashable, Any] = {}
 
     def _scope(self, key: Hashable) -> _Scope:
         with self._guard:
@@ -309,11 +314,25 @@ class KeptFigures:
                 found = kept.derived.get(agency)
                 if found is None or (found.row is not row and found.row != row):
                     self.derived += 1
-                    found = _Derived(row, dc.judged_agency(row, scope, table, card))
+                    found = _Derived(row, self.shared(dc.judged_agency(row, scope, table, card)))
                 derived[agency] = found
                 judged.append(found.entry)
             kept.derived = derived
         return dc.Judged(None, table, rows, [], judged)
+
+    def shared(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """``entry`` with each of its nested figures (a dict or a list: coverage, verdicts, targets, methods, the
+        scorecard's criteria...) replaced by an equal one another entry holds already, of any scope: most agencies
+        have the same ones, each a few hundred bytes, and a city's entries are kept in every scope read. Equal by
+        ``repr``, which tells apart what Python's equality does not and an answer does (``1``, ``1.0`` and ``True``;
+        ``0.0`` and ``-0.0``; a list and a tuple; a date and its text). An entry's figures are never changed in
+        place (a changed agency is a new entry)."""
+        if len(self._shared) > SHARED_FIGURES:
+            self._shared.clear()
+        for key, value in entry.items():
+            if isinstance(value, dict | list):
+                entry[key] = self._shared.setdefault(repr(value), value)
+        return entry
 
     def open_items(
         self,
