@@ -148,7 +148,8 @@ def fill_disk(platform: FaultPlatform, service: str, seconds: float) -> None:
     try:
         time.sleep(seconds)
     finally:
-        subprocess.run(["prlimit", "--pid", pid, f"--fsize={soft}:{hard}"], check=True)
+        if Path(f"/proc/{pid}").exists():  # a process that ended meanwhile is restarted without the limit
+            subprocess.run(["prlimit", "--pid", pid, f"--fsize={soft}:{hard}"], check=True)
 
 
 def _up(platform: FaultPlatform) -> bool:

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.common.kernel.clock import china_today
 from tests.integration.test_procurement_service import TODAY, Harness, procurement  # noqa: F401 (the fixture)
 from tests.unit.procurement.test_ocds import _errors
 from tests.unit.procurement.test_ocds_tooling import cove
@@ -35,8 +36,9 @@ def test_an_awarded_tender_its_contract_and_delivery_publish_as_a_valid_release(
     contract = procurement.service.sign_contract(
         {"tender_id": tender, "request_id": request_id, "clauses": [], "delivery_due": due}
     )["id"]
+    today = china_today()  # read after signing: never before the contract's day, should midnight pass meanwhile
     procurement.service.record_delivery(
-        {"contract_id": contract, "delivery_id": "D-1", "quantity": 10} | {"delivered_on": TODAY.isoformat()}
+        {"contract_id": contract, "delivery_id": "D-1", "quantity": 10} | {"delivered_on": today.isoformat()}
     )
     procurement.project()
 

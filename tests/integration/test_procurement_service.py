@@ -191,12 +191,13 @@ def test_a_tender_awards_the_lowest_compliant_bid_and_acceptance_spends_the_budg
         "sign_contract", {"tender_id": tender, "request_id": request_id, "clauses": [], "delivery_due": due}
     )
     assert error.http_status == 409  # one contract per lot
+    today = china_today()  # read after signing: never before the contract's day, should midnight pass meanwhile
     procurement.service.record_delivery(
-        {"contract_id": contract, "delivery_id": "D-1", "quantity": 10} | {"delivered_on": TODAY.isoformat()}
+        {"contract_id": contract, "delivery_id": "D-1", "quantity": 10} | {"delivered_on": today.isoformat()}
     )
     procurement.service.inspect_delivery(
         {"contract_id": contract, "delivery_id": "D-1", "accepted_quantity": 9, "defective_quantity": 1}
-        | {"inspected_on": TODAY.isoformat()}
+        | {"inspected_on": today.isoformat()}
     )
     procurement.project()
     with procurement.engine.connect() as conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TextIO
 
@@ -52,6 +52,49 @@ class LossyPrintLogger(structlog.PrintLogger):
 
     log = debug = info = warn = warning = msg
     fatal = failure = err = error = critical = exception = msg
+
+
+class LossyStream:
+    """A standard stream (stdout, stderr) that drops what it cannot write instead of raising ``OSError``.
+
+    The structured log is lossy on its own (``LossyPrintLogger``), but others write to these streams too: eventlet's
+    hub prints the traceback of a green thread that ended with an exception, ``threading`` and ``warnings`` print,
+    stdlib ``logging`` reports its own failures. On a full disk or under a file-size limit such a write raises, and
+    raised inside eventlet's hub it ends the hub and with it the whole process (exit 1, its last words unwritten).
+    What is still buffered is written once the file can grow again.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text``, or drop it if the file cannot take it (its length is answered either way)."""
+        try:
+            return self._stream.write(text)
+        except OSError:
+            return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Write each of ``lines`` as ``write`` does."""
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        """Flush, or leave the buffer as it is if the file cannot take it."""
+        with suppress(OSError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding, buffer...: the stream's own
+        return getattr(self._stream, name)
+
+
+def standard_streams_lossy() -> None:
+    """Make this process's stdout and stderr ``LossyStream``s: for a long-running process (a service, a relay),
+    whose work must go on through a full disk. A command-line tool keeps streams that fail loudly."""
+    if not isinstance(sys.stdout, LossyStream):
+        sys.stdout = LossyStream(sys.stdout)
+    if not isinstance(sys.stderr, LossyStream):
+        sys.stderr = LossyStream(sys.stderr)
 
 
 class LossyPrintLoggerFactory:

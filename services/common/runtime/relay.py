@@ -49,7 +49,7 @@ from kafka.admin import OffsetSpec
 from kafka.errors import KafkaTimeoutError
 from kafka.producer.future import RecordMetadata
 
-from services.common.base.log import configure_logging, get_logger
+from services.common.base.log import configure_logging, get_logger, standard_streams_lossy
 from services.common.base.memory import startup_objects_frozen
 from services.common.base.metrics import BROKER_LOSSES, EVENTS_PUBLISHED, OUTBOX_AGE, OUTBOX_BACKLOG
 from services.common.base.settings import SERVICES, settings, topic_for
@@ -409,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http-port", type=int, default=0, help="serve /metrics and /health/* on this port")
     args = parser.parse_args(argv)
     config = settings()
+    standard_streams_lossy()  # a full disk must not end the process through a write to stderr
     configure_logging(f"{args.service}-relay", config.log_level)
     store = EventStore.open(config.database_url(args.service), args.service, config.snapshot_every)
     if args.http_port:

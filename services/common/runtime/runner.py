@@ -21,7 +21,7 @@ import signal
 from typing import Any
 
 from services.common.base.contracts import load_domains
-from services.common.base.log import configure_logging, get_logger
+from services.common.base.log import configure_logging, get_logger, standard_streams_lossy
 from services.common.base.memory import large_blocks_given_back, startup_objects_frozen
 from services.common.base.settings import SERVICES, Settings, settings
 
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     large_blocks_given_back()
     keep_producer_pool_keys()
     config = settings()
+    standard_streams_lossy()  # a full disk must not end the process through a write to stderr
     configure_logging(args.service, config.log_level)
     log = get_logger()
     # Every event class and upcaster of the domains the process serves (the gateway's: every domain), whichever
