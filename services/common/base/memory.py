@@ -18,12 +18,11 @@ _M_MMAP_THRESHOLD = -3
 
 
 def large_blocks_given_back(threshold: int = LARGE_BLOCK_BYTES) -> bool:
-    """Fix glibc's mmap threshold at ``threshold`` (False: not glibc, nothing done). glibc raises the threshold
-    each time a mapped block is freed, up to 32 MB, so after the first few, large blocks (the gateway's encoded answers: megabytes
-    of JSON, made again after every batch while events arrive; an energy batch's readings) are carved out of the
-    heap, whose freed space the process keeps: the gateway's resident memory grew by tens of megabytes over what
-    it held alive. A fixed threshold
-    maps each such block of its own and unmaps it when freed."""
+    """Fix glibc's mmap threshold at ``threshold`` (False: not glibc, nothing done). glibc raises the threshold each
+    time a mapped block is freed, up to 32 MB, so after the first few, large blocks (the gateway's encoded answers:
+    megabytes of JSON, made again after every batch while events arrive; an energy batch's readings) are carved out
+    of the heap, whose freed space the process keeps: the gateway's resident memory grew by tens of megabytes over
+    what it held alive. A fixed threshold maps each such block of its own and unmaps it when freed."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None

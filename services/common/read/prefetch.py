@@ -1,13 +1,13 @@
 """A reader process for a rebuild: Kafka records read and parsed on the other core, handed over in batches.
 
 A rebuild spends about a third of its CPU in kafka-python's fetching and record parsing (pure Python), and a
-projector applies events on one core. ``Prefetcher`` moves the reading to a process of its own: it assigns the
-same partitions, seeks to the given offsets, reads until it reaches the given end offsets and hands over
-batches of records (topic, partition, offset, key, value: a list per field, made ``Record``s again on this
-side) through a bounded queue, so reading the next batches overlaps applying this one. Nothing else crosses: the projector still decodes, validates, applies and
-commits every event with its offsets, in order per partition, exactly as when it reads itself. (Decoding in
-the reader as well was measured slower: the reader became the bottleneck, and decoded envelopes cost more to
-hand over than raw records.)
+projector applies events on one core. ``Prefetcher`` moves the reading to a process of its own: it assigns the same
+partitions, seeks to the given offsets, reads until it reaches the given end offsets and hands over batches of
+records (topic, partition, offset, key, value: a list per field, made ``Record``s again on this side) through a
+bounded queue, so reading the next batches overlaps applying this one. Nothing else crosses: the projector still
+decodes, validates, applies and commits every event with its offsets, in order per partition, exactly as when it
+reads itself. (Decoding in the reader as well was measured slower: the reader became the bottleneck, and decoded
+envelopes cost more to hand over than raw records.)
 
 The reader stops when its parent is gone (it checks while the queue is full), and a reader that fails or
 dies is an error in the parent (``PrefetchFailed``), never a silent end of the stream.

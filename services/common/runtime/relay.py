@@ -29,9 +29,9 @@ also replaces the producer: an idempotent producer that a fresh broker does not 
 The periodic check keeps one admin client (replaced with the producer after a failed round), which asks for the
 topics and for their partitions' ends alike (no consumer of its own: each Kafka client is a connection and an IO
 loop more in the process), and runs on a thread of its own: against a broker that stopped answering, the admin
-client waits out its timeouts there, while the publishing thread goes on with its rounds (which fail, and reconnect, on their own).
-Its verdict is applied by the publishing thread before its next round; the check at start and the one after a
-failed round are made by the publishing thread itself, before it sends anything.
+client waits out its timeouts there, while the publishing thread goes on with its rounds (which fail, and reconnect,
+on their own). Its verdict is applied by the publishing thread before its next round; the check at start and the one
+after a failed round are made by the publishing thread itself, before it sends anything.
 """
 
 from __future__ import annotations
