@@ -29,7 +29,13 @@ from sqlalchemy.engine import Engine
 from services.common.base.db import reader
 from services.common.base.settings import settings
 from services.common.kernel.clock import iso, utc_now
-from services.common.kernel.errors import AlreadyExists, Forbidden, Unauthenticated, ValidationFailed
+from services.common.kernel.errors import (
+    AlreadyExists,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationFailed,
+)
 from services.common.kernel.scope import require_in_scope
 
 ROLES = ("city_admin", "district_operator", "viewer", "ops")
@@ -183,8 +189,11 @@ def authenticate(engine: Engine, authorization: str | None) -> Principal:
     if len(parts) != 3 or parts[0] != "gov":
         raise Unauthenticated("malformed token")
     _, token_id, secret = parts
-    with reader(engine).connect() as conn:
-        row = conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).first()
+    try:
+        with reader(engine).connect() as conn:
+            row = conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).first()
+    except sa.exc.OperationalError:  # before anything was read or sent: the request may simply be sent again
+        raise ServiceUnavailable("the gateway's database did not answer; nothing was done") from None
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         raise Unauthenticated("unknown token")
     if row.revoked_at:

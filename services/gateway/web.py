@@ -25,7 +25,7 @@ from nameko.web.handlers import HttpRequestHandler, http
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.base.db import create_db_engine, reader
+from services.common.base.db import create_db_engine, reader, store_failed
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.base.personal import personal_in_request, platform_key_store, seal_for_transit
@@ -455,6 +455,8 @@ def api(
                     else:
                         response = body if isinstance(body, Response) else json_response(body, status)
                 except Exception as exc:  # the one place errors become HTTP answers
+                    if method.upper() == "GET" and store_failed(exc):  # a read changes nothing: 503, try again
+                        exc = ServiceUnavailable("the data center's database did not answer; try again")
                     response = _error_response(_as_missing(exc, method, principal, params))
             response.headers["X-Correlation-ID"] = correlation_id
             HTTP_REQUESTS.labels("gateway", url, method, str(response.status_code)).inc()
@@ -519,8 +521,11 @@ def command_route(
         try:
             # every id the command names (its agency included) exists, is in scope, agrees (``references``)
             check_references(principal, declared, loaded, frozenset(params), owner_lookup(self))
+        except sa.exc.OperationalError:  # the gateway's database gone for a moment: nothing was sent
+            raise ServiceUnavailable("the gateway's database did not answer; the command was not sent") from None
         except PlatformError as refused:
-            if not self.request_context.get("idempotency_key"):
+            # a passing failure (a service that did not answer) is not the key's answer for good
+            if not self.request_context.get("idempotency_key") or refused.http_status >= 500:
                 raise
             # the caller's key gets this answer for good: the service records (or replays) it for the key
             self.request_context["edge_refusal"] = json.dumps(ServiceError.from_error(refused).document())

@@ -52,7 +52,7 @@ def test_lock_contention_on_postgresql_under_load_loses_and_doubles_nothing(
                 appends.commit()
             load.wait_for(load.accepted_count() + 10)
             with gateway.connect() as projector:
-                projector.execute(sa.text("LOCK TABLE os_staff, os_rooms IN ACCESS EXCLUSIVE MODE"))
+                lock_tables(projector, "os_staff, os_rooms")
                 time.sleep(LOCK_SECONDS / 2)  # the data-center projector waits
                 projector.rollback()
             load.wait_for(load.accepted_count() + 30)
@@ -61,3 +61,19 @@ def test_lock_contention_on_postgresql_under_load_loses_and_doubles_nothing(
     finally:
         store.dispose()
         gateway.dispose()
+
+
+def lock_tables(conn: sa.Connection, tables: str) -> None:
+    """Take ``tables`` in ACCESS EXCLUSIVE mode. They are locked one after the other: a reader of the gateway
+    holding the second and asking for the first is a deadlock, which PostgreSQL ends by failing one of the two.
+    When it is this session, it asks again; when it is the gateway's, the gateway answers 503 to that read, or
+    its projector replays the batch (tests/unit/gateway/test_database_down.py)."""
+    for _ in range(20):
+        try:
+            conn.execute(sa.text(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"))
+            return
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "40P01":  # deadlock_detected
+                raise
+            conn.rollback()
+    raise AssertionError(f"could not lock {tables}")

@@ -69,6 +69,16 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
 
+def store_failed(error: BaseException) -> bool:
+    """Whether ``error`` is the database failing rather than the work given it: SQLAlchemy's ``OperationalError``
+    (a deadlock, a lock or statement timeout, a full disk, an I/O error, a server shutting down, a connection
+    refused) or any driver error that lost its connection. Done again later, the same work succeeds; it says
+    nothing about the event or request, which must not be refused or dead-lettered for it."""
+    return isinstance(error, sa.exc.OperationalError) or (
+        isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+    )
+
+
 def reader(engine: Engine) -> Engine:
     """The same engine (same pool) for read-only work: on SQLite its transactions do not take the write lock.
 

@@ -43,7 +43,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.engine import Engine
 
 from services.common.base import contracts, personal
-from services.common.base.db import reader, register_migrations
+from services.common.base.db import reader, register_migrations, store_failed
 from services.common.base.log import bind_context, get_logger
 from services.common.base.memory import collection_deferred
 from services.common.base.metrics import (
@@ -578,6 +578,8 @@ class Projector:
             else:
                 self._route(conn, env)
         except Exception as exc:  # a projection bug must not stop the city's data center
+            if store_failed(exc):  # the store's, not the event's: the round fails and the batch is replayed
+                raise
             if not isolate:
                 raise _ProjectionFailed from exc
             with bind_context(correlation_id=env.correlation_id, event_id=env.event_id, stream_id=env.stream_id):
@@ -594,6 +596,8 @@ class Projector:
             for batch_form in forms:
                 batch_form(conn, run)
         except Exception as exc:
+            if store_failed(exc):
+                raise
             raise _ProjectionFailed from exc
         if debug:
             for env in run:

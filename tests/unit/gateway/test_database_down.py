@@ -1,0 +1,75 @@
+"""A read of the data center whose database does not answer is answered 503 ``service_unavailable`` (a read
+changes nothing, so the client may simply ask again), never 500; and the data center's projector meeting a
+database that fails (a deadlock, a lock held too long, a full disk) replays its batch later rather than
+dead-lettering good events as projection failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.test import EnvironBuilder
+
+from services.common.kernel.errors import ServiceUnavailable
+from services.gateway import auth
+from services.gateway.api.datacenter import DataCenterApi
+from services.gateway.views.agencies import agencies_table
+from tests import city
+
+
+def test_a_read_whose_database_cannot_be_opened_is_answered_503(tmp_path: Path) -> None:
+    town = city.Town(tmp_path, "city_admin")
+    try:
+        assert json.loads(town.answer("city", "/api/v1/datacenter/city"))["as_of"]
+        unused = auth.create_token(town.engine, "writer", "city_admin")  # not verified yet: not cached
+        town.engine.dispose()
+        (tmp_path / "gateway.db").rename(tmp_path / "moved.db")
+        (tmp_path / "gateway.db").mkdir()  # what sqlite opens now is a folder: "unable to open database file"
+        request = EnvironBuilder(
+            path="/api/v1/datacenter/city", headers={"Authorization": f"Bearer {town.token}"}
+        ).get_request()
+        response = DataCenterApi.city(town.gateway, request)  # type: ignore[attr-defined]
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert json.loads(response.get_data())["error"] == "service_unavailable"
+        with pytest.raises(ServiceUnavailable):  # any request, a command's too: nothing was done
+            auth.authenticate(town.engine, f"Bearer {unused}")
+    finally:
+        town.engine.dispose()
+
+
+class FailingDatabase(Exception):
+    """What the driver raises for a deadlock or a lock that was not granted in time."""
+
+
+def test_the_projector_replays_a_batch_the_database_failed_and_dead_letters_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    town = city.Town(tmp_path, "city_admin")
+    sent: list[str] = []  # the reasons of the dead letters sent
+    monkeypatch.setattr(town.projector, "_send_dead_letters", lambda dead: sent.extend(d.reason for _, d in dead))
+    monkeypatch.setattr(town.projector, "_report_lag", lambda force=False: None)  # no broker here
+    records = town.records(list(city.agency_envelopes(1, "320402")))
+    failing = {"on": True}
+
+    def route(conn: sa.Connection, env: object, original=town.projector._route) -> None:  # type: ignore[no-untyped-def]
+        if failing["on"]:
+            raise sa.exc.OperationalError("UPDATE …", {}, FailingDatabase("deadlock detected"))
+        original(conn, env)
+
+    monkeypatch.setattr(town.projector, "_route", route)
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            town.projector._apply_batch(records)
+        assert "projection_failed" not in sent  # no event was taken for a projection's failure
+        assert town.projector.stored_offsets() == {}  # nothing committed: the batch is read again
+        failing["on"] = False
+        town.projector._apply_batch(records)
+        assert "projection_failed" not in sent
+        assert sum(town.projector.stored_offsets().values()) == len(records)
+        with town.engine.connect() as conn:
+            agencies = conn.execute(sa.select(agencies_table.c.agency_id)).scalars().all()
+        assert agencies == ["BENCH00001"]
+    finally:
+        town.engine.dispose()
