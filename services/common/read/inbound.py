@@ -33,7 +33,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import Entrypoint
 
 from services.common.base import contracts, personal
-from services.common.base.db import create_db_engine, migrate
+from services.common.base.db import create_db_engine, migrate, store_failed
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import DEAD_LETTERED, EVENTS_PROJECTED
 from services.common.base.settings import settings
@@ -420,8 +420,9 @@ PASSING_REMOTE_ERRORS = frozenset({"OperationalError"})
 
 
 def _store_failed(error: Exception) -> bool:
-    """Whether ``error`` is the owning service's store failing (``PASSING_REMOTE_ERRORS``)."""
-    return isinstance(error, RemoteError) and error.exc_type in PASSING_REMOTE_ERRORS
+    """Whether ``error`` is the owning service's store failing (``PASSING_REMOTE_ERRORS``), or the consumer's
+    own (``store_failed``)."""
+    return store_failed(error) or (isinstance(error, RemoteError) and error.exc_type in PASSING_REMOTE_ERRORS)
 
 
 def as_rejection(error: Exception) -> Exception:
