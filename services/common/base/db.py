@@ -69,14 +69,19 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
 
 
+REMOTE_STORE_FAILURES = frozenset({"OperationalError"})
+"""The exception types a service's store failing reaches its caller as (nameko's ``RemoteError.exc_type``)."""
+
+
 def store_failed(error: BaseException) -> bool:
-    """Whether ``error`` is the database failing rather than the work given it: SQLAlchemy's ``OperationalError``
+    """Whether ``error`` is a database failing rather than the work given it: SQLAlchemy's ``OperationalError``
     (a deadlock, a lock or statement timeout, a full disk, an I/O error, a server shutting down, a connection
-    refused) or any driver error that lost its connection. Done again later, the same work succeeds; it says
-    nothing about the event or request, which must not be refused or dead-lettered for it."""
-    return isinstance(error, sa.exc.OperationalError) or (
-        isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
-    )
+    refused) or any driver error that lost its connection, here or in the service a call went to
+    (``REMOTE_STORE_FAILURES``). Done again later, the same work succeeds; it says nothing about the event or
+    request, which must not be refused or dead-lettered for it."""
+    if isinstance(error, sa.exc.DBAPIError):
+        return isinstance(error, sa.exc.OperationalError) or error.connection_invalidated
+    return getattr(error, "exc_type", None) in REMOTE_STORE_FAILURES  # nameko's RemoteError, without nameko
 
 
 def reader(engine: Engine) -> Engine:

@@ -29,7 +29,7 @@ from typing import Any
 from eventlet.event import Event
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from nameko.exceptions import RemoteError, UnknownService
+from nameko.exceptions import UnknownService
 from nameko.extensions import Entrypoint
 
 from services.common.base import contracts, personal
@@ -414,17 +414,6 @@ district_inbound: Callable[..., Any] = DistrictInbound.decorator
 """Decorate a service method ``(self, message: InboundMessage)``; raise ``Rejected`` to refuse a message."""
 
 
-PASSING_REMOTE_ERRORS = frozenset({"OperationalError"})
-"""Exception types of the owning service that are its store's, not the message's: SQLAlchemy's
-``OperationalError`` is a full disk, an I/O error, a lock held too long, a lost database connection."""
-
-
-def _store_failed(error: Exception) -> bool:
-    """Whether ``error`` is the owning service's store failing (``PASSING_REMOTE_ERRORS``), or the consumer's
-    own (``store_failed``)."""
-    return store_failed(error) or (isinstance(error, RemoteError) and error.exc_type in PASSING_REMOTE_ERRORS)
-
-
 def as_rejection(error: Exception) -> Exception:
     """A handler's failure as a rejection; a passing one (a service down or slow, its store failing) stays, to be
     tried again.
@@ -437,7 +426,7 @@ def as_rejection(error: Exception) -> Exception:
     """
     if isinstance(error, ServiceUnavailable | UnknownService):
         return error
-    if _store_failed(error):
+    if store_failed(error):
         return error
     if isinstance(error, Rejected):
         return error

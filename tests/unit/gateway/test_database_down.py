@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from nameko.exceptions import RemoteError
 from werkzeug.test import EnvironBuilder
 
+from services.common.base.db import store_failed
 from services.common.kernel.errors import ServiceUnavailable
 from services.gateway import auth
 from services.gateway.api.datacenter import DataCenterApi
@@ -73,3 +75,14 @@ def test_the_projector_replays_a_batch_the_database_failed_and_dead_letters_noth
         assert agencies == ["BENCH00001"]
     finally:
         town.engine.dispose()
+
+
+def test_what_counts_as_a_database_failing_and_what_does_not() -> None:
+    assert store_failed(sa.exc.OperationalError("SELECT", {}, FailingDatabase("database is locked")))
+    assert store_failed(RemoteError("OperationalError", "(sqlite3.OperationalError) disk I/O error"))  # a service's
+    lost = sa.exc.DBAPIError("SELECT", {}, FailingDatabase("server closed the connection"), connection_invalidated=True)
+    assert store_failed(lost)
+    # the work's own fault: tried again it fails again, so it is refused (or dead-lettered) instead
+    assert not store_failed(sa.exc.IntegrityError("INSERT", {}, FailingDatabase("UNIQUE constraint failed")))
+    assert not store_failed(RemoteError("KeyError", "'agency_id'"))
+    assert not store_failed(ValueError("no"))
