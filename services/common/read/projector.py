@@ -524,8 +524,10 @@ class Projector:
                         continue
                     assert isinstance(item, Envelope)
                     event_id = item.event_id
-                    if event_id in seen:
+                    if event_id in seen:  # applied before: the projections reflect it up to its time
                         duplicates += 1
+                        if item.recorded_at:
+                            event_at[record.topic, record.partition] = item.recorded_at
                         continue
                     seen.add(event_id)
                     forms = batchers.get(key)

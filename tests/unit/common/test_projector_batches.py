@@ -14,7 +14,7 @@ from services.common.base.db import create_db_engine, migrate
 from services.common.kernel.events import Envelope
 from services.common.read import sql
 from services.common.read.broker import envelope_message
-from services.common.read.projector import Projection, Projector
+from services.common.read.projector import Projection, Projector, offsets_table
 from services.common.read.seen import seen_table
 from services.common.write.store import EventStore
 from services.office_space.domain.agencies import Agency
@@ -221,3 +221,27 @@ def test_an_event_applied_in_an_earlier_batch_is_ignored_when_published_again(tm
     assert sum(projector.stored_offsets().values()) == 4
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(seen_table)).scalar() == 3
+
+
+def test_events_published_again_on_a_new_log_move_the_time_the_projections_reflect(tmp_path: Path) -> None:
+    """The broker restarted with an empty log: the positions were dropped (``consumer_starts``) and the relays
+    published every event again. They are all duplicates, yet the projections reflect them: the time they
+    reflect (what freshness compares with the store's newest event) is the newest of them, not nothing (the
+    chaos campaign's seed 58 saw a data center with every event applied report a lag that only grew)."""
+    store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")
+    store.save_all([new_agency("A1"), new_agency("A2"), new_agency("A3")], meta())
+    envelopes = list(store.read_all())
+    values = [envelope_message(env)[1] for env in envelopes]
+    projection, dead = Ledger(), DeadLetters()
+    projector, engine = projector_of(tmp_path, projection, dead)
+    projector._apply_batch([Record(n, value) for n, value in enumerate(values)])  # type: ignore[misc]
+    newest = max(str(env.recorded_at) for env in envelopes)
+    assert projector.status()["topics_last_event_at"] == {TOPIC: newest}
+
+    with engine.begin() as conn:  # the log made anew: its positions dropped, as consumer_starts drops them
+        conn.execute(offsets_table.delete())
+    projector._apply_batch([Record(n, value) for n, value in enumerate(values)])  # type: ignore[misc]
+
+    assert projection.calls == [("many", "A1", "A2", "A3")]  # nothing applied twice
+    assert projector.status()["topics_last_event_at"] == {TOPIC: newest}
+    assert sum(projector.stored_offsets().values()) == 3
