@@ -20,7 +20,8 @@ refusal is worked out afterwards (``_refusal``). On PostgreSQL the lock, the ins
 sent together (psycopg's pipeline mode): one round trip to the server for them, one for the commit. On SQLite the
 append's connection is one kept for appends outside the pool (``db.KeptConnections``), and each event's row is the
 dict its envelope is read from (``Envelope.from_valid``): what is left is SQLite's own work, the insert into the
-table and its three indexes and the commit's sync.
+table and its one index (stream and version: the two b-trees an append needs, store migration 0006) and the commit's
+sync.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
 from services.common.base.db import (
     create_db_engine,
     fetch,
+    is_postgres,
     kept_connections,
     migrate,
     reader,
@@ -69,7 +72,7 @@ events_table = sa.Table(
     "events",
     metadata,
     sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("event_id", sa.String(36), nullable=False),
     sa.Column("domain", sa.String(40), nullable=False),
     sa.Column("stream_type", sa.String(100), nullable=False),
     sa.Column("stream_id", sa.String(200), nullable=False),
@@ -85,6 +88,14 @@ events_table = sa.Table(
     sa.Column("causation_id", sa.String(100)),
     sa.Column("payload", sa.Text(), nullable=False),
 )
+actor_positions_table = sa.Table(
+    "actor_positions",
+    metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+)
+"""Each event's actor by position, the index ``events_by_actor`` reads through: kept off the appends' commits (an
+index of the events table would be one more page each of them writes) and brought up to date by the audit itself."""
 snapshots_table = sa.Table(
     "snapshots",
     metadata,
@@ -214,6 +225,10 @@ _AT_OR_AFTER = (
     .limit(1)
 )
 _RELAY_POSITION = sa.select(relay_progress_table.c.position).where(relay_progress_table.c.topic == sa.bindparam("t"))
+_NOT_INDEXED = sa.select(events_table.c.position, events_table.c.actor).where(
+    events_table.c.position
+    > sa.select(sa.func.coalesce(sa.func.max(actor_positions_table.c.position), 0)).scalar_subquery()
+)
 _SET_RELAY_POSITION = (
     relay_progress_table.update()
     .where(relay_progress_table.c.topic == sa.bindparam("t"))
@@ -768,11 +783,28 @@ class EventStore:
         return found
 
     def events_by_actor(self, actor: str, limit: int = 100) -> list[Envelope]:
-        """The latest events recorded for ``actor``: who did what."""
-        t = events_table.c
-        query = sa.select(events_table).where(t.actor == actor).order_by(t.position.desc()).limit(limit)
+        """The latest events recorded for ``actor``: who did what (read through ``actor_positions``, brought up to
+        date first)."""
+        self._index_actors()
+        a = actor_positions_table.c
+        query = (
+            sa.select(events_table)
+            .join(actor_positions_table, a.position == events_table.c.position)
+            .where(a.actor == actor)
+            .order_by(a.position.desc())
+            .limit(limit)
+        )
         with self.reader.connect() as conn:
             return [self._envelope(row) for row in conn.execute(query)]
+
+    def _index_actors(self) -> None:
+        """Add the actor of every event committed after the last one in ``actor_positions``: commit order is
+        position order (see above), so every event up to the last one there is there. Two audits at once on
+        PostgreSQL may add the same events: the second leaves them as the first added them."""
+        dialect = postgresql if is_postgres(self.engine) else sqlite
+        with self.engine.begin() as conn:
+            new = dialect.insert(actor_positions_table).from_select(["position", "actor"], _NOT_INDEXED)
+            conn.execute(new.on_conflict_do_nothing())
 
     # -- relay progress ------------------------------------------------------------------------------
 
