@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -58,6 +56,7 @@ from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import AlreadyExists, DuplicateCommand, NotFound, VersionConflict
 from services.common.kernel.events import PUBLISHED_FIELDS, Envelope, Event, Metadata, event_from_payload
+from services.common.kernel.ids import random_uuid
 from services.common.write.deadlines import COMMIT_MARGIN_SECONDS, refuse_if_expired
 
 register_migrations("store", Path(__file__).parent / "migrations" / "store")
@@ -417,8 +416,11 @@ class EventStore:
             raise self._refusal(appends, idempotency) from None
         except sa.exc.IntegrityError as exc:  # a unique key: an event's version (a concurrent writer), the command's
             raise self._refusal(appends, idempotency) from exc
-        for event_type, appended in Counter(env.event_type for env in envelopes).items():  # one step per type
-            _appended_counter(self.domain, event_type).inc(appended)
+        appended: dict[str, int] = {}  # one step of the metric per event type (a Counter costs more than one event)
+        for envelope in envelopes:
+            appended[envelope.event_type] = appended.get(envelope.event_type, 0) + 1
+        for event_type, count in appended.items():
+            _appended_counter(self.domain, event_type).inc(count)
         return envelopes
 
     def _write(
@@ -583,7 +585,7 @@ class EventStore:
                 contracts.validate_payload(self.domain, event_type, version, payload)
             stream_version = item.expected_version + offset
             row = {
-                "event_id": str(uuid.uuid4()),
+                "event_id": random_uuid(),
                 "event_type": event_type,
                 "schema_version": version,
                 "stream_type": item.stream_type,
