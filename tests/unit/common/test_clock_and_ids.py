@@ -27,6 +27,8 @@ def test_iso_is_utc_to_the_microsecond() -> None:
     in_beijing = LATE_EVENING_UTC.astimezone(CHINA_STANDARD_TIME)
     assert iso(in_beijing) == "2026-03-31T23:30:15.250000+00:00"
     assert iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000+00:00"
+    assert iso(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=UTC)) == "2026-01-02T03:04:05.000007+00:00"
+    assert iso(datetime(2026, 1, 2, 11, 4, 5, 7, tzinfo=CHINA_STANDARD_TIME)) == "2026-01-02T03:04:05.000007+00:00"
 
 
 def test_iso_seconds_drops_the_fraction_and_speaks_utc() -> None:
