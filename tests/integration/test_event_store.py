@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from services.common.base.db import create_db_engine, migrate
 from services.common.kernel.aggregate import Aggregate
@@ -26,6 +28,8 @@ from services.common.write.deadlines import COMMIT_MARGIN_SECONDS
 from services.common.write.store import EventStore, Idempotency, StreamAppend, snapshots_table
 from services.office_space.domain.agencies import Agency, AgencyRegistered
 from tests.support import Counter, CounterIncremented, meta, new_agency
+
+STORE_TREE = Path(__file__).parents[2] / "services" / "common" / "write" / "migrations" / "store"
 
 
 @pytest.fixture
@@ -277,11 +281,39 @@ def test_events_by_actor_answer_who_did_what(agencies: EventStore) -> None:
     assert [e.stream_id for e in agencies.events_by_actor("alice")] == ["A1"]
 
 
-def test_an_append_writes_only_the_indexes_the_events_are_read_through(agencies: EventStore) -> None:
-    # each index is one more page an append writes: the events are read by position (the table's key), by
-    # stream and version, by event id (unique) and by actor; never by correlation id (migration 0005)
-    named = {index["name"] for index in sa.inspect(agencies.engine).get_indexes("events")}
-    assert "ix_events_actor" in named and "ix_events_correlation" not in named
+def test_an_append_writes_the_events_table_and_its_stream_index_alone(agencies: EventStore) -> None:
+    # each index is one more page an append writes: the events are read by position (the table's key) and by
+    # stream and version (the version check, ``load``); never by event id (a random UUID) nor by correlation id
+    # (migrations 0005, 0006); by actor through ``actor_positions``, which the audit brings up to date itself
+    inspector = sa.inspect(agencies.engine)
+    keys = [tuple(c["column_names"]) for c in inspector.get_unique_constraints("events")]
+    indexes = [i["name"] for i in inspector.get_indexes("events") if not i.get("duplicates_constraint")]
+    assert keys == [("stream_type", "stream_id", "stream_version")] and indexes == []
+
+
+def test_a_store_made_before_the_actor_lookup_moved_keeps_its_events_and_finds_who_did_what(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(STORE_TREE))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", str(STORE_TREE / "versions"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        config.attributes["version_table"] = "alembic_version_store"
+        command.upgrade(config, "0005")
+    before = EventStore(engine, "office_space")
+    before.save(new_agency("A1"), meta("alice"))
+    before.save(new_agency("A2"), meta("bob"))
+    stored = [(e.position, e.event_id, e.actor) for e in before.read_all()]
+    migrate(engine, "store")
+    after = EventStore(engine, "office_space")
+    assert [(e.position, e.event_id, e.actor) for e in after.read_all()] == stored
+    after.save(new_agency("A3"), meta("alice"))
+    assert [e.stream_id for e in after.events_by_actor("alice")] == ["A3", "A1"]
+    assert [e.stream_id for e in after.events_by_actor("bob")] == ["A2"]
+    with pytest.raises(AlreadyExists):
+        after.save(new_agency("A1"), meta("alice"))
+    engine.dispose()
 
 
 def test_many_aggregates_load_together_from_snapshots_and_later_events(store: EventStore) -> None:

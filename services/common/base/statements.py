@@ -46,9 +46,13 @@ class Prepared:
         """SQLAlchemy's conversions of the values for the driver (on SQLite: booleans to integers, ...)."""
         escaped = compiled.escaped_bind_names
         self.driver_names = [escaped.get(name, name) for name in names]
+        self._as_they_are = self.positional and not self.fixed and not self._conversions
+        """Whether the driver takes the values picked as they are (SQLite's, mostly): one ``itemgetter`` call."""
 
     def parameters(self, params: Params) -> Any:
         """The driver's parameters for these named values: a sequence or a dict, as its paramstyle wants."""
+        if self._as_they_are:
+            return self._values(params)
         return self.many([params])[0]
 
     def many(self, rows: Sequence[Params]) -> list[Any]:

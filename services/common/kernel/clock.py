@@ -27,7 +27,12 @@ def utc_now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """An aware datetime as ISO-8601 in UTC to the microsecond."""
+    """An aware datetime as ISO-8601 in UTC to the microsecond.
+
+    A moment already in UTC with a fraction (``utc_now``'s, all but one in a million) is written by ``isoformat``
+    without arguments, which writes the same text at half the cost (every append stamps its events with one)."""
+    if moment.tzinfo is UTC and moment.microsecond:
+        return moment.isoformat()
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 

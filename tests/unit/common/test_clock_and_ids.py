@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +18,7 @@ from services.common.kernel.clock import (
     iso_seconds,
     iso_seconds_of,
 )
-from services.common.kernel.ids import new_id
+from services.common.kernel.ids import new_id, random_uuid
 
 LATE_EVENING_UTC = datetime(2026, 3, 31, 23, 30, 15, 250000, tzinfo=UTC)  # 07:30:15 on 1 April in Beijing
 
@@ -26,6 +27,8 @@ def test_iso_is_utc_to_the_microsecond() -> None:
     in_beijing = LATE_EVENING_UTC.astimezone(CHINA_STANDARD_TIME)
     assert iso(in_beijing) == "2026-03-31T23:30:15.250000+00:00"
     assert iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000000+00:00"
+    assert iso(datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=UTC)) == "2026-01-02T03:04:05.000007+00:00"
+    assert iso(datetime(2026, 1, 2, 11, 4, 5, 7, tzinfo=CHINA_STANDARD_TIME)) == "2026-01-02T03:04:05.000007+00:00"
 
 
 def test_iso_seconds_drops_the_fraction_and_speaks_utc() -> None:
@@ -63,3 +66,12 @@ def test_a_given_id_is_kept_and_a_new_one_is_prefixed_with_twelve_hex_digits() -
     assert re.fullmatch(r"asset-[0-9a-f]{12}", made)
     assert new_id("", "lease").startswith("lease-")
     assert new_id(None, "asset") != made
+
+
+def test_a_random_uuid_is_a_version_4_uuid_as_python_writes_it() -> None:
+    drawn = [random_uuid() for _ in range(2000)]
+    for text in drawn:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+    assert len(set(drawn)) == len(drawn)
+    assert {text[19] for text in drawn} == set("89ab")  # the variant's digit takes each of its four values
