@@ -6,25 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 import services.assets.read_model  # noqa: F401  (registers the assets_views tree)
 from services.common.base.db import migrate
 
-TREE = Path(__file__).parents[2] / "services" / "assets" / "migrations"
-
 
 def test_rows_projected_before_the_depreciation_table_get_their_life_and_version(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'assets.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(TREE))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(TREE / "versions"))
+    migrate(engine, "assets_views", revision="as0001")
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        config.attributes["version_table"] = "alembic_version_assets_views"
-        command.upgrade(config, "as0001")
         row = {"agency_id": "A1", "district": "320402", "name": "x", "location": "R1", "status": "in_use"}
         row |= {"condition": "good", "original_value_cents": 100, "acquired_on": "2020-01-01"}
         for asset_id, category, life in (("d1", "furniture", 15), ("p1", "computers", 6), ("l1", "lab", 8)):

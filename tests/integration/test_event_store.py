@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 from services.common.base.db import create_db_engine, migrate
 from services.common.kernel.aggregate import Aggregate
@@ -28,8 +26,6 @@ from services.common.write.deadlines import COMMIT_MARGIN_SECONDS
 from services.common.write.store import EventStore, Idempotency, StreamAppend, snapshots_table
 from services.office_space.domain.agencies import Agency, AgencyRegistered
 from tests.support import Counter, CounterIncremented, meta, new_agency
-
-STORE_TREE = Path(__file__).parents[2] / "services" / "common" / "write" / "migrations" / "store"
 
 
 @pytest.fixture
@@ -293,14 +289,7 @@ def test_an_append_writes_the_events_table_and_its_stream_index_alone(agencies: 
 
 def test_a_store_made_before_the_actor_lookup_moved_keeps_its_events_and_finds_who_did_what(db_url: str) -> None:
     engine = create_db_engine(db_url)
-    config = Config()
-    config.set_main_option("script_location", str(STORE_TREE))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(STORE_TREE / "versions"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        config.attributes["version_table"] = "alembic_version_store"
-        command.upgrade(config, "0005")
+    migrate(engine, "store", revision="0005")
     before = EventStore(engine, "office_space")
     before.save(new_agency("A1"), meta("alice"))
     before.save(new_agency("A2"), meta("bob"))

@@ -8,33 +8,17 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
 import services.assets.read_model
 import services.procurement.read_model
 import services.vehicles.read_model  # noqa: F401  (register the three trees)
 from services.common.base.db import migrate
 
-SERVICES = Path(__file__).parents[2] / "services"
-
 CASES = [
     ("assets", "assets_views", "as0002", "services.assets.migrations.versions.as0003_money_in_fen"),
     ("procurement", "procurement_views", "pr0001", "services.procurement.migrations.versions.pr0002_money_in_fen"),
     ("vehicles", "vehicles_views", "veh0001", "services.vehicles.migrations.versions.veh0002_money_in_fen"),
 ]
-
-
-def _upgrade_to(engine: sa.Engine, service: str, tree: str, revision: str) -> None:
-    directory = SERVICES / service / "migrations"
-    config = Config()
-    config.set_main_option("script_location", str(directory))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(directory / "versions"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        config.attributes["version_table"] = f"alembic_version_{tree}"
-        command.upgrade(config, revision)
 
 
 def _columns(engine: sa.Engine, table: str) -> set[str]:
@@ -47,7 +31,7 @@ def test_every_money_column_is_renamed_to_fen(
 ) -> None:
     renamed = importlib.import_module(module).RENAMED
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'views.db'}")
-    _upgrade_to(engine, service, tree, before)
+    migrate(engine, tree, revision=before)
     assert all(former in _columns(engine, table) for table, former, _ in renamed)
     migrate(engine, tree)
     for table, former, column in renamed:
@@ -58,7 +42,7 @@ def test_every_money_column_is_renamed_to_fen(
 
 def test_an_amount_projected_before_keeps_its_value(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'assets.db'}")
-    _upgrade_to(engine, "assets", "assets_views", "as0002")
+    migrate(engine, "assets_views", revision="as0002")
     with engine.begin() as connection:
         connection.execute(
             sa.text(

@@ -235,8 +235,9 @@ def register_migrations(name: str, directory: Path) -> None:
     _MIGRATION_TREES[name] = directory
 
 
-def migrate(engine: Engine, *names: str) -> None:
-    """Bring the named migration trees (default: all registered) to their head revision."""
+def migrate(engine: Engine, *names: str, revision: str = "head") -> None:
+    """Bring the named migration trees (default: all registered) to their head revision (or to ``revision``: a test
+    making a database as an older release left it)."""
     for name in names or tuple(_MIGRATION_TREES):
         directory = _MIGRATION_TREES[name]
         config = Config()
@@ -248,7 +249,7 @@ def migrate(engine: Engine, *names: str) -> None:
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             config.attributes["version_table"] = f"alembic_version_{name}"
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
 
 def run_migrations_online(context: Any) -> None:
