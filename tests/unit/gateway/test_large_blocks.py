@@ -1,5 +1,5 @@
-"""A service process holds and walks less memory: large freed blocks given back to the system, openpyxl imported
-when used, startup objects frozen out of the cyclic collector."""
+"""A service process holds and walks less memory: large freed blocks given back to the system, openpyxl and
+cryptography imported when used, startup objects frozen out of the cyclic collector."""
 
 from __future__ import annotations
 
@@ -25,6 +25,20 @@ def test_the_gateway_imports_openpyxl_only_when_a_workbook_is_asked_for() -> Non
     code = "import sys, services.gateway.service; print('openpyxl' in sys.modules)"
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "False"
+
+
+def test_the_gateway_imports_cryptography_only_when_a_personal_value_is_sealed_or_opened() -> None:
+    # cryptography is ~7 MB resident: a gateway answering reads meets no personal value
+    code = (
+        "import sys, services.gateway.service\n"
+        "print('cryptography' in sys.modules)\n"
+        "from services.common.base import personal\n"
+        "key = bytes(32)\n"
+        "sealed = personal._seal(key, b'plain', b'ad')\n"
+        "print('cryptography' in sys.modules, personal._open(key, sealed, b'ad'), personal._open(key, sealed, b'x'))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.split() == ["False", "True", "b'plain'", "None"]
 
 
 def test_a_started_process_leaves_its_startup_objects_out_of_the_collectors_passes() -> None:
