@@ -11,6 +11,10 @@ if __name__ == "__main__":
     # wait goes through eventlet's green select, so one waiting query no longer freezes every request
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
+    from services.common.base.memory import development_extras_refused
+
+    development_extras_refused()  # before structlog and openpyxl look for them (memory.DEVELOPMENT_EXTRAS says why)
+
     import eventlet
 
     eventlet.monkey_patch()
