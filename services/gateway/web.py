@@ -456,7 +456,7 @@ def api(
                         response = body if isinstance(body, Response) else json_response(body, status)
                 except Exception as exc:  # the one place errors become HTTP answers
                     if method.upper() == "GET" and store_failed(exc):  # a read changes nothing: 503, try again
-                        exc = ServiceUnavailable("the data center's database did not answer; try again")
+                        exc = ServiceUnavailable("a database did not answer; nothing was changed: ask again")
                     response = _error_response(_as_missing(exc, method, principal, params))
             response.headers["X-Correlation-ID"] = correlation_id
             HTTP_REQUESTS.labels("gateway", url, method, str(response.status_code)).inc()
