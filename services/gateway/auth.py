@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.base.db import reader
+from services.common.base.db import reader, store_failed
 from services.common.base.settings import settings
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import (
@@ -192,7 +192,9 @@ def authenticate(engine: Engine, authorization: str | None) -> Principal:
     try:
         with reader(engine).connect() as conn:
             row = conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).first()
-    except sa.exc.OperationalError:  # before anything was read or sent: the request may simply be sent again
+    except sa.exc.DBAPIError as error:  # before anything was read or sent: the request may simply be sent again
+        if not store_failed(error):
+            raise
         raise ServiceUnavailable("the gateway's database did not answer; nothing was done") from None
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         raise Unauthenticated("unknown token")

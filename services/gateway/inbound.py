@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.common.base.db import store_failed
 from services.common.kernel.errors import NotInScope, PlatformError, ServiceUnavailable, ValidationFailed
 from services.common.kernel.schemas import load_command
 from services.common.read.inbound import InboundMessage, Rejected, as_rejection, district_inbound
@@ -77,7 +78,9 @@ class DistrictInboundApi:
         even once the record it named exists."""
         try:
             check_references(district_system(district), declared, loaded, frozenset(), owner_lookup(self))
-        except sa.exc.OperationalError:  # the directory's database gone for a moment: tried again, not rejected
+        except sa.exc.DBAPIError as error:  # the directory's database gone for a moment: tried again, not rejected
+            if not store_failed(error):
+                raise
             raise ServiceUnavailable("the gateway's database did not answer") from None
         except PlatformError as refused:
             if refused.http_status >= 500:  # a service that did not answer: a passing failure, tried again

@@ -521,7 +521,9 @@ def command_route(
         try:
             # every id the command names (its agency included) exists, is in scope, agrees (``references``)
             check_references(principal, declared, loaded, frozenset(params), owner_lookup(self))
-        except sa.exc.OperationalError:  # the gateway's database gone for a moment: nothing was sent
+        except sa.exc.DBAPIError as error:  # the gateway's database gone for a moment: nothing was sent
+            if not store_failed(error):
+                raise
             raise ServiceUnavailable("the gateway's database did not answer; the command was not sent") from None
         except PlatformError as refused:
             # a passing failure (a service that did not answer) is not the key's answer for good
