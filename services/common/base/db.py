@@ -13,6 +13,7 @@ every commit, SQLite's own default), since an event the relay published must not
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,12 @@ def create_db_engine(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _sqlite_immediate_transactions(engine, sqlite_cache_mb, sqlite_synchronous)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 5)
-    return sa.create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 5)
+        engine = sa.create_engine(url, **kwargs)
+    event.listen(engine, "commit", _commit_of_connection)
+    return engine
 
 
 def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchronous: str) -> None:
@@ -67,6 +70,26 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
     def _on_begin(conn: sa.Connection) -> None:
         # Readers (engines made by ``reader``) begin DEFERRED so they never wait for the write lock.
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+
+
+_COMMITS_BEGUN: ContextVar[int] = ContextVar("commits_begun", default=0)
+
+
+def commit_begun() -> None:
+    """Note that a commit is about to be sent in the current context (a worker's green thread): from then on
+    what it wrote may be stored, whatever the database answers. Called by every commit of an engine made by
+    ``create_db_engine`` and by the writes that commit on the driver's connection themselves (an append)."""
+    _COMMITS_BEGUN.set(_COMMITS_BEGUN.get() + 1)
+
+
+def commits_begun() -> int:
+    """How many commits the current context has begun (compare two readings: equal means nothing written by
+    it since the first can be stored)."""
+    return _COMMITS_BEGUN.get()
+
+
+def _commit_of_connection(_conn: sa.Connection) -> None:
+    commit_begun()
 
 
 REMOTE_STORE_FAILURES = frozenset({"OperationalError"})
@@ -219,6 +242,7 @@ def insert_if_absent(engine: Engine, table: sa.Table, row: dict[str, Any]) -> bo
         cursor.execute(sql, tuple(row[name] for name in order) if order is not None else row)
         inserted = cursor.rowcount == 1
         cursor.close()
+        commit_begun()
         connection.commit()  # SQLite's connections (``create_db_engine``) commit each statement anyway
     finally:
         connection.close()  # back to the pool, rolled back there after a failure

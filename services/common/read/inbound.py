@@ -422,12 +422,13 @@ def as_rejection(error: Exception) -> Exception:
     service's code and reasons, so one poison message never stalls its district's partition. A failure of the
     service's store is no fault of the message: rejected, the district would have to send it again by hand
     (the fault campaign's ``fill_disk`` rejected every message of its few seconds); tried again, under the
-    message's idempotency key, it is done once when the store has room.
+    message's idempotency key, it is done once when the store has room. Nor is a 503 the owning service
+    answered (its database failed before anything was stored, the message reached it after its deadline).
     """
-    if isinstance(error, ServiceUnavailable | UnknownService):
+    if isinstance(error, UnknownService) or store_failed(error):
         return error
-    if store_failed(error):
-        return error
+    if getattr(error, "http_status", None) == ServiceUnavailable.http_status:
+        return error  # 503, here or from the owning service (a ServiceError): not done, to be asked again
     if isinstance(error, Rejected):
         return error
     if isinstance(error, PlatformError):

@@ -46,9 +46,11 @@ from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.web.handlers import http
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import OperationalError as StoreFailed
 from werkzeug.wrappers import Request, Response
 
+from services.common.base.db import commits_begun, store_failed
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
 from services.common.base.personal import KeyStore, digest_request, open_request
@@ -61,6 +63,7 @@ from services.common.kernel.errors import (
     PlatformError,
     ReplyTooLarge,
     RequestDeadLettered,
+    ServiceUnavailable,
     VersionConflict,
 )
 from services.common.kernel.events import Metadata
@@ -335,6 +338,7 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
             outcome = "error"
             fingerprint: _Fingerprint | None = None
             current = _FINGERPRINT.set(None)
+            begun = commits_begun()
             with bind_context(correlation_id=meta.correlation_id, actor=meta.actor, command=name):
                 try:
                     # personal values sealed by the gateway for the way (``personal.seal_for_transit``): clear again
@@ -365,6 +369,18 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                 except ServiceError as replay:  # a refusal recorded for the key, answered again
                     outcome = replay.code
                     raise
+                except sa_exc.DBAPIError as failure:
+                    if not store_failed(failure) or commits_begun() != begun:
+                        raise  # a commit was sent: what it wrote may be stored (an unknown outcome)
+                    # The service's own database failed before anything of the command was sent to be committed:
+                    # it was not done, and asked again later it will be (README, "Answers and retries").
+                    outcome = ServiceUnavailable.code
+                    log.warning("command_store_failed", error=repr(failure)[:300])
+                    raise ServiceError.from_error(
+                        ServiceUnavailable(
+                            f"the {self.name} service's database did not answer; nothing was stored: ask again"
+                        )
+                    ) from None
                 finally:
                     _FINGERPRINT.reset(current)
                     COMMANDS.labels(self.name, name, outcome).inc()

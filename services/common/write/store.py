@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
 from services.common.base.db import (
+    commit_begun,
     create_db_engine,
     fetch,
     is_postgres,
@@ -462,6 +463,7 @@ class EventStore:
                 # commit and the answer get back is not committed (``services.common.write.deadlines``).
                 refuse_if_expired(meta.deadline, COMMIT_MARGIN_SECONDS)
                 committing = True
+                commit_begun()
                 driver.commit()
             except BaseException:
                 with contextlib.suppress(driver_error):  # a connection lost is found below

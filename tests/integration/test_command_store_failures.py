@@ -1,0 +1,106 @@
+"""A command whose service's own database fails: answered 503 ``service_unavailable`` ("not done, ask again")
+only when nothing of it was sent to be committed; once a commit was sent, the failure stays an unknown outcome
+(the gateway's 502), since what the commit wrote may be stored (README, "Answers and retries")."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from services.common.base import db
+from services.common.kernel.events import Metadata
+from services.common.runtime.rpc import ServiceError
+from services.common.write import store as store_module
+from services.office_space import read_model
+from services.office_space.service import OfficeSpaceService
+from tests.integration.harness import ServiceHarness
+from tests.support import agency_code
+
+
+def _agency(key: str) -> dict[str, Any]:
+    return {
+        "agency_id": agency_code("320402", key),
+        "name": "天宁区教育局",
+        "district": "320402",
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": 40,
+    }
+
+
+def _office_space(tmp_path: Path) -> ServiceHarness:
+    harness = ServiceHarness(
+        f"sqlite:///{tmp_path / 'office_space.db'}",
+        "office_space",
+        OfficeSpaceService,
+        read_model.OfficeSpaceViews(),
+        ["office_space_views"],
+        [("AG-KNOWN", "320402")],
+    )
+    harness.service.context = lambda: Metadata(actor="city_admin:test", idempotency_key="K-1")
+    return harness
+
+
+def _disk_full(*_args: Any, **_kwargs: Any) -> None:
+    raise sa.exc.OperationalError("INSERT …", {}, sqlite3.OperationalError("database or disk is full"))
+
+
+def test_a_store_failing_before_the_commit_answers_not_done_and_the_command_is_done_when_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = _office_space(tmp_path)
+    monkeypatch.setattr(store_module.EventStore, "_insert", _disk_full)
+    with pytest.raises(ServiceError) as failed:
+        office.service.register_agency(_agency("AG-FULL"))
+    assert (failed.value.code, failed.value.http_status) == ("service_unavailable", 503)
+    assert "office_space" in failed.value.message
+    assert office.store.last_position() == 0  # nothing stored
+    monkeypatch.undo()  # the disk has room again: the same command, under the same key, is done once
+    answer = office.service.register_agency(_agency("AG-FULL"))
+    assert answer["id"] == agency_code("320402", "AG-FULL")
+    assert office.store.last_position() == 1
+
+
+def test_a_store_failing_once_its_commit_was_sent_stays_an_unknown_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = _office_space(tmp_path)
+
+    def commit_lost() -> None:  # the driver's commit sent, its answer lost (a connection dropped meanwhile)
+        db.commit_begun()
+        raise sa.exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(store_module, "commit_begun", commit_lost)
+    with pytest.raises(sa.exc.OperationalError):  # not a 503: the gateway answers 502 upstream_error (unknown)
+        office.service.register_agency(_agency("AG-LOST"))
+
+
+def test_a_failure_that_is_not_the_database_is_not_answered_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = _office_space(tmp_path)
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:  # a defect, not a database failing: never "ask again"
+        raise sa.exc.ProgrammingError("INSERT …", {}, sqlite3.ProgrammingError("no such column"))
+
+    monkeypatch.setattr(store_module.EventStore, "_insert", broken)
+    with pytest.raises(sa.exc.ProgrammingError):
+        office.service.register_agency(_agency("AG-BROKEN"))
+
+
+def test_every_commit_of_a_platform_engine_is_counted_in_its_own_context(tmp_path: Path) -> None:
+    engine = db.create_db_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        before = db.commits_begun()
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1")).all()  # a read that commits nothing
+        assert db.commits_begun() == before
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+        assert db.commits_begun() == before + 1
+    finally:
+        engine.dispose()
