@@ -13,13 +13,14 @@ every commit, SQLite's own default), since an event the relay published must not
 
 from __future__ import annotations
 
+import ast
+import contextlib
+from collections import Counter
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -261,8 +262,20 @@ def register_migrations(name: str, directory: Path) -> None:
 
 def migrate(engine: Engine, *names: str, revision: str = "head") -> None:
     """Bring the named migration trees (default: all registered) to their head revision (or to ``revision``: a test
-    making a database as an older release left it)."""
-    for name in names or tuple(_MIGRATION_TREES):
+    making a database as an older release left it).
+
+    Alembic (and Mako with it: some 7 MB resident at import, 3 more once it ran) is imported only when a tree is not
+    certainly at its head already (``at_head``): a service starting on its own database, as it does every time but
+    the first after a release with a new migration, never loads it."""
+    trees = names or tuple(_MIGRATION_TREES)
+    if revision == "head":
+        trees = tuple(name for name in trees if not at_head(engine, name))
+    if not trees:
+        return
+    from alembic import command  # here: see above
+    from alembic.config import Config
+
+    for name in trees:
         directory = _MIGRATION_TREES[name]
         config = Config()
         config.set_main_option("script_location", str(directory))
@@ -272,8 +285,86 @@ def migrate(engine: Engine, *names: str, revision: str = "head") -> None:
             if is_postgres(connection):  # replicas starting together migrate one after the other
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
-            config.attributes["version_table"] = f"alembic_version_{name}"
+            config.attributes["version_table"] = _version_table(name)
             command.upgrade(config, revision)
+
+
+def _version_table(name: str) -> str:
+    return f"alembic_version_{name}"
+
+
+def at_head(engine: Engine, name: str) -> bool:
+    """Whether the database of ``engine`` holds tree ``name`` at its one head revision (``tree_head``): its version
+    table has that one row. False whenever that is not certain (no such table, no single head found), and Alembic
+    then decides. A database at its head stays there (nothing downgrades it), so replicas may check it unlocked."""
+    head = tree_head(_MIGRATION_TREES[name] / "versions")
+    if head is None:
+        return False
+    table = _version_table(name)
+    with reader(engine).connect() as connection:
+        if not sa.inspect(connection).has_table(table):
+            return False
+        stored = list(connection.execute(sa.text(f"SELECT version_num FROM {table}")).scalars())
+    return stored == [head]
+
+
+_REVISION_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
+
+
+def tree_head(versions: Path) -> str | None:
+    """The head revision of the Alembic scripts in folder ``versions``, read from their source (``ast``) without
+    importing Alembic: the one revision no other names as its ``down_revision``. None unless that is certain: a
+    script whose four names are not plain literals, one with branch labels or dependencies, a ``down_revision``
+    naming no script, several heads or none (Alembic itself refuses to upgrade to ``head`` then). The test of every
+    registered tree checks it against Alembic's own ``ScriptDirectory.get_heads``."""
+    revisions: set[str] = set()
+    below: set[str] = set()
+    for path in sorted(versions.iterdir()):
+        if path.suffix != ".py" or path.name.startswith((".#", "__init__")) or not path.is_file():  # as Alembic
+            continue
+        found = _literal_names(path)
+        if found is None:
+            return None
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str) or found.get("branch_labels") or found.get("depends_on"):
+            return None
+        downs = (down,) if isinstance(down, str) else tuple(down) if isinstance(down, (tuple, list)) else ()
+        if down is not None and (not downs or not all(isinstance(d, str) for d in downs)):
+            return None
+        if revision in revisions:
+            return None
+        revisions.add(revision)
+        below.update(downs)
+    heads = revisions - below
+    return heads.pop() if len(heads) == 1 and below <= revisions else None
+
+
+def _literal_names(path: Path) -> dict[str, Any] | None:
+    """The values of ``_REVISION_NAMES`` in the script at ``path``, each bound once, at the top, to a literal; a name
+    bound in any other way (or more than once, or imported) is given as ``...``, which no caller takes for a
+    revision. None for a script that is not Python (Alembic says what is wrong with it)."""
+    try:
+        module = ast.parse(path.read_bytes(), str(path))
+    except (SyntaxError, ValueError):
+        return None
+    bound = Counter(
+        node.id for node in ast.walk(module) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    )
+    for node in ast.walk(module):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    found: dict[str, Any] = {name: ... for name in _REVISION_NAMES if bound[name]}
+    for node in module.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in _REVISION_NAMES and bound[target.id] == 1:
+            with contextlib.suppress(ValueError, TypeError, SyntaxError, RecursionError):
+                found[target.id] = ast.literal_eval(value)
+    return found
 
 
 def run_migrations_online(context: Any) -> None:
