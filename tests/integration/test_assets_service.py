@@ -29,6 +29,16 @@ from services.procurement import read_model as procurement_views
 from tests.integration.harness import ServiceHarness
 
 TODAY = china_today()  # the services count days in Beijing time
+
+
+@pytest.fixture(autouse=True)
+def _today_as_the_test_starts() -> None:
+    """Each test reads today as it starts, not once as the module is imported: a suite running across Beijing
+    midnight would otherwise expect yesterday's dates of services that count from today's."""
+    global TODAY
+    TODAY = china_today()
+
+
 AGENCIES = (("AG-1", "320402"), ("AG-2", "320402"), ("AG-3", "320404"), ("WH-CITY", "320400"))
 """Three agencies and the administration that keeps the city's public goods warehouse (市级公物仓)."""
 

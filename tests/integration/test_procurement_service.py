@@ -23,6 +23,14 @@ from tests.integration.harness import ServiceHarness
 TODAY = china_today()  # the services count days in Beijing time
 
 
+@pytest.fixture(autouse=True)
+def _today_as_the_test_starts() -> None:
+    """Each test reads today as it starts, not once as the module is imported: a suite running across Beijing
+    midnight would otherwise expect yesterday's dates of services that count from today's."""
+    global TODAY
+    TODAY = china_today()
+
+
 class Harness(ServiceHarness):
     """The procurement service with a real store and read models; ``project()`` applies what was stored."""
 
