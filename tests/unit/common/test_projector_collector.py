@@ -1,6 +1,6 @@
 """While records keep coming, the projector's poll right after a batch is made with the cyclic collector held (its
-records all live until their batch commits) and waits briefly; a poll for news waits as long as asked, with the
-collector running."""
+records all live until their batch commits) and waits briefly; a poll for news waits for the rest of the time asked,
+with the collector running."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_the_poll_after_a_batch_holds_the_collector_and_waits_briefly_and_a_poll
     values = [envelope_message(env)[1] for env in store.read_all()]
     engine = create_db_engine(f"sqlite:///{tmp_path / 'views.db'}")
     migrate(engine, "projector")
-    consumer = ScriptedConsumer([[Record(0, values[0])], [Record(1, values[1])], [], [Record(2, values[2])]])
+    consumer = ScriptedConsumer([[Record(0, values[0])], [Record(1, values[1])], [], [], [Record(2, values[2])]])
     projection = Registrations()
     projector = Projector("collector", engine, [projection], "unused:9092", "test", consumer=consumer)  # type: ignore[arg-type]
     projector._partitions = [TopicPartition(TOPIC, 0)]  # assigned: no broker to ask
@@ -83,7 +83,8 @@ def test_the_poll_after_a_batch_holds_the_collector_and_waits_briefly_and_a_poll
     assert consumer.polls == [
         (2000, True),  # nothing came before: a poll for news
         (FLOWING_POLL_MS, False),  # right after a batch
-        (FLOWING_POLL_MS, False),  # right after a batch, and nothing came
-        (2000, True),  # so the next is a poll for news again
+        (FLOWING_POLL_MS, False),  # right after a batch, and nothing came:
+        (2000 - FLOWING_POLL_MS, True),  # a poll for news for the rest of the time, and nothing came
+        (2000, True),  # so the next is a poll for news
     ]
     assert gc.isenabled()
