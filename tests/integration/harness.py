@@ -9,6 +9,7 @@ of its own), so the relay is ``QuietRelay``: it is woken and does nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,6 +22,9 @@ from services.common.kernel.events import Metadata
 from services.common.read.agencies import known_agencies_table
 from services.common.read.projector import Projection
 from services.common.write.store import EventStore
+from services.office_space import read_model as office_space_views
+from services.office_space.service import OfficeSpaceService
+from tests.support import agency_code
 
 
 class QuietRelay:
@@ -81,3 +85,30 @@ class ServiceHarness:
             for env in self.store.read_all(after=self.position, limit=100_000):
                 self.views.apply(conn, env)
                 self.position = env.position or self.position
+
+
+def office_space(directory: Path, **meta: Any) -> ServiceHarness:
+    """The office-space service on a SQLite store in ``directory``, its commands sent with ``meta`` (``Metadata``'s
+    fields: a deadline, an idempotency key) by the city's administrator."""
+    harness = ServiceHarness(
+        f"sqlite:///{directory / 'office_space.db'}",
+        "office_space",
+        OfficeSpaceService,
+        office_space_views.OfficeSpaceViews(),
+        ["office_space_views"],
+        [("AG-KNOWN", "320402")],
+    )
+    harness.service.context = lambda: Metadata(actor="city_admin:test", **meta)
+    return harness
+
+
+def register_agency(key: str) -> dict[str, Any]:
+    """An office-space ``register_agency`` command for a county agency of 天宁区 coded from ``key``."""
+    return {
+        "agency_id": agency_code("320402", key),
+        "name": "天宁区教育局",
+        "district": "320402",
+        "kind": "party_government",
+        "admin_level": "county",
+        "authorised_headcount": 40,
+    }

@@ -6,47 +6,24 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from services.common.kernel.events import Metadata
 from services.common.runtime.rpc import ServiceError
 from services.common.write.deadlines import COMMIT_MARGIN_SECONDS
-from services.office_space import read_model
-from services.office_space.service import OfficeSpaceService
-from tests.integration.harness import ServiceHarness
+from tests.integration.harness import ServiceHarness, office_space, register_agency
 from tests.support import agency_code
 
 
-def _agency(key: str) -> dict[str, Any]:
-    return {
-        "agency_id": agency_code("320402", key),
-        "name": "天宁区教育局",
-        "district": "320402",
-        "kind": "party_government",
-        "admin_level": "county",
-        "authorised_headcount": 40,
-    }
-
-
 def _office_space(tmp_path: Path, deadline: float | None, key: str | None = None) -> ServiceHarness:
-    harness = ServiceHarness(
-        f"sqlite:///{tmp_path / 'office_space.db'}",
-        "office_space",
-        OfficeSpaceService,
-        read_model.OfficeSpaceViews(),
-        ["office_space_views"],
-        [("AG-KNOWN", "320402")],
-    )
-    harness.service.context = lambda: Metadata(actor="city_admin:test", deadline=deadline, idempotency_key=key)
-    return harness
+    return office_space(tmp_path, deadline=deadline, idempotency_key=key)
 
 
 def test_a_command_past_its_deadline_is_refused_and_stores_nothing(tmp_path: Path) -> None:
     office = _office_space(tmp_path, deadline=time.time() - 5)  # the gateway gave up 5 s ago
     with pytest.raises(ServiceError) as refused:
-        office.service.register_agency(_agency("AG-LATE"))
+        office.service.register_agency(register_agency("AG-LATE"))
     assert (refused.value.code, refused.value.http_status) == ("deadline_exceeded", 503)
     assert office.store.last_position() == 0
 
@@ -55,14 +32,14 @@ def test_a_command_with_less_than_the_commit_margin_left_is_not_committed(tmp_pa
     # it starts in time, but the caller will have given up before a commit and its answer could get back
     office = _office_space(tmp_path, deadline=time.time() + COMMIT_MARGIN_SECONDS / 2)
     with pytest.raises(ServiceError) as refused:
-        office.service.register_agency(_agency("AG-TIGHT"))
+        office.service.register_agency(register_agency("AG-TIGHT"))
     assert refused.value.code == "deadline_exceeded"
     assert office.store.last_position() == 0
 
 
 def test_a_command_in_time_is_done(tmp_path: Path) -> None:
     office = _office_space(tmp_path, deadline=time.time() + 10)
-    answer = office.service.register_agency(_agency("AG-ON-TIME"))
+    answer = office.service.register_agency(register_agency("AG-ON-TIME"))
     assert answer["id"] == agency_code("320402", "AG-ON-TIME")
     assert office.store.last_position() == 1  # AgencyRegistered
 
@@ -70,11 +47,11 @@ def test_a_command_in_time_is_done(tmp_path: Path) -> None:
 def test_a_repeat_past_its_deadline_still_gets_the_recorded_answer(tmp_path: Path) -> None:
     # the first attempt was done; its answer was lost; the client's retry arrives late: it was done, say so
     office = _office_space(tmp_path, deadline=time.time() + 10, key="http:t:k-1")
-    done = office.service.register_agency(_agency("AG-ONCE"))
+    done = office.service.register_agency(register_agency("AG-ONCE"))
     office.service.context = lambda: Metadata(
         actor="city_admin:test", deadline=time.time() - 5, idempotency_key="http:t:k-1"
     )
-    assert office.service.register_agency(_agency("AG-ONCE")) == done
+    assert office.service.register_agency(register_agency("AG-ONCE")) == done
     assert office.store.last_position() == 1
 
 
@@ -88,7 +65,7 @@ def test_a_command_that_waited_for_the_write_lock_past_its_deadline_is_not_commi
     release.start()
     try:
         with pytest.raises(ServiceError) as refused:
-            office.service.register_agency(_agency("AG-WAITED"))
+            office.service.register_agency(register_agency("AG-WAITED"))
     finally:
         release.join()
         holder.close()
@@ -101,12 +78,12 @@ def test_the_outcome_of_a_command_is_what_its_store_recorded_under_its_key(tmp_p
     # what the gateway asks when a command's answer did not come in time: done (its answer), refused under the
     # caller's key (the refusal, to answer again), or nothing recorded (not done: 503 stands)
     office = _office_space(tmp_path, deadline=time.time() + 10, key="http:t:done")
-    done = office.service.register_agency(_agency("AG-DONE"))
+    done = office.service.register_agency(register_agency("AG-DONE"))
     office.service.context = lambda: Metadata(
         actor="city_admin:test", deadline=time.time() + 10, idempotency_key="http:t:no"
     )
     with pytest.raises(ServiceError):
-        office.service.register_agency({**_agency("AG-BAD"), "authorised_headcount": -1})
+        office.service.register_agency({**register_agency("AG-BAD"), "authorised_headcount": -1})
     office.service.context = lambda: Metadata(actor="gateway", deadline=time.time() + 3)
     assert office.service.command_outcome({"key": "http:t:done"}) == {"answer": done, "refusal": None}
     refused = office.service.command_outcome({"key": "http:t:no"})

@@ -12,37 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.base import db
-from services.common.kernel.events import Metadata
 from services.common.runtime.rpc import ServiceError
 from services.common.write import store as store_module
-from services.office_space import read_model
-from services.office_space.service import OfficeSpaceService
-from tests.integration.harness import ServiceHarness
+from tests.integration.harness import ServiceHarness, office_space, register_agency
 from tests.support import agency_code
 
 
-def _agency(key: str) -> dict[str, Any]:
-    return {
-        "agency_id": agency_code("320402", key),
-        "name": "天宁区教育局",
-        "district": "320402",
-        "kind": "party_government",
-        "admin_level": "county",
-        "authorised_headcount": 40,
-    }
-
-
 def _office_space(tmp_path: Path) -> ServiceHarness:
-    harness = ServiceHarness(
-        f"sqlite:///{tmp_path / 'office_space.db'}",
-        "office_space",
-        OfficeSpaceService,
-        read_model.OfficeSpaceViews(),
-        ["office_space_views"],
-        [("AG-KNOWN", "320402")],
-    )
-    harness.service.context = lambda: Metadata(actor="city_admin:test", idempotency_key="K-1")
-    return harness
+    return office_space(tmp_path, idempotency_key="K-1")
 
 
 def _disk_full(*_args: Any, **_kwargs: Any) -> None:
@@ -55,12 +32,12 @@ def test_a_store_failing_before_the_commit_answers_not_done_and_the_command_is_d
     office = _office_space(tmp_path)
     monkeypatch.setattr(store_module.EventStore, "_insert", _disk_full)
     with pytest.raises(ServiceError) as failed:
-        office.service.register_agency(_agency("AG-FULL"))
+        office.service.register_agency(register_agency("AG-FULL"))
     assert (failed.value.code, failed.value.http_status) == ("service_unavailable", 503)
     assert "office_space" in failed.value.message
     assert office.store.last_position() == 0  # nothing stored
     monkeypatch.undo()  # the disk has room again: the same command, under the same key, is done once
-    answer = office.service.register_agency(_agency("AG-FULL"))
+    answer = office.service.register_agency(register_agency("AG-FULL"))
     assert answer["id"] == agency_code("320402", "AG-FULL")
     assert office.store.last_position() == 1
 
@@ -76,7 +53,7 @@ def test_a_store_failing_once_its_commit_was_sent_stays_an_unknown_outcome(
 
     monkeypatch.setattr(store_module, "commit_begun", commit_lost)
     with pytest.raises(sa.exc.OperationalError):  # not a 503: the gateway answers 502 upstream_error (unknown)
-        office.service.register_agency(_agency("AG-LOST"))
+        office.service.register_agency(register_agency("AG-LOST"))
 
 
 def test_a_failure_that_is_not_the_database_is_not_answered_as_one(
@@ -89,7 +66,7 @@ def test_a_failure_that_is_not_the_database_is_not_answered_as_one(
 
     monkeypatch.setattr(store_module.EventStore, "_insert", broken)
     with pytest.raises(sa.exc.ProgrammingError):
-        office.service.register_agency(_agency("AG-BROKEN"))
+        office.service.register_agency(register_agency("AG-BROKEN"))
 
 
 def test_every_commit_of_a_platform_engine_is_counted_in_its_own_context(tmp_path: Path) -> None:
