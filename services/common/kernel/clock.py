@@ -26,13 +26,25 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_LAST_SECOND: tuple[tuple[int, ...], str] = ((), "")
+"""The whole second ``iso`` last wrote (its fields, from the second up) and its text up to the seconds."""
+
+
 def iso(moment: datetime) -> str:
     """An aware datetime as ISO-8601 in UTC to the microsecond.
 
-    A moment already in UTC with a fraction (``utc_now``'s, all but one in a million) is written by ``isoformat``
-    without arguments, which writes the same text at half the cost (every append stamps its events with one)."""
+    A moment already in UTC with a fraction (``utc_now``'s, all but one in a million) is written as ``isoformat``
+    without arguments writes it, its date and time to the second as ``isoformat`` wrote them for the last moment of
+    the same second (``isoformat`` formats every field through ``printf``: two fifths of the cost of an append's
+    stamp, which every append writes)."""
+    global _LAST_SECOND
     if moment.tzinfo is UTC and moment.microsecond:
-        return moment.isoformat()
+        second = (moment.second, moment.minute, moment.hour, moment.day, moment.month, moment.year)
+        last, text = _LAST_SECOND  # one tuple, read and replaced whole: threads see a second and its own text
+        if second != last:
+            text = moment.isoformat()[:19]
+            _LAST_SECOND = (second, text)
+        return f"{text}.{moment.microsecond:06d}+00:00"
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 

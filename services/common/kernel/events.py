@@ -22,6 +22,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from services.common.kernel.money import with_fen, with_fen_names, yuan_from_fen
@@ -60,24 +61,30 @@ class Event:
 
     def payload(self) -> Payload:
         """The event's fields as a JSON-native dict (with the legacy float-yuan and ``_cents`` mirrors, if any)."""
-        payload = {name: getattr(self, name) for name in _field_names(type(self))}
-        for legacy, fen_field in self.legacy_yuan.items():
-            payload[legacy] = yuan_from_fen(payload[fen_field])
-        for legacy, fen_field in self.legacy_cents.items():
-            payload[legacy] = payload[fen_field]
+        names, values = _field_reader(type(self))
+        payload = dict(zip(names, values(self), strict=True))
+        if self.legacy_yuan:
+            for legacy, fen_field in self.legacy_yuan.items():
+                payload[legacy] = yuan_from_fen(payload[fen_field])
+        if self.legacy_cents:
+            for legacy, fen_field in self.legacy_cents.items():
+                payload[legacy] = payload[fen_field]
         return payload
 
 
-_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+_FIELD_READERS: dict[type[Event], tuple[tuple[str, ...], Callable[[Event], tuple[Any, ...]]]] = {}
 
 
-def _field_names(cls: type[Event]) -> tuple[str, ...]:
-    """The names of an event class's fields, in order, worked out once (``dataclasses.fields`` does it again
-    on each call)."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
+def _field_reader(cls: type[Event]) -> tuple[tuple[str, ...], Callable[[Event], tuple[Any, ...]]]:
+    """The names of an event class's fields, in order, and the function reading their values in that order (one
+    ``attrgetter`` call for them all: two thirds of a comprehension's cost), worked out once per class
+    (``dataclasses.fields`` does it again on each call)."""
+    found = _FIELD_READERS.get(cls)
+    if found is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        read = attrgetter(*names) if len(names) > 1 else lambda event: tuple(getattr(event, n) for n in names)
+        found = _FIELD_READERS[cls] = (names, read)
+    return found
 
 
 _LOADER: list[Callable[[], None]] = []

@@ -33,7 +33,7 @@ def expired(deadline: float | None, now: float, margin: float = 0.0) -> bool:
 def refuse_if_expired(deadline: float | None, margin: float = 0.0) -> None:
     """DeadlineExceeded when the caller has stopped (or, ``margin`` seconds from now, will have stopped) waiting:
     the command is then not done, as the caller's 503 says."""
-    if expired(deadline, time.time(), margin):
+    if deadline is not None and expired(deadline, time.time(), margin):  # the clock read only for a deadline
         log.warning("command_past_deadline", deadline=deadline, margin=margin)
         raise DeadlineExceeded(
             "the command arrived after its caller stopped waiting; it was not done",

@@ -29,10 +29,10 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -285,9 +285,11 @@ def _appended_counter(domain: str, event_type: str) -> Any:
     return EVENTS_APPENDED.labels(domain, event_type)  # a labelled child is looked up under a lock: kept
 
 
-@dataclass(frozen=True)
-class StreamAppend:
-    """Events for one stream, with the version the writer read (0 for a new stream)."""
+class StreamAppend(NamedTuple):
+    """Events for one stream, with the version the writer read (0 for a new stream).
+
+    A named tuple, not a frozen dataclass: every command makes one, and a frozen dataclass sets each field through
+    ``object.__setattr__`` (three times the cost)."""
 
     stream_type: str
     stream_id: str
@@ -375,7 +377,8 @@ class EventStore:
 
     def pending_of(self, aggregate: Aggregate) -> StreamAppend:
         """What appending ``aggregate``'s pending events means, with a snapshot when one is due."""
-        start, end = aggregate.loaded_version, aggregate.version
+        events, end = aggregate.pending_events, aggregate.version
+        start = end - len(events)  # ``aggregate.loaded_version``
         every = aggregate.snapshot_every or self.snapshot_every
         snapshot = None
         if every and end // every > start // every:
@@ -384,7 +387,7 @@ class EventStore:
             stream_type=aggregate.stream_type,
             stream_id=aggregate.id,
             expected_version=start,
-            events=aggregate.pending_events,
+            events=events,
             district=aggregate.district,
             agency_id=aggregate.agency_id,
             snapshot=snapshot,
@@ -401,12 +404,14 @@ class EventStore:
         now = iso(utc_now())
         sealed: set[tuple[str, str]] = set()
         envelopes: list[Envelope] = []
-        rows = [row for item in appends for row in self._rows(item, meta, now, sealed, envelopes)]
+        rows: list[dict[str, Any]] = []
+        for item in appends:
+            rows += self._rows(item, meta, now, sealed, envelopes)
         if not rows:
             return []
         if sealed:  # an aggregate handed a clear personal value holds it in its state: no snapshot of it (the next
             # one is taken from the state rebuilt from the sealed events)
-            appends = [replace(a, snapshot=None) if (a.stream_type, a.stream_id) in sealed else a for a in appends]
+            appends = [a._replace(snapshot=None) if (a.stream_type, a.stream_id) in sealed else a for a in appends]
         try:
             log = self._log_row(idempotency, envelopes, now) if idempotency else None
             try:
@@ -417,12 +422,19 @@ class EventStore:
             raise self._refusal(appends, idempotency) from None
         except sa.exc.IntegrityError as exc:  # a unique key: an event's version (a concurrent writer), the command's
             raise self._refusal(appends, idempotency) from exc
-        appended: dict[str, int] = {}  # one step of the metric per event type (a Counter costs more than one event)
+        if len(envelopes) == 1:  # most commands: one event, one step of its counter
+            _appended_counter(self.domain, envelopes[0].event_type).inc()
+        else:
+            self._count_appended(envelopes)
+        return envelopes
+
+    def _count_appended(self, envelopes: list[Envelope]) -> None:
+        """One step of the metric per event type (a Counter's step costs more than counting one event)."""
+        appended: dict[str, int] = {}
         for envelope in envelopes:
             appended[envelope.event_type] = appended.get(envelope.event_type, 0) + 1
         for event_type, count in appended.items():
             _appended_counter(self.domain, event_type).inc(count)
-        return envelopes
 
     def _write(
         self,
@@ -447,17 +459,20 @@ class EventStore:
         else:
             connection = engine.raw_connection()
             driver = connection.driver_connection
-        cursor, writes = driver.cursor(), driver.cursor()
+        postgres = dialect.name == "postgresql"
+        cursor = driver.cursor()
+        writes = driver.cursor() if postgres else cursor  # a pipeline's cursor counts every row it was answered
         try:
             try:
-                if dialect.name == "postgresql":
+                if postgres:
                     with driver.pipeline():  # sent together, answered on leaving the block: one round trip
                         writes.execute(_TAKE_APPEND_LOCK)  # psycopg begins the transaction before it
                         self._insert(cursor, writes, dialect, appends, rows, log, now)
+                    inserted = cursor.rowcount  # the events' own: known once the pipeline is answered
                 else:
                     cursor.execute("BEGIN IMMEDIATE")
-                    self._insert(cursor, writes, dialect, appends, rows, log, now)
-                if cursor.rowcount != len(rows):
+                    inserted = self._insert(cursor, writes, dialect, appends, rows, log, now)
+                if inserted != len(rows):
                     raise _Refused
                 # Last, with the write lock held: a command whose caller will have stopped waiting before the
                 # commit and the answer get back is not committed (``services.common.write.deadlines``).
@@ -488,13 +503,14 @@ class EventStore:
                     writes.close()
                 connection.close()
             elif keeping is not None:
-                with contextlib.suppress(driver_error):  # kept again only out of any transaction, else closed
+                try:  # kept again only out of any transaction, else closed
                     if lost or driver.in_transaction:
                         driver.close()
                     else:
                         cursor.close()
-                        writes.close()
                         keeping.give_back(driver)
+                except driver_error:
+                    pass
 
     def _insert(
         self,
@@ -505,10 +521,11 @@ class EventStore:
         rows: list[dict[str, Any]],
         log: dict[str, Any] | None,
         now: str,
-    ) -> None:
-        """The statements of an append, on the driver's cursors: ``events`` for the events (its row count is
-        theirs alone: in a pipeline, psycopg adds up every result a cursor gets), ``writes`` for the rest."""
-        execute(events, dialect, _APPEND[dialect.name], rows[0] if len(rows) == 1 else rows)
+    ) -> int:
+        """The statements of an append, on the driver's cursors: ``events`` for the events, ``writes`` for the rest
+        (the same cursor on SQLite); the events' row count as the driver reports it after their statement (in
+        psycopg's pipeline, none yet: there ``events`` counts every row it gets, its events' alone, once answered)."""
+        inserted = execute(events, dialect, _APPEND[dialect.name], rows[0] if len(rows) == 1 else rows)
         for item in appends:
             if item.snapshot is not None:
                 version, state = item.snapshot
@@ -518,6 +535,7 @@ class EventStore:
                 execute(writes, dialect, _WRITE_SNAPSHOT, row)
         if log is not None:
             execute(writes, dialect, _LOG_COMMAND, log)
+        return inserted
 
     def _refusal(self, appends: Sequence[StreamAppend], idempotency: Idempotency | None) -> Exception:
         """Why an append that was rolled back was refused: a stream not at the version its writer read

@@ -31,6 +31,17 @@ def test_iso_is_utc_to_the_microsecond() -> None:
     assert iso(datetime(2026, 1, 2, 11, 4, 5, 7, tzinfo=CHINA_STANDARD_TIME)) == "2026-01-02T03:04:05.000007+00:00"
 
 
+def test_iso_writes_each_moment_of_a_second_and_of_the_next_ones_as_isoformat_does() -> None:
+    start = datetime(2026, 12, 31, 23, 59, 58, 999998, tzinfo=UTC)
+    # the same second twice, the next second, the next year, the same time a month later, a second back
+    steps = [timedelta(0), timedelta(microseconds=1), timedelta(microseconds=3), timedelta(seconds=1, microseconds=5)]
+    steps += [timedelta(days=31), timedelta(microseconds=1), timedelta(seconds=-1)]
+    moment = start
+    for step in steps:
+        moment += step
+        assert iso(moment) == moment.isoformat(timespec="microseconds"), moment
+
+
 def test_iso_seconds_drops_the_fraction_and_speaks_utc() -> None:
     assert iso_seconds(LATE_EVENING_UTC.astimezone(CHINA_STANDARD_TIME)) == "2026-03-31T23:30:15+00:00"
     assert iso_seconds_of("2026-04-01T07:30:15.999+08:00") == "2026-03-31T23:30:15+00:00"
