@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from kafka import TopicPartition
 
 from services.common.base.db import create_db_engine
 from services.common.read.broker import in_partition_order, make_producer
-from services.common.read.projector import FLOWING_POLL_MS, Projection, Projector, seen_table
+from services.common.read.projector import Projection, Projector, seen_table
 from services.common.write.store import EventStore
 from services.gateway import views
 from services.gateway.views.agencies import AgencyDirectory, agencies_table
@@ -158,25 +157,3 @@ def test_events_no_projection_applies_move_the_offsets_without_a_write(
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(seen_table)).scalar_one() == 0
     assert _agencies(projector) == []
-
-
-def test_the_first_poll_after_an_assignment_holds_the_collector_and_waits_briefly(
-    store: EventStore, fresh_tansu: str, projection_url: str
-) -> None:
-    for i in range(3):
-        store.save(new_agency(f"F{i}"), meta())
-    publish(store, fresh_tansu)
-    projector = data_center_projector(projection_url, fresh_tansu)
-    projector.assign()
-    polls: list[tuple[int, bool]] = []
-    consumer_poll = projector.consumer.poll
-
-    def poll(timeout_ms: int, max_records: int) -> Any:
-        polls.append((timeout_ms, gc.isenabled()))
-        return consumer_poll(timeout_ms=timeout_ms, max_records=max_records)
-
-    projector.consumer.poll = poll  # type: ignore[method-assign]
-    projector.poll_once(timeout_ms=2000)
-
-    assert polls[0] == (FLOWING_POLL_MS, False)  # a projector assigned its partitions is most often behind them
-    assert gc.isenabled()

@@ -80,18 +80,6 @@ BatchForm = Callable[[sa.Connection, list[Envelope]], None]
 AnyRecord: TypeAlias = "ConsumerRecord | Record"
 """A record read by the projector's own consumer or handed over by a rebuild's reader process."""
 
-FLOWING_POLL_MS = 100
-"""How long the poll right after a batch or an assignment waits for records, the cyclic collector held
-(``Projector.poll_once``).
-
-While records keep coming, each poll's records (a record and its headers are some 16 objects the collector
-tracks) would wake the collector every 700 allocations to walk objects that all live until their batch commits,
-promote them, and so bring the next full collection of the process nearer: in the paths bench the collector took
-about 5 µs of the projector's CPU per message, some 11 %. Held from the poll until the batch commits, it finds
-them freed. A poll that waits for news is made with the collector running: the process's other green threads run
-meanwhile. This one waits long enough for the answer to a fetch already sent (tens of milliseconds); when nothing
-came, the poll for news follows with the collector running."""
-
 PREFETCH_FROM = 50_000
 """Events on the topics from which a rebuild reads them in a process of its own (starting it costs about a second)."""
 
@@ -373,9 +361,6 @@ class Projector:
         self._partitions: list[TopicPartition] = []
         self._logs: dict[str, TopicLog] = {}
         self._last_lag_check = 0.0
-        self._flowing = False
-        """Whether records are expected at once: the last poll brought some, or the partitions were just assigned
-        (the next poll is made with the collector held and waits briefly, ``poll_once``)."""
         self.lag_events: dict[str, int] = {}
         """Events on each topic not yet applied, as of the last check (every 5 s while running)."""
 
@@ -412,7 +397,6 @@ class Projector:
         self._unsaved_offsets = {}
         starts = follow_logs(self.engine, self.name, self.service, self.consumer, self._partitions, logs)
         seek_starts(self.consumer, {tp: starts.get(tp) for tp in self._partitions})
-        self._flowing = True  # most often behind its topics once assigned (started, or assigned again after a failure)
 
     def stored_offsets(self) -> dict[TopicPartition, int]:
         """The next offset to read per partition, as committed with the projection rows."""
@@ -449,34 +433,17 @@ class Projector:
     # -- the loop ------------------------------------------------------------------------------------
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        """Read one batch and apply it in one transaction; returns how many records were read.
-
-        Right after a batch or an assignment, the next records are most often fetched already or on their way:
-        a first poll waits at most ``FLOWING_POLL_MS`` for them with the cyclic collector held until their batch
-        commits (``_poll_and_apply``). Otherwise, and when that one brought nothing, the poll waits for news (up to
-        ``timeout_ms`` in all) with the collector running."""
+        """Read one batch and apply it in one transaction; returns how many records were read."""
         if not self._partitions:
             self.assign()
-        count = waited = 0
-        if self._flowing:
-            waited = min(timeout_ms, FLOWING_POLL_MS)
-            with collection_deferred():
-                count = self._poll_and_apply(waited)
-        if not count and (not self._flowing or waited < timeout_ms):
-            count = self._poll_and_apply(timeout_ms - waited)
-        self._flowing = count > 0
-        if not count:
+        batch = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
+        records = in_partition_order(batch)
+        if not records:
             self.save_offsets()
             PROJECTOR_LAG_SECONDS.labels(self.service, self.name).set(0)
             self._report_lag()
-        return count
-
-    def _poll_and_apply(self, timeout_ms: int) -> int:
-        """Poll once and apply what came in one transaction; how many records came. The records and their
-        envelopes are freed before it returns (while the collector may still be held)."""
-        records = in_partition_order(self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records))
-        if records:
-            self._apply_batch(records)
+            return 0
+        self._apply_batch(records)
         return len(records)
 
     def _apply_batch(self, records: Sequence[AnyRecord]) -> None:
