@@ -26,13 +26,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.base.db import reader, store_failed
+from services.common.base.db import reader, unavailable_when_store_fails
 from services.common.base.settings import settings
 from services.common.kernel.clock import iso, utc_now
 from services.common.kernel.errors import (
     AlreadyExists,
     Forbidden,
-    ServiceUnavailable,
     Unauthenticated,
     ValidationFailed,
 )
@@ -189,13 +188,12 @@ def authenticate(engine: Engine, authorization: str | None) -> Principal:
     if len(parts) != 3 or parts[0] != "gov":
         raise Unauthenticated("malformed token")
     _, token_id, secret = parts
-    try:
-        with reader(engine).connect() as conn:
-            row = conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).first()
-    except sa.exc.DBAPIError as error:  # before anything was read or sent: the request may simply be sent again
-        if not store_failed(error):
-            raise
-        raise ServiceUnavailable("the gateway's database did not answer; nothing was done") from None
+    # before anything was read or sent: the request may simply be sent again
+    with (
+        unavailable_when_store_fails("the gateway's database did not answer; nothing was done"),
+        reader(engine).connect() as conn,
+    ):
+        row = conn.execute(_TOKEN_BY_ID, {"token_id": token_id}).first()
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         raise Unauthenticated("unknown token")
     if row.revoked_at:

@@ -14,10 +14,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-
-from services.common.base.db import store_failed
-from services.common.kernel.errors import NotInScope, PlatformError, ServiceUnavailable, ValidationFailed
+from services.common.base.db import unavailable_when_store_fails
+from services.common.kernel.errors import NotInScope, PlatformError, ValidationFailed
 from services.common.kernel.schemas import load_command
 from services.common.read.inbound import InboundMessage, Rejected, as_rejection, district_inbound
 from services.common.runtime.rpc import ServiceError
@@ -77,13 +75,11 @@ class DistrictInboundApi:
         (``edge_refusal``), which records it under the message's key: the message sent again gets it again,
         even once the record it named exists."""
         try:
-            check_references(district_system(district), declared, loaded, frozenset(), owner_lookup(self))
-        except sa.exc.DBAPIError as error:  # the directory's database gone for a moment: tried again, not rejected
-            if not store_failed(error):
-                raise
-            raise ServiceUnavailable("the gateway's database did not answer") from None
+            # the directory's database gone for a moment: tried again, not rejected
+            with unavailable_when_store_fails("the gateway's database did not answer"):
+                check_references(district_system(district), declared, loaded, frozenset(), owner_lookup(self))
         except PlatformError as refused:
-            if refused.http_status >= 500:  # a service that did not answer: a passing failure, tried again
+            if refused.http_status >= 500:  # that 503, a service that did not answer: passing failures, tried again
                 raise
             self.request_context["edge_refusal"] = json.dumps(ServiceError.from_error(refused).document())
 

@@ -25,7 +25,7 @@ from nameko.web.handlers import HttpRequestHandler, http
 from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request, Response
 
-from services.common.base.db import create_db_engine, reader, store_failed
+from services.common.base.db import create_db_engine, reader, store_failed, unavailable_when_store_fails
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from services.common.base.personal import personal_in_request, platform_key_store, seal_for_transit
@@ -520,13 +520,10 @@ def command_route(
         target = getattr(getattr(self, service), command)
         try:
             # every id the command names (its agency included) exists, is in scope, agrees (``references``)
-            check_references(principal, declared, loaded, frozenset(params), owner_lookup(self))
-        except sa.exc.DBAPIError as error:  # the gateway's database gone for a moment: nothing was sent
-            if not store_failed(error):
-                raise
-            raise ServiceUnavailable("the gateway's database did not answer; the command was not sent") from None
+            with unavailable_when_store_fails("the gateway's database did not answer; the command was not sent"):
+                check_references(principal, declared, loaded, frozenset(params), owner_lookup(self))
         except PlatformError as refused:
-            # a passing failure (a service that did not answer) is not the key's answer for good
+            # a passing failure (that 503, a service that did not answer) is not the key's answer for good
             if not self.request_context.get("idempotency_key") or refused.http_status >= 500:
                 raise
             # the caller's key gets this answer for good: the service records (or replays) it for the key

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import contextlib
 from collections import Counter
+from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
+
+from services.common.kernel.errors import ServiceUnavailable
 
 _MIGRATION_TREES: dict[str, Path] = {}
 MIGRATION_LOCK_KEY = 0x676F765F6D6967
@@ -106,6 +109,19 @@ def store_failed(error: BaseException) -> bool:
     if isinstance(error, sa.exc.DBAPIError):
         return isinstance(error, sa.exc.OperationalError) or error.connection_invalidated
     return getattr(error, "exc_type", None) in REMOTE_STORE_FAILURES  # nameko's RemoteError, without nameko
+
+
+@contextlib.contextmanager
+def unavailable_when_store_fails(message: str) -> Iterator[None]:
+    """Run the block; a database failing in it (``store_failed``) is raised as ``ServiceUnavailable(message)``, a 503
+    for work that sent nothing yet and may simply be asked again (a token lookup, a command's reference check).
+    Any other error stays as it is."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        if not store_failed(error):
+            raise
+        raise ServiceUnavailable(message) from None
 
 
 def reader(engine: Engine) -> Engine:
