@@ -19,10 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from services.common.base.db import fetch, insert_if_absent
+from services.common.base.db import fetch, insert_if_absent, unavailable_when_store_fails
 from services.common.base.personal import platform_key_store
 from services.common.kernel.clock import iso, utc_now
-from services.common.kernel.errors import IdempotencyKeyReused, ServiceUnavailable
+from services.common.kernel.errors import IdempotencyKeyReused
 from services.common.runtime.rpc import command_fingerprint
 
 metadata = sa.MetaData()
@@ -41,15 +41,11 @@ _BOUND = sa.select(keys_table.c.fingerprint).where(keys_table.c.idempotency_key 
 def bind(engine: Engine, key: str, service: str, command: str, payload: Any) -> None:
     """Bind ``key`` to ``service.command(payload)`` unless it is bound already; ``IdempotencyKeyReused`` (422)
     when it is bound to another command, another service's or another payload."""
-    try:
+    # a passing failure: the command is not sent, its retry binds the key
+    with unavailable_when_store_fails("the gateway's database did not answer; the command was not sent"):
         # a personal value enters it as its keyed digest (``rpc.command_fingerprint``): the key store may fail too
         fingerprint = command_fingerprint(service, command, payload, platform_key_store)
         bound = _bound(engine, key, fingerprint, f"{service}.{command}")
-    except (
-        sa.exc.OperationalError,
-        engine.dialect.dbapi.OperationalError,
-    ):  # a passing failure: the command is not sent, its retry binds the key
-        raise ServiceUnavailable("the gateway's database did not answer; the command was not sent") from None
     if bound != fingerprint:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for another command or body",

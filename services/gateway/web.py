@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import eventlet
-import sqlalchemy as sa
 from marshmallow import Schema
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
@@ -187,10 +186,8 @@ def _sealed_for_transit(method: Any, payload: dict[str, Any]) -> Any:
     service = str(getattr(method, "service_name", ""))
     if not isinstance(payload, dict) or not personal_in_request(service, payload):
         return payload
-    try:
+    with unavailable_when_store_fails("the key store did not answer; the command was not sent"):
         return seal_for_transit(platform_key_store(), service, payload)
-    except sa.exc.OperationalError:
-        raise ServiceUnavailable("the key store did not answer; the command was not sent") from None
 
 
 def _bind_key(method: Any, payload: dict[str, Any]) -> None:

@@ -42,6 +42,28 @@ def test_a_store_failing_before_the_commit_answers_not_done_and_the_command_is_d
     assert office.store.last_position() == 1
 
 
+def test_a_drivers_own_error_reading_the_stream_answers_not_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An aggregate is loaded with statements on the driver's connection (``db.fetch``), whose errors are the
+    driver's own, unwrapped: a database that does not answer there is as much a 503 as SQLAlchemy's error is
+    (it was an unknown outcome, the gateway's 502, for a command that had sent nothing)."""
+    office = _office_space(tmp_path)
+    read = store_module.fetch
+
+    def locked(*_args: Any, **_kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store_module, "fetch", locked)
+    with pytest.raises(ServiceError) as failed:
+        office.service.register_agency(register_agency("AG-LOCKED"))
+    assert (failed.value.code, failed.value.http_status) == ("service_unavailable", 503)
+    monkeypatch.setattr(store_module, "fetch", read)
+    assert office.store.last_position() == 0  # nothing stored
+    office.service.register_agency(register_agency("AG-LOCKED"))  # asked again under its key: done once
+    assert office.store.last_position() == 1
+
+
 def test_a_store_failing_once_its_commit_was_sent_stays_an_unknown_outcome(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

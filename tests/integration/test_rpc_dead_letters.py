@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from nameko.constants import AMQP_URI_CONFIG_KEY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as StoreFailed
 from structlog.testing import capture_logs
 
@@ -87,6 +88,38 @@ def test_a_request_delivered_again_while_the_store_cannot_write_is_handled_and_t
     # raised out of handle_message before: nameko ended the container, and the service exited
     consumer.handle_message({"args": [], "kwargs": {}}, Message(redelivered=True))
     assert len(handled) == 1  # its worker meets the same store and answers an error
+
+
+def test_a_request_due_to_be_dead_lettered_while_the_store_fails_is_handled_and_the_service_lives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 4th delivery's dead letter is written outside any worker too: a connection lost there (not an
+    ``OperationalError``) or a full disk must not end the service either; the delivery after it is dead-lettered."""
+    store = EventStore.open(f"sqlite:///{tmp_path / 'office_space.db'}", "office_space")
+    body = {"args": [{"agency_id": "AG-POISON"}], "kwargs": {}}
+    handled: list[Any] = []
+    acked: list[Any] = []
+    consumer = _consumer(store, handled, acked)
+    consumer.handle_message(body, Message(redelivered=False))
+    for _ in range(MAX_REDELIVERIES):
+        consumer.handle_message(body, Message(redelivered=True))
+    written = store.dead_letter_request
+
+    def lost(correlation_id: str, body: Any) -> None:
+        raise DBAPIError(
+            "UPDATE rpc_redeliveries", {}, OSError("server closed the connection"), connection_invalidated=True
+        )
+
+    monkeypatch.setattr(store, "dead_letter_request", lost)
+    consumer.handle_message(body, Message(redelivered=True))  # raised out of handle_message before
+    assert len(handled) == 4 and acked == []  # handled by its worker, which meets the same store
+    monkeypatch.setattr(store, "dead_letter_request", written)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(_Responder.publisher_cls, "publish", lambda _, payload, **kw: sent.append(payload))
+    consumer.handle_message(body, Message(redelivered=True))  # the store back: dead-lettered now
+    assert len(handled) == 4 and len(acked) == 1
+    [kept] = store.dead_lettered_requests()
+    assert kept["redeliveries"] == 4  # the redeliveries counted: the one whose dead letter failed, and this one
 
 
 def _dead_lettered(store: EventStore, body: dict[str, Any], routing_key: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -103,23 +104,45 @@ REMOTE_STORE_FAILURES = frozenset({"OperationalError"})
 def store_failed(error: BaseException) -> bool:
     """Whether ``error`` is a database failing rather than the work given it: SQLAlchemy's ``OperationalError``
     (a deadlock, a lock or statement timeout, a full disk, an I/O error, a server shutting down, a connection
-    refused) or any driver error that lost its connection, here or in the service a call went to
-    (``REMOTE_STORE_FAILURES``). Done again later, the same work succeeds; it says nothing about the event or
+    refused), any driver error that lost its connection, a driver's own ``OperationalError`` raised unwrapped (a
+    statement run on the driver's connection: ``insert_if_absent``, ``fetch``), here or in the service a call went
+    to (``REMOTE_STORE_FAILURES``). Done again later, the same work succeeds; it says nothing about the event or
     request, which must not be refused or dead-lettered for it."""
     if isinstance(error, sa.exc.DBAPIError):
         return isinstance(error, sa.exc.OperationalError) or error.connection_invalidated
+    if isinstance(error, _driver_errors()):
+        return isinstance(error, _driver_errors("OperationalError"))
     return getattr(error, "exc_type", None) in REMOTE_STORE_FAILURES  # nameko's RemoteError, without nameko
+
+
+def local_store_failed(error: BaseException) -> bool:
+    """``store_failed`` for an error this process's own database raised (SQLAlchemy's or a driver's), not one a
+    service called sent back: only then is it known that the failure was met before anything was sent elsewhere."""
+    return isinstance(error, (sa.exc.DBAPIError, *_driver_errors())) and store_failed(error)
+
+
+def _driver_errors(name: str = "Error") -> tuple[type[BaseException], ...]:
+    """The PEP 249 exception class ``name`` of each database driver this process has imported (sqlite3, psycopg):
+    a driver not imported raised nothing, so it is never imported here for this."""
+    found = []
+    for module in ("sqlite3", "psycopg"):
+        driver = sys.modules.get(module)
+        kind = getattr(driver, name, None) if driver is not None else None
+        if isinstance(kind, type) and issubclass(kind, BaseException):
+            found.append(kind)
+    return tuple(found)
 
 
 @contextlib.contextmanager
 def unavailable_when_store_fails(message: str) -> Iterator[None]:
-    """Run the block; a database failing in it (``store_failed``) is raised as ``ServiceUnavailable(message)``, a 503
-    for work that sent nothing yet and may simply be asked again (a token lookup, a command's reference check).
-    Any other error stays as it is."""
+    """Run the block; this process's database failing in it (``local_store_failed``) is raised as
+    ``ServiceUnavailable(message)``, a 503 for work that sent nothing yet and may simply be asked again (a token
+    lookup, a command's reference check, an idempotency key's binding, a key store's answer). Any other error
+    (a service called answering that its own database failed included) stays as it is."""
     try:
         yield
-    except sa.exc.DBAPIError as error:
-        if not store_failed(error):
+    except Exception as error:
+        if not local_store_failed(error):
             raise
         raise ServiceUnavailable(message) from None
 

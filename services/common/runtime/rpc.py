@@ -46,11 +46,9 @@ from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.web.handlers import http
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.exc import OperationalError as StoreFailed
 from werkzeug.wrappers import Request, Response
 
-from services.common.base.db import commits_begun, store_failed
+from services.common.base.db import commits_begun, local_store_failed
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import COMMAND_LATENCY, COMMANDS, HTTP_REQUESTS, UP, render_metrics
 from services.common.base.personal import KeyStore, digest_request, open_request
@@ -180,16 +178,20 @@ class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
         routing_key = str(message.delivery_info.get("routing_key", ""))
         try:
             redeliveries = store.count_redelivery(correlation_id, routing_key)
-        except StoreFailed as exc:
-            # The store cannot write (a full disk, a lock held too long): raised here, outside any worker, it
-            # ended the container and the service (found by the fault campaign). Handled instead, the request
-            # meets the same store in its worker and is answered an error; the count resumes with the store.
+            if redeliveries > MAX_REDELIVERIES:
+                store.dead_letter_request(correlation_id, body)  # its personal fields sealed there
+        except Exception as exc:
+            if not local_store_failed(exc):
+                raise
+            # The store cannot write (a full disk, a lock held too long, a connection lost): raised here, outside
+            # any worker, it ended the container and the service (found by the fault campaign). Handled instead,
+            # the request meets the same store in its worker and is answered an error; the count resumes with the
+            # store, and a request due to be dead-lettered is counted (and dead-lettered) at its next delivery.
             log.warning("rpc_redelivery_not_counted", correlation_id=correlation_id, error=repr(exc)[:300])
             return False
         if redeliveries <= MAX_REDELIVERIES:
             log.warning("rpc_request_redelivered", correlation_id=correlation_id, redeliveries=redeliveries)
             return False
-        store.dead_letter_request(correlation_id, body)  # its personal fields sealed there
         log.error("rpc_request_dead_lettered", correlation_id=correlation_id, routing_key=routing_key)
         error = ServiceError.from_error(
             RequestDeadLettered(
@@ -369,8 +371,8 @@ def command(schema: type[Schema] | None = None, retries: int = 2) -> Callable[[F
                 except ServiceError as replay:  # a refusal recorded for the key, answered again
                     outcome = replay.code
                     raise
-                except sa_exc.DBAPIError as failure:
-                    if not store_failed(failure) or commits_begun() != begun:
+                except Exception as failure:
+                    if not local_store_failed(failure) or commits_begun() != begun:
                         raise  # a commit was sent: what it wrote may be stored (an unknown outcome)
                     # The service's own database failed before anything of the command was sent to be committed:
                     # it was not done, and asked again later it will be (README, "Answers and retries").

@@ -6,6 +6,7 @@ dead-lettering good events as projection failures."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ import sqlalchemy as sa
 from nameko.exceptions import RemoteError
 from werkzeug.test import EnvironBuilder
 
-from services.common.base.db import store_failed
+from services.common.base.db import local_store_failed, store_failed, unavailable_when_store_fails
 from services.common.kernel.errors import ServiceUnavailable
-from services.gateway import auth
+from services.gateway import auth, readcache
 from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.views.agencies import agencies_table
 from tests import city
@@ -37,6 +38,28 @@ def test_a_read_whose_database_cannot_be_opened_is_answered_503(tmp_path: Path) 
         assert json.loads(response.get_data())["error"] == "service_unavailable"
         with pytest.raises(ServiceUnavailable):  # any request, a command's too: nothing was done
             auth.authenticate(town.engine, f"Bearer {unused}")
+    finally:
+        town.engine.dispose()
+
+
+def test_a_read_whose_drivers_own_statement_fails_is_answered_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read cache asks the projections' version with a statement on the driver's connection: its
+    ``OperationalError`` comes unwrapped, and was a 500 before."""
+    town = city.Town(tmp_path, "city_admin")
+    try:
+
+        def locked(*_args: object, **_kwargs: object) -> object:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(readcache, "fetch", locked)
+        request = EnvironBuilder(
+            path="/api/v1/datacenter/city", headers={"Authorization": f"Bearer {town.token}"}
+        ).get_request()
+        response = DataCenterApi.city(town.gateway, request)  # type: ignore[attr-defined]
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert json.loads(response.get_data())["error"] == "service_unavailable"
     finally:
         town.engine.dispose()
 
@@ -86,3 +109,22 @@ def test_what_counts_as_a_database_failing_and_what_does_not() -> None:
     assert not store_failed(sa.exc.IntegrityError("INSERT", {}, FailingDatabase("UNIQUE constraint failed")))
     assert not store_failed(RemoteError("KeyError", "'agency_id'"))
     assert not store_failed(ValueError("no"))
+
+
+def test_a_drivers_own_failure_counts_and_only_this_process_s_is_local() -> None:
+    """A statement run on the driver's connection (the idempotency key's insert, a lookup) raises the driver's
+    errors unwrapped: its ``OperationalError`` is the database failing as SQLAlchemy's is, its other errors are the
+    work's. A service called that answers its database failed is a store failure, but not this process's own:
+    what that service had sent to be committed is unknown, so it is never answered as "nothing was done"."""
+    assert store_failed(sqlite3.OperationalError("database is locked"))
+    assert local_store_failed(sqlite3.OperationalError("disk I/O error"))
+    assert not store_failed(sqlite3.IntegrityError("UNIQUE constraint failed"))
+    assert not local_store_failed(sqlite3.ProgrammingError("Incorrect number of bindings supplied"))
+    remote = RemoteError("OperationalError", "(sqlite3.OperationalError) disk I/O error")
+    assert store_failed(remote) and not local_store_failed(remote)
+    lost = sa.exc.DBAPIError("SELECT", {}, FailingDatabase("server closed the connection"), connection_invalidated=True)
+    assert local_store_failed(lost)
+    with pytest.raises(ServiceUnavailable), unavailable_when_store_fails("not sent"):
+        raise lost
+    with pytest.raises(RemoteError), unavailable_when_store_fails("not sent"):  # the service called may have stored
+        raise remote

@@ -4,6 +4,7 @@ which that service's own command log could not tell. On the gateway's real datab
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,25 @@ def test_a_database_that_does_not_answer_is_a_passing_failure_and_nothing_is_sen
     engine = create_db_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}")  # no table: the insert fails
     with pytest.raises(ServiceUnavailable):
         keys.bind(engine, "http:tok1:k1", "office_space", "register_agency", AGENCY)
+
+
+def test_a_connection_lost_while_binding_is_a_passing_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key's insert runs on the driver's own connection: a server gone away there raises the driver's
+    ``OperationalError`` unwrapped, which is the database failing (503) as much as SQLAlchemy's is."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
+    prepare_database(engine)
+
+    def gone(*_: object) -> bool:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(keys, "insert_if_absent", gone)
+    with pytest.raises(ServiceUnavailable):
+        keys.bind(engine, "http:tok1:k2", "office_space", "register_agency", AGENCY)
+
+    def broken(*_: object) -> bool:  # the work's own fault is not a passing failure: it stays what it is
+        raise sqlite3.IntegrityError("NOT NULL constraint failed: idempotency_keys.command")
+
+    monkeypatch.setattr(keys, "insert_if_absent", broken)
+    with pytest.raises(sqlite3.IntegrityError):
+        keys.bind(engine, "http:tok1:k3", "office_space", "register_agency", AGENCY)
+    engine.dispose()
