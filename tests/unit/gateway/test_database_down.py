@@ -22,6 +22,14 @@ from services.gateway.views.agencies import agencies_table
 from tests import city
 
 
+def _city_read_is_unavailable(town: city.Town) -> None:
+    """``GET /api/v1/datacenter/city`` is answered 503 ``service_unavailable``."""
+    request = EnvironBuilder(path="/api/v1/datacenter/city", headers={"Authorization": f"Bearer {town.token}"})
+    response = DataCenterApi.city(town.gateway, request.get_request())  # type: ignore[attr-defined]
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert json.loads(response.get_data())["error"] == "service_unavailable"
+
+
 def test_a_read_whose_database_cannot_be_opened_is_answered_503(tmp_path: Path) -> None:
     town = city.Town(tmp_path, "city_admin")
     try:
@@ -30,12 +38,7 @@ def test_a_read_whose_database_cannot_be_opened_is_answered_503(tmp_path: Path) 
         town.engine.dispose()
         (tmp_path / "gateway.db").rename(tmp_path / "moved.db")
         (tmp_path / "gateway.db").mkdir()  # what sqlite opens now is a folder: "unable to open database file"
-        request = EnvironBuilder(
-            path="/api/v1/datacenter/city", headers={"Authorization": f"Bearer {town.token}"}
-        ).get_request()
-        response = DataCenterApi.city(town.gateway, request)  # type: ignore[attr-defined]
-        assert response.status_code == 503, response.get_data(as_text=True)
-        assert json.loads(response.get_data())["error"] == "service_unavailable"
+        _city_read_is_unavailable(town)
         with pytest.raises(ServiceUnavailable):  # any request, a command's too: nothing was done
             auth.authenticate(town.engine, f"Bearer {unused}")
     finally:
@@ -54,12 +57,7 @@ def test_a_read_whose_drivers_own_statement_fails_is_answered_503(
             raise sqlite3.OperationalError("database is locked")
 
         monkeypatch.setattr(readcache, "fetch", locked)
-        request = EnvironBuilder(
-            path="/api/v1/datacenter/city", headers={"Authorization": f"Bearer {town.token}"}
-        ).get_request()
-        response = DataCenterApi.city(town.gateway, request)  # type: ignore[attr-defined]
-        assert response.status_code == 503, response.get_data(as_text=True)
-        assert json.loads(response.get_data())["error"] == "service_unavailable"
+        _city_read_is_unavailable(town)
     finally:
         town.engine.dispose()
 
