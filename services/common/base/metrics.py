@@ -57,6 +57,11 @@ DEAD_LETTERED = Counter("gov_dead_lettered_total", "Events sent to a dead-letter
 HTTP_REQUESTS = Counter(
     "gov_http_requests_total", "HTTP requests by route and status", ["service", "route", "method", "status"]
 )
+HTTP_CONNECTIONS_REFUSED = Counter(
+    "gov_http_connections_refused_total",
+    "HTTP connections closed at once, the process holding its most (runner.connections_bounded)",
+    ["service"],
+)
 HTTP_LATENCY = Histogram(
     "gov_http_request_duration_seconds",
     "HTTP request handling time",

@@ -27,6 +27,7 @@ from typing import Any
 from services.common.base.contracts import load_domains
 from services.common.base.log import configure_logging, get_logger, standard_streams_lossy
 from services.common.base.memory import large_blocks_given_back, startup_objects_frozen
+from services.common.base.metrics import HTTP_CONNECTIONS_REFUSED
 from services.common.base.settings import SERVICES, Settings, settings
 
 GATEWAY_WORKERS = 64
@@ -63,6 +64,71 @@ def answer_without_delay() -> None:
     WebServer.get_wsgi_server = get_wsgi_server
 
 
+HTTP_CONNECTIONS = 1024
+"""HTTP connections a process holds open at most (fewer when its file limit is low: half of it): one more is
+closed as soon as it is accepted (``gov_http_connections_refused_total``), so idle or slow clients cannot take
+every file descriptor the process needs for its databases, Kafka and RabbitMQ."""
+
+HTTP_IDLE_SECONDS = 30.0
+"""How long a client's connection may keep the server waiting for its next bytes (a request line, headers, a
+body, an idle keep-alive): then it is closed. A request's own work (its RPC calls) is not bounded by it."""
+
+
+def connections_bounded(limit: int | None = None, idle_seconds: float = HTTP_IDLE_SECONDS) -> None:
+    """Make nameko's web server (every service's and the gateway's) outlast hostile or careless clients.
+
+    nameko's accept loop and each connection run as the container's managed threads, and an exception in one
+    ends the container and the process: a client opening connections until the process ran out of file
+    descriptors (``EMFILE`` on ``accept``) ended the gateway, and a connection left open without a request held
+    its descriptor for ever (no socket timeout). Now the connections held are bounded (``HTTP_CONNECTIONS``), an
+    accept that fails waits a moment and goes on, a connection waiting longer than ``idle_seconds`` for its
+    client is closed, and an error on one connection is that connection's alone."""
+    import errno
+    import resource
+    from functools import partial
+
+    import eventlet
+    from nameko.web.server import WebServer
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    most = limit or (min(HTTP_CONNECTIONS, soft // 2) if soft != resource.RLIM_INFINITY else HTTP_CONNECTIONS)
+    log = get_logger()
+    serve = WebServer.process_request
+
+    def run(self: WebServer) -> None:
+        self._serv.socket_timeout = idle_seconds
+        held = [0]
+        while self._is_accepting:
+            try:
+                sock, addr = self._sock.accept()
+            except OSError as error:
+                if not self._is_accepting:
+                    return
+                # out of descriptors (EMFILE, ENFILE) or buffers, a client gone before it was accepted: the
+                # listening socket is fine, and connections closing free what the next accept needs
+                log.warning("http_accept_failed", error=errno.errorcode.get(error.errno or 0, str(error)))
+                eventlet.sleep(0.1)
+                continue
+            if held[0] >= most:
+                HTTP_CONNECTIONS_REFUSED.labels(self.container.service_name).inc()
+                sock.close()
+                continue
+            sock.settimeout(idle_seconds)
+            held[0] += 1
+            self.container.spawn_managed_thread(partial(process_request, self, sock, addr, held))
+
+    def process_request(self: WebServer, sock: Any, addr: Any, held: list[int]) -> None:
+        try:
+            serve(self, sock, addr)
+        except OSError as error:  # the client's connection failed (reset, timed out): the process goes on
+            log.info("http_connection_failed", error=repr(error)[:200])
+        finally:
+            held[0] -= 1
+            sock.close()
+
+    WebServer.run = run
+
+
 def service_class(service: str) -> type:
     """The nameko service class in ``services.<service>.service``."""
     module = importlib.import_module(f"services.{service}.service")
@@ -83,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("service", choices=(*SERVICES, "gateway"))
     args = parser.parse_args(argv)
     answer_without_delay()
+    connections_bounded()
     large_blocks_given_back()
     keep_producer_pool_keys()
     config = settings()

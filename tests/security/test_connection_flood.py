@@ -1,0 +1,120 @@
+"""Idle and excess HTTP connections cannot end a service: nameko's web server, as every service and the
+gateway run it (``services.common.runtime.runner.connections_bounded``), bounds the connections it holds, closes
+one whose client keeps it waiting, and goes on when the process is out of file descriptors. Before, a client
+opening connections until ``accept`` failed with ``EMFILE`` ended the container and the process.
+
+The server runs in a process of its own with a low file limit (64 descriptors: it holds at most 32 connections),
+so that the flood reaches the limit in a moment; the attacker is this process."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from services.common.runtime.processes import free_port
+
+SERVER = textwrap.dedent(
+    """
+    import eventlet
+    eventlet.monkey_patch()
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    from nameko.runners import ServiceRunner
+    from nameko.web.handlers import http
+    from services.common.runtime.runner import connections_bounded
+
+    if sys.argv[2] == "bounded":
+        connections_bounded(idle_seconds=1.0)
+
+    class Probe:
+        name = "probe"
+
+        @http("GET", "/ping")
+        def ping(self, request):
+            return "pong"
+
+    runner = ServiceRunner({"WEB_SERVER_ADDRESS": f"127.0.0.1:{sys.argv[1]}", "AMQP_URI": "memory://"})
+    runner.add_service(Probe)
+    runner.start()
+    print("ready", flush=True)
+    runner.wait()
+    """
+)
+
+
+def _server(bounded: bool) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    argv = [sys.executable, "-c", SERVER, str(port), "bounded" if bounded else "as nameko has it"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        yield process, port
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    yield from _server(bounded=True)
+
+
+def _ping(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(b"GET /ping HTTP/1.0\r\n\r\n")
+        return client.recv(4096)
+
+
+def _flood(port: int, count: int) -> list[socket.socket]:
+    """``count`` connections that send nothing (a client connecting beyond what the server holds is closed)."""
+    held = []
+    for _ in range(count):
+        held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.002)
+    return held
+
+
+def test_a_flood_of_idle_connections_is_outlasted(server: tuple[subprocess.Popen[str], int]) -> None:
+    process, port = server
+    held = _flood(port, 100)  # three times what the server holds, more than its file limit
+    time.sleep(0.3)
+    assert process.poll() is None, "the server ended"
+    closed = 0
+    for client in held:  # the server closed every one beyond its bound at once (the client reads the end)
+        client.settimeout(0.05)
+        with contextlib.suppress(TimeoutError):
+            closed += client.recv(1) == b""
+    assert closed >= 100 - 32, closed
+    for client in held:
+        client.close()
+    time.sleep(0.2)
+    assert _ping(port).endswith(b"pong")  # served again once the flood is gone
+    assert process.poll() is None
+
+
+def test_a_connection_that_keeps_the_server_waiting_is_closed(server: tuple[subprocess.Popen[str], int]) -> None:
+    _, port = server
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+        started = time.monotonic()
+        assert client.recv(4096) == b""  # closed by the server after its idle second, not held for ever
+        assert time.monotonic() - started < 4
+
+
+def test_without_the_bound_the_same_flood_ends_the_server() -> None:
+    """What the bound is for: nameko's server as it comes ends its process on the first ``EMFILE``."""
+    for process, port in _server(bounded=False):
+        held = _flood(port, 100)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for client in held:
+            client.close()
+        assert process.poll() is not None
