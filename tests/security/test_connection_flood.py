@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from services.common.runtime import health
 from services.common.runtime.processes import free_port
 
 SERVER = textwrap.dedent(
@@ -118,3 +119,40 @@ def test_without_the_bound_the_same_flood_ends_the_server() -> None:
         for client in held:
             client.close()
         assert process.poll() is not None
+
+
+def test_the_relay_process_s_ops_server_holds_a_bounded_number_of_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A process that is not a nameko service (the standalone relay) serves ``/metrics`` and ``/health`` with a
+    thread per connection: bounded too, and idle clients let go."""
+    monkeypatch.setattr(health, "HTTP_CONNECTIONS", 8)
+    monkeypatch.setattr(health, "HTTP_IDLE_SECONDS", 1.0)
+    monkeypatch.setattr(health.HTTP_CONNECTIONS_REFUSED, "labels", lambda service: refused)
+    refused = Counted()
+    port = free_port()
+    server = health.serve_ops_http("127.0.0.1", port, health.HealthChecks("office_space-relay", {}))
+    try:
+        held = _flood(port, 40)
+        time.sleep(0.3)
+        assert refused.count == 40 - 8  # beyond the bound: closed at once, and counted
+        for client in held:
+            client.close()
+        time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(b"GET /health/live HTTP/1.0\r\n\r\n")
+            assert client.recv(4096).startswith(b"HTTP/1.0 200")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(b"GET /metrics HTTP/1.1\r\n")  # the headers never end
+            assert client.recv(4096) == b""  # let go after its idle second
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Counted:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def inc(self) -> None:
+        self.count += 1

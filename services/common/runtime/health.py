@@ -31,9 +31,10 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.engine import Engine
 
 from services.common.base.db import reader
-from services.common.base.metrics import DEPENDENCY_UP, UP, render_metrics
+from services.common.base.metrics import DEPENDENCY_UP, HTTP_CONNECTIONS_REFUSED, UP, render_metrics
 from services.common.base.settings import settings
 from services.common.read.broker import unreachable_reason
+from services.common.runtime.runner import HTTP_CONNECTIONS, HTTP_IDLE_SECONDS
 
 OK = "ok"
 Check = Callable[[], str]
@@ -168,6 +169,8 @@ def serve_ops_http(host: str, port: int, checks: HealthChecks) -> ThreadingHTTPS
     """
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = HTTP_IDLE_SECONDS  # a client keeping the connection waiting is let go (runner.connections_bounded)
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
@@ -192,6 +195,38 @@ def serve_ops_http(host: str, port: int, checks: HealthChecks) -> ThreadingHTTPS
         def log_message(self, format: str, *args: Any) -> None:
             """Silence the per-request stderr lines (scrapes would flood the log)."""
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _BoundedHTTPServer((host, port), Handler)
+    server.service = checks.service
     threading.Thread(target=server.serve_forever, name="ops-http", daemon=True).start()
     return server
+
+
+class _BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, as ``ThreadingHTTPServer``, for at most ``HTTP_CONNECTIONS`` connections at once:
+    one more is closed at once (``gov_http_connections_refused_total``), so a flood of idle clients cannot take
+    the descriptors and threads the process needs for its store and Kafka (``runner.connections_bounded`` does
+    the same for nameko's server)."""
+
+    daemon_threads = True
+    service = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held = threading.BoundedSemaphore(HTTP_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._held.acquire(blocking=False):
+            HTTP_CONNECTIONS_REFUSED.labels(self.service).inc()
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:  # no thread for it: the connection is closed, the server goes on
+            self._held.release()
+            self.shutdown_request(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._held.release()
