@@ -32,7 +32,7 @@ SERVER = textwrap.dedent(
     from services.common.runtime.runner import connections_bounded
 
     if sys.argv[2] == "bounded":
-        connections_bounded(idle_seconds=1.0)
+        connections_bounded(idle_seconds=float(sys.argv[3]))
 
     class Probe:
         name = "probe"
@@ -50,9 +50,9 @@ SERVER = textwrap.dedent(
 )
 
 
-def _server(bounded: bool) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def _server(bounded: bool, idle_seconds: float = 30.0) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = free_port()
-    argv = [sys.executable, "-c", SERVER, str(port), "bounded" if bounded else "as nameko has it"]
+    argv = [sys.executable, "-c", SERVER, str(port), "bounded" if bounded else "as nameko has it", str(idle_seconds)]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
@@ -65,6 +65,12 @@ def _server(bounded: bool) -> Iterator[tuple[subprocess.Popen[str], int]]:
 @pytest.fixture
 def server() -> Iterator[tuple[subprocess.Popen[str], int]]:
     yield from _server(bounded=True)
+
+
+@pytest.fixture
+def impatient_server() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """One that lets a client keep it waiting for a second only."""
+    yield from _server(bounded=True, idle_seconds=1.0)
 
 
 def _ping(port: int) -> bytes:
@@ -87,21 +93,26 @@ def test_a_flood_of_idle_connections_is_outlasted(server: tuple[subprocess.Popen
     held = _flood(port, 100)  # three times what the server holds, more than its file limit
     time.sleep(0.3)
     assert process.poll() is None, "the server ended"
-    closed = 0
-    for client in held:  # the server closed every one beyond its bound at once (the client reads the end)
+    assert _ping(port).endswith(b"pong")  # served during the flood: it took the place of the oldest idle one
+    closed = []
+    for number, client in enumerate(held):  # the server let go of the oldest idle ones (the client reads the end)
         client.settimeout(0.05)
         with contextlib.suppress(TimeoutError):
-            closed += client.recv(1) == b""
-    assert closed >= 100 - 32, closed
+            if client.recv(1) == b"":
+                closed.append(number)
+    assert len(closed) == 100 - 32 + 1, closed  # all but the 32 it holds, one of which made room for the ping
+    assert closed == list(range(len(closed))), closed  # oldest first: the newest are the ones still held
     for client in held:
         client.close()
     time.sleep(0.2)
-    assert _ping(port).endswith(b"pong")  # served again once the flood is gone
+    assert _ping(port).endswith(b"pong")
     assert process.poll() is None
 
 
-def test_a_connection_that_keeps_the_server_waiting_is_closed(server: tuple[subprocess.Popen[str], int]) -> None:
-    _, port = server
+def test_a_connection_that_keeps_the_server_waiting_is_closed(
+    impatient_server: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = impatient_server
     with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
         client.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n")  # the headers never end
         started = time.monotonic()

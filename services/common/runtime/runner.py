@@ -20,6 +20,7 @@ if __name__ == "__main__":
     eventlet.monkey_patch()
 
 import argparse
+import contextlib
 import importlib
 import signal
 from typing import Any
@@ -65,9 +66,10 @@ def answer_without_delay() -> None:
 
 
 HTTP_CONNECTIONS = 1024
-"""HTTP connections a process holds open at most (fewer when its file limit is low: half of it): one more is
-closed as soon as it is accepted (``gov_http_connections_refused_total``), so idle or slow clients cannot take
-every file descriptor the process needs for its databases, Kafka and RabbitMQ."""
+"""HTTP connections a process holds open at most (fewer when its file limit is low: half of it), so that idle or
+slow clients cannot take every file descriptor the process needs for its databases, Kafka and RabbitMQ. A new
+connection beyond it takes the place of the oldest one waiting for a request; when every one is in the middle of
+a request, it is closed at once. Both are counted (``gov_http_connections_refused_total``)."""
 
 HTTP_IDLE_SECONDS = 30.0
 """How long a client's connection may keep the server waiting for its next bytes (a request line, headers, a
@@ -80,24 +82,26 @@ def connections_bounded(limit: int | None = None, idle_seconds: float = HTTP_IDL
     nameko's accept loop and each connection run as the container's managed threads, and an exception in one
     ends the container and the process: a client opening connections until the process ran out of file
     descriptors (``EMFILE`` on ``accept``) ended the gateway, and a connection left open without a request held
-    its descriptor for ever (no socket timeout). Now the connections held are bounded (``HTTP_CONNECTIONS``), an
-    accept that fails waits a moment and goes on, a connection waiting longer than ``idle_seconds`` for its
+    its descriptor for ever (no socket timeout). Now the connections held are bounded (``HTTP_CONNECTIONS``: a
+    flood of idle connections makes room for a client that sends its request, by closing the oldest idle ones),
+    an accept that fails waits a moment and goes on, a connection waiting longer than ``idle_seconds`` for its
     client is closed, and an error on one connection is that connection's alone."""
     import errno
     import resource
+    import socket
     from functools import partial
 
     import eventlet
+    from eventlet.wsgi import STATE_IDLE
     from nameko.web.server import WebServer
 
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     most = limit or (min(HTTP_CONNECTIONS, soft // 2) if soft != resource.RLIM_INFINITY else HTTP_CONNECTIONS)
     log = get_logger()
-    serve = WebServer.process_request
 
     def run(self: WebServer) -> None:
         self._serv.socket_timeout = idle_seconds
-        held = [0]
+        held: dict[Any, list[Any]] = {}  # each connection's eventlet state (address, socket, idle or not), oldest first
         while self._is_accepting:
             try:
                 sock, addr = self._sock.accept()
@@ -109,22 +113,27 @@ def connections_bounded(limit: int | None = None, idle_seconds: float = HTTP_IDL
                 log.warning("http_accept_failed", error=errno.errorcode.get(error.errno or 0, str(error)))
                 eventlet.sleep(0.1)
                 continue
-            if held[0] >= most:
+            if len(held) >= most:
                 HTTP_CONNECTIONS_REFUSED.labels(self.container.service_name).inc()
-                sock.close()
-                continue
+                idle = next((state for state in held.values() if state[2] == STATE_IDLE), None)
+                if idle is None:  # every connection is in the middle of a request: the new one waits its turn
+                    sock.close()
+                    continue
+                del held[idle[1]]
+                with contextlib.suppress(OSError):
+                    idle[1].shutdown(socket.SHUT_RDWR)  # its reader wakes to the end of the stream and returns
             sock.settimeout(idle_seconds)
-            held[0] += 1
-            self.container.spawn_managed_thread(partial(process_request, self, sock, addr, held))
+            state = held[sock] = [addr, sock, STATE_IDLE]
+            self.container.spawn_managed_thread(partial(serve, self, state, held))
 
-    def process_request(self: WebServer, sock: Any, addr: Any, held: list[int]) -> None:
+    def serve(self: WebServer, state: list[Any], held: dict[Any, list[Any]]) -> None:
         try:
-            serve(self, sock, addr)
-        except OSError as error:  # the client's connection failed (reset, timed out): the process goes on
+            self._serv.process_request(state)  # eventlet's: it keeps state[2] as the connection goes
+        except OSError as error:  # the client's connection failed (reset, cut short): the process goes on
             log.info("http_connection_failed", error=repr(error)[:200])
         finally:
-            held[0] -= 1
-            sock.close()
+            held.pop(state[1], None)
+            state[1].close()
 
     WebServer.run = run
 
