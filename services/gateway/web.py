@@ -22,6 +22,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler, http
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from services.common.base.db import create_db_engine, reader, store_failed, unavailable_when_store_fails
@@ -82,11 +83,19 @@ def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
     require_json_content(request)
     if request.content_length and request.content_length > max_bytes:
         raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
-    if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-        # werkzeug reads a body without Content-Length as empty; the server's input decodes the chunks
-        raw = request.environ["wsgi.input"].read(max_bytes + 1)
-    else:
-        raw = request.get_data(cache=False)
+    try:
+        if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # werkzeug reads a body without Content-Length as empty; the server's input decodes the chunks
+            raw = request.environ["wsgi.input"].read(max_bytes + 1)
+        else:
+            raw = request.get_data(cache=False)
+    except (ValueError, OSError, HTTPException) as unread:
+        # a chunk size that is no hex number (eventlet's ChunkReadError), a body cut short before its
+        # Content-Length (werkzeug's ClientDisconnected) or before its last chunk: the client's fault, not a 500
+        raise BadRequest(
+            "the body could not be read: cut short, or its chunked encoding is malformed",
+            fields={"body": [type(unread).__name__]},
+        ) from None
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
     return decode_json(raw, max_bytes=max_bytes)
@@ -241,6 +250,10 @@ def _error_response(exc: Exception) -> Response:
     if isinstance(exc, RemoteError):
         log.error("remote_error", exc_type=exc.exc_type, value=str(exc.value)[:500])
         return json_response({"error": "upstream_error", "message": "the service failed", "fields": {}}, 502)
+    if isinstance(exc, HTTPException) and exc.code is not None and 400 <= exc.code < 500:
+        # werkzeug's own refusal of what the client sent (a request it could not read): a 4xx, as werkzeug says
+        error = (exc.name or "bad request").lower().replace(" ", "_")
+        return json_response({"error": error, "message": str(exc.description or exc.name), "fields": {}}, exc.code)
     log.exception("unhandled_error")
     return json_response({"error": "internal_error", "message": "internal error", "fields": {}}, 500)
 

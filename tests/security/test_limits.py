@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -148,3 +149,32 @@ def test_meter_readings_batches_over_their_limits_are_refused(world: World) -> N
         status, answer = _raw(world, "POST", "/api/v1/meter-readings", _oversized(limit))
         assert (status, answer["error"], answer["details"]["limit_bytes"]) == (413, "payload_too_large", limit)
     assert one_meter is not None or batch is not None
+
+
+def _sent_raw(world: World, head: bytes, body: bytes) -> bytes:
+    """``head`` (a request line and headers, the token's added) and ``body`` sent as they are, the client's side
+    of the connection then closed; the answer's first bytes."""
+    token = f"Authorization: Bearer {world.tokens['city_admin']}\r\n".encode()
+    with socket.create_connection(("127.0.0.1", world.platform.ports["gateway"]), timeout=30) as client:
+        client.sendall(head + token + b"\r\n" + body)
+        client.shutdown(socket.SHUT_WR)
+        return client.recv(65536)
+
+
+BROKEN_BODIES = {
+    "a chunk size that is no hex number": (b"Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n"),
+    "a negative chunk size": (b"Transfer-Encoding: chunked\r\n", b"-2\r\n{}\r\n0\r\n\r\n"),
+    "chunks cut short": (b"Transfer-Encoding: chunked\r\n", b"64\r\n{}"),
+    "a body cut short before its Content-Length": (b"Content-Length: 100\r\n", b"{}"),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN_BODIES, ids=list(BROKEN_BODIES))
+def test_a_body_that_cannot_be_read_is_400(world: World, broken: str) -> None:
+    """The server cannot read the body the client promised (it was a 500 ``internal_error``, logged as the
+    gateway's own fault)."""
+    headers, body = BROKEN_BODIES[broken]
+    head = b"POST /api/v1/agencies HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n" + headers
+    answer = _sent_raw(world, head, body)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] == "bad_request"
