@@ -85,8 +85,12 @@ def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
         raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
     try:
         if request.content_length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-            # werkzeug reads a body without Content-Length as empty; the server's input decodes the chunks
-            raw = request.environ["wsgi.input"].read(max_bytes + 1)
+            # werkzeug reads a body without Content-Length as empty; the server's input decodes the chunks, its
+            # lines (a chunk's size, a trailer) bounded here
+            body = request.environ["wsgi.input"]
+            if hasattr(body, "rfile") and not isinstance(body.rfile, _BoundedLines):
+                body.rfile = _BoundedLines(body.rfile)
+            raw = body.read(max_bytes + 1)
         else:
             raw = request.get_data(cache=False)
     except (ValueError, OSError, HTTPException) as unread:
@@ -99,6 +103,30 @@ def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
     return decode_json(raw, max_bytes=max_bytes)
+
+
+CHUNK_LINE_BYTES = 1024
+"""The longest line of a chunked body the gateway reads (a chunk's size with its extensions, a trailer)."""
+
+
+class _BoundedLines:
+    """A chunked body's stream whose lines are at most ``CHUNK_LINE_BYTES`` long: eventlet reads a chunk's size
+    line whole, however long, so one line of hundreds of megabytes cost the gateway that memory. A longer line
+    is a ``ValueError`` (eventlet's ``ChunkReadError``: the body cannot be read, and after the answer the
+    connection is closed rather than read on)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = CHUNK_LINE_BYTES if size is None or size < 0 else min(size, CHUNK_LINE_BYTES)
+        line: bytes = self._stream.readline(limit)
+        if len(line) >= limit and not line.endswith(b"\n"):
+            raise ValueError(f"a line of the chunked body is longer than {CHUNK_LINE_BYTES} bytes")
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 JSON_CONTENT = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
