@@ -193,6 +193,9 @@ def workbook(
     _header(sheet, say, en)
     for row in rows:
         sheet.append(_cells(row, say, en, district_names))
+        for cell in sheet[sheet.max_row]:  # an agency's name is text, even one a district wrote as "=…"
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     first, last = 7, sheet.max_row
     for line in sheet.iter_rows(min_row=5, max_row=last, max_col=width):
         for cell in line:

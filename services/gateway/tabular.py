@@ -157,7 +157,7 @@ def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
             cells[name] = None
         elif isinstance(value, list):
             plain = all(not isinstance(v, dict | list) for v in value)
-            cells[name] = "; ".join(cell_text(v) for v in value) if plain else json.dumps(value, ensure_ascii=False)
+            cells[name] = "; ".join(plain_text(v) for v in value) if plain else json.dumps(value, ensure_ascii=False)
         else:
             cells[name] = value
     return cells
@@ -172,8 +172,12 @@ def table(body: Any, table_key: str) -> tuple[list[str], list[dict[str, Any]]]:
     return list(columns), rows
 
 
-def cell_text(value: Any) -> str:
-    """A cell as CSV text: empty for null, ``true``/``false`` as JSON spells them, numbers as JSON does."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet opening a CSV reads a text cell starting with as a formula (OWASP "CSV injection")."""
+
+
+def plain_text(value: Any) -> str:
+    """A value as text: empty for null, ``true``/``false`` as JSON spells them, numbers as JSON does."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -181,6 +185,16 @@ def cell_text(value: Any) -> str:
     if isinstance(value, int | float):
         return json.dumps(value)
     return str(value)
+
+
+def cell_text(value: Any) -> str:
+    """A cell as CSV text (``plain_text``), a text starting as a formula would (``FORMULA_STARTS``) after a ``'``:
+    an agency's name a district registered as ``=HYPERLINK(…)`` or ``@SUM(…)`` must not run in the spreadsheet of
+    whoever opens the export. Numbers are numbers (``-5`` stays as it is); in the XLSX, text is always text."""
+    text = plain_text(value)
+    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def _line_writer() -> Callable[[list[str]], bytes]:

@@ -114,7 +114,9 @@ def _csv_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, int | float) else str(value)
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else str(value)  # never a formula
 
 
 @pytest.mark.parametrize("platform", ["sqlite"], indirect=True)

@@ -114,3 +114,13 @@ def test_the_form_reads_in_english_on_request() -> None:
     sheet = load_workbook(io.BytesIO(raw)).active
     assert sheet["A1"].value.endswith("Public-institution energy and resource consumption statistics")
     assert [sheet.cell(7, i).value for i in (1, 2)] == ["Agency", "320411 新北区"]
+
+
+def test_an_agency_name_written_as_a_formula_stays_text() -> None:
+    closed = {"closed_on": "2024-01-15", "restated_on": None, "versions": VERSIONS}
+    rows = _rows()
+    rows[0] = rows[0] | {"name": '=HYPERLINK("http://x","点击")'}  # what a hostile district may register
+    raw = workbook(2023, closed, rows, FACTORS_2022, "zh", {"320411": "新北区", "320413": "金坛区"})
+    sheet = load_workbook(io.BytesIO(raw)).active
+    assert sheet.cell(7, 4).value == '=HYPERLINK("http://x","点击")'
+    assert sheet.cell(7, 4).data_type == "s"  # text, not a formula the spreadsheet would run

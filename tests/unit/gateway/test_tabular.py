@@ -58,6 +58,24 @@ def test_csv_has_a_bom_and_spells_cells_as_json_does() -> None:
     assert response.headers["Content-Disposition"] == 'attachment; filename="list_agencies.csv"'
 
 
+def test_a_csv_text_cell_never_starts_as_a_formula_and_numbers_stay_numbers() -> None:
+    names = ['=HYPERLINK("http://x","点击")', "+1", "-2+3", "@SUM(A1)", "\tx", "天宁区-教育局", "a=b"]
+    answer = {"items": [{"name": name, "count": -5, "tags": ["-x", "y"]} for name in names]}
+    text = b"".join(tabular.export(answer, "items", "csv", "en", "rooms").response).decode()  # type: ignore[arg-type]
+    lines = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert [line[0] for line in lines[1:]] == [
+        '\'=HYPERLINK("http://x","点击")',
+        "'+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "天宁区-教育局",  # a formula character inside the text is harmless
+        "a=b",
+    ]
+    assert {line[1] for line in lines[1:]} == {"-5"}  # a number, not text: read as the number it is
+    assert {line[2] for line in lines[1:]} == {"'-x; y"}  # the cell's start is what counts
+
+
 def test_xlsx_parses_back_to_the_same_cells_and_never_makes_a_formula() -> None:
     answer = {"items": [{"name": "=HYPERLINK(1)", "area_m2": 12.75, "count": 3}]}
     data = tabular.export(answer, "items", "xlsx", "zh", "rooms").get_data()
