@@ -115,6 +115,73 @@ class Rejected(Exception):
         """What could be read of the refused message (its id and type), to tell the district which one."""
 
 
+DEFER_FIRST_SECONDS = 1.0
+"""How long a district's partition waits after a message of it was deferred (a passing failure) before it is read
+again, and how long its kind of message is put aside at first."""
+
+DEFER_MOST_SECONDS = 60.0
+"""The longest a kind of message is put aside after its failures in a row (the wait doubles from the first)."""
+
+
+class Deferrals:
+    """What the districts' consumer puts aside after a passing failure, so that one service's outage costs the
+    other districts' streams and the other kinds of message nothing.
+
+    A deferred message's partition is paused (its position kept at the message) until it is due again; the other
+    partitions are read on at once. Its kind (``message_type``: one owning service's command) is put aside too,
+    for ``DEFER_FIRST_SECONDS`` at first and twice as long after each failure in a row, up to
+    ``DEFER_MOST_SECONDS``: meanwhile a message of that kind in any partition is deferred without being tried, so a
+    service that is frozen (each try waiting out the RPC timeout) is tried once per wait, not once per message;
+    the first message of the kind handled after the wait ends it."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._kinds: dict[str, tuple[float, float]] = {}
+        """Each kind put aside: until when, and the wait that set it."""
+        self._paused: dict[TopicPartition, float] = {}
+        """Each paused partition: when it is read again."""
+
+    def kind_waits(self, message_type: str) -> float | None:
+        """Until when ``message_type`` is put aside (a monotonic time), or None when it may be tried."""
+        aside = self._kinds.get(message_type)
+        return aside[0] if aside is not None and aside[0] > self._clock() else None
+
+    def kind_failed(self, message_type: str) -> float:
+        """A message of ``message_type`` was deferred after trying it: put the kind aside; until when."""
+        aside = self._kinds.get(message_type)
+        wait = min(max(aside[1] * 2, DEFER_FIRST_SECONDS), DEFER_MOST_SECONDS) if aside else DEFER_FIRST_SECONDS
+        until = self._clock() + wait
+        self._kinds[message_type] = (until, wait)
+        return until
+
+    def kind_done(self, message_type: str) -> None:
+        """A message of ``message_type`` was handled (or refused for itself): its kind is tried again at once."""
+        self._kinds.pop(message_type, None)
+
+    def pause(self, partition: TopicPartition, until: float) -> None:
+        """``partition`` is read again at ``until`` (at least ``DEFER_FIRST_SECONDS`` from now)."""
+        self._paused[partition] = max(until, self._clock() + DEFER_FIRST_SECONDS)
+
+    def due(self) -> list[TopicPartition]:
+        """The paused partitions to read again now (no longer counted as paused)."""
+        now = self._clock()
+        found = [tp for tp, until in self._paused.items() if until <= now]
+        for tp in found:
+            del self._paused[tp]
+        return found
+
+    def poll_ms(self, idle_ms: int) -> int:
+        """How long the next poll may wait for records: ``idle_ms``, or less when a paused partition is due sooner."""
+        if not self._paused:
+            return idle_ms
+        soonest = min(self._paused.values()) - self._clock()
+        return max(0, min(idle_ms, int(soonest * 1000) + 1))
+
+    def partitions_reset(self) -> None:
+        """The consumer was assigned anew (every partition read from its stored offset, none paused)."""
+        self._paused.clear()
+
+
 def read_message(record: ConsumerRecord, topic_district: str) -> InboundMessage:
     """The message in ``record``, or Rejected saying why it cannot be read.
 
@@ -170,6 +237,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         self._logs: dict[str, TopicLog] = {}
         self._assigned: list[TopicPartition] = []
         self._checked_at = 0.0
+        self._deferrals = Deferrals()
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self._run, identifier="district-inbound")
@@ -195,16 +263,26 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                     assigned = True
                 elif self._logs_moved(consumer):
                     self._assign(consumer)
-                batch = consumer.poll(timeout_ms=IDLE_POLL_MS, max_records=200)
-                records = in_partition_order(batch)
-                handled = not records or self._handle_batch(records)
+                self._round(consumer)
             except Exception:  # the city's districts must not lose their consumer to one bad moment
                 log.exception("district_inbound_round_failed")
-                handled = False
-            if not handled:
-                assigned = False  # a passing failure: re-read from the stored offsets
+                assigned = False  # re-read from the stored offsets
                 self.stop_event.wait(1.0)
         self._close(consumer)
+
+    def _round(self, consumer: KafkaConsumer) -> None:
+        """One poll's records handled or rejected; a partition whose message was deferred is paused at that
+        message until it is due (``Deferrals``), while the others are read on."""
+        for partition in self._deferrals.due():
+            if partition in consumer.assignment():
+                consumer.resume(partition)
+        batch = consumer.poll(timeout_ms=self._deferrals.poll_ms(IDLE_POLL_MS), max_records=200)
+        records = in_partition_order(batch)
+        for (topic, number), (offset, until) in self._handle_batch(records).items():
+            partition = TopicPartition(topic, number)
+            consumer.seek(partition, offset)
+            consumer.pause(partition)
+            self._deferrals.pause(partition, until)
 
     def _close(self, consumer: KafkaConsumer | None) -> None:
         """Let go of the broker's connections as the service stops (rejections not yet sent are flushed)."""
@@ -247,6 +325,7 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         ]
         consumer.assign(partitions)
         self._assigned = partitions
+        self._deferrals.partitions_reset()
         starts = follow_logs(self.engine, CONSUMER_NAME, self.container.service_name, consumer, partitions, self._logs)
         seek_starts(consumer, {tp: starts.get(tp) for tp in partitions})
         self._checked_at = time.monotonic()
@@ -262,61 +341,68 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
             log.warning("district_inbound_logs_moved", reason=moved)
         return moved is not None
 
-    def _handle_batch(self, records: list[ConsumerRecord]) -> bool:
-        """Handle or reject every record; False when one was deferred (a passing failure).
+    def _handle_batch(self, records: list[ConsumerRecord]) -> dict[tuple[str, int], tuple[int, float]]:
+        """Handle or reject every record; per partition holding a deferred one (a passing failure), its offset and
+        when to try it again.
 
         A deferred record holds up its own partition only (the partition's later records of the batch are
-        left for the next round, its offset stays at the deferred one); the other districts' records are
+        left for a later round, its offset stays at the deferred one); the other districts' records are
         handled and their offsets stored, so one district's outage never stops another's stream.
         """
         done: dict[tuple[str, int], int] = {}
-        held: set[tuple[str, int]] = set()
+        held: dict[tuple[str, int], tuple[int, float]] = {}
         for record in records:
             partition = (record.topic, record.partition)
             if partition in held:
                 continue
-            if not self._handle(record):
-                held.add(partition)
+            again = self._handle(record)
+            if again is not None:
+                held[partition] = (record.offset, again)
                 continue
             done[partition] = record.offset + 1
         self.producer.flush()
         self._store_offsets(done)
-        return not held
+        return held
 
-    def _handle(self, record: ConsumerRecord) -> bool:
-        """Handle or reject one record (True), or defer it after a passing failure (False).
+    def _handle(self, record: ConsumerRecord) -> float | None:
+        """Handle or reject one record (None), or defer it after a passing failure: when to try it again.
 
         Every failure but a passing one (``as_rejection``) rejects the record with its reason, including a
-        failure of this method's own steps, so no record can stop the consumer.
+        failure of this method's own steps, so no record can stop the consumer. A record of a kind put aside
+        (``Deferrals``) is deferred without being tried.
         """
         district = record.topic.split(".")[1]
         message: InboundMessage | None = None
         try:
             message = read_message(record, district)
+            aside = self._deferrals.kind_waits(message.message_type)
+            if aside is not None:
+                return aside
             with bind_context(correlation_id=message.message_id, district=district):
                 result, error = self._run_worker(message)
-                if error is None:
-                    EVENTS_PROJECTED.labels(self.container.service_name, CONSUMER_NAME).inc()
-                    log.info("district_message_handled", message_type=message.message_type, result=_short(result))
-                    partly = partly_refused(result)
-                    if partly is not None:  # a batch accepted in part: the district hears of the items refused
-                        self._reject(record, district, message, partly)
-                    return True
-                refusal = as_rejection(error)
-                if not isinstance(refusal, Rejected):
+                refusal = None if error is None else as_rejection(error)
+                if refusal is not None and not isinstance(refusal, Rejected):
                     log.warning("district_message_deferred", message_type=message.message_type, error=repr(error)[:300])
-                    return False
-                self._reject(record, district, message, refusal)
-                return True
+                    return self._deferrals.kind_failed(message.message_type)
+                self._deferrals.kind_done(message.message_type)  # its service answered: its kind is tried at once
+                if refusal is not None:
+                    self._reject(record, district, message, refusal)
+                    return None
+                EVENTS_PROJECTED.labels(self.container.service_name, CONSUMER_NAME).inc()
+                log.info("district_message_handled", message_type=message.message_type, result=_short(result))
+                partly = partly_refused(result)
+                if partly is not None:  # a batch accepted in part: the district hears of the items refused
+                    self._reject(record, district, message, partly)
+                return None
         except Rejected as refusal:
             self._reject(record, district, message, refusal)
-            return True
+            return None
         except Exception as error:  # a failure of reading or answering the record: it is rejected, not retried
             log.exception("district_message_failed", source=f"{record.topic}:{record.partition}:{record.offset}")
             self._reject(
                 record, district, message, Rejected("processing_failed", f"{type(error).__name__}: {error}"[:500])
             )
-            return True
+            return None
 
     def _run_worker(self, message: InboundMessage) -> tuple[Any, Exception | None]:
         finished: Event = Event()
