@@ -164,6 +164,45 @@ OUTCOME_INQUIRY_SECONDS = 3.0
 """How long the gateway waits for the answer to "what became of that command?" after a command's own wait."""
 
 
+class _Quiet:
+    """The services whose last call was not answered in time: one call at a time tries such a service, and the
+    others meanwhile are refused at once (503, nothing was sent); any answer it gives (a refusal or an error too)
+    ends the matter.
+
+    Without it a frozen service (SIGSTOP, a stalled disk) held each call to it for the RPC timeout and the
+    outcome inquiry after it (13 s): a few calls a second to it took all the gateway's workers, and every other
+    request (a dashboard's read, another service's command, ``/health``) waited behind them. A service that
+    wakes up answers the next call that tries it."""
+
+    def __init__(self) -> None:
+        self._silent: set[str] = set()
+        self._trying: set[str] = set()
+
+    def check(self, service: str) -> None:
+        """Refuse a call to ``service`` while another call tries it; else, if it is silent, this call tries it."""
+        if service in self._trying:
+            raise ServiceUnavailable(f"the {service} service did not answer lately; nothing was sent: ask again")
+        if service in self._silent:
+            self._trying.add(service)
+
+    def answered(self, service: str) -> None:
+        self._silent.discard(service)
+        self._trying.discard(service)
+
+    def silent(self, service: str) -> None:
+        if service not in self._silent:
+            log.warning("service_silent", service=service)
+        self._silent.add(service)
+        self._trying.discard(service)
+
+    def sent_nothing(self, service: str) -> None:
+        """The call was not sent after all (RabbitMQ gone, a key not bound): it tried nothing."""
+        self._trying.discard(service)
+
+
+_quiet = _Quiet()
+
+
 def call(method: Any, payload: dict[str, Any]) -> Any:
     """Call a service over RPC with the configured timeout, telling it the deadline (``services.common.write.deadlines``):
     a service that gets the request after the gateway stopped waiting does not act, so a 503 means not done.
@@ -175,15 +214,27 @@ def call(method: Any, payload: dict[str, Any]) -> Any:
     A personal value (a staff or driver's name, GPS points: ``personal.request_marks``) crosses RabbitMQ sealed
     under its subject's key (``_sealed_for_transit``); the service opens it again."""
     timeout = settings().rpc_timeout
-    _bind_key(method, payload)
-    sent = _sealed_for_transit(method, payload)
-    _set_deadline(method, time.time() + timeout)
-    reply = method.call_async(sent)
+    service = str(getattr(method, "service_name", ""))
+    _quiet.check(service)  # a service that did not answer lately: nothing is bound, nothing sent
+    try:
+        _bind_key(method, payload)
+        sent = _sealed_for_transit(method, payload)
+        _set_deadline(method, time.time() + timeout)
+        reply = method.call_async(sent)
+    except BaseException:
+        _quiet.sent_nothing(service)
+        raise
     try:
         with eventlet.Timeout(timeout, _NoAnswer("the service did not answer in time")):
-            return reply.result()
+            answer = reply.result()
     except _NoAnswer as late:
+        _quiet.silent(service)
         return _settled(method, late)
+    except BaseException:
+        _quiet.answered(service)  # a refusal or an error it sent is an answer
+        raise
+    _quiet.answered(service)
+    return answer
 
 
 def _settled(method: Any, late: _NoAnswer) -> Any:
@@ -248,17 +299,30 @@ def call_each(calls: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
     pending: dict[str, Any] = {}
     answers: dict[str, Any] = {}
     for name, (method, payload) in calls.items():
+        service = str(getattr(method, "service_name", ""))
         _set_deadline(method, deadline)
+        try:
+            _quiet.check(service)
+        except ServiceUnavailable as exc:  # a service that did not answer lately: not asked
+            answers[name] = exc
+            continue
         try:
             pending[name] = method.call_async(payload)
         except Exception as exc:  # an unknown service, RabbitMQ gone: that one's answer
+            _quiet.sent_nothing(service)
             answers[name] = exc
     for name, reply in pending.items():
+        service = str(getattr(calls[name][0], "service_name", ""))
         left = max(deadline - time.time(), 0.0)
         try:
-            with eventlet.Timeout(left, ServiceUnavailable("the service did not answer in time")):
+            with eventlet.Timeout(left, _NoAnswer("the service did not answer in time")):
                 answers[name] = reply.result()
+            _quiet.answered(service)
+        except _NoAnswer as exc:
+            _quiet.silent(service)
+            answers[name] = exc
         except Exception as exc:
+            _quiet.answered(service)
             answers[name] = exc
     return answers
 

@@ -33,6 +33,7 @@ from nameko.exceptions import UnknownService
 from nameko.extensions import Entrypoint
 
 from services.common.base import contracts, personal
+from services.common.base.backoff import PutAside
 from services.common.base.db import create_db_engine, migrate, store_failed
 from services.common.base.log import bind_context, get_logger
 from services.common.base.metrics import DEAD_LETTERED, EVENTS_PROJECTED
@@ -136,27 +137,22 @@ class Deferrals:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._kinds: dict[str, tuple[float, float]] = {}
-        """Each kind put aside: until when, and the wait that set it."""
+        self._kinds = PutAside(DEFER_FIRST_SECONDS, DEFER_MOST_SECONDS, clock)
+        """Each kind put aside, until when."""
         self._paused: dict[TopicPartition, float] = {}
         """Each paused partition: when it is read again."""
 
     def kind_waits(self, message_type: str) -> float | None:
         """Until when ``message_type`` is put aside (a monotonic time), or None when it may be tried."""
-        aside = self._kinds.get(message_type)
-        return aside[0] if aside is not None and aside[0] > self._clock() else None
+        return self._kinds.until(message_type)
 
     def kind_failed(self, message_type: str) -> float:
         """A message of ``message_type`` was deferred after trying it: put the kind aside; until when."""
-        aside = self._kinds.get(message_type)
-        wait = min(max(aside[1] * 2, DEFER_FIRST_SECONDS), DEFER_MOST_SECONDS) if aside else DEFER_FIRST_SECONDS
-        until = self._clock() + wait
-        self._kinds[message_type] = (until, wait)
-        return until
+        return self._kinds.failed(message_type)
 
     def kind_done(self, message_type: str) -> None:
         """A message of ``message_type`` was handled (or refused for itself): its kind is tried again at once."""
-        self._kinds.pop(message_type, None)
+        self._kinds.answered(message_type)
 
     def pause(self, partition: TopicPartition, until: float) -> None:
         """``partition`` is read again at ``until`` (at least ``DEFER_FIRST_SECONDS`` from now)."""

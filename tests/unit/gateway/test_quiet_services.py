@@ -1,0 +1,84 @@
+"""A frozen service cannot take every worker of the gateway: once a call to it was not answered in time, one call
+at a time tries it and the others are refused at once (503, nothing sent); its next answer ends that
+(``services.gateway.web._Quiet``). Before, each call to a frozen service held a worker for the RPC timeout and
+the outcome inquiry (13 s), and a few a second took all 64, stalling every other request."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import eventlet
+import pytest
+
+from services.common.kernel.errors import ServiceUnavailable
+from services.gateway import web
+
+
+class Reply:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def result(self) -> Any:
+        while self.service.frozen:
+            eventlet.sleep(0.01)
+        return {"ok": True}
+
+
+class Service:
+    """The proxy method of a service that answers at once unless frozen."""
+
+    service_name = "vehicles"
+    method_name = "get_vehicle"
+
+    def __init__(self) -> None:
+        self.frozen = False
+        self.sent = 0
+
+    def call_async(self, payload: Any) -> Reply:
+        self.sent += 1
+        return Reply(self)
+
+
+@pytest.fixture
+def service(monkeypatch: pytest.MonkeyPatch) -> Service:
+    monkeypatch.setattr(web, "settings", lambda: SimpleNamespace(rpc_timeout=0.2))
+    monkeypatch.setattr(web, "_quiet", web._Quiet())
+    return Service()
+
+
+def test_a_frozen_service_is_tried_by_one_call_at_a_time_and_answers_again_when_it_wakes(service: Service) -> None:
+    assert web.call(service, {}) == {"ok": True}
+    service.frozen = True
+    with pytest.raises(ServiceUnavailable):  # the RPC timeout: 503
+        web.call(service, {})
+    assert service.sent == 2
+    trying = eventlet.spawn(web.call, service, {})  # this one tries it: sent, and waits its timeout
+    eventlet.sleep(0.05)
+    assert service.sent == 3
+    started = time.monotonic()
+    for _ in range(50):  # every other call meanwhile: refused at once, nothing sent
+        with pytest.raises(ServiceUnavailable, match="did not answer lately"):
+            web.call(service, {})
+    assert time.monotonic() - started < 0.1 and service.sent == 3
+    with pytest.raises(ServiceUnavailable):
+        trying.wait()
+    service.frozen = False  # it wakes up: the next call tries it, and its answer ends the matter
+    assert web.call(service, {}) == {"ok": True}
+    assert [web.call(service, {}) for _ in range(3)] == [{"ok": True}] * 3
+    assert service.sent == 7
+
+
+def test_an_error_the_service_sends_is_an_answer(service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    service.frozen = True
+    with pytest.raises(ServiceUnavailable):
+        web.call(service, {})
+    service.frozen = False
+    failing = Reply(service)
+    monkeypatch.setattr(failing, "result", lambda: (_ for _ in ()).throw(KeyError("vehicle_id")))
+    monkeypatch.setattr(service, "call_async", lambda payload: failing)
+    with pytest.raises(KeyError):
+        web.call(service, {})
+    with pytest.raises(KeyError):  # tried again at once, not refused: it answered (with an error)
+        web.call(service, {})
