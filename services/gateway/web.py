@@ -229,9 +229,16 @@ def call(method: Any, payload: dict[str, Any]) -> Any:
             answer = reply.result()
     except _NoAnswer as late:
         _quiet.silent(service)
-        return _settled(method, late)
-    except BaseException:
+        try:
+            answer = _settled(method, late)  # 503 (``late``) while it says nothing
+        except ServiceError:  # the refusal it recorded: it answered the inquiry
+            _quiet.answered(service)
+            raise
+    except Exception:
         _quiet.answered(service)  # a refusal or an error it sent is an answer
+        raise
+    except BaseException:  # the worker itself was stopped: it tried nothing
+        _quiet.sent_nothing(service)
         raise
     _quiet.answered(service)
     return answer

@@ -274,6 +274,8 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
                 consumer.resume(partition)
         batch = consumer.poll(timeout_ms=self._deferrals.poll_ms(IDLE_POLL_MS), max_records=200)
         records = in_partition_order(batch)
+        if not records:
+            return
         for (topic, number), (offset, until) in self._handle_batch(records).items():
             partition = TopicPartition(topic, number)
             consumer.seek(partition, offset)
