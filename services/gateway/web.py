@@ -42,7 +42,7 @@ from services.common.kernel.errors import (
     ValidationFailed,
 )
 from services.common.kernel.schemas import load_command as validated
-from services.common.runtime.responses import EncodedAnswer, json_response
+from services.common.runtime.responses import EncodedAnswer, http_error_response, json_response
 from services.common.runtime.rpc import ServiceError
 from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate
@@ -350,9 +350,7 @@ def _error_response(exc: Exception) -> Response:
         log.error("remote_error", exc_type=exc.exc_type, value=str(exc.value)[:500])
         return json_response({"error": "upstream_error", "message": "the service failed", "fields": {}}, 502)
     if isinstance(exc, HTTPException) and exc.code is not None and 400 <= exc.code < 500:
-        # werkzeug's own refusal of what the client sent (a request it could not read): a 4xx, as werkzeug says
-        error = (exc.name or "bad request").lower().replace(" ", "_")
-        return json_response({"error": error, "message": str(exc.description or exc.name), "fields": {}}, exc.code)
+        return http_error_response(exc)  # werkzeug's own refusal of what the client sent: its 4xx
     log.exception("unhandled_error")
     return json_response({"error": "internal_error", "message": "internal error", "fields": {}}, 500)
 

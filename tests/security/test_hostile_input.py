@@ -328,3 +328,33 @@ def test_a_readings_batch_id_is_bound_to_its_token_and_its_content(world: World)
         "POST", "/api/v1/meter-readings", batch(20, day=3), world.tokens["operator_a"]
     )
     assert status == 200 and answer["accepted"] == 1 and answer["event_ids"] != first[1]["event_ids"], answer
+
+
+def test_an_unknown_url_or_method_is_answered_in_the_error_shape_of_every_other_error(world: World) -> None:
+    """A client of the API reads one kind of answer: werkzeug's HTML page for a URL no route has, or a method its
+    route does not take, is the platform's JSON error now (404 ``not_found``, 405 ``method_not_allowed`` naming
+    the methods it takes); a doubled ``/`` is still a redirect."""
+    token = world.tokens["city_admin"]
+    for method, path, status, error in [
+        ("GET", "/api/v1/no-such-listing", 404, "not_found"),
+        ("POST", "/api/v1/agencies/x/y/z", 404, "not_found"),
+        ("DELETE", "/api/v1/agencies", 405, "method_not_allowed"),
+        ("PATCH", "/api/v1/agencies", 405, "method_not_allowed"),
+    ]:
+        answered, body, headers = world.platform.request(method, path, {}, token)
+        assert (answered, headers["content-type"]) == (status, "application/json"), (method, path, body)
+        assert body["error"] == error and body["fields"] == {}, body
+        if status == 405:
+            assert "POST" in headers["allow"] and "GET" in headers["allow"]
+    request = urllib.request.Request(world.platform.gateway + "//api//v1//agencies", method="GET")
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        opener.open(request, timeout=15)
+        raise AssertionError("a redirect was expected")
+    except urllib.error.HTTPError as redirected:
+        assert redirected.code == 308 and redirected.headers["Location"].endswith("/api/v1/agencies")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None

@@ -8,6 +8,7 @@ import json
 from array import array
 from typing import Any, cast
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 
@@ -106,4 +107,17 @@ def json_response(body: Any, status: int = 200) -> Response:
     parts = body.parts()
     response = Response(cast(list[bytes], parts), status=status, mimetype="application/json")  # any bytes-like is sent
     response.headers["Content-Length"] = str(sum(len(part) for part in parts))
+    return response
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """werkzeug's own refusal (an unknown URL, a method the URL does not take, a request it could not read) in the
+    platform's error shape, ``{"error", "message", "fields"}`` as JSON with werkzeug's status (and its ``Allow``
+    header for a 405), rather than werkzeug's HTML page."""
+    status = error.code or 500
+    name = (error.name or "error").lower().replace(" ", "_")
+    response = json_response({"error": name, "message": str(error.description or error.name), "fields": {}}, status)
+    for header, value in error.get_headers():
+        if header.lower() == "allow":
+            response.headers["Allow"] = value
     return response

@@ -138,6 +138,31 @@ def connections_bounded(limit: int | None = None, idle_seconds: float = HTTP_IDL
     WebServer.run = run
 
 
+def errors_as_json() -> None:
+    """Answer a URL no route has, or a method its route does not take, in the platform's JSON error shape
+    (``responses.http_error_response``: 404 ``not_found``, 405 ``method_not_allowed`` with ``Allow``), as every
+    other error is answered, instead of werkzeug's HTML page: a client of the API reads one kind of answer. A
+    redirect (a URL with a doubled ``/``) stays one."""
+    from nameko.web.server import WsgiApp
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.wrappers import Request
+
+    from services.common.runtime.responses import http_error_response
+
+    def answer(self: WsgiApp, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ, shallow=True)  # as nameko's: nothing reads the body before the route's handler
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values  # type: ignore[attr-defined]  # nameko's way to hand the URL's values over
+            response = provider.handle_request(request)
+        except HTTPException as refused:
+            response = http_error_response(refused) if (refused.code or 0) >= 400 else refused
+        return response(environ, start_response)
+
+    WsgiApp.__call__ = answer
+
+
 def service_class(service: str) -> type:
     """The nameko service class in ``services.<service>.service``."""
     module = importlib.import_module(f"services.{service}.service")
@@ -159,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     answer_without_delay()
     connections_bounded()
+    errors_as_json()
     large_blocks_given_back()
     keep_producer_pool_keys()
     config = settings()
