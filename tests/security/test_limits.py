@@ -178,3 +178,15 @@ def test_a_body_that_cannot_be_read_is_400(world: World, broken: str) -> None:
     answer = _sent_raw(world, head, body)
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [b"Content-Length: 2\r\nContent-Length: 40\r\n", b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n"],
+    ids=["two Content-Length", "Content-Length and Transfer-Encoding"],
+)
+def test_a_body_whose_length_is_given_twice_is_400(world: World, framing: bytes) -> None:
+    """The server would read one length and a proxy in front of it may read the other (request smuggling)."""
+    head = b"POST /api/v1/agencies HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n" + framing
+    answer = _sent_raw(world, head, b"{}")
+    assert answer.startswith(b"HTTP/1.1 400 ") or answer.startswith(b"HTTP/1.0 400 "), answer[:300]

@@ -153,6 +153,7 @@ def errors_as_json() -> None:
         request = Request(environ, shallow=True)  # as nameko's: nothing reads the body before the route's handler
         adapter = self.url_map.bind_to_environ(environ)
         try:
+            framed_once(environ)
             provider, values = adapter.match()
             request.path_values = values  # type: ignore[attr-defined]  # nameko's way to hand the URL's values over
             response = provider.handle_request(request)
@@ -161,6 +162,19 @@ def errors_as_json() -> None:
         return response(environ, start_response)
 
     WsgiApp.__call__ = answer
+
+
+def framed_once(environ: dict[str, Any]) -> None:
+    """Refuse (400) a request whose body's length is said twice (two ``Content-Length`` headers, or one beside
+    ``Transfer-Encoding``): the server reads one of them and a proxy in front of it may read the other, so the
+    rest of the body would be taken for the next request (request smuggling, RFC 9112 §6.3)."""
+    from werkzeug.exceptions import BadRequest
+
+    named = [name.lower() for name, _ in environ.get("headers_raw", ())]
+    if named.count("content-length") > 1 or ("content-length" in named and "transfer-encoding" in named):
+        raise BadRequest(
+            "the body's length is given twice (Content-Length with another Content-Length or with Transfer-Encoding)"
+        )
 
 
 def service_class(service: str) -> type:
