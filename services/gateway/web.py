@@ -189,11 +189,13 @@ class _Quiet:
         self._silent.discard(service)
         self._trying.discard(service)
 
-    def silent(self, service: str) -> None:
+    def silent(self, service: str, tried: bool = True) -> None:
+        """A call to ``service`` was not answered in time: it is silent (``tried``: the call that tried it is over)."""
         if service not in self._silent:
             log.warning("service_silent", service=service)
         self._silent.add(service)
-        self._trying.discard(service)
+        if tried:
+            self._trying.discard(service)
 
     def sent_nothing(self, service: str) -> None:
         """The call was not sent after all (RabbitMQ gone, a key not bound): it tried nothing."""
@@ -300,23 +302,19 @@ def _bind_key(method: Any, payload: dict[str, Any]) -> None:
 
 def call_each(calls: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
     """Several RPC calls at once, each ``name: (method, payload)``: every answer, or the exception it raised. All
-    are sent before any is waited for, so services that do not answer cost one timeout together, not one each."""
+    are sent before any is waited for, so services that do not answer cost one timeout together, not one each.
+
+    A timer's calls (the freshness measure, every 15 s): they ask a silent service too, never taking the place of
+    the one call that tries it for the requests (``_Quiet``), and what they hear ends its silence or starts it."""
     timeout = settings().rpc_timeout
     deadline = time.time() + timeout
     pending: dict[str, Any] = {}
     answers: dict[str, Any] = {}
     for name, (method, payload) in calls.items():
-        service = str(getattr(method, "service_name", ""))
         _set_deadline(method, deadline)
-        try:
-            _quiet.check(service)
-        except ServiceUnavailable as exc:  # a service that did not answer lately: not asked
-            answers[name] = exc
-            continue
         try:
             pending[name] = method.call_async(payload)
         except Exception as exc:  # an unknown service, RabbitMQ gone: that one's answer
-            _quiet.sent_nothing(service)
             answers[name] = exc
     for name, reply in pending.items():
         service = str(getattr(calls[name][0], "service_name", ""))
@@ -326,7 +324,7 @@ def call_each(calls: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
                 answers[name] = reply.result()
             _quiet.answered(service)
         except _NoAnswer as exc:
-            _quiet.silent(service)
+            _quiet.silent(service, tried=False)
             answers[name] = exc
         except Exception as exc:
             _quiet.answered(service)

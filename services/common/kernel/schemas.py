@@ -34,11 +34,46 @@ def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
         raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
     check_decoded(payload)  # however the command came: HTTP, a district's message, another service
     instance = _instance_of(schema)
+    odd = _numbers_in_odd_digits(instance, payload)
+    if odd:
+        raise ValidationFailed("invalid input", fields=odd)
     try:
         loaded: dict[str, Any] = instance.load(with_current_money_names(instance, payload))
     except ValidationError as exc:
         raise ValidationFailed("invalid input", fields=exc.normalized_messages()) from None  # type: ignore[no-untyped-call]
     return loaded
+
+
+PLAIN_NUMBER = "a number in ASCII digits (no other script's digits, no _ or spaces)"
+
+
+def _numbers_in_odd_digits(schema: Schema, payload: dict[str, Any]) -> dict[str, list[str]]:
+    """The number fields given as text (a query's ``limit``, a number sent as a JSON string) that Python would read
+    though no person writing a number means it so: another script's digits (``٣``, ``５``), ``_`` between digits,
+    spaces around them (``int`` takes all of these). A number field is ASCII digits, a sign, a point or an
+    exponent; anything else is refused with the field's reason, as any other value it cannot take."""
+    odd: dict[str, list[str]] = {}
+    for key in _number_keys(schema):
+        value = payload.get(key)
+        texts = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+        if any(not text.isascii() or "_" in text or text != text.strip() for text in texts):
+            odd[key] = [PLAIN_NUMBER]
+    return odd
+
+
+_NUMBER_KEYS: dict[type[Schema], tuple[str, ...]] = {}
+
+
+def _number_keys(schema: Schema) -> tuple[str, ...]:
+    """The keys of ``schema``'s number fields and lists of numbers (found once per schema class)."""
+    found = _NUMBER_KEYS.get(type(schema))
+    if found is None:
+        found = _NUMBER_KEYS[type(schema)] = tuple(
+            field.data_key or name
+            for name, field in schema.fields.items()
+            if isinstance(field.inner if isinstance(field, fields.List) else field, fields.Number)
+        )
+    return found
 
 
 _SCHEMAS: dict[type[Schema], Schema] = {}

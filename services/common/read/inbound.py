@@ -120,7 +120,7 @@ DEFER_FIRST_SECONDS = 1.0
 """How long a district's partition waits after a message of it was deferred (a passing failure) before it is read
 again, and how long its kind of message is put aside at first."""
 
-DEFER_MOST_SECONDS = 60.0
+DEFER_MOST_SECONDS = 30.0
 """The longest a kind of message is put aside after its failures in a row (the wait doubles from the first)."""
 
 

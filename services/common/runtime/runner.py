@@ -131,6 +131,8 @@ def connections_bounded(limit: int | None = None, idle_seconds: float = HTTP_IDL
             self._serv.process_request(state)  # eventlet's: it keeps state[2] as the connection goes
         except OSError as error:  # the client's connection failed (reset, cut short): the process goes on
             log.info("http_connection_failed", error=repr(error)[:200])
+        except Exception as error:  # anything else of one connection is that connection's alone, never the process's
+            log.warning("http_connection_failed", error=repr(error)[:200])
         finally:
             held.pop(state[1], None)
             state[1].close()

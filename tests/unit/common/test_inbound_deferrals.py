@@ -47,8 +47,8 @@ def test_a_kind_is_put_aside_for_a_wait_that_doubles_up_to_its_most_and_ends_wit
         assert deferrals.kind_waits("vehicles.fuel_records") is None  # another service's kind: tried as ever
         clock.now = until  # the wait is over: the kind is tried (once) again
         assert deferrals.kind_waits("energy.meter_readings") is None
-    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
-    assert (DEFER_FIRST_SECONDS, DEFER_MOST_SECONDS) == (1.0, 60.0)
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0]
+    assert (DEFER_FIRST_SECONDS, DEFER_MOST_SECONDS) == (1.0, 30.0)
     deferrals.kind_done("energy.meter_readings")  # answered: the next failure waits the first wait again
     assert deferrals.kind_failed("energy.meter_readings") - clock.now == 1.0
 

@@ -82,3 +82,25 @@ def test_an_error_the_service_sends_is_an_answer(service: Service, monkeypatch: 
         web.call(service, {})
     with pytest.raises(KeyError):  # tried again at once, not refused: it answered (with an error)
         web.call(service, {})
+
+
+def test_a_timers_calls_never_take_the_place_of_the_call_that_tries_a_silent_service(service: Service) -> None:
+    """The freshness measure asks every service every 15 s (``call_each``): it asks a silent one too, but a
+    request's call made meanwhile is not refused because of it (it tries the service itself), and what the timer
+    hears ends the silence."""
+    service.frozen = True
+    with pytest.raises(ServiceUnavailable):
+        web.call(service, {})  # silent now
+    timer = eventlet.spawn(web.call_each, {"vehicles": (service, {})})
+    eventlet.sleep(0.05)  # the timer's call is on its way, waiting for its answer
+    request = eventlet.spawn(web.call, service, {})  # a request's call is sent, not refused
+    eventlet.sleep(0.05)
+    assert service.sent == 3
+    service.frozen = False
+    assert request.wait() == {"ok": True}
+    assert timer.wait() == {"vehicles": {"ok": True}}
+    service.frozen = True
+    assert isinstance(web.call_each({"vehicles": (service, {})})["vehicles"], ServiceUnavailable)  # silent again
+    service.frozen = False
+    assert web.call_each({"vehicles": (service, {})}) == {"vehicles": {"ok": True}}  # heard: no longer silent
+    assert web.call(service, {}) == {"ok": True}
