@@ -1,10 +1,9 @@
 """What failed for a passing reason, put aside for a wait that doubles while it keeps failing.
 
-One rule for the places that must not keep knocking at a door that does not open: the districts' consumer puts a
-kind of message aside after its service did not take one (``services.common.read.inbound.Deferrals``), and the
-gateway stops calling a service that did not answer in time (``services.gateway.web``), each for ``first`` seconds,
-twice as long after each failure in a row, at most ``most``. When the wait is over, the next try is made; its
-answer (any answer) ends the matter, its failure puts the thing aside again for twice as long.
+For a place that must not keep knocking at a door that does not open — the districts' consumer puts a kind of
+message aside after its service did not take one (``services.common.read.inbound.Deferrals``) — for ``first``
+seconds, twice as long after each failure in a row, at most ``most``. When the wait is over, the next try is made;
+its answer (any answer) ends the matter, its failure puts the thing aside again for twice as long.
 """
 
 from __future__ import annotations
@@ -35,10 +34,6 @@ class PutAside:
         until = self._clock() + wait
         self._aside[key] = (until, wait)
         return until
-
-    def failing(self, key: str) -> bool:
-        """Whether ``key`` failed last (its wait over or not): its next try is a trial."""
-        return key in self._aside
 
     def answered(self, key: str) -> None:
         """``key`` answered: tried at once from now on, and a next failure waits ``first`` again."""
