@@ -63,7 +63,7 @@ MAPPING: dict[str, str] = {
     "contracts": "base",  # the store validates what it writes with it, the projector and inbound what they read
     "personal": "base",  # the key store: the write side encrypts, the read side decrypts
     "memory": "base",  # a process's memory: services, relays, the rebuild and its reader process
-    "backoff": "base",  # what failed put aside for a doubling wait: the districts' consumer, the gateway's calls
+    "backoff": "base",  # what failed put aside for a doubling wait (the districts' consumer)
     # write: the command side
     "store": "write",
     "deadlines": "write",
