@@ -117,9 +117,10 @@ def describe_logs(admin: KafkaAdminClient, topics: Iterable[str]) -> dict[str, T
     return found
 
 
-def make_admin(bootstrap: str) -> KafkaAdminClient:
-    """An admin client of the platform."""
-    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="gov-affairs-admin", **settings().kafka_security)
+def make_admin(bootstrap: str, **overrides: Any) -> KafkaAdminClient:
+    """An admin client of the platform (``overrides``: its timeouts, as for the producer it works beside)."""
+    options = {"bootstrap_servers": bootstrap, "client_id": "gov-affairs-admin", **settings().kafka_security}
+    return KafkaAdminClient(**{**options, **overrides})
 
 
 def ensure_topics(

@@ -142,6 +142,10 @@ class OutboxRelay:
         self._reported_at = 0.0
         self._reported_position: int | None = None  # the position the backlog gauges were last set at
         self.bootstrap = str(producer.config["bootstrap_servers"])
+        # the limits of the producer it was given, kept by the producers that replace it and followed by the
+        # admin client: a relay whose producer gives up on a broker after 500 ms does not wait 30 s for its admin
+        limits = ("request_timeout_ms", "max_block_ms", "api_version")
+        self._limits = {key: producer.config[key] for key in limits if key in producer.config}
         recorded = store.relay_log(topic)
         self._topic_id = recorded.topic_id if recorded else None
         self._marks: dict[int, int] = dict(recorded.marks) if recorded else {}
@@ -285,14 +289,17 @@ class OutboxRelay:
     def _admin_client(self) -> KafkaAdminClient:
         """The admin client of the topic checks, made once and kept until a failed round replaces it."""
         if self._admin is None:
-            self._admin = make_admin(self.bootstrap)
+            limits = {k: v for k, v in self._limits.items() if k != "max_block_ms"}
+            if "request_timeout_ms" in limits:
+                limits["bootstrap_timeout_ms"] = limits["request_timeout_ms"]
+            self._admin = make_admin(self.bootstrap, **limits)
         return self._admin
 
     def reconnect(self) -> None:
         """Replace the producer and the admin client (after a failed round): a producer the broker no longer knows
         (a fresh broker: ``UnknownProducerId``) never succeeds again; the broker is checked before the next
         round."""
-        old, self.producer = self.producer, make_producer(self.bootstrap)
+        old, self.producer = self.producer, make_producer(self.bootstrap, **self._limits)
         admin, self._admin = self._admin, None
         self._generation += 1
         self._checked_at = None
