@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.common.kernel.validators import MAX_OFFSET, text
+from services.common.kernel.validators import DISTRICT_CODE, IDENTIFIER, MAX_OFFSET, text
 
 PAGE_LIMIT = 500
 """Largest page of a listing."""
@@ -20,9 +20,7 @@ class PageSchema(Schema):
 class AgencyListSchema(PageSchema):
     """GET /api/v1/agencies: optional district filter."""
 
-    district = fields.String(
-        load_default=None, validate=validate.Regexp(r"^\d{6}$", error="must be a six-digit district code")
-    )
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
 
 
 SYSTEMS = ("office_space", "vehicles", "assets", "procurement", "energy")
@@ -37,10 +35,8 @@ class YearQuerySchema(Schema):
 class DataCenterQuerySchema(YearQuerySchema):
     """Data-center listings: optional district and agency filters, and the year."""
 
-    district = fields.String(
-        load_default=None, validate=validate.Regexp(r"^\d{6}$", error="must be a six-digit district code")
-    )
-    agency_id = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
+    agency_id = fields.String(load_default=None, validate=IDENTIFIER)
 
 
 class FindingsQuerySchema(DataCenterQuerySchema):
@@ -67,9 +63,7 @@ class StatisticsReportQuerySchema(Schema):
     """The annual energy statistics report of a closed year: one district's agencies (a district operator's
     own) or the city's, headers in Chinese (default) or English."""
 
-    district = fields.String(
-        load_default=None, validate=validate.Regexp(r"^\d{6}$", error="must be a six-digit district code")
-    )
+    district = fields.String(load_default=None, validate=DISTRICT_CODE)
     lang = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
 
 

@@ -22,7 +22,7 @@ from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler, http
 from sqlalchemy.engine import Engine
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestTimeout
 from werkzeug.wrappers import Request, Response
 
 from services.common.base.db import create_db_engine, reader, store_failed, unavailable_when_store_fails
@@ -43,7 +43,7 @@ from services.common.kernel.errors import (
 )
 from services.common.kernel.schemas import load_command as validated
 from services.common.runtime.responses import EncodedAnswer, http_error_response, json_response
-from services.common.runtime.rpc import ServiceError
+from services.common.runtime.rpc import BROKER_ERRORS, ServiceError
 from services.gateway import keys, tabular
 from services.gateway.auth import Principal, authenticate
 from services.gateway.references import SOURCES, Lookup, check_references, references_of, settled_record
@@ -94,6 +94,9 @@ def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
         else:
             raw = request.get_data(cache=False)
     except (ValueError, OSError, HTTPException) as unread:
+        if isinstance(unread, TimeoutError) or getattr(request.environ.get("wsgi.input"), "late", False):
+            # sent slower than a body may be (``runner.requests_in_time``), or paused longer than a connection may
+            raise RequestTimeout("the body did not arrive in time") from None
         # a chunk size that is no hex number (eventlet's ChunkReadError), a body cut short before its
         # Content-Length (werkzeug's ClientDisconnected) or before its last chunk: the client's fault, not a 500
         raise BadRequest(
@@ -222,7 +225,7 @@ def call(method: Any, payload: dict[str, Any]) -> Any:
         _bind_key(method, payload)
         sent = _sealed_for_transit(method, payload)
         _set_deadline(method, time.time() + timeout)
-        reply = method.call_async(sent)
+        reply = _sent(method, sent)
     except BaseException:
         _quiet.sent_nothing(service)
         raise
@@ -244,6 +247,19 @@ def call(method: Any, payload: dict[str, Any]) -> Any:
         raise
     _quiet.answered(service)
     return answer
+
+
+def _sent(method: Any, payload: Any) -> Any:
+    """``method`` called with ``payload`` (its answer to wait for), or 503 when RabbitMQ cannot be reached: nameko's
+    publisher tried to connect again and gave up. The request was not queued, or (its connection lost between
+    writing it and the broker's confirm, then no new connection) it was and its service acts on it before its
+    deadline: asked again under the same key it is done once. Before, that error was the gateway's 500, and a
+    district's message failing so went to the rejected topic instead of being tried again."""
+    try:
+        return method.call_async(payload)
+    except BROKER_ERRORS as gone:
+        log.warning("broker_unreachable", service=getattr(method, "service_name", ""), error=repr(gone)[:200])
+        raise ServiceUnavailable("RabbitMQ could not be reached: ask again with the same Idempotency-Key") from None
 
 
 def _settled(method: Any, late: _NoAnswer) -> Any:
@@ -313,7 +329,7 @@ def call_each(calls: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
     for name, (method, payload) in calls.items():
         _set_deadline(method, deadline)
         try:
-            pending[name] = method.call_async(payload)
+            pending[name] = _sent(method, payload)
         except Exception as exc:  # an unknown service, RabbitMQ gone: that one's answer
             answers[name] = exc
     for name, reply in pending.items():

@@ -10,6 +10,7 @@ from services.common.kernel.money import MAX_FEN
 from services.common.kernel.validators import (
     DISTRICT_CODE,
     IDENTIFIER,
+    MONTH,
     Day,
     Number,
     bounded_period,
@@ -323,7 +324,7 @@ class VacateUnitSchema(UnitSchema):
 class ReceiveRentSchema(UnitSchema):
     """ReceiveRent: rent received for a unit and month."""
 
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+    period = fields.String(required=True, validate=MONTH)
     amount_fen = fen(minimum=1)
 
 

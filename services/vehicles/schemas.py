@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.common.kernel.validators import (
     DISTRICT_CODE,
     MAX_OFFSET,
+    MONTH,
     Day,
     Moment,
     Number,
@@ -34,8 +35,7 @@ MAX_FEN = 10_000_000_000
 """The largest single amount: 100 000 000.00 yuan, in fen."""
 
 MAX_KM = 10_000_000.0
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
-PERIOD = validate.Regexp(r"^\d{4}(-(0[1-9]|1[0-2]))?$", error="YYYY or YYYY-MM")
+PERIOD = validate.Regexp(r"^[0-9]{4}(-(0[1-9]|1[0-2]))?$", error="YYYY or YYYY-MM")
 
 DEFAULT_SEAL_EXEMPT: tuple[str, ...] = ("confidential_communication", "emergency", "law_enforcement")
 """Use categories that stay on duty when an agency's or district's fleet is sealed for a holiday."""

@@ -245,8 +245,15 @@ def _retryable(status: int, body: Any) -> bool:
     return status == 409 and isinstance(body, dict) and body.get("error") == "version_conflict"
 
 
-def send(platform: Platform, token: str, command: Command, deadline: float) -> Outcome:
-    """Send ``command`` until it gets an answer that is not worth retrying, or ``deadline`` passes.
+def send(
+    platform: Platform,
+    token: str,
+    command: Command,
+    deadline: float,
+    heard: Callable[[int, Any], None] = lambda status, body: None,
+) -> Outcome:
+    """Send ``command`` until it gets an answer that is not worth retrying, or ``deadline`` passes (``heard``: told
+    each attempt's answer).
 
     Retries use the same ``Idempotency-Key``: a command that was stored but whose answer got lost answers
     the same again instead of acting twice.
@@ -264,6 +271,7 @@ def send(platform: Platform, token: str, command: Command, deadline: float) -> O
             )
         except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out: no answer
             status, body = 0, repr(exc)
+        heard(status, body)
         if not command.retry or not _retryable(status, body):
             return Outcome(command, status, body, attempts)
         if time.monotonic() > deadline:
@@ -370,6 +378,7 @@ class Load:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._random = random.Random(11)
+        self.heard: Counter[tuple[int, str]] = Counter()
 
     def __enter__(self) -> Load:
         for i in range(self.workers):
@@ -393,8 +402,20 @@ class Load:
             return sum(1 for o in self.outcomes if o.accepted)
 
     def wait_for(self, accepted: int, timeout: float = 60) -> None:
-        """Wait until at least ``accepted`` commands were accepted (the load is really running)."""
-        _wait(lambda: self.accepted_count() >= accepted, time.monotonic() + timeout)
+        """Wait until at least ``accepted`` commands were accepted (the load is really running); if they were not,
+        the failure says what the attempts meanwhile were answered and what the gateway logged last."""
+        with self._lock:
+            self.heard.clear()
+        try:
+            _wait(lambda: self.accepted_count() >= accepted, time.monotonic() + timeout)
+        except AssertionError:
+            with self._lock:
+                heard = self.heard.most_common(8)
+            warnings = [line for line in self.platform.log("gateway").splitlines() if '"level": "info"' not in line]
+            raise AssertionError(
+                f"{self.accepted_count()} of {accepted} commands accepted; answers meanwhile: {heard}; "
+                f"the gateway's last warnings: {warnings[-6:]}"
+            ) from None
 
     def _next(self) -> Command:
         with self._lock:
@@ -431,10 +452,15 @@ class Load:
         body = {"authorised_headcount": number, "reason": reason}
         return new_command("headcount", reason, f"/api/v1/agencies/{agency}/headcount", body)
 
+    def _heard(self, status: int, body: Any) -> None:
+        said = body.get("message", "") if isinstance(body, dict) else str(body)
+        with self._lock:
+            self.heard[(status, said[:100])] += 1
+
     def _work(self) -> None:
         while not self._stopping.is_set():
             command = self._next()
-            outcome = send(self.platform, self.token, command, time.monotonic() + self.drain_seconds)
+            outcome = send(self.platform, self.token, command, time.monotonic() + self.drain_seconds, self._heard)
             with self._lock:
                 self.outcomes.append(outcome)
             time.sleep(self.pause)

@@ -1,7 +1,9 @@
-"""Idle and excess HTTP connections cannot end a service: nameko's web server, as every service and the
+"""Idle, slow and excess HTTP connections cannot end a service: nameko's web server, as every service and the
 gateway run it (``services.common.runtime.runner.connections_bounded``), bounds the connections it holds, closes
 one whose client keeps it waiting, and goes on when the process is out of file descriptors. Before, a client
-opening connections until ``accept`` failed with ``EMFILE`` ended the container and the process.
+opening connections until ``accept`` failed with ``EMFILE`` ended the container and the process. A request's
+headers and body must also arrive in time (``runner.requests_in_time``): dripped a byte at a time, each within
+the idle limit, they held a connection or a worker for as long as the client liked (slowloris).
 
 The server runs in a process of its own with a low file limit (64 descriptors: it holds at most 32 connections),
 so that the flood reaches the limit in a moment; the attacker is this process."""
@@ -29,10 +31,14 @@ SERVER = textwrap.dedent(
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
     from nameko.runners import ServiceRunner
     from nameko.web.handlers import http
-    from services.common.runtime.runner import connections_bounded
+    from werkzeug.exceptions import HTTPException
+    from services.common.kernel.errors import PlatformError
+    from services.common.runtime.runner import connections_bounded, requests_in_time
+    from services.gateway.web import read_json
 
     if sys.argv[2] == "bounded":
         connections_bounded(idle_seconds=float(sys.argv[3]))
+        requests_in_time(head_seconds=2.0, grace_seconds=1.0, bytes_per_second=1000)
 
     class Probe:
         name = "probe"
@@ -40,6 +46,15 @@ SERVER = textwrap.dedent(
         @http("GET", "/ping")
         def ping(self, request):
             return "pong"
+
+        @http("POST", "/echo")
+        def echo(self, request):
+            try:
+                return f"read {len(read_json(request))}"
+            except HTTPException as refused:
+                return refused.code, refused.description
+            except PlatformError as refused:
+                return refused.http_status, refused.message
 
     runner = ServiceRunner({"WEB_SERVER_ADDRESS": f"127.0.0.1:{sys.argv[1]}", "AMQP_URI": "memory://"})
     runner.add_service(Probe)
@@ -118,6 +133,54 @@ def test_a_connection_that_keeps_the_server_waiting_is_closed(
         started = time.monotonic()
         assert client.recv(4096) == b""  # closed by the server after its idle second, not held for ever
         assert time.monotonic() - started < 4
+
+
+def _drip(client: socket.socket, data: bytes, pause: float) -> float:
+    """Send ``data`` a byte every ``pause`` seconds (within the idle limit) until the server closes the connection
+    or answers: the seconds that took (the whole drip's when it did neither)."""
+    started = time.monotonic()
+    client.settimeout(pause)
+    for byte in data:
+        try:
+            client.sendall(bytes([byte]))
+            if client.recv(4096, socket.MSG_PEEK) is not None:
+                break  # an answer, or the end of the stream
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+    return time.monotonic() - started
+
+
+def test_headers_dripped_within_the_idle_limit_are_cut_off(impatient_server: tuple[subprocess.Popen[str], int]) -> None:
+    _, port = impatient_server
+    headers = b"X-Slow: " + b"a" * 60 + b"\r\n\r\n"  # 64 bytes at 0.3 s: 19 s, each pause below the idle second
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n")
+        took = _drip(client, headers, 0.3)
+        assert client.recv(4096) == b""  # closed, with no answer: the headers did not arrive within 2 s
+    assert 1.5 < took < 6, took
+    assert _ping(port).endswith(b"pong")
+
+
+def test_a_body_dripped_within_the_idle_limit_is_answered_408(
+    impatient_server: tuple[subprocess.Popen[str], int],
+) -> None:
+    _, port = impatient_server
+    body = b'{"a": "' + b"x" * 291 + b'"}'  # 300 bytes: 1 s of grace + 300 B at 1000 B/s = 1.3 s to arrive
+    head = f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(head.encode() + body)  # in time: read whole
+        assert client.recv(4096).endswith(b"read 1")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(head.encode())
+        took = _drip(client, body, 0.3)  # 300 bytes at 0.3 s: 90 s
+        answer = client.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        client.settimeout(2)
+        assert client.recv(4096) == b""  # and closed, not read on
+    assert 1 < took < 6, took
+    assert _ping(port).endswith(b"pong")
 
 
 def test_without_the_bound_the_same_flood_ends_the_server() -> None:

@@ -13,8 +13,12 @@ from services.common.kernel.money import MAX_FEN
 IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
 """Ids of aggregates chosen by clients (agency codes, plates normalised, asset tags, ...)."""
 
-DISTRICT_CODE = validate.Regexp(r"^\d{6}$", error="must be a six-digit administrative division code")
-"""A district (辖市区) code: six digits."""
+DISTRICT_CODE = validate.Regexp(r"^[0-9]{6}$", error="must be a six-digit administrative division code")
+"""A district (辖市区) code: six ASCII digits (a regex's digit class takes any script's digits, and ``３２０４０２``
+is no district)."""
+
+MONTH = validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="YYYY-MM")
+"""A calendar month, ``YYYY-MM`` in ASCII digits (a rent's or a report's period)."""
 
 
 class Number(fields.Float):
@@ -130,9 +134,19 @@ _WINDOW = f"between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
 _WINDOW_METADATA = {"x-earliest": EARLIEST_DAY.isoformat(), "x-latest": LATEST_DAY.isoformat()}
 
 
+PLAIN_DATE = "an ISO 8601 date or timestamp in ASCII digits"
+"""The reason a date or timestamp in other digits is refused: Python's ISO parser reads ``２０２４-01-01`` (full-width)
+or Arabic-Indic digits as 2024-01-01, which no district's system means to send."""
+
+
+def _ascii_text(value: Any) -> None:
+    if isinstance(value, str) and not value.isascii():
+        raise ValidationError(PLAIN_DATE)
+
+
 class Day(fields.Date):
     """A calendar date between ``EARLIEST_DAY`` and ``LATEST_DAY`` (documented in the OpenAPI document as
-    ``x-earliest``/``x-latest``); every date field of every schema is one."""
+    ``x-earliest``/``x-latest``), in ASCII digits (``PLAIN_DATE``); every date field of every schema is one."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["metadata"] = {**_WINDOW_METADATA, **kwargs.get("metadata", {})}
@@ -141,6 +155,7 @@ class Day(fields.Date):
     def _deserialize(  # type: ignore[override]
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> date:
+        _ascii_text(value)
         day: date = super()._deserialize(value, attr, data, **kwargs)
         if not EARLIEST_DAY <= day <= LATEST_DAY:
             raise ValidationError(f"must be {_WINDOW}")
@@ -148,14 +163,15 @@ class Day(fields.Date):
 
 
 class Moment(fields.AwareDateTime):
-    """A timestamp with its offset whose date (at that offset) is between ``EARLIEST_DAY`` and ``LATEST_DAY``; every
-    timestamp field of every schema is one."""
+    """A timestamp with its offset whose date (at that offset) is between ``EARLIEST_DAY`` and ``LATEST_DAY``, in
+    ASCII digits (``PLAIN_DATE``); every timestamp field of every schema is one."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["metadata"] = {**_WINDOW_METADATA, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
+        _ascii_text(value)
         moment: datetime = super()._deserialize(value, attr, data, **kwargs)
         if not EARLIEST_DAY <= moment.date() <= LATEST_DAY:
             raise ValidationError(f"must be {_WINDOW}")

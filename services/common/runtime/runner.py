@@ -140,6 +140,65 @@ def connections_bounded(limit: int | None = None, idle_seconds: float = HTTP_IDL
     WebServer.run = run
 
 
+HTTP_HEAD_SECONDS = 30.0
+"""How long a request's headers may take to arrive, all of them, once its request line came."""
+
+BODY_GRACE_SECONDS = 10.0
+BODY_BYTES_PER_SECOND = 64 * 1024
+"""A body must arrive within ``BODY_GRACE_SECONDS`` plus its length at ``BODY_BYTES_PER_SECOND`` (a 1 MiB command
+body: 26 s; a chunked body is given the time of the largest body the gateway reads)."""
+
+
+def requests_in_time(
+    head_seconds: float = HTTP_HEAD_SECONDS,
+    grace_seconds: float = BODY_GRACE_SECONDS,
+    bytes_per_second: float = BODY_BYTES_PER_SECOND,
+    longest_body: int = 1024 * 1024,
+) -> None:
+    """Bound the time a request may take to arrive, not only the pause between its bytes (``HTTP_IDLE_SECONDS``).
+
+    A client sending its headers or its body a byte at a time, each within the idle limit, held its connection
+    (a place among ``HTTP_CONNECTIONS``: a connection in the middle of a request is never evicted) or, sending a
+    body, one of the gateway's workers for as long as it liked: 64 such bodies left no worker for any other
+    request (slowloris). Now the headers must all arrive within ``head_seconds`` (else the connection is closed)
+    and a body within its grace and rate (else the read fails with ``TimeoutError`` and the body is marked
+    ``late``: the gateway answers 408 and the connection is closed rather than read on)."""
+    import time
+
+    import eventlet
+    from eventlet.wsgi import HttpProtocol, Input
+
+    parse_request = HttpProtocol.parse_request
+
+    def parse_request_in_time(self: HttpProtocol) -> bool:
+        late = TimeoutError(f"the request's headers took longer than {head_seconds:g} s")
+        with eventlet.Timeout(head_seconds, late):
+            return bool(parse_request(self))
+
+    def in_time(read: Any) -> Any:
+        def read_in_time(self: Input, *args: Any) -> Any:
+            deadline = getattr(self, "deadline", None)
+            if deadline is None:
+                length = self.content_length if self.content_length is not None else longest_body
+                deadline = self.deadline = time.monotonic() + grace_seconds + length / bytes_per_second
+            left = deadline - time.monotonic()
+            late = TimeoutError("the request's body did not arrive in time")
+            try:
+                if left <= 0:
+                    raise late
+                with eventlet.Timeout(left, late):
+                    return read(self, *args)
+            except TimeoutError:
+                self.late = True  # werkzeug's reader turns the error into ClientDisconnected: the gateway asks this
+                raise
+
+        return read_in_time
+
+    HttpProtocol.parse_request = parse_request_in_time
+    Input.read = in_time(Input.read)
+    Input.readline = in_time(Input.readline)
+
+
 def errors_as_json() -> None:
     """Answer a URL no route has, or a method its route does not take, in the platform's JSON error shape
     (``responses.http_error_response``: 404 ``not_found``, 405 ``method_not_allowed`` with ``Allow``), as every
@@ -200,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     answer_without_delay()
     connections_bounded()
+    requests_in_time()
     errors_as_json()
     large_blocks_given_back()
     keep_producer_pool_keys()

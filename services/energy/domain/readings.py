@@ -132,6 +132,8 @@ def canonical_time(raw: Any) -> tuple[int, str] | None:
 
 
 def _parse_time(raw: str) -> tuple[int, str] | None:
+    if not raw.isascii():  # Python's parser reads other scripts' digits (full-width, Arabic-Indic): no meter sends them
+        return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
