@@ -21,13 +21,14 @@ import csv
 import hashlib
 import http.client
 import json
+import math
 import re
 import sys
 import time
 import urllib.parse
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock
@@ -39,6 +40,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from services.common.base.settings import settings
 from services.common.kernel.clock import CHINA_STANDARD_TIME
+from services.common.kernel.schemas import PLAIN_NUMBER, plain_number_text
 
 FACTS: dict[str, str] = {
     # office space: agencies, operating properties, inspections, leases
@@ -80,8 +82,37 @@ FACTS: dict[str, str] = {
 """The facts an import may carry and the gateway route (under ``/api/v1``) each is sent to; the fields in
 braces are taken out of the row into the path."""
 
-TYPES = {"int": int, "float": float, "bool": lambda v: v.strip().lower() in ("1", "true", "yes"), "json": json.loads}
-"""CSV column suffixes (``amount_fen:int``): a column without one is text; an empty cell is left out."""
+
+def _number(read: Callable[[str], Any]) -> Callable[[str], Any]:
+    def number(text: str) -> Any:
+        if not plain_number_text(text):  # int() reads ١٢, ５, 1_0 and " 7": a cell meant as another number
+            raise ValueError(PLAIN_NUMBER)
+        value = read(text)
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        return value
+
+    return number
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _boolean(text: str) -> bool:
+    try:
+        return _BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise ValueError("true or false (1/0, yes/no)") from None  # a typo is not False
+
+
+TYPES: dict[str, Callable[[str], Any]] = {
+    "int": _number(int),
+    "float": _number(float),
+    "bool": _boolean,
+    "json": json.loads,
+}
+"""CSV column suffixes (``amount_fen:int``): a column without one is text; an empty cell is left out. A number is
+ASCII digits (``kernel.schemas.plain_number_text``) and finite; a boolean one of true/false, 1/0, yes/no."""
 
 _KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 """What the gateway takes as an Idempotency-Key (``services.gateway.web``): other keys are sent hashed."""
@@ -132,7 +163,7 @@ def _cell(name: str, value: str) -> tuple[str, Any]:
     try:
         return column, TYPES[kind](value)
     except ValueError as exc:
-        raise ImportFileError(f"column {name}: {value!r} is not {kind}") from exc
+        raise ImportFileError(f"column {name}: {value!r} is not {kind} ({exc})") from exc
 
 
 def _xlsx_cell(name: str, value: Any) -> tuple[str, Any]:

@@ -7,7 +7,6 @@ bounded list: each reading is judged by the domain, so one bad reading refuses i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.common.kernel.validators import (
     DISTRICT_CODE,
+    IDENTIFIER_PATTERN,
     Day,
     Moment,
     Number,
@@ -90,7 +90,6 @@ class RecordReadingsSchema(Schema):
     readings = ReadingList(required=True, validate=validate.Length(min=1, max=MAX_READINGS_PER_METER))
 
 
-_IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _METER_FIELDS = frozenset({"meter_id", "readings"})
 
 
@@ -103,7 +102,7 @@ def _meter_problems(item: Any) -> dict[str, list[str]]:
     meter_id, readings = item.get("meter_id"), item.get("readings")
     if meter_id is None:
         problems["meter_id"] = ["Missing data for required field."]
-    elif not isinstance(meter_id, str) or not _IDENTIFIER_PATTERN.match(meter_id):
+    elif not isinstance(meter_id, str) or not IDENTIFIER_PATTERN.match(meter_id):
         problems["meter_id"] = ["must be 1-64 letters, digits, '_', '-' or '.'"]
     if readings is None:
         problems["readings"] = ["Missing data for required field."]

@@ -30,6 +30,7 @@ from typing import Any
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.wrappers import Request, Response
 
+from services.common.kernel.cells import formula_safe
 from services.common.kernel.errors import BadRequest
 from services.gateway.glossary import GLOSSARY
 
@@ -172,10 +173,6 @@ def table(body: Any, table_key: str) -> tuple[list[str], list[dict[str, Any]]]:
     return list(columns), rows
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""What a spreadsheet opening a CSV reads a text cell starting with as a formula (OWASP "CSV injection")."""
-
-
 def plain_text(value: Any) -> str:
     """A value as text: empty for null, ``true``/``false`` as JSON spells them, numbers as JSON does."""
     if value is None:
@@ -188,13 +185,11 @@ def plain_text(value: Any) -> str:
 
 
 def cell_text(value: Any) -> str:
-    """A cell as CSV text (``plain_text``), a text starting as a formula would (``FORMULA_STARTS``) after a ``'``:
+    """A cell as CSV text (``plain_text``), a text starting as a formula would after a ``'`` (``cells.formula_safe``):
     an agency's name a district registered as ``=HYPERLINK(…)`` or ``@SUM(…)`` must not run in the spreadsheet of
     whoever opens the export. Numbers are numbers (``-5`` stays as it is); in the XLSX, text is always text."""
     text = plain_text(value)
-    if isinstance(value, str) and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    return formula_safe(text) if isinstance(value, str) else text
 
 
 def _line_writer() -> Callable[[list[str]], bytes]:

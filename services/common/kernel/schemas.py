@@ -56,9 +56,15 @@ def _numbers_in_odd_digits(schema: Schema, payload: dict[str, Any]) -> dict[str,
     for key in _number_keys(schema):
         value = payload.get(key)
         texts = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
-        if any(not text.isascii() or "_" in text or text != text.strip() for text in texts):
+        if not all(map(plain_number_text, texts)):
             odd[key] = [PLAIN_NUMBER]
     return odd
+
+
+def plain_number_text(text: str) -> bool:
+    """Whether ``text`` may be read as a number: ASCII, no ``_``, no spaces around it (``PLAIN_NUMBER``); whether
+    it is a number at all is the reader's to say."""
+    return text.isascii() and "_" not in text and text == text.strip()
 
 
 _NUMBER_KEYS: dict[type[Schema], tuple[str, ...]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -10,7 +11,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.common.kernel.money import MAX_FEN
 
-IDENTIFIER = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits, '_', '-' or '.'")
+IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+IDENTIFIER = validate.Regexp(IDENTIFIER_PATTERN, error="must be 1-64 letters, digits, '_', '-' or '.'")
 """Ids of aggregates chosen by clients (agency codes, plates normalised, asset tags, ...)."""
 
 DISTRICT_CODE = validate.Regexp(r"^[0-9]{6}$", error="must be a six-digit administrative division code")

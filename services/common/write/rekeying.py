@@ -28,6 +28,7 @@ that ran before sealing") gives the whole procedure; ``python -m services.common
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -50,6 +51,8 @@ from services.common.base.personal import (
     seal_payload,
     sealed_fields,
 )
+from services.common.kernel.cells import formula_safe, formula_unsafe
+from services.common.kernel.validators import IDENTIFIER_PATTERN
 from services.common.write.store import EventStore, events_table, snapshots_table
 
 log = get_logger()
@@ -96,7 +99,7 @@ class DriverIds:
     def __init__(self, given: Mapping[tuple[str | None, str], str] | None = None) -> None:
         self.given = dict(given or {})
         for driver_id in self.given.values():
-            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", driver_id):
+            if not IDENTIFIER_PATTERN.fullmatch(driver_id):
                 raise ValueError(f"not a driver id: {driver_id!r} (1 to 64 of A-Z a-z 0-9 _ . -)")
         self.known: dict[tuple[str, str], str] = {}
         self.highest: dict[str, int] = {}
@@ -111,8 +114,9 @@ class DriverIds:
         if not {"name", "driver_id"} <= columns:
             raise ValueError("a driver mapping is CSV with the columns name, driver_id (and district)")
         given: dict[tuple[str | None, str], str] = {}
-        for row in reader:
-            given[(row.get("district") or None, row["name"])] = row["driver_id"].strip()
+        for row in reader:  # cells as ``mapping_csv`` wrote them: a name starting as a formula after a ``'``
+            district, name = formula_unsafe(row.get("district") or "") or None, formula_unsafe(row["name"] or "")
+            given[(district, name)] = formula_unsafe((row["driver_id"] or "").strip())
         return cls(given)
 
     def recall(self, driver_id: str, name: str | None) -> None:
@@ -139,15 +143,15 @@ class DriverIds:
         return driver_id
 
     def mapping_csv(self) -> str:
-        """``used`` as CSV (``district,name,driver_id``), for the district to keep: it holds the clear names."""
-        lines = ["district,name,driver_id"]
+        """``used`` as CSV (``district,name,driver_id``), for the district to keep: it holds the clear names, each
+        one that starts as a formula after a ``'`` (``cells.formula_safe``: the file is opened in a spreadsheet),
+        which ``from_csv`` takes off again."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("district", "name", "driver_id"))
         for (district, name), driver_id in sorted(self.used.items()):
-            lines.append(",".join(_csv_cell(v) for v in (district, name, driver_id)))
-        return "\n".join(lines) + "\n"
-
-
-def _csv_cell(value: str) -> str:
-    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(c in value for c in ',"\n') else value
+            writer.writerow([formula_safe(v) for v in (district, name, driver_id)])
+        return buffer.getvalue()
 
 
 @dataclass

@@ -67,3 +67,25 @@ def test_the_mapping_quotes_a_name_with_a_comma() -> None:
     drivers = DriverIds()
     drivers.assign("320402", 'Li, "Jr"')
     assert drivers.mapping_csv() == 'district,name,driver_id\n320402,"Li, ""Jr""",D-320402-L0001\n'
+
+
+def test_a_name_starting_as_a_formula_stays_text_in_the_mapping_and_reads_back_as_it_was() -> None:
+    """The district opens its mapping in a spreadsheet: a name recorded as ``=HYPERLINK(…)`` (or an id starting
+    with ``-``) must not run there, and the file handed back must map the same names to the same ids."""
+    drivers = DriverIds({(None, "-D1"): "-D1"})
+    drivers.assign("320402", '=HYPERLINK("http://x","y")')
+    drivers.assign("320402", "@SUM(A1)")
+    drivers.assign("320402", "-D1")
+    written = drivers.mapping_csv()
+    assert written.splitlines() == [
+        "district,name,driver_id",
+        "320402,'-D1,'-D1",
+        r"""320402,"'=HYPERLINK(""http://x"",""y"")",D-320402-L0001""",  # quoted: it holds a comma and quotes
+        "320402,'@SUM(A1),D-320402-L0002",
+    ]
+    back = DriverIds.from_csv(written.splitlines())
+    assert back.given == {
+        ("320402", "-D1"): "-D1",
+        ("320402", '=HYPERLINK("http://x","y")'): "D-320402-L0001",
+        ("320402", "@SUM(A1)"): "D-320402-L0002",
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from infra.local.importer import Gateway, ImportFileError, read_rows, route, run
+from infra.local.importer import TYPES, Gateway, ImportFileError, read_rows, route, run
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -73,6 +73,37 @@ def test_a_file_that_is_no_history_is_refused_before_anything_is_sent(tmp_path: 
     (row,) = read_rows([_write(tmp_path, "d.csv", "fact,at,property_id\nvacate_unit,2025-01-01,OP-1\n")])
     with pytest.raises(ImportFileError, match="vacate_unit needs unit_id"):
         route(row)
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "reason"),
+    [
+        ("amount_fen:int", "１２", "ASCII digits"),  # full-width digits: int() read them as 12
+        ("amount_fen:int", "1_000", "ASCII digits"),  # int() read it as 1000
+        ("amount_fen:int", " 12", "ASCII digits"),
+        ("area_m2:float", "nan", "finite"),
+        ("area_m2:float", "inf", "finite"),
+        ("designated:bool", "ture", "true or false"),  # a typo was read as False
+        ("designated:bool", "是", "true or false"),
+    ],
+)
+def test_a_typed_cell_is_read_as_written_or_refused(tmp_path: Path, column: str, cell: str, reason: str) -> None:
+    """A typed cell takes what the platform takes from any client (``kernel.schemas.plain_number_text``): a
+    number in ASCII digits, finite; a boolean written as one, never a typo read as False."""
+    with pytest.raises(ImportFileError, match=f"is not .*{reason}"):
+        read_rows([_write(tmp_path, "t.csv", f"fact,at,{column}\nreceive_rent,2025-01-01,{cell}\n")])
+
+
+def test_typed_cells_written_plainly_are_read() -> None:
+    assert TYPES["int"]("-12") == -12 and TYPES["float"]("12.5") == 12.5 and TYPES["float"]("1e3") == 1000.0
+    assert [TYPES["bool"](v) for v in ("true", "FALSE", "1", "0", "yes", "No")] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
 
 
 def _workbook(tmp_path: Path, name: str, sheets: dict[str, list[list[object]]]) -> Path:
