@@ -427,6 +427,18 @@ GLOSSARY: dict[str, str] = {
     "reconciled_on": "核对处理日期",
     "recorded_on": "登记日期",
     "stocktake_id": "盘点编号",
+    # the evidence of the findings (energy anomalies, procurement quotes): its keys are columns of their exports
+    "base_load": "基础负荷",
+    "baseline_median": "基准中位数",
+    "day": "当日",
+    "factor": "倍数",
+    "hour": "时段",
+    "readings": "读数",
+    "working_hour_readings": "工作时段读数个数",
+    "working_load": "工作时段负荷",
+    "ring": "轮流中标供应商",
+    "tender_ids": "招标项目编号",
+    "winners": "中标供应商",
 }
 """Field name (without its unit suffix) → Chinese header."""
 

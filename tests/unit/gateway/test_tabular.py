@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 from pathlib import Path
@@ -123,3 +124,27 @@ def test_a_csv_made_again_writes_only_its_new_rows_and_equals_one_made_whole() -
     kept.made = (columns, lang, "\ufeffstale header\r\n".encode(), lines)
     assert tabular.csv_of(wider, "items", "en", kept).startswith("\ufeffstale header\r\n".encode())
     assert tabular.csv_of(wider, "items", "zh", kept) == tabular.export(wider, "items", "csv", "zh", "a").get_data()
+
+
+def _evidence_keys() -> dict[str, set[str]]:
+    """The keys of every finding's evidence the domains build (``evidence = {...}`` or ``evidence={...}``), by
+    module: a finding's evidence is flattened into columns of its export (``evidence.<key>``)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(Path("services").glob("*/domain/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            assigned = isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "evidence" for t in node.targets)
+            passed = isinstance(node, ast.keyword) and node.arg == "evidence"
+            value = getattr(node, "value", None) if assigned or passed else None
+            if isinstance(value, ast.Dict):
+                keys = {k.value for k in value.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+                found.setdefault(str(path), set()).update(keys)
+    return found
+
+
+def test_every_key_of_a_findings_evidence_has_a_header() -> None:
+    """The export test walks the routes with the findings its data makes; a kind of finding it made none of
+    (a meter's flat line, a supplier ring) still exports its evidence in the city's data: every key named."""
+    keys = _evidence_keys()
+    assert "services/energy/domain/anomalies.py" in keys and "services/procurement/domain/quotes.py" in keys
+    unnamed = {path: sorted(k for k in found if tabular.unnamed_parts(f"evidence.{k}")) for path, found in keys.items()}
+    assert {path: gaps for path, gaps in unnamed.items() if gaps} == {}
