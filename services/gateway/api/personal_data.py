@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from services.common.base.db import reader as reader_engine
+from services.common.base.db import unavailable_when_store_fails
 from services.common.base.log import get_logger
 from services.common.base.personal import (
     ERASED_TEXT,
@@ -222,8 +223,9 @@ class PersonalDataApi:
         loaded = validated(ErasureSchema, read_json(request))
         subject = Subject(loaded["subject"], loaded["id"])
         keys = platform_key_store()
-        first = keys.erase(subject)
-        erased_at = keys.erased_at(subject)
+        with unavailable_when_store_fails("the key store did not answer: ask again (an erasure is done once)"):
+            first = keys.erase(subject)
+            erased_at = keys.erased_at(subject)
         log.info("personal_data_erased", subject=subject.kind, id=subject.id, by=principal.actor, first=first)
         return {"subject": subject.kind, "id": subject.id, "erased_at": erased_at, "already_erased": not first}
 

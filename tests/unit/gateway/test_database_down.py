@@ -126,3 +126,35 @@ def test_a_drivers_own_failure_counts_and_only_this_process_s_is_local() -> None
         raise lost
     with pytest.raises(RemoteError), unavailable_when_store_fails("not sent"):  # the service called may have stored
         raise remote
+
+
+def test_an_erasure_whose_key_store_does_not_answer_is_answered_503(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one command the gateway does itself (crypto-shredding a subject's key): the key store's database
+    failing is 503, to be asked again (an erasure is done once), not the gateway's 500."""
+    from services.common.base.personal import KeyStore
+    from services.gateway.api.personal_data import PersonalDataApi
+
+    town = city.Town(tmp_path, "city_admin")
+    try:
+
+        def locked(*_args: object, **_kwargs: object) -> object:
+            raise sqlite3.OperationalError("database is locked")
+
+        monkeypatch.setattr(KeyStore, "erase", locked)
+        request = EnvironBuilder(
+            path="/api/v1/personal-data/erasures",
+            method="POST",
+            json={"subject": "person", "id": "P-1"},
+            headers={"Authorization": f"Bearer {town.token}"},
+        )
+        response = PersonalDataApi.erase_subject(town.gateway, request.get_request())  # type: ignore[attr-defined]
+        assert response.status_code == 503, response.get_data(as_text=True)
+        body = json.loads(response.get_data())
+        assert (body["error"], body["message"]) == (
+            "service_unavailable",
+            "the key store did not answer: ask again (an erasure is done once)",
+        )
+    finally:
+        town.engine.dispose()
