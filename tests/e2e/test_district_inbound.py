@@ -126,6 +126,29 @@ def test_bad_messages_are_rejected_with_reasons_and_the_consumer_goes_on(platfor
     assert _wait_agency(platform, admin, agency_code("320404", f"X-{tag}"), timeout=1) == 404
 
 
+def test_a_message_of_a_hundred_thousand_bad_items_is_rejected_in_a_bounded_record_and_the_consumer_goes_on(
+    platform: Platform,
+) -> None:
+    """A message within the 4 MiB limit whose every item is wrong (100,000 GPS points of no shape) drew three
+    reasons a point: a 23 MB rejection, which the producer refused, so the consumer's round failed and met the
+    same message again, for ever, and the district's next messages (and those of every district in the same
+    round) waited behind it. Its rejection now lists 100 reasons and counts the rest."""
+    admin = platform.token()
+    tag = uuid.uuid4().hex[:8]
+    points = {"trip_id": f"T-{tag}", "points": [{"at": "x", "lat": "y", "lon": "z"}] * 100_000}
+    hostile = _message(points, message_id=f"huge-{tag}") | {"message_type": "vehicles.record_gps_points"}
+    good_id = agency_code(DISTRICT, f"H-{tag}")
+    good = json.dumps(_message(_agency(good_id), message_id=f"after-{tag}")).encode()
+    raw = json.dumps(hostile).encode()
+    assert 3_000_000 < len(raw) < 4 * 1024 * 1024  # within the inbound limit: read, judged, refused
+    _send(platform, f"district.{DISTRICT}.inbound", raw, good)  # one key: one partition, in this order
+    assert _wait_agency(platform, admin, good_id, timeout=60) == 200  # the consumer went on past it
+    rejection = _rejections_of(platform, DISTRICT, f"huge-{tag}")[f"huge-{tag}"]
+    assert rejection["reason"] == "invalid_message"
+    assert len(rejection["fields"]) <= 100 and rejection["details"]["fields_omitted"] > 0
+    assert len(json.dumps(rejection, ensure_ascii=False)) < 256 * 1024
+
+
 def test_a_rejection_quotes_no_personal_value_of_the_message(platform: Platform) -> None:
     """The rejected topic is kept 90 days and its reasons quote what they refuse: a name too long, a GPS fix out
     of range. The text of the message's personal fields (the contract marks) is withheld from the rejection; the

@@ -10,6 +10,7 @@ read (``validate_envelope``) and dead-letter what fails. Files live in ``contrac
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from services.common.kernel.errors import ContractViolation
+from services.common.kernel.errors import MAX_FIELD_REASONS, ContractViolation, short_reason
 from services.common.kernel.events import load_registrations_with
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
@@ -71,22 +72,26 @@ def payload_validator(domain: str, event_type: str, version: int) -> jsonschema_
     return _validator(path)
 
 
-def _errors(validator: jsonschema_rs.Draft202012Validator, instance: Any) -> dict[str, list[str]]:
+def _violation(
+    message: str, validator: jsonschema_rs.Draft202012Validator, instance: Any, prefix: str = ""
+) -> ContractViolation:
+    """The refusal of ``instance``: its first ``MAX_FIELD_REASONS`` errors by where they are (``prefix`` before
+    the path), the rest counted (``details.fields_omitted``), each reason at most ``MAX_REASON_CHARACTERS`` long (an
+    error quoting a list of a hundred thousand items quotes it whole)."""
+    errors = iter(validator.iter_errors(instance))
     fields: dict[str, list[str]] = {}
-    for error in validator.iter_errors(instance):
-        where = ".".join(str(p) for p in error.instance_path) or "_schema"
-        fields.setdefault(where, []).append(error.message)
-    return fields
+    for error in itertools.islice(errors, MAX_FIELD_REASONS):
+        where = prefix + (".".join(str(p) for p in error.instance_path) or "_schema")
+        fields.setdefault(where, []).append(short_reason(error.message))
+    omitted = sum(1 for _ in errors)
+    return ContractViolation(message, fields=fields, details={"fields_omitted": omitted} if omitted else None)
 
 
 def validate_payload(domain: str, event_type: str, version: int, payload: Mapping[str, Any]) -> None:
     """Refuse a payload that does not match its contract."""
     validator = payload_validator(domain, event_type, version)
-    if validator.is_valid(payload):
-        return
-    fields = _errors(validator, payload)
-    if fields:
-        raise ContractViolation(f"{domain}.{event_type} v{version} violates its contract", fields=fields)
+    if not validator.is_valid(payload):
+        raise _violation(f"{domain}.{event_type} v{version} violates its contract", validator, payload)
 
 
 @cache
@@ -97,9 +102,8 @@ def _envelope_validator() -> jsonschema_rs.Draft202012Validator:
 def validate_envelope(envelope: Mapping[str, Any]) -> None:
     """Refuse an envelope (and its payload) that does not match the contracts."""
     validator = _envelope_validator()
-    fields = {} if validator.is_valid(envelope) else _errors(validator, envelope)
-    if fields:
-        raise ContractViolation("envelope violates its contract", fields=fields)
+    if not validator.is_valid(envelope):
+        raise _violation("envelope violates its contract", validator, envelope)
     validate_payload(envelope["domain"], envelope["event_type"], envelope["schema_version"], envelope["payload"])
 
 
@@ -122,9 +126,7 @@ def validate_inbound_envelope(message: Mapping[str, Any]) -> None:
     """Refuse a district message whose envelope or payload does not match the contracts."""
     validator = _validator(CONTRACTS_DIR / "inbound" / "message.v1.json")
     if not validator.is_valid(message):
-        raise ContractViolation(
-            "the message does not match contracts/inbound/message.v1.json", fields=_errors(validator, message)
-        )
+        raise _violation("the message does not match contracts/inbound/message.v1.json", validator, message)
     path = inbound_schema_path(message["message_type"], message["schema_version"])
     if not path.exists():
         raise ContractViolation(
@@ -133,8 +135,7 @@ def validate_inbound_envelope(message: Mapping[str, Any]) -> None:
         )
     payload_validator = _validator(path)
     if not payload_validator.is_valid(message["payload"]):
-        fields = {f"payload.{k}": v for k, v in _errors(payload_validator, message["payload"]).items()}
-        raise ContractViolation(f"the payload does not match {path.name}", fields=fields)
+        raise _violation(f"the payload does not match {path.name}", payload_validator, message["payload"], "payload.")
 
 
 # -- compatibility gate ------------------------------------------------------------------------------

@@ -11,9 +11,55 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
+MAX_FIELD_REASONS = 100
+"""Field reasons an error lists at most; the rest are counted (``details.fields_omitted``)."""
+
+MAX_REASON_CHARACTERS = 500
+"""The longest field reason (or message) kept whole; a longer one ends in ``…``."""
+
+
+def bounded_reasons(fields: dict[str, Any], most: int = MAX_FIELD_REASONS) -> tuple[dict[str, Any], int]:
+    """``fields`` (a field's reasons, nested as marshmallow nests a list's or an object's) with at most ``most``
+    reasons, each at most ``MAX_REASON_CHARACTERS`` long, and how many were left out.
+
+    A request or a district's message of a hundred thousand bad items (GPS points, readings) drew a reason for
+    each: an answer or a rejection of tens of megabytes, which the rejected topic could not take (the district's
+    consumer failed on it for ever) and an HTTP client was sent for a body of one."""
+    left, omitted = most, 0
+
+    def count(value: Any) -> int:
+        if isinstance(value, dict):
+            return sum(count(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return sum(count(v) for v in value)
+        return 1
+
+    def walk(value: Any) -> Any:
+        nonlocal left, omitted
+        if isinstance(value, dict):
+            kept: dict[Any, Any] = {}
+            for key, inner in value.items():
+                if left <= 0:
+                    omitted += count(inner)
+                else:
+                    kept[key] = walk(inner)
+            return kept
+        if isinstance(value, list | tuple):
+            return [walk(v) for v in value if left > 0 or not (omitted := omitted + count(v))]
+        left -= 1
+        return short_reason(value) if isinstance(value, str) else value
+
+    kept = walk(fields)
+    return kept, omitted
+
+
+def short_reason(text: str) -> str:
+    """``text`` of at most ``MAX_REASON_CHARACTERS`` (ending in ``…`` when cut)."""
+    return text if len(text) <= MAX_REASON_CHARACTERS else text[: MAX_REASON_CHARACTERS - 1] + "…"
+
 
 class PlatformError(Exception):
-    """Base of every error the platform raises on purpose."""
+    """Base of every error the platform raises on purpose. Its field reasons are bounded (``bounded_reasons``)."""
 
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 400
@@ -24,9 +70,12 @@ class PlatformError(Exception):
     def __init__(
         self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None
     ) -> None:
-        super().__init__(message, fields or {}, details or {})
+        fields, omitted = bounded_reasons(fields or {})
+        if omitted:
+            details = {**(details or {}), "fields_omitted": omitted}
+        super().__init__(message, fields, details or {})
         self.message = message
-        self.fields: dict[str, Any] = fields or {}
+        self.fields: dict[str, Any] = fields
         self.details: dict[str, Any] = details or {}
 
     def __str__(self) -> str:

@@ -47,6 +47,8 @@ from services.common.kernel.errors import (
     PlatformError,
     ServiceUnavailable,
     ValidationFailed,
+    bounded_reasons,
+    short_reason,
 )
 from services.common.read.broker import (
     IDLE_POLL_MS,
@@ -109,12 +111,19 @@ class Rejected(Exception):
         details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
-        self.code, self.message, self.fields = code, message, fields or {}
+        fields, omitted = bounded_reasons(fields or {})  # a rejection must fit its topic, whatever was sent
+        if omitted:
+            details = {**(details or {}), "fields_omitted": omitted}
+        self.code, self.message, self.fields = code, short_reason(message), fields
         self.details: dict[str, Any] = details or {}
         """The owning service's figures (a budget's remaining amount, a standard's area …)."""
         self.about = about or {}
         """What could be read of the refused message (its id and type), to tell the district which one."""
 
+
+MAX_REJECTION_BYTES = 256 * 1024
+"""The largest rejection sent to a district's rejected topic: far below what the topic takes (a rejection the
+producer refused failed the consumer's round, and the next round met the same message again, for ever)."""
 
 DEFER_FIRST_SECONDS = 1.0
 """How long a district's partition waits after a message of it was deferred (a passing failure) before it is read
@@ -194,15 +203,15 @@ def read_message(record: ConsumerRecord, topic_district: str) -> InboundMessage:
     except PayloadTooLarge:
         raise Rejected("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes") from None
     except BadRequest as exc:
-        raise Rejected("malformed_json", exc.message, exc.fields) from None
+        raise Rejected("malformed_json", exc.message, exc.fields, details=exc.details) from None
     except ValidationFailed as exc:
-        raise Rejected("invalid_text", exc.message, exc.fields) from None
+        raise Rejected("invalid_text", exc.message, exc.fields, details=exc.details) from None
     about = {k: data.get(k) for k in ("message_id", "message_type")} if isinstance(data, dict) else {}
     about = {k: v if isinstance(v, str) else None for k, v in about.items()}
     try:
         contracts.validate_inbound_envelope(data)
     except ContractViolation as exc:
-        raise Rejected("invalid_message", exc.message, exc.fields, about) from None
+        raise Rejected("invalid_message", exc.message, exc.fields, about, exc.details) from None
     if data["district"] != topic_district:
         raise Rejected(
             "wrong_district",
@@ -436,6 +445,9 @@ class DistrictInbound(Entrypoint):  # type: ignore[misc]
         # kept 90 days, so the text of the payload's clear personal values is withheld from them
         body = personal.redact_text(body, personal.clear_personal_values(_quietly_read(record)))
         value = scrub_text(json.dumps(body, ensure_ascii=False, default=str)).encode()
+        if len(value) > MAX_REJECTION_BYTES:  # the reasons are bounded; the service's figures may still be many
+            body = {**body, "details": {"omitted": f"{len(value)} bytes"}}
+            value = scrub_text(json.dumps(body, ensure_ascii=False, default=str)).encode()
         self.producer.send(rejected_topic(district), key=record.key, value=value)
         DEAD_LETTERED.labels(self.container.service_name, record.topic, refusal.code).inc()
         log.info(
