@@ -134,8 +134,23 @@ def validate_inbound_envelope(message: Mapping[str, Any]) -> None:
             fields={"message_type": ["unknown message type or version"]},
         )
     payload_validator = _validator(path)
-    if not payload_validator.is_valid(message["payload"]):
-        raise _violation(f"the payload does not match {path.name}", payload_validator, message["payload"], "payload.")
+    payload = message["payload"]
+    if not payload_validator.is_valid(payload):
+        for key, most in _list_bounds(path).items():  # one reason, not one per item: a list far too long
+            given = payload.get(key) if isinstance(payload, dict) else None
+            if isinstance(given, list) and len(given) > most:
+                reason = f"at most {most} items, {len(given)} given"
+                raise ContractViolation(f"the payload does not match {path.name}", fields={f"payload.{key}": [reason]})
+        raise _violation(f"the payload does not match {path.name}", payload_validator, payload, "payload.")
+
+
+@cache
+def _list_bounds(path: Path) -> dict[str, int]:
+    """The payload's lists with a ``maxItems`` (GPS points, stock-take counts): a message whose list is longer
+    is refused for that alone, before the contract's library judges each item. Its errors came one per wrong
+    item, all found before the first was given (100,000 points: 5 s of the gateway's CPU)."""
+    properties = json.loads(path.read_text(encoding="utf-8")).get("properties", {})
+    return {key: int(p["maxItems"]) for key, p in properties.items() if isinstance(p, dict) and "maxItems" in p}
 
 
 # -- compatibility gate ------------------------------------------------------------------------------

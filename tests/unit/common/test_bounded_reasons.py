@@ -82,3 +82,15 @@ def _message(payload: dict[str, object]) -> dict[str, object]:
         "sent_at": "2026-11-23T08:00:00+08:00",
         "payload": payload,
     }
+
+
+def test_a_list_longer_than_its_contract_allows_is_refused_for_that_alone() -> None:
+    """One reason, found before the contract's library judges (and describes) every item: 100,000 bad points
+    cost the gateway 5 s of CPU to list."""
+    with pytest.raises(ContractViolation) as refused:
+        contracts.validate_inbound_envelope(_message({"trip_id": "T1", "points": [BAD_POINT] * 5_001}))
+    assert refused.value.fields == {"payload.points": ["at most 5000 items, 5001 given"]}
+    contracts.validate_inbound_envelope(_message({"trip_id": "T1", "points": [GOOD_POINT] * 5_000}))  # the most
+
+
+GOOD_POINT = {"at": "2026-11-23T08:00:00+08:00", "lat": 31.8, "lon": 119.9}
