@@ -34,7 +34,7 @@ def load_command(schema: type[Schema] | None, payload: Any) -> dict[str, Any]:
         raise ValidationFailed("the command body must be a JSON object", fields={"_schema": ["not an object"]})
     check_decoded(payload)  # however the command came: HTTP, a district's message, another service
     instance = _instance_of(schema)
-    odd = _numbers_in_odd_digits(instance, payload)
+    odd = _numbers_in_odd_digits(instance, payload) or _lists_too_long(instance, payload)
     if odd:
         raise ValidationFailed("invalid input", fields=odd)
     try:
@@ -65,6 +65,38 @@ def plain_number_text(text: str) -> bool:
     """Whether ``text`` may be read as a number: ASCII, no ``_``, no spaces around it (``PLAIN_NUMBER``); whether
     it is a number at all is the reader's to say."""
     return text.isascii() and "_" not in text and text == text.strip()
+
+
+def _lists_too_long(schema: Schema, payload: dict[str, Any]) -> dict[str, list[str]]:
+    """The list fields whose value is longer than their ``Length`` allows, with its reason: refused before any
+    item is judged. marshmallow judges every item first and the length after, so 28,000 bad GPS points in one
+    request (5,000 at most) cost the gateway 3 s of CPU to list 84,000 reasons."""
+    too_long: dict[str, list[str]] = {}
+    for key, bounds in _list_lengths(schema):
+        value = payload.get(key)
+        if isinstance(value, list):
+            for bound in bounds:
+                try:
+                    bound(value)
+                except ValidationError as refused:
+                    too_long[key] = [str(m) for m in refused.messages] if isinstance(refused.messages, list) else []
+    return too_long
+
+
+_LIST_LENGTHS: dict[type[Schema], tuple[tuple[str, tuple[validate.Length, ...]], ...]] = {}
+
+
+def _list_lengths(schema: Schema) -> tuple[tuple[str, tuple[validate.Length, ...]], ...]:
+    """The keys of ``schema``'s list fields with their ``Length`` validators (found once per schema class)."""
+    found = _LIST_LENGTHS.get(type(schema))
+    if found is None:
+        found = _LIST_LENGTHS[type(schema)] = tuple(
+            (field.data_key or name, lengths)
+            for name, field in schema.fields.items()
+            if isinstance(field, fields.List)
+            and (lengths := tuple(v for v in field.validators if isinstance(v, validate.Length)))
+        )
+    return found
 
 
 _NUMBER_KEYS: dict[type[Schema], tuple[str, ...]] = {}
