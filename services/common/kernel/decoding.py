@@ -40,8 +40,10 @@ MAX_NODES = 1_000_000
 largest document of the platform, has about 300,000. Bounds an RPC payload, which arrives decoded, as the
 byte limits bound a body or a message."""
 
-_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-"""C0 control characters other than tab, LF and CR, and lone surrogates."""
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+"""C0 control characters other than tab, LF and CR, lone surrogates, and the bidirectional embeddings, overrides
+and isolates (U+202A-U+202E, U+2066-U+2069): an agency's name holding U+202E shows reversed what follows it in
+the dashboard, an export and the audit trail, so that text reads other than it is ("Trojan Source")."""
 
 
 def _refuse_constant(name: str) -> Any:
@@ -131,7 +133,9 @@ def _check_exactly(value: Any, max_depth: int, what: str, max_nodes: int) -> Non
         if len(bad) >= 20:
             break
     if bad:
-        raise ValidationFailed("text must not contain control characters or lone surrogates", fields=bad)
+        raise ValidationFailed(
+            "text must not contain control characters, lone surrogates or bidirectional controls", fields=bad
+        )
 
 
 def _plainly_clean(value: Any, max_depth: int, max_nodes: int) -> bool:
@@ -192,6 +196,8 @@ def _text_reason(char: str) -> str:
         return "contains NUL"
     if "\ud800" <= char <= "\udfff":
         return f"contains a lone surrogate U+{ord(char):04X}"
+    if char >= "\u202a":
+        return f"contains the bidirectional control U+{ord(char):04X} (text shown other than it reads)"
     return f"contains the control character U+{ord(char):04X}"
 
 

@@ -73,21 +73,40 @@ def test_control_characters_and_lone_surrogates_are_refused_naming_the_field() -
     assert scrub_text("a\ud800b") == "a\ufffdb"
 
 
+def test_bidirectional_overrides_and_isolates_are_refused_and_right_to_left_text_is_not() -> None:
+    """A name holding U+202E (RIGHT-TO-LEFT OVERRIDE) shows what follows it reversed in the dashboard, an export
+    and the audit trail ("Trojan Source"): refused, as the embeddings and isolates are. A right-to-left name and
+    its marks (U+200F) are text like any other."""
+    for char in ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"):
+        with pytest.raises(ValidationFailed) as refused:
+            check_decoded({"name": f"天宁区{char}局", "ok": "教育局"})
+        assert refused.value.fields == {
+            "name": [f"contains the bidirectional control U+{ord(char):04X} (text shown other than it reads)"]
+        }
+    check_decoded({"name": "مكتب الشؤون\u200f", "note": "‎LRM‎ and ZWJ\u200d stay"})
+    raw = json.dumps({"agency": {"name": "abc\u202egnp.exe"}}).encode()
+    with pytest.raises(ValidationFailed) as refused:  # through the HTTP body's and the message's reader too
+        decode_json(raw, max_bytes=LIMIT)
+    assert list(refused.value.fields) == ["agency.name"]
+
+
 def test_a_decoded_value_with_too_many_values_is_refused() -> None:
     check_decoded([[1, 2]] * 3, max_nodes=10)  # 1 outer list + 3 inner + 6 numbers = 10 values
     with pytest.raises(PayloadTooLarge):
         check_decoded([[1, 2]] * 3 + [1], max_nodes=10)  # 11 values
 
 
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+CLEAN_CHARACTERS = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=BIDI_CONTROLS)
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**20), max_value=10**20)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(st.characters(blacklist_categories=("Cs", "Cc"))),
+    | st.text(CLEAN_CHARACTERS),
     lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8), children, max_size=4)
+        st.lists(children, max_size=4) | st.dictionaries(st.text(CLEAN_CHARACTERS, max_size=8), children, max_size=4)
     ),
     max_leaves=30,
 )
