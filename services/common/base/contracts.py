@@ -136,21 +136,51 @@ def validate_inbound_envelope(message: Mapping[str, Any]) -> None:
     payload_validator = _validator(path)
     payload = message["payload"]
     if not payload_validator.is_valid(payload):
-        for key, most in _list_bounds(path).items():  # one reason, not one per item: a list far too long
+        refused = f"the payload does not match {path.name}"
+        for key, (most, items) in _lists(path).items():
             given = payload.get(key) if isinstance(payload, dict) else None
-            if isinstance(given, list) and len(given) > most:
-                reason = f"at most {most} items, {len(given)} given"
-                raise ContractViolation(f"the payload does not match {path.name}", fields={f"payload.{key}": [reason]})
-        raise _violation(f"the payload does not match {path.name}", payload_validator, payload, "payload.")
+            if not isinstance(given, list):
+                continue
+            if most is not None and len(given) > most:  # one reason, not one per item: a list far too long
+                raise ContractViolation(
+                    refused, fields={f"payload.{key}": [f"at most {most} items, {len(given)} given"]}
+                )
+            if len(given) > MAX_FIELD_REASONS:
+                _refuse_wrong_items(refused, items, given, f"payload.{key}.")
+        raise _violation(refused, payload_validator, payload, "payload.")
 
 
 @cache
-def _list_bounds(path: Path) -> dict[str, int]:
-    """The payload's lists with a ``maxItems`` (GPS points, stock-take counts): a message whose list is longer
-    is refused for that alone, before the contract's library judges each item. Its errors came one per wrong
-    item, all found before the first was given (100,000 points: 5 s of the gateway's CPU)."""
+def _lists(path: Path) -> dict[str, tuple[int | None, jsonschema_rs.Draft202012Validator]]:
+    """The payload's lists, each with its ``maxItems`` (None: unbounded) and a validator of one item.
+
+    The contract's library finds every error of a document before it gives the first, each quoting what it
+    refuses: a message of 400,000 wrong meters in its 4 MiB (1.2 million errors) cost the gateway 25 s of CPU,
+    100,000 wrong GPS points 5 s. A list longer than its bound is refused for that alone, and a long list's items
+    are judged one by one, the reasons of the first wrong ones listed."""
     properties = json.loads(path.read_text(encoding="utf-8")).get("properties", {})
-    return {key: int(p["maxItems"]) for key, p in properties.items() if isinstance(p, dict) and "maxItems" in p}
+    return {
+        key: (p.get("maxItems"), jsonschema_rs.Draft202012Validator(p.get("items", {}), validate_formats=True))
+        for key, p in properties.items()
+        if isinstance(p, dict) and p.get("type") == "array"
+    }
+
+
+def _refuse_wrong_items(refused: str, items: jsonschema_rs.Draft202012Validator, given: list[Any], prefix: str) -> None:
+    """Raise ContractViolation for ``given``'s wrong items, if any: the first ones' reasons (``prefix`` and the
+    item's index before each path), and how many items were wrong in all (``details.items_refused``)."""
+    wrong = [index for index, item in enumerate(given) if not items.is_valid(item)]
+    if not wrong:
+        return
+    fields: dict[str, list[str]] = {}
+    reasons = (
+        (f"{prefix}{index}" + "".join(f".{p}" for p in error.instance_path), error.message)
+        for index in wrong
+        for error in items.iter_errors(given[index])
+    )
+    for where, reason in itertools.islice(reasons, MAX_FIELD_REASONS):
+        fields.setdefault(where, []).append(short_reason(reason))
+    raise ContractViolation(refused, fields=fields, details={"items_refused": len(wrong)})
 
 
 # -- compatibility gate ------------------------------------------------------------------------------

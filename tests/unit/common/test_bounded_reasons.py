@@ -52,12 +52,27 @@ def test_a_request_of_many_bad_items_is_answered_with_the_first_reasons_and_thei
 
 
 def test_a_contract_violation_lists_the_first_reasons_and_counts_the_rest() -> None:
-    with pytest.raises(ContractViolation) as refused:
-        contracts.validate_inbound_envelope(_message({"trip_id": "T1", "points": [BAD_POINT] * 2_000}))
+    with pytest.raises(ContractViolation) as refused:  # a short list: the library's errors, the first 100 listed
+        contracts.validate_inbound_envelope(_message({"trip_id": "T1", "points": [BAD_POINT] * 40}))
     error = refused.value
-    reasons = sum(len(v) for v in error.fields.values())
-    assert reasons == MAX_FIELD_REASONS and error.details["fields_omitted"] > 0
-    assert all(key.startswith("payload.") for key in error.fields)
+    assert sum(len(v) for v in error.fields.values()) == MAX_FIELD_REASONS
+    assert error.details["fields_omitted"] == 40 * 3 - MAX_FIELD_REASONS  # at, lat and lon of each point
+    assert all(key.startswith("payload.points.") for key in error.fields)
+
+
+def test_a_long_lists_items_are_judged_one_by_one_and_the_first_wrong_ones_listed() -> None:
+    """The contract's library finds every error before it gives the first: 400,000 wrong meters (4 MB) cost the
+    gateway 25 s of CPU. A long list's items are judged one by one instead, and counted."""
+    good = {"meter_id": "M1", "readings": [["2026-11-23T08:00:00+08:00", 1.0]]}
+    meters = [good] * 3_000 + [{"meter_id": "bad id", "readings": []}] + [good] * 3_000 + [{"x": 1}] * 2_000
+    with pytest.raises(ContractViolation) as refused:
+        contracts.validate_inbound_envelope(_message({"meters": meters}, "energy.record_readings"))
+    error = refused.value
+    assert error.details == {"items_refused": 2_001}  # the bad id, and 2,000 of no shape
+    assert sum(len(v) for v in error.fields.values()) == MAX_FIELD_REASONS
+    first = error.fields["payload.meters.3000.meter_id"]
+    assert first == ['"bad id" does not match "^[A-Za-z0-9_.-]{1,64}$"']
+    assert "payload.meters.6001" in error.fields  # the first item of no shape: additional x, missing ids
 
 
 def test_the_rejection_of_a_message_of_many_bad_items_is_small() -> None:
@@ -66,17 +81,17 @@ def test_the_rejection_of_a_message_of_many_bad_items_is_small() -> None:
     with pytest.raises(Rejected) as refused:
         read_message(record, "320402")  # type: ignore[arg-type]
     rejection = refused.value
-    assert rejection.code == "invalid_message" and rejection.details["fields_omitted"] > 0
+    assert rejection.code == "invalid_message" and rejection.details == {"items_refused": 2_000}
     assert len(json.dumps(rejection.fields, ensure_ascii=False)) < 64 * 1024
     many = Rejected("processing_failed", "y" * 10_000, {f"k{i}": ["Unknown field."] for i in range(10_000)})
     assert len(many.fields) == MAX_FIELD_REASONS and many.details == {"fields_omitted": 10_000 - MAX_FIELD_REASONS}
     assert len(many.message) == MAX_REASON_CHARACTERS
 
 
-def _message(payload: dict[str, object]) -> dict[str, object]:
+def _message(payload: dict[str, object], message_type: str = "vehicles.record_gps_points") -> dict[str, object]:
     return {
         "message_id": f"m-{uuid.uuid4().hex[:12]}",
-        "message_type": "vehicles.record_gps_points",
+        "message_type": message_type,
         "schema_version": 1,
         "district": "320402",
         "sent_at": "2026-11-23T08:00:00+08:00",
