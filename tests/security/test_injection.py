@@ -40,7 +40,8 @@ HOSTILE = {
     "script": "<script>alert('x')</script>",
     "nul": "before\x00after",
     "control": "\x1b[2J\r\n\t",
-    "unicode": "\u202e\u200b\ufeff𠜎𝒳",
+    "unicode": "\u200f\u200b\ufeff𠜎𝒳",  # a right-to-left mark, zero-width space, BOM, astral characters: text
+    "bidi": "abc\u202egnp.exe",  # a right-to-left override: refused (it shows as abcexe.png)
     "template": "{{7*7}} ${jndi:ldap://127.0.0.1/x} %s%n",
     "long": "长" * 70_000,
 }
@@ -156,7 +157,7 @@ def test_an_agency_name_comes_back_from_the_data_center_exactly_as_sent(world: W
 def test_nul_characters_are_refused_at_the_edge(world: World) -> None:
     """PostgreSQL cannot store NUL in text: accepted, it would be in the event store but fail every
     projection of it. The gateway refuses it in bodies, URLs and query strings (422, naming where); other
-    control characters (but tab, LF, CR) likewise."""
+    control characters (but tab, LF, CR) likewise, and bidirectional overrides."""
     admin = world.tokens["city_admin"]
     body = {"agency_id": "INJ-NUL", "name": HOSTILE["nul"], "district": DISTRICT_A, "kind": "party_government"}
     status, answer, _ = world.platform.request("POST", "/api/v1/agencies", body, admin)
@@ -164,6 +165,10 @@ def test_nul_characters_are_refused_at_the_edge(world: World) -> None:
     body["name"] = HOSTILE["control"]
     status, answer, _ = world.platform.request("POST", "/api/v1/agencies", body, admin)
     assert (status, answer["fields"]) == (422, {"name": ["contains the control character U+001B"]})
+    body["name"] = HOSTILE["bidi"]  # text that shows other than it reads ("Trojan Source")
+    status, answer, _ = world.platform.request("POST", "/api/v1/agencies", body, admin)
+    reason = "contains the bidirectional control U+202E (text shown other than it reads)"
+    assert (status, answer["fields"]) == (422, {"name": [reason]})
     for path in ("/api/v1/agencies/A%00B", "/api/v1/agencies?district=%00"):
         status, answer, _ = world.platform.request("GET", path, token=admin)
         assert (status, answer["error"]) == (422, "validation_failed"), path
