@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from services.common.kernel.errors import MAX_FIELD_REASONS, ContractViolation, short_reason
+from services.common.kernel.errors import MAX_FIELD_REASONS, ContractViolation
 from services.common.kernel.events import load_registrations_with
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
@@ -76,13 +76,13 @@ def _violation(
     message: str, validator: jsonschema_rs.Draft202012Validator, instance: Any, prefix: str = ""
 ) -> ContractViolation:
     """The refusal of ``instance``: its first ``MAX_FIELD_REASONS`` errors by where they are (``prefix`` before
-    the path), the rest counted (``details.fields_omitted``), each reason at most ``MAX_REASON_CHARACTERS`` long (an
-    error quoting a list of a hundred thousand items quotes it whole)."""
+    the path), the rest counted (``details.fields_omitted``); the error cuts each reason to ``MAX_REASON_CHARACTERS``
+    (an error quoting a list of a hundred thousand items quotes it whole)."""
     errors = iter(validator.iter_errors(instance))
     fields: dict[str, list[str]] = {}
     for error in itertools.islice(errors, MAX_FIELD_REASONS):
         where = prefix + (".".join(str(p) for p in error.instance_path) or "_schema")
-        fields.setdefault(where, []).append(short_reason(error.message))
+        fields.setdefault(where, []).append(error.message)  # each cut to its length by ContractViolation
     omitted = sum(1 for _ in errors)
     return ContractViolation(message, fields=fields, details={"fields_omitted": omitted} if omitted else None)
 
@@ -179,7 +179,7 @@ def _refuse_wrong_items(refused: str, items: jsonschema_rs.Draft202012Validator,
         for error in items.iter_errors(given[index])
     )
     for where, reason in itertools.islice(reasons, MAX_FIELD_REASONS):
-        fields.setdefault(where, []).append(short_reason(reason))
+        fields.setdefault(where, []).append(reason)
     raise ContractViolation(refused, fields=fields, details={"items_refused": len(wrong)})
 
 

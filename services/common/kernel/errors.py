@@ -53,6 +53,15 @@ def bounded_reasons(fields: dict[str, Any], most: int = MAX_FIELD_REASONS) -> tu
     return kept, omitted
 
 
+def with_bounded_reasons(
+    fields: dict[str, Any] | None, details: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An error's ``fields`` bounded (``bounded_reasons``) and its ``details``, with ``fields_omitted`` when any
+    reason was left out: what every error of the platform carries (``PlatformError``, an inbound ``Rejected``)."""
+    kept, omitted = bounded_reasons(fields or {})
+    return kept, {**(details or {}), "fields_omitted": omitted} if omitted else details or {}
+
+
 def short_reason(text: str) -> str:
     """``text`` of at most ``MAX_REASON_CHARACTERS`` (ending in ``…`` when cut)."""
     return text if len(text) <= MAX_REASON_CHARACTERS else text[: MAX_REASON_CHARACTERS - 1] + "…"
@@ -70,13 +79,11 @@ class PlatformError(Exception):
     def __init__(
         self, message: str, fields: dict[str, Any] | None = None, details: dict[str, Any] | None = None
     ) -> None:
-        fields, omitted = bounded_reasons(fields or {})
-        if omitted:
-            details = {**(details or {}), "fields_omitted": omitted}
-        super().__init__(message, fields, details or {})
+        kept, noted = with_bounded_reasons(fields, details)
+        super().__init__(message, kept, noted)
         self.message = message
-        self.fields: dict[str, Any] = fields
-        self.details: dict[str, Any] = details or {}
+        self.fields: dict[str, Any] = kept
+        self.details: dict[str, Any] = noted
 
     def __str__(self) -> str:
         return self.message

@@ -47,8 +47,8 @@ from services.common.kernel.errors import (
     PlatformError,
     ServiceUnavailable,
     ValidationFailed,
-    bounded_reasons,
     short_reason,
+    with_bounded_reasons,
 )
 from services.common.read.broker import (
     IDLE_POLL_MS,
@@ -111,11 +111,9 @@ class Rejected(Exception):
         details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
-        fields, omitted = bounded_reasons(fields or {})  # a rejection must fit its topic, whatever was sent
-        if omitted:
-            details = {**(details or {}), "fields_omitted": omitted}
-        self.code, self.message, self.fields = code, short_reason(message), fields
-        self.details: dict[str, Any] = details or {}
+        kept, noted = with_bounded_reasons(fields, details)  # a rejection must fit its topic, whatever was sent
+        self.code, self.message, self.fields = code, short_reason(message), kept
+        self.details: dict[str, Any] = noted
         """The owning service's figures (a budget's remaining amount, a standard's area …)."""
         self.about = about or {}
         """What could be read of the refused message (its id and type), to tell the district which one."""
