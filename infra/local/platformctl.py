@@ -99,10 +99,12 @@ def watch() -> None:
     import threading
     import time
 
-    from prometheus_client import start_http_server
+    from services.common.runtime.health import HealthChecks, serve_ops_http
 
     config = settings()
-    start_http_server(int(os.environ.get("SUPERVISOR_METRICS_PORT", SUPERVISOR_METRICS_PORT)), addr="127.0.0.1")
+    # the platform's own ops server (bounded connections, each exchange within its deadline), not prometheus's
+    port = int(os.environ.get("SUPERVISOR_METRICS_PORT", SUPERVISOR_METRICS_PORT))
+    serve_ops_http("127.0.0.1", port, HealthChecks("supervisor", {}))
     stop_event = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
 

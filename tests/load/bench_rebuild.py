@@ -296,6 +296,7 @@ def bench_rebuild(
         seconds = time.perf_counter() - started
         process.returncode = code = os.waitstatus_to_exitcode(status)
         cpu = usage.ru_utime + usage.ru_stime  # with its reader process's (waited for by the rebuild)
+        log(f"  rebuild CPU: user {usage.ru_utime:.1f} s, system {usage.ru_stime:.1f} s")
         broker_cpu = cpu_seconds(broker_pid) - broker_cpu if broker_pid else 0.0
         stop.set()
         sampler.join()

@@ -224,6 +224,44 @@ def test_the_relay_process_s_ops_server_holds_a_bounded_number_of_connections(
         server.server_close()
 
 
+def test_the_relay_process_s_ops_server_lets_go_of_a_request_dripped_a_byte_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each byte within the idle limit, the headers never ending: the exchange is cut at its deadline, so a few
+    such clients cannot hold every place and leave the relay's health and metrics unanswered (slowloris)."""
+    monkeypatch.setattr(health, "HTTP_IDLE_SECONDS", 1.0)
+    monkeypatch.setattr(health, "HTTP_HEAD_SECONDS", 2.0)
+    port = free_port()
+    server = health.serve_ops_http("127.0.0.1", port, health.HealthChecks("office_space-relay", {}))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            started = time.monotonic()
+            client.sendall(b"GET /metrics HTTP/1.0\r\n")
+            closed = False
+            while time.monotonic() - started < 8:
+                time.sleep(0.5)  # within the idle second
+                try:
+                    client.sendall(b"X")
+                except OSError:  # reset: cut
+                    closed = True
+                    break
+                client.settimeout(0.01)
+                try:
+                    if client.recv(4096) == b"":
+                        closed = True
+                        break
+                except TimeoutError:
+                    pass
+            took = time.monotonic() - started
+        assert closed and 1.5 < took < 4, took
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(b"GET /health/live HTTP/1.0\r\n\r\n")
+            assert client.recv(4096).startswith(b"HTTP/1.0 200")  # an ordinary request is answered as before
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class Counted:
     def __init__(self) -> None:
         self.count = 0

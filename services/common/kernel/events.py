@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from services.common.kernel.money import with_fen, with_fen_names, yuan_from_fen
 
@@ -229,17 +229,19 @@ class Envelope:
         """Read an envelope from its published form."""
         return cls(**{k: data[k] for k in PUBLISHED_FIELDS if k in data}, position=position)
 
-    @classmethod
-    def from_valid(cls, data: Mapping[str, Any]) -> Envelope:
+    @staticmethod
+    def from_valid(data: Mapping[str, Any]) -> Envelope:
         """Read an envelope from a published form that passed the envelope contract (every published field is
-        there): what ``from_dict`` gives, at half of its cost (a projector reads a million in a rebuild). The
-        slots are set by their descriptors, as the frozen dataclass's ``__init__`` sets them one
-        ``object.__setattr__`` at a time; the dataclass has no ``__post_init__`` to run."""
-        env = object.__new__(cls)
-        for name, put in _SLOT_SETTERS:
-            put(env, data[name])
-        _SET_POSITION(env, None)
-        return env
+        there): what ``from_dict`` gives, at a fifth of its cost (a projector reads a million in a rebuild).
+
+        The frozen dataclass's ``__init__`` sets each field with ``object.__setattr__``, a call per field. Here an
+        ``_OpenEnvelope`` — the same slots, in the same order, and no guard — takes the fields as plain attribute
+        stores, and then becomes an ``Envelope`` (``__class__`` assigned: CPython allows it between classes of the
+        same layout, which ``_OpenEnvelope`` is checked to keep at import). The dataclass has no
+        ``__post_init__`` to run."""
+        env = _OpenEnvelope(data)
+        _BECOME(env, "__class__", Envelope)
+        return cast(Envelope, env)
 
     def event(self) -> Event:
         """The domain event inside, upcast to its current version."""
@@ -248,11 +250,53 @@ class Envelope:
 
 PUBLISHED_FIELDS = tuple(f.name for f in dataclasses.fields(Envelope) if f.name != "position")
 """The envelope fields a published message carries, in their order (not the store-local position)."""
-_SLOT_SETTERS: tuple[tuple[str, Callable[[Envelope, Any], None]], ...] = tuple(
-    (name, Envelope.__dict__[name].__set__) for name in PUBLISHED_FIELDS
-)
-"""Each published field's slot descriptor's setter (which a frozen dataclass's ``__setattr__`` does not guard)."""
-_SET_POSITION: Callable[[Envelope, Any], None] = Envelope.__dict__["position"].__set__
+
+
+class _OpenEnvelope:
+    """An ``Envelope`` being read by ``Envelope.from_valid``: its slots, set as plain attributes."""
+
+    __slots__ = (  # noqa: RUF023 - Envelope's order: the layout must be the same
+        "event_id",
+        "event_type",
+        "schema_version",
+        "stream_type",
+        "stream_id",
+        "stream_version",
+        "occurred_at",
+        "recorded_at",
+        "district",
+        "agency_id",
+        "actor",
+        "correlation_id",
+        "causation_id",
+        "payload",
+        "domain",
+        "position",
+    )
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.event_id = data["event_id"]
+        self.event_type = data["event_type"]
+        self.schema_version = data["schema_version"]
+        self.stream_type = data["stream_type"]
+        self.stream_id = data["stream_id"]
+        self.stream_version = data["stream_version"]
+        self.occurred_at = data["occurred_at"]
+        self.recorded_at = data["recorded_at"]
+        self.district = data["district"]
+        self.agency_id = data["agency_id"]
+        self.actor = data["actor"]
+        self.correlation_id = data["correlation_id"]
+        self.causation_id = data["causation_id"]
+        self.payload = data["payload"]
+        self.domain = data["domain"]
+        self.position = None
+
+
+if _OpenEnvelope.__slots__ != Envelope.__slots__ or _OpenEnvelope.__basicsize__ != Envelope.__basicsize__:
+    raise TypeError("_OpenEnvelope must keep Envelope's slots, in their order, to become one")
+_BECOME: Callable[[object, str, type], None] = object.__setattr__
+"""``object.__setattr__``: assigns ``__class__`` past the frozen dataclass's guard."""
 
 ENVELOPE_FIELDS = (
     "event_id",

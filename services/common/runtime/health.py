@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,7 +36,7 @@ from services.common.base.db import reader
 from services.common.base.metrics import DEPENDENCY_UP, HTTP_CONNECTIONS_REFUSED, UP, render_metrics
 from services.common.base.settings import settings
 from services.common.read.broker import unreachable_reason
-from services.common.runtime.runner import HTTP_CONNECTIONS, HTTP_IDLE_SECONDS
+from services.common.runtime.runner import HTTP_CONNECTIONS, HTTP_HEAD_SECONDS, HTTP_IDLE_SECONDS
 
 OK = "ok"
 Check = Callable[[], str]
@@ -170,6 +172,26 @@ def serve_ops_http(host: str, port: int, checks: HealthChecks) -> ThreadingHTTPS
 
     class Handler(BaseHTTPRequestHandler):
         timeout = HTTP_IDLE_SECONDS  # a client keeping the connection waiting is let go (runner.connections_bounded)
+
+        def setup(self) -> None:
+            # The pause between bytes is bounded by ``timeout``; the whole exchange (one GET without a body,
+            # answered at once: HTTP/1.0 closes after it) by ``HTTP_HEAD_SECONDS``, as ``runner.requests_in_time``
+            # bounds the gateway's. Else a client dripping its headers a byte at a time, or reading the answer so,
+            # held a thread and a place among ``HTTP_CONNECTIONS`` for as long as it liked: enough of them and
+            # the relay's health and metrics were refused to everyone (slowloris).
+            super().setup()
+            self._deadline = threading.Timer(HTTP_HEAD_SECONDS, self._too_late)
+            self._deadline.daemon = True
+            self._deadline.start()
+
+        def finish(self) -> None:
+            self._deadline.cancel()
+            super().finish()
+
+        def _too_late(self) -> None:
+            """Cut the connection: the handler's read or write blocked on it fails, and its thread ends."""
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]

@@ -279,6 +279,8 @@ def test_an_envelope_read_from_its_valid_published_form_is_the_one_from_dict_rea
 
     assert Envelope.from_valid(example) == Envelope.from_dict(example)
     assert Envelope.from_valid(example).position is None
+    assert type(Envelope.from_valid(example)) is Envelope  # read as an open twin, then become one
+    assert Envelope.from_valid(example).to_dict() == Envelope.from_dict(example).to_dict()
 
 
 def test_an_envelope_is_one_object_for_the_garbage_collector_and_stays_frozen() -> None:
