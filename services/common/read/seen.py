@@ -33,6 +33,7 @@ seen_table = sa.Table(
     seen_metadata,
     sa.Column("projector", sa.String(100), primary_key=True),
     sa.Column("event_id", sa.String(36), primary_key=True),
+    sqlite_with_rowid=False,  # its key is all it holds: one b-tree, each id written once (migration p0005)
 )
 seen_journal_table = sa.Table(
     "projector_seen_journal",

@@ -166,3 +166,22 @@ def test_a_batch_claims_its_ids_at_once_unless_one_was_applied_already(engine: s
     with engine.begin() as conn:
         assert not events.claim(conn, others)
     assert _rows(engine, seen_table) == {*applied, *new}
+
+
+def test_a_database_of_the_release_before_keeps_its_ids_in_one_tree_on_sqlite(tmp_path: object) -> None:
+    """Migration p0005: the ids applied before it are all kept, and on SQLite the table is its key's b-tree alone
+    (``WITHOUT ROWID``), as ``seen_table`` declares it for a database made from the metadata."""
+    engine = create_db_engine(f"sqlite:///{tmp_path}/older.db")
+    migrate(engine, "projector", revision="p0004")
+    events, applied = SeenEvents(engine, "p"), _ids(300)
+    _remember(events, applied)
+    migrate(engine, "projector")
+    with engine.connect() as conn:
+        made = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'projector_seen_events'").scalar()
+    assert made is not None and made.rstrip().endswith("WITHOUT ROWID")
+    assert _among(events, applied + _ids(5)) == set(applied)
+    with pytest.raises(SeenBefore), engine.begin() as conn:
+        events.claim(conn, [applied[0], *_ids(2)])  # the key still refuses an id twice
+    declared = sa.schema.CreateTable(seen_table).compile(dialect=engine.dialect)
+    assert str(declared).rstrip().endswith("WITHOUT ROWID")
+    engine.dispose()
