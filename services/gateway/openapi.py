@@ -93,6 +93,13 @@ ERRORS: dict[int, tuple[str, str, str, str]] = {
         "validation_failed",
         "invalid input",
     ),
+    429: (
+        "TooManyRequests",
+        "The caller's token has as many requests being served as one caller may (16 unless the platform's "
+        "`GATEWAY_IN_FLIGHT_PER_TOKEN` says otherwise); nothing was done: ask again after `Retry-After` seconds.",
+        "too_many_requests",
+        "this token has 16 requests being served, the most one caller may: ask again once one of them is answered",
+    ),
     503: (
         "ServiceUnavailable",
         "A service, broker or database did not answer in time; nothing was done, retry "
@@ -119,7 +126,8 @@ runs detectors. `x-district-scope` says how an operation checks a district opera
 
 **Errors** are `{{"error": code, "message": text, "fields": {{field: [reasons]}}}}` (and `details` where there
 are figures): 400 unreadable, 401 no valid token, 403 role or district, 404 not found, 409 conflict,
-413 too large, 422 invalid input or a refusing rule, 503 a dependency did not answer.
+413 too large, 422 invalid input or a refusing rule, 429 too many requests of one token at once (`Retry-After`),
+503 a dependency did not answer.
 
 **Limits.** A command body is at most {MAX_BODY_BYTES} bytes (1 MiB) unless the operation says otherwise;
 listings return at most 500 items a page.
@@ -144,9 +152,15 @@ EXPORT_TEXT = (
 
 def _error_response(status: int) -> dict[str, Any]:
     _, description, code, message = ERRORS[status]
+    headers: dict[str, Any] = {"X-Correlation-ID": {"$ref": "#/components/headers/X-Correlation-ID"}}
+    if status == 429:
+        headers["Retry-After"] = {
+            "description": "Seconds to wait before asking again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
     return {
         "description": description,
-        "headers": {"X-Correlation-ID": {"$ref": "#/components/headers/X-Correlation-ID"}},
+        "headers": headers,
         "content": {
             "application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"},
@@ -419,7 +433,7 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
     }
     statuses: list[int] = []
     if spec.roles is not None:
-        statuses = [400, 401, 403, 404, 422, 503]
+        statuses = [400, 401, 403, 404, 422, 429, 503]
         if spec.method != "GET":
             statuses += [409, 413]
     elif spec.url.startswith("/health"):

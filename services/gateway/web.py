@@ -7,12 +7,13 @@ token whose role or district does not allow the action is 403.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.base.db import create_db_engine, reader, store_failed, unavailable_when_store_fails
 from services.common.base.log import bind_context, get_logger
-from services.common.base.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from services.common.base.metrics import HTTP_LATENCY, HTTP_REQUESTS, HTTP_THROTTLED
 from services.common.base.personal import personal_in_request, platform_key_store, seal_for_transit
 from services.common.base.settings import settings
 from services.common.kernel.decoding import check_decoded, decode_json
@@ -38,6 +39,7 @@ from services.common.kernel.errors import (
     PayloadTooLarge,
     PlatformError,
     ServiceUnavailable,
+    TooManyRequests,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -355,6 +357,60 @@ def _set_deadline(method: Any, deadline: float) -> None:
         worker_ctx.data["deadline"] = deadline
 
 
+class InFlight:
+    """The requests each token has the gateway serving, at most ``limit`` at once (``GATEWAY_IN_FLIGHT_PER_TOKEN``).
+
+    The gateway serves 64 requests at once (``runner.GATEWAY_WORKERS``), every caller's alike. One caller keeping
+    them all busy — a careless client's loop without waiting, a hostile one's flood of the heaviest bodies a route
+    takes — left every other district's requests queued behind it. Now a token's requests beyond its limit are
+    answered 429 ``too_many_requests`` at once (``Retry-After: 1``), before their body is read, and the other
+    workers stay for everyone else. Counted per token by role (``gov_http_requests_throttled_total``)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = limit
+        self._serving: dict[str, int] = {}
+
+    @property
+    def limit(self) -> int:
+        """The most requests of one token served at once (the process's setting unless given)."""
+        if self._limit is None:
+            self._limit = settings().gateway_in_flight_per_token
+        return self._limit
+
+    def serving(self, principal: Principal) -> int:
+        """How many requests of ``principal``'s token are being served."""
+        return self._serving.get(principal.token_id, 0)
+
+    @contextlib.contextmanager
+    def held(self, principal: Principal) -> Iterator[None]:
+        """Count one more request of ``principal``'s token while it is served; TooManyRequests over the limit."""
+        token = principal.token_id
+        count, limit = self._serving.get(token, 0), self.limit
+        if count >= limit:
+            HTTP_THROTTLED.labels("gateway", principal.role).inc()
+            raise TooManyRequests(
+                f"this token has {count} requests being served, the most one caller may: ask again once one of "
+                "them is answered",
+                details={"in_flight": count, "limit": limit},
+            )
+        self._serving[token] = count + 1  # no green thread switch between the read and this write
+        try:
+            yield
+        finally:
+            left = self._serving[token] - 1
+            if left:
+                self._serving[token] = left
+            else:
+                del self._serving[token]
+
+
+IN_FLIGHT = InFlight()
+"""The gateway's requests in flight per token (one per process: its workers share it)."""
+
+RETRY_AFTER_SECONDS = 1
+"""What a 429 tells its caller to wait before asking again."""
+
+
 def _error_response(exc: Exception) -> Response:
     if isinstance(exc, PlatformError | ServiceError):
         return json_response(exc.to_body(), exc.http_status)
@@ -563,22 +619,14 @@ def api(
                         principal = authenticate(self.db, request.headers.get("Authorization"))
                         principal.require(roles)
                         self.request_context.update(rpc_context(request, principal, correlation_id))
-                    check_decoded({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
-                    export = None
-                    if table is not None:
-                        export = (tabular.requested_format(request), tabular.requested_language(request))
-                        chosen = request.args.get("table")
-                        tabular.without_export_parameters(request)
-                    result = fn(self, request, principal, **params)
-                    status, body = result if isinstance(result, tuple) else (200, result)
-                    if export is not None and export[0] != "json" and not isinstance(body, Response):
-                        response = _exported(body, table, export, spec.name, chosen)
-                    else:
-                        response = body if isinstance(body, Response) else json_response(body, status)
+                    with IN_FLIGHT.held(principal) if principal is not None else contextlib.nullcontext():
+                        response = _answered(self, fn, request, principal, params, spec, table)
                 except Exception as exc:  # the one place errors become HTTP answers
                     if method.upper() == "GET" and store_failed(exc):  # a read changes nothing: 503, try again
                         exc = ServiceUnavailable("a database did not answer; nothing was changed: ask again")
                     response = _error_response(_as_missing(exc, method, principal, params))
+                    if isinstance(exc, TooManyRequests):
+                        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             response.headers["X-Correlation-ID"] = correlation_id
             HTTP_REQUESTS.labels("gateway", url, method, str(response.status_code)).inc()
             HTTP_LATENCY.labels("gateway", url).observe(time.perf_counter() - started)
@@ -588,6 +636,29 @@ def api(
         return http(method, url)(handler)
 
     return decorate
+
+
+def _answered(
+    service: Any,
+    fn: Callable[..., Any],
+    request: Request,
+    principal: Principal | None,
+    params: dict[str, Any],
+    spec: RouteSpec,
+    table: str | None,
+) -> Response:
+    """The route's own answer to an authorised request (its download when one is asked for)."""
+    check_decoded({**request.args.to_dict(), **{k: v for k, v in params.items() if isinstance(v, str)}})
+    export = chosen = None
+    if table is not None:
+        export = (tabular.requested_format(request), tabular.requested_language(request))
+        chosen = request.args.get("table")
+        tabular.without_export_parameters(request)
+    result = fn(service, request, principal, **params)
+    status, body = result if isinstance(result, tuple) else (200, result)
+    if export is not None and export[0] != "json" and not isinstance(body, Response):
+        return _exported(body, table, export, spec.name, chosen)
+    return body if isinstance(body, Response) else json_response(body, status)
 
 
 def _exported(body: Any, declared: str | None, export: tuple[str, str], name: str, chosen: str | None) -> Response:

@@ -62,6 +62,11 @@ HTTP_CONNECTIONS_REFUSED = Counter(
     "HTTP connections closed at once, the process holding its most (runner.connections_bounded)",
     ["service"],
 )
+HTTP_THROTTLED = Counter(
+    "gov_http_requests_throttled_total",
+    "Requests answered 429 at once, their caller having as many in flight as one caller may (by its role)",
+    ["service", "role"],
+)
 HTTP_LATENCY = Histogram(
     "gov_http_request_duration_seconds",
     "HTTP request handling time",

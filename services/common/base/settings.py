@@ -50,6 +50,8 @@ Every variable has a local default so ``make run`` needs none:
 ``HEALTH_CACHE_SECONDS``       how long a readiness check's answer is reused, default ``2``
 ``HEALTH_TIMEOUT_SECONDS``     how long one readiness check may take, default ``1``
 ``RPC_TIMEOUT``                seconds the gateway waits for a service, default ``10``
+``GATEWAY_IN_FLIGHT_PER_TOKEN`` requests one token may have the gateway serve at once, default ``16`` (of its 64
+                               workers); one more is answered 429 ``too_many_requests`` at once
 ``LOG_LEVEL``                  default ``INFO``
 ``DISTRICTS_FILE``             JSON object {code: name} replacing the default district table
 ``VAR_DIR``                    where SQLite files, pid files and logs go, default ``var``
@@ -136,6 +138,8 @@ class Settings:
     topic_partitions: int
     rpc_timeout: float
     log_level: str
+    gateway_in_flight_per_token: int = 16
+    """Requests one token may have the gateway serve at once (``GATEWAY_IN_FLIGHT_PER_TOKEN``, at least 1)."""
     districts: dict[str, str] = field(default_factory=dict)
     topic_replication: int = 1
     topic_min_insync_replicas: int = 1
@@ -260,6 +264,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         relay_linger_seconds=float(env.get("RELAY_LINGER_SECONDS", "0.05")),
         topic_partitions=int(env.get("TOPIC_PARTITIONS", "3")),
         rpc_timeout=float(env.get("RPC_TIMEOUT", "10")),
+        gateway_in_flight_per_token=max(1, int(env.get("GATEWAY_IN_FLIGHT_PER_TOKEN", "16"))),
         log_level=env.get("LOG_LEVEL", "INFO"),
         districts=districts,
         topic_replication=replication,

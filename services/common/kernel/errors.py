@@ -206,6 +206,14 @@ class ServiceUnavailable(PlatformError):
     http_status = 503
 
 
+class TooManyRequests(PlatformError):
+    """The caller has as many requests being served as one caller may (``GATEWAY_IN_FLIGHT_PER_TOKEN``): nothing was
+    done; ask again once one of them is answered (``Retry-After``)."""
+
+    code = "too_many_requests"
+    http_status = 429
+
+
 class ReplyTooLarge(PlatformError):
     """A service's answer is larger than an RPC reply may be (``services.common.runtime.rpc.MAX_REPLY_BYTES``): the
     caller gets this instead of the answer, and the service lives on."""
