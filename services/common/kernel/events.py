@@ -255,24 +255,7 @@ PUBLISHED_FIELDS = tuple(f.name for f in dataclasses.fields(Envelope) if f.name 
 class _OpenEnvelope:
     """An ``Envelope`` being read by ``Envelope.from_valid``: its slots, set as plain attributes."""
 
-    __slots__ = (  # noqa: RUF023 - Envelope's order: the layout must be the same
-        "event_id",
-        "event_type",
-        "schema_version",
-        "stream_type",
-        "stream_id",
-        "stream_version",
-        "occurred_at",
-        "recorded_at",
-        "district",
-        "agency_id",
-        "actor",
-        "correlation_id",
-        "causation_id",
-        "payload",
-        "domain",
-        "position",
-    )
+    __slots__ = (*PUBLISHED_FIELDS, "position")  # Envelope's, in its order: the layout must be the same
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.event_id = data["event_id"]
