@@ -364,7 +364,7 @@ class InFlight:
     them all busy — a careless client's loop without waiting, a hostile one's flood of the heaviest bodies a route
     takes — left every other district's requests queued behind it. Now a token's requests beyond its limit are
     answered 429 ``too_many_requests`` at once (``Retry-After: 1``), before their body is read, and the other
-    workers stay for everyone else. Counted per token by role (``gov_http_requests_throttled_total``)."""
+    workers stay for everyone else. Counted by the caller's role (``gov_http_requests_throttled_total``)."""
 
     def __init__(self, limit: int | None = None) -> None:
         self._limit = limit
