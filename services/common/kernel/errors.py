@@ -36,16 +36,15 @@ def bounded_reasons(fields: dict[str, Any], most: int = MAX_FIELD_REASONS) -> tu
 
     def walk(value: Any) -> Any:
         nonlocal left, omitted
-        if isinstance(value, dict):
+        if isinstance(value, dict | list | tuple):
+            pairs = value.items() if isinstance(value, dict) else enumerate(value)
             kept: dict[Any, Any] = {}
-            for key, inner in value.items():
+            for key, inner in pairs:
                 if left <= 0:
                     omitted += count(inner)
                 else:
                     kept[key] = walk(inner)
-            return kept
-        if isinstance(value, list | tuple):
-            return [walk(v) for v in value if left > 0 or not (omitted := omitted + count(v))]
+            return kept if isinstance(value, dict) else list(kept.values())
         left -= 1
         return short_reason(value) if isinstance(value, str) else value
 
