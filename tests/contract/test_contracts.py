@@ -185,3 +185,64 @@ def test_every_inbound_example_is_valid_for_its_contract_and_for_the_command_it_
         assert not list(Draft202012Validator(schema).iter_errors(example))
         # the marshmallow schema of the command accepts it too, read as the newest version (current_payload)
         load_command(route.schema, current_payload(message_type, version, example))
+
+
+def _enveloped(domain: str, event_type: str, version: int, payload: Any) -> dict[str, Any]:
+    envelope = json.loads((contracts.CONTRACTS_DIR / "envelope.v1.json").read_text(encoding="utf-8"))["examples"][0]
+    return {**envelope, "domain": domain, "event_type": event_type, "schema_version": version, "payload": payload}
+
+
+def _reasons(envelope: dict[str, Any]) -> dict[str, list[str]] | None:
+    try:
+        contracts.validate_envelope(envelope)
+    except contracts.ContractViolation as exc:
+        return dict(exc.fields or {"_message": [exc.message]})  # "no contract for ...": a refusal without fields
+    return None
+
+
+@pytest.mark.parametrize(("domain", "event_type", "version", "path"), SCHEMAS, ids=lambda v: str(v))
+def test_an_event_checked_as_a_whole_is_judged_as_its_parts_are(
+    domain: str, event_type: str, version: int, path: Any
+) -> None:
+    # A consumer checks an envelope and its payload with one validator (contracts._whole_validator) and, only
+    # when that refuses, part by part for the reasons. The two must agree on every event: valid examples, and
+    # each example spoiled in the envelope and in the payload.
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    whole = contracts._whole_validator(domain, event_type, version)
+    for example in schema["examples"]:
+        valid = _enveloped(domain, event_type, version, example)
+        assert whole.is_valid(valid) and _reasons(valid) is None
+        first = schema["required"][0]
+        spoiled = {
+            "payload property missing": ({k: v for k, v in example.items() if k != first}, None),
+            "payload property unknown": ({**example, "not_in_the_contract": 1}, None),
+            "payload property of another type": ({**example, first: {"a": [1]}}, None),
+            "envelope field malformed": (example, {"event_id": "not-a-uuid"}),
+            "envelope field unknown": (example, {"extra": True}),
+        }
+        for what, (payload, envelope_change) in spoiled.items():
+            event = {**_enveloped(domain, event_type, version, payload), **(envelope_change or {})}
+            assert not whole.is_valid(event), what
+            reasons = _reasons(event)
+            assert reasons, what
+            if envelope_change:  # the envelope's reasons name its fields
+                assert set(reasons) <= {"event_id", "_schema"}, (what, reasons)
+            else:  # the payload's name its properties, as a producer's refusal does
+                assert not any(k in reasons for k in ("payload", "event_id")), (what, reasons)
+
+
+def test_a_hostile_event_name_makes_no_validator() -> None:
+    # the whole-event validators are made only for the contracts on file: a name read from a message (a path, a
+    # list, a version as a float or a boolean) is judged by the checks one by one, and no validator is cached
+    before = contracts._whole_validator.cache_info().currsize
+    example = json.loads(contracts.schema_path("office_space", "AgencyRegistered", 1).read_text(encoding="utf-8"))
+    payload = example["examples"][0]
+    for domain, event_type, version in [
+        ("../../contracts", "envelope", 1),
+        ("office_space", ["AgencyRegistered"], 1),
+        ("office_space", "AgencyRegistered", 1.0),
+        ("office_space", "AgencyRegistered", True),
+        ("office_space", "AgencyRegistered", 99),
+    ]:
+        assert _reasons(_enveloped(domain, event_type, version, payload)), (domain, event_type, version)  # type: ignore[arg-type]
+    assert contracts._whole_validator.cache_info().currsize == before
