@@ -3,6 +3,7 @@ batch; during a rebuild, journaled and folded into the index in sorted runs. On 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -40,7 +41,10 @@ def _among(events: SeenEvents, ids: list[str]) -> set[str]:
 
 
 def _rows(engine: sa.Engine, table: sa.Table) -> set[str]:
+    """The ids in the index, or in the journal (its batches' arrays)."""
     with engine.connect() as conn:
+        if table is seen_journal_table:
+            return {i for ids in conn.execute(sa.select(table.c.ids)).scalars() for i in json.loads(ids)}
         return set(conn.execute(sa.select(table.c.event_id)).scalars())
 
 
@@ -185,3 +189,64 @@ def test_a_database_of_the_release_before_keeps_its_ids_in_one_tree_on_sqlite(tm
     declared = sa.schema.CreateTable(seen_table).compile(dialect=engine.dialect)
     assert str(declared).rstrip().endswith("WITHOUT ROWID")
     engine.dispose()
+
+
+def test_a_rebuild_journals_a_row_per_batch(engine: sa.Engine) -> None:
+    events, batches = SeenEvents(engine, "p"), [_ids(500), _ids(3), _ids(1)]
+    events.start_journal()
+    for ids in batches:
+        _remember(events, ids)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(seen_journal_table.c.ids)).scalars().all()
+    assert sorted(json.loads(ids) for ids in rows) == sorted(batches)
+    events.finish_journal()
+    assert _rows(engine, seen_table) == {i for ids in batches for i in ids}
+
+
+def test_a_journal_of_the_release_before_is_folded_by_the_migration(db_url: str) -> None:
+    """Migration p0006: ids journaled a row per id (a rebuild of the release before, stopped half-way) are folded
+    into the index, which keeps what it held; the journal is a row per batch after it, and a downgrade folds that
+    one in turn."""
+    engine = create_db_engine(db_url)
+    migrate(engine, "projector", revision="p0005")
+    indexed, journaled, theirs = _ids(3), _ids(4), _ids(2)
+    with engine.begin() as conn:
+        conn.execute(seen_table.insert(), [{"projector": "p", "event_id": i} for i in indexed])
+        rows = [("p", i) for i in [*journaled, indexed[0]]] + [("q", i) for i in theirs]
+        conn.exec_driver_sql(
+            "INSERT INTO projector_seen_journal (projector, event_id) VALUES " + ", ".join(["(%s, %s)"] * len(rows))
+            if engine.dialect.name == "postgresql"
+            else "INSERT INTO projector_seen_journal (projector, event_id) VALUES " + ", ".join(["(?, ?)"] * len(rows)),
+            tuple(v for row in rows for v in row),
+        )
+    migrate(engine, "projector")
+    assert _rows(engine, seen_table) == {*indexed, *journaled, *theirs}
+    assert _rows(engine, seen_journal_table) == set()
+    events = SeenEvents(engine, "p")
+    assert _among(events, [*journaled, *_ids(2)]) == set(journaled)
+    events.start_journal()
+    _remember(events, later := _ids(3))
+    _downgrade(engine, "p0005")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM projector_seen_journal").scalar() == 0
+        kept = set(conn.exec_driver_sql("SELECT event_id FROM projector_seen_events").scalars())
+    assert kept == {*indexed, *journaled, *theirs, *later}
+    engine.dispose()
+
+
+def _downgrade(engine: sa.Engine, revision: str) -> None:
+    """The projector tree taken back to ``revision`` (Alembic's downgrade; the platform itself only upgrades)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from services.common.base import db
+
+    config = Config()
+    directory = db._MIGRATION_TREES["projector"]
+    config.set_main_option("script_location", str(directory))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", str(directory / "versions"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        config.attributes["version_table"] = db._version_table("projector")
+        command.downgrade(config, revision)
