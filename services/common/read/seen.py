@@ -10,10 +10,9 @@ per inserted row once it outgrows the database's cache: on SQLite, about 40 µs 
 than applying the event itself. So a rebuild *journals* the ids instead: each batch appends them to
 ``projector_seen_journal`` (no index; one row per batch, its ids as a JSON array) in its transaction and keeps
 them in memory, and every ``JOURNAL_FOLD`` ids (and at the end) the journal is folded, sorted, into the indexed
-table. A duplicate is found in memory, or,
-if a Bloom filter of the folded ids says it may have been folded, in the table. A rebuild that stops half-way
-leaves its journal behind; the projector folds it before it applies anything the next time it assigns its
-partitions.
+table. A duplicate is found in memory, or, if a Bloom filter of the folded ids says it may have been folded, in
+the table. A rebuild that stops half-way leaves its journal behind; the projector folds it before it applies
+anything the next time it assigns its partitions.
 """
 
 from __future__ import annotations
