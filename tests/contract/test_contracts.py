@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from services.common.base import contracts
@@ -246,3 +248,43 @@ def test_a_hostile_event_name_makes_no_validator() -> None:
     ]:
         assert _reasons(_enveloped(domain, event_type, version, payload)), (domain, event_type, version)  # type: ignore[arg-type]
     assert contracts._whole_validator.cache_info().currsize == before
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _parts_valid(envelope: dict[str, Any]) -> bool:
+    """The verdict of the checks one by one: the envelope's validator, then its payload's contract."""
+    if not contracts._envelope_validator().is_valid(envelope):
+        return False
+    try:
+        validator = contracts.payload_validator(envelope["domain"], envelope["event_type"], envelope["schema_version"])
+    except contracts.ContractViolation:  # no contract for the event named
+        return False
+    return bool(validator.is_valid(envelope["payload"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    schema=st.sampled_from(SCHEMAS),
+    where=st.sampled_from(["envelope", "payload"]),
+    field=st.integers(min_value=0, max_value=40),
+    value=_JSON_VALUES,
+)
+def test_any_event_is_refused_as_a_whole_exactly_when_a_part_is(
+    schema: tuple[str, str, int, Any], where: str, field: int, value: Any
+) -> None:
+    # one field of a valid event (an envelope's or a payload's, or one it does not have) given any JSON value: the
+    # check as a whole refuses it exactly when the checks one by one do (whose reasons it then gives)
+    domain, event_type, version, path = schema
+    example = json.loads(path.read_text(encoding="utf-8"))["examples"][0]
+    event = _enveloped(domain, event_type, version, dict(example))
+    target = event if where == "envelope" else event["payload"]
+    names = sorted(target)
+    target[names[field] if field < len(names) else f"extra_{field}"] = value
+    refused = _reasons(event)
+    assert (refused is None) == _parts_valid(event), (where, field, value, refused)
