@@ -312,20 +312,28 @@ def migrate(engine: Engine, *names: str, revision: str = "head") -> None:
     if not trees:
         return
     from alembic import command  # here: see above
-    from alembic.config import Config
 
     for name in trees:
-        directory = _MIGRATION_TREES[name]
-        config = Config()
-        config.set_main_option("script_location", str(directory))
-        config.set_main_option("path_separator", "os")
-        config.set_main_option("version_locations", str(directory / "versions"))
+        config = alembic_config(name)
         with engine.begin() as connection:
             if is_postgres(connection):  # replicas starting together migrate one after the other
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             config.attributes["version_table"] = _version_table(name)
             command.upgrade(config, revision)
+
+
+def alembic_config(name: str) -> Any:
+    """Alembic's configuration of migration tree ``name`` (its scripts; the caller sets the connection and the
+    version table in its ``attributes``). Imports Alembic."""
+    from alembic.config import Config
+
+    directory = _MIGRATION_TREES[name]
+    config = Config()
+    config.set_main_option("script_location", str(directory))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", str(directory / "versions"))
+    return config
 
 
 def _version_table(name: str) -> str:

@@ -212,13 +212,9 @@ def test_a_journal_of_the_release_before_is_folded_by_the_migration(db_url: str)
     indexed, journaled, theirs = _ids(3), _ids(4), _ids(2)
     with engine.begin() as conn:
         conn.execute(seen_table.insert(), [{"projector": "p", "event_id": i} for i in indexed])
+        journal_by_id = sa.table("projector_seen_journal", sa.column("projector"), sa.column("event_id"))
         rows = [("p", i) for i in [*journaled, indexed[0]]] + [("q", i) for i in theirs]
-        conn.exec_driver_sql(
-            "INSERT INTO projector_seen_journal (projector, event_id) VALUES " + ", ".join(["(%s, %s)"] * len(rows))
-            if engine.dialect.name == "postgresql"
-            else "INSERT INTO projector_seen_journal (projector, event_id) VALUES " + ", ".join(["(?, ?)"] * len(rows)),
-            tuple(v for row in rows for v in row),
-        )
+        conn.execute(journal_by_id.insert(), [{"projector": p, "event_id": i} for p, i in rows])
     migrate(engine, "projector")
     assert _rows(engine, seen_table) == {*indexed, *journaled, *theirs}
     assert _rows(engine, seen_journal_table) == set()
@@ -237,15 +233,10 @@ def test_a_journal_of_the_release_before_is_folded_by_the_migration(db_url: str)
 def _downgrade(engine: sa.Engine, revision: str) -> None:
     """The projector tree taken back to ``revision`` (Alembic's downgrade; the platform itself only upgrades)."""
     from alembic import command
-    from alembic.config import Config
 
     from services.common.base import db
 
-    config = Config()
-    directory = db._MIGRATION_TREES["projector"]
-    config.set_main_option("script_location", str(directory))
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(directory / "versions"))
+    config = db.alembic_config("projector")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         config.attributes["version_table"] = db._version_table("projector")
