@@ -44,7 +44,8 @@ from nameko.constants import (
 )
 from nameko.exceptions import deserialize_to_instance
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
+from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener, Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
@@ -81,6 +82,49 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 BROKER_ERRORS = (OSError, AMQPConnectionError, OperationalError)
 """What sending to a RabbitMQ that went away raises."""
+
+
+class BrokerTolerantQueueConsumer(QueueConsumer):  # type: ignore[misc]
+    """nameko's consumer of a process's RPC queues (a service's requests, the gateway's answers), except that a
+    message that cannot be acknowledged (or requeued) because RabbitMQ just closed its connection does not end
+    the process.
+
+    nameko gives such an acknowledgement up only on amqp's own ``ConnectionError``. The socket's errors
+    (``ConnectionResetError``, ``BrokenPipeError``) and kombu's ``OperationalError`` escaped from the thread that
+    handles the message, and an error escaping any of nameko's threads kills the container. A RabbitMQ restarted
+    under load thus killed the gateway, which was acknowledging an answer as RabbitMQ closed the connection: its
+    HTTP port closed and every district's command was refused until the process was started again (found by
+    ``tests/faults/test_rabbitmq_restart.py``).
+
+    Given up, the message stays unacknowledged: RabbitMQ delivers it again on the next connection, or it went
+    with a queue the restart emptied. A request delivered again is answered from its key (``BrokerTolerantRpc``);
+    an answer is still handed to its caller, and one delivered again finds no caller and is dropped.
+    """
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("amqp_ack_lost", error=repr(exc)[:200], routing_key=message.delivery_info.get("routing_key"))
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning(
+                "amqp_requeue_lost", error=repr(exc)[:200], routing_key=message.delivery_info.get("routing_key")
+            )
+
+
+class _BrokerTolerantReplyListener(ReplyListener):  # type: ignore[misc]
+    queue_consumer = BrokerTolerantQueueConsumer()
+
+
+class BrokerTolerantRpcProxy(RpcProxy):  # type: ignore[misc]
+    """nameko's ``RpcProxy``, whose answers are consumed by the ``BrokerTolerantQueueConsumer``: a RabbitMQ gone
+    while an answer is acknowledged costs that acknowledgement, not the caller's process."""
+
+    rpc_reply_listener = _BrokerTolerantReplyListener()
 
 
 _PRODUCER_POOL_KEYS: dict[tuple[str, bool, str, str | None, str], Connection] = {}
@@ -162,6 +206,8 @@ dead-lettered: one request must not kill its service on every restart."""
 
 
 class _BrokerTolerantRpcConsumer(RpcConsumer):  # type: ignore[misc]
+    queue_consumer = BrokerTolerantQueueConsumer()
+
     def handle_message(self, body: Any, message: Any) -> None:
         """Handle a request, unless RabbitMQ delivered it again more than ``MAX_REDELIVERIES`` times (its service
         died each time it handled it): then it is dead-lettered (kept in the store, answered
@@ -486,8 +532,9 @@ def replayed(store: EventStore, key: str | None, fingerprint: str | None) -> dic
 
 def rpc_proxy(service: str) -> RpcProxy:
     """The gateway's RPC proxy of ``service``: its requests expire in RabbitMQ after ``RPC_TIMEOUT`` (the
-    gateway's wait for an answer), so a request still queued when the caller gave up is never delivered."""
-    return RpcProxy(service, expiration=settings().rpc_timeout)
+    gateway's wait for an answer), so a request still queued when the caller gave up is never delivered; its
+    answers are acknowledged by the ``BrokerTolerantQueueConsumer``."""
+    return BrokerTolerantRpcProxy(service, expiration=settings().rpc_timeout)
 
 
 def _run_with_retries(fn: Callable[..., Any], service: Any, data: dict[str, Any], retries: int) -> Any:
