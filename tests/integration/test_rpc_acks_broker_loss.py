@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from kombu import Connection, Exchange, Queue
-from nameko.extensions import Extension, is_extension
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, Extension, is_extension
 from nameko.messaging import QueueConsumer
 
 from services.common.base.settings import SERVICES
@@ -84,7 +84,7 @@ def test_every_rpc_queue_of_every_process_is_consumed_by_the_tolerant_consumer(s
     cls = service_class(service)
     extensions = [value for _, value in inspect.getmembers(cls, is_extension)]
     extensions += [
-        e for _, method in inspect.getmembers(cls, callable) for e in getattr(method, "nameko_entrypoints", ())
+        e for _, method in inspect.getmembers(cls, callable) for e in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ())
     ]
     consumers = [consumer for extension in extensions for consumer in _queue_consumers(extension)]
     assert consumers, f"{service} consumes no RPC queue"
