@@ -62,6 +62,7 @@ MAPPING: dict[str, str] = {
     "statements": "base",  # statements built once, run on the driver: the store's append and projections
     "contracts": "base",  # the store validates what it writes with it, the projector and inbound what they read
     "personal": "base",  # the key store: the write side encrypts, the read side decrypts
+    "jsontext": "base",  # the store writes payloads with it, the projector reads messages with it
     "memory": "base",  # a process's memory: services, relays, the rebuild and its reader process
     "backoff": "base",  # what failed put aside for a doubling wait (the districts' consumer)
     # write: the command side

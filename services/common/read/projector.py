@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.base import contracts, personal
 from services.common.base.db import reader, register_migrations, store_failed
+from services.common.base.jsontext import loads_message
 from services.common.base.log import bind_context, get_logger
 from services.common.base.memory import collection_deferred
 from services.common.base.metrics import (
@@ -260,7 +261,7 @@ def decode(record: AnyRecord) -> Envelope:
     if record.value is None:
         raise DeadLetter("malformed_json", "the message has no value (a tombstone)")
     try:
-        data = _parsed(record.value)
+        data = loads_message(record.value)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DeadLetter("malformed_json", str(exc)) from exc
     if not isinstance(data, dict):
@@ -275,27 +276,6 @@ def decode(record: AnyRecord) -> Envelope:
         payload = upcast(env.domain, env.event_type, env.schema_version, env.payload, latest)
         env = Envelope(**{**env.to_dict(), "schema_version": latest, "payload": payload})
     return env
-
-
-_JSON = json.JSONDecoder()
-
-
-def _parsed(value: bytes) -> Any:
-    """``json.loads(value)``, with less around it for a message as the relay sends it.
-
-    ``json.loads`` of bytes first detects their encoding: a JSON object in UTF-8 (every message the relay sends)
-    starts with "{" and no zero byte, which is what it would find, so it is decoded as it would decode it. Its
-    text then starts with the object, so ``raw_decode`` reads it without the two searches for whitespace around
-    it; only a text it does not fill to its end (whitespace after it, or not JSON) goes to ``json.loads``, which
-    decides (and names the error) as always."""
-    if value[:1] != b"{" or value[1:2] == b"\0":
-        return json.loads(value)
-    text = value.decode("utf-8", "surrogatepass")
-    try:
-        data, end = _JSON.raw_decode(text)
-    except ValueError:
-        return json.loads(text)  # not JSON: json.loads raises, naming the error
-    return data if end == len(text) else json.loads(text)
 
 
 def decoded(record: AnyRecord) -> Envelope | DeadLetter:

@@ -50,6 +50,7 @@ from services.common.base.db import (
     register_migrations,
     unpinged,
 )
+from services.common.base.jsontext import dumps_payload
 from services.common.base.metrics import EVENTS_APPENDED
 from services.common.base.personal import KeyStore, seal_payload, seal_request, sealed_fields
 from services.common.base.statements import execute
@@ -622,7 +623,7 @@ class EventStore:
                 "domain": self.domain,
             }
             envelopes.append(Envelope.from_valid(row))  # its fields copied: the row's payload becomes its JSON
-            row["payload"] = _dumps(payload)
+            row["payload"] = dumps_payload(payload) if self.validate else _dumps(payload)  # see jsontext
             row["previous"] = stream_version - 1
             rows.append(row)
         return rows

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from services.common.base.db import create_db_engine, migrate
 from services.common.kernel.events import Envelope
 from services.common.read.broker import envelope_message
-from services.common.read.projector import Projection, Projector, _parsed
+from services.common.read.projector import Projection, Projector
 from services.common.write.store import EventStore
 from tests.support import meta, new_agency
 
@@ -110,28 +110,3 @@ def test_dead_letters_are_sent_outside_the_transaction_and_before_the_offsets(tm
         assert list(conn.execute(sa.select(directory.c.agency_id)).scalars()) == ["GOOD1"]
     assert sum(projector.stored_offsets().values()) == 3
     assert json.loads(values[1])["stream_id"] == "BAD1"
-
-
-def test_a_message_is_parsed_as_json_loads_parses_it_or_refused_as_it_refuses_it() -> None:
-    values = [
-        b'{"a": 1}',
-        b'{"a": "\xe5\x8d\x95"}  \n',  # whitespace after the object
-        b'  {"a": 1}',  # and before it
-        b'{"a": 1} x',  # something after it
-        b'{"a": 1',  # cut short
-        b'{"a": "\\ud800"}',  # a lone surrogate, escaped
-        b'{"a": "\xed\xa0\x80"}',  # and encoded (surrogatepass, as json.loads of bytes decodes it)
-        b"[1, 2]",
-        '{"a": 1}'.encode("utf-16"),
-        b"{\x00",
-    ]
-    for value in values:
-        try:
-            expected: Any = json.loads(value)
-        except ValueError as exc:
-            expected = (type(exc), str(exc))
-        try:
-            found: Any = _parsed(value)
-        except ValueError as exc:
-            found = (type(exc), str(exc))
-        assert found == expected, value
