@@ -14,9 +14,9 @@ Two places only, where the platform made the text itself and checked it before:
   (878 bytes: 9.0 → 3.0 µs). orjson refuses what ``json.loads`` would also refuse, and more: ``NaN`` and the
   infinities, lone surrogates, any encoding but UTF-8 — none of which the relay sends; such a message is
   refused (``ValueError``) as one that is not JSON. It reads an integer beyond 64 bits as a float, though: a
-  message with a run of 19 digits or more anywhere (such an integer needs one; 64 bits hold 19 digits at most)
-  is read by the standard library instead (refusing ``NaN``, the infinities and numbers beyond a float's range
-  as orjson does), which a translation of the bytes finds in about 1 µs.
+  message with a run of 19 digits or more anywhere (an integer orjson cannot hold, below -2**63 or above
+  2**64 - 1, has 19 digits at least) is read by the standard library instead (refusing ``NaN``, the infinities
+  and numbers beyond a float's range as orjson does), which a translation of the bytes finds in about 1 µs.
 
 Every other JSON of the platform — documents from outside (``services.common.kernel.decoding``, with its
 limits), fingerprints hashed from canonical text, snapshots and answers — stays with the standard library.
