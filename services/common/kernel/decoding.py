@@ -46,7 +46,8 @@ and isolates (U+202A-U+202E, U+2066-U+2069): an agency's name holding U+202E sho
 the dashboard, an export and the audit trail, so that text reads other than it is ("Trojan Source")."""
 
 
-def _refuse_constant(name: str) -> Any:
+def refuse_constant(name: str) -> Any:
+    """``json.loads``' ``parse_constant``: ``NaN`` and the infinities are no number the platform accepts."""
     raise ValueError(f"{name} is not a JSON number the platform accepts")
 
 
@@ -56,7 +57,8 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
-def _parse_float(text: str) -> float:
+def finite_float(text: str) -> float:
+    """``json.loads``' ``parse_float``: a number beyond a float's range (``1e999``) is refused, not infinite."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"number {text[:40]} is out of range")
@@ -78,7 +80,7 @@ def decode_json(raw: bytes | str, *, max_bytes: int, max_depth: int = MAX_DEPTH,
         ) from None
     try:
         value = json.loads(
-            text or "null", parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float
+            text or "null", parse_constant=refuse_constant, parse_int=_parse_int, parse_float=finite_float
         )
     except RecursionError:
         raise BadRequest(

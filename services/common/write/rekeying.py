@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.common.base import contracts
+from services.common.base.jsontext import dumps_stored
 from services.common.base.log import get_logger
 from services.common.base.personal import (
     ERASED,
@@ -184,10 +185,6 @@ class _Rewrite:
     erased: int
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def _is_clear(value: Any) -> bool:
     """A stored personal value still in clear: not a token, not the erased marker, not empty."""
     return value not in (None, "", [], ERASED_TEXT) and not is_token(value)
@@ -316,7 +313,7 @@ class Rekeying:
             before=row.payload,
             event_type=event_type,
             schema_version=version,
-            payload=_dumps(payload),
+            payload=dumps_stored(payload),
             label=before if before == after else f"{before} -> {after}",
             erased=erased,
         )

@@ -50,7 +50,7 @@ from services.common.base.db import (
     register_migrations,
     unpinged,
 )
-from services.common.base.jsontext import dumps_payload
+from services.common.base.jsontext import dumps_payload, dumps_stored
 from services.common.base.metrics import EVENTS_APPENDED
 from services.common.base.personal import KeyStore, seal_payload, seal_request, sealed_fields
 from services.common.base.statements import execute
@@ -301,27 +301,6 @@ class StreamAppend(NamedTuple):
     snapshot: tuple[int, dict[str, Any]] | None = None
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
-_encode_once: Any = (
-    _C_ENCODER(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
-    if _C_ENCODER is not None
-    else None
-)
-
-
-def _dumps(value: Any) -> str:
-    """A stored JSON value, as ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` writes it: the
-    standard library's C encoder made once with those settings (``JSONEncoder.encode`` makes one per call: a
-    fifth of the cost of a payload of a dozen readings), without the walk's bookkeeping of every list and dict
-    for cycles (a third of the cost of a payload of readings). A payload is the fresh JSON-native values of an
-    event's fields, checked against its contract before it is written; a cycle, which no event holds, would end
-    in ``RecursionError`` instead of ``ValueError``."""
-    if _encode_once is None:  # an interpreter without the C encoder
-        return _ENCODER.encode(value)
-    return "".join(_encode_once(value, 0))
-
-
 class EventStore:
     """A service's event store on SQLite or PostgreSQL."""
 
@@ -532,7 +511,7 @@ class EventStore:
                 version, state = item.snapshot
                 key = {"stream_type": item.stream_type, "stream_id": item.stream_id}
                 execute(writes, dialect, _DELETE_SNAPSHOT, key)
-                row = {**key, "stream_version": version, "state": _dumps(state), "taken_at": now}
+                row = {**key, "stream_version": version, "state": dumps_stored(state), "taken_at": now}
                 execute(writes, dialect, _WRITE_SNAPSHOT, row)
         if log is not None:
             execute(writes, dialect, _LOG_COMMAND, log)
@@ -559,7 +538,7 @@ class EventStore:
         return {
             "idempotency_key": idempotency.key,
             "command": _command_column(idempotency.command, idempotency.fingerprint),
-            "result": _dumps(result),
+            "result": dumps_stored(result),
             "recorded_at": now,
         }
 
@@ -579,7 +558,7 @@ class EventStore:
         row = {
             "idempotency_key": key,
             "command": _command_column(REFUSED, fingerprint),
-            "result": _dumps(document),
+            "result": dumps_stored(document),
             "recorded_at": iso(utc_now()),
         }
         try:
@@ -623,7 +602,7 @@ class EventStore:
                 "domain": self.domain,
             }
             envelopes.append(Envelope.from_valid(row))  # its fields copied: the row's payload becomes its JSON
-            row["payload"] = dumps_payload(payload) if self.validate else _dumps(payload)  # see jsontext
+            row["payload"] = dumps_payload(payload) if self.validate else dumps_stored(payload)  # see jsontext
             row["previous"] = stream_version - 1
             rows.append(row)
         return rows
