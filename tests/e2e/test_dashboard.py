@@ -16,8 +16,11 @@ import json
 import os
 import select
 import shutil
+import socket
 import subprocess
+import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from functools import partial
@@ -466,3 +469,60 @@ def test_an_erased_or_masked_track_says_so_and_keeps_its_figures(
     assert "轨迹已删除" in chromium.js("document.getElementById('track-chart').textContent")
     assert chromium.js("document.querySelectorAll('[data-testid=track-line]').length") == 0
     assert [p for p in chromium.problems() if "404" not in p] == []
+
+
+def _throttled(platform: Platform) -> float:
+    """The gateway's count of requests answered 429 (every role)."""
+    with urllib.request.urlopen(f"{platform.gateway}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(THROTTLED + "{"))
+
+
+THROTTLED = "gov_http_requests_throttled_total"
+
+
+def test_requests_answered_429_are_asked_again_after_retry_after_and_the_page_shows_its_figures(
+    platform: Platform, offices: dict[str, Any], chromium: Chromium
+) -> None:
+    """The gateway serves a token's requests a few at once and answers the rest 429 with ``Retry-After``: the page
+    asks those again after the wait instead of showing them failed. The token's every place is taken by requests
+    whose bodies are late to arrive (held sockets: the gateway counts a request from its headers on), the page's
+    first loads are answered 429, the places are given back, and the page then shows the API's figures with no
+    failure notice."""
+    token = platform.token(name=f"throttled-{offices['first']}")  # a token of its own: no other test's requests
+    port = int(platform.gateway.rsplit(":", 1)[1])
+    held: list[socket.socket] = []
+    head = (
+        "POST /api/v1/agencies HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: 1000\r\n\r\n"
+    ).encode()
+    try:
+        for _ in range(64):  # at most GATEWAY_IN_FLIGHT_PER_TOKEN (16 by default) are held; the rest answered 429
+            connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+            connection.sendall(head)
+            held.append(connection)
+            if platform.request("GET", "/api/v1/datacenter/city", token=token)[0] == 429:
+                break
+        assert platform.request("GET", "/api/v1/datacenter/city", token=token)[0] == 429, "the token is not throttled"
+        before = _throttled(platform)
+
+        def give_back_once_the_page_was_throttled() -> None:
+            # the page's five first loads answered 429 (the check above counted one): the places are given back
+            _eventually(lambda: _throttled(platform) - before >= 5, bool)
+            for connection in held:
+                connection.close()
+
+        releaser = threading.Thread(target=give_back_once_the_page_was_throttled, daemon=True)
+        releaser.start()
+        chromium.open(f"{platform.gateway}/?visit=throttled#token={token}&lang=zh")
+        releaser.join(30)
+        assert _throttled(platform) - before >= 5
+        notice = chromium.js(
+            "document.getElementById('notice').hidden || document.getElementById('notice').textContent"
+        )
+        assert notice is True, f"the page's first load shows failures: {notice}"
+        _consistent(chromium, platform, token, offices)
+    finally:
+        for connection in held:
+            connection.close()
+    assert [p for p in chromium.problems() if "429" not in p] == []
