@@ -6,6 +6,9 @@ and the name is still nowhere in clear."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 import uuid
 from functools import partial
 from pathlib import Path
@@ -154,3 +157,35 @@ def test_a_name_is_shown_to_whom_it_belongs_recorded_and_erased(platform: Platfo
     status, refused, _ = platform.request("POST", f"/api/v1/agencies/{posted['agency']}/staff", staff, admin)
     assert (status, refused["error"]) == (409, "subject_erased")
     assert name not in str(refused)
+
+
+def test_a_key_commit_waiting_for_the_disk_holds_up_its_own_request_only(
+    platform: Platform, posted: dict[str, Any]
+) -> None:
+    """A new person's data key is committed synced to the disk (``KeyStore._key``); on SQLite that commit runs on a
+    thread of eventlet's pool (``db.off_the_hub_if``), so a commit kept waiting holds up its own request and no
+    other. Here the key store's write lock is held from outside (as a disk slow to sync holds a commit): a posting
+    that must make a key waits, and a read through the same gateway is answered meanwhile. Before, the wait ran on
+    the gateway's one OS thread, every green thread of it with it: the read waited for the lock too."""
+    if platform.database_urls.get("keys"):
+        pytest.skip("the key store is on PostgreSQL, whose driver waits green")
+    admin, agency = posted["admin"], posted["agency"]
+    holder = sqlite3.connect(str(platform.var_dir / "keys.db"), isolation_level=None, timeout=30)
+    answers: list[tuple[int, Any, dict[str, str]]] = []
+    person = f"P-held-{uuid.uuid4().hex[:8]}"
+    staff = {"person_id": person, "name": "林晓", "rank": "section_deputy", "posted_on": "2024-06-01"}
+    posting = threading.Thread(
+        target=lambda: answers.append(platform.request("POST", f"/api/v1/agencies/{agency}/staff", staff, admin))
+    )
+    holder.execute("BEGIN IMMEDIATE")  # the key store's write lock: the posting's key cannot be committed
+    try:
+        posting.start()
+        time.sleep(1.0)  # the posting reaches its key's commit and waits there (it cannot finish: the lock is held)
+        status, answer, _ = platform.request("GET", f"/api/v1/agencies/{agency}", token=admin)
+        assert status == 200, answer  # answered while the posting waits for the lock
+        assert posting.is_alive() and not answers, f"the posting did not wait for the key store lock: {answers}"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    posting.join(30)
+    assert answers and answers[0][0] == 201, answers

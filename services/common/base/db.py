@@ -17,18 +17,21 @@ import ast
 import contextlib
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from eventlet import patcher, tpool
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from services.common.kernel.errors import ServiceUnavailable
+
+T = TypeVar("T")
 
 _MIGRATION_TREES: dict[str, Path] = {}
 MIGRATION_LOCK_KEY = 0x676F765F6D6967
@@ -257,7 +260,7 @@ def fetch(engine: Engine, query: sa.Select[Any], params: dict[str, Any]) -> tupl
 _INSERTS: dict[tuple[str, sa.Table, tuple[str, ...]], tuple[str, list[str] | None]] = {}
 
 
-def insert_if_absent(engine: Engine, table: sa.Table, row: dict[str, Any]) -> bool:
+def insert_if_absent(engine: Engine, table: sa.Table, row: dict[str, Any], off_the_hub: bool = False) -> bool:
     """Insert ``row`` into ``table`` unless a row with its primary key is there already (``ON CONFLICT DO
     NOTHING``), as one statement committed at once on a pooled DBAPI connection, as ``fetch`` reads; whether it
     was inserted.
@@ -265,7 +268,10 @@ def insert_if_absent(engine: Engine, table: sa.Table, row: dict[str, Any]) -> bo
     For a write every request makes (the gateway binding an idempotency key): a ``Connection``'s transaction,
     its ``BEGIN IMMEDIATE``, the statement's compilation and its result cost several times the insert itself.
     Raises the driver's own errors (``engine.dialect.dbapi.OperationalError`` for a database that does not
-    answer), not SQLAlchemy's."""
+    answer), not SQLAlchemy's.
+
+    ``off_the_hub``: on SQLite in a green-threaded process, the statement and its commit run on a thread of
+    eventlet's pool (``off_the_hub``), for an engine whose commits sync the disk (``sqlite_synchronous="FULL"``)."""
     columns = tuple(row)
     compiled = _INSERTS.get((engine.dialect.name, table, columns))
     if compiled is None:
@@ -276,17 +282,37 @@ def insert_if_absent(engine: Engine, table: sa.Table, row: dict[str, Any]) -> bo
         order = list(done.positiontup) if done.positiontup is not None else None
         compiled = _INSERTS[(engine.dialect.name, table, columns)] = (str(done), order)
     sql, order = compiled
+    parameters = tuple(row[name] for name in order) if order is not None else row
     connection = engine.raw_connection()
     try:
-        cursor = connection.cursor()
-        cursor.execute(sql, tuple(row[name] for name in order) if order is not None else row)
-        inserted = cursor.rowcount == 1
-        cursor.close()
+        driver: Any = connection.driver_connection  # sqlite3's or psycopg's connection
+
+        def insert() -> bool:  # the driver's calls alone: no SQLAlchemy (and its pool's green locks) on a thread
+            cursor = driver.cursor()
+            cursor.execute(sql, parameters)
+            inserted = cursor.rowcount == 1
+            cursor.close()
+            driver.commit()  # SQLite's connections (``create_db_engine``) commit each statement anyway
+            return bool(inserted)
+
         commit_begun()
-        connection.commit()  # SQLite's connections (``create_db_engine``) commit each statement anyway
+        return off_the_hub_if(off_the_hub and engine.dialect.name == "sqlite", insert)
     finally:
         connection.close()  # back to the pool, rolled back there after a failure
-    return inserted
+
+
+def off_the_hub_if(wanted: bool, work: Callable[[], T]) -> T:
+    """``work()``, on a thread of eventlet's pool (``eventlet.tpool``) when ``wanted`` and the process runs green
+    threads (a service or the gateway), else here.
+
+    For a SQLite statement whose commit syncs the disk: every green thread of a process runs on one OS thread,
+    so a commit waiting for the disk (0.2 ms on an idle machine, 1 ms and more while the platform's other
+    processes sync theirs) froze the process's every other request meanwhile; on a thread of the pool only its
+    caller waits (the driver lets the other threads run while SQLite works). ``work`` makes the driver's calls
+    alone: SQLAlchemy's pool and its green locks stay on the hub. PostgreSQL's driver waits green already."""
+    if wanted and patcher.is_monkey_patched("thread"):
+        return cast(T, tpool.execute(work))
+    return work()
 
 
 def is_postgres(engine: Engine | sa.Connection) -> bool:

@@ -374,7 +374,7 @@ class KeyStore:
                 "master_key_id": self.current,
                 "created_at": utc_now().isoformat(),
             }
-            if insert_if_absent(self.engine, subject_keys_table, made):
+            if insert_if_absent(self.engine, subject_keys_table, made, off_the_hub=True):  # a FULL commit
                 self._remember(subject, key)
                 return key
             row = self._stored(subject)  # another writer made it between our read and insert: theirs
