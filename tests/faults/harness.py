@@ -323,9 +323,10 @@ def seed_world(platform: Platform, token: str, agencies: int = 6, timeout: float
             "agency_id": agency,
             "name": "行政中心",
             "address": "龙城大道1号",
-            # room for every room the longest campaign adds: `make chaos-long`'s 20 faults make ~4,700 office-space
-            # commands, two in seven a room of 8-47 m2 over six buildings (~1,350 rooms, ~225 a building: ~6,200 m2,
-            # 10,600 at most); 5,000 m2 ran out there and the domain rightly refused the rooms beyond it
+            # room for every room the longest campaign adds: `make chaos-long`'s 20 faults made 4,400-5,500 office-
+            # space commands in three seeds, two in seven a room of 8-47 m2 over six buildings (up to ~1,600 rooms,
+            # ~265 a building: ~7,300 m2, 12,500 at most); 5,000 m2 ran out there, and the domain rightly refused
+            # the rooms beyond it
             "gross_floor_area_m2": 200_000,
         }
         seed.outcomes.append(
