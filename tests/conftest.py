@@ -6,6 +6,8 @@
   ``TEST_POSTGRES_URL`` (default: the local server, user postgres, trust authentication).
 - ``db_url``: parametrized over SQLite and PostgreSQL, for tests that must hold on both.
 - ``amqp_uri``: RabbitMQ, in a virtual host of the test session's own when ``rabbitmqctl`` is available.
+- A module whose expectations count from today defines ``read_the_clock()``; it is called as each of its tests
+  starts (``_clock_read_as_each_test_starts``).
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ def fresh_tansu(tmp_path: Path) -> Iterator[str]:
     group, bootstrap = _start_broker(tmp_path / "broker")
     yield bootstrap
     group.stop_all()
+
+
+@pytest.fixture(autouse=True)
+def _clock_read_as_each_test_starts(request: pytest.FixtureRequest) -> None:
+    """Calls the test module's ``read_the_clock()``, if it has one, as each test starts. A module that reads today
+    once, as it is imported, expects yesterday's dates of services counting from today's as soon as the suite
+    runs across Beijing midnight (a delivery dated "tomorrow" is then today's, and accepted)."""
+    read = getattr(request.module, "read_the_clock", None)
+    if read is not None:
+        read()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,12 @@ from tests.support import agency_code, eventually, read_topic
 TODAY = china_today()  # the services count days in Beijing time
 
 
+def read_the_clock() -> None:
+    """Today, read again as each test starts (``tests/conftest.py``)."""
+    global TODAY
+    TODAY = china_today()
+
+
 _eventually = functools.partial(eventually, timeout=30, interval=0.2)
 """``tests.support.eventually`` with this module's patience."""
 

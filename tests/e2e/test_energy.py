@@ -20,9 +20,19 @@ from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, read_topic
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-# 10:00 in China two days ago: readings of a few hours after it stay within one local day at any time of running.
-_TWO_DAYS_AGO = NOW.astimezone(CHINA_STANDARD_TIME).date() - timedelta(days=2)
-START = datetime(*_TWO_DAYS_AGO.timetuple()[:3], 10, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
+TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
+"""Today in Beijing time, the city's calendar (its year is the energy year: in the first hours of 1 January, the
+UTC year is still last year's)."""
+START = datetime(*(TODAY - timedelta(days=2)).timetuple()[:3], 10, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
+"""10:00 in China two days ago: readings of a few hours after it stay within one local day at any time of running."""
+
+
+def read_the_clock() -> None:
+    """The clock, read again as each test starts (``tests/conftest.py``)."""
+    global NOW, TODAY, START
+    NOW = datetime.now(UTC).replace(microsecond=0)
+    TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
+    START = datetime(*(TODAY - timedelta(days=2)).timetuple()[:3], 10, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
 
 
 _eventually = partial(eventually, timeout=30, interval=0.2)
@@ -161,7 +171,7 @@ def test_a_replacement_keeps_counting_and_a_final_reading_below_the_last_is_refu
 
 def test_a_quota_is_set_revised_and_assessed_and_set_only_once(platform: Platform, site: dict[str, Any]) -> None:
     admin, agency = site["admin"], site["agency"]
-    year = NOW.year
+    year = TODAY.year
     quota = {"agency_id": agency, "district": "320402", "year": year, "basis": "absolute", "limit": 0.001}
     assert platform.request("POST", "/api/v1/energy/quotas", quota, admin)[0] == 201
     assert platform.request("POST", "/api/v1/energy/quotas", quota, admin)[0] == 409
@@ -178,7 +188,7 @@ def test_a_quota_is_set_revised_and_assessed_and_set_only_once(platform: Platfor
     day = START.astimezone(CHINA_STANDARD_TIME).date().isoformat()
     path = f"/api/v1/energy/consumption?period=day&by=agency&from={day}&to={day}&group={agency}"
     _eventually(lambda: platform.request("GET", path, token=admin)[1]["rows"], lambda r: bool(r))
-    today = NOW.astimezone(CHINA_STANDARD_TIME).date().isoformat()
+    today = TODAY.isoformat()
     status, forecast, _ = platform.request("POST", f"{base}/assessment", {"as_of": today}, admin)
     assert (status, forecast["over"], len(forecast["event_ids"])) == (200, True, 1), forecast
     listed = _eventually(
@@ -290,7 +300,7 @@ def test_the_data_center_has_each_agencys_year_baseline_quota_and_open_anomalies
     report = {"agency_id": agency, "district": "320402", "year": 2020, "source": "2020年度能源资源消费统计年报"}
     body = report | {"totals": {"electricity": 80_000, "water": 1_200}}
     assert platform.request("POST", "/api/v1/energy/annual-reports", body, admin)[0] == 201
-    status, refused, _ = platform.request("POST", "/api/v1/energy/annual-reports", body | {"year": NOW.year}, admin)
+    status, refused, _ = platform.request("POST", "/api/v1/energy/annual-reports", body | {"year": TODAY.year}, admin)
     assert (status, refused["error"]) == (422, "year_not_over")
     engine = _data_center(platform)
 
@@ -298,7 +308,7 @@ def test_the_data_center_has_each_agencys_year_baseline_quota_and_open_anomalies
         with engine.connect() as conn:
             return datacenter.energy_by_agency(conn, agency_id=agency).get(agency, {})
 
-    this_year = START.astimezone(CHINA_STANDARD_TIME).year == NOW.astimezone(CHINA_STANDARD_TIME).year
+    this_year = START.astimezone(CHINA_STANDARD_TIME).year == TODAY.year
     # the readings, the anomaly and the report reach the data center by different topics: wait for all three
     row = _eventually(
         figures,

@@ -29,6 +29,13 @@ TODAY = china_today()  # the services count days in Beijing time
 YEAR = TODAY.year
 
 
+def read_the_clock() -> None:
+    """Today, read again as each test starts (``tests/conftest.py``)."""
+    global TODAY, YEAR
+    TODAY = china_today()
+    YEAR = TODAY.year
+
+
 _eventually = partial(eventually, timeout=30, interval=0.2)
 """``tests.support.eventually`` with this module's patience."""
 

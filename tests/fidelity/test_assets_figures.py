@@ -27,6 +27,14 @@ FIRST_OF_MONTH = TODAY.replace(day=1)
 LAST_DAY_OF_LAST_MONTH = FIRST_OF_MONTH - timedelta(days=1)
 
 
+def read_the_clock() -> None:
+    """Today, read again as each test starts (``tests/conftest.py``): the months charged stay the literals below."""
+    global TODAY, FIRST_OF_MONTH, LAST_DAY_OF_LAST_MONTH
+    TODAY = china_today()
+    FIRST_OF_MONTH = TODAY.replace(day=1)
+    LAST_DAY_OF_LAST_MONTH = FIRST_OF_MONTH - timedelta(days=1)
+
+
 def _last_day_of_month_before(day: date, months: int) -> date:
     """The last day of the month ``months`` before ``day``'s month."""
     first = day.replace(day=1)

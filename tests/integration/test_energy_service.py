@@ -28,10 +28,8 @@ THIS_YEAR = max(MIDNIGHT - timedelta(days=15), datetime(TODAY.year, 1, 1, tzinfo
 """Where readings counted in this year's totals begin: two weeks ago, or on New Year's day in early January."""
 
 
-@pytest.fixture(autouse=True)
-def _today_as_the_test_starts() -> None:
-    """Each test reads the clock as it starts, not once as the module is imported: a suite running across Beijing
-    midnight would otherwise expect yesterday's days of a service that counts from today's."""
+def read_the_clock() -> None:
+    """The clock, read again as each test starts (``tests/conftest.py``)."""
     global NOW, TODAY, MIDNIGHT, THIS_YEAR
     NOW = datetime.now(UTC)
     TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()

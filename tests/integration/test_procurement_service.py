@@ -23,10 +23,8 @@ from tests.integration.harness import ServiceHarness
 TODAY = china_today()  # the services count days in Beijing time
 
 
-@pytest.fixture(autouse=True)
-def _today_as_the_test_starts() -> None:
-    """Each test reads today as it starts, not once as the module is imported: a suite running across Beijing
-    midnight would otherwise expect yesterday's dates of services that count from today's."""
+def read_the_clock() -> None:
+    """Today, read again as each test starts (``tests/conftest.py``)."""
     global TODAY
     TODAY = china_today()
 
