@@ -1,10 +1,11 @@
-"""Helpers the tests share: events to append, reading a whole topic back."""
+"""Helpers the tests share: events to append, reading a whole topic back, a process's metrics."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from kafka import TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.kernel.aggregate import Aggregate
 from services.common.kernel.clock import china_today
@@ -129,6 +131,31 @@ def eventually(
         if accept(value) or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def metric_samples(base_url: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """The samples named ``name`` (a counter's with its ``_total``) on ``base_url``'s ``/metrics``, each with its
+    labels, as Prometheus reads them."""
+    with urllib.request.urlopen(f"{base_url}/metrics", timeout=15) as answer:
+        text = answer.read().decode()
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def metric_value(base_url: str, name: str, **labels: str) -> float | None:
+    """The value of the sample ``name`` with these ``labels`` on ``base_url``'s ``/metrics`` (None: not exported)."""
+    return next((value for found, value in metric_samples(base_url, name) if found == labels), None)
+
+
+def server_errors_counted(base_url: str) -> list[dict[str, str]]:
+    """The labels of each of a process's request counters with a 5xx status and a count above zero."""
+    counted = metric_samples(base_url, "gov_http_requests_total")
+    assert counted, "the process counts its requests"
+    return [labels for labels, value in counted if labels.get("status", "").startswith("5") and value]
 
 
 def database_text(engine: sa.Engine) -> str:

@@ -20,7 +20,6 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from functools import partial
@@ -30,7 +29,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Platform
-from tests.support import agency_code, eventually
+from tests.support import agency_code, eventually, metric_samples
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -473,9 +472,7 @@ def test_an_erased_or_masked_track_says_so_and_keeps_its_figures(
 
 def _throttled(platform: Platform) -> float:
     """The gateway's count of requests answered 429 (every role)."""
-    with urllib.request.urlopen(f"{platform.gateway}/metrics", timeout=10) as answer:
-        text = answer.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(THROTTLED + "{"))
+    return sum(value for _, value in metric_samples(platform.gateway, THROTTLED))
 
 
 THROTTLED = "gov_http_requests_throttled_total"

@@ -3,15 +3,14 @@ data center's end-to-end lag behind the store is exported while it lasts (and ba
 
 from __future__ import annotations
 
-import re
 import signal
 import time
-import urllib.request
 
 import pytest
 
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import DOMAIN, FaultPlatform, Load, check_invariants, seed_world
+from tests.support import metric_value
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker, pytest.mark.slow]
 
@@ -55,9 +54,5 @@ def test_a_broker_stopped_for_30_seconds_under_load_loses_and_doubles_nothing(st
 
 def _store_lag(platform: FaultPlatform) -> float | None:
     """The gateway's ``gov_store_projection_lag_seconds`` of the data center behind the office-space store."""
-    with urllib.request.urlopen(f"{platform.gateway}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    found = re.search(
-        rf'gov_store_projection_lag_seconds\{{projector="datacenter",service="gateway",store="{DOMAIN}"\}} (\S+)', text
-    )
-    return float(found.group(1)) if found else None
+    labels = {"projector": "datacenter", "service": "gateway", "store": DOMAIN}
+    return metric_value(platform.gateway, "gov_store_projection_lag_seconds", **labels)

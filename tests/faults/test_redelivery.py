@@ -10,9 +10,7 @@ stream, so a stale ``AgencyRegistered`` arrives after the headcount changed. Eve
 from __future__ import annotations
 
 import random
-import re
 import threading
-import urllib.request
 from collections import defaultdict, deque
 
 import pytest
@@ -24,6 +22,7 @@ from services.common.runtime.processes import wait_until
 from services.gateway.views import data_center_projections
 from tests.faults.conftest import StartPlatform
 from tests.faults.harness import DLQ, TOPIC, FaultPlatform, Load, check_invariants, seed_world
+from tests.support import metric_value
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker, pytest.mark.slow]
 
@@ -94,10 +93,8 @@ def _message(env: Envelope) -> dict[str, object]:
 
 
 def _duplicates_ignored(platform: FaultPlatform) -> float:
-    with urllib.request.urlopen(f"{platform.gateway}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    found = re.search(r'gov_duplicate_events_ignored_total\{projector="datacenter",service="gateway"\} (\S+)', text)
-    return float(found.group(1)) if found else 0.0
+    labels = {"projector": "datacenter", "service": "gateway"}
+    return metric_value(platform.gateway, "gov_duplicate_events_ignored_total", **labels) or 0.0
 
 
 def test_duplicated_and_reordered_delivery_is_projected_exactly_once(start_platform: StartPlatform) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from services.common.read.broker import make_producer
 from services.gateway.web import RouteSpec
 from tests.security.support import DISTRICT_A, DISTRICT_B, ROUTES, World, agency_of, request_for, wait_for
-from tests.support import agency_code, read_topic
+from tests.support import agency_code, read_topic, server_errors_counted
 
 
 def _message(
@@ -100,7 +100,7 @@ def test_hostile_inbound_records_are_rejected_with_reasons_and_no_district_stall
     assert all(r["message"] and r["district"] == DISTRICT_A for r in rejected)
     assert "processing_failed" not in reasons
     assert "district_message_failed" not in world.platform.log("gateway")
-    assert _server_errors(world) == []
+    assert server_errors_counted(world.platform.gateway) == []
 
 
 def test_bodies_are_decoded_safely_with_a_4xx_for_every_fault(world: World) -> None:
@@ -130,18 +130,7 @@ def test_bodies_are_decoded_safely_with_a_4xx_for_every_fault(world: World) -> N
         "POST", "/api/v1/agencies", token=admin, raw=raw, headers={"Content-Type": "application/json; charset=utf-8"}
     )
     assert status == 201, answer
-    assert _server_errors(world) == []
-
-
-def _server_errors(world: World) -> list[str]:
-    """The gateway's request counters with a 5xx status (its ``/metrics``)."""
-    status, _, _ = world.platform.request("GET", "/metrics")
-    assert status == 200
-    with urllib.request.urlopen(world.platform.gateway + "/metrics", timeout=15) as response:
-        text = response.read().decode()
-    counted = [line for line in text.splitlines() if line.startswith("gov_http_requests_total{")]
-    assert counted, "the gateway counts its requests"
-    return [line for line in counted if 'status="5' in line and not line.endswith(" 0.0")]
+    assert server_errors_counted(world.platform.gateway) == []
 
 
 def _spec(name: str) -> RouteSpec:
@@ -276,7 +265,7 @@ def test_out_of_range_dates_periods_and_offsets_are_422_with_the_fields_reason(w
         status, answer, _ = world.platform.request(method, path, body, admin)
         assert (status, answer["error"]) == (422, "validation_failed"), (path, answer)
         assert field in answer["fields"], (path, answer)
-    assert _server_errors(world) == []
+    assert server_errors_counted(world.platform.gateway) == []
 
 
 def test_a_command_that_follows_its_agencys_registration_at_once_succeeds(world: World) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import urllib.request
 from typing import Any
 
 import pytest
@@ -28,6 +27,7 @@ from schemathesis.generation.stateful import run_state_machine_as_test
 
 from services.gateway import openapi
 from tests.security.support import World
+from tests.support import server_errors_counted
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "3"))
 CONFIG = f"""
@@ -112,10 +112,6 @@ SERVICES = ("gateway", "office_space", "vehicles", "assets", "procurement", "ene
 
 def test_zz_no_server_error_was_counted_or_unhandled_error_logged(world: World) -> None:
     """Run last in the module (pytest keeps file order): the whole session's requests and messages."""
-    with urllib.request.urlopen(world.platform.gateway + "/metrics", timeout=15) as response:
-        metrics = response.read().decode()
-    counted = [line for line in metrics.splitlines() if line.startswith("gov_http_requests_total{")]
-    assert counted, "the gateway counts its requests"
-    assert [line for line in counted if 'status="5' in line and not line.endswith(" 0.0")] == []
+    assert server_errors_counted(world.platform.gateway) == []
     logged = {name: [m.group(0)[:200] for m in UNHANDLED.finditer(world.platform.log(name))] for name in SERVICES}
     assert {name: found for name, found in logged.items() if found} == {}

@@ -45,6 +45,7 @@ from sqlalchemy.engine import Engine
 
 from services.common.base import contracts
 from services.common.base.db import create_db_engine, fetch, insert_if_absent, migrate, reader, register_migrations
+from services.common.base.jsontext import dumps_stored
 from services.common.base.settings import Settings, settings
 from services.common.kernel.clock import utc_now
 from services.common.kernel.errors import PlatformError, ValidationFailed
@@ -487,7 +488,7 @@ class KeyStore:
         if key is None:
             raise SubjectErased(f"{subject.kind} {subject.id} has been erased: their data is not recorded again")
         prefix = f"{TOKEN_PREFIX}{_subject_text(subject)}:{field}:"
-        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        plain = dumps_stored(value).encode()
         return prefix + _b64(_seal(key, plain, prefix.encode()))
 
     def decrypt_field(self, token: str, field: str | None = None) -> Any:
@@ -700,7 +701,7 @@ def redact_dead_letter(value: bytes | None, detail: str) -> tuple[bytes | None, 
         return value, detail, []
     assert isinstance(data, dict)  # clear_personal_values found a payload
     data["payload"] = {**data["payload"], **dict.fromkeys(clear, REDACTED_TEXT)}
-    redacted = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    redacted = dumps_stored(data).encode()
     return redacted, str(redact_text(detail, clear)), sorted(clear)
 
 

@@ -20,6 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from services.common.base.jsontext import dumps_stored
 from services.common.base.settings import settings
 from services.common.kernel.events import PUBLISHED_FIELDS, Envelope
 
@@ -279,8 +280,7 @@ def envelope_message(env: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes
     """(key, value, headers) of the Kafka message carrying ``env``."""
     data = env.to_dict()
     headers = [(k, str(data[k]).encode()) for k in HEADER_KEYS if data.get(k) is not None]
-    value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    return env.stream_id.encode(), value, headers
+    return env.stream_id.encode(), dumps_stored(data).encode(), headers
 
 
 _STORED_FIELDS = tuple(
@@ -291,7 +291,7 @@ _STORED_FIELDS = tuple(
 
 
 def _json_value(value: Any) -> str:
-    """``value`` as ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` writes it."""
+    """``value`` as ``jsontext.dumps_stored`` writes it (a text, ``None`` or an integer without its call)."""
     kind = type(value)
     if kind is str:
         return encode_basestring(value)
@@ -299,7 +299,7 @@ def _json_value(value: Any) -> str:
         return "null"
     if kind is int:
         return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return dumps_stored(value)
 
 
 def stored_message(row: Mapping[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
