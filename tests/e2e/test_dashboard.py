@@ -22,12 +22,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from services.common.kernel.clock import CHINA_STANDARD_TIME
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, metric_samples
 
@@ -335,6 +337,9 @@ def test_the_dashboard_shows_the_api_figures_in_chinese_and_after_the_switch_in_
         "English",
     )
     assert page["freshness"].startswith("数据更新于")
+    # the moment in Beijing time, the city's calendar, whatever the browser's zone (this one's is the machine's)
+    as_of = datetime.fromisoformat(chromium.js("document.getElementById('freshness').dataset.asOf"))
+    assert f"{as_of.astimezone(CHINA_STANDARD_TIME):%Y/%m/%d %H:%M:%S}（北京时间）" in page["freshness"], page["freshness"]
     # hovering shows the catalogue's definition (docs/kpis/office_space.md)
     assert page["area_pp_hover"].startswith("人均办公面积 = 在用办公面积 ÷ 在岗人数")
     assert chromium.js("location.hash") == ""  # the token does not stay in the address bar
@@ -355,7 +360,7 @@ def test_the_dashboard_shows_the_api_figures_in_chinese_and_after_the_switch_in_
     assert chromium.wait("document.documentElement.lang === 'en' && document.body.dataset.lang === 'en'")
     page = _consistent(chromium, platform, token, offices)
     assert (page["heading"], page["kpi_label"], page["switch_label"]) == ("City overview", "Agencies", "中文")
-    assert page["freshness"].startswith("Data as of")
+    assert page["freshness"].startswith("Data as of") and "(Beijing time)" in page["freshness"]
     chromium.screenshot(tmp_path / "dashboard-en.png")
 
     chromium.open(f"{platform.gateway}/")  # the language is remembered
