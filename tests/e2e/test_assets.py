@@ -18,13 +18,17 @@ from services.common.read.broker import make_producer
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, read_topic
 
-TODAY = china_today()  # the services count days in Beijing time
+TODAY: date
+"""Today in Beijing time, the calendar the services count days in."""
 
 
 def read_the_clock() -> None:
-    """Today, read again as each test starts (``tests/conftest.py``)."""
+    """Today, read as the module is imported and again as each test starts (``tests/conftest.py``)."""
     global TODAY
     TODAY = china_today()
+
+
+read_the_clock()
 
 
 _eventually = functools.partial(eventually, timeout=30, interval=0.2)

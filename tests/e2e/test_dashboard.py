@@ -339,9 +339,8 @@ def test_the_dashboard_shows_the_api_figures_in_chinese_and_after_the_switch_in_
     assert page["freshness"].startswith("数据更新于")
     # the moment in Beijing time, the city's calendar, whatever the browser's zone (this one's is the machine's)
     as_of = datetime.fromisoformat(chromium.js("document.getElementById('freshness').dataset.asOf"))
-    assert f"{as_of.astimezone(CHINA_STANDARD_TIME):%Y/%m/%d %H:%M:%S}（北京时间）" in page["freshness"], page[
-        "freshness"
-    ]
+    shown = page["freshness"]
+    assert f"{as_of.astimezone(CHINA_STANDARD_TIME):%Y/%m/%d %H:%M:%S}（北京时间）" in shown, shown
     # hovering shows the catalogue's definition (docs/kpis/office_space.md)
     assert page["area_pp_hover"].startswith("人均办公面积 = 在用办公面积 ÷ 在岗人数")
     assert chromium.js("location.hash") == ""  # the token does not stay in the address bar

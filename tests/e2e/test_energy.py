@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -19,20 +19,23 @@ from services.gateway.views import energy as datacenter
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, read_topic
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
+NOW: datetime
+TODAY: date
 """Today in Beijing time, the city's calendar (its year is the energy year: in the first hours of 1 January, the
 UTC year is still last year's)."""
-START = datetime(*(TODAY - timedelta(days=2)).timetuple()[:3], 10, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
+START: datetime
 """10:00 in China two days ago: readings of a few hours after it stay within one local day at any time of running."""
 
 
 def read_the_clock() -> None:
-    """The clock, read again as each test starts (``tests/conftest.py``)."""
+    """The clock, read as the module is imported and again as each test starts (``tests/conftest.py``)."""
     global NOW, TODAY, START
     NOW = datetime.now(UTC).replace(microsecond=0)
     TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
     START = datetime(*(TODAY - timedelta(days=2)).timetuple()[:3], 10, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
+
+
+read_the_clock()
 
 
 _eventually = partial(eventually, timeout=30, interval=0.2)

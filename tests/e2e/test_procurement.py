@@ -9,7 +9,7 @@ import functools
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,15 +25,19 @@ from services.gateway.views import procurement as datacenter
 from tests.e2e.conftest import Platform
 from tests.support import agency_code, eventually, read_topic
 
-TODAY = china_today()  # the services count days in Beijing time
-YEAR = TODAY.year
+TODAY: date
+"""Today in Beijing time, the calendar the services count days in."""
+YEAR: int
 
 
 def read_the_clock() -> None:
-    """Today, read again as each test starts (``tests/conftest.py``)."""
+    """Today, read as the module is imported and again as each test starts (``tests/conftest.py``)."""
     global TODAY, YEAR
     TODAY = china_today()
     YEAR = TODAY.year
+
+
+read_the_clock()
 
 
 _eventually = partial(eventually, timeout=30, interval=0.2)

@@ -22,17 +22,21 @@ from tests.e2e.conftest import Platform
 from tests.support import agency_code, county_agency, eventually, read_topic
 
 DISTRICT = "320481"  # 溧阳市: this module's own district
-TODAY = china_today()
-FIRST_OF_MONTH = TODAY.replace(day=1)
-LAST_DAY_OF_LAST_MONTH = FIRST_OF_MONTH - timedelta(days=1)
+TODAY: date
+FIRST_OF_MONTH: date
+LAST_DAY_OF_LAST_MONTH: date
 
 
 def read_the_clock() -> None:
-    """Today, read again as each test starts (``tests/conftest.py``): the months charged stay the literals below."""
+    """Today, read as the module is imported and again as each test starts (``tests/conftest.py``): the months
+    charged stay the literals below."""
     global TODAY, FIRST_OF_MONTH, LAST_DAY_OF_LAST_MONTH
     TODAY = china_today()
     FIRST_OF_MONTH = TODAY.replace(day=1)
     LAST_DAY_OF_LAST_MONTH = FIRST_OF_MONTH - timedelta(days=1)
+
+
+read_the_clock()
 
 
 def _last_day_of_month_before(day: date, months: int) -> date:

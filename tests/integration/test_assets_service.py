@@ -28,13 +28,17 @@ from services.gateway.views.agencies import agencies_table
 from services.procurement import read_model as procurement_views
 from tests.integration.harness import ServiceHarness
 
-TODAY = china_today()  # the services count days in Beijing time
+TODAY: date
+"""Today in Beijing time, the calendar the services count days in."""
 
 
 def read_the_clock() -> None:
-    """Today, read again as each test starts (``tests/conftest.py``)."""
+    """Today, read as the module is imported and again as each test starts (``tests/conftest.py``)."""
     global TODAY
     TODAY = china_today()
+
+
+read_the_clock()
 
 
 AGENCIES = (("AG-1", "320402"), ("AG-2", "320402"), ("AG-3", "320404"), ("WH-CITY", "320400"))

@@ -21,20 +21,23 @@ from services.gateway.views import energy as datacenter
 from services.gateway.views import prepare_database
 from tests.integration.harness import ServiceHarness
 
-NOW = datetime.now(UTC)
-TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
-MIDNIGHT = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
-THIS_YEAR = max(MIDNIGHT - timedelta(days=15), datetime(TODAY.year, 1, 1, tzinfo=CHINA_STANDARD_TIME))
+NOW: datetime
+TODAY: date
+MIDNIGHT: datetime
+THIS_YEAR: datetime
 """Where readings counted in this year's totals begin: two weeks ago, or on New Year's day in early January."""
 
 
 def read_the_clock() -> None:
-    """The clock, read again as each test starts (``tests/conftest.py``)."""
+    """The clock, read as the module is imported and again as each test starts (``tests/conftest.py``)."""
     global NOW, TODAY, MIDNIGHT, THIS_YEAR
     NOW = datetime.now(UTC)
     TODAY = NOW.astimezone(CHINA_STANDARD_TIME).date()
     MIDNIGHT = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=CHINA_STANDARD_TIME).astimezone(UTC)
     THIS_YEAR = max(MIDNIGHT - timedelta(days=15), datetime(TODAY.year, 1, 1, tzinfo=CHINA_STANDARD_TIME))
+
+
+read_the_clock()
 
 
 class Harness(ServiceHarness):

@@ -20,13 +20,17 @@ from services.procurement import read_model
 from services.procurement.service import ProcurementService
 from tests.integration.harness import ServiceHarness
 
-TODAY = china_today()  # the services count days in Beijing time
+TODAY: date
+"""Today in Beijing time, the calendar the services count days in."""
 
 
 def read_the_clock() -> None:
-    """Today, read again as each test starts (``tests/conftest.py``)."""
+    """Today, read as the module is imported and again as each test starts (``tests/conftest.py``)."""
     global TODAY
     TODAY = china_today()
+
+
+read_the_clock()
 
 
 class Harness(ServiceHarness):

@@ -2,8 +2,9 @@
 
 A module that reads today once, at import, and a test that runs after Beijing midnight disagree with the services
 about the day: a delivery dated "tomorrow" is then today's and accepted, a quota for "this year" is last year's.
-``tests/conftest.py`` calls a module's ``read_the_clock()`` as each of its tests starts; these tests check that the
-hook runs and that every module reading the clock at import defines it.
+``tests/conftest.py`` calls a module's ``read_the_clock()`` as each of its tests starts (the module calls it once
+as it is imported, too: its clock is read in that one place); these tests check that the hook runs and that no
+module gives a name a value from the clock at import without defining it.
 """
 
 from __future__ import annotations
