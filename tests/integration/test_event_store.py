@@ -122,6 +122,29 @@ def test_a_commit_of_a_store_on_sqlite_is_on_disk_before_the_append_returns(tmp_
     assert appending.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_the_relays_progress_alone_commits_without_waiting_for_the_disk(db_url: str) -> None:
+    """Every commit of a store waits for the disk but the relay's record of its position (made again when lost):
+    that transaction alone runs unsynced, and the connection it ran on syncs the next one again."""
+    store = EventStore.open(db_url, "office_space")
+    store.engine.pool.dispose()  # the pool's connections from now on: the migrations' are gone
+    seen: list[str] = []
+
+    def durability(conn: sa.Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            seen.append(str(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()))
+        else:
+            seen.append({1: "NORMAL", 2: "FULL"}[int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())])
+
+    sa.event.listen(store.engine, "commit", durability)
+    store.set_relay_position("office_space.events", 7)
+    store.record_refusal("k1", "f" * 64, {"error": "refused"})  # on the same pooled connection, after it
+    store.set_relay_position("office_space.events", 9)
+    sa.event.remove(store.engine, "commit", durability)
+    unsynced, synced = ("off", "on") if store.engine.dialect.name == "postgresql" else ("NORMAL", "FULL")
+    assert seen == [unsynced, synced, unsynced]
+    assert store.relay_position("office_space.events") == 9
+
+
 def test_appends_on_sqlite_run_on_connections_kept_per_engine_out_of_any_transaction(tmp_path: Path) -> None:
     """The stores of one engine keep their appends' connections together; a connection goes back only once its
     transaction ended (a refused append rolls back), and the engine's disposal closes those kept."""

@@ -8,7 +8,10 @@ commit order equals position order. On PostgreSQL appends serialize on an adviso
 How durable a SQLite commit is: ``synchronous=NORMAL`` by default (in WAL mode the log is synced at
 checkpoints only: a power cut or an OS crash may lose the last commits, never corrupt the file) — enough for
 read models, which a rebuild makes again from Kafka; the event stores ask for ``FULL`` (the log synced at
-every commit, SQLite's own default), since an event the relay published must not vanish from its store.
+every commit, SQLite's own default), since an event the relay published must not vanish from its store. A
+transaction that may be lost that way without harm, on any engine, asks for it with ``unsynced(engine)``: the relay's
+record of how far it published, which a power cut only takes back to an earlier position (the relay then sends
+those events again, and every consumer drops an event id it applied).
 """
 
 from __future__ import annotations
@@ -56,15 +59,33 @@ def create_db_engine(
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 5)
         engine = sa.create_engine(url, **kwargs)
+        event.listen(engine, "begin", _postgres_commit_unsynced_if_asked)
     event.listen(engine, "commit", _commit_of_connection)
     return engine
+
+
+def unsynced(engine: Engine) -> Engine:
+    """The same engine (same pool) for transactions whose commit need not wait for the disk: a power cut or an OS
+    crash may take back the last of them, never corrupt anything (SQLite's ``synchronous=NORMAL`` on an engine made
+    ``FULL``, PostgreSQL's ``synchronous_commit = off``). Only for records that are made again when lost (the
+    relay's progress); a commit waiting for its fsync also holds up every green thread of the process meanwhile.
+    Made once per engine and kept on it."""
+    made: Engine | None = engine.__dict__.get("_unsynced_engine")
+    if made is None:
+        made = engine.__dict__["_unsynced_engine"] = engine.execution_options(unsynced=True)
+    return made
+
+
+def _postgres_commit_unsynced_if_asked(conn: sa.Connection) -> None:
+    if conn.get_execution_options().get("unsynced"):
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")  # this transaction's alone
 
 
 def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchronous: str) -> None:
     # pysqlite's own transaction handling begins lazily (DEFERRED); take control so BEGIN IMMEDIATE
     # gets the write lock up front (the SQLAlchemy "serializable isolation / savepoints" recipe).
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -73,11 +94,20 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
         if cache_mb:
             cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB rather than pages
         cursor.close()
+        record.info["synchronous"] = synchronous
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
+        options = conn.get_execution_options()
+        # ``unsynced`` (a connection's setting, outside any transaction): NORMAL for this transaction, the engine's
+        # own again for the next one on the connection that asks for nothing
+        wanted = "NORMAL" if options.get("unsynced") else synchronous
+        info = conn.connection.info
+        if info.get("synchronous") != wanted:
+            conn.exec_driver_sql(f"PRAGMA synchronous={wanted}")
+            info["synchronous"] = wanted
         # Readers (engines made by ``reader``) begin DEFERRED so they never wait for the write lock.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if options.get("readonly") else "BEGIN IMMEDIATE")
 
 
 _COMMITS_BEGUN: ContextVar[int] = ContextVar("commits_begun", default=0)

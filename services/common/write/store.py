@@ -49,6 +49,7 @@ from services.common.base.db import (
     reader,
     register_migrations,
     unpinged,
+    unsynced,
 )
 from services.common.base.jsontext import dumps_payload, dumps_stored
 from services.common.base.metrics import EVENTS_APPENDED
@@ -820,7 +821,9 @@ class EventStore:
         log and up to which offsets, in the same transaction)."""
         now = iso(utc_now())
         values = {"t": topic, "position": position, "updated_at": now}
-        with self.engine.begin() as conn:
+        # not synced to disk: a power cut takes it back at most to a position recorded before, from which the relay
+        # publishes again what the consumers will drop as applied (an event's commit itself is synced)
+        with unsynced(self.engine).begin() as conn:
             if not conn.execute(_SET_RELAY_POSITION, values).rowcount:
                 row = {"topic": topic, "position": position, "updated_at": now}
                 conn.execute(relay_progress_table.insert(), row)
