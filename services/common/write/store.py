@@ -803,9 +803,10 @@ class EventStore:
     def _index_actors(self) -> None:
         """Add the actor of every event committed after the last one in ``actor_positions``: commit order is
         position order (see above), so every event up to the last one there is there. Two audits at once on
-        PostgreSQL may add the same events: the second leaves them as the first added them."""
+        PostgreSQL may add the same events: the second leaves them as the first added them. Made again from the
+        events when lost, so committed without waiting for the disk (``db.unsynced``)."""
         dialect = postgresql if is_postgres(self.engine) else sqlite
-        with self.engine.begin() as conn:
+        with unsynced(self.engine).begin() as conn:
             new = dialect.insert(actor_positions_table).from_select(["position", "actor"], _NOT_INDEXED)
             conn.execute(new.on_conflict_do_nothing())
 
