@@ -94,20 +94,22 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
         if cache_mb:
             cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB rather than pages
         cursor.close()
-        record.info["synchronous"] = synchronous
+        record.info["synchronous"] = record.info["engine_synchronous"] = synchronous
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         options = conn.get_execution_options()
-        # ``unsynced`` (a connection's setting, outside any transaction): NORMAL for this transaction, the engine's
-        # own again for the next one on the connection that asks for nothing
+        if options.get("readonly"):  # engines made by ``reader``: DEFERRED, never waiting for the write lock
+            conn.exec_driver_sql("BEGIN")
+            return
+        # ``unsynced`` (a connection's setting, changed outside any transaction): NORMAL for this transaction, the
+        # engine's own again for the next write on the connection that asks for nothing
         wanted = "NORMAL" if options.get("unsynced") else synchronous
         info = conn.connection.info
         if info.get("synchronous") != wanted:
             conn.exec_driver_sql(f"PRAGMA synchronous={wanted}")
             info["synchronous"] = wanted
-        # Readers (engines made by ``reader``) begin DEFERRED so they never wait for the write lock.
-        conn.exec_driver_sql("BEGIN" if options.get("readonly") else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _COMMITS_BEGUN: ContextVar[int] = ContextVar("commits_begun", default=0)
@@ -231,6 +233,9 @@ class KeptConnections:
         except IndexError:
             connection = self._engine.raw_connection()
             driver = connection.driver_connection
+            info = connection.info
+            if info.get("synchronous") != info.get("engine_synchronous"):  # a pooled one an ``unsynced`` write left
+                driver.execute(f"PRAGMA synchronous={info['engine_synchronous']}")
             connection.detach()
             return driver
 
