@@ -94,7 +94,16 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
         if cache_mb:
             cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")  # negative: KiB rather than pages
         cursor.close()
-        record.info["synchronous"] = record.info["engine_synchronous"] = synchronous
+        record.info["synchronous"] = synchronous
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        # back in the pool at the engine's own setting (after an ``unsynced`` transaction), so that work on a pooled
+        # driver connection without a ``begin`` (``insert_if_absent``, the appends' ``KeptConnections``) syncs as
+        # the engine does
+        if dbapi_connection is not None and record.info.get("synchronous") != synchronous:
+            dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
+            record.info["synchronous"] = synchronous
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
@@ -233,9 +242,6 @@ class KeptConnections:
         except IndexError:
             connection = self._engine.raw_connection()
             driver = connection.driver_connection
-            info = connection.info
-            if info.get("synchronous") != info.get("engine_synchronous"):  # a pooled one an ``unsynced`` write left
-                driver.execute(f"PRAGMA synchronous={info['engine_synchronous']}")
             connection.detach()
             return driver
 
