@@ -122,9 +122,9 @@ def test_a_commit_of_a_store_on_sqlite_is_on_disk_before_the_append_returns(tmp_
     assert appending.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_the_relays_progress_alone_commits_without_waiting_for_the_disk(db_url: str) -> None:
-    """Every commit of a store waits for the disk but the relay's record of its position (made again when lost):
-    that transaction alone runs unsynced, and the connection it ran on syncs the next one again."""
+def test_what_a_store_makes_again_when_lost_alone_commits_without_waiting_for_the_disk(db_url: str) -> None:
+    """Every commit of a store waits for the disk but the relay's record of its position and the actor index (made
+    again when lost): those transactions run unsynced, and the connection they ran on syncs the next one again."""
     store = EventStore.open(db_url, "office_space")
     store.engine.pool.dispose()  # the pool's connections from now on: the migrations' are gone
     seen: list[str] = []
@@ -139,14 +139,37 @@ def test_the_relays_progress_alone_commits_without_waiting_for_the_disk(db_url: 
     store.set_relay_position("office_space.events", 7)
     store.record_refusal("k1", "f" * 64, {"error": "refused"})  # on the same pooled connection, after it
     store.set_relay_position("office_space.events", 9)
+    assert store.events_by_actor("nobody") == []  # the actor index brought up to date first
     sa.event.remove(store.engine, "commit", durability)
     unsynced, synced = ("off", "on") if store.engine.dialect.name == "postgresql" else ("NORMAL", "FULL")
-    assert seen == [unsynced, synced, unsynced]
+    assert seen == [unsynced, synced, unsynced, unsynced]
     assert store.relay_position("office_space.events") == 9
     if store.kept is not None:  # SQLite: the connection the relay's position left unsynced, kept for appends
         store.save(new_agency("A1"), meta())
         appending = store.kept.take()
         assert appending.execute("PRAGMA synchronous").fetchone() == (2,)
+
+
+def test_a_sqlite_connection_that_cannot_be_synced_again_leaves_the_pool(tmp_path: Path) -> None:
+    """A connection an unsynced write left in NORMAL is set back to its engine's FULL as it returns to the pool; one
+    that refuses is invalidated (the pool opens another) rather than handed out again unsynced."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'store.db'}", sqlite_synchronous="FULL")
+
+    class Refusing:
+        def execute(self, _sql: str) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    class Entry:
+        info = {"synchronous": "NORMAL"}
+        invalidated: list[BaseException] = []
+
+        def invalidate(self, error: BaseException) -> None:
+            self.invalidated.append(error)
+
+    entry = Entry()
+    engine.pool.dispatch.checkin(Refusing(), entry)
+    assert [str(e) for e in entry.invalidated] == ["disk I/O error"]
+    assert entry.info == {"synchronous": "NORMAL"}
 
 
 def test_appends_on_sqlite_run_on_connections_kept_per_engine_out_of_any_transaction(tmp_path: Path) -> None:

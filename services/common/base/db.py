@@ -9,15 +9,17 @@ How durable a SQLite commit is: ``synchronous=NORMAL`` by default (in WAL mode t
 checkpoints only: a power cut or an OS crash may lose the last commits, never corrupt the file) — enough for
 read models, which a rebuild makes again from Kafka; the event stores ask for ``FULL`` (the log synced at
 every commit, SQLite's own default), since an event the relay published must not vanish from its store. A
-transaction that may be lost that way without harm, on any engine, asks for it with ``unsynced(engine)``: the relay's
-record of how far it published, which a power cut only takes back to an earlier position (the relay then sends
-those events again, and every consumer drops an event id it applied).
+transaction that may be lost that way without harm, on any engine, asks for it with ``unsynced(engine)``: what is
+made again when lost — the relay's record of how far it published, which a power cut only takes back to an earlier
+position (the relay then sends those events again, and every consumer drops an event id it applied), and the
+store's actor index (filled again from the events).
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -68,7 +70,8 @@ def unsynced(engine: Engine) -> Engine:
     """The same engine (same pool) for transactions whose commit need not wait for the disk: a power cut or an OS
     crash may take back the last of them, never corrupt anything (SQLite's ``synchronous=NORMAL`` on an engine made
     ``FULL``, PostgreSQL's ``synchronous_commit = off``). Only for records that are made again when lost (the
-    relay's progress); a commit waiting for its fsync also holds up every green thread of the process meanwhile.
+    relay's progress, the actor index); a commit waiting for its fsync also holds up every green thread of the
+    process meanwhile.
     Made once per engine and kept on it."""
     made: Engine | None = engine.__dict__.get("_unsynced_engine")
     if made is None:
@@ -102,7 +105,11 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
         # driver connection without a ``begin`` (``insert_if_absent``, the appends' ``KeptConnections``) syncs as
         # the engine does
         if dbapi_connection is not None and record.info.get("synchronous") != synchronous:
-            dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
+            try:
+                dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
+            except sqlite3.Error as error:  # not to be handed out again at another setting: the pool opens a new one
+                record.invalidate(error)
+                return
             record.info["synchronous"] = synchronous
 
     @event.listens_for(engine, "begin")
