@@ -160,8 +160,9 @@ def test_a_sqlite_connection_that_cannot_be_synced_again_leaves_the_pool(tmp_pat
             raise sqlite3.OperationalError("disk I/O error")
 
     class Entry:
-        info = {"synchronous": "NORMAL"}
-        invalidated: list[BaseException] = []
+        def __init__(self) -> None:
+            self.info = {"synchronous": "NORMAL"}
+            self.invalidated: list[BaseException] = []
 
         def invalidate(self, error: BaseException) -> None:
             self.invalidated.append(error)

@@ -101,9 +101,9 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_connection: Any, record: Any) -> None:
-        # back in the pool at the engine's own setting (after an ``unsynced`` transaction), so that work on a pooled
-        # driver connection without a ``begin`` (``insert_if_absent``, the appends' ``KeptConnections``) syncs as
-        # the engine does
+        # back in the pool at the engine's own setting (after an ``unsynced`` checkout), so that every later checkout
+        # — a transaction, or work on the driver's connection without a ``begin`` (``insert_if_absent``, the appends'
+        # ``KeptConnections``) — syncs as the engine does
         if dbapi_connection is not None and record.info.get("synchronous") != synchronous:
             try:
                 dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
@@ -118,13 +118,10 @@ def _sqlite_immediate_transactions(engine: Engine, cache_mb: int | None, synchro
         if options.get("readonly"):  # engines made by ``reader``: DEFERRED, never waiting for the write lock
             conn.exec_driver_sql("BEGIN")
             return
-        # ``unsynced`` (a connection's setting, changed outside any transaction): NORMAL for this transaction, the
-        # engine's own again for the next write on the connection that asks for nothing
-        wanted = "NORMAL" if options.get("unsynced") else synchronous
-        info = conn.connection.info
-        if info.get("synchronous") != wanted:
-            conn.exec_driver_sql(f"PRAGMA synchronous={wanted}")
-            info["synchronous"] = wanted
+        if options.get("unsynced"):  # a connection's setting, changed outside any transaction: for this checkout's
+            # transactions alone (it goes back to the pool at the engine's own, ``_on_checkin``)
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            conn.connection.info["synchronous"] = "NORMAL"
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
