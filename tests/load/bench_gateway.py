@@ -144,13 +144,15 @@ class Http:
         head = f"{method} {path} HTTP/1.1\r\n{self.base}{extra}Content-Length: {len(data)}\r\n\r\n".encode()
         async with self.limit:
             for attempt in range(2):
-                reused = bool(self.idle)
+                # a retry opens a new connection: the next idle one may have been closed by the server as well
+                # (it closes a connection idle for ``HTTP_IDLE_SECONDS``, and a burst reaches the oldest ones)
+                reused = bool(self.idle) and attempt == 0
                 conn = self.idle.pop() if reused else await asyncio.open_connection("127.0.0.1", self.port)
                 try:
                     status, answer, keep = await self._exchange(conn, head + data)
                 except (ConnectionError, asyncio.IncompleteReadError):
                     conn[1].close()
-                    if reused and attempt == 0:  # the server closed an idle connection: once more, anew
+                    if reused:  # the server closed an idle connection: once more, anew
                         continue
                     raise
                 except BaseException:
