@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.base.db import create_db_engine, reader, store_failed, unavailable_when_store_fails
 from services.common.base.log import bind_context, get_logger
+from services.common.base.memory import reading
 from services.common.base.metrics import HTTP_LATENCY, HTTP_REQUESTS, HTTP_THROTTLED
 from services.common.base.personal import personal_in_request, platform_key_store, seal_for_transit
 from services.common.base.settings import settings
@@ -107,7 +108,8 @@ def read_json(request: Request, max_bytes: int = MAX_BODY_BYTES) -> Any:
         ) from None
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes", details={"limit_bytes": max_bytes})
-    return decode_json(raw, max_bytes=max_bytes)
+    with reading(len(raw)):
+        return decode_json(raw, max_bytes=max_bytes)
 
 
 CHUNK_LINE_BYTES = 1024

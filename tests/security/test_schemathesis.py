@@ -3,7 +3,7 @@
 The document is the one ``services.gateway.openapi`` generates, which the running gateway serves
 (``test_openapi_served`` checks the two are the same; schemathesis' lazy ``from_fixture`` loader, which
 would fetch it from the gateway, does not run on pytest 9). One test per operation. Bounded so it stays
-quick: a fixed seed, a few generated examples per operation (valid and invalid inputs;
+quick: a fixed seed (``SCHEMATHESIS_SEED``), a few generated examples per operation (valid and invalid inputs;
 ``SCHEMATHESIS_MAX_EXAMPLES``, default 3), the examples and fuzzing phases (no coverage phase) and no
 shrinking of a failure (its first example is reported); then a short stateful run that follows the document's
 links (``test_no_sequence_of_linked_operations_answers_a_server_error``). Every case is sent with the token
@@ -30,8 +30,10 @@ from tests.security.support import World
 from tests.support import server_errors_counted
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "3"))
+SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261123"))
+"""The campaign's seed: the same cases on every run; a longer campaign picks another to reach new ones."""
 CONFIG = f"""
-seed = 20261123
+seed = {SEED}
 [generation]
 max-examples = {MAX_EXAMPLES}
 [phases.coverage]
@@ -62,7 +64,7 @@ STATEFUL_RUNS = int(os.environ.get("SCHEMATHESIS_STATEFUL_RUNS", "4"))
 STATEFUL_STEPS = int(os.environ.get("SCHEMATHESIS_STATEFUL_STEPS", "8"))
 stateful = schemathesis.openapi.from_dict(
     openapi.document(),
-    config=SchemathesisConfig.from_str(f"seed = 20261123\n[generation]\nmax-examples = {STATEFUL_RUNS}"),
+    config=SchemathesisConfig.from_str(f"seed = {SEED}\n[generation]\nmax-examples = {STATEFUL_RUNS}"),
 )
 
 

@@ -1,14 +1,14 @@
 """How a process of the platform holds its memory: the development install's optional extras left unimported,
 large freed blocks given back to the system, and the objects made at start kept out of the cyclic garbage
 collector's passes (each long-lived process calls these once started); and the collector held while a batch whose
-objects all live until it is stored is worked on."""
+objects all live until it is stored is worked on, or a large JSON document is read."""
 
 from __future__ import annotations
 
 import gc
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 DEVELOPMENT_EXTRAS = ("rich", "pygments", "lxml")
 """Libraries only the development install has (pulled in by hypothesis, schemathesis, pytest and mypy), which the
@@ -91,3 +91,16 @@ def collection_deferred() -> Iterator[None]:
         _deferring -= 1
         if _deferring == 0 and _collector_was_enabled:
             gc.enable()
+
+
+LARGE_DOCUMENT_BYTES = 64 * 1024
+"""From this size a JSON document (an HTTP body, a district's message, an RPC body) is read with the collector held
+(``reading``)."""
+
+
+def reading(size: int) -> AbstractContextManager[None]:
+    """The collector held (``collection_deferred``) while a JSON document of ``size`` bytes is read and checked, if
+    it is large. The containers a document is read into are new and acyclic, and the collector, woken every 700 of
+    them, walked them again and again for nothing: two thirds of the time to read a district's batch of 100,000
+    readings (an HTTP body through ``kernel.decoding``: 156 → 69 ms; an RPC body: 107 → 17 ms)."""
+    return collection_deferred() if size >= LARGE_DOCUMENT_BYTES else nullcontext()

@@ -36,6 +36,7 @@ from services.common.base import contracts, personal
 from services.common.base.backoff import PutAside
 from services.common.base.db import create_db_engine, migrate, store_failed
 from services.common.base.log import bind_context, get_logger
+from services.common.base.memory import reading
 from services.common.base.metrics import DEAD_LETTERED, EVENTS_PROJECTED
 from services.common.base.settings import settings
 from services.common.kernel.clock import iso, utc_now
@@ -197,7 +198,8 @@ def read_message(record: ConsumerRecord, topic_district: str) -> InboundMessage:
     if record.value is None:
         raise Rejected("malformed_json", "the message has no value")
     try:
-        data = decode_json(record.value, max_bytes=MAX_MESSAGE_BYTES, what="_message")
+        with reading(len(record.value)):
+            data = decode_json(record.value, max_bytes=MAX_MESSAGE_BYTES, what="_message")
     except PayloadTooLarge:
         raise Rejected("too_large", f"messages are limited to {MAX_MESSAGE_BYTES} bytes") from None
     except BadRequest as exc:

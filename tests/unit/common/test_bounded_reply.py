@@ -11,7 +11,8 @@ def test_an_answer_within_the_limit_goes_as_it_is() -> None:
 
 
 def test_an_answer_over_the_limit_becomes_reply_too_large() -> None:
-    # as JSON, {"items": ["xxx…"]}: '{"items": ["' is 12 bytes, the 200 x, '"]}' 3: 215 bytes, over 100
+    # as the RPC body's JSON (jsontext.dumps_rpc, no spaces), {"items":["xxx…"]}: '{"items":["' is 11 bytes, the
+    # 200 x, '"]}' 3: 214 bytes, over 100
     result = {"items": ["x" * 200]}
     sent, exc_info = bounded_reply(result, None, "json", limit=100)
     assert sent is None
@@ -20,7 +21,7 @@ def test_an_answer_over_the_limit_becomes_reply_too_large() -> None:
     assert (error.code, error.http_status, error.details) == (
         "reply_too_large",
         502,
-        {"size_bytes": 215, "limit_bytes": 100},
+        {"size_bytes": 214, "limit_bytes": 100},
     )
 
 

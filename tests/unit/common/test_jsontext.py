@@ -1,18 +1,27 @@
 """The fast JSON of the platform's own text (``services.common.base.jsontext``) reads and writes the values the
 standard library's ``json`` does: a payload written is read back the same, a message read is what ``json.loads``
-reads, an integer of any size stays an integer of that value, and what ``json.loads`` refuses is refused."""
+reads, an integer of any size stays an integer of that value, and what ``json.loads`` refuses is refused. An RPC
+body carries what kombu's own JSON codec carries, read and written both ways."""
 
 from __future__ import annotations
 
+import gc
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
+import kombu.serialization
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kombu.utils import json as kombu_json
 
-from services.common.base.jsontext import dumps_payload, loads_message
+from services.common.base import jsontext
+from services.common.base.jsontext import dumps_payload, dumps_rpc, loads_message, loads_rpc
+from services.common.base.memory import LARGE_DOCUMENT_BYTES
 
 # JSON values as an event's payload or envelope holds them: text (any code point but a lone surrogate, which
 # the platform refuses at its edge), integers of any size, finite floats, nested to a few levels
@@ -101,3 +110,96 @@ def test_an_integer_of_any_size_is_read_and_written_exactly(number: int) -> None
 def test_a_message_that_is_not_the_relays_json_is_refused_as_not_json(raw: bytes) -> None:
     with pytest.raises(ValueError):
         loads_message(raw)
+
+
+# -- RPC bodies: kombu's JSON, by orjson where the values are the same -------------------------------------------
+
+# what an RPC body may hold: the values above, and what kombu's codec writes tagged (a date, a time, a Decimal,
+# bytes), integers of any size, text with lone surrogates, dicts with keys that are not text (kombu writes them as
+# text), tuples (written as lists)
+rpc_scalars = (
+    scalars
+    | st.text(max_size=10)  # lone surrogates included
+    | st.datetimes(timezones=st.none() | st.timezones())
+    | st.dates()
+    | st.times()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.binary(max_size=8)
+)
+rpc_keys = texts | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False, allow_infinity=False)
+rpc_values = st.recursive(
+    rpc_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(rpc_keys, inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+def kombu_same(a: Any, b: Any) -> bool:
+    """``same``, for what kombu's codec reads back too (dates, times, decimals, bytes: equal and of the same type)."""
+    if isinstance(a, dict | list | float) or type(a) is not type(b):
+        return same(a, b)
+    return bool(a == b)
+
+
+@settings(max_examples=500, deadline=None)
+@given(rpc_values)
+def test_an_rpc_body_carries_what_kombus_own_codec_carries(value: Any) -> None:
+    expected = kombu_json.loads(kombu_json.dumps(value))
+    ours = dumps_rpc(value)
+    assert kombu_same(loads_rpc(ours), expected)
+    assert kombu_same(kombu_json.loads(ours), expected)  # a process with kombu's codec reads our bodies
+    assert kombu_same(loads_rpc(kombu_json.dumps(value).encode()), expected)  # and we read its bodies
+
+
+def test_a_deep_or_long_or_unusual_body_is_written_and_read_as_kombu_does() -> None:
+    deep: Any = "leaf"
+    for _ in range(300):  # deeper than orjson writes or reads (254)
+        deep = [deep]
+    assert loads_rpc(dumps_rpc(deep)) == deep and loads_rpc(kombu_json.dumps(deep).encode()) == deep
+    for value in (
+        {"cents": 2**64, "below": -(2**63) - 1, "x": 10**30},  # beyond 64 bits: orjson would refuse or read a float
+        {"lone": "\ud800", "name": "市机关事务管理局"},
+        {"__type__": "decimal", "__value__": "1.5"},  # what kombu reads as a tagged value, sent as data
+    ):
+        expected = kombu_json.loads(kombu_json.dumps(value))
+        assert kombu_same(loads_rpc(dumps_rpc(value)), expected)
+        assert kombu_same(loads_rpc(kombu_json.dumps(value).encode()), expected)
+    assert math.isnan(loads_rpc(b'{"a": NaN}')["a"])  # kombu's codec writes NaN and reads it; so is it read here
+    with pytest.raises(TypeError):
+        dumps_rpc({"a": {1, 2}})  # what kombu refuses is refused
+    with pytest.raises(ValueError):
+        loads_rpc(b'{"a": ')
+
+
+def test_a_large_body_is_read_with_the_collector_held_and_released_after() -> None:
+    body = dumps_rpc(
+        {"meters": [{"meter_id": f"M-{n}", "readings": [["2026-12-01T00:05:00+00:00", 1.5]] * 50} for n in range(400)]}
+    )
+    assert len(body) >= LARGE_DOCUMENT_BYTES
+    held: list[bool] = []
+    original = orjson.loads
+
+    def spying(raw: bytes) -> Any:
+        held.append(gc.isenabled())
+        return original(raw)
+
+    with mock.patch.object(jsontext.orjson, "loads", spying):
+        assert len(loads_rpc(body)["meters"]) == 400
+        loads_rpc(b'{"a": 1}')
+    assert held == [False, True]  # held for the large body alone
+    assert gc.isenabled()
+
+
+def test_the_rpc_serializer_is_the_platforms_in_every_process_that_calls_or_answers() -> None:
+    from services.common.runtime import rpc  # registers it, as every service and the gateway import it
+
+    assert rpc.log is not None
+    value = {"payload": {"name": "市机关事务管理局", "count": 3}, "at": datetime(2026, 12, 7, tzinfo=UTC)}
+    content_type, encoding, body = kombu.serialization.dumps(value, "json")
+    assert (content_type, encoding) == ("application/json", "utf-8")
+    assert body == dumps_rpc(value)
+    assert kombu.serialization.loads(body, content_type, encoding) == value
