@@ -56,6 +56,12 @@ _DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_RUN = b"0" * 19
 
 
+def _long_integer_in(raw: bytes) -> bool:
+    """Whether ``raw`` holds a run of 19 digits or more: an integer orjson cannot hold (beyond 64 bits) has one, and
+    orjson would read it as a float (``loads_message``, ``loads_rpc``)."""
+    return _LONG_RUN in raw.translate(_DIGITS)
+
+
 def dumps_stored(value: Any) -> str:
     """A stored JSON value, as ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` writes it: the
     standard library's C encoder made once with those settings (``JSONEncoder.encode`` makes one per call: a
@@ -80,7 +86,7 @@ def dumps_payload(value: Any) -> str:
 def loads_message(value: bytes) -> Any:
     """The JSON value of a message the platform sent; ``ValueError`` if it is not JSON (see the module's
     docstring)."""
-    if _LONG_RUN in value.translate(_DIGITS):
+    if _long_integer_in(value):
         return json.loads(value, parse_constant=refuse_constant, parse_float=finite_float)
     return orjson.loads(value)
 
@@ -124,7 +130,7 @@ def loads_rpc(body: bytes | bytearray | memoryview | str) -> Any:
 
 
 def _read_rpc(raw: bytes, body: bytes | bytearray | memoryview | str) -> Any:
-    if _KOMBU_TAG in raw or _LONG_RUN in raw.translate(_DIGITS):
+    if _KOMBU_TAG in raw or _long_integer_in(raw):
         return _kombu_loads(body)
     try:
         return orjson.loads(raw)
