@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from eventlet.semaphore import Semaphore
 from sqlalchemy.engine import Engine
 
 from services.common.base.db import fetch
+from services.common.kernel.errors import ServiceUnavailable
 from services.common.read.projector import offsets_table
 
 T = TypeVar("T")
@@ -142,6 +144,45 @@ class AnswerCache:
         with self._guard:
             self._answers.clear()
             self._locks.clear()
+
+
+class SharedRounds:
+    """A question whose answer is the present state of other processes (``/api/v1/projections`` asks every
+    service's store), answered by one round at a time and shared: every asker waits for the first round that
+    begins after it asked, so no answer predates its request, and the askers that came while a round ran share
+    the next one (ten dashboards asking together cost two rounds, not ten). A round's error is each of its
+    askers' error."""
+
+    def __init__(self) -> None:
+        self._running = Semaphore(1)
+        """Held by the round running (an eventlet semaphore: the gateway's askers are its green threads)."""
+        self._begun = 0
+        """Rounds begun (the one running counted)."""
+        self._done = 0
+        self._outcome: tuple[bool, Any] = (False, None)
+        """The last finished round's (succeeded, its answer or its exception)."""
+        self.rounds = 0
+        """Rounds computed: what the tests count."""
+
+    def ask(self, compute: Callable[[], T]) -> T:
+        """The answer of the first round of ``compute`` begun after this call (begun by this call, or by another
+        asker's that waited with it)."""
+        wanted = self._begun + 1
+        with self._running:
+            if self._done < wanted:
+                self._begun += 1
+                self.rounds += 1
+                self._outcome = (False, ServiceUnavailable("the answer's round was stopped: ask again"))
+                try:
+                    self._outcome = (True, compute())
+                except Exception as exc:
+                    self._outcome = (False, exc)
+                finally:
+                    self._done = self._begun
+            succeeded, found = self._outcome
+        if not succeeded:
+            raise found
+        return found  # type: ignore[no-any-return]
 
 
 def answers_of(engine: Engine) -> AnswerCache:

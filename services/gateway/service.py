@@ -43,9 +43,13 @@ from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
 from services.gateway.inbound import DistrictInboundApi
 from services.gateway.openapi import OpenApiRoutes
+from services.gateway.readcache import SharedRounds
 from services.gateway.web import GatewayDatabase, RequestContext, api, call, call_each
 
 log = get_logger()
+
+_PROJECTION_ROUNDS = SharedRounds()
+"""``/api/v1/projections`` answered by one round at a time, shared by the askers that came while one ran."""
 
 
 FRESHNESS_SECONDS = 15
@@ -173,23 +177,33 @@ class GatewayService(
         Per projector: the position per partition, the newest applied event's time (per topic too), the dead
         letters it sent by topic and reason. Per service (``stores``): how far the data center is behind the
         service's store, end to end (``datacenter.store_freshness``), and the events its relay has not published.
+        Askers at the same time share one round of these questions (``readcache.SharedRounds``).
         """
+        return _PROJECTION_ROUNDS.ask(self._projections_now)
+
+    def _projections_now(self) -> dict[str, Any]:
+        """``projections``' answer: every store asked at once, then the oldest unapplied event of each store the
+        data center is behind, again at once (a service down: said so, the others still reported)."""
         status = self.datacenter.status()
         now = utc_now()
+        heads = call_each({service: (getattr(self, service).store_head, {}) for service in SERVICES}, for_request=True)
+        projected = {service: status.get("topics_last_event_at", {}).get(topic_for(service)) for service in SERVICES}
+        behind = {}
+        for service, head in heads.items():
+            if isinstance(head, Exception):
+                log.warning("store_head_unavailable", service=service, error=repr(head)[:200])
+                heads[service] = None
+            elif is_behind(head.get("last_event_at"), projected[service] or NOTHING_APPLIED):
+                moment = projected[service] or NOTHING_APPLIED
+                behind[service] = (getattr(self, service).first_recorded_after, {"moments": [moment]})
+        firsts = call_each(behind, for_request=True) if behind else {}
         stores = {}
         for service in SERVICES:
-            try:
-                head = call(getattr(self, service).store_head, {})
-            except Exception as exc:  # a service down: said so, the others still reported
-                log.warning("store_head_unavailable", service=service, error=repr(exc)[:200])
-                head = None
-            projected = status.get("topics_last_event_at", {}).get(topic_for(service))
             first = None
-            if head is not None and is_behind(head.get("last_event_at"), projected or NOTHING_APPLIED):
-                moment = projected or NOTHING_APPLIED
-                try:  # the oldest event not applied: its age is the lag (else the newest's age, a lower bound)
-                    first = call(getattr(self, service).first_recorded_after, {"moments": [moment]}).get(moment)
-                except Exception as exc:
-                    log.warning("first_unapplied_unavailable", service=service, error=repr(exc)[:200])
-            stores[service] = dc.store_freshness(head, projected, now, first)
+            found = firsts.get(service)
+            if isinstance(found, Exception):  # its age is then the newest event's, a lower bound
+                log.warning("first_unapplied_unavailable", service=service, error=repr(found)[:200])
+            elif found is not None:  # the oldest event not applied: its age is the lag
+                first = found.get(projected[service] or NOTHING_APPLIED)
+            stores[service] = dc.store_freshness(heads[service], projected[service], now, first)
         return {"projectors": [status], "stores": stores}

@@ -321,6 +321,12 @@ def table_of(body: Any, declared: str, name: str) -> tuple[list[str], list[dict[
     return table(body, name)
 
 
+def summary_text(body: Any, declared: str) -> str:
+    """The ``summary`` table of an answer as text, to tell whether a download made of it before still shows it."""
+    columns, rows = table_of(body, declared, SUMMARY)
+    return json.dumps([columns, rows], sort_keys=True, default=str, ensure_ascii=False)
+
+
 def export(
     body: Any,
     declared: str,

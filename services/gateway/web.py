@@ -320,35 +320,54 @@ def _bind_key(method: Any, payload: dict[str, Any]) -> None:
         keys.bind(engine, key, method.service_name, method.method_name, payload)
 
 
-def call_each(calls: dict[str, tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+def call_each(calls: dict[str, tuple[Any, dict[str, Any]]], *, for_request: bool = False) -> dict[str, Any]:
     """Several RPC calls at once, each ``name: (method, payload)``: every answer, or the exception it raised. All
     are sent before any is waited for, so services that do not answer cost one timeout together, not one each.
 
     A timer's calls (the freshness measure, every 15 s): they ask a silent service too, never taking the place of
-    the one call that tries it for the requests (``_Quiet``), and what they hear ends its silence or starts it."""
+    the one call that tries it for the requests (``_Quiet``), and what they hear ends its silence or starts it.
+    A request's calls (``for_request``) are each one ``call`` would make: a silent service that another call
+    tries is refused at once (its answer a 503 ``ServiceUnavailable``, nothing sent), else this call tries it."""
     timeout = settings().rpc_timeout
     deadline = time.time() + timeout
     pending: dict[str, Any] = {}
     answers: dict[str, Any] = {}
+
+    def service_of(name: str) -> str:
+        return str(getattr(calls[name][0], "service_name", ""))
+
     for name, (method, payload) in calls.items():
+        if for_request:
+            try:
+                _quiet.check(service_of(name))
+            except ServiceUnavailable as refused:
+                answers[name] = refused
+                continue
         _set_deadline(method, deadline)
         try:
             pending[name] = _sent(method, payload)
         except Exception as exc:  # an unknown service, RabbitMQ gone: that one's answer
+            if for_request:
+                _quiet.sent_nothing(service_of(name))
             answers[name] = exc
-    for name, reply in pending.items():
-        service = str(getattr(calls[name][0], "service_name", ""))
-        left = max(deadline - time.time(), 0.0)
-        try:
-            with eventlet.Timeout(left, _NoAnswer("the service did not answer in time")):
-                answers[name] = reply.result()
-            _quiet.answered(service)
-        except _NoAnswer as exc:
-            _quiet.silent(service, tried=False)
-            answers[name] = exc
-        except Exception as exc:
-            _quiet.answered(service)
-            answers[name] = exc
+    try:
+        for name, reply in pending.items():
+            service = service_of(name)
+            left = max(deadline - time.time(), 0.0)
+            try:
+                with eventlet.Timeout(left, _NoAnswer("the service did not answer in time")):
+                    answers[name] = reply.result()
+                _quiet.answered(service)
+            except _NoAnswer as exc:
+                _quiet.silent(service, tried=for_request)
+                answers[name] = exc
+            except Exception as exc:
+                _quiet.answered(service)
+                answers[name] = exc
+    finally:
+        if for_request:  # the worker itself stopped while waiting: the calls not settled tried nothing
+            for name in pending.keys() - answers.keys():
+                _quiet.sent_nothing(service_of(name))
     return answers
 
 
@@ -665,21 +684,27 @@ def _answered(
 
 def _exported(body: Any, declared: str | None, export: tuple[str, str], name: str, chosen: str | None) -> Response:
     """The answer as a download (``tabular.export``); a kept answer's is made once per kept answer
-    (``EncodedAnswer.exports``), unless it shows this request's own figures (a ``summary`` of a report); a CSV's
-    lines are kept beside it (``tabular.KeptLines``), for the answer made again after a batch to write only its
-    new rows."""
+    (``EncodedAnswer.exports``), and made again only when what it shows of this request's own changes (the
+    ``summary`` of a report holds the answer's head: when it was given, how fresh); a CSV's lines are kept beside it
+    (``tabular.KeptLines``), for the answer made again after a batch to write only its new rows."""
     table = declared or "items"  # only routes declaring their tables answer downloads
     exports = body.exports if isinstance(body, EncodedAnswer) else None
-    own = tabular.SUMMARY in tabular.table_names(table, body) and (export[0] != "csv" or chosen == tabular.SUMMARY)
-    if exports is None or own:
+    if exports is None:
         return tabular.export(body, table, export[0], export[1], name, chosen)
+    own = tabular.SUMMARY in tabular.table_names(table, body) and (export[0] != "csv" or chosen == tabular.SUMMARY)
+    summary = tabular.summary_text(body, table) if own else None
     key = (table, export, name, chosen)
     made = exports.get(key)
-    if made is None:
+    if made is None or made[0] != summary:
         lines = exports.setdefault(("lines", *key), tabular.KeptLines()) if export[0] == "csv" else None
         response = tabular.export(body, table, export[0], export[1], name, chosen, lines)
-        made = exports[key] = (response.get_data(), response.content_type, response.headers["Content-Disposition"])
-    data, content_type, disposition = made
+        made = exports[key] = (
+            summary,
+            response.get_data(),
+            response.content_type,
+            response.headers["Content-Disposition"],
+        )
+    _, data, content_type, disposition = made
     response = Response(data, content_type=content_type)
     response.headers["Content-Disposition"] = disposition
     return response

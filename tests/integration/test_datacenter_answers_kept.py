@@ -5,18 +5,24 @@ projector's own transaction (rows and offsets together), without a broker."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
+from werkzeug.test import EnvironBuilder
 
 from services.common.base.db import reader
 from services.common.kernel.clock import china_today
 from services.common.read.projector import decoded
+from services.gateway import auth, tabular
 from services.gateway import datacenter as dc
-from services.gateway import tabular
+from services.gateway.api import datacenter as api
+from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.readcache import answers_of
 from services.gateway.scorecard import load_scorecard
 from tests.city import Town, agency_envelopes
@@ -116,3 +122,59 @@ def test_an_answer_a_batch_left_as_it_was_keeps_its_json_and_downloads(city: Cit
     assert city.answer("findings", "/api/v1/datacenter/findings", format="xlsx") == first
     assert answers_of(city.engine).computed == computed + 1  # answered again, for the new offsets
     assert answers_of(city.engine).previous(key) is kept  # with the same JSON and the download made before
+
+
+def test_a_reports_download_with_a_summary_is_kept_while_its_head_stands(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scorecard's XLSX has a summary sheet holding the answer's head (``as_of``, ``freshness``), which is this
+    # request's own: the download is kept while the head is the same and made again when it moves.
+    moments = iter([datetime(2026, 12, 7, 1, 2, 3, tzinfo=UTC)] * 2 + [datetime(2026, 12, 7, 1, 2, 4, tzinfo=UTC)] * 9)
+    monkeypatch.setattr(api, "utc_now", lambda: next(moments))
+    made: list[str] = []
+    export = tabular.export
+
+    def counted(body: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append(str(body["as_of"]))
+        return export(body, *args, **kwargs)
+
+    monkeypatch.setattr(tabular, "export", counted)
+
+    first, again = (city.answer("scorecard", "/api/v1/datacenter/scorecard", format="xlsx") for _ in range(2))
+    later = city.answer("scorecard", "/api/v1/datacenter/scorecard", format="xlsx")
+
+    assert first == again
+    assert made == ["2026-12-07T01:02:03+00:00", "2026-12-07T01:02:04+00:00"]  # made once per head, not per request
+    summaries = [rows for title, rows in _workbook(later).items() if title not in ("items", "criteria")]
+    assert "2026-12-07T01:02:04+00:00" in summaries[0][1]  # the summary sheet's one row: this request's head
+    assert later != first
+
+
+def _workbook(data: bytes) -> dict[str, list[list[Any]]]:
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    return {sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)] for sheet in book.worksheets}
+
+
+def test_a_district_operator_reads_the_energy_trend_of_its_own_districts_agencies_only(city: City) -> None:
+    # the agency's district is looked up in the directory (not by computing its figures)
+    tokens = {
+        district: auth.create_token(city.engine, "operator", "district_operator", district)
+        for district in (DISTRICT, "320411")
+    }
+
+    def trend(district: str, agency_id: str) -> tuple[int, dict[str, Any]]:
+        token = tokens[district]
+        request = EnvironBuilder(
+            path="/api/v1/datacenter/energy-trend",
+            query_string={"agency_id": agency_id, "months": "3"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).get_request()
+        response = DataCenterApi.energy_trend(city.gateway, request)
+        return response.status_code, json.loads(response.get_data())
+
+    status, body = trend(DISTRICT, "BENCH00000")
+    assert status == 200 and len(body["items"]) == 3
+    status, body = trend("320411", "BENCH00000")  # another district's operator
+    assert (status, body["error"]) == (403, "not_in_scope")
+    status, body = trend(DISTRICT, "NO-SUCH-AGENCY")  # unknown: refused as outside, as before
+    assert status == 403

@@ -119,6 +119,7 @@ ORDER BY items.opened_on, items.system, items.id
 _TREND = """
 SELECT substr(day, 1, 7) AS month, kind, sum(consumption) FROM dc_energy_daily
 WHERE day >= :first AND day <= :today AND (:agency_id IS NULL OR agency_id = :agency_id)
+  AND (:district IS NULL OR agency_id IN (SELECT agency_id FROM dc_agencies WHERE district = :district))
 GROUP BY month, kind
 """
 
@@ -138,7 +139,7 @@ def endpoints(today: date, agency_id: str) -> list[Endpoint]:
     district = {**year, "district": "320402"}
     one = {**year, "agency_id": agency_id}
     first = date(today.year - 1 if today.month < 12 else today.year, today.month % 12 + 1, 1).isoformat()
-    trend = {"first": first, "today": today.isoformat(), "agency_id": None}
+    trend = {"first": first, "today": today.isoformat(), "agency_id": None, "district": None}
     every = {"system": None, "opened_by": today.isoformat(), "agency_id": None}
     old = {"system": "vehicles", "opened_by": (today - timedelta(days=30)).isoformat(), "agency_id": None}
     agencies, findings = ((_AGENCY_FIGURES, year),), ((_FINDINGS, every),)
@@ -149,6 +150,9 @@ def endpoints(today: date, agency_id: str) -> list[Endpoint]:
             "agencies of a district", "/api/v1/datacenter/agencies?district=320402", ((_AGENCY_FIGURES, district),)
         ),
         Endpoint("scorecard", "/api/v1/datacenter/scorecard", agencies),
+        Endpoint(
+            "scorecard of a district", "/api/v1/datacenter/scorecard?district=320402", ((_AGENCY_FIGURES, district),)
+        ),
         Endpoint(
             "agency profile",
             f"/api/v1/datacenter/agencies/{agency_id}",
@@ -165,9 +169,20 @@ def endpoints(today: date, agency_id: str) -> list[Endpoint]:
             ((_FINDINGS, old),),
         ),
         Endpoint("energy trend (12 months)", "/api/v1/datacenter/energy-trend", ((_TREND, trend),)),
+        Endpoint(
+            "energy trend of a district",
+            "/api/v1/datacenter/energy-trend?district=320402",
+            ((_TREND, {**trend, "district": "320402"}),),
+        ),
+        Endpoint(
+            "energy trend of an agency",
+            f"/api/v1/datacenter/energy-trend?agency_id={agency_id}",
+            ((_TREND, {**trend, "agency_id": agency_id}),),
+        ),
         Endpoint("export: city districts CSV", "/api/v1/datacenter/city?format=csv", ((_CITY, year),)),
         Endpoint("export: agencies CSV", "/api/v1/datacenter/agencies?format=csv", agencies),
         Endpoint("export: findings XLSX", "/api/v1/datacenter/findings?format=xlsx", findings),
+        Endpoint("export: scorecard XLSX (with its summary)", "/api/v1/datacenter/scorecard?format=xlsx", agencies),
     ]
 
 

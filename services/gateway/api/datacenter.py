@@ -129,10 +129,10 @@ class DataCenterApi:
         """Metered energy (tce, CO₂), electricity and water per month, for the city, a district or an agency."""
         q = validated(EnergyTrendQuerySchema, request.args.to_dict())
         scope = self._scope(q, principal)
-        if scope.agency_id and principal.visible_district():
+        if scope.agency_id and principal.visible_district():  # the agency's district from the directory
             with reader(self.db).connect() as conn:
-                rows = dc.agency_rows(conn, scope)
-            principal.require_district(rows[0]["district"] if rows else None)
+                found = directory.agency_row(conn, scope.agency_id)
+            principal.require_district(found["district"] if found else None)
         months = q["months"]
         return self._kept(
             ("energy_trend", scope, months), lambda conn: {"items": figures_of(self.db).trend(conn, scope, months)}
