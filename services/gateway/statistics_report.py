@@ -142,7 +142,8 @@ def report_rows(
         rows += [*members, {"level": "district_sum", "district": district, "agency_id": "", "name": ""} | total]
     if with_city:
         sums = [{k: v for k, v in r.items() if isinstance(v, float)} for r in rows if r["level"] == "district_sum"]
-        rows.append({"level": "city_sum", "district": "", "agency_id": "", "name": ""} | summed(sums))
+        zero = dict.fromkeys((key for key, _, _ in columns()), 0.0)  # a city none of whose agencies was closed
+        rows.append({"level": "city_sum", "district": "", "agency_id": "", "name": ""} | zero | summed(sums))
     return [{k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()} for row in rows]
 
 

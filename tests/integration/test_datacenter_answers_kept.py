@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from services.gateway.api import datacenter as api
 from services.gateway.api.datacenter import DataCenterApi
 from services.gateway.readcache import answers_of
 from services.gateway.scorecard import load_scorecard
+from services.gateway.views import energy as energy_view
 from tests.city import Town, agency_envelopes
 
 DISTRICT = "320402"
@@ -178,3 +180,34 @@ def test_a_district_operator_reads_the_energy_trend_of_its_own_districts_agencie
     assert (status, body["error"]) == (403, "not_in_scope")
     status, body = trend(DISTRICT, "NO-SUCH-AGENCY")  # unknown: refused as outside, as before
     assert status == 403
+
+
+def test_a_closed_years_statistics_report_is_kept_until_the_projections_move(city: City) -> None:
+    def report() -> bytes:
+        request = EnvironBuilder(
+            path="/api/v1/datacenter/energy-years/2025/statistics-report",
+            headers={"Authorization": f"Bearer {city.token}"},
+        ).get_request()
+        response = DataCenterApi.energy_statistics_report(city.gateway, request, year="2025")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return bytes(response.get_data())
+
+    def apply(event_type: str, **changed: Any) -> None:
+        """The contract's example of ``event_type`` for this agency, with the platform's method versions."""
+        with reader(city.engine).connect() as conn:
+            versions = dc.method_versions(energy_view.factors_for(conn, 2025))
+        (example,) = [e for e in agency_envelopes(0, DISTRICT) if e.event_type == event_type]
+        made = replace(example, payload={**example.payload, "versions": versions, **changed})
+        records = city.records([made])
+        city.projector._commit_batch(records, [decoded(r) for r in records], isolate=False)
+
+    apply("EnergyYearClosed", figures={"BENCH00000": {"electricity_kwh": 125_000.0, "energy_tce": 15.3625}})
+    computed = answers_of(city.engine).computed
+    first = report()
+    assert report() == first and answers_of(city.engine).computed == computed + 1  # made once, then kept
+    assert "BENCH00000" in str(_workbook(first))
+
+    apply("EnergyYearRestated", figures={"BENCH00000": {"electricity_kwh": 130_000.0, "energy_tce": 15.977}})
+
+    restated = report()
+    assert answers_of(city.engine).computed == computed + 2 and restated != first

@@ -60,6 +60,17 @@ def test_a_district_report_has_no_city_total() -> None:
     assert [r["level"] for r in _rows(with_city=False)][-1] == "district_sum"
 
 
+def test_a_year_closed_with_none_of_the_directorys_agencies_has_a_city_total_of_zeros() -> None:
+    # a city that closed a year before any agency was registered (its figures empty): the form still has its city
+    # row, every figure 0, instead of failing for want of a district's sums (it was a 500)
+    empty = report_rows({}, [], factors_of(FACTORS_2022), with_city=True)
+    assert [r["level"] for r in empty] == ["city_sum"]
+    assert {v for k, v in empty[0].items() if k not in ("level", "district", "agency_id", "name")} == {0.0}
+    closed = {"closed_on": "2024-01-15", "restated_on": None, "versions": VERSIONS}
+    raw = workbook(2023, closed, empty, FACTORS_2022, "zh", {"320411": "新北区"})
+    assert load_workbook(io.BytesIO(raw)).active["A1"].value == "2023年度 公共机构能源资源消费统计表"
+
+
 def test_a_year_closed_with_other_factors_is_refused_until_restated() -> None:
     require_same_factors(VERSIONS, FACTORS_2022)
     with pytest.raises(InvalidState) as refused:
