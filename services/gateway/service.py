@@ -183,10 +183,11 @@ class GatewayService(
 
     def _projections_now(self) -> dict[str, Any]:
         """``projections``' answer: every store asked at once, then the oldest unapplied event of each store the
-        data center is behind, again at once (a service down: said so, the others still reported)."""
+        data center is behind, again at once (a service down: said so, the others still reported; a service silent
+        lately is not asked: the freshness timer finds it awake)."""
         status = self.datacenter.status()
         now = utc_now()
-        heads = call_each({service: (getattr(self, service).store_head, {}) for service in SERVICES}, for_request=True)
+        heads = call_each({service: (getattr(self, service).store_head, {}) for service in SERVICES}, skip_silent=True)
         projected = {service: status.get("topics_last_event_at", {}).get(topic_for(service)) for service in SERVICES}
         behind = {}
         for service, head in heads.items():
@@ -196,7 +197,7 @@ class GatewayService(
             elif is_behind(head.get("last_event_at"), projected[service] or NOTHING_APPLIED):
                 moment = projected[service] or NOTHING_APPLIED
                 behind[service] = (getattr(self, service).first_recorded_after, {"moments": [moment]})
-        firsts = call_each(behind, for_request=True) if behind else {}
+        firsts = call_each(behind, skip_silent=True) if behind else {}
         stores = {}
         for service in SERVICES:
             first = None

@@ -192,6 +192,10 @@ class _Quiet:
         if service in self._silent:
             self._trying.add(service)
 
+    def is_silent(self, service: str) -> bool:
+        """Whether ``service``'s last call was not answered in time (and no answer came since)."""
+        return service in self._silent
+
     def answered(self, service: str) -> None:
         self._silent.discard(service)
         self._trying.discard(service)
@@ -320,54 +324,41 @@ def _bind_key(method: Any, payload: dict[str, Any]) -> None:
         keys.bind(engine, key, method.service_name, method.method_name, payload)
 
 
-def call_each(calls: dict[str, tuple[Any, dict[str, Any]]], *, for_request: bool = False) -> dict[str, Any]:
+def call_each(calls: dict[str, tuple[Any, dict[str, Any]]], *, skip_silent: bool = False) -> dict[str, Any]:
     """Several RPC calls at once, each ``name: (method, payload)``: every answer, or the exception it raised. All
     are sent before any is waited for, so services that do not answer cost one timeout together, not one each.
 
     A timer's calls (the freshness measure, every 15 s): they ask a silent service too, never taking the place of
     the one call that tries it for the requests (``_Quiet``), and what they hear ends its silence or starts it.
-    A request's calls (``for_request``) are each one ``call`` would make: a silent service that another call
-    tries is refused at once (its answer a 503 ``ServiceUnavailable``, nothing sent), else this call tries it."""
+    A request's calls (``skip_silent``: ``/api/v1/projections``) ask no silent service (its answer is a 503
+    ``ServiceUnavailable``, nothing sent): the timer's next measure, or the next single call, finds it awake."""
     timeout = settings().rpc_timeout
     deadline = time.time() + timeout
     pending: dict[str, Any] = {}
     answers: dict[str, Any] = {}
-
-    def service_of(name: str) -> str:
-        return str(getattr(calls[name][0], "service_name", ""))
-
     for name, (method, payload) in calls.items():
-        if for_request:
-            try:
-                _quiet.check(service_of(name))
-            except ServiceUnavailable as refused:
-                answers[name] = refused
-                continue
+        service = str(getattr(method, "service_name", ""))
+        if skip_silent and _quiet.is_silent(service):
+            answers[name] = ServiceUnavailable(f"the {service} service did not answer lately; nothing was sent")
+            continue
         _set_deadline(method, deadline)
         try:
             pending[name] = _sent(method, payload)
         except Exception as exc:  # an unknown service, RabbitMQ gone: that one's answer
-            if for_request:
-                _quiet.sent_nothing(service_of(name))
             answers[name] = exc
-    try:
-        for name, reply in pending.items():
-            service = service_of(name)
-            left = max(deadline - time.time(), 0.0)
-            try:
-                with eventlet.Timeout(left, _NoAnswer("the service did not answer in time")):
-                    answers[name] = reply.result()
-                _quiet.answered(service)
-            except _NoAnswer as exc:
-                _quiet.silent(service, tried=for_request)
-                answers[name] = exc
-            except Exception as exc:
-                _quiet.answered(service)
-                answers[name] = exc
-    finally:
-        if for_request:  # the worker itself stopped while waiting: the calls not settled tried nothing
-            for name in pending.keys() - answers.keys():
-                _quiet.sent_nothing(service_of(name))
+    for name, reply in pending.items():
+        service = str(getattr(calls[name][0], "service_name", ""))
+        left = max(deadline - time.time(), 0.0)
+        try:
+            with eventlet.Timeout(left, _NoAnswer("the service did not answer in time")):
+                answers[name] = reply.result()
+            _quiet.answered(service)
+        except _NoAnswer as exc:
+            _quiet.silent(service, tried=False)
+            answers[name] = exc
+        except Exception as exc:
+            _quiet.answered(service)
+            answers[name] = exc
     return answers
 
 

@@ -94,3 +94,8 @@ def test_every_store_is_asked_at_once_and_a_silent_one_is_reported_unavailable()
         "unpublished_events": 2,  # 7 recorded, 5 published
     }
     assert services["assets"].first_recorded_after.asked == []  # not behind: not asked
+
+    TRACE.clear()
+    again = gateway_service.GatewayService._projections_now(gateway)
+    assert "sent vehicles" not in TRACE  # silent since: not asked again (the freshness timer asks it)
+    assert again["stores"]["vehicles"]["available"] is False and again["stores"]["assets"]["available"] is True
