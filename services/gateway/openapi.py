@@ -24,9 +24,10 @@ import yaml
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from services.common.kernel.validators import IDENTIFIER, periods_of
+from services.common.runtime.responses import encoded
 from services.gateway import tabular
 from services.gateway.auth import ROLES
 from services.gateway.references import created_fields
@@ -488,6 +489,11 @@ def document(service_cls: type | None = None) -> dict[str, Any]:
 
 
 @functools.cache
+def _document_json(service_cls: type) -> bytes:
+    return encoded(_document(service_cls))
+
+
+@functools.cache
 def _document(service_cls: type) -> dict[str, Any]:
     builder = _Builder()
     paths: dict[str, dict[str, Any]] = {}
@@ -539,10 +545,11 @@ class OpenApiRoutes:
     """Mixin of the gateway: serves this document."""
 
     @api("GET", "/api/v1/openapi.json", roles=None)
-    def openapi_document(self, request: Request, principal: None) -> dict[str, Any]:
+    def openapi_document(self, request: Request, principal: None) -> Response:
         """This API's OpenAPI 3.1 document (the same as `contracts/openapi.yaml`)."""
+        # its JSON made once per process: anyone may ask for it, and it is some 400 KB (a few ms to encode)
         service_cls: type = type(self)
-        return _document(service_cls)
+        return Response(_document_json(service_cls), mimetype="application/json")
 
 
 def main(argv: list[str] | None = None) -> int:
