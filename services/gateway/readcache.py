@@ -191,3 +191,9 @@ def answers_of(engine: Engine) -> AnswerCache:
     if made is None:
         made = engine.__dict__["_data_center_answers"] = AnswerCache()
     return made
+
+
+def rounds_of(engine: Engine, question: str) -> SharedRounds:
+    """The shared rounds of ``question`` for the gateway of ``engine``'s database (kept on its engine, as its answers)."""
+    kept: dict[str, SharedRounds] = engine.__dict__.setdefault("_shared_rounds", {})
+    return kept.setdefault(question, SharedRounds())

@@ -43,13 +43,10 @@ from services.gateway.api.vehicles import VehiclesApi
 from services.gateway.auth import CITY_ADMINS, OPERATORS, READERS, Principal
 from services.gateway.inbound import DistrictInboundApi
 from services.gateway.openapi import OpenApiRoutes
-from services.gateway.readcache import SharedRounds
+from services.gateway.readcache import rounds_of
 from services.gateway.web import GatewayDatabase, RequestContext, api, call, call_each
 
 log = get_logger()
-
-_PROJECTION_ROUNDS = SharedRounds()
-"""``/api/v1/projections`` answered by one round at a time, shared by the askers that came while one ran."""
 
 
 FRESHNESS_SECONDS = 15
@@ -179,7 +176,7 @@ class GatewayService(
         service's store, end to end (``datacenter.store_freshness``), and the events its relay has not published.
         Askers at the same time share one round of these questions (``readcache.SharedRounds``).
         """
-        return _PROJECTION_ROUNDS.ask(self._projections_now)
+        return rounds_of(self.db, "projections").ask(self._projections_now)
 
     def _projections_now(self) -> dict[str, Any]:
         """``projections``' answer: every store asked at once, then the oldest unapplied event of each store the

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import eventlet
 import pytest
+import sqlalchemy as sa
 
 from services.common.kernel.errors import ServiceUnavailable
-from services.gateway.readcache import SharedRounds
+from services.gateway.readcache import SharedRounds, rounds_of
 
 
 def test_askers_during_a_round_share_the_next_one_and_no_answer_predates_its_asker() -> None:
@@ -79,3 +80,10 @@ def test_a_round_stopped_midway_fails_its_sharers_instead_of_handing_them_an_old
     with pytest.raises(ServiceUnavailable, match="round was stopped"):  # never the round before's answer
         sharer.wait()
     assert rounds.ask(lambda: "afresh") == "afresh"
+
+
+def test_each_gateway_database_has_its_own_rounds_of_a_question() -> None:
+    one, other = sa.create_engine("sqlite://"), sa.create_engine("sqlite://")
+    assert rounds_of(one, "projections") is rounds_of(one, "projections")
+    assert rounds_of(one, "projections") is not rounds_of(other, "projections")
+    assert rounds_of(one, "projections") is not rounds_of(one, "another question")
