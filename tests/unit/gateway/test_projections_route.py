@@ -1,4 +1,4 @@
-"""``/api/v1/projections`` asks every service's store at once (``Gateway._projections_now``): a frozen service costs
+"""``/api/v1/projections`` asks every service's store at once (``GatewayService._projections_now``): a frozen service costs
 one RPC timeout for the whole answer, not one per service; a service that does not answer is reported unavailable
 while the others still are; the store the data center is behind is asked for its oldest unapplied event."""
 
@@ -65,8 +65,8 @@ def test_every_store_is_asked_at_once_and_a_silent_one_is_reported_unavailable()
     services: dict[str, Any] = {}
     for name in SERVICES:
         services[name] = SimpleNamespace(store_head=Method(name, head(applied)), first_recorded_after=Method(name, {}))
-    # office space: behind the data center by events recorded since 07:58:30 (Beijing time); vehicles frozen;
-    # procurement unknown to RabbitMQ (not running)
+    # office space: its store holds events the data center has not applied, the oldest recorded at 15:58:30
+    # (Beijing time); vehicles frozen; procurement unknown to RabbitMQ (not running)
     services["office_space"].store_head = Method("office_space", head("2026-12-07T15:59:50+08:00"))
     services["office_space"].first_recorded_after = Method("office_space", {applied: "2026-12-07T15:58:30+08:00"})
     services["vehicles"].store_head = Method("vehicles", head(applied), frozen=True)
