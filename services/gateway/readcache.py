@@ -156,21 +156,18 @@ class SharedRounds:
     def __init__(self) -> None:
         self._running = Semaphore(1)
         """Held by the round running (an eventlet semaphore: the gateway's askers are its green threads)."""
-        self._begun = 0
-        """Rounds begun (the one running counted)."""
+        self.rounds = 0
+        """Rounds begun, the one running counted (the tests count them too)."""
         self._done = 0
         self._outcome: tuple[bool, Any] = (False, None)
         """The last finished round's (succeeded, its answer or its exception)."""
-        self.rounds = 0
-        """Rounds computed: what the tests count."""
 
     def ask(self, compute: Callable[[], T]) -> T:
         """The answer of the first round of ``compute`` begun after this call (begun by this call, or by another
         asker's that waited with it)."""
-        wanted = self._begun + 1
+        wanted = self.rounds + 1
         with self._running:
             if self._done < wanted:
-                self._begun += 1
                 self.rounds += 1
                 self._outcome = (False, ServiceUnavailable("the answer's round was stopped: ask again"))
                 try:
@@ -178,7 +175,7 @@ class SharedRounds:
                 except Exception as exc:
                     self._outcome = (False, exc)
                 finally:
-                    self._done = self._begun
+                    self._done = self.rounds
             succeeded, found = self._outcome
         if not succeeded:
             raise found

@@ -336,8 +336,9 @@ def call_each(calls: dict[str, tuple[Any, dict[str, Any]]], *, skip_silent: bool
     deadline = time.time() + timeout
     pending: dict[str, Any] = {}
     answers: dict[str, Any] = {}
+    services = {name: str(getattr(method, "service_name", "")) for name, (method, _) in calls.items()}
     for name, (method, payload) in calls.items():
-        service = str(getattr(method, "service_name", ""))
+        service = services[name]
         if skip_silent and _quiet.is_silent(service):
             answers[name] = ServiceUnavailable(f"the {service} service did not answer lately; nothing was sent")
             continue
@@ -347,7 +348,7 @@ def call_each(calls: dict[str, tuple[Any, dict[str, Any]]], *, skip_silent: bool
         except Exception as exc:  # an unknown service, RabbitMQ gone: that one's answer
             answers[name] = exc
     for name, reply in pending.items():
-        service = str(getattr(calls[name][0], "service_name", ""))
+        service = services[name]
         left = max(deadline - time.time(), 0.0)
         try:
             with eventlet.Timeout(left, _NoAnswer("the service did not answer in time")):
